@@ -1,0 +1,99 @@
+/**
+ * Every reason code x402-stacks emits, with a one-line explanation. Codes are protocol, not prose: they travel in
+ * `invalidReason` / `errorReason` and in `X402StacksError.reason`, and they never change meaning.
+ * @module
+ */
+
+/**
+ * Reason codes and their explanations.
+ *
+ * - The x402 v2 specification's codes (§9), plus `settlement_pending` and `duplicate_settlement`.
+ * - Stacks `exact` scheme codes, named `invalid_exact_stacks_payload_*` after the spec's convention.
+ * - Codec and input codes used by the library's thrown errors.
+ *
+ * @example
+ * ```ts
+ * import { REASON_CODES } from 'x402-stacks';
+ * REASON_CODES.invalid_exact_stacks_payload_amount_mismatch;
+ * // 'The transferred amount is not exactly the required amount.'
+ * ```
+ */
+export const REASON_CODES = {
+  // x402 specification
+  insufficient_funds: 'The payer cannot cover the amount plus the fee.',
+  invalid_network: 'The network is not one this party supports.',
+  invalid_payload: 'The payment payload is malformed or fails its schema.',
+  invalid_payment_requirements: 'The payment requirements are malformed or unsupported.',
+  invalid_scheme: 'The scheme is not valid for this payment.',
+  unsupported_scheme: 'The scheme is not supported here.',
+  invalid_x402_version: 'The x402Version is not supported.',
+  invalid_transaction_state: 'The transaction is in a state that cannot satisfy this payment.',
+  unexpected_verify_error: 'Verification failed for an unexpected reason.',
+  unexpected_settle_error: 'Settlement failed for an unexpected reason.',
+  settlement_pending:
+    'The transaction was broadcast but is not confirmed yet; the resource must not be served.',
+  duplicate_settlement: 'This payment was already settled once and cannot be settled again.',
+  transaction_failed: 'The transaction was mined but failed, or was dropped.',
+  broadcast_failed: 'The node refused the transaction.',
+
+  // Stacks exact scheme: the transaction itself
+  invalid_exact_stacks_payload_transaction:
+    'The payload has no transaction, or it is not a hex string of a Stacks transaction.',
+  invalid_exact_stacks_payload_transaction_could_not_be_decoded:
+    'The transaction bytes could not be deserialized.',
+  invalid_exact_stacks_payload_signature:
+    'The origin signature does not match the spending condition signer.',
+  invalid_exact_stacks_payload_signature_high_s:
+    'The origin signature has a high S value, which the node refuses as malleable.',
+  invalid_exact_stacks_payload_network:
+    'The transaction chain id or version belongs to a different network.',
+  invalid_exact_stacks_payload_payload_type:
+    'The transaction is neither an STX token transfer nor a SIP-010 transfer call.',
+  invalid_exact_stacks_payload_recipient_mismatch: 'The recipient is not the required payTo.',
+  invalid_exact_stacks_payload_amount_mismatch:
+    'The transferred amount is not exactly the required amount.',
+  invalid_exact_stacks_payload_asset_mismatch:
+    'The transaction moves a different asset than the requirements name.',
+  invalid_exact_stacks_payload_function:
+    'The contract call is not the token contract’s `transfer` function.',
+  invalid_exact_stacks_payload_arguments:
+    'The `transfer` call does not have exactly (uint, principal, principal, optional buff) arguments.',
+  invalid_exact_stacks_payload_sender_mismatch:
+    'The `transfer` sender is not the transaction origin.',
+  invalid_exact_stacks_payload_memo: 'The memo is longer than 34 bytes.',
+  invalid_exact_stacks_payload_post_condition_mode:
+    'Allow mode is not accepted for this asset under the current post-condition policy.',
+  invalid_exact_stacks_payload_post_conditions:
+    'The post-conditions are missing, loose, or do not pin exactly this amount and asset.',
+  invalid_exact_stacks_payload_fee: 'The fee is below 1 micro-STX per byte, or above the cap.',
+  invalid_exact_stacks_payload_sponsor:
+    'The sponsorship does not match the requirements (sponsored when not offered, or the reverse).',
+  invalid_exact_stacks_payload_nonce:
+    'The nonce is not the account’s next possible nonce.',
+  invalid_exact_stacks_payload_txid_reused: 'This transaction id has already been claimed.',
+  invalid_exact_stacks_payload_nonce_reused:
+    'Another transaction already claimed this (origin, nonce) pair.',
+  invalid_exact_stacks_payload_multisig_unsupported:
+    'The origin is a multisig account, which the exact scheme does not accept.',
+
+  // Codecs and inputs (thrown errors)
+  header_too_large: 'The header exceeds the documented size limit.',
+  invalid_header_encoding: 'The header is not standard base64.',
+  invalid_header_json: 'The header does not decode to UTF-8 JSON.',
+  invalid_header_schema: 'The header JSON does not match the protocol schema.',
+  unknown_network: 'The network is neither a known name nor a Stacks CAIP-2 id.',
+  unknown_asset: 'The asset is neither a known symbol nor a `<address>.<contract>` id.',
+  invalid_amount: 'The amount is not a non-negative decimal with the allowed number of decimals.',
+  invalid_address: 'The value is not a valid Stacks address.',
+  invalid_private_key: 'The private key is not 64 or 66 hex characters of a valid secp256k1 key.',
+  invalid_mnemonic: 'The mnemonic is not a valid BIP39 phrase.',
+  invalid_payment_options: 'The options given to build a payment are incomplete or inconsistent.',
+} as const;
+
+/** Any reason code x402-stacks emits. */
+export type ReasonCode = keyof typeof REASON_CODES;
+
+/** The one-line explanation of a reason code. Unknown codes (from a peer) get a generic line. */
+export function describeReason(reason: string): string {
+  return (REASON_CODES as Record<string, string>)[reason] ?? `Unknown reason: ${reason}`;
+}

@@ -1,0 +1,469 @@
+/**
+ * The pure check of a Stacks exact payment: does this signed transaction pay exactly what the requirements ask, and
+ * would a node admit it? No network, no clock, no state: what it needs from the chain (next nonce, balances) is passed
+ * in. Business failures are values with a stable reason code, never exceptions.
+ * @module
+ */
+import {
+  AddressHashMode,
+  type AddressWire,
+  AuthType,
+  BytesReader,
+  type ClarityValue,
+  deserializeTransaction,
+  FungibleConditionCode,
+  PayloadType,
+  PostConditionMode,
+  PostConditionPrincipalId,
+  PostConditionType,
+  type StacksTransactionWire,
+} from '@stacks/transactions';
+import type { ReasonCode } from '../../protocol/reasons.js';
+import { addressFromHash160, parseStacksAddress } from '../address.js';
+import { assetKey, isExactTransferToken, type ResolveAssetOptions } from '../assets.js';
+import { fromHex } from '../bytes.js';
+import { STACKS_NETWORKS } from '../networks.js';
+import { transactionIdOf, verifyOriginSignature } from '../signature.js';
+import { MAX_MEMO_BYTES } from './create.js';
+import {
+  isTermsProblem,
+  type PaymentTerms,
+  resolvePaymentTerms,
+  type StacksPaymentRequirements,
+} from './terms.js';
+
+/**
+ * How post-condition allow mode is treated for SIP-010 payments.
+ * - `strict`: allow mode is refused everywhere.
+ * - `compatible` (default): allow mode is accepted only for tokens whose `transfer` is known to move exactly `amount`
+ *   (sBTC, USDCx), because existing x402-stacks clients sign that way.
+ */
+export type PostConditionPolicy = 'strict' | 'compatible';
+
+export type CheckPaymentOptions = {
+  /** The payer's next possible nonce on chain; the transaction must use exactly this nonce. */
+  expectedNonce?: bigint | number;
+  /** What the payer holds: `stx` in micro-STX, `token` in the paid token's atomic units. */
+  balance?: { stx?: bigint; token?: bigint };
+  /** Default `'compatible'`. */
+  postConditionPolicy?: PostConditionPolicy;
+  /** Largest fee (micro-STX) accepted on an unsponsored payment. */
+  maxFee?: bigint;
+  /** Token contract overrides (for example a testnet sBTC deployment). */
+  tokens?: ResolveAssetOptions;
+};
+
+/** Facts read from a transaction that passed every check. */
+export type ValidPaymentCheck = {
+  readonly isValid: true;
+  readonly payer: string;
+  readonly txid: string;
+  readonly nonce: bigint;
+  readonly fee: bigint;
+  readonly sponsored: boolean;
+  readonly amount: bigint;
+  /** `'STX'` or `'<contract id>::<asset name>'`. */
+  readonly asset: string;
+  /** `'allow'` only for a compatible-policy token payment; recorded so settlements can show it. */
+  readonly postConditionMode: 'allow' | 'deny';
+  readonly byteLength: number;
+};
+
+/** A refusal, with whatever was learned about the transaction before the failing step. */
+export type InvalidPaymentCheck = {
+  readonly isValid: false;
+  readonly invalidReason: ReasonCode;
+  readonly invalidMessage: string;
+  readonly payer?: string;
+  readonly txid?: string;
+  readonly nonce?: bigint;
+  readonly fee?: bigint;
+  readonly sponsored?: boolean;
+};
+
+export type PaymentCheck = ValidPaymentCheck | InvalidPaymentCheck;
+
+const HEX = /^[0-9a-fA-F]*$/;
+const MAX_TRANSACTION_BYTES = 64 * 1024;
+const EMPTY_SIGNATURE = '0'.repeat(130);
+
+/**
+ * Checks a signed payment transaction against payment requirements.
+ *
+ * Steps, in order (the first failure is returned):
+ *  1. deserialize (hex, size, no trailing bytes);
+ *  2. origin signature, including low-S;
+ *  3. chain id and transaction version;
+ *  4. payload type: a token transfer for STX, a contract call for a SIP-010 token;
+ *  5. asset: the token contract, the `transfer` function and its argument types (uint, principal, principal,
+ *     optional buff of at most 34 bytes);
+ *  6. recipient = payTo;
+ *  7. amount = the required amount, exactly;
+ *  8. `transfer` sender = origin;
+ *  9. post-condition mode and conditions, under the policy;
+ * 10. fee floor (1 micro-STX per byte) and cap, unless sponsored;
+ * 11. sponsor fields match what the requirements offer;
+ * 12. nonce and balance, when given.
+ *
+ * Steps 5 runs before 6 and 7 because a contract call carries recipient and amount as arguments, whose types must be
+ * known before they can be read.
+ *
+ * @example
+ * ```ts
+ * import { checkPaymentTransaction } from 'x402-stacks';
+ * const check = checkPaymentTransaction(payload.transaction, requirements, { expectedNonce: 7n });
+ * if (!check.isValid) return { isValid: false, invalidReason: check.invalidReason, payer: check.payer };
+ * ```
+ */
+export function checkPaymentTransaction(
+  transactionHex: string,
+  requirements: StacksPaymentRequirements,
+  options: CheckPaymentOptions = {},
+): PaymentCheck {
+  const terms = resolvePaymentTerms(requirements, options.tokens);
+  if (isTermsProblem(terms)) return invalid(terms.reason, terms.message, {});
+
+  // 1. Deserialize.
+  const decoded = decodeTransaction(transactionHex);
+  if ('error' in decoded) {
+    return invalid('invalid_exact_stacks_payload_transaction_could_not_be_decoded', decoded.error, {});
+  }
+  const { raw, tx } = decoded;
+  const origin = tx.auth.spendingCondition;
+  const sponsored = tx.auth.authType === AuthType.Sponsored;
+  const known: Known = {
+    payer: originAddress(tx),
+    txid: transactionIdOf(raw),
+    nonce: origin.nonce,
+    fee: sponsored ? 0n : origin.fee,
+    sponsored,
+  };
+
+  // 2. Origin signature, including low-S (the node refuses high-S as malleable).
+  const signature = verifyOriginSignature(raw, tx);
+  if (!signature.valid) {
+    return invalid('invalid_exact_stacks_payload_signature', 'the origin signature does not verify', known);
+  }
+  if (signature.highS) {
+    return invalid('invalid_exact_stacks_payload_signature_high_s', 'the origin signature has a high S', known);
+  }
+
+  // 3. Chain id and transaction version.
+  const { network } = terms;
+  if (tx.chainId !== network.chainId || tx.transactionVersion !== network.transactionVersion) {
+    return invalid(
+      'invalid_exact_stacks_payload_network',
+      `the transaction is for chain ${tx.chainId} version ${tx.transactionVersion}, not ${network.caip2}`,
+      known,
+    );
+  }
+
+  // 4. Payload type.
+  const transfer = readTransfer(tx, terms);
+  if ('reason' in transfer) return invalid(transfer.reason, transfer.message, known);
+
+  // 5. Asset contract, function and argument types: done while reading the transfer above.
+
+  // 6. Recipient = payTo.
+  if (transfer.recipient !== terms.payTo.principal) {
+    return invalid(
+      'invalid_exact_stacks_payload_recipient_mismatch',
+      `pays ${transfer.recipient}, not ${terms.payTo.principal}`,
+      known,
+    );
+  }
+  if (transfer.recipient === known.payer) {
+    return invalid('invalid_exact_stacks_payload_recipient_mismatch', 'the payer pays itself', known);
+  }
+
+  // 7. Amount, exactly.
+  if (transfer.amount !== terms.amount) {
+    return invalid(
+      'invalid_exact_stacks_payload_amount_mismatch',
+      `transfers ${transfer.amount}, the requirements ask exactly ${terms.amount}`,
+      known,
+    );
+  }
+
+  // 8. The `transfer` sender is the origin (sbtc-token would abort with (err u4) otherwise).
+  if (transfer.sender !== undefined && transfer.sender !== known.payer) {
+    return invalid(
+      'invalid_exact_stacks_payload_sender_mismatch',
+      `transfer sender ${transfer.sender} is not the signer ${known.payer}`,
+      known,
+    );
+  }
+
+  // 9. Post-condition mode and conditions.
+  const postConditions = checkPostConditions(tx, terms, known.payer, options.postConditionPolicy);
+  if (typeof postConditions !== 'string') {
+    return invalid(postConditions.reason, postConditions.message, known);
+  }
+
+  // 10. Fee floor (1 micro-STX per byte, the node's admission rule) and cap, unless the sponsor pays.
+  if (!sponsored) {
+    if (origin.fee < BigInt(raw.length) || origin.fee < 1n) {
+      return invalid(
+        'invalid_exact_stacks_payload_fee',
+        `fee ${origin.fee} is below 1 micro-STX per byte (${raw.length} bytes)`,
+        known,
+      );
+    }
+    if (options.maxFee !== undefined && origin.fee > options.maxFee) {
+      return invalid(
+        'invalid_exact_stacks_payload_fee',
+        `fee ${origin.fee} is above the cap of ${options.maxFee}`,
+        known,
+      );
+    }
+  }
+
+  // 11. Sponsor fields.
+  const sponsorProblem = checkSponsor(tx, terms);
+  if (sponsorProblem) return invalid('invalid_exact_stacks_payload_sponsor', sponsorProblem, known);
+
+  // 12. Nonce and balance, when the caller read them from the chain.
+  if (options.expectedNonce !== undefined && origin.nonce !== BigInt(options.expectedNonce)) {
+    return invalid(
+      'invalid_exact_stacks_payload_nonce',
+      `nonce ${origin.nonce} is not the next possible nonce ${options.expectedNonce}`,
+      known,
+    );
+  }
+  const shortfall = balanceShortfall(options.balance, terms, known.fee);
+  if (shortfall) return invalid('insufficient_funds', shortfall, known);
+
+  return {
+    isValid: true,
+    payer: known.payer,
+    txid: known.txid,
+    nonce: known.nonce,
+    fee: known.fee,
+    sponsored,
+    amount: transfer.amount,
+    asset: assetKey(terms.asset),
+    postConditionMode: postConditions,
+    byteLength: raw.length,
+  };
+}
+
+type Known = {
+  payer: string;
+  txid: string;
+  nonce: bigint;
+  fee: bigint;
+  sponsored: boolean;
+};
+
+type Refusal = { reason: ReasonCode; message: string };
+
+/** The transfer a transaction makes, read from either payload kind. `sender` is only set for token calls. */
+type Transfer = { recipient: string; amount: bigint; sender: string | undefined };
+
+function decodeTransaction(
+  transactionHex: string,
+): { raw: Uint8Array; tx: StacksTransactionWire } | { error: string } {
+  if (typeof transactionHex !== 'string') return { error: 'the transaction is not a hex string' };
+  const hex = transactionHex.startsWith('0x') ? transactionHex.slice(2) : transactionHex;
+  if (hex.length === 0 || hex.length % 2 !== 0 || !HEX.test(hex)) {
+    return { error: 'the transaction is not an even-length hex string' };
+  }
+  if (hex.length / 2 > MAX_TRANSACTION_BYTES) {
+    return { error: `the transaction is over ${MAX_TRANSACTION_BYTES} bytes` };
+  }
+  const raw = fromHex(hex);
+  try {
+    const reader = new BytesReader(raw);
+    const tx = deserializeTransaction(reader);
+    // Trailing bytes would make the txid we report differ from the one the node computes.
+    if (reader.consumed !== raw.length) {
+      return { error: `${raw.length - reader.consumed} trailing bytes after the transaction` };
+    }
+    return { raw, tx };
+  } catch (error) {
+    return { error: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+function originAddress(tx: StacksTransactionWire): string {
+  const { hashMode, signer } = tx.auth.spendingCondition;
+  const network =
+    tx.transactionVersion === STACKS_NETWORKS.mainnet.transactionVersion
+      ? STACKS_NETWORKS.mainnet
+      : STACKS_NETWORKS.testnet;
+  const singleSig = hashMode === AddressHashMode.P2PKH || hashMode === AddressHashMode.P2WPKH;
+  return addressFromHash160(
+    singleSig ? network.addressVersion.singleSig : network.addressVersion.multiSig,
+    signer,
+  );
+}
+
+// Steps 4 and 5: the payload must be the kind the asset calls for, and a token call must be the token's `transfer`.
+function readTransfer(tx: StacksTransactionWire, terms: PaymentTerms): Transfer | Refusal {
+  const { payload } = tx;
+  const { asset } = terms;
+  if (asset.kind === 'stx') {
+    if (payload.payloadType !== PayloadType.TokenTransfer) {
+      return refusal('invalid_exact_stacks_payload_payload_type', 'an STX payment must be a token transfer');
+    }
+    return { recipient: principalOf(payload.recipient), amount: payload.amount, sender: undefined };
+  }
+  if (payload.payloadType !== PayloadType.ContractCall) {
+    return refusal(
+      'invalid_exact_stacks_payload_payload_type',
+      `a ${asset.symbol ?? 'SIP-010'} payment must be a contract call`,
+    );
+  }
+  if (
+    !isAddress(payload.contractAddress, asset.contractAddress) ||
+    payload.contractName.content !== asset.contractName
+  ) {
+    const called = `${addressFromHash160(payload.contractAddress.version, payload.contractAddress.hash160)}.${payload.contractName.content}`;
+    return refusal('invalid_exact_stacks_payload_asset_mismatch', `calls ${called}, not ${asset.contractId}`);
+  }
+  if (payload.functionName.content !== 'transfer') {
+    return refusal(
+      'invalid_exact_stacks_payload_function',
+      `calls ${payload.functionName.content}, not transfer`,
+    );
+  }
+  const [amount, sender, recipient, memo, ...extra] = payload.functionArgs;
+  if (
+    extra.length > 0 ||
+    amount?.type !== 'uint' ||
+    !isPrincipal(sender) ||
+    !isPrincipal(recipient) ||
+    !(memo?.type === 'none' || (memo?.type === 'some' && memo.value.type === 'buffer'))
+  ) {
+    return refusal(
+      'invalid_exact_stacks_payload_arguments',
+      `transfer takes (uint, principal, principal, (optional (buff 34))); got (${payload.functionArgs
+        .map((arg) => arg.type)
+        .join(', ')})`,
+    );
+  }
+  if (memo.type === 'some' && memo.value.type === 'buffer' && memo.value.value.length / 2 > MAX_MEMO_BYTES) {
+    return refusal(
+      'invalid_exact_stacks_payload_memo',
+      `memo is ${memo.value.value.length / 2} bytes; transfer takes at most ${MAX_MEMO_BYTES}`,
+    );
+  }
+  return { amount: BigInt(amount.value), sender: sender.value, recipient: recipient.value };
+}
+
+// Step 9.
+function checkPostConditions(
+  tx: StacksTransactionWire,
+  terms: PaymentTerms,
+  payer: string,
+  policy: PostConditionPolicy = 'compatible',
+): 'allow' | 'deny' | Refusal {
+  const conditions = tx.postConditions.values;
+  const mode = tx.postConditionMode === PostConditionMode.Allow ? 'allow' : 'deny';
+  if (terms.asset.kind === 'stx') {
+    // Block processing rejects a token transfer that carries any post-condition.
+    if (conditions.length > 0) {
+      return refusal(
+        'invalid_exact_stacks_payload_post_conditions',
+        'an STX transfer must carry no post-conditions',
+      );
+    }
+    return mode;
+  }
+  if (mode === 'allow') {
+    if (policy === 'strict') {
+      return refusal('invalid_exact_stacks_payload_post_condition_mode', 'allow mode is refused by the strict policy');
+    }
+    if (!isExactTransferToken(terms.asset)) {
+      return refusal(
+        'invalid_exact_stacks_payload_post_condition_mode',
+        `allow mode is accepted only for tokens known to transfer exactly the amount; ${terms.asset.contractId} is not one`,
+      );
+    }
+    // Older clients send allow mode with no conditions; a condition, if present, must still be the exact one.
+    if (conditions.length === 0) return mode;
+  }
+  if (conditions.length !== 1) {
+    return refusal(
+      'invalid_exact_stacks_payload_post_conditions',
+      `expected exactly one post-condition, found ${conditions.length}`,
+    );
+  }
+  // Compared on the wire form: re-encoding addresses to strings would cost more than the rest of this step.
+  const condition = conditions[0]!;
+  const { asset } = terms;
+  const expectedAsset = assetKey(asset);
+  if (
+    condition.conditionType !== PostConditionType.Fungible ||
+    !(
+      condition.principal.prefix === PostConditionPrincipalId.Origin ||
+      (condition.principal.prefix === PostConditionPrincipalId.Standard &&
+        isAddress(condition.principal.address, payer))
+    ) ||
+    condition.conditionCode !== FungibleConditionCode.Equal ||
+    condition.amount !== terms.amount ||
+    !isAddress(condition.asset.address, asset.contractAddress) ||
+    condition.asset.contractName.content !== asset.contractName ||
+    condition.asset.assetName.content !== asset.assetName
+  ) {
+    return refusal(
+      'invalid_exact_stacks_payload_post_conditions',
+      `the post-condition must be: ${payer} sends exactly ${terms.amount} ${expectedAsset}`,
+    );
+  }
+  return mode;
+}
+
+// Step 11. A sponsored transaction cannot go on chain until a sponsor signs it, so it is payable only through a
+// facilitator that offers sponsorship; and the sponsor slot must be the empty placeholder it will fill.
+function checkSponsor(tx: StacksTransactionWire, terms: PaymentTerms): string | undefined {
+  if (tx.auth.authType !== AuthType.Sponsored) return undefined;
+  if (terms.sponsor === undefined) {
+    return 'the transaction is sponsored, but the requirements offer no sponsor';
+  }
+  if (tx.auth.spendingCondition.fee !== 0n) return 'a sponsored transaction must have origin fee 0';
+  const slot = tx.auth.sponsorSpendingCondition;
+  if (!('signature' in slot) || slot.nonce !== 0n || slot.fee !== 0n || slot.signature.data !== EMPTY_SIGNATURE) {
+    return 'the sponsor slot must be the unsigned placeholder';
+  }
+  return undefined;
+}
+
+// Step 12 (balance part).
+function balanceShortfall(
+  balance: CheckPaymentOptions['balance'],
+  terms: PaymentTerms,
+  fee: bigint,
+): string | undefined {
+  if (!balance) return undefined;
+  const stxNeeded = terms.asset.kind === 'stx' ? terms.amount + fee : fee;
+  if (balance.stx !== undefined && balance.stx < stxNeeded) {
+    return `the payer holds ${balance.stx} micro-STX and needs ${stxNeeded}`;
+  }
+  if (terms.asset.kind === 'sip010' && balance.token !== undefined && balance.token < terms.amount) {
+    return `the payer holds ${balance.token} of ${terms.asset.contractId} and needs ${terms.amount}`;
+  }
+  return undefined;
+}
+
+function isAddress(wire: AddressWire, address: string): boolean {
+  const parsed = parseStacksAddress(address);
+  return wire.version === parsed.version && wire.hash160 === parsed.hash160;
+}
+
+function isPrincipal(value: ClarityValue | undefined): value is Extract<ClarityValue, { type: 'address' | 'contract' }> {
+  return value?.type === 'address' || value?.type === 'contract';
+}
+
+function principalOf(value: ClarityValue): string {
+  return isPrincipal(value) ? value.value : '';
+}
+
+function refusal(reason: ReasonCode, message: string): Refusal {
+  return { reason, message };
+}
+
+function invalid(reason: ReasonCode, message: string, known: Partial<Known>): InvalidPaymentCheck {
+  return { isValid: false, invalidReason: reason, invalidMessage: message, ...known };
+}
+

@@ -1,0 +1,184 @@
+/**
+ * Building and signing a payment transaction. Never touches the network: nonce and fee are inputs.
+ * @module
+ */
+import {
+  Cl,
+  makeContractCall,
+  makeSTXTokenTransfer,
+  Pc,
+  type StacksTransactionWire,
+} from '@stacks/transactions';
+import type { StacksAccount } from '../accounts.js';
+import type { ResolveAssetOptions } from '../assets.js';
+import { PaymentOptionsError } from '../errors.js';
+import { transactionIdOf } from '../signature.js';
+import { parseAtomic } from '../units.js';
+import {
+  isTermsProblem,
+  type PaymentTerms,
+  resolvePaymentTerms,
+  type StacksPaymentRequirements,
+} from './terms.js';
+
+/** The longest memo a Stacks transfer carries, in UTF-8 bytes. */
+export const MAX_MEMO_BYTES = 34;
+
+export type CreatePaymentTransactionOptions = {
+  /** The payer. Its network must be the requirements' network. */
+  account: StacksAccount;
+  /** The chosen `accepts[]` entry. */
+  requirements: StacksPaymentRequirements;
+  /** The account's next nonce (from the chain client, or a local allocator). */
+  nonce: bigint | number;
+  /** Fee in micro-STX. Required unless sponsored; a sponsored transaction always has fee 0. */
+  fee?: bigint | number;
+  /** Build a sponsored transaction. Default: true when `requirements.extra.sponsor` is set. */
+  sponsored?: boolean;
+  /** Optional memo, at most 34 UTF-8 bytes. */
+  memo?: string;
+  /** Token contract overrides (for example a testnet sBTC deployment). */
+  tokens?: ResolveAssetOptions;
+};
+
+export type PaymentTransaction = {
+  /** Signed transaction, hex without `0x`: the value of `payload.transaction`. */
+  readonly transaction: string;
+  /** Id of these bytes. A sponsored transaction gets a new id once the sponsor signs. */
+  readonly txid: string;
+  readonly payer: string;
+  readonly nonce: bigint;
+  readonly fee: bigint;
+  readonly sponsored: boolean;
+};
+
+const encoder = new TextEncoder();
+
+/**
+ * Builds and signs the transaction that pays `requirements`, without broadcasting it or touching the network.
+ *
+ * - STX: a token transfer with no post-conditions (the node rejects post-conditions on transfers).
+ * - SIP-010 (sBTC, USDCx, any token): a `transfer(amount, payer, payTo, memo)` call in deny mode with exactly one
+ *   post-condition: the payer sends exactly `amount` of exactly this asset.
+ * - Sponsored (when `requirements.extra.sponsor` is set): fee 0 and an empty sponsor slot for the facilitator.
+ *
+ * @throws {PaymentOptionsError} when the options cannot produce a valid payment.
+ * @example
+ * ```ts
+ * import { createPaymentTransaction, privateKeyToAccount } from 'x402-stacks';
+ * const account = privateKeyToAccount(process.env.CLIENT_PRIVATE_KEY!, 'testnet');
+ * const { transaction, txid } = await createPaymentTransaction({
+ *   account,
+ *   requirements: paymentRequired.accepts[0],
+ *   nonce: 7n,
+ *   fee: 300n,
+ * });
+ * ```
+ */
+export async function createPaymentTransaction(
+  options: CreatePaymentTransactionOptions,
+): Promise<PaymentTransaction> {
+  const { account, requirements } = options;
+  const terms = resolvePaymentTerms(requirements, options.tokens);
+  if (isTermsProblem(terms)) throw new PaymentOptionsError(terms.message);
+  if (!account?.privateKey || !account.address) {
+    throw new PaymentOptionsError('account must come from privateKeyToAccount or mnemonicToAccount');
+  }
+  if (account.network !== terms.network.name) {
+    throw new PaymentOptionsError(
+      `the account is on ${account.network} but the requirements are for ${terms.network.name}`,
+    );
+  }
+  if (terms.payTo.address === account.address && terms.payTo.contractName === undefined) {
+    throw new PaymentOptionsError('payTo is the payer itself; the node refuses self-transfers');
+  }
+  const sponsored = options.sponsored ?? terms.sponsor !== undefined;
+  const nonce = readInteger('nonce', options.nonce);
+  const fee = sponsored ? readSponsoredFee(options.fee) : readInteger('fee', options.fee);
+  const memo = readMemo(options.memo);
+
+  const tx = await buildTransaction(account, terms, { nonce, fee, sponsored, memo });
+  const bytes = tx.serializeBytes();
+  return {
+    transaction: tx.serialize(),
+    txid: transactionIdOf(bytes),
+    payer: account.address,
+    nonce,
+    fee,
+    sponsored,
+  };
+}
+
+type BuildParameters = { nonce: bigint; fee: bigint; sponsored: boolean; memo: string | undefined };
+
+function buildTransaction(
+  account: StacksAccount,
+  terms: PaymentTerms,
+  { nonce, fee, sponsored, memo }: BuildParameters,
+): Promise<StacksTransactionWire> {
+  const common = {
+    senderKey: account.privateKey,
+    network: terms.network.name,
+    nonce,
+    fee,
+    sponsored,
+    // Nonce and fee are given, so the builders have no reason to fetch; this makes sure they cannot.
+    client: { fetch: refuseNetwork },
+  };
+  if (terms.asset.kind === 'stx') {
+    return makeSTXTokenTransfer({
+      ...common,
+      recipient: terms.payTo.principal,
+      amount: terms.amount,
+      ...(memo === undefined ? {} : { memo }),
+    });
+  }
+  const { asset } = terms;
+  return makeContractCall({
+    ...common,
+    contractAddress: asset.contractAddress,
+    contractName: asset.contractName,
+    functionName: 'transfer',
+    functionArgs: [
+      Cl.uint(terms.amount),
+      Cl.principal(account.address),
+      Cl.principal(terms.payTo.principal),
+      memo === undefined ? Cl.none() : Cl.some(Cl.buffer(encoder.encode(memo))),
+    ],
+    postConditionMode: 'deny',
+    postConditions: [
+      Pc.principal(account.address).willSendEq(terms.amount).ft(asset.contractId, asset.assetName),
+    ],
+    validateWithAbi: false,
+  });
+}
+
+function readInteger(name: string, value: bigint | number | undefined): bigint {
+  if (value === undefined) throw new PaymentOptionsError(`${name} is required`);
+  try {
+    return parseAtomic(value);
+  } catch {
+    throw new PaymentOptionsError(`${name} must be a non-negative integer, got ${String(value)}`);
+  }
+}
+
+function readSponsoredFee(value: bigint | number | undefined): bigint {
+  if (value !== undefined && value !== 0 && value !== 0n) {
+    throw new PaymentOptionsError('a sponsored transaction has fee 0; the sponsor pays the fee');
+  }
+  return 0n;
+}
+
+function readMemo(memo: string | undefined): string | undefined {
+  if (memo === undefined) return undefined;
+  if (typeof memo !== 'string') throw new PaymentOptionsError('memo must be a string');
+  const length = encoder.encode(memo).length;
+  if (length > MAX_MEMO_BYTES) {
+    throw new PaymentOptionsError(`memo is ${length} bytes; at most ${MAX_MEMO_BYTES} fit`);
+  }
+  return memo;
+}
+
+async function refuseNetwork(): Promise<Response> {
+  throw new PaymentOptionsError('createPaymentTransaction never touches the network');
+}

@@ -1,0 +1,91 @@
+/**
+ * Payment terms: what a `PaymentRequirements` entry asks for, resolved once into typed values. Building a payment
+ * and checking one read the requirements through this single function, so they can never disagree.
+ * @module
+ */
+import { type ParsedPrincipal, parsePrincipal } from '../address.js';
+import { type ResolveAssetOptions, resolveAsset, type StacksAsset } from '../assets.js';
+import { resolveNetwork, type StacksNetwork } from '../networks.js';
+import { parseAtomic } from '../units.js';
+
+/** The fields of an x402 `PaymentRequirements` entry that a Stacks exact payment depends on. */
+export type StacksPaymentRequirements = {
+  scheme: string;
+  network: string;
+  amount: string;
+  asset: string;
+  payTo: string;
+  maxTimeoutSeconds?: number;
+  extra?: Record<string, unknown> | undefined;
+};
+
+/** Requirements resolved into typed values. */
+export type PaymentTerms = {
+  readonly network: StacksNetwork;
+  readonly asset: StacksAsset;
+  readonly amount: bigint;
+  readonly payTo: ParsedPrincipal;
+  /** The sponsor address from `extra.sponsor`, when the facilitator pays the fee. */
+  readonly sponsor: string | undefined;
+};
+
+/** Why requirements cannot be paid with the Stacks exact scheme. */
+export type TermsProblem = {
+  readonly reason: 'invalid_scheme' | 'invalid_network' | 'invalid_payment_requirements';
+  readonly message: string;
+};
+
+/**
+ * Resolves requirements into `PaymentTerms`, or explains why they are not payable.
+ *
+ * @example
+ * ```ts
+ * const terms = resolvePaymentTerms({ scheme: 'exact', network: 'stacks:2147483648', amount: '1000',
+ *   asset: 'STX', payTo: 'ST1SJ3DTE5DN7X54YDH5D64R3BCB6A2AG2ZQ8YPD5' });
+ * if ('reason' in terms) throw new Error(terms.message);
+ * terms.amount; // 1000n
+ * ```
+ */
+export function resolvePaymentTerms(
+  requirements: StacksPaymentRequirements,
+  assetOptions?: ResolveAssetOptions,
+): PaymentTerms | TermsProblem {
+  if (requirements?.scheme !== 'exact') {
+    return problem('invalid_scheme', `scheme must be 'exact', got ${JSON.stringify(requirements?.scheme)}`);
+  }
+  let network: StacksNetwork;
+  try {
+    network = resolveNetwork(requirements.network, { payTo: requirements.payTo });
+  } catch (error) {
+    return problem('invalid_network', messageOf(error));
+  }
+  try {
+    const amount = parseAtomic(requirements.amount);
+    // The node refuses zero-amount transfers, so a zero price can never be paid on chain.
+    if (amount === 0n) return problem('invalid_payment_requirements', 'amount must be above zero');
+    const asset = resolveAsset(requirements.asset, network, assetOptions);
+    const payTo = parsePrincipal(requirements.payTo, network);
+    const sponsor = requirements.extra?.sponsor;
+    if (sponsor !== undefined && typeof sponsor !== 'string') {
+      return problem('invalid_payment_requirements', 'extra.sponsor must be a Stacks address');
+    }
+    if (sponsor !== undefined) parsePrincipal(sponsor, network);
+    return { network, asset, amount, payTo, sponsor };
+  } catch (error) {
+    return problem('invalid_payment_requirements', messageOf(error));
+  }
+}
+
+/** Narrows the result of `resolvePaymentTerms`. */
+export function isTermsProblem(value: PaymentTerms | TermsProblem): value is TermsProblem {
+  return 'reason' in value;
+}
+
+function problem(reason: TermsProblem['reason'], message: string): TermsProblem {
+  return { reason, message };
+}
+
+function messageOf(error: unknown): string {
+  if (error && typeof error === 'object' && 'shortMessage' in error) return String(error.shortMessage);
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,251 @@
+/**
+ * Fast origin-signature verification for Stacks transactions.
+ *
+ * `StacksTransactionWire.verifyOrigin()` deep-clones the transaction, re-serializes it and recovers the public key with
+ * pure-JS secp256k1: about 1 ms. Here the initial sighash is built by zeroing the spending-condition fields in the raw
+ * bytes (the same bytes the library would serialize), and the key is recovered with libsecp256k1 (the `secp256k1`
+ * package's native binding) when it loads, falling back to noble (through @stacks/transactions) when it does not.
+ * A differential test holds the verdicts equal to `verifyOrigin()`'s.
+ * @module
+ */
+import {
+  AddressHashMode,
+  AuthType,
+  hash160,
+  PubKeyEncoding,
+  publicKeyFromSignatureVrs,
+  type StacksTransactionWire,
+  type SpendingCondition,
+  StacksWireType,
+  serializeSpendingConditionBytes,
+  txidFromBytes,
+} from '@stacks/transactions';
+import { fromHex, toHex } from './bytes.js';
+
+/** Which secp256k1 implementation recovers public keys in this process. */
+export type Secp256k1Backend = 'libsecp256k1' | 'noble';
+
+/** The verdict on a transaction's origin signature. */
+export type OriginSignatureVerdict =
+  | { readonly valid: true; readonly highS: boolean }
+  | { readonly valid: false; readonly highS: boolean };
+
+type NativeSecp256k1 = {
+  ecdsaRecover(sig: Uint8Array, recid: number, msg32: Uint8Array, compressed: boolean): Uint8Array;
+};
+type NodeCrypto = { createHash(algorithm: string): { update(data: Uint8Array): { digest(): Uint8Array } } };
+
+// Serialized layout of a transaction up to the end of a single-sig origin condition:
+// version(1) chain id(4) auth type(1) | hash mode(1) signer(20) nonce(8) fee(8) key encoding(1) signature(65)
+const CONDITION_OFFSET = 6;
+const SIGNER_OFFSET = CONDITION_OFFSET + 1;
+const NONCE_OFFSET = SIGNER_OFFSET + 20;
+const FEE_OFFSET = NONCE_OFFSET + 8;
+const KEY_ENCODING_OFFSET = FEE_OFFSET + 8;
+const SIGNATURE_OFFSET = KEY_ENCODING_OFFSET + 1;
+const SINGLE_SIG_CONDITION_LENGTH = 1 + 20 + 8 + 8 + 1 + 65;
+const HALF_CURVE_ORDER = 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0n;
+
+const native = loadNativeSecp256k1();
+const nodeCrypto = loadNodeCrypto();
+
+/**
+ * The secp256k1 implementation in use: `'libsecp256k1'` when the optional native `secp256k1` package loaded,
+ * otherwise `'noble'`.
+ * @example
+ * ```ts
+ * import { secp256k1Backend } from 'x402-stacks/stacks';
+ * console.log(secp256k1Backend); // 'libsecp256k1'
+ * ```
+ */
+export const secp256k1Backend: Secp256k1Backend = native ? 'libsecp256k1' : 'noble';
+
+/**
+ * Verifies the origin signature of a deserialized transaction against its raw bytes, and reports whether any origin
+ * signature has a high S value (which the node refuses as malleable, even when the signature is otherwise valid).
+ *
+ * @param raw The exact serialized bytes `tx` was deserialized from.
+ * @example
+ * ```ts
+ * const raw = hexToBytes(hex);
+ * const verdict = verifyOriginSignature(raw, deserializeTransaction(raw));
+ * if (!verdict.valid) … // 'invalid_exact_stacks_payload_signature'
+ * ```
+ */
+export function verifyOriginSignature(
+  raw: Uint8Array,
+  tx: StacksTransactionWire,
+): OriginSignatureVerdict {
+  const condition = tx.auth.spendingCondition;
+  if (!('signature' in condition)) {
+    // Multisig origins are rare in payments; the library's own walk over the fields is correct and fast enough.
+    const highS = condition.fields.some(
+      (field) =>
+        field.contents.type === StacksWireType.MessageSignature && isHighS(field.contents.data),
+    );
+    try {
+      tx.verifyOrigin();
+      return { valid: true, highS };
+    } catch {
+      return { valid: false, highS };
+    }
+  }
+
+  const highS = isHighS(condition.signature.data);
+  const initialSigHash = sha512_256(initialSigHashBytes(raw, tx));
+  const preSign = new Uint8Array(32 + 1 + 8 + 8);
+  preSign.set(initialSigHash, 0);
+  // The origin always signs with the standard flag, even in a sponsored transaction.
+  preSign[32] = AuthType.Standard;
+  preSign.set(raw.subarray(FEE_OFFSET, FEE_OFFSET + 8), 33);
+  preSign.set(raw.subarray(NONCE_OFFSET, NONCE_OFFSET + 8), 41);
+
+  const compressed = raw[KEY_ENCODING_OFFSET] === PubKeyEncoding.Compressed;
+  const publicKey = recoverPublicKey(
+    sha512_256(preSign),
+    raw.subarray(SIGNATURE_OFFSET, SIGNATURE_OFFSET + 65),
+    compressed,
+  );
+  if (!publicKey) return { valid: false, highS };
+
+  let signer: Uint8Array;
+  if (condition.hashMode === AddressHashMode.P2PKH) {
+    signer = hashOf160(publicKey);
+  } else {
+    // P2WPKH commits to a witness program over a compressed key only.
+    if (!compressed) return { valid: false, highS };
+    const program = new Uint8Array(22);
+    program[0] = 0x00;
+    program[1] = 0x14;
+    program.set(hashOf160(publicKey), 2);
+    signer = hashOf160(program);
+  }
+  return { valid: bytesEqual(signer, raw.subarray(SIGNER_OFFSET, SIGNER_OFFSET + 20)), highS };
+}
+
+/**
+ * Whether a 65-byte VRS signature (hex) has S above half the curve order.
+ * @example
+ * ```ts
+ * isHighS(tx.auth.spendingCondition.signature.data); // false for anything @stacks/transactions signed
+ * ```
+ */
+export function isHighS(signatureVrsHex: string): boolean {
+  if (signatureVrsHex.length !== 130) return false;
+  return BigInt(`0x${signatureVrsHex.slice(66)}`) > HALF_CURVE_ORDER;
+}
+
+/**
+ * The sha512/256 transaction id of raw transaction bytes, lower-case hex without `0x`.
+ * @example
+ * ```ts
+ * transactionIdOf(hexToBytes(hex)); // '282b2208…'
+ * ```
+ */
+export function transactionIdOf(raw: Uint8Array): string {
+  return nodeCrypto ? toHex(sha512_256(raw)) : txidFromBytes(raw);
+}
+
+/**
+ * The bytes whose hash is the initial sighash: the transaction with the origin's nonce, fee and signature zeroed, and
+ * (when sponsored) the sponsor condition replaced by the all-zero single-sig placeholder.
+ */
+function initialSigHashBytes(raw: Uint8Array, tx: StacksTransactionWire): Uint8Array {
+  const { auth } = tx;
+  const sponsored = auth.authType === AuthType.Sponsored;
+  const sponsorLength = sponsored ? sponsorConditionLength(auth.sponsorSpendingCondition) : 0;
+  const restOffset = CONDITION_OFFSET + SINGLE_SIG_CONDITION_LENGTH + sponsorLength;
+  const placeholderLength = sponsored ? SINGLE_SIG_CONDITION_LENGTH : 0;
+  const out = new Uint8Array(raw.length - sponsorLength + placeholderLength);
+  out.set(raw.subarray(0, NONCE_OFFSET), 0);
+  out[KEY_ENCODING_OFFSET] = raw[KEY_ENCODING_OFFSET]!;
+  // Nonce, fee, signature and the whole sponsor placeholder stay zero: a fresh array is zero-filled.
+  out.set(raw.subarray(restOffset), CONDITION_OFFSET + SINGLE_SIG_CONDITION_LENGTH + placeholderLength);
+  return out;
+}
+
+function sponsorConditionLength(condition: SpendingCondition): number {
+  return 'signature' in condition
+    ? SINGLE_SIG_CONDITION_LENGTH
+    : serializeSpendingConditionBytes(condition).length;
+}
+
+function recoverPublicKey(
+  messageHash: Uint8Array,
+  signatureVrs: Uint8Array,
+  compressed: boolean,
+): Uint8Array | undefined {
+  const recoveryId = signatureVrs[0]!;
+  if (recoveryId > 3) return undefined;
+  try {
+    if (native) {
+      return native.ecdsaRecover(signatureVrs.subarray(1), recoveryId, messageHash, compressed);
+    }
+    const hex = publicKeyFromSignatureVrs(
+      toHex(messageHash),
+      toHex(signatureVrs),
+      compressed ? PubKeyEncoding.Compressed : PubKeyEncoding.Uncompressed,
+    );
+    return fromHex(hex);
+  } catch {
+    return undefined;
+  }
+}
+
+function sha512_256(data: Uint8Array): Uint8Array {
+  if (nodeCrypto) return nodeCrypto.createHash('sha512-256').update(data).digest();
+  return fromHex(txidFromBytes(data));
+}
+
+function hashOf160(data: Uint8Array): Uint8Array {
+  if (nodeCrypto) {
+    const sha = nodeCrypto.createHash('sha256').update(data).digest();
+    return nodeCrypto.createHash('ripemd160').update(sha).digest();
+  }
+  return hash160(data);
+}
+
+function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+type ProcessWithBuiltins = { getBuiltinModule?: (id: string) => unknown };
+
+/** Node's own modules, reached without a static `node:` import so the package still bundles for browsers. */
+function builtin<T>(id: string): T | undefined {
+  const proc = (globalThis as { process?: ProcessWithBuiltins }).process;
+  try {
+    return proc?.getBuiltinModule?.(id) as T | undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function loadNodeCrypto(): NodeCrypto | undefined {
+  const crypto = builtin<NodeCrypto>('node:crypto');
+  try {
+    crypto?.createHash('ripemd160');
+    crypto?.createHash('sha512-256');
+    return crypto;
+  } catch {
+    return undefined;
+  }
+}
+
+function loadNativeSecp256k1(): NativeSecp256k1 | undefined {
+  if ((globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env
+    ?.X402_STACKS_DISABLE_NATIVE_SECP256K1 === '1') {
+    return undefined;
+  }
+  const moduleApi = builtin<{ createRequire(from: string): (id: string) => unknown }>('node:module');
+  if (!moduleApi) return undefined;
+  try {
+    // The package's `bindings` entry loads only the prebuilt libsecp256k1 (its main entry would silently fall back
+    // to elliptic, which is slower than noble).
+    return moduleApi.createRequire(import.meta.url)('secp256k1/bindings') as NativeSecp256k1;
+  } catch {
+    return undefined;
+  }
+}
