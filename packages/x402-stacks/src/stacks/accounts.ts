@@ -97,11 +97,15 @@ export function mnemonicToAccount(
   index = 0,
 ): StacksAccount {
   if (!Number.isSafeInteger(index) || index < 0 || index >= 0x80000000) {
-    throw new InvalidMnemonicError(`account index must be an integer from 0 to 2^31 - 1, got ${index}`);
+    throw new InvalidMnemonicError(
+      `account index must be an integer from 0 to 2^31 - 1, got ${index}`,
+    );
   }
   const words = typeof mnemonic === 'string' ? mnemonic.trim().split(/\s+/).join(' ') : '';
   if (!validateMnemonic(words, wordlist)) {
-    throw new InvalidMnemonicError('not a valid English BIP39 phrase (check the words and the checksum)');
+    throw new InvalidMnemonicError(
+      'not a valid English BIP39 phrase (check the words and the checksum)',
+    );
   }
   const child = HDKey.fromMasterSeed(mnemonicToSeedSync(words)).derive(
     `${STACKS_DERIVATION_PATH}/${index}`,

@@ -51,9 +51,13 @@ function remember<V>(cache: Map<string, V>, key: string, value: V): V {
  * ```
  */
 export function parseStacksAddress(address: string, network?: StacksNetwork): ParsedStacksAddress {
-  const parsed = parsedAddresses.get(address) ?? remember(parsedAddresses, address, decodeAddress(address));
+  const parsed =
+    parsedAddresses.get(address) ?? remember(parsedAddresses, address, decodeAddress(address));
   if (network && parsed.network.name !== network.name) {
-    throw new InvalidAddressError(address, `it is a ${parsed.network.name} address, not ${network.name}`);
+    throw new InvalidAddressError(
+      address,
+      `it is a ${parsed.network.name} address, not ${network.name}`,
+    );
   }
   return parsed;
 }

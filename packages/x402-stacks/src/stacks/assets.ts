@@ -135,11 +135,20 @@ export function resolveAsset(
   if (known) {
     const expectedName = KNOWN_TOKENS[known].assetName;
     if (assetName !== undefined && assetName !== expectedName) {
-      throw new UnknownAssetError(asset, `the ${known} asset is '${expectedName}', not '${assetName}'`);
+      throw new UnknownAssetError(
+        asset,
+        `the ${known} asset is '${expectedName}', not '${assetName}'`,
+      );
     }
     return tokenAsset(contractId as ContractId, network, known, expectedName, undefined);
   }
-  return tokenAsset(contractId as ContractId, network, undefined, assetName ?? options.assetName, options.decimals);
+  return tokenAsset(
+    contractId as ContractId,
+    network,
+    undefined,
+    assetName ?? options.assetName,
+    options.decimals,
+  );
 }
 
 /**
@@ -155,7 +164,9 @@ export function isSameAsset(
   network: StacksNetworkInput,
   options?: ResolveAssetOptions,
 ): boolean {
-  return assetKey(resolveAsset(a, network, options)) === assetKey(resolveAsset(b, network, options));
+  return (
+    assetKey(resolveAsset(a, network, options)) === assetKey(resolveAsset(b, network, options))
+  );
 }
 
 /**

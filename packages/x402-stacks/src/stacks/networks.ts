@@ -53,7 +53,12 @@ export const STACKS_NETWORKS = {
 } as const satisfies Record<StacksNetworkName, StacksNetwork>;
 
 /** Anything `resolveNetwork` accepts: a name, a CAIP-2 id, legacy `'stacks'`, or a network object. */
-export type StacksNetworkInput = StacksNetworkName | StacksNetworkId | 'stacks' | StacksNetwork | string;
+export type StacksNetworkInput =
+  | StacksNetworkName
+  | StacksNetworkId
+  | 'stacks'
+  | StacksNetwork
+  | string;
 
 export type ResolveNetworkOptions = {
   /** Resolves the legacy v1 network name `'stacks'` by the address prefix (`SP`/`SM` mainnet, `ST`/`SN` testnet). */

@@ -14,8 +14,8 @@ import {
   hash160,
   PubKeyEncoding,
   publicKeyFromSignatureVrs,
-  type StacksTransactionWire,
   type SpendingCondition,
+  type StacksTransactionWire,
   StacksWireType,
   serializeSpendingConditionBytes,
   txidFromBytes,
@@ -33,7 +33,9 @@ export type OriginSignatureVerdict =
 type NativeSecp256k1 = {
   ecdsaRecover(sig: Uint8Array, recid: number, msg32: Uint8Array, compressed: boolean): Uint8Array;
 };
-type NodeCrypto = { createHash(algorithm: string): { update(data: Uint8Array): { digest(): Uint8Array } } };
+type NodeCrypto = {
+  createHash(algorithm: string): { update(data: Uint8Array): { digest(): Uint8Array } };
+};
 
 // Serialized layout of a transaction up to the end of a single-sig origin condition:
 // version(1) chain id(4) auth type(1) | hash mode(1) signer(20) nonce(8) fee(8) key encoding(1) signature(65)
@@ -160,7 +162,10 @@ function initialSigHashBytes(raw: Uint8Array, tx: StacksTransactionWire): Uint8A
   out.set(raw.subarray(0, NONCE_OFFSET), 0);
   out[KEY_ENCODING_OFFSET] = raw[KEY_ENCODING_OFFSET]!;
   // Nonce, fee, signature and the whole sponsor placeholder stay zero: a fresh array is zero-filled.
-  out.set(raw.subarray(restOffset), CONDITION_OFFSET + SINGLE_SIG_CONDITION_LENGTH + placeholderLength);
+  out.set(
+    raw.subarray(restOffset),
+    CONDITION_OFFSET + SINGLE_SIG_CONDITION_LENGTH + placeholderLength,
+  );
   return out;
 }
 
@@ -235,11 +240,15 @@ function loadNodeCrypto(): NodeCrypto | undefined {
 }
 
 function loadNativeSecp256k1(): NativeSecp256k1 | undefined {
-  if ((globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env
-    ?.X402_STACKS_DISABLE_NATIVE_SECP256K1 === '1') {
+  if (
+    (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env
+      ?.X402_STACKS_DISABLE_NATIVE_SECP256K1 === '1'
+  ) {
     return undefined;
   }
-  const moduleApi = builtin<{ createRequire(from: string): (id: string) => unknown }>('node:module');
+  const moduleApi = builtin<{ createRequire(from: string): (id: string) => unknown }>(
+    'node:module',
+  );
   if (!moduleApi) return undefined;
   try {
     // The package's `bindings` entry loads only the prebuilt libsecp256k1 (its main entry would silently fall back

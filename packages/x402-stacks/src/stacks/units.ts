@@ -167,7 +167,10 @@ function splitDecimal(amount: string | number): [whole: string, fraction: string
     if (!Number.isFinite(amount)) throw new InvalidAmountError(amount, 'is not finite');
     if (amount < 0) throw new InvalidAmountError(amount, 'must not be negative');
     if (amount > Number.MAX_SAFE_INTEGER) {
-      throw new InvalidAmountError(amount, 'numbers this large are inexact; pass a string or a bigint');
+      throw new InvalidAmountError(
+        amount,
+        'numbers this large are inexact; pass a string or a bigint',
+      );
     }
     // String() gives the shortest spelling that round-trips, which is what the caller typed for any literal.
     return splitDecimalString(String(amount), amount);
@@ -177,7 +180,8 @@ function splitDecimal(amount: string | number): [whole: string, fraction: string
   }
   if (amount.startsWith('-')) throw new InvalidAmountError(amount, 'must not be negative');
   const match = DECIMAL.exec(amount);
-  if (!match) throw new InvalidAmountError(amount, 'expected digits with an optional decimal point');
+  if (!match)
+    throw new InvalidAmountError(amount, 'expected digits with an optional decimal point');
   return [match[1]!, match[2] ?? ''];
 }
 

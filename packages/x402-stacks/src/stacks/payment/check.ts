@@ -126,7 +126,11 @@ export function checkPaymentTransaction(
   // 1. Deserialize.
   const decoded = decodeTransaction(transactionHex);
   if ('error' in decoded) {
-    return invalid('invalid_exact_stacks_payload_transaction_could_not_be_decoded', decoded.error, {});
+    return invalid(
+      'invalid_exact_stacks_payload_transaction_could_not_be_decoded',
+      decoded.error,
+      {},
+    );
   }
   const { raw, tx } = decoded;
   const origin = tx.auth.spendingCondition;
@@ -142,10 +146,18 @@ export function checkPaymentTransaction(
   // 2. Origin signature, including low-S (the node refuses high-S as malleable).
   const signature = verifyOriginSignature(raw, tx);
   if (!signature.valid) {
-    return invalid('invalid_exact_stacks_payload_signature', 'the origin signature does not verify', known);
+    return invalid(
+      'invalid_exact_stacks_payload_signature',
+      'the origin signature does not verify',
+      known,
+    );
   }
   if (signature.highS) {
-    return invalid('invalid_exact_stacks_payload_signature_high_s', 'the origin signature has a high S', known);
+    return invalid(
+      'invalid_exact_stacks_payload_signature_high_s',
+      'the origin signature has a high S',
+      known,
+    );
   }
 
   // 3. Chain id and transaction version.
@@ -173,7 +185,11 @@ export function checkPaymentTransaction(
     );
   }
   if (transfer.recipient === known.payer) {
-    return invalid('invalid_exact_stacks_payload_recipient_mismatch', 'the payer pays itself', known);
+    return invalid(
+      'invalid_exact_stacks_payload_recipient_mismatch',
+      'the payer pays itself',
+      known,
+    );
   }
 
   // 7. Amount, exactly.
@@ -304,7 +320,10 @@ function readTransfer(tx: StacksTransactionWire, terms: PaymentTerms): Transfer 
   const { asset } = terms;
   if (asset.kind === 'stx') {
     if (payload.payloadType !== PayloadType.TokenTransfer) {
-      return refusal('invalid_exact_stacks_payload_payload_type', 'an STX payment must be a token transfer');
+      return refusal(
+        'invalid_exact_stacks_payload_payload_type',
+        'an STX payment must be a token transfer',
+      );
     }
     return { recipient: principalOf(payload.recipient), amount: payload.amount, sender: undefined };
   }
@@ -319,7 +338,10 @@ function readTransfer(tx: StacksTransactionWire, terms: PaymentTerms): Transfer 
     payload.contractName.content !== asset.contractName
   ) {
     const called = `${addressFromHash160(payload.contractAddress.version, payload.contractAddress.hash160)}.${payload.contractName.content}`;
-    return refusal('invalid_exact_stacks_payload_asset_mismatch', `calls ${called}, not ${asset.contractId}`);
+    return refusal(
+      'invalid_exact_stacks_payload_asset_mismatch',
+      `calls ${called}, not ${asset.contractId}`,
+    );
   }
   if (payload.functionName.content !== 'transfer') {
     return refusal(
@@ -342,7 +364,11 @@ function readTransfer(tx: StacksTransactionWire, terms: PaymentTerms): Transfer 
         .join(', ')})`,
     );
   }
-  if (memo.type === 'some' && memo.value.type === 'buffer' && memo.value.value.length / 2 > MAX_MEMO_BYTES) {
+  if (
+    memo.type === 'some' &&
+    memo.value.type === 'buffer' &&
+    memo.value.value.length / 2 > MAX_MEMO_BYTES
+  ) {
     return refusal(
       'invalid_exact_stacks_payload_memo',
       `memo is ${memo.value.value.length / 2} bytes; transfer takes at most ${MAX_MEMO_BYTES}`,
@@ -372,7 +398,10 @@ function checkPostConditions(
   }
   if (mode === 'allow') {
     if (policy === 'strict') {
-      return refusal('invalid_exact_stacks_payload_post_condition_mode', 'allow mode is refused by the strict policy');
+      return refusal(
+        'invalid_exact_stacks_payload_post_condition_mode',
+        'allow mode is refused by the strict policy',
+      );
     }
     if (!isExactTransferToken(terms.asset)) {
       return refusal(
@@ -423,7 +452,12 @@ function checkSponsor(tx: StacksTransactionWire, terms: PaymentTerms): string | 
   }
   if (tx.auth.spendingCondition.fee !== 0n) return 'a sponsored transaction must have origin fee 0';
   const slot = tx.auth.sponsorSpendingCondition;
-  if (!('signature' in slot) || slot.nonce !== 0n || slot.fee !== 0n || slot.signature.data !== EMPTY_SIGNATURE) {
+  if (
+    !('signature' in slot) ||
+    slot.nonce !== 0n ||
+    slot.fee !== 0n ||
+    slot.signature.data !== EMPTY_SIGNATURE
+  ) {
     return 'the sponsor slot must be the unsigned placeholder';
   }
   return undefined;
@@ -440,7 +474,11 @@ function balanceShortfall(
   if (balance.stx !== undefined && balance.stx < stxNeeded) {
     return `the payer holds ${balance.stx} micro-STX and needs ${stxNeeded}`;
   }
-  if (terms.asset.kind === 'sip010' && balance.token !== undefined && balance.token < terms.amount) {
+  if (
+    terms.asset.kind === 'sip010' &&
+    balance.token !== undefined &&
+    balance.token < terms.amount
+  ) {
     return `the payer holds ${balance.token} of ${terms.asset.contractId} and needs ${terms.amount}`;
   }
   return undefined;
@@ -451,7 +489,9 @@ function isAddress(wire: AddressWire, address: string): boolean {
   return wire.version === parsed.version && wire.hash160 === parsed.hash160;
 }
 
-function isPrincipal(value: ClarityValue | undefined): value is Extract<ClarityValue, { type: 'address' | 'contract' }> {
+function isPrincipal(
+  value: ClarityValue | undefined,
+): value is Extract<ClarityValue, { type: 'address' | 'contract' }> {
   return value?.type === 'address' || value?.type === 'contract';
 }
 
@@ -466,4 +506,3 @@ function refusal(reason: ReasonCode, message: string): Refusal {
 function invalid(reason: ReasonCode, message: string, known: Partial<Known>): InvalidPaymentCheck {
   return { isValid: false, invalidReason: reason, invalidMessage: message, ...known };
 }
-

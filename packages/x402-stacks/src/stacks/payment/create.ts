@@ -82,7 +82,9 @@ export async function createPaymentTransaction(
   const terms = resolvePaymentTerms(requirements, options.tokens);
   if (isTermsProblem(terms)) throw new PaymentOptionsError(terms.message);
   if (!account?.privateKey || !account.address) {
-    throw new PaymentOptionsError('account must come from privateKeyToAccount or mnemonicToAccount');
+    throw new PaymentOptionsError(
+      'account must come from privateKeyToAccount or mnemonicToAccount',
+    );
   }
   if (account.network !== terms.network.name) {
     throw new PaymentOptionsError(

@@ -51,7 +51,10 @@ export function resolvePaymentTerms(
   assetOptions?: ResolveAssetOptions,
 ): PaymentTerms | TermsProblem {
   if (requirements?.scheme !== 'exact') {
-    return problem('invalid_scheme', `scheme must be 'exact', got ${JSON.stringify(requirements?.scheme)}`);
+    return problem(
+      'invalid_scheme',
+      `scheme must be 'exact', got ${JSON.stringify(requirements?.scheme)}`,
+    );
   }
   let network: StacksNetwork;
   try {
@@ -86,6 +89,7 @@ function problem(reason: TermsProblem['reason'], message: string): TermsProblem 
 }
 
 function messageOf(error: unknown): string {
-  if (error && typeof error === 'object' && 'shortMessage' in error) return String(error.shortMessage);
+  if (error && typeof error === 'object' && 'shortMessage' in error)
+    return String(error.shortMessage);
   return error instanceof Error ? error.message : String(error);
 }

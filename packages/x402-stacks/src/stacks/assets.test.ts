@@ -1,0 +1,108 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import {
+  assetKey,
+  isExactTransferToken,
+  isSameAsset,
+  KNOWN_TOKENS,
+  resolveAsset,
+} from './assets.js';
+import { UnknownAssetError } from './errors.js';
+
+const MAINNET_SBTC = 'SM3VDXK3WZZSA84XXFKAFAF15NNZX32CTSG82JFQ4.sbtc-token';
+const TESTNET_SBTC = 'ST1F7QA2MDF17S807EPA36TSS8AMEFY4KA9TVGWXT.sbtc-token';
+const isUnknownAsset = (error: unknown) =>
+  error instanceof UnknownAssetError && error.reason === 'unknown_asset';
+
+describe('resolveAsset', () => {
+  test('STX in any case', () => {
+    for (const spelling of ['STX', 'stx', 'Stx']) {
+      assert.deepEqual(resolveAsset(spelling, 'mainnet'), {
+        kind: 'stx',
+        symbol: 'STX',
+        decimals: 6,
+      });
+    }
+  });
+
+  test('sBTC resolves per network, with 8 decimals and asset name sbtc-token', () => {
+    const mainnet = resolveAsset('sBTC', 'stacks:1');
+    assert.equal(mainnet.kind, 'sip010');
+    assert.equal(mainnet.kind === 'sip010' && mainnet.contractId, MAINNET_SBTC);
+    assert.equal(mainnet.decimals, 8);
+    assert.equal(assetKey(mainnet), `${MAINNET_SBTC}::sbtc-token`);
+    const testnet = resolveAsset('SBTC', 'testnet');
+    assert.equal(testnet.kind === 'sip010' && testnet.contractId, TESTNET_SBTC);
+  });
+
+  test('USDCx resolves with 6 decimals and asset name usdcx-token', () => {
+    const usdcx = resolveAsset('USDCX', 'mainnet');
+    assert.equal(assetKey(usdcx), 'SP120SBRBQJ00MCWS7TM5R8WJNTTKD5K0HFRC2CNE.usdcx::usdcx-token');
+    assert.equal(usdcx.decimals, 6);
+  });
+
+  test('a known contract id picks up symbol and decimals, with or without ::asset', () => {
+    for (const spelling of [MAINNET_SBTC, `${MAINNET_SBTC}::sbtc-token`]) {
+      const asset = resolveAsset(spelling, 'mainnet');
+      assert.equal(asset.kind === 'sip010' && asset.symbol, 'sBTC');
+      assert.equal(asset.decimals, 8);
+    }
+  });
+
+  test('the testnet sBTC contract id is configurable', () => {
+    const custom = 'ST2CY5V39NHDPWSXMW9QDT3HC3GD6Q6XX4CFRK9AG.sbtc-token';
+    const asset = resolveAsset('sBTC', 'testnet', { contracts: { sBTC: custom } });
+    assert.equal(asset.kind === 'sip010' && asset.contractId, custom);
+    const byId = resolveAsset(custom, 'testnet', { contracts: { sBTC: custom } });
+    assert.equal(byId.kind === 'sip010' && byId.symbol, 'sBTC');
+    assert.equal(KNOWN_TOKENS.sBTC.contracts.testnet, TESTNET_SBTC);
+  });
+
+  test('any SIP-010 contract, asset name from ::suffix, option, or the contract name', () => {
+    const id = 'ST2CY5V39NHDPWSXMW9QDT3HC3GD6Q6XX4CFRK9AG.my-token';
+    assert.equal(assetKey(resolveAsset(id, 'testnet')), `${id}::my-token`);
+    assert.equal(assetKey(resolveAsset(`${id}::coin`, 'testnet')), `${id}::coin`);
+    assert.equal(assetKey(resolveAsset(id, 'testnet', { assetName: 'mine' })), `${id}::mine`);
+    assert.equal(resolveAsset(id, 'testnet').decimals, undefined);
+    assert.equal(resolveAsset(id, 'testnet', { decimals: 2 }).decimals, 2);
+  });
+
+  test('error: a mainnet contract on testnet, and the reverse', () => {
+    assert.throws(() => resolveAsset(MAINNET_SBTC, 'testnet'), isUnknownAsset);
+    assert.throws(() => resolveAsset(TESTNET_SBTC, 'mainnet'), isUnknownAsset);
+  });
+
+  test('error: malformed spellings', () => {
+    for (const bad of [
+      '',
+      'DOGE',
+      'SP2J6ZY48GV1EZ5V2V5RB9MP66SW86PYKKNRV9EJ7',
+      'SP2J6ZY48GV1EZ5V2V5RB9MP66SW86PYKKNRV9EJ7.',
+      'SP2J6ZY48GV1EZ5V2V5RB9MP66SW86PYKKNRV9EJ7.1bad',
+      `${MAINNET_SBTC}::`,
+      `${MAINNET_SBTC}::a::b`,
+      `${MAINNET_SBTC}::wrong-name`,
+      'SPXXXX.token',
+    ]) {
+      assert.throws(() => resolveAsset(bad, 'mainnet'), isUnknownAsset, bad);
+    }
+  });
+});
+
+describe('asset identity', () => {
+  test('a symbol and its contract id are the same asset', () => {
+    assert.equal(isSameAsset('sBTC', MAINNET_SBTC, 'mainnet'), true);
+    assert.equal(isSameAsset('sBTC', 'STX', 'mainnet'), false);
+  });
+  test('only sBTC and USDCx are exact-transfer tokens', () => {
+    assert.equal(isExactTransferToken(resolveAsset('sBTC', 'testnet')), true);
+    assert.equal(isExactTransferToken(resolveAsset('USDCx', 'testnet')), true);
+    assert.equal(isExactTransferToken(resolveAsset('STX', 'testnet')), false);
+    assert.equal(
+      isExactTransferToken(
+        resolveAsset('ST2CY5V39NHDPWSXMW9QDT3HC3GD6Q6XX4CFRK9AG.sbtc', 'testnet'),
+      ),
+      false,
+    );
+  });
+});

@@ -1,0 +1,95 @@
+/**
+ * `x402-stacks/stacks`: networks, assets, exact units, addresses, accounts, explorer links, and building and
+ * checking Stacks payment transactions. Nothing here touches the network.
+ * @module
+ */
+export {
+  generateKeypair,
+  mnemonicToAccount,
+  privateKeyToAccount,
+  type StacksAccount,
+} from './accounts.js';
+export {
+  addressFromHash160,
+  isValidStacksAddress,
+  type ParsedPrincipal,
+  type ParsedStacksAddress,
+  parsePrincipal,
+  parseStacksAddress,
+} from './address.js';
+export {
+  assetKey,
+  type ContractId,
+  isExactTransferToken,
+  isSameAsset,
+  KNOWN_TOKENS,
+  type KnownTokenSymbol,
+  type ResolveAssetOptions,
+  resolveAsset,
+  STX_ASSET,
+  type StacksAsset,
+} from './assets.js';
+export {
+  InvalidAddressError,
+  InvalidAmountError,
+  InvalidMnemonicError,
+  InvalidPrivateKeyError,
+  PaymentOptionsError,
+  UnknownAssetError,
+  UnknownNetworkError,
+} from './errors.js';
+export { getExplorerURL } from './explorer.js';
+export {
+  isStacksNetwork,
+  networkFromCAIP2,
+  networkOfAddressVersion,
+  networkToCAIP2,
+  type ResolveNetworkOptions,
+  resolveNetwork,
+  STACKS_NETWORKS,
+  type StacksNetwork,
+  type StacksNetworkId,
+  type StacksNetworkInput,
+  type StacksNetworkName,
+} from './networks.js';
+export {
+  type CheckPaymentOptions,
+  checkPaymentTransaction,
+  type InvalidPaymentCheck,
+  type PaymentCheck,
+  type PostConditionPolicy,
+  type ValidPaymentCheck,
+} from './payment/check.js';
+export {
+  type CreatePaymentTransactionOptions,
+  createPaymentTransaction,
+  MAX_MEMO_BYTES,
+  type PaymentTransaction,
+} from './payment/create.js';
+export {
+  isTermsProblem,
+  type PaymentTerms,
+  resolvePaymentTerms,
+  type StacksPaymentRequirements,
+  type TermsProblem,
+} from './payment/terms.js';
+export {
+  isHighS,
+  type OriginSignatureVerdict,
+  type Secp256k1Backend,
+  secp256k1Backend,
+  transactionIdOf,
+  verifyOriginSignature,
+} from './signature.js';
+export {
+  BTCtoSats,
+  type DecimalInput,
+  fromAtomic,
+  microSTXtoSTX,
+  microUSDCxToUSDCx,
+  parseAtomic,
+  STXtoMicroSTX,
+  satsToBTC,
+  toAtomic,
+  USDCxToMicroUSDCx,
+} from './units.js';

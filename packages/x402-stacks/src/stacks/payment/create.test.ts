@@ -1,0 +1,148 @@
+import assert from 'node:assert/strict';
+import { afterEach, beforeEach, describe, test } from 'node:test';
+import { deserializeTransaction, PostConditionMode } from '@stacks/transactions';
+import {
+  PAY_TO,
+  PAYER_KEY,
+  PAYER_MAINNET,
+  PAYER_TESTNET,
+  SPONSOR,
+  VECTORS,
+} from '../../../test/vectors.js';
+import { privateKeyToAccount } from '../accounts.js';
+import { PaymentOptionsError } from '../errors.js';
+import { checkPaymentTransaction } from './check.js';
+import { createPaymentTransaction } from './create.js';
+
+const testnetPayer = privateKeyToAccount(PAYER_KEY, 'testnet');
+const mainnetPayer = privateKeyToAccount(PAYER_KEY, 'mainnet');
+const isOptionsError = (error: unknown) =>
+  error instanceof PaymentOptionsError && error.reason === 'invalid_payment_options';
+
+describe('createPaymentTransaction', () => {
+  // Any fetch during a build is a bug: the function promises never to touch the network.
+  const realFetch = globalThis.fetch;
+  let fetches = 0;
+  beforeEach(() => {
+    fetches = 0;
+    globalThis.fetch = async () => {
+      fetches++;
+      throw new Error('network used');
+    };
+  });
+  afterEach(() => {
+    globalThis.fetch = realFetch;
+    assert.equal(fetches, 0, 'createPaymentTransaction fetched');
+  });
+
+  for (const [name, vector] of Object.entries(VECTORS)) {
+    test(`vector ${name}: bytes and txid are exact`, async () => {
+      const account = vector.requirements.network === 'stacks:1' ? mainnetPayer : testnetPayer;
+      const payment = await createPaymentTransaction({
+        account,
+        requirements: vector.requirements,
+        nonce: vector.nonce,
+        fee: vector.fee,
+        ...('memo' in vector ? { memo: vector.memo } : {}),
+      });
+      assert.equal(payment.transaction, vector.transaction);
+      assert.equal(payment.txid, vector.txid);
+      assert.equal(payment.payer, account.address);
+      assert.equal(payment.nonce, vector.nonce);
+      assert.equal(payment.fee, vector.fee);
+      assert.equal(payment.sponsored, 'extra' in vector.requirements);
+      assert.equal(deserializeTransaction(payment.transaction).txid(), vector.txid);
+      const check = checkPaymentTransaction(payment.transaction, vector.requirements);
+      assert.equal(check.isValid, true, check.isValid ? '' : check.invalidReason);
+    });
+  }
+
+  test('STX: a token transfer with no post-conditions', async () => {
+    const { transaction } = await createPaymentTransaction({
+      account: testnetPayer,
+      requirements: VECTORS.stx.requirements,
+      nonce: 3,
+      fee: 200,
+    });
+    const tx = deserializeTransaction(transaction);
+    assert.equal(tx.postConditions.values.length, 0);
+    assert.equal(tx.auth.spendingCondition.nonce, 3n);
+    assert.equal(tx.auth.spendingCondition.fee, 200n);
+  });
+
+  test('sBTC: deny mode with one exact post-condition', async () => {
+    const { transaction } = await createPaymentTransaction({
+      account: mainnetPayer,
+      requirements: VECTORS.mainnetSbtc.requirements,
+      nonce: 0n,
+      fee: 400n,
+    });
+    const tx = deserializeTransaction(transaction);
+    assert.equal(tx.postConditionMode, PostConditionMode.Deny);
+    assert.equal(tx.postConditions.values.length, 1);
+    assert.equal(PAYER_MAINNET.startsWith('SP'), true);
+  });
+
+  test('sponsorship follows extra.sponsor, and can be declined', async () => {
+    const requirements = { ...VECTORS.stx.requirements, extra: { sponsor: SPONSOR } };
+    const sponsored = await createPaymentTransaction({
+      account: testnetPayer,
+      requirements,
+      nonce: 0n,
+    });
+    assert.equal(sponsored.sponsored, true);
+    assert.equal(sponsored.fee, 0n);
+    const own = await createPaymentTransaction({
+      account: testnetPayer,
+      requirements,
+      nonce: 0n,
+      fee: 300n,
+      sponsored: false,
+    });
+    assert.equal(own.sponsored, false);
+    assert.equal(checkPaymentTransaction(own.transaction, requirements).isValid, true);
+  });
+
+  test('error: inconsistent options', async () => {
+    const base = {
+      account: testnetPayer,
+      requirements: VECTORS.stx.requirements,
+      nonce: 0n,
+      fee: 200n,
+    };
+    const bad: [string, Parameters<typeof createPaymentTransaction>[0]][] = [
+      ['account on the other network', { ...base, account: mainnetPayer }],
+      ['missing fee', { ...base, fee: undefined }],
+      ['negative fee', { ...base, fee: -1n }],
+      ['fractional nonce', { ...base, nonce: 1.5 }],
+      ['fee on a sponsored payment', { ...base, sponsored: true, fee: 10n }],
+      ['memo over 34 bytes', { ...base, memo: 'x'.repeat(35) }],
+      ['memo over 34 bytes in UTF-8', { ...base, memo: 'é'.repeat(18) }],
+      [
+        'payTo is the payer',
+        { ...base, requirements: { ...base.requirements, payTo: PAYER_TESTNET } },
+      ],
+      ['unknown asset', { ...base, requirements: { ...base.requirements, asset: 'DOGE' } }],
+      ['zero amount', { ...base, requirements: { ...base.requirements, amount: '0' } }],
+      ['another scheme', { ...base, requirements: { ...base.requirements, scheme: 'upto' } }],
+      ['not an account', { ...base, account: { address: PAY_TO } as never }],
+    ];
+    for (const [why, options] of bad) {
+      await assert.rejects(createPaymentTransaction(options), isOptionsError, why);
+    }
+  });
+
+  test('a 34-byte memo fits', async () => {
+    const payment = await createPaymentTransaction({
+      account: testnetPayer,
+      requirements: VECTORS.sbtc.requirements,
+      nonce: 0n,
+      fee: 400n,
+      memo: 'm'.repeat(34),
+    });
+    assert.equal(
+      checkPaymentTransaction(payment.transaction, VECTORS.sbtc.requirements).isValid,
+      true,
+    );
+  });
+});
