@@ -68,13 +68,10 @@ export const REASON_CODES = {
   invalid_exact_stacks_payload_fee: 'The fee is below 1 micro-STX per byte, or above the cap.',
   invalid_exact_stacks_payload_sponsor:
     'The sponsorship does not match the requirements (sponsored when not offered, or the reverse).',
-  invalid_exact_stacks_payload_nonce:
-    'The nonce is not the account’s next possible nonce.',
+  invalid_exact_stacks_payload_nonce: 'The nonce is not the account’s next possible nonce.',
   invalid_exact_stacks_payload_txid_reused: 'This transaction id has already been claimed.',
   invalid_exact_stacks_payload_nonce_reused:
     'Another transaction already claimed this (origin, nonce) pair.',
-  invalid_exact_stacks_payload_multisig_unsupported:
-    'The origin is a multisig account, which the exact scheme does not accept.',
 
   // Codecs and inputs (thrown errors)
   header_too_large: 'The header exceeds the documented size limit.',

@@ -57,8 +57,13 @@ export type CheckPaymentOptions = {
 export type ValidPaymentCheck = {
   readonly isValid: true;
   readonly payer: string;
+  /**
+   * Id of the bytes given. Broadcast (or sponsor) those exact bytes: re-serializing the decoded transaction can
+   * differ from them (a memo that is not UTF-8 is rewritten), which would change the id and break the signature.
+   */
   readonly txid: string;
   readonly nonce: bigint;
+  /** The origin's fee; 0 when sponsored (the sponsor's fee is set later, by the sponsor). */
   readonly fee: bigint;
   readonly sponsored: boolean;
   readonly amount: bigint;
@@ -139,7 +144,7 @@ export function checkPaymentTransaction(
     payer: originAddress(tx),
     txid: transactionIdOf(raw),
     nonce: origin.nonce,
-    fee: sponsored ? 0n : origin.fee,
+    fee: origin.fee,
     sponsored,
   };
 
@@ -292,7 +297,11 @@ function decodeTransaction(
     const reader = new BytesReader(raw);
     const tx = deserializeTransaction(reader);
     // Trailing bytes would make the txid we report differ from the one the node computes.
-    if (reader.consumed !== raw.length) {
+    // The reader does not bounds-check length prefixes, so it can also run past the end.
+    if (reader.consumed > raw.length) {
+      return { error: `the transaction is truncated: ${reader.consumed - raw.length} bytes missing` };
+    }
+    if (reader.consumed < raw.length) {
       return { error: `${raw.length - reader.consumed} trailing bytes after the transaction` };
     }
     return { raw, tx };
