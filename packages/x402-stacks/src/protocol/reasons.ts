@@ -92,5 +92,8 @@ export type ReasonCode = keyof typeof REASON_CODES;
 
 /** The one-line explanation of a reason code. Unknown codes (from a peer) get a generic line. */
 export function describeReason(reason: string): string {
-  return (REASON_CODES as Record<string, string>)[reason] ?? `Unknown reason: ${reason}`;
+  // hasOwn: a peer's reason such as 'constructor' must not reach Object.prototype.
+  return Object.hasOwn(REASON_CODES, reason)
+    ? (REASON_CODES as Record<string, string>)[reason]!
+    : `Unknown reason: ${reason}`;
 }

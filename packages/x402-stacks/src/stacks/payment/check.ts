@@ -299,7 +299,9 @@ function decodeTransaction(
     // Trailing bytes would make the txid we report differ from the one the node computes.
     // The reader does not bounds-check length prefixes, so it can also run past the end.
     if (reader.consumed > raw.length) {
-      return { error: `the transaction is truncated: ${reader.consumed - raw.length} bytes missing` };
+      return {
+        error: `the transaction is truncated: ${reader.consumed - raw.length} bytes missing`,
+      };
     }
     if (reader.consumed < raw.length) {
       return { error: `${raw.length - reader.consumed} trailing bytes after the transaction` };

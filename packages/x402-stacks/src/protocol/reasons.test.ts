@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { describeReason, REASON_CODES } from './reasons.js';
+
+// x402 v2 specification §9 (without its EVM-specific codes), plus the newer `settlement_pending`.
+const SPEC_CODES = new Set([
+  'insufficient_funds',
+  'invalid_network',
+  'invalid_payload',
+  'invalid_payment_requirements',
+  'invalid_scheme',
+  'unsupported_scheme',
+  'invalid_x402_version',
+  'invalid_transaction_state',
+  'unexpected_verify_error',
+  'unexpected_settle_error',
+  'settlement_pending',
+]);
+
+// Settlement outcomes outside the spec list that the reference SDK and x402-stacks 2.x also send.
+const ECOSYSTEM_CODES = new Set(['duplicate_settlement', 'transaction_failed', 'broadcast_failed']);
+
+// Codes this library only throws (header codecs, input checks); they never travel on the wire.
+const LIBRARY_CODES = new Set([
+  'header_too_large',
+  'invalid_header_encoding',
+  'invalid_header_json',
+  'invalid_header_schema',
+  'unknown_network',
+  'unknown_asset',
+  'invalid_amount',
+  'invalid_address',
+  'invalid_private_key',
+  'invalid_mnemonic',
+  'invalid_payment_options',
+]);
+
+const STACKS_PREFIX = 'invalid_exact_stacks_payload_';
+const codes = Object.keys(REASON_CODES);
+
+describe('REASON_CODES', () => {
+  test('every key is snake_case', () => {
+    for (const code of codes) assert.match(code, /^[a-z][a-z0-9_]*$/, code);
+  });
+
+  test('every explanation is one non-empty line ending with a period', () => {
+    for (const [code, explanation] of Object.entries(REASON_CODES)) {
+      assert.ok(explanation.trim().length > 1, code);
+      assert.equal(explanation.includes('\n'), false, code);
+      assert.equal(explanation, explanation.trim(), code);
+      assert.match(explanation, /\.$/, code);
+    }
+  });
+
+  test('every code is a spec code, a Stacks scheme code, or classified below', () => {
+    for (const code of codes) {
+      const classified =
+        SPEC_CODES.has(code) ||
+        code.startsWith(STACKS_PREFIX) ||
+        ECOSYSTEM_CODES.has(code) ||
+        LIBRARY_CODES.has(code);
+      assert.ok(classified, `${code} is not classified; add it to a list in this test`);
+    }
+  });
+
+  test('every Stacks-specific code follows the invalid_exact_stacks_payload_ convention', () => {
+    const stacksCodes = codes.filter((code) => code.includes('stacks'));
+    assert.ok(stacksCodes.length > 0);
+    for (const code of stacksCodes) assert.ok(code.startsWith(STACKS_PREFIX), code);
+  });
+
+  test('every spec code is present', () => {
+    for (const code of SPEC_CODES) assert.ok(code in REASON_CODES, code);
+  });
+
+  test('the codec error reasons are present', () => {
+    for (const code of LIBRARY_CODES) assert.ok(code in REASON_CODES, code);
+  });
+});
+
+describe('describeReason', () => {
+  test('returns the explanation of a known code', () => {
+    assert.equal(describeReason('insufficient_funds'), REASON_CODES.insufficient_funds);
+    assert.equal(
+      describeReason('invalid_exact_stacks_payload_amount_mismatch'),
+      'The transferred amount is not exactly the required amount.',
+    );
+  });
+
+  test('names an unknown code instead of failing', () => {
+    assert.equal(
+      describeReason('invalid_exact_evm_payload_signature'),
+      'Unknown reason: invalid_exact_evm_payload_signature',
+    );
+    assert.equal(describeReason(''), 'Unknown reason: ');
+  });
+
+  test('does not treat Object.prototype members as codes', () => {
+    assert.equal(describeReason('toString'), 'Unknown reason: toString');
+    assert.equal(describeReason('__proto__'), 'Unknown reason: __proto__');
+  });
+});

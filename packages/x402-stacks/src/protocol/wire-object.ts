@@ -1,0 +1,68 @@
+/**
+ * Zod building blocks shared by the v1 and v2 wire schemas. Internal: not re-exported from the
+ * package.
+ * @module
+ */
+import { z } from 'zod';
+
+/**
+ * An optional field that also accepts `null`, which the reference SDK emits for absent optional
+ * fields. `null` becomes `undefined`, and {@link wireObject} then drops the key, so parsed values
+ * only ever have `?: T`.
+ *
+ * @example
+ * ```ts
+ * const Schema = wireObject({ payer: optionalOrNull(z.string()) });
+ * Schema.parse({ payer: null }); // {}
+ * ```
+ */
+export function optionalOrNull<T extends z.ZodType>(schema: T) {
+  return schema
+    .nullable()
+    .transform((value) => value ?? undefined)
+    .optional();
+}
+
+/**
+ * A wire object: unknown keys pass through, so a peer on a newer protocol revision is not refused
+ * for adding a field, and keys whose value parsed to `undefined` (a `null` on the wire) are removed
+ * rather than kept as `key: undefined`.
+ *
+ * @example
+ * ```ts
+ * const Schema = wireObject({ url: z.string(), description: optionalOrNull(z.string()) });
+ * Schema.parse({ url: '/a', description: null, future: 1 }); // { url: '/a', future: 1 }
+ * ```
+ */
+export function wireObject<Shape extends z.ZodRawShape>(shape: Shape) {
+  return z.looseObject(shape).overwrite(dropUndefinedKeys);
+}
+
+function dropUndefinedKeys<T extends object>(value: T): T {
+  const record = value as Record<string, unknown>;
+  for (const key of Object.keys(record)) {
+    if (record[key] === undefined) delete record[key];
+  }
+  return value;
+}
+
+/**
+ * A JSON object of anything (`extra`, `payload`, `extensions`). Its contents belong to the scheme
+ * or the extension, which validates them itself.
+ *
+ * @example
+ * ```ts
+ * JsonRecordSchema.parse({ transaction: '0x80…' });
+ * ```
+ */
+export const JsonRecordSchema = z.record(z.string(), z.unknown());
+
+/**
+ * A string with at least one character, for identifiers where `''` can only be a mistake.
+ *
+ * @example
+ * ```ts
+ * NonEmptyStringSchema.parse('exact');
+ * ```
+ */
+export const NonEmptyStringSchema = z.string().min(1);
