@@ -15,6 +15,7 @@ const ROOT_EXPORTS = [
   'InvalidHeaderError',
   'InvalidMnemonicError',
   'InvalidPrivateKeyError',
+  'InvalidTransactionIdError',
   'KNOWN_TOKENS',
   'MAX_MEMO_BYTES',
   'MAX_PAYMENT_HEADER_LENGTH',

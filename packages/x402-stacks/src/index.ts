@@ -87,6 +87,7 @@ export {
   InvalidMnemonicError,
   type InvalidPaymentCheck,
   InvalidPrivateKeyError,
+  InvalidTransactionIdError,
   isExactTransferToken,
   isHighS,
   isSameAsset,

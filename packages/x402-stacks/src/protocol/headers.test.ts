@@ -289,6 +289,16 @@ describe('decoding failures', () => {
     );
   });
 
+  test('a value that is not a string, as an absent request header is', () => {
+    for (const absent of [undefined, null, 42, ['a']]) {
+      assert.throws(
+        () => decodePaymentSignatureHeader(absent as unknown as string),
+        isInvalidHeader('invalid_header_encoding', 'payment-signature'),
+        String(absent),
+      );
+    }
+  });
+
   test('missing padding', () => {
     const padded = encodeXPaymentResponseHeader(settleResponseV1);
     assert.match(padded, /=$/);

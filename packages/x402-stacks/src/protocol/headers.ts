@@ -103,6 +103,11 @@ function createHeaderCodec<Schema extends z.ZodType>(
     },
 
     decode(encoded) {
+      if (typeof encoded !== 'string') {
+        throw new InvalidHeaderError(header, 'invalid_header_encoding', {
+          metaMessages: [`Expected a string, got ${encoded === null ? 'null' : typeof encoded}.`],
+        });
+      }
       // Length first: everything after it costs time proportional to the header.
       if (encoded.length > MAX_PAYMENT_HEADER_LENGTH) {
         throw new InvalidHeaderError(header, 'header_too_large', {

@@ -33,6 +33,7 @@ const LIBRARY_CODES = new Set([
   'invalid_private_key',
   'invalid_mnemonic',
   'invalid_payment_options',
+  'invalid_transaction_id',
 ]);
 
 const STACKS_PREFIX = 'invalid_exact_stacks_payload_';

@@ -47,6 +47,8 @@ export const REASON_CODES = {
     'The origin signature has a high S value, which the node refuses as malleable.',
   invalid_exact_stacks_payload_network:
     'The transaction chain id or version belongs to a different network.',
+  invalid_exact_stacks_payload_anchor_mode:
+    'The transaction may only be mined in a microblock, which Nakamoto never confirms.',
   invalid_exact_stacks_payload_payload_type:
     'The transaction is neither an STX token transfer nor a SIP-010 transfer call.',
   invalid_exact_stacks_payload_recipient_mismatch: 'The recipient is not the required payTo.',
@@ -60,7 +62,7 @@ export const REASON_CODES = {
     'The `transfer` call does not have exactly (uint, principal, principal, optional buff) arguments.',
   invalid_exact_stacks_payload_sender_mismatch:
     'The `transfer` sender is not the transaction origin.',
-  invalid_exact_stacks_payload_memo: 'The memo is longer than 34 bytes.',
+  invalid_exact_stacks_payload_memo: 'The memo is longer than 34 bytes, or is not valid UTF-8.',
   invalid_exact_stacks_payload_post_condition_mode:
     'Allow mode is not accepted for this asset under the current post-condition policy.',
   invalid_exact_stacks_payload_post_conditions:
@@ -85,6 +87,7 @@ export const REASON_CODES = {
   invalid_private_key: 'The private key is not 64 or 66 hex characters of a valid secp256k1 key.',
   invalid_mnemonic: 'The mnemonic is not a valid BIP39 phrase.',
   invalid_payment_options: 'The options given to build a payment are incomplete or inconsistent.',
+  invalid_transaction_id: 'The value is not a 64-hex-character transaction id.',
 } as const;
 
 /** Any reason code x402-stacks emits. */

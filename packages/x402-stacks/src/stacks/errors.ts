@@ -112,6 +112,23 @@ export class PaymentOptionsError extends X402StacksError<'invalid_payment_option
   }
 }
 
+/**
+ * A transaction id that is not 64 hex characters (with or without `0x`).
+ * @example
+ * ```ts
+ * getExplorerURL('xyz', 'testnet'); // throws InvalidTransactionIdError, reason 'invalid_transaction_id'
+ * ```
+ */
+export class InvalidTransactionIdError extends X402StacksError<'invalid_transaction_id'> {
+  override name = 'InvalidTransactionIdError';
+  constructor(txid: unknown) {
+    super(
+      'invalid_transaction_id',
+      `Invalid transaction id ${describeValue(txid)}: expected 64 hex characters.`,
+    );
+  }
+}
+
 /** Describes a user-supplied value for an error message without dumping long input. */
 function describeValue(value: unknown): string {
   if (typeof value === 'bigint') return `${value}n`;

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { InvalidTransactionIdError } from './errors.js';
 import { getExplorerURL } from './explorer.js';
 
 const TXID = '617c3646f7a6522fe9ff579489445af07c2c1a90f75c94d896c5e4a4a13ce12d';
@@ -16,6 +17,23 @@ describe('getExplorerURL', () => {
       getExplorerURL(TXID, 'stacks:1'),
       `https://explorer.hiro.so/txid/0x${TXID}?chain=mainnet`,
     );
+  });
+  test('error: not a transaction id', () => {
+    for (const bad of [
+      undefined,
+      '',
+      'xyz',
+      TXID.slice(1),
+      `${TXID}00`,
+      `0x${TXID.replace('6', 'g')}`,
+    ]) {
+      assert.throws(
+        () => getExplorerURL(bad as string, 'testnet'),
+        (error: unknown) =>
+          error instanceof InvalidTransactionIdError && error.reason === 'invalid_transaction_id',
+        String(bad),
+      );
+    }
   });
   test('error: unknown network', () => {
     assert.throws(() => getExplorerURL(TXID, 'base'), /Unknown Stacks network/);

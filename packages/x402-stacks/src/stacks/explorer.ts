@@ -1,3 +1,4 @@
+import { InvalidTransactionIdError } from './errors.js';
 import { resolveNetwork, type StacksNetworkInput } from './networks.js';
 
 const EXPLORER_URL = 'https://explorer.hiro.so';
@@ -6,6 +7,7 @@ const EXPLORER_URL = 'https://explorer.hiro.so';
  * The Hiro explorer page of a transaction.
  *
  * @param txid 64 hex characters, with or without `0x`.
+ * @throws {InvalidTransactionIdError} for anything else.
  * @param network `'mainnet' | 'testnet'` or a CAIP-2 id. Default `'testnet'`.
  * @example
  * ```ts
@@ -15,6 +17,8 @@ const EXPLORER_URL = 'https://explorer.hiro.so';
  */
 export function getExplorerURL(txid: string, network: StacksNetworkInput = 'testnet'): string {
   const { name } = resolveNetwork(network);
-  const bare = typeof txid === 'string' && txid.startsWith('0x') ? txid.slice(2) : String(txid);
-  return `${EXPLORER_URL}/txid/0x${encodeURIComponent(bare.toLowerCase())}?chain=${name}`;
+  const bare = typeof txid === 'string' && txid.startsWith('0x') ? txid.slice(2) : txid;
+  if (typeof bare !== 'string' || !/^[0-9a-fA-F]{64}$/.test(bare))
+    throw new InvalidTransactionIdError(txid);
+  return `${EXPLORER_URL}/txid/0x${bare.toLowerCase()}?chain=${name}`;
 }

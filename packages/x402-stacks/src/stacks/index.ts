@@ -34,6 +34,7 @@ export {
   InvalidAmountError,
   InvalidMnemonicError,
   InvalidPrivateKeyError,
+  InvalidTransactionIdError,
   PaymentOptionsError,
   UnknownAssetError,
   UnknownNetworkError,

@@ -66,6 +66,12 @@ describe('resolveNetwork', () => {
     assert.equal(local.apiUrl, 'http://127.0.0.1:3999');
     assert.equal(local.chainId, STACKS_NETWORKS.testnet.chainId);
     assert.equal(STACKS_NETWORKS.testnet.apiUrl, 'https://api.testnet.hiro.so');
+    assert.equal(
+      resolveNetwork(local).apiUrl,
+      'http://127.0.0.1:3999',
+      'a network object keeps its URL',
+    );
+    assert.equal(resolveNetwork(local, { apiUrl: 'http://x' }).apiUrl, 'http://x');
   });
 
   test('error: anything else', () => {

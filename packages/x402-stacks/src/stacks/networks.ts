@@ -95,8 +95,12 @@ export function resolveNetwork(
         : undefined,
     );
   }
-  if (options.apiUrl === undefined) return network;
-  return Object.freeze({ ...network, apiUrl: options.apiUrl.replace(/\/+$/, '') });
+  // A network object passed back in keeps its own API URL unless the options replace it.
+  const apiUrl =
+    options.apiUrl ??
+    (typeof input === 'object' && typeof input.apiUrl === 'string' ? input.apiUrl : undefined);
+  if (apiUrl === undefined || apiUrl === network.apiUrl) return network;
+  return Object.freeze({ ...network, apiUrl: apiUrl.replace(/\/+$/, '') });
 }
 
 /**

@@ -5,7 +5,9 @@
  * pure-JS secp256k1: about 1 ms. Here the initial sighash is built by zeroing the spending-condition fields in the raw
  * bytes (the same bytes the library would serialize), and the key is recovered with libsecp256k1 (the `secp256k1`
  * package's native binding) when it loads, falling back to noble (through @stacks/transactions) when it does not.
- * A differential test holds the verdicts equal to `verifyOrigin()`'s.
+ * A differential test holds the verdicts equal to `verifyOrigin()`'s on every transaction that re-serializes to its own
+ * bytes. (On one that does not, such as a memo that is not UTF-8, `verifyOrigin()` judges different bytes than the node
+ * hashes; `checkPaymentTransaction` refuses those before this point.)
  * @module
  */
 import {

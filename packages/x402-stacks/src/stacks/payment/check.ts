@@ -7,6 +7,7 @@
 import {
   AddressHashMode,
   type AddressWire,
+  AnchorMode,
   AuthType,
   BytesReader,
   type ClarityValue,
@@ -24,6 +25,7 @@ import { assetKey, isExactTransferToken, type ResolveAssetOptions } from '../ass
 import { fromHex } from '../bytes.js';
 import { STACKS_NETWORKS } from '../networks.js';
 import { transactionIdOf, verifyOriginSignature } from '../signature.js';
+import { parseAtomic } from '../units.js';
 import { MAX_MEMO_BYTES } from './create.js';
 import {
   isTermsProblem,
@@ -69,7 +71,10 @@ export type ValidPaymentCheck = {
   readonly amount: bigint;
   /** `'STX'` or `'<contract id>::<asset name>'`. */
   readonly asset: string;
-  /** `'allow'` only for a compatible-policy token payment; recorded so settlements can show it. */
+  /**
+   * The transaction's post-condition mode. For a token payment `'allow'` means the compatible policy accepted it
+   * (an exact-transfer token); recorded so settlements can show it. For STX it has no effect.
+   */
   readonly postConditionMode: 'allow' | 'deny';
   readonly byteLength: number;
 };
@@ -91,6 +96,7 @@ export type PaymentCheck = ValidPaymentCheck | InvalidPaymentCheck;
 const HEX = /^[0-9a-fA-F]*$/;
 const MAX_TRANSACTION_BYTES = 64 * 1024;
 const EMPTY_SIGNATURE = '0'.repeat(130);
+const MEMO_WIRE_LENGTH = 34;
 
 /**
  * Checks a signed payment transaction against payment requirements.
@@ -131,17 +137,16 @@ export function checkPaymentTransaction(
   // 1. Deserialize.
   const decoded = decodeTransaction(transactionHex);
   if ('error' in decoded) {
-    return invalid(
-      'invalid_exact_stacks_payload_transaction_could_not_be_decoded',
-      decoded.error,
-      {},
-    );
+    const reason =
+      decoded.reason ?? 'invalid_exact_stacks_payload_transaction_could_not_be_decoded';
+    return invalid(reason, decoded.error, {});
   }
   const { raw, tx } = decoded;
   const origin = tx.auth.spendingCondition;
   const sponsored = tx.auth.authType === AuthType.Sponsored;
+  const payerVersion = originAddressVersion(tx);
   const known: Known = {
-    payer: originAddress(tx),
+    payer: addressFromHash160(payerVersion, origin.signer),
     txid: transactionIdOf(raw),
     nonce: origin.nonce,
     fee: origin.fee,
@@ -165,12 +170,21 @@ export function checkPaymentTransaction(
     );
   }
 
-  // 3. Chain id and transaction version.
+  // 3. Chain id, transaction version, and an anchor mode a Nakamoto miner includes.
   const { network } = terms;
   if (tx.chainId !== network.chainId || tx.transactionVersion !== network.transactionVersion) {
     return invalid(
       'invalid_exact_stacks_payload_network',
       `the transaction is for chain ${tx.chainId} version ${tx.transactionVersion}, not ${network.caip2}`,
+      known,
+    );
+  }
+  if (tx.anchorMode !== AnchorMode.OnChainOnly && tx.anchorMode !== AnchorMode.Any) {
+    // Microblock-only transactions are never confirmed since epoch 2.5: settlement would hang, and a sponsor's nonce
+    // would be stuck behind it.
+    return invalid(
+      'invalid_exact_stacks_payload_anchor_mode',
+      'the transaction may only be mined in a microblock',
       known,
     );
   }
@@ -216,7 +230,7 @@ export function checkPaymentTransaction(
   }
 
   // 9. Post-condition mode and conditions.
-  const postConditions = checkPostConditions(tx, terms, known.payer, options.postConditionPolicy);
+  const postConditions = checkPostConditions(tx, terms, payerVersion, options.postConditionPolicy);
   if (typeof postConditions !== 'string') {
     return invalid(postConditions.reason, postConditions.message, known);
   }
@@ -244,7 +258,7 @@ export function checkPaymentTransaction(
   if (sponsorProblem) return invalid('invalid_exact_stacks_payload_sponsor', sponsorProblem, known);
 
   // 12. Nonce and balance, when the caller read them from the chain.
-  if (options.expectedNonce !== undefined && origin.nonce !== BigInt(options.expectedNonce)) {
+  if (options.expectedNonce !== undefined && origin.nonce !== parseAtomic(options.expectedNonce)) {
     return invalid(
       'invalid_exact_stacks_payload_nonce',
       `nonce ${origin.nonce} is not the next possible nonce ${options.expectedNonce}`,
@@ -283,7 +297,7 @@ type Transfer = { recipient: string; amount: bigint; sender: string | undefined 
 
 function decodeTransaction(
   transactionHex: string,
-): { raw: Uint8Array; tx: StacksTransactionWire } | { error: string } {
+): { raw: Uint8Array; tx: StacksTransactionWire } | { error: string; reason?: ReasonCode } {
   if (typeof transactionHex !== 'string') return { error: 'the transaction is not a hex string' };
   const hex = transactionHex.startsWith('0x') ? transactionHex.slice(2) : transactionHex;
   if (hex.length === 0 || hex.length % 2 !== 0 || !HEX.test(hex)) {
@@ -306,23 +320,43 @@ function decodeTransaction(
     if (reader.consumed < raw.length) {
       return { error: `${raw.length - reader.consumed} trailing bytes after the transaction` };
     }
+    // A memo that is not UTF-8 decodes lossily, so the decoded transaction no longer re-serializes to these bytes,
+    // and anything that re-serializes it (a sponsor, verifyOrigin) would sign or hash different bytes.
+    if (
+      tx.payload.payloadType === PayloadType.TokenTransfer &&
+      !isCanonicalMemo(raw, tx.payload.memo.content)
+    ) {
+      return { error: 'the memo is not valid UTF-8', reason: 'invalid_exact_stacks_payload_memo' };
+    }
     return { raw, tx };
   } catch (error) {
     return { error: error instanceof Error ? error.message : String(error) };
   }
 }
 
-function originAddress(tx: StacksTransactionWire): string {
-  const { hashMode, signer } = tx.auth.spendingCondition;
+// stacks-core addresses P2PKH with the single-sig version and every other hash mode (P2WPKH included, which is
+// P2SH-wrapped) with the multi-sig version.
+function originAddressVersion(tx: StacksTransactionWire): number {
   const network =
     tx.transactionVersion === STACKS_NETWORKS.mainnet.transactionVersion
       ? STACKS_NETWORKS.mainnet
       : STACKS_NETWORKS.testnet;
-  const singleSig = hashMode === AddressHashMode.P2PKH || hashMode === AddressHashMode.P2WPKH;
-  return addressFromHash160(
-    singleSig ? network.addressVersion.singleSig : network.addressVersion.multiSig,
-    signer,
-  );
+  return tx.auth.spendingCondition.hashMode === AddressHashMode.P2PKH
+    ? network.addressVersion.singleSig
+    : network.addressVersion.multiSig;
+}
+
+const memoEncoder = new TextEncoder();
+
+function isCanonicalMemo(raw: Uint8Array, content: string): boolean {
+  // The memo is the last field of a token transfer: 34 bytes, zero-padded.
+  const memo = raw.subarray(raw.length - MEMO_WIRE_LENGTH);
+  const encoded = memoEncoder.encode(content);
+  if (encoded.length > MEMO_WIRE_LENGTH) return false;
+  for (let i = 0; i < MEMO_WIRE_LENGTH; i++) {
+    if (memo[i] !== (i < encoded.length ? encoded[i] : 0)) return false;
+  }
+  return true;
 }
 
 // Steps 4 and 5: the payload must be the kind the asset calls for, and a token call must be the token's `transfer`.
@@ -348,7 +382,7 @@ function readTransfer(tx: StacksTransactionWire, terms: PaymentTerms): Transfer 
     !isAddress(payload.contractAddress, asset.contractAddress) ||
     payload.contractName.content !== asset.contractName
   ) {
-    const called = `${addressFromHash160(payload.contractAddress.version, payload.contractAddress.hash160)}.${payload.contractName.content}`;
+    const called = `${describeAddress(payload.contractAddress)}.${payload.contractName.content}`;
     return refusal(
       'invalid_exact_stacks_payload_asset_mismatch',
       `calls ${called}, not ${asset.contractId}`,
@@ -392,7 +426,7 @@ function readTransfer(tx: StacksTransactionWire, terms: PaymentTerms): Transfer 
 function checkPostConditions(
   tx: StacksTransactionWire,
   terms: PaymentTerms,
-  payer: string,
+  payerVersion: number,
   policy: PostConditionPolicy = 'compatible',
 ): 'allow' | 'deny' | Refusal {
   const conditions = tx.postConditions.values;
@@ -438,7 +472,8 @@ function checkPostConditions(
     !(
       condition.principal.prefix === PostConditionPrincipalId.Origin ||
       (condition.principal.prefix === PostConditionPrincipalId.Standard &&
-        isAddress(condition.principal.address, payer))
+        condition.principal.address.version === payerVersion &&
+        condition.principal.address.hash160 === tx.auth.spendingCondition.signer)
     ) ||
     condition.conditionCode !== FungibleConditionCode.Equal ||
     condition.amount !== terms.amount ||
@@ -448,7 +483,7 @@ function checkPostConditions(
   ) {
     return refusal(
       'invalid_exact_stacks_payload_post_conditions',
-      `the post-condition must be: ${payer} sends exactly ${terms.amount} ${expectedAsset}`,
+      `the post-condition must be: the payer sends exactly ${terms.amount} ${expectedAsset}`,
     );
   }
   return mode;
@@ -498,6 +533,15 @@ function balanceShortfall(
 function isAddress(wire: AddressWire, address: string): boolean {
   const parsed = parseStacksAddress(address);
   return wire.version === parsed.version && wire.hash160 === parsed.hash160;
+}
+
+// A decoded address can carry a version c32check cannot encode; describe it without throwing.
+function describeAddress(wire: AddressWire): string {
+  try {
+    return addressFromHash160(wire.version, wire.hash160);
+  } catch {
+    return `<version ${wire.version} hash160 ${wire.hash160}>`;
+  }
 }
 
 function isPrincipal(

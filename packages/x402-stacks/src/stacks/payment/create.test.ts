@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, test } from 'node:test';
-import { deserializeTransaction, PostConditionMode } from '@stacks/transactions';
+import {
+  deserializeTransaction,
+  PostConditionMode,
+  wireToPostCondition,
+} from '@stacks/transactions';
 import {
   PAY_TO,
   PAYER_KEY,
@@ -79,8 +83,15 @@ describe('createPaymentTransaction', () => {
     });
     const tx = deserializeTransaction(transaction);
     assert.equal(tx.postConditionMode, PostConditionMode.Deny);
-    assert.equal(tx.postConditions.values.length, 1);
-    assert.equal(PAYER_MAINNET.startsWith('SP'), true);
+    assert.deepEqual(tx.postConditions.values.map(wireToPostCondition), [
+      {
+        type: 'ft-postcondition',
+        address: PAYER_MAINNET,
+        condition: 'eq',
+        amount: '2500',
+        asset: 'SM3VDXK3WZZSA84XXFKAFAF15NNZX32CTSG82JFQ4.sbtc-token::sbtc-token',
+      },
+    ]);
   });
 
   test('sponsorship follows extra.sponsor, and can be declined', async () => {
@@ -126,6 +137,13 @@ describe('createPaymentTransaction', () => {
       ['zero amount', { ...base, requirements: { ...base.requirements, amount: '0' } }],
       ['another scheme', { ...base, requirements: { ...base.requirements, scheme: 'upto' } }],
       ['not an account', { ...base, account: { address: PAY_TO } as never }],
+      ['nonce above u64', { ...base, nonce: 2n ** 64n }],
+      ['fee above u64', { ...base, fee: 2n ** 64n }],
+      [
+        'STX amount above u64',
+        { ...base, requirements: { ...base.requirements, amount: (2n ** 64n).toString() } },
+      ],
+      ['no options at all', undefined as never],
     ];
     for (const [why, options] of bad) {
       await assert.rejects(createPaymentTransaction(options), isOptionsError, why);

@@ -16,6 +16,7 @@ import { transactionIdOf } from '../signature.js';
 import { parseAtomic } from '../units.js';
 import {
   isTermsProblem,
+  MAX_U64,
   type PaymentTerms,
   resolvePaymentTerms,
   type StacksPaymentRequirements,
@@ -78,6 +79,8 @@ const encoder = new TextEncoder();
 export async function createPaymentTransaction(
   options: CreatePaymentTransactionOptions,
 ): Promise<PaymentTransaction> {
+  if (!options || typeof options !== 'object')
+    throw new PaymentOptionsError('options are required');
   const { account, requirements } = options;
   const terms = resolvePaymentTerms(requirements, options.tokens);
   if (isTermsProblem(terms)) throw new PaymentOptionsError(terms.message);
@@ -157,11 +160,14 @@ function buildTransaction(
 
 function readInteger(name: string, value: bigint | number | undefined): bigint {
   if (value === undefined) throw new PaymentOptionsError(`${name} is required`);
+  let parsed: bigint;
   try {
-    return parseAtomic(value);
+    parsed = parseAtomic(value);
   } catch {
     throw new PaymentOptionsError(`${name} must be a non-negative integer, got ${String(value)}`);
   }
+  if (parsed > MAX_U64) throw new PaymentOptionsError(`${name} is above the u64 maximum`);
+  return parsed;
 }
 
 function readSponsoredFee(value: bigint | number | undefined): bigint {

@@ -8,6 +8,11 @@ import { type ResolveAssetOptions, resolveAsset, type StacksAsset } from '../ass
 import { resolveNetwork, type StacksNetwork } from '../networks.js';
 import { parseAtomic } from '../units.js';
 
+/** Largest u64: STX amounts, fees and nonces are u64 on the wire. */
+export const MAX_U64 = 2n ** 64n - 1n;
+/** Largest Clarity uint (u128): SIP-010 amounts. */
+export const MAX_U128 = 2n ** 128n - 1n;
+
 /** The fields of an x402 `PaymentRequirements` entry that a Stacks exact payment depends on. */
 export type StacksPaymentRequirements = {
   scheme: string;
@@ -67,6 +72,14 @@ export function resolvePaymentTerms(
     // The node refuses zero-amount transfers, so a zero price can never be paid on chain.
     if (amount === 0n) return problem('invalid_payment_requirements', 'amount must be above zero');
     const asset = resolveAsset(requirements.asset, network, assetOptions);
+    // STX transfers carry a u64 amount and SIP-010 calls a Clarity uint (u128); anything larger cannot be encoded.
+    const limit = asset.kind === 'stx' ? MAX_U64 : MAX_U128;
+    if (amount > limit) {
+      return problem(
+        'invalid_payment_requirements',
+        `amount is above the ${asset.kind === 'stx' ? 'u64' : 'u128'} maximum`,
+      );
+    }
     const payTo = parsePrincipal(requirements.payTo, network);
     const sponsor = requirements.extra?.sponsor;
     if (sponsor !== undefined && typeof sponsor !== 'string') {
