@@ -81,6 +81,7 @@ export {
   secp256k1Backend,
   transactionIdOf,
   verifyOriginSignature,
+  verifySponsorSignature,
 } from './signature.js';
 export {
   BTCtoSats,

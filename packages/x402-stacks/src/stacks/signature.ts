@@ -27,10 +27,15 @@ import { fromHex, toHex } from './bytes.js';
 /** Which secp256k1 implementation recovers public keys in this process. */
 export type Secp256k1Backend = 'libsecp256k1' | 'noble';
 
-/** The verdict on a transaction's origin signature. */
-export type OriginSignatureVerdict =
-  | { readonly valid: true; readonly highS: boolean }
-  | { readonly valid: false; readonly highS: boolean };
+/**
+ * The verdict on a spending condition's signature. `nextSigHash` is the sighash the next signer (the sponsor, after
+ * the origin) signs over; it is set when the signature is valid.
+ */
+export type OriginSignatureVerdict = {
+  readonly valid: boolean;
+  readonly highS: boolean;
+  readonly nextSigHash?: Uint8Array;
+};
 
 type NativeSecp256k1 = {
   ecdsaRecover(sig: Uint8Array, recid: number, msg32: Uint8Array, compressed: boolean): Uint8Array;
@@ -88,8 +93,7 @@ export function verifyOriginSignature(
         field.contents.type === StacksWireType.MessageSignature && isHighS(field.contents.data),
     );
     try {
-      tx.verifyOrigin();
-      return { valid: true, highS };
+      return { valid: true, highS, nextSigHash: fromHex(tx.verifyOrigin()) };
     } catch {
       return { valid: false, highS };
     }
@@ -103,17 +107,67 @@ export function verifyOriginSignature(
   preSign[32] = AuthType.Standard;
   preSign.set(raw.subarray(FEE_OFFSET, FEE_OFFSET + 8), 33);
   preSign.set(raw.subarray(NONCE_OFFSET, NONCE_OFFSET + 8), 41);
-
-  const compressed = raw[KEY_ENCODING_OFFSET] === PubKeyEncoding.Compressed;
-  const publicKey = recoverPublicKey(
+  return verifySingleSig(
     sha512_256(preSign),
     raw.subarray(SIGNATURE_OFFSET, SIGNATURE_OFFSET + 65),
-    compressed,
+    raw[KEY_ENCODING_OFFSET] === PubKeyEncoding.Compressed,
+    condition.hashMode === AddressHashMode.P2PKH,
+    raw.subarray(SIGNER_OFFSET, SIGNER_OFFSET + 20),
+    highS,
   );
-  if (!publicKey) return { valid: false, highS };
+}
 
+/**
+ * Verifies the sponsor's signature of a sponsored transaction: the sponsor signs over the sighash that follows the
+ * origin's signature, with the sponsored flag and its own fee and nonce. An unsigned sponsor slot is not valid.
+ * Single-sig sponsors only (a multisig sponsor is reported invalid).
+ *
+ * @param raw The exact serialized bytes `tx` was deserialized from.
+ * @example
+ * ```ts
+ * const raw = hexToBytes(sponsoredHex);
+ * verifySponsorSignature(raw, deserializeTransaction(raw)).valid; // true once the sponsor has signed
+ * ```
+ */
+export function verifySponsorSignature(
+  raw: Uint8Array,
+  tx: StacksTransactionWire,
+): OriginSignatureVerdict {
+  const { auth } = tx;
+  if (auth.authType !== AuthType.Sponsored) return { valid: false, highS: false };
+  const sponsor = auth.sponsorSpendingCondition;
+  if (!('signature' in sponsor)) return { valid: false, highS: false };
+  const highS = isHighS(sponsor.signature.data);
+  const origin = verifyOriginSignature(raw, tx);
+  if (!origin.valid || !origin.nextSigHash) return { valid: false, highS };
+  const preSign = new Uint8Array(32 + 1 + 8 + 8);
+  preSign.set(origin.nextSigHash, 0);
+  preSign[32] = AuthType.Sponsored;
+  writeU64(preSign, 33, sponsor.fee);
+  writeU64(preSign, 41, sponsor.nonce);
+  return verifySingleSig(
+    sha512_256(preSign),
+    fromHex(sponsor.signature.data),
+    sponsor.keyEncoding === PubKeyEncoding.Compressed,
+    sponsor.hashMode === AddressHashMode.P2PKH,
+    fromHex(sponsor.signer),
+    highS,
+  );
+}
+
+/** Recovers the signer of one single-sig condition and derives the sighash the next signer signs over. */
+function verifySingleSig(
+  preSignHash: Uint8Array,
+  signatureVrs: Uint8Array,
+  compressed: boolean,
+  payToPublicKeyHash: boolean,
+  expectedSigner: Uint8Array,
+  highS: boolean,
+): OriginSignatureVerdict {
+  const publicKey = recoverPublicKey(preSignHash, signatureVrs, compressed);
+  if (!publicKey) return { valid: false, highS };
   let signer: Uint8Array;
-  if (condition.hashMode === AddressHashMode.P2PKH) {
+  if (payToPublicKeyHash) {
     signer = hashOf160(publicKey);
   } else {
     // P2WPKH commits to a witness program over a compressed key only.
@@ -124,7 +178,19 @@ export function verifyOriginSignature(
     program.set(hashOf160(publicKey), 2);
     signer = hashOf160(program);
   }
-  return { valid: bytesEqual(signer, raw.subarray(SIGNER_OFFSET, SIGNER_OFFSET + 20)), highS };
+  if (!bytesEqual(signer, expectedSigner)) return { valid: false, highS };
+  const postSign = new Uint8Array(32 + 1 + 65);
+  postSign.set(preSignHash, 0);
+  postSign[32] = compressed ? PubKeyEncoding.Compressed : PubKeyEncoding.Uncompressed;
+  postSign.set(signatureVrs, 33);
+  return { valid: true, highS, nextSigHash: sha512_256(postSign) };
+}
+
+function writeU64(out: Uint8Array, offset: number, value: bigint): void {
+  for (let i = 7; i >= 0; i--) {
+    out[offset + i] = Number(value & 0xffn);
+    value >>= 8n;
+  }
 }
 
 /**

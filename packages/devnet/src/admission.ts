@@ -1,0 +1,322 @@
+/**
+ * Mempool admission with the node's own rules and rejection reasons (stacks-core's `MemPoolRejection`), so that code
+ * tested here meets the same refusals against a real node.
+ * @module
+ */
+import {
+  AddressHashMode,
+  AuthType,
+  BytesReader,
+  type ClarityValue,
+  deserializeTransaction,
+  PayloadType,
+  type StacksTransactionWire,
+} from '@stacks/transactions';
+import {
+  addressFromHash160,
+  STACKS_NETWORKS,
+  transactionIdOf,
+  verifyOriginSignature,
+  verifySponsorSignature,
+} from 'x402-stacks/stacks';
+import type { AccountState } from './state.js';
+import type { DevnetToken } from './tokens.js';
+
+/** How far past the next nonce a transaction may chain (stacks-core MAXIMUM_MEMPOOL_TX_CHAINING). */
+export const MAX_NONCE_CHAINING = 25n;
+
+/** A refusal as the node's `POST /v2/transactions` returns it. */
+export type Rejection = { reason: string; reason_data?: Record<string, unknown> };
+
+/** A transaction that passed admission, with what the mempool and the miner need from it. */
+export type AdmittedTransaction = {
+  readonly txid: string;
+  readonly raw: Uint8Array;
+  readonly tx: StacksTransactionWire;
+  readonly origin: string;
+  readonly originNonce: bigint;
+  readonly sponsor: string | undefined;
+  readonly sponsorNonce: bigint | undefined;
+  /** Who pays the fee: the sponsor when sponsored. */
+  readonly feePayer: string;
+  readonly fee: bigint;
+  readonly token: DevnetToken | undefined;
+};
+
+/** What admission reads from the rest of the chain. */
+export type AdmissionContext = {
+  readonly state: AccountState;
+  readonly tokens: ReadonlyMap<string, DevnetToken>;
+  /** The pending transaction holding (principal, nonce), if any. */
+  pendingAt(principal: string, nonce: bigint): { txid: string; fee: bigint } | undefined;
+};
+
+const NETWORK = STACKS_NETWORKS.testnet;
+const TRANSFER_ARGUMENT_TYPES = ['uint', 'principal', 'principal', 'optional'] as const;
+
+/**
+ * Decodes raw transaction bytes, failing like the node does on anything malformed.
+ * @example
+ * ```ts
+ * const decoded = decodeRaw(bytes);
+ * if ('reason' in decoded) return reject(decoded);
+ * ```
+ */
+export function decodeRaw(
+  raw: Uint8Array,
+): { tx: StacksTransactionWire; txid: string } | Rejection {
+  try {
+    const reader = new BytesReader(raw);
+    const tx = deserializeTransaction(reader);
+    if (reader.consumed !== raw.length) {
+      return deserialization(`expected ${reader.consumed} bytes, got ${raw.length}`);
+    }
+    return { tx, txid: transactionIdOf(raw) };
+  } catch (error) {
+    return deserialization(error instanceof Error ? error.message : String(error));
+  }
+}
+
+/**
+ * Applies the node's admission rules to a decoded transaction. Replace-by-fee is the caller's business: a
+ * higher-fee conflict is admitted here and reported in `replaces`.
+ */
+export function admit(
+  raw: Uint8Array,
+  tx: StacksTransactionWire,
+  txid: string,
+  context: AdmissionContext,
+): { admitted: AdmittedTransaction; replaces: string[] } | Rejection {
+  // 1. Network: version and chain id.
+  if (tx.transactionVersion !== NETWORK.transactionVersion || tx.chainId !== NETWORK.chainId) {
+    return { reason: 'BadTransactionVersion' };
+  }
+
+  // 2. Signatures: the origin's, then the sponsor's; low-S is enforced by the mempool.
+  const origin = verifyOriginSignature(raw, tx);
+  if (!origin.valid) return signatureRejection('origin signature does not match its signer');
+  if (origin.highS) return signatureRejection('origin signature has a high S value');
+  const sponsored = tx.auth.authType === AuthType.Sponsored;
+  if (sponsored) {
+    const sponsor = verifySponsorSignature(raw, tx);
+    if (!sponsor.valid) return signatureRejection('sponsor signature does not match its signer');
+    if (sponsor.highS) return signatureRejection('sponsor signature has a high S value');
+  }
+
+  const facts = readFacts(raw, tx, txid, context.tokens);
+  const { origin: originAddress, feePayer, fee } = facts;
+  const originCondition = tx.auth.spendingCondition;
+  const sponsorCondition =
+    tx.auth.authType === AuthType.Sponsored ? tx.auth.sponsorSpendingCondition : undefined;
+  const sponsorAddress = facts.sponsor;
+
+  // 3. Fee: at least 1 micro-STX per byte.
+  if (fee < BigInt(raw.length)) {
+    return { reason: 'FeeTooLow', reason_data: { expected: raw.length, actual: Number(fee) } };
+  }
+
+  // 4. Payload rules.
+  const payloadRejection = checkPayload(tx, originAddress, context);
+  if ('reason' in payloadRejection) return payloadRejection;
+
+  // 5. Nonces: not stale, not chained too far ahead, and no equal-or-better conflict in the mempool.
+  const replaces: string[] = [];
+  const nonceChecks: [string, bigint, boolean][] = [[originAddress, originCondition.nonce, true]];
+  if (sponsorAddress && sponsorCondition) {
+    nonceChecks.push([sponsorAddress, sponsorCondition.nonce, false]);
+  }
+  for (const [principal, nonce, isOrigin] of nonceChecks) {
+    const expected = context.state.nonce(principal);
+    const nonceData = {
+      expected: Number(expected),
+      actual: Number(nonce),
+      principal,
+      is_origin: isOrigin,
+    };
+    if (nonce < expected) return { reason: 'BadNonce', reason_data: nonceData };
+    if (nonce > expected + MAX_NONCE_CHAINING) {
+      return {
+        reason: 'TooMuchChaining',
+        reason_data: {
+          message: `nonce ${nonce} is more than ${MAX_NONCE_CHAINING} ahead of ${expected}`,
+          ...nonceData,
+          expected: Number(expected + MAX_NONCE_CHAINING),
+        },
+      };
+    }
+    const pending = context.pendingAt(principal, nonce);
+    if (pending) {
+      // Replace-by-fee: only a strictly higher fee displaces the pending transaction.
+      if (fee <= pending.fee) return { reason: 'ConflictingNonceInMempool' };
+      replaces.push(pending.txid);
+    }
+  }
+
+  // 6. Funds: the fee payer covers the fee, and an STX transfer's origin covers amount plus its own fee.
+  const payerBalance = context.state.stx(feePayer);
+  if (payerBalance < fee) return notEnoughFunds(fee, payerBalance);
+  if (tx.payload.payloadType === PayloadType.TokenTransfer) {
+    const needed = tx.payload.amount + (feePayer === originAddress ? fee : 0n);
+    const balance = context.state.stx(originAddress);
+    if (balance < needed) return notEnoughFunds(needed, balance);
+  }
+
+  return { admitted: facts, replaces: [...new Set(replaces)] };
+}
+
+/**
+ * Reads who pays what from a decoded transaction, without judging it: origin and sponsor principals, the fee and its
+ * payer, and the registered token a contract call targets.
+ */
+export function readFacts(
+  raw: Uint8Array,
+  tx: StacksTransactionWire,
+  txid: string,
+  tokens: ReadonlyMap<string, DevnetToken>,
+): AdmittedTransaction {
+  const originCondition = tx.auth.spendingCondition;
+  const origin = principalOfCondition(originCondition.hashMode, originCondition.signer);
+  const sponsorCondition =
+    tx.auth.authType === AuthType.Sponsored ? tx.auth.sponsorSpendingCondition : undefined;
+  const sponsor = sponsorCondition
+    ? principalOfCondition(sponsorCondition.hashMode, sponsorCondition.signer)
+    : undefined;
+  const { payload } = tx;
+  const token =
+    payload.payloadType === PayloadType.ContractCall
+      ? tokens.get(contractIdOf(payload.contractAddress, payload.contractName.content))
+      : undefined;
+  return {
+    txid,
+    raw,
+    tx,
+    origin,
+    originNonce: originCondition.nonce,
+    sponsor,
+    sponsorNonce: sponsorCondition?.nonce,
+    feePayer: sponsor ?? origin,
+    fee: sponsorCondition ? sponsorCondition.fee : originCondition.fee,
+    token,
+  };
+}
+
+function contractIdOf(address: { version: number; hash160: string }, name: string): string {
+  try {
+    return `${addressFromHash160(address.version, address.hash160)}.${name}`;
+  } catch {
+    // A version c32check cannot spell names no contract at all.
+    return '';
+  }
+}
+
+function checkPayload(
+  tx: StacksTransactionWire,
+  originAddress: string,
+  context: AdmissionContext,
+): { ok: true } | Rejection {
+  const { payload } = tx;
+  if (payload.payloadType === PayloadType.TokenTransfer) {
+    const recipient =
+      payload.recipient.type === 'address' || payload.recipient.type === 'contract'
+        ? payload.recipient.value
+        : '';
+    const version = recipientVersion(recipient);
+    if (
+      version !== NETWORK.addressVersion.singleSig &&
+      version !== NETWORK.addressVersion.multiSig
+    ) {
+      return { reason: 'BadAddressVersionByte' };
+    }
+    if (recipient === originAddress) {
+      return { reason: 'TransferRecipientCannotEqualSender', reason_data: { recipient } };
+    }
+    if (payload.amount === 0n) return { reason: 'TransferAmountMustBePositive' };
+    return { ok: true };
+  }
+  if (payload.payloadType === PayloadType.ContractCall) {
+    const contractId = contractIdOf(payload.contractAddress, payload.contractName.content);
+    const token = context.tokens.get(contractId);
+    if (!token) return { reason: 'NoSuchContract' };
+    if (payload.functionName.content !== 'transfer') {
+      return {
+        reason: 'NoSuchPublicFunction',
+        reason_data: {
+          message: `${contractId} has no public function ${payload.functionName.content}`,
+        },
+      };
+    }
+    const args = payload.functionArgs;
+    const types = args.map(argumentKind);
+    const matches =
+      types.length === TRANSFER_ARGUMENT_TYPES.length &&
+      TRANSFER_ARGUMENT_TYPES.every((type, index) => types[index] === type) &&
+      isMemo(args[3]!);
+    if (!matches) {
+      return {
+        reason: 'BadFunctionArgument',
+        reason_data: {
+          message: `transfer expects (uint principal principal (optional (buff 34))), got (${types.join(' ')})`,
+        },
+      };
+    }
+    return { ok: true };
+  }
+  return {
+    reason: 'ServerFailureOther',
+    reason_data: { message: 'the devnet executes token transfers and SIP-010 transfer calls only' },
+  };
+}
+
+function principalOfCondition(hashMode: AddressHashMode, signer: string): string {
+  // P2PKH uses the single-sig version; every other hash mode (P2WPKH is P2SH-wrapped) the multi-sig one.
+  const version =
+    hashMode === AddressHashMode.P2PKH
+      ? NETWORK.addressVersion.singleSig
+      : NETWORK.addressVersion.multiSig;
+  return addressFromHash160(version, signer);
+}
+
+function recipientVersion(principal: string): number | undefined {
+  const prefix = principal.slice(0, 2);
+  return { SP: 22, SM: 20, ST: 26, SN: 21 }[prefix];
+}
+
+function argumentKind(value: ClarityValue): string {
+  switch (value.type) {
+    case 'address':
+    case 'contract':
+      return 'principal';
+    case 'none':
+    case 'some':
+      return 'optional';
+    default:
+      return value.type;
+  }
+}
+
+function isMemo(value: ClarityValue): boolean {
+  return (
+    value.type === 'none' ||
+    (value.type === 'some' && value.value.type === 'buffer' && value.value.value.length <= 68)
+  );
+}
+
+function deserialization(message: string): Rejection {
+  return { reason: 'Deserialization', reason_data: { message } };
+}
+
+function signatureRejection(message: string): Rejection {
+  return { reason: 'SignatureValidation', reason_data: { message } };
+}
+
+function notEnoughFunds(expected: bigint, actual: bigint): Rejection {
+  return {
+    reason: 'NotEnoughFunds',
+    reason_data: { expected: u128Hex(expected), actual: u128Hex(actual) },
+  };
+}
+
+/** The node's u128 JSON spelling: `0x` and 32 hex digits. */
+export function u128Hex(value: bigint): string {
+  return `0x${value.toString(16).padStart(32, '0')}`;
+}

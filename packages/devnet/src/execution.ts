@@ -1,0 +1,258 @@
+/**
+ * Executing a mined transaction: STX transfers, SIP-010 `transfer` with sbtc-token's semantics, post-conditions checked
+ * before anything commits, and the fee and nonce consumed whatever the outcome.
+ * @module
+ */
+import {
+  Cl,
+  type ClarityValue,
+  cvToHex,
+  cvToString,
+  FungibleConditionCode,
+  NonFungibleConditionCode,
+  PayloadType,
+  PostConditionMode,
+  PostConditionPrincipalId,
+  PostConditionType,
+  type PostConditionWire,
+} from '@stacks/transactions';
+import { addressFromHash160 } from 'x402-stacks';
+import type { AdmittedTransaction } from './admission.js';
+import type { AccountState } from './state.js';
+import { tokenAssetId } from './tokens.js';
+
+/** Hiro's event shapes, as `GET /extended/v1/tx/:txid` lists them. */
+export type TransactionEvent =
+  | {
+      event_index: number;
+      event_type: 'stx_asset';
+      tx_id: string;
+      asset: { asset_event_type: 'transfer'; sender: string; recipient: string; amount: string };
+    }
+  | {
+      event_index: number;
+      event_type: 'fungible_token_asset';
+      tx_id: string;
+      asset: {
+        asset_event_type: 'transfer';
+        asset_id: string;
+        sender: string;
+        recipient: string;
+        amount: string;
+      };
+    }
+  | {
+      event_index: number;
+      event_type: 'smart_contract_log';
+      tx_id: string;
+      contract_log: { contract_id: string; topic: 'print'; value: { hex: string; repr: string } };
+    };
+
+/** An event before it is numbered and tagged with its transaction. */
+type EventBody = TransactionEvent extends infer Event
+  ? Event extends TransactionEvent
+    ? Omit<Event, 'event_index' | 'tx_id'>
+    : never
+  : never;
+
+/** The outcome of executing one transaction. */
+export type Execution = {
+  status: 'success' | 'abort_by_response' | 'abort_by_post_condition';
+  result: { hex: string; repr: string };
+  events: TransactionEvent[];
+};
+
+/** A forced outcome injected by a fault. */
+export type ForcedAbort = 'abort_by_response' | 'abort_by_post_condition';
+
+type Movement = { principal: string; asset: string; amount: bigint };
+
+/**
+ * Executes an admitted transaction against the state. The caller has already checked that nonces are next in line
+ * and that the fee payer can pay. Fee and nonces are consumed on every outcome.
+ */
+export function execute(
+  admitted: AdmittedTransaction,
+  state: AccountState,
+  forced?: ForcedAbort,
+): Execution {
+  const { txid } = admitted;
+  state.chargeFee(admitted.feePayer, admitted.fee);
+  state.bumpNonce(admitted.origin);
+  if (admitted.sponsor) state.bumpNonce(admitted.sponsor);
+
+  if (forced === 'abort_by_response') return abortByResponse(Cl.error(Cl.uint(1)), []);
+
+  const planned = plan(admitted, state);
+  if ('error' in planned) return abortByResponse(planned.error, []);
+
+  // Post-conditions judge the planned movements before anything commits. A token transfer carries none (the miner
+  // drops one that does), and the node does not hold it to deny mode.
+  const isCall = admitted.tx.payload.payloadType === PayloadType.ContractCall;
+  if (
+    forced === 'abort_by_post_condition' ||
+    (isCall && !postConditionsHold(admitted, planned.movements))
+  ) {
+    return { status: 'abort_by_post_condition', result: result(planned.value), events: [] };
+  }
+  for (const apply of planned.apply) apply();
+  return {
+    status: 'success',
+    result: result(planned.value),
+    events: planned.events.map(
+      (event, index) => ({ ...event, event_index: index, tx_id: `0x${txid}` }) as TransactionEvent,
+    ),
+  };
+
+  function abortByResponse(value: ClarityValue, events: TransactionEvent[]): Execution {
+    return { status: 'abort_by_response', result: result(value), events };
+  }
+}
+
+type Plan =
+  | { error: ClarityValue }
+  | {
+      value: ClarityValue;
+      movements: Movement[];
+      apply: (() => void)[];
+      events: EventBody[];
+    };
+
+function plan(admitted: AdmittedTransaction, state: AccountState): Plan {
+  const { payload } = admitted.tx;
+  if (payload.payloadType === PayloadType.TokenTransfer) {
+    const recipient = principalValue(payload.recipient);
+    const amount = payload.amount;
+    // stx-transfer? failures, as the node reports them for a token-transfer payload.
+    if (amount <= 0n) return { error: Cl.error(Cl.uint(3)) };
+    if (recipient === admitted.origin) return { error: Cl.error(Cl.uint(2)) };
+    if (state.stx(admitted.origin) < amount) return { error: Cl.error(Cl.uint(1)) };
+    return {
+      value: Cl.ok(Cl.bool(true)),
+      movements: [{ principal: admitted.origin, asset: 'STX', amount }],
+      apply: [() => state.transferStx(admitted.origin, recipient, amount)],
+      events: [
+        {
+          event_type: 'stx_asset',
+          asset: {
+            asset_event_type: 'transfer',
+            sender: admitted.origin,
+            recipient,
+            amount: amount.toString(),
+          },
+        },
+      ],
+    };
+  }
+  if (payload.payloadType !== PayloadType.ContractCall || !admitted.token) {
+    return { error: Cl.error(Cl.none()) };
+  }
+  const token = admitted.token;
+  const assetId = tokenAssetId(token);
+  const [amountArg, senderArg, recipientArg, memoArg] = payload.functionArgs as ClarityValue[];
+  const amount = amountArg?.type === 'uint' ? BigInt(amountArg.value) : 0n;
+  const sender = principalValue(senderArg);
+  const recipient = principalValue(recipientArg);
+  // sbtc-token: (asserts! (or (is-eq tx-sender sender) (is-eq contract-caller sender)) (err u4)), then ft-transfer?.
+  if (sender !== admitted.origin) return { error: Cl.error(Cl.uint(4)) };
+  if (amount <= 0n) return { error: Cl.error(Cl.uint(3)) };
+  if (sender === recipient) return { error: Cl.error(Cl.uint(2)) };
+  if (state.token(assetId, sender) < amount) return { error: Cl.error(Cl.uint(1)) };
+  const events: EventBody[] = [
+    {
+      event_type: 'fungible_token_asset',
+      asset: {
+        asset_event_type: 'transfer',
+        asset_id: assetId,
+        sender,
+        recipient,
+        amount: amount.toString(),
+      },
+    },
+  ];
+  if (memoArg?.type === 'some') {
+    // The contract prints the memo after the transfer.
+    events.push({
+      event_type: 'smart_contract_log',
+      contract_log: {
+        contract_id: token.contractId,
+        topic: 'print',
+        value: { hex: cvToHex(memoArg.value), repr: cvToString(memoArg.value) },
+      },
+    });
+  }
+  return {
+    value: Cl.ok(Cl.bool(true)),
+    movements: [{ principal: sender, asset: assetId, amount }],
+    apply: [() => state.transferToken(assetId, sender, recipient, amount)],
+    events,
+  };
+}
+
+/**
+ * Deny mode: every asset a principal sends must be covered by a post-condition naming it, and every condition must
+ * hold. Allow mode: only the stated conditions must hold.
+ */
+function postConditionsHold(admitted: AdmittedTransaction, movements: Movement[]): boolean {
+  const conditions = admitted.tx.postConditions.values as PostConditionWire[];
+  const sent = (principal: string, asset: string) =>
+    movements
+      .filter((m) => m.principal === principal && m.asset === asset)
+      .reduce((total, m) => total + m.amount, 0n);
+  const covered = new Set<string>();
+  for (const condition of conditions) {
+    const principal = conditionPrincipal(condition, admitted.origin);
+    if (condition.conditionType === PostConditionType.STX) {
+      covered.add(`${principal}|STX`);
+      if (!compare(sent(principal, 'STX'), condition.conditionCode, condition.amount)) return false;
+    } else if (condition.conditionType === PostConditionType.Fungible) {
+      const asset = `${addressFromHash160(condition.asset.address.version, condition.asset.address.hash160)}.${condition.asset.contractName.content}::${condition.asset.assetName.content}`;
+      covered.add(`${principal}|${asset}`);
+      if (!compare(sent(principal, asset), condition.conditionCode, condition.amount)) return false;
+    } else if (condition.conditionType === PostConditionType.NonFungible) {
+      // No NFT ever moves on this devnet: "sends" fails and "does not send" holds.
+      if (condition.conditionCode === NonFungibleConditionCode.Sends) return false;
+    }
+  }
+  if (admitted.tx.postConditionMode === PostConditionMode.Deny) {
+    for (const movement of movements) {
+      if (movement.amount > 0n && !covered.has(`${movement.principal}|${movement.asset}`))
+        return false;
+    }
+  }
+  return true;
+}
+
+function compare(actual: bigint, code: FungibleConditionCode, expected: bigint): boolean {
+  switch (code) {
+    case FungibleConditionCode.Equal:
+      return actual === expected;
+    case FungibleConditionCode.Greater:
+      return actual > expected;
+    case FungibleConditionCode.GreaterEqual:
+      return actual >= expected;
+    case FungibleConditionCode.Less:
+      return actual < expected;
+    case FungibleConditionCode.LessEqual:
+      return actual <= expected;
+    default:
+      return false;
+  }
+}
+
+function conditionPrincipal(condition: PostConditionWire, origin: string): string {
+  const { principal } = condition;
+  if (principal.prefix === PostConditionPrincipalId.Origin) return origin;
+  const address = addressFromHash160(principal.address.version, principal.address.hash160);
+  return principal.prefix === PostConditionPrincipalId.Contract
+    ? `${address}.${principal.contractName.content}`
+    : address;
+}
+
+function principalValue(value: ClarityValue | undefined): string {
+  return value && (value.type === 'address' || value.type === 'contract') ? value.value : '';
+}
+
+function result(value: ClarityValue): { hex: string; repr: string } {
+  return { hex: cvToHex(value), repr: cvToString(value) };
+}

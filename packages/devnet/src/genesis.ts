@@ -1,0 +1,52 @@
+/**
+ * Genesis: deterministic accounts from a published mnemonic, funded with STX, sBTC and the USDCx-like token.
+ * @module
+ */
+import { mnemonicToAccount, type StacksAccount } from 'x402-stacks';
+
+/**
+ * Clarinet's published devnet mnemonic. It is public on purpose: never send real funds to these accounts.
+ * Account `i` is `m/44'/5757'/0'/0/i`; account 0 is Clarinet's devnet deployer, ST1PQHQKV0RJXZFY1DGX8MNSNYVE3VGZJSRTPGZGM.
+ */
+export const DEVNET_MNEMONIC =
+  'twice kind fence tip hidden tilt action fragile skin nothing glory cousin green tomorrow spring wrist shed math olympic multiply hip blue scout claw';
+
+/** What each genesis account holds, in atomic units. */
+export const GENESIS_BALANCES = {
+  /** 100,000 STX. */
+  stx: 100_000_000_000n,
+  /** 1 sBTC (100,000,000 sats), on each registered sBTC contract. */
+  sBTC: 100_000_000n,
+  /** 10,000 USDCx. */
+  USDCx: 10_000_000_000n,
+} as const;
+
+/** A genesis account: its name, index and keys. The key is public, like the mnemonic. */
+export type DevnetAccount = {
+  readonly name: string;
+  readonly index: number;
+  readonly address: string;
+  readonly privateKey: string;
+  readonly account: StacksAccount;
+};
+
+/**
+ * The first `count` accounts of the devnet mnemonic on testnet: `deployer`, then `wallet_1`, `wallet_2`, ….
+ * @example
+ * ```ts
+ * genesisAccounts(2).map((a) => a.address);
+ * // ['ST1PQHQKV0RJXZFY1DGX8MNSNYVE3VGZJSRTPGZGM', 'ST2ST2H80NP5C9SPR4ENJ1Z9CDM9PKAJVPYWPQZ50']
+ * ```
+ */
+export function genesisAccounts(count: number): DevnetAccount[] {
+  return Array.from({ length: count }, (_, index) => {
+    const account = mnemonicToAccount(DEVNET_MNEMONIC, 'testnet', index);
+    return {
+      name: index === 0 ? 'deployer' : `wallet_${index}`,
+      index,
+      address: account.address,
+      privateKey: account.privateKey,
+      account,
+    };
+  });
+}

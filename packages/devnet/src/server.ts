@@ -1,0 +1,114 @@
+/**
+ * Starting and stopping a devnet on 127.0.0.1: the chain, its HTTP facade, the mining mode and the state file.
+ * @module
+ */
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import { type Block, DevnetChain, type DevnetChainOptions } from './chain.js';
+import type { DevnetAccount } from './genesis.js';
+import { createDevnetApp } from './http.js';
+
+/** How blocks are produced. */
+export type MiningMode =
+  /** One block right after every accepted broadcast: the test default. */
+  | { mode: 'on-broadcast' }
+  /** A block every `intervalMs` (the demo default is 2,000 ms). */
+  | { mode: 'interval'; intervalMs: number }
+  /** Only when asked: `mine()` or `POST /devnet/mine`. */
+  | { mode: 'manual' };
+
+export type StartDevnetOptions = DevnetChainOptions & {
+  /** Default 0: any free port. */
+  port?: number;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Default on-broadcast. */
+  mining?: MiningMode;
+  /** A JSON file: loaded at start when it exists, written on stop, so a restarted devnet keeps its state. */
+  statePath?: string;
+};
+
+/** A running devnet. */
+export type Devnet = {
+  /** Base URL for ChainClient, `@stacks/transactions` clients and Hiro-style calls. */
+  readonly url: string;
+  readonly port: number;
+  readonly accounts: readonly DevnetAccount[];
+  readonly chain: DevnetChain;
+  readonly mining: MiningMode;
+  /** Mines `count` blocks now, whatever the mode. */
+  mine(count?: number): Block[];
+  /** Stops serving and mining, and saves the state file when one is configured. */
+  stop(): Promise<void>;
+};
+
+/**
+ * Starts a devnet.
+ * @example
+ * ```ts
+ * import { startDevnet } from '@x402-stacks/devnet';
+ * const devnet = await startDevnet({ port: 0 });
+ * const client = createChainClient({ network: 'testnet', url: devnet.url });
+ * await devnet.stop();
+ * ```
+ */
+export async function startDevnet(options: StartDevnetOptions = {}): Promise<Devnet> {
+  const mining = options.mining ?? { mode: 'on-broadcast' };
+  if (mining.mode === 'interval' && !(mining.intervalMs >= 10)) {
+    throw new Error('interval mining needs intervalMs of at least 10');
+  }
+  const chain = loadChain(options);
+  const app = createDevnetApp(chain, {
+    afterBroadcast: mining.mode === 'on-broadcast' ? () => chain.mineBlock() : undefined,
+  });
+  const host = options.host ?? '127.0.0.1';
+  const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
+    const started = serve({ fetch: app.fetch, port: options.port ?? 0, hostname: host }, () =>
+      resolve(started),
+    );
+    started.once('error', reject);
+  });
+  const { port } = server.address() as AddressInfo;
+  const timer =
+    mining.mode === 'interval'
+      ? setInterval(() => chain.mineBlock(), mining.intervalMs)
+      : undefined;
+  timer?.unref();
+
+  let stopped = false;
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    accounts: chain.accounts,
+    chain,
+    mining,
+    mine: (count = 1) => chain.mine(count),
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      if (timer) clearInterval(timer);
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      if (options.statePath) saveState(options.statePath, chain);
+    },
+  };
+}
+
+function loadChain(options: StartDevnetOptions): DevnetChain {
+  const path = options.statePath;
+  if (!path || !existsSync(path)) return new DevnetChain(options);
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (cause) {
+    throw new Error(`devnet state file ${path} is not valid JSON`, { cause });
+  }
+  return DevnetChain.fromJSON(json as Parameters<typeof DevnetChain.fromJSON>[0], options);
+}
+
+function saveState(path: string, chain: DevnetChain): void {
+  // Write then rename, so a crash mid-write never leaves a truncated state file behind.
+  const temporary = `${path}.tmp`;
+  writeFileSync(temporary, `${JSON.stringify(chain.toJSON(), null, 2)}\n`);
+  renameSync(temporary, path);
+}
