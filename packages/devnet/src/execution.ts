@@ -84,11 +84,18 @@ export function execute(
   if (forced === 'abort_by_response') return abortByResponse(Cl.error(Cl.uint(1)), []);
 
   const planned = plan(admitted, state);
-  if ('error' in planned) return abortByResponse(planned.error, []);
+  const isCall = admitted.tx.payload.payloadType === PayloadType.ContractCall;
+  if ('error' in planned) {
+    // An error response rolls back every transfer, yet the node still checks the call's post-conditions against
+    // that empty asset map: a condition that something was sent then fails.
+    if (isCall && !postConditionsHold(admitted, [])) {
+      return { status: 'abort_by_post_condition', result: result(planned.error), events: [] };
+    }
+    return abortByResponse(planned.error, []);
+  }
 
   // Post-conditions judge the planned movements before anything commits. A token transfer carries none (the miner
   // drops one that does), and the node does not hold it to deny mode.
-  const isCall = admitted.tx.payload.payloadType === PayloadType.ContractCall;
   if (
     forced === 'abort_by_post_condition' ||
     (isCall && !postConditionsHold(admitted, planned.movements))

@@ -442,3 +442,30 @@ describe('state', () => {
     assert.throws(() => DevnetChain.fromJSON({ version: 2 } as never), /version/);
   });
 });
+
+describe('post-conditions on a failing call', () => {
+  test('a condition that something was sent fails against the rolled-back transfer', async () => {
+    const chain = new DevnetChain();
+    const amount = GENESIS_BALANCES.sBTC + 1n;
+    const strict = accepted(
+      chain,
+      await tokenTransfer({
+        amount,
+        postConditions: [Pc.principal(DEPLOYER.address).willSendEq(amount).ft(SBTC, 'sbtc-token')],
+      }),
+    );
+    chain.mineBlock();
+    assert.equal(chain.transaction(strict)?.status, 'abort_by_post_condition');
+    assert.equal(chain.transaction(strict)?.execution?.result.repr, '(err u1)');
+    const loose = accepted(
+      chain,
+      await tokenTransfer({
+        amount,
+        nonce: 1n,
+        postConditions: [Pc.principal(DEPLOYER.address).willSendLte(amount).ft(SBTC, 'sbtc-token')],
+      }),
+    );
+    chain.mineBlock();
+    assert.equal(chain.transaction(loose)?.status, 'abort_by_response');
+  });
+});

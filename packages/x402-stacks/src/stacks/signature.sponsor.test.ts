@@ -71,7 +71,8 @@ describe('verifySponsorSignature', () => {
   test('refuses a tampered sponsor fee, sponsor signature or origin field', async () => {
     const hex = await sponsored();
     const tx = deserializeTransaction(hex);
-    const sponsorCondition = tx.auth.sponsorSpendingCondition as { fee: bigint };
+    const sponsorCondition = (tx.auth as { sponsorSpendingCondition?: { fee: bigint } })
+      .sponsorSpendingCondition!;
     assert.equal(sponsorCondition.fee, 500n);
     // Sponsor condition starts right after the 103-byte origin condition at offset 6.
     const sponsorFeeOffset = 6 + 103 + 1 + 20 + 8;
