@@ -8,6 +8,7 @@ export const entries = {
   'client/index': 'src/client/index.ts',
   'server/index': 'src/server/index.ts',
   'facilitator/index': 'src/facilitator/index.ts',
+  'chain/index': 'src/chain/index.ts',
   'v1/index': 'src/v1/index.ts',
 };
 

@@ -10,8 +10,10 @@ const ROOT_EXPORTS = [
   'AmountV1Schema',
   'AtomicAmountSchema',
   'BTCtoSats',
+  'ChainRequestError',
   'InvalidAddressError',
   'InvalidAmountError',
+  'InvalidChainInputError',
   'InvalidHeaderError',
   'InvalidMnemonicError',
   'InvalidPrivateKeyError',
@@ -50,6 +52,7 @@ const ROOT_EXPORTS = [
   'addressFromHash160',
   'assetKey',
   'checkPaymentTransaction',
+  'createChainClient',
   'createPaymentTransaction',
   'decodePaymentRequiredHeader',
   'decodePaymentResponse',
@@ -83,6 +86,7 @@ const ROOT_EXPORTS = [
   'parsePrincipal',
   'parseStacksAddress',
   'privateKeyToAccount',
+  'redactUrl',
   'resolveAsset',
   'resolveNetwork',
   'resolvePaymentTerms',
@@ -91,6 +95,7 @@ const ROOT_EXPORTS = [
   'toAtomic',
   'transactionIdOf',
   'verifyOriginSignature',
+  'verifySponsorSignature',
 ];
 
 /**

@@ -1,10 +1,30 @@
 /**
  * x402-stacks: HTTP 402 payments on Stacks, wire-compatible with x402 v2.
  *
- * The root holds the whole public API by name. The subpaths (`x402-stacks/protocol`, `/stacks`, `/client`, `/server`,
- * `/facilitator`, `/v1`) hold the same names grouped by concern, for smaller imports.
+ * The root holds the whole public API by name. The subpaths (`x402-stacks/protocol`, `/stacks`, `/chain`, `/client`,
+ * `/server`, `/facilitator`, `/v1`) hold the same names grouped by concern, for smaller imports.
  * @module
  */
+export {
+  type BroadcastAccepted,
+  type BroadcastRejected,
+  type BroadcastResult,
+  type ChainClient,
+  type ChainClientOptions,
+  type ChainEvent,
+  type ChainInfo,
+  ChainRequestError,
+  type ChainRequestErrorOptions,
+  type ChainRequestReason,
+  type ChainTransaction,
+  type ChainTransactionStatus,
+  type ClarityValueJson,
+  createChainClient,
+  type IndexedTransaction,
+  InvalidChainInputError,
+  redactUrl,
+  type UnindexedTransaction,
+} from './chain/index.js';
 export { X402StacksError, type X402StacksErrorOptions } from './errors/base.js';
 export {
   type AmountV1,
@@ -141,4 +161,5 @@ export {
   USDCxToMicroUSDCx,
   type ValidPaymentCheck,
   verifyOriginSignature,
+  verifySponsorSignature,
 } from './stacks/index.js';

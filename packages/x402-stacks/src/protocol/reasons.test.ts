@@ -34,6 +34,10 @@ const LIBRARY_CODES = new Set([
   'invalid_mnemonic',
   'invalid_payment_options',
   'invalid_transaction_id',
+  'chain_unreachable',
+  'chain_rate_limited',
+  'chain_bad_response',
+  'invalid_chain_input',
 ]);
 
 const STACKS_PREFIX = 'invalid_exact_stacks_payload_';

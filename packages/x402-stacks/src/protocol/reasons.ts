@@ -88,6 +88,15 @@ export const REASON_CODES = {
   invalid_mnemonic: 'The mnemonic is not a valid BIP39 phrase.',
   invalid_payment_options: 'The options given to build a payment are incomplete or inconsistent.',
   invalid_transaction_id: 'The value is not a 64-hex-character transaction id.',
+
+  // Chain client (thrown errors)
+  chain_unreachable:
+    'The Stacks node or API could not be reached, timed out, or stayed unavailable after retries.',
+  chain_rate_limited: 'The Stacks node or API kept answering 429 Too Many Requests after retries.',
+  chain_bad_response:
+    'The Stacks node or API answered with an unexpected status or a body that fails its schema.',
+  invalid_chain_input:
+    'An option or argument given to the chain client is malformed (URL, timeout, transaction hex, asset id).',
 } as const;
 
 /** Any reason code x402-stacks emits. */

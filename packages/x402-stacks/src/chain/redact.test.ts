@@ -1,0 +1,55 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { redactSecrets, redactUrl } from './redact.js';
+
+describe('redactUrl', () => {
+  test('replaces user and password with ***', () => {
+    assert.equal(
+      redactUrl('https://alice:s3cret@node.example:3999/v2/info'),
+      'https://***@node.example:3999/v2/info',
+    );
+  });
+
+  test('replaces a user without a password', () => {
+    assert.equal(redactUrl('https://token123@node.example/'), 'https://***@node.example/');
+  });
+
+  test('replaces credential-like query parameters and keeps the others', () => {
+    assert.equal(
+      redactUrl('https://node.example/v2/accounts/SP1?proof=0&api_key=k1&apiKey=k2&token=t'),
+      'https://node.example/v2/accounts/SP1?proof=0&api_key=***&apiKey=***&token=***',
+    );
+  });
+
+  test('replaces given secrets wherever they appear, plain or URL-encoded', () => {
+    assert.equal(
+      redactUrl('https://proxy.example/keys/k3y+1/v2/info?x=k3y%2B1', ['k3y+1']),
+      'https://proxy.example/keys/***/v2/info?x=***',
+    );
+  });
+
+  test('leaves a URL without credentials as it is', () => {
+    const url = 'https://api.testnet.hiro.so/extended/v1/tx/0xabc?event_limit=10';
+    assert.equal(redactUrl(url), url);
+    assert.equal(redactUrl(new URL(url)), url);
+  });
+
+  test('redacts text that is not a URL', () => {
+    assert.equal(redactUrl('//alice:s3cret@node.example'), '//***@node.example');
+    assert.equal(redactUrl('http://alice:s3cret@[bad/x'), 'http://***@[bad/x');
+    assert.equal(redactUrl('not a url'), 'not a url');
+  });
+});
+
+describe('redactSecrets', () => {
+  test('replaces every occurrence, longest secret first', () => {
+    assert.equal(
+      redactSecrets('a=abcd, b=abcdef, c=abcd', ['abcd', 'abcdef']),
+      'a=***, b=***, c=***',
+    );
+  });
+
+  test('ignores empty and very short secrets instead of mangling the text', () => {
+    assert.equal(redactSecrets('status 500 at node', ['', '5', 'at']), 'status 500 at node');
+  });
+});

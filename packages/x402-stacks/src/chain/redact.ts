@@ -1,0 +1,65 @@
+/**
+ * Credential redaction for anything the chain client shows: error messages, logs.
+ * @module
+ */
+
+const REDACTED = '***';
+
+// Query parameters that conventionally carry a credential.
+const SECRET_PARAM =
+  /^(api[-_]?key|key|token|access[-_]?token|auth|authorization|secret|password|sig|signature)$/i;
+
+// Shorter secrets are not replaced inside free text: replacing every "ab" would mangle the message, not protect it.
+const MIN_SECRET_LENGTH = 4;
+
+/**
+ * A URL safe to show: user and password replaced by `***`, credential-like query parameters (`api_key`, `token`, …)
+ * replaced by `***`, and every given secret (an API key, a password) replaced wherever it still appears.
+ * Unparseable input is redacted as text.
+ *
+ * @param url The URL to show.
+ * @param secrets Values that must not appear, for example the API key (plain or URL-encoded).
+ * @example
+ * ```ts
+ * import { redactUrl } from 'x402-stacks/chain';
+ * redactUrl('https://alice:s3cret@node.example/v2/info?api_key=k'); // 'https://***@node.example/v2/info?api_key=***'
+ * redactUrl('https://proxy.example/v2/info?id=k3y-123', ['k3y-123']); // 'https://proxy.example/v2/info?id=***'
+ * ```
+ */
+export function redactUrl(url: string | URL, secrets: readonly string[] = []): string {
+  const text = String(url);
+  let redacted: string;
+  try {
+    const parsed = new URL(text);
+    if (parsed.username !== '' || parsed.password !== '') {
+      parsed.username = REDACTED;
+      parsed.password = '';
+    }
+    for (const name of new Set(parsed.searchParams.keys())) {
+      if (SECRET_PARAM.test(name)) parsed.searchParams.set(name, REDACTED);
+    }
+    redacted = parsed.href;
+  } catch {
+    // Not a URL: still drop anything that looks like `user:pass@` after a scheme or at the start.
+    redacted = text.replace(/(^|\/\/)[^/?#\s@]*@/g, `$1${REDACTED}@`);
+  }
+  return redactSecrets(redacted, secrets);
+}
+
+/**
+ * Replaces each secret, and its URL-encoded form, with `***` in free text. Internal: used for error details.
+ * @example
+ * ```ts
+ * redactSecrets('bad key k3y-123', ['k3y-123']); // 'bad key ***'
+ * ```
+ */
+export function redactSecrets(text: string, secrets: readonly string[]): string {
+  let result = text;
+  const forms = secrets
+    .filter((secret) => secret.length >= MIN_SECRET_LENGTH)
+    .flatMap((secret) => [secret, encodeURIComponent(secret)])
+    // Longest first, so a secret containing another is replaced whole.
+    .sort((a, b) => b.length - a.length);
+  for (const form of forms) result = result.split(form).join(REDACTED);
+  return result;
+}

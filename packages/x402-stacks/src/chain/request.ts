@@ -1,0 +1,371 @@
+/**
+ * The chain client's one HTTP function: URL building, headers, per-request timeouts, retries, and redaction of
+ * everything that reaches an error message. Internal: not re-exported.
+ * @module
+ */
+import { z } from 'zod';
+import { ChainRequestError, type ChainRequestReason } from './errors.js';
+import { redactSecrets, redactUrl } from './redact.js';
+
+/** The longest single wait between retries, whatever `retry-after` asks for. */
+export const MAX_RETRY_WAIT_MS = 30_000;
+/** The first backoff when the server gives no `retry-after`; it doubles on each retry. */
+export const BASE_BACKOFF_MS = 500;
+
+/** The statuses a gateway in front of the node answers while the node restarts or is overloaded. */
+const GATEWAY_STATUSES: ReadonlySet<number> = new Set([502, 503, 504]);
+
+/**
+ * Socket error codes that prove the request never reached a server: no connection was ever established. Anything
+ * else (a reset, a timeout of our own) may come after the server read the request.
+ */
+const NEVER_SENT_CODES: ReadonlySet<string> = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+const BODY_SNIPPET_LENGTH = 300;
+
+export type Transport = {
+  /** The base URL as configured, credentials included; shown only through `redactUrl`. */
+  readonly base: URL;
+  readonly apiKey: string | undefined;
+  readonly fetch: typeof globalThis.fetch;
+  readonly timeoutMs: number;
+  readonly maxRetries: number;
+  readonly now: () => number;
+  readonly sleep: (ms: number) => Promise<void>;
+};
+
+export type RequestSpec = {
+  readonly method: 'GET' | 'POST';
+  /** Path and query below the base URL, already encoded. */
+  readonly path: string;
+  readonly body?: Uint8Array;
+  readonly contentType?: string;
+  /** Statuses besides 2xx handed back to the caller, such as 404 or a rejected broadcast's 400. */
+  readonly expect?: readonly number[];
+  /** Whether sending the request twice is harmless. Decides which failures are retried. */
+  readonly idempotent: boolean;
+  /** For a broadcast: put on errors after which the node may hold the transaction. */
+  readonly txid?: string;
+};
+
+/** A response handed back by `request`, with helpers that throw properly redacted errors. */
+export type ChainResponse = {
+  readonly status: number;
+  readonly text: string;
+  /** Parses the body as JSON and validates it; throws `chain_bad_response` on either failure. */
+  json<T extends z.ZodType>(schema: T): z.output<T>;
+  /** A `chain_bad_response` error about this response. */
+  badResponse(why: string, details?: string): ChainRequestError;
+};
+
+export type Request = (spec: RequestSpec) => Promise<ChainResponse>;
+
+type Attempt =
+  | { kind: 'response'; response: Response; text: string }
+  | { kind: 'failure'; error: unknown; timedOut: boolean; neverSent: boolean };
+
+/**
+ * Builds the `request` function over one transport.
+ *
+ * Retries, up to `maxRetries` times:
+ * 1. 429 for every request, waiting for `retry-after` (capped) or an exponential backoff. A rate limiter answers
+ *    before the node handles anything, so repeating even a broadcast is safe.
+ * 2. 502/503/504, network errors and timeouts for idempotent requests (the GETs) only. A broadcast is repeated only
+ *    when the socket error proves it never left this machine (connection refused, DNS failure): after a timeout or
+ *    a 5xx the node may already hold the transaction, and if it was mined in between, a second broadcast is refused
+ *    with `BadNonce`, which would read as "rejected" when it was in fact accepted. The caller gets the error with
+ *    the txid and looks the transaction up instead.
+ *
+ * @example
+ * ```ts
+ * const request = createRequest({ base: new URL('http://127.0.0.1:3999'), apiKey: undefined, fetch,
+ *   timeoutMs: 10_000, maxRetries: 3, now: Date.now, sleep });
+ * const info = (await request({ method: 'GET', path: '/v2/info', idempotent: true })).json(InfoSchema);
+ * ```
+ */
+export function createRequest(transport: Transport): Request {
+  const { base, apiKey, timeoutMs, maxRetries } = transport;
+  const username = safeDecode(base.username);
+  const password = safeDecode(base.password);
+  const secrets = [apiKey, password, base.password].filter((secret): secret is string => !!secret);
+  const redact = (text: string) => redactSecrets(text, secrets);
+
+  const headers: Record<string, string> = { accept: 'application/json' };
+  // Sent to any host, unlike @stacks/network's middleware, which only adds it for *.hiro.so and *.stacks.co.
+  if (apiKey) headers['x-api-key'] = apiKey;
+  // fetch refuses URLs with credentials, so `user:pass@` becomes a Basic authorization header.
+  if (username || password) headers.authorization = `Basic ${base64(`${username}:${password}`)}`;
+
+  return async function request(spec) {
+    const { url, display } = target(base, spec.path, secrets);
+    const init: RequestInit = {
+      method: spec.method,
+      headers: spec.contentType ? { ...headers, 'content-type': spec.contentType } : headers,
+      // Redirects are not followed: the API key and credentials must never travel to another host.
+      redirect: 'manual',
+      ...(spec.body ? { body: spec.body } : {}),
+    };
+    const fail = (
+      reason: ChainRequestReason,
+      message: string,
+      fields: { status?: number; attempts: number; maybeDelivered: boolean },
+      extra: { details?: string; cause?: unknown; metaMessages?: string[] } = {},
+    ) => {
+      const txid = fields.maybeDelivered ? spec.txid : undefined;
+      const metaMessages = [...(extra.metaMessages ?? [])];
+      if (txid) {
+        metaMessages.push(
+          `The node may hold transaction ${txid} anyway: look it up with getTransaction before broadcasting again.`,
+        );
+      }
+      return new ChainRequestError(reason, `${spec.method} ${display} ${message}`, {
+        method: spec.method,
+        url: display,
+        attempts: fields.attempts,
+        ...(fields.status === undefined ? {} : { status: fields.status }),
+        ...(txid ? { txid } : {}),
+        ...(extra.cause === undefined ? {} : { cause: extra.cause }),
+        // Always a string, even empty: the base class would otherwise copy the unredacted cause message.
+        details: redact(extra.details ?? ''),
+        metaMessages,
+      });
+    };
+
+    for (let attempts = 1; ; attempts++) {
+      const attempt = await send(transport, url, init);
+      const canRetry = attempts <= maxRetries;
+
+      if (attempt.kind === 'failure') {
+        const retryable = spec.idempotent || attempt.neverSent;
+        if (retryable && canRetry) {
+          await transport.sleep(backoff(attempts));
+          continue;
+        }
+        const what = attempt.timedOut
+          ? `timed out after ${timeoutMs} ms`
+          : `could not be completed (${describeNetworkError(attempt.error)})`;
+        throw fail(
+          'chain_unreachable',
+          `${what}${attempts > 1 ? ` on all ${attempts} attempts` : ''}.`,
+          { attempts, maybeDelivered: !attempt.neverSent },
+          { cause: attempt.error, details: messageChain(attempt.error) },
+        );
+      }
+
+      const { response, text } = attempt;
+      const { status } = response;
+      if ((status >= 200 && status < 300) || spec.expect?.includes(status)) {
+        const badResponse = (why: string, details?: string) =>
+          fail(
+            'chain_bad_response',
+            `answered ${status} ${why}.`,
+            { status, attempts, maybeDelivered: true },
+            { details: details ?? snippet(text) },
+          );
+        return {
+          status,
+          text,
+          json(schema) {
+            let value: unknown;
+            try {
+              value = JSON.parse(text);
+            } catch {
+              throw badResponse('with a body that is not JSON');
+            }
+            const parsed = schema.safeParse(value);
+            if (!parsed.success) {
+              throw badResponse(
+                'with JSON this client does not understand',
+                truncate(z.prettifyError(parsed.error), 600),
+              );
+            }
+            return parsed.data;
+          },
+          badResponse,
+        };
+      }
+
+      const retryable = status === 429 || (spec.idempotent && GATEWAY_STATUSES.has(status));
+      if (retryable && canRetry) {
+        const retryAfter = parseRetryAfter(response.headers.get('retry-after'), transport.now());
+        await transport.sleep(retryAfter ?? backoff(attempts));
+        continue;
+      }
+      const times = attempts > 1 ? ` on all ${attempts} attempts` : '';
+      if (status === 429) {
+        throw fail(
+          'chain_rate_limited',
+          `answered 429 Too Many Requests${times}.`,
+          { status, attempts, maybeDelivered: false },
+          {
+            details: snippet(text),
+            metaMessages: [
+              'Pass an apiKey (Hiro allows about 500 requests a minute with a key, 50 without), or send fewer requests.',
+            ],
+          },
+        );
+      }
+      if (GATEWAY_STATUSES.has(status)) {
+        throw fail(
+          'chain_unreachable',
+          `answered ${status} (the node behind the gateway is unavailable)${times}.`,
+          { status, attempts, maybeDelivered: true },
+          { details: snippet(text) },
+        );
+      }
+      if (status >= 300 && status < 400) {
+        const location = response.headers.get('location');
+        throw fail(
+          'chain_bad_response',
+          `answered a ${status} redirect${location ? ` to ${redactUrl(location, secrets)}` : ''}.`,
+          { status, attempts, maybeDelivered: false },
+          {
+            metaMessages: [
+              'Redirects are not followed, so the API key and credentials never reach another host. Configure the final URL.',
+            ],
+          },
+        );
+      }
+      throw fail(
+        'chain_bad_response',
+        `answered an unexpected status ${status}.`,
+        { status, attempts, maybeDelivered: status >= 500 },
+        { details: snippet(text) },
+      );
+    }
+  };
+}
+
+/** One request under its own timeout, which also covers reading the body. */
+async function send(transport: Transport, url: string, init: RequestInit): Promise<Attempt> {
+  const controller = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort();
+  }, transport.timeoutMs);
+  try {
+    const response = await transport.fetch(url, { ...init, signal: controller.signal });
+    const text = await response.text();
+    return { kind: 'response', response, text };
+  } catch (error) {
+    return {
+      kind: 'failure',
+      error,
+      timedOut,
+      neverSent: !timedOut && NEVER_SENT_CODES.has(errorCode(error) ?? ''),
+    };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * The wait a `retry-after` header asks for, in milliseconds, capped at {@link MAX_RETRY_WAIT_MS}: either delay
+ * seconds (`120`) or an HTTP date. Undefined when absent or unreadable.
+ * @example
+ * ```ts
+ * parseRetryAfter('2', Date.now()); // 2000
+ * ```
+ */
+export function parseRetryAfter(header: string | null, now: number): number | undefined {
+  if (header === null) return undefined;
+  const value = header.trim();
+  let waitMs: number;
+  if (/^\d+$/.test(value)) waitMs = Number(value) * 1000;
+  else {
+    const date = Date.parse(value);
+    if (Number.isNaN(date)) return undefined;
+    waitMs = date - now;
+  }
+  return Math.min(Math.max(waitMs, 0), MAX_RETRY_WAIT_MS);
+}
+
+/** Exponential backoff before retry number `attempt` (1-based): 500 ms, 1 s, 2 s, … capped. */
+function backoff(attempt: number): number {
+  return Math.min(BASE_BACKOFF_MS * 2 ** (attempt - 1), MAX_RETRY_WAIT_MS);
+}
+
+/** The request URL (no credentials: fetch refuses them) and the redacted URL shown in errors. */
+function target(
+  base: URL,
+  path: string,
+  secrets: readonly string[],
+): { url: string; display: string } {
+  const query = path.indexOf('?');
+  const url = new URL(base.href);
+  url.pathname = url.pathname.replace(/\/+$/, '') + (query === -1 ? path : path.slice(0, query));
+  if (query !== -1) {
+    for (const [name, value] of new URLSearchParams(path.slice(query + 1))) {
+      url.searchParams.append(name, value);
+    }
+  }
+  const display = redactUrl(url, secrets);
+  url.username = '';
+  url.password = '';
+  return { url: url.href, display };
+}
+
+/** The socket error code of a fetch failure: undici puts it on `cause`, sometimes inside an AggregateError. */
+function errorCode(error: unknown): string | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && current && typeof current === 'object'; depth++) {
+    const { code, errors, cause } = current as {
+      code?: unknown;
+      errors?: unknown;
+      cause?: unknown;
+    };
+    if (typeof code === 'string') return code;
+    if (Array.isArray(errors) && errors.length > 0) current = errors[0];
+    else current = cause;
+  }
+  return undefined;
+}
+
+function describeNetworkError(error: unknown): string {
+  const code = errorCode(error);
+  if (code) return code;
+  if (error instanceof Error)
+    return error.cause instanceof Error ? error.cause.message : error.message;
+  return String(error);
+}
+
+/** `fetch failed: connect ECONNREFUSED 127.0.0.1:9`: the messages down the cause chain. */
+function messageChain(error: unknown): string {
+  const messages: string[] = [];
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && current instanceof Error; depth++) {
+    if (current.message) messages.push(current.message);
+    current = current.cause;
+  }
+  return messages.length > 0 ? messages.join(': ') : String(error);
+}
+
+function snippet(text: string): string {
+  return truncate(text.replace(/\s+/g, ' ').trim(), BODY_SNIPPET_LENGTH);
+}
+
+function truncate(text: string, length: number): string {
+  return text.length > length ? `${text.slice(0, length - 1)}…` : text;
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+function base64(text: string): string {
+  let binary = '';
+  for (const byte of new TextEncoder().encode(text)) binary += String.fromCharCode(byte);
+  return btoa(binary);
+}
