@@ -1,0 +1,100 @@
+/**
+ * The `x402-stacks` command: global options, then dispatch to a subcommand.
+ * @module
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { runDevnet } from './devnet.js';
+import { EXIT_USAGE, type Io, processIo } from './io.js';
+
+type Command = {
+  summary: string;
+  run(argv: string[], io: Io): Promise<number>;
+};
+
+const COMMANDS: Record<string, Command> = {
+  devnet: {
+    summary: 'Start a local Stacks chain (node and Hiro API routes) with funded accounts',
+    run: runDevnet,
+  },
+};
+
+/** Planned commands: named in the help and in the error for them, never stubbed. */
+const COMING = ['keygen', 'balance', 'pay', 'facilitator', 'registry', 'demo'];
+
+export const USAGE = `x402-stacks: HTTP 402 payments on Stacks, from the command line.
+
+Usage: x402-stacks <command> [options]
+
+Commands:
+${Object.entries(COMMANDS)
+  .map(([name, command]) => `  ${name.padEnd(10)}${command.summary}`)
+  .join('\n')}
+
+Coming soon: ${COMING.join(', ')}.
+
+Options:
+  -h, --help     Show this help; \`x402-stacks <command> --help\` shows a command's
+  -v, --version  Print the version`;
+
+/**
+ * Runs the command line and resolves with the exit code: 0 on success, 1 on a runtime failure, 2 on a usage error.
+ * @example
+ * ```ts
+ * process.exitCode = await run(process.argv.slice(2));
+ * ```
+ */
+export async function run(argv: string[], io: Io = processIo): Promise<number> {
+  // Options before the first positional are global; everything from the command on is the command's.
+  const commandIndex = argv.findIndex((argument) => !argument.startsWith('-'));
+  const globalArgs = commandIndex < 0 ? argv : argv.slice(0, commandIndex);
+  let global: { help?: boolean; version?: boolean };
+  try {
+    global = parseArgs({
+      args: globalArgs,
+      options: {
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'v' },
+      },
+      strict: true,
+    }).values;
+  } catch (error) {
+    return usageError(io, error instanceof Error ? error.message : String(error));
+  }
+  if (global.version) {
+    io.out(version());
+    return 0;
+  }
+  const name = commandIndex < 0 ? undefined : argv[commandIndex];
+  const rest = commandIndex < 0 ? [] : argv.slice(commandIndex + 1);
+  if (name === 'help') {
+    const topic = rest[0];
+    if (topic && Object.hasOwn(COMMANDS, topic)) return COMMANDS[topic]!.run(['--help'], io);
+    io.out(USAGE);
+    return 0;
+  }
+  if (global.help) {
+    if (name && Object.hasOwn(COMMANDS, name)) return COMMANDS[name]!.run(['--help'], io);
+    io.out(USAGE);
+    return 0;
+  }
+  if (name === undefined) {
+    io.err(USAGE);
+    return EXIT_USAGE;
+  }
+  if (!Object.hasOwn(COMMANDS, name)) {
+    const planned = COMING.includes(name) ? ` ('${name}' is planned but not available yet)` : '';
+    return usageError(io, `unknown command '${name}'${planned}`);
+  }
+  return COMMANDS[name]!.run(rest, io);
+}
+
+function usageError(io: Io, message: string): number {
+  io.err(`x402-stacks: ${message}\nRun 'x402-stacks --help' for the list of commands.`);
+  return EXIT_USAGE;
+}
+
+function version(): string {
+  const path = new URL('../package.json', import.meta.url);
+  return (JSON.parse(readFileSync(path, 'utf8')) as { version: string }).version;
+}
