@@ -19,6 +19,7 @@ import {
   verifyOriginSignature,
   verifySponsorSignature,
 } from 'x402-stacks/stacks';
+import type { ByteArena } from './arena.js';
 import type { AccountState } from './state.js';
 import type { DevnetToken } from './tokens.js';
 
@@ -41,6 +42,10 @@ export type AdmittedTransaction = {
   readonly feePayer: string;
   readonly fee: bigint;
   readonly token: DevnetToken | undefined;
+  /** Drops the decoded transaction to save memory; `tx` decodes the raw bytes again when read. */
+  release(): void;
+  /** Moves the raw bytes into the chain's arena; `raw` reads them back from there. */
+  store(arena: ByteArena): void;
 };
 
 /** What admission reads from the rest of the chain. */
@@ -186,18 +191,67 @@ export function readFacts(
     payload.payloadType === PayloadType.ContractCall
       ? tokens.get(contractIdOf(payload.contractAddress, payload.contractName.content))
       : undefined;
-  return {
+  return new Admitted(
     txid,
     raw,
     tx,
     origin,
-    originNonce: originCondition.nonce,
+    originCondition.nonce,
     sponsor,
-    sponsorNonce: sponsorCondition?.nonce,
-    feePayer: sponsor ?? origin,
-    fee: sponsorCondition ? sponsorCondition.fee : originCondition.fee,
+    sponsorCondition?.nonce,
+    sponsorCondition ? sponsorCondition.fee : originCondition.fee,
     token,
-  };
+  );
+}
+
+/**
+ * The facts of an admitted transaction. The decoded transaction is kept while it is pending and released once it is
+ * mined or dropped: a chain of 100,000 transactions would otherwise hold 100,000 decoded object graphs. Reading `tx`
+ * afterwards decodes the raw bytes again.
+ */
+class Admitted implements AdmittedTransaction {
+  #tx: StacksTransactionWire | undefined;
+  #raw: Uint8Array | undefined;
+  #arena: ByteArena | undefined;
+  #offset = 0;
+  #length = 0;
+  readonly feePayer: string;
+
+  constructor(
+    readonly txid: string,
+    raw: Uint8Array,
+    tx: StacksTransactionWire,
+    readonly origin: string,
+    readonly originNonce: bigint,
+    readonly sponsor: string | undefined,
+    readonly sponsorNonce: bigint | undefined,
+    readonly fee: bigint,
+    readonly token: DevnetToken | undefined,
+  ) {
+    this.#tx = tx;
+    this.#raw = raw;
+    this.feePayer = sponsor ?? origin;
+  }
+
+  get raw(): Uint8Array {
+    return this.#raw ?? this.#arena!.view(this.#offset, this.#length).slice();
+  }
+
+  get tx(): StacksTransactionWire {
+    return this.#tx ?? deserializeTransaction(this.raw);
+  }
+
+  store(arena: ByteArena): void {
+    if (!this.#raw) return;
+    this.#length = this.#raw.length;
+    this.#offset = arena.append(this.#raw);
+    this.#arena = arena;
+    this.#raw = undefined;
+  }
+
+  release(): void {
+    this.#tx = undefined;
+  }
 }
 
 function contractIdOf(address: { version: number; hash160: string }, name: string): string {

@@ -13,7 +13,8 @@ import {
   type Rejection,
   readFacts,
 } from './admission.js';
-import { type Execution, execute, type ForcedAbort } from './execution.js';
+import { ByteArena } from './arena.js';
+import { type Execution, execute, type ForcedAbort, restoreExecution } from './execution.js';
 import { type DevnetAccount, GENESIS_BALANCES, genesisAccounts } from './genesis.js';
 import { AccountState, type AccountStateJson } from './state.js';
 import { type DevnetToken, registeredTokens, type TokenOptions, tokenAssetId } from './tokens.js';
@@ -100,7 +101,10 @@ export class DevnetChain {
   #state = new AccountState();
   #transactions = new Map<string, TransactionRecord>();
   #mempool = new Map<string, TransactionRecord>();
+  /** Pending transactions by `<principal>:<nonce>`, as origin and as sponsor: conflicts are found in O(1). */
+  #pendingByNonce = new Map<string, TransactionRecord>();
   #blocks: Block[] = [];
+  readonly #arena = new ByteArena();
   #nextFaults: Fault[] = [];
   #stalled = false;
 
@@ -175,8 +179,9 @@ export class DevnetChain {
       status: 'pending',
       receiptTime: Math.floor(this.#clock() / 1000),
     };
+    verdict.admitted.store(this.#arena);
     this.#transactions.set(txid, record);
-    this.#mempool.set(txid, record);
+    this.#addPending(record);
     const fault = this.#nextFaults.shift();
     if (fault) this.injectFault(txid, fault);
     return { accepted: true, txid };
@@ -197,15 +202,17 @@ export class DevnetChain {
       progress = false;
       for (const record of this.#mempool.values()) {
         if (!this.#minable(record, height)) continue;
-        this.#mempool.delete(record.admitted.txid);
+        this.#removePending(record);
         progress = true;
         if (isTransferWithPostConditions(record.admitted)) {
           // Block processing refuses post-conditions on a token transfer; the miner drops it unmined.
           record.status = 'dropped_problematic';
+          record.admitted.release();
           continue;
         }
         record.execution = execute(record.admitted, this.#state, record.fault?.abort);
         record.status = record.execution.status;
+        record.admitted.release();
         record.txIndex = included.length;
         included.push(record);
       }
@@ -325,7 +332,9 @@ export class DevnetChain {
         receiptTime: record.receiptTime,
         ...(record.block ? { height: record.block.height } : {}),
         ...(record.txIndex === undefined ? {} : { txIndex: record.txIndex }),
-        ...(record.execution ? { execution: record.execution } : {}),
+        ...(record.execution
+          ? { execution: { status: record.execution.status, result: record.execution.result } }
+          : {}),
         ...(record.replacedBy ? { replacedBy: record.replacedBy } : {}),
         ...(record.fault ? { fault: record.fault } : {}),
       })),
@@ -353,12 +362,14 @@ export class DevnetChain {
         receiptTime: saved.receiptTime,
         ...(saved.height ? { block: chain.block(saved.height)! } : {}),
         ...(saved.txIndex === undefined ? {} : { txIndex: saved.txIndex }),
-        ...(saved.execution ? { execution: saved.execution } : {}),
+        ...(saved.execution ? { execution: restoreExecution(saved.execution, admitted) } : {}),
         ...(saved.replacedBy ? { replacedBy: saved.replacedBy } : {}),
         ...(saved.fault ? { fault: saved.fault } : {}),
       };
+      admitted.store(chain.#arena);
       chain.#transactions.set(admitted.txid, record);
-      if (record.status === 'pending') chain.#mempool.set(admitted.txid, record);
+      if (record.status === 'pending') chain.#addPending(record);
+      else admitted.release();
     }
     return chain;
   }
@@ -374,22 +385,28 @@ export class DevnetChain {
   }
 
   #pendingAt(principal: string, nonce: bigint): { txid: string; fee: bigint } | undefined {
-    for (const { admitted } of this.#mempool.values()) {
-      if (
-        (admitted.origin === principal && admitted.originNonce === nonce) ||
-        (admitted.sponsor === principal && admitted.sponsorNonce === nonce)
-      ) {
-        return { txid: admitted.txid, fee: admitted.fee };
-      }
+    const record = this.#pendingByNonce.get(`${principal}:${nonce}`);
+    return record && { txid: record.admitted.txid, fee: record.admitted.fee };
+  }
+
+  #addPending(record: TransactionRecord): void {
+    this.#mempool.set(record.admitted.txid, record);
+    for (const key of pendingKeys(record.admitted)) this.#pendingByNonce.set(key, record);
+  }
+
+  #removePending(record: TransactionRecord): void {
+    this.#mempool.delete(record.admitted.txid);
+    for (const key of pendingKeys(record.admitted)) {
+      if (this.#pendingByNonce.get(key) === record) this.#pendingByNonce.delete(key);
     }
-    return undefined;
   }
 
   #drop(txid: string, status: DroppedStatus, replacedBy?: string): void {
     const record = this.#mempool.get(txid);
     if (!record) return;
-    this.#mempool.delete(txid);
+    this.#removePending(record);
     record.status = status;
+    record.admitted.release();
     if (replacedBy) record.replacedBy = replacedBy;
   }
 
@@ -409,11 +426,17 @@ export type DevnetStateJson = {
     receiptTime: number;
     height?: number;
     txIndex?: number;
-    execution?: Execution;
+    execution?: Pick<Execution, 'status' | 'result'>;
     replacedBy?: string;
     fault?: TransactionRecord['fault'];
   }[];
 };
+
+function pendingKeys(admitted: AdmittedTransaction): string[] {
+  const keys = [`${admitted.origin}:${admitted.originNonce}`];
+  if (admitted.sponsor) keys.push(`${admitted.sponsor}:${admitted.sponsorNonce}`);
+  return keys;
+}
 
 function isTransferWithPostConditions(admitted: AdmittedTransaction): boolean {
   return (

@@ -48,19 +48,43 @@ export type TransactionEvent =
       contract_log: { contract_id: string; topic: 'print'; value: { hex: string; repr: string } };
     };
 
-/** An event before it is numbered and tagged with its transaction. */
-type EventBody = TransactionEvent extends infer Event
-  ? Event extends TransactionEvent
-    ? Omit<Event, 'event_index' | 'tx_id'>
-    : never
-  : never;
-
 /** The outcome of executing one transaction. */
 export type Execution = {
-  status: 'success' | 'abort_by_response' | 'abort_by_post_condition';
-  result: { hex: string; repr: string };
-  events: TransactionEvent[];
+  readonly status: 'success' | 'abort_by_response' | 'abort_by_post_condition';
+  readonly result: { hex: string; repr: string };
+  readonly events: TransactionEvent[];
 };
+
+/**
+ * An execution read back from a saved state: status and result as saved, events rebuilt from the transaction.
+ */
+export function restoreExecution(
+  saved: Pick<Execution, 'status' | 'result'>,
+  admitted: AdmittedTransaction,
+): Execution {
+  if (saved.status === 'success') return new Success(saved.result, admitted);
+  return { status: saved.status, result: saved.result, events: [] };
+}
+
+/**
+ * A successful execution. Events follow from the transaction alone, so they are rebuilt when read rather than kept
+ * for every transaction of every block.
+ */
+class Success implements Execution {
+  readonly status = 'success' as const;
+  readonly #admitted: AdmittedTransaction;
+
+  constructor(
+    readonly result: { hex: string; repr: string },
+    admitted: AdmittedTransaction,
+  ) {
+    this.#admitted = admitted;
+  }
+
+  get events(): TransactionEvent[] {
+    return transferEvents(this.#admitted);
+  }
+}
 
 /** A forced outcome injected by a fault. */
 export type ForcedAbort = 'abort_by_response' | 'abort_by_post_condition';
@@ -76,7 +100,6 @@ export function execute(
   state: AccountState,
   forced?: ForcedAbort,
 ): Execution {
-  const { txid } = admitted;
   state.chargeFee(admitted.feePayer, admitted.fee);
   state.bumpNonce(admitted.origin);
   if (admitted.sponsor) state.bumpNonce(admitted.sponsor);
@@ -103,13 +126,7 @@ export function execute(
     return { status: 'abort_by_post_condition', result: result(planned.value), events: [] };
   }
   for (const apply of planned.apply) apply();
-  return {
-    status: 'success',
-    result: result(planned.value),
-    events: planned.events.map(
-      (event, index) => ({ ...event, event_index: index, tx_id: `0x${txid}` }) as TransactionEvent,
-    ),
-  };
+  return new Success(result(planned.value), admitted);
 
   function abortByResponse(value: ClarityValue, events: TransactionEvent[]): Execution {
     return { status: 'abort_by_response', result: result(value), events };
@@ -122,7 +139,6 @@ type Plan =
       value: ClarityValue;
       movements: Movement[];
       apply: (() => void)[];
-      events: EventBody[];
     };
 
 function plan(admitted: AdmittedTransaction, state: AccountState): Plan {
@@ -138,17 +154,6 @@ function plan(admitted: AdmittedTransaction, state: AccountState): Plan {
       value: Cl.ok(Cl.bool(true)),
       movements: [{ principal: admitted.origin, asset: 'STX', amount }],
       apply: [() => state.transferStx(admitted.origin, recipient, amount)],
-      events: [
-        {
-          event_type: 'stx_asset',
-          asset: {
-            asset_event_type: 'transfer',
-            sender: admitted.origin,
-            recipient,
-            amount: amount.toString(),
-          },
-        },
-      ],
     };
   }
   if (payload.payloadType !== PayloadType.ContractCall || !admitted.token) {
@@ -165,35 +170,65 @@ function plan(admitted: AdmittedTransaction, state: AccountState): Plan {
   if (amount <= 0n) return { error: Cl.error(Cl.uint(3)) };
   if (sender === recipient) return { error: Cl.error(Cl.uint(2)) };
   if (state.token(assetId, sender) < amount) return { error: Cl.error(Cl.uint(1)) };
-  const events: EventBody[] = [
+  return {
+    value: Cl.ok(Cl.bool(true)),
+    movements: [{ principal: sender, asset: assetId, amount }],
+    apply: [() => state.transferToken(assetId, sender, recipient, amount)],
+  };
+}
+
+/**
+ * The events of a successful transfer: who sent what to whom, and for a token call the printed memo. They depend on
+ * the transaction only.
+ */
+export function transferEvents(admitted: AdmittedTransaction): TransactionEvent[] {
+  const { payload } = admitted.tx;
+  const txId = `0x${admitted.txid}`;
+  if (payload.payloadType === PayloadType.TokenTransfer) {
+    return [
+      {
+        event_index: 0,
+        event_type: 'stx_asset',
+        tx_id: txId,
+        asset: {
+          asset_event_type: 'transfer',
+          sender: admitted.origin,
+          recipient: principalValue(payload.recipient),
+          amount: payload.amount.toString(),
+        },
+      },
+    ];
+  }
+  if (payload.payloadType !== PayloadType.ContractCall || !admitted.token) return [];
+  const [amountArg, senderArg, recipientArg, memoArg] = payload.functionArgs as ClarityValue[];
+  const events: TransactionEvent[] = [
     {
+      event_index: 0,
       event_type: 'fungible_token_asset',
+      tx_id: txId,
       asset: {
         asset_event_type: 'transfer',
-        asset_id: assetId,
-        sender,
-        recipient,
-        amount: amount.toString(),
+        asset_id: tokenAssetId(admitted.token),
+        sender: principalValue(senderArg),
+        recipient: principalValue(recipientArg),
+        amount: amountArg?.type === 'uint' ? BigInt(amountArg.value).toString() : '0',
       },
     },
   ];
   if (memoArg?.type === 'some') {
     // The contract prints the memo after the transfer.
     events.push({
+      event_index: 1,
       event_type: 'smart_contract_log',
+      tx_id: txId,
       contract_log: {
-        contract_id: token.contractId,
+        contract_id: admitted.token.contractId,
         topic: 'print',
         value: { hex: cvToHex(memoArg.value), repr: cvToString(memoArg.value) },
       },
     });
   }
-  return {
-    value: Cl.ok(Cl.bool(true)),
-    movements: [{ principal: sender, asset: assetId, amount }],
-    apply: [() => state.transferToken(assetId, sender, recipient, amount)],
-    events,
-  };
+  return events;
 }
 
 /**
@@ -260,6 +295,15 @@ function principalValue(value: ClarityValue | undefined): string {
   return value && (value.type === 'address' || value.type === 'contract') ? value.value : '';
 }
 
+// Results repeat ((ok true), (err u1), …): one shared object per distinct value keeps 100,000 blocks' worth small.
+const results = new Map<string, { hex: string; repr: string }>();
+
 function result(value: ClarityValue): { hex: string; repr: string } {
-  return { hex: cvToHex(value), repr: cvToString(value) };
+  const hex = cvToHex(value);
+  let known = results.get(hex);
+  if (!known) {
+    known = Object.freeze({ hex, repr: cvToString(value) });
+    if (results.size < 256) results.set(hex, known);
+  }
+  return known;
 }

@@ -2,7 +2,7 @@
  * Genesis: deterministic accounts from a published mnemonic, funded with STX, sBTC and the USDCx-like token.
  * @module
  */
-import { mnemonicToAccount, type StacksAccount } from 'x402-stacks';
+import { mnemonicToAccounts, type StacksAccount } from 'x402-stacks';
 
 /**
  * Clarinet's published devnet mnemonic. It is public on purpose: never send real funds to these accounts.
@@ -39,8 +39,7 @@ export type DevnetAccount = {
  * ```
  */
 export function genesisAccounts(count: number): DevnetAccount[] {
-  return Array.from({ length: count }, (_, index) => {
-    const account = mnemonicToAccount(DEVNET_MNEMONIC, 'testnet', index);
+  return mnemonicToAccounts(DEVNET_MNEMONIC, 'testnet', { count }).map((account, index) => {
     return {
       name: index === 0 ? 'deployer' : `wallet_${index}`,
       index,

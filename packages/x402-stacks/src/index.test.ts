@@ -79,6 +79,7 @@ const ROOT_EXPORTS = [
   'microSTXtoSTX',
   'microUSDCxToUSDCx',
   'mnemonicToAccount',
+  'mnemonicToAccounts',
   'networkFromCAIP2',
   'networkOfAddressVersion',
   'networkToCAIP2',

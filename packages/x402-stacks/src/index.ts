@@ -120,6 +120,7 @@ export {
   microSTXtoSTX,
   microUSDCxToUSDCx,
   mnemonicToAccount,
+  mnemonicToAccounts,
   networkFromCAIP2,
   networkOfAddressVersion,
   networkToCAIP2,

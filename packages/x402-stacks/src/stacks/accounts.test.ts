@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { inspect } from 'node:util';
-import { generateKeypair, mnemonicToAccount, privateKeyToAccount } from './accounts.js';
+import {
+  generateKeypair,
+  mnemonicToAccount,
+  mnemonicToAccounts,
+  privateKeyToAccount,
+} from './accounts.js';
 import { InvalidMnemonicError, InvalidPrivateKeyError } from './errors.js';
 
 // Clarinet's published devnet deployer: a public test mnemonic, never funded on a real network.
@@ -104,6 +109,19 @@ describe('mnemonicToAccount', () => {
     assert.equal(
       mnemonicToAccount(`  ${DEPLOYER_MNEMONIC.replaceAll(' ', '\n ')} `, 'testnet', 1).address,
       one.address,
+    );
+  });
+
+  test('mnemonicToAccounts derives the same accounts from one seed', () => {
+    const [zero, one, two] = mnemonicToAccounts(DEPLOYER_MNEMONIC, 'testnet', { count: 3 });
+    assert.equal(zero?.address, 'ST1PQHQKV0RJXZFY1DGX8MNSNYVE3VGZJSRTPGZGM');
+    assert.equal(one?.address, 'ST2ST2H80NP5C9SPR4ENJ1Z9CDM9PKAJVPYWPQZ50');
+    assert.equal(two?.address, 'ST2Y2SFNVZBT8SSZ00XXKH930MCN0RFREB2GQG7CJ');
+    const [alsoTwo] = mnemonicToAccounts(DEPLOYER_MNEMONIC, 'testnet', { from: 2 });
+    assert.equal(alsoTwo?.privateKey, two?.privateKey);
+    assert.throws(
+      () => mnemonicToAccounts(DEPLOYER_MNEMONIC, 'testnet', { count: 0 }),
+      (error: unknown) => error instanceof InvalidMnemonicError,
     );
   });
 

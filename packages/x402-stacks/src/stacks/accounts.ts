@@ -96,9 +96,36 @@ export function mnemonicToAccount(
   network: StacksNetworkInput = 'testnet',
   index = 0,
 ): StacksAccount {
-  if (!Number.isSafeInteger(index) || index < 0 || index >= 0x80000000) {
+  return mnemonicToAccounts(mnemonic, network, { from: index, count: 1 })[0]!;
+}
+
+/**
+ * Derives several consecutive accounts from one mnemonic. The seed (2,048 rounds of PBKDF2) is computed once, so this
+ * is much cheaper than calling `mnemonicToAccount` per index.
+ *
+ * @param range `from` (default 0) and `count` (default 1).
+ * @throws {InvalidMnemonicError}
+ * @example
+ * ```ts
+ * import { mnemonicToAccounts } from 'x402-stacks';
+ * const [deployer, wallet1] = mnemonicToAccounts(process.env.MNEMONIC!, 'testnet', { count: 2 });
+ * ```
+ */
+export function mnemonicToAccounts(
+  mnemonic: string,
+  network: StacksNetworkInput = 'testnet',
+  { from = 0, count = 1 }: { from?: number; count?: number } = {},
+): StacksAccount[] {
+  const last = from + count - 1;
+  if (
+    !Number.isSafeInteger(from) ||
+    from < 0 ||
+    !Number.isSafeInteger(count) ||
+    count < 1 ||
+    last >= 0x80000000
+  ) {
     throw new InvalidMnemonicError(
-      `account index must be an integer from 0 to 2^31 - 1, got ${index}`,
+      `account indexes must be integers from 0 to 2^31 - 1, got ${from}..${last}`,
     );
   }
   const words = typeof mnemonic === 'string' ? mnemonic.trim().split(/\s+/).join(' ') : '';
@@ -107,11 +134,12 @@ export function mnemonicToAccount(
       'not a valid English BIP39 phrase (check the words and the checksum)',
     );
   }
-  const child = HDKey.fromMasterSeed(mnemonicToSeedSync(words)).derive(
-    `${STACKS_DERIVATION_PATH}/${index}`,
-  );
-  if (!child.privateKey) throw new InvalidMnemonicError('derivation produced no private key');
-  return privateKeyToAccount(`${bytesToHex(child.privateKey)}01`, network);
+  const parent = HDKey.fromMasterSeed(mnemonicToSeedSync(words)).derive(STACKS_DERIVATION_PATH);
+  return Array.from({ length: count }, (_, offset) => {
+    const child = parent.deriveChild(from + offset);
+    if (!child.privateKey) throw new InvalidMnemonicError('derivation produced no private key');
+    return privateKeyToAccount(`${bytesToHex(child.privateKey)}01`, network);
+  });
 }
 
 function normalizePrivateKey(privateKey: unknown): string {

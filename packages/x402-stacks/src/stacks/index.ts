@@ -6,6 +6,7 @@
 export {
   generateKeypair,
   mnemonicToAccount,
+  mnemonicToAccounts,
   privateKeyToAccount,
   type StacksAccount,
 } from './accounts.js';
