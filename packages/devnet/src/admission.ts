@@ -157,14 +157,15 @@ export function admit(
     }
   }
 
-  // 6. Funds: the fee payer covers the fee, and an STX transfer's origin covers amount plus its own fee.
-  const payerBalance = context.state.stx(feePayer);
-  if (payerBalance < fee) return notEnoughFunds(fee, payerBalance);
+  // 6. Funds: an STX transfer's origin covers amount plus its own fee (reported as that total), and the fee payer
+  // covers the fee.
   if (tx.payload.payloadType === PayloadType.TokenTransfer) {
     const needed = tx.payload.amount + (feePayer === originAddress ? fee : 0n);
     const balance = context.state.stx(originAddress);
     if (balance < needed) return notEnoughFunds(needed, balance);
   }
+  const payerBalance = context.state.stx(feePayer);
+  if (payerBalance < fee) return notEnoughFunds(fee, payerBalance);
 
   return { admitted: facts, replaces: [...new Set(replaces)] };
 }

@@ -102,7 +102,8 @@ export function execute(
 ): Execution {
   state.chargeFee(admitted.feePayer, admitted.fee);
   state.bumpNonce(admitted.origin);
-  if (admitted.sponsor) state.bumpNonce(admitted.sponsor);
+  // An account sponsoring itself spends one nonce, not two.
+  if (admitted.sponsor && admitted.sponsor !== admitted.origin) state.bumpNonce(admitted.sponsor);
 
   if (forced === 'abort_by_response') return abortByResponse(Cl.error(Cl.uint(1)), []);
 

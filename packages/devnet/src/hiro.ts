@@ -29,7 +29,10 @@ export function transactionJson(record: TransactionRecord): Record<string, unkno
       ? { sponsor_address: admitted.sponsor, sponsor_nonce: Number(admitted.sponsorNonce) }
       : {}),
     post_condition_mode: tx.postConditionMode === PostConditionMode.Allow ? 'allow' : 'deny',
-    post_conditions: tx.postConditions.values.map((condition) => wireToPostCondition(condition)),
+    // NFT conditions carry their asset value as a bigint, which JSON cannot hold.
+    post_conditions: tx.postConditions.values.map((condition) =>
+      jsonSafe(wireToPostCondition(condition)),
+    ),
     anchor_mode: ANCHOR_MODES[tx.anchorMode] ?? 'any',
     tx_status: record.status,
     receipt_time: record.receiptTime,
@@ -99,6 +102,10 @@ function payloadJson(record: TransactionRecord): Record<string, unknown> {
     };
   }
   return { tx_type: 'unknown' };
+}
+
+function jsonSafe(value: unknown): unknown {
+  return JSON.parse(JSON.stringify(value, (_, v) => (typeof v === 'bigint' ? v.toString() : v)));
 }
 
 /** `GET /v2/accounts/:principal`. */

@@ -4,7 +4,8 @@
  */
 import { hexToBytes } from '@stacks/common';
 import { Cl, cvToHex, hexToCV } from '@stacks/transactions';
-import { Hono } from 'hono';
+import { type Context, Hono } from 'hono';
+import { parsePrincipal, STACKS_NETWORKS } from 'x402-stacks';
 import type { DevnetChain, DroppedStatus, Fault } from './chain.js';
 import { accountJson, balancesJson, infoJson, noncesJson, transactionJson } from './hiro.js';
 import { tokenAssetId } from './tokens.js';
@@ -13,7 +14,40 @@ import { tokenAssetId } from './tokens.js';
 export type DevnetHooks = { afterBroadcast?: () => void };
 
 const HEX = /^(0x)?([0-9a-fA-F]{2})+$/;
-const PRINCIPAL = /^S[0-9A-Z]{28,41}(\.[a-zA-Z][a-zA-Z0-9_-]{0,39})?$/;
+const BODY_ERROR = 'the body must be a JSON object';
+/** The faucet credits at most 2^64 - 1 per asset per call, so balances stay far inside u128. */
+const MAX_FAUCET_AMOUNT = 2n ** 64n - 1n;
+const DROPPED_STATUSES: readonly string[] = [
+  'dropped_replace_by_fee',
+  'dropped_replace_across_fork',
+  'dropped_too_expensive',
+  'dropped_stale_garbage_collect',
+  'dropped_problematic',
+];
+
+/** A c32check principal; `testnetOnly` also requires a testnet version, as funds on this chain need. */
+function isPrincipal(value: string, testnetOnly = false): boolean {
+  try {
+    parsePrincipal(value, testnetOnly ? STACKS_NETWORKS.testnet : undefined);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The request body as a JSON object: `{}` when empty, undefined when it is anything but an object. */
+async function readObject(c: Context): Promise<Record<string, unknown> | undefined> {
+  const text = await c.req.text();
+  if (text.trim() === '') return {};
+  try {
+    const value: unknown = JSON.parse(text);
+    return value !== null && typeof value === 'object' && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * Builds the HTTP app for a chain.
@@ -51,7 +85,7 @@ export function createDevnetApp(chain: DevnetChain, hooks: DevnetHooks = {}): Ho
           error: 'transaction rejected',
           reason,
           ...(reason_data ? { reason_data } : {}),
-          txid: txid ?? '',
+          ...(txid ? { txid } : {}),
         },
         400,
       );
@@ -64,7 +98,7 @@ export function createDevnetApp(chain: DevnetChain, hooks: DevnetHooks = {}): Ho
 
   app.get('/v2/accounts/:principal', (c) => {
     const principal = c.req.param('principal');
-    if (!PRINCIPAL.test(principal)) return c.text('Invalid principal', 400);
+    if (!isPrincipal(principal)) return c.text('Invalid principal', 400);
     return c.json(accountJson(chain, principal));
   });
 
@@ -121,13 +155,13 @@ export function createDevnetApp(chain: DevnetChain, hooks: DevnetHooks = {}): Ho
 
   app.get('/extended/v1/address/:principal/nonces', (c) => {
     const principal = c.req.param('principal');
-    if (!PRINCIPAL.test(principal)) return c.json({ error: 'invalid principal' }, 400);
+    if (!isPrincipal(principal)) return c.json({ error: 'invalid principal' }, 400);
     return c.json(noncesJson(chain, principal));
   });
 
   app.get('/extended/v1/address/:principal/balances', (c) => {
     const principal = c.req.param('principal');
-    if (!PRINCIPAL.test(principal)) return c.json({ error: 'invalid principal' }, 400);
+    if (!isPrincipal(principal)) return c.json({ error: 'invalid principal' }, 400);
     return c.json(balancesJson(chain, principal));
   });
 
@@ -145,7 +179,8 @@ export function createDevnetApp(chain: DevnetChain, hooks: DevnetHooks = {}): Ho
   );
 
   app.post('/devnet/mine', async (c) => {
-    const body = (await c.req.json().catch(() => ({}))) as { blocks?: unknown };
+    const body = await readObject(c);
+    if (!body) return c.json({ error: BODY_ERROR }, 400);
     const count = Number(body.blocks ?? 1);
     if (!Number.isSafeInteger(count) || count < 1 || count > 1000) {
       return c.json({ error: 'blocks must be an integer from 1 to 1000' }, 400);
@@ -155,7 +190,8 @@ export function createDevnetApp(chain: DevnetChain, hooks: DevnetHooks = {}): Ho
   });
 
   app.post('/devnet/stall', async (c) => {
-    const body = (await c.req.json().catch(() => ({}))) as { stalled?: unknown };
+    const body = await readObject(c);
+    if (!body) return c.json({ error: BODY_ERROR }, 400);
     if (typeof body.stalled !== 'boolean')
       return c.json({ error: 'stalled must be true or false' }, 400);
     chain.stall(body.stalled);
@@ -163,16 +199,24 @@ export function createDevnetApp(chain: DevnetChain, hooks: DevnetHooks = {}): Ho
   });
 
   app.post('/devnet/faucet', async (c) => {
-    const body = (await c.req.json().catch(() => ({}))) as Record<string, unknown>;
+    const body = await readObject(c);
+    if (!body) return c.json({ error: BODY_ERROR }, 400);
     const address = body.address;
-    if (typeof address !== 'string' || !PRINCIPAL.test(address)) {
-      return c.json({ error: 'address must be a Stacks principal' }, 400);
+    if (typeof address !== 'string' || !isPrincipal(address, true)) {
+      return c.json(
+        { error: 'address must be a testnet Stacks principal (ST…, SN…, optionally .contract)' },
+        400,
+      );
     }
     const amounts: { stx?: bigint; sBTC?: bigint; USDCx?: bigint } = {};
     for (const key of ['stx', 'sBTC', 'USDCx'] as const) {
       const value = body[key];
       if (value === undefined) continue;
-      if (typeof value !== 'string' || !/^\d+$/.test(value)) {
+      if (
+        typeof value !== 'string' ||
+        !/^\d{1,20}$/.test(value) ||
+        BigInt(value) > MAX_FAUCET_AMOUNT
+      ) {
         return c.json({ error: `${key} must be an atomic amount as a string of digits` }, 400);
       }
       amounts[key] = BigInt(value);
@@ -186,7 +230,8 @@ export function createDevnetApp(chain: DevnetChain, hooks: DevnetHooks = {}): Ho
   });
 
   app.post('/devnet/faults', async (c) => {
-    const body = (await c.req.json().catch(() => ({}))) as Record<string, unknown>;
+    const body = await readObject(c);
+    if (!body) return c.json({ error: BODY_ERROR }, 400);
     const target = body.txid === undefined ? 'next' : body.txid;
     if (typeof target !== 'string')
       return c.json({ error: 'txid must be a string or omitted for the next transaction' }, 400);
@@ -203,8 +248,9 @@ export function createDevnetApp(chain: DevnetChain, hooks: DevnetHooks = {}): Ho
           kind: 'drop',
           ...(typeof body.status === 'string' ? { status: body.status as DroppedStatus } : {}),
         };
-        if (fault.status && !fault.status.startsWith('dropped_'))
-          return c.json({ error: 'status must be dropped_*' }, 400);
+        if (fault.status && !DROPPED_STATUSES.includes(fault.status)) {
+          return c.json({ error: `status must be one of ${DROPPED_STATUSES.join(', ')}` }, 400);
+        }
         break;
       case 'abort':
         fault = {

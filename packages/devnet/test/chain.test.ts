@@ -469,3 +469,29 @@ describe('post-conditions on a failing call', () => {
     assert.equal(chain.transaction(loose)?.status, 'abort_by_response');
   });
 });
+
+describe('self-sponsorship and fund checks', () => {
+  test('an account sponsoring itself spends one nonce', async () => {
+    const chain = new DevnetChain();
+    const raw = await sponsor(
+      await stxTransfer({ sponsored: true, amount: 5n }),
+      DEPLOYER.privateKey,
+      500n,
+      0n,
+    );
+    const txid = accepted(chain, raw);
+    chain.mineBlock();
+    assert.equal(chain.transaction(txid)?.status, 'success');
+    assert.equal(chain.state.nonce(DEPLOYER.address), 1n);
+    accepted(chain, await stxTransfer({ nonce: 1n }));
+  });
+
+  test('NotEnoughFunds for an STX transfer reports amount plus fee', async () => {
+    const chain = new DevnetChain();
+    const result = rejected(chain, await stxTransfer({ amount: GENESIS_BALANCES.stx, fee: 300n }));
+    assert.equal(
+      result.reason_data?.expected,
+      `0x${(GENESIS_BALANCES.stx + 300n).toString(16).padStart(32, '0')}`,
+    );
+  });
+});

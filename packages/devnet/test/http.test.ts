@@ -8,8 +8,11 @@ import {
   Cl,
   cvToValue,
   fetchCallReadOnlyFunction,
+  makeContractDeploy,
   makeSTXTokenTransfer,
+  Pc,
 } from '@stacks/transactions';
+import { createChainClient } from 'x402-stacks/chain';
 import { GENESIS_BALANCES } from '../src/genesis.js';
 import { type Devnet, startDevnet } from '../src/server.js';
 import { DEPLOYER, SBTC, stxTransfer, tokenTransfer, WALLET_1 } from './helpers.js';
@@ -224,5 +227,91 @@ describe('HTTP facade (manual mining, faults, state file)', () => {
       startDevnet({ mining: { mode: 'interval', intervalMs: 0 } }),
       /intervalMs/,
     );
+  });
+});
+
+describe('HTTP facade: bad input and odd transactions', () => {
+  let devnet: Devnet;
+  before(async () => {
+    devnet = await startDevnet({ port: 0 });
+  });
+  after(() => devnet.stop());
+
+  test('admin routes refuse bodies that are not JSON objects with 400, never 500', async () => {
+    for (const route of ['/devnet/mine', '/devnet/stall', '/devnet/faucet', '/devnet/faults']) {
+      for (const body of ['null', '[]', '"x"', '{']) {
+        const response = await fetch(`${devnet.url}${route}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body,
+        });
+        assert.equal(response.status, 400, `${route} ${body}`);
+      }
+    }
+  });
+
+  test('the faucet refuses invalid, mainnet and oversized requests', async () => {
+    const bad = [
+      { address: 'SOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOO', stx: '5' },
+      { address: 'SP2J6ZY48GV1EZ5V2V5RB9MP66SW86PYKKNRV9EJ7', stx: '5' },
+      { address: WALLET_1.address, stx: '9'.repeat(45) },
+      { address: WALLET_1.address, stx: (2n ** 64n).toString() },
+    ];
+    for (const body of bad) {
+      assert.equal(
+        (await post(`${devnet.url}/devnet/faucet`, body)).status,
+        400,
+        JSON.stringify(body),
+      );
+    }
+    assert.equal(devnet.chain.state.stx(WALLET_1.address), GENESIS_BALANCES.stx);
+  });
+
+  test('a drop fault takes only Hiro’s dropped statuses', async () => {
+    const response = await post(`${devnet.url}/devnet/faults`, {
+      kind: 'drop',
+      status: 'dropped_lol',
+    });
+    assert.equal(response.status, 400);
+  });
+
+  test('a transaction with an NFT post-condition can be looked up', async () => {
+    const raw = await tokenTransfer({
+      mode: 'allow',
+      postConditions: [
+        Pc.principal(DEPLOYER.address).willNotSendAsset().nft(`${SBTC}::nft`, Cl.uint(1)),
+      ],
+    });
+    const txid = (await (
+      await post(`${devnet.url}/v2/transactions`, raw, 'application/octet-stream')
+    ).json()) as string;
+    const response = await fetch(`${devnet.url}/extended/v1/tx/${txid}`);
+    assert.equal(response.status, 200);
+    const tx = await json(response);
+    assert.equal(tx.tx_status, 'success');
+    assert.equal((tx.post_conditions as { asset_id?: string }[]).length, 1);
+  });
+
+  test('ServerFailureOther for a payload the devnet does not execute', async () => {
+    const deploy = await makeContractDeploy({
+      contractName: 'hello',
+      codeBody: '(define-read-only (hi) u1)',
+      senderKey: DEPLOYER.privateKey,
+      network: 'testnet',
+      nonce: 0n,
+      fee: 10_000n,
+    });
+    const response = await post(`${devnet.url}/v2/transactions`, { tx: deploy.serialize() });
+    assert.equal(response.status, 400);
+    assert.equal((await json(response)).reason, 'ServerFailureOther');
+  });
+
+  test('ChainClient gets undecodable bytes back as a typed Deserialization rejection', async () => {
+    const client = createChainClient({ network: 'testnet', url: devnet.url });
+    for (const bytes of ['00', 'deadbeef']) {
+      const result = await client.broadcast(bytes);
+      assert.equal(result.accepted, false);
+      assert.equal(!result.accepted && result.reason, 'Deserialization');
+    }
   });
 });

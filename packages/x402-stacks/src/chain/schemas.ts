@@ -21,7 +21,8 @@ export const RejectionSchema = z.looseObject({
   error: z.string().optional(),
   reason: z.string().min(1),
   reason_data: z.unknown().optional(),
-  txid: Txid.optional(),
+  // Some servers send "" for bytes they could not decode: that names no transaction.
+  txid: z.union([Txid, z.literal('').transform(() => undefined)]).optional(),
 });
 
 /** `GET /v2/accounts/:principal?proof=0`. */
