@@ -11,6 +11,7 @@ const ROOT_EXPORTS = [
   'AtomicAmountSchema',
   'BTCtoSats',
   'ChainRequestError',
+  'InMemoryLedger',
   'InvalidAddressError',
   'InvalidAmountError',
   'InvalidChainInputError',

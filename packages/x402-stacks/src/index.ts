@@ -27,6 +27,16 @@ export {
 } from './chain/index.js';
 export { X402StacksError, type X402StacksErrorOptions } from './errors/base.js';
 export {
+  type ClaimResult,
+  InMemoryLedger,
+  type Ledger,
+  type NewSettlement,
+  type SettlementRecord,
+  type SettlementState,
+  type SettlementUpdate,
+  type SponsorAccount,
+} from './facilitator/index.js';
+export {
   type AmountV1,
   AmountV1Schema,
   type AtomicAmount,

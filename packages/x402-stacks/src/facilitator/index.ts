@@ -1,6 +1,7 @@
 /**
  * `x402-stacks/facilitator`: what verifies payments. Today: the pure payment check, payment terms, the verify and
- * settle wire schemas and the reason codes. The verify/settle engine with its Ledger joins here.
+ * settle wire schemas, the reason codes, and the Ledger (with its in-memory implementation). The verify/settle
+ * engine joins here.
  * @module
  */
 export { describeReason, REASON_CODES, type ReasonCode } from '../protocol/reasons.js';
@@ -19,3 +20,13 @@ export {
 } from '../stacks/payment/check.js';
 export { isTermsProblem, resolvePaymentTerms } from '../stacks/payment/terms.js';
 export { secp256k1Backend, transactionIdOf } from '../stacks/signature.js';
+export type {
+  ClaimResult,
+  Ledger,
+  NewSettlement,
+  SettlementRecord,
+  SettlementState,
+  SettlementUpdate,
+  SponsorAccount,
+} from './ledger.js';
+export { InMemoryLedger } from './memory-ledger.js';
