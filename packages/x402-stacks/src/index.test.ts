@@ -54,6 +54,7 @@ const ROOT_EXPORTS = [
   'assetKey',
   'checkPaymentTransaction',
   'createChainClient',
+  'createFacilitator',
   'createPaymentTransaction',
   'decodePaymentRequiredHeader',
   'decodePaymentResponse',

@@ -28,11 +28,16 @@ export {
 export { X402StacksError, type X402StacksErrorOptions } from './errors/base.js';
 export {
   type ClaimResult,
+  createFacilitator,
+  type Facilitator,
+  type FacilitatorOptions,
   InMemoryLedger,
   type Ledger,
+  type NetworkConnection,
   type NewSettlement,
   type SettlementRecord,
   type SettlementState,
+  type SettlementStatus,
   type SettlementUpdate,
   type SponsorAccount,
 } from './facilitator/index.js';

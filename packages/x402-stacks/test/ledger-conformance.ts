@@ -69,6 +69,23 @@ export function ledgerConformance(name: string, create: () => Promise<Ledger>): 
       assert.ok(results.every((r) => r.claimed || r.conflict === 'nonce'));
     });
 
+    test('releaseNonce frees the nonce but keeps the txid claimed', async () => {
+      const ledger = await create();
+      await ledger.claim(settlement(1));
+      await ledger.update(settlement(1).paymentTxid, { state: 'failed' }, ['claimed']);
+      await ledger.releaseNonce(settlement(1).paymentTxid);
+      const same = await ledger.claim(settlement(1));
+      assert.equal(!same.claimed && same.conflict, 'txid');
+      assert.equal((await ledger.claim(settlement(2, { nonce: 1n }))).claimed, true);
+      await ledger.releaseNonce(settlement(1).paymentTxid);
+      const third = await ledger.claim(settlement(3, { nonce: 1n }));
+      assert.equal(
+        !third.claimed && third.conflict,
+        'nonce',
+        'a released nonce held by another is not freed again',
+      );
+    });
+
     test('release frees both the txid and the nonce', async () => {
       const ledger = await create();
       await ledger.claim(settlement(1));

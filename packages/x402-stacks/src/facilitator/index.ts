@@ -20,6 +20,13 @@ export {
 } from '../stacks/payment/check.js';
 export { isTermsProblem, resolvePaymentTerms } from '../stacks/payment/terms.js';
 export { secp256k1Backend, transactionIdOf } from '../stacks/signature.js';
+export {
+  createFacilitator,
+  type Facilitator,
+  type FacilitatorOptions,
+  type NetworkConnection,
+  type SettlementStatus,
+} from './engine.js';
 export type {
   ClaimResult,
   Ledger,

@@ -98,6 +98,11 @@ export interface Ledger {
   ): Promise<SettlementRecord | undefined>;
   /** Drops a claim that provably never reached the node, so the same payment may be settled again. */
   release(paymentTxid: string): Promise<void>;
+  /**
+   * Frees the (network, payer, nonce) of a settlement whose transaction can no longer spend it (refused by the node,
+   * or dropped), keeping the txid claimed: the same transaction stays a duplicate, a new one may use the nonce.
+   */
+  releaseNonce(txid: string): Promise<void>;
   /** Settlements in `claimed` or `broadcast`: what a restarted facilitator must finish. */
   unfinished(): Promise<SettlementRecord[]>;
   /**

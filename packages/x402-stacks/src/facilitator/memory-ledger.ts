@@ -91,6 +91,13 @@ export class InMemoryLedger implements Ledger {
     this.#byNonce.delete(nonceKeyOf(record));
   }
 
+  async releaseNonce(txid: string): Promise<void> {
+    const record = this.#find(txid);
+    if (!record) return;
+    const key = nonceKeyOf(record);
+    if (this.#byNonce.get(key) === record.paymentTxid) this.#byNonce.delete(key);
+  }
+
   async unfinished(): Promise<SettlementRecord[]> {
     return [...this.#byPaymentTxid.values()].filter(
       (record) => record.state === 'claimed' || record.state === 'broadcast',

@@ -1,0 +1,472 @@
+/**
+ * The facilitator engine: verify and settle Stacks exact payments against live chain state, with the Ledger making
+ * every payment settle at most once. Framework-free; the HTTP service and in-process sellers both use it.
+ * @module
+ */
+import { type ChainClient, createChainClient } from '../chain/client.js';
+import { ChainRequestError } from '../chain/errors.js';
+import type { ReasonCode } from '../protocol/reasons.js';
+import {
+  type PaymentPayload,
+  PaymentPayloadSchema,
+  type PaymentRequirements,
+  PaymentRequirementsSchema,
+  type SettleResponse,
+  type SupportedResponse,
+  type VerifyResponse,
+} from '../protocol/v2.js';
+import { assetKey, isSameAsset, type ResolveAssetOptions } from '../stacks/assets.js';
+import { fromHex } from '../stacks/bytes.js';
+import {
+  resolveNetwork,
+  type StacksNetwork,
+  type StacksNetworkId,
+  type StacksNetworkName,
+} from '../stacks/networks.js';
+import {
+  checkPaymentTransaction,
+  type PostConditionPolicy,
+  type ValidPaymentCheck,
+} from '../stacks/payment/check.js';
+import { isTermsProblem, resolvePaymentTerms } from '../stacks/payment/terms.js';
+import { transactionIdOf } from '../stacks/signature.js';
+import type { Ledger, SettlementRecord } from './ledger.js';
+import { InMemoryLedger } from './memory-ledger.js';
+
+/** How to reach one network's node: a URL and key for the built-in client, or a ready ChainClient. */
+export type NetworkConnection = { url?: string; apiKey?: string } | { chain: ChainClient };
+
+export type FacilitatorOptions = {
+  /** The networks this facilitator serves, each with its node. */
+  networks: Partial<Record<StacksNetworkName, NetworkConnection>>;
+  /** Default: an InMemoryLedger (settlements do not survive the process). */
+  ledger?: Ledger;
+  /** How long `settle` waits for confirmation before answering `settlement_pending`. Default 60,000 ms. */
+  settleTimeoutMs?: number;
+  /** Poll interval while tracking a transaction. Default 1,000 ms. */
+  pollIntervalMs?: number;
+  /** How long tracking goes on in the background after `settlement_pending`. Default 30 minutes. */
+  trackForMs?: number;
+  /** Default `'compatible'`. */
+  postConditionPolicy?: PostConditionPolicy;
+  /** Largest fee accepted on an unsponsored payment, micro-STX. Default: no cap. */
+  maxFee?: bigint;
+  tokens?: ResolveAssetOptions;
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+};
+
+/** What a settlement lookup answers. */
+export type SettlementStatus = {
+  readonly transaction: string;
+  readonly state: SettlementRecord['state'];
+  readonly payer: string;
+  readonly network: StacksNetworkId;
+  readonly errorReason?: string;
+  readonly blockHeight?: number;
+};
+
+/** A facilitator: the x402 `/verify`, `/settle` and `/supported` operations, plus a settlement lookup. */
+export type Facilitator = {
+  verify(paymentPayload: unknown, paymentRequirements: unknown): Promise<VerifyResponse>;
+  settle(paymentPayload: unknown, paymentRequirements: unknown): Promise<SettleResponse>;
+  status(txid: string): Promise<SettlementStatus | undefined>;
+  supported(): SupportedResponse;
+  /** Resolves when background tracking started by `settle` has finished (for tests and graceful shutdown). */
+  idle(): Promise<void>;
+};
+
+const HEX = /^(0x)?([0-9a-fA-F]{2})+$/;
+const TERMINAL_FAILURES = new Set([
+  'abort_by_response',
+  'abort_by_post_condition',
+  'dropped_replace_by_fee',
+  'dropped_replace_across_fork',
+  'dropped_too_expensive',
+  'dropped_stale_garbage_collect',
+  'dropped_problematic',
+  'problematic_skipped',
+]);
+
+/**
+ * Creates a facilitator engine.
+ *
+ * @example
+ * ```ts
+ * import { createFacilitator } from 'x402-stacks/facilitator';
+ * const facilitator = createFacilitator({ networks: { testnet: { url: 'http://127.0.0.1:3999' } } });
+ * const verdict = await facilitator.verify(paymentPayload, paymentRequirements);
+ * if (verdict.isValid) await facilitator.settle(paymentPayload, paymentRequirements);
+ * ```
+ */
+export function createFacilitator(options: FacilitatorOptions): Facilitator {
+  const ledger = options.ledger ?? new InMemoryLedger();
+  const settleTimeoutMs = options.settleTimeoutMs ?? 60_000;
+  const pollIntervalMs = options.pollIntervalMs ?? 1_000;
+  const trackForMs = options.trackForMs ?? 30 * 60_000;
+  const now = options.now ?? Date.now;
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const chains = new Map<StacksNetworkId, { network: StacksNetwork; chain: ChainClient }>();
+  for (const [name, connection] of Object.entries(options.networks)) {
+    if (!connection) continue;
+    const network = resolveNetwork(name);
+    const chain =
+      'chain' in connection
+        ? connection.chain
+        : createChainClient({
+            network,
+            ...(connection.url ? { url: connection.url } : {}),
+            ...(connection.apiKey ? { apiKey: connection.apiKey } : {}),
+          });
+    chains.set(network.caip2, { network, chain });
+  }
+  if (chains.size === 0) throw new Error('createFacilitator needs at least one network');
+  const tracking = new Set<Promise<unknown>>();
+
+  type Examined =
+    | {
+        ok: true;
+        check: ValidPaymentCheck;
+        transaction: string;
+        payTo: string;
+        network: StacksNetwork;
+        chain: ChainClient;
+      }
+    | { ok: false; reason: ReasonCode; message: string; payer?: string };
+
+  /** Steps 1–8 of verification; read-only. */
+  async function examine(payloadInput: unknown, requirementsInput: unknown): Promise<Examined> {
+    // 1. Shapes.
+    const payload = PaymentPayloadSchema.safeParse(payloadInput);
+    if (!payload.success)
+      return refuse('invalid_payload', 'the payment payload does not match the x402 v2 schema');
+    const requirements = PaymentRequirementsSchema.safeParse(requirementsInput);
+    if (!requirements.success) {
+      return refuse(
+        'invalid_payment_requirements',
+        'the requirements do not match the x402 v2 schema',
+      );
+    }
+    // 2. Scheme and network.
+    if (requirements.data.scheme !== 'exact')
+      return refuse('unsupported_scheme', 'only the exact scheme is supported');
+    const terms = resolvePaymentTerms(requirements.data, options.tokens);
+    if (isTermsProblem(terms)) return refuse(terms.reason, terms.message);
+    const connection = chains.get(terms.network.caip2);
+    if (!connection)
+      return refuse('invalid_network', `this facilitator does not serve ${terms.network.caip2}`);
+    // 3. The payment accepts exactly these requirements.
+    const mismatch = acceptedMismatch(payload.data.accepted, requirements.data, terms.network);
+    if (mismatch) return refuse('invalid_payment_requirements', mismatch);
+    // 4. The signed transaction.
+    const transaction = transactionOf(payload.data);
+    if (!transaction) {
+      return refuse(
+        'invalid_exact_stacks_payload_transaction',
+        'payload.transaction must be the signed transaction hex',
+      );
+    }
+    // 5. Everything that needs no chain state, before spending any request on the node.
+    const offline = checkPaymentTransaction(transaction, requirements.data, checkOptions({}));
+    if (!offline.isValid)
+      return refuse(offline.invalidReason, offline.invalidMessage, offline.payer);
+    if (offline.sponsored) {
+      return refuse(
+        'invalid_exact_stacks_payload_sponsor',
+        'this facilitator does not sponsor transactions yet',
+        offline.payer,
+      );
+    }
+    // 6. Replay: a transaction this facilitator already settled.
+    if (await ledger.get(offline.txid)) {
+      return refuse(
+        'invalid_exact_stacks_payload_txid_reused',
+        'this transaction was already settled',
+        offline.payer,
+      );
+    }
+    // 7. Chain state: the next nonce and the balances.
+    const { chain } = connection;
+    const token = terms.asset.kind === 'sip010' ? assetKey(terms.asset) : undefined;
+    const [nonce, stx, tokenBalance] = await Promise.all([
+      chain.getNextNonce(offline.payer),
+      chain.getStxBalance(offline.payer),
+      token ? chain.getFtBalance(offline.payer, token) : Promise.resolve(undefined),
+    ]);
+    // 8. The full check against that state.
+    const check = checkPaymentTransaction(
+      transaction,
+      requirements.data,
+      checkOptions({
+        expectedNonce: nonce,
+        balance: { stx, ...(tokenBalance === undefined ? {} : { token: tokenBalance }) },
+      }),
+    );
+    if (!check.isValid) return refuse(check.invalidReason, check.invalidMessage, check.payer);
+    return {
+      ok: true,
+      check,
+      transaction,
+      payTo: terms.payTo.principal,
+      network: terms.network,
+      chain,
+    };
+  }
+
+  function checkOptions(extra: Parameters<typeof checkPaymentTransaction>[2]) {
+    return {
+      ...extra,
+      ...(options.postConditionPolicy ? { postConditionPolicy: options.postConditionPolicy } : {}),
+      ...(options.maxFee === undefined ? {} : { maxFee: options.maxFee }),
+      ...(options.tokens ? { tokens: options.tokens } : {}),
+    };
+  }
+
+  async function verify(
+    payloadInput: unknown,
+    requirementsInput: unknown,
+  ): Promise<VerifyResponse> {
+    const examined = await examine(payloadInput, requirementsInput);
+    if (!examined.ok) {
+      return {
+        isValid: false,
+        invalidReason: examined.reason,
+        invalidMessage: examined.message,
+        ...(examined.payer ? { payer: examined.payer } : {}),
+      };
+    }
+    return { isValid: true, payer: examined.check.payer };
+  }
+
+  async function settle(
+    payloadInput: unknown,
+    requirementsInput: unknown,
+  ): Promise<SettleResponse> {
+    const networkOf = (input: unknown) =>
+      typeof (input as { network?: unknown })?.network === 'string'
+        ? String((input as { network: string }).network)
+        : '';
+    // A replay of a payment already claimed is answered from the ledger, whatever the chain says now.
+    const replay = await findSettled(payloadInput);
+    if (replay) return duplicate(replay);
+
+    const examined = await examine(payloadInput, requirementsInput);
+    if (!examined.ok) {
+      // A concurrent settle of the same payment may have claimed it meanwhile: that is a replay, not a bad payment.
+      const claimedMeanwhile = await findSettled(payloadInput);
+      if (claimedMeanwhile) return duplicate(claimedMeanwhile);
+      return {
+        success: false,
+        errorReason: examined.reason,
+        errorMessage: examined.message,
+        ...(examined.payer ? { payer: examined.payer } : {}),
+        transaction: '',
+        network: networkOf(requirementsInput) as StacksNetworkId,
+      };
+    }
+    const { check, transaction, network, chain } = examined;
+    const claim = await ledger.claim({
+      paymentTxid: check.txid,
+      txid: check.txid,
+      network: network.caip2,
+      payer: check.payer,
+      nonce: check.nonce,
+      amount: check.amount,
+      asset: check.asset,
+      payTo: examined.payTo,
+      transaction,
+    });
+    if (!claim.claimed) {
+      if (claim.conflict === 'txid') return duplicate(claim.existing);
+      return failure(
+        check.payer,
+        network,
+        'invalid_exact_stacks_payload_nonce_reused',
+        `transaction ${claim.existing.txid} already spends nonce ${check.nonce}`,
+      );
+    }
+
+    // Write ahead: once marked broadcast, a restart tracks this transaction and never sends it again.
+    await ledger.update(check.txid, { state: 'broadcast' }, ['claimed']);
+    let result: Awaited<ReturnType<ChainClient['broadcast']>>;
+    try {
+      result = await chain.broadcast(transaction);
+    } catch (error) {
+      if (error instanceof ChainRequestError && error.txid === undefined) {
+        // The request provably never reached the node: forget the claim so the payment can be settled again.
+        await ledger.release(check.txid);
+      }
+      throw error;
+    }
+    if (!result.accepted) {
+      await ledger.update(
+        check.txid,
+        { state: 'failed', errorReason: 'broadcast_failed', errorMessage: result.reason },
+        ['broadcast'],
+      );
+      // Refused by the node, the transaction never spent its nonce: the payer may pay again with it.
+      await ledger.releaseNonce(check.txid);
+      return failure(
+        check.payer,
+        network,
+        'broadcast_failed',
+        `the node refused the transaction: ${result.reason}`,
+        check.txid,
+      );
+    }
+    return track(check.txid, check.payer, network, chain);
+  }
+
+  /** Polls until a final status or the settle timeout; past it, keeps tracking in the background. */
+  async function track(
+    txid: string,
+    payer: string,
+    network: StacksNetwork,
+    chain: ChainClient,
+  ): Promise<SettleResponse> {
+    const answerBy = now() + settleTimeoutMs;
+    const outcome = await poll(txid, chain, answerBy);
+    if (outcome)
+      return outcome.success
+        ? successOf(txid, payer, network)
+        : failure(payer, network, 'transaction_failed', outcome.status, txid);
+    const background = poll(txid, chain, now() + trackForMs).catch(() => undefined);
+    tracking.add(background);
+    void background.finally(() => tracking.delete(background));
+    return {
+      success: false,
+      errorReason: 'settlement_pending',
+      errorMessage: 'broadcast, not confirmed yet; ask GET /settlements/:txid for the outcome',
+      payer,
+      transaction: txid,
+      network: network.caip2,
+    };
+  }
+
+  async function poll(
+    txid: string,
+    chain: ChainClient,
+    until: number,
+  ): Promise<{ success: boolean; status: string } | undefined> {
+    for (;;) {
+      const tx = await chain.getTransaction(txid).catch(() => undefined);
+      if (tx?.indexed && tx.status === 'success') {
+        await ledger.update(
+          txid,
+          {
+            state: 'success',
+            ...(tx.blockHeight === undefined ? {} : { blockHeight: tx.blockHeight }),
+          },
+          ['broadcast'],
+        );
+        return { success: true, status: tx.status };
+      }
+      if (tx?.indexed && TERMINAL_FAILURES.has(tx.status)) {
+        // A dropped transaction never spent its nonce (an aborted one did); free it for the payer's next attempt.
+        if (tx.status.startsWith('dropped_')) await ledger.releaseNonce(txid);
+        await ledger.update(
+          txid,
+          { state: 'failed', errorReason: 'transaction_failed', errorMessage: tx.status },
+          ['broadcast'],
+        );
+        return { success: false, status: tx.status };
+      }
+      if (now() >= until) return undefined;
+      await sleep(pollIntervalMs);
+    }
+  }
+
+  async function findSettled(payloadInput: unknown): Promise<SettlementRecord | undefined> {
+    const payload = PaymentPayloadSchema.safeParse(payloadInput);
+    const transaction = payload.success ? transactionOf(payload.data) : undefined;
+    if (!transaction || !HEX.test(transaction)) return undefined;
+    return ledger.get(transactionIdOf(fromHex(transaction.replace(/^0x/, ''))));
+  }
+
+  function duplicate(existing: SettlementRecord): SettleResponse {
+    return {
+      success: false,
+      errorReason: 'duplicate_settlement',
+      errorMessage: `this payment was already settled (${existing.state})`,
+      payer: existing.payer,
+      transaction: existing.txid,
+      network: existing.network,
+    };
+  }
+
+  return {
+    verify,
+    settle,
+    async status(txid) {
+      const record = await ledger.get(txid);
+      if (!record) return undefined;
+      return {
+        transaction: record.txid,
+        state: record.state,
+        payer: record.payer,
+        network: record.network,
+        ...(record.errorReason ? { errorReason: record.errorReason } : {}),
+        ...(record.blockHeight === undefined ? {} : { blockHeight: record.blockHeight }),
+      };
+    },
+    supported() {
+      return {
+        kinds: [...chains.values()].map(({ network }) => ({
+          x402Version: 2,
+          scheme: 'exact',
+          network: network.caip2,
+        })),
+        extensions: [],
+        signers: {},
+      };
+    },
+    async idle() {
+      while (tracking.size > 0) await Promise.allSettled([...tracking]);
+    },
+  };
+}
+
+function refuse(reason: ReasonCode, message: string, payer?: string) {
+  return { ok: false as const, reason, message, ...(payer ? { payer } : {}) };
+}
+
+function failure(
+  payer: string,
+  network: StacksNetwork,
+  errorReason: ReasonCode,
+  errorMessage: string,
+  transaction = '',
+): SettleResponse {
+  return { success: false, errorReason, errorMessage, payer, transaction, network: network.caip2 };
+}
+
+function successOf(txid: string, payer: string, network: StacksNetwork): SettleResponse {
+  return { success: true, payer, transaction: txid, network: network.caip2 };
+}
+
+/** The signed transaction of a payload: `transaction` (x402-stacks), or `signedTransaction` (the draft Stacks spec). */
+function transactionOf(payload: PaymentPayload): string | undefined {
+  const body = payload.payload as { transaction?: unknown; signedTransaction?: unknown };
+  const value = body.transaction ?? body.signedTransaction;
+  return typeof value === 'string' && value.length > 0 ? value : undefined;
+}
+
+function acceptedMismatch(
+  accepted: PaymentRequirements,
+  requirements: PaymentRequirements,
+  network: StacksNetwork,
+): string | undefined {
+  if (accepted.scheme !== requirements.scheme) return 'the payment accepts another scheme';
+  try {
+    if (resolveNetwork(accepted.network, { payTo: accepted.payTo }).caip2 !== network.caip2) {
+      return 'the payment accepts another network';
+    }
+    if (!isSameAsset(accepted.asset, requirements.asset, network))
+      return 'the payment accepts another asset';
+  } catch {
+    return 'the payment accepts a network or asset this facilitator cannot read';
+  }
+  if (accepted.amount !== requirements.amount) return 'the payment accepts another amount';
+  if (accepted.payTo !== requirements.payTo) return 'the payment accepts another payTo';
+  return undefined;
+}

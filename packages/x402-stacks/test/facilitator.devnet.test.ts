@@ -1,0 +1,222 @@
+/**
+ * The facilitator engine end to end: real signed payments, the devnet over HTTP through the ChainClient, and the
+ * in-memory Ledger.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { type Devnet, startDevnet } from '@x402-stacks/devnet';
+import { createFacilitator, createPaymentTransaction, type Facilitator } from 'x402-stacks';
+import { ChainRequestError } from 'x402-stacks/chain';
+
+const requirementsFor = (payTo: string, asset = 'STX', amount = '5000') => ({
+  scheme: 'exact',
+  network: 'stacks:2147483648',
+  amount,
+  asset,
+  payTo,
+  maxTimeoutSeconds: 300,
+});
+
+describe('facilitator engine against the devnet', () => {
+  let devnet: Devnet;
+  let facilitator: Facilitator;
+  let nonce = 0n;
+  before(async () => {
+    devnet = await startDevnet({ port: 0 });
+    facilitator = createFacilitator({
+      networks: { testnet: { url: devnet.url } },
+      settleTimeoutMs: 2_000,
+      pollIntervalMs: 10,
+    });
+  });
+  after(async () => {
+    await facilitator.idle();
+    await devnet.stop();
+  });
+
+  const payer = () => devnet.accounts[0]!.account;
+  const seller = () => devnet.accounts[1]!.address;
+  async function payment(
+    requirements: ReturnType<typeof requirementsFor>,
+    overrides: { nonce?: bigint; fee?: bigint } = {},
+  ) {
+    const { transaction } = await createPaymentTransaction({
+      account: payer(),
+      requirements,
+      nonce: overrides.nonce ?? nonce,
+      fee: overrides.fee ?? 400n,
+    });
+    return { x402Version: 2, accepted: requirements, payload: { transaction } };
+  }
+
+  test('verify accepts a valid STX payment and names the payer; nothing moves', async () => {
+    const requirements = requirementsFor(seller());
+    const before = devnet.chain.state.stx(seller());
+    const verdict = await facilitator.verify(await payment(requirements), requirements);
+    assert.deepEqual(verdict, { isValid: true, payer: payer().address });
+    assert.equal(devnet.chain.state.stx(seller()), before);
+  });
+
+  test('verify refuses with reason codes as values', async () => {
+    const requirements = requirementsFor(seller());
+    const cases: [string, unknown, unknown, string][] = [
+      ['garbage payload', { nope: 1 }, requirements, 'invalid_payload'],
+      [
+        'garbage requirements',
+        await payment(requirements),
+        { scheme: 'exact' },
+        'invalid_payment_requirements',
+      ],
+      [
+        'another scheme',
+        await payment(requirements),
+        { ...requirements, scheme: 'upto' },
+        'unsupported_scheme',
+      ],
+      [
+        'mainnet, not served',
+        await payment(requirements),
+        {
+          ...requirements,
+          network: 'stacks:1',
+          payTo: 'SP2J6ZY48GV1EZ5V2V5RB9MP66SW86PYKKNRV9EJ7',
+        },
+        'invalid_network',
+      ],
+      [
+        'accepted disagrees with the requirements',
+        { ...(await payment(requirements)), accepted: { ...requirements, amount: '1' } },
+        requirements,
+        'invalid_payment_requirements',
+      ],
+      [
+        'no transaction',
+        { x402Version: 2, accepted: requirements, payload: {} },
+        requirements,
+        'invalid_exact_stacks_payload_transaction',
+      ],
+      [
+        'one short',
+        await payment(requirementsFor(seller(), 'STX', '4999')),
+        requirementsFor(seller(), 'STX', '4999') && requirements,
+        'invalid_payment_requirements',
+      ],
+      [
+        'nonce ahead of the chain',
+        await payment(requirements, { nonce: nonce + 3n }),
+        requirements,
+        'invalid_exact_stacks_payload_nonce',
+      ],
+      [
+        'more than the payer holds',
+        await payment(requirementsFor(seller(), 'STX', (10n ** 15n).toString())),
+        requirementsFor(seller(), 'STX', (10n ** 15n).toString()),
+        'insufficient_funds',
+      ],
+    ];
+    for (const [name, payload, reqs, reason] of cases) {
+      const verdict = await facilitator.verify(payload, reqs);
+      assert.equal(verdict.isValid, false, name);
+      assert.equal(verdict.invalidReason, reason, name);
+    }
+  });
+
+  test('settle moves the money once; a replay gets duplicate_settlement with the txid', async () => {
+    const requirements = requirementsFor(seller(), 'sBTC', '2500');
+    const paid = await payment(requirements);
+    const sbtc = 'ST1F7QA2MDF17S807EPA36TSS8AMEFY4KA9TVGWXT.sbtc-token::sbtc-token';
+    const before = devnet.chain.state.token(sbtc, seller());
+    const settled = await facilitator.settle(paid, requirements);
+    assert.equal(settled.success, true, settled.errorReason);
+    assert.match(settled.transaction, /^[0-9a-f]{64}$/);
+    assert.equal(settled.payer, payer().address);
+    assert.equal(devnet.chain.state.token(sbtc, seller()), before + 2500n);
+    nonce++;
+    const replay = await facilitator.settle(paid, requirements);
+    assert.equal(replay.success, false);
+    assert.equal(replay.errorReason, 'duplicate_settlement');
+    assert.equal(replay.transaction, settled.transaction);
+    assert.equal((await facilitator.status(settled.transaction))?.state, 'success');
+  });
+
+  test('50 concurrent settles of one payment: one broadcast, the balance moves once', async () => {
+    const requirements = requirementsFor(seller());
+    const paid = await payment(requirements);
+    const heightBefore = devnet.chain.height;
+    const before = devnet.chain.state.stx(seller());
+    const results = await Promise.all(
+      Array.from({ length: 50 }, () => facilitator.settle(paid, requirements)),
+    );
+    nonce++;
+    assert.equal(results.filter((r) => r.success).length, 1);
+    assert.ok(
+      results.filter((r) => !r.success).every((r) => r.errorReason === 'duplicate_settlement'),
+    );
+    assert.equal(devnet.chain.state.stx(seller()), before + 5000n);
+    assert.equal(devnet.chain.height, heightBefore + 1, 'one accepted broadcast, one block');
+  });
+
+  test('two different transactions on one nonce: one success', async () => {
+    const requirements = requirementsFor(seller());
+    const a = await payment(requirements, { fee: 400n });
+    const b = await payment(requirements, { fee: 401n });
+    const results = await Promise.all([
+      facilitator.settle(a, requirements),
+      facilitator.settle(b, requirements),
+    ]);
+    nonce++;
+    assert.equal(results.filter((r) => r.success).length, 1);
+    const loser = results.find((r) => !r.success)!;
+    assert.ok(
+      ['invalid_exact_stacks_payload_nonce_reused', 'invalid_exact_stacks_payload_nonce'].includes(
+        loser.errorReason!,
+      ),
+      loser.errorReason,
+    );
+  });
+
+  test('a dropped transaction is a terminal failure', async () => {
+    const requirements = requirementsFor(seller());
+    devnet.chain.injectFault('next', { kind: 'drop' });
+    const result = await facilitator.settle(await payment(requirements), requirements);
+    assert.equal(result.success, false);
+    assert.equal(result.errorReason, 'transaction_failed');
+    assert.equal((await facilitator.status(result.transaction))?.state, 'failed');
+  });
+
+  test('a stalled chain: settlement_pending, then the outcome through status; a replay is still a duplicate', async () => {
+    const requirements = requirementsFor(seller());
+    // The dropped payment above used this nonce with fee 400; another fee makes another transaction.
+    const paid = await payment(requirements, { fee: 402n });
+    devnet.chain.stall(true);
+    const pending = await facilitator.settle(paid, requirements);
+    assert.equal(pending.success, false);
+    assert.equal(pending.errorReason, 'settlement_pending');
+    assert.match(pending.transaction, /^[0-9a-f]{64}$/);
+    assert.equal((await facilitator.status(pending.transaction))?.state, 'broadcast');
+    const replay = await facilitator.settle(paid, requirements);
+    assert.equal(replay.errorReason, 'duplicate_settlement');
+    devnet.chain.stall(false);
+    devnet.mine();
+    nonce++;
+    await facilitator.idle();
+    assert.equal((await facilitator.status(pending.transaction))?.state, 'success');
+  });
+
+  test('supported lists the served networks', () => {
+    assert.deepEqual(facilitator.supported(), {
+      kinds: [{ x402Version: 2, scheme: 'exact', network: 'stacks:2147483648' }],
+      extensions: [],
+      signers: {},
+    });
+  });
+
+  test('an unreachable chain is an error, not a verdict', async () => {
+    const offline = createFacilitator({ networks: { testnet: { url: 'http://127.0.0.1:9' } } });
+    const requirements = requirementsFor(seller());
+    await assert.rejects(
+      offline.verify(await payment(requirements), requirements),
+      (error: unknown) => error instanceof ChainRequestError,
+    );
+  });
+});
