@@ -220,3 +220,132 @@ describe('facilitator engine against the devnet', () => {
     );
   });
 });
+
+describe('facilitator engine: sponsorship', () => {
+  let devnet: Devnet;
+  let facilitator: Facilitator;
+  before(async () => {
+    devnet = await startDevnet({ port: 0 });
+    facilitator = createFacilitator({
+      networks: { testnet: { url: devnet.url } },
+      sponsor: { privateKeys: [devnet.accounts[9]!.privateKey, devnet.accounts[8]!.privateKey] },
+      settleTimeoutMs: 2_000,
+      pollIntervalMs: 10,
+    });
+  });
+  after(async () => {
+    await facilitator.idle();
+    await devnet.stop();
+  });
+
+  const sponsorAddress = () => devnet.accounts[9]!.address;
+  const sponsoredRequirements = (asset = 'STX') => ({
+    ...requirementsFor(devnet.accounts[1]!.address, asset, '3000'),
+    extra: { sponsor: sponsorAddress() },
+  });
+
+  test('supported advertises the first sponsor', () => {
+    assert.deepEqual(facilitator.supported().kinds, [
+      {
+        x402Version: 2,
+        scheme: 'exact',
+        network: 'stacks:2147483648',
+        extra: { sponsor: sponsorAddress() },
+      },
+    ]);
+  });
+
+  test('sponsored STX and sBTC payments settle; the sponsors pay the fees; the on-chain txid is the sponsored one', async () => {
+    for (const [index, asset] of [
+      [2, 'STX'],
+      [3, 'sBTC'],
+    ] as const) {
+      const payer = devnet.accounts[index]!;
+      const requirements = sponsoredRequirements(asset);
+      const payment = await createPaymentTransaction({
+        account: payer.account,
+        requirements,
+        nonce: 0n,
+      });
+      assert.equal(payment.sponsored, true);
+      const stxBefore = devnet.chain.state.stx(payer.address);
+      const result = await facilitator.settle(
+        { x402Version: 2, accepted: requirements, payload: { transaction: payment.transaction } },
+        requirements,
+      );
+      assert.equal(result.success, true, result.errorReason);
+      assert.notEqual(result.transaction, payment.txid, 'sponsoring changes the txid');
+      assert.equal(devnet.chain.transaction(result.transaction)?.status, 'success');
+      const spentByPayer = stxBefore - devnet.chain.state.stx(payer.address);
+      assert.equal(spentByPayer, asset === 'STX' ? 3000n : 0n, 'the payer pays no fee');
+      const status = await facilitator.status(payment.txid);
+      assert.equal(status?.transaction, result.transaction, 'found by the payment txid too');
+    }
+    const sponsorsSpent =
+      2n * 100_000_000_000n -
+      devnet.chain.state.stx(devnet.accounts[9]!.address) -
+      devnet.chain.state.stx(devnet.accounts[8]!.address);
+    assert.ok(sponsorsSpent > 0n, 'the sponsors paid the fees');
+  });
+
+  test('concurrent sponsored settles get distinct sponsor nonces and all succeed', async () => {
+    const requirements = sponsoredRequirements();
+    const payments = await Promise.all(
+      [4, 5, 6, 7].map(async (index) => {
+        const { transaction } = await createPaymentTransaction({
+          account: devnet.accounts[index]!.account,
+          requirements,
+          nonce: 0n,
+        });
+        return { x402Version: 2, accepted: requirements, payload: { transaction } };
+      }),
+    );
+    const results = await Promise.all(payments.map((p) => facilitator.settle(p, requirements)));
+    assert.deepEqual(
+      results.map((r) => r.success),
+      [true, true, true, true],
+      results.map((r) => r.errorReason).join(','),
+    );
+  });
+
+  test('a sponsored payment naming another sponsor, or sent to a facilitator without sponsors, is refused', async () => {
+    const requirements = {
+      ...sponsoredRequirements(),
+      extra: { sponsor: devnet.accounts[1]!.address },
+    };
+    const { transaction } = await createPaymentTransaction({
+      account: devnet.accounts[2]!.account,
+      requirements,
+      nonce: 1n,
+    });
+    const payload = { x402Version: 2, accepted: requirements, payload: { transaction } };
+    const verdict = await facilitator.verify(payload, requirements);
+    assert.equal(verdict.invalidReason, 'invalid_exact_stacks_payload_sponsor');
+    const plain = createFacilitator({ networks: { testnet: { url: devnet.url } } });
+    const refused = await plain.verify(
+      { ...payload, accepted: sponsoredRequirements() },
+      sponsoredRequirements(),
+    );
+    assert.equal(refused.invalidReason, 'invalid_exact_stacks_payload_sponsor');
+  });
+
+  test('the sponsor fee cap refuses an expensive sponsorship and frees the claim', async () => {
+    const capped = createFacilitator({
+      networks: { testnet: { url: devnet.url } },
+      sponsor: { privateKeys: devnet.accounts[9]!.privateKey, maxFee: 10n },
+      pollIntervalMs: 10,
+    });
+    const requirements = sponsoredRequirements();
+    const { transaction, txid } = await createPaymentTransaction({
+      account: devnet.accounts[2]!.account,
+      requirements,
+      nonce: 1n,
+    });
+    const result = await capped.settle(
+      { x402Version: 2, accepted: requirements, payload: { transaction } },
+      requirements,
+    );
+    assert.equal(result.errorReason, 'invalid_exact_stacks_payload_fee');
+    assert.equal(await capped.status(txid), undefined, 'nothing was sent, so nothing is claimed');
+  });
+});

@@ -3,6 +3,8 @@
  * every payment settle at most once. Framework-free; the HTTP service and in-process sellers both use it.
  * @module
  */
+
+import { deserializeTransaction, sponsorTransaction } from '@stacks/transactions';
 import { type ChainClient, createChainClient } from '../chain/client.js';
 import { ChainRequestError } from '../chain/errors.js';
 import type { ReasonCode } from '../protocol/reasons.js';
@@ -15,6 +17,7 @@ import {
   type SupportedResponse,
   type VerifyResponse,
 } from '../protocol/v2.js';
+import { privateKeyToAccount, type StacksAccount } from '../stacks/accounts.js';
 import { assetKey, isSameAsset, type ResolveAssetOptions } from '../stacks/assets.js';
 import { fromHex } from '../stacks/bytes.js';
 import {
@@ -51,6 +54,17 @@ export type FacilitatorOptions = {
   postConditionPolicy?: PostConditionPolicy;
   /** Largest fee accepted on an unsponsored payment, micro-STX. Default: no cap. */
   maxFee?: bigint;
+  /**
+   * Pay the fees of sponsored payments with these keys (used in turn). `/supported` then names the first key's
+   * address in `kinds[].extra.sponsor`, and a sponsored payment must name one of these addresses.
+   */
+  sponsor?: {
+    privateKeys: string | readonly string[];
+    /** Largest fee one sponsored transaction may cost, micro-STX. Default 100,000 (0.1 STX). */
+    maxFee?: bigint;
+    /** Fee rate in micro-STX per byte. Default: the node's rate (`/v2/fees/transfer`), at least 1. */
+    feePerByte?: bigint;
+  };
   tokens?: ResolveAssetOptions;
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
@@ -121,6 +135,14 @@ export function createFacilitator(options: FacilitatorOptions): Facilitator {
     chains.set(network.caip2, { network, chain });
   }
   if (chains.size === 0) throw new Error('createFacilitator needs at least one network');
+  const sponsorKeys = options.sponsor
+    ? [options.sponsor.privateKeys].flat().filter((key): key is string => typeof key === 'string')
+    : [];
+  const sponsorMaxFee = options.sponsor?.maxFee ?? 100_000n;
+  let sponsorTurn = 0;
+  /** The sponsor accounts of a network, in the order they take turns. */
+  const sponsorsOf = (network: StacksNetwork): StacksAccount[] =>
+    sponsorKeys.map((key) => privateKeyToAccount(key, network.name));
   const tracking = new Set<Promise<unknown>>();
 
   type Examined =
@@ -170,10 +192,12 @@ export function createFacilitator(options: FacilitatorOptions): Facilitator {
     const offline = checkPaymentTransaction(transaction, requirements.data, checkOptions({}));
     if (!offline.isValid)
       return refuse(offline.invalidReason, offline.invalidMessage, offline.payer);
-    if (offline.sponsored) {
+    if (offline.sponsored && !sponsorsOf(terms.network).some((a) => a.address === terms.sponsor)) {
       return refuse(
         'invalid_exact_stacks_payload_sponsor',
-        'this facilitator does not sponsor transactions yet',
+        sponsorKeys.length === 0
+          ? 'this facilitator does not sponsor transactions'
+          : `the requirements name sponsor ${terms.sponsor}, which is not this facilitator's`,
         offline.payer,
       );
     }
@@ -286,19 +310,61 @@ export function createFacilitator(options: FacilitatorOptions): Facilitator {
       );
     }
 
-    // Write ahead: once marked broadcast, a restart tracks this transaction and never sends it again.
-    await ledger.update(check.txid, { state: 'broadcast' }, ['claimed']);
+    // 3. Sponsor-sign a sponsored payment: the on-chain txid is the sponsored transaction's.
+    let onChain = { txid: check.txid, transaction };
+    let sponsorship: { account: StacksAccount; nonce: bigint } | undefined;
+    if (check.sponsored) {
+      const signed = await sponsorPayment(transaction, check.byteLength, network, chain).catch(
+        async (error) => {
+          await ledger.release(check.txid);
+          throw error;
+        },
+      );
+      if ('refusal' in signed) {
+        await ledger.release(check.txid);
+        return failure(check.payer, network, 'invalid_exact_stacks_payload_fee', signed.refusal);
+      }
+      onChain = { txid: signed.txid, transaction: signed.transaction };
+      sponsorship = { account: signed.account, nonce: signed.nonce };
+    }
+
+    // 4. Write ahead: once marked broadcast, a restart tracks this transaction and never sends it again.
+    await ledger.update(
+      check.txid,
+      {
+        state: 'broadcast',
+        txid: onChain.txid,
+        transaction: onChain.transaction,
+        ...(sponsorship
+          ? { sponsor: sponsorship.account.address, sponsorNonce: sponsorship.nonce }
+          : {}),
+      },
+      ['claimed'],
+    );
+    const releaseSponsorNonce = () =>
+      sponsorship
+        ? ledger.releaseSponsorNonce(
+            { network: network.caip2, sponsor: sponsorship.account.address },
+            sponsorship.nonce,
+          )
+        : Promise.resolve();
     let result: Awaited<ReturnType<ChainClient['broadcast']>>;
     try {
-      result = await chain.broadcast(transaction);
+      result = await chain.broadcast(onChain.transaction);
     } catch (error) {
       if (error instanceof ChainRequestError && error.txid === undefined) {
         // The request provably never reached the node: forget the claim so the payment can be settled again.
         await ledger.release(check.txid);
+        await releaseSponsorNonce();
+        throw error;
       }
+      // The node may hold it: never send it again, track it instead.
+      if (error instanceof ChainRequestError)
+        return track(onChain.txid, check.payer, network, chain);
       throw error;
     }
     if (!result.accepted) {
+      await releaseSponsorNonce();
       await ledger.update(
         check.txid,
         { state: 'failed', errorReason: 'broadcast_failed', errorMessage: result.reason },
@@ -311,10 +377,51 @@ export function createFacilitator(options: FacilitatorOptions): Facilitator {
         network,
         'broadcast_failed',
         `the node refused the transaction: ${result.reason}`,
-        check.txid,
+        onChain.txid,
       );
     }
-    return track(check.txid, check.payer, network, chain);
+    // 5. Track it to a final status, or answer settlement_pending.
+    return track(onChain.txid, check.payer, network, chain);
+  }
+
+  /** Signs a payment as one of the sponsors, with a reserved nonce and a fee within the cap. */
+  async function sponsorPayment(
+    transaction: string,
+    byteLength: number,
+    network: StacksNetwork,
+    chain: ChainClient,
+  ): Promise<
+    | { refusal: string }
+    | { txid: string; transaction: string; account: StacksAccount; nonce: bigint }
+  > {
+    const accounts = sponsorsOf(network);
+    const account = accounts[sponsorTurn++ % accounts.length]!;
+    const rate = options.sponsor?.feePerByte ?? (await chain.getFeeRate());
+    // A sponsor condition is as long as the placeholder it replaces, so the length is final already.
+    const fee = (rate > 1n ? rate : 1n) * BigInt(byteLength);
+    if (fee > sponsorMaxFee) {
+      return {
+        refusal: `sponsoring would cost ${fee} micro-STX, above the cap of ${sponsorMaxFee}`,
+      };
+    }
+    const sponsorAccount = { network: network.caip2, sponsor: account.address };
+    const nonce = await ledger.reserveSponsorNonce(
+      sponsorAccount,
+      await chain.getNextNonce(account.address),
+    );
+    try {
+      const sponsored = await sponsorTransaction({
+        transaction: deserializeTransaction(transaction.replace(/^0x/, '')),
+        sponsorPrivateKey: account.privateKey,
+        fee,
+        sponsorNonce: nonce,
+        network: network.name,
+      });
+      return { txid: sponsored.txid(), transaction: sponsored.serialize(), account, nonce };
+    } catch (error) {
+      await ledger.releaseSponsorNonce(sponsorAccount, nonce);
+      throw error;
+    }
   }
 
   /** Polls until a final status or the settle timeout; past it, keeps tracking in the background. */
@@ -411,11 +518,15 @@ export function createFacilitator(options: FacilitatorOptions): Facilitator {
     },
     supported() {
       return {
-        kinds: [...chains.values()].map(({ network }) => ({
-          x402Version: 2,
-          scheme: 'exact',
-          network: network.caip2,
-        })),
+        kinds: [...chains.values()].map(({ network }) => {
+          const [sponsor] = sponsorsOf(network);
+          return {
+            x402Version: 2,
+            scheme: 'exact',
+            network: network.caip2,
+            ...(sponsor ? { extra: { sponsor: sponsor.address } } : {}),
+          };
+        }),
         extensions: [],
         signers: {},
       };
