@@ -5,8 +5,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { type Devnet, startDevnet } from '@x402-stacks/devnet';
-import { createFacilitator, createPaymentTransaction, type Facilitator } from 'x402-stacks';
-import { ChainRequestError } from 'x402-stacks/chain';
+import {
+  createFacilitator,
+  createPaymentTransaction,
+  type Facilitator,
+  InMemoryLedger,
+} from 'x402-stacks';
+import { ChainRequestError, createChainClient } from 'x402-stacks/chain';
 
 const requirementsFor = (payTo: string, asset = 'STX', amount = '5000') => ({
   scheme: 'exact',
@@ -347,5 +352,79 @@ describe('facilitator engine: sponsorship', () => {
     );
     assert.equal(result.errorReason, 'invalid_exact_stacks_payload_fee');
     assert.equal(await capped.status(txid), undefined, 'nothing was sent, so nothing is claimed');
+  });
+});
+
+describe('facilitator engine: a restart over the same ledger', () => {
+  test('a broadcast settlement is tracked to its end by the next process, never sent twice', async () => {
+    const devnet = await startDevnet({ port: 0 });
+    const ledger = new InMemoryLedger();
+    const options = {
+      networks: { testnet: { url: devnet.url } },
+      ledger,
+      settleTimeoutMs: 200,
+      pollIntervalMs: 10,
+      trackForMs: 300,
+    };
+    const first = createFacilitator(options);
+    const requirements = requirementsFor(devnet.accounts[1]!.address);
+    const { transaction, txid } = await createPaymentTransaction({
+      account: devnet.accounts[0]!.account,
+      requirements,
+      nonce: 0n,
+      fee: 400n,
+    });
+    devnet.chain.stall(true);
+    const pending = await first.settle(
+      { x402Version: 2, accepted: requirements, payload: { transaction } },
+      requirements,
+    );
+    assert.equal(pending.errorReason, 'settlement_pending');
+    await first.idle(); // the first process's tracking gives up, as if it had died
+    assert.equal((await ledger.get(txid))?.state, 'broadcast');
+    // The restarted process gets a chain client that counts broadcasts: resuming must send nothing.
+    const chain = createChainClient({ network: 'testnet', url: devnet.url });
+    let broadcasts = 0;
+    const counting = {
+      ...chain,
+      broadcast: (tx: string | Uint8Array) => {
+        broadcasts++;
+        return chain.broadcast(tx);
+      },
+    };
+    const second = createFacilitator({
+      ...options,
+      networks: { testnet: { chain: counting } },
+      trackForMs: 5_000,
+    });
+    assert.deepEqual(await second.resume(), { tracked: 1, released: 0 });
+    devnet.chain.stall(false);
+    devnet.mine();
+    await second.idle();
+    assert.equal((await second.status(txid))?.state, 'success');
+    assert.equal(broadcasts, 0, 'the restarted process never broadcast');
+    assert.equal(devnet.chain.tip?.txids.length, 1);
+    await devnet.stop();
+  });
+
+  test('a claim that never reached the node is released on resume', async () => {
+    const ledger = new InMemoryLedger();
+    await ledger.claim({
+      paymentTxid: 'ab'.repeat(32),
+      txid: 'ab'.repeat(32),
+      network: 'stacks:2147483648',
+      payer: 'ST1PQHQKV0RJXZFY1DGX8MNSNYVE3VGZJSRTPGZGM',
+      nonce: 0n,
+      amount: 1n,
+      asset: 'STX',
+      payTo: 'ST1SJ3DTE5DN7X54YDH5D64R3BCB6A2AG2ZQ8YPD5',
+      transaction: '00',
+    });
+    const facilitator = createFacilitator({
+      networks: { testnet: { url: 'http://127.0.0.1:9' } },
+      ledger,
+    });
+    assert.deepEqual(await facilitator.resume(), { tracked: 0, released: 1 });
+    assert.equal(await ledger.get('ab'.repeat(32)), undefined);
   });
 });

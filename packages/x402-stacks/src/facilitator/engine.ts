@@ -86,7 +86,13 @@ export type Facilitator = {
   settle(paymentPayload: unknown, paymentRequirements: unknown): Promise<SettleResponse>;
   status(txid: string): Promise<SettlementStatus | undefined>;
   supported(): SupportedResponse;
-  /** Resolves when background tracking started by `settle` has finished (for tests and graceful shutdown). */
+  /**
+   * Picks up what a previous process left unfinished in a shared ledger: settlements already broadcast are tracked
+   * (never sent again); claims that never reached the node are released so the payment can be settled again.
+   * @returns how many settlements were resumed and released.
+   */
+  resume(): Promise<{ tracked: number; released: number }>;
+  /** Resolves when background tracking started by `settle` or `resume` has finished (tests, graceful shutdown). */
   idle(): Promise<void>;
 };
 
@@ -437,9 +443,7 @@ export function createFacilitator(options: FacilitatorOptions): Facilitator {
       return outcome.success
         ? successOf(txid, payer, network)
         : failure(payer, network, 'transaction_failed', outcome.status, txid);
-    const background = poll(txid, chain, now() + trackForMs).catch(() => undefined);
-    tracking.add(background);
-    void background.finally(() => tracking.delete(background));
+    trackInBackground(txid, chain);
     return {
       success: false,
       errorReason: 'settlement_pending',
@@ -448,6 +452,12 @@ export function createFacilitator(options: FacilitatorOptions): Facilitator {
       transaction: txid,
       network: network.caip2,
     };
+  }
+
+  function trackInBackground(txid: string, chain: ChainClient): void {
+    const background = poll(txid, chain, now() + trackForMs).catch(() => undefined);
+    tracking.add(background);
+    void background.finally(() => tracking.delete(background));
   }
 
   async function poll(
@@ -530,6 +540,22 @@ export function createFacilitator(options: FacilitatorOptions): Facilitator {
         extensions: [],
         signers: {},
       };
+    },
+    async resume() {
+      let tracked = 0;
+      let released = 0;
+      for (const record of await ledger.unfinished()) {
+        const connection = chains.get(record.network);
+        if (!connection) continue;
+        if (record.state === 'claimed') {
+          await ledger.release(record.paymentTxid);
+          released++;
+          continue;
+        }
+        trackInBackground(record.txid, connection.chain);
+        tracked++;
+      }
+      return { tracked, released };
     },
     async idle() {
       while (tracking.size > 0) await Promise.allSettled([...tracking]);
