@@ -101,10 +101,10 @@ describe('facilitator engine against the devnet', () => {
         'invalid_exact_stacks_payload_transaction',
       ],
       [
-        'one short',
-        await payment(requirementsFor(seller(), 'STX', '4999')),
-        requirementsFor(seller(), 'STX', '4999') && requirements,
-        'invalid_payment_requirements',
+        'one micro-STX short, though accepted claims the full price',
+        { ...(await payment(requirementsFor(seller(), 'STX', '4999'))), accepted: requirements },
+        requirements,
+        'invalid_exact_stacks_payload_amount_mismatch',
       ],
       [
         'nonce ahead of the chain',
@@ -407,8 +407,9 @@ describe('facilitator engine: a restart over the same ledger', () => {
     await devnet.stop();
   });
 
-  test('a claim that never reached the node is released on resume', async () => {
-    const ledger = new InMemoryLedger();
+  test('a stale claim that never reached the node is released on resume; a fresh one is left alone', async () => {
+    let clock = 0;
+    const ledger = new InMemoryLedger({ now: () => clock });
     await ledger.claim({
       paymentTxid: 'ab'.repeat(32),
       txid: 'ab'.repeat(32),
@@ -423,8 +424,94 @@ describe('facilitator engine: a restart over the same ledger', () => {
     const facilitator = createFacilitator({
       networks: { testnet: { url: 'http://127.0.0.1:9' } },
       ledger,
+      now: () => clock,
+      claimLeaseMs: 1_000,
     });
+    clock = 999;
+    assert.deepEqual(await facilitator.resume(), { tracked: 0, released: 0 }, 'within the lease');
+    clock = 1_000;
     assert.deepEqual(await facilitator.resume(), { tracked: 0, released: 1 });
     assert.equal(await ledger.get('ab'.repeat(32)), undefined);
+  });
+});
+
+describe('facilitator engine: what the chain says', () => {
+  test('a success from a non-canonical block is not final', async () => {
+    const devnet = await startDevnet({ port: 0 });
+    const chain = createChainClient({ network: 'testnet', url: devnet.url });
+    const forked = {
+      ...chain,
+      getTransaction: async (txid: string) => {
+        const tx = await chain.getTransaction(txid);
+        return tx?.indexed ? { ...tx, canonical: false } : tx;
+      },
+    };
+    const facilitator = createFacilitator({
+      networks: { testnet: { chain: forked } },
+      settleTimeoutMs: 100,
+      pollIntervalMs: 10,
+      trackForMs: 100,
+    });
+    const requirements = requirementsFor(devnet.accounts[1]!.address);
+    const { transaction } = await createPaymentTransaction({
+      account: devnet.accounts[0]!.account,
+      requirements,
+      nonce: 0n,
+      fee: 400n,
+    });
+    const result = await facilitator.settle(
+      { x402Version: 2, accepted: requirements, payload: { transaction } },
+      requirements,
+    );
+    assert.equal(result.success, false);
+    assert.equal(result.errorReason, 'settlement_pending');
+    await facilitator.idle();
+    assert.equal((await facilitator.status(result.transaction))?.state, 'broadcast');
+    await devnet.stop();
+  });
+
+  test('a dropped sponsored transaction returns the sponsor nonce: the next sponsored payment confirms', async () => {
+    const devnet = await startDevnet({ port: 0 });
+    const facilitator = createFacilitator({
+      networks: { testnet: { url: devnet.url } },
+      sponsor: { privateKeys: devnet.accounts[9]!.privateKey },
+      settleTimeoutMs: 2_000,
+      pollIntervalMs: 10,
+    });
+    const requirements = {
+      ...requirementsFor(devnet.accounts[1]!.address),
+      extra: { sponsor: devnet.accounts[9]!.address },
+    };
+    const pay = async (index: number) => {
+      const { transaction } = await createPaymentTransaction({
+        account: devnet.accounts[index]!.account,
+        requirements,
+        nonce: 0n,
+      });
+      return facilitator.settle(
+        { x402Version: 2, accepted: requirements, payload: { transaction } },
+        requirements,
+      );
+    };
+    devnet.chain.injectFault('next', { kind: 'drop' });
+    const dropped = await pay(2);
+    assert.equal(dropped.errorReason, 'transaction_failed');
+    const next = await pay(3);
+    assert.equal(next.success, true, next.errorReason);
+    await facilitator.idle();
+    await devnet.stop();
+  });
+
+  test('a failed settle names the network as CAIP-2, whatever spelling came in', async () => {
+    const devnet = await startDevnet({ port: 0 });
+    const facilitator = createFacilitator({ networks: { testnet: { url: devnet.url } } });
+    const requirements = { ...requirementsFor(devnet.accounts[1]!.address), network: 'testnet' };
+    const result = await facilitator.settle(
+      { x402Version: 2, accepted: requirements, payload: {} },
+      requirements,
+    );
+    assert.equal(result.success, false);
+    assert.equal(result.network, 'stacks:2147483648');
+    await devnet.stop();
   });
 });

@@ -50,6 +50,11 @@ export type FacilitatorOptions = {
   pollIntervalMs?: number;
   /** How long tracking goes on in the background after `settlement_pending`. Default 30 minutes. */
   trackForMs?: number;
+  /**
+   * How old a claim that never reached `broadcast` must be before `resume()` releases it; younger ones may belong to a
+   * live process mid-settle. Default 5 minutes.
+   */
+  claimLeaseMs?: number;
   /** Default `'compatible'`. */
   postConditionPolicy?: PostConditionPolicy;
   /** Largest fee accepted on an unsponsored payment, micro-STX. Default: no cap. */
@@ -124,6 +129,7 @@ export function createFacilitator(options: FacilitatorOptions): Facilitator {
   const settleTimeoutMs = options.settleTimeoutMs ?? 60_000;
   const pollIntervalMs = options.pollIntervalMs ?? 1_000;
   const trackForMs = options.trackForMs ?? 30 * 60_000;
+  const claimLeaseMs = options.claimLeaseMs ?? 5 * 60_000;
   const now = options.now ?? Date.now;
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const chains = new Map<StacksNetworkId, { network: StacksNetwork; chain: ChainClient }>();
@@ -145,7 +151,6 @@ export function createFacilitator(options: FacilitatorOptions): Facilitator {
     ? [options.sponsor.privateKeys].flat().filter((key): key is string => typeof key === 'string')
     : [];
   const sponsorMaxFee = options.sponsor?.maxFee ?? 100_000n;
-  let sponsorTurn = 0;
   /** The sponsor accounts of a network, in the order they take turns. */
   const sponsorsOf = (network: StacksNetwork): StacksAccount[] =>
     sponsorKeys.map((key) => privateKeyToAccount(key, network.name));
@@ -157,6 +162,7 @@ export function createFacilitator(options: FacilitatorOptions): Facilitator {
         check: ValidPaymentCheck;
         transaction: string;
         payTo: string;
+        sponsor: string | undefined;
         network: StacksNetwork;
         chain: ChainClient;
       }
@@ -238,6 +244,7 @@ export function createFacilitator(options: FacilitatorOptions): Facilitator {
       check,
       transaction,
       payTo: terms.payTo.principal,
+      sponsor: terms.sponsor,
       network: terms.network,
       chain,
     };
@@ -272,10 +279,13 @@ export function createFacilitator(options: FacilitatorOptions): Facilitator {
     payloadInput: unknown,
     requirementsInput: unknown,
   ): Promise<SettleResponse> {
-    const networkOf = (input: unknown) =>
-      typeof (input as { network?: unknown })?.network === 'string'
-        ? String((input as { network: string }).network)
-        : '';
+    const networkOf = (input: unknown): string => {
+      try {
+        return resolveNetwork(String((input as { network?: unknown })?.network)).caip2;
+      } catch {
+        return '';
+      }
+    };
     // A replay of a payment already claimed is answered from the ledger, whatever the chain says now.
     const replay = await findSettled(payloadInput);
     if (replay) return duplicate(replay);
@@ -320,12 +330,17 @@ export function createFacilitator(options: FacilitatorOptions): Facilitator {
     let onChain = { txid: check.txid, transaction };
     let sponsorship: { account: StacksAccount; nonce: bigint } | undefined;
     if (check.sponsored) {
-      const signed = await sponsorPayment(transaction, check.byteLength, network, chain).catch(
-        async (error) => {
-          await ledger.release(check.txid);
-          throw error;
-        },
-      );
+      const signed = await sponsorPayment(
+        check.txid,
+        transaction,
+        check.byteLength,
+        examined.sponsor!,
+        network,
+        chain,
+      ).catch(async (error) => {
+        await ledger.release(check.txid);
+        throw error;
+      });
       if ('refusal' in signed) {
         await ledger.release(check.txid);
         return failure(check.payer, network, 'invalid_exact_stacks_payload_fee', signed.refusal);
@@ -334,8 +349,9 @@ export function createFacilitator(options: FacilitatorOptions): Facilitator {
       sponsorship = { account: signed.account, nonce: signed.nonce };
     }
 
-    // 4. Write ahead: once marked broadcast, a restart tracks this transaction and never sends it again.
-    await ledger.update(
+    // 4. Write ahead: once marked broadcast, a restart tracks this transaction and never sends it again. If the guard
+    // fails, another process released or took over the claim: sending now could settle the payment twice.
+    const marked = await ledger.update(
       check.txid,
       {
         state: 'broadcast',
@@ -347,6 +363,16 @@ export function createFacilitator(options: FacilitatorOptions): Facilitator {
       },
       ['claimed'],
     );
+    if (!marked) {
+      const current = await ledger.get(check.txid);
+      if (current) return duplicate(current);
+      return failure(
+        check.payer,
+        network,
+        'unexpected_settle_error',
+        'the claim was released before broadcast; retry',
+      );
+    }
     const releaseSponsorNonce = () =>
       sponsorship
         ? ledger.releaseSponsorNonce(
@@ -364,20 +390,20 @@ export function createFacilitator(options: FacilitatorOptions): Facilitator {
         await releaseSponsorNonce();
         throw error;
       }
-      // The node may hold it: never send it again, track it instead.
-      if (error instanceof ChainRequestError)
-        return track(onChain.txid, check.payer, network, chain);
-      throw error;
+      // The node may hold it: never send it again, track it instead (tracking ends it if the chain never sees it).
+      return track(onChain.txid, check.payer, network, chain);
     }
     if (!result.accepted) {
-      await releaseSponsorNonce();
-      await ledger.update(
+      const failed = await ledger.update(
         check.txid,
         { state: 'failed', errorReason: 'broadcast_failed', errorMessage: result.reason },
         ['broadcast'],
       );
-      // Refused by the node, the transaction never spent its nonce: the payer may pay again with it.
-      await ledger.releaseNonce(check.txid);
+      if (failed) {
+        // Refused by the node, the transaction spent neither nonce: the payer and the sponsor may use them again.
+        await releaseSponsorNonce();
+        await ledger.releaseNonce(check.txid);
+      }
       return failure(
         check.payer,
         network,
@@ -392,16 +418,18 @@ export function createFacilitator(options: FacilitatorOptions): Facilitator {
 
   /** Signs a payment as one of the sponsors, with a reserved nonce and a fee within the cap. */
   async function sponsorPayment(
+    paymentTxid: string,
     transaction: string,
     byteLength: number,
+    sponsorAddress: string,
     network: StacksNetwork,
     chain: ChainClient,
   ): Promise<
     | { refusal: string }
     | { txid: string; transaction: string; account: StacksAccount; nonce: bigint }
   > {
-    const accounts = sponsorsOf(network);
-    const account = accounts[sponsorTurn++ % accounts.length]!;
+    // The sponsor the requirements named signs, so the chain shows what the seller advertised.
+    const account = sponsorsOf(network).find((a) => a.address === sponsorAddress)!;
     const rate = options.sponsor?.feePerByte ?? (await chain.getFeeRate());
     // A sponsor condition is as long as the placeholder it replaces, so the length is final already.
     const fee = (rate > 1n ? rate : 1n) * BigInt(byteLength);
@@ -414,6 +442,12 @@ export function createFacilitator(options: FacilitatorOptions): Facilitator {
     const nonce = await ledger.reserveSponsorNonce(
       sponsorAccount,
       await chain.getNextNonce(account.address),
+    );
+    // Recorded at once, so a restart that releases this claim also returns the nonce.
+    await ledger.update(
+      paymentTxid,
+      { state: 'claimed', sponsor: account.address, sponsorNonce: nonce },
+      ['claimed'],
     );
     try {
       const sponsored = await sponsorTransaction({
@@ -455,7 +489,7 @@ export function createFacilitator(options: FacilitatorOptions): Facilitator {
   }
 
   function trackInBackground(txid: string, chain: ChainClient): void {
-    const background = poll(txid, chain, now() + trackForMs).catch(() => undefined);
+    const background = poll(txid, chain, now() + trackForMs, true).catch(() => undefined);
     tracking.add(background);
     void background.finally(() => tracking.delete(background));
   }
@@ -464,32 +498,53 @@ export function createFacilitator(options: FacilitatorOptions): Facilitator {
     txid: string,
     chain: ChainClient,
     until: number,
+    /** The last, background watch: a transaction the chain never saw by its end was never taken. */
+    final = false,
   ): Promise<{ success: boolean; status: string } | undefined> {
+    let seen = false;
     for (;;) {
       const tx = await chain.getTransaction(txid).catch(() => undefined);
-      if (tx?.indexed && tx.status === 'success') {
-        await ledger.update(
-          txid,
-          {
-            state: 'success',
-            ...(tx.blockHeight === undefined ? {} : { blockHeight: tx.blockHeight }),
-          },
-          ['broadcast'],
-        );
-        return { success: true, status: tx.status };
+      if (tx !== null && tx !== undefined) seen = true;
+      // A status from a block off the canonical fork says nothing yet.
+      const settled = tx?.indexed && tx.canonical !== false ? tx : undefined;
+      if (settled?.status === 'success') {
+        const update = {
+          state: 'success' as const,
+          ...(settled.blockHeight === undefined ? {} : { blockHeight: settled.blockHeight }),
+        };
+        await ledger.update(txid, update, ['broadcast']);
+        return { success: true, status: settled.status };
       }
-      if (tx?.indexed && TERMINAL_FAILURES.has(tx.status)) {
-        // A dropped transaction never spent its nonce (an aborted one did); free it for the payer's next attempt.
-        if (tx.status.startsWith('dropped_')) await ledger.releaseNonce(txid);
-        await ledger.update(
-          txid,
-          { state: 'failed', errorReason: 'transaction_failed', errorMessage: tx.status },
-          ['broadcast'],
-        );
-        return { success: false, status: tx.status };
+      if (settled && TERMINAL_FAILURES.has(settled.status)) {
+        await fail(txid, settled.status, settled.status.startsWith('dropped_'));
+        return { success: false, status: settled.status };
       }
-      if (now() >= until) return undefined;
+      if (now() >= until) {
+        // Long past its broadcast and still unknown to the chain: it was never taken, so it spent nothing.
+        if (final && !seen) {
+          await fail(txid, 'never_seen', true);
+          return { success: false, status: 'never_seen' };
+        }
+        return undefined;
+      }
       await sleep(pollIntervalMs);
+    }
+  }
+
+  /** Marks a broadcast settlement failed; when its transaction can no longer spend its nonces, frees them. */
+  async function fail(txid: string, status: string, noncesUnspent: boolean): Promise<void> {
+    const failed = await ledger.update(
+      txid,
+      { state: 'failed', errorReason: 'transaction_failed', errorMessage: status },
+      ['broadcast'],
+    );
+    if (!failed || !noncesUnspent) return;
+    await ledger.releaseNonce(failed.paymentTxid);
+    if (failed.sponsor !== undefined && failed.sponsorNonce !== undefined) {
+      await ledger.releaseSponsorNonce(
+        { network: failed.network, sponsor: failed.sponsor },
+        failed.sponsorNonce,
+      );
     }
   }
 
@@ -527,18 +582,23 @@ export function createFacilitator(options: FacilitatorOptions): Facilitator {
       };
     },
     supported() {
+      const signers: Record<string, string[]> = {};
+      const sponsors = [...chains.values()].flatMap(({ network }) =>
+        sponsorsOf(network).map((a) => a.address),
+      );
+      if (sponsors.length > 0) signers['stacks:*'] = [...new Set(sponsors)];
       return {
         kinds: [...chains.values()].map(({ network }) => {
           const [sponsor] = sponsorsOf(network);
           return {
-            x402Version: 2,
+            x402Version: 2 as const,
             scheme: 'exact',
             network: network.caip2,
             ...(sponsor ? { extra: { sponsor: sponsor.address } } : {}),
           };
         }),
         extensions: [],
-        signers: {},
+        signers,
       };
     },
     async resume() {
@@ -548,7 +608,15 @@ export function createFacilitator(options: FacilitatorOptions): Facilitator {
         const connection = chains.get(record.network);
         if (!connection) continue;
         if (record.state === 'claimed') {
+          // A fresh claim may belong to a live process between claiming and broadcasting: leave it alone.
+          if (now() - record.updatedAt < claimLeaseMs) continue;
           await ledger.release(record.paymentTxid);
+          if (record.sponsor !== undefined && record.sponsorNonce !== undefined) {
+            await ledger.releaseSponsorNonce(
+              { network: record.network, sponsor: record.sponsor },
+              record.sponsorNonce,
+            );
+          }
           released++;
           continue;
         }

@@ -89,15 +89,16 @@ export interface Ledger {
   /**
    * Moves a settlement to a new state. `from` guards the change: it applies only while the settlement is in one of
    * those states, so two processes cannot both finish or both broadcast it.
+   * @param txid The payment txid or the on-chain txid (they differ once a sponsor signed).
    * @returns the updated record, or undefined when the guard did not hold (or the settlement is unknown).
    */
   update(
-    paymentTxid: string,
+    txid: string,
     update: SettlementUpdate,
     from: readonly SettlementState[],
   ): Promise<SettlementRecord | undefined>;
-  /** Drops a claim that provably never reached the node, so the same payment may be settled again. */
-  release(paymentTxid: string): Promise<void>;
+  /** Drops a claim that provably never reached the node, so the same payment may be settled again. Either txid. */
+  release(txid: string): Promise<void>;
   /**
    * Frees the (network, payer, nonce) of a settlement whose transaction can no longer spend it (refused by the node,
    * or dropped), keeping the txid claimed: the same transaction stays a duplicate, a new one may use the nonce.
