@@ -128,6 +128,10 @@ export function ledgerConformance(name: string, create: () => Promise<Ledger>): 
       assert.equal((await ledger.get(chainTxid))?.paymentTxid, paymentTxid);
       assert.equal((await ledger.get(`0x${chainTxid}`))?.sponsorNonce, 4n);
       assert.equal((await ledger.get(paymentTxid))?.txid, chainTxid);
+      const done = await ledger.update(chainTxid, { state: 'success' }, ['broadcast']);
+      assert.equal(done?.paymentTxid, paymentTxid, 'updated through the on-chain txid');
+      await ledger.releaseNonce(`0x${chainTxid}`);
+      assert.equal((await ledger.claim(settlement(10, { nonce: 1n }))).claimed, true);
       const replay = await ledger.claim(
         settlement(9, { paymentTxid: 'cd'.repeat(32), txid: chainTxid }),
       );
