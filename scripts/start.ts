@@ -1,98 +1,100 @@
 /**
- * `npm start`: until the local demo (devnet + facilitator + seller + buyer) lands, this prints what exists and shows
- * the library core working offline: it signs real Stacks payments and checks them, including a tampered one.
+ * `npm start`: the payment flow on the embedded local chain, end to end, offline. A devnet starts on 127.0.0.1, a
+ * buyer signs real Stacks payments, and the facilitator engine verifies and settles them through the node's HTTP
+ * routes. The HTTP seller middleware, the buyer wrappers and the facilitator service come next; then this runs them.
  */
+import { startDevnet } from '@x402-stacks/devnet';
 import {
-  checkPaymentTransaction,
+  createFacilitator,
   createPaymentTransaction,
-  decodePaymentResponse,
-  encodePaymentResponseHeader,
-  generateKeypair,
   getExplorerURL,
   microSTXtoSTX,
-  privateKeyToAccount,
   REASON_CODES,
   STXtoMicroSTX,
   satsToBTC,
 } from 'x402-stacks';
 
-// Clarinet's published devnet deployer key: public, for local use only.
-const PAYER_KEY = '753b7cc01a1a2e86221266a154af739463fce51219d97e4f856cd7200c3bd2a601';
-
-const payer = privateKeyToAccount(PAYER_KEY, 'testnet');
-const seller = generateKeypair('testnet');
+const devnet = await startDevnet({ port: 0 });
+// Genesis accounts: the deployer buys, wallet_1 sells, wallet_9 sponsors fees.
+const buyer = devnet.accounts[0]!;
+const seller = devnet.accounts[1]!;
+const sponsor = devnet.accounts[9]!;
+const facilitator = createFacilitator({
+  networks: { testnet: { url: devnet.url } },
+  sponsor: { privateKeys: sponsor.privateKey },
+  pollIntervalMs: 50,
+});
+const sbtcAsset = 'ST1F7QA2MDF17S807EPA36TSS8AMEFY4KA9TVGWXT.sbtc-token::sbtc-token';
+let nonce = 0n;
 
 console.log(`x402-stacks: HTTP 402 payments on Stacks (STX, sBTC, SIP-010), wire-compatible with x402 v2.
 
-What exists today
-  packages/x402-stacks   the library: protocol schemas and header codecs, networks, assets, exact units,
-                         accounts, payment transactions (build and check)
-  bench/verify           npm run bench: sign/s and check/s against verifyOrigin and raw libsecp256k1
-Coming next: the embedded devnet, the facilitator service, the axios/fetch clients and Express/Hono
-middleware, the @x402/core adapters and the x402scan registry. Then npm start runs the whole flow locally.
-
-A tour of the core, offline
+A local Stacks devnet is running at ${devnet.url} (testnet chain id, a block per accepted transaction).
+Buyer  ${buyer.address}   Seller ${seller.address}
 `);
 
-const requirements = {
-  scheme: 'exact',
-  network: 'stacks:2147483648',
-  amount: STXtoMicroSTX('0.001').toString(),
-  asset: 'STX',
-  payTo: seller.address,
-  maxTimeoutSeconds: 300,
-};
-console.log(
-  `1. A seller asks for ${microSTXtoSTX(requirements.amount)} STX (${requirements.amount} micro-STX) at ${seller.address}.`,
-);
-
-const payment = await createPaymentTransaction({
-  account: payer,
-  requirements,
-  nonce: 0n,
-  fee: 200n,
-});
-console.log(`2. The buyer ${payer.address} signs a transfer without broadcasting it:
-   txid ${payment.txid}
-   ${payment.transaction.length / 2} bytes, explorer link once mined: ${getExplorerURL(payment.txid, 'testnet')}`);
-
-const check = checkPaymentTransaction(payment.transaction, requirements, { expectedNonce: 0n });
-console.log(
-  `3. The facilitator's check: ${check.isValid ? 'valid' : `invalid (${check.invalidReason})`}`,
-);
-
-const cheaper = { ...requirements, amount: (BigInt(requirements.amount) - 1n).toString() };
-const underpaid = await createPaymentTransaction({
-  account: payer,
-  requirements: cheaper,
-  nonce: 0n,
-  fee: 200n,
-});
-const refused = checkPaymentTransaction(underpaid.transaction, requirements);
-if (!refused.isValid) {
-  console.log(`4. One micro-STX short is refused: ${refused.invalidReason}
-   "${REASON_CODES[refused.invalidReason]}"`);
+async function pay(label: string, asset: string, amount: string, sponsored = false) {
+  const requirements = {
+    scheme: 'exact',
+    network: 'stacks:2147483648',
+    amount,
+    asset,
+    payTo: seller.address,
+    maxTimeoutSeconds: 300,
+    ...(sponsored ? { extra: { sponsor: sponsor.address } } : {}),
+  };
+  const payment = await createPaymentTransaction({
+    account: buyer.account,
+    requirements,
+    nonce,
+    ...(sponsored ? {} : { fee: 400n }),
+  });
+  nonce++;
+  const paymentPayload = {
+    x402Version: 2,
+    accepted: requirements,
+    payload: { transaction: payment.transaction },
+  };
+  const verdict = await facilitator.verify(paymentPayload, requirements);
+  const settled = await facilitator.settle(paymentPayload, requirements);
+  console.log(`${label}
+   verify: ${verdict.isValid ? 'valid' : verdict.invalidReason}; settle: ${settled.success ? 'confirmed' : settled.errorReason}
+   txid ${settled.transaction}
+   ${getExplorerURL(settled.transaction, 'testnet')} (on testnet it would be here)`);
+  return { paymentPayload, requirements, settled };
 }
 
-const sbtc = { ...requirements, asset: 'sBTC', amount: '2500' };
-const sbtcPayment = await createPaymentTransaction({
-  account: payer,
-  requirements: sbtc,
-  nonce: 1n,
-  fee: 400n,
-});
-const sbtcCheck = checkPaymentTransaction(sbtcPayment.transaction, sbtc);
+const stxBefore = devnet.chain.state.stx(seller.address);
+const first = await pay(
+  `1. The buyer pays ${microSTXtoSTX(STXtoMicroSTX('0.001'))} STX:`,
+  'STX',
+  STXtoMicroSTX('0.001').toString(),
+);
 console.log(
-  `5. ${satsToBTC(sbtc.amount)} sBTC as a SIP-010 transfer with an exact post-condition: ${sbtcCheck.isValid ? 'valid' : 'invalid'}`,
+  `   the seller received ${microSTXtoSTX(devnet.chain.state.stx(seller.address) - stxBefore)} STX\n`,
 );
 
-const header = encodePaymentResponseHeader({
-  success: true,
-  transaction: payment.txid,
-  payer: payer.address,
-  network: 'stacks:2147483648',
-});
-console.log(`6. The payment-response header a seller returns decodes back to the receipt:
-   ${JSON.stringify(decodePaymentResponse(header))}
+const sbtcBefore = devnet.chain.state.token(sbtcAsset, seller.address);
+await pay(
+  '2. The buyer pays 2,500 sats of sBTC (a SIP-010 transfer with an exact post-condition):',
+  'sBTC',
+  '2500',
+);
+console.log(
+  `   the seller received ${satsToBTC(devnet.chain.state.token(sbtcAsset, seller.address) - sbtcBefore)} sBTC\n`,
+);
 
-Run the tests with: npm test`);
+const buyerStx = devnet.chain.state.stx(buyer.address);
+await pay('3. A sponsored payment: the facilitator pays the fee:', 'STX', '1000', true);
+console.log(
+  `   the buyer spent ${devnet.chain.state.stx(buyer.address) - buyerStx} micro-STX: the amount, no fee\n`,
+);
+
+const replay = await facilitator.settle(first.paymentPayload, first.requirements);
+console.log(`4. Replaying the first payment: ${replay.errorReason}
+   "${REASON_CODES[replay.errorReason as keyof typeof REASON_CODES]}"
+
+Run the tests with: npm test. Start a devnet of your own with: npx x402-stacks devnet`);
+
+await facilitator.idle();
+await devnet.stop();
