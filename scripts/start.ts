@@ -87,7 +87,7 @@ console.log(
 const buyerStx = devnet.chain.state.stx(buyer.address);
 await pay('3. A sponsored payment: the facilitator pays the fee:', 'STX', '1000', true);
 console.log(
-  `   the buyer spent ${devnet.chain.state.stx(buyer.address) - buyerStx} micro-STX: the amount, no fee\n`,
+  `   the buyer spent ${buyerStx - devnet.chain.state.stx(buyer.address)} micro-STX: the amount, no fee\n`,
 );
 
 const replay = await facilitator.settle(first.paymentPayload, first.requirements);
