@@ -1,0 +1,43 @@
+/**
+ * Opening the ledger on PostgreSQL: a pool, the migration under an advisory lock (several instances may start at
+ * once), and the SqlLedger.
+ * @module
+ */
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
+import { type LedgerDatabase, migrateLedger } from './schema.js';
+import { SqlLedger } from './sql-ledger.js';
+
+// int8 columns come back as strings (exact); turning them into bigint is the ledger's job.
+const MIGRATION_LOCK = 4_020_402;
+
+/**
+ * Connects to PostgreSQL, creates the tables if needed, and returns the ledger with a `close()`.
+ * @example
+ * ```ts
+ * const { ledger, close } = await openPostgresLedger({ connectionString: process.env.DATABASE_URL! });
+ * ```
+ */
+export async function openPostgresLedger(options: {
+  connectionString: string;
+  schema?: string;
+  now?: () => number;
+}): Promise<{ ledger: SqlLedger; db: Kysely<LedgerDatabase>; close(): Promise<void> }> {
+  const pool = new pg.Pool({
+    connectionString: options.connectionString,
+    max: 10,
+    ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
+  });
+  const db = new Kysely<LedgerDatabase>({ dialect: new PostgresDialect({ pool }) });
+  await db.transaction().execute(async (trx) => {
+    await sql`select pg_advisory_xact_lock(${MIGRATION_LOCK})`.execute(trx);
+    if (options.schema)
+      await sql`create schema if not exists ${sql.id(options.schema)}`.execute(trx);
+    await migrateLedger(trx);
+  });
+  return {
+    ledger: new SqlLedger(db, options.now ? { now: options.now } : {}),
+    db,
+    close: () => db.destroy(),
+  };
+}

@@ -1,0 +1,90 @@
+/**
+ * The ledger's tables, as Kysely types and as one migration. Integers that can exceed 2^53 (nonces, amounts) are
+ * stored as decimal text or int8 and read back as bigint; never as JavaScript numbers.
+ * @module
+ */
+import { type Kysely, sql } from 'kysely';
+
+export type SettlementsTable = {
+  payment_txid: string;
+  txid: string;
+  network: string;
+  payer: string;
+  /** int8: Stacks nonces stay far below 2^63. */
+  nonce: string;
+  /** Whether this settlement still holds its (network, payer, nonce): a partial unique index enforces one holder. */
+  nonce_claimed: boolean;
+  sponsor: string | null;
+  sponsor_nonce: string | null;
+  amount: string;
+  asset: string;
+  pay_to: string;
+  transaction: string;
+  state: string;
+  error_reason: string | null;
+  error_message: string | null;
+  block_height: number | null;
+  created_at: string;
+  updated_at: string;
+};
+
+export type SponsorNoncesTable = { network: string; sponsor: string; next: string };
+export type SponsorReleasedTable = { network: string; sponsor: string; nonce: string };
+
+export type LedgerDatabase = {
+  x402_settlements: SettlementsTable;
+  x402_sponsor_nonces: SponsorNoncesTable;
+  x402_sponsor_released: SponsorReleasedTable;
+};
+
+/** Creates the tables if they do not exist. Safe to run at every start, from several processes. */
+export async function migrateLedger(db: Kysely<LedgerDatabase>): Promise<void> {
+  await db.schema
+    .createTable('x402_settlements')
+    .ifNotExists()
+    .addColumn('payment_txid', 'text', (c) => c.primaryKey())
+    .addColumn('txid', 'text', (c) => c.notNull().unique())
+    .addColumn('network', 'text', (c) => c.notNull())
+    .addColumn('payer', 'text', (c) => c.notNull())
+    .addColumn('nonce', 'bigint', (c) => c.notNull())
+    .addColumn('nonce_claimed', 'boolean', (c) => c.notNull().defaultTo(true))
+    .addColumn('sponsor', 'text')
+    .addColumn('sponsor_nonce', 'bigint')
+    .addColumn('amount', 'text', (c) => c.notNull())
+    .addColumn('asset', 'text', (c) => c.notNull())
+    .addColumn('pay_to', 'text', (c) => c.notNull())
+    .addColumn('transaction', 'text', (c) => c.notNull())
+    .addColumn('state', 'text', (c) => c.notNull())
+    .addColumn('error_reason', 'text')
+    .addColumn('error_message', 'text')
+    .addColumn('block_height', 'integer')
+    .addColumn('created_at', 'bigint', (c) => c.notNull())
+    .addColumn('updated_at', 'bigint', (c) => c.notNull())
+    .execute();
+  // One holder per (network, payer, nonce), among settlements that still hold it.
+  await sql`create unique index if not exists x402_settlements_nonce on x402_settlements (network, payer, nonce) where nonce_claimed`.execute(
+    db,
+  );
+  await db.schema
+    .createIndex('x402_settlements_state')
+    .ifNotExists()
+    .on('x402_settlements')
+    .column('state')
+    .execute();
+  await db.schema
+    .createTable('x402_sponsor_nonces')
+    .ifNotExists()
+    .addColumn('network', 'text', (c) => c.notNull())
+    .addColumn('sponsor', 'text', (c) => c.notNull())
+    .addColumn('next', 'bigint', (c) => c.notNull())
+    .addPrimaryKeyConstraint('x402_sponsor_nonces_pk', ['network', 'sponsor'])
+    .execute();
+  await db.schema
+    .createTable('x402_sponsor_released')
+    .ifNotExists()
+    .addColumn('network', 'text', (c) => c.notNull())
+    .addColumn('sponsor', 'text', (c) => c.notNull())
+    .addColumn('nonce', 'bigint', (c) => c.notNull())
+    .addPrimaryKeyConstraint('x402_sponsor_released_pk', ['network', 'sponsor', 'nonce'])
+    .execute();
+}
