@@ -36,7 +36,10 @@ export async function openPostgresLedger(options: {
     await migrateLedger(trx);
   });
   return {
-    ledger: new SqlLedger(db, options.now ? { now: options.now } : {}),
+    ledger: new SqlLedger(db, {
+      dialect: 'postgres',
+      ...(options.now ? { now: options.now } : {}),
+    }),
     db,
     close: () => db.destroy(),
   };

@@ -12,8 +12,11 @@ export type SettlementsTable = {
   payer: string;
   /** int8: Stacks nonces stay far below 2^63. */
   nonce: string;
-  /** Whether this settlement still holds its (network, payer, nonce): a partial unique index enforces one holder. */
-  nonce_claimed: boolean;
+  /**
+   * 1 while this settlement holds its (network, payer, nonce), else 0; a partial unique index enforces one holder.
+   * An integer rather than a boolean, so SQLite and PostgreSQL share the code.
+   */
+  nonce_claimed: number;
   sponsor: string | null;
   sponsor_nonce: string | null;
   amount: string;
@@ -23,7 +26,7 @@ export type SettlementsTable = {
   state: string;
   error_reason: string | null;
   error_message: string | null;
-  block_height: number | null;
+  block_height: number | bigint | null;
   created_at: string;
   updated_at: string;
 };
@@ -37,7 +40,7 @@ export type LedgerDatabase = {
   x402_sponsor_released: SponsorReleasedTable;
 };
 
-/** Creates the tables if they do not exist. Safe to run at every start, from several processes. */
+/** Creates the tables if they do not exist. Idempotent; run it at every start (under a lock when shared). */
 export async function migrateLedger(db: Kysely<LedgerDatabase>): Promise<void> {
   await db.schema
     .createTable('x402_settlements')
@@ -47,7 +50,7 @@ export async function migrateLedger(db: Kysely<LedgerDatabase>): Promise<void> {
     .addColumn('network', 'text', (c) => c.notNull())
     .addColumn('payer', 'text', (c) => c.notNull())
     .addColumn('nonce', 'bigint', (c) => c.notNull())
-    .addColumn('nonce_claimed', 'boolean', (c) => c.notNull().defaultTo(true))
+    .addColumn('nonce_claimed', 'integer', (c) => c.notNull().defaultTo(1))
     .addColumn('sponsor', 'text')
     .addColumn('sponsor_nonce', 'bigint')
     .addColumn('amount', 'text', (c) => c.notNull())
@@ -62,7 +65,7 @@ export async function migrateLedger(db: Kysely<LedgerDatabase>): Promise<void> {
     .addColumn('updated_at', 'bigint', (c) => c.notNull())
     .execute();
   // One holder per (network, payer, nonce), among settlements that still hold it.
-  await sql`create unique index if not exists x402_settlements_nonce on x402_settlements (network, payer, nonce) where nonce_claimed`.execute(
+  await sql`create unique index if not exists x402_settlements_nonce on x402_settlements (network, payer, nonce) where nonce_claimed = 1`.execute(
     db,
   );
   await db.schema

@@ -4,7 +4,7 @@
  * Sponsor nonces are reserved under a row lock.
  * @module
  */
-import type { Kysely, Selectable, Transaction } from 'kysely';
+import { type Kysely, type Selectable, sql } from 'kysely';
 import type {
   ClaimResult,
   Ledger,
@@ -19,18 +19,23 @@ import type { LedgerDatabase, SettlementsTable } from './schema.js';
 type Row = Selectable<SettlementsTable>;
 
 /**
- * A Ledger in a SQL database (PostgreSQL).
+ * A Ledger in a SQL database: PostgreSQL or SQLite.
  * @example
  * ```ts
- * const ledger = new SqlLedger(db); // db: Kysely<LedgerDatabase> over pg, after migrateLedger(db)
+ * const ledger = new SqlLedger(db, { dialect: 'postgres' }); // after migrateLedger(db)
  * ```
  */
 export class SqlLedger implements Ledger {
   readonly #db: Kysely<LedgerDatabase>;
   readonly #now: () => number;
+  readonly #dialect: 'postgres' | 'sqlite';
 
-  constructor(db: Kysely<LedgerDatabase>, options: { now?: () => number } = {}) {
+  constructor(
+    db: Kysely<LedgerDatabase>,
+    options: { dialect: 'postgres' | 'sqlite'; now?: () => number },
+  ) {
     this.#db = db;
+    this.#dialect = options.dialect;
     this.#now = options.now ?? Date.now;
   }
 
@@ -47,7 +52,7 @@ export class SqlLedger implements Ledger {
         network: settlement.network,
         payer: settlement.payer,
         nonce: settlement.nonce.toString(),
-        nonce_claimed: true,
+        nonce_claimed: 1,
         sponsor: settlement.sponsor ?? null,
         sponsor_nonce: settlement.sponsorNonce?.toString() ?? null,
         amount: settlement.amount.toString(),
@@ -73,7 +78,7 @@ export class SqlLedger implements Ledger {
       .where('network', '=', settlement.network)
       .where('payer', '=', settlement.payer)
       .where('nonce', '=', settlement.nonce.toString())
-      .where('nonce_claimed', '=', true)
+      .where('nonce_claimed', '=', 1)
       .executeTakeFirst();
     if (holder) return { claimed: false, conflict: 'nonce', existing: toRecord(holder) };
     // The conflicting row went away between the insert and the read (a release): try once more.
@@ -130,7 +135,7 @@ export class SqlLedger implements Ledger {
     const id = normalize(txid);
     await this.#db
       .updateTable('x402_settlements')
-      .set({ nonce_claimed: false })
+      .set({ nonce_claimed: 0 })
       .where((eb) => eb.or([eb('payment_txid', '=', id), eb('txid', '=', id)]))
       .execute();
   }
@@ -145,8 +150,8 @@ export class SqlLedger implements Ledger {
   }
 
   async reserveSponsorNonce(account: SponsorAccount, chainNextNonce: bigint): Promise<bigint> {
-    return this.#db.transaction().execute(async (trx) => {
-      const next = await lockSponsor(trx, account);
+    return this.#exclusive(async (trx) => {
+      const next = await this.#lockSponsor(trx, account);
       // Released nonces below the chain's next are spent by something else by now; forget them.
       await trx
         .deleteFrom('x402_sponsor_released')
@@ -178,8 +183,8 @@ export class SqlLedger implements Ledger {
   }
 
   async releaseSponsorNonce(account: SponsorAccount, nonce: bigint): Promise<void> {
-    await this.#db.transaction().execute(async (trx) => {
-      const next = await lockSponsor(trx, account);
+    await this.#exclusive(async (trx) => {
+      const next = await this.#lockSponsor(trx, account);
       if (nonce >= next) return;
       if (nonce === next - 1n) {
         await setNext(trx, account, nonce);
@@ -192,29 +197,46 @@ export class SqlLedger implements Ledger {
         .execute();
     });
   }
+
+  /**
+   * Runs `work` in a transaction no other writer can interleave with: PostgreSQL locks the sponsor's row
+   * (`FOR UPDATE`, in #lockSponsor); SQLite takes the write lock up front (`BEGIN IMMEDIATE`), since two deferred
+   * transactions that both read first can deadlock.
+   */
+  async #exclusive<T>(work: (trx: Kysely<LedgerDatabase>) => Promise<T>): Promise<T> {
+    if (this.#dialect === 'postgres') return this.#db.transaction().execute(work);
+    return this.#db.connection().execute(async (connection) => {
+      await sql`begin immediate`.execute(connection);
+      try {
+        const result = await work(connection);
+        await sql`commit`.execute(connection);
+        return result;
+      } catch (error) {
+        await sql`rollback`.execute(connection);
+        throw error;
+      }
+    });
+  }
+
+  /** Locks the sponsor's row (creating it at 0) for the rest of the transaction and returns its next nonce. */
+  async #lockSponsor(trx: Kysely<LedgerDatabase>, account: SponsorAccount): Promise<bigint> {
+    await trx
+      .insertInto('x402_sponsor_nonces')
+      .values({ network: account.network, sponsor: account.sponsor, next: '0' })
+      .onConflict((conflict) => conflict.doNothing())
+      .execute();
+    let query = trx
+      .selectFrom('x402_sponsor_nonces')
+      .select('next')
+      .where('network', '=', account.network)
+      .where('sponsor', '=', account.sponsor);
+    if (this.#dialect === 'postgres') query = query.forUpdate();
+    const row = await query.executeTakeFirstOrThrow();
+    return BigInt(row.next);
+  }
 }
 
-/** Locks the sponsor's row (creating it at 0) for the rest of the transaction and returns its next nonce. */
-async function lockSponsor(
-  trx: Transaction<LedgerDatabase>,
-  account: SponsorAccount,
-): Promise<bigint> {
-  await trx
-    .insertInto('x402_sponsor_nonces')
-    .values({ network: account.network, sponsor: account.sponsor, next: '0' })
-    .onConflict((conflict) => conflict.doNothing())
-    .execute();
-  const row = await trx
-    .selectFrom('x402_sponsor_nonces')
-    .select('next')
-    .where('network', '=', account.network)
-    .where('sponsor', '=', account.sponsor)
-    .forUpdate()
-    .executeTakeFirstOrThrow();
-  return BigInt(row.next);
-}
-
-async function setNext(trx: Transaction<LedgerDatabase>, account: SponsorAccount, next: bigint) {
+async function setNext(trx: Kysely<LedgerDatabase>, account: SponsorAccount, next: bigint) {
   await trx
     .updateTable('x402_sponsor_nonces')
     .set({ next: next.toString() })
@@ -239,7 +261,7 @@ function toRecord(row: Row): SettlementRecord {
     state: row.state as SettlementState,
     ...(row.error_reason === null ? {} : { errorReason: row.error_reason }),
     ...(row.error_message === null ? {} : { errorMessage: row.error_message }),
-    ...(row.block_height === null ? {} : { blockHeight: row.block_height }),
+    ...(row.block_height === null ? {} : { blockHeight: Number(row.block_height) }),
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
   });

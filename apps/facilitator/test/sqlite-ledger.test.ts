@@ -1,0 +1,27 @@
+/** The SQL ledger on a real SQLite file, through the same conformance suite as the other ledgers. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before } from 'node:test';
+import { sql } from 'kysely';
+import { ledgerConformance } from '../../../packages/x402-stacks/test/ledger-conformance.js';
+import { openSqliteLedger } from '../src/ledger/sqlite.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'x402-ledger-'));
+let opened: Awaited<ReturnType<typeof openSqliteLedger>>;
+
+before(async () => {
+  opened = await openSqliteLedger({ path: join(dir, 'ledger.db') });
+});
+
+after(async () => {
+  await opened.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+ledgerConformance('SQLite ledger', async () => {
+  for (const table of ['x402_settlements', 'x402_sponsor_nonces', 'x402_sponsor_released']) {
+    await sql`delete from ${sql.table(table)}`.execute(opened.db);
+  }
+  return opened.ledger;
+});
