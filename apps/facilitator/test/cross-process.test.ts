@@ -1,0 +1,65 @@
+/**
+ * Claims and sponsor nonces stay atomic across processes: three processes race on one PostgreSQL schema, then on one
+ * SQLite file. Exactly one claim wins overall, and the sponsor nonces handed out are distinct and consecutive.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { sql } from 'kysely';
+import { openPostgresLedger } from '../src/ledger/postgres.js';
+
+const run = promisify(execFile);
+const worker = fileURLToPath(new URL('./cross-process.worker.ts', import.meta.url));
+const PROCESSES = 3;
+
+async function race(args: string[]): Promise<{ won: number; nonces: string[] }[]> {
+  const outputs = await Promise.all(
+    Array.from({ length: PROCESSES }, () =>
+      run(process.execPath, ['--import', 'tsx', worker, ...args], { timeout: 60_000 }),
+    ),
+  );
+  return outputs.map(({ stdout }) => JSON.parse(stdout.trim().split('\n').at(-1)!));
+}
+
+function assertRace(results: { won: number; nonces: string[] }[]): void {
+  assert.equal(
+    results.reduce((total, r) => total + r.won, 0),
+    1,
+    'exactly one claim wins across processes',
+  );
+  const nonces = results.flatMap((r) => r.nonces.map(BigInt)).sort((a, b) => (a < b ? -1 : 1));
+  assert.deepEqual(
+    nonces,
+    Array.from({ length: PROCESSES * 25 }, (_, i) => BigInt(i)),
+  );
+}
+
+describe('ledger across processes', { timeout: 120_000 }, () => {
+  test('PostgreSQL', async () => {
+    const connectionString =
+      process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+    const schema = `x402_cross_${process.pid}_${Date.now()}`;
+    // Created up front, so the racing processes do not all create it at once.
+    const setup = await openPostgresLedger({ connectionString, schema });
+    try {
+      assertRace(await race(['postgres', connectionString, schema]));
+    } finally {
+      await sql`drop schema if exists ${sql.id(schema)} cascade`.execute(setup.db);
+      await setup.close();
+    }
+  });
+
+  test('SQLite, one file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'x402-cross-'));
+    try {
+      assertRace(await race(['sqlite', join(dir, 'ledger.db'), '']));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
