@@ -27,6 +27,7 @@ export {
 } from './chain/index.js';
 export { X402StacksError, type X402StacksErrorOptions } from './errors/base.js';
 export {
+  type ChainHealth,
   type ClaimResult,
   createFacilitator,
   type Facilitator,

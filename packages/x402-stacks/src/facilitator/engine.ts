@@ -99,6 +99,16 @@ export type Facilitator = {
   resume(): Promise<{ tracked: number; released: number }>;
   /** Resolves when background tracking started by `settle` or `resume` has finished (tests, graceful shutdown). */
   idle(): Promise<void>;
+  /** Asks every network's node for its tip: what `/health` reports. Never throws. */
+  chainHealth(): Promise<ChainHealth[]>;
+};
+
+/** One network's reachability, as `chainHealth()` reports it. */
+export type ChainHealth = {
+  readonly network: StacksNetworkId;
+  readonly reachable: boolean;
+  readonly tipHeight?: number;
+  readonly error?: string;
 };
 
 const HEX = /^(0x)?([0-9a-fA-F]{2})+$/;
@@ -624,6 +634,19 @@ export function createFacilitator(options: FacilitatorOptions): Facilitator {
         tracked++;
       }
       return { tracked, released };
+    },
+    async chainHealth() {
+      return Promise.all(
+        [...chains.values()].map(async ({ network, chain }): Promise<ChainHealth> => {
+          try {
+            const info = await chain.getInfo();
+            return { network: network.caip2, reachable: true, tipHeight: info.stacksTipHeight };
+          } catch (error) {
+            const message = error instanceof Error ? error.message.split('\n')[0]! : String(error);
+            return { network: network.caip2, reachable: false, error: message };
+          }
+        }),
+      );
     },
     async idle() {
       while (tracking.size > 0) await Promise.allSettled([...tracking]);

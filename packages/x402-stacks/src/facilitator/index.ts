@@ -21,6 +21,7 @@ export {
 export { isTermsProblem, resolvePaymentTerms } from '../stacks/payment/terms.js';
 export { secp256k1Backend, transactionIdOf } from '../stacks/signature.js';
 export {
+  type ChainHealth,
   createFacilitator,
   type Facilitator,
   type FacilitatorOptions,

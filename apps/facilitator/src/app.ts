@@ -1,0 +1,110 @@
+/**
+ * The facilitator's HTTP routes over the engine: the x402 v2 JSON, with one status mapping. A business failure is 200
+ * with `isValid: false` / `success: false`; a body that is not JSON or not the schema is 400 `{error, details}`; a
+ * chain that cannot be reached is 503.
+ * @module
+ */
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { ChainRequestError } from 'x402-stacks/chain';
+import {
+  type Facilitator,
+  SettleRequestSchema,
+  VerifyRequestSchema,
+} from 'x402-stacks/facilitator';
+import type { z } from 'zod';
+
+export type FacilitatorAppOptions = {
+  facilitator: Facilitator;
+  /** Largest request body, in bytes. Default 64 KiB: a payment is under 2 KiB. */
+  maxBodyBytes?: number;
+};
+
+/**
+ * Builds the HTTP app.
+ * @example
+ * ```ts
+ * const app = createFacilitatorApp({ facilitator: createFacilitator({ networks: { testnet: {} } }) });
+ * const response = await app.request('/supported');
+ * ```
+ */
+export function createFacilitatorApp(options: FacilitatorAppOptions): Hono {
+  const { facilitator } = options;
+  const app = new Hono();
+
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: options.maxBodyBytes ?? 64 * 1024,
+      onError: (c) =>
+        c.json({ error: 'body_too_large', details: 'the request body is over the limit' }, 413),
+    }),
+  );
+
+  app.post('/verify', async (c) => {
+    const body = await readBody(c.req.raw, VerifyRequestSchema);
+    if ('error' in body) return c.json(body, 400);
+    return c.json(
+      await facilitator.verify(body.data.paymentPayload, body.data.paymentRequirements),
+    );
+  });
+
+  app.post('/settle', async (c) => {
+    const body = await readBody(c.req.raw, SettleRequestSchema);
+    if ('error' in body) return c.json(body, 400);
+    return c.json(
+      await facilitator.settle(body.data.paymentPayload, body.data.paymentRequirements),
+    );
+  });
+
+  app.get('/settlements/:txid', async (c) => {
+    const status = await facilitator.status(c.req.param('txid'));
+    if (!status)
+      return c.json({ error: 'not_found', details: 'no settlement with this txid' }, 404);
+    return c.json(status);
+  });
+
+  app.get('/supported', (c) => c.json(facilitator.supported()));
+
+  app.get('/health', async (c) => {
+    const networks = await facilitator.chainHealth();
+    const healthy = networks.every((network) => network.reachable);
+    return c.json({ status: healthy ? 'ok' : 'unavailable', networks }, healthy ? 200 : 503);
+  });
+
+  app.notFound((c) =>
+    c.json({ error: 'not_found', details: `no route ${c.req.method} ${c.req.path}` }, 404),
+  );
+
+  app.onError((error, c) => {
+    if (error instanceof ChainRequestError) {
+      return c.json({ error: error.reason, details: error.shortMessage }, 503);
+    }
+    // Whatever else went wrong, say so without leaking internals (or keys) into the response.
+    return c.json({ error: 'internal_error', details: 'the facilitator failed unexpectedly' }, 500);
+  });
+
+  return app;
+}
+
+type Parsed<T extends z.ZodType> = { data: z.output<T> } | { error: string; details: unknown };
+
+async function readBody<T extends z.ZodType>(request: Request, schema: T): Promise<Parsed<T>> {
+  let json: unknown;
+  try {
+    json = await request.json();
+  } catch {
+    return { error: 'invalid_json', details: 'the body is not JSON' };
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) {
+    return {
+      error: 'invalid_request',
+      details: parsed.error.issues.slice(0, 10).map((issue) => ({
+        path: issue.path.join('.'),
+        message: issue.message,
+      })),
+    };
+  }
+  return { data: parsed.data };
+}

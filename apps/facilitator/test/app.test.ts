@@ -1,0 +1,131 @@
+/** The facilitator's HTTP routes, in-process over the engine, against the devnet over real HTTP. */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { type Devnet, startDevnet } from '@x402-stacks/devnet';
+import type { Hono } from 'hono';
+import { createFacilitator, createPaymentTransaction, type Facilitator } from 'x402-stacks';
+import { createFacilitatorApp } from '../src/app.js';
+
+const post = (app: Hono, path: string, body: unknown) =>
+  app.request(path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+
+describe('facilitator HTTP routes', () => {
+  let devnet: Devnet;
+  let facilitator: Facilitator;
+  let app: Hono;
+  before(async () => {
+    devnet = await startDevnet({ port: 0 });
+    facilitator = createFacilitator({
+      networks: { testnet: { url: devnet.url } },
+      pollIntervalMs: 10,
+    });
+    app = createFacilitatorApp({ facilitator });
+  });
+  after(async () => {
+    await facilitator.idle();
+    await devnet.stop();
+  });
+
+  async function request(nonce = 0n) {
+    const paymentRequirements = {
+      scheme: 'exact',
+      network: 'stacks:2147483648',
+      amount: '1000',
+      asset: 'STX',
+      payTo: devnet.accounts[1]!.address,
+      maxTimeoutSeconds: 300,
+    };
+    const { transaction } = await createPaymentTransaction({
+      account: devnet.accounts[0]!.account,
+      requirements: paymentRequirements,
+      nonce,
+      fee: 400n,
+    });
+    return {
+      x402Version: 2,
+      paymentPayload: { x402Version: 2, accepted: paymentRequirements, payload: { transaction } },
+      paymentRequirements,
+    };
+  }
+
+  test('POST /verify: 200 with isValid, and a business failure is 200 with false', async () => {
+    const body = await request();
+    const ok = await post(app, '/verify', body);
+    assert.equal(ok.status, 200);
+    assert.equal(((await ok.json()) as { isValid: boolean }).isValid, true);
+    const wrongAmount = {
+      ...body,
+      paymentRequirements: { ...body.paymentRequirements, amount: '999' },
+    };
+    const refused = await post(app, '/verify', wrongAmount);
+    assert.equal(refused.status, 200);
+    assert.equal(((await refused.json()) as { isValid: boolean }).isValid, false);
+  });
+
+  test('POST /settle, then GET /settlements/:txid; a replay is 200 duplicate_settlement', async () => {
+    const body = await request();
+    const settled = (await (await post(app, '/settle', body)).json()) as {
+      success: boolean;
+      transaction: string;
+    };
+    assert.equal(settled.success, true);
+    const status = await app.request(`/settlements/${settled.transaction}`);
+    assert.equal(status.status, 200);
+    assert.equal(((await status.json()) as { state: string }).state, 'success');
+    const replay = (await (await post(app, '/settle', body)).json()) as { errorReason: string };
+    assert.equal(replay.errorReason, 'duplicate_settlement');
+    assert.equal((await app.request(`/settlements/${'ab'.repeat(32)}`)).status, 404);
+  });
+
+  test('malformed bodies are 400 with error and details', async () => {
+    const body = await request(1n);
+    const cases: [unknown, string][] = [
+      ['{not json', 'invalid_json'],
+      [{ x402Version: 2 }, 'invalid_request'],
+      [{ ...body, paymentRequirements: undefined }, 'invalid_request'],
+      [{ ...body, x402Version: 1 }, 'invalid_request'],
+      [
+        { ...body, paymentPayload: { ...body.paymentPayload, accepted: { scheme: 7 } } },
+        'invalid_request',
+      ],
+    ];
+    for (const [payload, error] of cases) {
+      for (const route of ['/verify', '/settle']) {
+        const response = await post(app, route, payload);
+        assert.equal(response.status, 400, `${route} ${JSON.stringify(payload).slice(0, 40)}`);
+        const json = (await response.json()) as { error: string; details: unknown };
+        assert.equal(json.error, error);
+        assert.ok(json.details);
+      }
+    }
+  });
+
+  test('a body over the limit is 413', async () => {
+    const response = await post(app, '/verify', { padding: 'x'.repeat(70 * 1024) });
+    assert.equal(response.status, 413);
+  });
+
+  test('GET /supported and /health', async () => {
+    const supported = (await (await app.request('/supported')).json()) as { kinds: unknown[] };
+    assert.equal(supported.kinds.length, 1);
+    const health = await app.request('/health');
+    assert.equal(health.status, 200);
+    const json = (await health.json()) as { status: string; networks: { reachable: boolean }[] };
+    assert.equal(json.status, 'ok');
+    assert.equal(json.networks[0]?.reachable, true);
+  });
+
+  test('an unreachable chain: 503 on /verify and /health', async () => {
+    const offline = createFacilitatorApp({
+      facilitator: createFacilitator({ networks: { testnet: { url: 'http://127.0.0.1:9' } } }),
+    });
+    const verify = await post(offline, '/verify', await request(1n));
+    assert.equal(verify.status, 503);
+    assert.equal(((await verify.json()) as { error: string }).error, 'chain_unreachable');
+    assert.equal((await offline.request('/health')).status, 503);
+  });
+});
