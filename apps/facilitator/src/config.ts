@@ -1,0 +1,142 @@
+/**
+ * The service's configuration, read once from the environment and validated with every problem listed at once.
+ * Defaults point at a local devnet; testnet and mainnet need only the network, the API URL and the key.
+ * @module
+ */
+
+import { privateKeyToAccount, redactUrl } from 'x402-stacks';
+import { z } from 'zod';
+
+/** The configuration, typed. */
+export type FacilitatorConfig = {
+  readonly host: string;
+  readonly port: number;
+  readonly networks: readonly ('mainnet' | 'testnet')[];
+  readonly apiUrls: { readonly mainnet: string; readonly testnet: string };
+  readonly apiKey: string | undefined;
+  readonly database:
+    | { readonly kind: 'sqlite'; readonly path: string }
+    | { readonly kind: 'postgres'; readonly url: string };
+  readonly sponsorKeys: readonly string[];
+  readonly sponsorMaxFee: bigint;
+  readonly settleTimeoutMs: number;
+  readonly maxBodyBytes: number;
+};
+
+/** Every variable the service reads, with its default: the README's table is this list. */
+export const ENVIRONMENT = {
+  HOST: '127.0.0.1',
+  PORT: '8085',
+  NETWORKS: 'testnet',
+  STACKS_API_URL_TESTNET: 'http://127.0.0.1:3999',
+  STACKS_API_URL_MAINNET: 'https://api.mainnet.hiro.so',
+  STACKS_API_KEY: '',
+  DATABASE_URL: 'sqlite:./facilitator.db',
+  SPONSOR_PRIVATE_KEYS: '',
+  SPONSOR_MAX_FEE: '100000',
+  SETTLE_TIMEOUT_MS: '60000',
+  MAX_BODY_BYTES: '65536',
+} as const;
+
+/** Configuration that cannot start the service; `problems` lists every one. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  readonly reason = 'invalid_config';
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid facilitator configuration:\n${problems.map((p) => `- ${p}`).join('\n')}`);
+  }
+}
+
+const integer = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, 'expected a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+
+const Schema = z.object({
+  HOST: z.string().min(1),
+  PORT: integer(0, 65535),
+  NETWORKS: z
+    .string()
+    .transform((value) =>
+      value
+        .split(',')
+        .map((n) => n.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.enum(['mainnet', 'testnet'])).min(1, 'name at least one of mainnet, testnet')),
+  STACKS_API_URL_TESTNET: z.url({ protocol: /^https?$/ }),
+  STACKS_API_URL_MAINNET: z.url({ protocol: /^https?$/ }),
+  STACKS_API_KEY: z.string(),
+  DATABASE_URL: z.string().min(1),
+  SPONSOR_PRIVATE_KEYS: z.string(),
+  SPONSOR_MAX_FEE: z
+    .string()
+    .regex(/^\d+$/, 'expected micro-STX as a whole number')
+    .transform(BigInt),
+  SETTLE_TIMEOUT_MS: integer(100, 10 * 60_000),
+  MAX_BODY_BYTES: integer(1024, 10 * 1024 * 1024),
+});
+
+/**
+ * Reads the configuration from an environment.
+ * @throws {ConfigError} listing every problem; secrets (keys, database passwords) never appear in it.
+ * @example
+ * ```ts
+ * const config = loadConfig(process.env);
+ * ```
+ */
+export function loadConfig(env: Record<string, string | undefined>): FacilitatorConfig {
+  const input = Object.fromEntries(
+    Object.entries(ENVIRONMENT).map(([key, fallback]) => [key, env[key] ?? fallback]),
+  );
+  const parsed = Schema.safeParse(input);
+  const problems: string[] = parsed.success
+    ? []
+    : parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+
+  const database = parseDatabaseUrl(input.DATABASE_URL ?? '', problems);
+  const sponsorKeys = (input.SPONSOR_PRIVATE_KEYS ?? '')
+    .split(',')
+    .map((key) => key.trim())
+    .filter(Boolean);
+  sponsorKeys.forEach((key, index) => {
+    try {
+      privateKeyToAccount(key, 'testnet');
+    } catch {
+      // The key itself is never repeated in the message.
+      problems.push(`SPONSOR_PRIVATE_KEYS: key #${index + 1} is not a valid private key`);
+    }
+  });
+  if (problems.length > 0 || !parsed.success || !database) throw new ConfigError(problems);
+  const config = parsed.data;
+  return Object.freeze({
+    host: config.HOST,
+    port: config.PORT,
+    networks: config.NETWORKS,
+    apiUrls: { mainnet: config.STACKS_API_URL_MAINNET, testnet: config.STACKS_API_URL_TESTNET },
+    apiKey: config.STACKS_API_KEY || undefined,
+    database,
+    sponsorKeys,
+    sponsorMaxFee: config.SPONSOR_MAX_FEE,
+    settleTimeoutMs: config.SETTLE_TIMEOUT_MS,
+    maxBodyBytes: config.MAX_BODY_BYTES,
+  });
+}
+
+function parseDatabaseUrl(
+  url: string,
+  problems: string[],
+): FacilitatorConfig['database'] | undefined {
+  if (url.startsWith('sqlite:')) {
+    const path = url.slice('sqlite:'.length);
+    if (!path)
+      problems.push('DATABASE_URL: sqlite: needs a file path, e.g. sqlite:./facilitator.db');
+    return path ? { kind: 'sqlite', path } : undefined;
+  }
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://'))
+    return { kind: 'postgres', url };
+  problems.push(`DATABASE_URL: expected sqlite:<path> or postgres://…, got ${redactUrl(url)}`);
+  return undefined;
+}

@@ -1,0 +1,76 @@
+/**
+ * The facilitator as a running service: the ledger from DATABASE_URL, the engine, unfinished settlements resumed,
+ * the routes served, and a graceful stop.
+ * @module
+ */
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import { createFacilitator, type Facilitator } from 'x402-stacks';
+import { createFacilitatorApp } from './app.js';
+import type { FacilitatorConfig } from './config.js';
+import { openPostgresLedger } from './ledger/postgres.js';
+import { openSqliteLedger } from './ledger/sqlite.js';
+
+/** A running facilitator service. */
+export type FacilitatorService = {
+  readonly url: string;
+  readonly facilitator: Facilitator;
+  /** Stops accepting requests, lets in-flight settles finish (at most `graceMs`), then closes the ledger. */
+  stop(graceMs?: number): Promise<void>;
+};
+
+/**
+ * Starts the service from a configuration.
+ * @example
+ * ```ts
+ * const service = await startFacilitatorService(loadConfig(process.env));
+ * process.on('SIGTERM', () => service.stop());
+ * ```
+ */
+export async function startFacilitatorService(
+  config: FacilitatorConfig,
+): Promise<FacilitatorService> {
+  const opened =
+    config.database.kind === 'sqlite'
+      ? await openSqliteLedger({ path: config.database.path })
+      : await openPostgresLedger({ connectionString: config.database.url });
+  const facilitator = createFacilitator({
+    networks: Object.fromEntries(
+      config.networks.map((name) => [
+        name,
+        { url: config.apiUrls[name], ...(config.apiKey ? { apiKey: config.apiKey } : {}) },
+      ]),
+    ),
+    ledger: opened.ledger,
+    settleTimeoutMs: config.settleTimeoutMs,
+    ...(config.sponsorKeys.length > 0
+      ? { sponsor: { privateKeys: config.sponsorKeys, maxFee: config.sponsorMaxFee } }
+      : {}),
+  });
+  await facilitator.resume();
+  const app = createFacilitatorApp({ facilitator, maxBodyBytes: config.maxBodyBytes });
+  const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
+    const started = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () =>
+      resolve(started),
+    );
+    started.once('error', reject);
+  });
+  const { port } = server.address() as AddressInfo;
+  let stopping: Promise<void> | undefined;
+  return {
+    url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`,
+    facilitator,
+    stop(graceMs = 10_000) {
+      stopping ??= (async () => {
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        // Settlements still tracking are persisted as broadcast; the next start resumes them.
+        await Promise.race([
+          facilitator.idle(),
+          new Promise((r) => setTimeout(r, graceMs).unref()),
+        ]);
+        await opened.close();
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,58 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { ConfigError, loadConfig } from '../src/config.js';
+
+describe('loadConfig', () => {
+  test('defaults point at a local devnet with a SQLite ledger', () => {
+    const config = loadConfig({});
+    assert.equal(config.port, 8085);
+    assert.deepEqual(config.networks, ['testnet']);
+    assert.equal(config.apiUrls.testnet, 'http://127.0.0.1:3999');
+    assert.deepEqual(config.database, { kind: 'sqlite', path: './facilitator.db' });
+    assert.deepEqual(config.sponsorKeys, []);
+    assert.equal(config.sponsorMaxFee, 100000n);
+  });
+
+  test('testnet or mainnet needs only the network, the API URL and the key; PostgreSQL by URL', () => {
+    const config = loadConfig({
+      NETWORKS: 'mainnet,testnet',
+      STACKS_API_URL_MAINNET: 'https://node.example.com',
+      STACKS_API_KEY: 'k',
+      DATABASE_URL: 'postgres://u:p@db/x402',
+    });
+    assert.deepEqual(config.networks, ['mainnet', 'testnet']);
+    assert.equal(config.apiKey, 'k');
+    assert.deepEqual(config.database, { kind: 'postgres', url: 'postgres://u:p@db/x402' });
+  });
+
+  test('every problem is listed at once, and secrets never appear', () => {
+    const secretKey = 'f'.repeat(66);
+    try {
+      loadConfig({
+        PORT: 'eighty',
+        NETWORKS: 'devnet',
+        STACKS_API_URL_TESTNET: 'ftp://nope',
+        DATABASE_URL: 'mysql://root:hunter2@db/x',
+        SPONSOR_PRIVATE_KEYS: secretKey,
+        SETTLE_TIMEOUT_MS: '5',
+      });
+      assert.fail('expected a ConfigError');
+    } catch (error) {
+      assert.ok(error instanceof ConfigError);
+      assert.equal(error.reason, 'invalid_config');
+      const text = error.message;
+      for (const name of [
+        'PORT',
+        'NETWORKS',
+        'STACKS_API_URL_TESTNET',
+        'DATABASE_URL',
+        'SPONSOR_PRIVATE_KEYS',
+        'SETTLE_TIMEOUT_MS',
+      ]) {
+        assert.match(text, new RegExp(name), name);
+      }
+      assert.equal(text.includes('hunter2'), false, 'database password redacted');
+      assert.equal(text.includes(secretKey), false, 'key never repeated');
+    }
+  });
+});
