@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { runDevnet } from './devnet.js';
+import { runFacilitator } from './facilitator.js';
 import { EXIT_USAGE, type Io, processIo } from './io.js';
 
 type Command = {
@@ -17,10 +18,14 @@ const COMMANDS: Record<string, Command> = {
     summary: 'Start a local Stacks chain (node and Hiro API routes) with funded accounts',
     run: runDevnet,
   },
+  facilitator: {
+    summary: 'Verify and settle payments over HTTP (configured by environment variables)',
+    run: runFacilitator,
+  },
 };
 
 /** Planned commands: named in the help and in the error for them, never stubbed. */
-const COMING = ['keygen', 'balance', 'pay', 'facilitator', 'registry', 'demo'];
+const COMING = ['keygen', 'balance', 'pay', 'registry', 'demo'];
 
 export const USAGE = `x402-stacks: HTTP 402 payments on Stacks, from the command line.
 

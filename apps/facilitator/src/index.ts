@@ -1,0 +1,12 @@
+/**
+ * @x402-stacks/facilitator: the facilitator service. The CLI's `x402-stacks facilitator` and
+ * `npm start -w @x402-stacks/facilitator` both start it from here.
+ * @module
+ */
+export { createFacilitatorApp, type FacilitatorAppOptions } from './app.js';
+export { ConfigError, ENVIRONMENT, type FacilitatorConfig, loadConfig } from './config.js';
+export { openPostgresLedger } from './ledger/postgres.js';
+export { type LedgerDatabase, migrateLedger } from './ledger/schema.js';
+export { SqlLedger } from './ledger/sql-ledger.js';
+export { openSqliteLedger } from './ledger/sqlite.js';
+export { type FacilitatorService, startFacilitatorService } from './service.js';

@@ -1,0 +1,70 @@
+/** `x402-stacks facilitator` through the real bin: starts from flags and environment, answers, stops on SIGINT. */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { startDevnet } from '@x402-stacks/devnet';
+
+const BIN = fileURLToPath(new URL('../bin/x402-stacks.js', import.meta.url));
+
+test('x402-stacks facilitator --port 0 serves the devnet and stops cleanly on SIGINT', {
+  timeout: 60_000,
+}, async () => {
+  const devnet = await startDevnet({ port: 0 });
+  const dir = mkdtempSync(join(tmpdir(), 'x402-cli-facilitator-'));
+  const child = spawn(process.execPath, [BIN, 'facilitator', '--port', '0'], {
+    env: {
+      ...process.env,
+      STACKS_API_URL_TESTNET: devnet.url,
+      DATABASE_URL: `sqlite:${join(dir, 'l.db')}`,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  try {
+    let output = '';
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stdout.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+        const match = /on (http:\/\/\S+)/.exec(output);
+        if (match) resolve(match[1]!);
+      });
+      child.once('exit', (code) => reject(new Error(`exited early with ${code}: ${output}`)));
+    });
+    assert.equal((await fetch(`${url}/health`)).status, 200);
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    child.kill('SIGINT');
+    assert.equal(await exited, 0);
+    assert.match(output, /SIGINT: stopped/);
+  } finally {
+    child.kill('SIGKILL');
+    await devnet.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('x402-stacks facilitator --help lists the environment; a bad flag exits 2', {
+  timeout: 30_000,
+}, async () => {
+  const run = (args: string[]) =>
+    new Promise<{ code: number | null; out: string }>((resolve) => {
+      const child = spawn(process.execPath, [BIN, 'facilitator', ...args], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      child.stdout.on('data', (c: Buffer) => {
+        out += c.toString();
+      });
+      child.stderr.on('data', (c: Buffer) => {
+        out += c.toString();
+      });
+      child.once('exit', (code) => resolve({ code, out }));
+    });
+  const help = await run(['--help']);
+  assert.equal(help.code, 0);
+  assert.match(help.out, /DATABASE_URL/);
+  assert.equal((await run(['--bogus'])).code, 2);
+  assert.equal((await run(['--port', 'x'])).code, 2);
+});
