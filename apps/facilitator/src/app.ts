@@ -12,7 +12,8 @@ import {
   SettleRequestSchema,
   VerifyRequestSchema,
 } from 'x402-stacks/facilitator';
-import type { z } from 'zod';
+import { readBody } from './body.js';
+import { addV1Routes } from './v1.js';
 
 export type FacilitatorAppOptions = {
   facilitator: Facilitator;
@@ -66,6 +67,8 @@ export function createFacilitatorApp(options: FacilitatorAppOptions): Hono {
 
   app.get('/supported', (c) => c.json(facilitator.supported()));
 
+  addV1Routes(app, facilitator);
+
   app.get('/health', async (c) => {
     const networks = await facilitator.chainHealth();
     const healthy = networks.every((network) => network.reachable);
@@ -85,26 +88,4 @@ export function createFacilitatorApp(options: FacilitatorAppOptions): Hono {
   });
 
   return app;
-}
-
-type Parsed<T extends z.ZodType> = { data: z.output<T> } | { error: string; details: unknown };
-
-async function readBody<T extends z.ZodType>(request: Request, schema: T): Promise<Parsed<T>> {
-  let json: unknown;
-  try {
-    json = await request.json();
-  } catch {
-    return { error: 'invalid_json', details: 'the body is not JSON' };
-  }
-  const parsed = schema.safeParse(json);
-  if (!parsed.success) {
-    return {
-      error: 'invalid_request',
-      details: parsed.error.issues.slice(0, 10).map((issue) => ({
-        path: issue.path.join('.'),
-        message: issue.message,
-      })),
-    };
-  }
-  return { data: parsed.data };
 }

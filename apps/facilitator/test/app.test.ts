@@ -129,3 +129,83 @@ describe('facilitator HTTP routes', () => {
     assert.equal((await offline.request('/health')).status, 503);
   });
 });
+
+describe('facilitator HTTP routes: v1', () => {
+  let devnet: Devnet;
+  let facilitator: Facilitator;
+  let app: Hono;
+  before(async () => {
+    devnet = await startDevnet({ port: 0 });
+    facilitator = createFacilitator({
+      networks: { testnet: { url: devnet.url } },
+      pollIntervalMs: 10,
+    });
+    app = createFacilitatorApp({ facilitator });
+  });
+  after(async () => {
+    await facilitator.idle();
+    await devnet.stop();
+  });
+
+  async function v1Request(network = 'stacks') {
+    const payTo = devnet.accounts[1]!.address;
+    const v2 = {
+      scheme: 'exact',
+      network: 'stacks:2147483648',
+      amount: '1500',
+      asset: 'STX',
+      payTo,
+      maxTimeoutSeconds: 300,
+    };
+    const { transaction } = await createPaymentTransaction({
+      account: devnet.accounts[0]!.account,
+      requirements: v2,
+      nonce: 0n,
+      fee: 400n,
+    });
+    return {
+      x402Version: 1,
+      paymentPayload: { x402Version: 1, scheme: 'exact', network, payload: { transaction } },
+      paymentRequirements: {
+        scheme: 'exact',
+        network,
+        maxAmountRequired: '1500',
+        resource: 'https://api.example.com/premium',
+        description: 'premium data',
+        mimeType: 'application/json',
+        payTo,
+        maxTimeoutSeconds: 300,
+        asset: 'STX',
+      },
+    };
+  }
+
+  test('v1 verify and settle answer in the v1 shapes; legacy "stacks" resolves by payTo', async () => {
+    const body = await v1Request();
+    const verdict = (await (await post(app, '/api/v1/verify', body)).json()) as Record<
+      string,
+      unknown
+    >;
+    assert.deepEqual(verdict, { isValid: true, payer: devnet.accounts[0]!.address });
+    const settled = (await (await post(app, '/api/v1/settle', body)).json()) as Record<
+      string,
+      unknown
+    >;
+    assert.equal(settled.success, true);
+    assert.match(String(settled.txId), /^[0-9a-f]{64}$/);
+    assert.equal(settled.amount, '1500');
+    assert.equal(settled.sender, devnet.accounts[0]!.address);
+    const replay = (await (await post(app, '/api/v1/settle', body)).json()) as Record<
+      string,
+      unknown
+    >;
+    assert.equal(replay.success, false);
+    assert.equal(replay.error, 'duplicate_settlement');
+  });
+
+  test('a v2 body on a v1 route, and a v1 body on a v2 route, are 400', async () => {
+    const v1 = await v1Request('testnet');
+    assert.equal((await post(app, '/verify', v1)).status, 400);
+    assert.equal((await post(app, '/api/v1/verify', { ...v1, x402Version: 2 })).status, 400);
+  });
+});
