@@ -13,12 +13,15 @@ import {
   VerifyRequestSchema,
 } from 'x402-stacks/facilitator';
 import { readBody } from './body.js';
+import { createMetrics, type FacilitatorMetrics } from './metrics.js';
 import { addV1Routes } from './v1.js';
 
 export type FacilitatorAppOptions = {
   facilitator: Facilitator;
   /** Largest request body, in bytes. Default 64 KiB: a payment is under 2 KiB. */
   maxBodyBytes?: number;
+  /** Default: a fresh registry with Node's default metrics. */
+  metrics?: FacilitatorMetrics;
 };
 
 /**
@@ -31,6 +34,7 @@ export type FacilitatorAppOptions = {
  */
 export function createFacilitatorApp(options: FacilitatorAppOptions): Hono {
   const { facilitator } = options;
+  const metrics = options.metrics ?? createMetrics();
   const app = new Hono();
 
   app.use(
@@ -45,17 +49,33 @@ export function createFacilitatorApp(options: FacilitatorAppOptions): Hono {
   app.post('/verify', async (c) => {
     const body = await readBody(c.req.raw, VerifyRequestSchema);
     if ('error' in body) return c.json(body, 400);
-    return c.json(
-      await facilitator.verify(body.data.paymentPayload, body.data.paymentRequirements),
+    const started = performance.now();
+    const verdict = await facilitator.verify(
+      body.data.paymentPayload,
+      body.data.paymentRequirements,
     );
+    metrics.observe(
+      'verify',
+      verdict.isValid ? 'valid' : (verdict.invalidReason ?? 'invalid'),
+      seconds(started),
+    );
+    return c.json(verdict);
   });
 
   app.post('/settle', async (c) => {
     const body = await readBody(c.req.raw, SettleRequestSchema);
     if ('error' in body) return c.json(body, 400);
-    return c.json(
-      await facilitator.settle(body.data.paymentPayload, body.data.paymentRequirements),
+    const started = performance.now();
+    const settled = await facilitator.settle(
+      body.data.paymentPayload,
+      body.data.paymentRequirements,
     );
+    metrics.observe(
+      'settle',
+      settled.success ? 'success' : (settled.errorReason ?? 'failed'),
+      seconds(started),
+    );
+    return c.json(settled);
   });
 
   app.get('/settlements/:txid', async (c) => {
@@ -66,6 +86,11 @@ export function createFacilitatorApp(options: FacilitatorAppOptions): Hono {
   });
 
   app.get('/supported', (c) => c.json(facilitator.supported()));
+
+  app.get('/metrics', async (c) => {
+    c.header('content-type', metrics.registry.contentType);
+    return c.body(await metrics.registry.metrics());
+  });
 
   addV1Routes(app, facilitator);
 
@@ -88,4 +113,8 @@ export function createFacilitatorApp(options: FacilitatorAppOptions): Hono {
   });
 
   return app;
+}
+
+function seconds(started: number): number {
+  return (performance.now() - started) / 1000;
 }

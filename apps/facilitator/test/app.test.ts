@@ -109,6 +109,22 @@ describe('facilitator HTTP routes', () => {
     assert.equal(response.status, 413);
   });
 
+  test('GET /metrics counts verifies and settles by outcome, in Prometheus text', async () => {
+    const response = await app.request('/metrics');
+    assert.equal(response.status, 200);
+    assert.match(response.headers.get('content-type') ?? '', /text\/plain/);
+    const text = await response.text();
+    assert.match(
+      text,
+      /x402_facilitator_requests_total\{operation="verify",outcome="valid"\} [1-9]/,
+    );
+    assert.match(
+      text,
+      /x402_facilitator_requests_total\{operation="settle",outcome="duplicate_settlement"\} [1-9]/,
+    );
+    assert.match(text, /x402_facilitator_request_duration_seconds_bucket/);
+  });
+
   test('GET /supported and /health', async () => {
     const supported = (await (await app.request('/supported')).json()) as { kinds: unknown[] };
     assert.equal(supported.kinds.length, 1);

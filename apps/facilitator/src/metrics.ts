@@ -1,0 +1,46 @@
+/**
+ * Prometheus metrics for `GET /metrics`: how many verifies and settles, with what outcome, and how long they took.
+ * Each app gets its own registry, so two apps in one process (tests) never share counters.
+ * @module
+ */
+import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+
+export type FacilitatorMetrics = {
+  readonly registry: Registry;
+  /** Records one verify or settle: its outcome label (`valid`, `success`, or the reason code) and its duration. */
+  observe(operation: 'verify' | 'settle', outcome: string, seconds: number): void;
+};
+
+/**
+ * Creates the metrics of one facilitator app.
+ * @example
+ * ```ts
+ * const metrics = createMetrics();
+ * metrics.observe('settle', 'success', 1.2);
+ * ```
+ */
+export function createMetrics(options: { defaultMetrics?: boolean } = {}): FacilitatorMetrics {
+  const registry = new Registry();
+  if (options.defaultMetrics ?? true)
+    collectDefaultMetrics({ register: registry, prefix: 'x402_facilitator_' });
+  const requests = new Counter({
+    name: 'x402_facilitator_requests_total',
+    help: 'Verify and settle requests by operation and outcome (valid, success, or the reason code).',
+    labelNames: ['operation', 'outcome'] as const,
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: 'x402_facilitator_request_duration_seconds',
+    help: 'Time to answer a verify or settle request.',
+    labelNames: ['operation'] as const,
+    buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30, 60],
+    registers: [registry],
+  });
+  return {
+    registry,
+    observe(operation, outcome, seconds) {
+      requests.inc({ operation, outcome });
+      duration.observe({ operation }, seconds);
+    },
+  };
+}
