@@ -4,8 +4,13 @@
  * chain that cannot be reached is 503.
  * @module
  */
+
+import { timingSafeEqual } from 'node:crypto';
 import { Hono } from 'hono';
+import { bearerAuth } from 'hono/bearer-auth';
 import { bodyLimit } from 'hono/body-limit';
+import { cors } from 'hono/cors';
+import { HTTPException } from 'hono/http-exception';
 import { ChainRequestError } from 'x402-stacks/chain';
 import {
   type Facilitator,
@@ -22,6 +27,13 @@ export type FacilitatorAppOptions = {
   maxBodyBytes?: number;
   /** Default: a fresh registry with Node's default metrics. */
   metrics?: FacilitatorMetrics;
+  /**
+   * When non-empty, `/verify`, `/settle` and the v1 routes require `Authorization: Bearer <key>` with one of these.
+   * `/supported`, `/health`, `/settlements/:txid` and `/metrics` stay open.
+   */
+  apiKeys?: readonly string[];
+  /** Origins allowed by CORS (`*` for any). Default: none, no CORS headers. */
+  corsOrigins?: readonly string[];
 };
 
 /**
@@ -45,6 +57,31 @@ export function createFacilitatorApp(options: FacilitatorAppOptions): Hono {
         c.json({ error: 'body_too_large', details: 'the request body is over the limit' }, 413),
     }),
   );
+
+  if (options.corsOrigins && options.corsOrigins.length > 0) {
+    const origins = [...options.corsOrigins];
+    app.use(
+      '*',
+      cors({
+        origin: origins.includes('*') ? '*' : origins,
+        allowHeaders: ['authorization', 'content-type'],
+      }),
+    );
+  }
+  const keys = options.apiKeys ?? [];
+  if (keys.length > 0) {
+    const guard = bearerAuth({
+      verifyToken: (token) => keys.some((key) => safeEqual(key, token)),
+      noAuthenticationHeaderMessage: { error: 'unauthorized', details: 'an API key is required' },
+      invalidTokenMessage: { error: 'unauthorized', details: 'the API key is not valid' },
+      invalidAuthenticationHeaderMessage: {
+        error: 'unauthorized',
+        details: 'use Authorization: Bearer <key>',
+      },
+    });
+    for (const path of ['/verify', '/settle', '/api/v1/verify', '/api/v1/settle'])
+      app.use(path, guard);
+  }
 
   app.post('/verify', async (c) => {
     const body = await readBody(c.req.raw, VerifyRequestSchema);
@@ -105,6 +142,8 @@ export function createFacilitatorApp(options: FacilitatorAppOptions): Hono {
   );
 
   app.onError((error, c) => {
+    // Middleware answers (401 from the API key check, 413 from the body limit) are responses, not failures.
+    if (error instanceof HTTPException) return error.getResponse();
     if (error instanceof ChainRequestError) {
       return c.json({ error: error.reason, details: error.shortMessage }, 503);
     }
@@ -117,4 +156,11 @@ export function createFacilitatorApp(options: FacilitatorAppOptions): Hono {
 
 function seconds(started: number): number {
   return (performance.now() - started) / 1000;
+}
+
+/** Compares keys in constant time, so response timing does not reveal how much of a guess was right. */
+function safeEqual(expected: string, actual: string): boolean {
+  const a = Buffer.from(expected);
+  const b = Buffer.from(actual);
+  return a.length === b.length && timingSafeEqual(a, b);
 }

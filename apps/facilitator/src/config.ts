@@ -21,6 +21,8 @@ export type FacilitatorConfig = {
   readonly sponsorMaxFee: bigint;
   readonly settleTimeoutMs: number;
   readonly maxBodyBytes: number;
+  readonly apiKeys: readonly string[];
+  readonly corsOrigins: readonly string[];
 };
 
 /** Every variable the service reads, with its default: the README's table is this list. */
@@ -36,6 +38,8 @@ export const ENVIRONMENT = {
   SPONSOR_MAX_FEE: '100000',
   SETTLE_TIMEOUT_MS: '60000',
   MAX_BODY_BYTES: '65536',
+  API_KEYS: '',
+  CORS_ORIGINS: '',
 } as const;
 
 /** Configuration that cannot start the service; `problems` lists every one. */
@@ -77,6 +81,8 @@ const Schema = z.object({
     .transform(BigInt),
   SETTLE_TIMEOUT_MS: integer(100, 10 * 60_000),
   MAX_BODY_BYTES: integer(1024, 10 * 1024 * 1024),
+  API_KEYS: z.string(),
+  CORS_ORIGINS: z.string(),
 });
 
 /**
@@ -122,6 +128,8 @@ export function loadConfig(env: Record<string, string | undefined>): Facilitator
     sponsorMaxFee: config.SPONSOR_MAX_FEE,
     settleTimeoutMs: config.SETTLE_TIMEOUT_MS,
     maxBodyBytes: config.MAX_BODY_BYTES,
+    apiKeys: list(config.API_KEYS),
+    corsOrigins: list(config.CORS_ORIGINS),
   });
 }
 
@@ -139,4 +147,11 @@ function parseDatabaseUrl(
     return { kind: 'postgres', url };
   problems.push(`DATABASE_URL: expected sqlite:<path> or postgres://…, got ${redactUrl(url)}`);
   return undefined;
+}
+
+function list(value: string): string[] {
+  return value
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
 }

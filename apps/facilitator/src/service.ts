@@ -48,7 +48,12 @@ export async function startFacilitatorService(
       : {}),
   });
   await facilitator.resume();
-  const app = createFacilitatorApp({ facilitator, maxBodyBytes: config.maxBodyBytes });
+  const app = createFacilitatorApp({
+    facilitator,
+    maxBodyBytes: config.maxBodyBytes,
+    apiKeys: config.apiKeys,
+    corsOrigins: config.corsOrigins,
+  });
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
     const started = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () =>
       resolve(started),

@@ -225,3 +225,46 @@ describe('facilitator HTTP routes: v1', () => {
     assert.equal((await post(app, '/api/v1/verify', { ...v1, x402Version: 2 })).status, 400);
   });
 });
+
+describe('facilitator HTTP routes: API keys and CORS', () => {
+  const facilitator = createFacilitator({ networks: { testnet: { url: 'http://127.0.0.1:9' } } });
+  const app = createFacilitatorApp({
+    facilitator,
+    apiKeys: ['secret-1', 'secret-2'],
+    corsOrigins: ['https://shop.example'],
+  });
+
+  test('verify and settle need a valid bearer key; the open routes do not', async () => {
+    for (const path of ['/verify', '/settle', '/api/v1/verify', '/api/v1/settle']) {
+      const none = await app.request(path, {
+        method: 'POST',
+        body: '{}',
+        headers: { 'content-type': 'application/json' },
+      });
+      assert.equal(none.status, 401, path);
+      assert.equal(((await none.json()) as { error: string }).error, 'unauthorized');
+      const wrong = await app.request(path, {
+        method: 'POST',
+        body: '{}',
+        headers: { 'content-type': 'application/json', authorization: 'Bearer nope' },
+      });
+      assert.equal(wrong.status, 401, path);
+      const right = await app.request(path, {
+        method: 'POST',
+        body: '{}',
+        headers: { 'content-type': 'application/json', authorization: 'Bearer secret-2' },
+      });
+      assert.equal(right.status, 400, `${path}: past the key check, the empty body is refused`);
+    }
+    assert.equal((await app.request('/supported')).status, 200);
+  });
+
+  test('CORS answers the allowed origin only', async () => {
+    const allowed = await app.request('/supported', {
+      headers: { origin: 'https://shop.example' },
+    });
+    assert.equal(allowed.headers.get('access-control-allow-origin'), 'https://shop.example');
+    const other = await app.request('/supported', { headers: { origin: 'https://evil.example' } });
+    assert.notEqual(other.headers.get('access-control-allow-origin'), 'https://evil.example');
+  });
+});
