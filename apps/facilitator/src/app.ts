@@ -18,7 +18,7 @@ import {
   VerifyRequestSchema,
 } from 'x402-stacks/facilitator';
 import { readBody } from './body.js';
-import { createMetrics, type FacilitatorMetrics } from './metrics.js';
+import { createMetrics, type FacilitatorMetrics, withMetrics } from './metrics.js';
 import { addV1Routes } from './v1.js';
 
 export type FacilitatorAppOptions = {
@@ -83,36 +83,19 @@ export function createFacilitatorApp(options: FacilitatorAppOptions): Hono {
       app.use(path, guard);
   }
 
+  // Every verify and settle, v2 or v1, goes through the measured engine.
+  const measured = withMetrics(options.facilitator, metrics);
+
   app.post('/verify', async (c) => {
     const body = await readBody(c.req.raw, VerifyRequestSchema);
     if ('error' in body) return c.json(body, 400);
-    const started = performance.now();
-    const verdict = await facilitator.verify(
-      body.data.paymentPayload,
-      body.data.paymentRequirements,
-    );
-    metrics.observe(
-      'verify',
-      verdict.isValid ? 'valid' : (verdict.invalidReason ?? 'invalid'),
-      seconds(started),
-    );
-    return c.json(verdict);
+    return c.json(await measured.verify(body.data.paymentPayload, body.data.paymentRequirements));
   });
 
   app.post('/settle', async (c) => {
     const body = await readBody(c.req.raw, SettleRequestSchema);
     if ('error' in body) return c.json(body, 400);
-    const started = performance.now();
-    const settled = await facilitator.settle(
-      body.data.paymentPayload,
-      body.data.paymentRequirements,
-    );
-    metrics.observe(
-      'settle',
-      settled.success ? 'success' : (settled.errorReason ?? 'failed'),
-      seconds(started),
-    );
-    return c.json(settled);
+    return c.json(await measured.settle(body.data.paymentPayload, body.data.paymentRequirements));
   });
 
   app.get('/settlements/:txid', async (c) => {
@@ -129,7 +112,7 @@ export function createFacilitatorApp(options: FacilitatorAppOptions): Hono {
     return c.body(await metrics.registry.metrics());
   });
 
-  addV1Routes(app, facilitator);
+  addV1Routes(app, measured);
 
   app.get('/health', async (c) => {
     const networks = await facilitator.chainHealth();
@@ -152,10 +135,6 @@ export function createFacilitatorApp(options: FacilitatorAppOptions): Hono {
   });
 
   return app;
-}
-
-function seconds(started: number): number {
-  return (performance.now() - started) / 1000;
 }
 
 /** Compares keys in constant time, so response timing does not reveal how much of a guess was right. */

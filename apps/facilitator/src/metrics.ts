@@ -4,6 +4,7 @@
  * @module
  */
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import type { Facilitator } from 'x402-stacks/facilitator';
 
 export type FacilitatorMetrics = {
   readonly registry: Registry;
@@ -41,6 +42,33 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Facil
     observe(operation, outcome, seconds) {
       requests.inc({ operation, outcome });
       duration.observe({ operation }, seconds);
+    },
+  };
+}
+
+/**
+ * The same engine, with every verify and settle counted by outcome and timed.
+ * @example
+ * ```ts
+ * const measured = withMetrics(facilitator, createMetrics());
+ * ```
+ */
+export function withMetrics(facilitator: Facilitator, metrics: FacilitatorMetrics): Facilitator {
+  return {
+    ...facilitator,
+    async verify(payload, requirements) {
+      const started = performance.now();
+      const verdict = await facilitator.verify(payload, requirements);
+      const outcome = verdict.isValid ? 'valid' : (verdict.invalidReason ?? 'invalid');
+      metrics.observe('verify', outcome, (performance.now() - started) / 1000);
+      return verdict;
+    },
+    async settle(payload, requirements) {
+      const started = performance.now();
+      const settled = await facilitator.settle(payload, requirements);
+      const outcome = settled.success ? 'success' : (settled.errorReason ?? 'failed');
+      metrics.observe('settle', outcome, (performance.now() - started) / 1000);
+      return settled;
     },
   };
 }
