@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { startDevnet } from '@x402-stacks/devnet';
+import { startProcess } from './process.js';
 
 test('starts from the environment, serves /health, and exits 0 on SIGTERM', {
   timeout: 60_000,
@@ -14,36 +15,21 @@ test('starts from the environment, serves /health, and exits 0 on SIGTERM', {
   const devnet = await startDevnet({ port: 0 });
   const dir = mkdtempSync(join(tmpdir(), 'x402-facilitator-'));
   const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
-  const child = spawn(process.execPath, ['--import', 'tsx', main], {
-    env: {
-      ...process.env,
-      PORT: '0',
-      STACKS_API_URL_TESTNET: devnet.url,
-      DATABASE_URL: `sqlite:${join(dir, 'ledger.db')}`,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const service = await startProcess(['--import', 'tsx', main], {
+    PORT: '0',
+    STACKS_API_URL_TESTNET: devnet.url,
+    DATABASE_URL: `sqlite:${join(dir, 'ledger.db')}`,
   });
   try {
-    let output = '';
-    const url = await new Promise<string>((resolve, reject) => {
-      child.stdout.on('data', (chunk: Buffer) => {
-        output += chunk.toString();
-        const match = /on (http:\/\/\S+)/.exec(output);
-        if (match) resolve(match[1]!);
-      });
-      child.once('exit', (code) => reject(new Error(`exited early with ${code}: ${output}`)));
-    });
-    const health = await fetch(`${url}/health`);
+    const health = await fetch(`${service.url}/health`);
     assert.equal(health.status, 200);
-    const supported = (await (await fetch(`${url}/supported`)).json()) as {
+    const supported = (await (await fetch(`${service.url}/supported`)).json()) as {
       kinds: { network: string }[];
     };
     assert.equal(supported.kinds[0]?.network, 'stacks:2147483648');
-    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
-    assert.equal(await exited, 0);
+    assert.equal(await service.stop('SIGTERM'), 0);
   } finally {
-    child.kill('SIGKILL');
+    service.child.kill('SIGKILL');
     await devnet.stop();
     rmSync(dir, { recursive: true, force: true });
   }

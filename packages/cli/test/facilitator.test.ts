@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { startDevnet } from '@x402-stacks/devnet';
+import { startProcess } from '../../../apps/facilitator/test/process.js';
 
 const BIN = fileURLToPath(new URL('../bin/x402-stacks.js', import.meta.url));
 
@@ -15,31 +16,16 @@ test('x402-stacks facilitator --port 0 serves the devnet and stops cleanly on SI
 }, async () => {
   const devnet = await startDevnet({ port: 0 });
   const dir = mkdtempSync(join(tmpdir(), 'x402-cli-facilitator-'));
-  const child = spawn(process.execPath, [BIN, 'facilitator', '--port', '0'], {
-    env: {
-      ...process.env,
-      STACKS_API_URL_TESTNET: devnet.url,
-      DATABASE_URL: `sqlite:${join(dir, 'l.db')}`,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const service = await startProcess([BIN, 'facilitator', '--port', '0'], {
+    STACKS_API_URL_TESTNET: devnet.url,
+    DATABASE_URL: `sqlite:${join(dir, 'l.db')}`,
   });
   try {
-    let output = '';
-    const url = await new Promise<string>((resolve, reject) => {
-      child.stdout.on('data', (chunk: Buffer) => {
-        output += chunk.toString();
-        const match = /on (http:\/\/\S+)/.exec(output);
-        if (match) resolve(match[1]!);
-      });
-      child.once('exit', (code) => reject(new Error(`exited early with ${code}: ${output}`)));
-    });
-    assert.equal((await fetch(`${url}/health`)).status, 200);
-    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-    child.kill('SIGINT');
-    assert.equal(await exited, 0);
-    assert.match(output, /SIGINT: stopped/);
+    assert.equal((await fetch(`${service.url}/health`)).status, 200);
+    assert.equal(await service.stop('SIGINT'), 0);
+    assert.match(service.output(), /SIGINT: stopped/);
   } finally {
-    child.kill('SIGKILL');
+    service.child.kill('SIGKILL');
     await devnet.stop();
     rmSync(dir, { recursive: true, force: true });
   }
