@@ -13,22 +13,29 @@ const post = (app: Hono, path: string, body: unknown) =>
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
 
+/** A devnet, an engine on it, and the app over the engine: what each suite below starts fresh. */
+async function devnetApp() {
+  const devnet = await startDevnet({ port: 0 });
+  const facilitator = createFacilitator({
+    networks: { testnet: { url: devnet.url } },
+    pollIntervalMs: 10,
+  });
+  return { devnet, facilitator, app: createFacilitatorApp({ facilitator }) };
+}
+
+async function stopDevnetApp(devnet: Devnet, facilitator: Facilitator) {
+  await facilitator.idle();
+  await devnet.stop();
+}
+
 describe('facilitator HTTP routes', () => {
   let devnet: Devnet;
   let facilitator: Facilitator;
   let app: Hono;
   before(async () => {
-    devnet = await startDevnet({ port: 0 });
-    facilitator = createFacilitator({
-      networks: { testnet: { url: devnet.url } },
-      pollIntervalMs: 10,
-    });
-    app = createFacilitatorApp({ facilitator });
+    ({ devnet, facilitator, app } = await devnetApp());
   });
-  after(async () => {
-    await facilitator.idle();
-    await devnet.stop();
-  });
+  after(() => stopDevnetApp(devnet, facilitator));
 
   async function request(nonce = 0n) {
     const paymentRequirements = {
@@ -151,17 +158,9 @@ describe('facilitator HTTP routes: v1', () => {
   let facilitator: Facilitator;
   let app: Hono;
   before(async () => {
-    devnet = await startDevnet({ port: 0 });
-    facilitator = createFacilitator({
-      networks: { testnet: { url: devnet.url } },
-      pollIntervalMs: 10,
-    });
-    app = createFacilitatorApp({ facilitator });
+    ({ devnet, facilitator, app } = await devnetApp());
   });
-  after(async () => {
-    await facilitator.idle();
-    await devnet.stop();
-  });
+  after(() => stopDevnetApp(devnet, facilitator));
 
   async function v1Request(network = 'stacks') {
     const payTo = devnet.accounts[1]!.address;
