@@ -11,6 +11,7 @@ import { bearerAuth } from 'hono/bearer-auth';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { HTTPException } from 'hono/http-exception';
+import { type Logger, pino } from 'pino';
 import { ChainRequestError } from 'x402-stacks/chain';
 import {
   type Facilitator,
@@ -18,6 +19,9 @@ import {
   VerifyRequestSchema,
 } from 'x402-stacks/facilitator';
 import { readBody } from './body.js';
+import { clientAddressResolver } from './http/client-address.js';
+import { rateLimit } from './http/rate-limit.js';
+import { logSettle, type RequestLogVariables, requestLog } from './http/request-log.js';
 import { createMetrics, type FacilitatorMetrics, withMetrics } from './metrics.js';
 import { addV1Routes } from './v1.js';
 
@@ -34,7 +38,19 @@ export type FacilitatorAppOptions = {
   apiKeys?: readonly string[];
   /** Origins allowed by CORS (`*` for any). Default: none, no CORS headers. */
   corsOrigins?: readonly string[];
+  /**
+   * Requests a minute per client address, on every route but `/health` and `/metrics`; past it, 429 with
+   * `Retry-After`. Default 0: no limit.
+   */
+  rateLimitPerMinute?: number;
+  /** Take the client address from `X-Forwarded-For` (behind a reverse proxy you run). Default false. */
+  trustProxy?: boolean;
+  /** JSON logs, one line per request with its id. Default: silent. */
+  logger?: Logger;
 };
+
+/** The facilitator's Hono app; its handlers see the request id and logger as context variables. */
+export type FacilitatorApp = Hono<{ Variables: RequestLogVariables }>;
 
 /**
  * Builds the HTTP app.
@@ -44,10 +60,20 @@ export type FacilitatorAppOptions = {
  * const response = await app.request('/supported');
  * ```
  */
-export function createFacilitatorApp(options: FacilitatorAppOptions): Hono {
+export function createFacilitatorApp(options: FacilitatorAppOptions): FacilitatorApp {
   const { facilitator } = options;
   const metrics = options.metrics ?? createMetrics();
-  const app = new Hono();
+  const logger = options.logger ?? pino({ level: 'silent' });
+  const clientAddress = clientAddressResolver({ trustProxy: options.trustProxy ?? false });
+  const app = new Hono<{ Variables: RequestLogVariables }>();
+
+  app.use('*', requestLog({ logger, clientAddress }));
+  if (options.rateLimitPerMinute && options.rateLimitPerMinute > 0) {
+    const limit = rateLimit({ requestsPerMinute: options.rateLimitPerMinute, clientAddress });
+    app.use('*', (c, next) =>
+      c.req.path === '/health' || c.req.path === '/metrics' ? next() : limit(c, next),
+    );
+  }
 
   app.use(
     '*',
@@ -95,7 +121,9 @@ export function createFacilitatorApp(options: FacilitatorAppOptions): Hono {
   app.post('/settle', async (c) => {
     const body = await readBody(c.req.raw, SettleRequestSchema);
     if ('error' in body) return c.json(body, 400);
-    return c.json(await measured.settle(body.data.paymentPayload, body.data.paymentRequirements));
+    const settled = await measured.settle(body.data.paymentPayload, body.data.paymentRequirements);
+    logSettle(c.var.log, settled);
+    return c.json(settled);
   });
 
   app.get('/settlements/:txid', async (c) => {
@@ -128,8 +156,10 @@ export function createFacilitatorApp(options: FacilitatorAppOptions): Hono {
     // Middleware answers (401 from the API key check, 413 from the body limit) are responses, not failures.
     if (error instanceof HTTPException) return error.getResponse();
     if (error instanceof ChainRequestError) {
+      c.var.log?.warn({ reason: error.reason }, error.shortMessage);
       return c.json({ error: error.reason, details: error.shortMessage }, 503);
     }
+    c.var.log?.error({ err: error }, 'unexpected failure');
     // Whatever else went wrong, say so without leaking internals (or keys) into the response.
     return c.json({ error: 'internal_error', details: 'the facilitator failed unexpectedly' }, 500);
   });

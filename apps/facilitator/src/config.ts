@@ -23,7 +23,15 @@ export type FacilitatorConfig = {
   readonly maxBodyBytes: number;
   readonly apiKeys: readonly string[];
   readonly corsOrigins: readonly string[];
+  readonly rateLimitPerMinute: number;
+  readonly trustProxy: boolean;
+  readonly verifyCacheMs: number;
+  readonly maxNonceAhead: bigint;
+  readonly logLevel: LogLevel;
 };
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** Every variable the service reads, with its default: the README's table is this list. */
 export const ENVIRONMENT = {
@@ -40,6 +48,11 @@ export const ENVIRONMENT = {
   MAX_BODY_BYTES: '65536',
   API_KEYS: '',
   CORS_ORIGINS: '',
+  RATE_LIMIT_PER_MINUTE: '6000',
+  TRUST_PROXY: 'false',
+  VERIFY_CACHE_MS: '2000',
+  MAX_NONCE_AHEAD: '25',
+  LOG_LEVEL: 'info',
 } as const;
 
 /** Configuration that cannot start the service; `problems` lists every one. */
@@ -83,6 +96,11 @@ const Schema = z.object({
   MAX_BODY_BYTES: integer(1024, 10 * 1024 * 1024),
   API_KEYS: z.string(),
   CORS_ORIGINS: z.string(),
+  RATE_LIMIT_PER_MINUTE: integer(0, 10_000_000),
+  TRUST_PROXY: z.enum(['true', 'false'], 'expected true or false').transform((v) => v === 'true'),
+  VERIFY_CACHE_MS: integer(0, 60_000),
+  MAX_NONCE_AHEAD: integer(0, 25).transform(BigInt),
+  LOG_LEVEL: z.enum(LOG_LEVELS, `expected one of ${LOG_LEVELS.join(', ')}`),
 });
 
 /**
@@ -130,6 +148,11 @@ export function loadConfig(env: Record<string, string | undefined>): Facilitator
     maxBodyBytes: config.MAX_BODY_BYTES,
     apiKeys: list(config.API_KEYS),
     corsOrigins: list(config.CORS_ORIGINS),
+    rateLimitPerMinute: config.RATE_LIMIT_PER_MINUTE,
+    trustProxy: config.TRUST_PROXY,
+    verifyCacheMs: config.VERIFY_CACHE_MS,
+    maxNonceAhead: config.MAX_NONCE_AHEAD,
+    logLevel: config.LOG_LEVEL,
   });
 }
 

@@ -3,7 +3,7 @@
  * `npm start -w @x402-stacks/facilitator` both start it from here.
  * @module
  */
-export { createFacilitatorApp, type FacilitatorAppOptions } from './app.js';
+export { createFacilitatorApp, type FacilitatorApp, type FacilitatorAppOptions } from './app.js';
 export { ConfigError, ENVIRONMENT, type FacilitatorConfig, loadConfig } from './config.js';
 export { openPostgresLedger } from './ledger/postgres.js';
 export { type LedgerDatabase, migrateLedger } from './ledger/schema.js';

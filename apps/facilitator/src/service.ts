@@ -5,6 +5,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
+import { pino } from 'pino';
 import { createFacilitator, type Facilitator } from 'x402-stacks';
 import { createFacilitatorApp } from './app.js';
 import type { FacilitatorConfig } from './config.js';
@@ -43,6 +44,8 @@ export async function startFacilitatorService(
     ),
     ledger: opened.ledger,
     settleTimeoutMs: config.settleTimeoutMs,
+    verifyCacheMs: config.verifyCacheMs,
+    maxNonceAhead: config.maxNonceAhead,
     ...(config.sponsorKeys.length > 0
       ? { sponsor: { privateKeys: config.sponsorKeys, maxFee: config.sponsorMaxFee } }
       : {}),
@@ -53,6 +56,9 @@ export async function startFacilitatorService(
     maxBodyBytes: config.maxBodyBytes,
     apiKeys: config.apiKeys,
     corsOrigins: config.corsOrigins,
+    rateLimitPerMinute: config.rateLimitPerMinute,
+    trustProxy: config.trustProxy,
+    logger: pino({ level: config.logLevel, base: { service: 'x402-stacks-facilitator' } }),
   });
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
     const started = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () =>

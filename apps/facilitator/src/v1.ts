@@ -13,9 +13,13 @@ import {
   VerifyRequestV1Schema,
 } from 'x402-stacks/v1';
 import { readBody } from './body.js';
+import { logSettle, type RequestLogVariables } from './http/request-log.js';
 
 /** Adds the v1 routes to an app. */
-export function addV1Routes(app: Hono, facilitator: Facilitator): void {
+export function addV1Routes(
+  app: Hono<{ Variables: RequestLogVariables }>,
+  facilitator: Facilitator,
+): void {
   app.post('/api/v1/verify', async (c) => {
     const body = await readBody(c.req.raw, VerifyRequestV1Schema);
     if ('error' in body) return c.json(body, 400);
@@ -33,6 +37,7 @@ export function addV1Routes(app: Hono, facilitator: Facilitator): void {
     if ('error' in body) return c.json(body, 400);
     const { paymentPayload, paymentRequirements } = toV2(body.data);
     const settled = await facilitator.settle(paymentPayload, paymentRequirements);
+    logSettle(c.var.log, settled);
     return c.json({
       success: settled.success,
       txId: settled.transaction,

@@ -2,11 +2,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { type Devnet, startDevnet } from '@x402-stacks/devnet';
-import type { Hono } from 'hono';
+import { pino } from 'pino';
 import { createFacilitator, createPaymentTransaction, type Facilitator } from 'x402-stacks';
+import type { FacilitatorApp } from '../src/app.js';
 import { createFacilitatorApp } from '../src/app.js';
 
-const post = (app: Hono, path: string, body: unknown) =>
+const post = (app: FacilitatorApp, path: string, body: unknown) =>
   app.request(path, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -31,7 +32,7 @@ async function stopDevnetApp(devnet: Devnet, facilitator: Facilitator) {
 describe('facilitator HTTP routes', () => {
   let devnet: Devnet;
   let facilitator: Facilitator;
-  let app: Hono;
+  let app: FacilitatorApp;
   before(async () => {
     ({ devnet, facilitator, app } = await devnetApp());
   });
@@ -156,7 +157,7 @@ describe('facilitator HTTP routes', () => {
 describe('facilitator HTTP routes: v1', () => {
   let devnet: Devnet;
   let facilitator: Facilitator;
-  let app: Hono;
+  let app: FacilitatorApp;
   before(async () => {
     ({ devnet, facilitator, app } = await devnetApp());
   });
@@ -265,5 +266,67 @@ describe('facilitator HTTP routes: API keys and CORS', () => {
     assert.equal(allowed.headers.get('access-control-allow-origin'), 'https://shop.example');
     const other = await app.request('/supported', { headers: { origin: 'https://evil.example' } });
     assert.notEqual(other.headers.get('access-control-allow-origin'), 'https://evil.example');
+  });
+});
+
+describe('facilitator HTTP routes: rate limits and request logs', () => {
+  const offline = () => createFacilitator({ networks: { testnet: { url: 'http://127.0.0.1:9' } } });
+  const from = (address: string) => ({ 'x-forwarded-for': address });
+
+  test('past its allowance an address gets 429 with Retry-After; other addresses and /health are not held', async () => {
+    const app = createFacilitatorApp({
+      facilitator: offline(),
+      rateLimitPerMinute: 3,
+      trustProxy: true,
+    });
+    for (let i = 0; i < 3; i++)
+      assert.equal((await app.request('/supported', { headers: from('10.0.0.1') })).status, 200);
+    const limited = await app.request('/supported', { headers: from('10.0.0.1') });
+    assert.equal(limited.status, 429);
+    assert.equal(((await limited.json()) as { error: string }).error, 'rate_limited');
+    assert.ok(Number(limited.headers.get('retry-after')) >= 1);
+    assert.equal((await app.request('/supported', { headers: from('10.0.0.2') })).status, 200);
+    assert.notEqual((await app.request('/health', { headers: from('10.0.0.1') })).status, 429);
+  });
+
+  test('X-Forwarded-For is ignored unless the proxy is trusted', async () => {
+    const app = createFacilitatorApp({ facilitator: offline(), rateLimitPerMinute: 2 });
+    for (const address of ['10.0.0.1', '10.0.0.2'])
+      assert.equal((await app.request('/supported', { headers: from(address) })).status, 200);
+    // Both counted against the one real peer, whatever the header claimed.
+    assert.equal((await app.request('/supported', { headers: from('10.0.0.3') })).status, 429);
+  });
+
+  test('one JSON line per request with its id; keys and payments never logged', async () => {
+    const lines: string[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(line) });
+    const app = createFacilitatorApp({ facilitator: offline(), logger, apiKeys: ['sk-live-123'] });
+    const body = { x402Version: 2, paymentPayload: { secret: 'deadbeefcafe' } };
+    const echoed = await app.request('/settle', {
+      method: 'POST',
+      body: JSON.stringify(body),
+      headers: {
+        authorization: 'Bearer sk-live-123',
+        'content-type': 'application/json',
+        'x-request-id': 'seller-req-42',
+      },
+    });
+    assert.equal(echoed.headers.get('x-request-id'), 'seller-req-42');
+    const fresh = await app.request('/supported', { headers: { 'x-request-id': '<script>' } });
+    const freshId = fresh.headers.get('x-request-id')!;
+    assert.match(freshId, /^[0-9a-f-]{36}$/, 'an unsafe offered id is replaced');
+
+    const records = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    const requests = records.filter((r) => r.msg === 'request');
+    assert.deepEqual(
+      requests.map((r) => [r.requestId, r.method, r.path, r.status]),
+      [
+        ['seller-req-42', 'POST', '/settle', 400],
+        [freshId, 'GET', '/supported', 200],
+      ],
+    );
+    const text = lines.join('');
+    assert.equal(text.includes('sk-live-123'), false, 'the API key is never logged');
+    assert.equal(text.includes('deadbeefcafe'), false, 'bodies are never logged');
   });
 });

@@ -11,6 +11,11 @@ describe('loadConfig', () => {
     assert.deepEqual(config.database, { kind: 'sqlite', path: './facilitator.db' });
     assert.deepEqual(config.sponsorKeys, []);
     assert.equal(config.sponsorMaxFee, 100000n);
+    assert.equal(config.rateLimitPerMinute, 6000);
+    assert.equal(config.trustProxy, false);
+    assert.equal(config.verifyCacheMs, 2000);
+    assert.equal(config.maxNonceAhead, 25n);
+    assert.equal(config.logLevel, 'info');
   });
 
   test('testnet or mainnet needs only the network, the API URL and the key; PostgreSQL by URL', () => {
@@ -35,6 +40,10 @@ describe('loadConfig', () => {
         DATABASE_URL: 'mysql://root:hunter2@db/x',
         SPONSOR_PRIVATE_KEYS: secretKey,
         SETTLE_TIMEOUT_MS: '5',
+        RATE_LIMIT_PER_MINUTE: '-1',
+        TRUST_PROXY: 'yes',
+        MAX_NONCE_AHEAD: '26',
+        LOG_LEVEL: 'loud',
       });
       assert.fail('expected a ConfigError');
     } catch (error) {
@@ -48,6 +57,10 @@ describe('loadConfig', () => {
         'DATABASE_URL',
         'SPONSOR_PRIVATE_KEYS',
         'SETTLE_TIMEOUT_MS',
+        'RATE_LIMIT_PER_MINUTE',
+        'TRUST_PROXY',
+        'MAX_NONCE_AHEAD',
+        'LOG_LEVEL',
       ]) {
         assert.match(text, new RegExp(name), name);
       }

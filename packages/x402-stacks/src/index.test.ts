@@ -52,6 +52,7 @@ const ROOT_EXPORTS = [
   'X402StacksError',
   'addressFromHash160',
   'assetKey',
+  'checkChainState',
   'checkPaymentTransaction',
   'createChainClient',
   'createFacilitator',

@@ -112,6 +112,7 @@ export {
   type CheckPaymentOptions,
   type ContractId,
   type CreatePaymentTransactionOptions,
+  checkChainState,
   checkPaymentTransaction,
   createPaymentTransaction,
   type DecimalInput,

@@ -10,6 +10,7 @@ import {
   createPaymentTransaction,
   type Facilitator,
   InMemoryLedger,
+  transactionIdOf,
 } from 'x402-stacks';
 import { ChainRequestError, createChainClient } from 'x402-stacks/chain';
 
@@ -21,6 +22,9 @@ const requirementsFor = (payTo: string, asset = 'STX', amount = '5000') => ({
   payTo,
   maxTimeoutSeconds: 300,
 });
+
+const transactionIdOfPayment = (payment: { payload: { transaction: string } }) =>
+  transactionIdOf(Buffer.from(payment.payload.transaction.replace(/^0x/, ''), 'hex'));
 
 describe('facilitator engine against the devnet', () => {
   let devnet: Devnet;
@@ -107,8 +111,8 @@ describe('facilitator engine against the devnet', () => {
         'invalid_exact_stacks_payload_amount_mismatch',
       ],
       [
-        'nonce ahead of the chain',
-        await payment(requirements, { nonce: nonce + 3n }),
+        'nonce past the chaining window (26 ahead of the chain)',
+        await payment(requirements, { nonce: nonce + 26n }),
         requirements,
         'invalid_exact_stacks_payload_nonce',
       ],
@@ -178,6 +182,56 @@ describe('facilitator engine against the devnet', () => {
       ),
       loser.errorReason,
     );
+  });
+
+  test('chained payments settled out of order all succeed; the later nonce waits for the earlier one', async () => {
+    const requirements = requirementsFor(seller());
+    const before = devnet.chain.state.stx(seller());
+    const payments = await Promise.all(
+      [0n, 1n, 2n].map((k) => payment(requirements, { nonce: nonce + k })),
+    );
+    assert.equal((await facilitator.verify(payments[2], requirements)).isValid, true);
+    const [late, middle] = [
+      facilitator.settle(payments[2], requirements),
+      facilitator.settle(payments[1], requirements),
+    ];
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(
+      devnet.chain.state.stx(seller()),
+      before,
+      `nothing broadcast while nonce ${nonce} is missing`,
+    );
+    const first = await facilitator.settle(payments[0], requirements);
+    const results = [first, await middle, await late];
+    nonce += 3n;
+    assert.deepEqual(
+      results.map((r) => r.success),
+      [true, true, true],
+      JSON.stringify(results),
+    );
+    assert.equal(devnet.chain.state.stx(seller()), before + 15_000n);
+  });
+
+  test('a payment ahead of a gap that never fills is refused and never broadcast', async () => {
+    const requirements = requirementsFor(seller());
+    const gapped = await payment(requirements, { nonce: nonce + 1n });
+    const result = await facilitator.settle(gapped, requirements);
+    assert.equal(result.success, false);
+    assert.equal(result.errorReason, 'invalid_exact_stacks_payload_nonce');
+    const chain = createChainClient({ network: 'testnet', url: devnet.url });
+    assert.equal(await chain.getNextNonce(payer().address), nonce, 'the payer spent nothing');
+    assert.equal(
+      await facilitator.status(transactionIdOfPayment(gapped)),
+      undefined,
+      'the claim is released',
+    );
+    // Once the gap fills, the very same payment settles.
+    assert.equal(
+      (await facilitator.settle(await payment(requirements), requirements)).success,
+      true,
+    );
+    assert.equal((await facilitator.settle(gapped, requirements)).success, true);
+    nonce += 2n;
   });
 
   test('a dropped transaction is a terminal failure', async () => {
@@ -513,5 +567,52 @@ describe('facilitator engine: what the chain says', () => {
     assert.equal(result.success, false);
     assert.equal(result.network, 'stacks:2147483648');
     await devnet.stop();
+  });
+});
+
+describe('facilitator engine: the verify cache', () => {
+  test('verify reuses a payer read within verifyCacheMs; settle always reads fresh', async () => {
+    const devnet = await startDevnet({ port: 0 });
+    const chain = createChainClient({ network: 'testnet', url: devnet.url });
+    let nonceReads = 0;
+    const counting = {
+      ...chain,
+      getNextNonce: (address: string) => {
+        nonceReads++;
+        return chain.getNextNonce(address);
+      },
+    };
+    let clock = 1_000_000;
+    const facilitator = createFacilitator({
+      networks: { testnet: { chain: counting } },
+      verifyCacheMs: 2_000,
+      pollIntervalMs: 10,
+      now: () => clock,
+    });
+    const requirements = requirementsFor(devnet.accounts[1]!.address);
+    const { transaction } = await createPaymentTransaction({
+      account: devnet.accounts[0]!.account,
+      requirements,
+      nonce: 0n,
+      fee: 400n,
+    });
+    const payload = { x402Version: 2, accepted: requirements, payload: { transaction } };
+    try {
+      await Promise.all([
+        facilitator.verify(payload, requirements),
+        facilitator.verify(payload, requirements),
+      ]);
+      assert.equal((await facilitator.verify(payload, requirements)).isValid, true);
+      assert.equal(nonceReads, 1, 'three verifies, concurrent ones included, one read');
+      clock += 2_001;
+      await facilitator.verify(payload, requirements);
+      assert.equal(nonceReads, 2, 'past the window the payer is read again');
+      const reads = nonceReads;
+      assert.equal((await facilitator.settle(payload, requirements)).success, true);
+      assert.ok(nonceReads > reads, 'settle read the chain itself');
+    } finally {
+      await facilitator.idle();
+      await devnet.stop();
+    }
   });
 });

@@ -27,12 +27,14 @@ import {
   type StacksNetworkName,
 } from '../stacks/networks.js';
 import {
+  checkChainState,
   checkPaymentTransaction,
   type PostConditionPolicy,
   type ValidPaymentCheck,
 } from '../stacks/payment/check.js';
 import { isTermsProblem, resolvePaymentTerms } from '../stacks/payment/terms.js';
 import { transactionIdOf } from '../stacks/signature.js';
+import { createChainStateReader } from './chain-state.js';
 import type { Ledger, SettlementRecord } from './ledger.js';
 import { InMemoryLedger } from './memory-ledger.js';
 
@@ -57,6 +59,19 @@ export type FacilitatorOptions = {
   claimLeaseMs?: number;
   /** Default `'compatible'`. */
   postConditionPolicy?: PostConditionPolicy;
+  /**
+   * How far past the payer's next nonce a payment's nonce may be. A buyer paying several requests at once signs
+   * consecutive nonces that can arrive in any order; `settle` holds a payment ahead of the chain until the ones before
+   * it are in the mempool (at most `settleTimeoutMs`, then it is refused and never broadcast), so a gap can never
+   * leave a payment waiting in the mempool to execute after its request gave up. Default 25, the node's own limit
+   * on chained transactions; 0 demands exactly the next nonce.
+   */
+  maxNonceAhead?: bigint;
+  /**
+   * How long `verify` may reuse a payer's nonce and balances read by an earlier `verify`, in ms. `settle` never uses
+   * the cache. Default 0 (every verify reads the chain); the HTTP service sets 2,000.
+   */
+  verifyCacheMs?: number;
   /** Largest fee accepted on an unsponsored payment, micro-STX. Default: no cap. */
   maxFee?: bigint;
   /**
@@ -161,9 +176,19 @@ export function createFacilitator(options: FacilitatorOptions): Facilitator {
     ? [options.sponsor.privateKeys].flat().filter((key): key is string => typeof key === 'string')
     : [];
   const sponsorMaxFee = options.sponsor?.maxFee ?? 100_000n;
+  const maxNonceAhead = options.maxNonceAhead ?? 25n;
+  const chainState = createChainStateReader(options.verifyCacheMs ?? 0, now);
+  // Deriving an account costs a public-key multiplication: once per network, not once per request.
+  const sponsorAccounts = new Map<StacksNetworkId, StacksAccount[]>();
   /** The sponsor accounts of a network, in the order they take turns. */
-  const sponsorsOf = (network: StacksNetwork): StacksAccount[] =>
-    sponsorKeys.map((key) => privateKeyToAccount(key, network.name));
+  const sponsorsOf = (network: StacksNetwork): StacksAccount[] => {
+    let accounts = sponsorAccounts.get(network.caip2);
+    if (!accounts) {
+      accounts = sponsorKeys.map((key) => privateKeyToAccount(key, network.name));
+      sponsorAccounts.set(network.caip2, accounts);
+    }
+    return accounts;
+  };
   const tracking = new Set<Promise<unknown>>();
 
   type Examined =
@@ -175,11 +200,17 @@ export function createFacilitator(options: FacilitatorOptions): Facilitator {
         sponsor: string | undefined;
         network: StacksNetwork;
         chain: ChainClient;
+        /** The payer's next nonce as read in step 7. */
+        nextNonce: bigint;
       }
     | { ok: false; reason: ReasonCode; message: string; payer?: string };
 
-  /** Steps 1–8 of verification; read-only. */
-  async function examine(payloadInput: unknown, requirementsInput: unknown): Promise<Examined> {
+  /** Steps 1–8 of verification; read-only. `fresh` (settle) reads the chain past the verify cache. */
+  async function examine(
+    payloadInput: unknown,
+    requirementsInput: unknown,
+    fresh: boolean,
+  ): Promise<Examined> {
     // 1. Shapes.
     const payload = PaymentPayloadSchema.safeParse(payloadInput);
     if (!payload.success)
@@ -234,20 +265,17 @@ export function createFacilitator(options: FacilitatorOptions): Facilitator {
     // 7. Chain state: the next nonce and the balances.
     const { chain } = connection;
     const token = terms.asset.kind === 'sip010' ? assetKey(terms.asset) : undefined;
-    const [nonce, stx, tokenBalance] = await Promise.all([
-      chain.getNextNonce(offline.payer),
-      chain.getStxBalance(offline.payer),
-      token ? chain.getFtBalance(offline.payer, token) : Promise.resolve(undefined),
-    ]);
-    // 8. The full check against that state.
-    const check = checkPaymentTransaction(
-      transaction,
-      requirements.data,
-      checkOptions({
-        expectedNonce: nonce,
-        balance: { stx, ...(tokenBalance === undefined ? {} : { token: tokenBalance }) },
-      }),
+    const state = await chainState.read(
+      chain,
+      { network: terms.network.caip2, payer: offline.payer, token },
+      fresh,
     );
+    // 8. The transaction that passed step 5, against that state.
+    const check = checkChainState(offline, {
+      expectedNonce: state.nonce,
+      maxNonceAhead,
+      balance: { stx: state.stx, ...(state.token === undefined ? {} : { token: state.token }) },
+    });
     if (!check.isValid) return refuse(check.invalidReason, check.invalidMessage, check.payer);
     return {
       ok: true,
@@ -257,6 +285,7 @@ export function createFacilitator(options: FacilitatorOptions): Facilitator {
       sponsor: terms.sponsor,
       network: terms.network,
       chain,
+      nextNonce: state.nonce,
     };
   }
 
@@ -273,7 +302,7 @@ export function createFacilitator(options: FacilitatorOptions): Facilitator {
     payloadInput: unknown,
     requirementsInput: unknown,
   ): Promise<VerifyResponse> {
-    const examined = await examine(payloadInput, requirementsInput);
+    const examined = await examine(payloadInput, requirementsInput, false);
     if (!examined.ok) {
       return {
         isValid: false,
@@ -300,7 +329,8 @@ export function createFacilitator(options: FacilitatorOptions): Facilitator {
     const replay = await findSettled(payloadInput);
     if (replay) return duplicate(replay);
 
-    const examined = await examine(payloadInput, requirementsInput);
+    // 1. Verify, against fresh chain state.
+    const examined = await examine(payloadInput, requirementsInput, true);
     if (!examined.ok) {
       // A concurrent settle of the same payment may have claimed it meanwhile: that is a replay, not a bad payment.
       const claimedMeanwhile = await findSettled(payloadInput);
@@ -315,6 +345,7 @@ export function createFacilitator(options: FacilitatorOptions): Facilitator {
       };
     }
     const { check, transaction, network, chain } = examined;
+    // 2. Claim the txid and (payer, nonce) atomically: from here on, no other settle can move this payment.
     const claim = await ledger.claim({
       paymentTxid: check.txid,
       txid: check.txid,
@@ -336,7 +367,22 @@ export function createFacilitator(options: FacilitatorOptions): Facilitator {
       );
     }
 
-    // 3. Sponsor-sign a sponsored payment: the on-chain txid is the sponsored transaction's.
+    // 3. A payment chained ahead of the payer's next nonce waits for the ones before it to reach the mempool.
+    // Broadcast now, it could sit there and execute long after this request gave up, charging for nothing served.
+    if (check.nonce > examined.nextNonce) {
+      const reached = await nonceReached(chain, check.payer, check.nonce);
+      if (!reached) {
+        await ledger.release(check.txid);
+        return failure(
+          check.payer,
+          network,
+          'invalid_exact_stacks_payload_nonce',
+          `the payer's earlier nonces never reached the chain, so nonce ${check.nonce} was not broadcast`,
+        );
+      }
+    }
+
+    // 4. Sponsor-sign a sponsored payment: the on-chain txid is the sponsored transaction's.
     let onChain = { txid: check.txid, transaction };
     let sponsorship: { account: StacksAccount; nonce: bigint } | undefined;
     if (check.sponsored) {
@@ -359,7 +405,7 @@ export function createFacilitator(options: FacilitatorOptions): Facilitator {
       sponsorship = { account: signed.account, nonce: signed.nonce };
     }
 
-    // 4. Write ahead: once marked broadcast, a restart tracks this transaction and never sends it again. If the guard
+    // 5. Write ahead: once marked broadcast, a restart tracks this transaction and never sends it again. If the guard
     // fails, another process released or took over the claim: sending now could settle the payment twice.
     const marked = await ledger.update(
       check.txid,
@@ -422,8 +468,20 @@ export function createFacilitator(options: FacilitatorOptions): Facilitator {
         onChain.txid,
       );
     }
-    // 5. Track it to a final status, or answer settlement_pending.
+    // 6. Broadcast, then track it to a final status, or answer settlement_pending.
     return track(onChain.txid, check.payer, network, chain);
+  }
+
+  /** Waits, at most `settleTimeoutMs`, until the payer's next possible nonce reaches `nonce`. */
+  async function nonceReached(chain: ChainClient, payer: string, nonce: bigint): Promise<boolean> {
+    const until = now() + settleTimeoutMs;
+    // Chained payments of one buyer arrive within milliseconds of each other: look often, not once a poll interval.
+    const interval = Math.min(pollIntervalMs, 100);
+    for (;;) {
+      if ((await chain.getNextNonce(payer)) >= nonce) return true;
+      if (now() >= until) return false;
+      await sleep(interval);
+    }
   }
 
   /** Signs a payment as one of the sponsors, with a reserved nonce and a fee within the cap. */

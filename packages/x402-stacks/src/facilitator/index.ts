@@ -14,6 +14,7 @@ export {
 } from '../protocol/v2.js';
 export {
   type CheckPaymentOptions,
+  checkChainState,
   checkPaymentTransaction,
   type PaymentCheck,
   type PostConditionPolicy,

@@ -56,6 +56,7 @@ export {
 } from './networks.js';
 export {
   type CheckPaymentOptions,
+  checkChainState,
   checkPaymentTransaction,
   type InvalidPaymentCheck,
   type PaymentCheck,

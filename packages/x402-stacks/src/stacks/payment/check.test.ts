@@ -522,6 +522,22 @@ describe('checkPaymentTransaction: STX transfers', () => {
       bad: () => stx({ nonce: 8n }),
     },
     {
+      name: 'nonce one past the maxNonceAhead window',
+      reason: 'invalid_exact_stacks_payload_nonce',
+      requirements: STX,
+      options: { expectedNonce: 7n, maxNonceAhead: 2n },
+      good: () => stx({ nonce: 9n }),
+      bad: () => stx({ nonce: 10n }),
+    },
+    {
+      name: 'nonce one below expectedNonce, whatever the window',
+      reason: 'invalid_exact_stacks_payload_nonce',
+      requirements: STX,
+      options: { expectedNonce: 7n, maxNonceAhead: 25n },
+      good: () => stx({ nonce: 7n }),
+      bad: () => stx({ nonce: 6n }),
+    },
+    {
       name: 'nonce one below expectedNonce (given as a number)',
       reason: 'invalid_exact_stacks_payload_nonce',
       requirements: STX,

@@ -21,7 +21,7 @@ import {
 } from '@stacks/transactions';
 import type { ReasonCode } from '../../protocol/reasons.js';
 import { addressFromHash160, parseStacksAddress } from '../address.js';
-import { assetKey, isExactTransferToken, type ResolveAssetOptions } from '../assets.js';
+import { assetKey, isExactTransferToken, type ResolveAssetOptions, STX_ASSET } from '../assets.js';
 import { fromHex } from '../bytes.js';
 import { STACKS_NETWORKS } from '../networks.js';
 import { transactionIdOf, verifyOriginSignature } from '../signature.js';
@@ -43,8 +43,13 @@ import {
 export type PostConditionPolicy = 'strict' | 'compatible';
 
 export type CheckPaymentOptions = {
-  /** The payer's next possible nonce on chain; the transaction must use exactly this nonce. */
+  /** The payer's next possible nonce on chain; the transaction must use it (or one within `maxNonceAhead` of it). */
   expectedNonce?: bigint | number;
+  /**
+   * How far past `expectedNonce` a nonce may be: a buyer paying several requests at once signs consecutive nonces,
+   * and the node keeps up to 25 chained ones in its mempool. Default 0: exactly the next nonce.
+   */
+  maxNonceAhead?: bigint;
   /** What the payer holds: `stx` in micro-STX, `token` in the paid token's atomic units. */
   balance?: { stx?: bigint; token?: bigint };
   /** Default `'compatible'`. */
@@ -257,18 +262,7 @@ export function checkPaymentTransaction(
   const sponsorProblem = checkSponsor(tx, terms);
   if (sponsorProblem) return invalid('invalid_exact_stacks_payload_sponsor', sponsorProblem, known);
 
-  // 12. Nonce and balance, when the caller read them from the chain.
-  if (options.expectedNonce !== undefined && origin.nonce !== parseAtomic(options.expectedNonce)) {
-    return invalid(
-      'invalid_exact_stacks_payload_nonce',
-      `nonce ${origin.nonce} is not the next possible nonce ${options.expectedNonce}`,
-      known,
-    );
-  }
-  const shortfall = balanceShortfall(options.balance, terms, known.fee);
-  if (shortfall) return invalid('insufficient_funds', shortfall, known);
-
-  return {
+  const valid: ValidPaymentCheck = {
     isValid: true,
     payer: known.payer,
     txid: known.txid,
@@ -280,6 +274,44 @@ export function checkPaymentTransaction(
     postConditionMode: postConditions,
     byteLength: raw.length,
   };
+  // 12. Nonce and balance, when the caller read them from the chain.
+  return checkChainState(valid, options);
+}
+
+/**
+ * Step 12 alone: a transaction that passed the offline checks, against the payer's chain state. The facilitator
+ * runs the offline steps once, reads the chain only for payments worth the request, then finishes here, without
+ * decoding and recovering the signature a second time.
+ * @example
+ * ```ts
+ * const offline = checkPaymentTransaction(hex, requirements);
+ * if (offline.isValid) {
+ *   const [nonce, stx] = await Promise.all([chain.getNextNonce(offline.payer), chain.getStxBalance(offline.payer)]);
+ *   const check = checkChainState(offline, { expectedNonce: nonce, balance: { stx } });
+ * }
+ * ```
+ */
+export function checkChainState(
+  check: ValidPaymentCheck,
+  state: Pick<CheckPaymentOptions, 'expectedNonce' | 'maxNonceAhead' | 'balance'>,
+): PaymentCheck {
+  const { payer, txid, nonce, fee, sponsored } = check;
+  const known = { payer, txid, nonce, fee, sponsored };
+  if (state.expectedNonce !== undefined) {
+    const expected = parseAtomic(state.expectedNonce);
+    const ahead = state.maxNonceAhead ?? 0n;
+    if (nonce < expected || nonce > expected + ahead) {
+      const window = ahead === 0n ? '' : ` (or up to ${ahead} past it)`;
+      return invalid(
+        'invalid_exact_stacks_payload_nonce',
+        `nonce ${nonce} is not the next possible nonce ${expected}${window}`,
+        known,
+      );
+    }
+  }
+  const shortfall = balanceShortfall(state.balance, check);
+  if (shortfall) return invalid('insufficient_funds', shortfall, known);
+  return check;
 }
 
 type Known = {
@@ -509,23 +541,19 @@ function checkSponsor(tx: StacksTransactionWire, terms: PaymentTerms): string | 
   return undefined;
 }
 
-// Step 12 (balance part).
+// Step 12 (balance part). A sponsored payment's fee is 0 here: the sponsor pays it.
 function balanceShortfall(
   balance: CheckPaymentOptions['balance'],
-  terms: PaymentTerms,
-  fee: bigint,
+  check: ValidPaymentCheck,
 ): string | undefined {
   if (!balance) return undefined;
-  const stxNeeded = terms.asset.kind === 'stx' ? terms.amount + fee : fee;
+  const paysInStx = check.asset === assetKey(STX_ASSET);
+  const stxNeeded = paysInStx ? check.amount + check.fee : check.fee;
   if (balance.stx !== undefined && balance.stx < stxNeeded) {
     return `the payer holds ${balance.stx} micro-STX and needs ${stxNeeded}`;
   }
-  if (
-    terms.asset.kind === 'sip010' &&
-    balance.token !== undefined &&
-    balance.token < terms.amount
-  ) {
-    return `the payer holds ${balance.token} of ${terms.asset.contractId} and needs ${terms.amount}`;
+  if (!paysInStx && balance.token !== undefined && balance.token < check.amount) {
+    return `the payer holds ${balance.token} of ${check.asset} and needs ${check.amount}`;
   }
   return undefined;
 }

@@ -1,0 +1,62 @@
+/**
+ * Request ids and one JSON log line per request. The id comes from the caller's `x-request-id` when it is a sane
+ * token (so a seller's logs and ours join up), otherwise a fresh UUID; it is echoed back in the response. Only the
+ * method, path, status, duration, address and id are logged: never headers (API keys) and never bodies (payments).
+ * @module
+ */
+import { randomUUID } from 'node:crypto';
+import type { Context, MiddlewareHandler } from 'hono';
+import type { Logger } from 'pino';
+
+const SANE_REQUEST_ID = /^[\w.:-]{1,64}$/;
+
+/** The variables the logging middleware sets on the context. */
+export type RequestLogVariables = { requestId: string; log: Logger };
+
+/**
+ * @example
+ * ```ts
+ * app.use('*', requestLog({ logger: pino(), clientAddress: () => '127.0.0.1' }));
+ * ```
+ */
+export function requestLog(options: {
+  logger: Logger;
+  clientAddress: (c: Context) => string;
+}): MiddlewareHandler<{ Variables: RequestLogVariables }> {
+  return async (c, next) => {
+    const offered = c.req.header('x-request-id');
+    const requestId = offered && SANE_REQUEST_ID.test(offered) ? offered : randomUUID();
+    const log = options.logger.child({ requestId });
+    c.set('requestId', requestId);
+    c.set('log', log);
+    const started = performance.now();
+    await next();
+    c.header('x-request-id', requestId);
+    log.info(
+      {
+        method: c.req.method,
+        path: c.req.path,
+        status: c.res.status,
+        ms: Math.round((performance.now() - started) * 10) / 10,
+        ip: options.clientAddress(c),
+      },
+      'request',
+    );
+  };
+}
+
+/** One line per settle outcome: what an operator greps for when a seller asks where a payment went. */
+export function logSettle(
+  log: Logger,
+  settled: { success: boolean; transaction: string; payer?: string; errorReason?: string },
+): void {
+  log.info(
+    {
+      txid: settled.transaction || undefined,
+      payer: settled.payer,
+      success: settled.success,
+      ...(settled.errorReason ? { reason: settled.errorReason } : {}),
+    },
+    'settle',
+  );
+}
