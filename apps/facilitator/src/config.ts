@@ -16,7 +16,7 @@ export type FacilitatorConfig = {
   readonly apiKey: string | undefined;
   readonly database:
     | { readonly kind: 'sqlite'; readonly path: string }
-    | { readonly kind: 'postgres'; readonly url: string };
+    | { readonly kind: 'postgres'; readonly url: string; readonly schema: string | undefined };
   readonly sponsorKeys: readonly string[];
   readonly sponsorMaxFee: bigint;
   readonly settleTimeoutMs: number;
@@ -42,6 +42,7 @@ export const ENVIRONMENT = {
   STACKS_API_URL_MAINNET: 'https://api.mainnet.hiro.so',
   STACKS_API_KEY: '',
   DATABASE_URL: 'sqlite:./facilitator.db',
+  DATABASE_SCHEMA: '',
   SPONSOR_PRIVATE_KEYS: '',
   SPONSOR_MAX_FEE: '100000',
   SETTLE_TIMEOUT_MS: '60000',
@@ -87,6 +88,9 @@ const Schema = z.object({
   STACKS_API_URL_MAINNET: z.url({ protocol: /^https?$/ }),
   STACKS_API_KEY: z.string(),
   DATABASE_URL: z.string().min(1),
+  DATABASE_SCHEMA: z
+    .string()
+    .regex(/^([a-z_][a-z0-9_]{0,62})?$/, 'expected a lower-case SQL identifier, such as x402'),
   SPONSOR_PRIVATE_KEYS: z.string(),
   SPONSOR_MAX_FEE: z
     .string()
@@ -120,7 +124,11 @@ export function loadConfig(env: Record<string, string | undefined>): Facilitator
     ? []
     : parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
 
-  const database = parseDatabaseUrl(input.DATABASE_URL ?? '', problems);
+  const database = parseDatabaseUrl(
+    input.DATABASE_URL ?? '',
+    input.DATABASE_SCHEMA || undefined,
+    problems,
+  );
   const sponsorKeys = (input.SPONSOR_PRIVATE_KEYS ?? '')
     .split(',')
     .map((key) => key.trim())
@@ -158,6 +166,7 @@ export function loadConfig(env: Record<string, string | undefined>): Facilitator
 
 function parseDatabaseUrl(
   url: string,
+  schema: string | undefined,
   problems: string[],
 ): FacilitatorConfig['database'] | undefined {
   if (url.startsWith('sqlite:')) {
@@ -167,7 +176,7 @@ function parseDatabaseUrl(
     return path ? { kind: 'sqlite', path } : undefined;
   }
   if (url.startsWith('postgres://') || url.startsWith('postgresql://'))
-    return { kind: 'postgres', url };
+    return { kind: 'postgres', url, schema };
   problems.push(`DATABASE_URL: expected sqlite:<path> or postgres://…, got ${redactUrl(url)}`);
   return undefined;
 }

@@ -34,7 +34,10 @@ export async function startFacilitatorService(
   const opened =
     config.database.kind === 'sqlite'
       ? await openSqliteLedger({ path: config.database.path })
-      : await openPostgresLedger({ connectionString: config.database.url });
+      : await openPostgresLedger({
+          connectionString: config.database.url,
+          ...(config.database.schema ? { schema: config.database.schema } : {}),
+        });
   const facilitator = createFacilitator({
     networks: Object.fromEntries(
       config.networks.map((name) => [

@@ -27,7 +27,17 @@ describe('loadConfig', () => {
     });
     assert.deepEqual(config.networks, ['mainnet', 'testnet']);
     assert.equal(config.apiKey, 'k');
-    assert.deepEqual(config.database, { kind: 'postgres', url: 'postgres://u:p@db/x402' });
+    assert.deepEqual(config.database, {
+      kind: 'postgres',
+      url: 'postgres://u:p@db/x402',
+      schema: undefined,
+    });
+    const named = loadConfig({ DATABASE_URL: 'postgres://db/x402', DATABASE_SCHEMA: 'payments' });
+    assert.deepEqual(named.database, {
+      kind: 'postgres',
+      url: 'postgres://db/x402',
+      schema: 'payments',
+    });
   });
 
   test('every problem is listed at once, and secrets never appear', () => {
@@ -44,6 +54,7 @@ describe('loadConfig', () => {
         TRUST_PROXY: 'yes',
         MAX_NONCE_AHEAD: '26',
         LOG_LEVEL: 'loud',
+        DATABASE_SCHEMA: 'x; drop table settlements',
       });
       assert.fail('expected a ConfigError');
     } catch (error) {
@@ -61,6 +72,7 @@ describe('loadConfig', () => {
         'TRUST_PROXY',
         'MAX_NONCE_AHEAD',
         'LOG_LEVEL',
+        'DATABASE_SCHEMA',
       ]) {
         assert.match(text, new RegExp(name), name);
       }

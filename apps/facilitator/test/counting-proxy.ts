@@ -1,0 +1,50 @@
+/**
+ * A pass-through HTTP proxy in front of the devnet that counts broadcasts. The devnet takes a repeated broadcast of
+ * the same bytes without complaint (as a node does), so only the wire shows whether a facilitator sent one twice.
+ */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export type CountingProxy = {
+  readonly url: string;
+  /** Transactions POSTed to /v2/transactions so far whose answer came back. */
+  readonly broadcasts: number;
+  close(): Promise<void>;
+};
+
+export async function startCountingProxy(target: string): Promise<CountingProxy> {
+  let broadcasts = 0;
+  const server = createServer(async (request, response) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of request) chunks.push(chunk as Buffer);
+    const body = Buffer.concat(chunks);
+    const headers = Object.fromEntries(
+      Object.entries(request.headers).filter(
+        (entry): entry is [string, string] => typeof entry[1] === 'string' && entry[0] !== 'host',
+      ),
+    );
+    const answer = await fetch(`${target}${request.url}`, {
+      method: request.method ?? 'GET',
+      headers,
+      ...(body.length > 0 ? { body } : {}),
+    });
+    const payload = Buffer.from(await answer.arrayBuffer());
+    if (request.method === 'POST' && request.url === '/v2/transactions') broadcasts++;
+    response.writeHead(answer.status, {
+      'content-type': answer.headers.get('content-type') ?? 'application/octet-stream',
+    });
+    response.end(payload);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    get broadcasts() {
+      return broadcasts;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
