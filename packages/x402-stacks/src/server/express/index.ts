@@ -1,0 +1,124 @@
+/**
+ * `x402-stacks/express`: the payment middleware for Express 4 and 5. It uses Express's types only, so importing it
+ * (or the package root, which re-exports it) never loads Express.
+ * @module
+ */
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import {
+  fromV1Options,
+  type PaymentMiddlewareOptions,
+  type PaymentMiddlewareOptionsV1,
+} from '../options.js';
+import type { PaywallReply } from '../replies.js';
+import { createResourceServer, type Payment, type ServeAdmission } from '../resource-server.js';
+import { holdResponse } from './hold-response.js';
+
+export type { PaymentMiddlewareOptions, PaymentMiddlewareOptionsV1 } from '../options.js';
+export type { Payment } from '../resource-server.js';
+
+// Per request, without widening Express's Request type: a WeakMap lets the request object go with its payment.
+const payments = new WeakMap<Request, Payment>();
+
+/**
+ * Express middleware that puts a price on the routes after it. An unpaid request gets 402 with the
+ * `payment-required` header; a paid one (`payment-signature`, or v1 `X-PAYMENT`) is settled through the facilitator
+ * and then served with `payment-response`. Options are checked once, here: a bad option throws
+ * `ServerConfigError` listing every problem.
+ *
+ * @param options See {@link PaymentMiddlewareOptions}; `settle` defaults to `'before-handler'`.
+ * @throws {ServerConfigError}
+ * @example
+ * ```ts
+ * import express from 'express';
+ * import { getPayment, paymentMiddleware, STXtoMicroSTX } from 'x402-stacks';
+ *
+ * const app = express();
+ * app.get(
+ *   '/api/premium-data',
+ *   paymentMiddleware({
+ *     amount: STXtoMicroSTX(0.00001),
+ *     payTo: process.env.SERVER_ADDRESS!,
+ *     network: 'testnet',
+ *     facilitatorUrl: process.env.FACILITATOR_URL!,
+ *   }),
+ *   (req, res) => res.json({ transaction: getPayment(req)?.transaction }),
+ * );
+ * ```
+ */
+export function paymentMiddleware(options: PaymentMiddlewareOptions<Request>): RequestHandler {
+  const server = createResourceServer<Request>(options);
+  return async function paymentMiddleware(req: Request, res: Response, next: NextFunction) {
+    try {
+      const admission = await server.admit({
+        url: `${req.protocol}://${req.headers.host ?? 'localhost'}${req.originalUrl}`,
+        header: (name) => {
+          const value = req.headers[name];
+          return Array.isArray(value) ? value[0] : value;
+        },
+        request: req,
+      });
+      if (admission.action === 'reply') return send(res, admission.reply);
+      payments.set(req, admission.payment);
+      if (admission.action === 'serve') {
+        setHeaders(res, admission);
+        return next();
+      }
+      // after-handler: hold the handler's response until the payment settles; a failed handler is never charged.
+      const held = holdResponse(res);
+      next();
+      const { ended } = await held.finished;
+      if (!ended) return;
+      if (res.statusCode >= 400) return held.release();
+      const settled = await admission.settle();
+      if (settled.action === 'reply') {
+        const { status, headers, body } = settled.reply;
+        return held.replace(status, headers, body);
+      }
+      payments.set(req, settled.payment);
+      held.release(settled.headers);
+    } catch (error) {
+      next(error);
+    }
+  };
+}
+
+/**
+ * The v1 name of {@link paymentMiddleware}, taking the seller's address as `address` (v2: `payTo`). It answers in v2
+ * and accepts both `payment-signature` and `X-PAYMENT`.
+ *
+ * @deprecated Use {@link paymentMiddleware} with `payTo`.
+ * @example
+ * ```ts
+ * app.get('/api/data', x402PaymentRequired({ amount: STXtoMicroSTX(0.001), address: SERVER_ADDRESS,
+ *   network: 'testnet', facilitatorUrl: FACILITATOR_URL }), handler);
+ * ```
+ */
+export function x402PaymentRequired(options: PaymentMiddlewareOptionsV1<Request>): RequestHandler {
+  return paymentMiddleware(fromV1Options(options));
+}
+
+/**
+ * The payment of a request that passed `paymentMiddleware`: `{ transaction, payer, network, amount, asset, … }`, or
+ * `undefined` on a route without the middleware.
+ *
+ * @example
+ * ```ts
+ * app.get('/api/data', paymentMiddleware(options), (req, res) => {
+ *   const payment = getPayment(req);
+ *   res.json({ data: 'Premium content', transaction: payment?.transaction });
+ * });
+ * ```
+ */
+export function getPayment(req: Request): Payment | undefined {
+  return payments.get(req);
+}
+
+function send(res: Response, reply: PaywallReply): void {
+  res.statusCode = reply.status;
+  for (const [name, value] of Object.entries(reply.headers)) res.setHeader(name, value);
+  res.end(reply.body);
+}
+
+function setHeaders(res: Response, admission: ServeAdmission): void {
+  for (const [name, value] of Object.entries(admission.headers)) res.setHeader(name, value);
+}

@@ -1,0 +1,229 @@
+/**
+ * The seller's view of a facilitator: one interface, with two implementations. `createFacilitatorClient` speaks the
+ * x402 HTTP API to a facilitator service; the in-process engine (`createFacilitator`) already has this shape and is
+ * passed as is.
+ * @module
+ */
+import { z } from 'zod';
+import { redactSecrets, redactUrl } from '../chain/redact.js';
+import {
+  type PaymentPayload,
+  type PaymentRequirements,
+  type SettleResponse,
+  SettleResponseSchema,
+  type SupportedResponse,
+  SupportedResponseSchema,
+  type VerifyResponse,
+  VerifyResponseSchema,
+} from '../protocol/v2.js';
+import { FacilitatorRequestError, ServerConfigError } from './errors.js';
+
+/**
+ * What the facilitator knows of one settlement, as `GET /settlements/:txid` answers: `claimed` and `broadcast` are
+ * still open, `success` and `failed` are final.
+ *
+ * @example
+ * ```ts
+ * const status = await facilitator.status(txid);
+ * if (status?.state === 'success') console.log('confirmed at', status.blockHeight);
+ * ```
+ */
+export type FacilitatorSettlementStatus = {
+  readonly transaction: string;
+  readonly state: 'claimed' | 'broadcast' | 'success' | 'failed';
+  readonly payer: string;
+  readonly network: string;
+  readonly errorReason?: string;
+  readonly blockHeight?: number;
+};
+
+/**
+ * A facilitator as the resource server uses it. `createFacilitatorClient(…)` (over HTTP) and `createFacilitator(…)`
+ * (the in-process engine) both satisfy it.
+ *
+ * - `verify` and `settle` answer refusals as values (`isValid: false`, `success: false`) and throw only when there is
+ *   no usable answer ({@link FacilitatorRequestError} over HTTP).
+ * - `status` answers `undefined` for a transaction the facilitator never settled.
+ *
+ * @example
+ * ```ts
+ * const facilitator: FacilitatorClient = createFacilitatorClient({ url: 'http://127.0.0.1:8085' });
+ * const verdict = await facilitator.verify(paymentPayload, paymentRequirements);
+ * ```
+ */
+export type FacilitatorClient = {
+  verify(
+    paymentPayload: PaymentPayload,
+    paymentRequirements: PaymentRequirements,
+  ): Promise<VerifyResponse>;
+  settle(
+    paymentPayload: PaymentPayload,
+    paymentRequirements: PaymentRequirements,
+  ): Promise<SettleResponse>;
+  status(txid: string): Promise<FacilitatorSettlementStatus | undefined>;
+  supported(): SupportedResponse | Promise<SupportedResponse>;
+};
+
+/** Options of {@link createFacilitatorClient}. */
+export type FacilitatorClientOptions = {
+  /** The facilitator's base URL, such as `https://facilitator.stacksx402.com`. Credentials in it are never shown. */
+  url: string;
+  /** Sent as `Authorization: Bearer <apiKey>`. Never shown in errors. */
+  apiKey?: string;
+  /** Timeout of `verify`, `status` and `supported`, in ms. Default 10,000. */
+  timeoutMs?: number;
+  /**
+   * Timeout of `settle`, in ms. Default 75,000: a facilitator waits up to a minute for confirmation before it
+   * answers `settlement_pending`, and that answer is worth waiting for.
+   */
+  settleTimeoutMs?: number;
+  /** Default: the global `fetch`. */
+  fetch?: typeof globalThis.fetch;
+};
+
+const DEFAULT_TIMEOUT_MS = 10_000;
+const DEFAULT_SETTLE_TIMEOUT_MS = 75_000;
+const BODY_SNIPPET_LENGTH = 200;
+
+const SettlementStatusSchema = z.looseObject({
+  transaction: z.string().min(1),
+  state: z.enum(['claimed', 'broadcast', 'success', 'failed']),
+  payer: z.string(),
+  network: z.string(),
+  errorReason: z.string().optional(),
+  blockHeight: z.number().int().nonnegative().optional(),
+});
+
+const OptionsSchema = z.object({
+  url: z.url({ protocol: /^https?$/, error: 'expected an http or https URL' }),
+  apiKey: z.string().min(1).optional(),
+  timeoutMs: z.int().positive().optional(),
+  settleTimeoutMs: z.int().positive().optional(),
+  fetch: z.custom<typeof globalThis.fetch>((v) => typeof v === 'function').optional(),
+});
+
+/**
+ * A facilitator over HTTP: `POST /verify`, `POST /settle`, `GET /settlements/:txid`, `GET /supported`. Every answer
+ * is checked against the x402 schemas; a 4xx/5xx, a timeout or a body that is not the schema throws
+ * {@link FacilitatorRequestError}, with the URL redacted (user, password, key-like query parameters and the API key).
+ *
+ * @throws {ServerConfigError} at creation, when the options are invalid.
+ * @example
+ * ```ts
+ * import { createFacilitatorClient } from 'x402-stacks/server';
+ * const facilitator = createFacilitatorClient({ url: process.env.FACILITATOR_URL!, apiKey: process.env.FACILITATOR_KEY });
+ * const { kinds } = await facilitator.supported();
+ * ```
+ */
+export function createFacilitatorClient(options: FacilitatorClientOptions): FacilitatorClient {
+  const parsed = OptionsSchema.safeParse(options);
+  if (!parsed.success) {
+    throw new ServerConfigError(
+      parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`),
+    );
+  }
+  const { apiKey } = parsed.data;
+  const base = parsed.data.url.replace(/\/+$/, '');
+  const secrets = apiKey ? [apiKey, encodeURIComponent(apiKey)] : [];
+  const shown = redactUrl(base, secrets);
+  const fetchImpl = parsed.data.fetch ?? globalThis.fetch;
+  const timeoutMs = parsed.data.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const settleTimeoutMs = parsed.data.settleTimeoutMs ?? DEFAULT_SETTLE_TIMEOUT_MS;
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (apiKey) headers.authorization = `Bearer ${apiKey}`;
+
+  async function call<T extends z.ZodType>(
+    method: 'GET' | 'POST',
+    path: string,
+    schema: T,
+    body: unknown,
+    timeout: number,
+    allowNotFound = false,
+  ): Promise<z.output<T> | undefined> {
+    const where = `${method} ${shown}${path}`;
+    let response: Response;
+    try {
+      response = await fetchImpl(`${base}${path}`, {
+        method,
+        headers: body === undefined ? headers : { ...headers, 'content-type': 'application/json' },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        signal: AbortSignal.timeout(timeout),
+      });
+    } catch (error) {
+      const timedOut = error instanceof DOMException && error.name === 'TimeoutError';
+      throw new FacilitatorRequestError(
+        'facilitator_unreachable',
+        timedOut ? `${where} timed out after ${timeout} ms` : `${where} failed: no connection`,
+        { details: redactSecrets(messageOf(error), secrets) },
+      );
+    }
+    const text = await response.text().catch(() => '');
+    if (allowNotFound && response.status === 404) return undefined;
+    if (!response.ok) {
+      throw new FacilitatorRequestError(
+        'facilitator_bad_response',
+        `${where} answered ${response.status}`,
+        { status: response.status, details: redactSecrets(snippet(text), secrets) },
+      );
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      throw new FacilitatorRequestError('facilitator_bad_response', `${where} answered non-JSON`, {
+        status: response.status,
+        details: redactSecrets(snippet(text), secrets),
+      });
+    }
+    const result = schema.safeParse(json);
+    if (!result.success) {
+      throw new FacilitatorRequestError(
+        'facilitator_bad_response',
+        `${where} answered a body that is not the x402 schema`,
+        {
+          status: response.status,
+          metaMessages: result.error.issues
+            .slice(0, 5)
+            .map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`),
+        },
+      );
+    }
+    return result.data;
+  }
+
+  const request = (paymentPayload: PaymentPayload, paymentRequirements: PaymentRequirements) => ({
+    x402Version: 2,
+    paymentPayload,
+    paymentRequirements,
+  });
+
+  return {
+    async verify(paymentPayload, paymentRequirements) {
+      const body = request(paymentPayload, paymentRequirements);
+      return (await call('POST', '/verify', VerifyResponseSchema, body, timeoutMs))!;
+    },
+    async settle(paymentPayload, paymentRequirements) {
+      const body = request(paymentPayload, paymentRequirements);
+      return (await call('POST', '/settle', SettleResponseSchema, body, settleTimeoutMs))!;
+    },
+    async status(txid) {
+      // A txid is hex; anything else could walk the path, so it is refused before any request.
+      if (!/^(0x)?[0-9a-fA-F]{64}$/.test(txid)) return undefined;
+      const path = `/settlements/${txid.replace(/^0x/, '')}`;
+      return call('GET', path, SettlementStatusSchema, undefined, timeoutMs, true);
+    },
+    async supported() {
+      return (await call('GET', '/supported', SupportedResponseSchema, undefined, timeoutMs))!;
+    },
+  };
+}
+
+function messageOf(error: unknown): string {
+  const cause = (error as { cause?: { code?: unknown } })?.cause;
+  const code = typeof cause?.code === 'string' ? ` (${cause.code})` : '';
+  return `${error instanceof Error ? error.message : String(error)}${code}`;
+}
+
+function snippet(text: string): string {
+  return text.length > BODY_SNIPPET_LENGTH ? `${text.slice(0, BODY_SNIPPET_LENGTH)}…` : text;
+}

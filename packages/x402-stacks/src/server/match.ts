@@ -1,0 +1,101 @@
+/**
+ * Which of the route's `accepts[]` entries a payment pays. A v2 payment names its entry in `accepted`; a v1 payment
+ * names only scheme and network, so its transaction decides between entries of several assets.
+ * @module
+ */
+import type { PaymentPayloadV1 } from '../protocol/v1.js';
+import type { PaymentPayload, PaymentRequirements } from '../protocol/v2.js';
+import { isSameAsset } from '../stacks/assets.js';
+import { fromHex } from '../stacks/bytes.js';
+import { resolveNetwork, type StacksNetwork } from '../stacks/networks.js';
+import { checkPaymentTransaction } from '../stacks/payment/check.js';
+import { transactionIdOf } from '../stacks/signature.js';
+import type { RequestPayment } from './payment-header.js';
+
+/** A payment matched to one of the offered entries, as the facilitator is asked to settle it. */
+export type MatchedPayment = {
+  readonly requirements: PaymentRequirements;
+  /** The v2 payload sent to the facilitator (a v1 payment is carried over with the matched entry as `accepted`). */
+  readonly payload: PaymentPayload;
+  readonly version: 1 | 2;
+};
+
+/**
+ * Finds the offered entry the payment accepts, or `undefined` when it accepts none of them (another amount, payTo,
+ * asset, network, scheme or sponsor than offered).
+ */
+export function matchPayment(
+  payment: RequestPayment,
+  offered: readonly PaymentRequirements[],
+  network: StacksNetwork,
+): MatchedPayment | undefined {
+  if (payment.version === 2) {
+    const { accepted } = payment.payload;
+    const requirements = offered.find((entry) => sameTerms(accepted, entry, network));
+    return requirements ? { requirements, payload: payment.payload, version: 2 } : undefined;
+  }
+  const requirements = matchV1(payment.payload, offered, network);
+  if (!requirements) return undefined;
+  return {
+    requirements,
+    payload: { x402Version: 2, accepted: requirements, payload: payment.payload.payload },
+    version: 1,
+  };
+}
+
+function sameTerms(
+  accepted: PaymentRequirements,
+  offered: PaymentRequirements,
+  network: StacksNetwork,
+): boolean {
+  if (accepted.scheme !== offered.scheme || accepted.amount !== offered.amount) return false;
+  if (accepted.payTo !== offered.payTo || !sameNetwork(accepted.network, accepted.payTo, network)) {
+    return false;
+  }
+  // A sponsored offer must be paid sponsored by that sponsor, and an unsponsored one unsponsored.
+  if (accepted.extra?.sponsor !== offered.extra?.sponsor) return false;
+  try {
+    return accepted.asset === offered.asset || isSameAsset(accepted.asset, offered.asset, network);
+  } catch {
+    return false;
+  }
+}
+
+function matchV1(
+  payload: PaymentPayloadV1,
+  offered: readonly PaymentRequirements[],
+  network: StacksNetwork,
+): PaymentRequirements | undefined {
+  const candidates = offered.filter(
+    (entry) =>
+      entry.scheme === payload.scheme && sameNetwork(payload.network, entry.payTo, network),
+  );
+  if (candidates.length <= 1) return candidates[0];
+  // Several assets on one network: the entry this transaction pays, checked offline (no chain state), else the
+  // first, whose refusal the facilitator then explains.
+  const transaction = (payload.payload as { transaction?: unknown }).transaction;
+  if (typeof transaction !== 'string') return candidates[0];
+  return (
+    candidates.find((entry) => checkPaymentTransaction(transaction, entry).isValid) ?? candidates[0]
+  );
+}
+
+function sameNetwork(input: string, payTo: string, network: StacksNetwork): boolean {
+  try {
+    return resolveNetwork(input, { payTo }).caip2 === network.caip2;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The txid of the transaction as the buyer signed it (a sponsor's signature changes it), or `''` when the payload
+ * carries no readable transaction. Known before settlement, for `after-handler`.
+ */
+export function signedTxidOf(matched: MatchedPayment): string {
+  const transaction = (matched.payload.payload as { transaction?: unknown }).transaction;
+  if (typeof transaction !== 'string' || !HEX.test(transaction)) return '';
+  return transactionIdOf(fromHex(transaction.replace(/^0x/, '')));
+}
+
+const HEX = /^(0x)?([0-9a-fA-F]{2})+$/;

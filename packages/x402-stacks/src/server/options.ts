@@ -1,0 +1,285 @@
+/**
+ * The payment middleware's options, checked once when a middleware is created: shapes with zod, then the meaning
+ * (network, payTo, asset, prices) with the same functions a facilitator uses. Every problem is listed at once.
+ * @module
+ */
+import { z } from 'zod';
+import type { PaymentRequirements } from '../protocol/v2.js';
+import { parseStacksAddress } from '../stacks/address.js';
+import { resolveAsset } from '../stacks/assets.js';
+import { resolveNetwork, type StacksNetwork, type StacksNetworkInput } from '../stacks/networks.js';
+import { ServerConfigError } from './errors.js';
+import { createFacilitatorClient, type FacilitatorClient } from './facilitator-client.js';
+import {
+  type PriceFunction,
+  type Prices,
+  priceRequirements,
+  type RequirementBase,
+} from './pricing.js';
+
+/** When the payment is settled relative to the route's handler. */
+export type SettleOrder = 'before-handler' | 'after-handler';
+
+/**
+ * Options of `paymentMiddleware`, for Express, Hono or the framework-free core. `Request` is what a pricing function
+ * receives: Express's `req`, Hono's `c`.
+ *
+ * @example
+ * ```ts
+ * const options: PaymentMiddlewareOptions<Request> = {
+ *   amount: STXtoMicroSTX('0.001'),
+ *   payTo: 'ST1SJ3DTE5DN7X54YDH5D64R3BCB6A2AG2ZQ8YPD5',
+ *   network: 'testnet',
+ *   facilitatorUrl: 'http://127.0.0.1:8085',
+ * };
+ * ```
+ */
+export type PaymentMiddlewareOptions<Request = unknown> = {
+  /**
+   * The price in atomic units: a digit string, a bigint or a safe integer; `{ amount, asset }`; a list of these (one
+   * `accepts[]` entry each); or a function of the request returning any of them, sync or async.
+   */
+  amount: Prices | PriceFunction<Request>;
+  /** The seller's Stacks address (or contract principal), on `network`. */
+  payTo: string;
+  /** `'mainnet'`, `'testnet'`, or CAIP-2 (`'stacks:1'`, `'stacks:2147483648'`). */
+  network: StacksNetworkInput;
+  /** The facilitator service's base URL. Give this or `facilitator`. */
+  facilitatorUrl?: string;
+  /** Sent to `facilitatorUrl` as `Authorization: Bearer <key>`. */
+  facilitatorApiKey?: string;
+  /** A facilitator object instead of a URL: the in-process engine (`createFacilitator`) or a `createFacilitatorClient`. */
+  facilitator?: FacilitatorClient;
+  /** The asset of prices that name none: `'STX'` (default), `'sBTC'`, `'USDCx'` or a SIP-010 contract id. */
+  asset?: string;
+  /** Human-readable description, in `resource.description`. */
+  description?: string;
+  /** The MIME type of the paid response, in `resource.mimeType`. */
+  mimeType?: string;
+  /** The resource URL announced in the 402. Default: the request's origin and path, without the query. */
+  resource?: string;
+  /** A name for the API, top-level in the 402 (and `resource.serviceName` when it fits 32 characters), for x402scan. */
+  name?: string;
+  /** The route's input/output description (`{ input: { type: 'http', method }, output }`), top-level in the 402. */
+  outputSchema?: Record<string, unknown>;
+  /** How long a payment may take, in seconds. Default 300. */
+  maxTimeoutSeconds?: number;
+  /** Extra scheme parameters copied into every `accepts[].extra`. An explicit `sponsor` here wins over `sponsored`. */
+  extra?: Record<string, unknown>;
+  /**
+   * Offer fee sponsorship when the facilitator's `/supported` names a sponsor for this network (copied into
+   * `accepts[].extra.sponsor`, so buyers sign with fee 0). Default `true`; `false` never asks `/supported`.
+   */
+  sponsored?: boolean;
+  /** Default `'before-handler'`: settle, then run the handler. `'after-handler'`: verify, run, settle, then send. */
+  settle?: SettleOrder;
+  /** Polling of `GET /settlements/:txid` after `settlement_pending`: default 5 attempts, 1,000 ms apart. */
+  settlementPending?: { attempts?: number; intervalMs?: number };
+  /** Timeout of facilitator calls over HTTP, in ms (`settle` gets `max(this, 75,000)`). Default 10,000. */
+  facilitatorTimeoutMs?: number;
+};
+
+/**
+ * The v1 options: the seller's address is `address` (v2: `payTo`).
+ * @example
+ * ```ts
+ * const v1: PaymentMiddlewareOptionsV1 = { amount: '1000', address: SELLER, network: 'testnet', facilitatorUrl };
+ * ```
+ */
+export type PaymentMiddlewareOptionsV1<Request = unknown> = Omit<
+  PaymentMiddlewareOptions<Request>,
+  'payTo'
+> & {
+  /** The seller's Stacks address (the v1 name of `payTo`). */
+  address: string;
+  /** Accepted too; it must then equal `address`. */
+  payTo?: string;
+};
+
+/**
+ * v1 options as v2 options.
+ * @throws {ServerConfigError} when `address` and `payTo` are both given and differ.
+ */
+export function fromV1Options<Request>(
+  options: PaymentMiddlewareOptionsV1<Request>,
+): PaymentMiddlewareOptions<Request> {
+  const { address, payTo, ...rest } = options ?? ({} as PaymentMiddlewareOptionsV1<Request>);
+  if (payTo !== undefined && address !== undefined && payTo !== address) {
+    throw new ServerConfigError(['address: address (v1) and payTo (v2) name different addresses']);
+  }
+  return { ...rest, payTo: address ?? payTo } as PaymentMiddlewareOptions<Request>;
+}
+
+/** Options after checking: what the core works from. */
+export type ResolvedOptions<Request> = {
+  readonly base: RequirementBase;
+  /** The entries of a static price, built once. */
+  readonly staticAccepts: readonly PaymentRequirements[] | undefined;
+  readonly priceFunction: PriceFunction<Request> | undefined;
+  readonly facilitator: FacilitatorClient;
+  readonly settleOrder: SettleOrder;
+  readonly sponsored: boolean;
+  readonly resource: string | undefined;
+  readonly description: string | undefined;
+  readonly mimeType: string | undefined;
+  readonly name: string | undefined;
+  readonly outputSchema: Record<string, unknown> | undefined;
+  readonly pendingAttempts: number;
+  readonly pendingIntervalMs: number;
+};
+
+const isFunction = (value: unknown) => typeof value === 'function';
+const FacilitatorSchema = z.custom<FacilitatorClient>(
+  (value) =>
+    typeof value === 'object' &&
+    value !== null &&
+    ['verify', 'settle', 'status', 'supported'].every((key) =>
+      isFunction((value as Record<string, unknown>)[key]),
+    ),
+  {
+    error:
+      'expected an object with verify, settle, status and supported (createFacilitator or createFacilitatorClient)',
+  },
+);
+
+const OptionsSchema = z.object({
+  amount: z
+    .unknown()
+    .refine((value) => value !== undefined && value !== null, 'amount is required'),
+  payTo: z.string({ error: 'payTo is required: the seller’s Stacks address' }).min(1),
+  network: z.string({ error: "network is required: 'mainnet', 'testnet' or a CAIP-2 id" }).min(1),
+  facilitatorUrl: z
+    .url({ protocol: /^https?$/, error: 'expected an http or https URL' })
+    .optional(),
+  facilitatorApiKey: z.string().min(1).optional(),
+  facilitator: FacilitatorSchema.optional(),
+  asset: z.string().min(1).optional(),
+  description: z.string().optional(),
+  mimeType: z.string().optional(),
+  resource: z.url({ error: 'expected an absolute URL' }).optional(),
+  name: z.string().trim().min(1).max(64).optional(),
+  outputSchema: z.record(z.string(), z.unknown()).optional(),
+  maxTimeoutSeconds: z.int().positive().max(86_400).optional(),
+  extra: z.record(z.string(), z.unknown()).optional(),
+  sponsored: z.boolean().optional(),
+  settle: z.enum(['before-handler', 'after-handler']).optional(),
+  settlementPending: z
+    .object({
+      attempts: z.int().nonnegative().max(600).optional(),
+      intervalMs: z.int().positive().max(60_000).optional(),
+    })
+    .optional(),
+  facilitatorTimeoutMs: z.int().positive().optional(),
+});
+
+/**
+ * Checks the options and resolves what can be resolved once.
+ * @throws {ServerConfigError} listing every problem.
+ */
+export function resolveOptions<Request>(
+  options: PaymentMiddlewareOptions<Request>,
+): ResolvedOptions<Request> {
+  const parsed = OptionsSchema.safeParse(options ?? {});
+  const issues: string[] = parsed.success
+    ? []
+    : parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
+  const given = (options ?? {}) as Partial<PaymentMiddlewareOptions<Request>>;
+
+  if (given.facilitatorUrl === undefined && given.facilitator === undefined) {
+    issues.push('facilitatorUrl: give facilitatorUrl or facilitator');
+  }
+  if (given.facilitatorUrl !== undefined && given.facilitator !== undefined) {
+    issues.push('facilitator: give facilitatorUrl or facilitator, not both');
+  }
+  if (given.facilitatorApiKey !== undefined && given.facilitatorUrl === undefined) {
+    issues.push('facilitatorApiKey: only used with facilitatorUrl');
+  }
+
+  let network: StacksNetwork | undefined;
+  if (typeof given.network === 'string') {
+    try {
+      network = resolveNetwork(given.network, { payTo: given.payTo });
+    } catch (error) {
+      issues.push(`network: ${shortMessageOf(error)}`);
+    }
+  }
+  let payToValid = false;
+  if (network && typeof given.payTo === 'string' && given.payTo !== '') {
+    try {
+      // A contract principal (`SP….name`) may receive too; its address part must be on the network.
+      parseStacksAddress(given.payTo.split('.')[0]!, network);
+      payToValid = true;
+    } catch (error) {
+      issues.push(`payTo: ${shortMessageOf(error)}`);
+    }
+  }
+  const asset = given.asset ?? 'STX';
+  if (network && typeof asset === 'string') {
+    try {
+      resolveAsset(asset, network);
+    } catch (error) {
+      issues.push(`asset: ${shortMessageOf(error)}`);
+    }
+  }
+  const sponsor = given.extra?.sponsor;
+  if (network && sponsor !== undefined) {
+    try {
+      parseStacksAddress(String(sponsor), network);
+    } catch (error) {
+      issues.push(`extra.sponsor: ${shortMessageOf(error)}`);
+    }
+  }
+
+  const base: RequirementBase | undefined =
+    network && payToValid
+      ? {
+          network,
+          payTo: given.payTo!,
+          asset,
+          maxTimeoutSeconds: given.maxTimeoutSeconds ?? 300,
+          extra: given.extra,
+        }
+      : undefined;
+  const priceFunction = typeof given.amount === 'function' ? given.amount : undefined;
+  let staticAccepts: PaymentRequirements[] | undefined;
+  if (base && !priceFunction && given.amount !== undefined && given.amount !== null) {
+    const priced = priceRequirements(given.amount, base);
+    if (priced.ok) staticAccepts = priced.accepts;
+    else issues.push(...priced.problems);
+  }
+
+  let facilitator = given.facilitator;
+  if (issues.length === 0 && given.facilitatorUrl !== undefined) {
+    const timeoutMs = given.facilitatorTimeoutMs;
+    facilitator = createFacilitatorClient({
+      url: given.facilitatorUrl,
+      ...(given.facilitatorApiKey ? { apiKey: given.facilitatorApiKey } : {}),
+      ...(timeoutMs ? { timeoutMs, settleTimeoutMs: Math.max(timeoutMs, 75_000) } : {}),
+    });
+  }
+  if (issues.length > 0 || !base || !facilitator) throw new ServerConfigError(issues);
+
+  return {
+    base,
+    staticAccepts,
+    priceFunction,
+    facilitator,
+    settleOrder: given.settle ?? 'before-handler',
+    sponsored: given.sponsored ?? true,
+    resource: given.resource,
+    description: given.description,
+    mimeType: given.mimeType,
+    name: given.name?.trim(),
+    outputSchema: given.outputSchema,
+    pendingAttempts: given.settlementPending?.attempts ?? 5,
+    pendingIntervalMs: given.settlementPending?.intervalMs ?? 1_000,
+  };
+}
+
+function shortMessageOf(error: unknown): string {
+  if (error && typeof error === 'object' && 'shortMessage' in error) {
+    const { shortMessage, details } = error as { shortMessage: string; details?: string };
+    return details ? `${shortMessage} (${details})` : shortMessage;
+  }
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,92 @@
+/**
+ * The answers the middleware sends itself (402, 400, 502, 500) and the headers it adds to a paid response. Built as
+ * plain strings: the values come from checked options or from the facilitator's checked answers, so no schema runs
+ * per request, and a static route's challenge is encoded once.
+ * @module
+ */
+import { utf8ToBase64 } from '../protocol/base64.js';
+import { PAYMENT_HEADERS } from '../protocol/headers.js';
+import type { PaymentRequirements, SettleResponse } from '../protocol/v2.js';
+import type { ResolvedOptions } from './options.js';
+
+/**
+ * A response for the adapter to send as is: a status, headers (lower-case names) and a JSON body as text.
+ * @example
+ * ```ts
+ * res.status(reply.status).set(reply.headers).send(reply.body);
+ * ```
+ */
+export type PaywallReply = {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+};
+
+/** Browsers may read these response headers from a script on another origin. */
+export const EXPOSED_HEADERS = [
+  PAYMENT_HEADERS.paymentRequired,
+  PAYMENT_HEADERS.paymentResponse,
+  PAYMENT_HEADERS.xPaymentResponse,
+].join(', ');
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+// Bazaar's limit for resource.serviceName.
+const SERVICE_NAME = /^[\x20-\x7e]{1,32}$/;
+
+/** What a challenge says beyond `accepts[]`. */
+export type ChallengeFailure = { readonly error: string; readonly message?: string };
+
+/**
+ * The 402: the `payment-required` header and the same JSON as the body, never cached. `failure` names why a payment
+ * was refused; `receipt` (a failed or pending settlement) goes in `payment-response` so the buyer sees the txid.
+ */
+export function challengeReply(
+  options: ResolvedOptions<unknown>,
+  resourceUrl: string,
+  accepts: readonly PaymentRequirements[],
+  failure: ChallengeFailure = { error: 'payment_required' },
+  receipt?: SettleResponse,
+): PaywallReply {
+  const { name, description, mimeType, outputSchema } = options;
+  const challenge = {
+    x402Version: 2,
+    error: failure.error,
+    ...(failure.message ? { message: failure.message } : {}),
+    resource: {
+      url: resourceUrl,
+      ...(description !== undefined ? { description } : {}),
+      ...(mimeType !== undefined ? { mimeType } : {}),
+      ...(name !== undefined && SERVICE_NAME.test(name) ? { serviceName: name } : {}),
+    },
+    accepts,
+    ...(name !== undefined ? { name } : {}),
+    ...(outputSchema !== undefined ? { outputSchema } : {}),
+  };
+  const body = JSON.stringify(challenge);
+  const headers: Record<string, string> = {
+    'content-type': JSON_TYPE,
+    'cache-control': 'no-store',
+    'access-control-expose-headers': EXPOSED_HEADERS,
+    [PAYMENT_HEADERS.paymentRequired]: utf8ToBase64(body),
+  };
+  if (receipt) headers[PAYMENT_HEADERS.paymentResponse] = encodeJson(receipt);
+  return { status: 402, headers, body };
+}
+
+/** A JSON error that is not a challenge: 400 for a malformed header, 502 for the facilitator, 500 for a bad price. */
+export function errorReply(status: number, error: string, message: string): PaywallReply {
+  return {
+    status,
+    headers: {
+      'content-type': JSON_TYPE,
+      'cache-control': 'no-store',
+      'access-control-expose-headers': EXPOSED_HEADERS,
+    },
+    body: JSON.stringify({ error, message }),
+  };
+}
+
+/** Base64 of a JSON value, as the payment headers carry it. */
+export function encodeJson(value: unknown): string {
+  return utf8ToBase64(JSON.stringify(value));
+}

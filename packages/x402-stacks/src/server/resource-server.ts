@@ -1,0 +1,352 @@
+/**
+ * The resource server: the framework-free core of the payment middleware. An adapter (Express, Hono, or your own)
+ * hands it a request; it answers what to do: reply (402, 400, 502), serve now (the payment is settled), or serve and
+ * settle before sending (`after-handler`).
+ * @module
+ */
+
+import { InvalidHeaderError } from '../protocol/errors.js';
+import { PAYMENT_HEADERS } from '../protocol/headers.js';
+import type { PaymentRequirements, SettleResponse } from '../protocol/v2.js';
+import type { StacksNetworkId } from '../stacks/networks.js';
+import { FacilitatorRequestError } from './errors.js';
+import { type MatchedPayment, matchPayment, signedTxidOf } from './match.js';
+import {
+  type PaymentMiddlewareOptions,
+  type ResolvedOptions,
+  resolveOptions,
+  type SettleOrder,
+} from './options.js';
+import { readPayment } from './payment-header.js';
+import { priceRequirements } from './pricing.js';
+import { SERVER_REASON_CODES } from './reasons.js';
+import {
+  challengeReply,
+  EXPOSED_HEADERS,
+  encodeJson,
+  errorReply,
+  type PaywallReply,
+} from './replies.js';
+import { settlePayment } from './settlement.js';
+import { createSponsorLookup, type SponsorLookup } from './sponsor.js';
+
+/**
+ * The payment behind a paid request, as `getPayment` gives it to the handler.
+ *
+ * @example
+ * ```ts
+ * const payment = getPayment(req);
+ * console.log(payment?.transaction, payment?.payer, payment?.amount, payment?.asset);
+ * ```
+ */
+export type Payment = {
+  /** The txid on chain. Before settlement (`after-handler`), the txid of the transaction as the buyer signed it. */
+  readonly transaction: string;
+  /** The buyer's Stacks address. */
+  readonly payer: string;
+  /** CAIP-2. */
+  readonly network: StacksNetworkId;
+  /** Atomic units, as a decimal string. */
+  readonly amount: string;
+  /** The asset as offered: `'STX'`, `'sBTC'` or a contract id. */
+  readonly asset: string;
+  /** `true` once the facilitator confirmed the settlement; `false` while an `after-handler` handler runs. */
+  readonly settled: boolean;
+  /** The `accepts[]` entry that was paid. */
+  readonly requirements: PaymentRequirements;
+  /** The buyer's protocol version: 2 for `payment-signature`, 1 for `X-PAYMENT`. */
+  readonly x402Version: 1 | 2;
+  /** @deprecated The v1 name of {@link Payment.transaction}. */
+  readonly txId: string;
+};
+
+/**
+ * What the core needs to know of a request.
+ * @example
+ * ```ts
+ * const request: PaywallRequest<IncomingMessage> = {
+ *   url: `http://${req.headers.host}${req.url}`,
+ *   header: (name) => req.headers[name] as string | undefined,
+ *   request: req,
+ * };
+ * ```
+ */
+export type PaywallRequest<Request> = {
+  /** The absolute URL the client asked for. */
+  readonly url: string;
+  /** A request header by lower-case name, `undefined` when absent. */
+  header(name: string): string | undefined;
+  /** What a pricing function receives. */
+  readonly request: Request;
+};
+
+/** A reply the adapter sends as is. */
+export type ReplyAdmission = { readonly action: 'reply'; readonly reply: PaywallReply };
+/** The payment is settled: run the handler, with these headers on its response. */
+export type ServeAdmission = {
+  readonly action: 'serve';
+  readonly payment: Payment;
+  readonly headers: Readonly<Record<string, string>>;
+};
+/**
+ * The payment is verified, not settled (`after-handler`): run the handler with its response held back, then call
+ * `settle()` only if it succeeded (status below 400), and send what `settle()` answers.
+ */
+export type DeferredAdmission = {
+  readonly action: 'serve-then-settle';
+  readonly payment: Payment;
+  settle(): Promise<ReplyAdmission | ServeAdmission>;
+};
+/**
+ * The core's answer for one request.
+ * @example
+ * ```ts
+ * const admission = await server.admit(request);
+ * if (admission.action === 'reply') return send(admission.reply);
+ * ```
+ */
+export type Admission = ReplyAdmission | ServeAdmission | DeferredAdmission;
+
+/**
+ * A resource server for one priced route.
+ * @example
+ * ```ts
+ * const server = createResourceServer({ amount: '1000', payTo, network: 'testnet', facilitatorUrl });
+ * const admission = await server.admit({ url, header, request });
+ * ```
+ */
+export type ResourceServer<Request> = {
+  readonly settleOrder: SettleOrder;
+  admit(request: PaywallRequest<Request>): Promise<Admission>;
+};
+
+// Distinct resource URLs whose static challenge is kept; past this the cache starts over.
+const MAX_CACHED_CHALLENGES = 1_000;
+
+/**
+ * Creates the core of a payment middleware. Options are checked here, once: the call throws
+ * {@link ServerConfigError} listing every problem.
+ *
+ * 1. Price the request: the static entries, or the pricing function's, checked like a facilitator would.
+ * 2. Offer the facilitator's sponsor, when it has one for the network and `sponsored` is not `false`.
+ * 3. No payment header: 402 with the challenge (encoded once per resource URL for a static price).
+ * 4. A malformed header: 400. A payment that accepts none of the entries: 402 `accepted_requirements_mismatch`.
+ * 5. `before-handler`: settle (following `settlement_pending`), then serve; `after-handler`: verify, then serve and
+ *    settle before sending. Any refusal is a 402 with the facilitator's reason; no usable answer is a 502.
+ *
+ * @throws {ServerConfigError}
+ * @example
+ * ```ts
+ * import { createResourceServer } from 'x402-stacks/server';
+ * const server = createResourceServer({
+ *   amount: STXtoMicroSTX('0.001'), payTo: SELLER, network: 'testnet', facilitatorUrl: FACILITATOR_URL,
+ * });
+ * ```
+ */
+export function createResourceServer<Request = unknown>(
+  options: PaymentMiddlewareOptions<Request>,
+): ResourceServer<Request> {
+  const resolved = resolveOptions(options);
+  const { base, facilitator } = resolved;
+  const offersSponsor = resolved.sponsored && base.extra?.sponsor === undefined;
+  const sponsorOf: SponsorLookup = offersSponsor
+    ? createSponsorLookup(facilitator, base.network)
+    : async () => undefined;
+  const pending = { attempts: resolved.pendingAttempts, intervalMs: resolved.pendingIntervalMs };
+  const challenges = new Map<string, PaywallReply>();
+  let challengesSponsor: string | undefined;
+
+  const withSponsor = (accepts: readonly PaymentRequirements[], sponsor: string | undefined) =>
+    sponsor === undefined
+      ? accepts
+      : accepts.map((entry) => ({ ...entry, extra: { ...entry.extra, sponsor } }));
+
+  async function offered(request: PaywallRequest<Request>, sponsor: string | undefined) {
+    if (resolved.staticAccepts) return { accepts: withSponsor(resolved.staticAccepts, sponsor) };
+    const priced = priceRequirements(await resolved.priceFunction!(request.request), base);
+    if (!priced.ok) return { problems: priced.problems };
+    return { accepts: withSponsor(priced.accepts, sponsor) };
+  }
+
+  function staticChallenge(
+    resourceUrl: string,
+    accepts: readonly PaymentRequirements[],
+    sponsor: string | undefined,
+  ) {
+    if (challengesSponsor !== sponsor || challenges.size >= MAX_CACHED_CHALLENGES) {
+      challenges.clear();
+      challengesSponsor = sponsor;
+    }
+    let reply = challenges.get(resourceUrl);
+    if (!reply) {
+      reply = challengeReply(resolved as ResolvedOptions<unknown>, resourceUrl, accepts);
+      challenges.set(resourceUrl, reply);
+    }
+    return reply;
+  }
+
+  async function admit(request: PaywallRequest<Request>): Promise<Admission> {
+    try {
+      return await decide(request);
+    } catch (error) {
+      if (error instanceof FacilitatorRequestError) {
+        return reply(errorReply(502, error.reason, error.shortMessage));
+      }
+      throw error;
+    }
+  }
+
+  async function decide(request: PaywallRequest<Request>): Promise<Admission> {
+    // 1–2. The entries on offer.
+    const sponsor = await sponsorOf();
+    const priced = await offered(request, sponsor);
+    if (!priced.accepts) {
+      return reply(
+        errorReply(
+          500,
+          'invalid_price',
+          `${SERVER_REASON_CODES.invalid_price} ${priced.problems.join('; ')}`,
+        ),
+      );
+    }
+    const { accepts } = priced;
+    const resourceUrl = resolved.resource ?? withoutQuery(request.url);
+    const challenge = (failure?: { error: string; message?: string }, receipt?: SettleResponse) =>
+      reply(
+        challengeReply(
+          resolved as ResolvedOptions<unknown>,
+          resourceUrl,
+          accepts,
+          failure,
+          receipt,
+        ),
+      );
+
+    // 3–4. The payment, if any, and the entry it pays.
+    let payment: ReturnType<typeof readPayment>;
+    try {
+      payment = readPayment(request.header);
+    } catch (error) {
+      if (error instanceof InvalidHeaderError) {
+        return reply(
+          errorReply(400, error.reason, error.message.split('\n').filter(Boolean).join(' ')),
+        );
+      }
+      throw error;
+    }
+    if (!payment) {
+      return resolved.staticAccepts
+        ? reply(staticChallenge(resourceUrl, accepts, sponsor))
+        : challenge();
+    }
+    const matched = matchPayment(payment, accepts, base.network);
+    if (!matched) {
+      return challenge({
+        error: 'accepted_requirements_mismatch',
+        message: SERVER_REASON_CODES.accepted_requirements_mismatch,
+      });
+    }
+
+    // 5. Settle now, or verify now and settle after the handler.
+    if (resolved.settleOrder === 'before-handler') return settleAndServe(matched, challenge);
+    const verdict = await facilitator.verify(matched.payload, matched.requirements);
+    if (!verdict.isValid) {
+      return challenge({
+        error: verdict.invalidReason ?? 'unexpected_verify_error',
+        ...(verdict.invalidMessage ? { message: verdict.invalidMessage } : {}),
+      });
+    }
+    const signedTxid = signedTxidOf(matched);
+    return {
+      action: 'serve-then-settle',
+      payment: paymentOf(matched, { transaction: signedTxid, payer: verdict.payer ?? '' }, false),
+      settle: async () => {
+        try {
+          return await settleAndServe(matched, challenge);
+        } catch (error) {
+          if (error instanceof FacilitatorRequestError) {
+            return reply(errorReply(502, error.reason, error.shortMessage));
+          }
+          throw error;
+        }
+      },
+    };
+  }
+
+  async function settleAndServe(
+    matched: MatchedPayment,
+    challenge: (
+      failure?: { error: string; message?: string },
+      receipt?: SettleResponse,
+    ) => ReplyAdmission,
+  ): Promise<ReplyAdmission | ServeAdmission> {
+    const settled = await settlePayment(
+      facilitator,
+      matched.payload,
+      matched.requirements,
+      pending,
+    );
+    if (!settled.success) {
+      const error = settled.errorReason ?? 'unexpected_settle_error';
+      const message =
+        error === 'settlement_pending'
+          ? `the payment ${settled.transaction} is broadcast but not confirmed yet; the resource is not served on a pending payment (retrying the same payment answers duplicate_settlement)`
+          : settled.errorMessage;
+      return challenge({ error, ...(message ? { message } : {}) }, settled);
+    }
+    const payment = paymentOf(
+      matched,
+      { transaction: settled.transaction, payer: settled.payer ?? '' },
+      true,
+    );
+    const headers: Record<string, string> = {
+      'access-control-expose-headers': EXPOSED_HEADERS,
+      [PAYMENT_HEADERS.paymentResponse]: encodeJson({
+        success: true,
+        transaction: settled.transaction,
+        network: settled.network,
+        ...(settled.payer ? { payer: settled.payer } : {}),
+      }),
+    };
+    if (matched.version === 1) {
+      headers[PAYMENT_HEADERS.xPaymentResponse] = encodeJson({
+        success: true,
+        txId: settled.transaction,
+        amount: matched.requirements.amount,
+        sender: settled.payer ?? '',
+        network: settled.network,
+      });
+    }
+    return { action: 'serve', payment, headers };
+  }
+
+  return { settleOrder: resolved.settleOrder, admit };
+}
+
+function reply(paywallReply: PaywallReply): ReplyAdmission {
+  return { action: 'reply', reply: paywallReply };
+}
+
+function paymentOf(
+  matched: MatchedPayment,
+  { transaction, payer }: { transaction: string; payer: string },
+  settled: boolean,
+): Payment {
+  const { requirements } = matched;
+  return {
+    transaction,
+    txId: transaction,
+    payer,
+    network: requirements.network as StacksNetworkId,
+    amount: requirements.amount,
+    asset: requirements.asset,
+    settled,
+    requirements,
+    x402Version: matched.version,
+  };
+}
+
+function withoutQuery(url: string): string {
+  const end = url.search(/[?#]/);
+  return end === -1 ? url : url.slice(0, end);
+}
