@@ -1,6 +1,7 @@
 /**
- * `x402-stacks/client`: what a buyer needs to pay. Today: accounts, building the payment transaction, and the
- * buyer's side of the header codecs. The axios and fetch wrappers join here.
+ * `x402-stacks/client`: what a buyer needs to pay. Accounts, the payer core (reading a 402, choosing a requirement
+ * within a spending policy, nonces, fees, signing, reading the receipt), both wrappers (`wrapAxiosWithPayment`,
+ * `wrapFetchWithPayment`), their errors, and the buyer's side of the header codecs.
  * @module
  */
 export {
@@ -24,3 +25,40 @@ export {
   createPaymentTransaction,
   type PaymentTransaction,
 } from '../stacks/payment/create.js';
+export { withPaymentInterceptor, wrapAxiosWithPayment } from './axios/index.js';
+export type { ChainSourceOptions } from './chain-source.js';
+export { type PaymentChallenge, type PaymentOffer, readPaymentChallenge } from './challenge.js';
+export {
+  CLIENT_REASONS,
+  type ClientReason,
+  InsufficientBalanceError,
+  InvalidPaymentRequiredError,
+  NoAcceptableRequirementError,
+  PayerOptionsError,
+  PaymentError,
+  PaymentNetworkError,
+  PaymentPolicyError,
+  PaymentRejectedError,
+  type PolicyReason,
+  type RequirementRefusal,
+  SettlementPendingError,
+} from './errors.js';
+export { DEFAULT_FEES, type FeeOptions } from './fees.js';
+export { wrapFetchWithPayment } from './fetch/index.js';
+export { createNonceAllocator, type NonceAllocator, type NonceLease } from './nonces.js';
+export { type PaidAnswer, type PaymentOutcome, readPaymentOutcome } from './outcome.js';
+export {
+  createPayer,
+  PAYMENT_REQUEST_HEADERS,
+  type Payer,
+  type PaymentOptions,
+  type PaymentReceipt,
+  type PaymentRequiredContext,
+  type PreparedPayment,
+} from './payer.js';
+export {
+  type AssetAmounts,
+  type AtomicAmountInput,
+  DEFAULT_MAX_AMOUNT,
+  type SpendingPolicyOptions,
+} from './policy.js';

@@ -1,0 +1,52 @@
+/**
+ * The running total against the budget. An amount is reserved before signing, so parallel requests can never
+ * overspend together, and released only when the payment certainly did not move money.
+ * @module
+ */
+import type { PolicyRefusal } from './policy.js';
+
+/** A reserved amount: `release()` gives it back (idempotent). */
+export type BudgetReservation = { release(): void };
+
+/** Spending per asset key, against the budget. */
+export type BudgetTracker = {
+  /** Reserves `amount` of the asset, or says which limit it would break. */
+  reserve(assetKey: string, label: string, amount: bigint): BudgetReservation | PolicyRefusal;
+  /** What has been spent or is reserved for the asset, atomic units. */
+  spent(assetKey: string): bigint;
+};
+
+/**
+ * Creates the tracker for a budget per asset key; assets without a budget are tracked but never refused.
+ * @example
+ * ```ts
+ * const tracker = createBudgetTracker(new Map([['STX', 10_000n]]));
+ * const held = tracker.reserve('STX', 'STX', 4_000n); // a reservation
+ * ```
+ */
+export function createBudgetTracker(budget: ReadonlyMap<string, bigint>): BudgetTracker {
+  const spent = new Map<string, bigint>();
+  return {
+    reserve(assetKey, label, amount) {
+      const already = spent.get(assetKey) ?? 0n;
+      const limit = budget.get(assetKey);
+      if (limit !== undefined && already + amount > limit) {
+        return {
+          reason: 'payment_over_budget',
+          message: `${amount} ${label} would bring the total to ${already + amount}, above the budget of ${limit} (${limit - already} left)`,
+          limit,
+        };
+      }
+      spent.set(assetKey, already + amount);
+      let released = false;
+      return {
+        release() {
+          if (released) return;
+          released = true;
+          spent.set(assetKey, (spent.get(assetKey) ?? 0n) - amount);
+        },
+      };
+    },
+    spent: (assetKey) => spent.get(assetKey) ?? 0n,
+  };
+}

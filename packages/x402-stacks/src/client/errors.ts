@@ -1,0 +1,279 @@
+/**
+ * The buyer's errors. Each carries a stable snake_case `reason` and a short message that names what was refused and
+ * why; none ever holds a private key or a signed transaction.
+ * @module
+ */
+import { X402StacksError, type X402StacksErrorOptions } from '../errors/base.js';
+import type { StacksPaymentRequirements } from '../stacks/payment/terms.js';
+
+/**
+ * The reason codes of the buyer's errors, with their explanations. The payer also passes `insufficient_funds` and
+ * `settlement_pending` through with their protocol meaning.
+ *
+ * @example
+ * ```ts
+ * import { CLIENT_REASONS } from 'x402-stacks/client';
+ * CLIENT_REASONS.payment_over_budget; // 'Paying would take the total spent past the budget for this asset.'
+ * ```
+ */
+export const CLIENT_REASONS = {
+  invalid_payment_required: 'The 402 response carries no readable payment challenge.',
+  no_acceptable_requirement:
+    'None of the offered payment requirements can be paid by this account.',
+  payment_over_max_amount: 'The price is above the maximum per payment set for this asset.',
+  payment_over_budget: 'Paying would take the total spent past the budget for this asset.',
+  pay_to_not_allowed: 'The recipient is not in the allowed payTo list.',
+  asset_not_allowed: 'The asset is not allowed, or has no maximum per payment.',
+  payment_declined: 'The onPaymentRequired hook declined to pay.',
+  insufficient_funds: 'The account cannot cover the amount plus the fee.',
+  payment_rejected: 'The server or its facilitator refused the payment; nothing was served.',
+  settlement_pending:
+    'The payment was broadcast but not confirmed in time; the resource was not served.',
+  payment_network_error: 'The chain or the server could not be reached while paying.',
+  invalid_payer_options: 'The options given to the payer or a wrapper are malformed.',
+} as const;
+
+/**
+ * A reason code of the buyer's errors.
+ * @example
+ * ```ts
+ * const reason: ClientReason = 'payment_over_max_amount';
+ * ```
+ */
+export type ClientReason = keyof typeof CLIENT_REASONS;
+
+/** Why the spending policy refused a payment. */
+export type PolicyReason = Extract<
+  ClientReason,
+  | 'payment_over_max_amount'
+  | 'payment_over_budget'
+  | 'pay_to_not_allowed'
+  | 'asset_not_allowed'
+  | 'payment_declined'
+>;
+
+/** Options shared by the payment errors: the wrapper attaches the HTTP response it refused on, when there is one. */
+type PaymentErrorOptions = X402StacksErrorOptions & { response?: unknown };
+
+/**
+ * Base class of the buyer's errors.
+ * @example
+ * ```ts
+ * try {
+ *   await api.get('/premium');
+ * } catch (error) {
+ *   if (error instanceof PaymentError) console.log(error.reason); // 'payment_over_budget'
+ * }
+ * ```
+ */
+export class PaymentError<Reason extends string = ClientReason> extends X402StacksError<Reason> {
+  override name = 'PaymentError';
+  /** The HTTP response the payment ended on (a fetch `Response` or an axios response), when there is one. */
+  readonly response: unknown;
+
+  constructor(reason: Reason, shortMessage: string, options: PaymentErrorOptions = {}) {
+    const { response, ...base } = options;
+    super(reason, shortMessage, base);
+    this.response = response;
+  }
+}
+
+/**
+ * A 402 whose challenge cannot be read: no valid `payment-required` header and no v1 body. Nothing was signed.
+ * @example
+ * ```ts
+ * if (error instanceof InvalidPaymentRequiredError) console.log(error.metaMessages); // what failed in the header
+ * ```
+ */
+export class InvalidPaymentRequiredError extends PaymentError<'invalid_payment_required'> {
+  override name = 'InvalidPaymentRequiredError';
+  constructor(why: string, options?: PaymentErrorOptions) {
+    super('invalid_payment_required', `The 402 response cannot be paid: ${why}`, options);
+  }
+}
+
+/** One offered requirement and why it was passed over. */
+export type RequirementRefusal = {
+  readonly requirement: StacksPaymentRequirements;
+  readonly reason: string;
+  readonly message: string;
+};
+
+/**
+ * No offered requirement is payable by this account: another network, another scheme, an unknown asset, or payTo
+ * is the payer itself. `refusals` says why for each one. Nothing was signed.
+ * @example
+ * ```ts
+ * if (error instanceof NoAcceptableRequirementError) for (const r of error.refusals) console.log(r.reason);
+ * ```
+ */
+export class NoAcceptableRequirementError extends PaymentError<'no_acceptable_requirement'> {
+  override name = 'NoAcceptableRequirementError';
+  readonly refusals: readonly RequirementRefusal[];
+  constructor(refusals: readonly RequirementRefusal[], options?: PaymentErrorOptions) {
+    super(
+      'no_acceptable_requirement',
+      refusals.length === 0
+        ? 'The 402 offers no way to pay (accepts is empty).'
+        : `None of the ${refusals.length} offered payment requirements can be paid by this account.`,
+      { ...options, metaMessages: refusals.map(describeRefusal) },
+    );
+    this.refusals = refusals;
+  }
+}
+
+/**
+ * The spending policy refused to pay: the price is over the maximum per payment, the budget would be exceeded, the
+ * payTo or asset is not allowed, or `onPaymentRequired` declined. The reason names the limit; nothing was signed.
+ * @example
+ * ```ts
+ * if (error instanceof PaymentPolicyError && error.reason === 'payment_over_budget') console.log(error.limit);
+ * ```
+ */
+export class PaymentPolicyError extends PaymentError<PolicyReason> {
+  override name = 'PaymentPolicyError';
+  /** The requirement that was refused. */
+  readonly requirement: StacksPaymentRequirements;
+  /** The limit that was hit, in the asset's atomic units, when the limit is an amount. */
+  readonly limit: bigint | undefined;
+  /** Every offered requirement and why each was refused. */
+  readonly refusals: readonly RequirementRefusal[];
+  constructor(
+    reason: PolicyReason,
+    message: string,
+    details: {
+      requirement: StacksPaymentRequirements;
+      limit?: bigint;
+      refusals?: readonly RequirementRefusal[];
+    },
+    options?: PaymentErrorOptions,
+  ) {
+    const refusals = details.refusals ?? [{ requirement: details.requirement, reason, message }];
+    super(reason, `Payment refused: ${message}`, {
+      ...options,
+      metaMessages: refusals.length > 1 ? refusals.map(describeRefusal) : [],
+    });
+    this.requirement = details.requirement;
+    this.limit = details.limit;
+    this.refusals = refusals;
+  }
+}
+
+/**
+ * The account cannot cover the price plus the fee; checked on the chain before signing. Nothing was signed.
+ * @example
+ * ```ts
+ * if (error instanceof InsufficientBalanceError) console.log(error.asset, error.required, error.available);
+ * ```
+ */
+export class InsufficientBalanceError extends PaymentError<'insufficient_funds'> {
+  override name = 'InsufficientBalanceError';
+  /** `'STX'` or `<contract id>::<asset name>`. */
+  readonly asset: string;
+  readonly required: bigint;
+  readonly available: bigint;
+  constructor(
+    details: { asset: string; required: bigint; available: bigint; address: string },
+    options?: PaymentErrorOptions,
+  ) {
+    super(
+      'insufficient_funds',
+      `Insufficient balance: ${details.address} holds ${details.available} of ${details.asset}, the payment needs ${details.required}.`,
+      options,
+    );
+    this.asset = details.asset;
+    this.required = details.required;
+    this.available = details.available;
+  }
+}
+
+/**
+ * The server or its facilitator refused the signed payment and served nothing. `facilitatorReason` is the reason it
+ * gave (from `payment-response`, or the v1 body), such as `invalid_exact_stacks_payload_nonce`.
+ * @example
+ * ```ts
+ * if (error instanceof PaymentRejectedError) console.log(error.facilitatorReason, error.txid);
+ * ```
+ */
+export class PaymentRejectedError extends PaymentError<'payment_rejected'> {
+  override name = 'PaymentRejectedError';
+  readonly facilitatorReason: string;
+  /** The transaction id, when the refusal names one (a broadcast that failed on chain). */
+  readonly txid: string | undefined;
+  constructor(
+    details: { facilitatorReason: string; message?: string; txid?: string },
+    options?: PaymentErrorOptions,
+  ) {
+    const why = details.message ? `: ${details.message}` : '';
+    super('payment_rejected', `Payment rejected (${details.facilitatorReason})${why}`, options);
+    this.facilitatorReason = details.facilitatorReason;
+    this.txid = details.txid || undefined;
+  }
+}
+
+/**
+ * The payment was broadcast but not confirmed before the server gave up waiting, so the resource was not served.
+ * Look the transaction up by `txid` before paying again: it may still confirm.
+ * @example
+ * ```ts
+ * if (error instanceof SettlementPendingError) console.log(getExplorerURL(error.txid, 'testnet'));
+ * ```
+ */
+export class SettlementPendingError extends PaymentError<'settlement_pending'> {
+  override name = 'SettlementPendingError';
+  readonly txid: string;
+  constructor(txid: string, options?: PaymentErrorOptions) {
+    super(
+      'settlement_pending',
+      `Payment pending: transaction ${txid} was broadcast but not confirmed in time; the resource was not served.`,
+      options,
+    );
+    this.txid = txid;
+  }
+}
+
+/**
+ * The chain API (nonce, balance, fee) or the server (the paid retry) could not be reached. When `txid` is set the
+ * signed payment may have reached the server: look it up before paying again.
+ * @example
+ * ```ts
+ * if (error instanceof PaymentNetworkError) console.log(error.stage, error.txid);
+ * ```
+ */
+export class PaymentNetworkError extends PaymentError<'payment_network_error'> {
+  override name = 'PaymentNetworkError';
+  /** `chain`: reading nonce, balance or fee rate; `retry`: sending the paid request. */
+  readonly stage: 'chain' | 'retry';
+  readonly txid: string | undefined;
+  constructor(stage: 'chain' | 'retry', details: { txid?: string }, options?: PaymentErrorOptions) {
+    super(
+      'payment_network_error',
+      stage === 'chain'
+        ? 'Network failure: the Stacks API could not be reached while preparing the payment; nothing was signed.'
+        : `Network failure: the paid request did not get an answer; transaction ${details.txid} may have been sent.`,
+      options,
+    );
+    this.stage = stage;
+    this.txid = details.txid;
+  }
+}
+
+/**
+ * Options given to the payer or a wrapper that cannot be used (an amount that is not atomic units, an unknown asset,
+ * a fee cap below the floor). Thrown once, when the wrapper is created.
+ * @example
+ * ```ts
+ * wrapFetchWithPayment(fetch, account, { maxAmount: { STX: '1.5' } }); // throws PayerOptionsError
+ * ```
+ */
+export class PayerOptionsError extends PaymentError<'invalid_payer_options'> {
+  override name = 'PayerOptionsError';
+  constructor(why: string, options?: X402StacksErrorOptions) {
+    super('invalid_payer_options', `Invalid payment options: ${why}`, options);
+  }
+}
+
+function describeRefusal(refusal: RequirementRefusal): string {
+  const { requirement } = refusal;
+  return `${requirement.amount} ${requirement.asset} on ${requirement.network} to ${requirement.payTo}: ${refusal.reason} (${refusal.message})`;
+}

@@ -1,0 +1,161 @@
+/**
+ * The buyer end to end: both wrappers pay STX, sBTC and sponsored payments to a seller that settles through the real
+ * facilitator over HTTP on a devnet; 20 parallel payments from one account; a v1 server.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import axios from 'axios';
+import { decodePaymentResponse, decodeXPaymentResponse, type StacksAccount } from 'x402-stacks';
+import { type PaymentOptions, type PaymentReceipt, wrapAxiosWithPayment } from 'x402-stacks/axios';
+import { createChainClient } from 'x402-stacks/chain';
+import { withPaymentInterceptor } from 'x402-stacks/client';
+import { wrapFetchWithPayment } from 'x402-stacks/fetch';
+import { requirement, type Stack, startStack } from './client-stack.js';
+
+/** The two wrappers behind one signature: GET a path, answer the status, body and receipt header. */
+type Get = (path: string) => Promise<{ status: number; data: unknown; receipt: string | null }>;
+const wrappers: Record<
+  string,
+  (stack: Stack, account: StacksAccount, options?: PaymentOptions) => Get
+> = {
+  fetch: (stack, account, options) => {
+    const pay = wrapFetchWithPayment(fetch, account, { apiUrl: stack.devnet.url, ...options });
+    return async (path) => {
+      const response = await pay(`${stack.sellerUrl}${path}`);
+      return {
+        status: response.status,
+        data: await response.json(),
+        receipt: response.headers.get('payment-response'),
+      };
+    };
+  },
+  axios: (stack, account, options) => {
+    const api = wrapAxiosWithPayment(axios.create({ baseURL: stack.sellerUrl }), account, {
+      apiUrl: stack.devnet.url,
+      ...options,
+    });
+    return async (path) => {
+      const response = await api.get(path);
+      return {
+        status: response.status,
+        data: response.data,
+        receipt: (response.headers['payment-response'] as string | undefined) ?? null,
+      };
+    };
+  },
+};
+
+describe('buyer payments against the devnet and the facilitator', () => {
+  let stack: Stack;
+  before(async () => {
+    stack = await startStack();
+    stack.route('/stx', { accepts: [requirement({ payTo: stack.payTo, amount: '1000' })] });
+    stack.route('/sbtc', {
+      accepts: [requirement({ payTo: stack.payTo, amount: '250', asset: 'sBTC' })],
+    });
+    stack.route('/sponsored', {
+      accepts: [
+        requirement({ payTo: stack.payTo, amount: '700', extra: { sponsor: stack.sponsor } }),
+      ],
+    });
+  });
+  after(() => stack.stop());
+
+  for (const [name, wrap] of Object.entries(wrappers)) {
+    test(`${name}: STX is paid once; the buyer spends the price plus a fee of the node's rate × size, floor 300`, async () => {
+      const buyer = stack.buyer();
+      const settled: PaymentReceipt[] = [];
+      const get = wrap(stack, buyer, { onPaymentSettled: (receipt) => settled.push(receipt) });
+      const [buyerBefore, sellerBefore] = [stack.stx(buyer.address), stack.stx(stack.payTo)];
+      const response = await get('/stx');
+      assert.equal(response.status, 200);
+      assert.deepEqual(response.data, { data: 'premium', path: '/stx' });
+      const receipt = decodePaymentResponse(response.receipt);
+      assert.equal(receipt?.success, true);
+      assert.equal(receipt?.payer, buyer.address);
+      assert.equal(stack.stx(stack.payTo), sellerBefore + 1000n);
+      assert.equal(stack.stx(buyer.address), buyerBefore - 1000n - 300n);
+      assert.equal(settled.length, 1);
+      assert.equal(settled[0]!.txid, receipt?.transaction);
+      assert.equal(settled[0]!.fee, 300n);
+      assert.equal(settled[0]!.amount, 1000n);
+    });
+
+    test(`${name}: sBTC moves the token exactly and STX only by the fee`, async () => {
+      const buyer = stack.buyer();
+      const get = wrap(stack, buyer);
+      const [tokenBefore, stxBefore] = [stack.sbtc(buyer.address), stack.stx(buyer.address)];
+      const sellerBefore = stack.sbtc(stack.payTo);
+      const response = await get('/sbtc');
+      assert.equal(response.status, 200);
+      assert.equal(stack.sbtc(buyer.address), tokenBefore - 250n);
+      assert.equal(stack.sbtc(stack.payTo), sellerBefore + 250n);
+      const fee = stxBefore - stack.stx(buyer.address);
+      assert.ok(fee >= 300n && fee < 1000n, `fee ${fee}`);
+    });
+
+    test(`${name}: a sponsored offer is paid with fee 0; the sponsor pays the fee`, async () => {
+      const buyer = stack.buyer();
+      const get = wrap(stack, buyer);
+      const [buyerBefore, sponsorBefore] = [stack.stx(buyer.address), stack.stx(stack.sponsor)];
+      const response = await get('/sponsored');
+      assert.equal(response.status, 200);
+      assert.equal(stack.stx(buyer.address), buyerBefore - 700n);
+      assert.ok(stack.stx(stack.sponsor) < sponsorBefore);
+      const receipt = decodePaymentResponse(response.receipt);
+      const onChain = await createChainClient({
+        network: 'testnet',
+        url: stack.devnet.url,
+      }).getTransaction(receipt!.transaction);
+      assert.equal(onChain?.indexed && onChain.sponsor, stack.sponsor);
+    });
+  }
+
+  test('20 parallel paid requests from one buyer all succeed, with consecutive nonces on chain', async () => {
+    const buyer = stack.buyer();
+    const pay = wrapFetchWithPayment(fetch, buyer, { apiUrl: stack.devnet.url });
+    const sellerBefore = stack.stx(stack.payTo);
+    const responses = await Promise.all(
+      Array.from({ length: 20 }, () => pay(`${stack.sellerUrl}/stx`)),
+    );
+    assert.deepEqual(
+      responses.map((response) => response.status),
+      Array(20).fill(200),
+    );
+    const chain = createChainClient({ network: 'testnet', url: stack.devnet.url });
+    const nonces = await Promise.all(
+      responses.map(async (response) => {
+        const txid = decodePaymentResponse(response.headers.get('payment-response'))!.transaction;
+        const tx = await chain.getTransaction(txid);
+        assert.equal(tx?.status, 'success');
+        return tx?.indexed ? tx.nonce : -1n;
+      }),
+    );
+    assert.deepEqual(
+      nonces.sort((a, b) => (a < b ? -1 : 1)),
+      Array.from({ length: 20 }, (_, index) => BigInt(index)),
+    );
+    assert.equal(stack.stx(stack.payTo), sellerBefore + 20_000n);
+    assert.equal(await chain.getNextNonce(buyer.address), 20n);
+  });
+
+  test('v1 server: the 402 body is read, X-PAYMENT is sent, X-PAYMENT-RESPONSE comes back', async () => {
+    stack.route('/v1', {
+      version: 1,
+      accepts: [requirement({ payTo: stack.payTo, amount: '1500' })],
+    });
+    const buyer = stack.buyer();
+    const api = withPaymentInterceptor(axios.create({ baseURL: stack.sellerUrl }), buyer, {
+      apiUrl: stack.devnet.url,
+    });
+    const sellerBefore = stack.stx(stack.payTo);
+    const response = await api.get('/v1');
+    assert.equal(response.status, 200);
+    assert.deepEqual(response.data, { data: 'premium v1' });
+    const receipt = decodeXPaymentResponse(response.headers['x-payment-response']);
+    assert.equal(receipt?.sender, buyer.address);
+    assert.equal(receipt?.amount, '1500');
+    assert.equal(stack.stx(stack.payTo), sellerBefore + 1500n);
+    assert.deepEqual(stack.hits('/v1'), { requests: 2, paid: 1 });
+  });
+});
