@@ -34,6 +34,8 @@ export type Route = {
   version?: 1 | 2;
   /** `drop`: close the connection on a paid request without answering. */
   fault?: 'drop';
+  /** Sent as the `payment-required` header instead of the encoded challenge: a broken or hostile server. */
+  challengeHeader?: string;
 };
 
 export type Stack = {
@@ -122,7 +124,7 @@ export async function startStack(): Promise<Stack> {
     const challenge = (status: number, body: unknown, extra: Record<string, string> = {}) => {
       response.writeHead(status, {
         'content-type': 'application/json',
-        'payment-required': encodePaymentRequiredHeader(paymentRequired),
+        'payment-required': route.challengeHeader ?? encodePaymentRequiredHeader(paymentRequired),
         ...extra,
       });
       response.end(JSON.stringify(body));
