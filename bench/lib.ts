@@ -1,4 +1,5 @@
 /** Shared measurement helpers for the benchmarks: fixed-duration rate loops and a table printer. */
+import { readFileSync } from 'node:fs';
 
 export type Measurement = { name: string; opsPerSecond: number; iterations: number };
 
@@ -52,4 +53,55 @@ export function peakRssMiB(): number {
 export function flag(name: string, fallback: string): string {
   const index = process.argv.indexOf(`--${name}`);
   return index >= 0 && process.argv[index + 1] ? process.argv[index + 1]! : fallback;
+}
+
+export type LoadResult = {
+  readonly requests: number;
+  readonly perSecond: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+};
+
+/**
+ * Keeps `concurrency` calls of `request` in flight until `seconds` pass or `total` calls were made, whichever comes
+ * first, and reports throughput and latency percentiles. `request(i)` gets a unique index, so a caller can hand
+ * out one-use inputs (a payment can be settled once).
+ */
+export async function load(options: {
+  concurrency: number;
+  seconds: number;
+  total?: number;
+  request: (index: number) => Promise<unknown>;
+}): Promise<LoadResult> {
+  const total = options.total ?? Number.POSITIVE_INFINITY;
+  const latencies: number[] = [];
+  const start = performance.now();
+  const stop = start + options.seconds * 1000;
+  let next = 0;
+  const worker = async () => {
+    while (next < total && performance.now() < stop) {
+      const index = next++;
+      const began = performance.now();
+      await options.request(index);
+      latencies.push(performance.now() - began);
+    }
+  };
+  await Promise.all(Array.from({ length: options.concurrency }, worker));
+  const elapsed = (performance.now() - start) / 1000;
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) =>
+    latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
+  return {
+    requests: latencies.length,
+    perSecond: latencies.length / elapsed,
+    p50Ms: at(0.5),
+    p99Ms: at(0.99),
+  };
+}
+
+/** Peak resident memory of another process (Linux `VmHWM`), in MiB. */
+export function peakRssOfMiB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = /VmHWM:\s+(\d+) kB/.exec(status)?.[1];
+  return kib ? Number(kib) / 1024 : Number.NaN;
 }

@@ -30,8 +30,9 @@ export function requestLog(options: {
     c.set('requestId', requestId);
     c.set('log', log);
     const started = performance.now();
-    await next();
+    // Set before the handler builds its response: setting it after would copy the finished response.
     c.header('x-request-id', requestId);
+    await next();
     log.info(
       {
         method: c.req.method,

@@ -24,6 +24,7 @@ export async function openSqliteLedger(options: {
   database.pragma('busy_timeout = 5000');
   // Integers come back as bigint, so nonces and heights beyond 2^53 could never be rounded.
   database.defaultSafeIntegers(true);
+  reusePreparedStatements(database);
   const db = new Kysely<LedgerDatabase>({ dialect: new SqliteDialect({ database }) });
   await migrateLedger(db);
   return {
@@ -31,4 +32,26 @@ export async function openSqliteLedger(options: {
     db,
     close: () => db.destroy(),
   };
+}
+
+/** The ledger runs a few dozen distinct statements; more than this means something is building SQL it should not. */
+const MAX_STATEMENTS = 256;
+
+/**
+ * Kysely prepares every query afresh, and preparing costs more than running these small indexed queries. The
+ * ledger's SQL is a fixed set of shapes with bound parameters, so each shape is prepared once and reused. better-sqlite3
+ * runs statements synchronously, so a reused statement is never busy with another query.
+ */
+function reusePreparedStatements(database: Database.Database): void {
+  const prepare = database.prepare.bind(database);
+  const prepared = new Map<string, Database.Statement>();
+  database.prepare = ((source: string) => {
+    let statement = prepared.get(source);
+    if (!statement) {
+      statement = prepare(source);
+      if (prepared.size >= MAX_STATEMENTS) prepared.clear();
+      prepared.set(source, statement);
+    }
+    return statement;
+  }) as typeof database.prepare;
 }
