@@ -111,6 +111,20 @@ describe('buyer payments against the devnet and the facilitator', () => {
     });
   }
 
+  test('the fee is the rate × size, at least the floor and at most the cap', async () => {
+    for (const [options, fee] of [
+      [{ feeRate: 2n }, 360n], // 180 bytes × 2 is above the floor of 300
+      [{ feeRate: 1_000n, maxFee: 50_000n }, 50_000n], // 180,000 is cut to the cap
+      [{ minFee: 1_000n }, 1_000n], // the node's rate of 1 gives 180, raised to the floor
+    ] as const) {
+      const buyer = stack.buyer();
+      const pay = wrapFetchWithPayment(fetch, buyer, { apiUrl: stack.devnet.url, ...options });
+      const before = stack.stx(buyer.address);
+      assert.equal((await pay(`${stack.sellerUrl}/stx`)).status, 200);
+      assert.equal(before - stack.stx(buyer.address), 1000n + fee, `fee ${fee}`);
+    }
+  });
+
   test('20 parallel paid requests from one buyer all succeed, with consecutive nonces on chain', async () => {
     const buyer = stack.buyer();
     const pay = wrapFetchWithPayment(fetch, buyer, { apiUrl: stack.devnet.url });

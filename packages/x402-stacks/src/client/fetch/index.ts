@@ -46,6 +46,8 @@ export function wrapFetchWithPayment(
     const header = challenged.headers.get('payment-required');
     // The body matters only to a v1 server, which has no header; read it only then.
     const body = header ? undefined : await challenged.text().catch(() => undefined);
+    // An unread body would hold its connection until garbage collection.
+    if (header) await challenged.body?.cancel().catch(() => undefined);
     const prepared = await payer.preparePayment(readPaymentChallenge({ header, body }), {
       url: request.url,
     });
