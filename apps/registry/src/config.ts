@@ -1,0 +1,129 @@
+/**
+ * The registry's configuration, read once from the environment and validated with every problem listed at once.
+ * @module
+ */
+import { redactUrl } from 'x402-stacks';
+import { z } from 'zod';
+import type { DatabaseTarget } from './store/open.js';
+
+/** The configuration, typed. */
+export type RegistryConfig = {
+  readonly host: string;
+  readonly port: number;
+  readonly database: DatabaseTarget;
+  readonly allowInsecureLocal: boolean;
+  /** 0 turns the scheduler off. */
+  readonly checkIntervalMs: number;
+  readonly checkConcurrency: number;
+  readonly fetchTimeoutMs: number;
+  readonly fetchMaxBodyBytes: number;
+  readonly fetchMaxHeaderBytes: number;
+  readonly rateLimitPerHour: number;
+  readonly trustProxy: boolean;
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  readonly instanceId: string | undefined;
+};
+
+/** Every variable the registry reads, with its default: the README's table is this list. */
+export const ENVIRONMENT = {
+  HOST: '127.0.0.1',
+  PORT: '8090',
+  DATABASE_URL: 'sqlite:./registry.db',
+  ALLOW_INSECURE_LOCAL: 'false',
+  CHECK_INTERVAL_MS: '30000',
+  CHECK_CONCURRENCY: '4',
+  FETCH_TIMEOUT_MS: '10000',
+  FETCH_MAX_BODY_BYTES: '262144',
+  FETCH_MAX_HEADER_BYTES: '131072',
+  RATE_LIMIT_PER_HOUR: '30',
+  TRUST_PROXY: 'false',
+  LOG_LEVEL: 'info',
+  INSTANCE_ID: '',
+} as const;
+
+/** Configuration that cannot start the registry; `problems` lists every one. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  readonly reason = 'invalid_config';
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid registry configuration:\n${problems.map((p) => `- ${p}`).join('\n')}`);
+  }
+}
+
+const integer = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, 'expected a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+
+const boolean = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+
+const Schema = z.object({
+  HOST: z.string().min(1),
+  PORT: integer(0, 65535),
+  DATABASE_URL: z.string().min(1),
+  ALLOW_INSECURE_LOCAL: boolean,
+  CHECK_INTERVAL_MS: integer(0, 24 * 3_600_000),
+  CHECK_CONCURRENCY: integer(1, 64),
+  FETCH_TIMEOUT_MS: integer(100, 60_000),
+  FETCH_MAX_BODY_BYTES: integer(1024, 16 * 1024 * 1024),
+  FETCH_MAX_HEADER_BYTES: integer(8 * 1024, 1024 * 1024),
+  RATE_LIMIT_PER_HOUR: integer(1, 1_000_000),
+  TRUST_PROXY: boolean,
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+  INSTANCE_ID: z.string().max(100),
+});
+
+/**
+ * Reads the configuration from an environment.
+ * @throws {ConfigError} listing every problem; a database password never appears in it.
+ * @example
+ * ```ts
+ * const config = loadConfig(process.env);
+ * ```
+ */
+export function loadConfig(env: Record<string, string | undefined>): RegistryConfig {
+  const input = Object.fromEntries(
+    Object.entries(ENVIRONMENT).map(([key, fallback]) => [key, env[key] ?? fallback]),
+  );
+  const parsed = Schema.safeParse(input);
+  const problems: string[] = parsed.success
+    ? []
+    : parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+  const database = parseDatabaseUrl(input.DATABASE_URL ?? '', problems);
+  if (problems.length > 0 || !parsed.success || !database) throw new ConfigError(problems);
+  const config = parsed.data;
+  return Object.freeze({
+    host: config.HOST,
+    port: config.PORT,
+    database,
+    allowInsecureLocal: config.ALLOW_INSECURE_LOCAL,
+    checkIntervalMs: config.CHECK_INTERVAL_MS,
+    checkConcurrency: config.CHECK_CONCURRENCY,
+    fetchTimeoutMs: config.FETCH_TIMEOUT_MS,
+    fetchMaxBodyBytes: config.FETCH_MAX_BODY_BYTES,
+    fetchMaxHeaderBytes: config.FETCH_MAX_HEADER_BYTES,
+    rateLimitPerHour: config.RATE_LIMIT_PER_HOUR,
+    trustProxy: config.TRUST_PROXY,
+    logLevel: config.LOG_LEVEL,
+    instanceId: config.INSTANCE_ID || undefined,
+  });
+}
+
+function parseDatabaseUrl(url: string, problems: string[]): DatabaseTarget | undefined {
+  if (url.startsWith('sqlite:')) {
+    const path = url.slice('sqlite:'.length);
+    if (!path) problems.push('DATABASE_URL: sqlite: needs a file path, e.g. sqlite:./registry.db');
+    return path ? { kind: 'sqlite', path } : undefined;
+  }
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://'))
+    return { kind: 'postgres', url };
+  problems.push(`DATABASE_URL: expected sqlite:<path> or postgres://…, got ${redactUrl(url)}`);
+  return undefined;
+}
+
+/** The database as it may be shown: a path, or the URL with its credentials redacted. */
+export function describeDatabase(database: DatabaseTarget): string {
+  return database.kind === 'sqlite' ? `sqlite:${database.path}` : redactUrl(database.url);
+}

@@ -1,0 +1,153 @@
+/**
+ * The re-validation scheduler: claims due listings, probes them with the same validation as registration, records
+ * each check and moves the listing through the state machine. Any number of instances can run against one
+ * database; a claim is exclusive, and a claim whose instance died expires after its lease.
+ * @module
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Clock } from '../clock.js';
+import type { Fetcher } from '../probe/fetcher.js';
+import type { RegistryStore, StoredListing } from '../store/store.js';
+import { type Validation, validateEndpoint } from '../validate/endpoint.js';
+import { type CheckOutcome, nextHealth } from './policy.js';
+
+/** Options of {@link createScheduler}. */
+export type SchedulerOptions = {
+  readonly store: RegistryStore;
+  readonly fetcher: Fetcher;
+  readonly clock: Clock;
+  readonly allowInsecureLocal?: boolean;
+  /** Listings claimed per round. Default 20. */
+  readonly batchSize?: number;
+  /** Probes in flight at once. Default 4. */
+  readonly concurrency?: number;
+  /** How long a claim holds if this instance dies mid-check. Default 2 minutes. */
+  readonly leaseMs?: number;
+  /** Names this instance in claims. Default a random id. */
+  readonly owner?: string;
+  readonly logger?: Logger;
+};
+
+/** A running or runnable scheduler. */
+export type Scheduler = {
+  /** Checks every listing due now (one claimed batch); resolves with how many were checked. */
+  runOnce(): Promise<number>;
+  /** Runs a round every `intervalMs` until stopped. */
+  start(intervalMs: number): void;
+  /** Stops the timer and waits for the round in progress. */
+  stop(): Promise<void>;
+};
+
+/**
+ * Creates a scheduler.
+ * @example
+ * ```ts
+ * const scheduler = createScheduler({ store, fetcher: createSafeFetcher(), clock: systemClock });
+ * scheduler.start(30_000);
+ * ```
+ */
+export function createScheduler(options: SchedulerOptions): Scheduler {
+  const owner = options.owner ?? randomUUID();
+  const batchSize = options.batchSize ?? 20;
+  const concurrency = options.concurrency ?? 4;
+  const leaseMs = options.leaseMs ?? 120_000;
+  let timer: NodeJS.Timeout | undefined;
+  let round: Promise<number> | undefined;
+
+  async function check(entry: StoredListing): Promise<void> {
+    const { url, method } = entry.listing;
+    const validation = await validateEndpoint(
+      { url, method },
+      { fetcher: options.fetcher, allowInsecureLocal: options.allowInsecureLocal ?? false },
+    );
+    const now = options.clock.now();
+    const outcome = classify(validation);
+    const health = nextHealth(entry, outcome, now, entry.updatedAt, jitterOf(entry.id, now));
+    const change = await options.store.completeCheck(
+      entry.id,
+      owner,
+      {
+        outcome,
+        httpStatus: validation.probe?.status ?? null,
+        latencyMs: validation.probe?.latencyMs ?? null,
+        reason: outcome === 'ok' ? null : (validation.probeFailure ?? validation.error ?? null),
+        ...(validation.listing
+          ? { listing: validation.listing, findings: validation.findings }
+          : {}),
+      },
+      health,
+      now,
+    );
+    options.logger?.info(
+      { listing: entry.id, outcome, status: health.status, payToChanged: change?.payTo ?? false },
+      'listing checked',
+    );
+    if (change?.payTo) options.logger?.warn({ listing: entry.id }, 'listing payTo changed');
+  }
+
+  async function runOnce(): Promise<number> {
+    const claimed = await options.store.claimDue(options.clock.now(), {
+      limit: batchSize,
+      owner,
+      leaseMs,
+    });
+    const queue = [...claimed];
+    const workers = Array.from({ length: Math.min(concurrency, queue.length) }, async () => {
+      for (let entry = queue.shift(); entry; entry = queue.shift()) {
+        try {
+          await check(entry);
+        } catch (error) {
+          // The claim expires by itself; the listing is retried after the lease.
+          options.logger?.error({ listing: entry.id, err: error }, 'check failed unexpectedly');
+        }
+      }
+    });
+    await Promise.all(workers);
+    return claimed.length;
+  }
+
+  return {
+    runOnce: () => {
+      round = runOnce().finally(() => {
+        round = undefined;
+      });
+      return round;
+    },
+    start(intervalMs) {
+      timer ??= setInterval(() => {
+        if (!round) void this.runOnce();
+      }, intervalMs);
+      timer.unref();
+    },
+    async stop() {
+      if (timer) clearInterval(timer);
+      timer = undefined;
+      await round?.catch(() => undefined);
+    },
+  };
+}
+
+/**
+ * How a re-check went: a valid challenge is ok; 410 is gone; 429 and 5xx are soft (the server is busy or briefly
+ * broken); everything else, including timeouts and an invalid challenge, is hard.
+ * @example
+ * ```ts
+ * classify(await validateEndpoint({ url }, { fetcher })); // 'ok' | 'soft_failure' | 'hard_failure' | 'gone'
+ * ```
+ */
+export function classify(validation: Validation): CheckOutcome {
+  if (validation.valid) return 'ok';
+  const status = validation.probe?.status;
+  if (status === 410) return 'gone';
+  if (status === 429 || (status !== undefined && status >= 500)) return 'soft_failure';
+  return 'hard_failure';
+}
+
+/** A stable number in [0, 1) per listing and hour, so healthy checks spread out without randomness in tests. */
+function jitterOf(id: string, now: number): number {
+  const digest = createHash('sha256')
+    .update(`${id}:${Math.floor(now / 3_600_000)}`)
+    .digest();
+  return digest.readUInt32BE(0) / 2 ** 32;
+}

@@ -1,0 +1,110 @@
+/**
+ * A listing's page: what it costs (human and atomic units), how to call it and pay, its schema, uptime, checks and
+ * version history.
+ * @module
+ */
+import { html } from 'hono/html';
+import type { CheckRecord, ListingVersion, StoredListing, Uptime } from '../store/store.js';
+import { atomicText, networkBadge, priceText, relativeTime, statusBadge } from './format.js';
+import { layout } from './layout.js';
+
+/** Everything the detail page shows. */
+export type DetailPage = {
+  readonly entry: StoredListing;
+  readonly versions: readonly ListingVersion[];
+  readonly checks: readonly CheckRecord[];
+  readonly uptime: { readonly day: Uptime; readonly week: Uptime };
+  readonly now: number;
+};
+
+/**
+ * The command a buyer pastes to call the endpoint and pay.
+ * @example
+ * ```ts
+ * payCommand({ url: 'https://api.example.com/weather', method: 'GET' }); // 'npx x402-stacks pay https://api.example.com/weather'
+ * ```
+ */
+export function payCommand(listing: { url: string; method: string }): string {
+  const method = listing.method === 'GET' ? '' : ` --method ${listing.method}`;
+  return `npx x402-stacks pay${method} '${listing.url.replaceAll("'", '%27')}'`;
+}
+
+/** Renders the detail page. */
+export function detailPage(page: DetailPage) {
+  const { entry, now } = page;
+  const { listing } = entry;
+  const first = listing.accepts[0]!;
+  const percent = (u: Uptime) =>
+    u.total === 0 ? '—' : `${((100 * u.ok) / u.total).toFixed(u.ok === u.total ? 0 : 1)}%`;
+  const body = html`
+<p><a href="/">← Directory</a></p>
+<h1>${listing.name}</h1>
+<p class="lede">${listing.description || 'No description.'}</p>
+<div class="badges" style="margin-bottom:18px">${statusBadge(entry.status)}${networkBadge(first.network)}<span class="badge">x402 v${listing.x402Version}</span>${
+    listing.paywallVerified
+      ? ''
+      : html`<span class="badge warn">paywall unverified (answered 200)</span>`
+  }${entry.payToChangedAt === null ? '' : html`<span class="badge bad">payTo changed ${relativeTime(entry.payToChangedAt, now)}</span>`}</div>
+
+<div class="grid2">
+  <div class="card stat"><span>Price</span><b>${priceText(first)}</b><span>${atomicText(first)}</span></div>
+  <div class="card stat"><span>Uptime, 24 h</span><b>${percent(page.uptime.day)}</b><span>${page.uptime.day.total} checks</span></div>
+  <div class="card stat"><span>Uptime, 7 days</span><b>${percent(page.uptime.week)}</b><span>${page.uptime.week.total} checks</span></div>
+</div>
+
+<h2>Call it</h2>
+<div class="card">
+  <dl class="terms">
+    <dt>Endpoint</dt><dd class="url">${listing.method} ${listing.url}</dd>
+    <dt>Returns</dt><dd>${listing.mimeType ?? 'not stated'}</dd>
+    <dt>Last checked</dt><dd>${entry.checkedAt === null ? 'never' : relativeTime(entry.checkedAt, now)}, next ${relativeTime(entry.nextCheckAt, now)}</dd>
+  </dl>
+  <p style="margin:16px 0 8px;color:var(--muted);font-size:14px">Pay and call from a terminal (budget and key from your environment):</p>
+  <pre class="command">${payCommand(listing)}</pre>
+</div>
+
+<h2>Payment options</h2>
+<div class="scroll"><table>
+<thead><tr><th>Price</th><th>Atomic</th><th>Asset</th><th>Network</th><th>Pay to</th><th>Timeout</th></tr></thead>
+<tbody>${listing.accepts.map(
+    (accept) =>
+      html`<tr><td>${priceText(accept)}</td><td>${accept.amount}</td><td class="wrap"><code>${accept.asset}</code></td><td>${accept.network}</td><td><code>${accept.payTo}</code></td><td>${accept.maxTimeoutSeconds === null ? '—' : `${accept.maxTimeoutSeconds} s`}</td></tr>`,
+  )}</tbody>
+</table></div>
+
+<h2>Input</h2>
+<pre>${JSON.stringify(listing.input, null, 2)}</pre>
+<h2>Output</h2>
+<pre>${listing.output === null ? 'Not described by the seller.' : JSON.stringify(listing.output, null, 2)}</pre>
+
+${
+  entry.findings.length > 0
+    ? html`<h2>Notes from validation</h2><ul class="findings">${entry.findings.map(
+        (f) =>
+          html`<li class="finding ${f.severity}"><b>${f.code}</b>${f.path ? html`<span class="path">${f.path}</span>` : ''}<p>${f.message}</p><p class="fix">${f.fix}</p></li>`,
+      )}</ul>`
+    : ''
+}
+
+<h2>Checks</h2>
+${
+  page.checks.length === 0
+    ? html`<div class="card empty">No checks yet.</div>`
+    : html`<div class="scroll"><table>
+<thead><tr><th>When</th><th>Outcome</th><th>HTTP</th><th>Latency</th><th>Status after</th><th>Reason</th></tr></thead>
+<tbody>${page.checks.map(
+        (check) =>
+          html`<tr><td title="${new Date(check.checkedAt).toISOString()}">${relativeTime(check.checkedAt, now)}</td><td>${check.outcome.replace('_', ' ')}</td><td>${check.httpStatus ?? '—'}</td><td>${check.latencyMs === null ? '—' : `${check.latencyMs} ms`}</td><td>${statusBadge(check.statusAfter)}</td><td>${check.reason ?? ''}</td></tr>`,
+      )}</tbody></table></div>`
+}
+
+<h2>Versions</h2>
+<div class="scroll"><table>
+<thead><tr><th>Version</th><th>Recorded</th><th>Amount</th><th>Asset</th><th>Pay to</th><th>Schema</th></tr></thead>
+<tbody>${page.versions.map(
+    (v) =>
+      html`<tr><td>v${v.version}</td><td>${relativeTime(v.recordedAt, now)}</td><td>${v.amount}</td><td><code>${v.asset}</code></td><td><code>${v.payTo}</code></td><td><code>${v.schemaHash.slice(0, 12)}</code></td></tr>`,
+  )}</tbody>
+</table></div>`;
+  return layout({ title: listing.name, here: 'none', body });
+}

@@ -1,0 +1,115 @@
+/**
+ * The registry as a running service: the store from DATABASE_URL, the safe fetcher, the scheduler, the HTTP app,
+ * and a graceful stop.
+ * @module
+ */
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import pino, { type Logger } from 'pino';
+import { type Clock, systemClock } from './clock.js';
+import { describeDatabase, type RegistryConfig } from './config.js';
+import { createRegistryApp } from './http/app.js';
+import { createScheduler, type Scheduler } from './monitor/scheduler.js';
+import { createSafeFetcher, type Fetcher } from './probe/fetcher.js';
+import { createRegistry, type Registry } from './registry.js';
+import { openRegistryStore } from './store/open.js';
+import type { RegistryStore } from './store/store.js';
+
+/** A running registry. */
+export type RegistryService = {
+  /** Where the directory and the API are served, e.g. `http://127.0.0.1:8090`. */
+  readonly url: string;
+  /** Registers or validates endpoints in-process (the demo registers its seller this way). */
+  readonly registry: Registry;
+  readonly store: RegistryStore;
+  readonly scheduler: Scheduler;
+  /** Stops accepting requests, waits for the check round in progress, then closes the database. */
+  stop(): Promise<void>;
+};
+
+/** Replacements for tests and embedding: a fake clock, a scripted fetcher, a logger. */
+export type RegistryServiceOverrides = {
+  readonly clock?: Clock;
+  readonly fetcher?: Fetcher;
+  readonly logger?: Logger;
+};
+
+/**
+ * Starts the registry from a configuration.
+ * @example
+ * ```ts
+ * const service = await startRegistryService(loadConfig({ ...process.env, ALLOW_INSECURE_LOCAL: 'true', PORT: '0' }));
+ * await service.registry.register({ url: 'http://127.0.0.1:4021/weather' });
+ * console.log(`directory at ${service.url}`);
+ * ```
+ */
+export async function startRegistryService(
+  config: RegistryConfig,
+  overrides: RegistryServiceOverrides = {},
+): Promise<RegistryService> {
+  const logger =
+    overrides.logger ?? pino({ level: config.logLevel, base: { service: 'x402-registry' } });
+  const clock = overrides.clock ?? systemClock;
+  if (config.allowInsecureLocal) {
+    logger.warn(
+      'ALLOW_INSECURE_LOCAL is on: http:// and loopback sellers can be registered. Never run a public registry like this.',
+    );
+  }
+  const opened = await openRegistryStore(config.database);
+  const fetcher =
+    overrides.fetcher ??
+    createSafeFetcher({
+      timeoutMs: config.fetchTimeoutMs,
+      maxBodyBytes: config.fetchMaxBodyBytes,
+      maxHeaderBytes: config.fetchMaxHeaderBytes,
+      allowInsecureLocal: config.allowInsecureLocal,
+    });
+  const registry = createRegistry({
+    store: opened.store,
+    fetcher,
+    clock,
+    allowInsecureLocal: config.allowInsecureLocal,
+  });
+  const scheduler = createScheduler({
+    store: opened.store,
+    fetcher,
+    clock,
+    allowInsecureLocal: config.allowInsecureLocal,
+    concurrency: config.checkConcurrency,
+    logger,
+    ...(config.instanceId ? { owner: config.instanceId } : {}),
+  });
+  const app = createRegistryApp({
+    registry,
+    store: opened.store,
+    clock,
+    logger,
+    rateLimitPerHour: config.rateLimitPerHour,
+    trustProxy: config.trustProxy,
+  });
+  const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
+    const started = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () =>
+      resolve(started),
+    );
+    started.once('error', reject);
+  });
+  if (config.checkIntervalMs > 0) scheduler.start(config.checkIntervalMs);
+  const { port } = server.address() as AddressInfo;
+  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  logger.info({ url, database: describeDatabase(config.database) }, 'registry started');
+  let stopping: Promise<void> | undefined;
+  return {
+    url,
+    registry,
+    store: opened.store,
+    scheduler,
+    stop() {
+      stopping ??= (async () => {
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        await scheduler.stop();
+        await opened.close();
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,52 @@
+/**
+ * Opening the store: SQLite (one file, WAL, a busy timeout) or PostgreSQL (a pool, migrations under an advisory
+ * lock so instances starting together do not race), chosen by the configuration.
+ * @module
+ */
+import Database from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import pg from 'pg';
+import { migrateRegistry, type RegistryDatabase } from './schema.js';
+import { RegistryStore } from './store.js';
+
+/** Where the registry keeps its data. */
+export type DatabaseTarget =
+  | { readonly kind: 'sqlite'; readonly path: string }
+  | { readonly kind: 'postgres'; readonly url: string; readonly schema?: string };
+
+/** An open store and how to close it. */
+export type OpenedStore = { readonly store: RegistryStore; close(): Promise<void> };
+
+// Any constant works; it only has to differ from the facilitator's so the two never wait on each other.
+const MIGRATION_LOCK = 4_020_403;
+
+/**
+ * Opens (creating and migrating as needed) the registry store.
+ * @example
+ * ```ts
+ * const { store, close } = await openRegistryStore({ kind: 'sqlite', path: './registry.db' });
+ * ```
+ */
+export async function openRegistryStore(target: DatabaseTarget): Promise<OpenedStore> {
+  if (target.kind === 'sqlite') {
+    const database = new Database(target.path);
+    database.pragma('journal_mode = WAL');
+    database.pragma('busy_timeout = 5000');
+    database.pragma('foreign_keys = ON');
+    const db = new Kysely<RegistryDatabase>({ dialect: new SqliteDialect({ database }) });
+    await db.transaction().execute((trx) => migrateRegistry(trx, 'sqlite'));
+    return { store: new RegistryStore(db, 'sqlite'), close: () => db.destroy() };
+  }
+  const pool = new pg.Pool({
+    connectionString: target.url,
+    max: 10,
+    ...(target.schema ? { options: `-c search_path=${target.schema}` } : {}),
+  });
+  const db = new Kysely<RegistryDatabase>({ dialect: new PostgresDialect({ pool }) });
+  await db.transaction().execute(async (trx) => {
+    await sql`select pg_advisory_xact_lock(${MIGRATION_LOCK})`.execute(trx);
+    if (target.schema) await sql`create schema if not exists ${sql.id(target.schema)}`.execute(trx);
+    await migrateRegistry(trx, 'postgres');
+  });
+  return { store: new RegistryStore(db, 'postgres'), close: () => db.destroy() };
+}

@@ -1,0 +1,263 @@
+/**
+ * The registry's tables as Kysely types, and the numbered migrations that create them on SQLite and PostgreSQL.
+ * Timestamps are epoch milliseconds in int8 columns. Amounts are decimal text, plus a zero-padded copy
+ * (`amount_key`, 39 digits: 2^128 fits) so that price filters and sorting compare exactly as text in both databases.
+ * @module
+ */
+import { type Kysely, sql } from 'kysely';
+
+/** Which database a store talks to; the only place the SQL differs is search and claiming. */
+export type Dialect = 'sqlite' | 'postgres';
+
+/** int8 columns: PostgreSQL returns them as strings, SQLite as numbers. */
+type Int8 = number | string | bigint;
+
+export type ListingsTable = {
+  id: string;
+  url: string;
+  method: string;
+  name: string;
+  description: string;
+  /** The first payment option's terms, for filters and price sorting; all options are in registry_accepts. */
+  network: string;
+  asset: string;
+  amount: string;
+  amount_key: string;
+  pay_to: string;
+  x402_version: number;
+  paywall_verified: number;
+  status: string;
+  /** The NormalizedListing, as JSON. */
+  document: string;
+  /** Warnings from the last successful registration or check, as JSON. */
+  findings: string;
+  schema_hash: string;
+  version: number;
+  payto_changed_at: Int8 | null;
+  created_at: Int8;
+  updated_at: Int8;
+  checked_at: Int8 | null;
+  next_check_at: Int8;
+  consecutive_failures: number;
+  failing_since: Int8 | null;
+  claimed_by: string | null;
+  claimed_until: Int8 | null;
+};
+
+export type AcceptsTable = {
+  listing_id: string;
+  position: number;
+  network: string;
+  asset: string;
+  symbol: string | null;
+  amount_key: string;
+  pay_to: string;
+};
+
+export type VersionsTable = {
+  listing_id: string;
+  version: number;
+  recorded_at: Int8;
+  amount: string;
+  asset: string;
+  pay_to: string;
+  schema_hash: string;
+  document: string;
+};
+
+export type ChecksTable = {
+  id: string;
+  listing_id: string;
+  checked_at: Int8;
+  outcome: string;
+  http_status: number | null;
+  latency_ms: number | null;
+  reason: string | null;
+  status_after: string;
+};
+
+export type MigrationsTable = { version: number; applied_at: Int8 };
+
+export type RegistryDatabase = {
+  registry_listings: ListingsTable;
+  registry_accepts: AcceptsTable;
+  registry_versions: VersionsTable;
+  registry_checks: ChecksTable;
+  registry_migrations: MigrationsTable;
+};
+
+type Migration = (db: Kysely<RegistryDatabase>, dialect: Dialect) => Promise<void>;
+
+const MIGRATIONS: readonly Migration[] = [
+  async function createTables(db, dialect) {
+    // PostgreSQL text sorts by locale; the padded amounts must compare byte by byte.
+    const keyType = dialect === 'postgres' ? sql`text collate "C"` : sql`text`;
+    await db.schema
+      .createTable('registry_listings')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('url', 'text', (c) => c.notNull())
+      .addColumn('method', 'text', (c) => c.notNull())
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('description', 'text', (c) => c.notNull())
+      .addColumn('network', 'text', (c) => c.notNull())
+      .addColumn('asset', 'text', (c) => c.notNull())
+      .addColumn('amount', 'text', (c) => c.notNull())
+      .addColumn('amount_key', keyType, (c) => c.notNull())
+      .addColumn('pay_to', 'text', (c) => c.notNull())
+      .addColumn('x402_version', 'integer', (c) => c.notNull())
+      .addColumn('paywall_verified', 'integer', (c) => c.notNull())
+      .addColumn('status', 'text', (c) => c.notNull())
+      .addColumn('document', 'text', (c) => c.notNull())
+      .addColumn('findings', 'text', (c) => c.notNull())
+      .addColumn('schema_hash', 'text', (c) => c.notNull())
+      .addColumn('version', 'integer', (c) => c.notNull())
+      .addColumn('payto_changed_at', 'bigint')
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('updated_at', 'bigint', (c) => c.notNull())
+      .addColumn('checked_at', 'bigint')
+      .addColumn('next_check_at', 'bigint', (c) => c.notNull())
+      .addColumn('consecutive_failures', 'integer', (c) => c.notNull())
+      .addColumn('failing_since', 'bigint')
+      .addColumn('claimed_by', 'text')
+      .addColumn('claimed_until', 'bigint')
+      .addUniqueConstraint('registry_listings_key', ['url', 'method'])
+      .execute();
+    // The directory's two orders, each behind the status filter, end in id so cursor pages are stable.
+    await db.schema
+      .createIndex('registry_listings_newest')
+      .on('registry_listings')
+      .columns(['status', 'created_at', 'id'])
+      .execute();
+    await db.schema
+      .createIndex('registry_listings_price')
+      .on('registry_listings')
+      .columns(['status', 'amount_key', 'id'])
+      .execute();
+    await db.schema
+      .createIndex('registry_listings_due')
+      .on('registry_listings')
+      .column('next_check_at')
+      .execute();
+    await db.schema
+      .createTable('registry_accepts')
+      .addColumn('listing_id', 'text', (c) =>
+        c.notNull().references('registry_listings.id').onDelete('cascade'),
+      )
+      .addColumn('position', 'integer', (c) => c.notNull())
+      .addColumn('network', 'text', (c) => c.notNull())
+      .addColumn('asset', 'text', (c) => c.notNull())
+      .addColumn('symbol', 'text')
+      .addColumn('amount_key', keyType, (c) => c.notNull())
+      .addColumn('pay_to', 'text', (c) => c.notNull())
+      .addPrimaryKeyConstraint('registry_accepts_pk', ['listing_id', 'position'])
+      .execute();
+    await db.schema
+      .createIndex('registry_accepts_asset')
+      .on('registry_accepts')
+      .columns(['asset', 'amount_key'])
+      .execute();
+    await db.schema
+      .createIndex('registry_accepts_symbol')
+      .on('registry_accepts')
+      .columns(['symbol', 'amount_key'])
+      .execute();
+    await db.schema
+      .createIndex('registry_accepts_network')
+      .on('registry_accepts')
+      .columns(['network', 'listing_id'])
+      .execute();
+    await db.schema
+      .createTable('registry_versions')
+      .addColumn('listing_id', 'text', (c) =>
+        c.notNull().references('registry_listings.id').onDelete('cascade'),
+      )
+      .addColumn('version', 'integer', (c) => c.notNull())
+      .addColumn('recorded_at', 'bigint', (c) => c.notNull())
+      .addColumn('amount', 'text', (c) => c.notNull())
+      .addColumn('asset', 'text', (c) => c.notNull())
+      .addColumn('pay_to', 'text', (c) => c.notNull())
+      .addColumn('schema_hash', 'text', (c) => c.notNull())
+      .addColumn('document', 'text', (c) => c.notNull())
+      .addPrimaryKeyConstraint('registry_versions_pk', ['listing_id', 'version'])
+      .execute();
+    await db.schema
+      .createTable('registry_checks')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('listing_id', 'text', (c) =>
+        c.notNull().references('registry_listings.id').onDelete('cascade'),
+      )
+      .addColumn('checked_at', 'bigint', (c) => c.notNull())
+      .addColumn('outcome', 'text', (c) => c.notNull())
+      .addColumn('http_status', 'integer')
+      .addColumn('latency_ms', 'integer')
+      .addColumn('reason', 'text')
+      .addColumn('status_after', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createIndex('registry_checks_listing')
+      .on('registry_checks')
+      .columns(['listing_id', 'checked_at'])
+      .execute();
+  },
+
+  async function fullTextSearch(db, dialect) {
+    if (dialect === 'sqlite') {
+      // An external-content FTS5 index over the listings, kept in step by triggers.
+      await sql`create virtual table registry_search using fts5(name, description, url, content='registry_listings', content_rowid='rowid', tokenize='unicode61 remove_diacritics 2')`.execute(
+        db,
+      );
+      await sql`create trigger registry_search_insert after insert on registry_listings begin
+        insert into registry_search(rowid, name, description, url) values (new.rowid, new.name, new.description, new.url);
+      end`.execute(db);
+      await sql`create trigger registry_search_delete after delete on registry_listings begin
+        insert into registry_search(registry_search, rowid, name, description, url) values ('delete', old.rowid, old.name, old.description, old.url);
+      end`.execute(db);
+      await sql`create trigger registry_search_update after update of name, description, url on registry_listings begin
+        insert into registry_search(registry_search, rowid, name, description, url) values ('delete', old.rowid, old.name, old.description, old.url);
+        insert into registry_search(rowid, name, description, url) values (new.rowid, new.name, new.description, new.url);
+      end`.execute(db);
+      return;
+    }
+    // The URL's punctuation becomes spaces so its path words are searchable, as FTS5's tokenizer does.
+    await sql`alter table registry_listings add column search tsvector generated always as (
+      to_tsvector('simple', name || ' ' || description || ' ' || regexp_replace(url, '[^[:alnum:]]+', ' ', 'g'))
+    ) stored`.execute(db);
+    await sql`create index registry_listings_search on registry_listings using gin (search)`.execute(
+      db,
+    );
+  },
+];
+
+/**
+ * Brings the tables up to date, applying each migration not yet recorded. Run it inside a transaction, under a lock
+ * when several instances share a PostgreSQL.
+ * @example
+ * ```ts
+ * await db.transaction().execute((trx) => migrateRegistry(trx, 'sqlite'));
+ * ```
+ */
+export async function migrateRegistry(
+  db: Kysely<RegistryDatabase>,
+  dialect: Dialect,
+): Promise<void> {
+  await db.schema
+    .createTable('registry_migrations')
+    .ifNotExists()
+    .addColumn('version', 'integer', (c) => c.primaryKey())
+    .addColumn('applied_at', 'bigint', (c) => c.notNull())
+    .execute();
+  const applied = new Set(
+    (await db.selectFrom('registry_migrations').select('version').execute()).map((row) =>
+      Number(row.version),
+    ),
+  );
+  for (const [index, migration] of MIGRATIONS.entries()) {
+    const version = index + 1;
+    if (applied.has(version)) continue;
+    await migration(db, dialect);
+    await db
+      .insertInto('registry_migrations')
+      .values({ version, applied_at: Date.now() })
+      .execute();
+  }
+}

@@ -1,0 +1,505 @@
+/**
+ * The registry's storage over Kysely: registrations with their version history, checks, discovery queries, and
+ * the scheduler's claims. SQLite and PostgreSQL share this code; only full-text search and the claim's row locking
+ * differ.
+ * @module
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import type { Kysely, Selectable, Transaction } from 'kysely';
+import type { Finding } from '../findings.js';
+import type { ListingStatus, NormalizedListing } from '../listing.js';
+import type { CheckOutcome, NextHealth } from '../monitor/policy.js';
+import type { Dialect, ListingsTable, RegistryDatabase } from './schema.js';
+import {
+  afterCursor,
+  amountKey,
+  decodeCursor,
+  encodeCursor,
+  type SearchQuery,
+  searchFilter,
+} from './search.js';
+
+/** A listing with its registry state. */
+export type StoredListing = {
+  readonly id: string;
+  readonly status: ListingStatus;
+  readonly listing: NormalizedListing;
+  readonly findings: readonly Finding[];
+  readonly version: number;
+  readonly schemaHash: string;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+  readonly checkedAt: number | null;
+  readonly nextCheckAt: number;
+  readonly consecutiveFailures: number;
+  readonly failingSince: number | null;
+  /** When a check or re-registration saw the payTo change; cleared by nothing (there is no owner proof yet). */
+  readonly payToChangedAt: number | null;
+};
+
+/** One entry of a listing's version history. */
+export type ListingVersion = {
+  readonly version: number;
+  readonly recordedAt: number;
+  readonly amount: string;
+  readonly asset: string;
+  readonly payTo: string;
+  readonly schemaHash: string;
+};
+
+/** One stored check. */
+export type CheckRecord = {
+  readonly checkedAt: number;
+  readonly outcome: CheckOutcome;
+  readonly httpStatus: number | null;
+  readonly latencyMs: number | null;
+  readonly reason: string | null;
+  readonly statusAfter: ListingStatus;
+};
+
+/** What a check found, as the store records it. */
+export type CheckResult = {
+  readonly outcome: CheckOutcome;
+  readonly httpStatus: number | null;
+  readonly latencyMs: number | null;
+  readonly reason: string | null;
+  /** The listing as the check saw it, when the endpoint still validates. */
+  readonly listing?: NormalizedListing;
+  readonly findings?: readonly Finding[];
+};
+
+/** What a document write changed. */
+export type Change = { readonly version: boolean; readonly payTo: boolean };
+
+/** Uptime as checks that succeeded out of checks made. */
+export type Uptime = { readonly ok: number; readonly total: number };
+
+const DAY = 24 * 60 * 60_000;
+
+/**
+ * The registry store.
+ * @example
+ * ```ts
+ * const { store } = await openRegistryStore({ kind: 'sqlite', path: './registry.db' });
+ * const page = await store.search({ q: 'weather', sort: 'newest', limit: 20 });
+ * ```
+ */
+export class RegistryStore {
+  constructor(
+    readonly db: Kysely<RegistryDatabase>,
+    readonly dialect: Dialect,
+  ) {}
+
+  /**
+   * Stores a validated listing: a new row (pending, first check soon) or an update of the one with the same URL
+   * and method, adding a version when the terms or the schema changed. The registration probe is stored as a check.
+   */
+  async register(
+    listing: NormalizedListing,
+    findings: readonly Finding[],
+    probe: { status: number; latencyMs: number },
+    now: number,
+    firstCheckAt: number,
+  ): Promise<{ stored: StoredListing; created: boolean; change: Change }> {
+    const result = await this.db.transaction().execute(async (trx) => {
+      const inserted = await trx
+        .insertInto('registry_listings')
+        .values({
+          ...listingColumns(listing, findings),
+          id: randomUUID(),
+          status: 'pending',
+          schema_hash: '',
+          version: 0,
+          created_at: now,
+          updated_at: now,
+          next_check_at: firstCheckAt,
+          consecutive_failures: 0,
+        })
+        .onConflict((oc) => oc.columns(['url', 'method']).doNothing())
+        .returning('id')
+        .executeTakeFirst();
+      const row = await trx
+        .selectFrom('registry_listings')
+        .selectAll()
+        .where('url', '=', listing.url)
+        .where('method', '=', listing.method)
+        .executeTakeFirstOrThrow();
+      const change = await writeDocument(trx, row, listing, findings, now);
+      // A working re-registration is a good probe: a failing or delisted listing is active again.
+      const status: ListingStatus = inserted || row.status === 'pending' ? 'pending' : 'active';
+      await trx
+        .updateTable('registry_listings')
+        .set({ status, consecutive_failures: 0, failing_since: null, checked_at: now })
+        .where('id', '=', row.id)
+        .execute();
+      await insertCheck(
+        trx,
+        row.id,
+        now,
+        {
+          outcome: 'ok',
+          httpStatus: probe.status,
+          latencyMs: probe.latencyMs,
+          reason: 'registration',
+        },
+        status,
+      );
+      return { id: row.id, created: inserted !== undefined, change };
+    });
+    return { stored: (await this.get(result.id))!, created: result.created, change: result.change };
+  }
+
+  /** One listing by id. */
+  async get(id: string): Promise<StoredListing | undefined> {
+    const row = await this.db
+      .selectFrom('registry_listings')
+      .selectAll()
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return row && toStored(row);
+  }
+
+  /** A listing's versions, newest first. */
+  async versions(id: string): Promise<ListingVersion[]> {
+    const rows = await this.db
+      .selectFrom('registry_versions')
+      .selectAll()
+      .where('listing_id', '=', id)
+      .orderBy('version', 'desc')
+      .execute();
+    return rows.map((row) => ({
+      version: Number(row.version),
+      recordedAt: Number(row.recorded_at),
+      amount: row.amount,
+      asset: row.asset,
+      payTo: row.pay_to,
+      schemaHash: row.schema_hash,
+    }));
+  }
+
+  /** A listing's most recent checks, newest first. */
+  async checks(id: string, limit = 50): Promise<CheckRecord[]> {
+    const rows = await this.db
+      .selectFrom('registry_checks')
+      .selectAll()
+      .where('listing_id', '=', id)
+      .orderBy('checked_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(limit)
+      .execute();
+    return rows.map((row) => ({
+      checkedAt: Number(row.checked_at),
+      outcome: row.outcome as CheckOutcome,
+      httpStatus: row.http_status === null ? null : Number(row.http_status),
+      latencyMs: row.latency_ms === null ? null : Number(row.latency_ms),
+      reason: row.reason,
+      statusAfter: row.status_after as ListingStatus,
+    }));
+  }
+
+  /** Uptime over the last 24 hours and 7 days. */
+  async uptime(id: string, now: number): Promise<{ day: Uptime; week: Uptime }> {
+    const since = now - 7 * DAY;
+    const rows = await this.db
+      .selectFrom('registry_checks')
+      .select(['checked_at', 'outcome'])
+      .where('listing_id', '=', id)
+      .where('checked_at', '>=', since)
+      .execute();
+    const count = (from: number) => {
+      const recent = rows.filter((row) => Number(row.checked_at) >= from);
+      return { ok: recent.filter((row) => row.outcome === 'ok').length, total: recent.length };
+    };
+    return { day: count(now - DAY), week: count(since) };
+  }
+
+  /** A page of the directory, with the total that matched and the cursor of the next page. */
+  async search(
+    query: SearchQuery,
+  ): Promise<{ items: StoredListing[]; nextCursor: string | null; total: number }> {
+    const filter = searchFilter(query, this.dialect);
+    const cursor = query.cursor ? decodeCursor(query.cursor, query.sort) : undefined;
+    let page = this.db.selectFrom('registry_listings').selectAll().where(filter);
+    if (cursor) page = page.where(afterCursor(query.sort, cursor));
+    page =
+      query.sort === 'newest'
+        ? page
+            .orderBy('registry_listings.created_at', 'desc')
+            .orderBy('registry_listings.id', 'desc')
+        : page
+            .orderBy('registry_listings.amount_key', 'asc')
+            .orderBy('registry_listings.id', 'asc');
+    const [rows, counted] = await Promise.all([
+      page.limit(query.limit + 1).execute(),
+      this.db
+        .selectFrom('registry_listings')
+        .select((eb) => eb.fn.countAll<number | string>().as('total'))
+        .where(filter)
+        .executeTakeFirstOrThrow(),
+    ]);
+    const items = rows.slice(0, query.limit).map(toStored);
+    const last = rows.length > query.limit ? rows[query.limit - 1] : undefined;
+    return {
+      items,
+      nextCursor: last
+        ? encodeCursor({
+            key: query.sort === 'newest' ? Number(last.created_at) : last.amount_key,
+            id: last.id,
+          })
+        : null,
+      total: Number(counted.total),
+    };
+  }
+
+  /** Offset paging, for the Bazaar-shaped discovery route. */
+  async page(
+    query: Omit<SearchQuery, 'cursor' | 'limit' | 'sort'>,
+    limit: number,
+    offset: number,
+  ): Promise<{ items: StoredListing[]; total: number }> {
+    const filter = searchFilter({ ...query, sort: 'newest', limit }, this.dialect);
+    const [rows, counted] = await Promise.all([
+      this.db
+        .selectFrom('registry_listings')
+        .selectAll()
+        .where(filter)
+        .orderBy('created_at', 'desc')
+        .orderBy('id', 'desc')
+        .limit(limit)
+        .offset(offset)
+        .execute(),
+      this.db
+        .selectFrom('registry_listings')
+        .select((eb) => eb.fn.countAll<number | string>().as('total'))
+        .where(filter)
+        .executeTakeFirstOrThrow(),
+    ]);
+    return { items: rows.map(toStored), total: Number(counted.total) };
+  }
+
+  /**
+   * Claims up to `limit` listings whose check is due and that no live claim holds. The claim is one UPDATE, so two
+   * instances can never hold the same listing; on PostgreSQL, rows another instance is claiming are skipped rather
+   * than waited for.
+   */
+  async claimDue(
+    now: number,
+    options: { limit: number; owner: string; leaseMs: number },
+  ): Promise<StoredListing[]> {
+    let due = this.db
+      .selectFrom('registry_listings')
+      .select('id')
+      .where('next_check_at', '<=', now)
+      .where((eb) => eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<', now)]))
+      .orderBy('next_check_at')
+      .limit(options.limit);
+    if (this.dialect === 'postgres') due = due.forUpdate().skipLocked();
+    const rows = await this.db
+      .updateTable('registry_listings')
+      .set({ claimed_by: options.owner, claimed_until: now + options.leaseMs })
+      .where('id', 'in', due)
+      // Checked again on the row itself: on PostgreSQL a row claimed meanwhile fails this after its lock is released.
+      .where((eb) => eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<', now)]))
+      .returningAll()
+      .execute();
+    return rows.map(toStored);
+  }
+
+  /**
+   * Records a check of a claimed listing and its new health, and releases the claim. Does nothing and returns
+   * undefined when the claim was lost (the lease ran out and another instance took it).
+   */
+  async completeCheck(
+    id: string,
+    owner: string,
+    result: CheckResult,
+    health: NextHealth,
+    now: number,
+  ): Promise<Change | undefined> {
+    return this.db.transaction().execute(async (trx) => {
+      const row = await trx
+        .selectFrom('registry_listings')
+        .selectAll()
+        .where('id', '=', id)
+        .where('claimed_by', '=', owner)
+        .executeTakeFirst();
+      if (!row) return undefined;
+      const change = result.listing
+        ? await writeDocument(trx, row, result.listing, result.findings ?? [], now)
+        : { version: false, payTo: false };
+      await trx
+        .updateTable('registry_listings')
+        .set({
+          status: health.status,
+          consecutive_failures: health.consecutiveFailures,
+          failing_since: health.failingSince,
+          next_check_at: health.nextCheckAt,
+          checked_at: now,
+          claimed_by: null,
+          claimed_until: null,
+        })
+        .where('id', '=', id)
+        .execute();
+      await insertCheck(trx, id, now, result, health.status);
+      return change;
+    });
+  }
+
+  /** How many listings there are, in every status. */
+  async count(): Promise<number> {
+    const row = await this.db
+      .selectFrom('registry_listings')
+      .select((eb) => eb.fn.countAll<number | string>().as('n'))
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+}
+
+function listingColumns(listing: NormalizedListing, findings: readonly Finding[]) {
+  const first = listing.accepts[0]!;
+  return {
+    url: listing.url,
+    method: listing.method,
+    name: listing.name,
+    description: listing.description,
+    network: first.network,
+    asset: first.asset,
+    amount: first.amount,
+    amount_key: amountKey(first.amount),
+    pay_to: first.payTo,
+    x402_version: listing.x402Version,
+    paywall_verified: listing.paywallVerified ? 1 : 0,
+    document: JSON.stringify(listing),
+    findings: JSON.stringify(findings),
+  };
+}
+
+/**
+ * Writes a listing's document over the stored one. A different schema hash (terms, input or output) adds a
+ * version; a different set of payTo addresses is flagged, because a changed recipient is how a hijacked listing
+ * would steal payments.
+ */
+async function writeDocument(
+  trx: Transaction<RegistryDatabase>,
+  row: Selectable<ListingsTable>,
+  listing: NormalizedListing,
+  findings: readonly Finding[],
+  now: number,
+): Promise<Change> {
+  const hash = schemaHash(listing);
+  const previous: NormalizedListing | undefined =
+    row.version > 0 ? JSON.parse(row.document) : undefined;
+  const versionChanged = hash !== row.schema_hash;
+  const payToChanged = previous !== undefined && payTos(previous) !== payTos(listing);
+  const version = versionChanged ? Number(row.version) + 1 : Number(row.version);
+  await trx
+    .updateTable('registry_listings')
+    .set({
+      ...listingColumns(listing, findings),
+      schema_hash: hash,
+      version,
+      ...(versionChanged ? { updated_at: now } : {}),
+      ...(payToChanged ? { payto_changed_at: now } : {}),
+    })
+    .where('id', '=', row.id)
+    .execute();
+  if (versionChanged) {
+    const first = listing.accepts[0]!;
+    await trx
+      .insertInto('registry_versions')
+      .values({
+        listing_id: row.id,
+        version,
+        recorded_at: now,
+        amount: first.amount,
+        asset: first.asset,
+        pay_to: first.payTo,
+        schema_hash: hash,
+        document: JSON.stringify(listing),
+      })
+      .execute();
+    await trx.deleteFrom('registry_accepts').where('listing_id', '=', row.id).execute();
+    await trx
+      .insertInto('registry_accepts')
+      .values(
+        listing.accepts.map((accept, position) => ({
+          listing_id: row.id,
+          position,
+          network: accept.network,
+          asset: accept.asset,
+          symbol: accept.symbol,
+          amount_key: amountKey(accept.amount),
+          pay_to: accept.payTo,
+        })),
+      )
+      .execute();
+  }
+  return { version: versionChanged && previous !== undefined, payTo: payToChanged };
+}
+
+async function insertCheck(
+  trx: Transaction<RegistryDatabase>,
+  listingId: string,
+  now: number,
+  result: Pick<CheckResult, 'outcome' | 'httpStatus' | 'latencyMs' | 'reason'>,
+  statusAfter: ListingStatus,
+): Promise<void> {
+  await trx
+    .insertInto('registry_checks')
+    .values({
+      id: randomUUID(),
+      listing_id: listingId,
+      checked_at: now,
+      outcome: result.outcome,
+      http_status: result.httpStatus,
+      latency_ms: result.latencyMs,
+      reason: result.reason,
+      status_after: statusAfter,
+    })
+    .execute();
+}
+
+function payTos(listing: NormalizedListing): string {
+  return [...new Set(listing.accepts.map((accept) => accept.payTo))].sort().join(',');
+}
+
+/** A hash of what buyers depend on: the payment options and the call's input and output. */
+export function schemaHash(listing: NormalizedListing): string {
+  return createHash('sha256')
+    .update(
+      canonicalJson({ accepts: listing.accepts, input: listing.input, output: listing.output }),
+    )
+    .digest('hex');
+}
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+const nullableNumber = (value: number | string | bigint | null) =>
+  value === null ? null : Number(value);
+
+function toStored(row: Selectable<ListingsTable>): StoredListing {
+  return {
+    id: row.id,
+    status: row.status as ListingStatus,
+    listing: JSON.parse(row.document) as NormalizedListing,
+    findings: JSON.parse(row.findings) as Finding[],
+    version: Number(row.version),
+    schemaHash: row.schema_hash,
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+    checkedAt: nullableNumber(row.checked_at),
+    nextCheckAt: Number(row.next_check_at),
+    consecutiveFailures: Number(row.consecutive_failures),
+    failingSince: nullableNumber(row.failing_since),
+    payToChangedAt: nullableNumber(row.payto_changed_at),
+  };
+}
