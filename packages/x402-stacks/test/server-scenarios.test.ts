@@ -65,6 +65,10 @@ function routesFor(stack: Stack, framework: Framework): RouteSpec[] {
     },
     { path: '/sbtc', options: { ...common, amount: { amount: 25n, asset: 'sBTC' } } },
     {
+      path: '/in-process',
+      options: { ...common, facilitatorUrl: undefined, facilitator: stack.engine, amount: '1200' },
+    },
+    {
       path: '/sponsored',
       options: { ...common, network: 'stacks:2147483648', sponsored: true, amount: 2000n },
     },
@@ -183,6 +187,7 @@ for (const framework of FRAMEWORKS) {
       });
       assert.equal(stack.devnet.chain.transaction(txid)?.status, 'success');
       assert.equal(stx(stack.seller), sellerBefore + 1000n);
+      assert.equal(answer.headers.get('cache-control'), 'private');
       const { payment } = answer.body as PaidBody;
       assert.deepEqual(
         {
@@ -228,6 +233,20 @@ for (const framework of FRAMEWORKS) {
       const answer = await get(`${base}/sbtc`, (await paymentHeaders(payer, entry!)).headers);
       assert.equal(answer.status, 200, answer.text);
       assert.equal(sbtc(stack.seller), before + 25n);
+    });
+
+    test('an in-process engine as the facilitator: the same payment flow without HTTP', async () => {
+      const payer = stack.freshPayer();
+      const [entry] = (await challenge('/in-process')).accepts;
+      const before = stx(stack.seller);
+      const { headers, txid } = await paymentHeaders(payer, entry!);
+      const answer = await get(`${base}/in-process`, headers);
+      assert.equal(answer.status, 200, answer.text);
+      assert.equal(
+        decodePaymentResponse(answer.headers.get('payment-response'))?.transaction,
+        txid,
+      );
+      assert.equal(stx(stack.seller), before + 1200n);
     });
 
     test('sponsored: the sponsor from /supported is offered in extra; the buyer pays no fee', async () => {

@@ -53,13 +53,19 @@ export class FacilitatorRequestError extends X402StacksError<FacilitatorRequestR
   override name = 'FacilitatorRequestError';
   /** The HTTP status the facilitator answered, when it answered at all. */
   readonly status: number | undefined;
+  /**
+   * The call timed out: the facilitator may have received it and acted (a settle may be on chain), so its outcome is
+   * worth asking for.
+   */
+  readonly timedOut: boolean;
 
   constructor(
     reason: FacilitatorRequestReason,
     shortMessage: string,
-    options: X402StacksErrorOptions & { status?: number } = {},
+    options: X402StacksErrorOptions & { status?: number; timedOut?: boolean } = {},
   ) {
     super(reason, shortMessage, options);
     this.status = options.status;
+    this.timedOut = options.timedOut ?? false;
   }
 }

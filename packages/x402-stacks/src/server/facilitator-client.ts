@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { redactSecrets, redactUrl } from '../chain/redact.js';
+import { utf8ToBase64 } from '../protocol/base64.js';
 import {
   type PaymentPayload,
   type PaymentRequirements,
@@ -123,14 +124,30 @@ export function createFacilitatorClient(options: FacilitatorClientOptions): Faci
     );
   }
   const { apiKey } = parsed.data;
-  const base = parsed.data.url.replace(/\/+$/, '');
-  const secrets = apiKey ? [apiKey, encodeURIComponent(apiKey)] : [];
-  const shown = redactUrl(base, secrets);
+  // fetch refuses a URL with credentials: user and password travel as Basic auth (unless an API key is given), and
+  // the request URLs are built without them.
+  const base = new URL(parsed.data.url);
+  const user = decodeURIComponent(base.username);
+  const password = decodeURIComponent(base.password);
+  base.username = '';
+  base.password = '';
+  const basePath = base.pathname.replace(/\/+$/, '');
+  const secrets = [
+    ...(apiKey ? [apiKey, encodeURIComponent(apiKey)] : []),
+    ...(password ? [password, encodeURIComponent(password)] : []),
+    ...[...base.searchParams.values()].filter((value) => value.length > 0),
+  ];
   const fetchImpl = parsed.data.fetch ?? globalThis.fetch;
   const timeoutMs = parsed.data.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const settleTimeoutMs = parsed.data.settleTimeoutMs ?? DEFAULT_SETTLE_TIMEOUT_MS;
   const headers: Record<string, string> = { accept: 'application/json' };
   if (apiKey) headers.authorization = `Bearer ${apiKey}`;
+  else if (user || password) headers.authorization = `Basic ${utf8ToBase64(`${user}:${password}`)}`;
+  const urlOf = (path: string) => {
+    const url = new URL(base);
+    url.pathname = `${basePath}${path}`;
+    return url;
+  };
 
   async function call<T extends z.ZodType>(
     method: 'GET' | 'POST',
@@ -140,10 +157,10 @@ export function createFacilitatorClient(options: FacilitatorClientOptions): Faci
     timeout: number,
     allowNotFound = false,
   ): Promise<z.output<T> | undefined> {
-    const where = `${method} ${shown}${path}`;
+    const where = `${method} ${redactUrl(urlOf(path), secrets)}`;
     let response: Response;
     try {
-      response = await fetchImpl(`${base}${path}`, {
+      response = await fetchImpl(urlOf(path), {
         method,
         headers: body === undefined ? headers : { ...headers, 'content-type': 'application/json' },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
@@ -154,7 +171,7 @@ export function createFacilitatorClient(options: FacilitatorClientOptions): Faci
       throw new FacilitatorRequestError(
         'facilitator_unreachable',
         timedOut ? `${where} timed out after ${timeout} ms` : `${where} failed: no connection`,
-        { details: redactSecrets(messageOf(error), secrets) },
+        { details: redactSecrets(messageOf(error), secrets), timedOut },
       );
     }
     const text = await response.text().catch(() => '');

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import type { PaymentRequirements } from '../protocol/v2.js';
-import { parseStacksAddress } from '../stacks/address.js';
+import { addressFromHash160, parseStacksAddress } from '../stacks/address.js';
 import { resolveAsset } from '../stacks/assets.js';
 import { resolveNetwork, type StacksNetwork, type StacksNetworkInput } from '../stacks/networks.js';
 import { ServerConfigError } from './errors.js';
@@ -213,12 +213,14 @@ export function resolveOptions<Request>(
       issues.push(`payTo: ${shortMessageOf(error)}`);
     }
   }
-  const asset = given.asset ?? 'STX';
-  if (network && typeof asset === 'string') {
+  let asset = typeof given.asset === 'string' ? given.asset : 'STX';
+  if (network) {
     try {
       resolveAsset(asset, network);
     } catch (error) {
       issues.push(`asset: ${shortMessageOf(error)}`);
+      // Reported once here; the prices are checked in STX rather than each repeating it.
+      asset = 'STX';
     }
   }
   const sponsor = given.extra?.sponsor;
@@ -242,8 +244,10 @@ export function resolveOptions<Request>(
       : undefined;
   const priceFunction = typeof given.amount === 'function' ? given.amount : undefined;
   let staticAccepts: PaymentRequirements[] | undefined;
-  if (base && !priceFunction && given.amount !== undefined && given.amount !== null) {
-    const priced = priceRequirements(given.amount, base);
+  if (!priceFunction && given.amount !== undefined && given.amount !== null) {
+    // With the network or payTo wrong (already reported), the prices are still checked, against a stand-in seller,
+    // so one run lists their problems too.
+    const priced = priceRequirements(given.amount, base ?? standInBase(network, asset));
     if (priced.ok) staticAccepts = priced.accepts;
     else issues.push(...priced.problems);
   }
@@ -273,6 +277,17 @@ export function resolveOptions<Request>(
     outputSchema: given.outputSchema,
     pendingAttempts: given.settlementPending?.attempts ?? 5,
     pendingIntervalMs: given.settlementPending?.intervalMs ?? 1_000,
+  };
+}
+
+function standInBase(network: StacksNetwork | undefined, asset: string): RequirementBase {
+  const on = network ?? resolveNetwork('testnet');
+  return {
+    network: on,
+    payTo: addressFromHash160(on.addressVersion.singleSig, '00'.repeat(20)),
+    asset,
+    maxTimeoutSeconds: 300,
+    extra: undefined,
   };
 }
 

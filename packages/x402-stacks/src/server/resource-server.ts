@@ -82,7 +82,10 @@ export type PaywallRequest<Request> = {
 
 /** A reply the adapter sends as is. */
 export type ReplyAdmission = { readonly action: 'reply'; readonly reply: PaywallReply };
-/** The payment is settled: run the handler, with these headers on its response. */
+/**
+ * The payment is settled: run the handler, with these headers on its response (the receipt, the exposed headers,
+ * and `cache-control: private` unless the handler sets its own).
+ */
 export type ServeAdmission = {
   readonly action: 'serve';
   readonly payment: Payment;
@@ -284,6 +287,7 @@ export function createResourceServer<Request = unknown>(
       facilitator,
       matched.payload,
       matched.requirements,
+      signedTxidOf(matched),
       pending,
     );
     if (!settled.success) {
@@ -300,6 +304,8 @@ export function createResourceServer<Request = unknown>(
       true,
     );
     const headers: Record<string, string> = {
+      // Paid content is for this buyer: no shared cache may serve it to the next, unpaid request.
+      'cache-control': 'private',
       'access-control-expose-headers': EXPOSED_HEADERS,
       [PAYMENT_HEADERS.paymentResponse]: encodeJson({
         success: true,

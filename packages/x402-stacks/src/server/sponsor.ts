@@ -4,6 +4,7 @@
  * slows the 402.
  * @module
  */
+import { isValidStacksAddress } from '../stacks/address.js';
 import type { StacksNetwork } from '../stacks/networks.js';
 import type { FacilitatorClient } from './facilitator-client.js';
 
@@ -32,7 +33,7 @@ export function createSponsorLookup(
           (k) => k.x402Version === 2 && k.scheme === 'exact' && k.network === network.caip2,
         );
         const sponsor = kind?.extra?.sponsor;
-        known = { sponsor: typeof sponsor === 'string' ? sponsor : undefined, at: now() };
+        known = { sponsor: isAddressOn(sponsor, network) ? sponsor : undefined, at: now() };
         return known.sponsor;
       } finally {
         refreshing = undefined;
@@ -46,4 +47,9 @@ export function createSponsorLookup(
     if (now() - known.at > FRESH_FOR_MS) refresh().catch(() => undefined);
     return known.sponsor;
   };
+}
+
+// A sponsor the buyer's transaction could not name (another network, not an address) is not offered.
+function isAddressOn(value: unknown, network: StacksNetwork): value is string {
+  return typeof value === 'string' && isValidStacksAddress(value, network);
 }

@@ -10,7 +10,7 @@ import type { Response } from 'express';
 export type HeldResponse = {
   /** Resolves when the handler has ended the response (or the client went away: then `ended` is false). */
   readonly finished: Promise<{ ended: boolean }>;
-  /** Sends what the handler wrote, with these headers added. */
+  /** Sends what the handler wrote, with these headers added (a `cache-control` of the handler's is kept). */
   release(headers?: Readonly<Record<string, string>>): void;
   /** Drops everything the handler wrote and sends this instead. */
   replace(status: number, headers: Readonly<Record<string, string>>, body: string): void;
@@ -85,7 +85,9 @@ export function holdResponse(res: Response): HeldResponse {
     finished,
     release(headers = {}) {
       restore();
-      for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+      for (const [name, value] of Object.entries(headers)) {
+        if (name !== 'cache-control' || !res.hasHeader(name)) res.setHeader(name, value);
+      }
       sendNow(Buffer.concat(chunks));
     },
     replace(status, headers, body) {

@@ -47,7 +47,7 @@ export function paymentMiddleware(options: PaymentMiddlewareOptions<Context>): M
     c.set('x402Payment', admission.payment);
     if (admission.action === 'serve') {
       await next();
-      for (const [name, value] of Object.entries(admission.headers)) c.header(name, value);
+      addHeaders(c, admission.headers);
       return;
     }
     // after-handler: Hono hands the response back before sending it, so nothing leaves before the settlement.
@@ -61,7 +61,7 @@ export function paymentMiddleware(options: PaymentMiddlewareOptions<Context>): M
       return;
     }
     c.set('x402Payment', settled.payment);
-    for (const [name, value] of Object.entries(settled.headers)) c.header(name, value);
+    addHeaders(c, settled.headers);
   };
 }
 
@@ -75,6 +75,13 @@ export function paymentMiddleware(options: PaymentMiddlewareOptions<Context>): M
  */
 export function getPayment(c: Context): Payment | undefined {
   return c.get('x402Payment');
+}
+
+// The receipt headers go on the handler's response; a cache-control the handler chose is its to keep.
+function addHeaders(c: Context, headers: Readonly<Record<string, string>>): void {
+  for (const [name, value] of Object.entries(headers)) {
+    if (name !== 'cache-control' || !c.res.headers.has(name)) c.header(name, value);
+  }
 }
 
 function respond(reply: PaywallReply): Response {

@@ -1,0 +1,385 @@
+/**
+ * The resource-server core and the facilitator client without a chain: option checking, the facilitator's failures
+ * (unreachable, slow, garbage, 5xx) and their redaction, the settlement_pending follow-up, the precomputed 402.
+ */
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import {
+  encodePaymentSignatureHeader,
+  type PaymentRequirements,
+  type SettleResponse,
+} from 'x402-stacks';
+import { x402PaymentRequired } from 'x402-stacks/express';
+import {
+  createFacilitatorClient,
+  createResourceServer,
+  type FacilitatorClient,
+  FacilitatorRequestError,
+  type PaywallRequest,
+  ServerConfigError,
+} from 'x402-stacks/server';
+
+const SELLER = 'ST1SJ3DTE5DN7X54YDH5D64R3BCB6A2AG2ZQ8YPD5';
+const MAINNET_ADDRESS = 'SP2J6ZY48GV1EZ5V2V5RB9MP66SW86PYKKNRV9EJ7';
+const URL_ = 'http://seller.test/api/data';
+
+/** A facilitator over HTTP that answers every request with `answer` (after `delayMs`). */
+async function fakeFacilitatorService(
+  answer: (path: string) => { status: number; body: string },
+  delayMs = 0,
+): Promise<{ url: string; server: Server }> {
+  const server = createServer((req, res) => {
+    setTimeout(() => {
+      const { status, body } = answer(req.url ?? '');
+      res.writeHead(status, { 'content-type': 'application/json' }).end(body);
+    }, delayMs);
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
+}
+
+function request(headers: Record<string, string> = {}, url = URL_): PaywallRequest<null> {
+  return { url, header: (name) => headers[name], request: null };
+}
+
+function paid(requirements: PaymentRequirements): Record<string, string> {
+  return {
+    'payment-signature': encodePaymentSignatureHeader({
+      x402Version: 2,
+      accepted: requirements,
+      payload: { transaction: '00' },
+    }),
+  };
+}
+
+const entry: PaymentRequirements = {
+  scheme: 'exact',
+  network: 'stacks:2147483648',
+  amount: '1000',
+  asset: 'STX',
+  payTo: SELLER,
+  maxTimeoutSeconds: 300,
+};
+
+/** An in-process facilitator whose answers a test scripts. */
+function scripted(overrides: Partial<FacilitatorClient>): FacilitatorClient {
+  return {
+    verify: async () => ({ isValid: true, payer: SELLER }),
+    settle: async () => ({
+      success: true,
+      transaction: 'ab'.repeat(32),
+      network: 'stacks:2147483648',
+    }),
+    status: async () => undefined,
+    supported: () => ({ kinds: [], extensions: [], signers: {} }),
+    ...overrides,
+  };
+}
+
+const pending: SettleResponse = {
+  success: false,
+  errorReason: 'settlement_pending',
+  transaction: 'cd'.repeat(32),
+  network: 'stacks:2147483648',
+  payer: SELLER,
+};
+
+describe('options are checked once, at creation', () => {
+  test('every problem is listed in one ServerConfigError', () => {
+    assert.throws(
+      () =>
+        createResourceServer({
+          amount: 1.5,
+          payTo: MAINNET_ADDRESS,
+          network: 'testnet',
+          asset: 'DOGE',
+          maxTimeoutSeconds: 0,
+          settle: 'whenever' as never,
+        }),
+      (error: unknown) => {
+        assert.ok(error instanceof ServerConfigError);
+        assert.equal(error.reason, 'invalid_server_config');
+        const listed = error.issues.join('\n');
+        for (const option of [
+          'amount:',
+          'payTo:',
+          'asset:',
+          'maxTimeoutSeconds:',
+          'settle:',
+          'facilitatorUrl:',
+        ]) {
+          assert.match(listed, new RegExp(`^${option}`, 'm'), `${option} in\n${listed}`);
+        }
+        return true;
+      },
+    );
+  });
+
+  test('prices: zero, negative, floats and u64 overflow are refused, each entry named', () => {
+    assert.throws(
+      () =>
+        createResourceServer({
+          amount: ['0', -1n, { amount: '0.5', asset: 'STX' }, 2n ** 64n],
+          payTo: SELLER,
+          network: 'testnet',
+          facilitatorUrl: 'http://127.0.0.1:1',
+        }),
+      (error: unknown) =>
+        error instanceof ServerConfigError &&
+        ['amount[0]', 'amount[1]', 'amount[2]', 'amount[3]'].every((where) =>
+          error.issues.some((issue) => issue.startsWith(where)),
+        ),
+    );
+  });
+
+  test('facilitatorUrl and facilitator are exclusive; the v1 alias refuses address and payTo that differ', () => {
+    assert.throws(
+      () =>
+        createResourceServer({
+          amount: '1',
+          payTo: SELLER,
+          network: 'testnet',
+          facilitatorUrl: 'http://127.0.0.1:1',
+          facilitator: scripted({}),
+        }),
+      (error: unknown) => error instanceof ServerConfigError && /not both/.test(error.message),
+    );
+    assert.throws(
+      () =>
+        x402PaymentRequired({
+          amount: '1',
+          address: SELLER,
+          payTo: 'ST2CY5V39NHDPWSXMW9QDT3HC3GD6Q6XX4CFRK9AG',
+          network: 'testnet',
+          facilitatorUrl: 'http://127.0.0.1:1',
+        }),
+      ServerConfigError,
+    );
+  });
+});
+
+describe('the 402 challenge', () => {
+  test('a static route encodes its challenge once per resource URL; the query is not part of it', async () => {
+    const server = createResourceServer({
+      amount: '1000',
+      payTo: SELLER,
+      network: 'stacks:2147483648',
+      facilitator: scripted({}),
+      sponsored: false,
+    });
+    const first = await server.admit(request({}, `${URL_}?a=1`));
+    const second = await server.admit(request({}, `${URL_}?a=2`));
+    assert.equal(first.action, 'reply');
+    assert.equal(second.action, 'reply');
+    if (first.action !== 'reply' || second.action !== 'reply') return;
+    assert.equal(first.reply, second.reply, 'the same precomputed reply');
+    assert.equal(JSON.parse(first.reply.body).resource.url, URL_);
+  });
+
+  test('a pricing function that returns an unpayable price answers 500 invalid_price', async () => {
+    const server = createResourceServer({
+      amount: () => '0',
+      payTo: SELLER,
+      network: 'testnet',
+      facilitator: scripted({}),
+    });
+    const admission = await server.admit(request());
+    assert.equal(admission.action === 'reply' && admission.reply.status, 500);
+    assert.equal(
+      admission.action === 'reply' && JSON.parse(admission.reply.body).error,
+      'invalid_price',
+    );
+  });
+});
+
+describe('settlement_pending is followed through GET /settlements/:txid, never served while pending', () => {
+  const serverWith = (facilitator: FacilitatorClient) =>
+    createResourceServer({
+      amount: '1000',
+      payTo: SELLER,
+      network: 'testnet',
+      facilitator,
+      sponsored: false,
+      settlementPending: { attempts: 3, intervalMs: 1 },
+    });
+
+  test('confirmed while polling: served, with the confirmed txid', async () => {
+    let looks = 0;
+    const server = serverWith(
+      scripted({
+        settle: async () => pending,
+        status: async (txid) => ({
+          transaction: txid,
+          state: ++looks < 2 ? 'broadcast' : 'success',
+          payer: SELLER,
+          network: 'stacks:2147483648',
+        }),
+      }),
+    );
+    const admission = await server.admit(request(paid(entry)));
+    assert.equal(admission.action, 'serve');
+    assert.equal(
+      admission.action === 'serve' && admission.payment.transaction,
+      pending.transaction,
+    );
+    assert.equal(looks, 2);
+  });
+
+  test('still pending after the attempts: 402 settlement_pending with the txid in payment-response', async () => {
+    let looks = 0;
+    const server = serverWith(
+      scripted({
+        settle: async () => pending,
+        status: async (txid) => {
+          looks++;
+          return {
+            transaction: txid,
+            state: 'broadcast',
+            payer: SELLER,
+            network: 'stacks:2147483648',
+          };
+        },
+      }),
+    );
+    const admission = await server.admit(request(paid(entry)));
+    assert.equal(admission.action, 'reply');
+    if (admission.action !== 'reply') return;
+    assert.equal(admission.reply.status, 402);
+    assert.equal(JSON.parse(admission.reply.body).error, 'settlement_pending');
+    const receipt = JSON.parse(
+      Buffer.from(admission.reply.headers['payment-response']!, 'base64').toString(),
+    );
+    assert.equal(receipt.transaction, pending.transaction);
+    assert.equal(looks, 3);
+  });
+
+  test('failed while polling: 402 with the failure', async () => {
+    const server = serverWith(
+      scripted({
+        settle: async () => pending,
+        status: async (txid) => ({
+          transaction: txid,
+          state: 'failed',
+          errorReason: 'transaction_failed',
+          payer: SELLER,
+          network: 'stacks:2147483648',
+        }),
+      }),
+    );
+    const admission = await server.admit(request(paid(entry)));
+    assert.equal(
+      admission.action === 'reply' && JSON.parse(admission.reply.body).error,
+      'transaction_failed',
+    );
+  });
+
+  test('a settle that timed out but reached the chain is found by the payment txid and served', async () => {
+    const server = serverWith(
+      scripted({
+        settle: async () => {
+          throw new FacilitatorRequestError('facilitator_unreachable', 'timed out', {
+            timedOut: true,
+          });
+        },
+        status: async () => ({
+          transaction: 'ef'.repeat(32),
+          state: 'success',
+          payer: SELLER,
+          network: 'stacks:2147483648',
+        }),
+      }),
+    );
+    const admission = await server.admit(request(paid(entry)));
+    assert.equal(admission.action === 'serve' && admission.payment.transaction, 'ef'.repeat(32));
+  });
+});
+
+describe('createFacilitatorClient', () => {
+  let garbage: { url: string; server: Server };
+  let failing: { url: string; server: Server };
+  let slow: { url: string; server: Server };
+  before(async () => {
+    garbage = await fakeFacilitatorService(() => ({ status: 200, body: '{"hello":"world"}' }));
+    failing = await fakeFacilitatorService(() => ({
+      status: 500,
+      body: '{"error":"internal_error"}',
+    }));
+    slow = await fakeFacilitatorService(() => ({ status: 200, body: '{"kinds":[]}' }), 500);
+  });
+  after(() => {
+    for (const { server } of [garbage, failing, slow]) server.close();
+  });
+
+  test('a body that is not the x402 schema, or a 5xx: facilitator_bad_response', async () => {
+    for (const { url } of [garbage, failing]) {
+      const client = createFacilitatorClient({ url });
+      await assert.rejects(client.settle({ x402Version: 2, accepted: entry, payload: {} }, entry), {
+        name: 'FacilitatorRequestError',
+        reason: 'facilitator_bad_response',
+      });
+    }
+  });
+
+  test('the middleware answers 502 with the reason for a garbage facilitator', async () => {
+    const server = createResourceServer({
+      amount: '1000',
+      payTo: SELLER,
+      network: 'testnet',
+      facilitatorUrl: garbage.url,
+    });
+    const admission = await server.admit(request());
+    assert.equal(admission.action === 'reply' && admission.reply.status, 502);
+    assert.equal(
+      admission.action === 'reply' && JSON.parse(admission.reply.body).error,
+      'facilitator_bad_response',
+    );
+  });
+
+  test('a timeout is facilitator_unreachable with timedOut', async () => {
+    const client = createFacilitatorClient({ url: slow.url, timeoutMs: 50 });
+    await assert.rejects(Promise.resolve(client.supported()), {
+      reason: 'facilitator_unreachable',
+      timedOut: true,
+    });
+  });
+
+  test('credentials in the URL and the API key never appear in errors', async () => {
+    const client = createFacilitatorClient({
+      url: 'http://alice:s3cret-pass@127.0.0.1:9/?api_key=k3y-in-url',
+      apiKey: 'the-api-key-123',
+    });
+    await assert.rejects(Promise.resolve(client.supported()), (error: unknown) => {
+      assert.ok(error instanceof FacilitatorRequestError);
+      assert.equal(error.reason, 'facilitator_unreachable');
+      assert.equal(error.timedOut, false);
+      const shown = `${error.message} ${error.details ?? ''}`;
+      for (const secret of ['s3cret-pass', 'k3y-in-url', 'the-api-key-123']) {
+        assert.ok(!shown.includes(secret), `${secret} leaked: ${shown}`);
+      }
+      return true;
+    });
+  });
+
+  test('the API key is sent as a bearer token; a non-hex txid is never requested', async () => {
+    let seen: string | undefined;
+    const paths: string[] = [];
+    const server = createServer((req, res) => {
+      seen = req.headers.authorization;
+      paths.push(req.url ?? '');
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"kinds":[]}');
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const client = createFacilitatorClient({ url, apiKey: 'key-1' });
+    assert.deepEqual(await client.supported(), { kinds: [], extensions: [], signers: {} });
+    assert.equal(seen, 'Bearer key-1');
+    assert.equal(await client.status('../verify'), undefined);
+    assert.deepEqual(paths, ['/supported']);
+    server.close();
+  });
+});
