@@ -1,0 +1,302 @@
+/**
+ * bench/middleware: the cost of the payment middleware, measured against its baselines in the same run.
+ * 1. Unpaid requests: the middleware's 402 against a bare Express route on the same app (Express 5 and 4), over real
+ *    HTTP on 127.0.0.1 with keep-alive connections. Rounds alternate between the routes, and each route's best round
+ *    counts, so drift on a shared machine hits both alike. Target: middleware ÷ bare ≥ 0.9.
+ * 2. Paid requests end to end: a fresh signed payment per request, through the middleware (before- and after-handler)
+ *    to the facilitator service over HTTP, broadcast to the devnet, which mines a block on every broadcast; against
+ *    `POST /settle` on the same facilitator alone with the same kind of payments.
+ * The load generator, the sellers, the facilitator and the devnet share this process (one event loop): the rates are
+ * comparable with each other, not with a multi-process deployment.
+ *
+ * Usage: tsx bench/middleware/index.ts [--seconds 2 --rounds 3 --concurrency 16 --settles 300 --payers 32]
+ */
+import { once } from 'node:events';
+import { Agent, request as httpRequest, type Server } from 'node:http';
+import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import { startDevnet } from '@x402-stacks/devnet';
+import { createFacilitatorApp } from '@x402-stacks/facilitator';
+import express from 'express';
+import {
+  createFacilitator,
+  createPaymentTransaction,
+  encodePaymentSignatureHeader,
+  type PaymentRequirements,
+  type StacksAccount,
+} from 'x402-stacks';
+import { paymentMiddleware } from 'x402-stacks/express';
+import { flag, formatRate, type LoadResult, load, peakRssMiB, printTable } from '../lib.js';
+
+const seconds = Number(flag('seconds', '2'));
+const rounds = Number(flag('rounds', '3'));
+const concurrency = Number(flag('concurrency', '16'));
+const settles = Number(flag('settles', '300'));
+const payerCount = Number(flag('payers', '32'));
+const TARGET = 0.9;
+if (
+  !(seconds > 0) ||
+  !(rounds >= 1) ||
+  !(concurrency >= 1) ||
+  !(settles >= payerCount) ||
+  !(payerCount >= 1)
+)
+  throw new Error(
+    '--seconds > 0, --rounds ≥ 1, --concurrency ≥ 1, --payers ≥ 1, --settles ≥ --payers',
+  );
+
+// Express 4 is installed under the npm alias `express4`; its API is the one @types/express describes.
+const express4 = createRequire(import.meta.url)('express4') as typeof express;
+
+const devnet = await startDevnet({ port: 0, accounts: payerCount + 1 });
+const seller = devnet.accounts[0]!.address;
+const payers = devnet.accounts.slice(1).map((a) => a.account);
+const engine = createFacilitator({
+  networks: { testnet: { url: devnet.url } },
+  pollIntervalMs: 20,
+});
+const facilitatorUrl = await listen(createFacilitatorServer());
+
+function createFacilitatorServer(): Server {
+  const app = createFacilitatorApp({ facilitator: engine });
+  return serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }) as Server;
+}
+
+async function listen(server: Server): Promise<string> {
+  if (!server.listening) await once(server, 'listening');
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
+
+/** One GET over the keep-alive pool; resolves with the status once the body is read. */
+function get(url: string, headers: Record<string, string> = {}): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { agent, headers }, (res) => {
+      res.on('data', () => {});
+      res.on('end', () => resolve(res.statusCode ?? 0));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+function post(url: string, body: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      url,
+      { agent, method: 'POST', headers: { 'content-type': 'application/json' } },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          text += chunk;
+        });
+        res.on('end', () => resolve(text));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+// 1. Unpaid: the same app serves a bare route and a priced one.
+const options = (settle: 'before-handler' | 'after-handler') => ({
+  amount: '1000',
+  payTo: seller,
+  network: 'testnet',
+  facilitatorUrl,
+  settle,
+  // Static and unsponsored, as most routes are: the 402 is precomputed and needs no facilitator call.
+  sponsored: false,
+  description: 'Premium data',
+  mimeType: 'application/json',
+});
+
+function sellerApp(create: typeof express) {
+  const app = create();
+  app.get('/bare', (_req, res) => {
+    res.json({ data: 'free' });
+  });
+  app.get('/paid', paymentMiddleware(options('before-handler')), (_req, res) => {
+    res.json({ data: 'premium' });
+  });
+  app.get('/paid-after', paymentMiddleware(options('after-handler')), (_req, res) => {
+    res.json({ data: 'premium' });
+  });
+  return app;
+}
+
+async function unpaidRate(url: string, expected: number): Promise<LoadResult> {
+  return load({
+    concurrency,
+    seconds,
+    request: async () => {
+      const status = await get(url);
+      if (status !== expected) throw new Error(`${url} answered ${status}, not ${expected}`);
+    },
+  });
+}
+
+type UnpaidRow = { framework: string; bare: LoadResult; middleware: LoadResult };
+const unpaidRows: UnpaidRow[] = [];
+for (const [framework, create] of [
+  ['Express 5', express],
+  ['Express 4', express4],
+] as const) {
+  const server = sellerApp(create).listen(0, '127.0.0.1');
+  const base = await listen(server);
+  // Warm both routes (JIT, connections) before anything counts.
+  await load({ concurrency, seconds: 0.5, request: () => get(`${base}/bare`) });
+  await load({ concurrency, seconds: 0.5, request: () => get(`${base}/paid`) });
+  let bare: LoadResult | undefined;
+  let middleware: LoadResult | undefined;
+  for (let round = 0; round < rounds; round++) {
+    const b = await unpaidRate(`${base}/bare`, 200);
+    const m = await unpaidRate(`${base}/paid`, 402);
+    process.stderr.write(
+      `  ${framework} round ${round + 1}: bare ${formatRate(b.perSecond)}/s, 402 ${formatRate(m.perSecond)}/s\n`,
+    );
+    if (!bare || b.perSecond > bare.perSecond) bare = b;
+    if (!middleware || m.perSecond > middleware.perSecond) middleware = m;
+  }
+  unpaidRows.push({ framework, bare: bare!, middleware: middleware! });
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+}
+
+// 2. Paid: fresh payments, each settled once.
+const requirements: PaymentRequirements = {
+  scheme: 'exact',
+  network: 'stacks:2147483648',
+  amount: '1000',
+  asset: 'STX',
+  payTo: seller,
+  maxTimeoutSeconds: 300,
+};
+const nextNonce = new Map<string, bigint>(payers.map((p) => [p.address, 0n]));
+
+async function signPayment(payer: StacksAccount, nonce: bigint) {
+  const { transaction } = await createPaymentTransaction({
+    account: payer,
+    requirements,
+    nonce,
+    fee: 300n,
+  });
+  return { x402Version: 2 as const, accepted: requirements, payload: { transaction } };
+}
+
+/** `count` payments, payer-interleaved so concurrent requests come from different payers, each in nonce order. */
+async function freshPayments(count: number) {
+  const perPayer = Math.ceil(count / payers.length);
+  const batches = await Promise.all(
+    payers.map((payer) => {
+      const first = nextNonce.get(payer.address)!;
+      nextNonce.set(payer.address, first + BigInt(perPayer));
+      return Promise.all(
+        Array.from({ length: perPayer }, (_, k) => signPayment(payer, first + BigInt(k))),
+      );
+    }),
+  );
+  const ordered = [];
+  for (let k = 0; k < perPayer; k++) for (const batch of batches) ordered.push(batch[k]!);
+  return ordered.slice(0, count);
+}
+
+const paidLoad = (request: (index: number) => Promise<unknown>) =>
+  load({
+    concurrency: Math.min(concurrency, payers.length),
+    seconds: 600,
+    total: settles,
+    request,
+  });
+
+process.stderr.write(`signing ${settles} payments for /settle…\n`);
+const settlePayments = await freshPayments(settles);
+const settleAlone = await paidLoad(async (i) => {
+  const body = JSON.stringify({
+    x402Version: 2,
+    paymentPayload: settlePayments[i],
+    paymentRequirements: requirements,
+  });
+  const answer = JSON.parse(await post(`${facilitatorUrl}/settle`, body)) as {
+    success: boolean;
+    errorReason?: string;
+  };
+  if (!answer.success) throw new Error(`settle failed: ${answer.errorReason}`);
+});
+process.stderr.write(`  facilitator /settle alone: ${formatRate(settleAlone.perSecond)}/s\n`);
+await engine.idle();
+
+const sellerServer = sellerApp(express).listen(0, '127.0.0.1');
+const sellerUrl = await listen(sellerServer);
+const paidRows: { label: string; result: LoadResult }[] = [];
+for (const [label, path] of [
+  ['Express 5, before-handler', '/paid'],
+  ['Express 5, after-handler', '/paid-after'],
+] as const) {
+  process.stderr.write(`signing ${settles} payments for ${label}…\n`);
+  const headers = (await freshPayments(settles)).map((payment) => ({
+    'payment-signature': encodePaymentSignatureHeader(payment),
+  }));
+  const result = await paidLoad(async (i) => {
+    const status = await get(`${sellerUrl}${path}`, headers[i]);
+    if (status !== 200) throw new Error(`${label}: a paid request answered ${status}`);
+  });
+  process.stderr.write(`  ${label}: ${formatRate(result.perSecond)}/s\n`);
+  paidRows.push({ label, result });
+  await engine.idle();
+}
+
+console.log(
+  `\nbench/middleware (${seconds} s × ${rounds} rounds per unpaid route, best round; ${concurrency} keep-alive connections; one process)\n`,
+);
+printTable(
+  [
+    'framework',
+    'bare route req/s',
+    '402 via paymentMiddleware req/s',
+    'ratio',
+    'p50 ms (402)',
+    'p99 ms (402)',
+  ],
+  unpaidRows.map((row) => [
+    row.framework,
+    formatRate(row.bare.perSecond),
+    formatRate(row.middleware.perSecond),
+    (row.middleware.perSecond / row.bare.perSecond).toFixed(2),
+    row.middleware.p50Ms.toFixed(2),
+    row.middleware.p99Ms.toFixed(2),
+  ]),
+);
+console.log(
+  `\npaid, end to end (${settles} fresh payments per row from ${payers.length} payers, ${Math.min(concurrency, payers.length)} in flight; devnet mines on every broadcast)\n`,
+);
+printTable(
+  ['path', 'req/s', 'p50 ms', 'p99 ms', '÷ settle alone'],
+  [
+    ['facilitator POST /settle alone', settleAlone, 1] as const,
+    ...paidRows.map(
+      (row) => [row.label, row.result, row.result.perSecond / settleAlone.perSecond] as const,
+    ),
+  ].map(([label, result, ratio]) => [
+    label,
+    formatRate(result.perSecond),
+    result.p50Ms.toFixed(1),
+    result.p99Ms.toFixed(1),
+    ratio.toFixed(2),
+  ]),
+);
+const worst = Math.min(...unpaidRows.map((row) => row.middleware.perSecond / row.bare.perSecond));
+console.log(
+  `\ntarget: unpaid 402 ÷ bare ≥ ${TARGET}: ${worst.toFixed(2)} ${worst >= TARGET ? 'met' : 'NOT met'}`,
+);
+console.log(`peak RSS: ${peakRssMiB().toFixed(1)} MiB`);
+
+agent.destroy();
+await new Promise<void>((resolve) => sellerServer.close(() => resolve()));
+await engine.idle();
+await devnet.stop();
+process.exit(0);
