@@ -26,7 +26,13 @@ export {
   type ListingStatus,
   type NormalizedListing,
 } from './listing.js';
-export { type CheckOutcome, MONITOR_POLICY, nextHealth } from './monitor/policy.js';
+export {
+  type CheckOutcome,
+  type Health,
+  MONITOR_POLICY,
+  type NextHealth,
+  nextHealth,
+} from './monitor/policy.js';
 export {
   classify,
   createScheduler,

@@ -9,7 +9,7 @@ import {
   type CheckOutcome,
   createRegistry,
   createScheduler,
-  type ListingStatus,
+  type Health,
   MONITOR_POLICY,
   nextHealth,
   type Registry,
@@ -24,9 +24,9 @@ const HOUR = 60 * MINUTE;
 const URL_A = 'https://weather.example/current';
 
 describe('nextHealth', () => {
-  const start = { status: 'active' as ListingStatus, consecutiveFailures: 0, failingSince: null };
+  const start: Health = { status: 'active', consecutiveFailures: 0, failingSince: null };
   const run = (outcomes: CheckOutcome[], stepMs = 10 * MINUTE) => {
-    let health = { ...start };
+    let health: Health = start;
     const statuses: string[] = [];
     let now = 0;
     for (const outcome of outcomes) {
@@ -71,11 +71,12 @@ describe('nextHealth', () => {
     assert.deepEqual(run(['gone', 'hard_failure', 'ok']), ['delisted', 'delisted', 'active']);
   });
   test('hard failures back off exponentially up to a day', () => {
-    let health = { ...start };
+    let health: Health = start;
     const gaps: number[] = [];
     for (let i = 0; i < 12; i++) {
-      health = nextHealth(health, 'hard_failure', 0, -10 * 24 * HOUR, 0);
-      if (health.status !== 'delisted') gaps.push(health.nextCheckAt);
+      const next = nextHealth(health, 'hard_failure', 0, -10 * 24 * HOUR, 0);
+      if (next.status !== 'delisted') gaps.push(next.nextCheckAt);
+      health = next;
     }
     assert.deepEqual(
       gaps.slice(0, 4),
