@@ -4,9 +4,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { runBalance } from './balance.js';
 import { runDevnet } from './devnet.js';
 import { runFacilitator } from './facilitator.js';
 import { EXIT_USAGE, type Io, processIo } from './io.js';
+import { runKeygen } from './keygen.js';
+import { runPay } from './pay.js';
 
 type Command = {
   summary: string;
@@ -14,6 +17,18 @@ type Command = {
 };
 
 const COMMANDS: Record<string, Command> = {
+  keygen: {
+    summary: 'Generate a Stacks private key and its address',
+    run: runKeygen,
+  },
+  balance: {
+    summary: 'Show the STX, sBTC and USDCx balances of an address',
+    run: runBalance,
+  },
+  pay: {
+    summary: 'Request a URL like curl, paying its 402 from your key',
+    run: runPay,
+  },
   devnet: {
     summary: 'Start a local Stacks chain (node and Hiro API routes) with funded accounts',
     run: runDevnet,
@@ -25,7 +40,7 @@ const COMMANDS: Record<string, Command> = {
 };
 
 /** Planned commands: named in the help and in the error for them, never stubbed. */
-const COMING = ['keygen', 'balance', 'pay', 'registry', 'demo'];
+const COMING = ['registry', 'demo'];
 
 export const USAGE = `x402-stacks: HTTP 402 payments on Stacks, from the command line.
 
@@ -33,7 +48,7 @@ Usage: x402-stacks <command> [options]
 
 Commands:
 ${Object.entries(COMMANDS)
-  .map(([name, command]) => `  ${name.padEnd(10)}${command.summary}`)
+  .map(([name, command]) => `  ${name.padEnd(13)}${command.summary}`)
   .join('\n')}
 
 Coming soon: ${COMING.join(', ')}.

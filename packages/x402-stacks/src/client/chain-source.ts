@@ -5,7 +5,7 @@
  * @module
  */
 import { type ChainClient, createChainClient } from '../chain/client.js';
-import type { StacksNetworkName } from '../stacks/networks.js';
+import { STACKS_NETWORKS, type StacksNetworkName } from '../stacks/networks.js';
 
 /**
  * Where the chain is read.
@@ -38,16 +38,29 @@ export function resolveChainClient(
   network: StacksNetworkName,
 ): ChainClient {
   if (options.chain) return options.chain;
-  const url =
-    options.apiUrl ??
-    environment(`STACKS_API_URL_${network.toUpperCase()}`) ??
-    environment('STACKS_API_URL');
   const apiKey = options.apiKey ?? environment('STACKS_API_KEY');
   return createChainClient({
     network,
-    ...(url ? { url } : {}),
+    url: chainApiUrl(options, network),
     ...(apiKey ? { apiKey } : {}),
   });
+}
+
+/**
+ * The API base URL {@link resolveChainClient} uses when given no `chain`. It may hold credentials: redact it
+ * (`redactUrl`) before showing it.
+ * @example
+ * ```ts
+ * chainApiUrl({}, 'mainnet'); // 'https://api.mainnet.hiro.so' unless STACKS_API_URL_MAINNET or STACKS_API_URL is set
+ * ```
+ */
+export function chainApiUrl(options: ChainSourceOptions, network: StacksNetworkName): string {
+  return (
+    options.apiUrl ??
+    environment(`STACKS_API_URL_${network.toUpperCase()}`) ??
+    environment('STACKS_API_URL') ??
+    STACKS_NETWORKS[network].apiUrl
+  );
 }
 
 // Browsers and workers have no process; an empty variable counts as unset.

@@ -26,7 +26,7 @@ export {
   type PaymentTransaction,
 } from '../stacks/payment/create.js';
 export { withPaymentInterceptor, wrapAxiosWithPayment } from './axios/index.js';
-export type { ChainSourceOptions } from './chain-source.js';
+export { type ChainSourceOptions, chainApiUrl, resolveChainClient } from './chain-source.js';
 export { type PaymentChallenge, type PaymentOffer, readPaymentChallenge } from './challenge.js';
 export {
   CLIENT_REASONS,

@@ -1,0 +1,164 @@
+/**
+ * `x402-stacks pay` against the buyer test stack (devnet, the real facilitator over HTTP, a seller): the offer,
+ * the chosen requirement, signing, settling, confirmation, the body and the explorer link; the limits; the key
+ * only from a file or the environment, and never printed.
+ */
+import assert from 'node:assert/strict';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { requirement, type Stack, startStack } from '../../x402-stacks/test/client-stack.js';
+import { runPay } from '../src/pay.js';
+
+function capture() {
+  const out: string[] = [];
+  const err: string[] = [];
+  return {
+    io: { out: (t: string) => out.push(t), err: (t: string) => err.push(t) },
+    stdout: () => out.join('\n'),
+    stderr: () => err.join('\n'),
+  };
+}
+
+describe('x402-stacks pay', () => {
+  let stack: Stack;
+  const dir = mkdtempSync(join(tmpdir(), 'x402-pay-'));
+  before(async () => {
+    stack = await startStack();
+    stack.route('/stx', { accepts: [requirement({ payTo: stack.payTo, amount: '2500' })] });
+    stack.route('/sbtc', {
+      accepts: [
+        requirement({
+          payTo: stack.payTo,
+          amount: '120',
+          asset: 'sBTC',
+          extra: { sponsor: stack.sponsor },
+        }),
+      ],
+    });
+  });
+  after(async () => {
+    await stack.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  function keyFile(key: string): string {
+    const file = join(dir, `key-${Math.random().toString(36).slice(2)}`);
+    writeFileSync(file, `${key}\n`, { mode: 0o600 });
+    return file;
+  }
+
+  test('pays from --key-file: the offer, the choice, signing, settling, confirmation, body and explorer link', async () => {
+    const buyer = stack.buyer();
+    const out = capture();
+    const sellerBefore = stack.stx(stack.payTo);
+    const code = await runPay(
+      [
+        `${stack.sellerUrl}/stx`,
+        '--key-file',
+        keyFile(buyer.privateKey),
+        '--api-url',
+        stack.devnet.url,
+      ],
+      out.io,
+      {},
+    );
+    assert.equal(code, 0, out.stderr());
+    assert.deepEqual(JSON.parse(out.stdout()), { data: 'premium', path: '/stx' });
+    const progress = out.stderr();
+    for (const step of [
+      /402 Payment Required \(x402 v2\): 1 offer/,
+      /1\. 0\.0025 STX \(2500 atomic\) to ST\w+ on stacks:2147483648 \(exact\)/,
+      /Chosen: 0\.0025 STX/,
+      /you pay the network fee/,
+      /Signed: nonce 0, txid [0-9a-f]{64}/,
+      /Settling: GET .* with payment-signature/,
+      /Confirmed: [0-9a-f]{64} success in block \d+/,
+      /HTTP 200/,
+      /Paid 0\.0025 STX, fee 300 micro-STX/,
+      /Explorer: https:\/\/explorer\.hiro\.so\/txid\/0x[0-9a-f]{64}\?chain=testnet/,
+    ]) {
+      assert.match(progress, step);
+    }
+    assert.ok(!`${progress}${out.stdout()}`.includes(buyer.privateKey), 'the key is never printed');
+    assert.equal(stack.stx(stack.payTo), sellerBefore + 2500n);
+  });
+
+  test('STACKS_PRIVATE_KEY works; a sponsored sBTC offer shows it and costs the buyer no STX', async () => {
+    const buyer = stack.buyer();
+    const out = capture();
+    const stx = stack.stx(buyer.address);
+    const code = await runPay([`${stack.sellerUrl}/sbtc`], out.io, {
+      STACKS_PRIVATE_KEY: buyer.privateKey,
+      STACKS_API_URL: stack.devnet.url,
+    });
+    assert.equal(code, 0, out.stderr());
+    assert.match(out.stderr(), /0\.0000012 sBTC \(120 atomic\).*sponsored/);
+    assert.match(out.stderr(), /the facilitator pays the fee/);
+    assert.equal(stack.stx(buyer.address), stx);
+  });
+
+  test('--max-amount below the price refuses with the limit, exit 1, nothing paid; --dry-run signs nothing', async () => {
+    const buyer = stack.buyer();
+    const env = { STACKS_PRIVATE_KEY: buyer.privateKey, STACKS_API_URL: stack.devnet.url };
+    const paidBefore = stack.hits('/stx').paid;
+    const refused = capture();
+    assert.equal(
+      await runPay([`${stack.sellerUrl}/stx`, '--max-amount', '0.002STX'], refused.io, env),
+      1,
+    );
+    assert.match(refused.stderr(), /2500 STX is above maxAmount 2000 \(payment_over_max_amount\)/);
+    const sbtcOnly = capture();
+    assert.equal(
+      await runPay([`${stack.sellerUrl}/stx`, '--max-amount', '1 sBTC'], sbtcOnly.io, env),
+      1,
+    );
+    assert.match(sbtcOnly.stderr(), /asset_not_allowed/);
+    const dry = capture();
+    assert.equal(await runPay([`${stack.sellerUrl}/stx`, '--dry-run'], dry.io, env), 0);
+    assert.match(dry.stderr(), /Dry run: nothing signed or sent/);
+    assert.equal(stack.hits('/stx').paid, paidBefore);
+    assert.equal(stack.devnet.chain.nonces(buyer.address).possibleNext, 0n);
+  });
+
+  test('an answer that is not 402 is shown as is: 404 exits 1 without paying', async () => {
+    const buyer = stack.buyer();
+    const out = capture();
+    const env = { STACKS_PRIVATE_KEY: buyer.privateKey, STACKS_API_URL: stack.devnet.url };
+    assert.equal(await runPay([`${stack.sellerUrl}/nothing-here`], out.io, env), 1);
+    assert.match(out.stderr(), /HTTP 404/);
+    assert.doesNotMatch(out.stderr(), /Signed/);
+  });
+
+  test('usage errors exit 2 and never echo a key: no key, a bad key file, a key in a group-readable file warns', async () => {
+    const url = `${stack.sellerUrl}/stx`;
+    const cases: [string[], Record<string, string>, RegExp][] = [
+      [[url], {}, /no key: give --key-file/],
+      [[], { STACKS_PRIVATE_KEY: stack.buyer().privateKey }, /a URL is required/],
+      [['ftp://x'], { STACKS_PRIVATE_KEY: stack.buyer().privateKey }, /not an http\(s\) URL/],
+      [[url, '--max-amount', '5'], {}, /not an amount and an asset/],
+      [[url, '--header', 'no colon'], {}, /is not 'Name: value'/],
+      [[url, '--key-file', join(dir, 'missing')], {}, /ENOENT/],
+      [[url, '--key-file', keyFile('deadbeefcafe-not-a-key')], {}, /is not usable/],
+      [[url, '--network', 'devnet'], {}, /testnet or mainnet/],
+    ];
+    for (const [args, env, message] of cases) {
+      const out = capture();
+      assert.equal(await runPay(args, out.io, env), 2, args.join(' '));
+      assert.match(out.stderr(), message);
+      assert.doesNotMatch(out.stderr(), /deadbeefcafe/);
+    }
+    const buyer = stack.buyer();
+    const loose = keyFile(buyer.privateKey);
+    chmodSync(loose, 0o644);
+    const out = capture();
+    assert.equal(
+      await runPay([url, '--key-file', loose, '--dry-run'], out.io, {
+        STACKS_API_URL: stack.devnet.url,
+      }),
+      0,
+    );
+    assert.match(out.stderr(), /readable by other users; chmod 600 it/);
+  });
+});
