@@ -145,7 +145,8 @@ for (const framework of FRAMEWORKS) {
       assert.equal(answer.headers.get('cache-control'), 'no-store');
       assert.equal(
         answer.headers.get('access-control-expose-headers'),
-        'payment-required, payment-response, x-payment-response',
+        'x-request-id, payment-required, payment-response, x-payment-response',
+        'added to what an earlier middleware exposes',
       );
       assert.deepEqual(decoded.accepts, [
         {
@@ -280,6 +281,33 @@ for (const framework of FRAMEWORKS) {
         txid,
       );
       assert.equal(stx(stack.seller), before + 1500n);
+    });
+
+    test('after-handler, one payment sent twice at once: both verify, one settles; the other gets a 402, not the content', async () => {
+      const payer = stack.freshPayer();
+      const [entry] = (await challenge('/after')).accepts;
+      const sellerBefore = stx(stack.seller);
+      const { headers } = await paymentHeaders(payer, entry!);
+      const answers = await Promise.all([
+        get(`${base}/after`, headers),
+        get(`${base}/after`, headers),
+      ]);
+      assert.deepEqual(answers.map((a) => a.status).sort(), [200, 402]);
+      const refused = answers.find((a) => a.status === 402)!;
+      assert.doesNotMatch(refused.text, /secret/);
+      assert.equal(
+        refused.headers.get('x-handler'),
+        null,
+        "the handler's headers went with its body",
+      );
+      assert.ok(
+        ['duplicate_settlement', 'invalid_exact_stacks_payload_txid_reused'].includes(
+          (refused.body as { error: string }).error,
+        ),
+      );
+      assert.match(refused.headers.get('access-control-expose-headers')!, /^x-request-id, /);
+      assert.equal(answers.find((a) => a.status === 200)!.headers.get('x-handler'), 'ran');
+      assert.equal(stx(stack.seller), sellerBefore + 1500n, 'charged once');
     });
 
     test('after-handler with a handler that throws: its error is sent, nothing is charged or broadcast', async () => {

@@ -158,12 +158,18 @@ export async function startSeller(
   if (framework === 'hono 4') return startHonoSeller(routes);
   const createApp = framework === 'express 5' ? express : express4;
   const app = createApp();
+  // An earlier middleware, as CORS or request ids would be: what it sets must survive the payment middleware.
+  app.use((_req: Request, res: Response, next: () => void) => {
+    res.setHeader('access-control-expose-headers', 'x-request-id');
+    next();
+  });
   for (const route of routes) {
     const middleware = route.v1Alias
       ? expressMiddleware.x402PaymentRequired(route.options as PaymentMiddlewareOptionsV1<Request>)
       : expressMiddleware.paymentMiddleware(route.options as PaymentMiddlewareOptions<Request>);
     app.get(route.path, middleware, (req: Request, res: Response) => {
       if (route.handler === 'throws') throw new Error('the handler failed');
+      res.setHeader('x-handler', 'ran');
       res.json({ content: 'secret', payment: expressMiddleware.getPayment(req) });
     });
   }
@@ -177,12 +183,17 @@ export async function startSeller(
 
 async function startHonoSeller(routes: readonly RouteSpec[]) {
   const app = new Hono();
+  app.use(async (c, next) => {
+    c.header('access-control-expose-headers', 'x-request-id');
+    await next();
+  });
   for (const route of routes) {
     app.get(
       route.path,
       honoMiddleware.paymentMiddleware(route.options as PaymentMiddlewareOptions<Context>),
       (c) => {
         if (route.handler === 'throws') throw new Error('the handler failed');
+        c.header('x-handler', 'ran');
         return c.json({ content: 'secret', payment: honoMiddleware.getPayment(c) });
       },
     );

@@ -29,6 +29,30 @@ export const EXPOSED_HEADERS = [
   PAYMENT_HEADERS.xPaymentResponse,
 ].join(', ');
 
+/**
+ * The exposed-headers value with ours added to what an earlier middleware (CORS) already exposes.
+ * @example
+ * ```ts
+ * withExposedHeaders('x-request-id'); // 'x-request-id, payment-required, payment-response, x-payment-response'
+ * ```
+ */
+export function withExposedHeaders(existing: unknown): string {
+  const text = Array.isArray(existing)
+    ? existing.join(', ')
+    : typeof existing === 'string'
+      ? existing
+      : '';
+  if (text.trim() === '') return EXPOSED_HEADERS;
+  const names = text
+    .split(',')
+    .map((name) => name.trim())
+    .filter(Boolean);
+  const known = new Set(names.map((name) => name.toLowerCase()));
+  if (known.has('*')) return text;
+  for (const name of EXPOSED_HEADERS.split(', ')) if (!known.has(name)) names.push(name);
+  return names.join(', ');
+}
+
 const JSON_TYPE = 'application/json; charset=utf-8';
 // Bazaar's limit for resource.serviceName.
 const SERVICE_NAME = /^[\x20-\x7e]{1,32}$/;

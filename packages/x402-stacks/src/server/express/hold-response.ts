@@ -5,6 +5,7 @@
  * @module
  */
 import type { Response } from 'express';
+import { withExposedHeaders } from '../replies.js';
 
 /** A response whose status, headers and body are held in memory. */
 export type HeldResponse = {
@@ -20,6 +21,25 @@ type Chunk = string | Uint8Array;
 type Callback = (error?: Error | null) => void;
 
 /**
+ * Sets the middleware's headers on a response: the exposed headers merged with any already there. On a paid
+ * response (`ownCacheControl`), a `cache-control` the handler chose is kept; the middleware's own answers always say
+ * `no-store`.
+ */
+export function setPaymentHeaders(
+  res: Response,
+  headers: Readonly<Record<string, string>>,
+  ownCacheControl = false,
+): void {
+  for (const [name, value] of Object.entries(headers)) {
+    if (name === 'access-control-expose-headers') {
+      res.setHeader(name, withExposedHeaders(res.getHeader(name)));
+    } else if (name !== 'cache-control' || !ownCacheControl || !res.hasHeader(name)) {
+      res.setHeader(name, value);
+    }
+  }
+}
+
+/**
  * Takes over `writeHead`, `write`, `end` and `flushHeaders` of `res` until `release` or `replace`. The handler's
  * headers stay in `res` (not sent), so `release` sends them and `replace` removes them.
  */
@@ -32,6 +52,8 @@ export function holdResponse(res: Response): HeldResponse {
   };
   const sendNow = (body: string | Buffer) =>
     (original.end as (body: unknown) => void).call(res, body);
+  // What earlier middleware (CORS, request ids) set stays on a replacement; only the handler's headers go.
+  const before = res.getHeaders();
   const chunks: Buffer[] = [];
   const add = (chunk: unknown, encoding: unknown) => {
     if (chunk === undefined || chunk === null || typeof chunk === 'function') return;
@@ -85,16 +107,17 @@ export function holdResponse(res: Response): HeldResponse {
     finished,
     release(headers = {}) {
       restore();
-      for (const [name, value] of Object.entries(headers)) {
-        if (name !== 'cache-control' || !res.hasHeader(name)) res.setHeader(name, value);
-      }
+      setPaymentHeaders(res, headers, true);
       sendNow(Buffer.concat(chunks));
     },
     replace(status, headers, body) {
       restore();
       for (const name of res.getHeaderNames()) res.removeHeader(name);
+      for (const [name, value] of Object.entries(before)) {
+        if (value !== undefined) res.setHeader(name, value);
+      }
       res.statusCode = status;
-      for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+      setPaymentHeaders(res, headers);
       sendNow(body);
     },
   };

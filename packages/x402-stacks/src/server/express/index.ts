@@ -10,8 +10,8 @@ import {
   type PaymentMiddlewareOptionsV1,
 } from '../options.js';
 import type { PaywallReply } from '../replies.js';
-import { createResourceServer, type Payment, type ServeAdmission } from '../resource-server.js';
-import { holdResponse } from './hold-response.js';
+import { createResourceServer, type Payment } from '../resource-server.js';
+import { holdResponse, setPaymentHeaders } from './hold-response.js';
 
 export type { PaymentMiddlewareOptions, PaymentMiddlewareOptionsV1 } from '../options.js';
 export type { Payment } from '../resource-server.js';
@@ -60,7 +60,7 @@ export function paymentMiddleware(options: PaymentMiddlewareOptions<Request>): R
       if (admission.action === 'reply') return send(res, admission.reply);
       payments.set(req, admission.payment);
       if (admission.action === 'serve') {
-        setHeaders(res, admission);
+        setPaymentHeaders(res, admission.headers, true);
         return next();
       }
       // after-handler: hold the handler's response until the payment settles; a failed handler is never charged.
@@ -115,10 +115,6 @@ export function getPayment(req: Request): Payment | undefined {
 
 function send(res: Response, reply: PaywallReply): void {
   res.statusCode = reply.status;
-  for (const [name, value] of Object.entries(reply.headers)) res.setHeader(name, value);
+  setPaymentHeaders(res, reply.headers);
   res.end(reply.body);
-}
-
-function setHeaders(res: Response, admission: ServeAdmission): void {
-  for (const [name, value] of Object.entries(admission.headers)) res.setHeader(name, value);
 }

@@ -4,8 +4,9 @@
  * @module
  */
 import type { Context, MiddlewareHandler } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { PaymentMiddlewareOptions } from '../options.js';
-import type { PaywallReply } from '../replies.js';
+import { type PaywallReply, withExposedHeaders } from '../replies.js';
 import { createResourceServer, type Payment } from '../resource-server.js';
 
 export type { PaymentMiddlewareOptions } from '../options.js';
@@ -43,25 +44,33 @@ export function paymentMiddleware(options: PaymentMiddlewareOptions<Context>): M
       header: (name) => c.req.header(name),
       request: c,
     });
-    if (admission.action === 'reply') return respond(admission.reply);
+    if (admission.action === 'reply') {
+      // Through c.header: assigning a response over c.res copies its headers onto ours, so they must agree.
+      addHeaders(c, admission.reply.headers);
+      return c.body(admission.reply.body, admission.reply.status as ContentfulStatusCode);
+    }
     c.set('x402Payment', admission.payment);
     if (admission.action === 'serve') {
       await next();
-      addHeaders(c, admission.headers);
+      addHeaders(c, admission.headers, true);
       return;
     }
-    // after-handler: Hono hands the response back before sending it, so nothing leaves before the settlement.
+    // after-handler: Hono hands the response back before sending it, so nothing leaves before the settlement. The
+    // headers as they were before the handler are what a replacement keeps (CORS, request ids).
+    const before = new Headers(c.res.headers);
     await next();
     if (c.error || c.res.status >= 400) return;
     const settled = await admission.settle();
     if (settled.action === 'reply') {
       // Drop the handler's body unread: it is the content of a payment that did not settle.
       await c.res.body?.cancel().catch(() => undefined);
-      c.res = respond(settled.reply);
+      // Unset first: assigning over a response copies its headers (the handler's) onto the new one.
+      c.res = undefined;
+      c.res = replacement(before, settled.reply);
       return;
     }
     c.set('x402Payment', settled.payment);
-    addHeaders(c, settled.headers);
+    addHeaders(c, settled.headers, true);
   };
 }
 
@@ -77,13 +86,32 @@ export function getPayment(c: Context): Payment | undefined {
   return c.get('x402Payment');
 }
 
-// The receipt headers go on the handler's response; a cache-control the handler chose is its to keep.
-function addHeaders(c: Context, headers: Readonly<Record<string, string>>): void {
+// The exposed headers are merged with any already there. On a paid response (`ownCacheControl`) a cache-control the
+// handler chose is its to keep; the middleware's own answers always say no-store.
+function addHeaders(
+  c: Context,
+  headers: Readonly<Record<string, string>>,
+  ownCacheControl = false,
+): void {
   for (const [name, value] of Object.entries(headers)) {
-    if (name !== 'cache-control' || !c.res.headers.has(name)) c.header(name, value);
+    if (name === 'access-control-expose-headers') {
+      c.header(name, withExposedHeaders(c.res.headers.get(name) ?? undefined));
+    } else if (name !== 'cache-control' || !ownCacheControl || !c.res.headers.has(name)) {
+      c.header(name, value);
+    }
   }
 }
 
-function respond(reply: PaywallReply): Response {
-  return new Response(reply.body, { status: reply.status, headers: reply.headers });
+function replacement(before: Headers, reply: PaywallReply): Response {
+  const headers = new Headers(before);
+  headers.delete('content-length');
+  for (const [name, value] of Object.entries(reply.headers)) {
+    headers.set(
+      name,
+      name === 'access-control-expose-headers'
+        ? withExposedHeaders(before.get(name) ?? undefined)
+        : value,
+    );
+  }
+  return new Response(reply.body, { status: reply.status, headers });
 }
