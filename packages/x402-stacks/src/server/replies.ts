@@ -53,6 +53,24 @@ export function withExposedHeaders(existing: unknown): string {
   return names.join(', ');
 }
 
+/**
+ * The value to set for one of the middleware's headers, given what the response already holds (`undefined`: leave
+ * it). Exposed headers are merged; on a paid response (`ownCacheControl`) a `cache-control` the handler chose is
+ * kept, while the middleware's own answers always say `no-store`.
+ */
+export function paymentHeaderValue(
+  name: string,
+  value: string,
+  current: unknown,
+  ownCacheControl: boolean,
+): string | undefined {
+  if (name === 'access-control-expose-headers') return withExposedHeaders(current);
+  if (name === 'cache-control' && ownCacheControl && current !== undefined && current !== null) {
+    return undefined;
+  }
+  return value;
+}
+
 const JSON_TYPE = 'application/json; charset=utf-8';
 // Bazaar's limit for resource.serviceName.
 const SERVICE_NAME = /^[\x20-\x7e]{1,32}$/;

@@ -5,7 +5,7 @@
  * @module
  */
 import type { Response } from 'express';
-import { withExposedHeaders } from '../replies.js';
+import { paymentHeaderValue } from '../replies.js';
 
 /** A response whose status, headers and body are held in memory. */
 export type HeldResponse = {
@@ -20,22 +20,15 @@ export type HeldResponse = {
 type Chunk = string | Uint8Array;
 type Callback = (error?: Error | null) => void;
 
-/**
- * Sets the middleware's headers on a response: the exposed headers merged with any already there. On a paid
- * response (`ownCacheControl`), a `cache-control` the handler chose is kept; the middleware's own answers always say
- * `no-store`.
- */
+/** Sets the middleware's headers on a response; see {@link paymentHeaderValue}. */
 export function setPaymentHeaders(
   res: Response,
   headers: Readonly<Record<string, string>>,
   ownCacheControl = false,
 ): void {
   for (const [name, value] of Object.entries(headers)) {
-    if (name === 'access-control-expose-headers') {
-      res.setHeader(name, withExposedHeaders(res.getHeader(name)));
-    } else if (name !== 'cache-control' || !ownCacheControl || !res.hasHeader(name)) {
-      res.setHeader(name, value);
-    }
+    const next = paymentHeaderValue(name, value, res.getHeader(name), ownCacheControl);
+    if (next !== undefined) res.setHeader(name, next);
   }
 }
 

@@ -6,7 +6,7 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { PaymentMiddlewareOptions } from '../options.js';
-import { type PaywallReply, withExposedHeaders } from '../replies.js';
+import { type PaywallReply, paymentHeaderValue, withExposedHeaders } from '../replies.js';
 import { createResourceServer, type Payment } from '../resource-server.js';
 
 export type { PaymentMiddlewareOptions } from '../options.js';
@@ -86,19 +86,16 @@ export function getPayment(c: Context): Payment | undefined {
   return c.get('x402Payment');
 }
 
-// The exposed headers are merged with any already there. On a paid response (`ownCacheControl`) a cache-control the
-// handler chose is its to keep; the middleware's own answers always say no-store.
+// The middleware's headers on c.res; see paymentHeaderValue.
 function addHeaders(
   c: Context,
   headers: Readonly<Record<string, string>>,
   ownCacheControl = false,
 ): void {
   for (const [name, value] of Object.entries(headers)) {
-    if (name === 'access-control-expose-headers') {
-      c.header(name, withExposedHeaders(c.res.headers.get(name) ?? undefined));
-    } else if (name !== 'cache-control' || !ownCacheControl || !c.res.headers.has(name)) {
-      c.header(name, value);
-    }
+    const current = c.res.headers.get(name) ?? undefined;
+    const next = paymentHeaderValue(name, value, current, ownCacheControl);
+    if (next !== undefined) c.header(name, next);
   }
 }
 
