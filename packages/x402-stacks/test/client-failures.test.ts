@@ -244,6 +244,19 @@ describe('buyer refusals and failures', () => {
     assert.equal(stack.devnet.chain.nonces(buyer.address).possibleNext, 2n);
   });
 
+  test("the library's own middleware: its refusal after payment is read the same way", async () => {
+    const buyer = stack.buyer();
+    const pay = wrapFetchWithPayment(fetch, buyer, { apiUrl: stack.devnet.url });
+    stack.devnet.chain.injectFault('next', { kind: 'abort' });
+    await assert.rejects(pay(`${stack.middlewareUrl}/stx`), (error) => {
+      assert.ok(error instanceof PaymentRejectedError);
+      assert.equal(error.facilitatorReason, 'transaction_failed');
+      assert.equal((error.response as Response).status, 402);
+      return true;
+    });
+    assert.equal((await pay(`${stack.middlewareUrl}/stx`)).status, 200);
+  });
+
   test('a nonce spent behind the payer is refused once with the facilitator reason, then resynced', async () => {
     const { url, buyer, pay } = setup([{ amount: '1000' }]);
     assert.equal((await pay(url)).status, 200); // the payer's local counter is now at 1

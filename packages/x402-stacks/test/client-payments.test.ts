@@ -1,6 +1,8 @@
 /**
- * The buyer end to end: both wrappers pay STX, sBTC and sponsored payments to a seller that settles through the real
- * facilitator over HTTP on a devnet; 20 parallel payments from one account; a v1 server.
+ * The buyer end to end against the library's own Express `paymentMiddleware`, which settles through the real
+ * facilitator over HTTP on a devnet: both wrappers pay STX, sBTC and sponsored payments; both settle orders; the
+ * v1-alias configuration; the fee's floor and cap; 20 parallel payments from one account. And a v1 server (the test
+ * seller), for X-PAYMENT and X-PAYMENT-RESPONSE.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -21,7 +23,7 @@ const wrappers: Record<
   fetch: (stack, account, options) => {
     const pay = wrapFetchWithPayment(fetch, account, { apiUrl: stack.devnet.url, ...options });
     return async (path) => {
-      const response = await pay(`${stack.sellerUrl}${path}`);
+      const response = await pay(`${stack.middlewareUrl}${path}`);
       return {
         status: response.status,
         data: await response.json(),
@@ -30,7 +32,7 @@ const wrappers: Record<
     };
   },
   axios: (stack, account, options) => {
-    const api = wrapAxiosWithPayment(axios.create({ baseURL: stack.sellerUrl }), account, {
+    const api = wrapAxiosWithPayment(axios.create({ baseURL: stack.middlewareUrl }), account, {
       apiUrl: stack.devnet.url,
       ...options,
     });
@@ -49,15 +51,6 @@ describe('buyer payments against the devnet and the facilitator', () => {
   let stack: Stack;
   before(async () => {
     stack = await startStack();
-    stack.route('/stx', { accepts: [requirement({ payTo: stack.payTo, amount: '1000' })] });
-    stack.route('/sbtc', {
-      accepts: [requirement({ payTo: stack.payTo, amount: '250', asset: 'sBTC' })],
-    });
-    stack.route('/sponsored', {
-      accepts: [
-        requirement({ payTo: stack.payTo, amount: '700', extra: { sponsor: stack.sponsor } }),
-      ],
-    });
   });
   after(() => stack.stop());
 
@@ -69,8 +62,8 @@ describe('buyer payments against the devnet and the facilitator', () => {
       const [buyerBefore, sellerBefore] = [stack.stx(buyer.address), stack.stx(stack.payTo)];
       const response = await get('/stx');
       assert.equal(response.status, 200);
-      assert.deepEqual(response.data, { data: 'premium', path: '/stx' });
       const receipt = decodePaymentResponse(response.receipt);
+      assert.deepEqual(response.data, { data: 'premium', transaction: receipt?.transaction });
       assert.equal(receipt?.success, true);
       assert.equal(receipt?.payer, buyer.address);
       assert.equal(stack.stx(stack.payTo), sellerBefore + 1000n);
@@ -120,17 +113,32 @@ describe('buyer payments against the devnet and the facilitator', () => {
       const buyer = stack.buyer();
       const pay = wrapFetchWithPayment(fetch, buyer, { apiUrl: stack.devnet.url, ...options });
       const before = stack.stx(buyer.address);
-      assert.equal((await pay(`${stack.sellerUrl}/stx`)).status, 200);
+      assert.equal((await pay(`${stack.middlewareUrl}/stx`)).status, 200);
       assert.equal(before - stack.stx(buyer.address), 1000n + fee, `fee ${fee}`);
     }
   });
+
+  for (const [path, what] of [
+    ['/after', "settle 'after-handler': verified, served, then settled"],
+    ['/v1-alias', 'a v2 client against a route configured with the v1 alias x402PaymentRequired'],
+  ] as const) {
+    test(`${what}: paid once`, async () => {
+      const buyer = stack.buyer();
+      const get = wrappers.axios!(stack, buyer);
+      const sellerBefore = stack.stx(stack.payTo);
+      const response = await get(path);
+      assert.equal(response.status, 200);
+      assert.equal(decodePaymentResponse(response.receipt)?.success, true);
+      assert.equal(stack.stx(stack.payTo), sellerBefore + 1000n);
+    });
+  }
 
   test('20 parallel paid requests from one buyer all succeed, with consecutive nonces on chain', async () => {
     const buyer = stack.buyer();
     const pay = wrapFetchWithPayment(fetch, buyer, { apiUrl: stack.devnet.url });
     const sellerBefore = stack.stx(stack.payTo);
     const responses = await Promise.all(
-      Array.from({ length: 20 }, () => pay(`${stack.sellerUrl}/stx`)),
+      Array.from({ length: 20 }, () => pay(`${stack.middlewareUrl}/stx`)),
     );
     assert.deepEqual(
       responses.map((response) => response.status),

@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { type Devnet, startDevnet } from '@x402-stacks/devnet';
 import { createFacilitatorApp } from '@x402-stacks/facilitator';
+import express from 'express';
 import {
   createFacilitator,
   decodePaymentSignatureHeader,
@@ -23,6 +24,7 @@ import {
   type PaymentRequirements,
   type StacksAccount,
 } from 'x402-stacks';
+import { getPayment, paymentMiddleware, x402PaymentRequired } from 'x402-stacks/express';
 
 export const TESTNET = 'stacks:2147483648';
 export const SBTC_ASSET_ID = `${KNOWN_TOKENS.sBTC.contracts.testnet}::${KNOWN_TOKENS.sBTC.assetName}`;
@@ -43,6 +45,12 @@ export type Stack = {
   facilitator: Facilitator;
   facilitatorUrl: string;
   sellerUrl: string;
+  /**
+   * An Express 5 app with the library's own `paymentMiddleware` over the same facilitator: `/stx` (1000 µSTX),
+   * `/sbtc` (250 sats), `/sponsored` (700 µSTX, fee sponsored), `/after` (1000 µSTX, settled after the handler) and
+   * `/v1-alias` (1000 µSTX, configured through `x402PaymentRequired`). Each answers `{ data, transaction }`.
+   */
+  middlewareUrl: string;
   /** The address that receives the payments. */
   payTo: string;
   /** The facilitator's sponsor address, for `extra.sponsor`. */
@@ -97,6 +105,36 @@ export async function startStack(): Promise<Stack> {
   sellerServer.listen(0, '127.0.0.1');
   await once(sellerServer, 'listening');
   const sellerUrl = `http://127.0.0.1:${(sellerServer.address() as AddressInfo).port}`;
+
+  const app = express();
+  const common = { payTo: seller.address, network: 'testnet', facilitatorUrl, sponsored: false };
+  const serveResource = (req: express.Request, res: express.Response) =>
+    res.json({ data: 'premium', transaction: getPayment(req)?.transaction });
+  app.get('/stx', paymentMiddleware({ ...common, amount: '1000' }), serveResource);
+  app.get(
+    '/sbtc',
+    paymentMiddleware({ ...common, amount: { amount: '250', asset: 'sBTC' } }),
+    serveResource,
+  );
+  app.get(
+    '/sponsored',
+    paymentMiddleware({ ...common, amount: '700', sponsored: true }),
+    serveResource,
+  );
+  app.get(
+    '/after',
+    paymentMiddleware({ ...common, amount: '1000', settle: 'after-handler' }),
+    serveResource,
+  );
+  const { payTo: address, ...v1Common } = common;
+  app.get(
+    '/v1-alias',
+    x402PaymentRequired({ ...v1Common, address, amount: '1000' }),
+    serveResource,
+  );
+  const middlewareServer = app.listen(0, '127.0.0.1');
+  await once(middlewareServer, 'listening');
+  const middlewareUrl = `http://127.0.0.1:${(middlewareServer.address() as AddressInfo).port}`;
 
   async function handle(request: IncomingMessage, response: ServerResponse) {
     const path = new URL(request.url ?? '/', sellerUrl).pathname;
@@ -204,6 +242,7 @@ export async function startStack(): Promise<Stack> {
     facilitator,
     facilitatorUrl,
     sellerUrl,
+    middlewareUrl,
     payTo: seller.address,
     sponsor: sponsorAccount.address,
     route: (path, route) => routes.set(path, route),
@@ -216,6 +255,11 @@ export async function startStack(): Promise<Stack> {
     stx: (address) => devnet.chain.state.stx(address),
     sbtc: (address) => devnet.chain.state.token(SBTC_ASSET_ID, address),
     async stop() {
+      const middlewareClosed = new Promise<void>((resolve) =>
+        middlewareServer.close(() => resolve()),
+      );
+      middlewareServer.closeAllConnections();
+      await middlewareClosed;
       const closed = new Promise<void>((resolve) => sellerServer.close(() => resolve()));
       sellerServer.closeAllConnections();
       await closed;
