@@ -383,3 +383,26 @@ describe('createFacilitatorClient', () => {
     server.close();
   });
 });
+
+describe('framework boundaries', () => {
+  test('only express/ names express and only hono/ names hono, both as types: no runtime import of either', async () => {
+    const { readdir, readFile } = await import('node:fs/promises');
+    const root = new URL('../src/server/', import.meta.url);
+    const files = (await readdir(root, { recursive: true })).filter((file) => file.endsWith('.ts'));
+    assert.ok(files.length > 5);
+    for (const file of files) {
+      const source = await readFile(new URL(file, root), 'utf8');
+      for (const framework of ['express', 'hono']) {
+        const imports = [
+          ...source.matchAll(
+            new RegExp(`^import (type )?[^;]*from '${framework}(/[^']*)?';`, 'gm'),
+          ),
+        ];
+        if (!file.startsWith(`${framework}/`))
+          assert.equal(imports.length, 0, `${file} imports ${framework}`);
+        for (const found of imports)
+          assert.ok(found[1], `${file}: a runtime import of ${framework}`);
+      }
+    }
+  });
+});

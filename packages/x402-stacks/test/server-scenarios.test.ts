@@ -10,6 +10,8 @@ import {
   decodeXPaymentResponse,
   type PaymentRequired,
 } from 'x402-stacks';
+import { SettlementPendingError } from 'x402-stacks/client';
+import { wrapFetchWithPayment } from 'x402-stacks/fetch';
 import {
   FRAMEWORKS,
   type Framework,
@@ -479,6 +481,39 @@ for (const framework of FRAMEWORKS) {
       const answer = await get(`${base}/dynamic?rows=3`, headers);
       assert.equal(answer.status, 200, answer.text);
       assert.equal(stx(stack.seller), before + 300n);
+    });
+
+    test("the library's own buyer (wrapFetchWithPayment) pays STX, sponsored and after-handler routes", async () => {
+      const payer = stack.freshPayer();
+      const pay = wrapFetchWithPayment(fetch, payer.account, { apiUrl: stack.devnet.url });
+      const before = stx(stack.seller);
+      for (const path of ['/stx', '/sponsored', '/after']) {
+        const response = await pay(`${base}${path}`);
+        assert.equal(response.status, 200, path);
+        assert.equal(((await response.json()) as PaidBody).content, 'secret', path);
+        assert.equal(
+          decodePaymentResponse(response.headers.get('payment-response'))?.payer,
+          payer.address,
+        );
+      }
+      assert.equal(stx(stack.seller), before + 1000n + 2000n + 1500n);
+    });
+
+    test("the library's buyer reads our settlement_pending 402 as SettlementPendingError with the txid", async () => {
+      const payer = stack.freshPayer();
+      const pay = wrapFetchWithPayment(fetch, payer.account, { apiUrl: stack.devnet.url });
+      stack.devnet.chain.stall(true);
+      try {
+        await assert.rejects(pay(`${base}/pending`), (error: unknown) => {
+          assert.ok(error instanceof SettlementPendingError);
+          assert.match(error.txid, /^[0-9a-f]{64}$/);
+          return true;
+        });
+      } finally {
+        stack.devnet.chain.stall(false);
+      }
+      stack.devnet.mine();
+      await stack.engine.idle();
     });
 
     test('several assets: one accepts[] entry each; paying the sBTC one moves sBTC', async () => {
