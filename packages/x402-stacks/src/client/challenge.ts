@@ -13,6 +13,10 @@ import { InvalidPaymentRequiredError } from './errors.js';
 /**
  * One offered way to pay, in the v2 field names. `index` points into the challenge's `accepts`, whose entry a v2
  * payment echoes verbatim.
+ * @example
+ * ```ts
+ * const cheapest = challenge.offers.find((offer) => offer.requirements.asset === 'STX');
+ * ```
  */
 export type PaymentOffer = {
   readonly index: number;

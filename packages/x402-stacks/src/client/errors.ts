@@ -42,7 +42,13 @@ export const CLIENT_REASONS = {
  */
 export type ClientReason = keyof typeof CLIENT_REASONS;
 
-/** Why the spending policy refused a payment. */
+/**
+ * Why the spending policy refused a payment.
+ * @example
+ * ```ts
+ * const overBudget = (error: PaymentPolicyError) => error.reason === ('payment_over_budget' satisfies PolicyReason);
+ * ```
+ */
 export type PolicyReason = Extract<
   ClientReason,
   | 'payment_over_max_amount'
@@ -92,7 +98,13 @@ export class InvalidPaymentRequiredError extends PaymentError<'invalid_payment_r
   }
 }
 
-/** One offered requirement and why it was passed over. */
+/**
+ * One offered requirement and why it was passed over.
+ * @example
+ * ```ts
+ * const refusal: RequirementRefusal = { requirement, reason: 'invalid_network', message: 'the offer is on mainnet' };
+ * ```
+ */
 export type RequirementRefusal = {
   readonly requirement: StacksPaymentRequirements;
   readonly reason: string;

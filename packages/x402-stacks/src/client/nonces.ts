@@ -10,6 +10,11 @@ import type { ChainClient } from '../chain/client.js';
 
 /**
  * One payment's turn and its nonce. Exactly one of `used` or `resync` ends the turn; later calls are ignored.
+ * @example
+ * ```ts
+ * const lease = await nonces.acquire();
+ * lease.used(); // the next payment takes lease.nonce + 1
+ * ```
  */
 export type NonceLease = {
   readonly nonce: bigint;

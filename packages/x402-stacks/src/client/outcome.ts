@@ -14,7 +14,13 @@ import {
 import type { SettleResponseV1 } from '../protocol/v1.js';
 import type { SettleResponse } from '../protocol/v2.js';
 
-/** The parts of an HTTP response the payer reads, whatever the HTTP library. */
+/**
+ * The parts of an HTTP response the payer reads, whatever the HTTP library.
+ * @example
+ * ```ts
+ * const answer: PaidAnswer = { status: res.status, header: (name) => res.headers.get(name), body: await res.text() };
+ * ```
+ */
 export type PaidAnswer = {
   readonly status: number;
   header(name: string): HeaderValue;
@@ -22,7 +28,13 @@ export type PaidAnswer = {
   readonly body?: unknown;
 };
 
-/** What the server's answer means for the payment. */
+/**
+ * What the server's answer means for the payment.
+ * @example
+ * ```ts
+ * if (outcome.kind === 'pending') console.log('not confirmed yet:', outcome.txid);
+ * ```
+ */
 export type PaymentOutcome =
   | {
       readonly kind: 'served';

@@ -108,6 +108,11 @@ export type PaymentOptions = SpendingPolicyOptions &
 /**
  * A signed payment ready for the retry, and the way to read its answer. Exactly one of `complete` or `fail` must be
  * called; until then the account's next payment waits.
+ * @example
+ * ```ts
+ * const prepared = await payer.preparePayment(challenge, { url });
+ * headers.set(prepared.header.name, prepared.header.value);
+ * ```
  */
 export type PreparedPayment = {
   /** The header of the paid retry: `payment-signature` (v2) or `X-PAYMENT` (v1 server). */

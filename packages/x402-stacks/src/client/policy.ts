@@ -39,7 +39,13 @@ export const DEFAULT_MAX_AMOUNT: Readonly<Record<'STX' | 'sBTC' | 'USDCx', bigin
   },
 );
 
-/** The policy options of {@link PaymentOptions}, as given. */
+/**
+ * The policy options of `PaymentOptions`, as given.
+ * @example
+ * ```ts
+ * const policy: SpendingPolicyOptions = { maxAmount: { sBTC: 500n }, allowedAssets: ['sBTC'] };
+ * ```
+ */
 export type SpendingPolicyOptions = {
   /** Largest amount of one payment, per asset. Merged over {@link DEFAULT_MAX_AMOUNT}. */
   maxAmount?: AssetAmounts;
