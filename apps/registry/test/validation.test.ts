@@ -65,6 +65,30 @@ const CASES: Case[] = [
     findings: [],
   },
   {
+    name: 'v2: a top-level outputSchema (as the x402-stacks middleware sends it) describes the call',
+    answer: (u) => {
+      const { extensions: _, ...challenge } = v2Challenge(u);
+      return v2Answer({
+        ...challenge,
+        outputSchema: {
+          input: { type: 'http', method: 'GET' },
+          output: { price: { type: 'string' } },
+        },
+      });
+    },
+    findings: [],
+    listing: (l) => assert.deepEqual(l.output, { price: { type: 'string' } }),
+  },
+  {
+    name: 'v2: no call description anywhere',
+    answer: (u) => {
+      const { extensions: _, ...challenge } = v2Challenge(u);
+      return v2Answer(challenge);
+    },
+    error: 'missing_output_schema',
+    findings: ['missing_output_schema:missing', 'missing_output'],
+  },
+  {
     name: 'v1: a 200 schema document is listed as paywall unverified',
     answer: (u) => jsonAnswer(docsDocument(u), 200),
     findings: ['paywall_unverified'],

@@ -5,7 +5,15 @@
  */
 import { html } from 'hono/html';
 import type { CheckRecord, ListingVersion, StoredListing, Uptime } from '../store/store.js';
-import { atomicText, networkBadge, priceText, relativeTime, statusBadge } from './format.js';
+import {
+  atomicText,
+  networkBadge,
+  networkLabel,
+  plural,
+  priceText,
+  relativeTime,
+  statusBadge,
+} from './format.js';
 import { layout } from './layout.js';
 
 /** Everything the detail page shows. */
@@ -29,6 +37,19 @@ export function payCommand(listing: { url: string; method: string }): string {
   return `npx x402-stacks pay${method} '${listing.url.replaceAll("'", '%27')}'`;
 }
 
+type Cell = string | ReturnType<typeof html>;
+
+/** A table that becomes labelled cards on narrow screens (each cell carries its column name). */
+function table(headers: readonly string[], rows: readonly (readonly Cell[])[]) {
+  return html`<div class="table"><table>
+<thead><tr>${headers.map((h) => html`<th>${h}</th>`)}</tr></thead>
+<tbody>${rows.map(
+    (row) =>
+      html`<tr>${row.map((cell, i) => html`<td data-label="${headers[i] ?? ''}">${cell}</td>`)}</tr>`,
+  )}</tbody>
+</table></div>`;
+}
+
 /** Renders the detail page. */
 export function detailPage(page: DetailPage) {
   const { entry, now } = page;
@@ -48,8 +69,8 @@ export function detailPage(page: DetailPage) {
 
 <div class="grid2">
   <div class="card stat"><span>Price</span><b>${priceText(first)}</b><span>${atomicText(first)}</span></div>
-  <div class="card stat"><span>Uptime, 24 h</span><b>${percent(page.uptime.day)}</b><span>${page.uptime.day.total} checks</span></div>
-  <div class="card stat"><span>Uptime, 7 days</span><b>${percent(page.uptime.week)}</b><span>${page.uptime.week.total} checks</span></div>
+  <div class="card stat"><span>Uptime, 24 h</span><b>${percent(page.uptime.day)}</b><span>${plural(page.uptime.day.total, 'check')}</span></div>
+  <div class="card stat"><span>Uptime, 7 days</span><b>${percent(page.uptime.week)}</b><span>${plural(page.uptime.week.total, 'check')}</span></div>
 </div>
 
 <h2>Call it</h2>
@@ -64,13 +85,17 @@ export function detailPage(page: DetailPage) {
 </div>
 
 <h2>Payment options</h2>
-<div class="scroll"><table>
-<thead><tr><th>Price</th><th>Atomic</th><th>Asset</th><th>Network</th><th>Pay to</th><th>Timeout</th></tr></thead>
-<tbody>${listing.accepts.map(
-    (accept) =>
-      html`<tr><td>${priceText(accept)}</td><td>${accept.amount}</td><td class="wrap"><code>${accept.asset}</code></td><td>${accept.network}</td><td><code>${accept.payTo}</code></td><td>${accept.maxTimeoutSeconds === null ? '—' : `${accept.maxTimeoutSeconds} s`}</td></tr>`,
-  )}</tbody>
-</table></div>
+${table(
+  ['Price', 'Atomic', 'Asset', 'Network', 'Pay to', 'Timeout'],
+  listing.accepts.map((accept) => [
+    priceText(accept),
+    accept.amount,
+    html`<code>${accept.asset}</code>`,
+    networkLabel(accept.network),
+    html`<code>${accept.payTo}</code>`,
+    accept.maxTimeoutSeconds === null ? '—' : `${accept.maxTimeoutSeconds} s`,
+  ]),
+)}
 
 <h2>Input</h2>
 <pre>${JSON.stringify(listing.input, null, 2)}</pre>
@@ -90,21 +115,30 @@ ${
 ${
   page.checks.length === 0
     ? html`<div class="card empty">No checks yet.</div>`
-    : html`<div class="scroll"><table>
-<thead><tr><th>When</th><th>Outcome</th><th>HTTP</th><th>Latency</th><th>Status after</th><th>Reason</th></tr></thead>
-<tbody>${page.checks.map(
-        (check) =>
-          html`<tr><td title="${new Date(check.checkedAt).toISOString()}">${relativeTime(check.checkedAt, now)}</td><td>${check.outcome.replace('_', ' ')}</td><td>${check.httpStatus ?? '—'}</td><td>${check.latencyMs === null ? '—' : `${check.latencyMs} ms`}</td><td>${statusBadge(check.statusAfter)}</td><td>${check.reason ?? ''}</td></tr>`,
-      )}</tbody></table></div>`
+    : table(
+        ['When', 'Outcome', 'HTTP', 'Latency', 'Status after', 'Reason'],
+        page.checks.map((check) => [
+          html`<span title="${new Date(check.checkedAt).toISOString()}">${relativeTime(check.checkedAt, now)}</span>`,
+          check.outcome.replace('_', ' '),
+          check.httpStatus === null ? '—' : String(check.httpStatus),
+          check.latencyMs === null ? '—' : `${check.latencyMs} ms`,
+          statusBadge(check.statusAfter),
+          check.reason ?? '—',
+        ]),
+      )
 }
 
 <h2>Versions</h2>
-<div class="scroll"><table>
-<thead><tr><th>Version</th><th>Recorded</th><th>Amount</th><th>Asset</th><th>Pay to</th><th>Schema</th></tr></thead>
-<tbody>${page.versions.map(
-    (v) =>
-      html`<tr><td>v${v.version}</td><td>${relativeTime(v.recordedAt, now)}</td><td>${v.amount}</td><td><code>${v.asset}</code></td><td><code>${v.payTo}</code></td><td><code>${v.schemaHash.slice(0, 12)}</code></td></tr>`,
-  )}</tbody>
-</table></div>`;
+${table(
+  ['Version', 'Recorded', 'Amount', 'Asset', 'Pay to', 'Schema'],
+  page.versions.map((v) => [
+    `v${v.version}`,
+    relativeTime(v.recordedAt, now),
+    v.amount,
+    html`<code>${v.asset}</code>`,
+    html`<code>${v.payTo}</code>`,
+    html`<code>${v.schemaHash.slice(0, 12)}</code>`,
+  ]),
+)}`;
   return layout({ title: listing.name, here: 'none', body });
 }

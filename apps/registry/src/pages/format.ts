@@ -18,6 +18,17 @@ export function networkBadge(network: string) {
   return html`<span class="badge net" title="${network}">${NETWORK_LABELS[network] ?? network}</span>`;
 }
 
+/** `testnet (stacks:2147483648)`. */
+export function networkLabel(network: string): string {
+  const name = NETWORK_LABELS[network];
+  return name ? `${name} (${network})` : network;
+}
+
+/** `1 check`, `3 checks`. */
+export function plural(count: number, noun: string): string {
+  return `${count.toLocaleString('en-US')} ${noun}${count === 1 ? '' : 's'}`;
+}
+
 /** `0.001 STX`, or the atomic amount and asset when the decimals are unknown. */
 export function priceText(accept: ListedAccept): string {
   const price = humanPrice(accept);

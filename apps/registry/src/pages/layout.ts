@@ -3,9 +3,12 @@
  * nothing a seller sends reaches a page unescaped.
  * @module
  */
-import { html } from 'hono/html';
+import { html, raw } from 'hono/html';
 import type { HtmlEscapedString } from 'hono/utils/html';
 import { STYLESHEET } from './style.js';
+
+// Our own constant stylesheet, not seller content: inserted as is (escaping would turn its quotes into entities).
+const STYLESHEET_HTML = raw(STYLESHEET);
 
 /** Rendered HTML, as hono/html produces it. */
 export type Html = HtmlEscapedString | Promise<HtmlEscapedString>;
@@ -30,7 +33,7 @@ export function layout(page: {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${page.title} · x402scan</title>
-<style>${STYLESHEET}</style>
+<style>${STYLESHEET_HTML}</style>
 </head>
 <body>
 <header class="top"><div class="bar">

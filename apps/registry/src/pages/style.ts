@@ -19,7 +19,7 @@ h2{font-size:18px;margin:34px 0 12px}
 form.search{display:grid;gap:12px;margin-bottom:22px}
 .filters{display:grid;grid-template-columns:repeat(auto-fit,minmax(140px,1fr));gap:10px}
 label{display:grid;gap:4px;font-size:13px;color:var(--muted);font-weight:550}
-input,select,button{font:inherit;font-size:15px;border-radius:10px;border:1px solid var(--line);padding:9px 12px;background:#fff;color:var(--ink);min-width:0;width:100%}
+input,select,button{font:inherit;font-size:15px;font-weight:400;border-radius:10px;border:1px solid var(--line);padding:9px 12px;background:#fff;color:var(--ink);min-width:0;width:100%}
 input:focus,select:focus{outline:2px solid var(--accent-soft);border-color:var(--accent)}
 .searchrow{display:flex;gap:10px}.searchrow input{flex:1}
 button{background:var(--accent);color:#fff;border-color:var(--accent);font-weight:600;cursor:pointer;width:auto;padding:9px 18px}
@@ -28,9 +28,10 @@ button.secondary{background:#fff;color:var(--accent)}
 ul.results{list-style:none;margin:0;padding:0;display:grid;gap:12px}
 .result{display:grid;grid-template-columns:1fr auto;gap:6px 18px;align-items:start}
 .result h3{margin:0;font-size:17px;line-height:1.35;overflow-wrap:anywhere}
-.result p{margin:0;color:var(--muted);font-size:14.5px;grid-column:1;overflow-wrap:anywhere}
+.result p{margin:0;color:var(--muted);font-size:14.5px;grid-column:1/-1;overflow-wrap:anywhere}
 .price{text-align:right;white-space:nowrap;font-weight:650;font-size:17px}.price small{display:block;font-weight:450;color:var(--muted);font-size:12.5px}
 .url{font-family:var(--mono);font-size:13px;color:var(--muted);overflow-wrap:anywhere;word-break:break-all}
+.result .url{grid-column:1/-1}
 .badges{display:flex;gap:6px;flex-wrap:wrap;grid-column:1/-1}
 .badge{display:inline-block;font-size:12px;font-weight:600;padding:2px 9px;border-radius:999px;background:var(--idle-soft);color:var(--idle);white-space:nowrap}
 .badge.active{background:var(--ok-soft);color:var(--ok)}.badge.degraded,.badge.warn{background:var(--warn-soft);color:var(--warn)}
@@ -44,7 +45,7 @@ dl.terms dt{color:var(--muted);font-size:14px}dl.terms dd{margin:0;overflow-wrap
 code,pre{font-family:var(--mono);font-size:13px}
 pre{background:#16151d;color:#eceaf5;border-radius:12px;padding:14px 16px;overflow-x:auto;margin:0;line-height:1.5;max-width:100%}
 pre.command{user-select:all;white-space:pre-wrap;word-break:break-all}
-.scroll{overflow-x:auto;border:1px solid var(--line);border-radius:12px;background:var(--card)}
+.table{overflow-x:auto;border:1px solid var(--line);border-radius:12px;background:var(--card)}
 table{border-collapse:collapse;width:100%;font-size:14px}
 th,td{text-align:left;padding:9px 12px;border-bottom:1px solid var(--line);white-space:nowrap}
 th{color:var(--muted);font-weight:600;font-size:12.5px;text-transform:uppercase;letter-spacing:.04em;background:#fbfaf8}
@@ -64,5 +65,10 @@ footer{max-width:1040px;margin:0 auto;padding:0 20px 40px;color:var(--muted);fon
   .result{grid-template-columns:1fr}.price{text-align:left}.searchrow{flex-direction:column}.searchrow button{width:100%}
   dl.terms{grid-template-columns:1fr}dl.terms dt{margin-top:6px}
   .filters{grid-template-columns:1fr 1fr}
+  .table thead{display:none}
+  .table tr{display:grid;grid-template-columns:1fr 1fr;gap:10px 14px;padding:14px 16px;border-bottom:1px solid var(--line)}
+  .table tr:last-child{border-bottom:0}
+  .table td{border:0;padding:0;white-space:normal;overflow-wrap:anywhere;min-width:0}
+  .table td::before{content:attr(data-label);display:block;font-size:11.5px;font-weight:600;color:var(--muted);text-transform:uppercase;letter-spacing:.04em;margin-bottom:2px}
 }
 `;

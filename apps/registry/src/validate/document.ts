@@ -133,8 +133,8 @@ export function validateResponse(
     return checked.network;
   });
 
-  // Step 10: an input schema, per v1 option (outputSchema.input) or once for v2 (extensions.bazaar.info.input).
-  const bazaar = bazaarInfo(doc);
+  // Step 10: an input schema, per v1 option (outputSchema.input) or once for the challenge (v2 extensions.bazaar).
+  const bazaar = sharedSchema(doc);
   const inputs = options.map(({ raw, path }) => {
     const outputSchema = isRecord(raw.outputSchema) ? raw.outputSchema : undefined;
     if (outputSchema && isRecord(outputSchema.input))
@@ -151,7 +151,7 @@ export function validateResponse(
     return undefined;
   });
   const bazaarInput = bazaar?.input
-    ? checkInput(bazaar.input, 'extensions.bazaar.info.input', findings)
+    ? checkInput(bazaar.input, `${bazaar.path}.input`, findings)
     : undefined;
 
   // Steps 11–14: scheme, amount, payTo and asset of each option.
@@ -221,7 +221,7 @@ export function validateResponse(
       finding('missing_output', {
         path: firstSchema
           ? `${options[0]!.path}.outputSchema.output`
-          : 'extensions.bazaar.info.output',
+          : `${bazaar?.path ?? 'extensions.bazaar.info'}.output`,
         message: 'the response format is not described',
         fix: 'Add "output" describing the fields a paid call returns, so agents can use them.',
       }),
@@ -286,16 +286,26 @@ function checkName(value: unknown, findings: Finding[]): string | undefined {
   return undefined;
 }
 
-function bazaarInfo(
+/**
+ * The challenge-wide call description: v2's `extensions.bazaar.info`, else a top-level `outputSchema` (what the
+ * x402-stacks seller middleware emits beside its v2 challenge).
+ */
+function sharedSchema(
   doc: Record<string, unknown>,
-): { input?: Record<string, unknown>; output?: unknown } | undefined {
+): { input?: Record<string, unknown>; output?: unknown; path: string } | undefined {
   const extensions = isRecord(doc.extensions) ? doc.extensions : undefined;
   const bazaar = extensions && isRecord(extensions.bazaar) ? extensions.bazaar : undefined;
   const info = bazaar && isRecord(bazaar.info) ? bazaar.info : undefined;
-  if (!info) return undefined;
+  const [source, path] = info
+    ? [info, 'extensions.bazaar.info']
+    : isRecord(doc.outputSchema)
+      ? [doc.outputSchema, 'outputSchema']
+      : [undefined, ''];
+  if (!source) return undefined;
   return {
-    ...(isRecord(info.input) ? { input: info.input } : {}),
-    ...(info.output === undefined ? {} : { output: info.output }),
+    path,
+    ...(isRecord(source.input) ? { input: source.input } : {}),
+    ...(source.output === undefined ? {} : { output: source.output }),
   };
 }
 
