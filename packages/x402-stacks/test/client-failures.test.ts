@@ -180,6 +180,21 @@ describe('buyer refusals and failures', () => {
     }
   });
 
+  test('a balance shortfall on the first offer falls back to the next: no sBTC, so STX is paid', async () => {
+    const path = `/route-${++route}`;
+    stack.route(path, {
+      accepts: [
+        requirement({ payTo: stack.payTo, amount: '10', asset: 'sBTC' }),
+        requirement({ payTo: stack.payTo, amount: '1000' }),
+      ],
+    });
+    const buyer = stack.buyer({ stx: 1_000_000n });
+    const pay = wrapFetchWithPayment(fetch, buyer, { apiUrl: stack.devnet.url });
+    assert.equal((await pay(`${stack.sellerUrl}${path}`)).status, 200);
+    assert.equal(stack.stx(buyer.address), 1_000_000n - 1000n - 300n);
+    assert.deepEqual(stack.hits(path), { requests: 2, paid: 1 });
+  });
+
   test('insufficient balance is found on the chain before anything is sent', async () => {
     const path = `/route-${++route}`;
     stack.route(path, { accepts: [requirement({ payTo: stack.payTo, amount: '10000' })] });

@@ -52,9 +52,7 @@ export {
   PAYMENT_REQUEST_HEADERS,
   type Payer,
   type PaymentOptions,
-  type PaymentReceipt,
   type PaymentRequiredContext,
-  type PreparedPayment,
 } from './payer.js';
 export {
   type AssetAmounts,
@@ -62,3 +60,4 @@ export {
   DEFAULT_MAX_AMOUNT,
   type SpendingPolicyOptions,
 } from './policy.js';
+export type { PaymentReceipt, PreparedPayment } from './prepared.js';

@@ -6,14 +6,14 @@
 import type { ChainClient } from '../chain/client.js';
 import { ChainRequestError } from '../chain/errors.js';
 import { encodePaymentSignatureHeader, encodeXPaymentHeader } from '../protocol/headers.js';
-import type { PaymentRequiredV1, SettleResponseV1 } from '../protocol/v1.js';
-import type { PaymentRequired, SettleResponse } from '../protocol/v2.js';
+import type { PaymentRequiredV1 } from '../protocol/v1.js';
+import type { PaymentRequired } from '../protocol/v2.js';
 import type { StacksAccount } from '../stacks/accounts.js';
 import { assetKey, type ResolveAssetOptions, resolveAsset } from '../stacks/assets.js';
-import { resolveNetwork, type StacksNetworkId } from '../stacks/networks.js';
+import { resolveNetwork } from '../stacks/networks.js';
 import { createPaymentTransaction, type PaymentTransaction } from '../stacks/payment/create.js';
 import type { StacksPaymentRequirements } from '../stacks/payment/terms.js';
-import { type BudgetReservation, createBudgetTracker } from './budget.js';
+import { createBudgetTracker } from './budget.js';
 import { type ChainSourceOptions, resolveChainClient } from './chain-source.js';
 import type { PaymentChallenge } from './challenge.js';
 import {
@@ -22,14 +22,12 @@ import {
   PayerOptionsError,
   PaymentNetworkError,
   PaymentPolicyError,
-  PaymentRejectedError,
   type RequirementRefusal,
-  SettlementPendingError,
 } from './errors.js';
 import { createFeePolicy, type FeeOptions } from './fees.js';
 import { createNonceAllocator, type NonceLease } from './nonces.js';
-import { type PaidAnswer, readPaymentOutcome } from './outcome.js';
-import { createSpendingPolicy, type SpendingPolicyOptions } from './policy.js';
+import { createSpendingPolicy, type PolicyRefusal, type SpendingPolicyOptions } from './policy.js';
+import { createPreparedPayment, type PaymentReceipt, type PreparedPayment } from './prepared.js';
 import { type OfferPolicyRefusal, type PayableOffer, sortOffers } from './select.js';
 
 /**
@@ -56,31 +54,6 @@ export type PaymentRequiredContext = {
 };
 
 /**
- * What a settled payment reports, to `onPaymentSettled` and to the wrappers.
- * @example
- * ```ts
- * const onPaymentSettled = (receipt: PaymentReceipt) => console.log(receipt.txid, receipt.amount);
- * ```
- */
-export type PaymentReceipt = {
-  readonly url: string;
-  readonly requirements: StacksPaymentRequirements;
-  readonly amount: bigint;
-  readonly asset: string;
-  readonly payer: string;
-  readonly network: StacksNetworkId;
-  /** The txid of the signed bytes; a sponsored payment gets another id once sponsored (see `settlement`). */
-  readonly signedTxid: string;
-  /** The on-chain txid from the server's receipt, else `signedTxid`. */
-  readonly txid: string;
-  readonly nonce: bigint;
-  /** Micro-STX paid by the buyer; 0 when sponsored. */
-  readonly fee: bigint;
-  /** The server's receipt (`payment-response`, or `x-payment-response` from a v1 server), when it sent one. */
-  readonly settlement: SettleResponse | SettleResponseV1 | undefined;
-};
-
-/**
  * Options of the payer and of both wrappers. Every field is optional.
  * @example
  * ```ts
@@ -104,32 +77,6 @@ export type PaymentOptions = SpendingPolicyOptions &
     /** Called once a payment is settled and the resource served. Its errors are ignored: a paid response is never lost. */
     onPaymentSettled?: (receipt: PaymentReceipt) => unknown;
   };
-
-/**
- * A signed payment ready for the retry, and the way to read its answer. Exactly one of `complete` or `fail` must be
- * called; until then the account's next payment waits.
- * @example
- * ```ts
- * const prepared = await payer.preparePayment(challenge, { url });
- * headers.set(prepared.header.name, prepared.header.value);
- * ```
- */
-export type PreparedPayment = {
-  /** The header of the paid retry: `payment-signature` (v2) or `X-PAYMENT` (v1 server). */
-  readonly header: { readonly name: 'payment-signature' | 'X-PAYMENT'; readonly value: string };
-  readonly requirements: StacksPaymentRequirements;
-  readonly txid: string;
-  readonly nonce: bigint;
-  /**
-   * Reads the server's answer. Resolves with the receipt when the resource was served, `undefined` when an error
-   * status leaves the outcome unknown.
-   * @throws {SettlementPendingError} broadcast but not confirmed in time.
-   * @throws {PaymentRejectedError} refused; nothing served.
-   */
-  complete(answer: PaidAnswer, response?: unknown): Promise<PaymentReceipt | undefined>;
-  /** The paid retry got no answer. Returns the error to throw; the payment may have been sent. */
-  fail(cause: unknown): PaymentNetworkError;
-};
 
 /**
  * The framework-free payer of one account.
@@ -203,8 +150,11 @@ export function createPayer(account: StacksAccount, options: PaymentOptions = {}
     return fee === draft.fee ? draft : build(fee);
   };
 
-  /** 5. The balance, on the chain, against the price plus the fee. */
-  const checkBalance = async (offer: PayableOffer, payment: PaymentTransaction) => {
+  /** The shortfall, on the chain, against the price plus the fee; undefined when the account can pay. */
+  const shortfallOf = async (
+    offer: PayableOffer,
+    payment: PaymentTransaction,
+  ): Promise<InsufficientBalanceError | undefined> => {
     const { terms } = offer;
     const [stx, token] = await Promise.all([
       chain.getStxBalance(account.address),
@@ -214,7 +164,7 @@ export function createPayer(account: StacksAccount, options: PaymentOptions = {}
     ]);
     const stxNeeded = payment.fee + (terms.asset.kind === 'stx' ? terms.amount : 0n);
     if (stx < stxNeeded) {
-      throw new InsufficientBalanceError({
+      return new InsufficientBalanceError({
         asset: 'STX',
         required: stxNeeded,
         available: stx,
@@ -222,13 +172,14 @@ export function createPayer(account: StacksAccount, options: PaymentOptions = {}
       });
     }
     if (terms.asset.kind !== 'stx' && token < terms.amount) {
-      throw new InsufficientBalanceError({
+      return new InsufficientBalanceError({
         asset: assetKey(terms.asset),
         required: terms.amount,
         available: token,
         address: account.address,
       });
     }
+    return undefined;
   };
 
   const paymentHeader = (
@@ -267,139 +218,90 @@ export function createPayer(account: StacksAccount, options: PaymentOptions = {}
       // 1. The offers this account may pay, in the server's order.
       const sorted = sortOffers(challenge.offers, account, policy, tokens);
       const refusals: RequirementRefusal[] = [...sorted.refusals];
-      // 2. The first of them that fits the budget; the amount is reserved at once, so parallel payments cannot
-      //    overspend it together.
-      let chosen: { offer: PayableOffer; held: BudgetReservation } | undefined;
-      let overBudget: OfferPolicyRefusal | undefined;
-      for (const offer of sorted.payable) {
-        const key = assetKey(offer.terms.asset);
-        const held = budget.reserve(key, offer.terms.asset.symbol ?? key, offer.terms.amount);
-        if ('release' in held) {
-          chosen = { offer, held };
-          break;
-        }
-        refusals.push({
-          requirement: offer.requirements,
-          reason: held.reason,
-          message: held.message,
-        });
-        overBudget ??= { requirements: offer.requirements, refusal: held };
-      }
-      if (!chosen) {
-        const limit = overBudget ?? sorted.policyRefusal;
-        if (!limit) throw new NoAcceptableRequirementError(refusals);
-        throw new PaymentPolicyError(limit.refusal.reason, limit.refusal.message, {
-          requirement: limit.requirements,
-          ...(limit.refusal.limit === undefined ? {} : { limit: limit.refusal.limit }),
-          refusals,
-        });
-      }
-      const { offer, held } = chosen;
-      const { terms } = offer;
-      // 3. Consent.
-      try {
-        const consent = await options.onPaymentRequired?.({
-          url,
-          paymentRequired: challenge.paymentRequired,
-          requirements: offer.requirements,
-          amount: terms.amount,
-          asset: assetKey(terms.asset),
-          payTo: terms.payTo.principal,
-          sponsored: terms.sponsor !== undefined,
-        });
-        if (consent === false) {
-          throw new PaymentPolicyError('payment_declined', 'onPaymentRequired declined it', {
-            requirement: offer.requirements,
-          });
-        }
-      } catch (error) {
-        held.release();
-        throw error;
-      }
-      // 4. The account's turn and nonce; 5. the balance; 6. the signed payment and its header.
-      let lease: NonceLease;
-      try {
-        lease = await fromChain(() => nonces.acquire());
-      } catch (error) {
-        held.release();
-        throw error;
-      }
-      let payment: PaymentTransaction;
-      let header: PreparedPayment['header'];
-      try {
-        payment = await fromChain(() => sign(offer, lease.nonce));
-        await fromChain(() => checkBalance(offer, payment));
-        header = paymentHeader(challenge, offer, payment.transaction);
-      } catch (error) {
-        lease.resync();
-        held.release();
-        throw error;
-      }
-
-      const receiptOf = (
-        settlement: PaymentReceipt['settlement'],
-        settledTxid: string | undefined,
-      ): PaymentReceipt => ({
-        url,
-        requirements: offer.requirements,
-        amount: terms.amount,
-        asset: assetKey(terms.asset),
-        payer: account.address,
-        network: terms.network.caip2,
-        signedTxid: payment.txid,
-        txid: settledTxid ?? payment.txid,
-        nonce: payment.nonce,
-        fee: payment.fee,
-        settlement,
-      });
-
-      return {
-        header,
-        requirements: offer.requirements,
-        txid: payment.txid,
-        nonce: payment.nonce,
-
-        async complete(answer, response) {
-          const outcome = readPaymentOutcome(challenge.version, answer);
-          switch (outcome.kind) {
-            case 'served': {
-              lease.used();
-              const receipt = receiptOf(outcome.settlement, outcome.txid);
-              try {
-                await options.onPaymentSettled?.(receipt);
-              } catch {
-                // A logging hook must not turn a paid, served response into a failure.
-              }
-              return receipt;
-            }
-            case 'pending':
-              // Broadcast: the nonce is spent and the money may still move, so the budget keeps it.
-              lease.used();
-              throw new SettlementPendingError(outcome.txid, { response });
-            case 'rejected':
-              // Refused: the price did not move. The nonce may be free again, so the chain decides the next one.
-              lease.resync();
-              held.release();
-              throw new PaymentRejectedError(
-                {
-                  facilitatorReason: outcome.reason,
-                  ...(outcome.message ? { message: outcome.message } : {}),
-                  ...(outcome.txid ? { txid: outcome.txid } : {}),
-                },
-                { response },
-              );
-            case 'unknown':
-              // An error status without a receipt: it may have settled, so the budget keeps the amount.
-              lease.resync();
-              return undefined;
-          }
-        },
-
-        fail(cause) {
-          lease.resync();
-          return new PaymentNetworkError('retry', { txid: payment.txid }, { cause });
-        },
+      // When nothing is paid, the most telling reason: a balance shortfall, then the first limit hit.
+      let shortfall: InsufficientBalanceError | undefined;
+      let limit: OfferPolicyRefusal | undefined;
+      let lease: NonceLease | undefined;
+      const refuse = (offer: PayableOffer, refusal: PolicyRefusal) => {
+        refusals.push({ requirement: offer.requirements, ...refusal });
+        limit ??= { requirements: offer.requirements, refusal };
       };
+      try {
+        for (const offer of sorted.payable) {
+          const { terms } = offer;
+          const asset = assetKey(terms.asset);
+          // 2. The budget, reserved at once so that parallel payments cannot overspend it together.
+          const reservation = budget.reserve(asset, terms.asset.symbol ?? asset, terms.amount);
+          if (!('release' in reservation)) {
+            refuse(offer, reservation);
+            continue;
+          }
+          try {
+            // 3. Consent, before anything is signed.
+            const consent = await options.onPaymentRequired?.({
+              url,
+              paymentRequired: challenge.paymentRequired,
+              requirements: offer.requirements,
+              amount: terms.amount,
+              asset,
+              payTo: terms.payTo.principal,
+              sponsored: terms.sponsor !== undefined,
+            });
+            if (consent === false) {
+              refuse(offer, {
+                reason: 'payment_declined',
+                message: 'onPaymentRequired declined it',
+              });
+              reservation.release();
+              continue;
+            }
+            // 4. The account's turn and nonce, held until the server answers the paid request.
+            lease ??= await fromChain(() => nonces.acquire());
+            // 5. Sign, with the fee from the rate and the size; 6. the balance, before anything is sent.
+            const payment = await fromChain(() => sign(offer, lease!.nonce));
+            const short = await fromChain(() => shortfallOf(offer, payment));
+            if (short) {
+              shortfall ??= short;
+              refusals.push({
+                requirement: offer.requirements,
+                reason: short.reason,
+                message: short.shortMessage,
+              });
+              reservation.release();
+              continue;
+            }
+            // 7. The header of the paid retry.
+            return createPreparedPayment({
+              version: challenge.version,
+              url,
+              header: paymentHeader(challenge, offer, payment.transaction),
+              requirements: offer.requirements,
+              amount: terms.amount,
+              asset,
+              network: terms.network.caip2,
+              payment,
+              lease,
+              reservation,
+              onPaymentSettled: options.onPaymentSettled,
+            });
+          } catch (error) {
+            reservation.release();
+            throw error;
+          }
+        }
+      } catch (error) {
+        lease?.resync();
+        throw error;
+      }
+      lease?.resync();
+      if (shortfall) throw shortfall;
+      const hit = limit ?? sorted.policyRefusal;
+      if (!hit) throw new NoAcceptableRequirementError(refusals);
+      throw new PaymentPolicyError(hit.refusal.reason, hit.refusal.message, {
+        requirement: hit.requirements,
+        ...(hit.refusal.limit === undefined ? {} : { limit: hit.refusal.limit }),
+        refusals,
+      });
     },
   };
 }

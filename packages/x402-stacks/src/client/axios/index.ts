@@ -129,4 +129,5 @@ function headerOf(response: AxiosResponse, name: string): HeaderValue {
   return value as HeaderValue;
 }
 
-export type { PaymentOptions, PaymentReceipt, PaymentRequiredContext } from '../payer.js';
+export type { PaymentOptions, PaymentRequiredContext } from '../payer.js';
+export type { PaymentReceipt } from '../prepared.js';

@@ -74,4 +74,5 @@ export function wrapFetchWithPayment(
   };
 }
 
-export type { PaymentOptions, PaymentReceipt, PaymentRequiredContext } from '../payer.js';
+export type { PaymentOptions, PaymentRequiredContext } from '../payer.js';
+export type { PaymentReceipt } from '../prepared.js';

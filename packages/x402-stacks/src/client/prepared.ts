@@ -1,0 +1,158 @@
+/**
+ * A signed payment waiting for the server's answer: it holds the account's turn and the budget reservation, and
+ * settles both by what the answer says. Served or pending, the nonce is spent; refused, the budget is given back and
+ * the next nonce is read from the chain again.
+ * @module
+ */
+import type { SettleResponseV1 } from '../protocol/v1.js';
+import type { SettleResponse } from '../protocol/v2.js';
+import type { StacksNetworkId } from '../stacks/networks.js';
+import type { PaymentTransaction } from '../stacks/payment/create.js';
+import type { StacksPaymentRequirements } from '../stacks/payment/terms.js';
+import type { BudgetReservation } from './budget.js';
+import { PaymentNetworkError, PaymentRejectedError, SettlementPendingError } from './errors.js';
+import type { NonceLease } from './nonces.js';
+import { type PaidAnswer, readPaymentOutcome } from './outcome.js';
+
+/**
+ * What a settled payment reports, to `onPaymentSettled` and to the wrappers.
+ * @example
+ * ```ts
+ * const onPaymentSettled = (receipt: PaymentReceipt) => console.log(receipt.txid, receipt.amount);
+ * ```
+ */
+export type PaymentReceipt = {
+  readonly url: string;
+  readonly requirements: StacksPaymentRequirements;
+  readonly amount: bigint;
+  readonly asset: string;
+  readonly payer: string;
+  readonly network: StacksNetworkId;
+  /** The txid of the signed bytes; a sponsored payment gets another id once sponsored (see `settlement`). */
+  readonly signedTxid: string;
+  /** The on-chain txid from the server's receipt, else `signedTxid`. */
+  readonly txid: string;
+  readonly nonce: bigint;
+  /** Micro-STX paid by the buyer; 0 when sponsored. */
+  readonly fee: bigint;
+  /** The server's receipt (`payment-response`, or `x-payment-response` from a v1 server), when it sent one. */
+  readonly settlement: SettleResponse | SettleResponseV1 | undefined;
+};
+
+/**
+ * A signed payment ready for the retry, and the way to read its answer. Exactly one of `complete` or `fail` must be
+ * called; until then the account's next payment waits.
+ * @example
+ * ```ts
+ * const prepared = await payer.preparePayment(challenge, { url });
+ * headers.set(prepared.header.name, prepared.header.value);
+ * ```
+ */
+export type PreparedPayment = {
+  /** The header of the paid retry: `payment-signature` (v2) or `X-PAYMENT` (v1 server). */
+  readonly header: { readonly name: 'payment-signature' | 'X-PAYMENT'; readonly value: string };
+  readonly requirements: StacksPaymentRequirements;
+  readonly txid: string;
+  readonly nonce: bigint;
+  /**
+   * Reads the server's answer. Resolves with the receipt when the resource was served, `undefined` when an error
+   * status leaves the outcome unknown.
+   * @throws {SettlementPendingError} broadcast but not confirmed in time.
+   * @throws {PaymentRejectedError} refused; nothing served.
+   */
+  complete(answer: PaidAnswer, response?: unknown): Promise<PaymentReceipt | undefined>;
+  /** The paid retry got no answer. Returns the error to throw; the payment may have been sent. */
+  fail(cause: unknown): PaymentNetworkError;
+};
+
+/** Everything a prepared payment needs to read its answer. */
+export type PreparedPaymentParts = {
+  readonly version: 1 | 2;
+  readonly url: string;
+  readonly header: PreparedPayment['header'];
+  readonly requirements: StacksPaymentRequirements;
+  readonly amount: bigint;
+  readonly asset: string;
+  readonly network: StacksNetworkId;
+  readonly payment: PaymentTransaction;
+  readonly lease: NonceLease;
+  readonly reservation: BudgetReservation;
+  readonly onPaymentSettled: ((receipt: PaymentReceipt) => unknown) | undefined;
+};
+
+/**
+ * Wraps a signed payment with the bookkeeping of its outcome.
+ * @example
+ * ```ts
+ * const prepared = createPreparedPayment({ version: 2, url, header, requirements, amount, asset, network,
+ *   payment, lease, reservation, onPaymentSettled: undefined });
+ * ```
+ */
+export function createPreparedPayment(parts: PreparedPaymentParts): PreparedPayment {
+  const { payment, lease, reservation } = parts;
+  const receiptOf = (
+    settlement: PaymentReceipt['settlement'],
+    settledTxid: string | undefined,
+  ): PaymentReceipt => ({
+    url: parts.url,
+    requirements: parts.requirements,
+    amount: parts.amount,
+    asset: parts.asset,
+    payer: payment.payer,
+    network: parts.network,
+    signedTxid: payment.txid,
+    txid: settledTxid ?? payment.txid,
+    nonce: payment.nonce,
+    fee: payment.fee,
+    settlement,
+  });
+
+  return {
+    header: parts.header,
+    requirements: parts.requirements,
+    txid: payment.txid,
+    nonce: payment.nonce,
+
+    async complete(answer, response) {
+      const outcome = readPaymentOutcome(parts.version, answer);
+      switch (outcome.kind) {
+        case 'served': {
+          lease.used();
+          const receipt = receiptOf(outcome.settlement, outcome.txid);
+          try {
+            await parts.onPaymentSettled?.(receipt);
+          } catch {
+            // A logging hook must not turn a paid, served response into a failure.
+          }
+          return receipt;
+        }
+        case 'pending':
+          // Broadcast: the nonce is spent and the money may still move, so the budget keeps it.
+          lease.used();
+          throw new SettlementPendingError(outcome.txid, { response });
+        case 'rejected':
+          // Refused: the price did not move. The nonce may be free again, so the chain decides the next one.
+          lease.resync();
+          reservation.release();
+          throw new PaymentRejectedError(
+            {
+              facilitatorReason: outcome.reason,
+              ...(outcome.message ? { message: outcome.message } : {}),
+              ...(outcome.txid ? { txid: outcome.txid } : {}),
+            },
+            { response },
+          );
+        case 'unknown':
+          // An error status without a receipt: it may have settled, so the budget keeps the amount.
+          lease.resync();
+          return undefined;
+      }
+    },
+
+    fail(cause) {
+      // The payment may have reached the server: the budget keeps it, and the chain tells the next nonce.
+      lease.resync();
+      return new PaymentNetworkError('retry', { txid: payment.txid }, { cause });
+    },
+  };
+}
