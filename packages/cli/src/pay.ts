@@ -18,11 +18,13 @@ import {
 } from 'x402-stacks';
 import {
   createPayer,
+  MAX_CHALLENGE_BODY_BYTES,
   PAYMENT_REQUEST_HEADERS,
   type PaymentChallenge,
   type PaymentOptions,
   type PaymentReceipt,
   readPaymentChallenge,
+  readTextUpTo,
   SettlementPendingError,
 } from 'x402-stacks/client';
 import type { StacksPaymentRequirements } from 'x402-stacks/stacks';
@@ -263,7 +265,8 @@ async function pay(options: PayCommandOptions, account: StacksAccount, io: Io): 
 
   // 1. The offer.
   const header = first.headers.get('payment-required');
-  const challenge = readPaymentChallenge({ header, body: header ? undefined : await first.text() });
+  const body = header ? undefined : await readTextUpTo(first, MAX_CHALLENGE_BODY_BYTES);
+  const challenge = readPaymentChallenge({ header, body });
   say(describeChallenge(challenge));
   if (options.dryRun) {
     say('Dry run: nothing signed or sent.');

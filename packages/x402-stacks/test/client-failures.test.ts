@@ -195,6 +195,22 @@ describe('buyer refusals and failures', () => {
     assert.deepEqual(stack.hits(path), { requests: 2, paid: 1 });
   });
 
+  test('a v1 body over 64 KiB is not read to the end, and not paid', async () => {
+    const path = `/route-${++route}`;
+    const accepts = [requirement({ payTo: stack.payTo })];
+    const padding = 'x'.repeat(100 * 1024);
+    const body = JSON.stringify({ x402Version: 1, accepts: [], padding });
+    stack.route(path, { version: 1, accepts, challengeBody: body });
+    const buyer = stack.buyer();
+    const before = stack.stx(buyer.address);
+    const pay = wrapFetchWithPayment(fetch, buyer, { apiUrl: stack.devnet.url });
+    await assert.rejects(
+      pay(`${stack.sellerUrl}${path}`),
+      (error) => error instanceof InvalidPaymentRequiredError,
+    );
+    await assertNothingPaid(path, buyer, before);
+  });
+
   test('insufficient balance is found on the chain before anything is sent', async () => {
     const path = `/route-${++route}`;
     stack.route(path, { accepts: [requirement({ payTo: stack.payTo, amount: '10000' })] });

@@ -38,6 +38,8 @@ export type Route = {
   fault?: 'drop';
   /** Sent as the `payment-required` header instead of the encoded challenge: a broken or hostile server. */
   challengeHeader?: string;
+  /** Sent as a v1 route's 402 body instead of the challenge. */
+  challengeBody?: string;
 };
 
 export type Stack = {
@@ -214,7 +216,7 @@ export async function startStack(): Promise<Stack> {
     }));
     const refuse = (error: string) => {
       response.writeHead(402, { 'content-type': 'application/json' });
-      response.end(JSON.stringify({ x402Version: 1, error, accepts }));
+      response.end(route.challengeBody ?? JSON.stringify({ x402Version: 1, error, accepts }));
     };
     if (typeof header !== 'string') return refuse('X-PAYMENT header is required');
     const paymentPayload = decodeXPaymentHeader(header);

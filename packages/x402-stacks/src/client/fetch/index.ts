@@ -3,6 +3,7 @@
  * @module
  */
 import type { StacksAccount } from '../../stacks/accounts.js';
+import { MAX_CHALLENGE_BODY_BYTES, readTextUpTo } from '../body.js';
 import { readPaymentChallenge } from '../challenge.js';
 import { createPayer, PAYMENT_REQUEST_HEADERS, type PaymentOptions } from '../payer.js';
 
@@ -45,7 +46,7 @@ export function wrapFetchWithPayment(
 
     const header = challenged.headers.get('payment-required');
     // The body matters only to a v1 server, which has no header; read it only then.
-    const body = header ? undefined : await challenged.text().catch(() => undefined);
+    const body = header ? undefined : await readTextUpTo(challenged, MAX_CHALLENGE_BODY_BYTES);
     // An unread body would hold its connection until garbage collection.
     if (header) await challenged.body?.cancel().catch(() => undefined);
     const prepared = await payer.preparePayment(readPaymentChallenge({ header, body }), {
@@ -60,12 +61,7 @@ export function wrapFetchWithPayment(
       throw prepared.fail(cause);
     }
     const refusal =
-      paid.status === 402
-        ? await paid
-            .clone()
-            .text()
-            .catch(() => undefined)
-        : undefined;
+      paid.status === 402 ? await readTextUpTo(paid.clone(), MAX_CHALLENGE_BODY_BYTES) : undefined;
     await prepared.complete(
       { status: paid.status, header: (name) => paid.headers.get(name), body: refusal },
       paid,
