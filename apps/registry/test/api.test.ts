@@ -339,7 +339,11 @@ describe('pages', () => {
     assert.match(page, /0\.0000005 sBTC/);
     assert.match(page, /50 sats/);
     assert.match(page, /Uptime, 24 h<\/span><b>100%/);
-    assert.ok(page.includes(`npx x402-stacks pay &#39;${at('/sats')}&#39;`));
+    assert.ok(
+      page.includes(
+        `npx x402-stacks pay &#39;${at('/sats')}&#39; --network testnet --max-amount 0.0000005sBTC`,
+      ),
+    );
     assert.match(page, /queryParams/);
   });
 

@@ -4,6 +4,8 @@
  * @module
  */
 import { html } from 'hono/html';
+import { humanPrice } from '../http/present.js';
+import type { NormalizedListing } from '../listing.js';
 import type { CheckRecord, ListingVersion, StoredListing, Uptime } from '../store/store.js';
 import {
   atomicText,
@@ -26,15 +28,23 @@ export type DetailPage = {
 };
 
 /**
- * The command a buyer pastes to call the endpoint and pay.
+ * The command a buyer pastes to call the endpoint and pay, capped at the listed price (`x402-stacks pay` refuses
+ * to pay more than `--max-amount`).
  * @example
  * ```ts
- * payCommand({ url: 'https://api.example.com/weather', method: 'GET' }); // 'npx x402-stacks pay https://api.example.com/weather'
+ * payCommand(listing); // "npx x402-stacks pay 'https://api.example.com/weather' --network testnet --max-amount 0.0025STX"
  * ```
  */
-export function payCommand(listing: { url: string; method: string }): string {
-  const method = listing.method === 'GET' ? '' : ` --method ${listing.method}`;
-  return `npx x402-stacks pay${method} '${listing.url.replaceAll("'", '%27')}'`;
+export function payCommand(listing: NormalizedListing): string {
+  const accept = listing.accepts[0]!;
+  const price = humanPrice(accept);
+  return [
+    'npx x402-stacks pay',
+    `'${listing.url.replaceAll("'", '%27')}'`,
+    ...(listing.method === 'GET' ? [] : [`-X ${listing.method}`]),
+    `--network ${accept.network === 'stacks:1' ? 'mainnet' : 'testnet'}`,
+    ...(price ? [`--max-amount ${price.amount}${price.unit}`] : []),
+  ].join(' ');
 }
 
 type Cell = string | ReturnType<typeof html>;
