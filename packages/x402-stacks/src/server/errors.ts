@@ -32,7 +32,13 @@ export class ServerConfigError extends X402StacksError<'invalid_server_config'> 
   }
 }
 
-/** Why a facilitator call failed. */
+/**
+ * Why a facilitator call failed.
+ * @example
+ * ```ts
+ * const reason: FacilitatorRequestReason = 'facilitator_unreachable';
+ * ```
+ */
 export type FacilitatorRequestReason = 'facilitator_unreachable' | 'facilitator_bad_response';
 
 /**

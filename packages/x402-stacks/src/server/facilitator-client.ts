@@ -65,7 +65,13 @@ export type FacilitatorClient = {
   supported(): SupportedResponse | Promise<SupportedResponse>;
 };
 
-/** Options of {@link createFacilitatorClient}. */
+/**
+ * Options of {@link createFacilitatorClient}.
+ * @example
+ * ```ts
+ * const options: FacilitatorClientOptions = { url: 'https://facilitator.example', apiKey: process.env.KEY };
+ * ```
+ */
 export type FacilitatorClientOptions = {
   /** The facilitator's base URL, such as `https://facilitator.stacksx402.com`. Credentials in it are never shown. */
   url: string;

@@ -17,7 +17,13 @@ import {
   type RequirementBase,
 } from './pricing.js';
 
-/** When the payment is settled relative to the route's handler. */
+/**
+ * When the payment is settled relative to the route's handler.
+ * @example
+ * ```ts
+ * const settle: SettleOrder = 'after-handler'; // verify, run the handler, settle, then send
+ * ```
+ */
 export type SettleOrder = 'before-handler' | 'after-handler';
 
 /**
@@ -99,6 +105,10 @@ export type PaymentMiddlewareOptionsV1<Request = unknown> = Omit<
 /**
  * v1 options as v2 options.
  * @throws {ServerConfigError} when `address` and `payTo` are both given and differ.
+ * @example
+ * ```ts
+ * fromV1Options({ amount: '1000', address: SELLER, network: 'testnet', facilitatorUrl }).payTo; // SELLER
+ * ```
  */
 export function fromV1Options<Request>(
   options: PaymentMiddlewareOptionsV1<Request>,

@@ -22,7 +22,13 @@ export type PaywallReply = {
   readonly body: string;
 };
 
-/** Browsers may read these response headers from a script on another origin. */
+/**
+ * The headers browsers may read from a script on another origin, as `Access-Control-Expose-Headers` lists them.
+ * @example
+ * ```ts
+ * EXPOSED_HEADERS; // 'payment-required, payment-response, x-payment-response'
+ * ```
+ */
 export const EXPOSED_HEADERS = [
   PAYMENT_HEADERS.paymentRequired,
   PAYMENT_HEADERS.paymentResponse,
