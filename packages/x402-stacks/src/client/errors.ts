@@ -12,11 +12,11 @@ import type { StacksPaymentRequirements } from '../stacks/payment/terms.js';
  *
  * @example
  * ```ts
- * import { CLIENT_REASONS } from 'x402-stacks/client';
- * CLIENT_REASONS.payment_over_budget; // 'Paying would take the total spent past the budget for this asset.'
+ * import { CLIENT_REASON_CODES } from 'x402-stacks/client';
+ * CLIENT_REASON_CODES.payment_over_budget; // 'Paying would take the total spent past the budget for this asset.'
  * ```
  */
-export const CLIENT_REASONS = {
+export const CLIENT_REASON_CODES = {
   invalid_payment_required: 'The 402 response carries no readable payment challenge.',
   no_acceptable_requirement:
     'None of the offered payment requirements can be paid by this account.',
@@ -37,10 +37,10 @@ export const CLIENT_REASONS = {
  * A reason code of the buyer's errors.
  * @example
  * ```ts
- * const reason: ClientReason = 'payment_over_max_amount';
+ * const reason: ClientReasonCode = 'payment_over_max_amount';
  * ```
  */
-export type ClientReason = keyof typeof CLIENT_REASONS;
+export type ClientReasonCode = keyof typeof CLIENT_REASON_CODES;
 
 /**
  * Why the spending policy refused a payment.
@@ -50,7 +50,7 @@ export type ClientReason = keyof typeof CLIENT_REASONS;
  * ```
  */
 export type PolicyReason = Extract<
-  ClientReason,
+  ClientReasonCode,
   | 'payment_over_max_amount'
   | 'payment_over_budget'
   | 'pay_to_not_allowed'
@@ -72,7 +72,9 @@ type PaymentErrorOptions = X402StacksErrorOptions & { response?: unknown };
  * }
  * ```
  */
-export class PaymentError<Reason extends string = ClientReason> extends X402StacksError<Reason> {
+export class PaymentError<
+  Reason extends string = ClientReasonCode,
+> extends X402StacksError<Reason> {
   override name = 'PaymentError';
   /** The HTTP response the payment ended on (a fetch `Response` or an axios response), when there is one. */
   readonly response: unknown;

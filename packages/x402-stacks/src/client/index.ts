@@ -30,8 +30,8 @@ export { MAX_CHALLENGE_BODY_BYTES, readTextUpTo } from './body.js';
 export { type ChainSourceOptions, chainApiUrl, resolveChainClient } from './chain-source.js';
 export { type PaymentChallenge, type PaymentOffer, readPaymentChallenge } from './challenge.js';
 export {
-  CLIENT_REASONS,
-  type ClientReason,
+  CLIENT_REASON_CODES,
+  type ClientReasonCode,
   InsufficientBalanceError,
   InvalidPaymentRequiredError,
   NoAcceptableRequirementError,
