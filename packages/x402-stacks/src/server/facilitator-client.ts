@@ -250,3 +250,35 @@ function messageOf(error: unknown): string {
 function snippet(text: string): string {
   return text.length > BODY_SNIPPET_LENGTH ? `${text.slice(0, BODY_SNIPPET_LENGTH)}…` : text;
 }
+
+/**
+ * A facilitator object given by the app (the in-process engine), with its failures made the HTTP client's: anything
+ * it throws (an unreachable node, a bug) becomes a {@link FacilitatorRequestError}, so the middleware answers 502
+ * for it as for a service that is down.
+ */
+export function guardFacilitator(facilitator: FacilitatorClient): FacilitatorClient {
+  const guard =
+    <Args extends unknown[], Result>(
+      name: string,
+      call: (...args: Args) => Result | Promise<Result>,
+    ) =>
+    async (...args: Args): Promise<Result> => {
+      try {
+        return await call(...args);
+      } catch (error) {
+        if (error instanceof FacilitatorRequestError) throw error;
+        const reason = (error as { reason?: unknown })?.reason;
+        throw new FacilitatorRequestError(
+          'facilitator_unreachable',
+          `the facilitator's ${name} failed${typeof reason === 'string' ? ` (${reason})` : ''}`,
+          { cause: error },
+        );
+      }
+    };
+  return {
+    verify: guard('verify', facilitator.verify.bind(facilitator)),
+    settle: guard('settle', facilitator.settle.bind(facilitator)),
+    status: guard('status', facilitator.status.bind(facilitator)),
+    supported: guard('supported', facilitator.supported.bind(facilitator)),
+  };
+}

@@ -9,7 +9,11 @@ import { addressFromHash160, parseStacksAddress } from '../stacks/address.js';
 import { resolveAsset } from '../stacks/assets.js';
 import { resolveNetwork, type StacksNetwork, type StacksNetworkInput } from '../stacks/networks.js';
 import { ServerConfigError } from './errors.js';
-import { createFacilitatorClient, type FacilitatorClient } from './facilitator-client.js';
+import {
+  createFacilitatorClient,
+  type FacilitatorClient,
+  guardFacilitator,
+} from './facilitator-client.js';
 import {
   type PriceFunction,
   type Prices,
@@ -262,7 +266,7 @@ export function resolveOptions<Request>(
     else issues.push(...priced.problems);
   }
 
-  let facilitator = given.facilitator;
+  let facilitator = given.facilitator ? guardFacilitator(given.facilitator) : undefined;
   if (issues.length === 0 && given.facilitatorUrl !== undefined) {
     const timeoutMs = given.facilitatorTimeoutMs;
     facilitator = createFacilitatorClient({
