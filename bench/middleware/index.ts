@@ -11,7 +11,10 @@
  * The load generator, the sellers, the facilitator and the devnet share this process (one event loop): the rates are
  * comparable with each other, not with a multi-process deployment.
  *
- * Usage: tsx bench/middleware/index.ts [--seconds 2 --rounds 3 --concurrency 16 --settles 300 --payers 32]
+ * Paid rows are warmed up once, then run in alternating rounds like the unpaid ones, each path's best round counting.
+ *
+ * Usage: tsx bench/middleware/index.ts [--seconds 2 --rounds 3 --concurrency 16 --settles 320 --payers 32
+ *        --paid-rounds 2]
  */
 import { once } from 'node:events';
 import { Agent, request as httpRequest, type Server } from 'node:http';
@@ -33,10 +36,11 @@ import { flag, formatRate, type LoadResult, load, peakRssMiB, printTable } from 
 
 const seconds = Number(flag('seconds', '2'));
 const rounds = Number(flag('rounds', '3'));
+const paidRounds = Number(flag('paid-rounds', '2'));
 const concurrency = Number(flag('concurrency', '16'));
 const payerCount = Number(flag('payers', '32'));
 // Whole rounds of payers: every payer's nonces are used up to the same point, so the next row starts with no gap.
-const settles = Math.ceil(Number(flag('settles', '300')) / payerCount) * payerCount;
+const settles = Math.ceil(Number(flag('settles', '320')) / payerCount) * payerCount;
 const TARGET = 0.9;
 if (
   !(seconds > 0) ||
@@ -250,50 +254,68 @@ async function freshPayments(count: number) {
   return ordered;
 }
 
-const paidLoad = (request: (index: number) => Promise<unknown>) =>
-  load({
-    concurrency: Math.min(concurrency, payers.length),
-    seconds: 600,
-    total: settles,
-    request,
-  });
-
-process.stderr.write(`signing ${settles} payments for /settle…\n`);
-const settlePayments = await freshPayments(settles);
-const settleAlone = await paidLoad(async (i) => {
-  const body = JSON.stringify({
-    x402Version: 2,
-    paymentPayload: settlePayments[i],
-    paymentRequirements: requirements,
-  });
-  const answer = JSON.parse(await post(`${facilitatorUrl}/settle`, body)) as {
-    success: boolean;
-    errorReason?: string;
-  };
-  if (!answer.success) throw new Error(`settle failed: ${answer.errorReason}`);
-});
-process.stderr.write(`  facilitator /settle alone: ${formatRate(settleAlone.perSecond)}/s\n`);
-await engine.idle();
+const paidLoad = (total: number, request: (index: number) => Promise<unknown>) =>
+  load({ concurrency: Math.min(concurrency, payers.length), seconds: 600, total, request });
 
 const sellerServer = sellerApp(express).listen(0, '127.0.0.1');
 const sellerUrl = await listen(sellerServer);
-const paidRows: { label: string; result: LoadResult }[] = [];
-for (const [label, path] of [
-  ['Express 5, before-handler', '/paid'],
-  ['Express 5, after-handler', '/paid-after'],
-] as const) {
-  process.stderr.write(`signing ${settles} payments for ${label}…\n`);
-  const headers = (await freshPayments(settles)).map((payment) => ({
-    'payment-signature': encodePaymentSignatureHeader(payment),
-  }));
-  const result = await paidLoad(async (i) => {
-    const status = await get(`${sellerUrl}${path}`, headers[i]);
+
+/** One paid request: `POST /settle` to the facilitator, or a GET through the middleware with the payment. */
+type PaidPath = {
+  label: string;
+  send: (payment: Awaited<ReturnType<typeof signPayment>>) => Promise<void>;
+};
+const settleAlone: PaidPath = {
+  label: 'facilitator POST /settle alone',
+  async send(paymentPayload) {
+    const body = JSON.stringify({
+      x402Version: 2,
+      paymentPayload,
+      paymentRequirements: requirements,
+    });
+    const answer = JSON.parse(await post(`${facilitatorUrl}/settle`, body)) as {
+      success: boolean;
+      errorReason?: string;
+    };
+    if (!answer.success) throw new Error(`settle failed: ${answer.errorReason}`);
+  },
+};
+const throughMiddleware = (label: string, path: string): PaidPath => ({
+  label,
+  async send(payment) {
+    const headers = { 'payment-signature': encodePaymentSignatureHeader(payment) };
+    const status = await get(`${sellerUrl}${path}`, headers);
     if (status !== 200)
       throw new Error(`${label}: a paid request answered ${status}: ${lastFailure}`);
-  });
-  process.stderr.write(`  ${label}: ${formatRate(result.perSecond)}/s\n`);
-  paidRows.push({ label, result });
+  },
+});
+const paidPaths = [
+  settleAlone,
+  throughMiddleware('Express 5, before-handler', '/paid'),
+  throughMiddleware('Express 5, after-handler', '/paid-after'),
+];
+
+async function runPaid(path: PaidPath, count: number): Promise<LoadResult> {
+  // Signed before the clock starts: the rate is the seller's and the facilitator's, not the buyer's.
+  const payments = await freshPayments(count);
+  const result = await paidLoad(count, (i) => path.send(payments[i]!));
   await engine.idle();
+  return result;
+}
+
+// A warm-up of every path (JIT, connections, the chain's first blocks), then rounds alternating between the paths,
+// each path's best round counting, as for the unpaid rows.
+for (const path of paidPaths) await runPaid(path, payers.length);
+const bestPaid = new Map<PaidPath, LoadResult>();
+for (let round = 0; round < paidRounds; round++) {
+  for (const path of paidPaths) {
+    const result = await runPaid(path, settles);
+    process.stderr.write(
+      `  paid round ${round + 1}, ${path.label}: ${formatRate(result.perSecond)}/s\n`,
+    );
+    const best = bestPaid.get(path);
+    if (!best || result.perSecond > best.perSecond) bestPaid.set(path, result);
+  }
 }
 
 console.log(
@@ -320,22 +342,20 @@ printTable(
   ]),
 );
 console.log(
-  `\npaid, end to end (${settles} fresh payments per row from ${payers.length} payers, ${Math.min(concurrency, payers.length)} in flight; devnet mines on every broadcast)\n`,
+  `\npaid, end to end (best of ${paidRounds} rounds of ${settles} fresh payments per path from ${payers.length} payers, ${Math.min(concurrency, payers.length)} in flight; devnet mines on every broadcast)\n`,
 );
 printTable(
   ['path', 'req/s', 'p50 ms', 'p99 ms', '÷ settle alone'],
-  [
-    ['facilitator POST /settle alone', settleAlone, 1] as const,
-    ...paidRows.map(
-      (row) => [row.label, row.result, row.result.perSecond / settleAlone.perSecond] as const,
-    ),
-  ].map(([label, result, ratio]) => [
-    label,
-    formatRate(result.perSecond),
-    result.p50Ms.toFixed(1),
-    result.p99Ms.toFixed(1),
-    ratio.toFixed(2),
-  ]),
+  paidPaths.map((path) => {
+    const result = bestPaid.get(path)!;
+    return [
+      path.label,
+      formatRate(result.perSecond),
+      result.p50Ms.toFixed(1),
+      result.p99Ms.toFixed(1),
+      (result.perSecond / bestPaid.get(settleAlone)!.perSecond).toFixed(2),
+    ];
+  }),
 );
 const worst = Math.min(...unpaidRows.map((row) => row.middleware.perSecond / row.bare.perSecond));
 console.log(
