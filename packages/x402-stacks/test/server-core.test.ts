@@ -162,6 +162,38 @@ describe('options are checked once, at creation', () => {
   });
 });
 
+describe('the options of x402-stacks 2.0', () => {
+  test('tokenType and tokenContract name the asset; a disagreeing asset and another scheme are refused', async () => {
+    const base = { payTo: SELLER, network: 'testnet', facilitator: scripted({}), sponsored: false };
+    for (const [spelling, asset] of [
+      [{ tokenType: 'sBTC' }, 'sBTC'],
+      [{ tokenContract: { address: SELLER, name: 'my-token' } }, `${SELLER}.my-token`],
+    ] as const) {
+      const admission = await createResourceServer({ ...base, amount: '5', ...spelling }).admit(
+        request(),
+      );
+      assert.equal(
+        admission.action === 'reply' && JSON.parse(admission.reply.body).accepts[0].asset,
+        asset,
+      );
+    }
+    assert.throws(
+      () =>
+        createResourceServer({
+          ...base,
+          amount: '5',
+          asset: 'STX',
+          tokenType: 'sBTC',
+          scheme: 'upto' as 'exact',
+        }),
+      (error: unknown) =>
+        error instanceof ServerConfigError &&
+        error.issues.some((issue) => issue.startsWith('tokenType:')) &&
+        error.issues.some((issue) => issue.startsWith('scheme:')),
+    );
+  });
+});
+
 describe('the 402 challenge', () => {
   test('a static route encodes its challenge once per resource URL; the query is not part of it', async () => {
     const server = createResourceServer({

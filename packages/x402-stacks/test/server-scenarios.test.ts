@@ -46,6 +46,9 @@ function rowsOf(request: unknown): bigint {
   return BigInt(new URL(url, 'http://x').searchParams.get('rows') ?? '1');
 }
 
+/** Payers the `/validated` route's paymentValidator refuses. */
+const refusedPayers = new Set<string>();
+
 function routesFor(stack: Stack, framework: Framework): RouteSpec[] {
   const common = {
     payTo: stack.seller,
@@ -79,6 +82,14 @@ function routesFor(stack: Stack, framework: Framework): RouteSpec[] {
       path: '/after-throws',
       options: { ...common, amount: '1500', settle: 'after-handler' },
       handler: 'throws',
+    },
+    {
+      path: '/validated',
+      options: {
+        ...common,
+        amount: '1100',
+        paymentValidator: async (payment: { payer: string }) => !refusedPayers.has(payment.payer),
+      },
     },
     { path: '/down', options: { ...common, facilitatorUrl: stack.deadUrl, amount: '1000' } },
     {
@@ -514,6 +525,20 @@ for (const framework of FRAMEWORKS) {
       }
       stack.devnet.mine();
       await stack.engine.idle();
+    });
+
+    test('paymentValidator: a refused payer gets 402 payment_refused and pays nothing; another is served', async () => {
+      const refused = stack.freshPayer();
+      const allowed = stack.freshPayer();
+      refusedPayers.add(refused.address);
+      const [entry] = (await challenge('/validated')).accepts;
+      const before = stx(refused.address);
+      const no = await get(`${base}/validated`, (await paymentHeaders(refused, entry!)).headers);
+      assert.equal(no.status, 402);
+      assert.equal((no.body as { error: string }).error, 'payment_refused');
+      assert.equal(stx(refused.address), before);
+      const yes = await get(`${base}/validated`, (await paymentHeaders(allowed, entry!)).headers);
+      assert.equal(yes.status, 200, yes.text);
     });
 
     test('several assets: one accepts[] entry each; paying the sBTC one moves sBTC', async () => {

@@ -20,6 +20,7 @@ import {
   priceRequirements,
   type RequirementBase,
 } from './pricing.js';
+import type { Payment } from './resource-server.js';
 
 /**
  * When the payment is settled relative to the route's handler.
@@ -87,6 +88,18 @@ export type PaymentMiddlewareOptions<Request = unknown> = {
   settlementPending?: { attempts?: number; intervalMs?: number };
   /** Timeout of facilitator calls over HTTP, in ms (`settle` gets `max(this, 75,000)`). Default 10,000. */
   facilitatorTimeoutMs?: number;
+  /**
+   * Decides, per payment, whether to take it: called with the verified payment (payer, amount, asset) before anything
+   * is settled; `false` answers 402 `payment_refused` and charges nothing. For allow-lists, per-payer limits, or a
+   * conditional price. With a validator, `before-handler` verifies before it settles.
+   */
+  paymentValidator?: (payment: Payment) => boolean | Promise<boolean>;
+  /** The only scheme is `'exact'`; accepted for compatibility with x402-stacks 2.0 options. */
+  scheme?: 'exact';
+  /** The x402-stacks 2.0 spelling of `asset`: `'STX'`, `'sBTC'` or `'USDCx'`. */
+  tokenType?: string;
+  /** The x402-stacks 2.0 spelling of a token `asset`: `{ address, name }` or `'<address>.<name>'`. */
+  tokenContract?: { address: string; name: string } | string;
 };
 
 /**
@@ -140,6 +153,7 @@ export type ResolvedOptions<Request> = {
   readonly outputSchema: Record<string, unknown> | undefined;
   readonly pendingAttempts: number;
   readonly pendingIntervalMs: number;
+  readonly paymentValidator: ((payment: Payment) => boolean | Promise<boolean>) | undefined;
 };
 
 const isFunction = (value: unknown) => typeof value === 'function';
@@ -184,6 +198,16 @@ const OptionsSchema = z.object({
     })
     .optional(),
   facilitatorTimeoutMs: z.int().positive().optional(),
+  paymentValidator: z
+    .custom<(payment: Payment) => boolean>((value) => typeof value === 'function', {
+      error: 'expected a function of the payment',
+    })
+    .optional(),
+  scheme: z.literal('exact', { error: "the only scheme is 'exact'" }).optional(),
+  tokenType: z.string().min(1).optional(),
+  tokenContract: z
+    .union([z.string().min(1), z.object({ address: z.string().min(1), name: z.string().min(1) })])
+    .optional(),
 });
 
 /**
@@ -227,7 +251,7 @@ export function resolveOptions<Request>(
       issues.push(`payTo: ${shortMessageOf(error)}`);
     }
   }
-  let asset = typeof given.asset === 'string' ? given.asset : 'STX';
+  let asset = assetOf(given, issues);
   if (network) {
     try {
       resolveAsset(asset, network);
@@ -291,7 +315,27 @@ export function resolveOptions<Request>(
     outputSchema: given.outputSchema,
     pendingAttempts: given.settlementPending?.attempts ?? 5,
     pendingIntervalMs: given.settlementPending?.intervalMs ?? 1_000,
+    paymentValidator: given.paymentValidator,
   };
+}
+
+/** The route's asset from `asset`, or from the 2.0 spelling `tokenContract` / `tokenType`; they must agree. */
+function assetOf(
+  given: Partial<Pick<PaymentMiddlewareOptions, 'asset' | 'tokenType' | 'tokenContract'>>,
+  issues: string[],
+): string {
+  const { tokenContract, tokenType } = given;
+  const legacy =
+    typeof tokenContract === 'object' && tokenContract !== null
+      ? `${tokenContract.address}.${tokenContract.name}`
+      : (tokenContract ?? tokenType);
+  if (typeof given.asset === 'string' && typeof legacy === 'string' && legacy !== given.asset) {
+    issues.push(
+      `tokenType: asset '${given.asset}' and tokenType/tokenContract '${legacy}' disagree`,
+    );
+  }
+  const asset = given.asset ?? legacy;
+  return typeof asset === 'string' ? asset : 'STX';
 }
 
 function standInBase(network: StacksNetwork | undefined, asset: string): RequirementBase {

@@ -21,6 +21,7 @@ export const SERVER_REASON_CODES = {
   facilitator_unreachable: 'The facilitator could not be reached or did not answer in time.',
   facilitator_bad_response:
     'The facilitator answered with an unexpected status or a body that fails its schema.',
+  payment_refused: 'The seller’s paymentValidator refused this payment; nothing was settled.',
   invalid_price: 'The route’s pricing function returned a price that cannot be paid.',
   invalid_server_config:
     'The payment middleware or facilitator client options are missing or inconsistent.',

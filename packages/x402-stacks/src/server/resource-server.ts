@@ -134,7 +134,8 @@ const MAX_CACHED_CHALLENGES = 1_000;
  * 2. Offer the facilitator's sponsor, when it has one for the network and `sponsored` is not `false`.
  * 3. No payment header: 402 with the challenge (encoded once per resource URL for a static price).
  * 4. A malformed header: 400. A payment that accepts none of the entries: 402 `accepted_requirements_mismatch`.
- * 5. `before-handler`: settle (following `settlement_pending`), then serve; `after-handler`: verify, then serve and
+ * 5. With a `paymentValidator`: verify, and ask it; `false` is a 402 `payment_refused`, nothing settled.
+ * 6. `before-handler`: settle (following `settlement_pending`), then serve; `after-handler`: verify, then serve and
  *    settle before sending. Any refusal is a 402 with the facilitator's reason; no usable answer is a 502.
  *
  * @throws {ServerConfigError}
@@ -250,8 +251,11 @@ export function createResourceServer<Request = unknown>(
       });
     }
 
-    // 5. Settle now, or verify now and settle after the handler.
-    if (resolved.settleOrder === 'before-handler') return settleAndServe(matched, challenge);
+    // 5. Settle now, or verify now and settle after the handler. A validator sees the verified payment first.
+    const { paymentValidator } = resolved;
+    if (resolved.settleOrder === 'before-handler' && !paymentValidator) {
+      return settleAndServe(matched, challenge);
+    }
     const verdict = await facilitator.verify(matched.payload, matched.requirements);
     if (!verdict.isValid) {
       return challenge({
@@ -260,9 +264,18 @@ export function createResourceServer<Request = unknown>(
       });
     }
     const signedTxid = signedTxidOf(matched);
+    const verified = paymentOf(
+      matched,
+      { transaction: signedTxid, payer: verdict.payer ?? '' },
+      false,
+    );
+    if (paymentValidator && !(await paymentValidator(verified))) {
+      return challenge({ error: 'payment_refused', message: SERVER_REASON_CODES.payment_refused });
+    }
+    if (resolved.settleOrder === 'before-handler') return settleAndServe(matched, challenge);
     return {
       action: 'serve-then-settle',
-      payment: paymentOf(matched, { transaction: signedTxid, payer: verdict.payer ?? '' }, false),
+      payment: verified,
       settle: async () => {
         try {
           return await settleAndServe(matched, challenge);
