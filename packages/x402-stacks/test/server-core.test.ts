@@ -7,12 +7,18 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import express from 'express';
+import { Hono } from 'hono';
 import {
   encodePaymentSignatureHeader,
   type PaymentRequirements,
   type SettleResponse,
 } from 'x402-stacks';
-import { x402PaymentRequired } from 'x402-stacks/express';
+import {
+  paymentMiddleware as expressPaymentMiddleware,
+  x402PaymentRequired,
+} from 'x402-stacks/express';
+import { paymentMiddleware as honoPaymentMiddleware } from 'x402-stacks/hono';
 import {
   createFacilitatorClient,
   createResourceServer,
@@ -438,6 +444,38 @@ describe('createFacilitatorClient', () => {
     assert.equal(await client.status('../verify'), undefined);
     assert.deepEqual(paths, ['/supported']);
     server.close();
+  });
+});
+
+describe('CORS preflights', () => {
+  test('an OPTIONS request passes through a middleware mounted for every method, on Express and Hono', async () => {
+    const options = {
+      amount: '1000',
+      payTo: SELLER,
+      network: 'testnet',
+      facilitator: scripted({}),
+      sponsored: false,
+    };
+    const app = express();
+    app.use(expressPaymentMiddleware(options));
+    app.options('/data', (_req, res) => {
+      res.sendStatus(204);
+    });
+    const server = app.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/data`;
+    try {
+      assert.equal((await fetch(url, { method: 'OPTIONS' })).status, 204);
+      assert.equal((await fetch(url)).status, 402, 'the same middleware still prices a GET');
+    } finally {
+      server.close();
+    }
+    const hono = new Hono();
+    hono.use('*', honoPaymentMiddleware(options));
+    hono.options('/data', (c) => c.body(null, 204));
+    hono.get('/data', (c) => c.text('paid'));
+    assert.equal((await hono.request('/data', { method: 'OPTIONS' })).status, 204);
+    assert.equal((await hono.request('/data')).status, 402);
   });
 });
 

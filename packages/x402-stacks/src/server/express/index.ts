@@ -48,6 +48,8 @@ const payments = new WeakMap<Request, Payment>();
 export function paymentMiddleware(options: PaymentMiddlewareOptions<Request>): RequestHandler {
   const server = createResourceServer<Request>(options);
   return async function paymentMiddleware(req: Request, res: Response, next: NextFunction) {
+    // A CORS preflight asks whether the real request may be sent; it is never the paid request itself.
+    if (req.method === 'OPTIONS') return next();
     try {
       const admission = await server.admit({
         url: `${req.protocol}://${req.headers.host ?? 'localhost'}${req.originalUrl}`,

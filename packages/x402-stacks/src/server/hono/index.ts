@@ -39,6 +39,8 @@ declare module 'hono' {
 export function paymentMiddleware(options: PaymentMiddlewareOptions<Context>): MiddlewareHandler {
   const server = createResourceServer<Context>(options);
   return async function paymentMiddleware(c, next) {
+    // A CORS preflight asks whether the real request may be sent; it is never the paid request itself.
+    if (c.req.method === 'OPTIONS') return next();
     const admission = await server.admit({
       url: c.req.url,
       header: (name) => c.req.header(name),
