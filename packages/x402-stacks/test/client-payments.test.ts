@@ -161,6 +161,28 @@ describe('buyer payments against the devnet and the facilitator', () => {
     assert.equal(await chain.getNextNonce(buyer.address), 20n);
   });
 
+  test('a payment in the mempool passes the turn on: three parallel payments are mined in one block', async () => {
+    const buyer = stack.buyer();
+    const pay = wrapFetchWithPayment(fetch, buyer, { apiUrl: stack.devnet.url, nonceWatchMs: 20 });
+    const inMempool = () =>
+      stack.devnet.chain.mempool.filter((record) => record.admitted.origin === buyer.address)
+        .length;
+    stack.devnet.chain.stall(true);
+    const responses = Promise.all([1, 2, 3].map(() => pay(`${stack.middlewareUrl}/stx`)));
+    // Mining is stalled, so the first settle is still waiting for its block when the other two go out.
+    const deadline = Date.now() + 1_200;
+    while (inMempool() < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(inMempool(), 3);
+    stack.devnet.chain.stall(false);
+    const [block] = stack.devnet.mine(1);
+    const settled = await responses;
+    assert.deepEqual(
+      settled.map((response) => response.status),
+      [200, 200, 200],
+    );
+    assert.equal(block?.txids.length, 3);
+  });
+
   test('v1 server: the 402 body is read, X-PAYMENT is sent, X-PAYMENT-RESPONSE comes back', async () => {
     stack.route('/v1', {
       version: 1,

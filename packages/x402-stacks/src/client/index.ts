@@ -46,7 +46,12 @@ export {
 } from './errors.js';
 export { DEFAULT_FEES, type FeeOptions } from './fees.js';
 export { wrapFetchWithPayment } from './fetch/index.js';
-export { createNonceAllocator, type NonceAllocator, type NonceLease } from './nonces.js';
+export {
+  createNonceAllocator,
+  type NonceAllocator,
+  type NonceAllocatorOptions,
+  type NonceLease,
+} from './nonces.js';
 export { type PaidAnswer, type PaymentOutcome, readPaymentOutcome } from './outcome.js';
 export {
   createPayer,

@@ -1,15 +1,16 @@
 /**
  * Nonces for one paying account. The facilitator admits only the account's next possible nonce, so payments from one
- * account are handed out one at a time, in nonce order: a payment holds its turn from signing until the server has
- * answered the paid request. The counter is local, because right after a broadcast the API may not count the new
- * transaction yet, and reading it again would hand out the same nonce twice. Any doubt sends the next turn back to
- * the chain.
+ * account are handed out one at a time, in nonce order: a payment holds its turn from signing until its transaction
+ * is in the mempool (then the next one may follow at `nonce + 1`) or the server has answered. The counter is local,
+ * because right after a broadcast the API may not count the new transaction yet, and reading it again would hand
+ * out the same nonce twice. Any doubt sends the next turn back to the chain.
  * @module
  */
 import type { ChainClient } from '../chain/client.js';
 
 /**
- * One payment's turn and its nonce. Exactly one of `used` or `resync` ends the turn; later calls are ignored.
+ * One payment's turn and its nonce. The first of `used`, `resync`, or the transaction showing up in the mempool
+ * (while `watch` runs) ends the turn; later calls are ignored.
  * @example
  * ```ts
  * const lease = await nonces.acquire();
@@ -22,6 +23,12 @@ export type NonceLease = {
   used(): void;
   /** The nonce may be unused (refused, or the outcome is unknown): the next payment reads the chain again. */
   resync(): void;
+  /**
+   * The payment is on its way. While other payments of the account wait, the chain is asked every `watchMs` whether
+   * this nonce is spent (the transaction is in the mempool); once it is, the turn passes on without waiting for the
+   * server's answer.
+   */
+  watch(): void;
 };
 
 /**
@@ -29,15 +36,27 @@ export type NonceLease = {
  * @example
  * ```ts
  * const nonces = createNonceAllocator(chain, account.address);
- * const lease = await nonces.acquire(); // waits for the previous payment to finish
+ * const lease = await nonces.acquire(); // waits for the previous payment's turn to end
  * try { await pay(lease.nonce); lease.used(); } catch (error) { lease.resync(); throw error; }
  * ```
  */
 export type NonceAllocator = {
-  /** Waits for the account's previous payment to finish, then leases the next nonce. */
+  /** Waits for the account's previous payment to finish its turn, then leases the next nonce. */
   acquire(): Promise<NonceLease>;
   /** Forgets the local counter; the next lease reads the chain. */
   resync(): void;
+};
+
+/**
+ * Options of {@link createNonceAllocator}.
+ * @example
+ * ```ts
+ * const options: NonceAllocatorOptions = { watchMs: 500 };
+ * ```
+ */
+export type NonceAllocatorOptions = {
+  /** How often a payment in flight is looked up in the mempool while others wait, ms. Default 1,000. */
+  watchMs?: number;
 };
 
 /**
@@ -48,10 +67,15 @@ export type NonceAllocator = {
  * const nonces = createNonceAllocator(createChainClient({ network: 'testnet' }), account.address);
  * ```
  */
-export function createNonceAllocator(chain: ChainClient, address: string): NonceAllocator {
+export function createNonceAllocator(
+  chain: ChainClient,
+  address: string,
+  { watchMs = 1_000 }: NonceAllocatorOptions = {},
+): NonceAllocator {
   let next: bigint | undefined;
   // The end of the current turn: each acquire waits on the previous one.
   let turn: Promise<void> = Promise.resolve();
+  let waiting = 0;
 
   return {
     async acquire() {
@@ -60,7 +84,9 @@ export function createNonceAllocator(chain: ChainClient, address: string): Nonce
       turn = new Promise<void>((resolve) => {
         endTurn = resolve;
       });
+      waiting++;
       await previous;
+      waiting--;
       let nonce: bigint;
       try {
         nonce = next ?? (await chain.getNextNonce(address));
@@ -75,10 +101,36 @@ export function createNonceAllocator(chain: ChainClient, address: string): Nonce
         next = following;
         endTurn();
       };
-      return { nonce, used: () => end(nonce + 1n), resync: () => end(undefined) };
+      const spent = async (): Promise<boolean> => {
+        try {
+          return (await chain.getNextNonce(address)) > nonce;
+        } catch {
+          return false; // the server's answer will end the turn instead
+        }
+      };
+      return {
+        nonce,
+        used: () => end(nonce + 1n),
+        resync: () => end(undefined),
+        watch() {
+          const look = async () => {
+            if (ended) return;
+            // Without a payment waiting, there is nothing to gain and an API quota to spend.
+            if (waiting > 0 && (await spent())) end(nonce + 1n);
+            else later(look, watchMs);
+          };
+          later(look, watchMs);
+        },
+      };
     },
     resync() {
       next = undefined;
     },
   };
+}
+
+// A watch must never keep Node alive; browsers have no unref.
+function later(task: () => void, ms: number): void {
+  const timer = setTimeout(task, ms) as { unref?: () => void };
+  timer.unref?.();
 }

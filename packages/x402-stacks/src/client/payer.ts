@@ -70,6 +70,11 @@ export type PaymentOptions = SpendingPolicyOptions &
   ChainSourceOptions & {
     /** Token contract overrides, for a network whose sBTC or USDCx lives at another id. */
     tokens?: ResolveAssetOptions;
+    /**
+     * While other payments of the account wait, how often a payment in flight is looked up in the mempool, so the
+     * next can go once it is there. Milliseconds, default 1,000.
+     */
+    nonceWatchMs?: number;
     /** Called before signing; resolving to `false` declines the payment (`payment_declined`). */
     onPaymentRequired?: (
       context: PaymentRequiredContext,
@@ -120,7 +125,11 @@ export function createPayer(account: StacksAccount, options: PaymentOptions = {}
   const policy = createSpendingPolicy(options, resolveNetwork(account.network), tokens);
   const fees = createFeePolicy(options);
   const chain = resolveChainClient(options, account.network);
-  const nonces = createNonceAllocator(chain, account.address);
+  const { nonceWatchMs = 1_000 } = options;
+  if (!Number.isFinite(nonceWatchMs) || nonceWatchMs < 10) {
+    throw new PayerOptionsError(`nonceWatchMs must be at least 10, got ${String(nonceWatchMs)}`);
+  }
+  const nonces = createNonceAllocator(chain, account.address, { watchMs: nonceWatchMs });
   const budget = createBudgetTracker(policy.budget);
   let feeRate: { value: bigint; at: number } | undefined;
 

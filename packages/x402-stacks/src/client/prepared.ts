@@ -90,6 +90,8 @@ export type PreparedPaymentParts = {
  */
 export function createPreparedPayment(parts: PreparedPaymentParts): PreparedPayment {
   const { payment, lease, reservation } = parts;
+  // The payment goes out now; once the chain has it, the account's next payment need not wait for the answer.
+  lease.watch();
   const receiptOf = (
     settlement: PaymentReceipt['settlement'],
     settledTxid: string | undefined,
