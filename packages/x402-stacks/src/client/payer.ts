@@ -42,7 +42,7 @@ export type PaymentRequiredContext = {
   readonly url: string;
   /** The challenge as the server sent it (v2, or the v1 body). */
   readonly paymentRequired: PaymentRequired | PaymentRequiredV1;
-  /** The chosen requirement, in v2 field names. */
+  /** The offer about to be paid, in v2 field names (declining passes on to the next acceptable offer). */
   readonly requirements: StacksPaymentRequirements;
   /** The price, atomic units. */
   readonly amount: bigint;
