@@ -104,6 +104,28 @@ describe('buyer payments against the devnet and the facilitator', () => {
     });
   }
 
+  test('the quickstart as documented: no options, the chain API from STACKS_API_URL only', async () => {
+    const previous = process.env.STACKS_API_URL;
+    process.env.STACKS_API_URL = stack.devnet.url;
+    try {
+      const account = stack.buyer();
+      const api = wrapAxiosWithPayment(
+        axios.create({ baseURL: stack.middlewareUrl, timeout: 60000 }),
+        account,
+      );
+      const response = await api.get('/stx');
+      const paymentResponse = decodePaymentResponse(response.headers['payment-response']);
+      assert.equal(paymentResponse?.payer, account.address);
+      assert.deepEqual(response.data, {
+        data: 'premium',
+        transaction: paymentResponse?.transaction,
+      });
+    } finally {
+      if (previous === undefined) delete process.env.STACKS_API_URL;
+      else process.env.STACKS_API_URL = previous;
+    }
+  });
+
   test('the fee is the rate × size, at least the floor and at most the cap', async () => {
     for (const [options, fee] of [
       [{ feeRate: 2n }, 360n], // 180 bytes × 2 is above the floor of 300
