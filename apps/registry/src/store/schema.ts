@@ -27,10 +27,6 @@ export type ListingsTable = {
   x402_version: number;
   paywall_verified: number;
   status: string;
-  /** The NormalizedListing, as JSON. */
-  document: string;
-  /** Warnings from the last successful registration or check, as JSON. */
-  findings: string;
   schema_hash: string;
   version: number;
   payto_changed_at: Int8 | null;
@@ -42,6 +38,14 @@ export type ListingsTable = {
   failing_since: Int8 | null;
   claimed_by: string | null;
   claimed_until: Int8 | null;
+};
+
+export type DocumentsTable = {
+  listing_id: string;
+  /** The NormalizedListing, as JSON. */
+  document: string;
+  /** Warnings from the last successful registration or check, as JSON. */
+  findings: string;
 };
 
 export type AcceptsTable = {
@@ -80,6 +84,7 @@ export type MigrationsTable = { version: number; applied_at: Int8 };
 
 export type RegistryDatabase = {
   registry_listings: ListingsTable;
+  registry_documents: DocumentsTable;
   registry_accepts: AcceptsTable;
   registry_versions: VersionsTable;
   registry_checks: ChecksTable;
@@ -107,8 +112,6 @@ const MIGRATIONS: readonly Migration[] = [
       .addColumn('x402_version', 'integer', (c) => c.notNull())
       .addColumn('paywall_verified', 'integer', (c) => c.notNull())
       .addColumn('status', 'text', (c) => c.notNull())
-      .addColumn('document', 'text', (c) => c.notNull())
-      .addColumn('findings', 'text', (c) => c.notNull())
       .addColumn('schema_hash', 'text', (c) => c.notNull())
       .addColumn('version', 'integer', (c) => c.notNull())
       .addColumn('payto_changed_at', 'bigint')
@@ -122,21 +125,37 @@ const MIGRATIONS: readonly Migration[] = [
       .addColumn('claimed_until', 'bigint')
       .addUniqueConstraint('registry_listings_key', ['url', 'method'])
       .execute();
-    // The directory's two orders, each behind the status filter, end in id so cursor pages are stable.
+    // The directory's two orders end in id, so cursor pages are stable. Most listings pass the default status
+    // filter, so walking an order's index and skipping the few delisted rows beats sorting by status first.
     await db.schema
       .createIndex('registry_listings_newest')
       .on('registry_listings')
-      .columns(['status', 'created_at', 'id'])
+      .columns(['created_at', 'id'])
       .execute();
     await db.schema
       .createIndex('registry_listings_price')
       .on('registry_listings')
-      .columns(['status', 'amount_key', 'id'])
+      .columns(['amount_key', 'id'])
+      .execute();
+    // Counts of the default listing (every status but delisted) come from this index alone.
+    await db.schema
+      .createIndex('registry_listings_status')
+      .on('registry_listings')
+      .column('status')
       .execute();
     await db.schema
       .createIndex('registry_listings_due')
       .on('registry_listings')
       .column('next_check_at')
+      .execute();
+    // The JSON lives apart from the listing row, so scans and counts over listings read small rows only.
+    await db.schema
+      .createTable('registry_documents')
+      .addColumn('listing_id', 'text', (c) =>
+        c.primaryKey().references('registry_listings.id').onDelete('cascade'),
+      )
+      .addColumn('document', 'text', (c) => c.notNull())
+      .addColumn('findings', 'text', (c) => c.notNull())
       .execute();
     await db.schema
       .createTable('registry_accepts')
@@ -151,20 +170,22 @@ const MIGRATIONS: readonly Migration[] = [
       .addColumn('pay_to', 'text', (c) => c.notNull())
       .addPrimaryKeyConstraint('registry_accepts_pk', ['listing_id', 'position'])
       .execute();
+    // Filters name an asset (by id or symbol), maybe a network, maybe a maximum amount: equality columns first,
+    // then the amount range, then the listing id, so the filter is answered from the index alone.
     await db.schema
       .createIndex('registry_accepts_asset')
       .on('registry_accepts')
-      .columns(['asset', 'amount_key'])
+      .columns(['asset', 'network', 'amount_key', 'listing_id'])
       .execute();
     await db.schema
       .createIndex('registry_accepts_symbol')
       .on('registry_accepts')
-      .columns(['symbol', 'amount_key'])
+      .columns(['symbol', 'network', 'amount_key', 'listing_id'])
       .execute();
     await db.schema
       .createIndex('registry_accepts_network')
       .on('registry_accepts')
-      .columns(['network', 'listing_id'])
+      .columns(['network', 'amount_key', 'listing_id'])
       .execute();
     await db.schema
       .createTable('registry_versions')

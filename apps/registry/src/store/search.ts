@@ -44,24 +44,32 @@ export function searchWords(q: string | undefined): string[] {
 
 type Eb = ExpressionBuilder<RegistryDatabase, 'registry_listings'>;
 
-/** The WHERE clause of a search, without the cursor. */
+/**
+ * The WHERE clause of a search, without the cursor.
+ *
+ * On SQLite, when words narrow the search, the full-text condition and the status are written as `+column` so
+ * the planner does not drive the query from them: it walks the sort order's index and tests each row against the
+ * match set, stopping after a page, instead of fetching every match and sorting. At 100,000 listings that is the
+ * difference between ~3 ms and ~30 ms for a common word.
+ */
 export function searchFilter(query: SearchQuery, dialect: Dialect) {
+  const words = searchWords(query.q);
+  const byOptions = Boolean(
+    query.network || query.asset || query.symbol || query.payTo || query.maxAmount !== undefined,
+  );
+  // Payment filters are left to the planner: it drives them from the accepts indexes, which is right for both
+  // selective and broad filters. Full text is not: an FTS match set is cheap to test and costly to sort.
+  const walkOrder = dialect === 'sqlite' && words.length > 0;
+  const column = (name: string) => (walkOrder ? sql.raw(`+${name}`) : sql.ref(name));
   return (eb: Eb): Expression<SqlBool> => {
     const conditions: Expression<SqlBool>[] = [];
     const statuses = query.statuses?.length
       ? [...query.statuses]
       : ['pending', 'active', 'degraded', 'failing'];
-    conditions.push(eb('registry_listings.status', 'in', statuses));
+    conditions.push(eb(column('registry_listings.status'), 'in', statuses));
     if (query.method) conditions.push(eb('registry_listings.method', '=', query.method));
-    const words = searchWords(query.q);
-    if (words.length > 0) conditions.push(fullText(words, dialect));
-    if (
-      query.network ||
-      query.asset ||
-      query.symbol ||
-      query.payTo ||
-      query.maxAmount !== undefined
-    ) {
+    if (words.length > 0) conditions.push(fullText(words, dialect, walkOrder));
+    if (byOptions) {
       let options = eb.selectFrom('registry_accepts').select('registry_accepts.listing_id');
       if (query.network) options = options.where('registry_accepts.network', '=', query.network);
       if (query.asset) options = options.where('registry_accepts.asset', '=', query.asset);
@@ -70,16 +78,17 @@ export function searchFilter(query: SearchQuery, dialect: Dialect) {
       if (query.maxAmount !== undefined) {
         options = options.where('registry_accepts.amount_key', '<=', amountKey(query.maxAmount));
       }
-      conditions.push(eb('registry_listings.id', 'in', options));
+      conditions.push(eb(column('registry_listings.id'), 'in', options));
     }
     return eb.and(conditions);
   };
 }
 
-function fullText(words: string[], dialect: Dialect): Expression<SqlBool> {
+function fullText(words: string[], dialect: Dialect, walkOrder: boolean): Expression<SqlBool> {
   if (dialect === 'sqlite') {
     const match = words.map((word) => `"${word}"*`).join(' ');
-    return sql<SqlBool>`registry_listings.rowid in (select rowid from registry_search where registry_search match ${match})`;
+    const rowid = sql.raw(walkOrder ? '+registry_listings.rowid' : 'registry_listings.rowid');
+    return sql<SqlBool>`${rowid} in (select rowid from registry_search where registry_search match ${match})`;
   }
   const query = words.map((word) => `${word}:*`).join(' & ');
   return sql<SqlBool>`registry_listings.search @@ to_tsquery('simple', ${query})`;

@@ -105,7 +105,7 @@ export class RegistryStore {
       const inserted = await trx
         .insertInto('registry_listings')
         .values({
-          ...listingColumns(listing, findings),
+          ...listingColumns(listing),
           id: randomUUID(),
           status: 'pending',
           schema_hash: '',
@@ -118,11 +118,15 @@ export class RegistryStore {
         .onConflict((oc) => oc.columns(['url', 'method']).doNothing())
         .returning('id')
         .executeTakeFirst();
-      const row = await trx
-        .selectFrom('registry_listings')
-        .selectAll()
-        .where('url', '=', listing.url)
-        .where('method', '=', listing.method)
+      if (inserted) {
+        await trx
+          .insertInto('registry_documents')
+          .values({ listing_id: inserted.id, ...documentColumns(listing, findings) })
+          .execute();
+      }
+      const row = await withDocument(trx)
+        .where('registry_listings.url', '=', listing.url)
+        .where('registry_listings.method', '=', listing.method)
         .executeTakeFirstOrThrow();
       const change = await writeDocument(trx, row, listing, findings, now);
       // A working re-registration is a good probe: a failing or delisted listing is active again.
@@ -149,12 +153,83 @@ export class RegistryStore {
     return { stored: (await this.get(result.id))!, created: result.created, change: result.change };
   }
 
+  /**
+   * Inserts listings in bulk, each with its first version and no checks, in transactions of `chunk` rows: for
+   * seeding (the benchmark) and for importing from another registry. Listings that exist already are skipped.
+   */
+  async importListings(
+    entries: readonly {
+      listing: NormalizedListing;
+      status: ListingStatus;
+      createdAt: number;
+      nextCheckAt: number;
+    }[],
+    chunk = 500,
+  ): Promise<string[]> {
+    const ids: string[] = [];
+    for (let start = 0; start < entries.length; start += chunk) {
+      const rows = entries.slice(start, start + chunk).map((entry) => ({
+        ...listingColumns(entry.listing),
+        ...documentColumns(entry.listing, []),
+        id: randomUUID(),
+        status: entry.status,
+        schema_hash: schemaHash(entry.listing),
+        version: 1,
+        created_at: entry.createdAt,
+        updated_at: entry.createdAt,
+        next_check_at: entry.nextCheckAt,
+        consecutive_failures: 0,
+      }));
+      await this.db.transaction().execute(async (trx) => {
+        const inserted = await trx
+          .insertInto('registry_listings')
+          .values(rows.map(({ document: _, findings: __, ...row }) => row))
+          .onConflict((oc) => oc.columns(['url', 'method']).doNothing())
+          .returning('id')
+          .execute();
+        const kept = new Set(inserted.map((row) => row.id));
+        const fresh = rows.filter((row) => kept.has(row.id));
+        if (fresh.length === 0) return;
+        await trx
+          .insertInto('registry_documents')
+          .values(
+            fresh.map((row) => ({
+              listing_id: row.id,
+              document: row.document,
+              findings: row.findings,
+            })),
+          )
+          .execute();
+        const documents = fresh.map((row) => JSON.parse(row.document) as NormalizedListing);
+        await trx
+          .insertInto('registry_accepts')
+          .values(fresh.flatMap((row, i) => acceptRows(row.id, documents[i]!)))
+          .execute();
+        await trx
+          .insertInto('registry_versions')
+          .values(
+            fresh.map((row) => ({
+              listing_id: row.id,
+              version: 1,
+              recorded_at: row.created_at,
+              amount: row.amount,
+              asset: row.asset,
+              pay_to: row.pay_to,
+              schema_hash: row.schema_hash,
+              document: row.document,
+            })),
+          )
+          .execute();
+        ids.push(...fresh.map((row) => row.id));
+      });
+    }
+    return ids;
+  }
+
   /** One listing by id. */
   async get(id: string): Promise<StoredListing | undefined> {
-    const row = await this.db
-      .selectFrom('registry_listings')
-      .selectAll()
-      .where('id', '=', id)
+    const row = await withDocument(this.db)
+      .where('registry_listings.id', '=', id)
       .executeTakeFirst();
     return row && toStored(row);
   }
@@ -219,26 +294,35 @@ export class RegistryStore {
   ): Promise<{ items: StoredListing[]; nextCursor: string | null; total: number }> {
     const filter = searchFilter(query, this.dialect);
     const cursor = query.cursor ? decodeCursor(query.cursor, query.sort) : undefined;
-    let page = this.db.selectFrom('registry_listings').selectAll().where(filter);
-    if (cursor) page = page.where(afterCursor(query.sort, cursor));
-    page =
+    // Keys first, rows after: the sort then never carries the JSON documents of the rows it discards.
+    let keys = this.db
+      .selectFrom('registry_listings')
+      .select([
+        'registry_listings.id',
+        'registry_listings.created_at',
+        'registry_listings.amount_key',
+      ])
+      .where(filter);
+    if (cursor) keys = keys.where(afterCursor(query.sort, cursor));
+    keys =
       query.sort === 'newest'
-        ? page
+        ? keys
             .orderBy('registry_listings.created_at', 'desc')
             .orderBy('registry_listings.id', 'desc')
-        : page
+        : keys
             .orderBy('registry_listings.amount_key', 'asc')
             .orderBy('registry_listings.id', 'asc');
-    const [rows, counted] = await Promise.all([
-      page.limit(query.limit + 1).execute(),
+    const [found, counted] = await Promise.all([
+      keys.limit(query.limit + 1).execute(),
       this.db
         .selectFrom('registry_listings')
         .select((eb) => eb.fn.countAll<number | string>().as('total'))
         .where(filter)
         .executeTakeFirstOrThrow(),
     ]);
-    const items = rows.slice(0, query.limit).map(toStored);
-    const last = rows.length > query.limit ? rows[query.limit - 1] : undefined;
+    const rows = await this.rowsInOrder(found.slice(0, query.limit).map((key) => key.id));
+    const items = rows.map(toStored);
+    const last = found.length > query.limit ? found[query.limit - 1] : undefined;
     return {
       items,
       nextCursor: last
@@ -258,10 +342,10 @@ export class RegistryStore {
     offset: number,
   ): Promise<{ items: StoredListing[]; total: number }> {
     const filter = searchFilter({ ...query, sort: 'newest', limit }, this.dialect);
-    const [rows, counted] = await Promise.all([
+    const [found, counted] = await Promise.all([
       this.db
         .selectFrom('registry_listings')
-        .selectAll()
+        .select('id')
         .where(filter)
         .orderBy('created_at', 'desc')
         .orderBy('id', 'desc')
@@ -274,7 +358,16 @@ export class RegistryStore {
         .where(filter)
         .executeTakeFirstOrThrow(),
     ]);
+    const rows = await this.rowsInOrder(found.map((key) => key.id));
     return { items: rows.map(toStored), total: Number(counted.total) };
+  }
+
+  /** Full rows for ids, in the order given. */
+  private async rowsInOrder(ids: readonly string[]): Promise<ListingRow[]> {
+    if (ids.length === 0) return [];
+    const rows = await withDocument(this.db).where('registry_listings.id', 'in', ids).execute();
+    const byId = new Map(rows.map((row) => [row.id, row]));
+    return ids.flatMap((id) => byId.get(id) ?? []);
   }
 
   /**
@@ -300,9 +393,9 @@ export class RegistryStore {
       .where('id', 'in', due)
       // Checked again on the row itself: on PostgreSQL a row claimed meanwhile fails this after its lock is released.
       .where((eb) => eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<', now)]))
-      .returningAll()
+      .returning('id')
       .execute();
-    return rows.map(toStored);
+    return (await this.rowsInOrder(rows.map((row) => row.id))).map(toStored);
   }
 
   /**
@@ -317,11 +410,9 @@ export class RegistryStore {
     now: number,
   ): Promise<Change | undefined> {
     return this.db.transaction().execute(async (trx) => {
-      const row = await trx
-        .selectFrom('registry_listings')
-        .selectAll()
-        .where('id', '=', id)
-        .where('claimed_by', '=', owner)
+      const row = await withDocument(trx)
+        .where('registry_listings.id', '=', id)
+        .where('registry_listings.claimed_by', '=', owner)
         .executeTakeFirst();
       if (!row) return undefined;
       const change = result.listing
@@ -355,7 +446,22 @@ export class RegistryStore {
   }
 }
 
-function listingColumns(listing: NormalizedListing, findings: readonly Finding[]) {
+type ListingRow = Selectable<ListingsTable> & { document: string; findings: string };
+
+/** Listings joined with their documents: everything a StoredListing needs. */
+function withDocument(db: Kysely<RegistryDatabase>) {
+  return db
+    .selectFrom('registry_listings')
+    .innerJoin('registry_documents', 'registry_documents.listing_id', 'registry_listings.id')
+    .selectAll('registry_listings')
+    .select(['registry_documents.document', 'registry_documents.findings']);
+}
+
+function documentColumns(listing: NormalizedListing, findings: readonly Finding[]) {
+  return { document: JSON.stringify(listing), findings: JSON.stringify(findings) };
+}
+
+function listingColumns(listing: NormalizedListing) {
   const first = listing.accepts[0]!;
   return {
     url: listing.url,
@@ -369,8 +475,6 @@ function listingColumns(listing: NormalizedListing, findings: readonly Finding[]
     pay_to: first.payTo,
     x402_version: listing.x402Version,
     paywall_verified: listing.paywallVerified ? 1 : 0,
-    document: JSON.stringify(listing),
-    findings: JSON.stringify(findings),
   };
 }
 
@@ -381,7 +485,7 @@ function listingColumns(listing: NormalizedListing, findings: readonly Finding[]
  */
 async function writeDocument(
   trx: Transaction<RegistryDatabase>,
-  row: Selectable<ListingsTable>,
+  row: ListingRow,
   listing: NormalizedListing,
   findings: readonly Finding[],
   now: number,
@@ -395,13 +499,18 @@ async function writeDocument(
   await trx
     .updateTable('registry_listings')
     .set({
-      ...listingColumns(listing, findings),
+      ...listingColumns(listing),
       schema_hash: hash,
       version,
       ...(versionChanged ? { updated_at: now } : {}),
       ...(payToChanged ? { payto_changed_at: now } : {}),
     })
     .where('id', '=', row.id)
+    .execute();
+  await trx
+    .updateTable('registry_documents')
+    .set(documentColumns(listing, findings))
+    .where('listing_id', '=', row.id)
     .execute();
   if (versionChanged) {
     const first = listing.accepts[0]!;
@@ -419,22 +528,22 @@ async function writeDocument(
       })
       .execute();
     await trx.deleteFrom('registry_accepts').where('listing_id', '=', row.id).execute();
-    await trx
-      .insertInto('registry_accepts')
-      .values(
-        listing.accepts.map((accept, position) => ({
-          listing_id: row.id,
-          position,
-          network: accept.network,
-          asset: accept.asset,
-          symbol: accept.symbol,
-          amount_key: amountKey(accept.amount),
-          pay_to: accept.payTo,
-        })),
-      )
-      .execute();
+    await trx.insertInto('registry_accepts').values(acceptRows(row.id, listing)).execute();
   }
   return { version: versionChanged && previous !== undefined, payTo: payToChanged };
+}
+
+/** The rows the filters search: one per payment option. */
+function acceptRows(listingId: string, listing: NormalizedListing) {
+  return listing.accepts.map((accept, position) => ({
+    listing_id: listingId,
+    position,
+    network: accept.network,
+    asset: accept.asset,
+    symbol: accept.symbol,
+    amount_key: amountKey(accept.amount),
+    pay_to: accept.payTo,
+  }));
 }
 
 async function insertCheck(
@@ -486,7 +595,7 @@ function canonicalJson(value: unknown): string {
 const nullableNumber = (value: number | string | bigint | null) =>
   value === null ? null : Number(value);
 
-function toStored(row: Selectable<ListingsTable>): StoredListing {
+function toStored(row: ListingRow): StoredListing {
   return {
     id: row.id,
     status: row.status as ListingStatus,
