@@ -10,6 +10,10 @@ export const entries = {
   'facilitator/index': 'src/facilitator/index.ts',
   'chain/index': 'src/chain/index.ts',
   'v1/index': 'src/v1/index.ts',
+  'express/index': 'src/server/express/index.ts',
+  'hono/index': 'src/server/hono/index.ts',
+  'axios/index': 'src/client/axios/index.ts',
+  'fetch/index': 'src/client/fetch/index.ts',
 };
 
 export default defineConfig({

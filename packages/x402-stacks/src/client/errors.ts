@@ -4,6 +4,7 @@
  * @module
  */
 import { X402StacksError, type X402StacksErrorOptions } from '../errors/base.js';
+import { pickReasons } from '../protocol/reasons.js';
 import type { StacksPaymentRequirements } from '../stacks/payment/terms.js';
 
 /**
@@ -16,22 +17,20 @@ import type { StacksPaymentRequirements } from '../stacks/payment/terms.js';
  * CLIENT_REASON_CODES.payment_over_budget; // 'Paying would take the total spent past the budget for this asset.'
  * ```
  */
-export const CLIENT_REASON_CODES = {
-  invalid_payment_required: 'The 402 response carries no readable payment challenge.',
-  no_acceptable_requirement:
-    'None of the offered payment requirements can be paid by this account.',
-  payment_over_max_amount: 'The price is above the maximum per payment set for this asset.',
-  payment_over_budget: 'Paying would take the total spent past the budget for this asset.',
-  pay_to_not_allowed: 'The recipient is not in the allowed payTo list.',
-  asset_not_allowed: 'The asset is not allowed, or has no maximum per payment.',
-  payment_declined: 'The onPaymentRequired hook declined to pay.',
-  insufficient_funds: 'The account cannot cover the amount plus the fee.',
-  payment_rejected: 'The server or its facilitator refused the payment; nothing was served.',
-  settlement_pending:
-    'The payment was broadcast but not confirmed in time; the resource was not served.',
-  payment_network_error: 'The chain or the server could not be reached while paying.',
-  invalid_payer_options: 'The options given to the payer or a wrapper are malformed.',
-} as const;
+export const CLIENT_REASON_CODES = pickReasons([
+  'invalid_payment_required',
+  'no_acceptable_requirement',
+  'payment_over_max_amount',
+  'payment_over_budget',
+  'pay_to_not_allowed',
+  'asset_not_allowed',
+  'payment_declined',
+  'insufficient_funds',
+  'payment_rejected',
+  'settlement_pending',
+  'payment_network_error',
+  'invalid_payer_options',
+]);
 
 /**
  * A reason code of the buyer's errors.

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { CLIENT_REASON_CODES } from '../client/errors.js';
+import { SERVER_REASON_CODES } from '../server/reasons.js';
 import { describeReason, REASON_CODES } from './reasons.js';
 
 // x402 v2 specification §9 (without its EVM-specific codes), plus the newer `settlement_pending`.
@@ -40,6 +42,11 @@ const LIBRARY_CODES = new Set([
   'invalid_chain_input',
 ]);
 
+// Codes the seller middleware answers with (its JSON `error`) and the buyer wrappers throw; each is also its own
+// subset map, checked below to take its explanations from REASON_CODES.
+const SERVER_CODES = new Set(Object.keys(SERVER_REASON_CODES));
+const CLIENT_CODES = new Set(Object.keys(CLIENT_REASON_CODES));
+
 const STACKS_PREFIX = 'invalid_exact_stacks_payload_';
 const codes = Object.keys(REASON_CODES);
 
@@ -63,6 +70,8 @@ describe('REASON_CODES', () => {
         SPEC_CODES.has(code) ||
         code.startsWith(STACKS_PREFIX) ||
         ECOSYSTEM_CODES.has(code) ||
+        SERVER_CODES.has(code) ||
+        CLIENT_CODES.has(code) ||
         LIBRARY_CODES.has(code);
       assert.ok(classified, `${code} is not classified; add it to a list in this test`);
     }
@@ -103,5 +112,14 @@ describe('describeReason', () => {
   test('does not treat Object.prototype members as codes', () => {
     assert.equal(describeReason('toString'), 'Unknown reason: toString');
     assert.equal(describeReason('__proto__'), 'Unknown reason: __proto__');
+  });
+
+  test('the seller and buyer maps are slices of this one, word for word', () => {
+    for (const map of [SERVER_REASON_CODES, CLIENT_REASON_CODES]) {
+      for (const [code, explanation] of Object.entries(map)) {
+        assert.equal(explanation, (REASON_CODES as Record<string, string>)[code], code);
+      }
+    }
+    assert.equal(describeReason('payment_over_budget'), CLIENT_REASON_CODES.payment_over_budget);
   });
 });

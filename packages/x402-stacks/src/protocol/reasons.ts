@@ -97,10 +97,51 @@ export const REASON_CODES = {
     'The Stacks node or API answered with an unexpected status or a body that fails its schema.',
   invalid_chain_input:
     'An option or argument given to the chain client is malformed (URL, timeout, transaction hex, asset id).',
+
+  // Seller middleware (the `error` of its JSON answers); the facilitator's codes pass through it unchanged
+  payment_required: 'The resource needs a payment; pay one of accepts[] and retry.',
+  accepted_requirements_mismatch:
+    'The payment accepts none of the requirements this route offers (amount, asset, payTo, network or scheme differ).',
+  facilitator_unreachable: 'The facilitator could not be reached or did not answer in time.',
+  facilitator_bad_response:
+    'The facilitator answered with an unexpected status or a body that fails its schema.',
+  payment_refused: 'The seller’s paymentValidator refused this payment; nothing was settled.',
+  invalid_price: 'The route’s pricing function returned a price that cannot be paid.',
+  invalid_server_config:
+    'The payment middleware or facilitator client options are missing or inconsistent.',
+
+  // Buyer wrappers (thrown errors); they also use insufficient_funds and settlement_pending
+  invalid_payment_required: 'The 402 response carries no readable payment challenge.',
+  no_acceptable_requirement:
+    'None of the offered payment requirements can be paid by this account.',
+  payment_over_max_amount: 'The price is above the maximum per payment set for this asset.',
+  payment_over_budget: 'Paying would take the total spent past the budget for this asset.',
+  pay_to_not_allowed: 'The recipient is not in the allowed payTo list.',
+  asset_not_allowed: 'The asset is not allowed, or has no maximum per payment.',
+  payment_declined: 'The onPaymentRequired hook declined to pay.',
+  payment_rejected: 'The server or its facilitator refused the payment; nothing was served.',
+  payment_network_error: 'The chain or the server could not be reached while paying.',
+  invalid_payer_options: 'The options given to the payer or a wrapper are malformed.',
 } as const;
 
 /** Any reason code x402-stacks emits. */
 export type ReasonCode = keyof typeof REASON_CODES;
+
+/**
+ * The codes one part of the library emits, as a map of its own (`SERVER_REASON_CODES`, `CLIENT_REASON_CODES`), with
+ * the explanations kept in the one map above.
+ * @example
+ * ```ts
+ * const SELLER = pickReasons(['payment_required', 'facilitator_unreachable']);
+ * ```
+ */
+export function pickReasons<const Code extends ReasonCode>(
+  codes: readonly Code[],
+): { readonly [C in Code]: (typeof REASON_CODES)[C] } {
+  return Object.freeze(Object.fromEntries(codes.map((code) => [code, REASON_CODES[code]]))) as {
+    readonly [C in Code]: (typeof REASON_CODES)[C];
+  };
+}
 
 /** The one-line explanation of a reason code. Unknown codes (from a peer) get a generic line. */
 export function describeReason(reason: string): string {

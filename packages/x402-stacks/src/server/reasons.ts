@@ -4,6 +4,7 @@
  * `duplicate_settlement`, `invalid_exact_stacks_payload_*`, …) are passed through unchanged.
  * @module
  */
+import { pickReasons } from '../protocol/reasons.js';
 
 /**
  * Reason codes of the resource server, with a one-line explanation each.
@@ -14,18 +15,15 @@
  * SERVER_REASON_CODES.payment_required; // 'The resource needs a payment; pay one of accepts[] and retry.'
  * ```
  */
-export const SERVER_REASON_CODES = {
-  payment_required: 'The resource needs a payment; pay one of accepts[] and retry.',
-  accepted_requirements_mismatch:
-    'The payment accepts none of the requirements this route offers (amount, asset, payTo, network or scheme differ).',
-  facilitator_unreachable: 'The facilitator could not be reached or did not answer in time.',
-  facilitator_bad_response:
-    'The facilitator answered with an unexpected status or a body that fails its schema.',
-  payment_refused: 'The seller’s paymentValidator refused this payment; nothing was settled.',
-  invalid_price: 'The route’s pricing function returned a price that cannot be paid.',
-  invalid_server_config:
-    'The payment middleware or facilitator client options are missing or inconsistent.',
-} as const;
+export const SERVER_REASON_CODES = pickReasons([
+  'payment_required',
+  'accepted_requirements_mismatch',
+  'facilitator_unreachable',
+  'facilitator_bad_response',
+  'payment_refused',
+  'invalid_price',
+  'invalid_server_config',
+]);
 
 /**
  * A reason code of the resource server.
