@@ -10,6 +10,7 @@ import { runFacilitator } from './facilitator.js';
 import { EXIT_USAGE, type Io, processIo } from './io.js';
 import { runKeygen } from './keygen.js';
 import { runPay } from './pay.js';
+import { runRegistry } from './registry.js';
 
 type Command = {
   summary: string;
@@ -37,10 +38,14 @@ const COMMANDS: Record<string, Command> = {
     summary: 'Verify and settle payments over HTTP (configured by environment variables)',
     run: runFacilitator,
   },
+  registry: {
+    summary: 'Run x402scan: register, validate, re-check and list paid Stacks APIs',
+    run: runRegistry,
+  },
 };
 
 /** Planned commands: named in the help and in the error for them, never stubbed. */
-const COMING = ['registry', 'demo'];
+const COMING = ['demo'];
 
 export const USAGE = `x402-stacks: HTTP 402 payments on Stacks, from the command line.
 

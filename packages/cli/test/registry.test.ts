@@ -1,4 +1,4 @@
-/** `x402-stacks registry` through its entry point: help, usage errors, and a real start, registration and stop. */
+/** `x402-stacks registry` through the real bin: help, usage errors, and a real start, registration and stop. */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -9,16 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { startProcess } from '../../../apps/facilitator/test/process.js';
 import { docsDocument, jsonAnswer, startSeller } from '../../../apps/registry/test/fixtures.js';
 
-// The command's own module, run as a process, so it gets real signals and a real exit code.
-const MODULE = fileURLToPath(new URL('../src/registry.ts', import.meta.url));
-const ENTRY = [
-  '--import',
-  'tsx',
-  '--input-type=module',
-  '-e',
-  `import { runRegistry } from ${JSON.stringify(MODULE)}; process.exitCode = await runRegistry(process.argv.slice(1));`,
-  '--',
-];
+const BIN = fileURLToPath(new URL('../bin/x402-stacks.js', import.meta.url));
+const ENTRY = [BIN, 'registry'];
 
 function run(args: string[], env: Record<string, string> = {}) {
   return new Promise<{ code: number | null; out: string }>((resolve) => {
