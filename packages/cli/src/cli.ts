@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { runBalance } from './balance.js';
+import { runDemo } from './demo.js';
 import { runDevnet } from './devnet.js';
 import { runFacilitator } from './facilitator.js';
 import { EXIT_USAGE, type Io, processIo } from './io.js';
@@ -42,10 +43,11 @@ const COMMANDS: Record<string, Command> = {
     summary: 'Run x402scan: register, validate, re-check and list paid Stacks APIs',
     run: runRegistry,
   },
+  demo: {
+    summary: 'Run the whole payment flow locally: devnet, facilitator, seller and buyer',
+    run: runDemo,
+  },
 };
-
-/** Planned commands: named in the help and in the error for them, never stubbed. */
-const COMING = ['demo'];
 
 export const USAGE = `x402-stacks: HTTP 402 payments on Stacks, from the command line.
 
@@ -55,8 +57,6 @@ Commands:
 ${Object.entries(COMMANDS)
   .map(([name, command]) => `  ${name.padEnd(13)}${command.summary}`)
   .join('\n')}
-
-Coming soon: ${COMING.join(', ')}.
 
 Options:
   -h, --help     Show this help; \`x402-stacks <command> --help\` shows a command's
@@ -108,8 +108,7 @@ export async function run(argv: string[], io: Io = processIo): Promise<number> {
     return EXIT_USAGE;
   }
   if (!Object.hasOwn(COMMANDS, name)) {
-    const planned = COMING.includes(name) ? ` ('${name}' is planned but not available yet)` : '';
-    return usageError(io, `unknown command '${name}'${planned}`);
+    return usageError(io, `unknown command '${name}'`);
   }
   return COMMANDS[name]!.run(rest, io);
 }

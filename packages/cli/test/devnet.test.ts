@@ -112,12 +112,14 @@ describe('x402-stacks devnet: flags', () => {
 });
 
 describe('x402-stacks command line', () => {
-  test('--help lists devnet and names the commands still to come', async () => {
+  test('--help lists every command, none of them a placeholder', async () => {
     const { code, stdout } = await cli(['--help']).done;
     assert.equal(code, 0);
     assert.match(stdout, /Usage: x402-stacks <command>/);
     assert.match(stdout, /devnet\s+Start a local Stacks chain/);
-    assert.match(stdout, /Coming soon: [a-z, ]*demo\./);
+    for (const name of ['keygen', 'balance', 'pay', 'devnet', 'facilitator', 'registry', 'demo'])
+      assert.match(stdout, new RegExp(`\\n  ${name}\\s+\\S`), name);
+    assert.doesNotMatch(stdout, /[Cc]oming soon/);
   });
 
   test('devnet --help shows every flag with its default', async () => {

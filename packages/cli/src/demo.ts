@@ -1,0 +1,291 @@
+/**
+ * `x402-stacks demo` (and `npm start`): the whole stack on this machine, offline. A devnet with 2-second blocks, the
+ * facilitator service on a SQLite file, and the documentation's example seller; then the documentation's example
+ * buyer pays the seller, and the demo shows each step: the 402 offer, the payment, its confirmation on chain, the
+ * resource, the txid and an explorer link. Then the stack keeps running for `x402-stacks pay` and curl, until Ctrl-C;
+ * with `--once` it stops after the buyer and exits with the buyer's verdict.
+ * @module
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { type Devnet, startDevnet } from '@x402-stacks/devnet';
+import {
+  type FacilitatorService,
+  loadConfig,
+  startFacilitatorService,
+} from '@x402-stacks/facilitator';
+import { decodePaymentRequiredHeader, fromAtomic, getExplorerURL, resolveAsset } from 'x402-stacks';
+import { EXIT_USAGE, type Io, processIo } from './io.js';
+
+export const DEMO_USAGE = `Usage: x402-stacks demo [--once] [--block-time <ms>] [--data-dir <path>]
+
+Runs the payment flow end to end on this machine, offline: a local devnet, the facilitator (SQLite ledger) and the
+documentation's example seller; then the example buyer pays for /api/premium-data and every step is shown. The
+stack then stays up, with the URLs to try with \`x402-stacks pay\` or curl, until Ctrl-C.
+
+Options:
+  --once               stop after the buyer; exit 0 when it was served, 1 otherwise (for scripts and CI)
+  --block-time <ms>    devnet block interval (default 2000)
+  --data-dir <path>    keep the facilitator's ledger here (default: a temporary folder, removed at the end)
+  -h, --help           show this help
+
+Ports: the devnet, facilitator and seller take 3999, 8085 and 3003 when free, otherwise any free port.`;
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const EXAMPLES = {
+  seller: join(ROOT, 'examples/seller/server.ts'),
+  buyer: join(ROOT, 'examples/buyer/client.ts'),
+};
+
+type Stack = {
+  devnet: Devnet;
+  facilitator: FacilitatorService;
+  seller: ChildProcess;
+  sellerUrl: string;
+  dataDir: string;
+  ownsDataDir: boolean;
+};
+
+/** Runs the demo; resolves with the exit code. */
+export async function runDemo(argv: string[], io: Io = processIo): Promise<number> {
+  let values: { once?: boolean; 'block-time'?: string; 'data-dir'?: string; help?: boolean };
+  try {
+    values = parseArgs({
+      args: argv,
+      options: {
+        once: { type: 'boolean' },
+        'block-time': { type: 'string' },
+        'data-dir': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+    }).values;
+  } catch (error) {
+    io.err(`x402-stacks demo: ${error instanceof Error ? error.message : String(error)}`);
+    return EXIT_USAGE;
+  }
+  if (values.help) {
+    io.out(DEMO_USAGE);
+    return 0;
+  }
+  const blockTime = Number(values['block-time'] ?? '2000');
+  if (!Number.isInteger(blockTime) || blockTime < 100 || blockTime > 600_000) {
+    io.err('x402-stacks demo: --block-time takes whole milliseconds from 100 to 600000');
+    return EXIT_USAGE;
+  }
+
+  const stack = await startStack(io, blockTime, values['data-dir']);
+  let served = false;
+  try {
+    served = await tour(io, stack);
+  } catch (error) {
+    io.err(`demo failed: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  if (!values.once) {
+    printTryIt(io, stack);
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', () => resolve());
+      process.once('SIGTERM', () => resolve());
+    });
+  }
+  await stopStack(stack);
+  io.out(values.once ? `demo ${served ? 'passed' : 'failed'}` : 'stopped');
+  return served ? 0 : 1;
+}
+
+async function startStack(io: Io, blockTime: number, dataDirOption?: string): Promise<Stack> {
+  step(io, 'Starting the local stack');
+  const devnet = await startDevnet({
+    port: await preferredPort(3999),
+    mining: { mode: 'interval', intervalMs: blockTime },
+  });
+  io.out(`  devnet        ${devnet.url}  (a block every ${blockTime / 1000} s)`);
+
+  const ownsDataDir = dataDirOption === undefined;
+  const dataDir = dataDirOption ?? mkdtempSync(join(tmpdir(), 'x402-stacks-demo-'));
+  mkdirSync(dataDir, { recursive: true });
+  const facilitator = await startFacilitatorService(
+    loadConfig({
+      PORT: String(await preferredPort(8085)),
+      STACKS_API_URL_TESTNET: devnet.url,
+      DATABASE_URL: `sqlite:${join(dataDir, 'facilitator.db')}`,
+      SPONSOR_PRIVATE_KEYS: sponsorOf(devnet).privateKey,
+      // The request log would drown the tour; warnings and errors still show.
+      LOG_LEVEL: 'warn',
+    }),
+  );
+  io.out(`  facilitator   ${facilitator.url}  (ledger ${join(dataDir, 'facilitator.db')})`);
+
+  const port = await preferredPort(3003);
+  const sellerUrl = `http://127.0.0.1:${port}`;
+  const seller = runExample(EXAMPLES.seller, {
+    NETWORK: 'testnet',
+    SERVER_ADDRESS: sellerOf(devnet).address,
+    PORT: String(port),
+    FACILITATOR_URL: facilitator.url,
+  });
+  prefixOutput(seller, io, 'seller');
+  await waitForLine(seller, /Server running on port/);
+  io.out(
+    `  seller        ${sellerUrl}  (examples/seller/server.ts, pays ${sellerOf(devnet).address})`,
+  );
+  return { devnet, facilitator, seller, sellerUrl, dataDir, ownsDataDir };
+}
+
+/** Steps 2 and 3 of the tour: the offer, then the example buyer. Resolves true when the buyer was served. */
+async function tour(io: Io, stack: Stack): Promise<boolean> {
+  const resource = `${stack.sellerUrl}/api/premium-data`;
+  step(io, `An unpaid request: GET ${resource}`);
+  const unpaid = await fetch(resource);
+  const offer = decodePaymentRequiredHeader(unpaid.headers.get('payment-required') ?? '');
+  io.out(`  ${unpaid.status} ${unpaid.statusText}, with a payment-required header offering:`);
+  for (const accept of offer.accepts) {
+    const asset = resolveAsset(accept.asset, 'testnet');
+    const human =
+      asset.decimals === undefined
+        ? ''
+        : ` = ${fromAtomic(accept.amount, asset.decimals)} ${asset.symbol ?? ''}`;
+    io.out(
+      `  - ${accept.amount} atomic units${human}` +
+        ` to ${accept.payTo} on ${accept.network}` +
+        (accept.extra?.sponsor ? ` (fees sponsored by ${accept.extra.sponsor})` : ''),
+    );
+  }
+
+  const buyer = buyerOf(stack.devnet);
+  const balanceBefore = stack.devnet.chain.state.stx(buyer.address);
+  step(io, `The example buyer pays (examples/buyer/client.ts, wallet ${buyer.address})`);
+  const child = runExample(EXAMPLES.buyer, {
+    NETWORK: 'testnet',
+    SERVER_URL: stack.sellerUrl,
+    CLIENT_PRIVATE_KEY: buyer.privateKey,
+    STACKS_API_URL: stack.devnet.url,
+  });
+  const output = prefixOutput(child, io, 'buyer');
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const txid = /Payment transaction:\s*(?:0x)?([0-9a-f]{64})/.exec(output())?.[1];
+  if (code !== 0 || !txid || !/Success! Data/.test(output())) {
+    io.err(`  the buyer was not served (exit ${code})`);
+    return false;
+  }
+
+  step(io, 'Confirmation');
+  const settlement = await stack.facilitator.facilitator.status(txid);
+  const txUrl = `${stack.devnet.url}/extended/v1/tx/0x${txid}`;
+  const onChain = (await (await fetch(txUrl)).json()) as {
+    tx_status?: string;
+    block_height?: number;
+  };
+  io.out(`  facilitator  settlement ${settlement?.state ?? 'unknown'}`);
+  io.out(
+    `  chain        ${onChain.tx_status ?? 'unknown'} in block ${onChain.block_height ?? '?'}`,
+  );
+  io.out(`  txid         0x${txid}`);
+  io.out(`  devnet       ${txUrl}`);
+  io.out(`  explorer     ${getExplorerURL(txid, 'testnet', { apiUrl: stack.devnet.url })}`);
+  const spent = balanceBefore - stack.devnet.chain.state.stx(buyer.address);
+  const price = BigInt(offer.accepts[0]?.amount ?? '0');
+  const fee = spent - price;
+  io.out(
+    `  the buyer spent ${spent} micro-STX: the price of ${price}` +
+      (fee === 0n ? ', and no fee (the facilitator sponsored it)' : ` and a fee of ${fee}`),
+  );
+  return settlement?.state === 'success';
+}
+
+function printTryIt(io: Io, stack: Stack): void {
+  const payer = stack.devnet.accounts[3]!;
+  step(io, 'The stack is running. Try it:');
+  io.out(`  curl -i ${stack.sellerUrl}/api/premium-data`);
+  io.out(
+    `  STACKS_PRIVATE_KEY=${payer.privateKey} STACKS_API_URL=${stack.devnet.url} \\\n` +
+      `    npx x402-stacks pay ${stack.sellerUrl}/api/premium-data`,
+  );
+  io.out(`  curl ${stack.facilitator.url}/supported`);
+  io.out(`  curl ${stack.devnet.url}/devnet/accounts`);
+  io.out('  (devnet keys are public test keys, funded only on this local chain)');
+  io.out('Ctrl-C stops everything.');
+}
+
+async function stopStack(stack: Stack): Promise<void> {
+  stack.seller.kill('SIGTERM');
+  await stack.facilitator.stop();
+  await stack.devnet.stop();
+  if (stack.ownsDataDir) rmSync(stack.dataDir, { recursive: true, force: true });
+}
+
+// Genesis accounts have fixed roles: the deployer buys, wallet_1 sells, wallet_9 sponsors fees.
+const buyerOf = (devnet: Devnet) => devnet.accounts[0]!;
+const sellerOf = (devnet: Devnet) => devnet.accounts[1]!;
+const sponsorOf = (devnet: Devnet) => devnet.accounts[9]!;
+
+/** Runs an example file exactly as its README does: TypeScript through tsx, configured by environment only. */
+function runExample(file: string, env: Record<string, string>): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', file], {
+    cwd: ROOT,
+    // The repository's tsconfig maps `x402-stacks` to its sources, so a fresh checkout needs no build.
+    env: { ...process.env, ...env, TSX_TSCONFIG_PATH: join(ROOT, 'tsconfig.json') },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+/** Echoes a child's lines under a label; returns what it printed so far. */
+function prefixOutput(child: ChildProcess, io: Io, label: string): () => string {
+  let all = '';
+  const relay = (write: (line: string) => void) => {
+    let partial = '';
+    return (chunk: Buffer) => {
+      all += chunk.toString();
+      const lines = (partial + chunk.toString()).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) write(`  [${label}] ${line}`);
+    };
+  };
+  child.stdout?.on(
+    'data',
+    relay((line) => io.out(line)),
+  );
+  child.stderr?.on(
+    'data',
+    relay((line) => io.err(line)),
+  );
+  return () => all;
+}
+
+function waitForLine(child: ChildProcess, pattern: RegExp): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    const onData = (chunk: Buffer) => {
+      seen += chunk.toString();
+      if (pattern.test(seen)) {
+        child.stdout?.off('data', onData);
+        resolve();
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`the example exited early (${code})`)));
+  });
+}
+
+/** The documented port when it is free, otherwise one the system picks. */
+async function preferredPort(port: number): Promise<number> {
+  const free = (candidate: number) =>
+    new Promise<number | undefined>((resolve) => {
+      const probe = createServer();
+      probe.once('error', () => resolve(undefined));
+      probe.listen(candidate, '127.0.0.1', () => {
+        const { port: bound } = probe.address() as { port: number };
+        probe.close(() => resolve(bound));
+      });
+    });
+  return (await free(port)) ?? (await free(0))!;
+}
+
+function step(io: Io, title: string): void {
+  io.out(`\n== ${title}`);
+}

@@ -1,0 +1,48 @@
+/** `npm start -- --once`, exactly as the README gives it: the whole stack, the example buyer served, exit 0. */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+test('npm start -- --once runs the payment flow end to end and exits 0', {
+  timeout: 180_000,
+}, async () => {
+  const child = spawn('npm', ['start', '--', '--once'], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, CLIENT_PRIVATE_KEY: '', STACKS_PRIVATE_KEY: '' },
+  });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  assert.equal(code, 0, output);
+  // The tour's steps, in order: the stack, the 402 offer, the buyer served, the confirmation on chain.
+  const steps = [
+    /devnet\s+http:\/\/127\.0\.0\.1:\d+/,
+    /facilitator\s+http:\/\/127\.0\.0\.1:\d+/,
+    /seller\s+http:\/\/127\.0\.0\.1:\d+/,
+    /402 Payment Required/,
+    /- 10 atomic units = 0\.00001 STX to ST\w+ on stacks:2147483648/,
+    /\[buyer\] Success! Data:/,
+    /\[buyer\] Payment transaction: [0-9a-f]{64}/,
+    /facilitator\s+settlement success/,
+    /chain\s+success in block \d+/,
+    /explorer\s+https:\/\/explorer\.hiro\.so\/txid\/0x[0-9a-f]{64}\?chain=testnet&api=/,
+    /the buyer spent 10 micro-STX: the price of 10, and no fee/,
+    /demo passed/,
+  ];
+  let from = 0;
+  for (const step of steps) {
+    const match = step.exec(output.slice(from));
+    assert.ok(match, `missing, or out of order: ${step}\n${output}`);
+    from += match.index + match[0].length;
+  }
+  assert.doesNotMatch(output, /Private key:/, 'the buyer used the given key, it generated none');
+});
