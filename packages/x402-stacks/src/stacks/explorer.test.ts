@@ -18,7 +18,7 @@ describe('getExplorerURL', () => {
       `https://explorer.hiro.so/txid/0x${TXID}?chain=mainnet`,
     );
   });
-  test('a local node as the explorer\'s API, without its credentials', () => {
+  test("a local node as the explorer's API, without its credentials", () => {
     assert.equal(
       getExplorerURL(TXID, 'testnet', { apiUrl: 'http://user:secret@127.0.0.1:3999/' }),
       `https://explorer.hiro.so/txid/0x${TXID}?chain=testnet&api=http%3A%2F%2F127.0.0.1%3A3999`,
