@@ -41,7 +41,13 @@ export const ENVIRONMENT = {
   INSTANCE_ID: '',
 } as const;
 
-/** Configuration that cannot start the registry; `problems` lists every one. */
+/**
+ * Configuration that cannot start the registry; `problems` lists every one.
+ * @example
+ * ```ts
+ * try { loadConfig(process.env); } catch (error) { if (error instanceof ConfigError) console.error(error.problems); }
+ * ```
+ */
 export class ConfigError extends Error {
   override name = 'ConfigError';
   readonly reason = 'invalid_config';
@@ -123,7 +129,13 @@ function parseDatabaseUrl(url: string, problems: string[]): DatabaseTarget | und
   return undefined;
 }
 
-/** The database as it may be shown: a path, or the URL with its credentials redacted. */
+/**
+ * The database as it may be shown: a path, or the URL with its credentials redacted.
+ * @example
+ * ```ts
+ * describeDatabase({ kind: 'postgres', url: 'postgres://u:secret@db/x402' }); // 'postgres://***@db/x402'
+ * ```
+ */
 export function describeDatabase(database: DatabaseTarget): string {
   return database.kind === 'sqlite' ? `sqlite:${database.path}` : redactUrl(database.url);
 }

@@ -21,7 +21,13 @@ export type ListedAccept = {
   readonly maxTimeoutSeconds: number | null;
 };
 
-/** Registry status of a listing; see the state machine in the README. */
+/**
+ * Registry status of a listing; see the state machine in the README.
+ * @example
+ * ```ts
+ * LISTING_STATUSES.includes('delisted'); // true
+ * ```
+ */
 export const LISTING_STATUSES = ['pending', 'active', 'degraded', 'failing', 'delisted'] as const;
 
 /** One of {@link LISTING_STATUSES}. */

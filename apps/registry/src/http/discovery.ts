@@ -59,7 +59,13 @@ export function addDiscoveryRoutes(app: Hono<AppEnv>, deps: { store: RegistrySto
   });
 }
 
-/** One listing as a Bazaar discovery item. */
+/**
+ * One listing as a Bazaar discovery item.
+ * @example
+ * ```ts
+ * discoveryItem(await store.get(id)).accepts[0].network; // 'stacks:1'
+ * ```
+ */
 export function discoveryItem(entry: StoredListing) {
   const { listing } = entry;
   return {

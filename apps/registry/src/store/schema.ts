@@ -170,17 +170,18 @@ const MIGRATIONS: readonly Migration[] = [
       .addColumn('pay_to', 'text', (c) => c.notNull())
       .addPrimaryKeyConstraint('registry_accepts_pk', ['listing_id', 'position'])
       .execute();
-    // Filters name an asset (by id or symbol), maybe a network, maybe a maximum amount: equality columns first,
-    // then the amount range, then the listing id, so the filter is answered from the index alone.
+    // Filters name an asset (by id or symbol), maybe a maximum amount, maybe a network: the asset, then the amount
+    // range (usable with or without a network), then the network and the listing id, so the filter is answered
+    // from the index alone.
     await db.schema
       .createIndex('registry_accepts_asset')
       .on('registry_accepts')
-      .columns(['asset', 'network', 'amount_key', 'listing_id'])
+      .columns(['asset', 'amount_key', 'network', 'listing_id'])
       .execute();
     await db.schema
       .createIndex('registry_accepts_symbol')
       .on('registry_accepts')
-      .columns(['symbol', 'network', 'amount_key', 'listing_id'])
+      .columns(['symbol', 'amount_key', 'network', 'listing_id'])
       .execute();
     await db.schema
       .createIndex('registry_accepts_network')

@@ -15,8 +15,10 @@ import {
   amountKey,
   decodeCursor,
   encodeCursor,
+  filtersOptions,
   type SearchQuery,
   searchFilter,
+  whereOptions,
 } from './search.js';
 
 /** A listing with its registry state. */
@@ -75,6 +77,9 @@ export type Change = { readonly version: boolean; readonly payTo: boolean };
 export type Uptime = { readonly ok: number; readonly total: number };
 
 const DAY = 24 * 60 * 60_000;
+
+// Above this many matching options, walking the sort order finds a page sooner than collecting every match.
+const BROAD_FILTER_ROWS = 2000;
 
 /**
  * The registry store.
@@ -292,7 +297,10 @@ export class RegistryStore {
   async search(
     query: SearchQuery,
   ): Promise<{ items: StoredListing[]; nextCursor: string | null; total: number }> {
-    const filter = searchFilter(query, this.dialect);
+    // A page stops early, so a broad filter is best tested row by row along the sort order; a count sees every
+    // match, so it is best driven from the filter's own index.
+    const filter = searchFilter(query, this.dialect, await this.isBroad(query));
+    const countFilter = searchFilter(query, this.dialect);
     const cursor = query.cursor ? decodeCursor(query.cursor, query.sort) : undefined;
     // Keys first, rows after: the sort then never carries the JSON documents of the rows it discards.
     let keys = this.db
@@ -317,7 +325,7 @@ export class RegistryStore {
       this.db
         .selectFrom('registry_listings')
         .select((eb) => eb.fn.countAll<number | string>().as('total'))
-        .where(filter)
+        .where(countFilter)
         .executeTakeFirstOrThrow(),
     ]);
     const rows = await this.rowsInOrder(found.slice(0, query.limit).map((key) => key.id));
@@ -360,6 +368,23 @@ export class RegistryStore {
     ]);
     const rows = await this.rowsInOrder(found.map((key) => key.id));
     return { items: rows.map(toStored), total: Number(counted.total) };
+  }
+
+  /**
+   * Whether a payment filter matches many options (SQLite only): a capped count over the covering accepts index,
+   * well under a millisecond, decides whether to walk the sort order or drive from the filter.
+   */
+  private async isBroad(query: SearchQuery): Promise<boolean> {
+    if (this.dialect !== 'sqlite' || !filtersOptions(query)) return false;
+    const sample = whereOptions(
+      this.db.selectFrom('registry_accepts').select('listing_id'),
+      query,
+    ).limit(BROAD_FILTER_ROWS);
+    const row = await this.db
+      .selectFrom(sample.as('sample'))
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
+    return Number(row.n) >= BROAD_FILTER_ROWS;
   }
 
   /** Full rows for ids, in the order given. */
