@@ -1,5 +1,6 @@
 /** Shared measurement helpers for the benchmarks: fixed-duration rate loops and a table printer. */
 import { readFileSync } from 'node:fs';
+import { Agent, request as httpRequest } from 'node:http';
 
 export type Measurement = { name: string; opsPerSecond: number; iterations: number };
 
@@ -104,4 +105,36 @@ export function peakRssOfMiB(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kib = /VmHWM:\s+(\d+) kB/.exec(status)?.[1];
   return kib ? Number(kib) / 1024 : Number.NaN;
+}
+
+export type HttpAnswer = { readonly status: number; readonly text: string };
+
+/**
+ * A keep-alive HTTP/1.1 client for load generation. Node's `fetch` spends several times the CPU per request that
+ * `http.request` does, and on a 2-core machine the load generator's CPU is taken from the server being measured.
+ */
+export function keepAliveClient(connections: number): {
+  get(url: string, headers?: Record<string, string>): Promise<HttpAnswer>;
+  post(url: string, body: string, headers?: Record<string, string>): Promise<HttpAnswer>;
+} {
+  const agent = new Agent({ keepAlive: true, maxSockets: connections });
+  const send = (url: string, method: string, headers: Record<string, string>, body?: string) =>
+    new Promise<HttpAnswer>((resolve, reject) => {
+      const req = httpRequest(url, { agent, method, headers }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          text += chunk;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  return {
+    get: (url, headers = {}) => send(url, 'GET', headers),
+    post: (url, body, headers = {}) =>
+      send(url, 'POST', { 'content-type': 'application/json', ...headers }, body),
+  };
 }

@@ -29,6 +29,7 @@ import {
 import {
   flag,
   formatRate,
+  keepAliveClient,
   type LoadResult,
   load,
   peakRssMiB,
@@ -162,13 +163,11 @@ async function startService(env: Record<string, string>): Promise<Service> {
   return { url, child };
 }
 
+const http = keepAliveClient(concurrency);
+
 async function post(url: string, body: string) {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body,
-  });
-  return (await response.json()) as { isValid?: boolean; success?: boolean; errorReason?: string };
+  const answer = await http.post(url, body);
+  return JSON.parse(answer.text) as { isValid?: boolean; success?: boolean; errorReason?: string };
 }
 
 type Row = {

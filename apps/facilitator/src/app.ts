@@ -8,7 +8,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import { Hono } from 'hono';
 import { bearerAuth } from 'hono/bearer-auth';
-import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { HTTPException } from 'hono/http-exception';
 import { type Logger, pino } from 'pino';
@@ -18,7 +17,7 @@ import {
   SettleRequestSchema,
   VerifyRequestSchema,
 } from 'x402-stacks/facilitator';
-import { readBody } from './body.js';
+import { DEFAULT_MAX_BODY_BYTES, readBody, statusOf } from './body.js';
 import { clientAddressResolver } from './http/client-address.js';
 import { rateLimit } from './http/rate-limit.js';
 import { logSettle, type RequestLogVariables, requestLog } from './http/request-log.js';
@@ -66,6 +65,7 @@ export function createFacilitatorApp(options: FacilitatorAppOptions): Facilitato
   const logger = options.logger ?? pino({ level: 'silent' });
   const clientAddress = clientAddressResolver({ trustProxy: options.trustProxy ?? false });
   const app = new Hono<{ Variables: RequestLogVariables }>();
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
 
   app.use('*', requestLog({ logger, clientAddress }));
   if (options.rateLimitPerMinute && options.rateLimitPerMinute > 0) {
@@ -74,15 +74,6 @@ export function createFacilitatorApp(options: FacilitatorAppOptions): Facilitato
       c.req.path === '/health' || c.req.path === '/metrics' ? next() : limit(c, next),
     );
   }
-
-  app.use(
-    '*',
-    bodyLimit({
-      maxSize: options.maxBodyBytes ?? 64 * 1024,
-      onError: (c) =>
-        c.json({ error: 'body_too_large', details: 'the request body is over the limit' }, 413),
-    }),
-  );
 
   if (options.corsOrigins && options.corsOrigins.length > 0) {
     const origins = [...options.corsOrigins];
@@ -113,14 +104,14 @@ export function createFacilitatorApp(options: FacilitatorAppOptions): Facilitato
   const measured = withMetrics(options.facilitator, metrics);
 
   app.post('/verify', async (c) => {
-    const body = await readBody(c.req.raw, VerifyRequestSchema);
-    if ('error' in body) return c.json(body, 400);
+    const body = await readBody(c, VerifyRequestSchema, maxBodyBytes);
+    if ('error' in body) return c.json(body, statusOf(body));
     return c.json(await measured.verify(body.data.paymentPayload, body.data.paymentRequirements));
   });
 
   app.post('/settle', async (c) => {
-    const body = await readBody(c.req.raw, SettleRequestSchema);
-    if ('error' in body) return c.json(body, 400);
+    const body = await readBody(c, SettleRequestSchema, maxBodyBytes);
+    if ('error' in body) return c.json(body, statusOf(body));
     const settled = await measured.settle(body.data.paymentPayload, body.data.paymentRequirements);
     logSettle(c.var.log, settled);
     return c.json(settled);
@@ -140,7 +131,7 @@ export function createFacilitatorApp(options: FacilitatorAppOptions): Facilitato
     return c.body(await metrics.registry.metrics());
   });
 
-  addV1Routes(app, measured);
+  addV1Routes(app, measured, maxBodyBytes);
 
   app.get('/health', async (c) => {
     const networks = await facilitator.chainHealth();
@@ -153,7 +144,7 @@ export function createFacilitatorApp(options: FacilitatorAppOptions): Facilitato
   );
 
   app.onError((error, c) => {
-    // Middleware answers (401 from the API key check, 413 from the body limit) are responses, not failures.
+    // Middleware answers (401 from the API key check) are responses, not failures.
     if (error instanceof HTTPException) return error.getResponse();
     if (error instanceof ChainRequestError) {
       c.var.log?.warn({ reason: error.reason }, error.shortMessage);

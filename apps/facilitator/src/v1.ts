@@ -12,17 +12,18 @@ import {
   SettleRequestV1Schema,
   VerifyRequestV1Schema,
 } from 'x402-stacks/v1';
-import { readBody } from './body.js';
+import { readBody, statusOf } from './body.js';
 import { logSettle, type RequestLogVariables } from './http/request-log.js';
 
 /** Adds the v1 routes to an app. */
 export function addV1Routes(
   app: Hono<{ Variables: RequestLogVariables }>,
   facilitator: Facilitator,
+  maxBodyBytes?: number,
 ): void {
   app.post('/api/v1/verify', async (c) => {
-    const body = await readBody(c.req.raw, VerifyRequestV1Schema);
-    if ('error' in body) return c.json(body, 400);
+    const body = await readBody(c, VerifyRequestV1Schema, maxBodyBytes);
+    if ('error' in body) return c.json(body, statusOf(body));
     const { paymentPayload, paymentRequirements } = toV2(body.data);
     const verdict = await facilitator.verify(paymentPayload, paymentRequirements);
     return c.json({
@@ -33,8 +34,8 @@ export function addV1Routes(
   });
 
   app.post('/api/v1/settle', async (c) => {
-    const body = await readBody(c.req.raw, SettleRequestV1Schema);
-    if ('error' in body) return c.json(body, 400);
+    const body = await readBody(c, SettleRequestV1Schema, maxBodyBytes);
+    if ('error' in body) return c.json(body, statusOf(body));
     const { paymentPayload, paymentRequirements } = toV2(body.data);
     const settled = await facilitator.settle(paymentPayload, paymentRequirements);
     logSettle(c.var.log, settled);
