@@ -14,6 +14,7 @@ export const entries = {
   'hono/index': 'src/server/hono/index.ts',
   'axios/index': 'src/client/axios/index.ts',
   'fetch/index': 'src/client/fetch/index.ts',
+  'x402/index': 'src/x402/index.ts',
 };
 
 export default defineConfig({

@@ -7,6 +7,15 @@ import { describe, test } from 'node:test';
 import * as root from './index.js';
 
 const ROOT_EXPORTS = [
+  'EXACT_STACKS_PAYMENT_FLOWS',
+  'EXACT_STACKS_SCHEME_REASON_CODES',
+  'ExactStacksScheme',
+  'ExactStacksSchemeError',
+  'STACKS_NETWORK_PATTERN',
+  'facilitatorFromX402',
+  'mergeStacksSpendControls',
+  'registerExactStacksScheme',
+  'stacksSpendControls',
   'AmountV1Schema',
   'AtomicAmountSchema',
   'BTCtoSats',

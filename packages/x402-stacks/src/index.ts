@@ -2,7 +2,7 @@
  * x402-stacks: HTTP 402 payments on Stacks, wire-compatible with x402 v2.
  *
  * The root holds the whole public API by name. The subpaths (`x402-stacks/protocol`, `/stacks`, `/chain`, `/client`,
- * `/server`, `/facilitator`, `/v1`) hold the same names grouped by concern, for smaller imports.
+ * `/server`, `/facilitator`, `/v1`, `/x402`) hold the same names grouped by concern, for smaller imports.
  * @module
  */
 export {
@@ -258,3 +258,22 @@ export {
   verifyOriginSignature,
   verifySponsorSignature,
 } from './stacks/index.js';
+export {
+  type ClientRoleOptions,
+  EXACT_STACKS_PAYMENT_FLOWS,
+  EXACT_STACKS_SCHEME_REASON_CODES,
+  ExactStacksScheme,
+  ExactStacksSchemeError,
+  type ExactStacksSchemeOptions,
+  type ExactStacksSchemeReason,
+  facilitatorFromX402,
+  type MoneyOptions,
+  mergeStacksSpendControls,
+  type RegisterExactStacksOptions,
+  registerExactStacksScheme,
+  type ServerRoleOptions,
+  STACKS_NETWORK_PATTERN,
+  type StacksSpendControlsOptions,
+  stacksSpendControls,
+  type UsdRate,
+} from './x402/index.js';

@@ -1,0 +1,199 @@
+/**
+ * The buyer's side of the scheme under `@x402/core`'s `x402Client`. Each payload is built by the library's own payer
+ * (`createPayer`): the same spending policy, nonce allocator, fee rule, balance check and transaction builder as
+ * `wrapFetchWithPayment`. A payment holds the account's nonce turn until its outcome is known: `@x402/fetch` reports
+ * it through the `onPaymentResponse` hook; a transport that does not (`@x402/axios` 2.11) frees the turn once the
+ * transaction is in the mempool, or after `responseTimeoutMs` at the latest, when the chain decides the next nonce.
+ * @module
+ */
+import type { PaymentCreationFailureContext, PaymentResponseContext } from '@x402/core/client';
+import type {
+  PaymentPayloadContext,
+  PaymentPayloadResult,
+  PaymentRequirements,
+  SchemeClientHooks,
+} from '@x402/core/types';
+import type { PaidAnswer } from '../client/outcome.js';
+import { createPayer, type Payer, type PaymentOptions } from '../client/payer.js';
+import type { PreparedPayment } from '../client/prepared.js';
+import {
+  decodePaymentSignatureHeader,
+  encodePaymentRequiredHeader,
+  encodePaymentResponseHeader,
+} from '../protocol/headers.js';
+import type { PaymentRequired, SettleResponse } from '../protocol/v2.js';
+import type { StacksAccount } from '../stacks/accounts.js';
+import { ExactStacksSchemeError } from './errors.js';
+
+/**
+ * Options of the client role: every `PaymentOptions` of the library's payer, plus how long a payment may wait for
+ * its outcome.
+ * @example
+ * ```ts
+ * const options: ClientRoleOptions = { apiUrl: 'http://127.0.0.1:3999', maxAmount: { STX: 10_000n } };
+ * ```
+ */
+export type ClientRoleOptions = PaymentOptions & {
+  /**
+   * How long a payment holds the account's nonce turn without hearing its outcome, ms. Then the next payment reads
+   * its nonce from the chain. Default 60,000.
+   */
+  responseTimeoutMs?: number;
+};
+
+/** The client role's methods, as `SchemeNetworkClient` names them. */
+export type ClientRole = {
+  readonly payer: Payer;
+  readonly schemeHooks: SchemeClientHooks;
+  createPaymentPayload(
+    x402Version: number,
+    requirements: PaymentRequirements,
+    context?: PaymentPayloadContext,
+  ): Promise<PaymentPayloadResult>;
+};
+
+type InFlight = { readonly prepared: PreparedPayment; readonly timer: { unref?: () => void } };
+
+/**
+ * Creates the client role of one account.
+ * @throws {PayerOptionsError} for options the payer cannot use.
+ * @example
+ * ```ts
+ * const role = createClientRole(privateKeyToAccount(key, 'testnet'), { apiUrl: 'http://127.0.0.1:3999' });
+ * ```
+ */
+export function createClientRole(
+  account: StacksAccount,
+  options: ClientRoleOptions = {},
+): ClientRole {
+  const { responseTimeoutMs = 60_000, ...paymentOptions } = options;
+  if (!Number.isFinite(responseTimeoutMs) || responseTimeoutMs < 1) {
+    throw new ExactStacksSchemeError(
+      'invalid_payer_options',
+      `responseTimeoutMs must be a positive number, got ${String(responseTimeoutMs)}`,
+    );
+  }
+  const payer = createPayer(account, paymentOptions);
+  // By the transaction hex (what the response hook sees), and by the requirements object (what a failure hook sees).
+  const inFlight = new Map<string, InFlight>();
+  const byRequirements = new WeakMap<PaymentRequirements, string>();
+  const urls = new WeakMap<PaymentRequirements, string>();
+
+  const settle = async (
+    transaction: string,
+    outcome: (prepared: PreparedPayment) => Promise<unknown>,
+  ) => {
+    const entry = inFlight.get(transaction);
+    if (!entry) return;
+    inFlight.delete(transaction);
+    clearTimeout(entry.timer as Parameters<typeof clearTimeout>[0]);
+    try {
+      await outcome(entry.prepared);
+    } catch {
+      // complete() throws for refused and pending payments; the transport reports those to the caller itself.
+    }
+  };
+
+  const schemeHooks: SchemeClientHooks = {
+    async onBeforePaymentCreation({ paymentRequired, selectedRequirements }) {
+      urls.set(selectedRequirements, paymentRequired.resource.url);
+    },
+    async onPaymentCreationFailure({ selectedRequirements }: PaymentCreationFailureContext) {
+      // A later hook failed after this scheme signed: the payment never left, so its nonce goes back to the chain.
+      const transaction = byRequirements.get(selectedRequirements);
+      if (transaction)
+        await settle(transaction, async (prepared) =>
+          prepared.fail(new Error('payment creation failed')),
+        );
+    },
+    async onPaymentResponse(context: PaymentResponseContext) {
+      const transaction = transactionOf(context.paymentPayload.payload);
+      if (!transaction) return;
+      await settle(transaction, (prepared) =>
+        context.error
+          ? Promise.resolve(prepared.fail(context.error))
+          : prepared.complete(answerOf(context)),
+      );
+      // Never `{ recovered: true }`: a retry would sign a second payment for the same request.
+    },
+  };
+
+  return {
+    payer,
+    schemeHooks,
+    async createPaymentPayload(x402Version, requirements, context) {
+      if (x402Version !== 2) {
+        throw new ExactStacksSchemeError(
+          'invalid_x402_version',
+          `the Stacks exact scheme pays x402 v2 offers, got v${x402Version}`,
+        );
+      }
+      const cap = context?.maxAmountPerPayment;
+      if (
+        cap !== undefined &&
+        /^\d+$/.test(requirements.amount) &&
+        BigInt(requirements.amount) > BigInt(cap)
+      ) {
+        throw new ExactStacksSchemeError(
+          'payment_over_max_amount',
+          `the price ${requirements.amount} is above the spend control's cap ${cap}`,
+        );
+      }
+      const url = urls.get(requirements) ?? '';
+      const paymentRequired = {
+        x402Version: 2 as const,
+        resource: { url },
+        accepts: [requirements],
+      };
+      const prepared = await payer.preparePayment(
+        {
+          version: 2,
+          paymentRequired: paymentRequired as PaymentRequired,
+          offers: [{ index: 0, requirements }],
+        },
+        { url },
+      );
+      const { payload } = decodePaymentSignatureHeader(prepared.header.value);
+      const transaction = transactionOf(payload)!;
+      const timer = setTimeout(
+        () => void settle(transaction, async (p) => p.fail(new Error('no outcome in time'))),
+        responseTimeoutMs,
+      ) as InFlight['timer'];
+      timer.unref?.();
+      inFlight.set(transaction, { prepared, timer });
+      byRequirements.set(requirements, transaction);
+      return { x402Version: 2, payload };
+    },
+  };
+}
+
+function transactionOf(payload: Record<string, unknown>): string | undefined {
+  return typeof payload.transaction === 'string' ? payload.transaction : undefined;
+}
+
+/**
+ * The response hook's context as the payer reads an answer. It has no status: a receipt tells served (success) or
+ * refused, a fresh challenge tells refused, and anything else is unknown, so the chain decides the next nonce.
+ */
+function answerOf(context: PaymentResponseContext): PaidAnswer {
+  const { settleResponse, paymentRequired } = context;
+  const encoded = (encode: () => string) => {
+    try {
+      return encode();
+    } catch {
+      return undefined;
+    }
+  };
+  if (settleResponse) {
+    const header = encoded(() => encodePaymentResponseHeader(settleResponse as SettleResponse));
+    return {
+      status: settleResponse.success ? 200 : 402,
+      header: (name) => (name === 'payment-response' ? header : undefined),
+    };
+  }
+  if (paymentRequired) {
+    const header = encoded(() => encodePaymentRequiredHeader(paymentRequired as PaymentRequired));
+    return { status: 402, header: (name) => (name === 'payment-required' ? header : undefined) };
+  }
+  return { status: 500, header: () => undefined };
+}
