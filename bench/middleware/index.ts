@@ -17,7 +17,7 @@
  *        --paid-rounds 2]
  */
 import { once } from 'node:events';
-import { Agent, request as httpRequest, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
@@ -32,7 +32,15 @@ import {
   type StacksAccount,
 } from 'x402-stacks';
 import { paymentMiddleware } from 'x402-stacks/express';
-import { flag, formatRate, type LoadResult, load, peakRssMiB, printTable } from '../lib.js';
+import {
+  flag,
+  formatRate,
+  keepAliveClient,
+  type LoadResult,
+  load,
+  peakRssMiB,
+  printTable,
+} from '../lib.js';
 
 const seconds = Number(flag('seconds', '1'));
 const rounds = Number(flag('rounds', '7'));
@@ -78,49 +86,7 @@ async function listen(server: Server): Promise<string> {
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
-const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
-
-/** One GET over the keep-alive pool; resolves with the status once the body is read (kept only for a failure). */
-function get(url: string, headers: Record<string, string> = {}): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { agent, headers }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        if (res.statusCode !== 200 && res.statusCode !== 402) text += chunk;
-        else if (headers['payment-signature'] && res.statusCode === 402) text += chunk;
-      });
-      res.on('end', () => {
-        if (text) lastFailure = text.slice(0, 300);
-        resolve(res.statusCode ?? 0);
-      });
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
-let lastFailure = '';
-
-function post(url: string, body: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(
-      url,
-      { agent, method: 'POST', headers: { 'content-type': 'application/json' } },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => {
-          text += chunk;
-        });
-        res.on('end', () => resolve(text));
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
+const http = keepAliveClient(concurrency);
 
 // 1. Unpaid: the same app serves a bare route and a priced one.
 const options = (settle: 'before-handler' | 'after-handler') => ({
@@ -160,7 +126,7 @@ async function unpaidRate(url: string, expected: number): Promise<LoadResult> {
     concurrency,
     seconds,
     request: async () => {
-      const status = await get(url);
+      const { status } = await http.get(url);
       if (status !== expected) throw new Error(`${url} answered ${status}, not ${expected}`);
     },
   });
@@ -204,7 +170,7 @@ for (const [framework, create] of [
   ];
   // Warm every route (JIT, connections) before anything counts.
   for (const [, path] of routes)
-    await load({ concurrency, seconds: 0.5, request: () => get(`${base}${path}`) });
+    await load({ concurrency, seconds: 0.5, request: () => http.get(`${base}${path}`) });
   const results: Record<RouteKey, LoadResult[]> = { bare: [], handWritten: [], middleware: [] };
   for (let round = 0; round < rounds; round++) {
     const line: string[] = [];
@@ -293,7 +259,7 @@ const settleAlone: PaidPath = {
       paymentPayload,
       paymentRequirements: requirements,
     });
-    const answer = JSON.parse(await post(`${facilitatorUrl}/settle`, body)) as {
+    const answer = JSON.parse((await http.post(`${facilitatorUrl}/settle`, body)).text) as {
       success: boolean;
       errorReason?: string;
     };
@@ -304,9 +270,9 @@ const throughMiddleware = (label: string, path: string): PaidPath => ({
   label,
   async send(payment) {
     const headers = { 'payment-signature': encodePaymentSignatureHeader(payment) };
-    const status = await get(`${sellerUrl}${path}`, headers);
+    const { status, text } = await http.get(`${sellerUrl}${path}`, headers);
     if (status !== 200)
-      throw new Error(`${label}: a paid request answered ${status}: ${lastFailure}`);
+      throw new Error(`${label}: a paid request answered ${status}: ${text.slice(0, 300)}`);
   },
 });
 const paidPaths = [
@@ -383,7 +349,6 @@ console.log(
 );
 console.log(`peak RSS: ${peakRssMiB().toFixed(1)} MiB`);
 
-agent.destroy();
 await new Promise<void>((resolve) => sellerServer.close(() => resolve()));
 await engine.idle();
 await devnet.stop();
