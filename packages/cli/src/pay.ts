@@ -233,7 +233,7 @@ export async function runPay(
   } catch (error) {
     io.err(`x402-stacks pay: ${describeFailure(error)}`);
     if (error instanceof SettlementPendingError) {
-      io.err(`  Explorer: ${getExplorerURL(error.txid, options.network)}`);
+      io.err(`  Explorer: ${explorerLink(error.txid, options)}`);
     }
     return 1;
   }
@@ -327,7 +327,7 @@ async function finish(
   if (body !== '') io.out(body.replace(/\n$/, ''));
   if (receipt) {
     io.err(`Paid ${priceOf(receipt.requirements)}, fee ${receipt.fee} micro-STX`);
-    io.err(`Explorer: ${getExplorerURL(receipt.txid, options.network)}`);
+    io.err(`Explorer: ${explorerLink(receipt.txid, options)}`);
   }
   return response.status < 400 ? 0 : 1;
 }
@@ -358,4 +358,15 @@ function priceOf(requirements: StacksPaymentRequirements): string {
   } catch {
     return `${requirements.amount} ${requirements.asset}`;
   }
+}
+
+/** The explorer page; for a chain on this machine (a devnet), one that reads that node, since Hiro cannot. */
+function explorerLink(
+  txid: string,
+  options: { network: StacksNetworkName; apiUrl: string | undefined },
+) {
+  const local =
+    options.apiUrl !== undefined &&
+    ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(options.apiUrl).hostname);
+  return getExplorerURL(txid, options.network, local ? { apiUrl: options.apiUrl } : {});
 }
