@@ -169,6 +169,12 @@ describe('scheduler', () => {
 
     const listed = await store.search({ sort: 'newest', limit: 10 });
     assert.equal(listed.total, 0, 'delisted listings are hidden by default');
+    const searched = await store.search({ q: 'weather', sort: 'newest', limit: 10 });
+    assert.deepEqual(
+      [searched.total, searched.items.length],
+      [0, 0],
+      'also from full-text search and its count',
+    );
     const hidden = await store.search({ sort: 'newest', limit: 10, statuses: ['delisted'] });
     assert.deepEqual(
       hidden.items.map((i) => i.id),

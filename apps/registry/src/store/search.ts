@@ -105,9 +105,14 @@ export function searchFilter(query: SearchQuery, dialect: Dialect, walkOrder = f
   };
 }
 
+/** The FTS5 query for words: each a quoted prefix, all required. */
+export function ftsMatch(words: readonly string[]): string {
+  return words.map((word) => `"${word}"*`).join(' ');
+}
+
 function fullText(words: string[], dialect: Dialect, walkOrder: boolean): Expression<SqlBool> {
   if (dialect === 'sqlite') {
-    const match = words.map((word) => `"${word}"*`).join(' ');
+    const match = ftsMatch(words);
     const rowid = sql.raw(walkOrder ? '+registry_listings.rowid' : 'registry_listings.rowid');
     return sql<SqlBool>`${rowid} in (select rowid from registry_search where registry_search match ${match})`;
   }
