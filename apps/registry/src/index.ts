@@ -65,10 +65,13 @@ export {
 export { type DatabaseTarget, type OpenedStore, openRegistryStore } from './store/open.js';
 export { migrateRegistry, type RegistryDatabase } from './store/schema.js';
 export type { SearchQuery } from './store/search.js';
-export {
-  type CheckRecord,
-  type ListingVersion,
-  RegistryStore,
-  type StoredListing,
-} from './store/store.js';
+export { RegistryStore } from './store/store.js';
+export type {
+  Change,
+  CheckRecord,
+  CheckResult,
+  ListingVersion,
+  StoredListing,
+  Uptime,
+} from './store/types.js';
 export { type Validation, validateEndpoint } from './validate/endpoint.js';

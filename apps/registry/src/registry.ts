@@ -6,7 +6,8 @@
 import type { Clock } from './clock.js';
 import { MONITOR_POLICY } from './monitor/policy.js';
 import type { Fetcher } from './probe/fetcher.js';
-import type { Change, RegistryStore, StoredListing } from './store/store.js';
+import type { RegistryStore } from './store/store.js';
+import type { Change, StoredListing } from './store/types.js';
 import { type Validation, validateEndpoint } from './validate/endpoint.js';
 
 /** A registration attempt's outcome. */

@@ -7,7 +7,8 @@
 import type { Hono } from 'hono';
 import { isStacksNetwork, networkToCAIP2 } from 'x402-stacks';
 import { z } from 'zod';
-import type { RegistryStore, StoredListing } from '../store/store.js';
+import type { RegistryStore } from '../store/store.js';
+import type { StoredListing } from '../store/types.js';
 import type { AppEnv } from './app.js';
 import { iso } from './present.js';
 

@@ -5,7 +5,7 @@
  */
 import { fromAtomic } from 'x402-stacks';
 import type { ListedAccept } from '../listing.js';
-import type { StoredListing } from '../store/store.js';
+import type { StoredListing } from '../store/types.js';
 
 /** A price for display: `{amount: '0.001', unit: 'STX'}`, or null when the token's decimals are unknown. */
 export function humanPrice(accept: ListedAccept): { amount: string; unit: string } | null {

@@ -8,7 +8,8 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import type { Fetcher } from '../probe/fetcher.js';
-import type { RegistryStore, StoredListing } from '../store/store.js';
+import type { RegistryStore } from '../store/store.js';
+import type { StoredListing } from '../store/types.js';
 import { type Validation, validateEndpoint } from '../validate/endpoint.js';
 import { type CheckOutcome, nextHealth } from './policy.js';
 

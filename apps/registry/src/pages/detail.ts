@@ -6,7 +6,7 @@
 import { html } from 'hono/html';
 import { humanPrice } from '../http/present.js';
 import type { NormalizedListing } from '../listing.js';
-import type { CheckRecord, ListingVersion, StoredListing, Uptime } from '../store/store.js';
+import type { CheckRecord, ListingVersion, StoredListing, Uptime } from '../store/types.js';
 import {
   atomicText,
   networkBadge,

@@ -4,7 +4,7 @@
  */
 import { html } from 'hono/html';
 import { LISTING_STATUSES } from '../listing.js';
-import type { StoredListing } from '../store/store.js';
+import type { StoredListing } from '../store/types.js';
 import { atomicText, networkBadge, priceText, statusBadge } from './format.js';
 import { layout } from './layout.js';
 

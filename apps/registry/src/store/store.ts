@@ -4,15 +4,25 @@
  * differ.
  * @module
  */
-import { createHash, randomUUID } from 'node:crypto';
-import { type Kysely, type Selectable, sql, type Transaction } from 'kysely';
+import { randomUUID } from 'node:crypto';
+import { type Kysely, sql } from 'kysely';
 import type { Finding } from '../findings.js';
 import type { ListingStatus, NormalizedListing } from '../listing.js';
 import type { CheckOutcome, NextHealth } from '../monitor/policy.js';
-import type { Dialect, ListingsTable, RegistryDatabase } from './schema.js';
+import {
+  acceptRows,
+  documentColumns,
+  insertCheck,
+  type ListingRow,
+  listingColumns,
+  schemaHash,
+  toStored,
+  withDocument,
+  writeDocument,
+} from './rows.js';
+import type { Dialect, RegistryDatabase } from './schema.js';
 import {
   afterCursor,
-  amountKey,
   decodeCursor,
   encodeCursor,
   filtersOptions,
@@ -22,61 +32,14 @@ import {
   searchWords,
   whereOptions,
 } from './search.js';
-
-/** A listing with its registry state. */
-export type StoredListing = {
-  readonly id: string;
-  readonly status: ListingStatus;
-  readonly listing: NormalizedListing;
-  readonly findings: readonly Finding[];
-  readonly version: number;
-  readonly schemaHash: string;
-  readonly createdAt: number;
-  readonly updatedAt: number;
-  readonly checkedAt: number | null;
-  readonly nextCheckAt: number;
-  readonly consecutiveFailures: number;
-  readonly failingSince: number | null;
-  /** When a check or re-registration saw the payTo change; cleared by nothing (there is no owner proof yet). */
-  readonly payToChangedAt: number | null;
-};
-
-/** One entry of a listing's version history. */
-export type ListingVersion = {
-  readonly version: number;
-  readonly recordedAt: number;
-  readonly amount: string;
-  readonly asset: string;
-  readonly payTo: string;
-  readonly schemaHash: string;
-};
-
-/** One stored check. */
-export type CheckRecord = {
-  readonly checkedAt: number;
-  readonly outcome: CheckOutcome;
-  readonly httpStatus: number | null;
-  readonly latencyMs: number | null;
-  readonly reason: string | null;
-  readonly statusAfter: ListingStatus;
-};
-
-/** What a check found, as the store records it. */
-export type CheckResult = {
-  readonly outcome: CheckOutcome;
-  readonly httpStatus: number | null;
-  readonly latencyMs: number | null;
-  readonly reason: string | null;
-  /** The listing as the check saw it, when the endpoint still validates. */
-  readonly listing?: NormalizedListing;
-  readonly findings?: readonly Finding[];
-};
-
-/** What a document write changed. */
-export type Change = { readonly version: boolean; readonly payTo: boolean };
-
-/** Uptime as checks that succeeded out of checks made. */
-export type Uptime = { readonly ok: number; readonly total: number };
+import type {
+  Change,
+  CheckRecord,
+  CheckResult,
+  ListingVersion,
+  StoredListing,
+  Uptime,
+} from './types.js';
 
 const DAY = 24 * 60 * 60_000;
 
@@ -501,171 +464,4 @@ export class RegistryStore {
       .executeTakeFirstOrThrow();
     return Number(row.n);
   }
-}
-
-type ListingRow = Selectable<ListingsTable> & { document: string; findings: string };
-
-/** Listings joined with their documents: everything a StoredListing needs. */
-function withDocument(db: Kysely<RegistryDatabase>) {
-  return db
-    .selectFrom('registry_listings')
-    .innerJoin('registry_documents', 'registry_documents.listing_id', 'registry_listings.id')
-    .selectAll('registry_listings')
-    .select(['registry_documents.document', 'registry_documents.findings']);
-}
-
-function documentColumns(listing: NormalizedListing, findings: readonly Finding[]) {
-  return { document: JSON.stringify(listing), findings: JSON.stringify(findings) };
-}
-
-function listingColumns(listing: NormalizedListing) {
-  const first = listing.accepts[0]!;
-  return {
-    url: listing.url,
-    method: listing.method,
-    name: listing.name,
-    description: listing.description,
-    network: first.network,
-    asset: first.asset,
-    amount: first.amount,
-    amount_key: amountKey(first.amount),
-    pay_to: first.payTo,
-    x402_version: listing.x402Version,
-    paywall_verified: listing.paywallVerified ? 1 : 0,
-  };
-}
-
-/**
- * Writes a listing's document over the stored one. A different schema hash (terms, input or output) adds a
- * version; a different set of payTo addresses is flagged, because a changed recipient is how a hijacked listing
- * would steal payments.
- */
-async function writeDocument(
-  trx: Transaction<RegistryDatabase>,
-  row: ListingRow,
-  listing: NormalizedListing,
-  findings: readonly Finding[],
-  now: number,
-): Promise<Change> {
-  const hash = schemaHash(listing);
-  const previous: NormalizedListing | undefined =
-    row.version > 0 ? JSON.parse(row.document) : undefined;
-  const versionChanged = hash !== row.schema_hash;
-  const payToChanged = previous !== undefined && payTos(previous) !== payTos(listing);
-  const version = versionChanged ? Number(row.version) + 1 : Number(row.version);
-  await trx
-    .updateTable('registry_listings')
-    .set({
-      ...listingColumns(listing),
-      schema_hash: hash,
-      version,
-      ...(versionChanged ? { updated_at: now } : {}),
-      ...(payToChanged ? { payto_changed_at: now } : {}),
-    })
-    .where('id', '=', row.id)
-    .execute();
-  await trx
-    .updateTable('registry_documents')
-    .set(documentColumns(listing, findings))
-    .where('listing_id', '=', row.id)
-    .execute();
-  if (versionChanged) {
-    const first = listing.accepts[0]!;
-    await trx
-      .insertInto('registry_versions')
-      .values({
-        listing_id: row.id,
-        version,
-        recorded_at: now,
-        amount: first.amount,
-        asset: first.asset,
-        pay_to: first.payTo,
-        schema_hash: hash,
-        document: JSON.stringify(listing),
-      })
-      .execute();
-    await trx.deleteFrom('registry_accepts').where('listing_id', '=', row.id).execute();
-    await trx.insertInto('registry_accepts').values(acceptRows(row.id, listing)).execute();
-  }
-  return { version: versionChanged && previous !== undefined, payTo: payToChanged };
-}
-
-/** The rows the filters search: one per payment option. */
-function acceptRows(listingId: string, listing: NormalizedListing) {
-  return listing.accepts.map((accept, position) => ({
-    listing_id: listingId,
-    position,
-    network: accept.network,
-    asset: accept.asset,
-    symbol: accept.symbol,
-    amount_key: amountKey(accept.amount),
-    pay_to: accept.payTo,
-  }));
-}
-
-async function insertCheck(
-  trx: Transaction<RegistryDatabase>,
-  listingId: string,
-  now: number,
-  result: Pick<CheckResult, 'outcome' | 'httpStatus' | 'latencyMs' | 'reason'>,
-  statusAfter: ListingStatus,
-): Promise<void> {
-  await trx
-    .insertInto('registry_checks')
-    .values({
-      id: randomUUID(),
-      listing_id: listingId,
-      checked_at: now,
-      outcome: result.outcome,
-      http_status: result.httpStatus,
-      latency_ms: result.latencyMs,
-      reason: result.reason,
-      status_after: statusAfter,
-    })
-    .execute();
-}
-
-function payTos(listing: NormalizedListing): string {
-  return [...new Set(listing.accepts.map((accept) => accept.payTo))].sort().join(',');
-}
-
-/** A hash of what buyers depend on: the payment options and the call's input and output. */
-export function schemaHash(listing: NormalizedListing): string {
-  return createHash('sha256')
-    .update(
-      canonicalJson({ accepts: listing.accepts, input: listing.input, output: listing.output }),
-    )
-    .digest('hex');
-}
-
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
-
-const nullableNumber = (value: number | string | bigint | null) =>
-  value === null ? null : Number(value);
-
-function toStored(row: ListingRow): StoredListing {
-  return {
-    id: row.id,
-    status: row.status as ListingStatus,
-    listing: JSON.parse(row.document) as NormalizedListing,
-    findings: JSON.parse(row.findings) as Finding[],
-    version: Number(row.version),
-    schemaHash: row.schema_hash,
-    createdAt: Number(row.created_at),
-    updatedAt: Number(row.updated_at),
-    checkedAt: nullableNumber(row.checked_at),
-    nextCheckAt: Number(row.next_check_at),
-    consecutiveFailures: Number(row.consecutive_failures),
-    failingSince: nullableNumber(row.failing_since),
-    payToChangedAt: nullableNumber(row.payto_changed_at),
-  };
 }
