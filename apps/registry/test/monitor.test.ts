@@ -247,6 +247,40 @@ describe('scheduler', () => {
     });
   });
 
+  test('one probe at a time per origin, several origins in parallel', async () => {
+    const urls = [
+      'https://a.example/1',
+      'https://a.example/2',
+      'https://a.example/3',
+      'https://b.example/1',
+      'https://c.example/1',
+    ];
+    for (const url of urls) {
+      answers.set(url, jsonAnswer(docsDocument(url, { payTo: TESTNET_PAY_TO })));
+      assert.ok((await registry.register({ url })).stored);
+    }
+    const inFlight = new Map<string, number>();
+    const peak = new Map<string, number>();
+    let overall = 0;
+    let overallPeak = 0;
+    const slow = async (request: { url: string; method: string }) => {
+      const origin = new URL(request.url).origin;
+      inFlight.set(origin, (inFlight.get(origin) ?? 0) + 1);
+      overall++;
+      peak.set(origin, Math.max(peak.get(origin) ?? 0, inFlight.get(origin)!));
+      overallPeak = Math.max(overallPeak, overall);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      inFlight.set(origin, inFlight.get(origin)! - 1);
+      overall--;
+      return fetcher(request);
+    };
+    const parallel = createScheduler({ store, fetcher: slow, clock, owner: 'p', concurrency: 4 });
+    clock.advance(15 * MINUTE);
+    assert.equal(await parallel.runOnce(), urls.length);
+    assert.equal(peak.get('https://a.example'), 1);
+    assert.ok(overallPeak > 1, `peak concurrency ${overallPeak}`);
+  });
+
   test('a claim is exclusive until its lease runs out', async () => {
     const id = await registered();
     clock.advance(15 * MINUTE);

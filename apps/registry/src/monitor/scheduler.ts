@@ -21,7 +21,7 @@ export type SchedulerOptions = {
   readonly allowInsecureLocal?: boolean;
   /** Listings claimed per round. Default 20. */
   readonly batchSize?: number;
-  /** Probes in flight at once. Default 4. */
+  /** Probes in flight at once, and never more than one per origin. Default 4. */
   readonly concurrency?: number;
   /** How long a claim holds if this instance dies mid-check. Default 2 minutes. */
   readonly leaseMs?: number;
@@ -93,14 +93,17 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       owner,
       leaseMs,
     });
-    const queue = [...claimed];
+    // One probe at a time per origin, so a seller with many routes never sees a burst from the registry.
+    const queue = [...groupByOrigin(claimed).values()];
     const workers = Array.from({ length: Math.min(concurrency, queue.length) }, async () => {
-      for (let entry = queue.shift(); entry; entry = queue.shift()) {
-        try {
-          await check(entry);
-        } catch (error) {
-          // The claim expires by itself; the listing is retried after the lease.
-          options.logger?.error({ listing: entry.id, err: error }, 'check failed unexpectedly');
+      for (let chain = queue.shift(); chain; chain = queue.shift()) {
+        for (const entry of chain) {
+          try {
+            await check(entry);
+          } catch (error) {
+            // The claim expires by itself; the listing is retried after the lease.
+            options.logger?.error({ listing: entry.id, err: error }, 'check failed unexpectedly');
+          }
         }
       }
     });
@@ -143,6 +146,15 @@ export function classify(validation: Validation): CheckOutcome {
   if (status === 410) return 'gone';
   if (status === 429 || (status !== undefined && status >= 500)) return 'soft_failure';
   return 'hard_failure';
+}
+
+function groupByOrigin(entries: readonly StoredListing[]): Map<string, StoredListing[]> {
+  const groups = new Map<string, StoredListing[]>();
+  for (const entry of entries) {
+    const origin = new URL(entry.listing.url).origin;
+    groups.set(origin, [...(groups.get(origin) ?? []), entry]);
+  }
+  return groups;
 }
 
 /** A stable number in [0, 1) per listing and hour, so healthy checks spread out without randomness in tests. */
