@@ -1,11 +1,13 @@
 /**
- * The v1 facilitator routes: `POST /api/v1/verify` and `/api/v1/settle` take v1 payloads (`maxAmountRequired`, network
- * names such as `stacks` or `testnet`) and answer in the v1 shapes, `{isValid, invalidReason?, payer?}` and
- * `{success, txId, amount, sender, network, error?}`. Underneath they are the same engine calls as v2.
+ * The v1 facilitator routes, `POST /api/v1/verify` and `/api/v1/settle`, for two protocols that share the paths:
+ * - x402 v1 (`x402Version: 1`, `maxAmountRequired`, network names such as `stacks` or `testnet`), answered in the v1
+ *   shapes `{isValid, invalidReason?, payer?}` and `{success, txId, amount, sender, network, error?}`;
+ * - x402-stacks 1.x, as x402-stacks 2.0's `paymentMiddlewareV1` calls it (snake_case; see `legacy-v1.ts`).
+ * The body's shape picks the protocol; a body of neither is 400 `unrecognized_request`. Underneath they are the same
+ * engine calls as v2.
  * @module
  */
 import type { Hono } from 'hono';
-import { resolveNetwork } from 'x402-stacks';
 import type { Facilitator } from 'x402-stacks/facilitator';
 import {
   type PaymentRequirementsV1,
@@ -14,6 +16,7 @@ import {
 } from 'x402-stacks/v1';
 import { readBody, statusOf } from './body.js';
 import { logSettle, type RequestLogVariables } from './http/request-log.js';
+import { caip2Of, settleLegacy, v1BodyProblem, v1BodySchema, verifyLegacy } from './legacy-v1.js';
 
 /** Adds the v1 routes to an app. */
 export function addV1Routes(
@@ -22,8 +25,10 @@ export function addV1Routes(
   maxBodyBytes?: number,
 ): void {
   app.post('/api/v1/verify', async (c) => {
-    const body = await readBody(c, VerifyRequestV1Schema, maxBodyBytes);
-    if ('error' in body) return c.json(body, statusOf(body));
+    const read = await readBody(c, v1BodySchema('verify', VerifyRequestV1Schema), maxBodyBytes);
+    if ('error' in read) return c.json(v1BodyProblem(read), statusOf(read));
+    const body = read.data;
+    if (body.kind === 'x402-stacks') return c.json(verifyLegacy(body.data));
     const { paymentPayload, paymentRequirements } = toV2(body.data);
     const verdict = await facilitator.verify(paymentPayload, paymentRequirements);
     return c.json({
@@ -34,8 +39,19 @@ export function addV1Routes(
   });
 
   app.post('/api/v1/settle', async (c) => {
-    const body = await readBody(c, SettleRequestV1Schema, maxBodyBytes);
-    if ('error' in body) return c.json(body, statusOf(body));
+    const read = await readBody(c, v1BodySchema('settle', SettleRequestV1Schema), maxBodyBytes);
+    if ('error' in read) return c.json(v1BodyProblem(read), statusOf(read));
+    const body = read.data;
+    if (body.kind === 'x402-stacks') {
+      const answer = await settleLegacy(facilitator, body.data);
+      logSettle(c.var.log, {
+        success: answer.success,
+        transaction: answer.tx_id,
+        ...('sender_address' in answer ? { payer: answer.sender_address } : {}),
+        ...('error' in answer ? { errorReason: answer.error } : {}),
+      });
+      return c.json(answer);
+    }
     const { paymentPayload, paymentRequirements } = toV2(body.data);
     const settled = await facilitator.settle(paymentPayload, paymentRequirements);
     logSettle(c.var.log, settled);
@@ -51,15 +67,6 @@ export function addV1Routes(
         : {}),
     });
   });
-}
-
-/** v1 names (`stacks`, `testnet`, `mainnet`) as CAIP-2; an unknown name passes through for the engine to refuse. */
-function caip2Of(network: string, payTo: string): string {
-  try {
-    return resolveNetwork(network, { payTo }).caip2;
-  } catch {
-    return network;
-  }
 }
 
 function toV2(request: {

@@ -172,7 +172,8 @@ describe('the options of x402-stacks 2.0', () => {
   test('tokenType and tokenContract name the asset; a disagreeing asset and another scheme are refused', async () => {
     const base = { payTo: SELLER, network: 'testnet', facilitator: scripted({}), sponsored: false };
     for (const [spelling, asset] of [
-      [{ tokenType: 'sBTC' }, 'sBTC'],
+      // Offered by its contract id, a spelling every client reads as sBTC.
+      [{ tokenType: 'sBTC' }, 'ST1F7QA2MDF17S807EPA36TSS8AMEFY4KA9TVGWXT.sbtc-token'],
       [{ tokenContract: { address: SELLER, name: 'my-token' } }, `${SELLER}.my-token`],
     ] as const) {
       const admission = await createResourceServer({ ...base, amount: '5', ...spelling }).admit(

@@ -126,6 +126,8 @@ function routesFor(stack: Stack, framework: Framework): RouteSpec[] {
   return routes;
 }
 
+const SBTC_CONTRACT = SBTC.split('::')[0];
+
 let stack: Stack;
 before(async () => {
   stack = await startStack();
@@ -241,7 +243,8 @@ for (const framework of FRAMEWORKS) {
     test('sBTC: the token moves, not STX', async () => {
       const payer = stack.freshPayer();
       const [entry] = (await challenge('/sbtc')).accepts;
-      assert.equal(entry!.asset, 'sBTC');
+      // Offered by its contract id, a spelling every client reads as sBTC.
+      assert.equal(entry!.asset, SBTC_CONTRACT);
       assert.equal(entry!.amount, '25');
       const before = sbtc(stack.seller);
       const answer = await get(`${base}/sbtc`, (await paymentHeaders(payer, entry!)).headers);
@@ -547,7 +550,7 @@ for (const framework of FRAMEWORKS) {
         accepts.map((entry) => [entry.asset, entry.amount]),
         [
           ['STX', '1000'],
-          ['sBTC', '30'],
+          [SBTC_CONTRACT, '30'],
         ],
       );
       const payer = stack.freshPayer();
@@ -555,7 +558,7 @@ for (const framework of FRAMEWORKS) {
       const answer = await get(`${base}/multi`, (await paymentHeaders(payer, accepts[1]!)).headers);
       assert.equal(answer.status, 200, answer.text);
       assert.equal(sbtc(stack.seller), before + 30n);
-      assert.equal((answer.body as PaidBody).payment?.asset, 'sBTC');
+      assert.equal((answer.body as PaidBody).payment?.asset, SBTC_CONTRACT);
     });
   });
 }

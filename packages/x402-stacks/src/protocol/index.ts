@@ -22,6 +22,17 @@ export {
   PAYMENT_HEADERS,
   type PaymentHeaderName,
 } from './headers.js';
+export {
+  isRawTransactionHex,
+  LEGACY_TOKEN_TYPES,
+  type LegacyPaymentRequest,
+  LegacyPaymentRequestSchema,
+  type LegacySettleRequest,
+  LegacySettleRequestSchema,
+  LegacyTokenTypeSchema,
+  type LegacyVerifyRequest,
+  LegacyVerifyRequestSchema,
+} from './legacy-v1.js';
 export { describeReason, REASON_CODES, type ReasonCode } from './reasons.js';
 export {
   type AmountV1,

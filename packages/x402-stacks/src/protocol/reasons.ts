@@ -52,6 +52,8 @@ export const REASON_CODES = {
   invalid_exact_stacks_payload_payload_type:
     'The transaction is neither an STX token transfer nor a SIP-010 transfer call.',
   invalid_exact_stacks_payload_recipient_mismatch: 'The recipient is not the required payTo.',
+  invalid_exact_stacks_payload_payer_mismatch:
+    'The payer is not the sender the seller expects (x402-stacks 1.x `expected_sender`).',
   invalid_exact_stacks_payload_amount_mismatch:
     'The transferred amount is not exactly the required amount.',
   invalid_exact_stacks_payload_asset_mismatch:

@@ -1,6 +1,7 @@
 /**
  * Which of the route's `accepts[]` entries a payment pays. A v2 payment names its entry in `accepted`; a v1 payment
- * names only scheme and network, so its transaction decides between entries of several assets.
+ * names only scheme and network, and an x402-stacks 1.x payment nothing at all, so the transaction decides between
+ * entries of several assets.
  * @module
  */
 import type { PaymentPayloadV1 } from '../protocol/v1.js';
@@ -18,6 +19,8 @@ export type MatchedPayment = {
   /** The v2 payload sent to the facilitator (a v1 payment is carried over with the matched entry as `accepted`). */
   readonly payload: PaymentPayload;
   readonly version: 1 | 2;
+  /** Set for an x402-stacks 1.x payment (raw transaction hex in `X-PAYMENT`). */
+  readonly legacy?: true;
 };
 
 /**
@@ -33,6 +36,20 @@ export function matchPayment(
     const { accepted } = payment.payload;
     const requirements = offered.find((entry) => sameTerms(accepted, entry, network));
     return requirements ? { requirements, payload: payment.payload, version: 2 } : undefined;
+  }
+  if ('transaction' in payment) {
+    const { transaction } = payment;
+    const requirements = byTransaction(
+      transaction,
+      offered.filter((entry) => sameNetwork(entry.network, entry.payTo, network)),
+    );
+    if (!requirements) return undefined;
+    return {
+      requirements,
+      payload: { x402Version: 2, accepted: requirements, payload: { transaction } },
+      version: 1,
+      legacy: true,
+    };
   }
   const requirements = matchV1(payment.payload, offered, network);
   if (!requirements) return undefined;
@@ -70,14 +87,26 @@ function matchV1(
     (entry) =>
       entry.scheme === payload.scheme && sameNetwork(payload.network, entry.payTo, network),
   );
+  const transaction = transactionOf(payload.payload);
+  return transaction === undefined ? candidates[0] : byTransaction(transaction, candidates);
+}
+
+// Several entries on one network: the one this transaction pays, checked offline (no chain state), else the first,
+// whose refusal the facilitator then explains.
+function byTransaction(
+  transaction: string,
+  candidates: readonly PaymentRequirements[],
+): PaymentRequirements | undefined {
   if (candidates.length <= 1) return candidates[0];
-  // Several assets on one network: the entry this transaction pays, checked offline (no chain state), else the
-  // first, whose refusal the facilitator then explains.
-  const transaction = (payload.payload as { transaction?: unknown }).transaction;
-  if (typeof transaction !== 'string') return candidates[0];
   return (
     candidates.find((entry) => checkPaymentTransaction(transaction, entry).isValid) ?? candidates[0]
   );
+}
+
+/** The signed transaction of a payload: `transaction`, or `signedTransaction` as the draft Stacks spec names it. */
+function transactionOf(payload: Record<string, unknown>): string | undefined {
+  const value = payload.transaction ?? payload.signedTransaction;
+  return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
 function sameNetwork(input: string, payTo: string, network: StacksNetwork): boolean {
@@ -93,8 +122,8 @@ function sameNetwork(input: string, payTo: string, network: StacksNetwork): bool
  * carries no readable transaction. Known before settlement, for `after-handler`.
  */
 export function signedTxidOf(matched: MatchedPayment): string {
-  const transaction = (matched.payload.payload as { transaction?: unknown }).transaction;
-  if (typeof transaction !== 'string' || !HEX.test(transaction)) return '';
+  const transaction = transactionOf(matched.payload.payload);
+  if (transaction === undefined || !HEX.test(transaction)) return '';
   return transactionIdOf(fromHex(transaction.replace(/^0x/, '')));
 }
 

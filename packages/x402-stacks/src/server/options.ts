@@ -32,6 +32,15 @@ import type { Payment } from './resource-server.js';
 export type SettleOrder = 'before-handler' | 'after-handler';
 
 /**
+ * What a 402 carries in its body: the v2 challenge, or the flat x402-stacks 1.x request.
+ * @example
+ * ```ts
+ * paymentMiddleware({ amount: '1000', payTo, network: 'testnet', facilitatorUrl, challengeBody: 'x402-stacks-v1' });
+ * ```
+ */
+export type ChallengeBody = 'x402' | 'x402-stacks-v1';
+
+/**
  * Options of `paymentMiddleware`, for Express, Hono or the framework-free core. `Request` is what a pricing function
  * receives: Express's `req`, Hono's `c`.
  *
@@ -94,6 +103,12 @@ export type PaymentMiddlewareOptions<Request = unknown> = {
    * conditional price. With a validator, `before-handler` verifies before it settles.
    */
   paymentValidator?: (payment: Payment) => boolean | Promise<boolean>;
+  /**
+   * The 402 body. `'x402'` (default): the same v2 JSON as the `payment-required` header. `'x402-stacks-v1'`: the flat
+   * body x402-stacks 1.x clients read (`withPaymentInterceptor` of x402-stacks 2.0), for the first STX, sBTC or USDCx
+   * entry; the header stays the v2 challenge, so v2 clients are served alike.
+   */
+  challengeBody?: ChallengeBody;
   /** The only scheme is `'exact'`; accepted for compatibility with x402-stacks 2.0 options. */
   scheme?: 'exact';
   /** The x402-stacks 2.0 spelling of `asset`: `'STX'`, `'sBTC'` or `'USDCx'`. */
@@ -154,6 +169,7 @@ export type ResolvedOptions<Request> = {
   readonly pendingAttempts: number;
   readonly pendingIntervalMs: number;
   readonly paymentValidator: ((payment: Payment) => boolean | Promise<boolean>) | undefined;
+  readonly challengeBody: ChallengeBody;
 };
 
 const isFunction = (value: unknown) => typeof value === 'function';
@@ -203,6 +219,7 @@ const OptionsSchema = z.object({
       error: 'expected a function of the payment',
     })
     .optional(),
+  challengeBody: z.enum(['x402', 'x402-stacks-v1']).optional(),
   scheme: z.literal('exact', { error: "the only scheme is 'exact'" }).optional(),
   tokenType: z.string().min(1).optional(),
   tokenContract: z
@@ -316,6 +333,7 @@ export function resolveOptions<Request>(
     pendingAttempts: given.settlementPending?.attempts ?? 5,
     pendingIntervalMs: given.settlementPending?.intervalMs ?? 1_000,
     paymentValidator: given.paymentValidator,
+    challengeBody: given.challengeBody ?? 'x402',
   };
 }
 

@@ -4,6 +4,7 @@
  * @module
  */
 import type { PaymentRequirements } from '../protocol/v2.js';
+import { wireAssetOf } from '../stacks/assets.js';
 import type { StacksNetwork } from '../stacks/networks.js';
 import { isTermsProblem, resolvePaymentTerms } from '../stacks/payment/terms.js';
 import { parseAtomic } from '../stacks/units.js';
@@ -101,7 +102,9 @@ function requirementOf(price: unknown, base: RequirementBase): PaymentRequiremen
     ...(base.extra ? { extra: { ...base.extra } } : {}),
   };
   const terms = resolvePaymentTerms(requirement);
-  return isTermsProblem(terms) ? terms.message : requirement;
+  if (isTermsProblem(terms)) return terms.message;
+  // The contract id rather than the seller's spelling ('sBTC'): one that every client reads as the same token.
+  return { ...requirement, asset: wireAssetOf(terms.asset) };
 }
 
 function describe(value: unknown): string {

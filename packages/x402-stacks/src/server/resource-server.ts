@@ -10,6 +10,7 @@ import { PAYMENT_HEADERS } from '../protocol/headers.js';
 import type { PaymentRequirements, SettleResponse } from '../protocol/v2.js';
 import type { StacksNetworkId } from '../stacks/networks.js';
 import { FacilitatorRequestError } from './errors.js';
+import { legacyChallengeBody } from './legacy-challenge.js';
 import { type MatchedPayment, matchPayment, signedTxidOf } from './match.js';
 import {
   type PaymentMiddlewareOptions,
@@ -189,6 +190,18 @@ export function createResourceServer<Request = unknown>(
     return reply;
   }
 
+  // x402-stacks 1.x clients read only the body: theirs replaces the v2 JSON, built per request (its nonce and expiry).
+  function forLegacyClients(
+    paywallReply: PaywallReply,
+    resourceUrl: string,
+    accepts: readonly PaymentRequirements[],
+    failure?: { error: string; message?: string },
+  ): PaywallReply {
+    if (resolved.challengeBody !== 'x402-stacks-v1') return paywallReply;
+    const body = legacyChallengeBody(resourceUrl, accepts, failure);
+    return body === undefined ? paywallReply : { ...paywallReply, body };
+  }
+
   async function admit(request: PaywallRequest<Request>): Promise<Admission> {
     try {
       return await decide(request);
@@ -217,12 +230,17 @@ export function createResourceServer<Request = unknown>(
     const resourceUrl = resolved.resource ?? withoutQuery(request.url);
     const challenge = (failure?: { error: string; message?: string }, receipt?: SettleResponse) =>
       reply(
-        challengeReply(
-          resolved as ResolvedOptions<unknown>,
+        forLegacyClients(
+          challengeReply(
+            resolved as ResolvedOptions<unknown>,
+            resourceUrl,
+            accepts,
+            failure,
+            receipt,
+          ),
           resourceUrl,
           accepts,
           failure,
-          receipt,
         ),
       );
 
@@ -240,7 +258,9 @@ export function createResourceServer<Request = unknown>(
     }
     if (!payment) {
       return resolved.staticAccepts
-        ? reply(staticChallenge(resourceUrl, accepts, sponsor))
+        ? reply(
+            forLegacyClients(staticChallenge(resourceUrl, accepts, sponsor), resourceUrl, accepts),
+          )
         : challenge();
     }
     const matched = matchPayment(payment, accepts, base.network);
@@ -334,6 +354,8 @@ export function createResourceServer<Request = unknown>(
         amount: matched.requirements.amount,
         sender: settled.payer ?? '',
         network: settled.network,
+        // What x402-stacks 1.x sellers sent, for buyers that read it.
+        ...(matched.legacy ? { status: 'success' } : {}),
       });
     }
     return { action: 'serve', payment, headers };

@@ -182,6 +182,24 @@ export function assetKey(asset: StacksAsset): string {
 }
 
 /**
+ * The spelling to put on the wire for an asset: `'STX'`, or the contract id `<address>.<contract>`, with
+ * `::<asset>` only when the asset name differs from the contract name (it cannot be left out then without changing
+ * what the post-condition names). Every client reads a contract id as that token; x402-stacks 2.0 clients misread
+ * symbols in other cases than `SBTC`/`USDCX` and pay STX instead.
+ * @example
+ * ```ts
+ * wireAssetOf(resolveAsset('sBTC', 'testnet')); // 'ST1F7QA2MDF17S807EPA36TSS8AMEFY4KA9TVGWXT.sbtc-token'
+ * wireAssetOf(STX_ASSET); // 'STX'
+ * ```
+ */
+export function wireAssetOf(asset: StacksAsset): string {
+  if (asset.kind === 'stx') return 'STX';
+  return asset.assetName === asset.contractName || asset.symbol !== undefined
+    ? asset.contractId
+    : `${asset.contractId}::${asset.assetName}`;
+}
+
+/**
  * Whether the token's `transfer` is known to move exactly `amount` of exactly this asset and nothing else. Only such
  * tokens may be paid in post-condition allow mode under the `compatible` policy (that is how older clients sign).
  * @example
