@@ -177,15 +177,28 @@ export async function startStockSeller(
   };
 }
 
-/** A fetch that records the request headers of every call, to read the wire bytes a client sent. */
-export function recordingFetch(): { fetch: typeof fetch; requests: Headers[] } {
-  const requests: Headers[] = [];
+/** One exchange a {@link recordingFetch} saw. */
+export type Exchange = {
+  readonly request: Headers;
+  readonly status: number;
+  readonly response: Headers;
+};
+
+/** A fetch that records the headers of every exchange, to read the wire bytes a client sent and got. */
+export function recordingFetch(): { fetch: typeof fetch; exchanges: Exchange[] } {
+  const exchanges: Exchange[] = [];
   return {
-    requests,
+    exchanges,
     fetch: async (input, init) => {
       const request = new Request(input, init);
-      requests.push(new Headers(request.headers));
-      return fetch(request);
+      const headers = new Headers(request.headers);
+      const response = await fetch(request);
+      exchanges.push({
+        request: headers,
+        status: response.status,
+        response: new Headers(response.headers),
+      });
+      return response;
     },
   };
 }

@@ -139,7 +139,8 @@ export function createClientRole(
           `the price ${requirements.amount} is above the spend control's cap ${cap}`,
         );
       }
-      const url = urls.get(requirements) ?? '';
+      // Called outside x402Client (no hook saw the 402), the resource is unknown; the payload never carries it anyway.
+      const url = urls.get(requirements) || 'about:blank';
       const paymentRequired = {
         x402Version: 2 as const,
         resource: { url },
