@@ -89,6 +89,19 @@ const CASES: Case[] = [
     findings: ['missing_output_schema:missing', 'missing_output'],
   },
   {
+    name: 'v2 without any name: the origin page title stands in',
+    answer: (u) => {
+      const challenge = v2Challenge(u);
+      const resource = {
+        ...(challenge.resource as Record<string, unknown>),
+        serviceName: undefined,
+      };
+      return v2Answer({ ...challenge, resource });
+    },
+    findings: [],
+    listing: (l) => assert.equal(l.name, 'Local & Quotes'),
+  },
+  {
     name: 'v1: a 200 schema document is listed as paywall unverified',
     answer: (u) => jsonAnswer(docsDocument(u), 200),
     findings: ['paywall_unverified'],
@@ -349,6 +362,13 @@ describe('validation table', () => {
   let fetcher: Fetcher;
   before(async () => {
     seller = await startSeller((path, request) => {
+      if (path === '/') {
+        return {
+          status: 200,
+          headers: { 'content-type': 'text/html' },
+          body: '<html><title> Local &amp; Quotes </title></html>',
+        };
+      }
       const index = Number(path.split('/')[2]);
       const entry = CASES[index];
       if (!entry) return undefined;

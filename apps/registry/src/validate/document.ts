@@ -43,6 +43,8 @@ export type DocumentVerdict = {
 export function validateResponse(
   submitted: { url: string; method: string },
   response: ProbeResponse,
+  /** The origin's page title, for a v2 challenge that names itself nowhere. */
+  fallbackName?: string,
 ): DocumentVerdict {
   const findings: Finding[] = [];
 
@@ -88,8 +90,12 @@ export function validateResponse(
   }
   const resource = isRecord(doc.resource) ? doc.resource : {};
 
-  // Step 7: the name; v2 challenges without the legacy top-level name may carry resource.serviceName.
-  const name = checkName(doc.name ?? resource.serviceName, findings);
+  // Step 7: the name; v2 challenges without the legacy top-level name may carry resource.serviceName, and
+  // failing both, the origin's page title stands in.
+  const name = checkName(
+    doc.name ?? resource.serviceName ?? (version === 2 ? fallbackName : undefined),
+    findings,
+  );
 
   // Step 8: accepts, with other chains' options set aside.
   const rawAccepts = Array.isArray(doc.accepts) ? doc.accepts : undefined;

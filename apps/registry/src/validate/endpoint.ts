@@ -60,8 +60,36 @@ export async function validateEndpoint(
     if (response.status !== 405) break;
   }
   const probe = { status: response!.status, latencyMs: response!.latencyMs };
-  const result = validateResponse({ url, method }, response!);
+  let result = validateResponse({ url, method }, response!);
+  if (result.findings.some((f) => f.code === 'invalid_name' && f.detail === 'missing')) {
+    const title = await originTitle(url, options.fetcher);
+    if (title) result = validateResponse({ url, method }, response!, title);
+  }
   return { ...verdict(result.findings, result.listing), probe };
+}
+
+/** The `<title>` of the URL's origin page, fetched with the same safe fetcher; undefined on any failure. */
+async function originTitle(url: string, fetcher: Fetcher): Promise<string | undefined> {
+  try {
+    const page = await fetcher({ url: new URL('/', url).href, method: 'GET' });
+    if (page.status !== 200) return undefined;
+    const title = /<title[^>]*>([^<]{1,200})<\/title>/i.exec(page.body.toString('utf8'))?.[1];
+    return title ? decodeEntities(title).replace(/\s+/g, ' ').trim() || undefined : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function decodeEntities(text: string): string {
+  const named: Record<string, string> = {
+    amp: '&',
+    lt: '<',
+    gt: '>',
+    quot: '"',
+    apos: "'",
+    '#39': "'",
+  };
+  return text.replace(/&(amp|lt|gt|quot|apos|#39);/g, (_, name: string) => named[name]!);
 }
 
 function verdict(findings: readonly Finding[], listing?: NormalizedListing): Validation {
