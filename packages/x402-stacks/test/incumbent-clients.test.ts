@@ -1,0 +1,201 @@
+/**
+ * The incumbent x402-stacks@2 clients (the real npm package) paying our `paymentMiddleware`, which settles through
+ * our facilitator service, all over HTTP on 127.0.0.1 against the devnet:
+ * - its v2 `wrapAxiosWithPayment` (`payment-signature`), STX and sBTC;
+ * - its v1 `withPaymentInterceptor` (the x402-stacks 1.x wire: flat 402 body, raw transaction hex in `X-PAYMENT`),
+ *   against routes with `challengeBody: 'x402-stacks-v1'`.
+ * Each payment moves the balances exactly once (one transaction from the buyer), and its replay is refused.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import axios, { type AxiosInstance } from 'axios';
+import type { Request, Response } from 'express';
+import { createPaymentTransaction, resolveAsset } from 'x402-stacks';
+import { getPayment, paymentMiddleware } from 'x402-stacks/express';
+import type { PaymentMiddlewareOptions } from 'x402-stacks/server';
+import * as incumbent from 'x402-stacks-v2';
+import { express4, type IncumbentStack, startIncumbentStack } from './incumbent-stack.js';
+
+let stack: IncumbentStack;
+let base: string;
+
+before(async () => {
+  stack = await startIncumbentStack();
+  const common = { payTo: stack.seller, network: 'testnet', facilitatorUrl: stack.facilitatorUrl };
+  const routes: Record<string, PaymentMiddlewareOptions<Request>> = {
+    '/stx': { ...common, amount: '1000' },
+    '/sbtc': { ...common, amount: '250', asset: 'sBTC' },
+    '/v1/stx': { ...common, amount: '1000', challengeBody: 'x402-stacks-v1' },
+    '/v1/sbtc': { ...common, amount: '250', asset: 'sBTC', challengeBody: 'x402-stacks-v1' },
+  };
+  const app = express4();
+  for (const [path, options] of Object.entries(routes)) {
+    app.get(path, paymentMiddleware(options), (req: Request, res: Response) => {
+      res.json({ content: 'secret', payment: getPayment(req) });
+    });
+  }
+  base = await stack.listen(app);
+});
+after(() => stack.stop());
+
+/** An axios instance whose sent payment headers are recorded, for the replay. */
+function recording(): { api: AxiosInstance; sent: Record<string, string>[] } {
+  const api = axios.create({ baseURL: base });
+  const sent: Record<string, string>[] = [];
+  api.interceptors.request.use((config) => {
+    const headers = config.headers.toJSON() as Record<string, string>;
+    const payment = ['payment-signature', 'X-PAYMENT', 'X-PAYMENT-TOKEN-TYPE']
+      .filter((name) => headers[name] !== undefined)
+      .map((name) => [name, headers[name]!]);
+    if (payment.length > 0) sent.push(Object.fromEntries(payment));
+    return config;
+  });
+  return { api, sent };
+}
+
+async function replay(path: string, headers: Record<string, string>) {
+  const response = await fetch(`${base}${path}`, { headers });
+  return { status: response.status, text: await response.text() };
+}
+
+describe('x402-stacks@2 wrapAxiosWithPayment (v2) against our paymentMiddleware and facilitator', () => {
+  for (const [path, asset] of [
+    ['/stx', 'STX'],
+    ['/sbtc', 'sBTC'],
+  ] as const) {
+    test(`${asset}: paid once, served, the receipt reads with its decoder; a replay is refused`, async () => {
+      const buyer = stack.buyer();
+      const before = { seller: balance(asset, stack.seller), buyer: balance(asset, buyer.address) };
+      const { api, sent } = recording();
+      incumbent.wrapAxiosWithPayment(
+        theirs(api),
+        incumbent.privateKeyToAccount(buyer.privateKey, 'testnet'),
+      );
+
+      const response = await api.get(path);
+      assert.equal(response.status, 200);
+      assert.equal(response.data.content, 'secret');
+      const receipt = incumbent.decodePaymentResponse(response.headers['payment-response']);
+      assert.equal(receipt?.success, true);
+      assert.equal(receipt?.payer, buyer.address);
+      assert.equal(response.data.payment.transaction, receipt?.transaction);
+
+      const price = asset === 'STX' ? 1000n : 250n;
+      assert.equal(balance(asset, stack.seller), before.seller + price);
+      const spent = before.buyer - balance(asset, buyer.address);
+      // STX: the price plus the fee it chose from the (rerouted) fee estimate; sBTC: the price exactly.
+      if (asset === 'STX') assert.ok(spent > price && spent < price + 10_000n, String(spent));
+      else assert.equal(spent, price);
+      assert.equal(stack.nonce(buyer.address), 1n, 'exactly one transaction from the buyer');
+      assert.ok(stack.hiroCalls.includes(`GET /extended/v1/address/${buyer.address}/nonces`));
+
+      assert.equal(sent.length, 1);
+      const again = await replay(path, sent[0]!);
+      assert.equal(again.status, 402);
+      assert.equal(JSON.parse(again.text).error, 'duplicate_settlement');
+      assert.doesNotMatch(again.text, /secret/);
+      assert.equal(balance(asset, stack.seller), before.seller + price);
+      assert.equal(stack.nonce(buyer.address), 1n);
+    });
+  }
+});
+
+describe('x402-stacks@2 withPaymentInterceptor (its v1) against our paymentMiddleware', () => {
+  for (const [path, asset] of [
+    ['/v1/stx', 'STX'],
+    ['/v1/sbtc', 'sBTC'],
+  ] as const) {
+    test(`${asset}: the flat 402 body is paid with raw hex in X-PAYMENT, once; a replay is refused`, async () => {
+      const buyer = stack.buyer();
+      const before = { seller: balance(asset, stack.seller), buyer: balance(asset, buyer.address) };
+      const { api, sent } = recording();
+      incumbent.withPaymentInterceptor(
+        theirs(api),
+        incumbent.privateKeyToAccountV1(buyer.privateKey, 'testnet'),
+      );
+
+      const response = await api.get(path);
+      assert.equal(response.status, 200);
+      assert.equal(response.data.content, 'secret');
+      const receipt = incumbent.decodeXPaymentResponse(response.headers['x-payment-response']);
+      assert.equal(receipt?.txId, response.data.payment.transaction);
+      assert.equal(response.data.payment.x402Version, 1);
+
+      const price = asset === 'STX' ? 1000n : 250n;
+      assert.equal(balance(asset, stack.seller), before.seller + price);
+      assert.equal(stack.nonce(buyer.address), 1n, 'exactly one transaction from the buyer');
+
+      assert.equal(sent.length, 1);
+      assert.match(sent[0]!['X-PAYMENT']!, /^[0-9a-f]+$/, 'raw transaction hex, not base64 JSON');
+      const again = await replay(path, sent[0]!);
+      assert.equal(again.status, 402);
+      assert.doesNotMatch(again.text, /secret/);
+      assert.equal(balance(asset, stack.seller), before.seller + price);
+    });
+  }
+
+  test('the 402 body is the flat x402-stacks 1.x request; the payment-required header stays the v2 challenge', async () => {
+    const response = await fetch(`${base}/v1/sbtc`);
+    assert.equal(response.status, 402);
+    const body = (await response.json()) as Record<string, unknown>;
+    const contract = resolveAsset('sBTC', 'testnet');
+    assert.equal(body.maxAmountRequired, '250');
+    assert.equal(body.network, 'testnet');
+    assert.equal(body.tokenType, 'sBTC');
+    assert.deepEqual(body.tokenContract, {
+      address: contract.kind === 'sip010' ? contract.contractAddress : '',
+      name: 'sbtc-token',
+    });
+    assert.ok(Date.parse(String(body.expiresAt)) > Date.now());
+    const header = JSON.parse(
+      Buffer.from(response.headers.get('payment-required')!, 'base64').toString(),
+    );
+    assert.equal(header.x402Version, 2);
+    assert.equal(header.accepts[0].amount, '250');
+  });
+
+  test('its X-PAYMENT-TOKEN-TYPE never picks the asset: an STX transfer for the sBTC price is refused, nothing moves', async () => {
+    const buyer = stack.buyer();
+    const payment = await createPaymentTransaction({
+      account: buyer,
+      requirements: {
+        scheme: 'exact',
+        network: 'stacks:2147483648',
+        amount: '250',
+        asset: 'STX',
+        payTo: stack.seller,
+        maxTimeoutSeconds: 300,
+      },
+      nonce: 0n,
+      fee: 400n,
+    });
+    const before = stack.stx(stack.seller);
+    const answer = await replay('/v1/sbtc', {
+      'X-PAYMENT': payment.transaction,
+      'X-PAYMENT-TOKEN-TYPE': 'STX',
+    });
+    assert.equal(answer.status, 402);
+    assert.doesNotMatch(answer.text, /secret/);
+    assert.equal(stack.stx(stack.seller), before);
+    assert.equal(stack.nonce(buyer.address), 0n);
+  });
+
+  test('without the opt-in, its v1 client cannot read our v2 402 body and pays nothing', async () => {
+    const buyer = stack.buyer();
+    const api = incumbent.withPaymentInterceptor(
+      theirs(axios.create({ baseURL: base })),
+      incumbent.privateKeyToAccountV1(buyer.privateKey, 'testnet'),
+    );
+    await assert.rejects(api.get('/stx'), /Invalid x402 payment request/);
+    assert.equal(stack.nonce(buyer.address), 0n);
+  });
+});
+
+// Its axios is pinned (1.15.2, nested under it), so the instance types differ; at runtime it only adds interceptors.
+function theirs(api: AxiosInstance): Parameters<typeof incumbent.wrapAxiosWithPayment>[0] {
+  return api as unknown as Parameters<typeof incumbent.wrapAxiosWithPayment>[0];
+}
+
+function balance(asset: 'STX' | 'sBTC', address: string): bigint {
+  return asset === 'STX' ? stack.stx(address) : stack.sbtc(address);
+}
