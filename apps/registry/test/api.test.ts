@@ -326,7 +326,9 @@ describe('pages', () => {
     );
     const { json } = await post(service.url, '/api/v1/resources', { url: at('/evil') });
     for (const path of ['/', `/resources/${json.id}`, '/?q=alert']) {
-      const page = await (await fetch(`${service.url}${path}`)).text();
+      const response = await fetch(`${service.url}${path}`);
+      assert.match(response.headers.get('content-security-policy') ?? '', /default-src 'none'/);
+      const page = await response.text();
       assert.ok(page.includes('&lt;script&gt;alert(1)&lt;/script&gt;'), path);
       assert.ok(!page.includes('<script>'), path);
       assert.ok(!page.includes('<img src=x'), path);
