@@ -398,6 +398,12 @@ describe('other configurations', () => {
         200,
         'search is not limited',
       );
+      const form = await fetch(`${limited.url}/register`, {
+        method: 'POST',
+        body: new URLSearchParams({ url: at('/weather') }),
+      });
+      assert.equal(form.status, 429);
+      assert.match(await form.text(), /Too many submissions/);
     } finally {
       await limited.stop();
     }

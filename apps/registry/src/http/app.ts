@@ -11,6 +11,7 @@ import { HTTPException } from 'hono/http-exception';
 import { requestId } from 'hono/request-id';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
+import { registerPage } from '../pages/register.js';
 import type { Registry } from '../registry.js';
 import type { RegistryStore } from '../store/store.js';
 import { addApiRoutes } from './api.js';
@@ -77,6 +78,10 @@ export function createRegistryApp(options: RegistryAppOptions): Hono<AppEnv> {
     const verdict = limiter.take(clientAddress(c, options.trustProxy ?? false));
     if (!verdict.allowed) {
       c.header('retry-after', String(verdict.retryAfterSeconds));
+      if (c.req.path === '/register') {
+        const problem = `Too many submissions from your address; try again in ${verdict.retryAfterSeconds} s.`;
+        return c.html(registerPage({ problem }), 429);
+      }
       return c.json(
         {
           error: 'rate_limited',
