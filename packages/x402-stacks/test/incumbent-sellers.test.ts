@@ -3,8 +3,8 @@
  * facilitator service, all over HTTP on 127.0.0.1 against the devnet:
  * - its v2 `paymentMiddleware`, paid by our `wrapAxiosWithPayment`, in each asset spelling it emits (`STX`, `SBTC`,
  *   a contract id, and a contract id with `::asset`, which its own client cannot pay); it calls our `POST /settle`;
- * - its v1 `paymentMiddlewareV1`, paid by its own `withPaymentInterceptor`; it calls our `POST /api/v1/settle` with
- *   its snake_case body and needs `status: 'confirmed'` back.
+ * - its v1 `paymentMiddlewareV1`, paid by its own `withPaymentInterceptor` and by ours; it calls our
+ *   `POST /api/v1/settle` with its snake_case body and needs `status: 'confirmed'` back.
  * Each payment moves the balances exactly once, and its replay is refused by our facilitator.
  */
 import assert from 'node:assert/strict';
@@ -161,6 +161,34 @@ describe('x402-stacks@2 withPaymentInterceptor against its paymentMiddlewareV1 s
       assert.equal(stack.nonce(buyer.address), 1n, 'exactly one transaction from the buyer');
 
       assert.equal(sent.length, 1);
+      const again = await replay(path, sent[0]!);
+      assert.equal(again.status, 402);
+      assert.doesNotMatch(again.text, /secret/);
+      assert.equal(balance(asset, stack.seller), before + price);
+    });
+  }
+});
+
+describe('our wrapAxiosWithPayment against x402-stacks@2 paymentMiddlewareV1 (its flat 402, raw hex X-PAYMENT)', () => {
+  for (const [path, asset] of [
+    ['/v1/stx', 'STX'],
+    ['/v1/sbtc', 'sBTC'],
+  ] as const) {
+    test(`${asset}: paid once with the transaction hex, served; a replay is refused`, async () => {
+      const buyer = stack.buyer();
+      const price = asset === 'STX' ? 1000n : 250n;
+      const before = balance(asset, stack.seller);
+      const { api, sent } = recording();
+      wrapAxiosWithPayment(api, buyer, { apiUrl: stack.devnet.url });
+
+      const response = await api.get(path);
+      assert.equal(response.status, 200);
+      assert.equal(response.data.content, 'secret');
+      assert.equal(balance(asset, stack.seller), before + price);
+      assert.equal(stack.nonce(buyer.address), 1n, 'exactly one transaction from the buyer');
+      assert.equal(sent.length, 1);
+      assert.match(Object.values(sent[0]!)[0]!, /^[0-9a-f]+$/, 'raw transaction hex');
+
       const again = await replay(path, sent[0]!);
       assert.equal(again.status, 402);
       assert.doesNotMatch(again.text, /secret/);

@@ -1,10 +1,11 @@
 /**
- * Reading a 402: the v2 `payment-required` header, or the JSON body of a v1 server. Both become one shape, so the
- * rest of the payer never asks which version it is talking to.
+ * Reading a 402: the v2 `payment-required` header, or the JSON body of a v1 server (x402 v1, or the flat request of
+ * x402-stacks 1.x). All become one shape, so the rest of the payer never asks which version it is talking to.
  * @module
  */
 import { InvalidHeaderError } from '../protocol/errors.js';
 import { decodePaymentRequiredHeader, type HeaderValue } from '../protocol/headers.js';
+import { type LegacyPaymentRequest, LegacyPaymentRequestSchema } from '../protocol/legacy-v1.js';
 import { type PaymentRequiredV1, PaymentRequiredV1Schema } from '../protocol/v1.js';
 import { type PaymentRequired, PaymentRequiredSchema } from '../protocol/v2.js';
 import type { StacksPaymentRequirements } from '../stacks/payment/terms.js';
@@ -40,8 +41,11 @@ export type PaymentChallenge =
     }
   | {
       readonly version: 1;
+      /** For the flat x402-stacks 1.x request, its one payment as an x402 v1 challenge. */
       readonly paymentRequired: PaymentRequiredV1;
       readonly offers: readonly PaymentOffer[];
+      /** `'x402-stacks-v1'`: the server reads the raw transaction hex in `X-PAYMENT`. Default x402 v1. */
+      readonly format?: 'x402-stacks-v1';
     };
 
 /**
@@ -51,6 +55,7 @@ export type PaymentChallenge =
  *    a broken or tampered header is an error, never a reason to trust a body instead.
  * 2. Without the header, a JSON body with `x402Version: 1` is a v1 challenge (v1 servers send it only there).
  * 3. A v2-shaped body without the header is accepted too, as older v2 servers sent both.
+ * 4. The flat body of x402-stacks 1.x (2.0's `paymentMiddlewareV1`) is its one payment, paid with raw hex.
  *
  * @param input.body the parsed JSON body, its text, or `undefined` when it was not read.
  * @throws {InvalidPaymentRequiredError} when neither holds a valid challenge; `cause` has the decoder's error.
@@ -85,6 +90,8 @@ export function readPaymentChallenge(input: {
   if (v1.success) return v1Challenge(v1.data);
   const v2 = PaymentRequiredSchema.safeParse(body);
   if (v2.success) return v2Challenge(v2.data);
+  const legacy = LegacyPaymentRequestSchema.safeParse(body);
+  if (legacy.success) return legacyChallenge(legacy.data);
   throw new InvalidPaymentRequiredError(
     'no payment-required header, and the body is not an x402 challenge',
   );
@@ -116,6 +123,33 @@ function v1Challenge(paymentRequired: PaymentRequiredV1): PaymentChallenge {
       },
     })),
   };
+}
+
+function legacyChallenge(request: LegacyPaymentRequest): PaymentChallenge {
+  const { tokenType, tokenContract } = request;
+  // Its contract when it names one, else the token's default on the network; no token type is STX.
+  const asset = tokenContract
+    ? `${tokenContract.address}.${tokenContract.name}`
+    : (tokenType ?? 'STX');
+  // The time left before its expiresAt, as the deadline a v1 requirement states.
+  const seconds = Math.max(1, Math.ceil((Date.parse(request.expiresAt) - Date.now()) / 1000));
+  const paymentRequired: PaymentRequiredV1 = {
+    x402Version: 1,
+    accepts: [
+      {
+        scheme: 'exact',
+        network: request.network,
+        maxAmountRequired: request.maxAmountRequired,
+        resource: request.resource,
+        description: '',
+        mimeType: '',
+        payTo: request.payTo,
+        maxTimeoutSeconds: seconds,
+        asset,
+      },
+    ],
+  };
+  return { ...v1Challenge(paymentRequired), version: 1, paymentRequired, format: 'x402-stacks-v1' };
 }
 
 function parseBody(body: unknown): unknown {

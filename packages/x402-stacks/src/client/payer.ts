@@ -196,6 +196,10 @@ export function createPayer(account: StacksAccount, options: PaymentOptions = {}
     offer: PayableOffer,
     transaction: string,
   ): PreparedPayment['header'] => {
+    // x402-stacks 1.x reads the signed transaction itself, as hex.
+    if (challenge.version === 1 && challenge.format === 'x402-stacks-v1') {
+      return { name: 'X-PAYMENT', value: transaction };
+    }
     if (challenge.version === 1) {
       const value = encodeXPaymentHeader({
         x402Version: 1,

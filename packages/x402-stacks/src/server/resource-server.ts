@@ -49,7 +49,7 @@ export type Payment = {
   readonly network: StacksNetworkId;
   /** Atomic units, as a decimal string. */
   readonly amount: string;
-  /** The asset as offered: `'STX'`, `'sBTC'` or a contract id. */
+  /** The asset as offered: `'STX'`, or the token's contract id (an `'sBTC'` price is offered by its id). */
   readonly asset: string;
   /** `true` once the facilitator confirmed the settlement; `false` while an `after-handler` handler runs. */
   readonly settled: boolean;
