@@ -1,7 +1,8 @@
 /**
- * The seller quickstart from the x402-stacks documentation, as written: one paid route, one free one. Configured by
+ * The seller quickstart from the x402-stacks documentation, as written: one paid route and one free one, plus a paid
+ * route described for x402scan the way "Register with x402scan" asks (a name and an outputSchema). Configured by
  * environment variables only (or a `.env` file; see .env.example). `npm start` at the repository root runs it against
- * the local devnet and facilitator.
+ * the local devnet and facilitator, and registers the described route with a local registry.
  */
 import 'dotenv/config';
 import express, { type Request, type Response } from 'express';
@@ -40,6 +41,50 @@ app.get(
         payer: payment?.payer,
         network: payment?.network,
       },
+    });
+  },
+);
+
+// A route ready for x402scan, as "Register with x402scan" asks: a name, and an outputSchema saying how to call it and
+// what it returns, both carried in the 402 (V2)
+app.get(
+  '/api/weather',
+  paymentMiddleware({
+    amount: STXtoMicroSTX(0.001),
+    payTo: SERVER_ADDRESS,
+    network: NETWORK,
+    facilitatorUrl: FACILITATOR_URL,
+    name: 'Weather API',
+    description: 'Get current weather data for any city',
+    mimeType: 'application/json',
+    outputSchema: {
+      input: {
+        type: 'http',
+        method: 'GET',
+        queryParams: {
+          city: { type: 'string', required: true, description: 'City name to get weather for' },
+          units: {
+            type: 'string',
+            required: false,
+            description: 'Temperature units',
+            enum: ['celsius', 'fahrenheit'],
+          },
+        },
+      },
+      output: {
+        temperature: { type: 'number' },
+        conditions: { type: 'string' },
+        humidity: { type: 'number' },
+      },
+    },
+  }),
+  (req: Request, res: Response) => {
+    const celsius = req.query.units !== 'fahrenheit';
+    res.json({
+      city: String(req.query.city ?? 'Lisbon'),
+      temperature: celsius ? 21 : 70,
+      conditions: 'clear',
+      humidity: 48,
     });
   },
 );

@@ -16,17 +16,23 @@ import { parseArgs } from 'node:util';
 import { type Devnet, startDevnet } from '@x402-stacks/devnet';
 import {
   type FacilitatorService,
-  loadConfig,
+  loadConfig as loadFacilitatorConfig,
   startFacilitatorService,
 } from '@x402-stacks/facilitator';
+import {
+  loadConfig as loadRegistryConfig,
+  type RegistryService,
+  startRegistryService,
+} from '@x402-stacks/registry';
 import { decodePaymentRequiredHeader, fromAtomic, getExplorerURL, resolveAsset } from 'x402-stacks';
 import { EXIT_USAGE, type Io, processIo } from './io.js';
 
 export const DEMO_USAGE = `Usage: x402-stacks demo [--once] [--block-time <ms>] [--data-dir <path>]
 
-Runs the payment flow end to end on this machine, offline: a local devnet, the facilitator (SQLite ledger) and the
-documentation's example seller; then the example buyer pays for /api/premium-data and every step is shown. The
-stack then stays up, with the URLs to try with \`x402-stacks pay\` or curl, until Ctrl-C.
+Runs the payment flow end to end on this machine, offline: a local devnet, the facilitator (SQLite ledger), the
+documentation's example seller and a local x402scan registry listing it; then the example buyer pays for
+/api/premium-data and every step is shown. The stack then stays up, with the URLs to try with \`x402-stacks pay\`
+or curl, until Ctrl-C.
 
 Options:
   --once               stop after the buyer; exit 0 when it was served, 1 otherwise (for scripts and CI)
@@ -34,7 +40,8 @@ Options:
   --data-dir <path>    keep the facilitator's ledger here (default: a temporary folder, removed at the end)
   -h, --help           show this help
 
-Ports: the devnet, facilitator and seller take 3999, 8085 and 3003 when free, otherwise any free port.`;
+Ports: the devnet, facilitator, seller and registry take 3999, 8085, 3003 and 8090 when free, otherwise any free
+port.`;
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const EXAMPLES = {
@@ -47,6 +54,9 @@ type Stack = {
   facilitator: FacilitatorService;
   seller: ChildProcess;
   sellerUrl: string;
+  registry: RegistryService;
+  /** The directory page of the seller's registered route, when the registry accepted it. */
+  listingUrl: string | undefined;
   dataDir: string;
   ownsDataDir: boolean;
 };
@@ -110,7 +120,7 @@ async function startStack(io: Io, blockTime: number, dataDirOption?: string): Pr
   const dataDir = dataDirOption ?? mkdtempSync(join(tmpdir(), 'x402-stacks-demo-'));
   mkdirSync(dataDir, { recursive: true });
   const facilitator = await startFacilitatorService(
-    loadConfig({
+    loadFacilitatorConfig({
       PORT: String(await preferredPort(8085)),
       STACKS_API_URL_TESTNET: devnet.url,
       DATABASE_URL: `sqlite:${join(dataDir, 'facilitator.db')}`,
@@ -134,7 +144,28 @@ async function startStack(io: Io, blockTime: number, dataDirOption?: string): Pr
   io.out(
     `  seller        ${sellerUrl}  (examples/seller/server.ts, pays ${sellerOf(devnet).address})`,
   );
-  return { devnet, facilitator, seller, sellerUrl, dataDir, ownsDataDir };
+
+  const registry = await startRegistryService(
+    loadRegistryConfig({
+      PORT: String(await preferredPort(8090)),
+      DATABASE_URL: `sqlite:${join(dataDir, 'registry.db')}`,
+      // The demo seller is plain http on 127.0.0.1, which a public registry must refuse.
+      ALLOW_INSECURE_LOCAL: 'true',
+      LOG_LEVEL: 'error',
+    }),
+  );
+  const registered = await registry.registry.register({ url: `${sellerUrl}/api/weather` });
+  const listingUrl = registered.valid
+    ? `${registry.url}/resources/${registered.stored!.id}`
+    : undefined;
+  io.out(
+    `  registry      ${registry.url}/  (x402scan in local mode; ${
+      listingUrl
+        ? `the seller's /api/weather is listed at ${listingUrl}`
+        : `refused: ${registered.error}`
+    })`,
+  );
+  return { devnet, facilitator, seller, sellerUrl, registry, listingUrl, dataDir, ownsDataDir };
 }
 
 /** Steps 2 and 3 of the tour: the offer, then the example buyer. Resolves true when the buyer was served. */
@@ -207,6 +238,10 @@ function printTryIt(io: Io, stack: Stack): void {
       `    npx x402-stacks pay ${stack.sellerUrl}/api/premium-data`,
   );
   io.out(`  curl ${stack.facilitator.url}/supported`);
+  io.out(
+    `  open ${stack.registry.url}/  (the directory${stack.listingUrl ? `; the listing: ${stack.listingUrl}` : ''})`,
+  );
+  io.out(`  curl '${stack.registry.url}/api/v1/resources?q=weather'`);
   io.out(`  curl ${stack.devnet.url}/devnet/accounts`);
   io.out('  (devnet keys are public test keys, funded only on this local chain)');
   io.out('Ctrl-C stops everything.');
@@ -214,6 +249,7 @@ function printTryIt(io: Io, stack: Stack): void {
 
 async function stopStack(stack: Stack): Promise<void> {
   stack.seller.kill('SIGTERM');
+  await stack.registry.stop();
   await stack.facilitator.stop();
   await stack.devnet.stop();
   if (stack.ownsDataDir) rmSync(stack.dataDir, { recursive: true, force: true });

@@ -28,6 +28,7 @@ test('npm start -- --once runs the payment flow end to end and exits 0', {
     /devnet\s+http:\/\/127\.0\.0\.1:\d+/,
     /facilitator\s+http:\/\/127\.0\.0\.1:\d+/,
     /seller\s+http:\/\/127\.0\.0\.1:\d+/,
+    /registry\s+http:\/\/127\.0\.0\.1:\d+\/ .*the seller's \/api\/weather is listed at http:\/\/127\.0\.0\.1:\d+\/resources\/[\w-]+/,
     /402 Payment Required/,
     /- 10 atomic units = 0\.00001 STX to ST\w+ on stacks:2147483648/,
     /\[buyer\] Success! Data:/,
