@@ -10,11 +10,17 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import axios, { type AxiosInstance } from 'axios';
 import type { Request, Response } from 'express';
-import { createPaymentTransaction, resolveAsset } from 'x402-stacks';
+import {
+  createPaymentTransaction,
+  decodePaymentRequiredHeader,
+  encodePaymentSignatureHeader,
+  type PaymentRequirements,
+  resolveAsset,
+} from 'x402-stacks';
 import { getPayment, paymentMiddleware } from 'x402-stacks/express';
 import type { PaymentMiddlewareOptions } from 'x402-stacks/server';
 import * as incumbent from 'x402-stacks-v2';
-import { express4, type IncumbentStack, startIncumbentStack } from './incumbent-stack.js';
+import { express4, type IncumbentStack, SBTC_ID, startIncumbentStack } from './incumbent-stack.js';
 
 let stack: IncumbentStack;
 let base: string;
@@ -98,6 +104,56 @@ describe('x402-stacks@2 wrapAxiosWithPayment (v2) against our paymentMiddleware 
       assert.equal(stack.nonce(buyer.address), 1n);
     });
   }
+});
+
+describe('our paymentMiddleware reads every spelling of the incumbent and the draft Stacks spec', () => {
+  async function offered(path: string): Promise<PaymentRequirements> {
+    const response = await fetch(`${base}${path}`);
+    return decodePaymentRequiredHeader(response.headers.get('payment-required')!).accepts[0]!;
+  }
+
+  async function pay(path: string, accepted: Partial<PaymentRequirements>, field = 'transaction') {
+    const entry = await offered(path);
+    const buyer = stack.buyer();
+    // Our facilitator sponsors, so the offer names a sponsor: signed sponsored, as our own clients do.
+    const payment = await createPaymentTransaction({
+      account: buyer,
+      requirements: entry,
+      nonce: 0n,
+    });
+    const header = encodePaymentSignatureHeader({
+      x402Version: 2,
+      accepted: { ...entry, ...accepted },
+      payload: { [field]: payment.transaction },
+    });
+    const answer = await replay(path, { 'payment-signature': header });
+    return { ...answer, buyer };
+  }
+
+  for (const asset of ['SBTC', 'sbtc', 'sBTC', SBTC_ID]) {
+    test(`accepted.asset '${asset}' pays the sBTC entry`, async () => {
+      const before = stack.sbtc(stack.seller);
+      const answer = await pay('/sbtc', { asset });
+      assert.equal(answer.status, 200, answer.text);
+      assert.equal(stack.sbtc(stack.seller), before + 250n);
+    });
+  }
+
+  test('an ::asset that is not the token’s asset name is refused, not guessed; nothing moves', async () => {
+    const before = stack.sbtc(stack.seller);
+    const answer = await pay('/sbtc', { asset: `${SBTC_ID.split('::')[0]}::other-token` });
+    assert.equal(answer.status, 402);
+    assert.equal(JSON.parse(answer.text).error, 'accepted_requirements_mismatch');
+    assert.equal(stack.sbtc(stack.seller), before);
+    assert.equal(stack.nonce(answer.buyer.address), 0n);
+  });
+
+  test('payload.signedTransaction (the draft Stacks spec) is read like payload.transaction', async () => {
+    const before = stack.stx(stack.seller);
+    const answer = await pay('/stx', {}, 'signedTransaction');
+    assert.equal(answer.status, 200, answer.text);
+    assert.equal(stack.stx(stack.seller), before + 1000n);
+  });
 });
 
 describe('x402-stacks@2 withPaymentInterceptor (its v1) against our paymentMiddleware', () => {
