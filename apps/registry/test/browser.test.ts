@@ -1,28 +1,49 @@
 /**
- * The directory in real headless Chromium: register the demo seller through the form, search for it, open its
- * page, and save desktop (1280) and mobile (390) screenshots under apps/registry/test-output/. Every page is
- * checked for horizontal overflow at both widths.
+ * The directory in real headless Chromium: register the demo seller (examples/seller/server.ts, the seller `npm start`
+ * runs, as its own process) through the form, search for it, open its page, and save desktop (1280) and mobile (390)
+ * screenshots under apps/registry/test-output/. Every page is checked for horizontal overflow at both widths.
  */
 import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { serve } from '@hono/node-server';
+import { createFacilitatorApp } from '@x402-stacks/facilitator';
 import pino from 'pino';
 import { type Browser, chromium, type Page } from 'playwright-core';
+import { createFacilitator } from 'x402-stacks';
 import { loadConfig, type RegistryService, startRegistryService } from '../src/index.js';
 import { DEMO_ROUTES, startDemoSeller } from './demo-seller.js';
+import { TESTNET_PAY_TO } from './fixtures.js';
 
 const OUTPUT = fileURLToPath(new URL('../test-output/', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'x402-registry-browser-'));
 let service: RegistryService;
 let seller: Awaited<ReturnType<typeof startDemoSeller>>;
+let demoSeller: ChildProcess;
+let demoSellerUrl: string;
+let facilitatorServer: ReturnType<typeof serve>;
 let browser: Browser;
 
 before(async () => {
   mkdirSync(OUTPUT, { recursive: true });
   seller = await startDemoSeller();
+  // The demo seller asks its facilitator's /supported for a sponsor; the registry only sends unpaid probes, so the
+  // facilitator's chain is never contacted.
+  const app = createFacilitatorApp({
+    facilitator: createFacilitator({ networks: { testnet: { url: 'http://127.0.0.1:9' } } }),
+  });
+  facilitatorServer = await new Promise((resolve) => {
+    const started = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () =>
+      resolve(started),
+    );
+  });
+  const facilitatorUrl = `http://127.0.0.1:${(facilitatorServer.address() as AddressInfo).port}`;
+  ({ child: demoSeller, url: demoSellerUrl } = await startExampleSeller(facilitatorUrl));
   service = await startRegistryService(
     loadConfig({
       PORT: '0',
@@ -44,8 +65,44 @@ after(async () => {
   await browser?.close();
   await service?.stop();
   await seller?.stop();
+  demoSeller?.kill('SIGTERM');
+  await new Promise((resolve) => facilitatorServer?.close(resolve));
   rmSync(dir, { recursive: true, force: true });
 });
+
+/** examples/seller/server.ts as `npm start` runs it: through tsx, configured by environment variables only. */
+async function startExampleSeller(facilitatorUrl: string) {
+  const root = fileURLToPath(new URL('../../../', import.meta.url));
+  const probe = serve({ fetch: () => new Response(), port: 0, hostname: '127.0.0.1' });
+  await new Promise((resolve) => probe.once('listening', resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise((resolve) => probe.close(resolve));
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(root, 'examples/seller/server.ts')],
+    {
+      cwd: root,
+      env: {
+        ...process.env,
+        TSX_TSCONFIG_PATH: join(root, 'tsconfig.json'),
+        NETWORK: 'testnet',
+        SERVER_ADDRESS: TESTNET_PAY_TO,
+        PORT: String(port),
+        FACILITATOR_URL: facilitatorUrl,
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  await new Promise<void>((resolve, reject) => {
+    let printed = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      printed += chunk.toString();
+      if (printed.includes('Server running')) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`the example seller exited with ${code}`)));
+  });
+  return { child, url: `http://127.0.0.1:${port}` };
+}
 
 async function assertNoOverflow(page: Page, label: string) {
   // A string, so this Node-typed file needs no DOM types; it runs in the page.
@@ -59,7 +116,7 @@ test('register the demo seller through the form, find it, open it; screenshots a
   timeout: 60_000,
 }, async () => {
   const desktop = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  const weather = `${seller.url}/weather`;
+  const weather = `${demoSellerUrl}/api/weather`;
 
   // 1. Register through the form.
   await desktop.goto(`${service.url}/register`);
@@ -70,7 +127,7 @@ test('register the demo seller through the form, find it, open it; screenshots a
   await desktop.screenshot({ path: join(OUTPUT, 'register-desktop.png'), fullPage: true });
 
   // A refused check shows its findings on the same form.
-  await desktop.fill('input[name=url]', `${seller.url}/not-a-route`);
+  await desktop.fill('input[name=url]', `${demoSellerUrl}/not-a-route`);
   await desktop.click('button[value=validate]');
   await desktop.waitForSelector('.notice.bad');
   assert.deepEqual(await desktop.locator('.finding b').allTextContents(), ['invalid_status']);
@@ -82,20 +139,22 @@ test('register the demo seller through the form, find it, open it; screenshots a
   await desktop.click('form.search button[type=submit]');
   await desktop.waitForURL(/q=weather/);
   const names = await desktop.locator('.result h3').allTextContents();
-  assert.deepEqual(names, ['Demo weather']);
+  assert.deepEqual(names, ['Weather API']);
   await desktop.goto(`${service.url}/`);
   await desktop.screenshot({ path: join(OUTPUT, 'directory-desktop.png'), fullPage: true });
 
   // 3. Open its page.
   await desktop.goto(`${service.url}/?q=weather`);
-  await desktop.click('.result h3 a');
+  await desktop.click('.result h3 a >> text=Weather API');
   await desktop.waitForSelector('h1');
-  assert.equal(await desktop.textContent('h1'), 'Demo weather');
+  assert.equal(await desktop.textContent('h1'), 'Weather API');
   const body = (await desktop.textContent('main')) ?? '';
-  assert.match(body, /0\.0025 STX/);
-  assert.match(body, /2500 µSTX/);
+  assert.match(body, /0\.001 STX/);
+  assert.match(body, /1000 µSTX/);
+  assert.match(body, /Get current weather data for any city/);
   assert.ok(
-    body.includes(`npx x402-stacks pay '${weather}' --network testnet --max-amount 0.0025STX`),
+    body.includes(`npx x402-stacks pay '${weather}' --network testnet --max-amount 0.001STX`),
+    body,
   );
   await desktop.screenshot({ path: join(OUTPUT, 'detail-desktop.png'), fullPage: true });
   const detailUrl = desktop.url();
