@@ -4,7 +4,6 @@
  * (apps/registry/README.md).
  * @module
  */
-import { parseArgs } from 'node:util';
 import {
   ConfigError,
   describeDatabase,
@@ -12,7 +11,8 @@ import {
   loadConfig,
   startRegistryService,
 } from '@x402-stacks/registry';
-import { EXIT_USAGE, type Io, processIo } from './io.js';
+import { type Io, processIo } from './io.js';
+import { environmentHelp, runServiceCommand } from './service-command.js';
 
 export const REGISTRY_USAGE = `Usage: x402-stacks registry [--port <n>] [--host <address>] [--allow-insecure-local]
 
@@ -27,61 +27,27 @@ Options:
   -h, --help               show this help
 
 Environment (defaults in parentheses):
-${Object.entries(ENVIRONMENT)
-  .map(([name, fallback]) => `  ${name.padEnd(24)}(${fallback || 'none'})`)
-  .join('\n')}`;
+${environmentHelp(ENVIRONMENT)}`;
 
 /** Runs the registry until SIGINT or SIGTERM; resolves with the exit code. */
-export async function runRegistry(argv: string[], io: Io = processIo): Promise<number> {
-  let values: { port?: string; host?: string; 'allow-insecure-local'?: boolean; help?: boolean };
-  try {
-    values = parseArgs({
-      args: argv,
-      options: {
-        port: { type: 'string' },
-        host: { type: 'string' },
-        'allow-insecure-local': { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-    }).values;
-  } catch (error) {
-    io.err(`x402-stacks registry: ${error instanceof Error ? error.message : String(error)}`);
-    return EXIT_USAGE;
-  }
-  if (values.help) {
-    io.out(REGISTRY_USAGE);
-    return 0;
-  }
-  let config: ReturnType<typeof loadConfig>;
-  try {
-    config = loadConfig({
-      ...process.env,
-      ...(values.port === undefined ? {} : { PORT: values.port }),
-      ...(values.host === undefined ? {} : { HOST: values.host }),
-      ...(values['allow-insecure-local'] ? { ALLOW_INSECURE_LOCAL: 'true' } : {}),
-    });
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      io.err(error.message);
-      return EXIT_USAGE;
-    }
-    throw error;
-  }
-  const service = await startRegistryService(config);
-  if (config.allowInsecureLocal) {
-    io.err(
-      'WARNING: --allow-insecure-local is on; http:// and loopback sellers can be registered.',
-    );
-  }
-  io.out(
-    `x402-stacks registry on ${service.url} (database: ${describeDatabase(config.database)}; directory at ${service.url}/)`,
-  );
-  const signal = await new Promise<string>((resolve) => {
-    process.once('SIGINT', () => resolve('SIGINT'));
-    process.once('SIGTERM', () => resolve('SIGTERM'));
+export function runRegistry(argv: string[], io: Io = processIo): Promise<number> {
+  return runServiceCommand(argv, io, {
+    name: 'registry',
+    usage: REGISTRY_USAGE,
+    switches: { 'allow-insecure-local': 'ALLOW_INSECURE_LOCAL' },
+    load: loadConfig,
+    configError: ConfigError,
+    start: (config) => startRegistryService(config),
+    started: (service, config, out) => {
+      if (config.allowInsecureLocal) {
+        out.err(
+          'WARNING: --allow-insecure-local is on; http:// and loopback sellers can be registered.',
+        );
+      }
+      out.out(
+        `x402-stacks registry on ${service.url} (database: ${describeDatabase(config.database)}; directory at ${service.url}/)`,
+      );
+    },
+    stopped: 'stopped',
   });
-  await service.stop();
-  io.out(`${signal}: stopped`);
-  return 0;
 }
