@@ -15,8 +15,8 @@ const HEX = /^(0x)?(?:[0-9a-fA-F]{2})+$/;
 
 /**
  * Whether an `X-PAYMENT` value is a raw signed transaction in hex (x402-stacks 1.x) rather than base64 JSON
- * (x402 v1). Unambiguous: the base64 of a JSON object never starts with two hex digits (`{"` is `ey`, and after
- * leading whitespace the second character is `H`, `X`, `n` or `Q`), so it is never all hex.
+ * (x402 v1). Unambiguous: the base64 of a JSON object, leading whitespace or not, never starts with two hex digits
+ * (`{"` is `ey`; `\t{` is `CX`), so it is never all hex.
  * @example
  * ```ts
  * isRawTransactionHex('80800000000400…'); // true
