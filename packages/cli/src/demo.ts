@@ -109,16 +109,34 @@ export async function runDemo(argv: string[], io: Io = processIo): Promise<numbe
 }
 
 async function startStack(io: Io, blockTime: number, dataDirOption?: string): Promise<Stack> {
+  // What has started so far, stopped in reverse if a later part fails, so no process or port is left behind.
+  const started: (() => unknown)[] = [];
+  try {
+    return await startParts(io, blockTime, dataDirOption, started);
+  } catch (error) {
+    for (const stop of started.reverse()) await stop();
+    throw error;
+  }
+}
+
+async function startParts(
+  io: Io,
+  blockTime: number,
+  dataDirOption: string | undefined,
+  started: (() => unknown)[],
+): Promise<Stack> {
   step(io, 'Starting the local stack');
   const devnet = await startDevnet({
     port: await preferredPort(3999),
     mining: { mode: 'interval', intervalMs: blockTime },
   });
+  started.push(() => devnet.stop());
   io.out(`  devnet        ${devnet.url}  (a block every ${blockTime / 1000} s)`);
 
   const ownsDataDir = dataDirOption === undefined;
   const dataDir = dataDirOption ?? mkdtempSync(join(tmpdir(), 'x402-stacks-demo-'));
   mkdirSync(dataDir, { recursive: true });
+  if (ownsDataDir) started.push(() => rmSync(dataDir, { recursive: true, force: true }));
   const facilitator = await startFacilitatorService(
     loadFacilitatorConfig({
       PORT: String(await preferredPort(8085)),
@@ -129,6 +147,7 @@ async function startStack(io: Io, blockTime: number, dataDirOption?: string): Pr
       LOG_LEVEL: 'warn',
     }),
   );
+  started.push(() => facilitator.stop());
   io.out(`  facilitator   ${facilitator.url}  (ledger ${join(dataDir, 'facilitator.db')})`);
 
   const port = await preferredPort(3003);
@@ -139,6 +158,7 @@ async function startStack(io: Io, blockTime: number, dataDirOption?: string): Pr
     PORT: String(port),
     FACILITATOR_URL: facilitator.url,
   });
+  started.push(() => seller.kill('SIGTERM'));
   prefixOutput(seller, io, 'seller');
   await waitForLine(seller, /Server running on port/);
   io.out(
@@ -154,6 +174,7 @@ async function startStack(io: Io, blockTime: number, dataDirOption?: string): Pr
       LOG_LEVEL: 'error',
     }),
   );
+  started.push(() => registry.stop());
   const registered = await registry.registry.register({ url: `${sellerUrl}/api/weather` });
   const listingUrl = registered.valid
     ? `${registry.url}/resources/${registered.stored!.id}`
@@ -198,7 +219,10 @@ async function tour(io: Io, stack: Stack): Promise<boolean> {
     STACKS_API_URL: stack.devnet.url,
   });
   const output = prefixOutput(child, io, 'buyer');
+  // The buyer's own axios timeout is 60 s; past twice that something hangs, and --once must still end.
+  const deadline = setTimeout(() => child.kill('SIGKILL'), 120_000);
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  clearTimeout(deadline);
   const txid = /Payment transaction:\s*(?:0x)?([0-9a-f]{64})/.exec(output())?.[1];
   if (code !== 0 || !txid || !/Success! Data/.test(output())) {
     io.err(`  the buyer was not served (exit ${code})`);

@@ -29,7 +29,7 @@ import {
 } from 'x402-stacks/client';
 import type { StacksPaymentRequirements } from 'x402-stacks/stacks';
 import { describeFailure } from './balance.js';
-import { EXIT_USAGE, type Io, processIo, UsageError } from './io.js';
+import { EXIT_USAGE, type Io, processIo, redactingIo, UsageError } from './io.js';
 import { networkFlag } from './keygen.js';
 
 export const PAY_USAGE = `Usage: x402-stacks pay <url> [options]
@@ -228,15 +228,43 @@ export async function runPay(
     io.err(`x402-stacks pay: ${error.message}\nRun 'x402-stacks pay --help' for usage.`);
     return EXIT_USAGE;
   }
+  // Progress and errors show what the server and the URL said: credentials redacted, terminal controls removed. The
+  // body on stdout stays as the server sent it, as curl does.
+  const shown: Io = { out: io.out, err: redactingIo(io).err };
   try {
-    return await pay(options, account, io);
+    return await pay(options, account, shown);
   } catch (error) {
-    io.err(`x402-stacks pay: ${describeFailure(error)}`);
+    shown.err(`x402-stacks pay: ${describeFailure(error)}`);
     if (error instanceof SettlementPendingError) {
-      io.err(`  Explorer: ${explorerLink(error.txid, options)}`);
+      shown.err(`  Explorer: ${explorerLink(error.txid, options)}`);
     }
     return 1;
   }
+}
+
+/**
+ * fetch refuses a URL with `user:password@` (and its error would quote it): the credentials travel as Basic auth
+ * instead, unless the caller set an Authorization header of their own.
+ */
+function requestTarget(url: string, headers: [string, string][]) {
+  const parsed = new URL(url);
+  if (!parsed.username && !parsed.password) return { url, headers };
+  const credentials = `${decodeURIComponent(parsed.username)}:${decodeURIComponent(parsed.password)}`;
+  parsed.username = '';
+  parsed.password = '';
+  const authorized = headers.some(([name]) => name.toLowerCase() === 'authorization');
+  return {
+    url: parsed.href,
+    headers: authorized
+      ? headers
+      : [
+          ...headers,
+          ['authorization', `Basic ${Buffer.from(credentials).toString('base64')}`] as [
+            string,
+            string,
+          ],
+        ],
+  };
 }
 
 async function pay(options: PayCommandOptions, account: StacksAccount, io: Io): Promise<number> {
@@ -254,10 +282,11 @@ async function pay(options: PayCommandOptions, account: StacksAccount, io: Io): 
     },
   };
   const payer = createPayer(account, payerOptions);
-  const init = { method: options.method, headers: options.headers, body: options.body };
+  const target = requestTarget(options.url, options.headers);
+  const init = { method: options.method, headers: target.headers, body: options.body };
 
   say(`${options.method} ${options.url} (paying from ${account.address} on ${account.network})`);
-  const first = await fetch(options.url, init);
+  const first = await fetch(target.url, init);
   const carriesPayment = options.headers.some(([name]) =>
     (PAYMENT_REQUEST_HEADERS as readonly string[]).includes(name.toLowerCase()),
   );
@@ -281,9 +310,9 @@ async function pay(options: PayCommandOptions, account: StacksAccount, io: Io): 
   say(`Settling: ${options.method} ${options.url} with ${prepared.header.name}`);
   let paid: Response;
   try {
-    paid = await fetch(options.url, {
+    paid = await fetch(target.url, {
       ...init,
-      headers: [...options.headers, [prepared.header.name, prepared.header.value]],
+      headers: [...target.headers, [prepared.header.name, prepared.header.value]],
     });
   } catch (cause) {
     throw prepared.fail(cause);

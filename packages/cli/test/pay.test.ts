@@ -5,6 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -130,6 +132,43 @@ describe('x402-stacks pay', () => {
     assert.equal(await runPay([`${stack.sellerUrl}/nothing-here`], out.io, env), 1);
     assert.match(out.stderr(), /HTTP 404/);
     assert.doesNotMatch(out.stderr(), /Signed/);
+  });
+
+  test('credentials in the URL travel as Basic auth and are never shown; a server cannot write terminal controls', async () => {
+    let authorization: string | undefined;
+    const server = createServer((request, response) => {
+      authorization = request.headers.authorization;
+      response.writeHead(402, { 'content-type': 'application/json' });
+      // A hostile 402 whose offer tries to clear the screen and fake a line.
+      response.end(
+        JSON.stringify({
+          x402Version: 2,
+          resource: { url: 'http://127.0.0.1/' },
+          accepts: [{ ...requirement({ payTo: stack.payTo }), asset: '\u001b[2J\rPaid 0 STX' }],
+        }),
+      );
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    try {
+      const out = capture();
+      const env = {
+        STACKS_PRIVATE_KEY: stack.buyer().privateKey,
+        STACKS_API_URL: stack.devnet.url,
+      };
+      const url = `http://alice:s3cr3t@127.0.0.1:${port}/paid?api_key=TOPSECRET`;
+      assert.equal(await runPay([url], out.io, env), 1);
+      assert.equal(authorization, `Basic ${Buffer.from('alice:s3cr3t').toString('base64')}`);
+      const shown = out.stderr() + out.stdout();
+      assert.ok(!shown.includes('s3cr3t') && !shown.includes('TOPSECRET'), shown);
+      assert.match(shown, /127\.0\.0\.1/, 'the URL is still shown, redacted');
+      assert.ok(
+        !shown.includes('\u001b') && !shown.includes('\r'),
+        'no terminal controls reach the screen',
+      );
+    } finally {
+      server.close();
+    }
   });
 
   test('usage errors exit 2 and never echo a key: no key, a bad key file, a key in a group-readable file warns', async () => {
