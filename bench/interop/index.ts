@@ -16,7 +16,7 @@
  * Everything shares this process (one event loop): the figures compare with each other, not with a deployment.
  *
  * Usage: tsx bench/interop/index.ts [--seconds 1 --rounds 5 --concurrency 8 --payers 16 --paid 64 --client-paid 24
- *        --creations 40]
+ *        --creations 40 --paid-rounds 2]
  */
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
@@ -64,8 +64,11 @@ const payerCount = Number(flag('payers', '16'));
 const paidCount = Number(flag('paid', '64'));
 const clientPaid = Number(flag('client-paid', '24'));
 const creations = Number(flag('creations', '40'));
+const paidRounds = Number(flag('paid-rounds', '2'));
 if (
-  ![seconds, rounds, concurrency, payerCount, paidCount, clientPaid, creations].every((n) => n > 0)
+  ![seconds, rounds, concurrency, payerCount, paidCount, clientPaid, creations, paidRounds].every(
+    (n) => n > 0,
+  )
 ) {
   throw new Error('every option must be above zero');
 }
@@ -225,8 +228,8 @@ async function signedHeaders(base: string, count: number): Promise<string[]> {
     }),
   );
 }
-const paid: LoadResult[] = [];
-for (const [index, base] of bases.entries()) {
+async function paidRow(index: number): Promise<LoadResult> {
+  const base = bases[index]!;
   const headers = await signedHeaders(base, paidCount);
   const result = await load({
     concurrency,
@@ -241,8 +244,19 @@ for (const [index, base] of bases.entries()) {
     },
   });
   await engine.idle();
-  process.stderr.write(`  paid, ${sellers[index]!.label}: ${formatRate(result.perSecond)}/s\n`);
-  paid.push(result);
+  return result;
+}
+// Rounds rotating between the sellers, as for the unpaid rows; each seller's best round (by rate) counts.
+const paid: LoadResult[] = [];
+for (let round = 0; round < paidRounds; round++) {
+  for (let k = 0; k < sellers.length; k++) {
+    const index = (round + k) % sellers.length;
+    const result = await paidRow(index);
+    process.stderr.write(
+      `  paid round ${round + 1}, ${sellers[index]!.label}: ${formatRate(result.perSecond)}/s\n`,
+    );
+    if (!paid[index] || result.perSecond > paid[index]!.perSecond) paid[index] = result;
+  }
 }
 
 // --- 2. Buyers -------------------------------------------------------------------------------------------------
@@ -374,7 +388,7 @@ const creation = await interleaved(creations, async (index) => {
 // --- Report ----------------------------------------------------------------------------------------------------
 
 console.log(
-  `\nbench/interop: sellers (${concurrency} keep-alive connections; unpaid: median of ${rounds} rotating rounds of ${seconds} s; paid: ${paidCount} pre-signed STX payments from ${payers.length} payers)\n`,
+  `\nbench/interop: sellers (${concurrency} keep-alive connections; unpaid: median of ${rounds} rotating rounds of ${seconds} s; paid: best of ${paidRounds} rotating rounds of ${paidCount} pre-signed STX payments from ${payers.length} payers)\n`,
 );
 printTable(
   [
