@@ -10,7 +10,9 @@ import { after, before, describe, test } from 'node:test';
 import express from 'express';
 import { Hono } from 'hono';
 import {
+  createPaymentTransaction,
   encodePaymentSignatureHeader,
+  generateKeypair,
   type PaymentRequirements,
   type SettleResponse,
 } from 'x402-stacks';
@@ -316,7 +318,8 @@ describe('settlement_pending is followed through GET /settlements/:txid, never s
     );
   });
 
-  test('a settle that timed out but reached the chain is found by the payment txid and served', async () => {
+  test('a settle that timed out, its transaction known as settled: 402 settlement_pending, never served', async () => {
+    let looks = 0;
     const server = serverWith(
       scripted({
         settle: async () => {
@@ -324,17 +327,158 @@ describe('settlement_pending is followed through GET /settlements/:txid, never s
             timedOut: true,
           });
         },
-        status: async () => ({
-          transaction: 'ef'.repeat(32),
-          state: 'success',
-          payer: SELLER,
-          network: 'stacks:2147483648',
-        }),
+        status: async () => {
+          looks++;
+          return {
+            transaction: 'ef'.repeat(32),
+            state: 'success',
+            payer: SELLER,
+            network: 'stacks:2147483648',
+          };
+        },
       }),
     );
     const admission = await server.admit(request(paid(entry)));
-    assert.equal(admission.action === 'serve' && admission.payment.transaction, 'ef'.repeat(32));
+    assert.equal(admission.action, 'reply');
+    if (admission.action !== 'reply') return;
+    assert.equal(admission.reply.status, 402);
+    assert.equal(JSON.parse(admission.reply.body).error, 'settlement_pending');
+    const receipt = JSON.parse(
+      Buffer.from(admission.reply.headers['payment-response']!, 'base64').toString(),
+    );
+    assert.equal(receipt.success, false);
+    assert.equal(receipt.transaction, 'ef'.repeat(32));
+    assert.equal(looks, 1, 'one look to know the txid, never followed to a success');
   });
+
+  test('a settle that timed out, its transaction unknown: 502, the buyer was not charged', async () => {
+    const server = serverWith(
+      scripted({
+        settle: async () => {
+          throw new FacilitatorRequestError('facilitator_unreachable', 'timed out', {
+            timedOut: true,
+          });
+        },
+      }),
+    );
+    const admission = await server.admit(request(paid(entry)));
+    assert.equal(admission.action === 'reply' && admission.reply.status, 502);
+  });
+});
+
+describe('a settle that times out over HTTP is never served from a status not bound to the request', () => {
+  // A replay: an old transaction, already settled for a cheap route, resent to this route. The facilitator's settle
+  // hangs past the timeout, and its status of the txid says success (the old settlement).
+  let stub: { url: string; server: Server; settles: number };
+  let signedTransfer = '';
+  before(async () => {
+    signedTransfer = (
+      await createPaymentTransaction({
+        account: generateKeypair('testnet'),
+        requirements: entry,
+        nonce: 0n,
+        fee: 400n,
+      })
+    ).transaction;
+    const state = { settles: 0 };
+    const server = createServer((req, res) => {
+      const path = req.url ?? '';
+      req.resume();
+      if (path === '/settle') {
+        state.settles++;
+        return; // never answers
+      }
+      if (path.startsWith('/settlements/')) {
+        res.writeHead(200, { 'content-type': 'application/json' }).end(
+          JSON.stringify({
+            transaction: path.slice('/settlements/'.length),
+            state: 'success',
+            payer: SELLER,
+            network: 'stacks:2147483648',
+            blockHeight: 7,
+          }),
+        );
+        return;
+      }
+      if (path === '/verify') {
+        res
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ isValid: true, payer: SELLER }));
+        return;
+      }
+      res.writeHead(404).end();
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    stub = {
+      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      server,
+      get settles() {
+        return state.settles;
+      },
+    };
+  });
+  after(() => {
+    stub.server.closeAllConnections();
+    stub.server.close();
+  });
+
+  // A payment whose transaction parses, so its txid is known: the status is asked by it.
+  const replayed = (): Record<string, string> => ({
+    'payment-signature': encodePaymentSignatureHeader({
+      x402Version: 2,
+      accepted: entry,
+      payload: { transaction: signedTransfer },
+    }),
+  });
+
+  for (const settle of ['before-handler', 'after-handler'] as const) {
+    test(`${settle}: 402 settlement_pending on Express and Hono, the content never sent`, async () => {
+      const options = {
+        amount: '1000',
+        payTo: SELLER,
+        network: 'testnet',
+        sponsored: false,
+        settle,
+        facilitator: createFacilitatorClient({ url: stub.url, settleTimeoutMs: 100 }),
+        settlementPending: { attempts: 3, intervalMs: 1 },
+      } as const;
+      let handled = 0;
+      const app = express();
+      app.get('/data', expressPaymentMiddleware(options), (_req, res) => {
+        handled++;
+        res.json({ content: 'secret' });
+      });
+      const hono = new Hono();
+      hono.get('/data', honoPaymentMiddleware(options), (c) => {
+        handled++;
+        return c.json({ content: 'secret' });
+      });
+      const listening = app.listen(0, '127.0.0.1');
+      await once(listening, 'listening');
+      const url = `http://127.0.0.1:${(listening.address() as AddressInfo).port}/data`;
+      try {
+        const settlesBefore = stub.settles;
+        for (const response of [
+          await fetch(url, { headers: replayed() }),
+          await hono.request('/data', { headers: replayed() }),
+        ]) {
+          const text = await response.text();
+          assert.equal(response.status, 402, text);
+          assert.equal(JSON.parse(text).error, 'settlement_pending');
+          assert.doesNotMatch(text, /secret/);
+          const receipt = JSON.parse(
+            Buffer.from(response.headers.get('payment-response')!, 'base64').toString(),
+          );
+          assert.equal(receipt.success, false);
+        }
+        assert.equal(stub.settles - settlesBefore, 2, 'each request did try to settle');
+        if (settle === 'before-handler') assert.equal(handled, 0, 'the handler never ran');
+      } finally {
+        listening.close();
+      }
+    });
+  }
 });
 
 describe('an in-process facilitator', () => {

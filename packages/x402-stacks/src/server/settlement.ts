@@ -1,7 +1,8 @@
 /**
  * Settling through the facilitator, and what to do with `settlement_pending`: the transaction is out but not
  * confirmed, so the facilitator's `GET /settlements/:txid` is asked a bounded number of times for the outcome. A
- * settlement still pending after that is not a success: the resource is never served on it.
+ * settlement still pending after that is not a success: the resource is never served on it. A settle call that timed
+ * out is never served either: it answers `settlement_pending` when the facilitator knows the transaction.
  * @module
  */
 import type { PaymentPayload, PaymentRequirements, SettleResponse } from '../protocol/v2.js';
@@ -20,7 +21,8 @@ const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
 /**
  * Settles, then follows a pending settlement to its outcome within the policy: `attempts` status calls, `intervalMs`
  * apart. Returns the facilitator's answer, replaced by the final one when the status settled in time; a still-pending
- * answer keeps its txid.
+ * answer keeps its txid. A settle that timed out, with the transaction known to the facilitator, answers
+ * `settlement_pending` without following it: the status is not bound to this payment's route and price.
  * @throws {FacilitatorRequestError} when `settle` itself gets no usable answer.
  */
 export async function settlePayment(
@@ -34,13 +36,16 @@ export async function settlePayment(
   try {
     settled = await facilitator.settle(payload, requirements);
   } catch (error) {
-    // A settle that timed out may have been broadcast all the same: the facilitator finds it by the payment's own
-    // txid. Known, it is followed like a pending one; unknown, the buyer was not charged and the error stands.
+    // A settle that timed out may have been broadcast all the same: the facilitator knows it by the payment's own
+    // txid. Unknown, the buyer was not charged and the error stands. Known, it is answered as pending and never
+    // followed to a success: a status is looked up by txid alone, not bound to this request, so a success may be an
+    // old settlement of the same transaction for another route or price (a replay). Only the facilitator's own
+    // `settlement_pending` answer to this settle call, which only the claiming call gets, is followed below.
     if (!(error instanceof FacilitatorRequestError && error.timedOut) || signedTxid === '')
       throw error;
     const known = await facilitator.status(signedTxid).catch(() => undefined);
     if (!known || known.state === 'failed') throw error;
-    settled = {
+    return {
       success: false,
       errorReason: 'settlement_pending',
       transaction: known.transaction,
