@@ -172,6 +172,8 @@ async function post(url: string, body: string) {
 
 type Row = {
   label: string;
+  /** GET /supported on the same processes: a route that does no work, the ceiling of any route here. */
+  floor: LoadResult;
   verify: LoadResult;
   settle: LoadResult;
   rssMiB: number[];
@@ -197,6 +199,11 @@ async function runService(
     JSON.stringify({ x402Version: 2, paymentPayload, paymentRequirements: requirements }),
   );
   try {
+    const floor = await load({
+      concurrency,
+      seconds,
+      request: (i) => http.get(`${at(i)}/supported`),
+    });
     const verify = await load({
       concurrency,
       seconds,
@@ -219,7 +226,13 @@ async function runService(
       },
     });
     process.stderr.write(`  ${label} settle: ${formatRate(settle.perSecond)}/s\n`);
-    return { label, verify, settle, rssMiB: services.map((s) => peakRssOfMiB(s.child.pid!)) };
+    return {
+      label,
+      floor,
+      verify,
+      settle,
+      rssMiB: services.map((s) => peakRssOfMiB(s.child.pid!)),
+    };
   } finally {
     await Promise.all(
       services.map(
@@ -277,6 +290,8 @@ printTable(
     'verify p50 ms',
     'verify p99 ms',
     'verify ÷ check',
+    'empty route/s',
+    'verify ÷ empty',
     'settle/s',
     'settle p50 ms',
     'settle p99 ms',
@@ -293,6 +308,8 @@ printTable(
       '',
       '',
       '',
+      '',
+      '',
     ],
     [
       'engine in process',
@@ -300,6 +317,8 @@ printTable(
       ms(engineVerify.p50Ms),
       ms(engineVerify.p99Ms),
       ratio(engineVerify.perSecond),
+      '',
+      '',
       formatRate(engineSettle.perSecond),
       ms(engineSettle.p50Ms),
       ms(engineSettle.p99Ms),
@@ -311,6 +330,8 @@ printTable(
       ms(row.verify.p50Ms),
       ms(row.verify.p99Ms),
       ratio(row.verify.perSecond),
+      formatRate(row.floor.perSecond),
+      (row.verify.perSecond / row.floor.perSecond).toFixed(2),
       formatRate(row.settle.perSecond),
       ms(row.settle.p50Ms),
       ms(row.settle.p99Ms),
@@ -322,4 +343,8 @@ const best = Math.max(...rows.map((row) => row.verify.perSecond));
 console.log(
   `\nTarget: HTTP /verify ≥ ${TARGET} × the in-process check rate: best ${ratio(best)} (${best / check.perSecond >= TARGET ? 'met' : 'not met'}).`,
 );
-console.log("The engine row's RSS is this whole process (devnet, load generator and engine).");
+console.log(
+  'The empty route is GET /supported on the same processes: what HTTP alone allows on this machine, so\n' +
+    "verify ÷ empty is the share of that ceiling verification keeps. The engine row's RSS is this whole process\n" +
+    '(devnet, load generator and engine).',
+);
