@@ -138,3 +138,15 @@ export function errorReply(status: number, error: string, message: string): Payw
 export function encodeJson(value: unknown): string {
   return utf8ToBase64(JSON.stringify(value));
 }
+
+/**
+ * A CORS preflight: `OPTIONS` with `Origin` and `Access-Control-Request-Method`. It asks whether the real request may
+ * be sent and is never the paid request itself; any other `OPTIONS` is priced like every method.
+ */
+export function isPreflight(
+  method: string,
+  origin: string | undefined,
+  requestMethod: string | undefined,
+): boolean {
+  return method === 'OPTIONS' && origin !== undefined && requestMethod !== undefined;
+}

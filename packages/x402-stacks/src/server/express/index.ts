@@ -9,7 +9,7 @@ import {
   type PaymentMiddlewareOptions,
   type PaymentMiddlewareOptionsV1,
 } from '../options.js';
-import type { PaywallReply } from '../replies.js';
+import { isPreflight, type PaywallReply } from '../replies.js';
 import { createResourceServer, type Payment } from '../resource-server.js';
 import { holdResponse, setPaymentHeaders } from './hold-response.js';
 
@@ -24,6 +24,10 @@ const payments = new WeakMap<Request, Payment>();
  * `payment-required` header; a paid one (`payment-signature`, or v1 `X-PAYMENT`) is settled through the facilitator
  * and then served with `payment-response`. Options are checked once, here: a bad option throws
  * `ServerConfigError` listing every problem.
+ *
+ * Every method is priced, `OPTIONS` included. A CORS preflight (`OPTIONS` with `Origin` and
+ * `Access-Control-Request-Method`) is answered 204 with an empty body and never reaches the handler: mount your CORS
+ * middleware before this one, so that it answers preflights with its headers.
  *
  * @param options See {@link PaymentMiddlewareOptions}; `settle` defaults to `'before-handler'`.
  * @throws {ServerConfigError}
@@ -48,8 +52,14 @@ const payments = new WeakMap<Request, Payment>();
 export function paymentMiddleware(options: PaymentMiddlewareOptions<Request>): RequestHandler {
   const server = createResourceServer<Request>(options);
   return async function paymentMiddleware(req: Request, res: Response, next: NextFunction) {
-    // A CORS preflight asks whether the real request may be sent; it is never the paid request itself.
-    if (req.method === 'OPTIONS') return next();
+    // A CORS preflight asks whether the real request may be sent; it is never the paid request itself, and it never
+    // reaches the handler: a CORS middleware mounted before this one answers it with its headers; if none did, it
+    // gets an empty 204 here. Any other OPTIONS is a request like the rest, priced.
+    if (isPreflight(req.method, req.headers.origin, req.headers['access-control-request-method'])) {
+      res.statusCode = 204;
+      res.end();
+      return;
+    }
     try {
       const admission = await server.admit({
         url: `${req.protocol}://${req.headers.host ?? 'localhost'}${req.originalUrl}`,

@@ -6,7 +6,12 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { PaymentMiddlewareOptions } from '../options.js';
-import { type PaywallReply, paymentHeaderValue, withExposedHeaders } from '../replies.js';
+import {
+  isPreflight,
+  type PaywallReply,
+  paymentHeaderValue,
+  withExposedHeaders,
+} from '../replies.js';
 import { createResourceServer, type Payment } from '../resource-server.js';
 
 export type { PaymentMiddlewareOptions } from '../options.js';
@@ -25,6 +30,10 @@ declare module 'hono' {
  * verified first and settled only when the handler answered below 400; a failed settlement replaces the response
  * with a 402. Options are checked once, here.
  *
+ * Every method is priced, `OPTIONS` included. A CORS preflight (`OPTIONS` with `Origin` and
+ * `Access-Control-Request-Method`) is answered 204 with an empty body and never reaches the handler: mount your CORS
+ * middleware (`hono/cors`) before this one, so that it answers preflights with its headers.
+ *
  * @throws {ServerConfigError} listing every problem with the options.
  * @example
  * ```ts
@@ -39,8 +48,18 @@ declare module 'hono' {
 export function paymentMiddleware(options: PaymentMiddlewareOptions<Context>): MiddlewareHandler {
   const server = createResourceServer<Context>(options);
   return async function paymentMiddleware(c, next) {
-    // A CORS preflight asks whether the real request may be sent; it is never the paid request itself.
-    if (c.req.method === 'OPTIONS') return next();
+    // A CORS preflight asks whether the real request may be sent; it is never the paid request itself, and it never
+    // reaches the handler: a CORS middleware mounted before this one answers it with its headers; if none did, it
+    // gets an empty 204 here. Any other OPTIONS is a request like the rest, priced.
+    if (
+      isPreflight(
+        c.req.method,
+        c.req.header('origin'),
+        c.req.header('access-control-request-method'),
+      )
+    ) {
+      return c.body(null, 204);
+    }
     const admission = await server.admit({
       url: c.req.url,
       header: (name) => c.req.header(name),
