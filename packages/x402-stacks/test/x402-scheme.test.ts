@@ -10,11 +10,18 @@ import { x402Client } from '@x402/core/client';
 import { x402Facilitator } from '@x402/core/facilitator';
 import { x402ResourceServer } from '@x402/core/server';
 import type { PaymentRequirements } from '@x402/core/types';
-import { createFacilitator, generateKeypair, KNOWN_TOKENS } from 'x402-stacks';
+import {
+  ChainRequestError,
+  createFacilitator,
+  createPaymentTransaction,
+  generateKeypair,
+  KNOWN_TOKENS,
+} from 'x402-stacks';
 import {
   EXACT_STACKS_PAYMENT_FLOWS,
   ExactStacksScheme,
   ExactStacksSchemeError,
+  facilitatorFromX402,
   mergeStacksSpendControls,
   registerExactStacksScheme,
   stacksSpendControls,
@@ -351,6 +358,88 @@ describe('registerExactStacksScheme on the stock core classes', () => {
 
   test('anything else is refused', () => {
     assert.throws(() => registerExactStacksScheme({} as never), reason('invalid_server_config'));
+  });
+});
+
+describe('facilitatorFromX402: our Facilitator over a stock x402Facilitator', () => {
+  // A chain nobody listens on: the adapter's own answers need no chain, and the engine's reads fail.
+  const engine = createFacilitator({ networks: { testnet: { url: 'http://127.0.0.1:9' } } });
+  const buyer = generateKeypair('testnet');
+  const requirements: PaymentRequirements = {
+    scheme: 'exact',
+    network: TESTNET,
+    asset: 'STX',
+    amount: '1000',
+    payTo: generateKeypair('testnet').address,
+    maxTimeoutSeconds: 60,
+    extra: {},
+  };
+  const signed = async () => {
+    const { transaction } = await createPaymentTransaction({
+      account: buyer,
+      requirements,
+      nonce: 0n,
+      fee: 300n,
+    });
+    return { x402Version: 2, accepted: requirements, payload: { transaction } };
+  };
+  const adapted = (
+    core = registerExactStacksScheme(new x402Facilitator(), { facilitator: engine }),
+  ) => facilitatorFromX402(core, engine);
+
+  test('what core cannot dispatch is refused with a reason instead of a throw', async () => {
+    const facilitator = adapted();
+    const payload = await signed();
+    const cases: [unknown, unknown, string][] = [
+      [{ nope: 1 }, requirements, 'invalid_payload'],
+      [payload, { ...requirements, amount: 'lots' }, 'invalid_payment_requirements'],
+      [{ ...payload, x402Version: 1 }, requirements, 'invalid_x402_version'],
+      [payload, { ...requirements, scheme: 'upto' }, 'unsupported_scheme'],
+      [payload, { ...requirements, network: MAINNET }, 'invalid_network'],
+    ];
+    for (const [p, r, expected] of cases) {
+      const verdict = await facilitator.verify(p, r);
+      assert.equal(verdict.isValid, false, expected);
+      assert.equal(verdict.invalidReason, expected);
+      const settled = await facilitator.settle(p, r);
+      assert.equal(settled.success, false, expected);
+      assert.equal(settled.errorReason, expected);
+      assert.equal(settled.transaction, '');
+    }
+  });
+
+  test('a hook that aborts a settle answers unexpected_settle_error; one that aborts a verify keeps its reason', async () => {
+    const core = registerExactStacksScheme(new x402Facilitator(), { facilitator: engine })
+      .onBeforeVerify(async () => ({ abort: true, reason: 'blocked_payer' }))
+      .onBeforeSettle(async () => ({ abort: true, reason: 'blocked_payer' }));
+    const facilitator = adapted(core);
+    const payload = await signed();
+    assert.deepEqual(await facilitator.verify(payload, requirements), {
+      isValid: false,
+      invalidReason: 'blocked_payer',
+    });
+    const settled = await facilitator.settle(payload, requirements);
+    assert.equal(settled.success, false);
+    assert.equal(settled.errorReason, 'unexpected_settle_error');
+    assert.match(settled.errorMessage ?? '', /blocked_payer/);
+    assert.equal(settled.network, TESTNET);
+  });
+
+  test('a chain that cannot be reached still throws ChainRequestError (the service answers 503)', async () => {
+    await assert.rejects(adapted().verify(await signed(), requirements), ChainRequestError);
+  });
+
+  test('supported is the x402Facilitator’s; the settlement lookup and health are the engine’s', async () => {
+    const facilitator = adapted();
+    assert.deepEqual(facilitator.supported().kinds, [
+      { x402Version: 2, scheme: 'exact', network: TESTNET },
+    ]);
+    assert.equal(await facilitator.status('0'.repeat(64)), await engine.status('0'.repeat(64)));
+    assert.deepEqual(
+      (await facilitator.chainHealth()).map((h) => h.reachable),
+      [false],
+    );
+    await facilitator.idle();
   });
 });
 

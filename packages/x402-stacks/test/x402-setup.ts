@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { x402Facilitator } from '@x402/core/facilitator';
-import type { RoutesConfig } from '@x402/core/server';
+import type { FacilitatorClient, RoutesConfig } from '@x402/core/server';
 import { HTTPFacilitatorClient, x402ResourceServer } from '@x402/core/server';
 import { paymentMiddleware as expressPaymentMiddleware } from '@x402/express';
 import { paymentMiddleware as honoPaymentMiddleware } from '@x402/hono';
@@ -137,17 +137,17 @@ export const STOCK_MONEY: ServerRoleOptions['money'] = { asset: 'STX', rate: () 
 
 /**
  * A stock `@x402/express` (Express 5) or `@x402/hono` seller with only our scheme registered, over the facilitator
- * service. The resource server is initialized here, before the middleware, so the middleware's own start-up sync
+ * service (or `facilitator`, a client of it). The resource server is initialized here, before the middleware, so the middleware's own start-up sync
  * (the one that may exit the process) is off.
  */
 export async function startStockSeller(
   stack: Stack,
   framework: 'express' | 'hono' = 'express',
+  facilitator: FacilitatorClient = new HTTPFacilitatorClient({ url: stack.facilitatorUrl }),
 ): Promise<{ url: string; stop(): Promise<void> }> {
-  const resourceServer = registerExactStacksScheme(
-    new x402ResourceServer(new HTTPFacilitatorClient({ url: stack.facilitatorUrl })),
-    { money: STOCK_MONEY },
-  );
+  const resourceServer = registerExactStacksScheme(new x402ResourceServer(facilitator), {
+    money: STOCK_MONEY,
+  });
   await resourceServer.initialize();
   const routes = stockRoutes(stack.payTo);
   const paths = ['/stx', '/sbtc', '/sponsored', '/usd'];

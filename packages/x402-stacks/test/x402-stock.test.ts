@@ -10,6 +10,7 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { x402Client as axiosX402Client, wrapAxiosWithPayment } from '@x402/axios';
+import { type FacilitatorClient, HTTPFacilitatorClient } from '@x402/core/server';
 import { decodePaymentResponseHeader, wrapFetchWithPayment, x402Client } from '@x402/fetch';
 import axios from 'axios';
 import express from 'express';
@@ -21,7 +22,7 @@ import {
   registerExactStacksScheme,
   stacksSpendControls,
 } from 'x402-stacks/x402';
-import { type Stack, startStack, startStockSeller } from './x402-setup.js';
+import { type Stack, startStack, startStockSeller, TESTNET } from './x402-setup.js';
 
 /** A stock `x402Client` paying from `account`, with the Stacks spend-control preset. */
 function stockClient(stack: Stack, account: StacksAccount): x402Client {
@@ -239,4 +240,81 @@ describe('stock @x402/* with the Stacks exact scheme', () => {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
   });
+
+  test('a refused payment ends its nonce turn at once: the next payment takes the same nonce and is paid once', async () => {
+    // The real facilitator, except that the first verify is refused (as for a payer blocked by the facilitator).
+    const http = new HTTPFacilitatorClient({ url: stack.facilitatorUrl });
+    let refusals = 1;
+    const refusing: FacilitatorClient = {
+      verify: async (payload, requirements) =>
+        refusals-- > 0
+          ? { isValid: false, invalidReason: 'insufficient_funds' }
+          : http.verify(payload, requirements),
+      settle: (payload, requirements) => http.settle(payload, requirements),
+      getSupported: () => http.getSupported(),
+    };
+    const seller = await startStockSeller(stack, 'express', refusing);
+    try {
+      const buyer = stack.buyer();
+      const sellerBefore = stack.stx(stack.payTo);
+      const client = x402Client.fromConfig({
+        schemes: [
+          {
+            network: 'stacks:*',
+            client: new ExactStacksScheme({
+              account: buyer,
+              apiUrl: stack.devnet.url,
+              responseTimeoutMs: 30_000,
+            }),
+          },
+        ],
+        spendControls: stacksSpendControls({ networks: ['testnet'] }),
+      });
+      const pay = wrapFetchWithPayment(fetch, client);
+      assert.equal((await pay(`${seller.url}/stx`)).status, 402);
+      assert.equal(stack.stx(stack.payTo), sellerBefore);
+      const began = performance.now();
+      assert.equal((await pay(`${seller.url}/stx`)).status, 200);
+      assert.ok(performance.now() - began < 10_000, 'the refused payment did not hold the turn');
+      assert.equal(stack.stx(stack.payTo) - sellerBefore, 1000n);
+    } finally {
+      await seller.stop();
+    }
+  });
+
+  test('a payment whose outcome is never reported frees the turn after responseTimeoutMs', async () => {
+    const offer = {
+      scheme: 'exact',
+      network: TESTNET,
+      asset: 'STX',
+      amount: '1000',
+      payTo: stack.payTo,
+      maxTimeoutSeconds: 60,
+      extra: {},
+    } as const;
+    const scheme = new ExactStacksScheme({
+      account: stack.buyer(),
+      apiUrl: stack.devnet.url,
+      responseTimeoutMs: 300,
+    });
+    // Outside x402Client no hook reports anything, and nothing is broadcast: the second waits for the timeout.
+    const first = await scheme.createPaymentPayload(2, offer);
+    const began = performance.now();
+    const second = await scheme.createPaymentPayload(2, offer);
+    assert.ok(
+      performance.now() - began >= 250,
+      'the second payment waited for the first one’s turn',
+    );
+    // The chain decided the second nonce: the first was never sent, so both sign the same nonce.
+    assert.equal(
+      nonceOf(second.payload.transaction as string),
+      nonceOf(first.payload.transaction as string),
+    );
+  });
 });
+
+/** The origin nonce of a serialized standard transaction: version, chain id, auth type, hash mode, signer. */
+function nonceOf(hex: string): bigint {
+  const offset = (1 + 4 + 1 + 1 + 20) * 2;
+  return BigInt(`0x${hex.slice(offset, offset + 16)}`);
+}

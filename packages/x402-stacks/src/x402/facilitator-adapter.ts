@@ -38,6 +38,12 @@ import {
 export function facilitatorFromX402(core: x402Facilitator, engine: Facilitator): Facilitator {
   /** Why core cannot dispatch this pair, before asking it (it throws rather than answering). */
   const refusalOf = (payload: unknown, requirements: unknown) => {
+    // The version first: a payload of another version fails the v2 schema, and that is not its problem.
+    const kinds = core.getSupported().kinds;
+    const version = (payload as { x402Version?: unknown } | null)?.x402Version;
+    if (typeof version === 'number' && !kinds.some((kind) => kind.x402Version === version)) {
+      return { reason: 'invalid_x402_version', message: `x402 v${version} is not served here` };
+    }
     const p = PaymentPayloadSchema.safeParse(payload);
     if (!p.success)
       return { reason: 'invalid_payload', message: 'the payment payload fails the x402 v2 schema' };
@@ -46,13 +52,6 @@ export function facilitatorFromX402(core: x402Facilitator, engine: Facilitator):
       return {
         reason: 'invalid_payment_requirements',
         message: 'the payment requirements fail the x402 v2 schema',
-      };
-    }
-    const kinds = core.getSupported().kinds;
-    if (!kinds.some((kind) => kind.x402Version === p.data.x402Version)) {
-      return {
-        reason: 'invalid_x402_version',
-        message: `x402 v${p.data.x402Version} is not served here`,
       };
     }
     if (!kinds.some((kind) => kind.scheme === r.data.scheme)) {
