@@ -111,8 +111,10 @@ const OptionsSchema = z.object({
 
 /**
  * A facilitator over HTTP: `POST /verify`, `POST /settle`, `GET /settlements/:txid`, `GET /supported`. Every answer
- * is checked against the x402 schemas; a 4xx/5xx, a timeout or a body that is not the schema throws
- * {@link FacilitatorRequestError}, with the URL redacted (user, password, key-like query parameters and the API key).
+ * is checked against the x402 schemas. A refusal of `verify` or `settle` is a value, whether it comes with a 2xx or a
+ * 4xx (a 4xx body that is the schema with `isValid: false` / `success: false`); a 5xx, any other 4xx, a timeout or a
+ * body that is not the schema throws {@link FacilitatorRequestError}, with the URL redacted (user, password,
+ * key-like query parameters and the API key).
  *
  * @throws {ServerConfigError} at creation, when the options are invalid.
  * @example
@@ -161,7 +163,14 @@ export function createFacilitatorClient(options: FacilitatorClientOptions): Faci
     schema: T,
     body: unknown,
     timeout: number,
-    allowNotFound = false,
+    {
+      allowNotFound = false,
+      isRefusal,
+    }: {
+      allowNotFound?: boolean;
+      /** A 4xx whose body is the schema and passes this is the facilitator's refusal, answered as a value. */
+      isRefusal?: (value: z.output<T>) => boolean;
+    } = {},
   ): Promise<z.output<T> | undefined> {
     const where = `${method} ${redactUrl(urlOf(path), secrets)}`;
     let response: Response;
@@ -182,6 +191,13 @@ export function createFacilitatorClient(options: FacilitatorClientOptions): Faci
     }
     const text = await response.text().catch(() => '');
     if (allowNotFound && response.status === 404) return undefined;
+    // A facilitator may answer a refusal (`isValid: false`, `success: false`) with a 4xx, as @x402/core's client
+    // reads it: a body that is the schema and a refusal is that refusal. A 5xx, or a 4xx with any other body, stays
+    // no usable answer.
+    if (isRefusal && response.status >= 400 && response.status < 500) {
+      const refusal = schema.safeParse(parseJson(text));
+      if (refusal.success && isRefusal(refusal.data)) return refusal.data;
+    }
     if (!response.ok) {
       throw new FacilitatorRequestError(
         'facilitator_bad_response',
@@ -223,22 +239,36 @@ export function createFacilitatorClient(options: FacilitatorClientOptions): Faci
   return {
     async verify(paymentPayload, paymentRequirements) {
       const body = request(paymentPayload, paymentRequirements);
-      return (await call('POST', '/verify', VerifyResponseSchema, body, timeoutMs))!;
+      return (await call('POST', '/verify', VerifyResponseSchema, body, timeoutMs, {
+        isRefusal: (verdict) => !verdict.isValid,
+      }))!;
     },
     async settle(paymentPayload, paymentRequirements) {
       const body = request(paymentPayload, paymentRequirements);
-      return (await call('POST', '/settle', SettleResponseSchema, body, settleTimeoutMs))!;
+      return (await call('POST', '/settle', SettleResponseSchema, body, settleTimeoutMs, {
+        isRefusal: (settled) => !settled.success,
+      }))!;
     },
     async status(txid) {
       // A txid is hex; anything else could walk the path, so it is refused before any request.
       if (!/^(0x)?[0-9a-fA-F]{64}$/.test(txid)) return undefined;
       const path = `/settlements/${txid.replace(/^0x/, '')}`;
-      return call('GET', path, SettlementStatusSchema, undefined, timeoutMs, true);
+      return call('GET', path, SettlementStatusSchema, undefined, timeoutMs, {
+        allowNotFound: true,
+      });
     },
     async supported() {
       return (await call('GET', '/supported', SupportedResponseSchema, undefined, timeoutMs))!;
     },
   };
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }
 
 function messageOf(error: unknown): string {
