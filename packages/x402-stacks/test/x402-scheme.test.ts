@@ -30,6 +30,16 @@ import {
 const TESTNET = 'stacks:2147483648';
 const MAINNET = 'stacks:1';
 const SBTC_MAINNET = KNOWN_TOKENS.sBTC.contracts.mainnet;
+/** A testnet offer to a fresh payTo. */
+const offer = (asset: string, amount: string): PaymentRequirements => ({
+  scheme: 'exact',
+  network: TESTNET,
+  asset,
+  amount,
+  payTo: generateKeypair('testnet').address,
+  maxTimeoutSeconds: 60,
+  extra: {},
+});
 const reason = (expected: string) => (error: unknown) =>
   error instanceof ExactStacksSchemeError && error.reason === expected;
 
@@ -140,15 +150,7 @@ describe('server role: parsePrice', () => {
 
 describe('server role: decimals, flows and the sponsor', () => {
   const scheme = new ExactStacksScheme();
-  const requirements: PaymentRequirements = {
-    scheme: 'exact',
-    network: TESTNET,
-    asset: 'STX',
-    amount: '1000',
-    payTo: generateKeypair('testnet').address,
-    maxTimeoutSeconds: 60,
-    extra: {},
-  };
+  const requirements = offer('STX', '1000');
   const sponsor = generateKeypair('testnet').address;
   const kind = { x402Version: 2, scheme: 'exact', network: TESTNET, extra: { sponsor } } as const;
 
@@ -198,16 +200,6 @@ describe('server role: decimals, flows and the sponsor', () => {
 });
 
 describe('client role: spend-control presets', () => {
-  const payTo = generateKeypair('testnet').address;
-  const offer = (asset: string, amount: string): PaymentRequirements => ({
-    scheme: 'exact',
-    network: TESTNET,
-    asset,
-    amount,
-    payTo,
-    maxTimeoutSeconds: 60,
-    extra: {},
-  });
   const sbtc = KNOWN_TOKENS.sBTC.contracts.testnet;
   /** The offers a stock client lets through to the scheme, each offered alone through the public API. */
   const allowed = async (
@@ -365,15 +357,7 @@ describe('facilitatorFromX402: our Facilitator over a stock x402Facilitator', ()
   // A chain nobody listens on: the adapter's own answers need no chain, and the engine's reads fail.
   const engine = createFacilitator({ networks: { testnet: { url: 'http://127.0.0.1:9' } } });
   const buyer = generateKeypair('testnet');
-  const requirements: PaymentRequirements = {
-    scheme: 'exact',
-    network: TESTNET,
-    asset: 'STX',
-    amount: '1000',
-    payTo: generateKeypair('testnet').address,
-    maxTimeoutSeconds: 60,
-    extra: {},
-  };
+  const requirements = offer('STX', '1000');
   const signed = async () => {
     const { transaction } = await createPaymentTransaction({
       account: buyer,
