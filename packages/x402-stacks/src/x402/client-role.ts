@@ -52,7 +52,10 @@ export type ClientRole = {
   ): Promise<PaymentPayloadResult>;
 };
 
-type InFlight = { readonly prepared: PreparedPayment; readonly timer: { unref?: () => void } };
+type InFlight = {
+  readonly prepared: PreparedPayment;
+  readonly timer: ReturnType<typeof setTimeout>;
+};
 
 /**
  * Creates the client role of one account.
@@ -86,7 +89,7 @@ export function createClientRole(
     const entry = inFlight.get(transaction);
     if (!entry) return;
     inFlight.delete(transaction);
-    clearTimeout(entry.timer as Parameters<typeof clearTimeout>[0]);
+    clearTimeout(entry.timer);
     try {
       await outcome(entry.prepared);
     } catch {
@@ -131,6 +134,7 @@ export function createClientRole(
       const cap = context?.maxAmountPerPayment;
       if (
         cap !== undefined &&
+        /^\d+$/.test(cap) &&
         /^\d+$/.test(requirements.amount) &&
         BigInt(requirements.amount) > BigInt(cap)
       ) {
@@ -159,8 +163,9 @@ export function createClientRole(
       const timer = setTimeout(
         () => void settle(transaction, async (p) => p.fail(new Error('no outcome in time'))),
         responseTimeoutMs,
-      ) as InFlight['timer'];
-      timer.unref?.();
+      );
+      // The timer must never keep Node alive; browsers have no unref.
+      (timer as { unref?: () => void }).unref?.();
       inFlight.set(transaction, { prepared, timer });
       byRequirements.set(requirements, transaction);
       return { x402Version: 2, payload };
