@@ -11,6 +11,8 @@ import { paymentHeaderValue } from '../replies.js';
 export type HeldResponse = {
   /** Resolves when the handler has ended the response (or the client went away: then `ended` is false). */
   readonly finished: Promise<{ ended: boolean }>;
+  /** `true` until `release` or `replace`: the response is still hooked and nothing of the handler's has left. */
+  readonly holding: boolean;
   /** Sends what the handler wrote, with these headers added (a `cache-control` of the handler's is kept). */
   release(headers?: Readonly<Record<string, string>>): void;
   /** Drops everything the handler wrote and sends this instead. */
@@ -91,13 +93,18 @@ export function holdResponse(res: Response): HeldResponse {
   };
   held.flushHeaders = function flushHeaders() {};
 
+  let holding = true;
   const restore = () => {
+    holding = false;
     Object.assign(held, original);
     res.off('close', onClose);
   };
 
   return {
     finished,
+    get holding() {
+      return holding;
+    },
     release(headers = {}) {
       restore();
       setPaymentHeaders(res, headers, true);

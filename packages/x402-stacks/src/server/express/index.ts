@@ -9,9 +9,9 @@ import {
   type PaymentMiddlewareOptions,
   type PaymentMiddlewareOptionsV1,
 } from '../options.js';
-import { isPreflight, type PaywallReply } from '../replies.js';
+import { errorReply, isPreflight, type PaywallReply } from '../replies.js';
 import { createResourceServer, type Payment } from '../resource-server.js';
-import { holdResponse, setPaymentHeaders } from './hold-response.js';
+import { type HeldResponse, holdResponse, setPaymentHeaders } from './hold-response.js';
 
 export type { PaymentMiddlewareOptions, PaymentMiddlewareOptionsV1 } from '../options.js';
 export type { Payment } from '../resource-server.js';
@@ -52,6 +52,7 @@ const payments = new WeakMap<Request, Payment>();
 export function paymentMiddleware(options: PaymentMiddlewareOptions<Request>): RequestHandler {
   const server = createResourceServer<Request>(options);
   return async function paymentMiddleware(req: Request, res: Response, next: NextFunction) {
+    let held: HeldResponse | undefined;
     // A CORS preflight asks whether the real request may be sent; it is never the paid request itself, and it never
     // reaches the handler: a CORS middleware mounted before this one answers it with its headers; if none did, it
     // gets an empty 204 here. Any other OPTIONS is a request like the rest, priced.
@@ -76,7 +77,7 @@ export function paymentMiddleware(options: PaymentMiddlewareOptions<Request>): R
         return next();
       }
       // after-handler: hold the handler's response until the payment settles; a failed handler is never charged.
-      const held = holdResponse(res);
+      held = holdResponse(res);
       next();
       const { ended } = await held.finished;
       if (!ended) return;
@@ -89,6 +90,18 @@ export function paymentMiddleware(options: PaymentMiddlewareOptions<Request>): R
       payments.set(req, settled.payment);
       held.release(settled.headers);
     } catch (error) {
+      // after-handler, the handler's response still held: an error handler would write into the hold and the
+      // response would never end. The held content is dropped for a 500 of the middleware's own, without internals.
+      if (held?.holding) {
+        const { status, headers, body } = errorReply(
+          500,
+          'unexpected_settle_error',
+          'the payment could not be settled for an unexpected reason; the response was not sent',
+        );
+        return held.replace(status, headers, body);
+      }
+      // Released already: part of the response may be out, so it cannot become an error answer; it is cut.
+      if (held) return void res.destroy();
       next(error);
     }
   };
