@@ -291,6 +291,21 @@ describe('client role: spend-control presets', () => {
     );
   });
 
+  test('client options the payer cannot use throw at construction, keys never in the message', () => {
+    const account = generateKeypair('testnet');
+    for (const responseTimeoutMs of [0, -1, Number.NaN]) {
+      assert.throws(
+        () => new ExactStacksScheme({ account, responseTimeoutMs }),
+        reason('invalid_payer_options'),
+      );
+    }
+    assert.throws(
+      () => new ExactStacksScheme({ account, maxFee: '1.5' }),
+      (error: Error) =>
+        error.name === 'PayerOptionsError' && !error.message.includes(account.privateKey),
+    );
+  });
+
   test('createPaymentPayload refuses v1, and a price over the spend control cap, before touching the chain', async () => {
     const scheme = new ExactStacksScheme({
       account: generateKeypair('testnet'),
