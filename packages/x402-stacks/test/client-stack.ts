@@ -290,3 +290,34 @@ export async function closedPortUrl(): Promise<string> {
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return `http://127.0.0.1:${port}`;
 }
+
+/** A small server of a test's own on 127.0.0.1, for hostile or redirecting sellers; it records each request. */
+export type TestServer = {
+  url: string;
+  /** The headers of every request received, in order. */
+  requests: IncomingMessage['headers'][];
+  close(): Promise<void>;
+};
+
+export async function startTestServer(
+  handle: (request: IncomingMessage, response: ServerResponse) => void | Promise<void>,
+): Promise<TestServer> {
+  const requests: IncomingMessage['headers'][] = [];
+  const server = createServer((request, response) => {
+    requests.push(request.headers);
+    Promise.resolve(handle(request, response)).catch((error: unknown) => {
+      response.writeHead(500).end(String(error));
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    requests,
+    async close() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await closed;
+    },
+  };
+}

@@ -75,13 +75,21 @@ export class PaymentError<
   Reason extends string = ClientReasonCode,
 > extends X402StacksError<Reason> {
   override name = 'PaymentError';
-  /** The HTTP response the payment ended on (a fetch `Response` or an axios response), when there is one. */
-  readonly response: unknown;
+  /**
+   * The HTTP response the payment ended on (a fetch `Response` or an axios response), when there is one. Not
+   * enumerable, so `JSON.stringify(error)` and loggers do not walk a whole response (an axios one is circular).
+   */
+  declare readonly response: unknown;
 
   constructor(reason: Reason, shortMessage: string, options: PaymentErrorOptions = {}) {
     const { response, ...base } = options;
     super(reason, shortMessage, base);
-    this.response = response;
+    Object.defineProperty(this, 'response', {
+      value: response,
+      enumerable: false,
+      writable: false,
+      configurable: true,
+    });
   }
 }
 
@@ -173,7 +181,8 @@ export class PaymentPolicyError extends PaymentError<PolicyReason> {
 }
 
 /**
- * The account cannot cover the price plus the fee; checked on the chain before signing. Nothing was signed.
+ * The account cannot cover the price plus the fee; checked on the chain after signing and before anything is sent.
+ * The signed bytes were thrown away: nothing was sent.
  * @example
  * ```ts
  * if (error instanceof InsufficientBalanceError) console.log(error.asset, error.required, error.available);
@@ -246,8 +255,10 @@ export class SettlementPendingError extends PaymentError<'settlement_pending'> {
 }
 
 /**
- * The chain API (nonce, balance, fee) or the server (the paid retry) could not be reached. When `txid` is set the
- * signed payment may have reached the server: look it up before paying again.
+ * The chain API (nonce, balance, fee) or the server (the paid retry) could not be reached. At the `chain` stage
+ * nothing was sent (a payment may have been signed, then thrown away). At the `retry` stage the signed payment
+ * `txid` may have reached the server, so the budget keeps its amount: look it up before paying again. `sent` is
+ * `false` only when the request provably never left (the connection was refused, the name did not resolve).
  * @example
  * ```ts
  * if (error instanceof PaymentNetworkError) console.log(error.stage, error.txid);
@@ -258,16 +269,46 @@ export class PaymentNetworkError extends PaymentError<'payment_network_error'> {
   /** `chain`: reading nonce, balance or fee rate; `retry`: sending the paid request. */
   readonly stage: 'chain' | 'retry';
   readonly txid: string | undefined;
-  constructor(stage: 'chain' | 'retry', details: { txid?: string }, options?: PaymentErrorOptions) {
+  /** `false`: the paid request provably never left the process. Otherwise unknown (it may have been sent). */
+  readonly sent: false | undefined;
+  constructor(
+    stage: 'chain' | 'retry',
+    details: { txid?: string; sent?: false },
+    options?: PaymentErrorOptions,
+  ) {
     super(
       'payment_network_error',
       stage === 'chain'
-        ? 'Network failure: the Stacks API could not be reached while preparing the payment; nothing was signed.'
-        : `Network failure: the paid request did not get an answer; transaction ${details.txid} may have been sent.`,
+        ? 'Network failure: the Stacks API could not be reached while preparing the payment; nothing was sent.'
+        : details.sent === false
+          ? `Network failure: the paid request could not be sent; transaction ${details.txid} never left this process.`
+          : `Network failure: the paid request did not get an answer; transaction ${details.txid} may have been sent.`,
       options,
     );
     this.stage = stage;
     this.txid = details.txid;
+    this.sent = details.sent;
+  }
+}
+
+/**
+ * The request cannot be paid because its body cannot be sent twice: a stream (Node `Readable` or a web
+ * `ReadableStream`) given to axios is consumed by the unpaid request. Thrown before anything is signed. Send a
+ * `Buffer`, a string or an object instead, or use `wrapFetchWithPayment` (whose `Request.clone()` buffers streams).
+ * @example
+ * ```ts
+ * // Not exported yet: recognise it by its reason.
+ * if (error instanceof PaymentError && error.reason === 'request_body_not_replayable') console.log(error.message);
+ * ```
+ */
+export class UnreplayableRequestError extends PaymentError<'request_body_not_replayable'> {
+  override name = 'UnreplayableRequestError';
+  constructor(why: string, options?: PaymentErrorOptions) {
+    super(
+      'request_body_not_replayable',
+      `The 402 cannot be paid: ${why}; nothing was signed.`,
+      options,
+    );
   }
 }
 

@@ -4,13 +4,17 @@
  * is in the mempool (then the next one may follow at `nonce + 1`) or the server has answered. The counter is local,
  * because right after a broadcast the API may not count the new transaction yet, and reading it again would hand
  * out the same nonce twice. Any doubt sends the next turn back to the chain.
+ *
+ * A turn is bounded: after `leaseMs` the lease expires and the next payment reads its nonce from the chain, so one
+ * server that never answers cannot block the account. If the expired payment was not spent, the next one reuses its
+ * nonce; two transactions on one nonce are mutually exclusive (at most one lands), so this never charges twice.
  * @module
  */
 import type { ChainClient } from '../chain/client.js';
 
 /**
- * One payment's turn and its nonce. The first of `used`, `resync`, or the transaction showing up in the mempool
- * (while `watch` runs) ends the turn; later calls are ignored.
+ * One payment's turn and its nonce. The first of `used`, `resync`, the transaction showing up in the mempool
+ * (while `watch` runs), or the lease expiring (`leaseMs`, then as `resync`) ends the turn; later calls are ignored.
  * @example
  * ```ts
  * const lease = await nonces.acquire();
@@ -57,6 +61,12 @@ export type NonceAllocator = {
 export type NonceAllocatorOptions = {
   /** How often a payment in flight is looked up in the mempool while others wait, ms. Default 1,000. */
   watchMs?: number;
+  /**
+   * The longest a payment holds the account's turn, ms. Past it, the turn passes on and the next payment reads its
+   * nonce from the chain (it reuses the nonce if that one was not spent, and at most one of the two lands). Default
+   * 30,000.
+   */
+  leaseMs?: number;
 };
 
 /**
@@ -70,7 +80,7 @@ export type NonceAllocatorOptions = {
 export function createNonceAllocator(
   chain: ChainClient,
   address: string,
-  { watchMs = 1_000 }: NonceAllocatorOptions = {},
+  { watchMs = 1_000, leaseMs = 30_000 }: NonceAllocatorOptions = {},
 ): NonceAllocator {
   let next: bigint | undefined;
   // The end of the current turn: each acquire waits on the previous one.
@@ -98,9 +108,12 @@ export function createNonceAllocator(
       const end = (following: bigint | undefined) => {
         if (ended) return;
         ended = true;
+        clearTimeout(expiry);
         next = following;
         endTurn();
       };
+      // Past its lease, a payment's outcome is unknown: the chain decides the next nonce.
+      const expiry = later(() => end(undefined), leaseMs);
       const spent = async (): Promise<boolean> => {
         try {
           return (await chain.getNextNonce(address)) > nonce;
@@ -129,8 +142,9 @@ export function createNonceAllocator(
   };
 }
 
-// A watch must never keep Node alive; browsers have no unref.
-function later(task: () => void, ms: number): void {
-  const timer = setTimeout(task, ms) as { unref?: () => void };
-  timer.unref?.();
+// A watch or an expiry must never keep Node alive; browsers have no unref.
+function later(task: () => void, ms: number): ReturnType<typeof setTimeout> {
+  const timer = setTimeout(task, ms);
+  (timer as { unref?: () => void }).unref?.();
+  return timer;
 }

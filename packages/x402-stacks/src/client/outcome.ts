@@ -49,12 +49,13 @@ export type PaymentOutcome =
       readonly message: string | undefined;
       readonly txid: string | undefined;
     }
-  /** An error status other than 402 without a successful receipt: the payment may or may not have settled. */
+  /** A status other than 2xx and 402 without a successful receipt: the payment may or may not have settled. */
   | { readonly kind: 'unknown' };
 
 /**
  * Classifies the answer to a paid request.
- * 1. A successful receipt, or any status below 400, means served.
+ * 1. A successful receipt, or a 2xx status, means served. A redirect (3xx, or a browser's opaque redirect, 0) without
+ *    a receipt proves nothing: unknown.
  * 2. A 402 whose receipt says `settlement_pending` is pending, with the receipt's txid.
  * 3. Any other 402 is a refusal, with the reason from the receipt, else the body's `error`, else a fresh challenge.
  * 4. Anything else is unknown.
@@ -67,7 +68,7 @@ export type PaymentOutcome =
  */
 export function readPaymentOutcome(version: 1 | 2, answer: PaidAnswer): PaymentOutcome {
   const receipt = readReceipt(version, answer);
-  if (receipt?.success === true || answer.status < 400) {
+  if (receipt?.success === true || (answer.status >= 200 && answer.status < 300)) {
     return { kind: 'served', settlement: receipt?.settlement, txid: receipt?.txid };
   }
   if (answer.status !== 402) return { kind: 'unknown' };

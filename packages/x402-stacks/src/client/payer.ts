@@ -75,6 +75,12 @@ export type PaymentOptions = SpendingPolicyOptions &
      * next can go once it is there. Milliseconds, default 1,000.
      */
     nonceWatchMs?: number;
+    /**
+     * The longest one payment holds the account's turn while its server has not answered. Past it, the next payment
+     * goes ahead with its nonce read from the chain again (reusing the nonce if it was not spent: at most one of two
+     * transactions on one nonce lands). Milliseconds, default 30,000.
+     */
+    nonceLeaseMs?: number;
     /** Called before signing; resolving to `false` declines the payment (`payment_declined`). */
     onPaymentRequired?: (
       context: PaymentRequiredContext,
@@ -129,7 +135,14 @@ export function createPayer(account: StacksAccount, options: PaymentOptions = {}
   if (!Number.isFinite(nonceWatchMs) || nonceWatchMs < 10) {
     throw new PayerOptionsError(`nonceWatchMs must be at least 10, got ${String(nonceWatchMs)}`);
   }
-  const nonces = createNonceAllocator(chain, account.address, { watchMs: nonceWatchMs });
+  const { nonceLeaseMs = 30_000 } = options;
+  if (!Number.isFinite(nonceLeaseMs) || nonceLeaseMs < 10) {
+    throw new PayerOptionsError(`nonceLeaseMs must be at least 10, got ${String(nonceLeaseMs)}`);
+  }
+  const nonces = createNonceAllocator(chain, account.address, {
+    watchMs: nonceWatchMs,
+    leaseMs: nonceLeaseMs,
+  });
   const budget = createBudgetTracker(policy.budget);
   let feeRate: { value: bigint; at: number } | undefined;
 

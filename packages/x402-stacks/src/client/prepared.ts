@@ -1,7 +1,13 @@
 /**
  * A signed payment waiting for the server's answer: it holds the account's turn and the budget reservation, and
- * settles both by what the answer says. Served or pending, the nonce is spent; refused, the budget is given back and
- * the next nonce is read from the chain again.
+ * settles both by what the answer says. Served or pending, the nonce is spent. Refused, or no answer, the next nonce
+ * is read from the chain again.
+ *
+ * Once the signed payment has been sent, the budget keeps its amount whatever the answer: the server holds a
+ * transaction it can broadcast itself, so a refusal proves nothing about the money. The next payment reuses the nonce
+ * if the chain shows it unspent, so the held transaction and the next one are mutually exclusive: at most one lands,
+ * and the amount counted stays an upper bound on what was spent. The reservation is given back only when the payment
+ * provably never left the process.
  * @module
  */
 import type { SettleResponseV1 } from '../protocol/v1.js';
@@ -58,11 +64,15 @@ export type PreparedPayment = {
    * Reads the server's answer. Resolves with the receipt when the resource was served, `undefined` when an error
    * status leaves the outcome unknown.
    * @throws {SettlementPendingError} broadcast but not confirmed in time.
-   * @throws {PaymentRejectedError} refused; nothing served.
+   * @throws {PaymentRejectedError} refused; nothing served. The budget keeps the amount: the server holds the payment.
    */
   complete(answer: PaidAnswer, response?: unknown): Promise<PaymentReceipt | undefined>;
-  /** The paid retry got no answer. Returns the error to throw; the payment may have been sent. */
-  fail(cause: unknown): PaymentNetworkError;
+  /**
+   * The paid retry got no answer. Returns the error to throw. The payment may have been sent, so the budget keeps
+   * the amount, unless `sent: false` says the request provably never left the process (for example the connection
+   * was refused): only then is the reservation given back.
+   */
+  fail(cause: unknown, proof?: { readonly sent: false }): PaymentNetworkError;
 };
 
 /** Everything a prepared payment needs to read its answer. */
@@ -133,9 +143,9 @@ export function createPreparedPayment(parts: PreparedPaymentParts): PreparedPaym
           lease.used();
           throw new SettlementPendingError(outcome.txid, { response });
         case 'rejected':
-          // Refused: the price did not move. The nonce may be free again, so the chain decides the next one.
+          // Refused, but the server holds the signed payment and may broadcast it: the budget keeps the amount. The
+          // nonce may be free again, so the chain decides the next one (which then excludes the held transaction).
           lease.resync();
-          reservation.release();
           throw new PaymentRejectedError(
             {
               facilitatorReason: outcome.reason,
@@ -151,10 +161,15 @@ export function createPreparedPayment(parts: PreparedPaymentParts): PreparedPaym
       }
     },
 
-    fail(cause) {
+    fail(cause, proof) {
       // The payment may have reached the server: the budget keeps it, and the chain tells the next nonce.
       lease.resync();
-      return new PaymentNetworkError('retry', { txid: payment.txid }, { cause });
+      if (proof?.sent === false) reservation.release();
+      return new PaymentNetworkError(
+        'retry',
+        { txid: payment.txid, ...(proof?.sent === false ? { sent: false } : {}) },
+        { cause },
+      );
     },
   };
 }

@@ -12,7 +12,10 @@ import type {
 import type { HeaderValue } from '../../protocol/headers.js';
 import type { StacksAccount } from '../../stacks/accounts.js';
 import { readPaymentChallenge } from '../challenge.js';
+import { UnreplayableRequestError } from '../errors.js';
 import { createPayer, PAYMENT_REQUEST_HEADERS, type PaymentOptions } from '../payer.js';
+import { redactPaymentHeaders } from '../redact.js';
+import { provablyNotSent } from '../sent.js';
 
 /**
  * Adds payment to an axios instance: a 402 is paid from `account` and the request retried once with the payment.
@@ -22,9 +25,15 @@ import { createPayer, PAYMENT_REQUEST_HEADERS, type PaymentOptions } from '../pa
  * 2. On a 402 (rejected by `validateStatus` or not) the challenge is read from the `payment-required` header, or the
  *    body of a v1 server; a requirement is chosen within the spending policy, the balance checked and the payment
  *    signed. Nothing is broadcast by the buyer.
- * 3. The request is sent again through the same instance with the payment, exactly once. A served response is
+ *    The payment is for the URL that answered 402 (after any redirects of the unpaid request): that is the URL
+ *    `onPaymentRequired` is shown, and the one the paid request goes to. A request whose body is a stream
+ *    (`Readable`, `ReadableStream`) is refused with {@link UnreplayableRequestError} before signing: the unpaid
+ *    request consumed it.
+ * 3. The request is sent again through the same instance with the payment, exactly once, with `maxRedirects: 0`: the
+ *    payment header never follows a redirect (a 3xx is handled as axios handles any status). A served response is
  *    returned; its `payment-response` header holds the receipt. A second 402 rejects with
  *    {@link PaymentRejectedError} or {@link SettlementPendingError}, whose `response` is the axios response.
+ *    Whatever is returned or thrown has the payment header removed from its `config` and request.
  *
  * @param options spending policy, fees, chain source and hooks: see {@link PaymentOptions}.
  * @throws {PayerOptionsError} at once, for options that cannot be used.
@@ -59,22 +68,36 @@ export function wrapAxiosWithPayment<Instance extends AxiosInstance>(
       header: headerOf(challenged, 'payment-required'),
       body: challenged.data,
     });
-    const prepared = await payer.preparePayment(challenge, {
-      url: axiosInstance.getUri(config),
-    });
+    if (isStream(config.data)) {
+      throw new UnreplayableRequestError(
+        'the request body is a stream, which the unpaid request consumed',
+        { response: challenged },
+      );
+    }
+    const requested = axiosInstance.getUri(config);
+    // The URL that asked to be paid: the last one of the unpaid request's redirects.
+    const url = answeringUrl(challenged) ?? requested;
+    const prepared = await payer.preparePayment(challenge, { url });
     let paid: AxiosResponse;
     let paidRejection: unknown;
     try {
       paid = await axiosInstance.request({
         ...config,
+        ...(url === requested ? {} : { url, baseURL: undefined, params: undefined }),
+        maxRedirects: 0,
         headers: { ...plainHeaders(config), [prepared.header.name]: prepared.header.value },
       });
     } catch (error) {
       const response = (error as { response?: AxiosResponse }).response;
-      if (!response) throw prepared.fail(error);
+      if (!response) {
+        redactPaymentHeaders(error);
+        throw prepared.fail(error, provablyNotSent(error) ? { sent: false } : undefined);
+      }
       paid = response;
       paidRejection = error;
     }
+    redactPaymentHeaders(paid);
+    if (paidRejection !== undefined) redactPaymentHeaders(paidRejection);
     await prepared.complete(
       { status: paid.status, header: (name) => headerOf(paid, name), body: paid.data },
       paid,
@@ -119,6 +142,28 @@ function plainHeaders(config: InternalAxiosRequestConfig): RawAxiosRequestHeader
   return typeof headers.toJSON === 'function'
     ? headers.toJSON()
     : ({ ...headers } as RawAxiosRequestHeaders);
+}
+
+/** A Node `Readable` or a web `ReadableStream`: read once, by the unpaid request. */
+function isStream(data: unknown): boolean {
+  if (typeof data !== 'object' || data === null) return false;
+  const body = data as { pipe?: unknown; on?: unknown; getReader?: unknown };
+  return (
+    (typeof body.pipe === 'function' && typeof body.on === 'function') ||
+    typeof body.getReader === 'function'
+  );
+}
+
+/**
+ * The URL that answered, when the adapter says: Node's follow-redirects (`res.responseUrl`) or the browser's XHR
+ * (`responseURL`).
+ */
+function answeringUrl(response: AxiosResponse): string | undefined {
+  const request = response.request as
+    | { res?: { responseUrl?: unknown }; responseURL?: unknown }
+    | undefined;
+  const url = request?.res?.responseUrl ?? request?.responseURL;
+  return typeof url === 'string' && url !== '' ? url : undefined;
 }
 
 function headerOf(response: AxiosResponse, name: string): HeaderValue {

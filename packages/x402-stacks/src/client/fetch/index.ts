@@ -6,6 +6,8 @@ import type { StacksAccount } from '../../stacks/accounts.js';
 import { MAX_CHALLENGE_BODY_BYTES, readTextUpTo } from '../body.js';
 import { readPaymentChallenge } from '../challenge.js';
 import { createPayer, PAYMENT_REQUEST_HEADERS, type PaymentOptions } from '../payer.js';
+import { redactPaymentHeaders } from '../redact.js';
+import { provablyNotSent } from '../sent.js';
 
 /**
  * Wraps `fetch` so that a 402 is paid from `account` and the request retried once with the payment.
@@ -14,10 +16,14 @@ import { createPayer, PAYMENT_REQUEST_HEADERS, type PaymentOptions } from '../pa
  * 2. Any answer but 402 is returned untouched.
  * 3. On a 402 the challenge is read (the `payment-required` header, or a v1 body), a requirement chosen within the
  *    spending policy, the balance checked and the payment signed; nothing is broadcast by the buyer.
- * 4. The request is sent again with the payment, exactly once. A served answer is returned (its `payment-response`
+ *    The payment is for the URL that answered 402 (`response.url`, after any redirects of the unpaid request): that
+ *    is the URL `onPaymentRequired` is shown, and the one the paid request goes to.
+ * 4. The request is sent again with the payment, exactly once, with `redirect: 'manual'`: the payment header never
+ *    follows a redirect, and a 3xx answer is returned as is. A served answer is returned (its `payment-response`
  *    header holds the receipt); a 402 throws {@link PaymentRejectedError} or {@link SettlementPendingError}.
  *
- * The request body is buffered by `Request.clone()` for the retry, so streams work but are held in memory.
+ * The request body is buffered by `Request.clone()` for the retry, so streams work but are held in memory. After a
+ * redirect the paid request keeps the original method and body.
  *
  * @param options spending policy, fees, chain source and hooks: see {@link PaymentOptions}.
  * @throws {PayerOptionsError} at once, for options that cannot be used.
@@ -49,16 +55,44 @@ export function wrapFetchWithPayment(
     const body = header ? undefined : await readTextUpTo(challenged, MAX_CHALLENGE_BODY_BYTES);
     // An unread body would hold its connection until garbage collection.
     if (header) await challenged.body?.cancel().catch(() => undefined);
-    const prepared = await payer.preparePayment(readPaymentChallenge({ header, body }), {
-      url: request.url,
-    });
-    const headers = new Headers(request.headers);
-    headers.set(prepared.header.name, prepared.header.value);
+    // The URL that asked to be paid, after any redirects; a synthetic response has none.
+    const url = challenged.url || request.url;
+    // Read before signing: a body that cannot be buffered must not leave a signed payment behind.
+    const retryBody =
+      url === request.url || request.body === null ? undefined : await request.arrayBuffer();
+    const challenge = readPaymentChallenge({ header, body });
+    const prepared = await payer.preparePayment(challenge, { url });
+    let retry: Request;
+    try {
+      const headers = new Headers(request.headers);
+      headers.set(prepared.header.name, prepared.header.value);
+      retry =
+        url === request.url
+          ? new Request(request, { headers, redirect: 'manual' })
+          : new Request(url, {
+              method: request.method,
+              headers,
+              ...(retryBody === undefined ? {} : { body: retryBody }),
+              redirect: 'manual',
+              signal: request.signal,
+              credentials: request.credentials,
+              referrerPolicy: request.referrerPolicy,
+              integrity: request.integrity,
+              keepalive: request.keepalive,
+            });
+    } catch (cause) {
+      // The paid request could not even be built: the payment never left.
+      throw prepared.fail(cause, { sent: false });
+    }
+    // An aborted signal makes fetch reject before it sends anything.
+    if (retry.signal.aborted) throw prepared.fail(retry.signal.reason, { sent: false });
     let paid: Response;
     try {
-      paid = await fetchFn(new Request(request, { headers }));
+      paid = await fetchFn(retry);
     } catch (cause) {
-      throw prepared.fail(cause);
+      // A fetch built over another client (axios' adapter, a test double) may keep the request in its error.
+      redactPaymentHeaders(cause);
+      throw prepared.fail(cause, provablyNotSent(cause) ? { sent: false } : undefined);
     }
     const refusal =
       paid.status === 402 ? await readTextUpTo(paid.clone(), MAX_CHALLENGE_BODY_BYTES) : undefined;
