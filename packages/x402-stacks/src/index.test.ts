@@ -71,6 +71,7 @@ const ROOT_EXPORTS = [
   'SupportedKindSchema',
   'SupportedResponseSchema',
   'USDCxToMicroUSDCx',
+  'UnreplayableRequestError',
   'UnknownAssetError',
   'UnknownNetworkError',
   'VerifyRequestSchema',

@@ -67,6 +67,7 @@ export {
   resolveChainClient,
   SettlementPendingError,
   type SpendingPolicyOptions,
+  UnreplayableRequestError,
   withPaymentInterceptor,
   wrapAxiosWithPayment,
   wrapFetchWithPayment,

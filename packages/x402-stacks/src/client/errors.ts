@@ -30,6 +30,7 @@ export const CLIENT_REASON_CODES = pickReasons([
   'settlement_pending',
   'payment_network_error',
   'invalid_payer_options',
+  'request_body_not_replayable',
 ]);
 
 /**
@@ -297,11 +298,11 @@ export class PaymentNetworkError extends PaymentError<'payment_network_error'> {
  * `Buffer`, a string or an object instead, or use `wrapFetchWithPayment` (whose `Request.clone()` buffers streams).
  * @example
  * ```ts
- * // Not exported yet: recognise it by its reason.
- * if (error instanceof PaymentError && error.reason === 'request_body_not_replayable') console.log(error.message);
+ * import { UnreplayableRequestError } from 'x402-stacks';
+ * if (error instanceof UnreplayableRequestError) console.log(error.message); // reason 'request_body_not_replayable'
  * ```
  */
-export class UnreplayableRequestError extends PaymentError<'request_body_not_replayable'> {
+export class UnreplayableRequestError extends PaymentError {
   override name = 'UnreplayableRequestError';
   constructor(why: string, options?: PaymentErrorOptions) {
     super(

@@ -43,6 +43,7 @@ export {
   type PolicyReason,
   type RequirementRefusal,
   SettlementPendingError,
+  UnreplayableRequestError,
 } from './errors.js';
 export { DEFAULT_FEES, type FeeOptions } from './fees.js';
 export { wrapFetchWithPayment } from './fetch/index.js';

@@ -124,6 +124,8 @@ export const REASON_CODES = {
   payment_rejected: 'The server or its facilitator refused the payment; nothing was served.',
   payment_network_error: 'The chain or the server could not be reached while paying.',
   invalid_payer_options: 'The options given to the payer or a wrapper are malformed.',
+  request_body_not_replayable:
+    'The request body is a stream that cannot be sent twice, so the paid retry could not carry it; nothing was signed.',
 } as const;
 
 /** Any reason code x402-stacks emits. */
