@@ -14,11 +14,7 @@ const ROOT_EXPORTS = [
   'ChainRequestError',
   'DEFAULT_FEES',
   'DEFAULT_MAX_AMOUNT',
-  'EXACT_STACKS_PAYMENT_FLOWS',
-  'EXACT_STACKS_SCHEME_REASON_CODES',
   'EXPOSED_HEADERS',
-  'ExactStacksScheme',
-  'ExactStacksSchemeError',
   'FacilitatorRequestError',
   'InMemoryLedger',
   'InsufficientBalanceError',
@@ -59,7 +55,6 @@ const ROOT_EXPORTS = [
   'ResourceInfoSchema',
   'SERVER_REASON_CODES',
   'STACKS_NETWORKS',
-  'STACKS_NETWORK_PATTERN',
   'STX_ASSET',
   'STXtoMicroSTX',
   'ServerConfigError',
@@ -104,7 +99,6 @@ const ROOT_EXPORTS = [
   'encodePaymentSignatureHeader',
   'encodeXPaymentHeader',
   'encodeXPaymentResponseHeader',
-  'facilitatorFromX402',
   'fromAtomic',
   'fromV1Options',
   'generateKeypair',
@@ -117,7 +111,6 @@ const ROOT_EXPORTS = [
   'isStacksNetwork',
   'isTermsProblem',
   'isValidStacksAddress',
-  'mergeStacksSpendControls',
   'microSTXtoSTX',
   'microUSDCxToUSDCx',
   'mnemonicToAccount',
@@ -134,14 +127,12 @@ const ROOT_EXPORTS = [
   'readPaymentOutcome',
   'readTextUpTo',
   'redactUrl',
-  'registerExactStacksScheme',
   'resolveAsset',
   'resolveChainClient',
   'resolveNetwork',
   'resolvePaymentTerms',
   'satsToBTC',
   'secp256k1Backend',
-  'stacksSpendControls',
   'toAtomic',
   'transactionIdOf',
   'verifyOriginSignature',
@@ -168,8 +159,11 @@ const DOCUMENTED = [
   'getPayment',
 ];
 
-/** Subpaths whose names clash with the root's by design: Hono's middleware shares Express's names. */
-const NOT_AT_ROOT = ['./hono'];
+/**
+ * Subpaths kept off the root by design: Hono's middleware shares Express's names, and the @x402/core adapters'
+ * declarations import @x402/core, which a root import must never need.
+ */
+const NOT_AT_ROOT = ['./hono', './x402'];
 
 describe('x402-stacks root', () => {
   test('exports exactly the reviewed list', () => {

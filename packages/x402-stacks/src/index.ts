@@ -2,7 +2,9 @@
  * x402-stacks: HTTP 402 payments on Stacks, wire-compatible with x402 v2.
  *
  * The root holds the whole public API by name. The subpaths (`x402-stacks/protocol`, `/stacks`, `/chain`, `/client`,
- * `/server`, `/facilitator`, `/v1`, `/x402`) hold the same names grouped by concern, for smaller imports.
+ * `/server`, `/facilitator`, `/v1`) hold the same names grouped by concern, for smaller imports. Two subpaths stay
+ * off the root: `x402-stacks/hono` (its middleware shares Express's names) and `x402-stacks/x402` (its types come
+ * from @x402/core, which the root must not need).
  * @module
  */
 export {
@@ -268,22 +270,3 @@ export {
   verifyOriginSignature,
   verifySponsorSignature,
 } from './stacks/index.js';
-export {
-  type ClientRoleOptions,
-  EXACT_STACKS_PAYMENT_FLOWS,
-  EXACT_STACKS_SCHEME_REASON_CODES,
-  ExactStacksScheme,
-  ExactStacksSchemeError,
-  type ExactStacksSchemeOptions,
-  type ExactStacksSchemeReason,
-  facilitatorFromX402,
-  type MoneyOptions,
-  mergeStacksSpendControls,
-  type RegisterExactStacksOptions,
-  registerExactStacksScheme,
-  type ServerRoleOptions,
-  STACKS_NETWORK_PATTERN,
-  type StacksSpendControlsOptions,
-  stacksSpendControls,
-  type UsdRate,
-} from './x402/index.js';

@@ -94,13 +94,17 @@ describe('server role: parsePrice', () => {
       asset: usdcx,
       amount: '1500000',
     });
-    // Below one micro-USDCx rounds up to one: the seller is never paid less than the price. A float that lost
-    // precision is read as the decimal it prints as, so 0.1 + 0.2 ($0.30000000000000004) rounds up too.
+    // Below one micro-USDCx rounds up to one: the seller is never paid less than the price. A number that float
+    // arithmetic has already rounded (0.1 + 0.2 prints as 0.30000000000000004) is refused, as STXtoMicroSTX does.
     assert.deepEqual(await scheme.parsePrice('$0.0000001', TESTNET), { asset: usdcx, amount: '1' });
-    assert.deepEqual(await scheme.parsePrice(0.1 + 0.2, TESTNET), {
-      asset: usdcx,
-      amount: '300001',
-    });
+    assert.deepEqual(await scheme.parsePrice(0.000001, TESTNET), { asset: usdcx, amount: '1' });
+    await assert.rejects(
+      () => Promise.resolve().then(() => scheme.parsePrice(0.1 + 0.2, TESTNET)),
+      (error: unknown) =>
+        error instanceof Error &&
+        (error as { reason?: string }).reason === 'invalid_price' &&
+        /string/.test(error.message),
+    );
   });
 
   test('$ prices in STX or sBTC use the rate source, rounding up, in integers', async () => {

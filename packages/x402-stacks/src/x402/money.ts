@@ -35,6 +35,8 @@ export type MoneyOptions = {
 // A dollar amount as prices are written: '$0.01', '0.01', '1.5 USD'. No signs, no exponents.
 const MONEY = /^\$?\s*(\d+)(?:\.(\d+))?(?:\s*(?:USD|usd))?$/;
 const RATE = /^(\d+)(?:\.(\d+))?$/;
+/** Decimals a price given as a number may have: a micro-dollar, USDCx's unit. */
+const MAX_NUMBER_DECIMALS = 6;
 
 /** A non-negative decimal as `digits / 10^scale`. */
 type Decimal = { readonly digits: bigint; readonly scale: bigint };
@@ -53,6 +55,14 @@ export function parseUsd(price: string | number): Decimal {
   const match = MONEY.exec(text);
   if (typeof price === 'number' && !Number.isFinite(price)) throw badPrice(price);
   if (!match) throw badPrice(price);
+  // As everywhere in the library (STXtoMicroSTX(0.1 + 0.2) throws), a number is taken only while it is plainly a
+  // price: more than six decimals (a micro-dollar) means float arithmetic has already rounded it.
+  if (typeof price === 'number' && (match[2]?.length ?? 0) > MAX_NUMBER_DECIMALS) {
+    throw badPrice(
+      price,
+      'this number has lost precision to float arithmetic; write the price as a string',
+    );
+  }
   const usd = decimalOf(match[1]!, match[2]);
   if (usd.digits === 0n) throw badPrice(price, 'a price must be above zero');
   return usd;
