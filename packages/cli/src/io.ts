@@ -24,7 +24,7 @@ export class UsageError extends Error {
 }
 
 /** Control characters a hostile server could use to rewrite the terminal (ANSI escapes, carriage returns). */
-const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+const CONTROL = /\p{Cc}/gu;
 const URL_IN_TEXT = /\bhttps?:\/\/[^\s'"<>]+/g;
 
 /**
@@ -39,6 +39,8 @@ const URL_IN_TEXT = /\bhttps?:\/\/[^\s'"<>]+/g;
  */
 export function redactingIo(io: Io): Io {
   const clean = (text: string) =>
-    text.replace(URL_IN_TEXT, (url) => redactUrl(url)).replace(CONTROL, '\ufffd');
+    text
+      .replace(URL_IN_TEXT, (url) => redactUrl(url))
+      .replace(CONTROL, (control) => (control === '\n' || control === '\t' ? control : '\ufffd'));
   return { out: (text) => io.out(clean(text)), err: (text) => io.err(clean(text)) };
 }
