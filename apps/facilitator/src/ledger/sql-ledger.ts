@@ -4,7 +4,7 @@
  * Sponsor nonces are reserved under a row lock.
  * @module
  */
-import { type Kysely, type Selectable, sql } from 'kysely';
+import { CompiledQuery, type Kysely, type Selectable, sql } from 'kysely';
 import type {
   ClaimResult,
   Ledger,
@@ -27,6 +27,7 @@ type Row = Selectable<SettlementsTable>;
  */
 export class SqlLedger implements Ledger {
   readonly #db: Kysely<LedgerDatabase>;
+  #getQuery: CompiledQuery | undefined;
   readonly #now: () => number;
   readonly #dialect: 'postgres' | 'sqlite';
 
@@ -87,12 +88,18 @@ export class SqlLedger implements Ledger {
 
   async get(txid: string): Promise<SettlementRecord | undefined> {
     const id = normalize(txid);
-    const row = await this.#db
+    // Every verify asks this (the replay check), so its SQL is built once: building it through the query builder on
+    // each call cost more than running it.
+    this.#getQuery ??= this.#db
       .selectFrom('x402_settlements')
       .selectAll()
       .where((eb) => eb.or([eb('payment_txid', '=', id), eb('txid', '=', id)]))
-      .executeTakeFirst();
-    return row ? toRecord(row) : undefined;
+      .limit(1)
+      .compile();
+    const { rows } = await this.#db.executeQuery<Row>(
+      CompiledQuery.raw(this.#getQuery.sql, [id, id, ...this.#getQuery.parameters.slice(2)]),
+    );
+    return rows[0] ? toRecord(rows[0]) : undefined;
   }
 
   async update(
