@@ -20,7 +20,14 @@ import {
 import { getPayment, paymentMiddleware } from 'x402-stacks/express';
 import type { PaymentMiddlewareOptions } from 'x402-stacks/server';
 import * as incumbent from 'x402-stacks-v2';
-import { express4, type IncumbentStack, SBTC_ID, startIncumbentStack } from './incumbent-stack.js';
+import {
+  express4,
+  type IncumbentStack,
+  recordingAxios,
+  replay as replayAt,
+  SBTC_ID,
+  startIncumbentStack,
+} from './incumbent-stack.js';
 
 let stack: IncumbentStack;
 let base: string;
@@ -44,25 +51,9 @@ before(async () => {
 });
 after(() => stack.stop());
 
-/** An axios instance whose sent payment headers are recorded, for the replay. */
-function recording(): { api: AxiosInstance; sent: Record<string, string>[] } {
-  const api = axios.create({ baseURL: base });
-  const sent: Record<string, string>[] = [];
-  api.interceptors.request.use((config) => {
-    const headers = config.headers.toJSON() as Record<string, string>;
-    const payment = ['payment-signature', 'X-PAYMENT', 'X-PAYMENT-TOKEN-TYPE']
-      .filter((name) => headers[name] !== undefined)
-      .map((name) => [name, headers[name]!]);
-    if (payment.length > 0) sent.push(Object.fromEntries(payment));
-    return config;
-  });
-  return { api, sent };
-}
-
-async function replay(path: string, headers: Record<string, string>) {
-  const response = await fetch(`${base}${path}`, { headers });
-  return { status: response.status, text: await response.text() };
-}
+const recording = () => recordingAxios(base);
+const replay = (path: string, headers: Record<string, string>) =>
+  replayAt(`${base}${path}`, headers);
 
 describe('x402-stacks@2 wrapAxiosWithPayment (v2) against our paymentMiddleware and facilitator', () => {
   for (const [path, asset] of [

@@ -9,12 +9,19 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import axios, { type AxiosInstance } from 'axios';
+import type { AxiosInstance } from 'axios';
 import type { Request, Response } from 'express';
 import { createPaymentTransaction, decodePaymentResponse } from 'x402-stacks';
 import { wrapAxiosWithPayment } from 'x402-stacks/axios';
 import * as incumbent from 'x402-stacks-v2';
-import { express4, type IncumbentStack, SBTC_ID, startIncumbentStack } from './incumbent-stack.js';
+import {
+  express4,
+  type IncumbentStack,
+  recordingAxios,
+  replay as replayAt,
+  SBTC_ID,
+  startIncumbentStack,
+} from './incumbent-stack.js';
 
 const [SBTC_ADDRESS, SBTC_NAME] = SBTC_ID.split('::')[0]!.split('.') as [string, string];
 
@@ -72,25 +79,9 @@ before(async () => {
 });
 after(() => stack.stop());
 
-/** An axios instance whose sent payment headers are recorded, for the replay. */
-function recording(): { api: AxiosInstance; sent: Record<string, string>[] } {
-  const api = axios.create({ baseURL: base });
-  const sent: Record<string, string>[] = [];
-  api.interceptors.request.use((config) => {
-    const headers = config.headers.toJSON() as Record<string, string>;
-    const payment = Object.entries(headers).filter(([name]) =>
-      ['payment-signature', 'x-payment', 'x-payment-token-type'].includes(name.toLowerCase()),
-    );
-    if (payment.length > 0) sent.push(Object.fromEntries(payment));
-    return config;
-  });
-  return { api, sent };
-}
-
-async function replay(path: string, headers: Record<string, string>) {
-  const response = await fetch(`${base}${path}`, { headers });
-  return { status: response.status, text: await response.text() };
-}
+const recording = () => recordingAxios(base);
+const replay = (path: string, headers: Record<string, string>) =>
+  replayAt(`${base}${path}`, headers);
 
 describe('our wrapAxiosWithPayment against x402-stacks@2 paymentMiddleware settling through our facilitator', () => {
   for (const [path, asset, wire] of [

@@ -15,6 +15,7 @@ import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { type Devnet, startDevnet } from '@x402-stacks/devnet';
 import { createFacilitatorApp } from '@x402-stacks/facilitator';
+import axios, { type AxiosInstance } from 'axios';
 import type express from 'express';
 import {
   createFacilitator,
@@ -128,4 +129,28 @@ async function listening<T extends Listening>(server: T): Promise<T> {
 
 function urlOf(server: Listening): string {
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+/** An axios instance on `baseURL` whose sent payment headers are recorded, so a test can replay them. */
+export function recordingAxios(baseURL: string): {
+  api: AxiosInstance;
+  sent: Record<string, string>[];
+} {
+  const api = axios.create({ baseURL });
+  const sent: Record<string, string>[] = [];
+  api.interceptors.request.use((config) => {
+    const headers = config.headers.toJSON() as Record<string, string>;
+    const payment = Object.entries(headers).filter(([name]) =>
+      ['payment-signature', 'x-payment', 'x-payment-token-type'].includes(name.toLowerCase()),
+    );
+    if (payment.length > 0) sent.push(Object.fromEntries(payment));
+    return config;
+  });
+  return { api, sent };
+}
+
+/** Sends recorded payment headers again, as a replaying client would. */
+export async function replay(url: string, headers: Record<string, string>) {
+  const response = await fetch(url, { headers });
+  return { status: response.status, text: await response.text() };
 }
