@@ -28,15 +28,7 @@ export function addApiRoutes(
 ): void {
   app.post('/api/v1/resources', async (c) => {
     const body = await readRegistrationRequest(c.req.raw);
-    if ('problems' in body)
-      return c.json(
-        {
-          error: 'invalid_request',
-          message: 'the body must be {"url": "https://…", "method"?: "GET"}',
-          details: body.problems,
-        },
-        400,
-      );
+    if ('problems' in body) return c.json(invalidRequest(body.problems), 400);
     const result = await deps.registry.register(body.request);
     c.get('logger').info(
       { url: result.listing?.url, valid: result.valid, error: result.error },
@@ -67,15 +59,7 @@ export function addApiRoutes(
 
   app.post('/api/v1/validate', async (c) => {
     const body = await readRegistrationRequest(c.req.raw);
-    if ('problems' in body)
-      return c.json(
-        {
-          error: 'invalid_request',
-          message: 'the body must be {"url": "https://…"}',
-          details: body.problems,
-        },
-        400,
-      );
+    if ('problems' in body) return c.json(invalidRequest(body.problems), 400);
     const result = await deps.registry.validate(body.request);
     return c.json({
       valid: result.valid,
@@ -153,4 +137,13 @@ async function readRegistrationRequest(
     };
   }
   return { request: parsed.data };
+}
+
+/** The 400 for a body that is not `{url, method?}`; registration and the dry run take the same body. */
+function invalidRequest(problems: unknown) {
+  return {
+    error: 'invalid_request',
+    message: 'the body must be {"url": "https://…", "method"?: "GET"}',
+    details: problems,
+  };
 }
