@@ -15,12 +15,17 @@ import { after, before, describe, test } from 'node:test';
 import { serve } from '@hono/node-server';
 import { wrapFetchWithPayment, x402Client } from '@x402/fetch';
 import { createFacilitatorApp } from '@x402-stacks/facilitator';
-import express from 'express';
-import { paymentMiddleware } from 'x402-stacks/express';
 import { wrapFetchWithPayment as ourWrapFetch } from 'x402-stacks/fetch';
 import { ExactStacksScheme, stacksSpendControls } from 'x402-stacks/x402';
 import { z } from 'zod';
-import { recordingFetch, type Stack, startStack, startStockSeller, TESTNET } from './x402-setup.js';
+import {
+  recordingFetch,
+  type Stack,
+  startOurSeller,
+  startStack,
+  startStockSeller,
+  TESTNET,
+} from './x402-setup.js';
 
 // --- The x402 v2 shapes, from the specification --------------------------------------------------------------
 
@@ -141,25 +146,7 @@ describe('x402 v2 wire conformance', () => {
   before(async () => {
     stack = await startStack();
     stock = await startStockSeller(stack, 'express');
-    const app = express();
-    const common = { payTo: stack.payTo, network: 'testnet', facilitatorUrl: stack.facilitatorUrl };
-    app.get('/stx', paymentMiddleware({ ...common, amount: '1000', sponsored: false }), (_q, s) =>
-      s.json({ ok: 1 }),
-    );
-    app.get(
-      '/sponsored',
-      paymentMiddleware({ ...common, amount: '700', sponsored: true }),
-      (_q, s) => s.json({ ok: 1 }),
-    );
-    const server = app.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    ours = {
-      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-      close: () => {
-        server.closeAllConnections();
-        return new Promise<void>((resolve) => server.close(() => resolve()));
-      },
-    };
+    ours = await startOurSeller(stack);
     const plain = serve({
       fetch: createFacilitatorApp({ facilitator: stack.engine }).fetch,
       port: 0,

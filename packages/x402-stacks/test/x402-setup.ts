@@ -22,6 +22,7 @@ import {
   KNOWN_TOKENS,
   type StacksAccount,
 } from 'x402-stacks';
+import { paymentMiddleware } from 'x402-stacks/express';
 import {
   facilitatorFromX402,
   registerExactStacksScheme,
@@ -199,6 +200,32 @@ export function recordingFetch(): { fetch: typeof fetch; exchanges: Exchange[] }
         response: new Headers(response.headers),
       });
       return response;
+    },
+  };
+}
+
+/**
+ * Our own `paymentMiddleware` on Express, pricing `/stx` (1,000 µSTX, unsponsored) and `/sponsored` (700 µSTX), through
+ * the stack's facilitator: the seller the stock clients pay.
+ */
+export async function startOurSeller(
+  stack: Stack,
+): Promise<{ url: string; close(): Promise<void> }> {
+  const app = express();
+  const common = { payTo: stack.payTo, network: 'testnet', facilitatorUrl: stack.facilitatorUrl };
+  app.get('/stx', paymentMiddleware({ ...common, amount: '1000', sponsored: false }), (_q, s) =>
+    s.json({ ok: 1 }),
+  );
+  app.get('/sponsored', paymentMiddleware({ ...common, amount: '700', sponsored: true }), (_q, s) =>
+    s.json({ ok: 1 }),
+  );
+  const server = app.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => {
+      server.closeAllConnections();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
 }

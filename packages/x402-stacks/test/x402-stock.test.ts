@@ -6,23 +6,19 @@
  * the price exactly once.
  */
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { x402Client as axiosX402Client, wrapAxiosWithPayment } from '@x402/axios';
 import { type FacilitatorClient, HTTPFacilitatorClient } from '@x402/core/server';
 import { decodePaymentResponseHeader, wrapFetchWithPayment, x402Client } from '@x402/fetch';
 import axios from 'axios';
-import express from 'express';
 import type { StacksAccount } from 'x402-stacks';
-import { paymentMiddleware } from 'x402-stacks/express';
 import { wrapFetchWithPayment as ourWrapFetch } from 'x402-stacks/fetch';
 import {
   ExactStacksScheme,
   registerExactStacksScheme,
   stacksSpendControls,
 } from 'x402-stacks/x402';
-import { type Stack, startStack, startStockSeller, TESTNET } from './x402-setup.js';
+import { type Stack, startOurSeller, startStack, startStockSeller, TESTNET } from './x402-setup.js';
 
 /** A stock `x402Client` paying from `account`, with the Stacks spend-control preset. */
 function stockClient(stack: Stack, account: StacksAccount): x402Client {
@@ -204,19 +200,8 @@ describe('stock @x402/* with the Stacks exact scheme', () => {
   });
 
   test('stock fetch → our paymentMiddleware: STX and sponsored', async () => {
-    const app = express();
-    const common = { payTo: stack.payTo, network: 'testnet', facilitatorUrl: stack.facilitatorUrl };
-    app.get('/stx', paymentMiddleware({ ...common, amount: '1000', sponsored: false }), (_q, s) =>
-      s.json({ ok: 1 }),
-    );
-    app.get(
-      '/sponsored',
-      paymentMiddleware({ ...common, amount: '700', sponsored: true }),
-      (_q, s) => s.json({ ok: 1 }),
-    );
-    const server = app.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const seller = await startOurSeller(stack);
+    const url = seller.url;
     try {
       const buyer = stack.buyer();
       const [buyerBefore, sellerBefore] = [stack.stx(buyer.address), stack.stx(stack.payTo)];
@@ -236,8 +221,7 @@ describe('stock @x402/* with the Stacks exact scheme', () => {
         `spent ${spent}: both prices and one fee`,
       );
     } finally {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await seller.close();
     }
   });
 
