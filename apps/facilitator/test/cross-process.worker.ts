@@ -2,6 +2,7 @@
  * One of several processes racing on one ledger: claims one payment many times, reserves sponsor nonces, and prints
  * what it won as JSON. Used by cross-process.test.ts.
  */
+import { DEFAULT_SPONSOR_LIMITS } from 'x402-stacks/facilitator';
 import { settlement } from '../../../packages/x402-stacks/test/ledger-conformance.js';
 import { openPostgresLedger } from '../src/ledger/postgres.js';
 import { openSqliteLedger } from '../src/ledger/sqlite.js';
@@ -24,7 +25,24 @@ const claims = await Promise.all(
   ),
 );
 const nonces = await Promise.all(
-  Array.from({ length: 25 }, () => opened.ledger.reserveSponsorNonce(sponsor, 0n)),
+  Array.from({ length: 25 }, async (_, i) => {
+    const own = settlement(100_000 + process.pid * 100 + i);
+    await opened.ledger.claim(own);
+    const granted = await opened.ledger.reserveSponsorship(
+      {
+        paymentTxid: own.paymentTxid,
+        network: sponsor.network,
+        payer: own.payer,
+        fee: 1n,
+        candidates: [{ sponsor: sponsor.sponsor, confirmedNext: 0n, possibleNext: 0n }],
+        capacity: 1_000n,
+        limits: { ...DEFAULT_SPONSOR_LIMITS, maxInFlightPerPayer: 1_000 },
+      },
+      Date.now(),
+    );
+    if (!granted.granted) throw new Error(granted.message);
+    return granted.nonce;
+  }),
 );
 console.log(
   JSON.stringify({ won: claims.filter((c) => c.claimed).length, nonces: nonces.map(String) }),

@@ -309,7 +309,7 @@ describe('facilitator engine: sponsorship', () => {
         x402Version: 2,
         scheme: 'exact',
         network: 'stacks:2147483648',
-        extra: { sponsor: sponsorAddress() },
+        extra: { sponsor: sponsorAddress(), feePayer: sponsorAddress() },
       },
     ]);
   });

@@ -4,7 +4,12 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { Ledger, NewSettlement, SponsorAccount } from '../src/facilitator/ledger.js';
+import type {
+  Ledger,
+  NewSettlement,
+  SponsorLimits,
+  SponsorshipResult,
+} from '../src/facilitator/ledger.js';
 
 const NETWORK = 'stacks:2147483648' as const;
 
@@ -152,54 +157,267 @@ export function ledgerConformance(name: string, create: () => Promise<Ledger>): 
     });
   });
 
-  describe(`${name}: sponsor nonces`, () => {
-    const sponsor: SponsorAccount = {
-      network: NETWORK,
-      sponsor: 'ST2CY5V39NHDPWSXMW9QDT3HC3GD6Q6XX4CFRK9AG',
+  describe(`${name}: sponsorship`, () => {
+    const key = 'ST2CY5V39NHDPWSXMW9QDT3HC3GD6Q6XX4CFRK9AG';
+    const otherKey = 'ST1SJ3DTE5DN7X54YDH5D64R3BCB6A2AG2ZQ8YPD5';
+    const generous: SponsorLimits = {
+      maxInFlightPerPayer: 1_000,
+      maxFeesPerPayer: 10n ** 12n,
+      maxFeesTotal: 10n ** 12n,
+      maxFailedPerPayer: 1_000,
+      windowMs: 60_000,
+    };
+    const at = (confirmedNext: bigint, possibleNext = confirmedNext, sponsor = key) => ({
+      sponsor,
+      confirmedNext,
+      possibleNext,
+    });
+    /** Claims settlement `seed` and sponsors it. */
+    async function sponsored(
+      ledger: Ledger,
+      seed: number,
+      candidates = [at(0n)],
+      options: { limits?: Partial<SponsorLimits>; payer?: string; now?: number; fee?: bigint } = {},
+    ) {
+      const claim = await ledger.claim(
+        settlement(seed, options.payer ? { payer: options.payer } : {}),
+      );
+      assert.equal(claim.claimed, true);
+      return ledger.reserveSponsorship(
+        {
+          paymentTxid: settlement(seed).paymentTxid,
+          network: NETWORK,
+          payer: options.payer ?? settlement(seed).payer,
+          fee: options.fee ?? 300n,
+          candidates,
+          capacity: 1_000n,
+          limits: { ...generous, ...options.limits },
+        },
+        options.now ?? 1_000_000,
+      );
+    }
+    const nonceOf = (result: SponsorshipResult) => {
+      assert.equal(result.granted, true, result.granted ? '' : result.message);
+      return result.granted ? result.nonce : -1n;
     };
 
-    test('100 concurrent reservations are consecutive, without gaps or duplicates', async () => {
+    test('100 concurrent sponsorships get consecutive nonces, without gaps or duplicates', async () => {
       const ledger = await create();
-      const nonces = await Promise.all(
-        Array.from({ length: 100 }, () => ledger.reserveSponsorNonce(sponsor, 5n)),
+      const results = await Promise.all(
+        Array.from({ length: 100 }, (_, i) => sponsored(ledger, 100 + i, [at(5n)])),
       );
-      const sorted = [...nonces].sort((a, b) => (a < b ? -1 : 1));
+      const sorted = results.map(nonceOf).sort((a, b) => (a < b ? -1 : 1));
       assert.deepEqual(
         sorted,
         Array.from({ length: 100 }, (_, i) => 5n + BigInt(i)),
       );
     });
 
-    test('a released nonce is handed out again before new ones', async () => {
+    test('the sponsor and its nonce are recorded on the claim; an unclaimed payment is refused', async () => {
       const ledger = await create();
-      for (let i = 0; i < 4; i++) await ledger.reserveSponsorNonce(sponsor, 0n); // 0..3
-      await ledger.releaseSponsorNonce(sponsor, 1n);
-      assert.equal(await ledger.reserveSponsorNonce(sponsor, 0n), 1n);
-      await ledger.releaseSponsorNonce(sponsor, 3n);
-      assert.equal(await ledger.reserveSponsorNonce(sponsor, 0n), 3n);
-      assert.equal(await ledger.reserveSponsorNonce(sponsor, 0n), 4n);
+      assert.equal(nonceOf(await sponsored(ledger, 1)), 0n);
+      const record = await ledger.get(settlement(1).paymentTxid);
+      assert.equal(record?.sponsor, key);
+      assert.equal(record?.sponsorNonce, 0n);
+      const lost = await ledger.reserveSponsorship(
+        {
+          paymentTxid: settlement(2).paymentTxid,
+          network: NETWORK,
+          payer: settlement(2).payer,
+          fee: 1n,
+          candidates: [at(0n)],
+          capacity: 25n,
+          limits: generous,
+        },
+        0,
+      );
+      assert.equal(lost.granted ? 'granted' : lost.reason, 'claim_lost');
     });
 
-    test('the chain’s next nonce wins when it is ahead; released nonces below it are forgotten', async () => {
+    test('a nonce handed back is reused before new ones; one forgotten is not', async () => {
       const ledger = await create();
-      await ledger.reserveSponsorNonce(sponsor, 0n);
-      await ledger.reserveSponsorNonce(sponsor, 0n);
-      await ledger.releaseSponsorNonce(sponsor, 0n);
-      assert.equal(await ledger.reserveSponsorNonce(sponsor, 10n), 10n);
-      assert.equal(await ledger.reserveSponsorNonce(sponsor, 10n), 11n);
+      for (let i = 1; i <= 4; i++) nonceOf(await sponsored(ledger, i)); // nonces 0..3
+      await ledger.releaseSponsorship(settlement(2).paymentTxid, true); // nonce 1
+      await ledger.releaseSponsorship(settlement(2).paymentTxid, true); // idempotent
+      assert.equal(nonceOf(await sponsored(ledger, 5)), 1n);
+      await ledger.releaseSponsorship(settlement(4).paymentTxid, true); // nonce 3, the top
+      assert.equal(nonceOf(await sponsored(ledger, 6)), 3n);
+      assert.equal(nonceOf(await sponsored(ledger, 7)), 4n);
+      await ledger.releaseSponsorship(settlement(3).paymentTxid, false); // nonce 2: something else holds it
+      assert.equal(nonceOf(await sponsored(ledger, 8)), 5n);
+    });
+
+    test('a gap is reused even when the chain counts the mempool past it (possible_next_nonce)', async () => {
+      const ledger = await create();
+      for (let i = 1; i <= 3; i++) nonceOf(await sponsored(ledger, i)); // 0..2
+      await ledger.release(settlement(2).paymentTxid); // nonce 1 was never broadcast
+      // The node: 0 and 2 pending, confirmed 0, possible next 3, 1 missing.
+      assert.equal(nonceOf(await sponsored(ledger, 4, [at(0n, 3n)])), 1n);
+    });
+
+    test('the chain wins when it is ahead; nonces handed back below its confirmed nonce are forgotten', async () => {
+      const ledger = await create();
+      nonceOf(await sponsored(ledger, 1));
+      nonceOf(await sponsored(ledger, 2));
+      await ledger.releaseSponsorship(settlement(1).paymentTxid, true);
+      assert.equal(nonceOf(await sponsored(ledger, 3, [at(10n)])), 10n);
+      assert.equal(nonceOf(await sponsored(ledger, 4, [at(10n)])), 11n);
+      assert.equal(nonceOf(await sponsored(ledger, 5, [at(10n, 14n)])), 14n);
+    });
+
+    test('the key with the most room sponsors; when every key is full the pool says so', async () => {
+      const ledger = await create();
+      const request = (seed: number, candidates: ReturnType<typeof at>[]) =>
+        ledger.claim(settlement(seed)).then(() =>
+          ledger.reserveSponsorship(
+            {
+              paymentTxid: settlement(seed).paymentTxid,
+              network: NETWORK,
+              payer: settlement(seed).payer,
+              fee: 1n,
+              candidates,
+              capacity: 3n,
+              limits: generous,
+            },
+            0,
+          ),
+        );
+      const keys = () => [at(0n), at(0n, 0n, otherKey)];
+      const granted: SponsorshipResult[] = [];
+      for (let seed = 1; seed <= 6; seed++) granted.push(await request(seed, keys()));
+      const bySponsor = (sponsor: string) =>
+        granted.filter((g) => g.granted && g.sponsor === sponsor).length;
+      assert.equal(bySponsor(key), 3);
+      assert.equal(bySponsor(otherKey), 3);
+      const full = await request(7, keys());
+      assert.equal(full.granted ? 'granted' : full.reason, 'sponsor_capacity_exhausted');
+      // A block confirms the first key's three: it has room again.
+      assert.equal(nonceOf(await request(8, [at(3n), at(0n, 3n, otherKey)])), 3n);
+    });
+
+    test('limits: payments in flight, fees and failures per payer, and fees in total, within the window', async () => {
+      const ledger = await create();
+      const refusedFor = async (result: Promise<SponsorshipResult>) => {
+        const r = await result;
+        return r.granted ? 'granted' : r.reason;
+      };
+      nonceOf(await sponsored(ledger, 1, [at(0n)], { limits: { maxInFlightPerPayer: 1 } }));
+      assert.equal(
+        await refusedFor(sponsored(ledger, 2, [at(0n)], { limits: { maxInFlightPerPayer: 1 } })),
+        'sponsor_limit_exceeded',
+      );
+      assert.equal(
+        await refusedFor(sponsored(ledger, 3, [at(0n)], { limits: { maxFeesPerPayer: 500n } })),
+        'sponsor_limit_exceeded',
+        '300 committed + 300 > 500',
+      );
+      const other = 'ST3NBRSFKX28FQ2ZJ1MAKX58HKHSDGNV5N7R21XCP';
+      assert.equal(
+        await refusedFor(
+          sponsored(ledger, 4, [at(0n)], { payer: other, limits: { maxFeesTotal: 500n } }),
+        ),
+        'sponsor_limit_exceeded',
+      );
+      await ledger.recordSponsorFailure(settlement(1).paymentTxid);
+      assert.equal(
+        await refusedFor(sponsored(ledger, 5, [at(0n)], { limits: { maxFailedPerPayer: 1 } })),
+        'sponsor_limit_exceeded',
+      );
+      // Past the window, the failure and the fees no longer count.
+      nonceOf(
+        await sponsored(ledger, 6, [at(0n)], {
+          limits: { maxFailedPerPayer: 1, maxFeesPerPayer: 500n },
+          now: 1_000_000 + 60_001,
+        }),
+      );
+    });
+
+    test('release and an expired claim hand the sponsor nonce back; a fresh claim does not expire', async () => {
+      const ledger = await create();
+      nonceOf(await sponsored(ledger, 1)); // 0
+      nonceOf(await sponsored(ledger, 2)); // 1
+      nonceOf(await sponsored(ledger, 3)); // 2
+      await ledger.release(settlement(1).paymentTxid);
+      const record = await ledger.get(settlement(2).paymentTxid);
+      assert.equal(
+        await ledger.expireClaim(settlement(2).paymentTxid, record!.updatedAt),
+        undefined,
+      );
+      const expired = await ledger.expireClaim(settlement(2).paymentTxid, record!.updatedAt + 1);
+      assert.equal(expired?.sponsorNonce, 1n);
+      assert.equal(await ledger.get(settlement(2).paymentTxid), undefined);
+      assert.equal(nonceOf(await sponsored(ledger, 4)), 0n);
+      assert.equal(nonceOf(await sponsored(ledger, 5)), 1n);
+      assert.equal(nonceOf(await sponsored(ledger, 6)), 3n);
+    });
+
+    test('a gap can be taken for a filler only when no settlement in flight holds it', async () => {
+      const ledger = await create();
+      const account = { network: NETWORK, sponsor: key };
+      nonceOf(await sponsored(ledger, 1)); // 0
+      nonceOf(await sponsored(ledger, 2)); // 1
+      assert.equal(await ledger.takeSponsorGap(account, 0n), false);
+      await ledger.releaseSponsorship(settlement(1).paymentTxid, true);
+      assert.equal(await ledger.takeSponsorGap(account, 0n), true);
+      // Taken by the filler: no sponsorship gets it again.
+      assert.equal(nonceOf(await sponsored(ledger, 3)), 2n);
     });
 
     test('sponsors and networks are independent', async () => {
       const ledger = await create();
-      assert.equal(await ledger.reserveSponsorNonce(sponsor, 0n), 0n);
-      assert.equal(await ledger.reserveSponsorNonce({ ...sponsor, network: 'stacks:1' }, 0n), 0n);
-      assert.equal(
-        await ledger.reserveSponsorNonce(
-          { ...sponsor, sponsor: 'ST1SJ3DTE5DN7X54YDH5D64R3BCB6A2AG2ZQ8YPD5' },
-          0n,
-        ),
-        0n,
+      assert.equal(nonceOf(await sponsored(ledger, 1)), 0n);
+      assert.equal(nonceOf(await sponsored(ledger, 2, [at(0n, 0n, otherKey)])), 0n);
+    });
+  });
+
+  describe(`${name}: in flight, leases and guarded claims`, () => {
+    test('inFlight lists one payer’s claimed and broadcast settlements on one network', async () => {
+      const ledger = await create();
+      await ledger.claim(settlement(1));
+      await ledger.claim(settlement(2));
+      await ledger.claim(settlement(3, { payer: 'ST3NBRSFKX28FQ2ZJ1MAKX58HKHSDGNV5N7R21XCP' }));
+      await ledger.update(settlement(2).paymentTxid, { state: 'broadcast' }, ['claimed']);
+      await ledger.claim(settlement(4));
+      await ledger.update(settlement(4).paymentTxid, { state: 'broadcast' }, ['claimed']);
+      await ledger.update(settlement(4).paymentTxid, { state: 'success' }, ['broadcast']);
+      const inFlight = await ledger.inFlight(NETWORK, settlement(1).payer);
+      assert.deepEqual(
+        inFlight.map((r) => r.paymentTxid).sort(),
+        [settlement(1).paymentTxid, settlement(2).paymentTxid].sort(),
       );
+      assert.deepEqual(await ledger.inFlight('stacks:1', settlement(1).payer), []);
+    });
+
+    test('an update guarded by the claim time applies only to that claim', async () => {
+      const ledger = await create();
+      const first = await ledger.claim(settlement(1));
+      assert.ok(first.claimed);
+      assert.equal(
+        await ledger.update(
+          settlement(1).paymentTxid,
+          { state: 'broadcast' },
+          ['claimed'],
+          first.record.createdAt + 1,
+        ),
+        undefined,
+      );
+      const moved = await ledger.update(
+        settlement(1).paymentTxid,
+        { state: 'broadcast' },
+        ['claimed'],
+        first.record.createdAt,
+      );
+      assert.equal(moved?.state, 'broadcast');
+    });
+
+    test('a lease is held by one holder until it expires, and renewed by its holder', async () => {
+      const ledger = await create();
+      assert.equal(await ledger.acquireLease('keeper:x', 'a', 1_000, 10_000), true);
+      assert.equal(await ledger.acquireLease('keeper:x', 'b', 1_000, 10_500), false);
+      assert.equal(await ledger.acquireLease('keeper:x', 'a', 1_000, 10_900), true);
+      assert.equal(await ledger.acquireLease('keeper:x', 'b', 1_000, 11_500), false);
+      assert.equal(await ledger.acquireLease('keeper:x', 'b', 1_000, 11_900), true);
+      assert.equal(await ledger.acquireLease('keeper:y', 'a', 1_000, 11_900), true);
     });
   });
 }

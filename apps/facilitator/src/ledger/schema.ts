@@ -34,10 +34,26 @@ export type SettlementsTable = {
 export type SponsorNoncesTable = { network: string; sponsor: string; next: string };
 export type SponsorReleasedTable = { network: string; sponsor: string; nonce: string };
 
+/** A settlement's hold on a sponsor nonce and the fee it commits; kept after success for the fee windows. */
+export type SponsorFeesTable = {
+  payment_txid: string;
+  network: string;
+  payer: string;
+  sponsor: string;
+  nonce: string;
+  fee: string;
+  at: string;
+  /** 1 once the transaction failed on chain: the sponsor paid for nothing. */
+  failed: number;
+};
+export type LeasesTable = { name: string; holder: string; expires_at: string };
+
 export type LedgerDatabase = {
   x402_settlements: SettlementsTable;
   x402_sponsor_nonces: SponsorNoncesTable;
   x402_sponsor_released: SponsorReleasedTable;
+  x402_sponsor_fees: SponsorFeesTable;
+  x402_leases: LeasesTable;
 };
 
 /** Creates the tables if they do not exist. Idempotent; run it at every start (under a lock when shared). */
@@ -89,5 +105,42 @@ export async function migrateLedger(db: Kysely<LedgerDatabase>): Promise<void> {
     .addColumn('sponsor', 'text', (c) => c.notNull())
     .addColumn('nonce', 'bigint', (c) => c.notNull())
     .addPrimaryKeyConstraint('x402_sponsor_released_pk', ['network', 'sponsor', 'nonce'])
+    .execute();
+  await db.schema
+    .createTable('x402_sponsor_fees')
+    .ifNotExists()
+    .addColumn('payment_txid', 'text', (c) => c.primaryKey())
+    .addColumn('network', 'text', (c) => c.notNull())
+    .addColumn('payer', 'text', (c) => c.notNull())
+    .addColumn('sponsor', 'text', (c) => c.notNull())
+    .addColumn('nonce', 'bigint', (c) => c.notNull())
+    .addColumn('fee', 'bigint', (c) => c.notNull())
+    .addColumn('at', 'bigint', (c) => c.notNull())
+    .addColumn('failed', 'integer', (c) => c.notNull().defaultTo(0))
+    .execute();
+  await db.schema
+    .createIndex('x402_sponsor_fees_payer')
+    .ifNotExists()
+    .on('x402_sponsor_fees')
+    .columns(['network', 'payer', 'at'])
+    .execute();
+  await db.schema
+    .createIndex('x402_sponsor_fees_at')
+    .ifNotExists()
+    .on('x402_sponsor_fees')
+    .columns(['network', 'at'])
+    .execute();
+  await db.schema
+    .createIndex('x402_sponsor_fees_nonce')
+    .ifNotExists()
+    .on('x402_sponsor_fees')
+    .columns(['network', 'sponsor', 'nonce'])
+    .execute();
+  await db.schema
+    .createTable('x402_leases')
+    .ifNotExists()
+    .addColumn('name', 'text', (c) => c.primaryKey())
+    .addColumn('holder', 'text', (c) => c.notNull())
+    .addColumn('expires_at', 'bigint', (c) => c.notNull())
     .execute();
 }

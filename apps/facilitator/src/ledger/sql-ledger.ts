@@ -13,7 +13,10 @@ import type {
   SettlementState,
   SettlementUpdate,
   SponsorAccount,
+  SponsorshipRequest,
+  SponsorshipResult,
 } from 'x402-stacks/facilitator';
+import { chooseSponsorNonce, sponsorLimitProblem } from 'x402-stacks/facilitator';
 import type { LedgerDatabase, SettlementsTable } from './schema.js';
 
 type Row = Selectable<SettlementsTable>;
@@ -106,9 +109,10 @@ export class SqlLedger implements Ledger {
     txid: string,
     update: SettlementUpdate,
     from: readonly SettlementState[],
+    claimedAt?: number,
   ): Promise<SettlementRecord | undefined> {
     const id = normalize(txid);
-    const row = await this.#db
+    let query = this.#db
       .updateTable('x402_settlements')
       .set({
         state: update.state,
@@ -124,18 +128,39 @@ export class SqlLedger implements Ledger {
         ...(update.blockHeight === undefined ? {} : { block_height: update.blockHeight }),
       })
       .where((eb) => eb.or([eb('payment_txid', '=', id), eb('txid', '=', id)]))
-      .where('state', 'in', [...from])
-      .returningAll()
-      .executeTakeFirst();
+      .where('state', 'in', [...from]);
+    if (claimedAt !== undefined) query = query.where('created_at', '=', String(claimedAt));
+    const row = await query.returningAll().executeTakeFirst();
     return row ? toRecord(row) : undefined;
   }
 
   async release(txid: string): Promise<void> {
+    await this.#drop(txid, undefined);
+  }
+
+  async expireClaim(txid: string, updatedBefore: number): Promise<SettlementRecord | undefined> {
+    return this.#drop(txid, updatedBefore);
+  }
+
+  /** Deletes a settlement (only a `claimed` one older than `claimedBefore`, when given) and frees its sponsor nonce. */
+  async #drop(txid: string, updatedBefore: number | undefined) {
     const id = normalize(txid);
-    await this.#db
-      .deleteFrom('x402_settlements')
-      .where((eb) => eb.or([eb('payment_txid', '=', id), eb('txid', '=', id)]))
-      .execute();
+    const known = await this.get(id);
+    if (!known) return undefined;
+    return this.#exclusive(known.network, async (trx) => {
+      let query = trx
+        .deleteFrom('x402_settlements')
+        .where((eb) => eb.or([eb('payment_txid', '=', id), eb('txid', '=', id)]));
+      if (updatedBefore !== undefined) {
+        query = query
+          .where('state', '=', 'claimed')
+          .where('updated_at', '<', String(updatedBefore));
+      }
+      const row = await query.returningAll().executeTakeFirst();
+      if (!row) return undefined;
+      await this.#releaseSponsorship(trx, row.payment_txid, true);
+      return toRecord(row);
+    });
   }
 
   async releaseNonce(txid: string): Promise<void> {
@@ -156,62 +181,263 @@ export class SqlLedger implements Ledger {
     return rows.map(toRecord);
   }
 
-  async reserveSponsorNonce(account: SponsorAccount, chainNextNonce: bigint): Promise<bigint> {
-    return this.#exclusive(async (trx) => {
-      const next = await this.#lockSponsor(trx, account);
-      // Released nonces below the chain's next are spent by something else by now; forget them.
-      await trx
-        .deleteFrom('x402_sponsor_released')
-        .where('network', '=', account.network)
-        .where('sponsor', '=', account.sponsor)
-        .where('nonce', '<', chainNextNonce.toString())
-        .execute();
-      const released = await trx
-        .selectFrom('x402_sponsor_released')
-        .select('nonce')
-        .where('network', '=', account.network)
-        .where('sponsor', '=', account.sponsor)
-        .orderBy('nonce')
-        .limit(1)
+  async inFlight(network: string, payer: string): Promise<SettlementRecord[]> {
+    // Settlements in flight always hold their nonce, so the partial (network, payer, nonce) index serves this.
+    const rows = await this.#db
+      .selectFrom('x402_settlements')
+      .selectAll()
+      .where('network', '=', network)
+      .where('payer', '=', payer)
+      .where('nonce_claimed', '=', 1)
+      .where('state', 'in', ['claimed', 'broadcast'])
+      .execute();
+    return rows.map(toRecord);
+  }
+
+  async reserveSponsorship(request: SponsorshipRequest, now: number): Promise<SponsorshipResult> {
+    const paymentTxid = normalize(request.paymentTxid);
+    return this.#exclusive(request.network, async (trx) => {
+      const claim = await trx
+        .selectFrom('x402_settlements')
+        .select('state')
+        .where('payment_txid', '=', paymentTxid)
         .executeTakeFirst();
-      if (released) {
+      if (claim?.state !== 'claimed') {
+        return { granted: false, reason: 'claim_lost', message: 'the claim is no longer held' };
+      }
+      const since = String(now - request.limits.windowMs);
+      const total = await trx
+        .selectFrom('x402_sponsor_fees')
+        .select((eb) => eb.fn.sum<string | bigint | null>('fee').as('fees'))
+        .where('network', '=', request.network)
+        .where('at', '>=', since)
+        .executeTakeFirst();
+      const ofPayer = await trx
+        .selectFrom('x402_sponsor_fees')
+        .select((eb) => [
+          eb.fn.sum<string | bigint | null>('fee').as('fees'),
+          eb.fn.sum<string | bigint | null>('failed').as('failed'),
+        ])
+        .where('network', '=', request.network)
+        .where('payer', '=', request.payer)
+        .where('at', '>=', since)
+        .executeTakeFirst();
+      const inFlight = await trx
+        .selectFrom('x402_settlements')
+        .select((eb) => eb.fn.countAll<string | bigint | number>().as('count'))
+        .where('network', '=', request.network)
+        .where('payer', '=', request.payer)
+        .where('nonce_claimed', '=', 1)
+        .where('state', 'in', ['claimed', 'broadcast'])
+        .where('sponsor', 'is not', null)
+        .executeTakeFirst();
+      const problem = sponsorLimitProblem(
+        {
+          inFlightOfPayer: Number(inFlight?.count ?? 0),
+          feesOfPayer: BigInt(ofPayer?.fees ?? 0),
+          feesTotal: BigInt(total?.fees ?? 0),
+          failedOfPayer: Number(ofPayer?.failed ?? 0),
+        },
+        request.fee,
+        request.limits,
+      );
+      if (problem) return { granted: false, reason: 'sponsor_limit_exceeded', message: problem };
+      const books = new Map<string, { next: bigint; released: bigint[] }>();
+      for (const candidate of request.candidates) {
+        const account = { network: request.network, sponsor: candidate.sponsor };
+        const next = await this.#lockSponsor(trx, account);
+        const released = await trx
+          .selectFrom('x402_sponsor_released')
+          .select('nonce')
+          .where('network', '=', account.network)
+          .where('sponsor', '=', account.sponsor)
+          .execute();
+        books.set(candidate.sponsor, { next, released: released.map((r) => BigInt(r.nonce)) });
+      }
+      const choice = chooseSponsorNonce(
+        request.candidates,
+        (sponsor) => books.get(sponsor)!,
+        request.capacity,
+      );
+      if (!choice) {
+        return {
+          granted: false,
+          reason: 'sponsor_capacity_exhausted',
+          message: `every sponsor key has ${request.capacity} transactions pending`,
+        };
+      }
+      const account = { network: request.network, sponsor: choice.sponsor };
+      const forget = [...choice.stale, ...(choice.reused ? [choice.nonce] : [])];
+      if (forget.length > 0) {
         await trx
           .deleteFrom('x402_sponsor_released')
           .where('network', '=', account.network)
           .where('sponsor', '=', account.sponsor)
-          .where('nonce', '=', released.nonce)
+          .where(
+            'nonce',
+            'in',
+            forget.map((nonce) => nonce.toString()),
+          )
           .execute();
-        return BigInt(released.nonce);
       }
-      const nonce = next > chainNextNonce ? next : chainNextNonce;
-      await setNext(trx, account, nonce + 1n);
-      return nonce;
+      await setNext(trx, account, choice.next);
+      // The settlement before the fee table: a migration starting in another process locks them in that order.
+      await trx
+        .updateTable('x402_settlements')
+        .set({
+          sponsor: choice.sponsor,
+          sponsor_nonce: choice.nonce.toString(),
+          updated_at: String(this.#now()),
+        })
+        .where('payment_txid', '=', paymentTxid)
+        .execute();
+      await trx
+        .insertInto('x402_sponsor_fees')
+        .values({
+          payment_txid: paymentTxid,
+          network: request.network,
+          payer: request.payer,
+          sponsor: choice.sponsor,
+          nonce: choice.nonce.toString(),
+          fee: request.fee.toString(),
+          at: String(now),
+          failed: 0,
+        })
+        .onConflict((conflict) =>
+          conflict.column('payment_txid').doUpdateSet({
+            sponsor: choice.sponsor,
+            nonce: choice.nonce.toString(),
+            fee: request.fee.toString(),
+            at: String(now),
+            failed: 0,
+          }),
+        )
+        .execute();
+      return { granted: true, sponsor: choice.sponsor, nonce: choice.nonce };
     });
   }
 
-  async releaseSponsorNonce(account: SponsorAccount, nonce: bigint): Promise<void> {
-    await this.#exclusive(async (trx) => {
+  async releaseSponsorship(txid: string, reuse: boolean): Promise<void> {
+    const record = await this.get(txid);
+    if (!record) return;
+    await this.#exclusive(record.network, (trx) =>
+      this.#releaseSponsorship(trx, record.paymentTxid, reuse),
+    );
+  }
+
+  async recordSponsorFailure(txid: string): Promise<void> {
+    const record = await this.get(txid);
+    if (!record) return;
+    await this.#db
+      .updateTable('x402_sponsor_fees')
+      .set({ failed: 1 })
+      .where('payment_txid', '=', record.paymentTxid)
+      .execute();
+  }
+
+  async takeSponsorGap(account: SponsorAccount, nonce: bigint): Promise<boolean> {
+    return this.#exclusive(account.network, async (trx) => {
+      const holder = await trx
+        .selectFrom('x402_sponsor_fees as f')
+        .innerJoin('x402_settlements as s', 's.payment_txid', 'f.payment_txid')
+        .select('f.payment_txid')
+        .where('f.network', '=', account.network)
+        .where('f.sponsor', '=', account.sponsor)
+        .where('f.nonce', '=', nonce.toString())
+        .where('s.state', 'in', ['claimed', 'broadcast'])
+        .executeTakeFirst();
+      if (holder) return false;
       const next = await this.#lockSponsor(trx, account);
-      if (nonce >= next) return;
-      if (nonce === next - 1n) {
-        await setNext(trx, account, nonce);
-        return;
-      }
       await trx
-        .insertInto('x402_sponsor_released')
-        .values({ network: account.network, sponsor: account.sponsor, nonce: nonce.toString() })
-        .onConflict((conflict) => conflict.doNothing())
+        .deleteFrom('x402_sponsor_released')
+        .where('network', '=', account.network)
+        .where('sponsor', '=', account.sponsor)
+        .where('nonce', '=', nonce.toString())
         .execute();
+      if (nonce >= next) await setNext(trx, account, nonce + 1n);
+      return true;
     });
+  }
+
+  async pruneSponsorFees(before: number): Promise<void> {
+    await this.#db
+      .deleteFrom('x402_sponsor_fees')
+      .where('at', '<', String(before))
+      .where(({ not, exists, selectFrom }) =>
+        not(
+          exists(
+            selectFrom('x402_settlements as s')
+              .select('s.payment_txid')
+              .whereRef('s.payment_txid', '=', 'x402_sponsor_fees.payment_txid')
+              .where('s.state', 'in', ['claimed', 'broadcast']),
+          ),
+        ),
+      )
+      .execute();
+  }
+
+  async acquireLease(name: string, holder: string, ttlMs: number, now: number): Promise<boolean> {
+    const expiresAt = String(now + ttlMs);
+    const row = await this.#db
+      .insertInto('x402_leases')
+      .values({ name, holder, expires_at: expiresAt })
+      .onConflict((conflict) =>
+        conflict
+          .column('name')
+          .doUpdateSet({ holder, expires_at: expiresAt })
+          .where((eb) =>
+            eb.or([
+              eb('x402_leases.holder', '=', holder),
+              eb('x402_leases.expires_at', '<=', String(now)),
+            ]),
+          ),
+      )
+      .returning('holder')
+      .executeTakeFirst();
+    return row?.holder === holder;
+  }
+
+  /** Deletes a settlement's fee hold and, when `reuse`, hands its nonce back to the pool. */
+  async #releaseSponsorship(trx: Kysely<LedgerDatabase>, paymentTxid: string, reuse: boolean) {
+    const fee = await trx
+      .deleteFrom('x402_sponsor_fees')
+      .where('payment_txid', '=', paymentTxid)
+      .returning(['network', 'sponsor', 'nonce'])
+      .executeTakeFirst();
+    if (!fee || !reuse) return;
+    const account = { network: fee.network as SponsorAccount['network'], sponsor: fee.sponsor };
+    const nonce = BigInt(fee.nonce);
+    const next = await this.#lockSponsor(trx, account);
+    if (nonce >= next) return;
+    if (nonce === next - 1n) {
+      await setNext(trx, account, nonce);
+      return;
+    }
+    await trx
+      .insertInto('x402_sponsor_released')
+      .values({ network: account.network, sponsor: account.sponsor, nonce: nonce.toString() })
+      .onConflict((conflict) => conflict.doNothing())
+      .execute();
   }
 
   /**
-   * Runs `work` in a transaction no other writer can interleave with: PostgreSQL locks the sponsor's row
-   * (`FOR UPDATE`, in #lockSponsor); SQLite takes the write lock up front (`BEGIN IMMEDIATE`), since two deferred
-   * transactions that both read first can deadlock.
+   * Runs `work` in a transaction no other writer can interleave with: PostgreSQL takes the network's sponsorship
+   * lock and locks the sponsor rows it reads (`FOR UPDATE`, in #lockSponsor); SQLite takes
+   * the write lock up front (`BEGIN IMMEDIATE`), since two deferred transactions that both read first can deadlock.
    */
-  async #exclusive<T>(work: (trx: Kysely<LedgerDatabase>) => Promise<T>): Promise<T> {
-    if (this.#dialect === 'postgres') return this.#db.transaction().execute(work);
+  async #exclusive<T>(
+    network: string,
+    work: (trx: Kysely<LedgerDatabase>) => Promise<T>,
+  ): Promise<T> {
+    if (this.#dialect === 'postgres') {
+      return this.#db.transaction().execute(async (trx) => {
+        // One sponsorship at a time per network: the limits count across payers and keys, not one row.
+        await sql`select pg_advisory_xact_lock(hashtext(${`x402_sponsorship:${network}`}))`.execute(
+          trx,
+        );
+        return work(trx);
+      });
+    }
     return this.#db.connection().execute(async (connection) => {
       await sql`begin immediate`.execute(connection);
       try {

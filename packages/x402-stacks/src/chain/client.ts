@@ -22,7 +22,14 @@ import {
   RejectionSchema,
   TransactionSchema,
 } from './schemas.js';
-import type { BroadcastRejected, BroadcastResult, ChainInfo, ChainTransaction } from './types.js';
+import type {
+  AccountNonces,
+  AccountState,
+  BroadcastRejected,
+  BroadcastResult,
+  ChainInfo,
+  ChainTransaction,
+} from './types.js';
 
 /** Every route the client calls. Principals and txids arrive validated; they are encoded anyway. */
 const PATHS = {
@@ -98,6 +105,14 @@ export interface ChainClient {
    * (`possible_next_nonce`). Against a bare node without the extended API: the confirmed nonce of `/v2/accounts`.
    */
   getNextNonce(principal: string): Promise<bigint>;
+  /**
+   * The principal's nonces as the mempool sees them: the next one after its last confirmed transaction, the next
+   * possible one counting the mempool, and the nonces missing between them (a gap that stops everything above it).
+   * Against a bare node without the extended API: the confirmed nonce for both, and no gaps known.
+   */
+  getNonces(principal: string): Promise<AccountNonces>;
+  /** The principal's confirmed STX balance (µSTX, locked excluded) and confirmed nonce, in one read (`/v2/accounts`). */
+  getAccount(principal: string): Promise<AccountState>;
   /** The principal's STX balance in µSTX (`/v2/accounts`, confirmed; locked STX excluded). */
   getStxBalance(principal: string): Promise<bigint>;
   /**
@@ -222,6 +237,28 @@ export function createChainClient(options: ChainClientOptions): ChainClient {
       return BigInt((await get(PATHS.account(p))).json(AccountSchema).nonce);
     },
 
+    async getNonces(principal) {
+      const p = principalInput(principal);
+      const response = await get(PATHS.nonces(p), [404]);
+      if (response.status === 404) {
+        const { nonce } = (await get(PATHS.account(p))).json(AccountSchema);
+        return { confirmedNext: BigInt(nonce), possibleNext: BigInt(nonce), missing: [] };
+      }
+      const nonces = response.json(NoncesSchema);
+      const lastExecuted = nonces.last_executed_tx_nonce;
+      return {
+        confirmedNext:
+          lastExecuted === null || lastExecuted === undefined ? 0n : BigInt(lastExecuted) + 1n,
+        possibleNext: BigInt(nonces.possible_next_nonce),
+        missing: (nonces.detected_missing_nonces ?? []).map(BigInt).sort(compareBigInt),
+      };
+    },
+
+    async getAccount(principal) {
+      const account = (await get(PATHS.account(principalInput(principal)))).json(AccountSchema);
+      return { balance: BigInt(account.balance), nonce: BigInt(account.nonce) };
+    },
+
     async getStxBalance(principal) {
       const account = await get(PATHS.account(principalInput(principal)));
       return BigInt(account.json(AccountSchema).balance);
@@ -268,6 +305,10 @@ function rejection(response: Awaited<ReturnType<Request>>, localTxid: string): B
     ...(reasonData === undefined ? {} : { reasonData }),
     ...(id === undefined ? {} : { txid: normalizeTxid(id) }),
   };
+}
+
+function compareBigInt(a: bigint, b: bigint): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 function parseBaseUrl(url: string, apiKey: string | undefined): URL {

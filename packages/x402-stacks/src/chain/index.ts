@@ -13,6 +13,8 @@ export {
 } from './errors.js';
 export { redactUrl } from './redact.js';
 export type {
+  AccountNonces,
+  AccountState,
   BroadcastAccepted,
   BroadcastRejected,
   BroadcastResult,

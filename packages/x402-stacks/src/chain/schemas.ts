@@ -29,7 +29,11 @@ export const RejectionSchema = z.looseObject({
 export const AccountSchema = z.looseObject({ balance: HexU128, nonce: Count });
 
 /** `GET /extended/v1/address/:principal/nonces`. */
-export const NoncesSchema = z.looseObject({ possible_next_nonce: Count });
+export const NoncesSchema = z.looseObject({
+  possible_next_nonce: Count,
+  last_executed_tx_nonce: Count.nullable().optional(),
+  detected_missing_nonces: z.array(Count).optional(),
+});
 
 /** `GET /extended/v1/address/:principal/balances`. */
 export const BalancesSchema = z.looseObject({

@@ -48,6 +48,37 @@ export type BroadcastRejected = {
 export type BroadcastResult = BroadcastAccepted | BroadcastRejected;
 
 /**
+ * A principal's nonces, mempool included (`GET /extended/v1/address/:principal/nonces`).
+ * @example
+ * ```ts
+ * const nonces: AccountNonces = { confirmedNext: 7n, possibleNext: 10n, missing: [8n] };
+ * // 7 and 9 are pending, 8 is missing: nothing above 8 can be mined until something fills it.
+ * ```
+ */
+export type AccountNonces = {
+  /** One past the last confirmed transaction's nonce: the nonce the next block needs. */
+  readonly confirmedNext: bigint;
+  /** One past the highest nonce in the mempool, or `confirmedNext` when none is pending. */
+  readonly possibleNext: bigint;
+  /** Nonces between `confirmedNext` and the highest pending one that no pending transaction holds, lowest first. */
+  readonly missing: readonly bigint[];
+};
+
+/**
+ * A principal's confirmed account state (`GET /v2/accounts/:principal`).
+ * @example
+ * ```ts
+ * const account: AccountState = { balance: 1_000_000n, nonce: 7n };
+ * ```
+ */
+export type AccountState = {
+  /** µSTX, confirmed, locked STX excluded. */
+  readonly balance: bigint;
+  /** The nonce the principal's next transaction needs, mempool not counted. */
+  readonly nonce: bigint;
+};
+
+/**
  * A transaction status as the Hiro API names it. Mempool: `pending` and the `dropped_*` family. Mined: `success`,
  * `abort_by_response` (a Clarity `(err …)`; fee and nonce are still spent), `abort_by_post_condition`,
  * `problematic_skipped`. Any other string a newer API sends passes through.

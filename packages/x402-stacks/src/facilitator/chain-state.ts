@@ -8,7 +8,10 @@ import type { ChainClient } from '../chain/client.js';
 
 /** A payer's chain state, as verification uses it. */
 export type PayerChainState = {
+  /** The next possible nonce, mempool counted. */
   readonly nonce: bigint;
+  /** The next nonce a block needs: transactions of the payer below it are mined. */
+  readonly confirmedNonce: bigint;
   readonly stx: bigint;
   /** The paid token's balance; undefined for STX payments. */
   readonly token: bigint | undefined;
@@ -41,9 +44,14 @@ export function createChainStateReader(ttlMs: number, now: () => number): ChainS
   function load(chain: ChainClient, payer: string, token: string | undefined) {
     return Promise.all([
       chain.getNextNonce(payer),
-      chain.getStxBalance(payer),
+      chain.getAccount(payer),
       token ? chain.getFtBalance(payer, token) : Promise.resolve(undefined),
-    ]).then(([nonce, stx, tokenBalance]) => ({ nonce, stx, token: tokenBalance }));
+    ]).then(([nonce, account, tokenBalance]) => ({
+      nonce,
+      confirmedNonce: account.nonce,
+      stx: account.balance,
+      token: tokenBalance,
+    }));
   }
 
   return {

@@ -21,14 +21,15 @@ export {
 } from '../stacks/payment/check.js';
 export { isTermsProblem, resolvePaymentTerms } from '../stacks/payment/terms.js';
 export { secp256k1Backend, transactionIdOf } from '../stacks/signature.js';
+export { DEFAULT_SPONSOR_LIMITS } from './context.js';
 export {
   type ChainHealth,
   createFacilitator,
   type Facilitator,
-  type FacilitatorOptions,
-  type NetworkConnection,
   type SettlementStatus,
 } from './engine.js';
+export { FacilitatorConfigError } from './errors.js';
+export type { Keeper, KeeperReport } from './keeper.js';
 export type {
   ClaimResult,
   Ledger,
@@ -37,5 +38,18 @@ export type {
   SettlementState,
   SettlementUpdate,
   SponsorAccount,
+  SponsorCandidate,
+  SponsorLimits,
+  SponsorshipRequest,
+  SponsorshipResult,
 } from './ledger.js';
 export { InMemoryLedger } from './memory-ledger.js';
+export type { FacilitatorOptions, NetworkConnection, SponsorOptions } from './options.js';
+export {
+  chooseSponsorNonce,
+  type SponsorNonceBook,
+  type SponsorNonceChoice,
+  type SponsorUsage,
+  sponsorLimitProblem,
+} from './sponsor-choice.js';
+export type { SponsorHealth } from './sponsor-pool.js';

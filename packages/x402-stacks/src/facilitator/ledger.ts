@@ -69,9 +69,59 @@ export type SettlementUpdate = Partial<
 /** A sponsor account on one network. */
 export type SponsorAccount = { readonly network: StacksNetworkId; readonly sponsor: string };
 
+/** A sponsor key that may sponsor a payment, with its nonces as the chain reported them. */
+export type SponsorCandidate = {
+  readonly sponsor: string;
+  /** The nonce the sponsor's next block transaction needs (one past its last confirmed one). */
+  readonly confirmedNext: bigint;
+  /** One past the sponsor's highest nonce in the mempool. */
+  readonly possibleNext: bigint;
+};
+
+/** Bounds on what one payer, and everyone together, may cost the sponsors. Fees are µSTX; a window is rolling. */
+export type SponsorLimits = {
+  /** Sponsored payments of one payer claimed or broadcast, not yet final. */
+  readonly maxInFlightPerPayer: number;
+  /** Sponsor fees committed for one payer within the window. */
+  readonly maxFeesPerPayer: bigint;
+  /** Sponsor fees committed for everyone within the window. */
+  readonly maxFeesTotal: bigint;
+  /** Sponsored transactions of one payer that failed on chain (the sponsor paid for nothing) within the window. */
+  readonly maxFailedPerPayer: number;
+  readonly windowMs: number;
+};
+
+/** What a sponsored settlement asks of the pool. */
+export type SponsorshipRequest = {
+  /** The claimed settlement that will carry the sponsorship; it must still be `claimed`. */
+  readonly paymentTxid: string;
+  readonly network: StacksNetworkId;
+  readonly payer: string;
+  readonly fee: bigint;
+  /** The keys that may sponsor, each with its chain nonces; keys the caller judged unusable are left out. */
+  readonly candidates: readonly SponsorCandidate[];
+  /** Pending transactions the node chains per account (25): a key with that many pending has no room. */
+  readonly capacity: bigint;
+  readonly limits: SponsorLimits;
+};
+
+/** The pool's answer: a key and a nonce, recorded on the settlement, or why not. */
+export type SponsorshipResult =
+  | { readonly granted: true; readonly sponsor: string; readonly nonce: bigint }
+  | {
+      readonly granted: false;
+      readonly reason: 'sponsor_capacity_exhausted' | 'sponsor_limit_exceeded' | 'claim_lost';
+      readonly message: string;
+    };
+
 /**
  * Storage for settlements and sponsor nonces. Implementations must make each method atomic, across processes when
  * the storage is shared.
+ *
+ * Sponsor nonces: a settlement holds one from `reserveSponsorship` until its transaction is final. When the
+ * transaction provably can no longer spend it (refused by the node, dropped from the mempool, or never broadcast),
+ * `releaseSponsorship` hands it back, and the next sponsorship on that key reuses it before taking a new one, so the
+ * key's nonces stay without gaps.
  *
  * @example
  * ```ts
@@ -88,7 +138,8 @@ export interface Ledger {
   get(txid: string): Promise<SettlementRecord | undefined>;
   /**
    * Moves a settlement to a new state. `from` guards the change: it applies only while the settlement is in one of
-   * those states, so two processes cannot both finish or both broadcast it.
+   * those states, so two processes cannot both finish or both broadcast it. `claimedAt` guards it further: only the
+   * claim made at that time, not a later claim of the same payment after this one expired.
    * @param txid The payment txid or the on-chain txid (they differ once a sponsor signed).
    * @returns the updated record, or undefined when the guard did not hold (or the settlement is unknown).
    */
@@ -96,9 +147,19 @@ export interface Ledger {
     txid: string,
     update: SettlementUpdate,
     from: readonly SettlementState[],
+    claimedAt?: number,
   ): Promise<SettlementRecord | undefined>;
-  /** Drops a claim that provably never reached the node, so the same payment may be settled again. Either txid. */
+  /**
+   * Drops a claim that provably never reached the node, so the same payment may be settled again. Either txid. Its
+   * sponsor nonce, if it holds one, goes back to the pool.
+   */
   release(txid: string): Promise<void>;
+  /**
+   * Drops a `claimed` settlement last updated before `updatedBefore`: its holder died or gave up between claiming and
+   * broadcasting. Its sponsor nonce goes back to the pool.
+   * @returns the dropped record, or undefined when it is not such a claim (any more).
+   */
+  expireClaim(txid: string, updatedBefore: number): Promise<SettlementRecord | undefined>;
   /**
    * Frees the (network, payer, nonce) of a settlement whose transaction can no longer spend it (refused by the node,
    * or dropped), keeping the txid claimed: the same transaction stays a duplicate, a new one may use the nonce.
@@ -106,11 +167,31 @@ export interface Ledger {
   releaseNonce(txid: string): Promise<void>;
   /** Settlements in `claimed` or `broadcast`: what a restarted facilitator must finish. */
   unfinished(): Promise<SettlementRecord[]>;
+  /** One payer's settlements in `claimed` or `broadcast` on a network: the money it has in flight here. */
+  inFlight(network: StacksNetworkId, payer: string): Promise<SettlementRecord[]>;
   /**
-   * Hands out the sponsor's next nonce: a released nonce at or above `chainNextNonce` first (lowest first), else the
-   * larger of `chainNextNonce` and one past the highest handed out. Never the same nonce twice until released.
+   * Chooses the sponsor key with the most free room, hands out its next nonce (a returned one first, lowest first)
+   * and records both on the claimed settlement, all at once; or refuses when a limit or every key's room is used up.
    */
-  reserveSponsorNonce(account: SponsorAccount, chainNextNonce: bigint): Promise<bigint>;
-  /** Returns a nonce whose transaction was refused, so the next reservation fills the gap instead of leaving it. */
-  releaseSponsorNonce(account: SponsorAccount, nonce: bigint): Promise<void>;
+  reserveSponsorship(request: SponsorshipRequest, now: number): Promise<SponsorshipResult>;
+  /**
+   * Ends a settlement's hold on its sponsor nonce without a fee spent. `reuse` hands the nonce back to the pool
+   * (its transaction can no longer spend it); false forgets it (the node says something else holds it). Idempotent.
+   */
+  releaseSponsorship(txid: string, reuse: boolean): Promise<void>;
+  /** Records that a sponsored transaction failed on chain: its fee was spent for nothing, and counts against its payer. */
+  recordSponsorFailure(txid: string): Promise<void>;
+  /**
+   * Takes a nonce missing on the chain for a sponsor key so that a filler transaction can spend it, unless a
+   * settlement in flight holds it. Removes it from the returned nonces.
+   * @returns whether the caller may spend the nonce.
+   */
+  takeSponsorGap(account: SponsorAccount, nonce: bigint): Promise<boolean>;
+  /** Forgets sponsor fee records older than `before` (they no longer count against any window). */
+  pruneSponsorFees(before: number): Promise<void>;
+  /**
+   * Takes or renews a named lease for `ttlMs`: true when `holder` now holds it. Background work that must run in one
+   * process at a time (the keeper) runs only while its lease is held.
+   */
+  acquireLease(name: string, holder: string, ttlMs: number, now: number): Promise<boolean>;
 }

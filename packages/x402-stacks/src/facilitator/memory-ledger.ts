@@ -6,9 +6,22 @@ import type {
   SettlementState,
   SettlementUpdate,
   SponsorAccount,
+  SponsorshipRequest,
+  SponsorshipResult,
 } from './ledger.js';
+import { chooseSponsorNonce, sponsorLimitProblem } from './sponsor-choice.js';
 
 type SponsorNonces = { next: bigint; released: Set<bigint> };
+/** A settlement's hold on a sponsor nonce, and the fee it commits. */
+type SponsorFee = {
+  readonly network: string;
+  readonly payer: string;
+  readonly sponsor: string;
+  readonly nonce: bigint;
+  readonly fee: bigint;
+  readonly at: number;
+  failed: boolean;
+};
 
 /**
  * A Ledger in memory, for one process: tests, and sellers that settle in-process. Every method runs to completion
@@ -28,6 +41,9 @@ export class InMemoryLedger implements Ledger {
   /** `<network>|<payer>|<nonce>` → payment txid. */
   readonly #byNonce = new Map<string, string>();
   readonly #sponsorNonces = new Map<string, SponsorNonces>();
+  /** Payment txid → its sponsor fee: present while it holds the nonce or once the fee was spent. */
+  readonly #sponsorFees = new Map<string, SponsorFee>();
+  readonly #leases = new Map<string, { holder: string; expiresAt: number }>();
   readonly #now: () => number;
 
   constructor(options: { now?: () => number } = {}) {
@@ -63,12 +79,146 @@ export class InMemoryLedger implements Ledger {
   }
 
   async update(
-    paymentTxid: string,
+    txid: string,
     update: SettlementUpdate,
     from: readonly SettlementState[],
+    claimedAt?: number,
   ): Promise<SettlementRecord | undefined> {
-    const current = this.#find(paymentTxid);
+    const current = this.#find(txid);
     if (!current || !from.includes(current.state)) return undefined;
+    if (claimedAt !== undefined && current.createdAt !== claimedAt) return undefined;
+    return this.#set(current, update);
+  }
+
+  async release(txid: string): Promise<void> {
+    const record = this.#find(txid);
+    if (record) this.#drop(record);
+  }
+
+  async expireClaim(txid: string, updatedBefore: number): Promise<SettlementRecord | undefined> {
+    const record = this.#find(txid);
+    if (record?.state !== 'claimed' || record.updatedAt >= updatedBefore) return undefined;
+    this.#drop(record);
+    return record;
+  }
+
+  async releaseNonce(txid: string): Promise<void> {
+    const record = this.#find(txid);
+    if (!record) return;
+    const key = nonceKeyOf(record);
+    if (this.#byNonce.get(key) === record.paymentTxid) this.#byNonce.delete(key);
+  }
+
+  async unfinished(): Promise<SettlementRecord[]> {
+    return [...this.#byPaymentTxid.values()].filter(isInFlight);
+  }
+
+  async inFlight(network: string, payer: string): Promise<SettlementRecord[]> {
+    return [...this.#byPaymentTxid.values()].filter(
+      (record) => record.network === network && record.payer === payer && isInFlight(record),
+    );
+  }
+
+  async reserveSponsorship(request: SponsorshipRequest, now: number): Promise<SponsorshipResult> {
+    const paymentTxid = normalize(request.paymentTxid);
+    const claim = this.#byPaymentTxid.get(paymentTxid);
+    if (claim?.state !== 'claimed') {
+      return { granted: false, reason: 'claim_lost', message: 'the claim is no longer held' };
+    }
+    const since = now - request.limits.windowMs;
+    let feesOfPayer = 0n;
+    let feesTotal = 0n;
+    let failedOfPayer = 0;
+    for (const fee of this.#sponsorFees.values()) {
+      if (fee.network !== request.network || fee.at < since) continue;
+      feesTotal += fee.fee;
+      if (fee.payer !== request.payer) continue;
+      feesOfPayer += fee.fee;
+      if (fee.failed) failedOfPayer++;
+    }
+    const inFlightOfPayer = [...this.#byPaymentTxid.values()].filter(
+      (record) =>
+        record.network === request.network &&
+        record.payer === request.payer &&
+        record.sponsor !== undefined &&
+        isInFlight(record),
+    ).length;
+    const problem = sponsorLimitProblem(
+      { inFlightOfPayer, feesOfPayer, feesTotal, failedOfPayer },
+      request.fee,
+      request.limits,
+    );
+    if (problem) return { granted: false, reason: 'sponsor_limit_exceeded', message: problem };
+    const choice = chooseSponsorNonce(
+      request.candidates,
+      (sponsor) => {
+        const book = this.#sponsor({ network: request.network, sponsor });
+        return { next: book.next, released: [...book.released] };
+      },
+      request.capacity,
+    );
+    if (!choice) {
+      return {
+        granted: false,
+        reason: 'sponsor_capacity_exhausted',
+        message: `every sponsor key has ${request.capacity} transactions pending`,
+      };
+    }
+    const book = this.#sponsor({ network: request.network, sponsor: choice.sponsor });
+    for (const nonce of choice.stale) book.released.delete(nonce);
+    if (choice.reused) book.released.delete(choice.nonce);
+    book.next = choice.next;
+    this.#sponsorFees.set(paymentTxid, {
+      network: request.network,
+      payer: request.payer,
+      sponsor: choice.sponsor,
+      nonce: choice.nonce,
+      fee: request.fee,
+      at: now,
+      failed: false,
+    });
+    this.#set(claim, { state: 'claimed', sponsor: choice.sponsor, sponsorNonce: choice.nonce });
+    return { granted: true, sponsor: choice.sponsor, nonce: choice.nonce };
+  }
+
+  async releaseSponsorship(txid: string, reuse: boolean): Promise<void> {
+    const record = this.#find(txid);
+    if (record) this.#releaseSponsorship(record.paymentTxid, reuse);
+  }
+
+  async recordSponsorFailure(txid: string): Promise<void> {
+    const record = this.#find(txid);
+    const fee = record && this.#sponsorFees.get(record.paymentTxid);
+    if (fee) fee.failed = true;
+  }
+
+  async takeSponsorGap(account: SponsorAccount, nonce: bigint): Promise<boolean> {
+    for (const [paymentTxid, fee] of this.#sponsorFees) {
+      if (fee.network !== account.network || fee.sponsor !== account.sponsor) continue;
+      const holder = this.#byPaymentTxid.get(paymentTxid);
+      if (fee.nonce === nonce && holder && isInFlight(holder)) return false;
+    }
+    const book = this.#sponsor(account);
+    book.released.delete(nonce);
+    if (nonce >= book.next) book.next = nonce + 1n;
+    return true;
+  }
+
+  async pruneSponsorFees(before: number): Promise<void> {
+    for (const [paymentTxid, fee] of this.#sponsorFees) {
+      const holder = this.#byPaymentTxid.get(paymentTxid);
+      if (fee.at < before && !(holder && isInFlight(holder))) this.#sponsorFees.delete(paymentTxid);
+    }
+  }
+
+  async acquireLease(name: string, holder: string, ttlMs: number, now: number): Promise<boolean> {
+    const lease = this.#leases.get(name);
+    if (lease && lease.holder !== holder && lease.expiresAt > now) return false;
+    this.#leases.set(name, { holder, expiresAt: now + ttlMs });
+    return true;
+  }
+
+  #set(current: SettlementRecord, update: SettlementUpdate): SettlementRecord {
     const next: SettlementRecord = Object.freeze({
       ...current,
       ...update,
@@ -83,46 +233,26 @@ export class InMemoryLedger implements Ledger {
     return next;
   }
 
-  async release(paymentTxid: string): Promise<void> {
-    const record = this.#find(paymentTxid);
-    if (!record) return;
+  #drop(record: SettlementRecord): void {
+    this.#releaseSponsorship(record.paymentTxid, true);
     this.#byPaymentTxid.delete(record.paymentTxid);
     this.#byChainTxid.delete(record.txid);
-    this.#byNonce.delete(nonceKeyOf(record));
-  }
-
-  async releaseNonce(txid: string): Promise<void> {
-    const record = this.#find(txid);
-    if (!record) return;
     const key = nonceKeyOf(record);
     if (this.#byNonce.get(key) === record.paymentTxid) this.#byNonce.delete(key);
   }
 
-  async unfinished(): Promise<SettlementRecord[]> {
-    return [...this.#byPaymentTxid.values()].filter(
-      (record) => record.state === 'claimed' || record.state === 'broadcast',
-    );
-  }
-
-  async reserveSponsorNonce(account: SponsorAccount, chainNextNonce: bigint): Promise<bigint> {
-    const nonces = this.#sponsor(account);
-    // Released nonces below the chain's next are spent by something else by now; forget them.
-    for (const nonce of nonces.released) if (nonce < chainNextNonce) nonces.released.delete(nonce);
-    if (nonces.released.size > 0) {
-      const lowest = [...nonces.released].reduce((a, b) => (b < a ? b : a));
-      nonces.released.delete(lowest);
-      return lowest;
-    }
-    const nonce = nonces.next > chainNextNonce ? nonces.next : chainNextNonce;
-    nonces.next = nonce + 1n;
-    return nonce;
-  }
-
-  async releaseSponsorNonce(account: SponsorAccount, nonce: bigint): Promise<void> {
-    const nonces = this.#sponsor(account);
-    if (nonce >= nonces.next) return;
-    if (nonce === nonces.next - 1n) nonces.next = nonce;
-    else nonces.released.add(nonce);
+  #releaseSponsorship(paymentTxid: string, reuse: boolean): void {
+    const fee = this.#sponsorFees.get(paymentTxid);
+    if (!fee) return;
+    this.#sponsorFees.delete(paymentTxid);
+    if (!reuse) return;
+    const book = this.#sponsor({
+      network: fee.network as SponsorAccount['network'],
+      sponsor: fee.sponsor,
+    });
+    if (fee.nonce >= book.next) return;
+    if (fee.nonce === book.next - 1n) book.next = fee.nonce;
+    else book.released.add(fee.nonce);
   }
 
   #find(txid: string): SettlementRecord | undefined {
@@ -141,6 +271,10 @@ export class InMemoryLedger implements Ledger {
     }
     return nonces;
   }
+}
+
+function isInFlight(record: SettlementRecord): boolean {
+  return record.state === 'claimed' || record.state === 'broadcast';
 }
 
 function nonceKeyOf(settlement: Pick<SettlementRecord, 'network' | 'payer' | 'nonce'>): string {

@@ -77,6 +77,18 @@ export const REASON_CODES = {
   invalid_exact_stacks_payload_nonce_reused:
     'Another transaction already claimed this (origin, nonce) pair.',
 
+  // Facilitator: what it refuses before spending the operator's money or capacity
+  insufficient_funds_in_flight:
+    'The payer cannot cover this payment together with its payments still in flight at this facilitator.',
+  sponsor_capacity_exhausted:
+    'Every sponsor key already has as many pending transactions as the node chains; retry after the next block.',
+  sponsor_balance_low: 'No sponsor key holds enough STX to pay the fee.',
+  sponsor_limit_exceeded:
+    'A sponsorship limit of this facilitator is reached for the window (payments in flight, fees, or failed fees).',
+  sponsor_pay_to_not_allowed:
+    'This facilitator sponsors payments only to the payTo addresses on its allow-list.',
+  invalid_facilitator_config: 'The facilitator options are missing or inconsistent.',
+
   // Codecs and inputs (thrown errors)
   header_too_large: 'The header exceeds the documented size limit.',
   invalid_header_encoding: 'The header is not standard base64.',

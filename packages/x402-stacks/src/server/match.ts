@@ -7,10 +7,12 @@
 import type { PaymentPayloadV1 } from '../protocol/v1.js';
 import type { PaymentPayload, PaymentRequirements } from '../protocol/v2.js';
 import { isSameAsset } from '../stacks/assets.js';
-import { fromHex } from '../stacks/bytes.js';
 import { resolveNetwork, type StacksNetwork } from '../stacks/networks.js';
 import { checkPaymentTransaction } from '../stacks/payment/check.js';
-import { transactionIdOf } from '../stacks/signature.js';
+import {
+  signedTransactionIdOf,
+  signedTransactionOf,
+} from '../stacks/payment/signed-transaction.js';
 import type { RequestPayment } from './payment-header.js';
 
 /** A payment matched to one of the offered entries, as the facilitator is asked to settle it. */
@@ -87,7 +89,7 @@ function matchV1(
     (entry) =>
       entry.scheme === payload.scheme && sameNetwork(payload.network, entry.payTo, network),
   );
-  const transaction = transactionOf(payload.payload);
+  const transaction = signedTransactionOf(payload.payload);
   return transaction === undefined ? candidates[0] : byTransaction(transaction, candidates);
 }
 
@@ -103,12 +105,6 @@ function byTransaction(
   );
 }
 
-/** The signed transaction of a payload: `transaction`, or `signedTransaction` as the draft Stacks spec names it. */
-function transactionOf(payload: Record<string, unknown>): string | undefined {
-  const value = payload.transaction ?? payload.signedTransaction;
-  return typeof value === 'string' && value !== '' ? value : undefined;
-}
-
 function sameNetwork(input: string, payTo: string, network: StacksNetwork): boolean {
   try {
     return resolveNetwork(input, { payTo }).caip2 === network.caip2;
@@ -122,9 +118,5 @@ function sameNetwork(input: string, payTo: string, network: StacksNetwork): bool
  * carries no readable transaction. Known before settlement, for `after-handler`.
  */
 export function signedTxidOf(matched: MatchedPayment): string {
-  const transaction = transactionOf(matched.payload.payload);
-  if (transaction === undefined || !HEX.test(transaction)) return '';
-  return transactionIdOf(fromHex(transaction.replace(/^0x/, '')));
+  return signedTransactionIdOf(matched.payload.payload) ?? '';
 }
-
-const HEX = /^(0x)?([0-9a-fA-F]{2})+$/;

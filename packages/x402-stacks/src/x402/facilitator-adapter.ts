@@ -118,5 +118,7 @@ export function facilitatorFromX402(core: x402Facilitator, engine: Facilitator):
     resume: () => engine.resume(),
     idle: () => engine.idle(),
     chainHealth: () => engine.chainHealth(),
+    sponsorHealth: () => engine.sponsorHealth(),
+    keeper: engine.keeper,
   };
 }

@@ -1,0 +1,212 @@
+/**
+ * The facilitator's resolved configuration and shared parts, built once from `FacilitatorOptions` and handed to every
+ * step (verify, settle, sponsor, track, keeper). Every problem in the options is reported at once, as a
+ * `FacilitatorConfigError`.
+ * @module
+ */
+import { type ChainClient, createChainClient } from '../chain/client.js';
+import { privateKeyToAccount } from '../stacks/accounts.js';
+import { isValidStacksAddress } from '../stacks/address.js';
+import type { ResolveAssetOptions } from '../stacks/assets.js';
+import {
+  resolveNetwork,
+  type StacksNetwork,
+  type StacksNetworkId,
+  type StacksNetworkName,
+} from '../stacks/networks.js';
+import type { CheckPaymentOptions, PostConditionPolicy } from '../stacks/payment/check.js';
+import { type ChainStateReader, createChainStateReader } from './chain-state.js';
+import { FacilitatorConfigError } from './errors.js';
+import type { Ledger, SponsorLimits } from './ledger.js';
+import { InMemoryLedger } from './memory-ledger.js';
+import type { FacilitatorOptions } from './options.js';
+
+/** One served network and the client of its node. */
+export type NetworkChain = { readonly network: StacksNetwork; readonly chain: ChainClient };
+
+/** The sponsor settings, with defaults applied. */
+export type SponsorSettings = {
+  readonly privateKeys: readonly string[];
+  readonly maxFee: bigint;
+  readonly feePerByte: bigint | undefined;
+  readonly limits: SponsorLimits;
+  readonly allowedPayTo: ReadonlySet<string> | undefined;
+  readonly minBalance: bigint;
+  readonly gapFillDelayMs: number;
+};
+
+/** Everything the steps share. */
+export type FacilitatorContext = {
+  readonly ledger: Ledger;
+  readonly chains: ReadonlyMap<StacksNetworkId, NetworkChain>;
+  readonly settleTimeoutMs: number;
+  readonly pollIntervalMs: number;
+  readonly trackForMs: number;
+  readonly claimLeaseMs: number;
+  readonly maxNonceAhead: bigint;
+  readonly sponsor: SponsorSettings | undefined;
+  readonly keeperIntervalMs: number;
+  readonly rebroadcastAfterMs: number;
+  readonly chainState: ChainStateReader;
+  /** The options every offline check of a payment takes. */
+  readonly checkOptions: CheckPaymentOptions;
+  readonly now: () => number;
+  readonly sleep: (ms: number) => Promise<void>;
+};
+
+/**
+ * The cut-off for `Ledger.expireClaim`: claims last updated before it are at least `claimLeaseMs` old, so their holder
+ * died or gave up.
+ */
+export function abandonedBefore(context: FacilitatorContext): number {
+  return context.now() - context.claimLeaseMs + 1;
+}
+
+/** The node's limit on one account's chained pending transactions. */
+export const MEMPOOL_CHAIN_LIMIT = 25n;
+
+export const DEFAULT_SPONSOR_LIMITS: SponsorLimits = Object.freeze({
+  maxInFlightPerPayer: 10,
+  maxFeesPerPayer: 1_000_000n,
+  maxFeesTotal: 100_000_000n,
+  maxFailedPerPayer: 1,
+  windowMs: 60 * 60_000,
+});
+
+/**
+ * Resolves the options, or throws listing every problem.
+ * @throws {FacilitatorConfigError}
+ * @example
+ * ```ts
+ * const context = createContext({ networks: { testnet: { url: 'http://127.0.0.1:3999' } } });
+ * ```
+ */
+export function createContext(options: FacilitatorOptions): FacilitatorContext {
+  const issues: string[] = [];
+  const chains = new Map<StacksNetworkId, NetworkChain>();
+  for (const [name, connection] of Object.entries(options.networks ?? {})) {
+    if (!connection) continue;
+    try {
+      const network = resolveNetwork(name as StacksNetworkName);
+      const chain =
+        'chain' in connection
+          ? connection.chain
+          : createChainClient({
+              network,
+              ...(connection.url ? { url: connection.url } : {}),
+              ...(connection.apiKey ? { apiKey: connection.apiKey } : {}),
+            });
+      chains.set(network.caip2, { network, chain });
+    } catch (error) {
+      issues.push(
+        `networks.${name}: ${error instanceof Error ? error.message.split('\n')[0] : error}`,
+      );
+    }
+  }
+  if (chains.size === 0 && issues.length === 0)
+    issues.push('networks: name at least one network (mainnet or testnet)');
+
+  const settleTimeoutMs = duration(options.settleTimeoutMs, 60_000, 'settleTimeoutMs', issues);
+  const keeperIntervalMs = duration(options.keeper?.intervalMs, 2_000, 'keeper.intervalMs', issues);
+  const sponsor = options.sponsor ? sponsorSettings(options.sponsor, issues) : undefined;
+  const maxNonceAhead = options.maxNonceAhead ?? MEMPOOL_CHAIN_LIMIT;
+  if (maxNonceAhead < 0n || maxNonceAhead > MEMPOOL_CHAIN_LIMIT)
+    issues.push(`maxNonceAhead: expected 0 to ${MEMPOOL_CHAIN_LIMIT}, got ${maxNonceAhead}`);
+  const context: FacilitatorContext = {
+    ledger: options.ledger ?? new InMemoryLedger(),
+    chains,
+    settleTimeoutMs,
+    pollIntervalMs: duration(options.pollIntervalMs, 1_000, 'pollIntervalMs', issues),
+    trackForMs: duration(options.trackForMs, 30 * 60_000, 'trackForMs', issues),
+    claimLeaseMs: duration(options.claimLeaseMs, settleTimeoutMs + 30_000, 'claimLeaseMs', issues),
+    maxNonceAhead,
+    sponsor,
+    keeperIntervalMs,
+    rebroadcastAfterMs: duration(
+      options.keeper?.rebroadcastAfterMs,
+      15_000,
+      'keeper.rebroadcastAfterMs',
+      issues,
+    ),
+    chainState: createChainStateReader(
+      duration(options.verifyCacheMs, 0, 'verifyCacheMs', issues, true),
+      options.now ?? Date.now,
+    ),
+    checkOptions: checkOptionsOf(options.postConditionPolicy, options.maxFee, options.tokens),
+    now: options.now ?? Date.now,
+    sleep: options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms))),
+  };
+  if (issues.length > 0) throw new FacilitatorConfigError(issues);
+  return context;
+}
+
+function sponsorSettings(
+  options: NonNullable<FacilitatorOptions['sponsor']>,
+  issues: string[],
+): SponsorSettings {
+  const privateKeys = [options.privateKeys].flat().filter((key) => typeof key === 'string');
+  if (privateKeys.length === 0) issues.push('sponsor.privateKeys: give at least one key');
+  privateKeys.forEach((key, index) => {
+    try {
+      privateKeyToAccount(key, 'testnet');
+    } catch {
+      // The key itself is never repeated.
+      issues.push(`sponsor.privateKeys: key #${index + 1} is not a valid private key`);
+    }
+  });
+  const limits = { ...DEFAULT_SPONSOR_LIMITS, ...options.limits };
+  for (const [name, value] of Object.entries(limits)) {
+    const valid =
+      typeof value === 'bigint' ? value >= 0n : Number.isSafeInteger(value) && value >= 0;
+    if (!valid) issues.push(`sponsor.limits.${name}: expected a non-negative integer`);
+  }
+  if (limits.windowMs <= 0) issues.push('sponsor.limits.windowMs: expected a positive number');
+  for (const payTo of options.allowedPayTo ?? []) {
+    if (!isValidStacksAddress(payTo.split('.')[0]))
+      issues.push(`sponsor.allowedPayTo: ${payTo} is not a Stacks address`);
+  }
+  const maxFee = options.maxFee ?? 100_000n;
+  if (maxFee <= 0n) issues.push('sponsor.maxFee: expected a positive amount of micro-STX');
+  return {
+    privateKeys,
+    maxFee,
+    feePerByte: options.feePerByte,
+    limits,
+    allowedPayTo: options.allowedPayTo ? new Set(options.allowedPayTo) : undefined,
+    minBalance: options.minBalance ?? 1_000_000n,
+    gapFillDelayMs: duration(
+      options.gapFillDelayMs,
+      10_000,
+      'sponsor.gapFillDelayMs',
+      issues,
+      true,
+    ),
+  };
+}
+
+function duration(
+  value: number | undefined,
+  fallback: number,
+  name: string,
+  issues: string[],
+  zeroAllowed = false,
+): number {
+  if (value === undefined) return fallback;
+  if (!Number.isFinite(value) || value < 0 || (value === 0 && !zeroAllowed)) {
+    issues.push(`${name}: expected a ${zeroAllowed ? 'non-negative' : 'positive'} number of ms`);
+    return fallback;
+  }
+  return value;
+}
+
+function checkOptionsOf(
+  postConditionPolicy: PostConditionPolicy | undefined,
+  maxFee: bigint | undefined,
+  tokens: ResolveAssetOptions | undefined,
+): CheckPaymentOptions {
+  return {
+    ...(postConditionPolicy ? { postConditionPolicy } : {}),
+    ...(maxFee === undefined ? {} : { maxFee }),
+    ...(tokens ? { tokens } : {}),
+  };
+}

@@ -1,0 +1,157 @@
+/**
+ * The keeper: the facilitator's background work, for the life of the service. Each round, per network, it
+ * - expires claims whose holder died between claiming and broadcasting, so the payment can be settled again;
+ * - follows broadcast settlements no live request is waiting on, and re-sends the identical bytes of any the node
+ *   lost (same bytes, same txid: it can never pay twice);
+ * - reads every sponsor key's nonces and balance, and fills a nonce gap that no sponsored payment reused in time with
+ *   a 1 µSTX transfer of the key's own, so one evicted transaction never holds up the key for good;
+ * - forgets sponsor fee records older than the limits' window.
+ * Several processes on one ledger take turns through a lease per network: one keeper works at a time, never two.
+ * @module
+ */
+import { randomUUID } from 'node:crypto';
+import type { ChainClient } from '../chain/client.js';
+import type { StacksNetwork } from '../stacks/networks.js';
+import { abandonedBefore, type FacilitatorContext } from './context.js';
+import type { SponsorPool } from './sponsor-pool.js';
+import type { Tracker } from './track.js';
+
+/**
+ * What one round did.
+ * @example
+ * ```ts
+ * const report: KeeperReport = { expired: 1, followed: 2, gapsFilled: 1 };
+ * ```
+ */
+export type KeeperReport = {
+  /** Abandoned claims dropped. */
+  readonly expired: number;
+  /** Broadcast settlements looked at. */
+  readonly followed: number;
+  /** Sponsor nonce gaps filled by the keeper's own transfer. */
+  readonly gapsFilled: number;
+};
+
+/**
+ * The keeper of one facilitator.
+ * @example
+ * ```ts
+ * facilitator.keeper.start();
+ * process.on('SIGTERM', () => facilitator.keeper.stop());
+ * ```
+ */
+export type Keeper = {
+  /** Runs a round every `keeper.intervalMs` until `stop()`. The timer does not keep the process alive. */
+  start(): void;
+  /** Stops the rounds and waits for the one under way. */
+  stop(): Promise<void>;
+  /** Runs one round now (tests, and a start that should not wait for the first interval). */
+  runOnce(): Promise<KeeperReport>;
+};
+
+export function createKeeper(
+  context: FacilitatorContext,
+  pool: SponsorPool,
+  tracker: Tracker,
+): Keeper {
+  const holder = randomUUID();
+  /** `<network>|<sponsor>|<nonce>` → when the gap was first seen. */
+  const gapsSeen = new Map<string, number>();
+  let timer: NodeJS.Timeout | undefined;
+  let round: Promise<KeeperReport> | undefined;
+
+  async function runOnce(): Promise<KeeperReport> {
+    round ??= (async () => {
+      const totals = { expired: 0, followed: 0, gapsFilled: 0 };
+      try {
+        for (const { network, chain } of context.chains.values()) {
+          const leaseMs = Math.max(3 * context.keeperIntervalMs, 5_000);
+          if (
+            !(await context.ledger.acquireLease(
+              `keeper:${network.caip2}`,
+              holder,
+              leaseMs,
+              context.now(),
+            ))
+          )
+            continue;
+          const report = await keep(network, chain);
+          totals.expired += report.expired;
+          totals.followed += report.followed;
+          totals.gapsFilled += report.gapsFilled;
+        }
+      } finally {
+        round = undefined;
+      }
+      return totals;
+    })();
+    return round;
+  }
+
+  async function keep(network: StacksNetwork, chain: ChainClient): Promise<KeeperReport> {
+    let expired = 0;
+    let followed = 0;
+    const cutoff = abandonedBefore(context);
+    for (const record of await context.ledger.unfinished()) {
+      if (record.network !== network.caip2) continue;
+      if (record.state === 'claimed') {
+        if (
+          record.updatedAt < cutoff &&
+          (await context.ledger.expireClaim(record.paymentTxid, cutoff))
+        )
+          expired++;
+        continue;
+      }
+      if (tracker.isFollowing(record.txid)) continue;
+      await tracker.observe(record, chain).catch(() => undefined);
+      followed++;
+    }
+    const gapsFilled = context.sponsor ? await fillGaps(network, chain) : 0;
+    if (context.sponsor) {
+      await context.ledger.pruneSponsorFees(context.now() - context.sponsor.limits.windowMs);
+    }
+    return { expired, followed, gapsFilled };
+  }
+
+  async function fillGaps(network: StacksNetwork, chain: ChainClient): Promise<number> {
+    const settings = context.sponsor!;
+    let filled = 0;
+    const keys = await pool.refresh(network, chain).catch(() => []);
+    const stillMissing = new Set<string>();
+    for (const key of keys) {
+      for (const nonce of key.nonces.missing) {
+        const id = `${network.caip2}|${key.address}|${nonce}`;
+        stillMissing.add(id);
+        const since = gapsSeen.get(id);
+        if (since === undefined) {
+          gapsSeen.set(id, context.now());
+          if (settings.gapFillDelayMs > 0) continue;
+        } else if (context.now() - since < settings.gapFillDelayMs) continue;
+        const account = { network: network.caip2, sponsor: key.address };
+        if (!(await context.ledger.takeSponsorGap(account, nonce))) continue;
+        const filler = await pool.signFiller(network, chain, key.address, nonce);
+        const sent = await chain.broadcast(filler.transaction).catch(() => undefined);
+        if (sent?.accepted) filled++;
+        gapsSeen.delete(id);
+      }
+    }
+    for (const id of gapsSeen.keys()) {
+      if (id.startsWith(`${network.caip2}|`) && !stillMissing.has(id)) gapsSeen.delete(id);
+    }
+    return filled;
+  }
+
+  return {
+    start() {
+      if (timer) return;
+      timer = setInterval(() => void runOnce().catch(() => undefined), context.keeperIntervalMs);
+      timer.unref();
+    },
+    async stop() {
+      if (timer) clearInterval(timer);
+      timer = undefined;
+      await round?.catch(() => undefined);
+    },
+    runOnce,
+  };
+}

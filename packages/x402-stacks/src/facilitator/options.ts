@@ -1,0 +1,103 @@
+/**
+ * What `createFacilitator` takes: the networks it serves, where it keeps settlements, how long it waits, and how it
+ * sponsors fees. Resolved and checked once, in `context.ts`.
+ * @module
+ */
+import type { ChainClient } from '../chain/client.js';
+import type { ResolveAssetOptions } from '../stacks/assets.js';
+import type { StacksNetworkName } from '../stacks/networks.js';
+import type { PostConditionPolicy } from '../stacks/payment/check.js';
+import type { Ledger, SponsorLimits } from './ledger.js';
+
+/**
+ * How to reach one network's node: a URL and key for the built-in client, or a ready ChainClient.
+ * @example
+ * ```ts
+ * const connection: NetworkConnection = { url: 'http://127.0.0.1:3999' };
+ * ```
+ */
+export type NetworkConnection = { url?: string; apiKey?: string } | { chain: ChainClient };
+
+/**
+ * How the facilitator pays the fees of sponsored payments, and what it refuses to pay for.
+ * @example
+ * ```ts
+ * const sponsor: SponsorOptions = { privateKeys: [KEY_A, KEY_B], limits: { maxFailedPerPayer: 1 } };
+ * ```
+ */
+export type SponsorOptions = {
+  /**
+   * The sponsor keys. Any key may sponsor any payment (the payer's signature does not bind the sponsor), so each
+   * sponsored payment takes the key with the most room: capacity is 25 pending transactions per key.
+   */
+  privateKeys: string | readonly string[];
+  /** Largest fee one sponsored transaction may cost, micro-STX. Default 100,000 (0.1 STX). */
+  maxFee?: bigint;
+  /** Fee rate in micro-STX per byte. Default: the node's rate (`/v2/fees/transfer`), at least 1. */
+  feePerByte?: bigint;
+  /**
+   * Bounds on what payers may cost the sponsors, counted in the ledger so they hold across processes. Defaults:
+   * 10 payments in flight per payer, 1 failed sponsored transaction per payer, 1 STX of fees per payer and 100 STX in
+   * total, per rolling hour.
+   */
+  limits?: Partial<SponsorLimits>;
+  /** Sponsor only payments to these payTo addresses. Default: any. */
+  allowedPayTo?: readonly string[];
+  /** A key holding less than this many micro-STX is reported low and not used. Default 1,000,000 (1 STX). */
+  minBalance?: bigint;
+  /**
+   * How long a nonce missing from a sponsor key's chain (a gap that holds up every later transaction of the key) may
+   * wait for a sponsored payment to reuse it before the keeper fills it with a transfer of its own. Default 10,000 ms.
+   */
+  gapFillDelayMs?: number;
+};
+
+export type FacilitatorOptions = {
+  /** The networks this facilitator serves, each with its node. */
+  networks: Partial<Record<StacksNetworkName, NetworkConnection>>;
+  /** Default: an InMemoryLedger (settlements do not survive the process). */
+  ledger?: Ledger;
+  /** How long `settle` waits for confirmation before answering `settlement_pending`. Default 60,000 ms. */
+  settleTimeoutMs?: number;
+  /** Poll interval while tracking a transaction. Default 1,000 ms. */
+  pollIntervalMs?: number;
+  /** How long tracking goes on in the background after `settlement_pending`. Default 30 minutes. */
+  trackForMs?: number;
+  /**
+   * How long a claim may stay `claimed` (between claiming a payment and handing it to the node) before it counts as
+   * abandoned: its holder died. The payment may then be settled again, by the buyer's retry or the keeper. Default
+   * `settleTimeoutMs` + 30,000 ms, longer than any live settle stays there.
+   */
+  claimLeaseMs?: number;
+  /** Default `'compatible'`. */
+  postConditionPolicy?: PostConditionPolicy;
+  /**
+   * How far past the payer's next nonce a payment's nonce may be. A buyer paying several requests at once signs
+   * consecutive nonces that can arrive in any order; `settle` holds a payment ahead of the chain until the ones before
+   * it are in the mempool (at most `settleTimeoutMs`, then it is refused and never broadcast), so a gap can never
+   * leave a payment waiting in the mempool to execute after its request gave up. Default 25, the node's own limit
+   * on chained transactions; 0 demands exactly the next nonce.
+   */
+  maxNonceAhead?: bigint;
+  /**
+   * How long `verify` may reuse a payer's nonce and balances read by an earlier `verify`, in ms. `settle` never uses
+   * the cache. Default 0 (every verify reads the chain); the HTTP service sets 2,000.
+   */
+  verifyCacheMs?: number;
+  /** Largest fee accepted on an unsponsored payment, micro-STX. Default: no cap. */
+  maxFee?: bigint;
+  /**
+   * Pay the fees of sponsored payments with these keys. `/supported` names the first key's address in
+   * `kinds[].extra.sponsor` (and `extra.feePayer`), and a sponsored payment must name one of the keys' addresses.
+   */
+  sponsor?: SponsorOptions;
+  /**
+   * The keeper: background work for the life of the facilitator (see `Facilitator.keeper`). `intervalMs` is how often
+   * it runs (default 2,000 ms); `rebroadcastAfterMs` is how long a broadcast transaction may stay unknown to the
+   * node before the keeper sends its identical bytes again (default 15,000 ms).
+   */
+  keeper?: { intervalMs?: number; rebroadcastAfterMs?: number };
+  tokens?: ResolveAssetOptions;
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+};

@@ -1,0 +1,246 @@
+/**
+ * Settlement, as numbered steps: verify again on fresh chain state, claim the payment atomically, sponsor it, write
+ * ahead, broadcast, and track. Every refusal is an answer with a reason code; what throws is a chain that cannot be
+ * reached before anything was sent.
+ * @module
+ */
+import { ChainRequestError } from '../chain/errors.js';
+import { PaymentPayloadSchema, type SettleResponse } from '../protocol/v2.js';
+import { resolveNetwork } from '../stacks/networks.js';
+import { signedTransactionIdOf } from '../stacks/payment/signed-transaction.js';
+import { abandonedBefore, type FacilitatorContext } from './context.js';
+import type { SettlementRecord } from './ledger.js';
+import { duplicate, failure } from './outcomes.js';
+import type { SponsorPool } from './sponsor-pool.js';
+import type { Tracker } from './track.js';
+import { type ExaminedPayment, examinePayment, fundsInFlightProblem } from './verify.js';
+
+/** How many times a payment is sponsored again after the node refused the sponsor's nonce (our doing, not the payer's). */
+const SPONSOR_ATTEMPTS = 2;
+
+/**
+ * Settles one payment.
+ * @example
+ * ```ts
+ * const settled = await settlePayment(context, pool, tracker, payload, requirements);
+ * ```
+ */
+export async function settlePayment(
+  context: FacilitatorContext,
+  pool: SponsorPool,
+  tracker: Tracker,
+  payloadInput: unknown,
+  requirementsInput: unknown,
+): Promise<SettleResponse> {
+  // A replay of a payment already claimed is answered from the ledger, whatever the chain says now; a claim whose
+  // holder died is dropped, and this request finishes the payment.
+  const replay = await claimedAlready(context, payloadInput);
+  if (replay) return duplicate(replay);
+
+  // 1. Verify, against fresh chain state.
+  const examined = await examinePayment(context, pool, payloadInput, requirementsInput, true);
+  if (!examined.ok) {
+    // A concurrent settle of the same payment may have claimed it meanwhile: that is a replay, not a bad payment.
+    const claimedMeanwhile = await claimedAlready(context, payloadInput);
+    if (claimedMeanwhile) return duplicate(claimedMeanwhile);
+    return failure(
+      examined.payer ?? '',
+      networkOf(requirementsInput),
+      examined.reason,
+      examined.message,
+    );
+  }
+  for (let attempt = 1; ; attempt++) {
+    const outcome = await settleExamined(context, pool, tracker, examined);
+    if (outcome !== 'sponsor_nonce_refused') return outcome;
+    if (attempt >= SPONSOR_ATTEMPTS) {
+      return failure(
+        examined.check.payer,
+        examined.network,
+        'broadcast_failed',
+        'the node refused the sponsor nonce twice; retry the payment',
+      );
+    }
+  }
+}
+
+async function settleExamined(
+  context: FacilitatorContext,
+  pool: SponsorPool,
+  tracker: Tracker,
+  examined: ExaminedPayment,
+): Promise<SettleResponse | 'sponsor_nonce_refused'> {
+  const { ledger } = context;
+  const { check, transaction, network, chain } = examined;
+  // 2. Claim the txid and (payer, nonce) atomically: from here on, no other settle can move this payment.
+  const claim = await claimPayment(context, examined);
+  if (!claim.claimed) {
+    if (claim.conflict === 'txid') return duplicate(claim.existing);
+    return failure(
+      check.payer,
+      network,
+      'invalid_exact_stacks_payload_nonce_reused',
+      `nonce ${check.nonce} is already claimed by transaction ${claim.existing.txid}`,
+    );
+  }
+  const claimedAt = claim.record.createdAt;
+
+  // 3. Funds, now that the claim is in the ledger: two settles of one payer racing past step 1 each see the other here,
+  // so together they can never take more than the payer holds.
+  const short = fundsInFlightProblem(
+    check,
+    examined.state,
+    await ledger.inFlight(network.caip2, check.payer),
+  );
+  if (short) {
+    await ledger.release(check.txid);
+    return failure(check.payer, network, short.reason, short.message);
+  }
+
+  // 4. A payment chained ahead of the payer's next nonce waits for the ones before it to reach the mempool.
+  // Broadcast now, it could sit there and execute long after this request gave up, charging for nothing served.
+  if (check.nonce > examined.state.nonce && !(await nonceReached(context, examined))) {
+    await ledger.release(check.txid);
+    return failure(
+      check.payer,
+      network,
+      'invalid_exact_stacks_payload_nonce',
+      `the payer's earlier nonces never reached the chain, so nonce ${check.nonce} was not broadcast`,
+    );
+  }
+
+  // 5. Sponsor-sign a sponsored payment: the on-chain txid is the sponsored transaction's.
+  let onChain = { txid: check.txid, transaction };
+  if (check.sponsored) {
+    const signed = await pool
+      .sponsor(
+        { paymentTxid: check.txid, payer: check.payer, transaction, byteLength: check.byteLength },
+        network,
+        chain,
+      )
+      .catch(async (error) => {
+        await ledger.release(check.txid);
+        throw error;
+      });
+    if (!signed.ok) {
+      await ledger.release(check.txid);
+      return failure(check.payer, network, signed.reason, signed.message);
+    }
+    onChain = { txid: signed.txid, transaction: signed.transaction };
+  }
+
+  // 6. Write ahead: once marked broadcast, a restart tracks this transaction and never sends it again. If the guard
+  // fails, the claim expired and another request took the payment over: sending now could settle it twice.
+  const marked = await ledger.update(
+    check.txid,
+    { state: 'broadcast', txid: onChain.txid, transaction: onChain.transaction },
+    ['claimed'],
+    claimedAt,
+  );
+  if (!marked) {
+    const current = await ledger.get(check.txid);
+    if (current) return duplicate(current);
+    return failure(
+      check.payer,
+      network,
+      'unexpected_settle_error',
+      'the claim expired before broadcast; retry',
+    );
+  }
+
+  // 7. Broadcast.
+  let result: Awaited<ReturnType<typeof chain.broadcast>>;
+  try {
+    result = await chain.broadcast(onChain.transaction);
+  } catch (error) {
+    if (error instanceof ChainRequestError && error.txid === undefined) {
+      // The request provably never reached the node: forget the claim so the payment can be settled again.
+      await ledger.release(check.txid);
+      throw error;
+    }
+    // The node may hold it: never send other bytes, track these (the keeper re-sends them if the node lost them).
+    return tracker.track(onChain.txid, check.payer, network, chain);
+  }
+  if (!result.accepted) {
+    const sponsorsNonce = await tracker.refused(marked, result, chain);
+    if (sponsorsNonce) {
+      // The sponsor's nonce was taken by something else: the payment itself is fine, so it is claimed afresh.
+      await ledger.release(check.txid);
+      return 'sponsor_nonce_refused';
+    }
+    return failure(
+      check.payer,
+      network,
+      'broadcast_failed',
+      `the node refused the transaction: ${result.reason}`,
+      onChain.txid,
+    );
+  }
+  // 8. Track it to a final status, or answer settlement_pending.
+  return tracker.track(onChain.txid, check.payer, network, chain);
+}
+
+/** Claims the payment; a claim or nonce held by a settle that died before broadcasting is expired first. */
+async function claimPayment(context: FacilitatorContext, examined: ExaminedPayment) {
+  const { check } = examined;
+  const settlement = {
+    paymentTxid: check.txid,
+    txid: check.txid,
+    network: examined.network.caip2,
+    payer: check.payer,
+    nonce: check.nonce,
+    amount: check.amount,
+    asset: check.asset,
+    payTo: examined.payTo,
+    transaction: examined.transaction,
+  };
+  const claim = await context.ledger.claim(settlement);
+  if (claim.claimed || !(await expireAbandoned(context, claim.existing))) return claim;
+  return context.ledger.claim(settlement);
+}
+
+/** Drops a claim whose holder died between claiming and broadcasting. */
+async function expireAbandoned(
+  context: FacilitatorContext,
+  record: SettlementRecord,
+): Promise<boolean> {
+  const cutoff = abandonedBefore(context);
+  if (record.state !== 'claimed' || record.updatedAt >= cutoff) return false;
+  return (await context.ledger.expireClaim(record.paymentTxid, cutoff)) !== undefined;
+}
+
+/** The settlement that already holds this payload's transaction, unless it was abandoned (then it is expired). */
+async function claimedAlready(
+  context: FacilitatorContext,
+  payloadInput: unknown,
+): Promise<SettlementRecord | undefined> {
+  const payload = PaymentPayloadSchema.safeParse(payloadInput);
+  const txid = payload.success ? signedTransactionIdOf(payload.data.payload) : undefined;
+  if (!txid) return undefined;
+  const existing = await context.ledger.get(txid);
+  if (!existing || (await expireAbandoned(context, existing))) return undefined;
+  return existing;
+}
+
+/** Waits, at most `settleTimeoutMs`, until the payer's next possible nonce reaches the payment's. */
+async function nonceReached(
+  context: FacilitatorContext,
+  { chain, check }: ExaminedPayment,
+): Promise<boolean> {
+  const until = context.now() + context.settleTimeoutMs;
+  // Chained payments of one buyer arrive within milliseconds of each other: look often, not once a poll interval.
+  const interval = Math.min(context.pollIntervalMs, 100);
+  for (;;) {
+    if ((await chain.getNextNonce(check.payer)) >= check.nonce) return true;
+    if (context.now() >= until) return false;
+    await context.sleep(interval);
+  }
+}
+
+function networkOf(input: unknown): string {
+  try {
+    return resolveNetwork(String((input as { network?: unknown })?.network)).caip2;
+  } catch {
+    return '';
+  }
+}

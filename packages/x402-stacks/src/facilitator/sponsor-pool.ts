@@ -1,0 +1,337 @@
+/**
+ * The sponsor pool: the facilitator's fee-paying keys, their chain state, and the signing of sponsored and filler
+ * transactions. Which key and nonce a payment gets is decided atomically in the ledger (`reserveSponsorship`); the
+ * pool supplies it with each key's chain nonces and leaves out keys too poor to pay.
+ * @module
+ */
+import {
+  deserializeTransaction,
+  makeSTXTokenTransfer,
+  sponsorTransaction,
+} from '@stacks/transactions';
+import type { ChainClient } from '../chain/client.js';
+import type { AccountNonces, BroadcastRejected } from '../chain/types.js';
+import type { ReasonCode } from '../protocol/reasons.js';
+import { privateKeyToAccount, type StacksAccount } from '../stacks/accounts.js';
+import type { StacksNetwork, StacksNetworkId } from '../stacks/networks.js';
+import { type FacilitatorContext, MEMPOOL_CHAIN_LIMIT } from './context.js';
+import type { SponsorCandidate } from './ledger.js';
+import { type Refusal, refuse } from './outcomes.js';
+
+/** A sponsor key's state as last read from the chain. */
+export type SponsorKeyState = {
+  readonly address: string;
+  readonly nonces: AccountNonces;
+  readonly balance: bigint;
+  readonly readAt: number;
+};
+
+/**
+ * A sponsor key as `/health` reports it.
+ * @example
+ * ```ts
+ * const health: SponsorHealth = { network: 'stacks:2147483648', address: 'ST…', balance: '900000', low: true, pending: 3 };
+ * ```
+ */
+export type SponsorHealth = {
+  readonly network: StacksNetworkId;
+  readonly address: string;
+  /** µSTX, as last read; absent before the first read. */
+  readonly balance?: string;
+  /** Below the pool's minimum balance: the key is not used until it is funded. */
+  readonly low: boolean;
+  /** Its transactions in the mempool, as last read. */
+  readonly pending?: number;
+};
+
+/** A payment signed by a sponsor. */
+export type SponsoredTransaction = {
+  readonly ok: true;
+  readonly txid: string;
+  readonly transaction: string;
+  readonly sponsor: string;
+  readonly nonce: bigint;
+};
+
+export type SponsorPool = {
+  /** The pool's addresses on a network, in the configured order. */
+  addresses(network: StacksNetwork): readonly string[];
+  /** Why a sponsored payment naming `named` and paying `payTo` will not be sponsored here; undefined when it may be. */
+  refusesToSponsor(
+    network: StacksNetwork,
+    named: string | undefined,
+    payTo: string,
+  ): { reason: ReasonCode; message: string } | undefined;
+  /**
+   * Takes a key and nonce for a claimed payment (within the limits, from the key with the most room) and signs it.
+   * On a refusal nothing is held.
+   */
+  sponsor(
+    claim: { paymentTxid: string; payer: string; transaction: string; byteLength: number },
+    network: StacksNetwork,
+    chain: ChainClient,
+  ): Promise<SponsoredTransaction | Refusal>;
+  /** Reads every key's nonces and balance on a network afresh. */
+  refresh(network: StacksNetwork, chain: ChainClient): Promise<SponsorKeyState[]>;
+  /** Signs a transfer of 1 µSTX that spends `nonce` of a key: what fills a gap in its nonces. */
+  signFiller(
+    network: StacksNetwork,
+    chain: ChainClient,
+    sponsor: string,
+    nonce: bigint,
+  ): Promise<{ txid: string; transaction: string }>;
+  /**
+   * Whether a node refusal of a sponsored transaction was about the sponsor's nonce (our doing, not the payer's),
+   * and whether that nonce is still free to reuse.
+   */
+  judgeRefusal(
+    refusal: BroadcastRejected,
+    sponsor: string,
+    sponsorNonce: bigint,
+    chain: ChainClient,
+  ): Promise<{ sponsorsNonce: boolean; nonceFree: boolean }>;
+  /** The keys' last known state, without reading the chain. */
+  health(): SponsorHealth[];
+};
+
+// Nonces change with every sponsored payment; a short cache lets a burst of settles share one read.
+const NONCE_TTL_MS = 250;
+const FEE_RATE_TTL_MS = 5_000;
+// Where a filler sends its 1 µSTX when the pool has no other key: the boot address, owned by no one.
+const BURN_ADDRESS: Record<StacksNetworkId, string> = {
+  'stacks:1': 'SP000000000000000000002Q6VF78',
+  'stacks:2147483648': 'ST000000000000000000002AMW42H',
+};
+
+/**
+ * Creates the pool of a facilitator.
+ * @example
+ * ```ts
+ * const pool = createSponsorPool(context);
+ * const signed = await pool.sponsor(claim, network, chain);
+ * ```
+ */
+export function createSponsorPool(context: FacilitatorContext): SponsorPool {
+  const settings = context.sponsor;
+  const accounts = new Map<StacksNetworkId, StacksAccount[]>();
+  const states = new Map<string, { at: number; state: Promise<SponsorKeyState> }>();
+  const known = new Map<string, SponsorKeyState>();
+  let feeRate: { at: number; rate: Promise<bigint> } | undefined;
+
+  // Deriving an account costs a public-key multiplication: once per network, not once per request.
+  function accountsOf(network: StacksNetwork): StacksAccount[] {
+    let list = accounts.get(network.caip2);
+    if (!list) {
+      list = (settings?.privateKeys ?? []).map((key) => privateKeyToAccount(key, network.name));
+      accounts.set(network.caip2, list);
+    }
+    return list;
+  }
+
+  function stateOf(
+    network: StacksNetwork,
+    chain: ChainClient,
+    address: string,
+    maxAgeMs: number,
+  ): Promise<SponsorKeyState> {
+    const key = `${network.caip2}|${address}`;
+    const cached = states.get(key);
+    if (cached && context.now() - cached.at < maxAgeMs) return cached.state;
+    const state = Promise.all([chain.getNonces(address), chain.getAccount(address)]).then(
+      ([nonces, account]) => {
+        const read = { address, nonces, balance: account.balance, readAt: context.now() };
+        known.set(key, read);
+        return read;
+      },
+    );
+    states.set(key, { at: context.now(), state });
+    state.catch(() => {
+      if (states.get(key)?.state === state) states.delete(key);
+    });
+    return state;
+  }
+
+  function rateOf(chain: ChainClient): Promise<bigint> {
+    if (settings?.feePerByte !== undefined) return Promise.resolve(settings.feePerByte);
+    if (!feeRate || context.now() - feeRate.at >= FEE_RATE_TTL_MS) {
+      const rate = chain.getFeeRate();
+      feeRate = { at: context.now(), rate };
+      rate.catch(() => {
+        if (feeRate?.rate === rate) feeRate = undefined;
+      });
+    }
+    return feeRate.rate;
+  }
+
+  return {
+    addresses: (network) => accountsOf(network).map((account) => account.address),
+
+    refusesToSponsor(network, named, payTo) {
+      if (!settings) {
+        return {
+          reason: 'invalid_exact_stacks_payload_sponsor',
+          message: 'this facilitator does not sponsor transactions',
+        };
+      }
+      if (!accountsOf(network).some((account) => account.address === named)) {
+        return {
+          reason: 'invalid_exact_stacks_payload_sponsor',
+          message: `the requirements name sponsor ${named}, which is not this facilitator's`,
+        };
+      }
+      if (settings.allowedPayTo && !settings.allowedPayTo.has(payTo)) {
+        return {
+          reason: 'sponsor_pay_to_not_allowed',
+          message: `this facilitator does not sponsor payments to ${payTo}`,
+        };
+      }
+      return undefined;
+    },
+
+    async sponsor(claim, network, chain) {
+      if (!settings) {
+        return refuse('invalid_exact_stacks_payload_sponsor', 'this facilitator does not sponsor');
+      }
+      const rate = await rateOf(chain);
+      // A sponsor condition is as long as the placeholder it replaces, so the length is final already.
+      const fee = (rate > 1n ? rate : 1n) * BigInt(claim.byteLength);
+      if (fee > settings.maxFee) {
+        return refuse(
+          'invalid_exact_stacks_payload_fee',
+          `sponsoring would cost ${fee} micro-STX, above the cap of ${settings.maxFee}`,
+          claim.payer,
+        );
+      }
+      const keys = await Promise.all(
+        accountsOf(network).map((account) =>
+          stateOf(network, chain, account.address, NONCE_TTL_MS),
+        ),
+      );
+      const floor = settings.minBalance > fee ? settings.minBalance : fee;
+      const candidates: SponsorCandidate[] = keys
+        .filter((key) => key.balance >= floor)
+        .map((key) => ({
+          sponsor: key.address,
+          confirmedNext: key.nonces.confirmedNext,
+          possibleNext: key.nonces.possibleNext,
+        }));
+      if (candidates.length === 0) {
+        return refuse(
+          'sponsor_balance_low',
+          `every sponsor key holds less than ${floor} micro-STX; sponsored payments resume once one is funded`,
+          claim.payer,
+        );
+      }
+      const grant = await context.ledger.reserveSponsorship(
+        {
+          paymentTxid: claim.paymentTxid,
+          network: network.caip2,
+          payer: claim.payer,
+          fee,
+          candidates,
+          capacity: MEMPOOL_CHAIN_LIMIT,
+          limits: settings.limits,
+        },
+        context.now(),
+      );
+      if (!grant.granted) {
+        const reason = grant.reason === 'claim_lost' ? 'unexpected_settle_error' : grant.reason;
+        return refuse(reason, grant.message, claim.payer);
+      }
+      const account = accountsOf(network).find((a) => a.address === grant.sponsor)!;
+      try {
+        const sponsored = await sponsorTransaction({
+          transaction: deserializeTransaction(claim.transaction.replace(/^0x/, '')),
+          sponsorPrivateKey: account.privateKey,
+          fee,
+          sponsorNonce: grant.nonce,
+          network: network.name,
+        });
+        return {
+          ok: true,
+          txid: sponsored.txid(),
+          transaction: sponsored.serialize(),
+          sponsor: grant.sponsor,
+          nonce: grant.nonce,
+        };
+      } catch (error) {
+        await context.ledger.releaseSponsorship(claim.paymentTxid, true);
+        throw error;
+      }
+    },
+
+    async refresh(network, chain) {
+      return Promise.all(
+        accountsOf(network).map((account) => stateOf(network, chain, account.address, 0)),
+      );
+    },
+
+    async signFiller(network, chain, sponsor, nonce) {
+      const pool = accountsOf(network);
+      const account = pool.find((a) => a.address === sponsor)!;
+      const recipient =
+        pool.find((a) => a.address !== sponsor)?.address ?? BURN_ADDRESS[network.caip2];
+      const build = (fee: bigint) =>
+        makeSTXTokenTransfer({
+          recipient,
+          amount: 1n,
+          senderKey: account.privateKey,
+          network: network.name,
+          nonce,
+          fee,
+          memo: 'x402-stacks nonce gap',
+          client: { fetch: refuseNetwork },
+        });
+      const length = BigInt((await build(0n)).serialize().length / 2);
+      const rate = await rateOf(chain);
+      const filler = await build((rate > 1n ? rate : 1n) * length);
+      return { txid: filler.txid(), transaction: filler.serialize() };
+    },
+
+    async judgeRefusal(refusal, sponsor, sponsorNonce, chain) {
+      const data = (refusal.reasonData ?? {}) as { principal?: unknown; is_origin?: unknown };
+      if (refusal.reason === 'BadNonce' || refusal.reason === 'TooMuchChaining') {
+        const sponsorsNonce = data.principal === sponsor && data.is_origin === false;
+        // A stale sponsor nonce is spent by something else; one too far ahead is still ours to use.
+        return { sponsorsNonce, nonceFree: !sponsorsNonce || refusal.reason === 'TooMuchChaining' };
+      }
+      if (refusal.reason === 'ConflictingNonceInMempool') {
+        // The node does not say whose nonce conflicts: the sponsor's is taken if the mempool holds it.
+        const nonces = await chain.getNonces(sponsor).catch(() => undefined);
+        const taken =
+          nonces !== undefined &&
+          sponsorNonce >= nonces.confirmedNext &&
+          sponsorNonce < nonces.possibleNext &&
+          !nonces.missing.includes(sponsorNonce);
+        return { sponsorsNonce: taken, nonceFree: !taken };
+      }
+      return { sponsorsNonce: false, nonceFree: true };
+    },
+
+    health() {
+      const reports: SponsorHealth[] = [];
+      for (const [caip2, list] of accounts) {
+        for (const account of list) {
+          const state = known.get(`${caip2}|${account.address}`);
+          reports.push({
+            network: caip2,
+            address: account.address,
+            ...(state
+              ? {
+                  balance: state.balance.toString(),
+                  pending: Number(state.nonces.possibleNext - state.nonces.confirmedNext),
+                }
+              : {}),
+            low: state !== undefined && state.balance < (settings?.minBalance ?? 0n),
+          });
+        }
+      }
+      return reports;
+    },
+  };
+}
+
+// Nonce and fee are always given, so the builder has no reason to reach the network; this makes sure it cannot.
+const refuseNetwork = (() => {
+  throw new Error('the sponsor pool never lets the transaction builder fetch');
+}) as unknown as typeof fetch;

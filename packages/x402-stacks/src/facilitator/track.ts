@@ -1,0 +1,182 @@
+/**
+ * Tracking a broadcast settlement to its end: a success, a failure on chain, or a drop from the mempool. A transaction
+ * the node does not know (lost in a restart, evicted without a trace) is sent again as the identical bytes: the same
+ * bytes have the same txid, so this can never pay twice.
+ * @module
+ */
+import type { ChainClient } from '../chain/client.js';
+import type { BroadcastRejected } from '../chain/types.js';
+import type { SettleResponse } from '../protocol/v2.js';
+import type { StacksNetwork } from '../stacks/networks.js';
+import type { FacilitatorContext } from './context.js';
+import type { SettlementRecord } from './ledger.js';
+import { failure, pending, success } from './outcomes.js';
+import type { SponsorPool } from './sponsor-pool.js';
+
+/** Final statuses other than success. `dropped_*` leave the mempool unmined: they spent no nonce and no fee. */
+const TERMINAL_FAILURES: ReadonlySet<string> = new Set([
+  'abort_by_response',
+  'abort_by_post_condition',
+  'dropped_replace_by_fee',
+  'dropped_replace_across_fork',
+  'dropped_too_expensive',
+  'dropped_stale_garbage_collect',
+  'dropped_problematic',
+  'problematic_skipped',
+]);
+
+/** What one look at the chain found. */
+export type Observation = 'success' | 'failed' | 'pending' | 'unknown';
+
+export type Tracker = {
+  /** Waits for a final status until `settleTimeoutMs` is up, then answers `settlement_pending` and goes on behind. */
+  track(
+    txid: string,
+    payer: string,
+    network: StacksNetwork,
+    chain: ChainClient,
+  ): Promise<SettleResponse>;
+  /** Follows a broadcast settlement in the background until it is final (at most `trackForMs`). */
+  follow(txid: string, chain: ChainClient): void;
+  /** Looks once: records a final status, re-sends bytes the node lost. */
+  observe(record: SettlementRecord, chain: ChainClient): Promise<Observation>;
+  /**
+   * Records a node's refusal of a broadcast settlement: failed, its payer nonce freed, and its sponsor nonce handed
+   * back unless something else holds it. Returns whether the refusal was about the sponsor's nonce.
+   */
+  refused(
+    record: SettlementRecord,
+    refusal: BroadcastRejected,
+    chain: ChainClient,
+  ): Promise<boolean>;
+  /** Whether this process is following the transaction. */
+  isFollowing(txid: string): boolean;
+  idle(): Promise<void>;
+};
+
+/**
+ * @example
+ * ```ts
+ * const tracker = createTracker(context, pool);
+ * return tracker.track(txid, payer, network, chain);
+ * ```
+ */
+export function createTracker(context: FacilitatorContext, pool: SponsorPool): Tracker {
+  const { ledger } = context;
+  const following = new Map<string, Promise<unknown>>();
+  /** When this process last sent a transaction's bytes, so a lost one is sent again at most so often. */
+  const sentAt = new Map<string, number>();
+
+  async function observe(record: SettlementRecord, chain: ChainClient): Promise<Observation> {
+    const tx = await chain.getTransaction(record.txid).catch(() => undefined);
+    if (tx === undefined) return 'pending';
+    // A status from a block off the canonical fork says nothing yet.
+    const settled = tx?.indexed && tx.canonical !== false ? tx : undefined;
+    if (settled?.status === 'success') {
+      const blockHeight = settled.blockHeight;
+      await ledger.update(
+        record.txid,
+        { state: 'success', ...(blockHeight === undefined ? {} : { blockHeight }) },
+        ['broadcast'],
+      );
+      return 'success';
+    }
+    if (settled && TERMINAL_FAILURES.has(settled.status)) {
+      await fail(record.txid, settled.status, settled.status.startsWith('dropped_'));
+      return 'failed';
+    }
+    if (tx !== null) return 'pending';
+    const since = sentAt.get(record.txid) ?? record.updatedAt;
+    if (context.now() - since < context.rebroadcastAfterMs) return 'unknown';
+    const current = await ledger.get(record.txid);
+    if (current?.state !== 'broadcast') return current ? 'failed' : 'unknown';
+    sentAt.set(record.txid, context.now());
+    const result = await chain.broadcast(current.transaction).catch(() => undefined);
+    if (result && !result.accepted) {
+      await refused(current, result, chain);
+      return 'failed';
+    }
+    return 'unknown';
+  }
+
+  /** Marks a broadcast settlement failed; a transaction that never spent its nonces gives them back. */
+  async function fail(txid: string, status: string, noncesUnspent: boolean): Promise<void> {
+    const failed = await ledger.update(
+      txid,
+      { state: 'failed', errorReason: 'transaction_failed', errorMessage: status },
+      ['broadcast'],
+    );
+    if (!failed) return;
+    sentAt.delete(failed.txid);
+    if (noncesUnspent) {
+      await ledger.releaseNonce(failed.paymentTxid);
+      await ledger.releaseSponsorship(failed.paymentTxid, true);
+    } else if (failed.sponsor !== undefined) {
+      await ledger.recordSponsorFailure(failed.paymentTxid);
+    }
+  }
+
+  async function refused(
+    record: SettlementRecord,
+    refusal: BroadcastRejected,
+    chain: ChainClient,
+  ): Promise<boolean> {
+    const failed = await ledger.update(
+      record.paymentTxid,
+      { state: 'failed', errorReason: 'broadcast_failed', errorMessage: refusal.reason },
+      ['broadcast'],
+    );
+    if (!failed) return false;
+    sentAt.delete(failed.txid);
+    // Refused, the transaction spent neither nonce: the payer may use its nonce again.
+    await ledger.releaseNonce(failed.paymentTxid);
+    if (failed.sponsor === undefined || failed.sponsorNonce === undefined) return false;
+    const judged = await pool.judgeRefusal(refusal, failed.sponsor, failed.sponsorNonce, chain);
+    await ledger.releaseSponsorship(failed.paymentTxid, judged.nonceFree);
+    return judged.sponsorsNonce;
+  }
+
+  async function poll(txid: string, chain: ChainClient, until: number): Promise<Observation> {
+    for (;;) {
+      const record = await ledger.get(txid);
+      if (record?.state !== 'broadcast') {
+        return record?.state === 'success' ? 'success' : record ? 'failed' : 'unknown';
+      }
+      const seen = await observe(record, chain);
+      if (seen === 'success' || seen === 'failed') return seen;
+      if (context.now() >= until) return seen;
+      await context.sleep(context.pollIntervalMs);
+    }
+  }
+
+  function follow(txid: string, chain: ChainClient): void {
+    if (following.has(txid)) return;
+    const background = poll(txid, chain, context.now() + context.trackForMs)
+      .catch(() => undefined)
+      .finally(() => following.delete(txid));
+    following.set(txid, background);
+  }
+
+  return {
+    async track(txid, payer, network, chain) {
+      sentAt.set(txid, context.now());
+      const seen = await poll(txid, chain, context.now() + context.settleTimeoutMs);
+      if (seen === 'success') return success(txid, payer, network);
+      if (seen === 'failed') {
+        const record = await ledger.get(txid);
+        const reason =
+          record?.errorReason === 'broadcast_failed' ? 'broadcast_failed' : 'transaction_failed';
+        return failure(payer, network, reason, record?.errorMessage ?? 'failed', txid);
+      }
+      follow(txid, chain);
+      return pending(txid, payer, network);
+    },
+    follow,
+    observe,
+    refused,
+    isFollowing: (txid) => following.has(txid),
+    async idle() {
+      while (following.size > 0) await Promise.allSettled([...following.values()]);
+    },
+  };
+}

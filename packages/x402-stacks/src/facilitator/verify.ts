@@ -1,0 +1,175 @@
+/**
+ * Verification, as numbered steps: everything that can be known about a payment without moving it. `verify` answers
+ * with it; `settle` runs it again on fresh chain state before it claims anything. Read-only.
+ * @module
+ */
+import type { ChainClient } from '../chain/client.js';
+import {
+  PaymentPayloadSchema,
+  type PaymentRequirements,
+  PaymentRequirementsSchema,
+} from '../protocol/v2.js';
+import { assetKey, isSameAsset } from '../stacks/assets.js';
+import { resolveNetwork, type StacksNetwork } from '../stacks/networks.js';
+import {
+  checkChainState,
+  checkPaymentTransaction,
+  type ValidPaymentCheck,
+} from '../stacks/payment/check.js';
+import { signedTransactionOf } from '../stacks/payment/signed-transaction.js';
+import { isTermsProblem, resolvePaymentTerms } from '../stacks/payment/terms.js';
+import type { PayerChainState } from './chain-state.js';
+import type { FacilitatorContext } from './context.js';
+import { inFlightTotals } from './in-flight.js';
+import type { SettlementRecord } from './ledger.js';
+import { type Refusal, refuse } from './outcomes.js';
+import type { SponsorPool } from './sponsor-pool.js';
+
+/** A payment that passed every step, with what settling it needs. */
+export type ExaminedPayment = {
+  readonly ok: true;
+  readonly check: ValidPaymentCheck;
+  readonly transaction: string;
+  readonly payTo: string;
+  readonly network: StacksNetwork;
+  readonly chain: ChainClient;
+  /** The payer's chain state as step 7 read it. */
+  readonly state: PayerChainState;
+};
+
+/**
+ * Steps 1–9 of verification. `fresh` (settle) reads the chain past the verify cache.
+ * @example
+ * ```ts
+ * const examined = await examinePayment(context, pool, payload, requirements, false);
+ * if (!examined.ok) return invalid(examined);
+ * ```
+ */
+export async function examinePayment(
+  context: FacilitatorContext,
+  pool: SponsorPool,
+  payloadInput: unknown,
+  requirementsInput: unknown,
+  fresh: boolean,
+): Promise<ExaminedPayment | Refusal> {
+  // 1. Shapes.
+  const payload = PaymentPayloadSchema.safeParse(payloadInput);
+  if (!payload.success)
+    return refuse('invalid_payload', 'the payment payload does not match the x402 v2 schema');
+  const requirements = PaymentRequirementsSchema.safeParse(requirementsInput);
+  if (!requirements.success) {
+    return refuse(
+      'invalid_payment_requirements',
+      'the requirements do not match the x402 v2 schema',
+    );
+  }
+  // 2. Scheme and network.
+  if (requirements.data.scheme !== 'exact')
+    return refuse('unsupported_scheme', 'only the exact scheme is supported');
+  const terms = resolvePaymentTerms(requirements.data, context.checkOptions.tokens);
+  if (isTermsProblem(terms)) return refuse(terms.reason, terms.message);
+  const connection = context.chains.get(terms.network.caip2);
+  if (!connection)
+    return refuse('invalid_network', `this facilitator does not serve ${terms.network.caip2}`);
+  // 3. The payment accepts exactly these requirements.
+  const mismatch = acceptedMismatch(payload.data.accepted, requirements.data, terms.network);
+  if (mismatch) return refuse('invalid_payment_requirements', mismatch);
+  // 4. The signed transaction.
+  const transaction = signedTransactionOf(payload.data.payload);
+  if (!transaction) {
+    return refuse(
+      'invalid_exact_stacks_payload_transaction',
+      'payload.transaction must be the signed transaction hex',
+    );
+  }
+  // 5. Everything that needs no chain state, before spending any request on the node.
+  const offline = checkPaymentTransaction(transaction, requirements.data, context.checkOptions);
+  if (!offline.isValid) return refuse(offline.invalidReason, offline.invalidMessage, offline.payer);
+  // 6. Sponsorship: one of this facilitator's keys, for a payTo it sponsors.
+  if (offline.sponsored) {
+    const problem = pool.refusesToSponsor(terms.network, terms.sponsor, terms.payTo.principal);
+    if (problem) return refuse(problem.reason, problem.message, offline.payer);
+  }
+  // 7. Replay: a transaction this facilitator already settled.
+  if (await context.ledger.get(offline.txid)) {
+    return refuse(
+      'invalid_exact_stacks_payload_txid_reused',
+      'this transaction was already settled',
+      offline.payer,
+    );
+  }
+  // 8. Chain state: the next nonce and the balances, and the transaction against them.
+  const { chain } = connection;
+  const token = terms.asset.kind === 'sip010' ? assetKey(terms.asset) : undefined;
+  const state = await context.chainState.read(
+    chain,
+    { network: terms.network.caip2, payer: offline.payer, token },
+    fresh,
+  );
+  const check = checkChainState(offline, {
+    expectedNonce: state.nonce,
+    maxNonceAhead: context.maxNonceAhead,
+    balance: { stx: state.stx, ...(state.token === undefined ? {} : { token: state.token }) },
+  });
+  if (!check.isValid) return refuse(check.invalidReason, check.invalidMessage, check.payer);
+  // 9. The same balances, less what this payer already has in flight here.
+  const inFlight = await context.ledger.inFlight(terms.network.caip2, offline.payer);
+  const short = fundsInFlightProblem(offline, state, inFlight);
+  if (short) return short;
+  return {
+    ok: true,
+    check: offline,
+    transaction,
+    payTo: terms.payTo.principal,
+    network: terms.network,
+    chain,
+    state,
+  };
+}
+
+/**
+ * Whether the payer's confirmed balances cover this payment together with its other payments in flight here.
+ * @returns the refusal, or undefined when they do.
+ */
+export function fundsInFlightProblem(
+  check: ValidPaymentCheck,
+  state: PayerChainState,
+  inFlight: readonly SettlementRecord[],
+): Refusal | undefined {
+  const totals = inFlightTotals(inFlight, state.confirmedNonce, check.txid);
+  const tokenInFlight = totals.tokens.get(check.asset) ?? 0n;
+  if (totals.stx === 0n && tokenInFlight === 0n) return undefined;
+  const left = (balance: bigint, spent: bigint) => (balance > spent ? balance - spent : 0n);
+  const balance = {
+    stx: left(state.stx, totals.stx),
+    ...(state.token === undefined ? {} : { token: left(state.token, tokenInFlight) }),
+  };
+  const verdict = checkChainState(check, { balance });
+  if (verdict.isValid) return undefined;
+  const held = check.asset === 'STX' ? totals.stx : tokenInFlight;
+  return refuse(
+    'insufficient_funds_in_flight',
+    `${verdict.invalidMessage}, counting ${held} already in flight at this facilitator`,
+    check.payer,
+  );
+}
+
+function acceptedMismatch(
+  accepted: PaymentRequirements,
+  requirements: PaymentRequirements,
+  network: StacksNetwork,
+): string | undefined {
+  if (accepted.scheme !== requirements.scheme) return 'the payment accepts another scheme';
+  try {
+    if (resolveNetwork(accepted.network, { payTo: accepted.payTo }).caip2 !== network.caip2) {
+      return 'the payment accepts another network';
+    }
+    if (!isSameAsset(accepted.asset, requirements.asset, network))
+      return 'the payment accepts another asset';
+  } catch {
+    return 'the payment accepts a network or asset this facilitator cannot read';
+  }
+  if (accepted.amount !== requirements.amount) return 'the payment accepts another amount';
+  if (accepted.payTo !== requirements.payTo) return 'the payment accepts another payTo';
+  return undefined;
+}
