@@ -133,6 +133,7 @@ const ROOT_EXPORTS = [
   'resolvePaymentTerms',
   'satsToBTC',
   'secp256k1Backend',
+  'signAsSponsor',
   'toAtomic',
   'transactionIdOf',
   'verifyOriginSignature',

@@ -89,7 +89,10 @@ export {
   type SettlementState,
   type SettlementStatus,
   type SettlementUpdate,
+  type SignAsSponsorOptions,
   type SponsorAccount,
+  type SponsoredTransaction,
+  signAsSponsor,
 } from './facilitator/index.js';
 export {
   type AmountV1,

@@ -4,7 +4,6 @@
  * @module
  */
 
-import { deserializeTransaction, sponsorTransaction } from '@stacks/transactions';
 import { type ChainClient, createChainClient } from '../chain/client.js';
 import { ChainRequestError } from '../chain/errors.js';
 import type { ReasonCode } from '../protocol/reasons.js';
@@ -32,6 +31,7 @@ import {
   type PostConditionPolicy,
   type ValidPaymentCheck,
 } from '../stacks/payment/check.js';
+import { signAsSponsor } from '../stacks/payment/sponsor.js';
 import { isTermsProblem, resolvePaymentTerms } from '../stacks/payment/terms.js';
 import { transactionIdOf } from '../stacks/signature.js';
 import { createChainStateReader } from './chain-state.js';
@@ -518,14 +518,15 @@ export function createFacilitator(options: FacilitatorOptions): Facilitator {
       ['claimed'],
     );
     try {
-      const sponsored = await sponsorTransaction({
-        transaction: deserializeTransaction(transaction.replace(/^0x/, '')),
-        sponsorPrivateKey: account.privateKey,
+      // Not @stacks/transactions' sponsorTransaction: it throws on every complete multisig origin.
+      const sponsored = signAsSponsor({
+        transaction,
+        privateKey: account.privateKey,
         fee,
-        sponsorNonce: nonce,
-        network: network.name,
+        nonce,
+        network,
       });
-      return { txid: sponsored.txid(), transaction: sponsored.serialize(), account, nonce };
+      return { ...sponsored, account, nonce };
     } catch (error) {
       await ledger.releaseSponsorNonce(sponsorAccount, nonce);
       throw error;
