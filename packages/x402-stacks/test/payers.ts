@@ -94,18 +94,7 @@ export async function multisigPayment(
   payer: MultisigPayer,
   options: Omit<CreatePaymentTransactionOptions, 'account'>,
 ): Promise<PaymentTransaction> {
-  const member = privateKeyToAccount(payer.privateKeys[0]!, 'testnet');
-  // The account's key only signs a throwaway single-sig origin; its address is what the payload names.
-  const single = await createPaymentTransaction({
-    ...options,
-    account: {
-      address: payer.address,
-      publicKey: member.publicKey,
-      network: member.network,
-      caip2: member.caip2,
-      privateKey: member.privateKey,
-    },
-  });
+  const single = await paymentNaming(payer.address, payer.privateKeys[0]!, options);
   const tx = deserializeTransaction(single.transaction);
   const origin = tx.auth.spendingCondition;
   tx.auth.spendingCondition = createMultiSigSpendingCondition(
@@ -127,6 +116,39 @@ export async function multisigPayment(
     txid: transactionIdOf(hexToBytes(transaction)),
     payer: payer.address,
   };
+}
+
+/** Builds and signs the payment the P2WPKH origin of `privateKey` makes (see `witnessAddressOf`). */
+export async function witnessPayment(
+  privateKey: string,
+  options: Omit<CreatePaymentTransactionOptions, 'account'>,
+): Promise<PaymentTransaction> {
+  const address = witnessAddressOf(privateKey);
+  const single = await paymentNaming(address, privateKey, options);
+  const transaction = asWitness(single.transaction, privateKey);
+  return { ...single, transaction, txid: transactionIdOf(hexToBytes(transaction)), payer: address };
+}
+
+/**
+ * A single-sig payment signed by `privateKey` whose payload names `address` as the payer (the sBTC `transfer` sender
+ * and post-condition), ready for its origin to be replaced by the one `address` belongs to.
+ */
+function paymentNaming(
+  address: string,
+  privateKey: string,
+  options: Omit<CreatePaymentTransactionOptions, 'account'>,
+): Promise<PaymentTransaction> {
+  const key = privateKeyToAccount(privateKey, 'testnet');
+  return createPaymentTransaction({
+    ...options,
+    account: {
+      address,
+      publicKey: key.publicKey,
+      network: key.network,
+      caip2: key.caip2,
+      privateKey: key.privateKey,
+    },
+  });
 }
 
 function publicKeyOf(privateKey: string): string {
