@@ -13,6 +13,7 @@ import {
   transactionIdOf,
 } from 'x402-stacks';
 import { ChainRequestError, createChainClient } from 'x402-stacks/chain';
+import { MULTISIG_MODES, multisigPayer, multisigPayment } from './payers.js';
 
 const requirementsFor = (payTo: string, asset = 'STX', amount = '5000') => ({
   scheme: 'exact',
@@ -406,6 +407,50 @@ describe('facilitator engine: sponsorship', () => {
     );
     assert.equal(result.errorReason, 'invalid_exact_stacks_payload_fee');
     assert.equal(await capped.status(txid), undefined, 'nothing was sent, so nothing is claimed');
+  });
+
+  test('sponsored multisig STX and sBTC payments settle: the sponsor pays the fee, the seller is paid once', async () => {
+    // @stacks/transactions' sponsorTransaction threw on these ("more signatures than are expected"): settle was a 500.
+    const sbtc = 'ST1F7QA2MDF17S807EPA36TSS8AMEFY4KA9TVGWXT.sbtc-token::sbtc-token';
+    const seller = devnet.accounts[1]!.address;
+    const members = [devnet.accounts[5]!, devnet.accounts[6]!, devnet.accounts[7]!].map(
+      (a) => a.privateKey,
+    );
+    for (const [asset, mode] of [
+      ['STX', MULTISIG_MODES.p2sh],
+      ['sBTC', MULTISIG_MODES['p2wsh-order-independent']],
+    ] as const) {
+      const payer = multisigPayer(members, 2, mode);
+      devnet.chain.fund(payer.address, asset === 'STX' ? { stx: 10_000n } : { sBTC: 10_000n });
+      const requirements = sponsoredRequirements(asset);
+      const payment = await multisigPayment(payer, { requirements, nonce: 0n });
+      const paid = { x402Version: 2, accepted: requirements, payload: payment };
+      const balanceOf = (who: string) =>
+        asset === 'STX' ? devnet.chain.state.stx(who) : devnet.chain.state.token(sbtc, who);
+      const [sellerBefore, payerStxBefore] = [
+        balanceOf(seller),
+        devnet.chain.state.stx(payer.address),
+      ];
+      // Any key of the pool may sponsor: the one with the most room does.
+      const sponsorsStx = () =>
+        devnet.chain.state.stx(devnet.accounts[9]!.address) +
+        devnet.chain.state.stx(devnet.accounts[8]!.address);
+      const sponsorBefore = sponsorsStx();
+      assert.deepEqual(await facilitator.verify(paid, requirements), {
+        isValid: true,
+        payer: payer.address,
+      });
+      const result = await facilitator.settle(paid, requirements);
+      assert.equal(result.success, true, `${asset}: ${result.errorReason} ${result.errorMessage}`);
+      assert.equal(devnet.chain.transaction(result.transaction)?.status, 'success');
+      assert.equal(balanceOf(seller), sellerBefore + 3000n, `${asset}: the seller is paid`);
+      const payerSpentStx = payerStxBefore - devnet.chain.state.stx(payer.address);
+      assert.equal(payerSpentStx, asset === 'STX' ? 3000n : 0n, `${asset}: the payer pays no fee`);
+      assert.ok(sponsorsStx() < sponsorBefore, 'a sponsor of the pool paid');
+      const replay = await facilitator.settle(paid, requirements);
+      assert.equal(replay.errorReason, 'duplicate_settlement');
+      assert.equal(balanceOf(seller), sellerBefore + 3000n, `${asset}: paid once`);
+    }
   });
 });
 

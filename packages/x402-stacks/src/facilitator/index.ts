@@ -19,6 +19,11 @@ export {
   type PaymentCheck,
   type PostConditionPolicy,
 } from '../stacks/payment/check.js';
+export {
+  type SignAsSponsorOptions,
+  type SponsoredTransaction,
+  signAsSponsor,
+} from '../stacks/payment/sponsor.js';
 export { isTermsProblem, resolvePaymentTerms } from '../stacks/payment/terms.js';
 export { secp256k1Backend, transactionIdOf } from '../stacks/signature.js';
 export { DEFAULT_SPONSOR_LIMITS } from './context.js';

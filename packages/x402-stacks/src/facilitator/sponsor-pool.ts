@@ -4,16 +4,13 @@
  * pool supplies it with each key's chain nonces and leaves out keys too poor to pay.
  * @module
  */
-import {
-  deserializeTransaction,
-  makeSTXTokenTransfer,
-  sponsorTransaction,
-} from '@stacks/transactions';
+import { makeSTXTokenTransfer } from '@stacks/transactions';
 import type { ChainClient } from '../chain/client.js';
 import type { AccountNonces, BroadcastRejected } from '../chain/types.js';
 import type { ReasonCode } from '../protocol/reasons.js';
 import { privateKeyToAccount, type StacksAccount } from '../stacks/accounts.js';
 import type { StacksNetwork, StacksNetworkId } from '../stacks/networks.js';
+import { signAsSponsor } from '../stacks/payment/sponsor.js';
 import { type FacilitatorContext, MEMPOOL_CHAIN_LIMIT } from './context.js';
 import type { SponsorCandidate } from './ledger.js';
 import { type Refusal, refuse } from './outcomes.js';
@@ -45,7 +42,7 @@ export type SponsorHealth = {
 };
 
 /** A payment signed by a sponsor. */
-export type SponsoredTransaction = {
+export type SponsorSignature = {
   readonly ok: true;
   readonly txid: string;
   readonly transaction: string;
@@ -70,7 +67,7 @@ export type SponsorPool = {
     claim: { paymentTxid: string; payer: string; transaction: string; byteLength: number },
     network: StacksNetwork,
     chain: ChainClient,
-  ): Promise<SponsoredTransaction | Refusal>;
+  ): Promise<SponsorSignature | Refusal>;
   /** Reads every key's nonces and balance on a network afresh. */
   refresh(network: StacksNetwork, chain: ChainClient): Promise<SponsorKeyState[]>;
   /** Signs a transfer of 1 µSTX that spends `nonce` of a key: what fills a gap in its nonces. */
@@ -240,20 +237,14 @@ export function createSponsorPool(context: FacilitatorContext): SponsorPool {
       }
       const account = accountsOf(network).find((a) => a.address === grant.sponsor)!;
       try {
-        const sponsored = await sponsorTransaction({
-          transaction: deserializeTransaction(claim.transaction.replace(/^0x/, '')),
-          sponsorPrivateKey: account.privateKey,
+        const sponsored = signAsSponsor({
+          transaction: claim.transaction,
+          privateKey: account.privateKey,
           fee,
-          sponsorNonce: grant.nonce,
-          network: network.name,
-        });
-        return {
-          ok: true,
-          txid: sponsored.txid(),
-          transaction: sponsored.serialize(),
-          sponsor: grant.sponsor,
           nonce: grant.nonce,
-        };
+          network,
+        });
+        return { ok: true, ...sponsored, sponsor: grant.sponsor, nonce: grant.nonce };
       } catch (error) {
         await context.ledger.releaseSponsorship(claim.paymentTxid, true);
         throw error;

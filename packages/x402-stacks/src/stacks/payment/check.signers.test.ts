@@ -6,18 +6,16 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { bytesToHex, hexToBytes } from '@stacks/common';
 import {
-  AddressHashMode,
   AnchorMode,
   Cl,
-  hash160,
   makeContractCall,
   makeSTXTokenTransfer,
   Pc,
   privateKeyToPublic,
 } from '@stacks/transactions';
+import { asWitness as asWitnessOf, witnessAddressOf } from '../../../test/payers.js';
 import { resign } from '../../../test/tampering.js';
 import { PAY_TO, PAYER_KEY, PAYER_TESTNET } from '../../../test/vectors.js';
-import { addressFromHash160 } from '../address.js';
 import { InvalidAmountError } from '../errors.js';
 import { checkPaymentTransaction } from './check.js';
 
@@ -31,23 +29,11 @@ const requirements = (asset: string, amount = '5000') => ({
   maxTimeoutSeconds: 300,
 });
 
-// P2WPKH commits to hash160(0x00 0x14 hash160(compressed key)); its address uses the multi-sig version (SN on testnet).
-const witnessSigner = (() => {
-  const program = new Uint8Array(22);
-  program[1] = 0x14;
-  program.set(hash160(hexToBytes(privateKeyToPublic(PAYER_KEY) as string)), 2);
-  return bytesToHex(hash160(program));
-})();
-const WITNESS_PAYER = addressFromHash160(21, witnessSigner);
+// P2WPKH addresses use the multi-sig version (SN on testnet).
+const WITNESS_PAYER = witnessAddressOf(PAYER_KEY);
 
 /** Re-signs a transaction as a P2WPKH origin of the same key. */
-function asWitness(hex: string): string {
-  return resign(hex, PAYER_KEY, (tx) => {
-    const condition = tx.auth.spendingCondition;
-    condition.hashMode = AddressHashMode.P2WPKH;
-    condition.signer = witnessSigner;
-  });
-}
+const asWitness = (hex: string) => asWitnessOf(hex, PAYER_KEY);
 
 async function sbtcFrom(sender: string, principal = sender): Promise<string> {
   const tx = await makeContractCall({
