@@ -21,7 +21,7 @@ import { DEFAULT_MAX_BODY_BYTES, readBody, statusOf } from './body.js';
 import { clientAddressResolver } from './http/client-address.js';
 import { rateLimit } from './http/rate-limit.js';
 import { logSettle, type RequestLogVariables, requestLog } from './http/request-log.js';
-import { createMetrics, type FacilitatorMetrics, withMetrics } from './metrics.js';
+import { createMetrics, type FacilitatorMetrics, watchSponsors, withMetrics } from './metrics.js';
 import { addV1Routes } from './v1.js';
 
 export type FacilitatorAppOptions = {
@@ -102,6 +102,7 @@ export function createFacilitatorApp(options: FacilitatorAppOptions): Facilitato
 
   // Every verify and settle, v2 or v1, goes through the measured engine.
   const measured = withMetrics(options.facilitator, metrics);
+  watchSponsors(metrics, facilitator);
 
   app.post('/verify', async (c) => {
     const body = await readBody(c, VerifyRequestSchema, maxBodyBytes);
@@ -136,7 +137,13 @@ export function createFacilitatorApp(options: FacilitatorAppOptions): Facilitato
   app.get('/health', async (c) => {
     const networks = await facilitator.chainHealth();
     const healthy = networks.every((network) => network.reachable);
-    return c.json({ status: healthy ? 'ok' : 'unavailable', networks }, healthy ? 200 : 503);
+    const sponsors = facilitator.sponsorHealth();
+    // A low sponsor key stops sponsored payments only; unsponsored ones are still served, so this is not a 503.
+    const status = !healthy ? 'unavailable' : sponsors.some((s) => s.low) ? 'degraded' : 'ok';
+    return c.json(
+      { status, networks, ...(sponsors.length > 0 ? { sponsors } : {}) },
+      healthy ? 200 : 503,
+    );
   });
 
   app.notFound((c) =>

@@ -4,7 +4,8 @@
  * @module
  */
 
-import { privateKeyToAccount, redactUrl } from 'x402-stacks';
+import { isValidStacksAddress, privateKeyToAccount, redactUrl } from 'x402-stacks';
+import type { SponsorLimits } from 'x402-stacks/facilitator';
 import { z } from 'zod';
 
 /** The configuration, typed. */
@@ -19,6 +20,12 @@ export type FacilitatorConfig = {
     | { readonly kind: 'postgres'; readonly url: string; readonly schema: string | undefined };
   readonly sponsorKeys: readonly string[];
   readonly sponsorMaxFee: bigint;
+  readonly sponsorLimits: SponsorLimits;
+  readonly sponsorAllowedPayTo: readonly string[];
+  readonly sponsorMinBalance: bigint;
+  readonly sponsorGapFillDelayMs: number;
+  readonly claimLeaseMs: number | undefined;
+  readonly keeperIntervalMs: number;
   readonly settleTimeoutMs: number;
   readonly maxBodyBytes: number;
   readonly apiKeys: readonly string[];
@@ -45,6 +52,16 @@ export const ENVIRONMENT = {
   DATABASE_SCHEMA: '',
   SPONSOR_PRIVATE_KEYS: '',
   SPONSOR_MAX_FEE: '100000',
+  SPONSOR_MAX_IN_FLIGHT_PER_PAYER: '10',
+  SPONSOR_MAX_FAILED_PER_PAYER: '1',
+  SPONSOR_MAX_FEES_PER_PAYER: '1000000',
+  SPONSOR_MAX_FEES_TOTAL: '100000000',
+  SPONSOR_LIMIT_WINDOW_MS: '3600000',
+  SPONSOR_ALLOWED_PAY_TO: '',
+  SPONSOR_MIN_BALANCE: '1000000',
+  SPONSOR_GAP_FILL_DELAY_MS: '10000',
+  CLAIM_LEASE_MS: '',
+  KEEPER_INTERVAL_MS: '2000',
   SETTLE_TIMEOUT_MS: '60000',
   MAX_BODY_BYTES: '65536',
   API_KEYS: '',
@@ -72,6 +89,11 @@ const integer = (min: number, max: number) =>
     .transform(Number)
     .pipe(z.number().int().min(min).max(max));
 
+const microStx = z
+  .string()
+  .regex(/^\d+$/, 'expected micro-STX as a whole number')
+  .transform(BigInt);
+
 const Schema = z.object({
   HOST: z.string().min(1),
   PORT: integer(0, 65535),
@@ -92,10 +114,17 @@ const Schema = z.object({
     .string()
     .regex(/^([a-z_][a-z0-9_]{0,62})?$/, 'expected a lower-case SQL identifier, such as x402'),
   SPONSOR_PRIVATE_KEYS: z.string(),
-  SPONSOR_MAX_FEE: z
-    .string()
-    .regex(/^\d+$/, 'expected micro-STX as a whole number')
-    .transform(BigInt),
+  SPONSOR_MAX_FEE: microStx,
+  SPONSOR_MAX_IN_FLIGHT_PER_PAYER: integer(0, 1_000_000),
+  SPONSOR_MAX_FAILED_PER_PAYER: integer(0, 1_000_000),
+  SPONSOR_MAX_FEES_PER_PAYER: microStx,
+  SPONSOR_MAX_FEES_TOTAL: microStx,
+  SPONSOR_LIMIT_WINDOW_MS: integer(1_000, 30 * 24 * 3_600_000),
+  SPONSOR_ALLOWED_PAY_TO: z.string(),
+  SPONSOR_MIN_BALANCE: microStx,
+  SPONSOR_GAP_FILL_DELAY_MS: integer(0, 10 * 60_000),
+  CLAIM_LEASE_MS: z.union([z.literal(''), integer(1_000, 60 * 60_000)]),
+  KEEPER_INTERVAL_MS: integer(100, 10 * 60_000),
   SETTLE_TIMEOUT_MS: integer(100, 10 * 60_000),
   MAX_BODY_BYTES: integer(1024, 10 * 1024 * 1024),
   API_KEYS: z.string(),
@@ -141,6 +170,11 @@ export function loadConfig(env: Record<string, string | undefined>): Facilitator
       problems.push(`SPONSOR_PRIVATE_KEYS: key #${index + 1} is not a valid private key`);
     }
   });
+  const allowedPayTo = list(input.SPONSOR_ALLOWED_PAY_TO ?? '');
+  for (const payTo of allowedPayTo) {
+    if (!isValidStacksAddress(payTo.split('.')[0]))
+      problems.push(`SPONSOR_ALLOWED_PAY_TO: ${payTo} is not a Stacks address`);
+  }
   if (problems.length > 0 || !parsed.success || !database) throw new ConfigError(problems);
   const config = parsed.data;
   return Object.freeze({
@@ -152,6 +186,18 @@ export function loadConfig(env: Record<string, string | undefined>): Facilitator
     database,
     sponsorKeys,
     sponsorMaxFee: config.SPONSOR_MAX_FEE,
+    sponsorLimits: {
+      maxInFlightPerPayer: config.SPONSOR_MAX_IN_FLIGHT_PER_PAYER,
+      maxFailedPerPayer: config.SPONSOR_MAX_FAILED_PER_PAYER,
+      maxFeesPerPayer: config.SPONSOR_MAX_FEES_PER_PAYER,
+      maxFeesTotal: config.SPONSOR_MAX_FEES_TOTAL,
+      windowMs: config.SPONSOR_LIMIT_WINDOW_MS,
+    },
+    sponsorAllowedPayTo: allowedPayTo,
+    sponsorMinBalance: config.SPONSOR_MIN_BALANCE,
+    sponsorGapFillDelayMs: config.SPONSOR_GAP_FILL_DELAY_MS,
+    claimLeaseMs: config.CLAIM_LEASE_MS === '' ? undefined : config.CLAIM_LEASE_MS,
+    keeperIntervalMs: config.KEEPER_INTERVAL_MS,
     settleTimeoutMs: config.SETTLE_TIMEOUT_MS,
     maxBodyBytes: config.MAX_BODY_BYTES,
     apiKeys: list(config.API_KEYS),

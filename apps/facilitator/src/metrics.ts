@@ -3,8 +3,8 @@
  * Each app gets its own registry, so two apps in one process (tests) never share counters.
  * @module
  */
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
-import type { Facilitator } from 'x402-stacks/facilitator';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { Facilitator, SponsorHealth } from 'x402-stacks/facilitator';
 
 export type FacilitatorMetrics = {
   readonly registry: Registry;
@@ -71,4 +71,48 @@ export function withMetrics(facilitator: Facilitator, metrics: FacilitatorMetric
       return settled;
     },
   };
+}
+
+/**
+ * Gauges of the sponsor keys, read from what the keeper last saw: balance, pending transactions, and whether the key
+ * runs low (below the pool's minimum balance, so it is not used). Registered once per registry.
+ * @example
+ * ```ts
+ * watchSponsors(metrics, facilitator);
+ * ```
+ */
+export function watchSponsors(metrics: FacilitatorMetrics, facilitator: Facilitator): void {
+  const { registry } = metrics;
+  if (registry.getSingleMetric('x402_facilitator_sponsor_balance_microstx')) return;
+  const labelNames = ['network', 'sponsor'] as const;
+  const gauge = (name: string, help: string, read: (h: SponsorHealth) => number | undefined) =>
+    new Gauge({
+      name,
+      help,
+      labelNames,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const health of facilitator.sponsorHealth()) {
+          const value = read(health);
+          if (value !== undefined)
+            this.set({ network: health.network, sponsor: health.address }, value);
+        }
+      },
+    });
+  gauge(
+    'x402_facilitator_sponsor_balance_microstx',
+    'Each sponsor key’s STX balance as last read, micro-STX.',
+    (h) => (h.balance === undefined ? undefined : Number(h.balance)),
+  );
+  gauge(
+    'x402_facilitator_sponsor_pending',
+    'Each sponsor key’s transactions in the mempool.',
+    (h) => h.pending,
+  );
+  gauge(
+    'x402_facilitator_sponsor_low',
+    '1 when a sponsor key holds less than the minimum balance and is not used.',
+    (h) => (h.low ? 1 : 0),
+  );
 }

@@ -49,11 +49,28 @@ export async function startFacilitatorService(
     settleTimeoutMs: config.settleTimeoutMs,
     verifyCacheMs: config.verifyCacheMs,
     maxNonceAhead: config.maxNonceAhead,
+    ...(config.claimLeaseMs === undefined ? {} : { claimLeaseMs: config.claimLeaseMs }),
+    keeper: { intervalMs: config.keeperIntervalMs },
     ...(config.sponsorKeys.length > 0
-      ? { sponsor: { privateKeys: config.sponsorKeys, maxFee: config.sponsorMaxFee } }
+      ? {
+          sponsor: {
+            privateKeys: config.sponsorKeys,
+            maxFee: config.sponsorMaxFee,
+            limits: config.sponsorLimits,
+            minBalance: config.sponsorMinBalance,
+            gapFillDelayMs: config.sponsorGapFillDelayMs,
+            ...(config.sponsorAllowedPayTo.length > 0
+              ? { allowedPayTo: config.sponsorAllowedPayTo }
+              : {}),
+          },
+        }
       : {}),
   });
   await facilitator.resume();
+  // For the life of the service: abandoned claims, lost broadcasts and sponsor nonce gaps are repaired while it runs,
+  // not only at the next start.
+  facilitator.keeper.start();
+  void facilitator.keeper.runOnce().catch(() => undefined);
   // Buffered and flushed at stop: a write(2) per request line cost about a fifth of a /verify. A crash loses at most
   // the last 4 KiB of request lines; the ledger, not the log, is the record of payments.
   const destination = pino.destination({ dest: 1, sync: false, minLength: 4096 });
@@ -84,6 +101,7 @@ export async function startFacilitatorService(
     stop(graceMs = 10_000) {
       stopping ??= (async () => {
         await new Promise<void>((resolve) => server.close(() => resolve()));
+        await facilitator.keeper.stop();
         // Settlements still tracking are persisted as broadcast; the next start resumes them.
         await Promise.race([
           facilitator.idle(),
