@@ -1,0 +1,221 @@
+/**
+ * Sponsorship under attackers, evictions and capacity floods: the failures the sponsored path had, each against the
+ * facilitator service over HTTP on a devnet that mines only when told.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { createPaymentTransaction, generateKeypair } from 'x402-stacks';
+import { type SponsoredStack, startSponsoredStack } from './sponsored-stack.js';
+
+/** The mempool transaction a sponsor key signed on `nonce`. */
+function pendingOf(stack: SponsoredStack, sponsor: string, nonce: bigint) {
+  return stack.devnet.chain.mempool.find(
+    (record) => record.admitted.sponsor === sponsor && record.admitted.sponsorNonce === nonce,
+  );
+}
+
+describe('sponsorship: an evicted sponsored payment frees its sponsor nonce', () => {
+  test('replaced by fee: the next sponsored payment reuses the nonce and both pending payments confirm in one block', {
+    timeout: 60_000,
+  }, async () => {
+    const stack = await startSponsoredStack({
+      keys: 1,
+      env: { SPONSOR_GAP_FILL_DELAY_MS: '600000' },
+    });
+    try {
+      const [sponsor] = stack.sponsors;
+      const evicted = stack.devnet.accounts[0]!.account;
+      const first = await stack.payment(evicted, 0n);
+      const second = await stack.payment(stack.devnet.accounts[1]!.account, 0n);
+      const firstSettle = stack.settle(first);
+      await stack.mempoolHolds(1);
+      const secondSettle = stack.settle(second);
+      await stack.mempoolHolds(2);
+      assert.ok(pendingOf(stack, sponsor!, 0n) && pendingOf(stack, sponsor!, 1n));
+
+      // The payer replaces its own pending payment with a self-paid transaction on the same nonce and a higher fee.
+      const { transaction: replacement } = await createPaymentTransaction({
+        account: evicted,
+        requirements: { ...stack.requirements('1'), extra: {} },
+        nonce: 0n,
+        fee: 10_000n,
+      });
+      const replaced = stack.devnet.chain.broadcast(
+        Buffer.from(replacement.replace(/^0x/, ''), 'hex'),
+      );
+      assert.equal(replaced.accepted, true);
+      assert.equal(pendingOf(stack, sponsor!, 0n), undefined, 'the sponsored payment was evicted');
+      const firstOutcome = await firstSettle;
+      assert.equal(firstOutcome.success, false);
+      assert.equal(firstOutcome.errorReason, 'transaction_failed');
+
+      // Nonce 0 of the sponsor is now a gap that holds up nonce 1; the next sponsored payment fills it.
+      const third = await stack.payment(stack.devnet.accounts[2]!.account, 0n);
+      const thirdSettle = stack.settle(third);
+      await stack.mempoolHolds(3);
+      assert.ok(pendingOf(stack, sponsor!, 0n), 'the freed sponsor nonce was reused');
+      stack.devnet.mine();
+      const [secondOutcome, thirdOutcome] = await Promise.all([secondSettle, thirdSettle]);
+      assert.equal(secondOutcome.success, true, secondOutcome.errorReason);
+      assert.equal(thirdOutcome.success, true, thirdOutcome.errorReason);
+      assert.equal(stack.devnet.chain.nonces(sponsor!).missing.length, 0);
+    } finally {
+      await stack.stop();
+    }
+  });
+
+  test('dropped, with no payment to reuse the nonce: the keeper fills the gap and the held-up payment confirms', {
+    timeout: 60_000,
+  }, async () => {
+    const stack = await startSponsoredStack({ keys: 1, env: { SPONSOR_GAP_FILL_DELAY_MS: '0' } });
+    try {
+      const [sponsor] = stack.sponsors;
+      const first = await stack.payment(stack.devnet.accounts[0]!.account, 0n);
+      const second = await stack.payment(stack.devnet.accounts[1]!.account, 0n);
+      const firstSettle = stack.settle(first);
+      await stack.mempoolHolds(1);
+      const secondSettle = stack.settle(second);
+      await stack.mempoolHolds(2);
+      const dropped = pendingOf(stack, sponsor!, 0n)!;
+      stack.devnet.chain.injectFault(dropped.admitted.txid, { kind: 'drop' });
+      assert.equal((await firstSettle).errorReason, 'transaction_failed');
+
+      // The keeper sees nonce 0 missing and spends it with a transfer of its own.
+      const deadline = Date.now() + 10_000;
+      while (!pendingOf(stack, sponsor!, 0n) && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 50));
+      const filler =
+        pendingOf(stack, sponsor!, 0n) ??
+        stack.devnet.chain.mempool.find((r) => r.admitted.origin === sponsor);
+      assert.ok(filler, 'the keeper filled the gap');
+      assert.equal(filler.admitted.origin, sponsor, 'with a transaction of the sponsor key itself');
+      stack.devnet.mine();
+      const secondOutcome = await secondSettle;
+      assert.equal(secondOutcome.success, true, secondOutcome.errorReason);
+      assert.equal(stack.devnet.chain.nonces(sponsor!).missing.length, 0);
+    } finally {
+      await stack.stop();
+    }
+  });
+});
+
+describe('sponsorship: a payer cannot make the sponsor pay for failures', () => {
+  test('two payments that the balance covers only one at a time: the second is refused before any fee is spent', {
+    timeout: 60_000,
+  }, async () => {
+    const stack = await startSponsoredStack({ keys: 1 });
+    try {
+      const attacker = generateKeypair('testnet');
+      stack.devnet.chain.fund(attacker.address, { stx: 3_000n });
+      const sponsorBefore = stack.sponsorsStx();
+      const first = await stack.payment(attacker, 0n);
+      const second = await stack.payment(attacker, 1n);
+      assert.equal((await stack.verify(first)).isValid, true);
+      assert.equal((await stack.verify(second)).isValid, true, 'alone, each is covered');
+      const firstSettle = stack.settle(first);
+      await stack.mempoolHolds(1);
+      const verdict = await stack.verify(second);
+      assert.equal(verdict.invalidReason, 'insufficient_funds_in_flight');
+      const refused = await stack.settle(second);
+      assert.equal(refused.success, false);
+      assert.equal(refused.errorReason, 'insufficient_funds_in_flight');
+      assert.equal(stack.devnet.chain.mempool.length, 1, 'nothing more was broadcast');
+      stack.devnet.mine();
+      assert.equal((await firstSettle).success, true);
+      const fee = sponsorBefore - stack.sponsorsStx();
+      assert.ok(fee > 0n && fee < 1_000n, `the sponsor paid one fee (${fee})`);
+    } finally {
+      await stack.stop();
+    }
+  });
+
+  test('a payer whose sponsored payment failed on chain is not sponsored again within the window', {
+    timeout: 60_000,
+  }, async () => {
+    const stack = await startSponsoredStack({ keys: 1 });
+    try {
+      const payer = stack.devnet.accounts[0]!.account;
+      stack.devnet.chain.injectFault('next', { kind: 'abort' });
+      const first = await stack.payment(payer, 0n, stack.requirements('2500', 'sBTC'));
+      const settled = stack.settle(first);
+      await stack.mempoolHolds(1);
+      const before = stack.sponsorsStx();
+      stack.devnet.mine();
+      const failed = await settled;
+      assert.equal(failed.errorReason, 'transaction_failed');
+      const lostFee = before - stack.sponsorsStx();
+      assert.ok(lostFee > 0n, 'the sponsor paid for the failure');
+      const again = await stack.settle(
+        await stack.payment(payer, 1n, stack.requirements('2500', 'sBTC')),
+      );
+      assert.equal(again.success, false);
+      assert.equal(again.errorReason, 'sponsor_limit_exceeded');
+      assert.equal(stack.devnet.chain.mempool.length, 0);
+      assert.equal(before - stack.sponsorsStx(), lostFee, 'one failed fee, no more');
+      // Another payer is still sponsored.
+      const other = await stack.payment(stack.devnet.accounts[1]!.account, 0n);
+      const otherSettle = stack.settle(other);
+      await stack.mempoolHolds(1);
+      stack.devnet.mine();
+      assert.equal((await otherSettle).success, true);
+    } finally {
+      await stack.stop();
+    }
+  });
+});
+
+describe('sponsorship: capacity', () => {
+  /** `count` payments at once: from four payers, ten each on consecutive nonces, or each from a payer of its own. */
+  async function flood(stack: SponsoredStack, count: number, payers: 'four' | 'distinct') {
+    const payments = await Promise.all(
+      Array.from({ length: count }, (_, i) => {
+        if (payers === 'four')
+          return stack.payment(stack.devnet.accounts[i % 4]!.account, BigInt(Math.floor(i / 4)));
+        const payer = generateKeypair('testnet');
+        stack.devnet.chain.fund(payer.address, { stx: 10_000n });
+        return stack.payment(payer, 0n);
+      }),
+    );
+    return payments.map((payment) => stack.settle(payment));
+  }
+
+  test('two keys: 40 concurrent sponsored payments in one block all succeed, spread over both keys', {
+    timeout: 90_000,
+  }, async () => {
+    const stack = await startSponsoredStack({ keys: 2 });
+    try {
+      const outcomes = await flood(stack, 40, 'four');
+      await stack.mempoolHolds(40);
+      const bySponsor = new Map<string, number>();
+      for (const record of stack.devnet.chain.mempool)
+        bySponsor.set(record.admitted.sponsor!, (bySponsor.get(record.admitted.sponsor!) ?? 0) + 1);
+      assert.equal(bySponsor.size, 2, 'both keys sponsor');
+      const block = stack.devnet.mine()[0]!;
+      assert.equal(block.txids.length, 40, 'one block took all 40');
+      const results = await Promise.all(outcomes);
+      assert.deepEqual(
+        results.filter((r) => !r.success).map((r) => r.errorReason),
+        [],
+      );
+    } finally {
+      await stack.stop();
+    }
+  });
+
+  test('one key: past its 25 pending transactions the pool refuses with sponsor_capacity_exhausted, never TooMuchChaining', {
+    timeout: 90_000,
+  }, async () => {
+    const stack = await startSponsoredStack({ keys: 1, env: { SETTLE_TIMEOUT_MS: '3000' } });
+    try {
+      const outcomes = await flood(stack, 32, 'distinct');
+      await stack.mempoolHolds(25);
+      stack.devnet.mine();
+      const results = await Promise.all(outcomes);
+      const reasons = results.map((r) => (r.success ? 'success' : r.errorReason));
+      assert.equal(reasons.filter((r) => r === 'success').length, 25);
+      assert.equal(reasons.filter((r) => r === 'sponsor_capacity_exhausted').length, 7);
+    } finally {
+      await stack.stop();
+    }
+  });
+});

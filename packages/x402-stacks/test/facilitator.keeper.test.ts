@@ -1,0 +1,164 @@
+/**
+ * What the keeper and the tracker repair, against the devnet over HTTP: bytes the node lost are sent again (the same
+ * bytes, so the same txid: never a second payment), and a claim whose holder died is dropped after its lease.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { startDevnet } from '@x402-stacks/devnet';
+import { createFacilitator, createPaymentTransaction, InMemoryLedger } from 'x402-stacks';
+import { type ChainClient, ChainRequestError, createChainClient } from 'x402-stacks/chain';
+
+const requirementsFor = (payTo: string) => ({
+  scheme: 'exact',
+  network: 'stacks:2147483648',
+  amount: '4000',
+  asset: 'STX',
+  payTo,
+  maxTimeoutSeconds: 300,
+});
+
+/** A chain client whose first broadcast is lost after it left: the node never got it, the caller cannot know. */
+function losingFirstBroadcast(real: ChainClient) {
+  const sent: string[] = [];
+  const chain: ChainClient = Object.assign(Object.create(real) as ChainClient, {
+    async broadcast(transaction: string | Uint8Array) {
+      sent.push(String(transaction));
+      if (sent.length === 1) {
+        throw new ChainRequestError(
+          'chain_unreachable',
+          'the connection dropped after the request was sent',
+          {
+            method: 'POST',
+            url: 'http://127.0.0.1/v2/transactions',
+            attempts: 1,
+            txid: 'lost',
+          },
+        );
+      }
+      return real.broadcast(transaction);
+    },
+  });
+  return { chain, sent };
+}
+
+describe('facilitator engine: lost broadcasts and abandoned claims', () => {
+  test('a broadcast the node never got is sent again as identical bytes and settles once', async () => {
+    const devnet = await startDevnet({ port: 0 });
+    try {
+      const { chain, sent } = losingFirstBroadcast(
+        createChainClient({ network: 'testnet', url: devnet.url }),
+      );
+      const facilitator = createFacilitator({
+        networks: { testnet: { chain } },
+        settleTimeoutMs: 5_000,
+        pollIntervalMs: 20,
+        keeper: { rebroadcastAfterMs: 200 },
+      });
+      const seller = devnet.accounts[1]!.address;
+      const requirements = requirementsFor(seller);
+      const { transaction } = await createPaymentTransaction({
+        account: devnet.accounts[0]!.account,
+        requirements,
+        nonce: 0n,
+        fee: 400n,
+      });
+      const before = devnet.chain.state.stx(seller);
+      const settled = await facilitator.settle(
+        { x402Version: 2, accepted: requirements, payload: { transaction } },
+        requirements,
+      );
+      assert.equal(settled.success, true, settled.errorReason);
+      assert.equal(sent.length, 2, 'sent again once');
+      assert.equal(sent[0], sent[1], 'the identical bytes');
+      assert.equal(devnet.chain.state.stx(seller), before + 4000n, 'the money moved once');
+      await facilitator.idle();
+    } finally {
+      await devnet.stop();
+    }
+  });
+
+  test('the keeper drops a claim abandoned past its lease, with its sponsor nonce; a retry then settles', async () => {
+    const devnet = await startDevnet({ port: 0 });
+    try {
+      let clock = Date.now();
+      const ledger = new InMemoryLedger({ now: () => clock });
+      const sponsor = devnet.accounts[9]!;
+      const options = {
+        networks: { testnet: { url: devnet.url } },
+        ledger,
+        now: () => clock,
+        claimLeaseMs: 10_000,
+        settleTimeoutMs: 5_000,
+        pollIntervalMs: 20,
+        sponsor: { privateKeys: sponsor.privateKey },
+      };
+      const facilitator = createFacilitator(options);
+      const requirements = {
+        ...requirementsFor(devnet.accounts[1]!.address),
+        extra: { sponsor: sponsor.address },
+      };
+      const { transaction, txid } = await createPaymentTransaction({
+        account: devnet.accounts[0]!.account,
+        requirements,
+        nonce: 0n,
+      });
+      const payment = { x402Version: 2, accepted: requirements, payload: { transaction } };
+      // What a process killed between claiming and broadcasting leaves: a claim holding a sponsor nonce.
+      await ledger.claim({
+        paymentTxid: txid,
+        txid,
+        network: 'stacks:2147483648',
+        payer: devnet.accounts[0]!.address,
+        nonce: 0n,
+        amount: 4000n,
+        asset: 'STX',
+        payTo: requirements.payTo,
+        transaction,
+      });
+      const granted = await ledger.reserveSponsorship(
+        {
+          paymentTxid: txid,
+          network: 'stacks:2147483648',
+          payer: devnet.accounts[0]!.address,
+          fee: 200n,
+          candidates: [{ sponsor: sponsor.address, confirmedNext: 0n, possibleNext: 0n }],
+          capacity: 25n,
+          limits: {
+            maxInFlightPerPayer: 10,
+            maxFeesPerPayer: 10n ** 9n,
+            maxFeesTotal: 10n ** 9n,
+            maxFailedPerPayer: 1,
+            windowMs: 60_000,
+          },
+        },
+        clock,
+      );
+      assert.equal(granted.granted && granted.nonce, 0n);
+      assert.equal(
+        (await facilitator.settle(payment, requirements)).errorReason,
+        'duplicate_settlement',
+        'within the lease',
+      );
+      assert.deepEqual(await facilitator.keeper.runOnce(), {
+        expired: 0,
+        followed: 0,
+        gapsFilled: 0,
+      });
+      clock += 10_000;
+      const report = await facilitator.keeper.runOnce();
+      assert.equal(report.expired, 1);
+      assert.equal(await ledger.get(txid), undefined);
+      const settled = await facilitator.settle(payment, requirements);
+      assert.equal(settled.success, true, settled.errorReason);
+      const onChain = devnet.chain.transaction(settled.transaction);
+      assert.equal(
+        onChain?.admitted.sponsorNonce,
+        0n,
+        'the abandoned sponsor nonce was used, leaving no gap',
+      );
+      await facilitator.idle();
+    } finally {
+      await devnet.stop();
+    }
+  });
+});
