@@ -219,3 +219,60 @@ describe('sponsorship: capacity', () => {
     }
   });
 });
+
+describe('sponsorship: what the operator sees and allows', () => {
+  test('a sponsor key below the minimum balance: /health is degraded, the gauge shows it, sponsored payments are refused with a reason', {
+    timeout: 60_000,
+  }, async () => {
+    const stack = await startSponsoredStack({
+      keys: 1,
+      env: { SPONSOR_MIN_BALANCE: (10n ** 18n).toString() },
+    });
+    try {
+      const deadline = Date.now() + 10_000;
+      type Health = {
+        status: string;
+        sponsors?: { address: string; low: boolean; balance?: string }[];
+      };
+      let health: Health;
+      do {
+        health = (await (await fetch(`${stack.service.url}/health`)).json()) as Health;
+        if (health.sponsors?.[0]?.balance !== undefined) break;
+        await new Promise((r) => setTimeout(r, 50));
+      } while (Date.now() < deadline);
+      assert.equal(health.status, 'degraded');
+      assert.equal(health.sponsors?.[0]?.address, stack.sponsors[0]);
+      assert.equal(health.sponsors?.[0]?.low, true);
+      const metrics = await (await fetch(`${stack.service.url}/metrics`)).text();
+      assert.match(
+        metrics,
+        new RegExp(`x402_facilitator_sponsor_low\\{[^}]*sponsor="${stack.sponsors[0]}"[^}]*\\} 1`),
+      );
+      const refused = await stack.settle(
+        await stack.payment(stack.devnet.accounts[0]!.account, 0n),
+      );
+      assert.equal(refused.success, false);
+      assert.equal(refused.errorReason, 'sponsor_balance_low');
+      assert.equal(stack.devnet.chain.mempool.length, 0);
+    } finally {
+      await stack.stop();
+    }
+  });
+
+  test('an allow-list of payTo addresses: verify and settle refuse to sponsor a payment to anyone else', {
+    timeout: 60_000,
+  }, async () => {
+    const stack = await startSponsoredStack({
+      keys: 1,
+      env: { SPONSOR_ALLOWED_PAY_TO: 'ST1SJ3DTE5DN7X54YDH5D64R3BCB6A2AG2ZQ8YPD5' },
+    });
+    try {
+      const payment = await stack.payment(stack.devnet.accounts[0]!.account, 0n);
+      assert.equal((await stack.verify(payment)).invalidReason, 'sponsor_pay_to_not_allowed');
+      assert.equal((await stack.settle(payment)).errorReason, 'sponsor_pay_to_not_allowed');
+      assert.equal(stack.devnet.chain.mempool.length, 0);
+    } finally {
+      await stack.stop();
+    }
+  });
+});
