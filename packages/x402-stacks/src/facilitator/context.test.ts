@@ -1,0 +1,42 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { X402StacksError } from '../errors/base.js';
+import { createFacilitator } from './engine.js';
+import { FacilitatorConfigError } from './errors.js';
+
+test('options that cannot run a facilitator throw FacilitatorConfigError listing every problem, never a key', () => {
+  const secret = 'ab'.repeat(33);
+  let thrown: unknown;
+  try {
+    createFacilitator({
+      networks: {},
+      settleTimeoutMs: -1,
+      maxNonceAhead: 40n,
+      sponsor: { privateKeys: [secret], limits: { maxFailedPerPayer: -1 }, allowedPayTo: ['nope'] },
+    });
+  } catch (error) {
+    thrown = error;
+  }
+  assert.ok(thrown instanceof FacilitatorConfigError);
+  assert.ok(thrown instanceof X402StacksError);
+  assert.equal(thrown.reason, 'invalid_facilitator_config');
+  assert.deepEqual(thrown.issues, [
+    'networks: name at least one network (mainnet or testnet)',
+    'settleTimeoutMs: expected a positive number of ms',
+    'sponsor.privateKeys: key #1 is not a valid private key',
+    'sponsor.limits.maxFailedPerPayer: expected a non-negative integer',
+    'sponsor.allowedPayTo: nope is not a Stacks address',
+    'maxNonceAhead: expected 0 to 25, got 40',
+  ]);
+  assert.ok(!thrown.message.includes(secret));
+});
+
+test('a valid configuration builds, with the pool’s first key advertised as sponsor and fee payer', () => {
+  const facilitator = createFacilitator({
+    networks: { testnet: { url: 'http://127.0.0.1:9' } },
+    sponsor: { privateKeys: '753b7cc01a1a2e86221266a154af739463fce51219d97e4f856cd7200c3bd2a601' },
+  });
+  const [kind] = facilitator.supported().kinds;
+  assert.equal(kind?.extra?.sponsor, kind?.extra?.feePayer);
+  assert.match(String(kind?.extra?.sponsor), /^ST/);
+});
