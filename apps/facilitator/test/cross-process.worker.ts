@@ -27,10 +27,12 @@ const claims = await Promise.all(
 const nonces = await Promise.all(
   Array.from({ length: 25 }, async (_, i) => {
     const own = settlement(100_000 + process.pid * 100 + i);
-    await opened.ledger.claim(own);
+    const claim = await opened.ledger.claim(own);
+    if (!claim.claimed) throw new Error('the claim of a fresh payment failed');
     const granted = await opened.ledger.reserveSponsorship(
       {
         paymentTxid: own.paymentTxid,
+        claimedAt: claim.record.createdAt,
         network: sponsor.network,
         payer: own.payer,
         fee: 1n,

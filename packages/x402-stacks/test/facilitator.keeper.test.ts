@@ -77,6 +77,52 @@ describe('facilitator engine: lost broadcasts and abandoned claims', () => {
     }
   });
 
+  test('an API that lags behind its node: the bytes sent again are refused as a used nonce, and nothing is marked failed', async () => {
+    const devnet = await startDevnet({ port: 0 });
+    try {
+      const real = createChainClient({ network: 'testnet', url: devnet.url, notFoundGraceMs: 0 });
+      let lagging = true;
+      const refusals: string[] = [];
+      const chain: ChainClient = Object.assign(Object.create(real) as ChainClient, {
+        getTransaction: async (txid: string) => (lagging ? null : real.getTransaction(txid)),
+        async broadcast(transaction: string | Uint8Array) {
+          const result = await real.broadcast(transaction);
+          if (!result.accepted) refusals.push(result.reason);
+          return result;
+        },
+      });
+      const facilitator = createFacilitator({
+        networks: { testnet: { chain } },
+        settleTimeoutMs: 600,
+        pollIntervalMs: 20,
+        keeper: { rebroadcastAfterMs: 100 },
+      });
+      const requirements = requirementsFor(devnet.accounts[1]!.address);
+      const { transaction, txid } = await createPaymentTransaction({
+        account: devnet.accounts[0]!.account,
+        requirements,
+        nonce: 0n,
+        fee: 400n,
+      });
+      const settled = await facilitator.settle(
+        { x402Version: 2, accepted: requirements, payload: { transaction } },
+        requirements,
+      );
+      assert.equal(
+        settled.errorReason,
+        'settlement_pending',
+        'mined, but the API does not know it yet',
+      );
+      assert.ok(refusals.includes('BadNonce'), 'the bytes sent again were refused as a used nonce');
+      assert.equal((await facilitator.status(txid))?.state, 'broadcast', 'not marked failed');
+      lagging = false;
+      await facilitator.idle();
+      assert.equal((await facilitator.status(txid))?.state, 'success');
+    } finally {
+      await devnet.stop();
+    }
+  });
+
   test('the keeper drops a claim abandoned past its lease, with its sponsor nonce; a retry then settles', async () => {
     const devnet = await startDevnet({ port: 0 });
     try {
@@ -104,7 +150,7 @@ describe('facilitator engine: lost broadcasts and abandoned claims', () => {
       });
       const payment = { x402Version: 2, accepted: requirements, payload: { transaction } };
       // What a process killed between claiming and broadcasting leaves: a claim holding a sponsor nonce.
-      await ledger.claim({
+      const claim = await ledger.claim({
         paymentTxid: txid,
         txid,
         network: 'stacks:2147483648',
@@ -115,9 +161,11 @@ describe('facilitator engine: lost broadcasts and abandoned claims', () => {
         payTo: requirements.payTo,
         transaction,
       });
+      assert.ok(claim.claimed);
       const granted = await ledger.reserveSponsorship(
         {
           paymentTxid: txid,
+          claimedAt: claim.record.createdAt,
           network: 'stacks:2147483648',
           payer: devnet.accounts[0]!.address,
           fee: 200n,

@@ -182,10 +182,11 @@ export function ledgerConformance(name: string, create: () => Promise<Ledger>): 
       const claim = await ledger.claim(
         settlement(seed, options.payer ? { payer: options.payer } : {}),
       );
-      assert.equal(claim.claimed, true);
+      assert.ok(claim.claimed);
       return ledger.reserveSponsorship(
         {
           paymentTxid: settlement(seed).paymentTxid,
+          claimedAt: claim.record.createdAt,
           network: NETWORK,
           payer: options.payer ?? settlement(seed).payer,
           fee: options.fee ?? 300n,
@@ -222,6 +223,7 @@ export function ledgerConformance(name: string, create: () => Promise<Ledger>): 
       const lost = await ledger.reserveSponsorship(
         {
           paymentTxid: settlement(2).paymentTxid,
+          claimedAt: 0,
           network: NETWORK,
           payer: settlement(2).payer,
           fee: 1n,
@@ -268,10 +270,11 @@ export function ledgerConformance(name: string, create: () => Promise<Ledger>): 
     test('the key with the most room sponsors; when every key is full the pool says so', async () => {
       const ledger = await create();
       const request = (seed: number, candidates: ReturnType<typeof at>[]) =>
-        ledger.claim(settlement(seed)).then(() =>
+        ledger.claim(settlement(seed)).then((claim) =>
           ledger.reserveSponsorship(
             {
               paymentTxid: settlement(seed).paymentTxid,
+              claimedAt: claim.claimed ? claim.record.createdAt : -1,
               network: NETWORK,
               payer: settlement(seed).payer,
               fee: 1n,
@@ -361,6 +364,46 @@ export function ledgerConformance(name: string, create: () => Promise<Ledger>): 
       assert.equal(await ledger.takeSponsorGap(account, 0n), true);
       // Taken by the filler: no sponsorship gets it again.
       assert.equal(nonceOf(await sponsored(ledger, 3)), 2n);
+    });
+
+    test('a sponsorship or release by a holder whose claim was expired and taken over touches nothing', async () => {
+      const ledger = await create();
+      const stale = await ledger.claim(settlement(1));
+      assert.ok(stale.claimed);
+      await ledger.expireClaim(settlement(1).paymentTxid, stale.record.updatedAt + 1);
+      await new Promise((r) => setTimeout(r, 2));
+      const taker = await ledger.claim(settlement(1));
+      assert.ok(taker.claimed);
+      assert.notEqual(taker.record.createdAt, stale.record.createdAt);
+      const request = (claimedAt: number) =>
+        ledger.reserveSponsorship(
+          {
+            paymentTxid: settlement(1).paymentTxid,
+            claimedAt,
+            network: NETWORK,
+            payer: settlement(1).payer,
+            fee: 1n,
+            candidates: [at(0n)],
+            capacity: 25n,
+            limits: generous,
+          },
+          0,
+        );
+      const late = await request(stale.record.createdAt);
+      assert.equal(late.granted ? 'granted' : late.reason, 'claim_lost');
+      assert.equal(nonceOf(await request(taker.record.createdAt)), 0n);
+      await ledger.release(settlement(1).paymentTxid, stale.record.createdAt);
+      const kept = await ledger.get(settlement(1).paymentTxid);
+      assert.equal(kept?.sponsorNonce, 0n, 'the taker’s claim and its sponsor nonce stay');
+    });
+
+    test('the highest nonce handed back stays reusable even when the chain still counts it pending', async () => {
+      const ledger = await create();
+      nonceOf(await sponsored(ledger, 1)); // 0
+      nonceOf(await sponsored(ledger, 2)); // 1
+      await ledger.releaseSponsorship(settlement(2).paymentTxid, true);
+      // The node's view lags: nonce 1 still counted in possible_next_nonce.
+      assert.equal(nonceOf(await sponsored(ledger, 3, [at(0n, 2n)])), 1n);
     });
 
     test('sponsors and networks are independent', async () => {

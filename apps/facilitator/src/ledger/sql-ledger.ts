@@ -134,16 +134,19 @@ export class SqlLedger implements Ledger {
     return row ? toRecord(row) : undefined;
   }
 
-  async release(txid: string): Promise<void> {
-    await this.#drop(txid, undefined);
+  async release(txid: string, claimedAt?: number): Promise<void> {
+    await this.#drop(txid, { claimedAt });
   }
 
   async expireClaim(txid: string, updatedBefore: number): Promise<SettlementRecord | undefined> {
-    return this.#drop(txid, updatedBefore);
+    return this.#drop(txid, { updatedBefore });
   }
 
-  /** Deletes a settlement (only a `claimed` one older than `claimedBefore`, when given) and frees its sponsor nonce. */
-  async #drop(txid: string, updatedBefore: number | undefined) {
+  /**
+   * Deletes a settlement and frees its sponsor nonce: only the claim made at `claimedAt`, or only a `claimed` one last
+   * updated before `updatedBefore`, when given.
+   */
+  async #drop(txid: string, guard: { claimedAt?: number; updatedBefore?: number }) {
     const id = normalize(txid);
     const known = await this.get(id);
     if (!known) return undefined;
@@ -151,10 +154,12 @@ export class SqlLedger implements Ledger {
       let query = trx
         .deleteFrom('x402_settlements')
         .where((eb) => eb.or([eb('payment_txid', '=', id), eb('txid', '=', id)]));
-      if (updatedBefore !== undefined) {
+      if (guard.claimedAt !== undefined)
+        query = query.where('created_at', '=', String(guard.claimedAt));
+      if (guard.updatedBefore !== undefined) {
         query = query
           .where('state', '=', 'claimed')
-          .where('updated_at', '<', String(updatedBefore));
+          .where('updated_at', '<', String(guard.updatedBefore));
       }
       const row = await query.returningAll().executeTakeFirst();
       if (!row) return undefined;
@@ -199,10 +204,10 @@ export class SqlLedger implements Ledger {
     return this.#exclusive(request.network, async (trx) => {
       const claim = await trx
         .selectFrom('x402_settlements')
-        .select('state')
+        .select(['state', 'created_at'])
         .where('payment_txid', '=', paymentTxid)
         .executeTakeFirst();
-      if (claim?.state !== 'claimed') {
+      if (claim?.state !== 'claimed' || String(claim.created_at) !== String(request.claimedAt)) {
         return { granted: false, reason: 'claim_lost', message: 'the claim is no longer held' };
       }
       const since = String(now - request.limits.windowMs);
@@ -407,12 +412,9 @@ export class SqlLedger implements Ledger {
     if (!fee || !reuse) return;
     const account = { network: fee.network as SponsorAccount['network'], sponsor: fee.sponsor };
     const nonce = BigInt(fee.nonce);
-    const next = await this.#lockSponsor(trx, account);
-    if (nonce >= next) return;
-    if (nonce === next - 1n) {
-      await setNext(trx, account, nonce);
-      return;
-    }
+    // Kept as released even when it is the highest handed out: lowering `next` instead would lose it to a chain view
+    // that still counts it pending, and a gap would open below the next reservation.
+    if (nonce >= (await this.#lockSponsor(trx, account))) return;
     await trx
       .insertInto('x402_sponsor_released')
       .values({ network: account.network, sponsor: account.sponsor, nonce: nonce.toString() })

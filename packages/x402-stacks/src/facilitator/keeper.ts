@@ -65,16 +65,7 @@ export function createKeeper(
       const totals = { expired: 0, followed: 0, gapsFilled: 0 };
       try {
         for (const { network, chain } of context.chains.values()) {
-          const leaseMs = Math.max(3 * context.keeperIntervalMs, 5_000);
-          if (
-            !(await context.ledger.acquireLease(
-              `keeper:${network.caip2}`,
-              holder,
-              leaseMs,
-              context.now(),
-            ))
-          )
-            continue;
+          if (!(await holdsLease(network))) continue;
           const report = await keep(network, chain);
           totals.expired += report.expired;
           totals.followed += report.followed;
@@ -88,12 +79,22 @@ export function createKeeper(
     return round;
   }
 
+  /**
+   * Takes or renews this keeper's lease on a network. Renewed before each piece of work, not once a round: one slow
+   * chain read could outlast it, and another process's keeper would then work beside this one.
+   */
+  function holdsLease(network: StacksNetwork): Promise<boolean> {
+    const leaseMs = Math.max(3 * context.keeperIntervalMs, 5_000);
+    return context.ledger.acquireLease(`keeper:${network.caip2}`, holder, leaseMs, context.now());
+  }
+
   async function keep(network: StacksNetwork, chain: ChainClient): Promise<KeeperReport> {
     let expired = 0;
     let followed = 0;
     const cutoff = abandonedBefore(context);
     for (const record of await context.ledger.unfinished()) {
       if (record.network !== network.caip2) continue;
+      if (!(await holdsLease(network))) return { expired, followed, gapsFilled: 0 };
       if (record.state === 'claimed') {
         if (
           record.updatedAt < cutoff &&
@@ -128,6 +129,7 @@ export function createKeeper(
           if (settings.gapFillDelayMs > 0) continue;
         } else if (context.now() - since < settings.gapFillDelayMs) continue;
         const account = { network: network.caip2, sponsor: key.address };
+        if (!(await holdsLease(network))) return filled;
         if (!(await context.ledger.takeSponsorGap(account, nonce))) continue;
         const filler = await pool.signFiller(network, chain, key.address, nonce);
         const sent = await chain.broadcast(filler.transaction).catch(() => undefined);

@@ -95,6 +95,8 @@ export type SponsorLimits = {
 export type SponsorshipRequest = {
   /** The claimed settlement that will carry the sponsorship; it must still be `claimed`. */
   readonly paymentTxid: string;
+  /** When that claim was made (its `createdAt`): a later claim of the same payment is not this one. */
+  readonly claimedAt: number;
   readonly network: StacksNetworkId;
   readonly payer: string;
   readonly fee: bigint;
@@ -151,9 +153,10 @@ export interface Ledger {
   ): Promise<SettlementRecord | undefined>;
   /**
    * Drops a claim that provably never reached the node, so the same payment may be settled again. Either txid. Its
-   * sponsor nonce, if it holds one, goes back to the pool.
+   * sponsor nonce, if it holds one, goes back to the pool. `claimedAt` limits it to the claim made at that time: a
+   * holder that stalled past its lease must not drop the claim that took its payment over.
    */
-  release(txid: string): Promise<void>;
+  release(txid: string, claimedAt?: number): Promise<void>;
   /**
    * Drops a `claimed` settlement last updated before `updatedBefore`: its holder died or gave up between claiming and
    * broadcasting. Its sponsor nonce goes back to the pool.

@@ -90,9 +90,9 @@ export class InMemoryLedger implements Ledger {
     return this.#set(current, update);
   }
 
-  async release(txid: string): Promise<void> {
+  async release(txid: string, claimedAt?: number): Promise<void> {
     const record = this.#find(txid);
-    if (record) this.#drop(record);
+    if (record && (claimedAt === undefined || record.createdAt === claimedAt)) this.#drop(record);
   }
 
   async expireClaim(txid: string, updatedBefore: number): Promise<SettlementRecord | undefined> {
@@ -122,7 +122,7 @@ export class InMemoryLedger implements Ledger {
   async reserveSponsorship(request: SponsorshipRequest, now: number): Promise<SponsorshipResult> {
     const paymentTxid = normalize(request.paymentTxid);
     const claim = this.#byPaymentTxid.get(paymentTxid);
-    if (claim?.state !== 'claimed') {
+    if (claim?.state !== 'claimed' || claim.createdAt !== request.claimedAt) {
       return { granted: false, reason: 'claim_lost', message: 'the claim is no longer held' };
     }
     const since = now - request.limits.windowMs;
@@ -250,9 +250,9 @@ export class InMemoryLedger implements Ledger {
       network: fee.network as SponsorAccount['network'],
       sponsor: fee.sponsor,
     });
-    if (fee.nonce >= book.next) return;
-    if (fee.nonce === book.next - 1n) book.next = fee.nonce;
-    else book.released.add(fee.nonce);
+    // Kept as released even when it is the highest handed out: lowering `next` instead would lose it to a chain view
+    // that still counts it pending, and a gap would open below the next reservation.
+    if (fee.nonce < book.next) book.released.add(fee.nonce);
   }
 
   #find(txid: string): SettlementRecord | undefined {

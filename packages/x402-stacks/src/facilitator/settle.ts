@@ -93,14 +93,14 @@ async function settleExamined(
     await ledger.inFlight(network.caip2, check.payer),
   );
   if (short) {
-    await ledger.release(check.txid);
+    await ledger.release(check.txid, claimedAt);
     return failure(check.payer, network, short.reason, short.message);
   }
 
   // 4. A payment chained ahead of the payer's next nonce waits for the ones before it to reach the mempool.
   // Broadcast now, it could sit there and execute long after this request gave up, charging for nothing served.
   if (check.nonce > examined.state.nonce && !(await nonceReached(context, examined))) {
-    await ledger.release(check.txid);
+    await ledger.release(check.txid, claimedAt);
     return failure(
       check.payer,
       network,
@@ -114,16 +114,22 @@ async function settleExamined(
   if (check.sponsored) {
     const signed = await pool
       .sponsor(
-        { paymentTxid: check.txid, payer: check.payer, transaction, byteLength: check.byteLength },
+        {
+          paymentTxid: check.txid,
+          claimedAt,
+          payer: check.payer,
+          transaction,
+          byteLength: check.byteLength,
+        },
         network,
         chain,
       )
       .catch(async (error) => {
-        await ledger.release(check.txid);
+        await ledger.release(check.txid, claimedAt);
         throw error;
       });
     if (!signed.ok) {
-      await ledger.release(check.txid);
+      await ledger.release(check.txid, claimedAt);
       return failure(check.payer, network, signed.reason, signed.message);
     }
     onChain = { txid: signed.txid, transaction: signed.transaction };
@@ -155,7 +161,7 @@ async function settleExamined(
   } catch (error) {
     if (error instanceof ChainRequestError && error.txid === undefined) {
       // The request provably never reached the node: forget the claim so the payment can be settled again.
-      await ledger.release(check.txid);
+      await ledger.release(check.txid, claimedAt);
       throw error;
     }
     // The node may hold it: never send other bytes, track these (the keeper re-sends them if the node lost them).
@@ -165,7 +171,7 @@ async function settleExamined(
     const sponsorsNonce = await tracker.refused(marked, result, chain);
     if (sponsorsNonce) {
       // The sponsor's nonce was taken by something else: the payment itself is fine, so it is claimed afresh.
-      await ledger.release(check.txid);
+      await ledger.release(check.txid, claimedAt);
       return 'sponsor_nonce_refused';
     }
     return failure(

@@ -64,7 +64,13 @@ export type SponsorPool = {
    * On a refusal nothing is held.
    */
   sponsor(
-    claim: { paymentTxid: string; payer: string; transaction: string; byteLength: number },
+    claim: {
+      paymentTxid: string;
+      claimedAt: number;
+      payer: string;
+      transaction: string;
+      byteLength: number;
+    },
     network: StacksNetwork,
     chain: ChainClient,
   ): Promise<SponsorSignature | Refusal>;
@@ -222,6 +228,7 @@ export function createSponsorPool(context: FacilitatorContext): SponsorPool {
       const grant = await context.ledger.reserveSponsorship(
         {
           paymentTxid: claim.paymentTxid,
+          claimedAt: claim.claimedAt,
           network: network.caip2,
           payer: claim.payer,
           fee,

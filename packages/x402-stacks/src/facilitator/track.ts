@@ -86,16 +86,19 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
       return 'failed';
     }
     if (tx !== null) return 'pending';
-    const since = sentAt.get(record.txid) ?? record.updatedAt;
-    if (context.now() - since < context.rebroadcastAfterMs) return 'unknown';
     const current = await ledger.get(record.txid);
     if (current?.state !== 'broadcast') return current ? 'failed' : 'unknown';
-    sentAt.set(record.txid, context.now());
-    const result = await chain.broadcast(current.transaction).catch(() => undefined);
-    if (result && !result.accepted) {
-      await refused(current, result, chain);
+    // Bytes the node has not known for the whole tracking time were never taken: they spent nothing.
+    if (context.now() - current.updatedAt >= context.trackForMs) {
+      await fail(current.txid, 'never_seen', true);
       return 'failed';
     }
+    const since = sentAt.get(current.txid) ?? current.updatedAt;
+    if (context.now() - since < context.rebroadcastAfterMs) return 'unknown';
+    sentAt.set(current.txid, context.now());
+    // The identical bytes: the same txid, so this can never pay twice. A refusal here is not final: an API that lags
+    // behind its node does not know a transaction already mined, and the node then refuses its nonce as used.
+    await chain.broadcast(current.transaction).catch(() => undefined);
     return 'unknown';
   }
 
