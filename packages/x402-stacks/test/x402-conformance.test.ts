@@ -248,7 +248,12 @@ describe('x402 v2 wire conformance', () => {
         await (await fetch(`${url}/supported`)).json(),
       );
       assert.deepEqual(supported.kinds, [
-        { x402Version: 2, scheme: 'exact', network: TESTNET, extra: { sponsor: stack.sponsor } },
+        {
+          x402Version: 2,
+          scheme: 'exact',
+          network: TESTNET,
+          extra: { sponsor: stack.sponsor, feePayer: stack.sponsor },
+        },
       ]);
 
       const offer = decodeHeader(

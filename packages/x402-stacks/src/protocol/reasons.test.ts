@@ -42,6 +42,17 @@ const LIBRARY_CODES = new Set([
   'invalid_chain_input',
 ]);
 
+// What a facilitator refuses before it spends its operator's money or capacity (sponsorship and in-flight limits), and
+// its configuration error.
+const FACILITATOR_CODES = new Set([
+  'insufficient_funds_in_flight',
+  'sponsor_capacity_exhausted',
+  'sponsor_balance_low',
+  'sponsor_limit_exceeded',
+  'sponsor_pay_to_not_allowed',
+  'invalid_facilitator_config',
+]);
+
 // Codes the seller middleware answers with (its JSON `error`) and the buyer wrappers throw; each is also its own
 // subset map, checked below to take its explanations from REASON_CODES.
 const SERVER_CODES = new Set(Object.keys(SERVER_REASON_CODES));
@@ -70,6 +81,7 @@ describe('REASON_CODES', () => {
         SPEC_CODES.has(code) ||
         code.startsWith(STACKS_PREFIX) ||
         ECOSYSTEM_CODES.has(code) ||
+        FACILITATOR_CODES.has(code) ||
         SERVER_CODES.has(code) ||
         CLIENT_CODES.has(code) ||
         LIBRARY_CODES.has(code);

@@ -42,9 +42,9 @@ export function createFacilitatorRole(engine: Facilitator): FacilitatorRole {
       return extra ? { ...extra } : undefined;
     },
     getSigners(network) {
-      // The sponsor pays fees on this network; an unsponsored facilitator signs nothing.
-      const sponsor = kindOf(network)?.extra?.sponsor;
-      return typeof sponsor === 'string' ? [sponsor] : [];
+      // Every key of the sponsor pool may pay fees on this network; an unsponsored facilitator signs nothing.
+      if (typeof kindOf(network)?.extra?.sponsor !== 'string') return [];
+      return [...(engine.supported().signers['stacks:*'] ?? [])];
     },
     // The engine validates both arguments against the wire schemas itself and answers a refusal, never throws one.
     verify: async (payload, requirements) =>
