@@ -122,9 +122,22 @@ function sameNetwork(input: string, payTo: string, network: StacksNetwork): bool
  * carries no readable transaction. Known before settlement, for `after-handler`.
  */
 export function signedTxidOf(matched: MatchedPayment): string {
+  const raw = signedTransactionOf(matched);
+  return raw === undefined ? '' : transactionIdOf(raw);
+}
+
+/**
+ * The bytes of the transaction as the buyer signed it, or `undefined` when the payload carries no readable hex.
+ * @example
+ * ```ts
+ * const raw = signedTransactionOf(matched);
+ * if (raw) console.log(readTransactionOrigin(raw)?.nonce);
+ * ```
+ */
+export function signedTransactionOf(matched: MatchedPayment): Uint8Array | undefined {
   const transaction = transactionOf(matched.payload.payload);
-  if (transaction === undefined || !HEX.test(transaction)) return '';
-  return transactionIdOf(fromHex(transaction.replace(/^0x/, '')));
+  if (transaction === undefined || !HEX.test(transaction)) return undefined;
+  return fromHex(transaction.replace(/^0x/, ''));
 }
 
 const HEX = /^(0x)?([0-9a-fA-F]{2})+$/;
