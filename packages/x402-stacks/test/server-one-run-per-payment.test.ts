@@ -230,21 +230,26 @@ for (const framework of FRAMEWORKS) {
       });
       seller.failNext = true;
 
-      const failing = post(`${seller.url}/flaky`, headers);
-      await seller.waiting;
-      const concurrent = await post(`${seller.url}/flaky`, headers);
-      assert.equal(concurrent.status, 402, concurrent.text);
-      assert.equal(concurrent.error, 'payment_in_progress');
-      openGate();
-      const failed = await failing;
-      assert.equal(failed.status, 500, failed.text);
-      assert.equal(await stack.engine.status(txid), undefined, 'the failed run settled nothing');
+      // The gate is opened whatever happens: a run left waiting on it would keep the server from stopping.
+      try {
+        const failing = post(`${seller.url}/flaky`, headers);
+        await seller.waiting;
+        const concurrent = await post(`${seller.url}/flaky`, headers);
+        assert.equal(concurrent.status, 402, concurrent.text);
+        assert.equal(concurrent.error, 'payment_in_progress');
+        openGate();
+        const failed = await failing;
+        assert.equal(failed.status, 500, failed.text);
+        assert.equal(await stack.engine.status(txid), undefined, 'the failed run settled nothing');
 
-      const retried = await post(`${seller.url}/flaky`, headers);
-      assert.equal(retried.status, 200, retried.text);
-      assert.equal(runsOf(payer.address).length, 2, 'the failed run and the retry');
-      assert.equal(stx(stack.seller), sellerBefore + PRICE, 'paid once');
-      assert.equal((await stack.engine.status(txid))?.state, 'success');
+        const retried = await post(`${seller.url}/flaky`, headers);
+        assert.equal(retried.status, 200, retried.text);
+        assert.equal(runsOf(payer.address).length, 2, 'the failed run and the retry');
+        assert.equal(stx(stack.seller), sellerBefore + PRICE, 'paid once');
+        assert.equal((await stack.engine.status(txid))?.state, 'success');
+      } finally {
+        openGate();
+      }
     });
   });
 }
