@@ -375,16 +375,7 @@ describe('a settle that times out over HTTP is never served from a status not bo
   // A replay: an old transaction, already settled for a cheap route, resent to this route. The facilitator's settle
   // hangs past the timeout, and its status of the txid says success (the old settlement).
   let stub: { url: string; server: Server; settles: number };
-  let signedTransfer = '';
   before(async () => {
-    signedTransfer = (
-      await createPaymentTransaction({
-        account: generateKeypair('testnet'),
-        requirements: entry,
-        nonce: 0n,
-        fee: 400n,
-      })
-    ).transaction;
     const state = { settles: 0 };
     const server = createServer((req, res) => {
       const path = req.url ?? '';
@@ -428,12 +419,23 @@ describe('a settle that times out over HTTP is never served from a status not bo
     stub.server.close();
   });
 
-  // A payment whose transaction parses, so its txid is known: the status is asked by it.
-  const replayed = (): Record<string, string> => ({
+  // A payment whose transaction parses, so its txid is known: the status is asked by it. Each request carries its
+  // own, as distinct buyers' replays would: one payment sent twice at once is held for the first request
+  // (`after-handler`) and, once claimed, refused by the seller before any settle.
+  const replayed = async (): Promise<Record<string, string>> => ({
     'payment-signature': encodePaymentSignatureHeader({
       x402Version: 2,
       accepted: entry,
-      payload: { transaction: signedTransfer },
+      payload: {
+        transaction: (
+          await createPaymentTransaction({
+            account: generateKeypair('testnet'),
+            requirements: entry,
+            nonce: 0n,
+            fee: 400n,
+          })
+        ).transaction,
+      },
     }),
   });
 
@@ -465,8 +467,8 @@ describe('a settle that times out over HTTP is never served from a status not bo
       try {
         const settlesBefore = stub.settles;
         for (const response of [
-          await fetch(url, { headers: replayed() }),
-          await hono.request('/data', { headers: replayed() }),
+          await fetch(url, { headers: await replayed() }),
+          await hono.request('/data', { headers: await replayed() }),
         ]) {
           const text = await response.text();
           assert.equal(response.status, 402, text);

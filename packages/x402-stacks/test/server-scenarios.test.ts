@@ -317,9 +317,12 @@ for (const framework of FRAMEWORKS) {
         "the handler's headers went with its body",
       );
       assert.ok(
-        ['duplicate_settlement', 'invalid_exact_stacks_payload_txid_reused'].includes(
-          (refused.body as { error: string }).error,
-        ),
+        [
+          'payment_in_progress',
+          'duplicate_settlement',
+          'invalid_exact_stacks_payload_txid_reused',
+        ].includes((refused.body as { error: string }).error),
+        refused.text,
       );
       assert.match(refused.headers.get('access-control-expose-headers')!, /^x-request-id, /);
       assert.equal(answers.find((a) => a.status === 200)!.headers.get('x-handler'), 'ran');

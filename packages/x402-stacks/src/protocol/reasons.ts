@@ -120,6 +120,8 @@ export const REASON_CODES = {
   facilitator_bad_response:
     'The facilitator answered with an unexpected status or a body that fails its schema.',
   payment_refused: 'The seller’s paymentValidator refused this payment; nothing was settled.',
+  payment_in_progress:
+    'Another request carrying this payment, or another payment on the same payer nonce, is being served; nothing was settled for this one.',
   invalid_price: 'The route’s pricing function returned a price that cannot be paid.',
   invalid_server_config:
     'The payment middleware or facilitator client options are missing or inconsistent.',

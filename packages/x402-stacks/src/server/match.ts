@@ -7,12 +7,11 @@
 import type { PaymentPayloadV1 } from '../protocol/v1.js';
 import type { PaymentPayload, PaymentRequirements } from '../protocol/v2.js';
 import { isSameAsset } from '../stacks/assets.js';
+import { fromHex } from '../stacks/bytes.js';
 import { resolveNetwork, type StacksNetwork } from '../stacks/networks.js';
 import { checkPaymentTransaction } from '../stacks/payment/check.js';
-import {
-  signedTransactionIdOf,
-  signedTransactionOf,
-} from '../stacks/payment/signed-transaction.js';
+import { signedTransactionOf } from '../stacks/payment/signed-transaction.js';
+import { transactionIdOf } from '../stacks/signature.js';
 import type { RequestPayment } from './payment-header.js';
 
 /** A payment matched to one of the offered entries, as the facilitator is asked to settle it. */
@@ -118,5 +117,22 @@ function sameNetwork(input: string, payTo: string, network: StacksNetwork): bool
  * carries no readable transaction. Known before settlement, for `after-handler`.
  */
 export function signedTxidOf(matched: MatchedPayment): string {
-  return signedTransactionIdOf(matched.payload.payload) ?? '';
+  const raw = signedBytesOf(matched);
+  return raw === undefined ? '' : transactionIdOf(raw);
 }
+
+/**
+ * The bytes of the transaction as the buyer signed it, or `undefined` when the payload carries no readable hex.
+ * @example
+ * ```ts
+ * const raw = signedBytesOf(matched);
+ * if (raw) console.log(readTransactionOrigin(raw)?.nonce);
+ * ```
+ */
+export function signedBytesOf(matched: MatchedPayment): Uint8Array | undefined {
+  const transaction = signedTransactionOf(matched.payload.payload);
+  if (transaction === undefined || !HEX.test(transaction)) return undefined;
+  return fromHex(transaction.replace(/^0x/, ''));
+}
+
+const HEX = /^(0x)?([0-9a-fA-F]{2})+$/;

@@ -21,6 +21,7 @@ export const SERVER_REASON_CODES = pickReasons([
   'facilitator_unreachable',
   'facilitator_bad_response',
   'payment_refused',
+  'payment_in_progress',
   'invalid_price',
   'invalid_server_config',
 ]);

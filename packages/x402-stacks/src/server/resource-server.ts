@@ -9,9 +9,11 @@ import { InvalidHeaderError } from '../protocol/errors.js';
 import { PAYMENT_HEADERS } from '../protocol/headers.js';
 import type { PaymentRequirements, SettleResponse } from '../protocol/v2.js';
 import type { StacksNetworkId } from '../stacks/networks.js';
+import { readTransactionOrigin } from '../stacks/payment/origin.js';
+import { transactionIdOf } from '../stacks/signature.js';
 import { FacilitatorRequestError } from './errors.js';
 import { legacyChallengeBody } from './legacy-challenge.js';
-import { type MatchedPayment, matchPayment, signedTxidOf } from './match.js';
+import { type MatchedPayment, matchPayment, signedBytesOf } from './match.js';
 import {
   type PaymentMiddlewareOptions,
   type ResolvedOptions,
@@ -28,6 +30,7 @@ import {
   errorReply,
   type PaywallReply,
 } from './replies.js';
+import { paymentReservations, type Reservation, type ReserveOutcome } from './reservations.js';
 import { settlePayment } from './settlement.js';
 import { createSponsorLookup, type SponsorLookup } from './sponsor.js';
 
@@ -93,13 +96,19 @@ export type ServeAdmission = {
   readonly headers: Readonly<Record<string, string>>;
 };
 /**
- * The payment is verified, not settled (`after-handler`): run the handler with its response held back, then call
- * `settle()` only if it succeeded (status below 400), and send what `settle()` answers.
+ * The payment is verified, not settled (`after-handler`), and reserved for this request: no other request in this
+ * process runs a handler on it (or on another payment of the same payer nonce) until it is released. Run the handler
+ * with its response held back, then call `settle()` only if it succeeded (status below 400), and send what
+ * `settle()` answers; otherwise (an error status, a throw, the client gone) call `release()`. An adapter that does
+ * neither holds the payment until the lease ends: the route's `maxTimeoutSeconds`.
  */
 export type DeferredAdmission = {
   readonly action: 'serve-then-settle';
   readonly payment: Payment;
+  /** Settles; the reservation ends when the facilitator has answered. */
   settle(): Promise<ReplyAdmission | ServeAdmission>;
+  /** Ends the reservation without settling. Idempotent, and a no-op after `settle()`. */
+  release(): void;
 };
 /**
  * The core's answer for one request.
@@ -136,8 +145,10 @@ const MAX_CACHED_CHALLENGES = 1_000;
  * 3. No payment header: 402 with the challenge (encoded once per resource URL for a static price).
  * 4. A malformed header: 400. A payment that accepts none of the entries: 402 `accepted_requirements_mismatch`.
  * 5. With a `paymentValidator`: verify, and ask it; `false` is a 402 `payment_refused`, nothing settled.
- * 6. `before-handler`: settle (following `settlement_pending`), then serve; `after-handler`: verify, then serve and
- *    settle before sending. Any refusal is a 402 with the facilitator's reason; no usable answer is a 502.
+ * 6. `before-handler`: settle (following `settlement_pending`), then serve; `after-handler`: verify, reserve the
+ *    payment for this request (a concurrent one with the same payment or payer nonce gets 402 `payment_in_progress`),
+ *    then serve and settle before sending. Any refusal is a 402 with the facilitator's reason; no usable answer is a
+ *    502.
  *
  * @throws {ServerConfigError}
  * @example
@@ -283,14 +294,33 @@ export function createResourceServer<Request = unknown>(
         ...(verdict.invalidMessage ? { message: verdict.invalidMessage } : {}),
       });
     }
-    const signedTxid = signedTxidOf(matched);
+    const signed = signedBytesOf(matched);
+    const signedTxid = signed === undefined ? '' : transactionIdOf(signed);
     const verified = paymentOf(
       matched,
       { transaction: signedTxid, payer: verdict.payer ?? '' },
       false,
     );
-    if (paymentValidator && !(await paymentValidator(verified))) {
-      return challenge({ error: 'payment_refused', message: SERVER_REASON_CODES.payment_refused });
+    // after-handler runs the handler before the facilitator claims the payment: without a reservation, every
+    // concurrent request carrying it would run the handler. (before-handler serves only the request whose settle
+    // claimed the payment, so it needs none.) Reserved before the validator, which then runs once per payment too.
+    let reservation: Reservation | undefined;
+    if (resolved.settleOrder === 'after-handler') {
+      const outcome = reserve(matched, signed, signedTxid);
+      if (outcome && !outcome.reserved) return challenge(refusalOf(outcome));
+      reservation = outcome?.reservation;
+    }
+    try {
+      if (paymentValidator && !(await paymentValidator(verified))) {
+        reservation?.release();
+        return challenge({
+          error: 'payment_refused',
+          message: SERVER_REASON_CODES.payment_refused,
+        });
+      }
+    } catch (error) {
+      reservation?.release();
+      throw error;
     }
     if (resolved.settleOrder === 'before-handler') return settleAndServe(matched, challenge);
     return {
@@ -298,14 +328,21 @@ export function createResourceServer<Request = unknown>(
       payment: verified,
       settle: async () => {
         try {
-          return await settleAndServe(matched, challenge);
+          return await settleAndServe(matched, challenge, (answer) => {
+            // Claimed by the facilitator: kept as spent. Refused: free again, nothing was charged.
+            if (isClaimed(answer)) reservation?.consume();
+            else reservation?.release();
+          });
         } catch (error) {
           if (error instanceof FacilitatorRequestError) {
             return reply(errorReply(502, error.reason, error.shortMessage));
           }
           throw error;
+        } finally {
+          reservation?.release();
         }
       },
+      release: () => reservation?.release(),
     };
   }
 
@@ -315,14 +352,17 @@ export function createResourceServer<Request = unknown>(
       failure?: { error: string; message?: string },
       receipt?: SettleResponse,
     ) => ReplyAdmission,
+    onSettled?: (answer: SettleResponse) => void,
   ): Promise<ReplyAdmission | ServeAdmission> {
+    const raw = signedBytesOf(matched);
     const settled = await settlePayment(
       facilitator,
       matched.payload,
       matched.requirements,
-      signedTxidOf(matched),
+      raw === undefined ? '' : transactionIdOf(raw),
       pending,
     );
+    onSettled?.(settled);
     if (!settled.success) {
       const error = settled.errorReason ?? 'unexpected_settle_error';
       const message =
@@ -362,6 +402,68 @@ export function createResourceServer<Request = unknown>(
   }
 
   return { settleOrder: resolved.settleOrder, admit };
+}
+
+/**
+ * Reserves a verified payment in the process-wide registry, for the route's `maxTimeoutSeconds` at most (the time the
+ * seller told the buyer it answers within). `undefined` when the transaction cannot be read, which a payment that
+ * passed `/verify` never is; the facilitator's claim would still let only one request settle.
+ */
+function reserve(
+  matched: MatchedPayment,
+  signed: Uint8Array | undefined,
+  txid: string,
+): ReserveOutcome | undefined {
+  const origin = signed === undefined ? undefined : readTransactionOrigin(signed);
+  if (!origin) return undefined;
+  const { network, maxTimeoutSeconds } = matched.requirements;
+  return paymentReservations.reserve(
+    { txid, network, payer: origin.payer, nonce: origin.nonce },
+    maxTimeoutSeconds * 1000,
+  );
+}
+
+/** The 402 failure for a payment another request holds, or has spent. */
+function refusalOf(outcome: Exclude<ReserveOutcome, { reserved: true }>): {
+  error: string;
+  message: string;
+} {
+  if (outcome.by === 'capacity') {
+    return {
+      error: 'payment_in_progress',
+      message:
+        'the seller holds as many payments in progress as it can; nothing was settled, retry shortly',
+    };
+  }
+  if (outcome.state === 'spent') {
+    return outcome.by === 'txid'
+      ? {
+          error: 'duplicate_settlement',
+          message: 'this payment was already settled for another request',
+        }
+      : {
+          error: 'invalid_exact_stacks_payload_nonce_reused',
+          message: "another payment already spent this payer's nonce",
+        };
+  }
+  return {
+    error: 'payment_in_progress',
+    message:
+      outcome.by === 'txid'
+        ? 'this payment is being served to another request; nothing was settled for this one'
+        : 'another payment on the same payer nonce is being served; at most one of them can settle, and nothing was settled for this one',
+  };
+}
+
+// The facilitator's answers after which the payment (or its nonce) is claimed in its ledger.
+const CLAIMED = new Set([
+  'settlement_pending',
+  'duplicate_settlement',
+  'invalid_exact_stacks_payload_nonce_reused',
+]);
+
+function isClaimed(answer: SettleResponse): boolean {
+  return answer.success || CLAIMED.has(answer.errorReason ?? '');
 }
 
 function reply(paywallReply: PaywallReply): ReplyAdmission {

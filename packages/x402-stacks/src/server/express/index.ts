@@ -10,7 +10,7 @@ import {
   type PaymentMiddlewareOptionsV1,
 } from '../options.js';
 import { errorReply, isPreflight, type PaywallReply } from '../replies.js';
-import { createResourceServer, type Payment } from '../resource-server.js';
+import { createResourceServer, type DeferredAdmission, type Payment } from '../resource-server.js';
 import { type HeldResponse, holdResponse, setPaymentHeaders } from './hold-response.js';
 
 export type { PaymentMiddlewareOptions, PaymentMiddlewareOptionsV1 } from '../options.js';
@@ -53,6 +53,7 @@ export function paymentMiddleware(options: PaymentMiddlewareOptions<Request>): R
   const server = createResourceServer<Request>(options);
   return async function paymentMiddleware(req: Request, res: Response, next: NextFunction) {
     let held: HeldResponse | undefined;
+    let deferred: DeferredAdmission | undefined;
     // A CORS preflight asks whether the real request may be sent; it is never the paid request itself, and it never
     // reaches the handler: a CORS middleware mounted before this one answers it with its headers; if none did, it
     // gets an empty 204 here. Any other OPTIONS is a request like the rest, priced.
@@ -77,6 +78,8 @@ export function paymentMiddleware(options: PaymentMiddlewareOptions<Request>): R
         return next();
       }
       // after-handler: hold the handler's response until the payment settles; a failed handler is never charged.
+      // The payment stays reserved until then; any way out without a settlement releases it (finally, below).
+      deferred = admission;
       held = holdResponse(res);
       next();
       const { ended } = await held.finished;
@@ -103,6 +106,9 @@ export function paymentMiddleware(options: PaymentMiddlewareOptions<Request>): R
       // Released already: part of the response may be out, so it cannot become an error answer; it is cut.
       if (held) return void res.destroy();
       next(error);
+    } finally {
+      // A no-op after settle(); otherwise the handler failed or the client went away, and the payment is free again.
+      deferred?.release();
     }
   };
 }

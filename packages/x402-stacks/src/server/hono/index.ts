@@ -79,19 +79,25 @@ export function paymentMiddleware(options: PaymentMiddlewareOptions<Context>): M
     // after-handler: Hono hands the response back before sending it, so nothing leaves before the settlement. The
     // headers as they were before the handler are what a replacement keeps (CORS, request ids).
     const before = new Headers(c.res.headers);
-    await next();
-    if (c.error || c.res.status >= 400) return;
-    const settled = await admission.settle();
-    if (settled.action === 'reply') {
-      // Drop the handler's body unread: it is the content of a payment that did not settle.
-      await c.res.body?.cancel().catch(() => undefined);
-      // Unset first: assigning over a response copies its headers (the handler's) onto the new one.
-      c.res = undefined;
-      c.res = replacement(before, settled.reply);
-      return;
+    // The payment stays reserved until it settles; a failed handler (error status or throw) releases it, below.
+    try {
+      await next();
+      if (c.error || c.res.status >= 400) return;
+      const settled = await admission.settle();
+      if (settled.action === 'reply') {
+        // Drop the handler's body unread: it is the content of a payment that did not settle.
+        await c.res.body?.cancel().catch(() => undefined);
+        // Unset first: assigning over a response copies its headers (the handler's) onto the new one.
+        c.res = undefined;
+        c.res = replacement(before, settled.reply);
+        return;
+      }
+      c.set('x402Payment', settled.payment);
+      addHeaders(c, settled.headers, true);
+    } finally {
+      // A no-op after settle().
+      admission.release();
     }
-    c.set('x402Payment', settled.payment);
-    addHeaders(c, settled.headers, true);
   };
 }
 
