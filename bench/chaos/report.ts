@@ -104,7 +104,16 @@ export function printReport(options: ChaosOptions, runs: readonly RunResult[]): 
     const ledger = Object.entries(run.ledgerStates)
       .map(([state, n]) => `${state} ${n}`)
       .join(', ');
+    const answers = new Map<string, number>();
+    for (const request of run.requests)
+      for (const payment of request.payments)
+        for (const answer of payment.answers) answers.set(answer, (answers.get(answer) ?? 0) + 1);
+    const answered = [...answers]
+      .sort((a, b) => b[1] - a[1])
+      .map(([answer, n]) => `${answer} ×${n}`)
+      .join(', ');
     console.log(`\n${run.label}: honest outcomes: ${outcomes}; ledger settlements: ${ledger}`);
+    console.log(`${run.label}: every answer honest buyers got: ${answered}`);
     for (const [figure, items] of faultsOf(run)) {
       if (items.length === 0) continue;
       console.log(`${run.label}: ${figure} (${items.length}):`);

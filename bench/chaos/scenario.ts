@@ -48,6 +48,7 @@ export type RunResult = {
   readonly faults: FaultCounts;
   readonly rssMiB: { readonly bench: number; readonly processes: readonly number[] };
   readonly ledgerStates: Record<string, number>;
+  readonly requests: readonly HonestRequest[];
 };
 
 export async function runScenario(
@@ -159,6 +160,7 @@ export async function runScenario(
       faults: { ...faultCounts, kills: cluster.kills },
       rssMiB: { bench: peakRssMiB(), processes: cluster.peakRssMiB() },
       ledgerStates: ledger.states,
+      requests,
     };
     for (const tally of attacks)
       process.stderr.write(`  ${label} ${tally.name}: ${describeAnswers(tally)}\n`);
