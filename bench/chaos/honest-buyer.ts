@@ -7,7 +7,7 @@
  * - settlement_pending: follows GET /settlements/:txid, bounded; success there is served;
  * - sponsor_capacity_exhausted, unexpected_settle_error: the same bytes again after a pause (nothing was sent);
  * - transaction_failed, broadcast_failed, nonce refusals: the payment provably did not move money (dropped, refused),
- *   so a new payment is signed for the same request at the chain's next nonce, same amount;
+ *   so after a pause a new payment is signed for the same request at the chain's next nonce, same amount;
  * - duplicate_settlement and any other refusal: final, the request is not served (the library's server answers 402).
  */
 import type { StacksAccount } from 'x402-stacks';
@@ -131,6 +131,8 @@ async function pay(context: RunContext, account: StacksAccount, request: HonestR
       continue;
     }
     if (SIGN_AGAIN.has(reason)) {
+      // A pause first: the nonce may still be held by a claim a killed process left behind until its lease ends.
+      await sleep(500 + context.random.next() * 500);
       payment = await sign();
       continue;
     }
