@@ -89,6 +89,9 @@ test('SIGKILL after broadcast: the restarted process resumes the settlement, wit
       return status.state === 'broadcast' ? undefined : status;
     }, 'the resumed settlement to finish');
     assert.equal(final.state, 'success');
+    // The killed process never answered: the buyer's retry of the same payment is the one served, once.
+    const retry = (await (await settle(second.url)).json()) as { success: boolean };
+    assert.equal(retry.success, true, 'the retry is answered with the settlement');
     const replay = (await (await settle(second.url)).json()) as { errorReason?: string };
     assert.equal(replay.errorReason, 'duplicate_settlement');
     assert.equal(proxy.broadcasts, 1, 'resuming never broadcast again');

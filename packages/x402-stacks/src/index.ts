@@ -90,6 +90,7 @@ export {
   type Ledger,
   type NetworkConnection,
   type NewSettlement,
+  type SettlementAnswer,
   type SettlementRecord,
   type SettlementState,
   type SettlementStatus,

@@ -453,6 +453,20 @@ export function ledgerConformance(name: string, create: () => Promise<Ledger>): 
       assert.equal(moved?.state, 'broadcast');
     });
 
+    test('one answer per payment: the first recorded wins, with or without 0x, and 50 racing calls record one', async () => {
+      const ledger = await create();
+      const txid = settlement(1).paymentTxid;
+      assert.equal(await ledger.answerOf(txid), undefined);
+      assert.equal(await ledger.recordAnswer(txid, 'pending'), undefined);
+      assert.equal(await ledger.recordAnswer(`0x${txid.toUpperCase()}`, 'success'), 'pending');
+      assert.equal(await ledger.answerOf(txid), 'pending');
+      const other = settlement(2).paymentTxid;
+      const raced = await Promise.all(
+        Array.from({ length: 50 }, () => ledger.recordAnswer(other, 'success')),
+      );
+      assert.equal(raced.filter((given) => given === undefined).length, 1);
+    });
+
     test('a lease is held by one holder until it expires, and renewed by its holder', async () => {
       const ledger = await create();
       assert.equal(await ledger.acquireLease('keeper:x', 'a', 1_000, 10_000), true);

@@ -47,6 +47,8 @@ export type SponsorFeesTable = {
   failed: number;
 };
 export type LeasesTable = { name: string; holder: string; expires_at: string };
+/** The one answer (`success` or `pending`) a settle call gave about a payment. */
+export type AnswersTable = { payment_txid: string; answer: string; at: string };
 
 export type LedgerDatabase = {
   x402_settlements: SettlementsTable;
@@ -54,6 +56,7 @@ export type LedgerDatabase = {
   x402_sponsor_released: SponsorReleasedTable;
   x402_sponsor_fees: SponsorFeesTable;
   x402_leases: LeasesTable;
+  x402_answers: AnswersTable;
 };
 
 /** Creates the tables if they do not exist. Idempotent; run it at every start (under a lock when shared). */
@@ -142,5 +145,12 @@ export async function migrateLedger(db: Kysely<LedgerDatabase>): Promise<void> {
     .addColumn('name', 'text', (c) => c.primaryKey())
     .addColumn('holder', 'text', (c) => c.notNull())
     .addColumn('expires_at', 'bigint', (c) => c.notNull())
+    .execute();
+  await db.schema
+    .createTable('x402_answers')
+    .ifNotExists()
+    .addColumn('payment_txid', 'text', (c) => c.primaryKey())
+    .addColumn('answer', 'text', (c) => c.notNull())
+    .addColumn('at', 'bigint', (c) => c.notNull())
     .execute();
 }

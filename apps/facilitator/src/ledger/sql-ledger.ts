@@ -9,6 +9,7 @@ import type {
   ClaimResult,
   Ledger,
   NewSettlement,
+  SettlementAnswer,
   SettlementRecord,
   SettlementState,
   SettlementUpdate,
@@ -362,6 +363,29 @@ export class SqlLedger implements Ledger {
       if (nonce >= next) await setNext(trx, account, nonce + 1n);
       return true;
     });
+  }
+
+  async recordAnswer(
+    paymentTxid: string,
+    answer: SettlementAnswer,
+  ): Promise<SettlementAnswer | undefined> {
+    const id = normalize(paymentTxid);
+    const inserted = await this.#db
+      .insertInto('x402_answers')
+      .values({ payment_txid: id, answer, at: String(this.#now()) })
+      .onConflict((conflict) => conflict.doNothing())
+      .returning('answer')
+      .executeTakeFirst();
+    return inserted ? undefined : ((await this.answerOf(id)) ?? answer);
+  }
+
+  async answerOf(paymentTxid: string): Promise<SettlementAnswer | undefined> {
+    const row = await this.#db
+      .selectFrom('x402_answers')
+      .select('answer')
+      .where('payment_txid', '=', normalize(paymentTxid))
+      .executeTakeFirst();
+    return row?.answer as SettlementAnswer | undefined;
   }
 
   async pruneSponsorFees(before: number): Promise<void> {

@@ -39,6 +39,7 @@ export type {
   ClaimResult,
   Ledger,
   NewSettlement,
+  SettlementAnswer,
   SettlementRecord,
   SettlementState,
   SettlementUpdate,

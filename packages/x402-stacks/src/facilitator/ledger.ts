@@ -66,6 +66,13 @@ export type SettlementUpdate = Partial<
   >
 > & { readonly state: SettlementState };
 
+/**
+ * What a settle call answered about a payment: `success` (its caller may serve), or `settlement_pending` (its caller
+ * follows the status). At most one settle call gives either, so at most one request is served for a payment, however
+ * many times it is retried.
+ */
+export type SettlementAnswer = 'success' | 'pending';
+
 /** A sponsor account on one network. */
 export type SponsorAccount = { readonly network: StacksNetworkId; readonly sponsor: string };
 
@@ -190,6 +197,16 @@ export interface Ledger {
    * @returns whether the caller may spend the nonce.
    */
   takeSponsorGap(account: SponsorAccount, nonce: bigint): Promise<boolean>;
+  /**
+   * Records the answer a settle call is about to give about a payment, unless one was given already.
+   * @returns undefined when this answer is recorded (give it), or the answer given before (give `duplicate_settlement`).
+   */
+  recordAnswer(
+    paymentTxid: string,
+    answer: SettlementAnswer,
+  ): Promise<SettlementAnswer | undefined>;
+  /** The answer given about a payment, if any. */
+  answerOf(paymentTxid: string): Promise<SettlementAnswer | undefined>;
   /** Forgets sponsor fee records older than `before` (they no longer count against any window). */
   pruneSponsorFees(before: number): Promise<void>;
   /**

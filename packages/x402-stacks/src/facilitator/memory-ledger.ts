@@ -2,6 +2,7 @@ import type {
   ClaimResult,
   Ledger,
   NewSettlement,
+  SettlementAnswer,
   SettlementRecord,
   SettlementState,
   SettlementUpdate,
@@ -44,6 +45,7 @@ export class InMemoryLedger implements Ledger {
   /** Payment txid → its sponsor fee: present while it holds the nonce or once the fee was spent. */
   readonly #sponsorFees = new Map<string, SponsorFee>();
   readonly #leases = new Map<string, { holder: string; expiresAt: number }>();
+  readonly #answers = new Map<string, SettlementAnswer>();
   readonly #now: () => number;
 
   constructor(options: { now?: () => number } = {}) {
@@ -202,6 +204,21 @@ export class InMemoryLedger implements Ledger {
     book.released.delete(nonce);
     if (nonce >= book.next) book.next = nonce + 1n;
     return true;
+  }
+
+  async recordAnswer(
+    paymentTxid: string,
+    answer: SettlementAnswer,
+  ): Promise<SettlementAnswer | undefined> {
+    const key = normalize(paymentTxid);
+    const given = this.#answers.get(key);
+    if (given) return given;
+    this.#answers.set(key, answer);
+    return undefined;
+  }
+
+  async answerOf(paymentTxid: string): Promise<SettlementAnswer | undefined> {
+    return this.#answers.get(normalize(paymentTxid));
   }
 
   async pruneSponsorFees(before: number): Promise<void> {

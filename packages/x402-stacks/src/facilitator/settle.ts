@@ -5,12 +5,18 @@
  * @module
  */
 import { ChainRequestError } from '../chain/errors.js';
-import { PaymentPayloadSchema, type SettleResponse } from '../protocol/v2.js';
+import {
+  PaymentPayloadSchema,
+  PaymentRequirementsSchema,
+  type SettleResponse,
+} from '../protocol/v2.js';
+import { assetKey } from '../stacks/assets.js';
 import { resolveNetwork } from '../stacks/networks.js';
 import { signedTransactionIdOf } from '../stacks/payment/signed-transaction.js';
+import { isTermsProblem, resolvePaymentTerms } from '../stacks/payment/terms.js';
 import { abandonedBefore, type FacilitatorContext } from './context.js';
 import type { SettlementRecord } from './ledger.js';
-import { duplicate, failure } from './outcomes.js';
+import { duplicate, failure, success } from './outcomes.js';
 import type { SponsorPool } from './sponsor-pool.js';
 import type { Tracker } from './track.js';
 import { type ExaminedPayment, examinePayment, fundsInFlightProblem } from './verify.js';
@@ -32,10 +38,11 @@ export async function settlePayment(
   payloadInput: unknown,
   requirementsInput: unknown,
 ): Promise<SettleResponse> {
-  // A replay of a payment already claimed is answered from the ledger, whatever the chain says now; a claim whose
-  // holder died is dropped, and this request finishes the payment.
+  // A payment already claimed is answered from the ledger, whatever the chain says now: a claim whose holder died is
+  // dropped and this request finishes the payment; one broadcast but never answered (its settle call died) is
+  // followed; anything else is a duplicate.
   const replay = await claimedAlready(context, payloadInput);
-  if (replay) return duplicate(replay);
+  if (replay) return answerRetry(context, tracker, replay, requirementsInput);
 
   // 1. Verify, against fresh chain state.
   const examined = await examinePayment(context, pool, payloadInput, requirementsInput, true);
@@ -165,7 +172,11 @@ async function settleExamined(
       throw error;
     }
     // The node may hold it: never send other bytes, track these (the keeper re-sends them if the node lost them).
-    return tracker.track(onChain.txid, check.payer, network, chain);
+    return answerOnce(
+      context,
+      marked,
+      await tracker.track(onChain.txid, check.payer, network, chain),
+    );
   }
   if (!result.accepted) {
     const sponsorsNonce = await tracker.refused(marked, result, chain);
@@ -182,8 +193,83 @@ async function settleExamined(
       onChain.txid,
     );
   }
-  // 8. Track it to a final status, or answer settlement_pending.
-  return tracker.track(onChain.txid, check.payer, network, chain);
+  // 8. Track it to a final status, or answer settlement_pending; either answer is given once per payment.
+  return answerOnce(
+    context,
+    marked,
+    await tracker.track(onChain.txid, check.payer, network, chain),
+  );
+}
+
+/**
+ * Gives a success or `settlement_pending` answer only if no settle call gave one about this payment before (a retry
+ * of the same payment may be racing this call): at most one request is served for one payment.
+ */
+async function answerOnce(
+  context: FacilitatorContext,
+  record: SettlementRecord,
+  outcome: SettleResponse,
+): Promise<SettleResponse> {
+  const answer = outcome.success
+    ? 'success'
+    : outcome.errorReason === 'settlement_pending'
+      ? 'pending'
+      : undefined;
+  if (!answer) return outcome;
+  const given = await context.ledger.recordAnswer(record.paymentTxid, answer);
+  return given ? duplicate((await context.ledger.get(record.paymentTxid)) ?? record) : outcome;
+}
+
+/**
+ * A payment the ledger already holds. Broadcast (or settled) but never answered, its settle call died before it could
+ * answer: the buyer's retry follows it and is served once it confirms. A claim, a failure, a payment already answered,
+ * or one retried under other terms is a duplicate.
+ */
+async function answerRetry(
+  context: FacilitatorContext,
+  tracker: Tracker,
+  record: SettlementRecord,
+  requirementsInput: unknown,
+): Promise<SettleResponse> {
+  const connection = context.chains.get(record.network);
+  if (
+    (record.state !== 'broadcast' && record.state !== 'success') ||
+    !connection ||
+    !sameTerms(record, requirementsInput, context) ||
+    (await context.ledger.answerOf(record.paymentTxid))
+  ) {
+    return duplicate(record);
+  }
+  const outcome =
+    record.state === 'success'
+      ? success(record.txid, record.payer, connection.network)
+      : await tracker.track(record.txid, record.payer, connection.network, connection.chain);
+  if (outcome.errorReason === 'settlement_pending') {
+    // Following it on the status route is not bound to this request; the buyer retries once it is final.
+    return {
+      ...duplicate(record),
+      errorMessage: 'this payment was broadcast and is not confirmed yet; retry it once it is',
+    };
+  }
+  return answerOnce(context, record, outcome);
+}
+
+/** Whether the requirements of a retry are the terms the ledger holds for the payment. */
+function sameTerms(
+  record: SettlementRecord,
+  requirementsInput: unknown,
+  context: FacilitatorContext,
+): boolean {
+  const requirements = PaymentRequirementsSchema.safeParse(requirementsInput);
+  if (!requirements.success) return false;
+  const terms = resolvePaymentTerms(requirements.data, context.checkOptions.tokens);
+  return (
+    !isTermsProblem(terms) &&
+    terms.network.caip2 === record.network &&
+    terms.amount === record.amount &&
+    terms.payTo.principal === record.payTo &&
+    assetKey(terms.asset) === record.asset
+  );
 }
 
 /** Claims the payment; a claim or nonce held by a settle that died before broadcasting is expired first. */
