@@ -222,7 +222,7 @@ async function answerOnce(
 
 /**
  * A payment the ledger already holds. Broadcast (or settled) but never answered, its settle call died before it could
- * answer: the buyer's retry follows it and is served once it confirms. A claim, a failure, a payment already answered,
+ * answer: the buyer's retry takes its place, with a success or a `settlement_pending` of its own. A claim, a failure, a payment already answered,
  * or one retried under other terms is a duplicate.
  */
 async function answerRetry(
@@ -244,13 +244,7 @@ async function answerRetry(
     record.state === 'success'
       ? success(record.txid, record.payer, connection.network)
       : await tracker.track(record.txid, record.payer, connection.network, connection.chain);
-  if (outcome.errorReason === 'settlement_pending') {
-    // Following it on the status route is not bound to this request; the buyer retries once it is final.
-    return {
-      ...duplicate(record),
-      errorMessage: 'this payment was broadcast and is not confirmed yet; retry it once it is',
-    };
-  }
+  // A pending answer, like a success, goes to this request alone: only its seller follows the status.
   return answerOnce(context, record, outcome);
 }
 
