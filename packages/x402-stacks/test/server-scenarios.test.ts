@@ -269,7 +269,7 @@ for (const framework of FRAMEWORKS) {
     test('sponsored: the sponsor from /supported is offered in extra; the buyer pays no fee', async () => {
       const payer = stack.freshPayer();
       const [entry] = (await challenge('/sponsored')).accepts;
-      assert.deepEqual(entry!.extra, { sponsor: stack.sponsor });
+      assert.deepEqual(entry!.extra, { sponsor: stack.sponsor, feePayer: stack.sponsor });
       const payerBefore = stx(payer.address);
       const answer = await get(`${base}/sponsored`, (await paymentHeaders(payer, entry!)).headers);
       assert.equal(answer.status, 200, answer.text);

@@ -182,6 +182,7 @@ describe('server role: decimals, flows and the sponsor', () => {
   test('enhancePaymentRequirements copies the sponsor from /supported, unless the route or the options opt out', async () => {
     assert.deepEqual((await scheme.enhancePaymentRequirements(requirements, kind, [])).extra, {
       sponsor,
+      feePayer: sponsor,
     });
     const optOut = { ...requirements, extra: { sponsor: false } };
     assert.deepEqual((await scheme.enhancePaymentRequirements(optOut, kind, [])).extra, {});

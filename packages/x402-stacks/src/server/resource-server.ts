@@ -172,10 +172,14 @@ export function createResourceServer<Request = unknown>(
   const challenges = new Map<string, PaywallReply>();
   let challengesSponsor: string | undefined;
 
+  // `feePayer` beside `sponsor`: how the sponsoring Stacks peers and other chains' mechanisms name the same thing.
   const withSponsor = (accepts: readonly PaymentRequirements[], sponsor: string | undefined) =>
     sponsor === undefined
       ? accepts
-      : accepts.map((entry) => ({ ...entry, extra: { ...entry.extra, sponsor } }));
+      : accepts.map((entry) => ({
+          ...entry,
+          extra: { ...entry.extra, sponsor, feePayer: sponsor },
+        }));
 
   async function offered(request: PaywallRequest<Request>, sponsor: string | undefined) {
     if (resolved.staticAccepts) return { accepts: withSponsor(resolved.staticAccepts, sponsor) };

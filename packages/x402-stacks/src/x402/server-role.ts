@@ -146,6 +146,9 @@ export function createServerRole(options: ServerRoleOptions = {}): ServerRole {
         if (isValidStacksAddress(sponsor, networkOf(requirements.network))) extra.sponsor = sponsor;
       }
       if (extra.sponsor === false) delete extra.sponsor;
+      // Written beside it for the peers that read `feePayer` (the sponsoring Stacks peers, other chains' mechanisms).
+      if (typeof extra.sponsor === 'string' && extra.feePayer === undefined)
+        extra.feePayer = extra.sponsor;
       return { ...requirements, extra };
     },
   };
