@@ -12,8 +12,8 @@ import {
 import { assetKey, isSameAsset } from '../stacks/assets.js';
 import { resolveNetwork, type StacksNetwork } from '../stacks/networks.js';
 import {
+  checkAgainstTerms,
   checkChainState,
-  checkPaymentTransaction,
   type ValidPaymentCheck,
 } from '../stacks/payment/check.js';
 import { signedTransactionOf } from '../stacks/payment/signed-transaction.js';
@@ -83,7 +83,7 @@ export async function examinePayment(
     );
   }
   // 5. Everything that needs no chain state, before spending any request on the node.
-  const offline = checkPaymentTransaction(transaction, requirements.data, context.checkOptions);
+  const offline = checkAgainstTerms(transaction, terms, context.checkOptions);
   if (!offline.isValid) return refuse(offline.invalidReason, offline.invalidMessage, offline.payer);
   // 6. Sponsorship: one of this facilitator's keys, for a payTo it sponsors.
   if (offline.sponsored) {

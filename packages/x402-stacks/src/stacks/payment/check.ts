@@ -138,7 +138,18 @@ export function checkPaymentTransaction(
 ): PaymentCheck {
   const terms = resolvePaymentTerms(requirements, options.tokens);
   if (isTermsProblem(terms)) return invalid(terms.reason, terms.message, {});
+  return checkAgainstTerms(transactionHex, terms, options);
+}
 
+/**
+ * The same check against terms already resolved from the requirements (the facilitator resolves them once per
+ * payment, for every step). Internal: not exported from the package.
+ */
+export function checkAgainstTerms(
+  transactionHex: string,
+  terms: PaymentTerms,
+  options: CheckPaymentOptions = {},
+): PaymentCheck {
   // 1. Deserialize.
   const decoded = decodeTransaction(transactionHex);
   if ('error' in decoded) {

@@ -1,0 +1,84 @@
+/**
+ * The architecture as a test: each folder of `src/` imports only the layers below it, and each framework or SDK is
+ * touched only by its own adapter folder, so `import 'x402-stacks'` works with none of them installed.
+ */
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, sep } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const SRC = join(dirname(fileURLToPath(import.meta.url)), '..', 'src');
+
+/** What each top-level folder may import from the others: protocol <- stacks <- chain <- roles <- adapters. */
+const ALLOWED: Record<string, readonly string[]> = {
+  errors: [],
+  protocol: ['errors'],
+  stacks: ['errors', 'protocol'],
+  chain: ['errors', 'protocol', 'stacks'],
+  v1: ['errors', 'protocol', 'stacks'],
+  client: ['errors', 'protocol', 'stacks', 'chain'],
+  server: ['errors', 'protocol', 'stacks', 'chain'],
+  facilitator: ['errors', 'protocol', 'stacks', 'chain'],
+  x402: ['errors', 'protocol', 'stacks', 'chain', 'client', 'server', 'facilitator'],
+};
+
+/** Optional peers, each allowed only under one folder. */
+const PEERS: readonly [RegExp, string][] = [
+  [/^express(\/|$)/, `server${sep}express`],
+  [/^hono(\/|$)/, `server${sep}hono`],
+  [/^@hono\//, `server${sep}hono`],
+  [/^axios(\/|$)/, `client${sep}axios`],
+  [/^@x402\//, 'x402'],
+];
+
+function sources(folder: string): string[] {
+  return readdirSync(folder, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(folder, entry.name);
+    if (entry.isDirectory()) return sources(path);
+    return entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts') ? [path] : [];
+  });
+}
+
+function importsOf(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  return [...text.matchAll(/(?:from|import)\s*\(?\s*'([^']+)'/g)].map((match) => match[1]!);
+}
+
+test('each src folder imports only the layers below it', () => {
+  const problems: string[] = [];
+  for (const file of sources(SRC)) {
+    const path = relative(SRC, file);
+    const layer = path.split(sep)[0]!;
+    if (!(layer in ALLOWED)) continue;
+    for (const specifier of importsOf(file)) {
+      if (!specifier.startsWith('.')) continue;
+      const target = relative(SRC, join(dirname(file), specifier)).split(sep)[0]!;
+      if (target === layer || target === 'index.ts' || !(target in ALLOWED)) continue;
+      if (!ALLOWED[layer]!.includes(target)) problems.push(`${path} imports ${specifier}`);
+    }
+  }
+  assert.deepEqual(problems, []);
+});
+
+test('express, hono, axios and @x402/* are imported only by their own adapter folders', () => {
+  const problems: string[] = [];
+  for (const file of sources(SRC)) {
+    const path = relative(SRC, file);
+    for (const specifier of importsOf(file)) {
+      for (const [peer, home] of PEERS) {
+        if (peer.test(specifier) && !path.startsWith(home))
+          problems.push(`${path} imports ${specifier}`);
+      }
+    }
+  }
+  assert.deepEqual(problems, []);
+});
+
+test('the folders the layers name are the folders there are', () => {
+  const folders = readdirSync(SRC, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory())
+    .map((entry) => entry.name)
+    .sort();
+  assert.deepEqual(folders, Object.keys(ALLOWED).sort());
+});
