@@ -185,6 +185,18 @@ describe('facilitator engine against the devnet', () => {
     );
   });
 
+  test('verify refuses a transaction on a nonce another settlement in flight holds', async () => {
+    const requirements = requirementsFor(seller());
+    // Ahead of the chain, the first settle claims nonce + 1 and waits for nonce to reach the mempool.
+    const held = await payment(requirements, { nonce: nonce + 1n, fee: 400n });
+    const other = await payment(requirements, { nonce: nonce + 1n, fee: 500n });
+    const settling = facilitator.settle(held, requirements);
+    await new Promise((r) => setTimeout(r, 200));
+    const verdict = await facilitator.verify(other, requirements);
+    assert.equal(verdict.invalidReason, 'invalid_exact_stacks_payload_nonce_reused');
+    assert.equal((await settling).errorReason, 'invalid_exact_stacks_payload_nonce');
+  });
+
   test('chained payments settled out of order all succeed; the later nonce waits for the earlier one', async () => {
     const requirements = requirementsFor(seller());
     const before = devnet.chain.state.stx(seller());

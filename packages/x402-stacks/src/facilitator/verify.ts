@@ -112,8 +112,16 @@ export async function examinePayment(
     balance: { stx: state.stx, ...(state.token === undefined ? {} : { token: state.token }) },
   });
   if (!check.isValid) return refuse(check.invalidReason, check.invalidMessage, check.payer);
-  // 9. The same balances, less what this payer already has in flight here.
+  // 9. This payer's settlements in flight here: another transaction holding the nonce, and the balances they take.
   const inFlight = await context.ledger.inFlight(terms.network.caip2, offline.payer);
+  const holder = inFlight.find((r) => r.nonce === offline.nonce && r.paymentTxid !== offline.txid);
+  if (holder) {
+    return refuse(
+      'invalid_exact_stacks_payload_nonce_reused',
+      `nonce ${offline.nonce} is already claimed by transaction ${holder.txid}`,
+      offline.payer,
+    );
+  }
   const short = fundsInFlightProblem(offline, state, inFlight);
   if (short) return short;
   return {
