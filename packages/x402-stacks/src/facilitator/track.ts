@@ -79,6 +79,7 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
         { state: 'success', ...(blockHeight === undefined ? {} : { blockHeight }) },
         ['broadcast'],
       );
+      sentAt.delete(record.txid);
       return 'success';
     }
     if (settled && TERMINAL_FAILURES.has(settled.status)) {
