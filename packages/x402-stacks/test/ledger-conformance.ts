@@ -431,6 +431,36 @@ export function ledgerConformance(name: string, create: () => Promise<Ledger>): 
       assert.deepEqual(await ledger.inFlight('stacks:1', settlement(1).payer), []);
     });
 
+    test('lookup reads a settlement by either txid and the payer’s settlements in flight at once', async () => {
+      const ledger = await create();
+      await ledger.claim(settlement(1));
+      await ledger.claim(settlement(2));
+      await ledger.update(
+        settlement(2).paymentTxid,
+        { state: 'broadcast', txid: 'ee'.repeat(32) },
+        ['claimed'],
+      );
+      await ledger.claim(settlement(3));
+      await ledger.update(settlement(3).paymentTxid, { state: 'broadcast' }, ['claimed']);
+      await ledger.update(settlement(3).paymentTxid, { state: 'success' }, ['broadcast']);
+      const { payer } = settlement(1);
+      const bySponsoredTxid = await ledger.lookup(`0x${'EE'.repeat(32)}`, NETWORK, payer);
+      assert.equal(bySponsoredTxid.settled?.paymentTxid, settlement(2).paymentTxid);
+      assert.deepEqual(
+        bySponsoredTxid.inFlight.map((r) => r.paymentTxid).sort(),
+        [settlement(1).paymentTxid, settlement(2).paymentTxid].sort(),
+      );
+      const finished = await ledger.lookup(settlement(3).paymentTxid, NETWORK, payer);
+      assert.equal(finished.settled?.state, 'success');
+      assert.equal(finished.inFlight.length, 2);
+      const unknown = await ledger.lookup(
+        'aa'.repeat(32),
+        NETWORK,
+        'ST3NBRSFKX28FQ2ZJ1MAKX58HKHSDGNV5N7R21XCP',
+      );
+      assert.deepEqual(unknown, { settled: undefined, inFlight: [] });
+    });
+
     test('an update guarded by the claim time applies only to that claim', async () => {
       const ledger = await create();
       const first = await ledger.claim(settlement(1));

@@ -32,6 +32,7 @@ type Row = Selectable<SettlementsTable>;
 export class SqlLedger implements Ledger {
   readonly #db: Kysely<LedgerDatabase>;
   #getQuery: CompiledQuery | undefined;
+  #lookupQuery: CompiledQuery | undefined;
   readonly #now: () => number;
   readonly #dialect: 'postgres' | 'sqlite';
 
@@ -198,6 +199,46 @@ export class SqlLedger implements Ledger {
       .where('state', 'in', ['claimed', 'broadcast'])
       .execute();
     return rows.map(toRecord);
+  }
+
+  async lookup(txid: string, network: string, payer: string) {
+    const id = normalize(txid);
+    // Every verify asks this: one statement, built once, each side of the OR served by its own index.
+    this.#lookupQuery ??= this.#db
+      .selectFrom('x402_settlements')
+      .selectAll()
+      .where((eb) =>
+        eb.or([
+          eb('payment_txid', '=', id),
+          eb('txid', '=', id),
+          eb.and([
+            eb('network', '=', network),
+            eb('payer', '=', payer),
+            eb('nonce_claimed', '=', 1),
+            eb('state', 'in', ['claimed', 'broadcast']),
+          ]),
+        ]),
+      )
+      .compile();
+    const { rows } = await this.#db.executeQuery<Row>(
+      CompiledQuery.raw(this.#lookupQuery.sql, [
+        id,
+        id,
+        network,
+        payer,
+        ...this.#lookupQuery.parameters.slice(4),
+      ]),
+    );
+    const records = rows.map(toRecord);
+    return {
+      settled: records.find((r) => r.paymentTxid === id || r.txid === id),
+      inFlight: records.filter(
+        (r) =>
+          r.network === network &&
+          r.payer === payer &&
+          (r.state === 'claimed' || r.state === 'broadcast'),
+      ),
+    };
   }
 
   async reserveSponsorship(request: SponsorshipRequest, now: number): Promise<SponsorshipResult> {

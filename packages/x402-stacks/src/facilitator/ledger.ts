@@ -180,6 +180,15 @@ export interface Ledger {
   /** One payer's settlements in `claimed` or `broadcast` on a network: the money it has in flight here. */
   inFlight(network: StacksNetworkId, payer: string): Promise<SettlementRecord[]>;
   /**
+   * `get(txid)` and `inFlight(network, payer)` in one read: what verifying a payment asks of the ledger.
+   * @returns the settlement holding `txid`, if any, and the payer's settlements in flight (that one included when it is).
+   */
+  lookup(
+    txid: string,
+    network: StacksNetworkId,
+    payer: string,
+  ): Promise<{ settled: SettlementRecord | undefined; inFlight: SettlementRecord[] }>;
+  /**
    * Chooses the sponsor key with the most free room, hands out its next nonce (a returned one first, lowest first)
    * and records both on the claimed settlement, all at once; or refuses when a limit or every key's room is used up.
    */

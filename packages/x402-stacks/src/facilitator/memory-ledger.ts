@@ -121,6 +121,10 @@ export class InMemoryLedger implements Ledger {
     );
   }
 
+  async lookup(txid: string, network: string, payer: string) {
+    return { settled: this.#find(txid), inFlight: await this.inFlight(network, payer) };
+  }
+
   async reserveSponsorship(request: SponsorshipRequest, now: number): Promise<SponsorshipResult> {
     const paymentTxid = normalize(request.paymentTxid);
     const claim = this.#byPaymentTxid.get(paymentTxid);

@@ -141,11 +141,12 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
   }
 
   async function poll(txid: string, chain: ChainClient, until: number): Promise<Observation> {
+    // Read once: the chain says when it ends, and observe() reads the ledger again before sending anything.
+    const record = await ledger.get(txid);
+    if (record?.state !== 'broadcast') {
+      return record?.state === 'success' ? 'success' : record ? 'failed' : 'unknown';
+    }
     for (;;) {
-      const record = await ledger.get(txid);
-      if (record?.state !== 'broadcast') {
-        return record?.state === 'success' ? 'success' : record ? 'failed' : 'unknown';
-      }
       const seen = await observe(record, chain);
       if (seen === 'success' || seen === 'failed') return seen;
       if (context.now() >= until) return seen;

@@ -90,8 +90,10 @@ export async function examinePayment(
     const problem = pool.refusesToSponsor(terms.network, terms.sponsor, terms.payTo.principal);
     if (problem) return refuse(problem.reason, problem.message, offline.payer);
   }
-  // 7. Replay: a transaction this facilitator already settled.
-  if (await context.ledger.get(offline.txid)) {
+  // 7. Replay: a transaction this facilitator already settled. The same read brings the payer's settlements in
+  // flight, for step 9.
+  const known = await context.ledger.lookup(offline.txid, terms.network.caip2, offline.payer);
+  if (known.settled) {
     return refuse(
       'invalid_exact_stacks_payload_txid_reused',
       'this transaction was already settled',
@@ -113,7 +115,7 @@ export async function examinePayment(
   });
   if (!check.isValid) return refuse(check.invalidReason, check.invalidMessage, check.payer);
   // 9. This payer's settlements in flight here: another transaction holding the nonce, and the balances they take.
-  const inFlight = await context.ledger.inFlight(terms.network.caip2, offline.payer);
+  const { inFlight } = known;
   const holder = inFlight.find((r) => r.nonce === offline.nonce && r.paymentTxid !== offline.txid);
   if (holder) {
     return refuse(
