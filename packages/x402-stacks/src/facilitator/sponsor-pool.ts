@@ -119,7 +119,8 @@ export function createSponsorPool(context: FacilitatorContext): SponsorPool {
   const accounts = new Map<StacksNetworkId, StacksAccount[]>();
   const states = new Map<string, { at: number; state: Promise<SponsorKeyState> }>();
   const known = new Map<string, SponsorKeyState>();
-  let feeRate: { at: number; rate: Promise<bigint> } | undefined;
+  // Per chain client: mainnet and testnet have rates of their own.
+  const feeRates = new Map<ChainClient, { at: number; rate: Promise<bigint> }>();
 
   // Deriving an account costs a public-key multiplication: once per network, not once per request.
   function accountsOf(network: StacksNetwork): StacksAccount[] {
@@ -156,14 +157,14 @@ export function createSponsorPool(context: FacilitatorContext): SponsorPool {
 
   function rateOf(chain: ChainClient): Promise<bigint> {
     if (settings?.feePerByte !== undefined) return Promise.resolve(settings.feePerByte);
-    if (!feeRate || context.now() - feeRate.at >= FEE_RATE_TTL_MS) {
-      const rate = chain.getFeeRate();
-      feeRate = { at: context.now(), rate };
-      rate.catch(() => {
-        if (feeRate?.rate === rate) feeRate = undefined;
-      });
-    }
-    return feeRate.rate;
+    const cached = feeRates.get(chain);
+    if (cached && context.now() - cached.at < FEE_RATE_TTL_MS) return cached.rate;
+    const rate = chain.getFeeRate();
+    feeRates.set(chain, { at: context.now(), rate });
+    rate.catch(() => {
+      if (feeRates.get(chain)?.rate === rate) feeRates.delete(chain);
+    });
+    return rate;
   }
 
   return {
