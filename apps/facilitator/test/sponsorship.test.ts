@@ -205,7 +205,7 @@ describe('sponsorship: capacity', () => {
   test('one key: past its 25 pending transactions the pool refuses with sponsor_capacity_exhausted, never TooMuchChaining', {
     timeout: 90_000,
   }, async () => {
-    const stack = await startSponsoredStack({ keys: 1, env: { SETTLE_TIMEOUT_MS: '3000' } });
+    const stack = await startSponsoredStack({ keys: 1 });
     try {
       const outcomes = await flood(stack, 32, 'distinct');
       await stack.mempoolHolds(25);
