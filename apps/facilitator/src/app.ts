@@ -13,11 +13,13 @@ import { HTTPException } from 'hono/http-exception';
 import { type Logger, pino } from 'pino';
 import { ChainRequestError } from 'x402-stacks/chain';
 import {
+  type ChainHealth,
   type Facilitator,
   SettleRequestSchema,
   VerifyRequestSchema,
 } from 'x402-stacks/facilitator';
 import { DEFAULT_MAX_BODY_BYTES, readBody, statusOf } from './body.js';
+import { createChainHealthProbe } from './http/chain-health-probe.js';
 import { clientAddressResolver } from './http/client-address.js';
 import { rateLimit } from './http/rate-limit.js';
 import { logSettle, type RequestLogVariables, requestLog } from './http/request-log.js';
@@ -46,6 +48,11 @@ export type FacilitatorAppOptions = {
   trustProxy?: boolean;
   /** JSON logs, one line per request with its id. Default: silent. */
   logger?: Logger;
+  /**
+   * `/health` reads the chain at most once per this many milliseconds, whatever the number of calls, and answers from
+   * a probe started at most twice this long ago. Default 5 000.
+   */
+  healthRefreshMs?: number;
 };
 
 /** The facilitator's Hono app; its handlers see the request id and logger as context variables. */
@@ -134,8 +141,13 @@ export function createFacilitatorApp(options: FacilitatorAppOptions): Facilitato
 
   addV1Routes(app, measured, maxBodyBytes);
 
+  const chainHealth = createChainHealthProbe({
+    probe: () => facilitator.chainHealth(),
+    networks: probedNetworks(facilitator),
+    ...(options.healthRefreshMs === undefined ? {} : { refreshMs: options.healthRefreshMs }),
+  });
   app.get('/health', async (c) => {
-    const networks = await facilitator.chainHealth();
+    const networks = await chainHealth.read();
     const healthy = networks.every((network) => network.reachable);
     const sponsors = facilitator.sponsorHealth();
     // A low sponsor key stops sponsored payments only; unsponsored ones are still served, so this is not a 503.
@@ -163,6 +175,12 @@ export function createFacilitatorApp(options: FacilitatorAppOptions): Facilitato
   });
 
   return app;
+}
+
+/** The networks `chainHealth()` reports on: those of the v2 kinds (v1 kinds name the same networks differently). */
+function probedNetworks(facilitator: Facilitator): ChainHealth['network'][] {
+  const kinds = facilitator.supported().kinds.filter((kind) => kind.x402Version === 2);
+  return [...new Set(kinds.map((kind) => kind.network as ChainHealth['network']))];
 }
 
 /** Compares keys in constant time, so response timing does not reveal how much of a guess was right. */

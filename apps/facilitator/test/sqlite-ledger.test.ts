@@ -1,8 +1,10 @@
 /** The SQL ledger on a real SQLite file, through the same conformance suite as the other ledgers. */
+
+import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before } from 'node:test';
+import { after, before, test } from 'node:test';
 import { sql } from 'kysely';
 import { ledgerConformance } from '../../../packages/x402-stacks/test/ledger-conformance.js';
 import { openSqliteLedger } from '../src/ledger/sqlite.js';
@@ -24,4 +26,13 @@ ledgerConformance('SQLite ledger', async () => {
     await sql`delete from ${sql.table(table)}`.execute(opened.db);
   }
   return opened.ledger;
+});
+
+test('every commit is synced to disk (synchronous = FULL), not only at checkpoints', async () => {
+  const { rows } = await sql<{ synchronous: bigint }>`pragma synchronous`.execute(opened.db);
+  assert.equal(rows[0]?.synchronous, 2n);
+  const { rows: mode } = await sql<{ journal_mode: string }>`pragma journal_mode`.execute(
+    opened.db,
+  );
+  assert.equal(mode[0]?.journal_mode, 'wal');
 });

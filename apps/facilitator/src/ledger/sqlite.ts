@@ -1,6 +1,7 @@
 /**
  * Opening the ledger on SQLite (one file, the service's default): WAL journaling so readers never block the writer,
- * a busy timeout so two processes on one file wait for each other instead of failing, and integers read back exactly.
+ * every commit synced to disk before it returns, a busy timeout so two processes on one file wait for each other
+ * instead of failing, and integers read back exactly.
  * @module
  */
 import Database from 'better-sqlite3';
@@ -21,6 +22,10 @@ export async function openSqliteLedger(options: {
 }): Promise<{ ledger: SqlLedger; db: Kysely<LedgerDatabase>; close(): Promise<void> }> {
   const database = new Database(options.path);
   database.pragma('journal_mode = WAL');
+  // better-sqlite3 is built with SQLITE_DEFAULT_WAL_SYNCHRONOUS=1 (NORMAL), which under WAL syncs only at checkpoints:
+  // a power loss could undo the last commits, and with them the claim that stops a payment from being settled (and
+  // its resource served) twice. FULL fsyncs the WAL at every commit, so a commit that returned survives.
+  database.pragma('synchronous = FULL');
   database.pragma('busy_timeout = 5000');
   // Integers come back as bigint, so nonces and heights beyond 2^53 could never be rounded.
   database.defaultSafeIntegers(true);

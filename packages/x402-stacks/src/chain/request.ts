@@ -5,7 +5,9 @@
  */
 import { z } from 'zod';
 import { ChainRequestError, type ChainRequestReason } from './errors.js';
+import { type Exchange, errorCode, type OutgoingRequest } from './exchange.js';
 import { redactSecrets, redactUrl } from './redact.js';
+import { Mismatch, type ShapeCheck } from './shape-checks.js';
 
 /** The longest single wait between retries, whatever `retry-after` asks for. */
 export const MAX_RETRY_WAIT_MS = 30_000;
@@ -15,26 +17,15 @@ export const BASE_BACKOFF_MS = 500;
 /** The statuses a gateway in front of the node answers while the node restarts or is overloaded. */
 const GATEWAY_STATUSES: ReadonlySet<number> = new Set([502, 503, 504]);
 
-/**
- * Socket error codes that prove the request never reached a server: no connection was ever established. Anything
- * else (a reset, a timeout of our own) may come after the server read the request.
- */
-const NEVER_SENT_CODES: ReadonlySet<string> = new Set([
-  'ECONNREFUSED',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ENETUNREACH',
-  'EHOSTUNREACH',
-  'UND_ERR_CONNECT_TIMEOUT',
-]);
-
 const BODY_SNIPPET_LENGTH = 300;
 
 export type Transport = {
   /** The base URL as configured, credentials included; shown only through `redactUrl`. */
   readonly base: URL;
   readonly apiKey: string | undefined;
-  readonly fetch: typeof globalThis.fetch;
+  /** One round trip under `timeoutMs`: node's `http` on a keep-alive agent, or a `fetch`. */
+  readonly exchange: Exchange;
+  /** Only for the message of a timeout: the exchange enforces it. */
   readonly timeoutMs: number;
   readonly maxRetries: number;
   readonly now: () => number;
@@ -61,15 +52,13 @@ export type ChainResponse = {
   readonly text: string;
   /** Parses the body as JSON and validates it; throws `chain_bad_response` on either failure. */
   json<T extends z.ZodType>(schema: T): z.output<T>;
+  /** The same with a hand-written check, for the small answers read on every payment. */
+  checkedJson<T>(check: ShapeCheck<T>): T;
   /** A `chain_bad_response` error about this response. */
   badResponse(why: string, details?: string): ChainRequestError;
 };
 
 export type Request = (spec: RequestSpec) => Promise<ChainResponse>;
-
-type Attempt =
-  | { kind: 'response'; response: Response; text: string }
-  | { kind: 'failure'; error: unknown; timedOut: boolean; neverSent: boolean };
 
 /**
  * Builds the `request` function over one transport.
@@ -85,8 +74,8 @@ type Attempt =
  *
  * @example
  * ```ts
- * const request = createRequest({ base: new URL('http://127.0.0.1:3999'), apiKey: undefined, fetch,
- *   timeoutMs: 10_000, maxRetries: 3, now: Date.now, sleep });
+ * const request = createRequest({ base: new URL('http://127.0.0.1:3999'), apiKey: undefined,
+ *   exchange: createFetchExchange(fetch, 10_000), timeoutMs: 10_000, maxRetries: 3, now: Date.now, sleep });
  * const info = (await request({ method: 'GET', path: '/v2/info', idempotent: true })).json(InfoSchema);
  * ```
  */
@@ -100,16 +89,16 @@ export function createRequest(transport: Transport): Request {
   const headers: Record<string, string> = { accept: 'application/json' };
   // Sent to any host, unlike @stacks/network's middleware, which only adds it for *.hiro.so and *.stacks.co.
   if (apiKey) headers['x-api-key'] = apiKey;
-  // fetch refuses URLs with credentials, so `user:pass@` becomes a Basic authorization header.
+  // fetch refuses URLs with credentials, so `user:pass@` becomes a Basic authorization header (for node's http too).
   if (username || password) headers.authorization = `Basic ${base64(`${username}:${password}`)}`;
 
   return async function request(spec) {
     const { url, display } = target(base, spec.path, secrets);
-    const init: RequestInit = {
+    // Redirects are never followed (by either exchange): the API key and credentials must not reach another host.
+    const outgoing: OutgoingRequest = {
       method: spec.method,
+      url,
       headers: spec.contentType ? { ...headers, 'content-type': spec.contentType } : headers,
-      // Redirects are not followed: the API key and credentials must never travel to another host.
-      redirect: 'manual',
       ...(spec.body ? { body: spec.body } : {}),
     };
     const fail = (
@@ -139,7 +128,7 @@ export function createRequest(transport: Transport): Request {
     };
 
     for (let attempts = 1; ; attempts++) {
-      const attempt = await send(transport, url, init);
+      const attempt = await transport.exchange(outgoing);
       const canRetry = attempts <= maxRetries;
 
       if (attempt.kind === 'failure') {
@@ -159,8 +148,7 @@ export function createRequest(transport: Transport): Request {
         );
       }
 
-      const { response, text } = attempt;
-      const { status } = response;
+      const { status, text } = attempt;
       if ((status >= 200 && status < 300) || spec.expect?.includes(status)) {
         const badResponse = (why: string, details?: string) =>
           fail(
@@ -169,17 +157,18 @@ export function createRequest(transport: Transport): Request {
             { status, attempts, maybeDelivered: true },
             { details: details ?? snippet(text) },
           );
+        const parseJson = (): unknown => {
+          try {
+            return JSON.parse(text);
+          } catch {
+            throw badResponse('with a body that is not JSON');
+          }
+        };
         return {
           status,
           text,
           json(schema) {
-            let value: unknown;
-            try {
-              value = JSON.parse(text);
-            } catch {
-              throw badResponse('with a body that is not JSON');
-            }
-            const parsed = schema.safeParse(value);
+            const parsed = schema.safeParse(parseJson());
             if (!parsed.success) {
               throw badResponse(
                 'with JSON this client does not understand',
@@ -188,13 +177,20 @@ export function createRequest(transport: Transport): Request {
             }
             return parsed.data;
           },
+          checkedJson(check) {
+            const checked = check(parseJson());
+            if (checked instanceof Mismatch) {
+              throw badResponse('with JSON this client does not understand', checked.describe());
+            }
+            return checked;
+          },
           badResponse,
         };
       }
 
       const retryable = status === 429 || (spec.idempotent && GATEWAY_STATUSES.has(status));
       if (retryable && canRetry) {
-        const retryAfter = parseRetryAfter(response.headers.get('retry-after'), transport.now());
+        const retryAfter = parseRetryAfter(attempt.header('retry-after'), transport.now());
         await transport.sleep(retryAfter ?? backoff(attempts));
         continue;
       }
@@ -221,7 +217,7 @@ export function createRequest(transport: Transport): Request {
         );
       }
       if (status >= 300 && status < 400) {
-        const location = response.headers.get('location');
+        const location = attempt.header('location');
         throw fail(
           'chain_bad_response',
           `answered a ${status} redirect${location ? ` to ${redactUrl(location, secrets)}` : ''}.`,
@@ -241,30 +237,6 @@ export function createRequest(transport: Transport): Request {
       );
     }
   };
-}
-
-/** One request under its own timeout, which also covers reading the body. */
-async function send(transport: Transport, url: string, init: RequestInit): Promise<Attempt> {
-  const controller = new AbortController();
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    controller.abort();
-  }, transport.timeoutMs);
-  try {
-    const response = await transport.fetch(url, { ...init, signal: controller.signal });
-    const text = await response.text();
-    return { kind: 'response', response, text };
-  } catch (error) {
-    return {
-      kind: 'failure',
-      error,
-      timedOut,
-      neverSent: !timedOut && NEVER_SENT_CODES.has(errorCode(error) ?? ''),
-    };
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /**
@@ -298,7 +270,7 @@ function target(
   base: URL,
   path: string,
   secrets: readonly string[],
-): { url: string; display: string } {
+): { url: URL; display: string } {
   const query = path.indexOf('?');
   const url = new URL(base.href);
   url.pathname = url.pathname.replace(/\/+$/, '') + (query === -1 ? path : path.slice(0, query));
@@ -310,23 +282,7 @@ function target(
   const display = redactUrl(url, secrets);
   url.username = '';
   url.password = '';
-  return { url: url.href, display };
-}
-
-/** The socket error code of a fetch failure: undici puts it on `cause`, sometimes inside an AggregateError. */
-function errorCode(error: unknown): string | undefined {
-  let current: unknown = error;
-  for (let depth = 0; depth < 5 && current && typeof current === 'object'; depth++) {
-    const { code, errors, cause } = current as {
-      code?: unknown;
-      errors?: unknown;
-      cause?: unknown;
-    };
-    if (typeof code === 'string') return code;
-    if (Array.isArray(errors) && errors.length > 0) current = errors[0];
-    else current = cause;
-  }
-  return undefined;
+  return { url, display };
 }
 
 function describeNetworkError(error: unknown): string {

@@ -1,6 +1,8 @@
 /**
  * Zod schemas for the node and API responses the chain client reads, and their conversion to the public types.
- * Objects are loose: a newer node or API adding fields is not an error. Internal: not re-exported.
+ * Objects are loose: a newer node or API adding fields is not an error. The client reads the small per-payment answers
+ * (account, nonces, balances, fee rate, info) with the faster hand-written checks of `shape-checks.ts`; their schemas
+ * here remain the specification those checks are tested against. Internal: not re-exported.
  * @module
  */
 import { z } from 'zod';
