@@ -43,7 +43,10 @@ export type KeeperReport = {
 export type Keeper = {
   /** Runs a round every `keeper.intervalMs` until `stop()`. The timer does not keep the process alive. */
   start(): void;
-  /** Stops the rounds and waits for the one under way. */
+  /**
+   * Stops the rounds and the background following of pending settlements (each stays `broadcast` in the ledger for
+   * the next start), and waits for the round under way.
+   */
   stop(): Promise<void>;
   /** Runs one round now (tests, and a start that should not wait for the first interval). */
   runOnce(): Promise<KeeperReport>;
@@ -152,6 +155,7 @@ export function createKeeper(
     async stop() {
       if (timer) clearInterval(timer);
       timer = undefined;
+      tracker.stop();
       await round?.catch(() => undefined);
     },
     runOnce,

@@ -51,6 +51,8 @@ export type Tracker = {
   ): Promise<boolean>;
   /** Whether this process is following the transaction. */
   isFollowing(txid: string): boolean;
+  /** Ends the background following at its next look: the ledger keeps each settlement as broadcast for a restart. */
+  stop(): void;
   idle(): Promise<void>;
 };
 
@@ -64,6 +66,7 @@ export type Tracker = {
 export function createTracker(context: FacilitatorContext, pool: SponsorPool): Tracker {
   const { ledger } = context;
   const following = new Map<string, Promise<unknown>>();
+  let stopped = false;
   /** When this process last sent a transaction's bytes, so a lost one is sent again at most so often. */
   const sentAt = new Map<string, number>();
 
@@ -149,13 +152,13 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
     for (;;) {
       const seen = await observe(record, chain);
       if (seen === 'success' || seen === 'failed') return seen;
-      if (context.now() >= until) return seen;
+      if (context.now() >= until || stopped) return seen;
       await context.sleep(context.pollIntervalMs);
     }
   }
 
   function follow(txid: string, chain: ChainClient): void {
-    if (following.has(txid)) return;
+    if (following.has(txid) || stopped) return;
     const background = poll(txid, chain, context.now() + context.trackForMs)
       .catch(() => undefined)
       .finally(() => following.delete(txid));
@@ -180,6 +183,9 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
     observe,
     refused,
     isFollowing: (txid) => following.has(txid),
+    stop() {
+      stopped = true;
+    },
     async idle() {
       while (following.size > 0) await Promise.allSettled([...following.values()]);
     },
