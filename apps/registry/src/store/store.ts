@@ -23,7 +23,7 @@ import {
 } from './rows.js';
 import type { Dialect, RegistryDatabase } from './schema.js';
 import { decodeCursor, encodeCursor, filtersOptions, type SearchQuery } from './search.js';
-import { countMatches, optionsSample, pageKeys } from './search-statements.js';
+import { countMatches, optionsSample, pageKeys, runsOnOptions } from './search-statements.js';
 import type {
   Change,
   CheckRecord,
@@ -260,10 +260,10 @@ export class RegistryStore {
   ): Promise<{ items: StoredListing[]; nextCursor: string | null; total: number }> {
     const cursor = query.cursor ? decodeCursor(query.cursor, query.sort) : undefined;
     // Keys first, rows after: the sort then never carries the JSON documents of the rows it discards.
-    const walk = await this.walksOrder(query);
+    const { walk, total: known } = await this.plan(query);
     const [found, total] = await Promise.all([
       pageKeys(this.db, this.dialect, query, query.limit + 1, { cursor }, walk),
-      countMatches(this.db, this.dialect, query, !walk),
+      known ?? countMatches(this.db, this.dialect, query, !walk),
     ]);
     const rows = await this.rowsInOrder(found.slice(0, query.limit).map((key) => key.id));
     const last = found.length > query.limit ? found[query.limit - 1] : undefined;
@@ -286,27 +286,31 @@ export class RegistryStore {
     offset: number,
   ): Promise<{ items: StoredListing[]; total: number }> {
     const search: SearchQuery = { ...query, sort: 'newest', limit };
-    const walk = await this.walksOrder(search);
+    const { walk, total: known } = await this.plan(search);
     const [found, total] = await Promise.all([
       pageKeys(this.db, this.dialect, search, limit, { offset }, walk),
-      countMatches(this.db, this.dialect, search, !walk),
+      known ?? countMatches(this.db, this.dialect, search, !walk),
     ]);
     const rows = await this.rowsInOrder(found.map((key) => key.id));
     return { items: rows.map(toStored), total };
   }
 
   /**
-   * Whether a page is best found by walking the sort order (see search-statements.ts). Yes, unless a payment filter
-   * is selective: a capped count over its covering index, well under a millisecond, tells.
+   * Whether a page is best found by walking the sort order (see search-statements.ts): yes, unless a payment filter
+   * is selective, which a capped read of its covering index tells. When that read saw every match of a search on
+   * the options, it also gives the total, so the count is not run again.
    */
-  private async walksOrder(query: SearchQuery): Promise<boolean> {
-    if (!filtersOptions(query)) return true;
-    const row = await sql<{
-      n: number;
-    }>`select count(*) as n from (select 1 from registry_accepts where ${optionsSample(query)} limit ${BROAD_FILTER_ROWS}) as sample`.execute(
+  private async plan(query: SearchQuery): Promise<{ walk: boolean; total?: number }> {
+    if (!filtersOptions(query)) return { walk: true };
+    const sample = await sql<{
+      id: string;
+    }>`select registry_accepts.listing_id as id from registry_accepts where ${optionsSample(query)} limit ${BROAD_FILTER_ROWS}`.execute(
       this.db,
     );
-    return Number(row.rows[0]!.n) >= BROAD_FILTER_ROWS;
+    if (sample.rows.length >= BROAD_FILTER_ROWS) return { walk: true };
+    if (!runsOnOptions(query)) return { walk: false };
+    // The sample holds every matching option (status and method included); a listing counts once.
+    return { walk: false, total: new Set(sample.rows.map((row) => row.id)).size };
   }
 
   /** Full rows for ids, in the order given. */
