@@ -231,19 +231,27 @@ export async function countMatches(
     return Number(matched.rows[0]!.n) - Number(delisted.rows[0]!.n);
   }
   if (runsOnOptions(query)) {
-    // Matching options, less those that are not their listing's first match. Only options after the first
-    // (position > 0, read from the index) are probed, and the planners can price the two counts apart.
+    // A listing counts at its first matching option: only options after the first (position > 0, read from the
+    // index) are probed for an earlier match. SQLite does it in one pass over the filter's index; PostgreSQL gets
+    // two counts, because priced as one its per-row probe looks costly enough to start JIT compilation.
     const matching = all([
       ...listingConditions(query, OPTIONS, false),
       ...optionConditions(query, 'registry_accepts', false),
     ]);
-    const result = await sql<{ n: number | string }>`select
-      (select count(*) from registry_accepts where ${matching})
-      - (select count(*) from registry_accepts where ${matching} and registry_accepts.position > 0
-          and exists (select 1 from registry_accepts as earlier
-            where earlier.listing_id = registry_accepts.listing_id and earlier.position < registry_accepts.position
-            and ${all(optionConditions(query, 'earlier', false))}))
-      as n`.execute(db);
+    const earlierMatch = sql<SqlBool>`exists (select 1 from registry_accepts as earlier
+      where earlier.listing_id = registry_accepts.listing_id and earlier.position < registry_accepts.position
+      and ${all(optionConditions(query, 'earlier', false))})`;
+    const result =
+      dialect === 'sqlite'
+        ? await sql<{ n: number }>`select count(*) as n from registry_accepts
+            where ${matching} and (registry_accepts.position = 0 or not ${earlierMatch})`.execute(
+            db,
+          )
+        : await sql<{ n: string }>`select
+            (select count(*) from registry_accepts where ${matching})
+            - (select count(*) from registry_accepts
+                where ${matching} and registry_accepts.position > 0 and ${earlierMatch})
+            as n`.execute(db);
     return Number(result.rows[0]!.n);
   }
   const result = await sql<{
