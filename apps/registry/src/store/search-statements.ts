@@ -2,15 +2,13 @@
  * The statements behind a search: the keys of one page (after a cursor, or at an offset) and the total, each shaped
  * so an index answers it (see search-indexes.ts for the indexes).
  *
- * A search with a payment filter and no words runs on registry_accepts alone, whose rows carry copies of their
- * listing's status, method and sort keys; a listing with several matching options is kept once (DISTINCT for a
- * page; for the total, only the first matching option counts). Any other search runs on registry_listings, with
- * full text from FTS5 (SQLite) or the tsvector's GIN index (PostgreSQL) and a payment filter, if any, probed per row.
- *
- * `walk` (SQLite only) writes the filter's columns as `+column`, so the planner does not drive the statement from
- * them: it walks the sort order's covering index, tests each entry in the index and stops after a page. That is
- * right when many rows match; for a selective payment filter, driving from the filter's index and sorting the few
- * matches is right, so the store decides per query. PostgreSQL's planner weighs both itself.
+ * Most searches walk a sort order's covering index and stop after a page: on registry_accepts when there is a
+ * payment filter and no words (its rows carry copies of their listing's status, method and sort keys; DISTINCT
+ * keeps a listing with several matching options once), else on registry_listings, with full text from FTS5
+ * (SQLite) or the tsvector's GIN index (PostgreSQL). On SQLite the filter's columns are written `+column` so the
+ * planner walks rather than starting from them. A selective payment filter is the exception: the store's capped
+ * read of its index already found every matching listing (the candidates), so those are looked up by primary key
+ * and sorted, whatever the planners would estimate for the filter.
  * @module
  */
 import { type Kysely, type RawBuilder, type SqlBool, sql } from 'kysely';
@@ -119,10 +117,16 @@ function fullText(words: string[], dialect: Dialect, walk: boolean) {
 
 /**
  * Every condition of a search on registry_listings. `drive` names what the SQLite planner should start from: the
- * sort order's index (`order`: every filter column is hinted away), the full-text matches (`words`), or a
- * selective payment filter's index (`options`). PostgreSQL gets no hints.
+ * sort order's index (`order`: every filter column is hinted away), the full-text matches (`words`), or the
+ * `candidates` (the listings a selective payment filter matched, found by the store's capped sample), looked up by
+ * primary key. PostgreSQL gets no hints.
  */
-function listingsWhere(query: SearchQuery, dialect: Dialect, drive: 'order' | 'words' | 'options') {
+function listingsWhere(
+  query: SearchQuery,
+  dialect: Dialect,
+  drive: 'order' | 'words' | 'candidates',
+  candidates?: readonly string[],
+) {
   const sqlite = dialect === 'sqlite';
   const words = searchWords(query.q);
   // With the default statuses, the status index covers most of the table: never a place to start.
@@ -132,9 +136,14 @@ function listingsWhere(query: SearchQuery, dialect: Dialect, drive: 'order' | 'w
     sqlite && (drive !== 'words' || words.length > 0),
   );
   if (words.length > 0) conditions.push(fullText(words, dialect, sqlite && drive !== 'words'));
-  if (filtersOptions(query) && sqlite && drive === 'options') {
+  if (candidates) {
+    // Every listing with a matching option, so the payment filter needs no other test. SQLite is handed the same
+    // set as a subquery, which it expects to be small and drives from; with a literal list it may prefer to scan a
+    // small table's covering index.
     conditions.push(
-      sql<SqlBool>`registry_listings.id in (select registry_accepts.listing_id from registry_accepts where ${optionsSample(query)})`,
+      sqlite
+        ? sql<SqlBool>`registry_listings.id in (select registry_accepts.listing_id from registry_accepts where ${optionsSample(query)})`
+        : sql<SqlBool>`registry_listings.id in (${sql.join(candidates)})`,
     );
   } else if (filtersOptions(query)) {
     // Probed per listing through the options' primary key (listing_id, position).
@@ -159,10 +168,11 @@ function orderBy(sort: SearchQuery['sort'], source: Source) {
 }
 
 /**
- * The keys of one page, in order: `limit` rows from `start`.
+ * The keys of one page, in order: `limit` rows from `start`. Without `candidates`, the page is found by walking
+ * the sort order; with them (a selective payment filter's matches), by looking them up and sorting them.
  * @example
  * ```ts
- * const keys = await pageKeys(db, 'sqlite', { asset: 'STX', sort: 'price', limit: 20 }, 21, {}, true);
+ * const keys = await pageKeys(db, 'sqlite', { asset: 'STX', sort: 'price', limit: 20 }, 21, {});
  * ```
  */
 export async function pageKeys(
@@ -171,24 +181,23 @@ export async function pageKeys(
   query: SearchQuery,
   limit: number,
   start: PageStart,
-  walk: boolean,
+  candidates?: readonly string[],
 ): Promise<PageKey[]> {
-  const onOptions = runsOnOptions(query);
+  const onOptions = runsOnOptions(query) && !candidates;
   const source = onOptions ? OPTIONS : LISTINGS;
-  const hint = dialect === 'sqlite' && walk;
+  const hint = dialect === 'sqlite';
   const conditions = onOptions
     ? [
         ...listingConditions(query, OPTIONS, hint),
         ...optionConditions(query, 'registry_accepts', hint),
       ]
-    : listingsWhere(query, dialect, walk ? 'order' : 'options');
+    : listingsWhere(query, dialect, candidates ? 'candidates' : 'order', candidates);
   if (start.cursor) conditions.push(afterCursor(query.sort, start.cursor, source));
   const keys = sql`${sql.raw(onOptions ? 'distinct ' : '')}${sql.ref(source.id)} as id, ${sql.ref(source.createdAt)} as created_at, ${sql.ref(source.priceKey)} as price_key`;
   const page = sql`limit ${limit} offset ${start.offset ?? 0}`;
-  if (!walk && dialect === 'postgres') {
+  if (candidates && dialect === 'postgres') {
     // PostgreSQL cannot see that a filter and the sort order are correlated (every sBTC price is below most STX
-    // prices), so it would walk the order for a selective filter too; collecting the matches first is how to
-    // drive from the filter's index.
+    // prices), so it might walk the order for a few candidates too; collecting them first rules that out.
     const result = await sql<PageKey>`with matches as materialized (
         select ${keys} from ${sql.table(source.table)} where ${all(conditions)}
       )
@@ -213,7 +222,7 @@ export async function countMatches(
   db: Kysely<RegistryDatabase>,
   dialect: Dialect,
   query: SearchQuery,
-  selectiveOptions: boolean,
+  candidates?: readonly string[],
 ): Promise<number> {
   const words = searchWords(query.q);
   const wordsOnly =
@@ -230,7 +239,7 @@ export async function countMatches(
     );
     return Number(matched.rows[0]!.n) - Number(delisted.rows[0]!.n);
   }
-  if (runsOnOptions(query)) {
+  if (runsOnOptions(query) && !candidates) {
     // A listing counts at its first matching option: only options after the first (position > 0, read from the
     // index) are probed for an earlier match. SQLite does it in one pass over the filter's index; PostgreSQL gets
     // two counts, because priced as one its per-row probe looks costly enough to start JIT compilation.
@@ -256,7 +265,7 @@ export async function countMatches(
   }
   const result = await sql<{
     n: number | string;
-  }>`select count(*) as n from registry_listings where ${all(listingsWhere(query, dialect, selectiveOptions ? 'options' : 'words'))}`.execute(
+  }>`select count(*) as n from registry_listings where ${all(listingsWhere(query, dialect, candidates ? 'candidates' : 'words', candidates))}`.execute(
     db,
   );
   return Number(result.rows[0]!.n);

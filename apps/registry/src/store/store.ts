@@ -260,10 +260,11 @@ export class RegistryStore {
   ): Promise<{ items: StoredListing[]; nextCursor: string | null; total: number }> {
     const cursor = query.cursor ? decodeCursor(query.cursor, query.sort) : undefined;
     // Keys first, rows after: the sort then never carries the JSON documents of the rows it discards.
-    const { walk, total: known } = await this.plan(query);
+    const { candidates, total: known } = await this.plan(query);
+    if (candidates?.length === 0) return { items: [], nextCursor: null, total: 0 };
     const [found, total] = await Promise.all([
-      pageKeys(this.db, this.dialect, query, query.limit + 1, { cursor }, walk),
-      known ?? countMatches(this.db, this.dialect, query, !walk),
+      pageKeys(this.db, this.dialect, query, query.limit + 1, { cursor }, candidates),
+      known ?? countMatches(this.db, this.dialect, query, candidates),
     ]);
     const rows = await this.rowsInOrder(found.slice(0, query.limit).map((key) => key.id));
     const last = found.length > query.limit ? found[query.limit - 1] : undefined;
@@ -286,31 +287,32 @@ export class RegistryStore {
     offset: number,
   ): Promise<{ items: StoredListing[]; total: number }> {
     const search: SearchQuery = { ...query, sort: 'newest', limit };
-    const { walk, total: known } = await this.plan(search);
+    const { candidates, total: known } = await this.plan(search);
+    if (candidates?.length === 0) return { items: [], total: 0 };
     const [found, total] = await Promise.all([
-      pageKeys(this.db, this.dialect, search, limit, { offset }, walk),
-      known ?? countMatches(this.db, this.dialect, search, !walk),
+      pageKeys(this.db, this.dialect, search, limit, { offset }, candidates),
+      known ?? countMatches(this.db, this.dialect, search, candidates),
     ]);
     const rows = await this.rowsInOrder(found.map((key) => key.id));
     return { items: rows.map(toStored), total };
   }
 
   /**
-   * Whether a page is best found by walking the sort order (see search-statements.ts): yes, unless a payment filter
-   * is selective, which a capped read of its covering index tells. When that read saw every match of a search on
-   * the options, it also gives the total, so the count is not run again.
+   * How to find a page (see search-statements.ts): by walking the sort order, unless a payment filter is selective,
+   * which a capped read of its covering index tells. That read then holds every listing the filter matches (the
+   * candidates, looked up and sorted), and for a search on the options alone, the total as well.
    */
-  private async plan(query: SearchQuery): Promise<{ walk: boolean; total?: number }> {
-    if (!filtersOptions(query)) return { walk: true };
+  private async plan(query: SearchQuery): Promise<{ candidates?: string[]; total?: number }> {
+    if (!filtersOptions(query)) return {};
     const sample = await sql<{
       id: string;
     }>`select registry_accepts.listing_id as id from registry_accepts where ${optionsSample(query)} limit ${BROAD_FILTER_ROWS}`.execute(
       this.db,
     );
-    if (sample.rows.length >= BROAD_FILTER_ROWS) return { walk: true };
-    if (!runsOnOptions(query)) return { walk: false };
-    // The sample holds every matching option (status and method included); a listing counts once.
-    return { walk: false, total: new Set(sample.rows.map((row) => row.id)).size };
+    if (sample.rows.length >= BROAD_FILTER_ROWS) return {};
+    // A listing with several matching options is one candidate.
+    const candidates = [...new Set(sample.rows.map((row) => row.id))];
+    return runsOnOptions(query) ? { candidates, total: candidates.length } : { candidates };
   }
 
   /** Full rows for ids, in the order given. */
