@@ -4,7 +4,7 @@
  * @module
  */
 import { createHash, randomUUID } from 'node:crypto';
-import type { Kysely, Selectable, Transaction } from 'kysely';
+import type { Kysely, Selectable, Transaction, Updateable } from 'kysely';
 import type { Finding } from '../findings.js';
 import type { ListingStatus, NormalizedListing } from '../listing.js';
 import type { ListingsTable, RegistryDatabase } from './schema.js';
@@ -93,13 +93,24 @@ export async function writeDocument(
       })
       .execute();
     await trx.deleteFrom('registry_accepts').where('listing_id', '=', row.id).execute();
-    await trx.insertInto('registry_accepts').values(acceptRows(row.id, listing)).execute();
+    await trx
+      .insertInto('registry_accepts')
+      .values(acceptRows(row.id, listing, { status: row.status, createdAt: row.created_at }))
+      .execute();
   }
   return { version: versionChanged && previous !== undefined, payTo: payToChanged };
 }
 
-/** The rows the filters search: one per payment option. */
-export function acceptRows(listingId: string, listing: NormalizedListing) {
+/**
+ * The rows the payment filters search: one per option, each with copies of its listing's status, method, creation
+ * time and sort price, so a filtered search never goes back to the listing row (see search-indexes.ts).
+ */
+export function acceptRows(
+  listingId: string,
+  listing: NormalizedListing,
+  state: { status: string; createdAt: number | string | bigint },
+) {
+  const priceKey = amountKey(listing.accepts[0]!.amount);
   return listing.accepts.map((accept, position) => ({
     listing_id: listingId,
     position,
@@ -108,7 +119,30 @@ export function acceptRows(listingId: string, listing: NormalizedListing) {
     symbol: accept.symbol,
     amount_key: amountKey(accept.amount),
     pay_to: accept.payTo,
+    listing_status: state.status,
+    listing_method: listing.method,
+    listing_created_at: Number(state.createdAt),
+    listing_price_key: priceKey,
   }));
+}
+
+/** Sets a listing's status, on its row and on the copies its payment options carry. */
+export async function setListingStatus(
+  trx: Transaction<RegistryDatabase>,
+  listingId: string,
+  status: ListingStatus,
+  columns: Omit<Updateable<ListingsTable>, 'status'>,
+): Promise<void> {
+  await trx
+    .updateTable('registry_listings')
+    .set({ ...columns, status })
+    .where('id', '=', listingId)
+    .execute();
+  await trx
+    .updateTable('registry_accepts')
+    .set({ listing_status: status })
+    .where('listing_id', '=', listingId)
+    .execute();
 }
 
 export async function insertCheck(

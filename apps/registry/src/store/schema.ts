@@ -5,6 +5,7 @@
  * @module
  */
 import { type Kysely, sql } from 'kysely';
+import { addSearchIndexes } from './search-indexes.js';
 
 /** Which database a store talks to; the only place the SQL differs is search and claiming. */
 export type Dialect = 'sqlite' | 'postgres';
@@ -56,6 +57,14 @@ export type AcceptsTable = {
   symbol: string | null;
   amount_key: string;
   pay_to: string;
+  /**
+   * Copies of the listing's status, method, creation time and sort price (its first option's amount key), kept in
+   * step by the store, so a search with a payment filter is answered from these rows' indexes alone.
+   */
+  listing_status: string;
+  listing_method: string;
+  listing_created_at: Int8;
+  listing_price_key: string;
 };
 
 export type VersionsTable = {
@@ -248,11 +257,17 @@ const MIGRATIONS: readonly Migration[] = [
       db,
     );
   },
+
+  addSearchIndexes,
 ];
+
+/** The schema version the code expects: the number of migrations. */
+export const REGISTRY_SCHEMA_VERSION = MIGRATIONS.length;
 
 /**
  * Brings the tables up to date, applying each migration not yet recorded. Run it inside a transaction, under a lock
- * when several instances share a PostgreSQL.
+ * when several instances share a PostgreSQL. `version` stops at an earlier schema, so tests can build the
+ * databases that older releases left behind and check that they migrate forward.
  * @example
  * ```ts
  * await db.transaction().execute((trx) => migrateRegistry(trx, 'sqlite'));
@@ -261,6 +276,7 @@ const MIGRATIONS: readonly Migration[] = [
 export async function migrateRegistry(
   db: Kysely<RegistryDatabase>,
   dialect: Dialect,
+  version = REGISTRY_SCHEMA_VERSION,
 ): Promise<void> {
   await db.schema
     .createTable('registry_migrations')
@@ -273,13 +289,13 @@ export async function migrateRegistry(
       Number(row.version),
     ),
   );
-  for (const [index, migration] of MIGRATIONS.entries()) {
-    const version = index + 1;
-    if (applied.has(version)) continue;
+  for (const [index, migration] of MIGRATIONS.slice(0, version).entries()) {
+    const number = index + 1;
+    if (applied.has(number)) continue;
     await migration(db, dialect);
     await db
       .insertInto('registry_migrations')
-      .values({ version, applied_at: Date.now() })
+      .values({ version: number, applied_at: Date.now() })
       .execute();
   }
 }

@@ -16,22 +16,14 @@ import {
   type ListingRow,
   listingColumns,
   schemaHash,
+  setListingStatus,
   toStored,
   withDocument,
   writeDocument,
 } from './rows.js';
 import type { Dialect, RegistryDatabase } from './schema.js';
-import {
-  afterCursor,
-  decodeCursor,
-  encodeCursor,
-  filtersOptions,
-  ftsMatch,
-  type SearchQuery,
-  searchFilter,
-  searchWords,
-  whereOptions,
-} from './search.js';
+import { decodeCursor, encodeCursor, filtersOptions, type SearchQuery } from './search.js';
+import { countMatches, optionsSample, pageKeys, runsOnOptions } from './search-statements.js';
 import type {
   Change,
   CheckRecord,
@@ -101,11 +93,11 @@ export class RegistryStore {
       const change = await writeDocument(trx, row, listing, findings, now);
       // A working re-registration is a good probe: a failing or delisted listing is active again.
       const status: ListingStatus = inserted || row.status === 'pending' ? 'pending' : 'active';
-      await trx
-        .updateTable('registry_listings')
-        .set({ status, consecutive_failures: 0, failing_since: null, checked_at: now })
-        .where('id', '=', row.id)
-        .execute();
+      await setListingStatus(trx, row.id, status, {
+        consecutive_failures: 0,
+        failing_since: null,
+        checked_at: now,
+      });
       await insertCheck(
         trx,
         row.id,
@@ -173,7 +165,11 @@ export class RegistryStore {
         const documents = fresh.map((row) => JSON.parse(row.document) as NormalizedListing);
         await trx
           .insertInto('registry_accepts')
-          .values(fresh.flatMap((row, i) => acceptRows(row.id, documents[i]!)))
+          .values(
+            fresh.flatMap((row, i) =>
+              acceptRows(row.id, documents[i]!, { status: row.status, createdAt: row.created_at }),
+            ),
+          )
           .execute();
         await trx
           .insertInto('registry_versions')
@@ -262,124 +258,61 @@ export class RegistryStore {
   async search(
     query: SearchQuery,
   ): Promise<{ items: StoredListing[]; nextCursor: string | null; total: number }> {
-    // A page stops early, so a broad filter is best tested row by row along the sort order; a count sees every
-    // match, so it is best driven from the filter's own index.
-    const filter = searchFilter(query, this.dialect, await this.isBroad(query));
-    const countFilter = searchFilter(query, this.dialect);
     const cursor = query.cursor ? decodeCursor(query.cursor, query.sort) : undefined;
     // Keys first, rows after: the sort then never carries the JSON documents of the rows it discards.
-    let keys = this.db
-      .selectFrom('registry_listings')
-      .select([
-        'registry_listings.id',
-        'registry_listings.created_at',
-        'registry_listings.amount_key',
-      ])
-      .where(filter);
-    if (cursor) keys = keys.where(afterCursor(query.sort, cursor));
-    keys =
-      query.sort === 'newest'
-        ? keys
-            .orderBy('registry_listings.created_at', 'desc')
-            .orderBy('registry_listings.id', 'desc')
-        : keys
-            .orderBy('registry_listings.amount_key', 'asc')
-            .orderBy('registry_listings.id', 'asc');
-    const [found, counted] = await Promise.all([
-      keys.limit(query.limit + 1).execute(),
-      this.countMatches(query, countFilter),
+    const { candidates, total: known } = await this.plan(query);
+    if (candidates?.length === 0) return { items: [], nextCursor: null, total: 0 };
+    const [found, total] = await Promise.all([
+      pageKeys(this.db, this.dialect, query, query.limit + 1, { cursor }, candidates),
+      known ?? countMatches(this.db, this.dialect, query, candidates),
     ]);
     const rows = await this.rowsInOrder(found.slice(0, query.limit).map((key) => key.id));
-    const items = rows.map(toStored);
     const last = found.length > query.limit ? found[query.limit - 1] : undefined;
     return {
-      items,
+      items: rows.map(toStored),
       nextCursor: last
         ? encodeCursor({
-            key: query.sort === 'newest' ? Number(last.created_at) : last.amount_key,
+            key: query.sort === 'newest' ? Number(last.created_at) : last.price_key,
             id: last.id,
           })
         : null,
-      total: counted,
+      total,
     };
   }
 
-  /**
-   * How many listings a search matches. A words-only search in the default statuses is counted on SQLite as the
-   * full-text matches (from the FTS index alone) minus the delisted ones among them (from the status index): far
-   * fewer rows to visit than testing every match's status.
-   */
-  private async countMatches(
-    query: SearchQuery,
-    filter: ReturnType<typeof searchFilter>,
-  ): Promise<number> {
-    const words = searchWords(query.q);
-    const wordsOnly =
-      words.length > 0 && !filtersOptions(query) && !query.method && !query.statuses?.length;
-    if (this.dialect === 'sqlite' && wordsOnly) {
-      const match = ftsMatch(words);
-      const matched = await sql<{
-        n: number;
-      }>`select count(*) as n from registry_search where registry_search match ${match}`.execute(
-        this.db,
-      );
-      const delisted = await sql<{
-        n: number;
-      }>`select count(*) as n from registry_listings where status = 'delisted' and rowid in (select rowid from registry_search where registry_search match ${match})`.execute(
-        this.db,
-      );
-      return Number(matched.rows[0]!.n) - Number(delisted.rows[0]!.n);
-    }
-    const row = await this.db
-      .selectFrom('registry_listings')
-      .select((eb) => eb.fn.countAll<number | string>().as('total'))
-      .where(filter)
-      .executeTakeFirstOrThrow();
-    return Number(row.total);
-  }
-
-  /** Offset paging, for the Bazaar-shaped discovery route. */
+  /** Offset paging, newest first, for the Bazaar-shaped discovery route. */
   async page(
     query: Omit<SearchQuery, 'cursor' | 'limit' | 'sort'>,
     limit: number,
     offset: number,
   ): Promise<{ items: StoredListing[]; total: number }> {
-    const filter = searchFilter({ ...query, sort: 'newest', limit }, this.dialect);
-    const [found, counted] = await Promise.all([
-      this.db
-        .selectFrom('registry_listings')
-        .select('id')
-        .where(filter)
-        .orderBy('created_at', 'desc')
-        .orderBy('id', 'desc')
-        .limit(limit)
-        .offset(offset)
-        .execute(),
-      this.db
-        .selectFrom('registry_listings')
-        .select((eb) => eb.fn.countAll<number | string>().as('total'))
-        .where(filter)
-        .executeTakeFirstOrThrow(),
+    const search: SearchQuery = { ...query, sort: 'newest', limit };
+    const { candidates, total: known } = await this.plan(search);
+    if (candidates?.length === 0) return { items: [], total: 0 };
+    const [found, total] = await Promise.all([
+      pageKeys(this.db, this.dialect, search, limit, { offset }, candidates),
+      known ?? countMatches(this.db, this.dialect, search, candidates),
     ]);
     const rows = await this.rowsInOrder(found.map((key) => key.id));
-    return { items: rows.map(toStored), total: Number(counted.total) };
+    return { items: rows.map(toStored), total };
   }
 
   /**
-   * Whether a payment filter matches many options (SQLite only): a capped count over the covering accepts index,
-   * well under a millisecond, decides whether to walk the sort order or drive from the filter.
+   * How to find a page (see search-statements.ts): by walking the sort order, unless a payment filter is selective,
+   * which a capped read of its covering index tells. That read then holds every listing the filter matches (the
+   * candidates, looked up and sorted), and for a search on the options alone, the total as well.
    */
-  private async isBroad(query: SearchQuery): Promise<boolean> {
-    if (this.dialect !== 'sqlite' || !filtersOptions(query)) return false;
-    const sample = whereOptions(
-      this.db.selectFrom('registry_accepts').select('listing_id'),
-      query,
-    ).limit(BROAD_FILTER_ROWS);
-    const row = await this.db
-      .selectFrom(sample.as('sample'))
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .executeTakeFirstOrThrow();
-    return Number(row.n) >= BROAD_FILTER_ROWS;
+  private async plan(query: SearchQuery): Promise<{ candidates?: string[]; total?: number }> {
+    if (!filtersOptions(query)) return {};
+    const sample = await sql<{
+      id: string;
+    }>`select registry_accepts.listing_id as id from registry_accepts where ${optionsSample(query)} limit ${BROAD_FILTER_ROWS}`.execute(
+      this.db,
+    );
+    if (sample.rows.length >= BROAD_FILTER_ROWS) return {};
+    // A listing with several matching options is one candidate.
+    const candidates = [...new Set(sample.rows.map((row) => row.id))];
+    return runsOnOptions(query) ? { candidates, total: candidates.length } : { candidates };
   }
 
   /** Full rows for ids, in the order given. */
@@ -438,19 +371,14 @@ export class RegistryStore {
       const change = result.listing
         ? await writeDocument(trx, row, result.listing, result.findings ?? [], now)
         : { version: false, payTo: false };
-      await trx
-        .updateTable('registry_listings')
-        .set({
-          status: health.status,
-          consecutive_failures: health.consecutiveFailures,
-          failing_since: health.failingSince,
-          next_check_at: health.nextCheckAt,
-          checked_at: now,
-          claimed_by: null,
-          claimed_until: null,
-        })
-        .where('id', '=', id)
-        .execute();
+      await setListingStatus(trx, id, health.status, {
+        consecutive_failures: health.consecutiveFailures,
+        failing_since: health.failingSince,
+        next_check_at: health.nextCheckAt,
+        checked_at: now,
+        claimed_by: null,
+        claimed_until: null,
+      });
       await insertCheck(trx, id, now, result, health.status);
       return change;
     });
