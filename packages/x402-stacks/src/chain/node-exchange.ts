@@ -6,6 +6,7 @@
  */
 import type * as Http from 'node:http';
 import type * as Zlib from 'node:zlib';
+import { builtin } from '../stacks/builtin.js';
 import { type Attempt, type Exchange, failedAttempt } from './exchange.js';
 
 /**
@@ -144,17 +145,5 @@ function decompress(body: Buffer, encoding: string): Buffer {
       return zlib.brotliDecompressSync(body);
     default:
       throw new Error(`the answer is in an encoding this client does not read (${encoding})`);
-  }
-}
-
-type ProcessWithBuiltins = { getBuiltinModule?: (id: string) => unknown };
-
-/** A node builtin, or undefined outside node (and in node before 20.16, which has no `getBuiltinModule`). */
-function builtin<T>(id: string): T | undefined {
-  const proc = (globalThis as { process?: ProcessWithBuiltins }).process;
-  try {
-    return proc?.getBuiltinModule?.(id) as T | undefined;
-  } catch {
-    return undefined;
   }
 }

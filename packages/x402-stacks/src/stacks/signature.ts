@@ -22,6 +22,7 @@ import {
   serializeSpendingConditionBytes,
   txidFromBytes,
 } from '@stacks/transactions';
+import { builtin } from './builtin.js';
 import { fromHex, toHex } from './bytes.js';
 
 /** Which secp256k1 implementation recovers public keys in this process. */
@@ -282,18 +283,6 @@ function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
-}
-
-type ProcessWithBuiltins = { getBuiltinModule?: (id: string) => unknown };
-
-/** Node's own modules, reached without a static `node:` import so the package still bundles for browsers. */
-function builtin<T>(id: string): T | undefined {
-  const proc = (globalThis as { process?: ProcessWithBuiltins }).process;
-  try {
-    return proc?.getBuiltinModule?.(id) as T | undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 function loadNodeCrypto(): NodeCrypto | undefined {
