@@ -25,7 +25,7 @@ import { sleep, stopSignal } from './stop-signal.js';
 /** The service's settings for every run; the README explains each choice. */
 export const SERVICE_ENV = {
   SETTLE_TIMEOUT_MS: '10000',
-  CLAIM_LEASE_MS: '5000',
+  CLAIM_LEASE_MS: '10000',
   KEEPER_INTERVAL_MS: '1000',
   SPONSOR_GAP_FILL_DELAY_MS: '2000',
   RATE_LIMIT_PER_MINUTE: '0',

@@ -175,6 +175,13 @@ export function loadConfig(env: Record<string, string | undefined>): Facilitator
     if (!isValidStacksAddress(payTo.split('.')[0]))
       problems.push(`SPONSOR_ALLOWED_PAY_TO: ${payTo} is not a Stacks address`);
   }
+  if (
+    parsed.success &&
+    parsed.data.CLAIM_LEASE_MS !== '' &&
+    parsed.data.CLAIM_LEASE_MS < parsed.data.SETTLE_TIMEOUT_MS
+  ) {
+    problems.push('CLAIM_LEASE_MS: expected at least SETTLE_TIMEOUT_MS');
+  }
   if (problems.length > 0 || !parsed.success || !database) throw new ConfigError(problems);
   const config = parsed.data;
   return Object.freeze({

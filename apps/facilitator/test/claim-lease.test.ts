@@ -24,8 +24,8 @@ test('SIGKILL while a payment is claimed: after the lease, the retry settles it 
     PORT: '0',
     STACKS_API_URL_TESTNET: devnet.url,
     DATABASE_URL: `sqlite:${join(dir, 'ledger.db')}`,
-    SETTLE_TIMEOUT_MS: '60000',
-    CLAIM_LEASE_MS: '1000',
+    SETTLE_TIMEOUT_MS: '5000',
+    CLAIM_LEASE_MS: '5000',
     LOG_LEVEL: 'silent',
   };
   const seller = devnet.accounts[1]!.address;
@@ -89,7 +89,7 @@ test('SIGKILL while a payment is claimed: after the lease, the retry settles it 
 
     restarted = await startProcess(['--import', 'tsx', main], env);
     assert.equal((await settle(restarted.url, first.body)).success, true);
-    await new Promise((r) => setTimeout(r, 1_100));
+    await new Promise((r) => setTimeout(r, 5_100));
     const retried = await settle(restarted.url, second.body);
     assert.equal(retried.success, true, `the retry settles: ${retried.errorReason}`);
     assert.equal(devnet.chain.state.stx(seller), before + 12_000n, 'both paid, each once');

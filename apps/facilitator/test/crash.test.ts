@@ -35,6 +35,8 @@ test('SIGKILL after broadcast: the restarted process resumes the settlement, wit
     PORT: '0',
     STACKS_API_URL_TESTNET: proxy.url,
     DATABASE_URL: `sqlite:${join(dir, 'ledger.db')}`,
+    SETTLE_TIMEOUT_MS: '2000',
+    CLAIM_LEASE_MS: '2000',
     LOG_LEVEL: 'silent',
   };
   const seller = devnet.accounts[1]!.address;
@@ -89,7 +91,14 @@ test('SIGKILL after broadcast: the restarted process resumes the settlement, wit
       return status.state === 'broadcast' ? undefined : status;
     }, 'the resumed settlement to finish');
     assert.equal(final.state, 'success');
-    // The killed process never answered: the buyer's retry of the same payment is the one served, once.
+    const early = (await (await settle(second.url)).json()) as { errorReason?: string };
+    assert.equal(
+      early.errorReason,
+      'duplicate_settlement',
+      'while the first call could still answer',
+    );
+    // The killed process never answered: once it could not any more, the buyer's retry is the one served, once.
+    await new Promise((r) => setTimeout(r, 4_000));
     const retry = (await (await settle(second.url)).json()) as { success: boolean };
     assert.equal(retry.success, true, 'the retry is answered with the settlement');
     const replay = (await (await settle(second.url)).json()) as { errorReason?: string };

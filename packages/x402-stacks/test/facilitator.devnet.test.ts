@@ -537,6 +537,7 @@ describe('facilitator engine: a restart over the same ledger', () => {
       ledger,
       now: () => clock,
       claimLeaseMs: 1_000,
+      settleTimeoutMs: 1_000,
     });
     clock = 999;
     assert.deepEqual(await facilitator.resume(), { tracked: 0, released: 0 }, 'within the lease');

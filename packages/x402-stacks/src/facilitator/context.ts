@@ -136,6 +136,10 @@ export function createContext(options: FacilitatorOptions): FacilitatorContext {
     now: options.now ?? Date.now,
     sleep: options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms))),
   };
+  // A live settle may wait up to settleTimeoutMs in the claimed state (a chained nonce): a shorter lease would let a
+  // retry take its payment over while it still runs.
+  if (context.claimLeaseMs < context.settleTimeoutMs)
+    issues.push('claimLeaseMs: expected at least settleTimeoutMs');
   if (issues.length > 0) throw new FacilitatorConfigError(issues);
   return context;
 }

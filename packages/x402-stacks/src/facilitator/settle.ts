@@ -221,8 +221,8 @@ async function answerOnce(
 }
 
 /**
- * A payment the ledger already holds. Broadcast (or settled) but never answered, its settle call died before it could
- * answer: the buyer's retry takes its place, with a success or a `settlement_pending` of its own. A claim, a failure, a payment already answered,
+ * A payment the ledger already holds. Broadcast (or settled) but never answered, and past the time its settle call
+ * could answer (it died): the buyer's retry takes its place, with a success or a `settlement_pending` of its own. A claim, a failure, a payment already answered,
  * or one retried under other terms is a duplicate.
  */
 async function answerRetry(
@@ -232,7 +232,13 @@ async function answerRetry(
   requirementsInput: unknown,
 ): Promise<SettleResponse> {
   const connection = context.chains.get(record.network);
+  // Until its settle call can no longer answer (claimed phase within the lease, then tracking within the settle
+  // timeout), the payment is that call's: a replay by anyone who read the transaction in the mempool must not race
+  // the buyer's own request for the answer.
+  const originalMayAnswer =
+    context.now() < record.createdAt + context.claimLeaseMs + context.settleTimeoutMs;
   if (
+    originalMayAnswer ||
     (record.state !== 'broadcast' && record.state !== 'success') ||
     !connection ||
     !sameTerms(record, requirementsInput, context) ||
