@@ -91,14 +91,7 @@ test('SIGKILL after broadcast: the restarted process resumes the settlement, wit
       return status.state === 'broadcast' ? undefined : status;
     }, 'the resumed settlement to finish');
     assert.equal(final.state, 'success');
-    const early = (await (await settle(second.url)).json()) as { errorReason?: string };
-    assert.equal(
-      early.errorReason,
-      'duplicate_settlement',
-      'while the first call could still answer',
-    );
-    // The killed process never answered: once it could not any more, the buyer's retry is the one served, once.
-    await new Promise((r) => setTimeout(r, 4_000));
+    // The killed process never answered: once its lease lapses, the buyer's retry takes its place and is served, once.
     const retry = (await (await settle(second.url)).json()) as { success: boolean };
     assert.equal(retry.success, true, 'the retry is answered with the settlement');
     const replay = (await (await settle(second.url)).json()) as { errorReason?: string };

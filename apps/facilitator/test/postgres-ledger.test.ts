@@ -3,9 +3,13 @@
  * TEST_DATABASE_URL), in a schema of its own, through the same conformance suite as the in-memory ledger. The pool has
  * ten connections, so the concurrency cases race at the database.
  */
-import { after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
 import { sql } from 'kysely';
-import { ledgerConformance } from '../../../packages/x402-stacks/test/ledger-conformance.js';
+import {
+  ledgerConformance,
+  settlement,
+} from '../../../packages/x402-stacks/test/ledger-conformance.js';
 import { openPostgresLedger } from '../src/ledger/postgres.js';
 
 const connectionString = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -26,4 +30,24 @@ ledgerConformance('PostgreSQL ledger', async () => {
     opened.db,
   );
   return opened.ledger;
+});
+
+test('a ledger schema from before claims recorded their process gains the column at open, and keeps its rows', async () => {
+  const older = `${schema}_older`;
+  const first = await openPostgresLedger({ connectionString, schema: older });
+  try {
+    await first.ledger.claim(settlement(7));
+    await sql`alter table x402_settlements drop column holder`.execute(first.db);
+  } finally {
+    await first.close();
+  }
+  const reopened = await openPostgresLedger({ connectionString, schema: older });
+  try {
+    assert.equal((await reopened.ledger.get(settlement(7).txid))?.state, 'claimed');
+    const claim = await reopened.ledger.claim(settlement(8, { holder: 'process-b' }));
+    assert.equal(claim.claimed && claim.record.holder, 'process-b');
+  } finally {
+    await sql`drop schema if exists ${sql.id(older)} cascade`.execute(reopened.db);
+    await reopened.close();
+  }
 });

@@ -6,7 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { sql } from 'kysely';
-import { ledgerConformance } from '../../../packages/x402-stacks/test/ledger-conformance.js';
+import {
+  ledgerConformance,
+  settlement,
+} from '../../../packages/x402-stacks/test/ledger-conformance.js';
 import { openSqliteLedger } from '../src/ledger/sqlite.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'x402-ledger-'));
@@ -35,4 +38,20 @@ test('every commit is synced to disk (synchronous = FULL), not only at checkpoin
     opened.db,
   );
   assert.equal(mode[0]?.journal_mode, 'wal');
+});
+
+test('a ledger file from before claims recorded their process gains the column at open, and keeps its rows', async () => {
+  const path = join(dir, 'older.db');
+  const older = await openSqliteLedger({ path });
+  await older.ledger.claim(settlement(7));
+  await sql`alter table x402_settlements drop column holder`.execute(older.db);
+  await older.close();
+  const reopened = await openSqliteLedger({ path });
+  try {
+    assert.equal((await reopened.ledger.get(settlement(7).txid))?.state, 'claimed');
+    const claim = await reopened.ledger.claim(settlement(8, { holder: 'process-b' }));
+    assert.equal(claim.claimed && claim.record.holder, 'process-b');
+  } finally {
+    await reopened.close();
+  }
 });

@@ -3,6 +3,7 @@
  * Concurrency cases fire many calls at once, so an implementation whose claim is not atomic fails them.
  */
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { describe, test } from 'node:test';
 import type {
   Ledger,
@@ -505,6 +506,26 @@ export function ledgerConformance(name: string, create: () => Promise<Ledger>): 
       assert.equal(await ledger.acquireLease('keeper:x', 'b', 1_000, 11_500), false);
       assert.equal(await ledger.acquireLease('keeper:x', 'b', 1_000, 11_900), true);
       assert.equal(await ledger.acquireLease('keeper:y', 'a', 1_000, 11_900), true);
+    });
+
+    test('readLease shows the last holder and its expiry, held or lapsed; an unknown lease is undefined', async () => {
+      const ledger = await create();
+      // Leases outlive the tables a suite empties between tests: a name of its own each run.
+      const name = `process:${randomUUID()}`;
+      assert.equal(await ledger.readLease(name), undefined);
+      await ledger.acquireLease(name, 'a', 1_000, 10_000);
+      assert.deepEqual(await ledger.readLease(name), { holder: 'a', expiresAt: 11_000 });
+      await ledger.acquireLease(name, 'b', 1_000, 12_000);
+      assert.deepEqual(await ledger.readLease(name), { holder: 'b', expiresAt: 13_000 });
+    });
+
+    test('a claim keeps the process that made it; one made without is read back without', async () => {
+      const ledger = await create();
+      const held = await ledger.claim(settlement(1, { holder: 'process-a' }));
+      assert.equal(held.claimed && held.record.holder, 'process-a');
+      assert.equal((await ledger.get(settlement(1).txid))?.holder, 'process-a');
+      await ledger.claim(settlement(2));
+      assert.equal((await ledger.get(settlement(2).txid))?.holder, undefined);
     });
   });
 }

@@ -3,7 +3,7 @@
  * stored as decimal text or int8 and read back as bigint; never as JavaScript numbers.
  * @module
  */
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, PostgresAdapter, sql } from 'kysely';
 
 export type SettlementsTable = {
   payment_txid: string;
@@ -27,6 +27,8 @@ export type SettlementsTable = {
   error_reason: string | null;
   error_message: string | null;
   block_height: number | bigint | null;
+  /** The process that claimed it (its lease is `process:<holder>`); added after the first release, so nullable. */
+  holder: string | null;
   created_at: string;
   updated_at: string;
 };
@@ -153,4 +155,28 @@ export async function migrateLedger(db: Kysely<LedgerDatabase>): Promise<void> {
     .addColumn('answer', 'text', (c) => c.notNull())
     .addColumn('at', 'bigint', (c) => c.notNull())
     .execute();
+  await addColumnIfMissing(db, 'x402_settlements', 'holder', 'text');
+}
+
+/**
+ * Brings a table made by an earlier release up to date. PostgreSQL adds the column in the schema the connection works
+ * in; SQLite has no `add column if not exists`, so its columns are read first.
+ */
+async function addColumnIfMissing(
+  db: Kysely<LedgerDatabase>,
+  table: keyof LedgerDatabase,
+  column: string,
+  type: 'text',
+): Promise<void> {
+  if (db.getExecutor().adapter instanceof PostgresAdapter) {
+    await sql`alter table ${sql.table(table)} add column if not exists ${sql.ref(column)} ${sql.raw(type)}`.execute(
+      db,
+    );
+    return;
+  }
+  const { rows } = await sql<{
+    name: string;
+  }>`select name from pragma_table_info(${table})`.execute(db);
+  if (rows.some((row) => row.name === column)) return;
+  await db.schema.alterTable(table).addColumn(column, type).execute();
 }

@@ -69,6 +69,7 @@ export class SqlLedger implements Ledger {
         error_reason: settlement.errorReason ?? null,
         error_message: settlement.errorMessage ?? null,
         block_height: settlement.blockHeight ?? null,
+        holder: settlement.holder ?? null,
         created_at: now,
         updated_at: now,
       })
@@ -467,6 +468,15 @@ export class SqlLedger implements Ledger {
     return row?.holder === holder;
   }
 
+  async readLease(name: string): Promise<{ holder: string; expiresAt: number } | undefined> {
+    const row = await this.#db
+      .selectFrom('x402_leases')
+      .select(['holder', 'expires_at'])
+      .where('name', '=', name)
+      .executeTakeFirst();
+    return row && { holder: row.holder, expiresAt: Number(row.expires_at) };
+  }
+
   /** Deletes a settlement's fee hold and, when `reuse`, hands its nonce back to the pool. */
   async #releaseSponsorship(trx: Kysely<LedgerDatabase>, paymentTxid: string, reuse: boolean) {
     const fee = await trx
@@ -562,6 +572,7 @@ function toRecord(row: Row): SettlementRecord {
     ...(row.error_reason === null ? {} : { errorReason: row.error_reason }),
     ...(row.error_message === null ? {} : { errorMessage: row.error_message }),
     ...(row.block_height === null ? {} : { blockHeight: Number(row.block_height) }),
+    ...(row.holder === null || row.holder === undefined ? {} : { holder: row.holder }),
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
   });

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 /**
  * The facilitator's resolved configuration and shared parts, built once from `FacilitatorOptions` and handed to every
  * step (verify, settle, sponsor, track, keeper). Every problem in the options is reported at once, as a
@@ -46,6 +47,10 @@ export type FacilitatorContext = {
   readonly maxNonceAhead: bigint;
   readonly sponsor: SponsorSettings | undefined;
   readonly keeperIntervalMs: number;
+  /** This engine's id in the ledger: its claims carry it, and its keeper renews the lease `process:<processId>`. */
+  readonly processId: string;
+  /** How long a lease taken by the keeper (its own per network, and the process's) lasts unless renewed. */
+  readonly leaseMs: number;
   readonly rebroadcastAfterMs: number;
   readonly chainState: ChainStateReader;
   /** The options every offline check of a payment takes. */
@@ -122,6 +127,8 @@ export function createContext(options: FacilitatorOptions): FacilitatorContext {
     maxNonceAhead,
     sponsor,
     keeperIntervalMs,
+    processId: randomUUID(),
+    leaseMs: Math.max(3 * keeperIntervalMs, 5_000),
     rebroadcastAfterMs: duration(
       options.keeper?.rebroadcastAfterMs,
       15_000,

@@ -6,13 +6,15 @@
  * - reads every sponsor key's nonces and balance, and fills a nonce gap that no sponsored payment reused in time with
  *   a 1 µSTX transfer of the key's own, so one evicted transaction never holds up the key for good;
  * - forgets sponsor fee records older than the limits' window.
+ * Every round, and every interval while a round runs long, it also renews the process's own lease: the sign that its
+ * settle calls may still answer (see liveness.ts).
  * Several processes on one ledger take turns through a lease per network: one keeper works at a time, never two.
  * @module
  */
-import { randomUUID } from 'node:crypto';
 import type { ChainClient } from '../chain/client.js';
 import type { StacksNetwork } from '../stacks/networks.js';
 import { abandonedBefore, type FacilitatorContext } from './context.js';
+import { renewProcessLease } from './liveness.js';
 import type { SponsorPool } from './sponsor-pool.js';
 import type { Tracker } from './track.js';
 
@@ -57,7 +59,7 @@ export function createKeeper(
   pool: SponsorPool,
   tracker: Tracker,
 ): Keeper {
-  const holder = randomUUID();
+  const holder = context.processId;
   /** `<network>|<sponsor>|<nonce>` → when the gap was first seen. */
   const gapsSeen = new Map<string, number>();
   let timer: NodeJS.Timeout | undefined;
@@ -67,6 +69,7 @@ export function createKeeper(
     round ??= (async () => {
       const totals = { expired: 0, followed: 0, gapsFilled: 0 };
       try {
+        await renewProcessLease(context);
         for (const { network, chain } of context.chains.values()) {
           if (!(await holdsLease(network))) continue;
           const report = await keep(network, chain);
@@ -87,8 +90,12 @@ export function createKeeper(
    * chain read could outlast it, and another process's keeper would then work beside this one.
    */
   function holdsLease(network: StacksNetwork): Promise<boolean> {
-    const leaseMs = Math.max(3 * context.keeperIntervalMs, 5_000);
-    return context.ledger.acquireLease(`keeper:${network.caip2}`, holder, leaseMs, context.now());
+    return context.ledger.acquireLease(
+      `keeper:${network.caip2}`,
+      holder,
+      context.leaseMs,
+      context.now(),
+    );
   }
 
   async function keep(network: StacksNetwork, chain: ChainClient): Promise<KeeperReport> {
@@ -149,7 +156,12 @@ export function createKeeper(
   return {
     start() {
       if (timer) return;
-      timer = setInterval(() => void runOnce().catch(() => undefined), context.keeperIntervalMs);
+      void renewProcessLease(context).catch(() => undefined);
+      timer = setInterval(() => {
+        // A round held up by a stalled node must not let the process look dead.
+        if (round) void renewProcessLease(context).catch(() => undefined);
+        void runOnce().catch(() => undefined);
+      }, context.keeperIntervalMs);
       timer.unref();
     },
     async stop() {

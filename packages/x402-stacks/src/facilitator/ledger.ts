@@ -35,6 +35,11 @@ export type SettlementRecord = {
   readonly errorReason?: string;
   readonly errorMessage?: string;
   readonly blockHeight?: number;
+  /**
+   * The facilitator process that claimed it. While that process's lease (`process:<holder>`, see `readLease`) is
+   * held, its settle call may still answer; once the lease lapses, a retry of the same payment takes the call's place.
+   */
+  readonly holder?: string;
   readonly createdAt: number;
   readonly updatedAt: number;
 };
@@ -223,4 +228,6 @@ export interface Ledger {
    * process at a time (the keeper) runs only while its lease is held.
    */
   acquireLease(name: string, holder: string, ttlMs: number, now: number): Promise<boolean>;
+  /** A named lease as last taken or renewed (held or lapsed), or undefined when nobody ever took it. */
+  readLease(name: string): Promise<{ holder: string; expiresAt: number } | undefined>;
 }

@@ -239,6 +239,11 @@ export class InMemoryLedger implements Ledger {
     return true;
   }
 
+  async readLease(name: string): Promise<{ holder: string; expiresAt: number } | undefined> {
+    const lease = this.#leases.get(name);
+    return lease && { ...lease };
+  }
+
   #set(current: SettlementRecord, update: SettlementUpdate): SettlementRecord {
     const next: SettlementRecord = Object.freeze({
       ...current,

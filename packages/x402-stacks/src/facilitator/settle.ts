@@ -16,6 +16,7 @@ import { signedTransactionIdOf } from '../stacks/payment/signed-transaction.js';
 import { isTermsProblem, resolvePaymentTerms } from '../stacks/payment/terms.js';
 import { abandonedBefore, type FacilitatorContext } from './context.js';
 import type { SettlementRecord } from './ledger.js';
+import { holderLiveness } from './liveness.js';
 import { duplicate, failure, success } from './outcomes.js';
 import type { SponsorPool } from './sponsor-pool.js';
 import type { Tracker } from './track.js';
@@ -39,10 +40,13 @@ export async function settlePayment(
   requirementsInput: unknown,
 ): Promise<SettleResponse> {
   // A payment already claimed is answered from the ledger, whatever the chain says now: a claim whose holder died is
-  // dropped and this request finishes the payment; one broadcast but never answered (its settle call died) is
+  // dropped and this request settles the payment afresh; one broadcast but never answered (its settle call died) is
   // followed; anything else is a duplicate.
   const replay = await claimedAlready(context, payloadInput);
-  if (replay) return answerRetry(context, tracker, replay, requirementsInput);
+  if (replay) {
+    const answer = await answerRetry(context, tracker, replay, requirementsInput);
+    if (answer) return answer;
+  }
 
   // 1. Verify, against fresh chain state.
   const examined = await examinePayment(context, pool, payloadInput, requirementsInput, true);
@@ -221,37 +225,75 @@ async function answerOnce(
 }
 
 /**
- * A payment the ledger already holds. Broadcast (or settled) but never answered, and past the time its settle call
- * could answer (it died): the buyer's retry takes its place, with a success or a `settlement_pending` of its own. A claim, a failure, a payment already answered,
- * or one retried under other terms is a duplicate.
+ * A retry of a payment the ledger already holds. While the settle call that claimed it may still answer, the payment
+ * is that call's: a replay by anyone who read the transaction in the mempool must not race the buyer's own request for
+ * the answer. Once that call can no longer answer (its process's lease lapsed, or the claim lease and the settle
+ * timeout passed) and it never did, this retry takes its place: a claim is dropped and settled afresh (undefined), a
+ * broadcast is followed to a success or a `settlement_pending` of its own. A failure, a payment already answered, or
+ * one retried under other terms is a duplicate.
  */
 async function answerRetry(
   context: FacilitatorContext,
   tracker: Tracker,
   record: SettlementRecord,
   requirementsInput: unknown,
-): Promise<SettleResponse> {
+): Promise<SettleResponse | undefined> {
   const connection = context.chains.get(record.network);
-  // Until its settle call can no longer answer (claimed phase within the lease, then tracking within the settle
-  // timeout), the payment is that call's: a replay by anyone who read the transaction in the mempool must not race
-  // the buyer's own request for the answer.
-  const originalMayAnswer =
-    context.now() < record.createdAt + context.claimLeaseMs + context.settleTimeoutMs;
-  if (
-    originalMayAnswer ||
-    (record.state !== 'broadcast' && record.state !== 'success') ||
-    !connection ||
-    !sameTerms(record, requirementsInput, context) ||
-    (await context.ledger.answerOf(record.paymentTxid))
-  ) {
-    return duplicate(record);
+  if (!connection || !sameTerms(record, requirementsInput, context)) return duplicate(record);
+  const waited = await untilUnanswerable(context, record);
+  if (waited.outcome === 'vanished') return undefined;
+  const current = waited.record;
+  if (waited.outcome === 'answered' || waited.outcome === 'still_running')
+    return duplicate(current);
+  if (current.state === 'claimed') {
+    await context.ledger.expireClaim(current.paymentTxid, context.now() + 1);
+    return undefined;
   }
+  if (current.state !== 'broadcast' && current.state !== 'success') return duplicate(current);
   const outcome =
-    record.state === 'success'
-      ? success(record.txid, record.payer, connection.network)
-      : await tracker.track(record.txid, record.payer, connection.network, connection.chain);
+    current.state === 'success'
+      ? success(current.txid, current.payer, connection.network)
+      : await tracker.track(current.txid, current.payer, connection.network, connection.chain);
   // A pending answer, like a success, goes to this request alone: only its seller follows the status.
-  return answerOnce(context, record, outcome);
+  return answerOnce(context, current, outcome);
+}
+
+type Waited =
+  /** The claim was dropped meanwhile (its call released it, or a retry expired it): settle afresh. */
+  | { readonly outcome: 'vanished' }
+  /** Its call answered, or it failed: nothing is left to answer. */
+  | { readonly outcome: 'answered'; readonly record: SettlementRecord }
+  /** Its call can no longer answer and never did. */
+  | { readonly outcome: 'unanswerable'; readonly record: SettlementRecord }
+  /** Its call may still answer: its process lives and the time it has is not over. */
+  | { readonly outcome: 'still_running'; readonly record: SettlementRecord };
+
+/**
+ * Waits, at most one lease, for the call that claimed a payment to answer or to be provably unable to: a process
+ * killed a moment before the buyer's retry still holds its lease for a few seconds.
+ */
+async function untilUnanswerable(
+  context: FacilitatorContext,
+  initial: SettlementRecord,
+): Promise<Waited> {
+  const until = context.now() + context.leaseMs + context.keeperIntervalMs;
+  const interval = Math.min(context.pollIntervalMs, 250);
+  let record = initial;
+  for (;;) {
+    if (record.state === 'failed' || (await context.ledger.answerOf(record.paymentTxid))) {
+      return { outcome: 'answered', record };
+    }
+    const timeIsOver =
+      context.now() >= record.createdAt + context.claimLeaseMs + context.settleTimeoutMs;
+    const liveness = timeIsOver ? 'gone' : await holderLiveness(context, record);
+    if (liveness === 'gone') return { outcome: 'unanswerable', record };
+    // This process's own call, or one whose process cannot be told alive or dead: only the time limit frees it.
+    if (liveness !== 'alive' || context.now() >= until) return { outcome: 'still_running', record };
+    await context.sleep(interval);
+    const latest = await context.ledger.get(record.paymentTxid);
+    if (!latest || latest.createdAt !== record.createdAt) return { outcome: 'vanished' };
+    record = latest;
+  }
 }
 
 /** Whether the requirements of a retry are the terms the ledger holds for the payment. */
@@ -285,6 +327,7 @@ async function claimPayment(context: FacilitatorContext, examined: ExaminedPayme
     asset: check.asset,
     payTo: examined.payTo,
     transaction: examined.transaction,
+    holder: context.processId,
   };
   const claim = await context.ledger.claim(settlement);
   if (claim.claimed || !(await expireAbandoned(context, claim.existing))) return claim;
