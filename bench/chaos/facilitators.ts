@@ -84,7 +84,14 @@ export async function startCluster(
         START_TIMEOUT_MS,
       );
       child.stdout!.on('data', (chunk: Buffer) => {
-        if (banner === undefined) return; // past the banner: drain, as a log shipper would
+        if (banner === undefined) {
+          // Past the banner: drain, as a log shipper would, showing only what the service logged as an error.
+          for (const line of chunk.toString().split('\n')) {
+            if (line.includes('"level":50'))
+              process.stderr.write(`  facilitator #${index}: ${line}\n`);
+          }
+          return;
+        }
         banner += chunk.toString();
         const match = /on (http:\/\/\S+)/.exec(banner);
         if (match) {

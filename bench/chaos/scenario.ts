@@ -29,7 +29,8 @@ export const SERVICE_ENV = {
   KEEPER_INTERVAL_MS: '1000',
   SPONSOR_GAP_FILL_DELAY_MS: '2000',
   RATE_LIMIT_PER_MINUTE: '0',
-  LOG_LEVEL: 'silent',
+  // Errors only: an unexpected failure (a 500) is printed by the bench with its cause.
+  LOG_LEVEL: 'error',
 } as const;
 
 const PROCESSES = 2;

@@ -51,3 +51,27 @@ test('a ledger schema from before claims recorded their process gains the column
     await reopened.close();
   }
 });
+
+test('opening an up-to-date ledger takes no table lock: a process restarting beside a busy one does not wait on it', async () => {
+  // Another process's settle, mid-transaction: it holds row locks on the settlements and the sponsor fees.
+  const busy = await opened.db.connection().execute(async (connection) => {
+    await sql`begin`.execute(connection);
+    try {
+      await sql`update x402_settlements set state = state where payment_txid = 'none'`.execute(
+        connection,
+      );
+      await sql`insert into x402_sponsor_fees (payment_txid, network, payer, sponsor, nonce, fee, at, failed)
+        values ('busy', 'stacks:2147483648', 'p', 's', 0, 1, 0, 0)`.execute(connection);
+      const started = Date.now();
+      const restarted = await Promise.race([
+        openPostgresLedger({ connectionString, schema }),
+        new Promise<undefined>((resolve) => setTimeout(resolve, 5_000, undefined)),
+      ]);
+      await restarted?.close();
+      return { restarted: restarted !== undefined, ms: Date.now() - started };
+    } finally {
+      await sql`rollback`.execute(connection);
+    }
+  });
+  assert.ok(busy.restarted, `the second open waited on the busy transaction (${busy.ms} ms)`);
+});

@@ -63,6 +63,9 @@ export type LedgerDatabase = {
 
 /** Creates the tables if they do not exist. Idempotent; run it at every start (under a lock when shared). */
 export async function migrateLedger(db: Kysely<LedgerDatabase>): Promise<void> {
+  // Up to date already (the last change below is there): touch nothing. Even a `create index if not exists` locks its
+  // table, and a process restarting beside a busy one would deadlock with that one's transactions.
+  if ((await columnsOf(db, 'x402_settlements')).includes('holder')) return;
   await db.schema
     .createTable('x402_settlements')
     .ifNotExists()
@@ -158,25 +161,26 @@ export async function migrateLedger(db: Kysely<LedgerDatabase>): Promise<void> {
   await addColumnIfMissing(db, 'x402_settlements', 'holder', 'text');
 }
 
-/**
- * Brings a table made by an earlier release up to date. PostgreSQL adds the column in the schema the connection works
- * in; SQLite has no `add column if not exists`, so its columns are read first.
- */
+/** Brings a table made by an earlier release up to date. */
 async function addColumnIfMissing(
   db: Kysely<LedgerDatabase>,
   table: keyof LedgerDatabase,
   column: string,
   type: 'text',
 ): Promise<void> {
-  if (db.getExecutor().adapter instanceof PostgresAdapter) {
-    await sql`alter table ${sql.table(table)} add column if not exists ${sql.ref(column)} ${sql.raw(type)}`.execute(
-      db,
-    );
-    return;
-  }
-  const { rows } = await sql<{
-    name: string;
-  }>`select name from pragma_table_info(${table})`.execute(db);
-  if (rows.some((row) => row.name === column)) return;
+  if ((await columnsOf(db, table)).includes(column)) return;
   await db.schema.alterTable(table).addColumn(column, type).execute();
+}
+
+/** A table's columns, in the schema the connection works in; none when the table does not exist. */
+async function columnsOf(
+  db: Kysely<LedgerDatabase>,
+  table: keyof LedgerDatabase,
+): Promise<string[]> {
+  const { rows } =
+    db.getExecutor().adapter instanceof PostgresAdapter
+      ? await sql<{ name: string }>`select column_name as name from information_schema.columns
+          where table_schema = current_schema() and table_name = ${table}`.execute(db)
+      : await sql<{ name: string }>`select name from pragma_table_info(${table})`.execute(db);
+  return rows.map((row) => row.name);
 }
