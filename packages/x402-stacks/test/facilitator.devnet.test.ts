@@ -247,13 +247,18 @@ describe('facilitator engine against the devnet', () => {
     nonce += 2n;
   });
 
-  test('a dropped transaction is a terminal failure', async () => {
+  test('a dropped transaction is a terminal failure, and a retry of it hears the failure again', async () => {
     const requirements = requirementsFor(seller());
     devnet.chain.injectFault('next', { kind: 'drop' });
-    const result = await facilitator.settle(await payment(requirements), requirements);
+    const dropped = await payment(requirements);
+    const result = await facilitator.settle(dropped, requirements);
     assert.equal(result.success, false);
     assert.equal(result.errorReason, 'transaction_failed');
     assert.equal((await facilitator.status(result.transaction))?.state, 'failed');
+    // Not duplicate_settlement: no money moved, so the buyer should sign a new payment rather than give up.
+    const retry = await facilitator.settle(dropped, requirements);
+    assert.equal(retry.errorReason, 'transaction_failed');
+    assert.equal(retry.transaction, result.transaction);
   });
 
   test('a stalled chain: settlement_pending, then the outcome through status; a replay is still a duplicate', async () => {

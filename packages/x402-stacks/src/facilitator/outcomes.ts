@@ -61,6 +61,17 @@ export function duplicate(existing: SettlementRecord): SettleResponse {
   };
 }
 
+/** The answer, again, for a payment that failed for good: the buyer learns that no money moved and may pay anew. */
+export function failedBefore(existing: SettlementRecord): SettleResponse {
+  return failure(
+    existing.payer,
+    existing.network,
+    (existing.errorReason ?? 'transaction_failed') as ReasonCode,
+    existing.errorMessage ?? 'the payment failed',
+    existing.txid,
+  );
+}
+
 export function pending(txid: string, payer: string, network: StacksNetwork): SettleResponse {
   return {
     success: false,

@@ -17,7 +17,7 @@ import { isTermsProblem, resolvePaymentTerms } from '../stacks/payment/terms.js'
 import { abandonedBefore, type FacilitatorContext } from './context.js';
 import type { SettlementRecord } from './ledger.js';
 import { holderLiveness } from './liveness.js';
-import { duplicate, failure, success } from './outcomes.js';
+import { duplicate, failedBefore, failure, success } from './outcomes.js';
 import type { SponsorPool } from './sponsor-pool.js';
 import type { Tracker } from './track.js';
 import { type ExaminedPayment, examinePayment, fundsInFlightProblem } from './verify.js';
@@ -229,8 +229,8 @@ async function answerOnce(
  * is that call's: a replay by anyone who read the transaction in the mempool must not race the buyer's own request for
  * the answer. Once that call can no longer answer (its process's lease lapsed, or the claim lease and the settle
  * timeout passed) and it never did, this retry takes its place: a claim is dropped and settled afresh (undefined), a
- * broadcast is followed to a success or a `settlement_pending` of its own. A failure, a payment already answered, or
- * one retried under other terms is a duplicate.
+ * broadcast is followed to a success or a `settlement_pending` of its own. A payment that failed gets its failure again
+ * (no money moved: the buyer may pay anew); one already answered, or retried under other terms, is a duplicate.
  */
 async function answerRetry(
   context: FacilitatorContext,
@@ -243,6 +243,7 @@ async function answerRetry(
   const waited = await untilUnanswerable(context, record);
   if (waited.outcome === 'vanished') return undefined;
   const current = waited.record;
+  if (current.state === 'failed') return failedBefore(current);
   if (waited.outcome === 'answered' || waited.outcome === 'still_running')
     return duplicate(current);
   if (current.state === 'claimed') {
