@@ -75,3 +75,40 @@ test('opening an up-to-date ledger takes no table lock: a process restarting bes
   });
   assert.ok(busy.restarted, `the second open waited on the busy transaction (${busy.ms} ms)`);
 });
+
+test('upgrading beside a process of the previous release mid-transaction: neither fails, the column is added', async () => {
+  const upgraded = `${schema}_upgrade`;
+  const first = await openPostgresLedger({ connectionString, schema: upgraded });
+  await sql`alter table x402_settlements drop column holder`.execute(first.db);
+  try {
+    const outcome = await first.db.connection().execute(async (previous) => {
+      // The previous release, mid-reservation: it has read the settlements and will write one next.
+      await sql`begin`.execute(previous);
+      await sql`select state from x402_settlements where payment_txid = 'none'`.execute(previous);
+      const opening = openPostgresLedger({ connectionString, schema: upgraded }).then(
+        (opened) => ({ opened }),
+        (error: Error) => ({ error }),
+      );
+      await new Promise((r) => setTimeout(r, 300));
+      let previousError: string | undefined;
+      try {
+        await sql`update x402_settlements set state = state where payment_txid = 'none'`.execute(
+          previous,
+        );
+        await sql`commit`.execute(previous);
+      } catch (error) {
+        previousError = (error as Error).message;
+        await sql`rollback`.execute(previous);
+      }
+      return { previousError, opened: await opening };
+    });
+    assert.equal(outcome.previousError, undefined, 'the running process kept its transaction');
+    assert.ok('opened' in outcome.opened, `the upgrade opened: ${JSON.stringify(outcome.opened)}`);
+    const claim = await outcome.opened.opened.ledger.claim(settlement(9, { holder: 'process-c' }));
+    assert.equal(claim.claimed && claim.record.holder, 'process-c');
+    await outcome.opened.opened.close();
+  } finally {
+    await sql`drop schema if exists ${sql.id(upgraded)} cascade`.execute(first.db);
+    await first.close();
+  }
+});

@@ -87,7 +87,11 @@ export async function migrateLedger(db: Kysely<LedgerDatabase>): Promise<void> {
     .addColumn('block_height', 'integer')
     .addColumn('created_at', 'bigint', (c) => c.notNull())
     .addColumn('updated_at', 'bigint', (c) => c.notNull())
+    .addColumn('holder', 'text')
     .execute();
+  // Before anything else touches the table: the alter waits for the transactions of processes still running the
+  // previous release, and holding no other lock of ours meanwhile, it cannot deadlock with them.
+  await addColumnIfMissing(db, 'x402_settlements', 'holder', 'text');
   // One holder per (network, payer, nonce), among settlements that still hold it.
   await sql`create unique index if not exists x402_settlements_nonce on x402_settlements (network, payer, nonce) where nonce_claimed = 1`.execute(
     db,
@@ -158,7 +162,6 @@ export async function migrateLedger(db: Kysely<LedgerDatabase>): Promise<void> {
     .addColumn('answer', 'text', (c) => c.notNull())
     .addColumn('at', 'bigint', (c) => c.notNull())
     .execute();
-  await addColumnIfMissing(db, 'x402_settlements', 'holder', 'text');
 }
 
 /** Brings a table made by an earlier release up to date. */
@@ -169,7 +172,12 @@ async function addColumnIfMissing(
   type: 'text',
 ): Promise<void> {
   if ((await columnsOf(db, table)).includes(column)) return;
-  await db.schema.alterTable(table).addColumn(column, type).execute();
+  try {
+    await db.schema.alterTable(table).addColumn(column, type).execute();
+  } catch (error) {
+    // Two processes opening one SQLite file of the previous release at once: the other one added it first.
+    if (!(await columnsOf(db, table)).includes(column)) throw error;
+  }
 }
 
 /** A table's columns, in the schema the connection works in; none when the table does not exist. */

@@ -228,6 +228,10 @@ export interface Ledger {
    * process at a time (the keeper) runs only while its lease is held.
    */
   acquireLease(name: string, holder: string, ttlMs: number, now: number): Promise<boolean>;
-  /** A named lease as last taken or renewed (held or lapsed), or undefined when nobody ever took it. */
-  readLease(name: string): Promise<{ holder: string; expiresAt: number } | undefined>;
+  /**
+   * A named lease as last taken or renewed (held or lapsed), or undefined when nobody ever took it. Optional for
+   * ledgers written before it: without it, a retry of a payment whose process died waits for the time bound
+   * (`claimLeaseMs` + `settleTimeoutMs` after the claim) instead of the process's lease.
+   */
+  readLease?(name: string): Promise<{ holder: string; expiresAt: number } | undefined>;
 }

@@ -5,19 +5,13 @@
  * @module
  */
 import { ChainRequestError } from '../chain/errors.js';
-import {
-  PaymentPayloadSchema,
-  PaymentRequirementsSchema,
-  type SettleResponse,
-} from '../protocol/v2.js';
-import { assetKey } from '../stacks/assets.js';
+import { PaymentPayloadSchema, type SettleResponse } from '../protocol/v2.js';
 import { resolveNetwork } from '../stacks/networks.js';
 import { signedTransactionIdOf } from '../stacks/payment/signed-transaction.js';
-import { isTermsProblem, resolvePaymentTerms } from '../stacks/payment/terms.js';
 import { abandonedBefore, type FacilitatorContext } from './context.js';
 import type { SettlementRecord } from './ledger.js';
-import { holderLiveness } from './liveness.js';
-import { duplicate, failedBefore, failure, success } from './outcomes.js';
+import { answerOnce, answerRetry } from './one-answer.js';
+import { duplicate, failure } from './outcomes.js';
 import type { SponsorPool } from './sponsor-pool.js';
 import type { Tracker } from './track.js';
 import { type ExaminedPayment, examinePayment, fundsInFlightProblem } from './verify.js';
@@ -202,116 +196,6 @@ async function settleExamined(
     context,
     marked,
     await tracker.track(onChain.txid, check.payer, network, chain),
-  );
-}
-
-/**
- * Gives a success or `settlement_pending` answer only if no settle call gave one about this payment before (a retry
- * of the same payment may be racing this call): at most one request is served for one payment.
- */
-async function answerOnce(
-  context: FacilitatorContext,
-  record: SettlementRecord,
-  outcome: SettleResponse,
-): Promise<SettleResponse> {
-  const answer = outcome.success
-    ? 'success'
-    : outcome.errorReason === 'settlement_pending'
-      ? 'pending'
-      : undefined;
-  if (!answer) return outcome;
-  const given = await context.ledger.recordAnswer(record.paymentTxid, answer);
-  return given ? duplicate((await context.ledger.get(record.paymentTxid)) ?? record) : outcome;
-}
-
-/**
- * A retry of a payment the ledger already holds. While the settle call that claimed it may still answer, the payment
- * is that call's: a replay by anyone who read the transaction in the mempool must not race the buyer's own request for
- * the answer. Once that call can no longer answer (its process's lease lapsed, or the claim lease and the settle
- * timeout passed) and it never did, this retry takes its place: a claim is dropped and settled afresh (undefined), a
- * broadcast is followed to a success or a `settlement_pending` of its own. A payment that failed gets its failure again
- * (no money moved: the buyer may pay anew); one already answered, or retried under other terms, is a duplicate.
- */
-async function answerRetry(
-  context: FacilitatorContext,
-  tracker: Tracker,
-  record: SettlementRecord,
-  requirementsInput: unknown,
-): Promise<SettleResponse | undefined> {
-  const connection = context.chains.get(record.network);
-  if (!connection || !sameTerms(record, requirementsInput, context)) return duplicate(record);
-  const waited = await untilUnanswerable(context, record);
-  if (waited.outcome === 'vanished') return undefined;
-  const current = waited.record;
-  if (current.state === 'failed') return failedBefore(current);
-  if (waited.outcome === 'answered' || waited.outcome === 'still_running')
-    return duplicate(current);
-  if (current.state === 'claimed') {
-    await context.ledger.expireClaim(current.paymentTxid, context.now() + 1);
-    return undefined;
-  }
-  if (current.state !== 'broadcast' && current.state !== 'success') return duplicate(current);
-  const outcome =
-    current.state === 'success'
-      ? success(current.txid, current.payer, connection.network)
-      : await tracker.track(current.txid, current.payer, connection.network, connection.chain);
-  // A pending answer, like a success, goes to this request alone: only its seller follows the status.
-  return answerOnce(context, current, outcome);
-}
-
-type Waited =
-  /** The claim was dropped meanwhile (its call released it, or a retry expired it): settle afresh. */
-  | { readonly outcome: 'vanished' }
-  /** Its call answered, or it failed: nothing is left to answer. */
-  | { readonly outcome: 'answered'; readonly record: SettlementRecord }
-  /** Its call can no longer answer and never did. */
-  | { readonly outcome: 'unanswerable'; readonly record: SettlementRecord }
-  /** Its call may still answer: its process lives and the time it has is not over. */
-  | { readonly outcome: 'still_running'; readonly record: SettlementRecord };
-
-/**
- * Waits, at most one lease, for the call that claimed a payment to answer or to be provably unable to: a process
- * killed a moment before the buyer's retry still holds its lease for a few seconds.
- */
-async function untilUnanswerable(
-  context: FacilitatorContext,
-  initial: SettlementRecord,
-): Promise<Waited> {
-  const until = context.now() + context.leaseMs + context.keeperIntervalMs;
-  const interval = Math.min(context.pollIntervalMs, 250);
-  let record = initial;
-  for (;;) {
-    if (record.state === 'failed' || (await context.ledger.answerOf(record.paymentTxid))) {
-      return { outcome: 'answered', record };
-    }
-    const timeIsOver =
-      context.now() >= record.createdAt + context.claimLeaseMs + context.settleTimeoutMs;
-    const liveness = timeIsOver ? 'gone' : await holderLiveness(context, record);
-    if (liveness === 'gone') return { outcome: 'unanswerable', record };
-    // This process's own call, or one whose process cannot be told alive or dead: only the time limit frees it.
-    if (liveness !== 'alive' || context.now() >= until) return { outcome: 'still_running', record };
-    await context.sleep(interval);
-    const latest = await context.ledger.get(record.paymentTxid);
-    if (!latest || latest.createdAt !== record.createdAt) return { outcome: 'vanished' };
-    record = latest;
-  }
-}
-
-/** Whether the requirements of a retry are the terms the ledger holds for the payment. */
-function sameTerms(
-  record: SettlementRecord,
-  requirementsInput: unknown,
-  context: FacilitatorContext,
-): boolean {
-  const requirements = PaymentRequirementsSchema.safeParse(requirementsInput);
-  if (!requirements.success) return false;
-  const terms = resolvePaymentTerms(requirements.data, context.checkOptions.tokens);
-  return (
-    !isTermsProblem(terms) &&
-    terms.network.caip2 === record.network &&
-    terms.amount === record.amount &&
-    terms.payTo.principal === record.payTo &&
-    assetKey(terms.asset) === record.asset
   );
 }
 

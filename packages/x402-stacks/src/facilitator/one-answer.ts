@@ -1,0 +1,156 @@
+/**
+ * One answer per payment: at most one settle call answers success or `settlement_pending` about a payment, so at most
+ * one request is served for it, however often it is retried. The call that claimed the payment answers; a retry
+ * takes its place only once that call can no longer answer and never did.
+ * @module
+ */
+import { PaymentRequirementsSchema, type SettleResponse } from '../protocol/v2.js';
+import { assetKey } from '../stacks/assets.js';
+import { isTermsProblem, resolvePaymentTerms } from '../stacks/payment/terms.js';
+import type { FacilitatorContext } from './context.js';
+import type { SettlementRecord } from './ledger.js';
+import { watchHolder } from './liveness.js';
+import { duplicate, failedBefore, success } from './outcomes.js';
+import type { Tracker } from './track.js';
+
+/**
+ * Gives a success or `settlement_pending` answer only if no settle call gave one about this payment before (a retry
+ * of the same payment may be racing this call); any other outcome passes through.
+ * @example
+ * ```ts
+ * return answerOnce(context, record, await tracker.track(txid, payer, network, chain));
+ * ```
+ */
+export async function answerOnce(
+  context: FacilitatorContext,
+  record: SettlementRecord,
+  outcome: SettleResponse,
+): Promise<SettleResponse> {
+  const answer = outcome.success
+    ? 'success'
+    : outcome.errorReason === 'settlement_pending'
+      ? 'pending'
+      : undefined;
+  if (!answer) return outcome;
+  const given = await context.ledger.recordAnswer(record.paymentTxid, answer);
+  return given ? duplicate((await context.ledger.get(record.paymentTxid)) ?? record) : outcome;
+}
+
+/**
+ * Answers a retry of a payment the ledger already holds.
+ * - While the call that claimed it may still answer, the payment is that call's: a replay by anyone who read the
+ *   transaction in the mempool must not race the buyer's own request for the answer. The retry waits, at most about
+ *   one lease, and is a duplicate.
+ * - Once that call can no longer answer (its process's lease went unrenewed, or the claim lease and the settle timeout
+ *   passed) and never did, the retry takes its place: a claim is dropped and settled afresh (undefined), a broadcast
+ *   is followed to a success or a `settlement_pending` of its own.
+ * - A payment whose transaction failed on chain or was dropped gets that failure again: no money moved, so the buyer
+ *   may pay anew. Anything else (answered, refused by the node, retried under other terms) is a duplicate.
+ * @example
+ * ```ts
+ * const answer = await answerRetry(context, tracker, existing, requirements);
+ * if (answer) return answer; // else settle the payment afresh
+ * ```
+ */
+export async function answerRetry(
+  context: FacilitatorContext,
+  tracker: Tracker,
+  record: SettlementRecord,
+  requirementsInput: unknown,
+): Promise<SettleResponse | undefined> {
+  const connection = context.chains.get(record.network);
+  if (!connection || !sameTerms(record, requirementsInput, context)) return duplicate(record);
+  const waited = await untilUnanswerable(context, record);
+  if (waited.outcome === 'vanished') return undefined;
+  const current = waited.record;
+  // A node's refusal may be a passing state (a sponsor nonce taken: the payment is sponsored again), so only a
+  // failure on chain or a drop is repeated to the buyer as final.
+  if (current.state === 'failed' && current.errorReason === 'transaction_failed') {
+    return failedBefore(current);
+  }
+  if (waited.outcome !== 'unanswerable') return duplicate(current);
+  if (current.state === 'claimed') {
+    // Only the claim this retry judged: not one made since, and not one that moved on meanwhile.
+    await context.ledger.expireClaim(current.paymentTxid, current.updatedAt + 1);
+    return undefined;
+  }
+  if (current.state !== 'broadcast' && current.state !== 'success') return duplicate(current);
+  const outcome =
+    current.state === 'success'
+      ? success(current.txid, current.payer, connection.network)
+      : await tracker.track(current.txid, current.payer, connection.network, connection.chain);
+  // A pending answer, like a success, goes to this request alone: only its seller follows the status.
+  return answerOnce(context, current, outcome);
+}
+
+type Waited =
+  /** The claim was dropped meanwhile (its call released it, or a retry expired it): settle afresh. */
+  | { readonly outcome: 'vanished' }
+  /** Its call answered, or the payment failed: nothing is left to answer. */
+  | { readonly outcome: 'answered'; readonly record: SettlementRecord }
+  /** Its call can no longer answer and never did. */
+  | { readonly outcome: 'unanswerable'; readonly record: SettlementRecord }
+  /** Its call may still answer: its process lives (or cannot be told) and its time is not over. */
+  | { readonly outcome: 'still_running'; readonly record: SettlementRecord };
+
+/** Retries of one payment waiting in this process share one watch: a burst of replays costs the ledger one reader. */
+const watches = new WeakMap<FacilitatorContext, Map<string, Promise<Waited>>>();
+
+function untilUnanswerable(context: FacilitatorContext, record: SettlementRecord): Promise<Waited> {
+  const byPayment = watches.get(context) ?? new Map<string, Promise<Waited>>();
+  watches.set(context, byPayment);
+  const key = `${record.paymentTxid}|${record.createdAt}`;
+  let watch = byPayment.get(key);
+  if (!watch) {
+    watch = watchCall(context, record).finally(() => byPayment.delete(key));
+    byPayment.set(key, watch);
+  }
+  return watch;
+}
+
+/**
+ * Waits for the call that claimed a payment to answer or to be provably unable to, at most one lease and one keeper
+ * interval: a process killed a moment before the buyer's retry leaves a lease that still looks renewed until a whole
+ * lease has passed without a renewal.
+ */
+async function watchCall(context: FacilitatorContext, initial: SettlementRecord): Promise<Waited> {
+  // A renewal comes every keeper interval: looking twice as often sees each one, and no more often spares the ledger.
+  const interval = Math.max(50, Math.min(context.pollIntervalMs, context.keeperIntervalMs / 2));
+  // Counted in looks as well as time, so a clock that does not move cannot hold a request forever.
+  const looks = Math.ceil((context.leaseMs + context.keeperIntervalMs) / interval) + 1;
+  const liveness = watchHolder(context, initial);
+  let record = initial;
+  for (let look = 0; ; look++) {
+    if (record.state === 'failed' || (await context.ledger.answerOf(record.paymentTxid))) {
+      return { outcome: 'answered', record };
+    }
+    const timeIsOver =
+      context.now() >= record.createdAt + context.claimLeaseMs + context.settleTimeoutMs;
+    const holder = timeIsOver ? 'gone' : await liveness();
+    if (holder === 'gone') return { outcome: 'unanswerable', record };
+    // This process's own call, or one whose process cannot be told alive or dead: only the time bound frees it.
+    if (holder !== 'alive' || look >= looks) return { outcome: 'still_running', record };
+    await context.sleep(interval);
+    const latest = await context.ledger.get(record.paymentTxid);
+    if (!latest || latest.createdAt !== record.createdAt) return { outcome: 'vanished' };
+    record = latest;
+  }
+}
+
+/** Whether the requirements of a retry are the terms the ledger holds for the payment. */
+function sameTerms(
+  record: SettlementRecord,
+  requirementsInput: unknown,
+  context: FacilitatorContext,
+): boolean {
+  const requirements = PaymentRequirementsSchema.safeParse(requirementsInput);
+  if (!requirements.success) return false;
+  const terms = resolvePaymentTerms(requirements.data, context.checkOptions.tokens);
+  return (
+    !isTermsProblem(terms) &&
+    terms.network.caip2 === record.network &&
+    terms.amount === record.amount &&
+    terms.payTo.principal === record.payTo &&
+    assetKey(terms.asset) === record.asset
+  );
+}

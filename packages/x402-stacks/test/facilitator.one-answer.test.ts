@@ -1,0 +1,100 @@
+/**
+ * One answer per payment across engines sharing one ledger, against the devnet over HTTP: a retry of a payment whose
+ * settle call still runs in another engine waits and is a duplicate, even when the two hosts' clocks disagree by a
+ * minute, and a burst of such retries costs the ledger one watcher, not one each.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { startDevnet } from '@x402-stacks/devnet';
+import {
+  createFacilitator,
+  createPaymentTransaction,
+  InMemoryLedger,
+  type Ledger,
+} from 'x402-stacks';
+
+const requirementsFor = (payTo: string) => ({
+  scheme: 'exact',
+  network: 'stacks:2147483648',
+  amount: '4500',
+  asset: 'STX',
+  payTo,
+  maxTimeoutSeconds: 300,
+});
+
+/** The ledger, counting the lease reads made through it. */
+function countingLeaseReads(ledger: Ledger) {
+  const counted = { reads: 0 };
+  const proxy = new Proxy(ledger, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver);
+      if (property === 'readLease' && typeof value === 'function') {
+        return (name: string) => {
+          counted.reads++;
+          return value.call(target, name);
+        };
+      }
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  return { ledger: proxy, counted };
+}
+
+describe('facilitator engine: one answer per payment across engines', () => {
+  test('a replay to an engine whose clock runs a minute ahead waits for the live holder and is a duplicate; 20 at once read the lease as one', async () => {
+    const devnet = await startDevnet({ port: 0 });
+    const shared = new InMemoryLedger();
+    const holder = createFacilitator({
+      networks: { testnet: { url: devnet.url } },
+      ledger: shared,
+      settleTimeoutMs: 3_000,
+      pollIntervalMs: 50,
+      keeper: { intervalMs: 200 },
+    });
+    const { ledger: counting, counted } = countingLeaseReads(shared);
+    // Its clock is 60 s ahead: judged by the expiry the holder wrote, the holder's lease would look long lapsed.
+    const skewed = createFacilitator({
+      networks: { testnet: { url: devnet.url } },
+      ledger: counting,
+      settleTimeoutMs: 500,
+      claimLeaseMs: 120_000,
+      pollIntervalMs: 50,
+      keeper: { intervalMs: 200 },
+      now: () => Date.now() + 60_000,
+    });
+    holder.keeper.start();
+    try {
+      const requirements = requirementsFor(devnet.accounts[1]!.address);
+      const { transaction } = await createPaymentTransaction({
+        account: devnet.accounts[0]!.account,
+        requirements,
+        nonce: 0n,
+        fee: 400n,
+      });
+      const payload = { x402Version: 2, accepted: requirements, payload: { transaction } };
+      devnet.chain.stall(true);
+      const original = holder.settle(payload, requirements);
+      while (devnet.chain.mempool.length === 0) await new Promise((r) => setTimeout(r, 10));
+      const replays = await Promise.all(
+        Array.from({ length: 20 }, () => skewed.settle(payload, requirements)),
+      );
+      const answered = await original;
+      assert.equal(answered.errorReason, 'settlement_pending', 'the holder keeps its answer');
+      assert.deepEqual(
+        [...new Set(replays.map((replay) => replay.errorReason))],
+        ['duplicate_settlement'],
+      );
+      // One watcher looks every 50 ms (the poll interval here) for the 3 s the holder took, about 60 reads; 20
+      // watchers would make 20 times that.
+      assert.ok(counted.reads <= 100, `${counted.reads} lease reads for 20 replays`);
+    } finally {
+      // Mined, so that the settlements followed in the background end whether or not the assertions held.
+      devnet.chain.stall(false);
+      devnet.mine();
+      await holder.keeper.stop();
+      await holder.idle();
+      await skewed.idle();
+      await devnet.stop();
+    }
+  });
+});
