@@ -150,6 +150,52 @@ describe('buyer refusals and failures', () => {
     await assertNothingPaid(path, buyer, before);
   });
 
+  test('a payment flow this buyer does not know is refused unpaid (x402 v2 §6.1); authorization is preferred over upfront', async () => {
+    const unknown = setup([{ extra: { paymentFlow: 'escrow' } }]);
+    const before = stack.stx(unknown.buyer.address);
+    await assert.rejects(unknown.pay(unknown.url), (error) => {
+      assert.ok(error instanceof NoAcceptableRequirementError);
+      assert.deepEqual(
+        error.refusals.map((refusal) => refusal.reason),
+        ['unsupported_payment_flow'],
+      );
+      return true;
+    });
+    await assertNothingPaid(unknown.path, unknown.buyer, before);
+
+    // The upfront offer comes first, for more; the buyer pays the authorization one.
+    const both = setup([
+      { amount: '1300', extra: { paymentFlow: 'upfront' } },
+      { amount: '1200', extra: { paymentFlow: 'authorization' } },
+    ]);
+    const sellerBefore = stack.stx(stack.payTo);
+    assert.equal((await both.pay(both.url)).status, 200);
+    assert.equal(stack.stx(stack.payTo), sellerBefore + 1200n);
+  });
+
+  test('a seller that names its sponsor only as extra.feePayer (the sponsoring Stacks peers) is paid sponsored, fee 0', async () => {
+    const { url, buyer, pay } = setup([{ amount: '800', extra: { feePayer: stack.sponsor } }]);
+    const [buyerBefore, sponsorBefore] = [stack.stx(buyer.address), stack.stx(stack.sponsor)];
+    assert.equal((await pay(url)).status, 200);
+    assert.equal(stack.stx(buyer.address), buyerBefore - 800n, 'the buyer paid the price, no fee');
+    assert.ok(stack.stx(stack.sponsor) < sponsorBefore, 'the sponsor paid the fee');
+  });
+
+  test('sponsor and feePayer naming different accounts are refused unpaid', async () => {
+    const other = stack.devnet.accounts[0]!.address;
+    const { path, url, buyer, pay } = setup([
+      { extra: { sponsor: stack.sponsor, feePayer: other } },
+    ]);
+    const before = stack.stx(buyer.address);
+    await assert.rejects(pay(url), (error) => {
+      assert.ok(error instanceof NoAcceptableRequirementError);
+      assert.equal(error.refusals[0]?.reason, 'invalid_payment_requirements');
+      assert.match(error.refusals[0]?.message ?? '', /different accounts/);
+      return true;
+    });
+    await assertNothingPaid(path, buyer, before);
+  });
+
   test('a hostile 402: a header that is not base64, or a challenge with a float amount, is refused unpaid', async () => {
     const forged = Buffer.from(
       JSON.stringify({

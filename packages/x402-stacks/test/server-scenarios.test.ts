@@ -171,6 +171,8 @@ for (const framework of FRAMEWORKS) {
           asset: 'STX',
           payTo: stack.seller,
           maxTimeoutSeconds: 300,
+          // Settled before the handler: x402 v2 §6.1 says a flow other than `authorization` MUST be named.
+          extra: { paymentFlow: 'upfront' },
         },
       ]);
       assert.deepEqual(decoded.resource, {
@@ -269,7 +271,11 @@ for (const framework of FRAMEWORKS) {
     test('sponsored: the sponsor from /supported is offered in extra; the buyer pays no fee', async () => {
       const payer = stack.freshPayer();
       const [entry] = (await challenge('/sponsored')).accepts;
-      assert.deepEqual(entry!.extra, { sponsor: stack.sponsor, feePayer: stack.sponsor });
+      assert.deepEqual(entry!.extra, {
+        paymentFlow: 'upfront',
+        sponsor: stack.sponsor,
+        feePayer: stack.sponsor,
+      });
       const payerBefore = stx(payer.address);
       const answer = await get(`${base}/sponsored`, (await paymentHeaders(payer, entry!)).headers);
       assert.equal(answer.status, 200, answer.text);
@@ -281,6 +287,8 @@ for (const framework of FRAMEWORKS) {
     test('after-handler: verified, handled, then settled and sent with payment-response', async () => {
       const payer = stack.freshPayer();
       const [entry] = (await challenge('/after')).accepts;
+      // The authorization flow, the spec's default, is not written.
+      assert.equal(entry!.extra?.paymentFlow, undefined);
       const before = stx(stack.seller);
       const { headers, txid } = await paymentHeaders(payer, entry!);
       const answer = await get(`${base}/after`, headers);

@@ -31,6 +31,7 @@ export const CLIENT_REASON_CODES = pickReasons([
   'payment_network_error',
   'invalid_payer_options',
   'request_body_not_replayable',
+  'unsupported_payment_flow',
 ]);
 
 /**

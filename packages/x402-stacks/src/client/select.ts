@@ -27,12 +27,19 @@ export type OfferPolicyRefusal = {
   readonly refusal: PolicyRefusal;
 };
 
+/** The payment flows of x402 v2 §6.1 this buyer can pay: `authorization` (the default, unwritten) and `upfront`. */
+const KNOWN_FLOWS = new Set(['authorization', 'upfront']);
+
 /**
  * Checks each offer, in order:
+ * 0. its `extra.paymentFlow`, when written, is one this buyer knows (the spec forbids paying any other);
  * 1. the terms resolve: scheme `exact`, a Stacks network, a known asset, a positive amount, a valid payTo;
  * 2. the network is the account's;
  * 3. payTo is not the account itself (the node refuses self-transfers);
  * 4. the spending policy allows the asset, the payTo and the amount.
+ *
+ * Payable offers keep the server's order, except that `authorization` ones come before `upfront` ones (the spec's
+ * SHOULD: the buyer's money then moves only after the handler succeeded).
  *
  * @example
  * ```ts
@@ -51,6 +58,14 @@ export function sortOffers(
   for (const offer of offers) {
     const refuse = (reason: string, message: string) =>
       refusals.push({ requirement: offer.requirements, reason, message });
+    const flow = offer.requirements.extra?.paymentFlow ?? 'authorization';
+    if (typeof flow !== 'string' || !KNOWN_FLOWS.has(flow)) {
+      refuse(
+        'unsupported_payment_flow',
+        `extra.paymentFlow ${JSON.stringify(flow)} is not one this buyer can pay (authorization, upfront)`,
+      );
+      continue;
+    }
     const terms = resolvePaymentTerms(offer.requirements, tokens);
     if (isTermsProblem(terms)) {
       refuse(terms.reason, terms.message);
@@ -75,5 +90,9 @@ export function sortOffers(
     }
     payable.push({ ...offer, terms });
   }
+  const upfrontLast = (offer: PayableOffer) =>
+    offer.requirements.extra?.paymentFlow === 'upfront' ? 1 : 0;
+  // Array sort is stable: within each flow, the server's order stands.
+  payable.sort((a, b) => upfrontLast(a) - upfrontLast(b));
   return { payable, refusals, policyRefusal };
 }

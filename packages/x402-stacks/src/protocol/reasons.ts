@@ -25,6 +25,8 @@ export const REASON_CODES = {
   invalid_payload: 'The payment payload is malformed or fails its schema.',
   invalid_payment_requirements: 'The payment requirements are malformed or unsupported.',
   invalid_scheme: 'The scheme is not valid for this payment.',
+  unsupported_payment_flow:
+    'The requirements name a payment flow (`extra.paymentFlow`) this party does not implement.',
   unsupported_scheme: 'The scheme is not supported here.',
   invalid_x402_version: 'The x402Version is not supported.',
   invalid_transaction_state: 'The transaction is in a state that cannot satisfy this payment.',

@@ -70,13 +70,18 @@ function sameTerms(
   if (accepted.payTo !== offered.payTo || !sameNetwork(accepted.network, accepted.payTo, network)) {
     return false;
   }
-  // A sponsored offer must be paid sponsored by that sponsor, and an unsponsored one unsponsored.
-  if (accepted.extra?.sponsor !== offered.extra?.sponsor) return false;
+  // A sponsored offer must be paid sponsored by that sponsor, and an unsponsored one unsponsored. A peer may echo only
+  // one of the two names of the sponsor.
+  if (sponsorNamed(accepted) !== sponsorNamed(offered)) return false;
   try {
     return accepted.asset === offered.asset || isSameAsset(accepted.asset, offered.asset, network);
   } catch {
     return false;
   }
+}
+
+function sponsorNamed(requirements: PaymentRequirements): unknown {
+  return requirements.extra?.sponsor ?? requirements.extra?.feePayer;
 }
 
 function matchV1(

@@ -172,14 +172,14 @@ export function createResourceServer<Request = unknown>(
   const challenges = new Map<string, PaywallReply>();
   let challengesSponsor: string | undefined;
 
+  // x402 v2 §6.1: any flow but `authorization` MUST be named. Settling before the handler is the `upfront` flow.
+  const flow = resolved.settleOrder === 'before-handler' ? { paymentFlow: 'upfront' } : {};
   // `feePayer` beside `sponsor`: how the sponsoring Stacks peers and other chains' mechanisms name the same thing.
-  const withSponsor = (accepts: readonly PaymentRequirements[], sponsor: string | undefined) =>
-    sponsor === undefined
-      ? accepts
-      : accepts.map((entry) => ({
-          ...entry,
-          extra: { ...entry.extra, sponsor, feePayer: sponsor },
-        }));
+  const withSponsor = (accepts: readonly PaymentRequirements[], sponsor: string | undefined) => {
+    const written = { ...flow, ...(sponsor === undefined ? {} : { sponsor, feePayer: sponsor }) };
+    if (Object.keys(written).length === 0) return accepts;
+    return accepts.map((entry) => ({ ...entry, extra: { ...entry.extra, ...written } }));
+  };
 
   async function offered(request: PaywallRequest<Request>, sponsor: string | undefined) {
     if (resolved.staticAccepts) return { accepts: withSponsor(resolved.staticAccepts, sponsor) };

@@ -30,7 +30,10 @@ export type PaymentTerms = {
   readonly asset: StacksAsset;
   readonly amount: bigint;
   readonly payTo: ParsedPrincipal;
-  /** The sponsor address from `extra.sponsor`, when the facilitator pays the fee. */
+  /**
+   * The sponsor address, when the facilitator pays the fee: `extra.sponsor`, or `extra.feePayer` (how the sponsoring
+   * Stacks peers and other chains' mechanisms name it). Both may be written; they must then agree.
+   */
   readonly sponsor: string | undefined;
 };
 
@@ -81,15 +84,31 @@ export function resolvePaymentTerms(
       );
     }
     const payTo = parsePrincipal(requirements.payTo, network);
-    const sponsor = requirements.extra?.sponsor;
-    if (sponsor !== undefined && typeof sponsor !== 'string') {
-      return problem('invalid_payment_requirements', 'extra.sponsor must be a Stacks address');
-    }
+    const sponsor = sponsorOf(requirements.extra);
+    if (typeof sponsor === 'object') return sponsor;
     if (sponsor !== undefined) parsePrincipal(sponsor, network);
     return { network, asset, amount, payTo, sponsor };
   } catch (error) {
     return problem('invalid_payment_requirements', messageOf(error));
   }
+}
+
+/** The sponsor the requirements name through `extra.sponsor` or `extra.feePayer`, or why they cannot be read. */
+function sponsorOf(extra: Record<string, unknown> | undefined): string | undefined | TermsProblem {
+  const named = [extra?.sponsor, extra?.feePayer].filter((value) => value !== undefined);
+  if (named.some((value) => typeof value !== 'string')) {
+    return problem(
+      'invalid_payment_requirements',
+      'extra.sponsor and extra.feePayer must be Stacks addresses',
+    );
+  }
+  if (named.length === 2 && named[0] !== named[1]) {
+    return problem(
+      'invalid_payment_requirements',
+      'extra.sponsor and extra.feePayer name different accounts',
+    );
+  }
+  return named[0] as string | undefined;
 }
 
 /** Narrows the result of `resolvePaymentTerms`. */
