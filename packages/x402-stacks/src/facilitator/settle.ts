@@ -1,6 +1,6 @@
 /**
- * Settlement, as numbered steps: verify again on fresh chain state, claim the payment atomically, sponsor it, write
- * ahead, broadcast, and track. Every refusal is an answer with a reason code; what throws is a chain that cannot be
+ * Settlement, as numbered steps: verify again (on chain state read for it, or shared where `settleMayShare` says that
+ * is safe), claim the payment atomically, sponsor it, write ahead, broadcast, and track. Every refusal is an answer with a reason code; what throws is a chain that cannot be
  * reached before anything was sent.
  * @module
  */
@@ -48,8 +48,8 @@ export async function settlePayment(
     if (answer) return answer;
   }
 
-  // 1. Verify, against fresh chain state.
-  const examined = await examinePayment(context, pool, payloadInput, requirementsInput, true);
+  // 1. Verify again. The replay read above is this step's too: the claim below is the atomic check.
+  const examined = await examinePayment(context, pool, payloadInput, requirementsInput, 'settle');
   if (!examined.ok) {
     // A concurrent settle of the same payment may have claimed it meanwhile: that is a replay, not a bad payment.
     const claimedMeanwhile = await claimedAlready(context, payloadInput);
@@ -179,7 +179,7 @@ async function settleExamined(
     return answerOnce(
       context,
       marked,
-      await tracker.track(onChain.txid, check.payer, network, chain),
+      await tracker.track(onChain.txid, check.payer, network, chain, marked),
     );
   }
   if (!result.accepted) {
@@ -197,11 +197,13 @@ async function settleExamined(
       onChain.txid,
     );
   }
-  // 8. Track it to a final status, or answer settlement_pending; either answer is given once per payment.
+  // 8. Track it to a final status, or answer settlement_pending; either answer is given once per payment. The node's
+  // acceptance is the admission: the first status read waits for the tracker's next round, shared with every other
+  // settlement being followed.
   return answerOnce(
     context,
     marked,
-    await tracker.track(onChain.txid, check.payer, network, chain),
+    await tracker.track(onChain.txid, check.payer, network, chain, marked),
   );
 }
 
@@ -254,7 +256,13 @@ async function answerRetry(
   const outcome =
     current.state === 'success'
       ? success(current.txid, current.payer, connection.network)
-      : await tracker.track(current.txid, current.payer, connection.network, connection.chain);
+      : await tracker.track(
+          current.txid,
+          current.payer,
+          connection.network,
+          connection.chain,
+          current,
+        );
   // A pending answer, like a success, goes to this request alone: only its seller follows the status.
   return answerOnce(context, current, outcome);
 }
