@@ -2,18 +2,21 @@
  * bench/facilitator: the facilitator under load, against the devnet with a block mined on every broadcast. Every ratio
  * is to a baseline measured in the same run, next to the row it divides:
  * - `/settle` ÷ the chain alone: the same kind of fresh payments broadcast straight to the devnet and read back until
- *   mined (broadcast plus status reads, the least any settlement costs the chain), measured just before each row's
- *   services start, at the settle rows' concurrency;
+ *   mined (broadcast plus status reads, the least any settlement costs the chain), measured in rounds that alternate
+ *   with the settle rounds, at the same concurrency;
  * - `/verify` ÷ an empty route (`GET /supported`) on the same processes, at 100 and at 1,000 distinct payers (the
  *   per-payer chain-state cache hits at the first and mostly misses at the second);
  * - `/verify` ÷ `checkPaymentTransaction` in this process, the offline check alone.
- * The engine in process runs the same verify and settle without the HTTP hop. For the services, CPU ms per settlement
+ * Every figure is the median of `--rounds` rounds (3), the measurements of a row rotated between rounds, so a load
+ * that comes and goes on a shared machine lands on all of them alike. The engine in process runs the same verify and
+ * settle without the HTTP hop. For the services, CPU ms per settlement
  * is the facilitator process's own (from /proc), and the chain alone's is this whole process: devnet plus client.
  *
  * Verify runs with the service's default per-payer cache (VERIFY_CACHE_MS=2000); every settle is a distinct, fresh
- * payment (a settle succeeds once), broadcast, mined and confirmed.
+ * payment (a settle succeeds once), broadcast, mined and confirmed, with status rounds every 20 ms (POLL_INTERVAL_MS,
+ * as the engine row's pollIntervalMs) since the devnet mines at once.
  *
- * Usage: npm run bench:facilitator [-- --seconds 3 --payers 100 --wide-payers 1000 --settles 600 --concurrency 32]
+ * Usage: npm run bench:facilitator [-- --seconds 3 --payers 100 --wide-payers 1000 --settles 600 --concurrency 32 --rounds 3]
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -47,6 +50,7 @@ const payerCount = Number(flag('payers', '100'));
 const widePayerCount = Number(flag('wide-payers', '1000'));
 const settlesPerRow = Number(flag('settles', '600'));
 const concurrency = Number(flag('concurrency', '32'));
+const rounds = Number(flag('rounds', '3'));
 const DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const SETTLE_TARGET = 0.6;
 const VERIFY_TARGET = 0.5;
@@ -58,10 +62,11 @@ if (
   !(payerCount >= 2) ||
   !(widePayerCount >= payerCount) ||
   !(settlesPerRow >= payerCount) ||
-  !(concurrency >= 1)
+  !(concurrency >= 1) ||
+  !(rounds >= 1)
 )
   throw new Error(
-    '--seconds > 0, --payers ≥ 2, --wide-payers ≥ --payers, --settles ≥ --payers and --concurrency ≥ 1',
+    '--seconds > 0, --payers ≥ 2, --wide-payers ≥ --payers, --settles ≥ --payers, --concurrency ≥ 1, --rounds ≥ 1',
   );
 
 const devnet = await startDevnet({ port: 0, accounts: widePayerCount + 2 });
@@ -117,28 +122,81 @@ type SettleResult = LoadResult & { readonly cpuMsPerSettle: number };
 
 const chain = createChainClient({ network: 'testnet', url: devnet.url });
 
-/** The chain alone: fresh payments broadcast to the devnet and read back until mined, as a settlement needs. */
-async function chainAlone(): Promise<SettleResult> {
-  const payments = await freshPayments(settlesPerRow);
-  const before = process.cpuUsage();
-  const result = await load({
-    concurrency: settleConcurrency,
-    seconds: 600,
-    total: payments.length,
-    request: async (i) => {
-      const sent = await chain.broadcast(payments[i]!.payload.transaction);
-      if (!sent.accepted) throw new Error(`the devnet refused a payment: ${sent.reason}`);
-      for (;;) {
-        const tx = await chain.getTransaction(sent.txid);
-        if (tx?.status === 'success') return;
-        if (tx?.status !== 'pending') throw new Error(`the payment ended ${tx?.status}`);
-        await new Promise((resolve) => setTimeout(resolve, 5));
-      }
-    },
-  });
-  const used = process.cpuUsage(before);
-  process.stderr.write(`  chain alone: ${formatRate(result.perSecond)}/s\n`);
-  return { ...result, cpuMsPerSettle: (used.user + used.system) / 1000 / result.requests };
+/** The middle round by rate (rounds are odd by default; with an even count, the upper middle). */
+function median<T extends LoadResult>(results: readonly T[]): T {
+  return [...results].sort((x, y) => x.perSecond - y.perSecond)[Math.floor(results.length / 2)]!;
+}
+
+/** Runs `rounds` of each measurement, rotating which goes first, and keeps each one's median round. */
+async function rotated(
+  measurements: readonly (() => Promise<LoadResult>)[],
+): Promise<LoadResult[]> {
+  const results = measurements.map((): LoadResult[] => []);
+  for (let round = 0; round < rounds; round++) {
+    for (let k = 0; k < measurements.length; k++) {
+      const which = (round + k) % measurements.length;
+      results[which]!.push(await measurements[which]!());
+    }
+  }
+  return results.map(median);
+}
+
+type Payment = Awaited<ReturnType<typeof sign>>;
+type SettlePlan = { chain: Payment[]; settle: Payment[] }[];
+
+/**
+ * The payments of the settle rounds, signed up front in the order they run: a payer's nonces must reach the chain in
+ * order, so the chain alone and the settlements never swap within a round. Signed before any service is measured, so
+ * no keep-alive connection sits idle while they are.
+ */
+async function planSettles(): Promise<SettlePlan> {
+  const perRound = Math.ceil(settlesPerRow / rounds);
+  const plan: SettlePlan = [];
+  for (let round = 0; round < rounds; round++)
+    plan.push({ chain: await freshPayments(perRound), settle: await freshPayments(perRound) });
+  return plan;
+}
+
+/**
+ * Settle rounds: the chain alone and the settlements measured alternately, once per round of the plan.
+ * @param settle settles one payment; `cpuMs` reads the settling processes' CPU so far.
+ */
+async function settleRounds(
+  plan: SettlePlan,
+  settle: (payment: Payment) => Promise<void>,
+  cpuMs: () => number,
+): Promise<{ chain: SettleResult; settle: SettleResult }> {
+  const chainRounds: SettleResult[] = [];
+  const settleRoundsDone: SettleResult[] = [];
+  for (const { chain: chainPayments, settle: settlePayments } of plan) {
+    const ownBefore = process.cpuUsage();
+    const alone = await load({
+      concurrency: settleConcurrency,
+      seconds: 600,
+      total: chainPayments.length,
+      request: async (i) => {
+        const sent = await chain.broadcast(chainPayments[i]!.payload.transaction);
+        if (!sent.accepted) throw new Error(`the devnet refused a payment: ${sent.reason}`);
+        for (;;) {
+          const tx = await chain.getTransaction(sent.txid);
+          if (tx?.status === 'success') return;
+          if (tx?.status !== 'pending') throw new Error(`the payment ended ${tx?.status}`);
+          await new Promise((resolve) => setTimeout(resolve, 5));
+        }
+      },
+    });
+    const own = process.cpuUsage(ownBefore);
+    chainRounds.push({ ...alone, cpuMsPerSettle: (own.user + own.system) / 1000 / alone.requests });
+    const before = cpuMs();
+    const settled = await load({
+      concurrency: settleConcurrency,
+      seconds: 600,
+      total: settlePayments.length,
+      request: (i) => settle(settlePayments[i]!),
+    });
+    settleRoundsDone.push({ ...settled, cpuMsPerSettle: (cpuMs() - before) / settled.requests });
+  }
+  return { chain: median(chainRounds), settle: median(settleRoundsDone) };
 }
 
 process.stderr.write(`signing ${widePayers.length} verify payments…\n`);
@@ -174,9 +232,8 @@ async function runEngine(): Promise<Row> {
     verifyCacheMs: 2_000,
     pollIntervalMs: 20,
   });
-  const verifyRow = async (of: readonly StacksAccount[]) => {
-    const payments = await verifyPaymentsNow(of);
-    return load({
+  const verifying = (payments: readonly unknown[]) => () =>
+    load({
       concurrency,
       seconds,
       request: async (i) => {
@@ -185,34 +242,35 @@ async function runEngine(): Promise<Row> {
           throw new Error(`in-process verify refused: ${verdict.invalidReason}`);
       },
     });
-  };
-  const verify = await verifyRow(payers);
-  const wideVerify = await verifyRow(widePayers);
+  const narrow = await verifyPaymentsNow(payers);
+  const wide = await verifyPaymentsNow(widePayers);
+  const plan = await planSettles();
+  const [verify, wideVerify] = await rotated([verifying(narrow), verifying(wide)]);
   process.stderr.write(
-    `  engine verify: ${formatRate(verify.perSecond)}/s, wide ${formatRate(wideVerify.perSecond)}/s\n`,
+    `  engine verify: ${formatRate(verify!.perSecond)}/s, wide ${formatRate(wideVerify!.perSecond)}/s\n`,
   );
-  const baseline = await chainAlone();
-  const payments = await freshPayments(settlesPerRow);
-  const before = process.cpuUsage();
-  const settle = await load({
-    concurrency: settleConcurrency,
-    seconds: 600,
-    total: payments.length,
-    request: async (i) => {
-      const settled = await engine.settle(payments[i], requirements);
-      if (!settled.success) throw new Error(`in-process settle failed: ${settled.errorReason}`);
+  const cpuMs = () => {
+    const used = process.cpuUsage();
+    return (used.user + used.system) / 1000;
+  };
+  const settled = await settleRounds(
+    plan,
+    async (payment) => {
+      const answer = await engine.settle(payment, requirements);
+      if (!answer.success) throw new Error(`in-process settle failed: ${answer.errorReason}`);
     },
-  });
-  const used = process.cpuUsage(before);
-  process.stderr.write(`  engine settle: ${formatRate(settle.perSecond)}/s\n`);
+    cpuMs,
+  );
+  process.stderr.write(
+    `  engine settle: ${formatRate(settled.settle.perSecond)}/s, chain alone ${formatRate(settled.chain.perSecond)}/s\n`,
+  );
   await engine.idle();
   return {
     label: 'engine in process',
-    verify,
-    wideVerify,
-    chain: baseline,
+    verify: verify!,
+    wideVerify: wideVerify!,
     // This process holds the devnet and the load too: the engine's own share is not separable here.
-    settle: { ...settle, cpuMsPerSettle: (used.user + used.system) / 1000 / settle.requests },
+    ...settled,
     rssMiB: [peakRssMiB()],
   };
 }
@@ -249,7 +307,7 @@ async function post(url: string, body: string) {
   return JSON.parse(answer.text) as { isValid?: boolean; success?: boolean; errorReason?: string };
 }
 
-const verifyBody = (paymentPayload: unknown) =>
+const verifyBody = (paymentPayload: unknown): string =>
   JSON.stringify({ x402Version: 2, paymentPayload, paymentRequirements: requirements });
 
 async function runService(
@@ -264,16 +322,18 @@ async function runService(
     ...(database.schema ? { DATABASE_SCHEMA: database.schema } : {}),
     RATE_LIMIT_PER_MINUTE: '0',
     VERIFY_CACHE_MS: '2000',
+    // The devnet mines on every broadcast: status rounds as often as the engine row's (a service that reads the
+    // status right after the broadcast ignores it).
+    POLL_INTERVAL_MS: '20',
     LOG_LEVEL: 'info',
   };
-  // The chain alone first: measured between the service's rows, it would leave the keep-alive sockets to the service
-  // idle past the server's keep-alive timeout.
-  const baseline = await chainAlone();
+  const narrow = (await verifyPaymentsNow(payers)).map(verifyBody);
+  const wide = (await verifyPaymentsNow(widePayers)).map(verifyBody);
+  const plan = await planSettles();
   const services = await Promise.all(Array.from({ length: processes }, () => startService(env)));
   const at = (i: number) => services[i % services.length]!.url;
-  const verifyRow = async (of: readonly StacksAccount[]) => {
-    const bodies = (await verifyPaymentsNow(of)).map(verifyBody);
-    return load({
+  const verifying = (bodies: readonly string[]) => () =>
+    load({
       concurrency,
       seconds,
       request: async (i) => {
@@ -281,38 +341,33 @@ async function runService(
         if (!verdict.isValid) throw new Error(`HTTP verify refused: ${JSON.stringify(verdict)}`);
       },
     });
-  };
   try {
-    const floor = await load({
-      concurrency,
-      seconds,
-      request: (i) => http.get(`${at(i)}/supported`),
-    });
-    const verify = await verifyRow(payers);
-    const wideVerify = await verifyRow(widePayers);
+    const [floor, verify, wideVerify] = await rotated([
+      () => load({ concurrency, seconds, request: (i) => http.get(`${at(i)}/supported`) }),
+      verifying(narrow),
+      verifying(wide),
+    ]);
     process.stderr.write(
-      `  ${label} verify: ${formatRate(verify.perSecond)}/s, wide ${formatRate(wideVerify.perSecond)}/s\n`,
+      `  ${label} verify: ${formatRate(verify!.perSecond)}/s, wide ${formatRate(wideVerify!.perSecond)}/s\n`,
     );
-    const payments = (await freshPayments(settlesPerRow)).map(verifyBody);
-    const cpuBefore = services.map((s) => cpuMsOf(s.child.pid!));
-    const settle = await load({
-      concurrency: settleConcurrency,
-      seconds: 600,
-      total: payments.length,
-      request: async (i) => {
-        const settled = await post(`${at(i)}/settle`, payments[i]!);
-        if (!settled.success) throw new Error(`HTTP settle failed: ${JSON.stringify(settled)}`);
+    let turn = 0;
+    const settled = await settleRounds(
+      plan,
+      async (payment) => {
+        const answer = await post(`${at(turn++)}/settle`, verifyBody(payment));
+        if (!answer.success) throw new Error(`HTTP settle failed: ${JSON.stringify(answer)}`);
       },
-    });
-    const cpuMs = services.reduce((sum, s, k) => sum + cpuMsOf(s.child.pid!) - cpuBefore[k]!, 0);
-    process.stderr.write(`  ${label} settle: ${formatRate(settle.perSecond)}/s\n`);
+      () => services.reduce((sum, service) => sum + cpuMsOf(service.child.pid!), 0),
+    );
+    process.stderr.write(
+      `  ${label} settle: ${formatRate(settled.settle.perSecond)}/s, chain alone ${formatRate(settled.chain.perSecond)}/s\n`,
+    );
     return {
       label,
-      floor,
-      verify,
-      wideVerify,
-      chain: baseline,
-      settle: { ...settle, cpuMsPerSettle: cpuMs / settle.requests },
+      floor: floor!,
+      verify: verify!,
+      wideVerify: wideVerify!,
+      ...settled,
       rssMiB: services.map((s) => peakRssOfMiB(s.child.pid!)),
     };
   } finally {
@@ -427,7 +482,7 @@ console.log(
 );
 console.log(
   'The empty route is GET /supported on the same processes: what HTTP alone allows on this machine. The chain alone\n' +
-    "is measured just before each row, at the settle concurrency. CPU ms/settle is the facilitator processes'\n" +
+    "alternates with the settle rounds, at the settle concurrency; each figure is the median of the rounds. CPU ms/settle is the facilitator processes'\n" +
     "own; the engine row's is this whole process (devnet, load generator and engine), like the chain alone's. The\n" +
     "engine row's RSS is this whole process.",
 );
