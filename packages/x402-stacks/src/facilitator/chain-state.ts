@@ -19,7 +19,7 @@ export type PayerChainState = {
   readonly token: bigint | undefined;
 };
 
-/** A read of a payer's state, and whether it was another caller's (in flight or recent) rather than made for this one. */
+/** A read of a payer's state, and whether it was another caller's (in flight or recent) rather than this one's. */
 export type ChainStateRead = { readonly state: PayerChainState; readonly shared: boolean };
 
 export type ChainStateReader = {

@@ -1,7 +1,7 @@
 /**
  * Settlement, as numbered steps: verify again (on chain state read for it, or shared where `settleMayShare` says that
- * is safe), claim the payment atomically, sponsor it, write ahead, broadcast, and track. Every refusal is an answer with a reason code; what throws is a chain that cannot be
- * reached before anything was sent.
+ * is safe), claim the payment atomically, sponsor it, write ahead, broadcast, and track. Every refusal is an answer
+ * with a reason code; what throws is a chain that cannot be reached before anything was sent.
  * @module
  */
 import { ChainRequestError } from '../chain/errors.js';
