@@ -117,7 +117,10 @@ export function keepAliveClient(connections: number): {
   get(url: string, headers?: Record<string, string>): Promise<HttpAnswer>;
   post(url: string, body: string, headers?: Record<string, string>): Promise<HttpAnswer>;
 } {
-  const agent = new Agent({ keepAlive: true, maxSockets: connections });
+  // Idle sockets are dropped here after 4 s, before Node's server closes them at its 5 s keep-alive timeout: a request
+  // sent on a socket the server is closing meets ECONNRESET, and a row that leaves some connections idle for a while
+  // (fewer workers than the row before) would fail on that race.
+  const agent = new Agent({ keepAlive: true, maxSockets: connections, timeout: 4_000 });
   const send = (url: string, method: string, headers: Record<string, string>, body?: string) =>
     new Promise<HttpAnswer>((resolve, reject) => {
       const req = httpRequest(url, { agent, method, headers }, (res) => {

@@ -27,6 +27,7 @@ export type FacilitatorConfig = {
   readonly claimLeaseMs: number | undefined;
   readonly keeperIntervalMs: number;
   readonly settleTimeoutMs: number;
+  readonly pollIntervalMs: number;
   readonly maxBodyBytes: number;
   readonly apiKeys: readonly string[];
   readonly corsOrigins: readonly string[];
@@ -63,6 +64,7 @@ export const ENVIRONMENT = {
   CLAIM_LEASE_MS: '',
   KEEPER_INTERVAL_MS: '2000',
   SETTLE_TIMEOUT_MS: '60000',
+  POLL_INTERVAL_MS: '1000',
   MAX_BODY_BYTES: '65536',
   API_KEYS: '',
   CORS_ORIGINS: '',
@@ -126,6 +128,7 @@ const Schema = z.object({
   CLAIM_LEASE_MS: z.union([z.literal(''), integer(1_000, 60 * 60_000)]),
   KEEPER_INTERVAL_MS: integer(100, 10 * 60_000),
   SETTLE_TIMEOUT_MS: integer(100, 10 * 60_000),
+  POLL_INTERVAL_MS: integer(10, 60_000),
   MAX_BODY_BYTES: integer(1024, 10 * 1024 * 1024),
   API_KEYS: z.string(),
   CORS_ORIGINS: z.string(),
@@ -206,6 +209,7 @@ export function loadConfig(env: Record<string, string | undefined>): Facilitator
     claimLeaseMs: config.CLAIM_LEASE_MS === '' ? undefined : config.CLAIM_LEASE_MS,
     keeperIntervalMs: config.KEEPER_INTERVAL_MS,
     settleTimeoutMs: config.SETTLE_TIMEOUT_MS,
+    pollIntervalMs: config.POLL_INTERVAL_MS,
     maxBodyBytes: config.MAX_BODY_BYTES,
     apiKeys: list(config.API_KEYS),
     corsOrigins: list(config.CORS_ORIGINS),

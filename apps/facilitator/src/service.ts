@@ -47,6 +47,7 @@ export async function startFacilitatorService(
     ),
     ledger: opened.ledger,
     settleTimeoutMs: config.settleTimeoutMs,
+    pollIntervalMs: config.pollIntervalMs,
     verifyCacheMs: config.verifyCacheMs,
     maxNonceAhead: config.maxNonceAhead,
     ...(config.claimLeaseMs === undefined ? {} : { claimLeaseMs: config.claimLeaseMs }),

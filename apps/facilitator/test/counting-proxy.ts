@@ -1,6 +1,7 @@
 /**
- * A pass-through HTTP proxy in front of the devnet that counts broadcasts. The devnet takes a repeated broadcast of
- * the same bytes without complaint (as a node does), so only the wire shows whether a facilitator sent one twice.
+ * A pass-through HTTP proxy in front of the devnet that counts broadcasts and records every request. The devnet takes
+ * a repeated broadcast of the same bytes without complaint (as a node does), so only the wire shows whether a
+ * facilitator sent one twice, or how many reads a settlement cost.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -9,11 +10,14 @@ export type CountingProxy = {
   readonly url: string;
   /** Transactions POSTed to /v2/transactions so far whose answer came back. */
   readonly broadcasts: number;
+  /** Every request answered so far, as `METHOD /path?query`, oldest first. */
+  readonly requests: readonly string[];
   close(): Promise<void>;
 };
 
 export async function startCountingProxy(target: string): Promise<CountingProxy> {
   let broadcasts = 0;
+  const requests: string[] = [];
   const server = createServer(async (request, response) => {
     const chunks: Buffer[] = [];
     for await (const chunk of request) chunks.push(chunk as Buffer);
@@ -30,6 +34,7 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
     });
     const payload = Buffer.from(await answer.arrayBuffer());
     if (request.method === 'POST' && request.url === '/v2/transactions') broadcasts++;
+    requests.push(`${request.method ?? 'GET'} ${request.url}`);
     response.writeHead(answer.status, {
       'content-type': answer.headers.get('content-type') ?? 'application/octet-stream',
     });
@@ -41,6 +46,7 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
     get broadcasts() {
       return broadcasts;
     },
+    requests,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -14,6 +14,7 @@ import { tokenAssetId } from './tokens.js';
 export type DevnetHooks = { afterBroadcast?: () => void };
 
 const HEX = /^(0x)?([0-9a-fA-F]{2})+$/;
+const TXID = /^(0x)?[0-9a-fA-F]{64}$/;
 const BODY_ERROR = 'the body must be a JSON object';
 /** The faucet credits at most 2^64 - 1 per asset per call, so balances stay far inside u128. */
 const MAX_FAUCET_AMOUNT = 2n ** 64n - 1n;
@@ -143,6 +144,22 @@ export function createDevnetApp(chain: DevnetChain, hooks: DevnetHooks = {}): Ho
     if (!owner) return c.json({ okay: false, cause: 'get-balance takes one principal argument' });
     const balance = chain.state.token(tokenAssetId(token), owner);
     return c.json({ okay: true, result: cvToHex(Cl.ok(Cl.uint(balance))) });
+  });
+
+  // Before `/extended/v1/tx/:txid`, which would take `multiple` for a txid. Each id is answered under the key it was
+  // asked by, found or not, as Hiro's API answers.
+  app.get('/extended/v1/tx/multiple', (c) => {
+    const ids = c.req.queries('tx_id') ?? [];
+    if (ids.length === 0) return c.json({ error: 'tx_id is required' }, 400);
+    const answers: Record<string, unknown> = {};
+    for (const id of ids) {
+      if (!TXID.test(id)) return c.json({ error: `invalid tx_id ${id}` }, 400);
+      const record = chain.transaction(id);
+      answers[id] = record
+        ? { found: true, result: transactionJson(record) }
+        : { found: false, result: { tx_id: id } };
+    }
+    return c.json(answers);
   });
 
   app.get('/extended/v1/tx/:txid', (c) => {

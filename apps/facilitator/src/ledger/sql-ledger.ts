@@ -18,9 +18,86 @@ import type {
   SponsorshipResult,
 } from 'x402-stacks/facilitator';
 import { chooseSponsorNonce, sponsorLimitProblem } from 'x402-stacks/facilitator';
+import { argument, type Prepared, prepare } from './prepared.js';
 import type { LedgerDatabase, SettlementsTable } from './schema.js';
 
 type Row = Selectable<SettlementsTable>;
+
+/** States that hold a payment in flight. */
+const IN_FLIGHT = ['claimed', 'broadcast'];
+
+/** The columns an update may set besides `state` and `updated_at`, as `SettlementUpdate` names them. */
+const UPDATABLE = {
+  txid: 'txid',
+  transaction: 'transaction',
+  sponsor: 'sponsor',
+  sponsorNonce: 'sponsor_nonce',
+  errorReason: 'error_reason',
+  errorMessage: 'error_message',
+  blockHeight: 'block_height',
+} as const satisfies Partial<Record<keyof SettlementUpdate, keyof SettlementsTable>>;
+
+/**
+ * The statements every payment runs, compiled once (`prepared.ts`). An update is compiled once per shape: the
+ * columns it sets, the states it moves from, and whether it is guarded by the claim's time.
+ */
+function hotStatements(db: Kysely<LedgerDatabase>) {
+  const settlements = () => db.selectFrom('x402_settlements').selectAll();
+  return {
+    claim: prepare(
+      db
+        .insertInto('x402_settlements')
+        .values({
+          payment_txid: argument('paymentTxid'),
+          txid: argument('txid'),
+          network: argument('network'),
+          payer: argument('payer'),
+          nonce: argument('nonce'),
+          nonce_claimed: 1,
+          sponsor: argument('sponsor'),
+          sponsor_nonce: argument('sponsorNonce'),
+          amount: argument('amount'),
+          asset: argument('asset'),
+          pay_to: argument('payTo'),
+          transaction: argument('transaction'),
+          state: 'claimed',
+          error_reason: argument('errorReason'),
+          error_message: argument('errorMessage'),
+          block_height: argument('blockHeight') as unknown as number | null,
+          holder: argument('holder'),
+          created_at: argument('now'),
+          updated_at: argument('now'),
+        })
+        .onConflict((conflict) => conflict.doNothing())
+        .returningAll(),
+    ),
+    inFlight: prepare(
+      settlements()
+        .where('network', '=', argument('network'))
+        .where('payer', '=', argument('payer'))
+        .where('nonce_claimed', '=', 1)
+        .where('state', 'in', IN_FLIGHT),
+    ),
+    releaseNonce: prepare(
+      db
+        .updateTable('x402_settlements')
+        .set({ nonce_claimed: 0 })
+        .where((eb) =>
+          eb.or([eb('payment_txid', '=', argument('id')), eb('txid', '=', argument('id'))]),
+        ),
+    ),
+    recordAnswer: prepare(
+      db
+        .insertInto('x402_answers')
+        .values({ payment_txid: argument('id'), answer: argument('answer'), at: argument('now') })
+        .onConflict((conflict) => conflict.doNothing())
+        .returning('answer'),
+    ),
+    answerOf: prepare(
+      db.selectFrom('x402_answers').select('answer').where('payment_txid', '=', argument('id')),
+    ),
+  };
+}
 
 /**
  * A Ledger in a SQL database: PostgreSQL or SQLite.
@@ -33,6 +110,8 @@ export class SqlLedger implements Ledger {
   readonly #db: Kysely<LedgerDatabase>;
   #getQuery: CompiledQuery | undefined;
   #lookupQuery: CompiledQuery | undefined;
+  readonly #hot: ReturnType<typeof hotStatements>;
+  readonly #updates = new Map<string, Prepared>();
   readonly #now: () => number;
   readonly #dialect: 'postgres' | 'sqlite';
 
@@ -41,6 +120,7 @@ export class SqlLedger implements Ledger {
     options: { dialect: 'postgres' | 'sqlite'; now?: () => number },
   ) {
     this.#db = db;
+    this.#hot = hotStatements(db);
     this.#dialect = options.dialect;
     this.#now = options.now ?? Date.now;
   }
@@ -50,32 +130,28 @@ export class SqlLedger implements Ledger {
     const txid = normalize(settlement.txid);
     const now = String(this.#now());
     // Any unique constraint may refuse the row; which one is read back afterwards.
-    const inserted = await this.#db
-      .insertInto('x402_settlements')
-      .values({
-        payment_txid: paymentTxid,
+    const {
+      rows: [inserted],
+    } = await this.#db.executeQuery<Row>(
+      this.#hot.claim({
+        paymentTxid,
         txid,
         network: settlement.network,
         payer: settlement.payer,
         nonce: settlement.nonce.toString(),
-        nonce_claimed: 1,
         sponsor: settlement.sponsor ?? null,
-        sponsor_nonce: settlement.sponsorNonce?.toString() ?? null,
+        sponsorNonce: settlement.sponsorNonce?.toString() ?? null,
         amount: settlement.amount.toString(),
         asset: settlement.asset,
-        pay_to: settlement.payTo,
+        payTo: settlement.payTo,
         transaction: settlement.transaction,
-        state: 'claimed',
-        error_reason: settlement.errorReason ?? null,
-        error_message: settlement.errorMessage ?? null,
-        block_height: settlement.blockHeight ?? null,
+        errorReason: settlement.errorReason ?? null,
+        errorMessage: settlement.errorMessage ?? null,
+        blockHeight: settlement.blockHeight ?? null,
         holder: settlement.holder ?? null,
-        created_at: now,
-        updated_at: now,
-      })
-      .onConflict((conflict) => conflict.doNothing())
-      .returningAll()
-      .executeTakeFirst();
+        now,
+      }),
+    );
     if (inserted) return { claimed: true, record: toRecord(inserted) };
     const sameTxid = (await this.get(paymentTxid)) ?? (await this.get(txid));
     if (sameTxid) return { claimed: false, conflict: 'txid', existing: sameTxid };
@@ -115,25 +191,44 @@ export class SqlLedger implements Ledger {
     claimedAt?: number,
   ): Promise<SettlementRecord | undefined> {
     const id = normalize(txid);
-    let query = this.#db
-      .updateTable('x402_settlements')
-      .set({
-        state: update.state,
-        updated_at: String(this.#now()),
-        ...(update.txid === undefined ? {} : { txid: normalize(update.txid) }),
-        ...(update.transaction === undefined ? {} : { transaction: update.transaction }),
-        ...(update.sponsor === undefined ? {} : { sponsor: update.sponsor }),
-        ...(update.sponsorNonce === undefined
-          ? {}
-          : { sponsor_nonce: update.sponsorNonce.toString() }),
-        ...(update.errorReason === undefined ? {} : { error_reason: update.errorReason }),
-        ...(update.errorMessage === undefined ? {} : { error_message: update.errorMessage }),
-        ...(update.blockHeight === undefined ? {} : { block_height: update.blockHeight }),
-      })
-      .where((eb) => eb.or([eb('payment_txid', '=', id), eb('txid', '=', id)]))
-      .where('state', 'in', [...from]);
-    if (claimedAt !== undefined) query = query.where('created_at', '=', String(claimedAt));
-    const row = await query.returningAll().executeTakeFirst();
+    const columns = (Object.keys(UPDATABLE) as (keyof typeof UPDATABLE)[]).filter(
+      (key) => update[key] !== undefined,
+    );
+    const guarded = claimedAt !== undefined;
+    const shape = `${columns.join(',')}|${from.join(',')}|${guarded}`;
+    let statement = this.#updates.get(shape);
+    if (!statement) {
+      let query = this.#db
+        .updateTable('x402_settlements')
+        .set({
+          state: argument('state'),
+          updated_at: argument('now'),
+          ...Object.fromEntries(columns.map((key) => [UPDATABLE[key], argument(key)])),
+        })
+        .where((eb) =>
+          eb.or([eb('payment_txid', '=', argument('id')), eb('txid', '=', argument('id'))]),
+        )
+        .where('state', 'in', [...from]);
+      if (guarded) query = query.where('created_at', '=', argument('claimedAt'));
+      statement = prepare(query.returningAll());
+      this.#updates.set(shape, statement);
+    }
+    const values: Record<string, unknown> = {
+      id,
+      state: update.state,
+      now: String(this.#now()),
+      claimedAt: String(claimedAt),
+      txid: update.txid === undefined ? undefined : normalize(update.txid),
+      transaction: update.transaction,
+      sponsor: update.sponsor,
+      sponsorNonce: update.sponsorNonce?.toString(),
+      errorReason: update.errorReason,
+      errorMessage: update.errorMessage,
+      blockHeight: update.blockHeight,
+    };
+    const {
+      rows: [row],
+    } = await this.#db.executeQuery<Row>(statement(values));
     return row ? toRecord(row) : undefined;
   }
 
@@ -172,12 +267,7 @@ export class SqlLedger implements Ledger {
   }
 
   async releaseNonce(txid: string): Promise<void> {
-    const id = normalize(txid);
-    await this.#db
-      .updateTable('x402_settlements')
-      .set({ nonce_claimed: 0 })
-      .where((eb) => eb.or([eb('payment_txid', '=', id), eb('txid', '=', id)]))
-      .execute();
+    await this.#db.executeQuery(this.#hot.releaseNonce({ id: normalize(txid) }));
   }
 
   async unfinished(): Promise<SettlementRecord[]> {
@@ -191,14 +281,7 @@ export class SqlLedger implements Ledger {
 
   async inFlight(network: string, payer: string): Promise<SettlementRecord[]> {
     // Settlements in flight always hold their nonce, so the partial (network, payer, nonce) index serves this.
-    const rows = await this.#db
-      .selectFrom('x402_settlements')
-      .selectAll()
-      .where('network', '=', network)
-      .where('payer', '=', payer)
-      .where('nonce_claimed', '=', 1)
-      .where('state', 'in', ['claimed', 'broadcast'])
-      .execute();
+    const { rows } = await this.#db.executeQuery<Row>(this.#hot.inFlight({ network, payer }));
     return rows.map(toRecord);
   }
 
@@ -412,22 +495,17 @@ export class SqlLedger implements Ledger {
     answer: SettlementAnswer,
   ): Promise<SettlementAnswer | undefined> {
     const id = normalize(paymentTxid);
-    const inserted = await this.#db
-      .insertInto('x402_answers')
-      .values({ payment_txid: id, answer, at: String(this.#now()) })
-      .onConflict((conflict) => conflict.doNothing())
-      .returning('answer')
-      .executeTakeFirst();
-    return inserted ? undefined : ((await this.answerOf(id)) ?? answer);
+    const { rows } = await this.#db.executeQuery(
+      this.#hot.recordAnswer({ id, answer, now: String(this.#now()) }),
+    );
+    return rows.length > 0 ? undefined : ((await this.answerOf(id)) ?? answer);
   }
 
   async answerOf(paymentTxid: string): Promise<SettlementAnswer | undefined> {
-    const row = await this.#db
-      .selectFrom('x402_answers')
-      .select('answer')
-      .where('payment_txid', '=', normalize(paymentTxid))
-      .executeTakeFirst();
-    return row?.answer as SettlementAnswer | undefined;
+    const { rows } = await this.#db.executeQuery<{ answer: string }>(
+      this.#hot.answerOf({ id: normalize(paymentTxid) }),
+    );
+    return rows[0]?.answer as SettlementAnswer | undefined;
   }
 
   async pruneSponsorFees(before: number): Promise<void> {

@@ -15,6 +15,7 @@ import { redactUrl } from './redact.js';
 import { createRequest, type Request } from './request.js';
 import {
   BroadcastTxidSchema,
+  MultipleTransactionsSchema,
   normalizeTxid,
   RejectionSchema,
   TransactionSchema,
@@ -42,9 +43,14 @@ const PATHS = {
   feeRate: '/v2/fees/transfer',
   account: (principal: string) => `/v2/accounts/${encodeURIComponent(principal)}?proof=0`,
   transaction: (txid: string) => `/extended/v1/tx/0x${txid}`,
+  transactions: (txids: readonly string[]) =>
+    `/extended/v1/tx/multiple?${txids.map((txid) => `tx_id=0x${txid}`).join('&')}`,
   nonces: (principal: string) => `/extended/v1/address/${encodeURIComponent(principal)}/nonces`,
   balances: (principal: string) => `/extended/v1/address/${encodeURIComponent(principal)}/balances`,
 } as const;
+
+/** Txids per `tx/multiple` read: about 3.6 kB of query string, well inside every proxy's URL limit. */
+const TXIDS_PER_READ = 50;
 
 // Rejections about the bytes themselves: the hash of bytes that do not decode is no transaction's id.
 const UNDECODABLE_REASONS: ReadonlySet<string> = new Set(['Serialization', 'Deserialization']);
@@ -107,6 +113,19 @@ export interface ChainClient {
    * @param txid 64 hex characters, with or without `0x`.
    */
   getTransaction(txid: string): Promise<ChainTransaction | null>;
+  /**
+   * Looks many transactions up at once (`GET /extended/v1/tx/multiple?tx_id=…`, 50 a request), each answered as
+   * {@link ChainClient.getTransaction} would. Against an API without that route (a bare node), one read per txid.
+   * Optional: a status poller falls back to `getTransaction` for a client without it.
+   * @param txids 64 hex characters each, with or without `0x`.
+   * @returns every requested txid (lower-case, no `0x`) with its transaction or `null`.
+   * @example
+   * ```ts
+   * const found = await chain.getTransactions?.([txidA, txidB]);
+   * found?.get(txidA)?.status; // 'success'
+   * ```
+   */
+  getTransactions?(txids: readonly string[]): Promise<Map<string, ChainTransaction | null>>;
   /**
    * The nonce the principal's next transaction should use, counting its mempool transactions
    * (`possible_next_nonce`). Against a bare node without the extended API: the confirmed nonce of `/v2/accounts`.
@@ -201,6 +220,56 @@ export function createChainClient(options: ChainClientOptions): ChainClient {
   const get = (path: string, expect?: readonly number[]) =>
     request({ method: 'GET', path, idempotent: true, ...(expect ? { expect } : {}) });
 
+  /** What a 404 for a txid means: one of ours not indexed yet (pending) within the grace period, else unknown. */
+  const notFound = (id: string): ChainTransaction | null => {
+    const at = broadcastAt.get(id);
+    if (at !== undefined && now() - at <= notFoundGraceMs) {
+      return { indexed: false, txid: id, status: 'pending', broadcastAt: at };
+    }
+    return null;
+  };
+
+  async function getTransaction(txid: string): Promise<ChainTransaction | null> {
+    const id = txidInput(txid);
+    const response = await get(PATHS.transaction(id), [404]);
+    if (response.status === 404) return notFound(id);
+    const tx = response.json(TransactionSchema);
+    if (tx.txid !== id) throw response.badResponse(`for another transaction (${tx.txid})`);
+    return { ...tx, raw: JSON.parse(response.text) as Record<string, unknown> };
+  }
+
+  // Learned from the first 404 of `tx/multiple`: this API has no such route, so each txid is read on its own.
+  let multipleUnsupported = false;
+
+  async function readMany(ids: readonly string[], into: Map<string, ChainTransaction | null>) {
+    if (!multipleUnsupported) {
+      const response = await get(PATHS.transactions(ids), [404]);
+      if (response.status !== 404) {
+        const answers = response.json(MultipleTransactionsSchema);
+        for (const id of ids) {
+          const answer = answers[`0x${id}`] ?? answers[id];
+          if (!answer?.found) {
+            into.set(id, notFound(id));
+            continue;
+          }
+          // The status decides money: the same strict schema as a single read.
+          const parsed = TransactionSchema.safeParse(answer.result);
+          if (!parsed.success)
+            throw response.badResponse(`with a transaction ${id} it cannot read`);
+          if (parsed.data.txid !== id)
+            throw response.badResponse(`for another transaction (${parsed.data.txid})`);
+          into.set(id, { ...parsed.data, raw: answer.result as Record<string, unknown> });
+        }
+        return;
+      }
+      multipleUnsupported = true;
+    }
+    const single = await Promise.all(ids.map(getTransaction));
+    ids.forEach((id, k) => {
+      into.set(id, single[k]!);
+    });
+  }
+
   return {
     async broadcast(transaction) {
       const bytes = transactionBytes(transaction);
@@ -225,19 +294,16 @@ export function createChainClient(options: ChainClientOptions): ChainClient {
       }
     },
 
-    async getTransaction(txid) {
-      const id = txidInput(txid);
-      const response = await get(PATHS.transaction(id), [404]);
-      if (response.status === 404) {
-        const at = broadcastAt.get(id);
-        if (at !== undefined && now() - at <= notFoundGraceMs) {
-          return { indexed: false, txid: id, status: 'pending', broadcastAt: at };
-        }
-        return null;
-      }
-      const tx = response.json(TransactionSchema);
-      if (tx.txid !== id) throw response.badResponse(`for another transaction (${tx.txid})`);
-      return { ...tx, raw: JSON.parse(response.text) as Record<string, unknown> };
+    getTransaction,
+
+    async getTransactions(txids) {
+      const ids = [...new Set(txids.map(txidInput))];
+      const found = new Map<string, ChainTransaction | null>();
+      const reads: Promise<void>[] = [];
+      for (let start = 0; start < ids.length; start += TXIDS_PER_READ)
+        reads.push(readMany(ids.slice(start, start + TXIDS_PER_READ), found));
+      await Promise.all(reads);
+      return found;
     },
 
     async getNextNonce(principal) {

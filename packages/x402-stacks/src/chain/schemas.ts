@@ -220,6 +220,15 @@ export const TransactionSchema = z
     };
   });
 
+/**
+ * `GET /extended/v1/tx/multiple?tx_id=…`: each requested txid (as sent, `0x…`) with `found` and, when found, the
+ * transaction as `GET /extended/v1/tx/:txid` answers it (parsed on its own with {@link TransactionSchema}).
+ */
+export const MultipleTransactionsSchema = z.record(
+  z.string(),
+  z.looseObject({ found: z.boolean(), result: z.unknown() }),
+);
+
 /** Lower-case hex without `0x`, from a txid the schema has already checked. */
 export function normalizeTxid(txid: string): string {
   return (txid.startsWith('0x') || txid.startsWith('0X') ? txid.slice(2) : txid).toLowerCase();

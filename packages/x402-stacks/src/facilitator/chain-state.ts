@@ -1,7 +1,9 @@
 /**
- * What verification reads from the chain about a payer: the next nonce and the balances that pay. `/verify` may read
- * it through a short per-payer cache (a seller that verifies before it settles asks twice for the same payer within
- * milliseconds); `/settle` always reads it fresh, and the node's answer to the broadcast is final either way.
+ * What verification reads from the chain about a payer: the next nonce and the balances that pay. Callers about the
+ * same payer at the same time share one read. `/verify` may also take a read from a short per-payer cache (a seller
+ * that verifies before it settles asks twice for the same payer within milliseconds); `/settle` takes a shared read
+ * only where that is safe for money (see `settleMayShare` in verify.ts), and the node's answer to the broadcast is
+ * final either way.
  * @module
  */
 import type { ChainClient } from '../chain/client.js';
@@ -17,29 +19,37 @@ export type PayerChainState = {
   readonly token: bigint | undefined;
 };
 
+/** A read of a payer's state, and whether it was another caller's (in flight or recent) rather than this one's. */
+export type ChainStateRead = { readonly state: PayerChainState; readonly shared: boolean };
+
 export type ChainStateReader = {
-  /** Reads a payer's state; `fresh` skips the cache (and refreshes it). */
+  /**
+   * Reads a payer's state. With `share`, a read of the same payer still in flight (concurrent callers ask the chain
+   * once) or younger than the cache time answers; without it the chain is asked anew, and that read replaces the
+   * cached one.
+   */
   read(
     chain: ChainClient,
     key: { network: string; payer: string; token: string | undefined },
-    fresh: boolean,
-  ): Promise<PayerChainState>;
+    share: boolean,
+  ): Promise<ChainStateRead>;
 };
 
 /** Enough payers for a busy facilitator; past it the oldest entries go first. */
 const MAX_ENTRIES = 10_000;
 
 /**
- * @param ttlMs how long a read may be reused by a later non-fresh read; 0 turns the cache off.
+ * @param ttlMs how long a finished read may answer later callers that share; 0 shares only reads still in flight.
  * @example
  * ```ts
  * const reader = createChainStateReader(2_000, Date.now);
- * const state = await reader.read(chain, { network: 'stacks:2147483648', payer, token: undefined }, false);
+ * const { state } = await reader.read(chain, { network: 'stacks:2147483648', payer, token: undefined }, true);
  * ```
  */
 export function createChainStateReader(ttlMs: number, now: () => number): ChainStateReader {
-  // A promise per key, so concurrent verifies of one payer share a single round of chain reads.
-  const entries = new Map<string, { at: number; state: Promise<PayerChainState> }>();
+  // A promise per key, so concurrent callers about one payer share a single round of chain reads. `at` is when the
+  // read started: its answer is at least that fresh.
+  const entries = new Map<string, { at: number; state: Promise<PayerChainState>; done: boolean }>();
 
   function load(chain: ChainClient, payer: string, token: string | undefined) {
     return Promise.all([
@@ -55,20 +65,25 @@ export function createChainStateReader(ttlMs: number, now: () => number): ChainS
   }
 
   return {
-    read(chain, { network, payer, token }, fresh) {
-      if (ttlMs <= 0) return load(chain, payer, token);
+    async read(chain, { network, payer, token }, share) {
       const key = `${network}|${payer}|${token ?? ''}`;
       const cached = entries.get(key);
-      if (!fresh && cached && now() - cached.at < ttlMs) return cached.state;
-      const state = load(chain, payer, token);
+      if (share && cached && (!cached.done || now() - cached.at < ttlMs))
+        return { state: await cached.state, shared: true };
+      const entry = { at: now(), state: load(chain, payer, token), done: false };
       entries.delete(key);
-      entries.set(key, { at: now(), state });
-      // A failed read is not worth remembering: the next verify asks again.
-      state.catch(() => {
-        if (entries.get(key)?.state === state) entries.delete(key);
-      });
+      entries.set(key, entry);
       if (entries.size > MAX_ENTRIES) entries.delete(entries.keys().next().value!);
-      return state;
+      try {
+        return { state: await entry.state, shared: false };
+      } catch (error) {
+        // A failed read is not worth remembering: the next caller asks again.
+        if (entries.get(key) === entry) entries.delete(key);
+        throw error;
+      } finally {
+        entry.done = true;
+        if (ttlMs <= 0 && entries.get(key) === entry) entries.delete(key);
+      }
     },
   };
 }

@@ -79,7 +79,7 @@ export function createFacilitator(options: FacilitatorOptions): Facilitator {
 
   return {
     async verify(payload, requirements) {
-      const examined = await examinePayment(context, pool, payload, requirements, false);
+      const examined = await examinePayment(context, pool, payload, requirements, 'verify');
       return examined.ok ? { isValid: true, payer: examined.check.payer } : invalid(examined);
     },
     settle: (payload, requirements) => settlePayment(context, pool, tracker, payload, requirements),

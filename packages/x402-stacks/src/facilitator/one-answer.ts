@@ -78,7 +78,13 @@ export async function answerRetry(
   const outcome =
     current.state === 'success'
       ? success(current.txid, current.payer, connection.network)
-      : await tracker.track(current.txid, current.payer, connection.network, connection.chain);
+      : await tracker.track(
+          current.txid,
+          current.payer,
+          connection.network,
+          connection.chain,
+          current,
+        );
   // A pending answer, like a success, goes to this request alone: only its seller follows the status.
   return answerOnce(context, current, outcome);
 }

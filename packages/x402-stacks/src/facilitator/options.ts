@@ -59,7 +59,12 @@ export type FacilitatorOptions = {
   ledger?: Ledger;
   /** How long `settle` waits for confirmation before answering `settlement_pending`. Default 60,000 ms. */
   settleTimeoutMs?: number;
-  /** Poll interval while tracking a transaction. Default 1,000 ms. */
+  /**
+   * How often broadcast transactions are looked up while tracked. Every settlement this engine follows shares one
+   * timer: each round reads them together (`ChainClient.getTransactions`, else one `getTransaction` each), and the
+   * first round after a broadcast comes one interval later (the node's acceptance already said it is in the
+   * mempool). Default 1,000 ms.
+   */
   pollIntervalMs?: number;
   /** How long tracking goes on in the background after `settlement_pending`. Default 30 minutes. */
   trackForMs?: number;
@@ -80,8 +85,12 @@ export type FacilitatorOptions = {
    */
   maxNonceAhead?: bigint;
   /**
-   * How long `verify` may reuse a payer's nonce and balances read by an earlier `verify`, in ms. `settle` never uses
-   * the cache. Default 0 (every verify reads the chain); the HTTP service sets 2,000.
+   * How long a payer's nonce and balances, read by a `verify` or a `settle`, may answer a later `verify`, in ms.
+   * `settle` takes such a read only when it saw nothing of the payer pending and the payment takes the payer's next
+   * nonce (safe for money: the node then refuses the payment if the payer spent that nonce meanwhile, and the payer's
+   * payments in flight here are counted from the ledger after the claim); otherwise it reads the chain. Concurrent
+   * reads of one payer are shared whatever this is. Default 0 (no reuse after a read finishes); the HTTP service
+   * sets 2,000.
    */
   verifyCacheMs?: number;
   /** Largest fee accepted on an unsponsored payment, micro-STX. Default: no cap. */

@@ -1,7 +1,7 @@
 /**
- * Settlement, as numbered steps: verify again on fresh chain state, claim the payment atomically, sponsor it, write
- * ahead, broadcast, and track. Every refusal is an answer with a reason code; what throws is a chain that cannot be
- * reached before anything was sent.
+ * Settlement, as numbered steps: verify again (on chain state read for it, or shared where `settleMayShare` says that
+ * is safe), claim the payment atomically, sponsor it, write ahead, broadcast, and track. Every refusal is an answer
+ * with a reason code; what throws is a chain that cannot be reached before anything was sent.
  * @module
  */
 import { ChainRequestError } from '../chain/errors.js';
@@ -42,8 +42,8 @@ export async function settlePayment(
     if (answer) return answer;
   }
 
-  // 1. Verify, against fresh chain state.
-  const examined = await examinePayment(context, pool, payloadInput, requirementsInput, true);
+  // 1. Verify again. The replay read above is this step's too: the claim below is the atomic check.
+  const examined = await examinePayment(context, pool, payloadInput, requirementsInput, 'settle');
   if (!examined.ok) {
     // A concurrent settle of the same payment may have claimed it meanwhile: that is a replay, not a bad payment.
     const claimedMeanwhile = await claimedAlready(context, payloadInput);
@@ -173,7 +173,7 @@ async function settleExamined(
     return answerOnce(
       context,
       marked,
-      await tracker.track(onChain.txid, check.payer, network, chain),
+      await tracker.track(onChain.txid, check.payer, network, chain, marked),
     );
   }
   if (!result.accepted) {
@@ -191,11 +191,13 @@ async function settleExamined(
       onChain.txid,
     );
   }
-  // 8. Track it to a final status, or answer settlement_pending; either answer is given once per payment.
+  // 8. Track it to a final status, or answer settlement_pending; either answer is given once per payment. The node's
+  // acceptance is the admission: the first status read waits for the tracker's next round, shared with every other
+  // settlement being followed.
   return answerOnce(
     context,
     marked,
-    await tracker.track(onChain.txid, check.payer, network, chain),
+    await tracker.track(onChain.txid, check.payer, network, chain, marked),
   );
 }
 

@@ -1,7 +1,9 @@
 /**
  * Tracking a broadcast settlement to its end: a success, a failure on chain, or a drop from the mempool. A transaction
  * the node does not know (lost in a restart, evicted without a trace) is sent again as the identical bytes: the same
- * bytes have the same txid, so this can never pay twice.
+ * bytes have the same txid, so this can never pay twice. The looks of every settlement followed here share one timer
+ * and batched reads (`status-poller.ts`); the first comes at the next tick after the broadcast, since the node's
+ * acceptance already said what a read right then would (the txid, in the mempool).
  * @module
  */
 import type { ChainClient } from '../chain/client.js';
@@ -12,6 +14,7 @@ import type { FacilitatorContext } from './context.js';
 import type { SettlementRecord } from './ledger.js';
 import { failure, pending, success } from './outcomes.js';
 import type { SponsorPool } from './sponsor-pool.js';
+import { createStatusPoller, type StatusRead } from './status-poller.js';
 
 /** Final statuses other than success. `dropped_*` leave the mempool unmined: they spent no nonce and no fee. */
 const TERMINAL_FAILURES: ReadonlySet<string> = new Set([
@@ -29,17 +32,28 @@ const TERMINAL_FAILURES: ReadonlySet<string> = new Set([
 export type Observation = 'success' | 'failed' | 'pending' | 'unknown';
 
 export type Tracker = {
-  /** Waits for a final status until `settleTimeoutMs` is up, then answers `settlement_pending` and goes on behind. */
+  /**
+   * Waits for a final status until `settleTimeoutMs` is up, then answers `settlement_pending` and goes on behind.
+   * `record` is the settlement as the caller just wrote or read it, which saves reading it again.
+   */
   track(
     txid: string,
     payer: string,
     network: StacksNetwork,
     chain: ChainClient,
+    record?: SettlementRecord,
   ): Promise<SettleResponse>;
   /** Follows a broadcast settlement in the background until it is final (at most `trackForMs`). */
   follow(txid: string, chain: ChainClient): void;
-  /** Looks once: records a final status, re-sends bytes the node lost. */
-  observe(record: SettlementRecord, chain: ChainClient): Promise<Observation>;
+  /**
+   * Looks once: records a final status, re-sends bytes the node lost. `look` is a read already taken (by the
+   * poller); without it the chain is asked now.
+   */
+  observe(
+    record: SettlementRecord,
+    chain: ChainClient,
+    look?: { readonly read: StatusRead },
+  ): Promise<Observation>;
   /**
    * Records a node's refusal of a broadcast settlement: failed, its payer nonce freed, and its sponsor nonce handed
    * back unless something else holds it. Returns whether the refusal was about the sponsor's nonce.
@@ -69,9 +83,14 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
   let stopped = false;
   /** When this process last sent a transaction's bytes, so a lost one is sent again at most so often. */
   const sentAt = new Map<string, number>();
+  const poller = createStatusPoller(context.pollIntervalMs, context.sleep);
 
-  async function observe(record: SettlementRecord, chain: ChainClient): Promise<Observation> {
-    const tx = await chain.getTransaction(record.txid).catch(() => undefined);
+  async function observe(
+    record: SettlementRecord,
+    chain: ChainClient,
+    look?: { readonly read: StatusRead },
+  ): Promise<Observation> {
+    const tx = look ? look.read : await chain.getTransaction(record.txid).catch(() => undefined);
     if (tx === undefined) return 'pending';
     // A status from a block off the canonical fork says nothing yet.
     const settled = tx?.indexed && tx.canonical !== false ? tx : undefined;
@@ -143,32 +162,37 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
     return judged.sponsorsNonce;
   }
 
-  async function poll(txid: string, chain: ChainClient, until: number): Promise<Observation> {
-    // Read once: the chain says when it ends, and observe() reads the ledger again before sending anything.
-    const record = await ledger.get(txid);
+  async function poll(
+    txid: string,
+    chain: ChainClient,
+    until: number,
+    known?: SettlementRecord,
+  ): Promise<Observation> {
+    // Read once (or taken from the caller, who just wrote it): the chain says when it ends, and observe() reads the
+    // ledger again before sending anything.
+    const record = known?.txid === txid ? known : await ledger.get(txid);
     if (record?.state !== 'broadcast') {
       return record?.state === 'success' ? 'success' : record ? 'failed' : 'unknown';
     }
     for (;;) {
-      const seen = await observe(record, chain);
+      const seen = await observe(record, chain, { read: await poller.next(chain, record.txid) });
       if (seen === 'success' || seen === 'failed') return seen;
       if (context.now() >= until || stopped) return seen;
-      await context.sleep(context.pollIntervalMs);
     }
   }
 
-  function follow(txid: string, chain: ChainClient): void {
+  function follow(txid: string, chain: ChainClient, known?: SettlementRecord): void {
     if (following.has(txid) || stopped) return;
-    const background = poll(txid, chain, context.now() + context.trackForMs)
+    const background = poll(txid, chain, context.now() + context.trackForMs, known)
       .catch(() => undefined)
       .finally(() => following.delete(txid));
     following.set(txid, background);
   }
 
   return {
-    async track(txid, payer, network, chain) {
+    async track(txid, payer, network, chain, record) {
       sentAt.set(txid, context.now());
-      const seen = await poll(txid, chain, context.now() + context.settleTimeoutMs);
+      const seen = await poll(txid, chain, context.now() + context.settleTimeoutMs, record);
       if (seen === 'success') return success(txid, payer, network);
       if (seen === 'failed') {
         const record = await ledger.get(txid);
@@ -176,10 +200,10 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
           record?.errorReason === 'broadcast_failed' ? 'broadcast_failed' : 'transaction_failed';
         return failure(payer, network, reason, record?.errorMessage ?? 'failed', txid);
       }
-      follow(txid, chain);
+      follow(txid, chain, record);
       return pending(txid, payer, network);
     },
-    follow,
+    follow: (txid, chain) => follow(txid, chain),
     observe,
     refused,
     isFollowing: (txid) => following.has(txid),

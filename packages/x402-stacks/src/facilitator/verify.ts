@@ -1,6 +1,7 @@
 /**
  * Verification, as numbered steps: everything that can be known about a payment without moving it. `verify` answers
- * with it; `settle` runs it again on fresh chain state before it claims anything. Read-only.
+ * with it; `settle` runs it again before it claims anything, on chain state read for it or shared where that is safe
+ * for money. Read-only.
  * @module
  */
 import type { ChainClient } from '../chain/client.js';
@@ -38,10 +39,16 @@ export type ExaminedPayment = {
 };
 
 /**
- * Steps 1–9 of verification. `fresh` (settle) reads the chain past the verify cache.
+ * Who examines: `verify` answers with every step; `settle` claims right after, atomically, so it leaves the ledger
+ * steps (7 and 9) to the claim and to the funds check that follows it, and shares chain reads only where safe.
+ */
+export type Examiner = 'verify' | 'settle';
+
+/**
+ * Steps 1–9 of verification.
  * @example
  * ```ts
- * const examined = await examinePayment(context, pool, payload, requirements, false);
+ * const examined = await examinePayment(context, pool, payload, requirements, 'verify');
  * if (!examined.ok) return invalid(examined);
  * ```
  */
@@ -50,7 +57,7 @@ export async function examinePayment(
   pool: SponsorPool,
   payloadInput: unknown,
   requirementsInput: unknown,
-  fresh: boolean,
+  examiner: Examiner,
 ): Promise<ExaminedPayment | Refusal> {
   // 1. Shapes.
   const payload = PaymentPayloadSchema.safeParse(payloadInput);
@@ -91,9 +98,13 @@ export async function examinePayment(
     if (problem) return refuse(problem.reason, problem.message, offline.payer);
   }
   // 7. Replay: a transaction this facilitator already settled. The same read brings the payer's settlements in
-  // flight, for step 9.
-  const known = await context.ledger.lookup(offline.txid, terms.network.caip2, offline.payer);
-  if (known.settled) {
+  // flight, for step 9. Settle asked the ledger about this txid just before, and its claim is the atomic replay
+  // check: it skips this read.
+  const known =
+    examiner === 'verify'
+      ? await context.ledger.lookup(offline.txid, terms.network.caip2, offline.payer)
+      : undefined;
+  if (known?.settled) {
     return refuse(
       'invalid_exact_stacks_payload_txid_reused',
       'this transaction was already settled',
@@ -103,11 +114,10 @@ export async function examinePayment(
   // 8. Chain state: the next nonce and the balances, and the transaction against them.
   const { chain } = connection;
   const token = terms.asset.kind === 'sip010' ? assetKey(terms.asset) : undefined;
-  const state = await context.chainState.read(
-    chain,
-    { network: terms.network.caip2, payer: offline.payer, token },
-    fresh,
-  );
+  const key = { network: terms.network.caip2, payer: offline.payer, token };
+  let { state, shared } = await context.chainState.read(chain, key, true);
+  if (examiner === 'settle' && shared && !settleMayShare(state, offline.nonce))
+    ({ state } = await context.chainState.read(chain, key, false));
   const check = checkChainState(offline, {
     expectedNonce: state.nonce,
     maxNonceAhead: context.maxNonceAhead,
@@ -115,17 +125,23 @@ export async function examinePayment(
   });
   if (!check.isValid) return refuse(check.invalidReason, check.invalidMessage, check.payer);
   // 9. This payer's settlements in flight here: another transaction holding the nonce, and the balances they take.
-  const { inFlight } = known;
-  const holder = inFlight.find((r) => r.nonce === offline.nonce && r.paymentTxid !== offline.txid);
-  if (holder) {
-    return refuse(
-      'invalid_exact_stacks_payload_nonce_reused',
-      `nonce ${offline.nonce} is already claimed by transaction ${holder.txid}`,
-      offline.payer,
+  // Settle's claim refuses a held nonce with the same reason, and its funds check after the claim counts every
+  // settlement in flight, its own racing ones included.
+  if (known) {
+    const { inFlight } = known;
+    const holder = inFlight.find(
+      (r) => r.nonce === offline.nonce && r.paymentTxid !== offline.txid,
     );
+    if (holder) {
+      return refuse(
+        'invalid_exact_stacks_payload_nonce_reused',
+        `nonce ${offline.nonce} is already claimed by transaction ${holder.txid}`,
+        offline.payer,
+      );
+    }
+    const short = fundsInFlightProblem(offline, state, inFlight);
+    if (short) return short;
   }
-  const short = fundsInFlightProblem(offline, state, inFlight);
-  if (short) return short;
   return {
     ok: true,
     check: offline,
@@ -135,6 +151,28 @@ export async function examinePayment(
     chain,
     state,
   };
+}
+
+/**
+ * Whether settle may judge a payment on a read of the payer's state that was not made for it: one still in flight
+ * for another caller, or a recent one (a verify of the same payer moments before). Only when that read saw nothing
+ * of the payer pending (next possible nonce = confirmed nonce) and the payment takes exactly that nonce:
+ * - Nonce: confirmed nonces only grow, so the payment's nonce can never have become ahead of the chain (the case that
+ *   must wait for earlier nonces, step 4 of settle). If the payer used it meanwhile, the node refuses the broadcast
+ *   (`BadNonce`, `ConflictingNonceInMempool`): nothing is served and nothing charged.
+ * - Balance: if the node admits the payment at that nonce, no transaction of the payer was mined since the read (any
+ *   would have spent this very nonce first), so nothing the payer signed has lowered the balance read; incoming
+ *   transfers only raise it. Other payments of the payer in flight here are not taken from the read at all: the
+ *   funds check after the claim counts them from the ledger, where the claim has made every racing settle visible.
+ * - A read that saw pending transactions says less (a mempool eviction can lower the next possible nonce, and the
+ *   payment could be broadcast ahead of a gap): settle reads anew then.
+ * @example
+ * ```ts
+ * settleMayShare({ nonce: 4n, confirmedNonce: 4n, stx: 10n, token: undefined }, 4n); // true
+ * ```
+ */
+export function settleMayShare(state: PayerChainState, paymentNonce: bigint): boolean {
+  return state.nonce === state.confirmedNonce && paymentNonce === state.confirmedNonce;
 }
 
 /**

@@ -1,0 +1,211 @@
+/**
+ * What the facilitator engine asks of the chain: every request it sends to the devnet is counted at the chain client's
+ * `fetch`, so these tests see the calls a settlement costs, not what the engine believes it did.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { type Devnet, startDevnet } from '@x402-stacks/devnet';
+import {
+  createFacilitator,
+  createPaymentTransaction,
+  InMemoryLedger,
+  type StacksAccount,
+} from 'x402-stacks';
+import { createChainClient } from 'x402-stacks/chain';
+
+const requirementsFor = (payTo: string) => ({
+  scheme: 'exact',
+  network: 'stacks:2147483648',
+  amount: '1000',
+  asset: 'STX',
+  payTo,
+  maxTimeoutSeconds: 300,
+});
+
+async function paymentOf(payer: StacksAccount, payTo: string, nonce: bigint) {
+  const requirements = requirementsFor(payTo);
+  const { transaction } = await createPaymentTransaction({
+    account: payer,
+    requirements,
+    nonce,
+    fee: 300n,
+  });
+  return { x402Version: 2, accepted: requirements, payload: { transaction } };
+}
+
+/** A `fetch` for the chain client that records every request answered (`GET /path?query`) and can refuse a route. */
+function countingFetch(options: { without?: string } = {}) {
+  const requests: string[] = [];
+  const fetchCounting: typeof fetch = async (input, init) => {
+    const url = new URL(String(input));
+    const line = `${init?.method ?? 'GET'} ${url.pathname}${url.search}`;
+    const answer =
+      options.without && url.pathname === options.without
+        ? new Response(JSON.stringify({ error: 'no such route' }), {
+            status: 404,
+            headers: { 'content-type': 'application/json' },
+          })
+        : await fetch(input, init);
+    // Counted once answered: a test that waits for a broadcast to count then knows the devnet holds it.
+    requests.push(line);
+    return answer;
+  };
+  const count = (pattern: RegExp) => requests.filter((line) => pattern.test(line)).length;
+  return {
+    fetch: fetchCounting,
+    requests,
+    nonces: () => count(/^GET \/extended\/v1\/address\/[^/]+\/nonces/),
+    accounts: () => count(/^GET \/v2\/accounts\//),
+    broadcasts: () => count(/^POST \/v2\/transactions/),
+    singleStatusReads: () => count(/^GET \/extended\/v1\/tx\/0x/),
+    batchStatusReads: () =>
+      requests.filter((line) => line.startsWith('GET /extended/v1/tx/multiple')),
+  };
+}
+
+describe('chain calls of the facilitator engine', () => {
+  let devnet: Devnet;
+  before(async () => {
+    devnet = await startDevnet({ port: 0, accounts: 26, mining: { mode: 'manual' } });
+  });
+  after(() => devnet.stop());
+
+  const seller = () => devnet.accounts[1]!.address;
+  const countingClient = (fetchCounting: typeof fetch) =>
+    createChainClient({ network: 'testnet', url: devnet.url, fetch: fetchCounting });
+  let nextPayer = 2;
+  /** A payer no other test has used: nothing of it pending, nonce 0. */
+  const freshPayer = () => devnet.accounts[nextPayer++]!.account;
+
+  test('a verify then a settle of the same payment read the payer once: the settle shares what the verify read', async () => {
+    const counter = countingFetch();
+    const engine = createFacilitator({
+      networks: { testnet: { chain: countingClient(counter.fetch) } },
+      verifyCacheMs: 60_000,
+      pollIntervalMs: 20,
+      settleTimeoutMs: 5_000,
+    });
+    const payer = freshPayer();
+    const payment = await paymentOf(payer, seller(), 0n);
+    const verdict = await engine.verify(payment, requirementsFor(seller()));
+    assert.equal(verdict.isValid, true);
+    assert.equal(counter.nonces(), 1);
+    assert.equal(counter.accounts(), 1);
+    const settling = engine.settle(payment, requirementsFor(seller()));
+    await until(() => counter.broadcasts() === 1);
+    devnet.mine();
+    const settled = await settling;
+    assert.equal(settled.success, true, JSON.stringify(settled));
+    assert.equal(counter.nonces(), 1, 'the settle read no nonce of its own');
+    assert.equal(counter.accounts(), 1, 'the settle read no balance of its own');
+    assert.equal(counter.broadcasts(), 1);
+    await engine.idle();
+  });
+
+  test('a settle of a payment chained on a pending one reads the payer afresh, whatever the verify read', async () => {
+    const counter = countingFetch();
+    const engine = createFacilitator({
+      networks: { testnet: { chain: countingClient(counter.fetch) } },
+      verifyCacheMs: 60_000,
+      pollIntervalMs: 20,
+      settleTimeoutMs: 200,
+    });
+    const payer = freshPayer();
+    const requirements = requirementsFor(seller());
+    // Nonce 0 goes to the mempool and stays there: no block is mined.
+    const first = await engine.settle(await paymentOf(payer, seller(), 0n), requirements);
+    assert.equal(first.errorReason, 'settlement_pending', JSON.stringify(first));
+    const second = await paymentOf(payer, seller(), 1n);
+    assert.equal((await engine.verify(second, requirements)).isValid, true);
+    const before = { nonces: counter.nonces(), accounts: counter.accounts() };
+    const settling = engine.settle(second, requirements);
+    await until(() => counter.broadcasts() === 2);
+    devnet.mine();
+    const settled = await settling;
+    assert.equal(settled.success, true, JSON.stringify(settled));
+    // The verify's read saw nonce 0 pending: a mempool eviction could have made nonce 1 ahead of the chain since.
+    assert.equal(counter.nonces(), before.nonces + 1);
+    assert.equal(counter.accounts(), before.accounts + 1);
+    await engine.idle();
+  });
+
+  test('concurrent verifies of one payer share one read of the chain, with the cache off', async () => {
+    const counter = countingFetch();
+    const engine = createFacilitator({
+      networks: { testnet: { chain: countingClient(counter.fetch) } },
+      verifyCacheMs: 0,
+    });
+    const payment = await paymentOf(freshPayer(), seller(), 0n);
+    const verdicts = await Promise.all(
+      Array.from({ length: 6 }, () => engine.verify(payment, requirementsFor(seller()))),
+    );
+    assert.deepEqual(
+      verdicts.map((v) => v.isValid),
+      [true, true, true, true, true, true],
+    );
+    assert.equal(counter.nonces(), 1);
+    assert.equal(counter.accounts(), 1);
+    // Finished, a read answers no later verify when the cache is off.
+    await engine.verify(payment, requirementsFor(seller()));
+    assert.equal(counter.nonces(), 2);
+  });
+
+  for (const api of ['with tx/multiple', 'without tx/multiple'] as const) {
+    test(`the settlements followed after a restart are read together, one round for all of them (${api})`, async () => {
+      const ledger = new InMemoryLedger();
+      const settlements = 8;
+      const payers = Array.from({ length: settlements }, freshPayer);
+      const requirements = requirementsFor(seller());
+      // A first process settles them while no block comes: each answers pending, then it stops.
+      const first = createFacilitator({
+        networks: { testnet: { url: devnet.url } },
+        ledger,
+        pollIntervalMs: 20,
+        settleTimeoutMs: 100,
+      });
+      const answers = await Promise.all(
+        payers.map(async (payer) =>
+          first.settle(await paymentOf(payer, seller(), 0n), requirements),
+        ),
+      );
+      assert.deepEqual(
+        answers.map((a) => a.errorReason),
+        answers.map(() => 'settlement_pending'),
+      );
+      await first.keeper.stop();
+      await first.idle();
+
+      // The next process follows all of them from the ledger, on one timer.
+      const counter = countingFetch(
+        api === 'with tx/multiple' ? {} : { without: '/extended/v1/tx/multiple' },
+      );
+      const next = createFacilitator({
+        networks: { testnet: { chain: countingClient(counter.fetch) } },
+        ledger,
+        pollIntervalMs: 50,
+      });
+      assert.deepEqual(await next.resume(), { tracked: settlements, released: 0 });
+      devnet.mine();
+      await next.idle();
+      for (const answer of answers) {
+        assert.equal((await next.status(answer.transaction))?.state, 'success');
+      }
+      const batches = counter.batchStatusReads();
+      if (api === 'with tx/multiple') {
+        // One round: one request asking about every settlement.
+        assert.equal(batches.length, 1);
+        assert.equal(batches[0]!.match(/tx_id=0x[0-9a-f]{64}/g)?.length, settlements);
+        assert.equal(counter.singleStatusReads(), 0);
+      } else {
+        // The API answered 404 once, and the round read each settlement on its own.
+        assert.equal(batches.length, 1);
+        assert.equal(counter.singleStatusReads(), settlements);
+      }
+      assert.equal(counter.broadcasts(), 0, 'nothing was sent again');
+    });
+  }
+});
+
+async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 5));
+}
