@@ -4,22 +4,25 @@
  * 1. An idle `x402-stacks devnet`: the whole process tree's resident memory a few seconds after it is ready, for the
  *    built CLI run by `node` directly, the same under `npx` (npm's own process stays resident above it), and the
  *    previous launcher (the TypeScript sources compiled at start by tsx). Target: the documented way ≤ 110 MiB.
- * 2. Sellers under the same load: Express 5 with our `paymentMiddleware` (imported from the package root, as the
+ * 2. Sellers under the same load: Express (the version installed at the root) with our `paymentMiddleware` (imported from the package root, as the
  *    quickstart does, and from `x402-stacks/express`), the incumbent x402-stacks@2's, and a bare route; each a plain
- *    `node` process (bench/processes/seller.mjs) loading the libraries' builds, serving unpaid requests for a fixed
- *    time. Target: our peak RSS ≤ 1.2 × the incumbent's.
+ *    `node` process (bench/processes/seller.mjs) loading the libraries' builds, serving unpaid requests at one fixed
+ *    rate for a fixed time. The rate is the same for all: V8 sizes its young generation by how fast a process
+ *    allocates, so a peak measured at each server's own maximum rate would compare throughputs, not footprints.
+ *    Target: our peak RSS ≤ 1.2 × the incumbent's.
  * 3. The facilitator service on a SQLite ledger after load (verify for a fixed time over many payers, then a run of
  *    fresh settlements, each broadcast to the devnet in this process, mined and confirmed): the built service
  *    (`node apps/facilitator/dist/main.js`) against its sources under tsx. Target: built, peak ≤ 160 MiB.
  * Rounds rotate the order of the variants; tables show the median round and every round's figure.
  *
  * Needs `npm run build` first (the sellers load the library's dist/, the services their own).
- * Usage: npm run bench:processes [-- --rounds 2 --idle-seconds 3 --seconds 3 --concurrency 16 --payers 100
+ * Usage: npm run bench:processes [-- --rounds 2 --idle-seconds 3 --seconds 3 --rate 300 --concurrency 16 --payers 100
  *        --settles 300]
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -43,6 +46,7 @@ import { peakMiB, rssMiB, treeRssMiB } from './memory.js';
 const rounds = Number(flag('rounds', '2'));
 const idleSeconds = Number(flag('idle-seconds', '3'));
 const seconds = Number(flag('seconds', '3'));
+const rate = Number(flag('rate', '300'));
 const concurrency = Number(flag('concurrency', '16'));
 const payerCount = Number(flag('payers', '100'));
 const settles = Number(flag('settles', '300'));
@@ -50,12 +54,13 @@ if (
   !(rounds >= 1) ||
   !(idleSeconds >= 0) ||
   !(seconds > 0) ||
+  !(rate > 0) ||
   !(concurrency >= 1) ||
   !(payerCount >= 2) ||
   !(settles >= payerCount)
 ) {
   throw new Error(
-    '--rounds ≥ 1, --idle-seconds ≥ 0, --seconds > 0, --concurrency ≥ 1, --payers ≥ 2, --settles ≥ --payers',
+    '--rounds ≥ 1, --idle-seconds ≥ 0, --seconds > 0, --rate > 0, --concurrency ≥ 1, --payers ≥ 2, --settles ≥ --payers',
   );
 }
 const TARGETS = { devnetMiB: 110, sellerRatio: 1.2, facilitatorMiB: 160 };
@@ -180,8 +185,11 @@ const facilitatorServer = serve({
 if (!facilitatorServer.listening) await once(facilitatorServer, 'listening');
 const sellerFacilitatorUrl = `http://127.0.0.1:${(facilitatorServer.address() as AddressInfo).port}`;
 
+const expressVersion = (
+  createRequire(path('package.json'))('express/package.json') as { version: string }
+).version;
 const sellerVariants = [
-  { label: 'bare Express 5 route', kind: 'bare', status: 200 },
+  { label: 'bare Express route', kind: 'bare', status: 200 },
   { label: 'incumbent x402-stacks@2 paymentMiddleware', kind: 'incumbent', status: 402 },
   { label: "our paymentMiddleware from 'x402-stacks'", kind: 'ours', status: 402 },
   { label: "our paymentMiddleware from 'x402-stacks/express'", kind: 'ours-subpath', status: 402 },
@@ -198,10 +206,14 @@ for (let round = 0; round < rounds; round++) {
     );
     const startedMiB = rssMiB(child.pid!);
     const url = `${match[1]}/paid`;
+    const begin = performance.now();
     const result = await load({
       concurrency,
       seconds,
-      request: async () => {
+      request: async (i) => {
+        // Request i leaves at its slot of the fixed rate (open loop), whatever the server's own speed.
+        const wait = begin + (i * 1000) / rate - performance.now();
+        if (wait > 0) await sleep(wait);
         const answer = await http.get(url);
         if (answer.status !== variant.status) {
           throw new Error(`${variant.label}: HTTP ${answer.status}, expected ${variant.status}`);
@@ -358,7 +370,7 @@ printTable(
 );
 
 console.log(
-  `\nsellers: unpaid GET for ${seconds} s at concurrency ${concurrency}, one fresh process each (${rounds} rounds)\n`,
+  `\nsellers on Express ${expressVersion}: unpaid GET at ${rate}/s for ${seconds} s (at most ${concurrency} in flight), one fresh process each (${rounds} rounds)\n`,
 );
 const incumbentPeak = median(sellerRuns[1]!.map((r) => r.peakMiB));
 printTable(
