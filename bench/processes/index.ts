@@ -5,7 +5,8 @@
  *    built CLI run by `node` directly, the same under `npx` (npm's own process stays resident above it), and the
  *    previous launcher (the TypeScript sources compiled at start by tsx). Target: the documented way ≤ 110 MiB.
  * 2. Sellers under the same load: Express (the version installed at the root) with our `paymentMiddleware` (imported from the package root, as the
- *    quickstart does, and from `x402-stacks/express`), the incumbent x402-stacks@2's, and a bare route; each a plain
+ *    quickstart does, and from `x402-stacks/express`; and with its facilitator client on `fetch`, the previous
+ *    default, as the same-run "before"), the incumbent x402-stacks@2's, and a bare route; each a plain
  *    `node` process (bench/processes/seller.mjs) loading the libraries' builds, serving unpaid requests at one fixed
  *    rate for a fixed time. The rate is the same for all: V8 sizes its young generation by how fast a process
  *    allocates, so a peak measured at each server's own maximum rate would compare throughputs, not footprints.
@@ -193,6 +194,11 @@ const sellerVariants = [
   { label: 'incumbent x402-stacks@2 paymentMiddleware', kind: 'incumbent', status: 402 },
   { label: "our paymentMiddleware from 'x402-stacks'", kind: 'ours', status: 402 },
   { label: "our paymentMiddleware from 'x402-stacks/express'", kind: 'ours-subpath', status: 402 },
+  {
+    label: 'ours, facilitator client on fetch (the previous default)',
+    kind: 'ours-fetch',
+    status: 402,
+  },
 ];
 type SellerRun = { startedMiB: number; peakMiB: number; load: LoadResult };
 const sellerRuns = sellerVariants.map(() => [] as SellerRun[]);

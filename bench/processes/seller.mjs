@@ -1,7 +1,7 @@
 /**
  * One seller process for bench/processes, in plain JavaScript so that `node` runs it as a user's server runs: no
  * TypeScript compiler loaded, and `x402-stacks` resolved through node_modules to the library's build (dist/).
- * Usage: node bench/processes/seller.mjs <ours|ours-subpath|incumbent|bare> <payTo> <facilitatorUrl>
+ * Usage: node bench/processes/seller.mjs <ours|ours-subpath|ours-fetch|incumbent|bare> <payTo> <facilitatorUrl>
  * Prints `listening on <url>` once it accepts requests.
  */
 import express from 'express';
@@ -26,6 +26,16 @@ async function middlewareOf(which) {
         network: 'testnet',
         facilitatorUrl,
       });
+    case 'ours-fetch': {
+      // The previous default: the facilitator client on the global fetch (undici), the same-run "before".
+      const { createFacilitatorClient, paymentMiddleware } = await import('x402-stacks');
+      return paymentMiddleware({
+        amount: PRICE,
+        payTo,
+        network: 'testnet',
+        facilitator: createFacilitatorClient({ url: facilitatorUrl, fetch: globalThis.fetch }),
+      });
+    }
     case 'incumbent':
       return (await import('x402-stacks-v2')).paymentMiddleware({
         amount: PRICE,
