@@ -4,48 +4,43 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { runBalance } from './balance.js';
-import { runDemo } from './demo.js';
-import { runDevnet } from './devnet.js';
-import { runFacilitator } from './facilitator.js';
 import { EXIT_USAGE, type Io, processIo } from './io.js';
-import { runKeygen } from './keygen.js';
-import { runPay } from './pay.js';
-import { runRegistry } from './registry.js';
 
 type Command = {
   summary: string;
   run(argv: string[], io: Io): Promise<number>;
 };
 
+// Each command's module is imported only when that command runs: `x402-stacks devnet` must not load the
+// facilitator's SQL drivers, logger and metrics, nor the registry's pages, just to sit idle.
 const COMMANDS: Record<string, Command> = {
   keygen: {
     summary: 'Generate a Stacks private key and its address',
-    run: runKeygen,
+    run: async (argv, io) => (await import('./keygen.js')).runKeygen(argv, io),
   },
   balance: {
     summary: 'Show the STX, sBTC and USDCx balances of an address',
-    run: runBalance,
+    run: async (argv, io) => (await import('./balance.js')).runBalance(argv, io),
   },
   pay: {
     summary: 'Request a URL like curl, paying its 402 from your key',
-    run: runPay,
+    run: async (argv, io) => (await import('./pay.js')).runPay(argv, io),
   },
   devnet: {
     summary: 'Start a local Stacks chain (node and Hiro API routes) with funded accounts',
-    run: runDevnet,
+    run: async (argv, io) => (await import('./devnet.js')).runDevnet(argv, io),
   },
   facilitator: {
     summary: 'Verify and settle payments over HTTP (configured by environment variables)',
-    run: runFacilitator,
+    run: async (argv, io) => (await import('./facilitator.js')).runFacilitator(argv, io),
   },
   registry: {
     summary: 'Run x402scan: register, validate, re-check and list paid Stacks APIs',
-    run: runRegistry,
+    run: async (argv, io) => (await import('./registry.js')).runRegistry(argv, io),
   },
   demo: {
     summary: 'Run the whole payment flow locally: devnet, facilitator, seller and buyer',
-    run: runDemo,
+    run: async (argv, io) => (await import('./demo.js')).runDemo(argv, io),
   },
 };
 

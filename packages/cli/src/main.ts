@@ -1,5 +1,6 @@
 /**
- * Entry point of the `x402-stacks` command (bin/x402-stacks.js runs it through tsx).
+ * Entry point of the `x402-stacks` command: bin/x402-stacks.js runs its build (dist/main.js), or these sources through
+ * tsx when the build is missing or stale.
  * @module
  */
 import { run } from './cli.js';

@@ -29,8 +29,9 @@ import {
 } from 'x402-stacks/client';
 import type { StacksPaymentRequirements } from 'x402-stacks/stacks';
 import { describeFailure } from './balance.js';
-import { EXIT_USAGE, type Io, processIo, redactingIo, UsageError } from './io.js';
+import { EXIT_USAGE, type Io, processIo, UsageError } from './io.js';
 import { networkFlag } from './keygen.js';
+import { redactingIo } from './redacting-io.js';
 
 export const PAY_USAGE = `Usage: x402-stacks pay <url> [options]
 

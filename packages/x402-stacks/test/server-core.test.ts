@@ -640,6 +640,54 @@ describe('createFacilitatorClient', () => {
     });
   });
 
+  test('without a fetch option the client talks over node http: the global fetch is never called', async () => {
+    const supported = await fakeFacilitatorService(() => ({
+      status: 200,
+      body: '{"kinds":[{"x402Version":2,"scheme":"exact","network":"stacks:2147483648"}]}',
+    }));
+    const globalFetch = globalThis.fetch;
+    let globalCalls = 0;
+    globalThis.fetch = (async (...args: Parameters<typeof fetch>) => {
+      globalCalls += 1;
+      return globalFetch(...args);
+    }) as typeof fetch;
+    try {
+      const answer = await createFacilitatorClient({ url: supported.url }).supported();
+      assert.equal(answer.kinds[0]?.network, 'stacks:2147483648');
+      assert.equal(globalCalls, 0);
+    } finally {
+      globalThis.fetch = globalFetch;
+      supported.server.close();
+    }
+  });
+
+  test('a redirect is not followed: the API key never reaches the other host', async () => {
+    let reachedWithKey = 0;
+    const elsewhere = await fakeFacilitatorService(() => {
+      reachedWithKey += 1;
+      return { status: 200, body: '{"kinds":[]}' };
+    });
+    const redirecting = createServer((_req, res) => {
+      res.writeHead(302, { location: `${elsewhere.url}/supported` }).end();
+    });
+    redirecting.listen(0, '127.0.0.1');
+    await once(redirecting, 'listening');
+    const url = `http://127.0.0.1:${(redirecting.address() as AddressInfo).port}`;
+    try {
+      for (const options of [{}, { fetch: globalThis.fetch }]) {
+        const client = createFacilitatorClient({ url, apiKey: 'the-api-key-123', ...options });
+        await assert.rejects(Promise.resolve(client.supported()), {
+          reason: 'facilitator_bad_response',
+          status: 302,
+        });
+      }
+      assert.equal(reachedWithKey, 0);
+    } finally {
+      redirecting.close();
+      elsewhere.server.close();
+    }
+  });
+
   test('credentials in the URL and the API key never appear in errors', async () => {
     const client = createFacilitatorClient({
       url: 'http://alice:s3cret-pass@127.0.0.1:9/?api_key=k3y-in-url',

@@ -1,0 +1,29 @@
+/**
+ * Output made safe for what a server or a URL said. Kept apart from io.ts so that the command line's entry point
+ * (help, version, dispatch) loads none of the library.
+ * @module
+ */
+import { redactUrl } from 'x402-stacks';
+import type { Io } from './io.js';
+
+/** Control characters a hostile server could use to rewrite the terminal (ANSI escapes, carriage returns). */
+const CONTROL = /\p{Cc}/gu;
+const URL_IN_TEXT = /\bhttps?:\/\/[^\s'"<>]+/g;
+
+/**
+ * The same output, made safe to show what a server or a URL said: every URL loses its credentials and key
+ * parameters, and control characters become `�`, on both streams. A command's raw payload should bypass it (curl
+ * prints bodies as they are); its progress and errors go through it.
+ * @example
+ * ```ts
+ * const safe = redactingIo(io);
+ * safe.err(`GET ${userUrl}`); // 'GET http://***:***@host/…' with the password gone
+ * ```
+ */
+export function redactingIo(io: Io): Io {
+  const clean = (text: string) =>
+    text
+      .replace(URL_IN_TEXT, (url) => redactUrl(url))
+      .replace(CONTROL, (control) => (control === '\n' || control === '\t' ? control : '\ufffd'));
+  return { out: (text) => io.out(clean(text)), err: (text) => io.err(clean(text)) };
+}
