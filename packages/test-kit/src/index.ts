@@ -4,6 +4,7 @@
  */
 export { findTestChromium, launchTestChromium, type TestChromium } from './chromium.js';
 export { fuzzRuns } from './fuzz.js';
+export { importCycles } from './import-cycles.js';
 export { configuredPostgresUrl } from './postgres/configured.js';
 export { type EmbeddedPostgresServer, startEmbeddedPostgres } from './postgres/embedded.js';
 export { findTestPostgres, LOCAL_POSTGRES_URL, type TestPostgres } from './postgres/find.js';
