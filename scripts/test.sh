@@ -1,11 +1,39 @@
 #!/usr/bin/env bash
-# One node --test invocation over every test file, so a single summary closes the run.
-# Node 20 does not expand globs given to --test, so the list is built here.
+# The test runner behind `npm test` and its tiers: scripts/test.sh [all|unit|services] [node --test options…]
+#   all       every test file in one node --test invocation, so a single summary closes the run (npm test)
+#   unit      the library's pure tests beside its sources (codecs, the offline check, units, policy) in one process
+#             with the network refused, fuzzing at a fortieth of its full count unless X402_FUZZ_RUNS says otherwise
+#             (npm run test:unit)
+#   services  only the files that use PostgreSQL or Chromium (CI runs these again with X402_TEST_FORCE_EMBEDDED=1)
+# `all` and `services` choose one PostgreSQL for the whole run (packages/test-kit/src/with-postgres.ts): the
+# environment's, else 127.0.0.1:5432, else an embedded server removed at the end.
+# Node 20 does not expand globs given to --test, so the lists are built here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-mapfile -t files < <(find packages apps bench scripts examples -name '*.test.ts' -not -path '*/node_modules/*' -not -path '*/dist/*' 2>/dev/null | sort)
+
+tier=all
+case "${1:-}" in
+  all | unit | services) tier=$1; shift ;;
+esac
+
+every_test_file() {
+  find packages apps bench scripts examples -name '*.test.ts' -not -path '*/node_modules/*' -not -path '*/dist/*' 2>/dev/null | sort
+}
+
+case "$tier" in
+  all) mapfile -t files < <(every_test_file) ;;
+  # chain/ is left out: its tests talk HTTP to a fake node.
+  unit) mapfile -t files < <(find packages/x402-stacks/src -name '*.test.ts' -not -path '*/chain/*' | sort) ;;
+  services) mapfile -t files < <(every_test_file | xargs grep -lE 'testPostgresUrl|launchTestChromium') ;;
+esac
 if [ ${#files[@]} -eq 0 ]; then
   echo "no test files found" >&2
   exit 1
 fi
-exec node --import tsx --test --test-reporter=spec "$@" "${files[@]}"
+
+if [ "$tier" = unit ]; then
+  export X402_FUZZ_RUNS="${X402_FUZZ_RUNS:-quick}"
+  exec node --import tsx --test-reporter=spec "$@" packages/test-kit/src/offline.ts "${files[@]}"
+fi
+exec node --import tsx packages/test-kit/src/with-postgres.ts \
+  node --import tsx --test --test-reporter=spec "$@" "${files[@]}"

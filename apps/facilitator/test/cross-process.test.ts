@@ -10,12 +10,14 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { testPostgresUrl } from '@x402-stacks/test-kit';
 import { sql } from 'kysely';
 import { openPostgresLedger } from '../src/ledger/postgres.js';
 
 const run = promisify(execFile);
 const worker = fileURLToPath(new URL('./cross-process.worker.ts', import.meta.url));
 const PROCESSES = 3;
+const POSTGRES_URL = await testPostgresUrl();
 
 async function race(args: string[]): Promise<{ won: number; nonces: string[] }[]> {
   const outputs = await Promise.all(
@@ -41,8 +43,7 @@ function assertRace(results: { won: number; nonces: string[] }[]): void {
 
 describe('ledger across processes', { timeout: 120_000 }, () => {
   test('PostgreSQL', async () => {
-    const connectionString =
-      process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+    const connectionString = POSTGRES_URL;
     const schema = `x402_cross_${process.pid}_${Date.now()}`;
     // Created up front, so the racing processes do not all create it at once.
     const setup = await openPostgresLedger({ connectionString, schema });

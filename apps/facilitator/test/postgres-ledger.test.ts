@@ -1,10 +1,11 @@
 /**
- * The SQL ledger on the real PostgreSQL of this machine (127.0.0.1:5432, database `test`; override with
- * TEST_DATABASE_URL), in a schema of its own, through the same conformance suite as the in-memory ledger. The pool has
+ * The SQL ledger on a real PostgreSQL (the run's, see @x402-stacks/test-kit: the environment's, 127.0.0.1:5432, or an
+ * embedded one), in a schema of its own, through the same conformance suite as the in-memory ledger. The pool has
  * ten connections, so the concurrency cases race at the database.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { testPostgresUrl } from '@x402-stacks/test-kit';
 import { sql } from 'kysely';
 import {
   ledgerConformance,
@@ -12,7 +13,7 @@ import {
 } from '../../../packages/x402-stacks/test/ledger-conformance.js';
 import { openPostgresLedger } from '../src/ledger/postgres.js';
 
-const connectionString = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const connectionString = await testPostgresUrl();
 const schema = `x402_ledger_test_${process.pid}_${Date.now()}`;
 let opened: Awaited<ReturnType<typeof openPostgresLedger>>;
 

@@ -8,13 +8,14 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { type Devnet, startDevnet } from '@x402-stacks/devnet';
+import { testPostgresUrl } from '@x402-stacks/test-kit';
 import pg from 'pg';
 import { createPaymentTransaction, type StacksAccount } from 'x402-stacks';
 import { type CountingProxy, startCountingProxy } from './counting-proxy.js';
 import { type RunningProcess, startProcess } from './process.js';
 
 const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
-const DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/test';
+const DATABASE_URL = await testPostgresUrl();
 
 type Settled = { success: boolean; errorReason?: string; transaction: string };
 

@@ -13,8 +13,9 @@ import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
 import { createFacilitatorApp } from '@x402-stacks/facilitator';
+import { launchTestChromium } from '@x402-stacks/test-kit';
 import pino from 'pino';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { createFacilitator } from 'x402-stacks';
 import { loadConfig, type RegistryService, startRegistryService } from '../src/index.js';
 import { DEMO_ROUTES, startDemoSeller } from './demo-seller.js';
@@ -28,6 +29,7 @@ let demoSeller: ChildProcess;
 let demoSellerUrl: string;
 let facilitatorServer: ReturnType<typeof serve>;
 let browser: Browser;
+let browserSource: string;
 
 before(async () => {
   mkdirSync(OUTPUT, { recursive: true });
@@ -58,7 +60,9 @@ before(async () => {
     const result = await service.registry.register({ url: `${seller.url}${path}` });
     assert.ok(result.stored, JSON.stringify(result.findings));
   }
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true });
+  const launched = await launchTestChromium();
+  browser = launched.browser;
+  browserSource = `${launched.chromium.source} Chromium ${browser.version()} at ${launched.chromium.executablePath}`;
 });
 
 after(async () => {
@@ -114,7 +118,8 @@ async function assertNoOverflow(page: Page, label: string) {
 
 test('register the demo seller through the form, find it, open it; screenshots at two widths', {
   timeout: 60_000,
-}, async () => {
+}, async (t) => {
+  t.diagnostic(browserSource);
   const desktop = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   const weather = `${demoSellerUrl}/api/weather`;
 

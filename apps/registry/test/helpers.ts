@@ -59,10 +59,6 @@ export async function tempSqliteStore() {
   };
 }
 
-/** The PostgreSQL of this machine (override with TEST_DATABASE_URL). */
-export const POSTGRES_URL =
-  process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-
 /** A fresh schema name for one test file. */
 export function freshSchema(): string {
   return `registry_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;

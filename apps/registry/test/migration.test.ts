@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { testPostgresUrl } from '@x402-stacks/test-kit';
 import Database from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
@@ -17,8 +18,10 @@ import { migrateRegistry, openRegistryStore, type RegistryDatabase } from '../sr
 import { documentColumns, listingColumns, schemaHash } from '../src/store/rows.js';
 import { amountKey } from '../src/store/search.js';
 import { SEARCH_INDEXES } from '../src/store/search-indexes.js';
-import { freshSchema, POSTGRES_URL } from './helpers.js';
+import { freshSchema } from './helpers.js';
 import { type CorpusEntry, corpusListings, expectedIds } from './search-corpus.js';
+
+const POSTGRES_URL = await testPostgresUrl();
 
 const BEFORE_SEARCH_INDEXES = 2;
 const LISTINGS = 300;

@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { testPostgresUrl } from '@x402-stacks/test-kit';
 import { sql } from 'kysely';
 import {
   createRegistry,
@@ -14,7 +15,9 @@ import {
   type Registry,
 } from '../src/index.js';
 import { type Answer, docsDocument, jsonAnswer, v2Challenge } from './fixtures.js';
-import { fakeClock, freshSchema, POSTGRES_URL, scriptedFetcher } from './helpers.js';
+import { fakeClock, freshSchema, scriptedFetcher } from './helpers.js';
+
+const POSTGRES_URL = await testPostgresUrl();
 
 const MINUTE = 60_000;
 const schema = freshSchema();

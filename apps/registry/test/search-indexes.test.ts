@@ -8,12 +8,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { testPostgresUrl } from '@x402-stacks/test-kit';
 import { sql } from 'kysely';
 import { type OpenedStore, openRegistryStore, type SearchQuery } from '../src/index.js';
 import { MAINNET_PAY_TO } from './fixtures.js';
-import { freshSchema, POSTGRES_URL } from './helpers.js';
+import { freshSchema } from './helpers.js';
 import { fullListingScans, type PlanRecorder, planRecorder } from './query-plans.js';
 import { type CorpusEntry, corpusListings, expectedIds } from './search-corpus.js';
+
+const POSTGRES_URL = await testPostgresUrl();
 
 const LISTINGS = 1500;
 const TESTNET = 'stacks:2147483648';

@@ -15,6 +15,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { type Devnet, startDevnet } from '@x402-stacks/devnet';
+import { fuzzRuns } from '@x402-stacks/test-kit';
 import {
   type CreatePaymentTransactionOptions,
   createFacilitator,
@@ -35,8 +36,11 @@ import {
 import { Rng } from './tampering.js';
 
 const SEED = Number(process.env.X402_PROPERTY_SEED ?? Math.floor(Math.random() * 2 ** 32));
-/** Payer kinds × sponsored or not, each drawn this many times: 72 payments, 5 to 10 s on the devnet. */
-const ROUNDS = 4;
+/**
+ * Payer kinds × sponsored or not, each drawn this many times: 72 payments, 5 to 10 s on the devnet. X402_FUZZ_RUNS
+ * sizes it like every fuzz test (`quick`: one round; a number: that many).
+ */
+const ROUNDS = fuzzRuns(4);
 const ASSETS = ['STX', 'sBTC', 'USDCx'] as const;
 const PERTURBATIONS = [
   'none',

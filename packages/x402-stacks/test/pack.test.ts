@@ -51,11 +51,12 @@ describe('npm pack', { timeout: 180_000 }, () => {
 
   after(() => rmSync(workDir, { recursive: true, force: true }));
 
-  test('ships dist and README, not sources or tests', () => {
+  test('ships dist, README and LICENSE, not sources or tests', () => {
     assert.ok(existsSync(join(installed, 'dist', 'index.js')));
     assert.ok(existsSync(join(installed, 'dist', 'index.cjs')));
     assert.ok(existsSync(join(installed, 'dist', 'index.d.ts')));
     assert.ok(existsSync(join(installed, 'README.md')));
+    assert.match(readFileSync(join(installed, 'LICENSE'), 'utf8'), /^MIT License/);
     assert.equal(existsSync(join(installed, 'src')), false);
     assert.equal(existsSync(join(installed, 'test')), false);
   });

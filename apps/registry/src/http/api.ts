@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { Clock } from '../clock.js';
 import type { Registry } from '../registry.js';
 import type { RegistryStore } from '../store/store.js';
-import type { AppEnv } from './app.js';
+import type { AppEnv } from './env.js';
 import { iso, presentListing } from './present.js';
 import { parseSearchQuery } from './query.js';
 

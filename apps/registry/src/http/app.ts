@@ -16,11 +16,12 @@ import type { Registry } from '../registry.js';
 import type { RegistryStore } from '../store/store.js';
 import { addApiRoutes } from './api.js';
 import { addDiscoveryRoutes } from './discovery.js';
+import type { AppEnv } from './env.js';
 import { addPageRoutes } from './pages.js';
 import { createRateLimiter } from './rate-limit.js';
 
-/** Per-request values the routes read. */
-export type AppEnv = { Variables: { logger: Logger; requestId: string } };
+// The type lives in env.ts, which the routes import without this module; it stays importable from here.
+export type { AppEnv };
 
 /** What the app needs. */
 export type RegistryAppOptions = {

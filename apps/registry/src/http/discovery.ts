@@ -9,7 +9,7 @@ import { isStacksNetwork, networkToCAIP2 } from 'x402-stacks';
 import { z } from 'zod';
 import type { RegistryStore } from '../store/store.js';
 import type { StoredListing } from '../store/types.js';
-import type { AppEnv } from './app.js';
+import type { AppEnv } from './env.js';
 import { iso } from './present.js';
 
 const DiscoveryQuerySchema = z.object({

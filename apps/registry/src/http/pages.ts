@@ -10,7 +10,7 @@ import { registerPage } from '../pages/register.js';
 import type { Registration, Registry } from '../registry.js';
 import type { RegistryStore } from '../store/store.js';
 import { RegistrationRequestSchema } from './api.js';
-import type { AppEnv } from './app.js';
+import type { AppEnv } from './env.js';
 import { parseSearchQuery } from './query.js';
 
 const PAGE_POLICY =

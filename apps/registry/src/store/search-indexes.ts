@@ -11,7 +11,7 @@
  * @module
  */
 import { type Kysely, sql } from 'kysely';
-import type { Dialect, RegistryDatabase } from './schema.js';
+import type { Dialect, RegistryDatabase } from './tables.js';
 
 /** One index: its name, and the statement that creates it when it is missing. */
 export type SearchIndex = { readonly name: string; create(dialect: Dialect): string };

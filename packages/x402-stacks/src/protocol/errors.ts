@@ -3,7 +3,7 @@
  * @module
  */
 import { X402StacksError, type X402StacksErrorOptions } from '../errors/base.js';
-import type { PaymentHeaderName } from './headers.js';
+import type { PaymentHeaderName } from './header-names.js';
 import { REASON_CODES } from './reasons.js';
 
 /**

@@ -6,6 +6,7 @@
 import type { z } from 'zod';
 import { base64ToUtf8, isStandardBase64, utf8ToBase64 } from './base64.js';
 import { InvalidHeaderError } from './errors.js';
+import { PAYMENT_HEADERS, type PaymentHeaderName } from './header-names.js';
 import {
   type PaymentPayloadV1,
   PaymentPayloadV1Schema,
@@ -21,31 +22,8 @@ import {
   SettleResponseSchema,
 } from './v2.js';
 
-/**
- * The payment header names, lower-case (HTTP header names are case-insensitive, and Node
- * lower-cases them). v2 uses the first three; v1 uses `x-payment` and `x-payment-response`.
- *
- * @example
- * ```ts
- * response.setHeader(PAYMENT_HEADERS.paymentRequired, encodePaymentRequiredHeader(challenge));
- * ```
- */
-export const PAYMENT_HEADERS = {
-  paymentRequired: 'payment-required',
-  paymentSignature: 'payment-signature',
-  paymentResponse: 'payment-response',
-  xPayment: 'x-payment',
-  xPaymentResponse: 'x-payment-response',
-} as const;
-
-/**
- * One of the payment header names.
- * @example
- * ```ts
- * const name: PaymentHeaderName = 'payment-signature';
- * ```
- */
-export type PaymentHeaderName = (typeof PAYMENT_HEADERS)[keyof typeof PAYMENT_HEADERS];
+// The names live in header-names.ts, which the errors import without the codecs; they stay importable from here.
+export { PAYMENT_HEADERS, type PaymentHeaderName } from './header-names.js';
 
 /**
  * The longest encoded payment header accepted or produced, in characters: 16 KiB. Node's default

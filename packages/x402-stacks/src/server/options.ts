@@ -14,13 +14,13 @@ import {
   type FacilitatorClient,
   guardFacilitator,
 } from './facilitator-client.js';
+import type { Payment } from './payment.js';
 import {
   type PriceFunction,
   type Prices,
   priceRequirements,
   type RequirementBase,
 } from './pricing.js';
-import type { Payment } from './resource-server.js';
 
 /**
  * When the payment is settled relative to the route's handler.

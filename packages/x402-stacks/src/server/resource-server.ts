@@ -20,6 +20,7 @@ import {
   resolveOptions,
   type SettleOrder,
 } from './options.js';
+import type { Payment } from './payment.js';
 import { readPayment } from './payment-header.js';
 import { priceRequirements } from './pricing.js';
 import { SERVER_REASON_CODES } from './reasons.js';
@@ -34,35 +35,8 @@ import { paymentReservations, type Reservation, type ReserveOutcome } from './re
 import { settlePayment } from './settlement.js';
 import { createSponsorLookup, type SponsorLookup } from './sponsor.js';
 
-/**
- * The payment behind a paid request, as `getPayment` gives it to the handler.
- *
- * @example
- * ```ts
- * const payment = getPayment(req);
- * console.log(payment?.transaction, payment?.payer, payment?.amount, payment?.asset);
- * ```
- */
-export type Payment = {
-  /** The txid on chain. Before settlement (`after-handler`), the txid of the transaction as the buyer signed it. */
-  readonly transaction: string;
-  /** The buyer's Stacks address. */
-  readonly payer: string;
-  /** CAIP-2. */
-  readonly network: StacksNetworkId;
-  /** Atomic units, as a decimal string. */
-  readonly amount: string;
-  /** The asset as offered: `'STX'`, or the token's contract id (an `'sBTC'` price is offered by its id). */
-  readonly asset: string;
-  /** `true` once the facilitator confirmed the settlement; `false` while an `after-handler` handler runs. */
-  readonly settled: boolean;
-  /** The `accepts[]` entry that was paid. */
-  readonly requirements: PaymentRequirements;
-  /** The buyer's protocol version: 2 for `payment-signature`, 1 for `X-PAYMENT`. */
-  readonly x402Version: 1 | 2;
-  /** @deprecated The v1 name of {@link Payment.transaction}. */
-  readonly txId: string;
-};
+// The type lives in payment.ts, which the options import without this module; it stays importable from here.
+export type { Payment };
 
 /**
  * What the core needs to know of a request.

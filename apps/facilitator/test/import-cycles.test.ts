@@ -1,0 +1,9 @@
+/** The facilitator service's modules import one another without a ring, type-only imports included. */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { importCycles } from '@x402-stacks/test-kit';
+
+test('no import cycles in apps/facilitator/src', () => {
+  assert.deepEqual(importCycles(fileURLToPath(new URL('../src', import.meta.url))), []);
+});

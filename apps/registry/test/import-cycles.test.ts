@@ -1,0 +1,9 @@
+/** The registry's modules import one another without a ring, type-only imports included. */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { importCycles } from '@x402-stacks/test-kit';
+
+test('no import cycles in apps/registry/src', () => {
+  assert.deepEqual(importCycles(fileURLToPath(new URL('../src', import.meta.url))), []);
+});

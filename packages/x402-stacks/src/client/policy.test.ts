@@ -1,0 +1,151 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { STACKS_NETWORKS } from '../stacks/networks.js';
+import { type PaymentTerms, resolvePaymentTerms } from '../stacks/payment/terms.js';
+import { createBudgetTracker } from './budget.js';
+import { PayerOptionsError } from './errors.js';
+import { createSpendingPolicy, DEFAULT_MAX_AMOUNT } from './policy.js';
+
+const testnet = STACKS_NETWORKS.testnet;
+const SELLER = 'ST1SJ3DTE5DN7X54YDH5D64R3BCB6A2AG2ZQ8YPD5';
+const OTHER = 'ST2CY5V39NHDPWSXMW9QDT3HC3GD6Q6XX4CFRK9AG';
+const SBTC = 'ST1F7QA2MDF17S807EPA36TSS8AMEFY4KA9TVGWXT.sbtc-token';
+const TOKEN = 'ST2CY5V39NHDPWSXMW9QDT3HC3GD6Q6XX4CFRK9AG.points';
+
+/** The typed terms of a testnet exact offer. */
+function terms(asset: string, amount: string, payTo = SELLER): PaymentTerms {
+  const resolved = resolvePaymentTerms({
+    scheme: 'exact',
+    network: 'stacks:2147483648',
+    asset,
+    amount,
+    payTo,
+  });
+  if ('reason' in resolved) throw new Error(resolved.message);
+  return resolved;
+}
+
+describe('createSpendingPolicy', () => {
+  test('the default maxima pay up to and including 1 STX, 10,000 sats and 1 USDCx, and refuse one unit more', () => {
+    const policy = createSpendingPolicy({}, testnet);
+    assert.equal(policy.check(terms('STX', DEFAULT_MAX_AMOUNT.STX.toString())), undefined);
+    assert.equal(policy.check(terms('sBTC', '10000')), undefined);
+    assert.equal(policy.check(terms('USDCx', '1000000')), undefined);
+    assert.deepEqual(policy.check(terms('STX', '1000001')), {
+      reason: 'payment_over_max_amount',
+      message: '1000001 STX is above maxAmount 1000000',
+      limit: 1_000_000n,
+    });
+    assert.equal(policy.check(terms('sBTC', '10001'))?.reason, 'payment_over_max_amount');
+  });
+
+  test('an asset nobody gave a maximum is never paid', () => {
+    const refusal = createSpendingPolicy({}, testnet).check(terms(TOKEN, '1'));
+    assert.equal(refusal?.reason, 'asset_not_allowed');
+    assert.match(refusal?.message ?? '', /no maximum per payment/);
+    // Naming it in maxAmount makes it payable, in the same canonical key as the wire spelling.
+    const named = createSpendingPolicy({ maxAmount: { [TOKEN]: 5n } }, testnet);
+    assert.equal(named.check(terms(TOKEN, '5')), undefined);
+    assert.equal(named.check(terms(TOKEN, '6'))?.reason, 'payment_over_max_amount');
+  });
+
+  test('maxAmount overrides a default, and a symbol and its contract id are the same asset', () => {
+    const policy = createSpendingPolicy({ maxAmount: { sBTC: '500' } }, testnet);
+    assert.equal(policy.check(terms(SBTC, '500')), undefined);
+    assert.deepEqual(policy.check(terms(SBTC, '501')), {
+      reason: 'payment_over_max_amount',
+      message: '501 sBTC is above maxAmount 500',
+      limit: 500n,
+    });
+  });
+
+  test('amounts beyond 2^53 stay exact', () => {
+    const huge = 2n ** 64n - 1n;
+    const policy = createSpendingPolicy({ maxAmount: { [TOKEN]: huge.toString() } }, testnet);
+    assert.equal(policy.check(terms(TOKEN, huge.toString())), undefined);
+    assert.equal(policy.check(terms(TOKEN, (huge + 1n).toString()))?.limit, huge);
+  });
+
+  test('allowedAssets narrows the assets with a maximum', () => {
+    const policy = createSpendingPolicy({ allowedAssets: ['sbtc'] }, testnet);
+    assert.equal(policy.check(terms(SBTC, '1')), undefined);
+    assert.deepEqual(policy.check(terms('STX', '1')), {
+      reason: 'asset_not_allowed',
+      message: 'STX is not in allowedAssets',
+    });
+  });
+
+  test('allowedPayTo refuses any other recipient', () => {
+    const policy = createSpendingPolicy({ allowedPayTo: [SELLER] }, testnet);
+    assert.equal(policy.check(terms('STX', '1', SELLER)), undefined);
+    assert.deepEqual(policy.check(terms('STX', '1', OTHER)), {
+      reason: 'pay_to_not_allowed',
+      message: `${OTHER} is not in allowedPayTo`,
+    });
+  });
+
+  test('the budget is resolved to canonical asset keys for the tracker', () => {
+    const policy = createSpendingPolicy({ budget: { STX: 10_000n, sBTC: '700' } }, testnet);
+    assert.deepEqual(
+      [...policy.budget],
+      [
+        ['STX', 10_000n],
+        [`${SBTC}::sbtc-token`, 700n],
+      ],
+    );
+  });
+
+  test('options that are not atomic units, unknown assets and foreign principals are refused at creation', () => {
+    const refused = (options: Parameters<typeof createSpendingPolicy>[0], message: RegExp) =>
+      assert.throws(
+        () => createSpendingPolicy(options, testnet),
+        (error: unknown) =>
+          error instanceof PayerOptionsError &&
+          error.reason === 'invalid_payer_options' &&
+          message.test(error.message),
+      );
+    refused({ maxAmount: { STX: '1.5' } }, /maxAmount\.STX must be atomic units/);
+    refused({ budget: { STX: 0.5 } }, /budget\.STX must be atomic units/);
+    refused({ maxAmount: { DOGE: 1n } }, /maxAmount: "DOGE" is not an asset on testnet/);
+    // A mainnet contract is not a testnet asset, and a mainnet address is not a testnet recipient.
+    refused(
+      { allowedAssets: ['SM3VDXK3WZZSA84XXFKAFAF15NNZX32CTSG82JFQ4.sbtc-token'] },
+      /allowedAssets/,
+    );
+    refused(
+      { allowedPayTo: ['SP2J6ZY48GV1EZ5V2V5RB9MP66SW86PYKKNRV9EJ7'] },
+      /allowedPayTo: .* is not a testnet principal/,
+    );
+  });
+});
+
+describe('createBudgetTracker', () => {
+  test('reservations add up to the budget and not one unit past it', () => {
+    const tracker = createBudgetTracker(new Map([['STX', 10_000n]]));
+    const first = tracker.reserve('STX', 'STX', 6_000n);
+    assert.ok('release' in first);
+    assert.ok('release' in tracker.reserve('STX', 'STX', 4_000n));
+    assert.deepEqual(tracker.reserve('STX', 'STX', 1n), {
+      reason: 'payment_over_budget',
+      message: '1 STX would bring the total to 10001, above the budget of 10000 (0 left)',
+      limit: 10_000n,
+    });
+    assert.equal(tracker.spent('STX'), 10_000n);
+  });
+
+  test('a release gives the amount back once, however often it is called', () => {
+    const tracker = createBudgetTracker(new Map([['STX', 10_000n]]));
+    const held = tracker.reserve('STX', 'STX', 7_000n);
+    assert.ok('release' in held);
+    held.release();
+    held.release();
+    assert.equal(tracker.spent('STX'), 0n);
+    assert.ok('release' in tracker.reserve('STX', 'STX', 10_000n));
+  });
+
+  test('an asset without a budget is tracked and never refused', () => {
+    const tracker = createBudgetTracker(new Map());
+    assert.ok('release' in tracker.reserve('sBTC', 'sBTC', 10n ** 30n));
+    assert.equal(tracker.spent('sBTC'), 10n ** 30n);
+  });
+});
