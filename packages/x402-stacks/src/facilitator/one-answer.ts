@@ -70,11 +70,12 @@ export async function answerRetry(
   if (current.state === 'failed' && current.errorReason === 'transaction_failed') {
     // Dropped, the bytes spent nothing: settle them afresh, from the verify on. Someone may have sent the same bytes
     // to the node since (they are public once broadcast); the fresh settle still moves the money at most once and
-    // serves at most once. Mined meanwhile, the payer's nonce is spent: the verify refuses it. Pending again, the
-    // verify and claim pass and the node takes the identical bytes as the one transaction it holds: the settle
-    // follows that transaction, and its success is answered once (answerOnce). Bytes spending the same nonce
-    // otherwise (a replacement) make the node refuse these. Concurrent retries: forgetDropped lets one through, and
-    // the claim after it is atomic, so the others are duplicates.
+    // serves at most once. Mined meanwhile, or pending again, the payer's next possible nonce is past them: the
+    // verify refuses them before any claim. Pending but not yet seen by the API, the verify and claim pass and the
+    // node takes the identical bytes as the one transaction it holds (one txid, one transfer): the settle follows
+    // it, and its success or pending answer is given once (answerOnce). Other bytes spending the nonce (a
+    // replacement) make the node refuse these. Concurrent retries: forgetDropped lets one through, and the claim
+    // after it is atomic, so the others are duplicates.
     const { ledger } = context;
     if (!ledger.forgetDropped) return failedBefore(current);
     if (await ledger.forgetDropped(current.paymentTxid, current.createdAt)) return undefined;
