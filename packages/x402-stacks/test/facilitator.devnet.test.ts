@@ -683,6 +683,41 @@ describe('facilitator engine: what the chain says', () => {
     await devnet.stop();
   });
 
+  test('concurrent retries of dropped bytes: one settles them, the others are duplicates, the money moves once', async () => {
+    const devnet = await startDevnet({ port: 0 });
+    const facilitator = createFacilitator({
+      networks: { testnet: { url: devnet.url } },
+      settleTimeoutMs: 2_000,
+      pollIntervalMs: 10,
+    });
+    const seller = devnet.accounts[1]!.address;
+    const requirements = requirementsFor(seller);
+    const { transaction } = await createPaymentTransaction({
+      account: devnet.accounts[4]!.account,
+      requirements,
+      nonce: 0n,
+      fee: 400n,
+    });
+    const payment = { x402Version: 2, accepted: requirements, payload: { transaction } };
+    devnet.chain.injectFault('next', { kind: 'drop' });
+    assert.equal(
+      (await facilitator.settle(payment, requirements)).errorReason,
+      'transaction_failed',
+    );
+    const paidBefore = devnet.chain.state.stx(seller);
+    const retries = await Promise.all(
+      Array.from({ length: 6 }, () => facilitator.settle(payment, requirements)),
+    );
+    assert.equal(retries.filter((retry) => retry.success).length, 1);
+    assert.deepEqual(
+      retries.filter((retry) => !retry.success).map((retry) => retry.errorReason),
+      Array(5).fill('duplicate_settlement'),
+    );
+    assert.equal(devnet.chain.state.stx(seller), paidBefore + 5000n);
+    await facilitator.idle();
+    await devnet.stop();
+  });
+
   test('dropped bytes sent to the node again by someone else: a retry is refused on the spent or pending nonce, and the money moves once', async () => {
     const devnet = await startDevnet({ port: 0 });
     const facilitator = createFacilitator({
