@@ -283,3 +283,49 @@ describe('sponsorship: what the operator sees and allows', () => {
     }
   });
 });
+
+describe('sponsorship: a dropped sponsored payment settles again', () => {
+  test('over HTTP on the SQLite ledger, the retry of its identical bytes is sponsored anew, pays once, and a further replay is a duplicate', {
+    timeout: 60_000,
+  }, async () => {
+    const stack = await startSponsoredStack({
+      keys: 1,
+      env: { SPONSOR_GAP_FILL_DELAY_MS: '600000' },
+    });
+    try {
+      const [sponsor] = stack.sponsors;
+      const payer = stack.devnet.accounts[0]!.account;
+      const seller = stack.devnet.accounts[7]!.address;
+      const payment = await stack.payment(payer, 0n);
+      const firstSettle = stack.settle(payment);
+      await stack.mempoolHolds(1);
+      stack.devnet.chain.injectFault(pendingOf(stack, sponsor!, 0n)!.admitted.txid, {
+        kind: 'drop',
+      });
+      assert.equal((await firstSettle).errorReason, 'transaction_failed');
+
+      // The buyer signs the same nonce and amount again: the identical bytes, the same txid.
+      const again = await stack.payment(payer, 0n);
+      assert.equal(again.transaction, payment.transaction);
+      const paidBefore = stack.devnet.chain.state.stx(seller);
+      const retry = stack.settle(again);
+      await stack.mempoolHolds(1);
+      assert.ok(pendingOf(stack, sponsor!, 0n), 'sponsored again, on the nonce the drop gave back');
+      stack.devnet.mine();
+      const outcome = await retry;
+      assert.equal(outcome.success, true, outcome.errorReason);
+      assert.equal(stack.devnet.chain.state.stx(seller), paidBefore + 3000n);
+      const replay = await stack.settle(again);
+      assert.equal(replay.errorReason, 'duplicate_settlement');
+      stack.devnet.mine();
+      assert.equal(
+        stack.devnet.chain.state.stx(seller),
+        paidBefore + 3000n,
+        'the money moved once',
+      );
+      assert.equal(stack.devnet.chain.nonces(sponsor!).missing.length, 0);
+    } finally {
+      await stack.stop();
+    }
+  });
+});

@@ -25,7 +25,13 @@ after(async () => {
 });
 
 ledgerConformance('SQLite ledger', async () => {
-  for (const table of ['x402_settlements', 'x402_sponsor_nonces', 'x402_sponsor_released']) {
+  for (const table of [
+    'x402_settlements',
+    'x402_sponsor_nonces',
+    'x402_sponsor_released',
+    'x402_sponsor_fees',
+    'x402_answers',
+  ]) {
     await sql`delete from ${sql.table(table)}`.execute(opened.db);
   }
   return opened.ledger;

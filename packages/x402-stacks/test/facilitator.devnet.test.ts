@@ -247,7 +247,7 @@ describe('facilitator engine against the devnet', () => {
     nonce += 2n;
   });
 
-  test('a dropped transaction is a terminal failure, and a retry of it hears the failure again', async () => {
+  test('a dropped transaction fails; the retry of its identical bytes settles it, once', async () => {
     const requirements = requirementsFor(seller());
     devnet.chain.injectFault('next', { kind: 'drop' });
     const dropped = await payment(requirements);
@@ -255,16 +255,38 @@ describe('facilitator engine against the devnet', () => {
     assert.equal(result.success, false);
     assert.equal(result.errorReason, 'transaction_failed');
     assert.equal((await facilitator.status(result.transaction))?.state, 'failed');
+    const paidBefore = devnet.chain.state.stx(seller());
+    // The buyer signs the same nonce and amount again: Stacks signatures are deterministic, so these are the same bytes.
+    const again = await payment(requirements);
+    assert.equal(again.payload.transaction, dropped.payload.transaction);
+    const retry = await facilitator.settle(again, requirements);
+    assert.equal(retry.success, true, retry.errorReason);
+    assert.equal(retry.transaction, result.transaction);
+    assert.equal(devnet.chain.state.stx(seller()), paidBefore + 5000n);
+    const replay = await facilitator.settle(again, requirements);
+    assert.equal(replay.errorReason, 'duplicate_settlement');
+    assert.equal(devnet.chain.state.stx(seller()), paidBefore + 5000n, 'the money moved once');
+    nonce++;
+  });
+
+  test('an aborted transaction spent its nonce: a retry of it hears the failure again', async () => {
+    const requirements = requirementsFor(seller());
+    devnet.chain.injectFault('next', { kind: 'abort' });
+    const aborted = await payment(requirements);
+    const result = await facilitator.settle(aborted, requirements);
+    assert.equal(result.errorReason, 'transaction_failed');
+    nonce++;
+    const paidBefore = devnet.chain.state.stx(seller());
     // Not duplicate_settlement: no money moved, so the buyer should sign a new payment rather than give up.
-    const retry = await facilitator.settle(dropped, requirements);
+    const retry = await facilitator.settle(aborted, requirements);
     assert.equal(retry.errorReason, 'transaction_failed');
     assert.equal(retry.transaction, result.transaction);
+    assert.equal(devnet.chain.state.stx(seller()), paidBefore);
   });
 
   test('a stalled chain: settlement_pending, then the outcome through status; a replay is still a duplicate', async () => {
     const requirements = requirementsFor(seller());
-    // The dropped payment above used this nonce with fee 400; another fee makes another transaction.
-    const paid = await payment(requirements, { fee: 402n });
+    const paid = await payment(requirements);
     devnet.chain.stall(true);
     const pending = await facilitator.settle(paid, requirements);
     assert.equal(pending.success, false);
@@ -615,6 +637,132 @@ describe('facilitator engine: what the chain says', () => {
     assert.equal(dropped.errorReason, 'transaction_failed');
     const next = await pay(3);
     assert.equal(next.success, true, next.errorReason);
+    await facilitator.idle();
+    await devnet.stop();
+  });
+
+  test('a dropped sponsored payment, retried with its identical bytes, is sponsored again and settles once', async () => {
+    const devnet = await startDevnet({ port: 0 });
+    const ledger = new InMemoryLedger();
+    const facilitator = createFacilitator({
+      networks: { testnet: { url: devnet.url } },
+      sponsor: { privateKeys: devnet.accounts[9]!.privateKey },
+      ledger,
+      settleTimeoutMs: 2_000,
+      pollIntervalMs: 10,
+    });
+    const seller = devnet.accounts[1]!.address;
+    const requirements = {
+      ...requirementsFor(seller),
+      extra: { sponsor: devnet.accounts[9]!.address },
+    };
+    const { transaction } = await createPaymentTransaction({
+      account: devnet.accounts[2]!.account,
+      requirements,
+      nonce: 0n,
+    });
+    const payment = { x402Version: 2, accepted: requirements, payload: { transaction } };
+    devnet.chain.injectFault('next', { kind: 'drop' });
+    const dropped = await facilitator.settle(payment, requirements);
+    assert.equal(dropped.errorReason, 'transaction_failed');
+    const paidBefore = devnet.chain.state.stx(seller);
+    const retry = await facilitator.settle(payment, requirements);
+    assert.equal(retry.success, true, retry.errorReason);
+    const settled = await ledger.get(transactionIdOfPayment(payment));
+    assert.equal(settled?.state, 'success');
+    assert.equal(settled?.sponsorNonce, 0n, 'the sponsor nonce the drop gave back');
+    assert.equal(settled?.txid, retry.transaction);
+    const chain = createChainClient({ network: 'testnet', url: devnet.url });
+    assert.equal(await chain.getNextNonce(devnet.accounts[9]!.address), 1n);
+    assert.equal(devnet.chain.state.stx(seller), paidBefore + 5000n);
+    assert.equal(
+      (await facilitator.settle(payment, requirements)).errorReason,
+      'duplicate_settlement',
+    );
+    await facilitator.idle();
+    await devnet.stop();
+  });
+
+  test('concurrent retries of dropped bytes: one settles them, the others are duplicates, the money moves once', async () => {
+    const devnet = await startDevnet({ port: 0 });
+    const facilitator = createFacilitator({
+      networks: { testnet: { url: devnet.url } },
+      settleTimeoutMs: 2_000,
+      pollIntervalMs: 10,
+    });
+    const seller = devnet.accounts[1]!.address;
+    const requirements = requirementsFor(seller);
+    const { transaction } = await createPaymentTransaction({
+      account: devnet.accounts[4]!.account,
+      requirements,
+      nonce: 0n,
+      fee: 400n,
+    });
+    const payment = { x402Version: 2, accepted: requirements, payload: { transaction } };
+    devnet.chain.injectFault('next', { kind: 'drop' });
+    assert.equal(
+      (await facilitator.settle(payment, requirements)).errorReason,
+      'transaction_failed',
+    );
+    const paidBefore = devnet.chain.state.stx(seller);
+    const retries = await Promise.all(
+      Array.from({ length: 6 }, () => facilitator.settle(payment, requirements)),
+    );
+    assert.equal(retries.filter((retry) => retry.success).length, 1);
+    assert.deepEqual(
+      retries.filter((retry) => !retry.success).map((retry) => retry.errorReason),
+      Array(5).fill('duplicate_settlement'),
+    );
+    assert.equal(devnet.chain.state.stx(seller), paidBefore + 5000n);
+    await facilitator.idle();
+    await devnet.stop();
+  });
+
+  test('dropped bytes sent to the node again by someone else: a retry is refused on the spent or pending nonce, and the money moves once', async () => {
+    const devnet = await startDevnet({ port: 0 });
+    const facilitator = createFacilitator({
+      networks: { testnet: { url: devnet.url } },
+      settleTimeoutMs: 200,
+      pollIntervalMs: 10,
+    });
+    const chain = createChainClient({ network: 'testnet', url: devnet.url });
+    const seller = devnet.accounts[1]!.address;
+    const requirements = requirementsFor(seller);
+    const dropThenResend = async (index: number) => {
+      const { transaction } = await createPaymentTransaction({
+        account: devnet.accounts[index]!.account,
+        requirements,
+        nonce: 0n,
+        fee: 400n,
+      });
+      const payment = { x402Version: 2, accepted: requirements, payload: { transaction } };
+      devnet.chain.injectFault('next', { kind: 'drop' });
+      assert.equal(
+        (await facilitator.settle(payment, requirements)).errorReason,
+        'transaction_failed',
+      );
+      // Anyone who saw the bytes in the mempool may send them again.
+      assert.equal((await chain.broadcast(transaction)).accepted, true);
+      return payment;
+    };
+
+    // Pending again: the payer's next possible nonce is past it, so the fresh settle refuses before claiming.
+    devnet.chain.stall(true);
+    const pendingAgain = await dropThenResend(2);
+    const paidBefore = devnet.chain.state.stx(seller);
+    const whilePending = await facilitator.settle(pendingAgain, requirements);
+    assert.equal(whilePending.errorReason, 'invalid_exact_stacks_payload_nonce');
+    devnet.chain.stall(false);
+    devnet.mine();
+    assert.equal(devnet.chain.state.stx(seller), paidBefore + 5000n, 'the resent bytes paid');
+    const onceMined = await facilitator.settle(pendingAgain, requirements);
+    assert.equal(onceMined.errorReason, 'invalid_exact_stacks_payload_nonce');
+    // Mined before the retry (the devnet mines on broadcast): the nonce is spent, refused the same way.
+    const minedAgain = await dropThenResend(3);
+    assert.equal(devnet.chain.state.stx(seller), paidBefore + 10_000n);
+    const afterMined = await facilitator.settle(minedAgain, requirements);
+    assert.equal(afterMined.errorReason, 'invalid_exact_stacks_payload_nonce');
+    assert.equal(devnet.chain.state.stx(seller), paidBefore + 10_000n, 'never moved twice');
     await facilitator.idle();
     await devnet.stop();
   });

@@ -530,4 +530,142 @@ export function ledgerConformance(name: string, create: () => Promise<Ledger>): 
       assert.equal((await ledger.get(settlement(2).txid))?.holder, undefined);
     });
   });
+
+  describe(`${name}: dropped payments`, () => {
+    const sponsorKey = 'ST2CY5V39NHDPWSXMW9QDT3HC3GD6Q6XX4CFRK9AG';
+    const limits: SponsorLimits = {
+      maxInFlightPerPayer: 1_000,
+      maxFeesPerPayer: 10n ** 12n,
+      maxFeesTotal: 10n ** 12n,
+      maxFailedPerPayer: 1_000,
+      windowMs: 60_000,
+    };
+    /** Claims settlement `seed`, sponsored when asked, and broadcasts it. */
+    async function broadcast(ledger: Ledger, seed: number, options: { sponsored?: boolean } = {}) {
+      const claim = await ledger.claim(settlement(seed));
+      assert.ok(claim.claimed);
+      const { paymentTxid } = settlement(seed);
+      if (options.sponsored) {
+        const granted = await ledger.reserveSponsorship(
+          {
+            paymentTxid,
+            claimedAt: claim.record.createdAt,
+            network: NETWORK,
+            payer: settlement(seed).payer,
+            fee: 300n,
+            candidates: [{ sponsor: sponsorKey, confirmedNext: 0n, possibleNext: 0n }],
+            capacity: 1_000n,
+            limits,
+          },
+          1_000_000,
+        );
+        assert.ok(granted.granted);
+      }
+      await ledger.update(paymentTxid, { state: 'broadcast' }, ['claimed']);
+      return claim.record;
+    }
+    /** Fails a broadcast settlement as the tracker does: a drop gives both nonces back, an abort neither. */
+    async function fail(ledger: Ledger, seed: number, how: 'dropped' | 'aborted') {
+      const { paymentTxid } = settlement(seed);
+      const errorMessage =
+        how === 'dropped' ? 'dropped_stale_garbage_collect' : 'abort_by_response';
+      await ledger.update(
+        paymentTxid,
+        { state: 'failed', errorReason: 'transaction_failed', errorMessage },
+        ['broadcast'],
+      );
+      if (how === 'aborted') return ledger.recordSponsorFailure(paymentTxid);
+      await ledger.releaseSponsorship(paymentTxid, true);
+      await ledger.releaseNonce(paymentTxid);
+    }
+
+    test('forgetDropped forgets a dropped settlement and its answer: the same bytes are claimed and answered anew', async () => {
+      const ledger = await create();
+      const { paymentTxid } = settlement(1);
+      const claimed = await broadcast(ledger, 1);
+      assert.equal(await ledger.recordAnswer(paymentTxid, 'pending'), undefined);
+      await fail(ledger, 1, 'dropped');
+      assert.equal(
+        await ledger.forgetDropped?.(`0x${paymentTxid.toUpperCase()}`, claimed.createdAt),
+        true,
+      );
+      assert.equal(await ledger.get(paymentTxid), undefined);
+      assert.equal(await ledger.answerOf(paymentTxid), undefined);
+      assert.equal((await ledger.claim(settlement(1))).claimed, true);
+      assert.equal(await ledger.recordAnswer(paymentTxid, 'success'), undefined);
+      assert.equal(
+        await ledger.forgetDropped?.(paymentTxid, claimed.createdAt),
+        false,
+        'once only',
+      );
+    });
+
+    test('forgetDropped keeps a failure on chain, another claim, an unfinished or refused settlement, and a drop still holding its sponsor nonce', async () => {
+      const ledger = await create();
+      const kept = async (seed: number, claimedAt: number, why: string) => {
+        assert.equal(
+          await ledger.forgetDropped?.(settlement(seed).paymentTxid, claimedAt),
+          false,
+          why,
+        );
+        assert.ok(await ledger.get(settlement(seed).paymentTxid), why);
+      };
+      const aborted = await broadcast(ledger, 1);
+      await fail(ledger, 1, 'aborted');
+      await kept(1, aborted.createdAt, 'failed on chain: its nonce is spent');
+      const abortedSponsored = await broadcast(ledger, 2, { sponsored: true });
+      await fail(ledger, 2, 'aborted');
+      await kept(2, abortedSponsored.createdAt, 'failed on chain, sponsored');
+      const other = await broadcast(ledger, 3);
+      await fail(ledger, 3, 'dropped');
+      await kept(3, other.createdAt + 1, 'another claim of the payment');
+      const inFlight = await broadcast(ledger, 4);
+      await ledger.releaseNonce(settlement(4).paymentTxid);
+      await kept(4, inFlight.createdAt, 'still broadcast');
+      const refused = await broadcast(ledger, 5);
+      await ledger.update(
+        settlement(5).paymentTxid,
+        { state: 'failed', errorReason: 'broadcast_failed', errorMessage: 'BadNonce' },
+        ['broadcast'],
+      );
+      await ledger.releaseNonce(settlement(5).paymentTxid);
+      await kept(5, refused.createdAt, 'refused by the node: not a drop');
+      const halfway = await broadcast(ledger, 6, { sponsored: true });
+      await ledger.update(
+        settlement(6).paymentTxid,
+        { state: 'failed', errorReason: 'transaction_failed', errorMessage: 'never_seen' },
+        ['broadcast'],
+      );
+      await ledger.releaseNonce(settlement(6).paymentTxid);
+      await kept(6, halfway.createdAt, 'its sponsor nonce not given back yet');
+      assert.equal(await ledger.forgetDropped?.('cd'.repeat(32), 0), false, 'unknown');
+    });
+
+    test('a dropped sponsored payment, forgotten, is claimed again and gets its sponsor nonce back', async () => {
+      const ledger = await create();
+      const claimed = await broadcast(ledger, 1, { sponsored: true });
+      assert.equal((await ledger.get(settlement(1).paymentTxid))?.sponsorNonce, 0n);
+      await fail(ledger, 1, 'dropped');
+      assert.equal(
+        await ledger.forgetDropped?.(settlement(1).paymentTxid, claimed.createdAt),
+        true,
+      );
+      await broadcast(ledger, 1, { sponsored: true });
+      const again = await ledger.get(settlement(1).paymentTxid);
+      assert.equal(again?.state, 'broadcast');
+      assert.equal(again?.sponsorNonce, 0n, 'the nonce the drop gave back');
+    });
+
+    test('20 concurrent forgetDropped of one dropped settlement: exactly one forgets it', async () => {
+      const ledger = await create();
+      const claimed = await broadcast(ledger, 1);
+      await fail(ledger, 1, 'dropped');
+      const results = await Promise.all(
+        Array.from({ length: 20 }, () =>
+          ledger.forgetDropped?.(settlement(1).paymentTxid, claimed.createdAt),
+        ),
+      );
+      assert.equal(results.filter((forgotten) => forgotten === true).length, 1);
+    });
+  });
 }

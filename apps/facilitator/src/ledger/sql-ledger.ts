@@ -270,6 +270,38 @@ export class SqlLedger implements Ledger {
     await this.#db.executeQuery(this.#hot.releaseNonce({ id: normalize(txid) }));
   }
 
+  async forgetDropped(paymentTxid: string, claimedAt: number): Promise<boolean> {
+    const id = normalize(paymentTxid);
+    const known = await this.get(id);
+    if (!known) return false;
+    // The settlement and its answer go together: a retry that claims the payment afresh the moment the row is gone
+    // must not find the old answer and call its own a duplicate.
+    return this.#exclusive(known.network, async (trx) => {
+      const row = await trx
+        .deleteFrom('x402_settlements')
+        .where('payment_txid', '=', id)
+        .where('created_at', '=', String(claimedAt))
+        .where('state', '=', 'failed')
+        .where('error_reason', '=', 'transaction_failed')
+        // The drop's mark: both nonces given back (a failure on chain keeps its payer nonce, and its fee record).
+        .where('nonce_claimed', '=', 0)
+        .where(({ not, exists, selectFrom }) =>
+          not(
+            exists(
+              selectFrom('x402_sponsor_fees as f')
+                .select('f.payment_txid')
+                .whereRef('f.payment_txid', '=', 'x402_settlements.payment_txid'),
+            ),
+          ),
+        )
+        .returning('payment_txid')
+        .executeTakeFirst();
+      if (!row) return false;
+      await trx.deleteFrom('x402_answers').where('payment_txid', '=', id).execute();
+      return true;
+    });
+  }
+
   async unfinished(): Promise<SettlementRecord[]> {
     const rows = await this.#db
       .selectFrom('x402_settlements')

@@ -177,9 +177,24 @@ export interface Ledger {
   expireClaim(txid: string, updatedBefore: number): Promise<SettlementRecord | undefined>;
   /**
    * Frees the (network, payer, nonce) of a settlement whose transaction can no longer spend it (refused by the node,
-   * or dropped), keeping the txid claimed: the same transaction stays a duplicate, a new one may use the nonce.
+   * or dropped), keeping the txid claimed: the same transaction stays a duplicate, a new one may use the nonce. For a
+   * drop it is the last step (after `releaseSponsorship`), and marks the settlement for `forgetDropped`.
    */
   releaseNonce(txid: string): Promise<void>;
+  /**
+   * Forgets a settlement whose transaction was dropped from the mempool unmined, so that its identical bytes (a
+   * buyer re-signing the same nonce and amount gets the same txid) may be settled again. Deletes it, and the answer a
+   * settle call gave about it, only when it is the claim made at `claimedAt`, in `failed` with `transaction_failed`,
+   * and its nonces were given back (the drop's mark: its (network, payer, nonce) released and no sponsor nonce or
+   * fee held). A failure on chain keeps both, so it is never forgotten.
+   * Optional for ledgers written before it: without it, a dropped payment's retry hears the failure again.
+   * @returns whether it was forgotten; of concurrent calls, at most one gets true.
+   * @example
+   * ```ts
+   * if (await ledger.forgetDropped(record.paymentTxid, record.createdAt)) return undefined; // settle afresh
+   * ```
+   */
+  forgetDropped?(paymentTxid: string, claimedAt: number): Promise<boolean>;
   /** Settlements in `claimed` or `broadcast`: what a restarted facilitator must finish. */
   unfinished(): Promise<SettlementRecord[]>;
   /** One payer's settlements in `claimed` or `broadcast` on a network: the money it has in flight here. */

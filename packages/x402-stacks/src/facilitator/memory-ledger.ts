@@ -111,6 +111,22 @@ export class InMemoryLedger implements Ledger {
     if (this.#byNonce.get(key) === record.paymentTxid) this.#byNonce.delete(key);
   }
 
+  async forgetDropped(paymentTxid: string, claimedAt: number): Promise<boolean> {
+    const record = this.#byPaymentTxid.get(normalize(paymentTxid));
+    if (
+      record?.state !== 'failed' ||
+      record.errorReason !== 'transaction_failed' ||
+      record.createdAt !== claimedAt ||
+      this.#byNonce.get(nonceKeyOf(record)) === record.paymentTxid ||
+      this.#sponsorFees.has(record.paymentTxid)
+    ) {
+      return false;
+    }
+    this.#drop(record);
+    this.#answers.delete(record.paymentTxid);
+    return true;
+  }
+
   async unfinished(): Promise<SettlementRecord[]> {
     return [...this.#byPaymentTxid.values()].filter(isInFlight);
   }

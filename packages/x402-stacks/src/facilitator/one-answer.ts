@@ -44,8 +44,10 @@ export async function answerOnce(
  * - Once that call can no longer answer (its process's lease went unrenewed, or the claim lease and the settle timeout
  *   passed) and never did, the retry takes its place: a claim is dropped and settled afresh (undefined), a broadcast
  *   is followed to a success or a `settlement_pending` of its own.
- * - A payment whose transaction failed on chain or was dropped gets that failure again: no money moved, so the buyer
- *   may pay anew. Anything else (answered, refused by the node, retried under other terms) is a duplicate.
+ * - A payment whose transaction was dropped from the mempool unmined is forgotten and settled afresh (undefined): a
+ *   buyer who signs the same nonce and amount again sends the identical bytes, so repeating the failure would leave
+ *   it unable to pay that nonce ever again. One that failed on chain (an abort: its nonce spent) gets that failure
+ *   again. Anything else (answered, refused by the node, retried under other terms) is a duplicate.
  * @example
  * ```ts
  * const answer = await answerRetry(context, tracker, existing, requirements);
@@ -64,9 +66,23 @@ export async function answerRetry(
   if (waited.outcome === 'vanished') return undefined;
   const current = waited.record;
   // A node's refusal may be a passing state (a sponsor nonce taken: the payment is sponsored again), so only a
-  // failure on chain or a drop is repeated to the buyer as final.
+  // failure on chain or a drop is final.
   if (current.state === 'failed' && current.errorReason === 'transaction_failed') {
-    return failedBefore(current);
+    // Dropped, the bytes spent nothing: settle them afresh, from the verify on. Someone may have sent the same bytes
+    // to the node since (they are public once broadcast); the fresh settle still moves the money at most once and
+    // serves at most once. Mined meanwhile, or pending again, the payer's next possible nonce is past them: the
+    // verify refuses them before any claim. Pending but not yet seen by the API, the verify and claim pass and the
+    // node takes the identical bytes as the one transaction it holds (one txid, one transfer): the settle follows
+    // it, and its success or pending answer is given once (answerOnce). Other bytes spending the nonce (a
+    // replacement) make the node refuse these. Concurrent retries: forgetDropped lets one through, and the claim
+    // after it is atomic, so the others are duplicates.
+    const { ledger } = context;
+    if (!ledger.forgetDropped) return failedBefore(current);
+    if (await ledger.forgetDropped(current.paymentTxid, current.createdAt)) return undefined;
+    // Not forgotten by this call: still this failure (on chain, or a drop still giving its nonces back), or another
+    // retry forgot it first and its claim, or the one after it, decides.
+    const latest = await ledger.get(current.paymentTxid);
+    return latest?.createdAt === current.createdAt ? failedBefore(latest) : undefined;
   }
   if (waited.outcome !== 'unanswerable') return duplicate(current);
   if (current.state === 'claimed') {

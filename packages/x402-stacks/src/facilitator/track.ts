@@ -135,8 +135,10 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
     if (!failed) return;
     sentAt.delete(failed.txid);
     if (noncesUnspent) {
-      await ledger.releaseNonce(failed.paymentTxid);
+      // The payer's nonce last: once it is free, the ledger may forget the settlement (`forgetDropped`) and a retry
+      // may claim the payment afresh and sponsor it again, so nothing may be left here to release after that.
       await ledger.releaseSponsorship(failed.paymentTxid, true);
+      await ledger.releaseNonce(failed.paymentTxid);
     } else if (failed.sponsor !== undefined) {
       await ledger.recordSponsorFailure(failed.paymentTxid);
     }
