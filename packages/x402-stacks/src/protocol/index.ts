@@ -32,7 +32,7 @@ export {
   LegacyTokenTypeSchema,
   type LegacyVerifyRequest,
   LegacyVerifyRequestSchema,
-} from './legacy-v1.js';
+} from './x402-stacks-1x.js';
 export { describeReason, REASON_CODES, type ReasonCode } from './reasons.js';
 export {
   type AmountV1,

@@ -12,7 +12,7 @@ import type { StacksNetworkId } from '../stacks/networks.js';
 import { readTransactionOrigin } from '../stacks/payment/origin.js';
 import { transactionIdOf } from '../stacks/signature.js';
 import { FacilitatorRequestError } from './errors.js';
-import { legacyChallengeBody } from './legacy-challenge.js';
+import { legacyChallengeBody } from './x402-stacks-1x-challenge.js';
 import { type MatchedPayment, matchPayment, signedBytesOf } from './match.js';
 import {
   type PaymentMiddlewareOptions,
