@@ -16,7 +16,13 @@ import {
 } from 'x402-stacks/v1';
 import { readBody, statusOf } from './body.js';
 import { logSettle, type RequestLogVariables } from './http/request-log.js';
-import { caip2Of, settleLegacy, v1BodyProblem, v1BodySchema, verifyLegacy } from './x402-stacks-1x.js';
+import {
+  caip2Of,
+  settleLegacy,
+  v1BodyProblem,
+  v1BodySchema,
+  verifyLegacy,
+} from './x402-stacks-1x.js';
 
 /** Adds the v1 routes to an app. */
 export function addV1Routes(

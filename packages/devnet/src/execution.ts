@@ -16,7 +16,7 @@ import {
   PostConditionType,
   type PostConditionWire,
 } from '@stacks/transactions';
-import { addressFromHash160 } from 'x402-stacks';
+import { addressFromHash160 } from 'x402-stacks/stacks';
 import type { AdmittedTransaction } from './admission.js';
 import type { AccountState } from './state.js';
 import { tokenAssetId } from './tokens.js';
