@@ -162,7 +162,7 @@ function plan(admitted: AdmittedTransaction, state: AccountState): Plan {
   }
   const token = admitted.token;
   const assetId = tokenAssetId(token);
-  const [amountArg, senderArg, recipientArg, memoArg] = payload.functionArgs as ClarityValue[];
+  const [amountArg, senderArg, recipientArg] = payload.functionArgs as ClarityValue[];
   const amount = amountArg?.type === 'uint' ? BigInt(amountArg.value) : 0n;
   const sender = principalValue(senderArg);
   const recipient = principalValue(recipientArg);
