@@ -3,12 +3,8 @@
  * signs with fee 0), STX or sBTC, serialised as the x402 v2 settle body.
  */
 import { randomPrivateKey } from '@stacks/transactions';
-import {
-  createPaymentTransaction,
-  KNOWN_TOKENS,
-  privateKeyToAccount,
-  type StacksAccount,
-} from 'x402-stacks';
+import { privateKeyToAccount, type StacksAccount } from 'x402-stacks';
+import { createPaymentTransaction, KNOWN_TOKENS } from 'x402-stacks/stacks';
 
 export type Asset = 'STX' | 'sBTC';
 

@@ -26,13 +26,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startDevnet } from '@x402-stacks/devnet';
 import pg from 'pg';
-import {
-  checkPaymentTransaction,
-  createChainClient,
-  createFacilitator,
-  createPaymentTransaction,
-  type StacksAccount,
-} from 'x402-stacks';
+import { createChainClient, createFacilitator, type StacksAccount } from 'x402-stacks';
+import { checkPaymentTransaction, createPaymentTransaction } from 'x402-stacks/stacks';
 import {
   flag,
   formatRate,

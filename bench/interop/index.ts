@@ -31,16 +31,18 @@ import axios from 'axios';
 import express, { type RequestHandler } from 'express';
 import {
   createFacilitator,
-  createPaymentTransaction,
-  decodePaymentRequiredHeader,
-  encodePaymentRequiredHeader,
-  encodePaymentSignatureHeader,
   generateKeypair,
   type PaymentRequired,
   type StacksAccount,
 } from 'x402-stacks';
 import { paymentMiddleware } from 'x402-stacks/express';
 import { wrapFetchWithPayment } from 'x402-stacks/fetch';
+import {
+  decodePaymentRequiredHeader,
+  encodePaymentRequiredHeader,
+  encodePaymentSignatureHeader,
+} from 'x402-stacks/protocol';
+import { createPaymentTransaction } from 'x402-stacks/stacks';
 import {
   ExactStacksScheme,
   registerExactStacksScheme,

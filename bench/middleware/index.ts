@@ -24,14 +24,10 @@ import { serve } from '@hono/node-server';
 import { startDevnet } from '@x402-stacks/devnet';
 import { createFacilitatorApp } from '@x402-stacks/facilitator';
 import express from 'express';
-import {
-  createFacilitator,
-  createPaymentTransaction,
-  encodePaymentSignatureHeader,
-  type PaymentRequirements,
-  type StacksAccount,
-} from 'x402-stacks';
+import { createFacilitator, type PaymentRequirements, type StacksAccount } from 'x402-stacks';
 import { paymentMiddleware } from 'x402-stacks/express';
+import { encodePaymentSignatureHeader } from 'x402-stacks/protocol';
+import { createPaymentTransaction } from 'x402-stacks/stacks';
 import {
   flag,
   formatRate,

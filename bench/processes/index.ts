@@ -32,7 +32,8 @@ import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
 import { startDevnet } from '@x402-stacks/devnet';
 import { createFacilitatorApp } from '@x402-stacks/facilitator';
-import { createFacilitator, createPaymentTransaction, type StacksAccount } from 'x402-stacks';
+import { createFacilitator, type StacksAccount } from 'x402-stacks';
+import { createPaymentTransaction } from 'x402-stacks/stacks';
 import {
   flag,
   formatRate,

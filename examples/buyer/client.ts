@@ -62,8 +62,10 @@ async function main() {
       console.log('Payment transaction:', paymentResponse.transaction);
       console.log('Explorer:', getExplorerURL(paymentResponse.transaction, NETWORK));
     }
-  } catch (error: any) {
-    console.error('Error:', error.response?.data?.error || error.message);
+  } catch (error) {
+    // An axios error carries the server's answer in `response`; anything else has only its message.
+    const failure = error as { message?: string; response?: { data?: { error?: string } } };
+    console.error('Error:', failure.response?.data?.error || failure.message);
     process.exitCode = 1;
   }
 }

@@ -90,7 +90,7 @@ app.get(
 );
 
 // Health check endpoint (no payment required)
-app.get('/health', (req: Request, res: Response) => {
+app.get('/health', (_req: Request, res: Response) => {
   res.json({ status: 'ok', network: NETWORK });
 });
 

@@ -4,7 +4,8 @@
  * @module
  */
 
-import { isValidStacksAddress, privateKeyToAccount, redactUrl } from 'x402-stacks';
+import { isValidStacksAddress, privateKeyToAccount } from 'x402-stacks';
+import { redactUrl } from 'x402-stacks/chain';
 import type { SponsorLimits } from 'x402-stacks/facilitator';
 import { z } from 'zod';
 

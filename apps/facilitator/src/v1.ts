@@ -2,7 +2,7 @@
  * The v1 facilitator routes, `POST /api/v1/verify` and `/api/v1/settle`, for two protocols that share the paths:
  * - x402 v1 (`x402Version: 1`, `maxAmountRequired`, network names such as `stacks` or `testnet`), answered in the v1
  *   shapes `{isValid, invalidReason?, payer?}` and `{success, txId, amount, sender, network, error?}`;
- * - x402-stacks 1.x, as x402-stacks 2.0's `paymentMiddlewareV1` calls it (snake_case; see `legacy-v1.ts`).
+ * - x402-stacks 1.x, as x402-stacks 2.0's `paymentMiddlewareV1` calls it (snake_case; see `x402-stacks-1x.ts`).
  * The body's shape picks the protocol; a body of neither is 400 `unrecognized_request`. Underneath they are the same
  * engine calls as v2.
  * @module
@@ -16,7 +16,13 @@ import {
 } from 'x402-stacks/v1';
 import { readBody, statusOf } from './body.js';
 import { logSettle, type RequestLogVariables } from './http/request-log.js';
-import { caip2Of, settleLegacy, v1BodyProblem, v1BodySchema, verifyLegacy } from './legacy-v1.js';
+import {
+  caip2Of,
+  settleLegacy,
+  v1BodyProblem,
+  v1BodySchema,
+  verifyLegacy,
+} from './x402-stacks-1x.js';
 
 /** Adds the v1 routes to an app. */
 export function addV1Routes(

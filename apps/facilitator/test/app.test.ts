@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { type Devnet, startDevnet } from '@x402-stacks/devnet';
 import { pino } from 'pino';
-import { createFacilitator, createPaymentTransaction, type Facilitator } from 'x402-stacks';
+import { createFacilitator, type Facilitator } from 'x402-stacks';
+import { createPaymentTransaction } from 'x402-stacks/stacks';
 import type { FacilitatorApp } from '../src/app.js';
 import { createFacilitatorApp } from '../src/app.js';
 

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { startDevnet } from '@x402-stacks/devnet';
-import { createPaymentTransaction } from 'x402-stacks';
+import { createPaymentTransaction } from 'x402-stacks/stacks';
 import { startProcess } from './process.js';
 
 const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { startDevnet } from '@x402-stacks/devnet';
-import { createPaymentTransaction } from 'x402-stacks';
+import { createPaymentTransaction } from 'x402-stacks/stacks';
 import { startCountingProxy } from './counting-proxy.js';
 import { startProcess } from './process.js';
 

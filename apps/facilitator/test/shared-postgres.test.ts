@@ -10,7 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { type Devnet, startDevnet } from '@x402-stacks/devnet';
 import { testPostgresUrl } from '@x402-stacks/test-kit';
 import pg from 'pg';
-import { createPaymentTransaction, type StacksAccount } from 'x402-stacks';
+import type { StacksAccount } from 'x402-stacks';
+import { createPaymentTransaction } from 'x402-stacks/stacks';
 import { type CountingProxy, startCountingProxy } from './counting-proxy.js';
 import { type RunningProcess, startProcess } from './process.js';
 

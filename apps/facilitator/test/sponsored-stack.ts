@@ -6,13 +6,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Devnet, startDevnet } from '@x402-stacks/devnet';
-import {
-  createPaymentTransaction,
-  type PaymentRequirements,
-  type SettleResponse,
-  type StacksAccount,
-  type VerifyResponse,
+import type {
+  PaymentRequirements,
+  SettleResponse,
+  StacksAccount,
+  VerifyResponse,
 } from 'x402-stacks';
+import { createPaymentTransaction } from 'x402-stacks/stacks';
 import { loadConfig } from '../src/config.js';
 import { type FacilitatorService, startFacilitatorService } from '../src/service.js';
 

@@ -4,7 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { createPaymentTransaction, generateKeypair } from 'x402-stacks';
+import { generateKeypair } from 'x402-stacks';
+import { createPaymentTransaction } from 'x402-stacks/stacks';
 import { type SponsoredStack, startSponsoredStack } from './sponsored-stack.js';
 
 /** The mempool transaction a sponsor key signed on `nonce`. */

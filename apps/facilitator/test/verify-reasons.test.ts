@@ -13,13 +13,9 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { serve } from '@hono/node-server';
 import { type Devnet, startDevnet } from '@x402-stacks/devnet';
-import {
-  createFacilitator,
-  createPaymentTransaction,
-  PaymentRequirementsSchema,
-  type PostConditionPolicy,
-  REASON_CODES,
-} from 'x402-stacks';
+import { createFacilitator } from 'x402-stacks';
+import { PaymentRequirementsSchema, REASON_CODES } from 'x402-stacks/protocol';
+import { createPaymentTransaction, type PostConditionPolicy } from 'x402-stacks/stacks';
 import {
   CHECK_ROW_GROUPS,
   OTHER_TOKEN,

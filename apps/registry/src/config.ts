@@ -2,7 +2,7 @@
  * The registry's configuration, read once from the environment and validated with every problem listed at once.
  * @module
  */
-import { redactUrl } from 'x402-stacks';
+import { redactUrl } from 'x402-stacks/chain';
 import { z } from 'zod';
 import type { DatabaseTarget } from './store/open.js';
 

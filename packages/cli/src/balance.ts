@@ -4,16 +4,15 @@
  * @module
  */
 import { parseArgs } from 'node:util';
+import { type StacksNetworkName, X402StacksError } from 'x402-stacks';
+import { redactUrl } from 'x402-stacks/chain';
+import { chainApiUrl, resolveChainClient } from 'x402-stacks/client';
 import {
   fromAtomic,
   KNOWN_TOKENS,
   type KnownTokenSymbol,
   parsePrincipal,
-  redactUrl,
-  type StacksNetworkName,
-  X402StacksError,
-} from 'x402-stacks';
-import { chainApiUrl, resolveChainClient } from 'x402-stacks/client';
+} from 'x402-stacks/stacks';
 import { EXIT_USAGE, type Io, processIo, UsageError } from './io.js';
 
 export const BALANCE_USAGE = `Usage: x402-stacks balance <address> [--api-url <url>] [--json]

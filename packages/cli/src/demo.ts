@@ -24,7 +24,9 @@ import {
   type RegistryService,
   startRegistryService,
 } from '@x402-stacks/registry';
-import { decodePaymentRequiredHeader, fromAtomic, getExplorerURL, resolveAsset } from 'x402-stacks';
+import { getExplorerURL } from 'x402-stacks';
+import { decodePaymentRequiredHeader } from 'x402-stacks/protocol';
+import { fromAtomic, resolveAsset } from 'x402-stacks/stacks';
 import { EXIT_USAGE, type Io, processIo } from './io.js';
 
 export const DEMO_USAGE = `Usage: x402-stacks demo [--once] [--block-time <ms>] [--data-dir <path>]

@@ -6,7 +6,8 @@ import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type Devnet, type MiningMode, startDevnet, tokenAssetId } from '@x402-stacks/devnet';
-import { KNOWN_TOKENS, microSTXtoSTX, satsToBTC } from 'x402-stacks';
+import { microSTXtoSTX, satsToBTC } from 'x402-stacks';
+import { KNOWN_TOKENS } from 'x402-stacks/stacks';
 import { EXIT_USAGE, type Io, processIo, UsageError } from './io.js';
 
 export const DEFAULT_PORT = 3999;

@@ -7,14 +7,10 @@
 import { readFileSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import {
-  fromAtomic,
   getExplorerURL,
-  KNOWN_TOKENS,
   privateKeyToAccount,
-  resolveAsset,
   type StacksAccount,
   type StacksNetworkName,
-  toAtomic,
 } from 'x402-stacks';
 import {
   createPayer,
@@ -28,6 +24,7 @@ import {
   SettlementPendingError,
 } from 'x402-stacks/client';
 import type { StacksPaymentRequirements } from 'x402-stacks/stacks';
+import { fromAtomic, KNOWN_TOKENS, resolveAsset, toAtomic } from 'x402-stacks/stacks';
 import { describeFailure } from './balance.js';
 import { EXIT_USAGE, type Io, processIo, UsageError } from './io.js';
 import { networkFlag } from './keygen.js';

@@ -3,7 +3,7 @@
  * (help, version, dispatch) loads none of the library.
  * @module
  */
-import { redactUrl } from 'x402-stacks';
+import { redactUrl } from 'x402-stacks/chain';
 import type { Io } from './io.js';
 
 /** Control characters a hostile server could use to rewrite the terminal (ANSI escapes, carriage returns). */

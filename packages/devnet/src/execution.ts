@@ -16,7 +16,7 @@ import {
   PostConditionType,
   type PostConditionWire,
 } from '@stacks/transactions';
-import { addressFromHash160 } from 'x402-stacks';
+import { addressFromHash160 } from 'x402-stacks/stacks';
 import type { AdmittedTransaction } from './admission.js';
 import type { AccountState } from './state.js';
 import { tokenAssetId } from './tokens.js';
@@ -162,7 +162,7 @@ function plan(admitted: AdmittedTransaction, state: AccountState): Plan {
   }
   const token = admitted.token;
   const assetId = tokenAssetId(token);
-  const [amountArg, senderArg, recipientArg, memoArg] = payload.functionArgs as ClarityValue[];
+  const [amountArg, senderArg, recipientArg] = payload.functionArgs as ClarityValue[];
   const amount = amountArg?.type === 'uint' ? BigInt(amountArg.value) : 0n;
   const sender = principalValue(senderArg);
   const recipient = principalValue(recipientArg);

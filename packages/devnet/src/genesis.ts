@@ -2,7 +2,8 @@
  * Genesis: deterministic accounts from a published mnemonic, funded with STX, sBTC and the USDCx-like token.
  * @module
  */
-import { mnemonicToAccounts, type StacksAccount } from 'x402-stacks';
+import type { StacksAccount } from 'x402-stacks';
+import { mnemonicToAccounts } from 'x402-stacks/stacks';
 
 /**
  * Clarinet's published devnet mnemonic. It is public on purpose: never send real funds to these accounts.

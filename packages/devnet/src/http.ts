@@ -5,7 +5,8 @@
 import { hexToBytes } from '@stacks/common';
 import { Cl, cvToHex, hexToCV } from '@stacks/transactions';
 import { type Context, Hono } from 'hono';
-import { parsePrincipal, STACKS_NETWORKS } from 'x402-stacks';
+import { STACKS_NETWORKS } from 'x402-stacks';
+import { parsePrincipal } from 'x402-stacks/stacks';
 import type { DevnetChain, DroppedStatus, Fault } from './chain.js';
 import { accountJson, balancesJson, infoJson, noncesJson, transactionJson } from './hiro.js';
 import { tokenAssetId } from './tokens.js';

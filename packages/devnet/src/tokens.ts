@@ -2,7 +2,7 @@
  * The SIP-010 tokens the devnet executes natively, with sbtc-token's `transfer` semantics.
  * @module
  */
-import { KNOWN_TOKENS } from 'x402-stacks';
+import { KNOWN_TOKENS } from 'x402-stacks/stacks';
 
 /** A registered token: where it lives and what its fungible asset is called. */
 export type DevnetToken = {

@@ -14,8 +14,7 @@ import {
 } from '@stacks/transactions';
 import { genesisAccounts } from '../src/genesis.js';
 
-export const [DEPLOYER, WALLET_1, WALLET_2, WALLET_3] = genesisAccounts(4) as [
-  ReturnType<typeof genesisAccounts>[number],
+export const [DEPLOYER, WALLET_1, WALLET_2] = genesisAccounts(3) as [
   ReturnType<typeof genesisAccounts>[number],
   ReturnType<typeof genesisAccounts>[number],
   ReturnType<typeof genesisAccounts>[number],

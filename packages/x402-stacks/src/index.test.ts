@@ -1,209 +1,189 @@
 /**
- * The public surface, reviewed like code: adding or removing a root export must change this list on purpose.
+ * The public surface, reviewed like code. `api/exports.json` records every name each entry of package.json#exports
+ * gives, values and types apart; a change to it is a change to the package's semver contract, so it must be made on
+ * purpose: run this file with `UPDATE_API_SNAPSHOT=1` and commit the new snapshot with the change.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
 import * as root from './index.js';
 
-const ROOT_EXPORTS = [
-  'AmountV1Schema',
-  'AtomicAmountSchema',
+const PACKAGE = new URL('../', import.meta.url);
+const SNAPSHOT = new URL('api/exports.json', PACKAGE);
+
+type Surface = Record<string, { values: string[]; types: string[] }>;
+
+/**
+ * Every name the documentation of x402-stacks imports from `x402-stacks`, and the other root names of x402-stacks 2.0
+ * that this package implements: the root must keep all of them.
+ */
+const DOCUMENTED_VALUES = [
   'BTCtoSats',
-  'CLIENT_REASON_CODES',
-  'ChainRequestError',
-  'DEFAULT_FEES',
-  'DEFAULT_MAX_AMOUNT',
-  'EXPOSED_HEADERS',
-  'FacilitatorRequestError',
-  'InMemoryLedger',
-  'InsufficientBalanceError',
-  'InvalidAddressError',
-  'InvalidAmountError',
-  'InvalidChainInputError',
-  'InvalidHeaderError',
-  'InvalidMnemonicError',
-  'InvalidPaymentRequiredError',
-  'InvalidPrivateKeyError',
-  'InvalidTransactionIdError',
-  'KNOWN_TOKENS',
-  'LEGACY_TOKEN_TYPES',
-  'LegacyPaymentRequestSchema',
-  'LegacySettleRequestSchema',
-  'LegacyTokenTypeSchema',
-  'LegacyVerifyRequestSchema',
-  'MAX_CHALLENGE_BODY_BYTES',
-  'MAX_MEMO_BYTES',
-  'MAX_PAYMENT_HEADER_LENGTH',
-  'NetworkIdSchema',
-  'NoAcceptableRequirementError',
-  'PAYMENT_HEADERS',
-  'PAYMENT_REQUEST_HEADERS',
-  'PayerOptionsError',
-  'PaymentError',
-  'PaymentNetworkError',
-  'PaymentOptionsError',
-  'PaymentPayloadSchema',
-  'PaymentPayloadV1Schema',
-  'PaymentPolicyError',
-  'PaymentRejectedError',
-  'PaymentRequiredSchema',
-  'PaymentRequiredV1Schema',
-  'PaymentRequirementsSchema',
-  'PaymentRequirementsV1Schema',
-  'REASON_CODES',
-  'ResourceInfoSchema',
-  'SERVER_REASON_CODES',
   'STACKS_NETWORKS',
-  'STX_ASSET',
   'STXtoMicroSTX',
-  'ServerConfigError',
-  'SettleRequestSchema',
-  'SettleRequestV1Schema',
-  'SettleResponseSchema',
-  'SettleResponseV1Schema',
-  'SettlementPendingError',
-  'SupportedKindSchema',
-  'SupportedResponseSchema',
   'USDCxToMicroUSDCx',
-  'UnreplayableRequestError',
-  'UnknownAssetError',
-  'UnknownNetworkError',
-  'VerifyRequestSchema',
-  'VerifyRequestV1Schema',
-  'VerifyResponseSchema',
-  'VerifyResponseV1Schema',
-  'X402StacksError',
-  'addressFromHash160',
-  'assetKey',
-  'chainApiUrl',
-  'checkChainState',
-  'checkPaymentTransaction',
-  'createChainClient',
-  'chooseSponsorNonce',
-  'createFacilitator',
-  'DEFAULT_SPONSOR_LIMITS',
-  'FacilitatorConfigError',
-  'createFacilitatorClient',
-  'createNonceAllocator',
-  'createPayer',
-  'createPaymentTransaction',
-  'createResourceServer',
-  'decodePaymentRequiredHeader',
   'decodePaymentResponse',
-  'decodePaymentResponseHeader',
-  'decodePaymentSignatureHeader',
-  'decodeXPaymentHeader',
   'decodeXPaymentResponse',
-  'decodeXPaymentResponseHeader',
-  'describeReason',
-  'encodePaymentRequiredHeader',
-  'encodePaymentResponseHeader',
-  'encodePaymentSignatureHeader',
-  'encodeXPaymentHeader',
-  'encodeXPaymentResponseHeader',
-  'fromAtomic',
-  'fromV1Options',
   'generateKeypair',
   'getExplorerURL',
   'getPayment',
-  'isExactTransferToken',
-  'isHighS',
-  'isRawTransactionHex',
-  'isSameAsset',
-  'isStacksNetwork',
-  'isTermsProblem',
   'isValidStacksAddress',
   'microSTXtoSTX',
   'microUSDCxToUSDCx',
-  'mnemonicToAccount',
-  'mnemonicToAccounts',
   'networkFromCAIP2',
-  'networkOfAddressVersion',
   'networkToCAIP2',
-  'parseAtomic',
-  'parsePrincipal',
-  'parseStacksAddress',
   'paymentMiddleware',
   'privateKeyToAccount',
-  'readPaymentChallenge',
-  'readPaymentOutcome',
-  'readTextUpTo',
-  'redactUrl',
-  'resolveAsset',
-  'resolveChainClient',
-  'resolveNetwork',
-  'resolvePaymentTerms',
   'satsToBTC',
-  'secp256k1Backend',
-  'signAsSponsor',
-  'sponsorLimitProblem',
-  'toAtomic',
-  'transactionIdOf',
-  'verifyOriginSignature',
-  'verifySponsorSignature',
   'withPaymentInterceptor',
+  'wrapAxiosWithPayment',
+  'x402PaymentRequired',
+];
+
+/** The entry point of each role. */
+const ROLE_ENTRY_POINTS = [
+  'createChainClient',
+  'createFacilitator',
+  'createFacilitatorClient',
+  'createPayer',
+  'createResourceServer',
+  'InMemoryLedger',
+  'paymentMiddleware',
   'wrapAxiosWithPayment',
   'wrapFetchWithPayment',
-  'x402PaymentRequired',
 ];
 
-/** Every function name the product documentation imports from `x402-stacks`. */
-const DOCUMENTED = [
-  'privateKeyToAccount',
-  'generateKeypair',
-  'decodePaymentResponse',
-  'decodeXPaymentResponse',
-  'getExplorerURL',
-  'STXtoMicroSTX',
-  'BTCtoSats',
-  'wrapAxiosWithPayment',
-  'withPaymentInterceptor',
-  'paymentMiddleware',
-  'x402PaymentRequired',
-  'getPayment',
-];
+function manifest(): { exports: Record<string, unknown> } {
+  return JSON.parse(readFileSync(new URL('package.json', PACKAGE), 'utf8'));
+}
 
-/**
- * Subpaths kept off the root by design: Hono's middleware shares Express's names, and the @x402/core adapters'
- * declarations import @x402/core, which a root import must never need.
- */
-const NOT_AT_ROOT = ['./hono', './x402'];
+async function tsupEntries(): Promise<Record<string, string>> {
+  return ((await import('../tsup.config.js')) as { entries: Record<string, string> }).entries;
+}
 
-describe('x402-stacks root', () => {
-  test('exports exactly the reviewed list', () => {
-    assert.deepEqual(Object.keys(root).sort(), [...ROOT_EXPORTS].sort());
+/** The subpath of package.json#exports (`.`, `./protocol`, …) to its source file, through tsup's entries. */
+async function entrySources(): Promise<Map<string, string>> {
+  const entries = await tsupEntries();
+  const subpaths = Object.keys(manifest().exports).filter((key) => key !== './package.json');
+  return new Map(
+    subpaths.map((subpath) => {
+      const entry = subpath === '.' ? 'index' : `${subpath.slice(2)}/index`;
+      return [subpath, fileURLToPath(new URL(entries[entry]!, PACKAGE))];
+    }),
+  );
+}
+
+/** What each entry exports, as the type checker sees it: a name is a value if it has a run-time binding. */
+async function currentSurface(): Promise<Surface> {
+  const sources = await entrySources();
+  const program = ts.createProgram([...sources.values()], {
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    target: ts.ScriptTarget.ES2022,
+    strict: true,
+    skipLibCheck: true,
+    noEmit: true,
+    types: [],
+  });
+  const checker = program.getTypeChecker();
+  const surface: Surface = {};
+  for (const [subpath, file] of [...sources].sort(([a], [b]) => a.localeCompare(b))) {
+    const module = checker.getSymbolAtLocation(program.getSourceFile(file)!)!;
+    const values: string[] = [];
+    const types: string[] = [];
+    for (const symbol of checker.getExportsOfModule(module)) {
+      const target =
+        symbol.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(symbol) : symbol;
+      (target.flags & ts.SymbolFlags.Value ? values : types).push(symbol.name);
+    }
+    surface[subpath] = { values: values.sort(), types: types.sort() };
+  }
+  return surface;
+}
+
+describe('x402-stacks public API', () => {
+  test('each entry exports exactly the names in api/exports.json', async () => {
+    const surface = await currentSurface();
+    if (process.env.UPDATE_API_SNAPSHOT === '1')
+      writeFileSync(SNAPSHOT, `${JSON.stringify(surface, null, 2)}\n`);
+    assert.deepEqual(surface, JSON.parse(readFileSync(SNAPSHOT, 'utf8')));
   });
 
-  test('every documented name that exists is exported as a function', () => {
-    for (const name of DOCUMENTED) {
-      assert.equal(typeof (root as Record<string, unknown>)[name], 'function', name);
+  test("the snapshot's root values are the module's run-time exports", () => {
+    const snapshot = JSON.parse(readFileSync(SNAPSHOT, 'utf8')) as Surface;
+    assert.deepEqual(Object.keys(root).sort(), snapshot['.']!.values);
+  });
+
+  test('the root keeps every documented name and every role entry point', () => {
+    for (const name of [...DOCUMENTED_VALUES, ...ROLE_ENTRY_POINTS]) {
+      assert.notEqual((root as Record<string, unknown>)[name], undefined, name);
     }
   });
 
-  test('every subpath export is also a root export with the same binding', async () => {
-    const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
-    const subpaths = Object.keys(manifest.exports).filter(
-      (key) => key !== '.' && key !== './package.json',
+  test('the root exports every error class of every entry', async () => {
+    const snapshot = JSON.parse(readFileSync(SNAPSHOT, 'utf8')) as Surface;
+    const errors = new Set(
+      Object.values(snapshot).flatMap(({ values }) => values.filter((name) => /Error$/.test(name))),
     );
-    assert.ok(subpaths.length >= 10);
-    const { entries } = (await import('../tsup.config.js')) as { entries: Record<string, string> };
-    for (const subpath of subpaths.filter((s) => !NOT_AT_ROOT.includes(s))) {
-      const source = entries[`${subpath.slice(2)}/index`]!.replace(/^src\//, './').replace(
-        /\.ts$/,
-        '.js',
-      );
-      const module = (await import(source)) as Record<string, unknown>;
-      for (const [name, value] of Object.entries(module)) {
-        assert.equal((root as Record<string, unknown>)[name], value, `${subpath} ${name}`);
-      }
+    assert.ok(errors.size >= 20);
+    for (const name of errors) {
+      const value = (root as Record<string, unknown>)[name];
+      assert.equal(typeof value, 'function', name);
+      assert.ok((value as { prototype: unknown }).prototype instanceof Error, name);
+    }
+  });
+
+  test('the root keeps internals off: no parsers, codecs or helpers a subpath already gives', () => {
+    for (const name of [
+      'readTextUpTo',
+      'isHighS',
+      'secp256k1Backend',
+      'chooseSponsorNonce',
+      'redactUrl',
+    ]) {
+      assert.equal(name in root, false, name);
+    }
+  });
+
+  test('every deprecated name is in deprecated.ts, marked @deprecated with a replacement the root exports', () => {
+    const file = fileURLToPath(new URL('deprecated.ts', import.meta.url));
+    const source = ts.createSourceFile(
+      file,
+      readFileSync(file, 'utf8'),
+      ts.ScriptTarget.ES2022,
+      true,
+    );
+    const deprecated: string[] = [];
+    source.forEachChild((node) => {
+      const exported = ts.canHaveModifiers(node)
+        ? ts.getModifiers(node)?.some((m) => m.kind === ts.SyntaxKind.ExportKeyword)
+        : false;
+      if (!exported) return;
+      const tag = ts.getJSDocTags(node).find((t) => t.tagName.text === 'deprecated');
+      const name = ts.isVariableStatement(node)
+        ? node.declarationList.declarations[0]!.name.getText()
+        : (node as ts.FunctionDeclaration).name!.text;
+      assert.ok(tag, `${name} has no @deprecated tag`);
+      const replacement = /\{@link (\w+)\}/.exec(ts.getTextOfJSDocComment(tag.comment) ?? '')?.[1];
+      assert.ok(replacement && replacement in root, `${name}: replacement ${replacement}`);
+      deprecated.push(name);
+    });
+    assert.deepEqual(deprecated.sort(), ['withPaymentInterceptor', 'x402PaymentRequired']);
+    // And nothing else the package exports is a deprecated alias: each entry's source carries no other one.
+    for (const [subpath, names] of Object.entries(
+      JSON.parse(readFileSync(SNAPSHOT, 'utf8')) as Surface,
+    )) {
+      if (subpath === '.') continue;
+      for (const name of deprecated)
+        assert.equal(names.values.includes(name), false, `${subpath} ${name}`);
     }
   });
 
   test('tsup builds one entry per exported subpath', async () => {
-    const { entries } = await import('../tsup.config.js');
-    const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
-    const fromExports = Object.keys(manifest.exports)
+    const entries = await tsupEntries();
+    const fromExports = Object.keys(manifest().exports)
       .filter((key) => key !== './package.json')
       .map((key) => (key === '.' ? 'index' : `${key.slice(2)}/index`))
       .sort();

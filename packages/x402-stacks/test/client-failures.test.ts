@@ -7,12 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import axios, { AxiosError } from 'axios';
-import {
-  createPaymentTransaction,
-  encodePaymentSignatureHeader,
-  type PaymentRequirements,
-  type StacksAccount,
-} from 'x402-stacks';
+import type { PaymentRequirements, StacksAccount } from 'x402-stacks';
 import { createChainClient } from 'x402-stacks/chain';
 import {
   InsufficientBalanceError,
@@ -28,6 +23,8 @@ import {
   wrapAxiosWithPayment,
 } from 'x402-stacks/client';
 import { wrapFetchWithPayment } from 'x402-stacks/fetch';
+import { encodePaymentSignatureHeader } from 'x402-stacks/protocol';
+import { createPaymentTransaction } from 'x402-stacks/stacks';
 import { closedPortUrl, requirement, type Stack, startStack } from './client-stack.js';
 
 describe('buyer refusals and failures', () => {

@@ -8,11 +8,7 @@ import type { ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import axios, { AxiosError } from 'axios';
-import {
-  decodePaymentSignatureHeader,
-  encodePaymentRequiredHeader,
-  type StacksAccount,
-} from 'x402-stacks';
+import type { StacksAccount } from 'x402-stacks';
 import { type ChainClient, ChainRequestError, createChainClient } from 'x402-stacks/chain';
 import {
   PaymentError,
@@ -23,6 +19,7 @@ import {
   wrapAxiosWithPayment,
 } from 'x402-stacks/client';
 import { wrapFetchWithPayment } from 'x402-stacks/fetch';
+import { decodePaymentSignatureHeader, encodePaymentRequiredHeader } from 'x402-stacks/protocol';
 import {
   requirement,
   type Stack,

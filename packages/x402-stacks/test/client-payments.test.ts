@@ -7,10 +7,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import axios from 'axios';
-import { decodePaymentResponse, decodeXPaymentResponse, type StacksAccount } from 'x402-stacks';
+import {
+  decodePaymentResponse,
+  decodeXPaymentResponse,
+  type StacksAccount,
+  withPaymentInterceptor,
+} from 'x402-stacks';
 import { type PaymentOptions, type PaymentReceipt, wrapAxiosWithPayment } from 'x402-stacks/axios';
 import { createChainClient } from 'x402-stacks/chain';
-import { withPaymentInterceptor } from 'x402-stacks/client';
 import { wrapFetchWithPayment } from 'x402-stacks/fetch';
 import { requirement, type Stack, startStack } from './client-stack.js';
 

@@ -13,18 +13,21 @@ import { createFacilitatorApp } from '@x402-stacks/facilitator';
 import express from 'express';
 import {
   createFacilitator,
+  type Facilitator,
+  generateKeypair,
+  type PaymentRequirements,
+  type StacksAccount,
+  x402PaymentRequired,
+} from 'x402-stacks';
+import { getPayment, paymentMiddleware } from 'x402-stacks/express';
+import {
   decodePaymentSignatureHeader,
   decodeXPaymentHeader,
   encodePaymentRequiredHeader,
   encodePaymentResponseHeader,
   encodeXPaymentResponseHeader,
-  type Facilitator,
-  generateKeypair,
-  KNOWN_TOKENS,
-  type PaymentRequirements,
-  type StacksAccount,
-} from 'x402-stacks';
-import { getPayment, paymentMiddleware, x402PaymentRequired } from 'x402-stacks/express';
+} from 'x402-stacks/protocol';
+import { KNOWN_TOKENS } from 'x402-stacks/stacks';
 
 export const TESTNET = 'stacks:2147483648';
 export const SBTC_ASSET_ID = `${KNOWN_TOKENS.sBTC.contracts.testnet}::${KNOWN_TOKENS.sBTC.assetName}`;

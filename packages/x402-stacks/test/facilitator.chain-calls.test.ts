@@ -5,13 +5,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { type Devnet, startDevnet } from '@x402-stacks/devnet';
-import {
-  createFacilitator,
-  createPaymentTransaction,
-  InMemoryLedger,
-  type StacksAccount,
-} from 'x402-stacks';
+import { createFacilitator, InMemoryLedger, type StacksAccount } from 'x402-stacks';
 import { createChainClient } from 'x402-stacks/chain';
+import { createPaymentTransaction } from 'x402-stacks/stacks';
 
 const requirementsFor = (payTo: string) => ({
   scheme: 'exact',

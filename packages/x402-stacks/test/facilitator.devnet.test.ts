@@ -5,14 +5,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { type Devnet, startDevnet } from '@x402-stacks/devnet';
-import {
-  createFacilitator,
-  createPaymentTransaction,
-  type Facilitator,
-  InMemoryLedger,
-  transactionIdOf,
-} from 'x402-stacks';
+import { createFacilitator, type Facilitator, InMemoryLedger } from 'x402-stacks';
 import { ChainRequestError, createChainClient } from 'x402-stacks/chain';
+import { createPaymentTransaction, transactionIdOf } from 'x402-stacks/stacks';
 import { MULTISIG_MODES, multisigPayer, multisigPayment } from './payers.js';
 
 const requirementsFor = (payTo: string, asset = 'STX', amount = '5000') => ({

@@ -5,8 +5,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { startDevnet } from '@x402-stacks/devnet';
-import { createFacilitator, createPaymentTransaction, InMemoryLedger } from 'x402-stacks';
+import { createFacilitator, InMemoryLedger } from 'x402-stacks';
 import { type ChainClient, ChainRequestError, createChainClient } from 'x402-stacks/chain';
+import { createPaymentTransaction } from 'x402-stacks/stacks';
 
 const requirementsFor = (payTo: string) => ({
   scheme: 'exact',

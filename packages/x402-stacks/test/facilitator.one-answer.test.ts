@@ -6,12 +6,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { startDevnet } from '@x402-stacks/devnet';
-import {
-  createFacilitator,
-  createPaymentTransaction,
-  InMemoryLedger,
-  type Ledger,
-} from 'x402-stacks';
+import { createFacilitator, InMemoryLedger, type Ledger } from 'x402-stacks';
+import { createPaymentTransaction } from 'x402-stacks/stacks';
 
 const requirementsFor = (payTo: string) => ({
   scheme: 'exact',

@@ -16,16 +16,14 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { type Devnet, startDevnet } from '@x402-stacks/devnet';
 import { fuzzRuns } from '@x402-stacks/test-kit';
+import { createFacilitator, type Facilitator, privateKeyToAccount } from 'x402-stacks';
+import { type ChainClient, createChainClient } from 'x402-stacks/chain';
+import { REASON_CODES } from 'x402-stacks/protocol';
 import {
   type CreatePaymentTransactionOptions,
-  createFacilitator,
   createPaymentTransaction,
-  type Facilitator,
   type PaymentTransaction,
-  privateKeyToAccount,
-  REASON_CODES,
-} from 'x402-stacks';
-import { type ChainClient, createChainClient } from 'x402-stacks/chain';
+} from 'x402-stacks/stacks';
 import {
   MULTISIG_MODES,
   multisigPayer,

@@ -10,15 +10,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import axios, { type AxiosInstance } from 'axios';
 import type { Request, Response } from 'express';
-import {
-  createPaymentTransaction,
-  decodePaymentRequiredHeader,
-  encodePaymentSignatureHeader,
-  type PaymentRequirements,
-  resolveAsset,
-} from 'x402-stacks';
+import type { PaymentRequirements } from 'x402-stacks';
 import { getPayment, paymentMiddleware } from 'x402-stacks/express';
+import { decodePaymentRequiredHeader, encodePaymentSignatureHeader } from 'x402-stacks/protocol';
 import type { PaymentMiddlewareOptions } from 'x402-stacks/server';
+import { createPaymentTransaction, resolveAsset } from 'x402-stacks/stacks';
 import * as incumbent from 'x402-stacks-v2';
 import {
   express4,

@@ -11,8 +11,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { AxiosInstance } from 'axios';
 import type { Request, Response } from 'express';
-import { createPaymentTransaction, decodePaymentResponse } from 'x402-stacks';
+import { decodePaymentResponse } from 'x402-stacks';
 import { wrapAxiosWithPayment } from 'x402-stacks/axios';
+import { createPaymentTransaction } from 'x402-stacks/stacks';
 import * as incumbent from 'x402-stacks-v2';
 import {
   express4,

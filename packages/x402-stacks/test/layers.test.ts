@@ -1,6 +1,8 @@
 /**
- * The architecture as a test: each folder of `src/` imports only the layers below it, and each framework or SDK is
- * touched only by its own adapter folder, so `import 'x402-stacks'` works with none of them installed.
+ * The architecture as a test (ARCHITECTURE.md, "Layers of the library"): each folder of `src/` imports only the
+ * layers below it, a role's core never imports its own adapters, nothing inside a layer imports the entry files at the
+ * top of `src/`, and each framework or SDK is touched only by its own adapter folder, so `import 'x402-stacks'` works
+ * with none of them installed.
  */
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -22,6 +24,15 @@ const ALLOWED: Record<string, readonly string[]> = {
   facilitator: ['errors', 'protocol', 'stacks', 'chain'],
   x402: ['errors', 'protocol', 'stacks', 'chain', 'client', 'server', 'facilitator'],
 };
+
+/** The adapter folders of each role: the role's core files never import them (its `index.ts` entry aside). */
+const ADAPTERS: Record<string, readonly string[]> = {
+  client: ['axios', 'fetch'],
+  server: ['express', 'hono'],
+};
+
+/** The entry files at the top of `src/`: they may import any layer, and no layer imports them. */
+const ENTRY_FILES = ['index.ts', 'deprecated.ts'];
 
 /** Optional peers, each allowed only under one folder. */
 const PEERS: readonly [RegExp, string][] = [
@@ -54,7 +65,7 @@ test('each src folder imports only the layers below it', () => {
     for (const specifier of importsOf(file)) {
       if (!specifier.startsWith('.')) continue;
       const target = relative(SRC, join(dirname(file), specifier)).split(sep)[0]!;
-      if (target === layer || target === 'index.ts' || !(target in ALLOWED)) continue;
+      if (target === layer || !(target in ALLOWED)) continue;
       if (!ALLOWED[layer]!.includes(target)) problems.push(`${path} imports ${specifier}`);
     }
   }
@@ -81,4 +92,46 @@ test('the folders the layers name are the folders there are', () => {
     .map((entry) => entry.name)
     .sort();
   assert.deepEqual(folders, Object.keys(ALLOWED).sort());
+});
+
+test('no layer imports the entry files at the top of src', () => {
+  const problems: string[] = [];
+  for (const file of sources(SRC)) {
+    const path = relative(SRC, file);
+    if (!path.includes(sep)) continue;
+    for (const specifier of importsOf(file)) {
+      if (!specifier.startsWith('.')) continue;
+      const target = relative(SRC, join(dirname(file), specifier));
+      if (ENTRY_FILES.includes(target.replace(/\.js$/, '.ts')))
+        problems.push(`${path} imports ${specifier}`);
+    }
+  }
+  assert.deepEqual(problems, []);
+});
+
+test("a role's core never imports that role's adapters", () => {
+  const problems: string[] = [];
+  for (const file of sources(SRC)) {
+    const [role, second, third] = relative(SRC, file).split(sep);
+    const adapters = ADAPTERS[role!];
+    // Only the role's own core files: not its adapters, not its subpath entry.
+    if (!adapters || third !== undefined || second === 'index.ts') continue;
+    for (const specifier of importsOf(file)) {
+      if (!specifier.startsWith('.')) continue;
+      const [targetRole, targetFolder] = relative(SRC, join(dirname(file), specifier)).split(sep);
+      if (targetRole === role && adapters.includes(targetFolder!))
+        problems.push(`${role}/${second} imports ${specifier}`);
+    }
+  }
+  assert.deepEqual(problems, []);
+});
+
+test('the adapter folders the rules name are the adapter folders there are', () => {
+  for (const [role, adapters] of Object.entries(ADAPTERS)) {
+    const folders = readdirSync(join(SRC, role), { withFileTypes: true })
+      .filter((entry) => entry.isDirectory())
+      .map((entry) => entry.name)
+      .sort();
+    assert.deepEqual(folders, [...adapters].sort(), role);
+  }
 });

@@ -79,7 +79,7 @@ describe('npm pack', { timeout: 180_000 }, () => {
         }
         const root = require('x402-stacks');
         const stx = root.STXtoMicroSTX('0.29');
-        result.check = { stx: String(stx), account: root.privateKeyToAccount('753b7cc01a1a2e86221266a154af739463fce51219d97e4f856cd7200c3bd2a601', 'testnet').address, backend: root.secp256k1Backend };
+        result.check = { stx: String(stx), account: root.privateKeyToAccount('753b7cc01a1a2e86221266a154af739463fce51219d97e4f856cd7200c3bd2a601', 'testnet').address, backend: require('x402-stacks/facilitator').secp256k1Backend };
         console.log(JSON.stringify(result));
       })();
     `;
@@ -103,7 +103,8 @@ describe('npm pack', { timeout: 180_000 }, () => {
 
   test('the packed ESM build checks a payment', async () => {
     const script = `
-      import { checkPaymentTransaction, createPaymentTransaction, privateKeyToAccount } from 'x402-stacks';
+      import { privateKeyToAccount } from 'x402-stacks';
+      import { checkPaymentTransaction, createPaymentTransaction } from 'x402-stacks/stacks';
       const account = privateKeyToAccount('753b7cc01a1a2e86221266a154af739463fce51219d97e4f856cd7200c3bd2a601', 'testnet');
       const requirements = { scheme: 'exact', network: 'stacks:2147483648', amount: '1000', asset: 'sBTC', payTo: 'ST1SJ3DTE5DN7X54YDH5D64R3BCB6A2AG2ZQ8YPD5' };
       const { transaction } = await createPaymentTransaction({ account, requirements, nonce: 0n, fee: 400n });

@@ -12,17 +12,14 @@ import express from 'express';
 import { Hono } from 'hono';
 import { cors } from 'hono/cors';
 import {
-  createPaymentTransaction,
-  encodePaymentSignatureHeader,
   generateKeypair,
   type PaymentRequirements,
   type SettleResponse,
-} from 'x402-stacks';
-import {
-  paymentMiddleware as expressPaymentMiddleware,
   x402PaymentRequired,
-} from 'x402-stacks/express';
+} from 'x402-stacks';
+import { paymentMiddleware as expressPaymentMiddleware } from 'x402-stacks/express';
 import { paymentMiddleware as honoPaymentMiddleware } from 'x402-stacks/hono';
+import { encodePaymentSignatureHeader } from 'x402-stacks/protocol';
 import {
   createFacilitatorClient,
   createResourceServer,
@@ -31,6 +28,7 @@ import {
   type PaywallRequest,
   ServerConfigError,
 } from 'x402-stacks/server';
+import { createPaymentTransaction } from 'x402-stacks/stacks';
 
 // Express 4 is installed under the npm alias `express4`; its API is the one @types/express describes.
 const express4 = createRequire(import.meta.url)('express4') as typeof express;

@@ -10,9 +10,10 @@ import { after, before, describe, test } from 'node:test';
 import { serve } from '@hono/node-server';
 import express, { type Request, type Response } from 'express';
 import { type Context, Hono } from 'hono';
-import { decodePaymentRequiredHeader, type PaymentRequirements } from 'x402-stacks';
+import type { PaymentRequirements } from 'x402-stacks';
 import * as expressMiddleware from 'x402-stacks/express';
 import * as honoMiddleware from 'x402-stacks/hono';
+import { decodePaymentRequiredHeader } from 'x402-stacks/protocol';
 import type { Payment, PaymentMiddlewareOptions } from 'x402-stacks/server';
 import { paymentHeaders, type Stack, startStack } from './server-setup.js';
 

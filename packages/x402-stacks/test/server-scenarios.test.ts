@@ -4,14 +4,10 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import {
-  decodePaymentRequiredHeader,
-  decodePaymentResponse,
-  decodeXPaymentResponse,
-  type PaymentRequired,
-} from 'x402-stacks';
+import { decodePaymentResponse, decodeXPaymentResponse, type PaymentRequired } from 'x402-stacks';
 import { SettlementPendingError } from 'x402-stacks/client';
 import { wrapFetchWithPayment } from 'x402-stacks/fetch';
+import { decodePaymentRequiredHeader } from 'x402-stacks/protocol';
 import {
   FRAMEWORKS,
   type Framework,

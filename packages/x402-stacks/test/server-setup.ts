@@ -12,19 +12,19 @@ import express, { type Request, type Response } from 'express';
 import { type Context, Hono } from 'hono';
 import {
   createFacilitator,
-  createPaymentTransaction,
-  encodePaymentSignatureHeader,
-  encodeXPaymentHeader,
   type Facilitator,
   type PaymentRequirements,
+  x402PaymentRequired,
 } from 'x402-stacks';
 import * as expressMiddleware from 'x402-stacks/express';
 import * as honoMiddleware from 'x402-stacks/hono';
+import { encodePaymentSignatureHeader, encodeXPaymentHeader } from 'x402-stacks/protocol';
 import type {
   Payment,
   PaymentMiddlewareOptions,
   PaymentMiddlewareOptionsV1,
 } from 'x402-stacks/server';
+import { createPaymentTransaction } from 'x402-stacks/stacks';
 
 // Express 4 is installed under the npm alias `express4`; its API is the one @types/express describes.
 const express4 = createRequire(import.meta.url)('express4') as typeof express;
@@ -165,7 +165,7 @@ export async function startSeller(
   });
   for (const route of routes) {
     const middleware = route.v1Alias
-      ? expressMiddleware.x402PaymentRequired(route.options as PaymentMiddlewareOptionsV1<Request>)
+      ? x402PaymentRequired(route.options as PaymentMiddlewareOptionsV1<Request>)
       : expressMiddleware.paymentMiddleware(route.options as PaymentMiddlewareOptions<Request>);
     app.get(route.path, middleware, (req: Request, res: Response) => {
       if (route.handler === 'throws') throw new Error('the handler failed');

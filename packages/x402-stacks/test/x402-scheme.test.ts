@@ -10,13 +10,8 @@ import { x402Client } from '@x402/core/client';
 import { x402Facilitator } from '@x402/core/facilitator';
 import { x402ResourceServer } from '@x402/core/server';
 import type { PaymentRequirements } from '@x402/core/types';
-import {
-  ChainRequestError,
-  createFacilitator,
-  createPaymentTransaction,
-  generateKeypair,
-  KNOWN_TOKENS,
-} from 'x402-stacks';
+import { ChainRequestError, createFacilitator, generateKeypair } from 'x402-stacks';
+import { createPaymentTransaction, KNOWN_TOKENS } from 'x402-stacks/stacks';
 import {
   EXACT_STACKS_PAYMENT_FLOWS,
   ExactStacksScheme,

@@ -19,10 +19,10 @@ import {
   createFacilitator,
   type Facilitator,
   generateKeypair,
-  KNOWN_TOKENS,
   type StacksAccount,
 } from 'x402-stacks';
 import { paymentMiddleware } from 'x402-stacks/express';
+import { KNOWN_TOKENS } from 'x402-stacks/stacks';
 import {
   facilitatorFromX402,
   registerExactStacksScheme,

@@ -5,7 +5,8 @@
  * @module
  */
 import type { Hono } from 'hono';
-import { isStacksNetwork, networkToCAIP2 } from 'x402-stacks';
+import { networkToCAIP2 } from 'x402-stacks';
+import { isStacksNetwork } from 'x402-stacks/stacks';
 import { z } from 'zod';
 import type { RegistryStore } from '../store/store.js';
 import type { StoredListing } from '../store/types.js';

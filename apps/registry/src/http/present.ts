@@ -3,7 +3,7 @@
  * units through the library's exact conversion.
  * @module
  */
-import { fromAtomic } from 'x402-stacks';
+import { fromAtomic } from 'x402-stacks/stacks';
 import type { ListedAccept } from '../listing.js';
 import type { StoredListing } from '../store/types.js';
 

@@ -4,7 +4,8 @@
  * (`maxPrice`, which needs an asset with known decimals).
  * @module
  */
-import { isStacksNetwork, networkToCAIP2, toAtomic } from 'x402-stacks';
+import { networkToCAIP2 } from 'x402-stacks';
+import { isStacksNetwork, toAtomic } from 'x402-stacks/stacks';
 import { z } from 'zod';
 import { LISTING_STATUSES } from '../listing.js';
 import type { SearchQuery } from '../store/search.js';

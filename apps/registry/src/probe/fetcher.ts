@@ -10,7 +10,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { LookupFunction } from 'node:net';
 import { isIP } from 'node:net';
-import { redactUrl } from 'x402-stacks';
+import { redactUrl } from 'x402-stacks/chain';
 import { checkAddress } from './addresses.js';
 
 /** One DNS answer. */

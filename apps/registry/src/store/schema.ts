@@ -6,18 +6,9 @@ import { type Kysely, sql } from 'kysely';
 import { addSearchIndexes } from './search-indexes.js';
 import type { Dialect, RegistryDatabase } from './tables.js';
 
-// The table types live in tables.ts, which the search indexes import without the migrations; they stay importable
-// from here.
-export type {
-  AcceptsTable,
-  ChecksTable,
-  Dialect,
-  DocumentsTable,
-  ListingsTable,
-  MigrationsTable,
-  RegistryDatabase,
-  VersionsTable,
-} from './tables.js';
+// The table types live in tables.ts, which the search indexes import without the migrations; the ones other modules
+// use stay importable from here.
+export type { Dialect, ListingsTable, RegistryDatabase } from './tables.js';
 
 type Migration = (db: Kysely<RegistryDatabase>, dialect: Dialect) => Promise<void>;
 

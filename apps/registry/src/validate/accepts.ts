@@ -3,14 +3,8 @@
  * Each check returns its findings and, when it passes, the normalized value the next check needs.
  * @module
  */
-import {
-  InvalidAddressError,
-  parsePrincipal,
-  resolveAsset,
-  resolveNetwork,
-  type StacksNetwork,
-  toAtomic,
-} from 'x402-stacks';
+import { InvalidAddressError, type StacksNetwork } from 'x402-stacks';
+import { parsePrincipal, resolveAsset, resolveNetwork, toAtomic } from 'x402-stacks/stacks';
 import { type Finding, finding } from '../findings.js';
 
 /** 2^128 - 1: a Clarity `uint`, the largest amount any Stacks token can move. */

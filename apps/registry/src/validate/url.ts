@@ -3,7 +3,7 @@
  * @module
  */
 import { isIP } from 'node:net';
-import { redactUrl } from 'x402-stacks';
+import { redactUrl } from 'x402-stacks/chain';
 import { type Finding, finding } from '../findings.js';
 
 // Tunnels and preview hosts point at someone's laptop or a throwaway build: a listing there would rot within hours.

@@ -5,9 +5,12 @@
  */
 import { InvalidHeaderError } from '../protocol/errors.js';
 import { decodePaymentRequiredHeader, type HeaderValue } from '../protocol/headers.js';
-import { type LegacyPaymentRequest, LegacyPaymentRequestSchema } from '../protocol/legacy-v1.js';
 import { type PaymentRequiredV1, PaymentRequiredV1Schema } from '../protocol/v1.js';
 import { type PaymentRequired, PaymentRequiredSchema } from '../protocol/v2.js';
+import {
+  type LegacyPaymentRequest,
+  LegacyPaymentRequestSchema,
+} from '../protocol/x402-stacks-1x.js';
 import type { StacksPaymentRequirements } from '../stacks/payment/terms.js';
 import { InvalidPaymentRequiredError } from './errors.js';
 

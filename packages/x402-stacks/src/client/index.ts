@@ -25,7 +25,7 @@ export {
   createPaymentTransaction,
   type PaymentTransaction,
 } from '../stacks/payment/create.js';
-export { withPaymentInterceptor, wrapAxiosWithPayment } from './axios/index.js';
+export { wrapAxiosWithPayment } from './axios/index.js';
 export { MAX_CHALLENGE_BODY_BYTES, readTextUpTo } from './body.js';
 export { type ChainSourceOptions, chainApiUrl, resolveChainClient } from './chain-source.js';
 export { type PaymentChallenge, type PaymentOffer, readPaymentChallenge } from './challenge.js';

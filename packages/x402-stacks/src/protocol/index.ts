@@ -22,17 +22,6 @@ export {
   PAYMENT_HEADERS,
   type PaymentHeaderName,
 } from './headers.js';
-export {
-  isRawTransactionHex,
-  LEGACY_TOKEN_TYPES,
-  type LegacyPaymentRequest,
-  LegacyPaymentRequestSchema,
-  type LegacySettleRequest,
-  LegacySettleRequestSchema,
-  LegacyTokenTypeSchema,
-  type LegacyVerifyRequest,
-  LegacyVerifyRequestSchema,
-} from './legacy-v1.js';
 export { describeReason, REASON_CODES, type ReasonCode } from './reasons.js';
 export {
   type AmountV1,
@@ -78,3 +67,14 @@ export {
   type VerifyResponse,
   VerifyResponseSchema,
 } from './v2.js';
+export {
+  isRawTransactionHex,
+  LEGACY_TOKEN_TYPES,
+  type LegacyPaymentRequest,
+  LegacyPaymentRequestSchema,
+  type LegacySettleRequest,
+  LegacySettleRequestSchema,
+  LegacyTokenTypeSchema,
+  type LegacyVerifyRequest,
+  LegacyVerifyRequestSchema,
+} from './x402-stacks-1x.js';

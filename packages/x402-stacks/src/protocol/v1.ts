@@ -153,6 +153,7 @@ export type VerifyRequestV1 = z.infer<typeof VerifyRequestV1Schema>;
 
 /**
  * The body of a v1 settle request; the same shape as {@link VerifyRequestV1Schema}.
+ * @alias
  *
  * @example
  * ```ts

@@ -205,6 +205,7 @@ export type VerifyRequest = z.infer<typeof VerifyRequestSchema>;
 
 /**
  * The body of `POST /settle`; the same shape as {@link VerifyRequestSchema}.
+ * @alias
  *
  * @example
  * ```ts

@@ -11,7 +11,6 @@ import { fromHex } from '../stacks/bytes.js';
 import { resolveNetwork, type StacksNetwork } from '../stacks/networks.js';
 import { checkPaymentTransaction } from '../stacks/payment/check.js';
 import { signedTransactionOf } from '../stacks/payment/signed-transaction.js';
-import { transactionIdOf } from '../stacks/signature.js';
 import type { RequestPayment } from './payment-header.js';
 
 /** A payment matched to one of the offered entries, as the facilitator is asked to settle it. */
@@ -115,15 +114,6 @@ function sameNetwork(input: string, payTo: string, network: StacksNetwork): bool
   } catch {
     return false;
   }
-}
-
-/**
- * The txid of the transaction as the buyer signed it (a sponsor's signature changes it), or `''` when the payload
- * carries no readable transaction. Known before settlement, for `after-handler`.
- */
-export function signedTxidOf(matched: MatchedPayment): string {
-  const raw = signedBytesOf(matched);
-  return raw === undefined ? '' : transactionIdOf(raw);
 }
 
 /**

@@ -10,9 +10,9 @@ import {
   MAX_PAYMENT_HEADER_LENGTH,
   PAYMENT_HEADERS,
 } from '../protocol/headers.js';
-import { isRawTransactionHex } from '../protocol/legacy-v1.js';
 import type { PaymentPayloadV1 } from '../protocol/v1.js';
 import type { PaymentPayload } from '../protocol/v2.js';
+import { isRawTransactionHex } from '../protocol/x402-stacks-1x.js';
 
 /** The payment a request carries, by protocol version. */
 export type RequestPayment =

@@ -12,7 +12,6 @@ import type { StacksNetworkId } from '../stacks/networks.js';
 import { readTransactionOrigin } from '../stacks/payment/origin.js';
 import { transactionIdOf } from '../stacks/signature.js';
 import { FacilitatorRequestError } from './errors.js';
-import { legacyChallengeBody } from './legacy-challenge.js';
 import { type MatchedPayment, matchPayment, signedBytesOf } from './match.js';
 import {
   type PaymentMiddlewareOptions,
@@ -34,6 +33,7 @@ import {
 import { paymentReservations, type Reservation, type ReserveOutcome } from './reservations.js';
 import { settlePayment } from './settlement.js';
 import { createSponsorLookup, type SponsorLookup } from './sponsor.js';
+import { legacyChallengeBody } from './x402-stacks-1x-challenge.js';
 
 // The type lives in payment.ts, which the options import without this module; it stays importable from here.
 export type { Payment };

@@ -2,8 +2,8 @@
  * `x402-stacks/x402`: the Stacks `exact` scheme for Coinbase's `@x402/*` SDK (`@x402/core` 2.27+, an optional peer
  * dependency). Register it on a stock client, resource server or facilitator and nothing else in that stack changes.
  *
- * Only types are imported from `@x402/core`, so this module (and the `x402-stacks` root, which re-exports it) never
- * loads it.
+ * Only types are imported from `@x402/core`, so this module never loads it. The `x402-stacks` root re-exports only
+ * its error class, whose declarations do not name `@x402/core`.
  *
  * @example
  * ```ts

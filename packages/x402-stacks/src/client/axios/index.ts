@@ -1,5 +1,5 @@
 /**
- * `x402-stacks/axios`: `wrapAxiosWithPayment` and its v1 name `withPaymentInterceptor`, an axios instance that pays
+ * `x402-stacks/axios`: `wrapAxiosWithPayment`, an axios instance that pays
  * 402 responses on Stacks and retries once. The only module of the library that knows axios, and only its types.
  * @module
  */
@@ -116,16 +116,6 @@ export function wrapAxiosWithPayment<Instance extends AxiosInstance>(
   );
   return axiosInstance;
 }
-
-/**
- * The v1 name of {@link wrapAxiosWithPayment}, kept for code written against x402-stacks 1.x.
- * @deprecated Use {@link wrapAxiosWithPayment}.
- * @example
- * ```ts
- * const api = withPaymentInterceptor(axios.create(), account);
- * ```
- */
-export const withPaymentInterceptor = wrapAxiosWithPayment;
 
 function carriesPayment(config: InternalAxiosRequestConfig): boolean {
   const headers = plainHeaders(config);

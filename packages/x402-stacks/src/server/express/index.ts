@@ -4,11 +4,7 @@
  * @module
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import {
-  fromV1Options,
-  type PaymentMiddlewareOptions,
-  type PaymentMiddlewareOptionsV1,
-} from '../options.js';
+import type { PaymentMiddlewareOptions } from '../options.js';
 import { errorReply, isPreflight, type PaywallReply } from '../replies.js';
 import { createResourceServer, type DeferredAdmission, type Payment } from '../resource-server.js';
 import { type HeldResponse, holdResponse, setPaymentHeaders } from './hold-response.js';
@@ -111,21 +107,6 @@ export function paymentMiddleware(options: PaymentMiddlewareOptions<Request>): R
       deferred?.release();
     }
   };
-}
-
-/**
- * The v1 name of {@link paymentMiddleware}, taking the seller's address as `address` (v2: `payTo`). It answers in v2
- * and accepts both `payment-signature` and `X-PAYMENT`.
- *
- * @deprecated Use {@link paymentMiddleware} with `payTo`.
- * @example
- * ```ts
- * app.get('/api/data', x402PaymentRequired({ amount: STXtoMicroSTX(0.001), address: SERVER_ADDRESS,
- *   network: 'testnet', facilitatorUrl: FACILITATOR_URL }), handler);
- * ```
- */
-export function x402PaymentRequired(options: PaymentMiddlewareOptionsV1<Request>): RequestHandler {
-  return paymentMiddleware(fromV1Options(options));
 }
 
 /**

@@ -4,7 +4,7 @@
  * tx_id, sender_address, …}`). They share those paths with x402 v1; {@link v1BodySchema} tells the two apart.
  * @module
  */
-import { resolveNetwork } from 'x402-stacks';
+
 import type { Facilitator } from 'x402-stacks/facilitator';
 import {
   type LegacySettleRequest,
@@ -12,6 +12,7 @@ import {
   type LegacyVerifyRequest,
   LegacyVerifyRequestSchema,
 } from 'x402-stacks/protocol';
+import { resolveNetwork } from 'x402-stacks/stacks';
 import { z } from 'zod';
 import type { BodyProblem } from './body.js';
 

@@ -6,7 +6,7 @@ import {
   LegacyPaymentRequestSchema,
   LegacySettleRequestSchema,
   LegacyTokenTypeSchema,
-} from './legacy-v1.js';
+} from './x402-stacks-1x.js';
 
 // The shape of a serialized testnet STX transfer: version 0x80, chain id 0x80000000, …
 const TX = `80800000000400${'ab'.repeat(120)}`;
