@@ -17,13 +17,13 @@ case "${1:-}" in
 esac
 
 every_test_file() {
-  find packages apps bench scripts examples -name '*.test.ts' -not -path '*/node_modules/*' -not -path '*/dist/*' 2>/dev/null | sort
+  find packages apps bench scripts examples e2e -name '*.test.ts' -not -path '*/node_modules/*' -not -path '*/dist/*' 2>/dev/null | sort
 }
 
 case "$tier" in
   all) mapfile -t files < <(every_test_file) ;;
   # chain/ is left out: its tests talk HTTP to a fake node.
-  unit) mapfile -t files < <(find packages/x402-stacks/src -name '*.test.ts' -not -path '*/chain/*' | sort) ;;
+  unit) mapfile -t files < <(find packages/x402-stacks/src -name '*.test.ts' -not -path '*/chain/*' -not -name '*.loopback.test.ts' | sort) ;;
   services) mapfile -t files < <(every_test_file | xargs grep -lE 'testPostgresUrl|launchTestChromium') ;;
 esac
 if [ ${#files[@]} -eq 0 ]; then

@@ -21,6 +21,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { privateKeyToPublic, signWithKey } from '@stacks/transactions';
 import { DevnetChain } from '@x402-stacks/devnet';
+import { PAY_TO } from '@x402-stacks/test-kit/fixtures';
 import {
   addressFromHash160,
   checkPaymentTransaction,
@@ -28,7 +29,6 @@ import {
   privateKeyToAccount,
   secp256k1Backend,
 } from 'x402-stacks/stacks';
-import { PAY_TO } from '../../packages/x402-stacks/test/vectors.js';
 import { flag, formatRate, measure, peakRssMiB, printTable } from '../lib.js';
 
 const seconds = Number(flag('seconds', '1.5'));

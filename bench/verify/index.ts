@@ -11,13 +11,13 @@ import {
   publicKeyFromSignatureVrs,
   randomPrivateKey,
 } from '@stacks/transactions';
+import { PAY_TO, PAYER_KEY } from '@x402-stacks/test-kit/fixtures';
 import {
   checkPaymentTransaction,
   createPaymentTransaction,
   privateKeyToAccount,
   secp256k1Backend,
 } from 'x402-stacks/stacks';
-import { PAY_TO, PAYER_KEY } from '../../packages/x402-stacks/test/vectors.js';
 import { flag, formatRate, measure, peakRssMiB, printTable } from '../lib.js';
 
 type NativeSecp256k1 = {

@@ -2,8 +2,9 @@
  * One of several processes racing on one ledger: claims one payment many times, reserves sponsor nonces, and prints
  * what it won as JSON. Used by cross-process.test.ts.
  */
+
+import { settlement } from '@x402-stacks/test-kit/ledger-conformance';
 import { DEFAULT_SPONSOR_LIMITS } from 'x402-stacks/facilitator';
-import { settlement } from '../../../packages/x402-stacks/test/ledger-conformance.js';
 import { openPostgresLedger } from '../src/ledger/postgres.js';
 import { openSqliteLedger } from '../src/ledger/sqlite.js';
 

@@ -6,11 +6,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { testPostgresUrl } from '@x402-stacks/test-kit';
+import { ledgerConformance, settlement } from '@x402-stacks/test-kit/ledger-conformance';
 import { sql } from 'kysely';
-import {
-  ledgerConformance,
-  settlement,
-} from '../../../packages/x402-stacks/test/ledger-conformance.js';
 import { openPostgresLedger } from '../src/ledger/postgres.js';
 
 const connectionString = await testPostgresUrl();

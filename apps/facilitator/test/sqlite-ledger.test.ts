@@ -5,11 +5,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { ledgerConformance, settlement } from '@x402-stacks/test-kit/ledger-conformance';
 import { sql } from 'kysely';
-import {
-  ledgerConformance,
-  settlement,
-} from '../../../packages/x402-stacks/test/ledger-conformance.js';
 import { openSqliteLedger } from '../src/ledger/sqlite.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'x402-ledger-'));

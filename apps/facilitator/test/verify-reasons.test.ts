@@ -1,5 +1,5 @@
 /**
- * Every verify reason end to end: the refusal table of the pure check (packages/x402-stacks/test/check-rows.ts), row
+ * Every verify reason end to end: the refusal table of the pure check (packages/test-kit/src/fixtures/check-rows.ts), row
  * by row through the service's `POST /verify` over real HTTP, against the devnet, for STX, sBTC and sponsored
  * payments; then the reasons that only chain state can give (nonce, funds, a settled txid) for each kind.
  *
@@ -13,9 +13,6 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { serve } from '@hono/node-server';
 import { type Devnet, startDevnet } from '@x402-stacks/devnet';
-import { createFacilitator } from 'x402-stacks';
-import { PaymentRequirementsSchema, REASON_CODES } from 'x402-stacks/protocol';
-import { createPaymentTransaction, type PostConditionPolicy } from 'x402-stacks/stacks';
 import {
   CHECK_ROW_GROUPS,
   OTHER_TOKEN,
@@ -27,7 +24,10 @@ import {
   SPONSOR_KEY,
   STX,
   STX_SPONSORED,
-} from '../../../packages/x402-stacks/test/check-rows.js';
+} from '@x402-stacks/test-kit/fixtures';
+import { createFacilitator } from 'x402-stacks';
+import { PaymentRequirementsSchema, REASON_CODES } from 'x402-stacks/protocol';
+import { createPaymentTransaction, type PostConditionPolicy } from 'x402-stacks/stacks';
 import { createFacilitatorApp } from '../src/app.js';
 
 type Verdict = { isValid: boolean; invalidReason?: string; payer?: string };

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { requirement, type Stack, startStack } from '../../x402-stacks/test/client-stack.js';
+import { requirement, type Stack, startStack } from '../../../e2e/clients/client-stack.js';
 import { runPay } from '../src/pay.js';
 
 function capture() {

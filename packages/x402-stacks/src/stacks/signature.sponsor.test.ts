@@ -7,8 +7,7 @@ import {
   randomPrivateKey,
   sponsorTransaction,
 } from '@stacks/transactions';
-import { FEE_OFFSET, flipByte } from '../../test/tampering.js';
-import { PAY_TO, PAYER_KEY } from '../../test/vectors.js';
+import { FEE_OFFSET, flipByte, PAY_TO, PAYER_KEY } from '@x402-stacks/test-kit/fixtures';
 import { verifyOriginSignature, verifySponsorSignature } from './signature.js';
 
 const SPONSOR_KEY = randomPrivateKey();

@@ -19,7 +19,7 @@ import {
   sOf,
   tamper,
   toHighS,
-} from '../../test/tampering.js';
+} from '@x402-stacks/test-kit/fixtures';
 import { isHighS, secp256k1Backend, verifyOriginSignature } from './signature.js';
 
 // A fixed seed keeps CI reproducible; set X402_STACKS_SEED to explore other transactions or replay a failure.
@@ -208,7 +208,7 @@ describe('verifyOriginSignature agrees with verifyOrigin()', () => {
     const seed = (SEED + 1) >>> 0;
     const here = fileURLToPath(new URL('.', import.meta.url));
     const tampering = pathToFileURL(
-      fileURLToPath(new URL('../../test/tampering.ts', import.meta.url)),
+      fileURLToPath(new URL('../../../test-kit/src/fixtures/tampering.ts', import.meta.url)),
     );
     const signature = pathToFileURL(fileURLToPath(new URL('./signature.ts', import.meta.url)));
     const script = `

@@ -13,9 +13,14 @@ import {
   Pc,
   privateKeyToPublic,
 } from '@stacks/transactions';
-import { asWitness as asWitnessOf, witnessAddressOf } from '../../../test/payers.js';
-import { resign } from '../../../test/tampering.js';
-import { PAY_TO, PAYER_KEY, PAYER_TESTNET } from '../../../test/vectors.js';
+import {
+  asWitness as asWitnessOf,
+  PAY_TO,
+  PAYER_KEY,
+  PAYER_TESTNET,
+  resign,
+  witnessAddressOf,
+} from '@x402-stacks/test-kit/fixtures';
 import { InvalidAmountError } from '../errors.js';
 import { checkPaymentTransaction } from './check.js';
 

@@ -19,7 +19,7 @@ import {
   token,
   USDCX,
   USDCX_REQ,
-} from '../../../test/check-rows.js';
+} from '@x402-stacks/test-kit/fixtures';
 import type { ReasonCode } from '../../protocol/reasons.js';
 import { type CheckPaymentOptions, checkPaymentTransaction } from './check.js';
 import { createPaymentTransaction } from './create.js';

@@ -12,7 +12,7 @@ import {
   PAYER_TESTNET,
   SPONSOR,
   VECTORS,
-} from '../../../test/vectors.js';
+} from '@x402-stacks/test-kit/fixtures';
 import { privateKeyToAccount } from '../accounts.js';
 import { PaymentOptionsError } from '../errors.js';
 import { checkPaymentTransaction } from './check.js';

@@ -9,7 +9,7 @@ import {
   SBTC_REQ,
   STX,
   STX_SPONSORED,
-} from '../../../test/check-rows.js';
+} from '@x402-stacks/test-kit/fixtures';
 import { privateKeyToAccount } from '../accounts.js';
 import { fromHex } from '../bytes.js';
 import { checkPaymentTransaction } from './check.js';

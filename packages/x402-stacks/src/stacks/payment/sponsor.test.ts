@@ -9,9 +9,17 @@ import {
   serializeSpendingConditionBytes,
   sponsorTransaction,
 } from '@stacks/transactions';
-import { asWitness, MULTISIG_MODES, multisigPayer, multisigPayment } from '../../../test/payers.js';
-import { flipByte, Rng } from '../../../test/tampering.js';
-import { PAYER_KEY, SPONSOR, VECTORS } from '../../../test/vectors.js';
+import {
+  asWitness,
+  flipByte,
+  MULTISIG_MODES,
+  multisigPayer,
+  multisigPayment,
+  PAYER_KEY,
+  Rng,
+  SPONSOR,
+  VECTORS,
+} from '@x402-stacks/test-kit/fixtures';
 import { privateKeyToAccount } from '../accounts.js';
 import { transactionIdOf, verifySponsorSignature } from '../signature.js';
 import { checkPaymentTransaction } from './check.js';

@@ -10,7 +10,7 @@ import type {
   NewSettlement,
   SponsorLimits,
   SponsorshipResult,
-} from '../src/facilitator/ledger.js';
+} from '../../x402-stacks/src/facilitator/ledger.js';
 
 const NETWORK = 'stacks:2147483648' as const;
 

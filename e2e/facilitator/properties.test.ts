@@ -10,12 +10,20 @@
  * nonce ahead or behind, fees around the floor, a sponsorship the requirements do not offer, payers short of funds.
  *
  * Every run draws a seed; a failure names it. Reproduce with
- * `X402_PROPERTY_SEED=<seed> node --import tsx --test packages/x402-stacks/test/facilitator.properties.test.ts`.
+ * `X402_PROPERTY_SEED=<seed> node --import tsx --test e2e/facilitator/properties.test.ts`.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { type Devnet, startDevnet } from '@x402-stacks/devnet';
 import { fuzzRuns } from '@x402-stacks/test-kit';
+import {
+  MULTISIG_MODES,
+  multisigPayer,
+  multisigPayment,
+  Rng,
+  witnessAddressOf,
+  witnessPayment,
+} from '@x402-stacks/test-kit/fixtures';
 import { createFacilitator, type Facilitator, privateKeyToAccount } from 'x402-stacks';
 import { type ChainClient, createChainClient } from 'x402-stacks/chain';
 import { REASON_CODES } from 'x402-stacks/protocol';
@@ -24,14 +32,6 @@ import {
   createPaymentTransaction,
   type PaymentTransaction,
 } from 'x402-stacks/stacks';
-import {
-  MULTISIG_MODES,
-  multisigPayer,
-  multisigPayment,
-  witnessAddressOf,
-  witnessPayment,
-} from './payers.js';
-import { Rng } from './tampering.js';
 
 const SEED = Number(process.env.X402_PROPERTY_SEED ?? Math.floor(Math.random() * 2 ** 32));
 /**

@@ -18,7 +18,12 @@ import { publint } from 'publint';
 import { formatMessage } from 'publint/utils';
 
 const run = promisify(execFile);
-const packageDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const packageDir = resolve(
+  dirname(fileURLToPath(import.meta.url)),
+  '..',
+  'packages',
+  'x402-stacks',
+);
 const manifest = JSON.parse(readFileSync(join(packageDir, 'package.json'), 'utf8')) as {
   exports: Record<string, unknown>;
   dependencies: Record<string, string>;

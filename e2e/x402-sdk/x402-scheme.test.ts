@@ -444,7 +444,7 @@ describe('facilitatorFromX402: our Facilitator over a stock x402Facilitator', ()
 
 describe('packaging', () => {
   test('src/x402 imports @x402/* for types only, so importing x402-stacks never loads @x402/core', () => {
-    const dir = new URL('../src/x402/', import.meta.url);
+    const dir = new URL('../../packages/x402-stacks/src/x402/', import.meta.url);
     for (const file of readdirSync(dir).filter((f) => f.endsWith('.ts'))) {
       const source = readFileSync(new URL(file, dir), 'utf8');
       const valueImports = source.match(/^import (?!type )[^;]*from '@x402\/[^']+';/gms) ?? [];

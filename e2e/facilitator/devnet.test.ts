@@ -5,10 +5,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { type Devnet, startDevnet } from '@x402-stacks/devnet';
+import { MULTISIG_MODES, multisigPayer, multisigPayment } from '@x402-stacks/test-kit/fixtures';
 import { createFacilitator, type Facilitator, InMemoryLedger } from 'x402-stacks';
 import { ChainRequestError, createChainClient } from 'x402-stacks/chain';
 import { createPaymentTransaction, transactionIdOf } from 'x402-stacks/stacks';
-import { MULTISIG_MODES, multisigPayer, multisigPayment } from './payers.js';
 
 const requirementsFor = (payTo: string, asset = 'STX', amount = '5000') => ({
   scheme: 'exact',

@@ -1,0 +1,191 @@
+/**
+ * settlement_pending is followed through the facilitator's settlement status, never served while pending.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { PaymentRequirements, SettleResponse } from 'x402-stacks';
+import { encodePaymentSignatureHeader } from 'x402-stacks/protocol';
+import {
+  createResourceServer,
+  type FacilitatorClient,
+  FacilitatorRequestError,
+  type PaywallRequest,
+} from 'x402-stacks/server';
+
+const SELLER = 'ST1SJ3DTE5DN7X54YDH5D64R3BCB6A2AG2ZQ8YPD5';
+const URL_ = 'http://seller.test/api/data';
+
+function request(headers: Record<string, string> = {}, url = URL_): PaywallRequest<null> {
+  return { url, header: (name) => headers[name], request: null };
+}
+
+function paid(requirements: PaymentRequirements): Record<string, string> {
+  return {
+    'payment-signature': encodePaymentSignatureHeader({
+      x402Version: 2,
+      accepted: requirements,
+      payload: { transaction: '00' },
+    }),
+  };
+}
+
+const entry: PaymentRequirements = {
+  scheme: 'exact',
+  network: 'stacks:2147483648',
+  amount: '1000',
+  asset: 'STX',
+  payTo: SELLER,
+  maxTimeoutSeconds: 300,
+};
+
+/** An in-process facilitator whose answers a test scripts. */
+function scripted(overrides: Partial<FacilitatorClient>): FacilitatorClient {
+  return {
+    verify: async () => ({ isValid: true, payer: SELLER }),
+    settle: async () => ({
+      success: true,
+      transaction: 'ab'.repeat(32),
+      network: 'stacks:2147483648',
+    }),
+    status: async () => undefined,
+    supported: () => ({ kinds: [], extensions: [], signers: {} }),
+    ...overrides,
+  };
+}
+
+const pending: SettleResponse = {
+  success: false,
+  errorReason: 'settlement_pending',
+  transaction: 'cd'.repeat(32),
+  network: 'stacks:2147483648',
+  payer: SELLER,
+};
+
+describe('settlement_pending is followed through GET /settlements/:txid, never served while pending', () => {
+  const serverWith = (facilitator: FacilitatorClient) =>
+    createResourceServer({
+      amount: '1000',
+      payTo: SELLER,
+      network: 'testnet',
+      facilitator,
+      sponsored: false,
+      settlementPending: { attempts: 3, intervalMs: 1 },
+    });
+
+  test('confirmed while polling: served, with the confirmed txid', async () => {
+    let looks = 0;
+    const server = serverWith(
+      scripted({
+        settle: async () => pending,
+        status: async (txid) => ({
+          transaction: txid,
+          state: ++looks < 2 ? 'broadcast' : 'success',
+          payer: SELLER,
+          network: 'stacks:2147483648',
+        }),
+      }),
+    );
+    const admission = await server.admit(request(paid(entry)));
+    assert.equal(admission.action, 'serve');
+    assert.equal(
+      admission.action === 'serve' && admission.payment.transaction,
+      pending.transaction,
+    );
+    assert.equal(looks, 2);
+  });
+
+  test('still pending after the attempts: 402 settlement_pending with the txid in payment-response', async () => {
+    let looks = 0;
+    const server = serverWith(
+      scripted({
+        settle: async () => pending,
+        status: async (txid) => {
+          looks++;
+          return {
+            transaction: txid,
+            state: 'broadcast',
+            payer: SELLER,
+            network: 'stacks:2147483648',
+          };
+        },
+      }),
+    );
+    const admission = await server.admit(request(paid(entry)));
+    assert.equal(admission.action, 'reply');
+    if (admission.action !== 'reply') return;
+    assert.equal(admission.reply.status, 402);
+    assert.equal(JSON.parse(admission.reply.body).error, 'settlement_pending');
+    const receipt = JSON.parse(
+      Buffer.from(admission.reply.headers['payment-response']!, 'base64').toString(),
+    );
+    assert.equal(receipt.transaction, pending.transaction);
+    assert.equal(looks, 3);
+  });
+
+  test('failed while polling: 402 with the failure', async () => {
+    const server = serverWith(
+      scripted({
+        settle: async () => pending,
+        status: async (txid) => ({
+          transaction: txid,
+          state: 'failed',
+          errorReason: 'transaction_failed',
+          payer: SELLER,
+          network: 'stacks:2147483648',
+        }),
+      }),
+    );
+    const admission = await server.admit(request(paid(entry)));
+    assert.equal(
+      admission.action === 'reply' && JSON.parse(admission.reply.body).error,
+      'transaction_failed',
+    );
+  });
+
+  test('a settle that timed out, its transaction known as settled: 402 settlement_pending, never served', async () => {
+    let looks = 0;
+    const server = serverWith(
+      scripted({
+        settle: async () => {
+          throw new FacilitatorRequestError('facilitator_unreachable', 'timed out', {
+            timedOut: true,
+          });
+        },
+        status: async () => {
+          looks++;
+          return {
+            transaction: 'ef'.repeat(32),
+            state: 'success',
+            payer: SELLER,
+            network: 'stacks:2147483648',
+          };
+        },
+      }),
+    );
+    const admission = await server.admit(request(paid(entry)));
+    assert.equal(admission.action, 'reply');
+    if (admission.action !== 'reply') return;
+    assert.equal(admission.reply.status, 402);
+    assert.equal(JSON.parse(admission.reply.body).error, 'settlement_pending');
+    const receipt = JSON.parse(
+      Buffer.from(admission.reply.headers['payment-response']!, 'base64').toString(),
+    );
+    assert.equal(receipt.success, false);
+    assert.equal(receipt.transaction, 'ef'.repeat(32));
+    assert.equal(looks, 1, 'one look to know the txid, never followed to a success');
+  });
+
+  test('a settle that timed out, its transaction unknown: 502, the buyer was not charged', async () => {
+    const server = serverWith(
+      scripted({
+        settle: async () => {
+          throw new FacilitatorRequestError('facilitator_unreachable', 'timed out', {
+            timedOut: true,
+          });
+        },
+      }),
+    );
+    const admission = await server.admit(request(paid(entry)));
+    assert.equal(admission.action === 'reply' && admission.reply.status, 502);
+  });
+});
