@@ -3,33 +3,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import {
-  createResourceServer,
-  type FacilitatorClient,
-  type PaywallRequest,
-} from 'x402-stacks/server';
-
-const SELLER = 'ST1SJ3DTE5DN7X54YDH5D64R3BCB6A2AG2ZQ8YPD5';
-const URL_ = 'http://seller.test/api/data';
-
-function request(headers: Record<string, string> = {}, url = URL_): PaywallRequest<null> {
-  return { url, header: (name) => headers[name], request: null };
-}
-
-/** An in-process facilitator whose answers a test scripts. */
-function scripted(overrides: Partial<FacilitatorClient>): FacilitatorClient {
-  return {
-    verify: async () => ({ isValid: true, payer: SELLER }),
-    settle: async () => ({
-      success: true,
-      transaction: 'ab'.repeat(32),
-      network: 'stacks:2147483648',
-    }),
-    status: async () => undefined,
-    supported: () => ({ kinds: [], extensions: [], signers: {} }),
-    ...overrides,
-  };
-}
+import { request, SELLER, scripted, URL_ } from '@x402-stacks/test-kit/server-doubles';
+import { createResourceServer } from 'x402-stacks/server';
 
 describe('the 402 challenge', () => {
   test('a static route encodes its challenge once per resource URL; the query is not part of it', async () => {

@@ -6,45 +6,17 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import type { PaymentRequirements } from 'x402-stacks';
+import {
+  entry,
+  fakeFacilitatorService,
+  request,
+  SELLER,
+} from '@x402-stacks/test-kit/server-doubles';
 import {
   createFacilitatorClient,
   createResourceServer,
   FacilitatorRequestError,
-  type PaywallRequest,
 } from 'x402-stacks/server';
-
-const SELLER = 'ST1SJ3DTE5DN7X54YDH5D64R3BCB6A2AG2ZQ8YPD5';
-const URL_ = 'http://seller.test/api/data';
-
-/** A facilitator over HTTP that answers every request with `answer` (after `delayMs`). */
-async function fakeFacilitatorService(
-  answer: (path: string) => { status: number; body: string },
-  delayMs = 0,
-): Promise<{ url: string; server: Server }> {
-  const server = createServer((req, res) => {
-    setTimeout(() => {
-      const { status, body } = answer(req.url ?? '');
-      res.writeHead(status, { 'content-type': 'application/json' }).end(body);
-    }, delayMs);
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
-}
-
-function request(headers: Record<string, string> = {}, url = URL_): PaywallRequest<null> {
-  return { url, header: (name) => headers[name], request: null };
-}
-
-const entry: PaymentRequirements = {
-  scheme: 'exact',
-  network: 'stacks:2147483648',
-  amount: '1000',
-  asset: 'STX',
-  payTo: SELLER,
-  maxTimeoutSeconds: 300,
-};
 
 describe('createFacilitatorClient', () => {
   let garbage: { url: string; server: Server };

@@ -3,56 +3,19 @@
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, describe, test } from 'node:test';
+import {
+  entry,
+  fakeFacilitatorService,
+  paid,
+  request,
+  SELLER,
+} from '@x402-stacks/test-kit/server-doubles';
 import express from 'express';
-import type { PaymentRequirements } from 'x402-stacks';
 import { paymentMiddleware as expressPaymentMiddleware } from 'x402-stacks/express';
-import { encodePaymentSignatureHeader } from 'x402-stacks/protocol';
-import { createResourceServer, type PaywallRequest } from 'x402-stacks/server';
-
-const SELLER = 'ST1SJ3DTE5DN7X54YDH5D64R3BCB6A2AG2ZQ8YPD5';
-const URL_ = 'http://seller.test/api/data';
-
-/** A facilitator over HTTP that answers every request with `answer` (after `delayMs`). */
-async function fakeFacilitatorService(
-  answer: (path: string) => { status: number; body: string },
-  delayMs = 0,
-): Promise<{ url: string; server: Server }> {
-  const server = createServer((req, res) => {
-    setTimeout(() => {
-      const { status, body } = answer(req.url ?? '');
-      res.writeHead(status, { 'content-type': 'application/json' }).end(body);
-    }, delayMs);
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
-}
-
-function request(headers: Record<string, string> = {}, url = URL_): PaywallRequest<null> {
-  return { url, header: (name) => headers[name], request: null };
-}
-
-function paid(requirements: PaymentRequirements): Record<string, string> {
-  return {
-    'payment-signature': encodePaymentSignatureHeader({
-      x402Version: 2,
-      accepted: requirements,
-      payload: { transaction: '00' },
-    }),
-  };
-}
-
-const entry: PaymentRequirements = {
-  scheme: 'exact',
-  network: 'stacks:2147483648',
-  amount: '1000',
-  asset: 'STX',
-  payTo: SELLER,
-  maxTimeoutSeconds: 300,
-};
+import { createResourceServer } from 'x402-stacks/server';
 
 describe('a facilitator that answers a refusal with a 4xx: the refusal, a 402 with its reason', () => {
   const refusedSettle = JSON.stringify({

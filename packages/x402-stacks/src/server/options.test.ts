@@ -3,36 +3,11 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { request, SELLER, scripted } from '@x402-stacks/test-kit/server-doubles';
 import { x402PaymentRequired } from 'x402-stacks';
-import {
-  createResourceServer,
-  type FacilitatorClient,
-  type PaywallRequest,
-  ServerConfigError,
-} from 'x402-stacks/server';
+import { createResourceServer, ServerConfigError } from 'x402-stacks/server';
 
-const SELLER = 'ST1SJ3DTE5DN7X54YDH5D64R3BCB6A2AG2ZQ8YPD5';
 const MAINNET_ADDRESS = 'SP2J6ZY48GV1EZ5V2V5RB9MP66SW86PYKKNRV9EJ7';
-const URL_ = 'http://seller.test/api/data';
-
-function request(headers: Record<string, string> = {}, url = URL_): PaywallRequest<null> {
-  return { url, header: (name) => headers[name], request: null };
-}
-
-/** An in-process facilitator whose answers a test scripts. */
-function scripted(overrides: Partial<FacilitatorClient>): FacilitatorClient {
-  return {
-    verify: async () => ({ isValid: true, payer: SELLER }),
-    settle: async () => ({
-      success: true,
-      transaction: 'ab'.repeat(32),
-      network: 'stacks:2147483648',
-    }),
-    status: async () => undefined,
-    supported: () => ({ kinds: [], extensions: [], signers: {} }),
-    ...overrides,
-  };
-}
 
 describe('options are checked once, at creation', () => {
   test('every problem is listed in one ServerConfigError', () => {

@@ -6,30 +6,15 @@ import { once } from 'node:events';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { describe, test } from 'node:test';
+import { SELLER, scripted } from '@x402-stacks/test-kit/server-doubles';
 import express from 'express';
 import { Hono } from 'hono';
 import { cors } from 'hono/cors';
 import { paymentMiddleware as expressPaymentMiddleware } from 'x402-stacks/express';
 import { paymentMiddleware as honoPaymentMiddleware } from 'x402-stacks/hono';
-import type { FacilitatorClient } from 'x402-stacks/server';
 
 // Express 4 is installed under the npm alias `express4`; its API is the one @types/express describes.
 const express4 = createRequire(import.meta.url)('express4') as typeof express;
-const SELLER = 'ST1SJ3DTE5DN7X54YDH5D64R3BCB6A2AG2ZQ8YPD5';
-/** An in-process facilitator whose answers a test scripts. */
-function scripted(overrides: Partial<FacilitatorClient>): FacilitatorClient {
-  return {
-    verify: async () => ({ isValid: true, payer: SELLER }),
-    settle: async () => ({
-      success: true,
-      transaction: 'ab'.repeat(32),
-      network: 'stacks:2147483648',
-    }),
-    status: async () => undefined,
-    supported: () => ({ kinds: [], extensions: [], signers: {} }),
-    ...overrides,
-  };
-}
 
 describe('OPTIONS is priced like every method; only a real CORS preflight is answered, with 204', () => {
   const options = {

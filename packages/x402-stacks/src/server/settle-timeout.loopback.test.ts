@@ -6,24 +6,15 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import { entry, SELLER } from '@x402-stacks/test-kit/server-doubles';
 import express from 'express';
 import { Hono } from 'hono';
-import { generateKeypair, type PaymentRequirements } from 'x402-stacks';
+import { generateKeypair } from 'x402-stacks';
 import { paymentMiddleware as expressPaymentMiddleware } from 'x402-stacks/express';
 import { paymentMiddleware as honoPaymentMiddleware } from 'x402-stacks/hono';
 import { encodePaymentSignatureHeader } from 'x402-stacks/protocol';
 import { createFacilitatorClient } from 'x402-stacks/server';
 import { createPaymentTransaction } from 'x402-stacks/stacks';
-
-const SELLER = 'ST1SJ3DTE5DN7X54YDH5D64R3BCB6A2AG2ZQ8YPD5';
-const entry: PaymentRequirements = {
-  scheme: 'exact',
-  network: 'stacks:2147483648',
-  amount: '1000',
-  asset: 'STX',
-  payTo: SELLER,
-  maxTimeoutSeconds: 300,
-};
 
 describe('a settle that times out over HTTP is never served from a status not bound to the request', () => {
   // A replay: an old transaction, already settled for a cheap route, resent to this route. The facilitator's settle

@@ -6,48 +6,13 @@ import { once } from 'node:events';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { describe, test } from 'node:test';
+import { entry, paid, SELLER, scripted } from '@x402-stacks/test-kit/server-doubles';
 import express from 'express';
-import type { PaymentRequirements, SettleResponse } from 'x402-stacks';
+import type { SettleResponse } from 'x402-stacks';
 import { paymentMiddleware as expressPaymentMiddleware } from 'x402-stacks/express';
-import { encodePaymentSignatureHeader } from 'x402-stacks/protocol';
-import type { FacilitatorClient } from 'x402-stacks/server';
 
 // Express 4 is installed under the npm alias `express4`; its API is the one @types/express describes.
 const express4 = createRequire(import.meta.url)('express4') as typeof express;
-const SELLER = 'ST1SJ3DTE5DN7X54YDH5D64R3BCB6A2AG2ZQ8YPD5';
-function paid(requirements: PaymentRequirements): Record<string, string> {
-  return {
-    'payment-signature': encodePaymentSignatureHeader({
-      x402Version: 2,
-      accepted: requirements,
-      payload: { transaction: '00' },
-    }),
-  };
-}
-
-const entry: PaymentRequirements = {
-  scheme: 'exact',
-  network: 'stacks:2147483648',
-  amount: '1000',
-  asset: 'STX',
-  payTo: SELLER,
-  maxTimeoutSeconds: 300,
-};
-
-/** An in-process facilitator whose answers a test scripts. */
-function scripted(overrides: Partial<FacilitatorClient>): FacilitatorClient {
-  return {
-    verify: async () => ({ isValid: true, payer: SELLER }),
-    settle: async () => ({
-      success: true,
-      transaction: 'ab'.repeat(32),
-      network: 'stacks:2147483648',
-    }),
-    status: async () => undefined,
-    supported: () => ({ kinds: [], extensions: [], signers: {} }),
-    ...overrides,
-  };
-}
 
 describe('Express after-handler: a settle() that fails unexpectedly never hangs and never sends the held content', () => {
   for (const [name, createApp] of [
