@@ -10,6 +10,7 @@ export const entries = {
   'facilitator/index': 'src/facilitator/index.ts',
   'chain/index': 'src/chain/index.ts',
   'v1/index': 'src/v1/index.ts',
+  'extensions/index': 'src/extensions/index.ts',
   'express/index': 'src/server/express/index.ts',
   'hono/index': 'src/server/hono/index.ts',
   'axios/index': 'src/client/axios/index.ts',

@@ -19,10 +19,11 @@ const ALLOWED: Record<string, readonly string[]> = {
   stacks: ['errors', 'protocol'],
   chain: ['errors', 'protocol', 'stacks'],
   v1: ['errors', 'protocol', 'stacks'],
-  client: ['errors', 'protocol', 'stacks', 'chain'],
-  server: ['errors', 'protocol', 'stacks', 'chain'],
-  facilitator: ['errors', 'protocol', 'stacks', 'chain'],
-  x402: ['errors', 'protocol', 'stacks', 'chain', 'client', 'server', 'facilitator'],
+  extensions: ['errors', 'protocol', 'stacks'],
+  client: ['errors', 'protocol', 'stacks', 'chain', 'extensions'],
+  server: ['errors', 'protocol', 'stacks', 'chain', 'extensions'],
+  facilitator: ['errors', 'protocol', 'stacks', 'chain', 'extensions'],
+  x402: ['errors', 'protocol', 'stacks', 'chain', 'extensions', 'client', 'server', 'facilitator'],
 };
 
 /** The adapter folders of each role: the role's core files never import them (its `index.ts` entry aside). */
