@@ -86,6 +86,15 @@ export {
   verifySponsorSignature,
 } from './signature.js';
 export {
+  type StructuredDataDomain,
+  type StructuredDataSignatureProblem,
+  type StructuredDataSignatureVerdict,
+  signStructuredData,
+  structuredDataDomainCV,
+  structuredDataHash,
+  verifyStructuredDataSignature,
+} from './structured-data.js';
+export {
   BTCtoSats,
   type DecimalInput,
   fromAtomic,
