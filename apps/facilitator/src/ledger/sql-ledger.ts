@@ -609,8 +609,9 @@ export class SqlLedger implements Ledger {
 
   /**
    * Runs `work` in a transaction no other writer can interleave with: PostgreSQL takes the network's sponsorship
-   * lock and locks the sponsor rows it reads (`FOR UPDATE`, in #lockSponsor); SQLite takes
-   * the write lock up front (`BEGIN IMMEDIATE`), since two deferred transactions that both read first can deadlock.
+   * lock and locks the sponsor rows it reads (`FOR UPDATE`, in #lockSponsor); on SQLite the transaction runs inside a
+   * batch that took the write lock up front (`BEGIN IMMEDIATE`), since two deferred transactions that both read first
+   * can deadlock.
    */
   async #exclusive<T>(
     network: string,
@@ -625,17 +626,8 @@ export class SqlLedger implements Ledger {
         return work(trx);
       });
     }
-    return this.#db.connection().execute(async (connection) => {
-      await sql`begin immediate`.execute(connection);
-      try {
-        const result = await work(connection);
-        await sql`commit`.execute(connection);
-        return result;
-      } catch (error) {
-        await sql`rollback`.execute(connection);
-        throw error;
-      }
-    });
+    // The SQLite dialect (sqlite-group-commit.ts) takes the write lock as the transaction begins.
+    return this.#db.transaction().execute(work);
   }
 
   /** Locks the sponsor's row (creating it at 0) for the rest of the transaction and returns its next nonce. */
