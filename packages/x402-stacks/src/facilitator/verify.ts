@@ -12,11 +12,7 @@ import {
 } from '../protocol/v2.js';
 import { assetKey, isSameAsset } from '../stacks/assets.js';
 import { resolveNetwork, type StacksNetwork } from '../stacks/networks.js';
-import {
-  checkAgainstTerms,
-  checkChainState,
-  type ValidPaymentCheck,
-} from '../stacks/payment/check.js';
+import { checkChainState, type ValidPaymentCheck } from '../stacks/payment/check.js';
 import { signedTransactionOf } from '../stacks/payment/signed-transaction.js';
 import { isTermsProblem, resolvePaymentTerms } from '../stacks/payment/terms.js';
 import type { PayerChainState } from './chain-state.js';
@@ -89,8 +85,9 @@ export async function examinePayment(
       'payload.transaction must be the signed transaction hex',
     );
   }
-  // 5. Everything that needs no chain state, before spending any request on the node.
-  const offline = checkAgainstTerms(transaction, terms, context.checkOptions);
+  // 5. Everything that needs no chain state, before spending any request on the node; the same payment against the
+  // same requirements was likely checked moments ago (verify, then settle), and the answer cannot have changed.
+  const offline = context.offlineCheck(transaction, requirements.data, terms);
   if (!offline.isValid) return refuse(offline.invalidReason, offline.invalidMessage, offline.payer);
   // 6. Sponsorship: one of this facilitator's keys, for a payTo it sponsors.
   if (offline.sponsored) {
