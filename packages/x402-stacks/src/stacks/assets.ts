@@ -44,7 +44,9 @@ type TokenDefaults = {
  * `contracts` option of `resolveAsset` when yours differs.
  *
  * - sBTC: 8 decimals; mainnet `SM3VDXK3WZZSA84XXFKAFAF15NNZX32CTSG82JFQ4.sbtc-token`, testnet
- *   `ST1F7QA2MDF17S807EPA36TSS8AMEFY4KA9TVGWXT.sbtc-token` (the id Clarinet and the Hiro faucet use).
+ *   `SN3VMHXEN64ZZF71JQ5VESXDWTR301XTTXGF4J8F1.sbtc-token` (the sBTC signers' own testnet deployment, which the
+ *   Stacks docs, Clarinet, the Hiro explorer and faucet, and Leather name since the PoX-5 testnet). Hiro's older
+ *   stand-in `ST1F7QA2MDF17S807EPA36TSS8AMEFY4KA9TVGWXT.sbtc-token` is not recognised as sBTC unless configured.
  * - USDCx: 6 decimals; mainnet `SP120SBRBQJ00MCWS7TM5R8WJNTTKD5K0HFRC2CNE.usdcx`, testnet
  *   `ST1PQHQKV0RJXZFY1DGX8MNSNYVE3VGZJSRTPGZGM.usdcx`.
  *
@@ -60,7 +62,7 @@ export const KNOWN_TOKENS: Readonly<Record<KnownTokenSymbol, TokenDefaults>> = O
     assetName: 'sbtc-token',
     contracts: Object.freeze({
       mainnet: 'SM3VDXK3WZZSA84XXFKAFAF15NNZX32CTSG82JFQ4.sbtc-token',
-      testnet: 'ST1F7QA2MDF17S807EPA36TSS8AMEFY4KA9TVGWXT.sbtc-token',
+      testnet: 'SN3VMHXEN64ZZF71JQ5VESXDWTR301XTTXGF4J8F1.sbtc-token',
     }),
   }),
   USDCx: Object.freeze({
@@ -188,7 +190,7 @@ export function assetKey(asset: StacksAsset): string {
  * symbols in other cases than `SBTC`/`USDCX` and pay STX instead.
  * @example
  * ```ts
- * wireAssetOf(resolveAsset('sBTC', 'testnet')); // 'ST1F7QA2MDF17S807EPA36TSS8AMEFY4KA9TVGWXT.sbtc-token'
+ * wireAssetOf(resolveAsset('sBTC', 'testnet')); // 'SN3VMHXEN64ZZF71JQ5VESXDWTR301XTTXGF4J8F1.sbtc-token'
  * wireAssetOf(STX_ASSET); // 'STX'
  * ```
  */
