@@ -149,7 +149,7 @@ describe('tokens: which contract a symbol names for this seller', () => {
     const options = { ...base, facilitator, amount: '5', asset: HIRO_TESTNET_SBTC };
     const accepted = {
       scheme: 'exact',
-      network: 'stacks:2147483648',
+      network: 'stacks:2147483648' as const,
       amount: '5',
       asset: 'SBTC',
       payTo: SELLER,

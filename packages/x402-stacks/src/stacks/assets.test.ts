@@ -95,9 +95,10 @@ describe('resolveAsset', () => {
       assert.equal(configured.kind === 'sip010' && configured.symbol, 'sBTC');
       assert.equal(isExactTransferToken(configured), true);
       assert.equal(isSameAsset('SBTC', `${legacy}::sbtc-token`, 'testnet', tokens), true);
-      // The override is per network: mainnet sBTC is untouched.
-      const mainnet = resolveAsset('sBTC', 'mainnet');
+      // The override is per network: with the same options, mainnet sBTC is untouched.
+      const mainnet = resolveAsset('sBTC', 'mainnet', tokens);
       assert.equal(mainnet.kind === 'sip010' && mainnet.contractId, MAINNET_SBTC);
+      assert.equal(isSameAsset('sBTC', MAINNET_SBTC, 'mainnet', tokens), true);
     });
   }
 

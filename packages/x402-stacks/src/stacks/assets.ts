@@ -79,7 +79,10 @@ export const KNOWN_TOKENS: Readonly<Record<KnownTokenSymbol, TokenDefaults>> = O
 export const STX_ASSET: StacksAsset = Object.freeze({ kind: 'stx', symbol: 'STX', decimals: 6 });
 
 export type ResolveAssetOptions = {
-  /** Contract ids that replace the built-in ones for this network, e.g. a testnet sBTC deployment. */
+  /**
+   * Contract ids that replace the built-in ones, e.g. a testnet sBTC deployment. Each applies on the network its
+   * address belongs to (an `ST…`/`SN…` id on testnet), so one set of options serves a mainnet and a testnet role.
+   */
   contracts?: Partial<Record<KnownTokenSymbol, ContractId>>;
   /** Asset name for a SIP-010 id given without `::asset`. Default: the contract name. */
   assetName?: string;
@@ -122,7 +125,8 @@ export function resolveAsset(
   const symbol = SYMBOLS[asset.toLowerCase()];
   if (symbol === 'STX') return STX_ASSET;
   if (symbol) {
-    const contractId = options.contracts?.[symbol] ?? KNOWN_TOKENS[symbol].contracts[network.name];
+    const contractId =
+      overrideOf(symbol, network, options) ?? KNOWN_TOKENS[symbol].contracts[network.name];
     return tokenAsset(contractId, network, symbol, KNOWN_TOKENS[symbol].assetName, undefined);
   }
 
@@ -219,12 +223,28 @@ function knownSymbolOf(
   options: ResolveAssetOptions,
 ): KnownTokenSymbol | undefined {
   for (const symbol of Object.keys(KNOWN_TOKENS) as KnownTokenSymbol[]) {
-    const configured = options.contracts?.[symbol];
+    const configured = overrideOf(symbol, network, options);
     if (contractId === configured || contractId === KNOWN_TOKENS[symbol].contracts[network.name]) {
       return symbol;
     }
   }
   return undefined;
+}
+
+// An override belongs to the network of its address: a testnet sBTC id says nothing about mainnet sBTC.
+function overrideOf(
+  symbol: KnownTokenSymbol,
+  network: StacksNetwork,
+  options: ResolveAssetOptions,
+): ContractId | undefined {
+  const configured = options.contracts?.[symbol];
+  if (typeof configured !== 'string') return undefined;
+  try {
+    parsePrincipal(configured, network);
+    return configured;
+  } catch {
+    return undefined;
+  }
 }
 
 function tokenAsset(
