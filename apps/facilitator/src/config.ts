@@ -5,9 +5,9 @@
  */
 
 import { isValidStacksAddress, privateKeyToAccount } from 'x402-stacks';
-import { resolveAsset } from 'x402-stacks/stacks';
 import { redactUrl } from 'x402-stacks/chain';
 import type { SponsorLimits } from 'x402-stacks/facilitator';
+import { resolveAsset } from 'x402-stacks/stacks';
 import { z } from 'zod';
 
 /** The configuration, typed. */

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { parsePrincipal } from './address.js';
 import {
   assetKey,
   isExactTransferToken,
@@ -7,7 +8,6 @@ import {
   KNOWN_TOKENS,
   resolveAsset,
 } from './assets.js';
-import { parsePrincipal } from './address.js';
 import { UnknownAssetError } from './errors.js';
 import { STACKS_NETWORKS } from './networks.js';
 
