@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import type { PaymentRequirements } from '../protocol/v2.js';
 import { addressFromHash160, parseStacksAddress } from '../stacks/address.js';
-import { resolveAsset } from '../stacks/assets.js';
+import { KNOWN_TOKENS, type ResolveAssetOptions, resolveAsset } from '../stacks/assets.js';
 import { resolveNetwork, type StacksNetwork, type StacksNetworkInput } from '../stacks/networks.js';
 import { ServerConfigError } from './errors.js';
 import {
@@ -115,6 +115,11 @@ export type PaymentMiddlewareOptions<Request = unknown> = {
   tokenType?: string;
   /** The x402-stacks 2.0 spelling of a token `asset`: `{ address, name }` or `'<address>.<name>'`. */
   tokenContract?: { address: string; name: string } | string;
+  /**
+   * Token contract overrides: `{ contracts: { sBTC: '<id>' } }` makes `'sBTC'` mean that contract on this route and
+   * reads it as sBTC in payments (another testnet sBTC, such as Hiro's older `ST1F7QA2…GWXT.sbtc-token`).
+   */
+  tokens?: ResolveAssetOptions;
 };
 
 /**
@@ -225,6 +230,19 @@ const OptionsSchema = z.object({
   tokenContract: z
     .union([z.string().min(1), z.object({ address: z.string().min(1), name: z.string().min(1) })])
     .optional(),
+  tokens: z
+    .object({
+      contracts: z
+        .partialRecord(
+          z.enum(Object.keys(KNOWN_TOKENS) as [keyof typeof KNOWN_TOKENS]),
+          z.string().min(1),
+        )
+        .optional(),
+      assetName: z.string().min(1).optional(),
+      decimals: z.int().nonnegative().max(38).optional(),
+    })
+    .strict()
+    .optional(),
 });
 
 /**
@@ -268,10 +286,11 @@ export function resolveOptions<Request>(
       issues.push(`payTo: ${shortMessageOf(error)}`);
     }
   }
+  const tokens = network ? tokensOf(given.tokens, network, issues) : undefined;
   let asset = assetOf(given, issues);
   if (network) {
     try {
-      resolveAsset(asset, network);
+      resolveAsset(asset, network, tokens);
     } catch (error) {
       issues.push(`asset: ${shortMessageOf(error)}`);
       // Reported once here; the prices are checked in STX rather than each repeating it.
@@ -295,6 +314,7 @@ export function resolveOptions<Request>(
           asset,
           maxTimeoutSeconds: given.maxTimeoutSeconds ?? 300,
           extra: given.extra,
+          ...(tokens ? { tokens } : {}),
         }
       : undefined;
   const priceFunction = typeof given.amount === 'function' ? given.amount : undefined;
@@ -335,6 +355,29 @@ export function resolveOptions<Request>(
     paymentValidator: given.paymentValidator,
     challengeBody: given.challengeBody ?? 'x402',
   };
+}
+
+/**
+ * The token overrides, once each override is a contract id of the route's network (a mainnet sBTC id on a testnet
+ * route would otherwise pass here and be refused by every facilitator).
+ */
+function tokensOf(
+  given: ResolveAssetOptions | undefined,
+  network: StacksNetwork,
+  issues: string[],
+): ResolveAssetOptions | undefined {
+  if (given === undefined || given === null || typeof given !== 'object') return undefined;
+  let valid = true;
+  for (const [symbol, contractId] of Object.entries(given.contracts ?? {})) {
+    if (typeof contractId !== 'string') continue; // the schema has reported it
+    try {
+      resolveAsset(contractId, network);
+    } catch (error) {
+      issues.push(`tokens.contracts.${symbol}: ${shortMessageOf(error)}`);
+      valid = false;
+    }
+  }
+  return valid ? given : undefined;
 }
 
 /** The route's asset from `asset`, or from the 2.0 spelling `tokenContract` / `tokenType`; they must agree. */

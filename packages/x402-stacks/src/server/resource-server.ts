@@ -187,7 +187,7 @@ export function createResourceServer<Request = unknown>(
     failure?: { error: string; message?: string },
   ): PaywallReply {
     if (resolved.challengeBody !== 'x402-stacks-v1') return paywallReply;
-    const body = legacyChallengeBody(resourceUrl, accepts, failure);
+    const body = legacyChallengeBody(resourceUrl, accepts, failure, base.tokens);
     return body === undefined ? paywallReply : { ...paywallReply, body };
   }
 
@@ -252,7 +252,7 @@ export function createResourceServer<Request = unknown>(
           )
         : challenge();
     }
-    const matched = matchPayment(payment, accepts, base.network);
+    const matched = matchPayment(payment, accepts, base.network, base.tokens);
     if (!matched) {
       return challenge({
         error: 'accepted_requirements_mismatch',
