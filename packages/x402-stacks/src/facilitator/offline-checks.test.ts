@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { AMOUNT, STX, stx } from '@x402-stacks/test-kit/fixtures';
+import { AMOUNT, STX as STX_INPUT, stx } from '@x402-stacks/test-kit/fixtures';
+import { type PaymentRequirements, PaymentRequirementsSchema } from '../protocol/v2.js';
 import { resolvePaymentTerms } from '../stacks/payment/terms.js';
 import { rememberOfflineChecks } from './offline-checks.js';
 
-const termsOf = (requirements: typeof STX) => {
+const STX = PaymentRequirementsSchema.parse(STX_INPUT);
+const termsOf = (requirements: PaymentRequirements) => {
   const terms = resolvePaymentTerms(requirements);
   if ('reason' in terms) throw new Error(terms.message);
   return terms;
