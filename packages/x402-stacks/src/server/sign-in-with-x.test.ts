@@ -242,6 +242,44 @@ describe('sign-in-with-x at the seller', () => {
     assert.equal((await signIn()).action, 'serve');
   });
 
+  test('after-handler: the payment is recorded when it settles, and a sign-in is served after', async () => {
+    const { server } = sellerWith({}, { settle: 'after-handler' });
+    const admission = await server.admit(request(paid(entry)));
+    assert.equal(admission.action, 'serve-then-settle');
+    if (admission.action !== 'serve-then-settle') return;
+    assert.equal((await admission.settle()).action, 'serve');
+    const proof = await sign(challengeOf(await server.admit(request())).info);
+    assert.equal((await server.admit(withProof(proof))).action, 'serve');
+  });
+
+  test('a script asking for challenges in a loop costs the seller no memory: issuing touches no store', async () => {
+    let calls = 0;
+    const counting = {
+      recordPayment: () => {
+        calls += 1;
+      },
+      lastPayment: () => {
+        calls += 1;
+        return undefined;
+      },
+      useNonce: () => {
+        calls += 1;
+        return 'fresh' as const;
+      },
+    };
+    const { server } = sellerWith({ store: counting });
+    const nonces = new Set<string>();
+    for (let index = 0; index < 500; index += 1) {
+      nonces.add(challengeOf(await server.admit(request())).info.nonce);
+    }
+    assert.equal(nonces.size, 500);
+    assert.equal(calls, 0);
+    // A proof of an address that never paid is judged without storing its nonce either.
+    const proof = await sign(challengeOf(await server.admit(request())).info);
+    assert.equal(challengeOf(await server.admit(withProof(proof))).error, 'payment_required');
+    assert.equal(calls, 1, 'one lookup, no write');
+  });
+
   test('a store that fails to record still serves the paid request', async () => {
     const { server } = sellerWith({
       store: {
