@@ -117,7 +117,9 @@ const MAX_CACHED_CHALLENGES = 1_000;
  *
  * 1. Price the request: the static entries, or the pricing function's, checked like a facilitator would.
  * 2. Offer the facilitator's sponsor, when it has one for the network and `sponsored` is not `false`.
- * 3. No payment header: 402 with the challenge (encoded once per resource URL for a static price).
+ * 3. No payment header: 402 with the challenge (encoded once per resource URL for a static price). With
+ *    `signInWithX`, each 402 carries a fresh sign-in challenge, and a `sign-in-with-x` proof of an address that paid
+ *    within `accessMs` is served on that earlier payment, nothing settled; a refused proof is a 402 with its reason.
  * 4. A malformed header: 400. A payment that accepts none of the entries: 402 `accepted_requirements_mismatch`.
  * 5. With a `paymentValidator`: verify, and ask it; `false` is a 402 `payment_refused`, nothing settled.
  * 6. `before-handler`: settle (following `settlement_pending`), then serve; `after-handler`: verify, reserve the

@@ -137,7 +137,7 @@ export function createSiwxGate(
 
   const gate: SiwxGate = {
     uriOf(requestUrl) {
-      return resource ?? `${origin.origin}${new URL(requestUrl).pathname}`;
+      return resource ?? `${origin.origin}${pathOf(requestUrl)}`;
     },
     declaration(uri) {
       return declareSiwxStacks(challenges.issue(uri), chainIds);
@@ -201,4 +201,14 @@ export function createSiwxGate(
     },
   };
   return { gate };
+}
+
+/** The path of a request URL, normalized as `URL` does; the raw path when the adapter's URL does not parse. */
+function pathOf(requestUrl: string): string {
+  try {
+    return new URL(requestUrl).pathname;
+  } catch {
+    const path = requestUrl.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i, '').replace(/[?#].*$/s, '');
+    return path.startsWith('/') ? path : `/${path}`;
+  }
 }
