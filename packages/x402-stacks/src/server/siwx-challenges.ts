@@ -8,6 +8,7 @@
 import { hmac } from '@noble/hashes/hmac';
 import { sha256 } from '@noble/hashes/sha2';
 import type { SiwxInfo } from '../extensions/sign-in-with-x/schema.js';
+import { builtin } from '../stacks/builtin.js';
 import { toHex } from '../stacks/bytes.js';
 
 /** The fields of an echoed challenge that its nonce binds. */
@@ -35,6 +36,14 @@ export type SiwxChallenges = {
 
 const RANDOM_HEX = 16;
 
+type NodeCrypto = {
+  createHmac(
+    algorithm: 'sha256',
+    key: Uint8Array,
+  ): { update(data: Uint8Array): { digest(): Uint8Array } };
+};
+const nodeCrypto = builtin<NodeCrypto>('node:crypto');
+
 export function createSiwxChallenges(options: {
   readonly secret: Uint8Array;
   readonly domain: string;
@@ -58,7 +67,12 @@ export function createSiwxChallenges(options: {
       fields.requestId ?? null,
       fields.resources ?? null,
     ]);
-    return toHex(hmac(sha256, secret, new TextEncoder().encode(bound))).slice(0, RANDOM_HEX);
+    const data = new TextEncoder().encode(bound);
+    // Node's HMAC is a few times faster than the portable one, and this runs on every 402.
+    const tag = nodeCrypto
+      ? nodeCrypto.createHmac('sha256', secret).update(data).digest()
+      : hmac(sha256, secret, data);
+    return toHex(tag).slice(0, RANDOM_HEX);
   };
 
   return {

@@ -124,6 +124,21 @@ export type SiwxPayload = z.infer<typeof SiwxPayloadSchema>;
  * ```
  */
 export function siwxProofJsonSchema(): Record<string, unknown> {
+  return PROOF_JSON_SCHEMA;
+}
+
+// Built once, frozen (it is shared): every 402 of a route with sign-in carries it.
+const PROOF_JSON_SCHEMA: Record<string, unknown> = deepFreeze(buildProofJsonSchema());
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+function buildProofJsonSchema(): Record<string, unknown> {
   const text = { type: 'string' };
   const time = { type: 'string', format: 'date-time' };
   return {
