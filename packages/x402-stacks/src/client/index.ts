@@ -4,6 +4,8 @@
  * `wrapFetchWithPayment`), their errors, and the buyer's side of the header codecs.
  * @module
  */
+
+export type { StructuredDataSigner } from '../extensions/sign-in-with-x/proof.js';
 export {
   decodePaymentRequiredHeader,
   decodePaymentResponse,

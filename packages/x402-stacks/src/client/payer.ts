@@ -5,6 +5,14 @@
  */
 import type { ChainClient } from '../chain/client.js';
 import { ChainRequestError } from '../chain/errors.js';
+import { readSiwxDeclaration, siwxStacksChain } from '../extensions/sign-in-with-x/declaration.js';
+import {
+  createSiwxStacksProof,
+  encodeSiwxHeader,
+  isSiwxChallengeFor,
+  type StructuredDataSigner,
+} from '../extensions/sign-in-with-x/proof.js';
+import { SIGN_IN_WITH_X } from '../extensions/sign-in-with-x/schema.js';
 import { encodePaymentSignatureHeader, encodeXPaymentHeader } from '../protocol/headers.js';
 import type { PaymentRequiredV1 } from '../protocol/v1.js';
 import type { PaymentRequired } from '../protocol/v2.js';
@@ -13,6 +21,7 @@ import { assetKey, type ResolveAssetOptions, resolveAsset } from '../stacks/asse
 import { resolveNetwork } from '../stacks/networks.js';
 import { createPaymentTransaction, type PaymentTransaction } from '../stacks/payment/create.js';
 import type { StacksPaymentRequirements } from '../stacks/payment/terms.js';
+import { signStructuredData } from '../stacks/structured-data.js';
 import { createBudgetTracker } from './budget.js';
 import { type ChainSourceOptions, resolveChainClient } from './chain-source.js';
 import type { PaymentChallenge } from './challenge.js';
@@ -87,6 +96,13 @@ export type PaymentOptions = SpendingPolicyOptions &
     ) => boolean | undefined | Promise<boolean | undefined>;
     /** Called once a payment is settled and the resource served. Its errors are ignored: a paid response is never lost. */
     onPaymentSettled?: (receipt: PaymentReceipt) => unknown;
+    /**
+     * Sign in before paying: when a 402 offers `sign-in-with-x` on the account's network (type `sip018`) for the URL
+     * that sent it, the request is sent once more with a signed proof; a seller that has this address's earlier
+     * payment on record serves it without a new one, otherwise its 402 is paid as usual. `true` signs with the
+     * account's key; `{ signer }` with your own SIP-018 signer (a wallet, a remote key). Default `false`.
+     */
+    signInWithX?: boolean | { signer: StructuredDataSigner };
   };
 
 /**
@@ -109,6 +125,14 @@ export type Payer = {
   preparePayment(challenge: PaymentChallenge, context: { url: string }): Promise<PreparedPayment>;
   /** Spent or reserved so far, per asset (`'STX'`, `'sBTC'`, or a contract id), atomic units. */
   spent(asset: string): bigint;
+  /**
+   * The `sign-in-with-x` header to send again with, when `signInWithX` is on and the challenge offers a Stacks sign-in
+   * on the account's network for `url`'s origin; `undefined` otherwise (then pay).
+   */
+  signIn(
+    challenge: PaymentChallenge,
+    context: { url: string },
+  ): Promise<{ readonly name: string; readonly value: string } | undefined>;
 };
 
 // The node's fee rate moves slowly; one reading serves the payments of the next half minute.
@@ -233,9 +257,22 @@ export function createPayer(account: StacksAccount, options: PaymentOptions = {}
     return { name: 'payment-signature', value };
   };
 
+  const signer = signerOf(account, options.signInWithX);
   return {
     account,
     chain,
+    async signIn(challenge, { url }) {
+      if (!signer || challenge.version !== 2) return undefined;
+      const declared = readSiwxDeclaration(challenge.paymentRequired.extensions);
+      if (!declared) return undefined;
+      const chainId = resolveNetwork(account.network).caip2;
+      // A challenge naming another origin than the one that sent it could sign us in elsewhere: never signed.
+      if (!siwxStacksChain(declared, chainId) || !isSiwxChallengeFor(declared.info, url)) {
+        return undefined;
+      }
+      const proof = await createSiwxStacksProof(declared.info, chainId, account.address, signer);
+      return { name: SIGN_IN_WITH_X, value: encodeSiwxHeader(proof) };
+    },
     spent(asset) {
       return budget.spent(assetKey(resolveAsset(asset, account.network, tokens)));
     },
@@ -330,6 +367,20 @@ export function createPayer(account: StacksAccount, options: PaymentOptions = {}
       });
     },
   };
+}
+
+function signerOf(
+  account: StacksAccount,
+  option: PaymentOptions['signInWithX'],
+): StructuredDataSigner | undefined {
+  if (option === undefined || option === false) return undefined;
+  if (option === true) {
+    return (domain, message) => signStructuredData(account.privateKey, domain, message);
+  }
+  if (typeof option?.signer !== 'function') {
+    throw new PayerOptionsError('signInWithX must be true, false or { signer }');
+  }
+  return option.signer;
 }
 
 /**

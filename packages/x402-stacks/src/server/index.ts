@@ -46,3 +46,11 @@ export {
   type ResourceServer,
   type ServeAdmission,
 } from './resource-server.js';
+export type { SignInWithXOptions } from './siwx-gate.js';
+export {
+  createMemorySiwxStore,
+  type MemorySiwxStoreOptions,
+  type SiwxNonceUse,
+  type SiwxPaymentRecord,
+  type SiwxStore,
+} from './siwx-store.js';

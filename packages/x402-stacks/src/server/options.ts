@@ -21,6 +21,12 @@ import {
   priceRequirements,
   type RequirementBase,
 } from './pricing.js';
+import {
+  createSiwxGate,
+  type SignInWithXOptions,
+  SignInWithXOptionsSchema,
+  type SiwxGate,
+} from './siwx-gate.js';
 
 /**
  * When the payment is settled relative to the route's handler.
@@ -109,6 +115,12 @@ export type PaymentMiddlewareOptions<Request = unknown> = {
    * entry; the header stays the v2 challenge, so v2 clients are served alike.
    */
   challengeBody?: ChallengeBody;
+  /**
+   * Offer `sign-in-with-x` in the 402 and serve, without a new payment, a buyer whose signed proof names an address
+   * that paid this route (or its `scope`) within `accessMs`. Each settled payment is recorded for it. See
+   * {@link SignInWithXOptions}.
+   */
+  signInWithX?: SignInWithXOptions;
   /** The only scheme is `'exact'`; accepted for compatibility with x402-stacks 2.0 options. */
   scheme?: 'exact';
   /** The x402-stacks 2.0 spelling of `asset`: `'STX'`, `'sBTC'` or `'USDCx'`. */
@@ -175,6 +187,7 @@ export type ResolvedOptions<Request> = {
   readonly pendingIntervalMs: number;
   readonly paymentValidator: ((payment: Payment) => boolean | Promise<boolean>) | undefined;
   readonly challengeBody: ChallengeBody;
+  readonly signInWithX: SiwxGate | undefined;
 };
 
 const isFunction = (value: unknown) => typeof value === 'function';
@@ -225,6 +238,7 @@ const OptionsSchema = z.object({
     })
     .optional(),
   challengeBody: z.enum(['x402', 'x402-stacks-v1']).optional(),
+  signInWithX: SignInWithXOptionsSchema.optional(),
   scheme: z.literal('exact', { error: "the only scheme is 'exact'" }).optional(),
   tokenType: z.string().min(1).optional(),
   tokenContract: z
@@ -327,6 +341,13 @@ export function resolveOptions<Request>(
     else issues.push(...priced.problems);
   }
 
+  let signInWithX: SiwxGate | undefined;
+  if (parsed.success && network && given.signInWithX !== undefined) {
+    const resolved = createSiwxGate(given.signInWithX, network, given.resource);
+    if ('gate' in resolved) signInWithX = resolved.gate;
+    else issues.push(...resolved.problems);
+  }
+
   let facilitator = given.facilitator ? guardFacilitator(given.facilitator) : undefined;
   if (issues.length === 0 && given.facilitatorUrl !== undefined) {
     const timeoutMs = given.facilitatorTimeoutMs;
@@ -354,6 +375,7 @@ export function resolveOptions<Request>(
     pendingIntervalMs: given.settlementPending?.intervalMs ?? 1_000,
     paymentValidator: given.paymentValidator,
     challengeBody: given.challengeBody ?? 'x402',
+    signInWithX,
   };
 }
 

@@ -32,6 +32,11 @@ export type Payment = {
   readonly requirements: PaymentRequirements;
   /** The buyer's protocol version: 2 for `payment-signature`, 1 for `X-PAYMENT`. */
   readonly x402Version: 1 | 2;
+  /**
+   * Set when the request was served on a `sign-in-with-x` proof instead of a payment: the signer, and when the earlier
+   * payment described by the other fields (which grants this access) settled, in ms since the epoch.
+   */
+  readonly signInWithX?: { readonly address: string; readonly paidAt: number };
   /** @deprecated The v1 name of {@link Payment.transaction}. */
   readonly txId: string;
 };

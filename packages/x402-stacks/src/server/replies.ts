@@ -94,6 +94,7 @@ export function challengeReply(
   accepts: readonly PaymentRequirements[],
   failure: ChallengeFailure = { error: 'payment_required' },
   receipt?: SettleResponse,
+  extensions?: Readonly<Record<string, unknown>>,
 ): PaywallReply {
   const { name, description, mimeType, outputSchema } = options;
   const challenge = {
@@ -109,6 +110,7 @@ export function challengeReply(
     accepts,
     ...(name !== undefined ? { name } : {}),
     ...(outputSchema !== undefined ? { outputSchema } : {}),
+    ...(extensions !== undefined ? { extensions } : {}),
   };
   const body = JSON.stringify(challenge);
   const headers: Record<string, string> = {

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { SIGN_IN_WITH_X } from '../extensions/sign-in-with-x/schema.js';
 import { InvalidHeaderError } from '../protocol/errors.js';
 import { PAYMENT_HEADERS } from '../protocol/headers.js';
 import type { PaymentRequirements, SettleResponse } from '../protocol/v2.js';
@@ -116,7 +117,9 @@ const MAX_CACHED_CHALLENGES = 1_000;
  *
  * 1. Price the request: the static entries, or the pricing function's, checked like a facilitator would.
  * 2. Offer the facilitator's sponsor, when it has one for the network and `sponsored` is not `false`.
- * 3. No payment header: 402 with the challenge (encoded once per resource URL for a static price).
+ * 3. No payment header: 402 with the challenge (encoded once per resource URL for a static price). With
+ *    `signInWithX`, each 402 carries a fresh sign-in challenge, and a `sign-in-with-x` proof of an address that paid
+ *    within `accessMs` is served on that earlier payment, nothing settled; a refused proof is a 402 with its reason.
  * 4. A malformed header: 400. A payment that accepts none of the entries: 402 `accepted_requirements_mismatch`.
  * 5. With a `paymentValidator`: verify, and ask it; `false` is a 402 `payment_refused`, nothing settled.
  * 6. `before-handler`: settle (following `settlement_pending`), then serve; `after-handler`: verify, reserve the
@@ -144,6 +147,7 @@ export function createResourceServer<Request = unknown>(
     : async () => undefined;
   const pending = { attempts: resolved.pendingAttempts, intervalMs: resolved.pendingIntervalMs };
   const challenges = new Map<string, PaywallReply>();
+  const signIn = resolved.signInWithX;
   let challengesSponsor: string | undefined;
 
   // x402 v2 §6.1: any flow but `authorization` MUST be named. Settling before the handler is the `upfront` flow.
@@ -217,6 +221,8 @@ export function createResourceServer<Request = unknown>(
     }
     const { accepts } = priced;
     const resourceUrl = resolved.resource ?? withoutQuery(request.url);
+    // With sign-in, every 402 carries a fresh challenge, so none is cached.
+    const signInUri = signIn?.uriOf(request.url);
     const challenge = (failure?: { error: string; message?: string }, receipt?: SettleResponse) =>
       reply(
         forLegacyClients(
@@ -226,6 +232,9 @@ export function createResourceServer<Request = unknown>(
             accepts,
             failure,
             receipt,
+            signIn && signInUri !== undefined
+              ? { [SIGN_IN_WITH_X]: signIn.declaration(signInUri) }
+              : undefined,
           ),
           resourceUrl,
           accepts,
@@ -246,6 +255,15 @@ export function createResourceServer<Request = unknown>(
       throw error;
     }
     if (!payment) {
+      if (signIn && signInUri !== undefined) {
+        const proof = request.header(SIGN_IN_WITH_X);
+        if (proof === undefined) return challenge();
+        const outcome = await signIn.admit(proof, signInUri);
+        if (outcome.granted) return signedIn(outcome.payment);
+        return challenge(
+          outcome.refusal && { error: outcome.refusal.reason, message: outcome.refusal.message },
+        );
+      }
       return resolved.staticAccepts
         ? reply(
             forLegacyClients(staticChallenge(resourceUrl, accepts, sponsor), resourceUrl, accepts),
@@ -262,8 +280,12 @@ export function createResourceServer<Request = unknown>(
 
     // 5. Settle now, or verify now and settle after the handler. A validator sees the verified payment first.
     const { paymentValidator } = resolved;
+    const remember =
+      signIn && signInUri !== undefined
+        ? (paid: Payment) => signIn.remember(signInUri, paid)
+        : undefined;
     if (resolved.settleOrder === 'before-handler' && !paymentValidator) {
-      return settleAndServe(matched, challenge);
+      return settleAndServe(matched, challenge, undefined, remember);
     }
     const verdict = await facilitator.verify(matched.payload, matched.requirements);
     if (!verdict.isValid) {
@@ -300,17 +322,24 @@ export function createResourceServer<Request = unknown>(
       reservation?.release();
       throw error;
     }
-    if (resolved.settleOrder === 'before-handler') return settleAndServe(matched, challenge);
+    if (resolved.settleOrder === 'before-handler') {
+      return settleAndServe(matched, challenge, undefined, remember);
+    }
     return {
       action: 'serve-then-settle',
       payment: verified,
       settle: async () => {
         try {
-          return await settleAndServe(matched, challenge, (answer) => {
-            // Claimed by the facilitator: kept as spent. Refused: free again, nothing was charged.
-            if (isClaimed(answer)) reservation?.consume();
-            else reservation?.release();
-          });
+          return await settleAndServe(
+            matched,
+            challenge,
+            (answer) => {
+              // Claimed by the facilitator: kept as spent. Refused: free again, nothing was charged.
+              if (isClaimed(answer)) reservation?.consume();
+              else reservation?.release();
+            },
+            remember,
+          );
         } catch (error) {
           if (error instanceof FacilitatorRequestError) {
             return reply(errorReply(502, error.reason, error.shortMessage));
@@ -331,6 +360,7 @@ export function createResourceServer<Request = unknown>(
       receipt?: SettleResponse,
     ) => ReplyAdmission,
     onSettled?: (answer: SettleResponse) => void,
+    remember?: (payment: Payment) => Promise<void>,
   ): Promise<ReplyAdmission | ServeAdmission> {
     const raw = signedBytesOf(matched);
     const settled = await settlePayment(
@@ -354,6 +384,9 @@ export function createResourceServer<Request = unknown>(
       { transaction: settled.transaction, payer: settled.payer ?? '' },
       true,
     );
+    // For a later sign-in. A store that fails must not cost the buyer what it paid for: it is served regardless, and
+    // at worst pays again next time.
+    await remember?.(payment).catch(() => undefined);
     const headers: Record<string, string> = {
       // Paid content is for this buyer: no shared cache may serve it to the next, unpaid request.
       'cache-control': 'private',
@@ -380,6 +413,19 @@ export function createResourceServer<Request = unknown>(
   }
 
   return { settleOrder: resolved.settleOrder, admit };
+}
+
+/** Served on a sign-in: the earlier payment that grants it is the handler's `getPayment`; nothing settles now. */
+function signedIn(payment: Payment): ServeAdmission {
+  return {
+    action: 'serve',
+    payment,
+    headers: {
+      // Content for this buyer only, as on a paid response.
+      'cache-control': 'private',
+      'access-control-expose-headers': EXPOSED_HEADERS,
+    },
+  };
 }
 
 /**

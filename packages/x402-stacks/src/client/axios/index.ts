@@ -9,6 +9,7 @@ import type {
   InternalAxiosRequestConfig,
   RawAxiosRequestHeaders,
 } from 'axios';
+import { SIGN_IN_WITH_X } from '../../extensions/sign-in-with-x/schema.js';
 import type { HeaderValue } from '../../protocol/headers.js';
 import type { StacksAccount } from '../../stacks/accounts.js';
 import { readPaymentChallenge } from '../challenge.js';
@@ -60,11 +61,12 @@ export function wrapAxiosWithPayment<Instance extends AxiosInstance>(
     rejection: unknown,
   ): Promise<AxiosResponse> {
     const config = challenged.config;
-    if (carriesPayment(config)) {
+    // The paid retry and the sign-in attempt are answered by the call that sent them, not paid here again.
+    if (carriesPayment(config) || (config as SignInMarked)[SIGN_IN_ATTEMPT] === true) {
       if (rejection !== undefined) throw rejection;
       return challenged;
     }
-    const challenge = readPaymentChallenge({
+    let challenge = readPaymentChallenge({
       header: headerOf(challenged, 'payment-required'),
       body: challenged.data,
     });
@@ -77,6 +79,37 @@ export function wrapAxiosWithPayment<Instance extends AxiosInstance>(
     const requested = axiosInstance.getUri(config);
     // The URL that asked to be paid: the last one of the unpaid request's redirects.
     const url = answeringUrl(challenged) ?? requested;
+    // Sign in first when the buyer opted in and the seller offers it: a payer it remembers is served unpaid. Any
+    // answer but 402 is the seller's (returned or thrown as axios would); a 402 is a fresh challenge, paid below.
+    const signIn = carriesHeader(config, SIGN_IN_WITH_X)
+      ? undefined
+      : await payer.signIn(challenge, { url });
+    if (signIn) {
+      let answer: AxiosResponse;
+      let answerRejection: unknown;
+      try {
+        answer = await axiosInstance.request({
+          ...config,
+          ...(url === requested ? {} : { url, baseURL: undefined, params: undefined }),
+          maxRedirects: 0,
+          headers: { ...plainHeaders(config), [signIn.name]: signIn.value },
+          [SIGN_IN_ATTEMPT]: true,
+        } as SignInMarked);
+      } catch (error) {
+        const response = (error as { response?: AxiosResponse }).response;
+        if (!response) throw error;
+        answer = response;
+        answerRejection = error;
+      }
+      if (answer.status !== 402) {
+        if (answerRejection !== undefined) throw answerRejection;
+        return answer;
+      }
+      challenge = readPaymentChallenge({
+        header: headerOf(answer, 'payment-required'),
+        body: answer.data,
+      });
+    }
     const prepared = await payer.preparePayment(challenge, { url });
     let paid: AxiosResponse;
     let paidRejection: unknown;
@@ -115,6 +148,14 @@ export function wrapAxiosWithPayment<Instance extends AxiosInstance>(
     },
   );
   return axiosInstance;
+}
+
+// Marks the request config of a sign-in attempt, which axios carries through to its response's config.
+const SIGN_IN_ATTEMPT = 'x402SignInAttempt';
+type SignInMarked = InternalAxiosRequestConfig & { [SIGN_IN_ATTEMPT]?: boolean };
+
+function carriesHeader(config: InternalAxiosRequestConfig, name: string): boolean {
+  return Object.keys(plainHeaders(config)).some((key) => key.toLowerCase() === name);
 }
 
 function carriesPayment(config: InternalAxiosRequestConfig): boolean {
