@@ -263,7 +263,7 @@ export function createResourceServer<Request = unknown>(
     // 5. Settle now, or verify now and settle after the handler. A validator sees the verified payment first.
     const { paymentValidator } = resolved;
     if (resolved.settleOrder === 'before-handler' && !paymentValidator) {
-      return settleAndServe(matched, challenge);
+      return settleAndServe(matched, resourceUrl, challenge);
     }
     const verdict = await facilitator.verify(matched.payload, matched.requirements);
     if (!verdict.isValid) {
@@ -300,13 +300,15 @@ export function createResourceServer<Request = unknown>(
       reservation?.release();
       throw error;
     }
-    if (resolved.settleOrder === 'before-handler') return settleAndServe(matched, challenge);
+    if (resolved.settleOrder === 'before-handler') {
+      return settleAndServe(matched, resourceUrl, challenge);
+    }
     return {
       action: 'serve-then-settle',
       payment: verified,
       settle: async () => {
         try {
-          return await settleAndServe(matched, challenge, (answer) => {
+          return await settleAndServe(matched, resourceUrl, challenge, (answer) => {
             // Claimed by the facilitator: kept as spent. Refused: free again, nothing was charged.
             if (isClaimed(answer)) reservation?.consume();
             else reservation?.release();
@@ -326,6 +328,7 @@ export function createResourceServer<Request = unknown>(
 
   async function settleAndServe(
     matched: MatchedPayment,
+    resourceUrl: string,
     challenge: (
       failure?: { error: string; message?: string },
       receipt?: SettleResponse,
@@ -335,9 +338,12 @@ export function createResourceServer<Request = unknown>(
     const raw = signedBytesOf(matched);
     const settled = await settlePayment(
       facilitator,
-      matched.payload,
-      matched.requirements,
-      raw === undefined ? '' : transactionIdOf(raw),
+      {
+        payload: matched.payload,
+        requirements: matched.requirements,
+        resourceUrl,
+        signedTxid: raw === undefined ? '' : transactionIdOf(raw),
+      },
       pending,
     );
     onSettled?.(settled);
@@ -345,7 +351,7 @@ export function createResourceServer<Request = unknown>(
       const error = settled.errorReason ?? 'unexpected_settle_error';
       const message =
         error === 'settlement_pending'
-          ? `the payment ${settled.transaction} is broadcast but not confirmed yet; the resource is not served on a pending payment (retrying the same payment answers duplicate_settlement)`
+          ? `the payment ${settled.transaction} is broadcast but not confirmed yet; the resource is not served on a pending payment. Send the same payment again once it is confirmed: it is served once`
           : settled.errorMessage;
       return challenge({ error, ...(message ? { message } : {}) }, settled);
     }
