@@ -64,9 +64,10 @@ describe('a pending or timed-out payment is served once it is confirmed, once, o
       );
     });
     const facilitatorUrl = `http://127.0.0.1:${(facilitatorServer.address() as AddressInfo).port}`;
-    const route = (path: string, amount: string) => ({
+    const route = (path: string, amount: string, more: Record<string, unknown> = {}) => ({
       path,
       options: {
+        ...more,
         amount,
         payTo: devnet.accounts[0]!.address,
         network: 'testnet' as const,
@@ -80,6 +81,9 @@ describe('a pending or timed-out payment is served once it is confirmed, once, o
       route('/a', '1000'),
       route('/b', '1000'),
       route('/cheap', '1'),
+      // Routes that verify before settling: their retry is refused by /verify (the txid is held) and then bound.
+      route('/checked', '1000', { paymentValidator: () => true }),
+      route('/after', '1000', { settle: 'after-handler' }),
     ]);
   });
 
@@ -220,5 +224,28 @@ describe('a pending or timed-out payment is served once it is confirmed, once, o
       Array.from({ length: 5 }, () => get(`${seller.url}/a`, headers)),
     );
     assert.equal(retries.filter((retry) => retry.status === 200).length, 1);
+  });
+
+  for (const path of ['/checked', '/after']) {
+    test(`${path}: a route that verifies first serves the retry of its pending payment once, before any handler runs twice`, async () => {
+      const { headers, txid } = await payPending(path);
+      await confirmAfterPending(txid);
+      const retries = await Promise.all(
+        Array.from({ length: 5 }, () => get(`${seller.url}${path}`, headers)),
+      );
+      assert.equal(retries.filter((retry) => retry.status === 200).length, 1);
+      const later = await get(`${seller.url}${path}`, headers);
+      assert.equal(later.status, 402);
+      assert.equal(later.body.error, 'duplicate_settlement');
+    });
+  }
+
+  test('a pending payment for route a sent to a route that verifies first: the verify refusal stands', async () => {
+    const { headers, txid } = await payPending('/a');
+    await confirmAfterPending(txid);
+    const onChecked = await get(`${seller.url}/checked`, headers);
+    assert.equal(onChecked.status, 402);
+    assert.equal(onChecked.body.error, 'invalid_exact_stacks_payload_txid_reused');
+    assert.equal((await get(`${seller.url}/a`, headers)).status, 200);
   });
 });

@@ -11,6 +11,7 @@ import type { PaymentRequirements, SettleResponse } from '../protocol/v2.js';
 import type { StacksNetworkId } from '../stacks/networks.js';
 import { readTransactionOrigin } from '../stacks/payment/origin.js';
 import { transactionIdOf } from '../stacks/signature.js';
+import { isBoundTo } from './bound-status.js';
 import { FacilitatorRequestError } from './errors.js';
 import { type MatchedPayment, matchPayment, signedBytesOf } from './match.js';
 import {
@@ -267,6 +268,10 @@ export function createResourceServer<Request = unknown>(
     }
     const verdict = await facilitator.verify(matched.payload, matched.requirements);
     if (!verdict.isValid) {
+      if (verdict.invalidReason === 'invalid_exact_stacks_payload_txid_reused') {
+        const retried = await retryOfHeldPayment(matched, resourceUrl, challenge);
+        if (retried) return retried;
+      }
       return challenge({
         error: verdict.invalidReason ?? 'unexpected_verify_error',
         ...(verdict.invalidMessage ? { message: verdict.invalidMessage } : {}),
@@ -324,6 +329,28 @@ export function createResourceServer<Request = unknown>(
       },
       release: () => reservation?.release(),
     };
+  }
+
+  /**
+   * A payment the facilitator already holds fails `/verify` (its txid is reused). When its status is bound to this
+   * request (this route's resource and terms), it is a retry of a payment this route accepted before (its validator,
+   * if any, approved it then): it goes straight to settle, before any handler runs, and the facilitator's answer
+   * decides whether this request is the one served. Anything else keeps the verify's refusal.
+   */
+  async function retryOfHeldPayment(
+    matched: MatchedPayment,
+    resourceUrl: string,
+    challenge: (
+      failure?: { error: string; message?: string },
+      receipt?: SettleResponse,
+    ) => ReplyAdmission,
+  ): Promise<ReplyAdmission | ServeAdmission | undefined> {
+    const signed = signedBytesOf(matched);
+    if (signed === undefined) return undefined;
+    const status = await facilitator.status(transactionIdOf(signed)).catch(() => undefined);
+    if (!status || status.state === 'failed') return undefined;
+    if (!isBoundTo(status, matched.requirements, resourceUrl)) return undefined;
+    return settleAndServe(matched, resourceUrl, challenge);
   }
 
   async function settleAndServe(

@@ -199,4 +199,52 @@ describe('a pending payment is served only when bound to the request, and once, 
     assert.deepEqual(await client.status(TXID), boundSuccess);
     await assert.rejects(client.status(TXID), { reason: 'facilitator_bad_response' });
   });
+
+  describe('a route that verifies first, its payment held by the facilitator (/verify: txid reused)', () => {
+    const reused = {
+      isValid: false,
+      invalidReason: 'invalid_exact_stacks_payload_txid_reused',
+      payer: SELLER,
+    };
+    const verifyingServer = (
+      facilitator: FacilitatorClient,
+      settle: 'before-handler' | 'after-handler',
+    ) =>
+      createResourceServer({
+        amount: '1000',
+        payTo: SELLER,
+        network: 'testnet',
+        facilitator,
+        sponsored: false,
+        settle,
+        ...(settle === 'before-handler' ? { paymentValidator: () => true } : {}),
+      });
+
+    for (const order of ['before-handler', 'after-handler'] as const) {
+      test(`${order}: bound to this route, settled at once (no handler first) and served on success`, async () => {
+        const { facilitator, sent } = sequence([served], boundSuccess);
+        const admission = await verifyingServer(
+          { ...facilitator, verify: async () => reused },
+          order,
+        ).admit(request(paid(entry)));
+        assert.equal(admission.action, 'serve');
+        assert.equal(sent.length, 1);
+      });
+
+      test(`${order}: bound to another route, or unknown, the verify refusal stands and nothing is settled`, async () => {
+        for (const status of [
+          { ...boundSuccess, resource: 'http://seller.test/other' },
+          undefined,
+        ]) {
+          const { facilitator, sent } = sequence([served], status);
+          const admission = await verifyingServer(
+            { ...facilitator, verify: async () => reused },
+            order,
+          ).admit(request(paid(entry)));
+          assert.equal(errorOf(admission), 'invalid_exact_stacks_payload_txid_reused');
+          assert.equal(sent.length, 0);
+        }
+      });
+    }
+  });
 });
