@@ -112,6 +112,11 @@ export async function answerRetry(
     return undefined;
   }
   if (current.state !== 'broadcast' && current.state !== 'success') return duplicate(current);
+  // Taking the place of a call that never answered gives this retry the payment: only for the resource it was
+  // claimed for, when the ledger knows it, so a payment for one route never serves another at the same price.
+  if (current.resource !== undefined && !sameResource(current, payloadInput)) {
+    return duplicate(current);
+  }
   const outcome =
     current.state === 'success'
       ? success(current.txid, current.payer, connection.network)
