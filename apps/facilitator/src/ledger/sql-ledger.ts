@@ -65,6 +65,7 @@ function hotStatements(db: Kysely<LedgerDatabase>) {
           error_message: argument('errorMessage'),
           block_height: argument('blockHeight') as unknown as number | null,
           holder: argument('holder'),
+          resource: argument('resource'),
           created_at: argument('now'),
           updated_at: argument('now'),
         })
@@ -91,6 +92,14 @@ function hotStatements(db: Kysely<LedgerDatabase>) {
         .insertInto('x402_answers')
         .values({ payment_txid: argument('id'), answer: argument('answer'), at: argument('now') })
         .onConflict((conflict) => conflict.doNothing())
+        .returning('answer'),
+    ),
+    promoteAnswer: prepare(
+      db
+        .updateTable('x402_answers')
+        .set({ answer: 'success', at: argument('now') })
+        .where('payment_txid', '=', argument('id'))
+        .where('answer', '=', 'pending')
         .returning('answer'),
     ),
     answerOf: prepare(
@@ -149,6 +158,7 @@ export class SqlLedger implements Ledger {
         errorMessage: settlement.errorMessage ?? null,
         blockHeight: settlement.blockHeight ?? null,
         holder: settlement.holder ?? null,
+        resource: settlement.resource ?? null,
         now,
       }),
     );
@@ -533,6 +543,14 @@ export class SqlLedger implements Ledger {
     return rows.length > 0 ? undefined : ((await this.answerOf(id)) ?? answer);
   }
 
+  async promoteAnswer(paymentTxid: string): Promise<boolean> {
+    // One conditional update: of concurrent calls, across processes, the row changes for one only.
+    const { rows } = await this.#db.executeQuery(
+      this.#hot.promoteAnswer({ id: normalize(paymentTxid), now: String(this.#now()) }),
+    );
+    return rows.length > 0;
+  }
+
   async answerOf(paymentTxid: string): Promise<SettlementAnswer | undefined> {
     const { rows } = await this.#db.executeQuery<{ answer: string }>(
       this.#hot.answerOf({ id: normalize(paymentTxid) }),
@@ -675,6 +693,7 @@ function toRecord(row: Row): SettlementRecord {
     ...(row.error_message === null ? {} : { errorMessage: row.error_message }),
     ...(row.block_height === null ? {} : { blockHeight: Number(row.block_height) }),
     ...(row.holder === null || row.holder === undefined ? {} : { holder: row.holder }),
+    ...(row.resource === null || row.resource === undefined ? {} : { resource: row.resource }),
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
   });

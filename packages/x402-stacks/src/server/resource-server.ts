@@ -12,6 +12,7 @@ import type { PaymentRequirements, SettleResponse } from '../protocol/v2.js';
 import type { StacksNetworkId } from '../stacks/networks.js';
 import { readTransactionOrigin } from '../stacks/payment/origin.js';
 import { transactionIdOf } from '../stacks/signature.js';
+import { isBoundTo } from './bound-status.js';
 import { FacilitatorRequestError } from './errors.js';
 import { type MatchedPayment, matchPayment, signedBytesOf } from './match.js';
 import {
@@ -285,10 +286,14 @@ export function createResourceServer<Request = unknown>(
         ? (paid: Payment) => signIn.remember(signInUri, paid)
         : undefined;
     if (resolved.settleOrder === 'before-handler' && !paymentValidator) {
-      return settleAndServe(matched, challenge, undefined, remember);
+      return settleAndServe(matched, resourceUrl, challenge, undefined, remember);
     }
     const verdict = await facilitator.verify(matched.payload, matched.requirements);
     if (!verdict.isValid) {
+      if (verdict.invalidReason === 'invalid_exact_stacks_payload_txid_reused') {
+        const retried = await retryOfHeldPayment(matched, resourceUrl, challenge);
+        if (retried) return retried;
+      }
       return challenge({
         error: verdict.invalidReason ?? 'unexpected_verify_error',
         ...(verdict.invalidMessage ? { message: verdict.invalidMessage } : {}),
@@ -323,7 +328,7 @@ export function createResourceServer<Request = unknown>(
       throw error;
     }
     if (resolved.settleOrder === 'before-handler') {
-      return settleAndServe(matched, challenge, undefined, remember);
+      return settleAndServe(matched, resourceUrl, challenge, undefined, remember);
     }
     return {
       action: 'serve-then-settle',
@@ -332,6 +337,7 @@ export function createResourceServer<Request = unknown>(
         try {
           return await settleAndServe(
             matched,
+            resourceUrl,
             challenge,
             (answer) => {
               // Claimed by the facilitator: kept as spent. Refused: free again, nothing was charged.
@@ -353,8 +359,31 @@ export function createResourceServer<Request = unknown>(
     };
   }
 
+  /**
+   * A payment the facilitator already holds fails `/verify` (its txid is reused). When its status is bound to this
+   * request (this route's resource and terms), it is a retry of a payment this route accepted before (its validator,
+   * if any, approved it then): it goes straight to settle, before any handler runs, and the facilitator's answer
+   * decides whether this request is the one served. Anything else keeps the verify's refusal.
+   */
+  async function retryOfHeldPayment(
+    matched: MatchedPayment,
+    resourceUrl: string,
+    challenge: (
+      failure?: { error: string; message?: string },
+      receipt?: SettleResponse,
+    ) => ReplyAdmission,
+  ): Promise<ReplyAdmission | ServeAdmission | undefined> {
+    const signed = signedBytesOf(matched);
+    if (signed === undefined) return undefined;
+    const status = await facilitator.status(transactionIdOf(signed)).catch(() => undefined);
+    if (!status || status.state === 'failed') return undefined;
+    if (!isBoundTo(status, matched.requirements, resourceUrl)) return undefined;
+    return settleAndServe(matched, resourceUrl, challenge);
+  }
+
   async function settleAndServe(
     matched: MatchedPayment,
+    resourceUrl: string,
     challenge: (
       failure?: { error: string; message?: string },
       receipt?: SettleResponse,
@@ -365,9 +394,12 @@ export function createResourceServer<Request = unknown>(
     const raw = signedBytesOf(matched);
     const settled = await settlePayment(
       facilitator,
-      matched.payload,
-      matched.requirements,
-      raw === undefined ? '' : transactionIdOf(raw),
+      {
+        payload: matched.payload,
+        requirements: matched.requirements,
+        resourceUrl,
+        signedTxid: raw === undefined ? '' : transactionIdOf(raw),
+      },
       pending,
     );
     onSettled?.(settled);
@@ -375,7 +407,7 @@ export function createResourceServer<Request = unknown>(
       const error = settled.errorReason ?? 'unexpected_settle_error';
       const message =
         error === 'settlement_pending'
-          ? `the payment ${settled.transaction} is broadcast but not confirmed yet; the resource is not served on a pending payment (retrying the same payment answers duplicate_settlement)`
+          ? `the payment ${settled.transaction} is broadcast but not confirmed yet; the resource is not served on a pending payment. Send the same payment again once it is confirmed: it is served once`
           : settled.errorMessage;
       return challenge({ error, ...(message ? { message } : {}) }, settled);
     }
