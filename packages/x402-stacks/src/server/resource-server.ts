@@ -5,6 +5,9 @@
  * @module
  */
 
+import type { ExtensionEnvelope } from '../extensions/envelope.js';
+import { receiptExtension } from '../extensions/offer-receipt/envelopes.js';
+import { OFFER_RECEIPT } from '../extensions/offer-receipt/schema.js';
 import { InvalidHeaderError } from '../protocol/errors.js';
 import { PAYMENT_HEADERS } from '../protocol/headers.js';
 import type { PaymentRequirements, SettleResponse } from '../protocol/v2.js';
@@ -13,6 +16,7 @@ import { readTransactionOrigin } from '../stacks/payment/origin.js';
 import { transactionIdOf } from '../stacks/signature.js';
 import { FacilitatorRequestError } from './errors.js';
 import { type MatchedPayment, matchPayment, signedBytesOf } from './match.js';
+import { createOfferReceiptIssuer } from './offer-receipt.js';
 import {
   type PaymentMiddlewareOptions,
   type ResolvedOptions,
@@ -143,8 +147,16 @@ export function createResourceServer<Request = unknown>(
     ? createSponsorLookup(facilitator, base.network)
     : async () => undefined;
   const pending = { attempts: resolved.pendingAttempts, intervalMs: resolved.pendingIntervalMs };
-  const challenges = new Map<string, PaywallReply>();
+  const challenges = new Map<
+    string,
+    { reply: PaywallReply; offers: ExtensionEnvelope | undefined }
+  >();
   let challengesSponsor: string | undefined;
+  const issuer = resolved.offerReceipt
+    ? createOfferReceiptIssuer(resolved.offerReceipt)
+    : undefined;
+  const extensionsOf = (offers: ExtensionEnvelope | undefined) =>
+    offers === undefined ? undefined : { [OFFER_RECEIPT]: offers };
 
   // x402 v2 §6.1: any flow but `authorization` MUST be named. Settling before the handler is the `upfront` flow.
   const flow = resolved.settleOrder === 'before-handler' ? { paymentFlow: 'upfront' } : {};
@@ -166,16 +178,24 @@ export function createResourceServer<Request = unknown>(
     resourceUrl: string,
     accepts: readonly PaymentRequirements[],
     sponsor: string | undefined,
+    offers: ExtensionEnvelope | undefined,
   ) {
     if (challengesSponsor !== sponsor || challenges.size >= MAX_CACHED_CHALLENGES) {
       challenges.clear();
       challengesSponsor = sponsor;
     }
-    let reply = challenges.get(resourceUrl);
-    if (!reply) {
-      reply = challengeReply(resolved as ResolvedOptions<unknown>, resourceUrl, accepts);
-      challenges.set(resourceUrl, reply);
-    }
+    const cached = challenges.get(resourceUrl);
+    // The issuer hands out the same offers object until it signs new ones: then the challenge is encoded again.
+    if (cached && cached.offers === offers) return cached.reply;
+    const reply = challengeReply(
+      resolved as ResolvedOptions<unknown>,
+      resourceUrl,
+      accepts,
+      undefined,
+      undefined,
+      extensionsOf(offers),
+    );
+    challenges.set(resourceUrl, { reply, offers });
     return reply;
   }
 
@@ -217,6 +237,7 @@ export function createResourceServer<Request = unknown>(
     }
     const { accepts } = priced;
     const resourceUrl = resolved.resource ?? withoutQuery(request.url);
+    const offers = issuer ? await issuer.offers(resourceUrl, accepts) : undefined;
     const challenge = (failure?: { error: string; message?: string }, receipt?: SettleResponse) =>
       reply(
         forLegacyClients(
@@ -226,6 +247,7 @@ export function createResourceServer<Request = unknown>(
             accepts,
             failure,
             receipt,
+            extensionsOf(offers),
           ),
           resourceUrl,
           accepts,
@@ -248,7 +270,11 @@ export function createResourceServer<Request = unknown>(
     if (!payment) {
       return resolved.staticAccepts
         ? reply(
-            forLegacyClients(staticChallenge(resourceUrl, accepts, sponsor), resourceUrl, accepts),
+            forLegacyClients(
+              staticChallenge(resourceUrl, accepts, sponsor, offers),
+              resourceUrl,
+              accepts,
+            ),
           )
         : challenge();
     }
@@ -263,7 +289,7 @@ export function createResourceServer<Request = unknown>(
     // 5. Settle now, or verify now and settle after the handler. A validator sees the verified payment first.
     const { paymentValidator } = resolved;
     if (resolved.settleOrder === 'before-handler' && !paymentValidator) {
-      return settleAndServe(matched, challenge);
+      return settleAndServe(matched, resourceUrl, challenge);
     }
     const verdict = await facilitator.verify(matched.payload, matched.requirements);
     if (!verdict.isValid) {
@@ -300,13 +326,15 @@ export function createResourceServer<Request = unknown>(
       reservation?.release();
       throw error;
     }
-    if (resolved.settleOrder === 'before-handler') return settleAndServe(matched, challenge);
+    if (resolved.settleOrder === 'before-handler') {
+      return settleAndServe(matched, resourceUrl, challenge);
+    }
     return {
       action: 'serve-then-settle',
       payment: verified,
       settle: async () => {
         try {
-          return await settleAndServe(matched, challenge, (answer) => {
+          return await settleAndServe(matched, resourceUrl, challenge, (answer) => {
             // Claimed by the facilitator: kept as spent. Refused: free again, nothing was charged.
             if (isClaimed(answer)) reservation?.consume();
             else reservation?.release();
@@ -326,6 +354,7 @@ export function createResourceServer<Request = unknown>(
 
   async function settleAndServe(
     matched: MatchedPayment,
+    resourceUrl: string,
     challenge: (
       failure?: { error: string; message?: string },
       receipt?: SettleResponse,
@@ -349,11 +378,13 @@ export function createResourceServer<Request = unknown>(
           : settled.errorMessage;
       return challenge({ error, ...(message ? { message } : {}) }, settled);
     }
-    const payment = paymentOf(
-      matched,
-      { transaction: settled.transaction, payer: settled.payer ?? '' },
-      true,
-    );
+    const facts = { transaction: settled.transaction, payer: settled.payer ?? '' };
+    // Signed after settlement, for the settled txid: a receipt is never issued for a payment that did not go through.
+    const signedReceipt = await issuer?.receipt(resourceUrl, matched.requirements, facts);
+    const payment: Payment = {
+      ...paymentOf(matched, facts, true),
+      ...(signedReceipt ? { signedReceipt } : {}),
+    };
     const headers: Record<string, string> = {
       // Paid content is for this buyer: no shared cache may serve it to the next, unpaid request.
       'cache-control': 'private',
@@ -363,6 +394,9 @@ export function createResourceServer<Request = unknown>(
         transaction: settled.transaction,
         network: settled.network,
         ...(settled.payer ? { payer: settled.payer } : {}),
+        ...(signedReceipt
+          ? { extensions: { [OFFER_RECEIPT]: receiptExtension(signedReceipt) } }
+          : {}),
       }),
     };
     if (matched.version === 1) {

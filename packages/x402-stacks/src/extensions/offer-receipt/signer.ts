@@ -5,6 +5,7 @@
  */
 import type { ClarityValue } from '@stacks/transactions';
 import { privateKeyToAccount, type StacksAccount } from '../../stacks/accounts.js';
+import { parseStacksAddress } from '../../stacks/address.js';
 import { toHex } from '../../stacks/bytes.js';
 import { resolveNetwork } from '../../stacks/networks.js';
 import {
@@ -57,7 +58,8 @@ export type BoundSigner = {
 /**
  * Binds a signer to a network. A key's address depends on the network, so it is derived here; a remote signer's is
  * its own. The key is held in a closure, never in a property a logger could print.
- * @throws {InvalidPrivateKeyError} for a malformed key (the message never holds it).
+ * @throws {InvalidPrivateKeyError} for a malformed key (the message never holds it), {InvalidAddressError} for a
+ *   remote signer's address that is not of this network.
  * @example
  * ```ts
  * const bound = bindSigner(process.env.SELLER_SIGNING_KEY!, 'stacks:1');
@@ -87,6 +89,8 @@ const boundSigners = new WeakSet<object>();
 function bindOnce(signer: OfferReceiptSigner, network: string): BoundSigner {
   if (typeof signer === 'object' && 'sign' in signer && typeof signer.sign === 'function') {
     const remote = signer as RemoteOfferReceiptSigner;
+    // The address buyers check against: it must be a single-signature address of this network.
+    parseStacksAddress(remote.address, resolveNetwork(network));
     return {
       address: remote.address,
       async sign(domain, message) {

@@ -1,0 +1,126 @@
+/**
+ * The seller's side of the `offer-receipt` extension: a signed offer for each `accepts[]` entry of the 402, and a
+ * signed receipt for each settled payment. Offers are signed once per route's terms and reused while at least half
+ * their validity remains, so the unpaid 402 costs a map lookup, not a signature (nor a call to a remote signer).
+ * @module
+ */
+import type { ExtensionEnvelope } from '../extensions/envelope.js';
+import { offersExtension } from '../extensions/offer-receipt/envelopes.js';
+import { signOffer, signReceipt } from '../extensions/offer-receipt/issue.js';
+import type { SignedReceipt } from '../extensions/offer-receipt/schema.js';
+import type { BoundSigner } from '../extensions/offer-receipt/signer.js';
+import type { PaymentRequirements } from '../protocol/v2.js';
+
+/** The checked `offerReceipt` option: the signer bound to the route's network. */
+export type ResolvedOfferReceipt = {
+  readonly signer: BoundSigner;
+  readonly serviceName: string | undefined;
+  /** Default: each entry's `maxTimeoutSeconds`, as upstream does. */
+  readonly offerValiditySeconds: number | undefined;
+};
+
+/** Signs a route's offers (cached) and its receipts. A signer that fails yields none, never a failed request. */
+export type OfferReceiptIssuer = {
+  /** The 402's `extensions["offer-receipt"]` for these entries; the same object while the cached offers last. */
+  offers(
+    resourceUrl: string,
+    accepts: readonly PaymentRequirements[],
+  ): Promise<ExtensionEnvelope | undefined>;
+  /** The receipt of a settled payment of `requirements`. */
+  receipt(
+    resourceUrl: string,
+    requirements: PaymentRequirements,
+    settled: { readonly transaction: string; readonly payer: string },
+  ): Promise<SignedReceipt | undefined>;
+};
+
+// Distinct (resource, terms) whose signed offers are kept; past this the cache starts over.
+const MAX_CACHED_OFFERS = 1_000;
+
+type CachedOffers = {
+  readonly envelope: Promise<ExtensionEnvelope | undefined>;
+  /** Date.now() after which the offers are signed again: half their validity left. */
+  readonly refreshAt: number;
+};
+
+/**
+ * Creates the issuer of one route.
+ * @example
+ * ```ts
+ * const issuer = createOfferReceiptIssuer({ signer: bindSigner(key, 'stacks:1'), serviceName: undefined,
+ *   offerValiditySeconds: undefined });
+ * ```
+ */
+export function createOfferReceiptIssuer(config: ResolvedOfferReceipt): OfferReceiptIssuer {
+  const cache = new Map<string, CachedOffers>();
+  const { signer, serviceName } = config;
+
+  const sign = async (
+    resourceUrl: string,
+    accepts: readonly PaymentRequirements[],
+    nowSeconds: number,
+  ): Promise<ExtensionEnvelope | undefined> => {
+    try {
+      const offers = await Promise.all(
+        accepts.map((entry, acceptIndex) =>
+          signOffer(
+            { ...entry, resourceUrl },
+            {
+              signer,
+              validUntil: nowSeconds + (config.offerValiditySeconds ?? entry.maxTimeoutSeconds),
+              acceptIndex,
+              ...(serviceName === undefined ? {} : { serviceName }),
+            },
+          ),
+        ),
+      );
+      return offersExtension(offers);
+    } catch {
+      // A signer that is down must not stop the sale: the 402 goes out unsigned, and the next one tries again.
+      return undefined;
+    }
+  };
+
+  return {
+    offers(resourceUrl, accepts) {
+      if (accepts.length === 0) return Promise.resolve(undefined);
+      const key = `${resourceUrl}\n${JSON.stringify(accepts)}`;
+      const now = Date.now();
+      const cached = cache.get(key);
+      if (cached && now < cached.refreshAt) return cached.envelope;
+      if (cache.size >= MAX_CACHED_OFFERS) cache.clear();
+      const shortest = Math.min(
+        ...accepts.map((entry) => config.offerValiditySeconds ?? entry.maxTimeoutSeconds),
+      );
+      const envelope = sign(resourceUrl, accepts, Math.floor(now / 1000));
+      const entry = { envelope, refreshAt: now + (shortest * 1000) / 2 };
+      cache.set(key, entry);
+      envelope.then((signed) => {
+        if (signed === undefined && cache.get(key) === entry) cache.delete(key);
+      });
+      return envelope;
+    },
+
+    async receipt(resourceUrl, requirements, settled) {
+      if (settled.payer === '' || settled.transaction === '') return undefined;
+      try {
+        return await signReceipt(
+          {
+            resourceUrl,
+            network: requirements.network,
+            asset: requirements.asset,
+            payTo: requirements.payTo,
+            amount: requirements.amount,
+            payer: settled.payer,
+            transaction: settled.transaction,
+            issuedAt: Math.floor(Date.now() / 1000),
+          },
+          { signer, ...(serviceName === undefined ? {} : { serviceName }) },
+        );
+      } catch {
+        // The payment is settled: the resource is served with or without a receipt.
+        return undefined;
+      }
+    },
+  };
+}
