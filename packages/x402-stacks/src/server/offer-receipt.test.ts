@@ -14,13 +14,13 @@ import {
   verifyReceipt,
 } from 'x402-stacks/extensions';
 import { decodePaymentRequiredHeader, decodePaymentResponse } from 'x402-stacks/protocol';
-import { privateKeyToAccount } from 'x402-stacks/stacks';
 import {
   type Admission,
   createResourceServer,
   type PaymentMiddlewareOptions,
   ServerConfigError,
 } from 'x402-stacks/server';
+import { privateKeyToAccount } from 'x402-stacks/stacks';
 import { bindSigner } from '../extensions/offer-receipt/signer.js';
 
 const KEY = '7287ba251d44a4d3fd9276c88ce34c5c52a038955511cccaf77e61068649c17801';

@@ -5,8 +5,8 @@
 import type { StacksAccount } from '../../stacks/accounts.js';
 import { MAX_CHALLENGE_BODY_BYTES, readTextUpTo } from '../body.js';
 import { readPaymentChallenge } from '../challenge.js';
-import { createPayer, PAYMENT_REQUEST_HEADERS, type PaymentOptions } from '../payer.js';
 import { rememberPaymentReceipt } from '../paid-responses.js';
+import { createPayer, PAYMENT_REQUEST_HEADERS, type PaymentOptions } from '../payer.js';
 import { redactPaymentHeaders } from '../redact.js';
 import { provablyNotSent } from '../sent.js';
 

@@ -19,9 +19,9 @@ import {
   type ReceiptPayload,
   ReceiptPayloadSchema,
   SIP018_FORMAT,
+  SignedArtifactSchema,
   type Sip018Domain,
   Sip018DomainSchema,
-  SignedArtifactSchema,
 } from './schema.js';
 import {
   OFFER_RECEIPT_DOMAIN_VERSION,
