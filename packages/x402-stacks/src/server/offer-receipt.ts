@@ -21,11 +21,14 @@ export type ResolvedOfferReceipt = {
 
 /** Signs a route's offers (cached) and its receipts. A signer that fails yields none, never a failed request. */
 export type OfferReceiptIssuer = {
-  /** The 402's `extensions["offer-receipt"]` for these entries; the same object while the cached offers last. */
+  /**
+   * The 402's `extensions["offer-receipt"]` for these entries; the same object while the cached offers last, given
+   * as a value once signed (a promise only while signing).
+   */
   offers(
     resourceUrl: string,
     accepts: readonly PaymentRequirements[],
-  ): Promise<ExtensionEnvelope | undefined>;
+  ): ExtensionEnvelope | undefined | Promise<ExtensionEnvelope | undefined>;
   /** The receipt of a settled payment of `requirements`. */
   receipt(
     resourceUrl: string,
@@ -39,6 +42,8 @@ const MAX_CACHED_OFFERS = 1_000;
 
 type CachedOffers = {
   readonly envelope: Promise<ExtensionEnvelope | undefined>;
+  /** The envelope once signed, handed out without a promise. */
+  signed?: ExtensionEnvelope;
   /** Date.now() after which the offers are signed again: half their validity left. */
   readonly refreshAt: number;
 };
@@ -53,6 +58,8 @@ type CachedOffers = {
  */
 export function createOfferReceiptIssuer(config: ResolvedOfferReceipt): OfferReceiptIssuer {
   const cache = new Map<string, CachedOffers>();
+  // A static price's entries are one array per sponsor: found by identity, without serializing them per request.
+  const byArray = new WeakMap<readonly PaymentRequirements[], Map<string, CachedOffers>>();
   const { signer, serviceName } = config;
 
   const sign = async (
@@ -81,22 +88,47 @@ export function createOfferReceiptIssuer(config: ResolvedOfferReceipt): OfferRec
     }
   };
 
+  const remember = (
+    accepts: readonly PaymentRequirements[],
+    resourceUrl: string,
+    entry: CachedOffers,
+  ) => {
+    let perUrl = byArray.get(accepts);
+    if (!perUrl) byArray.set(accepts, (perUrl = new Map()));
+    // Bounded like the main cache: a static route with unbounded distinct URLs must not grow memory.
+    if (perUrl.size >= MAX_CACHED_OFFERS) perUrl.clear();
+    perUrl.set(resourceUrl, entry);
+  };
+
   return {
     offers(resourceUrl, accepts) {
-      if (accepts.length === 0) return Promise.resolve(undefined);
-      const key = `${resourceUrl}\n${JSON.stringify(accepts)}`;
+      if (accepts.length === 0) return undefined;
       const now = Date.now();
+      const fresh = (entry: CachedOffers | undefined) =>
+        entry && now < entry.refreshAt ? (entry.signed ?? entry.envelope) : undefined;
+      const known = fresh(byArray.get(accepts)?.get(resourceUrl));
+      if (known) return known;
+      const key = `${resourceUrl}\n${JSON.stringify(accepts)}`;
       const cached = cache.get(key);
-      if (cached && now < cached.refreshAt) return cached.envelope;
+      const reused = fresh(cached);
+      if (reused && cached) {
+        remember(accepts, resourceUrl, cached);
+        return reused;
+      }
       if (cache.size >= MAX_CACHED_OFFERS) cache.clear();
       const shortest = Math.min(
         ...accepts.map((entry) => config.offerValiditySeconds ?? entry.maxTimeoutSeconds),
       );
       const envelope = sign(resourceUrl, accepts, Math.floor(now / 1000));
-      const entry = { envelope, refreshAt: now + (shortest * 1000) / 2 };
+      const entry: CachedOffers = { envelope, refreshAt: now + (shortest * 1000) / 2 };
       cache.set(key, entry);
+      remember(accepts, resourceUrl, entry);
       envelope.then((signed) => {
-        if (signed === undefined && cache.get(key) === entry) cache.delete(key);
+        if (signed !== undefined) entry.signed = signed;
+        else if (cache.get(key) === entry) {
+          cache.delete(key);
+          byArray.get(accepts)?.delete(resourceUrl);
+        }
       });
       return envelope;
     },

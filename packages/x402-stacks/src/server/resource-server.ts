@@ -167,8 +167,17 @@ export function createResourceServer<Request = unknown>(
     return accepts.map((entry) => ({ ...entry, extra: { ...entry.extra, ...written } }));
   };
 
+  // A static price's entries as offered, kept while the sponsor stays: one array, so caches keyed on it hit.
+  let staticOffer:
+    | { sponsor: string | undefined; accepts: readonly PaymentRequirements[] }
+    | undefined;
   async function offered(request: PaywallRequest<Request>, sponsor: string | undefined) {
-    if (resolved.staticAccepts) return { accepts: withSponsor(resolved.staticAccepts, sponsor) };
+    if (resolved.staticAccepts) {
+      if (staticOffer?.sponsor !== sponsor || !staticOffer) {
+        staticOffer = { sponsor, accepts: withSponsor(resolved.staticAccepts, sponsor) };
+      }
+      return { accepts: staticOffer.accepts };
+    }
     const priced = priceRequirements(await resolved.priceFunction!(request.request), base);
     if (!priced.ok) return { problems: priced.problems };
     return { accepts: withSponsor(priced.accepts, sponsor) };
@@ -237,7 +246,9 @@ export function createResourceServer<Request = unknown>(
     }
     const { accepts } = priced;
     const resourceUrl = resolved.resource ?? withoutQuery(request.url);
-    const offers = issuer ? await issuer.offers(resourceUrl, accepts) : undefined;
+    let offers = issuer?.offers(resourceUrl, accepts);
+    // Cached offers come back as a value: no await, so the unpaid 402 stays synchronous here.
+    if (offers instanceof Promise) offers = await offers;
     const challenge = (failure?: { error: string; message?: string }, receipt?: SettleResponse) =>
       reply(
         forLegacyClients(
