@@ -94,7 +94,10 @@ export function createOfferReceiptIssuer(config: ResolvedOfferReceipt): OfferRec
     entry: CachedOffers,
   ) => {
     let perUrl = byArray.get(accepts);
-    if (!perUrl) byArray.set(accepts, (perUrl = new Map()));
+    if (!perUrl) {
+      perUrl = new Map();
+      byArray.set(accepts, perUrl);
+    }
     // Bounded like the main cache: a static route with unbounded distinct URLs must not grow memory.
     if (perUrl.size >= MAX_CACHED_OFFERS) perUrl.clear();
     perUrl.set(resourceUrl, entry);
