@@ -122,6 +122,36 @@ describe('offer-receipt on the resource server', () => {
     }
   });
 
+  test('offer signatures are bounded in total: ever new URLs get unsigned 402s until the budget refills', async () => {
+    const counting = countingSigner();
+    mock.timers.enable({ apis: ['Date'], now: 1_767_225_600_000 });
+    try {
+      const server = serverWith({
+        offerReceipt: { signer: counting.signer, maxOfferSignaturesPerSecond: 4 },
+      });
+      const at = (path: string) => request({}, `http://seller.test/items/${path}`);
+      for (const path of ['a', 'b']) {
+        assert.equal(
+          readSignedOffers(challengeOf(await server.admit(at(path))).extensions).length,
+          2,
+        );
+      }
+      // The attack: an unpaid request per new URL. Nothing more is signed this second.
+      for (let i = 0; i < 50; i++) {
+        assert.equal(challengeOf(await server.admit(at(`x${i}`))).extensions, undefined);
+      }
+      assert.equal(counting.state.calls, 4);
+      // Offers already signed are still served, at no cost.
+      assert.equal(readSignedOffers(challengeOf(await server.admit(at('a'))).extensions).length, 2);
+      mock.timers.tick(500);
+      assert.equal(readSignedOffers(challengeOf(await server.admit(at('c'))).extensions).length, 2);
+      assert.equal(challengeOf(await server.admit(at('d'))).extensions, undefined);
+      assert.equal(counting.state.calls, 6);
+    } finally {
+      mock.timers.reset();
+    }
+  });
+
   test('a signer that fails leaves the 402 unsigned, and the next 402 tries again', async () => {
     const counting = countingSigner();
     counting.state.down = true;

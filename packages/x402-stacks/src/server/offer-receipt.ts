@@ -17,6 +17,8 @@ export type ResolvedOfferReceipt = {
   readonly serviceName: string | undefined;
   /** Default: each entry's `maxTimeoutSeconds`, as upstream does. */
   readonly offerValiditySeconds: number | undefined;
+  /** The most offer signatures per second, all URLs together: past it, 402s go out unsigned. */
+  readonly maxOfferSignaturesPerSecond: number;
 };
 
 /** Signs a route's offers (cached) and its receipts. A signer that fails yields none, never a failed request. */
@@ -61,6 +63,17 @@ export function createOfferReceiptIssuer(config: ResolvedOfferReceipt): OfferRec
   // A static price's entries are one array per sponsor: found by identity, without serializing them per request.
   const byArray = new WeakMap<readonly PaymentRequirements[], Map<string, CachedOffers>>();
   const { signer, serviceName } = config;
+  // Every distinct resource URL (a route with path parameters has as many as an attacker likes) is a new signature,
+  // and with a remote signer a paid call: a token bucket bounds them in total, whatever unpaid requests arrive.
+  const bucket = { tokens: config.maxOfferSignaturesPerSecond, at: Date.now() };
+  const take = (count: number, now: number): boolean => {
+    const rate = config.maxOfferSignaturesPerSecond;
+    bucket.tokens = Math.min(rate, bucket.tokens + ((now - bucket.at) / 1000) * rate);
+    bucket.at = now;
+    if (bucket.tokens < count) return false;
+    bucket.tokens -= count;
+    return true;
+  };
 
   const sign = async (
     resourceUrl: string,
@@ -118,6 +131,7 @@ export function createOfferReceiptIssuer(config: ResolvedOfferReceipt): OfferRec
         remember(accepts, resourceUrl, cached);
         return reused;
       }
+      if (!take(accepts.length, now)) return undefined;
       if (cache.size >= MAX_CACHED_OFFERS) cache.clear();
       const shortest = Math.min(
         ...accepts.map((entry) => config.offerValiditySeconds ?? entry.maxTimeoutSeconds),

@@ -142,6 +142,12 @@ export type OfferReceiptOptions = {
   serviceName?: string;
   /** How long a signed offer is good for, in seconds. Default: the route's `maxTimeoutSeconds`. */
   offerValiditySeconds?: number;
+  /**
+   * The most offers signed per second, all resource URLs together (each `accepts[]` entry is one signature; cached
+   * offers cost none). Past it a 402 goes out unsigned until the budget refills, so unpaid requests for ever new
+   * URLs cannot make the seller sign, or call its remote signer, without bound. Default 100.
+   */
+  maxOfferSignaturesPerSecond?: number;
 };
 
 /**
@@ -265,6 +271,7 @@ const OptionsSchema = z.object({
         .regex(/^[\x20-\x7e]{1,128}$/, 'expected 1 to 128 printable ASCII characters')
         .optional(),
       offerValiditySeconds: z.int().positive().max(86_400).optional(),
+      maxOfferSignaturesPerSecond: z.int().positive().max(100_000).optional(),
     })
     .optional(),
   scheme: z.literal('exact', { error: "the only scheme is 'exact'" }).optional(),
@@ -400,6 +407,7 @@ function offerReceiptOf(
       signer: bindSigner(option.signer, network.caip2),
       serviceName: option.serviceName,
       offerValiditySeconds: option.offerValiditySeconds,
+      maxOfferSignaturesPerSecond: option.maxOfferSignaturesPerSecond ?? 100,
     };
   } catch (error) {
     issues.push(`offerReceipt.signer: ${shortMessageOf(error)}`);
