@@ -182,6 +182,38 @@ describe('offer-receipt on the resource server', () => {
     assert.equal(verifyOffer(offer, { serviceName: 'Seller API' }).valid, true);
   });
 
+  test('no receipt for a payment that did not settle: refused or still pending', async () => {
+    const counting = countingSigner();
+    for (const answer of [
+      {
+        success: false,
+        errorReason: 'transaction_failed',
+        transaction: TXID,
+        network: 'stacks:2147483648' as const,
+      },
+      {
+        success: false,
+        errorReason: 'settlement_pending',
+        transaction: TXID,
+        network: 'stacks:2147483648' as const,
+        payer: BUYER,
+      },
+    ]) {
+      const server = serverWith({
+        offerReceipt: { signer: counting.signer },
+        settlementPending: { attempts: 1, intervalMs: 1 },
+        facilitator: scripted({ settle: async () => answer, status: async () => undefined }),
+      });
+      const challenge = challengeOf(await server.admit(request()));
+      const signedOffers = counting.state.calls;
+      const refused = challengeOf(
+        await server.admit(request(paid(challenge.accepts[0] as PaymentRequirements))),
+      );
+      assert.equal(refused.error, answer.errorReason);
+      assert.equal(counting.state.calls, signedOffers); // the cached offers, and no receipt signed
+    }
+  });
+
   test('after-handler: the receipt comes with the settlement, not before', async () => {
     const server = serverWith({ settle: 'after-handler' });
     const challenge = challengeOf(await server.admit(request()));
