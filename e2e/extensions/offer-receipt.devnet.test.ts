@@ -8,8 +8,10 @@ import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import { serve as serveHono } from '@hono/node-server';
 import axios from 'axios';
 import express from 'express';
+import { Hono } from 'hono';
 import { decodePaymentResponse, generateKeypair, UntrustedOfferError } from 'x402-stacks';
 import { getPaymentReceipt as receiptOfAxios, wrapAxiosWithPayment } from 'x402-stacks/axios';
 import { getPayment, paymentMiddleware } from 'x402-stacks/express';
@@ -20,12 +22,15 @@ import {
   verifyReceipt,
 } from 'x402-stacks/extensions';
 import { getPaymentReceipt, wrapFetchWithPayment } from 'x402-stacks/fetch';
+import * as honoMiddleware from 'x402-stacks/hono';
 import { type Stack, startStack } from '../clients/client-stack.js';
 
 describe('offer-receipt on the devnet', () => {
   let stack: Stack;
   let server: Server;
   let sellerUrl: string;
+  let honoServer: Server;
+  let honoUrl: string;
   // A signing key apart from payTo, held by a "KMS" the seller calls.
   const signingKey = generateKeypair('testnet');
   const remoteCalls = { count: 0 };
@@ -91,11 +96,30 @@ describe('offer-receipt on the devnet', () => {
     server = app.listen(0, '127.0.0.1');
     await once(server, 'listening');
     sellerUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+    const hono = new Hono();
+    hono.get(
+      '/signed',
+      honoMiddleware.paymentMiddleware({
+        ...common,
+        amount: '900',
+        offerReceipt: { signer: payToKey, serviceName: 'hono.seller' },
+      }),
+      (c) => {
+        signedInHandler.push(honoMiddleware.getPayment(c)?.signedReceipt);
+        return c.json({ data: 'premium' });
+      },
+    );
+    honoServer = serveHono({ fetch: hono.fetch, port: 0, hostname: '127.0.0.1' }) as Server;
+    await once(honoServer, 'listening');
+    honoUrl = `http://127.0.0.1:${(honoServer.address() as AddressInfo).port}`;
   });
 
   after(async () => {
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const open of [server, honoServer]) {
+      open.closeAllConnections();
+      await new Promise<void>((resolve) => open.close(() => resolve()));
+    }
     await stack.stop();
   });
 
@@ -175,6 +199,23 @@ describe('offer-receipt on the devnet', () => {
     assert.equal(paid?.signedReceipt?.payload.amount, '1200');
     // The offer was signed by the first test's 402 and is still fresh: only the receipt is signed now.
     assert.equal(remoteCalls.count - before, 1);
+  });
+
+  test('Hono: a named service signs; the buyer told that name verifies both artifacts', async () => {
+    const buyer = stack.buyer();
+    const pay = wrapFetchWithPayment(fetch, buyer, {
+      apiUrl: stack.devnet.url,
+      offerReceipt: { require: true, serviceName: 'hono.seller' },
+    });
+    const response = await pay(`${honoUrl}/signed`);
+    assert.equal(response.status, 200);
+    const paid = getPaymentReceipt(response);
+    assert.equal(paid?.signedOffer?.domain.name, 'hono.seller');
+    assert.equal(paid?.signedReceipt?.payload.amount, '900');
+    assert.deepEqual(signedInHandler.at(-1), paid?.signedReceipt);
+    // The same offer shown as another service's is refused.
+    const verdict = verifyOffer(paid?.signedOffer, { serviceName: new URL(honoUrl).host });
+    assert.equal(verdict.valid === false && verdict.problem, 'wrong_domain');
   });
 
   test('required, refused before signing, by name: unsigned, another signer, another service', async () => {
