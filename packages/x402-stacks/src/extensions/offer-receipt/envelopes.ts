@@ -17,7 +17,13 @@ import {
   type SignedReceipt,
 } from './schema.js';
 
-/** A signed artifact of any format, as upstream's envelope shapes it. */
+/**
+ * A signed artifact of any format, as upstream's envelope shapes it.
+ * @example
+ * ```ts
+ * const artifact: SignedArtifact = { format: 'eip712', payload: { amount: '1000' }, signature: '0x…' };
+ * ```
+ */
 export type SignedArtifact = z.infer<typeof SignedArtifactSchema>;
 
 /**
@@ -73,7 +79,13 @@ export function readSignedReceipt(
   return read.status === 'present' ? read.info.receipt : undefined;
 }
 
-/** The fields of an `accepts[]` entry an offer is matched on. */
+/**
+ * The fields of an `accepts[]` entry an offer is matched on.
+ * @example
+ * ```ts
+ * const terms: OfferedTerms = paymentRequired.accepts[0]!;
+ * ```
+ */
 export type OfferedTerms = {
   readonly scheme: string;
   readonly network: string;

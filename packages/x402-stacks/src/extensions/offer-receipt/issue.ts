@@ -13,7 +13,13 @@ import {
 import { type BoundSigner, bindSigner, isBoundSigner, type OfferReceiptSigner } from './signer.js';
 import { offerReceiptDomain, offerTupleCV, receiptTupleCV, structuredDomainOf } from './tuples.js';
 
-/** The terms of one `accepts[]` entry, as an offer states them. */
+/**
+ * The terms of one `accepts[]` entry, as an offer states them.
+ * @example
+ * ```ts
+ * const terms: OfferTerms = { ...paymentRequired.accepts[0]!, resourceUrl: paymentRequired.resource.url };
+ * ```
+ */
 export type OfferTerms = {
   readonly resourceUrl: string;
   readonly scheme: string;
@@ -78,7 +84,13 @@ export async function signOffer(
   };
 }
 
-/** What a receipt states: the settlement of one offer's terms. */
+/**
+ * What a receipt states: the settlement of one offer's terms.
+ * @example
+ * ```ts
+ * const facts: ReceiptFacts = { ...terms, payer, transaction: txid, issuedAt: Math.floor(Date.now() / 1000) };
+ * ```
+ */
 export type ReceiptFacts = Omit<OfferTerms, 'scheme'> & {
   readonly payer: string;
   /** The on-chain txid (hex, with or without `0x`). */

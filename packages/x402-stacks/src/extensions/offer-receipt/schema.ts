@@ -7,13 +7,31 @@
  */
 import { z } from 'zod';
 
-/** The extension's key in an `extensions` object. */
+/**
+ * The extension's key in an `extensions` object.
+ * @example
+ * ```ts
+ * paymentRequired.extensions?.[OFFER_RECEIPT]; // { info: { version: 1, offers: [...] }, schema }
+ * ```
+ */
 export const OFFER_RECEIPT = 'offer-receipt';
 
-/** The version of the signed payloads and of the extension's `info` (upstream's `1`). */
+/**
+ * The version of the signed payloads and of the extension's `info` (upstream's `1`).
+ * @example
+ * ```ts
+ * offer.payload.version === OFFER_RECEIPT_VERSION;
+ * ```
+ */
 export const OFFER_RECEIPT_VERSION = 1;
 
-/** Our signature format: a SIP-018 structured-data signature by the seller's Stacks key. */
+/**
+ * Our signature format: a SIP-018 structured-data signature by the seller's Stacks key.
+ * @example
+ * ```ts
+ * if (offer.format === SIP018_FORMAT) verifyOffer(offer, { signer: SELLER });
+ * ```
+ */
 export const SIP018_FORMAT = 'sip018';
 
 // What a Clarity uint holds: an unsigned 128-bit integer, written as a decimal string on the wire.
@@ -50,7 +68,13 @@ export const OfferPayloadSchema = z.looseObject({
   validUntil: Seconds,
 });
 
-/** An offer's payload, as {@link OfferPayloadSchema} reads it. */
+/**
+ * An offer's payload, as {@link OfferPayloadSchema} reads it.
+ * @example
+ * ```ts
+ * const terms: OfferPayload = signedOffer.payload; // terms.amount: '1000', terms.validUntil: 1767225600
+ * ```
+ */
 export type OfferPayload = {
   readonly version: number;
   readonly resourceUrl: string;
@@ -83,7 +107,13 @@ export const ReceiptPayloadSchema = z.looseObject({
   amount: UintString,
 });
 
-/** A receipt's payload, as {@link ReceiptPayloadSchema} reads it. */
+/**
+ * A receipt's payload, as {@link ReceiptPayloadSchema} reads it.
+ * @example
+ * ```ts
+ * const paid: ReceiptPayload = signedReceipt.payload; // paid.transaction: the settled txid
+ * ```
+ */
 export type ReceiptPayload = {
   readonly version: number;
   readonly network: string;
@@ -106,7 +136,13 @@ export const Sip018DomainSchema = z.object({
   chainId: Seconds,
 });
 
-/** An artifact's SIP-018 domain, as {@link Sip018DomainSchema} reads it. */
+/**
+ * An artifact's SIP-018 domain, as {@link Sip018DomainSchema} reads it.
+ * @example
+ * ```ts
+ * const domain: Sip018Domain = { name: 'api.example.com', version: '1', chainId: 1 };
+ * ```
+ */
 export type Sip018Domain = z.infer<typeof Sip018DomainSchema>;
 
 /**

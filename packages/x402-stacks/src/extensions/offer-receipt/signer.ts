@@ -17,6 +17,10 @@ import {
 /**
  * What a remote signer is asked to sign: the SIP-018 domain and message, and the 32-byte hash they make (hex), which
  * is what the signature must sign.
+ * @example
+ * ```ts
+ * const sign = async ({ hash }: OfferReceiptSigningRequest) => kms.signDigestRsv(hash);
+ * ```
  */
 export type OfferReceiptSigningRequest = {
   readonly domain: StructuredDataDomain;
@@ -49,7 +53,13 @@ export type RemoteOfferReceiptSigner = {
  */
 export type OfferReceiptSigner = string | StacksAccount | RemoteOfferReceiptSigner;
 
-/** A signer bound to one network: its address there, and a signing function. */
+/**
+ * A signer bound to one network: its address there, and a signing function.
+ * @example
+ * ```ts
+ * const bound: BoundSigner = bindSigner(process.env.SELLER_SIGNING_KEY!, 'stacks:1');
+ * ```
+ */
 export type BoundSigner = {
   readonly address: string;
   sign(domain: StructuredDataDomain, message: ClarityValue): Promise<string>;

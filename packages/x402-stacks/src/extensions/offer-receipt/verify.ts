@@ -43,6 +43,10 @@ import {
  * - `offer_expired`: the offer's `validUntil` has passed.
  * - `wrong_payer`: the receipt names another payer than the one expected.
  * - `receipt_offer_mismatch`: the receipt's resource, network, asset, payTo or amount differs from the offer's.
+ * @example
+ * ```ts
+ * const problem: OfferReceiptProblem = 'offer_expired';
+ * ```
  */
 export type OfferReceiptProblem =
   | 'unsupported_format'
@@ -69,7 +73,13 @@ export type OfferReceiptVerdict<Payload> =
   | { readonly valid: true; readonly payload: Payload; readonly signer: string }
   | { readonly valid: false; readonly problem: OfferReceiptProblem; readonly message: string };
 
-/** What {@link verifyOffer} and {@link verifyReceipt} check an artifact against. */
+/**
+ * What {@link verifyOffer} and {@link verifyReceipt} check an artifact against.
+ * @example
+ * ```ts
+ * const expected: VerifyArtifactOptions = { signer: SELLER, serviceName: 'api.example.com', network: 'mainnet' };
+ * ```
+ */
 export type VerifyArtifactOptions = {
   /**
    * The seller's Stacks address, or several it may sign with. Default: the payload's `payTo` (upstream's simplest
