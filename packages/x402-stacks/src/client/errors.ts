@@ -32,6 +32,8 @@ export const CLIENT_REASON_CODES = pickReasons([
   'invalid_payer_options',
   'request_body_not_replayable',
   'unsupported_payment_flow',
+  'offer_unsigned',
+  'offer_signature_invalid',
 ]);
 
 /**
@@ -141,6 +143,34 @@ export class NoAcceptableRequirementError extends PaymentError<'no_acceptable_re
         : `None of the ${refusals.length} offered payment requirements can be paid by this account.`,
       { ...options, metaMessages: refusals.map(describeRefusal) },
     );
+    this.refusals = refusals;
+  }
+}
+
+/**
+ * The buyer requires signed offers (`offerReceipt: { require: true }`) and no requirement it could pay came with a
+ * seller's signed offer that verifies. The reason says which: none was sent (`offer_unsigned`), or the one sent does
+ * not verify (`offer_signature_invalid`, the verifier's problem in the message). Nothing was signed.
+ * @example
+ * ```ts
+ * if (error instanceof UntrustedOfferError) console.log(error.reason, error.refusals);
+ * ```
+ */
+export class UntrustedOfferError extends PaymentError<
+  'offer_unsigned' | 'offer_signature_invalid'
+> {
+  override name = 'UntrustedOfferError';
+  /** Every offered requirement and why each was refused. */
+  readonly refusals: readonly RequirementRefusal[];
+  constructor(
+    refusal: { reason: 'offer_unsigned' | 'offer_signature_invalid'; message: string },
+    refusals: readonly RequirementRefusal[],
+    options?: PaymentErrorOptions,
+  ) {
+    super(refusal.reason, `Payment refused: ${refusal.message}`, {
+      ...options,
+      metaMessages: refusals.length > 1 ? refusals.map(describeRefusal) : [],
+    });
     this.refusals = refusals;
   }
 }

@@ -32,9 +32,17 @@ import {
   PaymentNetworkError,
   PaymentPolicyError,
   type RequirementRefusal,
+  UntrustedOfferError,
 } from './errors.js';
 import { createFeePolicy, type FeeOptions } from './fees.js';
 import { createNonceAllocator, type NonceLease } from './nonces.js';
+import {
+  checkOfferReceiptOptions,
+  checkSignedOffer,
+  type OfferReceiptPayerOptions,
+  type OfferRefusal,
+  offerExpectations,
+} from './offer-receipt.js';
 import { createSpendingPolicy, type PolicyRefusal, type SpendingPolicyOptions } from './policy.js';
 import { createPreparedPayment, type PaymentReceipt, type PreparedPayment } from './prepared.js';
 import { type OfferPolicyRefusal, type PayableOffer, sortOffers } from './select.js';
@@ -103,6 +111,11 @@ export type PaymentOptions = SpendingPolicyOptions &
      * account's key; `{ signer }` with your own SIP-018 signer (a wallet, a remote key). Default `false`.
      */
     signInWithX?: boolean | { signer: StructuredDataSigner };
+    /**
+     * Signed offers and receipts (the `offer-receipt` extension): which seller key and service name they must verify
+     * against, and whether to refuse offers that are not signed. Verified ones are on the {@link PaymentReceipt}.
+     */
+    offerReceipt?: OfferReceiptPayerOptions;
   };
 
 /**
@@ -152,6 +165,7 @@ export function createPayer(account: StacksAccount, options: PaymentOptions = {}
     throw new PayerOptionsError('account must come from privateKeyToAccount or mnemonicToAccount');
   }
   const { tokens } = options;
+  checkOfferReceiptOptions(options.offerReceipt);
   const policy = createSpendingPolicy(options, resolveNetwork(account.network), tokens);
   const fees = createFeePolicy(options);
   const chain = resolveChainClient(options, account.network);
@@ -284,7 +298,9 @@ export function createPayer(account: StacksAccount, options: PaymentOptions = {}
       // When nothing is paid, the most telling reason: a balance shortfall, then the first limit hit.
       let shortfall: InsufficientBalanceError | undefined;
       let limit: OfferPolicyRefusal | undefined;
+      let untrusted: OfferRefusal | undefined;
       let lease: NonceLease | undefined;
+      const expected = offerExpectations(options.offerReceipt, url);
       const refuse = (offer: PayableOffer, refusal: PolicyRefusal) => {
         refusals.push({ requirement: offer.requirements, ...refusal });
         limit ??= { requirements: offer.requirements, refusal };
@@ -292,6 +308,19 @@ export function createPayer(account: StacksAccount, options: PaymentOptions = {}
       try {
         for (const offer of sorted.payable) {
           const { terms } = offer;
+          // 1b. The seller's signed offer for it, verified; required, a missing or bad one passes the offer over.
+          const signed = checkSignedOffer(
+            challenge,
+            offer.index,
+            offer.requirements,
+            options.offerReceipt,
+            expected,
+          );
+          if ('refusal' in signed) {
+            refusals.push({ requirement: offer.requirements, ...signed.refusal });
+            untrusted ??= signed.refusal;
+            continue;
+          }
           const asset = assetKey(terms.asset);
           // 2. The budget, reserved at once so that parallel payments cannot overspend it together.
           const reservation = budget.reserve(asset, terms.asset.symbol ?? asset, terms.amount);
@@ -346,6 +375,7 @@ export function createPayer(account: StacksAccount, options: PaymentOptions = {}
               lease,
               reservation,
               onPaymentSettled: options.onPaymentSettled,
+              offerReceipt: { offer: signed.offer, expected },
             });
           } catch (error) {
             reservation.release();
@@ -358,6 +388,7 @@ export function createPayer(account: StacksAccount, options: PaymentOptions = {}
       }
       lease?.resync();
       if (shortfall) throw shortfall;
+      if (untrusted && !limit) throw new UntrustedOfferError(untrusted, refusals);
       const hit = limit ?? sorted.policyRefusal;
       if (!hit) throw new NoAcceptableRequirementError(refusals);
       throw new PaymentPolicyError(hit.refusal.reason, hit.refusal.message, {

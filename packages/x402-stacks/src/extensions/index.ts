@@ -10,6 +10,7 @@ export {
   readExtensionInfo,
   withExtension,
 } from './envelope.js';
+export * from './offer-receipt/index.js';
 export {
   declareSiwxStacks,
   readSiwxDeclaration,

@@ -164,6 +164,10 @@ export const REASON_CODES = {
   invalid_payer_options: 'The options given to the payer or a wrapper are malformed.',
   request_body_not_replayable:
     'The request body is a stream that cannot be sent twice, so the paid retry could not carry it; nothing was signed.',
+  offer_unsigned:
+    'The buyer requires signed offers (offer-receipt) and the server sent none for this requirement; nothing was signed.',
+  offer_signature_invalid:
+    "The server's signed offer does not verify (another signer, domain or chain, altered terms, expired); nothing was signed.",
 } as const;
 
 /** Any reason code x402-stacks emits. */

@@ -29,6 +29,7 @@ export {
 } from './facilitator-client.js';
 export {
   fromV1Options,
+  type OfferReceiptOptions,
   type PaymentMiddlewareOptions,
   type PaymentMiddlewareOptionsV1,
   type SettleOrder,

@@ -4,6 +4,7 @@
  * @module
  */
 import { z } from 'zod';
+import { bindSigner, type OfferReceiptSigner } from '../extensions/offer-receipt/signer.js';
 import type { PaymentRequirements } from '../protocol/v2.js';
 import { addressFromHash160, parseStacksAddress } from '../stacks/address.js';
 import { KNOWN_TOKENS, type ResolveAssetOptions, resolveAsset } from '../stacks/assets.js';
@@ -14,6 +15,7 @@ import {
   type FacilitatorClient,
   guardFacilitator,
 } from './facilitator-client.js';
+import type { ResolvedOfferReceipt } from './offer-receipt.js';
 import type { Payment } from './payment.js';
 import {
   type PriceFunction,
@@ -121,6 +123,11 @@ export type PaymentMiddlewareOptions<Request = unknown> = {
    * {@link SignInWithXOptions}.
    */
   signInWithX?: SignInWithXOptions;
+  /**
+   * Sign each offer of the 402 and the receipt of each settled payment with SIP-018 (the `offer-receipt` extension),
+   * so a buyer can prove what it was offered and what it paid. See {@link OfferReceiptOptions}.
+   */
+  offerReceipt?: OfferReceiptOptions;
   /** The only scheme is `'exact'`; accepted for compatibility with x402-stacks 2.0 options. */
   scheme?: 'exact';
   /** The x402-stacks 2.0 spelling of `asset`: `'STX'`, `'sBTC'` or `'USDCx'`. */
@@ -132,6 +139,32 @@ export type PaymentMiddlewareOptions<Request = unknown> = {
    * reads it as sBTC in payments (another testnet sBTC, such as Hiro's older `ST1F7QA2…GWXT.sbtc-token`).
    */
   tokens?: ResolveAssetOptions;
+};
+
+/**
+ * The `offerReceipt` option: who signs, and under which service name.
+ * @example
+ * ```ts
+ * paymentMiddleware({ amount: '1000', payTo, network: 'mainnet', facilitatorUrl,
+ *   offerReceipt: { signer: process.env.SELLER_SIGNING_KEY! } });
+ * ```
+ */
+export type OfferReceiptOptions = {
+  /**
+   * A private key (hex), an account, or `{ address, sign }` to sign elsewhere (a KMS, a wallet). Buyers check the
+   * signature against `payTo` unless told another address, so sign with the payTo key when you can.
+   */
+  signer: OfferReceiptSigner;
+  /** The SIP-018 domain name: printable ASCII, at most 128 characters. Default: the resource URL's host. */
+  serviceName?: string;
+  /** How long a signed offer is good for, in seconds. Default: the route's `maxTimeoutSeconds`. */
+  offerValiditySeconds?: number;
+  /**
+   * The most offers signed per second, all resource URLs together (each `accepts[]` entry is one signature; cached
+   * offers cost none). Past it a 402 goes out unsigned until the budget refills, so unpaid requests for ever new
+   * URLs cannot make the seller sign, or call its remote signer, without bound. Default 100.
+   */
+  maxOfferSignaturesPerSecond?: number;
 };
 
 /**
@@ -188,6 +221,7 @@ export type ResolvedOptions<Request> = {
   readonly paymentValidator: ((payment: Payment) => boolean | Promise<boolean>) | undefined;
   readonly challengeBody: ChallengeBody;
   readonly signInWithX: SiwxGate | undefined;
+  readonly offerReceipt: ResolvedOfferReceipt | undefined;
 };
 
 const isFunction = (value: unknown) => typeof value === 'function';
@@ -239,6 +273,26 @@ const OptionsSchema = z.object({
     .optional(),
   challengeBody: z.enum(['x402', 'x402-stacks-v1']).optional(),
   signInWithX: SignInWithXOptionsSchema.optional(),
+  offerReceipt: z
+    .object({
+      signer: z.custom<OfferReceiptSigner>(
+        (value) =>
+          typeof value === 'string' ||
+          (typeof value === 'object' &&
+            value !== null &&
+            ('privateKey' in value ||
+              (typeof (value as { sign?: unknown }).sign === 'function' &&
+                typeof (value as { address?: unknown }).address === 'string'))),
+        { error: 'expected a private key, an account, or { address, sign }' },
+      ),
+      serviceName: z
+        .string()
+        .regex(/^[\x20-\x7e]{1,128}$/, 'expected 1 to 128 printable ASCII characters')
+        .optional(),
+      offerValiditySeconds: z.int().positive().max(86_400).optional(),
+      maxOfferSignaturesPerSecond: z.int().positive().max(100_000).optional(),
+    })
+    .optional(),
   scheme: z.literal('exact', { error: "the only scheme is 'exact'" }).optional(),
   tokenType: z.string().min(1).optional(),
   tokenContract: z
@@ -347,6 +401,7 @@ export function resolveOptions<Request>(
     if ('gate' in resolved) signInWithX = resolved.gate;
     else issues.push(...resolved.problems);
   }
+  const offerReceipt = network ? offerReceiptOf(given.offerReceipt, network, issues) : undefined;
 
   let facilitator = given.facilitator ? guardFacilitator(given.facilitator) : undefined;
   if (issues.length === 0 && given.facilitatorUrl !== undefined) {
@@ -376,6 +431,7 @@ export function resolveOptions<Request>(
     paymentValidator: given.paymentValidator,
     challengeBody: given.challengeBody ?? 'x402',
     signInWithX,
+    offerReceipt,
   };
 }
 
@@ -400,6 +456,27 @@ function tokensOf(
     }
   }
   return valid ? given : undefined;
+}
+
+/** The signer bound to the network once (a key's address depends on it); a bad key is reported, never echoed. */
+function offerReceiptOf(
+  option: OfferReceiptOptions | undefined,
+  network: StacksNetwork,
+  issues: string[],
+): ResolvedOfferReceipt | undefined {
+  if (option === undefined || option === null || typeof option !== 'object') return undefined;
+  if (issues.some((issue) => issue.startsWith('offerReceipt'))) return undefined;
+  try {
+    return {
+      signer: bindSigner(option.signer, network.caip2),
+      serviceName: option.serviceName,
+      offerValiditySeconds: option.offerValiditySeconds,
+      maxOfferSignaturesPerSecond: option.maxOfferSignaturesPerSecond ?? 100,
+    };
+  } catch (error) {
+    issues.push(`offerReceipt.signer: ${shortMessageOf(error)}`);
+    return undefined;
+  }
 }
 
 /** The route's asset from `asset`, or from the 2.0 spelling `tokenContract` / `tokenType`; they must agree. */

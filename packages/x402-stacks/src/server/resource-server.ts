@@ -5,6 +5,9 @@
  * @module
  */
 
+import type { ExtensionEnvelope } from '../extensions/envelope.js';
+import { receiptExtension } from '../extensions/offer-receipt/envelopes.js';
+import { OFFER_RECEIPT } from '../extensions/offer-receipt/schema.js';
 import { SIGN_IN_WITH_X } from '../extensions/sign-in-with-x/schema.js';
 import { InvalidHeaderError } from '../protocol/errors.js';
 import { PAYMENT_HEADERS } from '../protocol/headers.js';
@@ -15,6 +18,7 @@ import { transactionIdOf } from '../stacks/signature.js';
 import { isBoundTo } from './bound-status.js';
 import { FacilitatorRequestError } from './errors.js';
 import { type MatchedPayment, matchPayment, signedBytesOf } from './match.js';
+import { createOfferReceiptIssuer } from './offer-receipt.js';
 import {
   type PaymentMiddlewareOptions,
   type ResolvedOptions,
@@ -147,9 +151,25 @@ export function createResourceServer<Request = unknown>(
     ? createSponsorLookup(facilitator, base.network)
     : async () => undefined;
   const pending = { attempts: resolved.pendingAttempts, intervalMs: resolved.pendingIntervalMs };
-  const challenges = new Map<string, PaywallReply>();
+  const challenges = new Map<
+    string,
+    { reply: PaywallReply; offers: ExtensionEnvelope | undefined }
+  >();
   const signIn = resolved.signInWithX;
   let challengesSponsor: string | undefined;
+  const issuer = resolved.offerReceipt
+    ? createOfferReceiptIssuer(resolved.offerReceipt)
+    : undefined;
+  const extensionsOf = (offers: ExtensionEnvelope | undefined) =>
+    offers === undefined ? undefined : { [OFFER_RECEIPT]: offers };
+  // A 402 built per request: the signed offers, and a fresh sign-in challenge when the route offers sign-in.
+  const challengeExtensions = (
+    offers: ExtensionEnvelope | undefined,
+    signInUri: string | undefined,
+  ) => {
+    if (!signIn || signInUri === undefined) return extensionsOf(offers);
+    return { ...extensionsOf(offers), [SIGN_IN_WITH_X]: signIn.declaration(signInUri) };
+  };
 
   // x402 v2 §6.1: any flow but `authorization` MUST be named. Settling before the handler is the `upfront` flow.
   const flow = resolved.settleOrder === 'before-handler' ? { paymentFlow: 'upfront' } : {};
@@ -160,8 +180,17 @@ export function createResourceServer<Request = unknown>(
     return accepts.map((entry) => ({ ...entry, extra: { ...entry.extra, ...written } }));
   };
 
+  // A static price's entries as offered, kept while the sponsor stays: one array, so caches keyed on it hit.
+  let staticOffer:
+    | { sponsor: string | undefined; accepts: readonly PaymentRequirements[] }
+    | undefined;
   async function offered(request: PaywallRequest<Request>, sponsor: string | undefined) {
-    if (resolved.staticAccepts) return { accepts: withSponsor(resolved.staticAccepts, sponsor) };
+    if (resolved.staticAccepts) {
+      if (staticOffer?.sponsor !== sponsor || !staticOffer) {
+        staticOffer = { sponsor, accepts: withSponsor(resolved.staticAccepts, sponsor) };
+      }
+      return { accepts: staticOffer.accepts };
+    }
     const priced = priceRequirements(await resolved.priceFunction!(request.request), base);
     if (!priced.ok) return { problems: priced.problems };
     return { accepts: withSponsor(priced.accepts, sponsor) };
@@ -171,16 +200,24 @@ export function createResourceServer<Request = unknown>(
     resourceUrl: string,
     accepts: readonly PaymentRequirements[],
     sponsor: string | undefined,
+    offers: ExtensionEnvelope | undefined,
   ) {
     if (challengesSponsor !== sponsor || challenges.size >= MAX_CACHED_CHALLENGES) {
       challenges.clear();
       challengesSponsor = sponsor;
     }
-    let reply = challenges.get(resourceUrl);
-    if (!reply) {
-      reply = challengeReply(resolved as ResolvedOptions<unknown>, resourceUrl, accepts);
-      challenges.set(resourceUrl, reply);
-    }
+    const cached = challenges.get(resourceUrl);
+    // The issuer hands out the same offers object until it signs new ones: then the challenge is encoded again.
+    if (cached && cached.offers === offers) return cached.reply;
+    const reply = challengeReply(
+      resolved as ResolvedOptions<unknown>,
+      resourceUrl,
+      accepts,
+      undefined,
+      undefined,
+      extensionsOf(offers),
+    );
+    challenges.set(resourceUrl, { reply, offers });
     return reply;
   }
 
@@ -224,6 +261,9 @@ export function createResourceServer<Request = unknown>(
     const resourceUrl = resolved.resource ?? withoutQuery(request.url);
     // With sign-in, every 402 carries a fresh challenge, so none is cached.
     const signInUri = signIn?.uriOf(request.url);
+    let offers = issuer?.offers(resourceUrl, accepts);
+    // Cached offers come back as a value: no await, so the unpaid 402 stays synchronous here.
+    if (offers instanceof Promise) offers = await offers;
     const challenge = (failure?: { error: string; message?: string }, receipt?: SettleResponse) =>
       reply(
         forLegacyClients(
@@ -233,9 +273,7 @@ export function createResourceServer<Request = unknown>(
             accepts,
             failure,
             receipt,
-            signIn && signInUri !== undefined
-              ? { [SIGN_IN_WITH_X]: signIn.declaration(signInUri) }
-              : undefined,
+            challengeExtensions(offers, signInUri),
           ),
           resourceUrl,
           accepts,
@@ -267,7 +305,11 @@ export function createResourceServer<Request = unknown>(
       }
       return resolved.staticAccepts
         ? reply(
-            forLegacyClients(staticChallenge(resourceUrl, accepts, sponsor), resourceUrl, accepts),
+            forLegacyClients(
+              staticChallenge(resourceUrl, accepts, sponsor, offers),
+              resourceUrl,
+              accepts,
+            ),
           )
         : challenge();
     }
@@ -411,11 +453,13 @@ export function createResourceServer<Request = unknown>(
           : settled.errorMessage;
       return challenge({ error, ...(message ? { message } : {}) }, settled);
     }
-    const payment = paymentOf(
-      matched,
-      { transaction: settled.transaction, payer: settled.payer ?? '' },
-      true,
-    );
+    const facts = { transaction: settled.transaction, payer: settled.payer ?? '' };
+    // Signed after settlement, for the settled txid: a receipt is never issued for a payment that did not go through.
+    const signedReceipt = await issuer?.receipt(resourceUrl, matched.requirements, facts);
+    const payment: Payment = {
+      ...paymentOf(matched, facts, true),
+      ...(signedReceipt ? { signedReceipt } : {}),
+    };
     // For a later sign-in. A store that fails must not cost the buyer what it paid for: it is served regardless, and
     // at worst pays again next time.
     await remember?.(payment).catch(() => undefined);
@@ -428,6 +472,9 @@ export function createResourceServer<Request = unknown>(
         transaction: settled.transaction,
         network: settled.network,
         ...(settled.payer ? { payer: settled.payer } : {}),
+        ...(signedReceipt
+          ? { extensions: { [OFFER_RECEIPT]: receiptExtension(signedReceipt) } }
+          : {}),
       }),
     };
     if (matched.version === 1) {

@@ -14,6 +14,7 @@ import type { HeaderValue } from '../../protocol/headers.js';
 import type { StacksAccount } from '../../stacks/accounts.js';
 import { readPaymentChallenge } from '../challenge.js';
 import { UnreplayableRequestError } from '../errors.js';
+import { rememberPaymentReceipt } from '../paid-responses.js';
 import { createPayer, PAYMENT_REQUEST_HEADERS, type PaymentOptions } from '../payer.js';
 import { redactPaymentHeaders } from '../redact.js';
 import { provablyNotSent } from '../sent.js';
@@ -32,7 +33,8 @@ import { provablyNotSent } from '../sent.js';
  *    request consumed it.
  * 3. The request is sent again through the same instance with the payment, exactly once, with `maxRedirects: 0`: the
  *    payment header never follows a redirect (a 3xx is handled as axios handles any status). A served response is
- *    returned; its `payment-response` header holds the receipt. A second 402 rejects with
+ *    returned; its `payment-response` header holds the receipt, and `getPaymentReceipt(response)` the payment with
+ *    any verified signed offer and receipt. A second 402 rejects with
  *    {@link PaymentRejectedError} or {@link SettlementPendingError}, whose `response` is the axios response.
  *    Whatever is returned or thrown has the payment header removed from its `config` and request.
  *
@@ -131,10 +133,11 @@ export function wrapAxiosWithPayment<Instance extends AxiosInstance>(
     }
     redactPaymentHeaders(paid);
     if (paidRejection !== undefined) redactPaymentHeaders(paidRejection);
-    await prepared.complete(
+    const receipt = await prepared.complete(
       { status: paid.status, header: (name) => headerOf(paid, name), body: paid.data },
       paid,
     );
+    if (receipt) rememberPaymentReceipt(paid, receipt);
     // Served, or an error status whose outcome is unknown: axios semantics for the latter.
     if (paidRejection !== undefined) throw paidRejection;
     return paid;
@@ -205,5 +208,6 @@ function headerOf(response: AxiosResponse, name: string): HeaderValue {
   return value as HeaderValue;
 }
 
+export { getPaymentReceipt } from '../paid-responses.js';
 export type { PaymentOptions, PaymentRequiredContext } from '../payer.js';
 export type { PaymentReceipt } from '../prepared.js';

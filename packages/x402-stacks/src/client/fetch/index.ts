@@ -7,6 +7,7 @@ import { SIGN_IN_WITH_X } from '../../extensions/sign-in-with-x/schema.js';
 import type { StacksAccount } from '../../stacks/accounts.js';
 import { MAX_CHALLENGE_BODY_BYTES, readTextUpTo } from '../body.js';
 import { type PaymentChallenge, readPaymentChallenge } from '../challenge.js';
+import { rememberPaymentReceipt } from '../paid-responses.js';
 import { createPayer, PAYMENT_REQUEST_HEADERS, type PaymentOptions } from '../payer.js';
 import { redactPaymentHeaders } from '../redact.js';
 import { provablyNotSent } from '../sent.js';
@@ -22,7 +23,8 @@ import { provablyNotSent } from '../sent.js';
  *    is the URL `onPaymentRequired` is shown, and the one the paid request goes to.
  * 4. The request is sent again with the payment, exactly once, with `redirect: 'manual'`: the payment header never
  *    follows a redirect, and a 3xx answer is returned as is. A served answer is returned (its `payment-response`
- *    header holds the receipt); a 402 throws {@link PaymentRejectedError} or {@link SettlementPendingError}.
+ *    header holds the receipt, and `getPaymentReceipt(response)` the payment with any verified signed offer and
+ *    receipt); a 402 throws {@link PaymentRejectedError} or {@link SettlementPendingError}.
  *
  * The request body is buffered by `Request.clone()` for the retry, so streams work but are held in memory. After a
  * redirect the paid request keeps the original method and body.
@@ -110,10 +112,11 @@ export function wrapFetchWithPayment(
     }
     const refusal =
       paid.status === 402 ? await readTextUpTo(paid.clone(), MAX_CHALLENGE_BODY_BYTES) : undefined;
-    await prepared.complete(
+    const receipt = await prepared.complete(
       { status: paid.status, header: (name) => paid.headers.get(name), body: refusal },
       paid,
     );
+    if (receipt) rememberPaymentReceipt(paid, receipt);
     return paid;
   };
 }
@@ -128,5 +131,6 @@ async function challengeOf(challenged: Response): Promise<PaymentChallenge> {
   return readPaymentChallenge({ header, body });
 }
 
+export { getPaymentReceipt } from '../paid-responses.js';
 export type { PaymentOptions, PaymentRequiredContext } from '../payer.js';
 export type { PaymentReceipt } from '../prepared.js';
