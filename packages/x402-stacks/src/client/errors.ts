@@ -5,7 +5,9 @@
  */
 import { X402StacksError, type X402StacksErrorOptions } from '../errors/base.js';
 import { pickReasons } from '../protocol/reasons.js';
-import type { StacksPaymentRequirements } from '../stacks/payment/terms.js';
+import { assetKey, type StacksAsset } from '../stacks/assets.js';
+import { formatPrice, type StacksPaymentRequirements } from '../stacks/payment/terms.js';
+import { formatAmount } from '../stacks/units.js';
 
 /**
  * The reason codes of the buyer's errors, with their explanations. The payer also passes `insufficient_funds` and
@@ -197,15 +199,16 @@ export class InsufficientBalanceError extends PaymentError<'insufficient_funds'>
   readonly required: bigint;
   readonly available: bigint;
   constructor(
-    details: { asset: string; required: bigint; available: bigint; address: string },
+    details: { asset: StacksAsset; required: bigint; available: bigint; address: string },
     options?: PaymentErrorOptions,
   ) {
+    const shown = (amount: bigint) => formatAmount(amount, details.asset);
     super(
       'insufficient_funds',
-      `Insufficient balance: ${details.address} holds ${details.available} of ${details.asset}, the payment needs ${details.required}.`,
+      `Insufficient balance: ${details.address} holds ${shown(details.available)}, the payment needs ${shown(details.required)}.`,
       options,
     );
-    this.asset = details.asset;
+    this.asset = assetKey(details.asset);
     this.required = details.required;
     this.available = details.available;
   }
@@ -331,5 +334,5 @@ export class PayerOptionsError extends PaymentError<'invalid_payer_options'> {
 
 function describeRefusal(refusal: RequirementRefusal): string {
   const { requirement } = refusal;
-  return `${requirement.amount} ${requirement.asset} on ${requirement.network} to ${requirement.payTo}: ${refusal.reason} (${refusal.message})`;
+  return `${formatPrice(requirement)} on ${requirement.network} to ${requirement.payTo}: ${refusal.reason} (${refusal.message})`;
 }

@@ -70,6 +70,7 @@ export {
   type PaymentTransaction,
 } from './payment/create.js';
 export {
+  formatPrice,
   isTermsProblem,
   type PaymentTerms,
   resolvePaymentTerms,
@@ -88,6 +89,7 @@ export {
 export {
   BTCtoSats,
   type DecimalInput,
+  formatAmount,
   fromAtomic,
   microSTXtoSTX,
   microUSDCxToUSDCx,
