@@ -12,16 +12,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { generateKeypair } from 'x402-stacks';
 import { runPay } from '../src/pay.js';
-
-function capture() {
-  const out: string[] = [];
-  const err: string[] = [];
-  return {
-    io: { out: (t: string) => out.push(t), err: (t: string) => err.push(t) },
-    stdout: () => out.join('\n'),
-    stderr: () => err.join('\n'),
-  };
-}
+import { capture } from './capture.js';
 
 // Nothing listens here: a command that got past its files would fail on the request, with exit 1, not 2.
 const URL = 'http://127.0.0.1:9/paid';

@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
 import { after, before, describe, test } from 'node:test';
+import { encodePaymentRequiredHeader, encodePaymentResponseHeader } from 'x402-stacks/protocol';
 import {
   requirement,
   type Stack,
@@ -14,18 +15,8 @@ import {
   startTestServer,
   type TestServer,
 } from '../../../e2e/clients/client-stack.js';
-import { encodePaymentRequiredHeader, encodePaymentResponseHeader } from 'x402-stacks/protocol';
 import { runPay } from '../src/pay.js';
-
-function capture() {
-  const out: string[] = [];
-  const err: string[] = [];
-  return {
-    io: { out: (t: string) => out.push(t), err: (t: string) => err.push(t) },
-    stdout: () => out.join('\n'),
-    stderr: () => err.join('\n'),
-  };
-}
+import { capture } from './capture.js';
 
 const paid = (request: IncomingMessage) =>
   typeof request.headers['payment-signature'] === 'string' ||

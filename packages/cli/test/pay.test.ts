@@ -12,16 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { requirement, type Stack, startStack } from '../../../e2e/clients/client-stack.js';
 import { runPay } from '../src/pay.js';
-
-function capture() {
-  const out: string[] = [];
-  const err: string[] = [];
-  return {
-    io: { out: (t: string) => out.push(t), err: (t: string) => err.push(t) },
-    stdout: () => out.join('\n'),
-    stderr: () => err.join('\n'),
-  };
-}
+import { capture } from './capture.js';
 
 describe('x402-stacks pay', () => {
   let stack: Stack;

@@ -199,16 +199,26 @@ export class InsufficientBalanceError extends PaymentError<'insufficient_funds'>
   readonly required: bigint;
   readonly available: bigint;
   constructor(
-    details: { asset: StacksAsset; required: bigint; available: bigint; address: string },
+    details: {
+      /** The resolved asset; an asset key (the earlier form) shows the amounts as atomic units of it. */
+      asset: StacksAsset | string;
+      required: bigint;
+      available: bigint;
+      address: string;
+    },
     options?: PaymentErrorOptions,
   ) {
-    const shown = (amount: bigint) => formatAmount(amount, details.asset);
+    const { asset } = details;
+    const shown = (amount: bigint) =>
+      typeof asset === 'string'
+        ? `${amount} atomic units of ${asset}`
+        : formatAmount(amount, asset);
     super(
       'insufficient_funds',
       `Insufficient balance: ${details.address} holds ${shown(details.available)}, the payment needs ${shown(details.required)}.`,
       options,
     );
-    this.asset = assetKey(details.asset);
+    this.asset = typeof asset === 'string' ? asset : assetKey(asset);
     this.required = details.required;
     this.available = details.available;
   }
