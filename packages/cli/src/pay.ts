@@ -12,6 +12,7 @@ import {
   getExplorerURL,
   MAX_CHALLENGE_BODY_BYTES,
   type PaymentOptions,
+  PaymentPolicyError,
   type PaymentReceipt,
   readPaymentChallenge,
   readPaymentOutcome,
@@ -287,11 +288,15 @@ function failure(error: unknown, options: PayCommandOptions): PayResult {
     error && typeof error === 'object' && 'txid' in error && typeof error.txid === 'string'
       ? error.txid
       : undefined;
+  // fetch says only 'fetch failed'; why (ECONNREFUSED, ENOTFOUND, a bad port) is in its cause.
+  const cause =
+    error instanceof TypeError ? (error.cause as NodeJS.ErrnoException | undefined) : undefined;
+  const why = cause ? ` (${cause.code ?? cause.message})` : '';
   return {
     ok: false,
     exitCode: 1,
     reason,
-    message: describeFailure(error),
+    message: `${describeFailure(error)}${why}`,
     ...(txid === undefined ? {} : { txid }),
     ...(error instanceof SettlementPendingError
       ? { explorer: explorerLink(error.txid, options) }
@@ -407,7 +412,8 @@ async function pay(
     });
   } catch (error) {
     await trail.challenge;
-    if (options.dryRun && trail.wouldPay && isDeclined(error)) {
+    // An offer passed the limits and was declined before signing: what a dry run is for.
+    if (options.dryRun && trail.wouldPay && error instanceof PaymentPolicyError) {
       report.step({ step: 'dry_run', origin, offer: trail.wouldPay });
       return { ok: true, exitCode: 0 };
     }
@@ -524,15 +530,6 @@ function unconfirmed(
     message: `${origin} answered ${response.status} without a payment-response confirming settlement.${held}`,
     ...lookup,
   };
-}
-
-function isDeclined(error: unknown): boolean {
-  return (
-    error !== null &&
-    typeof error === 'object' &&
-    'reason' in error &&
-    error.reason === 'payment_declined'
-  );
 }
 
 /** The settlement the server confirmed, and what the chain says of it. */

@@ -11,11 +11,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { generateKeypair } from 'x402-stacks';
+import { closedPortUrl } from '../../../e2e/clients/client-stack.js';
 import { runPay } from '../src/pay.js';
 import { capture } from './capture.js';
 
-// Nothing listens here: a command that got past its files would fail on the request, with exit 1, not 2.
-const URL = 'http://127.0.0.1:9/paid';
+// Nothing listens there: a command that got past its files fails on the request, with exit 1, not 2.
+const URL = `${await closedPortUrl()}/paid`;
 
 describe('x402-stacks pay: key and data files', () => {
   const dir = mkdtempSync(join(tmpdir(), 'x402-pay-files-'));
@@ -59,6 +60,7 @@ describe('x402-stacks pay: key and data files', () => {
       1,
     );
     assert.match(out.stderr(), /paying from ST\w+/);
+    assert.match(out.stderr(), /fetch failed \(ECONNREFUSED\) \(request_failed\)/);
     // 600 and 400 are fine without the flag.
     for (const mode of [0o600, 0o400]) {
       const tight = file(`tight-${mode.toString(8)}`, `${key}\n`, mode);

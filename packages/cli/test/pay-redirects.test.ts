@@ -155,6 +155,21 @@ describe('x402-stacks pay: redirects and unconfirmed settlements', () => {
     assert.match(out.stderr(), new RegExp(`Explorer: https://explorer\\.hiro\\.so/txid/0x${txid}`));
   });
 
+  test('a v1 seller (402 body, X-PAYMENT): the challenge is shown before the offer it pays, and its receipt confirms', async () => {
+    stack.route('/v1', {
+      version: 1,
+      accepts: [requirement({ payTo: stack.payTo, amount: '1200' })],
+    });
+    const { env } = buyerEnv();
+    const out = capture();
+    assert.equal(await runPay([`${stack.sellerUrl}/v1`], out.io, env), 0, out.stderr());
+    const said = out.stderr();
+    assert.match(said, /402 Payment Required \(x402 v1\), 1 offer\(s\)/);
+    assert.ok(said.indexOf('402 Payment Required') < said.indexOf('Paying '), said);
+    assert.match(said, /Settling: GET \S+\/v1 with x-payment/i);
+    assert.match(said, /Paid 0\.0012 STX/);
+  });
+
   test('--json: one object a line for each step, the last the result; --json=summary: one object with the steps', async () => {
     stack.route('/json', { accepts: [requirement({ payTo: stack.payTo, amount: '1500' })] });
     const { buyer, env } = buyerEnv();
