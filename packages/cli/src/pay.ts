@@ -333,7 +333,7 @@ function requestTarget(url: string, headers: [string, string][]) {
 type PaymentTrail = {
   /** The challenge being shown; steps that follow it wait for it, so they come after it. */
   challenge: Promise<void>;
-  sent: { header: string; url: string; txid: string | undefined } | undefined;
+  sent: { header: string; txid: string | undefined } | undefined;
   receipt: PaymentReceipt | undefined;
   wouldPay: OfferView | undefined;
 };
@@ -358,7 +358,7 @@ async function pay(
       trail.challenge = showChallenge(url, response, origin, report);
     },
     paying: (request, header, txid) => {
-      trail.sent = { header, url: request.url, txid };
+      trail.sent = { header, txid };
       report.step({
         step: 'payment_sent',
         origin,
