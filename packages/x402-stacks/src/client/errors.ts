@@ -5,7 +5,9 @@
  */
 import { X402StacksError, type X402StacksErrorOptions } from '../errors/base.js';
 import { pickReasons } from '../protocol/reasons.js';
-import type { StacksPaymentRequirements } from '../stacks/payment/terms.js';
+import { assetKey, type StacksAsset } from '../stacks/assets.js';
+import { formatPrice, type StacksPaymentRequirements } from '../stacks/payment/terms.js';
+import { formatAmount } from '../stacks/units.js';
 
 /**
  * The reason codes of the buyer's errors, with their explanations. The payer also passes `insufficient_funds` and
@@ -227,15 +229,26 @@ export class InsufficientBalanceError extends PaymentError<'insufficient_funds'>
   readonly required: bigint;
   readonly available: bigint;
   constructor(
-    details: { asset: string; required: bigint; available: bigint; address: string },
+    details: {
+      /** The resolved asset; an asset key (the earlier form) shows the amounts as atomic units of it. */
+      asset: StacksAsset | string;
+      required: bigint;
+      available: bigint;
+      address: string;
+    },
     options?: PaymentErrorOptions,
   ) {
+    const { asset } = details;
+    const shown = (amount: bigint) =>
+      typeof asset === 'string'
+        ? `${amount} atomic units of ${asset}`
+        : formatAmount(amount, asset);
     super(
       'insufficient_funds',
-      `Insufficient balance: ${details.address} holds ${details.available} of ${details.asset}, the payment needs ${details.required}.`,
+      `Insufficient balance: ${details.address} holds ${shown(details.available)}, the payment needs ${shown(details.required)}.`,
       options,
     );
-    this.asset = details.asset;
+    this.asset = typeof asset === 'string' ? asset : assetKey(asset);
     this.required = details.required;
     this.available = details.available;
   }
@@ -361,5 +374,5 @@ export class PayerOptionsError extends PaymentError<'invalid_payer_options'> {
 
 function describeRefusal(refusal: RequirementRefusal): string {
   const { requirement } = refusal;
-  return `${requirement.amount} ${requirement.asset} on ${requirement.network} to ${requirement.payTo}: ${refusal.reason} (${refusal.message})`;
+  return `${formatPrice(requirement)} on ${requirement.network} to ${requirement.payTo}: ${refusal.reason} (${refusal.message})`;
 }

@@ -17,7 +17,7 @@ import { encodePaymentSignatureHeader, encodeXPaymentHeader } from '../protocol/
 import type { PaymentRequiredV1 } from '../protocol/v1.js';
 import type { PaymentRequired } from '../protocol/v2.js';
 import type { StacksAccount } from '../stacks/accounts.js';
-import { assetKey, type ResolveAssetOptions, resolveAsset } from '../stacks/assets.js';
+import { assetKey, type ResolveAssetOptions, resolveAsset, STX_ASSET } from '../stacks/assets.js';
 import { resolveNetwork } from '../stacks/networks.js';
 import { createPaymentTransaction, type PaymentTransaction } from '../stacks/payment/create.js';
 import type { StacksPaymentRequirements } from '../stacks/payment/terms.js';
@@ -225,7 +225,7 @@ export function createPayer(account: StacksAccount, options: PaymentOptions = {}
     const stxNeeded = payment.fee + (terms.asset.kind === 'stx' ? terms.amount : 0n);
     if (stx < stxNeeded) {
       return new InsufficientBalanceError({
-        asset: 'STX',
+        asset: STX_ASSET,
         required: stxNeeded,
         available: stx,
         address: account.address,
@@ -233,7 +233,7 @@ export function createPayer(account: StacksAccount, options: PaymentOptions = {}
     }
     if (terms.asset.kind !== 'stx' && token < terms.amount) {
       return new InsufficientBalanceError({
-        asset: assetKey(terms.asset),
+        asset: terms.asset,
         required: terms.amount,
         available: token,
         address: account.address,
@@ -323,7 +323,7 @@ export function createPayer(account: StacksAccount, options: PaymentOptions = {}
           }
           const asset = assetKey(terms.asset);
           // 2. The budget, reserved at once so that parallel payments cannot overspend it together.
-          const reservation = budget.reserve(asset, terms.asset.symbol ?? asset, terms.amount);
+          const reservation = budget.reserve(terms.asset, terms.amount);
           if (!('release' in reservation)) {
             refuse(offer, reservation);
             continue;

@@ -70,6 +70,7 @@ export {
   type PaymentTransaction,
 } from './payment/create.js';
 export {
+  formatPrice,
   isTermsProblem,
   type PaymentTerms,
   resolvePaymentTerms,
@@ -97,6 +98,7 @@ export {
 export {
   BTCtoSats,
   type DecimalInput,
+  formatAmount,
   fromAtomic,
   microSTXtoSTX,
   microUSDCxToUSDCx,
