@@ -17,7 +17,7 @@ import {
   serializeCVBytes,
 } from '@stacks/transactions';
 import { STACKS_NETWORKS } from 'x402-stacks';
-import { signStructuredData, type StructuredDataDomain } from 'x402-stacks/stacks';
+import { type StructuredDataDomain, signStructuredData } from 'x402-stacks/stacks';
 
 export const DEPLOYER = 'ST1PQHQKV0RJXZFY1DGX8MNSNYVE3VGZJSRTPGZGM';
 export const ESCROW = `${DEPLOYER}.batch-escrow`;
@@ -34,11 +34,11 @@ export const ESCROW_DOMAIN: StructuredDataDomain = {
 };
 
 const here = new URL('.', import.meta.url);
-export const ESCROW_SOURCE = readFileSync(new URL('../contracts/batch-escrow.clar', here), 'utf8');
 
 /** A simnet with the escrow, a plain SIP-010 token and a hostile one deployed; sBTC and the plain token allowed. */
-export async function startEscrowSimnet(): Promise<Simnet> {
-  const simnet = await getSDK();
+export async function startEscrowSimnet(options = { trackCosts: false }): Promise<Simnet> {
+  // With trackCosts a test can show a full claim batch fits a block's budget; it slows every call, so it is opt-in.
+  const simnet = await getSDK({ trackCosts: options.trackCosts, trackCoverage: false });
   await simnet.initEmptySession(null);
   simnet.setEpoch('3.3'); // an empty session starts at epoch 2.05
   simnet.mintSTX(DEPLOYER, 1_000_000_000n);
@@ -96,7 +96,9 @@ export function configCV(config: ChannelConfig): ClarityValue {
 
 /** sha256 of the config tuple's consensus serialization, as the contract computes it. */
 export function channelIdOf(config: ChannelConfig): string {
-  return createHash('sha256').update(serializeCVBytes(configCV(config))).digest('hex');
+  return createHash('sha256')
+    .update(serializeCVBytes(configCV(config)))
+    .digest('hex');
 }
 
 export function saltOf(label: string): string {
@@ -199,12 +201,12 @@ export function call(
   fn: string,
   args: ClarityValue[],
   sender: string,
-): Outcome & { readonly events: ParsedTransactionResult['events'] } {
-  const { result, events } = simnet.callPublicFn(ESCROW, fn, args, sender);
+): Outcome & Pick<ParsedTransactionResult, 'events' | 'costs'> {
+  const { result, events, costs } = simnet.callPublicFn(ESCROW, fn, args, sender);
   const prints = events
     .filter((e) => e.event === 'print_event' && e.data.contract_identifier === ESCROW)
     .map((e) => plain(deserializeCV(String(e.data.raw_value))) as Record<string, unknown>);
-  return { result: cvToString(result), prints, events };
+  return { result: cvToString(result), prints, events, costs };
 }
 
 export function readOnly(simnet: Simnet, fn: string, args: ClarityValue[]): ClarityValue {
@@ -254,6 +256,17 @@ export function tokenBalance(simnet: Simnet, token: string, principal: string): 
   return BigInt(match[1]!);
 }
 
+/** A map entry read straight from the contract's storage (far cheaper than a read-only call), or null. */
+function mapEntry(simnet: Simnet, map: string, key: ClarityValue): ClarityValue | null {
+  try {
+    return simnet.getMapEntry(ESCROW, map, key);
+  } catch (error) {
+    // The SDK throws this exact message for an absent key; anything else is a real failure.
+    if (String(error) === 'value not found') return null;
+    throw error;
+  }
+}
+
 /** The channel as the contract stores it, or null. */
 export type ChannelState = {
   balance: bigint;
@@ -263,29 +276,35 @@ export type ChannelState = {
 };
 
 export function channelState(simnet: Simnet, channelId: string): ChannelState | null {
-  const value = readOnly(simnet, 'get-channel', [Cl.bufferFromHex(channelId)]);
-  if (value.type === 'none') return null;
-  const text = cvToString(value);
-  const uint = (name: string) => {
-    const match = new RegExp(`\\(${name} u(\\d+)\\)`).exec(text);
-    assert.ok(match, `${name} in ${text}`);
-    return BigInt(match[1]!);
+  const entry = mapEntry(simnet, 'channels', Cl.bufferFromHex(channelId));
+  if (entry === null || entry.type === 'none') return null;
+  const stored = plain(entry) as {
+    balance: bigint;
+    claimed: bigint;
+    'refund-nonce': bigint;
+    withdrawal: { amount: bigint; 'requested-at': bigint } | null;
   };
-  const pending = /\(withdrawal \(some \(tuple \(amount u(\d+)\) \(requested-at u(\d+)\)\)\)\)/.exec(
-    text,
-  );
   return {
-    balance: uint('balance'),
-    claimed: uint('claimed'),
-    refundNonce: uint('refund-nonce'),
-    withdrawal: pending ? { amount: BigInt(pending[1]!), requestedAt: BigInt(pending[2]!) } : null,
+    balance: stored.balance,
+    claimed: stored.claimed,
+    refundNonce: stored['refund-nonce'],
+    withdrawal: stored.withdrawal
+      ? { amount: stored.withdrawal.amount, requestedAt: stored.withdrawal['requested-at'] }
+      : null,
   };
 }
 
+/** Claimed but not yet settled for (receiver, token); `get-unsettled` answers the same. */
 export function unsettled(simnet: Simnet, receiver: string, token: string | null): bigint {
-  const value = readOnly(simnet, 'get-unsettled', [
-    Cl.principal(receiver),
-    token === null ? Cl.none() : Cl.some(Cl.principal(token)),
-  ]);
-  return BigInt(cvToString(value).slice(1));
+  const entry = mapEntry(
+    simnet,
+    'unsettled',
+    Cl.tuple({ receiver: Cl.principal(receiver), token: tokenArg(token) }),
+  );
+  return entry === null || entry.type === 'none' ? 0n : (plain(entry) as bigint);
+}
+
+/** The plain test token's balance, from simnet's asset map (no read-only call). */
+export function plainTokenOf(simnet: Simnet, principal: string): bigint {
+  return simnet.getAssetsMap().get('.plain-token.plain')?.get(principal) ?? 0n;
 }

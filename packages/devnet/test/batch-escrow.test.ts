@@ -44,7 +44,7 @@ import {
 let simnet: Simnet;
 
 before(async () => {
-  simnet = await startEscrowSimnet();
+  simnet = await startEscrowSimnet({ trackCosts: true });
 });
 
 const STX = 1_000_000n;
@@ -160,7 +160,9 @@ describe('batch-escrow: read-only functions agree with the library', () => {
     );
     const rows = [row(ch, 10n, 7n), row(ch, 20n)];
     const signed = Cl.list(
-      rows.map((r) => Cl.tuple({ 'channel-id': Cl.bufferFromHex(r.channelId), claimed: Cl.uint(r.claimed) })),
+      rows.map((r) =>
+        Cl.tuple({ 'channel-id': Cl.bufferFromHex(r.channelId), claimed: Cl.uint(r.claimed) }),
+      ),
     );
     assert.equal(
       cvToString(readOnly(simnet, 'claim-batch-hash', [signed])),
@@ -246,12 +248,24 @@ describe('batch-escrow: deposit', () => {
           salt: `0x${ch.config.salt}`,
         },
       },
-      { event: 'deposit', 'channel-id': `0x${ch.id}`, amount: 5n * STX, balance: 5n * STX, claimed: 0n },
+      {
+        event: 'deposit',
+        'channel-id': `0x${ch.id}`,
+        amount: 5n * STX,
+        balance: 5n * STX,
+        claimed: 0n,
+      },
     ]);
     const topUp = deposit(ch, 2n * STX);
     assert.equal(topUp.result, `(ok 0x${ch.id})`);
     assert.deepEqual(topUp.prints, [
-      { event: 'deposit', 'channel-id': `0x${ch.id}`, amount: 2n * STX, balance: 7n * STX, claimed: 0n },
+      {
+        event: 'deposit',
+        'channel-id': `0x${ch.id}`,
+        amount: 2n * STX,
+        balance: 7n * STX,
+        claimed: 0n,
+      },
     ]);
     assert.equal(stxOf(simnet, ESCROW), before + 7n * STX);
     assert.deepEqual(channelState(simnet, ch.id), {
@@ -345,11 +359,27 @@ describe('batch-escrow: claim', () => {
     const outcome = claim(rows, relayer.address, signClaimBatch(a.receiverAuthorizer, rows));
     assert.equal(outcome.result, `(ok u${6n * STX})`);
     assert.deepEqual(outcome.prints, [
-      { event: 'claim', 'channel-id': `0x${a.id}`, amount: 2n * STX, balance: 10n * STX, claimed: 2n * STX },
-      { event: 'claim', 'channel-id': `0x${b.id}`, amount: 4n * STX, balance: 10n * STX, claimed: 4n * STX },
+      {
+        event: 'claim',
+        'channel-id': `0x${a.id}`,
+        amount: 2n * STX,
+        balance: 10n * STX,
+        claimed: 2n * STX,
+      },
+      {
+        event: 'claim',
+        'channel-id': `0x${b.id}`,
+        amount: 4n * STX,
+        balance: 10n * STX,
+        claimed: 4n * STX,
+      },
     ]);
     assert.equal(stxOf(simnet, ESCROW), before, 'a claim moves no funds');
     assert.equal(unsettled(simnet, a.receiver.address, null), 6n * STX);
+    assert.equal(
+      cvToString(readOnly(simnet, 'get-unsettled', [Cl.principal(a.receiver.address), Cl.none()])),
+      `u${6n * STX}`,
+    );
     assert.equal(channelState(simnet, a.id)?.claimed, 2n * STX);
   });
 
@@ -408,10 +438,7 @@ describe('batch-escrow: claim', () => {
       claim(mixed, relayer.address, signClaimBatch(ch.receiverAuthorizer, mixed)).result,
       '(err u109)',
     );
-    assert.equal(
-      claim([row(other, STX)], ch.receiverAuthorizer.address).result,
-      '(err u109)',
-    );
+    assert.equal(claim([row(other, STX)], ch.receiverAuthorizer.address).result, '(err u109)');
     assert.equal(channelState(simnet, ch.id)?.claimed, 0n);
     assert.equal(channelState(simnet, other.id)?.claimed, 0n);
   });
@@ -489,6 +516,13 @@ describe('batch-escrow: claim', () => {
     const outcome = claim(rows, relayer.address, signClaimBatch(authorizer, rows));
     assert.equal(outcome.result, `(ok u${100n * 999n})`);
     assert.equal(outcome.prints.length, 100);
+    // A full batch stays under 5% of every dimension of a block's budget (reads are the largest, ~3%).
+    const costs = outcome.costs;
+    assert.ok(costs, 'simnet tracks costs');
+    for (const [dimension, used] of Object.entries(costs.total)) {
+      const limit = costs.limit[dimension as keyof typeof costs.limit];
+      assert.ok(used * 20 <= limit, `${dimension}: ${used} of ${limit}`);
+    }
     assert.equal(unsettled(simnet, receiver.address, null), 100n * 999n);
   });
 });
@@ -503,7 +537,10 @@ describe('batch-escrow: settle', () => {
     deposit(a, 10n * STX);
     deposit(b, 10n * STX);
     claim([row(a, 3n * STX), row(b, 4n * STX)], a.receiverAuthorizer.address);
-    const [receiverBefore, escrowBefore] = [stxOf(simnet, a.receiver.address), stxOf(simnet, ESCROW)];
+    const [receiverBefore, escrowBefore] = [
+      stxOf(simnet, a.receiver.address),
+      stxOf(simnet, ESCROW),
+    ];
     const swept = settle(a.receiver.address, null, relayer.address);
     assert.equal(swept.result, `(ok u${7n * STX})`);
     assert.deepEqual(swept.prints, [
@@ -528,6 +565,34 @@ describe('batch-escrow: settle', () => {
     assert.equal(settle(ch.receiver.address, null).result, '(ok u0)', 'no STX was claimed');
     assert.equal(settle(ch.receiver.address, SBTC).result, '(ok u4000)');
     assert.equal(tokenBalance(simnet, SBTC, ch.receiver.address), 4_000n);
+  });
+});
+
+describe('batch-escrow: why payouts need the allow-list', () => {
+  test('a hostile token, were the admin to allow it, would spend the escrow s STX inside as-contract', () => {
+    // The attack the allow-list exists for: the trait check alone keeps a channel's payouts on its own token, but
+    // that token's code runs with the escrow as tx-sender and can move anything the escrow holds.
+    const ch = channel('hostile allowed', { token: DRAINING_TOKEN });
+    const allow = (allowed: boolean) =>
+      call(simnet, 'set-token-allowed', [Cl.principal(DRAINING_TOKEN), Cl.bool(allowed)], DEPLOYER);
+    assert.equal(allow(true).result, '(ok true)');
+    simnet.callPublicFn(
+      DRAINING_TOKEN,
+      'mint',
+      [Cl.uint(100n), Cl.principal(ch.payer.address)],
+      DEPLOYER,
+    );
+    assert.equal(deposit(ch, 100n).result, `(ok 0x${ch.id})`);
+    const escrowBefore = stxOf(simnet, ESCROW);
+    assert.equal(refund(ch, 100n, 0n, ch.receiver.address).result, '(ok u100)');
+    assert.equal(
+      stxOf(simnet, ESCROW),
+      escrowBefore - STX,
+      'the token took 1 STX of other channels',
+    );
+    assert.equal(allow(false).result, '(ok true)');
+    // Disallowed again: no new channel or top-up in it.
+    assert.equal(deposit(ch, 1n).result, '(err u104)');
   });
 });
 
@@ -628,7 +693,10 @@ describe('batch-escrow: timed withdrawal', () => {
     assert.equal(finishWithdrawal(ch).result, '(err u118)');
     simnet.mineEmptyBurnBlocks(4);
     // The keeper's claim, during the delay.
-    assert.equal(claim([row(ch, 4n * STX)], ch.receiverAuthorizer.address).result, `(ok u${4n * STX})`);
+    assert.equal(
+      claim([row(ch, 4n * STX)], ch.receiverAuthorizer.address).result,
+      `(ok u${4n * STX})`,
+    );
     assert.equal(finishWithdrawal(ch).result, '(err u118)');
     simnet.mineEmptyBurnBlocks(2);
     const payerBefore = stxOf(simnet, ch.payer.address);
@@ -653,7 +721,10 @@ describe('batch-escrow: timed withdrawal', () => {
   test('the payer-authorizer may start and finish it too; the funds still go to the payer', () => {
     const ch = channel('withdrawal by authorizer');
     deposit(ch, 10n * STX);
-    assert.equal(startWithdrawal(ch, 2n * STX, ch.payerAuthorizer.address).result.startsWith('(ok'), true);
+    assert.equal(
+      startWithdrawal(ch, 2n * STX, ch.payerAuthorizer.address).result.startsWith('(ok'),
+      true,
+    );
     simnet.mineEmptyBurnBlocks(6);
     const [payerBefore, authorizerBefore] = [
       stxOf(simnet, ch.payer.address),
@@ -701,7 +772,12 @@ describe('batch-escrow: timed withdrawal', () => {
 
   test('a token channel pays the payer back through its token', () => {
     const ch = channel('withdrawal plain token', { token: PLAIN_TOKEN });
-    simnet.callPublicFn(PLAIN_TOKEN, 'mint', [Cl.uint(500n), Cl.principal(ch.payer.address)], DEPLOYER);
+    simnet.callPublicFn(
+      PLAIN_TOKEN,
+      'mint',
+      [Cl.uint(500n), Cl.principal(ch.payer.address)],
+      DEPLOYER,
+    );
     assert.equal(deposit(ch, 500n).result, `(ok 0x${ch.id})`);
     startWithdrawal(ch, 200n);
     simnet.mineEmptyBurnBlocks(6);
