@@ -331,6 +331,10 @@ describe('batch-escrow: deposit', () => {
       ['contract receiver-authorizer', { receiverAuthorizer: ESCROW }],
       ['mainnet payer-authorizer', { payerAuthorizer: mainnet }],
       ['mainnet receiver-authorizer', { receiverAuthorizer: mainnet }],
+      [
+        'multi-sig payer-authorizer',
+        { payerAuthorizer: 'SN3VMHXEN64ZZF71JQ5VESXDWTR301XTTXGF4J8F1' },
+      ],
     ] as const) {
       const ch = channel(`authorizer ${label}`, overrides);
       assert.equal(deposit(ch, STX).result, '(err u106)', label);
@@ -421,6 +425,7 @@ describe('batch-escrow: claim', () => {
     deposit(other, 10n * STX);
     const rows = [row(ch, STX)];
     assert.equal(claim(rows, relayer.address).result, '(err u109)');
+    assert.equal(claim(rows, relayer.address, '00'.repeat(65)).result, '(err u109)');
     assert.equal(claim(rows, ch.payer.address).result, '(err u109)');
     assert.equal(claim(rows, relayer.address, signClaimBatch(ch.payer, rows)).result, '(err u109)');
     assert.equal(
