@@ -26,6 +26,7 @@ import {
   type Party,
   PLAIN_TOKEN,
   party,
+  plain,
   readOnly,
   refundCV,
   SBTC,
@@ -174,6 +175,35 @@ describe('batch-escrow: read-only functions agree with the library', () => {
       ),
       hex(structuredDataHash(ESCROW_DOMAIN, refundCV(ch.id, 5n, 2n))),
     );
+  });
+
+  test('get-channel answers the stored config and state, none for an unknown id', () => {
+    const ch = channel('read-only get-channel', { token: PLAIN_TOKEN });
+    assert.equal(cvToString(readOnly(simnet, 'get-channel', [Cl.bufferFromHex(ch.id)])), 'none');
+    simnet.callPublicFn(
+      PLAIN_TOKEN,
+      'mint',
+      [Cl.uint(900n), Cl.principal(ch.payer.address)],
+      DEPLOYER,
+    );
+    deposit(ch, 900n);
+    startWithdrawal(ch, 100n);
+    const stored = plain(readOnly(simnet, 'get-channel', [Cl.bufferFromHex(ch.id)]));
+    assert.deepEqual(stored, {
+      config: {
+        payer: ch.payer.address,
+        'payer-authorizer': ch.payerAuthorizer.address,
+        receiver: ch.receiver.address,
+        'receiver-authorizer': ch.receiverAuthorizer.address,
+        token: PLAIN_TOKEN,
+        'withdraw-delay': 6n,
+        salt: `0x${ch.config.salt}`,
+      },
+      balance: 900n,
+      claimed: 0n,
+      'refund-nonce': 0n,
+      withdrawal: { amount: 100n, 'requested-at': BigInt(simnet.burnBlockHeight) },
+    });
   });
 
   test('check-voucher: ok true when claimable, ok false above the balance, errors otherwise', () => {
@@ -783,11 +813,12 @@ describe('batch-escrow: timed withdrawal', () => {
       [Cl.uint(500n), Cl.principal(ch.payer.address)],
       DEPLOYER,
     );
+    const escrowBefore = tokenBalance(simnet, PLAIN_TOKEN, ESCROW);
     assert.equal(deposit(ch, 500n).result, `(ok 0x${ch.id})`);
     startWithdrawal(ch, 200n);
     simnet.mineEmptyBurnBlocks(6);
     assert.equal(finishWithdrawal(ch).result, '(ok u200)');
     assert.equal(tokenBalance(simnet, PLAIN_TOKEN, ch.payer.address), 200n);
-    assert.equal(tokenBalance(simnet, PLAIN_TOKEN, ESCROW), 300n);
+    assert.equal(tokenBalance(simnet, PLAIN_TOKEN, ESCROW), escrowBefore + 300n);
   });
 });
