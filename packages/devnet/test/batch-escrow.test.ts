@@ -448,7 +448,7 @@ describe('batch-escrow: claim', () => {
     assert.equal(claim([row(ch, STX)], ch.receiver.address).result, '(err u107)');
   });
 
-  test('u109: a stranger, the payer, a wrong key, a tampered batch, or another authorizer s channel', () => {
+  test("u109: a stranger, the payer, a wrong key, a tampered or reordered batch, or another authorizer's channel", () => {
     const ch = channel('claim unauthorized');
     const other = channel('claim unauthorized other');
     deposit(ch, 10n * STX);
@@ -467,6 +467,16 @@ describe('batch-escrow: claim', () => {
     // The relayer raises the row after the authorizer signed: the batch hash no longer matches.
     const tampered = [row(ch, 2n * STX)];
     assert.equal(claim(tampered, relayer.address, signature).result, '(err u109)');
+    // Reordering the rows of a signed batch changes the signed list, so the signature no longer matches.
+    const second = channel('claim unauthorized second', {
+      receiver: ch.receiver.address,
+      receiverAuthorizer: ch.receiverAuthorizer.address,
+    });
+    deposit(second, 10n * STX);
+    const pair = [row(ch, STX), row(second, STX)];
+    const pairSignature = signClaimBatch(ch.receiverAuthorizer, pair);
+    assert.equal(claim([pair[1]!, pair[0]!], relayer.address, pairSignature).result, '(err u109)');
+    assert.equal(claim([pair[0]!], relayer.address, pairSignature).result, '(err u109)');
     // One authorizer cannot claim a channel whose receiver-authorizer is someone else, even inside its own batch.
     const mixed = [row(ch, STX), row(other, STX)];
     assert.equal(
@@ -604,7 +614,7 @@ describe('batch-escrow: settle', () => {
 });
 
 describe('batch-escrow: why payouts need the allow-list', () => {
-  test('a hostile token, were the admin to allow it, would spend the escrow s STX inside as-contract', () => {
+  test("a hostile token, were the admin to allow it, would spend the escrow's STX inside as-contract", () => {
     // The attack the allow-list exists for: the trait check alone keeps a channel's payouts on its own token, but
     // that token's code runs with the escrow as tx-sender and can move anything the escrow holds.
     const ch = channel('hostile allowed', { token: DRAINING_TOKEN });
