@@ -30,7 +30,9 @@ import { readPayment } from './payment-header.js';
 import { priceRequirements } from './pricing.js';
 import { SERVER_REASON_CODES } from './reasons.js';
 import {
+  CHALLENGE_HOLE,
   challengeReply,
+  challengeTemplate,
   EXPOSED_HEADERS,
   encodeJson,
   errorReply,
@@ -221,6 +223,46 @@ export function createResourceServer<Request = unknown>(
     return reply;
   }
 
+  // A static route with sign-in: the 402 is the same but for its fresh challenge, so all else is encoded once.
+  const signInTemplates = new Map<
+    string,
+    { offers: ExtensionEnvelope | undefined; fill: (info: unknown) => PaywallReply }
+  >();
+  let signInTemplatesSponsor: string | undefined;
+  function signInTemplate(
+    resourceUrl: string,
+    signInUri: string,
+    accepts: readonly PaymentRequirements[],
+    sponsor: string | undefined,
+    offers: ExtensionEnvelope | undefined,
+  ): (info: unknown) => PaywallReply {
+    if (signInTemplatesSponsor !== sponsor || signInTemplates.size >= MAX_CACHED_CHALLENGES) {
+      signInTemplates.clear();
+      signInTemplatesSponsor = sponsor;
+    }
+    const key = `${resourceUrl}\u0000${signInUri}`;
+    const cached = signInTemplates.get(key);
+    if (cached && cached.offers === offers) return cached.fill;
+    const declaration = { ...signIn!.declaration(signInUri), info: CHALLENGE_HOLE };
+    const extensions = { ...extensionsOf(offers), [SIGN_IN_WITH_X]: declaration };
+    const fill =
+      challengeTemplate(resolved as ResolvedOptions<unknown>, resourceUrl, accepts, extensions) ??
+      ((info: unknown) =>
+        challengeReply(
+          resolved as ResolvedOptions<unknown>,
+          resourceUrl,
+          accepts,
+          undefined,
+          undefined,
+          {
+            ...extensions,
+            [SIGN_IN_WITH_X]: { ...declaration, info },
+          },
+        ));
+    signInTemplates.set(key, { offers, fill });
+    return fill;
+  }
+
   // x402-stacks 1.x clients read only the body: theirs replaces the v2 JSON, built per request (its nonce and expiry).
   function forLegacyClients(
     paywallReply: PaywallReply,
@@ -296,7 +338,13 @@ export function createResourceServer<Request = unknown>(
     if (!payment) {
       if (signIn && signInUri !== undefined) {
         const proof = request.header(SIGN_IN_WITH_X);
-        if (proof === undefined) return challenge();
+        if (proof === undefined) {
+          if (!resolved.staticAccepts) return challenge();
+          const template = signInTemplate(resourceUrl, signInUri, accepts, sponsor, offers);
+          return reply(
+            forLegacyClients(template(signIn.challenge(signInUri)), resourceUrl, accepts),
+          );
+        }
         const outcome = await signIn.admit(proof, signInUri);
         if (outcome.granted) return signedIn(outcome.payment);
         return challenge(
