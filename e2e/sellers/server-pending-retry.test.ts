@@ -22,8 +22,8 @@ import {
   decodePaymentSignatureHeader,
   encodePaymentSignatureHeader,
 } from 'x402-stacks/protocol';
-import { transactionIdOf } from 'x402-stacks/stacks';
 import { createFacilitatorClient } from 'x402-stacks/server';
+import { transactionIdOf } from 'x402-stacks/stacks';
 import { paymentHeaders, startSeller } from './server-setup.js';
 
 const LONG_PATH = `/long/${'x'.repeat(2_100)}`;
