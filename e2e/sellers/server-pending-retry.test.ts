@@ -272,11 +272,9 @@ describe('a pending or timed-out payment is served once it is confirmed, once, o
     assert.equal((await get(`${seller.url}${LONG_PATH}`, headers)).status, 402);
   });
 
-  // Review finding, not fixed: retryOfHeldPayment skips the paymentValidator ("it approved it then"), but anyone can
-  // have made the claim: the buyer itself, at the facilitator, naming this route's resource.
-  test('a payer the route’s validator refuses is not served by settling at the facilitator first, naming the route', {
-    todo: 'review finding: retryOfHeldPayment serves without asking the paymentValidator',
-  }, async () => {
+  // The first claim may not have come through the route: the buyer itself can settle at the facilitator, naming this
+  // route's resource. The retry path asks the validator again.
+  test('a payer the route’s validator refuses is not served by settling at the facilitator first, naming the route', async () => {
     const entry = await entryOf('/refusing');
     const { headers, txid } = await paymentHeaders(freshPayer(), entry);
     // The buyer goes to the facilitator itself with the seller's resource URL; its settle waits, then says pending.

@@ -465,9 +465,23 @@ export function createResourceServer<Request = unknown>(
   ): Promise<ReplyAdmission | ServeAdmission | undefined> {
     const signed = signedBytesOf(matched);
     if (signed === undefined) return undefined;
-    const status = await facilitator.status(transactionIdOf(signed)).catch(() => undefined);
+    const signedTxid = transactionIdOf(signed);
+    const status = await facilitator.status(signedTxid).catch(() => undefined);
     if (!status || status.state === 'failed') return undefined;
     if (!isBoundTo(status, matched.requirements, resourceUrl)) return undefined;
+    // The first claim may not have come through this route (a payer can settle at the facilitator itself, naming
+    // this resource): the validator judges the payment here as on any first request.
+    const { paymentValidator } = resolved;
+    if (paymentValidator) {
+      const payer = readTransactionOrigin(signed)?.payer ?? '';
+      const verified = paymentOf(matched, { transaction: signedTxid, payer }, false);
+      if (!(await paymentValidator(verified))) {
+        return challenge({
+          error: 'payment_refused',
+          message: SERVER_REASON_CODES.payment_refused,
+        });
+      }
+    }
     return settleAndServe(matched, resourceUrl, challenge);
   }
 
