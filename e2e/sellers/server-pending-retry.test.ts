@@ -260,11 +260,8 @@ describe('a pending or timed-out payment is served once it is confirmed, once, o
     assert.equal((await get(`${seller.url}/a`, headers)).status, 200);
   });
 
-  // Review finding, not fixed: the facilitator keeps no resource over MAX_RESOURCE_LENGTH, so the settlement is bound to
-  // nothing and neither the seller's status check nor promoteAnswer will ever serve it: paid, never served.
-  test('a buyer whose pending payment was for a route URL over 2,048 characters is served once it is confirmed', {
-    todo: 'review finding: an unbound (long-URL) pending payment can never be served',
-  }, async () => {
+  // A route URL over 2,048 characters is bound by its digest, on both sides (boundResource).
+  test('a buyer whose pending payment was for a route URL over 2,048 characters is served once it is confirmed', async () => {
     const { headers, txid } = await payPending(LONG_PATH);
     await confirmAfterPending(txid);
     const retry = await get(`${seller.url}${LONG_PATH}`, headers);
