@@ -297,7 +297,7 @@ export function createResourceServer<Request = unknown>(
       if (signIn && signInUri !== undefined) {
         const proof = request.header(SIGN_IN_WITH_X);
         if (proof === undefined) return challenge();
-        const outcome = await signIn.admit(proof, signInUri);
+        const outcome = await signIn.admit(proof, signInUri, accepts);
         if (outcome.granted) return signedIn(outcome.payment);
         return challenge(
           outcome.refusal && { error: outcome.refusal.reason, message: outcome.refusal.message },
