@@ -8,6 +8,8 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { entry } from '@x402-stacks/test-kit/server-doubles';
+import axios from 'axios';
+import { wrapAxiosWithPayment } from 'x402-stacks/axios';
 import { declareSiwxStacks } from 'x402-stacks/extensions';
 import { wrapFetchWithPayment } from 'x402-stacks/fetch';
 import { encodePaymentRequiredHeader } from 'x402-stacks/protocol';
@@ -80,5 +82,23 @@ describe('credentials never follow a cross-origin redirect into the retry', () =
     assert.ok(seen[1]!['sign-in-with-x'], 'the retry carries the proof');
     assert.equal(seen[1]!.authorization, undefined, 'the retry gave the other origin the token');
     assert.equal(seen[1]!.cookie, undefined, 'the retry gave the other origin the cookie');
+  });
+
+  test('axios: the sign-in retry to the other origin carries no authorization, cookie or basic auth', async () => {
+    seen.length = 0;
+    const api = wrapAxiosWithPayment(axios.create(), account, { signInWithX: true });
+    const response = await api.get(`${frontUrl}/start`, {
+      headers: { authorization: 'Bearer front-secret', cookie: 'session=front-secret' },
+    });
+    assert.equal(response.status, 200);
+    assert.equal(seen.length, 2);
+    assert.ok(seen[1]!['sign-in-with-x']);
+    assert.equal(seen[1]!.authorization, undefined);
+    assert.equal(seen[1]!.cookie, undefined);
+
+    seen.length = 0;
+    await api.get(`${frontUrl}/start`, { auth: { username: 'front', password: 'secret' } });
+    assert.equal(seen.length, 2);
+    assert.equal(seen[1]!.authorization, undefined, 'basic auth sent to the other origin');
   });
 });
