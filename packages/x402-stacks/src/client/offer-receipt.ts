@@ -131,7 +131,9 @@ export function checkSignedOffer(
 
 /**
  * The receipt in a settlement answer's `extensions`, when it verifies: signed by the expected seller for this payer,
- * and (given the offer) settling the offer's terms.
+ * naming this payment's transaction and the terms that were paid (network, asset, payTo, amount, and the resource of
+ * the offer, else of the 402), and (given the offer) settling the offer's terms. A receipt of another payment is not
+ * kept as this one's.
  * @example
  * ```ts
  * const receipt = verifiedReceipt(settlement?.extensions, { offer, payer: account.address, expected });
@@ -144,6 +146,12 @@ export function verifiedReceipt(
     readonly payer: string;
     readonly network: string;
     readonly expected: OfferExpectations;
+    /** The txid the answer reports as settled, else the signed one. */
+    readonly transaction: string;
+    /** The requirement that was paid. */
+    readonly requirements: Pick<StacksPaymentRequirements, 'asset' | 'payTo' | 'amount'>;
+    /** The 402's `resource.url`, when it had one. */
+    readonly resourceUrl?: string | undefined;
   },
 ): SignedReceipt | undefined {
   const receipt = readSignedReceipt(extensions);
@@ -155,5 +163,21 @@ export function verifiedReceipt(
     ...(context.expected.signer === undefined ? {} : { signer: context.expected.signer }),
     ...(context.offer ? { offer: context.offer } : {}),
   });
-  return verdict.valid ? (receipt as unknown as SignedReceipt) : undefined;
+  if (!verdict.valid) return undefined;
+  const paid = verdict.payload;
+  const { requirements } = context;
+  const resourceUrl = context.offer?.payload.resourceUrl ?? context.resourceUrl;
+  const matches =
+    sameTxid(paid.transaction, context.transaction) &&
+    paid.asset === requirements.asset &&
+    paid.payTo === requirements.payTo &&
+    paid.amount === requirements.amount &&
+    (resourceUrl === undefined || paid.resourceUrl === resourceUrl);
+  return matches ? (receipt as unknown as SignedReceipt) : undefined;
+}
+
+/** Two txids in hex, with or without `0x`, in any case. */
+function sameTxid(a: string, b: string): boolean {
+  const bare = (txid: string) => (txid.startsWith('0x') ? txid.slice(2) : txid).toLowerCase();
+  return bare(a) === bare(b);
 }

@@ -40,7 +40,7 @@ const OTHER = 'cd'.repeat(32);
 
 /** A seller double: a 402 (with signed offers or not), then a 200 whose payment-response carries `receipt`. */
 function sellerFetch(offers: boolean, receiptFacts: Parameters<typeof signReceipt>[0]) {
-  return (async (input: RequestInfo | URL) => {
+  return (async (input: Request | string | URL) => {
     const request = input as Request;
     if (!request.headers.has('payment-signature')) {
       const extensions = offers
