@@ -15,7 +15,7 @@ const seller = privateKeyToAccount(
 );
 const entry = {
   scheme: 'exact',
-  network: 'stacks:2147483648',
+  network: 'stacks:2147483648' as const,
   amount: '1000',
   asset: 'STX',
   payTo: seller.address,
