@@ -118,12 +118,19 @@ export function checkSignedOffer(
     serviceName: expected.serviceName,
     ...(expected.signer === undefined ? {} : { signer: expected.signer }),
   });
-  if (verdict.valid) return { offer: candidate as unknown as SignedOffer };
+  // The signature covers the resource: an offer for another path at the same terms proves nothing about this one.
+  const resourceUrl = challenge.version === 2 ? challenge.paymentRequired.resource?.url : undefined;
+  const forThisResource =
+    !verdict.valid || resourceUrl === undefined || verdict.payload.resourceUrl === resourceUrl;
+  if (verdict.valid && forThisResource) return { offer: candidate as unknown as SignedOffer };
+  const problem = verdict.valid
+    ? `it names the resource ${verdict.payload.resourceUrl}, this 402 is for ${resourceUrl}`
+    : `${verdict.problem} (${verdict.message})`;
   return required
     ? {
         refusal: {
           reason: 'offer_signature_invalid',
-          message: `the signed offer does not verify: ${verdict.problem} (${verdict.message})`,
+          message: `the signed offer does not verify: ${problem}`,
         },
       }
     : { offer: undefined };
