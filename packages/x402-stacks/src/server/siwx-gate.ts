@@ -219,7 +219,12 @@ export function createSiwxGate(
 }
 
 /** Whether a paid entry pays at least one offered entry: same scheme, network, payTo and asset, no less. */
-function coversPrice(paid: PaymentRequirements, accepts: readonly PaymentRequirements[]): boolean {
+function coversPrice(
+  paid: PaymentRequirements | undefined,
+  accepts: readonly PaymentRequirements[],
+): boolean {
+  // A store that kept the payment without its terms cannot show it covers anything: the buyer pays.
+  if (paid === undefined) return false;
   return accepts.some(
     (offered) =>
       paid.scheme === offered.scheme &&
