@@ -375,7 +375,12 @@ export function createPayer(account: StacksAccount, options: PaymentOptions = {}
               lease,
               reservation,
               onPaymentSettled: options.onPaymentSettled,
-              offerReceipt: { offer: signed.offer, expected },
+              offerReceipt: {
+                offer: signed.offer,
+                expected,
+                resourceUrl:
+                  challenge.version === 2 ? challenge.paymentRequired.resource?.url : undefined,
+              },
             });
           } catch (error) {
             reservation.release();

@@ -104,6 +104,8 @@ export type PreparedPaymentParts = {
   readonly offerReceipt?: {
     readonly offer: SignedOffer | undefined;
     readonly expected: OfferExpectations;
+    /** The 402's `resource.url`: what a receipt names when no signed offer does. */
+    readonly resourceUrl?: string | undefined;
   };
 };
 
@@ -132,6 +134,9 @@ export function createPreparedPayment(parts: PreparedPaymentParts): PreparedPaym
             payer: payment.payer,
             network: parts.network,
             expected: offerReceipt.expected,
+            transaction: settledTxid ?? payment.txid,
+            requirements: parts.requirements,
+            resourceUrl: offerReceipt.resourceUrl,
           },
         )
       : undefined;

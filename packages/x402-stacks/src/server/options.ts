@@ -165,6 +165,11 @@ export type OfferReceiptOptions = {
    * URLs cannot make the seller sign, or call its remote signer, without bound. Default 100.
    */
   maxOfferSignaturesPerSecond?: number;
+  /**
+   * How long one signing is waited for, in ms (1 to 60,000). Past it the 402 goes out unsigned and a settled payment
+   * is served without a receipt, so a remote signer that never answers cannot hold the sale. Default 5,000.
+   */
+  signerTimeoutMs?: number;
 };
 
 /**
@@ -291,6 +296,7 @@ const OptionsSchema = z.object({
         .optional(),
       offerValiditySeconds: z.int().positive().max(86_400).optional(),
       maxOfferSignaturesPerSecond: z.int().positive().max(100_000).optional(),
+      signerTimeoutMs: z.int().min(1).max(60_000).optional(),
     })
     .optional(),
   scheme: z.literal('exact', { error: "the only scheme is 'exact'" }).optional(),
@@ -472,6 +478,7 @@ function offerReceiptOf(
       serviceName: option.serviceName,
       offerValiditySeconds: option.offerValiditySeconds,
       maxOfferSignaturesPerSecond: option.maxOfferSignaturesPerSecond ?? 100,
+      signerTimeoutMs: option.signerTimeoutMs ?? 5_000,
     };
   } catch (error) {
     issues.push(`offerReceipt.signer: ${shortMessageOf(error)}`);

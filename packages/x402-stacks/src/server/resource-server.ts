@@ -345,7 +345,7 @@ export function createResourceServer<Request = unknown>(
             forLegacyClients(template(signIn.challenge(signInUri)), resourceUrl, accepts),
           );
         }
-        const outcome = await signIn.admit(proof, signInUri);
+        const outcome = await signIn.admit(proof, signInUri, accepts);
         if (outcome.granted) return signedIn(outcome.payment);
         return challenge(
           outcome.refusal && { error: outcome.refusal.reason, message: outcome.refusal.message },

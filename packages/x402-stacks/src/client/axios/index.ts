@@ -13,6 +13,7 @@ import { SIGN_IN_WITH_X } from '../../extensions/sign-in-with-x/schema.js';
 import type { HeaderValue } from '../../protocol/headers.js';
 import type { StacksAccount } from '../../stacks/accounts.js';
 import { readPaymentChallenge } from '../challenge.js';
+import { CREDENTIAL_HEADERS, isSameOrigin } from '../credentials.js';
 import { UnreplayableRequestError } from '../errors.js';
 import { rememberPaymentReceipt } from '../paid-responses.js';
 import { createPayer, PAYMENT_REQUEST_HEADERS, type PaymentOptions } from '../payer.js';
@@ -81,6 +82,17 @@ export function wrapAxiosWithPayment<Instance extends AxiosInstance>(
     const requested = axiosInstance.getUri(config);
     // The URL that asked to be paid: the last one of the unpaid request's redirects.
     const url = answeringUrl(challenged) ?? requested;
+    // The retries go to that URL; on another origin, without the credentials (and `auth`) given for the first one,
+    // which the redirect dropped too.
+    const elsewhere =
+      url === requested
+        ? {}
+        : {
+            url,
+            baseURL: undefined,
+            params: undefined,
+            ...(isSameOrigin(url, requested) ? {} : { auth: undefined }),
+          };
     // Sign in first when the buyer opted in and the seller offers it: a payer it remembers is served unpaid. Any
     // answer but 402 is the seller's (returned or thrown as axios would); a 402 is a fresh challenge, paid below.
     const signIn = carriesHeader(config, SIGN_IN_WITH_X)
@@ -92,9 +104,9 @@ export function wrapAxiosWithPayment<Instance extends AxiosInstance>(
       try {
         answer = await axiosInstance.request({
           ...config,
-          ...(url === requested ? {} : { url, baseURL: undefined, params: undefined }),
+          ...elsewhere,
           maxRedirects: 0,
-          headers: { ...plainHeaders(config), [signIn.name]: signIn.value },
+          headers: { ...retryHeaders(config, url, requested), [signIn.name]: signIn.value },
           [SIGN_IN_ATTEMPT]: true,
         } as SignInMarked);
       } catch (error) {
@@ -118,9 +130,12 @@ export function wrapAxiosWithPayment<Instance extends AxiosInstance>(
     try {
       paid = await axiosInstance.request({
         ...config,
-        ...(url === requested ? {} : { url, baseURL: undefined, params: undefined }),
+        ...elsewhere,
         maxRedirects: 0,
-        headers: { ...plainHeaders(config), [prepared.header.name]: prepared.header.value },
+        headers: {
+          ...retryHeaders(config, url, requested),
+          [prepared.header.name]: prepared.header.value,
+        },
       });
     } catch (error) {
       const response = (error as { response?: AxiosResponse }).response;
@@ -176,6 +191,19 @@ function plainHeaders(config: InternalAxiosRequestConfig): RawAxiosRequestHeader
   return typeof headers.toJSON === 'function'
     ? headers.toJSON()
     : ({ ...headers } as RawAxiosRequestHeaders);
+}
+
+/** The request's headers for a retry to `url`: without the credential headers when `url` is on another origin. */
+function retryHeaders(
+  config: InternalAxiosRequestConfig,
+  url: string,
+  requested: string,
+): RawAxiosRequestHeaders {
+  const headers = plainHeaders(config);
+  if (isSameOrigin(url, requested)) return headers;
+  return Object.fromEntries(
+    Object.entries(headers).filter(([name]) => !CREDENTIAL_HEADERS.includes(name.toLowerCase())),
+  ) as RawAxiosRequestHeaders;
 }
 
 /** A Node `Readable` or a web `ReadableStream`: read once, by the unpaid request. */

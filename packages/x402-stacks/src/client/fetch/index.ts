@@ -7,6 +7,7 @@ import { SIGN_IN_WITH_X } from '../../extensions/sign-in-with-x/schema.js';
 import type { StacksAccount } from '../../stacks/accounts.js';
 import { MAX_CHALLENGE_BODY_BYTES, readTextUpTo } from '../body.js';
 import { type PaymentChallenge, readPaymentChallenge } from '../challenge.js';
+import { CREDENTIAL_HEADERS, isSameOrigin } from '../credentials.js';
 import { rememberPaymentReceipt } from '../paid-responses.js';
 import { createPayer, PAYMENT_REQUEST_HEADERS, type PaymentOptions } from '../payer.js';
 import { redactPaymentHeaders } from '../redact.js';
@@ -64,6 +65,10 @@ export function wrapFetchWithPayment(
     // proof nor a payment follows a redirect. The last retry may consume the original request's body.
     const again = (name: string, value: string, last: boolean) => {
       const headers = new Headers(request.headers);
+      // fetch dropped the credentials on a redirect to another origin; the retry there must not restore them.
+      if (!isSameOrigin(url, request.url)) {
+        for (const credential of CREDENTIAL_HEADERS) headers.delete(credential);
+      }
       headers.set(name, value);
       if (url === request.url) {
         return new Request(last ? request : request.clone(), { headers, redirect: 'manual' });
