@@ -24,7 +24,7 @@ after(async () => {
 });
 
 ledgerConformance('PostgreSQL ledger', async () => {
-  await sql`truncate x402_settlements, x402_sponsor_nonces, x402_sponsor_released, x402_sponsor_fees, x402_answers`.execute(
+  await sql`truncate x402_settlements, x402_sponsor_nonces, x402_sponsor_released, x402_sponsor_fees, x402_answers, x402_payment_ids`.execute(
     opened.db,
   );
   return opened.ledger;

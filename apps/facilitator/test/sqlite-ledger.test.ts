@@ -28,6 +28,7 @@ ledgerConformance('SQLite ledger', async () => {
     'x402_sponsor_released',
     'x402_sponsor_fees',
     'x402_answers',
+    'x402_payment_ids',
   ]) {
     await sql`delete from ${sql.table(table)}`.execute(opened.db);
   }

@@ -10,3 +10,18 @@ export {
   readExtensionInfo,
   withExtension,
 } from './envelope.js';
+export {
+  createPaymentId,
+  declarePaymentIdentifier,
+  PAYMENT_ID_MAX_LENGTH,
+  PAYMENT_ID_MIN_LENGTH,
+  PAYMENT_IDENTIFIER,
+  PAYMENT_IDENTIFIER_JSON_SCHEMA,
+  type PaymentIdentifierInfo,
+  PaymentIdentifierInfoSchema,
+  type PaymentIdOf,
+  PaymentIdSchema,
+  paymentIdOf,
+  readPaymentIdentifier,
+  withPaymentId,
+} from './payment-identifier/index.js';

@@ -11,6 +11,7 @@ import type { FacilitatorContext } from './context.js';
 import type { SettlementRecord } from './ledger.js';
 import { watchHolder } from './liveness.js';
 import { duplicate, failedBefore, success } from './outcomes.js';
+import { answerAgain, conflictAnswer, namesAnotherPayment } from './payment-id.js';
 import type { Tracker } from './track.js';
 
 /**
@@ -38,6 +39,9 @@ export async function answerOnce(
 
 /**
  * Answers a retry of a payment the ledger already holds.
+ * - A retry naming a `payment-identifier` id that names another payment of the payer is refused
+ *   (`payment_identifier_conflict`); one naming the id bound to this payment, once the first call answered, gets the
+ *   stored outcome again within the id's window and replays (`payment-id.ts`).
  * - While the call that claimed it may still answer, the payment is that call's: a replay by anyone who read the
  *   transaction in the mempool must not race the buyer's own request for the answer. The retry waits, at most about
  *   one lease, and is a duplicate.
@@ -59,8 +63,21 @@ export async function answerRetry(
   tracker: Tracker,
   record: SettlementRecord,
   requirementsInput: unknown,
+  paymentId?: string,
 ): Promise<SettleResponse | undefined> {
   const connection = context.chains.get(record.network);
+  if (
+    paymentId !== undefined &&
+    (await namesAnotherPayment(
+      context,
+      record.network,
+      record.payer,
+      paymentId,
+      record.paymentTxid,
+    ))
+  ) {
+    return conflictAnswer(record.payer, record.network, paymentId);
+  }
   if (!connection || !sameTerms(record, requirementsInput, context)) return duplicate(record);
   const waited = await untilUnanswerable(context, record);
   if (waited.outcome === 'vanished') return undefined;
@@ -83,6 +100,12 @@ export async function answerRetry(
     // retry forgot it first and its claim, or the one after it, decides.
     const latest = await ledger.get(current.paymentTxid);
     return latest?.createdAt === current.createdAt ? failedBefore(latest) : undefined;
+  }
+  if (waited.outcome === 'answered' && paymentId !== undefined) {
+    // The buyer's own retry, under the id it bound to this payment (its response was lost): the stored outcome again,
+    // as often as the id's window and replays allow.
+    const again = await answerAgain(context, tracker, current, paymentId, connection);
+    if (again) return again;
   }
   if (waited.outcome !== 'unanswerable') return duplicate(current);
   if (current.state === 'claimed') {

@@ -12,6 +12,7 @@ import { abandonedBefore, type FacilitatorContext } from './context.js';
 import type { SettlementRecord } from './ledger.js';
 import { answerOnce, answerRetry } from './one-answer.js';
 import { duplicate, failure } from './outcomes.js';
+import { bindToClaim, conflictAnswer, paymentIdNamed } from './payment-id.js';
 import type { SponsorPool } from './sponsor-pool.js';
 import type { Tracker } from './track.js';
 import { type ExaminedPayment, examinePayment, fundsInFlightProblem } from './verify.js';
@@ -36,9 +37,14 @@ export async function settlePayment(
   // A payment already claimed is answered from the ledger, whatever the chain says now: a claim whose holder died is
   // dropped and this request settles the payment afresh; one broadcast but never answered (its settle call died) is
   // followed; anything else is a duplicate.
+  const named = paymentIdNamed(context, payloadInput);
+  if (!named.ok) {
+    return failure(named.payer ?? '', networkOf(requirementsInput), named.reason, named.message);
+  }
+  const paymentId = named.id;
   const replay = await claimedAlready(context, payloadInput);
   if (replay) {
-    const answer = await answerRetry(context, tracker, replay, requirementsInput);
+    const answer = await answerRetry(context, tracker, replay, requirementsInput, paymentId);
     if (answer) return answer;
   }
 
@@ -56,7 +62,7 @@ export async function settlePayment(
     );
   }
   for (let attempt = 1; ; attempt++) {
-    const outcome = await settleExamined(context, pool, tracker, examined);
+    const outcome = await settleExamined(context, pool, tracker, examined, paymentId);
     if (outcome !== 'sponsor_nonce_refused') return outcome;
     if (attempt >= SPONSOR_ATTEMPTS) {
       return failure(
@@ -74,6 +80,7 @@ async function settleExamined(
   pool: SponsorPool,
   tracker: Tracker,
   examined: ExaminedPayment,
+  paymentId: string | undefined,
 ): Promise<SettleResponse | 'sponsor_nonce_refused'> {
   const { ledger } = context;
   const { check, transaction, network, chain } = examined;
@@ -89,6 +96,16 @@ async function settleExamined(
     );
   }
   const claimedAt = claim.record.createdAt;
+
+  // 2b. Bind the payment's id to it, now that it is ours: an id the payer bound to another payment within its window
+  // is refused, and the claim given back, before anything is spent.
+  if (
+    paymentId !== undefined &&
+    !(await bindToClaim(context, network.caip2, check.payer, paymentId, check.txid))
+  ) {
+    await ledger.release(check.txid, claimedAt);
+    return conflictAnswer(check.payer, network, paymentId);
+  }
 
   // 3. Funds, now that the claim is in the ledger: two settles of one payer racing past step 1 each see the other here,
   // so together they can never take more than the payer holds.

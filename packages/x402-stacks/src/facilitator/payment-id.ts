@@ -1,0 +1,158 @@
+/**
+ * The facilitator's side of the `payment-identifier` extension. An id is scoped to the payer that signed the payment
+ * (read from the transaction, so nobody can take another payer's ids) and binds to one payment when that payment is
+ * claimed. A retry of the same payment under the same id is answered with the stored outcome, within a window and a
+ * number of replays counted in the ledger; the same id on another payment is refused.
+ * @module
+ */
+import { paymentIdOf } from '../extensions/payment-identifier/index.js';
+import { PaymentPayloadSchema, type SettleResponse } from '../protocol/v2.js';
+import type { StacksNetwork, StacksNetworkId } from '../stacks/networks.js';
+import type { FacilitatorContext, NetworkChain } from './context.js';
+import type { SettlementRecord } from './ledger.js';
+import { failedBefore, failure, type Refusal, refuse, success } from './outcomes.js';
+import type { Tracker } from './track.js';
+
+/** The id a payment payload names: none (or the extension is off here), the id, or why it cannot be read. */
+export type NamedPaymentId = { readonly ok: true; readonly id: string | undefined } | Refusal;
+
+/**
+ * Reads the id of a payment payload when this facilitator takes part in the extension. A payload that fails its own
+ * schema names no id here: the verify step refuses it with its own reason.
+ * @example
+ * ```ts
+ * const named = paymentIdNamed(context, payload);
+ * if (!named.ok) return invalid(named);
+ * ```
+ */
+export function paymentIdNamed(context: FacilitatorContext, payloadInput: unknown): NamedPaymentId {
+  if (!context.paymentIds) return { ok: true, id: undefined };
+  const payload = PaymentPayloadSchema.safeParse(payloadInput);
+  if (!payload.success) return { ok: true, id: undefined };
+  const of = paymentIdOf(payload.data.extensions ?? undefined);
+  return of.ok ? of : refuse(of.reason, of.message);
+}
+
+/**
+ * Whether the id already names another payment of this payer (a verify answers the conflict before any settle).
+ * @example
+ * ```ts
+ * if (await namesAnotherPayment(context, network, payer, id, txid)) return invalid(conflict(...));
+ * ```
+ */
+export async function namesAnotherPayment(
+  context: FacilitatorContext,
+  network: StacksNetworkId,
+  payer: string,
+  id: string,
+  paymentTxid: string,
+): Promise<boolean> {
+  const settings = context.paymentIds;
+  if (!settings) return false;
+  const bound = await settings.ledger.paymentIdBinding({ network, payer, id });
+  return (
+    bound !== undefined &&
+    bound.boundAt > context.now() - settings.windowMs &&
+    bound.paymentTxid !== normalize(paymentTxid)
+  );
+}
+
+/**
+ * Binds the id to the payment just claimed. False when the id names another payment of the payer within its window:
+ * the caller releases its claim and answers {@link conflictAnswer}.
+ * @example
+ * ```ts
+ * if (!(await bindToClaim(context, network, payer, id, txid))) return conflictAnswer(payer, network, id);
+ * ```
+ */
+export async function bindToClaim(
+  context: FacilitatorContext,
+  network: StacksNetworkId,
+  payer: string,
+  id: string,
+  paymentTxid: string,
+): Promise<boolean> {
+  const settings = context.paymentIds;
+  if (!settings) return true;
+  const bound = await settings.ledger.bindPaymentId(
+    { network, payer, id },
+    paymentTxid,
+    context.now(),
+    settings.windowMs,
+  );
+  return bound.paymentTxid === normalize(paymentTxid);
+}
+
+/**
+ * The refusal of an id that names another payment of the same payer (the spec's 409 Conflict).
+ * @example
+ * ```ts
+ * return conflictAnswer(payer, network, id);
+ * ```
+ */
+export function conflictAnswer(
+  payer: string,
+  network: StacksNetwork | string,
+  id: string,
+): SettleResponse {
+  return failure(payer, network, 'payment_identifier_conflict', conflictMessage(id));
+}
+
+/**
+ * The refusal a verify gives for the same conflict.
+ * @example
+ * ```ts
+ * return invalid(conflictRefusal(payer, id));
+ * ```
+ */
+export function conflictRefusal(payer: string, id: string): Refusal {
+  return refuse('payment_identifier_conflict', conflictMessage(id), payer);
+}
+
+/**
+ * Answers a retry of a payment whose first settle call already answered, when the retry names it with the id bound
+ * to it: a failure again (nothing was served), or, counted against the id's window and replays, the success or the
+ * status of the broadcast. Undefined when the id gives no answer (unbound, lapsed or used up): the caller answers
+ * `duplicate_settlement` as for any retry.
+ * @example
+ * ```ts
+ * const again = await answerAgain(context, tracker, record, id, network, chain);
+ * if (again) return again;
+ * ```
+ */
+export async function answerAgain(
+  context: FacilitatorContext,
+  tracker: Tracker,
+  record: SettlementRecord,
+  id: string,
+  connection: NetworkChain,
+): Promise<SettleResponse | undefined> {
+  const settings = context.paymentIds;
+  if (!settings) return undefined;
+  const key = { network: record.network, payer: record.payer, id };
+  if (record.state === 'failed') {
+    const bound = await settings.ledger.paymentIdBinding(key);
+    return bound?.paymentTxid === record.paymentTxid ? failedBefore(record) : undefined;
+  }
+  if (record.state !== 'success' && record.state !== 'broadcast') return undefined;
+  const replay = await settings.ledger.replayPaymentId(
+    key,
+    record.paymentTxid,
+    context.now(),
+    settings.windowMs,
+    settings.maxReplays,
+  );
+  if (replay === 'conflict') return conflictAnswer(record.payer, record.network, id);
+  if (replay !== 'replayed') return undefined;
+  if (record.state === 'success') return success(record.txid, record.payer, connection.network);
+  // Broadcast and answered pending before: the chain says how it stands now (a success serves this retry).
+  return tracker.track(record.txid, record.payer, connection.network, connection.chain, record);
+}
+
+function conflictMessage(id: string): string {
+  return `payment id ${id} already names another payment of this payer; use a new id for a new payment`;
+}
+
+function normalize(txid: string): string {
+  return (txid.startsWith('0x') ? txid.slice(2) : txid).toLowerCase();
+}
