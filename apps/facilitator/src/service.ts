@@ -50,6 +50,10 @@ export async function startFacilitatorService(
     pollIntervalMs: config.pollIntervalMs,
     verifyCacheMs: config.verifyCacheMs,
     maxNonceAhead: config.maxNonceAhead,
+    paymentIdentifier: {
+      windowMs: config.paymentIdWindowMs,
+      maxReplays: config.paymentIdMaxReplays,
+    },
     ...(config.claimLeaseMs === undefined ? {} : { claimLeaseMs: config.claimLeaseMs }),
     keeper: { intervalMs: config.keeperIntervalMs },
     ...(config.sponsorKeys.length > 0

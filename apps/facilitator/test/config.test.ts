@@ -15,7 +15,15 @@ describe('loadConfig', () => {
     assert.equal(config.trustProxy, false);
     assert.equal(config.verifyCacheMs, 2000);
     assert.equal(config.maxNonceAhead, 25n);
+    assert.equal(config.paymentIdWindowMs, 600_000);
+    assert.equal(config.paymentIdMaxReplays, 3);
     assert.equal(config.logLevel, 'info');
+  });
+
+  test('the payment-identifier window and replays are read from the environment', () => {
+    const config = loadConfig({ PAYMENT_ID_WINDOW_MS: '60000', PAYMENT_ID_MAX_REPLAYS: '0' });
+    assert.equal(config.paymentIdWindowMs, 60_000);
+    assert.equal(config.paymentIdMaxReplays, 0);
   });
 
   test('testnet or mainnet needs only the network, the API URL and the key; PostgreSQL by URL', () => {
@@ -53,6 +61,8 @@ describe('loadConfig', () => {
         RATE_LIMIT_PER_MINUTE: '-1',
         TRUST_PROXY: 'yes',
         MAX_NONCE_AHEAD: '26',
+        PAYMENT_ID_WINDOW_MS: '10',
+        PAYMENT_ID_MAX_REPLAYS: '1000',
         LOG_LEVEL: 'loud',
         DATABASE_SCHEMA: 'x; drop table settlements',
       });
@@ -71,6 +81,8 @@ describe('loadConfig', () => {
         'RATE_LIMIT_PER_MINUTE',
         'TRUST_PROXY',
         'MAX_NONCE_AHEAD',
+        'PAYMENT_ID_WINDOW_MS',
+        'PAYMENT_ID_MAX_REPLAYS',
         'LOG_LEVEL',
         'DATABASE_SCHEMA',
       ]) {

@@ -109,6 +109,13 @@ export type PaymentMiddlewareOptions<Request = unknown> = {
    * entry; the header stays the v2 challenge, so v2 clients are served alike.
    */
   challengeBody?: ChallengeBody;
+  /**
+   * The `payment-identifier` extension, declared in the 402's `extensions`: buyers name each payment with an id of
+   * their own and send the same id when they retry it, so a retry after a lost response is served on the one payment
+   * (the facilitator answers it with the stored outcome). Default `true` (declared, `required: false`).
+   * `{ required: true }` refuses a payment without an id (400 `payment_identifier_required`); `false` leaves it out.
+   */
+  paymentIdentifier?: boolean | { required?: boolean };
   /** The only scheme is `'exact'`; accepted for compatibility with x402-stacks 2.0 options. */
   scheme?: 'exact';
   /** The x402-stacks 2.0 spelling of `asset`: `'STX'`, `'sBTC'` or `'USDCx'`. */
@@ -170,6 +177,8 @@ export type ResolvedOptions<Request> = {
   readonly pendingIntervalMs: number;
   readonly paymentValidator: ((payment: Payment) => boolean | Promise<boolean>) | undefined;
   readonly challengeBody: ChallengeBody;
+  /** The `payment-identifier` declaration, or undefined when the route leaves the extension out. */
+  readonly paymentIdentifier: { readonly required: boolean } | undefined;
 };
 
 const isFunction = (value: unknown) => typeof value === 'function';
@@ -220,6 +229,11 @@ const OptionsSchema = z.object({
     })
     .optional(),
   challengeBody: z.enum(['x402', 'x402-stacks-v1']).optional(),
+  paymentIdentifier: z
+    .union([z.boolean(), z.strictObject({ required: z.boolean().optional() })], {
+      error: 'expected true, false or { required: boolean }',
+    })
+    .optional(),
   scheme: z.literal('exact', { error: "the only scheme is 'exact'" }).optional(),
   tokenType: z.string().min(1).optional(),
   tokenContract: z
@@ -334,6 +348,7 @@ export function resolveOptions<Request>(
     pendingIntervalMs: given.settlementPending?.intervalMs ?? 1_000,
     paymentValidator: given.paymentValidator,
     challengeBody: given.challengeBody ?? 'x402',
+    paymentIdentifier: paymentIdentifierOf(given.paymentIdentifier),
   };
 }
 
@@ -354,6 +369,13 @@ function assetOf(
   }
   const asset = given.asset ?? legacy;
   return typeof asset === 'string' ? asset : 'STX';
+}
+
+function paymentIdentifierOf(
+  option: PaymentMiddlewareOptions['paymentIdentifier'],
+): ResolvedOptions<unknown>['paymentIdentifier'] {
+  if (option === false) return undefined;
+  return { required: typeof option === 'object' && option.required === true };
 }
 
 function standInBase(network: StacksNetwork | undefined, asset: string): RequirementBase {

@@ -4,6 +4,10 @@
  * per request, and a static route's challenge is encoded once.
  * @module
  */
+import {
+  declarePaymentIdentifier,
+  PAYMENT_IDENTIFIER,
+} from '../extensions/payment-identifier/index.js';
 import { utf8ToBase64 } from '../protocol/base64.js';
 import { PAYMENT_HEADERS } from '../protocol/headers.js';
 import type { PaymentRequirements, SettleResponse } from '../protocol/v2.js';
@@ -95,7 +99,7 @@ export function challengeReply(
   failure: ChallengeFailure = { error: 'payment_required' },
   receipt?: SettleResponse,
 ): PaywallReply {
-  const { name, description, mimeType, outputSchema } = options;
+  const { name, description, mimeType, outputSchema, paymentIdentifier } = options;
   const challenge = {
     x402Version: 2,
     error: failure.error,
@@ -109,6 +113,9 @@ export function challengeReply(
     accepts,
     ...(name !== undefined ? { name } : {}),
     ...(outputSchema !== undefined ? { outputSchema } : {}),
+    ...(paymentIdentifier
+      ? { extensions: { [PAYMENT_IDENTIFIER]: declarePaymentIdentifier(paymentIdentifier) } }
+      : {}),
   };
   const body = JSON.stringify(challenge);
   const headers: Record<string, string> = {
