@@ -20,7 +20,7 @@ export const PAYMENT_IDENTIFIER = 'payment-identifier';
 export const PAYMENT_ID_MIN_LENGTH = 16;
 /** The longest id the extension accepts. */
 export const PAYMENT_ID_MAX_LENGTH = 128;
-const ID_CHARACTERS = '^[A-Za-z0-9_-]+$';
+const ID_CHARACTERS = '^[a-zA-Z0-9_-]+$';
 
 /**
  * A payment id: 16 to 128 characters of `A-Z`, `a-z`, `0-9`, `_` and `-`.
