@@ -5,6 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { x402Client } from '@x402/core/client';
+import type { PaymentRequired } from '@x402/core/types';
 import {
   appendPaymentIdentifierToExtensions,
   declarePaymentIdentifierExtension,
@@ -15,6 +17,7 @@ import {
   paymentIdentifierSchema,
   validatePaymentIdentifier,
 } from '@x402/extensions/payment-identifier';
+import { startDevnet } from '@x402-stacks/devnet';
 import { entry, request, SELLER, scripted } from '@x402-stacks/test-kit/server-doubles';
 import {
   createPaymentId,
@@ -28,6 +31,7 @@ import {
 } from 'x402-stacks/extensions';
 import { encodePaymentSignatureHeader } from 'x402-stacks/protocol';
 import { createResourceServer } from 'x402-stacks/server';
+import { ExactStacksScheme, stacksSpendControls } from 'x402-stacks/x402';
 
 const payloadWith = (extensions: Record<string, unknown>) => ({
   x402Version: 2 as const,
@@ -118,5 +122,46 @@ describe('payment-identifier: ours and @x402/extensions 2.27', () => {
     const admission = await server.admit(request({ 'payment-signature': header }));
     assert.equal(admission.action, 'serve');
     assert.deepEqual(settled, [extensions]);
+  });
+
+  test('a stock x402Client with our scheme echoes a stock declaration with a fresh id, keeping the seller’s fields', async () => {
+    const devnet = await startDevnet({ port: 0, accounts: 2 });
+    try {
+      const client = x402Client.fromConfig({
+        schemes: [
+          {
+            network: 'stacks:*',
+            client: new ExactStacksScheme({
+              account: devnet.accounts[0]!.account,
+              apiUrl: devnet.url,
+              // Nothing is sent here: each payload's turn of the nonce ends at once, not after a minute.
+              responseTimeoutMs: 1,
+            }),
+          },
+        ],
+        spendControls: stacksSpendControls({ networks: ['testnet'] }),
+      });
+      const paymentRequired: PaymentRequired = {
+        x402Version: 2,
+        resource: { url: 'http://127.0.0.1/paid' },
+        accepts: [{ ...entry, payTo: devnet.accounts[1]!.address, extra: {} }],
+        extensions: { [PAYMENT_IDENTIFIER]: declarePaymentIdentifierExtension(true) },
+      };
+      const ids = new Set<string>();
+      for (let i = 0; i < 2; i++) {
+        const payload = await client.createPaymentPayload(paymentRequired);
+        const echoed = payload.extensions?.[PAYMENT_IDENTIFIER];
+        assert.deepEqual(validatePaymentIdentifier(echoed), { valid: true });
+        assert.equal(isPaymentIdentifierRequired(echoed), true);
+        const id = extractPaymentIdentifier(payload);
+        assert.ok(id);
+        ids.add(id);
+      }
+      assert.equal(ids.size, 2, 'one id per payment');
+      const undeclared = await client.createPaymentPayload({ ...paymentRequired, extensions: {} });
+      assert.equal(undeclared.extensions?.[PAYMENT_IDENTIFIER], undefined);
+    } finally {
+      await devnet.stop();
+    }
   });
 });
