@@ -181,8 +181,8 @@ describe('facilitator engine: payment-identifier', { timeout: 60_000 }, () => {
     assert.equal((await off.verify(await payload(8, 0n, 'short'), requirements())).isValid, true);
   });
 
-  test('a pending answer is answered pending again, and success once the chain confirms it', async () => {
-    const facilitator = engine({ settleTimeoutMs: 300 });
+  test('a pending answer is answered pending again (not counted: nothing is served on it), and success once the chain confirms it', async () => {
+    const facilitator = engine({ settleTimeoutMs: 300, paymentIdentifier: { maxReplays: 1 } });
     const paid = await payload(9, 0n, 'pay_pending_00000000000000001');
     devnet.chain.stall(true);
     try {
@@ -197,6 +197,8 @@ describe('facilitator engine: payment-identifier', { timeout: 60_000 }, () => {
     }
     const confirmed = await facilitator.settle(paid, requirements());
     assert.equal(confirmed.success, true, JSON.stringify(confirmed));
+    const past = await facilitator.settle(paid, requirements());
+    assert.equal(past.errorReason, 'duplicate_settlement', 'the one replay was the success');
     await facilitator.idle();
   });
 

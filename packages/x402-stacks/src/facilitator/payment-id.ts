@@ -111,12 +111,12 @@ export function conflictRefusal(payer: string, id: string): Refusal {
 
 /**
  * Answers a retry of a payment whose first settle call already answered, when the retry names it with the id bound
- * to it: a failure again (nothing was served), or, counted against the id's window and replays, the success or the
- * status of the broadcast. Undefined when the id gives no answer (unbound, lapsed or used up): the caller answers
- * `duplicate_settlement` as for any retry.
+ * to it within the id's window: the failure again, the status of a broadcast still pending (neither serves anything,
+ * so neither is counted), or the success, counted against the id's replays. Undefined when the id gives no answer
+ * (unbound, lapsed, or its replays used up): the caller answers `duplicate_settlement` as for any retry.
  * @example
  * ```ts
- * const again = await answerAgain(context, tracker, record, id, network, chain);
+ * const again = await answerAgain(context, tracker, record, id, connection);
  * if (again) return again;
  * ```
  */
@@ -130,11 +130,27 @@ export async function answerAgain(
   const settings = context.paymentIds;
   if (!settings) return undefined;
   const key = { network: record.network, payer: record.payer, id };
-  if (record.state === 'failed') {
-    const bound = await settings.ledger.paymentIdBinding(key);
-    return bound?.paymentTxid === record.paymentTxid ? failedBefore(record) : undefined;
+  const bound = await settings.ledger.paymentIdBinding(key);
+  if (
+    bound?.paymentTxid !== normalize(record.paymentTxid) ||
+    bound.boundAt <= context.now() - settings.windowMs
+  ) {
+    return undefined;
   }
+  if (record.state === 'failed') return failedBefore(record);
   if (record.state !== 'success' && record.state !== 'broadcast') return undefined;
+  // Broadcast and answered pending before: the chain says how it stands now (a success serves this retry).
+  const outcome =
+    record.state === 'success'
+      ? success(record.txid, record.payer, connection.network)
+      : await tracker.track(
+          record.txid,
+          record.payer,
+          connection.network,
+          connection.chain,
+          record,
+        );
+  if (!outcome.success) return outcome;
   const replay = await settings.ledger.replayPaymentId(
     key,
     record.paymentTxid,
@@ -142,11 +158,7 @@ export async function answerAgain(
     settings.windowMs,
     settings.maxReplays,
   );
-  if (replay === 'conflict') return conflictAnswer(record.payer, record.network, id);
-  if (replay !== 'replayed') return undefined;
-  if (record.state === 'success') return success(record.txid, record.payer, connection.network);
-  // Broadcast and answered pending before: the chain says how it stands now (a success serves this retry).
-  return tracker.track(record.txid, record.payer, connection.network, connection.chain, record);
+  return replay === 'replayed' ? outcome : undefined;
 }
 
 function conflictMessage(id: string): string {
