@@ -119,16 +119,28 @@ describe('facilitator engine: payment-identifier', { timeout: 60_000 }, () => {
     );
   });
 
-  test('past the window the stored outcome is not answered any more', async () => {
+  test('past the window the stored outcome is not answered any more, and the keeper deletes the id', async () => {
     let clock = Date.now();
-    const facilitator = engine({ paymentIdentifier: { windowMs: 60_000 }, now: () => clock });
-    const paid = await payload(4, 0n, 'pay_window_000000000000000001');
+    const ledger = new InMemoryLedger();
+    const facilitator = engine({
+      ledger,
+      paymentIdentifier: { windowMs: 60_000 },
+      now: () => clock,
+    });
+    const id = 'pay_window_000000000000000001';
+    const paid = await payload(4, 0n, id);
     assert.equal((await facilitator.settle(paid, requirements())).success, true);
+    const key = { network: 'stacks:2147483648' as const, payer: devnet.accounts[4]!.address, id };
+    await facilitator.keeper.runOnce();
+    assert.ok(await ledger.paymentIdBinding(key), 'kept within its window');
     clock += 60_000;
     assert.equal(
       (await facilitator.settle(paid, requirements())).errorReason,
       'duplicate_settlement',
     );
+    clock += 1;
+    await facilitator.keeper.runOnce();
+    assert.equal(await ledger.paymentIdBinding(key), undefined, 'pruned past its window');
   });
 
   test('the same id on another payment of the payer is refused, before anything is broadcast; verify says so too', async () => {

@@ -97,16 +97,6 @@ async function settleExamined(
   }
   const claimedAt = claim.record.createdAt;
 
-  // 2b. Bind the payment's id to it, now that it is ours: an id the payer bound to another payment within its window
-  // is refused, and the claim given back, before anything is spent.
-  if (
-    paymentId !== undefined &&
-    !(await bindToClaim(context, network.caip2, check.payer, paymentId, check.txid))
-  ) {
-    await ledger.release(check.txid, claimedAt);
-    return conflictAnswer(check.payer, network, paymentId);
-  }
-
   // 3. Funds, now that the claim is in the ledger: two settles of one payer racing past step 1 each see the other here,
   // so together they can never take more than the payer holds.
   const short = fundsInFlightProblem(
@@ -129,6 +119,17 @@ async function settleExamined(
       'invalid_exact_stacks_payload_nonce',
       `the payer's earlier nonces never reached the chain, so nonce ${check.nonce} was not broadcast`,
     );
+  }
+
+  // 4b. Bind the payment's id to it, now that it is ours and fundable (a payment refused above binds nothing, so ids
+  // cost a payment that passed every check): an id the payer bound to another payment within its window is refused,
+  // and the claim given back, before anything is spent.
+  if (
+    paymentId !== undefined &&
+    !(await bindToClaim(context, network.caip2, check.payer, paymentId, check.txid))
+  ) {
+    await ledger.release(check.txid, claimedAt);
+    return conflictAnswer(check.payer, network, paymentId);
   }
 
   // 5. Sponsor-sign a sponsored payment: the on-chain txid is the sponsored transaction's.
