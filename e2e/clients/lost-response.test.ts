@@ -1,15 +1,17 @@
 /**
  * A buyer whose paid response is lost (the connection drops after the seller served and the facilitator settled)
  * resends the same signed payment under the same `payment-identifier` id: it is served, pays once, and its nonce and
- * budget stay right. The library's own Express middleware and in-process facilitator run against the devnet over
- * HTTP; a proxy in front of the seller drops the first paid response.
+ * budget stay right. The library's own Express middleware settles through the facilitator service app over HTTP,
+ * against the devnet; a proxy in front of the seller drops the first paid response.
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import { serve } from '@hono/node-server';
 import { type Devnet, startDevnet } from '@x402-stacks/devnet';
+import { createFacilitatorApp } from '@x402-stacks/facilitator';
 import axios from 'axios';
 import express from 'express';
 import {
@@ -87,6 +89,17 @@ describe('a lost paid response, resent under its payment-identifier id', {
   let seller: Server;
   let proxy: Awaited<ReturnType<typeof startLossyProxy>>;
   const served = { count: 0 };
+  const facilitatorServers: ReturnType<typeof serve>[] = [];
+  const serveFacilitator = async (engine: Facilitator) => {
+    const server = serve({
+      fetch: createFacilitatorApp({ facilitator: engine }).fetch,
+      port: 0,
+      hostname: '127.0.0.1',
+    });
+    await once(server, 'listening');
+    facilitatorServers.push(server);
+    return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  };
 
   before(async () => {
     devnet = await startDevnet({ port: 0, accounts: 2 });
@@ -99,6 +112,9 @@ describe('a lost paid response, resent under its payment-identifier id', {
       });
     facilitator = engine();
     withoutIds = engine(false);
+    // The seller reaches each engine as it would in production: the facilitator service, over HTTP.
+    const withIdsUrl = await serveFacilitator(facilitator);
+    const withoutIdsUrl = await serveFacilitator(withoutIds);
     const app = express();
     const common = { payTo: devnet.accounts[1]!.address, network: 'testnet', sponsored: false };
     const resource = (_req: express.Request, res: express.Response) => {
@@ -107,12 +123,12 @@ describe('a lost paid response, resent under its payment-identifier id', {
     };
     app.get(
       '/data',
-      paymentMiddleware({ ...common, amount: PRICE.toString(), facilitator }),
+      paymentMiddleware({ ...common, amount: PRICE.toString(), facilitatorUrl: withIdsUrl }),
       resource,
     );
     app.get(
       '/no-ids',
-      paymentMiddleware({ ...common, amount: PRICE.toString(), facilitator: withoutIds }),
+      paymentMiddleware({ ...common, amount: PRICE.toString(), facilitatorUrl: withoutIdsUrl }),
       resource,
     );
     seller = app.listen(0, '127.0.0.1');
@@ -120,6 +136,7 @@ describe('a lost paid response, resent under its payment-identifier id', {
     proxy = await startLossyProxy(`http://127.0.0.1:${(seller.address() as AddressInfo).port}`);
   });
   after(async () => {
+    for (const server of facilitatorServers) server.close();
     await proxy.close();
     const closed = new Promise<void>((resolve) => seller.close(() => resolve()));
     seller.closeAllConnections();
