@@ -50,6 +50,36 @@ test('a ledger schema from before claims recorded their process gains the column
   }
 });
 
+test('a ledger schema from before payment identifiers gains their table at open, and keeps its rows', async () => {
+  const older = `${schema}_before_ids`;
+  const first = await openPostgresLedger({ connectionString, schema: older });
+  try {
+    await first.ledger.claim(settlement(9));
+    await sql`drop table x402_payment_ids`.execute(first.db);
+  } finally {
+    await first.close();
+  }
+  const reopened = await openPostgresLedger({ connectionString, schema: older });
+  try {
+    assert.equal((await reopened.ledger.get(settlement(9).txid))?.state, 'claimed');
+    const key = {
+      network: settlement(9).network,
+      payer: settlement(9).payer,
+      id: 'pay_0123456789abcdef',
+    };
+    const bound = await reopened.ledger.bindPaymentId(
+      key,
+      settlement(9).paymentTxid,
+      1_000,
+      60_000,
+    );
+    assert.equal(bound.paymentTxid, settlement(9).paymentTxid);
+  } finally {
+    await sql`drop schema if exists ${sql.id(older)} cascade`.execute(reopened.db);
+    await reopened.close();
+  }
+});
+
 test('opening an up-to-date ledger takes no table lock: a process restarting beside a busy one does not wait on it', async () => {
   // Another process's settle, mid-transaction: it holds row locks on the settlements and the sponsor fees.
   const busy = await opened.db.connection().execute(async (connection) => {

@@ -59,3 +59,29 @@ test('a ledger file from before claims recorded their process gains the column a
     await reopened.close();
   }
 });
+
+test('a ledger file from before payment identifiers gains their table at open, and keeps its rows', async () => {
+  const path = join(dir, 'before-ids.db');
+  const older = await openSqliteLedger({ path });
+  await older.ledger.claim(settlement(9));
+  await sql`drop table x402_payment_ids`.execute(older.db);
+  await older.close();
+  const reopened = await openSqliteLedger({ path });
+  try {
+    assert.equal((await reopened.ledger.get(settlement(9).txid))?.state, 'claimed');
+    const key = {
+      network: settlement(9).network,
+      payer: settlement(9).payer,
+      id: 'pay_0123456789abcdef',
+    };
+    const bound = await reopened.ledger.bindPaymentId(
+      key,
+      settlement(9).paymentTxid,
+      1_000,
+      60_000,
+    );
+    assert.equal(bound.paymentTxid, settlement(9).paymentTxid);
+  } finally {
+    await reopened.close();
+  }
+});
