@@ -78,7 +78,7 @@ describe('facilitator engine: payment-identifier', { timeout: 60_000 }, () => {
     assert.deepEqual(engine({ ledger: withoutIds }).supported().extensions, []);
   });
 
-  test('the same payment under its id is answered success again, up to maxReplays; the money moves once', async () => {
+  test('the same payment under its id is answered success again, up to maxReplays (a captured header replayed by anyone gets no more); the money moves once', async () => {
     const facilitator = engine({ paymentIdentifier: { maxReplays: 2 } });
     const id = 'pay_replays_0000000000000001';
     const paid = await payload(2, 0n, id);
