@@ -54,6 +54,10 @@ export async function startFacilitatorService(
       windowMs: config.paymentIdWindowMs,
       maxReplays: config.paymentIdMaxReplays,
     },
+    // Only testnet sBTC is contested; the override applies on testnet and leaves mainnet sBTC as it is.
+    ...(config.sbtcContractTestnet
+      ? { tokens: { contracts: { sBTC: config.sbtcContractTestnet as `${string}.${string}` } } }
+      : {}),
     ...(config.claimLeaseMs === undefined ? {} : { claimLeaseMs: config.claimLeaseMs }),
     keeper: { intervalMs: config.keeperIntervalMs },
     ...(config.sponsorKeys.length > 0

@@ -18,6 +18,13 @@ describe('loadConfig', () => {
     assert.equal(config.paymentIdWindowMs, 600_000);
     assert.equal(config.paymentIdMaxReplays, 3);
     assert.equal(config.logLevel, 'info');
+    assert.equal(config.sbtcContractTestnet, undefined, "the library's default testnet sBTC");
+  });
+
+  test('SBTC_CONTRACT_TESTNET names another testnet sBTC contract', () => {
+    const hiro = 'ST1F7QA2MDF17S807EPA36TSS8AMEFY4KA9TVGWXT.sbtc-token';
+    assert.equal(loadConfig({ SBTC_CONTRACT_TESTNET: hiro }).sbtcContractTestnet, hiro);
+    assert.equal(loadConfig({ SBTC_CONTRACT_TESTNET: ' ' }).sbtcContractTestnet, undefined);
   });
 
   test('the payment-identifier window and replays are read from the environment', () => {

@@ -20,6 +20,7 @@ import { type ChainStateReader, createChainStateReader } from './chain-state.js'
 import { FacilitatorConfigError } from './errors.js';
 import type { Ledger, SponsorLimits } from './ledger.js';
 import { InMemoryLedger } from './memory-ledger.js';
+import { type OfflineChecks, rememberOfflineChecks } from './offline-checks.js';
 import type { FacilitatorOptions } from './options.js';
 
 /** One served network and the client of its node. */
@@ -67,6 +68,8 @@ export type FacilitatorContext = {
   readonly chainState: ChainStateReader;
   /** The options every offline check of a payment takes. */
   readonly checkOptions: CheckPaymentOptions;
+  /** The offline check with these options, remembered for payments checked before (`offline-checks.ts`). */
+  readonly offlineCheck: OfflineChecks;
   readonly now: () => number;
   readonly sleep: (ms: number) => Promise<void>;
 };
@@ -130,6 +133,7 @@ export function createContext(options: FacilitatorOptions): FacilitatorContext {
   if (maxNonceAhead < 0n || maxNonceAhead > MEMPOOL_CHAIN_LIMIT)
     issues.push(`maxNonceAhead: expected 0 to ${MEMPOOL_CHAIN_LIMIT}, got ${maxNonceAhead}`);
   const ledger = options.ledger ?? new InMemoryLedger();
+  const checkOptions = checkOptionsOf(options.postConditionPolicy, options.maxFee, options.tokens);
   const context: FacilitatorContext = {
     ledger,
     paymentIds: paymentIdSettings(options.paymentIdentifier, ledger, issues),
@@ -153,7 +157,8 @@ export function createContext(options: FacilitatorOptions): FacilitatorContext {
       duration(options.verifyCacheMs, 0, 'verifyCacheMs', issues, true),
       options.now ?? Date.now,
     ),
-    checkOptions: checkOptionsOf(options.postConditionPolicy, options.maxFee, options.tokens),
+    checkOptions,
+    offlineCheck: rememberOfflineChecks(checkOptions),
     now: options.now ?? Date.now,
     sleep: options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms))),
   };

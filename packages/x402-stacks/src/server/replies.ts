@@ -91,6 +91,8 @@ export type ChallengeFailure = { readonly error: string; readonly message?: stri
 /**
  * The 402: the `payment-required` header and the same JSON as the body, never cached. `failure` names why a payment
  * was refused; `receipt` (a failed or pending settlement) goes in `payment-response` so the buyer sees the txid.
+ * `extensions` are the declared extensions' entries (the signed offers of `offer-receipt`, a `sign-in-with-x`
+ * challenge); the route's `payment-identifier` declaration joins them, so one 402 carries every declared extension.
  */
 export function challengeReply(
   options: ResolvedOptions<unknown>,
@@ -98,6 +100,7 @@ export function challengeReply(
   accepts: readonly PaymentRequirements[],
   failure: ChallengeFailure = { error: 'payment_required' },
   receipt?: SettleResponse,
+  extensions?: Readonly<Record<string, unknown>>,
 ): PaywallReply {
   const { name, description, mimeType, outputSchema, paymentIdentifier } = options;
   const challenge = {
@@ -113,8 +116,15 @@ export function challengeReply(
     accepts,
     ...(name !== undefined ? { name } : {}),
     ...(outputSchema !== undefined ? { outputSchema } : {}),
-    ...(paymentIdentifier
-      ? { extensions: { [PAYMENT_IDENTIFIER]: declarePaymentIdentifier(paymentIdentifier) } }
+    ...(paymentIdentifier || extensions !== undefined
+      ? {
+          extensions: {
+            ...extensions,
+            ...(paymentIdentifier
+              ? { [PAYMENT_IDENTIFIER]: declarePaymentIdentifier(paymentIdentifier) }
+              : {}),
+          },
+        }
       : {}),
   };
   const body = JSON.stringify(challenge);
