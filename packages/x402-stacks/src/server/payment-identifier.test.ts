@@ -6,11 +6,18 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { entry, request, SELLER, scripted } from '@x402-stacks/test-kit/server-doubles';
 import type { PaymentPayload } from 'x402-stacks';
-import { PAYMENT_IDENTIFIER, PAYMENT_IDENTIFIER_JSON_SCHEMA } from 'x402-stacks/extensions';
-import { encodePaymentSignatureHeader } from 'x402-stacks/protocol';
+import {
+  OFFER_RECEIPT,
+  PAYMENT_IDENTIFIER,
+  PAYMENT_IDENTIFIER_JSON_SCHEMA,
+  readSignedOffers,
+  SIGN_IN_WITH_X,
+} from 'x402-stacks/extensions';
+import { decodePaymentRequiredHeader, encodePaymentSignatureHeader } from 'x402-stacks/protocol';
 import { createResourceServer, type PaymentMiddlewareOptions } from 'x402-stacks/server';
 
 const ID = 'pay_0123456789abcdef0123';
+const OFFER_KEY = '7287ba251d44a4d3fd9276c88ce34c5c52a038955511cccaf77e61068649c17801';
 
 function serverWith(options: Partial<PaymentMiddlewareOptions>, settled: PaymentPayload[] = []) {
   return createResourceServer({
@@ -60,6 +67,36 @@ describe('payment-identifier on the seller', () => {
       info: { required: false },
       schema: PAYMENT_IDENTIFIER_JSON_SCHEMA,
     });
+  });
+
+  test('one 402 carries every declared extension: the id beside the signed offers, and beside a sign-in challenge', async () => {
+    const declared = { info: { required: false }, schema: PAYMENT_IDENTIFIER_JSON_SCHEMA };
+    // A static price with signed offers: the 402 is built once and cached.
+    const offering = serverWith({ offerReceipt: { signer: OFFER_KEY } });
+    for (let i = 0; i < 2; i++) {
+      const admission = await offering.admit(request());
+      assert.equal(admission.action, 'reply');
+      if (admission.action !== 'reply') return;
+      const body = JSON.parse(admission.reply.body);
+      const header = decodePaymentRequiredHeader(admission.reply.headers['payment-required']!);
+      for (const challenge of [body, header]) {
+        assert.deepEqual(challenge.extensions?.[PAYMENT_IDENTIFIER], declared);
+        assert.equal(readSignedOffers(challenge.extensions).length, 1);
+      }
+    }
+    // With sign-in, every 402 is built per request: it carries all three.
+    const all = await challengeOf(
+      serverWith({
+        offerReceipt: { signer: OFFER_KEY },
+        signInWithX: { origin: 'http://seller.test', accessMs: 3_600_000 },
+      }),
+    );
+    assert.deepEqual(Object.keys(all.extensions).sort(), [
+      OFFER_RECEIPT,
+      PAYMENT_IDENTIFIER,
+      SIGN_IN_WITH_X,
+    ]);
+    assert.deepEqual(all.extensions[PAYMENT_IDENTIFIER], declared);
   });
 
   test('paymentIdentifier: false leaves it out; { required: true } declares it required', async () => {
