@@ -214,6 +214,55 @@ describe('facilitator engine: payment-identifier', { timeout: 60_000 }, () => {
     await facilitator.idle();
   });
 
+  test('an id answers again only for the resource the payment was settled for: the same bytes and id on another route are a duplicate', async () => {
+    const facilitator = engine({ paymentIdentifier: { maxReplays: 5 } });
+    const paid = await payload(6, 1n, 'pay_resource_0000000000000001');
+    const at = (url: string) => ({ ...paid, resource: { url } });
+    const before = seller();
+    const first = await facilitator.settle(at('http://seller.test/a'), requirements());
+    assert.equal(first.success, true, JSON.stringify(first));
+    const elsewhere = await facilitator.settle(at('http://seller.test/b'), requirements());
+    assert.equal(elsewhere.errorReason, 'duplicate_settlement');
+    const unnamed = await facilitator.settle(paid, requirements());
+    assert.equal(unnamed.errorReason, 'duplicate_settlement');
+    const again = await facilitator.settle(at('http://seller.test/a'), requirements());
+    assert.equal(again.success, true, JSON.stringify(again));
+    assert.equal(seller(), before + AMOUNT);
+  });
+
+  test('a pending answer confirmed since is served once by its first retry under the id (the answer turns, no replay counted); replays count after it', async () => {
+    const ledger = new InMemoryLedger();
+    const facilitator = engine({
+      ledger,
+      settleTimeoutMs: 300,
+      paymentIdentifier: { maxReplays: 1 },
+    });
+    const id = 'pay_promoted_0000000000000001';
+    const key = { network: 'stacks:2147483648' as const, payer: devnet.accounts[7]!.address, id };
+    const paid = {
+      ...(await payload(7, 1n, id)),
+      resource: { url: 'http://seller.test/a' },
+    };
+    devnet.chain.stall(true);
+    try {
+      const first = await facilitator.settle(paid, requirements());
+      assert.equal(first.errorReason, 'settlement_pending');
+    } finally {
+      devnet.chain.stall(false);
+      devnet.mine();
+    }
+    const served = await facilitator.settle(paid, requirements());
+    assert.equal(served.success, true, JSON.stringify(served));
+    assert.equal(await ledger.answerOf(served.transaction), 'success', 'the answer turned');
+    assert.equal((await ledger.paymentIdBinding(key))?.replays, 0, 'not a replay');
+    const replayed = await facilitator.settle(paid, requirements());
+    assert.equal(replayed.success, true, 'the one replay is still there');
+    assert.equal((await ledger.paymentIdBinding(key))?.replays, 1);
+    const past = await facilitator.settle(paid, requirements());
+    assert.equal(past.errorReason, 'duplicate_settlement', 'past maxReplays');
+    await facilitator.idle();
+  });
+
   test('a payment that failed on chain is answered its failure again, never served', async () => {
     const facilitator = engine();
     const paid = await payload(0, 0n, 'pay_failure_00000000000000001');

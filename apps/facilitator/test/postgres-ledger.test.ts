@@ -132,6 +132,40 @@ test('a ledger schema from before settlements recorded their resource gains the 
   }
 });
 
+test('a ledger schema from before both the resource column and payment identifiers gains both at open', async () => {
+  const older = `${schema}_before_both`;
+  const first = await openPostgresLedger({ connectionString, schema: older });
+  try {
+    await first.ledger.claim(settlement(5));
+    await sql`alter table x402_settlements drop column resource`.execute(first.db);
+    await sql`drop table x402_payment_ids`.execute(first.db);
+  } finally {
+    await first.close();
+  }
+  const reopened = await openPostgresLedger({ connectionString, schema: older });
+  try {
+    assert.equal((await reopened.ledger.get(settlement(5).txid))?.state, 'claimed');
+    const resource = 'https://api.example.com/weather';
+    const claim = await reopened.ledger.claim(settlement(6, { resource }));
+    assert.equal(claim.claimed && claim.record.resource, resource);
+    const key = {
+      network: settlement(5).network,
+      payer: settlement(5).payer,
+      id: 'pay_0123456789abcdef',
+    };
+    const bound = await reopened.ledger.bindPaymentId(
+      key,
+      settlement(5).paymentTxid,
+      1_000,
+      60_000,
+    );
+    assert.equal(bound.paymentTxid, settlement(5).paymentTxid);
+  } finally {
+    await sql`drop schema if exists ${sql.id(older)} cascade`.execute(reopened.db);
+    await reopened.close();
+  }
+});
+
 test('upgrading beside a process of the previous release mid-transaction: neither fails, the column is added', async () => {
   const upgraded = `${schema}_upgrade`;
   const first = await openPostgresLedger({ connectionString, schema: upgraded });

@@ -88,6 +88,36 @@ test('a ledger file from before payment identifiers gains their table at open, a
   }
 });
 
+test('a ledger file from before both the resource column and payment identifiers gains both at open', async () => {
+  const path = join(dir, 'before-both.db');
+  const older = await openSqliteLedger({ path });
+  await older.ledger.claim(settlement(5));
+  await sql`alter table x402_settlements drop column resource`.execute(older.db);
+  await sql`drop table x402_payment_ids`.execute(older.db);
+  await older.close();
+  const reopened = await openSqliteLedger({ path });
+  try {
+    assert.equal((await reopened.ledger.get(settlement(5).txid))?.state, 'claimed');
+    const resource = 'https://api.example.com/weather';
+    const claim = await reopened.ledger.claim(settlement(6, { resource }));
+    assert.equal(claim.claimed && claim.record.resource, resource);
+    const key = {
+      network: settlement(5).network,
+      payer: settlement(5).payer,
+      id: 'pay_0123456789abcdef',
+    };
+    const bound = await reopened.ledger.bindPaymentId(
+      key,
+      settlement(5).paymentTxid,
+      1_000,
+      60_000,
+    );
+    assert.equal(bound.paymentTxid, settlement(5).paymentTxid);
+  } finally {
+    await reopened.close();
+  }
+});
+
 test('a ledger file from before settlements recorded their resource gains the column at open; its rows read back without one', async () => {
   const path = join(dir, 'before-resource.db');
   const older = await openSqliteLedger({ path });

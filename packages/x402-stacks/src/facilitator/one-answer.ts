@@ -119,7 +119,8 @@ export async function answerRetry(
   }
   if (waited.outcome === 'answered') {
     // A pending answer confirmed since is served once, id or not: its first serve is that turn, not an id replay.
-    const promoted = await promotePending(context, current, connection.network, payloadInput);
+    const promote = () => promotePending(context, current, connection.network, payloadInput);
+    const promoted = await promote();
     if (promoted) return promoted;
     // The buyer's own retry, under the id it bound to this payment (its response was lost): the stored outcome again,
     // as often as the id's window and replays allow, and only for the resource the payment was settled for (when
@@ -128,7 +129,7 @@ export async function answerRetry(
       paymentId !== undefined &&
       (current.resource === undefined || sameResource(current, payloadInput))
     ) {
-      const again = await answerAgain(context, tracker, current, paymentId, connection);
+      const again = await answerAgain(context, tracker, current, paymentId, connection, promote);
       if (again) return again;
     }
     return duplicate(current);

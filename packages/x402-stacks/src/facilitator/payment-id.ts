@@ -114,9 +114,11 @@ export function conflictRefusal(payer: string, id: string): Refusal {
  * to it within the id's window: the failure again, the status of a broadcast still pending (neither serves anything,
  * so neither is counted), or the success, counted against the id's replays. Undefined when the id gives no answer
  * (unbound, lapsed, or its replays used up): the caller answers `duplicate_settlement` as for any retry.
+ * `firstServe` is asked first when a broadcast answered pending turns out confirmed here: the payment's first serve
+ * is that turn of its answer (`Ledger.promoteAnswer`), not a replay of the id.
  * @example
  * ```ts
- * const again = await answerAgain(context, tracker, record, id, connection);
+ * const again = await answerAgain(context, tracker, record, id, connection, promote);
  * if (again) return again;
  * ```
  */
@@ -126,6 +128,7 @@ export async function answerAgain(
   record: SettlementRecord,
   id: string,
   connection: NetworkChain,
+  firstServe?: () => Promise<SettleResponse | undefined>,
 ): Promise<SettleResponse | undefined> {
   const settings = context.paymentIds;
   if (!settings) return undefined;
@@ -151,6 +154,10 @@ export async function answerAgain(
           record,
         );
   if (!outcome.success) return outcome;
+  if (record.state === 'broadcast' && firstServe) {
+    const first = await firstServe();
+    if (first) return first;
+  }
   const replay = await settings.ledger.replayPaymentId(
     key,
     record.paymentTxid,
