@@ -50,6 +50,10 @@ export async function startFacilitatorService(
     pollIntervalMs: config.pollIntervalMs,
     verifyCacheMs: config.verifyCacheMs,
     maxNonceAhead: config.maxNonceAhead,
+    paymentIdentifier: {
+      windowMs: config.paymentIdWindowMs,
+      maxReplays: config.paymentIdMaxReplays,
+    },
     // Only testnet sBTC is contested; the override applies on testnet and leaves mainnet sBTC as it is.
     ...(config.sbtcContractTestnet
       ? { tokens: { contracts: { sBTC: config.sbtcContractTestnet as `${string}.${string}` } } }

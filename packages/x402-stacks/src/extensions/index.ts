@@ -12,6 +12,21 @@ export {
 } from './envelope.js';
 export * from './offer-receipt/index.js';
 export {
+  createPaymentId,
+  declarePaymentIdentifier,
+  PAYMENT_ID_MAX_LENGTH,
+  PAYMENT_ID_MIN_LENGTH,
+  PAYMENT_IDENTIFIER,
+  PAYMENT_IDENTIFIER_JSON_SCHEMA,
+  type PaymentIdentifierInfo,
+  PaymentIdentifierInfoSchema,
+  type PaymentIdOf,
+  PaymentIdSchema,
+  paymentIdOf,
+  readPaymentIdentifier,
+  withPaymentId,
+} from './payment-identifier/index.js';
+export {
   declareSiwxStacks,
   readSiwxDeclaration,
   siwxStacksChain,

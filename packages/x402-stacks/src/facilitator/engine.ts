@@ -5,6 +5,7 @@
  * it. The steps live in their own files: `verify.ts`, `settle.ts`, `sponsor-pool.ts`, `track.ts`, `keeper.ts`.
  * @module
  */
+import { PAYMENT_IDENTIFIER } from '../extensions/payment-identifier/index.js';
 import type { SettleResponse, SupportedResponse, VerifyResponse } from '../protocol/v2.js';
 import type { StacksNetworkId } from '../stacks/networks.js';
 import { abandonedBefore, createContext } from './context.js';
@@ -12,6 +13,7 @@ import { createKeeper, type Keeper } from './keeper.js';
 import type { SettlementRecord } from './ledger.js';
 import type { FacilitatorOptions } from './options.js';
 import { invalid } from './outcomes.js';
+import { conflictRefusal, namesAnotherPayment, paymentIdNamed } from './payment-id.js';
 import { settlePayment } from './settle.js';
 import { createSponsorPool, type SponsorHealth } from './sponsor-pool.js';
 import { createTracker } from './track.js';
@@ -97,8 +99,18 @@ export function createFacilitator(options: FacilitatorOptions): Facilitator {
 
   return {
     async verify(payload, requirements) {
+      const named = paymentIdNamed(context, payload);
+      if (!named.ok) return invalid(named);
       const examined = await examinePayment(context, pool, payload, requirements, 'verify');
-      return examined.ok ? { isValid: true, payer: examined.check.payer } : invalid(examined);
+      if (!examined.ok) return invalid(examined);
+      const { payer, txid } = examined.check;
+      if (
+        named.id !== undefined &&
+        (await namesAnotherPayment(context, examined.network.caip2, payer, named.id, txid))
+      ) {
+        return invalid(conflictRefusal(payer, named.id));
+      }
+      return { isValid: true, payer };
     },
     settle: (payload, requirements, options) =>
       settlePayment(context, pool, tracker, payload, requirements, options?.signal),
@@ -134,7 +146,8 @@ export function createFacilitator(options: FacilitatorOptions): Facilitator {
             ...(sponsor ? { extra: { sponsor, feePayer: sponsor } } : {}),
           };
         }),
-        extensions: [],
+        // An extension is listed only where this engine and its ledger carry it out.
+        extensions: context.paymentIds ? [PAYMENT_IDENTIFIER] : [],
         signers,
       };
     },

@@ -121,6 +121,8 @@ export function createKeeper(
     if (context.sponsor) {
       await context.ledger.pruneSponsorFees(context.now() - context.sponsor.limits.windowMs);
     }
+    // Ids past their window answer nothing any more: forgotten, they hold no storage either.
+    await context.paymentIds?.ledger.prunePaymentIds(context.now() - context.paymentIds.windowMs);
     return { expired, followed, gapsFilled };
   }
 

@@ -11,6 +11,7 @@ import type { FacilitatorContext } from './context.js';
 import type { SettlementRecord } from './ledger.js';
 import { watchHolder } from './liveness.js';
 import { duplicate, failedBefore, success } from './outcomes.js';
+import { answerAgain, conflictAnswer, namesAnotherPayment } from './payment-id.js';
 import type { Tracker } from './track.js';
 
 /**
@@ -46,6 +47,10 @@ export async function answerOnce(
 
 /**
  * Answers a retry of a payment the ledger already holds.
+ * - A retry naming a `payment-identifier` id that names another payment of the payer is refused
+ *   (`payment_identifier_conflict`); one naming the id bound to this payment, once the first call answered, gets the
+ *   stored outcome again within the id's window and replays (`payment-id.ts`), for the resource the payment was
+ *   settled for when the ledger recorded one.
  * - While the call that claimed it may still answer, the payment is that call's: a replay by anyone who read the
  *   transaction in the mempool must not race the buyer's own request for the answer. The retry waits, at most about
  *   one lease, and is a duplicate.
@@ -58,12 +63,12 @@ export async function answerOnce(
  *   again.
  * - A payment answered `settlement_pending` and confirmed since is served once: the first retry under the same
  *   terms and for the same resource turns the ledger's answer into `success` (atomically, across processes) and
- *   answers success; every other retry is a duplicate. This is how a seller serves a buyer whose settle call gave
+ *   answers success; every other retry is a duplicate (or an id's counted replay, above). This is how a seller serves a buyer whose settle call gave
  *   only `settlement_pending` or timed out: the facilitator, not the seller's memory, decides who is served.
  * - Anything else (answered, refused by the node, retried under other terms) is a duplicate.
  * @example
  * ```ts
- * const answer = await answerRetry(context, tracker, existing, payload, requirements);
+ * const answer = await answerRetry(context, tracker, existing, payload, requirements, paymentId, signal);
  * if (answer) return answer; // else settle the payment afresh
  * ```
  */
@@ -73,9 +78,22 @@ export async function answerRetry(
   record: SettlementRecord,
   payloadInput: unknown,
   requirementsInput: unknown,
+  paymentId?: string,
   signal?: AbortSignal,
 ): Promise<SettleResponse | undefined> {
   const connection = context.chains.get(record.network);
+  if (
+    paymentId !== undefined &&
+    (await namesAnotherPayment(
+      context,
+      record.network,
+      record.payer,
+      paymentId,
+      record.paymentTxid,
+    ))
+  ) {
+    return conflictAnswer(record.payer, record.network, paymentId);
+  }
   if (!connection || !sameTerms(record, requirementsInput, context)) return duplicate(record);
   const waited = await untilUnanswerable(context, record);
   if (waited.outcome === 'vanished') return undefined;
@@ -100,10 +118,21 @@ export async function answerRetry(
     return latest?.createdAt === current.createdAt ? failedBefore(latest) : undefined;
   }
   if (waited.outcome === 'answered') {
-    return (
-      (await promotePending(context, current, connection.network, payloadInput)) ??
-      duplicate(current)
-    );
+    // A pending answer confirmed since is served once, id or not: its first serve is that turn, not an id replay.
+    const promote = () => promotePending(context, current, connection.network, payloadInput);
+    const promoted = await promote();
+    if (promoted) return promoted;
+    // The buyer's own retry, under the id it bound to this payment (its response was lost): the stored outcome again,
+    // as often as the id's window and replays allow, and only for the resource the payment was settled for (when
+    // recorded), so an id's replays never unlock another route at the same price.
+    if (
+      paymentId !== undefined &&
+      (current.resource === undefined || sameResource(current, payloadInput))
+    ) {
+      const again = await answerAgain(context, tracker, current, paymentId, connection, promote);
+      if (again) return again;
+    }
+    return duplicate(current);
   }
   if (waited.outcome !== 'unanswerable') return duplicate(current);
   if (current.state === 'claimed') {

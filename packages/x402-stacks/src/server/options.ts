@@ -118,6 +118,13 @@ export type PaymentMiddlewareOptions<Request = unknown> = {
    */
   challengeBody?: ChallengeBody;
   /**
+   * The `payment-identifier` extension, declared in the 402's `extensions`: buyers name each payment with an id of
+   * their own and send the same id when they retry it, so a retry after a lost response is served on the one payment
+   * (the facilitator answers it with the stored outcome). Default `true` (declared, `required: false`).
+   * `{ required: true }` refuses a payment without an id (400 `payment_identifier_required`); `false` leaves it out.
+   */
+  paymentIdentifier?: boolean | { required?: boolean };
+  /**
    * Offer `sign-in-with-x` in the 402 and serve, without a new payment, a buyer whose signed proof names an address
    * that paid this route (or its `scope`) within `accessMs`. Each settled payment is recorded for it. See
    * {@link SignInWithXOptions}.
@@ -225,6 +232,8 @@ export type ResolvedOptions<Request> = {
   readonly pendingIntervalMs: number;
   readonly paymentValidator: ((payment: Payment) => boolean | Promise<boolean>) | undefined;
   readonly challengeBody: ChallengeBody;
+  /** The `payment-identifier` declaration, or undefined when the route leaves the extension out. */
+  readonly paymentIdentifier: { readonly required: boolean } | undefined;
   readonly signInWithX: SiwxGate | undefined;
   readonly offerReceipt: ResolvedOfferReceipt | undefined;
 };
@@ -277,6 +286,11 @@ const OptionsSchema = z.object({
     })
     .optional(),
   challengeBody: z.enum(['x402', 'x402-stacks-v1']).optional(),
+  paymentIdentifier: z
+    .union([z.boolean(), z.strictObject({ required: z.boolean().optional() })], {
+      error: 'expected true, false or { required: boolean }',
+    })
+    .optional(),
   signInWithX: SignInWithXOptionsSchema.optional(),
   offerReceipt: z
     .object({
@@ -436,6 +450,7 @@ export function resolveOptions<Request>(
     pendingIntervalMs: given.settlementPending?.intervalMs ?? 1_000,
     paymentValidator: given.paymentValidator,
     challengeBody: given.challengeBody ?? 'x402',
+    paymentIdentifier: paymentIdentifierOf(given.paymentIdentifier),
     signInWithX,
     offerReceipt,
   };
@@ -503,6 +518,13 @@ function assetOf(
   }
   const asset = given.asset ?? legacy;
   return typeof asset === 'string' ? asset : 'STX';
+}
+
+function paymentIdentifierOf(
+  option: PaymentMiddlewareOptions['paymentIdentifier'],
+): ResolvedOptions<unknown>['paymentIdentifier'] {
+  if (option === false) return undefined;
+  return { required: typeof option === 'object' && option.required === true };
 }
 
 function standInBase(network: StacksNetwork | undefined, asset: string): RequirementBase {

@@ -4,6 +4,10 @@
  * per request, and a static route's challenge is encoded once.
  * @module
  */
+import {
+  declarePaymentIdentifier,
+  PAYMENT_IDENTIFIER,
+} from '../extensions/payment-identifier/index.js';
 import { utf8ToBase64 } from '../protocol/base64.js';
 import { PAYMENT_HEADERS } from '../protocol/headers.js';
 import type { PaymentRequirements, SettleResponse } from '../protocol/v2.js';
@@ -87,7 +91,8 @@ export type ChallengeFailure = { readonly error: string; readonly message?: stri
 /**
  * The 402: the `payment-required` header and the same JSON as the body, never cached. `failure` names why a payment
  * was refused; `receipt` (a failed or pending settlement) goes in `payment-response` so the buyer sees the txid.
- * `extensions` are the declared extensions' entries (the signed offers of `offer-receipt`).
+ * `extensions` are the declared extensions' entries (the signed offers of `offer-receipt`, a `sign-in-with-x`
+ * challenge); the route's `payment-identifier` declaration joins them, so one 402 carries every declared extension.
  */
 export function challengeReply(
   options: ResolvedOptions<unknown>,
@@ -97,7 +102,7 @@ export function challengeReply(
   receipt?: SettleResponse,
   extensions?: Readonly<Record<string, unknown>>,
 ): PaywallReply {
-  const { name, description, mimeType, outputSchema } = options;
+  const { name, description, mimeType, outputSchema, paymentIdentifier } = options;
   const challenge = {
     x402Version: 2,
     error: failure.error,
@@ -111,7 +116,16 @@ export function challengeReply(
     accepts,
     ...(name !== undefined ? { name } : {}),
     ...(outputSchema !== undefined ? { outputSchema } : {}),
-    ...(extensions !== undefined ? { extensions } : {}),
+    ...(paymentIdentifier || extensions !== undefined
+      ? {
+          extensions: {
+            ...extensions,
+            ...(paymentIdentifier
+              ? { [PAYMENT_IDENTIFIER]: declarePaymentIdentifier(paymentIdentifier) }
+              : {}),
+          },
+        }
+      : {}),
   };
   const body = JSON.stringify(challenge);
   const headers: Record<string, string> = {

@@ -8,6 +8,7 @@
 import type { ExtensionEnvelope } from '../extensions/envelope.js';
 import { receiptExtension } from '../extensions/offer-receipt/envelopes.js';
 import { OFFER_RECEIPT } from '../extensions/offer-receipt/schema.js';
+import { paymentIdOf } from '../extensions/payment-identifier/index.js';
 import { SIGN_IN_WITH_X } from '../extensions/sign-in-with-x/schema.js';
 import { InvalidHeaderError } from '../protocol/errors.js';
 import { PAYMENT_HEADERS } from '../protocol/headers.js';
@@ -369,6 +370,11 @@ export function createResourceServer<Request = unknown>(
       });
     }
 
+    // 4b. The payment's id, when the route declares the extension: malformed, or missing where required, is a 400
+    // before anything is verified or settled.
+    const idProblem = paymentIdProblem(resolved.paymentIdentifier, matched);
+    if (idProblem) return reply(errorReply(400, idProblem.reason, idProblem.message));
+
     // 5. Settle now, or verify now and settle after the handler. A validator sees the verified payment first.
     const { paymentValidator } = resolved;
     const remember =
@@ -629,6 +635,24 @@ const CLAIMED = new Set([
 
 function isClaimed(answer: SettleResponse): boolean {
   return answer.success || CLAIMED.has(answer.errorReason ?? '');
+}
+
+/** Why the payment's `payment-identifier` entry cannot be taken on this route, if it cannot. */
+function paymentIdProblem(
+  declared: { readonly required: boolean } | undefined,
+  matched: MatchedPayment,
+): { reason: string; message: string } | undefined {
+  if (!declared) return undefined;
+  // A v1 payment has no extensions: it names no id.
+  const of = paymentIdOf(matched.version === 2 ? matched.payload.extensions : undefined);
+  if (!of.ok) return { reason: of.reason, message: of.message };
+  if (declared.required && of.id === undefined) {
+    return {
+      reason: 'payment_identifier_required',
+      message: SERVER_REASON_CODES.payment_identifier_required,
+    };
+  }
+  return undefined;
 }
 
 function reply(paywallReply: PaywallReply): ReplyAdmission {

@@ -32,12 +32,14 @@ import { provablyNotSent } from '../sent.js';
  *    `onPaymentRequired` is shown, and the one the paid request goes to. A request whose body is a stream
  *    (`Readable`, `ReadableStream`) is refused with {@link UnreplayableRequestError} before signing: the unpaid
  *    request consumed it.
- * 3. The request is sent again through the same instance with the payment, exactly once, with `maxRedirects: 0`: the
- *    payment header never follows a redirect (a 3xx is handled as axios handles any status). A served response is
+ * 3. The request is sent again through the same instance with the payment, with `maxRedirects: 0`: the payment
+ *    header never follows a redirect (a 3xx is handled as axios handles any status). A served response is
  *    returned; its `payment-response` header holds the receipt, and `getPaymentReceipt(response)` the payment with
  *    any verified signed offer and receipt. A second 402 rejects with
  *    {@link PaymentRejectedError} or {@link SettlementPendingError}, whose `response` is the axios response.
- *    Whatever is returned or thrown has the payment header removed from its `config` and request.
+ *    Whatever is returned or thrown has the payment header removed from its `config` and request. When the paid
+ *    request gets no response (a reset, a timeout) and the payment carries a `payment-identifier` id, the same
+ *    payment is sent again (`lostResponseRetries`, default once): the facilitator answers it with the stored outcome.
  *
  * @param options spending policy, fees, chain source and hooks: see {@link PaymentOptions}.
  * @throws {PayerOptionsError} at once, for options that cannot be used.
@@ -125,26 +127,34 @@ export function wrapAxiosWithPayment<Instance extends AxiosInstance>(
       });
     }
     const prepared = await payer.preparePayment(challenge, { url });
-    let paid: AxiosResponse;
+    let paid: AxiosResponse | undefined;
     let paidRejection: unknown;
-    try {
-      paid = await axiosInstance.request({
-        ...config,
-        ...elsewhere,
-        maxRedirects: 0,
-        headers: {
-          ...retryHeaders(config, url, requested),
-          [prepared.header.name]: prepared.header.value,
-        },
-      });
-    } catch (error) {
-      const response = (error as { response?: AxiosResponse }).response;
-      if (!response) {
-        redactPaymentHeaders(error);
-        throw prepared.fail(error, provablyNotSent(error) ? { sent: false } : undefined);
+    // Whether any send may have reached the server: then the budget keeps the amount whatever happens next.
+    let maybeSent = false;
+    for (let attempt = 0; paid === undefined; attempt++) {
+      try {
+        paid = await axiosInstance.request({
+          ...config,
+          ...elsewhere,
+          maxRedirects: 0,
+          headers: {
+            ...retryHeaders(config, url, requested),
+            [prepared.header.name]: prepared.header.value,
+          },
+        });
+      } catch (error) {
+        const response = (error as { response?: AxiosResponse }).response;
+        if (!response) {
+          redactPaymentHeaders(error);
+          maybeSent ||= !provablyNotSent(error);
+          // The response was lost (a reset, a timeout): the same payment under the same id again, unless the
+          // caller cancelled the request.
+          if (attempt < prepared.lostResponseRetries && !isCancel(error)) continue;
+          throw prepared.fail(error, maybeSent ? undefined : { sent: false });
+        }
+        paid = response;
+        paidRejection = error;
       }
-      paid = response;
-      paidRejection = error;
     }
     redactPaymentHeaders(paid);
     if (paidRejection !== undefined) redactPaymentHeaders(paidRejection);
@@ -166,6 +176,12 @@ export function wrapAxiosWithPayment<Instance extends AxiosInstance>(
     },
   );
   return axiosInstance;
+}
+
+/** A request its caller cancelled (an abort signal or a cancel token): the caller gave up, nothing is resent. */
+function isCancel(error: unknown): boolean {
+  const { code, name } = (error ?? {}) as { code?: unknown; name?: unknown };
+  return code === 'ERR_CANCELED' || name === 'CanceledError';
 }
 
 // Marks the request config of a sign-in attempt, which axios carries through to its response's config.
