@@ -90,6 +90,7 @@ export {
   type StructuredDataDomain,
   type StructuredDataSignatureProblem,
   type StructuredDataSignatureVerdict,
+  recoverStructuredDataSigner,
   signStructuredData,
   structuredDataDomainCV,
   structuredDataHash,
