@@ -14,6 +14,7 @@ import {
   readFacts,
 } from './admission.js';
 import { ByteArena } from './arena.js';
+import { BatchEscrow, type EscrowStateJson } from './escrow.js';
 import {
   type Execution,
   execute,
@@ -21,7 +22,6 @@ import {
   restoreExecution,
   type TransactionEvent,
 } from './execution.js';
-import { BatchEscrow, type EscrowStateJson } from './escrow.js';
 import {
   type DevnetAccount,
   ESCROW_DEPLOYMENTS,

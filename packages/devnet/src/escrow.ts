@@ -18,9 +18,6 @@ import {
 import type { AccountState } from './state.js';
 import { type DevnetToken, tokenAssetId } from './tokens.js';
 
-/** The contract's name at both of its devnet ids. */
-export const ESCROW_CONTRACT_NAME = 'batch-escrow';
-
 /** The refusals, named as in the contract (README "Errors"). */
 export const ESCROW_ERRORS = {
   NOT_ADMIN: 100n,
@@ -457,7 +454,7 @@ class Run {
     const channel = this.#channel(id) ?? refuse(ESCROW_ERRORS.CHANNEL_NOT_FOUND);
     const { config } = channel;
     const available = channel.balance - channel.claimed;
-    const refunded = amount < available ? amount : available;
+    const refunded = smaller(amount, available);
     const balance = channel.balance - refunded;
     const pending = channel.withdrawal;
     const withdrawal =
@@ -512,7 +509,7 @@ class Run {
     const { config } = channel;
     const pending = channel.withdrawal ?? refuse(ESCROW_ERRORS.NO_WITHDRAWAL);
     const available = channel.balance - channel.claimed;
-    const paid = pending.amount < available ? pending.amount : available;
+    const paid = smaller(pending.amount, available);
     const balance = channel.balance - paid;
     if (!this.#isPayerSide(config)) refuse(ESCROW_ERRORS.NOT_CHANNEL_PAYER);
     if (config.token !== token) refuse(ESCROW_ERRORS.TOKEN_MISMATCH);
@@ -714,6 +711,11 @@ function optionalBuffer(value: ClarityValue | undefined): Uint8Array | null {
 
 function tokenArg(value: ClarityValue | undefined): string | null {
   return value?.type === 'some' ? principalOf(value.value) : null;
+}
+
+/** The smaller of two amounts (Math.min takes no bigint). */
+function smaller(a: bigint, b: bigint): bigint {
+  return a < b ? a : b;
 }
 
 function hexOf(bytes: Uint8Array): string {

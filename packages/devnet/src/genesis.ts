@@ -26,6 +26,11 @@ const DEPLOYER = 'ST1PQHQKV0RJXZFY1DGX8MNSNYVE3VGZJSRTPGZGM';
  * mainnet-configured clients find it too. Each is its own deployment with its own storage, and since the devnet runs
  * the testnet chain id, both SIP-018 domains carry testnet's chain id. The admin of both is the testnet deployer
  * (no transaction on this chain can come from an `SP…` origin), and every registered token starts allowed.
+ * @example
+ * ```ts
+ * ESCROW_DEPLOYMENTS.map((d) => d.contractId);
+ * // ['ST1PQHQKV0RJXZFY1DGX8MNSNYVE3VGZJSRTPGZGM.batch-escrow', 'SP1PQHQKV0RJXZFY1DGX8MNSNYVE3VGZJSRCBGD7R.batch-escrow']
+ * ```
  */
 export const ESCROW_DEPLOYMENTS: readonly { contractId: string; admin: string }[] = [
   STACKS_NETWORKS.testnet.addressVersion.singleSig,

@@ -87,10 +87,10 @@ export {
   verifySponsorSignature,
 } from './signature.js';
 export {
+  recoverStructuredDataSigner,
   type StructuredDataDomain,
   type StructuredDataSignatureProblem,
   type StructuredDataSignatureVerdict,
-  recoverStructuredDataSigner,
   signStructuredData,
   structuredDataDomainCV,
   structuredDataHash,
