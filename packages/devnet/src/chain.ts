@@ -110,6 +110,7 @@ export class DevnetChain {
   readonly tokens: ReadonlyMap<string, DevnetToken>;
   /** batch-escrow, preloaded at genesis at its testnet and mainnet ids, by contract id. */
   readonly escrows: ReadonlyMap<string, BatchEscrow>;
+  readonly #escrowIds: ReadonlySet<string>;
   readonly #burnBlockEvery: number;
   readonly #clock: () => number;
   #state = new AccountState();
@@ -133,6 +134,7 @@ export class DevnetChain {
         new BatchEscrow(contractId, admin, [...this.tokens.keys()]),
       ]),
     );
+    this.#escrowIds = new Set(this.escrows.keys());
     this.#burnBlockEvery = Math.max(1, options.burnBlockEvery ?? 5);
     this.#clock = options.clock ?? Date.now;
     for (const { address } of this.accounts) {
@@ -189,7 +191,7 @@ export class DevnetChain {
     const verdict = admit(raw, tx, txid, {
       state: this.#state,
       tokens: this.tokens,
-      escrows: new Set(this.escrows.keys()),
+      escrows: this.#escrowIds,
       pendingAt: (principal, nonce) => this.#pendingAt(principal, nonce),
     });
     if ('reason' in verdict) return { accepted: false, txid, ...verdict };
