@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import {
   Cl,
+  type ClarityValue,
   cvToHex,
   cvToString,
   fetchCallReadOnlyFunction,
@@ -120,7 +121,7 @@ describe('batch-escrow over HTTP', () => {
     const read = (
       contract: string,
       functionName: string,
-      functionArgs = [Cl.bufferFromHex(channelIdOf(config))],
+      functionArgs: ClarityValue[] = [Cl.bufferFromHex(channelIdOf(config))],
     ) =>
       fetchCallReadOnlyFunction({
         contractAddress: contract.split('.')[0]!,
