@@ -51,9 +51,10 @@ before(async () => {
   relayer = party('fidelity relayer');
   sponsor = party('fidelity sponsor');
   stranger = party('fidelity stranger');
-  twin.fund(payer, { stx: 50_000_000n, sBTC: 5_000_000n });
+  // Enough for every fee of a long X402_FUZZ_RUNS setting (50,000 micro-STX per call).
+  twin.fund(payer, { stx: 5_000_000_000n, sBTC: 50_000_000n });
   for (const p of [receiver, receiverAuthorizer, relayer, sponsor, stranger]) {
-    twin.fund(p, { stx: 10_000_000n });
+    twin.fund(p, { stx: 5_000_000_000n });
   }
 });
 
@@ -177,6 +178,18 @@ describe('batch-escrow fidelity: devnet vs simnet with the real contract', () =>
       [
         payer,
         depositArgs({ ...c, receiverAuthorizer: mainnetTwin(receiverAuthorizer.address) }, 5n),
+        '(err u106)',
+      ],
+      // a testnet multi-sig address cannot produce a recoverable key either
+      [
+        payer,
+        depositArgs(
+          {
+            ...c,
+            payerAuthorizer: addressFromHash160(21, parseStacksAddress(payer.address).hash160),
+          },
+          5n,
+        ),
         '(err u106)',
       ],
       [payer, depositArgs(c, 1_000_000_000_000n), '(err u1)'],
@@ -354,6 +367,20 @@ describe('batch-escrow fidelity: devnet vs simnet with the real contract', () =>
     // nothing left unclaimed: (ok u0), and the nonce still advances
     assertSame(await twin.call(receiver, 'refund', refundArgs(c, 7n, 2n)), '(ok u0)');
     assert.match(await twin.assertSameChannel(channelIdOf(c)), /refund-nonce u3/);
+    // In sBTC: the refund pays the payer with the token's own transfer.
+    const sbtc = config('refund sbtc', { token: SBTC });
+    assertSame(
+      await twin.call(payer, 'deposit', depositArgs(sbtc, 9_000n)),
+      `(ok 0x${channelIdOf(sbtc)})`,
+    );
+    const events = assertSame(
+      await twin.call(receiver, 'refund', refundArgs(sbtc, 4_000n, 0n)),
+      '(ok u4000)',
+    );
+    assert.deepEqual(
+      events.map((e) => e.kind),
+      ['ft', 'print'],
+    );
     twin.assertSameBalances(...parties());
   });
 
@@ -489,6 +516,16 @@ describe('batch-escrow fidelity: devnet vs simnet with the real contract', () =>
             );
           },
           async () => {
+            // a batch over both channels, signed or sent by the receiver
+            const rows = channels.map((ch) => row(ch, BigInt(random(45_000))));
+            const signed = random(2) === 0;
+            await same(
+              signed ? relayer : receiver,
+              'claim',
+              claimArgs(rows, signed ? signClaimBatch(receiverAuthorizer, rows) : undefined),
+            );
+          },
+          async () => {
             await same(relayer, 'settle', [Cl.principal(receiver.address), tokenArg(c.token)]);
           },
           async () => {
@@ -507,7 +544,7 @@ describe('batch-escrow fidelity: devnet vs simnet with the real contract', () =>
             await same(payer, 'finish-withdrawal', [id(c), tokenArg(c.token)]);
           },
           async () => {
-            twin.mineBurnBlocks(random(5));
+            twin.mineBurnBlocks(random(9));
           },
         ];
         await ops[random(ops.length)]!();
@@ -537,6 +574,8 @@ describe('batch-escrow on the devnet: what simnet cannot judge', () => {
       }),
       `(ok 0x${channelIdOf(c)})`,
     );
+    // Sweep what earlier tests left in the receiver's STX pool, so that it holds exactly this claim.
+    await same(relayer, 'settle', [Cl.principal(receiver.address), Cl.none()]);
     assertSame(await twin.call(receiver, 'claim', claimArgs([row(c, 2_000n)])), '(ok u2000)');
     // A settle in deny mode must name what the contract sends.
     const unsettled = twin.runOnDevnet(
