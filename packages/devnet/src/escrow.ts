@@ -110,20 +110,21 @@ const refuse = (code: bigint): never => {
  */
 export class BatchEscrow {
   readonly contractId: string;
-  #admin: string;
-  readonly #allowed = new Map<string, boolean>();
-  readonly #channels = new Map<string, Channel>();
-  readonly #unsettled = new Map<string, bigint>();
+  readonly #storage: Storage;
 
   constructor(contractId: string, admin: string, allowedTokens: readonly string[] = []) {
     this.contractId = contractId;
-    this.#admin = admin;
-    for (const token of allowedTokens) this.#allowed.set(token, true);
+    this.#storage = {
+      admin,
+      allowed: new Map(allowedTokens.map((token) => [token, true])),
+      channels: new Map(),
+      unsettled: new Map(),
+    };
   }
 
   /** Runs a public function. Throws nothing for a refusal: it is an `error` plan. */
   call(fn: string, args: readonly ClarityValue[], context: EscrowCallContext): EscrowPlan {
-    const run = new Run(this, context);
+    const run = new Run(this.contractId, this.#storage, context);
     try {
       const value = run.public(fn, args);
       return { value, effects: run.effects, apply: () => run.commit() };
@@ -135,7 +136,7 @@ export class BatchEscrow {
 
   /** Runs a read-only function: its value, or the response error it returns. */
   readOnly(fn: string, args: readonly ClarityValue[]): ClarityValue {
-    const run = new Run(this, undefined);
+    const run = new Run(this.contractId, this.#storage, undefined);
     try {
       return run.readOnly(fn, args);
     } catch (error) {
@@ -147,10 +148,10 @@ export class BatchEscrow {
   /** The storage as JSON, every amount a decimal string. */
   toJSON(): EscrowStateJson {
     return {
-      admin: this.#admin,
-      allowed: Object.fromEntries(this.#allowed),
+      admin: this.#storage.admin,
+      allowed: Object.fromEntries(this.#storage.allowed),
       channels: Object.fromEntries(
-        [...this.#channels].map(([id, ch]) => [
+        [...this.#storage.channels].map(([id, ch]) => [
           id,
           {
             config: { ...ch.config, withdrawDelay: ch.config.withdrawDelay.toString() },
@@ -164,18 +165,21 @@ export class BatchEscrow {
           },
         ]),
       ),
-      unsettled: Object.fromEntries([...this.#unsettled].map(([k, v]) => [k, v.toString()])),
+      unsettled: Object.fromEntries(
+        [...this.#storage.unsettled].map(([k, v]) => [k, v.toString()]),
+      ),
     };
   }
 
   /** Loads storage saved by `toJSON()`, replacing what genesis put there. */
   load(json: EscrowStateJson): void {
-    this.#admin = json.admin;
-    this.#allowed.clear();
-    for (const [token, allowed] of Object.entries(json.allowed)) this.#allowed.set(token, allowed);
-    this.#channels.clear();
+    this.#storage.admin = json.admin;
+    this.#storage.allowed.clear();
+    for (const [token, allowed] of Object.entries(json.allowed))
+      this.#storage.allowed.set(token, allowed);
+    this.#storage.channels.clear();
     for (const [id, ch] of Object.entries(json.channels)) {
-      this.#channels.set(id, {
+      this.#storage.channels.set(id, {
         config: { ...ch.config, withdrawDelay: BigInt(ch.config.withdrawDelay) },
         balance: BigInt(ch.balance),
         claimed: BigInt(ch.claimed),
@@ -186,24 +190,20 @@ export class BatchEscrow {
         },
       });
     }
-    this.#unsettled.clear();
+    this.#storage.unsettled.clear();
     for (const [key, amount] of Object.entries(json.unsettled))
-      this.#unsettled.set(key, BigInt(amount));
-  }
-
-  /** Storage access for one run; only `Run` uses it. */
-  get storage() {
-    return {
-      admin: this.#admin,
-      setAdmin: (admin: string) => {
-        this.#admin = admin;
-      },
-      allowed: this.#allowed,
-      channels: this.#channels,
-      unsettled: this.#unsettled,
-    };
+      this.#storage.unsettled.set(key, BigInt(amount));
   }
 }
+
+/** One deployment's storage, as the contract's data-var and maps hold it. */
+type Storage = {
+  admin: string;
+  readonly allowed: Map<string, boolean>;
+  readonly channels: Map<string, Channel>;
+  /** by `<receiver>|<token id or ''>` */
+  readonly unsettled: Map<string, bigint>;
+};
 
 /** The saved form of one deployment's storage. */
 export type EscrowStateJson = {
@@ -225,21 +225,23 @@ export type EscrowStateJson = {
 /** One call: reads through staged writes, so a later row of a claim sees an earlier one; commits only on success. */
 class Run {
   readonly effects: ({ transfer: EscrowTransfer } | { print: ClarityValue })[] = [];
-  readonly #escrow: BatchEscrow;
+  readonly #contractId: string;
+  readonly #storage: Storage;
   readonly #context: EscrowCallContext | undefined;
   #admin: string | undefined;
   readonly #allowed = new Map<string, boolean>();
   readonly #channels = new Map<string, Channel>();
   readonly #unsettled = new Map<string, bigint>();
 
-  constructor(escrow: BatchEscrow, context: EscrowCallContext | undefined) {
-    this.#escrow = escrow;
+  constructor(contractId: string, storage: Storage, context: EscrowCallContext | undefined) {
+    this.#contractId = contractId;
+    this.#storage = storage;
     this.#context = context;
   }
 
   commit(): void {
-    const storage = this.#escrow.storage;
-    if (this.#admin !== undefined) storage.setAdmin(this.#admin);
+    const storage = this.#storage;
+    if (this.#admin !== undefined) storage.admin = this.#admin;
     for (const [token, allowed] of this.#allowed) storage.allowed.set(token, allowed);
     for (const [id, channel] of this.#channels) storage.channels.set(id, channel);
     for (const [key, amount] of this.#unsettled) {
@@ -302,7 +304,7 @@ class Run {
       case 'voucher-hash':
         return Cl.buffer(this.#voucherHash(bufferOf(args[0]), uintOf(args[1])));
       case 'claim-batch-hash':
-        return Cl.buffer(this.#hash(claimBatchMessage(this.#escrow.contractId, args[0]!)));
+        return Cl.buffer(this.#hash(claimBatchMessage(this.#contractId, args[0]!)));
       case 'refund-hash':
         return Cl.buffer(this.#refundHash(bufferOf(args[0]), uintOf(args[1]), uintOf(args[2])));
       case 'check-voucher': {
@@ -366,7 +368,7 @@ class Run {
     if (!canSign(config.payerAuthorizer) || !canSign(config.receiverAuthorizer)) {
       refuse(ESCROW_ERRORS.AUTHORIZER_NOT_SIGNER);
     }
-    this.#transfer(token, amount, this.#sender, this.#escrow.contractId);
+    this.#transfer(token, amount, this.#sender, this.#contractId);
     this.#channels.set(hexOf(id), { ...channel, balance });
     if (!existing) {
       this.#print({
@@ -390,7 +392,7 @@ class Run {
     if (rows.length === 0) refuse(ESCROW_ERRORS.NO_CLAIMS);
     let signer: string | null = null;
     if (authorization !== null) {
-      const hash = this.#hash(claimBatchMessage(this.#escrow.contractId, claims));
+      const hash = this.#hash(claimBatchMessage(this.#contractId, claims));
       signer = this.#signerOf(hash, authorization) ?? refuse(ESCROW_ERRORS.NOT_RECEIVER_AUTHORIZED);
     }
     let total = 0n;
@@ -434,7 +436,7 @@ class Run {
     const amount = this.#pool(receiver, token);
     if (amount === 0n) return Cl.ok(Cl.uint(0n));
     this.#unsettled.set(poolKey(receiver, token), 0n);
-    this.#transfer(token, amount, this.#escrow.contractId, receiver);
+    this.#transfer(token, amount, this.#contractId, receiver);
     this.#print({
       event: Cl.stringAscii('settle'),
       receiver: Cl.principal(receiver),
@@ -471,7 +473,7 @@ class Run {
     if (!authorized) refuse(ESCROW_ERRORS.NOT_RECEIVER_AUTHORIZED);
     if (nonce !== channel.refundNonce) refuse(ESCROW_ERRORS.REFUND_NONCE);
     this.#channels.set(hexOf(id), { ...channel, balance, refundNonce: nonce + 1n, withdrawal });
-    if (refunded > 0n) this.#transfer(token, refunded, this.#escrow.contractId, config.payer);
+    if (refunded > 0n) this.#transfer(token, refunded, this.#contractId, config.payer);
     this.#print({
       event: Cl.stringAscii('refund'),
       'channel-id': Cl.buffer(id),
@@ -517,7 +519,7 @@ class Run {
       refuse(ESCROW_ERRORS.WITHDRAWAL_LOCKED);
     }
     this.#channels.set(hexOf(id), { ...channel, balance, withdrawal: null });
-    if (paid > 0n) this.#transfer(token, paid, this.#escrow.contractId, config.payer);
+    if (paid > 0n) this.#transfer(token, paid, this.#contractId, config.payer);
     this.#print({
       event: Cl.stringAscii('withdrawal-finished'),
       'channel-id': Cl.buffer(id),
@@ -535,21 +537,21 @@ class Run {
   }
 
   #currentAdmin(): string {
-    return this.#admin ?? this.#escrow.storage.admin;
+    return this.#admin ?? this.#storage.admin;
   }
 
   #isAllowed(token: string): boolean {
-    return this.#allowed.get(token) ?? this.#escrow.storage.allowed.get(token) ?? false;
+    return this.#allowed.get(token) ?? this.#storage.allowed.get(token) ?? false;
   }
 
   #channel(id: Uint8Array | string): Channel | undefined {
     const key = typeof id === 'string' ? id : hexOf(id);
-    return this.#channels.get(key) ?? this.#escrow.storage.channels.get(key);
+    return this.#channels.get(key) ?? this.#storage.channels.get(key);
   }
 
   #pool(receiver: string, token: string | null): bigint {
     const key = poolKey(receiver, token);
-    return this.#unsettled.get(key) ?? this.#escrow.storage.unsettled.get(key) ?? 0n;
+    return this.#unsettled.get(key) ?? this.#storage.unsettled.get(key) ?? 0n;
   }
 
   #isPayerSide(config: Config): boolean {
@@ -587,7 +589,7 @@ class Run {
     return this.#hash(
       Cl.tuple({
         action: Cl.stringAscii('voucher'),
-        escrow: Cl.principal(this.#escrow.contractId),
+        escrow: Cl.principal(this.#contractId),
         'channel-id': Cl.buffer(id),
         'max-claimable': Cl.uint(max),
       }),
@@ -598,7 +600,7 @@ class Run {
     return this.#hash(
       Cl.tuple({
         action: Cl.stringAscii('refund'),
-        escrow: Cl.principal(this.#escrow.contractId),
+        escrow: Cl.principal(this.#contractId),
         'channel-id': Cl.buffer(id),
         amount: Cl.uint(amount),
         nonce: Cl.uint(nonce),
