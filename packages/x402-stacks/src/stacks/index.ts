@@ -88,6 +88,7 @@ export {
   verifySponsorSignature,
 } from './signature.js';
 export {
+  recoverStructuredDataSigner,
   type StructuredDataDomain,
   type StructuredDataSignatureProblem,
   type StructuredDataSignatureVerdict,
