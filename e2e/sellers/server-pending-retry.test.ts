@@ -17,6 +17,7 @@ import {
   InMemoryLedger,
   type PaymentRequirements,
 } from 'x402-stacks';
+import { createPaymentId } from 'x402-stacks/extensions';
 import {
   decodePaymentRequiredHeader,
   decodePaymentSignatureHeader,
@@ -63,6 +64,9 @@ describe('a pending or timed-out payment is served once it is confirmed, once, o
       settleTimeoutMs: 2_500,
       pollIntervalMs: 20,
       trackForMs: 60_000,
+      // The retries here carry the buyer's payment id, which promotion needs. Without replays, "served once" means
+      // once; the id's counted replays are e2e/facilitator/payment-identifier.test.ts's subject.
+      paymentIdentifier: { maxReplays: 0 },
     });
     const app = createFacilitatorApp({ facilitator: engine });
     facilitatorServer = await new Promise((resolve) => {
@@ -115,7 +119,9 @@ describe('a pending or timed-out payment is served once it is confirmed, once, o
   /** Pays `path`; the seller's settle call times out and the buyer hears settlement_pending. */
   async function payPending(path: string, payer = freshPayer()) {
     const entry = await entryOf(path);
-    const paid = await paymentHeaders(payer, entry);
+    // An id, as the library's buyers send by default: it is what lets a retry after the block be served.
+    const paymentId = createPaymentId();
+    const paid = await paymentHeaders(payer, entry, { paymentId });
     const first = await get(`${seller.url}${path}`, paid.headers);
     assert.equal(first.status, 402);
     assert.equal(first.body.error, 'settlement_pending');
@@ -123,7 +129,7 @@ describe('a pending or timed-out payment is served once it is confirmed, once, o
       decodePaymentResponse(first.headers.get('payment-response'))?.transaction,
       paid.txid,
     );
-    return { ...paid, entry };
+    return { ...paid, entry, paymentId };
   }
 
   /** Lets the facilitator answer its own settle call pending, then mines the block and waits for the ledger. */
@@ -166,7 +172,10 @@ describe('a pending or timed-out payment is served once it is confirmed, once, o
     await confirmAfterPending(cheap.txid);
     // The same signed transaction, its payload claiming route a's entry.
     const entryA = await entryOf('/a');
-    const forged = await paymentHeaders(payer, entryA, { sign: { amount: '1' } });
+    const forged = await paymentHeaders(payer, entryA, {
+      sign: { amount: '1' },
+      paymentId: cheap.paymentId,
+    });
     assert.equal(forged.txid, cheap.txid, 'the same signed bytes');
     const onA = await get(`${seller.url}/a`, forged.headers);
     assert.equal(onA.status, 402);
@@ -195,7 +204,8 @@ describe('a pending or timed-out payment is served once it is confirmed, once, o
     assert.equal(early.body.error, 'settlement_pending');
     devnet.mine();
     await until(async () => (await engine.status(txid))?.state === 'success', 'the confirmation');
-    assert.equal((await get(`${seller.url}/a`, headers)).status, 200);
+    const late = await get(`${seller.url}/a`, headers);
+    assert.equal(late.status, 200, JSON.stringify(late.body));
     assert.equal((await get(`${seller.url}/a`, headers)).status, 402);
   });
 
@@ -273,7 +283,9 @@ describe('a pending or timed-out payment is served once it is confirmed, once, o
   // route's resource. The retry path asks the validator again.
   test('a payer the route’s validator refuses is not served by settling at the facilitator first, naming the route', async () => {
     const entry = await entryOf('/refusing');
-    const { headers, txid } = await paymentHeaders(freshPayer(), entry);
+    const { headers, txid } = await paymentHeaders(freshPayer(), entry, {
+      paymentId: createPaymentId(),
+    });
     // The buyer goes to the facilitator itself with the seller's resource URL; its settle waits, then says pending.
     const payload = decodePaymentSignatureHeader(headers['payment-signature']!);
     const direct = await engine.settle(
@@ -288,12 +300,9 @@ describe('a pending or timed-out payment is served once it is confirmed, once, o
     assert.notEqual(atSeller.body.content, 'secret');
   });
 
-  // Review finding, not fixed: whoever presents the bytes first after the block is served. The bytes are public once
-  // broadcast (the mempool, the block), the requirements are in the seller's 402: a stranger watching the chain takes
-  // the content the buyer paid for, and the buyer's own retry is a duplicate.
-  test('a stranger who copies a pending payment from the chain is not served in place of the buyer who paid', {
-    todo: 'review finding: promotion goes to the first presenter, not to the buyer',
-  }, async () => {
+  // The bytes are public once broadcast (the mempool, the block) and the requirements are in the seller's 402; the
+  // payment id the buyer sent is not. Promotion needs the id, so a stranger copying the bytes is not served.
+  test('a stranger who copies a pending payment from the chain is not served in place of the buyer who paid', async () => {
     const { headers, txid } = await payPending('/a');
     await confirmAfterPending(txid);
     // What anyone can read: the chain's transactions, and the route's 402.

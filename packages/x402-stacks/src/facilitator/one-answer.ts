@@ -11,7 +11,12 @@ import type { FacilitatorContext } from './context.js';
 import type { SettlementRecord } from './ledger.js';
 import { watchHolder } from './liveness.js';
 import { duplicate, failedBefore, success } from './outcomes.js';
-import { answerAgain, conflictAnswer, namesAnotherPayment } from './payment-id.js';
+import {
+  answerAgain,
+  conflictAnswer,
+  namesAnotherPayment,
+  namesThisPayment,
+} from './payment-id.js';
 import type { Tracker } from './track.js';
 
 /**
@@ -62,7 +67,8 @@ export async function answerOnce(
  *   it unable to pay that nonce ever again. One that failed on chain (an abort: its nonce spent) gets that failure
  *   again.
  * - A payment answered `settlement_pending` and confirmed since is served once: the first retry under the same
- *   terms and for the same resource turns the ledger's answer into `success` (atomically, across processes) and
+ *   terms, for the same resource and under the payment id bound at its claim (a stranger copying the bytes from the
+ *   chain cannot name it) turns the ledger's answer into `success` (atomically, across processes) and
  *   answers success; every other retry is a duplicate (or an id's counted replay, above). This is how a seller serves a buyer whose settle call gave
  *   only `settlement_pending` or timed out: the facilitator, not the seller's memory, decides who is served.
  * - Anything else (answered, refused by the node, retried under other terms) is a duplicate.
@@ -119,7 +125,8 @@ export async function answerRetry(
   }
   if (waited.outcome === 'answered') {
     // A pending answer confirmed since is served once, id or not: its first serve is that turn, not an id replay.
-    const promote = () => promotePending(context, current, connection.network, payloadInput);
+    const promote = () =>
+      promotePending(context, current, connection.network, payloadInput, paymentId, signal);
     const promoted = await promote();
     if (promoted) return promoted;
     // The buyer's own retry, under the id it bound to this payment (its response was lost): the stored outcome again,
@@ -167,18 +174,31 @@ export async function answerRetry(
  * not in a status lookup: a status is read by anyone, any number of times, while the turn of the answer is one
  * atomic write in the shared ledger, so two sellers (or two processes of one) cannot both serve the payment, and a
  * dropped payment settled afresh under the same txid gets one answer in all.
+ *
+ * The retry must also name the payment id bound to the payment when it was claimed. Once broadcast, a payment's
+ * bytes are public (the mempool, the block) and its route's requirements are in the route's 402: without the id, a
+ * stranger copying them would be served in the buyer's place, and the buyer's own retry refused. The id is known to
+ * the buyer and its seller alone. A payment claimed without an id is never turned: its pending answer stands.
+ * A caller that hung up does not turn it either.
  */
 async function promotePending(
   context: FacilitatorContext,
   record: SettlementRecord,
   network: StacksNetwork,
   payloadInput: unknown,
+  paymentId: string | undefined,
+  signal: AbortSignal | undefined,
 ): Promise<SettleResponse | undefined> {
   const { ledger } = context;
   if (!ledger.promoteAnswer || !sameResource(record, payloadInput)) return undefined;
+  if (paymentId === undefined || !(await namesThisPayment(context, record, paymentId)))
+    return undefined;
   // The record read while waiting may predate the confirmation: read the state now.
   const latest = await ledger.get(record.paymentTxid);
   if (latest?.state !== 'success' || latest.createdAt !== record.createdAt) return undefined;
+  // A caller that hung up (a seller past its own timeout) would take the one serve to nobody: the answer stays
+  // pending for the retry that follows, as answerOnce keeps a success found too late.
+  if (signal?.aborted) return undefined;
   if (!(await ledger.promoteAnswer(latest.paymentTxid))) return undefined;
   return success(latest.txid, latest.payer, network);
 }

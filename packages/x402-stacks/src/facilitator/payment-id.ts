@@ -58,6 +58,30 @@ export async function namesAnotherPayment(
 }
 
 /**
+ * Whether the id is the one bound to this payment when it was claimed. Only the buyer (and the seller it sent it to)
+ * knows it: it travels in the payment header, never on chain, so a stranger who copies the payment's bytes from the
+ * mempool or a block cannot name it.
+ * @example
+ * ```ts
+ * if (id !== undefined && (await namesThisPayment(context, record, id))) promote();
+ * ```
+ */
+export async function namesThisPayment(
+  context: FacilitatorContext,
+  record: SettlementRecord,
+  id: string,
+): Promise<boolean> {
+  const settings = context.paymentIds;
+  if (!settings) return false;
+  const bound = await settings.ledger.paymentIdBinding({
+    network: record.network,
+    payer: record.payer,
+    id,
+  });
+  return bound !== undefined && bound.paymentTxid === normalize(record.paymentTxid);
+}
+
+/**
  * Binds the id to the payment just claimed. False when the id names another payment of the payer within its window:
  * the caller releases its claim and answers {@link conflictAnswer}.
  * @example
