@@ -10,3 +10,4 @@ export {
   readExtensionInfo,
   withExtension,
 } from './envelope.js';
+export * from './bazaar/index.js';

@@ -5,6 +5,11 @@
  * it. The steps live in their own files: `verify.ts`, `settle.ts`, `sponsor-pool.ts`, `track.ts`, `keeper.ts`.
  * @module
  */
+import type {
+  DiscoveryListQuery,
+  DiscoveryListResponse,
+} from '../extensions/bazaar/discovery-list.js';
+import { BAZAAR } from '../extensions/bazaar/info.js';
 import type { SettleResponse, SupportedResponse, VerifyResponse } from '../protocol/v2.js';
 import type { StacksNetworkId } from '../stacks/networks.js';
 import { abandonedBefore, createContext } from './context.js';
@@ -46,6 +51,11 @@ export type Facilitator = {
   chainHealth(): Promise<ChainHealth[]>;
   /** Every sponsor key's last known balance and pending count, and whether it runs low. Reads nothing. */
   sponsorHealth(): SponsorHealth[];
+  /**
+   * One page of the bazaar discovery list: the declarations recorded from settled payments, newest first. Empty when
+   * `discovery` is `false`.
+   */
+  discoveryResources(query: DiscoveryListQuery): Promise<DiscoveryListResponse>;
   /** The background work: start it for the life of a service, stop it before closing the ledger. */
   readonly keeper: Keeper;
 };
@@ -82,7 +92,19 @@ export function createFacilitator(options: FacilitatorOptions): Facilitator {
       const examined = await examinePayment(context, pool, payload, requirements, 'verify');
       return examined.ok ? { isValid: true, payer: examined.check.payer } : invalid(examined);
     },
-    settle: (payload, requirements) => settlePayment(context, pool, tracker, payload, requirements),
+    async settle(payload, requirements) {
+      const answer = await settlePayment(context, pool, tracker, payload, requirements);
+      await context.discovery?.record(payload, requirements, answer);
+      return answer;
+    },
+    async discoveryResources(query) {
+      if (context.discovery) return context.discovery.list(query);
+      return {
+        x402Version: 2,
+        items: [],
+        pagination: { limit: query.limit, offset: query.offset, total: 0 },
+      };
+    },
     async status(txid) {
       const record = await ledger.get(txid);
       if (!record) return undefined;
@@ -111,7 +133,7 @@ export function createFacilitator(options: FacilitatorOptions): Facilitator {
             ...(sponsor ? { extra: { sponsor, feePayer: sponsor } } : {}),
           };
         }),
-        extensions: [],
+        extensions: context.discovery ? [BAZAAR] : [],
         signers,
       };
     },

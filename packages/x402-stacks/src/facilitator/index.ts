@@ -33,6 +33,13 @@ export {
   type Facilitator,
   type SettlementStatus,
 } from './engine.js';
+export type { DiscoveryOptions, DiscoveryRefusal } from './discovery.js';
+export type {
+  DiscoveryCaps,
+  DiscoveryCatalog,
+  DiscoveryRecord,
+  DiscoveryRecordOutcome,
+} from './discovery-catalog.js';
 export { FacilitatorConfigError } from './errors.js';
 export type { Keeper, KeeperReport } from './keeper.js';
 export type {
@@ -49,6 +56,7 @@ export type {
   SponsorshipRequest,
   SponsorshipResult,
 } from './ledger.js';
+export { InMemoryDiscoveryCatalog, matchesQuery } from './memory-discovery-catalog.js';
 export { InMemoryLedger } from './memory-ledger.js';
 export type { FacilitatorOptions, NetworkConnection, SponsorOptions } from './options.js';
 export {

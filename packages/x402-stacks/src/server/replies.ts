@@ -95,7 +95,7 @@ export function challengeReply(
   failure: ChallengeFailure = { error: 'payment_required' },
   receipt?: SettleResponse,
 ): PaywallReply {
-  const { name, description, mimeType, outputSchema } = options;
+  const { name, description, mimeType, outputSchema, bazaar } = options;
   const challenge = {
     x402Version: 2,
     error: failure.error,
@@ -109,6 +109,7 @@ export function challengeReply(
     accepts,
     ...(name !== undefined ? { name } : {}),
     ...(outputSchema !== undefined ? { outputSchema } : {}),
+    ...(bazaar !== undefined ? { extensions: { bazaar } } : {}),
   };
   const body = JSON.stringify(challenge);
   const headers: Record<string, string> = {

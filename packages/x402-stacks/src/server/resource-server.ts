@@ -5,6 +5,8 @@
  * @module
  */
 
+import { BAZAAR } from '../extensions/bazaar/info.js';
+import { withExtension } from '../extensions/envelope.js';
 import { InvalidHeaderError } from '../protocol/errors.js';
 import { PAYMENT_HEADERS } from '../protocol/headers.js';
 import type { PaymentRequirements, SettleResponse } from '../protocol/v2.js';
@@ -252,13 +254,14 @@ export function createResourceServer<Request = unknown>(
           )
         : challenge();
     }
-    const matched = matchPayment(payment, accepts, base.network);
-    if (!matched) {
+    const found = matchPayment(payment, accepts, base.network);
+    if (!found) {
       return challenge({
         error: 'accepted_requirements_mismatch',
         message: SERVER_REASON_CODES.accepted_requirements_mismatch,
       });
     }
+    const matched = withOwnDeclaration(found, resourceUrl);
 
     // 5. Settle now, or verify now and settle after the handler. A validator sees the verified payment first.
     const { paymentValidator } = resolved;
@@ -322,6 +325,22 @@ export function createResourceServer<Request = unknown>(
       },
       release: () => reservation?.release(),
     };
+  }
+
+  /**
+   * The seller, not the buyer, speaks for its route: the payload the facilitator catalogs from carries the seller's
+   * own bazaar declaration and resource, whatever the buyer echoed (none, or a forged one to poison the listing).
+   */
+  function withOwnDeclaration(matched: MatchedPayment, resourceUrl: string): MatchedPayment {
+    const { bazaar, description, mimeType } = resolved;
+    if (bazaar === undefined) return matched;
+    const resource = {
+      url: resourceUrl,
+      ...(description !== undefined ? { description } : {}),
+      ...(mimeType !== undefined ? { mimeType } : {}),
+    };
+    const extensions = withExtension(matched.payload.extensions ?? undefined, BAZAAR, bazaar);
+    return { ...matched, payload: { ...matched.payload, resource, extensions } };
   }
 
   async function settleAndServe(
