@@ -37,6 +37,15 @@ export type FacilitatorConfig = {
   readonly verifyCacheMs: number;
   readonly maxNonceAhead: bigint;
   readonly logLevel: LogLevel;
+  /** The bazaar discovery catalog: `false` turns it off; the numbers bound it. */
+  readonly discovery:
+    | false
+    | {
+        readonly maxDeclarationBytes: number;
+        readonly maxPerPayTo: number;
+        readonly maxTotal: number;
+        readonly ttlMs: number;
+      };
 };
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -74,6 +83,11 @@ export const ENVIRONMENT = {
   VERIFY_CACHE_MS: '2000',
   MAX_NONCE_AHEAD: '25',
   LOG_LEVEL: 'info',
+  DISCOVERY: 'true',
+  DISCOVERY_MAX_DECLARATION_BYTES: '16384',
+  DISCOVERY_MAX_PER_PAY_TO: '20',
+  DISCOVERY_MAX_TOTAL: '10000',
+  DISCOVERY_TTL_MS: '2592000000',
 } as const;
 
 /** Configuration that cannot start the service; `problems` lists every one. */
@@ -138,6 +152,11 @@ const Schema = z.object({
   VERIFY_CACHE_MS: integer(0, 60_000),
   MAX_NONCE_AHEAD: integer(0, 25).transform(BigInt),
   LOG_LEVEL: z.enum(LOG_LEVELS, `expected one of ${LOG_LEVELS.join(', ')}`),
+  DISCOVERY: z.enum(['true', 'false'], 'expected true or false').transform((v) => v === 'true'),
+  DISCOVERY_MAX_DECLARATION_BYTES: integer(256, 1024 * 1024),
+  DISCOVERY_MAX_PER_PAY_TO: integer(1, 100_000),
+  DISCOVERY_MAX_TOTAL: integer(1, 10_000_000),
+  DISCOVERY_TTL_MS: integer(60_000, 365 * 24 * 3_600_000),
 });
 
 /**
@@ -219,6 +238,14 @@ export function loadConfig(env: Record<string, string | undefined>): Facilitator
     verifyCacheMs: config.VERIFY_CACHE_MS,
     maxNonceAhead: config.MAX_NONCE_AHEAD,
     logLevel: config.LOG_LEVEL,
+    discovery: config.DISCOVERY
+      ? {
+          maxDeclarationBytes: config.DISCOVERY_MAX_DECLARATION_BYTES,
+          maxPerPayTo: config.DISCOVERY_MAX_PER_PAY_TO,
+          maxTotal: config.DISCOVERY_MAX_TOTAL,
+          ttlMs: config.DISCOVERY_TTL_MS,
+        }
+      : false,
   });
 }
 

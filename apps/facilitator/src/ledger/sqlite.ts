@@ -6,6 +6,7 @@
  */
 import Database from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
+import { type DiscoveryDatabase, migrateDiscovery } from './discovery-schema.js';
 import { type LedgerDatabase, migrateLedger } from './schema.js';
 import { SqlLedger } from './sql-ledger.js';
 
@@ -32,6 +33,7 @@ export async function openSqliteLedger(options: {
   reusePreparedStatements(database);
   const db = new Kysely<LedgerDatabase>({ dialect: new SqliteDialect({ database }) });
   await migrateLedger(db);
+  await migrateDiscovery(db as unknown as Kysely<DiscoveryDatabase>);
   return {
     ledger: new SqlLedger(db, { dialect: 'sqlite', ...(options.now ? { now: options.now } : {}) }),
     db,
