@@ -27,12 +27,6 @@ export {
 export { isTermsProblem, resolvePaymentTerms } from '../stacks/payment/terms.js';
 export { secp256k1Backend, transactionIdOf } from '../stacks/signature.js';
 export { DEFAULT_SPONSOR_LIMITS } from './context.js';
-export {
-  type ChainHealth,
-  createFacilitator,
-  type Facilitator,
-  type SettlementStatus,
-} from './engine.js';
 export type { DiscoveryOptions, DiscoveryRefusal } from './discovery.js';
 export type {
   DiscoveryCaps,
@@ -40,6 +34,12 @@ export type {
   DiscoveryRecord,
   DiscoveryRecordOutcome,
 } from './discovery-catalog.js';
+export {
+  type ChainHealth,
+  createFacilitator,
+  type Facilitator,
+  type SettlementStatus,
+} from './engine.js';
 export { FacilitatorConfigError } from './errors.js';
 export type { Keeper, KeeperReport } from './keeper.js';
 export type {
@@ -56,7 +56,7 @@ export type {
   SponsorshipRequest,
   SponsorshipResult,
 } from './ledger.js';
-export { InMemoryDiscoveryCatalog, matchesQuery } from './memory-discovery-catalog.js';
+export { InMemoryDiscoveryCatalog } from './memory-discovery-catalog.js';
 export { InMemoryLedger } from './memory-ledger.js';
 export type { FacilitatorOptions, NetworkConnection, SponsorOptions } from './options.js';
 export {

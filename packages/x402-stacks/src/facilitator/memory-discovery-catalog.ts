@@ -67,14 +67,8 @@ export class InMemoryDiscoveryCatalog implements DiscoveryCatalog {
   }
 }
 
-/**
- * Whether a record passes the list's filters: every entry is an `exact` payment carrying the `bazaar` extension.
- * @example
- * ```ts
- * matchesQuery(record, { limit: 20, offset: 0, type: 'http' });
- * ```
- */
-export function matchesQuery(record: DiscoveryRecord, query: DiscoveryListQuery): boolean {
+/** Whether a record passes the list's filters: every entry is an `exact` payment carrying the `bazaar` extension. */
+function matchesQuery(record: DiscoveryRecord, query: DiscoveryListQuery): boolean {
   return (
     (query.type === undefined || record.type === query.type) &&
     (query.payTo === undefined || record.payTo === query.payTo) &&

@@ -5,7 +5,7 @@
  * is a regular expression an attacker chooses. `info` is checked against the spec's own shape instead.
  * @module
  */
-import { BazaarDeclarationSchema, type BazaarDeclaration } from './info.js';
+import { type BazaarDeclaration, BazaarDeclarationSchema } from './info.js';
 import type { BazaarReasonCode } from './reasons.js';
 
 /**

@@ -4,7 +4,7 @@
  * 402 carries under `extensions.bazaar`, with `schema` describing `info` as the spec asks.
  * @module
  */
-import { BAZAAR_BODY_METHODS, BAZAAR_QUERY_METHODS } from './info.js';
+import type { BAZAAR_BODY_METHODS, BAZAAR_QUERY_METHODS } from './info.js';
 
 /**
  * A route's declaration, in the seller's words.
