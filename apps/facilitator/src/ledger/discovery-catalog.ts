@@ -49,7 +49,7 @@ export class SqlDiscoveryCatalog implements DiscoveryCatalog {
       .updateTable('x402_discovery')
       .set({
         entry: json,
-        transaction,
+        txid: transaction,
         bytes: entry.bytes,
         last_updated: at,
         network: entry.network,
@@ -63,12 +63,12 @@ export class SqlDiscoveryCatalog implements DiscoveryCatalog {
         await sql`select pg_advisory_xact_lock(${CATALOG_LOCK})`.execute(db);
       // One statement: the row goes in only while both counts are under their caps.
       const inserted = await sql`insert into x402_discovery
-          (key, pay_to, network, resource, type, transaction, entry, bytes, first_seen, last_updated)
+          (key, pay_to, network, resource, type, txid, entry, bytes, first_seen, last_updated)
         select ${key}, ${payTo}, ${entry.network}, ${entry.resource}, ${entry.type}, ${transaction}, ${json},
           ${entry.bytes}, ${at}, ${at}
         where (select count(*) from x402_discovery where pay_to = ${payTo}) < ${caps.maxPerPayTo}
           and (select count(*) from x402_discovery) < ${caps.maxTotal}
-        on conflict (key) do update set entry = excluded.entry, transaction = excluded.transaction,
+        on conflict (key) do update set entry = excluded.entry, txid = excluded.txid,
           bytes = excluded.bytes, last_updated = excluded.last_updated`.execute(db);
       if (Number(inserted.numAffectedRows ?? 0n) > 0)
         return { recorded: true, refreshed: false } as const;
@@ -131,7 +131,7 @@ function recordOf(row: DiscoveryTable): DiscoveryRecord {
     ...rest,
     key: row.key,
     payTo: row.pay_to,
-    transaction: row.transaction,
+    transaction: row.txid,
     firstSeen: Number(row.first_seen),
     lastUpdated: Number(row.last_updated),
   };

@@ -13,7 +13,7 @@ export type DiscoveryTable = {
   resource: string;
   type: string;
   /** The settlement that last paid for the entry. */
-  transaction: string;
+  txid: string;
   /** JSON: the entry without its key and payTo (accepts, description, declaration, …). */
   entry: string;
   bytes: number | bigint;
@@ -34,7 +34,7 @@ export async function migrateDiscovery(db: Kysely<DiscoveryDatabase>): Promise<v
     .addColumn('network', 'text', (c) => c.notNull())
     .addColumn('resource', 'text', (c) => c.notNull())
     .addColumn('type', 'text', (c) => c.notNull())
-    .addColumn('transaction', 'text', (c) => c.notNull())
+    .addColumn('txid', 'text', (c) => c.notNull())
     .addColumn('entry', 'text', (c) => c.notNull())
     .addColumn('bytes', 'integer', (c) => c.notNull())
     .addColumn('first_seen', 'bigint', (c) => c.notNull())
