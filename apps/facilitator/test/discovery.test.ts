@@ -13,7 +13,12 @@ import { type Devnet, startDevnet } from '@x402-stacks/devnet';
 import { testPostgresUrl } from '@x402-stacks/test-kit';
 import { sql } from 'kysely';
 import { createFacilitator, type Facilitator } from 'x402-stacks';
-import { declareBazaar, type DiscoveryEntry, discoveryEntryOf } from 'x402-stacks/extensions';
+import {
+  type DiscoveryEntry,
+  type DiscoveryListResponse,
+  declareBazaar,
+  discoveryEntryOf,
+} from 'x402-stacks/extensions';
 import type { DiscoveryRefusal } from 'x402-stacks/facilitator';
 import { createPaymentTransaction } from 'x402-stacks/stacks';
 import { createFacilitatorApp } from '../src/app.js';
@@ -22,6 +27,7 @@ import { openPostgresLedger } from '../src/ledger/postgres.js';
 import { openSqliteLedger } from '../src/ledger/sqlite.js';
 
 type Opened = Awaited<ReturnType<typeof openSqliteLedger>>;
+type ListBody = DiscoveryListResponse & { error?: string };
 const DAY = 86_400_000;
 const weather = declareBazaar({
   method: 'GET',
@@ -41,7 +47,7 @@ after(async () => {
 const seller = () => devnet.accounts[1]!.address;
 const requirementsFor = (amount = '5000') => ({
   scheme: 'exact',
-  network: 'stacks:2147483648',
+  network: 'stacks:2147483648' as const,
   amount,
   asset: 'STX',
   payTo: seller(),
@@ -95,7 +101,7 @@ function backend(
     const list = async (query = '') => {
       const app = createFacilitatorApp({ facilitator });
       const response = await app.request(`/discovery/resources${query}`);
-      return { status: response.status, body: (await response.json()) as Record<string, any> };
+      return { status: response.status, body: (await response.json()) as ListBody };
     };
 
     before(async () => {
@@ -136,12 +142,12 @@ function backend(
       assert.equal(status, 200);
       assert.equal(body.x402Version, 2);
       assert.deepEqual(body.pagination, { limit: 20, offset: 0, total: 1 });
-      const [item] = body.items;
+      const item = body.items[0]!;
       assert.equal(item.resource, 'https://api.example/weather');
       assert.equal(item.type, 'http');
       assert.equal(item.description, 'Weather');
       assert.deepEqual(item.accepts, [requirements]);
-      assert.deepEqual(item.extensions.bazaar, weather);
+      assert.deepEqual(item.extensions?.bazaar, weather);
       assert.equal(item.lastUpdated, new Date(clock).toISOString());
     });
 
@@ -154,7 +160,7 @@ function backend(
       assert.equal((await facilitator.settle(payload, requirements)).success, true);
       const { body } = await list();
       assert.equal(body.pagination.total, 1);
-      assert.equal(body.items[0].lastUpdated, new Date(clock).toISOString());
+      assert.equal(body.items[0]!.lastUpdated, new Date(clock).toISOString());
     });
 
     test('a failed settle lists nothing: bazaar_payment_not_settled', async () => {

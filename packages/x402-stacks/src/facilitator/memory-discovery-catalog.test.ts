@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { declareBazaar, discoveryEntryOf, type DiscoveryEntry } from 'x402-stacks/extensions';
+import { type DiscoveryEntry, declareBazaar, discoveryEntryOf } from 'x402-stacks/extensions';
 import { InMemoryDiscoveryCatalog } from 'x402-stacks/facilitator';
 
 const A = 'ST1SJ3DTE5DN7X54YDH5D64R3BCB6A2AG2ZQ8YPD5';

@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import type { PaymentRequirements } from 'x402-stacks';
 import {
   BAZAAR_MAX_DECLARATION_BYTES,
   BazaarDeclarationSchema,
@@ -13,7 +14,6 @@ import {
   discoveryEntryOf,
   isValidRouteTemplate,
 } from 'x402-stacks/extensions';
-import type { PaymentRequirements } from 'x402-stacks';
 
 const SELLER = 'ST1SJ3DTE5DN7X54YDH5D64R3BCB6A2AG2ZQ8YPD5';
 const requirements: PaymentRequirements = {
