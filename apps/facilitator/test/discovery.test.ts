@@ -151,8 +151,19 @@ function backend(
       assert.equal(item.lastUpdated, new Date(clock).toISOString());
     });
 
-    test('a repeat refreshes the entry instead of adding one', async () => {
+    test('a repeat within the hour writes nothing', async () => {
+      const before = (await list()).body.items[0]!.lastUpdated;
       clock += 1_000;
+      const { payload, requirements } = await payment(
+        { bazaar: weather },
+        'https://api.example/weather',
+      );
+      assert.equal((await facilitator.settle(payload, requirements)).success, true);
+      assert.equal((await list()).body.items[0]!.lastUpdated, before);
+    });
+
+    test('a repeat later refreshes the entry instead of adding one', async () => {
+      clock += 2 * 3_600_000;
       const { payload, requirements } = await payment(
         { bazaar: weather },
         'https://api.example/weather',
@@ -162,7 +173,6 @@ function backend(
       assert.equal(body.pagination.total, 1);
       assert.equal(body.items[0]!.lastUpdated, new Date(clock).toISOString());
     });
-
     test('a failed settle lists nothing: bazaar_payment_not_settled', async () => {
       refusals.length = 0;
       // Pays 5000 where 6000 is asked: refused before anything is broadcast.

@@ -19,7 +19,8 @@ import type { DiscoveryListQuery } from '../extensions/bazaar/discovery-list.js'
 export type DiscoveryCaps = { readonly maxPerPayTo: number; readonly maxTotal: number };
 
 /**
- * A stored entry, with when it was first and last recorded (epoch ms) and the settlement that last paid for it.
+ * A stored entry, with when it was first and last recorded (epoch ms) and the settlement that paid for that record
+ * (the engine writes a route again at most hourly, so later payments within the hour are not named).
  * @example
  * ```ts
  * const { items } = await catalog.list({ limit: 20, offset: 0 });

@@ -65,6 +65,11 @@ export type Discovery = {
 };
 
 const DAY_MS = 86_400_000;
+// A route paid again within this long is not written again: the entry is as fresh as the pruning needs, and a busy
+// route does not cost a database commit per payment.
+const REFRESH_AFTER_MS = 60 * 60_000;
+// Routes whose last write this process remembers; past it the oldest is forgotten (and written again when next paid).
+const MAX_REMEMBERED = 1_000;
 
 /**
  * Resolves the options; pushes a line per problem into `issues`.
@@ -99,6 +104,7 @@ export function createDiscovery(
   };
   const ttlMs = positive(given.ttlMs, 30 * DAY_MS, 'ttlMs');
   const catalog = given.catalog ?? new InMemoryDiscoveryCatalog();
+  const written = new Map<string, { at: number; json: string }>();
   const refused = (refusal: DiscoveryRefusal) => {
     try {
       given.onRefused?.(refusal);
@@ -128,10 +134,19 @@ export function createDiscovery(
         refused({ reason: found.reason, message: found.message, payTo });
         return;
       }
+      const at = now();
+      const json = JSON.stringify(found.entry);
+      const last = written.get(found.entry.key);
+      if (last && last.json === json && at - last.at < REFRESH_AFTER_MS) return;
       try {
-        const outcome = await catalog.record(found.entry, answer.transaction, caps, now());
-        if (!outcome.recorded)
+        const outcome = await catalog.record(found.entry, answer.transaction, caps, at);
+        if (!outcome.recorded) {
           refused({ reason: outcome.reason, message: `not recorded: ${outcome.reason}`, payTo });
+          return;
+        }
+        written.delete(found.entry.key);
+        written.set(found.entry.key, { at, json });
+        if (written.size > MAX_REMEMBERED) written.delete(written.keys().next().value!);
       } catch (error) {
         refused({
           reason: 'bazaar_catalog_error',
