@@ -102,6 +102,11 @@ describe('checkBazaarDeclaration refusals', () => {
     );
   });
 
+  test('an output with only its type (text, no example) is accepted', () => {
+    const info = { input: { type: 'http', method: 'GET' }, output: { type: 'text' } };
+    assert.equal(checkBazaarDeclaration({ info, schema: {} }).ok, true);
+  });
+
   test('an MCP tool under either spelling is accepted', () => {
     for (const input of [
       { type: 'mcp', tool: 'forecast', inputSchema: { type: 'object' } },

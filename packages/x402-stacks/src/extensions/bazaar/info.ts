@@ -33,9 +33,11 @@ const HttpInputSchema = z
     method: z.enum([...BAZAAR_QUERY_METHODS, ...BAZAAR_BODY_METHODS]).optional(),
     queryParams: JsonObject.optional(),
     pathParams: JsonObject.optional(),
-    headers: z.record(z.string(), z.string()).optional(),
+    // Examples, read loosely: upstream's v1 converter may carry a header's description rather than a value.
+    headers: JsonObject.optional(),
     bodyType: z.enum(BAZAAR_BODY_TYPES).optional(),
-    body: z.union([JsonObject, z.string()]).optional(),
+    // An object, a string, or for a JSON body any JSON value (an array, say).
+    body: z.unknown().optional(),
   })
   .superRefine((input, context) => {
     const { method, bodyType } = input;
@@ -80,7 +82,11 @@ const McpInputSchema = z
 export const BazaarInfoSchema = z.looseObject({
   input: z.discriminatedUnion('type', [HttpInputSchema, McpInputSchema]),
   output: z
-    .looseObject({ type: z.string().min(1), format: z.string().optional(), example: z.unknown() })
+    .looseObject({
+      type: z.string().min(1),
+      format: z.string().optional(),
+      example: z.unknown().optional(),
+    })
     .optional(),
 });
 
