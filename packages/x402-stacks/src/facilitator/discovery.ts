@@ -115,11 +115,14 @@ export function createDiscovery(
 
   return {
     async record(rawPayload, rawRequirements, answer) {
+      // Most payments declare nothing: they cost one property read here, not a second parse of the payload.
+      const declared = (rawPayload as { extensions?: { bazaar?: unknown } } | null)?.extensions;
+      if (typeof declared !== 'object' || declared === null || declared.bazaar === undefined)
+        return;
       const payload = PaymentPayloadSchema.safeParse(rawPayload);
       const requirements = PaymentRequirementsSchema.safeParse(rawRequirements);
       if (!payload.success || !requirements.success) return;
       const payTo = requirements.data.payTo;
-      if (payload.data.extensions?.bazaar === undefined) return;
       if (!answer.success) {
         refused({
           reason: 'bazaar_payment_not_settled',
