@@ -19,7 +19,7 @@ import {
   declareBazaar,
   discoveryEntryOf,
 } from 'x402-stacks/extensions';
-import type { DiscoveryRefusal } from 'x402-stacks/facilitator';
+import type { DiscoveryCatalog, DiscoveryRefusal } from 'x402-stacks/facilitator';
 import { createPaymentTransaction } from 'x402-stacks/stacks';
 import { createFacilitatorApp } from '../src/app.js';
 import { SqlDiscoveryCatalog } from '../src/ledger/discovery-catalog.js';
@@ -336,4 +336,47 @@ test('the discovery migration returns at once on a current database and keeps it
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('a catalog that fails does not fail the settle: the buyer is served, the refusal is bazaar_catalog_error', async () => {
+  const refusals: DiscoveryRefusal[] = [];
+  const broken: DiscoveryCatalog = {
+    record: async () => {
+      throw new Error('disk full');
+    },
+    list: async () => ({ items: [], total: 0 }),
+    prune: async () => 0,
+  };
+  const facilitator = createFacilitator({
+    networks: { testnet: { url: devnet.url } },
+    settleTimeoutMs: 5_000,
+    pollIntervalMs: 10,
+    discovery: { catalog: broken, onRefused: (refusal) => refusals.push(refusal) },
+  });
+  const { payload, requirements } = await payment(
+    { bazaar: weather },
+    'https://api.example/broken',
+  );
+  assert.equal((await facilitator.settle(payload, requirements)).success, true);
+  assert.deepEqual(refusals, [
+    { reason: 'bazaar_catalog_error', message: 'disk full', payTo: seller() },
+  ]);
+  await facilitator.idle();
+});
+
+test('discovery: false leaves bazaar out of /supported and records nothing', async () => {
+  const facilitator = createFacilitator({
+    networks: { testnet: { url: devnet.url } },
+    settleTimeoutMs: 5_000,
+    pollIntervalMs: 10,
+    discovery: false,
+  });
+  assert.deepEqual(facilitator.supported().extensions, []);
+  const { payload, requirements } = await payment({ bazaar: weather }, 'https://api.example/off');
+  assert.equal((await facilitator.settle(payload, requirements)).success, true);
+  assert.equal(
+    (await facilitator.discoveryResources({ limit: 20, offset: 0 })).pagination.total,
+    0,
+  );
+  await facilitator.idle();
 });

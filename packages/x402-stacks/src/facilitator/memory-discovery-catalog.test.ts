@@ -5,7 +5,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { type DiscoveryEntry, declareBazaar, discoveryEntryOf } from 'x402-stacks/extensions';
-import { InMemoryDiscoveryCatalog } from 'x402-stacks/facilitator';
+import {
+  createFacilitator,
+  FacilitatorConfigError,
+  InMemoryDiscoveryCatalog,
+} from 'x402-stacks/facilitator';
 
 const A = 'ST1SJ3DTE5DN7X54YDH5D64R3BCB6A2AG2ZQ8YPD5';
 const B = 'ST2CY5V39NHDPWSXMW9QDT3HC3GD6Q6XX4CFRK9AG';
@@ -82,5 +86,32 @@ describe('InMemoryDiscoveryCatalog', () => {
     );
     assert.equal(await catalog.prune(3), 2);
     assert.equal((await catalog.list({ limit: 10, offset: 0 })).total, 1);
+  });
+});
+
+describe('the engine’s discovery options', () => {
+  test('bounds that are not positive integers are refused, every one listed', () => {
+    assert.throws(
+      () =>
+        createFacilitator({
+          networks: { testnet: { url: 'http://127.0.0.1:9' } },
+          discovery: { maxDeclarationBytes: 0, maxPerPayTo: 1.5, maxTotal: -1, ttlMs: Number.NaN },
+        }),
+      (error: unknown) =>
+        error instanceof FacilitatorConfigError &&
+        ['maxDeclarationBytes', 'maxPerPayTo', 'maxTotal', 'ttlMs'].every((name) =>
+          error.message.includes(`discovery.${name}: expected a positive integer`),
+        ),
+    );
+  });
+
+  test('an engine lists bazaar in /supported by default, and an empty first page', async () => {
+    const engine = createFacilitator({ networks: { testnet: { url: 'http://127.0.0.1:9' } } });
+    assert.deepEqual(engine.supported().extensions, ['bazaar']);
+    assert.deepEqual(await engine.discoveryResources({ limit: 5, offset: 0 }), {
+      x402Version: 2,
+      items: [],
+      pagination: { limit: 5, offset: 0, total: 0 },
+    });
   });
 });
