@@ -4,7 +4,8 @@
  * on this library does, plus the retry a real buyer makes after a timeout:
  * - success: served;
  * - no answer (process killed, connection refused, deadline, 5xx): the same signed bytes again, to any process;
- * - settlement_pending: follows GET /settlements/:txid, bounded; success there is served;
+ * - settlement_pending: follows GET /settlements/:txid, bounded; on success there, the same bytes again, served only
+ *   if that settle answers success (the facilitator gives it once per payment);
  * - sponsor_capacity_exhausted, unexpected_settle_error: the same bytes again after a pause (nothing was sent);
  * - transaction_failed, broadcast_failed, nonce refusals: the payment provably did not move money (dropped, refused),
  *   so after a pause a new payment is signed for the same request at the chain's next nonce, same amount;
@@ -115,11 +116,9 @@ async function pay(context: RunContext, account: StacksAccount, request: HonestR
     if (reason === 'settlement_pending') {
       const followed = await follow(context, answer.transaction);
       note(`status ${followed}`);
-      if (followed === 'success') {
-        request.successes++;
-        request.outcome = 'served';
-        return;
-      }
+      // As the library's seller does: a status serves nothing by itself; the same settle again is answered success
+      // for one request only.
+      if (followed === 'success') continue;
       if (followed !== 'failed') {
         request.outcome = 'gave up: still pending';
         return;

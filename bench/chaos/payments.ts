@@ -38,6 +38,9 @@ export function sponsoredRequirements(
   };
 }
 
+/** The one paid route of the chaos run's seller. */
+const CHAOS_RESOURCE = 'http://seller.chaos.test/paid';
+
 /** A signed payment: the settle body to POST, and what identifies it. */
 export type SignedPayment = {
   readonly body: string;
@@ -54,7 +57,13 @@ export async function signPayment(
   const { transaction, txid } = await createPaymentTransaction({ account, requirements, nonce });
   const body = JSON.stringify({
     x402Version: 2,
-    paymentPayload: { x402Version: 2, accepted: requirements, payload: { transaction } },
+    // The seller's route, as the library's seller names it in every settle: what binds the payment's status.
+    paymentPayload: {
+      x402Version: 2,
+      resource: { url: CHAOS_RESOURCE },
+      accepted: requirements,
+      payload: { transaction },
+    },
     paymentRequirements: requirements,
   });
   return { body, paymentTxid: txid, nonce };

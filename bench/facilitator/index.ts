@@ -16,6 +16,9 @@
  * payment (a settle succeeds once), broadcast, mined and confirmed, with status rounds every 20 ms (POLL_INTERVAL_MS,
  * as the engine row's pollIntervalMs) since the devnet mines at once.
  *
+ * Needs `npm run build` first: the service runs from apps/facilitator/dist, and a build older than the sources is
+ * refused.
+ *
  * Usage: npm run bench:facilitator [-- --seconds 3 --payers 100 --wide-payers 1000 --settles 600 --concurrency 32 --rounds 3]
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -37,6 +40,7 @@ import {
   peakRssMiB,
   peakRssOfMiB,
   printTable,
+  requireBuilt,
 } from '../lib.js';
 import { cpuMsOf } from './cpu.js';
 
@@ -50,7 +54,12 @@ const DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.
 const SETTLE_TARGET = 0.6;
 const VERIFY_TARGET = 0.5;
 const WIDE_VERIFY_TARGET = 0.35;
-const main = fileURLToPath(new URL('../../apps/facilitator/src/main.ts', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+// The service as operators run it: built JavaScript, not TypeScript compiled at start.
+requireBuilt(ROOT, {
+  'apps/facilitator/dist/main.js': ['apps/facilitator/src', 'packages/x402-stacks/src'],
+});
+const main = join(ROOT, 'apps/facilitator/dist/main.js');
 
 if (
   !(seconds > 0) ||
@@ -274,7 +283,7 @@ async function runEngine(): Promise<Row> {
 type Service = { url: string; child: ChildProcess };
 
 async function startService(env: Record<string, string>): Promise<Service> {
-  const child = spawn(process.execPath, ['--import', 'tsx', main], {
+  const child = spawn(process.execPath, [main], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -95,6 +95,8 @@ const options = (settle: 'before-handler' | 'after-handler') => ({
   sponsored: false,
   description: 'Premium data',
   mimeType: 'application/json',
+  // Extensions declared: the 402 carries signed offers (cached), and each paid answer a signed receipt.
+  offerReceipt: { signer: devnet.accounts[0]!.privateKey },
 });
 
 function sellerApp(create: typeof express) {

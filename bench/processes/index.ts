@@ -22,7 +22,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
@@ -42,6 +42,7 @@ import {
   load,
   peakRssMiB,
   printTable,
+  requireBuilt,
 } from '../lib.js';
 import { peakMiB, rssMiB, treeRssMiB } from './memory.js';
 
@@ -69,13 +70,11 @@ const TARGETS = { devnetMiB: 110, sellerRatio: 1.2, facilitatorMiB: 160 };
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const path = (relative: string) => join(ROOT, relative);
-for (const built of [
-  'packages/x402-stacks/dist/index.js',
-  'packages/cli/dist/main.js',
-  'apps/facilitator/dist/main.js',
-]) {
-  if (!existsSync(path(built))) throw new Error(`${built} is missing: run \`npm run build\` first`);
-}
+requireBuilt(ROOT, {
+  'packages/x402-stacks/dist/index.js': ['packages/x402-stacks/src'],
+  'packages/cli/dist/main.js': ['packages/cli/src'],
+  'apps/facilitator/dist/main.js': ['apps/facilitator/src', 'packages/x402-stacks/src'],
+});
 
 const median = (values: number[]) =>
   [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)]!;

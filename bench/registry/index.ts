@@ -39,7 +39,7 @@ const PAY_TO = {
 } as const;
 const SBTC = {
   'stacks:1': 'SM3VDXK3WZZSA84XXFKAFAF15NNZX32CTSG82JFQ4.sbtc-token',
-  'stacks:2147483648': 'ST1F7QA2MDF17S807EPA36TSS8AMEFY4KA9TVGWXT.sbtc-token',
+  'stacks:2147483648': 'SN3VMHXEN64ZZF71JQ5VESXDWTR301XTTXGF4J8F1.sbtc-token',
 } as const;
 const STATUSES: ListingStatus[] = [
   'active',

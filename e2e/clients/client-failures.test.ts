@@ -112,7 +112,7 @@ describe('buyer refusals and failures', () => {
       assert.ok(error instanceof PaymentPolicyError);
       assert.equal(error.reason, 'payment_over_budget');
       assert.equal(error.limit, 2_500n);
-      assert.match(error.message, /500 left/);
+      assert.match(error.message, /\(0\.0005 STX left\)/);
       return true;
     });
     assert.equal(stack.hits(path).paid, 2);

@@ -129,7 +129,7 @@ describe('facilitator engine against the devnet', () => {
   test('settle moves the money once; a replay gets duplicate_settlement with the txid', async () => {
     const requirements = requirementsFor(seller(), 'sBTC', '2500');
     const paid = await payment(requirements);
-    const sbtc = 'ST1F7QA2MDF17S807EPA36TSS8AMEFY4KA9TVGWXT.sbtc-token::sbtc-token';
+    const sbtc = 'SN3VMHXEN64ZZF71JQ5VESXDWTR301XTTXGF4J8F1.sbtc-token::sbtc-token';
     const before = devnet.chain.state.token(sbtc, seller());
     const settled = await facilitator.settle(paid, requirements);
     assert.equal(settled.success, true, settled.errorReason);
@@ -445,7 +445,7 @@ describe('facilitator engine: sponsorship', () => {
 
   test('sponsored multisig STX and sBTC payments settle: the sponsor pays the fee, the seller is paid once', async () => {
     // @stacks/transactions' sponsorTransaction threw on these ("more signatures than are expected"): settle was a 500.
-    const sbtc = 'ST1F7QA2MDF17S807EPA36TSS8AMEFY4KA9TVGWXT.sbtc-token::sbtc-token';
+    const sbtc = 'SN3VMHXEN64ZZF71JQ5VESXDWTR301XTTXGF4J8F1.sbtc-token::sbtc-token';
     const seller = devnet.accounts[1]!.address;
     const members = [devnet.accounts[5]!, devnet.accounts[6]!, devnet.accounts[7]!].map(
       (a) => a.privateKey,

@@ -18,6 +18,7 @@ import { createPaymentTransaction, resolveAsset } from 'x402-stacks/stacks';
 import * as incumbent from 'x402-stacks-v2';
 import {
   express4,
+  INCUMBENT_TOKENS,
   type IncumbentStack,
   recordingAxios,
   replay as replayAt,
@@ -30,7 +31,13 @@ let base: string;
 
 before(async () => {
   stack = await startIncumbentStack();
-  const common = { payTo: stack.seller, network: 'testnet', facilitatorUrl: stack.facilitatorUrl };
+  const common = {
+    payTo: stack.seller,
+    network: 'testnet',
+    facilitatorUrl: stack.facilitatorUrl,
+    // 'sBTC' is the incumbent's testnet sBTC on these routes, the contract its clients pay.
+    tokens: INCUMBENT_TOKENS,
+  };
   const routes: Record<string, PaymentMiddlewareOptions<Request>> = {
     '/stx': { ...common, amount: '1000' },
     '/sbtc': { ...common, amount: '250', asset: 'sBTC' },
@@ -107,6 +114,7 @@ describe('our paymentMiddleware reads every spelling of the incumbent and the dr
       account: buyer,
       requirements: entry,
       nonce: 0n,
+      tokens: INCUMBENT_TOKENS,
     });
     const header = encodePaymentSignatureHeader({
       x402Version: 2,
@@ -181,7 +189,7 @@ describe('x402-stacks@2 withPaymentInterceptor (its v1) against our paymentMiddl
     const response = await fetch(`${base}/v1/sbtc`);
     assert.equal(response.status, 402);
     const body = (await response.json()) as Record<string, unknown>;
-    const contract = resolveAsset('sBTC', 'testnet');
+    const contract = resolveAsset('sBTC', 'testnet', INCUMBENT_TOKENS);
     assert.equal(body.maxAmountRequired, '250');
     assert.equal(body.network, 'testnet');
     assert.equal(body.tokenType, 'sBTC');

@@ -17,6 +17,7 @@ import { createPaymentTransaction } from 'x402-stacks/stacks';
 import * as incumbent from 'x402-stacks-v2';
 import {
   express4,
+  INCUMBENT_TOKENS,
   type IncumbentStack,
   recordingAxios,
   replay as replayAt,
@@ -104,7 +105,7 @@ describe('our wrapAxiosWithPayment against x402-stacks@2 paymentMiddleware settl
       const price = asset === 'STX' ? 1000n : 250n;
       const before = { seller: balance(asset, stack.seller), buyer: balance(asset, buyer.address) };
       const { api, sent } = recording();
-      wrapAxiosWithPayment(api, buyer, { apiUrl: stack.devnet.url });
+      wrapAxiosWithPayment(api, buyer, { apiUrl: stack.devnet.url, tokens: INCUMBENT_TOKENS });
 
       const response = await api.get(path);
       assert.equal(response.status, 200);
@@ -171,7 +172,7 @@ describe('our wrapAxiosWithPayment against x402-stacks@2 paymentMiddlewareV1 (it
       const price = asset === 'STX' ? 1000n : 250n;
       const before = balance(asset, stack.seller);
       const { api, sent } = recording();
-      wrapAxiosWithPayment(api, buyer, { apiUrl: stack.devnet.url });
+      wrapAxiosWithPayment(api, buyer, { apiUrl: stack.devnet.url, tokens: INCUMBENT_TOKENS });
 
       const response = await api.get(path);
       assert.equal(response.status, 200);

@@ -27,8 +27,18 @@ import {
 // Express 4 is installed under the npm alias `express4`: the incumbent's peer range is express ^4.18.
 export const express4 = createRequire(import.meta.url)('express4') as typeof express;
 
+/**
+ * The testnet sBTC the incumbent hard-codes: Hiro's older stand-in, no longer our default (that is the sBTC signers'
+ * `SN3VMHX…8F1.sbtc-token`). Every part of this stack is told to use it instead, the way a deployment still on it
+ * would be: the devnet (`tokens.sbtcTestnetContract`), the facilitator, our sellers and our buyers (`tokens`).
+ */
+export const INCUMBENT_SBTC = 'ST1F7QA2MDF17S807EPA36TSS8AMEFY4KA9TVGWXT.sbtc-token';
+
+/** The token override our facilitator, sellers and buyers take here. */
+export const INCUMBENT_TOKENS = { contracts: { sBTC: INCUMBENT_SBTC } } as const;
+
 /** sBTC on the devnet, as balances are keyed. */
-export const SBTC_ID = 'ST1F7QA2MDF17S807EPA36TSS8AMEFY4KA9TVGWXT.sbtc-token::sbtc-token';
+export const SBTC_ID = `${INCUMBENT_SBTC}::sbtc-token`;
 
 const HIRO_HOSTS = new Set(['api.testnet.hiro.so', 'api.mainnet.hiro.so']);
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
@@ -53,11 +63,16 @@ export type IncumbentStack = {
 
 /** Starts the devnet (mining on every broadcast), the facilitator service (sponsoring) and the fetch reroute. */
 export async function startIncumbentStack(): Promise<IncumbentStack> {
-  const devnet = await startDevnet({ port: 0, accounts: 3 });
+  const devnet = await startDevnet({
+    port: 0,
+    accounts: 3,
+    tokens: { sbtcTestnetContract: INCUMBENT_SBTC },
+  });
   const [seller, sponsor] = [devnet.accounts[1]!, devnet.accounts[2]!];
   const engine = createFacilitator({
     networks: { testnet: { url: devnet.url } },
     sponsor: { privateKeys: [sponsor.privateKey] },
+    tokens: INCUMBENT_TOKENS,
     settleTimeoutMs: 2_000,
     pollIntervalMs: 10,
   });

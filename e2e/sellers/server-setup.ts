@@ -30,7 +30,7 @@ import { createPaymentTransaction } from 'x402-stacks/stacks';
 const express4 = createRequire(import.meta.url)('express4') as typeof express;
 
 /** sBTC on the devnet, as balances are keyed. */
-export const SBTC = 'ST1F7QA2MDF17S807EPA36TSS8AMEFY4KA9TVGWXT.sbtc-token::sbtc-token';
+export const SBTC = 'SN3VMHXEN64ZZF71JQ5VESXDWTR301XTTXGF4J8F1.sbtc-token::sbtc-token';
 
 export type Stack = {
   readonly devnet: Devnet;

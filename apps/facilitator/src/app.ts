@@ -121,7 +121,11 @@ export function createFacilitatorApp(options: FacilitatorAppOptions): Facilitato
   app.post('/settle', async (c) => {
     const body = await readBody(c, SettleRequestSchema, maxBodyBytes);
     if ('error' in body) return c.json(body, statusOf(body));
-    const settled = await measured.settle(body.data.paymentPayload, body.data.paymentRequirements);
+    // The request's signal aborts when the seller hangs up (its settle timed out): a success it would never receive
+    // stays claimable by its retry.
+    const settled = await measured.settle(body.data.paymentPayload, body.data.paymentRequirements, {
+      signal: c.req.raw.signal,
+    });
     logSettle(c.var.log, settled);
     return c.json(settled);
   });

@@ -7,6 +7,7 @@
 import { isValidStacksAddress, privateKeyToAccount } from 'x402-stacks';
 import { redactUrl } from 'x402-stacks/chain';
 import type { SponsorLimits } from 'x402-stacks/facilitator';
+import { resolveAsset } from 'x402-stacks/stacks';
 import { z } from 'zod';
 
 /** The configuration, typed. */
@@ -16,6 +17,8 @@ export type FacilitatorConfig = {
   readonly networks: readonly ('mainnet' | 'testnet')[];
   readonly apiUrls: { readonly mainnet: string; readonly testnet: string };
   readonly apiKey: string | undefined;
+  /** The testnet sBTC contract when it is not the library's default; undefined for the default. */
+  readonly sbtcContractTestnet: string | undefined;
   readonly database:
     | { readonly kind: 'sqlite'; readonly path: string }
     | { readonly kind: 'postgres'; readonly url: string; readonly schema: string | undefined };
@@ -59,6 +62,7 @@ export const ENVIRONMENT = {
   STACKS_API_URL_TESTNET: 'http://127.0.0.1:3999',
   STACKS_API_URL_MAINNET: 'https://api.mainnet.hiro.so',
   STACKS_API_KEY: '',
+  SBTC_CONTRACT_TESTNET: '',
   DATABASE_URL: 'sqlite:./facilitator.db',
   DATABASE_SCHEMA: '',
   SPONSOR_PRIVATE_KEYS: '',
@@ -126,6 +130,7 @@ const Schema = z.object({
   STACKS_API_URL_TESTNET: z.url({ protocol: /^https?$/ }),
   STACKS_API_URL_MAINNET: z.url({ protocol: /^https?$/ }),
   STACKS_API_KEY: z.string(),
+  SBTC_CONTRACT_TESTNET: z.string().trim(),
   DATABASE_URL: z.string().min(1),
   DATABASE_SCHEMA: z
     .string()
@@ -198,6 +203,12 @@ export function loadConfig(env: Record<string, string | undefined>): Facilitator
     if (!isValidStacksAddress(payTo.split('.')[0]))
       problems.push(`SPONSOR_ALLOWED_PAY_TO: ${payTo} is not a Stacks address`);
   }
+  const sbtcContractTestnet = (input.SBTC_CONTRACT_TESTNET ?? '').trim() || undefined;
+  if (sbtcContractTestnet !== undefined && !isTestnetContract(sbtcContractTestnet)) {
+    problems.push(
+      `SBTC_CONTRACT_TESTNET: ${sbtcContractTestnet} is not a testnet contract id (<ST… or SN… address>.<name>)`,
+    );
+  }
   if (
     parsed.success &&
     parsed.data.CLAIM_LEASE_MS !== '' &&
@@ -213,6 +224,7 @@ export function loadConfig(env: Record<string, string | undefined>): Facilitator
     networks: config.NETWORKS,
     apiUrls: { mainnet: config.STACKS_API_URL_MAINNET, testnet: config.STACKS_API_URL_TESTNET },
     apiKey: config.STACKS_API_KEY || undefined,
+    sbtcContractTestnet,
     database,
     sponsorKeys,
     sponsorMaxFee: config.SPONSOR_MAX_FEE,
@@ -264,6 +276,15 @@ function parseDatabaseUrl(
     return { kind: 'postgres', url, schema };
   problems.push(`DATABASE_URL: expected sqlite:<path> or postgres://…, got ${redactUrl(url)}`);
   return undefined;
+}
+
+function isTestnetContract(id: string): boolean {
+  if (!id.includes('.') || id.includes('::')) return false;
+  try {
+    return resolveAsset(id, 'testnet').kind === 'sip010';
+  } catch {
+    return false;
+  }
 }
 
 function list(value: string): string[] {

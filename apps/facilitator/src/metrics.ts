@@ -63,9 +63,9 @@ export function withMetrics(facilitator: Facilitator, metrics: FacilitatorMetric
       metrics.observe('verify', outcome, (performance.now() - started) / 1000);
       return verdict;
     },
-    async settle(payload, requirements) {
+    async settle(payload, requirements, options) {
       const started = performance.now();
-      const settled = await facilitator.settle(payload, requirements);
+      const settled = await facilitator.settle(payload, requirements, options);
       const outcome = settled.success ? 'success' : (settled.errorReason ?? 'failed');
       metrics.observe('settle', outcome, (performance.now() - started) / 1000);
       return settled;

@@ -53,6 +53,10 @@ export async function startFacilitatorService(
     pollIntervalMs: config.pollIntervalMs,
     verifyCacheMs: config.verifyCacheMs,
     maxNonceAhead: config.maxNonceAhead,
+    // Only testnet sBTC is contested; the override applies on testnet and leaves mainnet sBTC as it is.
+    ...(config.sbtcContractTestnet
+      ? { tokens: { contracts: { sBTC: config.sbtcContractTestnet as `${string}.${string}` } } }
+      : {}),
     ...(config.claimLeaseMs === undefined ? {} : { claimLeaseMs: config.claimLeaseMs }),
     keeper: { intervalMs: config.keeperIntervalMs },
     discovery:

@@ -39,7 +39,8 @@ describe('facilitator HTTP routes', () => {
   });
   after(() => stopDevnetApp(devnet, facilitator));
 
-  async function request(nonce = 0n) {
+  /** A settle body: `payer` is the account paying (account 1 is paid). */
+  async function request(nonce = 0n, payer = 0) {
     const paymentRequirements = {
       scheme: 'exact',
       network: 'stacks:2147483648',
@@ -49,7 +50,7 @@ describe('facilitator HTTP routes', () => {
       maxTimeoutSeconds: 300,
     };
     const { transaction } = await createPaymentTransaction({
-      account: devnet.accounts[0]!.account,
+      account: devnet.accounts[payer]!.account,
       requirements: paymentRequirements,
       nonce,
       fee: 400n,
@@ -75,19 +76,48 @@ describe('facilitator HTTP routes', () => {
     assert.equal(((await refused.json()) as { isValid: boolean }).isValid, false);
   });
 
-  test('POST /settle, then GET /settlements/:txid; a replay is 200 duplicate_settlement', async () => {
+  test('POST /settle, then GET /settlements/:txid with the terms it is bound to; a replay is 200 duplicate_settlement', async () => {
     const body = await request();
-    const settled = (await (await post(app, '/settle', body)).json()) as {
+    const resource = 'https://api.example.com/weather';
+    const bound = {
+      ...body,
+      paymentPayload: { ...body.paymentPayload, resource: { url: resource } },
+    };
+    const settled = (await (await post(app, '/settle', bound)).json()) as {
       success: boolean;
       transaction: string;
+      payer: string;
     };
     assert.equal(settled.success, true);
     const status = await app.request(`/settlements/${settled.transaction}`);
     assert.equal(status.status, 200);
-    assert.equal(((await status.json()) as { state: string }).state, 'success');
-    const replay = (await (await post(app, '/settle', body)).json()) as { errorReason: string };
+    const answer = (await status.json()) as Record<string, unknown>;
+    assert.equal(typeof answer.blockHeight, 'number');
+    delete answer.blockHeight;
+    assert.deepEqual(answer, {
+      transaction: settled.transaction,
+      state: 'success',
+      payer: settled.payer,
+      network: 'stacks:2147483648',
+      amount: '1000',
+      asset: 'STX',
+      payTo: devnet.accounts[1]!.address,
+      resource,
+    });
+    const replay = (await (await post(app, '/settle', bound)).json()) as { errorReason: string };
     assert.equal(replay.errorReason, 'duplicate_settlement');
     assert.equal((await app.request(`/settlements/${'ab'.repeat(32)}`)).status, 404);
+  });
+
+  test('a settle that names no resource is answered without one: bound to no route', async () => {
+    const settled = (await (await post(app, '/settle', await request(0n, 2))).json()) as {
+      transaction: string;
+    };
+    const answer = (await (await app.request(`/settlements/${settled.transaction}`)).json()) as {
+      amount: string;
+    };
+    assert.equal(answer.amount, '1000');
+    assert.equal('resource' in answer, false);
   });
 
   test('malformed bodies are 400 with error and details', async () => {

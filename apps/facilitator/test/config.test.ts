@@ -16,6 +16,13 @@ describe('loadConfig', () => {
     assert.equal(config.verifyCacheMs, 2000);
     assert.equal(config.maxNonceAhead, 25n);
     assert.equal(config.logLevel, 'info');
+    assert.equal(config.sbtcContractTestnet, undefined, "the library's default testnet sBTC");
+  });
+
+  test('SBTC_CONTRACT_TESTNET names another testnet sBTC contract', () => {
+    const hiro = 'ST1F7QA2MDF17S807EPA36TSS8AMEFY4KA9TVGWXT.sbtc-token';
+    assert.equal(loadConfig({ SBTC_CONTRACT_TESTNET: hiro }).sbtcContractTestnet, hiro);
+    assert.equal(loadConfig({ SBTC_CONTRACT_TESTNET: ' ' }).sbtcContractTestnet, undefined);
   });
 
   test('testnet or mainnet needs only the network, the API URL and the key; PostgreSQL by URL', () => {

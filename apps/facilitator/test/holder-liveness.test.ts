@@ -44,7 +44,7 @@ test('a retry waits for a live holder and is a duplicate; after a kill it takes 
     payTo: seller,
     maxTimeoutSeconds: 300,
   };
-  const bodyFor = async (nonce: bigint) => {
+  const bodyFor = async (nonce: bigint, resource = 'https://seller.test/a') => {
     const { transaction } = await createPaymentTransaction({
       account: devnet.accounts[0]!.account,
       requirements,
@@ -53,7 +53,12 @@ test('a retry waits for a live holder and is a duplicate; after a kill it takes 
     });
     return JSON.stringify({
       x402Version: 2,
-      paymentPayload: { x402Version: 2, accepted: requirements, payload: { transaction } },
+      paymentPayload: {
+        x402Version: 2,
+        resource: { url: resource },
+        accepted: requirements,
+        payload: { transaction },
+      },
       paymentRequirements: requirements,
     });
   };
@@ -91,6 +96,9 @@ test('a retry waits for a live holder and is a duplicate; after a kill it takes 
     assert.ok((await dying) instanceof Error, 'the killed process never answered');
     devnet.chain.stall(false);
     devnet.mine();
+    // The same bytes for another route at the same price: the dead call's answer is not that route's to take.
+    const elsewhere = await settle(other.url, await bodyFor(1n, 'https://seller.test/b'));
+    assert.equal(elsewhere.errorReason, 'duplicate_settlement');
     const started = Date.now();
     const retry = await settle(other.url, second);
     const waited = Date.now() - started;

@@ -35,6 +35,8 @@ test('a ledger schema from before claims recorded their process gains the column
   const first = await openPostgresLedger({ connectionString, schema: older });
   try {
     await first.ledger.claim(settlement(7));
+    // A schema that old had neither column added since.
+    await sql`alter table x402_settlements drop column resource`.execute(first.db);
     await sql`alter table x402_settlements drop column holder`.execute(first.db);
   } finally {
     await first.close();
@@ -74,10 +76,37 @@ test('opening an up-to-date ledger takes no table lock: a process restarting bes
   assert.ok(busy.restarted, `the second open waited on the busy transaction (${busy.ms} ms)`);
 });
 
+test('a ledger schema from before settlements recorded their resource gains the column at open; its rows read back without one', async () => {
+  const older = `${schema}_noresource`;
+  const first = await openPostgresLedger({ connectionString, schema: older });
+  try {
+    await first.ledger.claim(settlement(7));
+    await first.ledger.recordAnswer(settlement(7).paymentTxid, 'pending');
+    await sql`alter table x402_settlements drop column resource`.execute(first.db);
+  } finally {
+    await first.close();
+  }
+  const reopened = await openPostgresLedger({ connectionString, schema: older });
+  try {
+    const old = await reopened.ledger.get(settlement(7).txid);
+    assert.equal(old?.state, 'claimed');
+    assert.equal(old && 'resource' in old, false);
+    const resource = 'https://api.example.com/weather';
+    const claim = await reopened.ledger.claim(settlement(8, { resource }));
+    assert.equal(claim.claimed && claim.record.resource, resource);
+    assert.equal((await reopened.ledger.get(settlement(8).txid))?.resource, resource);
+    assert.equal(await reopened.ledger.promoteAnswer?.(settlement(7).paymentTxid), true);
+  } finally {
+    await sql`drop schema if exists ${sql.id(older)} cascade`.execute(reopened.db);
+    await reopened.close();
+  }
+});
+
 test('upgrading beside a process of the previous release mid-transaction: neither fails, the column is added', async () => {
   const upgraded = `${schema}_upgrade`;
   const first = await openPostgresLedger({ connectionString, schema: upgraded });
-  await sql`alter table x402_settlements drop column holder`.execute(first.db);
+  // The previous release: settlements without their resource.
+  await sql`alter table x402_settlements drop column resource`.execute(first.db);
   try {
     const outcome = await first.db.connection().execute(async (previous) => {
       // The previous release, mid-reservation: it has read the settlements and will write one next.
@@ -102,8 +131,11 @@ test('upgrading beside a process of the previous release mid-transaction: neithe
     });
     assert.equal(outcome.previousError, undefined, 'the running process kept its transaction');
     assert.ok('opened' in outcome.opened, `the upgrade opened: ${JSON.stringify(outcome.opened)}`);
-    const claim = await outcome.opened.opened.ledger.claim(settlement(9, { holder: 'process-c' }));
+    const claim = await outcome.opened.opened.ledger.claim(
+      settlement(9, { holder: 'process-c', resource: 'https://api.example.com/a' }),
+    );
     assert.equal(claim.claimed && claim.record.holder, 'process-c');
+    assert.equal(claim.claimed && claim.record.resource, 'https://api.example.com/a');
     await outcome.opened.opened.close();
   } finally {
     await sql`drop schema if exists ${sql.id(upgraded)} cascade`.execute(first.db);

@@ -47,6 +47,8 @@ test('a ledger file from before claims recorded their process gains the column a
   const path = join(dir, 'older.db');
   const older = await openSqliteLedger({ path });
   await older.ledger.claim(settlement(7));
+  // A file that old had neither column added since.
+  await sql`alter table x402_settlements drop column resource`.execute(older.db);
   await sql`alter table x402_settlements drop column holder`.execute(older.db);
   await older.close();
   const reopened = await openSqliteLedger({ path });
@@ -54,6 +56,28 @@ test('a ledger file from before claims recorded their process gains the column a
     assert.equal((await reopened.ledger.get(settlement(7).txid))?.state, 'claimed');
     const claim = await reopened.ledger.claim(settlement(8, { holder: 'process-b' }));
     assert.equal(claim.claimed && claim.record.holder, 'process-b');
+  } finally {
+    await reopened.close();
+  }
+});
+
+test('a ledger file from before settlements recorded their resource gains the column at open; its rows read back without one', async () => {
+  const path = join(dir, 'before-resource.db');
+  const older = await openSqliteLedger({ path });
+  await older.ledger.claim(settlement(7));
+  await older.ledger.recordAnswer(settlement(7).paymentTxid, 'pending');
+  await sql`alter table x402_settlements drop column resource`.execute(older.db);
+  await older.close();
+  const reopened = await openSqliteLedger({ path });
+  try {
+    const old = await reopened.ledger.get(settlement(7).txid);
+    assert.equal(old?.state, 'claimed');
+    assert.equal(old && 'resource' in old, false);
+    const resource = 'https://api.example.com/weather';
+    const claim = await reopened.ledger.claim(settlement(8, { resource }));
+    assert.equal(claim.claimed && claim.record.resource, resource);
+    assert.equal((await reopened.ledger.get(settlement(8).txid))?.resource, resource);
+    assert.equal(await reopened.ledger.promoteAnswer?.(settlement(7).paymentTxid), true);
   } finally {
     await reopened.close();
   }

@@ -306,7 +306,7 @@ describe('search', () => {
     const sats = (await get(`/discovery/resources?limit=100`)).json.items.find(
       (i: Json) => i.resource === at('/sats'),
     );
-    assert.equal(sats.accepts[0].asset, 'ST1F7QA2MDF17S807EPA36TSS8AMEFY4KA9TVGWXT.sbtc-token');
+    assert.equal(sats.accepts[0].asset, 'SN3VMHXEN64ZZF71JQ5VESXDWTR301XTTXGF4J8F1.sbtc-token');
     assert.equal((await get('/discovery/resources?type=mcp')).json.pagination.total, 0);
   });
 });

@@ -30,7 +30,7 @@ const STATUSES: ListingStatus[] = [
 ];
 const SBTC = {
   'stacks:1': 'SM3VDXK3WZZSA84XXFKAFAF15NNZX32CTSG82JFQ4.sbtc-token',
-  'stacks:2147483648': 'ST1F7QA2MDF17S807EPA36TSS8AMEFY4KA9TVGWXT.sbtc-token',
+  'stacks:2147483648': 'SN3VMHXEN64ZZF71JQ5VESXDWTR301XTTXGF4J8F1.sbtc-token',
 } as const;
 const OTHER_PAY_TO = 'SP3FBR2AGK5H9QBDH3EEN6DF8EK8JY7RX8QJ5SVTE';
 // Few distinct amounts, so price ties are common; the largest needs every one of the key's 39 digits.

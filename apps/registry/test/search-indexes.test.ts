@@ -20,7 +20,7 @@ const POSTGRES_URL = await testPostgresUrl();
 
 const LISTINGS = 1500;
 const TESTNET = 'stacks:2147483648';
-const SBTC_TESTNET = 'ST1F7QA2MDF17S807EPA36TSS8AMEFY4KA9TVGWXT.sbtc-token';
+const SBTC_TESTNET = 'SN3VMHXEN64ZZF71JQ5VESXDWTR301XTTXGF4J8F1.sbtc-token';
 
 type Filters = Omit<SearchQuery, 'sort' | 'limit' | 'cursor'>;
 

@@ -308,6 +308,32 @@ const CASES: Case[] = [
     },
   },
   {
+    name: "testnet sBTC by symbol is the signers' contract, labelled sBTC",
+    answer: (u) => jsonAnswer(v2Challenge(u, { asset: 'sBTC', amount: '100' })),
+    findings: [],
+    listing: (l) => {
+      assert.equal(first(l).asset, 'SN3VMHXEN64ZZF71JQ5VESXDWTR301XTTXGF4J8F1.sbtc-token');
+      assert.equal(first(l).symbol, 'sBTC');
+      assert.equal(first(l).decimals, 8);
+    },
+  },
+  // Anyone can deploy a contract named sbtc-token: the older testnet ones are listed by id, never labelled sBTC.
+  ...[
+    'ST1F7QA2MDF17S807EPA36TSS8AMEFY4KA9TVGWXT.sbtc-token',
+    'ST1PQHQKV0RJXZFY1DGX8MNSNYVE3VGZJSRTPGZGM.sbtc-token',
+  ].map(
+    (legacy): Case => ({
+      name: `an older testnet sbtc-token (${legacy.slice(0, 8)}…) is a plain SIP-010 token`,
+      answer: (u) => jsonAnswer(v2Challenge(u, { asset: legacy, amount: '100' })),
+      findings: [],
+      listing: (l) => {
+        assert.equal(first(l).asset, legacy);
+        assert.equal(first(l).symbol, null);
+        assert.equal(first(l).decimals, null);
+      },
+    }),
+  ),
+  {
     name: '{id} placeholder in resource',
     answer: (u) => jsonAnswer(docsDocument(u, { resource: `${u}/{id}` })),
     findings: ['resource_mismatch:placeholder'],

@@ -1,59 +1,85 @@
 /**
- * `x402-stacks pay <url>`: curl with a wallet. It makes the request; on a 402 it shows the offer and the chosen
- * requirement, signs, sends the paid request, and reports settlement and confirmation. The response body goes to
- * stdout and the progress to stderr, so the body can be piped.
+ * `x402-stacks pay <url>`: curl with a wallet. It makes the request; on a 402 it shows the origin and the offer, pays
+ * through the library's own fetch wrapper (`wrapFetchWithPayment`: one paid retry, never a redirect with the payment),
+ * and reports settlement and confirmation. The response body goes to stdout and the progress to stderr, so the body
+ * can be piped; `--json` writes the steps as JSON instead (see pay-report.ts).
  * @module
  */
-import { readFileSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { privateKeyToAccount, type StacksAccount, type StacksNetworkName } from 'x402-stacks';
+import { redactUrl } from 'x402-stacks/chain';
 import {
   getExplorerURL,
-  privateKeyToAccount,
-  type StacksAccount,
-  type StacksNetworkName,
-} from 'x402-stacks';
-import {
-  createPayer,
   MAX_CHALLENGE_BODY_BYTES,
-  PAYMENT_REQUEST_HEADERS,
-  type PaymentChallenge,
   type PaymentOptions,
+  PaymentPolicyError,
   type PaymentReceipt,
   readPaymentChallenge,
+  readPaymentOutcome,
   readTextUpTo,
+  resolveChainClient,
   SettlementPendingError,
+  wrapFetchWithPayment,
 } from 'x402-stacks/client';
-import type { StacksPaymentRequirements } from 'x402-stacks/stacks';
-import { fromAtomic, KNOWN_TOKENS, resolveAsset, toAtomic } from 'x402-stacks/stacks';
+import {
+  formatAmount,
+  formatPrice,
+  KNOWN_TOKENS,
+  resolveAsset,
+  STX_ASSET,
+  type StacksPaymentRequirements,
+  toAtomic,
+} from 'x402-stacks/stacks';
 import { describeFailure } from './balance.js';
+import { MAX_DATA_FILE_BYTES, MAX_KEY_FILE_BYTES, readInputFile } from './input-file.js';
 import { EXIT_USAGE, type Io, processIo, UsageError } from './io.js';
 import { networkFlag } from './keygen.js';
-import { redactingIo } from './redacting-io.js';
+import { createPayFetch, PayRefusal } from './pay-fetch.js';
+import {
+  createPayReporter,
+  type OfferView,
+  type PayOutput,
+  type PayReporter,
+  type PayResult,
+} from './pay-report.js';
+import { redactingIo, redactText } from './redacting-io.js';
 
 export const PAY_USAGE = `Usage: x402-stacks pay <url> [options]
 
-Requests <url> like curl. On 402 Payment Required it shows the offer, chooses a requirement within the limits,
-signs a Stacks payment, sends the request again with it, and reports settlement and confirmation. The body goes
-to stdout; progress goes to stderr.
+Requests <url> like curl. On 402 Payment Required it shows the origin asking to be paid and its offer, chooses a
+requirement within the limits, signs a Stacks payment, sends the request again with it to that URL only, and
+reports settlement and confirmation. The body goes to stdout; progress goes to stderr.
 
 Options:
   -X, --method <method>    HTTP method (default GET, or POST with --data)
-  -d, --data <body>        request body; @<file> reads it from a file
+  -d, --data <body>        request body; @<file> reads it from a regular file of at most 10 MiB
   -H, --header <header>    request header 'Name: value'; repeatable
   --max-amount <amount>    largest payment in one asset, in whole units: '0.01STX', '0.0001 sBTC', '2 USDCx';
                            repeatable, and then only the assets named are paid
                            (default: 1 STX, 0.0001 sBTC, 1 USDCx)
-  --key-file <path>        file holding the payer's private key (default: the STACKS_PRIVATE_KEY variable)
+  --key-file <path>        file holding the payer's private key (default: the STACKS_PRIVATE_KEY variable); a
+                           regular file of at most 4 KiB that only its owner may read or write (chmod 600)
+  --allow-insecure-key-file
+                           use a key file that other users may read or write anyway
   --network <name>         testnet or mainnet (default: NETWORK, else testnet)
   --api-url <url>          Stacks node with the Hiro API for nonces and balances (default: STACKS_API_URL_TESTNET
                            or _MAINNET, then STACKS_API_URL, then Hiro)
   --dry-run                show the offer and what would be paid; sign and send nothing
+  --json[=steps|summary]   JSON on stdout instead of text: one object a line for each step, the last one
+                           {"step":"result",...} (steps, the default), or one object at the end (summary)
   -h, --help               show this help
 
-The key is never taken from a flag, where other users could read it in the process list.
+Where it pays: only the URL that answered 402. The unpaid request follows redirects within the origin of <url>
+only; a redirect to another origin is refused (cross_origin_redirect), and the paid request never follows a
+redirect (paid_request_redirected). The key is never taken from a flag, where other users could read it in the
+process list.
 
-Exit codes: 0 when the resource was served (any status below 400), 1 when the payment was refused or failed
-or the server answered an error, 2 for a usage error.`;
+Environment: STACKS_PRIVATE_KEY, NETWORK, STACKS_API_URL_TESTNET, STACKS_API_URL_MAINNET, STACKS_API_URL,
+STACKS_API_KEY (sent as x-api-key).
+
+Exit codes: 0 when the resource was served (any status below 400) and, if a payment was sent, the server's
+payment-response confirmed its settlement; 1 when the payment was refused, failed, is pending or unconfirmed, or
+the server answered an error; 2 for a usage error (including a key or data file that is refused).`;
 
 /** What `x402-stacks pay` was asked to do. */
 export type PayCommandOptions = {
@@ -63,10 +89,12 @@ export type PayCommandOptions = {
   headers: [string, string][];
   maxAmount: Record<string, bigint> | undefined;
   keyFile: string | undefined;
+  allowInsecureKeyFile: boolean;
   network: StacksNetworkName;
   apiUrl: string | undefined;
   apiKey: string | undefined;
   dryRun: boolean;
+  output: PayOutput;
 };
 
 const PAY_FLAGS = {
@@ -75,9 +103,11 @@ const PAY_FLAGS = {
   header: { type: 'string', short: 'H', multiple: true },
   'max-amount': { type: 'string', multiple: true },
   'key-file': { type: 'string' },
+  'allow-insecure-key-file': { type: 'boolean' },
   network: { type: 'string' },
   'api-url': { type: 'string' },
   'dry-run': { type: 'boolean' },
+  json: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -95,12 +125,19 @@ export function parsePayArgs(
 ): PayCommandOptions | 'help' {
   let parsed: ReturnType<typeof parseArgs<{ options: typeof PAY_FLAGS; allowPositionals: true }>>;
   try {
-    parsed = parseArgs({ args: argv, options: PAY_FLAGS, strict: true, allowPositionals: true });
+    // A bare --json means steps; spelled out, so that parseArgs never takes the URL after it as its value.
+    const args = argv.map((argument) => (argument === '--json' ? '--json=steps' : argument));
+    parsed = parseArgs({ args, options: PAY_FLAGS, strict: true, allowPositionals: true });
   } catch (error) {
     throw new UsageError(error instanceof Error ? error.message : String(error));
   }
   const { values, positionals } = parsed;
   if (values.help) return 'help';
+  if (values.json !== undefined && values.json !== 'steps' && values.json !== 'summary') {
+    throw new UsageError(
+      `--json must be --json, --json=steps or --json=summary, got '${values.json}'`,
+    );
+  }
   if (positionals.length !== 1) {
     throw new UsageError(positionals.length === 0 ? 'a URL is required' : 'give exactly one URL');
   }
@@ -117,6 +154,7 @@ export function parsePayArgs(
     headers: (values.header ?? []).map(readHeader),
     maxAmount: values['max-amount'] ? readMaxAmounts(values['max-amount'], network) : undefined,
     keyFile: values['key-file'],
+    allowInsecureKeyFile: values['allow-insecure-key-file'] ?? false,
     network,
     // The environment is read here, not deep in the library, so the command sees exactly the env it was given.
     apiUrl:
@@ -124,16 +162,13 @@ export function parsePayArgs(
       (env[`STACKS_API_URL_${network.toUpperCase()}`] || env.STACKS_API_URL || undefined),
     apiKey: env.STACKS_API_KEY || undefined,
     dryRun: values['dry-run'] ?? false,
+    output: (values.json as 'steps' | 'summary' | undefined) ?? 'text',
   };
 }
 
 function readData(data: string): string {
   if (!data.startsWith('@')) return data;
-  try {
-    return readFileSync(data.slice(1), 'utf8');
-  } catch (error) {
-    throw new UsageError(`--data ${data}: ${(error as NodeJS.ErrnoException).code ?? error}`);
-  }
+  return readInputFile(data.slice(1), { flag: '--data', maxBytes: MAX_DATA_FILE_BYTES });
 }
 
 function readHeader(header: string): [string, string] {
@@ -167,41 +202,39 @@ function readMaxAmounts(values: string[], network: StacksNetworkName): Record<st
 }
 
 /**
- * Reads the payer's key: from `--key-file`, else from `STACKS_PRIVATE_KEY`. Never from a flag.
- * @throws {UsageError} when there is none or it cannot be read; the message never contains the key.
+ * Reads the payer's key: from `--key-file`, else from `STACKS_PRIVATE_KEY`. Never from a flag. A key file must be a
+ * regular file of at most 4 KiB that only its owner can read or write, unless `allowInsecureKeyFile`.
+ * @throws {UsageError} when there is none or it cannot be read; the message names the file, never the key.
  */
 export function loadAccount(
-  options: Pick<PayCommandOptions, 'keyFile' | 'network'>,
+  options: Pick<PayCommandOptions, 'keyFile' | 'network' | 'allowInsecureKeyFile'>,
   env: NodeJS.ProcessEnv,
-  warn: (line: string) => void,
 ): StacksAccount {
   let key: string;
   let source: string;
   if (options.keyFile !== undefined) {
     source = options.keyFile;
-    try {
-      key = readFileSync(options.keyFile, 'utf8').trim();
-      // Group or world access to a key file is a leak waiting to happen; say so, as ssh does.
-      if (process.platform !== 'win32' && (statSync(options.keyFile).mode & 0o077) !== 0) {
-        warn(`warning: ${options.keyFile} is readable by other users; chmod 600 it`);
-      }
-    } catch (error) {
-      throw new UsageError(
-        `--key-file ${options.keyFile}: ${(error as NodeJS.ErrnoException).code ?? error}`,
-      );
-    }
+    key = readInputFile(options.keyFile, {
+      flag: '--key-file',
+      maxBytes: MAX_KEY_FILE_BYTES,
+      ownerOnly: !options.allowInsecureKeyFile,
+    }).trim();
   } else if (env.STACKS_PRIVATE_KEY) {
     source = 'STACKS_PRIVATE_KEY';
     key = env.STACKS_PRIVATE_KEY.trim();
   } else {
     throw new UsageError(
       "no key: give --key-file <path>, or set STACKS_PRIVATE_KEY (create one with 'x402-stacks keygen')",
+      'no_key',
     );
   }
   try {
     return privateKeyToAccount(key, options.network);
   } catch (error) {
-    throw new UsageError(`the key in ${source} is not usable: ${describeFailure(error)}`);
+    throw new UsageError(
+      `the key in ${source} is not usable: ${describeFailure(error)}`,
+      'invalid_key',
+    );
   }
 }
 
@@ -220,24 +253,55 @@ export async function runPay(
       return 0;
     }
     options = parsed;
-    account = loadAccount(options, env, io.err);
+    account = loadAccount(options, env);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     io.err(`x402-stacks pay: ${error.message}\nRun 'x402-stacks pay --help' for usage.`);
+    // A script that asked for JSON gets its result as JSON too, even when the flags around it were wrong.
+    if (argv.some((argument) => /^--json(=|$)/.test(argument))) {
+      io.out(
+        JSON.stringify({ step: 'result', ok: false, exitCode: EXIT_USAGE, reason: error.reason }),
+      );
+    }
     return EXIT_USAGE;
   }
   // Progress and errors show what the server and the URL said: credentials redacted, terminal controls removed. The
   // body on stdout stays as the server sent it, as curl does.
-  const shown: Io = { out: io.out, err: redactingIo(io).err };
+  const report = createPayReporter(options.output, { out: io.out, err: redactingIo(io).err });
   try {
-    return await pay(options, account, shown);
+    return report.finish(await pay(options, account, report));
   } catch (error) {
-    shown.err(`x402-stacks pay: ${describeFailure(error)}`);
-    if (error instanceof SettlementPendingError) {
-      shown.err(`  Explorer: ${explorerLink(error.txid, options)}`);
-    }
-    return 1;
+    return report.finish(failure(error, options));
   }
+}
+
+/** The result of an error: its reason code, and for a payment in flight its txid and where to look it up. */
+function failure(error: unknown, options: PayCommandOptions): PayResult {
+  if (error instanceof PayRefusal) {
+    return { ok: false, exitCode: 1, reason: error.reason, message: error.message };
+  }
+  const reason =
+    error && typeof error === 'object' && 'reason' in error && typeof error.reason === 'string'
+      ? error.reason
+      : 'request_failed';
+  const txid =
+    error && typeof error === 'object' && 'txid' in error && typeof error.txid === 'string'
+      ? error.txid
+      : undefined;
+  // fetch says only 'fetch failed'; why (ECONNREFUSED, ENOTFOUND, a bad port) is in its cause.
+  const cause =
+    error instanceof TypeError ? (error.cause as NodeJS.ErrnoException | undefined) : undefined;
+  const why = cause ? ` (${cause.code ?? cause.message})` : '';
+  return {
+    ok: false,
+    exitCode: 1,
+    reason,
+    message: `${describeFailure(error)}${why}`,
+    ...(txid === undefined ? {} : { txid }),
+    ...(error instanceof SettlementPendingError
+      ? { explorer: explorerLink(error.txid, options) }
+      : {}),
+  };
 }
 
 /**
@@ -265,126 +329,264 @@ function requestTarget(url: string, headers: [string, string][]) {
   };
 }
 
-async function pay(options: PayCommandOptions, account: StacksAccount, io: Io): Promise<number> {
-  const say = io.err;
+/** What was paid on the way: the header sent, and the library's receipt when it was the command that signed. */
+type PaymentTrail = {
+  /** The challenge being shown; steps that follow it wait for it, so they come after it. */
+  challenge: Promise<void>;
+  sent: { header: string; txid: string | undefined } | undefined;
+  receipt: PaymentReceipt | undefined;
+  wouldPay: OfferView | undefined;
+};
+
+async function pay(
+  options: PayCommandOptions,
+  account: StacksAccount,
+  report: PayReporter,
+): Promise<PayResult> {
+  const target = requestTarget(options.url, options.headers);
+  const origin = new URL(target.url).origin;
+  const trail: PaymentTrail = {
+    challenge: Promise.resolve(),
+    sent: undefined,
+    receipt: undefined,
+    wouldPay: undefined,
+  };
+  const guarded = createPayFetch(fetch, origin, {
+    redirect: (status, from, to) =>
+      report.step({ step: 'redirect', status, from: redactUrl(from), to: redactUrl(to) }),
+    challenged: (url, response) => {
+      trail.challenge = showChallenge(url, response, origin, report);
+    },
+    paying: (request, header, txid) => {
+      trail.sent = { header, txid };
+      report.step({
+        step: 'payment_sent',
+        origin,
+        url: redactUrl(request.url),
+        method: request.method,
+        header,
+        txid: txid ?? null,
+      });
+    },
+  });
   const payerOptions: PaymentOptions = {
     ...(options.apiUrl === undefined ? {} : { apiUrl: options.apiUrl }),
     ...(options.apiKey === undefined ? {} : { apiKey: options.apiKey }),
     ...(options.maxAmount
       ? { maxAmount: options.maxAmount, allowedAssets: Object.keys(options.maxAmount) }
       : {}),
-    onPaymentRequired: ({ requirements, sponsored }) => {
-      say(`Chosen: ${describeOffer(requirements)}`);
-      say(sponsored ? '  the facilitator pays the fee (sponsored)' : '  you pay the network fee');
+    onPaymentRequired: async ({ requirements, url }) => {
+      await trail.challenge;
+      if (options.dryRun) {
+        // Declining every offer runs the whole policy and stops before anything is signed.
+        trail.wouldPay ??= offerView(requirements);
+        return false;
+      }
+      report.step({
+        step: 'offer_chosen',
+        origin,
+        url: redactUrl(url),
+        offer: offerView(requirements),
+      });
       return true;
     },
+    onPaymentSettled: (receipt) => {
+      trail.receipt = receipt;
+    },
   };
-  const payer = createPayer(account, payerOptions);
-  const target = requestTarget(options.url, options.headers);
-  const init = { method: options.method, headers: target.headers, body: options.body };
+  const fetchWithPayment = wrapFetchWithPayment(guarded, account, payerOptions);
 
-  say(`${options.method} ${options.url} (paying from ${account.address} on ${account.network})`);
-  const first = await fetch(target.url, init);
-  const carriesPayment = options.headers.some(([name]) =>
-    (PAYMENT_REQUEST_HEADERS as readonly string[]).includes(name.toLowerCase()),
-  );
-  if (first.status !== 402 || carriesPayment) return finish(first, undefined, options, io);
-
-  // 1. The offer.
-  const header = first.headers.get('payment-required');
-  const body = header ? undefined : await readTextUpTo(first, MAX_CHALLENGE_BODY_BYTES);
-  const challenge = readPaymentChallenge({ header, body });
-  say(describeChallenge(challenge));
-  if (options.dryRun) {
-    say('Dry run: nothing signed or sent.');
-    return 0;
-  }
-  // 2. Choose, check the balance, sign.
-  const prepared = await payer.preparePayment(challenge, { url: options.url });
-  say(
-    `Signed: nonce ${prepared.nonce}, txid ${prepared.txid} (not broadcast: the seller's facilitator settles it)`,
-  );
-  // 3. Settle: the paid request.
-  say(`Settling: ${options.method} ${options.url} with ${prepared.header.name}`);
-  let paid: Response;
-  try {
-    paid = await fetch(target.url, {
-      ...init,
-      headers: [...target.headers, [prepared.header.name, prepared.header.value]],
-    });
-  } catch (cause) {
-    throw prepared.fail(cause);
-  }
-  const text = await paid.text();
-  const receipt = await prepared.complete({
-    status: paid.status,
-    header: (name) => paid.headers.get(name),
-    body: text,
+  report.step({
+    step: 'request',
+    method: options.method,
+    url: redactUrl(options.url),
+    payer: account.address,
+    network: account.network,
   });
-  // 4. Confirmation, as the chain sees it.
-  if (receipt) await reportConfirmation(receipt, payer.chain, say);
-  return finish(paid, text, options, io, receipt);
+  let response: Response;
+  try {
+    response = await fetchWithPayment(target.url, {
+      method: options.method,
+      headers: target.headers,
+      ...(options.body === undefined ? {} : { body: options.body }),
+    });
+  } catch (error) {
+    await trail.challenge;
+    // An offer passed the limits and was declined before signing: what a dry run is for.
+    if (options.dryRun && trail.wouldPay && error instanceof PaymentPolicyError) {
+      report.step({ step: 'dry_run', origin, offer: trail.wouldPay });
+      return { ok: true, exitCode: 0 };
+    }
+    throw error;
+  }
+  const body = new Uint8Array(await response.arrayBuffer());
+  const served = { ok: response.status < 400, exitCode: response.status < 400 ? 0 : 1 };
+  const httpError = served.ok
+    ? {}
+    : { reason: 'http_error', message: `${origin} answered ${response.status}` };
+  if (!trail.sent) {
+    report.response(
+      response.status,
+      response.statusText,
+      response.headers.get('content-type'),
+      body,
+    );
+    if (options.dryRun) report.step({ step: 'dry_run', origin, offer: null });
+    return { ...served, ...httpError };
+  }
+  // A payment went out: only the server's payment-response, saying it settled, makes this a success.
+  const outcome = readPaymentOutcome(trail.sent.header === 'payment-signature' ? 2 : 1, {
+    status: response.status,
+    header: (name) => response.headers.get(name),
+    body: response.status === 402 ? Buffer.from(body).toString('utf8') : undefined,
+  });
+  const txid = (outcome.kind === 'served' ? outcome.txid : undefined) ?? trail.receipt?.txid;
+  if (outcome.kind === 'served' && outcome.settlement?.success === true && txid !== undefined) {
+    await reportSettlement(txid, trail.receipt, options, origin, report);
+    report.response(
+      response.status,
+      response.statusText,
+      response.headers.get('content-type'),
+      body,
+    );
+    return { ...served, ...httpError, txid, explorer: explorerLink(txid, options) };
+  }
+  report.response(response.status, response.statusText, response.headers.get('content-type'), body);
+  return unconfirmed(response, outcome, trail, origin, options);
 }
 
-async function reportConfirmation(
-  receipt: PaymentReceipt,
-  chain: ReturnType<typeof createPayer>['chain'],
-  say: (line: string) => void,
+/** Shows every offer of a 402 and who makes it. Never throws: the wrapper reads the 402 again and reports it. */
+async function showChallenge(
+  url: string,
+  response: Response,
+  origin: string,
+  report: PayReporter,
 ): Promise<void> {
   try {
-    const tx = await chain.getTransaction(receipt.txid);
-    const where = tx?.indexed && tx.blockHeight !== undefined ? ` in block ${tx.blockHeight}` : '';
-    say(`Confirmed: ${receipt.txid} ${tx?.status ?? 'not found on the chain API'}${where}`);
-  } catch (error) {
-    say(
-      `Confirmed by the server: ${receipt.txid} (the chain API did not answer: ${describeFailure(error)})`,
-    );
-  }
-}
-
-async function finish(
-  response: Response,
-  text: string | undefined,
-  options: PayCommandOptions,
-  io: Io,
-  receipt?: PaymentReceipt,
-): Promise<number> {
-  io.err(`HTTP ${response.status} ${response.statusText}`.trimEnd());
-  const body = text ?? (await response.text());
-  if (body !== '') io.out(body.replace(/\n$/, ''));
-  if (receipt) {
-    io.err(`Paid ${priceOf(receipt.requirements)}, fee ${receipt.fee} micro-STX`);
-    io.err(`Explorer: ${explorerLink(receipt.txid, options)}`);
-  }
-  return response.status < 400 ? 0 : 1;
-}
-
-function describeChallenge(challenge: PaymentChallenge): string {
-  const lines = [
-    `402 Payment Required (x402 v${challenge.version}): ${challenge.offers.length} offer(s)`,
-  ];
-  challenge.offers.forEach((offer, index) => {
-    lines.push(`  ${index + 1}. ${describeOffer(offer.requirements)}`);
-  });
-  return lines.join('\n');
-}
-
-function describeOffer(requirements: StacksPaymentRequirements): string {
-  const sponsored = requirements.extra?.sponsor ? ', sponsored' : '';
-  return `${priceOf(requirements)} (${requirements.amount} atomic) to ${requirements.payTo} on ${requirements.network} (${requirements.scheme}${sponsored})`;
-}
-
-/** The price in whole units and the asset's symbol, or atomic units and the asset id when its decimals are unknown. */
-function priceOf(requirements: StacksPaymentRequirements): string {
-  try {
-    const asset = resolveAsset(requirements.asset, requirements.network);
-    const symbol = asset.symbol ?? requirements.asset;
-    return asset.decimals === undefined
-      ? `${requirements.amount} ${symbol}`
-      : `${fromAtomic(requirements.amount, asset.decimals)} ${symbol}`;
+    const header = response.headers.get('payment-required');
+    // The clone's body is not awaited away: its cancel would wait for the original's, which the wrapper holds.
+    if (header) void response.body?.cancel().catch(() => undefined);
+    const body = header ? undefined : await readTextUpTo(response, MAX_CHALLENGE_BODY_BYTES);
+    const challenge = readPaymentChallenge({ header, body });
+    report.step({
+      step: 'challenge',
+      origin,
+      url: redactUrl(url),
+      version: challenge.version,
+      offers: challenge.offers.map((offer) => offerView(offer.requirements)),
+    });
   } catch {
-    return `${requirements.amount} ${requirements.asset}`;
+    // An unreadable challenge is the wrapper's to report, with the library's reason.
   }
+}
+
+/** A payment was sent and no settlement was confirmed: always a failure, with the reason and what to check. */
+function unconfirmed(
+  response: Response,
+  outcome: ReturnType<typeof readPaymentOutcome>,
+  trail: PaymentTrail,
+  origin: string,
+  options: PayCommandOptions,
+): PayResult {
+  const txid = (outcome.kind !== 'unknown' ? outcome.txid : undefined) ?? trail.sent?.txid;
+  const held = txid
+    ? ` ${origin} holds a signed payment (txid ${txid}) it may still settle: look it up before paying again.`
+    : ` ${origin} holds a signed payment it may still settle: look it up before paying again.`;
+  const lookup = txid ? { txid, explorer: explorerLink(txid, options) } : {};
+  if (outcome.kind === 'pending') {
+    return {
+      ok: false,
+      exitCode: 1,
+      reason: 'settlement_pending',
+      message: `the payment was broadcast but is not confirmed yet; nothing was served.${held}`,
+      ...lookup,
+    };
+  }
+  if (outcome.kind === 'rejected') {
+    return {
+      ok: false,
+      exitCode: 1,
+      reason: 'payment_rejected',
+      message: `the payment was refused (${outcome.reason}${outcome.message ? `: ${outcome.message}` : ''}).${held}`,
+      ...lookup,
+    };
+  }
+  if (response.status >= 300 && response.status < 400) {
+    const location = response.headers.get('location');
+    return {
+      ok: false,
+      exitCode: 1,
+      reason: 'paid_request_redirected',
+      message:
+        `the paid request was answered ${response.status}${location ? ` (to ${redactText(location)})` : ''}; ` +
+        `the redirect was not followed and the payment went nowhere else. Nothing was served.${held}`,
+      ...lookup,
+    };
+  }
+  return {
+    ok: false,
+    exitCode: 1,
+    reason: 'settlement_unconfirmed',
+    message: `${origin} answered ${response.status} without a payment-response confirming settlement.${held}`,
+    ...lookup,
+  };
+}
+
+/** The settlement the server confirmed, and what the chain says of it. */
+async function reportSettlement(
+  txid: string,
+  receipt: PaymentReceipt | undefined,
+  options: PayCommandOptions,
+  origin: string,
+  report: PayReporter,
+): Promise<void> {
+  let chainStatus: string | null = null;
+  let blockHeight: number | null = null;
+  try {
+    const chain = resolveChainClient(
+      {
+        ...(options.apiUrl === undefined ? {} : { apiUrl: options.apiUrl }),
+        ...(options.apiKey === undefined ? {} : { apiKey: options.apiKey }),
+      },
+      options.network,
+    );
+    const tx = await chain.getTransaction(txid);
+    chainStatus = tx?.status ?? 'not found on the chain API';
+    blockHeight = tx?.indexed && tx.blockHeight !== undefined ? tx.blockHeight : null;
+  } catch {
+    // The server confirmed it; the chain API being down changes nothing about that.
+  }
+  report.step({
+    step: 'settlement',
+    origin,
+    txid,
+    chainStatus,
+    blockHeight,
+    paid: receipt
+      ? {
+          price: formatPrice(receipt.requirements),
+          amount: receipt.amount.toString(),
+          asset: receipt.asset,
+          payTo: receipt.requirements.payTo,
+          fee: formatAmount(receipt.fee, STX_ASSET),
+          feeMicroStx: receipt.fee.toString(),
+        }
+      : null,
+    explorer: explorerLink(txid, options),
+  });
+}
+
+function offerView(requirements: StacksPaymentRequirements): OfferView {
+  return {
+    scheme: requirements.scheme,
+    network: requirements.network,
+    amount: String(requirements.amount),
+    asset: String(requirements.asset),
+    price: formatPrice(requirements),
+    payTo: String(requirements.payTo),
+    sponsored:
+      requirements.extra?.sponsor !== undefined || requirements.extra?.feePayer !== undefined,
+  };
 }
 
 /** The explorer page; for a chain on this machine (a devnet), one that reads that node, since Hiro cannot. */

@@ -21,9 +21,19 @@ const URL_IN_TEXT = /\bhttps?:\/\/[^\s'"<>]+/g;
  * ```
  */
 export function redactingIo(io: Io): Io {
-  const clean = (text: string) =>
-    text
-      .replace(URL_IN_TEXT, (url) => redactUrl(url))
-      .replace(CONTROL, (control) => (control === '\n' || control === '\t' ? control : '\ufffd'));
-  return { out: (text) => io.out(clean(text)), err: (text) => io.err(clean(text)) };
+  return { out: (text) => io.out(redactText(text)), err: (text) => io.err(redactText(text)) };
+}
+
+/**
+ * Text from a server or a URL made safe to show: URLs lose their credentials and key parameters, and control
+ * characters other than newlines and tabs become `�`.
+ * @example
+ * ```ts
+ * redactText('GET http://alice:s3cr3t@host/'); // 'GET http://***:***@host/'
+ * ```
+ */
+export function redactText(text: string): string {
+  return text
+    .replace(URL_IN_TEXT, (url) => redactUrl(url))
+    .replace(CONTROL, (control) => (control === '\n' || control === '\t' ? control : '\ufffd'));
 }

@@ -19,7 +19,7 @@ export const [DEPLOYER, WALLET_1, WALLET_2] = genesisAccounts(3) as [
   ReturnType<typeof genesisAccounts>[number],
   ReturnType<typeof genesisAccounts>[number],
 ];
-export const SBTC = 'ST1F7QA2MDF17S807EPA36TSS8AMEFY4KA9TVGWXT.sbtc-token';
+export const SBTC = 'SN3VMHXEN64ZZF71JQ5VESXDWTR301XTTXGF4J8F1.sbtc-token';
 export const SBTC_ASSET = `${SBTC}::sbtc-token`;
 
 export type StxOptions = {

@@ -498,6 +498,35 @@ export function ledgerConformance(name: string, create: () => Promise<Ledger>): 
       assert.equal(raced.filter((given) => given === undefined).length, 1);
     });
 
+    test('a pending answer turns into success once: 50 racing calls, with or without 0x, turn it one time', async () => {
+      const ledger = await create();
+      const promote = ledger.promoteAnswer?.bind(ledger);
+      assert.ok(promote, 'a ledger shared by processes implements promoteAnswer');
+      const txid = settlement(1).paymentTxid;
+      assert.equal(await promote(txid), false, 'never answered: nothing to turn');
+      await ledger.recordAnswer(txid, 'pending');
+      const raced = await Promise.all(
+        Array.from({ length: 50 }, (_, i) => promote(i % 2 ? `0x${txid.toUpperCase()}` : txid)),
+      );
+      assert.equal(raced.filter(Boolean).length, 1);
+      assert.equal(await ledger.answerOf(txid), 'success');
+      assert.equal(await ledger.recordAnswer(txid, 'pending'), 'success');
+      const served = settlement(2).paymentTxid;
+      await ledger.recordAnswer(served, 'success');
+      assert.equal(await promote(served), false, 'a success already given is never given again');
+    });
+
+    test('a claim keeps the resource it was settled for; one made without is read back without', async () => {
+      const ledger = await create();
+      const resource = 'https://api.example.com/weather?city=Paris';
+      const bound = await ledger.claim(settlement(1, { resource }));
+      assert.equal(bound.claimed && bound.record.resource, resource);
+      assert.equal((await ledger.get(settlement(1).txid))?.resource, resource);
+      await ledger.claim(settlement(2));
+      const unbound = await ledger.get(settlement(2).txid);
+      assert.equal(unbound && 'resource' in unbound, false);
+    });
+
     test('a lease is held by one holder until it expires, and renewed by its holder', async () => {
       const ledger = await create();
       assert.equal(await ledger.acquireLease('keeper:x', 'a', 1_000, 10_000), true);

@@ -40,6 +40,7 @@ export {
   SettlementPendingError,
   type SpendingPolicyOptions,
   UnreplayableRequestError,
+  UntrustedOfferError,
   wrapAxiosWithPayment,
   wrapFetchWithPayment,
 } from './client/index.js';

@@ -29,6 +29,11 @@ export type SettlementsTable = {
   block_height: number | bigint | null;
   /** The process that claimed it (its lease is `process:<holder>`); added after the first release, so nullable. */
   holder: string | null;
+  /**
+   * The resource URL the payment was settled for, what binds its status to one route. Added after `holder`, so
+   * nullable: a row written before it reads back without a resource.
+   */
+  resource: string | null;
   created_at: string;
   updated_at: string;
 };
@@ -65,7 +70,7 @@ export type LedgerDatabase = {
 export async function migrateLedger(db: Kysely<LedgerDatabase>): Promise<void> {
   // Up to date already (the last change below is there): touch nothing. Even a `create index if not exists` locks its
   // table, and a process restarting beside a busy one would deadlock with that one's transactions.
-  if ((await columnsOf(db, 'x402_settlements')).includes('holder')) return;
+  if ((await columnsOf(db, 'x402_settlements')).includes('resource')) return;
   await db.schema
     .createTable('x402_settlements')
     .ifNotExists()
@@ -88,10 +93,12 @@ export async function migrateLedger(db: Kysely<LedgerDatabase>): Promise<void> {
     .addColumn('created_at', 'bigint', (c) => c.notNull())
     .addColumn('updated_at', 'bigint', (c) => c.notNull())
     .addColumn('holder', 'text')
+    .addColumn('resource', 'text')
     .execute();
   // Before anything else touches the table: the alter waits for the transactions of processes still running the
   // previous release, and holding no other lock of ours meanwhile, it cannot deadlock with them.
   await addColumnIfMissing(db, 'x402_settlements', 'holder', 'text');
+  await addColumnIfMissing(db, 'x402_settlements', 'resource', 'text');
   // One holder per (network, payer, nonce), among settlements that still hold it.
   await sql`create unique index if not exists x402_settlements_nonce on x402_settlements (network, payer, nonce) where nonce_claimed = 1`.execute(
     db,

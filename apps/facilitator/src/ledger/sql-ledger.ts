@@ -65,6 +65,7 @@ function hotStatements(db: Kysely<LedgerDatabase>) {
           error_message: argument('errorMessage'),
           block_height: argument('blockHeight') as unknown as number | null,
           holder: argument('holder'),
+          resource: argument('resource'),
           created_at: argument('now'),
           updated_at: argument('now'),
         })
@@ -91,6 +92,14 @@ function hotStatements(db: Kysely<LedgerDatabase>) {
         .insertInto('x402_answers')
         .values({ payment_txid: argument('id'), answer: argument('answer'), at: argument('now') })
         .onConflict((conflict) => conflict.doNothing())
+        .returning('answer'),
+    ),
+    promoteAnswer: prepare(
+      db
+        .updateTable('x402_answers')
+        .set({ answer: 'success', at: argument('now') })
+        .where('payment_txid', '=', argument('id'))
+        .where('answer', '=', 'pending')
         .returning('answer'),
     ),
     answerOf: prepare(
@@ -149,6 +158,7 @@ export class SqlLedger implements Ledger {
         errorMessage: settlement.errorMessage ?? null,
         blockHeight: settlement.blockHeight ?? null,
         holder: settlement.holder ?? null,
+        resource: settlement.resource ?? null,
         now,
       }),
     );
@@ -533,6 +543,14 @@ export class SqlLedger implements Ledger {
     return rows.length > 0 ? undefined : ((await this.answerOf(id)) ?? answer);
   }
 
+  async promoteAnswer(paymentTxid: string): Promise<boolean> {
+    // One conditional update: of concurrent calls, across processes, the row changes for one only.
+    const { rows } = await this.#db.executeQuery(
+      this.#hot.promoteAnswer({ id: normalize(paymentTxid), now: String(this.#now()) }),
+    );
+    return rows.length > 0;
+  }
+
   async answerOf(paymentTxid: string): Promise<SettlementAnswer | undefined> {
     const { rows } = await this.#db.executeQuery<{ answer: string }>(
       this.#hot.answerOf({ id: normalize(paymentTxid) }),
@@ -609,8 +627,9 @@ export class SqlLedger implements Ledger {
 
   /**
    * Runs `work` in a transaction no other writer can interleave with: PostgreSQL takes the network's sponsorship
-   * lock and locks the sponsor rows it reads (`FOR UPDATE`, in #lockSponsor); SQLite takes
-   * the write lock up front (`BEGIN IMMEDIATE`), since two deferred transactions that both read first can deadlock.
+   * lock and locks the sponsor rows it reads (`FOR UPDATE`, in #lockSponsor); on SQLite the transaction runs inside a
+   * batch that took the write lock up front (`BEGIN IMMEDIATE`), since two deferred transactions that both read first
+   * can deadlock.
    */
   async #exclusive<T>(
     network: string,
@@ -625,17 +644,8 @@ export class SqlLedger implements Ledger {
         return work(trx);
       });
     }
-    return this.#db.connection().execute(async (connection) => {
-      await sql`begin immediate`.execute(connection);
-      try {
-        const result = await work(connection);
-        await sql`commit`.execute(connection);
-        return result;
-      } catch (error) {
-        await sql`rollback`.execute(connection);
-        throw error;
-      }
-    });
+    // The SQLite dialect (sqlite-group-commit.ts) takes the write lock as the transaction begins.
+    return this.#db.transaction().execute(work);
   }
 
   /** Locks the sponsor's row (creating it at 0) for the rest of the transaction and returns its next nonce. */
@@ -683,6 +693,7 @@ function toRecord(row: Row): SettlementRecord {
     ...(row.error_message === null ? {} : { errorMessage: row.error_message }),
     ...(row.block_height === null ? {} : { blockHeight: Number(row.block_height) }),
     ...(row.holder === null || row.holder === undefined ? {} : { holder: row.holder }),
+    ...(row.resource === null || row.resource === undefined ? {} : { resource: row.resource }),
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
   });

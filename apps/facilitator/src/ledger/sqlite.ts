@@ -1,14 +1,16 @@
 /**
  * Opening the ledger on SQLite (one file, the service's default): WAL journaling so readers never block the writer,
- * every commit synced to disk before it returns, a busy timeout so two processes on one file wait for each other
+ * every commit synced to disk before any caller hears back, writes grouped into one commit per event-loop turn
+ * (`sqlite-group-commit.ts`), a busy timeout so two processes on one file wait for each other
  * instead of failing, and integers read back exactly.
  * @module
  */
 import Database from 'better-sqlite3';
-import { Kysely, SqliteDialect } from 'kysely';
+import { Kysely } from 'kysely';
 import { type DiscoveryDatabase, migrateDiscovery } from './discovery-schema.js';
 import { type LedgerDatabase, migrateLedger } from './schema.js';
 import { SqlLedger } from './sql-ledger.js';
+import { GroupCommitSqliteDialect } from './sqlite-group-commit.js';
 
 /**
  * Opens (creating if needed) a SQLite ledger file, migrates it, and returns the ledger with a `close()`.
@@ -31,7 +33,8 @@ export async function openSqliteLedger(options: {
   // Integers come back as bigint, so nonces and heights beyond 2^53 could never be rounded.
   database.defaultSafeIntegers(true);
   reusePreparedStatements(database);
-  const db = new Kysely<LedgerDatabase>({ dialect: new SqliteDialect({ database }) });
+  // FULL makes each commit wait for the disk; group commit makes that one wait per event-loop turn, not per write.
+  const db = new Kysely<LedgerDatabase>({ dialect: new GroupCommitSqliteDialect({ database }) });
   await migrateLedger(db);
   await migrateDiscovery(db as unknown as Kysely<DiscoveryDatabase>);
   return {

@@ -118,7 +118,7 @@ export type ClarityValueJson = { readonly hex: string; readonly repr: string };
  * const event: ChainEvent = {
  *   index: 0,
  *   type: 'ft_transfer',
- *   assetId: 'ST1F7QA2MDF17S807EPA36TSS8AMEFY4KA9TVGWXT.sbtc-token::sbtc-token',
+ *   assetId: 'SN3VMHXEN64ZZF71JQ5VESXDWTR301XTTXGF4J8F1.sbtc-token::sbtc-token',
  *   sender: 'ST1SJ3DTE5DN7X54YDH5D64R3BCB6A2AG2ZQ8YPD5',
  *   recipient: 'ST2CY5V39NHDPWSXMW9QDT3HC3GD6Q6XX4CFRK9AG',
  *   amount: 1000n,

@@ -3,6 +3,8 @@
  * overspend together, and released only when the payment certainly did not move money.
  * @module
  */
+import { assetKey, type StacksAsset } from '../stacks/assets.js';
+import { formatAmount } from '../stacks/units.js';
 import type { PolicyRefusal } from './policy.js';
 
 /** A reserved amount: `release()` gives it back (idempotent). */
@@ -11,7 +13,7 @@ export type BudgetReservation = { release(): void };
 /** Spending per asset key, against the budget. */
 export type BudgetTracker = {
   /** Reserves `amount` of the asset, or says which limit it would break. */
-  reserve(assetKey: string, label: string, amount: bigint): BudgetReservation | PolicyRefusal;
+  reserve(asset: StacksAsset, amount: bigint): BudgetReservation | PolicyRefusal;
   /** What has been spent or is reserved for the asset, atomic units. */
   spent(assetKey: string): bigint;
 };
@@ -21,32 +23,34 @@ export type BudgetTracker = {
  * @example
  * ```ts
  * const tracker = createBudgetTracker(new Map([['STX', 10_000n]]));
- * const held = tracker.reserve('STX', 'STX', 4_000n); // a reservation
+ * const held = tracker.reserve(STX_ASSET, 4_000n); // a reservation
  * ```
  */
 export function createBudgetTracker(budget: ReadonlyMap<string, bigint>): BudgetTracker {
   const spent = new Map<string, bigint>();
   return {
-    reserve(assetKey, label, amount) {
-      const already = spent.get(assetKey) ?? 0n;
-      const limit = budget.get(assetKey);
+    reserve(asset, amount) {
+      const key = assetKey(asset);
+      const already = spent.get(key) ?? 0n;
+      const limit = budget.get(key);
       if (limit !== undefined && already + amount > limit) {
+        const shown = (value: bigint) => formatAmount(value, asset);
         return {
           reason: 'payment_over_budget',
-          message: `${amount} ${label} would bring the total to ${already + amount}, above the budget of ${limit} (${limit - already} left)`,
+          message: `${shown(amount)} would bring the total to ${shown(already + amount)}, above the budget of ${shown(limit)} (${shown(limit - already)} left)`,
           limit,
         };
       }
-      spent.set(assetKey, already + amount);
+      spent.set(key, already + amount);
       let released = false;
       return {
         release() {
           if (released) return;
           released = true;
-          spent.set(assetKey, (spent.get(assetKey) ?? 0n) - amount);
+          spent.set(key, (spent.get(key) ?? 0n) - amount);
         },
       };
     },
-    spent: (assetKey) => spent.get(assetKey) ?? 0n,
+    spent: (key) => spent.get(key) ?? 0n,
   };
 }

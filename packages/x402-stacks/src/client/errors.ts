@@ -5,7 +5,9 @@
  */
 import { X402StacksError, type X402StacksErrorOptions } from '../errors/base.js';
 import { pickReasons } from '../protocol/reasons.js';
-import type { StacksPaymentRequirements } from '../stacks/payment/terms.js';
+import { assetKey, type StacksAsset } from '../stacks/assets.js';
+import { formatPrice, type StacksPaymentRequirements } from '../stacks/payment/terms.js';
+import { formatAmount } from '../stacks/units.js';
 
 /**
  * The reason codes of the buyer's errors, with their explanations. The payer also passes `insufficient_funds` and
@@ -32,6 +34,8 @@ export const CLIENT_REASON_CODES = pickReasons([
   'invalid_payer_options',
   'request_body_not_replayable',
   'unsupported_payment_flow',
+  'offer_unsigned',
+  'offer_signature_invalid',
 ]);
 
 /**
@@ -146,6 +150,34 @@ export class NoAcceptableRequirementError extends PaymentError<'no_acceptable_re
 }
 
 /**
+ * The buyer requires signed offers (`offerReceipt: { require: true }`) and no requirement it could pay came with a
+ * seller's signed offer that verifies. The reason says which: none was sent (`offer_unsigned`), or the one sent does
+ * not verify (`offer_signature_invalid`, the verifier's problem in the message). Nothing was signed.
+ * @example
+ * ```ts
+ * if (error instanceof UntrustedOfferError) console.log(error.reason, error.refusals);
+ * ```
+ */
+export class UntrustedOfferError extends PaymentError<
+  'offer_unsigned' | 'offer_signature_invalid'
+> {
+  override name = 'UntrustedOfferError';
+  /** Every offered requirement and why each was refused. */
+  readonly refusals: readonly RequirementRefusal[];
+  constructor(
+    refusal: { reason: 'offer_unsigned' | 'offer_signature_invalid'; message: string },
+    refusals: readonly RequirementRefusal[],
+    options?: PaymentErrorOptions,
+  ) {
+    super(refusal.reason, `Payment refused: ${refusal.message}`, {
+      ...options,
+      metaMessages: refusals.length > 1 ? refusals.map(describeRefusal) : [],
+    });
+    this.refusals = refusals;
+  }
+}
+
+/**
  * The spending policy refused to pay: the price is over the maximum per payment, the budget would be exceeded, the
  * payTo or asset is not allowed, or `onPaymentRequired` declined. The reason names the limit; nothing was signed.
  * @example
@@ -197,15 +229,26 @@ export class InsufficientBalanceError extends PaymentError<'insufficient_funds'>
   readonly required: bigint;
   readonly available: bigint;
   constructor(
-    details: { asset: string; required: bigint; available: bigint; address: string },
+    details: {
+      /** The resolved asset; an asset key (the earlier form) shows the amounts as atomic units of it. */
+      asset: StacksAsset | string;
+      required: bigint;
+      available: bigint;
+      address: string;
+    },
     options?: PaymentErrorOptions,
   ) {
+    const { asset } = details;
+    const shown = (amount: bigint) =>
+      typeof asset === 'string'
+        ? `${amount} atomic units of ${asset}`
+        : formatAmount(amount, asset);
     super(
       'insufficient_funds',
-      `Insufficient balance: ${details.address} holds ${details.available} of ${details.asset}, the payment needs ${details.required}.`,
+      `Insufficient balance: ${details.address} holds ${shown(details.available)}, the payment needs ${shown(details.required)}.`,
       options,
     );
-    this.asset = details.asset;
+    this.asset = typeof asset === 'string' ? asset : assetKey(asset);
     this.required = details.required;
     this.available = details.available;
   }
@@ -331,5 +374,5 @@ export class PayerOptionsError extends PaymentError<'invalid_payer_options'> {
 
 function describeRefusal(refusal: RequirementRefusal): string {
   const { requirement } = refusal;
-  return `${requirement.amount} ${requirement.asset} on ${requirement.network} to ${requirement.payTo}: ${refusal.reason} (${refusal.message})`;
+  return `${formatPrice(requirement)} on ${requirement.network} to ${requirement.payTo}: ${refusal.reason} (${refusal.message})`;
 }

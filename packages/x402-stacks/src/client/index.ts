@@ -4,6 +4,8 @@
  * `wrapFetchWithPayment`), their errors, and the buyer's side of the header codecs.
  * @module
  */
+
+export type { StructuredDataSigner } from '../extensions/sign-in-with-x/proof.js';
 export {
   decodePaymentRequiredHeader,
   decodePaymentResponse,
@@ -44,6 +46,7 @@ export {
   type RequirementRefusal,
   SettlementPendingError,
   UnreplayableRequestError,
+  UntrustedOfferError,
 } from './errors.js';
 export { DEFAULT_FEES, type FeeOptions } from './fees.js';
 export { wrapFetchWithPayment } from './fetch/index.js';
@@ -53,7 +56,9 @@ export {
   type NonceAllocatorOptions,
   type NonceLease,
 } from './nonces.js';
+export type { OfferReceiptPayerOptions } from './offer-receipt.js';
 export { type PaidAnswer, type PaymentOutcome, readPaymentOutcome } from './outcome.js';
+export { getPaymentReceipt } from './paid-responses.js';
 export {
   createPayer,
   PAYMENT_REQUEST_HEADERS,

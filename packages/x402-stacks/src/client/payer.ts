@@ -5,14 +5,23 @@
  */
 import type { ChainClient } from '../chain/client.js';
 import { ChainRequestError } from '../chain/errors.js';
+import { readSiwxDeclaration, siwxStacksChain } from '../extensions/sign-in-with-x/declaration.js';
+import {
+  createSiwxStacksProof,
+  encodeSiwxHeader,
+  isSiwxChallengeFor,
+  type StructuredDataSigner,
+} from '../extensions/sign-in-with-x/proof.js';
+import { SIGN_IN_WITH_X } from '../extensions/sign-in-with-x/schema.js';
 import { encodePaymentSignatureHeader, encodeXPaymentHeader } from '../protocol/headers.js';
 import type { PaymentRequiredV1 } from '../protocol/v1.js';
 import type { PaymentRequired } from '../protocol/v2.js';
 import type { StacksAccount } from '../stacks/accounts.js';
-import { assetKey, type ResolveAssetOptions, resolveAsset } from '../stacks/assets.js';
+import { assetKey, type ResolveAssetOptions, resolveAsset, STX_ASSET } from '../stacks/assets.js';
 import { resolveNetwork } from '../stacks/networks.js';
 import { createPaymentTransaction, type PaymentTransaction } from '../stacks/payment/create.js';
 import type { StacksPaymentRequirements } from '../stacks/payment/terms.js';
+import { signStructuredData } from '../stacks/structured-data.js';
 import { createBudgetTracker } from './budget.js';
 import { type ChainSourceOptions, resolveChainClient } from './chain-source.js';
 import type { PaymentChallenge } from './challenge.js';
@@ -23,9 +32,17 @@ import {
   PaymentNetworkError,
   PaymentPolicyError,
   type RequirementRefusal,
+  UntrustedOfferError,
 } from './errors.js';
 import { createFeePolicy, type FeeOptions } from './fees.js';
 import { createNonceAllocator, type NonceLease } from './nonces.js';
+import {
+  checkOfferReceiptOptions,
+  checkSignedOffer,
+  type OfferReceiptPayerOptions,
+  type OfferRefusal,
+  offerExpectations,
+} from './offer-receipt.js';
 import { createSpendingPolicy, type PolicyRefusal, type SpendingPolicyOptions } from './policy.js';
 import { createPreparedPayment, type PaymentReceipt, type PreparedPayment } from './prepared.js';
 import { type OfferPolicyRefusal, type PayableOffer, sortOffers } from './select.js';
@@ -87,6 +104,18 @@ export type PaymentOptions = SpendingPolicyOptions &
     ) => boolean | undefined | Promise<boolean | undefined>;
     /** Called once a payment is settled and the resource served. Its errors are ignored: a paid response is never lost. */
     onPaymentSettled?: (receipt: PaymentReceipt) => unknown;
+    /**
+     * Sign in before paying: when a 402 offers `sign-in-with-x` on the account's network (type `sip018`) for the URL
+     * that sent it, the request is sent once more with a signed proof; a seller that has this address's earlier
+     * payment on record serves it without a new one, otherwise its 402 is paid as usual. `true` signs with the
+     * account's key; `{ signer }` with your own SIP-018 signer (a wallet, a remote key). Default `false`.
+     */
+    signInWithX?: boolean | { signer: StructuredDataSigner };
+    /**
+     * Signed offers and receipts (the `offer-receipt` extension): which seller key and service name they must verify
+     * against, and whether to refuse offers that are not signed. Verified ones are on the {@link PaymentReceipt}.
+     */
+    offerReceipt?: OfferReceiptPayerOptions;
   };
 
 /**
@@ -109,6 +138,14 @@ export type Payer = {
   preparePayment(challenge: PaymentChallenge, context: { url: string }): Promise<PreparedPayment>;
   /** Spent or reserved so far, per asset (`'STX'`, `'sBTC'`, or a contract id), atomic units. */
   spent(asset: string): bigint;
+  /**
+   * The `sign-in-with-x` header to send again with, when `signInWithX` is on and the challenge offers a Stacks sign-in
+   * on the account's network for `url`'s origin; `undefined` otherwise (then pay).
+   */
+  signIn(
+    challenge: PaymentChallenge,
+    context: { url: string },
+  ): Promise<{ readonly name: string; readonly value: string } | undefined>;
 };
 
 // The node's fee rate moves slowly; one reading serves the payments of the next half minute.
@@ -128,6 +165,7 @@ export function createPayer(account: StacksAccount, options: PaymentOptions = {}
     throw new PayerOptionsError('account must come from privateKeyToAccount or mnemonicToAccount');
   }
   const { tokens } = options;
+  checkOfferReceiptOptions(options.offerReceipt);
   const policy = createSpendingPolicy(options, resolveNetwork(account.network), tokens);
   const fees = createFeePolicy(options);
   const chain = resolveChainClient(options, account.network);
@@ -187,7 +225,7 @@ export function createPayer(account: StacksAccount, options: PaymentOptions = {}
     const stxNeeded = payment.fee + (terms.asset.kind === 'stx' ? terms.amount : 0n);
     if (stx < stxNeeded) {
       return new InsufficientBalanceError({
-        asset: 'STX',
+        asset: STX_ASSET,
         required: stxNeeded,
         available: stx,
         address: account.address,
@@ -195,7 +233,7 @@ export function createPayer(account: StacksAccount, options: PaymentOptions = {}
     }
     if (terms.asset.kind !== 'stx' && token < terms.amount) {
       return new InsufficientBalanceError({
-        asset: assetKey(terms.asset),
+        asset: terms.asset,
         required: terms.amount,
         available: token,
         address: account.address,
@@ -233,9 +271,22 @@ export function createPayer(account: StacksAccount, options: PaymentOptions = {}
     return { name: 'payment-signature', value };
   };
 
+  const signer = signerOf(account, options.signInWithX);
   return {
     account,
     chain,
+    async signIn(challenge, { url }) {
+      if (!signer || challenge.version !== 2) return undefined;
+      const declared = readSiwxDeclaration(challenge.paymentRequired.extensions);
+      if (!declared) return undefined;
+      const chainId = resolveNetwork(account.network).caip2;
+      // A challenge naming another origin than the one that sent it could sign us in elsewhere: never signed.
+      if (!siwxStacksChain(declared, chainId) || !isSiwxChallengeFor(declared.info, url)) {
+        return undefined;
+      }
+      const proof = await createSiwxStacksProof(declared.info, chainId, account.address, signer);
+      return { name: SIGN_IN_WITH_X, value: encodeSiwxHeader(proof) };
+    },
     spent(asset) {
       return budget.spent(assetKey(resolveAsset(asset, account.network, tokens)));
     },
@@ -247,7 +298,9 @@ export function createPayer(account: StacksAccount, options: PaymentOptions = {}
       // When nothing is paid, the most telling reason: a balance shortfall, then the first limit hit.
       let shortfall: InsufficientBalanceError | undefined;
       let limit: OfferPolicyRefusal | undefined;
+      let untrusted: OfferRefusal | undefined;
       let lease: NonceLease | undefined;
+      const expected = offerExpectations(options.offerReceipt, url);
       const refuse = (offer: PayableOffer, refusal: PolicyRefusal) => {
         refusals.push({ requirement: offer.requirements, ...refusal });
         limit ??= { requirements: offer.requirements, refusal };
@@ -255,9 +308,22 @@ export function createPayer(account: StacksAccount, options: PaymentOptions = {}
       try {
         for (const offer of sorted.payable) {
           const { terms } = offer;
+          // 1b. The seller's signed offer for it, verified; required, a missing or bad one passes the offer over.
+          const signed = checkSignedOffer(
+            challenge,
+            offer.index,
+            offer.requirements,
+            options.offerReceipt,
+            expected,
+          );
+          if ('refusal' in signed) {
+            refusals.push({ requirement: offer.requirements, ...signed.refusal });
+            untrusted ??= signed.refusal;
+            continue;
+          }
           const asset = assetKey(terms.asset);
           // 2. The budget, reserved at once so that parallel payments cannot overspend it together.
-          const reservation = budget.reserve(asset, terms.asset.symbol ?? asset, terms.amount);
+          const reservation = budget.reserve(terms.asset, terms.amount);
           if (!('release' in reservation)) {
             refuse(offer, reservation);
             continue;
@@ -309,6 +375,7 @@ export function createPayer(account: StacksAccount, options: PaymentOptions = {}
               lease,
               reservation,
               onPaymentSettled: options.onPaymentSettled,
+              offerReceipt: { offer: signed.offer, expected },
             });
           } catch (error) {
             reservation.release();
@@ -321,6 +388,7 @@ export function createPayer(account: StacksAccount, options: PaymentOptions = {}
       }
       lease?.resync();
       if (shortfall) throw shortfall;
+      if (untrusted && !limit) throw new UntrustedOfferError(untrusted, refusals);
       const hit = limit ?? sorted.policyRefusal;
       if (!hit) throw new NoAcceptableRequirementError(refusals);
       throw new PaymentPolicyError(hit.refusal.reason, hit.refusal.message, {
@@ -330,6 +398,20 @@ export function createPayer(account: StacksAccount, options: PaymentOptions = {}
       });
     },
   };
+}
+
+function signerOf(
+  account: StacksAccount,
+  option: PaymentOptions['signInWithX'],
+): StructuredDataSigner | undefined {
+  if (option === undefined || option === false) return undefined;
+  if (option === true) {
+    return (domain, message) => signStructuredData(account.privateKey, domain, message);
+  }
+  if (typeof option?.signer !== 'function') {
+    throw new PayerOptionsError('signInWithX must be true, false or { signer }');
+  }
+  return option.signer;
 }
 
 /**

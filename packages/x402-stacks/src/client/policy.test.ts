@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { assetKey, resolveAsset, STX_ASSET } from '../stacks/assets.js';
 import { STACKS_NETWORKS } from '../stacks/networks.js';
 import { type PaymentTerms, resolvePaymentTerms } from '../stacks/payment/terms.js';
 import { createBudgetTracker } from './budget.js';
@@ -9,7 +10,7 @@ import { createSpendingPolicy, DEFAULT_MAX_AMOUNT } from './policy.js';
 const testnet = STACKS_NETWORKS.testnet;
 const SELLER = 'ST1SJ3DTE5DN7X54YDH5D64R3BCB6A2AG2ZQ8YPD5';
 const OTHER = 'ST2CY5V39NHDPWSXMW9QDT3HC3GD6Q6XX4CFRK9AG';
-const SBTC = 'ST1F7QA2MDF17S807EPA36TSS8AMEFY4KA9TVGWXT.sbtc-token';
+const SBTC = 'SN3VMHXEN64ZZF71JQ5VESXDWTR301XTTXGF4J8F1.sbtc-token';
 const TOKEN = 'ST2CY5V39NHDPWSXMW9QDT3HC3GD6Q6XX4CFRK9AG.points';
 
 /** The typed terms of a testnet exact offer. */
@@ -33,7 +34,7 @@ describe('createSpendingPolicy', () => {
     assert.equal(policy.check(terms('USDCx', '1000000')), undefined);
     assert.deepEqual(policy.check(terms('STX', '1000001')), {
       reason: 'payment_over_max_amount',
-      message: '1000001 STX is above maxAmount 1000000',
+      message: '1.000001 STX is above maxAmount 1 STX',
       limit: 1_000_000n,
     });
     assert.equal(policy.check(terms('sBTC', '10001'))?.reason, 'payment_over_max_amount');
@@ -46,7 +47,11 @@ describe('createSpendingPolicy', () => {
     // Naming it in maxAmount makes it payable, in the same canonical key as the wire spelling.
     const named = createSpendingPolicy({ maxAmount: { [TOKEN]: 5n } }, testnet);
     assert.equal(named.check(terms(TOKEN, '5')), undefined);
-    assert.equal(named.check(terms(TOKEN, '6'))?.reason, 'payment_over_max_amount');
+    // Its decimals are unknown: the message says the amounts are atomic rather than guess whole units.
+    assert.equal(
+      named.check(terms(TOKEN, '6'))?.message,
+      `6 atomic units of ${TOKEN}::points is above maxAmount 5 atomic units of ${TOKEN}::points`,
+    );
   });
 
   test('maxAmount overrides a default, and a symbol and its contract id are the same asset', () => {
@@ -54,7 +59,7 @@ describe('createSpendingPolicy', () => {
     assert.equal(policy.check(terms(SBTC, '500')), undefined);
     assert.deepEqual(policy.check(terms(SBTC, '501')), {
       reason: 'payment_over_max_amount',
-      message: '501 sBTC is above maxAmount 500',
+      message: '0.00000501 sBTC is above maxAmount 0.000005 sBTC',
       limit: 500n,
     });
   });
@@ -122,12 +127,13 @@ describe('createSpendingPolicy', () => {
 describe('createBudgetTracker', () => {
   test('reservations add up to the budget and not one unit past it', () => {
     const tracker = createBudgetTracker(new Map([['STX', 10_000n]]));
-    const first = tracker.reserve('STX', 'STX', 6_000n);
+    const first = tracker.reserve(STX_ASSET, 6_000n);
     assert.ok('release' in first);
-    assert.ok('release' in tracker.reserve('STX', 'STX', 4_000n));
-    assert.deepEqual(tracker.reserve('STX', 'STX', 1n), {
+    assert.ok('release' in tracker.reserve(STX_ASSET, 4_000n));
+    assert.deepEqual(tracker.reserve(STX_ASSET, 1n), {
       reason: 'payment_over_budget',
-      message: '1 STX would bring the total to 10001, above the budget of 10000 (0 left)',
+      message:
+        '0.000001 STX would bring the total to 0.010001 STX, above the budget of 0.01 STX (0 STX left)',
       limit: 10_000n,
     });
     assert.equal(tracker.spent('STX'), 10_000n);
@@ -135,17 +141,18 @@ describe('createBudgetTracker', () => {
 
   test('a release gives the amount back once, however often it is called', () => {
     const tracker = createBudgetTracker(new Map([['STX', 10_000n]]));
-    const held = tracker.reserve('STX', 'STX', 7_000n);
+    const held = tracker.reserve(STX_ASSET, 7_000n);
     assert.ok('release' in held);
     held.release();
     held.release();
     assert.equal(tracker.spent('STX'), 0n);
-    assert.ok('release' in tracker.reserve('STX', 'STX', 10_000n));
+    assert.ok('release' in tracker.reserve(STX_ASSET, 10_000n));
   });
 
   test('an asset without a budget is tracked and never refused', () => {
     const tracker = createBudgetTracker(new Map());
-    assert.ok('release' in tracker.reserve('sBTC', 'sBTC', 10n ** 30n));
-    assert.equal(tracker.spent('sBTC'), 10n ** 30n);
+    const sbtc = resolveAsset('sBTC', testnet);
+    assert.ok('release' in tracker.reserve(sbtc, 10n ** 30n));
+    assert.equal(tracker.spent(assetKey(sbtc)), 10n ** 30n);
   });
 });

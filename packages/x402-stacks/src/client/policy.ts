@@ -7,7 +7,7 @@ import { parsePrincipal } from '../stacks/address.js';
 import { assetKey, type ResolveAssetOptions, resolveAsset } from '../stacks/assets.js';
 import type { StacksNetwork } from '../stacks/networks.js';
 import type { PaymentTerms } from '../stacks/payment/terms.js';
-import { parseAtomic } from '../stacks/units.js';
+import { formatAmount, parseAtomic } from '../stacks/units.js';
 import { PayerOptionsError, type PolicyReason } from './errors.js';
 
 /** An amount in the asset's atomic units: a bigint, a digit string, or a safe integer. Never a decimal fraction. */
@@ -164,7 +164,7 @@ export function createSpendingPolicy(
       if (terms.amount > max) {
         return {
           reason: 'payment_over_max_amount',
-          message: `${terms.amount} ${label} is above maxAmount ${max}`,
+          message: `${formatAmount(terms.amount, terms.asset)} is above maxAmount ${formatAmount(max, terms.asset)}`,
           limit: max,
         };
       }

@@ -10,6 +10,7 @@
  * provably never left the process.
  * @module
  */
+import type { SignedOffer, SignedReceipt } from '../extensions/offer-receipt/schema.js';
 import type { SettleResponseV1 } from '../protocol/v1.js';
 import type { SettleResponse } from '../protocol/v2.js';
 import type { StacksNetworkId } from '../stacks/networks.js';
@@ -18,6 +19,7 @@ import type { StacksPaymentRequirements } from '../stacks/payment/terms.js';
 import type { BudgetReservation } from './budget.js';
 import { PaymentNetworkError, PaymentRejectedError, SettlementPendingError } from './errors.js';
 import type { NonceLease } from './nonces.js';
+import { type OfferExpectations, verifiedReceipt } from './offer-receipt.js';
 import { type PaidAnswer, readPaymentOutcome } from './outcome.js';
 
 /**
@@ -43,6 +45,16 @@ export type PaymentReceipt = {
   readonly fee: bigint;
   /** The server's receipt (`payment-response`, or `x-payment-response` from a v1 server), when it sent one. */
   readonly settlement: SettleResponse | SettleResponseV1 | undefined;
+  /**
+   * The seller's signed offer for what was paid (the `offer-receipt` extension), when it sent one that verifies: proof
+   * of the terms it offered. Keep it with {@link PaymentReceipt.signedReceipt}; `verifyOffer` checks it again offline.
+   */
+  readonly signedOffer?: SignedOffer;
+  /**
+   * The seller's signed receipt of this payment, when it sent one that verifies (its signer, this payer, and the
+   * offer's resource, network, asset, payTo and amount): proof of what was paid. `verifyReceipt` checks it offline.
+   */
+  readonly signedReceipt?: SignedReceipt;
 };
 
 /**
@@ -88,6 +100,11 @@ export type PreparedPaymentParts = {
   readonly lease: NonceLease;
   readonly reservation: BudgetReservation;
   readonly onPaymentSettled: ((receipt: PaymentReceipt) => unknown) | undefined;
+  /** The verified signed offer of the paid requirement, and what its receipt must match. */
+  readonly offerReceipt?: {
+    readonly offer: SignedOffer | undefined;
+    readonly expected: OfferExpectations;
+  };
 };
 
 /**
@@ -105,19 +122,35 @@ export function createPreparedPayment(parts: PreparedPaymentParts): PreparedPaym
   const receiptOf = (
     settlement: PaymentReceipt['settlement'],
     settledTxid: string | undefined,
-  ): PaymentReceipt => ({
-    url: parts.url,
-    requirements: parts.requirements,
-    amount: parts.amount,
-    asset: parts.asset,
-    payer: payment.payer,
-    network: parts.network,
-    signedTxid: payment.txid,
-    txid: settledTxid ?? payment.txid,
-    nonce: payment.nonce,
-    fee: payment.fee,
-    settlement,
-  });
+  ): PaymentReceipt => {
+    const { offerReceipt } = parts;
+    const signedReceipt = offerReceipt
+      ? verifiedReceipt(
+          (settlement as { extensions?: Record<string, unknown> } | undefined)?.extensions,
+          {
+            offer: offerReceipt.offer,
+            payer: payment.payer,
+            network: parts.network,
+            expected: offerReceipt.expected,
+          },
+        )
+      : undefined;
+    return {
+      url: parts.url,
+      requirements: parts.requirements,
+      amount: parts.amount,
+      asset: parts.asset,
+      payer: payment.payer,
+      network: parts.network,
+      signedTxid: payment.txid,
+      txid: settledTxid ?? payment.txid,
+      nonce: payment.nonce,
+      fee: payment.fee,
+      settlement,
+      ...(offerReceipt?.offer ? { signedOffer: offerReceipt.offer } : {}),
+      ...(signedReceipt ? { signedReceipt } : {}),
+    };
+  };
 
   return {
     header: parts.header,

@@ -12,3 +12,40 @@ export {
   readExtensionInfo,
   withExtension,
 } from './envelope.js';
+export * from './offer-receipt/index.js';
+export {
+  declareSiwxStacks,
+  readSiwxDeclaration,
+  siwxStacksChain,
+} from './sign-in-with-x/declaration.js';
+export {
+  type SiwxStacksFields,
+  siwxStacksDomain,
+  siwxStacksMessage,
+  siwxStacksNetwork,
+} from './sign-in-with-x/message.js';
+export {
+  createSiwxStacksProof,
+  encodeSiwxHeader,
+  isSiwxChallengeFor,
+  readSiwxHeader,
+  type SiwxExpectations,
+  type SiwxRefusal,
+  type SiwxRefusalReason,
+  type SiwxVerdict,
+  type StructuredDataSigner,
+  verifySiwxStacksProof,
+} from './sign-in-with-x/proof.js';
+export {
+  SIGN_IN_WITH_X,
+  SIWX_STACKS_SIGNATURE_TYPE,
+  type SiwxDeclaration,
+  SiwxDeclarationSchema,
+  type SiwxInfo,
+  SiwxInfoSchema,
+  type SiwxPayload,
+  SiwxPayloadSchema,
+  type SiwxSupportedChain,
+  SiwxSupportedChainSchema,
+  siwxProofJsonSchema,
+} from './sign-in-with-x/schema.js';

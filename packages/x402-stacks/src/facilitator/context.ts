@@ -21,6 +21,7 @@ import { createDiscovery, type Discovery } from './discovery.js';
 import { FacilitatorConfigError } from './errors.js';
 import type { Ledger, SponsorLimits } from './ledger.js';
 import { InMemoryLedger } from './memory-ledger.js';
+import { type OfflineChecks, rememberOfflineChecks } from './offline-checks.js';
 import type { FacilitatorOptions } from './options.js';
 
 /** One served network and the client of its node. */
@@ -58,6 +59,8 @@ export type FacilitatorContext = {
   readonly discovery: Discovery | undefined;
   /** The options every offline check of a payment takes. */
   readonly checkOptions: CheckPaymentOptions;
+  /** The offline check with these options, remembered for payments checked before (`offline-checks.ts`). */
+  readonly offlineCheck: OfflineChecks;
   readonly now: () => number;
   readonly sleep: (ms: number) => Promise<void>;
 };
@@ -120,6 +123,7 @@ export function createContext(options: FacilitatorOptions): FacilitatorContext {
   const maxNonceAhead = options.maxNonceAhead ?? MEMPOOL_CHAIN_LIMIT;
   if (maxNonceAhead < 0n || maxNonceAhead > MEMPOOL_CHAIN_LIMIT)
     issues.push(`maxNonceAhead: expected 0 to ${MEMPOOL_CHAIN_LIMIT}, got ${maxNonceAhead}`);
+  const checkOptions = checkOptionsOf(options.postConditionPolicy, options.maxFee, options.tokens);
   const context: FacilitatorContext = {
     ledger: options.ledger ?? new InMemoryLedger(),
     chains,
@@ -143,7 +147,8 @@ export function createContext(options: FacilitatorOptions): FacilitatorContext {
       options.now ?? Date.now,
     ),
     discovery: createDiscovery(options.discovery, options.now ?? Date.now, issues),
-    checkOptions: checkOptionsOf(options.postConditionPolicy, options.maxFee, options.tokens),
+    checkOptions,
+    offlineCheck: rememberOfflineChecks(checkOptions),
     now: options.now ?? Date.now,
     sleep: options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms))),
   };

@@ -22,12 +22,22 @@ import { createSponsorPool, type SponsorHealth } from './sponsor-pool.js';
 import { createTracker } from './track.js';
 import { examinePayment } from './verify.js';
 
-/** What a settlement lookup answers. */
+/**
+ * What a settlement lookup answers: its state, and the terms it was settled under, so a caller can bind the status to
+ * one request (the same amount, asset, payTo, network and resource as the route it serves).
+ */
 export type SettlementStatus = {
   readonly transaction: string;
   readonly state: SettlementRecord['state'];
   readonly payer: string;
   readonly network: StacksNetworkId;
+  /** The amount paid, in the asset's smallest unit, as an integer string. */
+  readonly amount: string;
+  /** `'STX'` or `'<contract id>::<asset name>'`. */
+  readonly asset: string;
+  readonly payTo: string;
+  /** The resource URL it was settled for; absent for a settlement recorded without one (see `SettlementRecord`). */
+  readonly resource?: string;
   readonly errorReason?: string;
   readonly blockHeight?: number;
 };
@@ -35,7 +45,15 @@ export type SettlementStatus = {
 /** A facilitator: the x402 `/verify`, `/settle` and `/supported` operations, plus a settlement lookup. */
 export type Facilitator = {
   verify(paymentPayload: unknown, paymentRequirements: unknown): Promise<VerifyResponse>;
-  settle(paymentPayload: unknown, paymentRequirements: unknown): Promise<SettleResponse>;
+  /**
+   * Settles a payment. `signal`, when given, tells that the caller hung up (its HTTP request closed): a success it
+   * can no longer receive is kept claimable by a retry of the same payment instead of spent on nobody.
+   */
+  settle(
+    paymentPayload: unknown,
+    paymentRequirements: unknown,
+    options?: { readonly signal?: AbortSignal },
+  ): Promise<SettleResponse>;
   status(txid: string): Promise<SettlementStatus | undefined>;
   supported(): SupportedResponse;
   /**
@@ -92,8 +110,16 @@ export function createFacilitator(options: FacilitatorOptions): Facilitator {
       const examined = await examinePayment(context, pool, payload, requirements, 'verify');
       return examined.ok ? { isValid: true, payer: examined.check.payer } : invalid(examined);
     },
-    async settle(payload, requirements) {
-      const answer = await settlePayment(context, pool, tracker, payload, requirements);
+    async settle(payload, requirements, options) {
+      const answer = await settlePayment(
+        context,
+        pool,
+        tracker,
+        payload,
+        requirements,
+        options?.signal,
+      );
+      // Recording never throws nor changes the answer: a catalog problem is the operator's, not the buyer's.
       await context.discovery?.record(payload, requirements, answer);
       return answer;
     },
@@ -113,6 +139,10 @@ export function createFacilitator(options: FacilitatorOptions): Facilitator {
         state: record.state,
         payer: record.payer,
         network: record.network,
+        amount: record.amount.toString(),
+        asset: record.asset,
+        payTo: record.payTo,
+        ...(record.resource === undefined ? {} : { resource: record.resource }),
         ...(record.errorReason ? { errorReason: record.errorReason } : {}),
         ...(record.blockHeight === undefined ? {} : { blockHeight: record.blockHeight }),
       };

@@ -29,6 +29,13 @@ export type SettlementRecord = {
   /** `'STX'` or `'<contract id>::<asset name>'`. */
   readonly asset: string;
   readonly payTo: string;
+  /**
+   * The URL of the resource the payment was settled for, as the seller named it in the settle request's
+   * `paymentPayload.resource`. What binds a later status or retry to one route. Absent on settlements recorded
+   * before ledgers kept it, and when the request named none (or one longer than {@link MAX_RESOURCE_LENGTH}): such a
+   * settlement cannot be bound, so a `settlement_pending` answer about it never turns into a success.
+   */
+  readonly resource?: string;
   /** The hex to broadcast (sponsored when the facilitator pays the fee), kept so a restart can finish the job. */
   readonly transaction: string;
   readonly state: SettlementState;
@@ -77,6 +84,9 @@ export type SettlementUpdate = Partial<
  * many times it is retried.
  */
 export type SettlementAnswer = 'success' | 'pending';
+
+/** The longest resource URL a ledger keeps; a longer one is not recorded (the settlement is then unbound). */
+export const MAX_RESOURCE_LENGTH = 2048;
 
 /** A sponsor account on one network. */
 export type SponsorAccount = { readonly network: StacksNetworkId; readonly sponsor: string };
@@ -234,6 +244,18 @@ export interface Ledger {
     paymentTxid: string,
     answer: SettlementAnswer,
   ): Promise<SettlementAnswer | undefined>;
+  /**
+   * Turns the `pending` answer given about a payment into `success`, atomically: the one call that does may serve
+   * the payment now that it is confirmed; every other call finds `success` recorded and is a duplicate. A payment
+   * answered `success` already, or never answered, is left alone.
+   * Optional for ledgers written before it: without it, a pending payment is never served through a retry.
+   * @returns whether this call turned it.
+   * @example
+   * ```ts
+   * if (await ledger.promoteAnswer(record.paymentTxid)) return success(record.txid, record.payer, network);
+   * ```
+   */
+  promoteAnswer?(paymentTxid: string): Promise<boolean>;
   /** The answer given about a payment, if any. */
   answerOf(paymentTxid: string): Promise<SettlementAnswer | undefined>;
   /** Forgets sponsor fee records older than `before` (they no longer count against any window). */

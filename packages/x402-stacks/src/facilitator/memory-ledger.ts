@@ -237,6 +237,13 @@ export class InMemoryLedger implements Ledger {
     return undefined;
   }
 
+  async promoteAnswer(paymentTxid: string): Promise<boolean> {
+    const key = normalize(paymentTxid);
+    if (this.#answers.get(key) !== 'pending') return false;
+    this.#answers.set(key, 'success');
+    return true;
+  }
+
   async answerOf(paymentTxid: string): Promise<SettlementAnswer | undefined> {
     return this.#answers.get(normalize(paymentTxid));
   }

@@ -4,9 +4,9 @@
  * takes its place only once that call can no longer answer and never did.
  * @module
  */
-import { PaymentRequirementsSchema, type SettleResponse } from '../protocol/v2.js';
-import { assetKey } from '../stacks/assets.js';
-import { isTermsProblem, resolvePaymentTerms } from '../stacks/payment/terms.js';
+import type { SettleResponse } from '../protocol/v2.js';
+import type { StacksNetwork } from '../stacks/networks.js';
+import { sameResource, sameTerms } from './bound-terms.js';
 import type { FacilitatorContext } from './context.js';
 import type { SettlementRecord } from './ledger.js';
 import { watchHolder } from './liveness.js';
@@ -16,18 +16,26 @@ import type { Tracker } from './track.js';
 /**
  * Gives a success or `settlement_pending` answer only if no settle call gave one about this payment before (a retry
  * of the same payment may be racing this call); any other outcome passes through.
+ *
+ * A success for a caller that hung up (`signal` aborted: its settle call timed out) is recorded as `pending`: nobody
+ * received it, so nobody served it, and the first retry of the same payment under the same terms may claim it once
+ * (see {@link answerRetry}). A caller that hangs up after the record is written loses the answer; that window is
+ * one ledger write wide.
  * @example
  * ```ts
- * return answerOnce(context, record, await tracker.track(txid, payer, network, chain));
+ * return answerOnce(context, record, await tracker.track(txid, payer, network, chain), signal);
  * ```
  */
 export async function answerOnce(
   context: FacilitatorContext,
   record: SettlementRecord,
   outcome: SettleResponse,
+  signal?: AbortSignal,
 ): Promise<SettleResponse> {
   const answer = outcome.success
-    ? 'success'
+    ? signal?.aborted
+      ? 'pending'
+      : 'success'
     : outcome.errorReason === 'settlement_pending'
       ? 'pending'
       : undefined;
@@ -47,10 +55,15 @@ export async function answerOnce(
  * - A payment whose transaction was dropped from the mempool unmined is forgotten and settled afresh (undefined): a
  *   buyer who signs the same nonce and amount again sends the identical bytes, so repeating the failure would leave
  *   it unable to pay that nonce ever again. One that failed on chain (an abort: its nonce spent) gets that failure
- *   again. Anything else (answered, refused by the node, retried under other terms) is a duplicate.
+ *   again.
+ * - A payment answered `settlement_pending` and confirmed since is served once: the first retry under the same
+ *   terms and for the same resource turns the ledger's answer into `success` (atomically, across processes) and
+ *   answers success; every other retry is a duplicate. This is how a seller serves a buyer whose settle call gave
+ *   only `settlement_pending` or timed out: the facilitator, not the seller's memory, decides who is served.
+ * - Anything else (answered, refused by the node, retried under other terms) is a duplicate.
  * @example
  * ```ts
- * const answer = await answerRetry(context, tracker, existing, requirements);
+ * const answer = await answerRetry(context, tracker, existing, payload, requirements);
  * if (answer) return answer; // else settle the payment afresh
  * ```
  */
@@ -58,7 +71,9 @@ export async function answerRetry(
   context: FacilitatorContext,
   tracker: Tracker,
   record: SettlementRecord,
+  payloadInput: unknown,
   requirementsInput: unknown,
+  signal?: AbortSignal,
 ): Promise<SettleResponse | undefined> {
   const connection = context.chains.get(record.network);
   if (!connection || !sameTerms(record, requirementsInput, context)) return duplicate(record);
@@ -84,6 +99,12 @@ export async function answerRetry(
     const latest = await ledger.get(current.paymentTxid);
     return latest?.createdAt === current.createdAt ? failedBefore(latest) : undefined;
   }
+  if (waited.outcome === 'answered') {
+    return (
+      (await promotePending(context, current, connection.network, payloadInput)) ??
+      duplicate(current)
+    );
+  }
   if (waited.outcome !== 'unanswerable') return duplicate(current);
   if (current.state === 'claimed') {
     // Only the claim this retry judged: not one made since, and not one that moved on meanwhile.
@@ -91,6 +112,11 @@ export async function answerRetry(
     return undefined;
   }
   if (current.state !== 'broadcast' && current.state !== 'success') return duplicate(current);
+  // Taking the place of a call that never answered gives this retry the payment: only for the resource it was
+  // claimed for, when the ledger knows it, so a payment for one route never serves another at the same price.
+  if (current.resource !== undefined && !sameResource(current, payloadInput)) {
+    return duplicate(current);
+  }
   const outcome =
     current.state === 'success'
       ? success(current.txid, current.payer, connection.network)
@@ -102,7 +128,30 @@ export async function answerRetry(
           current,
         );
   // A pending answer, like a success, goes to this request alone: only its seller follows the status.
-  return answerOnce(context, current, outcome);
+  return answerOnce(context, current, outcome, signal);
+}
+
+/**
+ * The success of a payment answered `settlement_pending` and confirmed since, for the one retry that turns the answer
+ * (undefined for the others, and while it is not confirmed). The terms were checked by the caller; the resource is
+ * checked here, so a confirmed payment for one route never unlocks another route at the same price. Why here and
+ * not in a status lookup: a status is read by anyone, any number of times, while the turn of the answer is one
+ * atomic write in the shared ledger, so two sellers (or two processes of one) cannot both serve the payment, and a
+ * dropped payment settled afresh under the same txid gets one answer in all.
+ */
+async function promotePending(
+  context: FacilitatorContext,
+  record: SettlementRecord,
+  network: StacksNetwork,
+  payloadInput: unknown,
+): Promise<SettleResponse | undefined> {
+  const { ledger } = context;
+  if (!ledger.promoteAnswer || !sameResource(record, payloadInput)) return undefined;
+  // The record read while waiting may predate the confirmation: read the state now.
+  const latest = await ledger.get(record.paymentTxid);
+  if (latest?.state !== 'success' || latest.createdAt !== record.createdAt) return undefined;
+  if (!(await ledger.promoteAnswer(latest.paymentTxid))) return undefined;
+  return success(latest.txid, latest.payer, network);
 }
 
 type Waited =
@@ -157,22 +206,4 @@ async function watchCall(context: FacilitatorContext, initial: SettlementRecord)
     if (!latest || latest.createdAt !== record.createdAt) return { outcome: 'vanished' };
     record = latest;
   }
-}
-
-/** Whether the requirements of a retry are the terms the ledger holds for the payment. */
-function sameTerms(
-  record: SettlementRecord,
-  requirementsInput: unknown,
-  context: FacilitatorContext,
-): boolean {
-  const requirements = PaymentRequirementsSchema.safeParse(requirementsInput);
-  if (!requirements.success) return false;
-  const terms = resolvePaymentTerms(requirements.data, context.checkOptions.tokens);
-  return (
-    !isTermsProblem(terms) &&
-    terms.network.caip2 === record.network &&
-    terms.amount === record.amount &&
-    terms.payTo.principal === record.payTo &&
-    assetKey(terms.asset) === record.asset
-  );
 }

@@ -8,6 +8,7 @@ import { ChainRequestError } from '../chain/errors.js';
 import { PaymentPayloadSchema, type SettleResponse } from '../protocol/v2.js';
 import { resolveNetwork } from '../stacks/networks.js';
 import { signedTransactionIdOf } from '../stacks/payment/signed-transaction.js';
+import { resourceOf } from './bound-terms.js';
 import { abandonedBefore, type FacilitatorContext } from './context.js';
 import type { SettlementRecord } from './ledger.js';
 import { answerOnce, answerRetry } from './one-answer.js';
@@ -32,13 +33,21 @@ export async function settlePayment(
   tracker: Tracker,
   payloadInput: unknown,
   requirementsInput: unknown,
+  signal?: AbortSignal,
 ): Promise<SettleResponse> {
   // A payment already claimed is answered from the ledger, whatever the chain says now: a claim whose holder died is
   // dropped and this request settles the payment afresh; one broadcast but never answered (its settle call died) is
   // followed; anything else is a duplicate.
   const replay = await claimedAlready(context, payloadInput);
   if (replay) {
-    const answer = await answerRetry(context, tracker, replay, requirementsInput);
+    const answer = await answerRetry(
+      context,
+      tracker,
+      replay,
+      payloadInput,
+      requirementsInput,
+      signal,
+    );
     if (answer) return answer;
   }
 
@@ -55,8 +64,9 @@ export async function settlePayment(
       examined.message,
     );
   }
+  const resource = resourceOf(payloadInput);
   for (let attempt = 1; ; attempt++) {
-    const outcome = await settleExamined(context, pool, tracker, examined);
+    const outcome = await settleExamined(context, pool, tracker, examined, resource, signal);
     if (outcome !== 'sponsor_nonce_refused') return outcome;
     if (attempt >= SPONSOR_ATTEMPTS) {
       return failure(
@@ -74,11 +84,13 @@ async function settleExamined(
   pool: SponsorPool,
   tracker: Tracker,
   examined: ExaminedPayment,
+  resource: string | undefined,
+  signal: AbortSignal | undefined,
 ): Promise<SettleResponse | 'sponsor_nonce_refused'> {
   const { ledger } = context;
   const { check, transaction, network, chain } = examined;
   // 2. Claim the txid and (payer, nonce) atomically: from here on, no other settle can move this payment.
-  const claim = await claimPayment(context, examined);
+  const claim = await claimPayment(context, examined, resource);
   if (!claim.claimed) {
     if (claim.conflict === 'txid') return duplicate(claim.existing);
     return failure(
@@ -174,6 +186,7 @@ async function settleExamined(
       context,
       marked,
       await tracker.track(onChain.txid, check.payer, network, chain, marked),
+      signal,
     );
   }
   if (!result.accepted) {
@@ -198,11 +211,16 @@ async function settleExamined(
     context,
     marked,
     await tracker.track(onChain.txid, check.payer, network, chain, marked),
+    signal,
   );
 }
 
 /** Claims the payment; a claim or nonce held by a settle that died before broadcasting is expired first. */
-async function claimPayment(context: FacilitatorContext, examined: ExaminedPayment) {
+async function claimPayment(
+  context: FacilitatorContext,
+  examined: ExaminedPayment,
+  resource: string | undefined,
+) {
   const { check } = examined;
   const settlement = {
     paymentTxid: check.txid,
@@ -213,6 +231,7 @@ async function claimPayment(context: FacilitatorContext, examined: ExaminedPayme
     amount: check.amount,
     asset: check.asset,
     payTo: examined.payTo,
+    ...(resource === undefined ? {} : { resource }),
     transaction: examined.transaction,
     holder: context.processId,
   };

@@ -10,13 +10,9 @@ import {
   type PaymentRequirements,
   PaymentRequirementsSchema,
 } from '../protocol/v2.js';
-import { assetKey, isSameAsset } from '../stacks/assets.js';
+import { assetKey, isSameAsset, type ResolveAssetOptions } from '../stacks/assets.js';
 import { resolveNetwork, type StacksNetwork } from '../stacks/networks.js';
-import {
-  checkAgainstTerms,
-  checkChainState,
-  type ValidPaymentCheck,
-} from '../stacks/payment/check.js';
+import { checkChainState, type ValidPaymentCheck } from '../stacks/payment/check.js';
 import { signedTransactionOf } from '../stacks/payment/signed-transaction.js';
 import { isTermsProblem, resolvePaymentTerms } from '../stacks/payment/terms.js';
 import type { PayerChainState } from './chain-state.js';
@@ -79,7 +75,12 @@ export async function examinePayment(
   if (!connection)
     return refuse('invalid_network', `this facilitator does not serve ${terms.network.caip2}`);
   // 3. The payment accepts exactly these requirements.
-  const mismatch = acceptedMismatch(payload.data.accepted, requirements.data, terms.network);
+  const mismatch = acceptedMismatch(
+    payload.data.accepted,
+    requirements.data,
+    terms.network,
+    context.checkOptions.tokens,
+  );
   if (mismatch) return refuse('invalid_payment_requirements', mismatch);
   // 4. The signed transaction.
   const transaction = signedTransactionOf(payload.data.payload);
@@ -89,8 +90,9 @@ export async function examinePayment(
       'payload.transaction must be the signed transaction hex',
     );
   }
-  // 5. Everything that needs no chain state, before spending any request on the node.
-  const offline = checkAgainstTerms(transaction, terms, context.checkOptions);
+  // 5. Everything that needs no chain state, before spending any request on the node; the same payment against the
+  // same requirements was likely checked moments ago (verify, then settle), and the answer cannot have changed.
+  const offline = context.offlineCheck(transaction, requirements.data, terms);
   if (!offline.isValid) return refuse(offline.invalidReason, offline.invalidMessage, offline.payer);
   // 6. Sponsorship: one of this facilitator's keys, for a payTo it sponsors.
   if (offline.sponsored) {
@@ -206,13 +208,15 @@ function acceptedMismatch(
   accepted: PaymentRequirements,
   requirements: PaymentRequirements,
   network: StacksNetwork,
+  tokens: ResolveAssetOptions | undefined,
 ): string | undefined {
   if (accepted.scheme !== requirements.scheme) return 'the payment accepts another scheme';
   try {
     if (resolveNetwork(accepted.network, { payTo: accepted.payTo }).caip2 !== network.caip2) {
       return 'the payment accepts another network';
     }
-    if (!isSameAsset(accepted.asset, requirements.asset, network))
+    // With the operator's overrides: 'sBTC' in `accepted` names the configured contract, as in the requirements.
+    if (!isSameAsset(accepted.asset, requirements.asset, network, tokens))
       return 'the payment accepts another asset';
   } catch {
     return 'the payment accepts a network or asset this facilitator cannot read';

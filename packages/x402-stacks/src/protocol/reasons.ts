@@ -128,6 +128,28 @@ export const REASON_CODES = {
   invalid_server_config:
     'The payment middleware or facilitator client options are missing or inconsistent.',
 
+  // sign-in-with-x at the seller: why a proof in the `sign-in-with-x` header was not accepted (a 402 follows)
+  invalid_siwx_header:
+    'The sign-in-with-x header is not base64 of a JSON proof with the extension’s fields.',
+  invalid_siwx_domain_mismatch: 'The sign-in proof names another domain than this seller’s.',
+  invalid_siwx_uri_mismatch: 'The sign-in proof names another resource than the one requested.',
+  invalid_siwx_unsupported_chain:
+    'The sign-in proof is for a chain or signature type this seller does not accept (on Stacks: its network, sip018).',
+  invalid_siwx_chain_id: 'The sign-in address is not an address of the chain the proof names.',
+  invalid_siwx_issued_at_in_future: 'The sign-in proof is issued in the future.',
+  invalid_siwx_expired: 'The sign-in challenge has expired; sign a fresh one.',
+  invalid_siwx_not_yet_valid: 'The sign-in proof is not valid yet (notBefore).',
+  invalid_siwx_nonce:
+    'The sign-in challenge was not issued by this seller, or one of its fields was changed.',
+  invalid_siwx_nonce_reused: 'The sign-in challenge was already used once; sign a fresh one.',
+  invalid_siwx_malformed_signature: 'The sign-in signature is not 65 bytes of RSV hex.',
+  invalid_siwx_high_s_signature:
+    'The sign-in signature is in its high-S (malleated) form; only low-S is accepted.',
+  invalid_siwx_signature:
+    'The sign-in signature was not made by the proof’s address over the proof.',
+  siwx_capacity_exceeded:
+    'The seller holds as many sign-ins as it can for now (in total, or for this address); pay, or sign in later.',
+
   // Buyer wrappers (thrown errors); they also use insufficient_funds and settlement_pending
   invalid_payment_required: 'The 402 response carries no readable payment challenge.',
   no_acceptable_requirement:
@@ -142,6 +164,10 @@ export const REASON_CODES = {
   invalid_payer_options: 'The options given to the payer or a wrapper are malformed.',
   request_body_not_replayable:
     'The request body is a stream that cannot be sent twice, so the paid retry could not carry it; nothing was signed.',
+  offer_unsigned:
+    'The buyer requires signed offers (offer-receipt) and the server sent none for this requirement; nothing was signed.',
+  offer_signature_invalid:
+    "The server's signed offer does not verify (another signer, domain or chain, altered terms, expired); nothing was signed.",
 } as const;
 
 /** Any reason code x402-stacks emits. */

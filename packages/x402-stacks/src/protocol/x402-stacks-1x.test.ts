@@ -65,7 +65,7 @@ describe('LegacyPaymentRequestSchema', () => {
     nonce: '9f86d081884c7d659a2feaa0c55ad015',
     expiresAt: '2026-12-01T08:05:00.000Z',
     tokenType: 'sBTC',
-    tokenContract: { address: 'ST1F7QA2MDF17S807EPA36TSS8AMEFY4KA9TVGWXT', name: 'sbtc-token' },
+    tokenContract: { address: 'SN3VMHXEN64ZZF71JQ5VESXDWTR301XTTXGF4J8F1', name: 'sbtc-token' },
   };
 
   test('reads the flat 402 body of x402-stacks 1.x', () => {

@@ -24,7 +24,8 @@ import { FacilitatorRequestError, ServerConfigError } from './errors.js';
 
 /**
  * What the facilitator knows of one settlement, as `GET /settlements/:txid` answers: `claimed` and `broadcast` are
- * still open, `success` and `failed` are final.
+ * still open, `success` and `failed` are final. `amount`, `asset`, `payTo` and `resource` bind it to one request;
+ * facilitators written before them answer without, and a status without them binds nothing.
  *
  * @example
  * ```ts
@@ -37,6 +38,13 @@ export type FacilitatorSettlementStatus = {
   readonly state: 'claimed' | 'broadcast' | 'success' | 'failed';
   readonly payer: string;
   readonly network: string;
+  /** The amount settled, in the asset's smallest unit (an integer string). */
+  readonly amount?: string;
+  /** `'STX'` or `'<contract id>::<asset name>'`. */
+  readonly asset?: string;
+  readonly payTo?: string;
+  /** The resource URL it was settled for. */
+  readonly resource?: string;
   readonly errorReason?: string;
   readonly blockHeight?: number;
 };
@@ -104,6 +112,14 @@ const SettlementStatusSchema = z.looseObject({
   state: z.enum(['claimed', 'broadcast', 'success', 'failed']),
   payer: z.string(),
   network: z.string(),
+  // Absent from facilitators written before statuses could be bound: still a status, bound to nothing.
+  amount: z
+    .string()
+    .regex(/^(0|[1-9][0-9]*)$/, 'expected an integer string')
+    .optional(),
+  asset: z.string().min(1).optional(),
+  payTo: z.string().min(1).optional(),
+  resource: z.string().min(1).optional(),
   errorReason: z.string().optional(),
   blockHeight: z.number().int().nonnegative().optional(),
 });

@@ -29,6 +29,7 @@ export {
 } from './facilitator-client.js';
 export {
   fromV1Options,
+  type OfferReceiptOptions,
   type PaymentMiddlewareOptions,
   type PaymentMiddlewareOptionsV1,
   type SettleOrder,
@@ -46,3 +47,11 @@ export {
   type ResourceServer,
   type ServeAdmission,
 } from './resource-server.js';
+export type { SignInWithXOptions } from './siwx-gate.js';
+export {
+  createMemorySiwxStore,
+  type MemorySiwxStoreOptions,
+  type SiwxNonceUse,
+  type SiwxPaymentRecord,
+  type SiwxStore,
+} from './siwx-store.js';

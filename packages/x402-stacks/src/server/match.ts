@@ -6,7 +6,7 @@
  */
 import type { PaymentPayloadV1 } from '../protocol/v1.js';
 import type { PaymentPayload, PaymentRequirements } from '../protocol/v2.js';
-import { isSameAsset } from '../stacks/assets.js';
+import { isSameAsset, type ResolveAssetOptions } from '../stacks/assets.js';
 import { fromHex } from '../stacks/bytes.js';
 import { resolveNetwork, type StacksNetwork } from '../stacks/networks.js';
 import { checkPaymentTransaction } from '../stacks/payment/check.js';
@@ -31,10 +31,11 @@ export function matchPayment(
   payment: RequestPayment,
   offered: readonly PaymentRequirements[],
   network: StacksNetwork,
+  tokens?: ResolveAssetOptions,
 ): MatchedPayment | undefined {
   if (payment.version === 2) {
     const { accepted } = payment.payload;
-    const requirements = offered.find((entry) => sameTerms(accepted, entry, network));
+    const requirements = offered.find((entry) => sameTerms(accepted, entry, network, tokens));
     return requirements ? { requirements, payload: payment.payload, version: 2 } : undefined;
   }
   if ('transaction' in payment) {
@@ -42,6 +43,7 @@ export function matchPayment(
     const requirements = byTransaction(
       transaction,
       offered.filter((entry) => sameNetwork(entry.network, entry.payTo, network)),
+      tokens,
     );
     if (!requirements) return undefined;
     return {
@@ -51,7 +53,7 @@ export function matchPayment(
       legacy: true,
     };
   }
-  const requirements = matchV1(payment.payload, offered, network);
+  const requirements = matchV1(payment.payload, offered, network, tokens);
   if (!requirements) return undefined;
   return {
     requirements,
@@ -64,6 +66,7 @@ function sameTerms(
   accepted: PaymentRequirements,
   offered: PaymentRequirements,
   network: StacksNetwork,
+  tokens: ResolveAssetOptions | undefined,
 ): boolean {
   if (accepted.scheme !== offered.scheme || accepted.amount !== offered.amount) return false;
   if (accepted.payTo !== offered.payTo || !sameNetwork(accepted.network, accepted.payTo, network)) {
@@ -73,7 +76,10 @@ function sameTerms(
   // one of the two names of the sponsor.
   if (sponsorNamed(accepted) !== sponsorNamed(offered)) return false;
   try {
-    return accepted.asset === offered.asset || isSameAsset(accepted.asset, offered.asset, network);
+    return (
+      accepted.asset === offered.asset ||
+      isSameAsset(accepted.asset, offered.asset, network, tokens)
+    );
   } catch {
     return false;
   }
@@ -87,13 +93,14 @@ function matchV1(
   payload: PaymentPayloadV1,
   offered: readonly PaymentRequirements[],
   network: StacksNetwork,
+  tokens: ResolveAssetOptions | undefined,
 ): PaymentRequirements | undefined {
   const candidates = offered.filter(
     (entry) =>
       entry.scheme === payload.scheme && sameNetwork(payload.network, entry.payTo, network),
   );
   const transaction = signedTransactionOf(payload.payload);
-  return transaction === undefined ? candidates[0] : byTransaction(transaction, candidates);
+  return transaction === undefined ? candidates[0] : byTransaction(transaction, candidates, tokens);
 }
 
 // Several entries on one network: the one this transaction pays, checked offline (no chain state), else the first,
@@ -101,10 +108,12 @@ function matchV1(
 function byTransaction(
   transaction: string,
   candidates: readonly PaymentRequirements[],
+  tokens: ResolveAssetOptions | undefined,
 ): PaymentRequirements | undefined {
   if (candidates.length <= 1) return candidates[0];
   return (
-    candidates.find((entry) => checkPaymentTransaction(transaction, entry).isValid) ?? candidates[0]
+    candidates.find((entry) => checkPaymentTransaction(transaction, entry, { tokens }).isValid) ??
+    candidates[0]
   );
 }
 

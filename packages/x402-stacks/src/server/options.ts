@@ -7,9 +7,10 @@ import { z } from 'zod';
 import { checkBazaarDeclaration } from '../extensions/bazaar/check.js';
 import { type BazaarRouteConfig, declareBazaar } from '../extensions/bazaar/declare.js';
 import type { BazaarDeclaration } from '../extensions/bazaar/info.js';
+import { bindSigner, type OfferReceiptSigner } from '../extensions/offer-receipt/signer.js';
 import type { PaymentRequirements } from '../protocol/v2.js';
 import { addressFromHash160, parseStacksAddress } from '../stacks/address.js';
-import { resolveAsset } from '../stacks/assets.js';
+import { KNOWN_TOKENS, type ResolveAssetOptions, resolveAsset } from '../stacks/assets.js';
 import { resolveNetwork, type StacksNetwork, type StacksNetworkInput } from '../stacks/networks.js';
 import { ServerConfigError } from './errors.js';
 import {
@@ -17,6 +18,7 @@ import {
   type FacilitatorClient,
   guardFacilitator,
 } from './facilitator-client.js';
+import type { ResolvedOfferReceipt } from './offer-receipt.js';
 import type { Payment } from './payment.js';
 import {
   type PriceFunction,
@@ -24,6 +26,12 @@ import {
   priceRequirements,
   type RequirementBase,
 } from './pricing.js';
+import {
+  createSiwxGate,
+  type SignInWithXOptions,
+  SignInWithXOptionsSchema,
+  type SiwxGate,
+} from './siwx-gate.js';
 
 /**
  * When the payment is settled relative to the route's handler.
@@ -122,12 +130,54 @@ export type PaymentMiddlewareOptions<Request = unknown> = {
    * entry; the header stays the v2 challenge, so v2 clients are served alike.
    */
   challengeBody?: ChallengeBody;
+  /**
+   * Offer `sign-in-with-x` in the 402 and serve, without a new payment, a buyer whose signed proof names an address
+   * that paid this route (or its `scope`) within `accessMs`. Each settled payment is recorded for it. See
+   * {@link SignInWithXOptions}.
+   */
+  signInWithX?: SignInWithXOptions;
+  /**
+   * Sign each offer of the 402 and the receipt of each settled payment with SIP-018 (the `offer-receipt` extension),
+   * so a buyer can prove what it was offered and what it paid. See {@link OfferReceiptOptions}.
+   */
+  offerReceipt?: OfferReceiptOptions;
   /** The only scheme is `'exact'`; accepted for compatibility with x402-stacks 2.0 options. */
   scheme?: 'exact';
   /** The x402-stacks 2.0 spelling of `asset`: `'STX'`, `'sBTC'` or `'USDCx'`. */
   tokenType?: string;
   /** The x402-stacks 2.0 spelling of a token `asset`: `{ address, name }` or `'<address>.<name>'`. */
   tokenContract?: { address: string; name: string } | string;
+  /**
+   * Token contract overrides: `{ contracts: { sBTC: '<id>' } }` makes `'sBTC'` mean that contract on this route and
+   * reads it as sBTC in payments (another testnet sBTC, such as Hiro's older `ST1F7QA2…GWXT.sbtc-token`).
+   */
+  tokens?: ResolveAssetOptions;
+};
+
+/**
+ * The `offerReceipt` option: who signs, and under which service name.
+ * @example
+ * ```ts
+ * paymentMiddleware({ amount: '1000', payTo, network: 'mainnet', facilitatorUrl,
+ *   offerReceipt: { signer: process.env.SELLER_SIGNING_KEY! } });
+ * ```
+ */
+export type OfferReceiptOptions = {
+  /**
+   * A private key (hex), an account, or `{ address, sign }` to sign elsewhere (a KMS, a wallet). Buyers check the
+   * signature against `payTo` unless told another address, so sign with the payTo key when you can.
+   */
+  signer: OfferReceiptSigner;
+  /** The SIP-018 domain name: printable ASCII, at most 128 characters. Default: the resource URL's host. */
+  serviceName?: string;
+  /** How long a signed offer is good for, in seconds. Default: the route's `maxTimeoutSeconds`. */
+  offerValiditySeconds?: number;
+  /**
+   * The most offers signed per second, all resource URLs together (each `accepts[]` entry is one signature; cached
+   * offers cost none). Past it a 402 goes out unsigned until the budget refills, so unpaid requests for ever new
+   * URLs cannot make the seller sign, or call its remote signer, without bound. Default 100.
+   */
+  maxOfferSignaturesPerSecond?: number;
 };
 
 /**
@@ -185,6 +235,8 @@ export type ResolvedOptions<Request> = {
   readonly pendingIntervalMs: number;
   readonly paymentValidator: ((payment: Payment) => boolean | Promise<boolean>) | undefined;
   readonly challengeBody: ChallengeBody;
+  readonly signInWithX: SiwxGate | undefined;
+  readonly offerReceipt: ResolvedOfferReceipt | undefined;
 };
 
 const isFunction = (value: unknown) => typeof value === 'function';
@@ -236,10 +288,44 @@ const OptionsSchema = z.object({
     })
     .optional(),
   challengeBody: z.enum(['x402', 'x402-stacks-v1']).optional(),
+  signInWithX: SignInWithXOptionsSchema.optional(),
+  offerReceipt: z
+    .object({
+      signer: z.custom<OfferReceiptSigner>(
+        (value) =>
+          typeof value === 'string' ||
+          (typeof value === 'object' &&
+            value !== null &&
+            ('privateKey' in value ||
+              (typeof (value as { sign?: unknown }).sign === 'function' &&
+                typeof (value as { address?: unknown }).address === 'string'))),
+        { error: 'expected a private key, an account, or { address, sign }' },
+      ),
+      serviceName: z
+        .string()
+        .regex(/^[\x20-\x7e]{1,128}$/, 'expected 1 to 128 printable ASCII characters')
+        .optional(),
+      offerValiditySeconds: z.int().positive().max(86_400).optional(),
+      maxOfferSignaturesPerSecond: z.int().positive().max(100_000).optional(),
+    })
+    .optional(),
   scheme: z.literal('exact', { error: "the only scheme is 'exact'" }).optional(),
   tokenType: z.string().min(1).optional(),
   tokenContract: z
     .union([z.string().min(1), z.object({ address: z.string().min(1), name: z.string().min(1) })])
+    .optional(),
+  tokens: z
+    .object({
+      contracts: z
+        .partialRecord(
+          z.enum(Object.keys(KNOWN_TOKENS) as [keyof typeof KNOWN_TOKENS]),
+          z.string().min(1),
+        )
+        .optional(),
+      assetName: z.string().min(1).optional(),
+      decimals: z.int().nonnegative().max(38).optional(),
+    })
+    .strict()
     .optional(),
 });
 
@@ -284,10 +370,11 @@ export function resolveOptions<Request>(
       issues.push(`payTo: ${shortMessageOf(error)}`);
     }
   }
+  const tokens = network ? tokensOf(given.tokens, network, issues) : undefined;
   let asset = assetOf(given, issues);
   if (network) {
     try {
-      resolveAsset(asset, network);
+      resolveAsset(asset, network, tokens);
     } catch (error) {
       issues.push(`asset: ${shortMessageOf(error)}`);
       // Reported once here; the prices are checked in STX rather than each repeating it.
@@ -311,6 +398,7 @@ export function resolveOptions<Request>(
           asset,
           maxTimeoutSeconds: given.maxTimeoutSeconds ?? 300,
           extra: given.extra,
+          ...(tokens ? { tokens } : {}),
         }
       : undefined;
   const priceFunction = typeof given.amount === 'function' ? given.amount : undefined;
@@ -324,6 +412,13 @@ export function resolveOptions<Request>(
   }
 
   const bazaar = bazaarOf(given.discovery, issues);
+  let signInWithX: SiwxGate | undefined;
+  if (parsed.success && network && given.signInWithX !== undefined) {
+    const resolved = createSiwxGate(given.signInWithX, network, given.resource);
+    if ('gate' in resolved) signInWithX = resolved.gate;
+    else issues.push(...resolved.problems);
+  }
+  const offerReceipt = network ? offerReceiptOf(given.offerReceipt, network, issues) : undefined;
 
   let facilitator = given.facilitator ? guardFacilitator(given.facilitator) : undefined;
   if (issues.length === 0 && given.facilitatorUrl !== undefined) {
@@ -353,7 +448,53 @@ export function resolveOptions<Request>(
     pendingIntervalMs: given.settlementPending?.intervalMs ?? 1_000,
     paymentValidator: given.paymentValidator,
     challengeBody: given.challengeBody ?? 'x402',
+    signInWithX,
+    offerReceipt,
   };
+}
+
+/**
+ * The token overrides, once each override is a contract id of the route's network (a mainnet sBTC id on a testnet
+ * route would otherwise pass here and be refused by every facilitator).
+ */
+function tokensOf(
+  given: ResolveAssetOptions | undefined,
+  network: StacksNetwork,
+  issues: string[],
+): ResolveAssetOptions | undefined {
+  if (given === undefined || given === null || typeof given !== 'object') return undefined;
+  let valid = true;
+  for (const [symbol, contractId] of Object.entries(given.contracts ?? {})) {
+    if (typeof contractId !== 'string') continue; // the schema has reported it
+    try {
+      resolveAsset(contractId, network);
+    } catch (error) {
+      issues.push(`tokens.contracts.${symbol}: ${shortMessageOf(error)}`);
+      valid = false;
+    }
+  }
+  return valid ? given : undefined;
+}
+
+/** The signer bound to the network once (a key's address depends on it); a bad key is reported, never echoed. */
+function offerReceiptOf(
+  option: OfferReceiptOptions | undefined,
+  network: StacksNetwork,
+  issues: string[],
+): ResolvedOfferReceipt | undefined {
+  if (option === undefined || option === null || typeof option !== 'object') return undefined;
+  if (issues.some((issue) => issue.startsWith('offerReceipt'))) return undefined;
+  try {
+    return {
+      signer: bindSigner(option.signer, network.caip2),
+      serviceName: option.serviceName,
+      offerValiditySeconds: option.offerValiditySeconds,
+      maxOfferSignaturesPerSecond: option.maxOfferSignaturesPerSecond ?? 100,
+    };
+  } catch (error) {
+    issues.push(`offerReceipt.signer: ${shortMessageOf(error)}`);
+    return undefined;
+  }
 }
 
 /** The route's asset from `asset`, or from the 2.0 spelling `tokenContract` / `tokenType`; they must agree. */

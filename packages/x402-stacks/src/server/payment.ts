@@ -3,6 +3,7 @@
  * the resource server (which builds it) both import it without importing each other.
  * @module
  */
+import type { SignedReceipt } from '../extensions/offer-receipt/schema.js';
 import type { PaymentRequirements } from '../protocol/v2.js';
 import type { StacksNetworkId } from '../stacks/networks.js';
 
@@ -32,6 +33,16 @@ export type Payment = {
   readonly requirements: PaymentRequirements;
   /** The buyer's protocol version: 2 for `payment-signature`, 1 for `X-PAYMENT`. */
   readonly x402Version: 1 | 2;
+  /**
+   * Set when the request was served on a `sign-in-with-x` proof instead of a payment: the signer, and when the earlier
+   * payment described by the other fields (which grants this access) settled, in ms since the epoch.
+   */
+  readonly signInWithX?: { readonly address: string; readonly paidAt: number };
+  /**
+   * The receipt signed for this payment (the `offer-receipt` extension), when the route signs them: also sent to the
+   * buyer in `payment-response`. Absent before settlement (`after-handler`) and when the signer failed.
+   */
+  readonly signedReceipt?: SignedReceipt;
   /** @deprecated The v1 name of {@link Payment.transaction}. */
   readonly txId: string;
 };

@@ -4,7 +4,7 @@
  * @module
  */
 import type { PaymentRequirements } from '../protocol/v2.js';
-import { wireAssetOf } from '../stacks/assets.js';
+import { type ResolveAssetOptions, wireAssetOf } from '../stacks/assets.js';
 import type { StacksNetwork } from '../stacks/networks.js';
 import { isTermsProblem, resolvePaymentTerms } from '../stacks/payment/terms.js';
 import { parseAtomic } from '../stacks/units.js';
@@ -53,6 +53,8 @@ export type RequirementBase = {
   readonly asset: string;
   readonly maxTimeoutSeconds: number;
   readonly extra: Readonly<Record<string, unknown>> | undefined;
+  /** The seller's token overrides (`tokens`): which contract `'sBTC'` names. */
+  readonly tokens?: ResolveAssetOptions;
 };
 
 /** The entries, or every problem with the prices (each line names the entry). */
@@ -101,7 +103,7 @@ function requirementOf(price: unknown, base: RequirementBase): PaymentRequiremen
     maxTimeoutSeconds: base.maxTimeoutSeconds,
     ...(base.extra ? { extra: { ...base.extra } } : {}),
   };
-  const terms = resolvePaymentTerms(requirement);
+  const terms = resolvePaymentTerms(requirement, base.tokens);
   if (isTermsProblem(terms)) return terms.message;
   // The contract id rather than the seller's spelling ('sBTC'): one that every client reads as the same token.
   return { ...requirement, asset: wireAssetOf(terms.asset) };

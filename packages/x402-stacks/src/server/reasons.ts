@@ -24,6 +24,20 @@ export const SERVER_REASON_CODES = pickReasons([
   'payment_in_progress',
   'invalid_price',
   'invalid_server_config',
+  'invalid_siwx_header',
+  'invalid_siwx_domain_mismatch',
+  'invalid_siwx_uri_mismatch',
+  'invalid_siwx_unsupported_chain',
+  'invalid_siwx_chain_id',
+  'invalid_siwx_issued_at_in_future',
+  'invalid_siwx_expired',
+  'invalid_siwx_not_yet_valid',
+  'invalid_siwx_nonce',
+  'invalid_siwx_nonce_reused',
+  'invalid_siwx_malformed_signature',
+  'invalid_siwx_high_s_signature',
+  'invalid_siwx_signature',
+  'siwx_capacity_exceeded',
 ]);
 
 /**

@@ -87,6 +87,8 @@ export type ChallengeFailure = { readonly error: string; readonly message?: stri
 /**
  * The 402: the `payment-required` header and the same JSON as the body, never cached. `failure` names why a payment
  * was refused; `receipt` (a failed or pending settlement) goes in `payment-response` so the buyer sees the txid.
+ * `extensions` are the declared extensions' entries (bazaar's declaration, the signed offers of `offer-receipt`, a
+ * sign-in challenge), all in one object.
  */
 export function challengeReply(
   options: ResolvedOptions<unknown>,
@@ -94,8 +96,9 @@ export function challengeReply(
   accepts: readonly PaymentRequirements[],
   failure: ChallengeFailure = { error: 'payment_required' },
   receipt?: SettleResponse,
+  extensions?: Readonly<Record<string, unknown>>,
 ): PaywallReply {
-  const { name, description, mimeType, outputSchema, bazaar } = options;
+  const { name, description, mimeType, outputSchema } = options;
   const challenge = {
     x402Version: 2,
     error: failure.error,
@@ -109,7 +112,7 @@ export function challengeReply(
     accepts,
     ...(name !== undefined ? { name } : {}),
     ...(outputSchema !== undefined ? { outputSchema } : {}),
-    ...(bazaar !== undefined ? { extensions: { bazaar } } : {}),
+    ...(extensions !== undefined ? { extensions } : {}),
   };
   const body = JSON.stringify(challenge);
   const headers: Record<string, string> = {

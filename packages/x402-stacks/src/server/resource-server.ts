@@ -6,15 +6,20 @@
  */
 
 import { BAZAAR } from '../extensions/bazaar/info.js';
-import { withExtension } from '../extensions/envelope.js';
+import { type ExtensionEnvelope, withExtension } from '../extensions/envelope.js';
+import { receiptExtension } from '../extensions/offer-receipt/envelopes.js';
+import { OFFER_RECEIPT } from '../extensions/offer-receipt/schema.js';
+import { SIGN_IN_WITH_X } from '../extensions/sign-in-with-x/schema.js';
 import { InvalidHeaderError } from '../protocol/errors.js';
 import { PAYMENT_HEADERS } from '../protocol/headers.js';
 import type { PaymentRequirements, SettleResponse } from '../protocol/v2.js';
 import type { StacksNetworkId } from '../stacks/networks.js';
 import { readTransactionOrigin } from '../stacks/payment/origin.js';
 import { transactionIdOf } from '../stacks/signature.js';
+import { isBoundTo } from './bound-status.js';
 import { FacilitatorRequestError } from './errors.js';
 import { type MatchedPayment, matchPayment, signedBytesOf } from './match.js';
+import { createOfferReceiptIssuer } from './offer-receipt.js';
 import {
   type PaymentMiddlewareOptions,
   type ResolvedOptions,
@@ -118,7 +123,9 @@ const MAX_CACHED_CHALLENGES = 1_000;
  *
  * 1. Price the request: the static entries, or the pricing function's, checked like a facilitator would.
  * 2. Offer the facilitator's sponsor, when it has one for the network and `sponsored` is not `false`.
- * 3. No payment header: 402 with the challenge (encoded once per resource URL for a static price).
+ * 3. No payment header: 402 with the challenge (encoded once per resource URL for a static price). With
+ *    `signInWithX`, each 402 carries a fresh sign-in challenge, and a `sign-in-with-x` proof of an address that paid
+ *    within `accessMs` is served on that earlier payment, nothing settled; a refused proof is a 402 with its reason.
  * 4. A malformed header: 400. A payment that accepts none of the entries: 402 `accepted_requirements_mismatch`.
  * 5. With a `paymentValidator`: verify, and ask it; `false` is a 402 `payment_refused`, nothing settled.
  * 6. `before-handler`: settle (following `settlement_pending`), then serve; `after-handler`: verify, reserve the
@@ -145,8 +152,27 @@ export function createResourceServer<Request = unknown>(
     ? createSponsorLookup(facilitator, base.network)
     : async () => undefined;
   const pending = { attempts: resolved.pendingAttempts, intervalMs: resolved.pendingIntervalMs };
-  const challenges = new Map<string, PaywallReply>();
+  const challenges = new Map<
+    string,
+    { reply: PaywallReply; offers: ExtensionEnvelope | undefined }
+  >();
+  const signIn = resolved.signInWithX;
   let challengesSponsor: string | undefined;
+  const issuer = resolved.offerReceipt
+    ? createOfferReceiptIssuer(resolved.offerReceipt)
+    : undefined;
+  // Every extension the route declares goes in one `extensions` object: bazaar's fixed declaration, the signed offers.
+  const declared = resolved.bazaar === undefined ? undefined : { [BAZAAR]: resolved.bazaar };
+  const extensionsOf = (offers: ExtensionEnvelope | undefined) =>
+    offers === undefined ? declared : { ...declared, [OFFER_RECEIPT]: offers };
+  // A 402 built per request: the signed offers, and a fresh sign-in challenge when the route offers sign-in.
+  const challengeExtensions = (
+    offers: ExtensionEnvelope | undefined,
+    signInUri: string | undefined,
+  ) => {
+    if (!signIn || signInUri === undefined) return extensionsOf(offers);
+    return { ...extensionsOf(offers), [SIGN_IN_WITH_X]: signIn.declaration(signInUri) };
+  };
 
   // x402 v2 §6.1: any flow but `authorization` MUST be named. Settling before the handler is the `upfront` flow.
   const flow = resolved.settleOrder === 'before-handler' ? { paymentFlow: 'upfront' } : {};
@@ -157,8 +183,17 @@ export function createResourceServer<Request = unknown>(
     return accepts.map((entry) => ({ ...entry, extra: { ...entry.extra, ...written } }));
   };
 
+  // A static price's entries as offered, kept while the sponsor stays: one array, so caches keyed on it hit.
+  let staticOffer:
+    | { sponsor: string | undefined; accepts: readonly PaymentRequirements[] }
+    | undefined;
   async function offered(request: PaywallRequest<Request>, sponsor: string | undefined) {
-    if (resolved.staticAccepts) return { accepts: withSponsor(resolved.staticAccepts, sponsor) };
+    if (resolved.staticAccepts) {
+      if (staticOffer?.sponsor !== sponsor || !staticOffer) {
+        staticOffer = { sponsor, accepts: withSponsor(resolved.staticAccepts, sponsor) };
+      }
+      return { accepts: staticOffer.accepts };
+    }
     const priced = priceRequirements(await resolved.priceFunction!(request.request), base);
     if (!priced.ok) return { problems: priced.problems };
     return { accepts: withSponsor(priced.accepts, sponsor) };
@@ -168,16 +203,24 @@ export function createResourceServer<Request = unknown>(
     resourceUrl: string,
     accepts: readonly PaymentRequirements[],
     sponsor: string | undefined,
+    offers: ExtensionEnvelope | undefined,
   ) {
     if (challengesSponsor !== sponsor || challenges.size >= MAX_CACHED_CHALLENGES) {
       challenges.clear();
       challengesSponsor = sponsor;
     }
-    let reply = challenges.get(resourceUrl);
-    if (!reply) {
-      reply = challengeReply(resolved as ResolvedOptions<unknown>, resourceUrl, accepts);
-      challenges.set(resourceUrl, reply);
-    }
+    const cached = challenges.get(resourceUrl);
+    // The issuer hands out the same offers object until it signs new ones: then the challenge is encoded again.
+    if (cached && cached.offers === offers) return cached.reply;
+    const reply = challengeReply(
+      resolved as ResolvedOptions<unknown>,
+      resourceUrl,
+      accepts,
+      undefined,
+      undefined,
+      extensionsOf(offers),
+    );
+    challenges.set(resourceUrl, { reply, offers });
     return reply;
   }
 
@@ -189,7 +232,7 @@ export function createResourceServer<Request = unknown>(
     failure?: { error: string; message?: string },
   ): PaywallReply {
     if (resolved.challengeBody !== 'x402-stacks-v1') return paywallReply;
-    const body = legacyChallengeBody(resourceUrl, accepts, failure);
+    const body = legacyChallengeBody(resourceUrl, accepts, failure, base.tokens);
     return body === undefined ? paywallReply : { ...paywallReply, body };
   }
 
@@ -219,6 +262,11 @@ export function createResourceServer<Request = unknown>(
     }
     const { accepts } = priced;
     const resourceUrl = resolved.resource ?? withoutQuery(request.url);
+    // With sign-in, every 402 carries a fresh challenge, so none is cached.
+    const signInUri = signIn?.uriOf(request.url);
+    let offers = issuer?.offers(resourceUrl, accepts);
+    // Cached offers come back as a value: no await, so the unpaid 402 stays synchronous here.
+    if (offers instanceof Promise) offers = await offers;
     const challenge = (failure?: { error: string; message?: string }, receipt?: SettleResponse) =>
       reply(
         forLegacyClients(
@@ -228,6 +276,7 @@ export function createResourceServer<Request = unknown>(
             accepts,
             failure,
             receipt,
+            challengeExtensions(offers, signInUri),
           ),
           resourceUrl,
           accepts,
@@ -248,13 +297,26 @@ export function createResourceServer<Request = unknown>(
       throw error;
     }
     if (!payment) {
+      if (signIn && signInUri !== undefined) {
+        const proof = request.header(SIGN_IN_WITH_X);
+        if (proof === undefined) return challenge();
+        const outcome = await signIn.admit(proof, signInUri);
+        if (outcome.granted) return signedIn(outcome.payment);
+        return challenge(
+          outcome.refusal && { error: outcome.refusal.reason, message: outcome.refusal.message },
+        );
+      }
       return resolved.staticAccepts
         ? reply(
-            forLegacyClients(staticChallenge(resourceUrl, accepts, sponsor), resourceUrl, accepts),
+            forLegacyClients(
+              staticChallenge(resourceUrl, accepts, sponsor, offers),
+              resourceUrl,
+              accepts,
+            ),
           )
         : challenge();
     }
-    const found = matchPayment(payment, accepts, base.network);
+    const found = matchPayment(payment, accepts, base.network, base.tokens);
     if (!found) {
       return challenge({
         error: 'accepted_requirements_mismatch',
@@ -265,11 +327,19 @@ export function createResourceServer<Request = unknown>(
 
     // 5. Settle now, or verify now and settle after the handler. A validator sees the verified payment first.
     const { paymentValidator } = resolved;
+    const remember =
+      signIn && signInUri !== undefined
+        ? (paid: Payment) => signIn.remember(signInUri, paid)
+        : undefined;
     if (resolved.settleOrder === 'before-handler' && !paymentValidator) {
-      return settleAndServe(matched, challenge);
+      return settleAndServe(matched, resourceUrl, challenge, undefined, remember);
     }
     const verdict = await facilitator.verify(matched.payload, matched.requirements);
     if (!verdict.isValid) {
+      if (verdict.invalidReason === 'invalid_exact_stacks_payload_txid_reused') {
+        const retried = await retryOfHeldPayment(matched, resourceUrl, challenge);
+        if (retried) return retried;
+      }
       return challenge({
         error: verdict.invalidReason ?? 'unexpected_verify_error',
         ...(verdict.invalidMessage ? { message: verdict.invalidMessage } : {}),
@@ -303,17 +373,25 @@ export function createResourceServer<Request = unknown>(
       reservation?.release();
       throw error;
     }
-    if (resolved.settleOrder === 'before-handler') return settleAndServe(matched, challenge);
+    if (resolved.settleOrder === 'before-handler') {
+      return settleAndServe(matched, resourceUrl, challenge, undefined, remember);
+    }
     return {
       action: 'serve-then-settle',
       payment: verified,
       settle: async () => {
         try {
-          return await settleAndServe(matched, challenge, (answer) => {
-            // Claimed by the facilitator: kept as spent. Refused: free again, nothing was charged.
-            if (isClaimed(answer)) reservation?.consume();
-            else reservation?.release();
-          });
+          return await settleAndServe(
+            matched,
+            resourceUrl,
+            challenge,
+            (answer) => {
+              // Claimed by the facilitator: kept as spent. Refused: free again, nothing was charged.
+              if (isClaimed(answer)) reservation?.consume();
+              else reservation?.release();
+            },
+            remember,
+          );
         } catch (error) {
           if (error instanceof FacilitatorRequestError) {
             return reply(errorReply(502, error.reason, error.shortMessage));
@@ -331,32 +409,59 @@ export function createResourceServer<Request = unknown>(
    * The seller, not the buyer, speaks for its route: the payload the facilitator catalogs from carries the seller's
    * own bazaar declaration and resource, whatever the buyer echoed (none, or a forged one to poison the listing).
    */
-  function withOwnDeclaration(matched: MatchedPayment, resourceUrl: string): MatchedPayment {
+  function withOwnDeclaration(found: MatchedPayment, resourceUrl: string): MatchedPayment {
     const { bazaar, description, mimeType } = resolved;
-    if (bazaar === undefined) return matched;
+    if (bazaar === undefined) return found;
     const resource = {
       url: resourceUrl,
       ...(description !== undefined ? { description } : {}),
       ...(mimeType !== undefined ? { mimeType } : {}),
     };
-    const extensions = withExtension(matched.payload.extensions ?? undefined, BAZAAR, bazaar);
-    return { ...matched, payload: { ...matched.payload, resource, extensions } };
+    const extensions = withExtension(found.payload.extensions ?? undefined, BAZAAR, bazaar);
+    return { ...found, payload: { ...found.payload, resource, extensions } };
+  }
+
+  /**
+   * A payment the facilitator already holds fails `/verify` (its txid is reused). When its status is bound to this
+   * request (this route's resource and terms), it is a retry of a payment this route accepted before (its validator,
+   * if any, approved it then): it goes straight to settle, before any handler runs, and the facilitator's answer
+   * decides whether this request is the one served. Anything else keeps the verify's refusal.
+   */
+  async function retryOfHeldPayment(
+    matched: MatchedPayment,
+    resourceUrl: string,
+    challenge: (
+      failure?: { error: string; message?: string },
+      receipt?: SettleResponse,
+    ) => ReplyAdmission,
+  ): Promise<ReplyAdmission | ServeAdmission | undefined> {
+    const signed = signedBytesOf(matched);
+    if (signed === undefined) return undefined;
+    const status = await facilitator.status(transactionIdOf(signed)).catch(() => undefined);
+    if (!status || status.state === 'failed') return undefined;
+    if (!isBoundTo(status, matched.requirements, resourceUrl)) return undefined;
+    return settleAndServe(matched, resourceUrl, challenge);
   }
 
   async function settleAndServe(
     matched: MatchedPayment,
+    resourceUrl: string,
     challenge: (
       failure?: { error: string; message?: string },
       receipt?: SettleResponse,
     ) => ReplyAdmission,
     onSettled?: (answer: SettleResponse) => void,
+    remember?: (payment: Payment) => Promise<void>,
   ): Promise<ReplyAdmission | ServeAdmission> {
     const raw = signedBytesOf(matched);
     const settled = await settlePayment(
       facilitator,
-      matched.payload,
-      matched.requirements,
-      raw === undefined ? '' : transactionIdOf(raw),
+      {
+        payload: matched.payload,
+        requirements: matched.requirements,
+        resourceUrl,
+        signedTxid: raw === undefined ? '' : transactionIdOf(raw),
+      },
       pending,
     );
     onSettled?.(settled);
@@ -364,15 +469,20 @@ export function createResourceServer<Request = unknown>(
       const error = settled.errorReason ?? 'unexpected_settle_error';
       const message =
         error === 'settlement_pending'
-          ? `the payment ${settled.transaction} is broadcast but not confirmed yet; the resource is not served on a pending payment (retrying the same payment answers duplicate_settlement)`
+          ? `the payment ${settled.transaction} is broadcast but not confirmed yet; the resource is not served on a pending payment. Send the same payment again once it is confirmed: it is served once`
           : settled.errorMessage;
       return challenge({ error, ...(message ? { message } : {}) }, settled);
     }
-    const payment = paymentOf(
-      matched,
-      { transaction: settled.transaction, payer: settled.payer ?? '' },
-      true,
-    );
+    const facts = { transaction: settled.transaction, payer: settled.payer ?? '' };
+    // Signed after settlement, for the settled txid: a receipt is never issued for a payment that did not go through.
+    const signedReceipt = await issuer?.receipt(resourceUrl, matched.requirements, facts);
+    const payment: Payment = {
+      ...paymentOf(matched, facts, true),
+      ...(signedReceipt ? { signedReceipt } : {}),
+    };
+    // For a later sign-in. A store that fails must not cost the buyer what it paid for: it is served regardless, and
+    // at worst pays again next time.
+    await remember?.(payment).catch(() => undefined);
     const headers: Record<string, string> = {
       // Paid content is for this buyer: no shared cache may serve it to the next, unpaid request.
       'cache-control': 'private',
@@ -382,6 +492,9 @@ export function createResourceServer<Request = unknown>(
         transaction: settled.transaction,
         network: settled.network,
         ...(settled.payer ? { payer: settled.payer } : {}),
+        ...(signedReceipt
+          ? { extensions: { [OFFER_RECEIPT]: receiptExtension(signedReceipt) } }
+          : {}),
       }),
     };
     if (matched.version === 1) {
@@ -399,6 +512,19 @@ export function createResourceServer<Request = unknown>(
   }
 
   return { settleOrder: resolved.settleOrder, admit };
+}
+
+/** Served on a sign-in: the earlier payment that grants it is the handler's `getPayment`; nothing settles now. */
+function signedIn(payment: Payment): ServeAdmission {
+  return {
+    action: 'serve',
+    payment,
+    headers: {
+      // Content for this buyer only, as on a paid response.
+      'cache-control': 'private',
+      'access-control-expose-headers': EXPOSED_HEADERS,
+    },
+  };
 }
 
 /**

@@ -3,7 +3,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { entry, paid, request, SELLER, scripted } from '@x402-stacks/test-kit/server-doubles';
+import { entry, paid, request, SELLER, scripted, URL_ } from '@x402-stacks/test-kit/server-doubles';
 import type { SettleResponse } from 'x402-stacks';
 import {
   createResourceServer,
@@ -30,16 +30,26 @@ describe('settlement_pending is followed through GET /settlements/:txid, never s
       settlementPending: { attempts: 3, intervalMs: 1 },
     });
 
-  test('confirmed while polling: served, with the confirmed txid', async () => {
+  test('confirmed while polling, bound to this request: settled again, served on that success', async () => {
     let looks = 0;
+    const settles: unknown[] = [];
     const server = serverWith(
       scripted({
-        settle: async () => pending,
+        settle: async (payload) => {
+          settles.push(payload);
+          return settles.length === 1
+            ? pending
+            : { success: true, transaction: pending.transaction, network: pending.network };
+        },
         status: async (txid) => ({
           transaction: txid,
           state: ++looks < 2 ? 'broadcast' : 'success',
           payer: SELLER,
           network: 'stacks:2147483648',
+          amount: '1000',
+          asset: 'STX',
+          payTo: SELLER,
+          resource: URL_,
         }),
       }),
     );
@@ -50,6 +60,7 @@ describe('settlement_pending is followed through GET /settlements/:txid, never s
       pending.transaction,
     );
     assert.equal(looks, 2);
+    assert.equal(settles.length, 2, 'the facilitator, not the status, said this request is served');
   });
 
   test('still pending after the attempts: 402 settlement_pending with the txid in payment-response', async () => {
@@ -100,7 +111,7 @@ describe('settlement_pending is followed through GET /settlements/:txid, never s
     );
   });
 
-  test('a settle that timed out, its transaction known as settled: 402 settlement_pending, never served', async () => {
+  test('a settle that timed out, its transaction known as settled but not bound (an older facilitator): 402 settlement_pending, never served', async () => {
     let looks = 0;
     const server = serverWith(
       scripted({

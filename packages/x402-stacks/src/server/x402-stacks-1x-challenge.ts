@@ -5,7 +5,7 @@
  * @module
  */
 import type { PaymentRequirements } from '../protocol/v2.js';
-import { resolveAsset } from '../stacks/assets.js';
+import { type ResolveAssetOptions, resolveAsset } from '../stacks/assets.js';
 import { toHex } from '../stacks/bytes.js';
 import { resolveNetwork } from '../stacks/networks.js';
 import type { ChallengeFailure } from './replies.js';
@@ -18,9 +18,10 @@ export function legacyChallengeBody(
   resourceUrl: string,
   accepts: readonly PaymentRequirements[],
   failure: ChallengeFailure | undefined,
+  tokens?: ResolveAssetOptions,
 ): string | undefined {
   for (const entry of accepts) {
-    const token = legacyTokenOf(entry);
+    const token = legacyTokenOf(entry, tokens);
     if (!token) continue;
     return JSON.stringify({
       ...(failure ? { error: failure.error } : {}),
@@ -38,11 +39,11 @@ export function legacyChallengeBody(
   return undefined;
 }
 
-function legacyTokenOf(entry: PaymentRequirements) {
+function legacyTokenOf(entry: PaymentRequirements, tokens: ResolveAssetOptions | undefined) {
   if (entry.scheme !== 'exact') return undefined;
   try {
     const network = resolveNetwork(entry.network, { payTo: entry.payTo });
-    const asset = resolveAsset(entry.asset, network);
+    const asset = resolveAsset(entry.asset, network, tokens);
     if (asset.kind === 'stx') return { network: network.name, fields: {} };
     // Its client pays only the two tokens it knows; for any other it would sign an STX transfer.
     if (asset.symbol === undefined) return undefined;

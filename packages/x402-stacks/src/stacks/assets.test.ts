@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { parsePrincipal } from './address.js';
 import {
   assetKey,
   isExactTransferToken,
@@ -8,9 +9,16 @@ import {
   resolveAsset,
 } from './assets.js';
 import { UnknownAssetError } from './errors.js';
+import { STACKS_NETWORKS } from './networks.js';
 
 const MAINNET_SBTC = 'SM3VDXK3WZZSA84XXFKAFAF15NNZX32CTSG82JFQ4.sbtc-token';
-const TESTNET_SBTC = 'ST1F7QA2MDF17S807EPA36TSS8AMEFY4KA9TVGWXT.sbtc-token';
+const TESTNET_SBTC_DEPLOYER = 'SN3VMHXEN64ZZF71JQ5VESXDWTR301XTTXGF4J8F1';
+const TESTNET_SBTC = `${TESTNET_SBTC_DEPLOYER}.sbtc-token`;
+/** Hiro's older stand-in (x402-stacks 2.0.3's default) and the devnet deployer's (x402-stacks 2.1's). */
+const LEGACY_TESTNET_SBTC = [
+  'ST1F7QA2MDF17S807EPA36TSS8AMEFY4KA9TVGWXT.sbtc-token',
+  'ST1PQHQKV0RJXZFY1DGX8MNSNYVE3VGZJSRTPGZGM.sbtc-token',
+] as const;
 const isUnknownAsset = (error: unknown) =>
   error instanceof UnknownAssetError && error.reason === 'unknown_asset';
 
@@ -57,6 +65,42 @@ describe('resolveAsset', () => {
     assert.equal(byId.kind === 'sip010' && byId.symbol, 'sBTC');
     assert.equal(KNOWN_TOKENS.sBTC.contracts.testnet, TESTNET_SBTC);
   });
+
+  test("the default testnet sBTC is the signers' SN3VMHX…8F1.sbtc-token, a multi-sig contract principal", () => {
+    const sbtc = resolveAsset('sBTC', 'testnet');
+    assert.equal(sbtc.kind === 'sip010' && sbtc.contractId, TESTNET_SBTC);
+    assert.equal(sbtc.kind === 'sip010' && sbtc.contractAddress, TESTNET_SBTC_DEPLOYER);
+    assert.equal(assetKey(sbtc), `${TESTNET_SBTC}::sbtc-token`);
+    assert.equal(sbtc.decimals, 8);
+    assert.equal(isExactTransferToken(sbtc), true);
+    // Version 21 is testnet's multi-sig version: a testnet principal, never a mainnet one.
+    const deployer = parsePrincipal(TESTNET_SBTC, STACKS_NETWORKS.testnet);
+    assert.equal(deployer.version, STACKS_NETWORKS.testnet.addressVersion.multiSig);
+    assert.equal(deployer.contractName, 'sbtc-token');
+    assert.throws(() => resolveAsset(TESTNET_SBTC, 'mainnet'), isUnknownAsset);
+  });
+
+  for (const legacy of LEGACY_TESTNET_SBTC) {
+    test(`an older testnet "sBTC" (${legacy.slice(0, 8)}…) is only a SIP-010 token, unless configured as sBTC`, () => {
+      // Anyone can deploy a contract named sbtc-token; naming one sBTC is the operator's call, not ours.
+      const plain = resolveAsset(legacy, 'testnet');
+      assert.equal(plain.kind === 'sip010' && plain.symbol, undefined);
+      assert.equal(plain.decimals, undefined);
+      assert.equal(isExactTransferToken(plain), false);
+      assert.equal(isSameAsset('sBTC', legacy, 'testnet'), false);
+
+      const tokens = { contracts: { sBTC: legacy } } as const;
+      const configured = resolveAsset('sBTC', 'testnet', tokens);
+      assert.equal(configured.kind === 'sip010' && configured.contractId, legacy);
+      assert.equal(configured.kind === 'sip010' && configured.symbol, 'sBTC');
+      assert.equal(isExactTransferToken(configured), true);
+      assert.equal(isSameAsset('SBTC', `${legacy}::sbtc-token`, 'testnet', tokens), true);
+      // The override is per network: with the same options, mainnet sBTC is untouched.
+      const mainnet = resolveAsset('sBTC', 'mainnet', tokens);
+      assert.equal(mainnet.kind === 'sip010' && mainnet.contractId, MAINNET_SBTC);
+      assert.equal(isSameAsset('sBTC', MAINNET_SBTC, 'mainnet', tokens), true);
+    });
+  }
 
   test('any SIP-010 contract, asset name from ::suffix, option, or the contract name', () => {
     const id = 'ST2CY5V39NHDPWSXMW9QDT3HC3GD6Q6XX4CFRK9AG.my-token';

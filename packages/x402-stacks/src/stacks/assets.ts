@@ -44,7 +44,9 @@ type TokenDefaults = {
  * `contracts` option of `resolveAsset` when yours differs.
  *
  * - sBTC: 8 decimals; mainnet `SM3VDXK3WZZSA84XXFKAFAF15NNZX32CTSG82JFQ4.sbtc-token`, testnet
- *   `ST1F7QA2MDF17S807EPA36TSS8AMEFY4KA9TVGWXT.sbtc-token` (the id Clarinet and the Hiro faucet use).
+ *   `SN3VMHXEN64ZZF71JQ5VESXDWTR301XTTXGF4J8F1.sbtc-token` (the sBTC signers' own testnet deployment, which the
+ *   Stacks docs, Clarinet, the Hiro explorer and faucet, and Leather name since the PoX-5 testnet). Hiro's older
+ *   stand-in `ST1F7QA2MDF17S807EPA36TSS8AMEFY4KA9TVGWXT.sbtc-token` is not recognised as sBTC unless configured.
  * - USDCx: 6 decimals; mainnet `SP120SBRBQJ00MCWS7TM5R8WJNTTKD5K0HFRC2CNE.usdcx`, testnet
  *   `ST1PQHQKV0RJXZFY1DGX8MNSNYVE3VGZJSRTPGZGM.usdcx`.
  *
@@ -60,7 +62,7 @@ export const KNOWN_TOKENS: Readonly<Record<KnownTokenSymbol, TokenDefaults>> = O
     assetName: 'sbtc-token',
     contracts: Object.freeze({
       mainnet: 'SM3VDXK3WZZSA84XXFKAFAF15NNZX32CTSG82JFQ4.sbtc-token',
-      testnet: 'ST1F7QA2MDF17S807EPA36TSS8AMEFY4KA9TVGWXT.sbtc-token',
+      testnet: 'SN3VMHXEN64ZZF71JQ5VESXDWTR301XTTXGF4J8F1.sbtc-token',
     }),
   }),
   USDCx: Object.freeze({
@@ -77,7 +79,10 @@ export const KNOWN_TOKENS: Readonly<Record<KnownTokenSymbol, TokenDefaults>> = O
 export const STX_ASSET: StacksAsset = Object.freeze({ kind: 'stx', symbol: 'STX', decimals: 6 });
 
 export type ResolveAssetOptions = {
-  /** Contract ids that replace the built-in ones for this network, e.g. a testnet sBTC deployment. */
+  /**
+   * Contract ids that replace the built-in ones, e.g. a testnet sBTC deployment. Each applies on the network its
+   * address belongs to (an `ST…`/`SN…` id on testnet), so one set of options serves a mainnet and a testnet role.
+   */
   contracts?: Partial<Record<KnownTokenSymbol, ContractId>>;
   /** Asset name for a SIP-010 id given without `::asset`. Default: the contract name. */
   assetName?: string;
@@ -120,7 +125,8 @@ export function resolveAsset(
   const symbol = SYMBOLS[asset.toLowerCase()];
   if (symbol === 'STX') return STX_ASSET;
   if (symbol) {
-    const contractId = options.contracts?.[symbol] ?? KNOWN_TOKENS[symbol].contracts[network.name];
+    const contractId =
+      overrideOf(symbol, network, options) ?? KNOWN_TOKENS[symbol].contracts[network.name];
     return tokenAsset(contractId, network, symbol, KNOWN_TOKENS[symbol].assetName, undefined);
   }
 
@@ -188,7 +194,7 @@ export function assetKey(asset: StacksAsset): string {
  * symbols in other cases than `SBTC`/`USDCX` and pay STX instead.
  * @example
  * ```ts
- * wireAssetOf(resolveAsset('sBTC', 'testnet')); // 'ST1F7QA2MDF17S807EPA36TSS8AMEFY4KA9TVGWXT.sbtc-token'
+ * wireAssetOf(resolveAsset('sBTC', 'testnet')); // 'SN3VMHXEN64ZZF71JQ5VESXDWTR301XTTXGF4J8F1.sbtc-token'
  * wireAssetOf(STX_ASSET); // 'STX'
  * ```
  */
@@ -217,12 +223,28 @@ function knownSymbolOf(
   options: ResolveAssetOptions,
 ): KnownTokenSymbol | undefined {
   for (const symbol of Object.keys(KNOWN_TOKENS) as KnownTokenSymbol[]) {
-    const configured = options.contracts?.[symbol];
+    const configured = overrideOf(symbol, network, options);
     if (contractId === configured || contractId === KNOWN_TOKENS[symbol].contracts[network.name]) {
       return symbol;
     }
   }
   return undefined;
+}
+
+// An override belongs to the network of its address: a testnet sBTC id says nothing about mainnet sBTC.
+function overrideOf(
+  symbol: KnownTokenSymbol,
+  network: StacksNetwork,
+  options: ResolveAssetOptions,
+): ContractId | undefined {
+  const configured = options.contracts?.[symbol];
+  if (typeof configured !== 'string') return undefined;
+  try {
+    parsePrincipal(configured, network);
+    return configured;
+  } catch {
+    return undefined;
+  }
 }
 
 function tokenAsset(

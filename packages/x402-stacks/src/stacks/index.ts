@@ -70,6 +70,7 @@ export {
   type PaymentTransaction,
 } from './payment/create.js';
 export {
+  formatPrice,
   isTermsProblem,
   type PaymentTerms,
   resolvePaymentTerms,
@@ -86,8 +87,18 @@ export {
   verifySponsorSignature,
 } from './signature.js';
 export {
+  type StructuredDataDomain,
+  type StructuredDataSignatureProblem,
+  type StructuredDataSignatureVerdict,
+  signStructuredData,
+  structuredDataDomainCV,
+  structuredDataHash,
+  verifyStructuredDataSignature,
+} from './structured-data.js';
+export {
   BTCtoSats,
   type DecimalInput,
+  formatAmount,
   fromAtomic,
   microSTXtoSTX,
   microUSDCxToUSDCx,

@@ -244,7 +244,11 @@ function sponsorConditionLength(condition: SpendingCondition): number {
     : serializeSpendingConditionBytes(condition).length;
 }
 
-function recoverPublicKey(
+/**
+ * Recovers the public key that made a 65-byte VRS signature over a 32-byte hash, or undefined when none can be
+ * recovered. Internal to the `stacks` layer (not re-exported): transaction signatures and SIP-018 signatures share it.
+ */
+export function recoverPublicKey(
   messageHash: Uint8Array,
   signatureVrs: Uint8Array,
   compressed: boolean,
@@ -271,7 +275,8 @@ function sha512_256(data: Uint8Array): Uint8Array {
   return fromHex(txidFromBytes(data));
 }
 
-function hashOf160(data: Uint8Array): Uint8Array {
+/** hash160 (ripemd160 of sha256) of `data`: a Stacks address's hash of a public key. Internal to the `stacks` layer. */
+export function hashOf160(data: Uint8Array): Uint8Array {
   if (nodeCrypto) {
     const sha = nodeCrypto.createHash('sha256').update(data).digest();
     return nodeCrypto.createHash('ripemd160').update(sha).digest();

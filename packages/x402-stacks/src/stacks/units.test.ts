@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { resolveAsset, STX_ASSET } from './assets.js';
 import { InvalidAmountError } from './errors.js';
+import { formatPrice } from './payment/terms.js';
 import {
   BTCtoSats,
+  formatAmount,
   fromAtomic,
   microSTXtoSTX,
   microUSDCxToUSDCx,
@@ -138,5 +141,32 @@ describe('named conversions', () => {
   test('USDCx and its atomic unit', () => {
     assert.equal(USDCxToMicroUSDCx('0.05'), 50000n);
     assert.equal(microUSDCxToUSDCx(50000n), '0.05');
+  });
+});
+
+describe('formatAmount and formatPrice', () => {
+  test('whole units and the symbol, never atomic units shown as whole ones', () => {
+    assert.equal(formatAmount(1_000_001n, STX_ASSET), '1.000001 STX');
+    assert.equal(formatAmount('1000000', STX_ASSET), '1 STX');
+    assert.equal(formatAmount(0n, STX_ASSET), '0 STX');
+    assert.equal(formatAmount(120n, resolveAsset('sBTC', 'testnet')), '0.0000012 sBTC');
+  });
+
+  test('a token of unknown decimals is shown in atomic units, said so, with its id', () => {
+    const token = resolveAsset('ST2CY5V39NHDPWSXMW9QDT3HC3GD6Q6XX4CFRK9AG.points::pts', 'testnet');
+    assert.equal(
+      formatAmount(42n, token),
+      '42 atomic units of ST2CY5V39NHDPWSXMW9QDT3HC3GD6Q6XX4CFRK9AG.points::pts',
+    );
+  });
+
+  test('formatPrice reads requirements and never throws on a broken offer', () => {
+    const network = 'stacks:2147483648';
+    assert.equal(formatPrice({ amount: '2500', asset: 'STX', network }), '0.0025 STX');
+    assert.equal(
+      formatPrice({ amount: '2500', asset: 'DOGE', network }),
+      '2500 atomic units of DOGE',
+    );
+    assert.equal(formatPrice({ amount: '-1', asset: 'STX', network }), '-1 atomic units of STX');
   });
 });

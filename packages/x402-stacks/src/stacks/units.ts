@@ -3,6 +3,7 @@
  * into digits, never multiplied as floats, so `STXtoMicroSTX(0.29)` is exactly `290000n`.
  * @module
  */
+import { assetKey, type StacksAsset } from './assets.js';
 import { InvalidAmountError } from './errors.js';
 
 /** A human amount: a decimal string, a finite number, or a bigint of whole units. */
@@ -66,6 +67,25 @@ export function fromAtomic(atomic: bigint | string | number, decimals: number): 
   const whole = digits.slice(0, digits.length - decimals);
   const fraction = digits.slice(digits.length - decimals).replace(/0+$/, '');
   return fraction ? `${whole}.${fraction}` : whole;
+}
+
+/**
+ * An amount as people read it: whole units and the asset's symbol (`'1.000001 STX'`). A token whose decimals are
+ * unknown shows its atomic amount and its id, said to be atomic, rather than a guess. Every message of the library
+ * and of the command line that shows an amount goes through here, so none prints atomic units as whole ones.
+ * @param atomic The amount in atomic units.
+ * @param asset The resolved asset (`resolveAsset`, or `PaymentTerms.asset`).
+ * @throws {InvalidAmountError} for negatives and non-integers.
+ * @example
+ * ```ts
+ * import { formatAmount, STX_ASSET } from 'x402-stacks/stacks';
+ * formatAmount(1_000_001n, STX_ASSET); // '1.000001 STX'
+ * ```
+ */
+export function formatAmount(atomic: bigint | string | number, asset: StacksAsset): string {
+  if (asset.decimals === undefined)
+    return `${parseAtomic(atomic)} atomic units of ${assetKey(asset)}`;
+  return `${fromAtomic(atomic, asset.decimals)} ${asset.symbol ?? assetKey(asset)}`;
 }
 
 /**

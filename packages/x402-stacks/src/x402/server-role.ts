@@ -160,7 +160,7 @@ export function createServerRole(options: ServerRoleOptions = {}): ServerRole {
  * token whose asset name differs from its contract name.
  * @example
  * ```ts
- * wireAsset(resolveAsset('sBTC', 'testnet')); // 'ST1F7QA2MDF17S807EPA36TSS8AMEFY4KA9TVGWXT.sbtc-token'
+ * wireAsset(resolveAsset('sBTC', 'testnet')); // 'SN3VMHXEN64ZZF71JQ5VESXDWTR301XTTXGF4J8F1.sbtc-token'
  * ```
  */
 export function wireAsset(asset: StacksAsset): string {

@@ -9,10 +9,12 @@ import type {
   InternalAxiosRequestConfig,
   RawAxiosRequestHeaders,
 } from 'axios';
+import { SIGN_IN_WITH_X } from '../../extensions/sign-in-with-x/schema.js';
 import type { HeaderValue } from '../../protocol/headers.js';
 import type { StacksAccount } from '../../stacks/accounts.js';
 import { readPaymentChallenge } from '../challenge.js';
 import { UnreplayableRequestError } from '../errors.js';
+import { rememberPaymentReceipt } from '../paid-responses.js';
 import { createPayer, PAYMENT_REQUEST_HEADERS, type PaymentOptions } from '../payer.js';
 import { redactPaymentHeaders } from '../redact.js';
 import { provablyNotSent } from '../sent.js';
@@ -31,7 +33,8 @@ import { provablyNotSent } from '../sent.js';
  *    request consumed it.
  * 3. The request is sent again through the same instance with the payment, exactly once, with `maxRedirects: 0`: the
  *    payment header never follows a redirect (a 3xx is handled as axios handles any status). A served response is
- *    returned; its `payment-response` header holds the receipt. A second 402 rejects with
+ *    returned; its `payment-response` header holds the receipt, and `getPaymentReceipt(response)` the payment with
+ *    any verified signed offer and receipt. A second 402 rejects with
  *    {@link PaymentRejectedError} or {@link SettlementPendingError}, whose `response` is the axios response.
  *    Whatever is returned or thrown has the payment header removed from its `config` and request.
  *
@@ -60,11 +63,12 @@ export function wrapAxiosWithPayment<Instance extends AxiosInstance>(
     rejection: unknown,
   ): Promise<AxiosResponse> {
     const config = challenged.config;
-    if (carriesPayment(config)) {
+    // The paid retry and the sign-in attempt are answered by the call that sent them, not paid here again.
+    if (carriesPayment(config) || (config as SignInMarked)[SIGN_IN_ATTEMPT] === true) {
       if (rejection !== undefined) throw rejection;
       return challenged;
     }
-    const challenge = readPaymentChallenge({
+    let challenge = readPaymentChallenge({
       header: headerOf(challenged, 'payment-required'),
       body: challenged.data,
     });
@@ -77,6 +81,37 @@ export function wrapAxiosWithPayment<Instance extends AxiosInstance>(
     const requested = axiosInstance.getUri(config);
     // The URL that asked to be paid: the last one of the unpaid request's redirects.
     const url = answeringUrl(challenged) ?? requested;
+    // Sign in first when the buyer opted in and the seller offers it: a payer it remembers is served unpaid. Any
+    // answer but 402 is the seller's (returned or thrown as axios would); a 402 is a fresh challenge, paid below.
+    const signIn = carriesHeader(config, SIGN_IN_WITH_X)
+      ? undefined
+      : await payer.signIn(challenge, { url });
+    if (signIn) {
+      let answer: AxiosResponse;
+      let answerRejection: unknown;
+      try {
+        answer = await axiosInstance.request({
+          ...config,
+          ...(url === requested ? {} : { url, baseURL: undefined, params: undefined }),
+          maxRedirects: 0,
+          headers: { ...plainHeaders(config), [signIn.name]: signIn.value },
+          [SIGN_IN_ATTEMPT]: true,
+        } as SignInMarked);
+      } catch (error) {
+        const response = (error as { response?: AxiosResponse }).response;
+        if (!response) throw error;
+        answer = response;
+        answerRejection = error;
+      }
+      if (answer.status !== 402) {
+        if (answerRejection !== undefined) throw answerRejection;
+        return answer;
+      }
+      challenge = readPaymentChallenge({
+        header: headerOf(answer, 'payment-required'),
+        body: answer.data,
+      });
+    }
     const prepared = await payer.preparePayment(challenge, { url });
     let paid: AxiosResponse;
     let paidRejection: unknown;
@@ -98,10 +133,11 @@ export function wrapAxiosWithPayment<Instance extends AxiosInstance>(
     }
     redactPaymentHeaders(paid);
     if (paidRejection !== undefined) redactPaymentHeaders(paidRejection);
-    await prepared.complete(
+    const receipt = await prepared.complete(
       { status: paid.status, header: (name) => headerOf(paid, name), body: paid.data },
       paid,
     );
+    if (receipt) rememberPaymentReceipt(paid, receipt);
     // Served, or an error status whose outcome is unknown: axios semantics for the latter.
     if (paidRejection !== undefined) throw paidRejection;
     return paid;
@@ -115,6 +151,14 @@ export function wrapAxiosWithPayment<Instance extends AxiosInstance>(
     },
   );
   return axiosInstance;
+}
+
+// Marks the request config of a sign-in attempt, which axios carries through to its response's config.
+const SIGN_IN_ATTEMPT = 'x402SignInAttempt';
+type SignInMarked = InternalAxiosRequestConfig & { [SIGN_IN_ATTEMPT]?: boolean };
+
+function carriesHeader(config: InternalAxiosRequestConfig, name: string): boolean {
+  return Object.keys(plainHeaders(config)).some((key) => key.toLowerCase() === name);
 }
 
 function carriesPayment(config: InternalAxiosRequestConfig): boolean {
@@ -164,5 +208,6 @@ function headerOf(response: AxiosResponse, name: string): HeaderValue {
   return value as HeaderValue;
 }
 
+export { getPaymentReceipt } from '../paid-responses.js';
 export type { PaymentOptions, PaymentRequiredContext } from '../payer.js';
 export type { PaymentReceipt } from '../prepared.js';

@@ -2,9 +2,12 @@
  * `x402-stacks/fetch`: `wrapFetchWithPayment`, a `fetch` that pays 402 responses on Stacks and retries once.
  * @module
  */
+
+import { SIGN_IN_WITH_X } from '../../extensions/sign-in-with-x/schema.js';
 import type { StacksAccount } from '../../stacks/accounts.js';
 import { MAX_CHALLENGE_BODY_BYTES, readTextUpTo } from '../body.js';
-import { readPaymentChallenge } from '../challenge.js';
+import { type PaymentChallenge, readPaymentChallenge } from '../challenge.js';
+import { rememberPaymentReceipt } from '../paid-responses.js';
 import { createPayer, PAYMENT_REQUEST_HEADERS, type PaymentOptions } from '../payer.js';
 import { redactPaymentHeaders } from '../redact.js';
 import { provablyNotSent } from '../sent.js';
@@ -20,7 +23,8 @@ import { provablyNotSent } from '../sent.js';
  *    is the URL `onPaymentRequired` is shown, and the one the paid request goes to.
  * 4. The request is sent again with the payment, exactly once, with `redirect: 'manual'`: the payment header never
  *    follows a redirect, and a 3xx answer is returned as is. A served answer is returned (its `payment-response`
- *    header holds the receipt); a 402 throws {@link PaymentRejectedError} or {@link SettlementPendingError}.
+ *    header holds the receipt, and `getPaymentReceipt(response)` the payment with any verified signed offer and
+ *    receipt); a 402 throws {@link PaymentRejectedError} or {@link SettlementPendingError}.
  *
  * The request body is buffered by `Request.clone()` for the retry, so streams work but are held in memory. After a
  * redirect the paid request keeps the original method and body.
@@ -47,39 +51,51 @@ export function wrapFetchWithPayment(
   return async function fetchWithPayment(input, init) {
     const request = new Request(input, init);
     if (PAYMENT_REQUEST_HEADERS.some((name) => request.headers.has(name))) return fetchFn(request);
-    const challenged = await fetchFn(request.clone());
+    let challenged = await fetchFn(request.clone());
     if (challenged.status !== 402) return challenged;
 
-    const header = challenged.headers.get('payment-required');
-    // The body matters only to a v1 server, which has no header; read it only then.
-    const body = header ? undefined : await readTextUpTo(challenged, MAX_CHALLENGE_BODY_BYTES);
-    // An unread body would hold its connection until garbage collection.
-    if (header) await challenged.body?.cancel().catch(() => undefined);
+    let challenge = await challengeOf(challenged);
     // The URL that asked to be paid, after any redirects; a synthetic response has none.
     const url = challenged.url || request.url;
     // Read before signing: a body that cannot be buffered must not leave a signed payment behind.
     const retryBody =
       url === request.url || request.body === null ? undefined : await request.arrayBuffer();
-    const challenge = readPaymentChallenge({ header, body });
+    // The request again, to the URL that answered 402, with one more header; `redirect: 'manual'` so that neither a
+    // proof nor a payment follows a redirect. The last retry may consume the original request's body.
+    const again = (name: string, value: string, last: boolean) => {
+      const headers = new Headers(request.headers);
+      headers.set(name, value);
+      if (url === request.url) {
+        return new Request(last ? request : request.clone(), { headers, redirect: 'manual' });
+      }
+      return new Request(url, {
+        method: request.method,
+        headers,
+        ...(retryBody === undefined ? {} : { body: retryBody.slice(0) }),
+        redirect: 'manual',
+        signal: request.signal,
+        credentials: request.credentials,
+        referrerPolicy: request.referrerPolicy,
+        integrity: request.integrity,
+        keepalive: request.keepalive,
+      });
+    };
+
+    // Sign in first when the buyer opted in and the seller offers it: a payer it remembers is served unpaid. Any
+    // answer but 402 is the seller's; a 402 is a fresh challenge, paid below.
+    if (!request.headers.has(SIGN_IN_WITH_X)) {
+      const signIn = await payer.signIn(challenge, { url });
+      if (signIn) {
+        challenged = await fetchFn(again(signIn.name, signIn.value, false));
+        if (challenged.status !== 402) return challenged;
+        challenge = await challengeOf(challenged);
+      }
+    }
+
     const prepared = await payer.preparePayment(challenge, { url });
     let retry: Request;
     try {
-      const headers = new Headers(request.headers);
-      headers.set(prepared.header.name, prepared.header.value);
-      retry =
-        url === request.url
-          ? new Request(request, { headers, redirect: 'manual' })
-          : new Request(url, {
-              method: request.method,
-              headers,
-              ...(retryBody === undefined ? {} : { body: retryBody }),
-              redirect: 'manual',
-              signal: request.signal,
-              credentials: request.credentials,
-              referrerPolicy: request.referrerPolicy,
-              integrity: request.integrity,
-              keepalive: request.keepalive,
-            });
+      retry = again(prepared.header.name, prepared.header.value, true);
     } catch (cause) {
       // The paid request could not even be built: the payment never left.
       throw prepared.fail(cause, { sent: false });
@@ -96,13 +112,25 @@ export function wrapFetchWithPayment(
     }
     const refusal =
       paid.status === 402 ? await readTextUpTo(paid.clone(), MAX_CHALLENGE_BODY_BYTES) : undefined;
-    await prepared.complete(
+    const receipt = await prepared.complete(
       { status: paid.status, header: (name) => paid.headers.get(name), body: refusal },
       paid,
     );
+    if (receipt) rememberPaymentReceipt(paid, receipt);
     return paid;
   };
 }
 
+/** Reads a 402's challenge: the `payment-required` header, or the body of a v1 server. */
+async function challengeOf(challenged: Response): Promise<PaymentChallenge> {
+  const header = challenged.headers.get('payment-required');
+  // The body matters only to a v1 server, which has no header; read it only then.
+  const body = header ? undefined : await readTextUpTo(challenged, MAX_CHALLENGE_BODY_BYTES);
+  // An unread body would hold its connection until garbage collection.
+  if (header) await challenged.body?.cancel().catch(() => undefined);
+  return readPaymentChallenge({ header, body });
+}
+
+export { getPaymentReceipt } from '../paid-responses.js';
 export type { PaymentOptions, PaymentRequiredContext } from '../payer.js';
 export type { PaymentReceipt } from '../prepared.js';

@@ -24,7 +24,7 @@ import {
 import { InvalidAmountError } from '../errors.js';
 import { checkPaymentTransaction } from './check.js';
 
-const SBTC = 'ST1F7QA2MDF17S807EPA36TSS8AMEFY4KA9TVGWXT.sbtc-token';
+const SBTC = 'SN3VMHXEN64ZZF71JQ5VESXDWTR301XTTXGF4J8F1.sbtc-token';
 const requirements = (asset: string, amount = '5000') => ({
   scheme: 'exact',
   network: 'stacks:2147483648',
@@ -153,8 +153,8 @@ describe('checkPaymentTransaction: encodings', () => {
 
   test('a contract address version c32check cannot spell is a refusal, not a crash', async () => {
     const hex = await sbtcFrom(PAYER_TESTNET);
-    // The payload's contract address is the last "02 1a <hash160 of the sBTC deployer>".
-    const marker = '021a5e7ba8546bc27ca0077594336b3942a8e7f89352';
+    // The payload's contract address is the last "02 15 <hash160 of the sBTC deployer>" (15: testnet multi-sig).
+    const marker = '0215f748f5d5313ff79c32b976ecf5bcd60600f75aec';
     const at = hex.lastIndexOf(marker);
     assert.ok(at > 0);
     const bad = `${hex.slice(0, at)}02ff${hex.slice(at + 4)}`;

@@ -6,7 +6,7 @@
 import { type ParsedPrincipal, parsePrincipal } from '../address.js';
 import { type ResolveAssetOptions, resolveAsset, type StacksAsset } from '../assets.js';
 import { resolveNetwork, type StacksNetwork } from '../networks.js';
-import { parseAtomic } from '../units.js';
+import { formatAmount, parseAtomic } from '../units.js';
 
 /** Largest u64: STX amounts, fees and nonces are u64 on the wire. */
 export const MAX_U64 = 2n ** 64n - 1n;
@@ -109,6 +109,29 @@ function sponsorOf(extra: Record<string, unknown> | undefined): string | undefin
     );
   }
   return named[0] as string | undefined;
+}
+
+/**
+ * The price of requirements as people read it (`'0.0025 STX'`), through {@link formatAmount}. Requirements that do
+ * not resolve (an unknown network or asset) show their atomic amount and the asset as written, so a hostile or broken
+ * offer can still be described; this never throws.
+ * @example
+ * ```ts
+ * formatPrice({ amount: '2500', asset: 'STX', network: 'stacks:2147483648' }); // '0.0025 STX'
+ * ```
+ */
+export function formatPrice(
+  requirements: Pick<StacksPaymentRequirements, 'amount' | 'asset' | 'network'>,
+  assetOptions?: ResolveAssetOptions,
+): string {
+  try {
+    return formatAmount(
+      requirements.amount,
+      resolveAsset(requirements.asset, resolveNetwork(requirements.network), assetOptions),
+    );
+  } catch {
+    return `${String(requirements.amount)} atomic units of ${String(requirements.asset)}`;
+  }
 }
 
 /** Narrows the result of `resolvePaymentTerms`. */

@@ -1,0 +1,137 @@
+/**
+ * Group commit on the SQLite ledger (src/ledger/sqlite-group-commit.ts): writes made in one event-loop turn share one
+ * synced commit, nobody hears back before the commit that made their write durable (checked from a second
+ * connection and across SIGKILL), one caller's failure or rollback never undoes another's write, and an explicit
+ * transaction never has someone else's statement run inside it.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { settlement } from '@x402-stacks/test-kit/ledger-conformance';
+import Database from 'better-sqlite3';
+import { Kysely, sql } from 'kysely';
+import { type LedgerDatabase, migrateLedger } from '../src/ledger/schema.js';
+import { SqlLedger } from '../src/ledger/sql-ledger.js';
+import { openSqliteLedger } from '../src/ledger/sqlite.js';
+import { GroupCommitSqliteDialect } from '../src/ledger/sqlite-group-commit.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'x402-group-commit-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+let files = 0;
+
+async function open() {
+  const path = join(dir, `ledger-${files++}.db`);
+  const database = new Database(path);
+  database.pragma('journal_mode = WAL');
+  database.pragma('synchronous = FULL');
+  database.defaultSafeIntegers(true);
+  const dialect = new GroupCommitSqliteDialect({ database });
+  const db = new Kysely<LedgerDatabase>({ dialect });
+  await migrateLedger(db);
+  const reader = new Database(path, { readonly: true });
+  const committed = () =>
+    Number((reader.prepare('select count(*) as n from x402_settlements').get() as { n: number }).n);
+  return { db, dialect, ledger: new SqlLedger(db, { dialect: 'sqlite' }), committed, path };
+}
+
+test('claims made together share a commit, and each is on disk before its caller hears back', async () => {
+  const { db, dialect, ledger, committed } = await open();
+  const before = dialect.stats.commits;
+  const seen: number[] = [];
+  await Promise.all(
+    Array.from({ length: 50 }, async (_, i) => {
+      const claim = await ledger.claim(settlement(i));
+      assert.equal(claim.claimed, true);
+      // Another connection, as another process would: the claim is already committed.
+      seen.push(committed());
+    }),
+  );
+  const commits = dialect.stats.commits - before;
+  assert.ok(commits >= 1 && commits <= 5, `50 claims took ${commits} commits`);
+  assert.ok(seen.every((count) => count >= 1));
+  assert.equal(committed(), 50);
+  await db.destroy();
+});
+
+test('a failed statement fails only its caller; the others in its batch are committed', async () => {
+  const { db, ledger, committed } = await open();
+  await ledger.claim(settlement(1));
+  const duplicateRow = sql`insert into x402_settlements select * from x402_settlements limit 1`;
+  const results = await Promise.allSettled([
+    ledger.claim(settlement(2)),
+    duplicateRow.execute(db),
+    ledger.claim(settlement(3)),
+  ]);
+  assert.equal(results[0].status, 'fulfilled');
+  assert.equal(results[1].status, 'rejected');
+  assert.match(String((results[1] as PromiseRejectedResult).reason), /UNIQUE|constraint/i);
+  assert.equal(results[2].status, 'fulfilled');
+  assert.equal(committed(), 3);
+  await db.destroy();
+});
+
+test("a transaction's rollback undoes only its own work, and nobody else's statement runs inside it", async () => {
+  const { db, ledger, committed } = await open();
+  let insideRan = false;
+  const outsider = (async () => {
+    await new Promise((resolve) => setImmediate(resolve));
+    await ledger.claim(settlement(20));
+    insideRan = true;
+  })();
+  const rolledBack = db.transaction().execute(async (trx) => {
+    await sql`insert into x402_leases (name, holder, expires_at) values ('t', 'me', 1)`.execute(
+      trx,
+    );
+    // Give the outsider every chance to run while this transaction is open.
+    for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(insideRan, false, 'a statement from outside ran inside the transaction');
+    throw new Error('undo');
+  });
+  const kept = ledger.claim(settlement(21));
+  await assert.rejects(rolledBack, /undo/);
+  await Promise.all([outsider, kept]);
+  assert.equal(committed(), 2);
+  const leases = await sql<{ n: bigint }>`select count(*) as n from x402_leases`.execute(db);
+  assert.equal(Number(leases.rows[0]!.n), 0);
+  await db.destroy();
+});
+
+test('SIGKILL at any moment loses no claim whose caller heard back', {
+  timeout: 60_000,
+}, async () => {
+  const path = join(dir, 'killed.db');
+  // Created (and migrated) before the worker starts, so the kill never lands in a migration.
+  await (await openSqliteLedger({ path })).close();
+  const worker = fileURLToPath(new URL('./sqlite-group-commit.worker.ts', import.meta.url));
+  for (const [round, wait] of [30, 120, 300].entries()) {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', worker, path, String(100_000 * (round + 1))],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    let printed = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      printed += chunk.toString();
+    });
+    // Killed once it has claimed for a while; the wait varies where in a batch the kill lands.
+    await new Promise<void>((resolve) => {
+      const check = () => (printed.split('\n').length > wait ? resolve() : setTimeout(check, 5));
+      check();
+    });
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child.once('exit', resolve));
+    const heard = printed.split('\n').filter((line) => /^[0-9a-f]{64}$/.test(line));
+    assert.ok(heard.length >= wait, `round ${round}: only ${heard.length} claims printed`);
+    const { ledger, close } = await openSqliteLedger({ path });
+    const missing: string[] = [];
+    for (const txid of heard) if (!(await ledger.get(txid))) missing.push(txid);
+    await close();
+    assert.deepEqual(missing, [], `round ${round}: ${heard.length} claims heard back`);
+  }
+});
