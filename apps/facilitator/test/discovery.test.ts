@@ -338,6 +338,56 @@ test('the discovery migration returns at once on a current database and keeps it
   }
 });
 
+test('on SQLite with group commit, records racing in one turn keep the per-payTo cap; a rolled-back transaction leaves no entry', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'x402-discovery-'));
+  try {
+    const path = join(dir, 'ledger.db');
+    const opened = await openSqliteLedger({ path });
+    const catalog = new SqlDiscoveryCatalog(opened.db, 'sqlite');
+    const caps = { maxPerPayTo: 5, maxTotal: 1_000 };
+    const payTo = 'ST2CY5V39NHDPWSXMW9QDT3HC3GD6Q6XX4CFRK9AG';
+    // A ledger transaction is a savepoint inside the batch: its work is undone alone, the batch's other writes stay.
+    const undone = assert.rejects(
+      opened.db.transaction().execute(async (trx) => {
+        const other = 'ST1SJ3DTE5DN7X54YDH5D64R3BCB6A2AG2ZQ8YPD5';
+        const inside = await new SqlDiscoveryCatalog(trx, 'sqlite').record(
+          entryFor(other, '/undone'),
+          't',
+          caps,
+          0,
+        );
+        assert.equal(inside.recorded, true);
+        throw new Error('rolled back on purpose');
+      }),
+      /rolled back on purpose/,
+    );
+    const outcomes = await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        catalog.record(entryFor(payTo, `/r${i}`), 't', caps, i + 1),
+      ),
+    );
+    await undone;
+    assert.equal(outcomes.filter((o) => o.recorded).length, 5);
+    assert.ok(
+      outcomes
+        .filter((o) => !o.recorded)
+        .every((o) => !o.recorded && o.reason === 'bazaar_payto_cap_reached'),
+    );
+    await opened.close();
+    // What the callers heard is what the file holds.
+    const again = await openSqliteLedger({ path });
+    const listed = await new SqlDiscoveryCatalog(again.db, 'sqlite').list({
+      limit: 100,
+      offset: 0,
+    });
+    assert.equal(listed.total, 5);
+    assert.ok(listed.items.every((item) => !item.resource.endsWith('/undone')));
+    await again.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('a catalog that fails does not fail the settle: the buyer is served, the refusal is bazaar_catalog_error', async () => {
   const refusals: DiscoveryRefusal[] = [];
   const broken: DiscoveryCatalog = {
