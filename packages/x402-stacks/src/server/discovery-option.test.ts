@@ -1,12 +1,18 @@
 /**
  * The route's `discovery` option: the 402 carries `extensions.bazaar`, a bad declaration stops the middleware at
- * startup with its reason, and the facilitator is handed the seller's own declaration, not the buyer's echo.
+ * startup with its reason, the facilitator is handed the seller's own declaration, not the buyer's echo, and beside
+ * offer-receipt and sign-in-with-x one 402 carries every declared extension.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { entry, paid, request, SELLER, scripted, URL_ } from '@x402-stacks/test-kit/server-doubles';
 import type { PaymentPayload } from 'x402-stacks';
-import { checkBazaarDeclaration, declareBazaar } from 'x402-stacks/extensions';
+import {
+  checkBazaarDeclaration,
+  declareBazaar,
+  readSignedOffers,
+  readSiwxDeclaration,
+} from 'x402-stacks/extensions';
 import { decodePaymentRequiredHeader, encodePaymentSignatureHeader } from 'x402-stacks/protocol';
 import { createResourceServer, ServerConfigError } from 'x402-stacks/server';
 
@@ -44,6 +50,43 @@ describe('the discovery option', () => {
     const admission = await server.admit(request());
     if (admission.action !== 'reply') return assert.fail('expected a 402');
     assert.deepEqual(JSON.parse(admission.reply.body).extensions.bazaar, ready);
+  });
+
+  test('beside offerReceipt and signInWithX, one 402 carries every declared extension', async () => {
+    const signer = '7287ba251d44a4d3fd9276c88ce34c5c52a038955511cccaf77e61068649c17801';
+    const extensionsOf = async (server: ReturnType<typeof createResourceServer>) => {
+      const admission = await server.admit(request());
+      if (admission.action !== 'reply') return assert.fail('expected a 402');
+      const challenge = decodePaymentRequiredHeader(admission.reply.headers['payment-required']!);
+      assert.deepEqual(JSON.parse(admission.reply.body).extensions, challenge.extensions);
+      return challenge.extensions ?? {};
+    };
+    // A static price with signed offers: the challenge cached per resource URL keeps the declaration.
+    const offered = createResourceServer({
+      ...route,
+      facilitator: scripted({}),
+      discovery,
+      offerReceipt: { signer },
+    });
+    for (let i = 0; i < 2; i++) {
+      const extensions = await extensionsOf(offered);
+      assert.deepEqual(Object.keys(extensions).sort(), ['bazaar', 'offer-receipt']);
+      assert.deepEqual(extensions.bazaar, declareBazaar(discovery));
+      assert.equal(readSignedOffers(extensions).length, 1);
+    }
+    // With sign-in, each 402 is built afresh: still one extensions object holding all three.
+    const all = createResourceServer({
+      ...route,
+      facilitator: scripted({}),
+      discovery,
+      offerReceipt: { signer },
+      signInWithX: { origin: 'http://seller.test', accessMs: 3_600_000 },
+    });
+    const extensions = await extensionsOf(all);
+    assert.deepEqual(Object.keys(extensions).sort(), ['bazaar', 'offer-receipt', 'sign-in-with-x']);
+    assert.deepEqual(extensions.bazaar, declareBazaar(discovery));
+    assert.equal(readSignedOffers(extensions).length, 1);
+    assert.ok(readSiwxDeclaration(extensions));
   });
 
   test('a route without the option sends no extensions', async () => {
