@@ -31,9 +31,10 @@ export type SettlementRecord = {
   readonly payTo: string;
   /**
    * The URL of the resource the payment was settled for, as the seller named it in the settle request's
-   * `paymentPayload.resource`. What binds a later status or retry to one route. Absent on settlements recorded
-   * before ledgers kept it, and when the request named none (or one longer than {@link MAX_RESOURCE_LENGTH}): such a
-   * settlement cannot be bound, so a `settlement_pending` answer about it never turns into a success.
+   * `paymentPayload.resource`, in its bound form (a URL over 2,048 characters as `sha256:<hex>`; see
+   * `boundResource`). What binds a later status or retry to one route. Absent on settlements recorded before ledgers
+   * kept it, and when the request named none: such a settlement cannot be bound, so a `settlement_pending` answer
+   * about it never turns into a success.
    */
   readonly resource?: string;
   /** The hex to broadcast (sponsored when the facilitator pays the fee), kept so a restart can finish the job. */
@@ -84,9 +85,6 @@ export type SettlementUpdate = Partial<
  * many times it is retried.
  */
 export type SettlementAnswer = 'success' | 'pending';
-
-/** The longest resource URL a ledger keeps; a longer one is not recorded (the settlement is then unbound). */
-export const MAX_RESOURCE_LENGTH = 2048;
 
 /** A sponsor account on one network. */
 export type SponsorAccount = { readonly network: StacksNetworkId; readonly sponsor: string };

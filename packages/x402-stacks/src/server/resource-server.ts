@@ -31,7 +31,9 @@ import { readPayment } from './payment-header.js';
 import { priceRequirements } from './pricing.js';
 import { SERVER_REASON_CODES } from './reasons.js';
 import {
+  CHALLENGE_HOLE,
   challengeReply,
+  challengeTemplate,
   EXPOSED_HEADERS,
   encodeJson,
   errorReply,
@@ -224,6 +226,46 @@ export function createResourceServer<Request = unknown>(
     return reply;
   }
 
+  // A static route with sign-in: the 402 is the same but for its fresh challenge, so all else is encoded once.
+  const signInTemplates = new Map<
+    string,
+    { offers: ExtensionEnvelope | undefined; fill: (info: unknown) => PaywallReply }
+  >();
+  let signInTemplatesSponsor: string | undefined;
+  function signInTemplate(
+    resourceUrl: string,
+    signInUri: string,
+    accepts: readonly PaymentRequirements[],
+    sponsor: string | undefined,
+    offers: ExtensionEnvelope | undefined,
+  ): (info: unknown) => PaywallReply {
+    if (signInTemplatesSponsor !== sponsor || signInTemplates.size >= MAX_CACHED_CHALLENGES) {
+      signInTemplates.clear();
+      signInTemplatesSponsor = sponsor;
+    }
+    const key = `${resourceUrl}\u0000${signInUri}`;
+    const cached = signInTemplates.get(key);
+    if (cached && cached.offers === offers) return cached.fill;
+    const declaration = { ...signIn!.declaration(signInUri), info: CHALLENGE_HOLE };
+    const extensions = { ...extensionsOf(offers), [SIGN_IN_WITH_X]: declaration };
+    const fill =
+      challengeTemplate(resolved as ResolvedOptions<unknown>, resourceUrl, accepts, extensions) ??
+      ((info: unknown) =>
+        challengeReply(
+          resolved as ResolvedOptions<unknown>,
+          resourceUrl,
+          accepts,
+          undefined,
+          undefined,
+          {
+            ...extensions,
+            [SIGN_IN_WITH_X]: { ...declaration, info },
+          },
+        ));
+    signInTemplates.set(key, { offers, fill });
+    return fill;
+  }
+
   // x402-stacks 1.x clients read only the body: theirs replaces the v2 JSON, built per request (its nonce and expiry).
   function forLegacyClients(
     paywallReply: PaywallReply,
@@ -299,7 +341,13 @@ export function createResourceServer<Request = unknown>(
     if (!payment) {
       if (signIn && signInUri !== undefined) {
         const proof = request.header(SIGN_IN_WITH_X);
-        if (proof === undefined) return challenge();
+        if (proof === undefined) {
+          if (!resolved.staticAccepts) return challenge();
+          const template = signInTemplate(resourceUrl, signInUri, accepts, sponsor, offers);
+          return reply(
+            forLegacyClients(template(signIn.challenge(signInUri)), resourceUrl, accepts),
+          );
+        }
         const outcome = await signIn.admit(proof, signInUri);
         if (outcome.granted) return signedIn(outcome.payment);
         return challenge(
@@ -437,9 +485,23 @@ export function createResourceServer<Request = unknown>(
   ): Promise<ReplyAdmission | ServeAdmission | undefined> {
     const signed = signedBytesOf(matched);
     if (signed === undefined) return undefined;
-    const status = await facilitator.status(transactionIdOf(signed)).catch(() => undefined);
+    const signedTxid = transactionIdOf(signed);
+    const status = await facilitator.status(signedTxid).catch(() => undefined);
     if (!status || status.state === 'failed') return undefined;
     if (!isBoundTo(status, matched.requirements, resourceUrl)) return undefined;
+    // The first claim may not have come through this route (a payer can settle at the facilitator itself, naming
+    // this resource): the validator judges the payment here as on any first request.
+    const { paymentValidator } = resolved;
+    if (paymentValidator) {
+      const payer = readTransactionOrigin(signed)?.payer ?? '';
+      const verified = paymentOf(matched, { transaction: signedTxid, payer }, false);
+      if (!(await paymentValidator(verified))) {
+        return challenge({
+          error: 'payment_refused',
+          message: SERVER_REASON_CODES.payment_refused,
+        });
+      }
+    }
     return settleAndServe(matched, resourceUrl, challenge);
   }
 

@@ -91,6 +91,8 @@ export type SiwxGate = {
   uriOf(requestUrl: string): string;
   /** A fresh `sign-in-with-x` entry for a 402 on `uri`. */
   declaration(uri: string): SiwxDeclaration;
+  /** A fresh challenge alone: the `info` of {@link SiwxGate.declaration}, the only part that changes per 402. */
+  challenge(uri: string): SiwxDeclaration['info'];
   /** Judges the `sign-in-with-x` header of a request on `uri`. */
   admit(header: string, uri: string): Promise<SiwxAdmission>;
   /** Remembers a settled payment for `uri`'s scope. */
@@ -141,6 +143,9 @@ export function createSiwxGate(
     },
     declaration(uri) {
       return declareSiwxStacks(challenges.issue(uri), chainIds);
+    },
+    challenge(uri) {
+      return challenges.issue(uri);
     },
     async admit(header, uri) {
       const read = readSiwxHeader(header);

@@ -54,6 +54,7 @@ export {
   type StacksNetworkInput,
   type StacksNetworkName,
 } from './networks.js';
+export { boundResource, MAX_BOUND_RESOURCE_LENGTH } from './payment/bound-resource.js';
 export {
   type CheckPaymentOptions,
   checkChainState,
