@@ -3,6 +3,8 @@
  * schema and the pure logic its server, client and facilitator sides share; the roles wire them in.
  * @module
  */
+
+export * from './bazaar/index.js';
 export {
   type ExtensionEnvelope,
   ExtensionEnvelopeSchema,

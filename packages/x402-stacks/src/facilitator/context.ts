@@ -17,6 +17,7 @@ import {
 } from '../stacks/networks.js';
 import type { CheckPaymentOptions, PostConditionPolicy } from '../stacks/payment/check.js';
 import { type ChainStateReader, createChainStateReader } from './chain-state.js';
+import { createDiscovery, type Discovery } from './discovery.js';
 import { FacilitatorConfigError } from './errors.js';
 import type { Ledger, SponsorLimits } from './ledger.js';
 import { InMemoryLedger } from './memory-ledger.js';
@@ -66,6 +67,8 @@ export type FacilitatorContext = {
   readonly leaseMs: number;
   readonly rebroadcastAfterMs: number;
   readonly chainState: ChainStateReader;
+  /** The bazaar catalog; `undefined` when turned off. */
+  readonly discovery: Discovery | undefined;
   /** The options every offline check of a payment takes. */
   readonly checkOptions: CheckPaymentOptions;
   /** The offline check with these options, remembered for payments checked before (`offline-checks.ts`). */
@@ -157,6 +160,7 @@ export function createContext(options: FacilitatorOptions): FacilitatorContext {
       duration(options.verifyCacheMs, 0, 'verifyCacheMs', issues, true),
       options.now ?? Date.now,
     ),
+    discovery: createDiscovery(options.discovery, options.now ?? Date.now, issues),
     checkOptions,
     offlineCheck: rememberOfflineChecks(checkOptions),
     now: options.now ?? Date.now,

@@ -5,6 +5,12 @@
  * it. The steps live in their own files: `verify.ts`, `settle.ts`, `sponsor-pool.ts`, `track.ts`, `keeper.ts`.
  * @module
  */
+
+import type {
+  DiscoveryListQuery,
+  DiscoveryListResponse,
+} from '../extensions/bazaar/discovery-list.js';
+import { BAZAAR } from '../extensions/bazaar/info.js';
 import { PAYMENT_IDENTIFIER } from '../extensions/payment-identifier/index.js';
 import type { SettleResponse, SupportedResponse, VerifyResponse } from '../protocol/v2.js';
 import type { StacksNetworkId } from '../stacks/networks.js';
@@ -66,6 +72,11 @@ export type Facilitator = {
   chainHealth(): Promise<ChainHealth[]>;
   /** Every sponsor key's last known balance and pending count, and whether it runs low. Reads nothing. */
   sponsorHealth(): SponsorHealth[];
+  /**
+   * One page of the bazaar discovery list: the declarations recorded from settled payments, newest first. Empty when
+   * `discovery` is `false`.
+   */
+  discoveryResources(query: DiscoveryListQuery): Promise<DiscoveryListResponse>;
   /** The background work: start it for the life of a service, stop it before closing the ledger. */
   readonly keeper: Keeper;
 };
@@ -112,8 +123,27 @@ export function createFacilitator(options: FacilitatorOptions): Facilitator {
       }
       return { isValid: true, payer };
     },
-    settle: (payload, requirements, options) =>
-      settlePayment(context, pool, tracker, payload, requirements, options?.signal),
+    async settle(payload, requirements, options) {
+      const answer = await settlePayment(
+        context,
+        pool,
+        tracker,
+        payload,
+        requirements,
+        options?.signal,
+      );
+      // Recording never throws nor changes the answer: a catalog problem is the operator's, not the buyer's.
+      await context.discovery?.record(payload, requirements, answer);
+      return answer;
+    },
+    async discoveryResources(query) {
+      if (context.discovery) return context.discovery.list(query);
+      return {
+        x402Version: 2,
+        items: [],
+        pagination: { limit: query.limit, offset: query.offset, total: 0 },
+      };
+    },
     async status(txid) {
       const record = await ledger.get(txid);
       if (!record) return undefined;
@@ -146,8 +176,11 @@ export function createFacilitator(options: FacilitatorOptions): Facilitator {
             ...(sponsor ? { extra: { sponsor, feePayer: sponsor } } : {}),
           };
         }),
-        // An extension is listed only where this engine and its ledger carry it out.
-        extensions: context.paymentIds ? [PAYMENT_IDENTIFIER] : [],
+        // An extension is listed only where this engine (and its ledger) carries it out.
+        extensions: [
+          ...(context.discovery ? [BAZAAR] : []),
+          ...(context.paymentIds ? [PAYMENT_IDENTIFIER] : []),
+        ],
         signers,
       };
     },

@@ -7,6 +7,7 @@ import type { ChainClient } from '../chain/client.js';
 import type { ResolveAssetOptions } from '../stacks/assets.js';
 import type { StacksNetworkName } from '../stacks/networks.js';
 import type { PostConditionPolicy } from '../stacks/payment/check.js';
+import type { DiscoveryOptions } from './discovery.js';
 import type { Ledger, SponsorLimits } from './ledger.js';
 
 /**
@@ -118,6 +119,12 @@ export type FacilitatorOptions = {
    */
   paymentIdentifier?: false | { windowMs?: number; maxReplays?: number };
   tokens?: ResolveAssetOptions;
+  /**
+   * The bazaar extension (on by default, listed in `/supported`): after a successful settle, the payload's
+   * `extensions.bazaar` is recorded for the discovery list, bounded in bytes, per payTo and in total. `false` turns it
+   * off.
+   */
+  discovery?: DiscoveryOptions | false;
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
 };

@@ -4,6 +4,9 @@
  * @module
  */
 import { z } from 'zod';
+import { checkBazaarDeclaration } from '../extensions/bazaar/check.js';
+import { type BazaarRouteConfig, declareBazaar } from '../extensions/bazaar/declare.js';
+import type { BazaarDeclaration } from '../extensions/bazaar/info.js';
 import { bindSigner, type OfferReceiptSigner } from '../extensions/offer-receipt/signer.js';
 import type { PaymentRequirements } from '../protocol/v2.js';
 import { addressFromHash160, parseStacksAddress } from '../stacks/address.js';
@@ -90,6 +93,16 @@ export type PaymentMiddlewareOptions<Request = unknown> = {
   name?: string;
   /** The route's input/output description (`{ input: { type: 'http', method }, output }`), top-level in the 402. */
   outputSchema?: Record<string, unknown>;
+  /**
+   * The bazaar extension: how to call this route and what it answers, sent in the 402 as `extensions.bazaar` and
+   * handed to the facilitator with each payment, so facilitators and directories can list the route. Either the
+   * route's description (`{ method, bodyType, input: { example, schema }, output: { example, schema } }`, built with
+   * `declareBazaar`) or a ready `{ info, schema }` entry, such as `declareDiscoveryExtension(…).bazaar` of
+   * `@x402/extensions`. Checked at startup (shape, at most 16 KiB, no external `$ref`).
+   */
+  discovery?:
+    | BazaarRouteConfig
+    | { info: Record<string, unknown>; schema: Record<string, unknown> };
   /** How long a payment may take, in seconds. Default 300. */
   maxTimeoutSeconds?: number;
   /** Extra scheme parameters copied into every `accepts[].extra`. An explicit `sponsor` here wins over `sponsored`. */
@@ -228,6 +241,8 @@ export type ResolvedOptions<Request> = {
   readonly mimeType: string | undefined;
   readonly name: string | undefined;
   readonly outputSchema: Record<string, unknown> | undefined;
+  /** The route's checked bazaar declaration. */
+  readonly bazaar: BazaarDeclaration | undefined;
   readonly pendingAttempts: number;
   readonly pendingIntervalMs: number;
   readonly paymentValidator: ((payment: Payment) => boolean | Promise<boolean>) | undefined;
@@ -269,6 +284,7 @@ const OptionsSchema = z.object({
   resource: z.url({ error: 'expected an absolute URL' }).optional(),
   name: z.string().trim().min(1).max(64).optional(),
   outputSchema: z.record(z.string(), z.unknown()).optional(),
+  discovery: z.record(z.string(), z.unknown()).optional(),
   maxTimeoutSeconds: z.int().positive().max(86_400).optional(),
   extra: z.record(z.string(), z.unknown()).optional(),
   sponsored: z.boolean().optional(),
@@ -415,6 +431,7 @@ export function resolveOptions<Request>(
     else issues.push(...priced.problems);
   }
 
+  const bazaar = bazaarOf(given.discovery, issues);
   let signInWithX: SiwxGate | undefined;
   if (parsed.success && network && given.signInWithX !== undefined) {
     const resolved = createSiwxGate(given.signInWithX, network, given.resource);
@@ -446,6 +463,7 @@ export function resolveOptions<Request>(
     mimeType: given.mimeType,
     name: given.name?.trim(),
     outputSchema: given.outputSchema,
+    bazaar,
     pendingAttempts: given.settlementPending?.attempts ?? 5,
     pendingIntervalMs: given.settlementPending?.intervalMs ?? 1_000,
     paymentValidator: given.paymentValidator,
@@ -525,6 +543,28 @@ function paymentIdentifierOf(
 ): ResolvedOptions<unknown>['paymentIdentifier'] {
   if (option === false) return undefined;
   return { required: typeof option === 'object' && option.required === true };
+}
+
+/** The route's bazaar declaration, built from the seller's description unless given ready, and checked. */
+function bazaarOf(
+  discovery: PaymentMiddlewareOptions['discovery'],
+  issues: string[],
+): BazaarDeclaration | undefined {
+  if (discovery === undefined || discovery === null || typeof discovery !== 'object')
+    return undefined;
+  let entry: unknown;
+  try {
+    entry = 'info' in discovery ? discovery : declareBazaar(discovery as BazaarRouteConfig);
+  } catch (error) {
+    issues.push(`discovery: ${shortMessageOf(error)}`);
+    return undefined;
+  }
+  const checked = checkBazaarDeclaration(entry);
+  if (!checked.ok) {
+    issues.push(`discovery: ${checked.reason}: ${checked.message}`);
+    return undefined;
+  }
+  return checked.declaration;
 }
 
 function standInBase(network: StacksNetwork | undefined, asset: string): RequirementBase {

@@ -91,8 +91,9 @@ export type ChallengeFailure = { readonly error: string; readonly message?: stri
 /**
  * The 402: the `payment-required` header and the same JSON as the body, never cached. `failure` names why a payment
  * was refused; `receipt` (a failed or pending settlement) goes in `payment-response` so the buyer sees the txid.
- * `extensions` are the declared extensions' entries (the signed offers of `offer-receipt`, a `sign-in-with-x`
- * challenge); the route's `payment-identifier` declaration joins them, so one 402 carries every declared extension.
+ * `extensions` are the declared extensions' entries (bazaar's declaration, the signed offers of `offer-receipt`, a
+ * `sign-in-with-x` challenge); the route's `payment-identifier` declaration joins them, so one 402 carries every
+ * declared extension.
  */
 export function challengeReply(
   options: ResolvedOptions<unknown>,

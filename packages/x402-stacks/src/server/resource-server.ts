@@ -5,7 +5,8 @@
  * @module
  */
 
-import type { ExtensionEnvelope } from '../extensions/envelope.js';
+import { BAZAAR } from '../extensions/bazaar/info.js';
+import { type ExtensionEnvelope, withExtension } from '../extensions/envelope.js';
 import { receiptExtension } from '../extensions/offer-receipt/envelopes.js';
 import { OFFER_RECEIPT } from '../extensions/offer-receipt/schema.js';
 import { paymentIdOf } from '../extensions/payment-identifier/index.js';
@@ -163,8 +164,10 @@ export function createResourceServer<Request = unknown>(
   const issuer = resolved.offerReceipt
     ? createOfferReceiptIssuer(resolved.offerReceipt)
     : undefined;
+  // Every extension the route declares goes in one `extensions` object: bazaar's fixed declaration, the signed offers.
+  const declared = resolved.bazaar === undefined ? undefined : { [BAZAAR]: resolved.bazaar };
   const extensionsOf = (offers: ExtensionEnvelope | undefined) =>
-    offers === undefined ? undefined : { [OFFER_RECEIPT]: offers };
+    offers === undefined ? declared : { ...declared, [OFFER_RECEIPT]: offers };
   // A 402 built per request: the signed offers, and a fresh sign-in challenge when the route offers sign-in.
   const challengeExtensions = (
     offers: ExtensionEnvelope | undefined,
@@ -362,13 +365,14 @@ export function createResourceServer<Request = unknown>(
           )
         : challenge();
     }
-    const matched = matchPayment(payment, accepts, base.network, base.tokens);
-    if (!matched) {
+    const found = matchPayment(payment, accepts, base.network, base.tokens);
+    if (!found) {
       return challenge({
         error: 'accepted_requirements_mismatch',
         message: SERVER_REASON_CODES.accepted_requirements_mismatch,
       });
     }
+    const matched = withOwnDeclaration(found, resourceUrl);
 
     // 4b. The payment's id, when the route declares the extension: malformed, or missing where required, is a 400
     // before anything is verified or settled.
@@ -453,6 +457,22 @@ export function createResourceServer<Request = unknown>(
       },
       release: () => reservation?.release(),
     };
+  }
+
+  /**
+   * The seller, not the buyer, speaks for its route: the payload the facilitator catalogs from carries the seller's
+   * own bazaar declaration and resource, whatever the buyer echoed (none, or a forged one to poison the listing).
+   */
+  function withOwnDeclaration(found: MatchedPayment, resourceUrl: string): MatchedPayment {
+    const { bazaar, description, mimeType } = resolved;
+    if (bazaar === undefined) return found;
+    const resource = {
+      url: resourceUrl,
+      ...(description !== undefined ? { description } : {}),
+      ...(mimeType !== undefined ? { mimeType } : {}),
+    };
+    const extensions = withExtension(found.payload.extensions ?? undefined, BAZAAR, bazaar);
+    return { ...found, payload: { ...found.payload, resource, extensions } };
   }
 
   /**
