@@ -107,7 +107,7 @@ describe('the engine’s discovery options', () => {
 
   test('an engine lists bazaar in /supported by default, and an empty first page', async () => {
     const engine = createFacilitator({ networks: { testnet: { url: 'http://127.0.0.1:9' } } });
-    assert.deepEqual(engine.supported().extensions, ['bazaar']);
+    assert.ok(engine.supported().extensions.includes('bazaar'));
     assert.deepEqual(await engine.discoveryResources({ limit: 5, offset: 0 }), {
       x402Version: 2,
       items: [],

@@ -70,7 +70,11 @@ describe('the discovery option', () => {
     });
     for (let i = 0; i < 2; i++) {
       const extensions = await extensionsOf(offered);
-      assert.deepEqual(Object.keys(extensions).sort(), ['bazaar', 'offer-receipt']);
+      assert.deepEqual(Object.keys(extensions).sort(), [
+        'bazaar',
+        'offer-receipt',
+        'payment-identifier',
+      ]);
       assert.deepEqual(extensions.bazaar, declareBazaar(discovery));
       assert.equal(readSignedOffers(extensions).length, 1);
     }
@@ -83,17 +87,24 @@ describe('the discovery option', () => {
       signInWithX: { origin: 'http://seller.test', accessMs: 3_600_000 },
     });
     const extensions = await extensionsOf(all);
-    assert.deepEqual(Object.keys(extensions).sort(), ['bazaar', 'offer-receipt', 'sign-in-with-x']);
+    assert.deepEqual(Object.keys(extensions).sort(), [
+      'bazaar',
+      'offer-receipt',
+      'payment-identifier',
+      'sign-in-with-x',
+    ]);
     assert.deepEqual(extensions.bazaar, declareBazaar(discovery));
     assert.equal(readSignedOffers(extensions).length, 1);
     assert.ok(readSiwxDeclaration(extensions));
   });
 
-  test('a route without the option sends no extensions', async () => {
+  test('a route without the option sends no bazaar entry (payment-identifier alone, declared by default)', async () => {
     const server = createResourceServer({ ...route, facilitator: scripted({}) });
     const admission = await server.admit(request());
     if (admission.action !== 'reply') return assert.fail('expected a 402');
-    assert.equal(JSON.parse(admission.reply.body).extensions, undefined);
+    assert.deepEqual(Object.keys(JSON.parse(admission.reply.body).extensions), [
+      'payment-identifier',
+    ]);
   });
 
   test('a bad declaration is refused at startup, with its reason', () => {
