@@ -240,6 +240,6 @@ describe("stock withBazaar client → our facilitator's discovery list", () => {
 
   test('/supported names bazaar', async () => {
     const supported = (await (await fetch(`${url}/supported`)).json()) as { extensions: string[] };
-    assert.deepEqual(supported.extensions, ['bazaar']);
+    assert.deepEqual(supported.extensions, ['bazaar', 'payment-identifier']);
   });
 });
