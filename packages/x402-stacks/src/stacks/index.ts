@@ -37,6 +37,7 @@ export {
   InvalidPrivateKeyError,
   InvalidTransactionIdError,
   PaymentOptionsError,
+  SignerError,
   UnknownAssetError,
   UnknownNetworkError,
 } from './errors.js';
@@ -86,6 +87,14 @@ export {
   verifyOriginSignature,
   verifySponsorSignature,
 } from './signature.js';
+export {
+  isSigner,
+  originSighash,
+  privateKeySigner,
+  type Signer,
+  type SignTransactionRequest,
+  toSigner,
+} from './signer.js';
 export {
   type StructuredDataDomain,
   type StructuredDataSignatureProblem,
