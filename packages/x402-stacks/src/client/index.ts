@@ -88,3 +88,11 @@ export {
   type SpendingPolicyOptions,
 } from './policy.js';
 export type { PaymentReceipt, PreparedPayment } from './prepared.js';
+export {
+  SIGNER_MAX_LINE_BYTES,
+  type SignerAnswer,
+  type SignerRequest,
+  signerAnswerSchema,
+  signerRequestSchema,
+} from './signer-protocol.js';
+export { type SocketSignerOptions, socketSigner } from './socket-signer.js';

@@ -79,6 +79,11 @@ export {
   type TermsProblem,
 } from './payment/terms.js';
 export {
+  readUnsignedPayment,
+  type UnsignedPayment,
+  type UnsignedPaymentProblem,
+} from './payment/unsigned.js';
+export {
   isHighS,
   type OriginSignatureVerdict,
   type Secp256k1Backend,
@@ -93,6 +98,7 @@ export {
   privateKeySigner,
   type Signer,
   type SignTransactionRequest,
+  signOrigin,
   toSigner,
 } from './signer.js';
 export {
