@@ -15,6 +15,7 @@ import { after, before, describe, test } from 'node:test';
 import { serve } from '@hono/node-server';
 import { wrapFetchWithPayment, x402Client } from '@x402/fetch';
 import { createFacilitatorApp } from '@x402-stacks/facilitator';
+import { privateKeySigner } from 'x402-stacks/client';
 import { wrapFetchWithPayment as ourWrapFetch } from 'x402-stacks/fetch';
 import { ExactStacksScheme, stacksSpendControls } from 'x402-stacks/x402';
 import { z } from 'zod';
@@ -194,6 +195,23 @@ describe('x402 v2 wire conformance', () => {
             {
               network: 'stacks:*',
               client: new ExactStacksScheme({ account: stack.buyer(), apiUrl: stack.devnet.url }),
+            },
+          ],
+          spendControls: stacksSpendControls({ networks: ['testnet'] }),
+        }),
+      ),
+    // The key behind a Signer (as a socket signer or a wallet would hold it): the scheme only asks for signatures.
+    'stock @x402/fetch with our scheme over a Signer': (stack: Stack, fetchFn: typeof fetch) =>
+      wrapFetchWithPayment(
+        fetchFn,
+        x402Client.fromConfig({
+          schemes: [
+            {
+              network: 'stacks:*',
+              client: new ExactStacksScheme({
+                account: privateKeySigner(stack.buyer().privateKey, 'testnet'),
+                apiUrl: stack.devnet.url,
+              }),
             },
           ],
           spendControls: stacksSpendControls({ networks: ['testnet'] }),

@@ -40,6 +40,13 @@ export type BudgetLimits = {
   readonly windowMs: number;
 };
 
+/** The caps of a payer's budget tracker, per asset key; absent keys have no such cap. */
+export type BudgetCaps = {
+  readonly total: ReadonlyMap<string, bigint>;
+  readonly window: ReadonlyMap<string, bigint>;
+  readonly windowMs: number;
+};
+
 /**
  * What the budget of one asset holds: spent and reserved counted together (a reserved amount may have moved).
  * @example

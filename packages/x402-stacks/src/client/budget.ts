@@ -9,6 +9,7 @@ import { assetKey, type StacksAsset } from '../stacks/assets.js';
 import { formatAmount } from '../stacks/units.js';
 import {
   applyBudgetRecord,
+  type BudgetCaps,
   type BudgetLimits,
   type BudgetRefusal,
   type BudgetUsage,
@@ -100,13 +101,6 @@ export type BudgetTracker = {
   reserve(asset: StacksAsset, amount: bigint): Promise<BudgetReservation | PolicyRefusal>;
   /** What this tracker has counted for the asset (spent or reserved), atomic units. */
   spent(assetKey: string): bigint;
-};
-
-/** The caps of a tracker, per asset key; absent keys have no such cap. */
-export type BudgetCaps = {
-  readonly total: ReadonlyMap<string, bigint>;
-  readonly window: ReadonlyMap<string, bigint>;
-  readonly windowMs: number;
 };
 
 /**

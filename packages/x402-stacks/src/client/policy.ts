@@ -8,7 +8,7 @@ import { assetKey, type ResolveAssetOptions, resolveAsset } from '../stacks/asse
 import type { StacksNetwork } from '../stacks/networks.js';
 import type { PaymentTerms } from '../stacks/payment/terms.js';
 import { formatAmount, parseAtomic } from '../stacks/units.js';
-import type { BudgetCaps } from './budget.js';
+import type { BudgetCaps } from './budget-ledger.js';
 import { PayerOptionsError, type PolicyReason } from './errors.js';
 
 /**
