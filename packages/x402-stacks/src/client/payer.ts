@@ -105,6 +105,13 @@ export type PaymentOptions = SpendingPolicyOptions &
      * transactions on one nonce lands). Milliseconds, default 30,000.
      */
     nonceLeaseMs?: number;
+    /**
+     * Parallel nonces: the most payments of the account in flight at once, on consecutive nonces, when the offer
+     * says its facilitator accepts chained nonces (`extra.maxNonceAhead`, which our facilitator advertises in
+     * `/supported` and our seller passes on); never more than `maxNonceAhead + 1`. Offers without it are paid one at
+     * a time. `1` turns parallel nonces off. Default 8.
+     */
+    maxPaymentsInFlight?: number;
     /** Called before signing; resolving to `false` declines the payment (`payment_declined`). */
     onPaymentRequired?: (
       context: PaymentRequiredContext,
@@ -192,6 +199,16 @@ export function createPayer(account: StacksAccount | Signer, options: PaymentOpt
   const { nonceLeaseMs = 30_000 } = options;
   if (!Number.isFinite(nonceLeaseMs) || nonceLeaseMs < 10) {
     throw new PayerOptionsError(`nonceLeaseMs must be at least 10, got ${String(nonceLeaseMs)}`);
+  }
+  const { maxPaymentsInFlight = 8 } = options;
+  if (
+    !Number.isSafeInteger(maxPaymentsInFlight) ||
+    maxPaymentsInFlight < 1 ||
+    maxPaymentsInFlight > 26
+  ) {
+    throw new PayerOptionsError(
+      `maxPaymentsInFlight must be a whole number from 1 to 26, got ${String(maxPaymentsInFlight)}`,
+    );
   }
   const nonces = createNonceAllocator(chain, payerSigner.address, {
     watchMs: nonceWatchMs,
@@ -385,7 +402,9 @@ export function createPayer(account: StacksAccount | Signer, options: PaymentOpt
               continue;
             }
             // 4. The account's turn and nonce, held until the server answers the paid request.
-            lease ??= await fromChain(() => nonces.acquire());
+            lease ??= await fromChain(() =>
+              nonces.acquire({ inFlight: inFlightFor(offer, maxPaymentsInFlight) }),
+            );
             // 5. Sign, with the fee from the rate and the size; 6. the balance, before anything is sent.
             const payment = await fromChain(() => sign(offer, lease!.nonce));
             const short = await fromChain(() => shortfallOf(offer, payment));
@@ -435,6 +454,13 @@ export function createPayer(account: StacksAccount | Signer, options: PaymentOpt
       });
     },
   };
+}
+
+/** How many payments may be in flight for an offer: chained only when its facilitator says it accepts them. */
+function inFlightFor(offer: PayableOffer, most: number): number {
+  const ahead = offer.requirements.extra?.maxNonceAhead;
+  if (typeof ahead !== 'number' || !Number.isSafeInteger(ahead) || ahead < 1) return 1;
+  return Math.min(most, ahead + 1);
 }
 
 function signerOf(
