@@ -52,8 +52,10 @@ describe('parallel nonces', () => {
   after(() => stack.stop());
 
   test('the facilitator advertises maxNonceAhead, and the library seller passes it on', async () => {
-    const supported = await (await fetch(`${stack.facilitatorUrl}/supported`)).json();
-    assert.equal(supported.kinds[0].extra.maxNonceAhead, 25);
+    const supported = (await (await fetch(`${stack.facilitatorUrl}/supported`)).json()) as {
+      kinds: { extra: { maxNonceAhead?: number } }[];
+    };
+    assert.equal(supported.kinds[0]?.extra.maxNonceAhead, 25);
     const challenge = await fetch(`${stack.middlewareUrl}/sponsored`);
     const offer = JSON.parse(atob(challenge.headers.get('payment-required')!)).accepts[0];
     assert.equal(offer.extra.maxNonceAhead, 25);
