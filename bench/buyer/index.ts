@@ -8,7 +8,11 @@
  * offers `maxNonceAhead: 25` (what our facilitator advertises), so up to `maxPaymentsInFlight` (8) go out at once.
  * Every mode keeps 8 requests in flight and uses a fresh account, so nonces start at 0 each time.
  *
- * Usage: tsx bench/buyer/index.ts [--payments 24 --seconds 60]
+ * The devnet mines a block every `--block-ms` (default 500), so a settlement waits for its block as on a real chain
+ * (with blocks far shorter than testnet's); `--block-ms 0` mines on every broadcast instead, where the one event loop
+ * this all shares, not the waiting, bounds both modes.
+ *
+ * Usage: tsx bench/buyer/index.ts [--payments 24 --seconds 60 --block-ms 500]
  */
 import { wrapFetchWithPayment } from 'x402-stacks/fetch';
 import { requirement, startStack } from '../../e2e/clients/client-stack.js';
@@ -16,7 +20,10 @@ import { flag, formatRate, load, printTable } from '../lib.js';
 
 const payments = Number(flag('payments', '24'));
 const seconds = Number(flag('seconds', '60'));
-const stack = await startStack();
+const blockMs = Number(flag('block-ms', '500'));
+const stack = await startStack({
+  mining: blockMs > 0 ? { mode: 'interval', intervalMs: blockMs } : { mode: 'on-broadcast' },
+});
 try {
   const extra = { sponsor: stack.sponsor };
   stack.route('/serialized', { accepts: [requirement({ payTo: stack.payTo, extra })] });
