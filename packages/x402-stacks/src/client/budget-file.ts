@@ -114,7 +114,8 @@ export function createFileBudgetStore(
     }
     const pid = Number.parseInt(content.split(':')[0] ?? '', 10);
     const dead = Number.isSafeInteger(pid) && pid > 0 && pid !== proc.pid && !alive(pid);
-    if (!dead && age < staleLockMs) return;
+    // An empty lock is one whose holder died between creating it and writing its pid (the next statement).
+    if (!dead && age < (content === '' ? Math.min(1_000, staleLockMs) : staleLockMs)) return;
     const breaker = `${lockPath}.break`;
     try {
       fs.closeSync(fs.openSync(breaker, 'wx', 0o600));
