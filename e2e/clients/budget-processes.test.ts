@@ -2,17 +2,22 @@
  * Budgets shared by several buyer processes through one budget file (`createFileBudgetStore`), against the devnet,
  * the facilitator service and the library's Express middleware: five processes paying twenty requests each at once
  * against a cap of fifty payments make exactly fifty; a buyer killed with SIGKILL in the middle of paying and started
- * again loses no spending record, so the cap still holds over both runs.
+ * again loses no spending record, so the cap still holds over both runs; a payment a hostile server refused (while
+ * holding its signed bytes) stays counted in the file, and one that never left is given back.
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { createFileBudgetStore } from 'x402-stacks/client';
-import { type Stack, startStack } from './client-stack.js';
+import { generateKeypair } from 'x402-stacks';
+import { createFileBudgetStore, wrapFetchWithPayment } from 'x402-stacks/client';
+import { encodePaymentRequiredHeader } from 'x402-stacks/protocol';
+import { requirement, type Stack, startStack } from './client-stack.js';
 
 const CHILD = new URL('./budget-buyer.ts', import.meta.url).pathname;
 const PRICE = 1_000n;
@@ -113,5 +118,42 @@ describe('a budget file shared by buyer processes', () => {
     assert.ok(movedInAll <= cap * PRICE, `${movedInAll} moved against a cap of ${cap * PRICE}`);
     // At most the payment cut by the kill is counted without having moved.
     assert.ok(movedInAll >= (cap - 1n) * PRICE, `${movedInAll} moved`);
+  });
+
+  test('a payment the server refused stays counted in the file; one that never left (no funds) is given back', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'x402-budget-')), 'budget.jsonl');
+    // A hostile seller: it answers 402 to the paid request too, holding a signed payment it could broadcast.
+    const challenge = encodePaymentRequiredHeader({
+      x402Version: 2,
+      resource: { url: 'http://127.0.0.1/' },
+      accepts: [requirement({ payTo: stack.payTo, amount: '3000' })],
+    });
+    const hostile = createServer((_, response) => {
+      response.writeHead(402, { 'payment-required': challenge }).end('{}');
+    });
+    hostile.listen(0, '127.0.0.1');
+    await once(hostile, 'listening');
+    const url = `http://127.0.0.1:${(hostile.address() as AddressInfo).port}/`;
+    try {
+      const options = { apiUrl: stack.devnet.url, budgetStore: createFileBudgetStore(file) };
+      const refused = await wrapFetchWithPayment(
+        fetch,
+        stack.buyer(),
+        options,
+      )(url).catch((error: { reason?: string }) => error.reason);
+      assert.equal(refused, 'payment_rejected');
+      const held = await createFileBudgetStore(file).usage('STX', 86_400_000);
+      assert.deepEqual([held.total, held.reserved], [3000n, 0n]);
+
+      const broke = await wrapFetchWithPayment(
+        fetch,
+        generateKeypair('testnet'),
+        options,
+      )(url).catch((error: { reason?: string }) => error.reason);
+      assert.equal(broke, 'insufficient_funds');
+      assert.equal((await createFileBudgetStore(file).usage('STX', 86_400_000)).total, 3000n);
+    } finally {
+      hostile.close();
+    }
   });
 });
