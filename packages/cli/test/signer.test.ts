@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -234,6 +235,19 @@ describe('x402-stacks signer', () => {
       assert.equal(code, 2);
       assert.match(err, expected);
     }
+  });
+
+  test('a request that is not one is refused with invalid_request, and the signer goes on', async () => {
+    const socket = createConnection({ path: signerProcess.socket });
+    socket.setEncoding('utf8');
+    socket.write('{"op":"sign","transaction":"00"}\n');
+    let answer = '';
+    socket.on('data', (chunk: string) => {
+      answer += chunk;
+    });
+    await once(socket, 'close');
+    assert.equal(JSON.parse(answer).reason, 'invalid_request');
+    assert.equal((await socketSigner(signerProcess.socket)).address, buyer.address);
   });
 
   test('an agent whose signer is gone gets signer_unavailable', async () => {

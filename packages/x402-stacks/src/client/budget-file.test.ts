@@ -122,4 +122,13 @@ describe('createFileBudgetStore', () => {
     assert.ok(readFileSync(path, 'utf8').trim().split('\n').length <= 10);
     assert.equal((await createFileBudgetStore(path).usage('STX', DAY)).total, 4n);
   });
+
+  test('a file that cannot be opened (no such directory) is budget_store_unavailable, naming the file', async () => {
+    const path = join(dir(), 'missing', 'budget.jsonl');
+    await assert.rejects(
+      createFileBudgetStore(path).reserve({ asset: 'STX', amount: 1n, limits: { windowMs: DAY } }),
+      (error: Error & { reason?: string }) =>
+        error.reason === 'budget_store_unavailable' && error.message.includes(path),
+    );
+  });
 });

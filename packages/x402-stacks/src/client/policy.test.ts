@@ -1,10 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { PAYER_KEY } from '@x402-stacks/test-kit/fixtures';
+import { privateKeyToAccount } from '../stacks/accounts.js';
 import { assetKey, resolveAsset, STX_ASSET } from '../stacks/assets.js';
 import { STACKS_NETWORKS } from '../stacks/networks.js';
 import { type PaymentTerms, resolvePaymentTerms } from '../stacks/payment/terms.js';
+import { privateKeySigner } from '../stacks/signer.js';
 import { createBudgetTracker } from './budget.js';
 import { PayerOptionsError } from './errors.js';
+import { createPayer } from './payer.js';
 import { createSpendingPolicy, DEFAULT_MAX_AMOUNT } from './policy.js';
 
 const testnet = STACKS_NETWORKS.testnet;
@@ -181,5 +185,26 @@ describe('createBudgetTracker', () => {
     const sbtc = resolveAsset('sBTC', testnet);
     assert.ok('release' in (await tracker.reserve(sbtc, 10n ** 30n)));
     assert.equal(tracker.spent(assetKey(sbtc)), 10n ** 30n);
+  });
+});
+
+describe('createPayer budget and signer options', () => {
+  const account = privateKeyToAccount(PAYER_KEY, 'testnet');
+  const invalid = (error: unknown) =>
+    error instanceof PayerOptionsError && error.reason === 'invalid_payer_options';
+  test('a budget store that is not one, a window that is not a duration, a bad maxPaymentsInFlight', () => {
+    assert.throws(() => createPayer(account, { budgetStore: {} as never }), invalid);
+    assert.throws(() => createPayer(account, { budgetWindowMs: 0 }), invalid);
+    assert.throws(() => createPayer(account, { budgetWindowMs: 1.5 }), invalid);
+    assert.throws(() => createPayer(account, { windowBudget: { STX: '0.5' } }), invalid);
+    assert.throws(() => createPayer(account, { maxPaymentsInFlight: 27 }), invalid);
+  });
+
+  test('a Signer pays; signInWithX: true needs the account key, so a bare Signer is refused', () => {
+    const signer = privateKeySigner(PAYER_KEY, 'testnet');
+    assert.equal(createPayer(signer).signer, signer);
+    assert.equal(createPayer(account).signer.address, account.address);
+    assert.throws(() => createPayer(signer, { signInWithX: true }), invalid);
+    assert.throws(() => createPayer({} as never), invalid);
   });
 });

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { Cl, makeUnsignedContractCall } from '@stacks/transactions';
 import { PAY_TO, PAYER_KEY } from '@x402-stacks/test-kit/fixtures';
 import { generateKeypair, privateKeyToAccount } from './accounts.js';
 import { SignerError } from './errors.js';
@@ -102,5 +103,19 @@ describe('Signer', () => {
     );
     const bad = readUnsignedPayment('zz', 'testnet');
     assert.equal(bad.ok === false && bad.reason, 'malformed_transaction');
+    // A contract call that is not a token transfer: whatever it does, a payment signer has no business signing it.
+    const call = await makeUnsignedContractCall({
+      publicKey: account.publicKey,
+      contractAddress: 'ST1SJ3DTE5DN7X54YDH5D64R3BCB6A2AG2ZQ8YPD5',
+      contractName: 'vault',
+      functionName: 'withdraw-all',
+      functionArgs: [Cl.principal(PAY_TO)],
+      network: 'testnet',
+      nonce: 1n,
+      fee: 500n,
+      client: { fetch: async () => new Response('{}') },
+    });
+    const other = readUnsignedPayment(call.serialize(), 'testnet');
+    assert.equal(other.ok === false && other.reason, 'not_a_payment');
   });
 });
