@@ -157,6 +157,9 @@ export function parsePayArgs(
   if (positionals.length !== 1) {
     throw new UsageError(positionals.length === 0 ? 'a URL is required' : 'give exactly one URL');
   }
+  if (values['signer-socket'] !== undefined && values['key-file'] !== undefined) {
+    throw new UsageError('give --key-file or --signer-socket, not both');
+  }
   const url = positionals[0]!;
   if (!/^https?:\/\//i.test(url) || !URL.canParse(url)) {
     throw new UsageError(`'${url}' is not an http(s) URL`);

@@ -90,7 +90,7 @@ describe('x402-stacks budget and pay --budget-file', () => {
     assert.equal(JSON.parse(after.stdout()).assets[0].total, '10000');
   });
 
-  test('usage errors: no budget file, a bad amount, a bad window', async () => {
+  test('usage errors: no budget file, a bad amount, a bad window, a key file beside a signer socket', async () => {
     const none = capture();
     assert.equal(await runBudget(['--json'], none.io, {}), 2);
     assert.equal(JSON.parse(none.stdout()).reason, 'no_budget_file');
@@ -100,6 +100,12 @@ describe('x402-stacks budget and pay --budget-file', () => {
       2,
     );
     assert.match(amount.stderr(), /--budget '5 DOGE' is not an amount and an asset/);
+    const both = capture();
+    assert.equal(
+      await runPay(['http://127.0.0.1:9/', '--key-file', 'k', '--signer-socket', 's'], both.io, {}),
+      2,
+    );
+    assert.match(both.stderr(), /give --key-file or --signer-socket, not both/);
     assert.throws(() => readDuration('soon'), /is not a duration/);
     assert.equal(readDuration('24h'), 86_400_000);
     assert.equal(readDuration('90s'), 90_000);
