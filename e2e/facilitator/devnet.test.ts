@@ -297,7 +297,7 @@ describe('facilitator engine against the devnet', () => {
     assert.equal((await facilitator.status(pending.transaction))?.state, 'success');
   });
 
-  test('supported lists the served networks', () => {
+  test('supported lists the served networks and the bazaar and payment-identifier extensions', () => {
     assert.deepEqual(facilitator.supported(), {
       // maxNonceAhead: buyers may chain this many payments past their next nonce (parallel nonces).
       kinds: [
@@ -308,7 +308,7 @@ describe('facilitator engine against the devnet', () => {
           extra: { maxNonceAhead: 25 },
         },
       ],
-      extensions: [],
+      extensions: ['bazaar', 'payment-identifier'],
       signers: {},
     });
   });

@@ -55,6 +55,7 @@ export {
   type StacksNetworkInput,
   type StacksNetworkName,
 } from './networks.js';
+export { boundResource, MAX_BOUND_RESOURCE_LENGTH } from './payment/bound-resource.js';
 export {
   type CheckPaymentOptions,
   checkChainState,
@@ -102,6 +103,7 @@ export {
   toSigner,
 } from './signer.js';
 export {
+  recoverStructuredDataSigner,
   type StructuredDataDomain,
   type StructuredDataSignatureProblem,
   type StructuredDataSignatureVerdict,
