@@ -241,12 +241,12 @@ export function createResourceServer<Request = unknown>(
     string,
     { offers: ExtensionEnvelope | undefined; fill: (info: unknown) => PaywallReply }
   >();
-  let signInTemplatesSponsor: string | undefined;
+  let signInTemplatesSponsor: FacilitatorHints | undefined;
   function signInTemplate(
     resourceUrl: string,
     signInUri: string,
     accepts: readonly PaymentRequirements[],
-    sponsor: string | undefined,
+    sponsor: FacilitatorHints | undefined,
     offers: ExtensionEnvelope | undefined,
   ): (info: unknown) => PaywallReply {
     if (signInTemplatesSponsor !== sponsor || signInTemplates.size >= MAX_CACHED_CHALLENGES) {
