@@ -329,7 +329,7 @@ describe('registerExactStacksScheme on the stock core classes', () => {
     const facilitator = registerExactStacksScheme(new x402Facilitator(), { facilitator: engine });
     assert.deepEqual(facilitator.getSupported(), {
       kinds: [{ x402Version: 2, scheme: 'exact', network: TESTNET, extra: { maxNonceAhead: 25 } }],
-      extensions: ['bazaar'],
+      extensions: ['bazaar', 'payment-identifier'],
       signers: { 'stacks:*': [] },
     });
   });

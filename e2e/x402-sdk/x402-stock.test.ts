@@ -56,7 +56,7 @@ describe('stock @x402/* with the Stacks exact scheme', () => {
           extra: { sponsor: stack.sponsor, feePayer: stack.sponsor, maxNonceAhead: 25 },
         },
       ],
-      extensions: ['bazaar'],
+      extensions: ['bazaar', 'payment-identifier'],
       signers: { 'stacks:*': [stack.sponsor] },
     });
   });
