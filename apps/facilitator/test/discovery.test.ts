@@ -126,8 +126,8 @@ function backend(
       await cleanup();
     });
 
-    test('/supported lists bazaar', () => {
-      assert.deepEqual(facilitator.supported().extensions, ['bazaar']);
+    test('/supported lists bazaar (beside payment-identifier, which the ledger also carries)', () => {
+      assert.deepEqual(facilitator.supported().extensions, ['bazaar', 'payment-identifier']);
     });
 
     test('a settled payment lists its declaration; the list has the upstream shape', async () => {
@@ -421,7 +421,7 @@ test('discovery: false leaves bazaar out of /supported and records nothing', asy
     pollIntervalMs: 10,
     discovery: false,
   });
-  assert.deepEqual(facilitator.supported().extensions, []);
+  assert.deepEqual(facilitator.supported().extensions, ['payment-identifier']);
   const { payload, requirements } = await payment({ bazaar: weather }, 'https://api.example/off');
   assert.equal((await facilitator.settle(payload, requirements)).success, true);
   assert.equal(
