@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
-import { type Devnet, startDevnet } from '@x402-stacks/devnet';
+import { type Devnet, type MiningMode, startDevnet } from '@x402-stacks/devnet';
 import { createFacilitatorApp } from '@x402-stacks/facilitator';
 import express from 'express';
 import {
@@ -82,8 +82,13 @@ export function requirement(overrides: Partial<PaymentRequirements> & { payTo: s
   } as PaymentRequirements;
 }
 
-export async function startStack(): Promise<Stack> {
-  const devnet = await startDevnet({ port: 0, accounts: 3 });
+/** `mining`: the devnet's block mode (default a block on every broadcast); the buyer bench mines on an interval. */
+export async function startStack(options: { mining?: MiningMode } = {}): Promise<Stack> {
+  const devnet = await startDevnet({
+    port: 0,
+    accounts: 3,
+    ...(options.mining ? { mining: options.mining } : {}),
+  });
   const [seller, sponsorAccount] = [devnet.accounts[1]!, devnet.accounts[2]!];
   const facilitator = createFacilitator({
     networks: { testnet: { url: devnet.url } },

@@ -238,7 +238,7 @@ describe("stock withBazaar client → our facilitator's discovery list", () => {
     assert.equal(empty.pagination.total, 0);
   });
 
-  test('/supported names bazaar', async () => {
+  test('/supported names bazaar and payment-identifier', async () => {
     const supported = (await (await fetch(`${url}/supported`)).json()) as { extensions: string[] };
     assert.deepEqual(supported.extensions, ['bazaar', 'payment-identifier']);
   });

@@ -299,7 +299,15 @@ describe('facilitator engine against the devnet', () => {
 
   test('supported lists the served networks and the bazaar and payment-identifier extensions', () => {
     assert.deepEqual(facilitator.supported(), {
-      kinds: [{ x402Version: 2, scheme: 'exact', network: 'stacks:2147483648' }],
+      // maxNonceAhead: buyers may chain this many payments past their next nonce (parallel nonces).
+      kinds: [
+        {
+          x402Version: 2,
+          scheme: 'exact',
+          network: 'stacks:2147483648',
+          extra: { maxNonceAhead: 25 },
+        },
+      ],
       extensions: ['bazaar', 'payment-identifier'],
       signers: {},
     });
@@ -344,7 +352,7 @@ describe('facilitator engine: sponsorship', () => {
         x402Version: 2,
         scheme: 'exact',
         network: 'stacks:2147483648',
-        extra: { sponsor: sponsorAddress(), feePayer: sponsorAddress() },
+        extra: { sponsor: sponsorAddress(), feePayer: sponsorAddress(), maxNonceAhead: 25 },
       },
     ]);
   });

@@ -271,6 +271,8 @@ for (const framework of FRAMEWORKS) {
         paymentFlow: 'upfront',
         sponsor: stack.sponsor,
         feePayer: stack.sponsor,
+        // The facilitator's /supported says it accepts chained nonces: passed on for parallel buyers.
+        maxNonceAhead: 25,
       });
       const payerBefore = stx(payer.address);
       const answer = await get(`${base}/sponsored`, (await paymentHeaders(payer, entry!)).headers);

@@ -15,6 +15,7 @@ import { after, before, describe, test } from 'node:test';
 import { serve } from '@hono/node-server';
 import { wrapFetchWithPayment, x402Client } from '@x402/fetch';
 import { createFacilitatorApp } from '@x402-stacks/facilitator';
+import { privateKeySigner } from 'x402-stacks/client';
 import { wrapFetchWithPayment as ourWrapFetch } from 'x402-stacks/fetch';
 import { ExactStacksScheme, stacksSpendControls } from 'x402-stacks/x402';
 import { z } from 'zod';
@@ -199,6 +200,23 @@ describe('x402 v2 wire conformance', () => {
           spendControls: stacksSpendControls({ networks: ['testnet'] }),
         }),
       ),
+    // The key behind a Signer (as a socket signer or a wallet would hold it): the scheme only asks for signatures.
+    'stock @x402/fetch with our scheme over a Signer': (stack: Stack, fetchFn: typeof fetch) =>
+      wrapFetchWithPayment(
+        fetchFn,
+        x402Client.fromConfig({
+          schemes: [
+            {
+              network: 'stacks:*',
+              client: new ExactStacksScheme({
+                account: privateKeySigner(stack.buyer().privateKey, 'testnet'),
+                apiUrl: stack.devnet.url,
+              }),
+            },
+          ],
+          spendControls: stacksSpendControls({ networks: ['testnet'] }),
+        }),
+      ),
   };
   for (const [buyer, wrap] of Object.entries(buyers)) {
     test(`${buyer}: PAYMENT-SIGNATURE echoes the offer verbatim with {transaction}; PAYMENT-RESPONSE is a SettleResponse`, async () => {
@@ -252,7 +270,7 @@ describe('x402 v2 wire conformance', () => {
           x402Version: 2,
           scheme: 'exact',
           network: TESTNET,
-          extra: { sponsor: stack.sponsor, feePayer: stack.sponsor },
+          extra: { sponsor: stack.sponsor, feePayer: stack.sponsor, maxNonceAhead: 25 },
         },
       ]);
 

@@ -328,7 +328,7 @@ describe('registerExactStacksScheme on the stock core classes', () => {
   test('a facilitator gets the engine’s concrete networks and extensions; its /supported has one kind per network', () => {
     const facilitator = registerExactStacksScheme(new x402Facilitator(), { facilitator: engine });
     assert.deepEqual(facilitator.getSupported(), {
-      kinds: [{ x402Version: 2, scheme: 'exact', network: TESTNET }],
+      kinds: [{ x402Version: 2, scheme: 'exact', network: TESTNET, extra: { maxNonceAhead: 25 } }],
       extensions: ['bazaar', 'payment-identifier'],
       signers: { 'stacks:*': [] },
     });
@@ -431,7 +431,7 @@ describe('facilitatorFromX402: our Facilitator over a stock x402Facilitator', ()
   test('supported is the x402Facilitator’s; the settlement lookup and health are the engine’s', async () => {
     const facilitator = adapted();
     assert.deepEqual(facilitator.supported().kinds, [
-      { x402Version: 2, scheme: 'exact', network: TESTNET },
+      { x402Version: 2, scheme: 'exact', network: TESTNET, extra: { maxNonceAhead: 25 } },
     ]);
     assert.equal(await facilitator.status('0'.repeat(64)), await engine.status('0'.repeat(64)));
     assert.deepEqual(

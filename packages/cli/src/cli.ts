@@ -26,6 +26,14 @@ const COMMANDS: Record<string, Command> = {
     summary: 'Request a URL like curl, paying its 402 from your key',
     run: async (argv, io) => (await import('./pay.js')).runPay(argv, io),
   },
+  budget: {
+    summary: 'Show spending against the budget caps of a budget file, or reset a window',
+    run: async (argv, io) => (await import('./budget.js')).runBudget(argv, io),
+  },
+  signer: {
+    summary: 'Hold a key behind a local socket and sign payments within its own policy',
+    run: async (argv, io) => (await import('./signer.js')).runSigner(argv, io),
+  },
   devnet: {
     summary: 'Start a local Stacks chain (node and Hiro API routes) with funded accounts',
     run: async (argv, io) => (await import('./devnet.js')).runDevnet(argv, io),

@@ -19,18 +19,25 @@ import {
   readTextUpTo,
   resolveChainClient,
   SettlementPendingError,
+  type Signer,
+  socketSigner,
   wrapFetchWithPayment,
 } from 'x402-stacks/client';
 import {
   formatAmount,
   formatPrice,
-  KNOWN_TOKENS,
-  resolveAsset,
   STX_ASSET,
   type StacksPaymentRequirements,
-  toAtomic,
 } from 'x402-stacks/stacks';
 import { describeFailure } from './balance.js';
+import {
+  BUDGET_FLAGS,
+  BUDGET_USAGE,
+  type BudgetSettings,
+  budgetPaymentOptions,
+  readAssetAmounts,
+  readBudgetSettings,
+} from './budget-options.js';
 import { MAX_DATA_FILE_BYTES, MAX_KEY_FILE_BYTES, readInputFile } from './input-file.js';
 import { EXIT_USAGE, type Io, processIo, UsageError } from './io.js';
 import { networkFlag } from './keygen.js';
@@ -64,6 +71,9 @@ Options:
   --network <name>         testnet or mainnet (default: NETWORK, else testnet)
   --api-url <url>          Stacks node with the Hiro API for nonces and balances (default: STACKS_API_URL_TESTNET
                            or _MAINNET, then STACKS_API_URL, then Hiro)
+${BUDGET_USAGE}
+  --signer-socket <path>   sign through an 'x402-stacks signer' listening on this Unix socket instead of a key
+                           file: this process never holds the key (env X402_SIGNER_SOCKET)
   --dry-run                show the offer and what would be paid; sign and send nothing
   --json[=steps|summary]   JSON on stdout instead of text: one object a line for each step, the last one
                            {"step":"result",...} (steps, the default), or one object at the end (summary)
@@ -75,7 +85,8 @@ redirect (paid_request_redirected). The key is never taken from a flag, where ot
 process list.
 
 Environment: STACKS_PRIVATE_KEY, NETWORK, STACKS_API_URL_TESTNET, STACKS_API_URL_MAINNET, STACKS_API_URL,
-STACKS_API_KEY (sent as x-api-key).
+STACKS_API_KEY (sent as x-api-key), X402_BUDGET, X402_WINDOW_BUDGET, X402_BUDGET_WINDOW, X402_BUDGET_FILE,
+X402_SIGNER_SOCKET.
 
 Exit codes: 0 when the resource was served (any status below 400) and, if a payment was sent, the server's
 payment-response confirmed its settlement; 1 when the payment was refused, failed, is pending or unconfirmed, or
@@ -95,6 +106,9 @@ export type PayCommandOptions = {
   apiKey: string | undefined;
   dryRun: boolean;
   output: PayOutput;
+  budget: BudgetSettings;
+  /** The Unix socket of an `x402-stacks signer` that holds the key; this process then never reads one. */
+  signerSocket: string | undefined;
 };
 
 const PAY_FLAGS = {
@@ -107,6 +121,8 @@ const PAY_FLAGS = {
   network: { type: 'string' },
   'api-url': { type: 'string' },
   'dry-run': { type: 'boolean' },
+  'signer-socket': { type: 'string' },
+  ...BUDGET_FLAGS,
   json: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -141,6 +157,9 @@ export function parsePayArgs(
   if (positionals.length !== 1) {
     throw new UsageError(positionals.length === 0 ? 'a URL is required' : 'give exactly one URL');
   }
+  if (values['signer-socket'] !== undefined && values['key-file'] !== undefined) {
+    throw new UsageError('give --key-file or --signer-socket, not both');
+  }
   const url = positionals[0]!;
   if (!/^https?:\/\//i.test(url) || !URL.canParse(url)) {
     throw new UsageError(`'${url}' is not an http(s) URL`);
@@ -152,7 +171,11 @@ export function parsePayArgs(
     method: (values.method ?? (body === undefined ? 'GET' : 'POST')).toUpperCase(),
     body,
     headers: (values.header ?? []).map(readHeader),
-    maxAmount: values['max-amount'] ? readMaxAmounts(values['max-amount'], network) : undefined,
+    maxAmount: values['max-amount']
+      ? readAssetAmounts(values['max-amount'], '--max-amount', network)
+      : undefined,
+    budget: readBudgetSettings(values, env, network),
+    signerSocket: values['signer-socket'] ?? (env.X402_SIGNER_SOCKET || undefined),
     keyFile: values['key-file'],
     allowInsecureKeyFile: values['allow-insecure-key-file'] ?? false,
     network,
@@ -178,27 +201,6 @@ function readHeader(header: string): [string, string] {
     throw new UsageError(`--header '${header}' is not 'Name: value'`);
   }
   return [name, header.slice(colon + 1).trim()];
-}
-
-function readMaxAmounts(values: string[], network: StacksNetworkName): Record<string, bigint> {
-  const limits: Record<string, bigint> = {};
-  for (const value of values) {
-    const match = /^(\d+(?:\.\d+)?)\s*(STX|sBTC|USDCx)$/i.exec(value.trim());
-    if (!match) {
-      throw new UsageError(
-        `--max-amount '${value}' is not an amount and an asset, such as '0.01STX' or '0.0001 sBTC'`,
-      );
-    }
-    const asset = resolveAsset(match[2]!, network);
-    const symbol = asset.symbol ?? 'STX';
-    const decimals = symbol === 'STX' ? 6 : KNOWN_TOKENS[symbol].decimals;
-    try {
-      limits[symbol] = toAtomic(match[1]!, decimals);
-    } catch {
-      throw new UsageError(`--max-amount '${value}': ${symbol} has ${decimals} decimals at most`);
-    }
-  }
-  return limits;
 }
 
 /**
@@ -245,7 +247,7 @@ export async function runPay(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<number> {
   let options: PayCommandOptions;
-  let account: StacksAccount;
+  let account: StacksAccount | undefined;
   try {
     const parsed = parsePayArgs(argv, env);
     if (parsed === 'help') {
@@ -253,7 +255,8 @@ export async function runPay(
       return 0;
     }
     options = parsed;
-    account = loadAccount(options, env);
+    // With a signer socket, the key stays in the signer's process: this one never reads it.
+    if (options.signerSocket === undefined) account = loadAccount(options, env);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     io.err(`x402-stacks pay: ${error.message}\nRun 'x402-stacks pay --help' for usage.`);
@@ -269,7 +272,8 @@ export async function runPay(
   // body on stdout stays as the server sent it, as curl does.
   const report = createPayReporter(options.output, { out: io.out, err: redactingIo(io).err });
   try {
-    return report.finish(await pay(options, account, report));
+    const payer: StacksAccount | Signer = account ?? (await socketSigner(options.signerSocket!));
+    return report.finish(await pay(options, payer, report));
   } catch (error) {
     return report.finish(failure(error, options));
   }
@@ -340,7 +344,7 @@ type PaymentTrail = {
 
 async function pay(
   options: PayCommandOptions,
-  account: StacksAccount,
+  account: StacksAccount | Signer,
   report: PayReporter,
 ): Promise<PayResult> {
   const target = requestTarget(options.url, options.headers);
@@ -375,6 +379,7 @@ async function pay(
     ...(options.maxAmount
       ? { maxAmount: options.maxAmount, allowedAssets: Object.keys(options.maxAmount) }
       : {}),
+    ...budgetPaymentOptions(options.budget),
     onPaymentRequired: async ({ requirements, url }) => {
       await trail.challenge;
       if (options.dryRun) {

@@ -22,6 +22,8 @@ export {
   InvalidChainInputError,
 } from './chain/index.js';
 export {
+  type BudgetStore,
+  BudgetStoreError,
   type ClientReasonCode,
   createPayer,
   InsufficientBalanceError,
@@ -37,7 +39,10 @@ export {
   PaymentRejectedError,
   type PaymentRequiredContext,
   type PolicyReason,
+  privateKeySigner,
   SettlementPendingError,
+  type Signer,
+  SignerError,
   type SpendingPolicyOptions,
   UnreplayableRequestError,
   UntrustedOfferError,

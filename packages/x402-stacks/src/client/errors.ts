@@ -24,6 +24,13 @@ export const CLIENT_REASON_CODES = pickReasons([
   'no_acceptable_requirement',
   'payment_over_max_amount',
   'payment_over_budget',
+  'payment_over_window_budget',
+  'budget_store_busy',
+  'budget_store_corrupt',
+  'budget_store_unavailable',
+  'signer_refused',
+  'signer_unavailable',
+  'signer_signature_invalid',
   'pay_to_not_allowed',
   'asset_not_allowed',
   'payment_declined',
@@ -58,6 +65,7 @@ export type PolicyReason = Extract<
   ClientReasonCode,
   | 'payment_over_max_amount'
   | 'payment_over_budget'
+  | 'payment_over_window_budget'
   | 'pay_to_not_allowed'
   | 'asset_not_allowed'
   | 'payment_declined'
@@ -370,6 +378,20 @@ export class PayerOptionsError extends PaymentError<'invalid_payer_options'> {
   constructor(why: string, options?: X402StacksErrorOptions) {
     super('invalid_payer_options', `Invalid payment options: ${why}`, options);
   }
+}
+
+/**
+ * The budget store could not be used: locked too long by another process, unreadable, or not available in this
+ * runtime. Nothing was signed; a payment is never made without its budget record.
+ * @example
+ * ```ts
+ * if (error instanceof BudgetStoreError && error.reason === 'budget_store_busy') await retryLater();
+ * ```
+ */
+export class BudgetStoreError extends PaymentError<
+  'budget_store_busy' | 'budget_store_corrupt' | 'budget_store_unavailable'
+> {
+  override name = 'BudgetStoreError';
 }
 
 function describeRefusal(refusal: RequirementRefusal): string {

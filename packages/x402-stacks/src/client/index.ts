@@ -21,17 +21,31 @@ export {
   privateKeyToAccount,
   type StacksAccount,
 } from '../stacks/accounts.js';
+export { SignerError } from '../stacks/errors.js';
 export { getExplorerURL } from '../stacks/explorer.js';
 export {
   type CreatePaymentTransactionOptions,
   createPaymentTransaction,
   type PaymentTransaction,
 } from '../stacks/payment/create.js';
+export {
+  privateKeySigner,
+  type Signer,
+  type SignTransactionRequest,
+} from '../stacks/signer.js';
 export { wrapAxiosWithPayment } from './axios/index.js';
 export { MAX_CHALLENGE_BODY_BYTES, readTextUpTo } from './body.js';
+export {
+  type BudgetReservation,
+  type BudgetStore,
+  createMemoryBudgetStore,
+} from './budget.js';
+export { createFileBudgetStore, type FileBudgetStoreOptions } from './budget-file.js';
+export type { BudgetLimits, BudgetRefusal, BudgetUsage } from './budget-ledger.js';
 export { type ChainSourceOptions, chainApiUrl, resolveChainClient } from './chain-source.js';
 export { type PaymentChallenge, type PaymentOffer, readPaymentChallenge } from './challenge.js';
 export {
+  BudgetStoreError,
   CLIENT_REASON_CODES,
   type ClientReasonCode,
   InsufficientBalanceError,
@@ -69,7 +83,16 @@ export {
 export {
   type AssetAmounts,
   type AtomicAmountInput,
+  DEFAULT_BUDGET_WINDOW_MS,
   DEFAULT_MAX_AMOUNT,
   type SpendingPolicyOptions,
 } from './policy.js';
 export type { PaymentReceipt, PreparedPayment } from './prepared.js';
+export {
+  SIGNER_MAX_LINE_BYTES,
+  type SignerAnswer,
+  type SignerRequest,
+  signerAnswerSchema,
+  signerRequestSchema,
+} from './signer-protocol.js';
+export { type SocketSignerOptions, socketSigner } from './socket-signer.js';

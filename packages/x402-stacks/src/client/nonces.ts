@@ -5,6 +5,11 @@
  * because right after a broadcast the API may not count the new transaction yet, and reading it again would hand
  * out the same nonce twice. Any doubt sends the next turn back to the chain.
  *
+ * Parallel nonces: when the facilitator accepts chained nonces (it advertises `maxNonceAhead`, and holds a payment
+ * until the ones before it are in the mempool), `acquire({ inFlight: k })` passes the turn on as soon as the payment
+ * is sent (`watch`), so up to `k` payments of the account are in flight at once, on consecutive nonces. Any doubt
+ * about one of them (a refusal, an unknown outcome) still sends the next turn back to the chain.
+ *
  * A turn is bounded: after `leaseMs` the lease expires and the next payment reads its nonce from the chain, so one
  * server that never answers cannot block the account. If the expired payment was not spent, the next one reuses its
  * nonce; two transactions on one nonce are mutually exclusive (at most one lands), so this never charges twice.
@@ -45,8 +50,12 @@ export type NonceLease = {
  * ```
  */
 export type NonceAllocator = {
-  /** Waits for the account's previous payment to finish its turn, then leases the next nonce. */
-  acquire(): Promise<NonceLease>;
+  /**
+   * Waits for the account's previous payment to finish its turn, then leases the next nonce. With `inFlight` above 1
+   * (a facilitator that accepts chained nonces), a sent payment passes its turn on at once, and the lease waits only
+   * until fewer than `inFlight` payments of the account are unanswered.
+   */
+  acquire(options?: { readonly inFlight?: number }): Promise<NonceLease>;
   /** Forgets the local counter; the next lease reads the chain. */
   resync(): void;
 };
@@ -86,9 +95,13 @@ export function createNonceAllocator(
   // The end of the current turn: each acquire waits on the previous one.
   let turn: Promise<void> = Promise.resolve();
   let waiting = 0;
+  // Payments handed a nonce and not yet answered, and those waiting for one of them to be.
+  let unanswered = 0;
+  const freed: (() => void)[] = [];
 
   return {
-    async acquire() {
+    async acquire(options = {}) {
+      const inFlight = Math.max(1, Math.floor(options.inFlight ?? 1));
       let endTurn!: () => void;
       const previous = turn;
       turn = new Promise<void>((resolve) => {
@@ -96,6 +109,10 @@ export function createNonceAllocator(
       });
       waiting++;
       await previous;
+      // One payment at a time passes its turn on when the chain has it; chained ones, up to `inFlight` unanswered.
+      while (inFlight > 1 && unanswered >= inFlight) {
+        await new Promise<void>((resolve) => freed.push(resolve));
+      }
       waiting--;
       let nonce: bigint;
       try {
@@ -105,15 +122,30 @@ export function createNonceAllocator(
         throw error;
       }
       let ended = false;
+      let answered = false;
+      unanswered++;
+      const answer = () => {
+        if (answered) return;
+        answered = true;
+        unanswered--;
+        freed.shift()?.();
+      };
       const end = (following: bigint | undefined) => {
         if (ended) return;
         ended = true;
-        clearTimeout(expiry);
         next = following;
         endTurn();
       };
+      const outcome = (following: bigint | undefined) => {
+        clearTimeout(expiry);
+        // A payment that passed its turn on early and then failed: the nonces after it may be unused, so the chain
+        // decides the next one.
+        if (ended && following === undefined && !answered) next = undefined;
+        end(following);
+        answer();
+      };
       // Past its lease, a payment's outcome is unknown: the chain decides the next nonce.
-      const expiry = later(() => end(undefined), leaseMs);
+      const expiry = later(() => outcome(undefined), leaseMs);
       const spent = async (): Promise<boolean> => {
         try {
           return (await chain.getNextNonce(address)) > nonce;
@@ -123,9 +155,14 @@ export function createNonceAllocator(
       };
       return {
         nonce,
-        used: () => end(nonce + 1n),
-        resync: () => end(undefined),
+        used: () => outcome(nonce + 1n),
+        resync: () => outcome(undefined),
         watch() {
+          // Chained nonces: the facilitator holds this one's successors until it is in the mempool.
+          if (inFlight > 1) {
+            end(nonce + 1n);
+            return;
+          }
           const look = async () => {
             if (ended) return;
             // Without a payment waiting, there is nothing to gain and an API quota to spend.

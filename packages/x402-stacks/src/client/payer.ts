@@ -25,8 +25,10 @@ import { assetKey, type ResolveAssetOptions, resolveAsset, STX_ASSET } from '../
 import { resolveNetwork } from '../stacks/networks.js';
 import { createPaymentTransaction, type PaymentTransaction } from '../stacks/payment/create.js';
 import type { StacksPaymentRequirements } from '../stacks/payment/terms.js';
+import type { Signer } from '../stacks/signer.js';
+import { toSigner } from '../stacks/signer.js';
 import { signStructuredData } from '../stacks/structured-data.js';
-import { createBudgetTracker } from './budget.js';
+import { type BudgetStore, createBudgetTracker } from './budget.js';
 import { type ChainSourceOptions, resolveChainClient } from './chain-source.js';
 import type { PaymentChallenge } from './challenge.js';
 import {
@@ -92,6 +94,11 @@ export type PaymentOptions = SpendingPolicyOptions &
     /** Token contract overrides, for a network whose sBTC or USDCx lives at another id. */
     tokens?: ResolveAssetOptions;
     /**
+     * Where `budget` and `windowBudget` are counted. Default: this payer's own memory. Give every payer (in this
+     * process or, with `createFileBudgetStore`, in others) the same store to share one budget among them.
+     */
+    budgetStore?: BudgetStore;
+    /**
      * While other payments of the account wait, how often a payment in flight is looked up in the mempool, so the
      * next can go once it is there. Milliseconds, default 1,000.
      */
@@ -102,6 +109,13 @@ export type PaymentOptions = SpendingPolicyOptions &
      * transactions on one nonce lands). Milliseconds, default 30,000.
      */
     nonceLeaseMs?: number;
+    /**
+     * Parallel nonces: the most payments of the account in flight at once, on consecutive nonces, when the offer
+     * says its facilitator accepts chained nonces (`extra.maxNonceAhead`, which our facilitator advertises in
+     * `/supported` and our seller passes on); never more than `maxNonceAhead + 1`. Offers without it are paid one at
+     * a time. `1` turns parallel nonces off. Default 8.
+     */
+    maxPaymentsInFlight?: number;
     /**
      * Name each payment with a fresh `payment-identifier` id when the 402 declares the extension, so that sending the
      * same payment again is recognised as a retry, not a second purchase. Default `true`.
@@ -145,14 +159,20 @@ export type PaymentOptions = SpendingPolicyOptions &
  * ```
  */
 export type Payer = {
-  readonly account: StacksAccount;
+  /** The account or signer the payer was created with. */
+  readonly account: StacksAccount | Signer;
+  /** What signs its payments (an account's own key, or the signer given). */
+  readonly signer: Signer;
   readonly chain: ChainClient;
   /**
    * Chooses a requirement, applies the policy, checks the balance and signs.
    * @throws {NoAcceptableRequirementError}, {PaymentPolicyError}, {InsufficientBalanceError}, {PaymentNetworkError}
    */
   preparePayment(challenge: PaymentChallenge, context: { url: string }): Promise<PreparedPayment>;
-  /** Spent or reserved so far, per asset (`'STX'`, `'sBTC'`, or a contract id), atomic units. */
+  /**
+   * Spent or reserved so far by this payer, per asset (`'STX'`, `'sBTC'`, or a contract id), atomic units. A shared
+   * budget store also counts other payers: read it with `budgetStore.usage()`.
+   */
   spent(asset: string): bigint;
   /**
    * The `sign-in-with-x` header to send again with, when `signInWithX` is on and the challenge offers a Stacks sign-in
@@ -176,15 +196,18 @@ const FEE_RATE_TTL_MS = 30_000;
  * const payer = createPayer(privateKeyToAccount(process.env.CLIENT_PRIVATE_KEY!, 'testnet'));
  * ```
  */
-export function createPayer(account: StacksAccount, options: PaymentOptions = {}): Payer {
-  if (!account?.address || !account.privateKey || !account.network) {
-    throw new PayerOptionsError('account must come from privateKeyToAccount or mnemonicToAccount');
+export function createPayer(account: StacksAccount | Signer, options: PaymentOptions = {}): Payer {
+  const payerSigner = account ? toSigner(account) : undefined;
+  if (!payerSigner) {
+    throw new PayerOptionsError(
+      'account must come from privateKeyToAccount or mnemonicToAccount, or be a Signer',
+    );
   }
   const { tokens } = options;
   checkOfferReceiptOptions(options.offerReceipt);
-  const policy = createSpendingPolicy(options, resolveNetwork(account.network), tokens);
+  const policy = createSpendingPolicy(options, resolveNetwork(payerSigner.network), tokens);
   const fees = createFeePolicy(options);
-  const chain = resolveChainClient(options, account.network);
+  const chain = resolveChainClient(options, payerSigner.network);
   const { nonceWatchMs = 1_000 } = options;
   if (!Number.isFinite(nonceWatchMs) || nonceWatchMs < 10) {
     throw new PayerOptionsError(`nonceWatchMs must be at least 10, got ${String(nonceWatchMs)}`);
@@ -193,7 +216,17 @@ export function createPayer(account: StacksAccount, options: PaymentOptions = {}
   if (!Number.isFinite(nonceLeaseMs) || nonceLeaseMs < 10) {
     throw new PayerOptionsError(`nonceLeaseMs must be at least 10, got ${String(nonceLeaseMs)}`);
   }
-  const nonces = createNonceAllocator(chain, account.address, {
+  const { maxPaymentsInFlight = 8 } = options;
+  if (
+    !Number.isSafeInteger(maxPaymentsInFlight) ||
+    maxPaymentsInFlight < 1 ||
+    maxPaymentsInFlight > 26
+  ) {
+    throw new PayerOptionsError(
+      `maxPaymentsInFlight must be a whole number from 1 to 26, got ${String(maxPaymentsInFlight)}`,
+    );
+  }
+  const nonces = createNonceAllocator(chain, payerSigner.address, {
     watchMs: nonceWatchMs,
     leaseMs: nonceLeaseMs,
   });
@@ -207,7 +240,16 @@ export function createPayer(account: StacksAccount, options: PaymentOptions = {}
       `lostResponseRetries must be an integer from 0 to 5, got ${String(lostResponseRetries)}`,
     );
   }
-  const budget = createBudgetTracker(policy.budget);
+  const { budgetStore } = options;
+  if (
+    budgetStore !== undefined &&
+    (typeof budgetStore?.reserve !== 'function' || typeof budgetStore.consume !== 'function')
+  ) {
+    throw new PayerOptionsError(
+      'budgetStore must be a BudgetStore (createMemoryBudgetStore, createFileBudgetStore)',
+    );
+  }
+  const budget = createBudgetTracker(policy.budget, budgetStore);
   let feeRate: { value: bigint; at: number } | undefined;
 
   const fromChain = async <T>(read: () => Promise<T>): Promise<T> => {
@@ -228,7 +270,13 @@ export function createPayer(account: StacksAccount, options: PaymentOptions = {}
   /** Signs at the leased nonce, with the fee from the rate and the transaction's own size. */
   const sign = async (offer: PayableOffer, nonce: bigint): Promise<PaymentTransaction> => {
     const build = (fee: bigint) =>
-      createPaymentTransaction({ account, requirements: offer.requirements, nonce, fee, tokens });
+      createPaymentTransaction({
+        account: payerSigner,
+        requirements: offer.requirements,
+        nonce,
+        fee,
+        tokens,
+      });
     if (offer.terms.sponsor !== undefined) return build(0n);
     const rate = await currentFeeRate();
     const draft = await build(fees.minFee);
@@ -243,10 +291,10 @@ export function createPayer(account: StacksAccount, options: PaymentOptions = {}
   ): Promise<InsufficientBalanceError | undefined> => {
     const { terms } = offer;
     const [stx, token] = await Promise.all([
-      chain.getStxBalance(account.address),
+      chain.getStxBalance(payerSigner.address),
       terms.asset.kind === 'stx'
         ? Promise.resolve(0n)
-        : chain.getFtBalance(account.address, assetKey(terms.asset)),
+        : chain.getFtBalance(payerSigner.address, assetKey(terms.asset)),
     ]);
     const stxNeeded = payment.fee + (terms.asset.kind === 'stx' ? terms.amount : 0n);
     if (stx < stxNeeded) {
@@ -254,7 +302,7 @@ export function createPayer(account: StacksAccount, options: PaymentOptions = {}
         asset: STX_ASSET,
         required: stxNeeded,
         available: stx,
-        address: account.address,
+        address: payerSigner.address,
       });
     }
     if (terms.asset.kind !== 'stx' && token < terms.amount) {
@@ -262,7 +310,7 @@ export function createPayer(account: StacksAccount, options: PaymentOptions = {}
         asset: terms.asset,
         required: terms.amount,
         available: token,
-        address: account.address,
+        address: payerSigner.address,
       });
     }
     return undefined;
@@ -303,26 +351,32 @@ export function createPayer(account: StacksAccount, options: PaymentOptions = {}
   const signer = signerOf(account, options.signInWithX);
   return {
     account,
+    signer: payerSigner,
     chain,
     async signIn(challenge, { url }) {
       if (!signer || challenge.version !== 2) return undefined;
       const declared = readSiwxDeclaration(challenge.paymentRequired.extensions);
       if (!declared) return undefined;
-      const chainId = resolveNetwork(account.network).caip2;
+      const chainId = resolveNetwork(payerSigner.network).caip2;
       // A challenge naming another origin than the one that sent it could sign us in elsewhere: never signed.
       if (!siwxStacksChain(declared, chainId) || !isSiwxChallengeFor(declared.info, url)) {
         return undefined;
       }
-      const proof = await createSiwxStacksProof(declared.info, chainId, account.address, signer);
+      const proof = await createSiwxStacksProof(
+        declared.info,
+        chainId,
+        payerSigner.address,
+        signer,
+      );
       return { name: SIGN_IN_WITH_X, value: encodeSiwxHeader(proof) };
     },
     spent(asset) {
-      return budget.spent(assetKey(resolveAsset(asset, account.network, tokens)));
+      return budget.spent(assetKey(resolveAsset(asset, payerSigner.network, tokens)));
     },
 
     async preparePayment(challenge, { url }) {
       // 1. The offers this account may pay, in the server's order.
-      const sorted = sortOffers(challenge.offers, account, policy, tokens);
+      const sorted = sortOffers(challenge.offers, payerSigner, policy, tokens);
       const refusals: RequirementRefusal[] = [...sorted.refusals];
       // When nothing is paid, the most telling reason: a balance shortfall, then the first limit hit.
       let shortfall: InsufficientBalanceError | undefined;
@@ -352,7 +406,7 @@ export function createPayer(account: StacksAccount, options: PaymentOptions = {}
           }
           const asset = assetKey(terms.asset);
           // 2. The budget, reserved at once so that parallel payments cannot overspend it together.
-          const reservation = budget.reserve(terms.asset, terms.amount);
+          const reservation = await budget.reserve(terms.asset, terms.amount);
           if (!('release' in reservation)) {
             refuse(offer, reservation);
             continue;
@@ -373,11 +427,13 @@ export function createPayer(account: StacksAccount, options: PaymentOptions = {}
                 reason: 'payment_declined',
                 message: 'onPaymentRequired declined it',
               });
-              reservation.release();
+              await reservation.release();
               continue;
             }
             // 4. The account's turn and nonce, held until the server answers the paid request.
-            lease ??= await fromChain(() => nonces.acquire());
+            lease ??= await fromChain(() =>
+              nonces.acquire({ inFlight: inFlightFor(offer, maxPaymentsInFlight) }),
+            );
             // 5. Sign, with the fee from the rate and the size; 6. the balance, before anything is sent.
             const payment = await fromChain(() => sign(offer, lease!.nonce));
             const short = await fromChain(() => shortfallOf(offer, payment));
@@ -388,7 +444,7 @@ export function createPayer(account: StacksAccount, options: PaymentOptions = {}
                 reason: short.reason,
                 message: short.shortMessage,
               });
-              reservation.release();
+              await reservation.release();
               continue;
             }
             // 7. The header of the paid retry.
@@ -415,7 +471,7 @@ export function createPayer(account: StacksAccount, options: PaymentOptions = {}
               },
             });
           } catch (error) {
-            reservation.release();
+            await reservation.release();
             throw error;
           }
         }
@@ -437,6 +493,13 @@ export function createPayer(account: StacksAccount, options: PaymentOptions = {}
   };
 }
 
+/** How many payments may be in flight for an offer: chained only when its facilitator says it accepts them. */
+function inFlightFor(offer: PayableOffer, most: number): number {
+  const ahead = offer.requirements.extra?.maxNonceAhead;
+  if (typeof ahead !== 'number' || !Number.isSafeInteger(ahead) || ahead < 1) return 1;
+  return Math.min(most, ahead + 1);
+}
+
 /** The id a payment's own extensions carry (they were built here, so a malformed one is none). */
 function paymentIdOf(
   extensions: Readonly<Record<string, unknown>> | undefined,
@@ -446,12 +509,18 @@ function paymentIdOf(
 }
 
 function signerOf(
-  account: StacksAccount,
+  account: StacksAccount | Signer,
   option: PaymentOptions['signInWithX'],
 ): StructuredDataSigner | undefined {
   if (option === undefined || option === false) return undefined;
   if (option === true) {
-    return (domain, message) => signStructuredData(account.privateKey, domain, message);
+    const { privateKey } = account as Partial<StacksAccount>;
+    if (typeof privateKey !== 'string') {
+      throw new PayerOptionsError(
+        'signInWithX: true signs with the account key; with a Signer, pass { signer } for SIP-018',
+      );
+    }
+    return (domain, message) => signStructuredData(privateKey, domain, message);
   }
   if (typeof option?.signer !== 'function') {
     throw new PayerOptionsError('signInWithX must be true, false or { signer }');

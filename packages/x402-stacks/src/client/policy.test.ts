@@ -1,10 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { PAYER_KEY } from '@x402-stacks/test-kit/fixtures';
+import { privateKeyToAccount } from '../stacks/accounts.js';
 import { assetKey, resolveAsset, STX_ASSET } from '../stacks/assets.js';
 import { STACKS_NETWORKS } from '../stacks/networks.js';
 import { type PaymentTerms, resolvePaymentTerms } from '../stacks/payment/terms.js';
+import { privateKeySigner } from '../stacks/signer.js';
 import { createBudgetTracker } from './budget.js';
 import { PayerOptionsError } from './errors.js';
+import { createPayer } from './payer.js';
 import { createSpendingPolicy, DEFAULT_MAX_AMOUNT } from './policy.js';
 
 const testnet = STACKS_NETWORKS.testnet;
@@ -92,7 +96,7 @@ describe('createSpendingPolicy', () => {
   test('the budget is resolved to canonical asset keys for the tracker', () => {
     const policy = createSpendingPolicy({ budget: { STX: 10_000n, sBTC: '700' } }, testnet);
     assert.deepEqual(
-      [...policy.budget],
+      [...policy.budget.total],
       [
         ['STX', 10_000n],
         [`${SBTC}::sbtc-token`, 700n],
@@ -124,13 +128,19 @@ describe('createSpendingPolicy', () => {
   });
 });
 
+const caps = (total: [string, bigint][], window: [string, bigint][] = []) => ({
+  total: new Map(total),
+  window: new Map(window),
+  windowMs: 60_000,
+});
+
 describe('createBudgetTracker', () => {
-  test('reservations add up to the budget and not one unit past it', () => {
-    const tracker = createBudgetTracker(new Map([['STX', 10_000n]]));
-    const first = tracker.reserve(STX_ASSET, 6_000n);
+  test('reservations add up to the budget and not one unit past it', async () => {
+    const tracker = createBudgetTracker(caps([['STX', 10_000n]]));
+    const first = await tracker.reserve(STX_ASSET, 6_000n);
     assert.ok('release' in first);
-    assert.ok('release' in tracker.reserve(STX_ASSET, 4_000n));
-    assert.deepEqual(tracker.reserve(STX_ASSET, 1n), {
+    assert.ok('release' in (await tracker.reserve(STX_ASSET, 4_000n)));
+    assert.deepEqual(await tracker.reserve(STX_ASSET, 1n), {
       reason: 'payment_over_budget',
       message:
         '0.000001 STX would bring the total to 0.010001 STX, above the budget of 0.01 STX (0 STX left)',
@@ -139,20 +149,62 @@ describe('createBudgetTracker', () => {
     assert.equal(tracker.spent('STX'), 10_000n);
   });
 
-  test('a release gives the amount back once, however often it is called', () => {
-    const tracker = createBudgetTracker(new Map([['STX', 10_000n]]));
-    const held = tracker.reserve(STX_ASSET, 7_000n);
+  test('a release gives the amount back once, however often it is called', async () => {
+    const tracker = createBudgetTracker(caps([['STX', 10_000n]]));
+    const held = await tracker.reserve(STX_ASSET, 7_000n);
     assert.ok('release' in held);
-    held.release();
-    held.release();
+    await held.release();
+    await held.release();
     assert.equal(tracker.spent('STX'), 0n);
-    assert.ok('release' in tracker.reserve(STX_ASSET, 10_000n));
+    assert.ok('release' in (await tracker.reserve(STX_ASSET, 10_000n)));
   });
 
-  test('an asset without a budget is tracked and never refused', () => {
-    const tracker = createBudgetTracker(new Map());
+  test('a consumed amount stays counted: a later release does not give it back', async () => {
+    const tracker = createBudgetTracker(caps([['STX', 10_000n]]));
+    const held = await tracker.reserve(STX_ASSET, 7_000n);
+    assert.ok('release' in held);
+    await held.consume();
+    await held.release();
+    assert.equal(tracker.spent('STX'), 7_000n);
+    assert.equal(
+      ((await tracker.reserve(STX_ASSET, 4_000n)) as { reason?: string }).reason,
+      'payment_over_budget',
+    );
+  });
+
+  test('the window cap refuses with its own reason while the total still has room', async () => {
+    const tracker = createBudgetTracker(caps([['STX', 100_000n]], [['STX', 5_000n]]));
+    assert.ok('release' in (await tracker.reserve(STX_ASSET, 5_000n)));
+    const refused = await tracker.reserve(STX_ASSET, 1n);
+    assert.equal((refused as { reason?: string }).reason, 'payment_over_window_budget');
+    assert.equal((refused as { limit?: bigint }).limit, 5_000n);
+  });
+
+  test('an asset without a budget is tracked and never refused', async () => {
+    const tracker = createBudgetTracker(caps([]));
     const sbtc = resolveAsset('sBTC', testnet);
-    assert.ok('release' in tracker.reserve(sbtc, 10n ** 30n));
+    assert.ok('release' in (await tracker.reserve(sbtc, 10n ** 30n)));
     assert.equal(tracker.spent(assetKey(sbtc)), 10n ** 30n);
+  });
+});
+
+describe('createPayer budget and signer options', () => {
+  const account = privateKeyToAccount(PAYER_KEY, 'testnet');
+  const invalid = (error: unknown) =>
+    error instanceof PayerOptionsError && error.reason === 'invalid_payer_options';
+  test('a budget store that is not one, a window that is not a duration, a bad maxPaymentsInFlight', () => {
+    assert.throws(() => createPayer(account, { budgetStore: {} as never }), invalid);
+    assert.throws(() => createPayer(account, { budgetWindowMs: 0 }), invalid);
+    assert.throws(() => createPayer(account, { budgetWindowMs: 1.5 }), invalid);
+    assert.throws(() => createPayer(account, { windowBudget: { STX: '0.5' } }), invalid);
+    assert.throws(() => createPayer(account, { maxPaymentsInFlight: 27 }), invalid);
+  });
+
+  test('a Signer pays; signInWithX: true needs the account key, so a bare Signer is refused', () => {
+    const signer = privateKeySigner(PAYER_KEY, 'testnet');
+    assert.equal(createPayer(signer).signer, signer);
+    assert.equal(createPayer(account).signer.address, account.address);
+    assert.throws(() => createPayer(signer, { signInWithX: true }), invalid);
+    assert.throws(() => createPayer({} as never), invalid);
   });
 });

@@ -8,7 +8,17 @@ import { assetKey, type ResolveAssetOptions, resolveAsset } from '../stacks/asse
 import type { StacksNetwork } from '../stacks/networks.js';
 import type { PaymentTerms } from '../stacks/payment/terms.js';
 import { formatAmount, parseAtomic } from '../stacks/units.js';
+import type { BudgetCaps } from './budget-ledger.js';
 import { PayerOptionsError, type PolicyReason } from './errors.js';
+
+/**
+ * The default length of the rolling budget window: a day, in milliseconds.
+ * @example
+ * ```ts
+ * const options = { windowBudget: { STX: 1_000_000n }, budgetWindowMs: DEFAULT_BUDGET_WINDOW_MS };
+ * ```
+ */
+export const DEFAULT_BUDGET_WINDOW_MS = 86_400_000;
 
 /** An amount in the asset's atomic units: a bigint, a digit string, or a safe integer. Never a decimal fraction. */
 export type AtomicAmountInput = bigint | string | number;
@@ -49,8 +59,15 @@ export const DEFAULT_MAX_AMOUNT: Readonly<Record<'STX' | 'sBTC' | 'USDCx', bigin
 export type SpendingPolicyOptions = {
   /** Largest amount of one payment, per asset. Merged over {@link DEFAULT_MAX_AMOUNT}. */
   maxAmount?: AssetAmounts;
-  /** Total that all payments of this wrapper may spend, per asset. Default: no total limit. */
+  /**
+   * Total that all payments counted in the budget store may spend, per asset (the store is this wrapper's own unless
+   * `budgetStore` shares one). Default: no total limit.
+   */
   budget?: AssetAmounts;
+  /** What the payments counted in the budget store may spend within any rolling `budgetWindowMs`, per asset. */
+  windowBudget?: AssetAmounts;
+  /** The length of the rolling window of `windowBudget`, ms. Default 86,400,000 (a day). */
+  budgetWindowMs?: number;
   /** Recipients that may be paid. Default: any. */
   allowedPayTo?: readonly string[];
   /** Assets that may be paid (same spellings as `maxAmount`). Default: every asset with a maximum. */
@@ -66,8 +83,8 @@ export type PolicyRefusal = {
 
 /** The policy, resolved to canonical asset keys (`'STX'` or `<contract id>::<asset name>`). */
 export type SpendingPolicy = {
-  /** The budget per asset key; absent keys have no total limit. */
-  readonly budget: ReadonlyMap<string, bigint>;
+  /** The total and window caps per asset key; absent keys have no such cap. */
+  readonly budget: BudgetCaps;
   /** Checks one payment against the asset, payTo and per-payment limits (the budget is checked when reserving). */
   check(terms: PaymentTerms): PolicyRefusal | undefined;
 };
@@ -116,7 +133,17 @@ export function createSpendingPolicy(
     ...amounts(DEFAULT_MAX_AMOUNT, 'maxAmount'),
     ...amounts(options.maxAmount, 'maxAmount'),
   ]);
-  const budget = amounts(options.budget, 'budget');
+  const { budgetWindowMs = DEFAULT_BUDGET_WINDOW_MS } = options;
+  if (!Number.isSafeInteger(budgetWindowMs) || budgetWindowMs < 1) {
+    throw new PayerOptionsError(
+      `budgetWindowMs must be a positive whole number of milliseconds, got ${String(budgetWindowMs)}`,
+    );
+  }
+  const budget: BudgetCaps = {
+    total: amounts(options.budget, 'budget'),
+    window: amounts(options.windowBudget, 'windowBudget'),
+    windowMs: budgetWindowMs,
+  };
   const allowedAssets = options.allowedAssets
     ? new Set(options.allowedAssets.map((asset) => keyOf(asset, 'allowedAssets')))
     : undefined;

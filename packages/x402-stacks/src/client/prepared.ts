@@ -177,6 +177,8 @@ export function createPreparedPayment(parts: PreparedPaymentParts): PreparedPaym
 
     async complete(answer, response) {
       const outcome = readPaymentOutcome(parts.version, answer);
+      // Whatever the server answered, it received the signed payment: counted for good.
+      await reservation.consume();
       switch (outcome.kind) {
         case 'served': {
           lease.used();
@@ -214,7 +216,9 @@ export function createPreparedPayment(parts: PreparedPaymentParts): PreparedPaym
     fail(cause, proof) {
       // The payment may have reached the server: the budget keeps it, and the chain tells the next nonce.
       lease.resync();
-      if (proof?.sent === false) reservation.release();
+      // Recorded without waiting: until the record lands, a reservation is counted as spent anyway.
+      if (proof?.sent === false) void reservation.release();
+      else void reservation.consume();
       return new PaymentNetworkError(
         'retry',
         { txid: payment.txid, ...(proof?.sent === false ? { sent: false } : {}) },

@@ -48,7 +48,7 @@ const KNOWN_FLOWS = new Set(['authorization', 'upfront']);
  */
 export function sortOffers(
   offers: readonly PaymentOffer[],
-  account: StacksAccount,
+  account: Pick<StacksAccount, 'address' | 'network'>,
   policy: SpendingPolicy,
   tokens?: ResolveAssetOptions,
 ): OfferSelection {

@@ -168,12 +168,17 @@ export function createFacilitator(options: FacilitatorOptions): Facilitator {
       return {
         kinds: networks.map((network) => {
           const [sponsor] = pool.addresses(network);
+          const extra = {
+            // `feePayer` is how the sponsoring Stacks peers and other chains' mechanisms name the same thing.
+            ...(sponsor ? { sponsor, feePayer: sponsor } : {}),
+            // Buyers may keep this many payments chained past their next nonce in flight here (parallel nonces).
+            ...(context.maxNonceAhead > 0n ? { maxNonceAhead: Number(context.maxNonceAhead) } : {}),
+          };
           return {
             x402Version: 2 as const,
             scheme: 'exact',
             network: network.caip2,
-            // `feePayer` is how the sponsoring Stacks peers and other chains' mechanisms name the same thing.
-            ...(sponsor ? { extra: { sponsor, feePayer: sponsor } } : {}),
+            ...(Object.keys(extra).length > 0 ? { extra } : {}),
           };
         }),
         // An extension is listed only where this engine (and its ledger) carries it out.

@@ -164,6 +164,18 @@ export const REASON_CODES = {
     'None of the offered payment requirements can be paid by this account.',
   payment_over_max_amount: 'The price is above the maximum per payment set for this asset.',
   payment_over_budget: 'Paying would take the total spent past the budget for this asset.',
+  payment_over_window_budget:
+    'Paying would take what was spent within the rolling window past the window budget for this asset.',
+  budget_store_busy:
+    'The shared budget store stayed locked by another process for too long; nothing was signed.',
+  budget_store_corrupt:
+    'The budget store holds a record that cannot be read; nothing is paid until it is repaired.',
+  budget_store_unavailable:
+    'The budget store cannot be used here (no file system, or the file cannot be opened); nothing was signed.',
+  signer_refused: 'The signer refused to sign this transaction (its own policy, or a mismatch).',
+  signer_unavailable: 'The signer could not be reached or did not answer; nothing was signed.',
+  signer_signature_invalid:
+    "The signer's signature does not verify against the payer's public key over the transaction.",
   pay_to_not_allowed: 'The recipient is not in the allowed payTo list.',
   asset_not_allowed: 'The asset is not allowed, or has no maximum per payment.',
   payment_declined: 'The onPaymentRequired hook declined to pay.',

@@ -42,7 +42,7 @@ import {
 } from './replies.js';
 import { paymentReservations, type Reservation, type ReserveOutcome } from './reservations.js';
 import { settlePayment } from './settlement.js';
-import { createSponsorLookup, type SponsorLookup } from './sponsor.js';
+import { createSponsorLookup, type FacilitatorHints, type SponsorLookup } from './sponsor.js';
 import { legacyChallengeBody } from './x402-stacks-1x-challenge.js';
 
 // The type lives in payment.ts, which the options import without this module; it stays importable from here.
@@ -160,7 +160,7 @@ export function createResourceServer<Request = unknown>(
     { reply: PaywallReply; offers: ExtensionEnvelope | undefined }
   >();
   const signIn = resolved.signInWithX;
-  let challengesSponsor: string | undefined;
+  let challengesSponsor: FacilitatorHints | undefined;
   const issuer = resolved.offerReceipt
     ? createOfferReceiptIssuer(resolved.offerReceipt)
     : undefined;
@@ -180,17 +180,26 @@ export function createResourceServer<Request = unknown>(
   // x402 v2 §6.1: any flow but `authorization` MUST be named. Settling before the handler is the `upfront` flow.
   const flow = resolved.settleOrder === 'before-handler' ? { paymentFlow: 'upfront' } : {};
   // `feePayer` beside `sponsor`: how the sponsoring Stacks peers and other chains' mechanisms name the same thing.
-  const withSponsor = (accepts: readonly PaymentRequirements[], sponsor: string | undefined) => {
-    const written = { ...flow, ...(sponsor === undefined ? {} : { sponsor, feePayer: sponsor }) };
+  const withSponsor = (
+    accepts: readonly PaymentRequirements[],
+    hints: FacilitatorHints | undefined,
+  ) => {
+    const sponsor = hints?.sponsor;
+    const ahead = hints?.maxNonceAhead;
+    const written = {
+      ...flow,
+      ...(sponsor === undefined ? {} : { sponsor, feePayer: sponsor }),
+      ...(ahead === undefined ? {} : { maxNonceAhead: ahead }),
+    };
     if (Object.keys(written).length === 0) return accepts;
     return accepts.map((entry) => ({ ...entry, extra: { ...entry.extra, ...written } }));
   };
 
   // A static price's entries as offered, kept while the sponsor stays: one array, so caches keyed on it hit.
   let staticOffer:
-    | { sponsor: string | undefined; accepts: readonly PaymentRequirements[] }
+    | { sponsor: FacilitatorHints | undefined; accepts: readonly PaymentRequirements[] }
     | undefined;
-  async function offered(request: PaywallRequest<Request>, sponsor: string | undefined) {
+  async function offered(request: PaywallRequest<Request>, sponsor: FacilitatorHints | undefined) {
     if (resolved.staticAccepts) {
       if (staticOffer?.sponsor !== sponsor || !staticOffer) {
         staticOffer = { sponsor, accepts: withSponsor(resolved.staticAccepts, sponsor) };
@@ -205,7 +214,7 @@ export function createResourceServer<Request = unknown>(
   function staticChallenge(
     resourceUrl: string,
     accepts: readonly PaymentRequirements[],
-    sponsor: string | undefined,
+    sponsor: FacilitatorHints | undefined,
     offers: ExtensionEnvelope | undefined,
   ) {
     if (challengesSponsor !== sponsor || challenges.size >= MAX_CACHED_CHALLENGES) {
@@ -232,12 +241,12 @@ export function createResourceServer<Request = unknown>(
     string,
     { offers: ExtensionEnvelope | undefined; fill: (info: unknown) => PaywallReply }
   >();
-  let signInTemplatesSponsor: string | undefined;
+  let signInTemplatesSponsor: FacilitatorHints | undefined;
   function signInTemplate(
     resourceUrl: string,
     signInUri: string,
     accepts: readonly PaymentRequirements[],
-    sponsor: string | undefined,
+    sponsor: FacilitatorHints | undefined,
     offers: ExtensionEnvelope | undefined,
   ): (info: unknown) => PaywallReply {
     if (signInTemplatesSponsor !== sponsor || signInTemplates.size >= MAX_CACHED_CHALLENGES) {

@@ -10,8 +10,18 @@ import type { FacilitatorClient } from './facilitator-client.js';
 
 const FRESH_FOR_MS = 5 * 60_000;
 
-/** Answers the sponsor address to offer, or `undefined` when the facilitator sponsors nothing on this network. */
-export type SponsorLookup = () => Promise<string | undefined>;
+/**
+ * What the facilitator's `/supported` says for the route's network: the sponsor to offer, and how many nonces past
+ * the payer's next one it accepts in flight (passed on to buyers as `extra.maxNonceAhead`). The same object while the
+ * answer is unchanged, so caches can key on it.
+ */
+export type FacilitatorHints = {
+  readonly sponsor: string | undefined;
+  readonly maxNonceAhead: number | undefined;
+};
+
+/** Answers the facilitator's hints, or `undefined` when the route does not ask for them. */
+export type SponsorLookup = () => Promise<FacilitatorHints | undefined>;
 
 /**
  * @throws {FacilitatorRequestError} on the first lookup, when `/supported` gives no usable answer (later failures
@@ -22,10 +32,10 @@ export function createSponsorLookup(
   network: StacksNetwork,
   now: () => number = Date.now,
 ): SponsorLookup {
-  let known: { sponsor: string | undefined; at: number } | undefined;
-  let refreshing: Promise<string | undefined> | undefined;
+  let known: { hints: FacilitatorHints; at: number } | undefined;
+  let refreshing: Promise<FacilitatorHints> | undefined;
 
-  function refresh(): Promise<string | undefined> {
+  function refresh(): Promise<FacilitatorHints> {
     refreshing ??= (async () => {
       try {
         const { kinds } = await facilitator.supported();
@@ -33,8 +43,22 @@ export function createSponsorLookup(
           (k) => k.x402Version === 2 && k.scheme === 'exact' && k.network === network.caip2,
         );
         const sponsor = kind?.extra?.sponsor;
-        known = { sponsor: isAddressOn(sponsor, network) ? sponsor : undefined, at: now() };
-        return known.sponsor;
+        const ahead = kind?.extra?.maxNonceAhead;
+        const hints = {
+          sponsor: isAddressOn(sponsor, network) ? sponsor : undefined,
+          maxNonceAhead:
+            typeof ahead === 'number' && Number.isSafeInteger(ahead) && ahead > 0 && ahead <= 25
+              ? ahead
+              : undefined,
+        };
+        // Unchanged hints keep their object, so what is cached on them stays.
+        const previous = known?.hints;
+        const same =
+          previous !== undefined &&
+          previous.sponsor === hints.sponsor &&
+          previous.maxNonceAhead === hints.maxNonceAhead;
+        known = { hints: same ? previous : hints, at: now() };
+        return known.hints;
       } finally {
         refreshing = undefined;
       }
@@ -45,7 +69,7 @@ export function createSponsorLookup(
   return async () => {
     if (!known) return refresh();
     if (now() - known.at > FRESH_FOR_MS) refresh().catch(() => undefined);
-    return known.sponsor;
+    return known.hints;
   };
 }
 

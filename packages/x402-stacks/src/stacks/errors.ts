@@ -135,3 +135,28 @@ function describeValue(value: unknown): string {
   const text = typeof value === 'string' ? JSON.stringify(value) : String(value);
   return text.length > 80 ? `${text.slice(0, 77)}…` : text;
 }
+
+/**
+ * The signer did not sign: its policy refused the decoded transaction (`signer_refused`), it could not be reached
+ * (`signer_unavailable`), or its signature does not verify (`signer_signature_invalid`). Nothing was sent.
+ * @example
+ * ```ts
+ * if (error instanceof SignerError && error.reason === 'signer_refused') console.log(error.signerReason);
+ * ```
+ */
+export class SignerError extends X402StacksError<
+  'signer_refused' | 'signer_unavailable' | 'signer_signature_invalid'
+> {
+  override name = 'SignerError';
+  /** The signer's own reason, when it refused (for example `pay_to_not_allowed`). */
+  readonly signerReason: string | undefined;
+  constructor(
+    reason: 'signer_refused' | 'signer_unavailable' | 'signer_signature_invalid',
+    message: string,
+    options: X402StacksErrorOptions & { signerReason?: string } = {},
+  ) {
+    const { signerReason, ...rest } = options;
+    super(reason, message, rest);
+    this.signerReason = signerReason;
+  }
+}

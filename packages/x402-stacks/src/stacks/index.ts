@@ -37,6 +37,7 @@ export {
   InvalidPrivateKeyError,
   InvalidTransactionIdError,
   PaymentOptionsError,
+  SignerError,
   UnknownAssetError,
   UnknownNetworkError,
 } from './errors.js';
@@ -79,6 +80,11 @@ export {
   type TermsProblem,
 } from './payment/terms.js';
 export {
+  readUnsignedPayment,
+  type UnsignedPayment,
+  type UnsignedPaymentProblem,
+} from './payment/unsigned.js';
+export {
   isHighS,
   type OriginSignatureVerdict,
   type Secp256k1Backend,
@@ -87,6 +93,15 @@ export {
   verifyOriginSignature,
   verifySponsorSignature,
 } from './signature.js';
+export {
+  isSigner,
+  originSighash,
+  privateKeySigner,
+  type Signer,
+  type SignTransactionRequest,
+  signOrigin,
+  toSigner,
+} from './signer.js';
 export {
   recoverStructuredDataSigner,
   type StructuredDataDomain,

@@ -25,6 +25,7 @@ import {
 } from '../protocol/headers.js';
 import type { PaymentRequired, SettleResponse } from '../protocol/v2.js';
 import type { StacksAccount } from '../stacks/accounts.js';
+import type { Signer } from '../stacks/signer.js';
 import { ExactStacksSchemeError } from './errors.js';
 
 /**
@@ -68,7 +69,7 @@ type InFlight = {
  * ```
  */
 export function createClientRole(
-  account: StacksAccount,
+  account: StacksAccount | Signer,
   options: ClientRoleOptions = {},
 ): ClientRole {
   const { responseTimeoutMs = 60_000, ...paymentOptions } = options;

@@ -25,6 +25,7 @@ import type {
 import type { Payer } from '../client/payer.js';
 import type { Facilitator } from '../facilitator/engine.js';
 import type { StacksAccount } from '../stacks/accounts.js';
+import type { Signer } from '../stacks/signer.js';
 import { type ClientRole, type ClientRoleOptions, createClientRole } from './client-role.js';
 import { ExactStacksSchemeError } from './errors.js';
 import { createFacilitatorRole, type FacilitatorRole } from './facilitator-role.js';
@@ -42,8 +43,11 @@ import { createServerRole, type ServerRole, type ServerRoleOptions } from './ser
  */
 export type ExactStacksSchemeOptions = ServerRoleOptions &
   ClientRoleOptions & {
-    /** The paying account (client role), from `privateKeyToAccount` or `mnemonicToAccount`. */
-    account?: StacksAccount;
+    /**
+     * The paying account (client role), from `privateKeyToAccount` or `mnemonicToAccount`, or a {@link Signer} that
+     * holds the key elsewhere (`privateKeySigner`, `socketSigner`).
+     */
+    account?: StacksAccount | Signer;
     /** The verify/settle engine (facilitator role), from `createFacilitator`. */
     facilitator?: Facilitator;
   };

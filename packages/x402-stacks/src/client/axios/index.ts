@@ -12,6 +12,7 @@ import type {
 import { SIGN_IN_WITH_X } from '../../extensions/sign-in-with-x/schema.js';
 import type { HeaderValue } from '../../protocol/headers.js';
 import type { StacksAccount } from '../../stacks/accounts.js';
+import type { Signer } from '../../stacks/signer.js';
 import { readPaymentChallenge } from '../challenge.js';
 import { CREDENTIAL_HEADERS, isSameOrigin } from '../credentials.js';
 import { UnreplayableRequestError } from '../errors.js';
@@ -56,7 +57,7 @@ import { provablyNotSent } from '../sent.js';
  */
 export function wrapAxiosWithPayment<Instance extends AxiosInstance>(
   axiosInstance: Instance,
-  account: StacksAccount,
+  account: StacksAccount | Signer,
   options: PaymentOptions = {},
 ): Instance {
   const payer = createPayer(account, options);

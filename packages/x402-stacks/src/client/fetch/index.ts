@@ -5,6 +5,7 @@
 
 import { SIGN_IN_WITH_X } from '../../extensions/sign-in-with-x/schema.js';
 import type { StacksAccount } from '../../stacks/accounts.js';
+import type { Signer } from '../../stacks/signer.js';
 import { MAX_CHALLENGE_BODY_BYTES, readTextUpTo } from '../body.js';
 import { type PaymentChallenge, readPaymentChallenge } from '../challenge.js';
 import { CREDENTIAL_HEADERS, isSameOrigin } from '../credentials.js';
@@ -47,7 +48,7 @@ import { provablyNotSent } from '../sent.js';
  */
 export function wrapFetchWithPayment(
   fetchFn: typeof globalThis.fetch,
-  account: StacksAccount,
+  account: StacksAccount | Signer,
   options: PaymentOptions = {},
 ): typeof globalThis.fetch {
   const payer = createPayer(account, options);

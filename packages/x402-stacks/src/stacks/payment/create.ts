@@ -4,8 +4,8 @@
  */
 import {
   Cl,
-  makeContractCall,
-  makeSTXTokenTransfer,
+  makeUnsignedContractCall,
+  makeUnsignedSTXTokenTransfer,
   Pc,
   type StacksTransactionWire,
 } from '@stacks/transactions';
@@ -13,6 +13,7 @@ import type { StacksAccount } from '../accounts.js';
 import type { ResolveAssetOptions } from '../assets.js';
 import { PaymentOptionsError } from '../errors.js';
 import { transactionIdOf } from '../signature.js';
+import { type Signer, signOrigin, toSigner } from '../signer.js';
 import { parseAtomic } from '../units.js';
 import {
   isTermsProblem,
@@ -26,8 +27,11 @@ import {
 export const MAX_MEMO_BYTES = 34;
 
 export type CreatePaymentTransactionOptions = {
-  /** The payer. Its network must be the requirements' network. */
-  account: StacksAccount;
+  /**
+   * The payer: an account (its key signs here) or a {@link Signer} (asked for the signature over the sighash). Its
+   * network must be the requirements' network.
+   */
+  account: StacksAccount | Signer;
   /** The chosen `accepts[]` entry. */
   requirements: StacksPaymentRequirements;
   /** The account's next nonce (from the chain client, or a local allocator). */
@@ -64,6 +68,7 @@ const encoder = new TextEncoder();
  * - Sponsored (when `requirements.extra.sponsor` is set): fee 0 and an empty sponsor slot for the facilitator.
  *
  * @throws {PaymentOptionsError} when the options cannot produce a valid payment.
+ * @throws {SignerError} when the signer refuses, cannot be reached, or returns a signature that does not verify.
  * @example
  * ```ts
  * import { createPaymentTransaction, privateKeyToAccount } from 'x402-stacks';
@@ -84,17 +89,18 @@ export async function createPaymentTransaction(
   const { account, requirements } = options;
   const terms = resolvePaymentTerms(requirements, options.tokens);
   if (isTermsProblem(terms)) throw new PaymentOptionsError(terms.message);
-  if (!account?.privateKey || !account.address) {
+  const signer = account ? toSigner(account) : undefined;
+  if (!signer) {
     throw new PaymentOptionsError(
-      'account must come from privateKeyToAccount or mnemonicToAccount',
+      'account must come from privateKeyToAccount or mnemonicToAccount, or be a Signer',
     );
   }
-  if (account.network !== terms.network.name) {
+  if (signer.network !== terms.network.name) {
     throw new PaymentOptionsError(
-      `the account is on ${account.network} but the requirements are for ${terms.network.name}`,
+      `the account is on ${signer.network} but the requirements are for ${terms.network.name}`,
     );
   }
-  if (terms.payTo.address === account.address && terms.payTo.contractName === undefined) {
+  if (terms.payTo.address === signer.address && terms.payTo.contractName === undefined) {
     throw new PaymentOptionsError('payTo is the payer itself; the node refuses self-transfers');
   }
   const sponsored = options.sponsored ?? terms.sponsor !== undefined;
@@ -102,12 +108,13 @@ export async function createPaymentTransaction(
   const fee = sponsored ? readSponsoredFee(options.fee) : readInteger('fee', options.fee);
   const memo = readMemo(options.memo);
 
-  const tx = await buildTransaction(account, terms, { nonce, fee, sponsored, memo });
+  const tx = await buildTransaction(signer, terms, { nonce, fee, sponsored, memo });
+  await signOrigin(tx, signer);
   const bytes = tx.serializeBytes();
   return {
     transaction: tx.serialize(),
     txid: transactionIdOf(bytes),
-    payer: account.address,
+    payer: signer.address,
     nonce,
     fee,
     sponsored,
@@ -116,13 +123,14 @@ export async function createPaymentTransaction(
 
 type BuildParameters = { nonce: bigint; fee: bigint; sponsored: boolean; memo: string | undefined };
 
+/** The unsigned transaction, built with the signer's public key; the signer signs it next. */
 function buildTransaction(
-  account: StacksAccount,
+  account: Signer,
   terms: PaymentTerms,
   { nonce, fee, sponsored, memo }: BuildParameters,
 ): Promise<StacksTransactionWire> {
   const common = {
-    senderKey: account.privateKey,
+    publicKey: account.publicKey,
     network: terms.network.name,
     nonce,
     fee,
@@ -131,7 +139,7 @@ function buildTransaction(
     client: { fetch: refuseNetwork },
   };
   if (terms.asset.kind === 'stx') {
-    return makeSTXTokenTransfer({
+    return makeUnsignedSTXTokenTransfer({
       ...common,
       recipient: terms.payTo.principal,
       amount: terms.amount,
@@ -139,7 +147,7 @@ function buildTransaction(
     });
   }
   const { asset } = terms;
-  return makeContractCall({
+  return makeUnsignedContractCall({
     ...common,
     contractAddress: asset.contractAddress,
     contractName: asset.contractName,

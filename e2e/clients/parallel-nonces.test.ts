@@ -1,0 +1,113 @@
+/**
+ * Parallel nonces against the devnet and the facilitator service: an offer whose facilitator accepts chained nonces
+ * (`extra.maxNonceAhead`, from its `/supported`) gets several payments of one account in flight at once, on
+ * consecutive nonces, all settled; an offer without it gets one paid request at a time. The mempool watch is set to a
+ * minute so that only the mode decides when the next payment goes.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { decodePaymentResponse } from 'x402-stacks';
+import { createChainClient } from 'x402-stacks/chain';
+import { wrapFetchWithPayment } from 'x402-stacks/fetch';
+import { requirement, type Stack, startStack } from './client-stack.js';
+
+/** A fetch that counts the paid requests in flight at once. */
+function countingFetch() {
+  let inFlight = 0;
+  let most = 0;
+  const counted: typeof fetch = async (input, init) => {
+    const headers = new Headers(
+      init?.headers ?? (input instanceof Request ? input.headers : undefined),
+    );
+    const paid = headers.has('payment-signature');
+    if (paid) most = Math.max(most, ++inFlight);
+    try {
+      return await fetch(input, init);
+    } finally {
+      if (paid) inFlight--;
+    }
+  };
+  return { fetch: counted, most: () => most };
+}
+
+describe('parallel nonces', () => {
+  let stack: Stack;
+  before(async () => {
+    stack = await startStack();
+    stack.route('/chained', {
+      accepts: [
+        requirement({
+          payTo: stack.payTo,
+          amount: '900',
+          extra: { sponsor: stack.sponsor, maxNonceAhead: 25 },
+        }),
+      ],
+    });
+    stack.route('/plain', {
+      accepts: [
+        requirement({ payTo: stack.payTo, amount: '900', extra: { sponsor: stack.sponsor } }),
+      ],
+    });
+  });
+  after(() => stack.stop());
+
+  test('the facilitator advertises maxNonceAhead, and the library seller passes it on', async () => {
+    const supported = (await (await fetch(`${stack.facilitatorUrl}/supported`)).json()) as {
+      kinds: { extra: { maxNonceAhead?: number } }[];
+    };
+    assert.equal(supported.kinds[0]?.extra.maxNonceAhead, 25);
+    const challenge = await fetch(`${stack.middlewareUrl}/sponsored`);
+    const offer = JSON.parse(atob(challenge.headers.get('payment-required')!)).accepts[0];
+    assert.equal(offer.extra.maxNonceAhead, 25);
+  });
+
+  for (const [path, expectParallel] of [
+    ['/chained', true],
+    ['/plain', false],
+  ] as const) {
+    test(`${path}: 8 payments of one account ${expectParallel ? 'in flight together' : 'one at a time'}, nonces 0 to 7`, async () => {
+      const buyer = stack.buyer();
+      const counting = countingFetch();
+      const pay = wrapFetchWithPayment(counting.fetch, buyer, {
+        apiUrl: stack.devnet.url,
+        nonceWatchMs: 60_000,
+      });
+      const responses = await Promise.all(
+        Array.from({ length: 8 }, () => pay(`${stack.sellerUrl}${path}`)),
+      );
+      assert.deepEqual(
+        responses.map((response) => response.status),
+        Array(8).fill(200),
+      );
+      if (expectParallel) assert.ok(counting.most() > 1, `at most ${counting.most()} in flight`);
+      else assert.equal(counting.most(), 1);
+      const chain = createChainClient({ network: 'testnet', url: stack.devnet.url });
+      const nonces = await Promise.all(
+        responses.map(async (response) => {
+          const txid = decodePaymentResponse(response.headers.get('payment-response'))!.transaction;
+          const tx = await chain.getTransaction(txid);
+          return tx?.indexed ? tx.nonce : -1n;
+        }),
+      );
+      assert.deepEqual(
+        nonces.sort((a, b) => (a < b ? -1 : 1)),
+        Array.from({ length: 8 }, (_, index) => BigInt(index)),
+      );
+    });
+  }
+
+  test('maxPaymentsInFlight: 1 turns it off, and a bad value is invalid_payer_options', async () => {
+    const counting = countingFetch();
+    const pay = wrapFetchWithPayment(counting.fetch, stack.buyer(), {
+      apiUrl: stack.devnet.url,
+      nonceWatchMs: 60_000,
+      maxPaymentsInFlight: 1,
+    });
+    await Promise.all(Array.from({ length: 3 }, () => pay(`${stack.sellerUrl}/chained`)));
+    assert.equal(counting.most(), 1);
+    assert.throws(
+      () => wrapFetchWithPayment(fetch, stack.buyer(), { maxPaymentsInFlight: 0 }),
+      (error: Error & { reason?: string }) => error.reason === 'invalid_payer_options',
+    );
+  });
+});

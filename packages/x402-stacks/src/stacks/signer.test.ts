@@ -1,0 +1,121 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { Cl, makeUnsignedContractCall } from '@stacks/transactions';
+import { PAY_TO, PAYER_KEY } from '@x402-stacks/test-kit/fixtures';
+import { generateKeypair, privateKeyToAccount } from './accounts.js';
+import { SignerError } from './errors.js';
+import { STACKS_NETWORKS } from './networks.js';
+import { checkPaymentTransaction } from './payment/check.js';
+import { createPaymentTransaction } from './payment/create.js';
+import { readUnsignedPayment } from './payment/unsigned.js';
+import { isSigner, privateKeySigner, type Signer, toSigner } from './signer.js';
+
+const account = privateKeyToAccount(PAYER_KEY, 'testnet');
+const stx = {
+  scheme: 'exact',
+  network: STACKS_NETWORKS.testnet.caip2,
+  amount: '1000',
+  asset: 'STX',
+  payTo: PAY_TO,
+  maxTimeoutSeconds: 60,
+};
+const sbtc = { ...stx, amount: '250', asset: 'sBTC' };
+const build = (signer: Signer | typeof account, requirements = stx) =>
+  createPaymentTransaction({ account: signer, requirements, nonce: 3n, fee: 500n });
+
+describe('Signer', () => {
+  test('a private key signer makes the very bytes the account makes', async () => {
+    const signer = privateKeySigner(PAYER_KEY, 'testnet');
+    assert.ok(isSigner(signer));
+    assert.equal(toSigner(account)?.address, account.address);
+    for (const requirements of [stx, sbtc]) {
+      const [byAccount, bySigner] = await Promise.all([
+        build(account, requirements),
+        build(signer, requirements),
+      ]);
+      assert.equal(bySigner.transaction, byAccount.transaction);
+      assert.equal(checkPaymentTransaction(bySigner.transaction, requirements).isValid, true);
+    }
+  });
+
+  test('a remote signer is asked with the unsigned bytes and their sighash, and its signature is used', async () => {
+    const inner = privateKeySigner(PAYER_KEY, 'testnet');
+    const asked: string[] = [];
+    const remote: Signer = {
+      ...inner,
+      async signTransaction(request) {
+        const read = readUnsignedPayment(request.transaction, 'testnet');
+        assert.ok(read.ok);
+        asked.push(`${read.payTo} ${read.amount} ${read.asset}`);
+        return inner.signTransaction(request);
+      },
+    };
+    const payment = await build(remote, sbtc);
+    assert.deepEqual(asked, [
+      `${PAY_TO} 250 SN3VMHXEN64ZZF71JQ5VESXDWTR301XTTXGF4J8F1.sbtc-token::sbtc-token`,
+    ]);
+    assert.equal(checkPaymentTransaction(payment.transaction, sbtc).isValid, true);
+  });
+
+  test('a signature by another key, or not a signature, is refused with signer_signature_invalid', async () => {
+    const other = privateKeySigner(generateKeypair('testnet').privateKey, 'testnet');
+    const lying: Signer = {
+      ...privateKeySigner(PAYER_KEY, 'testnet'),
+      signTransaction: (request) => other.signTransaction({ ...request, address: other.address }),
+    };
+    const garbage: Signer = { ...lying, signTransaction: async () => 'zz' };
+    for (const signer of [lying, garbage]) {
+      await assert.rejects(
+        build(signer),
+        (error: unknown) =>
+          error instanceof SignerError && error.reason === 'signer_signature_invalid',
+      );
+    }
+  });
+
+  test('a private key signer signs for its own address only (origin_mismatch)', async () => {
+    const signer = privateKeySigner(PAYER_KEY, 'testnet');
+    await assert.rejects(
+      signer.signTransaction({ sighash: '00'.repeat(32), address: PAY_TO, transaction: '00' }),
+      (error: unknown) => error instanceof SignerError && error.signerReason === 'origin_mismatch',
+    );
+  });
+
+  test('readUnsignedPayment reads payTo, amount and asset from the bytes, and names what it cannot read', async () => {
+    let unsigned = '';
+    const capture: Signer = {
+      ...privateKeySigner(PAYER_KEY, 'testnet'),
+      async signTransaction(request) {
+        unsigned = request.transaction;
+        throw new Error('stop');
+      },
+    };
+    await build(capture).catch(() => {});
+    const read = readUnsignedPayment(unsigned, 'testnet');
+    assert.ok(read.ok);
+    assert.deepEqual(
+      [read.payer, read.payTo, read.amount, read.asset, read.nonce, read.fee],
+      [account.address, PAY_TO, 1000n, 'STX', 3n, 500n],
+    );
+    assert.equal(
+      readUnsignedPayment(unsigned, 'mainnet').ok === false && 'network_mismatch',
+      'network_mismatch',
+    );
+    const bad = readUnsignedPayment('zz', 'testnet');
+    assert.equal(bad.ok === false && bad.reason, 'malformed_transaction');
+    // A contract call that is not a token transfer: whatever it does, a payment signer has no business signing it.
+    const call = await makeUnsignedContractCall({
+      publicKey: account.publicKey,
+      contractAddress: 'ST1SJ3DTE5DN7X54YDH5D64R3BCB6A2AG2ZQ8YPD5',
+      contractName: 'vault',
+      functionName: 'withdraw-all',
+      functionArgs: [Cl.principal(PAY_TO)],
+      network: 'testnet',
+      nonce: 1n,
+      fee: 500n,
+      client: { fetch: async () => new Response('{}') },
+    });
+    const other = readUnsignedPayment(call.serialize(), 'testnet');
+    assert.equal(other.ok === false && other.reason, 'not_a_payment');
+  });
+});
