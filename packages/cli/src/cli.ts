@@ -26,6 +26,10 @@ const COMMANDS: Record<string, Command> = {
     summary: 'Request a URL like curl, paying its 402 from your key',
     run: async (argv, io) => (await import('./pay.js')).runPay(argv, io),
   },
+  mcp: {
+    summary: 'Serve an MCP server whose tools let an agent find and pay for APIs within a budget',
+    run: async (argv, io) => (await import('./mcp.js')).runMcp(argv, io),
+  },
   devnet: {
     summary: 'Start a local Stacks chain (node and Hiro API routes) with funded accounts',
     run: async (argv, io) => (await import('./devnet.js')).runDevnet(argv, io),
