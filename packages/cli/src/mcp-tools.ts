@@ -356,7 +356,7 @@ const RegistryPageSchema = z.object({
 
 function answer(value: Record<string, unknown>): CallToolResult {
   return {
-    content: [{ type: 'text', text: JSON.stringify(value, null, 2) }],
+    content: [{ type: 'text', text: JSON.stringify(value) }],
     structuredContent: value,
   };
 }
