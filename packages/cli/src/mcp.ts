@@ -4,7 +4,7 @@
  * on a loopback address. stdout belongs to the protocol on stdio: every message of the command goes to stderr.
  * @module
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -111,10 +111,7 @@ async function serveHttp(
       response.writeHead(404).end();
       return;
     }
-    if (
-      options.httpToken !== undefined &&
-      request.headers.authorization !== `Bearer ${options.httpToken}`
-    ) {
+    if (options.httpToken !== undefined && !bearerMatches(request, options.httpToken)) {
       response.writeHead(401, { 'www-authenticate': 'Bearer' }).end();
       return;
     }
@@ -155,6 +152,12 @@ async function serveHttp(
   http.closeAllConnections();
   await new Promise<void>((resolve) => http.close(() => resolve()));
   return 0;
+}
+
+/** Compares digests in constant time, so the answer's timing tells nothing of the token. */
+function bearerMatches(request: IncomingMessage, token: string): boolean {
+  const digest = (text: string) => createHash('sha256').update(text).digest();
+  return timingSafeEqual(digest(request.headers.authorization ?? ''), digest(`Bearer ${token}`));
 }
 
 function signalled(): Promise<void> {

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -224,6 +225,67 @@ test('over budget: fetch_paid is refused with payment_over_budget and nothing is
   assert.equal(devnet.chain.state.stx(account.address), stxBefore);
   const budget = await callJson(client, 'budget');
   assert.equal(budget.value.assets.STX.spent.atomic, '0');
+});
+
+test('HTTP: a token is required when set, and a foreign Host is refused (DNS rebinding)', {
+  timeout: 60_000,
+}, async () => {
+  const { keyFile } = buyer();
+  const child = spawn(process.execPath, mcpArgs(keyFile, ['--transport', 'http', '--port', '0']), {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, X402_MCP_HTTP_TOKEN: 'hunter2-token' },
+  });
+  children.push(child);
+  const url = (await waitFor(child, /at (http:\/\/127\.0\.0\.1:\d+\/mcp)/, 'stderr'))[1]!;
+  const initialize = {
+    jsonrpc: '2.0',
+    id: 1,
+    method: 'initialize',
+    params: {
+      protocolVersion: '2025-06-18',
+      capabilities: {},
+      clientInfo: { name: 't', version: '1' },
+    },
+  };
+  const post = (headers: Record<string, string>) =>
+    fetch(url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        ...headers,
+      },
+      body: JSON.stringify(initialize),
+    });
+  assert.equal((await post({})).status, 401);
+  assert.equal((await post({ authorization: 'Bearer wrong' })).status, 401);
+  // fetch will not send another Host: a raw request does, as a rebound DNS name would.
+  const rebound = await new Promise<number>((resolve, reject) => {
+    const request = httpRequest(url, {
+      method: 'POST',
+      headers: {
+        host: 'evil.example',
+        authorization: 'Bearer hunter2-token',
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+      },
+    });
+    request.once('response', (response) => {
+      response.resume();
+      resolve(response.statusCode ?? 0);
+    });
+    request.once('error', reject);
+    request.end(JSON.stringify(initialize));
+  });
+  assert.equal(rebound, 403);
+  const client = new Client({ name: 'cli-mcp-test', version: '1.0.0' });
+  await client.connect(
+    new StreamableHTTPClientTransport(new URL(url), {
+      requestInit: { headers: { authorization: 'Bearer hunter2-token' } },
+    }),
+  );
+  clients.push(client);
+  assert.equal((await client.listTools()).tools.length, 5);
 });
 
 test('bad input gets a named refusal: a non-http URL, a payment header, a txid', {
