@@ -7,7 +7,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { createPayer, PaymentPolicyError, readPaymentChallenge } from 'x402-stacks/client';
+import {
+  createPayer,
+  PaymentPolicyError,
+  readPaymentChallenge,
+  SettlementPendingError,
+} from 'x402-stacks/client';
 import { getPaymentReceipt, MCP_META, wrapMcpClientWithPayment } from 'x402-stacks/mcp';
 import { decodePaymentSignatureHeader } from 'x402-stacks/protocol';
 import { type McpStack, startMcpStack, TRANSPORTS } from './mcp-stack.js';
@@ -154,6 +159,56 @@ for (const transport of TRANSPORTS) {
       assert.match(refusal.error, /duplicate_settlement|txid_reused|nonce_reused/);
       assert.doesNotMatch(JSON.stringify(again), /"echo"/);
       assert.equal(stack.stx(stack.payTo), sellerAfterFirst);
+    });
+
+    test('settlement_pending: named as over HTTP, never served pending; the same payment is served once confirmed', async () => {
+      const client = await stack.connect(transport);
+      const buyer = stack.buyer();
+      stack.devnet.chain.stall(true);
+      try {
+        await assert.rejects(
+          wrapMcpClientWithPayment(client, buyer, { apiUrl: stack.devnet.url }).callTool(
+            call('stx_echo'),
+          ),
+          (error: unknown) =>
+            error instanceof SettlementPendingError && /^[0-9a-f]{64}$/.test(error.txid),
+        );
+        const unpaid = (await client.callTool(call('stx_echo'))) as CallToolResult;
+        const challenge = readPaymentChallenge({
+          header: undefined,
+          body: unpaid.structuredContent,
+        });
+        const other = stack.buyer();
+        const prepared = await createPayer(other, { apiUrl: stack.devnet.url }).preparePayment(
+          challenge,
+          { url: 'mcp://tool/stx_echo' },
+        );
+        const paid = {
+          ...call('stx_echo'),
+          _meta: { [MCP_META.payment]: decodePaymentSignatureHeader(prepared.header.value) },
+        };
+        const pending = (await client.callTool(paid)) as CallToolResult;
+        assert.equal(pending.isError, true);
+        const required = pending.structuredContent as {
+          error: string;
+          [MCP_META.paymentResponse]: { errorReason: string };
+        };
+        assert.equal(required.error, 'settlement_pending');
+        assert.equal(required[MCP_META.paymentResponse].errorReason, 'settlement_pending');
+        assert.doesNotMatch(JSON.stringify(pending), /"echo"/);
+        stack.devnet.chain.stall(false);
+        stack.devnet.chain.mine();
+        await stack.idle();
+        const served = (await client.callTool(paid)) as CallToolResult;
+        assert.equal(served.isError, undefined, JSON.stringify(served));
+        assert.equal(textOf(served).echo, 'hello');
+        const again = (await client.callTool(paid)) as CallToolResult;
+        assert.equal(again.isError, true);
+      } finally {
+        stack.devnet.chain.stall(false);
+        stack.devnet.chain.mine();
+        await stack.idle();
+      }
     });
 
     test('a malformed payment is refused with the HTTP reason, nothing run', async () => {

@@ -35,6 +35,8 @@ export type McpStack = {
   buyer(funds?: { stx?: bigint; sBTC?: bigint }): StacksAccount;
   stx(address: string): bigint;
   sbtc(address: string): bigint;
+  /** Resolves when the facilitator has followed every payment in flight to its end (after a block is mined). */
+  idle(): Promise<void>;
   stop(): Promise<void>;
 };
 
@@ -119,6 +121,7 @@ export async function startMcpStack(): Promise<McpStack> {
     },
     stx: (address) => devnet.chain.state.stx(address),
     sbtc: (address) => devnet.chain.state.token(SBTC_ASSET_ID, address),
+    idle: () => facilitator.idle(),
     async stop() {
       await Promise.all(clients.map((client) => client.close().catch(() => undefined)));
       await Promise.all([...sessions.values()].map((transport) => transport.close()));

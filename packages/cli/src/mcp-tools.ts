@@ -7,7 +7,7 @@
  */
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { readTextUpTo } from 'x402-stacks/client';
+import { getPaymentReceipt, readTextUpTo } from 'x402-stacks/client';
 import {
   assetKey,
   formatAmount,
@@ -97,7 +97,6 @@ export function registerAgentTools(
           'forbidden_header',
           `the header ${forbidden} is set by the wallet or the transport`,
         );
-      const before = wallet.payments().at(-1);
       let response: Response;
       try {
         response = await wallet.fetchPaid(url, {
@@ -108,8 +107,8 @@ export function registerAgentTools(
       } catch (error) {
         return failure(error);
       }
-      const last = wallet.payments().at(-1);
-      const receipt = last !== before && last?.url !== undefined ? last : undefined;
+      // Read from the response itself: calls running side by side must not see each other's payments.
+      const receipt = getPaymentReceipt(response);
       const text = await readTextUpTo(response.clone(), options.maxBodyBytes);
       const shown =
         text ??

@@ -213,6 +213,23 @@ for (const transport of ['stdio', 'http'] as const) {
   });
 }
 
+test('two fetch_paid at once each pay once and report their own payment', {
+  timeout: 60_000,
+}, async () => {
+  const { keyFile } = buyer();
+  const client = await httpClient(keyFile);
+  const [first, second] = await Promise.all(
+    ['Faro', 'Braga'].map((city) =>
+      callJson(client, 'fetch_paid', { url: `${sellerUrl}/api/weather?city=${city}` }),
+    ),
+  );
+  assert.equal(JSON.parse(first!.value.body).city, 'Faro');
+  assert.equal(JSON.parse(second!.value.body).city, 'Braga');
+  assert.notEqual(first!.value.payment.txid, second!.value.payment.txid);
+  const budget = await callJson(client, 'budget');
+  assert.equal(budget.value.assets.STX.spent.atomic, '2000');
+});
+
 test('over budget: fetch_paid is refused with payment_over_budget and nothing is paid', {
   timeout: 60_000,
 }, async () => {
