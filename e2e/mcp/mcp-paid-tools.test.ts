@@ -211,7 +211,7 @@ for (const transport of TRANSPORTS) {
       }
     });
 
-    test('a malformed payment is refused with the HTTP reason, nothing run', async () => {
+    test('a malformed payment gets the payment-required result with the HTTP reason, nothing run', async () => {
       const client = await stack.connect(transport);
       const result = (await client.callTool({
         ...call('stx_echo'),
@@ -219,8 +219,11 @@ for (const transport of TRANSPORTS) {
       })) as CallToolResult;
       assert.equal(result.isError, true);
       const wrapper = JSON.parse((result.content[0] as { text: string }).text)[MCP_META.error];
-      assert.equal(wrapper.code, 400);
-      assert.equal((result.structuredContent as { error: string }).error, 'invalid_header_schema');
+      assert.equal(wrapper.code, 402);
+      const required = result.structuredContent as { error: string; accepts: unknown[] };
+      assert.equal(required.error, 'invalid_header_schema');
+      assert.equal(required.accepts.length, 1);
+      assert.doesNotMatch(JSON.stringify(result), /"echo"/);
     });
 
     test('a facilitator that is down: the unpaid call still gets its challenge; the paid one a named 502', async () => {

@@ -31,7 +31,7 @@ export const MCP_META = {
 } as const;
 
 /** The body of the resource server's non-402 replies, and the reason a challenge names. */
-type ErrorBody = { readonly error?: string; readonly message?: string };
+export type ErrorBody = { readonly error?: string; readonly message?: string };
 
 /** A header of a reply decoded from base64 JSON, `undefined` when absent. */
 function decodedHeader(reply: PaywallReply, name: string): Record<string, unknown> | undefined {
@@ -42,13 +42,17 @@ function decodedHeader(reply: PaywallReply, name: string): Record<string, unknow
 }
 
 /**
- * The tool result for a resource server's reply: a 402 becomes the transport's payment-required result (with the
+ * The tool result for a resource server's reply (with `failure`, a 402 challenge that names why a payment was
+ * refused instead of its own error): a 402 becomes the transport's payment-required result (with the
  * failed or pending settlement beside it, as the spec's "Settlement Failure" shows); a 400, 500 or 502 an error
  * result that names the same reason as over HTTP, its status kept in `x402/error.code`.
  */
-export function toolResultOfReply(reply: PaywallReply): CallToolResult {
+export function toolResultOfReply(reply: PaywallReply, failure?: ErrorBody): CallToolResult {
   if (reply.status === 402) {
-    const challenge = decodedHeader(reply, PAYMENT_HEADERS.paymentRequired) ?? {};
+    const challenge = {
+      ...decodedHeader(reply, PAYMENT_HEADERS.paymentRequired),
+      ...(failure ? { error: failure.error, message: failure.message } : {}),
+    };
     const settlement = decodedHeader(reply, PAYMENT_HEADERS.paymentResponse);
     const data = {
       ...challenge,

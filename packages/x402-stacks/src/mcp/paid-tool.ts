@@ -18,7 +18,7 @@ import type { PaymentRequirements } from '../protocol/v2.js';
 import { type PaymentMiddlewareOptions, resolveOptions } from '../server/options.js';
 import { createResourceServer, type Payment } from '../server/resource-server.js';
 import { formatPrice } from '../stacks/payment/terms.js';
-import { MCP_META, toolResultOfReply, withSettlement } from './meta.js';
+import { type ErrorBody, MCP_META, toolResultOfReply, withSettlement } from './meta.js';
 
 /** The second argument every tool callback receives (the SDK's `RequestHandlerExtra`). */
 type ToolExtra = Parameters<ToolCallback<undefined>>[0];
@@ -119,15 +119,24 @@ export function registerPaidTool<
   const paid = async (...params: unknown[]): Promise<CallToolResult> => {
     const extra = params[params.length - 1] as ToolExtra;
     const sent = extra._meta?.[MCP_META.payment];
-    const admission = await core.admit({
+    const request = {
       url: options.resource!,
       // Encoded as it would travel over HTTP, so the same decoder, limits and reasons apply to it.
-      header: (header) =>
+      header: (header: string) =>
         header === PAYMENT_HEADERS.paymentSignature && sent !== undefined
           ? utf8ToBase64(JSON.stringify(sent))
           : undefined,
       request: { name, arguments: params.length > 1 ? params[0] : undefined, extra },
-    });
+    };
+    const admission = await core.admit(request);
+    if (admission.action === 'reply' && admission.reply.status === 400) {
+      // The transport answers an invalid payment with the PaymentRequired and the reason, where HTTP says 400.
+      const fresh = await core.admit({ ...request, header: () => undefined });
+      const failure = JSON.parse(admission.reply.body) as ErrorBody;
+      return fresh.action === 'reply'
+        ? toolResultOfReply(fresh.reply, failure)
+        : toolResultOfReply(admission.reply);
+    }
     if (admission.action === 'reply') return toolResultOfReply(admission.reply);
     payments.set(extra, admission.payment);
     if (admission.action === 'serve') {
