@@ -108,6 +108,21 @@ for (const transport of TRANSPORTS) {
       assert.equal(getPaymentReceipt(result)!.amount, 40n);
     });
 
+    test('a tool with an output schema: the payment objects ride in content[0].text; the SDK client pays it', async () => {
+      const client = await stack.connect(transport);
+      // Listing makes the SDK client check structuredContent against the output schema on every call.
+      await client.listTools();
+      const unpaid = (await client.callTool(call('typed_echo'))) as CallToolResult;
+      assert.equal(unpaid.isError, true);
+      assert.equal(unpaid.structuredContent, undefined);
+      const buyer = stack.buyer();
+      const result = await wrapMcpClientWithPayment(client, buyer, {
+        apiUrl: stack.devnet.url,
+      }).callTool(call('typed_echo'));
+      assert.deepEqual(result.structuredContent, { echo: 'hello' });
+      assert.equal(getPaymentReceipt(result)!.amount, 1000n);
+    });
+
     test('after-handler: paid after the tool ran', async () => {
       const client = await stack.connect(transport);
       const buyer = stack.buyer();

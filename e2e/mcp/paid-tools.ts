@@ -88,6 +88,17 @@ export function paidToolsServer(config: PaidToolsConfig): McpServer {
   );
   registerPaidTool(
     server,
+    'typed_echo',
+    {
+      description: 'Echoes the text as structured content, for 1000 µSTX.',
+      inputSchema: input,
+      outputSchema: { echo: z.string() },
+    },
+    { ...price, amount: '1000' },
+    ({ text }) => ({ content: [{ type: 'text', text }], structuredContent: { echo: text } }),
+  );
+  registerPaidTool(
+    server,
     'down_echo',
     { description: 'Priced through a facilitator that is down.', inputSchema: input },
     { ...price, amount: '1000', facilitatorUrl: config.downFacilitatorUrl },

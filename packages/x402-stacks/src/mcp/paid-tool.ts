@@ -116,7 +116,16 @@ export function registerPaidTool<
   const run = (params: unknown[]) =>
     (handler as (...given: unknown[]) => CallToolResult | Promise<CallToolResult>)(...params);
 
-  const paid = async (...params: unknown[]): Promise<CallToolResult> => {
+  // A client checks any `structuredContent` against the tool's output schema, error results included (the SDK's
+  // does): for such a tool the payment objects travel only in `content[0].text`, which the spec requires anyway.
+  const shaped = (result: CallToolResult): CallToolResult => {
+    if (config.outputSchema === undefined || result.isError !== true) return result;
+    const { structuredContent: _dropped, ...rest } = result;
+    return rest;
+  };
+  const paid = async (...params: unknown[]): Promise<CallToolResult> =>
+    shaped(await charge(params));
+  const charge = async (params: unknown[]): Promise<CallToolResult> => {
     const extra = params[params.length - 1] as ToolExtra;
     const sent = extra._meta?.[MCP_META.payment];
     const request = {
