@@ -85,7 +85,12 @@ export async function runMcp(
     });
     await server.connect(new StdioServerTransport());
     say(`x402-stacks mcp: serving ${account.address} (${account.network}) over stdio`);
-    await Promise.race([closed, signalled()]);
+    // The host closing our stdin is the end of the session, as much as a signal is.
+    const stdinEnded = new Promise<void>((resolve) => {
+      process.stdin.once('end', () => resolve());
+      process.stdin.once('close', () => resolve());
+    });
+    await Promise.race([closed, stdinEnded, signalled()]);
     await server.close();
     return 0;
   }

@@ -324,6 +324,13 @@ test('bad input gets a named refusal: a non-http URL, a payment header, a txid',
   assert.equal(txid.isError, true);
 });
 
+test('stdio: the host closing stdin ends the server, exit 0', { timeout: 60_000 }, async () => {
+  const { keyFile } = buyer();
+  const ended = await run(mcpArgs(keyFile));
+  assert.equal(ended.code, 0, ended.out);
+  assert.match(ended.out, /over stdio/);
+});
+
 test('a non-loopback host, or no key, is a usage error (exit 2) that names no key', {
   timeout: 60_000,
 }, async () => {
