@@ -9,6 +9,8 @@
  *    the devnet mining a block on each broadcast). The paid call's overhead is its latency over the unpaid one's.
  * Everything shares this process and one event loop: the figures compare with each other, not with a deployment.
  *
+ * The free and unpaid latencies are the median of `rounds` alternating rounds of 200 calls each.
+ *
  * Usage: tsx bench/mcp/index.ts [--seconds 1 --rounds 5 --paid-calls 32 --payers 8]
  */
 import { once } from 'node:events';
@@ -88,11 +90,17 @@ async function meanMs(count: number, fn: (index: number) => Promise<unknown>): P
   for (let index = 1; index <= count; index++) await fn(index);
   return (performance.now() - start) / count;
 }
-const latencyCount = Math.max(50, paidCalls);
-const freeMs = await meanMs(latencyCount, () => client.callTool(call));
-const unpaidMs = await meanMs(latencyCount, () =>
-  client.callTool({ name: 'paid', arguments: { text: 'hello' } }),
-);
+// The free and the unpaid call alternate in rounds of 200, and the median round counts, as drift mostly cancels.
+const freeRounds: number[] = [];
+const unpaidRounds: number[] = [];
+for (let round = 0; round < rounds; round++) {
+  freeRounds.push(await meanMs(200, () => client.callTool(call)));
+  unpaidRounds.push(
+    await meanMs(200, () => client.callTool({ name: 'paid', arguments: { text: 'hello' } })),
+  );
+}
+const freeMs = median(freeRounds);
+const unpaidMs = median(unpaidRounds);
 const paidMs = await meanMs(paidCalls, async (index) => {
   const result = await payers[index % payers.length]!.callTool({
     name: 'paid',
