@@ -226,6 +226,48 @@ for (const transport of TRANSPORTS) {
       }
     });
 
+    test('one payment sent to an after-handler tool 5 times at once: served once, charged once', async () => {
+      const client = await stack.connect(transport);
+      const buyer = stack.buyer();
+      const sellerBefore = stack.stx(stack.payTo);
+      const unpaid = (await client.callTool(call('after_echo'))) as CallToolResult;
+      const challenge = readPaymentChallenge({ header: undefined, body: unpaid.structuredContent });
+      const prepared = await createPayer(buyer, { apiUrl: stack.devnet.url }).preparePayment(
+        challenge,
+        { url: 'mcp://tool/after_echo' },
+      );
+      const paid = {
+        ...call('after_echo'),
+        _meta: { [MCP_META.payment]: decodePaymentSignatureHeader(prepared.header.value) },
+      };
+      const results = (await Promise.all(
+        Array.from({ length: 5 }, () => client.callTool(paid)),
+      )) as CallToolResult[];
+      const served = results.filter((result) => result.isError !== true);
+      assert.equal(served.length, 1);
+      for (const refused of results.filter((result) => result.isError === true)) {
+        assert.match(
+          (refused.structuredContent as { error: string }).error,
+          /payment_in_progress|duplicate_settlement|txid_reused|nonce_reused/,
+        );
+      }
+      assert.equal(stack.stx(stack.payTo), sellerBefore + 1000n);
+    });
+
+    test('one Payer shared by two paying clients keeps one budget for both', async () => {
+      const buyer = stack.buyer();
+      const payer = createPayer(buyer, { apiUrl: stack.devnet.url, budget: { STX: 1500n } });
+      const first = wrapMcpClientWithPayment(await stack.connect(transport), payer);
+      const second = wrapMcpClientWithPayment(await stack.connect(transport), payer);
+      assert.equal((await first.callTool(call('stx_echo'))).isError, undefined);
+      await assert.rejects(
+        second.callTool(call('stx_echo')),
+        (error: unknown) =>
+          error instanceof PaymentPolicyError && error.reason === 'payment_over_budget',
+      );
+      assert.equal(payer.spent('STX'), 1000n);
+    });
+
     test('a malformed payment gets the payment-required result with the HTTP reason, nothing run', async () => {
       const client = await stack.connect(transport);
       const result = (await client.callTool({
