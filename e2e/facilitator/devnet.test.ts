@@ -297,10 +297,10 @@ describe('facilitator engine against the devnet', () => {
     assert.equal((await facilitator.status(pending.transaction))?.state, 'success');
   });
 
-  test('supported lists the served networks', () => {
+  test('supported lists the served networks and the bazaar and payment-identifier extensions', () => {
     assert.deepEqual(facilitator.supported(), {
       kinds: [{ x402Version: 2, scheme: 'exact', network: 'stacks:2147483648' }],
-      extensions: [],
+      extensions: ['bazaar', 'payment-identifier'],
       signers: {},
     });
   });

@@ -17,9 +17,17 @@ import {
   InMemoryLedger,
   type PaymentRequirements,
 } from 'x402-stacks';
-import { decodePaymentRequiredHeader } from 'x402-stacks/protocol';
+import { createPaymentId } from 'x402-stacks/extensions';
+import {
+  decodePaymentRequiredHeader,
+  decodePaymentSignatureHeader,
+  encodePaymentSignatureHeader,
+} from 'x402-stacks/protocol';
 import { createFacilitatorClient } from 'x402-stacks/server';
+import { transactionIdOf } from 'x402-stacks/stacks';
 import { paymentHeaders, startSeller } from './server-setup.js';
+
+const LONG_PATH = `/long/${'x'.repeat(2_100)}`;
 
 type Answer = { status: number; body: { error?: string; content?: string }; headers: Headers };
 
@@ -56,6 +64,9 @@ describe('a pending or timed-out payment is served once it is confirmed, once, o
       settleTimeoutMs: 2_500,
       pollIntervalMs: 20,
       trackForMs: 60_000,
+      // The retries here carry the buyer's payment id, which promotion needs. Without replays, "served once" means
+      // once; the id's counted replays are e2e/facilitator/payment-identifier.test.ts's subject.
+      paymentIdentifier: { maxReplays: 0 },
     });
     const app = createFacilitatorApp({ facilitator: engine });
     facilitatorServer = await new Promise((resolve) => {
@@ -84,6 +95,10 @@ describe('a pending or timed-out payment is served once it is confirmed, once, o
       // Routes that verify before settling: their retry is refused by /verify (the txid is held) and then bound.
       route('/checked', '1000', { paymentValidator: () => true }),
       route('/after', '1000', { settle: 'after-handler' }),
+      // An allow-list that admits nobody: no payment may be served here.
+      route('/refusing', '1000', { paymentValidator: () => false }),
+      // A route whose resource URL is longer than the facilitator's ledger keeps (MAX_RESOURCE_LENGTH).
+      route(LONG_PATH, '1000'),
     ]);
   });
 
@@ -104,7 +119,9 @@ describe('a pending or timed-out payment is served once it is confirmed, once, o
   /** Pays `path`; the seller's settle call times out and the buyer hears settlement_pending. */
   async function payPending(path: string, payer = freshPayer()) {
     const entry = await entryOf(path);
-    const paid = await paymentHeaders(payer, entry);
+    // An id, as the library's buyers send by default: it is what lets a retry after the block be served.
+    const paymentId = createPaymentId();
+    const paid = await paymentHeaders(payer, entry, { paymentId });
     const first = await get(`${seller.url}${path}`, paid.headers);
     assert.equal(first.status, 402);
     assert.equal(first.body.error, 'settlement_pending');
@@ -112,7 +129,7 @@ describe('a pending or timed-out payment is served once it is confirmed, once, o
       decodePaymentResponse(first.headers.get('payment-response'))?.transaction,
       paid.txid,
     );
-    return { ...paid, entry };
+    return { ...paid, entry, paymentId };
   }
 
   /** Lets the facilitator answer its own settle call pending, then mines the block and waits for the ledger. */
@@ -155,7 +172,10 @@ describe('a pending or timed-out payment is served once it is confirmed, once, o
     await confirmAfterPending(cheap.txid);
     // The same signed transaction, its payload claiming route a's entry.
     const entryA = await entryOf('/a');
-    const forged = await paymentHeaders(payer, entryA, { sign: { amount: '1' } });
+    const forged = await paymentHeaders(payer, entryA, {
+      sign: { amount: '1' },
+      paymentId: cheap.paymentId,
+    });
     assert.equal(forged.txid, cheap.txid, 'the same signed bytes');
     const onA = await get(`${seller.url}/a`, forged.headers);
     assert.equal(onA.status, 402);
@@ -184,7 +204,8 @@ describe('a pending or timed-out payment is served once it is confirmed, once, o
     assert.equal(early.body.error, 'settlement_pending');
     devnet.mine();
     await until(async () => (await engine.status(txid))?.state === 'success', 'the confirmation');
-    assert.equal((await get(`${seller.url}/a`, headers)).status, 200);
+    const late = await get(`${seller.url}/a`, headers);
+    assert.equal(late.status, 200, JSON.stringify(late.body));
     assert.equal((await get(`${seller.url}/a`, headers)).status, 402);
   });
 
@@ -247,5 +268,59 @@ describe('a pending or timed-out payment is served once it is confirmed, once, o
     assert.equal(onChecked.status, 402);
     assert.equal(onChecked.body.error, 'invalid_exact_stacks_payload_txid_reused');
     assert.equal((await get(`${seller.url}/a`, headers)).status, 200);
+  });
+
+  // A route URL over 2,048 characters is bound by its digest, on both sides (boundResource).
+  test('a buyer whose pending payment was for a route URL over 2,048 characters is served once it is confirmed', async () => {
+    const { headers, txid } = await payPending(LONG_PATH);
+    await confirmAfterPending(txid);
+    const retry = await get(`${seller.url}${LONG_PATH}`, headers);
+    assert.equal(retry.status, 200, JSON.stringify(retry.body));
+    assert.equal((await get(`${seller.url}${LONG_PATH}`, headers)).status, 402);
+  });
+
+  // The first claim may not have come through the route: the buyer itself can settle at the facilitator, naming this
+  // route's resource. The retry path asks the validator again.
+  test('a payer the route’s validator refuses is not served by settling at the facilitator first, naming the route', async () => {
+    const entry = await entryOf('/refusing');
+    const { headers, txid } = await paymentHeaders(freshPayer(), entry, {
+      paymentId: createPaymentId(),
+    });
+    // The buyer goes to the facilitator itself with the seller's resource URL; its settle waits, then says pending.
+    const payload = decodePaymentSignatureHeader(headers['payment-signature']!);
+    const direct = await engine.settle(
+      { ...payload, resource: { url: `${seller.url}/refusing` } },
+      entry,
+    );
+    assert.equal(direct.success ? 'success' : direct.errorReason, 'settlement_pending');
+    devnet.mine();
+    await until(async () => (await engine.status(txid))?.state === 'success', 'the confirmation');
+    const atSeller = await get(`${seller.url}/refusing`, headers);
+    assert.equal(atSeller.status, 402, 'served a payer the validator refuses');
+    assert.notEqual(atSeller.body.content, 'secret');
+  });
+
+  // The bytes are public once broadcast (the mempool, the block) and the requirements are in the seller's 402; the
+  // payment id the buyer sent is not. Promotion needs the id, so a stranger copying the bytes is not served.
+  test('a stranger who copies a pending payment from the chain is not served in place of the buyer who paid', async () => {
+    const { headers, txid } = await payPending('/a');
+    await confirmAfterPending(txid);
+    // What anyone can read: the chain's transactions, and the route's 402.
+    const chain = (await (await fetch(`${devnet.url}/devnet/state`)).json()) as {
+      transactions: { raw: string }[];
+    };
+    const raw = chain.transactions
+      .map((transaction) => transaction.raw.replace(/^0x/, ''))
+      .find((hex) => transactionIdOf(Buffer.from(hex, 'hex')) === txid);
+    assert.ok(raw, 'the paid transaction is on the chain');
+    const copied = encodePaymentSignatureHeader({
+      x402Version: 2,
+      accepted: await entryOf('/a'),
+      payload: { transaction: raw },
+    });
+    const stranger = await get(`${seller.url}/a`, { 'payment-signature': copied });
+    const buyer = await get(`${seller.url}/a`, headers);
+    assert.notEqual(stranger.body.content, 'secret', 'a stranger was served the paid content');
+    assert.equal(buyer.status, 200, 'the buyer who paid was refused');
   });
 });

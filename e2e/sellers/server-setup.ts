@@ -97,6 +97,8 @@ export type PayOptions = {
   v1?: boolean;
   nonce?: bigint;
   fee?: bigint;
+  /** Name this `payment-identifier` id in the payload, as the library's buyers do by default. */
+  paymentId?: string;
 };
 
 /** Signs a payment of `requirements` and returns the request headers carrying it, and its txid. */
@@ -128,6 +130,13 @@ export async function paymentHeaders(
           x402Version: 2,
           accepted: options.accepted ?? requirements,
           payload,
+          ...(options.paymentId === undefined
+            ? {}
+            : {
+                extensions: {
+                  'payment-identifier': { info: { required: false, id: options.paymentId } },
+                },
+              }),
         }),
       };
   return { headers, txid: payment.txid };

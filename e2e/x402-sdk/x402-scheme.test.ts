@@ -325,11 +325,11 @@ describe('client role: spend-control presets', () => {
 describe('registerExactStacksScheme on the stock core classes', () => {
   const engine = createFacilitator({ networks: { testnet: { url: 'http://127.0.0.1:9' } } });
 
-  test('a facilitator gets the engine’s concrete networks; its /supported has one kind per network', () => {
+  test('a facilitator gets the engine’s concrete networks and extensions; its /supported has one kind per network', () => {
     const facilitator = registerExactStacksScheme(new x402Facilitator(), { facilitator: engine });
     assert.deepEqual(facilitator.getSupported(), {
       kinds: [{ x402Version: 2, scheme: 'exact', network: TESTNET }],
-      extensions: [],
+      extensions: ['bazaar'],
       signers: { 'stacks:*': [] },
     });
   });

@@ -56,7 +56,7 @@ describe('stock @x402/* with the Stacks exact scheme', () => {
           extra: { sponsor: stack.sponsor, feePayer: stack.sponsor },
         },
       ],
-      extensions: [],
+      extensions: ['bazaar'],
       signers: { 'stacks:*': [stack.sponsor] },
     });
   });

@@ -12,6 +12,7 @@ import { cors } from 'hono/cors';
 import { HTTPException } from 'hono/http-exception';
 import { type Logger, pino } from 'pino';
 import { ChainRequestError } from 'x402-stacks/chain';
+import { DiscoveryListQuerySchema } from 'x402-stacks/extensions';
 import {
   type ChainHealth,
   type Facilitator,
@@ -137,6 +138,17 @@ export function createFacilitatorApp(options: FacilitatorAppOptions): Facilitato
   });
 
   app.get('/supported', (c) => c.json(facilitator.supported()));
+
+  // The bazaar discovery list: declarations recorded from settled payments, filtered and paged as upstream asks.
+  app.get('/discovery/resources', async (c) => {
+    const query = DiscoveryListQuerySchema.safeParse(c.req.query());
+    if (!query.success) {
+      const issue = query.error.issues[0];
+      const details = `${issue?.path.join('.') || 'query'}: ${issue?.message ?? 'invalid'}`;
+      return c.json({ error: 'invalid_discovery_query', details }, 400);
+    }
+    return c.json(await facilitator.discoveryResources(query.data));
+  });
 
   app.get('/metrics', async (c) => {
     c.header('content-type', metrics.registry.contentType);

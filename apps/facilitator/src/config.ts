@@ -39,7 +39,19 @@ export type FacilitatorConfig = {
   readonly trustProxy: boolean;
   readonly verifyCacheMs: number;
   readonly maxNonceAhead: bigint;
+  /** The `payment-identifier` extension: how long, and how often, a retry under a payment's id gets its outcome. */
+  readonly paymentIdWindowMs: number;
+  readonly paymentIdMaxReplays: number;
   readonly logLevel: LogLevel;
+  /** The bazaar discovery catalog: `false` turns it off; the numbers bound it. */
+  readonly discovery:
+    | false
+    | {
+        readonly maxDeclarationBytes: number;
+        readonly maxPerPayTo: number;
+        readonly maxTotal: number;
+        readonly ttlMs: number;
+      };
 };
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -77,7 +89,14 @@ export const ENVIRONMENT = {
   TRUST_PROXY: 'false',
   VERIFY_CACHE_MS: '2000',
   MAX_NONCE_AHEAD: '25',
+  PAYMENT_ID_WINDOW_MS: '600000',
+  PAYMENT_ID_MAX_REPLAYS: '3',
   LOG_LEVEL: 'info',
+  DISCOVERY: 'true',
+  DISCOVERY_MAX_DECLARATION_BYTES: '16384',
+  DISCOVERY_MAX_PER_PAY_TO: '20',
+  DISCOVERY_MAX_TOTAL: '10000',
+  DISCOVERY_TTL_MS: '2592000000',
 } as const;
 
 /** Configuration that cannot start the service; `problems` lists every one. */
@@ -142,7 +161,14 @@ const Schema = z.object({
   TRUST_PROXY: z.enum(['true', 'false'], 'expected true or false').transform((v) => v === 'true'),
   VERIFY_CACHE_MS: integer(0, 60_000),
   MAX_NONCE_AHEAD: integer(0, 25).transform(BigInt),
+  PAYMENT_ID_WINDOW_MS: integer(1_000, 24 * 60 * 60_000),
+  PAYMENT_ID_MAX_REPLAYS: integer(0, 100),
   LOG_LEVEL: z.enum(LOG_LEVELS, `expected one of ${LOG_LEVELS.join(', ')}`),
+  DISCOVERY: z.enum(['true', 'false'], 'expected true or false').transform((v) => v === 'true'),
+  DISCOVERY_MAX_DECLARATION_BYTES: integer(256, 1024 * 1024),
+  DISCOVERY_MAX_PER_PAY_TO: integer(1, 100_000),
+  DISCOVERY_MAX_TOTAL: integer(1, 10_000_000),
+  DISCOVERY_TTL_MS: integer(60_000, 365 * 24 * 3_600_000),
 });
 
 /**
@@ -230,7 +256,17 @@ export function loadConfig(env: Record<string, string | undefined>): Facilitator
     trustProxy: config.TRUST_PROXY,
     verifyCacheMs: config.VERIFY_CACHE_MS,
     maxNonceAhead: config.MAX_NONCE_AHEAD,
+    paymentIdWindowMs: config.PAYMENT_ID_WINDOW_MS,
+    paymentIdMaxReplays: config.PAYMENT_ID_MAX_REPLAYS,
     logLevel: config.LOG_LEVEL,
+    discovery: config.DISCOVERY
+      ? {
+          maxDeclarationBytes: config.DISCOVERY_MAX_DECLARATION_BYTES,
+          maxPerPayTo: config.DISCOVERY_MAX_PER_PAY_TO,
+          maxTotal: config.DISCOVERY_MAX_TOTAL,
+          ttlMs: config.DISCOVERY_TTL_MS,
+        }
+      : false,
   });
 }
 

@@ -5,10 +5,11 @@
  */
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
-import { pino } from 'pino';
+import { type Logger, pino } from 'pino';
 import { createFacilitator, type Facilitator } from 'x402-stacks';
 import { createFacilitatorApp } from './app.js';
 import type { FacilitatorConfig } from './config.js';
+import { SqlDiscoveryCatalog } from './ledger/discovery-catalog.js';
 import { openPostgresLedger } from './ledger/postgres.js';
 import { openSqliteLedger } from './ledger/sqlite.js';
 
@@ -38,6 +39,8 @@ export async function startFacilitatorService(
           connectionString: config.database.url,
           ...(config.database.schema ? { schema: config.database.schema } : {}),
         });
+  // Set once the logger exists; a refusal can only come from a settle, after the service started.
+  let discoveryLog: Pick<Logger, 'info'> = { info: () => undefined };
   const facilitator = createFacilitator({
     networks: Object.fromEntries(
       config.networks.map((name) => [
@@ -50,12 +53,25 @@ export async function startFacilitatorService(
     pollIntervalMs: config.pollIntervalMs,
     verifyCacheMs: config.verifyCacheMs,
     maxNonceAhead: config.maxNonceAhead,
+    paymentIdentifier: {
+      windowMs: config.paymentIdWindowMs,
+      maxReplays: config.paymentIdMaxReplays,
+    },
     // Only testnet sBTC is contested; the override applies on testnet and leaves mainnet sBTC as it is.
     ...(config.sbtcContractTestnet
       ? { tokens: { contracts: { sBTC: config.sbtcContractTestnet as `${string}.${string}` } } }
       : {}),
     ...(config.claimLeaseMs === undefined ? {} : { claimLeaseMs: config.claimLeaseMs }),
     keeper: { intervalMs: config.keeperIntervalMs },
+    discovery:
+      config.discovery === false
+        ? false
+        : {
+            ...config.discovery,
+            catalog: new SqlDiscoveryCatalog(opened.db, config.database.kind),
+            onRefused: (refusal) =>
+              discoveryLog.info({ ...refusal }, 'bazaar declaration not listed'),
+          },
     ...(config.sponsorKeys.length > 0
       ? {
           sponsor: {
@@ -83,6 +99,7 @@ export async function startFacilitatorService(
     { level: config.logLevel, base: { service: 'x402-stacks-facilitator' } },
     destination,
   );
+  discoveryLog = logger;
   const app = createFacilitatorApp({
     facilitator,
     maxBodyBytes: config.maxBodyBytes,

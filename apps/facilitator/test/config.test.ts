@@ -15,6 +15,8 @@ describe('loadConfig', () => {
     assert.equal(config.trustProxy, false);
     assert.equal(config.verifyCacheMs, 2000);
     assert.equal(config.maxNonceAhead, 25n);
+    assert.equal(config.paymentIdWindowMs, 600_000);
+    assert.equal(config.paymentIdMaxReplays, 3);
     assert.equal(config.logLevel, 'info');
     assert.equal(config.sbtcContractTestnet, undefined, "the library's default testnet sBTC");
   });
@@ -23,6 +25,12 @@ describe('loadConfig', () => {
     const hiro = 'ST1F7QA2MDF17S807EPA36TSS8AMEFY4KA9TVGWXT.sbtc-token';
     assert.equal(loadConfig({ SBTC_CONTRACT_TESTNET: hiro }).sbtcContractTestnet, hiro);
     assert.equal(loadConfig({ SBTC_CONTRACT_TESTNET: ' ' }).sbtcContractTestnet, undefined);
+  });
+
+  test('the payment-identifier window and replays are read from the environment', () => {
+    const config = loadConfig({ PAYMENT_ID_WINDOW_MS: '60000', PAYMENT_ID_MAX_REPLAYS: '0' });
+    assert.equal(config.paymentIdWindowMs, 60_000);
+    assert.equal(config.paymentIdMaxReplays, 0);
   });
 
   test('testnet or mainnet needs only the network, the API URL and the key; PostgreSQL by URL', () => {
@@ -60,6 +68,8 @@ describe('loadConfig', () => {
         RATE_LIMIT_PER_MINUTE: '-1',
         TRUST_PROXY: 'yes',
         MAX_NONCE_AHEAD: '26',
+        PAYMENT_ID_WINDOW_MS: '10',
+        PAYMENT_ID_MAX_REPLAYS: '1000',
         LOG_LEVEL: 'loud',
         DATABASE_SCHEMA: 'x; drop table settlements',
       });
@@ -78,6 +88,8 @@ describe('loadConfig', () => {
         'RATE_LIMIT_PER_MINUTE',
         'TRUST_PROXY',
         'MAX_NONCE_AHEAD',
+        'PAYMENT_ID_WINDOW_MS',
+        'PAYMENT_ID_MAX_REPLAYS',
         'LOG_LEVEL',
         'DATABASE_SCHEMA',
       ]) {

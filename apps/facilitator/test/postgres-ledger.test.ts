@@ -24,7 +24,7 @@ after(async () => {
 });
 
 ledgerConformance('PostgreSQL ledger', async () => {
-  await sql`truncate x402_settlements, x402_sponsor_nonces, x402_sponsor_released, x402_sponsor_fees, x402_answers`.execute(
+  await sql`truncate x402_settlements, x402_sponsor_nonces, x402_sponsor_released, x402_sponsor_fees, x402_answers, x402_payment_ids`.execute(
     opened.db,
   );
   return opened.ledger;
@@ -46,6 +46,36 @@ test('a ledger schema from before claims recorded their process gains the column
     assert.equal((await reopened.ledger.get(settlement(7).txid))?.state, 'claimed');
     const claim = await reopened.ledger.claim(settlement(8, { holder: 'process-b' }));
     assert.equal(claim.claimed && claim.record.holder, 'process-b');
+  } finally {
+    await sql`drop schema if exists ${sql.id(older)} cascade`.execute(reopened.db);
+    await reopened.close();
+  }
+});
+
+test('a ledger schema from before payment identifiers gains their table at open, and keeps its rows', async () => {
+  const older = `${schema}_before_ids`;
+  const first = await openPostgresLedger({ connectionString, schema: older });
+  try {
+    await first.ledger.claim(settlement(9));
+    await sql`drop table x402_payment_ids`.execute(first.db);
+  } finally {
+    await first.close();
+  }
+  const reopened = await openPostgresLedger({ connectionString, schema: older });
+  try {
+    assert.equal((await reopened.ledger.get(settlement(9).txid))?.state, 'claimed');
+    const key = {
+      network: settlement(9).network,
+      payer: settlement(9).payer,
+      id: 'pay_0123456789abcdef',
+    };
+    const bound = await reopened.ledger.bindPaymentId(
+      key,
+      settlement(9).paymentTxid,
+      1_000,
+      60_000,
+    );
+    assert.equal(bound.paymentTxid, settlement(9).paymentTxid);
   } finally {
     await sql`drop schema if exists ${sql.id(older)} cascade`.execute(reopened.db);
     await reopened.close();
@@ -96,6 +126,40 @@ test('a ledger schema from before settlements recorded their resource gains the 
     assert.equal(claim.claimed && claim.record.resource, resource);
     assert.equal((await reopened.ledger.get(settlement(8).txid))?.resource, resource);
     assert.equal(await reopened.ledger.promoteAnswer?.(settlement(7).paymentTxid), true);
+  } finally {
+    await sql`drop schema if exists ${sql.id(older)} cascade`.execute(reopened.db);
+    await reopened.close();
+  }
+});
+
+test('a ledger schema from before both the resource column and payment identifiers gains both at open', async () => {
+  const older = `${schema}_before_both`;
+  const first = await openPostgresLedger({ connectionString, schema: older });
+  try {
+    await first.ledger.claim(settlement(5));
+    await sql`alter table x402_settlements drop column resource`.execute(first.db);
+    await sql`drop table x402_payment_ids`.execute(first.db);
+  } finally {
+    await first.close();
+  }
+  const reopened = await openPostgresLedger({ connectionString, schema: older });
+  try {
+    assert.equal((await reopened.ledger.get(settlement(5).txid))?.state, 'claimed');
+    const resource = 'https://api.example.com/weather';
+    const claim = await reopened.ledger.claim(settlement(6, { resource }));
+    assert.equal(claim.claimed && claim.record.resource, resource);
+    const key = {
+      network: settlement(5).network,
+      payer: settlement(5).payer,
+      id: 'pay_0123456789abcdef',
+    };
+    const bound = await reopened.ledger.bindPaymentId(
+      key,
+      settlement(5).paymentTxid,
+      1_000,
+      60_000,
+    );
+    assert.equal(bound.paymentTxid, settlement(5).paymentTxid);
   } finally {
     await sql`drop schema if exists ${sql.id(older)} cascade`.execute(reopened.db);
     await reopened.close();

@@ -1,6 +1,6 @@
 /**
  * Two facilitator processes sharing one PostgreSQL schema, end to end over HTTP against the devnet: a payment sent
- * to both 50 times is broadcast once and moves the money once; two transactions on one nonce give one success; and
+ * to both 50 times, with or without a payment-identifier id, is broadcast once and moves the money once; two transactions on one nonce give one success; and
  * sponsored payments settled through both get distinct sponsor nonces and all confirm.
  */
 import assert from 'node:assert/strict';
@@ -65,7 +65,7 @@ describe('two facilitator processes on one PostgreSQL', { timeout: 120_000 }, ()
   async function payment(
     account: StacksAccount,
     requirements: ReturnType<typeof requirementsFor>,
-    options: { nonce: bigint; fee?: bigint },
+    options: { nonce: bigint; fee?: bigint; paymentId?: string },
   ) {
     const { transaction } = await createPaymentTransaction({
       account,
@@ -75,7 +75,18 @@ describe('two facilitator processes on one PostgreSQL', { timeout: 120_000 }, ()
     });
     return JSON.stringify({
       x402Version: 2,
-      paymentPayload: { x402Version: 2, accepted: requirements, payload: { transaction } },
+      paymentPayload: {
+        x402Version: 2,
+        accepted: requirements,
+        payload: { transaction },
+        ...(options.paymentId
+          ? {
+              extensions: {
+                'payment-identifier': { info: { required: false, id: options.paymentId } },
+              },
+            }
+          : {}),
+      },
       paymentRequirements: requirements,
     });
   }
@@ -102,6 +113,48 @@ describe('two facilitator processes on one PostgreSQL', { timeout: 120_000 }, ()
     assert.equal(new Set(results.map((r) => r.transaction)).size, 1, 'every answer names the txid');
     assert.equal(proxy.broadcasts - broadcastsBefore, 1);
     assert.equal(devnet.chain.state.stx(seller), before + 3000n);
+  });
+
+  test('one payment under a payment-identifier id retried 50 times across both: one broadcast, at most 1 + 3 successes, counted in the ledger', async () => {
+    const seller = devnet.accounts[1]!.address;
+    const before = devnet.chain.state.stx(seller);
+    const broadcastsBefore = proxy.broadcasts;
+    const paymentId = 'pay_two_processes_0000000001';
+    const body = await payment(devnet.accounts[8]!.account, requirementsFor(), {
+      nonce: 0n,
+      paymentId,
+    });
+    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => settleAt(i, body)));
+    const successes = results.filter((r) => r.success).length;
+    // The claiming call answers; the retries that see its answer get it again while the id's 3 replays last (the
+    // default), and every other one is a duplicate, as without the extension.
+    assert.ok(successes >= 1 && successes <= 4, `${successes} successes`);
+    assert.deepEqual(
+      [...new Set(results.filter((r) => !r.success).map((r) => r.errorReason))],
+      successes === 50 ? [] : ['duplicate_settlement'],
+    );
+    assert.equal(new Set(results.map((r) => r.transaction)).size, 1, 'every answer names the txid');
+    assert.equal(proxy.broadcasts - broadcastsBefore, 1, 'one broadcast');
+    assert.equal(devnet.chain.state.stx(seller), before + 3000n, 'the money moved once');
+    const client = new pg.Client({ connectionString: DATABASE_URL });
+    await client.connect();
+    try {
+      const { rows } = await client.query(
+        `select replays from ${schema}.x402_payment_ids where id = $1`,
+        [paymentId],
+      );
+      assert.equal(rows.length, 1);
+      assert.equal(
+        Number(rows[0].replays),
+        successes - 1,
+        'each success after the first is a counted replay',
+      );
+    } finally {
+      await client.end();
+    }
+    // Past its replays, the id answers as any retry does.
+    const late = await settleAt(0, body);
+    if (successes === 4) assert.equal(late.errorReason, 'duplicate_settlement');
   });
 
   test('two transactions on one nonce, one to each process: one success', async () => {

@@ -13,7 +13,7 @@ import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { settlement } from '@x402-stacks/test-kit/ledger-conformance';
 import Database from 'better-sqlite3';
-import { Kysely, sql } from 'kysely';
+import { CompiledQuery, Kysely, sql } from 'kysely';
 import { type LedgerDatabase, migrateLedger } from '../src/ledger/schema.js';
 import { SqlLedger } from '../src/ledger/sql-ledger.js';
 import { openSqliteLedger } from '../src/ledger/sqlite.js';
@@ -134,4 +134,54 @@ test('SIGKILL at any moment loses no claim whose caller heard back', {
     await close();
     assert.deepEqual(missing, [], `round ${round}: ${heard.length} claims heard back`);
   }
+});
+
+test('destroy() while a transaction is half done commits none of it', async () => {
+  const { db, committed } = await open();
+  let reached!: () => void;
+  const halfway = new Promise<void>((resolve) => {
+    reached = resolve;
+  });
+  let go!: () => void;
+  const gate = new Promise<void>((resolve) => {
+    go = resolve;
+  });
+  const work = db.transaction().execute(async (trx) => {
+    const inside = new SqlLedger(trx, { dialect: 'sqlite' });
+    await inside.claim(settlement(30));
+    reached();
+    await gate;
+    await inside.claim(settlement(31));
+  });
+  await halfway;
+  await db.destroy();
+  go();
+  await assert.rejects(work);
+  // All or nothing: the first claim of a transaction that never finished must not be on disk.
+  assert.equal(committed(), 0);
+});
+
+test('a transaction whose commit failed cannot, rolling back, undo or unlock the transaction after it', async () => {
+  const database = new Database(join(dir, `ledger-${files++}.db`));
+  database.pragma('journal_mode = WAL');
+  database.pragma('foreign_keys = ON');
+  database.exec(`create table parent (id integer primary key);
+    create table child (id integer primary key, parent integer references parent (id) deferrable initially deferred)`);
+  const driver = new GroupCommitSqliteDialect({ database }).createDriver();
+  await driver.init();
+  const first = await driver.acquireConnection();
+  await driver.beginTransaction(first, {});
+  await first.executeQuery(CompiledQuery.raw('insert into child values (1, 99)'));
+  // The deferred foreign key fails the batch's COMMIT itself, as a full disk or an I/O error would.
+  await assert.rejects(driver.commitTransaction(first), /FOREIGN KEY/);
+  const second = await driver.acquireConnection();
+  await driver.beginTransaction(second, {});
+  await second.executeQuery(CompiledQuery.raw('insert into parent values (1)'));
+  // What Kysely does next: a transaction whose commit threw is rolled back (TransactionBuilder.execute).
+  await driver.rollbackTransaction(first);
+  await second.executeQuery(CompiledQuery.raw('insert into parent values (2)'));
+  await driver.commitTransaction(second);
+  const { n } = database.prepare('select count(*) as n from parent').get() as { n: number };
+  assert.equal(n, 2);
+  await driver.destroy();
 });

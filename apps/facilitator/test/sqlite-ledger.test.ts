@@ -28,6 +28,7 @@ ledgerConformance('SQLite ledger', async () => {
     'x402_sponsor_released',
     'x402_sponsor_fees',
     'x402_answers',
+    'x402_payment_ids',
   ]) {
     await sql`delete from ${sql.table(table)}`.execute(opened.db);
   }
@@ -56,6 +57,62 @@ test('a ledger file from before claims recorded their process gains the column a
     assert.equal((await reopened.ledger.get(settlement(7).txid))?.state, 'claimed');
     const claim = await reopened.ledger.claim(settlement(8, { holder: 'process-b' }));
     assert.equal(claim.claimed && claim.record.holder, 'process-b');
+  } finally {
+    await reopened.close();
+  }
+});
+
+test('a ledger file from before payment identifiers gains their table at open, and keeps its rows', async () => {
+  const path = join(dir, 'before-ids.db');
+  const older = await openSqliteLedger({ path });
+  await older.ledger.claim(settlement(9));
+  await sql`drop table x402_payment_ids`.execute(older.db);
+  await older.close();
+  const reopened = await openSqliteLedger({ path });
+  try {
+    assert.equal((await reopened.ledger.get(settlement(9).txid))?.state, 'claimed');
+    const key = {
+      network: settlement(9).network,
+      payer: settlement(9).payer,
+      id: 'pay_0123456789abcdef',
+    };
+    const bound = await reopened.ledger.bindPaymentId(
+      key,
+      settlement(9).paymentTxid,
+      1_000,
+      60_000,
+    );
+    assert.equal(bound.paymentTxid, settlement(9).paymentTxid);
+  } finally {
+    await reopened.close();
+  }
+});
+
+test('a ledger file from before both the resource column and payment identifiers gains both at open', async () => {
+  const path = join(dir, 'before-both.db');
+  const older = await openSqliteLedger({ path });
+  await older.ledger.claim(settlement(5));
+  await sql`alter table x402_settlements drop column resource`.execute(older.db);
+  await sql`drop table x402_payment_ids`.execute(older.db);
+  await older.close();
+  const reopened = await openSqliteLedger({ path });
+  try {
+    assert.equal((await reopened.ledger.get(settlement(5).txid))?.state, 'claimed');
+    const resource = 'https://api.example.com/weather';
+    const claim = await reopened.ledger.claim(settlement(6, { resource }));
+    assert.equal(claim.claimed && claim.record.resource, resource);
+    const key = {
+      network: settlement(5).network,
+      payer: settlement(5).payer,
+      id: 'pay_0123456789abcdef',
+    };
+    const bound = await reopened.ledger.bindPaymentId(
+      key,
+      settlement(5).paymentTxid,
+      1_000,
+      60_000,
+    );
+    assert.equal(bound.paymentTxid, settlement(5).paymentTxid);
   } finally {
     await reopened.close();
   }

@@ -22,6 +22,10 @@ export type RegistryConfig = {
   readonly trustProxy: boolean;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   readonly instanceId: string | undefined;
+  /** Facilitators whose bazaar discovery lists are imported at start; each resource is still probed. */
+  readonly importDiscoveryFrom: readonly string[];
+  /** Most resources imported from one facilitator's list. */
+  readonly importDiscoveryMax: number;
 };
 
 /** Every variable the registry reads, with its default: the README's table is this list. */
@@ -39,6 +43,8 @@ export const ENVIRONMENT = {
   TRUST_PROXY: 'false',
   LOG_LEVEL: 'info',
   INSTANCE_ID: '',
+  IMPORT_DISCOVERY_FROM: '',
+  IMPORT_DISCOVERY_MAX: '100',
 } as const;
 
 /**
@@ -79,6 +85,16 @@ const Schema = z.object({
   TRUST_PROXY: boolean,
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   INSTANCE_ID: z.string().max(100),
+  IMPORT_DISCOVERY_FROM: z
+    .string()
+    .transform((value) =>
+      value
+        .split(',')
+        .map((url) => url.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.url({ protocol: /^https?$/, error: 'expected http(s) URLs' })).max(20)),
+  IMPORT_DISCOVERY_MAX: integer(1, 10_000),
 });
 
 /**
@@ -114,6 +130,8 @@ export function loadConfig(env: Record<string, string | undefined>): RegistryCon
     trustProxy: config.TRUST_PROXY,
     logLevel: config.LOG_LEVEL,
     instanceId: config.INSTANCE_ID || undefined,
+    importDiscoveryFrom: config.IMPORT_DISCOVERY_FROM,
+    importDiscoveryMax: config.IMPORT_DISCOVERY_MAX,
   });
 }
 

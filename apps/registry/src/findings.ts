@@ -50,6 +50,7 @@ export const FINDING_CODES = {
   invalid_field: 'warning',
   missing_output: 'warning',
   invalid_image: 'warning',
+  invalid_bazaar: 'warning',
 } as const satisfies Record<string, 'error' | 'warning'>;
 
 /** A finding code. */

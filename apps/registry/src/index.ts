@@ -21,6 +21,11 @@ export {
 export { type AppEnv, createRegistryApp, type RegistryAppOptions } from './http/app.js';
 export { discoveryItem } from './http/discovery.js';
 export {
+  type DiscoveryImport,
+  DiscoveryImportError,
+  importDiscoveryList,
+} from './import-discovery.js';
+export {
   LISTING_STATUSES,
   type ListedAccept,
   type ListingStatus,

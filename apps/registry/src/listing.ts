@@ -48,4 +48,9 @@ export type NormalizedListing = {
   /** How to call the resource: `{type: 'http', method, queryParams?, bodyFields?, …}` or an MCP tool. */
   readonly input: Readonly<Record<string, unknown>>;
   readonly output: unknown;
+  /**
+   * The JSON Schema of the call (`input`, `output`) from the 402's bazaar declaration, checked and bounded like a
+   * facilitator's catalog checks it; absent when the seller declared none (or a v1 `outputSchema` only).
+   */
+  readonly schema?: Readonly<Record<string, unknown>>;
 };

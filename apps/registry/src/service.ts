@@ -9,6 +9,7 @@ import pino, { type Logger } from 'pino';
 import { type Clock, systemClock } from './clock.js';
 import { describeDatabase, type RegistryConfig } from './config.js';
 import { createRegistryApp } from './http/app.js';
+import { importDiscoveryList } from './import-discovery.js';
 import { createScheduler, type Scheduler } from './monitor/scheduler.js';
 import { createSafeFetcher, type Fetcher } from './probe/fetcher.js';
 import { createRegistry, type Registry } from './registry.js';
@@ -94,6 +95,28 @@ export async function startRegistryService(
     started.once('error', reject);
   });
   if (config.checkIntervalMs > 0) scheduler.start(config.checkIntervalMs);
+  // In the background: a facilitator that is down or lists junk costs a log line, never the start.
+  for (const facilitatorUrl of config.importDiscoveryFrom) {
+    void importDiscoveryList(registry, fetcher, facilitatorUrl, {
+      maxResources: config.importDiscoveryMax,
+    }).then(
+      (report) =>
+        logger.info(
+          {
+            facilitator: facilitatorUrl,
+            read: report.read,
+            listed: report.listed.length,
+            refused: report.refused,
+          },
+          'discovery list imported',
+        ),
+      (error) =>
+        logger.warn(
+          { facilitator: facilitatorUrl, reason: error?.reason ?? 'import_failed' },
+          error instanceof Error ? error.message : String(error),
+        ),
+    );
+  }
   const { port } = server.address() as AddressInfo;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   logger.info({ url, database: describeDatabase(config.database) }, 'registry started');

@@ -135,6 +135,31 @@ describe('registration', () => {
     );
   });
 
+  test('a changed bazaar schema alone is a new version; the same declaration again is not', async () => {
+    const declared = (schema: Json) => {
+      const challenge: Json = v2Challenge(at('/quotes'));
+      challenge.extensions.bazaar.schema = schema;
+      return v2Answer(challenge);
+    };
+    routes.set('/quotes', declared({ type: 'object' }));
+    const first = await post(service.url, '/api/v1/resources', { url: at('/quotes') });
+    assert.deepEqual([first.status, first.json.listing.version], [201, 1]);
+    const again = await post(service.url, '/api/v1/resources', { url: at('/quotes') });
+    assert.deepEqual([again.status, again.json.listing.version], [200, 1]);
+    // Same terms, input and output: only what the seller now says the input must hold changed.
+    const stricter = { type: 'object', required: ['input'] };
+    routes.set('/quotes', declared(stricter));
+    const changed = await post(service.url, '/api/v1/resources', { url: at('/quotes') });
+    assert.deepEqual([changed.status, changed.json.listing.version], [200, 2]);
+    const detail = await get(`/api/v1/resources/${first.json.id}`);
+    assert.deepEqual(detail.json.schema, stricter);
+    assert.deepEqual(
+      detail.json.versions.map((v: Json) => v.version),
+      [2, 1],
+    );
+    assert.notEqual(detail.json.versions[0].schemaHash, detail.json.versions[1].schemaHash);
+  });
+
   test('a refused registration is 400 with a documented error, a message and every finding', async () => {
     routes.set(
       '/broken',

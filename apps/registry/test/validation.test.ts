@@ -50,6 +50,46 @@ const CASES: Case[] = [
     listing: (l) => assert.equal(first(l).network, 'stacks:2147483648'),
   },
   {
+    name: 'v2: the bazaar declaration’s JSON Schema is imported onto the listing',
+    answer: (u) => {
+      const challenge = v2Challenge(u);
+      const bazaar = (challenge.extensions as Record<string, Record<string, unknown>>).bazaar!;
+      bazaar.schema = {
+        type: 'object',
+        properties: { input: { type: 'object', properties: { queryParams: { type: 'object' } } } },
+      };
+      return v2Answer(challenge);
+    },
+    findings: [],
+    listing: (l) =>
+      assert.deepEqual(l.schema, {
+        type: 'object',
+        properties: { input: { type: 'object', properties: { queryParams: { type: 'object' } } } },
+      }),
+  },
+  {
+    name: 'v2: a bazaar schema referring outside itself is a warning and is not imported',
+    answer: (u) => {
+      const challenge = v2Challenge(u);
+      const bazaar = (challenge.extensions as Record<string, Record<string, unknown>>).bazaar!;
+      bazaar.schema = { $ref: 'https://evil.example/schema.json' };
+      return v2Answer(challenge);
+    },
+    findings: ['invalid_bazaar:bazaar_schema_external_ref'],
+    listing: (l) => assert.equal(l.schema, undefined),
+  },
+  {
+    name: 'v2: an oversized bazaar declaration is a warning and is not imported',
+    answer: (u) => {
+      const challenge = v2Challenge(u);
+      const bazaar = (challenge.extensions as Record<string, Record<string, unknown>>).bazaar!;
+      bazaar.schema = { type: 'object', description: 'x'.repeat(20_000) };
+      return jsonAnswer(challenge);
+    },
+    findings: ['invalid_bazaar:bazaar_declaration_too_large'],
+    listing: (l) => assert.equal(l.schema, undefined),
+  },
+  {
     name: 'v2: challenge in the payment-required header',
     answer: (u) => v2Answer(v2Challenge(u)),
     findings: [],

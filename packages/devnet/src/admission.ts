@@ -20,6 +20,7 @@ import {
   verifySponsorSignature,
 } from 'x402-stacks/stacks';
 import type { ByteArena } from './arena.js';
+import { argumentsFit, ESCROW_PUBLIC_FUNCTIONS } from './escrow-types.js';
 import type { AccountState } from './state.js';
 import type { DevnetToken } from './tokens.js';
 
@@ -52,6 +53,8 @@ export type AdmittedTransaction = {
 export type AdmissionContext = {
   readonly state: AccountState;
   readonly tokens: ReadonlyMap<string, DevnetToken>;
+  /** The contract ids batch-escrow is deployed at. */
+  readonly escrows: ReadonlySet<string>;
   /** The pending transaction holding (principal, nonce), if any. */
   pendingAt(principal: string, nonce: bigint): { txid: string; fee: bigint } | undefined;
 };
@@ -255,7 +258,8 @@ class Admitted implements AdmittedTransaction {
   }
 }
 
-function contractIdOf(address: { version: number; hash160: string }, name: string): string {
+/** `<address>.<name>` of a contract call's target, or '' when the address cannot be spelled. */
+export function contractIdOf(address: { version: number; hash160: string }, name: string): string {
   try {
     return `${addressFromHash160(address.version, address.hash160)}.${name}`;
   } catch {
@@ -290,6 +294,7 @@ function checkPayload(
   }
   if (payload.payloadType === PayloadType.ContractCall) {
     const contractId = contractIdOf(payload.contractAddress, payload.contractName.content);
+    if (context.escrows.has(contractId)) return checkEscrowCall(contractId, payload, context);
     const token = context.tokens.get(contractId);
     if (!token) return { reason: 'NoSuchContract' };
     if (payload.functionName.content !== 'transfer') {
@@ -318,8 +323,48 @@ function checkPayload(
   }
   return {
     reason: 'ServerFailureOther',
-    reason_data: { message: 'the devnet executes token transfers and SIP-010 transfer calls only' },
+    reason_data: {
+      message:
+        'the devnet executes token transfers, SIP-010 transfer calls and batch-escrow calls only',
+    },
   };
+}
+
+/**
+ * A call to batch-escrow: a public function, arguments of its types, and every trait argument a token the devnet
+ * executes (a real node would run any deployed SIP-010 contract; this devnet knows only its registered tokens).
+ */
+function checkEscrowCall(
+  contractId: string,
+  payload: { functionName: { content: string }; functionArgs: ClarityValue[] },
+  context: AdmissionContext,
+): { ok: true } | Rejection {
+  const name = payload.functionName.content;
+  const types = ESCROW_PUBLIC_FUNCTIONS[name];
+  if (!types) {
+    return {
+      reason: 'NoSuchPublicFunction',
+      reason_data: { message: `${contractId} has no public function ${name}` },
+    };
+  }
+  if (!argumentsFit(types, payload.functionArgs)) {
+    return {
+      reason: 'BadFunctionArgument',
+      reason_data: { message: `the arguments do not fit ${contractId}'s ${name}` },
+    };
+  }
+  for (const [index, type] of types.entries()) {
+    const arg = payload.functionArgs[index]!;
+    if (type.kind !== 'optional' || type.of.kind !== 'trait' || arg.type !== 'some') continue;
+    const token = arg.value.type === 'contract' ? arg.value.value : '';
+    if (!context.tokens.has(token)) {
+      return {
+        reason: 'BadFunctionArgument',
+        reason_data: { message: `the devnet executes no SIP-010 contract ${token}` },
+      };
+    }
+  }
+  return { ok: true };
 }
 
 function principalOfCondition(hashMode: AddressHashMode, signer: string): string {

@@ -14,8 +14,20 @@ import {
   readFacts,
 } from './admission.js';
 import { ByteArena } from './arena.js';
-import { type Execution, execute, type ForcedAbort, restoreExecution } from './execution.js';
-import { type DevnetAccount, GENESIS_BALANCES, genesisAccounts } from './genesis.js';
+import { BatchEscrow, type EscrowStateJson } from './escrow.js';
+import {
+  type Execution,
+  execute,
+  type ForcedAbort,
+  restoreExecution,
+  type TransactionEvent,
+} from './execution.js';
+import {
+  type DevnetAccount,
+  ESCROW_DEPLOYMENTS,
+  GENESIS_BALANCES,
+  genesisAccounts,
+} from './genesis.js';
 import { AccountState, type AccountStateJson } from './state.js';
 import { type DevnetToken, registeredTokens, type TokenOptions, tokenAssetId } from './tokens.js';
 
@@ -96,6 +108,9 @@ const GENESIS_HASH = `0x${'00'.repeat(32)}`;
 export class DevnetChain {
   readonly accounts: readonly DevnetAccount[];
   readonly tokens: ReadonlyMap<string, DevnetToken>;
+  /** batch-escrow, preloaded at genesis at its testnet and mainnet ids, by contract id. */
+  readonly escrows: ReadonlyMap<string, BatchEscrow>;
+  readonly #escrowIds: ReadonlySet<string>;
   readonly #burnBlockEvery: number;
   readonly #clock: () => number;
   #state = new AccountState();
@@ -113,6 +128,13 @@ export class DevnetChain {
     this.tokens = new Map(
       registeredTokens(options.tokens).map((token) => [token.contractId, token]),
     );
+    this.escrows = new Map(
+      ESCROW_DEPLOYMENTS.map(({ contractId, admin }) => [
+        contractId,
+        new BatchEscrow(contractId, admin, [...this.tokens.keys()]),
+      ]),
+    );
+    this.#escrowIds = new Set(this.escrows.keys());
     this.#burnBlockEvery = Math.max(1, options.burnBlockEvery ?? 5);
     this.#clock = options.clock ?? Date.now;
     for (const { address } of this.accounts) {
@@ -169,6 +191,7 @@ export class DevnetChain {
     const verdict = admit(raw, tx, txid, {
       state: this.#state,
       tokens: this.tokens,
+      escrows: this.#escrowIds,
       pendingAt: (principal, nonce) => this.#pendingAt(principal, nonce),
     });
     if ('reason' in verdict) return { accepted: false, txid, ...verdict };
@@ -198,6 +221,11 @@ export class DevnetChain {
     const time = Math.max(Math.floor(now / 1000), this.tip?.time ?? 0);
     const parentHash = this.tip?.hash ?? GENESIS_HASH;
     const included: TransactionRecord[] = [];
+    const context = {
+      escrows: this.escrows,
+      tokens: this.tokens,
+      burnBlockHeight: this.#burnHeightAt(height),
+    };
     for (let progress = true; progress; ) {
       progress = false;
       for (const record of this.#mempool.values()) {
@@ -210,7 +238,7 @@ export class DevnetChain {
           record.admitted.release();
           continue;
         }
-        record.execution = execute(record.admitted, this.#state, record.fault?.abort);
+        record.execution = execute(record.admitted, this.#state, record.fault?.abort, context);
         record.status = record.execution.status;
         record.admitted.release();
         record.txIndex = included.length;
@@ -325,6 +353,7 @@ export class DevnetChain {
     return {
       version: 1,
       state: this.#state.toJSON(),
+      escrows: Object.fromEntries([...this.escrows].map(([id, escrow]) => [id, escrow.toJSON()])),
       blocks: this.#blocks.map((block) => ({ ...block, txids: [...block.txids] })),
       transactions: [...this.#transactions.values()].map((record) => ({
         raw: bytesToHex(record.admitted.raw),
@@ -333,7 +362,13 @@ export class DevnetChain {
         ...(record.block ? { height: record.block.height } : {}),
         ...(record.txIndex === undefined ? {} : { txIndex: record.txIndex }),
         ...(record.execution
-          ? { execution: { status: record.execution.status, result: record.execution.result } }
+          ? {
+              execution: {
+                status: record.execution.status,
+                result: record.execution.result,
+                ...storedEvents(record.execution),
+              },
+            }
           : {}),
         ...(record.replacedBy ? { replacedBy: record.replacedBy } : {}),
         ...(record.fault ? { fault: record.fault } : {}),
@@ -349,6 +384,9 @@ export class DevnetChain {
     if (json?.version !== 1) throw new Error('unsupported devnet state file version');
     const chain = new DevnetChain(options);
     chain.#state = AccountState.fromJSON(json.state);
+    // A state saved before the escrow existed keeps its genesis storage.
+    for (const [id, saved] of Object.entries(json.escrows ?? {}))
+      chain.escrows.get(id)?.load(saved);
     chain.#blocks = json.blocks.map((block) => ({ ...block }));
     for (const saved of json.transactions) {
       const raw = hexToBytes(saved.raw);
@@ -419,6 +457,8 @@ export class DevnetChain {
 export type DevnetStateJson = {
   version: 1;
   state: AccountStateJson;
+  /** batch-escrow's storage per deployment; absent in states saved before it was preloaded. */
+  escrows?: Record<string, EscrowStateJson>;
   blocks: Block[];
   transactions: {
     raw: string;
@@ -426,11 +466,17 @@ export type DevnetStateJson = {
     receiptTime: number;
     height?: number;
     txIndex?: number;
-    execution?: Pick<Execution, 'status' | 'result'>;
+    execution?: Pick<Execution, 'status' | 'result'> & { events?: TransactionEvent[] };
     replacedBy?: string;
     fault?: TransactionRecord['fault'];
   }[];
 };
+
+/** Events that cannot be rebuilt from the transaction (batch-escrow's) are saved with it. */
+function storedEvents(execution: Execution): { events?: TransactionEvent[] } {
+  const stored = (execution as { stored?: TransactionEvent[] }).stored;
+  return stored ? { events: stored } : {};
+}
 
 function pendingKeys(admitted: AdmittedTransaction): string[] {
   const keys = [`${admitted.origin}:${admitted.originNonce}`];

@@ -17,9 +17,10 @@ import {
   type PostConditionWire,
 } from '@stacks/transactions';
 import { addressFromHash160 } from 'x402-stacks/stacks';
-import type { AdmittedTransaction } from './admission.js';
+import { type AdmittedTransaction, contractIdOf } from './admission.js';
+import type { BatchEscrow, EscrowPlan } from './escrow.js';
 import type { AccountState } from './state.js';
-import { tokenAssetId } from './tokens.js';
+import { type DevnetToken, tokenAssetId } from './tokens.js';
 
 /** Hiro's event shapes, as `GET /extended/v1/tx/:txid` lists them. */
 export type TransactionEvent =
@@ -56,15 +57,23 @@ export type Execution = {
 };
 
 /**
- * An execution read back from a saved state: status and result as saved, events rebuilt from the transaction.
+ * An execution read back from a saved state: status and result as saved, events rebuilt from the transaction (or, for
+ * a contract whose events depend on its storage, as saved).
  */
 export function restoreExecution(
-  saved: Pick<Execution, 'status' | 'result'>,
+  saved: Pick<Execution, 'status' | 'result'> & { events?: TransactionEvent[] },
   admitted: AdmittedTransaction,
 ): Execution {
-  if (saved.status === 'success') return new Success(saved.result, admitted);
+  if (saved.status === 'success') return new Success(saved.result, admitted, saved.events);
   return { status: saved.status, result: saved.result, events: [] };
 }
+
+/** What execution reads besides balances: the escrow deployments and the burn height of the block being mined. */
+export type ExecutionContext = {
+  readonly escrows: ReadonlyMap<string, BatchEscrow>;
+  readonly tokens: ReadonlyMap<string, DevnetToken>;
+  readonly burnBlockHeight: number;
+};
 
 /**
  * A successful execution. Events follow from the transaction alone, so they are rebuilt when read rather than kept
@@ -73,16 +82,20 @@ export function restoreExecution(
 class Success implements Execution {
   readonly status = 'success' as const;
   readonly #admitted: AdmittedTransaction;
+  /** Events that depend on contract storage (batch-escrow's prints), kept since they cannot be rebuilt. */
+  readonly stored: TransactionEvent[] | undefined;
 
   constructor(
     readonly result: { hex: string; repr: string },
     admitted: AdmittedTransaction,
+    stored?: TransactionEvent[],
   ) {
     this.#admitted = admitted;
+    this.stored = stored;
   }
 
   get events(): TransactionEvent[] {
-    return transferEvents(this.#admitted);
+    return this.stored ?? transferEvents(this.#admitted);
   }
 }
 
@@ -99,6 +112,7 @@ export function execute(
   admitted: AdmittedTransaction,
   state: AccountState,
   forced?: ForcedAbort,
+  context: ExecutionContext = { escrows: new Map(), tokens: new Map(), burnBlockHeight: 0 },
 ): Execution {
   state.chargeFee(admitted.feePayer, admitted.fee);
   state.bumpNonce(admitted.origin);
@@ -107,7 +121,7 @@ export function execute(
 
   if (forced === 'abort_by_response') return abortByResponse(Cl.error(Cl.uint(1)), []);
 
-  const planned = plan(admitted, state);
+  const planned = plan(admitted, state, context);
   const isCall = admitted.tx.payload.payloadType === PayloadType.ContractCall;
   if ('error' in planned) {
     // An error response rolls back every transfer, yet the node still checks the call's post-conditions against
@@ -127,7 +141,7 @@ export function execute(
     return { status: 'abort_by_post_condition', result: result(planned.value), events: [] };
   }
   for (const apply of planned.apply) apply();
-  return new Success(result(planned.value), admitted);
+  return new Success(result(planned.value), admitted, planned.events);
 
   function abortByResponse(value: ClarityValue, events: TransactionEvent[]): Execution {
     return { status: 'abort_by_response', result: result(value), events };
@@ -140,10 +154,26 @@ type Plan =
       value: ClarityValue;
       movements: Movement[];
       apply: (() => void)[];
+      /** Set when the events depend on contract storage. */
+      events?: TransactionEvent[];
     };
 
-function plan(admitted: AdmittedTransaction, state: AccountState): Plan {
+function plan(admitted: AdmittedTransaction, state: AccountState, context: ExecutionContext): Plan {
   const { payload } = admitted.tx;
+  if (payload.payloadType === PayloadType.ContractCall) {
+    const escrow = context.escrows.get(
+      contractIdOf(payload.contractAddress, payload.contractName.content),
+    );
+    if (escrow) {
+      const planned = escrow.call(payload.functionName.content, payload.functionArgs, {
+        sender: admitted.origin,
+        burnBlockHeight: context.burnBlockHeight,
+        state,
+        tokens: context.tokens,
+      });
+      return fromEscrowPlan(planned, escrow.contractId, `0x${admitted.txid}`);
+    }
+  }
   if (payload.payloadType === PayloadType.TokenTransfer) {
     const recipient = principalValue(payload.recipient);
     const amount = payload.amount;
@@ -176,6 +206,43 @@ function plan(admitted: AdmittedTransaction, state: AccountState): Plan {
     movements: [{ principal: sender, asset: assetId, amount }],
     apply: [() => state.transferToken(assetId, sender, recipient, amount)],
   };
+}
+
+/** An escrow call's plan as the executor's: transfers become movements and asset events, prints log events. */
+function fromEscrowPlan(planned: EscrowPlan, contractId: string, txId: string): Plan {
+  if ('error' in planned) return planned;
+  const movements: Movement[] = [];
+  const events: TransactionEvent[] = planned.effects.map((effect, event_index) => {
+    if ('print' in effect) {
+      return {
+        event_index,
+        event_type: 'smart_contract_log',
+        tx_id: txId,
+        contract_log: {
+          contract_id: contractId,
+          topic: 'print',
+          value: { hex: cvToHex(effect.print), repr: cvToString(effect.print) },
+        },
+      };
+    }
+    const { asset, sender, recipient, amount } = effect.transfer;
+    movements.push({ principal: sender, asset, amount });
+    const transfer = { sender, recipient, amount: amount.toString() };
+    return asset === 'STX'
+      ? {
+          event_index,
+          event_type: 'stx_asset',
+          tx_id: txId,
+          asset: { asset_event_type: 'transfer', ...transfer },
+        }
+      : {
+          event_index,
+          event_type: 'fungible_token_asset',
+          tx_id: txId,
+          asset: { asset_event_type: 'transfer', asset_id: asset, ...transfer },
+        };
+  });
+  return { value: planned.value, movements, apply: [planned.apply], events };
 }
 
 /**

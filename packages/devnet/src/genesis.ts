@@ -3,7 +3,12 @@
  * @module
  */
 import type { StacksAccount } from 'x402-stacks';
-import { mnemonicToAccounts } from 'x402-stacks/stacks';
+import {
+  addressFromHash160,
+  mnemonicToAccounts,
+  parseStacksAddress,
+  STACKS_NETWORKS,
+} from 'x402-stacks/stacks';
 
 /**
  * Clarinet's published devnet mnemonic. It is public on purpose: never send real funds to these accounts.
@@ -11,6 +16,29 @@ import { mnemonicToAccounts } from 'x402-stacks/stacks';
  */
 export const DEVNET_MNEMONIC =
   'twice kind fence tip hidden tilt action fragile skin nothing glory cousin green tomorrow spring wrist shed math olympic multiply hip blue scout claw';
+
+/** Clarinet's devnet deployer: account 0 of the mnemonic on testnet. */
+const DEPLOYER = 'ST1PQHQKV0RJXZFY1DGX8MNSNYVE3VGZJSRTPGZGM';
+
+/**
+ * Where batch-escrow is preloaded: by the deployer, at its testnet address (what the devnet's testnet chain id
+ * reaches, and where the contract's tests deploy it in simnet) and at the same key's mainnet address (`SP1PQ…`), so
+ * mainnet-configured clients find it too. Each is its own deployment with its own storage, and since the devnet runs
+ * the testnet chain id, both SIP-018 domains carry testnet's chain id. The admin of both is the testnet deployer
+ * (no transaction on this chain can come from an `SP…` origin), and every registered token starts allowed.
+ * @example
+ * ```ts
+ * ESCROW_DEPLOYMENTS.map((d) => d.contractId);
+ * // ['ST1PQHQKV0RJXZFY1DGX8MNSNYVE3VGZJSRTPGZGM.batch-escrow', 'SP1PQHQKV0RJXZFY1DGX8MNSNYVE3VGZJSRCBGD7R.batch-escrow']
+ * ```
+ */
+export const ESCROW_DEPLOYMENTS: readonly { contractId: string; admin: string }[] = [
+  STACKS_NETWORKS.testnet.addressVersion.singleSig,
+  STACKS_NETWORKS.mainnet.addressVersion.singleSig,
+].map((version) => ({
+  contractId: `${addressFromHash160(version, parseStacksAddress(DEPLOYER).hash160)}.batch-escrow`,
+  admin: DEPLOYER,
+}));
 
 /** What each genesis account holds, in atomic units. */
 export const GENESIS_BALANCES = {

@@ -10,9 +10,21 @@ import {
   PostConditionMode,
   wireToPostCondition,
 } from '@stacks/transactions';
-import { u128Hex } from './admission.js';
+import { contractIdOf, u128Hex } from './admission.js';
 import type { DevnetChain, TransactionRecord } from './chain.js';
 
+const TRANSFER_PARAMETERS = ['amount', 'sender', 'recipient', 'memo'];
+/** batch-escrow's parameter names, as its source declares them. */
+const ESCROW_PARAMETERS: Record<string, string[]> = {
+  deposit: ['config', 'amount', 'token'],
+  claim: ['claims', 'authorization'],
+  settle: ['receiver', 'token'],
+  refund: ['channel-id', 'amount', 'nonce', 'authorization', 'token'],
+  'start-withdrawal': ['channel-id', 'amount'],
+  'finish-withdrawal': ['channel-id', 'token'],
+  'set-token-allowed': ['token', 'allowed'],
+  'set-admin': ['new-admin'],
+};
 const ANCHOR_MODES: Record<number, string> = { 1: 'on_chain_only', 2: 'off_chain_only', 3: 'any' };
 
 /** `GET /extended/v1/tx/:txid`. */
@@ -85,7 +97,10 @@ function payloadJson(record: TransactionRecord): Record<string, unknown> {
     };
   }
   if (payload.payloadType === PayloadType.ContractCall) {
-    const contractId = `${record.admitted.token?.contractId ?? ''}`;
+    const contractId = contractIdOf(payload.contractAddress, payload.contractName.content);
+    const names = record.admitted.token
+      ? TRANSFER_PARAMETERS
+      : (ESCROW_PARAMETERS[payload.functionName.content] ?? []);
     return {
       tx_type: 'contract_call',
       contract_call: {
@@ -95,7 +110,7 @@ function payloadJson(record: TransactionRecord): Record<string, unknown> {
         function_args: payload.functionArgs.map((arg, index) => ({
           hex: cvToHex(arg),
           repr: cvToString(arg),
-          name: ['amount', 'sender', 'recipient', 'memo'][index] ?? `arg${index}`,
+          name: names[index] ?? `arg${index}`,
           type: arg.type,
         })),
       },

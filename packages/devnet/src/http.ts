@@ -3,11 +3,12 @@
  * @module
  */
 import { hexToBytes } from '@stacks/common';
-import { Cl, cvToHex, hexToCV } from '@stacks/transactions';
+import { Cl, type ClarityValue, cvToHex, hexToCV } from '@stacks/transactions';
 import { type Context, Hono } from 'hono';
 import { STACKS_NETWORKS } from 'x402-stacks';
 import { parsePrincipal } from 'x402-stacks/stacks';
 import type { DevnetChain, DroppedStatus, Fault } from './chain.js';
+import { argumentsFit, ESCROW_READ_ONLY_FUNCTIONS } from './escrow-types.js';
 import { accountJson, balancesJson, infoJson, noncesJson, transactionJson } from './hiro.js';
 import { tokenAssetId } from './tokens.js';
 
@@ -145,6 +146,33 @@ export function createDevnetApp(chain: DevnetChain, hooks: DevnetHooks = {}): Ho
     if (!owner) return c.json({ okay: false, cause: 'get-balance takes one principal argument' });
     const balance = chain.state.token(tokenAssetId(token), owner);
     return c.json({ okay: true, result: cvToHex(Cl.ok(Cl.uint(balance))) });
+  });
+
+  // Every read-only function of a preloaded batch-escrow, as the node answers `call-read`: `{okay, result}` with the
+  // value's hex, or `{okay: false, cause}` for arguments that do not fit.
+  app.post('/v2/contracts/call-read/:address/:name/:function', async (c) => {
+    const contractId = `${c.req.param('address')}.${c.req.param('name')}`;
+    const escrow = chain.escrows.get(contractId);
+    if (!escrow) return c.text(`No contract ${contractId}`, 404);
+    const fn = c.req.param('function');
+    const types = ESCROW_READ_ONLY_FUNCTIONS[fn];
+    if (!types)
+      return c.json({ okay: false, cause: `Unchecked(NoSuchFunction("${contractId}", "${fn}"))` });
+    const body = (await c.req.json().catch(() => undefined)) as { arguments?: unknown } | undefined;
+    const raw = Array.isArray(body?.arguments) ? body.arguments : [];
+    let args: ClarityValue[];
+    try {
+      args = raw.map((argument) => {
+        if (typeof argument !== 'string') throw new Error('not hex');
+        return hexToCV(argument);
+      });
+    } catch {
+      return c.json({ okay: false, cause: 'arguments must be hex-serialized Clarity values' });
+    }
+    if (!argumentsFit(types, args)) {
+      return c.json({ okay: false, cause: `the arguments do not fit ${fn}` });
+    }
+    return c.json({ okay: true, result: cvToHex(escrow.readOnly(fn, args)) });
   });
 
   // Before `/extended/v1/tx/:txid`, which would take `multiple` for a txid. Each id is answered under the key it was

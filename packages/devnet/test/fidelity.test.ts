@@ -33,7 +33,8 @@ import {
   type PostCondition,
   privateKeyToAddress,
 } from '@stacks/transactions';
-import { type DevnetAccount, DevnetChain, type TransactionEvent } from '../src/index.js';
+import { type DevnetAccount, DevnetChain } from '../src/index.js';
+import { type ComparableEvent, fromDevnetEvent, fromSimnetEvent } from './fidelity-events.js';
 
 /** The real sbtc-token: simnet's boot contract, and registered by the devnet at the same id. */
 const SBTC = 'SM3VDXK3WZZSA84XXFKAFAF15NNZX32CTSG82JFQ4.sbtc-token';
@@ -46,11 +47,6 @@ type Party = { address: string; privateKey: string };
 type DevnetOutcome =
   | { rejected: string }
   | { status: string; repr: string; events: ComparableEvent[] };
-
-/** An asset or print event in a shape both sides can be mapped to. */
-type ComparableEvent =
-  | { kind: 'stx' | 'ft'; asset?: string; sender: string; recipient: string; amount: string }
-  | { kind: 'print'; contract: string; hex: string };
 
 let simnet: Simnet;
 let chain: DevnetChain;
@@ -208,49 +204,6 @@ function runOnSimnet(raws: Uint8Array[]): { repr: string; events: ComparableEven
     }
     return { repr: cvToString(res.result), events: res.events.map(fromSimnetEvent) };
   });
-}
-
-function fromDevnetEvent(event: TransactionEvent): ComparableEvent {
-  switch (event.event_type) {
-    case 'stx_asset':
-      return { kind: 'stx', ...pick(event.asset) };
-    case 'fungible_token_asset':
-      return { kind: 'ft', asset: event.asset.asset_id, ...pick(event.asset) };
-    case 'smart_contract_log':
-      return {
-        kind: 'print',
-        contract: event.contract_log.contract_id,
-        hex: event.contract_log.value.hex,
-      };
-  }
-}
-
-function fromSimnetEvent({
-  event,
-  data,
-}: ParsedTransactionResult['events'][number]): ComparableEvent {
-  const text = (key: string) => String(data[key]);
-  switch (event) {
-    case 'stx_transfer_event':
-      return {
-        kind: 'stx',
-        ...pick({ sender: text('sender'), recipient: text('recipient'), amount: text('amount') }),
-      };
-    case 'ft_transfer_event':
-      return {
-        kind: 'ft',
-        asset: text('asset_identifier'),
-        ...pick({ sender: text('sender'), recipient: text('recipient'), amount: text('amount') }),
-      };
-    case 'print_event':
-      return { kind: 'print', contract: text('contract_identifier'), hex: text('raw_value') };
-    default:
-      throw new Error(`unexpected simnet event ${event}`);
-  }
-}
-
-function pick(asset: { sender: string; recipient: string; amount: string }) {
-  return { sender: asset.sender, recipient: asset.recipient, amount: asset.amount };
 }
 
 /** Runs the same transactions on both chains; returns both sides' outcomes, in order. */

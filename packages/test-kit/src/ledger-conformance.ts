@@ -560,6 +560,98 @@ export function ledgerConformance(name: string, create: () => Promise<Ledger>): 
     });
   });
 
+  describe(`${name}: payment identifiers`, () => {
+    const PAYER = settlement(1).payer;
+    const key = (id: string, payer = PAYER) => ({ network: NETWORK, payer, id });
+    const WINDOW = 10_000;
+    /** The ledger's payment-identifier methods: every ledger shared by processes implements them. */
+    const methods = (ledger: Ledger) => {
+      const { bindPaymentId, paymentIdBinding, replayPaymentId, prunePaymentIds } = ledger;
+      assert.ok(
+        bindPaymentId && paymentIdBinding && replayPaymentId && prunePaymentIds,
+        'the payment-identifier methods',
+      );
+      return {
+        bind: bindPaymentId.bind(ledger),
+        binding: paymentIdBinding.bind(ledger),
+        replay: replayPaymentId.bind(ledger),
+        prune: prunePaymentIds.bind(ledger),
+      };
+    };
+    const txidOf = (seed: number) => settlement(seed).paymentTxid;
+
+    test('an id binds to the first payment named with it; another payment of that payer sees that binding', async () => {
+      const ids = methods(await create());
+      const id = `pay_${randomUUID().replaceAll('-', '')}`;
+      assert.equal(await ids.binding(key(id)), undefined);
+      const first = await ids.bind(key(id), txidOf(1), 1_000, WINDOW);
+      assert.deepEqual(first, { paymentTxid: txidOf(1), boundAt: 1_000, replays: 0 });
+      assert.equal(
+        (await ids.bind(key(id), `0x${txidOf(1).toUpperCase()}`, 2_000, WINDOW)).boundAt,
+        1_000,
+      );
+      assert.equal((await ids.bind(key(id), txidOf(2), 2_000, WINDOW)).paymentTxid, txidOf(1));
+      assert.deepEqual(await ids.binding(key(id)), first);
+    });
+
+    test('ids are scoped to (network, payer): another payer binds the same id to its own payment', async () => {
+      const ids = methods(await create());
+      const id = 'pay_0123456789abcdef';
+      await ids.bind(key(id), txidOf(1), 1_000, WINDOW);
+      const other = await ids.bind(key(id, settlement(1).payTo), txidOf(2), 1_000, WINDOW);
+      assert.equal(other.paymentTxid, txidOf(2));
+      const mainnet = await ids.bind({ ...key(id), network: 'stacks:1' }, txidOf(3), 1_000, WINDOW);
+      assert.equal(mainnet.paymentTxid, txidOf(3));
+      assert.equal((await ids.binding(key(id)))?.paymentTxid, txidOf(1));
+    });
+
+    test('a lapsed id binds afresh; replays count within the window and up to the limit only', async () => {
+      const ids = methods(await create());
+      const id = 'pay_0123456789abcdef';
+      assert.equal(await ids.replay(key(id), txidOf(1), 1_000, WINDOW, 2), 'unbound');
+      await ids.bind(key(id), txidOf(1), 1_000, WINDOW);
+      assert.equal(await ids.replay(key(id), txidOf(2), 1_500, WINDOW, 2), 'conflict');
+      assert.equal(await ids.replay(key(id), `0x${txidOf(1)}`, 1_500, WINDOW, 2), 'replayed');
+      assert.equal(await ids.replay(key(id), txidOf(1), 1_600, WINDOW, 2), 'replayed');
+      assert.equal(await ids.replay(key(id), txidOf(1), 1_700, WINDOW, 2), 'exhausted');
+      assert.equal((await ids.binding(key(id)))?.replays, 2);
+      const late = 'pay_fedcba9876543210';
+      await ids.bind(key(late), txidOf(3), 1_000, WINDOW);
+      assert.equal(await ids.replay(key(late), txidOf(3), 1_000 + WINDOW, WINDOW, 2), 'exhausted');
+      const again = await ids.bind(key(late), txidOf(4), 1_000 + WINDOW, WINDOW);
+      assert.deepEqual(again, { paymentTxid: txidOf(4), boundAt: 1_000 + WINDOW, replays: 0 });
+    });
+
+    test('50 racing binds of one id to different payments: one payment wins for all', async () => {
+      const ids = methods(await create());
+      const id = 'pay_race0123456789';
+      const bound = await Promise.all(
+        Array.from({ length: 50 }, (_, seed) => ids.bind(key(id), txidOf(seed + 1), 1_000, WINDOW)),
+      );
+      assert.equal(new Set(bound.map((each) => each.paymentTxid)).size, 1);
+    });
+
+    test('50 racing replays of one id with a limit of 3: exactly 3 are counted', async () => {
+      const ids = methods(await create());
+      const id = 'pay_race0123456789';
+      await ids.bind(key(id), txidOf(1), 1_000, WINDOW);
+      const replays = await Promise.all(
+        Array.from({ length: 50 }, () => ids.replay(key(id), txidOf(1), 1_500, WINDOW, 3)),
+      );
+      assert.equal(replays.filter((replay) => replay === 'replayed').length, 3);
+      assert.equal(replays.filter((replay) => replay === 'exhausted').length, 47);
+    });
+
+    test('prunePaymentIds forgets ids bound before the cut-off and keeps the rest', async () => {
+      const ids = methods(await create());
+      await ids.bind(key('pay_old0123456789ab'), txidOf(1), 1_000, WINDOW);
+      await ids.bind(key('pay_new0123456789ab'), txidOf(2), 5_000, WINDOW);
+      await ids.prune(5_000);
+      assert.equal(await ids.binding(key('pay_old0123456789ab')), undefined);
+      assert.equal((await ids.binding(key('pay_new0123456789ab')))?.paymentTxid, txidOf(2));
+    });
+  });
+
   describe(`${name}: dropped payments`, () => {
     const sponsorKey = 'ST2CY5V39NHDPWSXMW9QDT3HC3GD6Q6XX4CFRK9AG';
     const limits: SponsorLimits = {

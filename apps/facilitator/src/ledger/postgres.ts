@@ -5,6 +5,7 @@
  */
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
+import { type DiscoveryDatabase, migrateDiscovery } from './discovery-schema.js';
 import { type LedgerDatabase, migrateLedger } from './schema.js';
 import { SqlLedger } from './sql-ledger.js';
 
@@ -34,6 +35,7 @@ export async function openPostgresLedger(options: {
     if (options.schema)
       await sql`create schema if not exists ${sql.id(options.schema)}`.execute(trx);
     await migrateLedger(trx);
+    await migrateDiscovery(trx as unknown as Kysely<DiscoveryDatabase>);
   });
   return {
     ledger: new SqlLedger(db, {

@@ -57,6 +57,20 @@ export type LeasesTable = { name: string; holder: string; expires_at: string };
 /** The one answer (`success` or `pending`) a settle call gave about a payment. */
 export type AnswersTable = { payment_txid: string; answer: string; at: string };
 
+/**
+ * A `payment-identifier` id, scoped to (network, payer), and the payment it names. Kept for the replay window only:
+ * the keeper deletes rows bound before it.
+ */
+export type PaymentIdsTable = {
+  network: string;
+  payer: string;
+  id: string;
+  payment_txid: string;
+  bound_at: string;
+  /** How many times the stored outcome was answered again under this id. */
+  replays: number;
+};
+
 export type LedgerDatabase = {
   x402_settlements: SettlementsTable;
   x402_sponsor_nonces: SponsorNoncesTable;
@@ -64,10 +78,13 @@ export type LedgerDatabase = {
   x402_sponsor_fees: SponsorFeesTable;
   x402_leases: LeasesTable;
   x402_answers: AnswersTable;
+  x402_payment_ids: PaymentIdsTable;
 };
 
 /** Creates the tables if they do not exist. Idempotent; run it at every start (under a lock when shared). */
 export async function migrateLedger(db: Kysely<LedgerDatabase>): Promise<void> {
+  // A table of its own with its own up-to-date check, so that it merges with other changes to the tables below.
+  await migratePaymentIds(db);
   // Up to date already (the last change below is there): touch nothing. Even a `create index if not exists` locks its
   // table, and a process restarting beside a busy one would deadlock with that one's transactions.
   if ((await columnsOf(db, 'x402_settlements')).includes('resource')) return;
@@ -168,6 +185,29 @@ export async function migrateLedger(db: Kysely<LedgerDatabase>): Promise<void> {
     .addColumn('payment_txid', 'text', (c) => c.primaryKey())
     .addColumn('answer', 'text', (c) => c.notNull())
     .addColumn('at', 'bigint', (c) => c.notNull())
+    .execute();
+}
+
+/** Creates the `payment-identifier` table, unless it is there (then it touches nothing, like the check above). */
+async function migratePaymentIds(db: Kysely<LedgerDatabase>): Promise<void> {
+  if ((await columnsOf(db, 'x402_payment_ids')).length > 0) return;
+  await db.schema
+    .createTable('x402_payment_ids')
+    .ifNotExists()
+    .addColumn('network', 'text', (c) => c.notNull())
+    .addColumn('payer', 'text', (c) => c.notNull())
+    .addColumn('id', 'text', (c) => c.notNull())
+    .addColumn('payment_txid', 'text', (c) => c.notNull())
+    .addColumn('bound_at', 'bigint', (c) => c.notNull())
+    .addColumn('replays', 'integer', (c) => c.notNull().defaultTo(0))
+    .addPrimaryKeyConstraint('x402_payment_ids_pk', ['network', 'payer', 'id'])
+    .execute();
+  // The keeper's prune reads by age.
+  await db.schema
+    .createIndex('x402_payment_ids_bound_at')
+    .ifNotExists()
+    .on('x402_payment_ids')
+    .column('bound_at')
     .execute();
 }
 

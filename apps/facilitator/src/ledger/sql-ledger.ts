@@ -9,6 +9,9 @@ import type {
   ClaimResult,
   Ledger,
   NewSettlement,
+  PaymentIdBinding,
+  PaymentIdKey,
+  PaymentIdReplay,
   SettlementAnswer,
   SettlementRecord,
   SettlementState,
@@ -558,6 +561,86 @@ export class SqlLedger implements Ledger {
     return rows[0]?.answer as SettlementAnswer | undefined;
   }
 
+  async bindPaymentId(
+    key: PaymentIdKey,
+    paymentTxid: string,
+    now: number,
+    windowMs: number,
+  ): Promise<PaymentIdBinding> {
+    const values = {
+      network: key.network,
+      payer: key.payer,
+      id: key.id,
+      payment_txid: normalize(paymentTxid),
+      bound_at: String(now),
+      replays: 0,
+    };
+    // One statement: a new id is inserted, a lapsed one taken over, a live one left as it is (and read below).
+    for (;;) {
+      const taken = await this.#db
+        .insertInto('x402_payment_ids')
+        .values(values)
+        .onConflict((conflict) =>
+          conflict
+            .columns(['network', 'payer', 'id'])
+            .doUpdateSet({
+              payment_txid: values.payment_txid,
+              bound_at: values.bound_at,
+              replays: 0,
+            })
+            .where('x402_payment_ids.bound_at', '<=', String(now - windowMs)),
+        )
+        .returningAll()
+        .executeTakeFirst();
+      if (taken) return toBinding(taken);
+      const live = await this.paymentIdBinding(key);
+      // Pruned between the two statements: bind again.
+      if (live) return live;
+    }
+  }
+
+  async paymentIdBinding(key: PaymentIdKey): Promise<PaymentIdBinding | undefined> {
+    const row = await this.#db
+      .selectFrom('x402_payment_ids')
+      .selectAll()
+      .where('network', '=', key.network)
+      .where('payer', '=', key.payer)
+      .where('id', '=', key.id)
+      .executeTakeFirst();
+    return row && toBinding(row);
+  }
+
+  async replayPaymentId(
+    key: PaymentIdKey,
+    paymentTxid: string,
+    now: number,
+    windowMs: number,
+    maxReplays: number,
+  ): Promise<PaymentIdReplay> {
+    const txid = normalize(paymentTxid);
+    // The count and its bounds in one guarded update: racing replays across processes each take one of the rows'
+    // turns, and past the limit none is counted.
+    const counted = await this.#db
+      .updateTable('x402_payment_ids')
+      .set((eb) => ({ replays: eb('replays', '+', 1) }))
+      .where('network', '=', key.network)
+      .where('payer', '=', key.payer)
+      .where('id', '=', key.id)
+      .where('payment_txid', '=', txid)
+      .where('bound_at', '>', String(now - windowMs))
+      .where('replays', '<', maxReplays)
+      .returning('replays')
+      .executeTakeFirst();
+    if (counted) return 'replayed';
+    const bound = await this.paymentIdBinding(key);
+    if (!bound) return 'unbound';
+    return bound.paymentTxid === txid ? 'exhausted' : 'conflict';
+  }
+
+  async prunePaymentIds(before: number): Promise<void> {
+    await this.#db.deleteFrom('x402_payment_ids').where('bound_at', '<', String(before)).execute();
+  }
+
   async pruneSponsorFees(before: number): Promise<void> {
     await this.#db
       .deleteFrom('x402_sponsor_fees')
@@ -696,6 +779,14 @@ function toRecord(row: Row): SettlementRecord {
     ...(row.resource === null || row.resource === undefined ? {} : { resource: row.resource }),
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
+  });
+}
+
+function toBinding(row: Selectable<LedgerDatabase['x402_payment_ids']>): PaymentIdBinding {
+  return Object.freeze({
+    paymentTxid: row.payment_txid,
+    boundAt: Number(row.bound_at),
+    replays: Number(row.replays),
   });
 }
 

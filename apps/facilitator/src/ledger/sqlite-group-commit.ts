@@ -108,7 +108,10 @@ class GroupCommitDriver implements Driver {
     await durable;
   }
 
-  async rollbackTransaction(): Promise<void> {
+  async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    // Kysely also rolls back a transaction whose commit threw. It gave up the turn at its commit, and another
+    // transaction may hold it now, under the same savepoint name: that one's work is not this rollback's to undo.
+    if (this.#owner !== connection) return;
     try {
       // A failed statement can have ended the whole transaction (SQLITE_FULL, an I/O error); #afterFailure has then
       // already told the batch, and there is no savepoint left to roll back to.
@@ -119,8 +122,17 @@ class GroupCommitDriver implements Driver {
   }
 
   async destroy(): Promise<void> {
+    // A transaction still open is not finished: none of its work may be committed with the batch around it. Its own
+    // next statement, and everyone waiting for the turn, then meet the closed database.
+    if (this.#owner !== undefined && this.#db.inTransaction) {
+      this.#db.exec('rollback to x402_explicit; release x402_explicit');
+    }
+    this.#owner = undefined;
     this.#commit();
     this.#db.close();
+    const waiting = this.#waiting;
+    this.#waiting = [];
+    for (const go of waiting) go();
   }
 
   async execute<R>(handle: Handle, query: CompiledQuery): Promise<QueryResult<R>> {

@@ -7,6 +7,7 @@
  */
 import Database from 'better-sqlite3';
 import { Kysely } from 'kysely';
+import { type DiscoveryDatabase, migrateDiscovery } from './discovery-schema.js';
 import { type LedgerDatabase, migrateLedger } from './schema.js';
 import { SqlLedger } from './sql-ledger.js';
 import { GroupCommitSqliteDialect } from './sqlite-group-commit.js';
@@ -35,6 +36,7 @@ export async function openSqliteLedger(options: {
   // FULL makes each commit wait for the disk; group commit makes that one wait per event-loop turn, not per write.
   const db = new Kysely<LedgerDatabase>({ dialect: new GroupCommitSqliteDialect({ database }) });
   await migrateLedger(db);
+  await migrateDiscovery(db as unknown as Kysely<DiscoveryDatabase>);
   return {
     ledger: new SqlLedger(db, { dialect: 'sqlite', ...(options.now ? { now: options.now } : {}) }),
     db,

@@ -102,6 +102,7 @@ export function addApiRoutes(
       ...presentListing(entry),
       input: entry.listing.input,
       output: entry.listing.output,
+      schema: entry.listing.schema ?? null,
       mimeType: entry.listing.mimeType,
       findings: entry.findings,
       uptime: { '24h': ratio(uptime.day), '7d': ratio(uptime.week) },

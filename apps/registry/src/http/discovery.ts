@@ -94,6 +94,7 @@ export function discoveryItem(entry: StoredListing) {
           input: listing.input,
           ...(listing.output === null ? {} : { output: listing.output }),
         },
+        ...(listing.schema ? { schema: listing.schema } : {}),
       },
     },
     metadata: { registryId: entry.id, status: entry.status },

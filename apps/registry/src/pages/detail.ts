@@ -111,6 +111,7 @@ ${table(
 <pre>${JSON.stringify(listing.input, null, 2)}</pre>
 <h2>Output</h2>
 <pre>${listing.output === null ? 'Not described by the seller.' : JSON.stringify(listing.output, null, 2)}</pre>
+${listing.schema ? html`<h2>Schema (bazaar)</h2><pre>${JSON.stringify(listing.schema, null, 2)}</pre>` : ''}
 
 ${
   entry.findings.length > 0

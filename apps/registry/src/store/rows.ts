@@ -44,9 +44,9 @@ export function listingColumns(listing: NormalizedListing) {
 }
 
 /**
- * Writes a listing's document over the stored one. A different schema hash (terms, input or output) adds a
- * version; a different set of payTo addresses is flagged, because a changed recipient is how a hijacked listing
- * would steal payments.
+ * Writes a listing's document over the stored one. A different schema hash (terms, input, output or the bazaar
+ * schema) adds a version; a different set of payTo addresses is flagged, because a changed recipient is how a
+ * hijacked listing would steal payments.
  */
 export async function writeDocument(
   trx: Transaction<RegistryDatabase>,
@@ -171,11 +171,20 @@ function payTos(listing: NormalizedListing): string {
   return [...new Set(listing.accepts.map((accept) => accept.payTo))].sort().join(',');
 }
 
-/** A hash of what buyers depend on: the payment options and the call's input and output. */
+/**
+ * A hash of what buyers depend on: the payment options, the call's input and output, and the bazaar declaration's
+ * JSON Schema of the call when the seller declared one. A listing without a schema hashes as it did before schemas were
+ * imported (an absent key is left out), so stored listings do not all turn into a new version on their next check.
+ */
 export function schemaHash(listing: NormalizedListing): string {
   return createHash('sha256')
     .update(
-      canonicalJson({ accepts: listing.accepts, input: listing.input, output: listing.output }),
+      canonicalJson({
+        accepts: listing.accepts,
+        input: listing.input,
+        output: listing.output,
+        schema: listing.schema,
+      }),
     )
     .digest('hex');
 }

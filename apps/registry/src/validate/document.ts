@@ -4,6 +4,7 @@
  * what has nothing left to check (no accepts, no network for an asset).
  * @module
  */
+import { checkBazaarDeclaration } from 'x402-stacks/extensions';
 import { type Finding, finding } from '../findings.js';
 import type { ListedAccept, NormalizedListing } from '../listing.js';
 import type { ProbeResponse } from '../probe/fetcher.js';
@@ -236,6 +237,9 @@ export function validateResponse(
     );
   }
 
+  // Step 17b: the bazaar declaration's JSON Schema, imported when it passes the checks a facilitator's catalog runs.
+  const schema = bazaarSchema(doc, findings);
+
   // Step 18: the image, soft-dropped when unsafe.
   const image = checkImage(doc.image ?? resource.iconUrl, findings);
 
@@ -265,6 +269,27 @@ export function validateResponse(
       accepts: accepts as ListedAccept[],
       input,
       output: output ?? null,
+      ...(schema ? { schema } : {}),
     },
   };
+}
+
+/** The schema of a bazaar declaration; a declaration that fails the checks is a warning and imports nothing. */
+function bazaarSchema(
+  doc: Record<string, unknown>,
+  findings: Finding[],
+): Record<string, unknown> | undefined {
+  const entry = isRecord(doc.extensions) ? doc.extensions.bazaar : undefined;
+  if (entry === undefined) return undefined;
+  const checked = checkBazaarDeclaration(entry);
+  if (checked.ok) return checked.declaration.schema;
+  findings.push(
+    finding('invalid_bazaar', {
+      detail: checked.reason,
+      path: 'extensions.bazaar',
+      message: checked.message,
+      fix: 'Declare the route with declareBazaar (x402-stacks) or declareDiscoveryExtension (@x402/extensions): { info: { input, output }, schema }.',
+    }),
+  );
+  return undefined;
 }

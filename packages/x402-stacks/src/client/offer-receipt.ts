@@ -118,12 +118,19 @@ export function checkSignedOffer(
     serviceName: expected.serviceName,
     ...(expected.signer === undefined ? {} : { signer: expected.signer }),
   });
-  if (verdict.valid) return { offer: candidate as unknown as SignedOffer };
+  // The signature covers the resource: an offer for another path at the same terms proves nothing about this one.
+  const resourceUrl = challenge.version === 2 ? challenge.paymentRequired.resource?.url : undefined;
+  const forThisResource =
+    !verdict.valid || resourceUrl === undefined || verdict.payload.resourceUrl === resourceUrl;
+  if (verdict.valid && forThisResource) return { offer: candidate as unknown as SignedOffer };
+  const problem = verdict.valid
+    ? `it names the resource ${verdict.payload.resourceUrl}, this 402 is for ${resourceUrl}`
+    : `${verdict.problem} (${verdict.message})`;
   return required
     ? {
         refusal: {
           reason: 'offer_signature_invalid',
-          message: `the signed offer does not verify: ${verdict.problem} (${verdict.message})`,
+          message: `the signed offer does not verify: ${problem}`,
         },
       }
     : { offer: undefined };
@@ -131,7 +138,9 @@ export function checkSignedOffer(
 
 /**
  * The receipt in a settlement answer's `extensions`, when it verifies: signed by the expected seller for this payer,
- * and (given the offer) settling the offer's terms.
+ * naming this payment's transaction and the terms that were paid (network, asset, payTo, amount, and the resource of
+ * the offer, else of the 402), and (given the offer) settling the offer's terms. A receipt of another payment is not
+ * kept as this one's.
  * @example
  * ```ts
  * const receipt = verifiedReceipt(settlement?.extensions, { offer, payer: account.address, expected });
@@ -144,6 +153,12 @@ export function verifiedReceipt(
     readonly payer: string;
     readonly network: string;
     readonly expected: OfferExpectations;
+    /** The txid the answer reports as settled, else the signed one. */
+    readonly transaction: string;
+    /** The requirement that was paid. */
+    readonly requirements: Pick<StacksPaymentRequirements, 'asset' | 'payTo' | 'amount'>;
+    /** The 402's `resource.url`, when it had one. */
+    readonly resourceUrl?: string | undefined;
   },
 ): SignedReceipt | undefined {
   const receipt = readSignedReceipt(extensions);
@@ -155,5 +170,21 @@ export function verifiedReceipt(
     ...(context.expected.signer === undefined ? {} : { signer: context.expected.signer }),
     ...(context.offer ? { offer: context.offer } : {}),
   });
-  return verdict.valid ? (receipt as unknown as SignedReceipt) : undefined;
+  if (!verdict.valid) return undefined;
+  const paid = verdict.payload;
+  const { requirements } = context;
+  const resourceUrl = context.offer?.payload.resourceUrl ?? context.resourceUrl;
+  const matches =
+    sameTxid(paid.transaction, context.transaction) &&
+    paid.asset === requirements.asset &&
+    paid.payTo === requirements.payTo &&
+    paid.amount === requirements.amount &&
+    (resourceUrl === undefined || paid.resourceUrl === resourceUrl);
+  return matches ? (receipt as unknown as SignedReceipt) : undefined;
+}
+
+/** Two txids in hex, with or without `0x`, in any case. */
+function sameTxid(a: string, b: string): boolean {
+  const bare = (txid: string) => (txid.startsWith('0x') ? txid.slice(2) : txid).toLowerCase();
+  return bare(a) === bare(b);
 }

@@ -5,6 +5,10 @@
  */
 import type { ChainClient } from '../chain/client.js';
 import { ChainRequestError } from '../chain/errors.js';
+import {
+  paymentIdOf as readPaymentId,
+  withPaymentId,
+} from '../extensions/payment-identifier/index.js';
 import { readSiwxDeclaration, siwxStacksChain } from '../extensions/sign-in-with-x/declaration.js';
 import {
   createSiwxStacksProof,
@@ -98,6 +102,18 @@ export type PaymentOptions = SpendingPolicyOptions &
      * transactions on one nonce lands). Milliseconds, default 30,000.
      */
     nonceLeaseMs?: number;
+    /**
+     * Name each payment with a fresh `payment-identifier` id when the 402 declares the extension, so that sending the
+     * same payment again is recognised as a retry, not a second purchase. Default `true`.
+     */
+    paymentIdentifier?: boolean;
+    /**
+     * How many more times the paid request is sent, with the same signed payment and the same id, when its response
+     * is lost (the connection dropped or timed out after the request may have reached the server; not when the
+     * request's own signal aborted). The facilitator answers a retry under the same id with the outcome it stored,
+     * so the buyer is served without paying twice. Only when the payment carries an id. 0 to 5, default 1.
+     */
+    lostResponseRetries?: number;
     /** Called before signing; resolving to `false` declines the payment (`payment_declined`). */
     onPaymentRequired?: (
       context: PaymentRequiredContext,
@@ -181,6 +197,16 @@ export function createPayer(account: StacksAccount, options: PaymentOptions = {}
     watchMs: nonceWatchMs,
     leaseMs: nonceLeaseMs,
   });
+  const { lostResponseRetries = 1 } = options;
+  if (
+    !Number.isInteger(lostResponseRetries) ||
+    lostResponseRetries < 0 ||
+    lostResponseRetries > 5
+  ) {
+    throw new PayerOptionsError(
+      `lostResponseRetries must be an integer from 0 to 5, got ${String(lostResponseRetries)}`,
+    );
+  }
   const budget = createBudgetTracker(policy.budget);
   let feeRate: { value: bigint; at: number } | undefined;
 
@@ -246,7 +272,7 @@ export function createPayer(account: StacksAccount, options: PaymentOptions = {}
     challenge: PaymentChallenge,
     offer: PayableOffer,
     transaction: string,
-  ): PreparedPayment['header'] => {
+  ): PreparedPayment['header'] & { paymentId?: string } => {
     // x402-stacks 1.x reads the signed transaction itself, as hex.
     if (challenge.version === 1 && challenge.format === 'x402-stacks-v1') {
       return { name: 'X-PAYMENT', value: transaction };
@@ -260,7 +286,10 @@ export function createPayer(account: StacksAccount, options: PaymentOptions = {}
       });
       return { name: 'X-PAYMENT', value };
     }
-    const { resource, extensions } = challenge.paymentRequired;
+    const { resource } = challenge.paymentRequired;
+    const declared = challenge.paymentRequired.extensions ?? undefined;
+    // The id is chosen here, once per signed payment: every send of this header is the same payment.
+    const extensions = options.paymentIdentifier === false ? declared : withPaymentId(declared);
     const value = encodePaymentSignatureHeader({
       x402Version: 2,
       resource,
@@ -268,7 +297,7 @@ export function createPayer(account: StacksAccount, options: PaymentOptions = {}
       payload: { transaction },
       ...(extensions ? { extensions } : {}),
     });
-    return { name: 'payment-signature', value };
+    return { name: 'payment-signature', value, paymentId: paymentIdOf(extensions) };
   };
 
   const signer = signerOf(account, options.signInWithX);
@@ -363,10 +392,13 @@ export function createPayer(account: StacksAccount, options: PaymentOptions = {}
               continue;
             }
             // 7. The header of the paid retry.
+            const { paymentId, ...header } = paymentHeader(challenge, offer, payment.transaction);
             return createPreparedPayment({
               version: challenge.version,
               url,
-              header: paymentHeader(challenge, offer, payment.transaction),
+              header,
+              paymentId,
+              lostResponseRetries: paymentId === undefined ? 0 : lostResponseRetries,
               requirements: offer.requirements,
               amount: terms.amount,
               asset,
@@ -375,7 +407,12 @@ export function createPayer(account: StacksAccount, options: PaymentOptions = {}
               lease,
               reservation,
               onPaymentSettled: options.onPaymentSettled,
-              offerReceipt: { offer: signed.offer, expected },
+              offerReceipt: {
+                offer: signed.offer,
+                expected,
+                resourceUrl:
+                  challenge.version === 2 ? challenge.paymentRequired.resource?.url : undefined,
+              },
             });
           } catch (error) {
             reservation.release();
@@ -398,6 +435,14 @@ export function createPayer(account: StacksAccount, options: PaymentOptions = {}
       });
     },
   };
+}
+
+/** The id a payment's own extensions carry (they were built here, so a malformed one is none). */
+function paymentIdOf(
+  extensions: Readonly<Record<string, unknown>> | undefined,
+): string | undefined {
+  const of = readPaymentId(extensions);
+  return of.ok ? of.id : undefined;
 }
 
 function signerOf(

@@ -72,6 +72,14 @@ export type PreparedPayment = {
   readonly requirements: StacksPaymentRequirements;
   readonly txid: string;
   readonly nonce: bigint;
+  /** The `payment-identifier` id the header carries, when the 402 declared the extension. */
+  readonly paymentId: string | undefined;
+  /**
+   * How many more times the wrappers may send this same header when the paid request's response is lost: the
+   * `lostResponseRetries` option when the header carries an id (the facilitator then answers a resend with the stored
+   * outcome), else 0 (a resend would only hear `duplicate_settlement`).
+   */
+  readonly lostResponseRetries: number;
   /**
    * Reads the server's answer. Resolves with the receipt when the resource was served, `undefined` when an error
    * status leaves the outcome unknown.
@@ -92,6 +100,8 @@ export type PreparedPaymentParts = {
   readonly version: 1 | 2;
   readonly url: string;
   readonly header: PreparedPayment['header'];
+  readonly paymentId?: string | undefined;
+  readonly lostResponseRetries?: number;
   readonly requirements: StacksPaymentRequirements;
   readonly amount: bigint;
   readonly asset: string;
@@ -104,6 +114,8 @@ export type PreparedPaymentParts = {
   readonly offerReceipt?: {
     readonly offer: SignedOffer | undefined;
     readonly expected: OfferExpectations;
+    /** The 402's `resource.url`: what a receipt names when no signed offer does. */
+    readonly resourceUrl?: string | undefined;
   };
 };
 
@@ -132,6 +144,9 @@ export function createPreparedPayment(parts: PreparedPaymentParts): PreparedPaym
             payer: payment.payer,
             network: parts.network,
             expected: offerReceipt.expected,
+            transaction: settledTxid ?? payment.txid,
+            requirements: parts.requirements,
+            resourceUrl: offerReceipt.resourceUrl,
           },
         )
       : undefined;
@@ -157,6 +172,8 @@ export function createPreparedPayment(parts: PreparedPaymentParts): PreparedPaym
     requirements: parts.requirements,
     txid: payment.txid,
     nonce: payment.nonce,
+    paymentId: parts.paymentId,
+    lostResponseRetries: parts.lostResponseRetries ?? 0,
 
     async complete(answer, response) {
       const outcome = readPaymentOutcome(parts.version, answer);

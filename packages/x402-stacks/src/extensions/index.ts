@@ -3,6 +3,8 @@
  * schema and the pure logic its server, client and facilitator sides share; the roles wire them in.
  * @module
  */
+
+export * from './bazaar/index.js';
 export {
   type ExtensionEnvelope,
   ExtensionEnvelopeSchema,
@@ -11,6 +13,21 @@ export {
   withExtension,
 } from './envelope.js';
 export * from './offer-receipt/index.js';
+export {
+  createPaymentId,
+  declarePaymentIdentifier,
+  PAYMENT_ID_MAX_LENGTH,
+  PAYMENT_ID_MIN_LENGTH,
+  PAYMENT_IDENTIFIER,
+  PAYMENT_IDENTIFIER_JSON_SCHEMA,
+  type PaymentIdentifierInfo,
+  PaymentIdentifierInfoSchema,
+  type PaymentIdOf,
+  PaymentIdSchema,
+  paymentIdOf,
+  readPaymentIdentifier,
+  withPaymentId,
+} from './payment-identifier/index.js';
 export {
   declareSiwxStacks,
   readSiwxDeclaration,

@@ -1,8 +1,9 @@
 /** What a settlement is bound to: the resource a settle request names, kept only when whole. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { boundResource, MAX_BOUND_RESOURCE_LENGTH } from '../stacks/payment/bound-resource.js';
 import { resourceOf, sameResource } from './bound-terms.js';
-import { MAX_RESOURCE_LENGTH, type SettlementRecord } from './ledger.js';
+import type { SettlementRecord } from './ledger.js';
 
 const requirements = {
   scheme: 'exact',
@@ -32,10 +33,18 @@ test('the resource of a settle request is its payload’s resource.url; none, nu
   assert.equal(resourceOf({ not: 'a payload' }), undefined);
 });
 
-test('a resource longer than the ledger keeps is left out, not cut: the settlement is bound to nothing', () => {
-  const long = `https://a.test/${'x'.repeat(MAX_RESOURCE_LENGTH)}`;
-  assert.equal(resourceOf(payloadFor({ url: long })), undefined);
-  const longest = `https://a.test/${'x'.repeat(MAX_RESOURCE_LENGTH - 'https://a.test/'.length)}`;
+test('a resource longer than 2,048 characters is kept by its digest, never cut: each long route stays its own', () => {
+  const prefix = 'https://a.test/';
+  const long = `${prefix}${'x'.repeat(MAX_BOUND_RESOURCE_LENGTH)}`;
+  const kept = resourceOf(payloadFor({ url: long }));
+  assert.match(kept ?? '', /^sha256:[0-9a-f]{64}$/);
+  assert.equal(kept, boundResource(long));
+  // Two long routes that share their first 2,048 characters are still told apart.
+  assert.notEqual(
+    resourceOf(payloadFor({ url: `${long}a` })),
+    resourceOf(payloadFor({ url: `${long}b` })),
+  );
+  const longest = `${prefix}${'x'.repeat(MAX_BOUND_RESOURCE_LENGTH - prefix.length)}`;
   assert.equal(resourceOf(payloadFor({ url: longest })), longest);
 });
 

@@ -6,14 +6,14 @@
  */
 import { PaymentPayloadSchema, PaymentRequirementsSchema } from '../protocol/v2.js';
 import { assetKey } from '../stacks/assets.js';
+import { boundResource } from '../stacks/payment/bound-resource.js';
 import { isTermsProblem, resolvePaymentTerms } from '../stacks/payment/terms.js';
 import type { FacilitatorContext } from './context.js';
-import { MAX_RESOURCE_LENGTH, type SettlementRecord } from './ledger.js';
+import type { SettlementRecord } from './ledger.js';
 
 /**
- * The resource URL a settle request names (`paymentPayload.resource.url`), kept with the claim. The seller's own
- * client writes its route there. One longer than the ledger keeps is left out: the settlement is then unbound, never
- * bound to a cut URL that another route might share.
+ * The resource URL a settle request names (`paymentPayload.resource.url`), kept with the claim in its bound form
+ * (`boundResource`: a URL too long to keep is kept by its digest). The seller's own client writes its route there.
  * @example
  * ```ts
  * const resource = resourceOf(payloadInput); // 'https://api.example.com/weather' or undefined
@@ -22,7 +22,7 @@ import { MAX_RESOURCE_LENGTH, type SettlementRecord } from './ledger.js';
 export function resourceOf(payloadInput: unknown): string | undefined {
   const payload = PaymentPayloadSchema.safeParse(payloadInput);
   const url = payload.success ? payload.data.resource?.url : undefined;
-  return url !== undefined && url.length <= MAX_RESOURCE_LENGTH ? url : undefined;
+  return url === undefined ? undefined : boundResource(url);
 }
 
 /**

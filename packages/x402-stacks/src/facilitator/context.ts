@@ -17,6 +17,7 @@ import {
 } from '../stacks/networks.js';
 import type { CheckPaymentOptions, PostConditionPolicy } from '../stacks/payment/check.js';
 import { type ChainStateReader, createChainStateReader } from './chain-state.js';
+import { createDiscovery, type Discovery } from './discovery.js';
 import { FacilitatorConfigError } from './errors.js';
 import type { Ledger, SponsorLimits } from './ledger.js';
 import { InMemoryLedger } from './memory-ledger.js';
@@ -37,6 +38,16 @@ export type SponsorSettings = {
   readonly gapFillDelayMs: number;
 };
 
+/** The `payment-identifier` settings, with defaults applied. */
+export type PaymentIdSettings = {
+  readonly windowMs: number;
+  readonly maxReplays: number;
+  /** The ledger's `payment-identifier` methods, present together. */
+  readonly ledger: Required<
+    Pick<Ledger, 'bindPaymentId' | 'paymentIdBinding' | 'replayPaymentId' | 'prunePaymentIds'>
+  >;
+};
+
 /** Everything the steps share. */
 export type FacilitatorContext = {
   readonly ledger: Ledger;
@@ -47,6 +58,8 @@ export type FacilitatorContext = {
   readonly claimLeaseMs: number;
   readonly maxNonceAhead: bigint;
   readonly sponsor: SponsorSettings | undefined;
+  /** Undefined when turned off, or when the ledger lacks the `payment-identifier` methods. */
+  readonly paymentIds: PaymentIdSettings | undefined;
   readonly keeperIntervalMs: number;
   /** This engine's id in the ledger: its claims carry it, and its keeper renews the lease `process:<processId>`. */
   readonly processId: string;
@@ -54,6 +67,8 @@ export type FacilitatorContext = {
   readonly leaseMs: number;
   readonly rebroadcastAfterMs: number;
   readonly chainState: ChainStateReader;
+  /** The bazaar catalog; `undefined` when turned off. */
+  readonly discovery: Discovery | undefined;
   /** The options every offline check of a payment takes. */
   readonly checkOptions: CheckPaymentOptions;
   /** The offline check with these options, remembered for payments checked before (`offline-checks.ts`). */
@@ -120,9 +135,11 @@ export function createContext(options: FacilitatorOptions): FacilitatorContext {
   const maxNonceAhead = options.maxNonceAhead ?? MEMPOOL_CHAIN_LIMIT;
   if (maxNonceAhead < 0n || maxNonceAhead > MEMPOOL_CHAIN_LIMIT)
     issues.push(`maxNonceAhead: expected 0 to ${MEMPOOL_CHAIN_LIMIT}, got ${maxNonceAhead}`);
+  const ledger = options.ledger ?? new InMemoryLedger();
   const checkOptions = checkOptionsOf(options.postConditionPolicy, options.maxFee, options.tokens);
   const context: FacilitatorContext = {
-    ledger: options.ledger ?? new InMemoryLedger(),
+    ledger,
+    paymentIds: paymentIdSettings(options.paymentIdentifier, ledger, issues),
     chains,
     settleTimeoutMs,
     pollIntervalMs: duration(options.pollIntervalMs, 1_000, 'pollIntervalMs', issues),
@@ -143,6 +160,7 @@ export function createContext(options: FacilitatorOptions): FacilitatorContext {
       duration(options.verifyCacheMs, 0, 'verifyCacheMs', issues, true),
       options.now ?? Date.now,
     ),
+    discovery: createDiscovery(options.discovery, options.now ?? Date.now, issues),
     checkOptions,
     offlineCheck: rememberOfflineChecks(checkOptions),
     now: options.now ?? Date.now,
@@ -154,6 +172,40 @@ export function createContext(options: FacilitatorOptions): FacilitatorContext {
     issues.push('claimLeaseMs: expected at least settleTimeoutMs');
   if (issues.length > 0) throw new FacilitatorConfigError(issues);
   return context;
+}
+
+/** A 10-minute window and 3 replays: room for a buyer's retries after a lost response, little for a replayer. */
+const DEFAULT_PAYMENT_ID_WINDOW_MS = 10 * 60_000;
+const DEFAULT_PAYMENT_ID_MAX_REPLAYS = 3;
+
+function paymentIdSettings(
+  options: FacilitatorOptions['paymentIdentifier'],
+  ledger: Ledger,
+  issues: string[],
+): PaymentIdSettings | undefined {
+  if (options === false) return undefined;
+  const windowMs = duration(
+    options?.windowMs,
+    DEFAULT_PAYMENT_ID_WINDOW_MS,
+    'paymentIdentifier.windowMs',
+    issues,
+  );
+  const maxReplays = options?.maxReplays ?? DEFAULT_PAYMENT_ID_MAX_REPLAYS;
+  if (!Number.isSafeInteger(maxReplays) || maxReplays < 0) {
+    issues.push('paymentIdentifier.maxReplays: expected a non-negative integer');
+  }
+  const { bindPaymentId, paymentIdBinding, replayPaymentId, prunePaymentIds } = ledger;
+  if (!bindPaymentId || !paymentIdBinding || !replayPaymentId || !prunePaymentIds) return undefined;
+  return {
+    windowMs,
+    maxReplays,
+    ledger: {
+      bindPaymentId: bindPaymentId.bind(ledger),
+      paymentIdBinding: paymentIdBinding.bind(ledger),
+      replayPaymentId: replayPaymentId.bind(ledger),
+      prunePaymentIds: prunePaymentIds.bind(ledger),
+    },
+  };
 }
 
 function sponsorSettings(

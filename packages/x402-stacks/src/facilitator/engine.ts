@@ -5,6 +5,13 @@
  * it. The steps live in their own files: `verify.ts`, `settle.ts`, `sponsor-pool.ts`, `track.ts`, `keeper.ts`.
  * @module
  */
+
+import type {
+  DiscoveryListQuery,
+  DiscoveryListResponse,
+} from '../extensions/bazaar/discovery-list.js';
+import { BAZAAR } from '../extensions/bazaar/info.js';
+import { PAYMENT_IDENTIFIER } from '../extensions/payment-identifier/index.js';
 import type { SettleResponse, SupportedResponse, VerifyResponse } from '../protocol/v2.js';
 import type { StacksNetworkId } from '../stacks/networks.js';
 import { abandonedBefore, createContext } from './context.js';
@@ -12,6 +19,7 @@ import { createKeeper, type Keeper } from './keeper.js';
 import type { SettlementRecord } from './ledger.js';
 import type { FacilitatorOptions } from './options.js';
 import { invalid } from './outcomes.js';
+import { conflictRefusal, namesAnotherPayment, paymentIdNamed } from './payment-id.js';
 import { settlePayment } from './settle.js';
 import { createSponsorPool, type SponsorHealth } from './sponsor-pool.js';
 import { createTracker } from './track.js';
@@ -64,6 +72,11 @@ export type Facilitator = {
   chainHealth(): Promise<ChainHealth[]>;
   /** Every sponsor key's last known balance and pending count, and whether it runs low. Reads nothing. */
   sponsorHealth(): SponsorHealth[];
+  /**
+   * One page of the bazaar discovery list: the declarations recorded from settled payments, newest first. Empty when
+   * `discovery` is `false`.
+   */
+  discoveryResources(query: DiscoveryListQuery): Promise<DiscoveryListResponse>;
   /** The background work: start it for the life of a service, stop it before closing the ledger. */
   readonly keeper: Keeper;
 };
@@ -97,11 +110,40 @@ export function createFacilitator(options: FacilitatorOptions): Facilitator {
 
   return {
     async verify(payload, requirements) {
+      const named = paymentIdNamed(context, payload);
+      if (!named.ok) return invalid(named);
       const examined = await examinePayment(context, pool, payload, requirements, 'verify');
-      return examined.ok ? { isValid: true, payer: examined.check.payer } : invalid(examined);
+      if (!examined.ok) return invalid(examined);
+      const { payer, txid } = examined.check;
+      if (
+        named.id !== undefined &&
+        (await namesAnotherPayment(context, examined.network.caip2, payer, named.id, txid))
+      ) {
+        return invalid(conflictRefusal(payer, named.id));
+      }
+      return { isValid: true, payer };
     },
-    settle: (payload, requirements, options) =>
-      settlePayment(context, pool, tracker, payload, requirements, options?.signal),
+    async settle(payload, requirements, options) {
+      const answer = await settlePayment(
+        context,
+        pool,
+        tracker,
+        payload,
+        requirements,
+        options?.signal,
+      );
+      // Recording never throws nor changes the answer: a catalog problem is the operator's, not the buyer's.
+      await context.discovery?.record(payload, requirements, answer);
+      return answer;
+    },
+    async discoveryResources(query) {
+      if (context.discovery) return context.discovery.list(query);
+      return {
+        x402Version: 2,
+        items: [],
+        pagination: { limit: query.limit, offset: query.offset, total: 0 },
+      };
+    },
     async status(txid) {
       const record = await ledger.get(txid);
       if (!record) return undefined;
@@ -134,7 +176,11 @@ export function createFacilitator(options: FacilitatorOptions): Facilitator {
             ...(sponsor ? { extra: { sponsor, feePayer: sponsor } } : {}),
           };
         }),
-        extensions: [],
+        // An extension is listed only where this engine (and its ledger) carries it out.
+        extensions: [
+          ...(context.discovery ? [BAZAAR] : []),
+          ...(context.paymentIds ? [PAYMENT_IDENTIFIER] : []),
+        ],
         signers,
       };
     },

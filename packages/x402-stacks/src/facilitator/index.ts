@@ -27,6 +27,13 @@ export {
 export { isTermsProblem, resolvePaymentTerms } from '../stacks/payment/terms.js';
 export { secp256k1Backend, transactionIdOf } from '../stacks/signature.js';
 export { DEFAULT_SPONSOR_LIMITS } from './context.js';
+export type { DiscoveryOptions, DiscoveryRefusal } from './discovery.js';
+export type {
+  DiscoveryCaps,
+  DiscoveryCatalog,
+  DiscoveryRecord,
+  DiscoveryRecordOutcome,
+} from './discovery-catalog.js';
 export {
   type ChainHealth,
   createFacilitator,
@@ -39,6 +46,9 @@ export type {
   ClaimResult,
   Ledger,
   NewSettlement,
+  PaymentIdBinding,
+  PaymentIdKey,
+  PaymentIdReplay,
   SettlementAnswer,
   SettlementRecord,
   SettlementState,
@@ -49,6 +59,7 @@ export type {
   SponsorshipRequest,
   SponsorshipResult,
 } from './ledger.js';
+export { InMemoryDiscoveryCatalog } from './memory-discovery-catalog.js';
 export { InMemoryLedger } from './memory-ledger.js';
 export type { FacilitatorOptions, NetworkConnection, SponsorOptions } from './options.js';
 export {

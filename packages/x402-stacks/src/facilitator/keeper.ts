@@ -5,7 +5,8 @@
  *   lost (same bytes, same txid: it can never pay twice);
  * - reads every sponsor key's nonces and balance, and fills a nonce gap that no sponsored payment reused in time with
  *   a 1 µSTX transfer of the key's own, so one evicted transaction never holds up the key for good;
- * - forgets sponsor fee records older than the limits' window.
+ * - forgets sponsor fee records older than the limits' window;
+ * - prunes discovery entries no payment refreshed within their window.
  * Every round, and every interval while a round runs long, it also renews the process's own lease: the sign that its
  * settle calls may still answer (see liveness.ts).
  * Several processes on one ledger take turns through a lease per network: one keeper works at a time, never two.
@@ -77,6 +78,8 @@ export function createKeeper(
           totals.followed += report.followed;
           totals.gapsFilled += report.gapsFilled;
         }
+        // Not per network, and idempotent: every process may prune, whichever keeper holds the leases.
+        await context.discovery?.prune(context.now()).catch(() => undefined);
       } finally {
         round = undefined;
       }
@@ -121,6 +124,8 @@ export function createKeeper(
     if (context.sponsor) {
       await context.ledger.pruneSponsorFees(context.now() - context.sponsor.limits.windowMs);
     }
+    // Ids past their window answer nothing any more: forgotten, they hold no storage either.
+    await context.paymentIds?.ledger.prunePaymentIds(context.now() - context.paymentIds.windowMs);
     return { expired, followed, gapsFilled };
   }
 

@@ -31,9 +31,10 @@ export type SettlementRecord = {
   readonly payTo: string;
   /**
    * The URL of the resource the payment was settled for, as the seller named it in the settle request's
-   * `paymentPayload.resource`. What binds a later status or retry to one route. Absent on settlements recorded
-   * before ledgers kept it, and when the request named none (or one longer than {@link MAX_RESOURCE_LENGTH}): such a
-   * settlement cannot be bound, so a `settlement_pending` answer about it never turns into a success.
+   * `paymentPayload.resource`, in its bound form (a URL over 2,048 characters as `sha256:<hex>`; see
+   * `boundResource`). What binds a later status or retry to one route. Absent on settlements recorded before ledgers
+   * kept it, and when the request named none: such a settlement cannot be bound, so a `settlement_pending` answer
+   * about it never turns into a success.
    */
   readonly resource?: string;
   /** The hex to broadcast (sponsored when the facilitator pays the fee), kept so a restart can finish the job. */
@@ -85,8 +86,36 @@ export type SettlementUpdate = Partial<
  */
 export type SettlementAnswer = 'success' | 'pending';
 
-/** The longest resource URL a ledger keeps; a longer one is not recorded (the settlement is then unbound). */
-export const MAX_RESOURCE_LENGTH = 2048;
+/**
+ * A `payment-identifier` id, scoped to the payer that signed the payment it names: the payer is read from the signed
+ * transaction, so one buyer cannot take another's ids.
+ */
+export type PaymentIdKey = {
+  readonly network: StacksNetworkId;
+  readonly payer: string;
+  readonly id: string;
+};
+
+/** A payment id and the payment it names, as the ledger keeps it. */
+export type PaymentIdBinding = {
+  /** The payment txid the id names. */
+  readonly paymentTxid: string;
+  /** When the id was first bound (epoch ms): its window of replays runs from here. */
+  readonly boundAt: number;
+  /** How many times the stored outcome was answered again for it. */
+  readonly replays: number;
+};
+
+/** What `replayPaymentId` decided. */
+export type PaymentIdReplay =
+  /** Counted: answer the stored outcome again. */
+  | 'replayed'
+  /** The id names this payment but its window passed or its replays are used up: answer `duplicate_settlement`. */
+  | 'exhausted'
+  /** The id names another payment of this payer: answer `payment_identifier_conflict`. */
+  | 'conflict'
+  /** The id names nothing (never bound, or pruned). */
+  | 'unbound';
 
 /** A sponsor account on one network. */
 export type SponsorAccount = { readonly network: StacksNetworkId; readonly sponsor: string };
@@ -258,6 +287,39 @@ export interface Ledger {
   promoteAnswer?(paymentTxid: string): Promise<boolean>;
   /** The answer given about a payment, if any. */
   answerOf(paymentTxid: string): Promise<SettlementAnswer | undefined>;
+  /**
+   * Binds a `payment-identifier` id to the payment it names, unless it names one already: an id bound before
+   * `now - windowMs` has lapsed and is bound afresh. The `payment-identifier` methods (this, `paymentIdBinding`,
+   * `replayPaymentId`, `prunePaymentIds`) are optional for ledgers written before them; a ledger without them makes
+   * the facilitator leave the extension out of `/supported` and ignore ids.
+   * @returns the binding as it stands after the call: ours when its `paymentTxid` is the one given.
+   * @example
+   * ```ts
+   * const bound = await ledger.bindPaymentId({ network, payer, id }, txid, Date.now(), 600_000);
+   * if (bound.paymentTxid !== txid) refuse('payment_identifier_conflict');
+   * ```
+   */
+  bindPaymentId?(
+    key: PaymentIdKey,
+    paymentTxid: string,
+    now: number,
+    windowMs: number,
+  ): Promise<PaymentIdBinding>;
+  /** The payment an id names, if it is bound (lapsed or not). */
+  paymentIdBinding?(key: PaymentIdKey): Promise<PaymentIdBinding | undefined>;
+  /**
+   * Counts one more answer of the stored outcome for `paymentTxid` under this id, atomically: only while the id names
+   * that payment, was bound after `now - windowMs`, and has been replayed fewer than `maxReplays` times.
+   */
+  replayPaymentId?(
+    key: PaymentIdKey,
+    paymentTxid: string,
+    now: number,
+    windowMs: number,
+    maxReplays: number,
+  ): Promise<PaymentIdReplay>;
+  /** Forgets ids bound before `before` (their window is over, so they answer nothing any more). */
+  prunePaymentIds?(before: number): Promise<void>;
   /** Forgets sponsor fee records older than `before` (they no longer count against any window). */
   pruneSponsorFees(before: number): Promise<void>;
   /**

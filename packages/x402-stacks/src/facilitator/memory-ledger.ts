@@ -2,6 +2,9 @@ import type {
   ClaimResult,
   Ledger,
   NewSettlement,
+  PaymentIdBinding,
+  PaymentIdKey,
+  PaymentIdReplay,
   SettlementAnswer,
   SettlementRecord,
   SettlementState,
@@ -46,6 +49,8 @@ export class InMemoryLedger implements Ledger {
   readonly #sponsorFees = new Map<string, SponsorFee>();
   readonly #leases = new Map<string, { holder: string; expiresAt: number }>();
   readonly #answers = new Map<string, SettlementAnswer>();
+  /** `<network>|<payer>|<id>` → the payment it names. */
+  readonly #paymentIds = new Map<string, PaymentIdBinding>();
   readonly #now: () => number;
 
   constructor(options: { now?: () => number } = {}) {
@@ -248,6 +253,46 @@ export class InMemoryLedger implements Ledger {
     return this.#answers.get(normalize(paymentTxid));
   }
 
+  async bindPaymentId(
+    key: PaymentIdKey,
+    paymentTxid: string,
+    now: number,
+    windowMs: number,
+  ): Promise<PaymentIdBinding> {
+    const name = paymentIdKeyOf(key);
+    const existing = this.#paymentIds.get(name);
+    if (existing && existing.boundAt > now - windowMs) return existing;
+    const bound = Object.freeze({ paymentTxid: normalize(paymentTxid), boundAt: now, replays: 0 });
+    this.#paymentIds.set(name, bound);
+    return bound;
+  }
+
+  async paymentIdBinding(key: PaymentIdKey): Promise<PaymentIdBinding | undefined> {
+    return this.#paymentIds.get(paymentIdKeyOf(key));
+  }
+
+  async replayPaymentId(
+    key: PaymentIdKey,
+    paymentTxid: string,
+    now: number,
+    windowMs: number,
+    maxReplays: number,
+  ): Promise<PaymentIdReplay> {
+    const name = paymentIdKeyOf(key);
+    const bound = this.#paymentIds.get(name);
+    if (!bound) return 'unbound';
+    if (bound.paymentTxid !== normalize(paymentTxid)) return 'conflict';
+    if (bound.boundAt <= now - windowMs || bound.replays >= maxReplays) return 'exhausted';
+    this.#paymentIds.set(name, Object.freeze({ ...bound, replays: bound.replays + 1 }));
+    return 'replayed';
+  }
+
+  async prunePaymentIds(before: number): Promise<void> {
+    for (const [name, bound] of this.#paymentIds) {
+      if (bound.boundAt < before) this.#paymentIds.delete(name);
+    }
+  }
+
   async pruneSponsorFees(before: number): Promise<void> {
     for (const [paymentTxid, fee] of this.#sponsorFees) {
       const holder = this.#byPaymentTxid.get(paymentTxid);
@@ -328,6 +373,10 @@ function isInFlight(record: SettlementRecord): boolean {
 
 function nonceKeyOf(settlement: Pick<SettlementRecord, 'network' | 'payer' | 'nonce'>): string {
   return `${settlement.network}|${settlement.payer}|${settlement.nonce}`;
+}
+
+function paymentIdKeyOf({ network, payer, id }: PaymentIdKey): string {
+  return `${network}|${payer}|${id}`;
 }
 
 function normalize(txid: string): string {

@@ -46,3 +46,22 @@ test('memory is bounded: past the bound the oldest entry is checked again', asyn
   assert.notEqual(again, first);
   assert.deepEqual(again, first);
 });
+
+test('memory is bounded in characters too: junk the size of a request body is never remembered', async () => {
+  const check = rememberOfflineChecks({});
+  // A 64 KiB body holds a transaction of ~60,000 hex characters: 2,048 of those would keep ~120 MiB.
+  const junk = '00'.repeat(30_000);
+  const first = check(junk, STX, termsOf(STX));
+  assert.equal(first.isValid, false);
+  assert.notEqual(check(junk, STX, termsOf(STX)), first);
+});
+
+test('memory is bounded in characters: the oldest entries leave to make room for a large one', async () => {
+  const [a, b] = await Promise.all([stx({ nonce: 1n }), stx({ nonce: 2n })]);
+  const key = (transaction: string) => transaction.length + 1 + JSON.stringify(STX).length;
+  const check = rememberOfflineChecks({}, 100, key(a) + key(b) - 1);
+  const first = check(a, STX, termsOf(STX));
+  assert.equal(check(a, STX, termsOf(STX)), first);
+  check(b, STX, termsOf(STX));
+  assert.notEqual(check(a, STX, termsOf(STX)), first);
+});

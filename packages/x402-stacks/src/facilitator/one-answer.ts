@@ -11,6 +11,12 @@ import type { FacilitatorContext } from './context.js';
 import type { SettlementRecord } from './ledger.js';
 import { watchHolder } from './liveness.js';
 import { duplicate, failedBefore, success } from './outcomes.js';
+import {
+  answerAgain,
+  conflictAnswer,
+  namesAnotherPayment,
+  namesThisPayment,
+} from './payment-id.js';
 import type { Tracker } from './track.js';
 
 /**
@@ -46,6 +52,10 @@ export async function answerOnce(
 
 /**
  * Answers a retry of a payment the ledger already holds.
+ * - A retry naming a `payment-identifier` id that names another payment of the payer is refused
+ *   (`payment_identifier_conflict`); one naming the id bound to this payment, once the first call answered, gets the
+ *   stored outcome again within the id's window and replays (`payment-id.ts`), for the resource the payment was
+ *   settled for when the ledger recorded one.
  * - While the call that claimed it may still answer, the payment is that call's: a replay by anyone who read the
  *   transaction in the mempool must not race the buyer's own request for the answer. The retry waits, at most about
  *   one lease, and is a duplicate.
@@ -57,13 +67,14 @@ export async function answerOnce(
  *   it unable to pay that nonce ever again. One that failed on chain (an abort: its nonce spent) gets that failure
  *   again.
  * - A payment answered `settlement_pending` and confirmed since is served once: the first retry under the same
- *   terms and for the same resource turns the ledger's answer into `success` (atomically, across processes) and
- *   answers success; every other retry is a duplicate. This is how a seller serves a buyer whose settle call gave
+ *   terms, for the same resource and under the payment id bound at its claim (a stranger copying the bytes from the
+ *   chain cannot name it) turns the ledger's answer into `success` (atomically, across processes) and
+ *   answers success; every other retry is a duplicate (or an id's counted replay, above). This is how a seller serves a buyer whose settle call gave
  *   only `settlement_pending` or timed out: the facilitator, not the seller's memory, decides who is served.
  * - Anything else (answered, refused by the node, retried under other terms) is a duplicate.
  * @example
  * ```ts
- * const answer = await answerRetry(context, tracker, existing, payload, requirements);
+ * const answer = await answerRetry(context, tracker, existing, payload, requirements, paymentId, signal);
  * if (answer) return answer; // else settle the payment afresh
  * ```
  */
@@ -73,9 +84,22 @@ export async function answerRetry(
   record: SettlementRecord,
   payloadInput: unknown,
   requirementsInput: unknown,
+  paymentId?: string,
   signal?: AbortSignal,
 ): Promise<SettleResponse | undefined> {
   const connection = context.chains.get(record.network);
+  if (
+    paymentId !== undefined &&
+    (await namesAnotherPayment(
+      context,
+      record.network,
+      record.payer,
+      paymentId,
+      record.paymentTxid,
+    ))
+  ) {
+    return conflictAnswer(record.payer, record.network, paymentId);
+  }
   if (!connection || !sameTerms(record, requirementsInput, context)) return duplicate(record);
   const waited = await untilUnanswerable(context, record);
   if (waited.outcome === 'vanished') return undefined;
@@ -100,10 +124,22 @@ export async function answerRetry(
     return latest?.createdAt === current.createdAt ? failedBefore(latest) : undefined;
   }
   if (waited.outcome === 'answered') {
-    return (
-      (await promotePending(context, current, connection.network, payloadInput)) ??
-      duplicate(current)
-    );
+    // A pending answer confirmed since is served once, id or not: its first serve is that turn, not an id replay.
+    const promote = () =>
+      promotePending(context, current, connection.network, payloadInput, paymentId, signal);
+    const promoted = await promote();
+    if (promoted) return promoted;
+    // The buyer's own retry, under the id it bound to this payment (its response was lost): the stored outcome again,
+    // as often as the id's window and replays allow, and only for the resource the payment was settled for (when
+    // recorded), so an id's replays never unlock another route at the same price.
+    if (
+      paymentId !== undefined &&
+      (current.resource === undefined || sameResource(current, payloadInput))
+    ) {
+      const again = await answerAgain(context, tracker, current, paymentId, connection, promote);
+      if (again) return again;
+    }
+    return duplicate(current);
   }
   if (waited.outcome !== 'unanswerable') return duplicate(current);
   if (current.state === 'claimed') {
@@ -138,18 +174,31 @@ export async function answerRetry(
  * not in a status lookup: a status is read by anyone, any number of times, while the turn of the answer is one
  * atomic write in the shared ledger, so two sellers (or two processes of one) cannot both serve the payment, and a
  * dropped payment settled afresh under the same txid gets one answer in all.
+ *
+ * The retry must also name the payment id bound to the payment when it was claimed. Once broadcast, a payment's
+ * bytes are public (the mempool, the block) and its route's requirements are in the route's 402: without the id, a
+ * stranger copying them would be served in the buyer's place, and the buyer's own retry refused. The id is known to
+ * the buyer and its seller alone. A payment claimed without an id is never turned: its pending answer stands.
+ * A caller that hung up does not turn it either.
  */
 async function promotePending(
   context: FacilitatorContext,
   record: SettlementRecord,
   network: StacksNetwork,
   payloadInput: unknown,
+  paymentId: string | undefined,
+  signal: AbortSignal | undefined,
 ): Promise<SettleResponse | undefined> {
   const { ledger } = context;
   if (!ledger.promoteAnswer || !sameResource(record, payloadInput)) return undefined;
+  if (paymentId === undefined || !(await namesThisPayment(context, record, paymentId)))
+    return undefined;
   // The record read while waiting may predate the confirmation: read the state now.
   const latest = await ledger.get(record.paymentTxid);
   if (latest?.state !== 'success' || latest.createdAt !== record.createdAt) return undefined;
+  // A caller that hung up (a seller past its own timeout) would take the one serve to nobody: the answer stays
+  // pending for the retry that follows, as answerOnce keeps a success found too late.
+  if (signal?.aborted) return undefined;
   if (!(await ledger.promoteAnswer(latest.paymentTxid))) return undefined;
   return success(latest.txid, latest.payer, network);
 }

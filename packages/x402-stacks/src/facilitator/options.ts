@@ -7,6 +7,7 @@ import type { ChainClient } from '../chain/client.js';
 import type { ResolveAssetOptions } from '../stacks/assets.js';
 import type { StacksNetworkName } from '../stacks/networks.js';
 import type { PostConditionPolicy } from '../stacks/payment/check.js';
+import type { DiscoveryOptions } from './discovery.js';
 import type { Ledger, SponsorLimits } from './ledger.js';
 
 /**
@@ -106,7 +107,24 @@ export type FacilitatorOptions = {
    * node before the keeper sends its identical bytes again (default 15,000 ms).
    */
   keeper?: { intervalMs?: number; rebroadcastAfterMs?: number };
+  /**
+   * The `payment-identifier` extension: a settle that names its payment with an id the same payer bound to that same
+   * payment before gets the stored outcome again (a success, so the seller serves the buyer whose response was lost)
+   * instead of `duplicate_settlement`; an id that payer bound to another payment is refused
+   * (`payment_identifier_conflict`). A captured payment header replays as well as the buyer's own retry, so the
+   * stored outcome is answered only within `windowMs` of the id's first use (default 600,000: 10 minutes), and a
+   * success at most `maxReplays` times per id (default 3), counted in the ledger; past either, `duplicate_settlement`
+   * (a pending or failed answer serves nothing and is not counted). `false`
+   * turns it off. Listed in `/supported` when on and the ledger implements the `payment-identifier` methods.
+   */
+  paymentIdentifier?: false | { windowMs?: number; maxReplays?: number };
   tokens?: ResolveAssetOptions;
+  /**
+   * The bazaar extension (on by default, listed in `/supported`): after a successful settle, the payload's
+   * `extensions.bazaar` is recorded for the discovery list, bounded in bytes, per payTo and in total. `false` turns it
+   * off.
+   */
+  discovery?: DiscoveryOptions | false;
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
 };

@@ -13,6 +13,7 @@ import { abandonedBefore, type FacilitatorContext } from './context.js';
 import type { SettlementRecord } from './ledger.js';
 import { answerOnce, answerRetry } from './one-answer.js';
 import { duplicate, failure } from './outcomes.js';
+import { bindToClaim, conflictAnswer, paymentIdNamed } from './payment-id.js';
 import type { SponsorPool } from './sponsor-pool.js';
 import type { Tracker } from './track.js';
 import { type ExaminedPayment, examinePayment, fundsInFlightProblem } from './verify.js';
@@ -38,6 +39,11 @@ export async function settlePayment(
   // A payment already claimed is answered from the ledger, whatever the chain says now: a claim whose holder died is
   // dropped and this request settles the payment afresh; one broadcast but never answered (its settle call died) is
   // followed; anything else is a duplicate.
+  const named = paymentIdNamed(context, payloadInput);
+  if (!named.ok) {
+    return failure(named.payer ?? '', networkOf(requirementsInput), named.reason, named.message);
+  }
+  const paymentId = named.id;
   const replay = await claimedAlready(context, payloadInput);
   if (replay) {
     const answer = await answerRetry(
@@ -46,6 +52,7 @@ export async function settlePayment(
       replay,
       payloadInput,
       requirementsInput,
+      paymentId,
       signal,
     );
     if (answer) return answer;
@@ -66,7 +73,15 @@ export async function settlePayment(
   }
   const resource = resourceOf(payloadInput);
   for (let attempt = 1; ; attempt++) {
-    const outcome = await settleExamined(context, pool, tracker, examined, resource, signal);
+    const outcome = await settleExamined(
+      context,
+      pool,
+      tracker,
+      examined,
+      paymentId,
+      resource,
+      signal,
+    );
     if (outcome !== 'sponsor_nonce_refused') return outcome;
     if (attempt >= SPONSOR_ATTEMPTS) {
       return failure(
@@ -84,6 +99,7 @@ async function settleExamined(
   pool: SponsorPool,
   tracker: Tracker,
   examined: ExaminedPayment,
+  paymentId: string | undefined,
   resource: string | undefined,
   signal: AbortSignal | undefined,
 ): Promise<SettleResponse | 'sponsor_nonce_refused'> {
@@ -124,6 +140,17 @@ async function settleExamined(
       'invalid_exact_stacks_payload_nonce',
       `the payer's earlier nonces never reached the chain, so nonce ${check.nonce} was not broadcast`,
     );
+  }
+
+  // 4b. Bind the payment's id to it, now that it is ours and fundable (a payment refused above binds nothing, so ids
+  // cost a payment that passed every check): an id the payer bound to another payment within its window is refused,
+  // and the claim given back, before anything is spent.
+  if (
+    paymentId !== undefined &&
+    !(await bindToClaim(context, network.caip2, check.payer, paymentId, check.txid))
+  ) {
+    await ledger.release(check.txid, claimedAt);
+    return conflictAnswer(check.payer, network, paymentId);
   }
 
   // 5. Sponsor-sign a sponsored payment: the on-chain txid is the sponsored transaction's.

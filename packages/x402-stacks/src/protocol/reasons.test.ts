@@ -53,6 +53,13 @@ const FACILITATOR_CODES = new Set([
   'invalid_facilitator_config',
 ]);
 
+// The x402 extensions' own refusals (the spec names the conflict only by its HTTP status, 409).
+const EXTENSION_CODES = new Set([
+  'invalid_payment_identifier',
+  'payment_identifier_required',
+  'payment_identifier_conflict',
+]);
+
 // Codes the seller middleware answers with (its JSON `error`) and the buyer wrappers throw; each is also its own
 // subset map, checked below to take its explanations from REASON_CODES.
 const SERVER_CODES = new Set(Object.keys(SERVER_REASON_CODES));
@@ -82,6 +89,7 @@ describe('REASON_CODES', () => {
         code.startsWith(STACKS_PREFIX) ||
         ECOSYSTEM_CODES.has(code) ||
         FACILITATOR_CODES.has(code) ||
+        EXTENSION_CODES.has(code) ||
         SERVER_CODES.has(code) ||
         CLIENT_CODES.has(code) ||
         LIBRARY_CODES.has(code);

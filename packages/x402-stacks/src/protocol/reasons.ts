@@ -91,6 +91,14 @@ export const REASON_CODES = {
     'This facilitator sponsors payments only to the payTo addresses on its allow-list.',
   invalid_facilitator_config: 'The facilitator options are missing or inconsistent.',
 
+  // The payment-identifier extension (seller and facilitator)
+  invalid_payment_identifier:
+    'The payment-identifier extension is malformed: its id must be 16 to 128 letters, digits, _ or -.',
+  payment_identifier_required:
+    'This route requires a payment-identifier id in the payment payload, and the payment carries none.',
+  payment_identifier_conflict:
+    'This payer already used this payment id for a different payment; send a new id with a new payment.',
+
   // Codecs and inputs (thrown errors)
   header_too_large: 'The header exceeds the documented size limit.',
   invalid_header_encoding: 'The header is not standard base64.',

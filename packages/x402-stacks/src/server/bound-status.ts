@@ -7,6 +7,7 @@
 import type { PaymentRequirements } from '../protocol/v2.js';
 import { isSameAsset } from '../stacks/assets.js';
 import { resolveNetwork } from '../stacks/networks.js';
+import { boundResource } from '../stacks/payment/bound-resource.js';
 import type { FacilitatorSettlementStatus } from './facilitator-client.js';
 
 /**
@@ -24,7 +25,7 @@ export function isBoundTo(
 ): boolean {
   const { amount, asset, payTo, resource } = status;
   if (amount === undefined || asset === undefined || payTo === undefined) return false;
-  if (resource === undefined || resource !== resourceUrl) return false;
+  if (resource === undefined || resource !== boundResource(resourceUrl)) return false;
   if (amount !== requirements.amount || payTo !== requirements.payTo) return false;
   try {
     const network = resolveNetwork(requirements.network);

@@ -7,6 +7,7 @@ import { describe, mock, test } from 'node:test';
 import { paid, request, scripted } from '@x402-stacks/test-kit/server-doubles';
 import type { PaymentRequirements } from 'x402-stacks';
 import {
+  OFFER_RECEIPT,
   type OfferReceiptSigningRequest,
   readSignedOffers,
   readSignedReceipt,
@@ -138,14 +139,17 @@ describe('offer-receipt on the resource server', () => {
       }
       // The attack: an unpaid request per new URL. Nothing more is signed this second.
       for (let i = 0; i < 50; i++) {
-        assert.equal(challengeOf(await server.admit(at(`x${i}`))).extensions, undefined);
+        assert.equal(
+          challengeOf(await server.admit(at(`x${i}`))).extensions?.[OFFER_RECEIPT],
+          undefined,
+        );
       }
       assert.equal(counting.state.calls, 4);
       // Offers already signed are still served, at no cost.
       assert.equal(readSignedOffers(challengeOf(await server.admit(at('a'))).extensions).length, 2);
       mock.timers.tick(500);
       assert.equal(readSignedOffers(challengeOf(await server.admit(at('c'))).extensions).length, 2);
-      assert.equal(challengeOf(await server.admit(at('d'))).extensions, undefined);
+      assert.equal(challengeOf(await server.admit(at('d'))).extensions?.[OFFER_RECEIPT], undefined);
       assert.equal(counting.state.calls, 6);
     } finally {
       mock.timers.reset();
@@ -157,7 +161,7 @@ describe('offer-receipt on the resource server', () => {
     counting.state.down = true;
     const server = serverWith({ offerReceipt: { signer: counting.signer } });
     const unsigned = challengeOf(await server.admit(request()));
-    assert.equal(unsigned.extensions, undefined);
+    assert.equal(unsigned.extensions?.[OFFER_RECEIPT], undefined);
     counting.state.down = false;
     const signed = challengeOf(await server.admit(request()));
     assert.equal(readSignedOffers(signed.extensions).length, 2);

@@ -19,6 +19,8 @@ export type ResolvedOfferReceipt = {
   readonly offerValiditySeconds: number | undefined;
   /** The most offer signatures per second, all URLs together: past it, 402s go out unsigned. */
   readonly maxOfferSignaturesPerSecond: number;
+  /** How long a signature is waited for; past it the 402 goes unsigned, the paid answer without a receipt. */
+  readonly signerTimeoutMs: number;
 };
 
 /** Signs a route's offers (cached) and its receipts. A signer that fails yields none, never a failed request. */
@@ -55,7 +57,7 @@ type CachedOffers = {
  * @example
  * ```ts
  * const issuer = createOfferReceiptIssuer({ signer: bindSigner(key, 'stacks:1'), serviceName: undefined,
- *   offerValiditySeconds: undefined });
+ *   offerValiditySeconds: undefined, maxOfferSignaturesPerSecond: 100, signerTimeoutMs: 5_000 });
  * ```
  */
 export function createOfferReceiptIssuer(config: ResolvedOfferReceipt): OfferReceiptIssuer {
@@ -81,16 +83,18 @@ export function createOfferReceiptIssuer(config: ResolvedOfferReceipt): OfferRec
     nowSeconds: number,
   ): Promise<ExtensionEnvelope | undefined> => {
     try {
-      const offers = await Promise.all(
-        accepts.map((entry, acceptIndex) =>
-          signOffer(
-            { ...entry, resourceUrl },
-            {
-              signer,
-              validUntil: nowSeconds + (config.offerValiditySeconds ?? entry.maxTimeoutSeconds),
-              acceptIndex,
-              ...(serviceName === undefined ? {} : { serviceName }),
-            },
+      const offers = await withinDeadline(config.signerTimeoutMs, () =>
+        Promise.all(
+          accepts.map((entry, acceptIndex) =>
+            signOffer(
+              { ...entry, resourceUrl },
+              {
+                signer,
+                validUntil: nowSeconds + (config.offerValiditySeconds ?? entry.maxTimeoutSeconds),
+                acceptIndex,
+                ...(serviceName === undefined ? {} : { serviceName }),
+              },
+            ),
           ),
         ),
       );
@@ -153,18 +157,20 @@ export function createOfferReceiptIssuer(config: ResolvedOfferReceipt): OfferRec
     async receipt(resourceUrl, requirements, settled) {
       if (settled.payer === '' || settled.transaction === '') return undefined;
       try {
-        return await signReceipt(
-          {
-            resourceUrl,
-            network: requirements.network,
-            asset: requirements.asset,
-            payTo: requirements.payTo,
-            amount: requirements.amount,
-            payer: settled.payer,
-            transaction: settled.transaction,
-            issuedAt: Math.floor(Date.now() / 1000),
-          },
-          { signer, ...(serviceName === undefined ? {} : { serviceName }) },
+        return await withinDeadline(config.signerTimeoutMs, () =>
+          signReceipt(
+            {
+              resourceUrl,
+              network: requirements.network,
+              asset: requirements.asset,
+              payTo: requirements.payTo,
+              amount: requirements.amount,
+              payer: settled.payer,
+              transaction: settled.transaction,
+              issuedAt: Math.floor(Date.now() / 1000),
+            },
+            { signer, ...(serviceName === undefined ? {} : { serviceName }) },
+          ),
         );
       } catch {
         // The payment is settled: the resource is served with or without a receipt.
@@ -172,4 +178,16 @@ export function createOfferReceiptIssuer(config: ResolvedOfferReceipt): OfferRec
       }
     },
   };
+}
+
+/**
+ * The signing's result, or a rejection once `ms` have passed: a remote signer that never answers (a dead connection
+ * to a KMS) must not hold the 402, or the answer to a payment already settled, with it.
+ */
+function withinDeadline<T>(ms: number, work: () => Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`the signer did not answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([work(), deadline]).finally(() => clearTimeout(timer));
 }

@@ -4,6 +4,9 @@
  * @module
  */
 import { z } from 'zod';
+import { checkBazaarDeclaration } from '../extensions/bazaar/check.js';
+import { type BazaarRouteConfig, declareBazaar } from '../extensions/bazaar/declare.js';
+import type { BazaarDeclaration } from '../extensions/bazaar/info.js';
 import { bindSigner, type OfferReceiptSigner } from '../extensions/offer-receipt/signer.js';
 import type { PaymentRequirements } from '../protocol/v2.js';
 import { addressFromHash160, parseStacksAddress } from '../stacks/address.js';
@@ -90,6 +93,16 @@ export type PaymentMiddlewareOptions<Request = unknown> = {
   name?: string;
   /** The route's input/output description (`{ input: { type: 'http', method }, output }`), top-level in the 402. */
   outputSchema?: Record<string, unknown>;
+  /**
+   * The bazaar extension: how to call this route and what it answers, sent in the 402 as `extensions.bazaar` and
+   * handed to the facilitator with each payment, so facilitators and directories can list the route. Either the
+   * route's description (`{ method, bodyType, input: { example, schema }, output: { example, schema } }`, built with
+   * `declareBazaar`) or a ready `{ info, schema }` entry, such as `declareDiscoveryExtension(…).bazaar` of
+   * `@x402/extensions`. Checked at startup (shape, at most 16 KiB, no external `$ref`).
+   */
+  discovery?:
+    | BazaarRouteConfig
+    | { info: Record<string, unknown>; schema: Record<string, unknown> };
   /** How long a payment may take, in seconds. Default 300. */
   maxTimeoutSeconds?: number;
   /** Extra scheme parameters copied into every `accepts[].extra`. An explicit `sponsor` here wins over `sponsored`. */
@@ -117,6 +130,13 @@ export type PaymentMiddlewareOptions<Request = unknown> = {
    * entry; the header stays the v2 challenge, so v2 clients are served alike.
    */
   challengeBody?: ChallengeBody;
+  /**
+   * The `payment-identifier` extension, declared in the 402's `extensions`: buyers name each payment with an id of
+   * their own and send the same id when they retry it, so a retry after a lost response is served on the one payment
+   * (the facilitator answers it with the stored outcome). Default `true` (declared, `required: false`).
+   * `{ required: true }` refuses a payment without an id (400 `payment_identifier_required`); `false` leaves it out.
+   */
+  paymentIdentifier?: boolean | { required?: boolean };
   /**
    * Offer `sign-in-with-x` in the 402 and serve, without a new payment, a buyer whose signed proof names an address
    * that paid this route (or its `scope`) within `accessMs`. Each settled payment is recorded for it. See
@@ -165,6 +185,11 @@ export type OfferReceiptOptions = {
    * URLs cannot make the seller sign, or call its remote signer, without bound. Default 100.
    */
   maxOfferSignaturesPerSecond?: number;
+  /**
+   * How long one signing is waited for, in ms (1 to 60,000). Past it the 402 goes out unsigned and a settled payment
+   * is served without a receipt, so a remote signer that never answers cannot hold the sale. Default 5,000.
+   */
+  signerTimeoutMs?: number;
 };
 
 /**
@@ -216,10 +241,14 @@ export type ResolvedOptions<Request> = {
   readonly mimeType: string | undefined;
   readonly name: string | undefined;
   readonly outputSchema: Record<string, unknown> | undefined;
+  /** The route's checked bazaar declaration. */
+  readonly bazaar: BazaarDeclaration | undefined;
   readonly pendingAttempts: number;
   readonly pendingIntervalMs: number;
   readonly paymentValidator: ((payment: Payment) => boolean | Promise<boolean>) | undefined;
   readonly challengeBody: ChallengeBody;
+  /** The `payment-identifier` declaration, or undefined when the route leaves the extension out. */
+  readonly paymentIdentifier: { readonly required: boolean } | undefined;
   readonly signInWithX: SiwxGate | undefined;
   readonly offerReceipt: ResolvedOfferReceipt | undefined;
 };
@@ -255,6 +284,7 @@ const OptionsSchema = z.object({
   resource: z.url({ error: 'expected an absolute URL' }).optional(),
   name: z.string().trim().min(1).max(64).optional(),
   outputSchema: z.record(z.string(), z.unknown()).optional(),
+  discovery: z.record(z.string(), z.unknown()).optional(),
   maxTimeoutSeconds: z.int().positive().max(86_400).optional(),
   extra: z.record(z.string(), z.unknown()).optional(),
   sponsored: z.boolean().optional(),
@@ -272,6 +302,11 @@ const OptionsSchema = z.object({
     })
     .optional(),
   challengeBody: z.enum(['x402', 'x402-stacks-v1']).optional(),
+  paymentIdentifier: z
+    .union([z.boolean(), z.strictObject({ required: z.boolean().optional() })], {
+      error: 'expected true, false or { required: boolean }',
+    })
+    .optional(),
   signInWithX: SignInWithXOptionsSchema.optional(),
   offerReceipt: z
     .object({
@@ -291,6 +326,7 @@ const OptionsSchema = z.object({
         .optional(),
       offerValiditySeconds: z.int().positive().max(86_400).optional(),
       maxOfferSignaturesPerSecond: z.int().positive().max(100_000).optional(),
+      signerTimeoutMs: z.int().min(1).max(60_000).optional(),
     })
     .optional(),
   scheme: z.literal('exact', { error: "the only scheme is 'exact'" }).optional(),
@@ -395,6 +431,7 @@ export function resolveOptions<Request>(
     else issues.push(...priced.problems);
   }
 
+  const bazaar = bazaarOf(given.discovery, issues);
   let signInWithX: SiwxGate | undefined;
   if (parsed.success && network && given.signInWithX !== undefined) {
     const resolved = createSiwxGate(given.signInWithX, network, given.resource);
@@ -426,10 +463,12 @@ export function resolveOptions<Request>(
     mimeType: given.mimeType,
     name: given.name?.trim(),
     outputSchema: given.outputSchema,
+    bazaar,
     pendingAttempts: given.settlementPending?.attempts ?? 5,
     pendingIntervalMs: given.settlementPending?.intervalMs ?? 1_000,
     paymentValidator: given.paymentValidator,
     challengeBody: given.challengeBody ?? 'x402',
+    paymentIdentifier: paymentIdentifierOf(given.paymentIdentifier),
     signInWithX,
     offerReceipt,
   };
@@ -472,6 +511,7 @@ function offerReceiptOf(
       serviceName: option.serviceName,
       offerValiditySeconds: option.offerValiditySeconds,
       maxOfferSignaturesPerSecond: option.maxOfferSignaturesPerSecond ?? 100,
+      signerTimeoutMs: option.signerTimeoutMs ?? 5_000,
     };
   } catch (error) {
     issues.push(`offerReceipt.signer: ${shortMessageOf(error)}`);
@@ -496,6 +536,35 @@ function assetOf(
   }
   const asset = given.asset ?? legacy;
   return typeof asset === 'string' ? asset : 'STX';
+}
+
+function paymentIdentifierOf(
+  option: PaymentMiddlewareOptions['paymentIdentifier'],
+): ResolvedOptions<unknown>['paymentIdentifier'] {
+  if (option === false) return undefined;
+  return { required: typeof option === 'object' && option.required === true };
+}
+
+/** The route's bazaar declaration, built from the seller's description unless given ready, and checked. */
+function bazaarOf(
+  discovery: PaymentMiddlewareOptions['discovery'],
+  issues: string[],
+): BazaarDeclaration | undefined {
+  if (discovery === undefined || discovery === null || typeof discovery !== 'object')
+    return undefined;
+  let entry: unknown;
+  try {
+    entry = 'info' in discovery ? discovery : declareBazaar(discovery as BazaarRouteConfig);
+  } catch (error) {
+    issues.push(`discovery: ${shortMessageOf(error)}`);
+    return undefined;
+  }
+  const checked = checkBazaarDeclaration(entry);
+  if (!checked.ok) {
+    issues.push(`discovery: ${checked.reason}: ${checked.message}`);
+    return undefined;
+  }
+  return checked.declaration;
 }
 
 function standInBase(network: StacksNetwork | undefined, asset: string): RequirementBase {

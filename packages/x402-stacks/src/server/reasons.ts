@@ -24,6 +24,8 @@ export const SERVER_REASON_CODES = pickReasons([
   'payment_in_progress',
   'invalid_price',
   'invalid_server_config',
+  'payment_identifier_required',
+  'invalid_payment_identifier',
   'invalid_siwx_header',
   'invalid_siwx_domain_mismatch',
   'invalid_siwx_uri_mismatch',

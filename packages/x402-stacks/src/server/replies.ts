@@ -4,6 +4,10 @@
  * per request, and a static route's challenge is encoded once.
  * @module
  */
+import {
+  declarePaymentIdentifier,
+  PAYMENT_IDENTIFIER,
+} from '../extensions/payment-identifier/index.js';
 import { utf8ToBase64 } from '../protocol/base64.js';
 import { PAYMENT_HEADERS } from '../protocol/headers.js';
 import type { PaymentRequirements, SettleResponse } from '../protocol/v2.js';
@@ -87,7 +91,9 @@ export type ChallengeFailure = { readonly error: string; readonly message?: stri
 /**
  * The 402: the `payment-required` header and the same JSON as the body, never cached. `failure` names why a payment
  * was refused; `receipt` (a failed or pending settlement) goes in `payment-response` so the buyer sees the txid.
- * `extensions` are the declared extensions' entries (the signed offers of `offer-receipt`).
+ * `extensions` are the declared extensions' entries (bazaar's declaration, the signed offers of `offer-receipt`, a
+ * `sign-in-with-x` challenge); the route's `payment-identifier` declaration joins them, so one 402 carries every
+ * declared extension.
  */
 export function challengeReply(
   options: ResolvedOptions<unknown>,
@@ -97,7 +103,7 @@ export function challengeReply(
   receipt?: SettleResponse,
   extensions?: Readonly<Record<string, unknown>>,
 ): PaywallReply {
-  const { name, description, mimeType, outputSchema } = options;
+  const { name, description, mimeType, outputSchema, paymentIdentifier } = options;
   const challenge = {
     x402Version: 2,
     error: failure.error,
@@ -111,7 +117,16 @@ export function challengeReply(
     accepts,
     ...(name !== undefined ? { name } : {}),
     ...(outputSchema !== undefined ? { outputSchema } : {}),
-    ...(extensions !== undefined ? { extensions } : {}),
+    ...(paymentIdentifier || extensions !== undefined
+      ? {
+          extensions: {
+            ...extensions,
+            ...(paymentIdentifier
+              ? { [PAYMENT_IDENTIFIER]: declarePaymentIdentifier(paymentIdentifier) }
+              : {}),
+          },
+        }
+      : {}),
   };
   const body = JSON.stringify(challenge);
   const headers: Record<string, string> = {
@@ -122,6 +137,68 @@ export function challengeReply(
   };
   if (receipt) headers[PAYMENT_HEADERS.paymentResponse] = encodeJson(receipt);
   return { status: 402, headers, body };
+}
+
+/** Stands where a {@link challengeTemplate}'s per-request value goes, until the template is split around it. */
+export const CHALLENGE_HOLE = '\u0000x402-challenge-hole';
+
+/**
+ * A 402 whose only per-request part is one JSON value (a sign-in challenge, fresh on every 402): everything around it
+ * is encoded once. Base64 encodes each 3 bytes on their own, so the text is split where the value goes and each
+ * part padded with JSON whitespace to a multiple of 3 bytes; the header is then the cached encodings of the parts
+ * around the value joined with the encoding of the value alone.
+ * @param extensions the 402's extensions, with {@link CHALLENGE_HOLE} where the value goes.
+ * @returns the reply for a value, or undefined when the hole is not found once in the text.
+ */
+export function challengeTemplate(
+  options: ResolvedOptions<unknown>,
+  resourceUrl: string,
+  accepts: readonly PaymentRequirements[],
+  extensions: Readonly<Record<string, unknown>>,
+): ((value: unknown) => PaywallReply) | undefined {
+  const whole = challengeReply(options, resourceUrl, accepts, undefined, undefined, extensions);
+  const hole = JSON.stringify(CHALLENGE_HOLE);
+  const at = whole.body.indexOf(hole);
+  if (at < 0 || whole.body.indexOf(hole, at + 1) >= 0) return undefined;
+  const before = padToBase64Block(whole.body.slice(0, at));
+  const after = whole.body.slice(at + hole.length);
+  const encodedBefore = utf8ToBase64(before);
+  const encodedAfter = utf8ToBase64(after);
+  const { [PAYMENT_HEADERS.paymentRequired]: _, ...headers } = whole.headers;
+  return (value) => {
+    const middle = padToBase64Block(JSON.stringify(value));
+    return {
+      status: 402,
+      headers: {
+        ...headers,
+        [PAYMENT_HEADERS.paymentRequired]: `${encodedBefore}${utf8ToBase64(middle)}${encodedAfter}`,
+      },
+      body: `${before}${middle}${after}`,
+    };
+  };
+}
+
+/**
+ * `text` with spaces added so its UTF-8 length is a multiple of 3, the bytes one base64 block encodes. The texts are
+ * JSON.stringify's, which never holds a lone surrogate, so counting pairs as 4 bytes is exact.
+ */
+function padToBase64Block(text: string): string {
+  const length = utf8Length(text);
+  return text + ' '.repeat((3 - (length % 3)) % 3);
+}
+
+function utf8Length(text: string): number {
+  let length = 0;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x80) length += 1;
+    else if (code < 0x800) length += 2;
+    else if (code >= 0xd800 && code <= 0xdbff) {
+      length += 4; // a surrogate pair: one 4-byte character
+      i++;
+    } else length += 3;
+  }
+  return length;
 }
 
 /** A JSON error that is not a challenge: 400 for a malformed header, 502 for the facilitator, 500 for a bad price. */

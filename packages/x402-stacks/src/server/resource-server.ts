@@ -5,9 +5,11 @@
  * @module
  */
 
-import type { ExtensionEnvelope } from '../extensions/envelope.js';
+import { BAZAAR } from '../extensions/bazaar/info.js';
+import { type ExtensionEnvelope, withExtension } from '../extensions/envelope.js';
 import { receiptExtension } from '../extensions/offer-receipt/envelopes.js';
 import { OFFER_RECEIPT } from '../extensions/offer-receipt/schema.js';
+import { paymentIdOf } from '../extensions/payment-identifier/index.js';
 import { SIGN_IN_WITH_X } from '../extensions/sign-in-with-x/schema.js';
 import { InvalidHeaderError } from '../protocol/errors.js';
 import { PAYMENT_HEADERS } from '../protocol/headers.js';
@@ -30,7 +32,9 @@ import { readPayment } from './payment-header.js';
 import { priceRequirements } from './pricing.js';
 import { SERVER_REASON_CODES } from './reasons.js';
 import {
+  CHALLENGE_HOLE,
   challengeReply,
+  challengeTemplate,
   EXPOSED_HEADERS,
   encodeJson,
   errorReply,
@@ -160,8 +164,10 @@ export function createResourceServer<Request = unknown>(
   const issuer = resolved.offerReceipt
     ? createOfferReceiptIssuer(resolved.offerReceipt)
     : undefined;
+  // Every extension the route declares goes in one `extensions` object: bazaar's fixed declaration, the signed offers.
+  const declared = resolved.bazaar === undefined ? undefined : { [BAZAAR]: resolved.bazaar };
   const extensionsOf = (offers: ExtensionEnvelope | undefined) =>
-    offers === undefined ? undefined : { [OFFER_RECEIPT]: offers };
+    offers === undefined ? declared : { ...declared, [OFFER_RECEIPT]: offers };
   // A 402 built per request: the signed offers, and a fresh sign-in challenge when the route offers sign-in.
   const challengeExtensions = (
     offers: ExtensionEnvelope | undefined,
@@ -219,6 +225,46 @@ export function createResourceServer<Request = unknown>(
     );
     challenges.set(resourceUrl, { reply, offers });
     return reply;
+  }
+
+  // A static route with sign-in: the 402 is the same but for its fresh challenge, so all else is encoded once.
+  const signInTemplates = new Map<
+    string,
+    { offers: ExtensionEnvelope | undefined; fill: (info: unknown) => PaywallReply }
+  >();
+  let signInTemplatesSponsor: string | undefined;
+  function signInTemplate(
+    resourceUrl: string,
+    signInUri: string,
+    accepts: readonly PaymentRequirements[],
+    sponsor: string | undefined,
+    offers: ExtensionEnvelope | undefined,
+  ): (info: unknown) => PaywallReply {
+    if (signInTemplatesSponsor !== sponsor || signInTemplates.size >= MAX_CACHED_CHALLENGES) {
+      signInTemplates.clear();
+      signInTemplatesSponsor = sponsor;
+    }
+    const key = `${resourceUrl}\u0000${signInUri}`;
+    const cached = signInTemplates.get(key);
+    if (cached && cached.offers === offers) return cached.fill;
+    const declaration = { ...signIn!.declaration(signInUri), info: CHALLENGE_HOLE };
+    const extensions = { ...extensionsOf(offers), [SIGN_IN_WITH_X]: declaration };
+    const fill =
+      challengeTemplate(resolved as ResolvedOptions<unknown>, resourceUrl, accepts, extensions) ??
+      ((info: unknown) =>
+        challengeReply(
+          resolved as ResolvedOptions<unknown>,
+          resourceUrl,
+          accepts,
+          undefined,
+          undefined,
+          {
+            ...extensions,
+            [SIGN_IN_WITH_X]: { ...declaration, info },
+          },
+        ));
+    signInTemplates.set(key, { offers, fill });
+    return fill;
   }
 
   // x402-stacks 1.x clients read only the body: theirs replaces the v2 JSON, built per request (its nonce and expiry).
@@ -296,8 +342,14 @@ export function createResourceServer<Request = unknown>(
     if (!payment) {
       if (signIn && signInUri !== undefined) {
         const proof = request.header(SIGN_IN_WITH_X);
-        if (proof === undefined) return challenge();
-        const outcome = await signIn.admit(proof, signInUri);
+        if (proof === undefined) {
+          if (!resolved.staticAccepts) return challenge();
+          const template = signInTemplate(resourceUrl, signInUri, accepts, sponsor, offers);
+          return reply(
+            forLegacyClients(template(signIn.challenge(signInUri)), resourceUrl, accepts),
+          );
+        }
+        const outcome = await signIn.admit(proof, signInUri, accepts);
         if (outcome.granted) return signedIn(outcome.payment);
         return challenge(
           outcome.refusal && { error: outcome.refusal.reason, message: outcome.refusal.message },
@@ -313,13 +365,19 @@ export function createResourceServer<Request = unknown>(
           )
         : challenge();
     }
-    const matched = matchPayment(payment, accepts, base.network, base.tokens);
-    if (!matched) {
+    const found = matchPayment(payment, accepts, base.network, base.tokens);
+    if (!found) {
       return challenge({
         error: 'accepted_requirements_mismatch',
         message: SERVER_REASON_CODES.accepted_requirements_mismatch,
       });
     }
+    const matched = withOwnDeclaration(found, resourceUrl);
+
+    // 4b. The payment's id, when the route declares the extension: malformed, or missing where required, is a 400
+    // before anything is verified or settled.
+    const idProblem = paymentIdProblem(resolved.paymentIdentifier, matched);
+    if (idProblem) return reply(errorReply(400, idProblem.reason, idProblem.message));
 
     // 5. Settle now, or verify now and settle after the handler. A validator sees the verified payment first.
     const { paymentValidator } = resolved;
@@ -402,6 +460,22 @@ export function createResourceServer<Request = unknown>(
   }
 
   /**
+   * The seller, not the buyer, speaks for its route: the payload the facilitator catalogs from carries the seller's
+   * own bazaar declaration and resource, whatever the buyer echoed (none, or a forged one to poison the listing).
+   */
+  function withOwnDeclaration(found: MatchedPayment, resourceUrl: string): MatchedPayment {
+    const { bazaar, description, mimeType } = resolved;
+    if (bazaar === undefined) return found;
+    const resource = {
+      url: resourceUrl,
+      ...(description !== undefined ? { description } : {}),
+      ...(mimeType !== undefined ? { mimeType } : {}),
+    };
+    const extensions = withExtension(found.payload.extensions ?? undefined, BAZAAR, bazaar);
+    return { ...found, payload: { ...found.payload, resource, extensions } };
+  }
+
+  /**
    * A payment the facilitator already holds fails `/verify` (its txid is reused). When its status is bound to this
    * request (this route's resource and terms), it is a retry of a payment this route accepted before (its validator,
    * if any, approved it then): it goes straight to settle, before any handler runs, and the facilitator's answer
@@ -417,9 +491,23 @@ export function createResourceServer<Request = unknown>(
   ): Promise<ReplyAdmission | ServeAdmission | undefined> {
     const signed = signedBytesOf(matched);
     if (signed === undefined) return undefined;
-    const status = await facilitator.status(transactionIdOf(signed)).catch(() => undefined);
+    const signedTxid = transactionIdOf(signed);
+    const status = await facilitator.status(signedTxid).catch(() => undefined);
     if (!status || status.state === 'failed') return undefined;
     if (!isBoundTo(status, matched.requirements, resourceUrl)) return undefined;
+    // The first claim may not have come through this route (a payer can settle at the facilitator itself, naming
+    // this resource): the validator judges the payment here as on any first request.
+    const { paymentValidator } = resolved;
+    if (paymentValidator) {
+      const payer = readTransactionOrigin(signed)?.payer ?? '';
+      const verified = paymentOf(matched, { transaction: signedTxid, payer }, false);
+      if (!(await paymentValidator(verified))) {
+        return challenge({
+          error: 'payment_refused',
+          message: SERVER_REASON_CODES.payment_refused,
+        });
+      }
+    }
     return settleAndServe(matched, resourceUrl, challenge);
   }
 
@@ -567,6 +655,24 @@ const CLAIMED = new Set([
 
 function isClaimed(answer: SettleResponse): boolean {
   return answer.success || CLAIMED.has(answer.errorReason ?? '');
+}
+
+/** Why the payment's `payment-identifier` entry cannot be taken on this route, if it cannot. */
+function paymentIdProblem(
+  declared: { readonly required: boolean } | undefined,
+  matched: MatchedPayment,
+): { reason: string; message: string } | undefined {
+  if (!declared) return undefined;
+  // A v1 payment has no extensions: it names no id.
+  const of = paymentIdOf(matched.version === 2 ? matched.payload.extensions : undefined);
+  if (!of.ok) return { reason: of.reason, message: of.message };
+  if (declared.required && of.id === undefined) {
+    return {
+      reason: 'payment_identifier_required',
+      message: SERVER_REASON_CODES.payment_identifier_required,
+    };
+  }
+  return undefined;
 }
 
 function reply(paywallReply: PaywallReply): ReplyAdmission {

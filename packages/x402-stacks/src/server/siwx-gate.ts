@@ -11,6 +11,7 @@ import {
   verifySiwxStacksProof,
 } from '../extensions/sign-in-with-x/proof.js';
 import type { SiwxDeclaration } from '../extensions/sign-in-with-x/schema.js';
+import type { PaymentRequirements } from '../protocol/v2.js';
 import type { StacksNetwork } from '../stacks/networks.js';
 import type { Payment } from './payment.js';
 import { createSiwxChallenges } from './siwx-challenges.js';
@@ -37,8 +38,10 @@ export type SignInWithXOptions = {
   accessMs: number;
   /**
    * What a payment buys access to: payments and sign-ins with the same scope are one. Default: the resource URL (the
-   * origin and the path, without the query), so each path is paid separately; give one name to several routes to
-   * let one payment open them all.
+   * origin and the path, without the query), so each path is paid separately, and a sign-in is served only when the
+   * payment on record covers the request's price now (same asset and payTo, no less), so a price per request cannot
+   * be opened by a cheaper payment. Give one name to several routes to let one payment open them all, whatever each
+   * costs.
    */
   scope?: string;
   /** A sentence the buyer's wallet shows when signing, in the challenge's `statement`. */
@@ -91,8 +94,17 @@ export type SiwxGate = {
   uriOf(requestUrl: string): string;
   /** A fresh `sign-in-with-x` entry for a 402 on `uri`. */
   declaration(uri: string): SiwxDeclaration;
-  /** Judges the `sign-in-with-x` header of a request on `uri`. */
-  admit(header: string, uri: string): Promise<SiwxAdmission>;
+  /** A fresh challenge alone: the `info` of {@link SiwxGate.declaration}, the only part that changes per 402. */
+  challenge(uri: string): SiwxDeclaration['info'];
+  /**
+   * Judges the `sign-in-with-x` header of a request on `uri`, priced now at `accepts`: without a `scope` option, the
+   * earlier payment must cover one of them (a price per request must not let a cheap payment open a dear request).
+   */
+  admit(
+    header: string,
+    uri: string,
+    accepts: readonly PaymentRequirements[],
+  ): Promise<SiwxAdmission>;
   /** Remembers a settled payment for `uri`'s scope. */
   remember(uri: string, payment: Payment): Promise<void>;
 };
@@ -142,7 +154,10 @@ export function createSiwxGate(
     declaration(uri) {
       return declareSiwxStacks(challenges.issue(uri), chainIds);
     },
-    async admit(header, uri) {
+    challenge(uri) {
+      return challenges.issue(uri);
+    },
+    async admit(header, uri, accepts) {
       const read = readSiwxHeader(header);
       if (!read.ok) return { granted: false, refusal: read };
       const proof = read.payload;
@@ -158,6 +173,11 @@ export function createSiwxGate(
       const paid = await store.lastPayment(scopeOf(uri), verdict.address);
       // Never paid, or the access period is over: no refusal to name, the buyer just pays (a plain 402).
       if (!paid || paid.paidAt + options.accessMs <= now) return { granted: false };
+      // Per URL (no `scope`), the price may vary with the query, the method or the body: the payment on record must
+      // cover what this request costs, or it pays. A named `scope` is the seller's word that one payment opens it all.
+      if (options.scope === undefined && !coversPrice(paid.payment.requirements, accepts)) {
+        return { granted: false };
+      }
       // Single use, decided last: a proof refused above leaves its nonce usable, which gains nothing (the same
       // checks refuse it again); a proof of a payer is spent here, atomically in the store.
       const use = await store.useNonce(proof.nonce, {
@@ -201,6 +221,25 @@ export function createSiwxGate(
     },
   };
   return { gate };
+}
+
+/** Whether a paid entry pays at least one offered entry: same scheme, network, payTo and asset, no less. */
+function coversPrice(
+  paid: PaymentRequirements | undefined,
+  accepts: readonly PaymentRequirements[],
+): boolean {
+  // A store that kept the payment without its terms cannot show it covers anything: the buyer pays.
+  if (paid === undefined) return false;
+  return accepts.some(
+    (offered) =>
+      paid.scheme === offered.scheme &&
+      paid.network === offered.network &&
+      paid.payTo === offered.payTo &&
+      paid.asset === offered.asset &&
+      /^\d+$/.test(paid.amount) &&
+      /^\d+$/.test(offered.amount) &&
+      BigInt(paid.amount) >= BigInt(offered.amount),
+  );
 }
 
 /** The path of a request URL, normalized as `URL` does; the raw path when the adapter's URL does not parse. */

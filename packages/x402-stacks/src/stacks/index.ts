@@ -54,6 +54,7 @@ export {
   type StacksNetworkInput,
   type StacksNetworkName,
 } from './networks.js';
+export { boundResource, MAX_BOUND_RESOURCE_LENGTH } from './payment/bound-resource.js';
 export {
   type CheckPaymentOptions,
   checkChainState,
@@ -87,6 +88,7 @@ export {
   verifySponsorSignature,
 } from './signature.js';
 export {
+  recoverStructuredDataSigner,
   type StructuredDataDomain,
   type StructuredDataSignatureProblem,
   type StructuredDataSignatureVerdict,

@@ -20,9 +20,10 @@ import {
 } from '@stacks/transactions';
 import { fuzzRuns } from '@x402-stacks/test-kit';
 import { privateKeyToAccount } from './accounts.js';
-import { toHex } from './bytes.js';
+import { fromHex, toHex } from './bytes.js';
 import { STACKS_NETWORKS } from './networks.js';
 import {
+  recoverStructuredDataSigner,
   signStructuredData,
   structuredDataDomainCV,
   structuredDataHash,
@@ -132,4 +133,42 @@ test('malformed and malleated signatures are refused by name', () => {
     valid: false,
     problem: 'high_s_signature',
   });
+});
+
+test('recoverStructuredDataSigner answers what a contract recovers: the signer, high-S twins too, nothing from junk', () => {
+  const hash = structuredDataHash(domain, message);
+  const signature = signStructuredData(KEY, domain, message);
+  const version = STACKS_NETWORKS.testnet.addressVersion.singleSig;
+  assert.equal(recoverStructuredDataSigner(hash, fromHex(signature), version), account.address);
+  assert.equal(
+    recoverStructuredDataSigner(
+      hash,
+      fromHex(signStructuredData(OTHER_KEY, domain, message)),
+      version,
+    ),
+    other.address,
+  );
+  // secp256k1-recover? accepts the high-S twin and recovers the same key.
+  const n = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
+  const s = BigInt(`0x${signature.slice(64, 128)}`);
+  const twin = `${signature.slice(0, 64)}${(n - s).toString(16).padStart(64, '0')}0${Number.parseInt(signature.slice(128), 16) ^ 1}`;
+  assert.equal(recoverStructuredDataSigner(hash, fromHex(twin), version), account.address);
+  // Another hash recovers another key; a short signature, a recovery id above 3 or r = 0 recover nothing.
+  assert.notEqual(
+    recoverStructuredDataSigner(
+      structuredDataHash({ ...domain, version: '2' }, message),
+      fromHex(signature),
+      version,
+    ),
+    account.address,
+  );
+  assert.equal(
+    recoverStructuredDataSigner(hash, fromHex(signature).subarray(0, 64), version),
+    undefined,
+  );
+  assert.equal(
+    recoverStructuredDataSigner(hash, fromHex(`${signature.slice(0, 128)}04`), version),
+    undefined,
+  );
+  assert.equal(recoverStructuredDataSigner(hash, new Uint8Array(65), version), undefined);
 });

@@ -15,7 +15,7 @@ import {
   tupleCV,
   uintCV,
 } from '@stacks/transactions';
-import { parseStacksAddress } from './address.js';
+import { addressFromHash160, parseStacksAddress } from './address.js';
 import { builtin } from './builtin.js';
 import { fromHex, toHex } from './bytes.js';
 import { hashOf160, isHighS, recoverPublicKey } from './signature.js';
@@ -149,6 +149,32 @@ export function verifyStructuredDataSignature(
   const hash = structuredDataHash(domain, message);
   const matches = signerHashes(hash, bytes).some((candidate) => toHex(candidate) === expected);
   return matches ? { valid: true } : { valid: false, problem: 'wrong_signer' };
+}
+
+/**
+ * The standard principal whose key made a SIP-018 `signature` over a 32-byte `hash`, exactly as a contract finds it
+ * with `(principal-of? (unwrap! (secp256k1-recover? hash signature) …))`: the compressed key is recovered, a high-S
+ * signature is accepted like its low-S twin (Clarity does not refuse it), and the address takes `addressVersion`
+ * (the single-signature version of the chain the contract runs on). Undefined when the signature is not 65 bytes,
+ * has a recovery id above 3 or recovers no key. For checking a payer's signature off chain, prefer
+ * {@link verifyStructuredDataSignature}, which refuses high-S forms; this one answers what a contract would accept.
+ * @example
+ * ```ts
+ * const hash = structuredDataHash(domain, message);
+ * const signer = recoverStructuredDataSigner(hash, signature, STACKS_NETWORKS.testnet.addressVersion.singleSig);
+ * ```
+ */
+export function recoverStructuredDataSigner(
+  hash: Uint8Array,
+  signature: Uint8Array,
+  addressVersion: number,
+): string | undefined {
+  if (hash.length !== 32 || signature.length !== 65 || signature[64]! > 3) return undefined;
+  const vrs = new Uint8Array(65);
+  vrs[0] = signature[64]!;
+  vrs.set(signature.subarray(0, 64), 1);
+  const key = recoverPublicKey(hash, vrs, true);
+  return key ? addressFromHash160(addressVersion, toHex(hashOf160(key))) : undefined;
 }
 
 function sha256(data: Uint8Array): Uint8Array {

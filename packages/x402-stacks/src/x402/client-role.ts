@@ -4,6 +4,7 @@
  * `wrapFetchWithPayment`. A payment holds the account's nonce turn until its outcome is known: `@x402/fetch` reports
  * it through the `onPaymentResponse` hook; a transport that does not (`@x402/axios` 2.11) frees the turn once the
  * transaction is in the mempool, or after `responseTimeoutMs` at the latest, when the chain decides the next nonce.
+ * A 402 that declares `payment-identifier` gets a fresh id in the payload's extensions, as the wrappers send it.
  * @module
  */
 import type { PaymentCreationFailureContext, PaymentResponseContext } from '@x402/core/client';
@@ -16,6 +17,7 @@ import type {
 import type { PaidAnswer } from '../client/outcome.js';
 import { createPayer, type Payer, type PaymentOptions } from '../client/payer.js';
 import type { PreparedPayment } from '../client/prepared.js';
+import { PAYMENT_IDENTIFIER } from '../extensions/payment-identifier/index.js';
 import {
   decodePaymentSignatureHeader,
   encodePaymentRequiredHeader,
@@ -149,6 +151,8 @@ export function createClientRole(
         x402Version: 2 as const,
         resource: { url },
         accepts: [requirements],
+        // The 402's extensions, so the payer names the payment when `payment-identifier` is declared.
+        ...(context?.extensions ? { extensions: context.extensions } : {}),
       };
       const prepared = await payer.preparePayment(
         {
@@ -159,6 +163,7 @@ export function createClientRole(
         { url },
       );
       const { payload } = decodePaymentSignatureHeader(prepared.header.value);
+      const { paymentId } = prepared;
       const transaction = transactionOf(payload)!;
       const timer = setTimeout(
         () => void settle(transaction, async (p) => p.fail(new Error('no outcome in time'))),
@@ -168,7 +173,14 @@ export function createClientRole(
       (timer as { unref?: () => void }).unref?.();
       inFlight.set(transaction, { prepared, timer });
       byRequirements.set(requirements, transaction);
-      return { x402Version: 2, payload };
+      // Only the id: x402Client merges it into the 402's own entry, keeping the seller's fields as declared.
+      return {
+        x402Version: 2,
+        payload,
+        ...(paymentId === undefined
+          ? {}
+          : { extensions: { [PAYMENT_IDENTIFIER]: { info: { id: paymentId } } } }),
+      };
     },
   };
 }

@@ -115,6 +115,7 @@ export function facilitatorFromX402(core: x402Facilitator, engine: Facilitator):
     },
     supported: () => core.getSupported() as SupportedResponse,
     status: (txid) => engine.status(txid),
+    discoveryResources: (query) => engine.discoveryResources(query),
     resume: () => engine.resume(),
     idle: () => engine.idle(),
     chainHealth: () => engine.chainHealth(),

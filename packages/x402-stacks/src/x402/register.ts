@@ -62,6 +62,9 @@ export function registerExactStacksScheme<
       );
     }
     (target as x402Facilitator).register([...concrete], scheme);
+    // The extensions the engine serves (bazaar's discovery list) are this facilitator's too: its /supported names them.
+    for (const key of schemeOptions.facilitator?.supported().extensions ?? [])
+      (target as x402Facilitator).registerExtension({ key });
     return target;
   }
   if (typeof methods.buildPaymentRequirements === 'function') {

@@ -13,6 +13,7 @@ import { SIGN_IN_WITH_X } from '../../extensions/sign-in-with-x/schema.js';
 import type { HeaderValue } from '../../protocol/headers.js';
 import type { StacksAccount } from '../../stacks/accounts.js';
 import { readPaymentChallenge } from '../challenge.js';
+import { CREDENTIAL_HEADERS, isSameOrigin } from '../credentials.js';
 import { UnreplayableRequestError } from '../errors.js';
 import { rememberPaymentReceipt } from '../paid-responses.js';
 import { createPayer, PAYMENT_REQUEST_HEADERS, type PaymentOptions } from '../payer.js';
@@ -31,12 +32,14 @@ import { provablyNotSent } from '../sent.js';
  *    `onPaymentRequired` is shown, and the one the paid request goes to. A request whose body is a stream
  *    (`Readable`, `ReadableStream`) is refused with {@link UnreplayableRequestError} before signing: the unpaid
  *    request consumed it.
- * 3. The request is sent again through the same instance with the payment, exactly once, with `maxRedirects: 0`: the
- *    payment header never follows a redirect (a 3xx is handled as axios handles any status). A served response is
+ * 3. The request is sent again through the same instance with the payment, with `maxRedirects: 0`: the payment
+ *    header never follows a redirect (a 3xx is handled as axios handles any status). A served response is
  *    returned; its `payment-response` header holds the receipt, and `getPaymentReceipt(response)` the payment with
  *    any verified signed offer and receipt. A second 402 rejects with
  *    {@link PaymentRejectedError} or {@link SettlementPendingError}, whose `response` is the axios response.
- *    Whatever is returned or thrown has the payment header removed from its `config` and request.
+ *    Whatever is returned or thrown has the payment header removed from its `config` and request. When the paid
+ *    request gets no response (a reset, a timeout) and the payment carries a `payment-identifier` id, the same
+ *    payment is sent again (`lostResponseRetries`, default once): the facilitator answers it with the stored outcome.
  *
  * @param options spending policy, fees, chain source and hooks: see {@link PaymentOptions}.
  * @throws {PayerOptionsError} at once, for options that cannot be used.
@@ -81,6 +84,17 @@ export function wrapAxiosWithPayment<Instance extends AxiosInstance>(
     const requested = axiosInstance.getUri(config);
     // The URL that asked to be paid: the last one of the unpaid request's redirects.
     const url = answeringUrl(challenged) ?? requested;
+    // The retries go to that URL; on another origin, without the credentials (and `auth`) given for the first one,
+    // which the redirect dropped too.
+    const elsewhere =
+      url === requested
+        ? {}
+        : {
+            url,
+            baseURL: undefined,
+            params: undefined,
+            ...(isSameOrigin(url, requested) ? {} : { auth: undefined }),
+          };
     // Sign in first when the buyer opted in and the seller offers it: a payer it remembers is served unpaid. Any
     // answer but 402 is the seller's (returned or thrown as axios would); a 402 is a fresh challenge, paid below.
     const signIn = carriesHeader(config, SIGN_IN_WITH_X)
@@ -92,9 +106,9 @@ export function wrapAxiosWithPayment<Instance extends AxiosInstance>(
       try {
         answer = await axiosInstance.request({
           ...config,
-          ...(url === requested ? {} : { url, baseURL: undefined, params: undefined }),
+          ...elsewhere,
           maxRedirects: 0,
-          headers: { ...plainHeaders(config), [signIn.name]: signIn.value },
+          headers: { ...retryHeaders(config, url, requested), [signIn.name]: signIn.value },
           [SIGN_IN_ATTEMPT]: true,
         } as SignInMarked);
       } catch (error) {
@@ -113,23 +127,34 @@ export function wrapAxiosWithPayment<Instance extends AxiosInstance>(
       });
     }
     const prepared = await payer.preparePayment(challenge, { url });
-    let paid: AxiosResponse;
+    let paid: AxiosResponse | undefined;
     let paidRejection: unknown;
-    try {
-      paid = await axiosInstance.request({
-        ...config,
-        ...(url === requested ? {} : { url, baseURL: undefined, params: undefined }),
-        maxRedirects: 0,
-        headers: { ...plainHeaders(config), [prepared.header.name]: prepared.header.value },
-      });
-    } catch (error) {
-      const response = (error as { response?: AxiosResponse }).response;
-      if (!response) {
-        redactPaymentHeaders(error);
-        throw prepared.fail(error, provablyNotSent(error) ? { sent: false } : undefined);
+    // Whether any send may have reached the server: then the budget keeps the amount whatever happens next.
+    let maybeSent = false;
+    for (let attempt = 0; paid === undefined; attempt++) {
+      try {
+        paid = await axiosInstance.request({
+          ...config,
+          ...elsewhere,
+          maxRedirects: 0,
+          headers: {
+            ...retryHeaders(config, url, requested),
+            [prepared.header.name]: prepared.header.value,
+          },
+        });
+      } catch (error) {
+        const response = (error as { response?: AxiosResponse }).response;
+        if (!response) {
+          redactPaymentHeaders(error);
+          maybeSent ||= !provablyNotSent(error);
+          // The response was lost (a reset, a timeout): the same payment under the same id again, unless the
+          // caller cancelled the request.
+          if (attempt < prepared.lostResponseRetries && !isCancel(error)) continue;
+          throw prepared.fail(error, maybeSent ? undefined : { sent: false });
+        }
+        paid = response;
+        paidRejection = error;
       }
-      paid = response;
-      paidRejection = error;
     }
     redactPaymentHeaders(paid);
     if (paidRejection !== undefined) redactPaymentHeaders(paidRejection);
@@ -151,6 +176,12 @@ export function wrapAxiosWithPayment<Instance extends AxiosInstance>(
     },
   );
   return axiosInstance;
+}
+
+/** A request its caller cancelled (an abort signal or a cancel token): the caller gave up, nothing is resent. */
+function isCancel(error: unknown): boolean {
+  const { code, name } = (error ?? {}) as { code?: unknown; name?: unknown };
+  return code === 'ERR_CANCELED' || name === 'CanceledError';
 }
 
 // Marks the request config of a sign-in attempt, which axios carries through to its response's config.
@@ -176,6 +207,19 @@ function plainHeaders(config: InternalAxiosRequestConfig): RawAxiosRequestHeader
   return typeof headers.toJSON === 'function'
     ? headers.toJSON()
     : ({ ...headers } as RawAxiosRequestHeaders);
+}
+
+/** The request's headers for a retry to `url`: without the credential headers when `url` is on another origin. */
+function retryHeaders(
+  config: InternalAxiosRequestConfig,
+  url: string,
+  requested: string,
+): RawAxiosRequestHeaders {
+  const headers = plainHeaders(config);
+  if (isSameOrigin(url, requested)) return headers;
+  return Object.fromEntries(
+    Object.entries(headers).filter(([name]) => !CREDENTIAL_HEADERS.includes(name.toLowerCase())),
+  ) as RawAxiosRequestHeaders;
 }
 
 /** A Node `Readable` or a web `ReadableStream`: read once, by the unpaid request. */

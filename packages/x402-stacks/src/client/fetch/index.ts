@@ -7,6 +7,7 @@ import { SIGN_IN_WITH_X } from '../../extensions/sign-in-with-x/schema.js';
 import type { StacksAccount } from '../../stacks/accounts.js';
 import { MAX_CHALLENGE_BODY_BYTES, readTextUpTo } from '../body.js';
 import { type PaymentChallenge, readPaymentChallenge } from '../challenge.js';
+import { CREDENTIAL_HEADERS, isSameOrigin } from '../credentials.js';
 import { rememberPaymentReceipt } from '../paid-responses.js';
 import { createPayer, PAYMENT_REQUEST_HEADERS, type Payer, type PaymentOptions } from '../payer.js';
 import { redactPaymentHeaders } from '../redact.js';
@@ -21,10 +22,12 @@ import { provablyNotSent } from '../sent.js';
  *    spending policy, the balance checked and the payment signed; nothing is broadcast by the buyer.
  *    The payment is for the URL that answered 402 (`response.url`, after any redirects of the unpaid request): that
  *    is the URL `onPaymentRequired` is shown, and the one the paid request goes to.
- * 4. The request is sent again with the payment, exactly once, with `redirect: 'manual'`: the payment header never
- *    follows a redirect, and a 3xx answer is returned as is. A served answer is returned (its `payment-response`
- *    header holds the receipt, and `getPaymentReceipt(response)` the payment with any verified signed offer and
- *    receipt); a 402 throws {@link PaymentRejectedError} or {@link SettlementPendingError}.
+ * 4. The request is sent again with the payment, with `redirect: 'manual'`: the payment header never follows a
+ *    redirect, and a 3xx answer is returned as is. A served answer is returned (its `payment-response` header holds
+ *    the receipt, and `getPaymentReceipt(response)` the payment with any verified signed offer and receipt); a 402
+ *    throws {@link PaymentRejectedError} or {@link SettlementPendingError}. When the paid request's response is lost
+ *    and the payment carries a `payment-identifier` id, the same payment is sent again (`lostResponseRetries`,
+ *    default once): the server's facilitator answers it with the outcome it stored.
  *
  * The request body is buffered by `Request.clone()` for the retry, so streams work but are held in memory. After a
  * redirect the paid request keeps the original method and body.
@@ -66,6 +69,10 @@ export function wrapFetchWithPayment(
     // proof nor a payment follows a redirect. The last retry may consume the original request's body.
     const again = (name: string, value: string, last: boolean) => {
       const headers = new Headers(request.headers);
+      // fetch dropped the credentials on a redirect to another origin; the retry there must not restore them.
+      if (!isSameOrigin(url, request.url)) {
+        for (const credential of CREDENTIAL_HEADERS) headers.delete(credential);
+      }
       headers.set(name, value);
       if (url === request.url) {
         return new Request(last ? request : request.clone(), { headers, redirect: 'manual' });
@@ -104,13 +111,22 @@ export function wrapFetchWithPayment(
     }
     // An aborted signal makes fetch reject before it sends anything.
     if (retry.signal.aborted) throw prepared.fail(retry.signal.reason, { sent: false });
-    let paid: Response;
-    try {
-      paid = await fetchFn(retry);
-    } catch (cause) {
-      // A fetch built over another client (axios' adapter, a test double) may keep the request in its error.
-      redactPaymentHeaders(cause);
-      throw prepared.fail(cause, provablyNotSent(cause) ? { sent: false } : undefined);
+    let paid: Response | undefined;
+    // Whether any send may have reached the server: then the budget keeps the amount whatever happens next.
+    let maybeSent = false;
+    for (let attempt = 0; paid === undefined; attempt++) {
+      const mayResend = attempt < prepared.lostResponseRetries;
+      try {
+        // A body is read once: a send that may be repeated takes a copy.
+        paid = await fetchFn(mayResend ? retry.clone() : retry);
+      } catch (cause) {
+        // A fetch built over another client (axios' adapter, a test double) may keep the request in its error.
+        redactPaymentHeaders(cause);
+        maybeSent ||= !provablyNotSent(cause);
+        // The response was lost: the same payment under the same id again, unless the caller gave up (its signal).
+        if (mayResend && !retry.signal.aborted) continue;
+        throw prepared.fail(cause, maybeSent ? undefined : { sent: false });
+      }
     }
     const refusal =
       paid.status === 402 ? await readTextUpTo(paid.clone(), MAX_CHALLENGE_BODY_BYTES) : undefined;
