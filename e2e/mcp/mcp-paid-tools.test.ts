@@ -1,7 +1,8 @@
 /**
  * Paid MCP tools against the devnet and the facilitator service, through the real SDK on both sides, over streamable
  * HTTP and over stdio: the paying client pays STX, sBTC and sponsored tools; an unpaid call gets the payment-required
- * result; a replayed payment is refused; a facilitator that is down is a named error; an over-budget call signs
+ * result; a payment copied without its id is refused while the buyer's own retry under its id is answered again,
+ * paid once; a facilitator that is down is a named error; an over-budget call signs
  * nothing; a tool that throws under after-handler is not charged.
  */
 import assert from 'node:assert/strict';
@@ -13,6 +14,7 @@ import {
   readPaymentChallenge,
   SettlementPendingError,
 } from 'x402-stacks/client';
+import { PAYMENT_IDENTIFIER, readPaymentIdentifier } from 'x402-stacks/extensions';
 import { getPaymentReceipt, MCP_META, wrapMcpClientWithPayment } from 'x402-stacks/mcp';
 import { decodePaymentSignatureHeader } from 'x402-stacks/protocol';
 import { type McpStack, startMcpStack, TRANSPORTS } from './mcp-stack.js';
@@ -26,6 +28,12 @@ after(() => stack.stop());
 const call = (name: string, text = 'hello') => ({ name, arguments: { text } });
 const textOf = (result: CallToolResult) =>
   JSON.parse((result.content[0] as { text: string }).text) as Record<string, unknown>;
+
+/** The payment's bytes without the buyer's `payment-identifier` id: what a replayer who copied them can send. */
+function withoutPaymentId<T extends { extensions?: Record<string, unknown> }>(payment: T): T {
+  const { [PAYMENT_IDENTIFIER]: _id, ...extensions } = payment.extensions ?? {};
+  return { ...payment, extensions };
+}
 
 for (const transport of TRANSPORTS) {
   describe(`over ${transport}`, () => {
@@ -152,7 +160,7 @@ for (const transport of TRANSPORTS) {
       assert.equal(stack.stx(stack.payTo), sellerBefore);
     });
 
-    test('a replayed payment is refused and runs nothing', async () => {
+    test('a replayed payment without its id is refused and runs nothing; the buyer’s retry under its id is answered again, paid once', async () => {
       const client = await stack.connect(transport);
       const buyer = stack.buyer();
       const unpaid = (await client.callTool(call('stx_echo'))) as CallToolResult;
@@ -164,15 +172,29 @@ for (const transport of TRANSPORTS) {
         },
       );
       const payment = decodePaymentSignatureHeader(prepared.header.value);
+      assert.equal(
+        readPaymentIdentifier(payment.extensions).status,
+        'present',
+        'the buyer sends an id',
+      );
       const paid = { ...call('stx_echo'), _meta: { [MCP_META.payment]: payment } };
       const first = (await client.callTool(paid)) as CallToolResult;
       assert.equal(first.isError, undefined);
       const sellerAfterFirst = stack.stx(stack.payTo);
-      const again = (await client.callTool(paid)) as CallToolResult;
+      const copied = {
+        ...call('stx_echo'),
+        _meta: { [MCP_META.payment]: withoutPaymentId(payment) },
+      };
+      const again = (await client.callTool(copied)) as CallToolResult;
       assert.equal(again.isError, true);
       const refusal = again.structuredContent as { error: string };
       assert.match(refusal.error, /duplicate_settlement|txid_reused|nonce_reused/);
       assert.doesNotMatch(JSON.stringify(again), /"echo"/);
+      // A result lost on the way back: the same payment under the same id is answered with the stored settlement.
+      const retried = (await client.callTool(paid)) as CallToolResult;
+      assert.equal(retried.isError, undefined, JSON.stringify(retried));
+      assert.equal(textOf(retried).echo, 'hello');
+      stack.devnet.chain.mine();
       assert.equal(stack.stx(stack.payTo), sellerAfterFirst);
     });
 
@@ -217,7 +239,12 @@ for (const transport of TRANSPORTS) {
         const served = (await client.callTool(paid)) as CallToolResult;
         assert.equal(served.isError, undefined, JSON.stringify(served));
         assert.equal(textOf(served).echo, 'hello');
-        const again = (await client.callTool(paid)) as CallToolResult;
+        // Promotion needs the buyer's id: the same bytes copied without it are refused.
+        const copied = {
+          ...paid,
+          _meta: { [MCP_META.payment]: withoutPaymentId(paid._meta[MCP_META.payment]) },
+        };
+        const again = (await client.callTool(copied)) as CallToolResult;
         assert.equal(again.isError, true);
       } finally {
         stack.devnet.chain.stall(false);

@@ -113,12 +113,16 @@ test('payment and settlement: `_meta["x402/payment"]` in, `_meta["x402/payment-r
   assert.equal(settlement.network, 'stacks:2147483648', '"network": CAIP-2');
   assert.equal(typeof settlement.payer, 'string', '"payer": a string');
 
-  // Settlement failure: the same payment again is refused at settlement.
+  // Settlement failure: the same payment again, without the buyer's payment-identifier id (which would make it the
+  // buyer's own retry, answered again), is refused at settlement.
   // "servers MUST return a tool result with isError: true containing the failure details"
+  const { 'payment-identifier': _id, ...extensions } = isObject(payment.extensions)
+    ? payment.extensions
+    : {};
   const again = (await client.callTool({
     name: 'stx_echo',
     arguments: { text: 'x' },
-    _meta: { 'x402/payment': payment },
+    _meta: { 'x402/payment': { ...payment, extensions } },
   })) as CallToolResult;
   assert.equal(again.isError, true);
   assertPaymentRequired(again.structuredContent);
