@@ -238,8 +238,8 @@ describe("stock withBazaar client → our facilitator's discovery list", () => {
     assert.equal(empty.pagination.total, 0);
   });
 
-  test('/supported names bazaar', async () => {
+  test('/supported names bazaar (beside payment-identifier: its default ledger binds payment ids)', async () => {
     const supported = (await (await fetch(`${url}/supported`)).json()) as { extensions: string[] };
-    assert.deepEqual(supported.extensions, ['bazaar']);
+    assert.deepEqual(supported.extensions, ['bazaar', 'payment-identifier']);
   });
 });

@@ -295,6 +295,37 @@ for (const transport of TRANSPORTS) {
       assert.equal(payer.spent('STX'), 1000n);
     });
 
+    test('a paid result lost on the way back: the same payment under its id is sent again, served, paid once', async () => {
+      const client = await stack.connect(transport);
+      // The server runs the tool and settles; only the buyer never hears the first paid result.
+      const lossy = Object.create(client) as typeof client;
+      const sent: unknown[] = [];
+      let drops = 1;
+      lossy.callTool = async (params, resultSchema, options) => {
+        const result = await client.callTool(params, resultSchema, options);
+        const payment = params._meta?.[MCP_META.payment];
+        if (payment !== undefined) {
+          sent.push(payment);
+          if (drops-- > 0) throw new Error('connection reset');
+        }
+        return result;
+      };
+      const buyer = stack.buyer();
+      const buyerBefore = stack.stx(buyer.address);
+      const sellerBefore = stack.stx(stack.payTo);
+      const paying = wrapMcpClientWithPayment(lossy, buyer, { apiUrl: stack.devnet.url });
+      const result = await paying.callTool(call('stx_echo'));
+      assert.equal(result.isError, undefined, JSON.stringify(result));
+      assert.equal(textOf(result).echo, 'hello');
+      assert.equal(sent.length, 2);
+      assert.deepEqual(sent[1], sent[0], 'the same payment, the same id');
+      const receipt = getPaymentReceipt(result)!;
+      assert.equal(paying.payer.spent('STX'), 1000n);
+      stack.devnet.chain.mine();
+      assert.equal(stack.stx(stack.payTo), sellerBefore + 1000n);
+      assert.equal(stack.stx(buyer.address), buyerBefore - 1000n - receipt.fee);
+    });
+
     test('a malformed payment gets the payment-required result with the HTTP reason, nothing run', async () => {
       const client = await stack.connect(transport);
       const result = (await client.callTool({

@@ -34,6 +34,8 @@ export type PayingMcpClient = {
   readonly payer: Payer;
   /**
    * Calls a tool; a payment-required result is paid once within policy and the call sent again with the payment.
+   * When that call's result is lost (the transport throws) and the payment carries a `payment-identifier` id, the
+   * same payment is sent again (`lostResponseRetries`, default once), as the HTTP wrappers do.
    * A call whose `_meta` already carries `x402/payment` is sent as is and never paid again.
    * @throws {PaymentPolicyError}, {NoAcceptableRequirementError}, {InsufficientBalanceError} nothing signed.
    * @throws {PaymentRejectedError}, {SettlementPendingError} refused or pending after the paid retry.
@@ -86,16 +88,18 @@ export function wrapMcpClientWithPayment(
       const url = challenge.paymentRequired.resource.url;
       const prepared = await payer.preparePayment(challenge, { url });
       const payment = decodePaymentSignatureHeader(prepared.header.value);
-      let paid: CallToolResult;
-      try {
-        paid = (await client.callTool(
-          { ...params, _meta: { ...params._meta, [MCP_META.payment]: payment } },
-          undefined,
-          callOptions,
-        )) as CallToolResult;
-      } catch (cause) {
-        // A transport error or timeout: the call may have reached the server, so the payment counts as sent.
-        throw prepared.fail(cause);
+      const paidParams = { ...params, _meta: { ...params._meta, [MCP_META.payment]: payment } };
+      let paid: CallToolResult | undefined;
+      for (let attempt = 0; paid === undefined; attempt++) {
+        try {
+          paid = (await client.callTool(paidParams, undefined, callOptions)) as CallToolResult;
+        } catch (cause) {
+          // The result was lost: the same payment under the same id again (`lostResponseRetries`), which the
+          // facilitator answers with the outcome it stored, unless the caller gave up (its signal).
+          if (attempt < prepared.lostResponseRetries && !callOptions?.signal?.aborted) continue;
+          // A transport error or timeout: the call may have reached the server, so the payment counts as sent.
+          throw prepared.fail(cause);
+        }
       }
       const answer = readPaymentSignal(paid);
       const receipt = await prepared.complete(answerOf(answer, paid), paid);
