@@ -16,6 +16,7 @@ export const entries = {
   'axios/index': 'src/client/axios/index.ts',
   'fetch/index': 'src/client/fetch/index.ts',
   'x402/index': 'src/x402/index.ts',
+  'mcp/index': 'src/mcp/index.ts',
 };
 
 export default defineConfig({

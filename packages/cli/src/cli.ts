@@ -34,6 +34,10 @@ const COMMANDS: Record<string, Command> = {
     summary: 'Hold a key behind a local socket and sign payments within its own policy',
     run: async (argv, io) => (await import('./signer.js')).runSigner(argv, io),
   },
+  mcp: {
+    summary: 'Serve an MCP server whose tools let an agent find and pay for APIs within a budget',
+    run: async (argv, io) => (await import('./mcp.js')).runMcp(argv, io),
+  },
   devnet: {
     summary: 'Start a local Stacks chain (node and Hiro API routes) with funded accounts',
     run: async (argv, io) => (await import('./devnet.js')).runDevnet(argv, io),

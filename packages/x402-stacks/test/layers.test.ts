@@ -24,6 +24,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   server: ['errors', 'protocol', 'stacks', 'chain', 'extensions'],
   facilitator: ['errors', 'protocol', 'stacks', 'chain', 'extensions'],
   x402: ['errors', 'protocol', 'stacks', 'chain', 'extensions', 'client', 'server', 'facilitator'],
+  // The MCP adapter: paid tools over the seller's core, the paying client over the buyer's; never the facilitator.
+  mcp: ['errors', 'protocol', 'stacks', 'chain', 'extensions', 'client', 'server'],
 };
 
 /** The adapter folders of each role: the role's core files never import them (its `index.ts` entry aside). */
@@ -42,6 +44,7 @@ const PEERS: readonly [RegExp, string][] = [
   [/^@hono\//, `server${sep}hono`],
   [/^axios(\/|$)/, `client${sep}axios`],
   [/^@x402\//, 'x402'],
+  [/^@modelcontextprotocol\//, 'mcp'],
 ];
 
 function sources(folder: string): string[] {
@@ -73,7 +76,7 @@ test('each src folder imports only the layers below it', () => {
   assert.deepEqual(problems, []);
 });
 
-test('express, hono, axios and @x402/* are imported only by their own adapter folders', () => {
+test('express, hono, axios, @x402/* and the MCP SDK are imported only by their own adapter folders', () => {
   const problems: string[] = [];
   for (const file of sources(SRC)) {
     const path = relative(SRC, file);

@@ -10,7 +10,7 @@ import { MAX_CHALLENGE_BODY_BYTES, readTextUpTo } from '../body.js';
 import { type PaymentChallenge, readPaymentChallenge } from '../challenge.js';
 import { CREDENTIAL_HEADERS, isSameOrigin } from '../credentials.js';
 import { rememberPaymentReceipt } from '../paid-responses.js';
-import { createPayer, PAYMENT_REQUEST_HEADERS, type PaymentOptions } from '../payer.js';
+import { createPayer, PAYMENT_REQUEST_HEADERS, type Payer, type PaymentOptions } from '../payer.js';
 import { redactPaymentHeaders } from '../redact.js';
 import { provablyNotSent } from '../sent.js';
 
@@ -33,6 +33,8 @@ import { provablyNotSent } from '../sent.js';
  * The request body is buffered by `Request.clone()` for the retry, so streams work but are held in memory. After a
  * redirect the paid request keeps the original method and body.
  *
+ * @param account the paying account, or a {@link Payer} (`createPayer`) to share one budget and nonce queue between
+ *   several wrappers; `options` are then the payer's own and this argument's are not used.
  * @param options spending policy, fees, chain source and hooks: see {@link PaymentOptions}.
  * @throws {PayerOptionsError} at once, for options that cannot be used.
  * @example
@@ -48,10 +50,10 @@ import { provablyNotSent } from '../sent.js';
  */
 export function wrapFetchWithPayment(
   fetchFn: typeof globalThis.fetch,
-  account: StacksAccount | Signer,
+  account: StacksAccount | Signer | Payer,
   options: PaymentOptions = {},
 ): typeof globalThis.fetch {
-  const payer = createPayer(account, options);
+  const payer = 'preparePayment' in account ? account : createPayer(account, options);
   return async function fetchWithPayment(input, init) {
     const request = new Request(input, init);
     if (PAYMENT_REQUEST_HEADERS.some((name) => request.headers.has(name))) return fetchFn(request);

@@ -1,0 +1,173 @@
+/**
+ * `x402-stacks mcp`: a ready MCP server that lets an agent pay for HTTP APIs on Stacks from one wallet, within a
+ * per-payment maximum and a session budget. Over stdio (the default, for MCP hosts that start it) or streamable HTTP
+ * on a loopback address. stdout belongs to the protocol on stdio: every message of the command goes to stderr.
+ * @module
+ */
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import { once } from 'node:events';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import type { StacksAccount } from 'x402-stacks';
+import { EXIT_USAGE, type Io, processIo, UsageError } from './io.js';
+import { type McpCommandOptions, parseMcpArgs } from './mcp-config.js';
+import { registerAgentTools } from './mcp-tools.js';
+import { type AgentWallet, createAgentWallet } from './mcp-wallet.js';
+import { loadAccount } from './pay.js';
+
+export const MCP_USAGE = `Usage: x402-stacks mcp [options]
+
+An MCP server for agents: tools fetch_paid (request a URL and pay its x402 price), balance, budget, discover (search
+an x402scan registry) and payment_status, paid from one Stacks key within a per-payment maximum and a session budget.
+
+Options:
+  --transport <stdio|http>  stdio (default), or streamable HTTP at http://<host>:<port>/mcp
+  --host <address>          loopback only: 127.0.0.1 (default), ::1 or localhost
+  --port <port>             HTTP port (default 8402; 0 picks a free one)
+  --key-file <path>         file holding the wallet's private key (default: STACKS_PRIVATE_KEY); a regular file
+                            of at most 4 KiB that only its owner may read or write (chmod 600)
+  --allow-insecure-key-file use a key file that other users may read or write anyway
+  --network <name>          testnet or mainnet (default: NETWORK, else testnet)
+  --api-url <url>           Stacks node with the Hiro API (default: STACKS_API_URL_TESTNET or _MAINNET, then
+                            STACKS_API_URL, then Hiro)
+  --max-amount <amounts>    largest single payment per asset, such as '0.01 STX, 0.0001 sBTC'; then only the
+                            assets named are paid (default: 1 STX, 0.0001 sBTC, 1 USDCx)
+  --budget <amounts>        the most the session spends per asset in all (default: 1 STX, 0.0001 sBTC, 1 USDCx)
+  --registry-url <url>      the x402scan registry 'discover' searches (default: http://127.0.0.1:8090)
+  -h, --help                show this help
+
+Environment: STACKS_PRIVATE_KEY, X402_KEY_FILE, NETWORK, STACKS_API_URL_TESTNET, STACKS_API_URL_MAINNET,
+STACKS_API_URL, STACKS_API_KEY, X402_MAX_AMOUNT, X402_BUDGET, X402_REGISTRY_URL, X402_MCP_TRANSPORT,
+X402_MCP_HOST, X402_MCP_PORT, X402_MCP_MAX_BODY_BYTES (body handed to the agent, default 65536),
+X402_MCP_HTTP_TOKEN (when set, HTTP requests must carry 'Authorization: Bearer <token>'). Flags win.
+
+The key never appears in any tool's answer, nor in this command's output.`;
+
+/** HTTP sessions held at once; past it a new session waits for one to close. Each holds a server and a transport. */
+const MAX_HTTP_SESSIONS = 32;
+
+/** Runs `x402-stacks mcp` until stdin closes (stdio) or SIGINT/SIGTERM; resolves with the exit code. */
+export async function runMcp(
+  argv: string[],
+  io: Io = processIo,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<number> {
+  // On stdio, stdout carries the protocol: nothing else may be written there.
+  const say = (text: string) => io.err(text);
+  let options: McpCommandOptions;
+  let account: StacksAccount;
+  try {
+    const parsed = parseMcpArgs(argv, env);
+    if (parsed === 'help') {
+      io.out(MCP_USAGE);
+      return 0;
+    }
+    options = parsed;
+    account = loadAccount(options, env);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    say(`x402-stacks mcp: ${error.message}\nRun 'x402-stacks mcp --help' for usage.`);
+    return EXIT_USAGE;
+  }
+  const wallet = createAgentWallet(account, options);
+  const serverFor = () => {
+    const server = new McpServer({ name: 'x402-stacks', version: '1.0.0' });
+    registerAgentTools(server, wallet, options);
+    return server;
+  };
+  if (options.transport === 'stdio') {
+    const server = serverFor();
+    const closed = new Promise<void>((resolve) => {
+      server.server.onclose = () => resolve();
+    });
+    await server.connect(new StdioServerTransport());
+    say(`x402-stacks mcp: serving ${account.address} (${account.network}) over stdio`);
+    // The host closing our stdin is the end of the session, as much as a signal is.
+    const stdinEnded = new Promise<void>((resolve) => {
+      process.stdin.once('end', () => resolve());
+      process.stdin.once('close', () => resolve());
+    });
+    await Promise.race([closed, stdinEnded, signalled()]);
+    await server.close();
+    return 0;
+  }
+  return serveHttp(options, wallet, serverFor, say);
+}
+
+async function serveHttp(
+  options: McpCommandOptions,
+  wallet: AgentWallet,
+  serverFor: () => McpServer,
+  say: (text: string) => void,
+): Promise<number> {
+  const sessions = new Map<string, StreamableHTTPServerTransport>();
+  let allowedHosts: string[] = [];
+  const http = createServer((request, response) => {
+    handle(request, response).catch((error: unknown) => {
+      if (!response.headersSent) response.writeHead(500).end();
+      say(`x402-stacks mcp: ${error instanceof Error ? error.message : String(error)}`);
+    });
+  });
+  async function handle(request: IncomingMessage, response: ServerResponse) {
+    if (new URL(request.url ?? '/', 'http://localhost').pathname !== '/mcp') {
+      response.writeHead(404).end();
+      return;
+    }
+    if (options.httpToken !== undefined && !bearerMatches(request, options.httpToken)) {
+      response.writeHead(401, { 'www-authenticate': 'Bearer' }).end();
+      return;
+    }
+    const id = request.headers['mcp-session-id'];
+    let transport = typeof id === 'string' ? sessions.get(id) : undefined;
+    if (!transport) {
+      if (sessions.size >= MAX_HTTP_SESSIONS) {
+        response.writeHead(503, { 'retry-after': '5' }).end('too many MCP sessions');
+        return;
+      }
+      const created = new StreamableHTTPServerTransport({
+        sessionIdGenerator: () => randomUUID(),
+        onsessioninitialized: (sessionId) => {
+          sessions.set(sessionId, created);
+        },
+        // A web page the user visits must not reach this wallet through DNS rebinding.
+        enableDnsRebindingProtection: true,
+        allowedHosts,
+      });
+      created.onclose = () => {
+        if (created.sessionId) sessions.delete(created.sessionId);
+      };
+      await serverFor().connect(created);
+      transport = created;
+    }
+    await transport.handleRequest(request, response);
+  }
+  http.listen(options.port, options.host);
+  await once(http, 'listening');
+  const { port } = http.address() as AddressInfo;
+  allowedHosts = [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`];
+  const shownHost = options.host.includes(':') ? `[${options.host}]` : options.host;
+  say(
+    `x402-stacks mcp: serving ${wallet.account.address} (${wallet.account.network}) at http://${shownHost}:${port}/mcp`,
+  );
+  await signalled();
+  await Promise.all([...sessions.values()].map((transport) => transport.close()));
+  http.closeAllConnections();
+  await new Promise<void>((resolve) => http.close(() => resolve()));
+  return 0;
+}
+
+/** Compares digests in constant time, so the answer's timing tells nothing of the token. */
+function bearerMatches(request: IncomingMessage, token: string): boolean {
+  const digest = (text: string) => createHash('sha256').update(text).digest();
+  return timingSafeEqual(digest(request.headers.authorization ?? ''), digest(`Bearer ${token}`));
+}
+
+function signalled(): Promise<void> {
+  return new Promise((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+}
