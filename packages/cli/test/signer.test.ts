@@ -171,10 +171,20 @@ describe('x402-stacks signer', () => {
     assert.equal(await refusal({ ...good, sighash: elsewhere.sighash }), 'sighash_mismatch');
     assert.equal(await refusal({ ...good, address: OTHER }), 'origin_mismatch');
     assert.equal(await refusal({ ...good, transaction: '00ff' }), 'malformed_transaction');
-    const reasons = signerProcess.lines
-      .map((line) => JSON.parse(line))
-      .filter((entry) => entry.event === 'refused')
-      .map((entry) => entry.reason);
+    // The signer logs each refusal as it answers; its last line may still be on its way through the pipe.
+    const refusedReasons = () =>
+      signerProcess.lines
+        .map((line) => JSON.parse(line))
+        .filter((entry) => entry.event === 'refused')
+        .map((entry) => entry.reason);
+    for (
+      let tries = 0;
+      tries < 100 && refusedReasons().at(-1) !== 'malformed_transaction';
+      tries++
+    ) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const reasons = refusedReasons();
     assert.deepEqual(reasons.slice(-5), [
       'pay_to_not_allowed',
       'payment_over_max_amount',
