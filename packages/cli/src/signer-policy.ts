@@ -153,20 +153,30 @@ export async function decideSignature(
   });
   if (!check.isValid)
     return refuse('not_a_payment', `${check.invalidReason}: ${check.invalidMessage}`);
-  // 4. The budget: counted for good before the signature leaves.
-  const limits = {
-    windowMs: policy.windowMs,
-    ...(policy.total.has(asset) ? { total: policy.total.get(asset)! } : {}),
-    ...(policy.window.has(asset) ? { window: policy.window.get(asset)! } : {}),
-  };
-  const held = await budget.reserve({ asset, amount, limits });
-  if (!held.ok) {
-    return refuse(
-      held.cap === 'total' ? 'payment_over_budget' : 'payment_over_window_budget',
-      `${amount} would bring the ${held.cap} to ${held.counted + amount}, above ${held.limit}`,
-    );
+  // 4. The budget: counted for good before the signature leaves. The fee leaves the payer too (in STX, whatever the
+  // asset), so an unsponsored fee is counted against the STX caps: otherwise a caller could have any number of tiny
+  // payments signed, each burning the largest fee.
+  const spends = new Map<string, bigint>([[asset, amount]]);
+  if (!sponsored && fee > 0n) spends.set('STX', (spends.get('STX') ?? 0n) + fee);
+  const held: string[] = [];
+  for (const [spent, value] of spends) {
+    const limits = {
+      windowMs: policy.windowMs,
+      ...(policy.total.has(spent) ? { total: policy.total.get(spent)! } : {}),
+      ...(policy.window.has(spent) ? { window: policy.window.get(spent)! } : {}),
+    };
+    const reserved = await budget.reserve({ asset: spent, amount: value, limits });
+    if (!reserved.ok) {
+      // Nothing is signed out: what this request reserved so far is given back.
+      for (const id of held) await budget.release(id);
+      return refuse(
+        reserved.cap === 'total' ? 'payment_over_budget' : 'payment_over_window_budget',
+        `${value} ${spent === asset ? '' : 'of fee '}would bring the ${reserved.cap} of ${spent} to ${reserved.counted + value}, above ${reserved.limit}`,
+      );
+    }
+    held.push(reserved.id);
   }
-  await budget.consume(held.id);
+  for (const id of held) await budget.consume(id);
   return {
     ok: true,
     signature: signed.signature,

@@ -104,7 +104,8 @@ describe('the signer policy', () => {
 
   test('payment_over_window_budget: its own window cap, counted per signature', async () => {
     const store = createMemoryBudgetStore();
-    const rules = policy({ window: { STX: 2_000n } });
+    // Each signature counts its amount and its fee: 1,000 + 2,000.
+    const rules = policy({ window: { STX: 6_000n } });
     const request = await requestFor(offer());
     assert.equal(await reasonOf(request, rules, store), 'signed');
     assert.equal(await reasonOf(request, rules, store), 'signed');

@@ -91,7 +91,8 @@ describe('x402-stacks signer', () => {
         '--max-amount',
         '0.002STX',
         '--budget',
-        '0.004STX',
+        // Amounts and unsponsored fees count: 1000 + 2000 per signature below.
+        '0.012STX',
       ],
       join(dir, 'run', 'signer.sock'),
     );
@@ -196,7 +197,7 @@ describe('x402-stacks signer', () => {
 
   test('counts every signature against its own budget and refuses past it (payment_over_budget)', async () => {
     const signer = await socketSigner(signerProcess.socket);
-    // 1000 was signed for the agent already; the budget is 4000.
+    // One payment (1000 and its fee) was signed for the agent already; the budget is 12,000 with the fees.
     const outcomes: string[] = [];
     for (let nonce = 60n; nonce < 65n; nonce++) {
       const request = await requestFor(

@@ -207,7 +207,21 @@ export function createFileBudgetStore(
       throw unavailable('opened', error);
     }
     try {
-      fs.writeSync(fd, records.map((record) => `${JSON.stringify(record)}\n`).join(''));
+      const bytes = Buffer.from(records.map((record) => `${JSON.stringify(record)}\n`).join(''));
+      const before = fs.fstatSync(fd).size;
+      // A short write (a full disk, a file-size limit) must fail the call: reported as written, its torn record would
+      // be dropped at the next load as a kill's leftover, and the amount it reserved would count nowhere.
+      let written = 0;
+      try {
+        while (written < bytes.length) {
+          const wrote = fs.writeSync(fd, bytes, written, bytes.length - written);
+          if (wrote <= 0) throw new Error(`wrote ${written} of ${bytes.length} bytes`);
+          written += wrote;
+        }
+      } catch (error) {
+        fs.ftruncateSync(fd, before);
+        throw error;
+      }
       fs.fsyncSync(fd);
     } catch (error) {
       throw unavailable('written', error);
