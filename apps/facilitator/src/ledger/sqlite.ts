@@ -24,12 +24,12 @@ export async function openSqliteLedger(options: {
   now?: () => number;
 }): Promise<{ ledger: SqlLedger; db: Kysely<LedgerDatabase>; close(): Promise<void> }> {
   const database = new Database(options.path);
-  database.pragma('journal_mode = WAL');
+  database.pragma('busy_timeout = 5000');
+  await useWriteAheadLog(database);
   // better-sqlite3 is built with SQLITE_DEFAULT_WAL_SYNCHRONOUS=1 (NORMAL), which under WAL syncs only at checkpoints:
   // a power loss could undo the last commits, and with them the claim that stops a payment from being settled (and
   // its resource served) twice. FULL fsyncs the WAL at every commit, so a commit that returned survives.
   database.pragma('synchronous = FULL');
-  database.pragma('busy_timeout = 5000');
   // Integers come back as bigint, so nonces and heights beyond 2^53 could never be rounded.
   database.defaultSafeIntegers(true);
   reusePreparedStatements(database);
@@ -42,6 +42,22 @@ export async function openSqliteLedger(options: {
     db,
     close: () => db.destroy(),
   };
+}
+
+/**
+ * Switches the file to WAL. Processes opening a new file together race for the switch, and SQLite answers the loser
+ * SQLITE_BUSY at once, without waiting out the busy timeout: it tries again for a few seconds.
+ */
+async function useWriteAheadLog(database: Database.Database): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      database.pragma('journal_mode = WAL');
+      return;
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'SQLITE_BUSY' || attempt >= 100) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 10 + Math.random() * 40));
+    }
+  }
 }
 
 /** The ledger runs a few dozen distinct statements; more than this means something is building SQL it should not. */
