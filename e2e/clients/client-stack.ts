@@ -82,19 +82,16 @@ export function requirement(overrides: Partial<PaymentRequirements> & { payTo: s
   } as PaymentRequirements;
 }
 
-/** `mining`: the devnet's block mode (default a block on every broadcast); the buyer bench mines on an interval. */
-export async function startStack(options: { mining?: MiningMode } = {}): Promise<Stack> {
-  const devnet = await startDevnet({
-    port: 0,
-    accounts: 3,
-    ...(options.mining ? { mining: options.mining } : {}),
-  });
-  const [seller, sponsorAccount] = [devnet.accounts[1]!, devnet.accounts[2]!];
+/**
+ * The facilitator service app on 127.0.0.1 over the devnet at `devnetUrl`, sponsoring with one key, as the client
+ * and MCP suites run it.
+ */
+export async function startFacilitatorService(devnetUrl: string, sponsorKey: string) {
   const facilitator = createFacilitator({
-    networks: { testnet: { url: devnet.url } },
+    networks: { testnet: { url: devnetUrl } },
     settleTimeoutMs: 1_500,
     pollIntervalMs: 10,
-    sponsor: { privateKeys: [sponsorAccount.privateKey] },
+    sponsor: { privateKeys: [sponsorKey] },
   });
   const facilitatorServer = serve({
     fetch: createFacilitatorApp({ facilitator }).fetch,
@@ -103,6 +100,21 @@ export async function startStack(options: { mining?: MiningMode } = {}): Promise
   });
   await once(facilitatorServer, 'listening');
   const facilitatorUrl = `http://127.0.0.1:${(facilitatorServer.address() as AddressInfo).port}`;
+  return { facilitator, facilitatorServer, facilitatorUrl };
+}
+
+/** `mining`: the devnet's block mode (default a block on every broadcast); the buyer bench mines on an interval. */
+export async function startStack(options: { mining?: MiningMode } = {}): Promise<Stack> {
+  const devnet = await startDevnet({
+    port: 0,
+    accounts: 3,
+    ...(options.mining ? { mining: options.mining } : {}),
+  });
+  const [seller, sponsorAccount] = [devnet.accounts[1]!, devnet.accounts[2]!];
+  const { facilitator, facilitatorServer, facilitatorUrl } = await startFacilitatorService(
+    devnet.url,
+    sponsorAccount.privateKey,
+  );
 
   const routes = new Map<string, Route>();
   const hits = new Map<string, { requests: number; paid: number }>();

@@ -5,18 +5,17 @@
  */
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import { createServer, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { serve } from '@hono/node-server';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { type Devnet, startDevnet } from '@x402-stacks/devnet';
-import { createFacilitatorApp } from '@x402-stacks/facilitator';
-import { createFacilitator, generateKeypair, type StacksAccount } from 'x402-stacks';
+import { generateKeypair, type StacksAccount } from 'x402-stacks';
 import { KNOWN_TOKENS } from 'x402-stacks/stacks';
+import { closedPortUrl, startFacilitatorService } from '../clients/client-stack.js';
 import { paidToolsServer } from './paid-tools.js';
 
 export type Transport = 'http' | 'stdio';
@@ -43,19 +42,10 @@ export type McpStack = {
 export async function startMcpStack(): Promise<McpStack> {
   const devnet = await startDevnet({ port: 0, accounts: 3 });
   const [seller, sponsorAccount] = [devnet.accounts[1]!, devnet.accounts[2]!];
-  const facilitator = createFacilitator({
-    networks: { testnet: { url: devnet.url } },
-    settleTimeoutMs: 1_500,
-    pollIntervalMs: 10,
-    sponsor: { privateKeys: [sponsorAccount.privateKey] },
-  });
-  const facilitatorServer = serve({
-    fetch: createFacilitatorApp({ facilitator }).fetch,
-    port: 0,
-    hostname: '127.0.0.1',
-  });
-  await once(facilitatorServer, 'listening');
-  const facilitatorUrl = `http://127.0.0.1:${(facilitatorServer.address() as AddressInfo).port}`;
+  const { facilitator, facilitatorServer, facilitatorUrl } = await startFacilitatorService(
+    devnet.url,
+    sponsorAccount.privateKey,
+  );
   const downFacilitatorUrl = await closedPortUrl();
   const config = { facilitatorUrl, downFacilitatorUrl, payTo: seller.address };
 
@@ -133,14 +123,4 @@ export async function startMcpStack(): Promise<McpStack> {
       await devnet.stop();
     },
   };
-}
-
-/** A server that is never there: a port that was just closed. */
-async function closedPortUrl(): Promise<string> {
-  const server: Server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return `http://127.0.0.1:${port}`;
 }
