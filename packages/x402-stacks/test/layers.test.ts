@@ -26,6 +26,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   x402: ['errors', 'protocol', 'stacks', 'chain', 'extensions', 'client', 'server', 'facilitator'],
   // The MCP adapter: paid tools over the seller's core, the paying client over the buyer's; never the facilitator.
   mcp: ['errors', 'protocol', 'stacks', 'chain', 'extensions', 'client', 'server'],
+  // batch-settlement: its wire format and escrow hashes, and its mechanism for each role, built on the roles' cores.
+  batch: ['errors', 'protocol', 'stacks', 'chain', 'extensions', 'client', 'server', 'facilitator'],
 };
 
 /** The adapter folders of each role: the role's core files never import them (its `index.ts` entry aside). */

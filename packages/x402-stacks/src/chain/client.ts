@@ -23,6 +23,7 @@ import {
 import {
   checkAccount,
   checkBalances,
+  checkCallRead,
   checkFeeRate,
   checkInfo,
   checkNonces,
@@ -47,6 +48,8 @@ const PATHS = {
     `/extended/v1/tx/multiple?${txids.map((txid) => `tx_id=0x${txid}`).join('&')}`,
   nonces: (principal: string) => `/extended/v1/address/${encodeURIComponent(principal)}/nonces`,
   balances: (principal: string) => `/extended/v1/address/${encodeURIComponent(principal)}/balances`,
+  callRead: (address: string, name: string, fn: string) =>
+    `/v2/contracts/call-read/${encodeURIComponent(address)}/${encodeURIComponent(name)}/${encodeURIComponent(fn)}`,
 } as const;
 
 /** Txids per `tx/multiple` read: about 3.6 kB of query string, well inside every proxy's URL limit. */
@@ -150,6 +153,19 @@ export interface ChainClient {
   getFeeRate(): Promise<bigint>;
   /** Chain id and tip heights (`/v2/info`). */
   getInfo(): Promise<ChainInfo>;
+  /**
+   * Evaluates a read-only function at the chain tip (`POST /v2/contracts/call-read/…`). Optional: only the
+   * batch-settlement scheme reads contract state.
+   * @param contractId `<address>.<contract name>`.
+   * @param args Each argument as hex-serialized Clarity (`0x…`).
+   * @returns the result's hex-serialized Clarity value.
+   * @throws {ChainRequestError} when the node cannot run the call (`chain_bad_response` with the node's cause).
+   * @example
+   * ```ts
+   * const hex = await chain.callReadOnly?.(escrow, 'get-channel', [cvToHex(Cl.buffer(id))]);
+   * ```
+   */
+  callReadOnly?(contractId: string, functionName: string, args: readonly string[]): Promise<string>;
 }
 
 /**
@@ -357,6 +373,26 @@ export function createChainClient(options: ChainClientOptions): ChainClient {
 
     async getInfo() {
       return (await get(PATHS.info)).checkedJson(checkInfo);
+    },
+
+    async callReadOnly(contractId, functionName, args) {
+      const contract = parsePrincipal(contractId);
+      if (contract.contractName === undefined) {
+        throw new InvalidChainInputError(`${contractId} is not a contract principal.`);
+      }
+      const address = contractId.slice(0, contractId.indexOf('.'));
+      const body = JSON.stringify({ sender: address, arguments: args });
+      const response = await request({
+        method: 'POST',
+        path: PATHS.callRead(address, contract.contractName, functionName),
+        body: new TextEncoder().encode(body),
+        contentType: 'application/json',
+        idempotent: true,
+      });
+      const answer = response.checkedJson(checkCallRead);
+      if (!answer.okay)
+        throw response.badResponse(`refusing to run ${functionName}: ${answer.cause}`);
+      return answer.result;
     },
   };
 }

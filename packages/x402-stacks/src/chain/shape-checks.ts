@@ -150,6 +150,30 @@ export const checkInfo: ShapeCheck<ChainInfo> = (value) => {
   };
 };
 
+/**
+ * `POST /v2/contracts/call-read/:address/:name/:function`: the value's hex when `okay`, else the node's `cause`.
+ * @example
+ * ```ts
+ * checkCallRead({ okay: true, result: '0x0701' }); // { okay: true, result: '0x0701' }
+ * ```
+ */
+export const checkCallRead: ShapeCheck<CallReadAnswer> = (value) => {
+  if (!isObject(value)) return new Mismatch('', 'expected an object');
+  if (value.okay === true) {
+    if (typeof value.result !== 'string' || !/^0x[0-9a-fA-F]+$/.test(value.result)) {
+      return new Mismatch('result', 'expected 0x-prefixed hex');
+    }
+    return { okay: true, result: value.result };
+  }
+  if (value.okay === false) return { okay: false, cause: String(value.cause ?? '') };
+  return new Mismatch('okay', 'expected a boolean');
+};
+
+/** A read-only call's answer. */
+export type CallReadAnswer =
+  | { readonly okay: true; readonly result: string }
+  | { readonly okay: false; readonly cause: string };
+
 /** A JSON object (not null, not an array), as zod's objects and records require. */
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

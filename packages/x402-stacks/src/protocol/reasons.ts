@@ -188,6 +188,41 @@ export const REASON_CODES = {
     'The buyer requires signed offers (offer-receipt) and the server sent none for this requirement; nothing was signed.',
   offer_signature_invalid:
     "The server's signed offer does not verify (another signer, domain or chain, altered terms, expired); nothing was signed.",
+  // batch-settlement on Stacks (docs/batch-settlement-stacks.md): named after upstream's
+  // invalid_batch_settlement_evm_* codes. A deposit transaction is checked like an exact payment's, with its reasons.
+  invalid_batch_settlement_stacks_payload:
+    'The batch-settlement payload (deposit, voucher or refund) is malformed.',
+  invalid_batch_settlement_stacks_escrow:
+    'The requirements name an escrow contract this facilitator does not serve on that network.',
+  invalid_batch_settlement_stacks_channel_id_mismatch:
+    'The channel config does not hash to the channel id the voucher names.',
+  invalid_batch_settlement_stacks_receiver_mismatch: 'The channel receiver is not the payTo of the requirements.',
+  invalid_batch_settlement_stacks_receiver_authorizer_mismatch:
+    'The channel receiver-authorizer is not the one the requirements (and this facilitator) name.',
+  invalid_batch_settlement_stacks_token_mismatch: 'The channel token is not the asset of the requirements.',
+  invalid_batch_settlement_stacks_withdraw_delay_mismatch:
+    'The channel withdraw delay is not the one the requirements name.',
+  invalid_batch_settlement_stacks_voucher_signature:
+    "The voucher signature does not recover to the channel's payer-authorizer.",
+  invalid_batch_settlement_stacks_channel_not_found: 'No channel with a positive balance has this id.',
+  invalid_batch_settlement_stacks_cumulative_amount_mismatch:
+    "The voucher's cumulative ceiling is not the channel's charged total plus the price; resynchronise from the 402.",
+  invalid_batch_settlement_stacks_cumulative_exceeds_balance:
+    "The voucher's cumulative ceiling is above what the channel holds; top it up.",
+  invalid_batch_settlement_stacks_charge_exceeds_voucher:
+    "The charge is above the price, or would take the channel past the voucher's ceiling.",
+  invalid_batch_settlement_stacks_channel_withdrawing:
+    'The payer started a timed withdrawal from this channel: it takes no new charges.',
+  invalid_batch_settlement_stacks_channel_busy:
+    'Another request is charging this channel right now; retry with a voucher signed from the new total.',
+  invalid_batch_settlement_stacks_deposit_transaction:
+    "The deposit transaction is not this channel's escrow deposit of the stated amount.",
+  invalid_batch_settlement_stacks_deposit_above_cap:
+    "The deposit the 402 asks for is above the buyer's deposit cap; nothing was signed.",
+  invalid_batch_settlement_stacks_refund_amount_invalid: 'The refund amount is not a positive integer.',
+  invalid_batch_settlement_stacks_refund_no_balance: 'Nothing unclaimed is left in the channel to refund.',
+  invalid_batch_settlement_stacks_channel_state_read_failed:
+    "The escrow's channel state could not be read from the chain.",
 } as const;
 
 /** Any reason code x402-stacks emits. */

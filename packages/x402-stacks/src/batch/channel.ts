@@ -1,0 +1,188 @@
+/**
+ * The batch-escrow's hashes, computed off chain exactly as the contract computes them: the channel id (sha256 of the
+ * config tuple's consensus serialization) and the SIP-018 messages for vouchers, claim batches and refunds, under the
+ * domain `{ name: "x402-batch-escrow", version: "1", chain-id }`. Every message names the escrow, so a signature for
+ * one deployment recovers another key over any other.
+ * @module
+ */
+import { sha256 as nobleSha256 } from '@noble/hashes/sha2';
+import { Cl, type ClarityValue, serializeCVBytes } from '@stacks/transactions';
+import { builtin } from '../stacks/builtin.js';
+import { fromHex, toHex } from '../stacks/bytes.js';
+import type { StacksNetwork } from '../stacks/networks.js';
+import {
+  recoverStructuredDataSigner,
+  type StructuredDataDomain,
+  signStructuredData,
+  structuredDataHash,
+} from '../stacks/structured-data.js';
+import type { ChannelConfig } from './wire.js';
+
+type NodeCrypto = {
+  createHash(algorithm: 'sha256'): { update(data: Uint8Array): { digest(): Uint8Array } };
+};
+const nodeCrypto = builtin<NodeCrypto>('node:crypto');
+
+/**
+ * The escrow's SIP-018 domain on a network.
+ * @example
+ * ```ts
+ * escrowDomain(STACKS_NETWORKS.testnet); // { name: 'x402-batch-escrow', version: '1', chainId: 2147483648 }
+ * ```
+ */
+export function escrowDomain(network: StacksNetwork): StructuredDataDomain {
+  return { name: 'x402-batch-escrow', version: '1', chainId: network.chainId };
+}
+
+/**
+ * The config as the contract's tuple.
+ * @example
+ * ```ts
+ * serializeCV(channelConfigCV(config)); // the bytes get-channel-id hashes
+ * ```
+ */
+export function channelConfigCV(config: ChannelConfig): ClarityValue {
+  return Cl.tuple({
+    payer: Cl.principal(config.payer),
+    'payer-authorizer': Cl.principal(config.payerAuthorizer),
+    receiver: Cl.principal(config.receiver),
+    'receiver-authorizer': Cl.principal(config.receiverAuthorizer),
+    token: config.token === null ? Cl.none() : Cl.some(Cl.principal(config.token)),
+    'withdraw-delay': Cl.uint(config.withdrawDelay),
+    salt: Cl.buffer(fromHex(config.salt.slice(2))),
+  });
+}
+
+/**
+ * The channel id of a config, `0x`-prefixed hex: what `get-channel-id` answers.
+ * @example
+ * ```ts
+ * const channelId = channelIdOf(config); // '0x5f0c…'
+ * ```
+ */
+export function channelIdOf(config: ChannelConfig): string {
+  return `0x${toHex(sha256(serializeCVBytes(channelConfigCV(config))))}`;
+}
+
+/**
+ * The SIP-018 hash a payer-authorizer signs to let the receiver side claim up to `maxClaimable` in all.
+ * @example
+ * ```ts
+ * const hash = voucherHash(network, escrow, channelId, 3000n);
+ * ```
+ */
+export function voucherHash(
+  network: StacksNetwork,
+  escrow: string,
+  channelId: string,
+  maxClaimable: bigint,
+): Uint8Array {
+  return structuredDataHash(escrowDomain(network), voucherMessage(escrow, channelId, maxClaimable));
+}
+
+/**
+ * Signs a voucher with the payer-authorizer's private key: the `0x`-prefixed RSV signature the escrow recovers.
+ * @example
+ * ```ts
+ * const signature = signVoucher(account.privateKey, network, escrow, channelId, 3000n);
+ * ```
+ */
+export function signVoucher(
+  privateKey: string,
+  network: StacksNetwork,
+  escrow: string,
+  channelId: string,
+  maxClaimable: bigint,
+): string {
+  const message = voucherMessage(escrow, channelId, maxClaimable);
+  return `0x${signStructuredData(privateKey, escrowDomain(network), message)}`;
+}
+
+/**
+ * Who signed a voucher, as the escrow's `signer-of` finds it (the compressed key's single-sig address on `network`),
+ * or undefined when the signature recovers no key.
+ * @example
+ * ```ts
+ * if (voucherSigner(network, escrow, voucher) !== config.payerAuthorizer) refuse('invalid_batch_settlement_stacks_voucher_signature');
+ * ```
+ */
+export function voucherSigner(
+  network: StacksNetwork,
+  escrow: string,
+  voucher: { channelId: string; maxClaimableAmount: string; signature: string },
+): string | undefined {
+  const hash = voucherHash(network, escrow, voucher.channelId, BigInt(voucher.maxClaimableAmount));
+  return recoverStructuredDataSigner(
+    hash,
+    fromHex(voucher.signature.slice(2)),
+    network.addressVersion.singleSig,
+  );
+}
+
+/**
+ * The SIP-018 hash a receiver-authorizer signs to authorize one claim batch, row for row in order.
+ * @example
+ * ```ts
+ * claimBatchHash(network, escrow, [{ channelId, claimed: 3000n }]);
+ * ```
+ */
+export function claimBatchHash(
+  network: StacksNetwork,
+  escrow: string,
+  rows: readonly { channelId: string; claimed: bigint }[],
+): Uint8Array {
+  return structuredDataHash(
+    escrowDomain(network),
+    Cl.tuple({
+      action: Cl.stringAscii('claim'),
+      escrow: Cl.principal(escrow),
+      claims: Cl.list(
+        rows.map((row) =>
+          Cl.tuple({
+            'channel-id': Cl.buffer(fromHex(row.channelId.slice(2))),
+            claimed: Cl.uint(row.claimed),
+          }),
+        ),
+      ),
+    }),
+  );
+}
+
+/**
+ * The SIP-018 hash a receiver-authorizer signs to authorize one cooperative refund.
+ * @example
+ * ```ts
+ * refundHash(network, escrow, channelId, 500n, 0n);
+ * ```
+ */
+export function refundHash(
+  network: StacksNetwork,
+  escrow: string,
+  channelId: string,
+  amount: bigint,
+  nonce: bigint,
+): Uint8Array {
+  return structuredDataHash(
+    escrowDomain(network),
+    Cl.tuple({
+      action: Cl.stringAscii('refund'),
+      escrow: Cl.principal(escrow),
+      'channel-id': Cl.buffer(fromHex(channelId.slice(2))),
+      amount: Cl.uint(amount),
+      nonce: Cl.uint(nonce),
+    }),
+  );
+}
+
+function voucherMessage(escrow: string, channelId: string, maxClaimable: bigint): ClarityValue {
+  return Cl.tuple({
+    action: Cl.stringAscii('voucher'),
+    escrow: Cl.principal(escrow),
+    'channel-id': Cl.buffer(fromHex(channelId.slice(2))),
+    'max-claimable': Cl.uint(maxClaimable),
+  });
+}
+
+function sha256(data: Uint8Array): Uint8Array {
+  return nodeCrypto ? nodeCrypto.createHash('sha256').update(data).digest() : nobleSha256(data);
+}

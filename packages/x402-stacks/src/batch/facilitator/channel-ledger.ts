@@ -1,0 +1,84 @@
+/**
+ * Where a facilitator keeps batch-settlement channels: the escrow's state as last read from the chain, and the off-chain
+ * charged total with the voucher that covers it. The charge is a compare-and-set, so two processes serving one channel
+ * can never both advance it from the same total, and a channel is never charged past its latest voucher or balance.
+ * In memory here (`createMemoryChannelLedger`); SQLite and PostgreSQL in the facilitator service.
+ * @module
+ */
+import type { StacksNetworkId } from '../../stacks/networks.js';
+import type { ChannelConfig } from '../wire.js';
+
+/** One channel as the ledger holds it. Amounts are in the channel token's smallest unit. */
+export type ChannelRecord = {
+  /** `0x` + 64 hex. */
+  readonly channelId: string;
+  readonly network: StacksNetworkId;
+  /** The batch-escrow deployment. */
+  readonly escrow: string;
+  readonly config: ChannelConfig;
+  /** Mirrored from the escrow: deposits minus refunds and withdrawals. */
+  readonly balance: bigint;
+  /** Mirrored from the escrow: what the receiver side has claimed on chain. */
+  readonly claimed: bigint;
+  readonly refundNonce: bigint;
+  /** The burn block a pending withdrawal started at, 0 when none. */
+  readonly withdrawRequestedAt: number;
+  /** What the payer was charged off chain in all; never below `claimed`, never above `signedMax`. */
+  readonly charged: bigint;
+  /** The latest voucher's ceiling and signature: what a claim presents. 0 and '' before the first voucher. */
+  readonly signedMax: bigint;
+  readonly signature: string;
+  /** Milliseconds since the epoch of the last change. */
+  readonly updatedAt: number;
+};
+
+/** The escrow's view of a channel, as `get-channel` answers it. */
+export type EscrowChannelState = {
+  readonly balance: bigint;
+  readonly claimed: bigint;
+  readonly refundNonce: bigint;
+  readonly withdrawRequestedAt: number;
+};
+
+/** A charge to commit: from `expectedCharged` to `charged`, covered by the voucher for `signedMax`. */
+export type ChannelCharge = {
+  readonly expectedCharged: bigint;
+  readonly charged: bigint;
+  readonly signedMax: bigint;
+  readonly signature: string;
+};
+
+/** Storage for batch-settlement channels. Every method is atomic on its own. */
+export interface ChannelLedger {
+  /** The channel, or undefined when this ledger never saw it. */
+  getChannel(channelId: string): Promise<ChannelRecord | undefined>;
+  /**
+   * Records what the escrow says about a channel: creates it (charged = claimed, no voucher) or refreshes the mirrored
+   * fields. The charged total is raised to `claimed` if the chain is ahead, and never lowered.
+   * @returns the record after the write.
+   */
+  mirrorChannel(
+    channel: Pick<ChannelRecord, 'channelId' | 'network' | 'escrow' | 'config'>,
+    state: EscrowChannelState,
+    now: number,
+  ): Promise<ChannelRecord>;
+  /**
+   * Advances the charged total if it still is `expectedCharged`, the new total is within `signedMax`, and `signedMax`
+   * is within the balance; the voucher replaces the stored one.
+   * @returns the record after the write, or undefined when a condition failed (nothing was written).
+   */
+  chargeChannel(
+    channelId: string,
+    charge: ChannelCharge,
+    now: number,
+  ): Promise<ChannelRecord | undefined>;
+  /**
+   * Channels of one escrow whose charged total is above what was claimed on chain, oldest change first: what a claim
+   * should present.
+   */
+  unclaimedChannels(
+    network: StacksNetworkId,
+    escrow: string,
+    limit: number,
+  ): Promise<ChannelRecord[]>;
+}

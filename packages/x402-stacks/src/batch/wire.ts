@@ -1,0 +1,165 @@
+/**
+ * The batch-settlement scheme's wire format on Stacks, as zod schemas: the seller's `extra`, the three payloads a buyer
+ * sends (`deposit`, `voucher`, `refund`) and the channel snapshot every answer carries. The field-by-field spec is
+ * `docs/batch-settlement-stacks.md`; names follow upstream's EVM binding wherever the meaning is the same.
+ * @module
+ */
+import { z } from 'zod';
+import { AtomicAmountSchema } from '../protocol/v2.js';
+import { wireObject } from '../protocol/wire-object.js';
+
+/** The scheme's name in `accepts[].scheme`. */
+export const BATCH_SETTLEMENT = 'batch-settlement';
+
+/** The escrow's bounds on `withdrawDelay`, in burn blocks (about an hour to about 30 days of Bitcoin blocks). */
+export const WITHDRAW_DELAY_BOUNDS = { min: 6, max: 4320 } as const;
+
+const HEX_32 = /^0x[0-9a-f]{64}$/;
+const HEX_65 = /^0x[0-9a-f]{130}$/;
+const PRINCIPAL = /^S[0-9A-Z]{39,40}(\.[a-zA-Z]([a-zA-Z0-9]|[-_]){0,39})?$/;
+const CONTRACT = /^S[0-9A-Z]{39,40}\.[a-zA-Z]([a-zA-Z0-9]|[-_]){0,39}$/;
+
+const PrincipalSchema = z.string().regex(PRINCIPAL, 'expected a Stacks principal');
+const ContractSchema = z.string().regex(CONTRACT, 'expected a contract principal');
+const WithdrawDelaySchema = z
+  .number()
+  .int()
+  .min(WITHDRAW_DELAY_BOUNDS.min)
+  .max(WITHDRAW_DELAY_BOUNDS.max);
+
+/**
+ * A channel's immutable config; its id is the sha256 of the Clarity tuple's consensus serialization. `token` is the
+ * SIP-010 contract (without `::asset`), or `null` for STX.
+ * @example
+ * ```ts
+ * ChannelConfigSchema.parse({ payer, payerAuthorizer: payer, receiver, receiverAuthorizer, token: null,
+ *   withdrawDelay: 144, salt: `0x${'00'.repeat(32)}` });
+ * ```
+ */
+export const ChannelConfigSchema = z.strictObject({
+  payer: PrincipalSchema,
+  payerAuthorizer: PrincipalSchema,
+  receiver: PrincipalSchema,
+  receiverAuthorizer: PrincipalSchema,
+  token: ContractSchema.nullable(),
+  withdrawDelay: WithdrawDelaySchema,
+  salt: z.string().regex(HEX_32, 'expected 0x and 64 lowercase hex characters'),
+});
+/** A channel's immutable config. */
+export type ChannelConfig = z.infer<typeof ChannelConfigSchema>;
+
+/**
+ * A cumulative voucher: the payer-authorizer lets the receiver side claim up to `maxClaimableAmount` in all.
+ * `signature` is the 65-byte RSV SIP-018 signature, `0x`-prefixed.
+ */
+export const VoucherSchema = z.strictObject({
+  channelId: z.string().regex(HEX_32, 'expected 0x and 64 lowercase hex characters'),
+  maxClaimableAmount: AtomicAmountSchema,
+  signature: z.string().regex(HEX_65, 'expected 0x and 130 lowercase hex characters'),
+});
+/** A cumulative voucher. */
+export type Voucher = z.infer<typeof VoucherSchema>;
+
+/**
+ * The channel as an answer reports it: the escrow's `balance`, `totalClaimed`, `refundNonce` and the burn block a
+ * withdrawal started at (0 when none), plus the receiver side's off-chain `chargedCumulativeAmount`.
+ */
+export const ChannelStateSchema = wireObject({
+  channelId: z.string().regex(HEX_32),
+  balance: AtomicAmountSchema,
+  totalClaimed: AtomicAmountSchema,
+  withdrawRequestedAt: z.number().int().nonnegative(),
+  refundNonce: AtomicAmountSchema,
+  chargedCumulativeAmount: AtomicAmountSchema.optional(),
+});
+/** A channel snapshot. */
+export type ChannelState = z.infer<typeof ChannelStateSchema>;
+
+/** The last voucher the receiver side holds, so a buyer can check its own signature before adopting the total. */
+export const VoucherStateSchema = wireObject({
+  signedMaxClaimable: AtomicAmountSchema,
+  signature: z.string().regex(HEX_65),
+});
+/** The last voucher the receiver side holds. */
+export type VoucherState = z.infer<typeof VoucherStateSchema>;
+
+/**
+ * `accepts[].extra` of a batch-settlement offer. `escrow` is the batch-escrow deployment (Stacks has no canonical
+ * address), `receiverAuthorizer` signs or sends claims and refunds, `minDeposit` is the deposit the seller suggests,
+ * and `sponsor`/`feePayer` name who pays a deposit's fee. `channelState`/`voucherState` come only in a corrective 402.
+ */
+export const BatchExtraSchema = wireObject({
+  escrow: ContractSchema,
+  receiverAuthorizer: PrincipalSchema,
+  withdrawDelay: WithdrawDelaySchema,
+  minDeposit: AtomicAmountSchema.optional(),
+  sponsor: PrincipalSchema.optional(),
+  feePayer: PrincipalSchema.optional(),
+  channelState: ChannelStateSchema.optional(),
+  voucherState: VoucherStateSchema.optional(),
+});
+/** `accepts[].extra` of a batch-settlement offer. */
+export type BatchExtra = z.infer<typeof BatchExtraSchema>;
+
+/** The first payment into a channel, or a top-up: a signed escrow `deposit` call and the voucher for this request. */
+export const DepositPayloadSchema = z.strictObject({
+  type: z.literal('deposit'),
+  channelConfig: ChannelConfigSchema,
+  voucher: VoucherSchema,
+  deposit: z.strictObject({
+    amount: AtomicAmountSchema,
+    /** The signed (and, when sponsored, not yet sponsor-signed) contract-call transaction, hex. */
+    transaction: z.string().min(2),
+  }),
+});
+
+/** A request paid from a channel that already holds enough. */
+export const VoucherPayloadSchema = z.strictObject({
+  type: z.literal('voucher'),
+  channelConfig: ChannelConfigSchema,
+  voucher: VoucherSchema,
+});
+
+/**
+ * A cooperative refund: a zero-charge voucher (the charged total itself) proving the payer asks, and the amount to
+ * return (all that is unclaimed when absent).
+ */
+export const RefundPayloadSchema = z.strictObject({
+  type: z.literal('refund'),
+  channelConfig: ChannelConfigSchema,
+  voucher: VoucherSchema,
+  amount: AtomicAmountSchema.optional(),
+});
+
+/**
+ * Any batch-settlement `payload`, told apart by `type`.
+ * @example
+ * ```ts
+ * const payload = BatchPayloadSchema.safeParse(paymentPayload.payload);
+ * if (payload.success && payload.data.type === 'voucher') ...
+ * ```
+ */
+export const BatchPayloadSchema = z.discriminatedUnion('type', [
+  DepositPayloadSchema,
+  VoucherPayloadSchema,
+  RefundPayloadSchema,
+]);
+/** Any batch-settlement `payload`. */
+export type BatchPayload = z.infer<typeof BatchPayloadSchema>;
+/** A deposit payload. */
+export type DepositPayload = z.infer<typeof DepositPayloadSchema>;
+/** A voucher payload. */
+export type VoucherPayload = z.infer<typeof VoucherPayloadSchema>;
+/** A refund payload. */
+export type RefundPayload = z.infer<typeof RefundPayloadSchema>;
+
+/**
+ * `extra` of a successful batch-settlement settle answer: what this request was charged (absent for a refund) and the
+ * channel afterwards. `transaction` is `''` when nothing went on chain for the request (a voucher).
+ */
+export const BatchSettleExtraSchema = wireObject({
+  chargedAmount: AtomicAmountSchema.optional(),
+  channelState: ChannelStateSchema,
+});
+/** `extra` of a successful batch-settlement settle answer. */
+export type BatchSettleExtra = z.infer<typeof BatchSettleExtraSchema>;
