@@ -14,12 +14,22 @@ export {
   voucherHash,
   voucherSigner,
 } from './channel.js';
+export {
+  createDepositTransaction,
+  type DepositTransactionOptions,
+} from './client/deposit.js';
 export type {
   ChannelCharge,
   ChannelLedger,
   ChannelRecord,
   EscrowChannelState,
 } from './facilitator/channel-ledger.js';
+export type { ClaimPolicy } from './facilitator/claims.js';
+export {
+  type BatchFacilitatorOptions,
+  type BatchSettlementMechanism,
+  batchSettlementFacilitator,
+} from './facilitator/mechanism.js';
 export { createMemoryChannelLedger } from './facilitator/memory-channel-ledger.js';
 export {
   BATCH_SETTLEMENT,

@@ -12,15 +12,22 @@ import type {
 } from '../extensions/bazaar/discovery-list.js';
 import { BAZAAR } from '../extensions/bazaar/info.js';
 import { PAYMENT_IDENTIFIER } from '../extensions/payment-identifier/index.js';
-import type { SettleResponse, SupportedResponse, VerifyResponse } from '../protocol/v2.js';
+import {
+  PaymentPayloadSchema,
+  PaymentRequirementsSchema,
+  type SettleResponse,
+  type SupportedResponse,
+  type VerifyResponse,
+} from '../protocol/v2.js';
 import type { StacksNetworkId } from '../stacks/networks.js';
 import { abandonedBefore, createContext } from './context.js';
 import { createKeeper, type Keeper } from './keeper.js';
 import type { SettlementRecord } from './ledger.js';
+import type { AttachedMechanism, MechanismHost } from './mechanism.js';
 import type { FacilitatorOptions } from './options.js';
-import { invalid } from './outcomes.js';
+import { failure, invalid, refuse } from './outcomes.js';
 import { conflictRefusal, namesAnotherPayment, paymentIdNamed } from './payment-id.js';
-import { settlePayment } from './settle.js';
+import { settleExaminedPayment, settlePayment } from './settle.js';
 import { createSponsorPool, type SponsorHealth } from './sponsor-pool.js';
 import { createTracker } from './track.js';
 import { examinePayment } from './verify.js';
@@ -105,11 +112,47 @@ export function createFacilitator(options: FacilitatorOptions): Facilitator {
   const context = createContext(options);
   const pool = createSponsorPool(context);
   const tracker = createTracker(context, pool);
-  const keeper = createKeeper(context, pool, tracker);
   const { ledger } = context;
+  const host: MechanismHost = {
+    context,
+    pool,
+    settleTransaction: (examined, resource, signal) =>
+      settleExaminedPayment(context, pool, tracker, examined, undefined, resource, signal),
+    settledAlready: (txid) => ledger.get(txid),
+  };
+  const mechanisms = new Map<string, AttachedMechanism>(
+    (options.schemes ?? []).map((mechanism) => [mechanism.scheme, mechanism.attach(host)]),
+  );
+  const keeper = createKeeper(context, pool, tracker, [...mechanisms.values()]);
+  /** The mechanism the requests' requirements name, with both parsed; undefined for exact or unparseable input. */
+  const mechanismFor = (payload: unknown, requirements: unknown) => {
+    if (mechanisms.size === 0) return undefined;
+    const scheme = (requirements as { scheme?: unknown } | null)?.scheme;
+    const mechanism = typeof scheme === 'string' ? mechanisms.get(scheme) : undefined;
+    if (!mechanism) return undefined;
+    const parsedPayload = PaymentPayloadSchema.safeParse(payload);
+    const parsedRequirements = PaymentRequirementsSchema.safeParse(requirements);
+    return { mechanism, payload: parsedPayload, requirements: parsedRequirements };
+  };
 
   return {
     async verify(payload, requirements) {
+      const scheme = mechanismFor(payload, requirements);
+      if (scheme) {
+        if (!scheme.payload.success)
+          return invalid(
+            refuse('invalid_payload', 'the payment payload does not match the x402 v2 schema'),
+          );
+        if (!scheme.requirements.success) {
+          return invalid(
+            refuse(
+              'invalid_payment_requirements',
+              'the requirements do not match the x402 v2 schema',
+            ),
+          );
+        }
+        return scheme.mechanism.verify(scheme.payload.data, scheme.requirements.data);
+      }
       const named = paymentIdNamed(context, payload);
       if (!named.ok) return invalid(named);
       const examined = await examinePayment(context, pool, payload, requirements, 'verify');
@@ -124,6 +167,23 @@ export function createFacilitator(options: FacilitatorOptions): Facilitator {
       return { isValid: true, payer };
     },
     async settle(payload, requirements, options) {
+      const scheme = mechanismFor(payload, requirements);
+      if (scheme) {
+        if (!scheme.payload.success || !scheme.requirements.success) {
+          const which = scheme.payload.success ? 'requirements' : 'payment payload';
+          return failure(
+            '',
+            '',
+            scheme.payload.success ? 'invalid_payment_requirements' : 'invalid_payload',
+            `the ${which} does not match the x402 v2 schema`,
+          );
+        }
+        return scheme.mechanism.settle(
+          scheme.payload.data,
+          scheme.requirements.data,
+          options?.signal ? { signal: options.signal } : {},
+        );
+      }
       const answer = await settlePayment(
         context,
         pool,
@@ -165,22 +225,26 @@ export function createFacilitator(options: FacilitatorOptions): Facilitator {
       const networks = [...context.chains.values()].map(({ network }) => network);
       const sponsors = networks.flatMap((network) => pool.addresses(network));
       if (sponsors.length > 0) signers['stacks:*'] = [...new Set(sponsors)];
+      const exactKinds = networks.map((network) => {
+        const [sponsor] = pool.addresses(network);
+        const extra = {
+          // `feePayer` is how the sponsoring Stacks peers and other chains' mechanisms name the same thing.
+          ...(sponsor ? { sponsor, feePayer: sponsor } : {}),
+          // Buyers may keep this many payments chained past their next nonce in flight here (parallel nonces).
+          ...(context.maxNonceAhead > 0n ? { maxNonceAhead: Number(context.maxNonceAhead) } : {}),
+        };
+        return {
+          x402Version: 2 as const,
+          scheme: 'exact',
+          network: network.caip2,
+          ...(Object.keys(extra).length > 0 ? { extra } : {}),
+        };
+      });
       return {
-        kinds: networks.map((network) => {
-          const [sponsor] = pool.addresses(network);
-          const extra = {
-            // `feePayer` is how the sponsoring Stacks peers and other chains' mechanisms name the same thing.
-            ...(sponsor ? { sponsor, feePayer: sponsor } : {}),
-            // Buyers may keep this many payments chained past their next nonce in flight here (parallel nonces).
-            ...(context.maxNonceAhead > 0n ? { maxNonceAhead: Number(context.maxNonceAhead) } : {}),
-          };
-          return {
-            x402Version: 2 as const,
-            scheme: 'exact',
-            network: network.caip2,
-            ...(Object.keys(extra).length > 0 ? { extra } : {}),
-          };
-        }),
+        kinds: [
+          ...exactKinds,
+          ...[...mechanisms.values()].flatMap((mechanism) => mechanism.supportedKinds(networks)),
+        ],
         // An extension is listed only where this engine (and its ledger) carries it out.
         extensions: [
           ...(context.discovery ? [BAZAAR] : []),

@@ -59,6 +59,12 @@ export type {
   SponsorshipRequest,
   SponsorshipResult,
 } from './ledger.js';
+export type {
+  AttachedMechanism,
+  MechanismHost,
+  MechanismSettleOptions,
+  SchemeMechanism,
+} from './mechanism.js';
 export { InMemoryDiscoveryCatalog } from './memory-discovery-catalog.js';
 export { InMemoryLedger } from './memory-ledger.js';
 export type { FacilitatorOptions, NetworkConnection, SponsorOptions } from './options.js';

@@ -16,6 +16,7 @@ import type { ChainClient } from '../chain/client.js';
 import type { StacksNetwork } from '../stacks/networks.js';
 import { abandonedBefore, type FacilitatorContext } from './context.js';
 import { renewProcessLease } from './liveness.js';
+import type { AttachedMechanism } from './mechanism.js';
 import type { SponsorPool } from './sponsor-pool.js';
 import type { Tracker } from './track.js';
 
@@ -59,6 +60,7 @@ export function createKeeper(
   context: FacilitatorContext,
   pool: SponsorPool,
   tracker: Tracker,
+  mechanisms: readonly Pick<AttachedMechanism, 'keeperRound'>[] = [],
 ): Keeper {
   const holder = context.processId;
   /** `<network>|<sponsor>|<nonce>` → when the gap was first seen. */
@@ -80,6 +82,8 @@ export function createKeeper(
         }
         // Not per network, and idempotent: every process may prune, whichever keeper holds the leases.
         await context.discovery?.prune(context.now()).catch(() => undefined);
+        // Each mechanism takes its own leases for what must run in one process at a time.
+        for (const mechanism of mechanisms) await mechanism.keeperRound?.();
       } finally {
         round = undefined;
       }

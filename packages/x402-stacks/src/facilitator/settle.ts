@@ -71,7 +71,34 @@ export async function settlePayment(
       examined.message,
     );
   }
-  const resource = resourceOf(payloadInput);
+  return settleExaminedPayment(
+    context,
+    pool,
+    tracker,
+    examined,
+    paymentId,
+    resourceOf(payloadInput),
+    signal,
+  );
+}
+
+/**
+ * Steps 2–8 for a payment that passed verification, sponsored afresh when the node refused the sponsor's nonce: what
+ * a scheme mechanism's signed transaction (a batch-settlement deposit) goes through too.
+ * @example
+ * ```ts
+ * const answer = await settleExaminedPayment(context, pool, tracker, examined, undefined, resource, signal);
+ * ```
+ */
+export async function settleExaminedPayment(
+  context: FacilitatorContext,
+  pool: SponsorPool,
+  tracker: Tracker,
+  examined: ExaminedPayment,
+  paymentId: string | undefined,
+  resource: string | undefined,
+  signal: AbortSignal | undefined,
+): Promise<SettleResponse> {
   for (let attempt = 1; ; attempt++) {
     const outcome = await settleExamined(
       context,

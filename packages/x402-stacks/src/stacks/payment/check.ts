@@ -150,60 +150,10 @@ export function checkAgainstTerms(
   terms: PaymentTerms,
   options: CheckPaymentOptions = {},
 ): PaymentCheck {
-  // 1. Deserialize.
-  const decoded = decodeTransaction(transactionHex);
-  if ('error' in decoded) {
-    const reason =
-      decoded.reason ?? 'invalid_exact_stacks_payload_transaction_could_not_be_decoded';
-    return invalid(reason, decoded.error, {});
-  }
-  const { raw, tx } = decoded;
-  const origin = tx.auth.spendingCondition;
-  const sponsored = tx.auth.authType === AuthType.Sponsored;
-  const payerVersion = originAddressVersion(tx);
-  const known: Known = {
-    payer: addressFromHash160(payerVersion, origin.signer),
-    txid: transactionIdOf(raw),
-    nonce: origin.nonce,
-    fee: origin.fee,
-    sponsored,
-  };
-
-  // 2. Origin signature, including low-S (the node refuses high-S as malleable).
-  const signature = verifyOriginSignature(raw, tx);
-  if (!signature.valid) {
-    return invalid(
-      'invalid_exact_stacks_payload_signature',
-      'the origin signature does not verify',
-      known,
-    );
-  }
-  if (signature.highS) {
-    return invalid(
-      'invalid_exact_stacks_payload_signature_high_s',
-      'the origin signature has a high S',
-      known,
-    );
-  }
-
-  // 3. Chain id, transaction version, and an anchor mode a Nakamoto miner includes.
-  const { network } = terms;
-  if (tx.chainId !== network.chainId || tx.transactionVersion !== network.transactionVersion) {
-    return invalid(
-      'invalid_exact_stacks_payload_network',
-      `the transaction is for chain ${tx.chainId} version ${tx.transactionVersion}, not ${network.caip2}`,
-      known,
-    );
-  }
-  if (tx.anchorMode !== AnchorMode.OnChainOnly && tx.anchorMode !== AnchorMode.Any) {
-    // Microblock-only transactions are never confirmed since epoch 2.5: settlement would hang, and a sponsor's nonce
-    // would be stuck behind it.
-    return invalid(
-      'invalid_exact_stacks_payload_anchor_mode',
-      'the transaction may only be mined in a microblock',
-      known,
-    );
-  }
+  // 1–3. Deserialize; origin signature; chain id, version and anchor mode.
+  const envelope = checkEnvelope(transactionHex, terms.network);
+  if (!envelope.ok) return envelope.refusal;
+  const { raw, tx, known, payerVersion } = envelope;
 
   // 4. Payload type.
   const transfer = readTransfer(tx, terms);
@@ -251,27 +201,9 @@ export function checkAgainstTerms(
     return invalid(postConditions.reason, postConditions.message, known);
   }
 
-  // 10. Fee floor (1 micro-STX per byte, the node's admission rule) and cap, unless the sponsor pays.
-  if (!sponsored) {
-    if (origin.fee < BigInt(raw.length) || origin.fee < 1n) {
-      return invalid(
-        'invalid_exact_stacks_payload_fee',
-        `fee ${origin.fee} is below 1 micro-STX per byte (${raw.length} bytes)`,
-        known,
-      );
-    }
-    if (options.maxFee !== undefined && origin.fee > options.maxFee) {
-      return invalid(
-        'invalid_exact_stacks_payload_fee',
-        `fee ${origin.fee} is above the cap of ${options.maxFee}`,
-        known,
-      );
-    }
-  }
-
-  // 11. Sponsor fields.
-  const sponsorProblem = checkSponsor(tx, terms);
-  if (sponsorProblem) return invalid('invalid_exact_stacks_payload_sponsor', sponsorProblem, known);
+  // 10–11. Fee floor and cap, unless the sponsor pays; sponsor fields.
+  const feeProblem = checkFeeAndSponsor(raw, tx, terms.sponsor, options.maxFee, known);
+  if (feeProblem) return feeProblem;
 
   const valid: ValidPaymentCheck = {
     isValid: true,
@@ -279,7 +211,7 @@ export function checkAgainstTerms(
     txid: known.txid,
     nonce: known.nonce,
     fee: known.fee,
-    sponsored,
+    sponsored: known.sponsored,
     amount: transfer.amount,
     asset: assetKey(terms.asset),
     postConditionMode: postConditions,
@@ -325,7 +257,129 @@ export function checkChainState(
   return check;
 }
 
-type Known = {
+/** A transaction that passed steps 1–3, with what was read from it. */
+export type CheckedEnvelope = {
+  readonly ok: true;
+  readonly raw: Uint8Array;
+  readonly tx: StacksTransactionWire;
+  readonly known: Known;
+  /** The origin's address version, for post-conditions naming it. */
+  readonly payerVersion: number;
+};
+
+/**
+ * Steps 1–3, shared by every payment a Stacks scheme carries as a signed transaction (an exact transfer, a
+ * batch-settlement deposit): decode the bytes exactly, check the origin signature (low-S), and the chain id, version
+ * and anchor mode. Internal: not exported from the package.
+ * @example
+ * ```ts
+ * const envelope = checkEnvelope(hex, network);
+ * if (!envelope.ok) return envelope.refusal;
+ * ```
+ */
+export function checkEnvelope(
+  transactionHex: string,
+  network: PaymentTerms['network'],
+): CheckedEnvelope | { readonly ok: false; readonly refusal: InvalidPaymentCheck } {
+  const refuse = (reason: ReasonCode, message: string, known: Partial<Known>) => ({
+    ok: false as const,
+    refusal: invalid(reason, message, known),
+  });
+  // 1. Deserialize.
+  const decoded = decodeTransaction(transactionHex);
+  if ('error' in decoded) {
+    const reason =
+      decoded.reason ?? 'invalid_exact_stacks_payload_transaction_could_not_be_decoded';
+    return refuse(reason, decoded.error, {});
+  }
+  const { raw, tx } = decoded;
+  const origin = tx.auth.spendingCondition;
+  const sponsored = tx.auth.authType === AuthType.Sponsored;
+  const payerVersion = originAddressVersion(tx);
+  const known: Known = {
+    payer: addressFromHash160(payerVersion, origin.signer),
+    txid: transactionIdOf(raw),
+    nonce: origin.nonce,
+    fee: origin.fee,
+    sponsored,
+  };
+
+  // 2. Origin signature, including low-S (the node refuses high-S as malleable).
+  const signature = verifyOriginSignature(raw, tx);
+  if (!signature.valid) {
+    return refuse(
+      'invalid_exact_stacks_payload_signature',
+      'the origin signature does not verify',
+      known,
+    );
+  }
+  if (signature.highS) {
+    return refuse(
+      'invalid_exact_stacks_payload_signature_high_s',
+      'the origin signature has a high S',
+      known,
+    );
+  }
+
+  // 3. Chain id, transaction version, and an anchor mode a Nakamoto miner includes.
+  if (tx.chainId !== network.chainId || tx.transactionVersion !== network.transactionVersion) {
+    return refuse(
+      'invalid_exact_stacks_payload_network',
+      `the transaction is for chain ${tx.chainId} version ${tx.transactionVersion}, not ${network.caip2}`,
+      known,
+    );
+  }
+  if (tx.anchorMode !== AnchorMode.OnChainOnly && tx.anchorMode !== AnchorMode.Any) {
+    // Microblock-only transactions are never confirmed since epoch 2.5: settlement would hang, and a sponsor's nonce
+    // would be stuck behind it.
+    return refuse(
+      'invalid_exact_stacks_payload_anchor_mode',
+      'the transaction may only be mined in a microblock',
+      known,
+    );
+  }
+
+  return { ok: true, raw, tx, known, payerVersion };
+}
+
+/**
+ * Steps 10–11, shared like {@link checkEnvelope}: the fee floor (1 micro-STX per byte, the node's admission rule) and
+ * cap unless sponsored, and a sponsored transaction's placeholder sponsor slot for an offered sponsor.
+ * @returns the refusal, or undefined.
+ */
+export function checkFeeAndSponsor(
+  raw: Uint8Array,
+  tx: StacksTransactionWire,
+  sponsor: string | undefined,
+  maxFee: bigint | undefined,
+  known: Known,
+): InvalidPaymentCheck | undefined {
+  const origin = tx.auth.spendingCondition;
+  if (!known.sponsored) {
+    if (origin.fee < BigInt(raw.length) || origin.fee < 1n) {
+      return invalid(
+        'invalid_exact_stacks_payload_fee',
+        `fee ${origin.fee} is below 1 micro-STX per byte (${raw.length} bytes)`,
+        known,
+      );
+    }
+    if (maxFee !== undefined && origin.fee > maxFee) {
+      return invalid(
+        'invalid_exact_stacks_payload_fee',
+        `fee ${origin.fee} is above the cap of ${maxFee}`,
+        known,
+      );
+    }
+  }
+
+  // 11. Sponsor fields.
+  const sponsorProblem = checkSponsor(tx, sponsor);
+  if (sponsorProblem) return invalid('invalid_exact_stacks_payload_sponsor', sponsorProblem, known);
+
+  return undefined;
+}
+
+export type Known = {
   payer: string;
   txid: string;
   nonce: bigint;
@@ -534,9 +588,9 @@ function checkPostConditions(
 
 // Step 11. A sponsored transaction cannot go on chain until a sponsor signs it, so it is payable only through a
 // facilitator that offers sponsorship; and the sponsor slot must be the empty placeholder it will fill.
-function checkSponsor(tx: StacksTransactionWire, terms: PaymentTerms): string | undefined {
+function checkSponsor(tx: StacksTransactionWire, sponsor: string | undefined): string | undefined {
   if (tx.auth.authType !== AuthType.Sponsored) return undefined;
-  if (terms.sponsor === undefined) {
+  if (sponsor === undefined) {
     return 'the transaction is sponsored, but the requirements offer no sponsor';
   }
   if (tx.auth.spendingCondition.fee !== 0n) return 'a sponsored transaction must have origin fee 0';

@@ -1,0 +1,114 @@
+/**
+ * The claim scheduler and withdrawal watcher: each keeper round, per network, the channels charged beyond what was
+ * claimed are read from the escrow, and their vouchers are claimed in one transaction (up to 100 rows) when there are
+ * enough of them, enough value, an old enough one, or a payer who started a withdrawal (claimed before its delay
+ * ends). Then what was claimed is swept to each receiver with `settle`. Under the ledger lease
+ * `batch-authorizer:<network>`, so one process sends at a time. A claim sent twice is harmless: the escrow ignores a
+ * row at or below what is already claimed.
+ * @module
+ */
+import { Cl } from '@stacks/transactions';
+import type { ChainClient } from '../../chain/client.js';
+import type { FacilitatorContext } from '../../facilitator/context.js';
+import { fromHex } from '../../stacks/bytes.js';
+import type { StacksNetwork } from '../../stacks/networks.js';
+import type { Authorizer } from './authorizer.js';
+import type { ChannelLedger, ChannelRecord } from './channel-ledger.js';
+import { readEscrowChannel } from './escrow-reads.js';
+
+/** When a claim is due. */
+export type ClaimPolicy = {
+  /** Claim once this many channels owe something. At most 100 (one claim's rows). Default 100. */
+  readonly maxVouchers: number;
+  /** Claim once this much is owed in all, in the token's smallest unit. Default: no threshold. */
+  readonly minValue: bigint | undefined;
+  /** Claim once the oldest unclaimed charge is this old. Default 10 minutes. */
+  readonly maxAgeMs: number;
+};
+
+/** What one network's round did. */
+export type ClaimReport = {
+  readonly claimed: number;
+  readonly claimTxid?: string;
+  readonly settleTxids: readonly string[];
+};
+
+/**
+ * Runs one round for one network: watch, decide, claim, sweep.
+ * @example
+ * ```ts
+ * await claimRound(context, channels, authorizer, network, chain, escrow, policy, false);
+ * ```
+ */
+export async function claimRound(
+  context: FacilitatorContext,
+  channels: ChannelLedger,
+  authorizer: Authorizer,
+  network: StacksNetwork,
+  chain: ChainClient,
+  escrow: string,
+  policy: ClaimPolicy,
+  force: boolean,
+): Promise<ClaimReport> {
+  const owing = await channels.unclaimedChannels(
+    network.caip2,
+    escrow,
+    Math.min(policy.maxVouchers, 100),
+  );
+  if (owing.length === 0) return { claimed: 0, settleTxids: [] };
+  // Watch: a payer who started a withdrawal must be claimed from before the delay ends.
+  const refreshed: ChannelRecord[] = [];
+  let withdrawing = false;
+  for (const record of owing) {
+    const state = await readEscrowChannel(chain, escrow, record.channelId).catch(() => undefined);
+    if (!state) {
+      refreshed.push(record);
+      continue;
+    }
+    const mirrored = await channels.mirrorChannel(record, state, record.updatedAt);
+    if (mirrored.withdrawRequestedAt > 0) withdrawing = true;
+    if (mirrored.charged > mirrored.claimed) refreshed.push(mirrored);
+  }
+  if (refreshed.length === 0) return { claimed: 0, settleTxids: [] };
+  const owed = refreshed.reduce((sum, r) => sum + (r.charged - r.claimed), 0n);
+  const oldest = Math.min(...refreshed.map((r) => r.updatedAt));
+  const due =
+    force ||
+    withdrawing ||
+    refreshed.length >= policy.maxVouchers ||
+    (policy.minValue !== undefined && owed >= policy.minValue) ||
+    context.now() - oldest >= policy.maxAgeMs;
+  if (!due) return { claimed: 0, settleTxids: [] };
+
+  const rows = refreshed.map((r) =>
+    Cl.tuple({
+      'channel-id': Cl.buffer(fromHex(r.channelId.slice(2))),
+      'max-claimable': Cl.uint(r.signedMax),
+      'voucher-signature': Cl.buffer(fromHex(r.signature.slice(2))),
+      claimed: Cl.uint(r.charged),
+    }),
+  );
+  const claim = await authorizer.call(escrow, 'claim', [Cl.list(rows), Cl.none()]);
+  if (claim.status !== 'success') return { claimed: 0, claimTxid: claim.txid, settleTxids: [] };
+  for (const record of refreshed) {
+    const state = await readEscrowChannel(chain, escrow, record.channelId).catch(() => undefined);
+    if (state) await channels.mirrorChannel(record, state, context.now());
+  }
+  // Sweep: one settle per receiver and token.
+  const pools = new Map<string, { receiver: string; token: string | null }>();
+  for (const r of refreshed) {
+    pools.set(`${r.config.receiver}|${r.config.token ?? ''}`, {
+      receiver: r.config.receiver,
+      token: r.config.token,
+    });
+  }
+  const settleTxids: string[] = [];
+  for (const { receiver, token } of pools.values()) {
+    const settled = await authorizer.call(escrow, 'settle', [
+      Cl.principal(receiver),
+      token === null ? Cl.none() : Cl.some(Cl.principal(token)),
+    ]);
+    settleTxids.push(settled.txid);
+  }
+  return { claimed: refreshed.length, claimTxid: claim.txid, settleTxids };
+}

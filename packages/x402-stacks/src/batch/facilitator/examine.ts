@@ -1,0 +1,279 @@
+/**
+ * Verification of a batch-settlement payment, as numbered steps: everything that can be known without moving money.
+ * `verify` answers with it; `settle` runs it again before it charges, deposits or refunds.
+ * @module
+ */
+import type { ChainClient } from '../../chain/client.js';
+import type { PayerChainState } from '../../facilitator/chain-state.js';
+import type { MechanismHost } from '../../facilitator/mechanism.js';
+import { type Refusal, refuse } from '../../facilitator/outcomes.js';
+import { type ExaminedPayment, settleMayShare } from '../../facilitator/verify.js';
+import type { PaymentPayload, PaymentRequirements } from '../../protocol/v2.js';
+import { assetKey } from '../../stacks/assets.js';
+import { checkChainState } from '../../stacks/payment/check.js';
+import { voucherSigner } from '../channel.js';
+import {
+  type BatchPayload,
+  BatchPayloadSchema,
+  type ChannelState,
+  type VoucherState,
+} from '../wire.js';
+import type { ChannelLedger, EscrowChannelState } from './channel-ledger.js';
+import { checkDepositTransaction } from './deposit-check.js';
+import { readEscrowChannel } from './escrow-reads.js';
+import {
+  acceptedMismatch,
+  type BatchTerms,
+  channelConfigProblem,
+  resolveBatchTerms,
+} from './terms.js';
+
+/** The channel as a payment finds it: the escrow's state and the receiver side's charged total and voucher. */
+export type ChannelView = EscrowChannelState & {
+  readonly charged: bigint;
+  readonly signedMax: bigint;
+  readonly signature: string;
+  /** Whether the ledger holds it (false: read from the chain, or a channel the deposit opens). */
+  readonly known: boolean;
+};
+
+/** A payment that passed every step. */
+export type ExaminedBatch = {
+  readonly ok: true;
+  readonly terms: BatchTerms;
+  readonly payload: BatchPayload;
+  readonly escrow: string;
+  readonly chain: ChainClient;
+  readonly channel: ChannelView;
+  /** The deposit transaction, examined as a payment to the escrow, for a deposit payload. */
+  readonly deposit?: ExaminedPayment;
+};
+
+/** A refusal, with the snapshot a seller turns into a corrective 402 when the cumulative totals disagree. */
+export type BatchRefusal = Refusal & {
+  readonly corrective?: {
+    readonly channelState: ChannelState;
+    readonly voucherState?: VoucherState;
+  };
+};
+
+/** What examining needs beside the host. */
+export type BatchSettings = {
+  readonly escrows: ReadonlyMap<string, string>;
+  readonly channels: ChannelLedger;
+};
+
+/**
+ * Steps 1–10.
+ * @example
+ * ```ts
+ * const examined = await examineBatch(host, settings, payload, requirements, 'verify');
+ * if (!examined.ok) return invalid(examined);
+ * ```
+ */
+export async function examineBatch(
+  host: MechanismHost,
+  settings: BatchSettings,
+  payment: PaymentPayload,
+  requirements: PaymentRequirements,
+  examiner: 'verify' | 'settle',
+): Promise<ExaminedBatch | BatchRefusal> {
+  const { context } = host;
+  // 1–2. Scheme, network, an escrow served there, asset and extra.
+  const terms = resolveBatchTerms(requirements, settings.escrows, context.checkOptions.tokens);
+  if (!terms.ok) return terms;
+  const connection = context.chains.get(terms.network.caip2);
+  if (!connection)
+    return refuse('invalid_network', `this facilitator does not serve ${terms.network.caip2}`);
+  // 3. The payment accepts exactly these requirements.
+  const mismatch = acceptedMismatch(payment.accepted, requirements);
+  if (mismatch) return refuse('invalid_payment_requirements', mismatch);
+  // 4. The payload's shape.
+  const parsed = BatchPayloadSchema.safeParse(payment.payload);
+  if (!parsed.success) {
+    return refuse(
+      'invalid_batch_settlement_stacks_payload',
+      `the payload is not a batch-settlement deposit, voucher or refund: ${parsed.error.issues[0]?.message ?? ''}`,
+    );
+  }
+  const payload = parsed.data;
+  const payer = payload.channelConfig.payer;
+  // 5. The channel is the one these terms open, and the voucher names it.
+  const configProblem = channelConfigProblem(payload, terms);
+  if (configProblem) return configProblem;
+  // 6. The voucher is the payer-authorizer's, over this escrow and chain.
+  const escrow = terms.extra.escrow;
+  if (
+    voucherSigner(terms.network, escrow, payload.voucher) !== payload.channelConfig.payerAuthorizer
+  ) {
+    return refuse(
+      'invalid_batch_settlement_stacks_voucher_signature',
+      "the voucher does not recover to the channel's payer-authorizer",
+      payer,
+    );
+  }
+  // 7. The channel: the ledger's, else the escrow's (recorded, with the claimed total as the charged baseline).
+  const { chain } = connection;
+  const channel = await channelView(settings, chain, escrow, payload, terms, context.now());
+  if ('reason' in channel) return channel;
+  // 8. A deposit's transaction: the escrow deposit it claims to be, fundable at the payer's next nonce.
+  let deposit: ExaminedPayment | undefined;
+  if (payload.type === 'deposit') {
+    const examined = await examineDeposit(host, payload, terms, escrow, chain, examiner);
+    if (!examined.ok) return examined;
+    deposit = examined;
+  } else if (!channel.known && channel.balance === 0n) {
+    return refuse(
+      'invalid_batch_settlement_stacks_channel_not_found',
+      'no channel with a positive balance has this id; deposit first',
+      payer,
+    );
+  }
+  // 9. The cumulative total: the charged total plus the price (a refund's voucher is the charged total itself).
+  const ceiling = BigInt(payload.voucher.maxClaimableAmount);
+  const expected = payload.type === 'refund' ? channel.charged : channel.charged + terms.price;
+  if (ceiling !== expected) {
+    return {
+      ...refuse(
+        'invalid_batch_settlement_stacks_cumulative_amount_mismatch',
+        `the voucher is for ${ceiling} in all; this channel's charged total is ${channel.charged}, so it must be ${expected}`,
+        payer,
+      ),
+      corrective: correctiveOf(payload.voucher.channelId, channel),
+    };
+  }
+  // 10. The balance covers it, and the payer is not leaving.
+  const balance = channel.balance + (deposit ? deposit.check.amount : 0n);
+  if (ceiling > balance) {
+    return refuse(
+      'invalid_batch_settlement_stacks_cumulative_exceeds_balance',
+      `the voucher is for ${ceiling} in all; the channel holds ${balance}`,
+      payer,
+    );
+  }
+  if (payload.type !== 'refund' && channel.withdrawRequestedAt > 0) {
+    return refuse(
+      'invalid_batch_settlement_stacks_channel_withdrawing',
+      `the payer started a withdrawal at burn block ${channel.withdrawRequestedAt}`,
+      payer,
+    );
+  }
+  return { ok: true, terms, payload, escrow, chain, channel, ...(deposit ? { deposit } : {}) };
+}
+
+/** The snapshot of a channel, as answers and corrective 402s carry it. */
+export function channelStateOf(channelId: string, channel: ChannelView): ChannelState {
+  return {
+    channelId,
+    balance: channel.balance.toString(),
+    totalClaimed: channel.claimed.toString(),
+    withdrawRequestedAt: channel.withdrawRequestedAt,
+    refundNonce: channel.refundNonce.toString(),
+    chargedCumulativeAmount: channel.charged.toString(),
+  };
+}
+
+function correctiveOf(channelId: string, channel: ChannelView): BatchRefusal['corrective'] {
+  return {
+    channelState: channelStateOf(channelId, channel),
+    ...(channel.signature
+      ? {
+          voucherState: {
+            signedMaxClaimable: channel.signedMax.toString(),
+            signature: channel.signature,
+          },
+        }
+      : {}),
+  };
+}
+
+async function channelView(
+  settings: BatchSettings,
+  chain: ChainClient,
+  escrow: string,
+  payload: BatchPayload,
+  terms: BatchTerms,
+  now: number,
+): Promise<ChannelView | Refusal> {
+  const channelId = payload.voucher.channelId;
+  const record = await settings.channels.getChannel(channelId);
+  if (record) return { ...record, known: true };
+  let state: EscrowChannelState | undefined;
+  try {
+    state = await readEscrowChannel(chain, escrow, channelId);
+  } catch (error) {
+    return refuse(
+      'invalid_batch_settlement_stacks_channel_state_read_failed',
+      error instanceof Error ? error.message : String(error),
+      payload.channelConfig.payer,
+    );
+  }
+  if (!state) {
+    const empty = { balance: 0n, claimed: 0n, refundNonce: 0n, withdrawRequestedAt: 0 };
+    return { ...empty, charged: 0n, signedMax: 0n, signature: '', known: false };
+  }
+  // A channel opened elsewhere (or before this ledger): what was claimed on chain is the charged baseline; vouchers
+  // charged but never claimed elsewhere are not ours to know.
+  const mirrored = await settings.channels.mirrorChannel(
+    { channelId, network: terms.network.caip2, escrow, config: payload.channelConfig },
+    state,
+    now,
+  );
+  return { ...mirrored, known: true };
+}
+
+async function examineDeposit(
+  host: MechanismHost,
+  payload: Extract<BatchPayload, { type: 'deposit' }>,
+  terms: BatchTerms,
+  escrow: string,
+  chain: ChainClient,
+  examiner: 'verify' | 'settle',
+): Promise<ExaminedPayment | Refusal> {
+  const { context, pool } = host;
+  const sponsor = terms.extra.sponsor ?? terms.extra.feePayer;
+  const amount = BigInt(payload.deposit.amount);
+  if (amount === 0n) {
+    return refuse(
+      'invalid_batch_settlement_stacks_payload',
+      'a deposit must be above zero',
+      payload.channelConfig.payer,
+    );
+  }
+  const offline = checkDepositTransaction(payload.deposit.transaction, {
+    network: terms.network,
+    escrow,
+    config: payload.channelConfig,
+    amount,
+    asset: terms.asset,
+    sponsor,
+    ...(context.checkOptions.maxFee === undefined ? {} : { maxFee: context.checkOptions.maxFee }),
+  });
+  if (!offline.isValid) return refuse(offline.invalidReason, offline.invalidMessage, offline.payer);
+  if (offline.sponsored) {
+    const problem = pool.refusesToSponsor(terms.network, sponsor, terms.payTo);
+    if (problem) return refuse(problem.reason, problem.message, offline.payer);
+  }
+  const token = terms.asset.kind === 'sip010' ? assetKey(terms.asset) : undefined;
+  const key = { network: terms.network.caip2, payer: offline.payer, token };
+  const first = await context.chainState.read(chain, key, true);
+  let state: PayerChainState = first.state;
+  const shared = first.shared;
+  if (examiner === 'settle' && shared && !settleMayShare(state, offline.nonce))
+    ({ state } = await context.chainState.read(chain, key, false));
+  const check = checkChainState(offline, {
+    expectedNonce: state.nonce,
+    maxNonceAhead: context.maxNonceAhead,
+    balance: { stx: state.stx, ...(state.token === undefined ? {} : { token: state.token }) },
+  });
+  if (!check.isValid) return refuse(check.invalidReason, check.invalidMessage, check.payer);
+  return {
+    ok: true,
+    check,
+    transaction: payload.deposit.transaction,
+    payTo: escrow,
+    network: terms.network,
+    chain,
+    state,
+  };
+}

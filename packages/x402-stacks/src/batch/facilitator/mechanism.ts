@@ -1,0 +1,402 @@
+/**
+ * The batch-settlement mechanism of a facilitator engine. A voucher is verified with one signature recovery and one
+ * ledger read, and charged with one compare-and-set: nothing goes on chain per request. A deposit goes through the
+ * engine's settlement of a signed transaction (sponsored, replay-proof, tracked), then the channel is read back from
+ * the escrow. A refund is claimed and returned by the receiver-authorizer key. Claims run in the keeper rounds
+ * (`claims.ts`).
+ * @module
+ */
+import { Cl } from '@stacks/transactions';
+import type {
+  MechanismHost,
+  MechanismSettleOptions,
+  SchemeMechanism,
+} from '../../facilitator/mechanism.js';
+import { failure, invalid } from '../../facilitator/outcomes.js';
+import type {
+  PaymentPayload,
+  PaymentRequirements,
+  SettleResponse,
+  VerifyResponse,
+} from '../../protocol/v2.js';
+import { privateKeyToAccount } from '../../stacks/accounts.js';
+import { fromHex } from '../../stacks/bytes.js';
+import { resolveNetwork, type StacksNetworkName } from '../../stacks/networks.js';
+import { parseAtomic } from '../../stacks/units.js';
+import { BATCH_SETTLEMENT } from '../wire.js';
+import { type Authorizer, createAuthorizer } from './authorizer.js';
+import type { ChannelLedger } from './channel-ledger.js';
+import { type ClaimPolicy, claimRound } from './claims.js';
+import { readEscrowChannel } from './escrow-reads.js';
+import { type BatchRefusal, channelStateOf, type ExaminedBatch, examineBatch } from './examine.js';
+import { createMemoryChannelLedger } from './memory-channel-ledger.js';
+
+/**
+ * Options of {@link batchSettlementFacilitator}.
+ * @example
+ * ```ts
+ * const options: BatchFacilitatorOptions = {
+ *   escrows: { testnet: 'ST1PQHQKV0RJXZFY1DGX8MNSNYVE3VGZJSRTPGZGM.batch-escrow' },
+ *   authorizerKey: process.env.BATCH_AUTHORIZER_KEY!,
+ * };
+ * ```
+ */
+export type BatchFacilitatorOptions = {
+  /** The batch-escrow deployment this facilitator serves on each network (Stacks has no canonical one). */
+  readonly escrows: Partial<Record<StacksNetworkName, string>>;
+  /**
+   * The receiver-authorizer key sellers delegate to: advertised in `/supported`, it sends claims, settles and refunds
+   * and pays their fees, so it must hold STX.
+   */
+  readonly authorizerKey: string;
+  /** Where channels are kept. Default: in memory (lost on exit; the service passes its SQL ledger). */
+  readonly channels?: ChannelLedger;
+  /** When claims are sent. */
+  readonly claims?: Partial<ClaimPolicy>;
+};
+
+/** The mechanism with what a test or a CLI may drive directly. */
+export type BatchSettlementMechanism = SchemeMechanism & {
+  /** Claims every outstanding voucher now, on every network, whatever the policy says. */
+  claimNow(): Promise<void>;
+};
+
+/**
+ * The batch-settlement mechanism, to pass in `createFacilitator({ schemes })`.
+ * @example
+ * ```ts
+ * const facilitator = createFacilitator({
+ *   networks: { testnet: { url: 'http://127.0.0.1:3999' } },
+ *   schemes: [batchSettlementFacilitator({ escrows: { testnet: escrow }, authorizerKey })],
+ * });
+ * ```
+ */
+export function batchSettlementFacilitator(
+  options: BatchFacilitatorOptions,
+): BatchSettlementMechanism {
+  const channels = options.channels ?? createMemoryChannelLedger();
+  const policy: ClaimPolicy = {
+    maxVouchers: Math.min(options.claims?.maxVouchers ?? 100, 100),
+    minValue: options.claims?.minValue,
+    maxAgeMs: options.claims?.maxAgeMs ?? 10 * 60_000,
+  };
+  let attached: { claim(force: boolean): Promise<void> } | undefined;
+  return {
+    scheme: BATCH_SETTLEMENT,
+    async claimNow() {
+      await attached?.claim(true);
+    },
+    attach(host) {
+      const mechanism = attach(host, options, channels, policy);
+      attached = mechanism;
+      return mechanism;
+    },
+  };
+}
+
+function attach(
+  host: MechanismHost,
+  options: BatchFacilitatorOptions,
+  channels: ChannelLedger,
+  policy: ClaimPolicy,
+) {
+  const { context } = host;
+  const escrows = new Map<string, string>();
+  const authorizers = new Map<string, Authorizer>();
+  for (const [name, escrow] of Object.entries(options.escrows)) {
+    const network = resolveNetwork(name);
+    const connection = context.chains.get(network.caip2);
+    if (!connection || !escrow) continue;
+    escrows.set(network.caip2, escrow);
+    const { address } = privateKeyToAccount(options.authorizerKey, network.name);
+    authorizers.set(
+      network.caip2,
+      createAuthorizer(options.authorizerKey, address, network, connection.chain, context),
+    );
+  }
+  const settings = { escrows, channels };
+
+  /** Runs `work` holding the authorizer's lease on a network, so one process sends its transactions at a time. */
+  async function withAuthorizer<T>(
+    caip2: string,
+    work: (authorizer: Authorizer) => Promise<T>,
+  ): Promise<T | undefined> {
+    const authorizer = authorizers.get(caip2);
+    if (!authorizer) return undefined;
+    const lease = `batch-authorizer:${caip2}`;
+    const until = context.now() + context.settleTimeoutMs;
+    while (
+      !(await context.ledger.acquireLease(lease, context.processId, context.leaseMs, context.now()))
+    ) {
+      if (context.now() >= until) return undefined;
+      await context.sleep(context.pollIntervalMs);
+    }
+    return work(authorizer);
+  }
+
+  async function claim(force: boolean): Promise<void> {
+    for (const [caip2, escrow] of escrows) {
+      const connection = context.chains.get(caip2 as never)!;
+      await withAuthorizer(caip2, (authorizer) =>
+        claimRound(
+          context,
+          channels,
+          authorizer,
+          connection.network,
+          connection.chain,
+          escrow,
+          policy,
+          force,
+        ),
+      ).catch(() => undefined);
+    }
+  }
+
+  return {
+    claim,
+    async verify(
+      payment: PaymentPayload,
+      requirements: PaymentRequirements,
+    ): Promise<VerifyResponse> {
+      const examined = await examineBatch(host, settings, payment, requirements, 'verify');
+      if (!examined.ok) return refusalAnswer(examined);
+      return {
+        isValid: true,
+        payer: examined.payload.channelConfig.payer,
+        extra: {
+          channelState: channelStateOf(examined.payload.voucher.channelId, examined.channel),
+        },
+      };
+    },
+    async settle(
+      payment: PaymentPayload,
+      requirements: PaymentRequirements,
+      settleOptions: MechanismSettleOptions,
+    ): Promise<SettleResponse> {
+      // A seller charges less than the price by settling with a lower `amount` than the payment accepted (as
+      // @x402/core's settlement overrides do): the voucher is checked against the price, the charge is the amount.
+      const chargeProblem = chargeOf(payment, requirements);
+      if (typeof chargeProblem === 'string') {
+        return failure(
+          '',
+          requirements.network,
+          'invalid_batch_settlement_stacks_charge_exceeds_voucher',
+          chargeProblem,
+        );
+      }
+      const priced = { ...requirements, amount: payment.accepted.amount };
+      const examined = await examineBatch(host, settings, payment, priced, 'settle');
+      if (!examined.ok) return settleRefusal(examined, requirements.network);
+      if (examined.payload.type === 'refund') return refund(examined);
+      let channelAfterDeposit = examined.channel;
+      let deposit: SettleResponse | undefined;
+      if (examined.deposit) {
+        deposit = await host.settleTransaction(
+          examined.deposit,
+          payment.resource?.url,
+          settleOptions.signal,
+        );
+        if (!deposit.success) return deposit;
+        const state = await readEscrowChannel(
+          examined.chain,
+          examined.escrow,
+          examined.payload.voucher.channelId,
+        );
+        if (!state) {
+          return failure(
+            examined.payload.channelConfig.payer,
+            examined.terms.network,
+            'invalid_batch_settlement_stacks_channel_state_read_failed',
+            'the deposit confirmed but the escrow shows no channel',
+            deposit.transaction,
+          );
+        }
+        const mirrored = await channels.mirrorChannel(
+          {
+            channelId: examined.payload.voucher.channelId,
+            network: examined.terms.network.caip2,
+            escrow: examined.escrow,
+            config: examined.payload.channelConfig,
+          },
+          state,
+          context.now(),
+        );
+        channelAfterDeposit = { ...mirrored, known: true };
+      }
+      return charge(examined, channelAfterDeposit, chargeProblem, deposit);
+    },
+    supportedKinds(networks: readonly { caip2: string }[]) {
+      return networks.flatMap((network) => {
+        const escrow = escrows.get(network.caip2);
+        const authorizer = authorizers.get(network.caip2);
+        if (!escrow || !authorizer) return [];
+        return [
+          {
+            x402Version: 2 as const,
+            scheme: BATCH_SETTLEMENT,
+            network: network.caip2 as `${string}:${string}`,
+            extra: { escrow, receiverAuthorizer: authorizer.address },
+          },
+        ];
+      });
+    },
+    async keeperRound() {
+      await claim(false);
+    },
+  };
+
+  async function charge(
+    examined: ExaminedBatch,
+    channel: ExaminedBatch['channel'],
+    amount: bigint,
+    deposit: SettleResponse | undefined,
+  ): Promise<SettleResponse> {
+    const { payload, terms } = examined;
+    const payer = payload.channelConfig.payer;
+    const signedMax = BigInt(payload.voucher.maxClaimableAmount);
+    const charged = await channels.chargeChannel(
+      payload.voucher.channelId,
+      {
+        expectedCharged: channel.charged,
+        charged: channel.charged + amount,
+        signedMax,
+        signature: payload.voucher.signature,
+      },
+      context.now(),
+    );
+    if (!charged) {
+      return failure(
+        payer,
+        terms.network,
+        'invalid_batch_settlement_stacks_channel_busy',
+        'another request charged this channel first; sign the next voucher from the new total',
+        deposit?.transaction ?? '',
+      );
+    }
+    return {
+      success: true,
+      payer,
+      network: terms.network.caip2,
+      transaction: deposit?.transaction ?? '',
+      ...(deposit
+        ? { amount: BigInt(payload.type === 'deposit' ? payload.deposit.amount : 0).toString() }
+        : {}),
+      extra: {
+        chargedAmount: amount.toString(),
+        channelState: channelStateOf(payload.voucher.channelId, { ...charged, known: true }),
+      },
+    };
+  }
+
+  async function refund(examined: ExaminedBatch): Promise<SettleResponse> {
+    const { payload, terms, escrow, chain, channel } = examined;
+    if (payload.type !== 'refund') throw new Error('unreachable');
+    const payer = payload.channelConfig.payer;
+    const channelId = payload.voucher.channelId;
+    const available = channel.balance - channel.charged;
+    const requested = payload.amount === undefined ? available : BigInt(payload.amount);
+    if (requested === 0n && payload.amount !== undefined) {
+      return failure(
+        payer,
+        terms.network,
+        'invalid_batch_settlement_stacks_refund_amount_invalid',
+        'a refund amount must be above zero',
+      );
+    }
+    if (available <= 0n) {
+      return failure(
+        payer,
+        terms.network,
+        'invalid_batch_settlement_stacks_refund_no_balance',
+        'nothing unclaimed is left to refund',
+      );
+    }
+    const amount = requested < available ? requested : available;
+    const outcome = await withAuthorizer(terms.network.caip2, async (authorizer) => {
+      // Claim what was charged first, so the refund can only return what the payer was never charged.
+      if (channel.charged > channel.claimed && channel.signature) {
+        const row = Cl.tuple({
+          'channel-id': Cl.buffer(fromHex(channelId.slice(2))),
+          'max-claimable': Cl.uint(channel.signedMax),
+          'voucher-signature': Cl.buffer(fromHex(channel.signature.slice(2))),
+          claimed: Cl.uint(channel.charged),
+        });
+        const claimed = await authorizer.call(escrow, 'claim', [Cl.list([row]), Cl.none()]);
+        if (claimed.status !== 'success') return claimed;
+      }
+      const token = payload.channelConfig.token;
+      return authorizer.call(escrow, 'refund', [
+        Cl.buffer(fromHex(channelId.slice(2))),
+        Cl.uint(amount),
+        Cl.uint(channel.refundNonce),
+        Cl.none(),
+        token === null ? Cl.none() : Cl.some(Cl.principal(token)),
+      ]);
+    });
+    if (!outcome) {
+      return failure(
+        payer,
+        terms.network,
+        'invalid_batch_settlement_stacks_channel_busy',
+        'the receiver-authorizer is busy; retry the refund',
+      );
+    }
+    if (outcome.status === 'pending') {
+      return failure(
+        payer,
+        terms.network,
+        'settlement_pending',
+        'the refund was sent and is not confirmed yet',
+        outcome.txid,
+      );
+    }
+    if (outcome.status === 'failed') {
+      return failure(payer, terms.network, 'transaction_failed', outcome.reason, outcome.txid);
+    }
+    const state = await readEscrowChannel(chain, escrow, channelId).catch(() => undefined);
+    const mirrored = state
+      ? await channels.mirrorChannel(
+          { channelId, network: terms.network.caip2, escrow, config: payload.channelConfig },
+          state,
+          context.now(),
+        )
+      : undefined;
+    return {
+      success: true,
+      payer,
+      network: terms.network.caip2,
+      transaction: outcome.txid,
+      amount: amount.toString(),
+      ...(mirrored
+        ? { extra: { channelState: channelStateOf(channelId, { ...mirrored, known: true }) } }
+        : {}),
+    };
+  }
+}
+
+/** The charge of a settle: `requirements.amount`, at most the price the payment accepted; else why not. */
+function chargeOf(payment: PaymentPayload, requirements: PaymentRequirements): bigint | string {
+  try {
+    const charge = parseAtomic(requirements.amount);
+    const price = parseAtomic(payment.accepted.amount);
+    if (charge > price)
+      return `the charge ${charge} is above the price ${price} the voucher was signed for`;
+    return charge;
+  } catch {
+    return 'the charge and the price must be atomic amounts';
+  }
+}
+
+function refusalAnswer(refusal: BatchRefusal): VerifyResponse {
+  return {
+    ...invalid(refusal),
+    ...(refusal.corrective ? { extra: { ...refusal.corrective } } : {}),
+  };
+}
+
+function settleRefusal(refusal: BatchRefusal, network: string): SettleResponse {
+  return {
+    ...failure(refusal.payer ?? '', network, refusal.reason, refusal.message),
+    ...(refusal.corrective ? { extra: { ...refusal.corrective } } : {}),
+  };
+}
