@@ -18,7 +18,7 @@ export const BUDGET_FLAGS = {
 
 /** The help lines of the flags. */
 export const BUDGET_USAGE = `  --budget <amount>        total all payments counted in the budget file may spend in one asset, in whole units
-                           ('5STX', '0.001 sBTC'); repeatable, one per asset (env X402_BUDGET, comma-separated)
+                           ('5STX', '0.001 sBTC'); repeatable or comma-separated, one per asset (env X402_BUDGET)
   --window-budget <amount> what they may spend within the rolling window, per asset, like --budget
                            (env X402_WINDOW_BUDGET)
   --budget-window <time>   the length of the window: '24h', '30m', '7d', '90s' or milliseconds (default 24h;
@@ -50,8 +50,11 @@ export function readBudgetSettings(
   env: NodeJS.ProcessEnv,
   network: StacksNetworkName,
 ): BudgetSettings {
+  // A flag is repeatable and, like its variable, may also hold a comma-separated list ('1STX, 0.001sBTC').
   const list = (flag: string[] | undefined, variable: string | undefined) =>
-    flag ?? (variable ? variable.split(',').filter((part) => part.trim() !== '') : []);
+    (flag ?? (variable ? [variable] : []))
+      .flatMap((value) => value.split(','))
+      .filter((part) => part.trim() !== '');
   return {
     total: readAssetAmounts(list(values.budget, env.X402_BUDGET), '--budget', network),
     window: readAssetAmounts(

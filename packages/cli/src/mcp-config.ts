@@ -1,19 +1,25 @@
 /**
- * The configuration of `x402-stacks mcp`, from its flags and environment: the key (a file or `STACKS_PRIVATE_KEY`,
- * never a flag), the network and chain API, the spending limits per payment and for the whole session, the registry
- * to discover in, and the transport (stdio, or streamable HTTP on a loopback address only).
+ * The configuration of `x402-stacks mcp`, from its flags and environment: what signs (a key file or
+ * `STACKS_PRIVATE_KEY`, never a flag; or a signer socket, and then no key at all), the network and chain API, the
+ * spending limits per payment, for the session and, with a budget file, for every process counting in it, the
+ * registry to discover in, and the transport (stdio, or streamable HTTP on a loopback address only).
  * @module
  */
 import { parseArgs } from 'node:util';
 import type { StacksNetworkName } from 'x402-stacks';
-import { KNOWN_TOKENS, resolveAsset, toAtomic } from 'x402-stacks/stacks';
+import {
+  BUDGET_FLAGS,
+  type BudgetSettings,
+  readAssetAmounts,
+  readBudgetSettings,
+} from './budget-options.js';
 import { UsageError } from './io.js';
 import { networkFlag } from './keygen.js';
 
 /** The registry searched by `discover` when none is configured: `x402-stacks registry` (and the demo's) on this machine. */
 export const DEFAULT_REGISTRY_URL = 'http://127.0.0.1:8090';
 
-/** What the session may spend in all, per asset, when `X402_BUDGET` says nothing: one maximum payment of each. */
+/** What the session may spend in all, per asset, when `--budget` and `X402_BUDGET` say nothing: one maximum payment of each. */
 const DEFAULT_BUDGET = '1 STX, 0.0001 sBTC, 1 USDCx';
 
 /** The most of a paid response's body handed to the agent, by default: 64 KiB. */
@@ -27,13 +33,20 @@ export type McpCommandOptions = {
   readonly port: number;
   readonly keyFile: string | undefined;
   readonly allowInsecureKeyFile: boolean;
+  /** The Unix socket of an `x402-stacks signer` holding the key; this process then reads no key at all. */
+  readonly signerSocket: string | undefined;
   readonly network: StacksNetworkName;
   readonly apiUrl: string | undefined;
   readonly apiKey: string | undefined;
   /** Per payment, per asset symbol; `undefined` keeps the library's defaults. */
   readonly maxAmount: Record<string, bigint> | undefined;
-  /** For the whole session, per asset symbol. */
+  /** The session cap: what this process may spend in all, per asset symbol, counted in memory. */
   readonly budget: Record<string, bigint>;
+  /**
+   * The budget flags as `pay` reads them: with a `file`, `total` (the `--budget` given, if any) and `window` cap
+   * every payment counted in that file; without one, this session.
+   */
+  readonly budgetSettings: BudgetSettings;
   readonly registryUrl: string;
   readonly maxBodyBytes: number;
   /** Required as `Authorization: Bearer <token>` on the HTTP transport, when set. */
@@ -46,10 +59,11 @@ const FLAGS = {
   port: { type: 'string' },
   'key-file': { type: 'string' },
   'allow-insecure-key-file': { type: 'boolean' },
+  'signer-socket': { type: 'string' },
   network: { type: 'string' },
   'api-url': { type: 'string' },
   'max-amount': { type: 'string' },
-  budget: { type: 'string' },
+  ...BUDGET_FLAGS,
   'registry-url': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -92,6 +106,24 @@ export function parseMcpArgs(argv: string[], env: NodeJS.ProcessEnv): McpCommand
   if (!/^https?:\/\//i.test(registryUrl) || !URL.canParse(registryUrl)) {
     throw new UsageError(`the registry URL '${registryUrl}' is not an http(s) URL`);
   }
+  const keyFile = values['key-file'] ?? (env.X402_KEY_FILE || undefined);
+  const signerSocket = values['signer-socket'] ?? (env.X402_SIGNER_SOCKET || undefined);
+  if (signerSocket !== undefined && (keyFile !== undefined || env.STACKS_PRIVATE_KEY)) {
+    // The socket is there to keep the key out of the agent's process: one already in it defeats that.
+    throw new UsageError(
+      'give a key (--key-file, X402_KEY_FILE or STACKS_PRIVATE_KEY) or a signer socket (--signer-socket, ' +
+        'X402_SIGNER_SOCKET), not both: with a signer socket the key stays out of this process',
+      'key_and_signer_socket',
+    );
+  }
+  if (signerSocket === undefined && keyFile === undefined && !env.STACKS_PRIVATE_KEY) {
+    throw new UsageError(
+      "no key: give --key-file <path> (or X402_KEY_FILE), or --signer-socket <path> of an 'x402-stacks signer' " +
+        "(or X402_SIGNER_SOCKET), or set STACKS_PRIVATE_KEY (create a key with 'x402-stacks keygen')",
+      'no_key',
+    );
+  }
+  const budgetSettings = readBudgetSettings(values, env, network);
   const maxBodyBytes = Number(env.X402_MCP_MAX_BODY_BYTES ?? DEFAULT_MAX_BODY_BYTES);
   if (!Number.isInteger(maxBodyBytes) || maxBodyBytes < 1 || maxBodyBytes > 10 * 1024 * 1024) {
     throw new UsageError('X402_MCP_MAX_BODY_BYTES must be a whole number of bytes up to 10 MiB');
@@ -100,8 +132,9 @@ export function parseMcpArgs(argv: string[], env: NodeJS.ProcessEnv): McpCommand
     transport,
     host,
     port,
-    keyFile: values['key-file'] ?? (env.X402_KEY_FILE || undefined),
+    keyFile,
     allowInsecureKeyFile: values['allow-insecure-key-file'] ?? false,
+    signerSocket,
     network,
     apiUrl:
       values['api-url'] ??
@@ -109,7 +142,12 @@ export function parseMcpArgs(argv: string[], env: NodeJS.ProcessEnv): McpCommand
     apiKey: env.STACKS_API_KEY || undefined,
     maxAmount:
       maxAmountText === undefined ? undefined : readAmounts(maxAmountText, network, '--max-amount'),
-    budget: readAmounts(values.budget ?? (env.X402_BUDGET || DEFAULT_BUDGET), network, '--budget'),
+    // The session is always capped: by the --budget given, else by the default.
+    budget:
+      Object.keys(budgetSettings.total).length > 0
+        ? budgetSettings.total
+        : readAmounts(DEFAULT_BUDGET, network, '--budget'),
+    budgetSettings,
     registryUrl: registryUrl.replace(/\/+$/, ''),
     maxBodyBytes,
     httpToken: env.X402_MCP_HTTP_TOKEN || undefined,
@@ -120,26 +158,10 @@ export function parseMcpArgs(argv: string[], env: NodeJS.ProcessEnv): McpCommand
  * A comma-separated list of amounts with their asset (`'0.01 STX, 0.0001 sBTC'`) as atomic units per symbol.
  * @throws {UsageError}
  */
-export function readAmounts(
+function readAmounts(
   text: string,
   network: StacksNetworkName,
   flag: string,
 ): Record<string, bigint> {
-  const amounts: Record<string, bigint> = {};
-  for (const part of text.split(',')) {
-    const match = /^(\d+(?:\.\d+)?)\s*(STX|sBTC|USDCx)$/i.exec(part.trim());
-    if (!match) {
-      throw new UsageError(
-        `${flag} '${part.trim()}' is not an amount and an asset, such as '0.01 STX' or '0.0001 sBTC'`,
-      );
-    }
-    const symbol = resolveAsset(match[2]!, network).symbol ?? 'STX';
-    const decimals = symbol === 'STX' ? 6 : KNOWN_TOKENS[symbol].decimals;
-    try {
-      amounts[symbol] = toAtomic(match[1]!, decimals);
-    } catch {
-      throw new UsageError(`${flag} '${part.trim()}': ${symbol} has ${decimals} decimals at most`);
-    }
-  }
-  return amounts;
+  return readAssetAmounts(text.split(','), flag, network);
 }

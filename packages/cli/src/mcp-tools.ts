@@ -18,6 +18,7 @@ import {
 } from 'x402-stacks/stacks';
 import { z } from 'zod';
 import { describeFailure } from './balance.js';
+import { budgetReport } from './mcp-budget-report.js';
 import type { McpCommandOptions } from './mcp-config.js';
 import type { AgentWallet } from './mcp-wallet.js';
 import { PayRefusal } from './pay-fetch.js';
@@ -62,7 +63,7 @@ export function registerAgentTools(
       title: 'Fetch a URL, paying its x402 price',
       description:
         'Requests an http(s) URL. If it answers 402 Payment Required with an x402 offer on Stacks, pays it from this ' +
-        "wallet within the per-payment maximum and the session budget (see the 'budget' tool), then sends the " +
+        "wallet within the per-payment maximum and the budget (see the 'budget' tool), then sends the " +
         'request again once with the payment and returns the answer. Redirects are followed within the same origin ' +
         'only; the paid request never follows one. Returns the status, content type, the body (text, cut at the ' +
         'size limit) and, when it paid, the payment (txid, amount, asset, payTo, fee). Refusals name a reason such ' +
@@ -181,33 +182,25 @@ export function registerAgentTools(
     {
       title: 'Spending budget',
       description:
-        'What this session may still spend: per asset, the session budget, what was spent or is reserved for ' +
-        'payments in flight, and what is left, plus the maximum for one payment. A payment above what is left is ' +
-        'refused with payment_over_budget before anything is signed.',
+        'What may still be spent, per asset: `left` is the most the next payment may be under every cap at once. ' +
+        "Also `session` (this session's cap, what it spent or holds for payments in flight, and what is left), " +
+        '`file` when a budget file is configured (every payment counted in it by any process, earlier sessions ' +
+        'included, against its total cap), `window` when a rolling window cap is set, and the maximum for one ' +
+        'payment. A payment above what is left is refused with payment_over_budget or payment_over_window_budget ' +
+        'before anything is signed.',
       inputSchema: {},
     },
-    async () =>
-      answer({
-        address: wallet.account.address,
-        network,
-        assets: Object.fromEntries(
-          Object.entries(options.budget).map(([symbol, limit]) => {
-            const asset = assetOf(symbol);
-            const spent = wallet.payer.spent(symbol);
-            const left = limit > spent ? limit - spent : 0n;
-            const max = options.maxAmount?.[symbol];
-            return [
-              symbol,
-              {
-                budget: amountView(limit, asset),
-                spent: amountView(spent, asset),
-                left: amountView(left, asset),
-                ...(max === undefined ? {} : { maxPerPayment: amountView(max, asset) }),
-              },
-            ];
-          }),
-        ),
-      }),
+    async () => {
+      try {
+        return answer({
+          address: wallet.account.address,
+          network,
+          ...(await budgetReport(wallet, options)),
+        });
+      } catch (error) {
+        return failure(error);
+      }
+    },
   );
 
   server.registerTool(
