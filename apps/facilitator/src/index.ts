@@ -7,6 +7,7 @@ export { createFacilitatorApp, type FacilitatorApp, type FacilitatorAppOptions }
 export { ConfigError, ENVIRONMENT, type FacilitatorConfig, loadConfig } from './config.js';
 export { openPostgresLedger } from './ledger/postgres.js';
 export { type LedgerDatabase, migrateLedger } from './ledger/schema.js';
+export { SqlChannelLedger } from './ledger/sql-channel-ledger.js';
 export { SqlLedger } from './ledger/sql-ledger.js';
 export { openSqliteLedger } from './ledger/sqlite.js';
 export { type FacilitatorService, startFacilitatorService } from './service.js';

@@ -7,13 +7,14 @@ import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { type DiscoveryDatabase, migrateDiscovery } from './discovery-schema.js';
 import { type LedgerDatabase, migrateLedger } from './schema.js';
+import { SqlChannelLedger } from './sql-channel-ledger.js';
 import { SqlLedger } from './sql-ledger.js';
 
 // int8 columns come back as strings (exact); turning them into bigint is the ledger's job.
 const MIGRATION_LOCK = 4_020_402;
 
 /**
- * Connects to PostgreSQL, creates the tables if needed, and returns the ledger with a `close()`.
+ * Connects to PostgreSQL, creates the tables if needed, and returns the ledger and its channels with a `close()`.
  * @example
  * ```ts
  * const { ledger, close } = await openPostgresLedger({ connectionString: process.env.DATABASE_URL! });
@@ -23,7 +24,13 @@ export async function openPostgresLedger(options: {
   connectionString: string;
   schema?: string;
   now?: () => number;
-}): Promise<{ ledger: SqlLedger; db: Kysely<LedgerDatabase>; close(): Promise<void> }> {
+}): Promise<{
+  ledger: SqlLedger;
+  /** Batch-settlement channels, in the same database. */
+  channels: SqlChannelLedger;
+  db: Kysely<LedgerDatabase>;
+  close(): Promise<void>;
+}> {
   const pool = new pg.Pool({
     connectionString: options.connectionString,
     max: 10,
@@ -42,6 +49,7 @@ export async function openPostgresLedger(options: {
       dialect: 'postgres',
       ...(options.now ? { now: options.now } : {}),
     }),
+    channels: new SqlChannelLedger(db),
     db,
     close: () => db.destroy(),
   };

@@ -71,6 +71,31 @@ export type PaymentIdsTable = {
   replays: number;
 };
 
+/**
+ * A batch-settlement channel (`sql-channel-ledger.ts`). Amounts are u128: on SQLite decimal text zero-padded to
+ * {@link AMOUNT_DIGITS} digits, so that text order is number order; on PostgreSQL numeric(39, 0). Either way they are
+ * written padded and read back as decimal strings.
+ */
+export type ChannelsTable = {
+  channel_id: string;
+  network: string;
+  escrow: string;
+  /** JSON: the channel's immutable config. */
+  config: string;
+  balance: string;
+  claimed: string;
+  refund_nonce: string;
+  /** int8: a burn block height, 0 when no withdrawal is pending. */
+  withdraw_requested_at: string | number | bigint;
+  charged: string;
+  signed_max: string;
+  signature: string;
+  updated_at: string | number | bigint;
+};
+
+/** Digits of the largest u128 (2^128 - 1 has 39): the width amounts are padded to. */
+export const AMOUNT_DIGITS = 39;
+
 export type LedgerDatabase = {
   x402_settlements: SettlementsTable;
   x402_sponsor_nonces: SponsorNoncesTable;
@@ -79,12 +104,14 @@ export type LedgerDatabase = {
   x402_leases: LeasesTable;
   x402_answers: AnswersTable;
   x402_payment_ids: PaymentIdsTable;
+  x402_channels: ChannelsTable;
 };
 
 /** Creates the tables if they do not exist. Idempotent; run it at every start (under a lock when shared). */
 export async function migrateLedger(db: Kysely<LedgerDatabase>): Promise<void> {
   // A table of its own with its own up-to-date check, so that it merges with other changes to the tables below.
   await migratePaymentIds(db);
+  await migrateChannels(db);
   // Up to date already (the last change below is there): touch nothing. Even a `create index if not exists` locks its
   // table, and a process restarting beside a busy one would deadlock with that one's transactions.
   if ((await columnsOf(db, 'x402_settlements')).includes('resource')) return;
@@ -208,6 +235,42 @@ async function migratePaymentIds(db: Kysely<LedgerDatabase>): Promise<void> {
     .ifNotExists()
     .on('x402_payment_ids')
     .column('bound_at')
+    .execute();
+}
+
+/**
+ * Creates the batch-settlement channels table, unless it is there (then it touches nothing). Amount columns are
+ * numeric on PostgreSQL, compared as numbers; on SQLite, text with TEXT affinity (a NUMERIC column would turn the
+ * padded text into a 64-bit integer or a lossy real), compared as padded text.
+ */
+async function migrateChannels(db: Kysely<LedgerDatabase>): Promise<void> {
+  if ((await columnsOf(db, 'x402_channels')).length > 0) return;
+  const amount =
+    db.getExecutor().adapter instanceof PostgresAdapter
+      ? sql`numeric(${sql.raw(String(AMOUNT_DIGITS))}, 0)`
+      : sql`text`;
+  await db.schema
+    .createTable('x402_channels')
+    .ifNotExists()
+    .addColumn('channel_id', 'text', (c) => c.primaryKey())
+    .addColumn('network', 'text', (c) => c.notNull())
+    .addColumn('escrow', 'text', (c) => c.notNull())
+    .addColumn('config', 'text', (c) => c.notNull())
+    .addColumn('balance', amount, (c) => c.notNull())
+    .addColumn('claimed', amount, (c) => c.notNull())
+    .addColumn('refund_nonce', amount, (c) => c.notNull())
+    .addColumn('withdraw_requested_at', 'bigint', (c) => c.notNull())
+    .addColumn('charged', amount, (c) => c.notNull())
+    .addColumn('signed_max', amount, (c) => c.notNull())
+    .addColumn('signature', 'text', (c) => c.notNull())
+    .addColumn('updated_at', 'bigint', (c) => c.notNull())
+    .execute();
+  // What a claim should present: one escrow's channels, oldest change first.
+  await db.schema
+    .createIndex('x402_channels_unclaimed')
+    .ifNotExists()
+    .on('x402_channels')
+    .columns(['network', 'escrow', 'updated_at'])
     .execute();
 }
 

@@ -9,20 +9,24 @@ import Database from 'better-sqlite3';
 import { Kysely } from 'kysely';
 import { type DiscoveryDatabase, migrateDiscovery } from './discovery-schema.js';
 import { type LedgerDatabase, migrateLedger } from './schema.js';
+import { SqlChannelLedger } from './sql-channel-ledger.js';
 import { SqlLedger } from './sql-ledger.js';
 import { GroupCommitSqliteDialect } from './sqlite-group-commit.js';
 
 /**
- * Opens (creating if needed) a SQLite ledger file, migrates it, and returns the ledger with a `close()`.
+ * Opens (creating if needed) a SQLite ledger file, migrates it, and returns the ledger and its channels with a `close()`.
  * @example
  * ```ts
  * const { ledger, close } = await openSqliteLedger({ path: './facilitator.db' });
  * ```
  */
-export async function openSqliteLedger(options: {
-  path: string;
-  now?: () => number;
-}): Promise<{ ledger: SqlLedger; db: Kysely<LedgerDatabase>; close(): Promise<void> }> {
+export async function openSqliteLedger(options: { path: string; now?: () => number }): Promise<{
+  ledger: SqlLedger;
+  /** Batch-settlement channels, in the same database. */
+  channels: SqlChannelLedger;
+  db: Kysely<LedgerDatabase>;
+  close(): Promise<void>;
+}> {
   const database = new Database(options.path);
   database.pragma('busy_timeout = 5000');
   await useWriteAheadLog(database);
@@ -39,6 +43,7 @@ export async function openSqliteLedger(options: {
   await migrateDiscovery(db as unknown as Kysely<DiscoveryDatabase>);
   return {
     ledger: new SqlLedger(db, { dialect: 'sqlite', ...(options.now ? { now: options.now } : {}) }),
+    channels: new SqlChannelLedger(db),
     db,
     close: () => db.destroy(),
   };
