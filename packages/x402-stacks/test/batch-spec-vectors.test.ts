@@ -32,6 +32,8 @@ const DEVNET_MNEMONIC =
 const [, payer, receiver, receiverAuthorizer] = mnemonicToAccounts(DEVNET_MNEMONIC, 'testnet', {
   count: 4,
 });
+// biome-ignore lint/suspicious/noExplicitAny: the spec's JSON examples, read by shape and checked by the wire schemas
+type JsonBlock = Record<string, any>;
 const SPEC = readFileSync(
   fileURLToPath(new URL('../../../docs/batch-settlement-stacks.md', import.meta.url)),
   'utf8',
@@ -39,7 +41,7 @@ const SPEC = readFileSync(
 // Every fenced JSON block, parsed: a block that is not JSON fails here, by its position.
 const blocks = [...SPEC.matchAll(/```json\n([\s\S]*?)\n```/g)].map((match, index) => {
   try {
-    return JSON.parse(match[1]!) as Record<string, any>;
+    return JSON.parse(match[1]!) as JsonBlock;
   } catch (error) {
     throw new Error(`JSON block ${index + 1} of the spec does not parse: ${String(error)}`);
   }
@@ -49,7 +51,7 @@ const escrow = (
   blocks.find((block) => block.scheme === 'batch-settlement')!.extra as { escrow: string }
 ).escrow;
 
-function payloadOf(type: string): Record<string, any> {
+function payloadOf(type: string): JsonBlock {
   const found = blocks.find((block) => block.payload?.type === type);
   assert.ok(found, `the spec shows a ${type} payload`);
   return found.payload;

@@ -196,15 +196,18 @@ export const REASON_CODES = {
     'The requirements name an escrow contract this facilitator does not serve on that network.',
   invalid_batch_settlement_stacks_channel_id_mismatch:
     'The channel config does not hash to the channel id the voucher names.',
-  invalid_batch_settlement_stacks_receiver_mismatch: 'The channel receiver is not the payTo of the requirements.',
+  invalid_batch_settlement_stacks_receiver_mismatch:
+    'The channel receiver is not the payTo of the requirements.',
   invalid_batch_settlement_stacks_receiver_authorizer_mismatch:
     'The channel receiver-authorizer is not the one the requirements (and this facilitator) name.',
-  invalid_batch_settlement_stacks_token_mismatch: 'The channel token is not the asset of the requirements.',
+  invalid_batch_settlement_stacks_token_mismatch:
+    'The channel token is not the asset of the requirements.',
   invalid_batch_settlement_stacks_withdraw_delay_mismatch:
     'The channel withdraw delay is not the one the requirements name.',
   invalid_batch_settlement_stacks_voucher_signature:
     "The voucher signature does not recover to the channel's payer-authorizer.",
-  invalid_batch_settlement_stacks_channel_not_found: 'No channel with a positive balance has this id.',
+  invalid_batch_settlement_stacks_channel_not_found:
+    'No channel with a positive balance has this id.',
   invalid_batch_settlement_stacks_cumulative_amount_mismatch:
     "The voucher's cumulative ceiling is not the channel's charged total plus the price; resynchronise from the 402.",
   invalid_batch_settlement_stacks_cumulative_exceeds_balance:
@@ -219,8 +222,10 @@ export const REASON_CODES = {
     "The deposit transaction is not this channel's escrow deposit of the stated amount.",
   invalid_batch_settlement_stacks_deposit_above_cap:
     "The deposit the 402 asks for is above the buyer's deposit cap; nothing was signed.",
-  invalid_batch_settlement_stacks_refund_amount_invalid: 'The refund amount is not a positive integer.',
-  invalid_batch_settlement_stacks_refund_no_balance: 'Nothing unclaimed is left in the channel to refund.',
+  invalid_batch_settlement_stacks_refund_amount_invalid:
+    'The refund amount is not a positive integer.',
+  invalid_batch_settlement_stacks_refund_no_balance:
+    'Nothing unclaimed is left in the channel to refund.',
   invalid_batch_settlement_stacks_channel_state_read_failed:
     "The escrow's channel state could not be read from the chain.",
 } as const;
