@@ -22,6 +22,7 @@ import {
   voucherHash,
   voucherSigner,
 } from '../src/batch/index.js';
+import { REASON_CODES } from '../src/protocol/reasons.js';
 import { toHex } from '../src/stacks/bytes.js';
 import { mnemonicToAccounts, STACKS_NETWORKS } from '../src/stacks/index.js';
 
@@ -146,4 +147,16 @@ test('the payment-response and /verify examples carry a channel snapshot the sch
   const verified = blocks.find((block) => block.isValid === true)!;
   assert.equal(verified.payer, payer!.address);
   BatchSettleExtraSchema.parse(verified.extra);
+});
+
+test('the error table lists exactly the invalid_batch_settlement_stacks_* reason codes', () => {
+  const inSpec = new Set(
+    [...SPEC.matchAll(/^\| `(invalid_batch_settlement_stacks_[a-z_]+)`/gm)].map(
+      (match) => match[1],
+    ),
+  );
+  const inCode = new Set(
+    Object.keys(REASON_CODES).filter((code) => code.startsWith('invalid_batch_settlement_stacks_')),
+  );
+  assert.deepEqual([...inSpec].sort(), [...inCode].sort());
 });
