@@ -66,6 +66,8 @@ const SERVER_CODES = new Set(Object.keys(SERVER_REASON_CODES));
 const CLIENT_CODES = new Set(Object.keys(CLIENT_REASON_CODES));
 
 const STACKS_PREFIX = 'invalid_exact_stacks_payload_';
+// The batch-settlement scheme's codes, named after upstream's invalid_batch_settlement_evm_* (docs/batch-settlement-stacks.md).
+const BATCH_PREFIX = 'invalid_batch_settlement_stacks_';
 const codes = Object.keys(REASON_CODES);
 
 describe('REASON_CODES', () => {
@@ -87,6 +89,7 @@ describe('REASON_CODES', () => {
       const classified =
         SPEC_CODES.has(code) ||
         code.startsWith(STACKS_PREFIX) ||
+        code.startsWith(BATCH_PREFIX) ||
         ECOSYSTEM_CODES.has(code) ||
         FACILITATOR_CODES.has(code) ||
         EXTENSION_CODES.has(code) ||
@@ -97,10 +100,12 @@ describe('REASON_CODES', () => {
     }
   });
 
-  test('every Stacks-specific code follows the invalid_exact_stacks_payload_ convention', () => {
+  test('every Stacks-specific code follows its scheme convention (invalid_exact_stacks_payload_, invalid_batch_settlement_stacks_)', () => {
     const stacksCodes = codes.filter((code) => code.includes('stacks'));
     assert.ok(stacksCodes.length > 0);
-    for (const code of stacksCodes) assert.ok(code.startsWith(STACKS_PREFIX), code);
+    for (const code of stacksCodes) {
+      assert.ok(code.startsWith(STACKS_PREFIX) || code.startsWith(BATCH_PREFIX), code);
+    }
   });
 
   test('every spec code is present', () => {
