@@ -7,7 +7,7 @@
 import { isValidStacksAddress, privateKeyToAccount } from 'x402-stacks';
 import { redactUrl } from 'x402-stacks/chain';
 import type { SponsorLimits } from 'x402-stacks/facilitator';
-import { resolveAsset } from 'x402-stacks/stacks';
+import { parsePrincipal, resolveAsset, STACKS_NETWORKS } from 'x402-stacks/stacks';
 import { z } from 'zod';
 
 /** The configuration, typed. */
@@ -23,6 +23,17 @@ export type FacilitatorConfig = {
     | { readonly kind: 'sqlite'; readonly path: string }
     | { readonly kind: 'postgres'; readonly url: string; readonly schema: string | undefined };
   readonly sponsorKeys: readonly string[];
+  /**
+   * batch-settlement: the escrow served per network and the receiver-authorizer key that claims, sweeps and refunds;
+   * undefined when no escrow is configured.
+   */
+  readonly batch:
+    | {
+        readonly escrows: { readonly testnet?: string; readonly mainnet?: string };
+        readonly authorizerKey: string;
+        readonly claimMaxAgeMs: number;
+      }
+    | undefined;
   readonly sponsorMaxFee: bigint;
   readonly sponsorLimits: SponsorLimits;
   readonly sponsorAllowedPayTo: readonly string[];
@@ -69,6 +80,10 @@ export const ENVIRONMENT = {
   DATABASE_URL: 'sqlite:./facilitator.db',
   DATABASE_SCHEMA: '',
   SPONSOR_PRIVATE_KEYS: '',
+  BATCH_ESCROW_TESTNET: '',
+  BATCH_ESCROW_MAINNET: '',
+  BATCH_AUTHORIZER_KEY: '',
+  BATCH_CLAIM_MAX_AGE_MS: '600000',
   SPONSOR_MAX_FEE: '100000',
   SPONSOR_MAX_IN_FLIGHT_PER_PAYER: '10',
   SPONSOR_MAX_FAILED_PER_PAYER: '1',
@@ -141,6 +156,10 @@ const Schema = z.object({
     .string()
     .regex(/^([a-z_][a-z0-9_]{0,62})?$/, 'expected a lower-case SQL identifier, such as x402'),
   SPONSOR_PRIVATE_KEYS: z.string(),
+  BATCH_ESCROW_TESTNET: z.string().trim(),
+  BATCH_ESCROW_MAINNET: z.string().trim(),
+  BATCH_AUTHORIZER_KEY: z.string().trim(),
+  BATCH_CLAIM_MAX_AGE_MS: integer(0, 30 * 24 * 3_600_000),
   SPONSOR_MAX_FEE: microStx,
   SPONSOR_MAX_IN_FLIGHT_PER_PAYER: integer(0, 1_000_000),
   SPONSOR_MAX_FAILED_PER_PAYER: integer(0, 1_000_000),
@@ -205,6 +224,7 @@ export function loadConfig(env: Record<string, string | undefined>): Facilitator
       problems.push(`SPONSOR_PRIVATE_KEYS: key #${index + 1} is not a valid private key`);
     }
   });
+  const batch = parseBatch(input, problems);
   const allowedPayTo = list(input.SPONSOR_ALLOWED_PAY_TO ?? '');
   for (const payTo of allowedPayTo) {
     if (!isValidStacksAddress(payTo.split('.')[0]))
@@ -234,6 +254,7 @@ export function loadConfig(env: Record<string, string | undefined>): Facilitator
     sbtcContractTestnet,
     database,
     sponsorKeys,
+    batch: batch && { ...batch, claimMaxAgeMs: config.BATCH_CLAIM_MAX_AGE_MS },
     sponsorMaxFee: config.SPONSOR_MAX_FEE,
     sponsorLimits: {
       maxInFlightPerPayer: config.SPONSOR_MAX_IN_FLIGHT_PER_PAYER,
@@ -285,6 +306,52 @@ function parseDatabaseUrl(
     return { kind: 'postgres', url, schema };
   problems.push(`DATABASE_URL: expected sqlite:<path> or postgres://…, got ${redactUrl(url)}`);
   return undefined;
+}
+
+/** The batch-settlement settings, or undefined when no escrow is named; a problem for each inconsistency. */
+function parseBatch(
+  input: Record<string, string | undefined>,
+  problems: string[],
+): { escrows: { testnet?: string; mainnet?: string }; authorizerKey: string } | undefined {
+  const escrows: { testnet?: string; mainnet?: string } = {};
+  for (const network of ['testnet', 'mainnet'] as const) {
+    const name = `BATCH_ESCROW_${network.toUpperCase()}`;
+    const id = (input[name] ?? '').trim();
+    if (!id) continue;
+    try {
+      const parsed = parsePrincipal(id, STACKS_NETWORKS[network]);
+      if (parsed.contractName === undefined) throw new Error('not a contract');
+      escrows[network] = id;
+    } catch {
+      problems.push(`${name}: ${id} is not a ${network} contract id (<address>.<name>)`);
+    }
+  }
+  const authorizerKey = (input.BATCH_AUTHORIZER_KEY ?? '').trim();
+  const named =
+    Object.keys(escrows).length > 0 ||
+    (input.BATCH_ESCROW_TESTNET ?? '').trim() !== '' ||
+    (input.BATCH_ESCROW_MAINNET ?? '').trim() !== '';
+  if (!named) {
+    if (authorizerKey)
+      problems.push(
+        'BATCH_AUTHORIZER_KEY: set, but no BATCH_ESCROW_TESTNET or BATCH_ESCROW_MAINNET',
+      );
+    return undefined;
+  }
+  if (!authorizerKey) {
+    problems.push(
+      'BATCH_AUTHORIZER_KEY: required with a batch escrow (it sends claims, settles and refunds)',
+    );
+    return undefined;
+  }
+  try {
+    privateKeyToAccount(authorizerKey, 'testnet');
+  } catch {
+    // The key itself is never repeated in the message.
+    problems.push('BATCH_AUTHORIZER_KEY: not a valid private key');
+    return undefined;
+  }
+  return { escrows, authorizerKey };
 }
 
 function isTestnetContract(id: string): boolean {

@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { type Logger, pino } from 'pino';
 import { createFacilitator, type Facilitator } from 'x402-stacks';
+import { batchSettlementFacilitator } from 'x402-stacks/batch';
 import { createFacilitatorApp } from './app.js';
 import type { FacilitatorConfig } from './config.js';
 import { SqlDiscoveryCatalog } from './ledger/discovery-catalog.js';
@@ -49,6 +50,18 @@ export async function startFacilitatorService(
       ]),
     ),
     ledger: opened.ledger,
+    ...(config.batch
+      ? {
+          schemes: [
+            batchSettlementFacilitator({
+              escrows: config.batch.escrows,
+              authorizerKey: config.batch.authorizerKey,
+              channels: opened.channels,
+              claims: { maxAgeMs: config.batch.claimMaxAgeMs },
+            }),
+          ],
+        }
+      : {}),
     settleTimeoutMs: config.settleTimeoutMs,
     pollIntervalMs: config.pollIntervalMs,
     verifyCacheMs: config.verifyCacheMs,

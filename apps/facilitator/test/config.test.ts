@@ -21,6 +21,42 @@ describe('loadConfig', () => {
     assert.equal(config.sbtcContractTestnet, undefined, "the library's default testnet sBTC");
   });
 
+  test('batch-settlement: an escrow needs the authorizer key, and neither is ever echoed', () => {
+    const key = '7287ba251d44a4d3fd9276c88ce34c5c52a038955511cccaf77e61068649c17801';
+    const escrow = 'ST1PQHQKV0RJXZFY1DGX8MNSNYVE3VGZJSRTPGZGM.batch-escrow';
+    assert.equal(loadConfig({}).batch, undefined);
+    const config = loadConfig({ BATCH_ESCROW_TESTNET: escrow, BATCH_AUTHORIZER_KEY: key });
+    assert.deepEqual(config.batch, {
+      escrows: { testnet: escrow },
+      authorizerKey: key,
+      claimMaxAgeMs: 600_000,
+    });
+    const problems = (env: Record<string, string>) => {
+      try {
+        loadConfig(env);
+        return '';
+      } catch (error) {
+        assert.ok(error instanceof ConfigError);
+        return error.message;
+      }
+    };
+    assert.match(problems({ BATCH_ESCROW_TESTNET: escrow }), /BATCH_AUTHORIZER_KEY: required/);
+    assert.match(problems({ BATCH_AUTHORIZER_KEY: key }), /no BATCH_ESCROW_TESTNET/);
+    assert.match(
+      problems({
+        BATCH_ESCROW_TESTNET: 'ST1PQHQKV0RJXZFY1DGX8MNSNYVE3VGZJSRTPGZGM',
+        BATCH_AUTHORIZER_KEY: key,
+      }),
+      /BATCH_ESCROW_TESTNET: .* is not a testnet contract id/,
+    );
+    const bad = problems({
+      BATCH_ESCROW_TESTNET: escrow,
+      BATCH_AUTHORIZER_KEY: `${key.slice(0, 60)}zz`,
+    });
+    assert.match(bad, /BATCH_AUTHORIZER_KEY: not a valid private key/);
+    assert.doesNotMatch(bad, new RegExp(key.slice(0, 20)));
+  });
+
   test('SBTC_CONTRACT_TESTNET names another testnet sBTC contract', () => {
     const hiro = 'ST1F7QA2MDF17S807EPA36TSS8AMEFY4KA9TVGWXT.sbtc-token';
     assert.equal(loadConfig({ SBTC_CONTRACT_TESTNET: hiro }).sbtcContractTestnet, hiro);

@@ -116,9 +116,13 @@ function attach(
   }
   const settings = { escrows, channels };
 
-  /** Runs `work` holding the authorizer's lease on a network, so one process sends its transactions at a time. */
+  /**
+   * Runs `work` holding the authorizer's lease on a network, so one process sends its transactions at a time. With
+   * `wait`, it waits for the lease up to `settleTimeoutMs` (a refund); without, it gives up at once (a keeper round).
+   */
   async function withAuthorizer<T>(
     caip2: string,
+    wait: boolean,
     work: (authorizer: Authorizer) => Promise<T>,
   ): Promise<T | undefined> {
     const authorizer = authorizers.get(caip2);
@@ -128,7 +132,7 @@ function attach(
     while (
       !(await context.ledger.acquireLease(lease, context.processId, context.leaseMs, context.now()))
     ) {
-      if (context.now() >= until) return undefined;
+      if (!wait || context.now() >= until) return undefined;
       await context.sleep(context.pollIntervalMs);
     }
     return work(authorizer);
@@ -137,7 +141,9 @@ function attach(
   async function claim(force: boolean): Promise<void> {
     for (const [caip2, escrow] of escrows) {
       const connection = context.chains.get(caip2 as never)!;
-      await withAuthorizer(caip2, (authorizer) =>
+      // The lease is taken only with something to claim: an idle round leaves it to whichever process needs it.
+      if ((await channels.unclaimedChannels(caip2 as never, escrow, 1)).length === 0) continue;
+      await withAuthorizer(caip2, false, (authorizer) =>
         claimRound(
           context,
           channels,
@@ -312,7 +318,7 @@ function attach(
       );
     }
     const amount = requested < available ? requested : available;
-    const outcome = await withAuthorizer(terms.network.caip2, async (authorizer) => {
+    const outcome = await withAuthorizer(terms.network.caip2, true, async (authorizer) => {
       // Claim what was charged first, so the refund can only return what the payer was never charged.
       if (channel.charged > channel.claimed && channel.signature) {
         const row = Cl.tuple({
