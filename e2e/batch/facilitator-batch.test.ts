@@ -264,3 +264,98 @@ describe('batch-settlement through the facilitator engine', () => {
     assert.equal(answer.invalidReason, 'invalid_batch_settlement_stacks_channel_not_found');
   });
 });
+
+describe('batch-settlement: a deposit that is not confirmed in time', () => {
+  test('answers settlement_pending, and the same payment sent again once mined is charged once', async () => {
+    const devnet = await startDevnet({ port: 0, accounts: 8, mining: { mode: 'manual' } });
+    try {
+      const payer = devnet.accounts[2]!.account;
+      const seller = devnet.accounts[3]!.address;
+      const engine = createFacilitator({
+        networks: { testnet: { url: devnet.url } },
+        sponsor: { privateKeys: [devnet.accounts[5]!.account.privateKey] },
+        settleTimeoutMs: 300,
+        pollIntervalMs: 50,
+        schemes: [
+          batchSettlementFacilitator({
+            escrows: { testnet: ESCROW },
+            authorizerKey: devnet.accounts[4]!.account.privateKey,
+          }),
+        ],
+      });
+      const supported = engine.supported().kinds;
+      const authorizer = String(
+        supported.find((k) => k.scheme === BATCH_SETTLEMENT)?.extra?.receiverAuthorizer,
+      );
+      const sponsor = String(supported.find((k) => k.scheme === 'exact')?.extra?.sponsor);
+      const requirements = {
+        scheme: BATCH_SETTLEMENT,
+        network: NETWORK.caip2,
+        amount: PRICE.toString(),
+        asset: 'STX',
+        payTo: seller,
+        maxTimeoutSeconds: 300,
+        extra: { escrow: ESCROW, receiverAuthorizer: authorizer, withdrawDelay: 6, sponsor },
+      };
+      const config: ChannelConfig = {
+        payer: payer.address,
+        payerAuthorizer: payer.address,
+        receiver: seller,
+        receiverAuthorizer: authorizer,
+        token: null,
+        withdrawDelay: 6,
+        salt: `0x${'d4'.repeat(32)}`,
+      };
+      const channelId = channelIdOf(config);
+      const { transaction } = await createDepositTransaction({
+        account: payer,
+        network: NETWORK,
+        escrow: ESCROW,
+        config,
+        amount: 10n * PRICE,
+        asset: resolveAsset('STX', NETWORK),
+        nonce: 0n,
+        sponsored: true,
+      });
+      const payment = {
+        x402Version: 2,
+        accepted: requirements,
+        payload: {
+          type: 'deposit',
+          channelConfig: config,
+          voucher: {
+            channelId,
+            maxClaimableAmount: PRICE.toString(),
+            signature: signVoucher(payer.privateKey, NETWORK, ESCROW, channelId, PRICE),
+          },
+          deposit: { amount: (10n * PRICE).toString(), transaction },
+        },
+      };
+      const pending = await engine.settle(payment, requirements);
+      assert.equal(pending.success, false);
+      assert.equal(pending.errorReason, 'settlement_pending');
+      // Sent again before it is mined: still pending, and nothing is broadcast a second time.
+      const again = await engine.settle(payment, requirements);
+      assert.equal(again.errorReason, 'settlement_pending');
+      assert.equal(again.transaction, pending.transaction);
+      devnet.chain.mine(1);
+      await engine.idle();
+      const charged = await engine.settle(payment, requirements);
+      assert.equal(charged.success, true, JSON.stringify(charged));
+      assert.equal(
+        (charged.extra?.channelState as { chargedCumulativeAmount?: string } | undefined)
+          ?.chargedCumulativeAmount,
+        PRICE.toString(),
+      );
+      // A third time: the voucher is spent, so it is refused, never charged twice.
+      const replay = await engine.settle(payment, requirements);
+      assert.equal(replay.success, false);
+      assert.equal(
+        replay.errorReason,
+        'invalid_batch_settlement_stacks_cumulative_amount_mismatch',
+      );
+    } finally {
+      await devnet.stop();
+    }
+  });
+});

@@ -261,6 +261,19 @@ async function examineDeposit(
   const shared = first.shared;
   if (examiner === 'settle' && shared && !settleMayShare(state, offline.nonce))
     ({ state } = await context.chainState.read(chain, key, false));
+  // A deposit this facilitator already holds (a retry after `settlement_pending`) has spent its nonce, or will: the
+  // ledger, not the chain's next nonce, decides what happens to it (`settleDeposit`).
+  if (await host.settledAlready(offline.txid)) {
+    return {
+      ok: true,
+      check: offline,
+      transaction: payload.deposit.transaction,
+      payTo: escrow,
+      network: terms.network,
+      chain,
+      state,
+    };
+  }
   const check = checkChainState(offline, {
     expectedNonce: state.nonce,
     maxNonceAhead: context.maxNonceAhead,

@@ -197,11 +197,7 @@ function attach(
       let channelAfterDeposit = examined.channel;
       let deposit: SettleResponse | undefined;
       if (examined.deposit) {
-        deposit = await host.settleTransaction(
-          examined.deposit,
-          payment.resource?.url,
-          settleOptions.signal,
-        );
+        deposit = await settleDeposit(examined, payment.resource?.url, settleOptions.signal);
         if (!deposit.success) return deposit;
         const state = await readEscrowChannel(
           examined.chain,
@@ -250,6 +246,46 @@ function attach(
       await claim(false);
     },
   };
+
+  /**
+   * Settles the deposit transaction once. A retry of a deposit already in the ledger (its first settle answered
+   * `settlement_pending`, or timed out) is answered from the ledger: confirmed, it goes on to the charge; still in
+   * flight, pending again; failed, a failure. The transaction is never sent twice.
+   */
+  async function settleDeposit(
+    examined: ExaminedBatch,
+    resource: string | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<SettleResponse> {
+    const deposit = examined.deposit!;
+    const payer = deposit.check.payer;
+    const known = await host.settledAlready(deposit.check.txid);
+    if (!known) return host.settleTransaction(deposit, resource, signal);
+    if (known.state === 'success') {
+      return {
+        success: true,
+        payer,
+        network: examined.terms.network.caip2,
+        transaction: known.txid,
+      };
+    }
+    if (known.state === 'failed') {
+      return failure(
+        payer,
+        examined.terms.network,
+        'transaction_failed',
+        'the deposit transaction failed',
+        known.txid,
+      );
+    }
+    return failure(
+      payer,
+      examined.terms.network,
+      'settlement_pending',
+      'the deposit is broadcast and not confirmed yet; send the same payment again once it is',
+      known.txid,
+    );
+  }
 
   async function charge(
     examined: ExaminedBatch,
