@@ -23,7 +23,7 @@ import type { StacksNetworkId } from '../stacks/networks.js';
 import { abandonedBefore, createContext } from './context.js';
 import { createKeeper, type Keeper } from './keeper.js';
 import type { SettlementRecord } from './ledger.js';
-import type { AttachedMechanism, MechanismHost } from './mechanism.js';
+import type { AttachedMechanism, MechanismHost, SchemeOptions } from './mechanism.js';
 import type { FacilitatorOptions } from './options.js';
 import { failure, invalid, refuse } from './outcomes.js';
 import { conflictRefusal, namesAnotherPayment, paymentIdNamed } from './payment-id.js';
@@ -108,7 +108,7 @@ export type ChainHealth = {
  * if (verdict.isValid) await facilitator.settle(paymentPayload, paymentRequirements);
  * ```
  */
-export function createFacilitator(options: FacilitatorOptions): Facilitator {
+export function createFacilitator(options: FacilitatorOptions & SchemeOptions): Facilitator {
   const context = createContext(options);
   const pool = createSponsorPool(context);
   const tracker = createTracker(context, pool);

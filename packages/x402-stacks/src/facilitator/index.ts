@@ -64,6 +64,7 @@ export type {
   MechanismHost,
   MechanismSettleOptions,
   SchemeMechanism,
+  SchemeOptions,
 } from './mechanism.js';
 export { InMemoryDiscoveryCatalog } from './memory-discovery-catalog.js';
 export { InMemoryLedger } from './memory-ledger.js';

@@ -7,12 +7,7 @@
  * @module
  */
 import { Cl } from '@stacks/transactions';
-import type {
-  MechanismHost,
-  MechanismSettleOptions,
-  SchemeMechanism,
-} from '../../facilitator/mechanism.js';
-import { failure, invalid } from '../../facilitator/outcomes.js';
+import { BATCH_SETTLEMENT } from '../../batch/wire.js';
 import type {
   PaymentPayload,
   PaymentRequirements,
@@ -23,7 +18,8 @@ import { privateKeyToAccount } from '../../stacks/accounts.js';
 import { fromHex } from '../../stacks/bytes.js';
 import { resolveNetwork, type StacksNetworkName } from '../../stacks/networks.js';
 import { parseAtomic } from '../../stacks/units.js';
-import { BATCH_SETTLEMENT } from '../wire.js';
+import type { MechanismHost, MechanismSettleOptions, SchemeMechanism } from '../mechanism.js';
+import { failure, invalid } from '../outcomes.js';
 import { type Authorizer, createAuthorizer } from './authorizer.js';
 import type { ChannelLedger } from './channel-ledger.js';
 import { type ClaimPolicy, claimRound } from './claims.js';

@@ -3,21 +3,22 @@
  * `verify` answers with it; `settle` runs it again before it charges, deposits or refunds.
  * @module
  */
-import type { ChainClient } from '../../chain/client.js';
-import type { PayerChainState } from '../../facilitator/chain-state.js';
-import type { MechanismHost } from '../../facilitator/mechanism.js';
-import { type Refusal, refuse } from '../../facilitator/outcomes.js';
-import { type ExaminedPayment, settleMayShare } from '../../facilitator/verify.js';
-import type { PaymentPayload, PaymentRequirements } from '../../protocol/v2.js';
-import { assetKey } from '../../stacks/assets.js';
-import { checkChainState } from '../../stacks/payment/check.js';
-import { voucherSigner } from '../channel.js';
+
+import { voucherSigner } from '../../batch/channel.js';
 import {
   type BatchPayload,
   BatchPayloadSchema,
   type ChannelState,
   type VoucherState,
-} from '../wire.js';
+} from '../../batch/wire.js';
+import type { ChainClient } from '../../chain/client.js';
+import type { PaymentPayload, PaymentRequirements } from '../../protocol/v2.js';
+import { assetKey } from '../../stacks/assets.js';
+import { checkChainState } from '../../stacks/payment/check.js';
+import type { PayerChainState } from '../chain-state.js';
+import type { MechanismHost } from '../mechanism.js';
+import { type Refusal, refuse } from '../outcomes.js';
+import { type ExaminedPayment, settleMayShare } from '../verify.js';
 import type { ChannelLedger, EscrowChannelState } from './channel-ledger.js';
 import { checkDepositTransaction } from './deposit-check.js';
 import { readEscrowChannel } from './escrow-reads.js';
