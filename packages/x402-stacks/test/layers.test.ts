@@ -143,7 +143,7 @@ test("a role's core never imports that role's adapters", () => {
 });
 
 /** A role's folders that are part of its core, not adapters: its side of a scheme beside `exact`. */
-const SCHEME_FOLDERS: Record<string, readonly string[]> = { client: ['batch'] };
+const SCHEME_FOLDERS: Record<string, readonly string[]> = { client: ['batch'], server: ['batch'] };
 
 test('the adapter folders the rules name are the adapter folders there are', () => {
   for (const [role, adapterFolders] of Object.entries(ADAPTERS)) {

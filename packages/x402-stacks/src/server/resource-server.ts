@@ -5,6 +5,7 @@
  * @module
  */
 
+import { BATCH_SETTLEMENT } from '../batch/wire.js';
 import { BAZAAR } from '../extensions/bazaar/info.js';
 import { type ExtensionEnvelope, withExtension } from '../extensions/envelope.js';
 import { receiptExtension } from '../extensions/offer-receipt/envelopes.js';
@@ -17,6 +18,8 @@ import type { PaymentRequirements, SettleResponse } from '../protocol/v2.js';
 import type { StacksNetworkId } from '../stacks/networks.js';
 import { readTransactionOrigin } from '../stacks/payment/origin.js';
 import { transactionIdOf } from '../stacks/signature.js';
+import { createBatchAdmitter } from './batch/admission.js';
+import { withBatchOffers } from './batch/offers.js';
 import { isBoundTo } from './bound-status.js';
 import { FacilitatorRequestError } from './errors.js';
 import { type MatchedPayment, matchPayment, signedBytesOf } from './match.js';
@@ -151,9 +154,12 @@ export function createResourceServer<Request = unknown>(
   const resolved = resolveOptions(options);
   const { base, facilitator } = resolved;
   const offersSponsor = resolved.sponsored && base.extra?.sponsor === undefined;
-  const sponsorOf: SponsorLookup = offersSponsor
-    ? createSponsorLookup(facilitator, base.network)
-    : async () => undefined;
+  // The facilitator's hints: the sponsor to offer, and the escrow of a route that offers batch-settlement.
+  const sponsorOf: SponsorLookup =
+    offersSponsor || resolved.batch
+      ? createSponsorLookup(facilitator, base.network)
+      : async () => undefined;
+  const batch = resolved.batch ? createBatchAdmitter(facilitator) : undefined;
   const pending = { attempts: resolved.pendingAttempts, intervalMs: resolved.pendingIntervalMs };
   const challenges = new Map<
     string,
@@ -184,15 +190,18 @@ export function createResourceServer<Request = unknown>(
     accepts: readonly PaymentRequirements[],
     hints: FacilitatorHints | undefined,
   ) => {
-    const sponsor = hints?.sponsor;
-    const ahead = hints?.maxNonceAhead;
+    const sponsor = offersSponsor ? hints?.sponsor : undefined;
+    const ahead = offersSponsor ? hints?.maxNonceAhead : undefined;
     const written = {
       ...flow,
       ...(sponsor === undefined ? {} : { sponsor, feePayer: sponsor }),
       ...(ahead === undefined ? {} : { maxNonceAhead: ahead }),
     };
-    if (Object.keys(written).length === 0) return accepts;
-    return accepts.map((entry) => ({ ...entry, extra: { ...entry.extra, ...written } }));
+    const exact =
+      Object.keys(written).length === 0
+        ? accepts
+        : accepts.map((entry) => ({ ...entry, extra: { ...entry.extra, ...written } }));
+    return resolved.batch ? withBatchOffers(exact, hints, resolved.batch) : exact;
   };
 
   // A static price's entries as offered, kept while the sponsor stays: one array, so caches keyed on it hit.
@@ -382,6 +391,27 @@ export function createResourceServer<Request = unknown>(
       });
     }
     const matched = withOwnDeclaration(found, resourceUrl);
+    if (batch && matched.requirements.scheme === BATCH_SETTLEMENT) {
+      return batch.admit(
+        matched,
+        accepts,
+        (entries, failure, receipt) =>
+          forLegacyClients(
+            challengeReply(
+              resolved as ResolvedOptions<unknown>,
+              resourceUrl,
+              entries,
+              failure,
+              receipt,
+              challengeExtensions(offers, signInUri),
+            ),
+            resourceUrl,
+            entries,
+            failure,
+          ),
+        resolved.paymentValidator,
+      );
+    }
 
     // 4b. The payment's id, when the route declares the extension: malformed, or missing where required, is a 400
     // before anything is verified or settled.
