@@ -83,6 +83,10 @@ describe('x402-stacks mcp against an agent that tries to overspend', () => {
     const before = await call(client, 'budget');
     assert.equal(before.value.assets.sBTC?.session.budget.atomic, '10000', 'sBTC is capped');
     assert.equal(before.value.assets.sBTC?.left.atomic, '10000');
+    // The budget tells the whole truth about one payment too: the library's default maximum applies.
+    assert.equal(before.value.assets.STX.left.atomic, '10000');
+    assert.equal(before.value.assets.STX.maxPerPayment?.atomic, '1000000');
+    assert.equal(before.value.assets.sBTC.payable, true);
 
     const first = await call(client, 'fetch_paid', { url: `${stack.sellerUrl}/sbtc-6000` });
     assert.equal(first.result.isError, undefined, JSON.stringify(first.value));
@@ -107,7 +111,7 @@ describe('x402-stacks mcp against an agent that tries to overspend', () => {
   }, async () => {
     const buyer = stack.buyer({ stx: 10_000_000n });
     // 0.0025 STX: two payments of 0.001 fit, the third does not.
-    const client = await session(buyer, ['--budget', '0.0025 STX']);
+    const client = await session(buyer, ['--budget', '0.0025 STX', '--max-amount', '0.01 STX']);
     const stxBefore = stack.stx(buyer.address);
     const attemptsBefore = stack.hits('/paid').paid;
     const results = await Promise.all(
@@ -128,6 +132,10 @@ describe('x402-stacks mcp against an agent that tries to overspend', () => {
     const budget = await call(client, 'budget');
     assert.equal(budget.value.assets.STX.session.spent.atomic, '2000');
     assert.equal(budget.value.assets.STX.left.atomic, '500');
+    // sBTC keeps a session cap but is not paid at all: --max-amount names STX only.
+    assert.equal(budget.value.assets.STX.payable, true);
+    assert.equal(budget.value.assets.sBTC.payable, false);
+    assert.equal(budget.value.assets.sBTC.maxPerPayment, undefined);
   });
 
   test('a payment that fails before it leaves is released in the session and in the budget file', {
