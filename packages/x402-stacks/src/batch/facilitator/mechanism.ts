@@ -114,7 +114,10 @@ function attach(
       createAuthorizer(options.authorizerKey, address, network, connection.chain, context),
     );
   }
-  const settings = { escrows, channels };
+  const receiverAuthorizers = new Map(
+    [...authorizers].map(([caip2, authorizer]) => [caip2, authorizer.address]),
+  );
+  const settings = { escrows, receiverAuthorizers, channels };
 
   /**
    * Runs `work` holding the authorizer's lease on a network, so one process sends its transactions at a time. With
