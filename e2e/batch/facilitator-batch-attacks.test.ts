@@ -6,6 +6,8 @@
  * with the reason: they run, and their failure is reported, but they do not fail the suite.
  */
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { Cl, type ClarityValue, makeContractCall } from '@stacks/transactions';
 import { type Devnet, startDevnet } from '@x402-stacks/devnet';
@@ -45,7 +47,9 @@ describe('batch-settlement facilitator under attack', () => {
   });
 
   /** An engine with its own mechanism; `ledger` lets two engines share channels (two processes on one ledger). */
-  function engineOf(options: { ledger?: ChannelLedger; settleTimeoutMs?: number } = {}) {
+  function engineOf(
+    options: { ledger?: ChannelLedger; settleTimeoutMs?: number; url?: string } = {},
+  ) {
     const mechanism = batchSettlementFacilitator({
       escrows: { testnet: ESCROW },
       authorizerKey: devnet.accounts[4]!.account.privateKey,
@@ -53,7 +57,7 @@ describe('batch-settlement facilitator under attack', () => {
       ...(options.ledger ? { channels: options.ledger } : {}),
     });
     const engine = createFacilitator({
-      networks: { testnet: { url: devnet.url } },
+      networks: { testnet: { url: options.url ?? devnet.url } },
       sponsor: { privateKeys: [devnet.accounts[5]!.account.privateKey] },
       schemes: [mechanism],
       pollIntervalMs: 20,
@@ -327,6 +331,47 @@ describe('batch-settlement facilitator under attack', () => {
       assert.equal(settled.errorReason, 'invalid_batch_settlement_stacks_payload', payload.type);
     }
     await engine.idle();
+  });
+
+  test('a channel read that fails after a deposit confirmed is a named refusal, not an exception', async () => {
+    // A proxy in front of the devnet that fails every read-only call once a transaction has been broadcast.
+    let broadcast = false;
+    const proxy = createServer(async (request, response) => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of request) chunks.push(chunk as Buffer);
+      if (request.url === '/v2/transactions') broadcast = true;
+      if (broadcast && request.url?.startsWith('/v2/contracts/call-read/')) {
+        response.writeHead(503).end('unavailable');
+        return;
+      }
+      const body = Buffer.concat(chunks);
+      const answer = await fetch(`${devnet.url}${request.url}`, {
+        method: request.method ?? 'GET',
+        headers: { 'content-type': request.headers['content-type'] ?? 'application/json' },
+        ...(body.length > 0 ? { body } : {}),
+      });
+      response.writeHead(answer.status, {
+        'content-type': answer.headers.get('content-type') ?? 'application/json',
+      });
+      response.end(Buffer.from(await answer.arrayBuffer()));
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+    try {
+      const { engine } = engineOf({ url });
+      const payer = devnet.accounts[10]!.account;
+      const config = configOf(payer);
+      const answer = await engine.settle(
+        paymentOf(await depositPayload(payer, config, 10n * PRICE)),
+        requirements(),
+      );
+      assert.equal(answer.success, false);
+      assert.equal(answer.errorReason, 'invalid_batch_settlement_stacks_channel_state_read_failed');
+      assert.match(answer.transaction, /^(0x)?[0-9a-f]{64}$/, 'the deposit transaction is named');
+      await engine.idle();
+    } finally {
+      await new Promise((resolve) => proxy.close(resolve));
+    }
   });
 
   test('a replayed partial refund costs the operator one transaction each time', {
