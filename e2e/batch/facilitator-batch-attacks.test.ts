@@ -258,18 +258,41 @@ describe('batch-settlement facilitator under attack', () => {
       type: 'refund',
       channelConfig: config,
       voucher: voucher(payer, config, PRICE),
-      amount: PRICE.toString(),
     });
     // The chain is slow: the refund is sent but not mined before the answer.
     devnet.chain.stall(true);
-    const pending = await engine.settle(refund, requirements());
-    assert.equal(pending.errorReason, 'settlement_pending', JSON.stringify(pending));
-    devnet.chain.stall(false);
+    try {
+      const pending = await engine.settle(refund, requirements());
+      assert.equal(pending.errorReason, 'settlement_pending', JSON.stringify(pending));
+    } finally {
+      devnet.chain.stall(false);
+    }
     devnet.mine(1);
-    // The payer asks again: the escrow's refund nonce has moved on, so must the facilitator's.
+    // Asked again, there is nothing left: refused by name, no transaction.
     const again = await engine.settle(refund, requirements());
-    assert.equal(again.success, true, JSON.stringify(again));
-    assert.equal(again.amount, PRICE.toString());
+    assert.equal(
+      again.errorReason,
+      'invalid_batch_settlement_stacks_refund_no_balance',
+      JSON.stringify(again),
+    );
+    // The payer tops the channel up (charged one more request) and asks for a refund again: the escrow's refund nonce
+    // has moved on, and so has the facilitator's.
+    const topUp = await depositPayload(payer, config, 5n * PRICE);
+    const toppedUp = await engine.settle(
+      paymentOf({ ...topUp, voucher: voucher(payer, config, 2n * PRICE) }),
+      requirements(),
+    );
+    assert.equal(toppedUp.success, true, JSON.stringify(toppedUp));
+    const second = await engine.settle(
+      paymentOf({
+        type: 'refund',
+        channelConfig: config,
+        voucher: voucher(payer, config, 2n * PRICE),
+      }),
+      requirements(),
+    );
+    assert.equal(second.success, true, JSON.stringify(second));
+    assert.equal(second.amount, (4n * PRICE).toString());
     await engine.idle();
   });
 
@@ -374,20 +397,27 @@ describe('batch-settlement facilitator under attack', () => {
     }
   });
 
-  test('a replayed partial refund costs the operator one transaction each time', {
-    todo: 'open for the lead: a partial refund is not bound to anything the payer signs once',
-  }, async () => {
+  test('a refund is whole, once: a partial one is refused and a replayed one costs the operator nothing', async () => {
     const { engine, mechanism } = engineOf();
     const payer = devnet.accounts[11]!.account;
     const config = configOf(payer);
     await open(engine, payer, config, 100n * PRICE);
     await mechanism.claimNow();
     // The zero-charge voucher is the payer's last ordinary voucher: the seller, or anyone who saw it, may send it.
+    const partial = await engine.settle(
+      paymentOf({
+        type: 'refund',
+        channelConfig: config,
+        voucher: voucher(payer, config, PRICE),
+        amount: '1',
+      }),
+      requirements(),
+    );
+    assert.equal(partial.errorReason, 'invalid_batch_settlement_stacks_refund_amount_invalid');
     const refund = paymentOf({
       type: 'refund',
       channelConfig: config,
       voucher: voucher(payer, config, PRICE),
-      amount: '1',
     });
     const first = await engine.settle(refund, requirements());
     assert.equal(first.success, true, JSON.stringify(first));
@@ -398,9 +428,7 @@ describe('batch-settlement facilitator under attack', () => {
     await engine.idle();
   });
 
-  test('a charge that races a refund is never served beyond what the channel keeps', {
-    todo: 'open for the lead: the refund takes no compare-and-set on the charged total',
-  }, async () => {
+  test('a charge that races a refund is never served beyond what the channel keeps', async () => {
     const { engine, mechanism } = engineOf();
     const payer = devnet.accounts[6]!.account;
     const config = configOf(payer);
