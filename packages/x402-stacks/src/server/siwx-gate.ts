@@ -94,8 +94,11 @@ export type SiwxGate = {
   uriOf(requestUrl: string): string;
   /** A fresh `sign-in-with-x` entry for a 402 on `uri`. */
   declaration(uri: string): SiwxDeclaration;
-  /** A fresh challenge alone: the `info` of {@link SiwxGate.declaration}, the only part that changes per 402. */
-  challenge(uri: string): SiwxDeclaration['info'];
+  /**
+   * A writer of fresh challenges alone, as JSON text: the `info` of {@link SiwxGate.declaration}, the only part that
+   * changes per 402. Get it once per `uri` and call it per 402: what never changes for `uri` is serialized here.
+   */
+  challengeWriter(uri: string): () => string;
   /**
    * Judges the `sign-in-with-x` header of a request on `uri`, priced now at `accepts`: without a `scope` option, the
    * earlier payment must cover one of them (a price per request must not let a cheap payment open a dear request).
@@ -154,8 +157,8 @@ export function createSiwxGate(
     declaration(uri) {
       return declareSiwxStacks(challenges.issue(uri), chainIds);
     },
-    challenge(uri) {
-      return challenges.issue(uri);
+    challengeWriter(uri) {
+      return challenges.writer(uri);
     },
     async admit(header, uri, accepts) {
       const read = readSiwxHeader(header);
