@@ -149,10 +149,22 @@ export function createSiwxGate(
   const store = options.store ?? createMemorySiwxStore({ retainMs: options.accessMs, clock });
   const chainIds = [network.caip2];
   const scopeOf = (uri: string) => options.scope ?? uri;
+  const uris = new Map<string, string>();
 
   const gate: SiwxGate = {
     uriOf(requestUrl) {
-      return resource ?? `${origin.origin}${pathOf(requestUrl)}`;
+      if (resource !== undefined) return resource;
+      // Parsing the URL cost a sign-in 402 about as much as writing its challenge: the URIs of recent request URLs
+      // are kept, few and short ones only, so a client sending endless distinct or long URLs only empties the memo.
+      let uri = uris.get(requestUrl);
+      if (uri === undefined) {
+        uri = `${origin.origin}${pathOf(requestUrl)}`;
+        if (requestUrl.length <= MAX_REMEMBERED_URL_LENGTH) {
+          if (uris.size >= MAX_REMEMBERED_URIS) uris.clear();
+          uris.set(requestUrl, uri);
+        }
+      }
+      return uri;
     },
     declaration(uri) {
       return declareSiwxStacks(challenges.issue(uri), chainIds);
@@ -244,6 +256,10 @@ function coversPrice(
       BigInt(paid.amount) >= BigInt(offered.amount),
   );
 }
+
+// Request URL → challenge URI, per route: the hot URLs of a route, at most about half a megabyte of text.
+const MAX_REMEMBERED_URIS = 256;
+const MAX_REMEMBERED_URL_LENGTH = 1_024;
 
 /** The path of a request URL, normalized as `URL` does; the raw path when the adapter's URL does not parse. */
 function pathOf(requestUrl: string): string {
