@@ -16,7 +16,7 @@
  * Paid rows are warmed up once, then run in alternating rounds like the unpaid ones, each path's best round counting.
  *
  * Usage: tsx bench/middleware/index.ts [--seconds 1 --rounds 7 --concurrency 16 --settles 320 --payers 32
- *        --paid-rounds 2]
+ *        --paid-rounds 2]; `--paid-rounds 0` measures the unpaid rows only (no signing, no paid table).
  */
 import { once } from 'node:events';
 import type { Server } from 'node:http';
@@ -51,12 +51,13 @@ const TARGET = 0.9;
 if (
   !(seconds > 0) ||
   !(rounds >= 1) ||
+  !(paidRounds >= 0) ||
   !(concurrency >= 1) ||
   !(settles >= payerCount) ||
   !(payerCount >= 1)
 )
   throw new Error(
-    '--seconds > 0, --rounds ≥ 1, --concurrency ≥ 1, --payers ≥ 1, --settles ≥ --payers',
+    '--seconds > 0, --rounds ≥ 1, --paid-rounds ≥ 0, --concurrency ≥ 1, --payers ≥ 1, --settles ≥ --payers',
   );
 
 // Express 4 is installed under the npm alias `express4`; its API is the one @types/express describes.
@@ -330,7 +331,7 @@ async function runPaid(path: PaidPath, count: number): Promise<LoadResult> {
 
 // A warm-up of every path (JIT, connections, the chain's first blocks), then rounds alternating between the paths,
 // each path's best round counting, as for the unpaid rows.
-for (const path of paidPaths) await runPaid(path, payers.length);
+if (paidRounds > 0) for (const path of paidPaths) await runPaid(path, payers.length);
 const bestPaid = new Map<PaidPath, LoadResult>();
 for (let round = 0; round < paidRounds; round++) {
   for (const path of paidPaths) {
@@ -383,22 +384,24 @@ printTable(
     ],
   ),
 );
-console.log(
-  `\npaid, end to end (best of ${paidRounds} rounds of ${settles} fresh payments per path from ${payers.length} payers, ${Math.min(concurrency, payers.length)} in flight; devnet mines on every broadcast)\n`,
-);
-printTable(
-  ['path', 'req/s', 'p50 ms', 'p99 ms', '÷ settle alone'],
-  paidPaths.map((path) => {
-    const result = bestPaid.get(path)!;
-    return [
-      path.label,
-      formatRate(result.perSecond),
-      result.p50Ms.toFixed(1),
-      result.p99Ms.toFixed(1),
-      (result.perSecond / bestPaid.get(settleAlone)!.perSecond).toFixed(2),
-    ];
-  }),
-);
+if (paidRounds > 0) {
+  console.log(
+    `\npaid, end to end (best of ${paidRounds} rounds of ${settles} fresh payments per path from ${payers.length} payers, ${Math.min(concurrency, payers.length)} in flight; devnet mines on every broadcast)\n`,
+  );
+  printTable(
+    ['path', 'req/s', 'p50 ms', 'p99 ms', '÷ settle alone'],
+    paidPaths.map((path) => {
+      const result = bestPaid.get(path)!;
+      return [
+        path.label,
+        formatRate(result.perSecond),
+        result.p50Ms.toFixed(1),
+        result.p99Ms.toFixed(1),
+        (result.perSecond / bestPaid.get(settleAlone)!.perSecond).toFixed(2),
+      ];
+    }),
+  );
+}
 const worst = Math.min(...unpaidRows.map((row) => row.ratioToBare));
 const worstCacheable = Math.min(...unpaidRows.map((row) => row.cacheableToBare));
 const worstExtensions = Math.min(...unpaidRows.map((row) => row.extensionsToBare));
