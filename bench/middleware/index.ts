@@ -6,7 +6,9 @@
  *    A second priced route declares every extension (signed offers, sign-in-with-x, payment-identifier), with the
  *    same target.
  *    Short rounds rotate between the routes; the table shows the median round of each and the median of the per-round
- *    ratios, so drift on a shared machine mostly cancels.
+ *    ratios, so drift on a shared machine mostly cancels. A second table divides the requests of each round by the
+ *    CPU time this process spent in it: on a machine whose other work takes the cores away for part of a round, the
+ *    rate per CPU-second still compares the routes' own costs (one event loop saturated, the two agree).
  * 2. Paid requests end to end: a fresh signed payment per request, through the middleware (before- and after-handler)
  *    to the facilitator service over HTTP, broadcast to the devnet, which mines a block on every broadcast; against
  *    `POST /settle` on the same facilitator alone with the same kind of payments.
@@ -145,8 +147,12 @@ function sellerApp(create: typeof express) {
   return app;
 }
 
-async function unpaidRate(url: string, expected: number): Promise<LoadResult> {
-  return load({
+/** A round's result and its requests per CPU-second of this process (user + system, every thread). */
+type UnpaidResult = LoadResult & { readonly perCpuSecond: number };
+
+async function unpaidRate(url: string, expected: number): Promise<UnpaidResult> {
+  const cpuBefore = process.cpuUsage();
+  const result = await load({
     concurrency,
     seconds,
     request: async () => {
@@ -154,6 +160,8 @@ async function unpaidRate(url: string, expected: number): Promise<LoadResult> {
       if (status !== expected) throw new Error(`${url} answered ${status}, not ${expected}`);
     },
   });
+  const cpu = process.cpuUsage(cpuBefore);
+  return { ...result, perCpuSecond: result.requests / ((cpu.user + cpu.system) / 1e6) };
 }
 
 type RouteKey = 'bare' | 'handWritten' | 'middleware' | 'cacheable' | 'extensions';
@@ -168,6 +176,8 @@ type UnpaidRow = {
   cacheableToBare: number;
   /** The route with every extension declared, sign-in included, ÷ bare (the issue's target: ≥ 0.9). */
   extensionsToBare: number;
+  /** The same three ratios (and bare's median) in requests per CPU-second. */
+  perCpu: { bare: number; middleware: number; cacheable: number; extensions: number };
 };
 /** The middleware's 402 as it goes on the wire, copied by the `/bare-402` route. */
 let handWritten: { headers: Record<string, string>; body: string } = { headers: {}, body: '' };
@@ -201,7 +211,7 @@ for (const [framework, create] of [
   // Warm every route (JIT, connections) before anything counts.
   for (const [, path] of routes)
     await load({ concurrency, seconds: 0.5, request: () => http.get(`${base}${path}`) });
-  const results: Record<RouteKey, LoadResult[]> = {
+  const results: Record<RouteKey, UnpaidResult[]> = {
     bare: [],
     handWritten: [],
     middleware: [],
@@ -214,7 +224,9 @@ for (const [framework, create] of [
     for (let k = 0; k < routes.length; k++) {
       const [key, path, status] = routes[(round + k) % routes.length]!;
       const result = await unpaidRate(`${base}${path}`, status);
-      line.push(`${path} ${formatRate(result.perSecond)}/s`);
+      line.push(
+        `${path} ${formatRate(result.perSecond)}/s (${formatRate(result.perCpuSecond)}/CPU-s)`,
+      );
       results[key].push(result);
     }
     process.stderr.write(`  ${framework} round ${round + 1}: ${line.join(', ')}\n`);
@@ -225,6 +237,8 @@ for (const [framework, create] of [
   };
   const ratios = (to: RouteKey, of: RouteKey = 'middleware') =>
     median(results[of].map((r, round) => r.perSecond / results[to][round]!.perSecond));
+  const cpuRatioToBare = (of: RouteKey) =>
+    median(results[of].map((r, round) => r.perCpuSecond / results.bare[round]!.perCpuSecond));
   unpaidRows.push({
     framework,
     median: {
@@ -238,6 +252,12 @@ for (const [framework, create] of [
     ratioToHandWritten: ratios('handWritten'),
     cacheableToBare: ratios('bare', 'cacheable'),
     extensionsToBare: ratios('bare', 'extensions'),
+    perCpu: {
+      bare: median(results.bare.map((r) => r.perCpuSecond)),
+      middleware: cpuRatioToBare('middleware'),
+      cacheable: cpuRatioToBare('cacheable'),
+      extensions: cpuRatioToBare('extensions'),
+    },
   });
   await new Promise<void>((resolve) => server.close(() => resolve()));
 }
@@ -383,6 +403,25 @@ printTable(
       extensionsToBare.toFixed(2),
     ],
   ),
+);
+console.log(
+  '\nthe same rounds per CPU-second of this process (medians of the per-round ratios; robust to other work on the machine)\n',
+);
+printTable(
+  [
+    'framework',
+    'bare req/CPU-s',
+    'paymentMiddleware ÷ bare',
+    'bazaar + offers + id ÷ bare',
+    'every extension ÷ bare',
+  ],
+  unpaidRows.map(({ framework, perCpu }) => [
+    framework,
+    formatRate(perCpu.bare),
+    perCpu.middleware.toFixed(2),
+    perCpu.cacheable.toFixed(2),
+    perCpu.extensions.toFixed(2),
+  ]),
 );
 if (paidRounds > 0) {
   console.log(
