@@ -65,12 +65,20 @@ describe('siwx challenge writer', () => {
     assert.equal(nonces.size, 500);
   });
 
-  test('a statement holding a hole marker is still written right, serialized whole', () => {
-    const statement = `a \u0000json-hole:nonce\u0000 b`;
-    const challenges = challengesWith(statement);
-    const written = JSON.parse(challenges.writer('http://seller.test/a')());
-    assert.equal(written.statement, statement);
-    assert.ok(challenges.issued(written));
+  test('a statement holding a hole marker, raw or as an escape JSON would write, is still written right', () => {
+    for (const statement of [
+      'a \u0000json-hole:nonce\u0000 b',
+      // A backslash, then the text of the marker's escape: JSON writes `\\u0000…`, which holds `\u0000…`.
+      'a \\u0000json-hole:issuedAt\u0000 b',
+    ]) {
+      const challenges = challengesWith(statement);
+      const text = challenges.writer('http://seller.test/a')();
+      const written = JSON.parse(text);
+      assert.equal(text, JSON.stringify(written));
+      assert.equal(written.statement, statement);
+      assert.equal(written.issuedAt, new Date(START).toISOString());
+      assert.ok(challenges.issued(written));
+    }
   });
 
   test('another seller secret does not recognize the nonce', () => {
