@@ -245,10 +245,11 @@ export function createResourceServer<Request = unknown>(
     return reply;
   }
 
-  // A static route with sign-in: the 402 is the same but for its fresh challenge, so all else is encoded once.
+  // A static route with sign-in: the 402 is the same but for its fresh challenge, so all else is encoded once, and
+  // the challenge itself is written from a text whose fixed fields are serialized once too.
   const signInTemplates = new Map<
     string,
-    { offers: ExtensionEnvelope | undefined; fill: (info: unknown) => PaywallReply }
+    { offers: ExtensionEnvelope | undefined; reply: () => PaywallReply }
   >();
   let signInTemplatesSponsor: FacilitatorHints | undefined;
   function signInTemplate(
@@ -257,19 +258,20 @@ export function createResourceServer<Request = unknown>(
     accepts: readonly PaymentRequirements[],
     sponsor: FacilitatorHints | undefined,
     offers: ExtensionEnvelope | undefined,
-  ): (info: unknown) => PaywallReply {
+  ): () => PaywallReply {
     if (signInTemplatesSponsor !== sponsor || signInTemplates.size >= MAX_CACHED_CHALLENGES) {
       signInTemplates.clear();
       signInTemplatesSponsor = sponsor;
     }
     const key = `${resourceUrl}\u0000${signInUri}`;
     const cached = signInTemplates.get(key);
-    if (cached && cached.offers === offers) return cached.fill;
+    if (cached && cached.offers === offers) return cached.reply;
     const declaration = { ...signIn!.declaration(signInUri), info: CHALLENGE_HOLE };
     const extensions = { ...extensionsOf(offers), [SIGN_IN_WITH_X]: declaration };
+    const writeChallenge = signIn!.challengeWriter(signInUri);
     const fill =
       challengeTemplate(resolved as ResolvedOptions<unknown>, resourceUrl, accepts, extensions) ??
-      ((info: unknown) =>
+      ((infoJson: string) =>
         challengeReply(
           resolved as ResolvedOptions<unknown>,
           resourceUrl,
@@ -278,11 +280,12 @@ export function createResourceServer<Request = unknown>(
           undefined,
           {
             ...extensions,
-            [SIGN_IN_WITH_X]: { ...declaration, info },
+            [SIGN_IN_WITH_X]: { ...declaration, info: JSON.parse(infoJson) },
           },
         ));
-    signInTemplates.set(key, { offers, fill });
-    return fill;
+    const reply = () => fill(writeChallenge());
+    signInTemplates.set(key, { offers, reply });
+    return reply;
   }
 
   // x402-stacks 1.x clients read only the body: theirs replaces the v2 JSON, built per request (its nonce and expiry).
@@ -362,10 +365,8 @@ export function createResourceServer<Request = unknown>(
         const proof = request.header(SIGN_IN_WITH_X);
         if (proof === undefined) {
           if (!resolved.staticAccepts) return challenge();
-          const template = signInTemplate(resourceUrl, signInUri, accepts, sponsor, offers);
-          return reply(
-            forLegacyClients(template(signIn.challenge(signInUri)), resourceUrl, accepts),
-          );
+          const fresh = signInTemplate(resourceUrl, signInUri, accepts, sponsor, offers);
+          return reply(forLegacyClients(fresh(), resourceUrl, accepts));
         }
         const outcome = await signIn.admit(proof, signInUri, accepts);
         if (outcome.granted) return signedIn(outcome.payment);
