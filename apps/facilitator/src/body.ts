@@ -8,7 +8,10 @@ import type { IncomingMessage } from 'node:http';
 import type { Context } from 'hono';
 import type { z } from 'zod';
 
-type Parsed<T extends z.ZodType> = { data: z.output<T> } | BodyProblem;
+type Parsed<T> = { data: T } | BodyProblem;
+
+/** What reads a body: a zod schema, or a parse function with the same answer (`parseVerifyRequest`). */
+export type BodyParser<T> = { safeParse(input: unknown): z.ZodSafeParseResult<T> };
 
 /** Why a body was refused, as the route answers it. */
 export type BodyProblem = {
@@ -23,9 +26,9 @@ export const statusOf = (problem: BodyProblem): 400 | 413 =>
 /** Default limit: a payment is under 2 KiB. */
 export const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
 
-export async function readBody<T extends z.ZodType>(
+export async function readBody<T>(
   c: Context,
-  schema: T,
+  schema: BodyParser<T>,
   maxBytes: number = DEFAULT_MAX_BODY_BYTES,
 ): Promise<Parsed<T>> {
   const text = await readText(c, maxBytes);

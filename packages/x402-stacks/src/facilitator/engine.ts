@@ -19,6 +19,7 @@ import { createKeeper, type Keeper } from './keeper.js';
 import type { SettlementRecord } from './ledger.js';
 import type { FacilitatorOptions } from './options.js';
 import { invalid } from './outcomes.js';
+import { parsedOrInput, parsePaymentPayload, parsePaymentRequirements } from './parsed-payment.js';
 import { conflictRefusal, namesAnotherPayment, paymentIdNamed } from './payment-id.js';
 import { settlePayment } from './settle.js';
 import { createSponsorPool, type SponsorHealth } from './sponsor-pool.js';
@@ -109,7 +110,10 @@ export function createFacilitator(options: FacilitatorOptions): Facilitator {
   const { ledger } = context;
 
   return {
-    async verify(payload, requirements) {
+    async verify(payloadInput, requirementsInput) {
+      // Parsed once here (or at the HTTP boundary before): every step after takes the parsed values.
+      const payload = parsedOrInput(payloadInput, parsePaymentPayload);
+      const requirements = parsedOrInput(requirementsInput, parsePaymentRequirements);
       const named = paymentIdNamed(context, payload);
       if (!named.ok) return invalid(named);
       const examined = await examinePayment(context, pool, payload, requirements, 'verify');
@@ -123,7 +127,9 @@ export function createFacilitator(options: FacilitatorOptions): Facilitator {
       }
       return { isValid: true, payer };
     },
-    async settle(payload, requirements, options) {
+    async settle(payloadInput, requirementsInput, options) {
+      const payload = parsedOrInput(payloadInput, parsePaymentPayload);
+      const requirements = parsedOrInput(requirementsInput, parsePaymentRequirements);
       const answer = await settlePayment(
         context,
         pool,
