@@ -17,6 +17,7 @@ import { type ChainHealth, type Facilitator, parseVerifyRequest } from 'x402-sta
 import { DEFAULT_MAX_BODY_BYTES, readBody, statusOf } from './body.js';
 import { createChainHealthProbe } from './http/chain-health-probe.js';
 import { clientAddressResolver } from './http/client-address.js';
+import { hangUpSignal } from './http/hang-up.js';
 import { rateLimit } from './http/rate-limit.js';
 import { logSettle, type RequestLogVariables, requestLog } from './http/request-log.js';
 import { createMetrics, type FacilitatorMetrics, watchSponsors, withMetrics } from './metrics.js';
@@ -122,7 +123,7 @@ export function createFacilitatorApp(options: FacilitatorAppOptions): Facilitato
     // The request's signal aborts when the seller hangs up (its settle timed out): a success it would never receive
     // stays claimable by its retry.
     const settled = await measured.settle(body.data.paymentPayload, body.data.paymentRequirements, {
-      signal: c.req.raw.signal,
+      signal: hangUpSignal(c),
     });
     logSettle(c.var.log, settled);
     return c.json(settled);

@@ -62,11 +62,11 @@ test('a /verify body parsed at the boundary hands the engine values it takes unp
     paymentRequirements: requirements,
   });
   assert.ok(body.success);
-  assert.equal(parsePaymentPayload(body.data.paymentPayload).data, body.data.paymentPayload);
-  assert.equal(
-    parsePaymentRequirements(body.data.paymentRequirements).data,
-    body.data.paymentRequirements,
-  );
+  const payloadAgain = parsePaymentPayload(body.data.paymentPayload);
+  const requirementsAgain = parsePaymentRequirements(body.data.paymentRequirements);
+  assert.ok(payloadAgain.success && requirementsAgain.success);
+  assert.equal(payloadAgain.data, body.data.paymentPayload);
+  assert.equal(requirementsAgain.data, body.data.paymentRequirements);
   assert.equal(parseVerifyRequest({ x402Version: 2, paymentPayload: {} }).success, false);
   // Called directly, verify still runs the schema.
   const facilitator = createFacilitator({ networks: { testnet: { url: 'http://127.0.0.1:9' } } });
