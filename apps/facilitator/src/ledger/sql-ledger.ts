@@ -180,7 +180,7 @@ export class SqlLedger implements Ledger {
       .where('network', '=', settlement.network)
       .where('payer', '=', settlement.payer)
       .where('nonce', '=', settlement.nonce.toString())
-      .where('nonce_claimed', '=', 1)
+      .where(HOLDS_NONCE)
       .executeTakeFirst();
     if (holder) return { claimed: false, conflict: 'nonce', existing: toRecord(holder) };
     // The conflicting row went away between the insert and the read (a release): try once more.
@@ -403,7 +403,7 @@ export class SqlLedger implements Ledger {
         .select((eb) => eb.fn.countAll<string | bigint | number>().as('count'))
         .where('network', '=', request.network)
         .where('payer', '=', request.payer)
-        .where('nonce_claimed', '=', 1)
+        .where(HOLDS_NONCE)
         .where('state', 'in', ['claimed', 'broadcast'])
         .where('sponsor', 'is not', null)
         .executeTakeFirst();
