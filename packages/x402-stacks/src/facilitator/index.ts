@@ -69,6 +69,7 @@ export type {
 export { InMemoryDiscoveryCatalog } from './memory-discovery-catalog.js';
 export { InMemoryLedger } from './memory-ledger.js';
 export type { FacilitatorOptions, NetworkConnection, SponsorOptions } from './options.js';
+export { parseVerifyRequest } from './parsed-payment.js';
 export {
   chooseSponsorNonce,
   type SponsorNonceBook,

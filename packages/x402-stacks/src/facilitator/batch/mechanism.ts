@@ -353,10 +353,7 @@ function attach(
     // what a request served meanwhile was charged. The charged total read back after the freeze is final.
     const frozen = await channels.mirrorChannel(
       place,
-      {
-        ...escrowState,
-        balance: channel.charged < channel.balance ? channel.charged : channel.balance,
-      },
+      { ...escrowState, balance: smaller(channel.charged, channel.balance) },
       context.now(),
     );
     const charged = frozen.charged;
@@ -485,4 +482,9 @@ function settleRefusal(refusal: BatchRefusal, network: string): SettleResponse {
     ...failure(refusal.payer ?? '', network, refusal.reason, refusal.message),
     ...(refusal.corrective ? { extra: { ...refusal.corrective } } : {}),
   };
+}
+
+/** The smaller of two amounts (Math.min takes no bigint). */
+function smaller(a: bigint, b: bigint): bigint {
+  return a < b ? a : b;
 }
