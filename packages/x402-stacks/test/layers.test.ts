@@ -30,6 +30,25 @@ const ALLOWED: Record<string, readonly string[]> = {
   batch: ['errors', 'protocol', 'stacks', 'chain', 'extensions', 'client', 'server', 'facilitator'],
 };
 
+/**
+ * The buyer's side of batch-settlement (its channel store, payloads and answers, and the wire format, escrow hashes and
+ * chain reads they build on) sits below the client: the payer prefers a channel when a 402 offers one, so `client`
+ * imports these files, and they import only the layers below `client`.
+ */
+const BATCH_BUYER = {
+  files: [
+    `batch${sep}wire.ts`,
+    `batch${sep}channel.ts`,
+    `batch${sep}escrow-reads.ts`,
+    `batch${sep}client${sep}`,
+  ],
+  allowed: ['errors', 'protocol', 'stacks', 'chain'],
+  importedBy: ['client'],
+} as const;
+
+const isBatchBuyer = (path: string) =>
+  BATCH_BUYER.files.some((file) => (file.endsWith(sep) ? path.startsWith(file) : path === file));
+
 /** The adapter folders of each role: the role's core files never import them (its `index.ts` entry aside). */
 const ADAPTERS: Record<string, readonly string[]> = {
   client: ['axios', 'fetch'],
@@ -68,10 +87,23 @@ test('each src folder imports only the layers below it', () => {
     const path = relative(SRC, file);
     const layer = path.split(sep)[0]!;
     if (!(layer in ALLOWED)) continue;
+    const buyer = isBatchBuyer(path);
     for (const specifier of importsOf(file)) {
       if (!specifier.startsWith('.')) continue;
-      const target = relative(SRC, join(dirname(file), specifier)).split(sep)[0]!;
+      const targetPath = relative(SRC, join(dirname(file), specifier)).replace(/\.js$/, '.ts');
+      const target = targetPath.split(sep)[0]!;
+      if (buyer) {
+        // Within batch, only the buyer's own files; outside it, only the layers below the client.
+        const fine =
+          target === 'batch'
+            ? isBatchBuyer(targetPath)
+            : (BATCH_BUYER.allowed as readonly string[]).includes(target);
+        if (!fine) problems.push(`${path} imports ${specifier}`);
+        continue;
+      }
       if (target === layer || !(target in ALLOWED)) continue;
+      if (isBatchBuyer(targetPath) && (BATCH_BUYER.importedBy as readonly string[]).includes(layer))
+        continue;
       if (!ALLOWED[layer]!.includes(target)) problems.push(`${path} imports ${specifier}`);
     }
   }

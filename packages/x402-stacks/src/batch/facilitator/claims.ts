@@ -14,7 +14,7 @@ import { fromHex } from '../../stacks/bytes.js';
 import type { StacksNetwork } from '../../stacks/networks.js';
 import type { Authorizer } from './authorizer.js';
 import type { ChannelLedger, ChannelRecord } from './channel-ledger.js';
-import { readEscrowChannel } from './escrow-reads.js';
+import { readEscrowChannel } from '../escrow-reads.js';
 
 /** When a claim is due. */
 export type ClaimPolicy = {

@@ -20,7 +20,7 @@ import {
 } from '../wire.js';
 import type { ChannelLedger, EscrowChannelState } from './channel-ledger.js';
 import { checkDepositTransaction } from './deposit-check.js';
-import { readEscrowChannel } from './escrow-reads.js';
+import { readEscrowChannel } from '../escrow-reads.js';
 import {
   acceptedMismatch,
   type BatchTerms,

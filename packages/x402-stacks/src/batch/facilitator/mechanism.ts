@@ -27,7 +27,7 @@ import { BATCH_SETTLEMENT } from '../wire.js';
 import { type Authorizer, createAuthorizer } from './authorizer.js';
 import type { ChannelLedger } from './channel-ledger.js';
 import { type ClaimPolicy, claimRound } from './claims.js';
-import { readEscrowChannel } from './escrow-reads.js';
+import { readEscrowChannel } from '../escrow-reads.js';
 import { type BatchRefusal, channelStateOf, type ExaminedBatch, examineBatch } from './examine.js';
 import { createMemoryChannelLedger } from './memory-channel-ledger.js';
 
