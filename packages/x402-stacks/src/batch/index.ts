@@ -15,9 +15,27 @@ export {
   voucherSigner,
 } from './channel.js';
 export {
+  type BatchAttempt,
+  type BatchBuyer,
+  type BatchBuyerOptions,
+  type BatchRefusal,
+  createBatchBuyer,
+  type DepositNonceLease,
+} from './client/batch-buyer.js';
+export type {
+  BuyerChannelRecord,
+  ChannelKey,
+  ChannelStore,
+  PendingDeposit,
+} from './client/channel-store.js';
+export {
   createDepositTransaction,
   type DepositTransactionOptions,
 } from './client/deposit.js';
+export { BatchClientError, type BatchClientReason } from './client/errors.js';
+export { createFileChannelStore } from './client/file-channel-store.js';
+export { createMemoryChannelStore } from './client/memory-channel-store.js';
+export { type BatchOffer, readBatchOffer } from './client/offer.js';
 export type {
   ChannelCharge,
   ChannelLedger,

@@ -36,7 +36,9 @@ export function applyServedAnswer(
   const base = ceiling - price;
   const parsed = BatchSettleExtraSchema.safeParse(extra);
   const chargedAmount =
-    parsed.success && parsed.data.chargedAmount !== undefined ? BigInt(parsed.data.chargedAmount) : 0n;
+    parsed.success && parsed.data.chargedAmount !== undefined
+      ? BigInt(parsed.data.chargedAmount)
+      : 0n;
   const claimed = parsed.success ? parsed.data.channelState.chargedCumulativeAmount : undefined;
   const agrees =
     parsed.success &&
@@ -45,7 +47,10 @@ export function applyServedAnswer(
   return {
     ...record,
     charged: agrees ? base + chargedAmount : record.charged,
-    deposited: payload.type === 'deposit' ? record.deposited + BigInt(payload.deposit.amount) : record.deposited,
+    deposited:
+      payload.type === 'deposit'
+        ? record.deposited + BigInt(payload.deposit.amount)
+        : record.deposited,
     signedMax: ceiling > record.signedMax ? ceiling : record.signedMax,
     pendingDeposit: undefined,
     updatedAt: now,

@@ -100,9 +100,14 @@ export type BatchAttempt = {
   pending(): Promise<void>;
   /**
    * Refused. For a cumulative mismatch, the corrective `extra` is adopted when it checks out (or, without one, the
-   * escrow's claimed total is read). Resolves `true` when the record changed so that signing again may succeed.
+   * escrow's claimed total is read). `resynced` when the record changed so that signing again may succeed;
+   * `superseded` when the corrected total is above the one the refused voucher was signed from, so that the next
+   * voucher's ceiling is above the refused one's.
    */
-  refused(reason: string, corrective?: Readonly<Record<string, unknown>>): Promise<boolean>;
+  refused(
+    reason: string,
+    corrective?: Readonly<Record<string, unknown>>,
+  ): Promise<{ readonly resynced: boolean; readonly superseded: boolean }>;
   /** No answer: `sent: false` when the request provably never left (then a deposit is forgotten). */
   unanswered(sent: boolean): Promise<void>;
 };
@@ -328,7 +333,9 @@ export function createBatchBuyer(options: BatchBuyerOptions): BatchBuyer {
         depositLease?.watch();
         const clearDeposit = () =>
           store.update(key, (current) =>
-            current?.pendingDeposit ? { ...current, pendingDeposit: undefined, updatedAt: now() } : undefined,
+            current?.pendingDeposit
+              ? { ...current, pendingDeposit: undefined, updatedAt: now() }
+              : undefined,
           );
         const done = async <T>(work: () => Promise<T>): Promise<T> => {
           try {
@@ -357,7 +364,8 @@ export function createBatchBuyer(options: BatchBuyerOptions): BatchBuyer {
             done(async () => {
               depositLease?.resync();
               if (payload.type === 'deposit') await clearDeposit();
-              if (reason !== CUMULATIVE_MISMATCH) return false;
+              const unchanged = { resynced: false, superseded: false };
+              if (reason !== CUMULATIVE_MISMATCH) return unchanged;
               const current = (await store.get(key)) ?? record;
               const base = BigInt(payload.voucher.maxClaimableAmount) - price;
               let next: BuyerChannelRecord | undefined;
@@ -371,9 +379,9 @@ export function createBatchBuyer(options: BatchBuyerOptions): BatchBuyer {
                 );
                 if (state) next = { ...current, charged: state.claimed, updatedAt: now() };
               }
-              if (!next || next.charged === base) return false;
+              if (!next || next.charged === base) return unchanged;
               await store.update(key, () => next);
-              return true;
+              return { resynced: true, superseded: next.charged > base };
             }),
           unanswered: (sent) =>
             done(async () => {

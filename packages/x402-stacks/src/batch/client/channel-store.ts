@@ -5,8 +5,7 @@
  * `answer.ts`, and a lost or stale view is repaired from the chain and from the corrective 402.
  * @module
  */
-import type { DepositPayload } from '../wire.js';
-import type { ChannelConfig } from '../wire.js';
+import type { ChannelConfig, DepositPayload } from '../wire.js';
 
 /**
  * Which channel: the network (CAIP-2), the escrow deployment and the channel id.

@@ -173,7 +173,11 @@ function parseRecord(text: string): BuyerChannelRecord | undefined {
   const { network, escrow, channelId, deposited, charged, signedMax, updatedAt } = value;
   const strings = [network, escrow, channelId];
   if (strings.some((field) => typeof field !== 'string')) return undefined;
-  if (![deposited, charged, signedMax].every((field) => typeof field === 'string' && AMOUNT.test(field)))
+  if (
+    ![deposited, charged, signedMax].every(
+      (field) => typeof field === 'string' && AMOUNT.test(field),
+    )
+  )
     return undefined;
   if (typeof updatedAt !== 'number') return undefined;
   const config = ChannelConfigSchema.safeParse(value.config);

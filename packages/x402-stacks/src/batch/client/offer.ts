@@ -50,7 +50,8 @@ export function readBatchOffer(
       message: `extra is not a batch-settlement offer's: ${extra.error.issues[0]?.message ?? 'invalid'}`,
     };
   }
-  const minDeposit = extra.data.minDeposit === undefined ? undefined : BigInt(extra.data.minDeposit);
+  const minDeposit =
+    extra.data.minDeposit === undefined ? undefined : BigInt(extra.data.minDeposit);
   return {
     terms,
     extra: extra.data,

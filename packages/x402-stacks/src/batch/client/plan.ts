@@ -37,6 +37,7 @@ export function planPayment(channel: {
   if (room >= price) return { type: 'voucher', ceiling };
   const needed = price - room;
   if (needed > cap) return { type: 'above_cap', needed, cap };
-  const target = channel.minDeposit !== undefined && channel.minDeposit > price ? channel.minDeposit : price;
+  const target =
+    channel.minDeposit !== undefined && channel.minDeposit > price ? channel.minDeposit : price;
   return { type: 'deposit', amount: target < cap ? target : cap, ceiling };
 }

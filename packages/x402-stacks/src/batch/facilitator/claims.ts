@@ -12,9 +12,9 @@ import type { ChainClient } from '../../chain/client.js';
 import type { FacilitatorContext } from '../../facilitator/context.js';
 import { fromHex } from '../../stacks/bytes.js';
 import type { StacksNetwork } from '../../stacks/networks.js';
+import { readEscrowChannel } from '../escrow-reads.js';
 import type { Authorizer } from './authorizer.js';
 import type { ChannelLedger, ChannelRecord } from './channel-ledger.js';
-import { readEscrowChannel } from '../escrow-reads.js';
 
 /** When a claim is due. */
 export type ClaimPolicy = {

@@ -12,6 +12,7 @@ import type { PaymentPayload, PaymentRequirements } from '../../protocol/v2.js';
 import { assetKey } from '../../stacks/assets.js';
 import { checkChainState } from '../../stacks/payment/check.js';
 import { voucherSigner } from '../channel.js';
+import { readEscrowChannel } from '../escrow-reads.js';
 import {
   type BatchPayload,
   BatchPayloadSchema,
@@ -20,7 +21,6 @@ import {
 } from '../wire.js';
 import type { ChannelLedger, EscrowChannelState } from './channel-ledger.js';
 import { checkDepositTransaction } from './deposit-check.js';
-import { readEscrowChannel } from '../escrow-reads.js';
 import {
   acceptedMismatch,
   type BatchTerms,

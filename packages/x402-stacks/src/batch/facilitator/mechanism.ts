@@ -23,11 +23,11 @@ import { privateKeyToAccount } from '../../stacks/accounts.js';
 import { fromHex } from '../../stacks/bytes.js';
 import { resolveNetwork, type StacksNetworkName } from '../../stacks/networks.js';
 import { parseAtomic } from '../../stacks/units.js';
+import { readEscrowChannel } from '../escrow-reads.js';
 import { BATCH_SETTLEMENT } from '../wire.js';
 import { type Authorizer, createAuthorizer } from './authorizer.js';
 import type { ChannelLedger } from './channel-ledger.js';
 import { type ClaimPolicy, claimRound } from './claims.js';
-import { readEscrowChannel } from '../escrow-reads.js';
 import { type BatchRefusal, channelStateOf, type ExaminedBatch, examineBatch } from './examine.js';
 import { createMemoryChannelLedger } from './memory-channel-ledger.js';
 
