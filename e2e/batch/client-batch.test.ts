@@ -137,7 +137,10 @@ describe('the batch buyer against the facilitator engine and the devnet', () => 
       const round = await pay();
       assert.equal(round.attempt.payload.type, 'voucher');
       assert.equal(round.settled?.transaction, '');
-      assert.equal(round.attempt.payload.voucher.maxClaimableAmount, (BigInt(i + 2) * PRICE).toString());
+      assert.equal(
+        round.attempt.payload.voucher.maxClaimableAmount,
+        (BigInt(i + 2) * PRICE).toString(),
+      );
     }
     assert.equal(devnet.chain.height, tip, 'vouchers put nothing on chain');
     const record = await store.get({ network: NETWORK.caip2, escrow: ESCROW, channelId });
@@ -176,13 +179,17 @@ describe('the batch buyer against the facilitator engine and the devnet', () => 
     const stale = await pay(forgetful);
     // The escrow showed the balance, so a voucher went (no deposit), from the on-chain claimed total: refused.
     assert.equal(stale.attempt.payload.type, 'voucher');
-    assert.equal(stale.verified?.invalidReason, 'invalid_batch_settlement_stacks_cumulative_amount_mismatch');
+    assert.equal(
+      stale.verified?.invalidReason,
+      'invalid_batch_settlement_stacks_cumulative_amount_mismatch',
+    );
     assert.deepEqual(stale.resync, { resynced: true, superseded: true });
     const recovered = await pay(forgetful);
     assert.equal(recovered.attempt.payload.type, 'voucher');
     assert.equal(recovered.attempt.payload.voucher.maxClaimableAmount, (32n * PRICE).toString());
     assert.equal(recovered.settled?.success, true);
-    for (let i = 0; i < 3; i++) assert.equal((await pay(forgetful)).attempt.payload.type, 'voucher');
+    for (let i = 0; i < 3; i++)
+      assert.equal((await pay(forgetful)).attempt.payload.type, 'voucher');
     assert.equal(nonceReads, readsBefore, 'no deposit was signed');
     assert.equal(devnet.chain.height, tip, 'nothing went on chain');
     const record = await fresh.get(known);
@@ -194,17 +201,23 @@ describe('the batch buyer against the facilitator engine and the devnet', () => 
     const known = (await store.get({ network: NETWORK.caip2, escrow: ESCROW, channelId }))!;
     const attempt = (await buyer.prepare(offer())) as BatchAttempt;
     // The seller side claims a higher total, backed by a voucher the buyer never signed.
-    const resync = await attempt.refused('invalid_batch_settlement_stacks_cumulative_amount_mismatch', {
-      channelState: {
-        channelId,
-        balance: (2n * MIN_DEPOSIT).toString(),
-        totalClaimed: '0',
-        withdrawRequestedAt: 0,
-        refundNonce: '0',
-        chargedCumulativeAmount: (50n * PRICE).toString(),
+    const resync = await attempt.refused(
+      'invalid_batch_settlement_stacks_cumulative_amount_mismatch',
+      {
+        channelState: {
+          channelId,
+          balance: (2n * MIN_DEPOSIT).toString(),
+          totalClaimed: '0',
+          withdrawRequestedAt: 0,
+          refundNonce: '0',
+          chargedCumulativeAmount: (50n * PRICE).toString(),
+        },
+        voucherState: {
+          signedMaxClaimable: (51n * PRICE).toString(),
+          signature: `0x${'11'.repeat(65)}`,
+        },
       },
-      voucherState: { signedMaxClaimable: (51n * PRICE).toString(), signature: `0x${'11'.repeat(65)}` },
-    });
+    );
     assert.deepEqual(resync, { resynced: false, superseded: false });
     assert.equal((await store.get(known))?.charged, known.charged);
   });

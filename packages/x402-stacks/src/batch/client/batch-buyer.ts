@@ -194,7 +194,7 @@ export function createBatchBuyer(options: BatchBuyerOptions): BatchBuyer {
     const refreshed = {
       ...record,
       deposited: state.balance,
-      charged: state.claimed > record.charged ? state.claimed : record.charged,
+      charged: larger(state.claimed, record.charged),
       updatedAt: now(),
     };
     await store.update(record, () => refreshed);
@@ -432,4 +432,9 @@ function randomSalt(): string {
   const bytes = new Uint8Array(32);
   globalThis.crypto.getRandomValues(bytes);
   return `0x${toHex(bytes)}`;
+}
+
+// Math.max takes numbers only; amounts are bigints.
+function larger(a: bigint, b: bigint): bigint {
+  return a > b ? a : b;
 }

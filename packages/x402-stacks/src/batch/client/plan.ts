@@ -39,5 +39,10 @@ export function planPayment(channel: {
   if (needed > cap) return { type: 'above_cap', needed, cap };
   const target =
     channel.minDeposit !== undefined && channel.minDeposit > price ? channel.minDeposit : price;
-  return { type: 'deposit', amount: target < cap ? target : cap, ceiling };
+  return { type: 'deposit', amount: smaller(target, cap), ceiling };
+}
+
+// Math.min takes numbers only; amounts are bigints.
+function smaller(a: bigint, b: bigint): bigint {
+  return a < b ? a : b;
 }
