@@ -19,6 +19,10 @@
  * Needs `npm run build` first: the service runs from apps/facilitator/dist, and a build older than the sources is
  * refused.
  *
+ * `--profile-dir <dir>` runs each service process under `node --cpu-prof`, writing its profile there at exit: the
+ * way to see where a service row's CPU goes under this very load. `--only <engine|sqlite|pg|pg2>[,…]` runs only those
+ * rows (with a profile, one row at a time keeps each file to one load).
+ *
  * Usage: npm run bench:facilitator [-- --seconds 3 --payers 100 --wide-payers 1000 --settles 600 --concurrency 32 --rounds 3]
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -50,6 +54,8 @@ const widePayerCount = Number(flag('wide-payers', '1000'));
 const settlesPerRow = Number(flag('settles', '600'));
 const concurrency = Number(flag('concurrency', '32'));
 const rounds = Number(flag('rounds', '3'));
+const profileDir = flag('profile-dir', '');
+const only = new Set(flag('only', 'engine,sqlite,pg,pg2').split(','));
 const DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const SETTLE_TARGET = 0.6;
 const VERIFY_TARGET = 0.5;
@@ -283,7 +289,8 @@ async function runEngine(): Promise<Row> {
 type Service = { url: string; child: ChildProcess };
 
 async function startService(env: Record<string, string>): Promise<Service> {
-  const child = spawn(process.execPath, [main], {
+  const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  const child = spawn(process.execPath, [...profile, main], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -391,20 +398,25 @@ const dir = mkdtempSync(join(tmpdir(), 'x402-bench-facilitator-'));
 const schema = `bench_facilitator_${randomBytes(4).toString('hex')}`;
 const rows: Row[] = [];
 try {
-  rows.push(await runEngine());
-  rows.push(await runService('HTTP, 1 process, SQLite', 1, { url: `sqlite:${join(dir, 'l.db')}` }));
-  rows.push(
-    await runService('HTTP, 1 process, PostgreSQL', 1, {
-      url: DATABASE_URL,
-      schema: `${schema}_1`,
-    }),
-  );
-  rows.push(
-    await runService('HTTP, 2 processes, PostgreSQL', 2, {
-      url: DATABASE_URL,
-      schema: `${schema}_2`,
-    }),
-  );
+  if (only.has('engine')) rows.push(await runEngine());
+  if (only.has('sqlite'))
+    rows.push(
+      await runService('HTTP, 1 process, SQLite', 1, { url: `sqlite:${join(dir, 'l.db')}` }),
+    );
+  if (only.has('pg'))
+    rows.push(
+      await runService('HTTP, 1 process, PostgreSQL', 1, {
+        url: DATABASE_URL,
+        schema: `${schema}_1`,
+      }),
+    );
+  if (only.has('pg2'))
+    rows.push(
+      await runService('HTTP, 2 processes, PostgreSQL', 2, {
+        url: DATABASE_URL,
+        schema: `${schema}_2`,
+      }),
+    );
 } finally {
   rmSync(dir, { recursive: true, force: true });
   const client = new pg.Client({ connectionString: DATABASE_URL });

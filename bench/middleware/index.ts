@@ -6,7 +6,9 @@
  *    A second priced route declares every extension (signed offers, sign-in-with-x, payment-identifier), with the
  *    same target.
  *    Short rounds rotate between the routes; the table shows the median round of each and the median of the per-round
- *    ratios, so drift on a shared machine mostly cancels.
+ *    ratios, so drift on a shared machine mostly cancels. A second table divides the requests of each round by the
+ *    CPU time this process spent in it: on a machine whose other work takes the cores away for part of a round, the
+ *    rate per CPU-second still compares the routes' own costs (one event loop saturated, the two agree).
  * 2. Paid requests end to end: a fresh signed payment per request, through the middleware (before- and after-handler)
  *    to the facilitator service over HTTP, broadcast to the devnet, which mines a block on every broadcast; against
  *    `POST /settle` on the same facilitator alone with the same kind of payments.
@@ -16,7 +18,7 @@
  * Paid rows are warmed up once, then run in alternating rounds like the unpaid ones, each path's best round counting.
  *
  * Usage: tsx bench/middleware/index.ts [--seconds 1 --rounds 7 --concurrency 16 --settles 320 --payers 32
- *        --paid-rounds 2]
+ *        --paid-rounds 2]; `--paid-rounds 0` measures the unpaid rows only (no signing, no paid table).
  */
 import { once } from 'node:events';
 import type { Server } from 'node:http';
@@ -51,12 +53,13 @@ const TARGET = 0.9;
 if (
   !(seconds > 0) ||
   !(rounds >= 1) ||
+  !(paidRounds >= 0) ||
   !(concurrency >= 1) ||
   !(settles >= payerCount) ||
   !(payerCount >= 1)
 )
   throw new Error(
-    '--seconds > 0, --rounds ≥ 1, --concurrency ≥ 1, --payers ≥ 1, --settles ≥ --payers',
+    '--seconds > 0, --rounds ≥ 1, --paid-rounds ≥ 0, --concurrency ≥ 1, --payers ≥ 1, --settles ≥ --payers',
   );
 
 // Express 4 is installed under the npm alias `express4`; its API is the one @types/express describes.
@@ -144,8 +147,12 @@ function sellerApp(create: typeof express) {
   return app;
 }
 
-async function unpaidRate(url: string, expected: number): Promise<LoadResult> {
-  return load({
+/** A round's result and its requests per CPU-second of this process (user + system, every thread). */
+type UnpaidResult = LoadResult & { readonly perCpuSecond: number };
+
+async function unpaidRate(url: string, expected: number): Promise<UnpaidResult> {
+  const cpuBefore = process.cpuUsage();
+  const result = await load({
     concurrency,
     seconds,
     request: async () => {
@@ -153,6 +160,8 @@ async function unpaidRate(url: string, expected: number): Promise<LoadResult> {
       if (status !== expected) throw new Error(`${url} answered ${status}, not ${expected}`);
     },
   });
+  const cpu = process.cpuUsage(cpuBefore);
+  return { ...result, perCpuSecond: result.requests / ((cpu.user + cpu.system) / 1e6) };
 }
 
 type RouteKey = 'bare' | 'handWritten' | 'middleware' | 'cacheable' | 'extensions';
@@ -167,6 +176,8 @@ type UnpaidRow = {
   cacheableToBare: number;
   /** The route with every extension declared, sign-in included, ÷ bare (the issue's target: ≥ 0.9). */
   extensionsToBare: number;
+  /** The same three ratios (and bare's median) in requests per CPU-second. */
+  perCpu: { bare: number; middleware: number; cacheable: number; extensions: number };
 };
 /** The middleware's 402 as it goes on the wire, copied by the `/bare-402` route. */
 let handWritten: { headers: Record<string, string>; body: string } = { headers: {}, body: '' };
@@ -200,7 +211,7 @@ for (const [framework, create] of [
   // Warm every route (JIT, connections) before anything counts.
   for (const [, path] of routes)
     await load({ concurrency, seconds: 0.5, request: () => http.get(`${base}${path}`) });
-  const results: Record<RouteKey, LoadResult[]> = {
+  const results: Record<RouteKey, UnpaidResult[]> = {
     bare: [],
     handWritten: [],
     middleware: [],
@@ -213,7 +224,9 @@ for (const [framework, create] of [
     for (let k = 0; k < routes.length; k++) {
       const [key, path, status] = routes[(round + k) % routes.length]!;
       const result = await unpaidRate(`${base}${path}`, status);
-      line.push(`${path} ${formatRate(result.perSecond)}/s`);
+      line.push(
+        `${path} ${formatRate(result.perSecond)}/s (${formatRate(result.perCpuSecond)}/CPU-s)`,
+      );
       results[key].push(result);
     }
     process.stderr.write(`  ${framework} round ${round + 1}: ${line.join(', ')}\n`);
@@ -224,6 +237,8 @@ for (const [framework, create] of [
   };
   const ratios = (to: RouteKey, of: RouteKey = 'middleware') =>
     median(results[of].map((r, round) => r.perSecond / results[to][round]!.perSecond));
+  const cpuRatioToBare = (of: RouteKey) =>
+    median(results[of].map((r, round) => r.perCpuSecond / results.bare[round]!.perCpuSecond));
   unpaidRows.push({
     framework,
     median: {
@@ -237,6 +252,12 @@ for (const [framework, create] of [
     ratioToHandWritten: ratios('handWritten'),
     cacheableToBare: ratios('bare', 'cacheable'),
     extensionsToBare: ratios('bare', 'extensions'),
+    perCpu: {
+      bare: median(results.bare.map((r) => r.perCpuSecond)),
+      middleware: cpuRatioToBare('middleware'),
+      cacheable: cpuRatioToBare('cacheable'),
+      extensions: cpuRatioToBare('extensions'),
+    },
   });
   await new Promise<void>((resolve) => server.close(() => resolve()));
 }
@@ -330,7 +351,7 @@ async function runPaid(path: PaidPath, count: number): Promise<LoadResult> {
 
 // A warm-up of every path (JIT, connections, the chain's first blocks), then rounds alternating between the paths,
 // each path's best round counting, as for the unpaid rows.
-for (const path of paidPaths) await runPaid(path, payers.length);
+if (paidRounds > 0) for (const path of paidPaths) await runPaid(path, payers.length);
 const bestPaid = new Map<PaidPath, LoadResult>();
 for (let round = 0; round < paidRounds; round++) {
   for (const path of paidPaths) {
@@ -384,21 +405,42 @@ printTable(
   ),
 );
 console.log(
-  `\npaid, end to end (best of ${paidRounds} rounds of ${settles} fresh payments per path from ${payers.length} payers, ${Math.min(concurrency, payers.length)} in flight; devnet mines on every broadcast)\n`,
+  '\nthe same rounds per CPU-second of this process (medians of the per-round ratios; robust to other work on the machine)\n',
 );
 printTable(
-  ['path', 'req/s', 'p50 ms', 'p99 ms', '÷ settle alone'],
-  paidPaths.map((path) => {
-    const result = bestPaid.get(path)!;
-    return [
-      path.label,
-      formatRate(result.perSecond),
-      result.p50Ms.toFixed(1),
-      result.p99Ms.toFixed(1),
-      (result.perSecond / bestPaid.get(settleAlone)!.perSecond).toFixed(2),
-    ];
-  }),
+  [
+    'framework',
+    'bare req/CPU-s',
+    'paymentMiddleware ÷ bare',
+    'bazaar + offers + id ÷ bare',
+    'every extension ÷ bare',
+  ],
+  unpaidRows.map(({ framework, perCpu }) => [
+    framework,
+    formatRate(perCpu.bare),
+    perCpu.middleware.toFixed(2),
+    perCpu.cacheable.toFixed(2),
+    perCpu.extensions.toFixed(2),
+  ]),
 );
+if (paidRounds > 0) {
+  console.log(
+    `\npaid, end to end (best of ${paidRounds} rounds of ${settles} fresh payments per path from ${payers.length} payers, ${Math.min(concurrency, payers.length)} in flight; devnet mines on every broadcast)\n`,
+  );
+  printTable(
+    ['path', 'req/s', 'p50 ms', 'p99 ms', '÷ settle alone'],
+    paidPaths.map((path) => {
+      const result = bestPaid.get(path)!;
+      return [
+        path.label,
+        formatRate(result.perSecond),
+        result.p50Ms.toFixed(1),
+        result.p99Ms.toFixed(1),
+        (result.perSecond / bestPaid.get(settleAlone)!.perSecond).toFixed(2),
+      ];
+    }),
+  );
+}
 const worst = Math.min(...unpaidRows.map((row) => row.ratioToBare));
 const worstCacheable = Math.min(...unpaidRows.map((row) => row.cacheableToBare));
 const worstExtensions = Math.min(...unpaidRows.map((row) => row.extensionsToBare));

@@ -17,7 +17,7 @@ export const entries = {
   'fetch/index': 'src/client/fetch/index.ts',
   'x402/index': 'src/x402/index.ts',
   'mcp/index': 'src/mcp/index.ts',
-  'batch/index': 'src/batch/index.ts',
+  'batch/index': 'src/batch-settlement.ts',
 };
 
 export default defineConfig({

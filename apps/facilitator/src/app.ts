@@ -13,15 +13,11 @@ import { HTTPException } from 'hono/http-exception';
 import { type Logger, pino } from 'pino';
 import { ChainRequestError } from 'x402-stacks/chain';
 import { DiscoveryListQuerySchema } from 'x402-stacks/extensions';
-import {
-  type ChainHealth,
-  type Facilitator,
-  SettleRequestSchema,
-  VerifyRequestSchema,
-} from 'x402-stacks/facilitator';
+import { type ChainHealth, type Facilitator, parseVerifyRequest } from 'x402-stacks/facilitator';
 import { DEFAULT_MAX_BODY_BYTES, readBody, statusOf } from './body.js';
 import { createChainHealthProbe } from './http/chain-health-probe.js';
 import { clientAddressResolver } from './http/client-address.js';
+import { hangUpSignal } from './http/hang-up.js';
 import { rateLimit } from './http/rate-limit.js';
 import { logSettle, type RequestLogVariables, requestLog } from './http/request-log.js';
 import { createMetrics, type FacilitatorMetrics, watchSponsors, withMetrics } from './metrics.js';
@@ -112,19 +108,22 @@ export function createFacilitatorApp(options: FacilitatorAppOptions): Facilitato
   const measured = withMetrics(options.facilitator, metrics);
   watchSponsors(metrics, facilitator);
 
+  // The body is checked against the v2 schema here, once: the engine takes the values this parse registered as they
+  // are (`parseVerifyRequest`), and checks anything else itself. /settle's body has the same shape.
+  const paymentRequest = { safeParse: parseVerifyRequest };
   app.post('/verify', async (c) => {
-    const body = await readBody(c, VerifyRequestSchema, maxBodyBytes);
+    const body = await readBody(c, paymentRequest, maxBodyBytes);
     if ('error' in body) return c.json(body, statusOf(body));
     return c.json(await measured.verify(body.data.paymentPayload, body.data.paymentRequirements));
   });
 
   app.post('/settle', async (c) => {
-    const body = await readBody(c, SettleRequestSchema, maxBodyBytes);
+    const body = await readBody(c, paymentRequest, maxBodyBytes);
     if ('error' in body) return c.json(body, statusOf(body));
     // The request's signal aborts when the seller hangs up (its settle timed out): a success it would never receive
     // stays claimable by its retry.
     const settled = await measured.settle(body.data.paymentPayload, body.data.paymentRequirements, {
-      signal: c.req.raw.signal,
+      signal: hangUpSignal(c),
     });
     logSettle(c.var.log, settled);
     return c.json(settled);

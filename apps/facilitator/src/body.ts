@@ -8,7 +8,10 @@ import type { IncomingMessage } from 'node:http';
 import type { Context } from 'hono';
 import type { z } from 'zod';
 
-type Parsed<T extends z.ZodType> = { data: z.output<T> } | BodyProblem;
+type Parsed<T> = { data: T } | BodyProblem;
+
+/** What reads a body: a zod schema, or a parse function with the same answer (`parseVerifyRequest`). */
+export type BodyParser<T> = { safeParse(input: unknown): z.ZodSafeParseResult<T> };
 
 /** Why a body was refused, as the route answers it. */
 export type BodyProblem = {
@@ -23,9 +26,9 @@ export const statusOf = (problem: BodyProblem): 400 | 413 =>
 /** Default limit: a payment is under 2 KiB. */
 export const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
 
-export async function readBody<T extends z.ZodType>(
+export async function readBody<T>(
   c: Context,
-  schema: T,
+  schema: BodyParser<T>,
   maxBytes: number = DEFAULT_MAX_BODY_BYTES,
 ): Promise<Parsed<T>> {
   const text = await readText(c, maxBytes);
@@ -56,7 +59,8 @@ async function readText(c: Context, maxBytes: number): Promise<string | undefine
   const declared = Number(c.req.header('content-length'));
   if (Number.isFinite(declared) && declared > maxBytes) return undefined;
   const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
-  const stream: AsyncIterable<Uint8Array> | null = incoming ?? c.req.raw.body;
+  if (incoming) return readIncoming(incoming, maxBytes);
+  const stream: AsyncIterable<Uint8Array> | null = c.req.raw.body;
   if (!stream) return '';
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -66,4 +70,53 @@ async function readText(c: Context, maxBytes: number): Promise<string | undefine
     chunks.push(chunk);
   }
   return Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * Node's request stream read through its events: an async iterator over it costs a promise and a queue per chunk,
+ * for a payment that arrives in one. Past `maxBytes` the rest is drained unread (undefined), so the answer can still
+ * be written on the same connection.
+ */
+function readIncoming(incoming: IncomingMessage, maxBytes: number): Promise<string | undefined> {
+  if (incoming.readableEnded) return Promise.resolve('');
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.byteLength;
+      if (size > maxBytes) {
+        incoming.off('data', onData);
+        incoming.resume();
+        done(undefined);
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = () =>
+      done(
+        chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8'),
+      );
+    const onError = (error: Error) => {
+      cleanUp();
+      reject(error);
+    };
+    const onClose = () => {
+      // Closed before its end: the caller hung up mid-body.
+      if (!incoming.readableEnded) onError(new Error('the request closed before its body ended'));
+    };
+    const cleanUp = () => {
+      incoming.off('data', onData);
+      incoming.off('end', onEnd);
+      incoming.off('error', onError);
+      incoming.off('close', onClose);
+    };
+    const done = (text: string | undefined) => {
+      cleanUp();
+      resolve(text);
+    };
+    incoming.on('data', onData);
+    incoming.on('end', onEnd);
+    incoming.on('error', onError);
+    incoming.on('close', onClose);
+  });
 }

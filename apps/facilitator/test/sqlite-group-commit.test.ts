@@ -185,3 +185,94 @@ test('a transaction whose commit failed cannot, rolling back, undo or unlock the
   assert.equal(n, 2);
   await driver.destroy();
 });
+
+/** A ledger whose WAL syncs wait for the test: `syncs` holds the pending ones, resolve or fail each by hand. */
+async function openWithHeldSyncs() {
+  const path = join(dir, `ledger-${files++}.db`);
+  const database = new Database(path);
+  database.pragma('journal_mode = WAL');
+  database.pragma('synchronous = NORMAL');
+  database.defaultSafeIntegers(true);
+  const syncs: { resolve(): void; reject(error: Error): void }[] = [];
+  const syncWal = () =>
+    new Promise<void>((resolve, reject) => {
+      syncs.push({ resolve, reject });
+    });
+  const dialect = new GroupCommitSqliteDialect({ database, syncWal });
+  const db = new Kysely<LedgerDatabase>({ dialect });
+  // Migrations sync too: let them through.
+  const migrating = migrateLedger(db);
+  const release = setInterval(() => {
+    for (const sync of syncs.splice(0)) sync.resolve();
+  }, 1);
+  await migrating;
+  clearInterval(release);
+  for (const sync of syncs.splice(0)) sync.resolve();
+  return { db, dialect, ledger: new SqlLedger(db, { dialect: 'sqlite' }), syncs };
+}
+
+/** Whether a promise has settled, after letting every pending turn of the event loop run. */
+async function settled(promise: Promise<unknown>): Promise<boolean> {
+  let done = false;
+  void promise.then(
+    () => {
+      done = true;
+    },
+    () => {
+      done = true;
+    },
+  );
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  return done;
+}
+
+test('with the WAL synced off the event loop, no write or read of it answers before its sync ends', async () => {
+  const { db, dialect, ledger, syncs } = await openWithHeldSyncs();
+  const claim = ledger.claim(settlement(40));
+  assert.equal(await settled(claim), false, 'a claim answered before its WAL sync');
+  assert.equal(syncs.length, 1);
+  // Committed to the OS but not yet on disk: a read of it waits for the same sync, and so does a claim made meanwhile,
+  // whose own commit needs a sync that begins after it.
+  const read = ledger.get(settlement(40).paymentTxid);
+  const later = ledger.claim(settlement(41));
+  assert.equal(await settled(read), false, 'a read of an unsynced commit answered');
+  syncs.shift()!.resolve();
+  assert.equal((await claim).claimed, true);
+  assert.ok(await read);
+  assert.equal(await settled(later), false, 'a commit made during a sync rode on it');
+  assert.equal(syncs.length, 1);
+  syncs.shift()!.resolve();
+  assert.equal((await later).claimed, true);
+  // Nothing left unsynced: a read answers without waiting for any sync.
+  assert.ok(await ledger.get(settlement(41).paymentTxid));
+  assert.equal(syncs.length, 0);
+  assert.ok(dialect.stats.syncs >= 2);
+  const closing = db.destroy();
+  await closing;
+});
+
+test('a failed WAL sync fails its callers and every write and read after it', async () => {
+  const { db, ledger, syncs } = await openWithHeldSyncs();
+  const claim = ledger.claim(settlement(50));
+  await settled(claim);
+  syncs.shift()!.reject(new Error('EIO: the disk failed'));
+  await assert.rejects(claim, /EIO/);
+  // After a failed fsync nothing can be called durable: the ledger refuses until it is opened again.
+  await assert.rejects(ledger.claim(settlement(51)), /EIO/);
+  await assert.rejects(ledger.get(settlement(50).paymentTxid), /EIO/);
+  assert.equal(syncs.length, 0);
+  await db.destroy();
+});
+
+test('the ledger opened on a file syncs the WAL itself, and its commits survive reopening', async () => {
+  const path = join(dir, 'synced.db');
+  const first = await openSqliteLedger({ path });
+  const { rows } = await sql<{ synchronous: bigint }>`pragma synchronous`.execute(first.db);
+  // NORMAL: SQLite leaves the commit's sync to the driver, which does it before anyone hears back.
+  assert.equal(rows[0]?.synchronous, 1n);
+  await Promise.all([1, 2, 3].map((i) => first.ledger.claim(settlement(60 + i))));
+  await first.close();
+  const second = await openSqliteLedger({ path });
+  for (const i of [1, 2, 3]) assert.ok(await second.ledger.get(settlement(60 + i).paymentTxid));
+  await second.close();
+});

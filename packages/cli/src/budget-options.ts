@@ -79,7 +79,7 @@ export function budgetPaymentOptions(settings: BudgetSettings): PaymentOptions {
 
 /**
  * Reads amounts in whole units with their asset ('0.01STX', '0.0001 sBTC', '2 USDCx'), keyed by symbol.
- * @throws {UsageError}
+ * @throws {UsageError} `duplicate_asset` for an asset named twice; `usage_error` for anything not an amount.
  */
 export function readAssetAmounts(
   values: readonly string[],
@@ -96,6 +96,13 @@ export function readAssetAmounts(
     }
     const asset = resolveAsset(match[2]!, network);
     const symbol = asset.symbol ?? 'STX';
+    if (Object.hasOwn(amounts, symbol)) {
+      // Which of two amounts was meant is not ours to guess: the later one could be the larger.
+      throw new UsageError(
+        `${flag} names ${symbol} twice ('${value.trim()}'): give one amount per asset`,
+        'duplicate_asset',
+      );
+    }
     const decimals = symbol === 'STX' ? 6 : KNOWN_TOKENS[symbol].decimals;
     try {
       amounts[symbol] = toAtomic(match[1]!, decimals);

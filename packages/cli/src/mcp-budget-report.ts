@@ -5,6 +5,7 @@
  * `left` for the next payment under all of them at once.
  * @module
  */
+import { DEFAULT_MAX_AMOUNT } from 'x402-stacks/client';
 import { assetKey, formatAmount, resolveAsset, type StacksAsset } from 'x402-stacks/stacks';
 import type { McpCommandOptions } from './mcp-config.js';
 import type { AgentWallet } from './mcp-wallet.js';
@@ -18,8 +19,10 @@ type CapView = { budget: AmountView | null; spent: AmountView; left: AmountView 
 type AssetBudgetView = {
   /** What the budget file counts when one is configured (everyone's), else what this session spent. */
   spent: AmountView;
-  /** The most the next payment may be under every cap at once; null when no cap applies to the asset. */
+  /** What every total and window cap leaves at once; null when no cap applies to the asset. */
   left: AmountView | null;
+  /** Whether the asset is paid at all: with `--max-amount`, only the assets it names are. */
+  payable: boolean;
   session: CapView;
   /** Every payment counted in the budget file, of any process, reserved ones included. */
   file?: CapView & { reserved: AmountView };
@@ -84,10 +87,14 @@ export async function budgetReport(
       const atomic = BigInt(cap.left.atomic);
       if (left === undefined || atomic < left) left = atomic;
     }
-    const max = options.maxAmount?.[symbol];
+    // The payer's own rule: --max-amount, when given, names the only assets paid; else the library's defaults apply.
+    const max = options.maxAmount
+      ? options.maxAmount[symbol]
+      : DEFAULT_MAX_AMOUNT[symbol as keyof typeof DEFAULT_MAX_AMOUNT];
     assets[symbol] = {
       spent: file ? file.spent : session.spent,
       left: left === undefined ? null : view(left),
+      payable: max !== undefined,
       session,
       ...(file ? { file } : {}),
       ...(window ? { window } : {}),

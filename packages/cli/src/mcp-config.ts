@@ -19,7 +19,7 @@ import { networkFlag } from './keygen.js';
 /** The registry searched by `discover` when none is configured: `x402-stacks registry` (and the demo's) on this machine. */
 export const DEFAULT_REGISTRY_URL = 'http://127.0.0.1:8090';
 
-/** What the session may spend in all, per asset, when `--budget` and `X402_BUDGET` say nothing: one maximum payment of each. */
+/** What the session may spend in all, per asset that `--budget` and `X402_BUDGET` do not name: one maximum payment of each. */
 const DEFAULT_BUDGET = '1 STX, 0.0001 sBTC, 1 USDCx';
 
 /** The most of a paid response's body handed to the agent, by default: 64 KiB. */
@@ -142,11 +142,9 @@ export function parseMcpArgs(argv: string[], env: NodeJS.ProcessEnv): McpCommand
     apiKey: env.STACKS_API_KEY || undefined,
     maxAmount:
       maxAmountText === undefined ? undefined : readAmounts(maxAmountText, network, '--max-amount'),
-    // The session is always capped: by the --budget given, else by the default.
-    budget:
-      Object.keys(budgetSettings.total).length > 0
-        ? budgetSettings.total
-        : readAmounts(DEFAULT_BUDGET, network, '--budget'),
+    // The session is always capped, in every asset it may pay: by the --budget given, and an asset that --budget
+    // leaves out by its default (else naming STX alone would leave sBTC and USDCx uncapped for the session).
+    budget: { ...readAmounts(DEFAULT_BUDGET, network, '--budget'), ...budgetSettings.total },
     budgetSettings,
     registryUrl: registryUrl.replace(/\/+$/, ''),
     maxBodyBytes,

@@ -182,7 +182,8 @@ export function registerAgentTools(
     {
       title: 'Spending budget',
       description:
-        'What may still be spent, per asset: `left` is the most the next payment may be under every cap at once. ' +
+        'What may still be spent, per asset: `left` is what every total and window cap leaves at once, and one ' +
+        'payment may be at most the smaller of `left` and `maxPerPayment`; an asset with `payable: false` is never paid. ' +
         "Also `session` (this session's cap, what it spent or holds for payments in flight, and what is left), " +
         '`file` when a budget file is configured (every payment counted in it by any process, earlier sessions ' +
         'included, against its total cap), `window` when a rolling window cap is set, and the maximum for one ' +

@@ -42,8 +42,9 @@ Options:
   --max-amount <amounts>    largest single payment per asset, such as '0.01 STX, 0.0001 sBTC'; then only the
                             assets named are paid (default: 1 STX, 0.0001 sBTC, 1 USDCx)
   --budget <amounts>        the session cap: the most this process spends per asset in all, counted in memory and
-                            afresh at each start (default: 1 STX, 0.0001 sBTC, 1 USDCx); when given with a budget
-                            file, also the total of every payment counted in the file, as 'pay' reads it
+                            afresh at each start (default: 1 STX, 0.0001 sBTC, 1 USDCx, also for each asset it
+                            does not name); when given with a budget file, also the total of every payment
+                            counted in the file, as 'pay' reads it
   --window-budget <amounts> the most spent within the rolling window, per asset: counted in the budget file, or
                             in this session without one
   --budget-window <time>    the length of the window: '24h', '30m', '7d', '90s' or milliseconds (default 24h)

@@ -6,12 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import type { ChannelLedger, ChannelRecord, EscrowChannelState } from 'x402-stacks/batch';
 import { channelIdOf } from '../../x402-stacks/src/batch/channel.js';
-import type {
-  ChannelLedger,
-  ChannelRecord,
-  EscrowChannelState,
-} from '../../x402-stacks/src/batch/facilitator/channel-ledger.js';
 import type { ChannelConfig } from '../../x402-stacks/src/batch/wire.js';
 import type { StacksNetworkId } from '../../x402-stacks/src/stacks/networks.js';
 

@@ -6,6 +6,7 @@
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { type DiscoveryDatabase, migrateDiscovery } from './discovery-schema.js';
+import { nameStatements } from './named-statements.js';
 import { type LedgerDatabase, migrateLedger } from './schema.js';
 import { SqlChannelLedger } from './sql-channel-ledger.js';
 import { SqlLedger } from './sql-ledger.js';
@@ -36,6 +37,7 @@ export async function openPostgresLedger(options: {
     max: 10,
     ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
   });
+  nameStatements(pool);
   const db = new Kysely<LedgerDatabase>({ dialect: new PostgresDialect({ pool }) });
   await db.transaction().execute(async (trx) => {
     await sql`select pg_advisory_xact_lock(${MIGRATION_LOCK})`.execute(trx);

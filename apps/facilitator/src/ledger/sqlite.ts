@@ -1,10 +1,11 @@
 /**
  * Opening the ledger on SQLite (one file, the service's default): WAL journaling so readers never block the writer,
- * every commit synced to disk before any caller hears back, writes grouped into one commit per event-loop turn
- * (`sqlite-group-commit.ts`), a busy timeout so two processes on one file wait for each other
+ * every commit synced to disk (off the event loop) before any caller hears back, writes grouped into one commit per
+ * event-loop turn (`sqlite-group-commit.ts`), a busy timeout so two processes on one file wait for each other
  * instead of failing, and integers read back exactly.
  * @module
  */
+import { type FileHandle, open } from 'node:fs/promises';
 import Database from 'better-sqlite3';
 import { Kysely } from 'kysely';
 import { type DiscoveryDatabase, migrateDiscovery } from './discovery-schema.js';
@@ -30,22 +31,49 @@ export async function openSqliteLedger(options: { path: string; now?: () => numb
   const database = new Database(options.path);
   database.pragma('busy_timeout = 5000');
   await useWriteAheadLog(database);
-  // better-sqlite3 is built with SQLITE_DEFAULT_WAL_SYNCHRONOUS=1 (NORMAL), which under WAL syncs only at checkpoints:
-  // a power loss could undo the last commits, and with them the claim that stops a payment from being settled (and
-  // its resource served) twice. FULL fsyncs the WAL at every commit, so a commit that returned survives.
-  database.pragma('synchronous = FULL');
+  // Under WAL, NORMAL syncs only at checkpoints: alone, a power loss could undo the last commits, and with them the
+  // claim that stops a payment from being settled (and its resource served) twice. The group commit driver syncs the
+  // WAL file after every commit, off the event loop, and nobody hears back from a commit (or reads what it wrote)
+  // before that sync ends: what FULL promises, a commit that answered survives a power loss, without holding the
+  // event loop for the disk (`sqlite-group-commit.ts`).
+  database.pragma('synchronous = NORMAL');
   // Integers come back as bigint, so nonces and heights beyond 2^53 could never be rounded.
   database.defaultSafeIntegers(true);
   reusePreparedStatements(database);
-  // FULL makes each commit wait for the disk; group commit makes that one wait per event-loop turn, not per write.
-  const db = new Kysely<LedgerDatabase>({ dialect: new GroupCommitSqliteDialect({ database }) });
+  const wal = walSync(`${options.path}-wal`);
+  const db = new Kysely<LedgerDatabase>({
+    dialect: new GroupCommitSqliteDialect({ database, syncWal: wal.sync }),
+  });
   await migrateLedger(db);
   await migrateDiscovery(db as unknown as Kysely<DiscoveryDatabase>);
   return {
     ledger: new SqlLedger(db, { dialect: 'sqlite', ...(options.now ? { now: options.now } : {}) }),
     channels: new SqlChannelLedger(db),
     db,
-    close: () => db.destroy(),
+    close: async () => {
+      await db.destroy();
+      await wal.close();
+    },
+  };
+}
+
+/**
+ * fsync of the WAL file on libuv's thread pool. The file is opened at the first sync: SQLite creates it with the first
+ * write, and keeps that very file (truncated or rewritten, never replaced) while any connection to the database is
+ * open, so one descriptor syncs every later commit.
+ */
+function walSync(path: string): { sync(): Promise<void>; close(): Promise<void> } {
+  let file: Promise<FileHandle> | undefined;
+  return {
+    async sync() {
+      file ??= open(path, 'r');
+      await (await file).sync();
+    },
+    async close() {
+      const opened = file;
+      file = undefined;
+      await (await opened?.catch(() => undefined))?.close();
+    },
   };
 }
 

@@ -19,6 +19,15 @@ const HEX_65 = /^0x[0-9a-f]{130}$/;
 const PRINCIPAL = /^S[0-9A-Z]{39,40}(\.[a-zA-Z]([a-zA-Z0-9]|[-_]){0,39})?$/;
 const CONTRACT = /^S[0-9A-Z]{39,40}\.[a-zA-Z]([a-zA-Z0-9]|[-_]){0,39}$/;
 
+/**
+ * An amount the escrow can hold: Clarity's uint is u128, and a larger one could not even be hashed into a voucher, so
+ * it is a malformed payload rather than a failure further in.
+ */
+const U128_LIMIT = 1n << 128n;
+const U128AmountSchema = AtomicAmountSchema.refine((value) => BigInt(value) < U128_LIMIT, {
+  message: 'expected an amount below 2^128 (Clarity uint)',
+});
+
 const PrincipalSchema = z.string().regex(PRINCIPAL, 'expected a Stacks principal');
 const ContractSchema = z.string().regex(CONTRACT, 'expected a contract principal');
 const WithdrawDelaySchema = z
@@ -54,7 +63,7 @@ export type ChannelConfig = z.infer<typeof ChannelConfigSchema>;
  */
 export const VoucherSchema = z.strictObject({
   channelId: z.string().regex(HEX_32, 'expected 0x and 64 lowercase hex characters'),
-  maxClaimableAmount: AtomicAmountSchema,
+  maxClaimableAmount: U128AmountSchema,
   signature: z.string().regex(HEX_65, 'expected 0x and 130 lowercase hex characters'),
 });
 /** A cumulative voucher. */
@@ -107,7 +116,7 @@ export const DepositPayloadSchema = z.strictObject({
   channelConfig: ChannelConfigSchema,
   voucher: VoucherSchema,
   deposit: z.strictObject({
-    amount: AtomicAmountSchema,
+    amount: U128AmountSchema,
     /** The signed (and, when sponsored, not yet sponsor-signed) contract-call transaction, hex. */
     transaction: z.string().min(2),
   }),
@@ -128,7 +137,7 @@ export const RefundPayloadSchema = z.strictObject({
   type: z.literal('refund'),
   channelConfig: ChannelConfigSchema,
   voucher: VoucherSchema,
-  amount: AtomicAmountSchema.optional(),
+  amount: U128AmountSchema.optional(),
 });
 
 /**

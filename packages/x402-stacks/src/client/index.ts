@@ -34,7 +34,7 @@ export {
   type SignTransactionRequest,
 } from '../stacks/signer.js';
 export { wrapAxiosWithPayment } from './axios/index.js';
-export type { BatchPaymentOption } from './batch-option.js';
+export type { BatchPaymentOption } from './batch/batch-option.js';
 export { MAX_CHALLENGE_BODY_BYTES, readTextUpTo } from './body.js';
 export {
   type BudgetReservation,

@@ -3,8 +3,7 @@
  * server's answer to a receipt or a named error. The axios and fetch wrappers are thin layers over it.
  * @module
  */
-import { type BatchBuyer, createBatchBuyer } from '../batch/client/batch-buyer.js';
-import { BatchClientError } from '../batch/client/errors.js';
+
 import type { ChainClient } from '../chain/client.js';
 import { ChainRequestError } from '../chain/errors.js';
 import {
@@ -30,7 +29,10 @@ import type { StacksPaymentRequirements } from '../stacks/payment/terms.js';
 import type { Signer } from '../stacks/signer.js';
 import { toSigner } from '../stacks/signer.js';
 import { signStructuredData } from '../stacks/structured-data.js';
-import { type BatchPaymentOption, resolveBatchOption } from './batch-option.js';
+import { type BatchBuyer, createBatchBuyer } from './batch/batch-buyer.js';
+import { type BatchPaymentOption, resolveBatchOption } from './batch/batch-option.js';
+import { BatchClientError } from './batch/errors.js';
+import { createPreparedBatchPayment } from './batch/prepared-batch.js';
 import { type BudgetStore, createBudgetTracker } from './budget.js';
 import { type ChainSourceOptions, resolveChainClient } from './chain-source.js';
 import type { PaymentChallenge } from './challenge.js';
@@ -54,7 +56,6 @@ import {
 } from './offer-receipt.js';
 import { createSpendingPolicy, type PolicyRefusal, type SpendingPolicyOptions } from './policy.js';
 import { createPreparedPayment, type PaymentReceipt, type PreparedPayment } from './prepared.js';
-import { createPreparedBatchPayment } from './prepared-batch.js';
 import { type OfferPolicyRefusal, type PayableOffer, sortOffers } from './select.js';
 
 /**

@@ -3,11 +3,12 @@
  * Nothing here touches the network.
  * @module
  */
-import { type BatchOffer, readBatchOffer } from '../batch/client/offer.js';
+
 import { BATCH_SETTLEMENT } from '../batch/wire.js';
 import type { StacksAccount } from '../stacks/accounts.js';
 import { assetKey, type ResolveAssetOptions } from '../stacks/assets.js';
 import { type PaymentTerms, resolvePaymentTerms } from '../stacks/payment/terms.js';
+import { type BatchOffer, readBatchOffer } from './batch/offer.js';
 import type { PaymentOffer } from './challenge.js';
 import type { RequirementRefusal } from './errors.js';
 import type { PolicyRefusal, SpendingPolicy } from './policy.js';

@@ -4,12 +4,12 @@
  * answers for another.
  * @module
  */
-import { PaymentPayloadSchema, PaymentRequirementsSchema } from '../protocol/v2.js';
 import { assetKey } from '../stacks/assets.js';
 import { boundResource } from '../stacks/payment/bound-resource.js';
 import { isTermsProblem, resolvePaymentTerms } from '../stacks/payment/terms.js';
 import type { FacilitatorContext } from './context.js';
 import type { SettlementRecord } from './ledger.js';
+import { parsePaymentPayload, parsePaymentRequirements } from './parsed-payment.js';
 
 /**
  * The resource URL a settle request names (`paymentPayload.resource.url`), kept with the claim in its bound form
@@ -20,7 +20,7 @@ import type { SettlementRecord } from './ledger.js';
  * ```
  */
 export function resourceOf(payloadInput: unknown): string | undefined {
-  const payload = PaymentPayloadSchema.safeParse(payloadInput);
+  const payload = parsePaymentPayload(payloadInput);
   const url = payload.success ? payload.data.resource?.url : undefined;
   return url === undefined ? undefined : boundResource(url);
 }
@@ -38,7 +38,7 @@ export function sameTerms(
   requirementsInput: unknown,
   context: FacilitatorContext,
 ): boolean {
-  const requirements = PaymentRequirementsSchema.safeParse(requirementsInput);
+  const requirements = parsePaymentRequirements(requirementsInput);
   if (!requirements.success) return false;
   const terms = resolvePaymentTerms(requirements.data, context.checkOptions.tokens);
   return (

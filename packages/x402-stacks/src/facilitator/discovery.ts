@@ -12,13 +12,10 @@ import type {
   DiscoveryListResponse,
 } from '../extensions/bazaar/discovery-list.js';
 import type { BazaarReasonCode } from '../extensions/bazaar/reasons.js';
-import {
-  PaymentPayloadSchema,
-  PaymentRequirementsSchema,
-  type SettleResponse,
-} from '../protocol/v2.js';
+import type { SettleResponse } from '../protocol/v2.js';
 import type { DiscoveryCaps, DiscoveryCatalog, DiscoveryRecord } from './discovery-catalog.js';
 import { InMemoryDiscoveryCatalog } from './memory-discovery-catalog.js';
+import { parsePaymentPayload, parsePaymentRequirements } from './parsed-payment.js';
 
 /**
  * How the facilitator catalogs bazaar declarations. `false` turns the extension off (and out of `/supported`).
@@ -119,8 +116,8 @@ export function createDiscovery(
       const declared = (rawPayload as { extensions?: { bazaar?: unknown } } | null)?.extensions;
       if (typeof declared !== 'object' || declared === null || declared.bazaar === undefined)
         return;
-      const payload = PaymentPayloadSchema.safeParse(rawPayload);
-      const requirements = PaymentRequirementsSchema.safeParse(rawRequirements);
+      const payload = parsePaymentPayload(rawPayload);
+      const requirements = parsePaymentRequirements(rawRequirements);
       if (!payload.success || !requirements.success) return;
       const payTo = requirements.data.payTo;
       if (!answer.success) {

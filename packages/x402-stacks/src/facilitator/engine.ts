@@ -12,20 +12,15 @@ import type {
 } from '../extensions/bazaar/discovery-list.js';
 import { BAZAAR } from '../extensions/bazaar/info.js';
 import { PAYMENT_IDENTIFIER } from '../extensions/payment-identifier/index.js';
-import {
-  PaymentPayloadSchema,
-  PaymentRequirementsSchema,
-  type SettleResponse,
-  type SupportedResponse,
-  type VerifyResponse,
-} from '../protocol/v2.js';
+import type { SettleResponse, SupportedResponse, VerifyResponse } from '../protocol/v2.js';
 import type { StacksNetworkId } from '../stacks/networks.js';
 import { abandonedBefore, createContext } from './context.js';
 import { createKeeper, type Keeper } from './keeper.js';
 import type { SettlementRecord } from './ledger.js';
-import type { AttachedMechanism, MechanismHost } from './mechanism.js';
+import type { AttachedMechanism, MechanismHost, SchemeOptions } from './mechanism.js';
 import type { FacilitatorOptions } from './options.js';
 import { failure, invalid, refuse } from './outcomes.js';
+import { parsedOrInput, parsePaymentPayload, parsePaymentRequirements } from './parsed-payment.js';
 import { conflictRefusal, namesAnotherPayment, paymentIdNamed } from './payment-id.js';
 import { settleExaminedPayment, settlePayment } from './settle.js';
 import { createSponsorPool, type SponsorHealth } from './sponsor-pool.js';
@@ -108,7 +103,7 @@ export type ChainHealth = {
  * if (verdict.isValid) await facilitator.settle(paymentPayload, paymentRequirements);
  * ```
  */
-export function createFacilitator(options: FacilitatorOptions): Facilitator {
+export function createFacilitator(options: FacilitatorOptions & SchemeOptions): Facilitator {
   const context = createContext(options);
   const pool = createSponsorPool(context);
   const tracker = createTracker(context, pool);
@@ -130,13 +125,16 @@ export function createFacilitator(options: FacilitatorOptions): Facilitator {
     const scheme = (requirements as { scheme?: unknown } | null)?.scheme;
     const mechanism = typeof scheme === 'string' ? mechanisms.get(scheme) : undefined;
     if (!mechanism) return undefined;
-    const parsedPayload = PaymentPayloadSchema.safeParse(payload);
-    const parsedRequirements = PaymentRequirementsSchema.safeParse(requirements);
+    const parsedPayload = parsePaymentPayload(payload);
+    const parsedRequirements = parsePaymentRequirements(requirements);
     return { mechanism, payload: parsedPayload, requirements: parsedRequirements };
   };
 
   return {
-    async verify(payload, requirements) {
+    async verify(payloadInput, requirementsInput) {
+      // Parsed once here (or at the HTTP boundary before): every step after takes the parsed values.
+      const payload = parsedOrInput(payloadInput, parsePaymentPayload);
+      const requirements = parsedOrInput(requirementsInput, parsePaymentRequirements);
       const scheme = mechanismFor(payload, requirements);
       if (scheme) {
         if (!scheme.payload.success)
@@ -166,7 +164,9 @@ export function createFacilitator(options: FacilitatorOptions): Facilitator {
       }
       return { isValid: true, payer };
     },
-    async settle(payload, requirements, options) {
+    async settle(payloadInput, requirementsInput, options) {
+      const payload = parsedOrInput(payloadInput, parsePaymentPayload);
+      const requirements = parsedOrInput(requirementsInput, parsePaymentRequirements);
       const scheme = mechanismFor(payload, requirements);
       if (scheme) {
         if (!scheme.payload.success || !scheme.requirements.success) {

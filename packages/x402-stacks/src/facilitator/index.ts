@@ -64,10 +64,12 @@ export type {
   MechanismHost,
   MechanismSettleOptions,
   SchemeMechanism,
+  SchemeOptions,
 } from './mechanism.js';
 export { InMemoryDiscoveryCatalog } from './memory-discovery-catalog.js';
 export { InMemoryLedger } from './memory-ledger.js';
 export type { FacilitatorOptions, NetworkConnection, SponsorOptions } from './options.js';
+export { parseVerifyRequest } from './parsed-payment.js';
 export {
   chooseSponsorNonce,
   type SponsorNonceBook,

@@ -67,3 +67,17 @@ export type SchemeMechanism = {
   readonly scheme: string;
   attach(host: MechanismHost): AttachedMechanism;
 };
+
+/**
+ * What `createFacilitator` takes beside {@link FacilitatorOptions}: the schemes it serves beside `exact`, each by its
+ * mechanism (`batchSettlementFacilitator` from `x402-stacks/batch`). Kept apart from the options, which the context
+ * the mechanisms borrow is made of.
+ * @example
+ * ```ts
+ * createFacilitator({ networks, schemes: [batchSettlementFacilitator({ escrows, authorizerKey })] });
+ * ```
+ */
+export type SchemeOptions = {
+  /** Default: none. */
+  readonly schemes?: readonly SchemeMechanism[];
+};

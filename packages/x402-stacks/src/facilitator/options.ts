@@ -9,7 +9,6 @@ import type { StacksNetworkName } from '../stacks/networks.js';
 import type { PostConditionPolicy } from '../stacks/payment/check.js';
 import type { DiscoveryOptions } from './discovery.js';
 import type { Ledger, SponsorLimits } from './ledger.js';
-import type { SchemeMechanism } from './mechanism.js';
 
 /**
  * How to reach one network's node: a URL and key for the built-in client, or a ready ChainClient.
@@ -59,11 +58,6 @@ export type FacilitatorOptions = {
   networks: Partial<Record<StacksNetworkName, NetworkConnection>>;
   /** Default: an InMemoryLedger (settlements do not survive the process). */
   ledger?: Ledger;
-  /**
-   * Schemes served beside `exact`, each by its mechanism (`batchSettlementFacilitator` from `x402-stacks/batch`).
-   * Default: none.
-   */
-  schemes?: readonly SchemeMechanism[];
   /** How long `settle` waits for confirmation before answering `settlement_pending`. Default 60,000 ms. */
   settleTimeoutMs?: number;
   /**

@@ -6,11 +6,12 @@
  * @module
  */
 import { paymentIdOf } from '../extensions/payment-identifier/index.js';
-import { PaymentPayloadSchema, type SettleResponse } from '../protocol/v2.js';
+import type { SettleResponse } from '../protocol/v2.js';
 import type { StacksNetwork, StacksNetworkId } from '../stacks/networks.js';
 import type { FacilitatorContext, NetworkChain } from './context.js';
 import type { SettlementRecord } from './ledger.js';
 import { failedBefore, failure, type Refusal, refuse, success } from './outcomes.js';
+import { parsePaymentPayload } from './parsed-payment.js';
 import type { Tracker } from './track.js';
 
 /** The id a payment payload names: none (or the extension is off here), the id, or why it cannot be read. */
@@ -27,7 +28,7 @@ export type NamedPaymentId = { readonly ok: true; readonly id: string | undefine
  */
 export function paymentIdNamed(context: FacilitatorContext, payloadInput: unknown): NamedPaymentId {
   if (!context.paymentIds) return { ok: true, id: undefined };
-  const payload = PaymentPayloadSchema.safeParse(payloadInput);
+  const payload = parsePaymentPayload(payloadInput);
   if (!payload.success) return { ok: true, id: undefined };
   const of = paymentIdOf(payload.data.extensions ?? undefined);
   return of.ok ? of : refuse(of.reason, of.message);

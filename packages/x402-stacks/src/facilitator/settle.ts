@@ -5,7 +5,7 @@
  * @module
  */
 import { ChainRequestError } from '../chain/errors.js';
-import { PaymentPayloadSchema, type SettleResponse } from '../protocol/v2.js';
+import type { SettleResponse } from '../protocol/v2.js';
 import { resolveNetwork } from '../stacks/networks.js';
 import { signedTransactionIdOf } from '../stacks/payment/signed-transaction.js';
 import { resourceOf } from './bound-terms.js';
@@ -13,6 +13,7 @@ import { abandonedBefore, type FacilitatorContext } from './context.js';
 import type { SettlementRecord } from './ledger.js';
 import { answerOnce, answerRetry } from './one-answer.js';
 import { duplicate, failure } from './outcomes.js';
+import { parsePaymentPayload } from './parsed-payment.js';
 import { bindToClaim, conflictAnswer, paymentIdNamed } from './payment-id.js';
 import type { SponsorPool } from './sponsor-pool.js';
 import type { Tracker } from './track.js';
@@ -309,7 +310,7 @@ async function claimedAlready(
   context: FacilitatorContext,
   payloadInput: unknown,
 ): Promise<SettlementRecord | undefined> {
-  const payload = PaymentPayloadSchema.safeParse(payloadInput);
+  const payload = parsePaymentPayload(payloadInput);
   const txid = payload.success ? signedTransactionIdOf(payload.data.payload) : undefined;
   if (!txid) return undefined;
   const existing = await context.ledger.get(txid);

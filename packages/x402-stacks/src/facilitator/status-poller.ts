@@ -19,24 +19,32 @@ export type StatusPoller = {
 };
 
 /**
- * @param intervalMs the time between ticks while anything waits; nothing runs while nothing waits.
+ * @param intervalMs the time between ticks while anything waits, from the start of one read to the start of the next
+ *   (a slow read does not push every later look back by its own time); nothing runs while nothing waits.
+ * @param now the clock the interval is measured on.
  * @example
  * ```ts
- * const poller = createStatusPoller(1_000, (ms) => new Promise((r) => setTimeout(r, ms)));
+ * const poller = createStatusPoller(1_000, (ms) => new Promise((r) => setTimeout(r, ms)), Date.now);
  * const tx = await poller.next(chain, txid); // at the next tick, in one read with the others due then
  * ```
  */
 export function createStatusPoller(
   intervalMs: number,
   sleep: (ms: number) => Promise<void>,
+  now: () => number,
 ): StatusPoller {
   const waiting = new Map<ChainClient, Map<string, ((read: StatusRead) => void)[]>>();
   let count = 0;
   let running = false;
 
   async function run(): Promise<void> {
+    // The first tick after an idle spell comes a whole interval after the first waiter; each later one an interval
+    // after the previous read began.
+    let readAt: number | undefined;
     while (waiting.size > 0) {
-      await sleep(intervalMs);
+      const since = readAt === undefined ? 0 : now() - readAt;
+      await sleep(since > 0 ? Math.max(0, intervalMs - since) : intervalMs);
+      readAt = now();
       const due = [...waiting];
       waiting.clear();
       count = 0;

@@ -83,7 +83,7 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
   let stopped = false;
   /** When this process last sent a transaction's bytes, so a lost one is sent again at most so often. */
   const sentAt = new Map<string, number>();
-  const poller = createStatusPoller(context.pollIntervalMs, context.sleep);
+  const poller = createStatusPoller(context.pollIntervalMs, context.sleep, context.now);
 
   async function observe(
     record: SettlementRecord,

@@ -5,11 +5,7 @@
  * @module
  */
 import type { ChainClient } from '../chain/client.js';
-import {
-  PaymentPayloadSchema,
-  type PaymentRequirements,
-  PaymentRequirementsSchema,
-} from '../protocol/v2.js';
+import type { PaymentRequirements } from '../protocol/v2.js';
 import { assetKey, isSameAsset, type ResolveAssetOptions } from '../stacks/assets.js';
 import { resolveNetwork, type StacksNetwork } from '../stacks/networks.js';
 import { checkChainState, type ValidPaymentCheck } from '../stacks/payment/check.js';
@@ -20,6 +16,7 @@ import type { FacilitatorContext } from './context.js';
 import { inFlightTotals } from './in-flight.js';
 import type { SettlementRecord } from './ledger.js';
 import { type Refusal, refuse } from './outcomes.js';
+import { parsePaymentPayload, parsePaymentRequirements } from './parsed-payment.js';
 import type { SponsorPool } from './sponsor-pool.js';
 
 /** A payment that passed every step, with what settling it needs. */
@@ -56,10 +53,10 @@ export async function examinePayment(
   examiner: Examiner,
 ): Promise<ExaminedPayment | Refusal> {
   // 1. Shapes.
-  const payload = PaymentPayloadSchema.safeParse(payloadInput);
+  const payload = parsePaymentPayload(payloadInput);
   if (!payload.success)
     return refuse('invalid_payload', 'the payment payload does not match the x402 v2 schema');
-  const requirements = PaymentRequirementsSchema.safeParse(requirementsInput);
+  const requirements = parsePaymentRequirements(requirementsInput);
   if (!requirements.success) {
     return refuse(
       'invalid_payment_requirements',

@@ -225,7 +225,7 @@ export const REASON_CODES = {
   invalid_batch_settlement_stacks_refund_amount_invalid:
     'The refund amount is not a positive integer.',
   invalid_batch_settlement_stacks_refund_no_balance:
-    'Nothing unclaimed is left in the channel to refund.',
+    'Nothing the payer was not charged is left in the channel to refund.',
   invalid_batch_settlement_stacks_channel_state_read_failed:
     "The escrow's channel state could not be read from the chain.",
 } as const;

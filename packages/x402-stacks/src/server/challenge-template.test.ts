@@ -35,13 +35,16 @@ describe('challengeTemplate', () => {
         { n: 'xyz' },
         { nonce: 'é🚀', list: [1, 2, 3] },
       ]) {
-        const filled = fill(info);
+        const filled = fill(JSON.stringify(info));
         const whole = challengeReply(options, URL_, accepts, undefined, undefined, {
           demo: { info, schema: {} },
         });
         assert.deepEqual(JSON.parse(filled.body), JSON.parse(whole.body));
         assert.deepEqual(decode(filled.headers['payment-required']!), JSON.parse(whole.body));
         assert.equal(filled.status, 402);
+        const { 'payment-required': _, ...otherHeaders } = filled.headers;
+        const { 'payment-required': __, ...wholeOtherHeaders } = whole.headers;
+        assert.deepEqual(otherHeaders, wholeOtherHeaders);
         assert.equal(filled.headers['cache-control'], 'no-store');
       }
     }

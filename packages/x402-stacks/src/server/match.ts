@@ -4,6 +4,7 @@
  * entries of several assets.
  * @module
  */
+import { BATCH_SETTLEMENT } from '../batch/wire.js';
 import type { PaymentPayloadV1 } from '../protocol/v1.js';
 import type { PaymentPayload, PaymentRequirements } from '../protocol/v2.js';
 import { isSameAsset, type ResolveAssetOptions } from '../stacks/assets.js';
@@ -75,6 +76,12 @@ function sameTerms(
   // A sponsored offer must be paid sponsored by that sponsor, and an unsponsored one unsponsored. A peer may echo only
   // one of the two names of the sponsor.
   if (sponsorNamed(accepted) !== sponsorNamed(offered)) return false;
+  // A batch-settlement payment opens or pays this route's channel terms: the escrow, its authorizer and the delay.
+  if (offered.scheme === BATCH_SETTLEMENT) {
+    for (const key of ['escrow', 'receiverAuthorizer', 'withdrawDelay'] as const) {
+      if (accepted.extra?.[key] !== offered.extra?.[key]) return false;
+    }
+  }
   try {
     return (
       accepted.asset === offered.asset ||

@@ -148,7 +148,16 @@ export type PaymentMiddlewareOptions<Request = unknown> = {
    * so a buyer can prove what it was offered and what it paid. See {@link OfferReceiptOptions}.
    */
   offerReceipt?: OfferReceiptOptions;
-  /** The only scheme is `'exact'`; accepted for compatibility with x402-stacks 2.0 options. */
+  /**
+   * Offer batch-settlement beside `exact` when the facilitator's `/supported` serves it on this network: buyers
+   * deposit into an escrow channel once, then pay each request with a signed voucher, charged off chain after the
+   * handler succeeded (whatever `settle` says), at most the price; `getPayment(req).charge(amount)` charges less.
+   * `withdrawDelay` (burn blocks, 6 to 4,320; default 144, about a day) is how long a payer who leaves without the
+   * seller waits, so how long the facilitator has to claim; `minDeposit` (atomic, default 100 × the price) is the
+   * deposit suggested to buyers. `true` takes the defaults. Default: not offered.
+   */
+  batch?: boolean | BatchRouteOptions;
+  /** `'exact'` (default) is always offered; accepted for compatibility with x402-stacks 2.0 options. */
   scheme?: 'exact';
   /** The x402-stacks 2.0 spelling of `asset`: `'STX'`, `'sBTC'` or `'USDCx'`. */
   tokenType?: string;
@@ -159,6 +168,20 @@ export type PaymentMiddlewareOptions<Request = unknown> = {
    * reads it as sBTC in payments (another testnet sBTC, such as Hiro's older `ST1F7QA2…GWXT.sbtc-token`).
    */
   tokens?: ResolveAssetOptions;
+};
+
+/**
+ * The `batch` option.
+ * @example
+ * ```ts
+ * paymentMiddleware({ amount: '1000', payTo, network: 'testnet', facilitatorUrl, batch: { minDeposit: '500000' } });
+ * ```
+ */
+export type BatchRouteOptions = {
+  /** Burn blocks, 6 to 4,320. Default 144. */
+  withdrawDelay?: number;
+  /** The deposit suggested to buyers, atomic units of the price's asset. Default 100 × the price. */
+  minDeposit?: bigint | string | number;
 };
 
 /**
@@ -251,6 +274,10 @@ export type ResolvedOptions<Request> = {
   readonly paymentIdentifier: { readonly required: boolean } | undefined;
   readonly signInWithX: SiwxGate | undefined;
   readonly offerReceipt: ResolvedOfferReceipt | undefined;
+  /** batch-settlement, when offered: the withdraw delay and the suggested deposit (undefined: 100 × the price). */
+  readonly batch:
+    | { readonly withdrawDelay: number; readonly minDeposit: bigint | undefined }
+    | undefined;
 };
 
 const isFunction = (value: unknown) => typeof value === 'function';
@@ -308,6 +335,17 @@ const OptionsSchema = z.object({
     })
     .optional(),
   signInWithX: SignInWithXOptionsSchema.optional(),
+  batch: z
+    .union([
+      z.boolean(),
+      z.strictObject({
+        withdrawDelay: z.int().min(6).max(4320).optional(),
+        minDeposit: z
+          .union([z.bigint().positive(), z.string().regex(/^[1-9][0-9]*$/), z.int().positive()])
+          .optional(),
+      }),
+    ])
+    .optional(),
   offerReceipt: z
     .object({
       signer: z.custom<OfferReceiptSigner>(
@@ -471,6 +509,18 @@ export function resolveOptions<Request>(
     paymentIdentifier: paymentIdentifierOf(given.paymentIdentifier),
     signInWithX,
     offerReceipt,
+    batch: batchOf(given.batch),
+  };
+}
+
+function batchOf(
+  given: boolean | BatchRouteOptions | undefined,
+): ResolvedOptions<unknown>['batch'] {
+  if (given === undefined || given === false) return undefined;
+  const options = given === true ? {} : given;
+  return {
+    withdrawDelay: options.withdrawDelay ?? 144,
+    minDeposit: options.minDeposit === undefined ? undefined : BigInt(options.minDeposit),
   };
 }
 

@@ -43,6 +43,11 @@ export type Payment = {
    * buyer in `payment-response`. Absent before settlement (`after-handler`) and when the signer failed.
    */
   readonly signedReceipt?: SignedReceipt;
+  /**
+   * batch-settlement only, while the handler runs: charge this request less than the price (atomic units, at most
+   * `amount`). Uncalled, the request is charged the price. Absent for `exact`, which pays the price on chain.
+   */
+  readonly charge?: (amount: bigint | string | number) => void;
   /** @deprecated The v1 name of {@link Payment.transaction}. */
   readonly txId: string;
 };

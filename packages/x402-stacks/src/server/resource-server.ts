@@ -5,6 +5,7 @@
  * @module
  */
 
+import { BATCH_SETTLEMENT } from '../batch/wire.js';
 import { BAZAAR } from '../extensions/bazaar/info.js';
 import { type ExtensionEnvelope, withExtension } from '../extensions/envelope.js';
 import { receiptExtension } from '../extensions/offer-receipt/envelopes.js';
@@ -17,6 +18,8 @@ import type { PaymentRequirements, SettleResponse } from '../protocol/v2.js';
 import type { StacksNetworkId } from '../stacks/networks.js';
 import { readTransactionOrigin } from '../stacks/payment/origin.js';
 import { transactionIdOf } from '../stacks/signature.js';
+import { createBatchAdmitter } from './batch/admission.js';
+import { withBatchOffers } from './batch/offers.js';
 import { isBoundTo } from './bound-status.js';
 import { FacilitatorRequestError } from './errors.js';
 import { type MatchedPayment, matchPayment, signedBytesOf } from './match.js';
@@ -151,9 +154,12 @@ export function createResourceServer<Request = unknown>(
   const resolved = resolveOptions(options);
   const { base, facilitator } = resolved;
   const offersSponsor = resolved.sponsored && base.extra?.sponsor === undefined;
-  const sponsorOf: SponsorLookup = offersSponsor
-    ? createSponsorLookup(facilitator, base.network)
-    : async () => undefined;
+  // The facilitator's hints: the sponsor to offer, and the escrow of a route that offers batch-settlement.
+  const sponsorOf: SponsorLookup =
+    offersSponsor || resolved.batch
+      ? createSponsorLookup(facilitator, base.network)
+      : async () => undefined;
+  const batch = resolved.batch ? createBatchAdmitter(facilitator) : undefined;
   const pending = { attempts: resolved.pendingAttempts, intervalMs: resolved.pendingIntervalMs };
   const challenges = new Map<
     string,
@@ -184,15 +190,18 @@ export function createResourceServer<Request = unknown>(
     accepts: readonly PaymentRequirements[],
     hints: FacilitatorHints | undefined,
   ) => {
-    const sponsor = hints?.sponsor;
-    const ahead = hints?.maxNonceAhead;
+    const sponsor = offersSponsor ? hints?.sponsor : undefined;
+    const ahead = offersSponsor ? hints?.maxNonceAhead : undefined;
     const written = {
       ...flow,
       ...(sponsor === undefined ? {} : { sponsor, feePayer: sponsor }),
       ...(ahead === undefined ? {} : { maxNonceAhead: ahead }),
     };
-    if (Object.keys(written).length === 0) return accepts;
-    return accepts.map((entry) => ({ ...entry, extra: { ...entry.extra, ...written } }));
+    const exact =
+      Object.keys(written).length === 0
+        ? accepts
+        : accepts.map((entry) => ({ ...entry, extra: { ...entry.extra, ...written } }));
+    return resolved.batch ? withBatchOffers(exact, hints, resolved.batch) : exact;
   };
 
   // A static price's entries as offered, kept while the sponsor stays: one array, so caches keyed on it hit.
@@ -236,10 +245,11 @@ export function createResourceServer<Request = unknown>(
     return reply;
   }
 
-  // A static route with sign-in: the 402 is the same but for its fresh challenge, so all else is encoded once.
+  // A static route with sign-in: the 402 is the same but for its fresh challenge, so all else is encoded once, and
+  // the challenge itself is written from a text whose fixed fields are serialized once too.
   const signInTemplates = new Map<
     string,
-    { offers: ExtensionEnvelope | undefined; fill: (info: unknown) => PaywallReply }
+    { offers: ExtensionEnvelope | undefined; reply: () => PaywallReply }
   >();
   let signInTemplatesSponsor: FacilitatorHints | undefined;
   function signInTemplate(
@@ -248,19 +258,20 @@ export function createResourceServer<Request = unknown>(
     accepts: readonly PaymentRequirements[],
     sponsor: FacilitatorHints | undefined,
     offers: ExtensionEnvelope | undefined,
-  ): (info: unknown) => PaywallReply {
+  ): () => PaywallReply {
     if (signInTemplatesSponsor !== sponsor || signInTemplates.size >= MAX_CACHED_CHALLENGES) {
       signInTemplates.clear();
       signInTemplatesSponsor = sponsor;
     }
     const key = `${resourceUrl}\u0000${signInUri}`;
     const cached = signInTemplates.get(key);
-    if (cached && cached.offers === offers) return cached.fill;
+    if (cached && cached.offers === offers) return cached.reply;
     const declaration = { ...signIn!.declaration(signInUri), info: CHALLENGE_HOLE };
     const extensions = { ...extensionsOf(offers), [SIGN_IN_WITH_X]: declaration };
+    const writeChallenge = signIn!.challengeWriter(signInUri);
     const fill =
       challengeTemplate(resolved as ResolvedOptions<unknown>, resourceUrl, accepts, extensions) ??
-      ((info: unknown) =>
+      ((infoJson: string) =>
         challengeReply(
           resolved as ResolvedOptions<unknown>,
           resourceUrl,
@@ -269,11 +280,12 @@ export function createResourceServer<Request = unknown>(
           undefined,
           {
             ...extensions,
-            [SIGN_IN_WITH_X]: { ...declaration, info },
+            [SIGN_IN_WITH_X]: { ...declaration, info: JSON.parse(infoJson) },
           },
         ));
-    signInTemplates.set(key, { offers, fill });
-    return fill;
+    const reply = () => fill(writeChallenge());
+    signInTemplates.set(key, { offers, reply });
+    return reply;
   }
 
   // x402-stacks 1.x clients read only the body: theirs replaces the v2 JSON, built per request (its nonce and expiry).
@@ -353,10 +365,8 @@ export function createResourceServer<Request = unknown>(
         const proof = request.header(SIGN_IN_WITH_X);
         if (proof === undefined) {
           if (!resolved.staticAccepts) return challenge();
-          const template = signInTemplate(resourceUrl, signInUri, accepts, sponsor, offers);
-          return reply(
-            forLegacyClients(template(signIn.challenge(signInUri)), resourceUrl, accepts),
-          );
+          const fresh = signInTemplate(resourceUrl, signInUri, accepts, sponsor, offers);
+          return reply(forLegacyClients(fresh(), resourceUrl, accepts));
         }
         const outcome = await signIn.admit(proof, signInUri, accepts);
         if (outcome.granted) return signedIn(outcome.payment);
@@ -382,6 +392,27 @@ export function createResourceServer<Request = unknown>(
       });
     }
     const matched = withOwnDeclaration(found, resourceUrl);
+    if (batch && matched.requirements.scheme === BATCH_SETTLEMENT) {
+      return batch.admit(
+        matched,
+        accepts,
+        (entries, failure, receipt) =>
+          forLegacyClients(
+            challengeReply(
+              resolved as ResolvedOptions<unknown>,
+              resourceUrl,
+              entries,
+              failure,
+              receipt,
+              challengeExtensions(offers, signInUri),
+            ),
+            resourceUrl,
+            entries,
+            failure,
+          ),
+        resolved.paymentValidator,
+      );
+    }
 
     // 4b. The payment's id, when the route declares the extension: malformed, or missing where required, is a 400
     // before anything is verified or settled.

@@ -107,6 +107,21 @@ describe('sign-in-with-x at the seller', () => {
     assert.equal(info.uri, 'http://seller.test/api/data');
   });
 
+  test('each request URL gets the URI of its own path, past the memo of recent URLs and for long URLs', async () => {
+    const { server } = sellerWith();
+    const long = `http://seller.test/api/${'x'.repeat(2_000)}`;
+    for (let round = 0; round < 2; round++) {
+      for (let k = 0; k < 300; k++) {
+        const { info } = challengeOf(
+          await server.admit(request({}, `http://h.test/p${k}/../q${k}?k=${k}`)),
+        );
+        assert.equal(info.uri, `http://seller.test/q${k}`);
+      }
+      const { info } = challengeOf(await server.admit(request({}, long)));
+      assert.equal(info.uri, long);
+    }
+  });
+
   test('never paid: a valid proof gets the plain 402; paid: served without paying, once per proof', async () => {
     const { server } = sellerWith();
     const before = challengeOf(await server.admit(request()));

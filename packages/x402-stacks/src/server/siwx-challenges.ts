@@ -10,6 +10,8 @@ import { sha256 } from '@noble/hashes/sha2';
 import type { SiwxInfo } from '../extensions/sign-in-with-x/schema.js';
 import { builtin } from '../stacks/builtin.js';
 import { toHex } from '../stacks/bytes.js';
+import { createIsoTime } from './iso-time.js';
+import { jsonHole, jsonWithHoles } from './json-holes.js';
 
 /** The fields of an echoed challenge that its nonce binds. */
 type ChallengeFields = Pick<
@@ -30,6 +32,12 @@ type ChallengeFields = Pick<
 export type SiwxChallenges = {
   /** A fresh challenge for `uri`. */
   issue(uri: string): SiwxInfo;
+  /**
+   * A writer of fresh challenges for `uri` as JSON text: each call is what `JSON.stringify(issue(uri))` would give,
+   * with the fields that never change for `uri` serialized once, here, and only the nonce and the times written per
+   * call (a 402 with sign-in is answered many times a second).
+   */
+  writer(uri: string): () => string;
   /** Whether this seller (this secret) issued the challenge as echoed, every bound field unchanged. */
   issued(fields: ChallengeFields): boolean;
 };
@@ -46,22 +54,32 @@ const nodeCrypto = builtin<NodeCrypto>('node:crypto');
 const encoder = new TextEncoder();
 
 /**
- * Random bytes drawn from a pool refilled 512 bytes at a time: asking the system for 8 bytes on every 402 cost more
- * than the rest of the challenge together.
+ * Random hex drawn from a pool: 512 bytes from the system at a time, written as hex once. Asking the system for 8
+ * bytes on every 402, and writing each as hex, cost more than the rest of the challenge together. Each character is
+ * handed out once (the offset only moves forward); the bytes are zeroed once written, so only the hex text holds them
+ * until the next refill drops it. They become a nonce's public half anyway.
  */
 const pool = new Uint8Array(512);
-let poolOffset = pool.length;
+let hexPool = '';
+let hexOffset = 0;
 function randomHex(bytes: number): string {
-  if (poolOffset + bytes > pool.length) {
+  const length = bytes * 2;
+  if (hexOffset + length > hexPool.length) {
     globalThis.crypto.getRandomValues(pool);
-    poolOffset = 0;
+    hexPool = toHex(pool);
+    pool.fill(0);
+    hexOffset = 0;
   }
-  const hex = toHex(pool.subarray(poolOffset, poolOffset + bytes));
-  // Each byte is handed out once: zeroed as it leaves, so no later reader of the pool could see it again.
-  pool.fill(0, poolOffset, poolOffset + bytes);
-  poolOffset += bytes;
+  const hex = hexPool.slice(hexOffset, hexOffset + length);
+  hexOffset += length;
   return hex;
 }
+
+// Where the per-call strings go in a challenge writer's texts.
+const RANDOM_HOLE = jsonHole('random');
+const ISSUED_HOLE = jsonHole('issuedAt');
+const EXPIRY_HOLE = jsonHole('expirationTime');
+const NONCE_HOLE = jsonHole('nonce');
 
 export function createSiwxChallenges(options: {
   readonly secret: Uint8Array;
@@ -72,47 +90,83 @@ export function createSiwxChallenges(options: {
 }): SiwxChallenges {
   const { secret, domain, ttlMs, statement, clock } = options;
 
-  const tagOf = (random: string, fields: Omit<ChallengeFields, 'nonce'>) => {
-    // JSON of a fixed-order array: no field can bleed into the next, and absent differs from empty.
-    const bound = JSON.stringify([
-      random,
-      fields.domain,
-      fields.uri,
-      fields.version,
-      fields.issuedAt,
-      fields.expirationTime ?? null,
-      fields.notBefore ?? null,
-      fields.statement ?? null,
-      fields.requestId ?? null,
-      fields.resources ?? null,
-    ]);
+  // Two formatters: each keeps its own last second, and issuedAt and expirationTime are in different seconds.
+  const issuedIso = createIsoTime();
+  const expiryIso = createIsoTime();
+
+  // What a nonce's tag is the MAC of, as JSON: a fixed-order array, so no field can bleed into the next, and absent
+  // differs from empty.
+  const boundFields = (random: string, fields: Omit<ChallengeFields, 'nonce'>) => [
+    random,
+    fields.domain,
+    fields.uri,
+    fields.version,
+    fields.issuedAt,
+    fields.expirationTime ?? null,
+    fields.notBefore ?? null,
+    fields.statement ?? null,
+    fields.requestId ?? null,
+    fields.resources ?? null,
+  ];
+  const tagOf = (bound: string) => {
     // Node's HMAC is a few times faster than the portable one, and this runs on every 402.
     const tag = nodeCrypto
       ? nodeCrypto.createHmac('sha256', secret).update(bound).digest('hex')
       : toHex(hmac(sha256, secret, encoder.encode(bound)));
     return tag.slice(0, RANDOM_HEX);
   };
+  /** The fields of a challenge for `uri` at these times, all but its nonce. */
+  const fieldsAt = (uri: string, issuedAt: string, expirationTime: string) => ({
+    domain,
+    uri,
+    version: '1',
+    issuedAt,
+    expirationTime,
+    ...(statement === undefined ? {} : { statement }),
+  });
+
+  const issue = (uri: string): SiwxInfo => {
+    const now = clock();
+    const random = randomHex(RANDOM_HEX / 2);
+    const fields = fieldsAt(uri, issuedIso(now), expiryIso(now + ttlMs));
+    return { ...fields, nonce: `${random}${tagOf(JSON.stringify(boundFields(random, fields)))}` };
+  };
 
   return {
-    issue(uri) {
-      const now = clock();
-      const random = randomHex(RANDOM_HEX / 2);
-      const fields = {
-        domain,
-        uri,
-        version: '1',
-        issuedAt: new Date(now).toISOString(),
-        expirationTime: new Date(now + ttlMs).toISOString(),
-        ...(statement === undefined ? {} : { statement }),
+    issue,
+    writer(uri) {
+      // The same texts as issue's, serialized once with holes for the random half, the times and the nonce.
+      const holed = fieldsAt(uri, ISSUED_HOLE, EXPIRY_HOLE);
+      const writeBound = jsonWithHoles(boundFields(RANDOM_HOLE, holed), [
+        RANDOM_HOLE,
+        ISSUED_HOLE,
+        EXPIRY_HOLE,
+      ]);
+      const writeInfo = jsonWithHoles({ ...holed, nonce: NONCE_HOLE }, [
+        ISSUED_HOLE,
+        EXPIRY_HOLE,
+        NONCE_HOLE,
+      ]);
+      // A uri or statement holding a hole's marker (a NUL) cannot be spliced: serialized whole, as issue does.
+      if (!writeBound || !writeInfo) return () => JSON.stringify(issue(uri));
+      return () => {
+        const now = clock();
+        const random = randomHex(RANDOM_HEX / 2);
+        const issuedAt = issuedIso(now);
+        const expirationTime = expiryIso(now + ttlMs);
+        const tag = tagOf(writeBound(random, issuedAt, expirationTime));
+        return writeInfo(issuedAt, expirationTime, `${random}${tag}`);
       };
-      return { ...fields, nonce: `${random}${tagOf(random, fields)}` };
     },
     issued(fields) {
       const { nonce } = fields;
       if (!/^[0-9a-f]{32}$/.test(nonce)) return false;
       // Our challenges always expire; one without an expiry is not ours, whatever its tag.
       if (fields.expirationTime === undefined) return false;
-      return sameText(nonce.slice(RANDOM_HEX), tagOf(nonce.slice(0, RANDOM_HEX), fields));
+      return sameText(
+        nonce.slice(RANDOM_HEX),
+        tagOf(JSON.stringify(boundFields(nonce.slice(0, RANDOM_HEX), fields))),
+      );
     },
   };
 }

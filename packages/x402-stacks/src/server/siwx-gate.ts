@@ -94,8 +94,11 @@ export type SiwxGate = {
   uriOf(requestUrl: string): string;
   /** A fresh `sign-in-with-x` entry for a 402 on `uri`. */
   declaration(uri: string): SiwxDeclaration;
-  /** A fresh challenge alone: the `info` of {@link SiwxGate.declaration}, the only part that changes per 402. */
-  challenge(uri: string): SiwxDeclaration['info'];
+  /**
+   * A writer of fresh challenges alone, as JSON text: the `info` of {@link SiwxGate.declaration}, the only part that
+   * changes per 402. Get it once per `uri` and call it per 402: what never changes for `uri` is serialized here.
+   */
+  challengeWriter(uri: string): () => string;
   /**
    * Judges the `sign-in-with-x` header of a request on `uri`, priced now at `accepts`: without a `scope` option, the
    * earlier payment must cover one of them (a price per request must not let a cheap payment open a dear request).
@@ -146,16 +149,28 @@ export function createSiwxGate(
   const store = options.store ?? createMemorySiwxStore({ retainMs: options.accessMs, clock });
   const chainIds = [network.caip2];
   const scopeOf = (uri: string) => options.scope ?? uri;
+  const uris = new Map<string, string>();
 
   const gate: SiwxGate = {
     uriOf(requestUrl) {
-      return resource ?? `${origin.origin}${pathOf(requestUrl)}`;
+      if (resource !== undefined) return resource;
+      // Parsing the URL cost a sign-in 402 about as much as writing its challenge: the URIs of recent request URLs
+      // are kept, few and short ones only, so a client sending endless distinct or long URLs only empties the memo.
+      let uri = uris.get(requestUrl);
+      if (uri === undefined) {
+        uri = `${origin.origin}${pathOf(requestUrl)}`;
+        if (requestUrl.length <= MAX_REMEMBERED_URL_LENGTH) {
+          if (uris.size >= MAX_REMEMBERED_URIS) uris.clear();
+          uris.set(requestUrl, uri);
+        }
+      }
+      return uri;
     },
     declaration(uri) {
       return declareSiwxStacks(challenges.issue(uri), chainIds);
     },
-    challenge(uri) {
-      return challenges.issue(uri);
+    challengeWriter(uri) {
+      return challenges.writer(uri);
     },
     async admit(header, uri, accepts) {
       const read = readSiwxHeader(header);
@@ -241,6 +256,10 @@ function coversPrice(
       BigInt(paid.amount) >= BigInt(offered.amount),
   );
 }
+
+// Request URL → challenge URI, per route: the hot URLs of a route, at most about half a megabyte of text.
+const MAX_REMEMBERED_URIS = 256;
+const MAX_REMEMBERED_URL_LENGTH = 1_024;
 
 /** The path of a request URL, normalized as `URL` does; the raw path when the adapter's URL does not parse. */
 function pathOf(requestUrl: string): string {

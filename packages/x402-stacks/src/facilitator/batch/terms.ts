@@ -4,13 +4,18 @@
  * @module
  */
 
-import { type Refusal, refuse } from '../../facilitator/outcomes.js';
+import { channelIdOf } from '../../batch/channel.js';
+import {
+  BATCH_SETTLEMENT,
+  type BatchExtra,
+  BatchExtraSchema,
+  type BatchPayload,
+} from '../../batch/wire.js';
 import type { PaymentRequirements } from '../../protocol/v2.js';
 import { type ResolveAssetOptions, resolveAsset, type StacksAsset } from '../../stacks/assets.js';
 import { resolveNetwork, type StacksNetwork } from '../../stacks/networks.js';
 import { parseAtomic } from '../../stacks/units.js';
-import { channelIdOf } from '../channel.js';
-import { BATCH_SETTLEMENT, type BatchExtra, BatchExtraSchema, type BatchPayload } from '../wire.js';
+import { type Refusal, refuse } from '../outcomes.js';
 
 /** What batch-settlement requirements ask for. */
 export type BatchTerms = {

@@ -3,13 +3,14 @@
  * when the payer is created, against the account's network.
  * @module
  */
-import type { ChannelStore } from '../batch/client/channel-store.js';
-import { createMemoryChannelStore } from '../batch/client/memory-channel-store.js';
-import { assetKey, type ResolveAssetOptions, resolveAsset } from '../stacks/assets.js';
-import type { StacksNetwork } from '../stacks/networks.js';
-import { parseAtomic } from '../stacks/units.js';
-import { PayerOptionsError } from './errors.js';
-import type { AssetAmounts } from './policy.js';
+
+import { assetKey, type ResolveAssetOptions, resolveAsset } from '../../stacks/assets.js';
+import type { StacksNetwork } from '../../stacks/networks.js';
+import { parseAtomic } from '../../stacks/units.js';
+import { PayerOptionsError } from '../errors.js';
+import type { AssetAmounts } from '../policy.js';
+import type { ChannelStore } from './channel-store.js';
+import { createMemoryChannelStore } from './memory-channel-store.js';
 
 /**
  * Pay `batch-settlement` offers: deposit once into an escrow channel, then pay each request with a signed voucher.

@@ -11,9 +11,9 @@
  * @module
  */
 import { sha256 } from '@noble/hashes/sha2';
+import { ChannelConfigSchema, DepositPayloadSchema } from '../../batch/wire.js';
 import { builtin } from '../../stacks/builtin.js';
 import { toHex } from '../../stacks/bytes.js';
-import { ChannelConfigSchema, DepositPayloadSchema } from '../wire.js';
 import {
   type BuyerChannelRecord,
   type ChannelKey,

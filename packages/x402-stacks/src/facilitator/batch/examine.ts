@@ -3,22 +3,23 @@
  * `verify` answers with it; `settle` runs it again before it charges, deposits or refunds.
  * @module
  */
-import type { ChainClient } from '../../chain/client.js';
-import type { PayerChainState } from '../../facilitator/chain-state.js';
-import type { MechanismHost } from '../../facilitator/mechanism.js';
-import { type Refusal, refuse } from '../../facilitator/outcomes.js';
-import { type ExaminedPayment, settleMayShare } from '../../facilitator/verify.js';
-import type { PaymentPayload, PaymentRequirements } from '../../protocol/v2.js';
-import { assetKey } from '../../stacks/assets.js';
-import { checkChainState } from '../../stacks/payment/check.js';
-import { voucherSigner } from '../channel.js';
-import { readEscrowChannel } from '../escrow-reads.js';
+
+import { voucherSigner } from '../../batch/channel.js';
+import { readEscrowChannel } from '../../batch/escrow-reads.js';
 import {
   type BatchPayload,
   BatchPayloadSchema,
   type ChannelState,
   type VoucherState,
-} from '../wire.js';
+} from '../../batch/wire.js';
+import type { ChainClient } from '../../chain/client.js';
+import type { PaymentPayload, PaymentRequirements } from '../../protocol/v2.js';
+import { assetKey } from '../../stacks/assets.js';
+import { checkChainState } from '../../stacks/payment/check.js';
+import type { PayerChainState } from '../chain-state.js';
+import type { MechanismHost } from '../mechanism.js';
+import { type Refusal, refuse } from '../outcomes.js';
+import { type ExaminedPayment, settleMayShare } from '../verify.js';
 import type { ChannelLedger, EscrowChannelState } from './channel-ledger.js';
 import { checkDepositTransaction } from './deposit-check.js';
 import {
@@ -60,6 +61,8 @@ export type BatchRefusal = Refusal & {
 /** What examining needs beside the host. */
 export type BatchSettings = {
   readonly escrows: ReadonlyMap<string, string>;
+  /** This facilitator's receiver-authorizer address per network: the only one its claims and refunds can speak for. */
+  readonly receiverAuthorizers: ReadonlyMap<string, string>;
   readonly channels: ChannelLedger;
 };
 
@@ -101,6 +104,16 @@ export async function examineBatch(
   // 5. The channel is the one these terms open, and the voucher names it.
   const configProblem = channelConfigProblem(payload, terms);
   if (configProblem) return configProblem;
+  // A channel whose receiver-authorizer is not this facilitator's key can never be claimed by it: charging it would
+  // serve unpaid, and its row would make every claim batch it joins fail (one bad row aborts the batch).
+  const ours = settings.receiverAuthorizers.get(terms.network.caip2);
+  if (payload.channelConfig.receiverAuthorizer !== ours) {
+    return refuse(
+      'invalid_batch_settlement_stacks_receiver_authorizer_mismatch',
+      `the channel's receiver-authorizer is ${payload.channelConfig.receiverAuthorizer}, not this facilitator's ${ours ?? '(none)'}`,
+      payer,
+    );
+  }
   // 6. The voucher is the payer-authorizer's, over this escrow and chain.
   const escrow = terms.extra.escrow;
   if (
@@ -197,7 +210,18 @@ async function channelView(
 ): Promise<ChannelView | Refusal> {
   const channelId = payload.voucher.channelId;
   const record = await settings.channels.getChannel(channelId);
-  if (record) return { ...record, known: true };
+  // The ledger keys channels by id, and the id hashes the config only: a record of another escrow or network (an
+  // operator who moved to a new deployment on the same ledger) must not lend its balance to this one.
+  if (record && (record.network !== terms.network.caip2 || record.escrow !== escrow)) {
+    return refuse(
+      'invalid_batch_settlement_stacks_escrow',
+      `this channel id is recorded for ${record.escrow} on ${record.network}`,
+      payload.channelConfig.payer,
+    );
+  }
+  // A refund is sent with the escrow's refund nonce and balance: a stale mirror (a refund that confirmed after its
+  // answer timed out, a finished withdrawal) would make the operator pay for a refund the escrow refuses.
+  if (record && payload.type !== 'refund') return { ...record, known: true };
   let state: EscrowChannelState | undefined;
   try {
     state = await readEscrowChannel(chain, escrow, channelId);
@@ -209,6 +233,7 @@ async function channelView(
     );
   }
   if (!state) {
+    if (record) return { ...record, known: true };
     const empty = { balance: 0n, claimed: 0n, refundNonce: 0n, withdrawRequestedAt: 0 };
     return { ...empty, charged: 0n, signedMax: 0n, signature: '', known: false };
   }

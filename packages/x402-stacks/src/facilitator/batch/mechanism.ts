@@ -7,12 +7,8 @@
  * @module
  */
 import { Cl } from '@stacks/transactions';
-import type {
-  MechanismHost,
-  MechanismSettleOptions,
-  SchemeMechanism,
-} from '../../facilitator/mechanism.js';
-import { failure, invalid } from '../../facilitator/outcomes.js';
+import { readEscrowChannel } from '../../batch/escrow-reads.js';
+import { BATCH_SETTLEMENT } from '../../batch/wire.js';
 import type {
   PaymentPayload,
   PaymentRequirements,
@@ -23,8 +19,8 @@ import { privateKeyToAccount } from '../../stacks/accounts.js';
 import { fromHex } from '../../stacks/bytes.js';
 import { resolveNetwork, type StacksNetworkName } from '../../stacks/networks.js';
 import { parseAtomic } from '../../stacks/units.js';
-import { readEscrowChannel } from '../escrow-reads.js';
-import { BATCH_SETTLEMENT } from '../wire.js';
+import type { MechanismHost, MechanismSettleOptions, SchemeMechanism } from '../mechanism.js';
+import { failure, invalid } from '../outcomes.js';
 import { type Authorizer, createAuthorizer } from './authorizer.js';
 import type { ChannelLedger } from './channel-ledger.js';
 import { type ClaimPolicy, claimRound } from './claims.js';
@@ -114,7 +110,10 @@ function attach(
       createAuthorizer(options.authorizerKey, address, network, connection.chain, context),
     );
   }
-  const settings = { escrows, channels };
+  const receiverAuthorizers = new Map(
+    [...authorizers].map(([caip2, authorizer]) => [caip2, authorizer.address]),
+  );
+  const settings = { escrows, receiverAuthorizers, channels };
 
   /**
    * Runs `work` holding the authorizer's lease on a network, so one process sends its transactions at a time. With
@@ -199,17 +198,19 @@ function attach(
       if (examined.deposit) {
         deposit = await settleDeposit(examined, payment.resource?.url, settleOptions.signal);
         if (!deposit.success) return deposit;
+        // A read that fails after the deposit confirmed is a named refusal: the funds are in the channel, and the
+        // buyer's next voucher finds them.
         const state = await readEscrowChannel(
           examined.chain,
           examined.escrow,
           examined.payload.voucher.channelId,
-        );
+        ).catch(() => undefined);
         if (!state) {
           return failure(
             examined.payload.channelConfig.payer,
             examined.terms.network,
             'invalid_batch_settlement_stacks_channel_state_read_failed',
-            'the deposit confirmed but the escrow shows no channel',
+            'the deposit confirmed but the escrow channel could not be read',
             deposit.transaction,
           );
         }
@@ -335,17 +336,41 @@ function attach(
     if (payload.type !== 'refund') throw new Error('unreachable');
     const payer = payload.channelConfig.payer;
     const channelId = payload.voucher.channelId;
-    const available = channel.balance - channel.charged;
-    const requested = payload.amount === undefined ? available : BigInt(payload.amount);
-    if (requested === 0n && payload.amount !== undefined) {
+    const place = {
+      channelId,
+      network: terms.network.caip2,
+      escrow,
+      config: payload.channelConfig,
+    };
+    const escrowState = {
+      balance: channel.balance,
+      claimed: channel.claimed,
+      refundNonce: channel.refundNonce,
+      withdrawRequestedAt: channel.withdrawRequestedAt,
+    };
+    // Freeze the channel first: with its balance at what is charged, no voucher can be charged while the refund is
+    // under way (the charge's compare-and-set needs the voucher within the balance), so the refund can never return
+    // what a request served meanwhile was charged. The charged total read back after the freeze is final.
+    const frozen = await channels.mirrorChannel(
+      place,
+      { ...escrowState, balance: smaller(channel.charged, channel.balance) },
+      context.now(),
+    );
+    const charged = frozen.charged;
+    const available = channel.balance - charged;
+    // A refund returns everything unclaimed, once: a partial one could be asked again and again, each costing the
+    // receiver-authorizer a transaction, while a full one leaves nothing for the next to take.
+    if (payload.amount !== undefined && BigInt(payload.amount) !== available) {
+      await channels.mirrorChannel(place, escrowState, context.now());
       return failure(
         payer,
         terms.network,
         'invalid_batch_settlement_stacks_refund_amount_invalid',
-        'a refund amount must be above zero',
+        `a refund returns all that is unclaimed (${available > 0n ? available : 0n}); omit amount or name exactly that`,
       );
     }
     if (available <= 0n) {
+      await channels.mirrorChannel(place, escrowState, context.now());
       return failure(
         payer,
         terms.network,
@@ -353,28 +378,44 @@ function attach(
         'nothing unclaimed is left to refund',
       );
     }
-    const amount = requested < available ? requested : available;
+    const amount = available;
+    const signedMax = frozen.signedMax;
+    const signature = frozen.signature;
     const outcome = await withAuthorizer(terms.network.caip2, true, async (authorizer) => {
       // Claim what was charged first, so the refund can only return what the payer was never charged.
-      if (channel.charged > channel.claimed && channel.signature) {
+      if (charged > channel.claimed && signature) {
         const row = Cl.tuple({
           'channel-id': Cl.buffer(fromHex(channelId.slice(2))),
-          'max-claimable': Cl.uint(channel.signedMax),
-          'voucher-signature': Cl.buffer(fromHex(channel.signature.slice(2))),
-          claimed: Cl.uint(channel.charged),
+          'max-claimable': Cl.uint(signedMax),
+          'voucher-signature': Cl.buffer(fromHex(signature.slice(2))),
+          claimed: Cl.uint(charged),
         });
         const claimed = await authorizer.call(escrow, 'claim', [Cl.list([row]), Cl.none()]);
         if (claimed.status !== 'success') return claimed;
       }
       const token = payload.channelConfig.token;
-      return authorizer.call(escrow, 'refund', [
+      const tokenArg = token === null ? Cl.none() : Cl.some(Cl.principal(token));
+      const refunded = await authorizer.call(escrow, 'refund', [
         Cl.buffer(fromHex(channelId.slice(2))),
         Cl.uint(amount),
         Cl.uint(channel.refundNonce),
         Cl.none(),
-        token === null ? Cl.none() : Cl.some(Cl.principal(token)),
+        tokenArg,
       ]);
+      // What the claim above took goes to the seller now: claim rounds sweep only after their own claims.
+      if (refunded.status === 'success' && charged > channel.claimed) {
+        await authorizer.call(escrow, 'settle', [
+          Cl.principal(payload.channelConfig.receiver),
+          tokenArg,
+        ]);
+      }
+      return refunded;
     });
+    if (!outcome || outcome.status === 'failed') {
+      // Nothing was refunded: the channel takes charges again, on what the escrow holds.
+      const fresh = await readEscrowChannel(chain, escrow, channelId).catch(() => undefined);
+      await channels.mirrorChannel(place, fresh ?? escrowState, context.now());
+    }
     if (!outcome) {
       return failure(
         payer,
@@ -441,4 +482,9 @@ function settleRefusal(refusal: BatchRefusal, network: string): SettleResponse {
     ...failure(refusal.payer ?? '', network, refusal.reason, refusal.message),
     ...(refusal.corrective ? { extra: { ...refusal.corrective } } : {}),
   };
+}
+
+/** The smaller of two amounts (Math.min takes no bigint). */
+function smaller(a: bigint, b: bigint): bigint {
+  return a < b ? a : b;
 }

@@ -8,14 +8,15 @@
  * {@link PreparedPayment.resynchronised} tells the wrappers to pay the same challenge once more.
  * @module
  */
-import type { BatchAttempt } from '../batch/client/batch-buyer.js';
-import { decodePaymentRequiredHeader, PAYMENT_HEADERS } from '../protocol/headers.js';
-import type { StacksNetworkId } from '../stacks/networks.js';
-import type { StacksPaymentRequirements } from '../stacks/payment/terms.js';
-import type { BudgetReservation } from './budget.js';
-import { PaymentNetworkError, PaymentRejectedError, SettlementPendingError } from './errors.js';
-import { type PaidAnswer, readPaymentOutcome } from './outcome.js';
-import type { PaymentReceipt, PreparedPayment } from './prepared.js';
+
+import { decodePaymentRequiredHeader, PAYMENT_HEADERS } from '../../protocol/headers.js';
+import type { StacksNetworkId } from '../../stacks/networks.js';
+import type { StacksPaymentRequirements } from '../../stacks/payment/terms.js';
+import type { BudgetReservation } from '../budget.js';
+import { PaymentNetworkError, PaymentRejectedError, SettlementPendingError } from '../errors.js';
+import { type PaidAnswer, readPaymentOutcome } from '../outcome.js';
+import type { PaymentReceipt, PreparedPayment } from '../prepared.js';
+import type { BatchAttempt } from './batch-buyer.js';
 
 /** Everything a prepared batch payment needs to read its answer. */
 export type PreparedBatchParts = {

@@ -14,6 +14,8 @@ import {
   type StacksTransactionWire,
   serializeCV,
 } from '@stacks/transactions';
+import { channelConfigCV } from '../../batch/channel.js';
+import type { ChannelConfig } from '../../batch/wire.js';
 import { parsePrincipal } from '../../stacks/address.js';
 import { assetKey, type StacksAsset } from '../../stacks/assets.js';
 import type { StacksNetwork } from '../../stacks/networks.js';
@@ -22,8 +24,6 @@ import {
   checkFeeAndSponsor,
   type PaymentCheck,
 } from '../../stacks/payment/check.js';
-import { channelConfigCV } from '../channel.js';
-import type { ChannelConfig } from '../wire.js';
 
 /** What the deposit must be. */
 export type ExpectedDeposit = {

@@ -5,8 +5,9 @@
  * In memory here (`createMemoryChannelLedger`); SQLite and PostgreSQL in the facilitator service.
  * @module
  */
+
+import type { ChannelConfig } from '../../batch/wire.js';
 import type { StacksNetworkId } from '../../stacks/networks.js';
-import type { ChannelConfig } from '../wire.js';
 
 /** One channel as the ledger holds it. Amounts are in the channel token's smallest unit. */
 export type ChannelRecord = {

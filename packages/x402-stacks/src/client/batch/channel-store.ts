@@ -5,7 +5,7 @@
  * `answer.ts`, and a lost or stale view is repaired from the chain and from the corrective 402.
  * @module
  */
-import type { ChannelConfig, DepositPayload } from '../wire.js';
+import type { ChannelConfig, DepositPayload } from '../../batch/wire.js';
 
 /**
  * Which channel: the network (CAIP-2), the escrow deployment and the channel id.

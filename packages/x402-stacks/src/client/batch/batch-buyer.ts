@@ -6,13 +6,14 @@
  * {@link ChannelStore}; the chain and the corrective 402 repair it when it is lost or behind.
  * @module
  */
+
+import { channelIdOf, signVoucher } from '../../batch/channel.js';
+import { readEscrowChannel } from '../../batch/escrow-reads.js';
+import type { ChannelConfig, DepositPayload, VoucherPayload } from '../../batch/wire.js';
 import type { ChainClient } from '../../chain/client.js';
 import type { StacksAccount } from '../../stacks/accounts.js';
 import { assetKey, STX_ASSET, type StacksAsset } from '../../stacks/assets.js';
 import { toHex } from '../../stacks/bytes.js';
-import { channelIdOf, signVoucher } from '../channel.js';
-import { readEscrowChannel } from '../escrow-reads.js';
-import type { ChannelConfig, DepositPayload, VoucherPayload } from '../wire.js';
 import { adoptCorrective, applyServedAnswer } from './answer.js';
 import type { BuyerChannelRecord, ChannelKey, ChannelStore } from './channel-store.js';
 import { createChannelTurns } from './channel-turns.js';

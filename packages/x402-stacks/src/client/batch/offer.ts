@@ -3,6 +3,8 @@
  * `exact` (the same resolver, so both schemes read an offer alike), plus the escrow's `extra` and the channel token.
  * @module
  */
+
+import { BATCH_SETTLEMENT, type BatchExtra, BatchExtraSchema } from '../../batch/wire.js';
 import type { ResolveAssetOptions } from '../../stacks/assets.js';
 import {
   isTermsProblem,
@@ -11,7 +13,6 @@ import {
   type StacksPaymentRequirements,
   type TermsProblem,
 } from '../../stacks/payment/terms.js';
-import { BATCH_SETTLEMENT, type BatchExtra, BatchExtraSchema } from '../wire.js';
 
 /** A batch-settlement offer, resolved. `terms.amount` is the price of one request, the most it may be charged. */
 export type BatchOffer = {

@@ -8,11 +8,11 @@
  * @module
  */
 import { Cl } from '@stacks/transactions';
+import { readEscrowChannel } from '../../batch/escrow-reads.js';
 import type { ChainClient } from '../../chain/client.js';
-import type { FacilitatorContext } from '../../facilitator/context.js';
 import { fromHex } from '../../stacks/bytes.js';
 import type { StacksNetwork } from '../../stacks/networks.js';
-import { readEscrowChannel } from '../escrow-reads.js';
+import type { FacilitatorContext } from '../context.js';
 import type { Authorizer } from './authorizer.js';
 import type { ChannelLedger, ChannelRecord } from './channel-ledger.js';
 
@@ -62,15 +62,25 @@ export async function claimRound(
   for (const record of owing) {
     const state = await readEscrowChannel(chain, escrow, record.channelId).catch(() => undefined);
     if (!state) {
-      refreshed.push(record);
+      if (claimTarget(record, authorizer.address) > record.claimed) refreshed.push(record);
       continue;
     }
     const mirrored = await channels.mirrorChannel(record, state, record.updatedAt);
     if (mirrored.withdrawRequestedAt > 0) withdrawing = true;
-    if (mirrored.charged > mirrored.claimed) refreshed.push(mirrored);
+    if (mirrored.charged <= mirrored.claimed) continue;
+    if (claimTarget(mirrored, authorizer.address) > mirrored.claimed) {
+      refreshed.push(mirrored);
+    } else {
+      // Owed but not claimable (a balance withdrawn below the charged total, a channel this key does not authorize):
+      // one such row would abort every batch it joins, so it is left out and moved behind the others in the queue.
+      await channels.mirrorChannel(record, state, context.now());
+    }
   }
   if (refreshed.length === 0) return { claimed: 0, settleTxids: [] };
-  const owed = refreshed.reduce((sum, r) => sum + (r.charged - r.claimed), 0n);
+  const owed = refreshed.reduce(
+    (sum, r) => sum + (claimTarget(r, authorizer.address) - r.claimed),
+    0n,
+  );
   const oldest = Math.min(...refreshed.map((r) => r.updatedAt));
   const due =
     force ||
@@ -85,7 +95,7 @@ export async function claimRound(
       'channel-id': Cl.buffer(fromHex(r.channelId.slice(2))),
       'max-claimable': Cl.uint(r.signedMax),
       'voucher-signature': Cl.buffer(fromHex(r.signature.slice(2))),
-      claimed: Cl.uint(r.charged),
+      claimed: Cl.uint(claimTarget(r, authorizer.address)),
     }),
   );
   const claim = await authorizer.call(escrow, 'claim', [Cl.list(rows), Cl.none()]);
@@ -111,4 +121,17 @@ export async function claimRound(
     settleTxids.push(settled.txid);
   }
   return { claimed: refreshed.length, claimTxid: claim.txid, settleTxids };
+}
+
+/**
+ * What a claim row may raise `claimed` to without the escrow refusing it, and so aborting the batch: the charged
+ * total, at most the balance (a payer who withdrew before the claim took the rest) and the voucher's ceiling; nothing
+ * for a channel whose receiver-authorizer is not this key or that has no voucher.
+ */
+function claimTarget(record: ChannelRecord, authorizer: string): bigint {
+  if (record.config.receiverAuthorizer !== authorizer || record.signature === '') return 0n;
+  let target = record.charged;
+  if (target > record.balance) target = record.balance;
+  if (target > record.signedMax) target = record.signedMax;
+  return target;
 }

@@ -5,11 +5,11 @@
  * @module
  */
 import { Cl, makeContractCall, Pc } from '@stacks/transactions';
+import { channelConfigCV } from '../../batch/channel.js';
+import type { ChannelConfig } from '../../batch/wire.js';
 import type { StacksAccount } from '../../stacks/accounts.js';
 import type { StacksAsset } from '../../stacks/assets.js';
 import type { StacksNetwork } from '../../stacks/networks.js';
-import { channelConfigCV } from '../channel.js';
-import type { ChannelConfig } from '../wire.js';
 
 /** What a deposit transaction is made of. */
 export type DepositTransactionOptions = {

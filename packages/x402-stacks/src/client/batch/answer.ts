@@ -5,14 +5,15 @@
  * at most what the buyer already signed.
  * @module
  */
-import type { StacksNetwork } from '../../stacks/networks.js';
-import { voucherSigner } from '../channel.js';
+
+import { voucherSigner } from '../../batch/channel.js';
 import {
   type BatchPayload,
   BatchSettleExtraSchema,
   ChannelStateSchema,
   VoucherStateSchema,
-} from '../wire.js';
+} from '../../batch/wire.js';
+import type { StacksNetwork } from '../../stacks/networks.js';
 import type { BuyerChannelRecord } from './channel-store.js';
 
 /**

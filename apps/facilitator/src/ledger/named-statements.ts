@@ -1,0 +1,50 @@
+/**
+ * PostgreSQL prepared statements for the ledger's fixed queries. Sent unnamed (what Kysely does), every statement is
+ * parsed and planned again by the server on each run; named, each connection parses it once and the server reuses
+ * the plan, which saves the round trip's Parse work on the server and its bytes on the wire. The ledger's SQL is a
+ * fixed set of shapes with bound values (`prepared.ts`), so the names are few; a statement past the cap is sent
+ * unnamed, as before.
+ *
+ * The constants that decide whether a partial index applies (`nonce_claimed = 1`) are written into the SQL, not bound
+ * (see sql-ledger.ts): a generic plan built for a bound value could not use the index.
+ * @module
+ */
+import { createHash } from 'node:crypto';
+import type pg from 'pg';
+
+/** Far more than the ledger's shapes; a caller building SQL per value would stop being named here. */
+const MAX_NAMES = 256;
+
+/**
+ * Makes every connection of the pool run the ledger's DML as named prepared statements.
+ * @example
+ * ```ts
+ * const pool = new pg.Pool({ connectionString });
+ * nameStatements(pool);
+ * ```
+ */
+export function nameStatements(pool: pg.Pool): void {
+  const names = new Map<string, string>();
+  const nameOf = (text: string): string | undefined => {
+    let name = names.get(text);
+    if (
+      name === undefined &&
+      names.size < MAX_NAMES &&
+      /^\s*(select|insert|update|delete|with)\b/i.test(text)
+    ) {
+      name = `x402_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`;
+      names.set(text, name);
+    }
+    return name;
+  };
+  pool.on('connect', (client) => {
+    const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+    (client as { query: unknown }).query = (...args: unknown[]) => {
+      // (text, values) as Kysely calls it, or (text, values, callback) as pool.query does.
+      const [text, values, ...callback] = args;
+      const name = typeof text === 'string' && Array.isArray(values) ? nameOf(text) : undefined;
+      if (name === undefined || args.length > 3) return query(...args);
+      return query({ text, values, name }, ...callback);
+    };
+  });
+}
