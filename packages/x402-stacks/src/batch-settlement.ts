@@ -7,9 +7,28 @@
  */
 export * from './batch/index.js';
 export {
+  type BatchAttempt,
+  type BatchBuyer,
+  type BatchBuyerOptions,
+  type BatchRefusal,
+  createBatchBuyer,
+  type DepositNonceLease,
+} from './client/batch/batch-buyer.js';
+export type { BatchPaymentOption } from './client/batch/batch-option.js';
+export type {
+  BuyerChannelRecord,
+  ChannelKey,
+  ChannelStore,
+  PendingDeposit,
+} from './client/batch/channel-store.js';
+export {
   createDepositTransaction,
   type DepositTransactionOptions,
 } from './client/batch/deposit.js';
+export { BatchClientError, type BatchClientReason } from './client/batch/errors.js';
+export { createFileChannelStore } from './client/batch/file-channel-store.js';
+export { createMemoryChannelStore } from './client/batch/memory-channel-store.js';
+export { type BatchOffer, readBatchOffer } from './client/batch/offer.js';
 export type {
   ChannelCharge,
   ChannelLedger,

@@ -22,6 +22,7 @@ export {
   InvalidChainInputError,
 } from './chain/index.js';
 export {
+  BatchClientError,
   type BudgetStore,
   BudgetStoreError,
   type ClientReasonCode,

@@ -20,8 +20,9 @@ const ALLOWED: Record<string, readonly string[]> = {
   chain: ['errors', 'protocol', 'stacks'],
   v1: ['errors', 'protocol', 'stacks'],
   extensions: ['errors', 'protocol', 'stacks'],
-  // batch-settlement's core: its wire format and the escrow's hashes; each role keeps its side in its own `batch/`.
-  batch: ['errors', 'protocol', 'stacks'],
+  // batch-settlement's core: its wire format, the escrow's hashes and the escrow's channel read (which the
+  // facilitator and a buyer that lost its records both need); each role keeps its side in its own `batch/`.
+  batch: ['errors', 'protocol', 'stacks', 'chain'],
   client: ['errors', 'protocol', 'stacks', 'chain', 'extensions', 'batch'],
   server: ['errors', 'protocol', 'stacks', 'chain', 'extensions', 'batch'],
   facilitator: ['errors', 'protocol', 'stacks', 'chain', 'extensions', 'batch'],

@@ -34,6 +34,8 @@ export {
   type SignTransactionRequest,
 } from '../stacks/signer.js';
 export { wrapAxiosWithPayment } from './axios/index.js';
+export type { BatchPaymentOption } from './batch/batch-option.js';
+export { BatchClientError, type BatchClientReason } from './batch/errors.js';
 export { MAX_CHALLENGE_BODY_BYTES, readTextUpTo } from './body.js';
 export {
   type BudgetReservation,

@@ -3,6 +3,7 @@
  * server's answer to a receipt or a named error. The axios and fetch wrappers are thin layers over it.
  * @module
  */
+
 import type { ChainClient } from '../chain/client.js';
 import { ChainRequestError } from '../chain/errors.js';
 import {
@@ -28,6 +29,10 @@ import type { StacksPaymentRequirements } from '../stacks/payment/terms.js';
 import type { Signer } from '../stacks/signer.js';
 import { toSigner } from '../stacks/signer.js';
 import { signStructuredData } from '../stacks/structured-data.js';
+import { type BatchBuyer, createBatchBuyer } from './batch/batch-buyer.js';
+import { type BatchPaymentOption, resolveBatchOption } from './batch/batch-option.js';
+import { BatchClientError } from './batch/errors.js';
+import { createPreparedBatchPayment } from './batch/prepared-batch.js';
 import { type BudgetStore, createBudgetTracker } from './budget.js';
 import { type ChainSourceOptions, resolveChainClient } from './chain-source.js';
 import type { PaymentChallenge } from './challenge.js';
@@ -146,6 +151,13 @@ export type PaymentOptions = SpendingPolicyOptions &
      * against, and whether to refuse offers that are not signed. Verified ones are on the {@link PaymentReceipt}.
      */
     offerReceipt?: OfferReceiptPayerOptions;
+    /**
+     * Pay `batch-settlement` offers from an escrow channel: one deposit, then a signed voucher per request, nothing on
+     * chain. When a 402 offers both schemes within the policy, the channel is preferred; when the deposit it needs is
+     * above `depositCap`, the payer falls back to `exact`. The budget (and `maxAmount`) count each request's price,
+     * the most it can be charged, never the deposit. Needs an account with its private key. Default: off.
+     */
+    batch?: BatchPaymentOption;
   };
 
 /**
@@ -250,6 +262,28 @@ export function createPayer(account: StacksAccount | Signer, options: PaymentOpt
     );
   }
   const budget = createBudgetTracker(policy.budget, budgetStore);
+  const batchOption = resolveBatchOption(
+    options.batch,
+    resolveNetwork(payerSigner.network),
+    tokens,
+  );
+  let batchBuyer: BatchBuyer | undefined;
+  if (batchOption) {
+    const { privateKey } = account as Partial<StacksAccount>;
+    if (typeof privateKey !== 'string') {
+      throw new PayerOptionsError(
+        'batch signs vouchers with the account key: pass an account from privateKeyToAccount or mnemonicToAccount',
+      );
+    }
+    batchBuyer = createBatchBuyer({
+      account: account as StacksAccount,
+      chain,
+      store: batchOption.store,
+      depositCap: (asset) => batchOption.depositCap.get(assetKey(asset)),
+      acquireNonce: () => nonces.acquire({ inFlight: 1 }),
+      depositFee: async (bytes) => fees.feeFor(await currentFeeRate(), bytes),
+    });
+  }
   let feeRate: { value: bigint; at: number } | undefined;
 
   const fromChain = async <T>(read: () => Promise<T>): Promise<T> => {
@@ -320,6 +354,7 @@ export function createPayer(account: StacksAccount | Signer, options: PaymentOpt
     challenge: PaymentChallenge,
     offer: PayableOffer,
     transaction: string,
+    payload: Record<string, unknown> = { transaction },
   ): PreparedPayment['header'] & { paymentId?: string } => {
     // x402-stacks 1.x reads the signed transaction itself, as hex.
     if (challenge.version === 1 && challenge.format === 'x402-stacks-v1') {
@@ -342,7 +377,7 @@ export function createPayer(account: StacksAccount | Signer, options: PaymentOpt
       x402Version: 2,
       resource,
       accepted: challenge.paymentRequired.accepts[offer.index]!,
-      payload: { transaction },
+      payload,
       ...(extensions ? { extensions } : {}),
     });
     return { name: 'payment-signature', value, paymentId: paymentIdOf(extensions) };
@@ -376,12 +411,20 @@ export function createPayer(account: StacksAccount | Signer, options: PaymentOpt
 
     async preparePayment(challenge, { url }) {
       // 1. The offers this account may pay, in the server's order.
-      const sorted = sortOffers(challenge.offers, payerSigner, policy, tokens);
+      // Channels pay v2 challenges only: batch-settlement has no v1 wire format.
+      const sorted = sortOffers(
+        challenge.offers,
+        payerSigner,
+        policy,
+        tokens,
+        challenge.version === 2 ? batchOption?.depositCap : undefined,
+      );
       const refusals: RequirementRefusal[] = [...sorted.refusals];
       // When nothing is paid, the most telling reason: a balance shortfall, then the first limit hit.
       let shortfall: InsufficientBalanceError | undefined;
       let limit: OfferPolicyRefusal | undefined;
       let untrusted: OfferRefusal | undefined;
+      let aboveCap: BatchClientError | undefined;
       let lease: NonceLease | undefined;
       const expected = offerExpectations(options.offerReceipt, url);
       const refuse = (offer: PayableOffer, refusal: PolicyRefusal) => {
@@ -429,6 +472,47 @@ export function createPayer(account: StacksAccount | Signer, options: PaymentOpt
               });
               await reservation.release();
               continue;
+            }
+            // 4b. A channel: a voucher, or one deposit within the cap (else the next offer, usually `exact`).
+            if (offer.batch && batchBuyer && challenge.version === 2) {
+              const attempt = await fromChain(() => batchBuyer!.prepare(offer.batch!));
+              if ('refusal' in attempt) {
+                const { refusal } = attempt;
+                refusals.push({
+                  requirement: offer.requirements,
+                  reason: refusal.reason,
+                  message: refusal.message,
+                });
+                if (refusal.reason === 'insufficient_funds') {
+                  shortfall ??= new InsufficientBalanceError({
+                    asset: refusal.asset,
+                    required: refusal.required,
+                    available: refusal.available,
+                    address: payerSigner.address,
+                  });
+                } else {
+                  aboveCap ??= new BatchClientError(
+                    refusal.reason,
+                    `Payment refused: ${refusal.message}`,
+                  );
+                }
+                await reservation.release();
+                continue;
+              }
+              const { paymentId, ...header } = paymentHeader(challenge, offer, '', attempt.payload);
+              return createPreparedBatchPayment({
+                url,
+                header,
+                paymentId,
+                lostResponseRetries: paymentId === undefined ? 0 : lostResponseRetries,
+                requirements: offer.requirements,
+                asset,
+                network: terms.network.caip2,
+                payer: payerSigner.address,
+                attempt,
+                reservation,
+                onPaymentSettled: options.onPaymentSettled,
+              });
             }
             // 4. The account's turn and nonce, held until the server answers the paid request.
             lease ??= await fromChain(() =>
@@ -481,6 +565,7 @@ export function createPayer(account: StacksAccount | Signer, options: PaymentOpt
       }
       lease?.resync();
       if (shortfall) throw shortfall;
+      if (aboveCap && !limit) throw aboveCap;
       if (untrusted && !limit) throw new UntrustedOfferError(untrusted, refusals);
       const hit = limit ?? sorted.policyRefusal;
       if (!hit) throw new NoAcceptableRequirementError(refusals);

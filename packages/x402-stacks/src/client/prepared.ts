@@ -40,7 +40,8 @@ export type PaymentReceipt = {
   readonly signedTxid: string;
   /** The on-chain txid from the server's receipt, else `signedTxid`. */
   readonly txid: string;
-  readonly nonce: bigint;
+  /** The transaction's nonce; undefined for a batch-settlement voucher, which puts nothing on chain. */
+  readonly nonce: bigint | undefined;
   /** Micro-STX paid by the buyer; 0 when sponsored. */
   readonly fee: bigint;
   /** The server's receipt (`payment-response`, or `x-payment-response` from a v1 server), when it sent one. */
@@ -55,6 +56,18 @@ export type PaymentReceipt = {
    * offer's resource, network, asset, payTo and amount): proof of what was paid. `verifyReceipt` checks it offline.
    */
   readonly signedReceipt?: SignedReceipt;
+  /**
+   * A batch-settlement payment: which channel, the ceiling signed, what the seller side charged (its answer's
+   * `chargedAmount`, when well formed) and the deposit the request carried. `txid` is then the deposit's, or `''`
+   * for a voucher.
+   */
+  readonly batch?: {
+    readonly type: 'deposit' | 'voucher';
+    readonly channelId: string;
+    readonly maxClaimableAmount: bigint;
+    readonly chargedAmount?: bigint;
+    readonly deposit?: bigint;
+  };
 };
 
 /**
@@ -70,8 +83,10 @@ export type PreparedPayment = {
   /** The header of the paid retry: `payment-signature` (v2) or `X-PAYMENT` (v1 server). */
   readonly header: { readonly name: 'payment-signature' | 'X-PAYMENT'; readonly value: string };
   readonly requirements: StacksPaymentRequirements;
+  /** The signed transaction's id; `''` for a batch-settlement voucher. */
   readonly txid: string;
-  readonly nonce: bigint;
+  /** Its nonce; undefined for a batch-settlement voucher. */
+  readonly nonce: bigint | undefined;
   /** The `payment-identifier` id the header carries, when the 402 declared the extension. */
   readonly paymentId: string | undefined;
   /**
@@ -93,6 +108,12 @@ export type PreparedPayment = {
    * was refused): only then is the reservation given back.
    */
   fail(cause: unknown, proof?: { readonly sent: false }): PaymentNetworkError;
+  /**
+   * After `complete` threw for a batch-settlement refusal: `true` when the refusal was a stale charged total and the
+   * buyer's channel was corrected from the corrective 402, so paying the same challenge once more may succeed. The
+   * wrappers do that once.
+   */
+  resynchronised?(): boolean;
 };
 
 /** Everything a prepared payment needs to read its answer. */

@@ -41,6 +41,8 @@ import { provablyNotSent } from '../sent.js';
  *    Whatever is returned or thrown has the payment header removed from its `config` and request. When the paid
  *    request gets no response (a reset, a timeout) and the payment carries a `payment-identifier` id, the same
  *    payment is sent again (`lostResponseRetries`, default once): the facilitator answers it with the stored outcome.
+ * 4. With the `batch` option, a batch-settlement offer is paid from a channel; a refusal for a stale charged total
+ *    whose corrective 402 checks out resynchronises the channel, and the request is paid once more.
  *
  * @param options spending policy, fees, chain source and hooks: see {@link PaymentOptions}.
  * @throws {PayerOptionsError} at once, for options that cannot be used.
@@ -127,46 +129,61 @@ export function wrapAxiosWithPayment<Instance extends AxiosInstance>(
         body: answer.data,
       });
     }
-    const prepared = await payer.preparePayment(challenge, { url });
-    let paid: AxiosResponse | undefined;
-    let paidRejection: unknown;
-    // Whether any send may have reached the server: then the budget keeps the amount whatever happens next.
-    let maybeSent = false;
-    for (let attempt = 0; paid === undefined; attempt++) {
-      try {
-        paid = await axiosInstance.request({
-          ...config,
-          ...elsewhere,
-          maxRedirects: 0,
-          headers: {
-            ...retryHeaders(config, url, requested),
-            [prepared.header.name]: prepared.header.value,
-          },
-        });
-      } catch (error) {
-        const response = (error as { response?: AxiosResponse }).response;
-        if (!response) {
-          redactPaymentHeaders(error);
-          maybeSent ||= !provablyNotSent(error);
-          // The response was lost (a reset, a timeout): the same payment under the same id again, unless the
-          // caller cancelled the request.
-          if (attempt < prepared.lostResponseRetries && !isCancel(error)) continue;
-          throw prepared.fail(error, maybeSent ? undefined : { sent: false });
+    // A batch-settlement payment refused for a stale charged total is paid once more, from the corrected channel.
+    for (let round = 0; ; round++) {
+      const prepared = await payer.preparePayment(challenge, { url });
+      const mayResync = round === 0 && prepared.resynchronised !== undefined;
+      let paid: AxiosResponse | undefined;
+      let paidRejection: unknown;
+      // Whether any send may have reached the server: then the budget keeps the amount whatever happens next.
+      let maybeSent = false;
+      for (let attempt = 0; paid === undefined; attempt++) {
+        try {
+          paid = await axiosInstance.request({
+            ...config,
+            ...elsewhere,
+            maxRedirects: 0,
+            headers: {
+              ...retryHeaders(config, url, requested),
+              [prepared.header.name]: prepared.header.value,
+            },
+          });
+        } catch (error) {
+          const response = (error as { response?: AxiosResponse }).response;
+          if (!response) {
+            redactPaymentHeaders(error);
+            maybeSent ||= !provablyNotSent(error);
+            // The response was lost (a reset, a timeout): the same payment under the same id again, unless the
+            // caller cancelled the request.
+            if (attempt < prepared.lostResponseRetries && !isCancel(error)) continue;
+            throw prepared.fail(error, maybeSent ? undefined : { sent: false });
+          }
+          paid = response;
+          paidRejection = error;
         }
-        paid = response;
-        paidRejection = error;
       }
+      redactPaymentHeaders(paid);
+      if (paidRejection !== undefined) redactPaymentHeaders(paidRejection);
+      const answered = paid;
+      let receipt: Awaited<ReturnType<typeof prepared.complete>>;
+      try {
+        receipt = await prepared.complete(
+          {
+            status: answered.status,
+            header: (name) => headerOf(answered, name),
+            body: answered.data,
+          },
+          answered,
+        );
+      } catch (error) {
+        if (mayResync && prepared.resynchronised?.()) continue;
+        throw error;
+      }
+      if (receipt) rememberPaymentReceipt(answered, receipt);
+      // Served, or an error status whose outcome is unknown: axios semantics for the latter.
+      if (paidRejection !== undefined) throw paidRejection;
+      return answered;
     }
-    redactPaymentHeaders(paid);
-    if (paidRejection !== undefined) redactPaymentHeaders(paidRejection);
-    const receipt = await prepared.complete(
-      { status: paid.status, header: (name) => headerOf(paid, name), body: paid.data },
-      paid,
-    );
-    if (receipt) rememberPaymentReceipt(paid, receipt);
-    // Served, or an error status whose outcome is unknown: axios semantics for the latter.
-    if (paidRejection !== undefined) throw paidRejection;
-    return paid;
   }
 
   axiosInstance.interceptors.response.use(

@@ -29,6 +29,8 @@ import { provablyNotSent } from '../sent.js';
  *    throws {@link PaymentRejectedError} or {@link SettlementPendingError}. When the paid request's response is lost
  *    and the payment carries a `payment-identifier` id, the same payment is sent again (`lostResponseRetries`,
  *    default once): the server's facilitator answers it with the outcome it stored.
+ * 5. With the `batch` option, a batch-settlement offer is paid from a channel; a refusal for a stale charged total
+ *    whose corrective 402 checks out resynchronises the channel, and the request is paid once more.
  *
  * The request body is buffered by `Request.clone()` for the retry, so streams work but are held in memory. After a
  * redirect the paid request keeps the original method and body.
@@ -102,41 +104,58 @@ export function wrapFetchWithPayment(
       }
     }
 
-    const prepared = await payer.preparePayment(challenge, { url });
-    let retry: Request;
-    try {
-      retry = again(prepared.header.name, prepared.header.value, true);
-    } catch (cause) {
-      // The paid request could not even be built: the payment never left.
-      throw prepared.fail(cause, { sent: false });
-    }
-    // An aborted signal makes fetch reject before it sends anything.
-    if (retry.signal.aborted) throw prepared.fail(retry.signal.reason, { sent: false });
-    let paid: Response | undefined;
-    // Whether any send may have reached the server: then the budget keeps the amount whatever happens next.
-    let maybeSent = false;
-    for (let attempt = 0; paid === undefined; attempt++) {
-      const mayResend = attempt < prepared.lostResponseRetries;
+    // A batch-settlement payment refused for a stale charged total is paid once more, from the corrected channel.
+    for (let round = 0; ; round++) {
+      const prepared = await payer.preparePayment(challenge, { url });
+      // Only a payment that may be paid again keeps the original request (and its body) for another round.
+      const mayResync = round === 0 && prepared.resynchronised !== undefined;
+      let retry: Request;
       try {
-        // A body is read once: a send that may be repeated takes a copy.
-        paid = await fetchFn(mayResend ? retry.clone() : retry);
+        retry = again(prepared.header.name, prepared.header.value, !mayResync);
       } catch (cause) {
-        // A fetch built over another client (axios' adapter, a test double) may keep the request in its error.
-        redactPaymentHeaders(cause);
-        maybeSent ||= !provablyNotSent(cause);
-        // The response was lost: the same payment under the same id again, unless the caller gave up (its signal).
-        if (mayResend && !retry.signal.aborted) continue;
-        throw prepared.fail(cause, maybeSent ? undefined : { sent: false });
+        // The paid request could not even be built: the payment never left.
+        throw prepared.fail(cause, { sent: false });
       }
+      // An aborted signal makes fetch reject before it sends anything.
+      if (retry.signal.aborted) throw prepared.fail(retry.signal.reason, { sent: false });
+      let paid: Response | undefined;
+      // Whether any send may have reached the server: then the budget keeps the amount whatever happens next.
+      let maybeSent = false;
+      for (let attempt = 0; paid === undefined; attempt++) {
+        const mayResend = attempt < prepared.lostResponseRetries;
+        try {
+          // A body is read once: a send that may be repeated takes a copy.
+          paid = await fetchFn(mayResend ? retry.clone() : retry);
+        } catch (cause) {
+          // A fetch built over another client (axios' adapter, a test double) may keep the request in its error.
+          redactPaymentHeaders(cause);
+          maybeSent ||= !provablyNotSent(cause);
+          // The response was lost: the same payment under the same id again, unless the caller gave up (its signal).
+          if (mayResend && !retry.signal.aborted) continue;
+          throw prepared.fail(cause, maybeSent ? undefined : { sent: false });
+        }
+      }
+      const answered = paid;
+      const refusal =
+        answered.status === 402
+          ? await readTextUpTo(answered.clone(), MAX_CHALLENGE_BODY_BYTES)
+          : undefined;
+      let receipt: Awaited<ReturnType<typeof prepared.complete>>;
+      try {
+        receipt = await prepared.complete(
+          { status: answered.status, header: (name) => answered.headers.get(name), body: refusal },
+          answered,
+        );
+      } catch (error) {
+        if (mayResync && prepared.resynchronised?.()) {
+          await answered.body?.cancel().catch(() => undefined);
+          continue;
+        }
+        throw error;
+      }
+      if (receipt) rememberPaymentReceipt(answered, receipt);
+      return answered;
     }
-    const refusal =
-      paid.status === 402 ? await readTextUpTo(paid.clone(), MAX_CHALLENGE_BODY_BYTES) : undefined;
-    const receipt = await prepared.complete(
-      { status: paid.status, header: (name) => paid.headers.get(name), body: refusal },
-      paid,
-    );
-    if (receipt) rememberPaymentReceipt(paid, receipt);
-    return paid;
   };
 }
 

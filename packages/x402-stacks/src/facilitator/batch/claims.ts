@@ -8,13 +8,13 @@
  * @module
  */
 import { Cl } from '@stacks/transactions';
+import { readEscrowChannel } from '../../batch/escrow-reads.js';
 import type { ChainClient } from '../../chain/client.js';
 import { fromHex } from '../../stacks/bytes.js';
 import type { StacksNetwork } from '../../stacks/networks.js';
 import type { FacilitatorContext } from '../context.js';
 import type { Authorizer } from './authorizer.js';
 import type { ChannelLedger, ChannelRecord } from './channel-ledger.js';
-import { readEscrowChannel } from './escrow-reads.js';
 
 /** When a claim is due. */
 export type ClaimPolicy = {

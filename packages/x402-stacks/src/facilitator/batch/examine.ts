@@ -5,6 +5,7 @@
  */
 
 import { voucherSigner } from '../../batch/channel.js';
+import { readEscrowChannel } from '../../batch/escrow-reads.js';
 import {
   type BatchPayload,
   BatchPayloadSchema,
@@ -21,7 +22,6 @@ import { type Refusal, refuse } from '../outcomes.js';
 import { type ExaminedPayment, settleMayShare } from '../verify.js';
 import type { ChannelLedger, EscrowChannelState } from './channel-ledger.js';
 import { checkDepositTransaction } from './deposit-check.js';
-import { readEscrowChannel } from './escrow-reads.js';
 import {
   acceptedMismatch,
   type BatchTerms,

@@ -7,6 +7,7 @@
  * @module
  */
 import { Cl } from '@stacks/transactions';
+import { readEscrowChannel } from '../../batch/escrow-reads.js';
 import { BATCH_SETTLEMENT } from '../../batch/wire.js';
 import type {
   PaymentPayload,
@@ -23,7 +24,6 @@ import { failure, invalid } from '../outcomes.js';
 import { type Authorizer, createAuthorizer } from './authorizer.js';
 import type { ChannelLedger } from './channel-ledger.js';
 import { type ClaimPolicy, claimRound } from './claims.js';
-import { readEscrowChannel } from './escrow-reads.js';
 import { type BatchRefusal, channelStateOf, type ExaminedBatch, examineBatch } from './examine.js';
 import { createMemoryChannelLedger } from './memory-channel-ledger.js';
 

@@ -1,11 +1,19 @@
 /**
  * The escrow's channel state read from the chain (`get-channel` over the node's call-read), strictly parsed: it decides
- * how much a seller may serve.
+ * how much a seller may serve, and where a buyer that lost its own records finds its channel again.
  * @module
  */
 import { Cl, type ClarityValue, cvToHex, hexToCV } from '@stacks/transactions';
-import type { ChainClient } from '../../chain/client.js';
-import type { EscrowChannelState } from './channel-ledger.js';
+import type { ChainClient } from '../chain/client.js';
+
+/** A channel's on-chain numbers: what the escrow's `get-channel` answers. */
+export type EscrowChannelReading = {
+  readonly balance: bigint;
+  readonly claimed: bigint;
+  readonly refundNonce: bigint;
+  /** The burn block a pending withdrawal started at, 0 when none. */
+  readonly withdrawRequestedAt: number;
+};
 
 /**
  * A channel as the escrow holds it, or undefined when the escrow has no such channel.
@@ -19,7 +27,7 @@ export async function readEscrowChannel(
   chain: ChainClient,
   escrow: string,
   channelId: string,
-): Promise<EscrowChannelState | undefined> {
+): Promise<EscrowChannelReading | undefined> {
   if (!chain.callReadOnly) throw new Error('this chain client cannot run read-only calls');
   const hex = await chain.callReadOnly(escrow, 'get-channel', [
     cvToHex(Cl.bufferFromHex(channelId.slice(2))),
