@@ -60,21 +60,21 @@ describe('batch-settlement through a stock @x402/express seller', () => {
         }),
       },
     });
-  const configOf = (offer: Offer): ChannelConfig => ({
-    payer: payer.address,
-    payerAuthorizer: payer.address,
+  const configOf = (offer: Offer, who = payer, salt = '5e'): ChannelConfig => ({
+    payer: who.address,
+    payerAuthorizer: who.address,
     receiver: offer.payTo,
     receiverAuthorizer: String(offer.extra?.receiverAuthorizer),
     token: null,
     withdrawDelay: Number(offer.extra?.withdrawDelay),
-    salt: `0x${'5e'.repeat(32)}`,
+    salt: `0x${salt.repeat(32)}`,
   });
-  const voucher = (config: ChannelConfig, max: bigint) => {
+  const voucher = (config: ChannelConfig, max: bigint, who = payer) => {
     const channelId = channelIdOf(config);
     return {
       channelId,
       maxClaimableAmount: max.toString(),
-      signature: signVoucher(payer.privateKey, NETWORK, ESCROW, channelId, max),
+      signature: signVoucher(who.privateKey, NETWORK, ESCROW, channelId, max),
     };
   };
 
@@ -265,5 +265,55 @@ describe('batch-settlement through a stock @x402/express seller', () => {
     assert.equal(refund.amount, (MIN_DEPOSIT - charged).toString());
     assert.equal(await stack.balance(payer.address), payerBefore - charged);
     assert.equal(await stack.balance(stack.payTo), sellerBefore + charged);
+  });
+
+  test('the same voucher sent twice at once is charged once: the stock seller does not serialize, the facilitator does', async () => {
+    const buyer = stack.buyers[1]!;
+    const [offer] = (await challenge('/batch')).accepts;
+    const config = configOf(offer!, buyer, '7a');
+    const { transaction } = await createDepositTransaction({
+      account: buyer,
+      network: NETWORK,
+      escrow: ESCROW,
+      config,
+      amount: MIN_DEPOSIT,
+      asset: resolveAsset('STX', NETWORK),
+      nonce: 0n,
+      sponsored: true,
+    });
+    const opened = await pay('/batch', offer!, {
+      type: 'deposit',
+      channelConfig: config,
+      voucher: voucher(config, PRICE, buyer),
+      deposit: { amount: MIN_DEPOSIT.toString(), transaction },
+    });
+    assert.equal(opened.status, 200, await opened.clone().text());
+    const second = {
+      type: 'voucher',
+      channelConfig: config,
+      voucher: voucher(config, 2n * PRICE, buyer),
+    };
+    const answers = await Promise.all([
+      pay('/batch', offer!, second),
+      pay('/batch', offer!, second),
+    ]);
+    const statuses = answers.map((answer) => answer.status).sort();
+    assert.deepEqual(statuses, [200, 402], 'one is served, the other refused');
+    const refused = answers.find((answer) => answer.status === 402)!;
+    // Refused at verify (already charged) or at settle (the other charged first): either way it is not served.
+    assert.notDeepEqual(await refused.text(), JSON.stringify({ data: 'premium' }));
+    // The channel was charged exactly twice the price: the next voucher is accepted only from 2 × the price.
+    const next = await pay('/batch', offer!, {
+      type: 'voucher',
+      channelConfig: config,
+      voucher: voucher(config, 3n * PRICE, buyer),
+    });
+    assert.equal(next.status, 200, await next.clone().text());
+    const state = (
+      decodePaymentResponseHeader(next.headers.get('payment-response')!).extra as {
+        channelState: { chargedCumulativeAmount: string };
+      }
+    ).channelState;
+    assert.equal(state.chargedCumulativeAmount, (3n * PRICE).toString());
   });
 });
