@@ -25,16 +25,18 @@ export type FacilitatorRole = {
 };
 
 /**
- * Creates the facilitator role over an engine.
+ * Creates the facilitator role of one scheme over an engine. The engine dispatches verify and settle by the
+ * requirements' scheme itself, so `batch-settlement` is served by the mechanism the engine was given
+ * (`batchSettlementFacilitator`), and this role only reads that scheme's kinds.
  * @example
  * ```ts
  * const role = createFacilitatorRole(createFacilitator({ networks: { testnet: { url } } }));
  * role.networks(); // ['stacks:2147483648']
  * ```
  */
-export function createFacilitatorRole(engine: Facilitator): FacilitatorRole {
-  const kindOf = (network: string) =>
-    engine.supported().kinds.find((kind) => kind.network === network);
+export function createFacilitatorRole(engine: Facilitator, scheme = 'exact'): FacilitatorRole {
+  const kindsOf = () => engine.supported().kinds.filter((kind) => kind.scheme === scheme);
+  const kindOf = (network: string) => kindsOf().find((kind) => kind.network === network);
   return {
     caipFamily: 'stacks:*',
     getExtra(network) {
@@ -42,15 +44,19 @@ export function createFacilitatorRole(engine: Facilitator): FacilitatorRole {
       return extra ? { ...extra } : undefined;
     },
     getSigners(network) {
-      // Every key of the sponsor pool may pay fees on this network; an unsponsored facilitator signs nothing.
-      if (typeof kindOf(network)?.extra?.sponsor !== 'string') return [];
-      return [...(engine.supported().signers['stacks:*'] ?? [])];
+      const extra = kindOf(network)?.extra;
+      // The receiver-authorizer signs and pays for batch claims and refunds.
+      const authorizer =
+        typeof extra?.receiverAuthorizer === 'string' ? [extra.receiverAuthorizer] : [];
+      // Every key of the sponsor pool may pay fees on this network; an unsponsored facilitator signs nothing more.
+      if (typeof extra?.sponsor !== 'string') return authorizer;
+      return [...new Set([...authorizer, ...(engine.supported().signers['stacks:*'] ?? [])])];
     },
     // The engine validates both arguments against the wire schemas itself and answers a refusal, never throws one.
     verify: async (payload, requirements) =>
       (await engine.verify(payload, requirements)) as VerifyResponse,
     settle: async (payload, requirements) =>
       (await engine.settle(payload, requirements)) as SettleResponse,
-    networks: () => engine.supported().kinds.map((kind) => kind.network as Network),
+    networks: () => kindsOf().map((kind) => kind.network as Network),
   };
 }

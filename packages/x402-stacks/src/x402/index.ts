@@ -1,5 +1,5 @@
 /**
- * `x402-stacks/x402`: the Stacks `exact` scheme for Coinbase's `@x402/*` SDK (`@x402/core` 2.27+, an optional peer
+ * `x402-stacks/x402`: the Stacks `exact` and `batch-settlement` schemes for Coinbase's `@x402/*` SDK (`@x402/core` 2.27+, an optional peer
  * dependency). Register it on a stock client, resource server or facilitator and nothing else in that stack changes.
  *
  * Only types are imported from `@x402/core`, so this module never loads it. The `x402-stacks` root re-exports only
@@ -26,6 +26,16 @@
  * ```
  * @module
  */
+export {
+  type RegisterBatchSettlementStacksOptions,
+  registerBatchSettlementStacksScheme,
+} from './batch-register.js';
+export {
+  BATCH_SETTLEMENT_STACKS_PAYMENT_FLOWS,
+  BatchSettlementStacksScheme,
+  type BatchSettlementStacksSchemeOptions,
+} from './batch-scheme.js';
+export type { BatchServerRoleOptions } from './batch-server-role.js';
 export type { ClientRoleOptions } from './client-role.js';
 export {
   EXACT_STACKS_SCHEME_REASON_CODES,

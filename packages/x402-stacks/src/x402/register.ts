@@ -9,6 +9,7 @@ import type { x402Facilitator } from '@x402/core/facilitator';
 import type { x402ResourceServer } from '@x402/core/server';
 import type { Network } from '@x402/core/types';
 import { ExactStacksSchemeError } from './errors.js';
+import { targetKindOf } from './register-target.js';
 import { ExactStacksScheme, type ExactStacksSchemeOptions } from './scheme.js';
 
 /**
@@ -49,11 +50,8 @@ export function registerExactStacksScheme<
 >(target: Target, options: RegisterExactStacksOptions = {}): Target {
   const { scheme: given, networks, ...schemeOptions } = options;
   const scheme = given ?? new ExactStacksScheme(schemeOptions);
-  const methods = target as unknown as Record<string, unknown>;
-  if (
-    typeof methods.getSupported === 'function' &&
-    typeof methods.buildPaymentRequirements !== 'function'
-  ) {
+  const kind = targetKindOf(target);
+  if (kind === 'facilitator') {
     const concrete = networks ?? scheme.facilitatorNetworks();
     if (concrete.length === 0 || concrete.some((network) => network.includes('*'))) {
       throw new ExactStacksSchemeError(
@@ -67,14 +65,11 @@ export function registerExactStacksScheme<
       (target as x402Facilitator).registerExtension({ key });
     return target;
   }
-  if (typeof methods.buildPaymentRequirements === 'function') {
+  if (kind === 'server') {
     (target as x402ResourceServer).register(STACKS_NETWORK_PATTERN, scheme);
     return target;
   }
-  if (
-    typeof methods.createPaymentPayload === 'function' &&
-    typeof methods.register === 'function'
-  ) {
+  if (kind === 'client') {
     // Fails here, not at the first 402, when there is no account.
     void scheme.payer;
     (target as x402Client).register(STACKS_NETWORK_PATTERN, scheme);

@@ -17,7 +17,11 @@ import type {
 } from '../../protocol/v2.js';
 import { privateKeyToAccount } from '../../stacks/accounts.js';
 import { fromHex } from '../../stacks/bytes.js';
-import { resolveNetwork, type StacksNetworkName } from '../../stacks/networks.js';
+import {
+  resolveNetwork,
+  type StacksNetwork,
+  type StacksNetworkName,
+} from '../../stacks/networks.js';
 import { parseAtomic } from '../../stacks/units.js';
 import type { MechanismHost, MechanismSettleOptions, SchemeMechanism } from '../mechanism.js';
 import { failure, invalid } from '../outcomes.js';
@@ -228,17 +232,24 @@ function attach(
       }
       return charge(examined, channelAfterDeposit, chargeProblem, deposit);
     },
-    supportedKinds(networks: readonly { caip2: string }[]) {
+    supportedKinds(networks: readonly StacksNetwork[]) {
       return networks.flatMap((network) => {
         const escrow = escrows.get(network.caip2);
         const authorizer = authorizers.get(network.caip2);
         if (!escrow || !authorizer) return [];
+        // The sponsor of deposits, as the exact kind names it: a seller that sees only this kind (a stock
+        // @x402/core resource server) can still offer fee-free deposits.
+        const [sponsor] = host.pool.addresses(network);
         return [
           {
             x402Version: 2 as const,
             scheme: BATCH_SETTLEMENT,
             network: network.caip2 as `${string}:${string}`,
-            extra: { escrow, receiverAuthorizer: authorizer.address },
+            extra: {
+              escrow,
+              receiverAuthorizer: authorizer.address,
+              ...(sponsor ? { sponsor, feePayer: sponsor } : {}),
+            },
           },
         ];
       });

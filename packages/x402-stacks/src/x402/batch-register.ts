@@ -1,0 +1,77 @@
+/**
+ * One call that adds Stacks batch-settlement to a stock `x402ResourceServer` or `x402Facilitator`, as
+ * `registerExactStacksScheme` does for `exact` (and beside it: a target may serve both).
+ * @module
+ */
+import type { x402Facilitator } from '@x402/core/facilitator';
+import type { x402ResourceServer } from '@x402/core/server';
+import type { Network } from '@x402/core/types';
+import {
+  BatchSettlementStacksScheme,
+  type BatchSettlementStacksSchemeOptions,
+} from './batch-scheme.js';
+import { ExactStacksSchemeError } from './errors.js';
+import { STACKS_NETWORK_PATTERN } from './register.js';
+import { targetKindOf } from './register-target.js';
+
+/**
+ * Options of {@link registerBatchSettlementStacksScheme}: the scheme's options (or a ready scheme), and for a
+ * facilitator the networks to register.
+ * @example
+ * ```ts
+ * const options: RegisterBatchSettlementStacksOptions = { withdrawDelay: 144, minDeposit: 500_000n };
+ * ```
+ */
+export type RegisterBatchSettlementStacksOptions = BatchSettlementStacksSchemeOptions & {
+  /** A scheme built already; the other scheme options are then ignored. */
+  scheme?: BatchSettlementStacksScheme;
+  /**
+   * Facilitator only: the CAIP-2 ids to register. Default: every network the engine serves batch-settlement on
+   * (those with an escrow). They must be concrete, as for `exact`.
+   */
+  networks?: readonly Network[];
+};
+
+/**
+ * Registers Stacks batch-settlement on a stock `@x402/core` resource server (`stacks:*`) or facilitator (the
+ * engine's concrete batch-settlement networks), and returns the target for chaining.
+ * @throws {ExactStacksSchemeError} `invalid_server_config` for another target, or a facilitator engine that serves
+ * batch-settlement nowhere.
+ * @example
+ * ```ts
+ * const server = registerBatchSettlementStacksScheme(
+ *   registerExactStacksScheme(new x402ResourceServer(new HTTPFacilitatorClient({ url }))),
+ *   { withdrawDelay: 144 },
+ * );
+ * const facilitator = registerBatchSettlementStacksScheme(
+ *   registerExactStacksScheme(new x402Facilitator(), { facilitator: engine }),
+ *   { facilitator: engine },
+ * );
+ * ```
+ */
+export function registerBatchSettlementStacksScheme<
+  Target extends x402ResourceServer | x402Facilitator,
+>(target: Target, options: RegisterBatchSettlementStacksOptions = {}): Target {
+  const { scheme: given, networks, ...schemeOptions } = options;
+  const scheme = given ?? new BatchSettlementStacksScheme(schemeOptions);
+  const kind = targetKindOf(target);
+  if (kind === 'facilitator') {
+    const concrete = networks ?? scheme.facilitatorNetworks();
+    if (concrete.length === 0 || concrete.some((network) => network.includes('*'))) {
+      throw new ExactStacksSchemeError(
+        'invalid_server_config',
+        `a facilitator must be registered with concrete networks where its engine serves batch-settlement, got ${JSON.stringify(concrete)}`,
+      );
+    }
+    (target as x402Facilitator).register([...concrete], scheme);
+    return target;
+  }
+  if (kind === 'server') {
+    (target as x402ResourceServer).register(STACKS_NETWORK_PATTERN, scheme);
+    return target;
+  }
+  throw new ExactStacksSchemeError(
+    'invalid_server_config',
+    'registerBatchSettlementStacksScheme takes an x402ResourceServer or an x402Facilitator',
+  );
+}
