@@ -195,7 +195,7 @@ describe('batch-settlement through our Express seller and the facilitator servic
     assert.match(toppedUp.receipt!.transaction, /^(0x)?[0-9a-f]{64}$/);
     assert.equal(toppedUp.receipt?.amount, (4n * PRICE).toString());
     charged += PRICE;
-    const state = (toppedUp.receipt?.extra as Snapshot).channelState!;
+    const state = (toppedUp.receipt!.extra as Snapshot).channelState!;
     assert.equal(state.balance, (10n * PRICE).toString());
     assert.equal(state.chargedCumulativeAmount, charged.toString());
   });
