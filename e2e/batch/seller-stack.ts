@@ -49,7 +49,13 @@ type DevnetLike = {
 export function facilitatorEnv(
   devnet: DevnetLike,
   databaseUrl: string,
-  options: { keeperMs?: number; schema?: string; settleTimeoutMs?: number } = {},
+  options: {
+    keeperMs?: number;
+    schema?: string;
+    settleTimeoutMs?: number;
+    /** When a claim is due by age alone; default 0 (at once). */
+    claimMaxAgeMs?: number;
+  } = {},
 ): Record<string, string> {
   return {
     PORT: '0',
@@ -59,7 +65,7 @@ export function facilitatorEnv(
     SPONSOR_PRIVATE_KEYS: devnet.accounts[ROLES.sponsor]!.privateKey,
     BATCH_ESCROW_TESTNET: ESCROW,
     BATCH_AUTHORIZER_KEY: devnet.accounts[ROLES.authorizer]!.privateKey,
-    BATCH_CLAIM_MAX_AGE_MS: '0',
+    BATCH_CLAIM_MAX_AGE_MS: String(options.claimMaxAgeMs ?? 0),
     KEEPER_INTERVAL_MS: String(options.keeperMs ?? 600_000),
     ...(options.settleTimeoutMs ? { SETTLE_TIMEOUT_MS: String(options.settleTimeoutMs) } : {}),
     RATE_LIMIT_PER_MINUTE: '0',
