@@ -78,7 +78,7 @@ async function race(
     losses.push(lost.required!.error!);
     if (lost.required?.error === LOSING_REASONS[1]) {
       // The corrective 402 names the winner's total, from which the buyer signs its next voucher.
-      const extra = lost.required.accepts.find((entry) => entry.scheme === offer.scheme)?.extra;
+      const extra = lost.required!.accepts.find((entry) => entry.scheme === offer.scheme)?.extra;
       assert.equal(
         (extra!.channelState as { chargedCumulativeAmount: string }).chargedCumulativeAmount,
         (charged + PRICE).toString(),
