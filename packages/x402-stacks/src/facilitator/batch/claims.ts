@@ -2,7 +2,8 @@
  * The claim scheduler and withdrawal watcher: each keeper round, per network, the channels charged beyond what was
  * claimed are read from the escrow, and their vouchers are claimed in one transaction (up to 100 rows) when there are
  * enough of them, enough value, an old enough one, or a payer who started a withdrawal (claimed before its delay
- * ends). Then what was claimed is swept to each receiver with `settle`. Under the ledger lease
+ * ends). Then what was claimed is swept to each receiver with `settle`, including what an earlier claim took on chain that
+ * the ledger never saw confirm (its process killed before the sweep). Under the ledger lease
  * `batch-authorizer:<network>`, so one process sends at a time. A claim sent twice is harmless: the escrow ignores a
  * row at or below what is already claimed.
  * @module
@@ -58,6 +59,10 @@ export async function claimRound(
   if (owing.length === 0) return { claimed: 0, settleTxids: [] };
   // Watch: a payer who started a withdrawal must be claimed from before the delay ends.
   const refreshed: ChannelRecord[] = [];
+  // Claimed on chain beyond what the ledger saw confirm: a claim whose process was killed (or whose wait ran out)
+  // before its sweep. Mirroring below forgets it, and its funds would sit in the receiver's pool until some later claim
+  // for that receiver; this round sweeps them.
+  const unswept: ChannelRecord[] = [];
   let withdrawing = false;
   for (const record of owing) {
     const state = await readEscrowChannel(chain, escrow, record.channelId).catch(() => undefined);
@@ -66,6 +71,9 @@ export async function claimRound(
       continue;
     }
     const mirrored = await channels.mirrorChannel(record, state, record.updatedAt);
+    if (state.claimed > record.claimed && record.config.receiverAuthorizer === authorizer.address) {
+      unswept.push(mirrored);
+    }
     if (mirrored.withdrawRequestedAt > 0) withdrawing = true;
     if (mirrored.charged <= mirrored.claimed) continue;
     if (claimTarget(mirrored, authorizer.address) > mirrored.claimed) {
@@ -76,7 +84,8 @@ export async function claimRound(
       await channels.mirrorChannel(record, state, context.now());
     }
   }
-  if (refreshed.length === 0) return { claimed: 0, settleTxids: [] };
+  const sweep = (records: readonly ChannelRecord[]) => sweepPools(authorizer, escrow, records);
+  if (refreshed.length === 0) return { claimed: 0, settleTxids: await sweep(unswept) };
   const owed = refreshed.reduce(
     (sum, r) => sum + (claimTarget(r, authorizer.address) - r.claimed),
     0n,
@@ -88,7 +97,7 @@ export async function claimRound(
     refreshed.length >= policy.maxVouchers ||
     (policy.minValue !== undefined && owed >= policy.minValue) ||
     context.now() - oldest >= policy.maxAgeMs;
-  if (!due) return { claimed: 0, settleTxids: [] };
+  if (!due) return { claimed: 0, settleTxids: await sweep(unswept) };
 
   const rows = refreshed.map((r) =>
     Cl.tuple({
@@ -99,14 +108,25 @@ export async function claimRound(
     }),
   );
   const claim = await authorizer.call(escrow, 'claim', [Cl.list(rows), Cl.none()]);
-  if (claim.status !== 'success') return { claimed: 0, claimTxid: claim.txid, settleTxids: [] };
+  if (claim.status !== 'success') {
+    return { claimed: 0, claimTxid: claim.txid, settleTxids: await sweep(unswept) };
+  }
   for (const record of refreshed) {
     const state = await readEscrowChannel(chain, escrow, record.channelId).catch(() => undefined);
     if (state) await channels.mirrorChannel(record, state, context.now());
   }
-  // Sweep: one settle per receiver and token.
+  const settleTxids = await sweep([...refreshed, ...unswept]);
+  return { claimed: refreshed.length, claimTxid: claim.txid, settleTxids };
+}
+
+/** Sweeps what was claimed to each receiver: one settle per receiver and token; the txids sent. */
+async function sweepPools(
+  authorizer: Authorizer,
+  escrow: string,
+  records: readonly ChannelRecord[],
+): Promise<string[]> {
   const pools = new Map<string, { receiver: string; token: string | null }>();
-  for (const r of refreshed) {
+  for (const r of records) {
     pools.set(`${r.config.receiver}|${r.config.token ?? ''}`, {
       receiver: r.config.receiver,
       token: r.config.token,
@@ -120,7 +140,7 @@ export async function claimRound(
     ]);
     settleTxids.push(settled.txid);
   }
-  return { claimed: refreshed.length, claimTxid: claim.txid, settleTxids };
+  return settleTxids;
 }
 
 /**
