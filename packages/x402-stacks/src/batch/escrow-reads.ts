@@ -39,7 +39,11 @@ export async function readEscrowChannel(
   const withdrawal = fields.withdrawal;
   let withdrawRequestedAt = 0;
   if (withdrawal?.type === 'some' && withdrawal.value.type === 'tuple') {
-    withdrawRequestedAt = Number(uint(withdrawal.value.value['requested-at']));
+    // 0 means "no withdrawal" in every channel snapshot, and a devnet's first burn blocks are numbered 0: a withdrawal
+    // started there reads as started at 1. Nothing counts on the exact block: any pending withdrawal makes the next
+    // claim due at once and stops new charges.
+    const requestedAt = Number(uint(withdrawal.value.value['requested-at']));
+    withdrawRequestedAt = requestedAt === 0 ? 1 : requestedAt;
   } else if (withdrawal?.type !== 'none') {
     throw notAChannel();
   }
