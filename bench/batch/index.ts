@@ -31,7 +31,15 @@ import { paymentMiddleware } from 'x402-stacks/express';
 import { getPaymentReceipt, wrapFetchWithPayment } from 'x402-stacks/fetch';
 import { decodePaymentRequiredHeader } from 'x402-stacks/protocol';
 import { STACKS_NETWORKS, type StacksAccount } from 'x402-stacks/stacks';
-import { flag, formatRate, type LoadResult, load, measure, peakRssMiB, printTable } from '../lib.js';
+import {
+  flag,
+  formatRate,
+  type LoadResult,
+  load,
+  measure,
+  peakRssMiB,
+  printTable,
+} from '../lib.js';
 
 const seconds = Number(flag('seconds', '2'));
 const rounds = Number(flag('rounds', '3'));
@@ -226,10 +234,13 @@ try {
       blockMs > 0 ? `block every ${blockMs} ms` : 'block on each broadcast'
     }; facilitator service on SQLite; one process)\n`,
   );
-  printTable(['paid requests (median round)', 'per second', 'p50 ms', 'p99 ms'], [
-    row('batch-settlement, voucher per request', pick('batch')),
-    row('exact, transaction per request (baseline)', pick('exact')),
-  ]);
+  printTable(
+    ['paid requests (median round)', 'per second', 'p50 ms', 'p99 ms'],
+    [
+      row('batch-settlement, voucher per request', pick('batch')),
+      row('exact, transaction per request (baseline)', pick('exact')),
+    ],
+  );
   console.log('');
   const perRequest = (fees: bigint, requests: number) => (Number(fees) / requests).toFixed(2);
   printTable(
@@ -295,4 +306,3 @@ function loadNative(): NativeSecp256k1 {
   );
   return require('secp256k1/bindings') as NativeSecp256k1;
 }
-

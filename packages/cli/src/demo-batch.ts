@@ -97,11 +97,12 @@ export async function payOverOneChannel(
   io.out(
     `  on chain: ${txids.length} transactions (${kinds.join(', ')}) for ${DEMO_BATCH_REQUESTS} paid requests`,
   );
-  for (const [index, txid] of txids.entries())
-    io.out(`    ${kinds[index]!.padEnd(8)} 0x${txid}`);
+  for (const [index, txid] of txids.entries()) io.out(`    ${kinds[index]!.padEnd(8)} 0x${txid}`);
   io.out(`  seller   ${signed(change(1))} micro-STX (the sum of the charges: ${charged})`);
   io.out(`  payer    ${signed(change(0))} micro-STX (no fee: the deposit was sponsored)`);
-  io.out(`  fees     ${fees} micro-STX in all, paid by the facilitator's sponsor and authorizer keys`);
+  io.out(
+    `  fees     ${fees} micro-STX in all, paid by the facilitator's sponsor and authorizer keys`,
+  );
   io.out(
     `  time     ${(settledMs / 1000).toFixed(1)} s from the first request to the seller's balance`,
   );
