@@ -89,6 +89,23 @@ app.get(
   },
 );
 
+// A metered route for many small calls: 0.0001 STX each, and batch-settlement offered beside exact when the
+// facilitator serves it. A buyer deposits 100 calls' worth into an escrow channel once, then pays each call with a
+// signed voucher, and the facilitator claims the channel in one transaction later.
+app.get(
+  '/api/quote',
+  paymentMiddleware({
+    amount: STXtoMicroSTX(0.0001),
+    payTo: SERVER_ADDRESS,
+    network: NETWORK,
+    facilitatorUrl: FACILITATOR_URL,
+    batch: true,
+  }),
+  (_req: Request, res: Response) => {
+    res.json({ symbol: 'STX', price: 0.42, timestamp: new Date().toISOString() });
+  },
+);
+
 // Health check endpoint (no payment required)
 app.get('/health', (_req: Request, res: Response) => {
   res.json({ status: 'ok', network: NETWORK });

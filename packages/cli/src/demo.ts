@@ -2,7 +2,8 @@
  * `x402-stacks demo` (and `npm start`): the whole stack on this machine, offline. A devnet with 2-second blocks, the
  * facilitator service on a SQLite file, and the documentation's example seller; then the documentation's example
  * buyer pays the seller, and the demo shows each step: the 402 offer, the payment, its confirmation on chain, the
- * resource, the txid and an explorer link. Then the stack keeps running for `x402-stacks pay` and curl, until Ctrl-C;
+ * resource, the txid and an explorer link; then a second buyer pays 100 requests over one batch-settlement channel and
+ * the demo counts the transactions that took on chain. Then the stack keeps running for `x402-stacks pay` and curl, until Ctrl-C;
  * with `--once` it stops after the buyer and exits with the buyer's verdict.
  * @module
  */
@@ -27,13 +28,15 @@ import {
 import { getExplorerURL } from 'x402-stacks';
 import { decodePaymentRequiredHeader } from 'x402-stacks/protocol';
 import { fromAtomic, resolveAsset } from 'x402-stacks/stacks';
+import { payOverOneChannel } from './demo-batch.js';
 import { EXIT_USAGE, type Io, processIo } from './io.js';
 
 export const DEMO_USAGE = `Usage: x402-stacks demo [--once] [--block-time <ms>] [--data-dir <path>]
 
 Runs the payment flow end to end on this machine, offline: a local devnet, the facilitator (SQLite ledger), the
 documentation's example seller and a local x402scan registry listing it; then the example buyer pays for
-/api/premium-data and every step is shown. The stack then stays up, with the URLs to try with \`x402-stacks pay\`
+/api/premium-data and every step is shown, and a second buyer pays /api/quote 100 times over one batch-settlement
+channel (one deposit, then signed vouchers) and the transactions it took on chain are counted. The stack then stays up, with the URLs to try with \`x402-stacks pay\`
 or curl, until Ctrl-C.
 
 Options:
@@ -46,6 +49,8 @@ Ports: the devnet, facilitator, seller and registry take 3999, 8085, 3003 and 80
 port.`;
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+/** The batch-escrow contract the devnet preloads at genesis. */
+const BATCH_ESCROW = 'ST1PQHQKV0RJXZFY1DGX8MNSNYVE3VGZJSRTPGZGM.batch-escrow';
 const EXAMPLES = {
   seller: join(ROOT, 'examples/seller/server.ts'),
   buyer: join(ROOT, 'examples/buyer/client.ts'),
@@ -94,7 +99,7 @@ export async function runDemo(argv: string[], io: Io = processIo): Promise<numbe
   const stack = await startStack(io, blockTime, values['data-dir']);
   let served = false;
   try {
-    served = await tour(io, stack);
+    served = (await tour(io, stack)) && (await batchTour(io, stack));
   } catch (error) {
     io.err(`demo failed: ${error instanceof Error ? error.message : String(error)}`);
   }
@@ -145,6 +150,10 @@ async function startParts(
       STACKS_API_URL_TESTNET: devnet.url,
       DATABASE_URL: `sqlite:${join(dataDir, 'facilitator.db')}`,
       SPONSOR_PRIVATE_KEYS: sponsorOf(devnet).privateKey,
+      BATCH_ESCROW_TESTNET: BATCH_ESCROW,
+      BATCH_AUTHORIZER_KEY: authorizerOf(devnet).privateKey,
+      // A channel is claimed once idle this long, so the demo's 100 requests go in one claim a second after the last.
+      BATCH_CLAIM_MAX_AGE_MS: '1000',
       // The request log would drown the tour; warnings and errors still show.
       LOG_LEVEL: 'warn',
     }),
@@ -255,6 +264,20 @@ async function tour(io: Io, stack: Stack): Promise<boolean> {
   return settlement?.state === 'success';
 }
 
+/** Step 5: 100 paid requests over one batch-settlement channel. Resolves true when they took at most 3 transactions. */
+async function batchTour(io: Io, stack: Stack): Promise<boolean> {
+  const payer = batchBuyerOf(stack.devnet);
+  step(
+    io,
+    `batch-settlement: 100 paid requests over one channel (GET ${stack.sellerUrl}/api/quote, wallet ${payer.address})`,
+  );
+  return payOverOneChannel(io, stack.devnet, `${stack.sellerUrl}/api/quote`, {
+    payer,
+    seller: sellerOf(stack.devnet).address,
+    feePayers: [sponsorOf(stack.devnet).address, authorizerOf(stack.devnet).address],
+  });
+}
+
 function printTryIt(io: Io, stack: Stack): void {
   const payer = stack.devnet.accounts[3]!;
   step(io, 'The stack is running. Try it:');
@@ -281,8 +304,11 @@ async function stopStack(stack: Stack): Promise<void> {
   if (stack.ownsDataDir) rmSync(stack.dataDir, { recursive: true, force: true });
 }
 
-// Genesis accounts have fixed roles: the deployer buys, wallet_1 sells, wallet_9 sponsors fees.
+// Genesis accounts have fixed roles: the deployer buys, wallet_1 sells, wallet_2 pays over a channel, wallet_8 claims
+// channels for the seller (the facilitator's receiver-authorizer), wallet_9 sponsors fees.
 const buyerOf = (devnet: Devnet) => devnet.accounts[0]!;
+const batchBuyerOf = (devnet: Devnet) => devnet.accounts[2]!;
+const authorizerOf = (devnet: Devnet) => devnet.accounts[8]!;
 const sellerOf = (devnet: Devnet) => devnet.accounts[1]!;
 const sponsorOf = (devnet: Devnet) => devnet.accounts[9]!;
 

@@ -1,4 +1,7 @@
-/** `npm start -- --once`, exactly as the README gives it: the whole stack, the example buyer served, exit 0. */
+/**
+ * `npm start -- --once`, exactly as the README gives it: the whole stack, the example buyer served, then 100 requests
+ * paid over one batch-settlement channel in at most three transactions, exit 0.
+ */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { test } from 'node:test';
@@ -37,6 +40,11 @@ test('npm start -- --once runs the payment flow end to end and exits 0', {
     /chain\s+success in block \d+/,
     /explorer\s+https:\/\/explorer\.hiro\.so\/txid\/0x[0-9a-f]{64}\?chain=testnet&api=/,
     /the buyer spent 10 micro-STX: the price of 10, and no fee/,
+    /batch-settlement: 100 paid requests over one channel/,
+    /100 paid requests in [\d.]+ s: 1 deposit .*then 99 vouchers/,
+    /on chain: 3 transactions \(deposit, claim, settle\) for 100 paid requests/,
+    /seller\s+\+10000 micro-STX \(the sum of the charges: 10000\)/,
+    /payer\s+-10000 micro-STX/,
     /demo passed/,
   ];
   let from = 0;

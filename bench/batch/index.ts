@@ -1,0 +1,308 @@
+/**
+ * bench/batch: batch-settlement against `exact` on the same seller, facilitator and devnet, in the same run.
+ * 1. Paid requests per second and p50/p99, one buyer paying one request at a time: over one channel (a voucher per
+ *    request) against `exact` (a sponsored transaction per request, settled before the handler). Rounds alternate
+ *    between the two and the order rotates; the table shows the median round of each and the median of the per-round
+ *    ratios (target ≥ 20×).
+ * 2. Voucher verify, the facilitator's own check (`facilitator.verify` in process: the payload parsed, the SIP-018 hash,
+ *    public-key recovery, the SQLite ledger read), against raw libsecp256k1 recovery measured in the same run
+ *    (target ≥ 0.5).
+ * 3. On-chain transactions for 1,000 paid requests over a fresh channel (deposit, claim, settle; target ≤ 3), counted
+ *    from the devnet's blocks, and the fees per request against `exact`'s, from the fee payers' balances.
+ *
+ * The pieces: the devnet (a block on each broadcast by default, the most favourable case for `exact`; `--block-ms`
+ * mines on an interval instead), the facilitator service (`startFacilitatorService`, SQLite ledger, status polls every
+ * 20 ms, claims only when the bench runs its keeper) and an Express seller with `batch: true`, all over HTTP on
+ * 127.0.0.1 in this process.
+ *
+ * Usage: npm run bench:batch [-- --seconds 2 --rounds 3 --block-ms 0]
+ */
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startDevnet } from '@x402-stacks/devnet';
+import { loadConfig, startFacilitatorService } from '@x402-stacks/facilitator';
+import express from 'express';
+import { BATCH_SETTLEMENT, createMemoryChannelStore, signVoucher } from 'x402-stacks/batch';
+import { paymentMiddleware } from 'x402-stacks/express';
+import { getPaymentReceipt, wrapFetchWithPayment } from 'x402-stacks/fetch';
+import { decodePaymentRequiredHeader } from 'x402-stacks/protocol';
+import { STACKS_NETWORKS, type StacksAccount } from 'x402-stacks/stacks';
+import {
+  flag,
+  formatRate,
+  type LoadResult,
+  load,
+  measure,
+  peakRssMiB,
+  printTable,
+} from '../lib.js';
+
+const seconds = Number(flag('seconds', '2'));
+const rounds = Number(flag('rounds', '3'));
+const blockMs = Number(flag('block-ms', '0'));
+if (!(seconds > 0) || !(rounds >= 1) || !(blockMs >= 0)) {
+  throw new Error('--seconds > 0, --rounds ≥ 1, --block-ms ≥ 0');
+}
+const ESCROW = 'ST1PQHQKV0RJXZFY1DGX8MNSNYVE3VGZJSRTPGZGM.batch-escrow';
+const PRICE = 100n;
+/** Requests in the transaction-count phase. */
+const COUNTED = 1_000;
+const TARGETS = { rate: 20, verify: 0.5, transactions: 3 };
+
+// Genesis accounts by role.
+const devnet = await startDevnet({
+  port: 0,
+  accounts: 6,
+  mining: blockMs > 0 ? { mode: 'interval', intervalMs: blockMs } : { mode: 'on-broadcast' },
+});
+const role = (index: number) => devnet.accounts[index]!;
+const seller = role(0).address;
+const [authorizer, sponsor, exactPayer, ratePayer, countedPayer] = [1, 2, 3, 4, 5].map(role);
+const feePayers = [sponsor!.address, authorizer!.address];
+
+const dataDir = mkdtempSync(join(tmpdir(), 'bench-batch-'));
+const service = await startFacilitatorService(
+  loadConfig({
+    PORT: '0',
+    STACKS_API_URL_TESTNET: devnet.url,
+    DATABASE_URL: `sqlite:${join(dataDir, 'facilitator.db')}`,
+    SPONSOR_PRIVATE_KEYS: sponsor!.privateKey,
+    BATCH_ESCROW_TESTNET: ESCROW,
+    BATCH_AUTHORIZER_KEY: authorizer!.privateKey,
+    // Due at once, but only when the bench runs the keeper: no claim lands in the middle of a measurement.
+    BATCH_CLAIM_MAX_AGE_MS: '0',
+    KEEPER_INTERVAL_MS: '600000',
+    POLL_INTERVAL_MS: '20',
+    RATE_LIMIT_PER_MINUTE: '0',
+    LOG_LEVEL: 'silent',
+  }),
+);
+
+const app = express();
+app.get(
+  '/quote',
+  paymentMiddleware({
+    amount: PRICE.toString(),
+    payTo: seller,
+    network: 'testnet',
+    facilitatorUrl: service.url,
+    sponsored: true,
+    // A deposit large enough for every round; the counted phase's buyer cuts it to 1,000 requests with its cap.
+    batch: { minDeposit: (1_000_000n * PRICE).toString() },
+  }),
+  (_req, res) => {
+    res.json({ symbol: 'STX', price: 0.42 });
+  },
+);
+const sellerServer = app.listen(0, '127.0.0.1');
+await once(sellerServer, 'listening');
+const url = `http://127.0.0.1:${(sellerServer.address() as AddressInfo).port}/quote`;
+
+const stx = (address: string) => devnet.chain.state.stx(address);
+const feesPaid = async (work: () => Promise<unknown>) => {
+  const before = feePayers.map(stx);
+  await work();
+  return feePayers.reduce((sum, address, index) => sum + before[index]! - stx(address), 0n);
+};
+const median = (values: number[]) =>
+  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+/** A buyer that must be paid through `scheme`, failing the bench otherwise. */
+function buyer(account: StacksAccount, scheme: string, depositCap?: bigint) {
+  const store = createMemoryChannelStore();
+  const pay = wrapFetchWithPayment(fetch, account, {
+    apiUrl: devnet.url,
+    ...(depositCap === undefined ? {} : { batch: { depositCap: { STX: depositCap }, store } }),
+  });
+  return {
+    store,
+    async request() {
+      const response = await pay(url);
+      const paidWith = getPaymentReceipt(response)?.requirements.scheme;
+      await response.arrayBuffer();
+      if (response.status !== 200 || paidWith !== scheme) {
+        throw new Error(`expected 200 over ${scheme}, got ${response.status} over ${paidWith}`);
+      }
+    },
+  };
+}
+
+try {
+  // 1. Rates, alternating rounds. The channel's deposit is made in the warm-up, so rounds are vouchers only.
+  const exact = buyer(exactPayer!.account, 'exact');
+  const batch = buyer(ratePayer!.account, BATCH_SETTLEMENT, 1_000_000n * PRICE);
+  for (let i = 0; i < 3; i++) await exact.request();
+  for (let i = 0; i < 20; i++) await batch.request();
+  const results: Record<'exact' | 'batch', LoadResult[]> = { exact: [], batch: [] };
+  let exactFees = 0n;
+  for (let round = 0; round < rounds; round++) {
+    const order = round % 2 === 0 ? (['exact', 'batch'] as const) : (['batch', 'exact'] as const);
+    for (const scheme of order) {
+      const pick = scheme === 'exact' ? exact : batch;
+      let result: LoadResult | undefined;
+      const fees = await feesPaid(async () => {
+        result = await load({ concurrency: 1, seconds, request: () => pick.request() });
+      });
+      if (scheme === 'exact') exactFees += fees;
+      results[scheme].push(result!);
+      process.stderr.write(`  round ${round + 1} ${scheme}: ${result!.perSecond.toFixed(1)}/s\n`);
+    }
+  }
+  const exactRequests = results.exact.reduce((sum, r) => sum + r.requests, 0);
+  const rateRatio = median(
+    results.batch.map((r, round) => r.perSecond / results.exact[round]!.perSecond),
+  );
+
+  // 2. Voucher verify in process against raw recovery. The next voucher of the rate channel, verified over and over:
+  // verify charges nothing, and nothing on the way is cached.
+  const [record] = await batch.store.list();
+  const offer = decodePaymentRequiredHeader(
+    (await fetch(url)).headers.get('payment-required')!,
+  ).accepts.find((entry) => entry.scheme === BATCH_SETTLEMENT)!;
+  const voucherPayment = {
+    x402Version: 2,
+    accepted: offer,
+    payload: {
+      type: 'voucher',
+      channelConfig: record!.config,
+      voucher: {
+        channelId: record!.channelId,
+        maxClaimableAmount: (record!.charged + PRICE).toString(),
+        signature: signVoucher(
+          ratePayer!.privateKey,
+          STACKS_NETWORKS.testnet,
+          ESCROW,
+          record!.channelId,
+          record!.charged + PRICE,
+        ),
+      },
+    },
+  };
+  const check = await service.facilitator.verify(voucherPayment, offer);
+  if (!check.isValid) throw new Error(`the voucher was refused: ${check.invalidReason}`);
+  const verify = await measure(
+    'facilitator.verify of a voucher',
+    async () => {
+      const answer = await service.facilitator.verify(voucherPayment, offer);
+      if (!answer.isValid) throw new Error(answer.invalidReason);
+    },
+    seconds,
+  );
+  const native = loadNative();
+  const message = new Uint8Array(32).fill(7);
+  const { signature, recid } = native.ecdsaSign(message, new Uint8Array(32).fill(3));
+  const recover = await measure(
+    'libsecp256k1 ecdsaRecover',
+    () => native.ecdsaRecover(signature, recid, message, true),
+    seconds,
+  );
+  const verifyRatio = verify.opsPerSecond / recover.opsPerSecond;
+
+  // The rate channel's charges are claimed now, so the counted phase's claim is its own.
+  await service.facilitator.keeper.runOnce();
+
+  // 3. 1,000 paid requests over a fresh channel, then the claim and the sweep; every transaction since is theirs.
+  const counted = buyer(countedPayer!.account, BATCH_SETTLEMENT, BigInt(COUNTED) * PRICE);
+  const startHeight = devnet.chain.height;
+  const sellerBefore = stx(seller);
+  const batchFees = await feesPaid(async () => {
+    for (let i = 0; i < COUNTED; i++) await counted.request();
+    await service.facilitator.keeper.runOnce();
+  });
+  const txids: string[] = [];
+  for (let height = startHeight + 1; height <= devnet.chain.height; height++)
+    txids.push(...(devnet.chain.block(height)?.txids ?? []));
+  if (devnet.chain.mempool.length > 0) throw new Error('transactions still wait in the mempool');
+  if (stx(seller) - sellerBefore !== BigInt(COUNTED) * PRICE) {
+    throw new Error(`the seller got ${stx(seller) - sellerBefore}, not ${BigInt(COUNTED) * PRICE}`);
+  }
+
+  const row = (name: string, r: LoadResult) => [
+    name,
+    r.perSecond.toFixed(1),
+    r.p50Ms.toFixed(2),
+    r.p99Ms.toFixed(2),
+  ];
+  const pick = (scheme: 'exact' | 'batch') =>
+    [...results[scheme]].sort((a, b) => a.perSecond - b.perSecond)[Math.floor(rounds / 2)]!;
+  console.log(
+    `\nbench/batch (${rounds} rounds × ${seconds} s a scheme, rotating; one buyer, one request at a time; devnet ${
+      blockMs > 0 ? `block every ${blockMs} ms` : 'block on each broadcast'
+    }; facilitator service on SQLite; one process)\n`,
+  );
+  printTable(
+    ['paid requests (median round)', 'per second', 'p50 ms', 'p99 ms'],
+    [
+      row('batch-settlement, voucher per request', pick('batch')),
+      row('exact, transaction per request (baseline)', pick('exact')),
+    ],
+  );
+  console.log('');
+  const perRequest = (fees: bigint, requests: number) => (Number(fees) / requests).toFixed(2);
+  printTable(
+    ['figure', 'batch-settlement', 'baseline (same run)', 'ratio', 'target'],
+    [
+      [
+        'paid requests/s (median of per-round ratios)',
+        formatRate(median(results.batch.map((r) => r.perSecond))),
+        `${formatRate(median(results.exact.map((r) => r.perSecond)))} (exact)`,
+        `${rateRatio.toFixed(1)}×`,
+        `≥ ${TARGETS.rate}× ${rateRatio >= TARGETS.rate ? 'met' : 'NOT met'}`,
+      ],
+      [
+        'voucher verify/s (facilitator, in process)',
+        formatRate(verify.opsPerSecond),
+        `${formatRate(recover.opsPerSecond)} (libsecp256k1 recovery)`,
+        verifyRatio.toFixed(2),
+        `≥ ${TARGETS.verify} ${verifyRatio >= TARGETS.verify ? 'met' : 'NOT met'}`,
+      ],
+      [
+        `on-chain transactions per ${formatRate(COUNTED)} paid requests`,
+        `${txids.length} (${(await Promise.all(txids.map(escrowFunction))).join(', ')})`,
+        `${formatRate(COUNTED)} (exact: one each)`,
+        '',
+        `≤ ${TARGETS.transactions} ${txids.length <= TARGETS.transactions ? 'met' : 'NOT met'}`,
+      ],
+      [
+        'fees per paid request, µSTX',
+        perRequest(batchFees, COUNTED),
+        `${perRequest(exactFees, exactRequests)} (exact, ${exactRequests} requests)`,
+        `${(Number(exactFees) / exactRequests / (Number(batchFees) / COUNTED)).toFixed(0)}× less`,
+        '',
+      ],
+    ],
+  );
+  console.log(
+    `\npeak RSS ${peakRssMiB().toFixed(0)} MiB (devnet, facilitator, seller and buyers in this process)`,
+  );
+} finally {
+  await new Promise<void>((resolve) => sellerServer.close(() => resolve()));
+  await service.stop();
+  await devnet.stop();
+  rmSync(dataDir, { recursive: true, force: true });
+}
+
+/** `deposit`, `claim`, `settle`: the escrow function a transaction called. */
+async function escrowFunction(txid: string): Promise<string> {
+  const found = (await (await fetch(`${devnet.url}/extended/v1/tx/0x${txid}`)).json()) as {
+    contract_call?: { function_name?: string };
+  };
+  return found.contract_call?.function_name ?? 'other';
+}
+
+type NativeSecp256k1 = {
+  ecdsaSign(msg32: Uint8Array, key: Uint8Array): { signature: Uint8Array; recid: number };
+  ecdsaRecover(sig: Uint8Array, recid: number, msg32: Uint8Array, compressed: boolean): Uint8Array;
+};
+
+/** libsecp256k1's Node binding, resolved from the library package that depends on it (as bench/verify does). */
+function loadNative(): NativeSecp256k1 {
+  const require = createRequire(
+    new URL('../../packages/x402-stacks/package.json', import.meta.url),
+  );
+  return require('secp256k1/bindings') as NativeSecp256k1;
+}
