@@ -13,6 +13,7 @@ import {
   channelConfigCV,
   channelIdOf,
   claimBatchHash,
+  isVoucherSignedBy,
   refundHash,
   signVoucher,
   voucherHash,
@@ -69,9 +70,18 @@ test('the channel id is what get-channel-id answers, for STX and for a token', (
 test('voucher, claim-batch and refund hashes are the contract’s', () => {
   const id = channelIdOf(CONFIG);
   const idCV = Cl.bufferFromHex(id.slice(2));
-  assert.equal(
-    readOnly('voucher-hash', [idCV, Cl.uint(12_345n)]),
-    cvToHex(Cl.buffer(voucherHash(NETWORK, ESCROW, id, 12_345n))),
+  for (const max of [0n, 12_345n, 2n ** 100n, 2n ** 128n - 1n]) {
+    assert.equal(
+      readOnly('voucher-hash', [idCV, Cl.uint(max)]),
+      cvToHex(Cl.buffer(voucherHash(NETWORK, ESCROW, id, max))),
+      `voucher-hash of ${max}`,
+    );
+  }
+  // Another escrow's template: the bytes are written per escrow, never shared.
+  const other = `${DEPLOYER}.x`;
+  assert.notEqual(
+    toHex(voucherHash(NETWORK, other, id, 5n)),
+    toHex(voucherHash(NETWORK, ESCROW, id, 5n)),
   );
   const rows = [
     { channelId: id, claimed: 7n },
@@ -101,6 +111,17 @@ test('a voucher we sign recovers to the payer, off chain and in the contract; an
   const signature = signVoucher(PAYER_KEY, NETWORK, ESCROW, id, 900n);
   const voucher = { channelId: id, maxClaimableAmount: '900', signature };
   assert.equal(voucherSigner(NETWORK, ESCROW, voucher), payer);
+  assert.equal(isVoucherSignedBy(NETWORK, ESCROW, voucher, payer), true);
+  assert.equal(isVoucherSignedBy(NETWORK, ESCROW, voucher, CONFIG.receiver), false);
+  assert.equal(
+    isVoucherSignedBy(NETWORK, ESCROW, { ...voucher, maxClaimableAmount: '901' }, payer),
+    false,
+  );
+  assert.equal(isVoucherSignedBy(STACKS_NETWORKS.mainnet, ESCROW, voucher, payer), false);
+  assert.equal(
+    isVoucherSignedBy(NETWORK, ESCROW, { ...voucher, signature: `0x${'ff'.repeat(65)}` }, payer),
+    false,
+  );
   assert.notEqual(voucherSigner(NETWORK, `${DEPLOYER}.other-escrow`, voucher), payer);
   assert.notEqual(voucherSigner(NETWORK, ESCROW, { ...voucher, maxClaimableAmount: '901' }), payer);
   assert.notEqual(voucherSigner(STACKS_NETWORKS.mainnet, ESCROW, voucher), payer);

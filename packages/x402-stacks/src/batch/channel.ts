@@ -7,14 +7,17 @@
  */
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2';
 import { Cl, type ClarityValue, serializeCVBytes } from '@stacks/transactions';
+import { parseStacksAddress } from '../stacks/address.js';
 import { builtin } from '../stacks/builtin.js';
 import { fromHex, toHex } from '../stacks/bytes.js';
 import type { StacksNetwork } from '../stacks/networks.js';
+import { hashOf160, recoverPublicKey } from '../stacks/signature.js';
 import {
   recoverStructuredDataSigner,
   type StructuredDataDomain,
   signStructuredData,
   structuredDataHash,
+  structuredDataHashOfBytes,
 } from '../stacks/structured-data.js';
 import type { ChannelConfig } from './wire.js';
 
@@ -61,8 +64,19 @@ export function channelConfigCV(config: ChannelConfig): ClarityValue {
  * ```
  */
 export function channelIdOf(config: ChannelConfig): string {
-  return `0x${toHex(sha256(serializeCVBytes(channelConfigCV(config))))}`;
+  // Every voucher of a channel carries its config: the id is computed once per config, not once per request.
+  const key = `${config.payer}|${config.payerAuthorizer}|${config.receiver}|${config.receiverAuthorizer}|${config.token}|${config.withdrawDelay}|${config.salt}`;
+  let id = channelIds.get(key);
+  if (id === undefined) {
+    id = `0x${toHex(sha256(serializeCVBytes(channelConfigCV(config))))}`;
+    if (channelIds.size >= MAX_REMEMBERED) channelIds.clear();
+    channelIds.set(key, id);
+  }
+  return id;
 }
+
+const MAX_REMEMBERED = 4096;
+const channelIds = new Map<string, string>();
 
 /**
  * The SIP-018 hash a payer-authorizer signs to let the receiver side claim up to `maxClaimable` in all.
@@ -77,7 +91,10 @@ export function voucherHash(
   channelId: string,
   maxClaimable: bigint,
 ): Uint8Array {
-  return structuredDataHash(escrowDomain(network), voucherMessage(escrow, channelId, maxClaimable));
+  return structuredDataHashOfBytes(
+    escrowDomain(network),
+    voucherMessageBytes(escrow, channelId, maxClaimable),
+  );
 }
 
 /**
@@ -117,6 +134,37 @@ export function voucherSigner(
     fromHex(voucher.signature.slice(2)),
     network.addressVersion.singleSig,
   );
+}
+
+/**
+ * Whether a voucher was signed by `signer` (a single-signature address of `network`), as the escrow's `signer-of`
+ * would find it, compared on the key's hash without encoding an address: the facilitator's per-request check.
+ * @example
+ * ```ts
+ * if (!isVoucherSignedBy(network, escrow, voucher, config.payerAuthorizer)) refuse('invalid_batch_settlement_stacks_voucher_signature');
+ * ```
+ */
+export function isVoucherSignedBy(
+  network: StacksNetwork,
+  escrow: string,
+  voucher: { channelId: string; maxClaimableAmount: string; signature: string },
+  signer: string,
+): boolean {
+  let expected: ReturnType<typeof parseStacksAddress>;
+  try {
+    expected = parseStacksAddress(signer);
+  } catch {
+    return false;
+  }
+  if (expected.version !== network.addressVersion.singleSig) return false;
+  const signature = fromHex(voucher.signature.slice(2));
+  if (signature.length !== 65 || signature[64]! > 3) return false;
+  const vrs = new Uint8Array(65);
+  vrs[0] = signature[64]!;
+  vrs.set(signature.subarray(0, 64), 1);
+  const hash = voucherHash(network, escrow, voucher.channelId, BigInt(voucher.maxClaimableAmount));
+  const key = recoverPublicKey(hash, vrs, true);
+  return key !== undefined && toHex(hashOf160(key)) === expected.hash160;
 }
 
 /**
@@ -172,6 +220,42 @@ export function refundHash(
       nonce: Cl.uint(nonce),
     }),
   );
+}
+
+/**
+ * The voucher message's consensus bytes, written from a template per escrow: the tuple's keys sort as `action`,
+ * `channel-id`, `escrow`, `max-claimable`, so the channel id sits at a fixed offset and the 16-byte uint ends the
+ * bytes. Equal to `serializeCVBytes(voucherMessage(…))` (tested), at a fraction of its cost.
+ */
+function voucherMessageBytes(escrow: string, channelId: string, maxClaimable: bigint): Uint8Array {
+  let template = voucherTemplates.get(escrow);
+  if (!template) {
+    const bytes = serializeCVBytes(voucherMessage(escrow, `0x${'00'.repeat(32)}`, 0n));
+    const key = new TextEncoder().encode('channel-id');
+    // The key's length byte, the key, then the value's type byte (buffer) and its 4-byte length.
+    const at = indexOf(bytes, key) + key.length + 5;
+    template = { bytes, channelIdAt: at };
+    if (voucherTemplates.size >= MAX_REMEMBERED) voucherTemplates.clear();
+    voucherTemplates.set(escrow, template);
+  }
+  const bytes = template.bytes.slice();
+  bytes.set(fromHex(channelId.slice(2)), template.channelIdAt);
+  let value = maxClaimable;
+  for (let i = bytes.length - 1; i >= bytes.length - 16; i--) {
+    bytes[i] = Number(value & 0xffn);
+    value >>= 8n;
+  }
+  return bytes;
+}
+
+const voucherTemplates = new Map<string, { bytes: Uint8Array; channelIdAt: number }>();
+
+function indexOf(haystack: Uint8Array, needle: Uint8Array): number {
+  outer: for (let i = 0; i + needle.length <= haystack.length; i++) {
+    for (let j = 0; j < needle.length; j++) if (haystack[i + j] !== needle[j]) continue outer;
+    return i;
+  }
+  throw new Error('the voucher template has no channel-id');
 }
 
 function voucherMessage(escrow: string, channelId: string, maxClaimable: bigint): ClarityValue {

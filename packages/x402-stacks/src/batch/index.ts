@@ -10,6 +10,7 @@ export {
   channelIdOf,
   claimBatchHash,
   escrowDomain,
+  isVoucherSignedBy,
   refundHash,
   signVoucher,
   voucherHash,

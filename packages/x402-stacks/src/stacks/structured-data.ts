@@ -75,8 +75,33 @@ export function structuredDataHash(
   domain: StructuredDataDomain,
   message: ClarityValue,
 ): Uint8Array {
-  const domainHash = sha256(serializeCVBytes(structuredDataDomainCV(domain)));
-  const messageHash = sha256(serializeCVBytes(message));
+  return structuredDataHashOfBytes(domain, serializeCVBytes(message));
+}
+
+// A service signs and checks under one or two domains; each is serialized and hashed once.
+const domainHashes = new Map<string, Uint8Array>();
+const MAX_DOMAIN_HASHES = 64;
+
+/**
+ * {@link structuredDataHash} of a message already in its consensus serialization: for a hot path that builds the
+ * bytes of a fixed-shape message itself (a batch-settlement voucher), checked against the Clarity value in tests.
+ * @example
+ * ```ts
+ * structuredDataHashOfBytes(domain, serializeCVBytes(message)); // the same as structuredDataHash(domain, message)
+ * ```
+ */
+export function structuredDataHashOfBytes(
+  domain: StructuredDataDomain,
+  message: Uint8Array,
+): Uint8Array {
+  const key = `${domain.name}\u0000${domain.version}\u0000${domain.chainId}`;
+  let domainHash = domainHashes.get(key);
+  if (!domainHash) {
+    domainHash = sha256(serializeCVBytes(structuredDataDomainCV(domain)));
+    if (domainHashes.size >= MAX_DOMAIN_HASHES) domainHashes.clear();
+    domainHashes.set(key, domainHash);
+  }
+  const messageHash = sha256(message);
   const preimage = new Uint8Array(PREFIX.length + 64);
   preimage.set(PREFIX, 0);
   preimage.set(domainHash, PREFIX.length);

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { voucherSigner } from '../../batch/channel.js';
+import { isVoucherSignedBy } from '../../batch/channel.js';
 import { readEscrowChannel } from '../../batch/escrow-reads.js';
 import {
   type BatchPayload,
@@ -117,7 +117,12 @@ export async function examineBatch(
   // 6. The voucher is the payer-authorizer's, over this escrow and chain.
   const escrow = terms.extra.escrow;
   if (
-    voucherSigner(terms.network, escrow, payload.voucher) !== payload.channelConfig.payerAuthorizer
+    !isVoucherSignedBy(
+      terms.network,
+      escrow,
+      payload.voucher,
+      payload.channelConfig.payerAuthorizer,
+    )
   ) {
     return refuse(
       'invalid_batch_settlement_stacks_voucher_signature',
