@@ -710,9 +710,7 @@ async function readRefusal(
 ): Promise<{ error?: string; extra?: Record<string, unknown> }> {
   try {
     const header = response.headers.get('payment-required');
-    const body = header
-      ? (void response.body?.cancel(), undefined)
-      : await readTextUpTo(response, MAX_CHALLENGE_BODY_BYTES);
+    const body = await challengeBody(response, header);
     const challenge = readPaymentChallenge({ header, body });
     const batch = challenge.offers.find((entry) => entry.requirements.scheme === BATCH_SETTLEMENT);
     const error = (challenge as { error?: string }).error;
@@ -751,9 +749,7 @@ async function readOffer(
     );
   }
   const header = response.headers.get('payment-required');
-  const body = header
-    ? (void response.body?.cancel(), undefined)
-    : await readTextUpTo(response, MAX_CHALLENGE_BODY_BYTES);
+  const body = await challengeBody(response, header);
   const challenge = readPaymentChallenge({ header, body });
   const requirements = challenge.offers.find(
     (entry) =>
@@ -849,4 +845,14 @@ function randomSalt(): string {
 // Math.max takes numbers only; amounts are bigints.
 function larger(a: bigint, b: bigint): bigint {
   return a > b ? a : b;
+}
+
+/** A 402's body when the challenge is in it; with a header, the body is left unread and cancelled. */
+async function challengeBody(
+  response: Response,
+  header: string | null,
+): Promise<string | undefined> {
+  if (!header) return readTextUpTo(response, MAX_CHALLENGE_BODY_BYTES);
+  await response.body?.cancel().catch(() => undefined);
+  return undefined;
 }
