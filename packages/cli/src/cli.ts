@@ -26,6 +26,10 @@ const COMMANDS: Record<string, Command> = {
     summary: 'Request a URL like curl, paying its 402 from your key',
     run: async (argv, io) => (await import('./pay.js')).runPay(argv, io),
   },
+  channel: {
+    summary: 'List, open, top up, withdraw from and refund batch-settlement channels',
+    run: async (argv, io) => (await import('./channel.js')).runChannel(argv, io),
+  },
   budget: {
     summary: 'Show spending against the budget caps of a budget file, or reset a window',
     run: async (argv, io) => (await import('./budget.js')).runBudget(argv, io),

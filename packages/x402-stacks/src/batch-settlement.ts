@@ -6,6 +6,7 @@
  * @module
  */
 export * from './batch/index.js';
+export { adoptCorrective, type CorrectiveRefusal } from './client/batch/answer.js';
 export {
   type BatchAttempt,
   type BatchBuyer,
@@ -29,6 +30,8 @@ export { BatchClientError, type BatchClientReason } from './client/batch/errors.
 export { createFileChannelStore } from './client/batch/file-channel-store.js';
 export { createMemoryChannelStore } from './client/batch/memory-channel-store.js';
 export { type BatchOffer, readBatchOffer } from './client/batch/offer.js';
+export { channelsForOffer, newChannelForOffer } from './client/batch/offer-channel.js';
+export { refundedRecord, refundPayload } from './client/batch/refund.js';
 export type {
   ChannelCharge,
   ChannelLedger,

@@ -16,6 +16,7 @@ export {
   voucherHash,
   voucherSigner,
 } from './channel.js';
+export { type EscrowChannelReading, readEscrowChannel } from './escrow-reads.js';
 export {
   BATCH_SETTLEMENT,
   type BatchExtra,

@@ -7,9 +7,9 @@
  * @module
  */
 
-import { channelIdOf, signVoucher } from '../../batch/channel.js';
+import { signVoucher } from '../../batch/channel.js';
 import { readEscrowChannel } from '../../batch/escrow-reads.js';
-import type { ChannelConfig, DepositPayload, VoucherPayload } from '../../batch/wire.js';
+import type { DepositPayload, VoucherPayload } from '../../batch/wire.js';
 import type { ChainClient } from '../../chain/client.js';
 import type { StacksAccount } from '../../stacks/accounts.js';
 import { assetKey, STX_ASSET, type StacksAsset } from '../../stacks/assets.js';
@@ -19,6 +19,7 @@ import type { BuyerChannelRecord, ChannelKey, ChannelStore } from './channel-sto
 import { createChannelTurns } from './channel-turns.js';
 import { createDepositTransaction } from './deposit.js';
 import type { BatchOffer } from './offer.js';
+import { channelsForOffer, newChannelForOffer } from './offer-channel.js';
 import { planPayment } from './plan.js';
 
 /** The refusal that asks for a corrective resynchronisation. */
@@ -140,48 +141,9 @@ export function createBatchBuyer(options: BatchBuyerOptions): BatchBuyer {
   const turns = createChannelTurns(options.turnMs ?? 60_000);
 
   /** The buyer's channel for the offer: one with a deposit in flight first, then the one with the most room. */
-  const channelFor = async (offer: BatchOffer): Promise<BuyerChannelRecord> => {
-    const network = offer.terms.network.caip2;
-    const { escrow, receiverAuthorizer, withdrawDelay } = offer.extra;
-    const candidates = (await store.list()).filter(
-      (record) =>
-        record.network === network &&
-        record.escrow === escrow &&
-        record.config.payer === account.address &&
-        record.config.payerAuthorizer === account.address &&
-        record.config.receiver === offer.terms.payTo.principal &&
-        record.config.receiverAuthorizer === receiverAuthorizer &&
-        record.config.token === offer.token &&
-        record.config.withdrawDelay === withdrawDelay,
-    );
-    const room = (record: BuyerChannelRecord) => record.deposited - record.charged;
-    candidates.sort(
-      (a, b) =>
-        Number(b.pendingDeposit !== undefined) - Number(a.pendingDeposit !== undefined) ||
-        (room(b) > room(a) ? 1 : room(b) < room(a) ? -1 : 0) ||
-        b.updatedAt - a.updatedAt,
-    );
-    if (candidates[0]) return candidates[0];
-    const config: ChannelConfig = {
-      payer: account.address,
-      payerAuthorizer: account.address,
-      receiver: offer.terms.payTo.principal,
-      receiverAuthorizer,
-      token: offer.token,
-      withdrawDelay,
-      salt: salt(),
-    };
-    return {
-      network,
-      escrow,
-      channelId: channelIdOf(config),
-      config,
-      deposited: 0n,
-      charged: 0n,
-      signedMax: 0n,
-      updatedAt: now(),
-    };
-  };
+  const channelFor = async (offer: BatchOffer): Promise<BuyerChannelRecord> =>
+    channelsForOffer(await store.list(), account.address, offer)[0] ??
+    newChannelForOffer(account.address, offer, salt(), now());
 
   /** The escrow's view of a channel the buyer holds a record of: the balance, and a charged total never below claimed. */
   const refreshFromChain = async (record: BuyerChannelRecord): Promise<BuyerChannelRecord> => {

@@ -10,12 +10,14 @@ import { X402StacksError, type X402StacksErrorOptions } from '../../errors/base.
  * - `invalid_batch_settlement_stacks_deposit_above_cap`: the deposit the offer calls for (at least its price) is above
  *   the buyer's deposit cap for the asset; nothing was signed;
  * - `channel_store_unavailable`: the channel store could not be read or written (a short write included);
- * - `channel_store_corrupt`: a stored channel record cannot be read back.
+ * - `channel_store_corrupt`: a stored channel record cannot be read back;
+ * - `channel_not_authorized_by_account`: a refund asked for a channel whose payer-authorizer is another account.
  */
 export type BatchClientReason =
   | 'invalid_batch_settlement_stacks_deposit_above_cap'
   | 'channel_store_unavailable'
-  | 'channel_store_corrupt';
+  | 'channel_store_corrupt'
+  | 'channel_not_authorized_by_account';
 
 /**
  * An error of the buyer's side of batch-settlement.
