@@ -5,9 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { x402Client } from '@x402/core/client';
 import type { PaymentPayload, PaymentRequirements } from '@x402/core/types';
+import { privateKeyToAccount } from '../stacks/accounts.js';
+import { registerBatchSettlementStacksScheme } from './batch-register.js';
 import { BatchSettlementStacksScheme } from './batch-scheme.js';
 import { ExactStacksSchemeError } from './errors.js';
+import { stacksSpendControls } from './spend-controls.js';
 
 const ESCROW = 'ST1PQHQKV0RJXZFY1DGX8MNSNYVE3VGZJSRTPGZGM.batch-escrow';
 const AUTHORIZER = 'ST2CY5V39NHDPWSXMW9QDT3HC3GD6Q6XX4CFRK9AG';
@@ -140,5 +144,63 @@ describe('BatchSettlementStacksScheme, server role', () => {
     // Used once: a later 402 for the same object carries nothing stale.
     assert.equal(await scheme.enrichPaymentRequiredResponse(context(payment)), undefined);
     assert.deepEqual(scheme.dynamicExtraFields, ['channelState', 'voucherState']);
+  });
+});
+
+describe('BatchSettlementStacksScheme, client role', () => {
+  const account = privateKeyToAccount(`${'7'.repeat(64)}01`, 'testnet');
+
+  test('an account pays only with a deposit cap, given at the top level', () => {
+    assert.throws(
+      () => new BatchSettlementStacksScheme({ account }),
+      (error: unknown) =>
+        error instanceof ExactStacksSchemeError && error.reason === 'invalid_payer_options',
+    );
+    assert.throws(
+      () =>
+        new BatchSettlementStacksScheme({
+          account,
+          depositCap: { STX: 1n },
+          batch: { depositCap: { STX: 1n } },
+        } as never),
+      (error: unknown) =>
+        error instanceof ExactStacksSchemeError && error.reason === 'invalid_payer_options',
+    );
+  });
+
+  test('registered on a stock x402Client for stacks:*, with its response hook beside the server hooks', () => {
+    const scheme = new BatchSettlementStacksScheme({ account, depositCap: { STX: 100_000n } });
+    assert.equal(typeof scheme.schemeHooks.onPaymentResponse, 'function');
+    assert.equal(typeof scheme.schemeHooks.onAfterVerify, 'function');
+    assert.equal(scheme.payer.account.address, account.address);
+    const client = registerBatchSettlementStacksScheme(
+      new x402Client().setSpendControls(stacksSpendControls()),
+      { scheme },
+    );
+    const offer = base({ escrow: ESCROW, receiverAuthorizer: AUTHORIZER, withdrawDelay: 6 });
+    // The selection x402Client makes before asking a scheme (private in its types, public at run time).
+    const select = client as unknown as {
+      selectPaymentRequirements(version: number, accepts: PaymentRequirements[]): unknown;
+    };
+    assert.equal(select.selectPaymentRequirements(2, [offer]), offer);
+  });
+
+  test('a client without an account, or a v1 payment, is refused before anything is signed', async () => {
+    assert.throws(
+      () => registerBatchSettlementStacksScheme(new x402Client(), {}),
+      (error: unknown) =>
+        error instanceof ExactStacksSchemeError && error.reason === 'invalid_payer_options',
+    );
+    const scheme = new BatchSettlementStacksScheme({ account, depositCap: { STX: 100_000n } });
+    await assert.rejects(
+      scheme.createPaymentPayload(1, base()),
+      (error: unknown) =>
+        error instanceof ExactStacksSchemeError && error.reason === 'invalid_x402_version',
+    );
+    await assert.rejects(
+      scheme.createPaymentPayload(2, base(), { maxAmountPerPayment: '999' }),
+      (error: unknown) =>
+        error instanceof ExactStacksSchemeError && error.reason === 'payment_over_max_amount',
+    );
   });
 });
