@@ -5,13 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { x402Client } from '@x402/core/client';
 import type { PaymentPayload, PaymentRequirements } from '@x402/core/types';
 import { privateKeyToAccount } from '../stacks/accounts.js';
 import { registerBatchSettlementStacksScheme } from './batch-register.js';
 import { BatchSettlementStacksScheme } from './batch-scheme.js';
 import { ExactStacksSchemeError } from './errors.js';
-import { stacksSpendControls } from './spend-controls.js';
 
 const ESCROW = 'ST1PQHQKV0RJXZFY1DGX8MNSNYVE3VGZJSRTPGZGM.batch-escrow';
 const AUTHORIZER = 'ST2CY5V39NHDPWSXMW9QDT3HC3GD6Q6XX4CFRK9AG';
@@ -168,26 +166,29 @@ describe('BatchSettlementStacksScheme, client role', () => {
     );
   });
 
-  test('registered on a stock x402Client for stacks:*, with its response hook beside the server hooks', () => {
+  test('registered on a client for stacks:*, with its response hook beside the server hooks', () => {
     const scheme = new BatchSettlementStacksScheme({ account, depositCap: { STX: 100_000n } });
     assert.equal(typeof scheme.schemeHooks.onPaymentResponse, 'function');
     assert.equal(typeof scheme.schemeHooks.onAfterVerify, 'function');
     assert.equal(scheme.payer.account.address, account.address);
-    const client = registerBatchSettlementStacksScheme(
-      new x402Client().setSpendControls(stacksSpendControls()),
-      { scheme },
-    );
-    const offer = base({ escrow: ESCROW, receiverAuthorizer: AUTHORIZER, withdrawDelay: 6 });
-    // The selection x402Client makes before asking a scheme (private in its types, public at run time).
-    const select = client as unknown as {
-      selectPaymentRequirements(version: number, accepts: PaymentRequirements[]): unknown;
+    // Told a client by its methods (src/x402 loads @x402/core for types only; the e2e uses a real x402Client).
+    const registered: [string, unknown][] = [];
+    const client = {
+      createPaymentPayload: () => undefined,
+      register: (network: string, registeredScheme: unknown) =>
+        registered.push([network, registeredScheme]),
     };
-    assert.equal(select.selectPaymentRequirements(2, [offer]), offer);
+    registerBatchSettlementStacksScheme(client as never, { scheme });
+    assert.deepEqual(registered, [['stacks:*', scheme]]);
   });
 
   test('a client without an account, or a v1 payment, is refused before anything is signed', async () => {
     assert.throws(
-      () => registerBatchSettlementStacksScheme(new x402Client(), {}),
+      () =>
+        registerBatchSettlementStacksScheme(
+          { createPaymentPayload: () => undefined, register: () => undefined } as never,
+          {},
+        ),
       (error: unknown) =>
         error instanceof ExactStacksSchemeError && error.reason === 'invalid_payer_options',
     );
