@@ -1,8 +1,9 @@
 /**
- * One call that adds Stacks batch-settlement to a stock `x402ResourceServer` or `x402Facilitator`, as
+ * One call that adds Stacks batch-settlement to a stock `x402Client`, `x402ResourceServer` or `x402Facilitator`, as
  * `registerExactStacksScheme` does for `exact` (and beside it: a target may serve both).
  * @module
  */
+import type { x402Client } from '@x402/core/client';
 import type { x402Facilitator } from '@x402/core/facilitator';
 import type { x402ResourceServer } from '@x402/core/server';
 import type { Network } from '@x402/core/types';
@@ -19,7 +20,8 @@ import { targetKindOf } from './register-target.js';
  * facilitator the networks to register.
  * @example
  * ```ts
- * const options: RegisterBatchSettlementStacksOptions = { withdrawDelay: 144, minDeposit: 500_000n };
+ * const seller: RegisterBatchSettlementStacksOptions = { withdrawDelay: 144, minDeposit: 500_000n };
+ * const buyer: RegisterBatchSettlementStacksOptions = { account, depositCap: { STX: 100_000n } };
  * ```
  */
 export type RegisterBatchSettlementStacksOptions = BatchSettlementStacksSchemeOptions & {
@@ -33,10 +35,11 @@ export type RegisterBatchSettlementStacksOptions = BatchSettlementStacksSchemeOp
 };
 
 /**
- * Registers Stacks batch-settlement on a stock `@x402/core` resource server (`stacks:*`) or facilitator (the
- * engine's concrete batch-settlement networks), and returns the target for chaining.
+ * Registers Stacks batch-settlement on a stock `@x402/core` client or resource server (`stacks:*`) or facilitator
+ * (the engine's concrete batch-settlement networks), and returns the target for chaining. A client needs `account`
+ * and `depositCap`, the most one deposit may lock per asset.
  * @throws {ExactStacksSchemeError} `invalid_server_config` for another target, or a facilitator engine that serves
- * batch-settlement nowhere.
+ * batch-settlement nowhere; `invalid_payer_options` for a client without an account or a deposit cap.
  * @example
  * ```ts
  * const server = registerBatchSettlementStacksScheme(
@@ -47,10 +50,14 @@ export type RegisterBatchSettlementStacksOptions = BatchSettlementStacksSchemeOp
  *   registerExactStacksScheme(new x402Facilitator(), { facilitator: engine }),
  *   { facilitator: engine },
  * );
+ * const client = registerBatchSettlementStacksScheme(
+ *   registerExactStacksScheme(new x402Client(), { account }),
+ *   { account, depositCap: { STX: 100_000n } },
+ * );
  * ```
  */
 export function registerBatchSettlementStacksScheme<
-  Target extends x402ResourceServer | x402Facilitator,
+  Target extends x402Client | x402ResourceServer | x402Facilitator,
 >(target: Target, options: RegisterBatchSettlementStacksOptions = {}): Target {
   const { scheme: given, networks, ...schemeOptions } = options;
   const scheme = given ?? new BatchSettlementStacksScheme(schemeOptions);
@@ -70,8 +77,14 @@ export function registerBatchSettlementStacksScheme<
     (target as x402ResourceServer).register(STACKS_NETWORK_PATTERN, scheme);
     return target;
   }
+  if (kind === 'client') {
+    // Fails here, not at the first 402, when there is no account (the constructor already refused a missing cap).
+    void scheme.payer;
+    (target as x402Client).register(STACKS_NETWORK_PATTERN, scheme);
+    return target;
+  }
   throw new ExactStacksSchemeError(
     'invalid_server_config',
-    'registerBatchSettlementStacksScheme takes an x402ResourceServer or an x402Facilitator',
+    'registerBatchSettlementStacksScheme takes an x402Client, an x402ResourceServer or an x402Facilitator',
   );
 }

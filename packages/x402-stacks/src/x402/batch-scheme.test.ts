@@ -6,6 +6,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { PaymentPayload, PaymentRequirements } from '@x402/core/types';
+import { privateKeyToAccount } from '../stacks/accounts.js';
+import { registerBatchSettlementStacksScheme } from './batch-register.js';
 import { BatchSettlementStacksScheme } from './batch-scheme.js';
 import { ExactStacksSchemeError } from './errors.js';
 
@@ -140,5 +142,66 @@ describe('BatchSettlementStacksScheme, server role', () => {
     // Used once: a later 402 for the same object carries nothing stale.
     assert.equal(await scheme.enrichPaymentRequiredResponse(context(payment)), undefined);
     assert.deepEqual(scheme.dynamicExtraFields, ['channelState', 'voucherState']);
+  });
+});
+
+describe('BatchSettlementStacksScheme, client role', () => {
+  const account = privateKeyToAccount(`${'7'.repeat(64)}01`, 'testnet');
+
+  test('an account pays only with a deposit cap, given at the top level', () => {
+    assert.throws(
+      () => new BatchSettlementStacksScheme({ account }),
+      (error: unknown) =>
+        error instanceof ExactStacksSchemeError && error.reason === 'invalid_payer_options',
+    );
+    assert.throws(
+      () =>
+        new BatchSettlementStacksScheme({
+          account,
+          depositCap: { STX: 1n },
+          batch: { depositCap: { STX: 1n } },
+        } as never),
+      (error: unknown) =>
+        error instanceof ExactStacksSchemeError && error.reason === 'invalid_payer_options',
+    );
+  });
+
+  test('registered on a client for stacks:*, with its response hook beside the server hooks', () => {
+    const scheme = new BatchSettlementStacksScheme({ account, depositCap: { STX: 100_000n } });
+    assert.equal(typeof scheme.schemeHooks.onPaymentResponse, 'function');
+    assert.equal(typeof scheme.schemeHooks.onAfterVerify, 'function');
+    assert.equal(scheme.payer.account.address, account.address);
+    // Told a client by its methods (src/x402 loads @x402/core for types only; the e2e uses a real x402Client).
+    const registered: [string, unknown][] = [];
+    const client = {
+      createPaymentPayload: () => undefined,
+      register: (network: string, registeredScheme: unknown) =>
+        registered.push([network, registeredScheme]),
+    };
+    registerBatchSettlementStacksScheme(client as never, { scheme });
+    assert.deepEqual(registered, [['stacks:*', scheme]]);
+  });
+
+  test('a client without an account, or a v1 payment, is refused before anything is signed', async () => {
+    assert.throws(
+      () =>
+        registerBatchSettlementStacksScheme(
+          { createPaymentPayload: () => undefined, register: () => undefined } as never,
+          {},
+        ),
+      (error: unknown) =>
+        error instanceof ExactStacksSchemeError && error.reason === 'invalid_payer_options',
+    );
+    const scheme = new BatchSettlementStacksScheme({ account, depositCap: { STX: 100_000n } });
+    await assert.rejects(
+      scheme.createPaymentPayload(1, base()),
+      (error: unknown) =>
+        error instanceof ExactStacksSchemeError && error.reason === 'invalid_x402_version',
+    );
+    await assert.rejects(
+      scheme.createPaymentPayload(2, base(), { maxAmountPerPayment: '999' }),
+      (error: unknown) =>
+        error instanceof ExactStacksSchemeError && error.reason === 'payment_over_max_amount',
+    );
   });
 });

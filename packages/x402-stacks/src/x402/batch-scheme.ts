@@ -1,7 +1,8 @@
 /**
  * `BatchSettlementStacksScheme`: batch-settlement on Stacks as `@x402/core` plugs schemes in, beside
- * `ExactStacksScheme`. The server role needs nothing; a `facilitator` engine (one given `batchSettlementFacilitator`)
- * makes it a facilitator. Each role lives in its own module; this class only routes to them.
+ * `ExactStacksScheme`. The server role needs nothing; an `account` with a `depositCap` makes it a client, and a
+ * `facilitator` engine (one given `batchSettlementFacilitator`) makes it a facilitator. Each role lives in its own
+ * module; this class only routes to them.
  * @module
  */
 import type {
@@ -9,8 +10,12 @@ import type {
   Network,
   PaymentFlowConfig,
   PaymentPayload,
+  PaymentPayloadContext,
+  PaymentPayloadResult,
   PaymentRequirements,
   Price,
+  SchemeClientHooks,
+  SchemeNetworkClient,
   SchemeNetworkFacilitator,
   SchemeNetworkServer,
   SchemePaymentRequiredContext,
@@ -20,29 +25,40 @@ import type {
   VerifyResponse,
 } from '@x402/core/types';
 import { BATCH_SETTLEMENT } from '../batch/wire.js';
+import type { Payer } from '../client/payer.js';
 import type { Facilitator } from '../facilitator/engine.js';
+import type { StacksAccount } from '../stacks/accounts.js';
+import { type BatchClientRoleOptions, createBatchClientRole } from './batch-client-role.js';
 import {
   BATCH_CORRECTIVE_FIELDS,
   type BatchServerRole,
   type BatchServerRoleOptions,
   createBatchServerRole,
 } from './batch-server-role.js';
+import type { ClientRole } from './client-role.js';
 import { ExactStacksSchemeError } from './errors.js';
 import { createFacilitatorRole, type FacilitatorRole } from './facilitator-role.js';
 
 /**
- * Options of {@link BatchSettlementStacksScheme}: the server options apply to every instance; give `facilitator`
- * for the facilitator role.
+ * Options of {@link BatchSettlementStacksScheme}: the server options apply to every instance; give `account` and
+ * `depositCap` for the client role, `facilitator` for the facilitator role.
  * @example
  * ```ts
+ * const buyer: BatchSettlementStacksSchemeOptions = { account, depositCap: { STX: 100_000n } };
  * const seller: BatchSettlementStacksSchemeOptions = { withdrawDelay: 144, minDeposit: 500_000n };
  * const facilitator: BatchSettlementStacksSchemeOptions = { facilitator: engine };
  * ```
  */
-export type BatchSettlementStacksSchemeOptions = BatchServerRoleOptions & {
-  /** The verify/settle engine (facilitator role), from `createFacilitator({ schemes: [batchSettlementFacilitator(…)] })`. */
-  facilitator?: Facilitator;
-};
+export type BatchSettlementStacksSchemeOptions = BatchServerRoleOptions &
+  Partial<BatchClientRoleOptions> & {
+    /**
+     * The paying account (client role), from `privateKeyToAccount` or `mnemonicToAccount`: vouchers are signed with
+     * its key, so a remote {@link Signer} cannot pay channels.
+     */
+    account?: StacksAccount;
+    /** The verify/settle engine (facilitator role), from `createFacilitator({ schemes: [batchSettlementFacilitator(…)] })`. */
+    facilitator?: Facilitator;
+  };
 
 /**
  * batch-settlement's one payment flow: verify before the handler, charge after it succeeded. A voucher is never
@@ -69,33 +85,65 @@ export const BATCH_SETTLEMENT_STACKS_PAYMENT_FLOWS: Readonly<Record<string, Paym
  *   .register('stacks:*', new BatchSettlementStacksScheme({ withdrawDelay: 144 }));
  * ```
  */
-export class BatchSettlementStacksScheme implements SchemeNetworkServer, SchemeNetworkFacilitator {
+export class BatchSettlementStacksScheme
+  implements SchemeNetworkClient, SchemeNetworkServer, SchemeNetworkFacilitator
+{
   readonly scheme = BATCH_SETTLEMENT;
   readonly caipFamily = 'stacks:*';
   readonly defaultAssetTransferMethod = 'default';
   readonly paymentFlows = BATCH_SETTLEMENT_STACKS_PAYMENT_FLOWS;
   /** A corrective 402 adds these to the paid offer; a buyer may echo them in `accepted`. */
   readonly dynamicExtraFields = [...BATCH_CORRECTIVE_FIELDS];
-  readonly schemeHooks: SchemeServerHooks;
+  /** The server role's hooks (the corrective snapshot), and in the client role its own (a payment's outcome). */
+  readonly schemeHooks: SchemeServerHooks & SchemeClientHooks;
 
   readonly #server: BatchServerRole;
+  readonly #client: ClientRole | undefined;
   readonly #facilitator: FacilitatorRole | undefined;
 
   /**
-   * @throws {ExactStacksSchemeError} `invalid_server_config` for a withdraw delay or suggested deposit out of range.
+   * @throws {ExactStacksSchemeError} `invalid_server_config` for a withdraw delay or suggested deposit out of range;
+   * `invalid_payer_options` for an account without a `depositCap`.
+   * @throws {PayerOptionsError} (client role) for an account, cap or payment options the payer cannot use.
    */
   constructor(options: BatchSettlementStacksSchemeOptions = {}) {
-    const { facilitator, ...serverOptions } = options;
-    this.#server = createBatchServerRole(serverOptions);
+    const { account, facilitator, withdrawDelay, minDeposit, money, sponsored, ...clientOptions } =
+      options;
+    this.#server = createBatchServerRole({
+      withdrawDelay,
+      minDeposit,
+      money,
+      sponsored,
+      tokens: options.tokens,
+    });
+    this.#client = account
+      ? createBatchClientRole(account, clientOptions as BatchClientRoleOptions)
+      : undefined;
     this.#facilitator = facilitator
       ? createFacilitatorRole(facilitator, BATCH_SETTLEMENT)
       : undefined;
-    this.schemeHooks = this.#server.schemeHooks;
+    // The two roles' hooks have distinct names, so one instance may serve both.
+    this.schemeHooks = { ...this.#server.schemeHooks, ...this.#client?.schemeHooks };
+  }
+
+  /** The client role's payer (spent amounts, the account, its chain client). */
+  get payer(): Payer {
+    return this.#clientRole().payer;
   }
 
   /** The concrete networks the facilitator engine serves batch-settlement on, for `x402Facilitator.register`. */
   facilitatorNetworks(): Network[] {
     return this.#facilitatorRole().networks();
+  }
+
+  // Client role
+
+  createPaymentPayload(
+    x402Version: number,
+    requirements: PaymentRequirements,
+    context?: PaymentPayloadContext,
+  ): Promise<PaymentPayloadResult> {
+    return this.#clientRole().createPaymentPayload(x402Version, requirements, context);
   }
 
   // Server role
@@ -144,6 +192,14 @@ export class BatchSettlementStacksScheme implements SchemeNetworkServer, SchemeN
 
   settle(payload: PaymentPayload, requirements: PaymentRequirements): Promise<SettleResponse> {
     return this.#facilitatorRole().settle(payload, requirements);
+  }
+
+  #clientRole(): ClientRole {
+    if (this.#client) return this.#client;
+    throw new ExactStacksSchemeError(
+      'invalid_payer_options',
+      'this BatchSettlementStacksScheme has no account to pay with: new BatchSettlementStacksScheme({ account, depositCap })',
+    );
   }
 
   #facilitatorRole(): FacilitatorRole {

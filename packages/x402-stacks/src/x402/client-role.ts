@@ -5,6 +5,10 @@
  * it through the `onPaymentResponse` hook; a transport that does not (`@x402/axios` 2.11) frees the turn once the
  * transaction is in the mempool, or after `responseTimeoutMs` at the latest, when the chain decides the next nonce.
  * A 402 that declares `payment-identifier` gets a fresh id in the payload's extensions, as the wrappers send it.
+ *
+ * The same role serves batch-settlement ({@link ClientRoleScheme}): only how a payload is told apart differs, and a
+ * refusal the payer resynchronised from (a corrective 402) answers the hook with `{ recovered: true }`, so the
+ * transport pays the same challenge once more.
  * @module
  */
 import type { PaymentCreationFailureContext, PaymentResponseContext } from '@x402/core/client';
@@ -55,13 +59,33 @@ export type ClientRole = {
   ): Promise<PaymentPayloadResult>;
 };
 
+/**
+ * What sets one scheme's client role apart: its name (for messages) and the string that tells its payloads apart
+ * (what the response hook sees of a payment).
+ * @example
+ * ```ts
+ * const exact: ClientRoleScheme = { name: 'exact', paymentKey: (payload) => String(payload.transaction) };
+ * ```
+ */
+export type ClientRoleScheme = {
+  readonly name: string;
+  readonly paymentKey: (payload: Record<string, unknown>) => string | undefined;
+};
+
+/** `exact`: a payload is its signed transaction. */
+const EXACT_CLIENT_SCHEME: ClientRoleScheme = {
+  name: 'exact',
+  paymentKey: (payload) =>
+    typeof payload.transaction === 'string' ? payload.transaction : undefined,
+};
+
 type InFlight = {
   readonly prepared: PreparedPayment;
   readonly timer: ReturnType<typeof setTimeout>;
 };
 
 /**
- * Creates the client role of one account.
+ * Creates the client role of one account, for `exact` unless another scheme is named.
  * @throws {PayerOptionsError} for options the payer cannot use.
  * @example
  * ```ts
@@ -71,6 +95,7 @@ type InFlight = {
 export function createClientRole(
   account: StacksAccount | Signer,
   options: ClientRoleOptions = {},
+  scheme: ClientRoleScheme = EXACT_CLIENT_SCHEME,
 ): ClientRole {
   const { responseTimeoutMs = 60_000, ...paymentOptions } = options;
   if (!Number.isFinite(responseTimeoutMs) || responseTimeoutMs < 1) {
@@ -80,24 +105,26 @@ export function createClientRole(
     );
   }
   const payer = createPayer(account, paymentOptions);
-  // By the transaction hex (what the response hook sees), and by the requirements object (what a failure hook sees).
+  // By the payment's key (what the response hook sees), and by the requirements object (what a failure hook sees).
   const inFlight = new Map<string, InFlight>();
   const byRequirements = new WeakMap<PaymentRequirements, string>();
   const urls = new WeakMap<PaymentRequirements, string>();
 
+  /** Ends a payment's wait with its outcome; the prepared payment, or undefined when it was not waiting. */
   const settle = async (
-    transaction: string,
+    key: string,
     outcome: (prepared: PreparedPayment) => Promise<unknown>,
-  ) => {
-    const entry = inFlight.get(transaction);
-    if (!entry) return;
-    inFlight.delete(transaction);
+  ): Promise<PreparedPayment | undefined> => {
+    const entry = inFlight.get(key);
+    if (!entry) return undefined;
+    inFlight.delete(key);
     clearTimeout(entry.timer);
     try {
       await outcome(entry.prepared);
     } catch {
       // complete() throws for refused and pending payments; the transport reports those to the caller itself.
     }
+    return entry.prepared;
   };
 
   const schemeHooks: SchemeClientHooks = {
@@ -106,21 +133,22 @@ export function createClientRole(
     },
     async onPaymentCreationFailure({ selectedRequirements }: PaymentCreationFailureContext) {
       // A later hook failed after this scheme signed: the payment never left, so its nonce goes back to the chain.
-      const transaction = byRequirements.get(selectedRequirements);
-      if (transaction)
-        await settle(transaction, async (prepared) =>
-          prepared.fail(new Error('payment creation failed')),
-        );
+      const key = byRequirements.get(selectedRequirements);
+      if (key)
+        await settle(key, async (prepared) => prepared.fail(new Error('payment creation failed')));
     },
     async onPaymentResponse(context: PaymentResponseContext) {
-      const transaction = transactionOf(context.paymentPayload.payload);
-      if (!transaction) return;
-      await settle(transaction, (prepared) =>
+      const key = scheme.paymentKey(context.paymentPayload.payload);
+      if (!key) return;
+      const prepared = await settle(key, (prepared) =>
         context.error
           ? Promise.resolve(prepared.fail(context.error))
           : prepared.complete(answerOf(context)),
       );
-      // Never `{ recovered: true }`: a retry would sign a second payment for the same request.
+      // An `exact` payment never recovers: a retry would sign a second payment for the same request. A channel
+      // payment recovers only when a corrective 402 proved the refused voucher superseded (the stock transports
+      // retry once, so this is bounded).
+      if (prepared?.resynchronised?.()) return { recovered: true };
     },
   };
 
@@ -131,7 +159,7 @@ export function createClientRole(
       if (x402Version !== 2) {
         throw new ExactStacksSchemeError(
           'invalid_x402_version',
-          `the Stacks exact scheme pays x402 v2 offers, got v${x402Version}`,
+          `the Stacks ${scheme.name} scheme pays x402 v2 offers, got v${x402Version}`,
         );
       }
       const cap = context?.maxAmountPerPayment;
@@ -165,15 +193,15 @@ export function createClientRole(
       );
       const { payload } = decodePaymentSignatureHeader(prepared.header.value);
       const { paymentId } = prepared;
-      const transaction = transactionOf(payload)!;
+      const key = scheme.paymentKey(payload)!;
       const timer = setTimeout(
-        () => void settle(transaction, async (p) => p.fail(new Error('no outcome in time'))),
+        () => void settle(key, async (p) => p.fail(new Error('no outcome in time'))),
         responseTimeoutMs,
       );
       // The timer must never keep Node alive; browsers have no unref.
       (timer as { unref?: () => void }).unref?.();
-      inFlight.set(transaction, { prepared, timer });
-      byRequirements.set(requirements, transaction);
+      inFlight.set(key, { prepared, timer });
+      byRequirements.set(requirements, key);
       // Only the id: x402Client merges it into the 402's own entry, keeping the seller's fields as declared.
       return {
         x402Version: 2,
@@ -184,10 +212,6 @@ export function createClientRole(
       };
     },
   };
-}
-
-function transactionOf(payload: Record<string, unknown>): string | undefined {
-  return typeof payload.transaction === 'string' ? payload.transaction : undefined;
 }
 
 /**

@@ -26,6 +26,7 @@
  * ```
  * @module
  */
+export type { BatchClientRoleOptions } from './batch-client-role.js';
 export {
   type RegisterBatchSettlementStacksOptions,
   registerBatchSettlementStacksScheme,
