@@ -99,11 +99,12 @@ export function createPreparedBatchPayment(parts: PreparedBatchParts): PreparedP
             correctiveExtra(answer, parts.requirements),
           );
           resynchronised = result.resynced;
-          // The refused voucher is superseded by the next one when the corrected total is above the one it was
-          // signed from: its ceiling then adds nothing the budget must count. Otherwise the seller side still holds
-          // a voucher it could claim, and the price stays counted.
-          if (result.superseded) await reservation.release();
-          else await reservation.consume();
+          // The price stays counted even when the corrected total supersedes the refused voucher: that total is the
+          // seller side's word, backed only by a voucher the buyer signed (possibly this very one), so releasing here
+          // would let a seller that answers every voucher with a "corrective" 402 raise what it can claim by a price
+          // per refusal while the budget counts nothing. A lost race between two of the buyer's own processes is
+          // then counted once too many: the budget errs on the side of the buyer's money.
+          await reservation.consume();
           throw new PaymentRejectedError(
             {
               facilitatorReason: outcome.reason,
