@@ -116,7 +116,15 @@ function buyer(account: StacksAccount, scheme: string, depositCap?: bigint) {
   const store = createMemoryChannelStore();
   const pay = wrapFetchWithPayment(fetch, account, {
     apiUrl: devnet.url,
-    ...(depositCap === undefined ? {} : { batch: { depositCap: { STX: depositCap }, store } }),
+    ...(depositCap === undefined
+      ? {}
+      : {
+          batch: {
+            depositCap: { STX: depositCap },
+            escrows: ['ST1PQHQKV0RJXZFY1DGX8MNSNYVE3VGZJSRTPGZGM.batch-escrow'],
+            store,
+          },
+        }),
   });
   return {
     store,

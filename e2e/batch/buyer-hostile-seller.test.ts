@@ -144,15 +144,35 @@ describe('the buyer against a hostile batch-settlement seller', () => {
     await devnet?.stop();
   });
 
-  test('the deposit cap bounds what the buyer deposits across 402s, whatever escrow they name', async () => {
+  test('an escrow the buyer did not name is never deposited into: refused by name, nothing signed', async () => {
+    mode = 'fresh-channel-each-402';
+    signed.length = 0;
+    const pay = wrapFetchWithPayment(fetch, devnet.accounts[1]!.account, {
+      apiUrl: devnet.url,
+      batch: {
+        depositCap: { STX: DEPOSIT_CAP },
+        escrows: ['ST1PQHQKV0RJXZFY1DGX8MNSNYVE3VGZJSRTPGZGM.batch-escrow'],
+        store: createMemoryChannelStore(),
+      },
+    });
+    await assert.rejects(pay(url), /invalid_batch_settlement_stacks_escrow/);
+    assert.equal(signed.length, 0);
+  });
+
+  test('the deposit cap bounds what the buyer holds in all its channels, whatever new channels 402s name', async () => {
     mode = 'fresh-channel-each-402';
     signed.length = 0;
     const buyer: StacksAccount = devnet.accounts[1]!.account;
     const pay = wrapFetchWithPayment(fetch, buyer, {
       apiUrl: devnet.url,
-      batch: { depositCap: { STX: DEPOSIT_CAP }, store: createMemoryChannelStore() },
+      batch: {
+        depositCap: { STX: DEPOSIT_CAP },
+        // Even escrows the buyer trusts: each 402 names a new channel, and the cap holds across them.
+        escrows: [0, 1, 2].map((index) => `${seller}.batch-escrow-${index}`),
+        store: createMemoryChannelStore(),
+      },
     });
-    for (let i = 0; i < 3; i++) await pay(url);
+    for (let i = 0; i < 3; i++) await pay(url).catch(() => undefined);
     const deposits = signed.filter((payload) => payload.type === 'deposit');
     const total = deposits.reduce((sum, payload) => sum + BigInt(payload.deposit!.amount), 0n);
     const escrows = new Set(deposits.map((payload) => JSON.stringify(payload.channelConfig)));
@@ -169,7 +189,11 @@ describe('the buyer against a hostile batch-settlement seller', () => {
     const payer = createPayer(buyer, {
       apiUrl: devnet.url,
       budget: { STX: 100n * PRICE },
-      batch: { depositCap: { STX: DEPOSIT_CAP }, store: createMemoryChannelStore() },
+      batch: {
+        depositCap: { STX: DEPOSIT_CAP },
+        escrows: [`${seller}.batch-escrow`],
+        store: createMemoryChannelStore(),
+      },
     });
     const pay = wrapFetchWithPayment(fetch, payer);
     const first = await pay(url);

@@ -72,6 +72,7 @@ describe('the batch buyer against the facilitator engine and the devnet', () => 
       chain,
       store: channels,
       depositCap: (asset) => (asset.kind === 'stx' ? cap : undefined),
+      escrows: new Set([ESCROW]),
       acquireNonce: async () => {
         nonceReads++;
         const nonce = await chain.getNextNonce(payer.address);

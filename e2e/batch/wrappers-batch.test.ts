@@ -160,7 +160,11 @@ describe('batch-settlement through wrapFetchWithPayment and wrapAxiosWithPayment
   test('30 paid requests over fetch: batch-settlement chosen, one deposit then vouchers, some charged less', async () => {
     const pay = wrapFetchWithPayment(fetch, fetchPayer, {
       apiUrl: devnet.url,
-      batch: { depositCap: { STX: DEPOSIT_CAP }, store: fetchStore },
+      batch: {
+        depositCap: { STX: DEPOSIT_CAP },
+        escrows: ['ST1PQHQKV0RJXZFY1DGX8MNSNYVE3VGZJSRTPGZGM.batch-escrow'],
+        store: fetchStore,
+      },
     });
     let depositTxid = '';
     let sum = 0n;
@@ -203,7 +207,11 @@ describe('batch-settlement through wrapFetchWithPayment and wrapAxiosWithPayment
     const store = await forgetful(record);
     const pay = wrapFetchWithPayment(fetch, fetchPayer, {
       apiUrl: devnet.url,
-      batch: { depositCap: { STX: DEPOSIT_CAP }, store },
+      batch: {
+        depositCap: { STX: DEPOSIT_CAP },
+        escrows: ['ST1PQHQKV0RJXZFY1DGX8MNSNYVE3VGZJSRTPGZGM.batch-escrow'],
+        store,
+      },
     });
     const tip = devnet.chain.height;
     const hitsBefore = { ...hits };
@@ -228,7 +236,11 @@ describe('batch-settlement through wrapFetchWithPayment and wrapAxiosWithPayment
   test('axios pays from a channel too, and pays through the corrective 402 after losing its records', async () => {
     const api = wrapAxiosWithPayment(axios.create(), axiosPayer, {
       apiUrl: devnet.url,
-      batch: { depositCap: { STX: DEPOSIT_CAP }, store: axiosStore },
+      batch: {
+        depositCap: { STX: DEPOSIT_CAP },
+        escrows: ['ST1PQHQKV0RJXZFY1DGX8MNSNYVE3VGZJSRTPGZGM.batch-escrow'],
+        store: axiosStore,
+      },
     });
     const tip = devnet.chain.height;
     for (let i = 0; i < 5; i++) {
@@ -247,7 +259,11 @@ describe('batch-settlement through wrapFetchWithPayment and wrapAxiosWithPayment
     const store = await forgetful(record);
     const forgetfulApi = wrapAxiosWithPayment(axios.create(), axiosPayer, {
       apiUrl: devnet.url,
-      batch: { depositCap: { STX: DEPOSIT_CAP }, store },
+      batch: {
+        depositCap: { STX: DEPOSIT_CAP },
+        escrows: ['ST1PQHQKV0RJXZFY1DGX8MNSNYVE3VGZJSRTPGZGM.batch-escrow'],
+        store,
+      },
     });
     const hitsBefore = { ...hits };
     const response = await forgetfulApi.get(url);
@@ -267,7 +283,11 @@ describe('batch-settlement through wrapFetchWithPayment and wrapAxiosWithPayment
     const store = createMemoryChannelStore();
     const pay = wrapFetchWithPayment(fetch, exactPayer, {
       apiUrl: devnet.url,
-      batch: { depositCap: { STX: PRICE - 1n }, store },
+      batch: {
+        depositCap: { STX: PRICE - 1n },
+        escrows: ['ST1PQHQKV0RJXZFY1DGX8MNSNYVE3VGZJSRTPGZGM.batch-escrow'],
+        store,
+      },
     });
     const tip = devnet.chain.height;
     const response = await pay(url);

@@ -55,7 +55,13 @@ describe('batch-settlement paid by stock @x402/fetch and by our fetch, through a
         }),
         { account, apiUrl: stack.devnet.url },
       ),
-      { account, apiUrl: stack.devnet.url, depositCap: { STX: cap }, store },
+      {
+        account,
+        apiUrl: stack.devnet.url,
+        depositCap: { STX: cap },
+        escrows: ['ST1PQHQKV0RJXZFY1DGX8MNSNYVE3VGZJSRTPGZGM.batch-escrow'],
+        store,
+      },
     );
   const receiptOf = (response: Response) =>
     decodePaymentResponseHeader(response.headers.get('payment-response')!) as Receipt;
@@ -207,7 +213,11 @@ describe('batch-settlement paid by stock @x402/fetch and by our fetch, through a
     const store = createMemoryChannelStore();
     const pay = ourWrapFetch(fetch, payer, {
       apiUrl: stack.devnet.url,
-      batch: { depositCap: { STX: DEPOSIT_CAP }, store },
+      batch: {
+        depositCap: { STX: DEPOSIT_CAP },
+        escrows: ['ST1PQHQKV0RJXZFY1DGX8MNSNYVE3VGZJSRTPGZGM.batch-escrow'],
+        store,
+      },
     });
     const payerBefore = await stack.balance(payer.address);
     const sellerBefore = await stack.balance(stack.payTo);

@@ -81,6 +81,8 @@ Options:
   --amount <amount>          deposit: how much, in whole units with the offer's asset ('0.1STX')
                              (default: the offer's minDeposit, else 100 times its price)
   --max-deposit <amount>     deposit: refuse an amount above this (default: 1 STX, 0.0001 sBTC, 1 USDCx)
+  --escrow <contract>        deposit: the batch-escrow you trust (env X402_BATCH_ESCROW; required): a 402 naming
+                             another contract is refused, since a seller's own contract could keep the deposit
   --channel <channelId>      refund: which channel (default: the offer's channel with the most room)
   --fee <micro-STX>          deposit, withdraw: the transaction fee (default: the node's rate, 300..100000)
   --wait <seconds>           deposit, withdraw: how long to wait for the transaction to be mined (default 120)
@@ -94,7 +96,7 @@ Options:
   --json                     one JSON object on stdout
   -h, --help                 show this help
 
-Environment: X402_CHANNEL_STORE, X402_BUDGET_FILE, STACKS_PRIVATE_KEY, NETWORK, STACKS_API_URL_TESTNET,
+Environment: X402_CHANNEL_STORE, X402_BATCH_ESCROW, X402_BUDGET_FILE, STACKS_PRIVATE_KEY, NETWORK, STACKS_API_URL_TESTNET,
 STACKS_API_URL_MAINNET, STACKS_API_URL, STACKS_API_KEY (sent as x-api-key).
 
 Exit codes: 0 on success; 1 for a named failure (channel_not_found, withdrawal_locked, deposit_above_cap, …);
@@ -104,6 +106,7 @@ const FLAGS = {
   'channel-store': { type: 'string' },
   amount: { type: 'string' },
   'max-deposit': { type: 'string', multiple: true },
+  escrow: { type: 'string' },
   channel: { type: 'string' },
   fee: { type: 'string' },
   wait: { type: 'string' },
@@ -249,6 +252,7 @@ function checkFlags(subcommand: Subcommand, values: Values): void {
   const only: Record<string, readonly Subcommand[]> = {
     amount: ['deposit'],
     'max-deposit': ['deposit'],
+    escrow: ['deposit'],
     channel: ['refund'],
     fee: ['deposit', 'withdraw'],
     wait: ['deposit', 'withdraw'],
@@ -402,7 +406,19 @@ async function runStatus([channelId]: string[], context: Context): Promise<Outco
 
 async function runDeposit([url]: string[], context: Context): Promise<Outcome> {
   const account = context.account();
+  const trusted = context.values.escrow ?? (process.env.X402_BATCH_ESCROW || undefined);
+  if (trusted === undefined) {
+    throw new UsageError(
+      'deposit needs --escrow (or X402_BATCH_ESCROW): the batch-escrow contract you trust',
+    );
+  }
   const { offer } = await readOffer(url!, account);
+  if (offer.extra.escrow !== trusted) {
+    throw new ChannelFailure(
+      'untrusted_escrow',
+      `the offer names escrow ${offer.extra.escrow}, not the one you trust (${trusted}); nothing was signed`,
+    );
+  }
   const asset = offer.terms.asset;
   const amount = depositAmount(context, offer);
   const cap = depositCap(context, asset);

@@ -47,7 +47,10 @@ export async function payOverOneChannel(
   const startHeight = devnet.chain.height;
   const pay = wrapFetchWithPayment(fetch, roles.payer.account, {
     apiUrl: devnet.url,
-    batch: { depositCap: { STX: BigInt(DEMO_BATCH_REQUESTS) * QUOTE_PRICE } },
+    batch: {
+      depositCap: { STX: BigInt(DEMO_BATCH_REQUESTS) * QUOTE_PRICE },
+      escrows: ['ST1PQHQKV0RJXZFY1DGX8MNSNYVE3VGZJSRTPGZGM.batch-escrow'],
+    },
   });
 
   const started = performance.now();

@@ -83,6 +83,8 @@ describe('x402-stacks channel', { timeout: 180_000 }, () => {
     const { code, result, stderr } = await channel([
       'deposit',
       `${seller.url}/paid`,
+      '--escrow',
+      'ST1PQHQKV0RJXZFY1DGX8MNSNYVE3VGZJSRTPGZGM.batch-escrow',
       '--amount',
       '0.02STX',
       '--key-file',
@@ -99,10 +101,27 @@ describe('x402-stacks channel', { timeout: 180_000 }, () => {
     assert.equal(await stxBalance(devnet.url, payerAddress), before - 20_000n - fee);
   });
 
+  test('a deposit into an escrow the buyer did not name is refused by name, signing nothing', async () => {
+    const before = await stxBalance(devnet.url, payerAddress);
+    const { code, result } = await channel([
+      'deposit',
+      `${seller.url}/paid`,
+      '--escrow',
+      'ST1PQHQKV0RJXZFY1DGX8MNSNYVE3VGZJSRTPGZGM.other-escrow',
+      '--key-file',
+      keyFile,
+    ]);
+    assert.equal(code, 1);
+    assert.equal(result.reason, 'untrusted_escrow');
+    assert.equal(await stxBalance(devnet.url, payerAddress), before);
+  });
+
   test('a deposit above --max-deposit is refused by name, signing nothing', async () => {
     const { code, result } = await channel([
       'deposit',
       `${seller.url}/paid`,
+      '--escrow',
+      'ST1PQHQKV0RJXZFY1DGX8MNSNYVE3VGZJSRTPGZGM.batch-escrow',
       '--amount',
       '2STX',
       '--key-file',
@@ -115,7 +134,11 @@ describe('x402-stacks channel', { timeout: 180_000 }, () => {
   test("the library's wrapper pays vouchers from the CLI's channel; list and status show it", async () => {
     const pay = wrapFetchWithPayment(fetch, devnet.accounts[2]!.account, {
       apiUrl: devnet.url,
-      batch: { depositCap: { STX: 0n }, store: createFileChannelStore(storeDir) },
+      batch: {
+        depositCap: { STX: 0n },
+        escrows: ['ST1PQHQKV0RJXZFY1DGX8MNSNYVE3VGZJSRTPGZGM.batch-escrow'],
+        store: createFileChannelStore(storeDir),
+      },
     });
     for (let i = 0; i < 3; i++) {
       const response = await pay(`${seller.url}/paid`);
@@ -157,6 +180,8 @@ describe('x402-stacks channel', { timeout: 180_000 }, () => {
     const topUp = await channel([
       'deposit',
       `${seller.url}/paid`,
+      '--escrow',
+      'ST1PQHQKV0RJXZFY1DGX8MNSNYVE3VGZJSRTPGZGM.batch-escrow',
       '--amount',
       '0.005STX',
       '--key-file',
@@ -194,9 +219,22 @@ describe('x402-stacks channel', { timeout: 180_000 }, () => {
       ['status'],
       ['status', 'not-an-id'],
       ['withdraw', 'later', `0x${'00'.repeat(32)}`],
-      ['deposit', 'ftp://example.com'],
+      [
+        'deposit',
+        'ftp://example.com',
+        '--escrow',
+        'ST1PQHQKV0RJXZFY1DGX8MNSNYVE3VGZJSRTPGZGM.batch-escrow',
+      ],
+      ['deposit', `${seller.url}/paid`, '--key-file', keyFile],
       ['list', '--amount', '1STX'],
-      ['deposit', `${seller.url}/paid`, '--fee', 'lots'],
+      [
+        'deposit',
+        `${seller.url}/paid`,
+        '--escrow',
+        'ST1PQHQKV0RJXZFY1DGX8MNSNYVE3VGZJSRTPGZGM.batch-escrow',
+        '--fee',
+        'lots',
+      ],
     ]) {
       const { code, result } = await channel(args);
       assert.equal(code, 2, args.join(' '));

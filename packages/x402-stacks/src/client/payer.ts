@@ -280,6 +280,7 @@ export function createPayer(account: StacksAccount | Signer, options: PaymentOpt
       chain,
       store: batchOption.store,
       depositCap: (asset) => batchOption.depositCap.get(assetKey(asset)),
+      escrows: batchOption.escrows,
       acquireNonce: () => nonces.acquire({ inFlight: 1 }),
       depositFee: async (bytes) => fees.feeFor(await currentFeeRate(), bytes),
     });
@@ -417,7 +418,7 @@ export function createPayer(account: StacksAccount | Signer, options: PaymentOpt
         payerSigner,
         policy,
         tokens,
-        challenge.version === 2 ? batchOption?.depositCap : undefined,
+        challenge.version === 2 ? batchOption : undefined,
       );
       const refusals: RequirementRefusal[] = [...sorted.refusals];
       // When nothing is paid, the most telling reason: a balance shortfall, then the first limit hit.

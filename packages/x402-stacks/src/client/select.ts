@@ -62,8 +62,12 @@ export function sortOffers(
   account: Pick<StacksAccount, 'address' | 'network'>,
   policy: SpendingPolicy,
   tokens?: ResolveAssetOptions,
-  depositCaps?: ReadonlyMap<string, bigint>,
+  batchOption?: {
+    readonly depositCap: ReadonlyMap<string, bigint>;
+    readonly escrows: ReadonlySet<string>;
+  },
 ): OfferSelection {
+  const depositCaps = batchOption?.depositCap;
   const payable: PayableOffer[] = [];
   const refusals: RequirementRefusal[] = [];
   let policyRefusal: OfferPolicyRefusal | undefined;
@@ -103,6 +107,13 @@ export function sortOffers(
     if (refusal) {
       policyRefusal ??= { requirements: offer.requirements, refusal };
       refuse(refusal.reason, refusal.message);
+      continue;
+    }
+    if ('terms' in terms && !batchOption?.escrows.has(terms.extra.escrow)) {
+      refuse(
+        'invalid_batch_settlement_stacks_escrow',
+        `${terms.extra.escrow} is not an escrow this buyer deposits into (batch.escrows)`,
+      );
       continue;
     }
     if ('terms' in terms && !depositCaps?.has(assetKey(resolved.asset))) {

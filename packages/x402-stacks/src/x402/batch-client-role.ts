@@ -17,7 +17,7 @@ import { ExactStacksSchemeError } from './errors.js';
  * channel's `depositCap` and `store`, as the payer's `batch` option names them.
  * @example
  * ```ts
- * const options: BatchClientRoleOptions = { depositCap: { STX: 100_000n }, maxAmount: { STX: 10_000n } };
+ * const options: BatchClientRoleOptions = { depositCap: { STX: 100_000n }, escrows: [escrow], maxAmount: { STX: 10_000n } };
  * ```
  */
 export type BatchClientRoleOptions = Omit<ClientRoleOptions, 'batch'> & BatchPaymentOption;
@@ -38,14 +38,15 @@ const BATCH_CLIENT_SCHEME = {
  * @throws {PayerOptionsError} for a cap, store or payer option the payer cannot use.
  * @example
  * ```ts
- * const role = createBatchClientRole(privateKeyToAccount(key, 'testnet'), { depositCap: { STX: 100_000n } });
+ * const role = createBatchClientRole(privateKeyToAccount(key, 'testnet'), { depositCap: { STX: 100_000n }, escrows: [escrow] });
  * ```
  */
 export function createBatchClientRole(
   account: StacksAccount,
   options: BatchClientRoleOptions,
 ): ClientRole {
-  const { depositCap, store, ...paymentOptions } = options ?? ({} as BatchClientRoleOptions);
+  const { depositCap, escrows, store, ...paymentOptions } =
+    options ?? ({} as BatchClientRoleOptions);
   if ('batch' in paymentOptions) {
     throw new ExactStacksSchemeError(
       'invalid_payer_options',
@@ -60,7 +61,7 @@ export function createBatchClientRole(
   }
   return createClientRole(
     account,
-    { ...paymentOptions, batch: { depositCap, ...(store ? { store } : {}) } },
+    { ...paymentOptions, batch: { depositCap, escrows, ...(store ? { store } : {}) } },
     BATCH_CLIENT_SCHEME,
   );
 }

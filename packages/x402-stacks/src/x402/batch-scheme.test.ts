@@ -167,7 +167,11 @@ describe('BatchSettlementStacksScheme, client role', () => {
   });
 
   test('registered on a client for stacks:*, with its response hook beside the server hooks', () => {
-    const scheme = new BatchSettlementStacksScheme({ account, depositCap: { STX: 100_000n } });
+    const scheme = new BatchSettlementStacksScheme({
+      account,
+      depositCap: { STX: 100_000n },
+      escrows: ['ST1PQHQKV0RJXZFY1DGX8MNSNYVE3VGZJSRTPGZGM.batch-escrow'],
+    });
     assert.equal(typeof scheme.schemeHooks.onPaymentResponse, 'function');
     assert.equal(typeof scheme.schemeHooks.onAfterVerify, 'function');
     assert.equal(scheme.payer.account.address, account.address);
@@ -192,7 +196,11 @@ describe('BatchSettlementStacksScheme, client role', () => {
       (error: unknown) =>
         error instanceof ExactStacksSchemeError && error.reason === 'invalid_payer_options',
     );
-    const scheme = new BatchSettlementStacksScheme({ account, depositCap: { STX: 100_000n } });
+    const scheme = new BatchSettlementStacksScheme({
+      account,
+      depositCap: { STX: 100_000n },
+      escrows: ['ST1PQHQKV0RJXZFY1DGX8MNSNYVE3VGZJSRTPGZGM.batch-escrow'],
+    });
     await assert.rejects(
       scheme.createPaymentPayload(1, base()),
       (error: unknown) =>

@@ -44,7 +44,7 @@ import { createFacilitatorRole, type FacilitatorRole } from './facilitator-role.
  * `depositCap` for the client role, `facilitator` for the facilitator role.
  * @example
  * ```ts
- * const buyer: BatchSettlementStacksSchemeOptions = { account, depositCap: { STX: 100_000n } };
+ * const buyer: BatchSettlementStacksSchemeOptions = { account, depositCap: { STX: 100_000n }, escrows: [escrow] };
  * const seller: BatchSettlementStacksSchemeOptions = { withdrawDelay: 144, minDeposit: 500_000n };
  * const facilitator: BatchSettlementStacksSchemeOptions = { facilitator: engine };
  * ```

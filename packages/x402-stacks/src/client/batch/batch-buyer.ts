@@ -47,8 +47,13 @@ export type BatchBuyerOptions = {
   /** Where the deposit's balance check and a lost channel's state are read. */
   readonly chain: ChainClient;
   readonly store: ChannelStore;
-  /** The most one deposit may lock, per asset; undefined: never deposit in it. */
+  /**
+   * The most this buyer's channels may hold unspent, per asset, counting every channel in the store (what was
+   * deposited and not charged, and deposits in flight); undefined: never deposit in it.
+   */
   readonly depositCap: (asset: StacksAsset) => bigint | undefined;
+  /** The escrows this buyer deposits into: a deposit into any other is refused, nothing signed. */
+  readonly escrows: ReadonlySet<string>;
   /** The account's next nonce, in turn with its other payments. */
   readonly acquireNonce: () => Promise<DepositNonceLease>;
   /** The fee of an unsponsored deposit of this many bytes, micro-STX. Default 0 (the offer should sponsor). */
@@ -145,6 +150,21 @@ export function createBatchBuyer(options: BatchBuyerOptions): BatchBuyer {
     channelsForOffer(await store.list(), account.address, offer)[0] ??
     newChannelForOffer(account.address, offer, salt(), now());
 
+  /**
+   * What the cap leaves for this channel: the cap minus what the buyer's other channels in the same asset and network
+   * hold unspent (deposited and not charged) or have in flight.
+   */
+  const capLeft = async (record: BuyerChannelRecord, cap: bigint): Promise<bigint> => {
+    let held = 0n;
+    for (const other of await store.list()) {
+      if (other.channelId === record.channelId || other.network !== record.network) continue;
+      if (other.config.token !== record.config.token) continue;
+      if (other.deposited > other.charged) held += other.deposited - other.charged;
+      if (other.pendingDeposit) held += BigInt(other.pendingDeposit.payload.deposit.amount);
+    }
+    return cap > held ? cap - held : 0n;
+  };
+
   /** The escrow's view of a channel the buyer holds a record of: the balance, and a charged total never below claimed. */
   const refreshFromChain = async (record: BuyerChannelRecord): Promise<BuyerChannelRecord> => {
     let state: Awaited<ReturnType<typeof readEscrowChannel>>;
@@ -201,7 +221,20 @@ export function createBatchBuyer(options: BatchBuyerOptions): BatchBuyer {
             resent: true,
           });
         }
-        const cap = options.depositCap(offer.terms.asset) ?? 0n;
+        if (!options.escrows.has(offer.extra.escrow)) {
+          endTurn();
+          return {
+            refusal: {
+              reason: 'invalid_batch_settlement_stacks_deposit_above_cap',
+              message: `${offer.extra.escrow} is not an escrow this buyer deposits into (batch.escrows)`,
+              needed: price,
+              cap: 0n,
+            },
+          };
+        }
+        // The cap bounds what all this buyer's channels in the asset hold unspent, not one deposit: a seller that
+        // names ever new channels (another authorizer, delay or salt) cannot make it lock the cap again and again.
+        const cap = await capLeft(record, options.depositCap(offer.terms.asset) ?? 0n);
         const planFor = (of: BuyerChannelRecord) =>
           planPayment({
             balance: of.deposited,

@@ -19,15 +19,22 @@ import { createMemoryChannelStore } from './memory-channel-store.js';
  * charged, refunded or withdrawn, so only a buyer that chose a cap opens channels.
  * @example
  * ```ts
- * const batch: BatchPaymentOption = { depositCap: { STX: 1_000_000n }, store: createFileChannelStore('./channels') };
+ * const batch: BatchPaymentOption = { depositCap: { STX: 1_000_000n }, escrows: [escrow], store: createFileChannelStore('./channels') };
  * ```
  */
 export type BatchPaymentOption = {
   /**
-   * The most one deposit may lock, per asset (same spellings as `maxAmount`). A deposit is the offer's
-   * `extra.minDeposit` (at least the price), cut down to this cap; an asset without a cap is never deposited.
+   * The most this buyer's channels may hold unspent in all, per asset (same spellings as `maxAmount`): deposited and
+   * not charged, plus deposits in flight. A deposit is the offer's `extra.minDeposit` (at least the price), cut down to
+   * what the cap leaves; an asset without a cap is never deposited.
    */
   depositCap: AssetAmounts;
+  /**
+   * The batch-escrow deployments this buyer deposits into (`<address>.<contract>`). Required: an offer names its escrow,
+   * and a seller naming a contract of its own could keep a deposit, so only escrows the buyer chose are paid into;
+   * other batch offers fall back to `exact`. The devnet's is `ST1PQHQKV0RJXZFY1DGX8MNSNYVE3VGZJSRTPGZGM.batch-escrow`.
+   */
+  escrows: readonly string[];
   /** Where the channels are kept. Default: this payer's memory (`createMemoryChannelStore`). */
   store?: ChannelStore;
 };
@@ -35,6 +42,7 @@ export type BatchPaymentOption = {
 /** The option resolved: caps by canonical asset key, and the store. */
 export type ResolvedBatchOption = {
   readonly depositCap: ReadonlyMap<string, bigint>;
+  readonly escrows: ReadonlySet<string>;
   readonly store: ChannelStore;
 };
 
@@ -53,7 +61,20 @@ export function resolveBatchOption(
 ): ResolvedBatchOption | undefined {
   if (option === undefined) return undefined;
   if (typeof option !== 'object' || option === null || typeof option.depositCap !== 'object') {
-    throw new PayerOptionsError('batch must be { depositCap, store? }');
+    throw new PayerOptionsError('batch must be { depositCap, escrows, store? }');
+  }
+  if (
+    !Array.isArray(option.escrows) ||
+    option.escrows.length === 0 ||
+    option.escrows.some(
+      (escrow) =>
+        typeof escrow !== 'string' ||
+        !/^S[0-9A-Z]{38,40}\.[a-zA-Z][a-zA-Z0-9_-]{0,39}$/.test(escrow),
+    )
+  ) {
+    throw new PayerOptionsError(
+      'batch.escrows must list the batch-escrow contracts this buyer deposits into, such as ["ST1PQHQKV0RJXZFY1DGX8MNSNYVE3VGZJSRTPGZGM.batch-escrow"]',
+    );
   }
   const depositCap = new Map<string, bigint>();
   for (const [asset, amount] of Object.entries(option.depositCap ?? {})) {
@@ -85,5 +106,5 @@ export function resolveBatchOption(
       'batch.store must be a ChannelStore (createMemoryChannelStore, createFileChannelStore)',
     );
   }
-  return { depositCap, store };
+  return { depositCap, escrows: new Set(option.escrows), store };
 }
