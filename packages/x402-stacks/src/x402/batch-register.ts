@@ -11,9 +11,7 @@ import {
   BatchSettlementStacksScheme,
   type BatchSettlementStacksSchemeOptions,
 } from './batch-scheme.js';
-import { ExactStacksSchemeError } from './errors.js';
-import { STACKS_NETWORK_PATTERN } from './register.js';
-import { targetKindOf } from './register-target.js';
+import { registerStacksScheme } from './register-target.js';
 
 /**
  * Options of {@link registerBatchSettlementStacksScheme}: the scheme's options (or a ready scheme), and for a
@@ -61,30 +59,6 @@ export function registerBatchSettlementStacksScheme<
 >(target: Target, options: RegisterBatchSettlementStacksOptions = {}): Target {
   const { scheme: given, networks, ...schemeOptions } = options;
   const scheme = given ?? new BatchSettlementStacksScheme(schemeOptions);
-  const kind = targetKindOf(target);
-  if (kind === 'facilitator') {
-    const concrete = networks ?? scheme.facilitatorNetworks();
-    if (concrete.length === 0 || concrete.some((network) => network.includes('*'))) {
-      throw new ExactStacksSchemeError(
-        'invalid_server_config',
-        `a facilitator must be registered with concrete networks where its engine serves batch-settlement, got ${JSON.stringify(concrete)}`,
-      );
-    }
-    (target as x402Facilitator).register([...concrete], scheme);
-    return target;
-  }
-  if (kind === 'server') {
-    (target as x402ResourceServer).register(STACKS_NETWORK_PATTERN, scheme);
-    return target;
-  }
-  if (kind === 'client') {
-    // Fails here, not at the first 402, when there is no account (the constructor already refused a missing cap).
-    void scheme.payer;
-    (target as x402Client).register(STACKS_NETWORK_PATTERN, scheme);
-    return target;
-  }
-  throw new ExactStacksSchemeError(
-    'invalid_server_config',
-    'registerBatchSettlementStacksScheme takes an x402Client, an x402ResourceServer or an x402Facilitator',
-  );
+  return registerStacksScheme(target, scheme, networks, 'registerBatchSettlementStacksScheme')
+    .target;
 }

@@ -8,8 +8,7 @@ import type { x402Client } from '@x402/core/client';
 import type { x402Facilitator } from '@x402/core/facilitator';
 import type { x402ResourceServer } from '@x402/core/server';
 import type { Network } from '@x402/core/types';
-import { ExactStacksSchemeError } from './errors.js';
-import { targetKindOf } from './register-target.js';
+import { registerStacksScheme, targetKindOf } from './register-target.js';
 import { ExactStacksScheme, type ExactStacksSchemeOptions } from './scheme.js';
 
 /**
@@ -30,8 +29,7 @@ export type RegisterExactStacksOptions = ExactStacksSchemeOptions & {
   networks?: readonly Network[];
 };
 
-/** The pattern clients and resource servers register: every Stacks chain id. */
-export const STACKS_NETWORK_PATTERN = 'stacks:*' as const;
+export { STACKS_NETWORK_PATTERN } from './register-target.js';
 
 /**
  * Registers the Stacks `exact` scheme on a stock `@x402/core` client, resource server or facilitator, and returns
@@ -50,33 +48,11 @@ export function registerExactStacksScheme<
 >(target: Target, options: RegisterExactStacksOptions = {}): Target {
   const { scheme: given, networks, ...schemeOptions } = options;
   const scheme = given ?? new ExactStacksScheme(schemeOptions);
-  const kind = targetKindOf(target);
-  if (kind === 'facilitator') {
-    const concrete = networks ?? scheme.facilitatorNetworks();
-    if (concrete.length === 0 || concrete.some((network) => network.includes('*'))) {
-      throw new ExactStacksSchemeError(
-        'invalid_server_config',
-        `a facilitator must be registered with concrete networks such as stacks:1, got ${JSON.stringify(concrete)}`,
-      );
-    }
-    (target as x402Facilitator).register([...concrete], scheme);
-    // The extensions the engine serves (bazaar's discovery list) are this facilitator's too: its /supported names them.
+  registerStacksScheme(target, scheme, networks, 'registerExactStacksScheme');
+  // The extensions the engine serves (bazaar's discovery list) are a facilitator's too: its /supported names them.
+  if (targetKindOf(target) === 'facilitator') {
     for (const key of schemeOptions.facilitator?.supported().extensions ?? [])
       (target as x402Facilitator).registerExtension({ key });
-    return target;
   }
-  if (kind === 'server') {
-    (target as x402ResourceServer).register(STACKS_NETWORK_PATTERN, scheme);
-    return target;
-  }
-  if (kind === 'client') {
-    // Fails here, not at the first 402, when there is no account.
-    void scheme.payer;
-    (target as x402Client).register(STACKS_NETWORK_PATTERN, scheme);
-    return target;
-  }
-  throw new ExactStacksSchemeError(
-    'invalid_server_config',
-    'registerExactStacksScheme takes an x402Client, an x402ResourceServer or an x402Facilitator',
-  );
+  return target;
 }
