@@ -6,26 +6,13 @@
  * @module
  */
 import type {
-  AssetAmount,
-  Network,
   PaymentFlowConfig,
-  PaymentPayload,
-  PaymentPayloadContext,
-  PaymentPayloadResult,
   PaymentRequirements,
-  Price,
   SchemeClientHooks,
-  SchemeNetworkClient,
-  SchemeNetworkFacilitator,
-  SchemeNetworkServer,
   SchemePaymentRequiredContext,
   SchemeServerHooks,
-  SettleResponse,
-  SupportedKind,
-  VerifyResponse,
 } from '@x402/core/types';
 import { BATCH_SETTLEMENT } from '../batch/wire.js';
-import type { Payer } from '../client/payer.js';
 import type { Facilitator } from '../facilitator/engine.js';
 import type { StacksAccount } from '../stacks/accounts.js';
 import { type BatchClientRoleOptions, createBatchClientRole } from './batch-client-role.js';
@@ -35,9 +22,8 @@ import {
   type BatchServerRoleOptions,
   createBatchServerRole,
 } from './batch-server-role.js';
-import type { ClientRole } from './client-role.js';
-import { ExactStacksSchemeError } from './errors.js';
-import { createFacilitatorRole, type FacilitatorRole } from './facilitator-role.js';
+import { createFacilitatorRole } from './facilitator-role.js';
+import { StacksSchemeRoles } from './scheme-roles.js';
 
 /**
  * Options of {@link BatchSettlementStacksScheme}: the server options apply to every instance; give `account` and
@@ -85,21 +71,13 @@ export const BATCH_SETTLEMENT_STACKS_PAYMENT_FLOWS: Readonly<Record<string, Paym
  *   .register('stacks:*', new BatchSettlementStacksScheme({ withdrawDelay: 144 }));
  * ```
  */
-export class BatchSettlementStacksScheme
-  implements SchemeNetworkClient, SchemeNetworkServer, SchemeNetworkFacilitator
-{
+export class BatchSettlementStacksScheme extends StacksSchemeRoles<BatchServerRole> {
   readonly scheme = BATCH_SETTLEMENT;
-  readonly caipFamily = 'stacks:*';
-  readonly defaultAssetTransferMethod = 'default';
   readonly paymentFlows = BATCH_SETTLEMENT_STACKS_PAYMENT_FLOWS;
   /** A corrective 402 adds these to the paid offer; a buyer may echo them in `accepted`. */
   readonly dynamicExtraFields = [...BATCH_CORRECTIVE_FIELDS];
   /** The server role's hooks (the corrective snapshot), and in the client role its own (a payment's outcome). */
   readonly schemeHooks: SchemeServerHooks & SchemeClientHooks;
-
-  readonly #server: BatchServerRole;
-  readonly #client: ClientRole | undefined;
-  readonly #facilitator: FacilitatorRole | undefined;
 
   /**
    * @throws {ExactStacksSchemeError} `invalid_server_config` for a withdraw delay or suggested deposit out of range;
@@ -109,104 +87,36 @@ export class BatchSettlementStacksScheme
   constructor(options: BatchSettlementStacksSchemeOptions = {}) {
     const { account, facilitator, withdrawDelay, minDeposit, money, sponsored, ...clientOptions } =
       options;
-    this.#server = createBatchServerRole({
+    const server = createBatchServerRole({
       withdrawDelay,
       minDeposit,
       money,
       sponsored,
       tokens: options.tokens,
     });
-    this.#client = account
+    const client = account
       ? createBatchClientRole(account, clientOptions as BatchClientRoleOptions)
       : undefined;
-    this.#facilitator = facilitator
-      ? createFacilitatorRole(facilitator, BATCH_SETTLEMENT)
-      : undefined;
+    super({
+      server,
+      client,
+      facilitator: facilitator ? createFacilitatorRole(facilitator, BATCH_SETTLEMENT) : undefined,
+      missing: {
+        client:
+          'this BatchSettlementStacksScheme has no account to pay with: new BatchSettlementStacksScheme({ account, depositCap, escrows })',
+        facilitator:
+          'this BatchSettlementStacksScheme has no facilitator engine: new BatchSettlementStacksScheme({ facilitator })',
+      },
+    });
     // The two roles' hooks have distinct names, so one instance may serve both.
-    this.schemeHooks = { ...this.#server.schemeHooks, ...this.#client?.schemeHooks };
-  }
-
-  /** The client role's payer (spent amounts, the account, its chain client). */
-  get payer(): Payer {
-    return this.#clientRole().payer;
-  }
-
-  /** The concrete networks the facilitator engine serves batch-settlement on, for `x402Facilitator.register`. */
-  facilitatorNetworks(): Network[] {
-    return this.#facilitatorRole().networks();
-  }
-
-  // Client role
-
-  createPaymentPayload(
-    x402Version: number,
-    requirements: PaymentRequirements,
-    context?: PaymentPayloadContext,
-  ): Promise<PaymentPayloadResult> {
-    return this.#clientRole().createPaymentPayload(x402Version, requirements, context);
-  }
-
-  // Server role
-
-  parsePrice(price: Price, network: Network): Promise<AssetAmount> {
-    return this.#server.parsePrice(price, network);
-  }
-
-  getAssetDecimals(asset: string, network: Network): number | undefined {
-    return this.#server.getAssetDecimals(asset, network);
-  }
-
-  enhancePaymentRequirements(
-    requirements: PaymentRequirements,
-    supportedKind: SupportedKind,
-    facilitatorExtensions: string[],
-  ): Promise<PaymentRequirements> {
-    return this.#server.enhancePaymentRequirements(
-      requirements,
-      supportedKind,
-      facilitatorExtensions,
-    );
+    this.schemeHooks = { ...server.schemeHooks, ...client?.schemeHooks };
   }
 
   enrichPaymentRequiredResponse(
     context: SchemePaymentRequiredContext,
   ): Promise<PaymentRequirements[] | undefined> {
-    return this.#server.enrichPaymentRequiredResponse(context) as Promise<
+    return this.server.enrichPaymentRequiredResponse(context) as Promise<
       PaymentRequirements[] | undefined
     >;
-  }
-
-  // Facilitator role
-
-  getExtra(network: Network): Record<string, unknown> | undefined {
-    return this.#facilitator?.getExtra(network);
-  }
-
-  getSigners(network: string): string[] {
-    return this.#facilitator?.getSigners(network) ?? [];
-  }
-
-  verify(payload: PaymentPayload, requirements: PaymentRequirements): Promise<VerifyResponse> {
-    return this.#facilitatorRole().verify(payload, requirements);
-  }
-
-  settle(payload: PaymentPayload, requirements: PaymentRequirements): Promise<SettleResponse> {
-    return this.#facilitatorRole().settle(payload, requirements);
-  }
-
-  #clientRole(): ClientRole {
-    if (this.#client) return this.#client;
-    throw new ExactStacksSchemeError(
-      'invalid_payer_options',
-      'this BatchSettlementStacksScheme has no account to pay with: new BatchSettlementStacksScheme({ account, depositCap })',
-    );
-  }
-
-  #facilitatorRole(): FacilitatorRole {
-    if (this.#facilitator) return this.#facilitator;
-    throw new ExactStacksSchemeError(
-      'invalid_server_config',
-      'this BatchSettlementStacksScheme has no facilitator engine: new BatchSettlementStacksScheme({ facilitator })',
-    );
   }
 }
