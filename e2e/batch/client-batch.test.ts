@@ -7,15 +7,14 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { type Devnet, startDevnet } from '@x402-stacks/devnet';
-import { createFacilitator, type Facilitator } from 'x402-stacks';
+import type { Devnet } from '@x402-stacks/devnet';
+import type { Facilitator } from 'x402-stacks';
 import {
   BATCH_SETTLEMENT,
   type BatchAttempt,
   type BatchBuyer,
   type BatchOffer,
   type BatchSettlementMechanism,
-  batchSettlementFacilitator,
   type ChannelStore,
   createBatchBuyer,
   createMemoryChannelStore,
@@ -25,7 +24,9 @@ import { createChainClient } from 'x402-stacks/chain';
 import { STACKS_NETWORKS, type StacksAccount } from 'x402-stacks/stacks';
 
 const NETWORK = STACKS_NETWORKS.testnet;
-const ESCROW = 'ST1PQHQKV0RJXZFY1DGX8MNSNYVE3VGZJSRTPGZGM.batch-escrow';
+
+import { type EngineStack, ESCROW, startEngineStack } from './engine-stack.js';
+
 const PRICE = 1000n;
 const MIN_DEPOSIT = 30n * PRICE;
 
@@ -97,30 +98,16 @@ describe('the batch buyer against the facilitator engine and the devnet', () => 
     return { attempt, settled };
   }
 
+  let stack: EngineStack;
   before(async () => {
-    devnet = await startDevnet({ port: 0, accounts: 8 });
+    stack = await startEngineStack();
+    ({ devnet, engine, mechanism, authorizer, sponsor } = stack);
     payer = devnet.accounts[2]!.account;
     seller = devnet.accounts[3]!.address;
-    mechanism = batchSettlementFacilitator({
-      escrows: { testnet: ESCROW },
-      authorizerKey: devnet.accounts[4]!.account.privateKey,
-      claims: { maxAgeMs: 60 * 60_000 },
-    });
-    engine = createFacilitator({
-      networks: { testnet: { url: devnet.url } },
-      sponsor: { privateKeys: [devnet.accounts[5]!.account.privateKey] },
-      schemes: [mechanism],
-    });
-    const kind = engine.supported().kinds.find((k) => k.scheme === BATCH_SETTLEMENT);
-    authorizer = String(kind?.extra?.receiverAuthorizer);
-    sponsor = String(engine.supported().kinds.find((k) => k.scheme === 'exact')?.extra?.sponsor);
     store = createMemoryChannelStore();
     buyer = buyerWith(store, 100n * PRICE);
   });
-  after(async () => {
-    await engine.idle();
-    await devnet.stop();
-  });
+  after(() => stack.stop());
 
   let payerBefore: bigint;
   let sellerBefore: bigint;

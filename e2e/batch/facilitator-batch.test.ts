@@ -19,9 +19,9 @@ import {
   signVoucher,
 } from 'x402-stacks/batch';
 import { resolveAsset, STACKS_NETWORKS, type StacksAccount } from 'x402-stacks/stacks';
+import { type EngineStack, ESCROW, startEngineStack } from './engine-stack.js';
 
 const NETWORK = STACKS_NETWORKS.testnet;
-const ESCROW = 'ST1PQHQKV0RJXZFY1DGX8MNSNYVE3VGZJSRTPGZGM.batch-escrow';
 const PRICE = 1000n;
 
 describe('batch-settlement through the facilitator engine', () => {
@@ -33,30 +33,14 @@ describe('batch-settlement through the facilitator engine', () => {
   let authorizer: string;
   let sponsor: string;
 
+  let stack: EngineStack;
   before(async () => {
-    devnet = await startDevnet({ port: 0, accounts: 8 });
+    stack = await startEngineStack();
+    ({ devnet, engine, mechanism, authorizer, sponsor } = stack);
     payer = devnet.accounts[2]!.account;
     seller = devnet.accounts[3]!.address;
-    mechanism = batchSettlementFacilitator({
-      escrows: { testnet: ESCROW },
-      authorizerKey: devnet.accounts[4]!.account.privateKey,
-      claims: { maxAgeMs: 60 * 60_000 },
-    });
-    engine = createFacilitator({
-      networks: { testnet: { url: devnet.url } },
-      sponsor: { privateKeys: [devnet.accounts[5]!.account.privateKey] },
-      schemes: [mechanism],
-    });
-    const kind = engine.supported().kinds.find((k) => k.scheme === BATCH_SETTLEMENT);
-    assert.ok(kind, '/supported lists batch-settlement');
-    authorizer = String(kind.extra?.receiverAuthorizer);
-    sponsor = String(engine.supported().kinds.find((k) => k.scheme === 'exact')?.extra?.sponsor);
-    assert.equal(kind.extra?.escrow, ESCROW);
   });
-  after(async () => {
-    await engine.idle();
-    await devnet.stop();
-  });
+  after(() => stack.stop());
 
   const requirements = () => ({
     scheme: BATCH_SETTLEMENT,
