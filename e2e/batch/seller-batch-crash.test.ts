@@ -200,12 +200,17 @@ async function raceWithdrawal(devnet: Devnet, service: FacilitatorService, selle
     sellerBefore + charged,
     'claimed in time',
   );
-  // The channel is leaving: a voucher is refused by name and never served.
+  // The channel is leaving: a voucher is refused by name and never served. The seller's copy of the channel (from its
+  // last charge) has not seen the withdrawal, so the first late voucher may run the handler, its response held back
+  // and dropped; the refusal drops the copy, and the next is refused before the handler.
   const runs = seller.runs.length;
-  const late = await get(`${seller.url}/paid`, buyer.voucher(charged + PRICE));
-  assert.equal(late.status, 402);
-  assert.equal(late.required?.error, 'invalid_batch_settlement_stacks_channel_withdrawing');
-  assert.equal(seller.runs.length, runs);
+  for (const attempt of [1, 2]) {
+    const late = await get(`${seller.url}/paid`, buyer.voucher(charged + PRICE));
+    assert.equal(late.status, 402, `late voucher ${attempt}`);
+    assert.equal(late.required?.error, 'invalid_batch_settlement_stacks_channel_withdrawing');
+    assert.doesNotMatch(late.body, /secret/, 'the held response was never sent');
+  }
+  assert.ok(seller.runs.length <= runs + 1, 'the handler ran at most once for both');
 
   // The delay passes (one burn block per 5 Stacks blocks), and the payer takes what is left.
   devnet.mine(5 * WITHDRAW_DELAY + 1);

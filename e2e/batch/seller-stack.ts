@@ -8,6 +8,11 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { Cl, type ClarityValue, makeContractCall } from '@stacks/transactions';
+import {
+  type FacilitatorService,
+  loadConfig,
+  startFacilitatorService,
+} from '@x402-stacks/facilitator';
 import express, { type Request, type Response } from 'express';
 import type { PaymentRequirements, SettleResponse } from 'x402-stacks';
 import {
@@ -41,6 +46,15 @@ type DevnetLike = {
   readonly url: string;
   readonly accounts: readonly { readonly address: string; readonly privateKey: string }[];
 };
+
+/** The facilitator service in this process, on {@link facilitatorEnv}. */
+export function startBatchService(
+  devnet: DevnetLike,
+  databaseUrl: string,
+  options: Parameters<typeof facilitatorEnv>[2] = {},
+): Promise<FacilitatorService> {
+  return startFacilitatorService(loadConfig(facilitatorEnv(devnet, databaseUrl, options)));
+}
 
 /**
  * The facilitator service's environment: batch-settlement on the devnet's escrow, the authorizer and sponsor keys,

@@ -62,6 +62,8 @@ describe('batch-settlement through wrapFetchWithPayment and wrapAxiosWithPayment
   const charged = new Map<string, bigint>();
   const before0 = new Map<string, bigint>();
   let startHeight: number;
+  /** The price of `/priced`. */
+  let routePrice = PRICE;
 
   const balance = async (address: string) =>
     BigInt(
@@ -123,24 +125,32 @@ describe('batch-settlement through wrapFetchWithPayment and wrapAxiosWithPayment
       if (req.headers['payment-signature']) hits.paid++;
       next();
     });
-    app.get(
-      '/data',
+    const paid = (amount: string | (() => string)) =>
       paymentMiddleware({
-        amount: PRICE.toString(),
+        amount,
         payTo: seller,
         network: 'testnet',
         facilitator: engine,
         sponsored: true,
         batch: true,
-      }),
+      });
+    app.get('/data', paid(PRICE.toString()), (req, res) => {
+      const payment = getPayment(req)!;
+      // A dynamic price: `?charge=` asks the handler to charge less than the route's price.
+      const asked = typeof req.query.charge === 'string' ? BigInt(req.query.charge) : PRICE;
+      if (payment.charge) payment.charge(asked);
+      const scheme = payment.charge ? BATCH_SETTLEMENT : 'exact';
+      paidWith(scheme, String(payment.payer), payment.charge ? asked : PRICE);
+      res.json({ data: 'premium', scheme });
+    });
+    // A route whose price the test changes: a voucher sent ahead at the old price meets a 402 at the new one.
+    app.get(
+      '/priced',
+      paid(() => routePrice.toString()),
       (req, res) => {
         const payment = getPayment(req)!;
-        // A dynamic price: `?charge=` asks the handler to charge less than the route's price.
-        const asked = typeof req.query.charge === 'string' ? BigInt(req.query.charge) : PRICE;
-        if (payment.charge) payment.charge(asked);
-        const scheme = payment.charge ? BATCH_SETTLEMENT : 'exact';
-        paidWith(scheme, String(payment.payer), payment.charge ? asked : PRICE);
-        res.json({ data: 'premium', scheme });
+        paidWith(payment.charge ? BATCH_SETTLEMENT : 'exact', String(payment.payer), routePrice);
+        res.json({ data: 'priced', price: routePrice.toString() });
       },
     );
     server = app.listen(0, '127.0.0.1');
@@ -196,7 +206,8 @@ describe('batch-settlement through wrapFetchWithPayment and wrapAxiosWithPayment
     // One transaction in all: the deposit. The 29 vouchers put nothing on chain, and nothing waits to.
     const chain = onChainSince(startHeight);
     assert.deepEqual(chain, { txids: [depositTxid], mempool: 0 });
-    assert.equal(hits.requests, 60, 'each request: the unpaid one, then the paid one');
+    // The first request to each URL asks for the 402 and pays it; every later one carries its voucher at once.
+    assert.deepEqual(hits, { requests: 32, paid: 30 });
     const record = await onlyChannel(fetchStore);
     assert.equal(record.deposited, DEPOSIT_CAP);
     assert.equal(record.charged, sum);
@@ -243,6 +254,7 @@ describe('batch-settlement through wrapFetchWithPayment and wrapAxiosWithPayment
       },
     });
     const tip = devnet.chain.height;
+    const hitsBeforeLoop = { ...hits };
     for (let i = 0; i < 5; i++) {
       const response = await api.get(i === 4 ? `${url}?charge=1` : url);
       assert.equal(response.status, 200);
@@ -253,6 +265,11 @@ describe('batch-settlement through wrapFetchWithPayment and wrapAxiosWithPayment
       assert.equal(receipt?.batch?.chargedAmount, i === 4 ? 1n : PRICE);
     }
     assert.equal(devnet.chain.height, tip + 1, 'the deposit alone went on chain');
+    // The unpaid request and the deposit; three vouchers paid ahead; a new URL asks first again.
+    assert.deepEqual(
+      { requests: hits.requests - hitsBeforeLoop.requests, paid: hits.paid - hitsBeforeLoop.paid },
+      { requests: 7, paid: 5 },
+    );
     const record = await onlyChannel(axiosStore);
     assert.equal(record.charged, 4n * PRICE + 1n);
 
@@ -277,6 +294,78 @@ describe('batch-settlement through wrapFetchWithPayment and wrapAxiosWithPayment
     const recovered = await onlyChannel(store);
     assert.equal(recovered.charged, record.charged + PRICE);
     await axiosStore.update(record, () => ({ ...recovered, updatedAt: Date.now() }));
+  });
+
+  test('paying ahead: one request per payment, a price change paid from the 402 it meets, and payAhead: false asks first', async () => {
+    const priced = url.replace('/data', '/priced');
+    const options = (store: ChannelStore, payAhead?: boolean) => ({
+      apiUrl: devnet.url,
+      batch: {
+        depositCap: { STX: DEPOSIT_CAP },
+        escrows: [ESCROW],
+        store,
+        ...(payAhead === undefined ? {} : { payAhead }),
+      },
+    });
+    const pay = wrapFetchWithPayment(fetch, fetchPayer, options(fetchStore));
+    const api = wrapAxiosWithPayment(axios.create(), axiosPayer, options(axiosStore));
+    const send = {
+      fetch: async () => {
+        const response = await pay(priced);
+        assert.equal(response.status, 200, await response.clone().text());
+        return {
+          body: (await response.json()) as { price: string },
+          receipt: getPaymentReceipt(response),
+        };
+      },
+      axios: async () => {
+        const response = await api.get(priced);
+        assert.equal(response.status, 200);
+        return { body: response.data as { price: string }, receipt: axiosReceipt(response) };
+      },
+    };
+    const counted = async (work: () => Promise<unknown>) => {
+      const from = { ...hits };
+      await work();
+      return { requests: hits.requests - from.requests, paid: hits.paid - from.paid };
+    };
+    const tip = devnet.chain.height;
+    for (const wrapper of ['fetch', 'axios'] as const) {
+      routePrice = PRICE;
+      assert.deepEqual(await counted(send[wrapper]), { requests: 2, paid: 1 }, `${wrapper}: first`);
+      for (let i = 0; i < 2; i++) {
+        const ahead = await counted(async () => {
+          const { receipt } = await send[wrapper]();
+          assert.equal(receipt?.batch?.chargedAmount, PRICE);
+        });
+        assert.deepEqual(ahead, { requests: 1, paid: 1 }, `${wrapper}: paid ahead`);
+      }
+      // The price moved: the voucher sent ahead for the old one meets a 402, and the new price is paid from it.
+      routePrice = PRICE / 2n;
+      const moved = await counted(async () => {
+        const { body, receipt } = await send[wrapper]();
+        assert.equal(body.price, (PRICE / 2n).toString());
+        assert.equal(receipt?.batch?.chargedAmount, PRICE / 2n);
+        assert.equal(receipt?.requirements.amount, (PRICE / 2n).toString());
+      });
+      assert.deepEqual(moved, { requests: 2, paid: 2 }, `${wrapper}: price change`);
+      assert.deepEqual(
+        await counted(send[wrapper]),
+        { requests: 1, paid: 1 },
+        `${wrapper}: ahead again`,
+      );
+    }
+    assert.equal(devnet.chain.height, tip, 'vouchers only');
+    // Turned off, each payment asks for its 402 first.
+    const asking = wrapFetchWithPayment(fetch, axiosPayer, options(axiosStore, false));
+    for (let i = 0; i < 2; i++) {
+      const steps = await counted(async () => {
+        const response = await asking(priced);
+        assert.equal(response.status, 200, await response.clone().text());
+      });
+      assert.deepEqual(steps, { requests: 2, paid: 1 });
+    }
+    routePrice = PRICE;
   });
 
   test('a deposit cap below the price falls back to exact', async () => {
@@ -349,6 +438,7 @@ describe('batch-settlement through wrapFetchWithPayment and wrapAxiosWithPayment
       assert.equal(answer.status, 200, await answer.clone().text());
       const settled = decodePaymentResponseHeader(answer.headers.get('payment-response') ?? '');
       assert.equal(settled?.success, true);
+      assert.equal(record.deposited, DEPOSIT_CAP, 'one deposit, no top-up');
       assert.equal(settled?.amount, (DEPOSIT_CAP - record.charged).toString());
     }
     await mechanism.claimNow();
@@ -365,6 +455,8 @@ describe('batch-settlement through wrapFetchWithPayment and wrapAxiosWithPayment
     // Nothing is left waiting: every claim, sweep and refund was mined.
     const chain = onChainSince(startHeight);
     assert.equal(chain.mempool, 0);
-    t.diagnostic(`${chain.txids.length} transactions on chain for 38 paid requests and 2 refunds`);
+    t.diagnostic(
+      `${chain.txids.length} transactions on chain for ${hits.paid} paid requests and 2 refunds`,
+    );
   });
 });

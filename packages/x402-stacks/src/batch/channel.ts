@@ -11,11 +11,11 @@ import { parseStacksAddress } from '../stacks/address.js';
 import { builtin } from '../stacks/builtin.js';
 import { fromHex, toHex } from '../stacks/bytes.js';
 import type { StacksNetwork } from '../stacks/networks.js';
-import { hashOf160, recoverPublicKey } from '../stacks/signature.js';
+import { recoverPublicKey, signHashRsv } from '../stacks/secp256k1.js';
+import { hashOf160 } from '../stacks/signature.js';
 import {
   recoverStructuredDataSigner,
   type StructuredDataDomain,
-  signStructuredData,
   structuredDataHash,
   structuredDataHashOfBytes,
 } from '../stacks/structured-data.js';
@@ -111,8 +111,11 @@ export function signVoucher(
   channelId: string,
   maxClaimable: bigint,
 ): string {
-  const message = voucherMessage(escrow, channelId, maxClaimable);
-  return `0x${signStructuredData(privateKey, escrowDomain(network), message)}`;
+  if (!/^0x[0-9a-fA-F]{64}$/.test(channelId)) {
+    throw new TypeError('channelId must be 0x and 64 hex characters');
+  }
+  // The same bytes `voucherHash` checks, built from a template: a buyer signs one voucher per request.
+  return `0x${signHashRsv(voucherHash(network, escrow, channelId, maxClaimable), privateKey)}`;
 }
 
 /**

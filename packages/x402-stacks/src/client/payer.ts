@@ -32,6 +32,7 @@ import { signStructuredData } from '../stacks/structured-data.js';
 import { type BatchBuyer, createBatchBuyer } from './batch/batch-buyer.js';
 import { type BatchPaymentOption, resolveBatchOption } from './batch/batch-option.js';
 import { BatchClientError } from './batch/errors.js';
+import { createPayAheadMemory } from './batch/pay-ahead.js';
 import { createPreparedBatchPayment } from './batch/prepared-batch.js';
 import { type BudgetStore, createBudgetTracker } from './budget.js';
 import { type ChainSourceOptions, resolveChainClient } from './chain-source.js';
@@ -180,7 +181,15 @@ export type Payer = {
    * Chooses a requirement, applies the policy, checks the balance and signs.
    * @throws {NoAcceptableRequirementError}, {PaymentPolicyError}, {InsufficientBalanceError}, {PaymentNetworkError}
    */
-  preparePayment(challenge: PaymentChallenge, context: { url: string }): Promise<PreparedPayment>;
+  preparePayment(
+    challenge: PaymentChallenge,
+    context: { url: string; method?: string },
+  ): Promise<PreparedPayment>;
+  /**
+   * A challenge this payer paid over a channel at this method and URL a moment ago (the `batch` option's `payAhead`):
+   * the wrappers pay it with the first request instead of waiting for a 402. `undefined` when there is none.
+   */
+  challengeAhead(context: { url: string; method: string }): PaymentChallenge | undefined;
   /**
    * Spent or reserved so far by this payer, per asset (`'STX'`, `'sBTC'`, or a contract id), atomic units. A shared
    * budget store also counts other payers: read it with `budgetStore.usage()`.
@@ -268,6 +277,7 @@ export function createPayer(account: StacksAccount | Signer, options: PaymentOpt
     tokens,
   );
   let batchBuyer: BatchBuyer | undefined;
+  const payAhead = batchOption?.payAhead ? createPayAheadMemory() : undefined;
   if (batchOption) {
     const { privateKey } = account as Partial<StacksAccount>;
     if (typeof privateKey !== 'string') {
@@ -410,7 +420,11 @@ export function createPayer(account: StacksAccount | Signer, options: PaymentOpt
       return budget.spent(assetKey(resolveAsset(asset, payerSigner.network, tokens)));
     },
 
-    async preparePayment(challenge, { url }) {
+    challengeAhead({ url, method }) {
+      return payAhead?.challengeFor(method, url);
+    },
+
+    async preparePayment(challenge, { url, method }) {
       // 1. The offers this account may pay, in the server's order.
       // Channels pay v2 challenges only: batch-settlement has no v1 wire format.
       const sorted = sortOffers(
@@ -513,6 +527,12 @@ export function createPayer(account: StacksAccount | Signer, options: PaymentOpt
                 attempt,
                 reservation,
                 onPaymentSettled: options.onPaymentSettled,
+                ...(payAhead && method !== undefined
+                  ? {
+                      onServed: () => payAhead.served(method, url, challenge),
+                      onRefused: () => payAhead.forget(method, url),
+                    }
+                  : {}),
               });
             }
             // 4. The account's turn and nonce, held until the server answers the paid request.

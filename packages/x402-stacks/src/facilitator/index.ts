@@ -25,7 +25,8 @@ export {
   signAsSponsor,
 } from '../stacks/payment/sponsor.js';
 export { isTermsProblem, resolvePaymentTerms } from '../stacks/payment/terms.js';
-export { secp256k1Backend, transactionIdOf } from '../stacks/signature.js';
+export { secp256k1Backend } from '../stacks/secp256k1.js';
+export { transactionIdOf } from '../stacks/signature.js';
 export { DEFAULT_SPONSOR_LIMITS } from './context.js';
 export type { DiscoveryOptions, DiscoveryRefusal } from './discovery.js';
 export type {

@@ -84,11 +84,10 @@ export {
   type UnsignedPayment,
   type UnsignedPaymentProblem,
 } from './payment/unsigned.js';
+export { type Secp256k1Backend, secp256k1Backend } from './secp256k1.js';
 export {
   isHighS,
   type OriginSignatureVerdict,
-  type Secp256k1Backend,
-  secp256k1Backend,
   transactionIdOf,
   verifyOriginSignature,
   verifySponsorSignature,

@@ -20,7 +20,8 @@ import {
   tamper,
   toHighS,
 } from '@x402-stacks/test-kit/fixtures';
-import { isHighS, secp256k1Backend, verifyOriginSignature } from './signature.js';
+import { secp256k1Backend } from './secp256k1.js';
+import { isHighS, verifyOriginSignature } from './signature.js';
 
 // A fixed seed keeps CI reproducible; set X402_STACKS_SEED to explore other transactions or replay a failure.
 const SEED = process.env.X402_STACKS_SEED ? Number(process.env.X402_STACKS_SEED) >>> 0 : 0x402c0de;
@@ -211,9 +212,11 @@ describe('verifyOriginSignature agrees with verifyOrigin()', () => {
       fileURLToPath(new URL('../../../test-kit/src/fixtures/tampering.ts', import.meta.url)),
     );
     const signature = pathToFileURL(fileURLToPath(new URL('./signature.ts', import.meta.url)));
+    const secp256k1 = pathToFileURL(fileURLToPath(new URL('./secp256k1.ts', import.meta.url)));
     const script = `
       const { Rng, buildBase, tamper, decodeStrict, referenceValid } = await import(${JSON.stringify(tampering.href)});
-      const { secp256k1Backend, verifyOriginSignature } = await import(${JSON.stringify(signature.href)});
+      const { verifyOriginSignature } = await import(${JSON.stringify(signature.href)});
+      const { secp256k1Backend } = await import(${JSON.stringify(secp256k1.href)});
       const rng = new Rng(${seed});
       const bases = [];
       for (let i = 0; i < ${NOBLE_BASES}; i++) bases.push(await buildBase(rng));

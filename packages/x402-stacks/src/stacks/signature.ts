@@ -15,7 +15,6 @@ import {
   AuthType,
   hash160,
   PubKeyEncoding,
-  publicKeyFromSignatureVrs,
   type SpendingCondition,
   type StacksTransactionWire,
   StacksWireType,
@@ -24,9 +23,7 @@ import {
 } from '@stacks/transactions';
 import { builtin } from './builtin.js';
 import { fromHex, toHex } from './bytes.js';
-
-/** Which secp256k1 implementation recovers public keys in this process. */
-export type Secp256k1Backend = 'libsecp256k1' | 'noble';
+import { recoverPublicKey } from './secp256k1.js';
 
 /**
  * The verdict on a spending condition's signature. `nextSigHash` is the sighash the next signer (the sponsor, after
@@ -38,9 +35,6 @@ export type OriginSignatureVerdict = {
   readonly nextSigHash?: Uint8Array;
 };
 
-type NativeSecp256k1 = {
-  ecdsaRecover(sig: Uint8Array, recid: number, msg32: Uint8Array, compressed: boolean): Uint8Array;
-};
 type NodeCrypto = {
   createHash(algorithm: string): { update(data: Uint8Array): { digest(): Uint8Array } };
 };
@@ -56,19 +50,7 @@ const SIGNATURE_OFFSET = KEY_ENCODING_OFFSET + 1;
 const SINGLE_SIG_CONDITION_LENGTH = 1 + 20 + 8 + 8 + 1 + 65;
 const HALF_CURVE_ORDER = 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0n;
 
-const native = loadNativeSecp256k1();
 const nodeCrypto = loadNodeCrypto();
-
-/**
- * The secp256k1 implementation in use: `'libsecp256k1'` when the optional native `secp256k1` package loaded,
- * otherwise `'noble'`.
- * @example
- * ```ts
- * import { secp256k1Backend } from 'x402-stacks/stacks';
- * console.log(secp256k1Backend); // 'libsecp256k1'
- * ```
- */
-export const secp256k1Backend: Secp256k1Backend = native ? 'libsecp256k1' : 'noble';
 
 /**
  * Verifies the origin signature of a deserialized transaction against its raw bytes, and reports whether any origin
@@ -244,32 +226,6 @@ function sponsorConditionLength(condition: SpendingCondition): number {
     : serializeSpendingConditionBytes(condition).length;
 }
 
-/**
- * Recovers the public key that made a 65-byte VRS signature over a 32-byte hash, or undefined when none can be
- * recovered. Internal to the `stacks` layer (not re-exported): transaction signatures and SIP-018 signatures share it.
- */
-export function recoverPublicKey(
-  messageHash: Uint8Array,
-  signatureVrs: Uint8Array,
-  compressed: boolean,
-): Uint8Array | undefined {
-  const recoveryId = signatureVrs[0]!;
-  if (recoveryId > 3) return undefined;
-  try {
-    if (native) {
-      return native.ecdsaRecover(signatureVrs.subarray(1), recoveryId, messageHash, compressed);
-    }
-    const hex = publicKeyFromSignatureVrs(
-      toHex(messageHash),
-      toHex(signatureVrs),
-      compressed ? PubKeyEncoding.Compressed : PubKeyEncoding.Uncompressed,
-    );
-    return fromHex(hex);
-  } catch {
-    return undefined;
-  }
-}
-
 function sha512_256(data: Uint8Array): Uint8Array {
   if (nodeCrypto) return nodeCrypto.createHash('sha512-256').update(data).digest();
   return fromHex(txidFromBytes(data));
@@ -296,26 +252,6 @@ function loadNodeCrypto(): NodeCrypto | undefined {
     crypto?.createHash('ripemd160');
     crypto?.createHash('sha512-256');
     return crypto;
-  } catch {
-    return undefined;
-  }
-}
-
-function loadNativeSecp256k1(): NativeSecp256k1 | undefined {
-  if (
-    (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env
-      ?.X402_STACKS_DISABLE_NATIVE_SECP256K1 === '1'
-  ) {
-    return undefined;
-  }
-  const moduleApi = builtin<{ createRequire(from: string): (id: string) => unknown }>(
-    'node:module',
-  );
-  if (!moduleApi) return undefined;
-  try {
-    // The package's `bindings` entry loads only the prebuilt libsecp256k1 (its main entry would silently fall back
-    // to elliptic, which is slower than noble).
-    return moduleApi.createRequire(import.meta.url)('secp256k1/bindings') as NativeSecp256k1;
   } catch {
     return undefined;
   }

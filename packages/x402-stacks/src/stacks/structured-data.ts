@@ -10,7 +10,6 @@ import { sha256 as nobleSha256 } from '@noble/hashes/sha2';
 import {
   type ClarityValue,
   serializeCVBytes,
-  signMessageHashRsv,
   stringAsciiCV,
   tupleCV,
   uintCV,
@@ -18,7 +17,8 @@ import {
 import { addressFromHash160, parseStacksAddress } from './address.js';
 import { builtin } from './builtin.js';
 import { fromHex, toHex } from './bytes.js';
-import { hashOf160, isHighS, recoverPublicKey } from './signature.js';
+import { recoverPublicKey, signHashRsv } from './secp256k1.js';
+import { hashOf160, isHighS } from './signature.js';
 
 /** The SIP-018 domain: the application's name and version, and the chain id the signature is good for. */
 export type StructuredDataDomain = {
@@ -122,10 +122,7 @@ export function signStructuredData(
   domain: StructuredDataDomain,
   message: ClarityValue,
 ): string {
-  return signMessageHashRsv({
-    messageHash: toHex(structuredDataHash(domain, message)),
-    privateKey,
-  });
+  return signHashRsv(structuredDataHash(domain, message), privateKey);
 }
 
 /**

@@ -15,9 +15,11 @@ import type { StacksAccount } from '../../stacks/accounts.js';
 import type { Signer } from '../../stacks/signer.js';
 import { readPaymentChallenge } from '../challenge.js';
 import { CREDENTIAL_HEADERS, isSameOrigin } from '../credentials.js';
-import { UnreplayableRequestError } from '../errors.js';
+import { PaymentRejectedError, UnreplayableRequestError } from '../errors.js';
+import type { PaidAnswer } from '../outcome.js';
 import { rememberPaymentReceipt } from '../paid-responses.js';
 import { createPayer, PAYMENT_REQUEST_HEADERS, type PaymentOptions } from '../payer.js';
+import type { PreparedPayment } from '../prepared.js';
 import { redactPaymentHeaders } from '../redact.js';
 import { provablyNotSent } from '../sent.js';
 
@@ -42,7 +44,9 @@ import { provablyNotSent } from '../sent.js';
  *    request gets no response (a reset, a timeout) and the payment carries a `payment-identifier` id, the same
  *    payment is sent again (`lostResponseRetries`, default once): the facilitator answers it with the stored outcome.
  * 4. With the `batch` option, a batch-settlement offer is paid from a channel; a refusal for a stale charged total
- *    whose corrective 402 checks out resynchronises the channel, and the request is paid once more.
+ *    whose corrective 402 checks out resynchronises the channel, and the request is paid once more. After a channel
+ *    payment is served, the next request to the same method and URL within a minute carries its voucher at once
+ *    (`batch.payAhead`, default on, a request interceptor); a 402 to it is read as the challenge and paid as in step 2.
  *
  * @param options spending policy, fees, chain source and hooks: see {@link PaymentOptions}.
  * @throws {PayerOptionsError} at once, for options that cannot be used.
@@ -67,10 +71,15 @@ export function wrapAxiosWithPayment<Instance extends AxiosInstance>(
   async function payAndRetry(
     challenged: AxiosResponse,
     rejection: unknown,
+    paidAhead = false,
   ): Promise<AxiosResponse> {
     const config = challenged.config;
-    // The paid retry and the sign-in attempt are answered by the call that sent them, not paid here again.
-    if (carriesPayment(config) || (config as SignInMarked)[SIGN_IN_ATTEMPT] === true) {
+    // The paid retry and the sign-in attempt are answered by the call that sent them, not paid here again; a 402 to
+    // a payment sent ahead is paid as a fresh challenge.
+    if (
+      !paidAhead &&
+      (carriesPayment(config) || (config as SignInMarked)[SIGN_IN_ATTEMPT] === true)
+    ) {
       if (rejection !== undefined) throw rejection;
       return challenged;
     }
@@ -100,9 +109,10 @@ export function wrapAxiosWithPayment<Instance extends AxiosInstance>(
           };
     // Sign in first when the buyer opted in and the seller offers it: a payer it remembers is served unpaid. Any
     // answer but 402 is the seller's (returned or thrown as axios would); a 402 is a fresh challenge, paid below.
-    const signIn = carriesHeader(config, SIGN_IN_WITH_X)
-      ? undefined
-      : await payer.signIn(challenge, { url });
+    const signIn =
+      paidAhead || carriesHeader(config, SIGN_IN_WITH_X)
+        ? undefined
+        : await payer.signIn(challenge, { url });
     if (signIn) {
       let answer: AxiosResponse;
       let answerRejection: unknown;
@@ -131,7 +141,7 @@ export function wrapAxiosWithPayment<Instance extends AxiosInstance>(
     }
     // A batch-settlement payment refused for a stale charged total is paid once more, from the corrected channel.
     for (let round = 0; ; round++) {
-      const prepared = await payer.preparePayment(challenge, { url });
+      const prepared = await payer.preparePayment(challenge, { url, method: methodOf(config) });
       const mayResync = round === 0 && prepared.resynchronised !== undefined;
       let paid: AxiosResponse | undefined;
       let paidRejection: unknown;
@@ -167,14 +177,7 @@ export function wrapAxiosWithPayment<Instance extends AxiosInstance>(
       const answered = paid;
       let receipt: Awaited<ReturnType<typeof prepared.complete>>;
       try {
-        receipt = await prepared.complete(
-          {
-            status: answered.status,
-            header: (name) => headerOf(answered, name),
-            body: answered.data,
-          },
-          answered,
-        );
+        receipt = await prepared.complete(paidAnswerOf(answered), answered);
       } catch (error) {
         if (mayResync && prepared.resynchronised?.()) continue;
         throw error;
@@ -186,15 +189,86 @@ export function wrapAxiosWithPayment<Instance extends AxiosInstance>(
     }
   }
 
+  /**
+   * A resource paid over a channel a moment ago is paid with the first request (`batch.payAhead`): the prepared
+   * payment rides on the request config, and the response interceptor reads its answer.
+   */
+  async function payAhead(config: InternalAxiosRequestConfig): Promise<InternalAxiosRequestConfig> {
+    const marked = config as AheadMarked;
+    if (
+      carriesPayment(config) ||
+      (config as SignInMarked)[SIGN_IN_ATTEMPT] === true ||
+      isStream(config.data)
+    ) {
+      return config;
+    }
+    const url = axiosInstance.getUri(config);
+    const method = methodOf(config);
+    const challenge = payer.challengeAhead({ url, method });
+    if (challenge === undefined) return config;
+    const prepared = await payer.preparePayment(challenge, { url, method });
+    config.headers.set(prepared.header.name, prepared.header.value);
+    marked[PAID_AHEAD] = prepared;
+    return config;
+  }
+
+  /** The answer to a request paid ahead: served, or a 402 paid as a fresh challenge, or what axios would do. */
+  async function answerAhead(
+    prepared: PreparedPayment,
+    response: AxiosResponse | undefined,
+    rejection: unknown,
+  ): Promise<AxiosResponse> {
+    if (response === undefined) {
+      redactPaymentHeaders(rejection);
+      throw prepared.fail(rejection, provablyNotSent(rejection) ? { sent: false } : undefined);
+    }
+    redactPaymentHeaders(response);
+    if (rejection !== undefined) redactPaymentHeaders(rejection);
+    const unpaidConfig = response.config as AheadMarked;
+    delete unpaidConfig[PAID_AHEAD];
+    let receipt: Awaited<ReturnType<typeof prepared.complete>>;
+    try {
+      receipt = await prepared.complete(paidAnswerOf(response), response);
+    } catch (error) {
+      if (response.status === 402 && error instanceof PaymentRejectedError) {
+        return payAndRetry(response, rejection, true);
+      }
+      throw error;
+    }
+    if (receipt) rememberPaymentReceipt(response, receipt);
+    if (rejection !== undefined) throw rejection;
+    return response;
+  }
+
+  axiosInstance.interceptors.request.use(payAhead);
   axiosInstance.interceptors.response.use(
-    (response) => (response.status === 402 ? payAndRetry(response, undefined) : response),
+    (response) => {
+      const ahead = (response.config as AheadMarked)[PAID_AHEAD];
+      if (ahead) return answerAhead(ahead, response, undefined);
+      return response.status === 402 ? payAndRetry(response, undefined) : response;
+    },
     (error: unknown) => {
-      const response = (error as { response?: AxiosResponse } | null)?.response;
+      const { response, config } = (error ?? {}) as {
+        response?: AxiosResponse;
+        config?: AheadMarked;
+      };
+      const ahead =
+        (response?.config as AheadMarked | undefined)?.[PAID_AHEAD] ?? config?.[PAID_AHEAD];
+      if (ahead) return answerAhead(ahead, response, error);
       return response?.status === 402 ? payAndRetry(response, error) : Promise.reject(error);
     },
   );
   return axiosInstance;
 }
+
+/** The request's method, upper case, as the pay-ahead memory keys it. */
+function methodOf(config: InternalAxiosRequestConfig): string {
+  return (config.method ?? 'get').toUpperCase();
+}
+
+// Marks the request config of a payment sent ahead, which axios carries through to its response's config.
+const PAID_AHEAD = 'x402PaidAhead';
+type AheadMarked = InternalAxiosRequestConfig & { [PAID_AHEAD]?: PreparedPayment };
 
 /** A request its caller cancelled (an abort signal or a cancel token): the caller gave up, nothing is resent. */
 function isCancel(error: unknown): boolean {
@@ -260,6 +334,15 @@ function answeringUrl(response: AxiosResponse): string | undefined {
     | undefined;
   const url = request?.res?.responseUrl ?? request?.responseURL;
   return typeof url === 'string' && url !== '' ? url : undefined;
+}
+
+/** The parts of an axios response the payer reads. */
+function paidAnswerOf(response: AxiosResponse): PaidAnswer {
+  return {
+    status: response.status,
+    header: (name) => headerOf(response, name),
+    body: response.data,
+  };
 }
 
 function headerOf(response: AxiosResponse, name: string): HeaderValue {

@@ -31,6 +31,10 @@ export type PreparedBatchParts = {
   readonly attempt: BatchAttempt;
   readonly reservation: BudgetReservation;
   readonly onPaymentSettled: ((receipt: PaymentReceipt) => unknown) | undefined;
+  /** The request was served: its challenge may be paid ahead next time. */
+  readonly onServed?: () => void;
+  /** The payment was refused: nothing is paid ahead there until a payment is served again. */
+  readonly onRefused?: () => void;
 };
 
 /**
@@ -61,6 +65,7 @@ export function createPreparedBatchPayment(parts: PreparedBatchParts): PreparedP
           await reservation.consume();
           const extra = (outcome.settlement as { extra?: unknown } | undefined)?.extra;
           await attempt.served(extra);
+          parts.onServed?.();
           const charged = chargedAmountOf(extra);
           const receipt: PaymentReceipt = {
             url: parts.url,
@@ -94,6 +99,7 @@ export function createPreparedBatchPayment(parts: PreparedBatchParts): PreparedP
           await attempt.pending();
           throw new SettlementPendingError(outcome.txid, { response });
         case 'rejected': {
+          parts.onRefused?.();
           const result = await attempt.refused(
             outcome.reason,
             correctiveExtra(answer, parts.requirements),

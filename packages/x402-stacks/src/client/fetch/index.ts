@@ -9,6 +9,7 @@ import type { Signer } from '../../stacks/signer.js';
 import { MAX_CHALLENGE_BODY_BYTES, readTextUpTo } from '../body.js';
 import { type PaymentChallenge, readPaymentChallenge } from '../challenge.js';
 import { CREDENTIAL_HEADERS, isSameOrigin } from '../credentials.js';
+import { PaymentRejectedError } from '../errors.js';
 import { rememberPaymentReceipt } from '../paid-responses.js';
 import { createPayer, PAYMENT_REQUEST_HEADERS, type Payer, type PaymentOptions } from '../payer.js';
 import { redactPaymentHeaders } from '../redact.js';
@@ -30,7 +31,9 @@ import { provablyNotSent } from '../sent.js';
  *    and the payment carries a `payment-identifier` id, the same payment is sent again (`lostResponseRetries`,
  *    default once): the server's facilitator answers it with the outcome it stored.
  * 5. With the `batch` option, a batch-settlement offer is paid from a channel; a refusal for a stale charged total
- *    whose corrective 402 checks out resynchronises the channel, and the request is paid once more.
+ *    whose corrective 402 checks out resynchronises the channel, and the request is paid once more. After a channel
+ *    payment is served, the next request to the same method and URL within a minute carries its voucher at once
+ *    (`batch.payAhead`, default on); a 402 to it is read as the challenge and paid as in step 3.
  *
  * The request body is buffered by `Request.clone()` for the retry, so streams work but are held in memory. After a
  * redirect the paid request keeps the original method and body.
@@ -59,12 +62,18 @@ export function wrapFetchWithPayment(
   return async function fetchWithPayment(input, init) {
     const request = new Request(input, init);
     if (PAYMENT_REQUEST_HEADERS.some((name) => request.headers.has(name))) return fetchFn(request);
-    let challenged = await fetchFn(request.clone());
-    if (challenged.status !== 402) return challenged;
-
-    let challenge = await challengeOf(challenged);
-    // The URL that asked to be paid, after any redirects; a synthetic response has none.
-    const url = challenged.url || request.url;
+    const { method } = request;
+    // A resource paid over a channel a moment ago is paid with the first request; a 402 to that is paid as usual.
+    let challenge = payer.challengeAhead?.({ url: request.url, method });
+    let ahead = challenge !== undefined;
+    let url = request.url;
+    if (challenge === undefined) {
+      const challenged = await fetchFn(request.clone());
+      if (challenged.status !== 402) return challenged;
+      challenge = await challengeOf(challenged);
+      // The URL that asked to be paid, after any redirects; a synthetic response has none.
+      url = challenged.url || request.url;
+    }
     // Read before signing: a body that cannot be buffered must not leave a signed payment behind.
     const retryBody =
       url === request.url || request.body === null ? undefined : await request.arrayBuffer();
@@ -95,10 +104,10 @@ export function wrapFetchWithPayment(
 
     // Sign in first when the buyer opted in and the seller offers it: a payer it remembers is served unpaid. Any
     // answer but 402 is the seller's; a 402 is a fresh challenge, paid below.
-    if (!request.headers.has(SIGN_IN_WITH_X)) {
+    if (!ahead && !request.headers.has(SIGN_IN_WITH_X)) {
       const signIn = await payer.signIn(challenge, { url });
       if (signIn) {
-        challenged = await fetchFn(again(signIn.name, signIn.value, false));
+        const challenged = await fetchFn(again(signIn.name, signIn.value, false));
         if (challenged.status !== 402) return challenged;
         challenge = await challengeOf(challenged);
       }
@@ -106,12 +115,13 @@ export function wrapFetchWithPayment(
 
     // A batch-settlement payment refused for a stale charged total is paid once more, from the corrected channel.
     for (let round = 0; ; round++) {
-      const prepared = await payer.preparePayment(challenge, { url });
-      // Only a payment that may be paid again keeps the original request (and its body) for another round.
+      const prepared = await payer.preparePayment(challenge, { url, method });
+      // Only a payment that may be paid again keeps the original request (and its body) for another round: one that
+      // may resynchronise, or one sent ahead, whose 402 is then paid.
       const mayResync = round === 0 && prepared.resynchronised !== undefined;
       let retry: Request;
       try {
-        retry = again(prepared.header.name, prepared.header.value, !mayResync);
+        retry = again(prepared.header.name, prepared.header.value, !(mayResync || ahead));
       } catch (cause) {
         // The paid request could not even be built: the payment never left.
         throw prepared.fail(cause, { sent: false });
@@ -147,6 +157,15 @@ export function wrapFetchWithPayment(
           answered,
         );
       } catch (error) {
+        if (ahead && error instanceof PaymentRejectedError) {
+          // The 402 to a payment sent ahead is the challenge to pay, as if the request had gone unpaid first.
+          ahead = false;
+          const fresh = await challengeOf(answered).catch(() => undefined);
+          if (fresh === undefined) throw error;
+          challenge = fresh;
+          round = -1;
+          continue;
+        }
         if (mayResync && prepared.resynchronised?.()) {
           await answered.body?.cancel().catch(() => undefined);
           continue;

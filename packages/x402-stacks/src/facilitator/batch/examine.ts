@@ -4,6 +4,7 @@
  * @module
  */
 
+import { acceptedMismatch } from '../../batch/accepted.js';
 import { isVoucherSignedBy } from '../../batch/channel.js';
 import { readEscrowChannel } from '../../batch/escrow-reads.js';
 import {
@@ -22,12 +23,7 @@ import { type Refusal, refuse } from '../outcomes.js';
 import { type ExaminedPayment, settleMayShare } from '../verify.js';
 import type { ChannelLedger, EscrowChannelState } from './channel-ledger.js';
 import { checkDepositTransaction } from './deposit-check.js';
-import {
-  acceptedMismatch,
-  type BatchTerms,
-  channelConfigProblem,
-  resolveBatchTerms,
-} from './terms.js';
+import { type BatchTerms, channelConfigProblem, resolveBatchTerms } from './terms.js';
 
 /** The channel as a payment finds it: the escrow's state and the receiver side's charged total and voucher. */
 export type ChannelView = EscrowChannelState & {

@@ -132,23 +132,3 @@ export function channelConfigProblem(
   }
   return undefined;
 }
-
-/**
- * Step 3: the payment accepts exactly these requirements (the offer's escrow and authorizer included).
- * @returns what differs, or undefined.
- */
-export function acceptedMismatch(
-  accepted: PaymentRequirements,
-  requirements: PaymentRequirements,
-): string | undefined {
-  if (accepted.scheme !== requirements.scheme) return 'the payment accepts another scheme';
-  if (accepted.network !== requirements.network) return 'the payment accepts another network';
-  if (accepted.asset !== requirements.asset) return 'the payment accepts another asset';
-  if (accepted.amount !== requirements.amount) return 'the payment accepts another amount';
-  if (accepted.payTo !== requirements.payTo) return 'the payment accepts another payTo';
-  for (const key of ['escrow', 'receiverAuthorizer', 'withdrawDelay'] as const) {
-    if (accepted.extra?.[key] !== requirements.extra?.[key])
-      return `the payment accepts another extra.${key}`;
-  }
-  return undefined;
-}

@@ -1,8 +1,9 @@
 /**
- * A request paid with batch-settlement, from the seller's side. The facilitator keeps each channel's charged total, so
- * this side holds no money state: it serializes the requests of one channel in this process (the facilitator's
- * compare-and-set does it across processes), verifies, lets the handler run with the response held back, and charges
- * after the handler succeeded: the price, or less when the handler called `getPayment(req).charge(amount)`. A voucher
+ * A request paid with batch-settlement, from the seller's side. The facilitator keeps each channel's charged total, and
+ * this side only a copy of its last answer (`channel-mirror.ts`): it serializes the requests of one channel in this
+ * process (the facilitator's compare-and-set does it across processes), verifies (on its own when the copy is fresh,
+ * else through the facilitator), lets the handler run with the response held back, and charges after the handler
+ * succeeded: the price, or less when the handler called `getPayment(req).charge(amount)`. A voucher
  * whose total disagrees with the facilitator's gets a corrective 402 carrying the channel snapshot. A refund payload is
  * a payment operation, not a paid request: it is settled and answered without running the handler.
  * @module
@@ -17,6 +18,7 @@ import type { FacilitatorClient } from '../facilitator-client.js';
 import type { MatchedPayment } from '../match.js';
 import type { Payment } from '../payment.js';
 import { EXPOSED_HEADERS, encodeJson, errorReply, type PaywallReply } from '../replies.js';
+import { createChannelMirror } from './channel-mirror.js';
 import { correctiveOffers } from './offers.js';
 
 /** What the core needs to answer: a 402 for some offers, with a failure and the facilitator's answer. */
@@ -60,6 +62,7 @@ export type BatchAdmitter = {
  */
 export function createBatchAdmitter(facilitator: FacilitatorClient): BatchAdmitter {
   const queues = new Map<string, Promise<void>>();
+  const mirror = createChannelMirror();
 
   /** Waits for the channel's earlier requests in this process; the returned function lets the next one go. */
   async function turn(channelId: string): Promise<() => void> {
@@ -132,27 +135,28 @@ export function createBatchAdmitter(facilitator: FacilitatorClient): BatchAdmitt
         });
       }
 
-      const release = await turn(payload.voucher.channelId);
+      const { channelId } = payload.voucher;
+      const release = await turn(channelId);
       try {
-        const verdict = await facilitator.verify(matched.payload, requirements);
-        if (!verdict.isValid) {
-          release();
-          return refuse({
-            reason: verdict.invalidReason ?? 'unexpected_verify_error',
-            message: verdict.invalidMessage,
-            extra: verdict.extra,
-          });
+        // A voucher on a channel this route charged a moment ago is checked here; anything else asks the facilitator.
+        let payer = payload.channelConfig.payer;
+        if (!mirror.admits(matched.payload, payload, requirements)) {
+          const verdict = await facilitator.verify(matched.payload, requirements);
+          if (!verdict.isValid) {
+            mirror.forget(channelId);
+            release();
+            return refuse({
+              reason: verdict.invalidReason ?? 'unexpected_verify_error',
+              message: verdict.invalidMessage,
+              extra: verdict.extra,
+            });
+          }
+          payer = verdict.payer ?? payer;
         }
         const price = BigInt(requirements.amount);
         let charge = price;
         const payment: Payment = {
-          ...paymentOf(
-            requirements,
-            matched.version,
-            '',
-            verdict.payer ?? payload.channelConfig.payer,
-            false,
-          ),
+          ...paymentOf(requirements, matched.version, '', payer, false),
           charge: (amount) => {
             const value = parseAtomic(amount);
             if (value > price)
@@ -174,6 +178,7 @@ export function createBatchAdmitter(facilitator: FacilitatorClient): BatchAdmitt
                 amount: charge.toString(),
               });
               if (!answer.success) {
+                mirror.forget(channelId);
                 return refuse({
                   reason: answer.errorReason ?? 'unexpected_settle_error',
                   message: answer.errorMessage,
@@ -181,8 +186,10 @@ export function createBatchAdmitter(facilitator: FacilitatorClient): BatchAdmitt
                   receipt: answer,
                 });
               }
+              mirror.charged(channelId, requirements, answer.extra);
               return served(requirements, matched.version, answer);
             } catch (error) {
+              mirror.forget(channelId);
               if (error instanceof FacilitatorRequestError) {
                 return reply(errorReply(502, error.reason, error.shortMessage));
               }
