@@ -81,36 +81,61 @@ export type BudgetRefusal = {
 
 type Entry = { asset: string; amount: bigint; at: number; state: 'reserved' | 'consumed' };
 
+/**
+ * What one asset counts, kept as the records are applied so that a reservation costs O(log n), not a scan of every
+ * payment ever made: an agent paying thousands of requests asks the budget before each. Consumed amounts stay in
+ * time order with running sums (the window's share is a binary search); reserved ones are few and scanned.
+ */
+type AssetCounts = {
+  /** Times of the consumed entries, ascending, and the running sum of their amounts up to each. */
+  consumedAt: number[];
+  consumedSums: bigint[];
+  reserved: Set<Entry>;
+};
+
 /** The replayed state of a budget. */
 export type BudgetState = {
   readonly entries: Map<string, Entry>;
   readonly resets: Map<string, number>;
+  readonly counts: Map<string, AssetCounts>;
 };
 
 /** An empty budget. */
 export function emptyBudgetState(): BudgetState {
-  return { entries: new Map(), resets: new Map() };
+  return { entries: new Map(), resets: new Map(), counts: new Map() };
 }
 
 /** Applies one record. A release drops the entry; a consume keeps it counted for good. */
 export function applyBudgetRecord(state: BudgetState, record: BudgetRecord): void {
   switch (record.t) {
-    case 'reserve':
-      state.entries.set(record.id, {
+    case 'reserve': {
+      if (state.entries.has(record.id)) uncount(state, state.entries.get(record.id)!);
+      const entry: Entry = {
         asset: record.asset,
         amount: BigInt(record.amount),
         at: record.at,
         state: 'reserved',
-      });
-      return;
-    case 'consume': {
-      const entry = state.entries.get(record.id);
-      if (entry) entry.state = 'consumed';
+      };
+      state.entries.set(record.id, entry);
+      countsOf(state, entry.asset).reserved.add(entry);
       return;
     }
-    case 'release':
-      state.entries.delete(record.id);
+    case 'consume': {
+      const entry = state.entries.get(record.id);
+      if (!entry || entry.state === 'consumed') return;
+      const counts = countsOf(state, entry.asset);
+      counts.reserved.delete(entry);
+      entry.state = 'consumed';
+      insertConsumed(counts, entry);
       return;
+    }
+    case 'release': {
+      const entry = state.entries.get(record.id);
+      if (!entry) return;
+      state.entries.delete(record.id);
+      uncount(state, entry);
+      return;
+    }
     case 'reset':
       state.resets.set(record.asset, Math.max(state.resets.get(record.asset) ?? 0, record.at));
       return;
@@ -125,16 +150,71 @@ export function budgetUsage(
   now: number,
 ): BudgetUsage {
   const windowStart = Math.max(now - windowMs, state.resets.get(asset) ?? 0);
-  let total = 0n;
-  let window = 0n;
+  const counts = state.counts.get(asset);
+  if (!counts) return { total: 0n, window: 0n, reserved: 0n, windowStart };
+  const { consumedAt, consumedSums } = counts;
+  const consumed = consumedSums.length === 0 ? 0n : consumedSums[consumedSums.length - 1]!;
+  // The consumed entries at or before the window's start: the first `before` of them.
+  const before = firstAfter(consumedAt, windowStart);
+  let window = consumed - (before === 0 ? 0n : consumedSums[before - 1]!);
   let reserved = 0n;
-  for (const entry of state.entries.values()) {
-    if (entry.asset !== asset) continue;
-    total += entry.amount;
+  for (const entry of counts.reserved) {
+    reserved += entry.amount;
     if (entry.at > windowStart) window += entry.amount;
-    if (entry.state === 'reserved') reserved += entry.amount;
   }
-  return { total, window, reserved, windowStart };
+  return { total: consumed + reserved, window, reserved, windowStart };
+}
+
+function countsOf(state: BudgetState, asset: string): AssetCounts {
+  let counts = state.counts.get(asset);
+  if (!counts) {
+    counts = { consumedAt: [], consumedSums: [], reserved: new Set() };
+    state.counts.set(asset, counts);
+  }
+  return counts;
+}
+
+/** Adds a consumed entry in time order; one older than the newest (another process's clock) shifts the sums after it. */
+function insertConsumed(counts: AssetCounts, entry: Entry): void {
+  const { consumedAt, consumedSums } = counts;
+  const at = firstAfter(consumedAt, entry.at);
+  const base = at === 0 ? 0n : consumedSums[at - 1]!;
+  consumedAt.splice(at, 0, entry.at);
+  consumedSums.splice(at, 0, base + entry.amount);
+  for (let i = at + 1; i < consumedSums.length; i++) consumedSums[i]! += entry.amount;
+}
+
+/** Takes an entry out of the counts (released, or replaced by a reservation under the same id). */
+function uncount(state: BudgetState, entry: Entry): void {
+  const counts = countsOf(state, entry.asset);
+  if (entry.state === 'reserved') {
+    counts.reserved.delete(entry);
+    return;
+  }
+  const { consumedAt, consumedSums } = counts;
+  // Any consumed entry with the same time and amount stands for it: the sums only need one of them gone.
+  let at = firstAfter(consumedAt, entry.at) - 1;
+  while (at >= 0 && consumedAt[at] === entry.at) {
+    const amount = consumedSums[at]! - (at === 0 ? 0n : consumedSums[at - 1]!);
+    if (amount === entry.amount) break;
+    at--;
+  }
+  if (at < 0 || consumedAt[at] !== entry.at) return;
+  consumedAt.splice(at, 1);
+  consumedSums.splice(at, 1);
+  for (let i = at; i < consumedSums.length; i++) consumedSums[i]! -= entry.amount;
+}
+
+/** The index of the first time after `at` in ascending `times` (their length when none is). */
+function firstAfter(times: readonly number[], at: number): number {
+  let low = 0;
+  let high = times.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (times[middle]! <= at) low = middle + 1;
+    else high = middle;
+  }
+  return low;
 }
 
 /** The cap `amount` would break, or undefined when it fits under both. */

@@ -87,7 +87,9 @@ export function wrapFetchWithPayment(
       }
       headers.set(name, value);
       if (url === request.url) {
-        return new Request(last ? request : request.clone(), { headers, redirect: 'manual' });
+        // A request without a body is never consumed: no copy is needed to send it again.
+        const source = last || request.body === null ? request : request.clone();
+        return new Request(source, { headers, redirect: 'manual' });
       }
       return new Request(url, {
         method: request.method,
@@ -135,7 +137,7 @@ export function wrapFetchWithPayment(
         const mayResend = attempt < prepared.lostResponseRetries;
         try {
           // A body is read once: a send that may be repeated takes a copy.
-          paid = await fetchFn(mayResend ? retry.clone() : retry);
+          paid = await fetchFn(mayResend && retry.body !== null ? retry.clone() : retry);
         } catch (cause) {
           // A fetch built over another client (axios' adapter, a test double) may keep the request in its error.
           redactPaymentHeaders(cause);
