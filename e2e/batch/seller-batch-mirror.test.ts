@@ -69,6 +69,8 @@ describe("the seller's own check of a fresh channel's voucher", () => {
   let dir: string;
   let service: FacilitatorService;
   let proxy: Awaited<ReturnType<typeof countingProxy>>;
+  /** The second seller's own way to the service: another process's, as far as the first seller can tell. */
+  let otherProxy: Awaited<ReturnType<typeof countingProxy>>;
   let first: BatchSeller;
   let second: BatchSeller;
   let offer: PaymentRequirements;
@@ -80,9 +82,12 @@ describe("the seller's own check of a fresh channel's voucher", () => {
     dir = mkdtempSync(join(tmpdir(), 'seller-batch-mirror-'));
     service = await startBatchService(devnet, `sqlite:${join(dir, 'ledger.db')}`);
     proxy = await countingProxy(service.url);
+    otherProxy = await countingProxy(service.url);
     const payTo = devnet.accounts[ROLES.seller]!.address;
     first = await startBatchSeller({ facilitatorUrl: proxy.url, payTo });
-    second = await startBatchSeller({ facilitatorUrl: proxy.url, payTo });
+    // Sellers on one facilitator share their channel copies in a process (`seller-channels.ts`): the second seller
+    // names the service by another URL, as a seller in another process would hold its own copies.
+    second = await startBatchSeller({ facilitatorUrl: otherProxy.url, payTo });
     offer = await batchOffer(`${first.url}/paid`);
     buyer = handBuyer(devnet.url, devnet.accounts[2]!.account, offer, 'b3');
     const opened = await get(`${first.url}/paid`, await buyer.deposit(20n * PRICE, PRICE));
@@ -93,6 +98,7 @@ describe("the seller's own check of a fresh channel's voucher", () => {
     await first?.stop();
     await second?.stop();
     await proxy?.stop();
+    await otherProxy?.stop();
     await service?.stop();
     await devnet?.stop();
     rmSync(dir, { recursive: true, force: true });

@@ -159,7 +159,9 @@ export function createResourceServer<Request = unknown>(
     offersSponsor || resolved.batch
       ? createSponsorLookup(facilitator, base.network)
       : async () => undefined;
-  const batch = resolved.batch ? createBatchAdmitter(facilitator) : undefined;
+  const batch = resolved.batch
+    ? createBatchAdmitter(facilitator, options.facilitatorUrl ?? facilitator)
+    : undefined;
   const pending = { attempts: resolved.pendingAttempts, intervalMs: resolved.pendingIntervalMs };
   const challenges = new Map<
     string,

@@ -71,8 +71,9 @@ export function wrapAxiosWithPayment<Instance extends AxiosInstance>(
   async function payAndRetry(
     challenged: AxiosResponse,
     rejection: unknown,
-    paidAhead = false,
+    ahead?: { readonly resynced: boolean },
   ): Promise<AxiosResponse> {
+    const paidAhead = ahead !== undefined;
     const config = challenged.config;
     // The paid retry and the sign-in attempt are answered by the call that sent them, not paid here again; a 402 to
     // a payment sent ahead is paid as a fresh challenge.
@@ -140,7 +141,8 @@ export function wrapAxiosWithPayment<Instance extends AxiosInstance>(
       });
     }
     // A batch-settlement payment refused for a stale charged total is paid once more, from the corrected channel.
-    for (let round = 0; ; round++) {
+    // A refusal of a payment sent ahead that already resynchronised the channel was this request's one resync.
+    for (let round = ahead?.resynced ? 1 : 0; ; round++) {
       const prepared = await payer.preparePayment(challenge, { url, method: methodOf(config) });
       const mayResync = round === 0 && prepared.resynchronised !== undefined;
       let paid: AxiosResponse | undefined;
@@ -208,6 +210,8 @@ export function wrapAxiosWithPayment<Instance extends AxiosInstance>(
     if (challenge === undefined) return config;
     const prepared = await payer.preparePayment(challenge, { url, method });
     config.headers.set(prepared.header.name, prepared.header.value);
+    // As the paid retry: the payment never follows a redirect, and a 3xx is the answer.
+    config.maxRedirects = 0;
     marked[PAID_AHEAD] = prepared;
     return config;
   }
@@ -231,7 +235,7 @@ export function wrapAxiosWithPayment<Instance extends AxiosInstance>(
       receipt = await prepared.complete(paidAnswerOf(response), response);
     } catch (error) {
       if (response.status === 402 && error instanceof PaymentRejectedError) {
-        return payAndRetry(response, rejection, true);
+        return payAndRetry(response, rejection, { resynced: prepared.resynchronised?.() === true });
       }
       throw error;
     }

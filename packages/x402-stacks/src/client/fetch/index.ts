@@ -165,7 +165,10 @@ export function wrapFetchWithPayment(
           const fresh = await challengeOf(answered).catch(() => undefined);
           if (fresh === undefined) throw error;
           challenge = fresh;
-          round = -1;
+          // A refusal that already resynchronised the channel was this request's one resync: a seller answering
+          // every voucher with a "corrective" 402 gets no more ceilings from a request paid ahead than from one
+          // that asked first.
+          round = prepared.resynchronised?.() ? 0 : -1;
           continue;
         }
         if (mayResync && prepared.resynchronised?.()) {

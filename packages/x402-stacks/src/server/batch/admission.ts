@@ -18,8 +18,8 @@ import type { FacilitatorClient } from '../facilitator-client.js';
 import type { MatchedPayment } from '../match.js';
 import type { Payment } from '../payment.js';
 import { EXPOSED_HEADERS, encodeJson, errorReply, type PaywallReply } from '../replies.js';
-import { createChannelMirror } from './channel-mirror.js';
 import { correctiveOffers } from './offers.js';
+import { sellerChannelsFor } from './seller-channels.js';
 
 /** What the core needs to answer: a 402 for some offers, with a failure and the facilitator's answer. */
 export type BatchChallenge = (
@@ -56,32 +56,16 @@ export type BatchAdmitter = {
  * Creates the batch-settlement side of one route.
  * @example
  * ```ts
- * const batch = createBatchAdmitter(facilitator);
+ * const batch = createBatchAdmitter(facilitator, options.facilitatorUrl ?? facilitator);
  * return batch.admit(matched, accepts, challengeFor, resolved.paymentValidator);
  * ```
  */
-export function createBatchAdmitter(facilitator: FacilitatorClient): BatchAdmitter {
-  const queues = new Map<string, Promise<void>>();
-  const mirror = createChannelMirror();
-
-  /** Waits for the channel's earlier requests in this process; the returned function lets the next one go. */
-  async function turn(channelId: string): Promise<() => void> {
-    const before = queues.get(channelId) ?? Promise.resolve();
-    let done!: () => void;
-    const mine = new Promise<void>((resolve) => {
-      done = resolve;
-    });
-    const tail = before.then(() => mine);
-    queues.set(channelId, tail);
-    await before;
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      done();
-      if (queues.get(channelId) === tail) queues.delete(channelId);
-    };
-  }
+export function createBatchAdmitter(
+  facilitator: FacilitatorClient,
+  facilitatorKey: string | object = facilitator,
+): BatchAdmitter {
+  // Shared with every route on this facilitator: a charge on another route moves the same channel.
+  const { mirror, turn } = sellerChannelsFor(facilitatorKey);
 
   return {
     async admit(matched, accepts, challenge, validator) {
@@ -114,7 +98,17 @@ export function createBatchAdmitter(facilitator: FacilitatorClient): BatchAdmitt
       };
 
       if (payload.type === 'refund') {
-        const answer = await facilitator.settle(matched.payload, requirements);
+        // A refund freezes the channel and then shrinks its balance: the copy of the last charge no longer holds, and
+        // a voucher admitted on it meanwhile would run the handler unpaid. It waits its turn and drops the copy.
+        const { channelId } = payload.voucher;
+        const release = await turn(channelId);
+        let answer: SettleResponse;
+        try {
+          answer = await facilitator.settle(matched.payload, requirements);
+        } finally {
+          mirror.forget(channelId);
+          release();
+        }
         if (!answer.success) {
           return refuse({
             reason: answer.errorReason ?? 'unexpected_settle_error',
