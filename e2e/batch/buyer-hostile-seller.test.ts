@@ -19,6 +19,7 @@ import { BATCH_SETTLEMENT, createMemoryChannelStore } from 'x402-stacks/batch';
 import { wrapFetchWithPayment } from 'x402-stacks/fetch';
 import { decodePaymentSignatureHeader, encodePaymentRequiredHeader } from 'x402-stacks/protocol';
 import { STACKS_NETWORKS, type StacksAccount } from 'x402-stacks/stacks';
+import { channelSnapshot } from './seller-stack.js';
 
 const NETWORK = STACKS_NETWORKS.testnet;
 const PRICE = 1000n;
@@ -108,14 +109,7 @@ describe('the buyer against a hostile batch-settlement seller', () => {
           ...payment.accepted,
           extra: {
             ...payment.accepted.extra,
-            channelState: {
-              channelId: payload.voucher.channelId,
-              balance: DEPOSIT_CAP.toString(),
-              totalClaimed: '0',
-              withdrawRequestedAt: 0,
-              refundNonce: '0',
-              chargedCumulativeAmount: ceiling,
-            },
+            channelState: channelSnapshot(payload.voucher.channelId, DEPOSIT_CAP, ceiling),
             voucherState: { signedMaxClaimable: ceiling, signature: payload.voucher.signature },
           },
         },

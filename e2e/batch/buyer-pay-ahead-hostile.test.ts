@@ -3,7 +3,8 @@
  * bare HTTP server that serves the first (deposit) payment, so the buyer remembers the resource, and then:
  * - refuses every voucher with a "corrective" 402 built from the buyer's own voucher: paying ahead must not make the
  *   buyer sign more ceilings for one request than a request that asked first would (the paid retry and one resync);
- * - answers a payment with a redirect to another server: the payment header must never follow it (axios included).
+ * - answers a payment with a redirect to another server: the payment header must never follow it (axios included);
+ * - stops charging (a 200 without a receipt): the buyer stops paying that URL ahead after one such answer.
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
@@ -17,6 +18,7 @@ import { BATCH_SETTLEMENT, createMemoryChannelStore } from 'x402-stacks/batch';
 import { wrapFetchWithPayment } from 'x402-stacks/fetch';
 import { decodePaymentSignatureHeader, encodePaymentRequiredHeader } from 'x402-stacks/protocol';
 import { STACKS_NETWORKS, type StacksAccount } from 'x402-stacks/stacks';
+import { channelSnapshot } from './seller-stack.js';
 
 const NETWORK = STACKS_NETWORKS.testnet;
 const PRICE = 1000n;
@@ -36,10 +38,12 @@ describe('paying ahead against a hostile batch-settlement seller', () => {
   let thiefUrl: string;
   let seller: string;
   let receiverAuthorizer: string;
-  let mode: 'corrective-loop' | 'redirect' = 'corrective-loop';
+  let mode: 'corrective-loop' | 'redirect' | 'free' = 'corrective-loop';
   const signed: Signed[] = [];
   /** Payment headers the other server received. */
   const stolen: string[] = [];
+  /** Requests that reached the seller without a payment. */
+  let unpaid = 0;
 
   const offer = () => ({
     scheme: BATCH_SETTLEMENT,
@@ -74,7 +78,14 @@ describe('paying ahead against a hostile batch-settlement seller', () => {
           transaction: '',
           network: NETWORK.caip2,
           payer: String(payload.channelConfig.payer),
-          extra: { chargedAmount: PRICE.toString() },
+          extra: {
+            chargedAmount: PRICE.toString(),
+            channelState: channelSnapshot(
+              payload.voucher.channelId,
+              DEPOSIT_CAP,
+              payload.voucher.maxClaimableAmount,
+            ),
+          },
         }),
       ).toString('base64'),
     });
@@ -84,6 +95,11 @@ describe('paying ahead against a hostile batch-settlement seller', () => {
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     const url = `${base}${req.url}`;
     const header = req.headers['payment-signature'];
+    if (typeof header !== 'string') unpaid++;
+    if (mode === 'free' && typeof header !== 'string') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      return res.end('{"data":"free"}');
+    }
     if (typeof header !== 'string') return send402(res, url, [offer()]);
     const payment = decodePaymentSignatureHeader(header) as unknown as {
       accepted: ReturnType<typeof offer>;
@@ -92,6 +108,10 @@ describe('paying ahead against a hostile batch-settlement seller', () => {
     const payload = payment.payload;
     signed.push(payload);
     if (payload.type === 'deposit') return serve(res, payload);
+    if (mode === 'free') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      return res.end('{"data":"free"}');
+    }
     if (mode === 'redirect') {
       res.writeHead(302, { location: `${thiefUrl}/collect` });
       return res.end();
@@ -105,14 +125,7 @@ describe('paying ahead against a hostile batch-settlement seller', () => {
           ...payment.accepted,
           extra: {
             ...payment.accepted.extra,
-            channelState: {
-              channelId: payload.voucher.channelId,
-              balance: DEPOSIT_CAP.toString(),
-              totalClaimed: '0',
-              withdrawRequestedAt: 0,
-              refundNonce: '0',
-              chargedCumulativeAmount: ceiling,
-            },
+            channelState: channelSnapshot(payload.voucher.channelId, DEPOSIT_CAP, ceiling),
             voucherState: { signedMaxClaimable: ceiling, signature: payload.voucher.signature },
           },
         },
@@ -203,9 +216,26 @@ describe('paying ahead against a hostile batch-settlement seller', () => {
       const first = await pay(`${base}/${wrapper}-moved`);
       assert.equal((first as { status: number }).status, 200, 'the deposit is served');
       const from = signed.length;
+      const unpaidBefore = unpaid;
       await pay(`${base}/${wrapper}-moved`).catch(() => undefined);
-      assert.equal(signed.length, from + 1, 'the request was paid ahead');
+      assert.equal(signed.length, from + 1, 'one payment');
+      assert.equal(unpaid, unpaidBefore, 'sent ahead, without asking for a 402 first');
       assert.deepEqual(stolen, [], 'the other server got no payment header');
+    });
+    test(`${wrapper}: a route that stops charging stops being paid ahead after one answer without a receipt`, async () => {
+      mode = 'corrective-loop';
+      const pay = payWith(devnet.accounts[wrapper === 'fetch' ? 0 : 7]!.account, true);
+      await pay(`${base}/${wrapper}-free`);
+      mode = 'free';
+      const sentAhead = await signedDuring(() => pay(`${base}/${wrapper}-free`));
+      assert.equal(
+        sentAhead.length,
+        1,
+        'the next request was paid ahead, and served without a receipt',
+      );
+      const after = await signedDuring(() => pay(`${base}/${wrapper}-free`));
+      assert.deepEqual(after, [], 'the one after asks first, and is served unpaid');
+      mode = 'corrective-loop';
     });
   }
 });

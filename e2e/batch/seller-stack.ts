@@ -47,6 +47,18 @@ type DevnetLike = {
   readonly accounts: readonly { readonly address: string; readonly privateKey: string }[];
 };
 
+/** A channel snapshot as a facilitator's answer carries it (`extra.channelState`): nothing claimed, no withdrawal. */
+export function channelSnapshot(channelId: string, balance: bigint, charged: string) {
+  return {
+    channelId,
+    balance: balance.toString(),
+    totalClaimed: '0',
+    withdrawRequestedAt: 0,
+    refundNonce: '0',
+    chargedCumulativeAmount: charged,
+  };
+}
+
 /** The facilitator service in this process, on {@link facilitatorEnv}. */
 export function startBatchService(
   devnet: DevnetLike,

@@ -33,7 +33,7 @@ export type PreparedBatchParts = {
   readonly onPaymentSettled: ((receipt: PaymentReceipt) => unknown) | undefined;
   /** The request was served: its challenge may be paid ahead next time. */
   readonly onServed?: () => void;
-  /** The payment was refused: nothing is paid ahead there until a payment is served again. */
+  /** Refused, or served without a receipt: nothing is paid ahead there until a charge is reported again. */
   readonly onRefused?: () => void;
 };
 
@@ -65,7 +65,10 @@ export function createPreparedBatchPayment(parts: PreparedBatchParts): PreparedP
           await reservation.consume();
           const extra = (outcome.settlement as { extra?: unknown } | undefined)?.extra;
           await attempt.served(extra);
-          parts.onServed?.();
+          // Only a charge the seller reported keeps the resource paid ahead: a 2xx without a receipt may be a route
+          // that stopped charging, and vouchers sent there unasked would keep counting against the budget.
+          if (outcome.settlement?.success === true) parts.onServed?.();
+          else parts.onRefused?.();
           const charged = chargedAmountOf(extra);
           const receipt: PaymentReceipt = {
             url: parts.url,

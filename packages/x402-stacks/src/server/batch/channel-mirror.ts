@@ -5,9 +5,11 @@
  * total is what decides; this copy only saves asking twice.
  *
  * What an attacker gets from it: a voucher the copy accepts and the facilitator then refuses runs the handler once with
- * its response held back and never sent. That takes a copy that is wrong, which only a change the seller did not see
- * makes (another process charged the channel, the payer started a withdrawal, a refund froze it), and the refusal
- * drops the copy: at most one such run per change, and never an unpaid response. Every check the facilitator makes on
+ * its response held back and never sent. That takes a copy that is wrong, which only a change this process did not
+ * see makes (another process charged the channel, the payer started a withdrawal, a refund sent elsewhere froze it),
+ * and the refusal drops the copy: at most one such run per change, and never an unpaid response. Every route of the
+ * process that charges through one facilitator shares one copy (`seller-channels.ts`), and a refund through this
+ * process drops it, so its own charges and refunds never leave it behind. Every check the facilitator makes on
  * what the buyer sends is made here too, the same way (`acceptedMismatch`, the channel id, the signature, the totals).
  * @module
  */
@@ -31,7 +33,7 @@ type MirroredChannel = {
 };
 
 /**
- * The channels one route charged lately.
+ * The channels this process charged lately through one facilitator.
  * @example
  * ```ts
  * const mirror = createChannelMirror();
