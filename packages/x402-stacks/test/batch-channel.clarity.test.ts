@@ -118,6 +118,20 @@ test('a voucher we sign recovers to the payer, off chain and in the contract; an
     false,
   );
   assert.equal(isVoucherSignedBy(STACKS_NETWORKS.mainnet, ESCROW, voucher, payer), false);
+  // Once the payer's key is known, a voucher signed by any other key is still refused, and the payer's key vouches for
+  // no other address.
+  const otherKey = 'b8d99fd45da58038d630d9855d3ca2466e8e0f89d3894c4724f0efc9ff4b51f001';
+  const forged = {
+    ...voucher,
+    signature: signVoucher(otherKey, NETWORK, ESCROW, id, 900n),
+  };
+  assert.equal(isVoucherSignedBy(NETWORK, ESCROW, forged, payer), false);
+  assert.equal(isVoucherSignedBy(NETWORK, ESCROW, voucher, payer), true);
+  assert.equal(
+    isVoucherSignedBy(NETWORK, ESCROW, forged, privateKeyToAccount(otherKey, 'testnet').address),
+    true,
+  );
+  assert.equal(isVoucherSignedBy(NETWORK, ESCROW, voucher, CONFIG.receiverAuthorizer), false);
   assert.equal(
     isVoucherSignedBy(NETWORK, ESCROW, { ...voucher, signature: `0x${'ff'.repeat(65)}` }, payer),
     false,

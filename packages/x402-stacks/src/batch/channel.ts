@@ -9,7 +9,7 @@ import { sha256 as nobleSha256 } from '@noble/hashes/sha2';
 import { Cl, type ClarityValue, serializeCVBytes } from '@stacks/transactions';
 import { parseStacksAddress } from '../stacks/address.js';
 import { builtin } from '../stacks/builtin.js';
-import { fromHex, toHex } from '../stacks/bytes.js';
+import { bytesEqual, fromHex, toHex } from '../stacks/bytes.js';
 import type { StacksNetwork } from '../stacks/networks.js';
 import { recoverPublicKey, signHashRsv } from '../stacks/secp256k1.js';
 import { hashOf160 } from '../stacks/signature.js';
@@ -153,13 +153,6 @@ export function isVoucherSignedBy(
   voucher: { channelId: string; maxClaimableAmount: string; signature: string },
   signer: string,
 ): boolean {
-  let expected: ReturnType<typeof parseStacksAddress>;
-  try {
-    expected = parseStacksAddress(signer);
-  } catch {
-    return false;
-  }
-  if (expected.version !== network.addressVersion.singleSig) return false;
   const signature = fromHex(voucher.signature.slice(2));
   if (signature.length !== 65 || signature[64]! > 3) return false;
   const vrs = new Uint8Array(65);
@@ -167,8 +160,27 @@ export function isVoucherSignedBy(
   vrs.set(signature.subarray(0, 64), 1);
   const hash = voucherHash(network, escrow, voucher.channelId, BigInt(voucher.maxClaimableAmount));
   const key = recoverPublicKey(hash, vrs, true);
-  return key !== undefined && toHex(hashOf160(key)) === expected.hash160;
+  if (key === undefined) return false;
+  // A payer signs every voucher of its channel with one key: once a key is known to hash to the address, the same key
+  // recovered again needs neither the address decoded nor the key hashed.
+  const signerKey = `${network.addressVersion.singleSig}|${signer}`;
+  const known = signerKeys.get(signerKey);
+  if (known !== undefined && bytesEqual(known, key)) return true;
+  let expected: ReturnType<typeof parseStacksAddress>;
+  try {
+    expected = parseStacksAddress(signer);
+  } catch {
+    return false;
+  }
+  if (expected.version !== network.addressVersion.singleSig) return false;
+  if (toHex(hashOf160(key)) !== expected.hash160) return false;
+  if (signerKeys.size >= MAX_REMEMBERED) signerKeys.clear();
+  signerKeys.set(signerKey, key);
+  return true;
 }
+
+/** Public keys known to be a signer's, by network version and address. */
+const signerKeys = new Map<string, Uint8Array>();
 
 /**
  * The SIP-018 hash a receiver-authorizer signs to authorize one claim batch, row for row in order.

@@ -1,4 +1,4 @@
-/** Hex helpers on the hot path of payment checks. Node's Buffer is used when present: ~10x faster than a JS loop. */
+/** Byte helpers on the hot path of payment checks (hex, equality). Node's Buffer is used when present: ~10x faster than a JS loop. */
 
 type BufferLike = {
   from(data: string, encoding: 'hex'): Uint8Array;
@@ -23,4 +23,11 @@ export function fromHex(hex: string): Uint8Array {
   const out = new Uint8Array(hex.length / 2);
   for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(hex.slice(i * 2, i * 2 + 2), 16);
   return out;
+}
+
+/** Whether two byte arrays hold the same bytes. */
+export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

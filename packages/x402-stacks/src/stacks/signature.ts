@@ -22,7 +22,7 @@ import {
   txidFromBytes,
 } from '@stacks/transactions';
 import { builtin } from './builtin.js';
-import { fromHex, toHex } from './bytes.js';
+import { bytesEqual, fromHex, toHex } from './bytes.js';
 import { recoverPublicKey } from './secp256k1.js';
 
 /**
@@ -37,6 +37,8 @@ export type OriginSignatureVerdict = {
 
 type NodeCrypto = {
   createHash(algorithm: string): { update(data: Uint8Array): { digest(): Uint8Array } };
+  /** One-shot hashing (Node 20.12 and later): no hash object per call. */
+  hash?(algorithm: string, data: Uint8Array, encoding: 'buffer'): Uint8Array;
 };
 
 // Serialized layout of a transaction up to the end of a single-sig origin condition:
@@ -233,17 +235,13 @@ function sha512_256(data: Uint8Array): Uint8Array {
 
 /** hash160 (ripemd160 of sha256) of `data`: a Stacks address's hash of a public key. Internal to the `stacks` layer. */
 export function hashOf160(data: Uint8Array): Uint8Array {
+  if (nodeCrypto?.hash)
+    return nodeCrypto.hash('ripemd160', nodeCrypto.hash('sha256', data, 'buffer'), 'buffer');
   if (nodeCrypto) {
     const sha = nodeCrypto.createHash('sha256').update(data).digest();
     return nodeCrypto.createHash('ripemd160').update(sha).digest();
   }
   return hash160(data);
-}
-
-function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 function loadNodeCrypto(): NodeCrypto | undefined {

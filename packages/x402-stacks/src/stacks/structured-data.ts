@@ -46,6 +46,8 @@ const PREFIX = new Uint8Array([0x53, 0x49, 0x50, 0x30, 0x31, 0x38]); // "SIP018"
 
 type NodeCrypto = {
   createHash(algorithm: 'sha256'): { update(data: Uint8Array): { digest(): Uint8Array } };
+  /** One-shot hashing (Node 20.12 and later): no hash object per call. */
+  hash?(algorithm: 'sha256', data: Uint8Array, encoding: 'buffer'): Uint8Array;
 };
 const nodeCrypto = builtin<NodeCrypto>('node:crypto');
 
@@ -200,5 +202,6 @@ export function recoverStructuredDataSigner(
 }
 
 function sha256(data: Uint8Array): Uint8Array {
+  if (nodeCrypto?.hash) return nodeCrypto.hash('sha256', data, 'buffer');
   return nodeCrypto ? nodeCrypto.createHash('sha256').update(data).digest() : nobleSha256(data);
 }
