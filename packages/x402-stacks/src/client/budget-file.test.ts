@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { appendFileSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -121,6 +122,38 @@ describe('createFileBudgetStore', () => {
     // 16 records were written; the 4 released and their releases are gone, the 4 consumed stay (8 lines at most).
     assert.ok(readFileSync(path, 'utf8').trim().split('\n').length <= 10);
     assert.equal((await createFileBudgetStore(path).usage('STX', DAY)).total, 4n);
+  });
+
+  test("a long journal is rewritten rarely, and two stores on it agree through each other's appends and rewrites", async () => {
+    const path = join(dir(), 'budget.jsonl');
+    // One rewrites often, the other never: each must follow what the other wrote, appended or renamed in.
+    const eager = createFileBudgetStore(path, { compactAfter: 50 });
+    const lazy = createFileBudgetStore(path, { compactAfter: 1_000_000 });
+    const limits = { total: 1_000n, windowMs: DAY };
+    // Every rewrite renames a new journal in: counted at node's fs, the module the store itself uses.
+    const fs = createRequire(import.meta.url)('node:fs') as typeof import('node:fs');
+    const rename = fs.renameSync;
+    let rewrites = 0;
+    fs.renameSync = (from, to) => {
+      if (to === path) rewrites++;
+      return rename(from, to);
+    };
+    let admitted = 0;
+    for (let i = 0; i < 600; i++) {
+      const store = i % 3 === 0 ? lazy : eager;
+      const held = await store.reserve({ asset: 'STX', amount: 1n, limits });
+      if (!held.ok) break;
+      admitted++;
+      await (i % 5 === 0 ? store.release(held.id) : store.consume(held.id));
+      if (i % 5 === 0) admitted--;
+    }
+    fs.renameSync = rename;
+    assert.equal((await lazy.usage('STX', DAY)).total, BigInt(admitted));
+    assert.equal((await eager.usage('STX', DAY)).total, BigInt(admitted));
+    assert.equal((await createFileBudgetStore(path).usage('STX', DAY)).total, BigInt(admitted));
+    // 1,200 records: rewritten each time the journal doubled since the last rewrite, not on every call past 50.
+    assert.ok(rewrites >= 1, 'the eager store rewrote the journal');
+    assert.ok(rewrites <= 8, `rewritten ${rewrites} times`);
   });
 
   test('a file that cannot be opened (no such directory) is budget_store_unavailable, naming the file', async () => {

@@ -24,6 +24,9 @@ import { BudgetStoreError } from './errors.js';
 
 type Fs = typeof import('node:fs');
 
+const NEWLINE = 0x0a;
+const decoder = new TextDecoder();
+
 /**
  * Options of {@link createFileBudgetStore}.
  * @example
@@ -169,34 +172,93 @@ export function createFileBudgetStore(
     }
   };
 
+  /**
+   * The journal as this process last replayed it. While the file only grew (this or another process appended), the
+   * next load replays just the new lines: an agent making thousands of payments must not read and parse the whole
+   * journal before each. A rewrite (a compaction renames a new file in) or a cut shows as another inode or a smaller
+   * size, and the journal is replayed from the start.
+   */
+  let replayed:
+    | {
+        state: BudgetState;
+        dev: number;
+        ino: number;
+        size: number;
+        lines: number;
+        baseline: number;
+      }
+    | undefined;
+
   /** Replays the journal; runs under the lock. */
   const load = (): BudgetState => {
-    let text: string;
+    let stat: { dev: number; ino: number; size: number };
     try {
-      text = fs.readFileSync(path, 'utf8');
+      stat = fs.statSync(path);
     } catch (error) {
+      replayed = undefined;
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return emptyBudgetState();
       throw unavailable('read', error);
     }
-    if (text !== '' && !text.endsWith('\n')) {
-      // A write cut short by a kill: that call never returned, so nothing was signed against it.
-      text = text.slice(0, text.lastIndexOf('\n') + 1);
-      fs.truncateSync(path, Buffer.byteLength(text));
+    const known =
+      replayed?.dev === stat.dev && replayed.ino === stat.ino && stat.size >= replayed.size
+        ? replayed
+        : undefined;
+    if (known && stat.size === known.size) return known.state;
+    const from = known?.size ?? 0;
+    let bytes: Uint8Array;
+    try {
+      bytes = readFrom(from, stat.size - from);
+    } catch (error) {
+      throw unavailable('read', error);
     }
-    const state = emptyBudgetState();
+    // A write cut short by a kill: that call never returned, so nothing was signed against it.
+    const complete = bytes.lastIndexOf(NEWLINE) + 1;
+    if (complete < bytes.length) fs.truncateSync(path, from + complete);
+    const text = decoder.decode(bytes.subarray(0, complete));
+    const state = known?.state ?? emptyBudgetState();
     const lines = text === '' ? [] : text.slice(0, -1).split('\n');
+    const before = known?.lines ?? 0;
+    replayed = undefined;
     lines.forEach((line, index) => {
       const record = parseBudgetRecord(line);
       if (!record) {
         throw new BudgetStoreError(
           'budget_store_corrupt',
-          `line ${index + 1} of the budget file ${path} is not a budget record`,
+          `line ${before + index + 1} of the budget file ${path} is not a budget record`,
         );
       }
       applyBudgetRecord(state, record);
     });
-    if (lines.length > compactAfter) compact(state);
+    const total = before + lines.length;
+    const baseline = known?.baseline ?? total;
+    replayed = {
+      state,
+      dev: stat.dev,
+      ino: stat.ino,
+      size: from + complete,
+      lines: total,
+      baseline,
+    };
+    // Rewritten once it holds twice what it held after the last rewrite: each rewrite is paid for by as many appends.
+    if (total > compactAfter && total > 2 * baseline) compact(state);
     return state;
+  };
+
+  /** `length` bytes of the journal from `offset`. */
+  const readFrom = (offset: number, length: number): Uint8Array => {
+    const bytes = new Uint8Array(length);
+    const fd = fs.openSync(path, 'r');
+    try {
+      let read = 0;
+      while (read < length) {
+        const got = fs.readSync(fd, bytes, read, length - read, offset + read);
+        if (got <= 0) break;
+        read += got;
+      }
+      return bytes.subarray(0, read);
+    } finally {
+      fs.closeSync(fd);
+    }
   };
 
   const append = (records: readonly BudgetRecord[]) => {
@@ -252,6 +314,15 @@ export function createFileBudgetStore(
     fs.fsyncSync(fd);
     fs.closeSync(fd);
     fs.renameSync(temporary, path);
+    const stat = fs.statSync(path);
+    replayed = {
+      state,
+      dev: stat.dev,
+      ino: stat.ino,
+      size: stat.size,
+      lines: records.length,
+      baseline: records.length,
+    };
   };
 
   return {
