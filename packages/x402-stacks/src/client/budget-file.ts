@@ -42,7 +42,10 @@ export type FileBudgetStoreOptions = {
    * ms. A holder keeps it for one read and one append. Default 30,000.
    */
   staleLockMs?: number;
-  /** Past this many records, the journal is rewritten as the records that still count. Default 10,000. */
+  /**
+   * Past this many records, and once the journal has doubled since it was last rewritten, it is rewritten as the
+   * records that still count. Default 10,000.
+   */
   compactAfter?: number;
   /** The clock, for tests. */
   now?: () => number;
