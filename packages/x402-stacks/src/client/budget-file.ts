@@ -1,8 +1,8 @@
 /**
  * A budget store in a file, shared by every process that opens the same path: an append-only journal of budget
  * records, each written and fsynced before the call returns, under a lock file created with `O_EXCL`. A reservation
- * reads the whole journal and appends to it while holding the lock, so two processes never both fit under a cap
- * that holds one. A process killed at any point loses nothing it had reported: a record is on disk before the
+ * reads the journal (what was appended since this process last read it) and appends to it while holding the lock,
+ * so two processes never both fit under a cap that holds one. A process killed at any point loses nothing it had reported: a record is on disk before the
  * payment it counts is signed, and a torn last line (a write the killed process never finished, so never returned
  * from) is dropped.
  *
