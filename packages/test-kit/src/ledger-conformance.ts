@@ -123,6 +123,63 @@ export function ledgerConformance(name: string, create: () => Promise<Ledger>): 
       assert.equal((await ledger.get(paymentTxid))?.state, 'success');
     });
 
+    test('a status round at once: 20 settlements each read, finalized and answered on its own, racing calls once', async () => {
+      const ledger = await create();
+      const seeds = Array.from({ length: 20 }, (_, k) => k + 1);
+      const payerOf = (seed: number) => (seed % 2 ? settlement(1).payer : `ST${seed}PAYER`);
+      for (const seed of seeds) {
+        await ledger.claim(settlement(seed, { payer: payerOf(seed) }));
+        await ledger.update(settlement(seed).paymentTxid, { state: 'broadcast' }, ['claimed']);
+      }
+      // Reads of one turn: each sees its own settlement and only its own payer's in flight.
+      const looked = await Promise.all(
+        seeds.map((seed) => ledger.lookup(settlement(seed).paymentTxid, NETWORK, payerOf(seed))),
+      );
+      for (const [index, seed] of seeds.entries()) {
+        assert.equal(looked[index]!.settled?.paymentTxid, settlement(seed).paymentTxid);
+        assert.equal(looked[index]!.inFlight.length, seed % 2 ? 10 : 1);
+      }
+      // Odd seeds succeed (twice each, racing), even ones fail: every call answers for its own row.
+      const moved = await Promise.all(
+        seeds.flatMap((seed) =>
+          seed % 2
+            ? [0, 1].map(() =>
+                ledger.update(
+                  settlement(seed).paymentTxid,
+                  { state: 'success', blockHeight: seed },
+                  ['broadcast'],
+                ),
+              )
+            : [
+                ledger.update(settlement(seed).paymentTxid, { state: 'failed', errorReason: 'x' }, [
+                  'broadcast',
+                ]),
+              ],
+        ),
+      );
+      for (const seed of seeds) {
+        const mine = moved.filter((record) => record?.paymentTxid === settlement(seed).paymentTxid);
+        assert.equal(mine.length, 1, `seed ${seed} moved once`);
+        assert.equal(mine[0]!.state, seed % 2 ? 'success' : 'failed');
+        if (seed % 2) assert.equal(mine[0]!.blockHeight, seed);
+      }
+      assert.equal(moved.filter((record) => record === undefined).length, 10);
+      const answered = await Promise.all(
+        seeds.map((seed) =>
+          ledger.recordAnswer(settlement(seed).paymentTxid, seed % 2 ? 'success' : 'pending'),
+        ),
+      );
+      assert.deepEqual(
+        answered,
+        seeds.map(() => undefined),
+      );
+      for (const seed of seeds)
+        assert.equal(
+          await ledger.answerOf(settlement(seed).paymentTxid),
+          seed % 2 ? 'success' : 'pending',
+        );
+    });
+
     test('a sponsored settlement is found by its payment txid and by its on-chain txid, with or without 0x', async () => {
       const ledger = await create();
       const { paymentTxid } = settlement(1);
