@@ -75,6 +75,41 @@ export function ledgerConformance(name: string, create: () => Promise<Ledger>): 
       assert.ok(results.every((r) => r.claimed || r.conflict === 'nonce'));
     });
 
+    test('claims at once of many payments, some racing for one payment or one nonce: each key is claimed once', async () => {
+      const ledger = await create();
+      await ledger.claim(settlement(40));
+      const results = await Promise.all([
+        ...Array.from({ length: 20 }, (_, k) => ledger.claim(settlement(k + 1))),
+        // Racing the first five: the same payments again, and other transactions on their nonces.
+        ...Array.from({ length: 5 }, (_, k) => ledger.claim(settlement(k + 1))),
+        ...Array.from({ length: 5 }, (_, k) =>
+          ledger.claim(settlement(200 + k, { nonce: BigInt(k + 1) })),
+        ),
+        // Already claimed before the turn.
+        ledger.claim(settlement(40)),
+      ]);
+      for (let k = 1; k <= 20; k++) {
+        const mine = results.filter((r) => r.claimed && r.record.nonce === BigInt(k));
+        assert.equal(mine.length, 1, `nonce ${k} claimed once`);
+      }
+      assert.equal(results.filter((r) => r.claimed).length, 20);
+      const lost = results.filter((r) => !r.claimed);
+      assert.equal(lost.length, 11);
+      assert.ok(lost.every((r) => !r.claimed && (r.conflict === 'txid' || r.conflict === 'nonce')));
+      const last = results.at(-1)!;
+      assert.ok(
+        !last.claimed &&
+          last.conflict === 'txid' &&
+          last.existing.paymentTxid === settlement(40).paymentTxid,
+      );
+      const held = await ledger.inFlight(NETWORK, settlement(1).payer);
+      assert.equal(
+        held.length,
+        21,
+        'the 20 nonces and the earlier claim, each held by one settlement',
+      );
+    });
+
     test('releaseNonce frees the nonce but keeps the txid claimed', async () => {
       const ledger = await create();
       await ledger.claim(settlement(1));

@@ -1,6 +1,6 @@
 /**
- * The writes that many settlements make at once, one PostgreSQL statement per turn each (`turn-group.ts`): a move
- * between states (the write-ahead mark before broadcast, the final state a status round saw), and the answer given.
+ * The writes that many settlements make at once, one PostgreSQL statement per turn each (`turn-group.ts`): the
+ * claim, a move between states (the write-ahead mark before broadcast, the final state a status round saw), and the answer given.
  * Settlements move through the steps together: a status round reads every followed settlement at once, and a grouped
  * read answers its callers in one turn, so their next writes arrive together too.
  *
@@ -28,6 +28,27 @@ export type StateMove = {
   readonly claimedAt: string | null;
 };
 
+/** A new settlement's claim, its values as the lone claim binds them (strings for the bigint columns). */
+export type ClaimWrite = {
+  readonly paymentTxid: string;
+  readonly txid: string;
+  readonly network: string;
+  readonly payer: string;
+  readonly nonce: string;
+  readonly sponsor: string | null;
+  readonly sponsorNonce: string | null;
+  readonly amount: string;
+  readonly asset: string;
+  readonly payTo: string;
+  readonly transaction: string;
+  readonly errorReason: string | null;
+  readonly errorMessage: string | null;
+  readonly blockHeight: number | null;
+  readonly holder: string | null;
+  readonly resource: string | null;
+  readonly now: string;
+};
+
 /** An answer to store for a payment, unless one is stored already. */
 export type AnswerWrite = { readonly id: string; readonly answer: string; readonly now: string };
 
@@ -43,6 +64,19 @@ const GROUPED_MOVES = `update x402_settlements s set state = k.state, updated_at
   where (s.payment_txid = k.id or s.txid = k.id) and s.state = k.from_state
     and (k.claimed_at is null or s.created_at = k.claimed_at)
   returning k.i, s.*`;
+
+/** The lone claim's insert, one row per input: a row that hits any unique constraint is left out. */
+const GROUPED_CLAIMS = `insert into x402_settlements (payment_txid, txid, network, payer, nonce, nonce_claimed, sponsor,
+    sponsor_nonce, amount, asset, pay_to, transaction, state, error_reason, error_message, block_height, holder,
+    resource, created_at, updated_at)
+  select payment_txid, txid, network, payer, nonce, 1, sponsor, sponsor_nonce, amount, asset, pay_to, transaction,
+    'claimed', error_reason, error_message, block_height, holder, resource, now, now
+  from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::bigint[], $8::text[],
+    $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::integer[], $15::text[], $16::text[],
+    $17::bigint[])
+    as k(payment_txid, txid, network, payer, nonce, sponsor, sponsor_nonce, amount, asset, pay_to, transaction,
+      error_reason, error_message, block_height, holder, resource, now)
+  on conflict do nothing returning *`;
 
 const GROUPED_ANSWERS = `insert into x402_answers (payment_txid, answer, at)
   select id, answer, at from unnest($1::text[], $2::text[], $3::bigint[]) as k(id, answer, at)
@@ -76,6 +110,63 @@ export function groupedMoves<Row>(
     const answers: (Row | undefined)[] = moves.map(() => undefined);
     for (const { i, ...row } of rows) answers[Number(i) - 1] = row as Row;
     return answers;
+  });
+}
+
+/**
+ * Claims settlements: each call answers its inserted row, undefined when a unique constraint refused it, or `alone`
+ * when another claim of the same group names one of its keys (the payment, the txid, or the payer's nonce): that one
+ * runs alone after the group, so the two never meet inside one statement and the first is claimed, as if it had run
+ * first alone.
+ * @example
+ * ```ts
+ * const claim = groupedClaims<Row>(db);
+ * const row = await claim(values); // then, for 'alone', the lone insert
+ * ```
+ */
+export function groupedClaims<Row>(
+  db: Kysely<LedgerDatabase>,
+): (claim: ClaimWrite) => Promise<Row | undefined | 'alone'> {
+  return groupPerTurn(async (claims: readonly ClaimWrite[]) => {
+    const keys = new Set<string>();
+    const together: ClaimWrite[] = [];
+    const answers: (Row | undefined | 'alone')[] = claims.map((claim) => {
+      const own = [
+        `p:${claim.paymentTxid}`,
+        `t:${claim.txid}`,
+        `n:${claim.network}\u0000${claim.payer}\u0000${claim.nonce}`,
+      ];
+      if (own.some((key) => keys.has(key))) return 'alone';
+      for (const key of own) keys.add(key);
+      together.push(claim);
+      return undefined;
+    });
+    const column = <K extends keyof ClaimWrite>(key: K) => together.map((claim) => claim[key]);
+    const { rows } = await db.executeQuery<Row & { payment_txid: string }>(
+      CompiledQuery.raw(GROUPED_CLAIMS, [
+        column('paymentTxid'),
+        column('txid'),
+        column('network'),
+        column('payer'),
+        column('nonce'),
+        column('sponsor'),
+        column('sponsorNonce'),
+        column('amount'),
+        column('asset'),
+        column('payTo'),
+        column('transaction'),
+        column('errorReason'),
+        column('errorMessage'),
+        column('blockHeight'),
+        column('holder'),
+        column('resource'),
+        column('now'),
+      ]),
+    );
+    const inserted = new Map(rows.map((row) => [row.payment_txid, row as Row]));
+    return claims.map((claim, index) =>
+      answers[index] === 'alone' ? 'alone' : inserted.get(claim.paymentTxid),
+    );
   });
 }
 

@@ -22,7 +22,7 @@ import type {
 } from 'x402-stacks/facilitator';
 import { chooseSponsorNonce, sponsorLimitProblem } from 'x402-stacks/facilitator';
 import { groupedReads } from './grouped-reads.js';
-import { groupedAnswers, groupedMoves } from './grouped-writes.js';
+import { groupedAnswers, groupedClaims, groupedMoves } from './grouped-writes.js';
 import { argument, type Prepared, prepare } from './prepared.js';
 import type { LedgerDatabase, SettlementsTable } from './schema.js';
 
@@ -139,6 +139,7 @@ export class SqlLedger implements Ledger {
   /** PostgreSQL: the moves between states and the answers of one turn, each in one statement (`grouped-writes.ts`). */
   readonly #moves: ReturnType<typeof groupedMoves<Row>> | undefined;
   readonly #answers: ReturnType<typeof groupedAnswers> | undefined;
+  readonly #claims: ReturnType<typeof groupedClaims<Row>> | undefined;
 
   constructor(
     db: Kysely<LedgerDatabase>,
@@ -153,36 +154,39 @@ export class SqlLedger implements Ledger {
     this.#grouped = postgres ? groupedReads<Row>(db) : undefined;
     this.#moves = postgres ? groupedMoves<Row>(db) : undefined;
     this.#answers = postgres ? groupedAnswers(db) : undefined;
+    this.#claims = postgres ? groupedClaims<Row>(db) : undefined;
   }
 
   async claim(settlement: NewSettlement): Promise<ClaimResult> {
     const paymentTxid = normalize(settlement.paymentTxid);
     const txid = normalize(settlement.txid);
     const now = String(this.#now());
-    // Any unique constraint may refuse the row; which one is read back afterwards.
-    const {
-      rows: [inserted],
-    } = await this.#db.executeQuery<Row>(
-      this.#hot.claim({
-        paymentTxid,
-        txid,
-        network: settlement.network,
-        payer: settlement.payer,
-        nonce: settlement.nonce.toString(),
-        sponsor: settlement.sponsor ?? null,
-        sponsorNonce: settlement.sponsorNonce?.toString() ?? null,
-        amount: settlement.amount.toString(),
-        asset: settlement.asset,
-        payTo: settlement.payTo,
-        transaction: settlement.transaction,
-        errorReason: settlement.errorReason ?? null,
-        errorMessage: settlement.errorMessage ?? null,
-        blockHeight: settlement.blockHeight ?? null,
-        holder: settlement.holder ?? null,
-        resource: settlement.resource ?? null,
-        now,
-      }),
-    );
+    const values = {
+      paymentTxid,
+      txid,
+      network: settlement.network,
+      payer: settlement.payer,
+      nonce: settlement.nonce.toString(),
+      sponsor: settlement.sponsor ?? null,
+      sponsorNonce: settlement.sponsorNonce?.toString() ?? null,
+      amount: settlement.amount.toString(),
+      asset: settlement.asset,
+      payTo: settlement.payTo,
+      transaction: settlement.transaction,
+      errorReason: settlement.errorReason ?? null,
+      errorMessage: settlement.errorMessage ?? null,
+      blockHeight: settlement.blockHeight ?? null,
+      holder: settlement.holder ?? null,
+      resource: settlement.resource ?? null,
+      now,
+    };
+    // Any unique constraint may refuse the row; which one is read back afterwards. On PostgreSQL the claims of one
+    // turn go as one insert; one that shares a key with another of its group runs alone, after it.
+    const grouped = this.#claims ? await this.#claims(values) : 'alone';
+    const inserted =
+      grouped === 'alone'
+        ? (await this.#db.executeQuery<Row>(this.#hot.claim(values))).rows[0]
+        : grouped;
     if (inserted) return { claimed: true, record: toRecord(inserted) };
     const sameTxid = (await this.get(paymentTxid)) ?? (await this.get(txid));
     if (sameTxid) return { claimed: false, conflict: 'txid', existing: sameTxid };
