@@ -1,6 +1,7 @@
 /**
  * The writes that many settlements make at once, one PostgreSQL statement per turn each (`turn-group.ts`): the
- * claim, a move between states (the write-ahead mark before broadcast, the final state a status round saw), and the answer given.
+ * claim, a move between states (the write-ahead mark before broadcast, the final state a status round saw), and the
+ * answer given.
  * Settlements move through the steps together: a status round reads every followed settlement at once, and a grouped
  * read answers its callers in one turn, so their next writes arrive together too.
  *
