@@ -75,6 +75,41 @@ export function ledgerConformance(name: string, create: () => Promise<Ledger>): 
       assert.ok(results.every((r) => r.claimed || r.conflict === 'nonce'));
     });
 
+    test('claims at once of many payments, some racing for one payment or one nonce: each key is claimed once', async () => {
+      const ledger = await create();
+      await ledger.claim(settlement(40));
+      const results = await Promise.all([
+        ...Array.from({ length: 20 }, (_, k) => ledger.claim(settlement(k + 1))),
+        // Racing the first five: the same payments again, and other transactions on their nonces.
+        ...Array.from({ length: 5 }, (_, k) => ledger.claim(settlement(k + 1))),
+        ...Array.from({ length: 5 }, (_, k) =>
+          ledger.claim(settlement(200 + k, { nonce: BigInt(k + 1) })),
+        ),
+        // Already claimed before the turn.
+        ledger.claim(settlement(40)),
+      ]);
+      for (let k = 1; k <= 20; k++) {
+        const mine = results.filter((r) => r.claimed && r.record.nonce === BigInt(k));
+        assert.equal(mine.length, 1, `nonce ${k} claimed once`);
+      }
+      assert.equal(results.filter((r) => r.claimed).length, 20);
+      const lost = results.filter((r) => !r.claimed);
+      assert.equal(lost.length, 11);
+      assert.ok(lost.every((r) => !r.claimed && (r.conflict === 'txid' || r.conflict === 'nonce')));
+      const last = results.at(-1)!;
+      assert.ok(
+        !last.claimed &&
+          last.conflict === 'txid' &&
+          last.existing.paymentTxid === settlement(40).paymentTxid,
+      );
+      const held = await ledger.inFlight(NETWORK, settlement(1).payer);
+      assert.equal(
+        held.length,
+        21,
+        'the 20 nonces and the earlier claim, each held by one settlement',
+      );
+    });
+
     test('releaseNonce frees the nonce but keeps the txid claimed', async () => {
       const ledger = await create();
       await ledger.claim(settlement(1));
@@ -121,6 +156,63 @@ export function ledgerConformance(name: string, create: () => Promise<Ledger>): 
         undefined,
       );
       assert.equal((await ledger.get(paymentTxid))?.state, 'success');
+    });
+
+    test('a status round at once: 20 settlements each read, finalized and answered on its own, racing calls once', async () => {
+      const ledger = await create();
+      const seeds = Array.from({ length: 20 }, (_, k) => k + 1);
+      const payerOf = (seed: number) => (seed % 2 ? settlement(1).payer : `ST${seed}PAYER`);
+      for (const seed of seeds) {
+        await ledger.claim(settlement(seed, { payer: payerOf(seed) }));
+        await ledger.update(settlement(seed).paymentTxid, { state: 'broadcast' }, ['claimed']);
+      }
+      // Reads of one turn: each sees its own settlement and only its own payer's in flight.
+      const looked = await Promise.all(
+        seeds.map((seed) => ledger.lookup(settlement(seed).paymentTxid, NETWORK, payerOf(seed))),
+      );
+      for (const [index, seed] of seeds.entries()) {
+        assert.equal(looked[index]!.settled?.paymentTxid, settlement(seed).paymentTxid);
+        assert.equal(looked[index]!.inFlight.length, seed % 2 ? 10 : 1);
+      }
+      // Odd seeds succeed (twice each, racing), even ones fail: every call answers for its own row.
+      const moved = await Promise.all(
+        seeds.flatMap((seed) =>
+          seed % 2
+            ? [0, 1].map(() =>
+                ledger.update(
+                  settlement(seed).paymentTxid,
+                  { state: 'success', blockHeight: seed },
+                  ['broadcast'],
+                ),
+              )
+            : [
+                ledger.update(settlement(seed).paymentTxid, { state: 'failed', errorReason: 'x' }, [
+                  'broadcast',
+                ]),
+              ],
+        ),
+      );
+      for (const seed of seeds) {
+        const mine = moved.filter((record) => record?.paymentTxid === settlement(seed).paymentTxid);
+        assert.equal(mine.length, 1, `seed ${seed} moved once`);
+        assert.equal(mine[0]!.state, seed % 2 ? 'success' : 'failed');
+        if (seed % 2) assert.equal(mine[0]!.blockHeight, seed);
+      }
+      assert.equal(moved.filter((record) => record === undefined).length, 10);
+      const answered = await Promise.all(
+        seeds.map((seed) =>
+          ledger.recordAnswer(settlement(seed).paymentTxid, seed % 2 ? 'success' : 'pending'),
+        ),
+      );
+      assert.deepEqual(
+        answered,
+        seeds.map(() => undefined),
+      );
+      for (const seed of seeds)
+        assert.equal(
+          await ledger.answerOf(settlement(seed).paymentTxid),
+          seed % 2 ? 'success' : 'pending',
+        );
     });
 
     test('a sponsored settlement is found by its payment txid and by its on-chain txid, with or without 0x', async () => {

@@ -21,6 +21,8 @@ import type {
   SponsorshipResult,
 } from 'x402-stacks/facilitator';
 import { chooseSponsorNonce, sponsorLimitProblem } from 'x402-stacks/facilitator';
+import { groupedReads } from './grouped-reads.js';
+import { groupedAnswers, groupedClaims, groupedMoves } from './grouped-writes.js';
 import { argument, type Prepared, prepare } from './prepared.js';
 import type { LedgerDatabase, SettlementsTable } from './schema.js';
 
@@ -132,6 +134,12 @@ export class SqlLedger implements Ledger {
   readonly #updates = new Map<string, Prepared>();
   readonly #now: () => number;
   readonly #dialect: 'postgres' | 'sqlite';
+  /** PostgreSQL: the replay reads of one event-loop turn in one statement (`grouped-reads.ts`). */
+  readonly #grouped: ReturnType<typeof groupedReads<Row>> | undefined;
+  /** PostgreSQL: the moves between states and the answers of one turn, each in one statement (`grouped-writes.ts`). */
+  readonly #moves: ReturnType<typeof groupedMoves<Row>> | undefined;
+  readonly #answers: ReturnType<typeof groupedAnswers> | undefined;
+  readonly #claims: ReturnType<typeof groupedClaims<Row>> | undefined;
 
   constructor(
     db: Kysely<LedgerDatabase>,
@@ -141,36 +149,44 @@ export class SqlLedger implements Ledger {
     this.#hot = hotStatements(db);
     this.#dialect = options.dialect;
     this.#now = options.now ?? Date.now;
+    // SQLite answers in process, with no round trip to share.
+    const postgres = options.dialect === 'postgres';
+    this.#grouped = postgres ? groupedReads<Row>(db) : undefined;
+    this.#moves = postgres ? groupedMoves<Row>(db) : undefined;
+    this.#answers = postgres ? groupedAnswers(db) : undefined;
+    this.#claims = postgres ? groupedClaims<Row>(db) : undefined;
   }
 
   async claim(settlement: NewSettlement): Promise<ClaimResult> {
     const paymentTxid = normalize(settlement.paymentTxid);
     const txid = normalize(settlement.txid);
     const now = String(this.#now());
-    // Any unique constraint may refuse the row; which one is read back afterwards.
-    const {
-      rows: [inserted],
-    } = await this.#db.executeQuery<Row>(
-      this.#hot.claim({
-        paymentTxid,
-        txid,
-        network: settlement.network,
-        payer: settlement.payer,
-        nonce: settlement.nonce.toString(),
-        sponsor: settlement.sponsor ?? null,
-        sponsorNonce: settlement.sponsorNonce?.toString() ?? null,
-        amount: settlement.amount.toString(),
-        asset: settlement.asset,
-        payTo: settlement.payTo,
-        transaction: settlement.transaction,
-        errorReason: settlement.errorReason ?? null,
-        errorMessage: settlement.errorMessage ?? null,
-        blockHeight: settlement.blockHeight ?? null,
-        holder: settlement.holder ?? null,
-        resource: settlement.resource ?? null,
-        now,
-      }),
-    );
+    const values = {
+      paymentTxid,
+      txid,
+      network: settlement.network,
+      payer: settlement.payer,
+      nonce: settlement.nonce.toString(),
+      sponsor: settlement.sponsor ?? null,
+      sponsorNonce: settlement.sponsorNonce?.toString() ?? null,
+      amount: settlement.amount.toString(),
+      asset: settlement.asset,
+      payTo: settlement.payTo,
+      transaction: settlement.transaction,
+      errorReason: settlement.errorReason ?? null,
+      errorMessage: settlement.errorMessage ?? null,
+      blockHeight: settlement.blockHeight ?? null,
+      holder: settlement.holder ?? null,
+      resource: settlement.resource ?? null,
+      now,
+    };
+    // Any unique constraint may refuse the row; which one is read back afterwards. On PostgreSQL the claims of one
+    // turn go as one insert; one that shares a key with another of its group runs alone, after it.
+    const grouped = this.#claims ? await this.#claims(values) : 'alone';
+    const inserted =
+      grouped === 'alone'
+        ? (await this.#db.executeQuery<Row>(this.#hot.claim(values))).rows[0]
+        : grouped;
     if (inserted) return { claimed: true, record: toRecord(inserted) };
     const sameTxid = (await this.get(paymentTxid)) ?? (await this.get(txid));
     if (sameTxid) return { claimed: false, conflict: 'txid', existing: sameTxid };
@@ -189,6 +205,10 @@ export class SqlLedger implements Ledger {
 
   async get(txid: string): Promise<SettlementRecord | undefined> {
     const id = normalize(txid);
+    if (this.#grouped) {
+      const [row] = await this.#grouped({ id, network: null, payer: null });
+      return row ? toRecord(row) : undefined;
+    }
     // Every verify asks this (the replay check), so its SQL is built once: building it through the query builder on
     // each call cost more than running it.
     this.#getQuery ??= this.#db
@@ -214,6 +234,24 @@ export class SqlLedger implements Ledger {
       (key) => update[key] !== undefined,
     );
     const guarded = claimedAt !== undefined;
+    // The write-ahead mark and a final state, the moves every settlement makes: grouped per turn.
+    if (
+      this.#moves &&
+      from.length === 1 &&
+      columns.every((key) => key === 'txid' || key === 'transaction' || key === 'blockHeight')
+    ) {
+      const row = await this.#moves({
+        id,
+        from: from[0]!,
+        state: update.state,
+        now: String(this.#now()),
+        txid: update.txid === undefined ? null : normalize(update.txid),
+        transaction: update.transaction ?? null,
+        blockHeight: update.blockHeight ?? null,
+        claimedAt: guarded ? String(claimedAt) : null,
+      });
+      return row ? toRecord(row) : undefined;
+    }
     const shape = `${columns.join(',')}|${from.join(',')}|${guarded}`;
     let statement = this.#updates.get(shape);
     if (!statement) {
@@ -336,6 +374,9 @@ export class SqlLedger implements Ledger {
   }
 
   async inFlight(network: string, payer: string): Promise<SettlementRecord[]> {
+    // A grouped read with no id: only the payer's settlements in flight. Run after the caller's claim committed, as a
+    // lone statement would be, so of two racing claims of one payer the later read still sees both.
+    if (this.#grouped) return (await this.#grouped({ id: null, network, payer })).map(toRecord);
     // Settlements in flight always hold their nonce, so the partial (network, payer, nonce) index serves this.
     const { rows } = await this.#db.executeQuery<Row>(this.#hot.inFlight({ network, payer }));
     return rows.map(toRecord);
@@ -343,6 +384,8 @@ export class SqlLedger implements Ledger {
 
   async lookup(txid: string, network: string, payer: string) {
     const id = normalize(txid);
+    if (this.#grouped)
+      return splitLookup(id, network, payer, await this.#grouped({ id, network, payer }));
     // Every verify asks this: one statement, built once, each side of the OR served by its own index.
     this.#lookupQuery ??= this.#db
       .selectFrom('x402_settlements')
@@ -358,16 +401,7 @@ export class SqlLedger implements Ledger {
     const { rows } = await this.#db.executeQuery<Row>(
       CompiledQuery.raw(this.#lookupQuery.sql, [id, id, network, payer]),
     );
-    const records = rows.map(toRecord);
-    return {
-      settled: records.find((r) => r.paymentTxid === id || r.txid === id),
-      inFlight: records.filter(
-        (r) =>
-          r.network === network &&
-          r.payer === payer &&
-          (r.state === 'claimed' || r.state === 'broadcast'),
-      ),
-    };
+    return splitLookup(id, network, payer, rows);
   }
 
   async reserveSponsorship(request: SponsorshipRequest, now: number): Promise<SponsorshipResult> {
@@ -540,10 +574,11 @@ export class SqlLedger implements Ledger {
     answer: SettlementAnswer,
   ): Promise<SettlementAnswer | undefined> {
     const id = normalize(paymentTxid);
-    const { rows } = await this.#db.executeQuery(
-      this.#hot.recordAnswer({ id, answer, now: String(this.#now()) }),
-    );
-    return rows.length > 0 ? undefined : ((await this.answerOf(id)) ?? answer);
+    const now = String(this.#now());
+    const stored = this.#answers
+      ? await this.#answers({ id, answer, now })
+      : (await this.#db.executeQuery(this.#hot.recordAnswer({ id, answer, now }))).rows.length > 0;
+    return stored ? undefined : ((await this.answerOf(id)) ?? answer);
   }
 
   async promoteAnswer(paymentTxid: string): Promise<boolean> {
@@ -780,6 +815,20 @@ function toRecord(row: Row): SettlementRecord {
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
   });
+}
+
+/** The rows of a replay lookup as `Ledger.lookup` answers: the settlement naming `id`, and the payer's in flight. */
+function splitLookup(id: string, network: string, payer: string, rows: readonly Row[]) {
+  const records = rows.map(toRecord);
+  return {
+    settled: records.find((r) => r.paymentTxid === id || r.txid === id),
+    inFlight: records.filter(
+      (r) =>
+        r.network === network &&
+        r.payer === payer &&
+        (r.state === 'claimed' || r.state === 'broadcast'),
+    ),
+  };
 }
 
 function toBinding(row: Selectable<LedgerDatabase['x402_payment_ids']>): PaymentIdBinding {

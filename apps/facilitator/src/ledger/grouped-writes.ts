@@ -1,0 +1,201 @@
+/**
+ * The writes that many settlements make at once, one PostgreSQL statement per turn each (`turn-group.ts`): the
+ * claim, a move between states (the write-ahead mark before broadcast, the final state a status round saw), and the
+ * answer given.
+ * Settlements move through the steps together: a status round reads every followed settlement at once, and a grouped
+ * read answers its callers in one turn, so their next writes arrive together too.
+ *
+ * Each write keeps its own guard in the statement, so a group changes exactly the rows the same calls made one by one
+ * in some order would: two calls in one group that move the same row are two concurrent calls, and one of them finds
+ * the row already moved, as it would have alone.
+ * @module
+ */
+import { CompiledQuery, type Kysely } from 'kysely';
+import type { LedgerDatabase } from './schema.js';
+import { groupPerTurn } from './turn-group.js';
+
+/**
+ * A settlement's move out of one state, setting the txid, the transaction or the block height where given (null
+ * leaves the stored value), and only for the claim made at `claimedAt` when given.
+ */
+export type StateMove = {
+  readonly id: string;
+  readonly from: string;
+  readonly state: string;
+  readonly now: string;
+  readonly txid: string | null;
+  readonly transaction: string | null;
+  readonly blockHeight: number | null;
+  readonly claimedAt: string | null;
+};
+
+/** A new settlement's claim, its values as the lone claim binds them (strings for the bigint columns). */
+export type ClaimWrite = {
+  readonly paymentTxid: string;
+  readonly txid: string;
+  readonly network: string;
+  readonly payer: string;
+  readonly nonce: string;
+  readonly sponsor: string | null;
+  readonly sponsorNonce: string | null;
+  readonly amount: string;
+  readonly asset: string;
+  readonly payTo: string;
+  readonly transaction: string;
+  readonly errorReason: string | null;
+  readonly errorMessage: string | null;
+  readonly blockHeight: number | null;
+  readonly holder: string | null;
+  readonly resource: string | null;
+  readonly now: string;
+};
+
+/** An answer to store for a payment, unless one is stored already. */
+export type AnswerWrite = { readonly id: string; readonly answer: string; readonly now: string };
+
+/**
+ * The lone update's guards (the state it moves from, the claim's time) per row. A row matched by two inputs is
+ * updated once (PostgreSQL's UPDATE … FROM), and only that input gets it back.
+ */
+const GROUPED_MOVES = `update x402_settlements s set state = k.state, updated_at = k.now,
+    txid = coalesce(k.txid, s.txid), transaction = coalesce(k.transaction, s.transaction),
+    block_height = coalesce(k.block_height, s.block_height)
+  from unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::integer[], $8::bigint[])
+    with ordinality as k(id, from_state, state, now, txid, transaction, block_height, claimed_at, i)
+  where (s.payment_txid = k.id or s.txid = k.id) and s.state = k.from_state
+    and (k.claimed_at is null or s.created_at = k.claimed_at)
+  returning k.i, s.*`;
+
+/** The lone claim's insert, one row per input: a row that hits any unique constraint is left out. */
+const GROUPED_CLAIMS = `insert into x402_settlements (payment_txid, txid, network, payer, nonce, nonce_claimed, sponsor,
+    sponsor_nonce, amount, asset, pay_to, transaction, state, error_reason, error_message, block_height, holder,
+    resource, created_at, updated_at)
+  select payment_txid, txid, network, payer, nonce, 1, sponsor, sponsor_nonce, amount, asset, pay_to, transaction,
+    'claimed', error_reason, error_message, block_height, holder, resource, now, now
+  from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::bigint[], $8::text[],
+    $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::integer[], $15::text[], $16::text[],
+    $17::bigint[])
+    as k(payment_txid, txid, network, payer, nonce, sponsor, sponsor_nonce, amount, asset, pay_to, transaction,
+      error_reason, error_message, block_height, holder, resource, now)
+  on conflict do nothing returning *`;
+
+const GROUPED_ANSWERS = `insert into x402_answers (payment_txid, answer, at)
+  select id, answer, at from unnest($1::text[], $2::text[], $3::bigint[]) as k(id, answer, at)
+  on conflict do nothing returning payment_txid`;
+
+/**
+ * Moves settlements between states: each call answers the updated row, or undefined when its guards did not hold.
+ * @example
+ * ```ts
+ * const move = groupedMoves<Row>(db);
+ * const row = await move({ id, from: 'broadcast', state: 'success', now: String(Date.now()), txid: null,
+ *   transaction: null, blockHeight: 7, claimedAt: null });
+ * ```
+ */
+export function groupedMoves<Row>(
+  db: Kysely<LedgerDatabase>,
+): (move: StateMove) => Promise<Row | undefined> {
+  return groupPerTurn(async (moves: readonly StateMove[]) => {
+    const { rows } = await db.executeQuery<Row & { i: string | number }>(
+      CompiledQuery.raw(GROUPED_MOVES, [
+        moves.map((move) => move.id),
+        moves.map((move) => move.from),
+        moves.map((move) => move.state),
+        moves.map((move) => move.now),
+        moves.map((move) => move.txid),
+        moves.map((move) => move.transaction),
+        moves.map((move) => move.blockHeight),
+        moves.map((move) => move.claimedAt),
+      ]),
+    );
+    const answers: (Row | undefined)[] = moves.map(() => undefined);
+    for (const { i, ...row } of rows) answers[Number(i) - 1] = row as Row;
+    return answers;
+  });
+}
+
+/**
+ * Claims settlements: each call answers its inserted row, undefined when a unique constraint refused it, or `alone`
+ * when another claim of the same group names one of its keys (the payment, the txid, or the payer's nonce): that one
+ * runs alone after the group, so the two never meet inside one statement and the first is claimed, as if it had run
+ * first alone.
+ * @example
+ * ```ts
+ * const claim = groupedClaims<Row>(db);
+ * const row = await claim(values); // then, for 'alone', the lone insert
+ * ```
+ */
+export function groupedClaims<Row>(
+  db: Kysely<LedgerDatabase>,
+): (claim: ClaimWrite) => Promise<Row | undefined | 'alone'> {
+  return groupPerTurn(async (claims: readonly ClaimWrite[]) => {
+    const keys = new Set<string>();
+    const together: ClaimWrite[] = [];
+    const answers: (Row | undefined | 'alone')[] = claims.map((claim) => {
+      const own = [
+        `p:${claim.paymentTxid}`,
+        `t:${claim.txid}`,
+        `n:${claim.network}\u0000${claim.payer}\u0000${claim.nonce}`,
+      ];
+      if (own.some((key) => keys.has(key))) return 'alone';
+      for (const key of own) keys.add(key);
+      together.push(claim);
+      return undefined;
+    });
+    const column = <K extends keyof ClaimWrite>(key: K) => together.map((claim) => claim[key]);
+    const { rows } = await db.executeQuery<Row & { payment_txid: string }>(
+      CompiledQuery.raw(GROUPED_CLAIMS, [
+        column('paymentTxid'),
+        column('txid'),
+        column('network'),
+        column('payer'),
+        column('nonce'),
+        column('sponsor'),
+        column('sponsorNonce'),
+        column('amount'),
+        column('asset'),
+        column('payTo'),
+        column('transaction'),
+        column('errorReason'),
+        column('errorMessage'),
+        column('blockHeight'),
+        column('holder'),
+        column('resource'),
+        column('now'),
+      ]),
+    );
+    const inserted = new Map(rows.map((row) => [row.payment_txid, row as Row]));
+    return claims.map((claim, index) =>
+      answers[index] === 'alone' ? 'alone' : inserted.get(claim.paymentTxid),
+    );
+  });
+}
+
+/**
+ * Stores answers, each only where none is stored: each call answers whether its own was stored. Of two calls for one
+ * payment in a group, the first is stored, as if it had run first alone.
+ * @example
+ * ```ts
+ * const store = groupedAnswers(db);
+ * const stored = await store({ id, answer: 'success', now: String(Date.now()) });
+ * ```
+ */
+export function groupedAnswers(
+  db: Kysely<LedgerDatabase>,
+): (write: AnswerWrite) => Promise<boolean> {
+  return groupPerTurn(async (writes: readonly AnswerWrite[]) => {
+    const first = new Map<string, number>();
+    for (const [index, write] of writes.entries())
+      if (!first.has(write.id)) first.set(write.id, index);
+    const unique = [...first.values()].map((index) => writes[index]!);
+    const { rows } = await db.executeQuery<{ payment_txid: string }>(
+      CompiledQuery.raw(GROUPED_ANSWERS, [
+        unique.map((write) => write.id),
+        unique.map((write) => write.answer),
+        unique.map((write) => write.now),
+      ]),
+    );
+    const stored = new Set(rows.map((row) => row.payment_txid));
+    return writes.map((write, index) => first.get(write.id) === index && stored.has(write.id));
+  });
+}
