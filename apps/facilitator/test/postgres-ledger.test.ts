@@ -206,3 +206,36 @@ test('upgrading beside a process of the previous release mid-transaction: neithe
     await first.close();
   }
 });
+
+test('two processes claiming the same payments in opposite orders each claim every payment once, without a deadlock', async () => {
+  const shared = `${schema}_opposite`;
+  const left = await openPostgresLedger({ connectionString, schema: shared });
+  const right = await openPostgresLedger({ connectionString, schema: shared });
+  try {
+    // A deadlock is broken only after this long: a round that takes it waited for one.
+    const { rows } = await sql<{ ms: number }>`select setting::int as ms from pg_settings
+      where name = 'deadlock_timeout'`.execute(left.db);
+    const deadlockMs = rows[0]!.ms;
+    for (let round = 0; round < 5; round++) {
+      // A full group each side (256 claims of one turn), one side's in the reverse order.
+      const seeds = Array.from({ length: 256 }, (_, k) => round * 1000 + k + 1);
+      const started = Date.now();
+      const [ours, theirs] = await Promise.all([
+        Promise.all(seeds.map((seed) => left.ledger.claim(settlement(seed)))),
+        Promise.all([...seeds].reverse().map((seed) => right.ledger.claim(settlement(seed)))),
+      ]);
+      const took = Date.now() - started;
+      for (const seed of seeds) {
+        const winners = [...ours, ...theirs].filter(
+          (result) => result.claimed && result.record.paymentTxid === settlement(seed).paymentTxid,
+        );
+        assert.equal(winners.length, 1, `payment ${seed} claimed once`);
+      }
+      assert.ok(took < deadlockMs, `round ${round} took ${took} ms: it waited on a deadlock`);
+    }
+  } finally {
+    await sql`drop schema if exists ${sql.id(shared)} cascade`.execute(left.db);
+    await left.close();
+    await right.close();
+  }
+});

@@ -142,6 +142,12 @@ export function groupedClaims<Row>(
       together.push(claim);
       return undefined;
     });
+    // In the order of their payments: two processes inserting the same payments then take their keys in one order,
+    // where opposite orders would wait on each other until PostgreSQL broke the deadlock (a second, then every claim of
+    // both groups again alone).
+    together.sort((a, b) =>
+      a.paymentTxid < b.paymentTxid ? -1 : a.paymentTxid > b.paymentTxid ? 1 : 0,
+    );
     const column = <K extends keyof ClaimWrite>(key: K) => together.map((claim) => claim[key]);
     const { rows } = await db.executeQuery<Row & { payment_txid: string }>(
       CompiledQuery.raw(GROUPED_CLAIMS, [
