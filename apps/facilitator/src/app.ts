@@ -130,7 +130,15 @@ export function createFacilitatorApp(options: FacilitatorAppOptions): Facilitato
   });
 
   app.get('/settlements/:txid', async (c) => {
-    const status = await facilitator.status(c.req.param('txid'));
+    const txid = c.req.param('txid');
+    // Only a txid's shape reaches the ledger: anything else is a named refusal, never a database error.
+    if (!/^(0x)?[0-9a-fA-F]{64}$/.test(txid)) {
+      return c.json(
+        { error: 'invalid_txid', details: 'a txid is 64 hex characters, with or without 0x' },
+        400,
+      );
+    }
+    const status = await facilitator.status(txid);
     if (!status)
       return c.json({ error: 'not_found', details: 'no settlement with this txid' }, 404);
     return c.json(status);

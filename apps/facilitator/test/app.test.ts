@@ -107,6 +107,16 @@ describe('facilitator HTTP routes', () => {
     const replay = (await (await post(app, '/settle', bound)).json()) as { errorReason: string };
     assert.equal(replay.errorReason, 'duplicate_settlement');
     assert.equal((await app.request(`/settlements/${'ab'.repeat(32)}`)).status, 404);
+    for (const malformed of [
+      '%00',
+      'ab'.repeat(31),
+      `0x${'zz'.repeat(32)}`,
+      `${'ab'.repeat(32)}%00`,
+    ]) {
+      const refused = await app.request(`/settlements/${malformed}`);
+      assert.equal(refused.status, 400, malformed);
+      assert.equal(((await refused.json()) as { error: string }).error, 'invalid_txid');
+    }
   });
 
   test('a settle that names no resource is answered without one: bound to no route', async () => {
