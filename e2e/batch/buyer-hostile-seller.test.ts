@@ -9,28 +9,26 @@
  *   can claim with the vouchers it holds.
  */
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { type Devnet, startDevnet } from '@x402-stacks/devnet';
 import { createPayer } from 'x402-stacks';
 import { BATCH_SETTLEMENT, createMemoryChannelStore } from 'x402-stacks/batch';
 import { wrapFetchWithPayment } from 'x402-stacks/fetch';
-import { decodePaymentSignatureHeader, encodePaymentRequiredHeader } from 'x402-stacks/protocol';
+import { decodePaymentSignatureHeader } from 'x402-stacks/protocol';
 import { STACKS_NETWORKS, type StacksAccount } from 'x402-stacks/stacks';
-import { channelSnapshot } from './seller-stack.js';
+import {
+  correctiveFromOwnVoucher,
+  listenHostile,
+  type SignedPayload,
+  send402,
+} from './hostile-seller.js';
 
 const NETWORK = STACKS_NETWORKS.testnet;
 const PRICE = 1000n;
 const DEPOSIT_CAP = 30n * PRICE;
 
-type Signed = {
-  type: string;
-  channelConfig: Record<string, unknown>;
-  voucher: { channelId: string; maxClaimableAmount: string; signature: string };
-  deposit?: { amount: string; transaction: string };
-};
+type Signed = SignedPayload & { deposit?: { amount: string; transaction: string } };
 
 describe('the buyer against a hostile batch-settlement seller', () => {
   let devnet: Devnet;
@@ -63,14 +61,6 @@ describe('the buyer against a hostile batch-settlement seller', () => {
       feePayer: receiverAuthorizer,
     },
   });
-  const send402 = (res: ServerResponse, accepts: unknown[], error?: string) => {
-    const body = { x402Version: 2, resource: { url }, accepts, ...(error ? { error } : {}) };
-    res.writeHead(402, {
-      'content-type': 'application/json',
-      'payment-required': encodePaymentRequiredHeader(body as never),
-    });
-    res.end(JSON.stringify(body));
-  };
   const serve = (res: ServerResponse, payload: Signed, charged: bigint) => {
     res.writeHead(200, {
       'content-type': 'application/json',
@@ -90,7 +80,7 @@ describe('the buyer against a hostile batch-settlement seller', () => {
 
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     const header = req.headers['payment-signature'];
-    if (typeof header !== 'string') return send402(res, [offer(challenges++)]);
+    if (typeof header !== 'string') return send402(res, url, [offer(challenges++)]);
     const payment = decodePaymentSignatureHeader(header) as unknown as {
       accepted: ReturnType<typeof offer>;
       payload: Signed;
@@ -101,19 +91,10 @@ describe('the buyer against a hostile batch-settlement seller', () => {
       return serve(res, payload, PRICE);
     }
     // The buyer's own refused voucher, presented as proof that it was charged in full.
-    const ceiling = payload.voucher.maxClaimableAmount;
     return send402(
       res,
-      [
-        {
-          ...payment.accepted,
-          extra: {
-            ...payment.accepted.extra,
-            channelState: channelSnapshot(payload.voucher.channelId, DEPOSIT_CAP, ceiling),
-            voucherState: { signedMaxClaimable: ceiling, signature: payload.voucher.signature },
-          },
-        },
-      ],
+      url,
+      [correctiveFromOwnVoucher(payment.accepted, payload, DEPOSIT_CAP)],
       'invalid_batch_settlement_stacks_cumulative_amount_mismatch',
     );
   };
@@ -122,16 +103,9 @@ describe('the buyer against a hostile batch-settlement seller', () => {
     devnet = await startDevnet({ port: 0, accounts: 6 });
     seller = devnet.accounts[3]!.address;
     receiverAuthorizer = devnet.accounts[4]!.address;
-    server = createServer((req, res) => {
-      try {
-        handle(req, res);
-      } catch (error) {
-        console.error('SELLER', error);
-        res.writeHead(500).end();
-      }
-    }).listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/data`;
+    const started = await listenHostile(handle);
+    server = started.server;
+    url = `${started.base}/data`;
   });
   after(async () => {
     server?.close();

@@ -16,19 +16,21 @@ import axios from 'axios';
 import { wrapAxiosWithPayment } from 'x402-stacks/axios';
 import { BATCH_SETTLEMENT, createMemoryChannelStore } from 'x402-stacks/batch';
 import { wrapFetchWithPayment } from 'x402-stacks/fetch';
-import { decodePaymentSignatureHeader, encodePaymentRequiredHeader } from 'x402-stacks/protocol';
+import { decodePaymentSignatureHeader } from 'x402-stacks/protocol';
 import { STACKS_NETWORKS, type StacksAccount } from 'x402-stacks/stacks';
+import {
+  correctiveFromOwnVoucher,
+  listenHostile,
+  type SignedPayload,
+  send402,
+} from './hostile-seller.js';
 import { channelSnapshot } from './seller-stack.js';
 
 const NETWORK = STACKS_NETWORKS.testnet;
 const PRICE = 1000n;
 const DEPOSIT_CAP = 30n * PRICE;
 
-type Signed = {
-  type: string;
-  channelConfig: Record<string, unknown>;
-  voucher: { channelId: string; maxClaimableAmount: string; signature: string };
-};
+type Signed = SignedPayload;
 
 describe('paying ahead against a hostile batch-settlement seller', () => {
   let devnet: Devnet;
@@ -61,14 +63,6 @@ describe('paying ahead against a hostile batch-settlement seller', () => {
       feePayer: receiverAuthorizer,
     },
   });
-  const send402 = (res: ServerResponse, url: string, accepts: unknown[], error?: string) => {
-    const body = { x402Version: 2, resource: { url }, accepts, ...(error ? { error } : {}) };
-    res.writeHead(402, {
-      'content-type': 'application/json',
-      'payment-required': encodePaymentRequiredHeader(body as never),
-    });
-    res.end(JSON.stringify(body));
-  };
   const serve = (res: ServerResponse, payload: Signed) => {
     res.writeHead(200, {
       'content-type': 'application/json',
@@ -116,20 +110,10 @@ describe('paying ahead against a hostile batch-settlement seller', () => {
       res.writeHead(302, { location: `${thiefUrl}/collect` });
       return res.end();
     }
-    const ceiling = payload.voucher.maxClaimableAmount;
     return send402(
       res,
       url,
-      [
-        {
-          ...payment.accepted,
-          extra: {
-            ...payment.accepted.extra,
-            channelState: channelSnapshot(payload.voucher.channelId, DEPOSIT_CAP, ceiling),
-            voucherState: { signedMaxClaimable: ceiling, signature: payload.voucher.signature },
-          },
-        },
-      ],
+      [correctiveFromOwnVoucher(payment.accepted, payload, DEPOSIT_CAP)],
       'invalid_batch_settlement_stacks_cumulative_amount_mismatch',
     );
   };
@@ -150,16 +134,7 @@ describe('paying ahead against a hostile batch-settlement seller', () => {
     devnet = await startDevnet({ port: 0, accounts: 8 });
     seller = devnet.accounts[3]!.address;
     receiverAuthorizer = devnet.accounts[4]!.address;
-    server = createServer((req, res) => {
-      try {
-        handle(req, res);
-      } catch (error) {
-        console.error('SELLER', error);
-        res.writeHead(500).end();
-      }
-    }).listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    ({ server, base } = await listenHostile(handle));
     thief = createServer((req, res) => {
       const header = req.headers['payment-signature'];
       if (typeof header === 'string') stolen.push(header);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { fuzzRuns } from '@x402-stacks/test-kit';
+import { mulberry32 } from '@x402-stacks/test-kit/fixtures';
 import {
   applyBudgetRecord,
   type BudgetRecord,
@@ -50,23 +51,11 @@ function referenceUsage(
   return { total, window, reserved, windowStart };
 }
 
-/** A small deterministic generator (mulberry32), so a failure names its seed. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 describe('budget ledger counts', () => {
   test('agree with a scan of every record, whatever the order of times, ids and outcomes', () => {
     const runs = fuzzRuns(300);
     for (let run = 0; run < runs; run++) {
-      const next = random(run + 1);
+      const next = mulberry32(run + 1);
       const pick = <T>(items: readonly T[]) => items[Math.floor(next() * items.length)]!;
       const state = emptyBudgetState();
       const records: BudgetRecord[] = [];
