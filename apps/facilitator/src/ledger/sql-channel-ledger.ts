@@ -16,7 +16,7 @@ import type {
   ChannelRecord,
   EscrowChannelState,
 } from 'x402-stacks/batch';
-import { argument, prepare } from './prepared.js';
+import { argument, prepare, type QueryRunner, queryRunner } from './prepared.js';
 import { AMOUNT_DIGITS, type ChannelsTable, type LedgerDatabase } from './schema.js';
 
 type Row = Selectable<ChannelsTable>;
@@ -104,17 +104,17 @@ function statements(db: Kysely<LedgerDatabase>) {
  * ```
  */
 export class SqlChannelLedger implements ChannelLedger {
-  readonly #db: Kysely<LedgerDatabase>;
+  readonly #run: QueryRunner;
   readonly #statements: ReturnType<typeof statements>;
 
   /** `db` must have been migrated (`migrateLedger`). */
-  constructor(db: Kysely<LedgerDatabase>) {
-    this.#db = db;
+  constructor(db: Kysely<LedgerDatabase>, options: { run?: QueryRunner } = {}) {
+    this.#run = queryRunner(db, options.run);
     this.#statements = statements(db);
   }
 
   async getChannel(channelId: string): Promise<ChannelRecord | undefined> {
-    const { rows } = await this.#db.executeQuery<Row>(this.#statements.get({ channelId }));
+    const { rows } = await this.#run<Row>(this.#statements.get({ channelId }));
     return rows[0] ? toRecord(rows[0]) : undefined;
   }
 
@@ -126,7 +126,7 @@ export class SqlChannelLedger implements ChannelLedger {
     for (const value of [state.balance, state.claimed, state.refundNonce]) {
       if (!isU128(value)) throw new RangeError('an escrow amount must be a u128');
     }
-    const { rows } = await this.#db.executeQuery<Row>(
+    const { rows } = await this.#run<Row>(
       this.#statements.mirror({
         channelId: channel.channelId,
         network: channel.network,
@@ -159,7 +159,7 @@ export class SqlChannelLedger implements ChannelLedger {
     ) {
       return undefined;
     }
-    const { rows } = await this.#db.executeQuery<Row>(
+    const { rows } = await this.#run<Row>(
       this.#statements.charge({
         channelId,
         charged: amountText(charge.charged),
@@ -178,9 +178,7 @@ export class SqlChannelLedger implements ChannelLedger {
     limit: number,
   ): Promise<ChannelRecord[]> {
     if (!Number.isSafeInteger(limit) || limit <= 0) return [];
-    const { rows } = await this.#db.executeQuery<Row>(
-      this.#statements.unclaimed({ network, escrow, limit }),
-    );
+    const { rows } = await this.#run<Row>(this.#statements.unclaimed({ network, escrow, limit }));
     return rows.map(toRecord);
   }
 }
@@ -194,12 +192,29 @@ function amountText(value: bigint): string {
   return value.toString().padStart(AMOUNT_DIGITS, '0');
 }
 
+/**
+ * A channel's config is immutable and read with its row on every payment: parsed once per text, frozen so no caller
+ * can change the shared value. Bounded, like the statement cache, by starting over.
+ */
+const configs = new Map<string, ChannelConfig>();
+const MAX_CONFIGS = 10_000;
+
+function configOf(text: string): ChannelConfig {
+  let config = configs.get(text);
+  if (config === undefined) {
+    config = Object.freeze(JSON.parse(text) as ChannelConfig);
+    if (configs.size >= MAX_CONFIGS) configs.clear();
+    configs.set(text, config);
+  }
+  return config;
+}
+
 function toRecord(row: Row): ChannelRecord {
   return {
     channelId: row.channel_id,
     network: row.network as StacksNetworkId,
     escrow: row.escrow,
-    config: JSON.parse(row.config) as ChannelConfig,
+    config: configOf(row.config),
     balance: BigInt(row.balance),
     claimed: BigInt(row.claimed),
     refundNonce: BigInt(row.refund_nonce),

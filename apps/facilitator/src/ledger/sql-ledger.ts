@@ -23,7 +23,7 @@ import type {
 import { chooseSponsorNonce, sponsorLimitProblem } from 'x402-stacks/facilitator';
 import { groupedReads } from './grouped-reads.js';
 import { groupedAnswers, groupedClaims, groupedMoves } from './grouped-writes.js';
-import { argument, type Prepared, prepare } from './prepared.js';
+import { argument, type Prepared, prepare, type QueryRunner, queryRunner } from './prepared.js';
 import type { LedgerDatabase, SettlementsTable } from './schema.js';
 
 type Row = Selectable<SettlementsTable>;
@@ -128,6 +128,7 @@ function hotStatements(db: Kysely<LedgerDatabase>) {
  */
 export class SqlLedger implements Ledger {
   readonly #db: Kysely<LedgerDatabase>;
+  readonly #run: QueryRunner;
   #getQuery: CompiledQuery | undefined;
   #lookupQuery: CompiledQuery | undefined;
   readonly #hot: ReturnType<typeof hotStatements>;
@@ -143,9 +144,10 @@ export class SqlLedger implements Ledger {
 
   constructor(
     db: Kysely<LedgerDatabase>,
-    options: { dialect: 'postgres' | 'sqlite'; now?: () => number },
+    options: { dialect: 'postgres' | 'sqlite'; now?: () => number; run?: QueryRunner },
   ) {
     this.#db = db;
+    this.#run = queryRunner(db, options.run);
     this.#hot = hotStatements(db);
     this.#dialect = options.dialect;
     this.#now = options.now ?? Date.now;
@@ -184,9 +186,7 @@ export class SqlLedger implements Ledger {
     // turn go as one insert; one that shares a key with another of its group runs alone, after it.
     const grouped = this.#claims ? await this.#claims(values) : 'alone';
     const inserted =
-      grouped === 'alone'
-        ? (await this.#db.executeQuery<Row>(this.#hot.claim(values))).rows[0]
-        : grouped;
+      grouped === 'alone' ? (await this.#run<Row>(this.#hot.claim(values))).rows[0] : grouped;
     if (inserted) return { claimed: true, record: toRecord(inserted) };
     const sameTxid = (await this.get(paymentTxid)) ?? (await this.get(txid));
     if (sameTxid) return { claimed: false, conflict: 'txid', existing: sameTxid };
@@ -217,7 +217,7 @@ export class SqlLedger implements Ledger {
       .where((eb) => eb.or([eb('payment_txid', '=', id), eb('txid', '=', id)]))
       .limit(1)
       .compile();
-    const { rows } = await this.#db.executeQuery<Row>(
+    const { rows } = await this.#run<Row>(
       CompiledQuery.raw(this.#getQuery.sql, [id, id, ...this.#getQuery.parameters.slice(2)]),
     );
     return rows[0] ? toRecord(rows[0]) : undefined;
@@ -290,7 +290,7 @@ export class SqlLedger implements Ledger {
     };
     const {
       rows: [row],
-    } = await this.#db.executeQuery<Row>(statement(values));
+    } = await this.#run<Row>(statement(values));
     return row ? toRecord(row) : undefined;
   }
 
@@ -329,7 +329,7 @@ export class SqlLedger implements Ledger {
   }
 
   async releaseNonce(txid: string): Promise<void> {
-    await this.#db.executeQuery(this.#hot.releaseNonce({ id: normalize(txid) }));
+    await this.#run(this.#hot.releaseNonce({ id: normalize(txid) }));
   }
 
   async forgetDropped(paymentTxid: string, claimedAt: number): Promise<boolean> {
@@ -378,7 +378,7 @@ export class SqlLedger implements Ledger {
     // lone statement would be, so of two racing claims of one payer the later read still sees both.
     if (this.#grouped) return (await this.#grouped({ id: null, network, payer })).map(toRecord);
     // Settlements in flight always hold their nonce, so the partial (network, payer, nonce) index serves this.
-    const { rows } = await this.#db.executeQuery<Row>(this.#hot.inFlight({ network, payer }));
+    const { rows } = await this.#run<Row>(this.#hot.inFlight({ network, payer }));
     return rows.map(toRecord);
   }
 
@@ -398,7 +398,7 @@ export class SqlLedger implements Ledger {
         ]),
       )
       .compile();
-    const { rows } = await this.#db.executeQuery<Row>(
+    const { rows } = await this.#run<Row>(
       CompiledQuery.raw(this.#lookupQuery.sql, [id, id, network, payer]),
     );
     return splitLookup(id, network, payer, rows);
@@ -577,20 +577,20 @@ export class SqlLedger implements Ledger {
     const now = String(this.#now());
     const stored = this.#answers
       ? await this.#answers({ id, answer, now })
-      : (await this.#db.executeQuery(this.#hot.recordAnswer({ id, answer, now }))).rows.length > 0;
+      : (await this.#run(this.#hot.recordAnswer({ id, answer, now }))).rows.length > 0;
     return stored ? undefined : ((await this.answerOf(id)) ?? answer);
   }
 
   async promoteAnswer(paymentTxid: string): Promise<boolean> {
     // One conditional update: of concurrent calls, across processes, the row changes for one only.
-    const { rows } = await this.#db.executeQuery(
+    const { rows } = await this.#run(
       this.#hot.promoteAnswer({ id: normalize(paymentTxid), now: String(this.#now()) }),
     );
     return rows.length > 0;
   }
 
   async answerOf(paymentTxid: string): Promise<SettlementAnswer | undefined> {
-    const { rows } = await this.#db.executeQuery<{ answer: string }>(
+    const { rows } = await this.#run<{ answer: string }>(
       this.#hot.answerOf({ id: normalize(paymentTxid) }),
     );
     return rows[0]?.answer as SettlementAnswer | undefined;

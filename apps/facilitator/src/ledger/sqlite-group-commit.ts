@@ -66,8 +66,22 @@ export class GroupCommitSqliteDialect extends SqliteDialect {
     this.#syncWal = config.syncWal;
   }
 
+  #driver: GroupCommitDriver | undefined;
+
   override createDriver(): Driver {
-    return new GroupCommitDriver(this.#database, this.stats, this.#syncWal);
+    this.#driver = new GroupCommitDriver(this.#database, this.stats, this.#syncWal);
+    return this.#driver;
+  }
+
+  /**
+   * Runs one statement outside any transaction, exactly as `db.executeQuery` on a Kysely over this dialect does, but
+   * straight to the driver: Kysely's connection and result-plugin steps cost a third of a one-row read.
+   * @throws {Error} before a Kysely instance was made over this dialect.
+   */
+  execute<R>(query: CompiledQuery): Promise<QueryResult<R>> {
+    const driver = this.#driver;
+    if (driver === undefined) throw new Error('no Kysely instance uses this dialect yet');
+    return driver.execute<R>(new Handle(driver), query);
   }
 }
 

@@ -9,6 +9,7 @@ import { type FileHandle, open } from 'node:fs/promises';
 import Database from 'better-sqlite3';
 import { Kysely } from 'kysely';
 import { type DiscoveryDatabase, migrateDiscovery } from './discovery-schema.js';
+import type { QueryRunner } from './prepared.js';
 import { type LedgerDatabase, migrateLedger } from './schema.js';
 import { SqlChannelLedger } from './sql-channel-ledger.js';
 import { SqlLedger } from './sql-ledger.js';
@@ -41,14 +42,18 @@ export async function openSqliteLedger(options: { path: string; now?: () => numb
   database.defaultSafeIntegers(true);
   reusePreparedStatements(database);
   const wal = walSync(`${options.path}-wal`);
-  const db = new Kysely<LedgerDatabase>({
-    dialect: new GroupCommitSqliteDialect({ database, syncWal: wal.sync }),
-  });
+  const dialect = new GroupCommitSqliteDialect({ database, syncWal: wal.sync });
+  const db = new Kysely<LedgerDatabase>({ dialect });
+  const run: QueryRunner = (query) => dialect.execute(query);
   await migrateLedger(db);
   await migrateDiscovery(db as unknown as Kysely<DiscoveryDatabase>);
   return {
-    ledger: new SqlLedger(db, { dialect: 'sqlite', ...(options.now ? { now: options.now } : {}) }),
-    channels: new SqlChannelLedger(db),
+    ledger: new SqlLedger(db, {
+      dialect: 'sqlite',
+      run,
+      ...(options.now ? { now: options.now } : {}),
+    }),
+    channels: new SqlChannelLedger(db, { run }),
     db,
     close: async () => {
       await db.destroy();

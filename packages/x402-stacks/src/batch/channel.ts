@@ -255,11 +255,10 @@ function voucherMessageBytes(escrow: string, channelId: string, maxClaimable: bi
   }
   const bytes = template.bytes.slice();
   bytes.set(fromHex(channelId.slice(2)), template.channelIdAt);
-  let value = maxClaimable;
-  for (let i = bytes.length - 1; i >= bytes.length - 16; i--) {
-    bytes[i] = Number(value & 0xffn);
-    value >>= 8n;
-  }
+  // The u128 closes the message, big-endian: two 64-bit halves.
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  view.setBigUint64(bytes.length - 16, maxClaimable >> 64n);
+  view.setBigUint64(bytes.length - 8, BigInt.asUintN(64, maxClaimable));
   return bytes;
 }
 

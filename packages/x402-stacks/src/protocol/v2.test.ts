@@ -206,6 +206,9 @@ describe('PaymentPayloadSchema', () => {
   test('refuses a payload that is not an object, and a missing accepted', () => {
     assert.equal(accepts(PaymentPayloadSchema, { ...payment, payload: '0x8080' }), false);
     assert.equal(accepts(PaymentPayloadSchema, { ...payment, payload: null }), false);
+    assert.equal(accepts(PaymentPayloadSchema, { ...payment, payload: ['0x8080'] }), false);
+    assert.equal(accepts(PaymentPayloadSchema, { ...payment, payload: new Map() }), false);
+    assert.equal(accepts(PaymentPayloadSchema, { ...payment, payload: Object.create(null) }), true);
     const { accepted: _accepted, ...withoutAccepted } = payment;
     assert.equal(accepts(PaymentPayloadSchema, withoutAccepted), false);
   });

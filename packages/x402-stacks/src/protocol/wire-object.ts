@@ -55,7 +55,20 @@ function dropUndefinedKeys<T extends object>(value: T): T {
  * JsonRecordSchema.parse({ transaction: '0x80…' });
  * ```
  */
-export const JsonRecordSchema = z.record(z.string(), z.unknown());
+export const JsonRecordSchema = z.custom<Record<string, unknown>>(isPlainObject, {
+  message: 'expected an object',
+});
+
+/**
+ * What `z.record(z.string(), z.unknown())` accepts, checked without copying the object key by key: these records sit
+ * on every payment's path (the payload, `accepted.extra`, the requirements' `extra`), and their contents are
+ * validated by the scheme or extension that reads them.
+ */
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null) return false;
+  const prototype = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
+}
 
 /**
  * A string with at least one character, for identifiers where `''` can only be a mistake.
