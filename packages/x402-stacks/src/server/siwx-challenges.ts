@@ -1,15 +1,6 @@
-/**
- * The seller's sign-in challenges. A nonce is 32 hex characters: 16 random, then 16 of an HMAC (keyed by the seller's
- * secret) over the random part and every other field of the challenge. So the seller keeps nothing per 402 (a script
- * asking for challenges in a loop costs it no memory), yet knows a nonce it issued from one it did not, and a proof
- * that changed the expiry, the domain or the resource of its challenge no longer matches its nonce.
- * @module
- */
-import { hmac } from '@noble/hashes/hmac';
-import { sha256 } from '@noble/hashes/sha2';
 import type { SiwxInfo } from '../extensions/sign-in-with-x/schema.js';
-import { builtin } from '../stacks/builtin.js';
 import { toHex } from '../stacks/bytes.js';
+import { keyedHmacSha256 } from './hmac-sha256.js';
 import { createIsoTime } from './iso-time.js';
 import { jsonHole, jsonWithHoles } from './json-holes.js';
 
@@ -43,15 +34,6 @@ export type SiwxChallenges = {
 };
 
 const RANDOM_HEX = 16;
-
-type NodeCrypto = {
-  createHmac(
-    algorithm: 'sha256',
-    key: Uint8Array,
-  ): { update(data: string | Uint8Array): { digest(encoding: 'hex'): string } };
-};
-const nodeCrypto = builtin<NodeCrypto>('node:crypto');
-const encoder = new TextEncoder();
 
 /**
  * Random hex drawn from a pool: 512 bytes from the system at a time, written as hex once. Asking the system for 8
@@ -108,13 +90,8 @@ export function createSiwxChallenges(options: {
     fields.requestId ?? null,
     fields.resources ?? null,
   ];
-  const tagOf = (bound: string) => {
-    // Node's HMAC is a few times faster than the portable one, and this runs on every 402.
-    const tag = nodeCrypto
-      ? nodeCrypto.createHmac('sha256', secret).update(bound).digest('hex')
-      : toHex(hmac(sha256, secret, encoder.encode(bound)));
-    return tag.slice(0, RANDOM_HEX);
-  };
+  const mac = keyedHmacSha256(secret);
+  const tagOf = (bound: string) => mac(bound).slice(0, RANDOM_HEX);
   /** The fields of a challenge for `uri` at these times, all but its nonce. */
   const fieldsAt = (uri: string, issuedAt: string, expirationTime: string) => ({
     domain,
