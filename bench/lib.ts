@@ -32,6 +32,8 @@ export async function measure(
 }
 
 export function formatRate(rate: number): string {
+  // A rate below 10 keeps a decimal: a block-bound baseline at 0.2/s must not print as 0.
+  if (rate < 10) return rate.toFixed(rate < 1 ? 2 : 1);
   return Math.round(rate).toLocaleString('en-US');
 }
 

@@ -182,14 +182,18 @@ class GroupCommitDriver implements Driver {
   }
 
   async execute<R>(handle: Handle, query: CompiledQuery): Promise<QueryResult<R>> {
-    await this.#turn(handle, false);
+    // Only another handle's open transaction makes a statement wait; a free turn is taken at once.
+    if (this.#owner !== undefined && this.#owner !== handle) await this.#turn(handle, false);
     const owner = this.#owner === handle;
     const statement = this.#db.prepare(query.sql);
     const parameters = query.parameters as unknown[];
     if (statement.readonly) {
       const rows = statement.all(parameters) as R[];
       // What a read sees may include writes not yet durable: it answers once they are (the owner, at its commit).
-      if (!owner) await (this.#batch === undefined ? this.#durable() : this.#join());
+      if (!owner) {
+        if (this.#batch !== undefined) await this.#join();
+        else if (!this.#allDurable()) await this.#durable();
+      }
       return { rows };
     }
     this.#openBatch();
@@ -268,9 +272,17 @@ class GroupCommitDriver implements Driver {
   /** Resolves once every commit made so far is on disk (at once when it already is). */
   #durable(): Promise<void> {
     if (this.#syncFailure !== undefined) return Promise.reject(this.#syncFailure);
-    if (this.#syncWal === undefined || this.#synced >= this.#committed) return Promise.resolve();
+    if (this.#allDurable()) return Promise.resolve();
     return new Promise<void>((resolve, reject) =>
       this.#unsynced.push({ resolve, reject, upTo: this.#committed }),
+    );
+  }
+
+  /** Whether every commit made so far is on disk, with no failed sync. */
+  #allDurable(): boolean {
+    return (
+      this.#syncFailure === undefined &&
+      (this.#syncWal === undefined || this.#synced >= this.#committed)
     );
   }
 
