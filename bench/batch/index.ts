@@ -4,47 +4,37 @@
  *    request) against `exact` (a sponsored transaction per request, settled before the handler). Rounds alternate
  *    between the two and the order rotates; the table shows the median round of each and the median of the per-round
  *    ratios (target ≥ 20×).
- * 2. Voucher verify, the facilitator's own check (`facilitator.verify` in process: the payload parsed, the SIP-018 hash,
- *    public-key recovery, the SQLite ledger read), against raw libsecp256k1 recovery, in alternating short rounds
- *    (at least 5, each a quarter of `--seconds`); the ratio is the median of the per-round ratios (target ≥ 0.5).
+ * 2. Voucher verify, the facilitator's own check (`facilitator.verify`: the payload parsed, the SIP-018 hash, public-key
+ *    recovery, the SQLite ledger read), against raw libsecp256k1 recovery, in a facilitator process of its own on the
+ *    same ledger (`verify-process.ts`), in alternating short rounds (at least 5, each a quarter of `--seconds`); the
+ *    ratio is the median of the per-round ratios (target ≥ 0.5).
  * 3. On-chain transactions for 1,000 paid requests over a fresh channel (deposit, claim, settle; target ≤ 3), counted
  *    from the devnet's blocks, and the fees per request against `exact`'s, from the fee payers' balances.
  *
  * The pieces: the devnet (a block on each broadcast by default, the most favourable case for `exact`; `--block-ms`
  * mines on an interval instead), the facilitator service (`startFacilitatorService`, SQLite ledger, status polls every
  * 20 ms, claims only when the bench runs its keeper) and an Express seller with `batch: true`, all over HTTP on
- * 127.0.0.1 in this process.
+ * 127.0.0.1 in this process (but for the verify measurement's process).
  *
  * Usage: npm run bench:batch [-- --seconds 2 --rounds 3 --block-ms 0]
  */
+
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { startDevnet } from '@x402-stacks/devnet';
 import { loadConfig, startFacilitatorService } from '@x402-stacks/facilitator';
 import express from 'express';
-import {
-  BATCH_SETTLEMENT,
-  createMemoryChannelStore,
-  isVoucherSignedBy,
-  signVoucher,
-} from 'x402-stacks/batch';
+import { BATCH_SETTLEMENT, createMemoryChannelStore, signVoucher } from 'x402-stacks/batch';
 import { paymentMiddleware } from 'x402-stacks/express';
 import { getPaymentReceipt, wrapFetchWithPayment } from 'x402-stacks/fetch';
 import { decodePaymentRequiredHeader } from 'x402-stacks/protocol';
 import { STACKS_NETWORKS, type StacksAccount } from 'x402-stacks/stacks';
-import {
-  flag,
-  formatRate,
-  type LoadResult,
-  load,
-  measure,
-  peakRssMiB,
-  printTable,
-} from '../lib.js';
+import { flag, formatRate, type LoadResult, load, peakRssMiB, printTable } from '../lib.js';
 
 const seconds = Number(flag('seconds', '2'));
 const rounds = Number(flag('rounds', '3'));
@@ -70,22 +60,21 @@ const [authorizer, sponsor, exactPayer, ratePayer, countedPayer] = [1, 2, 3, 4, 
 const feePayers = [sponsor!.address, authorizer!.address];
 
 const dataDir = mkdtempSync(join(tmpdir(), 'bench-batch-'));
-const service = await startFacilitatorService(
-  loadConfig({
-    PORT: '0',
-    STACKS_API_URL_TESTNET: devnet.url,
-    DATABASE_URL: `sqlite:${join(dataDir, 'facilitator.db')}`,
-    SPONSOR_PRIVATE_KEYS: sponsor!.privateKey,
-    BATCH_ESCROW_TESTNET: ESCROW,
-    BATCH_AUTHORIZER_KEY: authorizer!.privateKey,
-    // Due at once, but only when the bench runs the keeper: no claim lands in the middle of a measurement.
-    BATCH_CLAIM_MAX_AGE_MS: '0',
-    KEEPER_INTERVAL_MS: '600000',
-    POLL_INTERVAL_MS: '20',
-    RATE_LIMIT_PER_MINUTE: '0',
-    LOG_LEVEL: 'silent',
-  }),
-);
+const facilitatorConfig: Record<string, string> = {
+  PORT: '0',
+  STACKS_API_URL_TESTNET: devnet.url,
+  DATABASE_URL: `sqlite:${join(dataDir, 'facilitator.db')}`,
+  SPONSOR_PRIVATE_KEYS: sponsor!.privateKey,
+  BATCH_ESCROW_TESTNET: ESCROW,
+  BATCH_AUTHORIZER_KEY: authorizer!.privateKey,
+  // Due at once, but only when the bench runs the keeper: no claim lands in the middle of a measurement.
+  BATCH_CLAIM_MAX_AGE_MS: '0',
+  KEEPER_INTERVAL_MS: '600000',
+  POLL_INTERVAL_MS: '20',
+  RATE_LIMIT_PER_MINUTE: '0',
+  LOG_LEVEL: 'silent',
+};
+const service = await startFacilitatorService(loadConfig(facilitatorConfig));
 
 const app = express();
 app.get(
@@ -203,39 +192,7 @@ try {
   };
   const check = await service.facilitator.verify(voucherPayment, offer);
   if (!check.isValid) throw new Error(`the voucher was refused: ${check.invalidReason}`);
-  const native = loadNative();
-  const message = new Uint8Array(32).fill(7);
-  const { signature, recid } = native.ecdsaSign(message, new Uint8Array(32).fill(3));
-  // The three alternate in short rounds, as the rates do, and the ratio is the median of the per-round ratios: on this
-  // shared machine a long measurement of one and then of the other mostly compares two moments.
-  const checks = {
-    verify: async () => {
-      const answer = await service.facilitator.verify(voucherPayment, offer);
-      if (!answer.isValid) throw new Error(answer.invalidReason);
-    },
-    recover: () => native.ecdsaRecover(signature, recid, message, true),
-    // Where verify's time goes: the signature check alone (the SIP-018 hash, the recovery, the signer's key).
-    signature: () => {
-      const { channelConfig, voucher } = voucherPayment.payload;
-      if (
-        !isVoucherSignedBy(STACKS_NETWORKS.testnet, ESCROW, voucher, channelConfig.payerAuthorizer)
-      )
-        throw new Error('the voucher signature was refused');
-    },
-  };
-  const checkRounds: Record<keyof typeof checks, number[]> = {
-    verify: [],
-    recover: [],
-    signature: [],
-  };
-  const names = Object.keys(checks) as (keyof typeof checks)[];
-  for (let round = 0; round < Math.max(rounds, 5); round++) {
-    for (let k = 0; k < names.length; k++) {
-      const name = names[(round + k) % names.length]!;
-      const { opsPerSecond } = await measure(name, checks[name], seconds / 4);
-      checkRounds[name].push(opsPerSecond);
-    }
-  }
+  const checkRounds = await verifyInOwnProcess(voucherPayment, offer);
   const perRoundRatio = (of: number[]) =>
     median(of.map((rate, round) => rate / checkRounds.recover[round]!));
   const verifyRatio = perRoundRatio(checkRounds.verify);
@@ -293,7 +250,7 @@ try {
         `≥ ${TARGETS.rate}× ${rateRatio >= TARGETS.rate ? 'met' : 'NOT met'}`,
       ],
       [
-        'voucher verify/s (facilitator, in process)',
+        'voucher verify/s (a facilitator process of its own)',
         formatRate(median(checkRounds.verify)),
         `${formatRate(median(checkRounds.recover))} (libsecp256k1 recovery)`,
         verifyRatio.toFixed(2),
@@ -340,15 +297,37 @@ async function escrowFunction(txid: string): Promise<string> {
   return found.contract_call?.function_name ?? 'other';
 }
 
-type NativeSecp256k1 = {
-  ecdsaSign(msg32: Uint8Array, key: Uint8Array): { signature: Uint8Array; recid: number };
-  ecdsaRecover(sig: Uint8Array, recid: number, msg32: Uint8Array, compressed: boolean): Uint8Array;
-};
-
-/** libsecp256k1's Node binding, resolved from the library package that depends on it (as bench/verify does). */
-function loadNative(): NativeSecp256k1 {
-  const require = createRequire(
-    new URL('../../packages/x402-stacks/package.json', import.meta.url),
+/**
+ * Voucher verify against raw recovery in a facilitator process of its own (`verify-process.ts`, a second service on
+ * this bench's ledger), in alternating short rounds: at least 5, each a quarter of `--seconds`.
+ */
+async function verifyInOwnProcess(
+  payment: unknown,
+  requirements: unknown,
+): Promise<Record<'verify' | 'recover' | 'signature', number[]>> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', fileURLToPath(new URL('./verify-process.ts', import.meta.url))],
+    {
+      env: {
+        ...process.env,
+        BENCH_VERIFY_INPUT: JSON.stringify({
+          config: facilitatorConfig,
+          payment,
+          requirements,
+          escrow: ESCROW,
+          secondsPerRound: seconds / 4,
+          rounds: Math.max(rounds, 5),
+        }),
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
   );
-  return require('secp256k1/bindings') as NativeSecp256k1;
+  let output = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    output += chunk;
+  });
+  const [code] = (await once(child, 'exit')) as [number | null];
+  if (code !== 0) throw new Error(`the verify process exited with ${code}`);
+  return JSON.parse(output.trim().split('\n').at(-1)!);
 }
