@@ -102,8 +102,12 @@ const feesPaid = async (work: () => Promise<unknown>) => {
   await work();
   return feePayers.reduce((sum, address, index) => sum + before[index]! - stx(address), 0n);
 };
-const median = (values: number[]) =>
-  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+/** The middle value; with an even count, the mean of the two middle ones. */
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const half = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[half]! : (sorted[half - 1]! + sorted[half]!) / 2;
+};
 
 /** A buyer that must be paid through `scheme`, failing the bench otherwise. */
 function buyer(account: StacksAccount, scheme: string, depositCap?: bigint) {

@@ -35,7 +35,9 @@ async function open() {
   const reader = new Database(path, { readonly: true });
   const committed = () =>
     Number((reader.prepare('select count(*) as n from x402_settlements').get() as { n: number }).n);
-  return { db, dialect, ledger: new SqlLedger(db, { dialect: 'sqlite' }), committed, path };
+  // The statements go straight to the driver, as the ledger the SQLite opener makes runs them.
+  const ledger = new SqlLedger(db, { dialect: 'sqlite', run: (query) => dialect.execute(query) });
+  return { db, dialect, ledger, committed, path };
 }
 
 test('claims made together share a commit, and each is on disk before its caller hears back', async () => {
@@ -208,8 +210,89 @@ async function openWithHeldSyncs() {
   await migrating;
   clearInterval(release);
   for (const sync of syncs.splice(0)) sync.resolve();
-  return { db, dialect, ledger: new SqlLedger(db, { dialect: 'sqlite' }), syncs };
+  const ledger = new SqlLedger(db, { dialect: 'sqlite', run: (query) => dialect.execute(query) });
+  const reader = new Database(path, { readonly: true });
+  const committed = () =>
+    Number((reader.prepare('select count(*) as n from x402_settlements').get() as { n: number }).n);
+  return { db, dialect, ledger, syncs, committed };
 }
+
+/** Resolves every held sync, now and as they come, until the returned function is called. */
+function releaseSyncs(syncs: { resolve(): void }[]): () => void {
+  for (const sync of syncs.splice(0)) sync.resolve();
+  const pump = setInterval(() => {
+    for (const sync of syncs.splice(0)) sync.resolve();
+  }, 1);
+  return () => clearInterval(pump);
+}
+
+for (const path of ['straight to the driver', 'through Kysely'] as const) {
+  test(`once destroy() began, a new write is refused, not committed (${path})`, async () => {
+    const { db, dialect, syncs, committed } = await openWithHeldSyncs();
+    const ledger =
+      path === 'through Kysely'
+        ? new SqlLedger(db, { dialect: 'sqlite' })
+        : new SqlLedger(db, { dialect: 'sqlite', run: (query) => dialect.execute(query) });
+    // A commit waiting for its sync keeps destroy() open while the late write comes.
+    const first = ledger.claim(settlement(70));
+    assert.equal(await settled(first), false);
+    const closing = db.destroy();
+    // Kysely reaches the driver's destroy a turn later; a write in the same turn as the call still runs before it.
+    await new Promise((resolve) => setImmediate(resolve));
+    const late = ledger.claim(settlement(71));
+    const lateSettled = late.then(
+      () => 'answered',
+      () => 'refused',
+    );
+    // Time for the late write to run and commit while destroy() still waits for the first sync.
+    await settled(late);
+    const stop = releaseSyncs(syncs);
+    assert.equal((await first).claimed, true);
+    await closing;
+    stop();
+    assert.equal(await lateSettled, 'refused');
+    assert.equal(committed(), 1);
+  });
+}
+
+test('destroy() with a sync pending, a transaction half done: none of it is committed, its next statement refused', async () => {
+  const { db, ledger, syncs, committed } = await openWithHeldSyncs();
+  const pending = ledger.claim(settlement(80));
+  assert.equal(await settled(pending), false);
+  let reached!: () => void;
+  const halfway = new Promise<void>((resolve) => {
+    reached = resolve;
+  });
+  let go!: () => void;
+  const gate = new Promise<void>((resolve) => {
+    go = resolve;
+  });
+  const work = db.transaction().execute(async (trx) => {
+    const inside = new SqlLedger(trx, { dialect: 'sqlite' });
+    await inside.claim(settlement(81));
+    reached();
+    await gate;
+    // destroy() rolled the first half back while it waited for the pending sync: this must not run on its own.
+    await inside.claim(settlement(82));
+  });
+  await halfway;
+  const closing = db.destroy();
+  go();
+  await assert.rejects(work);
+  const stop = releaseSyncs(syncs);
+  assert.equal((await pending).claimed, true);
+  await closing;
+  stop();
+  assert.equal(committed(), 1, 'only the claim made outside the transaction is on disk');
+});
+
+test('a second Kysely over one dialect is refused: two drivers would share one connection', async () => {
+  const database = new Database(join(dir, `ledger-${files++}.db`));
+  const dialect = new GroupCommitSqliteDialect({ database });
+  const db = new Kysely<LedgerDatabase>({ dialect });
+  assert.throws(() => new Kysely<LedgerDatabase>({ dialect }), /already serves/);
+  await db.destroy();
+});
 
 /** Whether a promise has settled, after letting every pending turn of the event loop run. */
 async function settled(promise: Promise<unknown>): Promise<boolean> {

@@ -69,6 +69,9 @@ export class GroupCommitSqliteDialect extends SqliteDialect {
   #driver: GroupCommitDriver | undefined;
 
   override createDriver(): Driver {
+    // One driver per connection: two would keep two batches on one connection, each committing the other's writes.
+    if (this.#driver !== undefined)
+      throw new Error('this dialect already serves a Kysely instance');
     this.#driver = new GroupCommitDriver(this.#database, this.stats, this.#syncWal);
     return this.#driver;
   }
@@ -86,6 +89,10 @@ export class GroupCommitSqliteDialect extends SqliteDialect {
 }
 
 type Waiter = { resolve(): void; reject(error: unknown): void };
+
+function refuseWhile(closing: boolean): void {
+  if (closing) throw new Error('the ledger is closing: no statement starts after close');
+}
 
 /** One handle per acquired connection, so the driver knows whose statement runs inside an explicit transaction. */
 class Handle implements DatabaseConnection {
@@ -119,6 +126,8 @@ class GroupCommitDriver implements Driver {
   #syncing = false;
   /** Set by a failed sync: nothing after it can be called durable. */
   #syncFailure: unknown;
+  /** Set as `destroy` begins: no statement and no transaction starts after it, whoever asks. */
+  #closing = false;
 
   constructor(db: Database.Database, stats: GroupCommitStats, syncWal?: () => Promise<void>) {
     this.#db = db;
@@ -166,8 +175,11 @@ class GroupCommitDriver implements Driver {
   }
 
   async destroy(): Promise<void> {
+    // From here nothing new runs: not a late caller's write (it would commit and answer while the file closes), and
+    // not the next statement of a transaction rolled back below (it would run outside it, committing half of it).
+    this.#closing = true;
     // A transaction still open is not finished: none of its work may be committed with the batch around it. Its own
-    // next statement, and everyone waiting for the turn, then meet the closed database.
+    // next statement, and everyone waiting for the turn, are refused.
     if (this.#owner !== undefined && this.#db.inTransaction) {
       this.#db.exec('rollback to x402_explicit; release x402_explicit');
     }
@@ -184,6 +196,7 @@ class GroupCommitDriver implements Driver {
   async execute<R>(handle: Handle, query: CompiledQuery): Promise<QueryResult<R>> {
     // Only another handle's open transaction makes a statement wait; a free turn is taken at once.
     if (this.#owner !== undefined && this.#owner !== handle) await this.#turn(handle, false);
+    else refuseWhile(this.#closing);
     const owner = this.#owner === handle;
     const statement = this.#db.prepare(query.sql);
     const parameters = query.parameters as unknown[];
@@ -223,6 +236,7 @@ class GroupCommitDriver implements Driver {
     while (this.#owner !== undefined && this.#owner !== handle) {
       await new Promise<void>((go) => this.#waiting.push(go));
     }
+    refuseWhile(this.#closing);
     if (own) this.#owner = handle;
   }
 

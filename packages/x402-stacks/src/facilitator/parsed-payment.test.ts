@@ -76,3 +76,36 @@ test('a /verify body parsed at the boundary hands the engine values it takes unp
   const requirementsVerdict = await facilitator.verify(payload(), { ...requirements, amount: -1 });
   assert.equal(requirementsVerdict.invalidReason, 'invalid_payment_requirements');
 });
+
+test("the caller's records are copied, not frozen in its hands, and each key is read once", () => {
+  const extra = { sponsor: 'ST1SJ3DTE5DN7X54YDH5D64R3BCB6A2AG2ZQ8YPD5' };
+  let reads = 0;
+  const own = {
+    get transaction() {
+      reads++;
+      return reads === 1 ? '00aa' : '00bb';
+    },
+  };
+  const input = { x402Version: 2, accepted: { ...requirements, extra }, payload: own };
+  const parsed = parsePaymentPayload(input);
+  assert.ok(parsed.success);
+  // The caller may go on using its objects; the parsed value is its own, frozen, and reads the same every time.
+  assert.equal(Object.isFrozen(own), false);
+  assert.equal(Object.isFrozen(extra), false);
+  assert.notEqual(parsed.data.payload, own);
+  assert.equal(parsed.data.payload.transaction, '00aa');
+  assert.equal(parsed.data.payload.transaction, '00aa');
+  assert.equal(reads, 1);
+  assert.ok(Object.isFrozen(parsed.data.payload));
+});
+
+test('a "__proto__" key from JSON.parse is left out of a record, which keeps its ordinary prototype', () => {
+  const input = JSON.parse(
+    `{"x402Version":2,"accepted":${JSON.stringify(requirements)},"payload":{"transaction":"00","__proto__":{"x":"1"}}}`,
+  );
+  const parsed = parsePaymentPayload(input);
+  assert.ok(parsed.success);
+  assert.deepEqual(Object.keys(parsed.data.payload), ['transaction']);
+  assert.equal(Object.getPrototypeOf(parsed.data.payload), Object.prototype);
+  assert.equal((parsed.data.payload as { x?: string }).x, undefined);
+});

@@ -55,19 +55,26 @@ function dropUndefinedKeys<T extends object>(value: T): T {
  * JsonRecordSchema.parse({ transaction: '0x80…' });
  * ```
  */
-export const JsonRecordSchema = z.custom<Record<string, unknown>>(isPlainObject, {
-  message: 'expected an object',
-});
+export const JsonRecordSchema = z
+  .custom<Record<string, unknown>>((value) => z.core.util.isPlainObject(value), {
+    message: 'expected an object',
+  })
+  .transform(copyRecord);
 
 /**
- * What `z.record(z.string(), z.unknown())` accepts, checked without copying the object key by key: these records sit
- * on every payment's path (the payload, `accepted.extra`, the requirements' `extra`), and their contents are
- * validated by the scheme or extension that reads them.
+ * What `z.record(z.string(), z.unknown())` gives, made in one pass: these records sit on every payment's path (the
+ * payload, `accepted.extra`, the requirements' `extra`) and their contents are validated by the scheme or extension
+ * that reads them, so checking each key against a schema bought nothing. The copy is still taken: the parsed value
+ * is frozen and trusted afterwards, so it must not be the caller's object (which the caller may change, or which may
+ * read differently through a getter) and must not be frozen in the caller's hands. Each key is read once, and
+ * `__proto__` (an own key after `JSON.parse`) is left out, as the record schema leaves it out.
  */
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== 'object' || value === null) return false;
-  const prototype = Object.getPrototypeOf(value);
-  return prototype === Object.prototype || prototype === null;
+function copyRecord(value: Record<string, unknown>): Record<string, unknown> {
+  const copy: Record<string, unknown> = {};
+  for (const key of Object.keys(value)) {
+    if (key !== '__proto__') copy[key] = value[key];
+  }
+  return copy;
 }
 
 /**

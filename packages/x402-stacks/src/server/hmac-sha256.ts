@@ -31,8 +31,17 @@ const DIGEST = 32;
  * ```
  */
 export function keyedHmacSha256(key: Uint8Array): (message: string) => string {
+  const portable = (message: string) => toHex(hmac(sha256, key, encoder.encode(message)));
+  const fast = withNodeHash(key);
+  // Checked once against the portable HMAC: a runtime whose one-shot hash answered in another shape would otherwise
+  // give every message the same tag, and anyone could forge a nonce.
+  const probe = 'x402-stacks hmac self-check';
+  return fast !== undefined && fast(probe) === portable(probe) ? fast : portable;
+}
+
+function withNodeHash(key: Uint8Array): ((message: string) => string) | undefined {
   const hash = nodeCrypto?.hash;
-  if (hash === undefined) return (message) => toHex(hmac(sha256, key, encoder.encode(message)));
+  if (hash === undefined) return undefined;
   const block = new Uint8Array(BLOCK);
   block.set(key.length > BLOCK ? hash('sha256', key, 'buffer') : key);
   const innerPad = block.map((byte) => byte ^ 0x36);

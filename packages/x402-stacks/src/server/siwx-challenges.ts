@@ -1,3 +1,10 @@
+/**
+ * The seller's sign-in challenges. A nonce is 32 hex characters: 16 random, then 16 of an HMAC (keyed by the seller's
+ * secret) over the random part and every other field of the challenge. So the seller keeps nothing per 402 (a script
+ * asking for challenges in a loop costs it no memory), yet knows a nonce it issued from one it did not, and a proof
+ * that changed the expiry, the domain or the resource of its challenge no longer matches its nonce.
+ * @module
+ */
 import type { SiwxInfo } from '../extensions/sign-in-with-x/schema.js';
 import { toHex } from '../stacks/bytes.js';
 import { keyedHmacSha256 } from './hmac-sha256.js';
