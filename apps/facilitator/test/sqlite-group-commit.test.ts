@@ -138,8 +138,11 @@ test('SIGKILL at any moment loses no claim whose caller heard back', {
   }
 });
 
-test('destroy() while a transaction is half done commits none of it', async () => {
-  const { db, committed } = await open();
+/**
+ * A transaction that claims `first`, then stops until `go()` before claiming `second`: `halfway` resolves between
+ * the two, `work` is the transaction.
+ */
+function halfDoneTransaction(db: Kysely<LedgerDatabase>, first: number, second: number) {
   let reached!: () => void;
   const halfway = new Promise<void>((resolve) => {
     reached = resolve;
@@ -150,11 +153,17 @@ test('destroy() while a transaction is half done commits none of it', async () =
   });
   const work = db.transaction().execute(async (trx) => {
     const inside = new SqlLedger(trx, { dialect: 'sqlite' });
-    await inside.claim(settlement(30));
+    await inside.claim(settlement(first));
     reached();
     await gate;
-    await inside.claim(settlement(31));
+    await inside.claim(settlement(second));
   });
+  return { halfway, go, work };
+}
+
+test('destroy() while a transaction is half done commits none of it', async () => {
+  const { db, committed } = await open();
+  const { halfway, go, work } = halfDoneTransaction(db, 30, 31);
   await halfway;
   await db.destroy();
   go();
@@ -259,22 +268,8 @@ test('destroy() with a sync pending, a transaction half done: none of it is comm
   const { db, ledger, syncs, committed } = await openWithHeldSyncs();
   const pending = ledger.claim(settlement(80));
   assert.equal(await settled(pending), false);
-  let reached!: () => void;
-  const halfway = new Promise<void>((resolve) => {
-    reached = resolve;
-  });
-  let go!: () => void;
-  const gate = new Promise<void>((resolve) => {
-    go = resolve;
-  });
-  const work = db.transaction().execute(async (trx) => {
-    const inside = new SqlLedger(trx, { dialect: 'sqlite' });
-    await inside.claim(settlement(81));
-    reached();
-    await gate;
-    // destroy() rolled the first half back while it waited for the pending sync: this must not run on its own.
-    await inside.claim(settlement(82));
-  });
+  // destroy() rolls the first half back while it waits for the pending sync: the second must not run on its own.
+  const { halfway, go, work } = halfDoneTransaction(db, 81, 82);
   await halfway;
   const closing = db.destroy();
   go();
