@@ -281,12 +281,45 @@ test('destroy() with a sync pending, a transaction half done: none of it is comm
   assert.equal(committed(), 1, 'only the claim made outside the transaction is on disk');
 });
 
-test('a second Kysely over one dialect is refused: two drivers would share one connection', async () => {
+test('a second Kysely over one dialect is refused: two drivers would share one connection', () => {
   const database = new Database(join(dir, `ledger-${files++}.db`));
   const dialect = new GroupCommitSqliteDialect({ database });
-  const db = new Kysely<LedgerDatabase>({ dialect });
+  new Kysely<LedgerDatabase>({ dialect });
   assert.throws(() => new Kysely<LedgerDatabase>({ dialect }), /already serves/);
-  await db.destroy();
+  database.close();
+});
+
+test('destroy() a few microtasks after a transaction began, a write in the same turn: it closes, whatever the gap', async () => {
+  // A transaction takes the turn at once and makes its savepoint a microtask later: close can fall in between.
+  const failures: string[] = [];
+  for (let gap = 0; gap < 12; gap++) {
+    const database = new Database(join(dir, `ledger-${files++}.db`));
+    database.pragma('journal_mode = WAL');
+    database.exec('create table t (x integer)');
+    const dialect = new GroupCommitSqliteDialect({ database });
+    const db = new Kysely<{ t: { x: number } }>({ dialect });
+    await db.selectFrom('t').selectAll().execute();
+    const write = dialect.execute(CompiledQuery.raw('insert into t values (1)'));
+    const work = db
+      .transaction()
+      .execute(async (trx) => {
+        await trx.insertInto('t').values({ x: 2 }).execute();
+      })
+      .then(
+        () => 'committed',
+        () => 'refused',
+      );
+    for (let i = 0; i < gap; i++) await Promise.resolve();
+    const closed = await db.destroy().then(
+      () => undefined,
+      (error: Error) => error.message,
+    );
+    if (closed !== undefined) failures.push(`gap ${gap}: destroy threw ${closed}`);
+    if (database.open) failures.push(`gap ${gap}: the file is still open`);
+    await work;
+    await write.catch(() => undefined);
+  }
+  assert.deepEqual(failures, []);
 });
 
 /** Whether a promise has settled, after letting every pending turn of the event loop run. */

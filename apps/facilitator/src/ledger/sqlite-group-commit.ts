@@ -128,6 +128,8 @@ class GroupCommitDriver implements Driver {
   #syncFailure: unknown;
   /** Set as `destroy` begins: no statement and no transaction starts after it, whoever asks. */
   #closing = false;
+  /** Whether the owner's savepoint exists (it is made a microtask after the owner takes the turn). */
+  #savepointOpen = false;
 
   constructor(db: Database.Database, stats: GroupCommitStats, syncWal?: () => Promise<void>) {
     this.#db = db;
@@ -144,10 +146,17 @@ class GroupCommitDriver implements Driver {
   async releaseConnection(): Promise<void> {}
 
   async beginTransaction(connection: DatabaseConnection): Promise<void> {
-    await this.#turn(connection as Handle, true);
+    const handle = connection as Handle;
+    await this.#turn(handle, true);
+    // destroy() may have begun between taking the turn and here: it took the turn back, and nothing begins now.
+    if (this.#closing) {
+      if (this.#owner === handle) this.#owner = undefined;
+      refuseWhile(true);
+    }
     try {
       this.#openBatch();
       this.#db.exec('savepoint x402_explicit');
+      this.#savepointOpen = true;
     } catch (error) {
       this.#releaseOwner();
       throw error;
@@ -156,6 +165,7 @@ class GroupCommitDriver implements Driver {
 
   async commitTransaction(): Promise<void> {
     this.#db.exec('release x402_explicit');
+    this.#savepointOpen = false;
     const durable = this.#join();
     this.#releaseOwner();
     await durable;
@@ -170,6 +180,7 @@ class GroupCommitDriver implements Driver {
       // already told the batch, and there is no savepoint left to roll back to.
       if (this.#db.inTransaction) this.#db.exec('rollback to x402_explicit; release x402_explicit');
     } finally {
+      this.#savepointOpen = false;
       this.#releaseOwner();
     }
   }
@@ -180,9 +191,11 @@ class GroupCommitDriver implements Driver {
     this.#closing = true;
     // A transaction still open is not finished: none of its work may be committed with the batch around it. Its own
     // next statement, and everyone waiting for the turn, are refused.
-    if (this.#owner !== undefined && this.#db.inTransaction) {
+    // Only once its savepoint exists: a transaction that has just taken the turn makes it a moment later.
+    if (this.#savepointOpen && this.#db.inTransaction) {
       this.#db.exec('rollback to x402_explicit; release x402_explicit');
     }
+    this.#savepointOpen = false;
     this.#owner = undefined;
     this.#commit();
     // Whoever the last commits answer hears back once they are on disk; the file closes after that.
@@ -355,6 +368,8 @@ class GroupCommitDriver implements Driver {
     }
     const batch = this.#batch;
     this.#batch = undefined;
+    // The whole transaction is gone, an explicit one's savepoint with it.
+    this.#savepointOpen = false;
     for (const waiter of batch) waiter.reject(error);
   }
 

@@ -77,7 +77,7 @@ test('a /verify body parsed at the boundary hands the engine values it takes unp
   assert.equal(requirementsVerdict.invalidReason, 'invalid_payment_requirements');
 });
 
-test("the caller's records are copied, not frozen in its hands, and each key is read once", () => {
+test("the caller's records themselves are copied, not frozen in its hands, and each of their keys read once", () => {
   const extra = { sponsor: 'ST1SJ3DTE5DN7X54YDH5D64R3BCB6A2AG2ZQ8YPD5' };
   let reads = 0;
   const own = {

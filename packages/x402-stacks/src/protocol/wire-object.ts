@@ -64,10 +64,11 @@ export const JsonRecordSchema = z
 /**
  * What `z.record(z.string(), z.unknown())` gives, made in one pass: these records sit on every payment's path (the
  * payload, `accepted.extra`, the requirements' `extra`) and their contents are validated by the scheme or extension
- * that reads them, so checking each key against a schema bought nothing. The copy is still taken: the parsed value
- * is frozen and trusted afterwards, so it must not be the caller's object (which the caller may change, or which may
- * read differently through a getter) and must not be frozen in the caller's hands. Each key is read once, and
- * `__proto__` (an own key after `JSON.parse`) is left out, as the record schema leaves it out.
+ * that reads them, so checking each key against a schema bought nothing. The record itself is still copied, as
+ * `z.record` copied it: the parsed value is frozen and trusted afterwards, so the record must not be the caller's
+ * (which the caller may change, or which may read differently through a getter). Like `z.record`, the copy is one
+ * level deep: values nested inside stay the caller's, and JSON from the wire has no getters. Each key is read once,
+ * and `__proto__` (an own key after `JSON.parse`) is left out, as the record schema leaves it out.
  */
 function copyRecord(value: Record<string, unknown>): Record<string, unknown> {
   const copy: Record<string, unknown> = {};

@@ -36,7 +36,11 @@ export function keyedHmacSha256(key: Uint8Array): (message: string) => string {
   // Checked once against the portable HMAC: a runtime whose one-shot hash answered in another shape would otherwise
   // give every message the same tag, and anyone could forge a nonce.
   const probe = 'x402-stacks hmac self-check';
-  return fast !== undefined && fast(probe) === portable(probe) ? fast : portable;
+  try {
+    return fast !== undefined && fast(probe) === portable(probe) ? fast : portable;
+  } catch {
+    return portable;
+  }
 }
 
 function withNodeHash(key: Uint8Array): ((message: string) => string) | undefined {
