@@ -1,23 +1,18 @@
 /**
- * bench/batch's voucher-verify measurement, in a facilitator process of its own: the service's engine (configured from
- * the same environment) on the bench's SQLite ledger (two processes on one ledger file are supported), so verify runs
- * in a heap the size of a facilitator's, not in the bench process that also holds the devnet, the seller and the
- * buyers. No keeper runs here: its leases would keep the bench's own keeper from claiming afterwards. It alternates short
- * rounds of `facilitator.verify` of one voucher, raw libsecp256k1 recovery and the signature check alone, and prints
- * each round's rates as JSON on stdout.
+ * bench/batch's voucher-verify measurement, in a facilitator process of its own: the service's engine, configured
+ * from the same environment (`openFacilitator`), on the bench's SQLite ledger (two processes on one ledger file are
+ * supported), so verify runs in a heap the size of a facilitator's, not in the bench process that also holds the
+ * devnet, the seller and the buyers. Nothing is started on the engine: a keeper here would take leases that keep the
+ * bench's own keeper from claiming afterwards. It alternates short rounds of `facilitator.verify` of one voucher, raw
+ * libsecp256k1 recovery and the signature check alone, and prints each round's rates as JSON on stdout.
  *
  * Input (environment): BENCH_VERIFY_INPUT, JSON of { config, payment, requirements, escrow, secondsPerRound, rounds }:
  * `config` is the facilitator's environment (as `loadConfig` reads it), the rest what to verify and for how long.
  * Not meant to be run by hand: `bench/batch/index.ts` spawns it.
  */
 import { createRequire } from 'node:module';
-import { loadConfig, openSqliteLedger } from '@x402-stacks/facilitator';
-import { createFacilitator } from 'x402-stacks';
-import {
-  batchSettlementFacilitator,
-  isVoucherSignedBy,
-  type VoucherPayload,
-} from 'x402-stacks/batch';
+import { loadConfig, openFacilitator } from '@x402-stacks/facilitator';
+import { isVoucherSignedBy, type VoucherPayload } from 'x402-stacks/batch';
 import type { PaymentPayload, PaymentRequirements } from 'x402-stacks/protocol';
 import { STACKS_NETWORKS } from 'x402-stacks/stacks';
 import { measure } from '../lib.js';
@@ -31,23 +26,8 @@ type Input = {
   rounds: number;
 };
 const input = JSON.parse(process.env.BENCH_VERIFY_INPUT ?? '') as Input;
-const config = loadConfig(input.config);
-if (config.database.kind !== 'sqlite' || !config.batch)
-  throw new Error('expected SQLite and batch');
-const opened = await openSqliteLedger({ path: config.database.path });
-const facilitator = createFacilitator({
-  networks: { testnet: { url: config.apiUrls.testnet } },
-  ledger: opened.ledger,
-  schemes: [
-    batchSettlementFacilitator({
-      escrows: config.batch.escrows,
-      authorizerKey: config.batch.authorizerKey,
-      channels: opened.channels,
-      claims: { maxAgeMs: config.batch.claimMaxAgeMs },
-    }),
-  ],
-  pollIntervalMs: config.pollIntervalMs,
-});
+// The service's engine, configured as the service configures it, but with nothing started on it.
+const { facilitator, close } = await openFacilitator(loadConfig(input.config));
 
 type NativeSecp256k1 = {
   ecdsaSign(msg32: Uint8Array, key: Uint8Array): { signature: Uint8Array; recid: number };
@@ -113,5 +93,5 @@ try {
   }
   process.stdout.write(`${JSON.stringify(rates)}\n`);
 } finally {
-  await opened.close();
+  await close();
 }

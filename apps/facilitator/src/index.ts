@@ -5,6 +5,7 @@
  */
 export { createFacilitatorApp, type FacilitatorApp, type FacilitatorAppOptions } from './app.js';
 export { ConfigError, ENVIRONMENT, type FacilitatorConfig, loadConfig } from './config.js';
+export { type OpenedFacilitator, openFacilitator } from './engine.js';
 export { openPostgresLedger } from './ledger/postgres.js';
 export { type LedgerDatabase, migrateLedger } from './ledger/schema.js';
 export { SqlChannelLedger } from './ledger/sql-channel-ledger.js';

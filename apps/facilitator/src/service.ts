@@ -1,18 +1,15 @@
 /**
- * The facilitator as a running service: the ledger from DATABASE_URL, the engine, unfinished settlements resumed,
- * the routes served, and a graceful stop.
+ * The facilitator as a running service: the engine over its ledger (`engine.ts`), unfinished settlements resumed,
+ * the keeper started, the routes served, and a graceful stop.
  * @module
  */
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { type Logger, pino } from 'pino';
-import { createFacilitator, type Facilitator } from 'x402-stacks';
-import { batchSettlementFacilitator } from 'x402-stacks/batch';
+import type { Facilitator } from 'x402-stacks';
 import { createFacilitatorApp } from './app.js';
 import type { FacilitatorConfig } from './config.js';
-import { SqlDiscoveryCatalog } from './ledger/discovery-catalog.js';
-import { openPostgresLedger } from './ledger/postgres.js';
-import { openSqliteLedger } from './ledger/sqlite.js';
+import { openFacilitator } from './engine.js';
 
 /** A running facilitator service. */
 export type FacilitatorService = {
@@ -33,73 +30,13 @@ export type FacilitatorService = {
 export async function startFacilitatorService(
   config: FacilitatorConfig,
 ): Promise<FacilitatorService> {
-  const opened =
-    config.database.kind === 'sqlite'
-      ? await openSqliteLedger({ path: config.database.path })
-      : await openPostgresLedger({
-          connectionString: config.database.url,
-          ...(config.database.schema ? { schema: config.database.schema } : {}),
-        });
   // Set once the logger exists; a refusal can only come from a settle, after the service started.
   let discoveryLog: Pick<Logger, 'info'> = { info: () => undefined };
-  const facilitator = createFacilitator({
-    networks: Object.fromEntries(
-      config.networks.map((name) => [
-        name,
-        { url: config.apiUrls[name], ...(config.apiKey ? { apiKey: config.apiKey } : {}) },
-      ]),
-    ),
-    ledger: opened.ledger,
-    ...(config.batch
-      ? {
-          schemes: [
-            batchSettlementFacilitator({
-              escrows: config.batch.escrows,
-              authorizerKey: config.batch.authorizerKey,
-              channels: opened.channels,
-              claims: { maxAgeMs: config.batch.claimMaxAgeMs },
-            }),
-          ],
-        }
-      : {}),
-    settleTimeoutMs: config.settleTimeoutMs,
-    pollIntervalMs: config.pollIntervalMs,
-    verifyCacheMs: config.verifyCacheMs,
-    maxNonceAhead: config.maxNonceAhead,
-    paymentIdentifier: {
-      windowMs: config.paymentIdWindowMs,
-      maxReplays: config.paymentIdMaxReplays,
-    },
-    // Only testnet sBTC is contested; the override applies on testnet and leaves mainnet sBTC as it is.
-    ...(config.sbtcContractTestnet
-      ? { tokens: { contracts: { sBTC: config.sbtcContractTestnet as `${string}.${string}` } } }
-      : {}),
-    ...(config.claimLeaseMs === undefined ? {} : { claimLeaseMs: config.claimLeaseMs }),
-    keeper: { intervalMs: config.keeperIntervalMs },
-    discovery:
-      config.discovery === false
-        ? false
-        : {
-            ...config.discovery,
-            catalog: new SqlDiscoveryCatalog(opened.db, config.database.kind),
-            onRefused: (refusal) =>
-              discoveryLog.info({ ...refusal }, 'bazaar declaration not listed'),
-          },
-    ...(config.sponsorKeys.length > 0
-      ? {
-          sponsor: {
-            privateKeys: config.sponsorKeys,
-            maxFee: config.sponsorMaxFee,
-            limits: config.sponsorLimits,
-            minBalance: config.sponsorMinBalance,
-            gapFillDelayMs: config.sponsorGapFillDelayMs,
-            ...(config.sponsorAllowedPayTo.length > 0
-              ? { allowedPayTo: config.sponsorAllowedPayTo }
-              : {}),
-          },
-        }
-      : {}),
+  const opened = await openFacilitator(config, {
+    onDiscoveryRefused: (refusal) =>
+      discoveryLog.info({ ...refusal }, 'bazaar declaration not listed'),
   });
+  const { facilitator } = opened;
   await facilitator.resume();
   // For the life of the service: abandoned claims, lost broadcasts and sponsor nonce gaps are repaired while it runs,
   // not only at the next start.
