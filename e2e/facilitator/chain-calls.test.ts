@@ -98,6 +98,72 @@ describe('chain calls of the facilitator engine', () => {
     await engine.idle();
   });
 
+  test('a settle at the confirmed nonce that reads for itself asks for the account alone, not the mempool', async () => {
+    const counter = countingFetch();
+    const engine = createFacilitator({
+      networks: { testnet: { chain: countingClient(counter.fetch) } },
+      verifyCacheMs: 60_000,
+      pollIntervalMs: 20,
+      settleTimeoutMs: 5_000,
+    });
+    const payer = freshPayer();
+    const settling = engine.settle(await paymentOf(payer, seller(), 0n), requirementsFor(seller()));
+    await until(() => counter.broadcasts() === 1);
+    devnet.mine();
+    const settled = await settling;
+    assert.equal(settled.success, true, JSON.stringify(settled));
+    assert.equal(counter.accounts(), 1);
+    assert.equal(
+      counter.nonces(),
+      0,
+      'at the confirmed nonce the mempool cannot change the verdict',
+    );
+    // Not cached: a verify of the payer right after reads the mempool for itself.
+    const next = await paymentOf(payer, seller(), 1n);
+    assert.equal((await engine.verify(next, requirementsFor(seller()))).isValid, true);
+    assert.equal(counter.nonces(), 1);
+    assert.equal(counter.accounts(), 2);
+    await engine.idle();
+  });
+
+  test('a settle whose nonce is not the confirmed one reads the mempool too, and a stale one is refused before the broadcast', async () => {
+    const counter = countingFetch();
+    const engine = createFacilitator({
+      networks: { testnet: { chain: countingClient(counter.fetch) } },
+      pollIntervalMs: 20,
+      settleTimeoutMs: 5_000,
+    });
+    const payer = freshPayer();
+    const requirements = requirementsFor(seller());
+    const payment = await paymentOf(payer, seller(), 0n);
+    const settling = engine.settle(payment, requirements);
+    await until(() => counter.broadcasts() === 1);
+    devnet.mine();
+    assert.equal((await settling).success, true);
+    // Another transaction of nonce 0 (another fee), never sent: the nonce is spent on chain.
+    const { transaction } = await createPaymentTransaction({
+      account: payer,
+      requirements,
+      nonce: 0n,
+      fee: 301n,
+    });
+    const stale = { ...payment, payload: { transaction } };
+    const nonces = counter.nonces();
+    const refused = await engine.settle(stale, requirements);
+    assert.equal(
+      refused.errorReason,
+      'invalid_exact_stacks_payload_nonce',
+      JSON.stringify(refused),
+    );
+    assert.equal(
+      counter.nonces(),
+      nonces + 1,
+      'the confirmed nonce is past the payment: the mempool is read',
+    );
+    assert.equal(counter.broadcasts(), 1, 'nothing sent for the stale payment');
+    await engine.idle();
+  });
+
   test('a settle of a payment chained on a pending one reads the payer afresh, whatever the verify read', async () => {
     const counter = countingFetch();
     const engine = createFacilitator({

@@ -721,7 +721,7 @@ describe('facilitator engine: what the chain says', () => {
     await devnet.stop();
   });
 
-  test('dropped bytes sent to the node again by someone else: a retry is refused on the spent or pending nonce, and the money moves once', async () => {
+  test('dropped bytes sent to the node again by someone else: a retry while they are pending tracks them to their outcome, once mined it is refused on the spent nonce, and the money moves once', async () => {
     const devnet = await startDevnet({ port: 0 });
     const facilitator = createFacilitator({
       networks: { testnet: { url: devnet.url } },
@@ -749,17 +749,20 @@ describe('facilitator engine: what the chain says', () => {
       return payment;
     };
 
-    // Pending again: the payer's next possible nonce is past it, so the fresh settle refuses before claiming.
+    // Pending again: the payment takes the payer's confirmed nonce, so settle reads no mempool and sends the bytes; the
+    // node holds them already and answers with their txid, and the facilitator tracks them to their outcome.
     devnet.chain.stall(true);
     const pendingAgain = await dropThenResend(2);
     const paidBefore = devnet.chain.state.stx(seller);
     const whilePending = await facilitator.settle(pendingAgain, requirements);
-    assert.equal(whilePending.errorReason, 'invalid_exact_stacks_payload_nonce');
+    assert.equal(whilePending.errorReason, 'settlement_pending');
     devnet.chain.stall(false);
     devnet.mine();
     assert.equal(devnet.chain.state.stx(seller), paidBefore + 5000n, 'the resent bytes paid');
+    await facilitator.idle();
+    assert.equal((await facilitator.status(whilePending.transaction))?.state, 'success');
     const onceMined = await facilitator.settle(pendingAgain, requirements);
-    assert.equal(onceMined.errorReason, 'invalid_exact_stacks_payload_nonce');
+    assert.equal(onceMined.errorReason, 'duplicate_settlement');
     // Mined before the retry (the devnet mines on broadcast): the nonce is spent, refused the same way.
     const minedAgain = await dropThenResend(3);
     assert.equal(devnet.chain.state.stx(seller), paidBefore + 10_000n);
@@ -789,11 +792,16 @@ describe('facilitator engine: the verify cache', () => {
     const devnet = await startDevnet({ port: 0 });
     const chain = createChainClient({ network: 'testnet', url: devnet.url });
     let nonceReads = 0;
+    let accountReads = 0;
     const counting = {
       ...chain,
       getNextNonce: (address: string) => {
         nonceReads++;
         return chain.getNextNonce(address);
+      },
+      getAccount: (address: string) => {
+        accountReads++;
+        return chain.getAccount(address);
       },
     };
     let clock = 1_000_000;
@@ -822,10 +830,12 @@ describe('facilitator engine: the verify cache', () => {
       await facilitator.verify(payload, requirements);
       assert.equal(nonceReads, 2, 'past the window the payer is read again');
       const reads = nonceReads;
+      const accounts = accountReads;
       assert.equal((await facilitator.settle(payload, requirements)).success, true);
       // The read saw nothing of the payer pending and the payment takes its next nonce: safe to share (settleMayShare;
-      // facilitator.chain-calls.test.ts covers a chained payment, which is read afresh).
+      // chain-calls.test.ts covers a chained payment, which is read afresh).
       assert.equal(nonceReads, reads, 'settle shared the verify read');
+      assert.equal(accountReads, accounts, 'settle shared the verify read');
       clock += 2_001;
       const { transaction: next } = await createPaymentTransaction({
         account: devnet.accounts[0]!.account,
@@ -839,7 +849,9 @@ describe('facilitator engine: the verify cache', () => {
         payload: { transaction: next },
       };
       assert.equal((await facilitator.settle(nextPayload, requirements)).success, true);
-      assert.equal(nonceReads, reads + 1, 'past the window settle reads the chain itself');
+      // Its own read: the account, whose confirmed nonce is the payment's, so the mempool is not asked.
+      assert.equal(accountReads, accounts + 1, 'past the window settle reads the chain itself');
+      assert.equal(nonceReads, reads, 'at the confirmed nonce settle reads no mempool');
     } finally {
       await facilitator.idle();
       await devnet.stop();

@@ -4,13 +4,22 @@
  * that verifies before it settles asks twice for the same payer within milliseconds); `/settle` takes a shared read
  * only where that is safe for money (see `settleMayShare` in verify.ts), and the node's answer to the broadcast is
  * final either way.
+ *
+ * A settlement that reads for itself reads the account first, and the mempool only when the payment's nonce is not
+ * the confirmed one: at the confirmed nonce the mempool could only show the payer's own pending transaction at that
+ * nonce, and the node settles that at the broadcast (it refuses the payment, or the payer's higher fee replaces its
+ * own transaction), which is the very case `settleMayShare` accepts for a shared read. One request instead of two on
+ * the common path.
  * @module
  */
 import type { ChainClient } from '../chain/client.js';
 
 /** A payer's chain state, as verification uses it. */
 export type PayerChainState = {
-  /** The next possible nonce, mempool counted. */
+  /**
+   * The next possible nonce, mempool counted; in a settlement's own read at the confirmed nonce (the mempool unread),
+   * the confirmed nonce.
+   */
   readonly nonce: bigint;
   /** The next nonce a block needs: transactions of the payer below it are mined. */
   readonly confirmedNonce: bigint;
@@ -27,11 +36,15 @@ export type ChainStateReader = {
    * Reads a payer's state. With `share`, a read of the same payer still in flight (concurrent callers ask the chain
    * once) or younger than the cache time answers; without it the chain is asked anew, and that read replaces the
    * cached one.
+   * @param settleNonce for a settlement, its payment's nonce: a read this caller makes skips the mempool when the
+   *   confirmed nonce is that one, and such a read, which says nothing of pending transactions, is neither cached nor
+   *   shared.
    */
   read(
     chain: ChainClient,
     key: { network: string; payer: string; token: string | undefined },
     share: boolean,
+    settleNonce?: bigint,
   ): Promise<ChainStateRead>;
 };
 
@@ -55,7 +68,7 @@ export function createChainStateReader(ttlMs: number, now: () => number): ChainS
     return Promise.all([
       chain.getNextNonce(payer),
       chain.getAccount(payer),
-      token ? chain.getFtBalance(payer, token) : Promise.resolve(undefined),
+      tokenBalanceOf(chain, payer, token),
     ]).then(([nonce, account, tokenBalance]) => ({
       nonce,
       confirmedNonce: account.nonce,
@@ -64,12 +77,28 @@ export function createChainStateReader(ttlMs: number, now: () => number): ChainS
     }));
   }
 
+  async function loadForSettle(
+    chain: ChainClient,
+    payer: string,
+    token: string | undefined,
+    settleNonce: bigint,
+  ): Promise<PayerChainState> {
+    const [account, tokenBalance] = await Promise.all([
+      chain.getAccount(payer),
+      tokenBalanceOf(chain, payer, token),
+    ]);
+    const nonce = account.nonce === settleNonce ? account.nonce : await chain.getNextNonce(payer);
+    return { nonce, confirmedNonce: account.nonce, stx: account.balance, token: tokenBalance };
+  }
+
   return {
-    async read(chain, { network, payer, token }, share) {
+    async read(chain, { network, payer, token }, share, settleNonce) {
       const key = `${network}|${payer}|${token ?? ''}`;
       const cached = entries.get(key);
       if (share && cached && (!cached.done || now() - cached.at < ttlMs))
         return { state: await cached.state, shared: true };
+      if (settleNonce !== undefined)
+        return { state: await loadForSettle(chain, payer, token, settleNonce), shared: false };
       const entry = { at: now(), state: load(chain, payer, token), done: false };
       entries.delete(key);
       entries.set(key, entry);
@@ -86,4 +115,12 @@ export function createChainStateReader(ttlMs: number, now: () => number): ChainS
       }
     },
   };
+}
+
+function tokenBalanceOf(
+  chain: ChainClient,
+  payer: string,
+  token: string | undefined,
+): Promise<bigint | undefined> {
+  return token ? chain.getFtBalance(payer, token) : Promise.resolve(undefined);
 }

@@ -114,9 +114,7 @@ export async function examinePayment(
   const { chain } = connection;
   const token = terms.asset.kind === 'sip010' ? assetKey(terms.asset) : undefined;
   const key = { network: terms.network.caip2, payer: offline.payer, token };
-  let { state, shared } = await context.chainState.read(chain, key, true);
-  if (examiner === 'settle' && shared && !settleMayShare(state, offline.nonce))
-    ({ state } = await context.chainState.read(chain, key, false));
+  const state = await readPayerState(context, chain, key, examiner, offline.nonce);
   const check = checkChainState(offline, {
     expectedNonce: state.nonce,
     maxNonceAhead: context.maxNonceAhead,
@@ -150,6 +148,27 @@ export async function examinePayment(
     chain,
     state,
   };
+}
+
+/**
+ * The payer's chain state for judging a payment at `paymentNonce`: verify takes a shared read; settle takes one only
+ * where `settleMayShare` says so, and otherwise reads for itself (see chain-state.ts for what that read skips).
+ * @example
+ * ```ts
+ * const state = await readPayerState(context, chain, { network, payer, token: undefined }, 'settle', 4n);
+ * ```
+ */
+export async function readPayerState(
+  context: FacilitatorContext,
+  chain: ChainClient,
+  key: { network: string; payer: string; token: string | undefined },
+  examiner: Examiner,
+  paymentNonce: bigint,
+): Promise<PayerChainState> {
+  if (examiner === 'verify') return (await context.chainState.read(chain, key, true)).state;
+  const first = await context.chainState.read(chain, key, true, paymentNonce);
+  if (!first.shared || settleMayShare(first.state, paymentNonce)) return first.state;
+  return (await context.chainState.read(chain, key, false, paymentNonce)).state;
 }
 
 /**

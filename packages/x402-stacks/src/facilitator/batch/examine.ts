@@ -17,10 +17,9 @@ import type { ChainClient } from '../../chain/client.js';
 import type { PaymentPayload, PaymentRequirements } from '../../protocol/v2.js';
 import { assetKey } from '../../stacks/assets.js';
 import { checkChainState } from '../../stacks/payment/check.js';
-import type { PayerChainState } from '../chain-state.js';
 import type { MechanismHost } from '../mechanism.js';
 import { type Refusal, refuse } from '../outcomes.js';
-import { type ExaminedPayment, settleMayShare } from '../verify.js';
+import { type ExaminedPayment, readPayerState } from '../verify.js';
 import type { ChannelLedger, EscrowChannelState } from './channel-ledger.js';
 import { checkDepositTransaction } from './deposit-check.js';
 import { type BatchTerms, channelConfigProblem, resolveBatchTerms } from './terms.js';
@@ -282,11 +281,7 @@ async function examineDeposit(
   }
   const token = terms.asset.kind === 'sip010' ? assetKey(terms.asset) : undefined;
   const key = { network: terms.network.caip2, payer: offline.payer, token };
-  const first = await context.chainState.read(chain, key, true);
-  let state: PayerChainState = first.state;
-  const shared = first.shared;
-  if (examiner === 'settle' && shared && !settleMayShare(state, offline.nonce))
-    ({ state } = await context.chainState.read(chain, key, false));
+  const state = await readPayerState(context, chain, key, examiner, offline.nonce);
   // A deposit this facilitator already holds (a retry after `settlement_pending`) has spent its nonce, or will: the
   // ledger, not the chain's next nonce, decides what happens to it (`settleDeposit`).
   if (await host.settledAlready(offline.txid)) {
