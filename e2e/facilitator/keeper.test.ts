@@ -210,4 +210,73 @@ describe('facilitator engine: lost broadcasts and abandoned claims', () => {
       await devnet.stop();
     }
   });
+
+  test('a process killed at any step of recording a dropped payment: the next one ends it failed, and the payer pays again on its nonce', async () => {
+    // The ledger calls that record a drop, in order. A process killed before call `cut` made the ones before it only.
+    const steps = ['releaseNonce', 'update', 'releaseSponsorship'];
+    for (let cut = 0; cut <= steps.length; cut++) {
+      const devnet = await startDevnet({ port: 0 });
+      try {
+        const ledger = new InMemoryLedger();
+        const made: string[] = [];
+        // The first process's view of the ledger: from the drop's first call on, it dies at call `cut` (the last cut:
+        // not at all).
+        let dying = false;
+        const dies = new Proxy(ledger, {
+          get(target, name, receiver) {
+            const value = Reflect.get(target, name, receiver);
+            if (typeof value !== 'function') return value;
+            return (...args: unknown[]) => {
+              if (name === 'releaseNonce') dying = true;
+              if (dying && made.length === cut && cut < steps.length)
+                return new Promise(() => undefined);
+              if (dying && made.length < steps.length) made.push(String(name));
+              return value.apply(target, args);
+            };
+          },
+        });
+        const options = {
+          networks: { testnet: { url: devnet.url } },
+          settleTimeoutMs: 300,
+          pollIntervalMs: 10,
+        };
+        const first = createFacilitator({ ...options, ledger: dies });
+        const requirements = requirementsFor(devnet.accounts[1]!.address);
+        const pay = async (fee: bigint) => {
+          const { transaction, txid } = await createPaymentTransaction({
+            account: devnet.accounts[0]!.account,
+            requirements,
+            nonce: 0n,
+            fee,
+          });
+          return {
+            txid,
+            payment: { x402Version: 2, accepted: requirements, payload: { transaction } },
+          };
+        };
+        const dropped = await pay(400n);
+        devnet.chain.injectFault('next', { kind: 'drop' });
+        // The first process settles until the kill: its settle call never answers then, as a killed process's.
+        const answered = first.settle(dropped.payment, requirements);
+        if (cut === steps.length) {
+          assert.equal((await answered).errorReason, 'transaction_failed');
+        } else {
+          while (!(dying && made.length === cut)) await new Promise((r) => setTimeout(r, 5));
+        }
+        assert.deepEqual(made, steps.slice(0, cut), `cut ${cut}: the calls made before the kill`);
+
+        const next = createFacilitator({ ...options, ledger });
+        await next.resume();
+        await next.idle();
+        assert.equal((await next.status(dropped.txid))?.state, 'failed', `cut ${cut}`);
+        const again = await pay(500n);
+        const settled = await next.settle(again.payment, requirements);
+        assert.equal(settled.success, true, `cut ${cut}: ${JSON.stringify(settled)}`);
+        assert.equal(devnet.chain.state.nonce(devnet.accounts[0]!.address), 1n);
+        await next.idle();
+      } finally {
+        await devnet.stop();
+      }
+    }
+  });
 });

@@ -216,8 +216,10 @@ export interface Ledger {
   expireClaim(txid: string, updatedBefore: number): Promise<SettlementRecord | undefined>;
   /**
    * Frees the (network, payer, nonce) of a settlement whose transaction can no longer spend it (refused by the node,
-   * or dropped), keeping the txid claimed: the same transaction stays a duplicate, a new one may use the nonce. For a
-   * drop it is the last step (after `releaseSponsorship`), and marks the settlement for `forgetDropped`.
+   * or dropped), keeping the txid claimed: the same transaction stays a duplicate, a new one may use the nonce. The
+   * tracker calls it while the settlement is still `broadcast`, so a death before the failure is recorded leaves a
+   * settlement the next tracker ends again, never a failed one holding the nonce. A drop freed of its nonce, failed,
+   * and then of its sponsorship (`releaseSponsorship`, last) is marked for `forgetDropped`.
    */
   releaseNonce(txid: string): Promise<void>;
   /**

@@ -125,8 +125,17 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
     return 'unknown';
   }
 
-  /** Marks a broadcast settlement failed; a transaction that never spent its nonces gives them back. */
+  /**
+   * Marks a broadcast settlement failed; a transaction that never spent its nonces gives them back.
+   *
+   * The payer's nonce goes back before the state moves: a process killed between the two leaves the settlement
+   * `broadcast`, which the next tracker (or `resume()`) ends here again, whereas a `failed` one still holding the
+   * nonce would refuse every later payment of the payer on it for good. The sponsor nonce goes back last: once the
+   * settlement is failed with both nonces free, the ledger may forget it (`forgetDropped`) and a retry may claim the
+   * payment afresh and sponsor it again, so nothing may be left here to release after that.
+   */
   async function fail(txid: string, status: string, noncesUnspent: boolean): Promise<void> {
+    if (noncesUnspent) await ledger.releaseNonce(txid);
     const failed = await ledger.update(
       txid,
       { state: 'failed', errorReason: 'transaction_failed', errorMessage: status },
@@ -134,14 +143,8 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
     );
     if (!failed) return;
     sentAt.delete(failed.txid);
-    if (noncesUnspent) {
-      // The payer's nonce last: once it is free, the ledger may forget the settlement (`forgetDropped`) and a retry
-      // may claim the payment afresh and sponsor it again, so nothing may be left here to release after that.
-      await ledger.releaseSponsorship(failed.paymentTxid, true);
-      await ledger.releaseNonce(failed.paymentTxid);
-    } else if (failed.sponsor !== undefined) {
-      await ledger.recordSponsorFailure(failed.paymentTxid);
-    }
+    if (noncesUnspent) await ledger.releaseSponsorship(failed.paymentTxid, true);
+    else if (failed.sponsor !== undefined) await ledger.recordSponsorFailure(failed.paymentTxid);
   }
 
   async function refused(
@@ -149,6 +152,9 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
     refusal: BroadcastRejected,
     chain: ChainClient,
   ): Promise<boolean> {
+    // Refused, the transaction spent neither nonce: the payer may use its nonce again. Given back before the state
+    // moves, as in `fail`.
+    await ledger.releaseNonce(record.paymentTxid);
     const failed = await ledger.update(
       record.paymentTxid,
       { state: 'failed', errorReason: 'broadcast_failed', errorMessage: refusal.reason },
@@ -156,8 +162,6 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
     );
     if (!failed) return false;
     sentAt.delete(failed.txid);
-    // Refused, the transaction spent neither nonce: the payer may use its nonce again.
-    await ledger.releaseNonce(failed.paymentTxid);
     if (failed.sponsor === undefined || failed.sponsorNonce === undefined) return false;
     const judged = await pool.judgeRefusal(refusal, failed.sponsor, failed.sponsorNonce, chain);
     await ledger.releaseSponsorship(failed.paymentTxid, judged.nonceFree);
