@@ -36,7 +36,17 @@ export type Devnet = {
   readonly port: number;
   readonly accounts: readonly DevnetAccount[];
   readonly chain: DevnetChain;
+  /** How blocks are produced now. */
   readonly mining: MiningMode;
+  /**
+   * Changes how blocks are produced from now on, the chain kept: a benchmark compares the same services at two block
+   * times, a test stops mining on broadcast to hold transactions pending. An interval starts counting now.
+   * @example
+   * ```ts
+   * devnet.setMining({ mode: 'interval', intervalMs: 5_000 });
+   * ```
+   */
+  setMining(mining: MiningMode): void;
   /** Mines `count` blocks now, whatever the mode. */
   mine(count?: number): Block[];
   /** Stops serving and mining, and saves the state file when one is configured. */
@@ -54,13 +64,12 @@ export type Devnet = {
  * ```
  */
 export async function startDevnet(options: StartDevnetOptions = {}): Promise<Devnet> {
-  const mining = options.mining ?? { mode: 'on-broadcast' };
-  if (mining.mode === 'interval' && !(mining.intervalMs >= 10)) {
-    throw new Error('interval mining needs intervalMs of at least 10');
-  }
+  let mining = checkedMining(options.mining ?? { mode: 'on-broadcast' });
   const chain = loadChain(options);
   const app = createDevnetApp(chain, {
-    afterBroadcast: mining.mode === 'on-broadcast' ? () => chain.mineBlock() : undefined,
+    afterBroadcast: () => {
+      if (mining.mode === 'on-broadcast') chain.mineBlock();
+    },
   });
   const host = options.host ?? '127.0.0.1';
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
@@ -70,11 +79,13 @@ export async function startDevnet(options: StartDevnetOptions = {}): Promise<Dev
     started.once('error', reject);
   });
   const { port } = server.address() as AddressInfo;
-  const timer =
-    mining.mode === 'interval'
-      ? setInterval(() => chain.mineBlock(), mining.intervalMs)
-      : undefined;
-  timer?.unref();
+  let timer: NodeJS.Timeout | undefined;
+  const startTimer = () => {
+    if (mining.mode !== 'interval') return;
+    timer = setInterval(() => chain.mineBlock(), mining.intervalMs);
+    timer.unref();
+  };
+  startTimer();
 
   let stopped = false;
   return {
@@ -82,16 +93,31 @@ export async function startDevnet(options: StartDevnetOptions = {}): Promise<Dev
     port,
     accounts: chain.accounts,
     chain,
-    mining,
+    get mining() {
+      return mining;
+    },
+    setMining(next) {
+      mining = checkedMining(next);
+      clearInterval(timer);
+      timer = undefined;
+      if (!stopped) startTimer();
+    },
     mine: (count = 1) => chain.mine(count),
     async stop() {
       if (stopped) return;
       stopped = true;
-      if (timer) clearInterval(timer);
+      clearInterval(timer);
       await new Promise<void>((resolve) => server.close(() => resolve()));
       if (options.statePath) saveState(options.statePath, chain);
     },
   };
+}
+
+function checkedMining(mining: MiningMode): MiningMode {
+  if (mining.mode === 'interval' && !(mining.intervalMs >= 10)) {
+    throw new Error('interval mining needs intervalMs of at least 10');
+  }
+  return mining;
 }
 
 function loadChain(options: StartDevnetOptions): DevnetChain {

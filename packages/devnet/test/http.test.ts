@@ -222,6 +222,40 @@ describe('HTTP facade (manual mining, faults, state file)', () => {
     assert.equal(devnet.chain.mempool.length, 0);
   });
 
+  test('setMining changes how blocks come from then on, the chain kept', async () => {
+    const devnet = await startDevnet({ port: 0 });
+    try {
+      await post(
+        `${devnet.url}/v2/transactions`,
+        await stxTransfer({ nonce: 0n }),
+        'application/octet-stream',
+      );
+      assert.equal(devnet.chain.height, 1, 'on broadcast: mined at once');
+      devnet.setMining({ mode: 'manual' });
+      assert.deepEqual(devnet.mining, { mode: 'manual' });
+      await post(
+        `${devnet.url}/v2/transactions`,
+        await stxTransfer({ nonce: 1n }),
+        'application/octet-stream',
+      );
+      assert.equal(devnet.chain.height, 1);
+      assert.equal(devnet.chain.mempool.length, 1, 'manual: the transaction waits');
+      devnet.setMining({ mode: 'interval', intervalMs: 20 });
+      const deadline = Date.now() + 2000;
+      while (devnet.chain.mempool.length > 0 && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 10));
+      assert.equal(devnet.chain.mempool.length, 0, 'interval: a block came on its own');
+      devnet.setMining({ mode: 'on-broadcast' });
+      const height = devnet.chain.height;
+      await new Promise((r) => setTimeout(r, 100));
+      assert.equal(devnet.chain.height, height, 'the interval stopped with its mode');
+      assert.throws(() => devnet.setMining({ mode: 'interval', intervalMs: 0 }), /intervalMs/);
+      assert.deepEqual(devnet.mining, { mode: 'on-broadcast' }, 'a refused mode changes nothing');
+    } finally {
+      await devnet.stop();
+    }
+  });
+
   test('error: interval mining without a sane interval', async () => {
     await assert.rejects(
       startDevnet({ mining: { mode: 'interval', intervalMs: 0 } }),
