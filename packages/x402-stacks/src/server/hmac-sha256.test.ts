@@ -1,7 +1,7 @@
 /**
  * `keyedHmacSha256` gives what Node's `createHmac('sha256', key)` gives, for keys shorter than, as long as and longer
- * than SHA-256's block, and for messages of any length and any characters (the buffer grows for long ones and keeps
- * the key's pad after growing).
+ * than SHA-256's block, and for messages of any length and any characters, as text or as bytes (the buffer grows for
+ * long ones and keeps the key's pad after growing).
  */
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
@@ -23,7 +23,9 @@ describe('keyedHmacSha256', () => {
       const key = Uint8Array.from({ length }, (_, i) => (i * 37 + length) & 0xff);
       const mac = keyedHmacSha256(key);
       for (const message of messages) {
-        assert.equal(mac(message), createHmac('sha256', key).update(message).digest('hex'));
+        const expected = createHmac('sha256', key).update(message).digest('hex');
+        assert.equal(mac(message), expected);
+        assert.equal(mac(new TextEncoder().encode(message)), expected);
       }
     });
   }

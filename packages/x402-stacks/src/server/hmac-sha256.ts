@@ -13,7 +13,7 @@ import { toHex } from '../stacks/bytes.js';
 
 type NodeCrypto = {
   hash?(algorithm: 'sha256', data: Uint8Array, outputEncoding: 'buffer'): Uint8Array;
-  hash?(algorithm: 'sha256', data: Uint8Array, outputEncoding: 'hex'): string;
+  hash?(algorithm: 'sha256', data: Uint8Array, outputEncoding: 'hex' | 'latin1'): string;
 };
 const nodeCrypto = builtin<NodeCrypto>('node:crypto');
 const encoder = new TextEncoder();
@@ -23,27 +23,32 @@ const BLOCK = 64;
 const DIGEST = 32;
 
 /**
- * A function giving HMAC-SHA-256 under `key` of a message's UTF-8 bytes, as lowercase hex.
+ * A function giving HMAC-SHA-256 under `key` of a message (text, as its UTF-8 bytes, or bytes), as lowercase hex.
  * @example
  * ```ts
  * const mac = keyedHmacSha256(secret);
  * mac('{"nonce":"…"}'); // same as createHmac('sha256', secret).update(text).digest('hex')
  * ```
  */
-export function keyedHmacSha256(key: Uint8Array): (message: string) => string {
-  const portable = (message: string) => toHex(hmac(sha256, key, encoder.encode(message)));
+export function keyedHmacSha256(key: Uint8Array): (message: string | Uint8Array) => string {
+  const portable = (message: string | Uint8Array) =>
+    toHex(hmac(sha256, key, typeof message === 'string' ? encoder.encode(message) : message));
   const fast = withNodeHash(key);
   // Checked once against the portable HMAC: a runtime whose one-shot hash answered in another shape would otherwise
   // give every message the same tag, and anyone could forge a nonce.
   const probe = 'x402-stacks hmac self-check';
   try {
-    return fast !== undefined && fast(probe) === portable(probe) ? fast : portable;
+    return fast !== undefined &&
+      fast(probe) === portable(probe) &&
+      fast(encoder.encode(probe)) === portable(probe)
+      ? fast
+      : portable;
   } catch {
     return portable;
   }
 }
 
-function withNodeHash(key: Uint8Array): ((message: string) => string) | undefined {
+function withNodeHash(key: Uint8Array): ((message: string | Uint8Array) => string) | undefined {
   const hash = nodeCrypto?.hash;
   if (hash === undefined) return undefined;
   const block = new Uint8Array(BLOCK);
@@ -60,11 +65,25 @@ function withNodeHash(key: Uint8Array): ((message: string) => string) | undefine
     return buffer;
   };
   let inner = withPad(256);
+  // The part of `inner` hashed last: messages of one length (a text with fixed-width slots) reuse it.
+  let hashed = inner.subarray(0, BLOCK);
   return (message) => {
-    // UTF-8 takes at most 3 bytes per UTF-16 unit.
-    if (inner.length < BLOCK + message.length * 3) inner = withPad(message.length * 3);
-    const { written } = encoder.encodeInto(message, inner.subarray(BLOCK));
-    outer.set(hash('sha256', inner.subarray(0, BLOCK + written), 'buffer'), BLOCK);
+    let written = message.length;
+    if (typeof message === 'string') {
+      // UTF-8 takes at most 3 bytes per UTF-16 unit.
+      if (inner.length < BLOCK + message.length * 3) inner = withPad(message.length * 3);
+      written = encoder.encodeInto(message, inner.subarray(BLOCK)).written;
+    } else {
+      if (inner.length < BLOCK + message.length) inner = withPad(message.length);
+      inner.set(message, BLOCK);
+    }
+    if (hashed.buffer !== inner.buffer || hashed.length !== BLOCK + written) {
+      hashed = inner.subarray(0, BLOCK + written);
+    }
+    // The inner digest as Latin-1 text, a character per byte: a short string costs less to make than a Buffer, which
+    // has an ArrayBuffer of its own.
+    const digest = hash('sha256', hashed, 'latin1');
+    for (let i = 0; i < DIGEST; i++) outer[BLOCK + i] = digest.charCodeAt(i);
     return hash('sha256', outer, 'hex');
   };
 }

@@ -11,6 +11,7 @@ import {
 import { utf8ToBase64 } from '../protocol/base64.js';
 import { PAYMENT_HEADERS } from '../protocol/headers.js';
 import type { PaymentRequirements, SettleResponse } from '../protocol/v2.js';
+import { type JsonSlot, jsonSlots } from './json-slots.js';
 import type { ResolvedOptions } from './options.js';
 
 /**
@@ -139,33 +140,33 @@ export function challengeReply(
   return { status: 402, headers, body };
 }
 
-/** Stands where a {@link challengeTemplate}'s per-request value goes, until the template is split around it. */
-export const CHALLENGE_HOLE = '\u0000x402-challenge-hole';
-
 /**
- * A 402 whose only per-request part is one JSON value (a sign-in challenge, fresh on every 402): everything around it
- * is encoded once. Base64 encodes each 3 bytes on their own, so the text is split where the value goes and each
- * part padded with JSON whitespace to a multiple of 3 bytes; the header is then the cached encodings of the parts
- * around the value joined with the encoding of the value alone.
- * @param extensions the 402's extensions, with {@link CHALLENGE_HOLE} where the value goes.
- * @returns the reply for a value given as its JSON text, or undefined when the hole is not found once in the text.
+ * A 402 whose only per-request parts are a few values of fixed width (a sign-in challenge's times and nonce, fresh on
+ * every 402): the challenge is serialized once, as UTF-8 bytes with {@link JsonSlot}s where the values go; each 402
+ * writes its values there and reads the body and the header's base64 off the same bytes.
+ * @param extensions the 402's extensions, with each slot's marker where its value goes.
+ * @returns the reply for the values (in the order of `slots`), undefined for values that do not fit their slots; the
+ * template itself is undefined when a marker is not found once in the text.
+ * @example
+ * ```ts
+ * const nonce = jsonSlot('nonce', 32);
+ * const fill = challengeTemplate(options, url, accepts, { demo: { info: { nonce: nonce.marker } } }, [nonce]);
+ * // The same reply as challengeReply(…, { demo: { info: { nonce: freshNonce } } }), written into the template:
+ * fill?.([freshNonce]);
+ * ```
  */
 export function challengeTemplate(
   options: ResolvedOptions<unknown>,
   resourceUrl: string,
   accepts: readonly PaymentRequirements[],
   extensions: Readonly<Record<string, unknown>>,
-): ((valueJson: string) => PaywallReply) | undefined {
+  slots: readonly JsonSlot[],
+): ((values: readonly string[]) => PaywallReply | undefined) | undefined {
   const whole = challengeReply(options, resourceUrl, accepts, undefined, undefined, extensions);
-  const hole = JSON.stringify(CHALLENGE_HOLE);
-  const at = whole.body.indexOf(hole);
-  if (at < 0 || whole.body.indexOf(hole, at + 1) >= 0) return undefined;
-  const before = padToBase64Block(whole.body.slice(0, at));
-  const after = whole.body.slice(at + hole.length);
-  const encodedBefore = utf8ToBase64(before);
-  const encodedAfter = utf8ToBase64(after);
-  return (valueJson) => {
-    const middle = padToBase64Block(valueJson);
+  const challenge = jsonSlots(whole.body, slots);
+  if (!challenge) return undefined;
+  return (values) => {
+    if (!challenge.fill(values)) return undefined;
     return {
       status: 402,
       // challengeReply's headers without a receipt, written as a literal: spreading a template's headers into a new
@@ -174,34 +175,11 @@ export function challengeTemplate(
         'content-type': JSON_TYPE,
         'cache-control': 'no-store',
         'access-control-expose-headers': EXPOSED_HEADERS,
-        [PAYMENT_HEADERS.paymentRequired]: `${encodedBefore}${utf8ToBase64(middle)}${encodedAfter}`,
+        [PAYMENT_HEADERS.paymentRequired]: challenge.base64(),
       },
-      body: `${before}${middle}${after}`,
+      body: challenge.text(),
     };
   };
-}
-
-/**
- * `text` with spaces added so its UTF-8 length is a multiple of 3, the bytes one base64 block encodes. The texts are
- * JSON.stringify's, which never holds a lone surrogate, so counting pairs as 4 bytes is exact.
- */
-function padToBase64Block(text: string): string {
-  const length = utf8Length(text);
-  return text + ' '.repeat((3 - (length % 3)) % 3);
-}
-
-function utf8Length(text: string): number {
-  let length = 0;
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    if (code < 0x80) length += 1;
-    else if (code < 0x800) length += 2;
-    else if (code >= 0xd800 && code <= 0xdbff) {
-      length += 4; // a surrogate pair: one 4-byte character
-      i++;
-    } else length += 3;
-  }
-  return length;
 }
 
 /** A JSON error that is not a challenge: 400 for a malformed header, 502 for the facilitator, 500 for a bad price. */

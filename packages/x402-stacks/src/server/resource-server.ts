@@ -35,7 +35,6 @@ import { readPayment } from './payment-header.js';
 import { priceRequirements } from './pricing.js';
 import { SERVER_REASON_CODES } from './reasons.js';
 import {
-  CHALLENGE_HOLE,
   challengeReply,
   challengeTemplate,
   EXPOSED_HEADERS,
@@ -247,13 +246,23 @@ export function createResourceServer<Request = unknown>(
     return reply;
   }
 
-  // A static route with sign-in: the 402 is the same but for its fresh challenge, so all else is encoded once, and
-  // the challenge itself is written from a text whose fixed fields are serialized once too.
+  // A static route with sign-in: the 402 is the same but for its fresh challenge's times and nonce, so all else is
+  // serialized once, with slots for those.
   const signInTemplates = new Map<
     string,
     { offers: ExtensionEnvelope | undefined; reply: () => PaywallReply }
   >();
   let signInTemplatesSponsor: FacilitatorHints | undefined;
+  // The last template handed out: a route's 402s nearly all go to one URL, whose key need not be joined and hashed.
+  let lastSignIn:
+    | {
+        resourceUrl: string;
+        signInUri: string;
+        sponsor: FacilitatorHints | undefined;
+        offers: ExtensionEnvelope | undefined;
+        reply: () => PaywallReply;
+      }
+    | undefined;
   function signInTemplate(
     resourceUrl: string,
     signInUri: string,
@@ -261,33 +270,52 @@ export function createResourceServer<Request = unknown>(
     sponsor: FacilitatorHints | undefined,
     offers: ExtensionEnvelope | undefined,
   ): () => PaywallReply {
+    if (
+      lastSignIn?.resourceUrl === resourceUrl &&
+      lastSignIn.signInUri === signInUri &&
+      lastSignIn.sponsor === sponsor &&
+      lastSignIn.offers === offers
+    ) {
+      return lastSignIn.reply;
+    }
     if (signInTemplatesSponsor !== sponsor || signInTemplates.size >= MAX_CACHED_CHALLENGES) {
       signInTemplates.clear();
       signInTemplatesSponsor = sponsor;
     }
     const key = `${resourceUrl}\u0000${signInUri}`;
     const cached = signInTemplates.get(key);
-    if (cached && cached.offers === offers) return cached.reply;
-    const declaration = { ...signIn!.declaration(signInUri), info: CHALLENGE_HOLE };
-    const extensions = { ...extensionsOf(offers), [SIGN_IN_WITH_X]: declaration };
-    const writeChallenge = signIn!.challengeWriter(signInUri);
-    const fill =
-      challengeTemplate(resolved as ResolvedOptions<unknown>, resourceUrl, accepts, extensions) ??
-      ((infoJson: string) =>
-        challengeReply(
-          resolved as ResolvedOptions<unknown>,
-          resourceUrl,
-          accepts,
-          undefined,
-          undefined,
-          {
-            ...extensions,
-            [SIGN_IN_WITH_X]: { ...declaration, info: JSON.parse(infoJson) },
-          },
-        ));
-    const reply = () => fill(writeChallenge());
-    signInTemplates.set(key, { offers, reply });
+    // The issuer hands out the same offers object until it signs new ones: then the 402 is serialized again.
+    let reply = cached && cached.offers === offers ? cached.reply : undefined;
+    if (!reply) {
+      reply = signInReply(resourceUrl, signInUri, accepts, offers);
+      signInTemplates.set(key, { offers, reply });
+    }
+    lastSignIn = { resourceUrl, signInUri, sponsor, offers, reply };
     return reply;
+  }
+
+  function signInReply(
+    resourceUrl: string,
+    signInUri: string,
+    accepts: readonly PaymentRequirements[],
+    offers: ExtensionEnvelope | undefined,
+  ): () => PaywallReply {
+    const writer = signIn!.challengeWriter(signInUri);
+    const declaration = { ...signIn!.declaration(signInUri), info: writer.template };
+    const extensions = { ...extensionsOf(offers), [SIGN_IN_WITH_X]: declaration };
+    const options = resolved as ResolvedOptions<unknown>;
+    const fill = challengeTemplate(options, resourceUrl, accepts, extensions, writer.slots);
+    // A time that does not fit its slot (a clock past the year 9999), or a text holding a slot's marker: the 402 is
+    // built whole, as it is with a fresh challenge.
+    const whole = (values: readonly string[]) =>
+      challengeReply(options, resourceUrl, accepts, undefined, undefined, {
+        ...extensions,
+        [SIGN_IN_WITH_X]: { ...declaration, info: writer.infoOf(values) },
+      });
+    return () => {
+      const values = writer.next();
+      return fill?.(values) ?? whole(values);
+    };
   }
 
   // x402-stacks 1.x clients read only the body: theirs replaces the v2 JSON, built per request (its nonce and expiry).

@@ -9,7 +9,7 @@ import type { SiwxInfo } from '../extensions/sign-in-with-x/schema.js';
 import { toHex } from '../stacks/bytes.js';
 import { keyedHmacSha256 } from './hmac-sha256.js';
 import { createIsoTime } from './iso-time.js';
-import { jsonHole, jsonWithHoles } from './json-holes.js';
+import { type JsonSlot, jsonSlot, jsonSlots } from './json-slots.js';
 
 /** The fields of an echoed challenge that its nonce binds. */
 type ChallengeFields = Pick<
@@ -26,16 +26,27 @@ type ChallengeFields = Pick<
   | 'resources'
 >;
 
+/**
+ * Fresh challenges for one URI, as the values that change between them: a 402 with sign-in is answered many times a
+ * second, and all else in it is the same for the URI, so it is serialized once with {@link JsonSlot}s for these.
+ */
+export type SiwxChallengeWriter = {
+  /** The challenge for the URI with the marker of a slot in place of each value that changes: see `slots`. */
+  readonly template: SiwxInfo;
+  /** The slots of `issuedAt`, `expirationTime` and `nonce` in `template`, as wide as their values nearly always are. */
+  readonly slots: readonly JsonSlot[];
+  /** A fresh challenge's `issuedAt`, `expirationTime` and `nonce`, in the order of `slots`. */
+  next(): readonly string[];
+  /** The challenge those values make: `template` with each marker replaced, as `issue` gives it. */
+  infoOf(values: readonly string[]): SiwxInfo;
+};
+
 /** Issues challenges and recognizes them. */
 export type SiwxChallenges = {
   /** A fresh challenge for `uri`. */
   issue(uri: string): SiwxInfo;
-  /**
-   * A writer of fresh challenges for `uri` as JSON text: each call is what `JSON.stringify(issue(uri))` would give,
-   * with the fields that never change for `uri` serialized once, here, and only the nonce and the times written per
-   * call (a 402 with sign-in is answered many times a second).
-   */
-  writer(uri: string): () => string;
+  /** A writer of fresh challenges for `uri`, for a template of the 402 around them: see {@link SiwxChallengeWriter}. */
+  writer(uri: string): SiwxChallengeWriter;
   /** Whether this seller (this secret) issued the challenge as echoed, every bound field unchanged. */
   issued(fields: ChallengeFields): boolean;
 };
@@ -43,12 +54,13 @@ export type SiwxChallenges = {
 const RANDOM_HEX = 16;
 
 /**
- * Random hex drawn from a pool: 512 bytes from the system at a time, written as hex once. Asking the system for 8
- * bytes on every 402, and writing each as hex, cost more than the rest of the challenge together. Each character is
- * handed out once (the offset only moves forward); the bytes are zeroed once written, so only the hex text holds them
- * until the next refill drops it. They become a nonce's public half anyway.
+ * Random hex drawn from a pool: 4,096 bytes from the system at a time (512 nonces), written as hex once. Asking the
+ * system for 8 bytes on every 402, and writing each as hex, cost more than the rest of the challenge together; a call
+ * costs about the same for 16 bytes as for 4,096, and the refill of a smaller pool still showed on a busy seller's
+ * profile. Each character is handed out once (the offset only moves forward); the bytes are zeroed once written, so
+ * only the hex text holds them until the next refill drops it. They become a nonce's public half anyway.
  */
-const pool = new Uint8Array(512);
+const pool = new Uint8Array(4_096);
 let hexPool = '';
 let hexOffset = 0;
 function randomHex(bytes: number): string {
@@ -64,11 +76,13 @@ function randomHex(bytes: number): string {
   return hex;
 }
 
-// Where the per-call strings go in a challenge writer's texts.
-const RANDOM_HOLE = jsonHole('random');
-const ISSUED_HOLE = jsonHole('issuedAt');
-const EXPIRY_HOLE = jsonHole('expirationTime');
-const NONCE_HOLE = jsonHole('nonce');
+// Where the per-call strings go in a challenge writer's texts: ISO-8601 times of years 1970 to 9999, and the nonce's
+// halves. A time of another width (a clock far off) is written through `issue`'s path instead.
+const ISO_WIDTH = 24;
+const RANDOM_SLOT = jsonSlot('random', RANDOM_HEX);
+const ISSUED_SLOT = jsonSlot('issuedAt', ISO_WIDTH);
+const EXPIRY_SLOT = jsonSlot('expirationTime', ISO_WIDTH);
+const NONCE_SLOT = jsonSlot('nonce', RANDOM_HEX * 2);
 
 export function createSiwxChallenges(options: {
   readonly secret: Uint8Array;
@@ -98,7 +112,7 @@ export function createSiwxChallenges(options: {
     fields.resources ?? null,
   ];
   const mac = keyedHmacSha256(secret);
-  const tagOf = (bound: string) => mac(bound).slice(0, RANDOM_HEX);
+  const tagOf = (bound: string | Uint8Array) => mac(bound).slice(0, RANDOM_HEX);
   /** The fields of a challenge for `uri` at these times, all but its nonce. */
   const fieldsAt = (uri: string, issuedAt: string, expirationTime: string) => ({
     domain,
@@ -119,27 +133,37 @@ export function createSiwxChallenges(options: {
   return {
     issue,
     writer(uri) {
-      // The same texts as issue's, serialized once with holes for the random half, the times and the nonce.
-      const holed = fieldsAt(uri, ISSUED_HOLE, EXPIRY_HOLE);
-      const writeBound = jsonWithHoles(boundFields(RANDOM_HOLE, holed), [
-        RANDOM_HOLE,
-        ISSUED_HOLE,
-        EXPIRY_HOLE,
+      const template = {
+        ...fieldsAt(uri, ISSUED_SLOT.marker, EXPIRY_SLOT.marker),
+        nonce: NONCE_SLOT.marker,
+      };
+      // The MAC's text as issue serializes it, once, as bytes with slots for the random half and the times. A uri or
+      // statement holding a slot's marker (a NUL) cannot be slotted: its tags are computed as issue computes them.
+      const bound = jsonSlots(JSON.stringify(boundFields(RANDOM_SLOT.marker, template)), [
+        RANDOM_SLOT,
+        ISSUED_SLOT,
+        EXPIRY_SLOT,
       ]);
-      const writeInfo = jsonWithHoles({ ...holed, nonce: NONCE_HOLE }, [
-        ISSUED_HOLE,
-        EXPIRY_HOLE,
-        NONCE_HOLE,
-      ]);
-      // A uri or statement holding a hole's marker (a NUL) cannot be spliced: serialized whole, as issue does.
-      if (!writeBound || !writeInfo) return () => JSON.stringify(issue(uri));
-      return () => {
-        const now = clock();
-        const random = randomHex(RANDOM_HEX / 2);
-        const issuedAt = issuedIso(now);
-        const expirationTime = expiryIso(now + ttlMs);
-        const tag = tagOf(writeBound(random, issuedAt, expirationTime));
-        return writeInfo(issuedAt, expirationTime, `${random}${tag}`);
+      return {
+        template,
+        slots: [ISSUED_SLOT, EXPIRY_SLOT, NONCE_SLOT],
+        next() {
+          const now = clock();
+          const random = randomHex(RANDOM_HEX / 2);
+          const issuedAt = issuedIso(now);
+          const expirationTime = expiryIso(now + ttlMs);
+          const values = [random, issuedAt, expirationTime];
+          const tag = bound?.fill(values)
+            ? tagOf(bound.bytes)
+            : tagOf(JSON.stringify(boundFields(random, fieldsAt(uri, issuedAt, expirationTime))));
+          return [issuedAt, expirationTime, `${random}${tag}`];
+        },
+        infoOf: ([issuedAt, expirationTime, nonce]) => ({
+          ...template,
+          issuedAt: issuedAt!,
+          expirationTime: expirationTime!,
+          nonce: nonce!,
+        }),
       };
     },
     issued(fields) {

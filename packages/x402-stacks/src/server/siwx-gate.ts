@@ -14,7 +14,7 @@ import type { SiwxDeclaration } from '../extensions/sign-in-with-x/schema.js';
 import type { PaymentRequirements } from '../protocol/v2.js';
 import type { StacksNetwork } from '../stacks/networks.js';
 import type { Payment } from './payment.js';
-import { createSiwxChallenges } from './siwx-challenges.js';
+import { createSiwxChallenges, type SiwxChallengeWriter } from './siwx-challenges.js';
 import { createMemorySiwxStore, type SiwxStore } from './siwx-store.js';
 
 /**
@@ -95,10 +95,11 @@ export type SiwxGate = {
   /** A fresh `sign-in-with-x` entry for a 402 on `uri`. */
   declaration(uri: string): SiwxDeclaration;
   /**
-   * A writer of fresh challenges alone, as JSON text: the `info` of {@link SiwxGate.declaration}, the only part that
-   * changes per 402. Get it once per `uri` and call it per 402: what never changes for `uri` is serialized here.
+   * A writer of fresh challenges alone: the values of the `info` of {@link SiwxGate.declaration} that change per 402
+   * (its times and nonce), and where they go. Get it once per `uri` and call its `next` per 402: what never changes
+   * for `uri` is serialized once, around them.
    */
-  challengeWriter(uri: string): () => string;
+  challengeWriter(uri: string): SiwxChallengeWriter;
   /**
    * Judges the `sign-in-with-x` header of a request on `uri`, priced now at `accepts`: without a `scope` option, the
    * earlier payment must cover one of them (a price per request must not let a cheap payment open a dear request).
