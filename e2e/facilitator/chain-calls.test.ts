@@ -191,6 +191,61 @@ describe('chain calls of the facilitator engine', () => {
     await engine.idle();
   });
 
+  test('sponsored settles at the confirmed nonce read the mempool: a payer whose own transaction holds the nonce gets nothing sponsored', async () => {
+    const counter = countingFetch();
+    const ledger = new InMemoryLedger();
+    const sponsor = devnet.accounts[25]!;
+    const engine = createFacilitator({
+      networks: { testnet: { chain: countingClient(counter.fetch) } },
+      sponsor: { privateKeys: sponsor.privateKey },
+      ledger,
+      pollIntervalMs: 20,
+      settleTimeoutMs: 500,
+    });
+    const payer = freshPayer();
+    // The payer's own transaction at nonce 0, pending: no block is mined.
+    const own = await createPaymentTransaction({
+      account: payer,
+      requirements: requirementsFor(devnet.accounts[0]!.address),
+      nonce: 0n,
+      fee: 300n,
+    });
+    const admitted = await createChainClient({ network: 'testnet', url: devnet.url }).broadcast(
+      own.transaction,
+    );
+    assert.equal(admitted.accepted, true);
+    // An attacker's script: distinct sponsored payments at that nonce, each a fresh txid.
+    const answers = [];
+    for (let i = 0; i < 20; i++) {
+      const requirements = {
+        ...requirementsFor(seller()),
+        amount: String(1000 + i),
+        extra: { sponsor: sponsor.address },
+      };
+      const { transaction, txid } = await createPaymentTransaction({
+        account: payer,
+        requirements,
+        nonce: 0n,
+        sponsored: true,
+      });
+      const payment = { x402Version: 2, accepted: requirements, payload: { transaction } };
+      answers.push({ txid, settled: await engine.settle(payment, requirements) });
+    }
+    for (const { txid, settled } of answers) {
+      assert.equal(settled.success, false);
+      assert.equal(
+        settled.errorReason,
+        'invalid_exact_stacks_payload_nonce',
+        JSON.stringify(settled),
+      );
+      assert.equal(await ledger.get(txid), undefined, 'refused before the claim');
+    }
+    assert.equal(counter.broadcasts(), 0, 'nothing broadcast, no sponsor nonce taken');
+    assert.equal(counter.nonces(), 20, 'each settle read the mempool');
+    devnet.mine();
+    await engine.idle();
+  });
+
   test('concurrent verifies of one payer share one read of the chain, with the cache off', async () => {
     const counter = countingFetch();
     const engine = createFacilitator({

@@ -213,7 +213,7 @@ describe('facilitator engine: lost broadcasts and abandoned claims', () => {
 
   test('a process killed at any step of recording a dropped payment: the next one ends it failed, and the payer pays again on its nonce', async () => {
     // The ledger calls that record a drop, in order. A process killed before call `cut` made the ones before it only.
-    const steps = ['releaseNonce', 'update', 'releaseSponsorship'];
+    const steps = ['update', 'releaseSponsorship'];
     for (let cut = 0; cut <= steps.length; cut++) {
       const devnet = await startDevnet({ port: 0 });
       try {
@@ -227,7 +227,8 @@ describe('facilitator engine: lost broadcasts and abandoned claims', () => {
             const value = Reflect.get(target, name, receiver);
             if (typeof value !== 'function') return value;
             return (...args: unknown[]) => {
-              if (name === 'releaseNonce') dying = true;
+              if (name === 'update' && (args[1] as { state?: string }).state === 'failed')
+                dying = true;
               if (dying && made.length === cut && cut < steps.length)
                 return new Promise(() => undefined);
               if (dying && made.length < steps.length) made.push(String(name));
@@ -274,6 +275,100 @@ describe('facilitator engine: lost broadcasts and abandoned claims', () => {
         assert.equal(settled.success, true, `cut ${cut}: ${JSON.stringify(settled)}`);
         assert.equal(devnet.chain.state.nonce(devnet.accounts[0]!.address), 1n);
         await next.idle();
+      } finally {
+        await devnet.stop();
+      }
+    }
+  });
+
+  test('a process killed while recording a refused broadcast: a later payment on the nonce is never replaced by the refused bytes', async () => {
+    // cut 0: killed at the update that fails the refused payment and frees its nonce; cut 1: not killed.
+    for (const cut of [0, 1]) {
+      const devnet = await startDevnet({ port: 0, mining: { mode: 'manual' } });
+      try {
+        const real = createChainClient({ network: 'testnet', url: devnet.url });
+        // The node refuses the first payment's broadcast, as it would while the payer's own transaction held the nonce.
+        let refusing = true;
+        const chain: ChainClient = Object.assign(Object.create(real) as ChainClient, {
+          async broadcast(transaction: string | Uint8Array) {
+            if (!refusing) return real.broadcast(transaction);
+            refusing = false;
+            return { accepted: false as const, reason: 'ConflictingNonceInMempool' };
+          },
+        });
+        const ledger = new InMemoryLedger();
+        let dying = false;
+        const dies = new Proxy(ledger, {
+          get(target, name, receiver) {
+            const value = Reflect.get(target, name, receiver);
+            if (typeof value !== 'function') return value;
+            return (...args: unknown[]) => {
+              if (name === 'update' && (args[1] as { state?: string }).state === 'failed')
+                dying = cut === 0;
+              if (dying) return new Promise(() => undefined);
+              return value.apply(target, args);
+            };
+          },
+        });
+        const options = {
+          settleTimeoutMs: 300,
+          pollIntervalMs: 10,
+          keeper: { rebroadcastAfterMs: 50 },
+        };
+        const requirements = requirementsFor(devnet.accounts[1]!.address);
+        const pay = async (fee: bigint) => {
+          const { transaction, txid } = await createPaymentTransaction({
+            account: devnet.accounts[0]!.account,
+            requirements,
+            nonce: 0n,
+            fee,
+          });
+          return {
+            txid,
+            payment: { x402Version: 2, accepted: requirements, payload: { transaction } },
+          };
+        };
+        const first = createFacilitator({
+          ...options,
+          networks: { testnet: { chain } },
+          ledger: dies,
+        });
+        const refused = await pay(500n);
+        const answered = first.settle(refused.payment, requirements);
+        if (cut === 0) {
+          while (!dying) await new Promise((r) => setTimeout(r, 5));
+        } else {
+          assert.equal((await answered).errorReason, 'broadcast_failed');
+        }
+
+        const next = createFacilitator({
+          ...options,
+          networks: { testnet: { url: devnet.url } },
+          ledger,
+        });
+        const later = await pay(300n);
+        const laterAnswer = await next.settle(later.payment, requirements);
+        await next.resume();
+        // Long enough for the next tracker to send the refused bytes again, were it to.
+        await new Promise((r) => setTimeout(r, 300));
+        devnet.mine();
+        await next.idle();
+        const mined = [refused.txid, later.txid].filter(
+          (txid) => devnet.chain.transaction(txid)?.status === 'success',
+        );
+        assert.equal(mined.length, 1, `cut ${cut}: one transaction spent nonce 0`);
+        if (laterAnswer.success || laterAnswer.errorReason === 'settlement_pending') {
+          assert.deepEqual(
+            mined,
+            [later.txid],
+            `cut ${cut}: the later payment, once taken, is the one mined`,
+          );
+        }
+        for (const { txid } of [refused, later]) {
+          const state = (await next.status(txid))?.state;
+          if (state === undefined) continue;
+          assert.equal(state, mined.includes(txid) ? 'success' : 'failed', `cut ${cut}: ${txid}`);
+        }
       } finally {
         await devnet.stop();
       }

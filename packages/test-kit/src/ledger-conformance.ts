@@ -110,15 +110,31 @@ export function ledgerConformance(name: string, create: () => Promise<Ledger>): 
       );
     });
 
-    test('releaseNonce frees the nonce but keeps the txid claimed', async () => {
+    test('an update that releases the nonce frees it in the same step and keeps the txid claimed', async () => {
       const ledger = await create();
       await ledger.claim(settlement(1));
-      await ledger.update(settlement(1).paymentTxid, { state: 'failed' }, ['claimed']);
-      await ledger.releaseNonce(settlement(1).paymentTxid);
+      await ledger.update(settlement(1).paymentTxid, { state: 'broadcast' }, ['claimed']);
+      const unguarded = await ledger.update(
+        settlement(1).paymentTxid,
+        { state: 'failed', releaseNonce: true },
+        ['claimed'],
+      );
+      assert.equal(unguarded, undefined, 'the state guard failed: nothing moved, nothing freed');
+      const held = await ledger.claim(settlement(2, { nonce: 1n }));
+      assert.equal(!held.claimed && held.conflict, 'nonce');
+      const failed = await ledger.update(
+        settlement(1).paymentTxid,
+        { state: 'failed', errorReason: 'broadcast_failed', releaseNonce: true },
+        ['broadcast'],
+      );
+      assert.equal(failed?.state, 'failed');
       const same = await ledger.claim(settlement(1));
       assert.equal(!same.claimed && same.conflict, 'txid');
+      assert.deepEqual(await ledger.inFlight(settlement(1).network, settlement(1).payer), []);
       assert.equal((await ledger.claim(settlement(2, { nonce: 1n }))).claimed, true);
-      await ledger.releaseNonce(settlement(1).paymentTxid);
+      await ledger.update(settlement(1).paymentTxid, { state: 'failed', releaseNonce: true }, [
+        'failed',
+      ]);
       const third = await ledger.claim(settlement(3, { nonce: 1n }));
       assert.equal(
         !third.claimed && third.conflict,
@@ -226,9 +242,10 @@ export function ledgerConformance(name: string, create: () => Promise<Ledger>): 
       assert.equal((await ledger.get(chainTxid))?.paymentTxid, paymentTxid);
       assert.equal((await ledger.get(`0x${chainTxid}`))?.sponsorNonce, 4n);
       assert.equal((await ledger.get(paymentTxid))?.txid, chainTxid);
-      const done = await ledger.update(chainTxid, { state: 'success' }, ['broadcast']);
+      const done = await ledger.update(`0x${chainTxid}`, { state: 'failed', releaseNonce: true }, [
+        'broadcast',
+      ]);
       assert.equal(done?.paymentTxid, paymentTxid, 'updated through the on-chain txid');
-      await ledger.releaseNonce(`0x${chainTxid}`);
       assert.equal((await ledger.claim(settlement(10, { nonce: 1n }))).claimed, true);
       const replay = await ledger.claim(
         settlement(9, { paymentTxid: 'cd'.repeat(32), txid: chainTxid }),
@@ -782,14 +799,19 @@ export function ledgerConformance(name: string, create: () => Promise<Ledger>): 
       const { paymentTxid } = settlement(seed);
       const errorMessage =
         how === 'dropped' ? 'dropped_stale_garbage_collect' : 'abort_by_response';
+      const dropped = how === 'dropped';
       await ledger.update(
         paymentTxid,
-        { state: 'failed', errorReason: 'transaction_failed', errorMessage },
+        {
+          state: 'failed',
+          errorReason: 'transaction_failed',
+          errorMessage,
+          ...(dropped ? { releaseNonce: true } : {}),
+        },
         ['broadcast'],
       );
-      if (how === 'aborted') return ledger.recordSponsorFailure(paymentTxid);
+      if (!dropped) return ledger.recordSponsorFailure(paymentTxid);
       await ledger.releaseSponsorship(paymentTxid, true);
-      await ledger.releaseNonce(paymentTxid);
     }
 
     test('forgetDropped forgets a dropped settlement and its answer: the same bytes are claimed and answered anew', async () => {
@@ -833,23 +855,30 @@ export function ledgerConformance(name: string, create: () => Promise<Ledger>): 
       await fail(ledger, 3, 'dropped');
       await kept(3, other.createdAt + 1, 'another claim of the payment');
       const inFlight = await broadcast(ledger, 4);
-      await ledger.releaseNonce(settlement(4).paymentTxid);
       await kept(4, inFlight.createdAt, 'still broadcast');
       const refused = await broadcast(ledger, 5);
       await ledger.update(
         settlement(5).paymentTxid,
-        { state: 'failed', errorReason: 'broadcast_failed', errorMessage: 'BadNonce' },
+        {
+          state: 'failed',
+          errorReason: 'broadcast_failed',
+          errorMessage: 'BadNonce',
+          releaseNonce: true,
+        },
         ['broadcast'],
       );
-      await ledger.releaseNonce(settlement(5).paymentTxid);
       await kept(5, refused.createdAt, 'refused by the node: not a drop');
       const halfway = await broadcast(ledger, 6, { sponsored: true });
       await ledger.update(
         settlement(6).paymentTxid,
-        { state: 'failed', errorReason: 'transaction_failed', errorMessage: 'never_seen' },
+        {
+          state: 'failed',
+          errorReason: 'transaction_failed',
+          errorMessage: 'never_seen',
+          releaseNonce: true,
+        },
         ['broadcast'],
       );
-      await ledger.releaseNonce(settlement(6).paymentTxid);
       await kept(6, halfway.createdAt, 'its sponsor nonce not given back yet');
       assert.equal(await ledger.forgetDropped?.('cd'.repeat(32), 0), false, 'unknown');
     });

@@ -90,14 +90,6 @@ function hotStatements(db: Kysely<LedgerDatabase>) {
         .where(HOLDS_NONCE)
         .where(IS_IN_FLIGHT),
     ),
-    releaseNonce: prepare(
-      db
-        .updateTable('x402_settlements')
-        .set({ nonce_claimed: 0 })
-        .where((eb) =>
-          eb.or([eb('payment_txid', '=', argument('id')), eb('txid', '=', argument('id'))]),
-        ),
-    ),
     recordAnswer: prepare(
       db
         .insertInto('x402_answers')
@@ -237,6 +229,7 @@ export class SqlLedger implements Ledger {
     // The write-ahead mark and a final state, the moves every settlement makes: grouped per turn.
     if (
       this.#moves &&
+      !update.releaseNonce &&
       from.length === 1 &&
       columns.every((key) => key === 'txid' || key === 'transaction' || key === 'blockHeight')
     ) {
@@ -252,7 +245,8 @@ export class SqlLedger implements Ledger {
       });
       return row ? toRecord(row) : undefined;
     }
-    const shape = `${columns.join(',')}|${from.join(',')}|${guarded}`;
+    const releasesNonce = update.releaseNonce === true;
+    const shape = `${columns.join(',')}|${from.join(',')}|${guarded}|${releasesNonce}`;
     let statement = this.#updates.get(shape);
     if (!statement) {
       let query = this.#db
@@ -261,6 +255,7 @@ export class SqlLedger implements Ledger {
           state: argument('state'),
           updated_at: argument('now'),
           ...Object.fromEntries(columns.map((key) => [UPDATABLE[key], argument(key)])),
+          ...(releasesNonce ? { nonce_claimed: 0 } : {}),
         })
         .where((eb) =>
           eb.or([eb('payment_txid', '=', argument('id')), eb('txid', '=', argument('id'))]),
@@ -326,10 +321,6 @@ export class SqlLedger implements Ledger {
       await this.#releaseSponsorship(trx, row.payment_txid, true);
       return toRecord(row);
     });
-  }
-
-  async releaseNonce(txid: string): Promise<void> {
-    await this.#run(this.#hot.releaseNonce({ id: normalize(txid) }));
   }
 
   async forgetDropped(paymentTxid: string, claimedAt: number): Promise<boolean> {

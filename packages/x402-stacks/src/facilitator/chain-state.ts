@@ -36,9 +36,9 @@ export type ChainStateReader = {
    * Reads a payer's state. With `share`, a read of the same payer still in flight (concurrent callers ask the chain
    * once) or younger than the cache time answers; without it the chain is asked anew, and that read replaces the
    * cached one.
-   * @param settleNonce for a settlement, its payment's nonce: a read this caller makes skips the mempool when the
-   *   confirmed nonce is that one, and such a read, which says nothing of pending transactions, is neither cached nor
-   *   shared.
+   * @param settleNonce for a settlement the payer pays the fee of, its payment's nonce: a read this caller makes skips
+   *   the mempool when the confirmed nonce is that one (a payment the node then refuses costs the facilitator
+   *   nothing), and such a read, which says nothing of pending transactions, is neither cached nor shared.
    */
   read(
     chain: ChainClient,

@@ -77,7 +77,16 @@ export type SettlementUpdate = Partial<
     | 'errorMessage'
     | 'blockHeight'
   >
-> & { readonly state: SettlementState };
+> & {
+  readonly state: SettlementState;
+  /**
+   * Frees the settlement's (network, payer, nonce) in the same step, keeping its txid claimed: for a transaction that
+   * can no longer spend the nonce (refused by the node, or dropped). One step, so no process death can leave a
+   * settlement still `broadcast` whose nonce another payment already took (its bytes, sent again, would replace that
+   * payment), nor one `failed` still holding the nonce (every later payment on it refused for good).
+   */
+  readonly releaseNonce?: true;
+};
 
 /**
  * What a settle call answered about a payment: `success` (its caller may serve), or `settlement_pending` (its caller
@@ -214,14 +223,6 @@ export interface Ledger {
    * @returns the dropped record, or undefined when it is not such a claim (any more).
    */
   expireClaim(txid: string, updatedBefore: number): Promise<SettlementRecord | undefined>;
-  /**
-   * Frees the (network, payer, nonce) of a settlement whose transaction can no longer spend it (refused by the node,
-   * or dropped), keeping the txid claimed: the same transaction stays a duplicate, a new one may use the nonce. The
-   * tracker calls it while the settlement is still `broadcast`, so a death before the failure is recorded leaves a
-   * settlement the next tracker ends again, never a failed one holding the nonce. A drop freed of its nonce, failed,
-   * and then of its sponsorship (`releaseSponsorship`, last) is marked for `forgetDropped`.
-   */
-  releaseNonce(txid: string): Promise<void>;
   /**
    * Forgets a settlement whose transaction was dropped from the mempool unmined, so that its identical bytes (a
    * buyer re-signing the same nonce and amount gets the same txid) may be settled again. Deletes it, and the answer a

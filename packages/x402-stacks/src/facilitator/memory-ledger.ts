@@ -109,13 +109,6 @@ export class InMemoryLedger implements Ledger {
     return record;
   }
 
-  async releaseNonce(txid: string): Promise<void> {
-    const record = this.#find(txid);
-    if (!record) return;
-    const key = nonceKeyOf(record);
-    if (this.#byNonce.get(key) === record.paymentTxid) this.#byNonce.delete(key);
-  }
-
   async forgetDropped(paymentTxid: string, claimedAt: number): Promise<boolean> {
     const record = this.#byPaymentTxid.get(normalize(paymentTxid));
     if (
@@ -312,13 +305,17 @@ export class InMemoryLedger implements Ledger {
     return lease && { ...lease };
   }
 
-  #set(current: SettlementRecord, update: SettlementUpdate): SettlementRecord {
+  #set(current: SettlementRecord, { releaseNonce, ...update }: SettlementUpdate): SettlementRecord {
     const next: SettlementRecord = Object.freeze({
       ...current,
       ...update,
       ...(update.txid === undefined ? {} : { txid: normalize(update.txid) }),
       updatedAt: this.#now(),
     });
+    if (releaseNonce) {
+      const key = nonceKeyOf(current);
+      if (this.#byNonce.get(key) === current.paymentTxid) this.#byNonce.delete(key);
+    }
     this.#byPaymentTxid.set(current.paymentTxid, next);
     if (next.txid !== current.txid) {
       this.#byChainTxid.delete(current.txid);

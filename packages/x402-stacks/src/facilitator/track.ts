@@ -105,7 +105,7 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
       return 'success';
     }
     if (settled && TERMINAL_FAILURES.has(settled.status)) {
-      await fail(record.txid, settled.status, settled.status.startsWith('dropped_'));
+      await fail(record, settled.status, settled.status.startsWith('dropped_'));
       return 'failed';
     }
     if (tx !== null) return 'pending';
@@ -113,7 +113,7 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
     if (current?.state !== 'broadcast') return current ? 'failed' : 'unknown';
     // Bytes the node has not known for the whole tracking time were never taken: they spent nothing.
     if (context.now() - current.updatedAt >= context.trackForMs) {
-      await fail(current.txid, 'never_seen', true);
+      await fail(current, 'never_seen', true);
       return 'failed';
     }
     const since = sentAt.get(current.txid) ?? current.updatedAt;
@@ -128,18 +128,27 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
   /**
    * Marks a broadcast settlement failed; a transaction that never spent its nonces gives them back.
    *
-   * The payer's nonce goes back before the state moves: a process killed between the two leaves the settlement
-   * `broadcast`, which the next tracker (or `resume()`) ends here again, whereas a `failed` one still holding the
-   * nonce would refuse every later payment of the payer on it for good. The sponsor nonce goes back last: once the
+   * The payer's nonce goes back in the same ledger step as the state moves: a death between two steps could leave a
+   * settlement `broadcast` with its nonce already taken by a later payment, whose bytes the next tracker would send
+   * again over that payment's, or one `failed` still holding the nonce. The sponsor nonce goes back last: once the
    * settlement is failed with both nonces free, the ledger may forget it (`forgetDropped`) and a retry may claim the
    * payment afresh and sponsor it again, so nothing may be left here to release after that.
    */
-  async function fail(txid: string, status: string, noncesUnspent: boolean): Promise<void> {
-    if (noncesUnspent) await ledger.releaseNonce(txid);
+  async function fail(
+    record: SettlementRecord,
+    status: string,
+    noncesUnspent: boolean,
+  ): Promise<void> {
     const failed = await ledger.update(
-      txid,
-      { state: 'failed', errorReason: 'transaction_failed', errorMessage: status },
+      record.txid,
+      {
+        state: 'failed',
+        errorReason: 'transaction_failed',
+        errorMessage: status,
+        ...(noncesUnspent ? { releaseNonce: true } : {}),
+      },
       ['broadcast'],
+      record.createdAt,
     );
     if (!failed) return;
     sentAt.delete(failed.txid);
@@ -152,13 +161,17 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
     refusal: BroadcastRejected,
     chain: ChainClient,
   ): Promise<boolean> {
-    // Refused, the transaction spent neither nonce: the payer may use its nonce again. Given back before the state
-    // moves, as in `fail`.
-    await ledger.releaseNonce(record.paymentTxid);
+    // Refused, the transaction spent neither nonce: the payer may use its nonce again (in the same step, as in `fail`).
     const failed = await ledger.update(
       record.paymentTxid,
-      { state: 'failed', errorReason: 'broadcast_failed', errorMessage: refusal.reason },
+      {
+        state: 'failed',
+        errorReason: 'broadcast_failed',
+        errorMessage: refusal.reason,
+        releaseNonce: true,
+      },
       ['broadcast'],
+      record.createdAt,
     );
     if (!failed) return false;
     sentAt.delete(failed.txid);

@@ -114,7 +114,7 @@ export async function examinePayment(
   const { chain } = connection;
   const token = terms.asset.kind === 'sip010' ? assetKey(terms.asset) : undefined;
   const key = { network: terms.network.caip2, payer: offline.payer, token };
-  const state = await readPayerState(context, chain, key, examiner, offline.nonce);
+  const state = await readPayerState(context, chain, key, examiner, offline);
   const check = checkChainState(offline, {
     expectedNonce: state.nonce,
     maxNonceAhead: context.maxNonceAhead,
@@ -151,11 +151,17 @@ export async function examinePayment(
 }
 
 /**
- * The payer's chain state for judging a payment at `paymentNonce`: verify takes a shared read; settle takes one only
- * where `settleMayShare` says so, and otherwise reads for itself (see chain-state.ts for what that read skips).
+ * The payer's chain state for judging a payment: verify takes a shared read; settle takes one only where
+ * `settleMayShare` says so, and otherwise reads for itself. A settlement the payer pays its own fee for may skip the
+ * mempool read (see chain-state.ts); a sponsored one never does: a payer whose own transaction is pending at the
+ * payment's nonce would otherwise have each retry claimed, given a sponsor nonce and broadcast, only for the node to
+ * refuse it, leaving a gap in the sponsor's nonces that delays every honest sponsored payment behind it.
  * @example
  * ```ts
- * const state = await readPayerState(context, chain, { network, payer, token: undefined }, 'settle', 4n);
+ * const state = await readPayerState(context, chain, { network, payer, token: undefined }, 'settle', {
+ *   nonce: 4n,
+ *   sponsored: false,
+ * });
  * ```
  */
 export async function readPayerState(
@@ -163,12 +169,13 @@ export async function readPayerState(
   chain: ChainClient,
   key: { network: string; payer: string; token: string | undefined },
   examiner: Examiner,
-  paymentNonce: bigint,
+  payment: { readonly nonce: bigint; readonly sponsored: boolean },
 ): Promise<PayerChainState> {
   if (examiner === 'verify') return (await context.chainState.read(chain, key, true)).state;
-  const first = await context.chainState.read(chain, key, true, paymentNonce);
-  if (!first.shared || settleMayShare(first.state, paymentNonce)) return first.state;
-  return (await context.chainState.read(chain, key, false, paymentNonce)).state;
+  const leanAt = payment.sponsored ? undefined : payment.nonce;
+  const first = await context.chainState.read(chain, key, true, leanAt);
+  if (!first.shared || settleMayShare(first.state, payment.nonce)) return first.state;
+  return (await context.chainState.read(chain, key, false, leanAt)).state;
 }
 
 /**

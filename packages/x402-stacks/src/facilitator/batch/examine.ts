@@ -281,7 +281,7 @@ async function examineDeposit(
   }
   const token = terms.asset.kind === 'sip010' ? assetKey(terms.asset) : undefined;
   const key = { network: terms.network.caip2, payer: offline.payer, token };
-  const state = await readPayerState(context, chain, key, examiner, offline.nonce);
+  const state = await readPayerState(context, chain, key, examiner, offline);
   // A deposit this facilitator already holds (a retry after `settlement_pending`) has spent its nonce, or will: the
   // ledger, not the chain's next nonce, decides what happens to it (`settleDeposit`).
   if (await host.settledAlready(offline.txid)) {
