@@ -191,7 +191,7 @@ describe('chain calls of the facilitator engine', () => {
     await engine.idle();
   });
 
-  test('sponsored settles at the confirmed nonce read the mempool: a payer whose own transaction holds the nonce gets nothing sponsored', async () => {
+  test('sponsored settles read the mempool afresh, whatever a verify cached: a payer whose own transaction holds the nonce gets nothing sponsored', async () => {
     const counter = countingFetch();
     const ledger = new InMemoryLedger();
     const sponsor = devnet.accounts[25]!;
@@ -199,10 +199,28 @@ describe('chain calls of the facilitator engine', () => {
       networks: { testnet: { chain: countingClient(counter.fetch) } },
       sponsor: { privateKeys: sponsor.privateKey },
       ledger,
+      verifyCacheMs: 60_000,
       pollIntervalMs: 20,
       settleTimeoutMs: 500,
     });
     const payer = freshPayer();
+    const sponsoredAt = (amount: number) => ({
+      ...requirementsFor(seller()),
+      amount: String(amount),
+      extra: { sponsor: sponsor.address },
+    });
+    // A verify first: its read ("nothing pending, nonce 0") is cached for a minute.
+    const probe = await createPaymentTransaction({
+      account: payer,
+      requirements: sponsoredAt(999),
+      nonce: 0n,
+      sponsored: true,
+    });
+    const verdict = await engine.verify(
+      { x402Version: 2, accepted: sponsoredAt(999), payload: { transaction: probe.transaction } },
+      sponsoredAt(999),
+    );
+    assert.equal(verdict.isValid, true, JSON.stringify(verdict));
     // The payer's own transaction at nonce 0, pending: no block is mined.
     const own = await createPaymentTransaction({
       account: payer,
@@ -217,11 +235,7 @@ describe('chain calls of the facilitator engine', () => {
     // An attacker's script: distinct sponsored payments at that nonce, each a fresh txid.
     const answers = [];
     for (let i = 0; i < 20; i++) {
-      const requirements = {
-        ...requirementsFor(seller()),
-        amount: String(1000 + i),
-        extra: { sponsor: sponsor.address },
-      };
+      const requirements = sponsoredAt(1000 + i);
       const { transaction, txid } = await createPaymentTransaction({
         account: payer,
         requirements,
@@ -241,7 +255,7 @@ describe('chain calls of the facilitator engine', () => {
       assert.equal(await ledger.get(txid), undefined, 'refused before the claim');
     }
     assert.equal(counter.broadcasts(), 0, 'nothing broadcast, no sponsor nonce taken');
-    assert.equal(counter.nonces(), 20, 'each settle read the mempool');
+    assert.equal(counter.nonces(), 1 + 20, 'the verify, then each settle read the mempool');
     devnet.mine();
     await engine.idle();
   });

@@ -5,11 +5,12 @@
  * only where that is safe for money (see `settleMayShare` in verify.ts), and the node's answer to the broadcast is
  * final either way.
  *
- * A settlement that reads for itself reads the account first, and the mempool only when the payment's nonce is not
- * the confirmed one: at the confirmed nonce the mempool could only show the payer's own pending transaction at that
- * nonce, and the node settles that at the broadcast (it refuses the payment, or the payer's higher fee replaces its
- * own transaction), which is the very case `settleMayShare` accepts for a shared read. One request instead of two on
- * the common path.
+ * A settlement the payer pays the fee of that reads for itself reads the account first, and the mempool only when the
+ * payment's nonce is not the confirmed one: at the confirmed nonce the mempool could only show the payer's own pending
+ * transaction at that nonce, and the node settles that at the broadcast (it refuses the payment, or the payer's higher
+ * fee replaces its own transaction), which is the very case `settleMayShare` accepts for a shared read. One request
+ * instead of two on the common path. A sponsored settlement reads both, afresh: a refusal there would cost a sponsor
+ * nonce.
  * @module
  */
 import type { ChainClient } from '../chain/client.js';
@@ -37,8 +38,8 @@ export type ChainStateReader = {
    * once) or younger than the cache time answers; without it the chain is asked anew, and that read replaces the
    * cached one.
    * @param settleNonce for a settlement the payer pays the fee of, its payment's nonce: a read this caller makes skips
-   *   the mempool when the confirmed nonce is that one (a payment the node then refuses costs the facilitator
-   *   nothing), and such a read, which says nothing of pending transactions, is neither cached nor shared.
+   *   the mempool when the confirmed nonce is that one (a payment the node then refuses costs a claim and a
+   *   broadcast, no sponsor nonce), and such a read, which says nothing of pending transactions, is neither cached nor shared.
    */
   read(
     chain: ChainClient,

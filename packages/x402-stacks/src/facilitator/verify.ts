@@ -151,11 +151,12 @@ export async function examinePayment(
 }
 
 /**
- * The payer's chain state for judging a payment: verify takes a shared read; settle takes one only where
- * `settleMayShare` says so, and otherwise reads for itself. A settlement the payer pays its own fee for may skip the
- * mempool read (see chain-state.ts); a sponsored one never does: a payer whose own transaction is pending at the
- * payment's nonce would otherwise have each retry claimed, given a sponsor nonce and broadcast, only for the node to
- * refuse it, leaving a gap in the sponsor's nonces that delays every honest sponsored payment behind it.
+ * The payer's chain state for judging a payment: verify takes a shared read. A settlement the payer pays its own fee
+ * for takes one only where `settleMayShare` says so, and otherwise reads for itself, skipping the mempool read where
+ * it may (see chain-state.ts). A sponsored settlement always reads afresh, mempool included: judged on an older read
+ * (a verify's, cached), or with the mempool unread, a payer whose own transaction is pending at the payment's nonce
+ * would have each of its payments claimed, given a sponsor nonce and broadcast, only for the node to refuse it, leaving
+ * a gap in the sponsor's nonces that delays every honest sponsored payment behind it.
  * @example
  * ```ts
  * const state = await readPayerState(context, chain, { network, payer, token: undefined }, 'settle', {
@@ -172,19 +173,21 @@ export async function readPayerState(
   payment: { readonly nonce: bigint; readonly sponsored: boolean },
 ): Promise<PayerChainState> {
   if (examiner === 'verify') return (await context.chainState.read(chain, key, true)).state;
-  const leanAt = payment.sponsored ? undefined : payment.nonce;
-  const first = await context.chainState.read(chain, key, true, leanAt);
+  if (payment.sponsored) return (await context.chainState.read(chain, key, false)).state;
+  const first = await context.chainState.read(chain, key, true, payment.nonce);
   if (!first.shared || settleMayShare(first.state, payment.nonce)) return first.state;
-  return (await context.chainState.read(chain, key, false, leanAt)).state;
+  return (await context.chainState.read(chain, key, false, payment.nonce)).state;
 }
 
 /**
- * Whether settle may judge a payment on a read of the payer's state that was not made for it: one still in flight
+ * Whether settle may judge a payment the payer pays the fee of on a read of the payer's state that was not made for
+ * it: one still in flight
  * for another caller, or a recent one (a verify of the same payer moments before). Only when that read saw nothing
  * of the payer pending (next possible nonce = confirmed nonce) and the payment takes exactly that nonce:
  * - Nonce: confirmed nonces only grow, so the payment's nonce can never have become ahead of the chain (the case that
  *   must wait for earlier nonces, step 4 of settle). If the payer used it meanwhile, the node refuses the broadcast
- *   (`BadNonce`, `ConflictingNonceInMempool`): nothing is served and nothing charged.
+ *   (`BadNonce`, `ConflictingNonceInMempool`): nothing is served and nothing charged, and the facilitator spent a
+ *   claim and a broadcast, no sponsor nonce (sponsored payments never share a read).
  * - Balance: if the node admits the payment at that nonce, no transaction of the payer was mined since the read (any
  *   would have spent this very nonce first), so nothing the payer signed has lowered the balance read; incoming
  *   transfers only raise it. Other payments of the payer in flight here are not taken from the read at all: the
