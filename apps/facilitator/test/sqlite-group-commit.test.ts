@@ -18,20 +18,14 @@ import { type LedgerDatabase, migrateLedger } from '../src/ledger/schema.js';
 import { SqlLedger } from '../src/ledger/sql-ledger.js';
 import { openSqliteLedger } from '../src/ledger/sqlite.js';
 import { GroupCommitSqliteDialect } from '../src/ledger/sqlite-group-commit.js';
+import { openGroupCommitFile } from './group-commit-file.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'x402-group-commit-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 let files = 0;
 
 async function open() {
-  const path = join(dir, `ledger-${files++}.db`);
-  const database = new Database(path);
-  database.pragma('journal_mode = WAL');
-  database.pragma('synchronous = FULL');
-  database.defaultSafeIntegers(true);
-  const dialect = new GroupCommitSqliteDialect({ database });
-  const db = new Kysely<LedgerDatabase>({ dialect });
-  await migrateLedger(db);
+  const { path, dialect, db } = await openGroupCommitFile(dir);
   const reader = new Database(path, { readonly: true });
   const committed = () =>
     Number((reader.prepare('select count(*) as n from x402_settlements').get() as { n: number }).n);

@@ -53,7 +53,7 @@ export async function openSqliteLedger(options: { path: string; now?: () => numb
       run,
       ...(options.now ? { now: options.now } : {}),
     }),
-    channels: new SqlChannelLedger(db, { run }),
+    channels: new SqlChannelLedger(db, { run, read: (query) => dialect.readRemembered(query) }),
     db,
     close: async () => {
       await db.destroy();
