@@ -62,16 +62,37 @@ function countingFetch(options: { without?: string } = {}) {
 describe('chain calls of the facilitator engine', () => {
   let devnet: Devnet;
   before(async () => {
-    devnet = await startDevnet({ port: 0, accounts: 26, mining: { mode: 'manual' } });
+    devnet = await startDevnet({ port: 0, accounts: 32, mining: { mode: 'manual' } });
   });
   after(() => devnet.stop());
 
   const seller = () => devnet.accounts[1]!.address;
   const countingClient = (fetchCounting: typeof fetch) =>
     createChainClient({ network: 'testnet', url: devnet.url, fetch: fetchCounting });
+  /** An engine sponsoring with genesis account `index`, its chain calls counted, on a ledger at hand. */
+  const sponsoringEngine = (
+    index: number,
+    options: { verifyCacheMs?: number; settleTimeoutMs: number },
+  ) => {
+    const counter = countingFetch();
+    const ledger = new InMemoryLedger();
+    const sponsor = devnet.accounts[index]!;
+    const engine = createFacilitator({
+      networks: { testnet: { chain: countingClient(counter.fetch) } },
+      sponsor: { privateKeys: sponsor.privateKey },
+      ledger,
+      pollIntervalMs: 20,
+      ...options,
+    });
+    return { counter, ledger, sponsor, engine };
+  };
   let nextPayer = 2;
-  /** A payer no other test has used: nothing of it pending, nonce 0. */
-  const freshPayer = () => devnet.accounts[nextPayer++]!.account;
+  /** A payer no other test has used: nothing of it pending, nonce 0. Accounts 30 and 31 sponsor. */
+  const freshPayer = () => {
+    if (nextPayer >= 30)
+      throw new Error('no fresh payer left: start the devnet with more accounts');
+    return devnet.accounts[nextPayer++]!.account;
+  };
 
   test('a verify then a settle of the same payment read the payer once: the settle shares what the verify read', async () => {
     const counter = countingFetch();
@@ -192,15 +213,8 @@ describe('chain calls of the facilitator engine', () => {
   });
 
   test('sponsored settles read the mempool afresh, whatever a verify cached: a payer whose own transaction holds the nonce gets nothing sponsored', async () => {
-    const counter = countingFetch();
-    const ledger = new InMemoryLedger();
-    const sponsor = devnet.accounts[25]!;
-    const engine = createFacilitator({
-      networks: { testnet: { chain: countingClient(counter.fetch) } },
-      sponsor: { privateKeys: sponsor.privateKey },
-      ledger,
+    const { counter, ledger, sponsor, engine } = sponsoringEngine(31, {
       verifyCacheMs: 60_000,
-      pollIntervalMs: 20,
       settleTimeoutMs: 500,
     });
     const payer = freshPayer();
@@ -257,6 +271,70 @@ describe('chain calls of the facilitator engine', () => {
     assert.equal(counter.broadcasts(), 0, 'nothing broadcast, no sponsor nonce taken');
     assert.equal(counter.nonces(), 1 + 20, 'the verify, then each settle read the mempool');
     devnet.mine();
+    await engine.idle();
+  });
+
+  test('a sponsored payment ahead of the chain waits for its nonce to be free: taken by the payer meanwhile, nothing is sponsored', async () => {
+    const { counter, ledger, sponsor, engine } = sponsoringEngine(30, { settleTimeoutMs: 5_000 });
+    const direct = createChainClient({ network: 'testnet', url: devnet.url });
+    const requirements = { ...requirementsFor(seller()), extra: { sponsor: sponsor.address } };
+    const sponsoredAt = async (payer: StacksAccount, nonce: bigint) => {
+      const { transaction, txid } = await createPaymentTransaction({
+        account: payer,
+        requirements,
+        nonce,
+        sponsored: true,
+      });
+      return {
+        txid,
+        payment: { x402Version: 2, accepted: requirements, payload: { transaction } },
+      };
+    };
+    /** The payer's own transaction at `nonce`, straight to the node, with a fee no sponsor outbids. */
+    const own = async (payer: StacksAccount, nonce: bigint) => {
+      const { transaction } = await createPaymentTransaction({
+        account: payer,
+        requirements: requirementsFor(devnet.accounts[0]!.address),
+        nonce,
+        fee: 5_000_000n,
+      });
+      assert.equal((await direct.broadcast(transaction)).accepted, true);
+    };
+
+    // The payer takes the payment's nonce itself while the settle waits (nonce 1 first, behind a gap at 0, so the
+    // settle can never find nonce 1 free in between), then fills the gap.
+    const greedy = freshPayer();
+    const taken = await sponsoredAt(greedy, 1n);
+    const started = Date.now();
+    const waiting = engine.settle(taken.payment, requirements);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    await own(greedy, 1n);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await own(greedy, 0n);
+    const refused = await waiting;
+    assert.equal(
+      refused.errorReason,
+      'invalid_exact_stacks_payload_nonce',
+      JSON.stringify(refused),
+    );
+    assert.match(
+      refused.errorReason === undefined ? '' : String(refused.errorMessage),
+      /took nonce 1/,
+    );
+    assert.ok(Date.now() - started < 2_000, 'refused as soon as the nonce was seen taken');
+    assert.equal(counter.broadcasts(), 0, 'nothing sponsored, nothing broadcast');
+    assert.equal(await ledger.get(taken.txid), undefined, 'the claim given back');
+
+    // An honest chain: the payer's own nonce 0 reaches the mempool, and the payment at 1 goes out behind it.
+    const honest = freshPayer();
+    const chained = await sponsoredAt(honest, 1n);
+    const settling = engine.settle(chained.payment, requirements);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    await own(honest, 0n);
+    await until(() => counter.broadcasts() === 1);
+    devnet.mine();
+    const settled = await settling;
+    assert.equal(settled.success, true, JSON.stringify(settled));
     await engine.idle();
   });
 

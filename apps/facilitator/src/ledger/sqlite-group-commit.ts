@@ -100,7 +100,9 @@ export class GroupCommitSqliteDialect extends SqliteDialect {
    * in the database changed since: no write through this connection (counted here) and no commit by any other
    * connection or process (SQLite's `data_version`, read before the rows, so a commit landing between the two only
    * makes the remembered rows count as older than they are). Asking `data_version` costs a third of a one-row read:
-   * for the hottest read, a voucher's channel. The rows are frozen, shared by every caller that gets them.
+   * for the hottest read, a voucher's channel. The rows (and their array) are frozen, shared by every caller that
+   * gets them. Every write must go through this dialect: one made on the better-sqlite3 handle behind its back is
+   * neither counted nor seen in `data_version` (which moves only for other connections' commits).
    * @throws {Error} before a Kysely instance was made over this dialect.
    */
   readRemembered<R>(query: CompiledQuery): Promise<QueryResult<R>> {
@@ -133,7 +135,11 @@ class Handle implements DatabaseConnection {
 /** A read's identity: its SQL and each value with its type (SQLite compares `'1'` and `1` differently). */
 function rememberedKey(query: CompiledQuery): string {
   let key = query.sql;
-  for (const value of query.parameters) key += `\u0000${typeof value}:${String(value)}`;
+  for (const value of query.parameters) {
+    // Each value length-prefixed, so no value's text can run into the next one's; bytes as hex, not as UTF-8.
+    const text = value instanceof Uint8Array ? Buffer.from(value).toString('hex') : String(value);
+    key += `\u0000${typeof value}:${text.length}:${text}`;
+  }
   return key;
 }
 
@@ -293,12 +299,16 @@ class GroupCommitDriver implements Driver {
     const known = this.#remembered.get(key);
     if (known !== undefined && known.version === version && known.writes === this.#writes) {
       this.#stats.rememberedReads++;
+      // Most recently used last: the bound drops the read unused longest.
+      this.#remembered.delete(key);
+      this.#remembered.set(key, known);
       return { rows: known.rows as R[] };
     }
     const statement = this.#db.prepare(query.sql);
     if (!statement.readonly) throw new Error('readRemembered runs reads only');
     const rows = statement.all(query.parameters as unknown[]) as R[];
     for (const row of rows) Object.freeze(row);
+    Object.freeze(rows);
     this.#remembered.delete(key);
     this.#remembered.set(key, { version, writes: this.#writes, rows });
     if (this.#remembered.size > MAX_REMEMBERED)

@@ -4,7 +4,9 @@
  * with a reason code; what throws is a chain that cannot be reached before anything was sent.
  * @module
  */
+
 import { ChainRequestError } from '../chain/errors.js';
+import type { AccountNonces } from '../chain/types.js';
 import type { SettleResponse } from '../protocol/v2.js';
 import { resolveNetwork } from '../stacks/networks.js';
 import { signedTransactionIdOf } from '../stacks/payment/signed-transaction.js';
@@ -160,13 +162,17 @@ async function settleExamined(
 
   // 4. A payment chained ahead of the payer's next nonce waits for the ones before it to reach the mempool.
   // Broadcast now, it could sit there and execute long after this request gave up, charging for nothing served.
-  if (check.nonce > examined.state.nonce && !(await nonceReached(context, examined))) {
+  const reached =
+    check.nonce > examined.state.nonce ? await nonceReached(context, examined) : 'reached';
+  if (reached !== 'reached') {
     await ledger.release(check.txid, claimedAt);
     return failure(
       check.payer,
       network,
       'invalid_exact_stacks_payload_nonce',
-      `the payer's earlier nonces never reached the chain, so nonce ${check.nonce} was not broadcast`,
+      reached === 'taken'
+        ? `another transaction of the payer took nonce ${check.nonce} while this payment waited, so it was not broadcast`
+        : `the payer's earlier nonces never reached the chain, so nonce ${check.nonce} was not broadcast`,
     );
   }
 
@@ -318,19 +324,39 @@ async function claimedAlready(
   return existing;
 }
 
-/** Waits, at most `settleTimeoutMs`, until the payer's next possible nonce reaches the payment's. */
+/**
+ * Waits, at most `settleTimeoutMs`, until the payer's next possible nonce reaches the payment's: `reached`, or
+ * `timeout`. A sponsored payment asks more, since a refusal of its broadcast would cost a sponsor nonce: its nonce must
+ * still be free with nothing missing below it (the next possible one, or a gap the payment fills), and when another
+ * transaction of the payer took it meanwhile the answer is `taken` at once.
+ */
 async function nonceReached(
   context: FacilitatorContext,
   { chain, check }: ExaminedPayment,
-): Promise<boolean> {
+): Promise<'reached' | 'taken' | 'timeout'> {
   const until = context.now() + context.settleTimeoutMs;
   // Chained payments of one buyer arrive within milliseconds of each other: look often, not once a poll interval.
   const interval = Math.min(context.pollIntervalMs, 100);
   for (;;) {
-    if ((await chain.getNextNonce(check.payer)) >= check.nonce) return true;
-    if (context.now() >= until) return false;
+    const seen = check.sponsored
+      ? sponsoredNonceState(await chain.getNonces(check.payer), check.nonce)
+      : (await chain.getNextNonce(check.payer)) >= check.nonce
+        ? 'reached'
+        : 'waiting';
+    if (seen !== 'waiting') return seen;
+    if (context.now() >= until) return 'timeout';
     await context.sleep(interval);
   }
+}
+
+/** Where a sponsored payment's nonce stands among the payer's nonces as the mempool sees them. */
+function sponsoredNonceState(
+  { possibleNext, missing }: AccountNonces,
+  nonce: bigint,
+): 'reached' | 'taken' | 'waiting' {
+  if (missing.some((gap) => gap < nonce)) return 'waiting';
+  if (possibleNext === nonce || missing.includes(nonce)) return 'reached';
+  return possibleNext > nonce ? 'taken' : 'waiting';
 }
 
 function networkOf(input: unknown): string {
