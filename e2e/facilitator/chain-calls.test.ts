@@ -275,7 +275,7 @@ describe('chain calls of the facilitator engine', () => {
   });
 
   test('a sponsored payment ahead of the chain waits for its nonce to be free: taken by the payer meanwhile, nothing is sponsored', async () => {
-    const { counter, ledger, sponsor, engine } = sponsoringEngine(30, { settleTimeoutMs: 5_000 });
+    const { counter, ledger, sponsor, engine } = sponsoringEngine(30, { settleTimeoutMs: 1_000 });
     const direct = createChainClient({ network: 'testnet', url: devnet.url });
     const requirements = { ...requirementsFor(seller()), extra: { sponsor: sponsor.address } };
     const sponsoredAt = async (payer: StacksAccount, nonce: bigint) => {
@@ -301,36 +301,51 @@ describe('chain calls of the facilitator engine', () => {
       assert.equal((await direct.broadcast(transaction)).accepted, true);
     };
 
-    // The payer takes the payment's nonce itself while the settle waits (nonce 1 first, behind a gap at 0, so the
-    // settle can never find nonce 1 free in between), then fills the gap.
-    const greedy = freshPayer();
-    const taken = await sponsoredAt(greedy, 1n);
+    // Each payer has a confirmed transaction first: the Stacks API lists an account's gaps only from then on.
+    const withConfirmed = async () => {
+      const payer = freshPayer();
+      await own(payer, 0n);
+      devnet.mine();
+      return payer;
+    };
+
+    // The payer takes the payment's nonce itself while the settle waits (nonce 2 first, behind a gap at 1, so the
+    // settle never finds nonce 2 free in between), then fills the gap.
+    const greedy = await withConfirmed();
+    const taken = await sponsoredAt(greedy, 2n);
     const started = Date.now();
     const waiting = engine.settle(taken.payment, requirements);
     await new Promise((resolve) => setTimeout(resolve, 150));
-    await own(greedy, 1n);
+    await own(greedy, 2n);
     await new Promise((resolve) => setTimeout(resolve, 100));
-    await own(greedy, 0n);
+    await own(greedy, 1n);
     const refused = await waiting;
     assert.equal(
       refused.errorReason,
       'invalid_exact_stacks_payload_nonce',
       JSON.stringify(refused),
     );
-    assert.match(
-      refused.errorReason === undefined ? '' : String(refused.errorMessage),
-      /took nonce 1/,
-    );
-    assert.ok(Date.now() - started < 2_000, 'refused as soon as the nonce was seen taken');
-    assert.equal(counter.broadcasts(), 0, 'nothing sponsored, nothing broadcast');
-    assert.equal(await ledger.get(taken.txid), undefined, 'the claim given back');
+    assert.match(String(refused.errorMessage), /took nonce 2/);
+    assert.ok(Date.now() - started < 1_000, 'refused as soon as the nonce was seen taken');
 
-    // An honest chain: the payer's own nonce 0 reaches the mempool, and the payment at 1 goes out behind it.
-    const honest = freshPayer();
-    const chained = await sponsoredAt(honest, 1n);
+    // A payment at the payer's next nonce behind a gap the payer left below it: it would hold the sponsor's nonce
+    // until the payer filled the gap, so it waits for the gap and is refused when it stays.
+    const gapped = await withConfirmed();
+    await own(gapped, 2n);
+    const behindGap = await sponsoredAt(gapped, 3n);
+    const stuck = await engine.settle(behindGap.payment, requirements);
+    assert.equal(stuck.errorReason, 'invalid_exact_stacks_payload_nonce', JSON.stringify(stuck));
+    assert.match(String(stuck.errorMessage), /never reached the chain/);
+    assert.equal(counter.broadcasts(), 0, 'nothing sponsored, nothing broadcast');
+    for (const { txid } of [taken, behindGap])
+      assert.equal(await ledger.get(txid), undefined, 'the claim given back');
+
+    // An honest chain: the payer's own nonce 1 reaches the mempool, and the payment at 2 goes out behind it.
+    const honest = await withConfirmed();
+    const chained = await sponsoredAt(honest, 2n);
     const settling = engine.settle(chained.payment, requirements);
     await new Promise((resolve) => setTimeout(resolve, 150));
-    await own(honest, 0n);
+    await own(honest, 1n);
     await until(() => counter.broadcasts() === 1);
     devnet.mine();
     const settled = await settling;

@@ -162,8 +162,12 @@ async function settleExamined(
 
   // 4. A payment chained ahead of the payer's next nonce waits for the ones before it to reach the mempool.
   // Broadcast now, it could sit there and execute long after this request gave up, charging for nothing served.
+  // A sponsored payment is looked at even at the next nonce: behind a gap the payer left below it, it would hold the
+  // sponsor's nonce, and every later transaction of that sponsor key, until the payer chose to fill the gap.
   const reached =
-    check.nonce > examined.state.nonce ? await nonceReached(context, examined) : 'reached';
+    check.sponsored || check.nonce > examined.state.nonce
+      ? await nonceReached(context, examined)
+      : 'reached';
   if (reached !== 'reached') {
     await ledger.release(check.txid, claimedAt);
     return failure(
@@ -326,9 +330,9 @@ async function claimedAlready(
 
 /**
  * Waits, at most `settleTimeoutMs`, until the payer's next possible nonce reaches the payment's: `reached`, or
- * `timeout`. A sponsored payment asks more, since a refusal of its broadcast would cost a sponsor nonce: its nonce must
- * still be free with nothing missing below it (the next possible one, or a gap the payment fills), and when another
- * transaction of the payer took it meanwhile the answer is `taken` at once.
+ * `timeout`. A sponsored payment asks more, since a refusal of its broadcast, or a wait behind a gap, would cost the
+ * sponsor: its nonce must still be free with nothing missing below it (the next possible one, or a gap the payment
+ * fills), and when another transaction of the payer took it meanwhile the answer is `taken` at once.
  */
 async function nonceReached(
   context: FacilitatorContext,
@@ -349,11 +353,17 @@ async function nonceReached(
   }
 }
 
-/** Where a sponsored payment's nonce stands among the payer's nonces as the mempool sees them. */
+/**
+ * Where a sponsored payment's nonce stands among the payer's nonces as the mempool sees them. The Stacks API lists
+ * the gaps only once the account has a confirmed transaction: before that, a nonce cannot be shown free of gaps below
+ * it (nor held rather than a gap), so it waits.
+ */
 function sponsoredNonceState(
-  { possibleNext, missing }: AccountNonces,
+  { confirmedNext, possibleNext, missing }: AccountNonces,
   nonce: bigint,
 ): 'reached' | 'taken' | 'waiting' {
+  if (confirmedNext > nonce) return 'taken';
+  if (confirmedNext === 0n) return nonce === 0n && possibleNext === 0n ? 'reached' : 'waiting';
   if (missing.some((gap) => gap < nonce)) return 'waiting';
   if (possibleNext === nonce || missing.includes(nonce)) return 'reached';
   return possibleNext > nonce ? 'taken' : 'waiting';
