@@ -336,8 +336,14 @@ describe('chain calls of the facilitator engine', () => {
     const stuck = await engine.settle(behindGap.payment, requirements);
     assert.equal(stuck.errorReason, 'invalid_exact_stacks_payload_nonce', JSON.stringify(stuck));
     assert.match(String(stuck.errorMessage), /never reached the chain/);
+    // The same before any confirmed transaction, where the API may list no gaps: no nonce below was sent here.
+    const fresh = freshPayer();
+    await own(fresh, 1n);
+    const behindFreshGap = await sponsoredAt(fresh, 2n);
+    const freshStuck = await engine.settle(behindFreshGap.payment, requirements);
+    assert.equal(freshStuck.errorReason, 'invalid_exact_stacks_payload_nonce');
     assert.equal(counter.broadcasts(), 0, 'nothing sponsored, nothing broadcast');
-    for (const { txid } of [taken, behindGap])
+    for (const { txid } of [taken, behindGap, behindFreshGap])
       assert.equal(await ledger.get(txid), undefined, 'the claim given back');
 
     // An honest chain: the payer's own nonce 1 reaches the mempool, and the payment at 2 goes out behind it.

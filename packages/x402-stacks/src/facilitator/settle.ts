@@ -336,14 +336,21 @@ async function claimedAlready(
  */
 async function nonceReached(
   context: FacilitatorContext,
-  { chain, check }: ExaminedPayment,
+  { chain, check, network }: ExaminedPayment,
 ): Promise<'reached' | 'taken' | 'timeout'> {
   const until = context.now() + context.settleTimeoutMs;
   // Chained payments of one buyer arrive within milliseconds of each other: look often, not once a poll interval.
   const interval = Math.min(context.pollIntervalMs, 100);
+  /** The payer's nonces this facilitator has sent: below an account's first confirmed one, the only gaps it can rule out. */
+  const sentHere = async () =>
+    new Set(
+      (await context.ledger.inFlight(network.caip2, check.payer))
+        .filter((record) => record.state === 'broadcast')
+        .map((record) => record.nonce),
+    );
   for (;;) {
     const seen = check.sponsored
-      ? sponsoredNonceState(await chain.getNonces(check.payer), check.nonce)
+      ? await sponsoredNonceState(await chain.getNonces(check.payer), check.nonce, sentHere)
       : (await chain.getNextNonce(check.payer)) >= check.nonce
         ? 'reached'
         : 'waiting';
@@ -355,15 +362,24 @@ async function nonceReached(
 
 /**
  * Where a sponsored payment's nonce stands among the payer's nonces as the mempool sees them. The Stacks API lists
- * the gaps only once the account has a confirmed transaction: before that, a nonce cannot be shown free of gaps below
- * it (nor held rather than a gap), so it waits.
+ * the gaps only once the account has a confirmed transaction: before that, nothing is missing below the payment only
+ * if this facilitator sent every nonce below it (a buyer chaining its first payments through it), and otherwise it
+ * waits.
  */
-function sponsoredNonceState(
+async function sponsoredNonceState(
   { confirmedNext, possibleNext, missing }: AccountNonces,
   nonce: bigint,
-): 'reached' | 'taken' | 'waiting' {
+  sentHere: () => Promise<ReadonlySet<bigint>>,
+): Promise<'reached' | 'taken' | 'waiting'> {
   if (confirmedNext > nonce) return 'taken';
-  if (confirmedNext === 0n) return nonce === 0n && possibleNext === 0n ? 'reached' : 'waiting';
+  if (confirmedNext === 0n) {
+    if (possibleNext !== nonce) return 'waiting';
+    const sent = nonce === 0n ? new Set<bigint>() : await sentHere();
+    // Fewer sent than the nonces below: some are not ours (and a huge nonce costs no loop).
+    if (BigInt(sent.size) < nonce) return 'waiting';
+    for (let below = 0n; below < nonce; below++) if (!sent.has(below)) return 'waiting';
+    return 'reached';
+  }
   if (missing.some((gap) => gap < nonce)) return 'waiting';
   if (possibleNext === nonce || missing.includes(nonce)) return 'reached';
   return possibleNext > nonce ? 'taken' : 'waiting';
