@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { startDevnet } from '@x402-stacks/devnet';
+import { type Devnet, startDevnet } from '@x402-stacks/devnet';
 import { createFacilitator, InMemoryLedger } from 'x402-stacks';
 import { type ChainClient, ChainRequestError, createChainClient } from 'x402-stacks/chain';
 import { createPaymentTransaction } from 'x402-stacks/stacks';
@@ -40,6 +40,19 @@ function losingFirstBroadcast(real: ChainClient) {
     },
   });
   return { chain, sent };
+}
+
+/** Payments of the first genesis account at nonce 0, each fee a transaction of its own (the same nonce, another txid). */
+function paysAtNonceZero(devnet: Devnet, requirements: ReturnType<typeof requirementsFor>) {
+  return async (fee: bigint) => {
+    const { transaction, txid } = await createPaymentTransaction({
+      account: devnet.accounts[0]!.account,
+      requirements,
+      nonce: 0n,
+      fee,
+    });
+    return { txid, payment: { x402Version: 2, accepted: requirements, payload: { transaction } } };
+  };
 }
 
 describe('facilitator engine: lost broadcasts and abandoned claims', () => {
@@ -243,18 +256,7 @@ describe('facilitator engine: lost broadcasts and abandoned claims', () => {
         };
         const first = createFacilitator({ ...options, ledger: dies });
         const requirements = requirementsFor(devnet.accounts[1]!.address);
-        const pay = async (fee: bigint) => {
-          const { transaction, txid } = await createPaymentTransaction({
-            account: devnet.accounts[0]!.account,
-            requirements,
-            nonce: 0n,
-            fee,
-          });
-          return {
-            txid,
-            payment: { x402Version: 2, accepted: requirements, payload: { transaction } },
-          };
-        };
+        const pay = paysAtNonceZero(devnet, requirements);
         const dropped = await pay(400n);
         devnet.chain.injectFault('next', { kind: 'drop' });
         // The first process settles until the kill: its settle call never answers then, as a killed process's.
@@ -316,18 +318,7 @@ describe('facilitator engine: lost broadcasts and abandoned claims', () => {
           keeper: { rebroadcastAfterMs: 50 },
         };
         const requirements = requirementsFor(devnet.accounts[1]!.address);
-        const pay = async (fee: bigint) => {
-          const { transaction, txid } = await createPaymentTransaction({
-            account: devnet.accounts[0]!.account,
-            requirements,
-            nonce: 0n,
-            fee,
-          });
-          return {
-            txid,
-            payment: { x402Version: 2, accepted: requirements, payload: { transaction } },
-          };
-        };
+        const pay = paysAtNonceZero(devnet, requirements);
         const first = createFacilitator({
           ...options,
           networks: { testnet: { chain } },

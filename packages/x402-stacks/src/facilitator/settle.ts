@@ -4,7 +4,6 @@
  * with a reason code; what throws is a chain that cannot be reached before anything was sent.
  * @module
  */
-
 import { ChainRequestError } from '../chain/errors.js';
 import type { AccountNonces } from '../chain/types.js';
 import type { SettleResponse } from '../protocol/v2.js';
