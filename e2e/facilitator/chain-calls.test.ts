@@ -359,6 +359,63 @@ describe('chain calls of the facilitator engine', () => {
     await engine.idle();
   });
 
+  test('settlements waiting for earlier nonces share one read per payer per round, and past maxNonceWaits one more is refused with its claim given back', async () => {
+    const counter = countingFetch();
+    const ledger = new InMemoryLedger();
+    const engine = createFacilitator({
+      networks: { testnet: { chain: countingClient(counter.fetch) } },
+      ledger,
+      pollIntervalMs: 1_000,
+      settleTimeoutMs: 2_500,
+      maxNonceWaits: 5,
+    });
+    // An attacker's script: five payments past a gap it never fills, each waiting out the whole settleTimeoutMs.
+    const stalling = freshPayer();
+    const stalled = await Promise.all(
+      [3n, 4n, 5n, 6n, 7n].map((n) => paymentOf(stalling, seller(), n)),
+    );
+    const waits = stalled.map((payment) => engine.settle(payment, requirementsFor(seller())));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const readsAtHalfSecond = counter.nonces();
+
+    // The sixth waiting settlement, of another payer, finds no room: refused at once, nothing held.
+    const other = freshPayer();
+    const ahead = await paymentOf(other, seller(), 1n);
+    const busy = await engine.settle(ahead, requirementsFor(seller()));
+    assert.equal(busy.errorReason, 'nonce_wait_capacity_exhausted', JSON.stringify(busy));
+    const held = await ledger.inFlight('stacks:2147483648', other.address);
+    assert.deepEqual(held, [], 'the claim given back');
+
+    const answers = await Promise.all(waits);
+    for (const answer of answers) {
+      assert.equal(
+        answer.errorReason,
+        'invalid_exact_stacks_payload_nonce',
+        JSON.stringify(answer),
+      );
+      assert.match(String(answer.errorMessage), /never reached the chain/);
+    }
+    // Five waiting settlements of one payer, for two seconds: rounds at about 0.7, 1.5 and 2.5 s, each one read. Each
+    // polling for itself every 100 ms, as before, they made about a hundred.
+    const sharedRounds = counter.nonces() - readsAtHalfSecond - 2; // the other payer's own two reads
+    assert.ok(
+      sharedRounds <= 5,
+      `${sharedRounds} reads of the stalling payer after the first half second`,
+    );
+    assert.equal(counter.broadcasts(), 0);
+
+    // The room is back, and the refused payment's same bytes settle once the payer's nonce 0 is in the mempool.
+    const first = await paymentOf(other, seller(), 0n);
+    const settlingFirst = engine.settle(first, requirementsFor(seller()));
+    await until(() => counter.broadcasts() === 1);
+    const settlingAhead = engine.settle(ahead, requirementsFor(seller()));
+    await until(() => counter.broadcasts() === 2);
+    devnet.mine();
+    assert.equal((await settlingFirst).success, true);
+    assert.equal((await settlingAhead).success, true);
+    await engine.idle();
+  });
+
   test('concurrent verifies of one payer share one read of the chain, with the cache off', async () => {
     const counter = countingFetch();
     const engine = createFacilitator({

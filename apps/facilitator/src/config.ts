@@ -50,6 +50,8 @@ export type FacilitatorConfig = {
   readonly trustProxy: boolean;
   readonly verifyCacheMs: number;
   readonly maxNonceAhead: bigint;
+  /** How many settlements may wait at once for their payers' earlier nonces. */
+  readonly maxNonceWaits: number;
   /** The `payment-identifier` extension: how long, and how often, a retry under a payment's id gets its outcome. */
   readonly paymentIdWindowMs: number;
   readonly paymentIdMaxReplays: number;
@@ -104,6 +106,7 @@ export const ENVIRONMENT = {
   TRUST_PROXY: 'false',
   VERIFY_CACHE_MS: '2000',
   MAX_NONCE_AHEAD: '25',
+  MAX_NONCE_WAITS: '64',
   PAYMENT_ID_WINDOW_MS: '600000',
   PAYMENT_ID_MAX_REPLAYS: '3',
   LOG_LEVEL: 'info',
@@ -180,6 +183,7 @@ const Schema = z.object({
   TRUST_PROXY: z.enum(['true', 'false'], 'expected true or false').transform((v) => v === 'true'),
   VERIFY_CACHE_MS: integer(0, 60_000),
   MAX_NONCE_AHEAD: integer(0, 25).transform(BigInt),
+  MAX_NONCE_WAITS: integer(0, 100_000),
   PAYMENT_ID_WINDOW_MS: integer(1_000, 24 * 60 * 60_000),
   PAYMENT_ID_MAX_REPLAYS: integer(0, 100),
   LOG_LEVEL: z.enum(LOG_LEVELS, `expected one of ${LOG_LEVELS.join(', ')}`),
@@ -277,6 +281,7 @@ export function loadConfig(env: Record<string, string | undefined>): Facilitator
     trustProxy: config.TRUST_PROXY,
     verifyCacheMs: config.VERIFY_CACHE_MS,
     maxNonceAhead: config.MAX_NONCE_AHEAD,
+    maxNonceWaits: config.MAX_NONCE_WAITS,
     paymentIdWindowMs: config.PAYMENT_ID_WINDOW_MS,
     paymentIdMaxReplays: config.PAYMENT_ID_MAX_REPLAYS,
     logLevel: config.LOG_LEVEL,

@@ -65,6 +65,7 @@ export async function openFacilitator(
     pollIntervalMs: config.pollIntervalMs,
     verifyCacheMs: config.verifyCacheMs,
     maxNonceAhead: config.maxNonceAhead,
+    maxNonceWaits: config.maxNonceWaits,
     paymentIdentifier: {
       windowMs: config.paymentIdWindowMs,
       maxReplays: config.paymentIdMaxReplays,

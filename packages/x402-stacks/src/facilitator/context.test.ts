@@ -12,6 +12,7 @@ test('options that cannot run a facilitator throw FacilitatorConfigError listing
       networks: {},
       settleTimeoutMs: -1,
       maxNonceAhead: 40n,
+      maxNonceWaits: 1.5,
       sponsor: { privateKeys: [secret], limits: { maxFailedPerPayer: -1 }, allowedPayTo: ['nope'] },
     });
   } catch (error) {
@@ -27,6 +28,7 @@ test('options that cannot run a facilitator throw FacilitatorConfigError listing
     'sponsor.limits.maxFailedPerPayer: expected a non-negative integer',
     'sponsor.allowedPayTo: nope is not a Stacks address',
     'maxNonceAhead: expected 0 to 25, got 40',
+    'maxNonceWaits: expected a non-negative integer, got 1.5',
   ]);
   assert.ok(!thrown.message.includes(secret));
 });

@@ -21,6 +21,7 @@ import { createDiscovery, type Discovery } from './discovery.js';
 import { FacilitatorConfigError } from './errors.js';
 import type { Ledger, SponsorLimits } from './ledger.js';
 import { InMemoryLedger } from './memory-ledger.js';
+import { createNonceWatch, type NonceWatch } from './nonce-watch.js';
 import { type OfflineChecks, rememberOfflineChecks } from './offline-checks.js';
 import type { FacilitatorOptions } from './options.js';
 
@@ -57,6 +58,8 @@ export type FacilitatorContext = {
   readonly trackForMs: number;
   readonly claimLeaseMs: number;
   readonly maxNonceAhead: bigint;
+  /** The settlements waiting for their payers' earlier nonces, at most `maxNonceWaits` at once. */
+  readonly nonceWatch: NonceWatch;
   readonly sponsor: SponsorSettings | undefined;
   /** Undefined when turned off, or when the ledger lacks the `payment-identifier` methods. */
   readonly paymentIds: PaymentIdSettings | undefined;
@@ -84,6 +87,9 @@ export type FacilitatorContext = {
 export function abandonedBefore(context: FacilitatorContext): number {
   return context.now() - context.claimLeaseMs + 1;
 }
+
+/** Room for a few dozen buyers chaining payments at once; a payer stalling on purpose holds one read a second. */
+const DEFAULT_MAX_NONCE_WAITS = 64;
 
 /** The node's limit on one account's chained pending transactions. */
 export const MEMPOOL_CHAIN_LIMIT = 25n;
@@ -135,17 +141,29 @@ export function createContext(options: FacilitatorOptions): FacilitatorContext {
   const maxNonceAhead = options.maxNonceAhead ?? MEMPOOL_CHAIN_LIMIT;
   if (maxNonceAhead < 0n || maxNonceAhead > MEMPOOL_CHAIN_LIMIT)
     issues.push(`maxNonceAhead: expected 0 to ${MEMPOOL_CHAIN_LIMIT}, got ${maxNonceAhead}`);
+  const maxNonceWaits = options.maxNonceWaits ?? DEFAULT_MAX_NONCE_WAITS;
+  if (!Number.isSafeInteger(maxNonceWaits) || maxNonceWaits < 0)
+    issues.push(`maxNonceWaits: expected a non-negative integer, got ${maxNonceWaits}`);
   const ledger = options.ledger ?? new InMemoryLedger();
   const checkOptions = checkOptionsOf(options.postConditionPolicy, options.maxFee, options.tokens);
+  const now = options.now ?? Date.now;
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const pollIntervalMs = duration(options.pollIntervalMs, 1_000, 'pollIntervalMs', issues);
   const context: FacilitatorContext = {
     ledger,
     paymentIds: paymentIdSettings(options.paymentIdentifier, ledger, issues),
     chains,
     settleTimeoutMs,
-    pollIntervalMs: duration(options.pollIntervalMs, 1_000, 'pollIntervalMs', issues),
+    pollIntervalMs,
     trackForMs: duration(options.trackForMs, 30 * 60_000, 'trackForMs', issues),
     claimLeaseMs: duration(options.claimLeaseMs, settleTimeoutMs + 30_000, 'claimLeaseMs', issues),
     maxNonceAhead,
+    nonceWatch: createNonceWatch({
+      maxWaiting: maxNonceWaits,
+      maxIntervalMs: pollIntervalMs,
+      now,
+      sleep,
+    }),
     sponsor,
     keeperIntervalMs,
     processId: randomUUID(),
@@ -158,13 +176,13 @@ export function createContext(options: FacilitatorOptions): FacilitatorContext {
     ),
     chainState: createChainStateReader(
       duration(options.verifyCacheMs, 0, 'verifyCacheMs', issues, true),
-      options.now ?? Date.now,
+      now,
     ),
-    discovery: createDiscovery(options.discovery, options.now ?? Date.now, issues),
+    discovery: createDiscovery(options.discovery, now, issues),
     checkOptions,
     offlineCheck: rememberOfflineChecks(checkOptions),
-    now: options.now ?? Date.now,
-    sleep: options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms))),
+    now,
+    sleep,
   };
   // A live settle may wait up to settleTimeoutMs in the claimed state (a chained nonce): a shorter lease would let a
   // retry take its payment over while it still runs.

@@ -86,6 +86,15 @@ export type FacilitatorOptions = {
    */
   maxNonceAhead?: bigint;
   /**
+   * How many settlements may wait at once in this engine for their payers' earlier nonces to reach the mempool (the
+   * chained payments above, and a sponsored payment behind a gap in its payer's nonces). One more is refused with
+   * `nonce_wait_capacity_exhausted`, its claim given back and nothing sent. The waits of one payer share one
+   * `/nonces` read per round, at most one a `pollIntervalMs` once a wait is past its first second, so a payer
+   * dragging its waits out costs this engine about a read a second, and all payers together at most this many.
+   * Default 64.
+   */
+  maxNonceWaits?: number;
+  /**
    * How long a payer's nonce and balances, read by a `verify` or a `settle`, may answer a later `verify`, in ms.
    * `settle` takes such a read only when it saw nothing of the payer pending and the payment takes the payer's next
    * nonce (safe for money: the node then refuses the payment if the payer spent that nonce meanwhile, and the payer's

@@ -12,6 +12,7 @@ import { signedTransactionIdOf } from '../stacks/payment/signed-transaction.js';
 import { resourceOf } from './bound-terms.js';
 import { abandonedBefore, type FacilitatorContext } from './context.js';
 import type { SettlementRecord } from './ledger.js';
+import type { NonceStanding, NonceWaitOutcome } from './nonce-watch.js';
 import { answerOnce, answerRetry } from './one-answer.js';
 import { duplicate, failure } from './outcomes.js';
 import { parsePaymentPayload } from './parsed-payment.js';
@@ -165,8 +166,20 @@ async function settleExamined(
   // sponsor's nonce, and every later transaction of that sponsor key, until the payer chose to fill the gap.
   const reached =
     check.sponsored || check.nonce > examined.state.nonce
-      ? await nonceReached(context, examined)
+      ? await nonceReached(context, examined).catch(async (error) => {
+          await ledger.release(check.txid, claimedAt);
+          throw error;
+        })
       : 'reached';
+  if (reached === 'busy') {
+    await ledger.release(check.txid, claimedAt);
+    return failure(
+      check.payer,
+      network,
+      'nonce_wait_capacity_exhausted',
+      `nonce ${check.nonce} is ahead of the payer's nonces on chain, and this facilitator already holds as many waiting payments as it allows; retry once the payer's earlier payments are in the mempool`,
+    );
+  }
   if (reached !== 'reached') {
     await ledger.release(check.txid, claimedAt);
     return failure(
@@ -328,18 +341,17 @@ async function claimedAlready(
 }
 
 /**
- * Waits, at most `settleTimeoutMs`, until the payer's next possible nonce reaches the payment's: `reached`, or
- * `timeout`. A sponsored payment asks more, since a refusal of its broadcast, or a wait behind a gap, would cost the
- * sponsor: its nonce must still be free with nothing missing below it (the next possible one, or a gap the payment
- * fills), and when another transaction of the payer took it meanwhile the answer is `taken` at once.
+ * Whether the payment's nonce is reached now, or else waits for it (in the process's shared watch, at most
+ * `settleTimeoutMs`): `reached`, `taken`, `timeout`, or `busy` when the watch has no room. A payment the payer pays the
+ * fee of needs the payer's next possible nonce to reach its own. A sponsored payment asks more, since a refusal of its
+ * broadcast, or a wait behind a gap, would cost the sponsor: its nonce must still be free with nothing missing below
+ * it (the next possible one, or a gap the payment fills), and when another transaction of the payer took it meanwhile
+ * the answer is `taken` at once.
  */
 async function nonceReached(
   context: FacilitatorContext,
   { chain, check, network }: ExaminedPayment,
-): Promise<'reached' | 'taken' | 'timeout'> {
-  const until = context.now() + context.settleTimeoutMs;
-  // Chained payments of one buyer arrive within milliseconds of each other: look often, not once a poll interval.
-  const interval = Math.min(context.pollIntervalMs, 100);
+): Promise<NonceWaitOutcome> {
   /** The payer's nonces this facilitator has sent: below an account's first confirmed one, the only gaps it can rule out. */
   const sentHere = async () =>
     new Set(
@@ -347,16 +359,21 @@ async function nonceReached(
         .filter((record) => record.state === 'broadcast')
         .map((record) => record.nonce),
     );
-  for (;;) {
-    const seen = check.sponsored
-      ? await sponsoredNonceState(await chain.getNonces(check.payer), check.nonce, sentHere)
-      : (await chain.getNextNonce(check.payer)) >= check.nonce
+  const judge = (nonces: AccountNonces): NonceStanding | Promise<NonceStanding> =>
+    check.sponsored
+      ? sponsoredNonceState(nonces, check.nonce, sentHere)
+      : nonces.possibleNext >= check.nonce
         ? 'reached'
         : 'waiting';
-    if (seen !== 'waiting') return seen;
-    if (context.now() >= until) return 'timeout';
-    await context.sleep(interval);
-  }
+  const now = await judge(await chain.getNonces(check.payer));
+  if (now !== 'waiting') return now;
+  return context.nonceWatch.wait({
+    chain,
+    key: `${network.caip2} ${check.payer}`,
+    payer: check.payer,
+    judge,
+    until: context.now() + context.settleTimeoutMs,
+  });
 }
 
 /**
@@ -369,7 +386,7 @@ async function sponsoredNonceState(
   { confirmedNext, possibleNext, missing }: AccountNonces,
   nonce: bigint,
   sentHere: () => Promise<ReadonlySet<bigint>>,
-): Promise<'reached' | 'taken' | 'waiting'> {
+): Promise<NonceStanding> {
   if (confirmedNext > nonce) return 'taken';
   if (confirmedNext === 0n) {
     if (possibleNext !== nonce) return 'waiting';

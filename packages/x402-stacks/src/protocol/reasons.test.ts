@@ -50,6 +50,7 @@ const FACILITATOR_CODES = new Set([
   'sponsor_balance_low',
   'sponsor_limit_exceeded',
   'sponsor_pay_to_not_allowed',
+  'nonce_wait_capacity_exhausted',
   'invalid_facilitator_config',
 ]);
 

@@ -89,6 +89,8 @@ export const REASON_CODES = {
     'A sponsorship limit of this facilitator is reached for the window (payments in flight, fees, or failed fees).',
   sponsor_pay_to_not_allowed:
     'This facilitator sponsors payments only to the payTo addresses on its allow-list.',
+  nonce_wait_capacity_exhausted:
+    'This facilitator already holds as many payments waiting for their payers’ earlier nonces as it allows; retry once the payer’s earlier payments are in the mempool.',
   invalid_facilitator_config: 'The facilitator options are missing or inconsistent.',
 
   // The payment-identifier extension (seller and facilitator)
