@@ -359,7 +359,7 @@ describe('chain calls of the facilitator engine', () => {
     await engine.idle();
   });
 
-  test('settlements waiting for earlier nonces share one read per payer per round, and past maxNonceWaits one more is refused with its claim given back', async () => {
+  test('settlements waiting for earlier nonces share one read per payer per round, and a payer filling maxNonceWaits shuts out nobody else', async () => {
     const counter = countingFetch();
     const ledger = new InMemoryLedger();
     const engine = createFacilitator({
@@ -367,52 +367,57 @@ describe('chain calls of the facilitator engine', () => {
       ledger,
       pollIntervalMs: 1_000,
       settleTimeoutMs: 2_500,
-      maxNonceWaits: 5,
+      maxNonceWaits: 4,
     });
-    // An attacker's script: five payments past a gap it never fills, each waiting out the whole settleTimeoutMs.
+    const network = 'stacks:2147483648';
+    // An attacker's script: payments past a gap it never fills, each waiting out the whole settleTimeoutMs.
     const stalling = freshPayer();
     const stalled = await Promise.all(
-      [3n, 4n, 5n, 6n, 7n].map((n) => paymentOf(stalling, seller(), n)),
+      [3n, 4n, 5n, 6n].map((n) => paymentOf(stalling, seller(), n)),
     );
     const waits = stalled.map((payment) => engine.settle(payment, requirementsFor(seller())));
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    const readsAtHalfSecond = counter.nonces();
+    await until(() => counter.nonces() >= 8); // each settle's examination and its own first look
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    const readsBefore = counter.nonces();
 
-    // The sixth waiting settlement, of another payer, finds no room: refused at once, nothing held.
-    const other = freshPayer();
-    const ahead = await paymentOf(other, seller(), 1n);
-    const busy = await engine.settle(ahead, requirementsFor(seller()));
-    assert.equal(busy.errorReason, 'nonce_wait_capacity_exhausted', JSON.stringify(busy));
-    const held = await ledger.inFlight('stacks:2147483648', other.address);
-    assert.deepEqual(held, [], 'the claim given back');
-
-    const answers = await Promise.all(waits);
-    for (const answer of answers) {
-      assert.equal(
-        answer.errorReason,
-        'invalid_exact_stacks_payload_nonce',
-        JSON.stringify(answer),
-      );
-      assert.match(String(answer.errorMessage), /never reached the chain/);
-    }
-    // Five waiting settlements of one payer, for two seconds: rounds at about 0.7, 1.5 and 2.5 s, each one read. Each
-    // polling for itself every 100 ms, as before, they made about a hundred.
-    const sharedRounds = counter.nonces() - readsAtHalfSecond - 2; // the other payer's own two reads
-    assert.ok(
-      sharedRounds <= 5,
-      `${sharedRounds} reads of the stalling payer after the first half second`,
+    // Every slot is taken, all by one payer: it cannot take a fifth, and an honest buyer's chained payment still waits.
+    const more = await engine.settle(
+      await paymentOf(stalling, seller(), 7n),
+      requirementsFor(seller()),
     );
-    assert.equal(counter.broadcasts(), 0);
-
-    // The room is back, and the refused payment's same bytes settle once the payer's nonce 0 is in the mempool.
-    const first = await paymentOf(other, seller(), 0n);
-    const settlingFirst = engine.settle(first, requirementsFor(seller()));
-    await until(() => counter.broadcasts() === 1);
+    assert.equal(more.errorReason, 'nonce_wait_capacity_exhausted', JSON.stringify(more));
+    const honest = freshPayer();
+    const ahead = await paymentOf(honest, seller(), 1n);
     const settlingAhead = engine.settle(ahead, requirementsFor(seller()));
+    const gaveWay = await Promise.race(waits);
+    assert.equal(gaveWay.errorReason, 'nonce_wait_capacity_exhausted', JSON.stringify(gaveWay));
+    assert.equal(
+      (await ledger.inFlight(network, stalling.address)).length,
+      3,
+      'its claim given back',
+    );
+
+    // The honest buyer's nonce 0 reaches the mempool, and its waiting payment goes out right behind it.
+    const settlingFirst = engine.settle(
+      await paymentOf(honest, seller(), 0n),
+      requirementsFor(seller()),
+    );
     await until(() => counter.broadcasts() === 2);
     devnet.mine();
     assert.equal((await settlingFirst).success, true);
     assert.equal((await settlingAhead).success, true);
+
+    const answers = await Promise.all(waits);
+    const timedOut = answers.filter((a) => a.errorReason === 'invalid_exact_stacks_payload_nonce');
+    assert.equal(timedOut.length, 3, JSON.stringify(answers));
+    for (const answer of timedOut)
+      assert.match(String(answer.errorMessage), /never reached the chain/);
+    assert.deepEqual(await ledger.inFlight(network, stalling.address), []);
+    // Three waiting settlements of the stalling payer for two seconds after the first half second: rounds at about
+    // 0.7 and 1.5 s and at the deadline, one read each; polling for itself every 100 ms, each made twenty.
+    const reads = counter.nonces() - readsBefore;
+    assert.ok(reads <= 12, `${reads} nonce reads in all, the honest buyer's included`);
+    assert.equal(counter.broadcasts(), 2, 'nothing of the stalling payer went out');
     await engine.idle();
   });
 

@@ -12,9 +12,13 @@ function harness(maxWaiting = 10) {
   const reads: string[] = [];
   let possibleNext = 0n;
   let failing = false;
+  let sleepFails = false;
+  let duringRead: (() => void) | undefined;
   const chain = {
     async getNonces(payer: string): Promise<AccountNonces> {
       reads.push(payer);
+      duringRead?.();
+      duringRead = undefined;
       if (failing)
         throw new ChainRequestError('chain_unreachable', 'down', {
           method: 'GET',
@@ -31,6 +35,7 @@ function harness(maxWaiting = 10) {
     maxIntervalMs: 1_000,
     now: () => clock,
     sleep: async (ms) => {
+      if (sleepFails) throw new Error('timer broke');
       sleeps.push(ms);
       clock += ms;
       await new Promise((resolve) => setImmediate(resolve));
@@ -54,6 +59,13 @@ function harness(maxWaiting = 10) {
     fail: () => {
       failing = true;
     },
+    failSleep: () => {
+      sleepFails = true;
+    },
+    onNextRead: (hook: () => void) => {
+      duringRead = hook;
+    },
+    clock: () => clock,
   };
 }
 
@@ -64,8 +76,9 @@ describe('nonce watch', () => {
     assert.equal(h.watch.waiting, 3);
     const answers = await outcomes;
     assert.deepEqual(answers, ['timeout', 'timeout', 'timeout']);
-    assert.deepEqual(h.sleeps, [100, 200, 400, 800, 1_000, 1_000]);
-    assert.equal(h.reads.length, h.sleeps.length, 'one read per round for all three');
+    // The last sleep ends at the deadline, and a wait past its deadline is not judged again.
+    assert.deepEqual(h.sleeps, [100, 200, 400, 800, 1_000, 500]);
+    assert.equal(h.reads.length, 5, 'one read per round for all three');
     assert.equal(h.watch.waiting, 0);
   });
 
@@ -114,5 +127,87 @@ describe('nonce watch', () => {
     await assert.rejects(broken, /ledger down/);
     h.setNext(1n);
     assert.equal(await fine, 'reached');
+  });
+
+  test('when every slot is taken, the payer holding the most gives its newest wait up to a payer holding fewer', async () => {
+    const h = harness(4);
+    const greedy = [1n, 2n, 3n, 4n].map((n) => h.watch.wait(h.waitFor('SPGREEDY', n)));
+    const honest = h.watch.wait(h.waitFor('SPHONEST', 1n));
+    assert.equal(await greedy[3], 'busy', "the greedy payer's newest wait made room");
+    assert.equal(h.watch.waiting, 4);
+    assert.equal(
+      await h.watch.wait(h.waitFor('SPGREEDY', 5n)),
+      'busy',
+      'and it cannot take it back',
+    );
+    // Two payers holding two and three: the one with two cannot take from the one with three and stay fair.
+    const second = h.watch.wait(h.waitFor('SPHONEST', 2n));
+    assert.equal(await greedy[2], 'busy');
+    assert.equal(await h.watch.wait(h.waitFor('SPHONEST', 3n)), 'busy');
+    h.setNext(5n);
+    assert.deepEqual(await Promise.all([greedy[0], greedy[1], honest, second]), [
+      'reached',
+      'reached',
+      'reached',
+      'reached',
+    ]);
+    assert.equal(h.watch.waiting, 0);
+  });
+
+  test("once a round finds the payer's nonces moving, the next round comes soon again", async () => {
+    const h = harness();
+    const far = h.watch.wait(h.waitFor('SP1', 9n, 100_000));
+    const near = h.watch.wait(h.waitFor('SP1', 1n, 100_000));
+    while (h.sleeps.length < 4) await new Promise((resolve) => setImmediate(resolve));
+    h.setNext(1n);
+    assert.equal(await near, 'reached');
+    while (h.sleeps.length < 6) await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(h.sleeps.slice(0, 6), [100, 200, 400, 800, 100, 200]);
+    h.setNext(9n);
+    assert.equal(await far, 'reached');
+  });
+
+  test('a wait that joins an old watch ends at its own deadline, not a poll interval later', async () => {
+    const h = harness();
+    const old = h.watch.wait(h.waitFor('SP1', 9n, 100_000));
+    while (h.sleeps.length < 6) await new Promise((resolve) => setImmediate(resolve));
+    const deadline = h.clock() + 150;
+    assert.equal(await h.watch.wait(h.waitFor('SP1', 2n, deadline)), 'timeout');
+    assert.ok(h.clock() <= deadline, `answered at ${h.clock()}, deadline ${deadline}`);
+    h.setNext(9n);
+    assert.equal(await old, 'reached');
+  });
+
+  test('a wait past its deadline is answered timeout without a read, even if its nonce is reached by then', async () => {
+    const h = harness();
+    const late = h.watch.wait(h.waitFor('SP2', 5n, 50));
+    h.setNext(5n);
+    assert.equal(await late, 'timeout');
+    assert.deepEqual(h.sleeps, [50], 'the one sleep ended at the deadline');
+    assert.deepEqual(h.reads, []);
+  });
+
+  test('a wait that joins while a round reads the chain is judged from the next round on', async () => {
+    const h = harness();
+    const first = h.watch.wait(h.waitFor('SP1', 9n, 100_000));
+    let joined: Promise<string> | undefined;
+    // The joiner's own fresh read said waiting at nonce 1: the round's read began before it, so it must not decide.
+    h.onNextRead(() => {
+      joined = h.watch.wait({ ...h.waitFor('SP1', 1n, 100_000), judge: () => 'reached' });
+    });
+    while (joined === undefined) await new Promise((resolve) => setImmediate(resolve));
+    const readsWhenJoined = h.reads.length;
+    assert.equal(await joined, 'reached');
+    assert.equal(h.reads.length, readsWhenJoined + 1, 'decided on the round after it joined');
+    h.setNext(9n);
+    assert.equal(await first, 'reached');
+  });
+
+  test('a sleep that fails rejects every wait of that payer and frees their room', async () => {
+    const h = harness(2);
+    const waits = [h.watch.wait(h.waitFor('SP1', 1n)), h.watch.wait(h.waitFor('SP1', 2n))];
+    h.failSleep();
+    for (const wait of waits) await assert.rejects(wait, /timer broke/);
+    assert.equal(h.watch.waiting, 0);
   });
 });

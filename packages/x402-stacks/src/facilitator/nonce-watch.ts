@@ -1,12 +1,15 @@
 /**
  * Settlements waiting for a payer's earlier nonces to reach the mempool, watched together. Each payer gets one watch:
- * one `/nonces` read per round answers every one of its waiting settlements, and the rounds drift apart (100 ms, then
- * doubling up to the poll interval) so that a wait the payer drags out on purpose costs a read a second, not ten per
- * settlement. At most `maxWaiting` settlements wait in the process at once; one more is told `busy` without a read.
+ * one `/nonces` read per round answers every one of its waiting settlements. The rounds drift apart while the payer's
+ * nonces stand still (100 ms, doubling up to the poll interval) and come soon again once they move, so a chain of
+ * honest payments goes out at the pace of the mempool while a gap left open on purpose costs one read a poll interval,
+ * however many settlements wait behind it. No round comes later than the earliest deadline of the payer's waits.
  *
- * Why the cap is the process's own and not the ledger's: what a waiting settlement holds is this process's (an open
- * request and its share of this process's chain reads). Per payer the ledger already bounds it, since each waiting
- * settlement holds the claim on its own nonce, within `maxNonceAhead` of the payer's next.
+ * At most `maxWaiting` settlements wait in the process at once. When every slot is taken, the payer holding the most
+ * waits gives up its newest one to a payer holding fewer (answered `busy`), so one payer, or a few, filling the slots
+ * shuts out nobody else: one more wait is refused only once as many payers as there are slots are waiting, or when its
+ * own payer holds the most. The cap is the process's own, not the ledger's, because what a wait holds is the
+ * process's: an open request and its share of the process's chain reads.
  * @module
  */
 import type { ChainClient } from '../chain/client.js';
@@ -68,40 +71,75 @@ type Waiter = {
  * ```
  */
 export function createNonceWatch(options: NonceWatchOptions): NonceWatch {
+  const firstInterval = Math.min(FIRST_INTERVAL_MS, options.maxIntervalMs);
   const watched = new Map<string, Set<Waiter>>();
   let waiting = 0;
 
+  /** Every wait leaves through here, so the count and the sets never disagree. */
+  function leave(waiters: Set<Waiter>, waiter: Waiter, outcome: NonceWaitOutcome | Error) {
+    if (!waiters.delete(waiter)) return;
+    waiting--;
+    if (outcome instanceof Error) waiter.failed(outcome);
+    else waiter.done(outcome);
+  }
+
+  /**
+   * Room for a wait of the payer holding `own` waits when every slot is taken: the payer holding the most gives up its
+   * newest wait (answered `busy`), as long as it still holds more than this payer will. So a payer filling the slots
+   * shuts out nobody who holds fewer, and only as many payers as there are slots can be waiting at once.
+   */
+  function makeRoom(own: number): boolean {
+    let largest: Set<Waiter> | undefined;
+    for (const waiters of watched.values())
+      if (waiters.size > (largest?.size ?? 0)) largest = waiters;
+    if (largest === undefined || largest.size <= own + 1) return false;
+    const newest = [...largest].at(-1);
+    if (newest) leave(largest, newest, 'busy');
+    return true;
+  }
+
   async function watch(waiters: Set<Waiter>, { key, chain, payer }: NonceWaitRequest) {
-    let interval = Math.min(FIRST_INTERVAL_MS, options.maxIntervalMs);
+    let interval = firstInterval;
     try {
       while (waiters.size > 0) {
-        await options.sleep(interval);
-        interval = Math.min(interval * 2, options.maxIntervalMs);
+        // Never past the earliest deadline: a wait must not outlive settleTimeoutMs by a poll interval.
+        let earliest = Number.POSITIVE_INFINITY;
+        for (const waiter of waiters) earliest = Math.min(earliest, waiter.request.until);
+        await options.sleep(Math.max(0, Math.min(interval, earliest - options.now())));
+        const at = options.now();
+        for (const waiter of [...waiters])
+          if (at >= waiter.request.until) leave(waiters, waiter, 'timeout');
+        if (waiters.size === 0) break;
+        // Judged on this read: only the waits there before it began (a later one read the chain after this did).
+        const round = [...waiters];
         let nonces: AccountNonces;
         try {
           nonces = await chain.getNonces(payer);
         } catch (error) {
-          for (const waiter of waiters) waiter.failed(error);
-          waiters.clear();
-          return;
+          for (const waiter of [...waiters]) leave(waiters, waiter, asError(error));
+          break;
         }
-        const at = options.now();
-        // A settlement that joins while this round is being judged is judged from the next round on.
-        for (const waiter of [...waiters]) {
+        let moved = false;
+        for (const waiter of round) {
+          if (!waiters.has(waiter)) continue;
           try {
             const standing = await waiter.request.judge(nonces);
-            if (standing !== 'waiting') waiter.done(standing);
-            else if (at >= waiter.request.until) waiter.done('timeout');
-            else continue;
+            if (standing === 'waiting') continue;
+            moved ||= standing === 'reached';
+            leave(waiters, waiter, standing);
           } catch (error) {
-            waiter.failed(error);
+            leave(waiters, waiter, asError(error));
           }
-          waiters.delete(waiter);
         }
+        // A payer whose nonces move is chaining payments, the next likely right behind: look soon again. Backing off
+        // is for a payer that does not move, and each move costs the payer a transaction in the mempool.
+        interval = moved ? firstInterval : Math.min(interval * 2, options.maxIntervalMs);
       }
+    } catch (error) {
+      for (const waiter of [...waiters]) leave(waiters, waiter, asError(error));
     } finally {
       // Synchronously after the last waiter left: a later wait finds no entry and starts its own watch.
-      watched.delete(key);
+      if (watched.get(key) === waiters) watched.delete(key);
     }
   }
 
@@ -109,23 +147,25 @@ export function createNonceWatch(options: NonceWatchOptions): NonceWatch {
     get waiting() {
       return waiting;
     },
-    async wait(request) {
-      if (waiting >= options.maxWaiting) return 'busy';
-      waiting++;
-      try {
-        return await new Promise<NonceWaitOutcome>((done, failed) => {
-          let waiters = watched.get(request.key);
-          const starts = waiters === undefined;
-          if (waiters === undefined) {
-            waiters = new Set();
-            watched.set(request.key, waiters);
-          }
-          waiters.add({ request, done, failed });
-          if (starts) void watch(waiters, request);
-        });
-      } finally {
-        waiting--;
-      }
+    wait(request) {
+      const own = watched.get(request.key);
+      if (waiting >= options.maxWaiting && !makeRoom(own?.size ?? 0))
+        return Promise.resolve('busy');
+      return new Promise<NonceWaitOutcome>((done, failed) => {
+        let waiters = watched.get(request.key);
+        const starts = waiters === undefined;
+        if (waiters === undefined) {
+          waiters = new Set();
+          watched.set(request.key, waiters);
+        }
+        waiters.add({ request, done, failed });
+        waiting++;
+        if (starts) void watch(waiters, request);
+      });
     },
   };
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
 }

@@ -87,11 +87,13 @@ export type FacilitatorOptions = {
   maxNonceAhead?: bigint;
   /**
    * How many settlements may wait at once in this engine for their payers' earlier nonces to reach the mempool (the
-   * chained payments above, and a sponsored payment behind a gap in its payer's nonces). One more is refused with
-   * `nonce_wait_capacity_exhausted`, its claim given back and nothing sent. The waits of one payer share one
-   * `/nonces` read per round, at most one a `pollIntervalMs` once a wait is past its first second, so a payer
-   * dragging its waits out costs this engine about a read a second, and all payers together at most this many.
-   * Default 64.
+   * chained payments above, and a sponsored payment behind a gap in its payer's nonces). The waits of one payer share
+   * one `/nonces` read per round: 100 ms apart at first, doubling up to `pollIntervalMs` while the payer's nonces
+   * stand still, and soon again once they move. So a payer dragging its waits out costs one read per `pollIntervalMs`,
+   * and all of them together at most `maxNonceWaits` reads per `pollIntervalMs`. When every slot is taken, the payer
+   * holding the most waits gives its newest up to a payer holding fewer; a wait that finds no room is refused with
+   * `nonce_wait_capacity_exhausted`, its claim given back and nothing sent. 0 refuses every wait: payments must then
+   * arrive in nonce order. Default 64.
    */
   maxNonceWaits?: number;
   /**

@@ -177,7 +177,7 @@ async function settleExamined(
       check.payer,
       network,
       'nonce_wait_capacity_exhausted',
-      `nonce ${check.nonce} is ahead of the payer's nonces on chain, and this facilitator already holds as many waiting payments as it allows; retry once the payer's earlier payments are in the mempool`,
+      `nonce ${check.nonce} waits for the payer's earlier nonces, and this facilitator holds as many waiting payments as it allows (this payer's fair share of them, or one for each payer waiting); retry once the payer's earlier payments are in the mempool`,
     );
   }
   if (reached !== 'reached') {
