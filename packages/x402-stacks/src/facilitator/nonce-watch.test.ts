@@ -5,20 +5,43 @@ import { ChainRequestError } from '../chain/errors.js';
 import type { AccountNonces } from '../chain/types.js';
 import { createNonceWatch, type NonceWaitRequest } from './nonce-watch.js';
 
-/** A clock that moves only when the watch sleeps, and a chain whose nonce reads are counted and can be made to fail. */
+/**
+ * A clock that moves only to the end of the earliest pending sleep (a sleep cut short by a wake leaves its timer
+ * behind, as a real one would), and a chain whose nonce reads are counted, can be slow and can be made to fail.
+ */
 function harness(maxWaiting = 10) {
   let clock = 0;
+  const timers: { at: number; resolve: () => void }[] = [];
+  let driving = false;
+  const drive = () => {
+    if (driving) return;
+    driving = true;
+    const step = () => {
+      timers.sort((x, y) => x.at - y.at);
+      const next = timers.shift();
+      if (next === undefined) {
+        driving = false;
+        return;
+      }
+      clock = Math.max(clock, next.at);
+      next.resolve();
+      setImmediate(step);
+    };
+    setImmediate(step);
+  };
   const sleeps: number[] = [];
   const reads: string[] = [];
   let possibleNext = 0n;
   let failing = false;
   let sleepFails = false;
   let duringRead: (() => void) | undefined;
+  let readTakesMs = 0;
   const chain = {
     async getNonces(payer: string): Promise<AccountNonces> {
       reads.push(payer);
       duringRead?.();
       duringRead = undefined;
+      clock += readTakesMs;
       if (failing)
         throw new ChainRequestError('chain_unreachable', 'down', {
           method: 'GET',
@@ -37,14 +60,17 @@ function harness(maxWaiting = 10) {
     sleep: async (ms) => {
       if (sleepFails) throw new Error('timer broke');
       sleeps.push(ms);
-      clock += ms;
-      await new Promise((resolve) => setImmediate(resolve));
+      await new Promise<void>((resolve) => {
+        timers.push({ at: clock + ms, resolve });
+        drive();
+      });
     },
   });
   const waitFor = (payer: string, nonce: bigint, until = 10_000): NonceWaitRequest => ({
     chain,
     key: payer,
     payer,
+    nonce,
     until,
     judge: (nonces) => (nonces.possibleNext >= nonce ? 'reached' : 'waiting'),
   });
@@ -66,6 +92,9 @@ function harness(maxWaiting = 10) {
       duringRead = hook;
     },
     clock: () => clock,
+    slowReads: (ms: number) => {
+      readTakesMs = ms;
+    },
   };
 }
 
@@ -209,5 +238,63 @@ describe('nonce watch', () => {
     h.failSleep();
     for (const wait of waits) await assert.rejects(wait, /timer broke/);
     assert.equal(h.watch.waiting, 0);
+  });
+
+  test('a read that ends past a deadline never makes that wait reached', async () => {
+    const h = harness();
+    const wait = h.watch.wait(h.waitFor('SP1', 1n, 150));
+    h.setNext(1n);
+    h.slowReads(60_000); // the chain client retrying a node that stalls
+    assert.equal(await wait, 'timeout');
+  });
+
+  test('a deadline that cuts a sleep short is answered without a read of its own', async () => {
+    const h = harness();
+    const long = h.watch.wait(h.waitFor('SP1', 9n, 100_000));
+    const short = h.watch.wait(h.waitFor('SP1', 8n, 150));
+    assert.equal(await short, 'timeout');
+    // Rounds at 100 and 300 ms; the deadline at 150 between them costs no read.
+    while (h.sleeps.length < 3) await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(h.sleeps.slice(0, 3), [100, 50, 150]);
+    assert.equal(h.reads.length, 1);
+    h.setNext(9n);
+    assert.equal(await long, 'reached');
+  });
+
+  test("room is made from the payer's highest nonce, which is furthest from going out, and from the latest payer among equals", async () => {
+    const h = harness(4);
+    // Payer A's payments arrive out of order: 12, 13, 14, then 11.
+    const a = [12n, 13n, 14n, 11n].map((n) => h.watch.wait(h.waitFor('SPA', n)));
+    const b = h.watch.wait(h.waitFor('SPB', 1n));
+    assert.equal(await a[2], 'busy', 'nonce 14 gave way, not 11');
+    // A holds 3 and B 1: C takes from A again (its highest left, 13).
+    const c = h.watch.wait(h.waitFor('SPC', 1n));
+    assert.equal(await a[1], 'busy');
+    // A, B and C hold 2, 1 and 1. D takes from A (12); then A, B, C and D hold one each, and E finds no room.
+    const d = h.watch.wait(h.waitFor('SPD', 1n));
+    assert.equal(await a[0], 'busy');
+    assert.equal(await h.watch.wait(h.waitFor('SPE', 1n)), 'busy');
+    h.setNext(11n);
+    assert.deepEqual(await Promise.all([a[3], b, c, d]), [
+      'reached',
+      'reached',
+      'reached',
+      'reached',
+    ]);
+  });
+
+  test('among payers holding equally many, the one that started watching last gives way', async () => {
+    const h = harness(4);
+    const early = [1n, 2n].map((n) => h.watch.wait(h.waitFor('SPEARLY', n)));
+    const late = [1n, 2n].map((n) => h.watch.wait(h.waitFor('SPLATE', n)));
+    const third = h.watch.wait(h.waitFor('SPTHIRD', 1n));
+    assert.equal(await late[1], 'busy');
+    h.setNext(2n);
+    assert.deepEqual(await Promise.all([...early, late[0], third]), [
+      'reached',
+      'reached',
+      'reached',
+      'reached',
+    ]);
   });
 });

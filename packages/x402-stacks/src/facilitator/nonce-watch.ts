@@ -1,15 +1,16 @@
 /**
  * Settlements waiting for a payer's earlier nonces to reach the mempool, watched together. Each payer gets one watch:
  * one `/nonces` read per round answers every one of its waiting settlements. The rounds drift apart while the payer's
- * nonces stand still (100 ms, doubling up to the poll interval) and come soon again once they move, so a chain of
- * honest payments goes out at the pace of the mempool while a gap left open on purpose costs one read a poll interval,
- * however many settlements wait behind it. No round comes later than the earliest deadline of the payer's waits.
+ * nonces stand still (100 ms, doubling up to the poll interval) and come 100 ms apart again once they move, so a chain
+ * of honest payments goes out at the pace of the mempool while a gap left open on purpose costs one read a poll
+ * interval, however many settlements wait behind it. A wait is answered `timeout` at its deadline, without a read of
+ * its own, and is never judged `reached` after it.
  *
- * At most `maxWaiting` settlements wait in the process at once. When every slot is taken, the payer holding the most
- * waits gives up its newest one to a payer holding fewer (answered `busy`), so one payer, or a few, filling the slots
- * shuts out nobody else: one more wait is refused only once as many payers as there are slots are waiting, or when its
- * own payer holds the most. The cap is the process's own, not the ledger's, because what a wait holds is the
- * process's: an open request and its share of the process's chain reads.
+ * At most `maxWaiting` settlements wait in the process at once. When every slot is taken, a payer that, with its new
+ * wait, would still hold fewer waits than the payer holding the most takes the highest-nonce wait of that payer
+ * (answered `busy`). So one payer, or a few, filling the slots cannot shut out payers waiting for fewer, and the wait
+ * given up is the one furthest from going out. The cap is the process's own, not the ledger's, because what a wait
+ * holds is the process's: an open request and its share of the process's chain reads.
  * @module
  */
 import type { ChainClient } from '../chain/client.js';
@@ -39,6 +40,8 @@ export type NonceWaitRequest = {
   /** Names the network and payer: settlements with the same key share their reads. */
   readonly key: string;
   readonly payer: string;
+  /** The payment's nonce: when room is made, a payer gives up its highest one first. */
+  readonly nonce: bigint;
   readonly judge: (nonces: AccountNonces) => NonceStanding | Promise<NonceStanding>;
   readonly until: number;
 };
@@ -61,6 +64,13 @@ type Waiter = {
   readonly failed: (error: unknown) => void;
 };
 
+/** One payer's waits, and when its loop wakes next: a wait joining with an earlier deadline wakes it sooner. */
+type Watch = {
+  readonly waiters: Set<Waiter>;
+  wakeAt: number;
+  wake: (() => void) | undefined;
+};
+
 /**
  * Creates the process's watch.
  * @example
@@ -72,7 +82,7 @@ type Waiter = {
  */
 export function createNonceWatch(options: NonceWatchOptions): NonceWatch {
   const firstInterval = Math.min(FIRST_INTERVAL_MS, options.maxIntervalMs);
-  const watched = new Map<string, Set<Waiter>>();
+  const watched = new Map<string, Watch>();
   let waiting = 0;
 
   /** Every wait leaves through here, so the count and the sets never disagree. */
@@ -84,48 +94,67 @@ export function createNonceWatch(options: NonceWatchOptions): NonceWatch {
   }
 
   /**
-   * Room for a wait of the payer holding `own` waits when every slot is taken: the payer holding the most gives up its
-   * newest wait (answered `busy`), as long as it still holds more than this payer will. So a payer filling the slots
-   * shuts out nobody who holds fewer, and only as many payers as there are slots can be waiting at once.
+   * Room for a wait of a payer holding `own` waits when every slot is taken: the payer holding the most (the latest
+   * to start watching among equals) gives up its highest-nonce wait, if it would still hold at least as many as this
+   * payer will.
    */
   function makeRoom(own: number): boolean {
     let largest: Set<Waiter> | undefined;
-    for (const waiters of watched.values())
-      if (waiters.size > (largest?.size ?? 0)) largest = waiters;
+    for (const { waiters } of watched.values())
+      if (waiters.size >= (largest?.size ?? 1)) largest = waiters;
     if (largest === undefined || largest.size <= own + 1) return false;
-    const newest = [...largest].at(-1);
-    if (newest) leave(largest, newest, 'busy');
+    let highest: Waiter | undefined;
+    for (const waiter of largest)
+      if (highest === undefined || waiter.request.nonce > highest.request.nonce) highest = waiter;
+    if (highest) leave(largest, highest, 'busy');
     return true;
   }
 
-  async function watch(waiters: Set<Waiter>, { key, chain, payer }: NonceWaitRequest) {
+  /** Answers `timeout` to every wait of `waiters` past its deadline. */
+  function timeOut(waiters: Set<Waiter>, among: Iterable<Waiter> = [...waiters]) {
+    const at = options.now();
+    for (const waiter of among) if (at >= waiter.request.until) leave(waiters, waiter, 'timeout');
+  }
+
+  async function run(watch: Watch, { key, chain, payer }: NonceWaitRequest) {
+    const { waiters } = watch;
     let interval = firstInterval;
+    let nextRead = options.now() + interval;
     try {
       while (waiters.size > 0) {
-        // Never past the earliest deadline: a wait must not outlive settleTimeoutMs by a poll interval.
-        let earliest = Number.POSITIVE_INFINITY;
-        for (const waiter of waiters) earliest = Math.min(earliest, waiter.request.until);
-        await options.sleep(Math.max(0, Math.min(interval, earliest - options.now())));
-        const at = options.now();
-        for (const waiter of [...waiters])
-          if (at >= waiter.request.until) leave(waiters, waiter, 'timeout');
+        // Woken at the earliest deadline too, which is answered without a read unless a round is due anyway.
+        watch.wakeAt = nextRead;
+        for (const waiter of waiters) watch.wakeAt = Math.min(watch.wakeAt, waiter.request.until);
+        await Promise.race([
+          options.sleep(Math.max(0, watch.wakeAt - options.now())),
+          new Promise<void>((woken) => {
+            watch.wake = woken;
+          }),
+        ]);
+        watch.wake = undefined;
+        timeOut(waiters);
         if (waiters.size === 0) break;
+        if (options.now() < nextRead) continue;
         // Judged on this read: only the waits there before it began (a later one read the chain after this did).
         const round = [...waiters];
         let nonces: AccountNonces;
         try {
           nonces = await chain.getNonces(payer);
         } catch (error) {
-          for (const waiter of [...waiters]) leave(waiters, waiter, asError(error));
-          break;
+          for (const waiter of round) leave(waiters, waiter, asError(error));
+          nextRead = options.now() + interval;
+          continue;
         }
         let moved = false;
         for (const waiter of round) {
+          // A read, or an earlier judge, may have taken past a deadline: such a wait is never sent.
+          timeOut(waiters, [waiter]);
           if (!waiters.has(waiter)) continue;
           try {
             const standing = await waiter.request.judge(nonces);
             if (standing === 'waiting') continue;
             moved ||= standing === 'reached';
+            if (standing === 'reached') timeOut(waiters, [waiter]);
             leave(waiters, waiter, standing);
           } catch (error) {
             leave(waiters, waiter, asError(error));
@@ -134,12 +163,13 @@ export function createNonceWatch(options: NonceWatchOptions): NonceWatch {
         // A payer whose nonces move is chaining payments, the next likely right behind: look soon again. Backing off
         // is for a payer that does not move, and each move costs the payer a transaction in the mempool.
         interval = moved ? firstInterval : Math.min(interval * 2, options.maxIntervalMs);
+        nextRead = options.now() + interval;
       }
     } catch (error) {
       for (const waiter of [...waiters]) leave(waiters, waiter, asError(error));
     } finally {
       // Synchronously after the last waiter left: a later wait finds no entry and starts its own watch.
-      if (watched.get(key) === waiters) watched.delete(key);
+      if (watched.get(key) === watch) watched.delete(key);
     }
   }
 
@@ -149,18 +179,19 @@ export function createNonceWatch(options: NonceWatchOptions): NonceWatch {
     },
     wait(request) {
       const own = watched.get(request.key);
-      if (waiting >= options.maxWaiting && !makeRoom(own?.size ?? 0))
+      if (waiting >= options.maxWaiting && !makeRoom(own?.waiters.size ?? 0))
         return Promise.resolve('busy');
       return new Promise<NonceWaitOutcome>((done, failed) => {
-        let waiters = watched.get(request.key);
-        const starts = waiters === undefined;
-        if (waiters === undefined) {
-          waiters = new Set();
-          watched.set(request.key, waiters);
+        let watch = watched.get(request.key);
+        const starts = watch === undefined;
+        if (watch === undefined) {
+          watch = { waiters: new Set(), wakeAt: Number.POSITIVE_INFINITY, wake: undefined };
+          watched.set(request.key, watch);
         }
-        waiters.add({ request, done, failed });
+        watch.waiters.add({ request, done, failed });
         waiting++;
-        if (starts) void watch(waiters, request);
+        if (starts) void run(watch, request);
+        else if (request.until < watch.wakeAt) watch.wake?.();
       });
     },
   };

@@ -147,6 +147,8 @@ async function settleExamined(
     );
   }
   const claimedAt = claim.record.createdAt;
+  // The settle's whole wait, for its nonce and then for its confirmation: a seller's settle call allows for one.
+  const answerBy = context.now() + context.settleTimeoutMs;
 
   // 3. Funds, now that the claim is in the ledger: two settles of one payer racing past step 1 each see the other here,
   // so together they can never take more than the payer holds.
@@ -166,7 +168,7 @@ async function settleExamined(
   // sponsor's nonce, and every later transaction of that sponsor key, until the payer chose to fill the gap.
   const reached =
     check.sponsored || check.nonce > examined.state.nonce
-      ? await nonceReached(context, examined).catch(async (error) => {
+      ? await nonceReached(context, examined, answerBy).catch(async (error) => {
           await ledger.release(check.txid, claimedAt);
           throw error;
         })
@@ -262,7 +264,7 @@ async function settleExamined(
     return answerOnce(
       context,
       marked,
-      await tracker.track(onChain.txid, check.payer, network, chain, marked),
+      await tracker.track(onChain.txid, check.payer, network, chain, marked, answerBy),
       signal,
     );
   }
@@ -287,7 +289,7 @@ async function settleExamined(
   return answerOnce(
     context,
     marked,
-    await tracker.track(onChain.txid, check.payer, network, chain, marked),
+    await tracker.track(onChain.txid, check.payer, network, chain, marked, answerBy),
     signal,
   );
 }
@@ -341,8 +343,8 @@ async function claimedAlready(
 }
 
 /**
- * Whether the payment's nonce is reached now, or else waits for it (in the process's shared watch, at most
- * `settleTimeoutMs`): `reached`, `taken`, `timeout`, or `busy` when the watch has no room. A payment the payer pays the
+ * Whether the payment's nonce is reached now, or else waits for it (in the process's shared watch, until `until`,
+ * never judged reached after it): `reached`, `taken`, `timeout`, or `busy` when the watch has no room. A payment the payer pays the
  * fee of needs the payer's next possible nonce to reach its own. A sponsored payment asks more, since a refusal of its
  * broadcast, or a wait behind a gap, would cost the sponsor: its nonce must still be free with nothing missing below
  * it (the next possible one, or a gap the payment fills), and when another transaction of the payer took it meanwhile
@@ -351,6 +353,7 @@ async function claimedAlready(
 async function nonceReached(
   context: FacilitatorContext,
   { chain, check, network }: ExaminedPayment,
+  until: number,
 ): Promise<NonceWaitOutcome> {
   /** The payer's nonces this facilitator has sent: below an account's first confirmed one, the only gaps it can rule out. */
   const sentHere = async () =>
@@ -366,13 +369,16 @@ async function nonceReached(
         ? 'reached'
         : 'waiting';
   const now = await judge(await chain.getNonces(check.payer));
+  // A slow read (the chain client's retries) may end past the deadline: nothing is sent after it.
+  if (context.now() >= until) return 'timeout';
   if (now !== 'waiting') return now;
   return context.nonceWatch.wait({
     chain,
     key: `${network.caip2} ${check.payer}`,
     payer: check.payer,
     judge,
-    until: context.now() + context.settleTimeoutMs,
+    nonce: check.nonce,
+    until,
   });
 }
 

@@ -33,8 +33,8 @@ export type Observation = 'success' | 'failed' | 'pending' | 'unknown';
 
 export type Tracker = {
   /**
-   * Waits for a final status until `settleTimeoutMs` is up, then answers `settlement_pending` and goes on behind.
-   * `record` is the settlement as the caller just wrote or read it, which saves reading it again.
+   * Waits for a final status until `until` (default: `settleTimeoutMs` from now), then answers `settlement_pending`
+   * and goes on behind. `record` is the settlement as the caller just wrote or read it, which saves reading it again.
    */
   track(
     txid: string,
@@ -42,6 +42,7 @@ export type Tracker = {
     network: StacksNetwork,
     chain: ChainClient,
     record?: SettlementRecord,
+    until?: number,
   ): Promise<SettleResponse>;
   /** Follows a broadcast settlement in the background until it is final (at most `trackForMs`). */
   follow(txid: string, chain: ChainClient): void;
@@ -209,9 +210,14 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
   }
 
   return {
-    async track(txid, payer, network, chain, record) {
+    async track(txid, payer, network, chain, record, until) {
       sentAt.set(txid, context.now());
-      const seen = await poll(txid, chain, context.now() + context.settleTimeoutMs, record);
+      const seen = await poll(
+        txid,
+        chain,
+        until ?? context.now() + context.settleTimeoutMs,
+        record,
+      );
       if (seen === 'success') return success(txid, payer, network);
       if (seen === 'failed') {
         const record = await ledger.get(txid);
