@@ -13,10 +13,8 @@
  * is the facilitator process's own (from /proc), and the chain alone's is this whole process: devnet plus client.
  *
  * Verify runs with the service's default per-payer cache (VERIFY_CACHE_MS=2000); every settle is a distinct, fresh
- * payment (a settle succeeds once), broadcast, mined and confirmed. The devnet mines at once, so status is looked at
- * every 10 ms on both sides of the ratio: the chain alone's loop between its reads of one transaction, and the service's
- * status rounds (POLL_INTERVAL_MS, as the engine row's pollIntervalMs), each round reading every transaction due
- * (10 ms is the least POLL_INTERVAL_MS the service takes). `--poll-ms` changes both together.
+ * payment (a settle succeeds once), broadcast, mined and confirmed, with status rounds every 20 ms (POLL_INTERVAL_MS,
+ * as the engine row's pollIntervalMs) since the devnet mines at once.
  *
  * Needs `npm run build` first: the service runs from apps/facilitator/dist, and a build older than the sources is
  * refused.
@@ -25,7 +23,7 @@
  * way to see where a service row's CPU goes under this very load. `--only <engine|sqlite|pg|pg2>[,…]` runs only those
  * rows (with a profile, one row at a time keeps each file to one load).
  *
- * Usage: npm run bench:facilitator [-- --seconds 3 --payers 100 --wide-payers 1000 --settles 600 --concurrency 32 --rounds 3 --poll-ms 10]
+ * Usage: npm run bench:facilitator [-- --seconds 3 --payers 100 --wide-payers 1000 --settles 600 --concurrency 32 --rounds 3]
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -59,7 +57,6 @@ const rounds = Number(flag('rounds', '3'));
 const profileDir = flag('profile-dir', '');
 const only = new Set(flag('only', 'engine,sqlite,pg,pg2').split(','));
 const DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const statusPollMs = Number(flag('poll-ms', '10'));
 const SETTLE_TARGET = 0.6;
 const VERIFY_TARGET = 0.5;
 const WIDE_VERIFY_TARGET = 0.35;
@@ -76,11 +73,10 @@ if (
   !(widePayerCount >= payerCount) ||
   !(settlesPerRow >= payerCount) ||
   !(concurrency >= 1) ||
-  !(rounds >= 1) ||
-  !(statusPollMs >= 10)
+  !(rounds >= 1)
 )
   throw new Error(
-    '--seconds > 0, --payers ≥ 2, --wide-payers ≥ --payers, --settles ≥ --payers, --concurrency ≥ 1, --rounds ≥ 1, --poll-ms ≥ 10 (the least POLL_INTERVAL_MS of the service)',
+    '--seconds > 0, --payers ≥ 2, --wide-payers ≥ --payers, --settles ≥ --payers, --concurrency ≥ 1, --rounds ≥ 1',
   );
 
 const devnet = await startDevnet({ port: 0, accounts: widePayerCount + 2 });
@@ -195,7 +191,7 @@ async function settleRounds(
           const tx = await chain.getTransaction(sent.txid);
           if (tx?.status === 'success') return;
           if (tx?.status !== 'pending') throw new Error(`the payment ended ${tx?.status}`);
-          await new Promise((resolve) => setTimeout(resolve, statusPollMs));
+          await new Promise((resolve) => setTimeout(resolve, 5));
         }
       },
     });
@@ -244,7 +240,7 @@ async function runEngine(): Promise<Row> {
   const engine = createFacilitator({
     networks: { testnet: { url: devnet.url } },
     verifyCacheMs: 2_000,
-    pollIntervalMs: statusPollMs,
+    pollIntervalMs: 20,
   });
   const verifying = (payments: readonly unknown[]) => () =>
     load({
@@ -337,9 +333,9 @@ async function runService(
     ...(database.schema ? { DATABASE_SCHEMA: database.schema } : {}),
     RATE_LIMIT_PER_MINUTE: '0',
     VERIFY_CACHE_MS: '2000',
-    // The devnet mines on every broadcast: status rounds as often as the chain alone looks (a service that reads the
+    // The devnet mines on every broadcast: status rounds as often as the engine row's (a service that reads the
     // status right after the broadcast ignores it).
-    POLL_INTERVAL_MS: String(statusPollMs),
+    POLL_INTERVAL_MS: '20',
     LOG_LEVEL: 'info',
   };
   const narrow = (await verifyPaymentsNow(payers)).map(verifyBody);
