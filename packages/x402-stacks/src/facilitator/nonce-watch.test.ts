@@ -297,4 +297,31 @@ describe('nonce watch', () => {
       'reached',
     ]);
   });
+
+  test("a broadcast for the payer calls its watch's next round at once, mid-sleep or mid-read", async () => {
+    const h = harness();
+    const far = h.watch.wait(h.waitFor('SP1', 9n, 100_000));
+    const near = h.watch.wait(h.waitFor('SP1', 1n, 100_000));
+    while (h.sleeps.length < 5) await new Promise((resolve) => setImmediate(resolve));
+    // Asleep for 1,000 ms: a nudge makes the round now, and it finds nonce 1.
+    const before = h.clock();
+    h.setNext(1n);
+    h.watch.nudge('SP1');
+    assert.equal(await near, 'reached');
+    assert.equal(h.clock(), before, 'no time went by');
+    // A nudge while a round reads: the read may predate the broadcast, so another round follows at once.
+    const reads = h.reads.length;
+    const at = h.clock();
+    h.onNextRead(() => h.watch.nudge('SP1'));
+    h.watch.nudge('SP1');
+    while (h.reads.length < reads + 2) await new Promise((resolve) => setImmediate(resolve));
+    assert.ok(
+      h.clock() - at < 100,
+      `two rounds within ${h.clock() - at} ms, less than an interval`,
+    );
+    h.setNext(9n);
+    assert.equal(await far, 'reached');
+    h.watch.nudge('SP-NOBODY'); // no watch: nothing happens
+    assert.equal(h.watch.waiting, 0);
+  });
 });

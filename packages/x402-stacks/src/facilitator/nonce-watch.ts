@@ -1,10 +1,11 @@
 /**
  * Settlements waiting for a payer's earlier nonces to reach the mempool, watched together. Each payer gets one watch:
  * one `/nonces` read per round answers every one of its waiting settlements. The rounds drift apart while the payer's
- * nonces stand still (100 ms, doubling up to the poll interval) and come 100 ms apart again once they move, so a chain
- * of honest payments goes out at the pace of the mempool while a gap left open on purpose costs one read a poll
- * interval, however many settlements wait behind it. A wait is answered `timeout` at its deadline, without a read of
- * its own, and is never judged `reached` after it.
+ * nonces stand still (100 ms, doubling up to the poll interval) and come 100 ms apart again once they move, and a
+ * broadcast this process makes for the payer calls the next round at once. So a chain of honest payments goes out at
+ * the pace of its broadcasts, while a gap left open on purpose costs one read a poll interval, however many
+ * settlements wait behind it. A wait is answered `timeout` at its deadline, without a read of its own, and is never
+ * judged `reached` after it.
  *
  * At most `maxWaiting` settlements wait in the process at once. When every slot is taken, a payer that, with its new
  * wait, would still hold fewer waits than the payer holding the most takes the highest-nonce wait of that payer
@@ -30,6 +31,11 @@ export type NonceWatch = {
    * back and answers as for any unreachable chain.
    */
   wait(request: NonceWaitRequest): Promise<NonceWaitOutcome>;
+  /**
+   * Calls the next round of the payer's watch at once, if it has one: this process just broadcast a transaction of
+   * that payer, which is what its chained payments wait for. Each call is a payment sent, so it costs nothing free.
+   */
+  nudge(key: string): void;
   /** How many settlements wait now. */
   readonly waiting: number;
 };
@@ -64,11 +70,17 @@ type Waiter = {
   readonly failed: (error: unknown) => void;
 };
 
-/** One payer's waits, and when its loop wakes next: a wait joining with an earlier deadline wakes it sooner. */
+/**
+ * One payer's waits, and when its loop wakes next: a wait joining with an earlier deadline wakes it sooner, and a
+ * broadcast for the payer calls the next round at once.
+ */
 type Watch = {
   readonly waiters: Set<Waiter>;
+  nextRead: number;
   wakeAt: number;
   wake: (() => void) | undefined;
+  /** A broadcast for the payer came after the current round's read began: the next round comes at once. */
+  nudged: boolean;
 };
 
 /**
@@ -119,11 +131,11 @@ export function createNonceWatch(options: NonceWatchOptions): NonceWatch {
   async function run(watch: Watch, { key, chain, payer }: NonceWaitRequest) {
     const { waiters } = watch;
     let interval = firstInterval;
-    let nextRead = options.now() + interval;
+    watch.nextRead = options.now() + interval;
     try {
       while (waiters.size > 0) {
         // Woken at the earliest deadline too, which is answered without a read unless a round is due anyway.
-        watch.wakeAt = nextRead;
+        watch.wakeAt = watch.nextRead;
         for (const waiter of waiters) watch.wakeAt = Math.min(watch.wakeAt, waiter.request.until);
         await Promise.race([
           options.sleep(Math.max(0, watch.wakeAt - options.now())),
@@ -134,15 +146,16 @@ export function createNonceWatch(options: NonceWatchOptions): NonceWatch {
         watch.wake = undefined;
         timeOut(waiters);
         if (waiters.size === 0) break;
-        if (options.now() < nextRead) continue;
+        if (options.now() < watch.nextRead) continue;
         // Judged on this read: only the waits there before it began (a later one read the chain after this did).
         const round = [...waiters];
         let nonces: AccountNonces;
+        watch.nudged = false;
         try {
           nonces = await chain.getNonces(payer);
         } catch (error) {
           for (const waiter of round) leave(waiters, waiter, asError(error));
-          nextRead = options.now() + interval;
+          watch.nextRead = options.now() + interval;
           continue;
         }
         let moved = false;
@@ -163,7 +176,7 @@ export function createNonceWatch(options: NonceWatchOptions): NonceWatch {
         // A payer whose nonces move is chaining payments, the next likely right behind: look soon again. Backing off
         // is for a payer that does not move, and each move costs the payer a transaction in the mempool.
         interval = moved ? firstInterval : Math.min(interval * 2, options.maxIntervalMs);
-        nextRead = options.now() + interval;
+        watch.nextRead = watch.nudged ? options.now() : options.now() + interval;
       }
     } catch (error) {
       for (const waiter of [...waiters]) leave(waiters, waiter, asError(error));
@@ -177,6 +190,13 @@ export function createNonceWatch(options: NonceWatchOptions): NonceWatch {
     get waiting() {
       return waiting;
     },
+    nudge(key) {
+      const watch = watched.get(key);
+      if (watch === undefined) return;
+      watch.nudged = true;
+      watch.nextRead = options.now();
+      watch.wake?.();
+    },
     wait(request) {
       const own = watched.get(request.key);
       if (waiting >= options.maxWaiting && !makeRoom(own?.waiters.size ?? 0))
@@ -185,7 +205,13 @@ export function createNonceWatch(options: NonceWatchOptions): NonceWatch {
         let watch = watched.get(request.key);
         const starts = watch === undefined;
         if (watch === undefined) {
-          watch = { waiters: new Set(), wakeAt: Number.POSITIVE_INFINITY, wake: undefined };
+          watch = {
+            waiters: new Set(),
+            nextRead: Number.POSITIVE_INFINITY,
+            wakeAt: Number.POSITIVE_INFINITY,
+            wake: undefined,
+            nudged: false,
+          };
           watched.set(request.key, watch);
         }
         watch.waiters.add({ request, done, failed });

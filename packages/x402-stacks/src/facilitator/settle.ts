@@ -283,6 +283,8 @@ async function settleExamined(
       onChain.txid,
     );
   }
+  // The payer's chained payments waiting here may go out now, without waiting for their next round.
+  context.nonceWatch.nudge(waitKey(network.caip2, check.payer));
   // 8. Track it to a final status, or answer settlement_pending; either answer is given once per payment. The node's
   // acceptance is the admission: the first status read waits for the tracker's next round, shared with every other
   // settlement being followed.
@@ -374,7 +376,7 @@ async function nonceReached(
   if (now !== 'waiting') return now;
   return context.nonceWatch.wait({
     chain,
-    key: `${network.caip2} ${check.payer}`,
+    key: waitKey(network.caip2, check.payer),
     payer: check.payer,
     judge,
     nonce: check.nonce,
@@ -405,6 +407,11 @@ async function sponsoredNonceState(
   if (missing.some((gap) => gap < nonce)) return 'waiting';
   if (possibleNext === nonce || missing.includes(nonce)) return 'reached';
   return possibleNext > nonce ? 'taken' : 'waiting';
+}
+
+/** Names one payer's waits in the process's nonce watch. */
+function waitKey(network: string, payer: string): string {
+  return `${network} ${payer}`;
 }
 
 function networkOf(input: unknown): string {
