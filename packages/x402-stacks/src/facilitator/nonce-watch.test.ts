@@ -324,4 +324,20 @@ describe('nonce watch', () => {
     h.watch.nudge('SP-NOBODY'); // no watch: nothing happens
     assert.equal(h.watch.waiting, 0);
   });
+
+  test('a nudged round that finds nothing yet (the API shows the broadcast later) leaves the regular rounds as they were', async () => {
+    const h = harness();
+    const wait = h.watch.wait(h.waitFor('SP1', 1n, 100_000));
+    while (h.sleeps.length < 2) await new Promise((resolve) => setImmediate(resolve));
+    // Asleep until 300 after a round at 100: the nudge's read finds nonce 1 not there yet.
+    h.watch.nudge('SP1');
+    while (h.sleeps.length < 4) await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(
+      h.sleeps.slice(0, 4),
+      [100, 200, 200, 400],
+      'the round at 300 still came, then 400 later',
+    );
+    h.setNext(1n);
+    assert.equal(await wait, 'reached');
+  });
 });

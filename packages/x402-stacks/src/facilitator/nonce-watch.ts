@@ -2,8 +2,9 @@
  * Settlements waiting for a payer's earlier nonces to reach the mempool, watched together. Each payer gets one watch:
  * one `/nonces` read per round answers every one of its waiting settlements. The rounds drift apart while the payer's
  * nonces stand still (100 ms, doubling up to the poll interval) and come 100 ms apart again once they move, and a
- * broadcast this process makes for the payer calls the next round at once. So a chain of honest payments goes out at
- * the pace of its broadcasts, while a gap left open on purpose costs one read a poll interval, however many
+ * broadcast this process makes for the payer calls an extra round at once (one that finds nothing, because the API
+ * shows the broadcast a moment later, leaves the regular rounds as they were). So a chain of honest payments goes out
+ * close to the pace of its broadcasts, while a gap left open on purpose costs one read a poll interval, however many
  * settlements wait behind it. A wait is answered `timeout` at its deadline, without a read of its own, and is never
  * judged `reached` after it.
  *
@@ -33,7 +34,8 @@ export type NonceWatch = {
   wait(request: NonceWaitRequest): Promise<NonceWaitOutcome>;
   /**
    * Calls the next round of the payer's watch at once, if it has one: this process just broadcast a transaction of
-   * that payer, which is what its chained payments wait for. Each call is a payment sent, so it costs nothing free.
+   * that payer, which is what its chained payments wait for. Each call follows a transaction of the payer's accepted by
+   * the node (a nonce and a fee spent), so nudges cost the payer as much as the reads they call.
    */
   nudge(key: string): void;
   /** How many settlements wait now. */
@@ -131,7 +133,10 @@ export function createNonceWatch(options: NonceWatchOptions): NonceWatch {
   async function run(watch: Watch, { key, chain, payer }: NonceWaitRequest) {
     const { waiters } = watch;
     let interval = firstInterval;
-    watch.nextRead = options.now() + interval;
+    // The regular rounds' schedule: a round a nudge calls early is extra, and moves it only when it finds the nonces
+    // moved (an API may show a broadcast a moment after its node took it, and that round then finds nothing).
+    let scheduled = options.now() + interval;
+    watch.nextRead = scheduled;
     try {
       while (waiters.size > 0) {
         // Woken at the earliest deadline too, which is answered without a read unless a round is due anyway.
@@ -149,13 +154,15 @@ export function createNonceWatch(options: NonceWatchOptions): NonceWatch {
         if (options.now() < watch.nextRead) continue;
         // Judged on this read: only the waits there before it began (a later one read the chain after this did).
         const round = [...waiters];
+        const extra = options.now() < scheduled;
         let nonces: AccountNonces;
         watch.nudged = false;
         try {
           nonces = await chain.getNonces(payer);
         } catch (error) {
           for (const waiter of round) leave(waiters, waiter, asError(error));
-          watch.nextRead = options.now() + interval;
+          scheduled = options.now() + interval;
+          watch.nextRead = watch.nudged ? options.now() : scheduled;
           continue;
         }
         let moved = false;
@@ -175,8 +182,11 @@ export function createNonceWatch(options: NonceWatchOptions): NonceWatch {
         }
         // A payer whose nonces move is chaining payments, the next likely right behind: look soon again. Backing off
         // is for a payer that does not move, and each move costs the payer a transaction in the mempool.
-        interval = moved ? firstInterval : Math.min(interval * 2, options.maxIntervalMs);
-        watch.nextRead = watch.nudged ? options.now() : options.now() + interval;
+        if (moved || !extra) {
+          interval = moved ? firstInterval : Math.min(interval * 2, options.maxIntervalMs);
+          scheduled = options.now() + interval;
+        }
+        watch.nextRead = watch.nudged ? options.now() : scheduled;
       }
     } catch (error) {
       for (const waiter of [...waiters]) leave(waiters, waiter, asError(error));
