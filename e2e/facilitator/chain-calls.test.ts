@@ -5,9 +5,25 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { type Devnet, startDevnet } from '@x402-stacks/devnet';
-import { createFacilitator, InMemoryLedger, type StacksAccount } from 'x402-stacks';
+import {
+  createFacilitator as createEngine,
+  type Facilitator,
+  InMemoryLedger,
+  type StacksAccount,
+} from 'x402-stacks';
 import { createChainClient } from 'x402-stacks/chain';
 import { createPaymentTransaction } from 'x402-stacks/stacks';
+
+/** Every engine a test starts, stopped when the file ends: a test that fails midway leaves no tracker running. */
+const engines: Facilitator[] = [];
+const createFacilitator = (options: Parameters<typeof createEngine>[0]) => {
+  const engine = createEngine(options);
+  engines.push(engine);
+  return engine;
+};
+after(async () => {
+  for (const engine of engines) await engine.keeper.stop();
+});
 
 const requirementsFor = (payTo: string) => ({
   scheme: 'exact',
