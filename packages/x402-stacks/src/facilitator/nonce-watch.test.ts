@@ -98,6 +98,11 @@ function harness(maxWaiting = 10) {
   };
 }
 
+/** Lets the watch run, a turn of the event loop at a time, until `condition` holds. */
+async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((resolve) => setImmediate(resolve));
+}
+
 describe('nonce watch', () => {
   test('the waits of one payer share each round, and the rounds drift apart up to the poll interval', async () => {
     const h = harness();
@@ -158,39 +163,14 @@ describe('nonce watch', () => {
     assert.equal(await fine, 'reached');
   });
 
-  test('when every slot is taken, the payer holding the most gives its newest wait up to a payer holding fewer', async () => {
-    const h = harness(4);
-    const greedy = [1n, 2n, 3n, 4n].map((n) => h.watch.wait(h.waitFor('SPGREEDY', n)));
-    const honest = h.watch.wait(h.waitFor('SPHONEST', 1n));
-    assert.equal(await greedy[3], 'busy', "the greedy payer's newest wait made room");
-    assert.equal(h.watch.waiting, 4);
-    assert.equal(
-      await h.watch.wait(h.waitFor('SPGREEDY', 5n)),
-      'busy',
-      'and it cannot take it back',
-    );
-    // Two payers holding two and three: the one with two cannot take from the one with three and stay fair.
-    const second = h.watch.wait(h.waitFor('SPHONEST', 2n));
-    assert.equal(await greedy[2], 'busy');
-    assert.equal(await h.watch.wait(h.waitFor('SPHONEST', 3n)), 'busy');
-    h.setNext(5n);
-    assert.deepEqual(await Promise.all([greedy[0], greedy[1], honest, second]), [
-      'reached',
-      'reached',
-      'reached',
-      'reached',
-    ]);
-    assert.equal(h.watch.waiting, 0);
-  });
-
   test("once a round finds the payer's nonces moving, the next round comes soon again", async () => {
     const h = harness();
     const far = h.watch.wait(h.waitFor('SP1', 9n, 100_000));
     const near = h.watch.wait(h.waitFor('SP1', 1n, 100_000));
-    while (h.sleeps.length < 4) await new Promise((resolve) => setImmediate(resolve));
+    await until(() => h.sleeps.length >= 4);
     h.setNext(1n);
     assert.equal(await near, 'reached');
-    while (h.sleeps.length < 6) await new Promise((resolve) => setImmediate(resolve));
+    await until(() => h.sleeps.length >= 6);
     assert.deepEqual(h.sleeps.slice(0, 6), [100, 200, 400, 800, 100, 200]);
     h.setNext(9n);
     assert.equal(await far, 'reached');
@@ -199,7 +179,7 @@ describe('nonce watch', () => {
   test('a wait that joins an old watch ends at its own deadline, not a poll interval later', async () => {
     const h = harness();
     const old = h.watch.wait(h.waitFor('SP1', 9n, 100_000));
-    while (h.sleeps.length < 6) await new Promise((resolve) => setImmediate(resolve));
+    await until(() => h.sleeps.length >= 6);
     const deadline = h.clock() + 150;
     assert.equal(await h.watch.wait(h.waitFor('SP1', 2n, deadline)), 'timeout');
     assert.ok(h.clock() <= deadline, `answered at ${h.clock()}, deadline ${deadline}`);
@@ -224,7 +204,7 @@ describe('nonce watch', () => {
     h.onNextRead(() => {
       joined = h.watch.wait({ ...h.waitFor('SP1', 1n, 100_000), judge: () => 'reached' });
     });
-    while (joined === undefined) await new Promise((resolve) => setImmediate(resolve));
+    await until(() => joined !== undefined);
     const readsWhenJoined = h.reads.length;
     assert.equal(await joined, 'reached');
     assert.equal(h.reads.length, readsWhenJoined + 1, 'decided on the round after it joined');
@@ -254,7 +234,7 @@ describe('nonce watch', () => {
     const short = h.watch.wait(h.waitFor('SP1', 8n, 150));
     assert.equal(await short, 'timeout');
     // Rounds at 100 and 300 ms; the deadline at 150 between them costs no read.
-    while (h.sleeps.length < 3) await new Promise((resolve) => setImmediate(resolve));
+    await until(() => h.sleeps.length >= 3);
     assert.deepEqual(h.sleeps.slice(0, 3), [100, 50, 150]);
     assert.equal(h.reads.length, 1);
     h.setNext(9n);
@@ -267,6 +247,11 @@ describe('nonce watch', () => {
     const a = [12n, 13n, 14n, 11n].map((n) => h.watch.wait(h.waitFor('SPA', n)));
     const b = h.watch.wait(h.waitFor('SPB', 1n));
     assert.equal(await a[2], 'busy', 'nonce 14 gave way, not 11');
+    assert.equal(
+      await h.watch.wait(h.waitFor('SPA', 15n)),
+      'busy',
+      'the payer holding the most takes no room back',
+    );
     // A holds 3 and B 1: C takes from A again (its highest left, 13).
     const c = h.watch.wait(h.waitFor('SPC', 1n));
     assert.equal(await a[1], 'busy');
@@ -302,7 +287,7 @@ describe('nonce watch', () => {
     const h = harness();
     const far = h.watch.wait(h.waitFor('SP1', 9n, 100_000));
     const near = h.watch.wait(h.waitFor('SP1', 1n, 100_000));
-    while (h.sleeps.length < 5) await new Promise((resolve) => setImmediate(resolve));
+    await until(() => h.sleeps.length >= 5);
     // Asleep for 1,000 ms: a nudge makes the round now, and it finds nonce 1.
     const before = h.clock();
     h.setNext(1n);
@@ -314,7 +299,7 @@ describe('nonce watch', () => {
     const at = h.clock();
     h.onNextRead(() => h.watch.nudge('SP1'));
     h.watch.nudge('SP1');
-    while (h.reads.length < reads + 2) await new Promise((resolve) => setImmediate(resolve));
+    await until(() => h.reads.length >= reads + 2);
     assert.ok(
       h.clock() - at < 100,
       `two rounds within ${h.clock() - at} ms, less than an interval`,
@@ -328,10 +313,10 @@ describe('nonce watch', () => {
   test('a nudged round that finds nothing yet (the API shows the broadcast later) leaves the regular rounds as they were', async () => {
     const h = harness();
     const wait = h.watch.wait(h.waitFor('SP1', 1n, 100_000));
-    while (h.sleeps.length < 2) await new Promise((resolve) => setImmediate(resolve));
+    await until(() => h.sleeps.length >= 2);
     // Asleep until 300 after a round at 100: the nudge's read finds nonce 1 not there yet.
     h.watch.nudge('SP1');
-    while (h.sleeps.length < 4) await new Promise((resolve) => setImmediate(resolve));
+    await until(() => h.sleeps.length >= 4);
     assert.deepEqual(
       h.sleeps.slice(0, 4),
       [100, 200, 200, 400],

@@ -345,12 +345,12 @@ async function claimedAlready(
 }
 
 /**
- * Whether the payment's nonce is reached now, or else waits for it (in the process's shared watch, until `until`,
- * never judged reached after it): `reached`, `taken`, `timeout`, or `busy` when the watch has no room. A payment the payer pays the
- * fee of needs the payer's next possible nonce to reach its own. A sponsored payment asks more, since a refusal of its
- * broadcast, or a wait behind a gap, would cost the sponsor: its nonce must still be free with nothing missing below
- * it (the next possible one, or a gap the payment fills), and when another transaction of the payer took it meanwhile
- * the answer is `taken` at once.
+ * Whether the payment's nonce is reached now, or else waits for it in the process's shared watch until `until`, and is
+ * never judged reached after it: `reached`, `taken`, `timeout`, or `busy` when the watch has no room. A payment the
+ * payer pays the fee of needs the payer's next possible nonce to reach its own. A sponsored payment asks more, since a
+ * refusal of its broadcast, or a wait behind a gap, would cost the sponsor: its nonce must still be free with nothing
+ * missing below it (the next possible one, or a gap the payment fills), and when another transaction of the payer took
+ * it meanwhile the answer is `taken` at once.
  */
 async function nonceReached(
   context: FacilitatorContext,
@@ -370,10 +370,10 @@ async function nonceReached(
       : nonces.possibleNext >= check.nonce
         ? 'reached'
         : 'waiting';
-  const now = await judge(await chain.getNonces(check.payer));
+  const first = await judge(await chain.getNonces(check.payer));
   // A slow read (the chain client's retries) may end past the deadline: nothing is sent after it.
   if (context.now() >= until) return 'timeout';
-  if (now !== 'waiting') return now;
+  if (first !== 'waiting') return first;
   return context.nonceWatch.wait({
     chain,
     key: waitKey(network.caip2, check.payer),
