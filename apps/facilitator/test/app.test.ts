@@ -7,6 +7,7 @@ import { createFacilitator, type Facilitator } from 'x402-stacks';
 import { createPaymentTransaction } from 'x402-stacks/stacks';
 import type { FacilitatorApp } from '../src/app.js';
 import { createFacilitatorApp } from '../src/app.js';
+import { stxPaymentBody } from './payment-body.js';
 
 const post = (app: FacilitatorApp, path: string, body: unknown) =>
   app.request(path, {
@@ -40,26 +41,12 @@ describe('facilitator HTTP routes', () => {
   after(() => stopDevnetApp(devnet, facilitator));
 
   /** A settle body: `payer` is the account paying (account 1 is paid). */
-  async function request(nonce = 0n, payer = 0) {
-    const paymentRequirements = {
-      scheme: 'exact',
-      network: 'stacks:2147483648',
-      amount: '1000',
-      asset: 'STX',
+  function request(nonce = 0n, payer = 0) {
+    return stxPaymentBody({
+      payer: devnet.accounts[payer]!.account,
       payTo: devnet.accounts[1]!.address,
-      maxTimeoutSeconds: 300,
-    };
-    const { transaction } = await createPaymentTransaction({
-      account: devnet.accounts[payer]!.account,
-      requirements: paymentRequirements,
       nonce,
-      fee: 400n,
     });
-    return {
-      x402Version: 2,
-      paymentPayload: { x402Version: 2, accepted: paymentRequirements, payload: { transaction } },
-      paymentRequirements,
-    };
   }
 
   test('POST /verify: 200 with isValid, and a business failure is 200 with false', async () => {

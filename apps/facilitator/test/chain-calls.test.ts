@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { startDevnet } from '@x402-stacks/devnet';
-import { createPaymentTransaction } from 'x402-stacks/stacks';
 import { startCountingProxy } from './counting-proxy.js';
+import { stxPaymentBody } from './payment-body.js';
 import { startProcess } from './process.js';
 
 const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
@@ -31,25 +31,14 @@ test('/verify then /settle of a payment: one read of the payer, one broadcast, a
     LOG_LEVEL: 'silent',
   });
   try {
-    const requirements = {
-      scheme: 'exact',
-      network: 'stacks:2147483648',
-      amount: '3000',
-      asset: 'STX',
-      payTo: devnet.accounts[1]!.address,
-      maxTimeoutSeconds: 300,
-    };
-    const { transaction } = await createPaymentTransaction({
-      account: devnet.accounts[0]!.account,
-      requirements,
-      nonce: 0n,
-      fee: 400n,
-    });
-    const body = JSON.stringify({
-      x402Version: 2,
-      paymentPayload: { x402Version: 2, accepted: requirements, payload: { transaction } },
-      paymentRequirements: requirements,
-    });
+    const body = JSON.stringify(
+      await stxPaymentBody({
+        payer: devnet.accounts[0]!.account,
+        payTo: devnet.accounts[1]!.address,
+        nonce: 0n,
+        amount: '3000',
+      }),
+    );
     const call = async (path: string) =>
       (await (
         await fetch(`${service.url}${path}`, {
