@@ -89,9 +89,9 @@ export type FacilitatorOptions = {
    * How many settlements may wait at once in this engine for their payers' earlier nonces to reach the mempool (the
    * chained payments above, and a sponsored payment behind a gap in its payer's nonces). The waits of one payer share
    * one `/nonces` read per round: 100 ms apart at first, doubling up to `pollIntervalMs` while the payer's nonces
-   * stand still, and 100 ms apart again once they move (each move is a transaction of the payer's in the mempool). A
-   * payer dragging its waits out therefore costs one read per `pollIntervalMs`, however many payments it holds
-   * waiting. When every slot is taken, a payer that, with its new wait, would still hold fewer than the payer holding
+   * stand still, and 100 ms apart again once they move (each move is a transaction of the payer's in the mempool);
+   * a broadcast this engine makes for the payer adds a round at once. A payer dragging its waits out therefore costs
+   * one read per `pollIntervalMs`, however many payments it holds waiting. When every slot is taken, a payer that, with its new wait, would still hold fewer than the payer holding
    * the most takes that payer's highest-nonce wait, which is refused; a wait that finds no room is refused too. A
    * refusal answers `nonce_wait_capacity_exhausted`, with the claim given back and nothing sent. 0 refuses every wait:
    * payments must then arrive in nonce order. Default 64.
