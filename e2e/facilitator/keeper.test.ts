@@ -283,6 +283,136 @@ describe('facilitator engine: lost broadcasts and abandoned claims', () => {
     }
   });
 
+  test("a process killed at any step of recording the node's refusal of the sponsor's nonce: the identical bytes are sponsored afresh and settle once", async () => {
+    // The ledger calls a process makes between the node's refusal and claiming the payment afresh. A process killed at
+    // call `cut` made the ones before it only; once `cut` passes them all, the process is not killed.
+    for (let cut = 0; ; cut++) {
+      const devnet = await startDevnet({ port: 0 });
+      try {
+        const sponsor = devnet.accounts[9]!;
+        const seller = devnet.accounts[1]!.address;
+        const requirements = {
+          ...requirementsFor(seller),
+          extra: { sponsor: sponsor.address },
+        };
+        const real = createChainClient({ network: 'testnet', url: devnet.url });
+        // The sponsor's key spends the nonce the pool just gave the payment (another service sharing the key): the
+        // node refuses the payment for the sponsor's nonce, not the payer's.
+        const refusals: string[] = [];
+        // From the refusal on, the ledger calls are counted (until the payment is claimed afresh).
+        let counting = false;
+        const chain: ChainClient = Object.assign(Object.create(real) as ChainClient, {
+          async broadcast(transaction: string | Uint8Array) {
+            if (refusals.length === 0) {
+              const own = await createPaymentTransaction({
+                account: sponsor.account,
+                requirements: requirementsFor(devnet.accounts[2]!.address),
+                nonce: 0n,
+                fee: 400n,
+              });
+              assert.equal((await real.broadcast(own.transaction)).accepted, true);
+              while (devnet.chain.state.nonce(sponsor.address) === 0n) {
+                await new Promise((r) => setTimeout(r, 5));
+              }
+            }
+            const result = await real.broadcast(transaction);
+            if (!result.accepted) {
+              refusals.push(result.reason);
+              counting = true;
+            }
+            return result;
+          },
+        });
+        const ledger = new InMemoryLedger();
+        const made: string[] = [];
+        let killed = false;
+        const dies = new Proxy(ledger, {
+          get(target, name, receiver) {
+            const value = Reflect.get(target, name, receiver);
+            if (typeof value !== 'function') return value;
+            return (...args: unknown[]) => {
+              if (name === 'claim') counting = false;
+              if (counting && made.length === cut) {
+                killed = true;
+                return new Promise(() => undefined);
+              }
+              if (counting) made.push(String(name));
+              return value.apply(target, args);
+            };
+          },
+        });
+        // Killed before the refusal is recorded, the settlement stays broadcast: the next process ends it once its
+        // bytes have been unknown to the node for `trackForMs`, and the payment's retry then settles it afresh.
+        const options = {
+          settleTimeoutMs: 5_000,
+          pollIntervalMs: 20,
+          trackForMs: 1_000,
+          keeper: { rebroadcastAfterMs: 100 },
+          sponsor: { privateKeys: sponsor.privateKey },
+        };
+        const first = createFacilitator({
+          ...options,
+          networks: { testnet: { chain } },
+          ledger: dies,
+        });
+        const { transaction, txid } = await createPaymentTransaction({
+          account: devnet.accounts[0]!.account,
+          requirements,
+          nonce: 0n,
+        });
+        const payment = { x402Version: 2, accepted: requirements, payload: { transaction } };
+        const before = devnet.chain.state.stx(seller);
+        let outcome: Awaited<ReturnType<typeof first.settle>> | undefined;
+        void first.settle(payment, requirements).then((answer) => {
+          outcome = answer;
+        });
+        while (!killed && !outcome) await new Promise((r) => setTimeout(r, 5));
+        assert.deepEqual(
+          refusals,
+          ['BadNonce'],
+          `cut ${cut}: the node refused the sponsor's nonce`,
+        );
+        if (!killed) {
+          // Past the last step: the same process sponsored the payment afresh.
+          assert.equal(outcome?.success, true, `not killed: ${JSON.stringify(outcome)}`);
+          assert.ok(cut > 0, 'the refusal is recorded in at least one ledger call');
+          assert.equal(devnet.chain.state.stx(seller), before + 4000n);
+          await first.idle();
+          break;
+        }
+
+        const next = createFacilitator({
+          ...options,
+          networks: { testnet: { url: devnet.url } },
+          ledger,
+        });
+        await next.resume();
+        await next.idle();
+        const settled = await next.settle(payment, requirements);
+        assert.equal(
+          settled.success,
+          true,
+          `cut ${cut} (${made.join(', ')}): ${JSON.stringify(settled)}`,
+        );
+        assert.equal(
+          devnet.chain.transaction(settled.transaction)?.admitted.sponsorNonce,
+          1n,
+          `cut ${cut}: sponsored afresh on the next free nonce`,
+        );
+        assert.equal(
+          (await next.settle(payment, requirements)).errorReason,
+          'duplicate_settlement',
+          `cut ${cut}: a further replay`,
+        );
+        assert.equal(devnet.chain.state.stx(seller), before + 4000n, `cut ${cut}: paid once`);
+        assert.equal((await next.status(txid))?.state, 'success', `cut ${cut}`);
+        await next.idle();
+      } finally {
+        await devnet.stop();
+      }
+    }
+  });
+
   test('a process killed while recording a refused broadcast: a later payment on the nonce is never replaced by the refused bytes', async () => {
     // cut 0: killed at the update that fails the refused payment and frees its nonce; cut 1: not killed.
     for (const cut of [0, 1]) {

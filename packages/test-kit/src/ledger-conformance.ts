@@ -464,6 +464,22 @@ export function ledgerConformance(name: string, create: () => Promise<Ledger>): 
       assert.equal(nonceOf(await sponsored(ledger, 6)), 3n);
     });
 
+    test('a release of a claim whose sponsor nonce something else spent drops it and never hands that nonce out again', async () => {
+      const ledger = await create();
+      nonceOf(await sponsored(ledger, 1)); // 0
+      nonceOf(await sponsored(ledger, 2)); // 1
+      const claimedAt = (await ledger.get(settlement(1).paymentTxid))!.createdAt;
+      await ledger.release(settlement(1).paymentTxid, claimedAt + 1, { reuseSponsorNonce: false });
+      assert.ok(await ledger.get(settlement(1).paymentTxid), 'another claim: kept');
+      await ledger.release(settlement(1).paymentTxid, claimedAt, { reuseSponsorNonce: false });
+      assert.equal(await ledger.get(settlement(1).paymentTxid), undefined, 'dropped');
+      assert.equal(nonceOf(await sponsored(ledger, 3)), 2n, 'nonce 0 is spent: not reused');
+      // The same payment is claimed and sponsored afresh, on the next nonce.
+      assert.equal(nonceOf(await sponsored(ledger, 1)), 3n);
+      await ledger.release(settlement(2).paymentTxid, undefined, { reuseSponsorNonce: true });
+      assert.equal(nonceOf(await sponsored(ledger, 4)), 1n, 'reused when told to');
+    });
+
     test('a gap can be taken for a filler only when no settlement in flight holds it', async () => {
       const ledger = await create();
       const account = { network: NETWORK, sponsor: key };

@@ -289,8 +289,12 @@ export class SqlLedger implements Ledger {
     return row ? toRecord(row) : undefined;
   }
 
-  async release(txid: string, claimedAt?: number): Promise<void> {
-    await this.#drop(txid, { claimedAt });
+  async release(
+    txid: string,
+    claimedAt?: number,
+    options?: { readonly reuseSponsorNonce?: boolean },
+  ): Promise<void> {
+    await this.#drop(txid, { claimedAt }, options?.reuseSponsorNonce ?? true);
   }
 
   async expireClaim(txid: string, updatedBefore: number): Promise<SettlementRecord | undefined> {
@@ -298,10 +302,14 @@ export class SqlLedger implements Ledger {
   }
 
   /**
-   * Deletes a settlement and frees its sponsor nonce: only the claim made at `claimedAt`, or only a `claimed` one last
-   * updated before `updatedBefore`, when given.
+   * Deletes a settlement and frees its sponsor nonce (for reuse unless told otherwise): only the claim made at
+   * `claimedAt`, or only a `claimed` one last updated before `updatedBefore`, when given.
    */
-  async #drop(txid: string, guard: { claimedAt?: number; updatedBefore?: number }) {
+  async #drop(
+    txid: string,
+    guard: { claimedAt?: number; updatedBefore?: number },
+    reuseSponsorNonce = true,
+  ) {
     const id = normalize(txid);
     const known = await this.get(id);
     if (!known) return undefined;
@@ -318,7 +326,7 @@ export class SqlLedger implements Ledger {
       }
       const row = await query.returningAll().executeTakeFirst();
       if (!row) return undefined;
-      await this.#releaseSponsorship(trx, row.payment_txid, true);
+      await this.#releaseSponsorship(trx, row.payment_txid, reuseSponsorNonce);
       return toRecord(row);
     });
   }

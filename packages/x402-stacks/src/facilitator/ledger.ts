@@ -212,11 +212,21 @@ export interface Ledger {
     claimedAt?: number,
   ): Promise<SettlementRecord | undefined>;
   /**
-   * Drops a claim that provably never reached the node, so the same payment may be settled again. Either txid. Its
-   * sponsor nonce, if it holds one, goes back to the pool. `claimedAt` limits it to the claim made at that time: a
-   * holder that stalled past its lease must not drop the claim that took its payment over.
+   * Drops a claim whose transaction provably spent nothing (it never reached the node, or the node refused the
+   * sponsor's nonce), so the same payment may be settled again. Either txid. Its sponsor nonce, if it holds one, goes
+   * back to the pool unless `reuseSponsorNonce` is false (something else spent it), in the same step. `claimedAt`
+   * limits it to the claim made at that time: a holder that stalled past its lease must not drop the claim that took
+   * its payment over.
+   * @example
+   * ```ts
+   * await ledger.release(record.paymentTxid, record.createdAt, { reuseSponsorNonce: false });
+   * ```
    */
-  release(txid: string, claimedAt?: number): Promise<void>;
+  release(
+    txid: string,
+    claimedAt?: number,
+    options?: { readonly reuseSponsorNonce?: boolean },
+  ): Promise<void>;
   /**
    * Drops a `claimed` settlement last updated before `updatedBefore`: its holder died or gave up between claiming and
    * broadcasting. Its sponsor nonce goes back to the pool.

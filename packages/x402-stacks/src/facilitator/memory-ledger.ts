@@ -97,9 +97,15 @@ export class InMemoryLedger implements Ledger {
     return this.#set(current, update);
   }
 
-  async release(txid: string, claimedAt?: number): Promise<void> {
+  async release(
+    txid: string,
+    claimedAt?: number,
+    options?: { readonly reuseSponsorNonce?: boolean },
+  ): Promise<void> {
     const record = this.#find(txid);
-    if (record && (claimedAt === undefined || record.createdAt === claimedAt)) this.#drop(record);
+    if (record && (claimedAt === undefined || record.createdAt === claimedAt)) {
+      this.#drop(record, options?.reuseSponsorNonce ?? true);
+    }
   }
 
   async expireClaim(txid: string, updatedBefore: number): Promise<SettlementRecord | undefined> {
@@ -324,8 +330,8 @@ export class InMemoryLedger implements Ledger {
     return next;
   }
 
-  #drop(record: SettlementRecord): void {
-    this.#releaseSponsorship(record.paymentTxid, true);
+  #drop(record: SettlementRecord, reuseSponsorNonce = true): void {
+    this.#releaseSponsorship(record.paymentTxid, reuseSponsorNonce);
     this.#byPaymentTxid.delete(record.paymentTxid);
     this.#byChainTxid.delete(record.txid);
     const key = nonceKeyOf(record);

@@ -269,12 +269,8 @@ async function settleExamined(
     );
   }
   if (!result.accepted) {
-    const sponsorsNonce = await tracker.refused(marked, result, chain);
-    if (sponsorsNonce) {
-      // The sponsor's nonce was taken by something else: the payment itself is fine, so it is claimed afresh.
-      await ledger.release(check.txid, claimedAt);
-      return 'sponsor_nonce_refused';
-    }
+    // The sponsor's nonce was taken by something else: the payment itself is fine, so it is claimed afresh.
+    if (await tracker.refused(marked, result, chain)) return 'sponsor_nonce_refused';
     return failure(
       check.payer,
       network,

@@ -56,8 +56,9 @@ export type Tracker = {
     look?: { readonly read: StatusRead },
   ): Promise<Observation>;
   /**
-   * Records a node's refusal of a broadcast settlement: failed, its payer nonce freed, and its sponsor nonce handed
-   * back unless something else holds it. Returns whether the refusal was about the sponsor's nonce.
+   * Records a node's refusal of a broadcast settlement. A refusal of the sponsor's nonce drops the settlement, so the
+   * payment may be sponsored afresh; any other fails it. Either way its payer nonce is freed, and its sponsor nonce
+   * handed back unless something else holds it. Returns whether the refusal was about the sponsor's nonce.
    */
   refused(
     record: SettlementRecord,
@@ -162,6 +163,19 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
     refusal: BroadcastRejected,
     chain: ChainClient,
   ): Promise<boolean> {
+    const judged =
+      record.sponsor === undefined || record.sponsorNonce === undefined
+        ? undefined
+        : await pool.judgeRefusal(refusal, record.sponsor, record.sponsorNonce, chain);
+    sentAt.delete(record.txid);
+    if (judged?.sponsorsNonce) {
+      // The payment itself is fine: one step drops the settlement and its sponsor nonce, so no death in between can
+      // leave it failed for a fault that was ours (its identical bytes would then be refused as a duplicate for good).
+      await ledger.release(record.paymentTxid, record.createdAt, {
+        reuseSponsorNonce: judged.nonceFree,
+      });
+      return true;
+    }
     // Refused, the transaction spent neither nonce: the payer may use its nonce again (in the same step, as in `fail`).
     const failed = await ledger.update(
       record.paymentTxid,
@@ -174,12 +188,8 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
       ['broadcast'],
       record.createdAt,
     );
-    if (!failed) return false;
-    sentAt.delete(failed.txid);
-    if (failed.sponsor === undefined || failed.sponsorNonce === undefined) return false;
-    const judged = await pool.judgeRefusal(refusal, failed.sponsor, failed.sponsorNonce, chain);
-    await ledger.releaseSponsorship(failed.paymentTxid, judged.nonceFree);
-    return judged.sponsorsNonce;
+    if (failed && judged) await ledger.releaseSponsorship(failed.paymentTxid, judged.nonceFree);
+    return false;
   }
 
   async function poll(
