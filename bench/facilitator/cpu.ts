@@ -1,5 +1,5 @@
 /** CPU time of another process, for a per-settlement cost next to the rate. */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** Clock ticks per second of /proc's utime and stime: 100 on Linux everywhere this bench runs. */
 const TICKS_PER_SECOND = 100;
@@ -12,4 +12,23 @@ export function cpuMsOf(pid: number): number {
   const utime = Number(fields[11]);
   const stime = Number(fields[12]);
   return ((utime + stime) * 1000) / TICKS_PER_SECOND;
+}
+
+/**
+ * CPU milliseconds used so far by every PostgreSQL process on this machine (the server, its background workers and
+ * the backends serving connections), read off /proc by command name. A backend that exits between two readings takes
+ * its share with it, so keep the connections open across a measurement.
+ */
+export function postgresCpuMs(): number {
+  let total = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() !== 'postgres') continue;
+      total += cpuMsOf(Number(entry));
+    } catch {
+      // Gone since the listing.
+    }
+  }
+  return total;
 }

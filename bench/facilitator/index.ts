@@ -10,7 +10,9 @@
  * Every figure is the median of `--rounds` rounds (3), the measurements of a row rotated between rounds, so a load
  * that comes and goes on a shared machine lands on all of them alike. The engine in process runs the same verify and
  * settle without the HTTP hop. For the services, CPU ms per settlement
- * is the facilitator process's own (from /proc), and the chain alone's is this whole process: devnet plus client.
+ * is the facilitator process's own (from /proc), and the chain alone's is this whole process: devnet plus client. The
+ * PostgreSQL rows also give the CPU of every postgres process on the machine per settlement, the third process a
+ * settlement there keeps busy.
  *
  * Verify runs with the service's default per-payer cache (VERIFY_CACHE_MS=2000); every settle is a distinct, fresh
  * payment (a settle succeeds once), broadcast, mined and confirmed, with status rounds every 20 ms (POLL_INTERVAL_MS,
@@ -46,7 +48,7 @@ import {
   printTable,
   requireBuilt,
 } from '../lib.js';
-import { cpuMsOf } from './cpu.js';
+import { cpuMsOf, postgresCpuMs } from './cpu.js';
 
 const seconds = Number(flag('seconds', '3'));
 const payerCount = Number(flag('payers', '100'));
@@ -127,8 +129,14 @@ async function freshPayments(count: number) {
 const verifyPaymentsNow = (of: readonly StacksAccount[]) =>
   Promise.all(of.map((payer) => sign(payer, nextNonce.get(payer.address)!)));
 
-/** Settle rows measure CPU too: the facilitator's own, or (for the chain alone) this process's. */
-type SettleResult = LoadResult & { readonly cpuMsPerSettle: number };
+/**
+ * Settle rows measure CPU too: the facilitator's own, or (for the chain alone) this process's; and PostgreSQL's, for
+ * the rows that keep their ledger there.
+ */
+type SettleResult = LoadResult & {
+  readonly cpuMsPerSettle: number;
+  readonly databaseCpuMsPerSettle?: number;
+};
 
 const chain = createChainClient({ network: 'testnet', url: devnet.url });
 
@@ -169,12 +177,14 @@ async function planSettles(): Promise<SettlePlan> {
 
 /**
  * Settle rounds: the chain alone and the settlements measured alternately, once per round of the plan.
- * @param settle settles one payment; `cpuMs` reads the settling processes' CPU so far.
+ * @param settle settles one payment; `cpuMs` reads the settling processes' CPU so far, `databaseCpuMs` their
+ * database's.
  */
 async function settleRounds(
   plan: SettlePlan,
   settle: (payment: Payment) => Promise<void>,
   cpuMs: () => number,
+  databaseCpuMs?: () => number,
 ): Promise<{ chain: SettleResult; settle: SettleResult }> {
   const chainRounds: SettleResult[] = [];
   const settleRoundsDone: SettleResult[] = [];
@@ -198,13 +208,20 @@ async function settleRounds(
     const own = process.cpuUsage(ownBefore);
     chainRounds.push({ ...alone, cpuMsPerSettle: (own.user + own.system) / 1000 / alone.requests });
     const before = cpuMs();
+    const databaseBefore = databaseCpuMs?.();
     const settled = await load({
       concurrency: settleConcurrency,
       seconds: 600,
       total: settlePayments.length,
       request: (i) => settle(settlePayments[i]!),
     });
-    settleRoundsDone.push({ ...settled, cpuMsPerSettle: (cpuMs() - before) / settled.requests });
+    settleRoundsDone.push({
+      ...settled,
+      cpuMsPerSettle: (cpuMs() - before) / settled.requests,
+      ...(databaseBefore === undefined
+        ? {}
+        : { databaseCpuMsPerSettle: (databaseCpuMs!() - databaseBefore) / settled.requests }),
+    });
   }
   return { chain: median(chainRounds), settle: median(settleRoundsDone) };
 }
@@ -369,6 +386,7 @@ async function runService(
         if (!answer.success) throw new Error(`HTTP settle failed: ${JSON.stringify(answer)}`);
       },
       () => services.reduce((sum, service) => sum + cpuMsOf(service.child.pid!), 0),
+      database.url.startsWith('postgres') ? postgresCpuMs : undefined,
     );
     process.stderr.write(
       `  ${label} settle: ${formatRate(settled.settle.perSecond)}/s, chain alone ${formatRate(settled.chain.perSecond)}/s\n`,
@@ -458,6 +476,7 @@ printTable(
     'p50 ms',
     '÷ chain',
     'CPU ms/settle (chain alone)',
+    'PostgreSQL CPU ms/settle',
     'peak RSS MiB',
   ],
   rows.map((row) => [
@@ -475,6 +494,7 @@ printTable(
     ms(row.settle.p50Ms),
     share(row.settle.perSecond, row.chain.perSecond),
     `${row.settle.cpuMsPerSettle.toFixed(2)} (${row.chain.cpuMsPerSettle.toFixed(2)})`,
+    row.settle.databaseCpuMsPerSettle?.toFixed(2) ?? '',
     row.rssMiB.map((m) => m.toFixed(0)).join(' + '),
   ]),
 );
@@ -499,6 +519,7 @@ console.log(
 console.log(
   'The empty route is GET /supported on the same processes: what HTTP alone allows on this machine. The chain alone\n' +
     "alternates with the settle rounds, at the settle concurrency; each figure is the median of the rounds. CPU ms/settle is the facilitator processes'\n" +
-    "own; the engine row's is this whole process (devnet, load generator and engine), like the chain alone's. The\n" +
-    "engine row's RSS is this whole process.",
+    "own; the engine row's is this whole process (devnet, load generator and engine), like the chain alone's.\n" +
+    "PostgreSQL CPU ms/settle is every postgres process's on this machine (server, workers, backends) over the same\n" +
+    "rounds. The engine row's RSS is this whole process.",
 );
