@@ -55,6 +55,112 @@ function paysAtNonceZero(devnet: Devnet, requirements: ReturnType<typeof require
   };
 }
 
+/** A sponsored payment of the first genesis account at nonce 0 (the sponsor sets the fee). */
+async function paysSponsoredAtNonceZero(
+  devnet: Devnet,
+  requirements: ReturnType<typeof requirementsFor> & { extra: { sponsor: string } },
+) {
+  const { transaction, txid } = await createPaymentTransaction({
+    account: devnet.accounts[0]!.account,
+    requirements,
+    nonce: 0n,
+  });
+  return { txid, payment: { x402Version: 2, accepted: requirements, payload: { transaction } } };
+}
+
+/** The sponsor's key spends its nonce 0 itself (another service sharing the key): returns that transaction's txid. */
+async function spendSponsorNonceZero(
+  devnet: Devnet,
+  sponsor: Devnet['accounts'][number],
+  chain: ChainClient,
+  fee: bigint,
+) {
+  const own = await createPaymentTransaction({
+    account: sponsor.account,
+    requirements: requirementsFor(devnet.accounts[2]!.address),
+    nonce: 0n,
+    fee,
+  });
+  assert.equal((await chain.broadcast(own.transaction)).accepted, true);
+  return own.txid;
+}
+
+/**
+ * A chain client whose first broadcast finds the sponsor's nonce 0 held in the mempool by another transaction of the
+ * sponsor's key (another service sharing it, with a higher fee): the node refuses the payment with
+ * ConflictingNonceInMempool, which does not say whose nonce conflicts. The sponsor-nonce read that judges it waits
+ * until `judged()` is called.
+ */
+function conflictingSponsorNonce(devnet: Devnet, sponsor: Devnet['accounts'][number]) {
+  const real = createChainClient({ network: 'testnet', url: devnet.url });
+  const state = { conflict: undefined as string | undefined, judging: false };
+  let judged!: () => void;
+  const held = new Promise<void>((resolve) => {
+    judged = resolve;
+  });
+  const chain: ChainClient = Object.assign(Object.create(real) as ChainClient, {
+    async broadcast(transaction: string | Uint8Array) {
+      if (state.conflict !== undefined) return real.broadcast(transaction);
+      state.conflict = await spendSponsorNonceZero(devnet, sponsor, real, 90_000n);
+      const result = await real.broadcast(transaction);
+      assert.equal(!result.accepted && result.reason, 'ConflictingNonceInMempool');
+      state.judging = true;
+      return result;
+    },
+    async getNonces(address: string) {
+      if (state.judging && address === sponsor.address) {
+        state.judging = false;
+        await held;
+      }
+      return real.getNonces(address);
+    },
+  });
+  return { chain, state, judged };
+}
+
+/**
+ * A sponsored payment, settled by a first engine until the node refuses it on a conflict over the sponsor's nonce
+ * (`conflictingSponsorNonce`) and the refusal's judgement is reading the chain.
+ */
+async function refusedOnConflict(
+  devnet: Devnet,
+  extra: { keeper?: { rebroadcastAfterMs: number } },
+) {
+  const sponsor = devnet.accounts[9]!;
+  const seller = devnet.accounts[1]!.address;
+  const requirements = { ...requirementsFor(seller), extra: { sponsor: sponsor.address } };
+  const conflict = conflictingSponsorNonce(devnet, sponsor);
+  const ledger = new InMemoryLedger();
+  const options = {
+    settleTimeoutMs: 5_000,
+    pollIntervalMs: 20,
+    sponsor: { privateKeys: sponsor.privateKey },
+    ...extra,
+  };
+  const first = createFacilitator({
+    ...options,
+    networks: { testnet: { chain: conflict.chain } },
+    ledger,
+  });
+  const { payment, txid } = await paysSponsoredAtNonceZero(devnet, requirements);
+  const before = devnet.chain.state.stx(seller);
+  const answer = first.settle(payment, requirements);
+  while (conflict.state.conflict === undefined || conflict.state.judging) {
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  return { conflict, ledger, options, first, payment, requirements, txid, seller, before, answer };
+}
+
+/** Runs `work` while the devnet mines a block every 20 ms. */
+async function mining<T>(devnet: Devnet, work: () => Promise<T>): Promise<T> {
+  const timer = setInterval(() => devnet.mine(), 20);
+  try {
+    return await work();
+  } finally {
+    clearInterval(timer);
+  }
+}
+
 describe('facilitator engine: lost broadcasts and abandoned claims', () => {
   test('a broadcast the node never got is sent again as identical bytes and settles once', async () => {
     const devnet = await startDevnet({ port: 0 });
@@ -304,13 +410,7 @@ describe('facilitator engine: lost broadcasts and abandoned claims', () => {
         const chain: ChainClient = Object.assign(Object.create(real) as ChainClient, {
           async broadcast(transaction: string | Uint8Array) {
             if (refusals.length === 0) {
-              const own = await createPaymentTransaction({
-                account: sponsor.account,
-                requirements: requirementsFor(devnet.accounts[2]!.address),
-                nonce: 0n,
-                fee: 400n,
-              });
-              assert.equal((await real.broadcast(own.transaction)).accepted, true);
+              await spendSponsorNonceZero(devnet, sponsor, real, 400n);
               while (devnet.chain.state.nonce(sponsor.address) === 0n) {
                 await new Promise((r) => setTimeout(r, 5));
               }
@@ -355,12 +455,7 @@ describe('facilitator engine: lost broadcasts and abandoned claims', () => {
           networks: { testnet: { chain } },
           ledger: dies,
         });
-        const { transaction, txid } = await createPaymentTransaction({
-          account: devnet.accounts[0]!.account,
-          requirements,
-          nonce: 0n,
-        });
-        const payment = { x402Version: 2, accepted: requirements, payload: { transaction } };
+        const { payment, txid } = await paysSponsoredAtNonceZero(devnet, requirements);
         const before = devnet.chain.state.stx(seller);
         let outcome: Awaited<ReturnType<typeof first.settle>> | undefined;
         void first.settle(payment, requirements).then((answer) => {
@@ -410,6 +505,87 @@ describe('facilitator engine: lost broadcasts and abandoned claims', () => {
       } finally {
         await devnet.stop();
       }
+    }
+  });
+
+  test('a refusal judged on a slow read: the settlement is failed first, so no keeper sends it again meanwhile, and the payment is sponsored afresh once the conflict is gone', async () => {
+    const devnet = await startDevnet({ port: 0, mining: { mode: 'manual' } });
+    const refusal = await refusedOnConflict(devnet, { keeper: { rebroadcastAfterMs: 50 } });
+    try {
+      const { conflict, ledger, txid } = refusal;
+      const real = createChainClient({ network: 'testnet', url: devnet.url });
+      const sentByOther: string[] = [];
+      const other = createFacilitator({
+        ...refusal.options,
+        networks: {
+          testnet: {
+            chain: Object.assign(Object.create(real) as ChainClient, {
+              async broadcast(transaction: string | Uint8Array) {
+                sentByOther.push(String(transaction));
+                return real.broadcast(transaction);
+              },
+            }),
+          },
+        },
+        ledger,
+      });
+      // While the judgement reads: the conflict leaves the mempool unmined, and another process's keeper runs.
+      assert.equal((await ledger.get(txid))?.state, 'failed', 'failed before the read');
+      assert.equal(devnet.chain.injectFault(conflict.state.conflict!, { kind: 'drop' }), true);
+      await new Promise((r) => setTimeout(r, 100));
+      await other.keeper.runOnce();
+      assert.deepEqual(sentByOther, [], 'nothing sent again while the refusal was judged');
+      conflict.judged();
+      const settled = await mining(devnet, () => refusal.answer);
+      assert.equal(settled.success, true, JSON.stringify(settled));
+      assert.equal(
+        devnet.chain.transaction(settled.transaction)?.admitted.sponsorNonce,
+        0n,
+        'the conflict gone, its nonce was free: sponsored on it again, no gap',
+      );
+      assert.equal(devnet.chain.state.stx(refusal.seller), refusal.before + 4000n, 'paid once');
+      assert.equal((await ledger.get(txid))?.state, 'success');
+      await refusal.first.idle();
+      await other.idle();
+    } finally {
+      refusal.conflict.judged();
+      await devnet.stop();
+    }
+  });
+
+  test('a process killed while a refusal is judged on a read: the retry of the identical bytes judges it again and is sponsored afresh', async () => {
+    const devnet = await startDevnet({ port: 0, mining: { mode: 'manual' } });
+    // The first process dies during the judgement's read: it never answers, and never writes again.
+    const refusal = await refusedOnConflict(devnet, {});
+    try {
+      const { ledger, payment, requirements } = refusal;
+      const left = await ledger.get(refusal.txid);
+      assert.equal(left?.state, 'failed');
+      assert.equal(left?.errorMessage, 'ConflictingNonceInMempool');
+
+      const next = createFacilitator({
+        ...refusal.options,
+        networks: { testnet: { url: devnet.url } },
+        ledger,
+      });
+      await next.resume();
+      const settled = await mining(devnet, () => next.settle(payment, requirements));
+      assert.equal(settled.success, true, JSON.stringify(settled));
+      assert.equal(
+        devnet.chain.transaction(settled.transaction)?.admitted.sponsorNonce,
+        1n,
+        "nonce 0 is the other transaction's: sponsored on the next",
+      );
+      assert.equal(
+        (await next.settle(payment, requirements)).errorReason,
+        'duplicate_settlement',
+        'a further replay',
+      );
+      assert.equal(devnet.chain.state.stx(refusal.seller), refusal.before + 4000n, 'paid once');
+      await next.idle();
+    } finally {
+      refusal.conflict.judged();
+      await devnet.stop();
     }
   });
 

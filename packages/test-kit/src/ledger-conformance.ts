@@ -830,6 +830,39 @@ export function ledgerConformance(name: string, create: () => Promise<Ledger>): 
       await ledger.releaseSponsorship(paymentTxid, true);
     }
 
+    test('a release guarded by state drops a refused settlement only in those states, with its sponsor nonce as told', async () => {
+      const ledger = await create();
+      const refused = await broadcast(ledger, 1, { sponsored: true }); // sponsor nonce 0
+      const { paymentTxid } = settlement(1);
+      await ledger.release(paymentTxid, refused.createdAt, { from: ['failed'] });
+      assert.equal((await ledger.get(paymentTxid))?.state, 'broadcast', 'not failed yet: kept');
+      await ledger.update(
+        paymentTxid,
+        { state: 'failed', errorReason: 'broadcast_failed', releaseNonce: true },
+        ['broadcast'],
+      );
+      await ledger.release(paymentTxid, refused.createdAt, { from: ['broadcast'] });
+      assert.equal((await ledger.get(paymentTxid))?.state, 'failed', 'no longer broadcast: kept');
+      await ledger.release(paymentTxid, refused.createdAt, {
+        from: ['failed'],
+        reuseSponsorNonce: false,
+      });
+      assert.equal(await ledger.get(paymentTxid), undefined, 'dropped');
+      // The same payment, claimed afresh, is sponsored on the next nonce: the one something else spent stays spent.
+      await broadcast(ledger, 1, { sponsored: true });
+      assert.equal((await ledger.get(paymentTxid))?.sponsorNonce, 1n);
+      const succeeded = await broadcast(ledger, 2, { sponsored: true });
+      await ledger.update(settlement(2).paymentTxid, { state: 'success' }, ['broadcast']);
+      await ledger.release(settlement(2).paymentTxid, succeeded.createdAt, {
+        from: ['broadcast', 'failed'],
+      });
+      assert.equal(
+        (await ledger.get(settlement(2).paymentTxid))?.state,
+        'success',
+        'a success is never dropped',
+      );
+    });
+
     test('forgetDropped forgets a dropped settlement and its answer: the same bytes are claimed and answered anew', async () => {
       const ledger = await create();
       const { paymentTxid } = settlement(1);

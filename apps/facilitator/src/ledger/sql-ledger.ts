@@ -12,6 +12,7 @@ import type {
   PaymentIdBinding,
   PaymentIdKey,
   PaymentIdReplay,
+  ReleaseOptions,
   SettlementAnswer,
   SettlementRecord,
   SettlementState,
@@ -289,12 +290,8 @@ export class SqlLedger implements Ledger {
     return row ? toRecord(row) : undefined;
   }
 
-  async release(
-    txid: string,
-    claimedAt?: number,
-    options?: { readonly reuseSponsorNonce?: boolean },
-  ): Promise<void> {
-    await this.#drop(txid, { claimedAt }, options?.reuseSponsorNonce ?? true);
+  async release(txid: string, claimedAt?: number, options: ReleaseOptions = {}): Promise<void> {
+    await this.#drop(txid, { claimedAt, from: options.from }, options.reuseSponsorNonce);
   }
 
   async expireClaim(txid: string, updatedBefore: number): Promise<SettlementRecord | undefined> {
@@ -303,22 +300,28 @@ export class SqlLedger implements Ledger {
 
   /**
    * Deletes a settlement and frees its sponsor nonce (for reuse unless told otherwise): only the claim made at
-   * `claimedAt`, or only a `claimed` one last updated before `updatedBefore`, when given.
+   * `claimedAt`, only one in a state of `from`, or only a `claimed` one last updated before `updatedBefore`, when
+   * given.
    */
   async #drop(
     txid: string,
-    guard: { claimedAt?: number; updatedBefore?: number },
+    guard: {
+      claimedAt?: number;
+      from?: readonly SettlementState[] | undefined;
+      updatedBefore?: number;
+    },
     reuseSponsorNonce = true,
   ) {
     const id = normalize(txid);
     const known = await this.get(id);
-    if (!known) return undefined;
+    if (!known || guard.from?.length === 0) return undefined;
     return this.#exclusive(known.network, async (trx) => {
       let query = trx
         .deleteFrom('x402_settlements')
         .where((eb) => eb.or([eb('payment_txid', '=', id), eb('txid', '=', id)]));
       if (guard.claimedAt !== undefined)
         query = query.where('created_at', '=', String(guard.claimedAt));
+      if (guard.from !== undefined) query = query.where('state', 'in', guard.from);
       if (guard.updatedBefore !== undefined) {
         query = query
           .where('state', '=', 'claimed')

@@ -50,6 +50,7 @@ export type {
   PaymentIdBinding,
   PaymentIdKey,
   PaymentIdReplay,
+  ReleaseOptions,
   SettlementAnswer,
   SettlementRecord,
   SettlementState,

@@ -65,6 +65,14 @@ export type ClaimResult =
       readonly existing: SettlementRecord;
     };
 
+/** How {@link Ledger.release} drops a claim. */
+export type ReleaseOptions = {
+  /** Drops it only while in one of these states (any state when omitted). */
+  readonly from?: readonly SettlementState[];
+  /** False when something else spent its sponsor nonce: the nonce is then never handed out again. Default true. */
+  readonly reuseSponsorNonce?: boolean;
+};
+
 /** Fields a state change may set. */
 export type SettlementUpdate = Partial<
   Pick<
@@ -214,19 +222,14 @@ export interface Ledger {
   /**
    * Drops a claim whose transaction provably spent nothing (it never reached the node, or the node refused the
    * sponsor's nonce), so the same payment may be settled again. Either txid. Its sponsor nonce, if it holds one, goes
-   * back to the pool unless `reuseSponsorNonce` is false (something else spent it), in the same step. `claimedAt`
-   * limits it to the claim made at that time: a holder that stalled past its lease must not drop the claim that took
-   * its payment over.
+   * back to the pool in the same step, unless `options.reuseSponsorNonce` is false. `claimedAt` limits it to the claim
+   * made at that time: a holder that stalled past its lease must not drop the claim that took its payment over.
    * @example
    * ```ts
-   * await ledger.release(record.paymentTxid, record.createdAt, { reuseSponsorNonce: false });
+   * await ledger.release(record.paymentTxid, record.createdAt, { from: ['failed'], reuseSponsorNonce: false });
    * ```
    */
-  release(
-    txid: string,
-    claimedAt?: number,
-    options?: { readonly reuseSponsorNonce?: boolean },
-  ): Promise<void>;
+  release(txid: string, claimedAt?: number, options?: ReleaseOptions): Promise<void>;
   /**
    * Drops a `claimed` settlement last updated before `updatedBefore`: its holder died or gave up between claiming and
    * broadcasting. Its sponsor nonce goes back to the pool.

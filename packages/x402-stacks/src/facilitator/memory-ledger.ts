@@ -5,6 +5,7 @@ import type {
   PaymentIdBinding,
   PaymentIdKey,
   PaymentIdReplay,
+  ReleaseOptions,
   SettlementAnswer,
   SettlementRecord,
   SettlementState,
@@ -97,14 +98,14 @@ export class InMemoryLedger implements Ledger {
     return this.#set(current, update);
   }
 
-  async release(
-    txid: string,
-    claimedAt?: number,
-    options?: { readonly reuseSponsorNonce?: boolean },
-  ): Promise<void> {
+  async release(txid: string, claimedAt?: number, options: ReleaseOptions = {}): Promise<void> {
     const record = this.#find(txid);
-    if (record && (claimedAt === undefined || record.createdAt === claimedAt)) {
-      this.#drop(record, options?.reuseSponsorNonce ?? true);
+    if (
+      record &&
+      (claimedAt === undefined || record.createdAt === claimedAt) &&
+      (options.from === undefined || options.from.includes(record.state))
+    ) {
+      this.#drop(record, options.reuseSponsorNonce);
     }
   }
 

@@ -71,6 +71,9 @@ export async function answerOnce(
  *   chain cannot name it) turns the ledger's answer into `success` (atomically, across processes) and
  *   answers success; every other retry is a duplicate (or an id's counted replay, above). This is how a seller serves a buyer whose settle call gave
  *   only `settlement_pending` or timed out: the facilitator, not the seller's memory, decides who is served.
+ * - A sponsored payment the node refused, recorded failed before the refusal's judgement read the chain (its
+ *   process may have died during that read), is judged again: when the sponsor's nonce was at fault, it is settled
+ *   afresh (undefined).
  * - Anything else (answered, refused by the node, retried under other terms) is a duplicate.
  * @example
  * ```ts
@@ -104,6 +107,8 @@ export async function answerRetry(
   const waited = await untilUnanswerable(context, record);
   if (waited.outcome === 'vanished') return undefined;
   const current = waited.record;
+  // A refusal whose judgement a death cut short: once found to be the sponsor's doing, the payment is settled afresh.
+  if (await tracker.judgeAgain(current, connection.chain)) return undefined;
   // A node's refusal may be a passing state (a sponsor nonce taken: the payment is sponsored again), so only a
   // failure on chain or a drop is final.
   if (current.state === 'failed' && current.errorReason === 'transaction_failed') {

@@ -269,7 +269,8 @@ async function settleExamined(
     );
   }
   if (!result.accepted) {
-    // The sponsor's nonce was taken by something else: the payment itself is fine, so it is claimed afresh.
+    // The sponsor's nonce was at fault (spent by something else, or too far ahead): the payment itself is fine, so it
+    // is claimed afresh.
     if (await tracker.refused(marked, result, chain)) return 'sponsor_nonce_refused';
     return failure(
       check.payer,

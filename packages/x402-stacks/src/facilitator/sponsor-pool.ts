@@ -85,17 +85,29 @@ export type SponsorPool = {
   ): Promise<{ txid: string; transaction: string }>;
   /**
    * Whether a node refusal of a sponsored transaction was about the sponsor's nonce (our doing, not the payer's),
-   * and whether that nonce is still free to reuse.
+   * and whether that nonce is still free to reuse; reads the sponsor's nonces when the refusal alone does not say.
    */
   judgeRefusal(
     refusal: BroadcastRejected,
-    sponsor: string,
-    sponsorNonce: bigint,
+    refused: RefusedNonces,
     chain: ChainClient,
-  ): Promise<{ sponsorsNonce: boolean; nonceFree: boolean }>;
+  ): Promise<RefusalJudgement>;
+  /** {@link SponsorPool.judgeRefusal} from the refusal alone: undefined when that needs a read of the chain. */
+  judgeRefusalOffline(refusal: BroadcastRejected, sponsor: string): RefusalJudgement | undefined;
   /** The keys' last known state, without reading the chain. */
   health(): SponsorHealth[];
 };
+
+/** The nonces a refused sponsored transaction spends: its payer's and its sponsor's. */
+export type RefusedNonces = {
+  readonly payer: string;
+  readonly nonce: bigint;
+  readonly sponsor: string;
+  readonly sponsorNonce: bigint;
+};
+
+/** Whose nonce a node refused a sponsored transaction for, and whether the sponsor's may be used again. */
+export type RefusalJudgement = { readonly sponsorsNonce: boolean; readonly nonceFree: boolean };
 
 // Nonces change with every sponsored payment; a short cache lets a burst of settles share one read.
 const NONCE_TTL_MS = 250;
@@ -105,6 +117,20 @@ const BURN_ADDRESS: Record<StacksNetworkId, string> = {
   'stacks:1': 'SP000000000000000000002Q6VF78',
   'stacks:2147483648': 'ST000000000000000000002AMW42H',
 };
+
+function judgeRefusalOffline(
+  refusal: BroadcastRejected,
+  sponsor: string,
+): RefusalJudgement | undefined {
+  if (refusal.reason === 'ConflictingNonceInMempool') return undefined;
+  if (refusal.reason === 'BadNonce' || refusal.reason === 'TooMuchChaining') {
+    const data = (refusal.reasonData ?? {}) as { principal?: unknown; is_origin?: unknown };
+    const sponsorsNonce = data.principal === sponsor && data.is_origin === false;
+    // A stale sponsor nonce is spent by something else; one too far ahead is still ours to use.
+    return { sponsorsNonce, nonceFree: !sponsorsNonce || refusal.reason === 'TooMuchChaining' };
+  }
+  return { sponsorsNonce: false, nonceFree: true };
+}
 
 /**
  * Creates the pool of a facilitator.
@@ -287,24 +313,26 @@ export function createSponsorPool(context: FacilitatorContext): SponsorPool {
       return { txid: filler.txid(), transaction: filler.serialize() };
     },
 
-    async judgeRefusal(refusal, sponsor, sponsorNonce, chain) {
-      const data = (refusal.reasonData ?? {}) as { principal?: unknown; is_origin?: unknown };
-      if (refusal.reason === 'BadNonce' || refusal.reason === 'TooMuchChaining') {
-        const sponsorsNonce = data.principal === sponsor && data.is_origin === false;
-        // A stale sponsor nonce is spent by something else; one too far ahead is still ours to use.
-        return { sponsorsNonce, nonceFree: !sponsorsNonce || refusal.reason === 'TooMuchChaining' };
-      }
-      if (refusal.reason === 'ConflictingNonceInMempool') {
-        // The node does not say whose nonce conflicts: the sponsor's is taken if the mempool holds it.
-        const nonces = await chain.getNonces(sponsor).catch(() => undefined);
-        const taken =
-          nonces !== undefined &&
-          sponsorNonce >= nonces.confirmedNext &&
-          sponsorNonce < nonces.possibleNext &&
-          !nonces.missing.includes(sponsorNonce);
-        return { sponsorsNonce: taken, nonceFree: !taken };
-      }
-      return { sponsorsNonce: false, nonceFree: true };
+    judgeRefusalOffline,
+
+    async judgeRefusal(refusal, refused, chain) {
+      const offline = judgeRefusalOffline(refusal, refused.sponsor);
+      if (offline) return offline;
+      // The node does not say whose nonce conflicts. A nonce is taken when a transaction holds it, pending or mined
+      // since (the refused one never entered the mempool). The payer is blamed only when its own nonce is taken: a
+      // conflict gone by the time of the read, or a read that failed, may have been ours, and the payment is then
+      // sponsored again (a second refusal ends it with its claim given back), never failed for good.
+      const [payerNonces, sponsorNonces] = await Promise.all([
+        chain.getNonces(refused.payer).catch(() => undefined),
+        chain.getNonces(refused.sponsor).catch(() => undefined),
+      ]);
+      const taken = (nonces: AccountNonces | undefined, nonce: bigint) =>
+        nonces !== undefined && nonce < nonces.possibleNext && !nonces.missing.includes(nonce);
+      const sponsorsTaken = taken(sponsorNonces, refused.sponsorNonce);
+      return {
+        sponsorsNonce: sponsorsTaken || !taken(payerNonces, refused.nonce),
+        nonceFree: !sponsorsTaken,
+      };
     },
 
     health() {

@@ -13,7 +13,7 @@ import type { StacksNetwork } from '../stacks/networks.js';
 import type { FacilitatorContext } from './context.js';
 import type { SettlementRecord } from './ledger.js';
 import { failure, pending, success } from './outcomes.js';
-import type { SponsorPool } from './sponsor-pool.js';
+import type { RefusalJudgement, RefusedNonces, SponsorPool } from './sponsor-pool.js';
 import { createStatusPoller, type StatusRead } from './status-poller.js';
 
 /** Final statuses other than success. `dropped_*` leave the mempool unmined: they spent no nonce and no fee. */
@@ -65,6 +65,12 @@ export type Tracker = {
     refusal: BroadcastRejected,
     chain: ChainClient,
   ): Promise<boolean>;
+  /**
+   * Judges again a node's refusal of a sponsored settlement that was recorded failed before its judgement read the
+   * chain (the process may have died during that read): drops it when the sponsor's nonce is taken, so that a retry
+   * of the payment is sponsored afresh. Returns whether it was dropped.
+   */
+  judgeAgain(record: SettlementRecord, chain: ChainClient): Promise<boolean>;
   /** Whether this process is following the transaction. */
   isFollowing(txid: string): boolean;
   /** Ends the background following at its next look: the ledger keeps each settlement as broadcast for a restart. */
@@ -163,20 +169,21 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
     refusal: BroadcastRejected,
     chain: ChainClient,
   ): Promise<boolean> {
-    const judged =
-      record.sponsor === undefined || record.sponsorNonce === undefined
-        ? undefined
-        : await pool.judgeRefusal(refusal, record.sponsor, record.sponsorNonce, chain);
     sentAt.delete(record.txid);
-    if (judged?.sponsorsNonce) {
+    const sponsored = refusedNonces(record);
+    const offline = sponsored && pool.judgeRefusalOffline(refusal, sponsored.sponsor);
+    if (offline?.sponsorsNonce) {
       // The payment itself is fine: one step drops the settlement and its sponsor nonce, so no death in between can
       // leave it failed for a fault that was ours (its identical bytes would then be refused as a duplicate for good).
       await ledger.release(record.paymentTxid, record.createdAt, {
-        reuseSponsorNonce: judged.nonceFree,
+        from: ['broadcast'],
+        reuseSponsorNonce: offline.nonceFree,
       });
       return true;
     }
     // Refused, the transaction spent neither nonce: the payer may use its nonce again (in the same step, as in `fail`).
+    // Failed before any chain read: a settlement still `broadcast` would be sent again meanwhile (by a keeper, or a
+    // retry following it), and could be taken and mined while this judgement was under way.
     const failed = await ledger.update(
       record.paymentTxid,
       {
@@ -188,8 +195,46 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
       ['broadcast'],
       record.createdAt,
     );
-    if (failed && judged) await ledger.releaseSponsorship(failed.paymentTxid, judged.nonceFree);
+    if (!failed || !sponsored) return false;
+    return settleSponsorship(
+      failed,
+      offline ?? (await pool.judgeRefusal(refusal, sponsored, chain)),
+    );
+  }
+
+  /**
+   * The last step of a refusal of a sponsored settlement, once judged: dropped when the sponsor's nonce was at fault
+   * (a payment sponsored afresh), else its sponsor nonce handed back. Returns whether it was dropped.
+   */
+  async function settleSponsorship(
+    failed: SettlementRecord,
+    judged: RefusalJudgement,
+  ): Promise<boolean> {
+    if (judged.sponsorsNonce) {
+      await ledger.release(failed.paymentTxid, failed.createdAt, {
+        from: ['failed'],
+        reuseSponsorNonce: judged.nonceFree,
+      });
+      return true;
+    }
+    await ledger.releaseSponsorship(failed.paymentTxid, judged.nonceFree);
     return false;
+  }
+
+  async function judgeAgain(record: SettlementRecord, chain: ChainClient): Promise<boolean> {
+    const sponsored = refusedNonces(record);
+    if (
+      !sponsored ||
+      record.state !== 'failed' ||
+      record.errorReason !== 'broadcast_failed' ||
+      record.errorMessage === undefined
+    ) {
+      return false;
+    }
+    const refusal = { accepted: false as const, reason: record.errorMessage };
+    // A refusal the node explained was judged in the step that recorded it: only one judged on a read is left open.
+    if (pool.judgeRefusalOffline(refusal, sponsored.sponsor)) return false;
+    return settleSponsorship(record, await pool.judgeRefusal(refusal, sponsored, chain));
   }
 
   async function poll(
@@ -241,6 +286,7 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
     follow: (txid, chain) => follow(txid, chain),
     observe,
     refused,
+    judgeAgain,
     isFollowing: (txid) => following.has(txid),
     stop() {
       stopped = true;
@@ -249,4 +295,16 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
       while (following.size > 0) await Promise.allSettled([...following.values()]);
     },
   };
+}
+
+/** The nonces a sponsored settlement spends; undefined for one whose payer pays its own fee. */
+function refusedNonces(record: SettlementRecord): RefusedNonces | undefined {
+  return record.sponsor === undefined || record.sponsorNonce === undefined
+    ? undefined
+    : {
+        payer: record.payer,
+        nonce: record.nonce,
+        sponsor: record.sponsor,
+        sponsorNonce: record.sponsorNonce,
+      };
 }
