@@ -68,15 +68,15 @@ async function paysSponsoredAtNonceZero(
   return { txid, payment: { x402Version: 2, accepted: requirements, payload: { transaction } } };
 }
 
-/** The sponsor's key spends its nonce 0 itself (another service sharing the key): returns that transaction's txid. */
-async function spendSponsorNonceZero(
+/** `account` spends its nonce 0 in a transaction of its own: returns that transaction's txid. */
+async function spendNonceZero(
   devnet: Devnet,
-  sponsor: Devnet['accounts'][number],
+  account: Devnet['accounts'][number],
   chain: ChainClient,
   fee: bigint,
 ) {
   const own = await createPaymentTransaction({
-    account: sponsor.account,
+    account: account.account,
     requirements: requirementsFor(devnet.accounts[2]!.address),
     nonce: 0n,
     fee,
@@ -86,14 +86,23 @@ async function spendSponsorNonceZero(
 }
 
 /**
- * A chain client whose first broadcast finds the sponsor's nonce 0 held in the mempool by another transaction of the
- * sponsor's key (another service sharing it, with a higher fee): the node refuses the payment with
+ * A chain client whose first broadcast finds nonce 0 of `holder` (the sponsor's key, used by another service too, or
+ * the payer) held in the mempool by another transaction with a higher fee: the node refuses the payment with
  * ConflictingNonceInMempool, which does not say whose nonce conflicts. The sponsor-nonce read that judges it waits
- * until `judged()` is called.
+ * until `judged()` is called; `reading` tells it began. Every sponsor-nonce read is counted.
  */
-function conflictingSponsorNonce(devnet: Devnet, sponsor: Devnet['accounts'][number]) {
+function conflictingNonce(
+  devnet: Devnet,
+  holder: Devnet['accounts'][number],
+  sponsor: Devnet['accounts'][number],
+) {
   const real = createChainClient({ network: 'testnet', url: devnet.url });
-  const state = { conflict: undefined as string | undefined, judging: false };
+  const state = {
+    conflict: undefined as string | undefined,
+    judging: false,
+    reading: false,
+    sponsorReads: 0,
+  };
   let judged!: () => void;
   const held = new Promise<void>((resolve) => {
     judged = resolve;
@@ -101,15 +110,17 @@ function conflictingSponsorNonce(devnet: Devnet, sponsor: Devnet['accounts'][num
   const chain: ChainClient = Object.assign(Object.create(real) as ChainClient, {
     async broadcast(transaction: string | Uint8Array) {
       if (state.conflict !== undefined) return real.broadcast(transaction);
-      state.conflict = await spendSponsorNonceZero(devnet, sponsor, real, 90_000n);
+      state.conflict = await spendNonceZero(devnet, holder, real, 90_000n);
       const result = await real.broadcast(transaction);
       assert.equal(!result.accepted && result.reason, 'ConflictingNonceInMempool');
       state.judging = true;
       return result;
     },
     async getNonces(address: string) {
+      if (address === sponsor.address) state.sponsorReads++;
       if (state.judging && address === sponsor.address) {
         state.judging = false;
+        state.reading = true;
         await held;
       }
       return real.getNonces(address);
@@ -119,17 +130,18 @@ function conflictingSponsorNonce(devnet: Devnet, sponsor: Devnet['accounts'][num
 }
 
 /**
- * A sponsored payment, settled by a first engine until the node refuses it on a conflict over the sponsor's nonce
- * (`conflictingSponsorNonce`) and the refusal's judgement is reading the chain.
+ * A sponsored payment, settled by a first engine until the node refuses it on a conflict over nonce 0 of the sponsor
+ * (or of the payer, when `payersOwn`; see `conflictingNonce`) and the refusal's judgement is reading the chain.
  */
 async function refusedOnConflict(
   devnet: Devnet,
   extra: { keeper?: { rebroadcastAfterMs: number } },
+  payersOwn = false,
 ) {
   const sponsor = devnet.accounts[9]!;
   const seller = devnet.accounts[1]!.address;
   const requirements = { ...requirementsFor(seller), extra: { sponsor: sponsor.address } };
-  const conflict = conflictingSponsorNonce(devnet, sponsor);
+  const conflict = conflictingNonce(devnet, payersOwn ? devnet.accounts[0]! : sponsor, sponsor);
   const ledger = new InMemoryLedger();
   const options = {
     settleTimeoutMs: 5_000,
@@ -145,9 +157,7 @@ async function refusedOnConflict(
   const { payment, txid } = await paysSponsoredAtNonceZero(devnet, requirements);
   const before = devnet.chain.state.stx(seller);
   const answer = first.settle(payment, requirements);
-  while (conflict.state.conflict === undefined || conflict.state.judging) {
-    await new Promise((r) => setTimeout(r, 5));
-  }
+  while (!conflict.state.reading) await new Promise((r) => setTimeout(r, 5));
   return { conflict, ledger, options, first, payment, requirements, txid, seller, before, answer };
 }
 
@@ -410,7 +420,7 @@ describe('facilitator engine: lost broadcasts and abandoned claims', () => {
         const chain: ChainClient = Object.assign(Object.create(real) as ChainClient, {
           async broadcast(transaction: string | Uint8Array) {
             if (refusals.length === 0) {
-              await spendSponsorNonceZero(devnet, sponsor, real, 400n);
+              await spendNonceZero(devnet, sponsor, real, 400n);
               while (devnet.chain.state.nonce(sponsor.address) === 0n) {
                 await new Promise((r) => setTimeout(r, 5));
               }
@@ -561,7 +571,7 @@ describe('facilitator engine: lost broadcasts and abandoned claims', () => {
       const { ledger, payment, requirements } = refusal;
       const left = await ledger.get(refusal.txid);
       assert.equal(left?.state, 'failed');
-      assert.equal(left?.errorMessage, 'ConflictingNonceInMempool');
+      assert.match(left?.errorMessage ?? '', /^ConflictingNonceInMempool: .* being judged$/);
 
       const next = createFacilitator({
         ...refusal.options,
@@ -583,6 +593,29 @@ describe('facilitator engine: lost broadcasts and abandoned claims', () => {
       );
       assert.equal(devnet.chain.state.stx(refusal.seller), refusal.before + 4000n, 'paid once');
       await next.idle();
+    } finally {
+      // The first process stays dead: its read never answers.
+      await devnet.stop();
+    }
+  });
+
+  test("a refusal judged the payer's doing is final: a retry of its bytes judges nothing again and is a duplicate", async () => {
+    const devnet = await startDevnet({ port: 0, mining: { mode: 'manual' } });
+    const refusal = await refusedOnConflict(devnet, {}, true);
+    try {
+      const { conflict, ledger, payment, requirements } = refusal;
+      conflict.judged();
+      const answered = await refusal.answer;
+      assert.equal(answered.errorReason, 'broadcast_failed', JSON.stringify(answered));
+      const judged = await ledger.get(refusal.txid);
+      assert.equal(judged?.state, 'failed');
+      assert.equal(judged?.errorMessage, 'ConflictingNonceInMempool', 'marked judged');
+      const reads = conflict.state.sponsorReads;
+      const retried = await refusal.first.settle(payment, requirements);
+      assert.notEqual(retried.success, true, JSON.stringify(retried));
+      assert.equal(conflict.state.sponsorReads, reads, 'nothing judged again');
+      assert.equal((await ledger.get(refusal.txid))?.createdAt, judged?.createdAt, 'kept');
+      await refusal.first.idle();
     } finally {
       refusal.conflict.judged();
       await devnet.stop();

@@ -3,11 +3,11 @@ import { test } from 'node:test';
 import type { ChainClient } from '../chain/client.js';
 import type { AccountNonces } from '../chain/types.js';
 import { createContext } from './context.js';
-import { createSponsorPool, type RefusedNonces } from './sponsor-pool.js';
+import { createSponsorPool, type SponsoredNonces } from './sponsor-pool.js';
 
 const PAYER = 'ST1PQHQKV0RJXZFY1DGX8MNSNYVE3VGZJSRTPGZGM';
 const SPONSOR = 'ST2CY5V39NHDPWSXMW9QDT3HC3GD6Q6XX4CFRK9AG';
-const refused: RefusedNonces = { payer: PAYER, nonce: 3n, sponsor: SPONSOR, sponsorNonce: 5n };
+const refused: SponsoredNonces = { payer: PAYER, nonce: 3n, sponsor: SPONSOR, sponsorNonce: 5n };
 const conflict = { accepted: false as const, reason: 'ConflictingNonceInMempool' };
 
 /** A chain that answers `/nonces` from `nonces` (a missing entry fails the read), and counts the reads. */

@@ -89,7 +89,7 @@ export type SponsorPool = {
    */
   judgeRefusal(
     refusal: BroadcastRejected,
-    refused: RefusedNonces,
+    refused: SponsoredNonces,
     chain: ChainClient,
   ): Promise<RefusalJudgement>;
   /** {@link SponsorPool.judgeRefusal} from the refusal alone: undefined when that needs a read of the chain. */
@@ -98,8 +98,8 @@ export type SponsorPool = {
   health(): SponsorHealth[];
 };
 
-/** The nonces a refused sponsored transaction spends: its payer's and its sponsor's. */
-export type RefusedNonces = {
+/** The nonces a sponsored transaction spends: its payer's and its sponsor's. */
+export type SponsoredNonces = {
   readonly payer: string;
   readonly nonce: bigint;
   readonly sponsor: string;

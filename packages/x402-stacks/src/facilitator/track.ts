@@ -13,7 +13,7 @@ import type { StacksNetwork } from '../stacks/networks.js';
 import type { FacilitatorContext } from './context.js';
 import type { SettlementRecord } from './ledger.js';
 import { failure, pending, success } from './outcomes.js';
-import type { RefusalJudgement, RefusedNonces, SponsorPool } from './sponsor-pool.js';
+import type { RefusalJudgement, SponsoredNonces, SponsorPool } from './sponsor-pool.js';
 import { createStatusPoller, type StatusRead } from './status-poller.js';
 
 /** Final statuses other than success. `dropped_*` leave the mempool unmined: they spent no nonce and no fee. */
@@ -66,9 +66,10 @@ export type Tracker = {
     chain: ChainClient,
   ): Promise<boolean>;
   /**
-   * Judges again a node's refusal of a sponsored settlement that was recorded failed before its judgement read the
-   * chain (the process may have died during that read): drops it when the sponsor's nonce is taken, so that a retry
-   * of the payment is sponsored afresh. Returns whether it was dropped.
+   * Finishes the judgement of a node's refusal of a sponsored settlement that was recorded failed before the chain
+   * read that judges it, and never judged (its process may have died during that read): drops it when the sponsor's
+   * nonce was at fault (see `SponsorPool.judgeRefusal`), so that a retry of the payment is sponsored afresh. Returns
+   * whether it was dropped.
    */
   judgeAgain(record: SettlementRecord, chain: ChainClient): Promise<boolean>;
   /** Whether this process is following the transaction. */
@@ -170,7 +171,7 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
     chain: ChainClient,
   ): Promise<boolean> {
     sentAt.delete(record.txid);
-    const sponsored = refusedNonces(record);
+    const sponsored = sponsoredNonces(record);
     const offline = sponsored && pool.judgeRefusalOffline(refusal, sponsored.sponsor);
     if (offline?.sponsorsNonce) {
       // The payment itself is fine: one step drops the settlement and its sponsor nonce, so no death in between can
@@ -184,30 +185,39 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
     // Refused, the transaction spent neither nonce: the payer may use its nonce again (in the same step, as in `fail`).
     // Failed before any chain read: a settlement still `broadcast` would be sent again meanwhile (by a keeper, or a
     // retry following it), and could be taken and mined while this judgement was under way.
+    const readsChain = sponsored !== undefined && offline === undefined;
     const failed = await ledger.update(
       record.paymentTxid,
       {
         state: 'failed',
         errorReason: 'broadcast_failed',
-        errorMessage: refusal.reason,
+        errorMessage: readsChain ? `${refusal.reason}${BEING_JUDGED}` : refusal.reason,
         releaseNonce: true,
       },
       ['broadcast'],
       record.createdAt,
     );
     if (!failed || !sponsored) return false;
-    return settleSponsorship(
+    if (offline) {
+      await ledger.releaseSponsorship(failed.paymentTxid, offline.nonceFree);
+      return false;
+    }
+    return settleJudgement(
       failed,
-      offline ?? (await pool.judgeRefusal(refusal, sponsored, chain)),
+      refusal.reason,
+      await pool.judgeRefusal(refusal, sponsored, chain),
     );
   }
 
   /**
-   * The last step of a refusal of a sponsored settlement, once judged: dropped when the sponsor's nonce was at fault
-   * (a payment sponsored afresh), else its sponsor nonce handed back. Returns whether it was dropped.
+   * The last steps of a refusal judged on a chain read: the settlement is dropped when the sponsor's nonce was at
+   * fault (the payment is sponsored afresh); else its failure is marked judged, so that no retry opens it again, and
+   * its sponsor nonce handed back. Both are guarded by its claim: a claim made since (the payment settled afresh
+   * after another judgement) keeps its own sponsorship. Returns whether it was dropped.
    */
-  async function settleSponsorship(
+  async function settleJudgement(
     failed: SettlementRecord,
+    reason: string,
     judged: RefusalJudgement,
   ): Promise<boolean> {
     if (judged.sponsorsNonce) {
@@ -217,24 +227,29 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
       });
       return true;
     }
-    await ledger.releaseSponsorship(failed.paymentTxid, judged.nonceFree);
+    const closed = await ledger.update(
+      failed.paymentTxid,
+      { state: 'failed', errorMessage: reason },
+      ['failed'],
+      failed.createdAt,
+    );
+    if (closed) await ledger.releaseSponsorship(failed.paymentTxid, judged.nonceFree);
     return false;
   }
 
   async function judgeAgain(record: SettlementRecord, chain: ChainClient): Promise<boolean> {
-    const sponsored = refusedNonces(record);
+    const sponsored = sponsoredNonces(record);
     if (
       !sponsored ||
       record.state !== 'failed' ||
       record.errorReason !== 'broadcast_failed' ||
-      record.errorMessage === undefined
+      !record.errorMessage?.endsWith(BEING_JUDGED)
     ) {
       return false;
     }
-    const refusal = { accepted: false as const, reason: record.errorMessage };
-    // A refusal the node explained was judged in the step that recorded it: only one judged on a read is left open.
-    if (pool.judgeRefusalOffline(refusal, sponsored.sponsor)) return false;
-    return settleSponsorship(record, await pool.judgeRefusal(refusal, sponsored, chain));
+    const reason = record.errorMessage.slice(0, -BEING_JUDGED.length);
+    const refusal = { accepted: false as const, reason };
+    return settleJudgement(record, reason, await pool.judgeRefusal(refusal, sponsored, chain));
   }
 
   async function poll(
@@ -297,8 +312,14 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
   };
 }
 
+/**
+ * Ends the message of a refusal recorded failed before the chain read that judges whose nonce conflicted: until the
+ * judgement replaces it, a retry of the payment may finish that judgement (its process may have died reading).
+ */
+const BEING_JUDGED = ': whose nonce conflicted is being judged';
+
 /** The nonces a sponsored settlement spends; undefined for one whose payer pays its own fee. */
-function refusedNonces(record: SettlementRecord): RefusedNonces | undefined {
+function sponsoredNonces(record: SettlementRecord): SponsoredNonces | undefined {
   return record.sponsor === undefined || record.sponsorNonce === undefined
     ? undefined
     : {
