@@ -143,9 +143,12 @@ async function refusedOnConflict(
   const requirements = { ...requirementsFor(seller), extra: { sponsor: sponsor.address } };
   const conflict = conflictingNonce(devnet, payersOwn ? devnet.accounts[0]! : sponsor, sponsor);
   const ledger = new InMemoryLedger();
+  // Moved on by a test to when the first call is past its time.
+  const clock = { skewMs: 0 };
   const options = {
     settleTimeoutMs: 5_000,
     pollIntervalMs: 20,
+    now: () => Date.now() + clock.skewMs,
     sponsor: { privateKeys: sponsor.privateKey },
     ...extra,
   };
@@ -158,7 +161,19 @@ async function refusedOnConflict(
   const before = devnet.chain.state.stx(seller);
   const answer = first.settle(payment, requirements);
   while (!conflict.state.reading) await new Promise((r) => setTimeout(r, 5));
-  return { conflict, ledger, options, first, payment, requirements, txid, seller, before, answer };
+  return {
+    conflict,
+    ledger,
+    clock,
+    options,
+    first,
+    payment,
+    requirements,
+    txid,
+    seller,
+    before,
+    answer,
+  };
 }
 
 /** Runs `work` while the devnet mines a block every 20 ms. */
@@ -579,6 +594,13 @@ describe('facilitator engine: lost broadcasts and abandoned claims', () => {
         ledger,
       });
       await next.resume();
+      const early = await next.settle(payment, requirements);
+      assert.equal(
+        early.errorReason,
+        'duplicate_settlement',
+        'within the first call’s time, it may still be judging: nothing judged again',
+      );
+      refusal.clock.skewMs = 10 * 60_000;
       const settled = await mining(devnet, () => next.settle(payment, requirements));
       assert.equal(settled.success, true, JSON.stringify(settled));
       assert.equal(

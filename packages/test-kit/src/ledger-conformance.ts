@@ -480,6 +480,16 @@ export function ledgerConformance(name: string, create: () => Promise<Ledger>): 
       assert.equal(nonceOf(await sponsored(ledger, 4)), 1n, 'reused when told to');
     });
 
+    test("a sponsorship released for a claim made before leaves the payment's new claim its hold", async () => {
+      const ledger = await create();
+      nonceOf(await sponsored(ledger, 1)); // 0
+      const claimedAt = (await ledger.get(settlement(1).paymentTxid))!.createdAt;
+      await ledger.releaseSponsorship(settlement(1).paymentTxid, true, claimedAt + 1);
+      assert.equal(nonceOf(await sponsored(ledger, 2)), 1n, 'another claim: the hold is kept');
+      await ledger.releaseSponsorship(settlement(1).paymentTxid, true, claimedAt);
+      assert.equal(nonceOf(await sponsored(ledger, 3)), 0n, 'this claim: handed back');
+    });
+
     test('a gap can be taken for a filler only when no settlement in flight holds it', async () => {
       const ledger = await create();
       const account = { network: NETWORK, sponsor: key };

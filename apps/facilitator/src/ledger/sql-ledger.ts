@@ -529,12 +529,21 @@ export class SqlLedger implements Ledger {
     });
   }
 
-  async releaseSponsorship(txid: string, reuse: boolean): Promise<void> {
+  async releaseSponsorship(txid: string, reuse: boolean, claimedAt?: number): Promise<void> {
     const record = await this.get(txid);
     if (!record) return;
-    await this.#exclusive(record.network, (trx) =>
-      this.#releaseSponsorship(trx, record.paymentTxid, reuse),
-    );
+    await this.#exclusive(record.network, async (trx) => {
+      // Read again under the lock every sponsorship takes: a claim made since cannot gain its hold meanwhile.
+      if (claimedAt !== undefined) {
+        const current = await trx
+          .selectFrom('x402_settlements')
+          .select('created_at')
+          .where('payment_txid', '=', record.paymentTxid)
+          .executeTakeFirst();
+        if (current === undefined || Number(current.created_at) !== claimedAt) return;
+      }
+      await this.#releaseSponsorship(trx, record.paymentTxid, reuse);
+    });
   }
 
   async recordSponsorFailure(txid: string): Promise<void> {

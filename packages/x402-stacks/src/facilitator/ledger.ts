@@ -271,8 +271,10 @@ export interface Ledger {
   /**
    * Ends a settlement's hold on its sponsor nonce without a fee spent. `reuse` hands the nonce back to the pool
    * (its transaction can no longer spend it); false forgets it (the node says something else holds it). Idempotent.
+   * `claimedAt` limits it to the claim made at that time: a payment dropped and claimed afresh meanwhile keeps the
+   * hold of its new claim.
    */
-  releaseSponsorship(txid: string, reuse: boolean): Promise<void>;
+  releaseSponsorship(txid: string, reuse: boolean, claimedAt?: number): Promise<void>;
   /** Records that a sponsored transaction failed on chain: its fee was spent for nothing, and counts against its payer. */
   recordSponsorFailure(txid: string): Promise<void>;
   /**

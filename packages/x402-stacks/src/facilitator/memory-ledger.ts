@@ -208,9 +208,11 @@ export class InMemoryLedger implements Ledger {
     return { granted: true, sponsor: choice.sponsor, nonce: choice.nonce };
   }
 
-  async releaseSponsorship(txid: string, reuse: boolean): Promise<void> {
+  async releaseSponsorship(txid: string, reuse: boolean, claimedAt?: number): Promise<void> {
     const record = this.#find(txid);
-    if (record) this.#releaseSponsorship(record.paymentTxid, reuse);
+    if (record && (claimedAt === undefined || record.createdAt === claimedAt)) {
+      this.#releaseSponsorship(record.paymentTxid, reuse);
+    }
   }
 
   async recordSponsorFailure(txid: string): Promise<void> {

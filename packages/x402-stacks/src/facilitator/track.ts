@@ -67,9 +67,10 @@ export type Tracker = {
   ): Promise<boolean>;
   /**
    * Finishes the judgement of a node's refusal of a sponsored settlement that was recorded failed before the chain
-   * read that judges it, and never judged (its process may have died during that read): drops it when the sponsor's
-   * nonce was at fault (see `SponsorPool.judgeRefusal`), so that a retry of the payment is sponsored afresh. Returns
-   * whether it was dropped.
+   * read that judges it, and never judged (its process died during that read), once the call that recorded it is past
+   * its time (`claimLeaseMs` and `settleTimeoutMs` after the claim): drops it when the sponsor's nonce was at fault
+   * (see `SponsorPool.judgeRefusal`), so that a retry of the payment is sponsored afresh. Returns whether it was
+   * dropped.
    */
   judgeAgain(record: SettlementRecord, chain: ChainClient): Promise<boolean>;
   /** Whether this process is following the transaction. */
@@ -233,7 +234,9 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
       ['failed'],
       failed.createdAt,
     );
-    if (closed) await ledger.releaseSponsorship(failed.paymentTxid, judged.nonceFree);
+    if (closed) {
+      await ledger.releaseSponsorship(failed.paymentTxid, judged.nonceFree, failed.createdAt);
+    }
     return false;
   }
 
@@ -245,6 +248,10 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
       record.errorReason !== 'broadcast_failed' ||
       !record.errorMessage?.endsWith(BEING_JUDGED)
     ) {
+      return false;
+    }
+    // Not while the call that recorded it may still be judging it: two judgements read apart may disagree.
+    if (context.now() < record.createdAt + context.claimLeaseMs + context.settleTimeoutMs) {
       return false;
     }
     const reason = record.errorMessage.slice(0, -BEING_JUDGED.length);
