@@ -71,9 +71,9 @@ export async function answerOnce(
  *   chain cannot name it) turns the ledger's answer into `success` (atomically, across processes) and
  *   answers success; every other retry is a duplicate (or an id's counted replay, above). This is how a seller serves a buyer whose settle call gave
  *   only `settlement_pending` or timed out: the facilitator, not the seller's memory, decides who is served.
- * - A sponsored payment the node refused, recorded failed before the refusal's judgement read the chain (its
- *   process may have died during that read), is judged again: when the sponsor's nonce was at fault, it is settled
- *   afresh (undefined).
+ * - A sponsored payment the node refused, recorded failed before the chain read that judges whose nonce conflicted
+ *   and never judged (its process died during that read), has its judgement finished once the call that recorded it
+ *   is past its time: when the sponsor's nonce was at fault, it is settled afresh (undefined).
  * - Anything else (answered, refused by the node, retried under other terms) is a duplicate.
  * @example
  * ```ts
