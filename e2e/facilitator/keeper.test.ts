@@ -186,6 +186,27 @@ async function mining<T>(devnet: Devnet, work: () => Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * A process's view of `ledger` that dies at the first call `dies` answers true for: that call and every call after it
+ * never answer, as in a process killed there.
+ */
+function killable(
+  ledger: InMemoryLedger,
+  dies: (name: string, args: unknown[]) => boolean,
+): InMemoryLedger {
+  let dead = false;
+  return new Proxy(ledger, {
+    get(target, name, receiver) {
+      const value = Reflect.get(target, name, receiver);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        dead ||= dies(String(name), args);
+        return dead ? new Promise(() => undefined) : value.apply(target, args);
+      };
+    },
+  });
+}
+
 describe('facilitator engine: lost broadcasts and abandoned claims', () => {
   test('a broadcast the node never got is sent again as identical bytes and settles once', async () => {
     const devnet = await startDevnet({ port: 0 });
@@ -366,19 +387,11 @@ describe('facilitator engine: lost broadcasts and abandoned claims', () => {
         // The first process's view of the ledger: from the drop's first call on, it dies at call `cut` (the last cut:
         // not at all).
         let dying = false;
-        const dies = new Proxy(ledger, {
-          get(target, name, receiver) {
-            const value = Reflect.get(target, name, receiver);
-            if (typeof value !== 'function') return value;
-            return (...args: unknown[]) => {
-              if (name === 'update' && (args[1] as { state?: string }).state === 'failed')
-                dying = true;
-              if (dying && made.length === cut && cut < steps.length)
-                return new Promise(() => undefined);
-              if (dying && made.length < steps.length) made.push(String(name));
-              return value.apply(target, args);
-            };
-          },
+        const dies = killable(ledger, (name, args) => {
+          if (name === 'update' && (args[1] as { state?: string }).state === 'failed') dying = true;
+          if (dying && made.length === cut && cut < steps.length) return true;
+          if (dying && made.length < steps.length) made.push(name);
+          return false;
         });
         const options = {
           networks: { testnet: { url: devnet.url } },
@@ -451,20 +464,14 @@ describe('facilitator engine: lost broadcasts and abandoned claims', () => {
         const ledger = new InMemoryLedger();
         const made: string[] = [];
         let killed = false;
-        const dies = new Proxy(ledger, {
-          get(target, name, receiver) {
-            const value = Reflect.get(target, name, receiver);
-            if (typeof value !== 'function') return value;
-            return (...args: unknown[]) => {
-              if (name === 'claim') counting = false;
-              if (counting && made.length === cut) {
-                killed = true;
-                return new Promise(() => undefined);
-              }
-              if (counting) made.push(String(name));
-              return value.apply(target, args);
-            };
-          },
+        const dies = killable(ledger, (name) => {
+          if (name === 'claim') counting = false;
+          if (counting && made.length === cut) {
+            killed = true;
+            return true;
+          }
+          if (counting) made.push(name);
+          return false;
         });
         // Killed before the refusal is recorded, the settlement stays broadcast: the next process ends it once its
         // bytes have been unknown to the node for `trackForMs`, and the payment's retry then settles it afresh.
