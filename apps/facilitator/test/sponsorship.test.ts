@@ -90,6 +90,23 @@ describe('sponsorship: an evicted sponsored payment frees its sponsor nonce', ()
         stack.devnet.chain.mempool.find((r) => r.admitted.origin === sponsor);
       assert.ok(filler, 'the keeper filled the gap');
       assert.equal(filler.admitted.origin, sponsor, 'with a transaction of the sponsor key itself');
+      // The key has nothing mined yet, so the API lists no gap (as Hiro does): the keeper found this one all the same.
+      const nonces = (await (
+        await fetch(`${stack.devnet.url}/extended/v1/address/${sponsor}/nonces`)
+      ).json()) as { detected_missing_nonces: number[]; last_executed_tx_nonce: number | null };
+      assert.deepEqual(nonces.detected_missing_nonces, []);
+      assert.equal(nonces.last_executed_tx_nonce, null);
+
+      // Until a block comes, the keeper's rounds send nothing more: not its filler again, not one on nonce 1, which
+      // the held-up payment holds.
+      const broadcasts: unknown[] = [];
+      const broadcast = stack.devnet.chain.broadcast.bind(stack.devnet.chain);
+      stack.devnet.chain.broadcast = (bytes) => {
+        broadcasts.push(bytes);
+        return broadcast(bytes);
+      };
+      await new Promise((r) => setTimeout(r, 1_500));
+      assert.deepEqual(broadcasts, [], 'seven keeper rounds sent nothing');
       stack.devnet.mine();
       const secondOutcome = await secondSettle;
       assert.equal(secondOutcome.success, true, secondOutcome.errorReason);

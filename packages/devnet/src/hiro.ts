@@ -135,15 +135,25 @@ export function accountJson(chain: DevnetChain, principal: string): Record<strin
   };
 }
 
-/** `GET /extended/v1/address/:principal/nonces`. */
+/**
+ * `GET /extended/v1/address/:principal/nonces`. Like Hiro's API, it lists the missing and pending nonces only between
+ * the last executed nonce and the last pending one: before an account's first transaction is mined, both lists are
+ * empty whatever the mempool holds, and a gap at nonce 0 shows only as a `possible_next_nonce` past it.
+ */
 export function noncesJson(chain: DevnetChain, principal: string): Record<string, unknown> {
   const nonces = chain.nonces(principal);
+  const { lastExecuted, lastMempool } = nonces;
+  const between = (nonce: bigint) =>
+    lastExecuted !== undefined &&
+    lastMempool !== undefined &&
+    nonce > lastExecuted &&
+    nonce < lastMempool;
   return {
-    last_mempool_tx_nonce: nonces.lastMempool === undefined ? null : Number(nonces.lastMempool),
-    last_executed_tx_nonce: nonces.lastExecuted === undefined ? null : Number(nonces.lastExecuted),
+    last_mempool_tx_nonce: lastMempool === undefined ? null : Number(lastMempool),
+    last_executed_tx_nonce: lastExecuted === undefined ? null : Number(lastExecuted),
     possible_next_nonce: Number(nonces.possibleNext),
-    detected_missing_nonces: nonces.missing.map(Number),
-    detected_mempool_nonces: nonces.pending.map(Number),
+    detected_missing_nonces: nonces.missing.filter(between).map(Number),
+    detected_mempool_nonces: nonces.pending.filter(between).map(Number),
   };
 }
 

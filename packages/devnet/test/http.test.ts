@@ -15,7 +15,7 @@ import {
 import { createChainClient } from 'x402-stacks/chain';
 import { GENESIS_BALANCES } from '../src/genesis.js';
 import { type Devnet, startDevnet } from '../src/server.js';
-import { DEPLOYER, SBTC, stxTransfer, tokenTransfer, WALLET_1 } from './helpers.js';
+import { DEPLOYER, SBTC, stxTransfer, tokenTransfer, WALLET_1, WALLET_2 } from './helpers.js';
 
 const json = async (response: Response) => (await response.json()) as Record<string, unknown>;
 const post = (url: string, body: unknown, type = 'application/json') =>
@@ -154,6 +154,43 @@ describe('HTTP facade (mine on broadcast)', () => {
     }[];
     assert.equal(accounts[0]?.name, 'deployer');
     assert.equal(accounts.length, 10);
+  });
+});
+
+describe('HTTP facade: nonces as Hiro lists them', () => {
+  test('the missing and pending lists hold only nonces between the last executed one and the last pending one', async () => {
+    const devnet = await startDevnet({ port: 0, mining: { mode: 'manual' } });
+    try {
+      const nonces = async () =>
+        json(await fetch(`${devnet.url}/extended/v1/address/${WALLET_2.address}/nonces`));
+      const send = async (nonce: bigint) => {
+        const raw = await stxTransfer({ key: WALLET_2.privateKey, nonce });
+        assert.equal(devnet.chain.broadcast(raw).accepted, true);
+      };
+      await send(1n);
+      await send(3n);
+      // Nothing of the account mined yet: Hiro lists nothing, whatever the gaps (0 and 2 here).
+      assert.deepEqual(await nonces(), {
+        last_mempool_tx_nonce: 3,
+        last_executed_tx_nonce: null,
+        possible_next_nonce: 4,
+        detected_missing_nonces: [],
+        detected_mempool_nonces: [],
+      });
+      assert.deepEqual(devnet.chain.nonces(WALLET_2.address).missing, [0n, 2n], 'the truth');
+      await send(0n);
+      devnet.mine();
+      await send(5n);
+      assert.deepEqual(await nonces(), {
+        last_mempool_tx_nonce: 5,
+        last_executed_tx_nonce: 1,
+        possible_next_nonce: 6,
+        detected_missing_nonces: [2, 4],
+        detected_mempool_nonces: [3],
+      });
+    } finally {
+      await devnet.stop();
+    }
   });
 });
 

@@ -17,6 +17,7 @@ import type { StacksNetwork } from '../stacks/networks.js';
 import { abandonedBefore, type FacilitatorContext } from './context.js';
 import { renewProcessLease } from './liveness.js';
 import type { AttachedMechanism } from './mechanism.js';
+import { possibleGaps } from './nonce-gaps.js';
 import type { SponsorPool } from './sponsor-pool.js';
 import type { Tracker } from './track.js';
 
@@ -65,6 +66,8 @@ export function createKeeper(
   const holder = context.processId;
   /** `<network>|<sponsor>|<nonce>` → when the gap was first seen. */
   const gapsSeen = new Map<string, number>();
+  /** `<network>|<sponsor>|<nonce>` → when this keeper's filler for it was accepted. */
+  const fillersSent = new Map<string, number>();
   let timer: NodeJS.Timeout | undefined;
   let round: Promise<KeeperReport> | undefined;
 
@@ -139,9 +142,13 @@ export function createKeeper(
     const keys = await pool.refresh(network, chain).catch(() => []);
     const stillMissing = new Set<string>();
     for (const key of keys) {
-      for (const nonce of key.nonces.missing) {
+      for (const nonce of possibleGaps(key.nonces)) {
         const id = `${network.caip2}|${key.address}|${nonce}`;
         stillMissing.add(id);
+        // A filler this keeper sent is pending until the next block: not a gap to fill again meanwhile.
+        const filledAt = fillersSent.get(id);
+        if (filledAt !== undefined && context.now() - filledAt < context.rebroadcastAfterMs)
+          continue;
         const since = gapsSeen.get(id);
         if (since === undefined) {
           gapsSeen.set(id, context.now());
@@ -152,12 +159,17 @@ export function createKeeper(
         if (!(await context.ledger.takeSponsorGap(account, nonce))) continue;
         const filler = await pool.signFiller(network, chain, key.address, nonce);
         const sent = await chain.broadcast(filler.transaction).catch(() => undefined);
-        if (sent?.accepted) filled++;
+        if (sent?.accepted) {
+          filled++;
+          fillersSent.set(id, context.now());
+        }
         gapsSeen.delete(id);
       }
     }
-    for (const id of gapsSeen.keys()) {
-      if (id.startsWith(`${network.caip2}|`) && !stillMissing.has(id)) gapsSeen.delete(id);
+    for (const seen of [gapsSeen, fillersSent]) {
+      for (const id of seen.keys()) {
+        if (id.startsWith(`${network.caip2}|`) && !stillMissing.has(id)) seen.delete(id);
+      }
     }
     return filled;
   }

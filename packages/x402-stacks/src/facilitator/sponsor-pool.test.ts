@@ -88,6 +88,24 @@ test("a conflict in the mempool blames the payer only when its own nonce is take
       true,
     ],
     ['both reads failed', {}, true, true],
+    [
+      "the sponsor's nonce the highest pending of a key with nothing mined",
+      { [PAYER]: free(3n), [SPONSOR]: { confirmedNext: 0n, possibleNext: 6n, missing: [] } },
+      true,
+      false,
+    ],
+    [
+      "the sponsor's nonce below the highest pending of a key with nothing mined (the API lists no gaps then)",
+      { [PAYER]: free(3n), [SPONSOR]: { confirmedNext: 0n, possibleNext: 7n, missing: [] } },
+      true,
+      true,
+    ],
+    [
+      "the payer's nonce below the highest pending of a payer with nothing mined",
+      { [PAYER]: { confirmedNext: 0n, possibleNext: 5n, missing: [] }, [SPONSOR]: free(5n) },
+      true,
+      true,
+    ],
   ];
   for (const [name, nonces, sponsorsNonce, nonceFree] of cases) {
     const { chain, reads } = chainWith(nonces);

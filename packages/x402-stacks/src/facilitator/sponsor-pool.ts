@@ -13,6 +13,7 @@ import type { StacksNetwork, StacksNetworkId } from '../stacks/networks.js';
 import { signAsSponsor } from '../stacks/payment/sponsor.js';
 import { type FacilitatorContext, MEMPOOL_CHAIN_LIMIT } from './context.js';
 import type { SponsorCandidate } from './ledger.js';
+import { nonceHeld } from './nonce-gaps.js';
 import { type Refusal, refuse } from './outcomes.js';
 
 /** A sponsor key's state as last read from the chain. */
@@ -318,16 +319,17 @@ export function createSponsorPool(context: FacilitatorContext): SponsorPool {
     async judgeRefusal(refusal, refused, chain) {
       const offline = judgeRefusalOffline(refusal, refused.sponsor);
       if (offline) return offline;
-      // The node does not say whose nonce conflicts. A nonce is taken when a transaction holds it, pending or mined
-      // since (the refused one never entered the mempool). The payer is blamed only when its own nonce is taken: a
-      // conflict gone by the time of the read, or a read that failed, may have been ours, and the payment is then
-      // sponsored again (a second refusal ends it with its claim given back), never failed for good.
+      // The node does not say whose nonce conflicts. A nonce is taken when a transaction is known to hold it, pending
+      // or mined since (the refused one never entered the mempool). The payer is blamed only when its own nonce is
+      // taken: a conflict gone by the time of the read, one the API cannot tell from a gap (an account with nothing
+      // mined yet), or a read that failed, may have been ours, and the payment is then sponsored again (a second
+      // refusal ends it with its claim given back), never failed for good.
       const [payerNonces, sponsorNonces] = await Promise.all([
         chain.getNonces(refused.payer).catch(() => undefined),
         chain.getNonces(refused.sponsor).catch(() => undefined),
       ]);
       const taken = (nonces: AccountNonces | undefined, nonce: bigint) =>
-        nonces !== undefined && nonce < nonces.possibleNext && !nonces.missing.includes(nonce);
+        nonces !== undefined && nonceHeld(nonces, nonce);
       const sponsorsTaken = taken(sponsorNonces, refused.sponsorNonce);
       return {
         sponsorsNonce: sponsorsTaken || !taken(payerNonces, refused.nonce),
