@@ -65,31 +65,32 @@ describe('sponsorship: an evicted sponsored payment frees its sponsor nonce', ()
     }
   });
 
-  test('dropped, with no payment to reuse the nonce: the keeper fills the gap and the held-up payment confirms', {
+  test('dropped, with no payment to reuse the nonce: the keeper fills the gap and the held-up payments confirm', {
     timeout: 60_000,
   }, async () => {
     const stack = await startSponsoredStack({ keys: 1, env: { SPONSOR_GAP_FILL_DELAY_MS: '0' } });
     try {
       const [sponsor] = stack.sponsors;
-      const first = await stack.payment(stack.devnet.accounts[0]!.account, 0n);
-      const second = await stack.payment(stack.devnet.accounts[1]!.account, 0n);
-      const firstSettle = stack.settle(first);
-      await stack.mempoolHolds(1);
-      const secondSettle = stack.settle(second);
-      await stack.mempoolHolds(2);
+      const payments = await Promise.all(
+        [0, 1, 2].map((k) => stack.payment(stack.devnet.accounts[k]!.account, 0n)),
+      );
+      const settles = [];
+      for (const [k, payment] of payments.entries()) {
+        settles.push(stack.settle(payment));
+        await stack.mempoolHolds(k + 1);
+      }
       const dropped = pendingOf(stack, sponsor!, 0n)!;
       stack.devnet.chain.injectFault(dropped.admitted.txid, { kind: 'drop' });
-      assert.equal((await firstSettle).errorReason, 'transaction_failed');
+      assert.equal((await settles[0])!.errorReason, 'transaction_failed');
 
       // The keeper sees nonce 0 missing and spends it with a transfer of its own.
+      const fillerOf = () =>
+        stack.devnet.chain.mempool.find((record) => record.admitted.origin === sponsor);
       const deadline = Date.now() + 10_000;
-      while (!pendingOf(stack, sponsor!, 0n) && Date.now() < deadline)
-        await new Promise((r) => setTimeout(r, 50));
-      const filler =
-        pendingOf(stack, sponsor!, 0n) ??
-        stack.devnet.chain.mempool.find((r) => r.admitted.origin === sponsor);
+      while (!fillerOf() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      const filler = fillerOf();
       assert.ok(filler, 'the keeper filled the gap');
-      assert.equal(filler.admitted.origin, sponsor, 'with a transaction of the sponsor key itself');
+      assert.equal(filler.admitted.originNonce, 0n, 'with a transaction of the sponsor key itself');
       // The key has nothing mined yet, so the API lists no gap (as Hiro does): the keeper found this one all the same.
       const nonces = (await (
         await fetch(`${stack.devnet.url}/extended/v1/address/${sponsor}/nonces`)
@@ -97,8 +98,8 @@ describe('sponsorship: an evicted sponsored payment frees its sponsor nonce', ()
       assert.deepEqual(nonces.detected_missing_nonces, []);
       assert.equal(nonces.last_executed_tx_nonce, null);
 
-      // Until a block comes, the keeper's rounds send nothing more: not its filler again, not one on nonce 1, which
-      // the held-up payment holds.
+      // Nonce 1 may be a gap as far as the API says, but a payment in flight holds it. Until a block comes, the
+      // keeper's rounds send nothing more: not its filler again, not one on nonce 1.
       const broadcasts: unknown[] = [];
       const broadcast = stack.devnet.chain.broadcast.bind(stack.devnet.chain);
       stack.devnet.chain.broadcast = (bytes) => {
@@ -108,8 +109,9 @@ describe('sponsorship: an evicted sponsored payment frees its sponsor nonce', ()
       await new Promise((r) => setTimeout(r, 1_500));
       assert.deepEqual(broadcasts, [], 'seven keeper rounds sent nothing');
       stack.devnet.mine();
-      const secondOutcome = await secondSettle;
-      assert.equal(secondOutcome.success, true, secondOutcome.errorReason);
+      for (const outcome of await Promise.all(settles.slice(1))) {
+        assert.equal(outcome.success, true, outcome.errorReason);
+      }
       assert.equal(stack.devnet.chain.nonces(sponsor!).missing.length, 0);
     } finally {
       await stack.stop();

@@ -139,13 +139,16 @@ export function createKeeper(
   async function fillGaps(network: StacksNetwork, chain: ChainClient): Promise<number> {
     const settings = context.sponsor!;
     let filled = 0;
-    const keys = await pool.refresh(network, chain).catch(() => []);
+    const keys = await pool.refresh(network, chain).catch(() => undefined);
+    // Without a read, nothing is known to have closed: what was seen stays seen.
+    if (!keys) return 0;
     const stillMissing = new Set<string>();
     for (const key of keys) {
       for (const nonce of possibleGaps(key.nonces)) {
         const id = `${network.caip2}|${key.address}|${nonce}`;
         stillMissing.add(id);
-        // A filler this keeper sent is pending until the next block: not a gap to fill again meanwhile.
+        // A filler this keeper sent stays pending until a block takes it: it is not sent again within
+        // `rebroadcastAfterMs`, the spacing of the tracker's re-sends.
         const filledAt = fillersSent.get(id);
         if (filledAt !== undefined && context.now() - filledAt < context.rebroadcastAfterMs)
           continue;
@@ -156,7 +159,12 @@ export function createKeeper(
         } else if (context.now() - since < settings.gapFillDelayMs) continue;
         const account = { network: network.caip2, sponsor: key.address };
         if (!(await holdsLease(network))) return filled;
-        if (!(await context.ledger.takeSponsorGap(account, nonce))) continue;
+        if (!(await context.ledger.takeSponsorGap(account, nonce))) {
+          // A settlement in flight holds it (a key with nothing mined lists no gaps, so each of its pending nonces
+          // comes here): asked again only after another delay, not every round under the sponsorship lock.
+          gapsSeen.set(id, context.now());
+          continue;
+        }
         const filler = await pool.signFiller(network, chain, key.address, nonce);
         const sent = await chain.broadcast(filler.transaction).catch(() => undefined);
         if (sent?.accepted) {

@@ -95,8 +95,14 @@ test("a conflict in the mempool blames the payer only when its own nonce is take
       false,
     ],
     [
-      "the sponsor's nonce below the highest pending of a key with nothing mined (the API lists no gaps then)",
+      "the sponsor's nonce below the highest pending of a key with nothing mined (held or a gap: the API lists none then)",
       { [PAYER]: free(3n), [SPONSOR]: { confirmedNext: 0n, possibleNext: 7n, missing: [] } },
+      true,
+      false,
+    ],
+    [
+      "the sponsor's nonce listed missing on a key with nothing mined, by an API that lists such gaps",
+      { [PAYER]: free(3n), [SPONSOR]: { confirmedNext: 0n, possibleNext: 7n, missing: [5n] } },
       true,
       true,
     ],

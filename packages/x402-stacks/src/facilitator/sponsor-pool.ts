@@ -13,7 +13,7 @@ import type { StacksNetwork, StacksNetworkId } from '../stacks/networks.js';
 import { signAsSponsor } from '../stacks/payment/sponsor.js';
 import { type FacilitatorContext, MEMPOOL_CHAIN_LIMIT } from './context.js';
 import type { SponsorCandidate } from './ledger.js';
-import { nonceHeld } from './nonce-gaps.js';
+import { nonceHolding } from './nonce-gaps.js';
 import { type Refusal, refuse } from './outcomes.js';
 
 /** A sponsor key's state as last read from the chain. */
@@ -323,17 +323,18 @@ export function createSponsorPool(context: FacilitatorContext): SponsorPool {
       // or mined since (the refused one never entered the mempool). The payer is blamed only when its own nonce is
       // taken: a conflict gone by the time of the read, one the API cannot tell from a gap (an account with nothing
       // mined yet), or a read that failed, may have been ours, and the payment is then sponsored again (a second
-      // refusal ends it with its claim given back), never failed for good.
+      // refusal ends it with its claim given back), never failed for good. The sponsor's nonce is handed out again
+      // only when nothing is known to hold it: one that may be held is forgotten, for the keeper to fill if it is a
+      // gap, since a nonce handed back goes to the very next sponsored payment.
       const [payerNonces, sponsorNonces] = await Promise.all([
         chain.getNonces(refused.payer).catch(() => undefined),
         chain.getNonces(refused.sponsor).catch(() => undefined),
       ]);
-      const taken = (nonces: AccountNonces | undefined, nonce: bigint) =>
-        nonces !== undefined && nonceHeld(nonces, nonce);
-      const sponsorsTaken = taken(sponsorNonces, refused.sponsorNonce);
+      const payers = payerNonces && nonceHolding(payerNonces, refused.nonce);
+      const sponsors = sponsorNonces && nonceHolding(sponsorNonces, refused.sponsorNonce);
       return {
-        sponsorsNonce: sponsorsTaken || !taken(payerNonces, refused.nonce),
-        nonceFree: !sponsorsTaken,
+        sponsorsNonce: sponsors === 'held' || payers !== 'held',
+        nonceFree: sponsors !== 'held' && sponsors !== 'unknown',
       };
     },
 
