@@ -734,3 +734,81 @@ describe('facilitator engine: lost broadcasts and abandoned claims', () => {
     }
   });
 });
+
+describe('facilitator engine: the gaps of a new sponsor key', () => {
+  test('a key with nothing mined lists no gaps: the keeper asks the ledger about each pending nonce once a delay, fills none that a payment holds', async () => {
+    const devnet = await startDevnet({ port: 0, mining: { mode: 'manual' } });
+    let facilitator: ReturnType<typeof createFacilitator> | undefined;
+    try {
+      const sponsor = devnet.accounts[9]!;
+      const ledger = new InMemoryLedger();
+      const asked: bigint[] = [];
+      const takeSponsorGap = ledger.takeSponsorGap.bind(ledger);
+      ledger.takeSponsorGap = (account, nonce) => {
+        asked.push(nonce);
+        return takeSponsorGap(account, nonce);
+      };
+      const gapFillDelayMs = 400;
+      const engine = createFacilitator({
+        networks: { testnet: { url: devnet.url } },
+        ledger,
+        settleTimeoutMs: 300,
+        pollIntervalMs: 20,
+        sponsor: { privateKeys: sponsor.privateKey, gapFillDelayMs },
+      });
+      facilitator = engine;
+      const requirements = {
+        ...requirementsFor(devnet.accounts[7]!.address),
+        extra: { sponsor: sponsor.address },
+      };
+      // Three sponsored payments pending on sponsor nonces 0, 1 and 2; nothing mined.
+      for (const payer of devnet.accounts.slice(0, 3)) {
+        const { transaction } = await createPaymentTransaction({
+          account: payer.account,
+          requirements,
+          nonce: 0n,
+        });
+        const answer = await engine.settle(
+          { x402Version: 2, accepted: requirements, payload: { transaction } },
+          requirements,
+        );
+        assert.equal(answer.errorReason, 'settlement_pending');
+      }
+      assert.equal(devnet.chain.mempool.length, 3);
+      const nonces = (await (
+        await fetch(`${devnet.url}/extended/v1/address/${sponsor.address}/nonces`)
+      ).json()) as { detected_missing_nonces: number[]; possible_next_nonce: number };
+      assert.deepEqual(
+        nonces.detected_missing_nonces,
+        [],
+        'nonces 0 and 1 may be gaps, for all the API says',
+      );
+
+      const rounds = async (count: number) => {
+        for (let k = 0; k < count; k++) assert.equal((await engine.keeper.runOnce()).gapsFilled, 0);
+      };
+      await rounds(1); // first seen: waits the delay
+      assert.deepEqual(asked, []);
+      await new Promise((r) => setTimeout(r, gapFillDelayMs + 50));
+      await rounds(5);
+      assert.deepEqual(
+        asked,
+        [0n, 1n],
+        'held by payments in flight: asked once, then not for another delay',
+      );
+      await new Promise((r) => setTimeout(r, gapFillDelayMs + 50));
+      await rounds(1);
+      assert.deepEqual(asked, [0n, 1n, 0n, 1n]);
+      assert.equal(devnet.chain.mempool.length, 3, 'no filler sent');
+
+      devnet.mine();
+      await engine.idle();
+      await rounds(1);
+      assert.deepEqual(asked.length, 4, 'mined: nothing may be a gap any more');
+    } finally {
+      // Its settlements are followed in the background until mined: stopped here, whatever failed above.
+      await facilitator?.keeper.stop();
+      await devnet.stop();
+    }
+  });
+});
