@@ -68,17 +68,18 @@ async function paysSponsoredAtNonceZero(
   return { txid, payment: { x402Version: 2, accepted: requirements, payload: { transaction } } };
 }
 
-/** `account` spends its nonce 0 in a transaction of its own: returns that transaction's txid. */
-async function spendNonceZero(
+/** `account` spends `nonce` in a transaction of its own: returns that transaction's txid. */
+async function spendNonce(
   devnet: Devnet,
   account: Devnet['accounts'][number],
   chain: ChainClient,
+  nonce: bigint,
   fee: bigint,
 ) {
   const own = await createPaymentTransaction({
     account: account.account,
     requirements: requirementsFor(devnet.accounts[2]!.address),
-    nonce: 0n,
+    nonce,
     fee,
   });
   assert.equal((await chain.broadcast(own.transaction)).accepted, true);
@@ -89,12 +90,14 @@ async function spendNonceZero(
  * A chain client whose first broadcast finds nonce 0 of `holder` (the sponsor's key, used by another service too, or
  * the payer) held in the mempool by another transaction with a higher fee: the node refuses the payment with
  * ConflictingNonceInMempool, which does not say whose nonce conflicts. The sponsor-nonce read that judges it waits
- * until `judged()` is called; `reading` tells it began. Every sponsor-nonce read is counted.
+ * until `judged()` is called; `reading` tells it began. Every sponsor-nonce read is counted. `alsoHeld` are further
+ * nonces `holder` spends at the same time.
  */
 function conflictingNonce(
   devnet: Devnet,
   holder: Devnet['accounts'][number],
   sponsor: Devnet['accounts'][number],
+  alsoHeld: readonly bigint[] = [],
 ) {
   const real = createChainClient({ network: 'testnet', url: devnet.url });
   const state = {
@@ -110,7 +113,8 @@ function conflictingNonce(
   const chain: ChainClient = Object.assign(Object.create(real) as ChainClient, {
     async broadcast(transaction: string | Uint8Array) {
       if (state.conflict !== undefined) return real.broadcast(transaction);
-      state.conflict = await spendNonceZero(devnet, holder, real, 90_000n);
+      state.conflict = await spendNonce(devnet, holder, real, 0n, 90_000n);
+      for (const nonce of alsoHeld) await spendNonce(devnet, holder, real, nonce, 1_000n);
       const result = await real.broadcast(transaction);
       assert.equal(!result.accepted && result.reason, 'ConflictingNonceInMempool');
       state.judging = true;
@@ -135,13 +139,19 @@ function conflictingNonce(
  */
 async function refusedOnConflict(
   devnet: Devnet,
-  extra: { keeper?: { rebroadcastAfterMs: number } },
+  extra: { keeper?: { rebroadcastAfterMs: number }; settleTimeoutMs?: number },
   payersOwn = false,
+  alsoHeld: readonly bigint[] = [],
 ) {
   const sponsor = devnet.accounts[9]!;
   const seller = devnet.accounts[1]!.address;
   const requirements = { ...requirementsFor(seller), extra: { sponsor: sponsor.address } };
-  const conflict = conflictingNonce(devnet, payersOwn ? devnet.accounts[0]! : sponsor, sponsor);
+  const conflict = conflictingNonce(
+    devnet,
+    payersOwn ? devnet.accounts[0]! : sponsor,
+    sponsor,
+    alsoHeld,
+  );
   const ledger = new InMemoryLedger();
   // Moved on by a test to when the first call is past its time.
   const clock = { skewMs: 0 };
@@ -448,7 +458,7 @@ describe('facilitator engine: lost broadcasts and abandoned claims', () => {
         const chain: ChainClient = Object.assign(Object.create(real) as ChainClient, {
           async broadcast(transaction: string | Uint8Array) {
             if (refusals.length === 0) {
-              await spendNonceZero(devnet, sponsor, real, 400n);
+              await spendNonce(devnet, sponsor, real, 0n, 400n);
               while (devnet.chain.state.nonce(sponsor.address) === 0n) {
                 await new Promise((r) => setTimeout(r, 5));
               }
@@ -651,6 +661,36 @@ describe('facilitator engine: lost broadcasts and abandoned claims', () => {
     }
   });
 
+  test('a payment sponsored again after a refusal answers within the one settle timeout of its call, not a second one', async () => {
+    const devnet = await startDevnet({ port: 0, mining: { mode: 'manual' } });
+    const settleTimeoutMs = 1_500;
+    const started = Date.now();
+    // The payer's own transactions hold its nonces 0 and 1, and it has nothing mined: the API cannot say whether its
+    // nonce 0 is held or a gap, so the payer is not blamed, the payment is sponsored again, and then waits for nonce 0
+    // to be its next.
+    const refusal = await refusedOnConflict(devnet, { settleTimeoutMs }, true, [1n]);
+    try {
+      await new Promise((r) => setTimeout(r, 1_000)); // a slow judgement read: most of the call's time
+      refusal.conflict.judged();
+      const answered = await refusal.answer;
+      const elapsed = Date.now() - started;
+      assert.equal(
+        answered.errorReason,
+        'invalid_exact_stacks_payload_nonce',
+        JSON.stringify(answered),
+      );
+      assert.ok(
+        elapsed < settleTimeoutMs + 700,
+        `answered after ${elapsed} ms: the second attempt kept the call's deadline (${settleTimeoutMs} ms)`,
+      );
+      assert.equal(await refusal.ledger.get(refusal.txid), undefined, 'its claim given back');
+      await refusal.first.idle();
+    } finally {
+      refusal.conflict.judged();
+      await devnet.stop();
+    }
+  });
+
   test('a process killed while recording a refused broadcast: a later payment on the nonce is never replaced by the refused bytes', async () => {
     // cut 0: killed at the update that fails the refused payment and frees its nonce; cut 1: not killed.
     for (const cut of [0, 1]) {
@@ -748,13 +788,15 @@ describe('facilitator engine: the gaps of a new sponsor key', () => {
         asked.push(nonce);
         return takeSponsorGap(account, nonce);
       };
-      const gapFillDelayMs = 400;
+      const gapFillDelayMs = 1_000;
       const engine = createFacilitator({
         networks: { testnet: { url: devnet.url } },
         ledger,
         settleTimeoutMs: 300,
         pollIntervalMs: 20,
         sponsor: { privateKeys: sponsor.privateKey, gapFillDelayMs },
+        // How soon a nonce a payment held is looked at again, here as short as the delay.
+        keeper: { rebroadcastAfterMs: gapFillDelayMs },
       });
       facilitator = engine;
       const requirements = {
@@ -801,10 +843,38 @@ describe('facilitator engine: the gaps of a new sponsor key', () => {
       assert.deepEqual(asked, [0n, 1n, 0n, 1n]);
       assert.equal(devnet.chain.mempool.length, 3, 'no filler sent');
 
+      // Nonce 0's payment is dropped: its nonce is free for the next sponsored payment, and with none coming, the
+      // keeper spends it once the delay since it last found it held has passed, not before.
+      const first = devnet.chain.mempool.find((record) => record.admitted.sponsorNonce === 0n)!;
+      devnet.chain.injectFault(first.admitted.txid, { kind: 'drop' });
+      const deadline = Date.now() + 5_000;
+      while ((await ledger.get(first.admitted.txid))?.state !== 'failed') {
+        assert.ok(Date.now() < deadline, 'the drop is recorded');
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await rounds(1);
+      assert.deepEqual(asked, [0n, 1n, 0n, 1n], 'within the delay');
+      await new Promise((r) => setTimeout(r, gapFillDelayMs + 50));
+      assert.equal((await engine.keeper.runOnce()).gapsFilled, 1);
+      assert.deepEqual(
+        asked.slice(4),
+        [0n, 1n],
+        'nonce 0 taken for the filler, nonce 1 still held',
+      );
+      const filler = devnet.chain.mempool.find(
+        (record) => record.admitted.origin === sponsor.address,
+      );
+      assert.equal(
+        filler?.admitted.originNonce,
+        0n,
+        'the gap at nonce 0 is filled by the key itself',
+      );
+
       devnet.mine();
       await engine.idle();
+      assert.equal(devnet.chain.mempool.length, 0, 'the held-up payments and the filler are mined');
       await rounds(1);
-      assert.deepEqual(asked.length, 4, 'mined: nothing may be a gap any more');
+      assert.equal(asked.length, 6, 'mined: nothing may be a gap any more');
     } finally {
       // Its settlements are followed in the background until mined: stopped here, whatever failed above.
       await facilitator?.keeper.stop();

@@ -64,8 +64,11 @@ export function createKeeper(
   mechanisms: readonly Pick<AttachedMechanism, 'keeperRound'>[] = [],
 ): Keeper {
   const holder = context.processId;
-  /** `<network>|<sponsor>|<nonce>` → when the gap was first seen. */
-  const gapsSeen = new Map<string, number>();
+  /**
+   * `<network>|<sponsor>|<nonce>` → when a possible gap may be filled: `gapFillDelayMs` after it was first seen, so a
+   * sponsored payment may reuse its nonce first, or later once the ledger said a payment in flight holds it.
+   */
+  const fillableAt = new Map<string, number>();
   /** `<network>|<sponsor>|<nonce>` → when this keeper's filler for it was accepted. */
   const fillersSent = new Map<string, number>();
   let timer: NodeJS.Timeout | undefined;
@@ -152,17 +155,22 @@ export function createKeeper(
         const filledAt = fillersSent.get(id);
         if (filledAt !== undefined && context.now() - filledAt < context.rebroadcastAfterMs)
           continue;
-        const since = gapsSeen.get(id);
-        if (since === undefined) {
-          gapsSeen.set(id, context.now());
+        const at = fillableAt.get(id);
+        if (at === undefined) {
+          fillableAt.set(id, context.now() + settings.gapFillDelayMs);
           if (settings.gapFillDelayMs > 0) continue;
-        } else if (context.now() - since < settings.gapFillDelayMs) continue;
+        } else if (context.now() < at) continue;
         const account = { network: network.caip2, sponsor: key.address };
         if (!(await holdsLease(network))) return filled;
         if (!(await context.ledger.takeSponsorGap(account, nonce))) {
-          // A settlement in flight holds it (a key with nothing mined lists no gaps, so each of its pending nonces
-          // comes here): asked again only after another delay, not every round under the sponsorship lock.
-          gapsSeen.set(id, context.now());
+          // A payment in flight holds it. On a key with nothing mined every nonce below the highest pending one comes
+          // here, so it is asked about again only after the longer of the fill delay and `rebroadcastAfterMs`, not
+          // every round under the sponsorship lock. A payment dropped meanwhile hands its nonce to the next sponsored
+          // payment; if none comes before that, the filler spends it.
+          fillableAt.set(
+            id,
+            context.now() + Math.max(settings.gapFillDelayMs, context.rebroadcastAfterMs),
+          );
           continue;
         }
         const filler = await pool.signFiller(network, chain, key.address, nonce);
@@ -171,10 +179,10 @@ export function createKeeper(
           filled++;
           fillersSent.set(id, context.now());
         }
-        gapsSeen.delete(id);
+        fillableAt.delete(id);
       }
     }
-    for (const seen of [gapsSeen, fillersSent]) {
+    for (const seen of [fillableAt, fillersSent]) {
       for (const id of seen.keys()) {
         if (id.startsWith(`${network.caip2}|`) && !stillMissing.has(id)) seen.delete(id);
       }

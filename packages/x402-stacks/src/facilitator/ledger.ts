@@ -69,7 +69,10 @@ export type ClaimResult =
 export type ReleaseOptions = {
   /** Drops it only while in one of these states (any state when omitted). */
   readonly from?: readonly SettlementState[];
-  /** False when something else spent its sponsor nonce: the nonce is then never handed out again. Default true. */
+  /**
+   * False when something else spent its sponsor nonce, or may have: the nonce is then never handed out again (a gap it
+   * leaves is the keeper's to fill). Default true.
+   */
   readonly reuseSponsorNonce?: boolean;
 };
 
@@ -270,7 +273,7 @@ export interface Ledger {
   reserveSponsorship(request: SponsorshipRequest, now: number): Promise<SponsorshipResult>;
   /**
    * Ends a settlement's hold on its sponsor nonce without a fee spent. `reuse` hands the nonce back to the pool
-   * (its transaction can no longer spend it); false forgets it (the node says something else holds it). Idempotent.
+   * (its transaction can no longer spend it); false forgets it (something else holds it, or may). Idempotent.
    * `claimedAt` limits it to the claim made at that time: a payment dropped and claimed afresh meanwhile keeps the
    * hold of its new claim.
    */

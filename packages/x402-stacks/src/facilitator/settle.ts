@@ -102,14 +102,16 @@ export async function settleExaminedPayment(
   resource: string | undefined,
   signal: AbortSignal | undefined,
 ): Promise<SettleResponse> {
+  // The settle's whole wait, for its nonce and then for its confirmation, over every attempt: a seller's settle call
+  // allows for one.
+  const answerBy = context.now() + context.settleTimeoutMs;
   for (let attempt = 1; ; attempt++) {
     const outcome = await settleExamined(
       context,
       pool,
       tracker,
       examined,
-      paymentId,
-      resource,
+      { paymentId, resource, answerBy },
       signal,
     );
     if (outcome !== 'sponsor_nonce_refused') return outcome;
@@ -124,13 +126,19 @@ export async function settleExaminedPayment(
   }
 }
 
+/** What one attempt at a payment settles it under: its id and resource, and when the settle call must answer. */
+type SettleTerms = {
+  readonly paymentId: string | undefined;
+  readonly resource: string | undefined;
+  readonly answerBy: number;
+};
+
 async function settleExamined(
   context: FacilitatorContext,
   pool: SponsorPool,
   tracker: Tracker,
   examined: ExaminedPayment,
-  paymentId: string | undefined,
-  resource: string | undefined,
+  { paymentId, resource, answerBy }: SettleTerms,
   signal: AbortSignal | undefined,
 ): Promise<SettleResponse | 'sponsor_nonce_refused'> {
   const { ledger } = context;
@@ -147,8 +155,6 @@ async function settleExamined(
     );
   }
   const claimedAt = claim.record.createdAt;
-  // The settle's whole wait, for its nonce and then for its confirmation: a seller's settle call allows for one.
-  const answerBy = context.now() + context.settleTimeoutMs;
 
   // 3. Funds, now that the claim is in the ledger: two settles of one payer racing past step 1 each see the other here,
   // so together they can never take more than the payer holds.
@@ -394,7 +400,8 @@ async function sponsoredNonceState(
 ): Promise<NonceStanding> {
   if (confirmedNext > nonce) return 'taken';
   if (confirmedNext === 0n) {
-    if (possibleNext !== nonce) return 'waiting';
+    // The highest pending nonce is held; one below it may be held or a gap, which the API does not say then.
+    if (possibleNext !== nonce) return possibleNext - 1n === nonce ? 'taken' : 'waiting';
     const sent = nonce === 0n ? new Set<bigint>() : await sentHere();
     // Fewer sent than the nonces below: some are not ours (and a huge nonce costs no loop).
     if (BigInt(sent.size) < nonce) return 'waiting';

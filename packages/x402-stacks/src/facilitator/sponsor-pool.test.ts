@@ -112,6 +112,27 @@ test("a conflict in the mempool blames the payer only when its own nonce is take
       true,
       true,
     ],
+    [
+      "the payer's nonce the highest pending of a payer with nothing mined",
+      { [PAYER]: { confirmedNext: 0n, possibleNext: 4n, missing: [] }, [SPONSOR]: free(5n) },
+      false,
+      true,
+    ],
+    [
+      "the payer's nonce pending, the sponsor's below the highest pending of a key with nothing mined",
+      {
+        [PAYER]: { ...free(3n), possibleNext: 4n },
+        [SPONSOR]: { confirmedNext: 0n, possibleNext: 7n, missing: [] },
+      },
+      false,
+      false,
+    ],
+    [
+      "the payer's nonce pending, the sponsor's read failed",
+      { [PAYER]: { ...free(3n), possibleNext: 4n } },
+      false,
+      true,
+    ],
   ];
   for (const [name, nonces, sponsorsNonce, nonceFree] of cases) {
     const { chain, reads } = chainWith(nonces);

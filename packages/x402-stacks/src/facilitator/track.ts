@@ -58,7 +58,8 @@ export type Tracker = {
   /**
    * Records a node's refusal of a broadcast settlement. A refusal of the sponsor's nonce drops the settlement, so the
    * payment may be sponsored afresh; any other fails it. Either way its payer nonce is freed, and its sponsor nonce
-   * handed back unless something else holds it. Returns whether the refusal was about the sponsor's nonce.
+   * handed back unless something else holds it, or may hold it as far as the chain tells (it is then forgotten, for
+   * the keeper to fill if it is a gap). Returns whether the refusal was about the sponsor's nonce.
    */
   refused(
     record: SettlementRecord,
