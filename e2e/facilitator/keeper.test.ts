@@ -663,30 +663,101 @@ describe('facilitator engine: lost broadcasts and abandoned claims', () => {
 
   test('a payment sponsored again after a refusal answers within the one settle timeout of its call, not a second one', async () => {
     const devnet = await startDevnet({ port: 0, mining: { mode: 'manual' } });
-    const settleTimeoutMs = 1_500;
+    const settleTimeoutMs = 2_000;
     const started = Date.now();
     // The payer's own transactions hold its nonces 0 and 1, and it has nothing mined: the API cannot say whether its
     // nonce 0 is held or a gap, so the payer is not blamed, the payment is sponsored again, and then waits for nonce 0
     // to be its next.
     const refusal = await refusedOnConflict(devnet, { settleTimeoutMs }, true, [1n]);
     try {
-      await new Promise((r) => setTimeout(r, 1_000)); // a slow judgement read: most of the call's time
+      // A slow judgement read takes part of the call's time.
+      await new Promise((r) => setTimeout(r, Math.max(0, 600 - (Date.now() - started))));
+      const judgedAt = Date.now();
       refusal.conflict.judged();
       const answered = await refusal.answer;
-      const elapsed = Date.now() - started;
+      const afterJudgement = Date.now() - judgedAt;
       assert.equal(
         answered.errorReason,
         'invalid_exact_stacks_payload_nonce',
         JSON.stringify(answered),
       );
+      // A deadline of its own would have the second attempt wait the whole settleTimeoutMs from here.
       assert.ok(
-        elapsed < settleTimeoutMs + 700,
-        `answered after ${elapsed} ms: the second attempt kept the call's deadline (${settleTimeoutMs} ms)`,
+        afterJudgement < settleTimeoutMs - 300,
+        `answered ${afterJudgement} ms after the judgement: the second attempt kept the call's deadline`,
       );
       assert.equal(await refusal.ledger.get(refusal.txid), undefined, 'its claim given back');
       await refusal.first.idle();
     } finally {
       refusal.conflict.judged();
+      await devnet.stop();
+    }
+  });
+
+  test("a refusal of the sponsor's nonce judged after the call's time: no second attempt, and the payment may be retried", async () => {
+    const devnet = await startDevnet({ port: 0, mining: { mode: 'manual' } });
+    const settleTimeoutMs = 1_000;
+    const refusal = await refusedOnConflict(devnet, { settleTimeoutMs });
+    try {
+      await new Promise((r) => setTimeout(r, settleTimeoutMs + 200)); // the judgement read outlasts the call's time
+      refusal.conflict.judged();
+      const answered = await refusal.answer;
+      assert.equal(answered.errorReason, 'broadcast_failed', JSON.stringify(answered));
+      assert.match(String(answered.errorMessage), /time ran out; retry/);
+      assert.equal(
+        await refusal.ledger.get(refusal.txid),
+        undefined,
+        'nothing held: the same bytes may be retried',
+      );
+      await refusal.first.idle();
+    } finally {
+      refusal.conflict.judged();
+      await devnet.stop();
+    }
+  });
+
+  test("a waiting sponsored payment of a payer with nothing mined is refused at once when the payer's own transaction takes its nonce", async () => {
+    const devnet = await startDevnet({ port: 0, mining: { mode: 'manual' } });
+    try {
+      const sponsor = devnet.accounts[9]!;
+      const payer = devnet.accounts[3]!;
+      const requirements = {
+        ...requirementsFor(devnet.accounts[1]!.address),
+        extra: { sponsor: sponsor.address },
+      };
+      const settleTimeoutMs = 20_000;
+      const facilitator = createFacilitator({
+        networks: { testnet: { url: devnet.url } },
+        settleTimeoutMs,
+        pollIntervalMs: 20,
+        sponsor: { privateKeys: sponsor.privateKey },
+      });
+      const { transaction } = await createPaymentTransaction({
+        account: payer.account,
+        requirements,
+        nonce: 1n,
+      });
+      const started = Date.now();
+      const answer = facilitator.settle(
+        { x402Version: 2, accepted: requirements, payload: { transaction } },
+        requirements,
+      );
+      await new Promise((r) => setTimeout(r, 300)); // waiting for nonce 0
+      // The payer spends nonce 0 and then nonce 1 itself, nothing mined: nonce 1, its highest pending, is not the
+      // payment's any more.
+      const chain = createChainClient({ network: 'testnet', url: devnet.url });
+      await spendNonce(devnet, payer, chain, 0n, 1_000n);
+      await spendNonce(devnet, payer, chain, 1n, 1_000n);
+      const answered = await answer;
+      assert.equal(
+        answered.errorReason,
+        'invalid_exact_stacks_payload_nonce',
+        JSON.stringify(answered),
+      );
+      assert.match(String(answered.errorMessage), /took nonce 1/);
+      assert.ok(Date.now() - started < settleTimeoutMs, 'answered before its timeout');
+      await facilitator.idle();
+    } finally {
       await devnet.stop();
     }
   });

@@ -17,7 +17,7 @@ import type { StacksNetwork } from '../stacks/networks.js';
 import { abandonedBefore, type FacilitatorContext } from './context.js';
 import { renewProcessLease } from './liveness.js';
 import type { AttachedMechanism } from './mechanism.js';
-import { possibleGaps } from './nonce-gaps.js';
+import { gapsListed, possibleGaps } from './nonce-gaps.js';
 import type { SponsorPool } from './sponsor-pool.js';
 import type { Tracker } from './track.js';
 
@@ -163,14 +163,14 @@ export function createKeeper(
         const account = { network: network.caip2, sponsor: key.address };
         if (!(await holdsLease(network))) return filled;
         if (!(await context.ledger.takeSponsorGap(account, nonce))) {
-          // A payment in flight holds it. On a key with nothing mined every nonce below the highest pending one comes
-          // here, so it is asked about again only after the longer of the fill delay and `rebroadcastAfterMs`, not
-          // every round under the sponsorship lock. A payment dropped meanwhile hands its nonce to the next sponsored
-          // payment; if none comes before that, the filler spends it.
-          fillableAt.set(
-            id,
-            context.now() + Math.max(settings.gapFillDelayMs, context.rebroadcastAfterMs),
-          );
+          // A payment in flight holds it. On a key with nothing mined, whose gaps are guessed, every nonce below the
+          // highest pending one comes here: it is asked about again only after the longer of the fill delay and
+          // `rebroadcastAfterMs`, not every round under the sponsorship lock. A payment dropped meanwhile hands its
+          // nonce to the next sponsored payment; if none comes before that, the filler spends it.
+          const wait = gapsListed(key.nonces)
+            ? settings.gapFillDelayMs
+            : Math.max(settings.gapFillDelayMs, context.rebroadcastAfterMs);
+          fillableAt.set(id, context.now() + wait);
           continue;
         }
         const filler = await pool.signFiller(network, chain, key.address, nonce);

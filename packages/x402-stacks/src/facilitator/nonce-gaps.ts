@@ -45,7 +45,13 @@ export function possibleGaps(nonces: AccountNonces): readonly bigint[] {
   return Array.from({ length: Number(count) }, (_, nonce) => BigInt(nonce));
 }
 
-/** Whether `missing` says all there is: the account has a mined transaction, or the API listed gaps anyway. */
-function gapsListed({ confirmedNext, missing }: AccountNonces): boolean {
+/**
+ * Whether `missing` says all there is: the account has a mined transaction, or the API listed gaps anyway.
+ * @example
+ * ```ts
+ * gapsListed({ confirmedNext: 0n, possibleNext: 3n, missing: [] }); // false: possibleGaps guesses them
+ * ```
+ */
+export function gapsListed({ confirmedNext, missing }: AccountNonces): boolean {
   return confirmedNext > 0n || missing.length > 0;
 }

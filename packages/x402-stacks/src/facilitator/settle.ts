@@ -123,6 +123,15 @@ export async function settleExaminedPayment(
         'the node refused the sponsor nonce twice; retry the payment',
       );
     }
+    // Another attempt past the deadline would only claim and give back: the payment is fine, the time is gone.
+    if (context.now() >= answerBy) {
+      return failure(
+        examined.check.payer,
+        examined.network,
+        'broadcast_failed',
+        "the node refused the sponsor nonce and the settle call's time ran out; retry the payment",
+      );
+    }
   }
 }
 
