@@ -78,7 +78,7 @@ function countingFetch(options: { without?: string } = {}) {
 describe('chain calls of the facilitator engine', () => {
   let devnet: Devnet;
   before(async () => {
-    devnet = await startDevnet({ port: 0, accounts: 32, mining: { mode: 'manual' } });
+    devnet = await startDevnet({ port: 0, accounts: 34, mining: { mode: 'manual' } });
   });
   after(() => devnet.stop());
 
@@ -105,7 +105,8 @@ describe('chain calls of the facilitator engine', () => {
   let nextPayer = 2;
   /** A payer no other test has used: nothing of it pending, nonce 0. Accounts 30 and 31 sponsor. */
   const freshPayer = () => {
-    if (nextPayer >= 30)
+    if (nextPayer === 30) nextPayer = 32; // the sponsors' accounts
+    if (nextPayer >= 34)
       throw new Error('no fresh payer left: start the devnet with more accounts');
     return devnet.accounts[nextPayer++]!.account;
   };
@@ -325,24 +326,32 @@ describe('chain calls of the facilitator engine', () => {
       return payer;
     };
 
-    // The payer takes the payment's nonce itself while the settle waits (nonce 2 first, behind a gap at 1, so the
-    // settle never finds nonce 2 free in between), then fills the gap.
-    const greedy = await withConfirmed();
-    const taken = await sponsoredAt(greedy, 2n);
-    const started = Date.now();
-    const waiting = engine.settle(taken.payment, requirements);
-    await new Promise((resolve) => setTimeout(resolve, 150));
-    await own(greedy, 2n);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    await own(greedy, 1n);
-    const refused = await waiting;
-    assert.equal(
-      refused.errorReason,
-      'invalid_exact_stacks_payload_nonce',
-      JSON.stringify(refused),
-    );
-    assert.match(String(refused.errorMessage), /took nonce 2/);
-    assert.ok(Date.now() - started < 1_000, 'refused as soon as the nonce was seen taken');
+    // The payer takes the payment's nonce itself while the settle waits. With a confirmed transaction: nonce 2 first,
+    // behind a gap at 1, so the settle never finds nonce 2 free in between, then the gap. With nothing mined, where
+    // the API lists no gaps: nonce 0, then the payment's nonce 1, now the highest pending.
+    const takenCases = [
+      { payer: await withConfirmed(), nonce: 2n, takes: [2n, 1n] },
+      { payer: freshPayer(), nonce: 1n, takes: [0n, 1n] },
+    ];
+    const taken = [];
+    for (const { payer, nonce, takes } of takenCases) {
+      const payment = await sponsoredAt(payer, nonce);
+      taken.push(payment);
+      const started = Date.now();
+      const waiting = engine.settle(payment.payment, requirements);
+      for (const spent of takes) {
+        await new Promise((resolve) => setTimeout(resolve, 120));
+        await own(payer, spent);
+      }
+      const refused = await waiting;
+      assert.equal(
+        refused.errorReason,
+        'invalid_exact_stacks_payload_nonce',
+        JSON.stringify(refused),
+      );
+      assert.match(String(refused.errorMessage), new RegExp(`took nonce ${nonce}`));
+      assert.ok(Date.now() - started < 1_000, 'refused as soon as the nonce was seen taken');
+    }
 
     // A payment at the payer's next nonce behind a gap the payer left below it: it would hold the sponsor's nonce
     // until the payer filled the gap, so it waits for the gap and is refused when it stays.
@@ -359,7 +368,7 @@ describe('chain calls of the facilitator engine', () => {
     const freshStuck = await engine.settle(behindFreshGap.payment, requirements);
     assert.equal(freshStuck.errorReason, 'invalid_exact_stacks_payload_nonce');
     assert.equal(counter.broadcasts(), 0, 'nothing sponsored, nothing broadcast');
-    for (const { txid } of [taken, behindGap, behindFreshGap])
+    for (const { txid } of [...taken, behindGap, behindFreshGap])
       assert.equal(await ledger.get(txid), undefined, 'the claim given back');
 
     // An honest chain: the payer's own nonce 1 reaches the mempool, and the payment at 2 goes out behind it.

@@ -55,15 +55,17 @@ function paysAtNonceZero(devnet: Devnet, requirements: ReturnType<typeof require
   };
 }
 
-/** A sponsored payment of the first genesis account at nonce 0 (the sponsor sets the fee). */
-async function paysSponsoredAtNonceZero(
+/** A sponsored payment of `payer` (the first genesis account) at `nonce` (0); the sponsor sets the fee. */
+async function paysSponsored(
   devnet: Devnet,
   requirements: ReturnType<typeof requirementsFor> & { extra: { sponsor: string } },
+  payer = devnet.accounts[0]!,
+  nonce = 0n,
 ) {
   const { transaction, txid } = await createPaymentTransaction({
-    account: devnet.accounts[0]!.account,
+    account: payer.account,
     requirements,
-    nonce: 0n,
+    nonce,
   });
   return { txid, payment: { x402Version: 2, accepted: requirements, payload: { transaction } } };
 }
@@ -167,7 +169,7 @@ async function refusedOnConflict(
     networks: { testnet: { chain: conflict.chain } },
     ledger,
   });
-  const { payment, txid } = await paysSponsoredAtNonceZero(devnet, requirements);
+  const { payment, txid } = await paysSponsored(devnet, requirements);
   const before = devnet.chain.state.stx(seller);
   const answer = first.settle(payment, requirements);
   while (!conflict.state.reading) await new Promise((r) => setTimeout(r, 5));
@@ -184,6 +186,33 @@ async function refusedOnConflict(
     before,
     answer,
   };
+}
+
+/**
+ * Runs `run` on a sponsored payment refused on a conflict (see {@link refusedOnConflict}) on a devnet that mines when
+ * told; the judgement's read is let go and the devnet stopped however `run` ends.
+ */
+async function onRefusal(
+  options: {
+    extra?: Parameters<typeof refusedOnConflict>[1];
+    payersOwn?: boolean;
+    alsoHeld?: readonly bigint[];
+  },
+  run: (refusal: Awaited<ReturnType<typeof refusedOnConflict>>) => Promise<void>,
+) {
+  const devnet = await startDevnet({ port: 0, mining: { mode: 'manual' } });
+  const refusal = await refusedOnConflict(
+    devnet,
+    options.extra ?? {},
+    options.payersOwn,
+    options.alsoHeld,
+  );
+  try {
+    await run(refusal);
+  } finally {
+    refusal.conflict.judged();
+    await devnet.stop();
+  }
 }
 
 /** Runs `work` while the devnet mines a block every 20 ms. */
@@ -497,7 +526,7 @@ describe('facilitator engine: lost broadcasts and abandoned claims', () => {
           networks: { testnet: { chain } },
           ledger: dies,
         });
-        const { payment, txid } = await paysSponsoredAtNonceZero(devnet, requirements);
+        const { payment, txid } = await paysSponsored(devnet, requirements);
         const before = devnet.chain.state.stx(seller);
         let outcome: Awaited<ReturnType<typeof first.settle>> | undefined;
         void first.settle(payment, requirements).then((answer) => {
@@ -638,10 +667,8 @@ describe('facilitator engine: lost broadcasts and abandoned claims', () => {
     }
   });
 
-  test("a refusal judged the payer's doing is final: a retry of its bytes judges nothing again and is a duplicate", async () => {
-    const devnet = await startDevnet({ port: 0, mining: { mode: 'manual' } });
-    const refusal = await refusedOnConflict(devnet, {}, true);
-    try {
+  test("a refusal judged the payer's doing is final: a retry of its bytes judges nothing again and is a duplicate", () =>
+    onRefusal({ payersOwn: true }, async (refusal) => {
       const { conflict, ledger, payment, requirements } = refusal;
       conflict.judged();
       const answered = await refusal.answer;
@@ -655,50 +682,42 @@ describe('facilitator engine: lost broadcasts and abandoned claims', () => {
       assert.equal(conflict.state.sponsorReads, reads, 'nothing judged again');
       assert.equal((await ledger.get(refusal.txid))?.createdAt, judged?.createdAt, 'kept');
       await refusal.first.idle();
-    } finally {
-      refusal.conflict.judged();
-      await devnet.stop();
-    }
-  });
+    }));
 
-  test('a payment sponsored again after a refusal answers within the one settle timeout of its call, not a second one', async () => {
-    const devnet = await startDevnet({ port: 0, mining: { mode: 'manual' } });
+  test('a payment sponsored again after a refusal answers within the one settle timeout of its call, not a second one', () => {
     const settleTimeoutMs = 2_000;
     const started = Date.now();
     // The payer's own transactions hold its nonces 0 and 1, and it has nothing mined: the API cannot say whether its
     // nonce 0 is held or a gap, so the payer is not blamed, the payment is sponsored again, and then waits for nonce 0
     // to be its next.
-    const refusal = await refusedOnConflict(devnet, { settleTimeoutMs }, true, [1n]);
-    try {
-      // A slow judgement read takes part of the call's time.
-      await new Promise((r) => setTimeout(r, Math.max(0, 600 - (Date.now() - started))));
-      const judgedAt = Date.now();
-      refusal.conflict.judged();
-      const answered = await refusal.answer;
-      const afterJudgement = Date.now() - judgedAt;
-      assert.equal(
-        answered.errorReason,
-        'invalid_exact_stacks_payload_nonce',
-        JSON.stringify(answered),
-      );
-      // A deadline of its own would have the second attempt wait the whole settleTimeoutMs from here.
-      assert.ok(
-        afterJudgement < settleTimeoutMs - 300,
-        `answered ${afterJudgement} ms after the judgement: the second attempt kept the call's deadline`,
-      );
-      assert.equal(await refusal.ledger.get(refusal.txid), undefined, 'its claim given back');
-      await refusal.first.idle();
-    } finally {
-      refusal.conflict.judged();
-      await devnet.stop();
-    }
+    return onRefusal(
+      { extra: { settleTimeoutMs }, payersOwn: true, alsoHeld: [1n] },
+      async (refusal) => {
+        // A slow judgement read takes part of the call's time.
+        await new Promise((r) => setTimeout(r, Math.max(0, 600 - (Date.now() - started))));
+        const judgedAt = Date.now();
+        refusal.conflict.judged();
+        const answered = await refusal.answer;
+        const afterJudgement = Date.now() - judgedAt;
+        assert.equal(
+          answered.errorReason,
+          'invalid_exact_stacks_payload_nonce',
+          JSON.stringify(answered),
+        );
+        // A deadline of its own would have the second attempt wait the whole settleTimeoutMs from here.
+        assert.ok(
+          afterJudgement < settleTimeoutMs - 300,
+          `answered ${afterJudgement} ms after the judgement: the second attempt kept the call's deadline`,
+        );
+        assert.equal(await refusal.ledger.get(refusal.txid), undefined, 'its claim given back');
+        await refusal.first.idle();
+      },
+    );
   });
 
-  test("a refusal of the sponsor's nonce judged after the call's time: no second attempt, and the payment may be retried", async () => {
-    const devnet = await startDevnet({ port: 0, mining: { mode: 'manual' } });
+  test("a refusal of the sponsor's nonce judged after the call's time: no second attempt, and the payment may be retried", () => {
     const settleTimeoutMs = 1_000;
-    const refusal = await refusedOnConflict(devnet, { settleTimeoutMs });
-    try {
+    return onRefusal({ extra: { settleTimeoutMs } }, async (refusal) => {
       await new Promise((r) => setTimeout(r, settleTimeoutMs + 200)); // the judgement read outlasts the call's time
       refusal.conflict.judged();
       const answered = await refusal.answer;
@@ -710,56 +729,7 @@ describe('facilitator engine: lost broadcasts and abandoned claims', () => {
         'nothing held: the same bytes may be retried',
       );
       await refusal.first.idle();
-    } finally {
-      refusal.conflict.judged();
-      await devnet.stop();
-    }
-  });
-
-  test("a waiting sponsored payment of a payer with nothing mined is refused at once when the payer's own transaction takes its nonce", async () => {
-    const devnet = await startDevnet({ port: 0, mining: { mode: 'manual' } });
-    try {
-      const sponsor = devnet.accounts[9]!;
-      const payer = devnet.accounts[3]!;
-      const requirements = {
-        ...requirementsFor(devnet.accounts[1]!.address),
-        extra: { sponsor: sponsor.address },
-      };
-      const settleTimeoutMs = 20_000;
-      const facilitator = createFacilitator({
-        networks: { testnet: { url: devnet.url } },
-        settleTimeoutMs,
-        pollIntervalMs: 20,
-        sponsor: { privateKeys: sponsor.privateKey },
-      });
-      const { transaction } = await createPaymentTransaction({
-        account: payer.account,
-        requirements,
-        nonce: 1n,
-      });
-      const started = Date.now();
-      const answer = facilitator.settle(
-        { x402Version: 2, accepted: requirements, payload: { transaction } },
-        requirements,
-      );
-      await new Promise((r) => setTimeout(r, 300)); // waiting for nonce 0
-      // The payer spends nonce 0 and then nonce 1 itself, nothing mined: nonce 1, its highest pending, is not the
-      // payment's any more.
-      const chain = createChainClient({ network: 'testnet', url: devnet.url });
-      await spendNonce(devnet, payer, chain, 0n, 1_000n);
-      await spendNonce(devnet, payer, chain, 1n, 1_000n);
-      const answered = await answer;
-      assert.equal(
-        answered.errorReason,
-        'invalid_exact_stacks_payload_nonce',
-        JSON.stringify(answered),
-      );
-      assert.match(String(answered.errorMessage), /took nonce 1/);
-      assert.ok(Date.now() - started < settleTimeoutMs, 'answered before its timeout');
-      await facilitator.idle();
-    } finally {
-      await devnet.stop();
-    }
+    });
   });
 
   test('a process killed while recording a refused broadcast: a later payment on the nonce is never replaced by the refused bytes', async () => {
@@ -876,16 +846,11 @@ describe('facilitator engine: the gaps of a new sponsor key', () => {
       };
       // Three sponsored payments pending on sponsor nonces 0, 1 and 2; nothing mined.
       for (const payer of devnet.accounts.slice(0, 3)) {
-        const { transaction } = await createPaymentTransaction({
-          account: payer.account,
-          requirements,
-          nonce: 0n,
-        });
-        const answer = await engine.settle(
-          { x402Version: 2, accepted: requirements, payload: { transaction } },
-          requirements,
+        const { payment } = await paysSponsored(devnet, requirements, payer);
+        assert.equal(
+          (await engine.settle(payment, requirements)).errorReason,
+          'settlement_pending',
         );
-        assert.equal(answer.errorReason, 'settlement_pending');
       }
       assert.equal(devnet.chain.mempool.length, 3);
       const nonces = (await (
