@@ -69,8 +69,8 @@ export function createKeeper(
    * sponsored payment may reuse its nonce first, or later once the ledger said a payment in flight holds it.
    */
   const fillableAt = new Map<string, number>();
-  /** `<network>|<sponsor>|<nonce>` → when this keeper's filler for it was accepted. */
-  const fillersSent = new Map<string, number>();
+  /** `<network>|<sponsor>|<nonce>` → this keeper's filler for it, and when the node accepted it. */
+  const fillersSent = new Map<string, { txid: string; at: number }>();
   let timer: NodeJS.Timeout | undefined;
   let round: Promise<KeeperReport> | undefined;
 
@@ -152,8 +152,8 @@ export function createKeeper(
         stillMissing.add(id);
         // A filler this keeper sent stays pending until a block takes it: it is not sent again within
         // `rebroadcastAfterMs`, the spacing of the tracker's re-sends.
-        const filledAt = fillersSent.get(id);
-        if (filledAt !== undefined && context.now() - filledAt < context.rebroadcastAfterMs)
+        const sentBefore = fillersSent.get(id);
+        if (sentBefore !== undefined && context.now() - sentBefore.at < context.rebroadcastAfterMs)
           continue;
         const at = fillableAt.get(id);
         if (at === undefined) {
@@ -176,8 +176,9 @@ export function createKeeper(
         const filler = await pool.signFiller(network, chain, key.address, nonce);
         const sent = await chain.broadcast(filler.transaction).catch(() => undefined);
         if (sent?.accepted) {
-          filled++;
-          fillersSent.set(id, context.now());
+          // The same filler sent again (its block has not come) is a re-send, not another gap filled.
+          if (sentBefore?.txid !== filler.txid) filled++;
+          fillersSent.set(id, { txid: filler.txid, at: context.now() });
         }
         fillableAt.delete(id);
       }
