@@ -4,20 +4,28 @@ import { readdirSync, readFileSync } from 'node:fs';
 /** Clock ticks per second of /proc's utime and stime: 100 on Linux everywhere this bench runs. */
 const TICKS_PER_SECOND = 100;
 
-/** User plus system CPU milliseconds the process has used so far (Linux `/proc/<pid>/stat`). */
-export function cpuMsOf(pid: number): number {
+/**
+ * User plus system CPU milliseconds the process has used so far (Linux `/proc/<pid>/stat`); with `reaped`, also that
+ * of the children it has waited for since they exited.
+ */
+export function cpuMsOf(pid: number, reaped = false): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   // The command name (field 2) may hold spaces: count fields after its closing parenthesis.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const utime = Number(fields[11]);
-  const stime = Number(fields[12]);
-  return ((utime + stime) * 1000) / TICKS_PER_SECOND;
+  const [utime, stime, cutime, cstime] = fields.slice(11, 15).map(Number) as [
+    number,
+    number,
+    number,
+    number,
+  ];
+  return ((utime + stime + (reaped ? cutime + cstime : 0)) * 1000) / TICKS_PER_SECOND;
 }
 
 /**
  * CPU milliseconds used so far by every PostgreSQL process on this machine (the server, its background workers and
- * the backends serving connections), read off /proc by command name. A backend that exits between two readings takes
- * its share with it, so keep the connections open across a measurement.
+ * the backends serving connections), read off /proc by command name. A backend or worker that exited counts too,
+ * through the server that reaped it: without it, an autovacuum worker ending between two readings made the
+ * difference negative.
  */
 export function postgresCpuMs(): number {
   let total = 0;
@@ -25,7 +33,7 @@ export function postgresCpuMs(): number {
     if (!/^\d+$/.test(entry)) continue;
     try {
       if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() !== 'postgres') continue;
-      total += cpuMsOf(Number(entry));
+      total += cpuMsOf(Number(entry), true);
     } catch {
       // Gone since the listing.
     }

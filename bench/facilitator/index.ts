@@ -8,15 +8,18 @@
  *   per-payer chain-state cache hits at the first and mostly misses at the second);
  * - `/verify` ÷ `checkPaymentTransaction` in this process, the offline check alone.
  * Every figure is the median of `--rounds` rounds (3), the measurements of a row rotated between rounds, so a load
- * that comes and goes on a shared machine lands on all of them alike. The engine in process runs the same verify and
+ * that comes and goes on a shared machine lands on all of them alike. Before the first row, `--warm-up` rounds (6) of
+ * the chain alone, unmeasured, bring this process to its steady speed. The engine in process runs the same verify and
  * settle without the HTTP hop. For the services, CPU ms per settlement
  * is the facilitator process's own (from /proc), and the chain alone's is this whole process: devnet plus client. The
  * PostgreSQL rows also give the CPU of every postgres process on the machine per settlement, the third process a
  * settlement there keeps busy.
  *
  * Verify runs with the service's default per-payer cache (VERIFY_CACHE_MS=2000); every settle is a distinct, fresh
- * payment (a settle succeeds once), broadcast, mined and confirmed, with status rounds every 20 ms (POLL_INTERVAL_MS,
- * as the engine row's pollIntervalMs) since the devnet mines at once.
+ * payment (a settle succeeds once), broadcast, mined and confirmed. The devnet mines at once, so the service reads
+ * statuses as often as it allows: every `--poll-ms` (10, the least POLL_INTERVAL_MS takes; the engine row's
+ * pollIntervalMs alike), where the chain alone reads every 5 ms. A slower round only adds its wait to each settlement:
+ * `--poll-ms 20` gives the figures of the sessions before 2026-12-05.
  *
  * Needs `npm run build` first: the service runs from apps/facilitator/dist, and a build older than the sources is
  * refused.
@@ -25,7 +28,7 @@
  * way to see where a service row's CPU goes under this very load. `--only <engine|sqlite|pg|pg2>[,…]` runs only those
  * rows (with a profile, one row at a time keeps each file to one load).
  *
- * Usage: npm run bench:facilitator [-- --seconds 3 --payers 100 --wide-payers 1000 --settles 600 --concurrency 32 --rounds 3]
+ * Usage: npm run bench:facilitator [-- --seconds 3 --payers 100 --wide-payers 1000 --settles 600 --concurrency 32 --rounds 3 --poll-ms 10 --warm-up 6]
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -56,6 +59,8 @@ const widePayerCount = Number(flag('wide-payers', '1000'));
 const settlesPerRow = Number(flag('settles', '600'));
 const concurrency = Number(flag('concurrency', '32'));
 const rounds = Number(flag('rounds', '3'));
+const pollMs = Number(flag('poll-ms', '10'));
+const warmUpRounds = Number(flag('warm-up', '6'));
 const profileDir = flag('profile-dir', '');
 const only = new Set(flag('only', 'engine,sqlite,pg,pg2').split(','));
 const DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -75,10 +80,12 @@ if (
   !(widePayerCount >= payerCount) ||
   !(settlesPerRow >= payerCount) ||
   !(concurrency >= 1) ||
-  !(rounds >= 1)
+  !(rounds >= 1) ||
+  !(Number.isInteger(pollMs) && pollMs >= 10) ||
+  !(Number.isInteger(warmUpRounds) && warmUpRounds >= 0)
 )
   throw new Error(
-    '--seconds > 0, --payers ≥ 2, --wide-payers ≥ --payers, --settles ≥ --payers, --concurrency ≥ 1, --rounds ≥ 1',
+    '--seconds > 0, --payers ≥ 2, --wide-payers ≥ --payers, --settles ≥ --payers, --concurrency ≥ 1, --rounds ≥ 1, --poll-ms ≥ 10 (whole ms), --warm-up ≥ 0 rounds',
   );
 
 const devnet = await startDevnet({ port: 0, accounts: widePayerCount + 2 });
@@ -175,6 +182,25 @@ async function planSettles(): Promise<SettlePlan> {
   return plan;
 }
 
+/** The chain alone: each payment broadcast straight to the devnet and read back every 5 ms until mined. */
+function chainAlone(payments: readonly Payment[]): Promise<LoadResult> {
+  return load({
+    concurrency: settleConcurrency,
+    seconds: 600,
+    total: payments.length,
+    request: async (i) => {
+      const sent = await chain.broadcast(payments[i]!.payload.transaction);
+      if (!sent.accepted) throw new Error(`the devnet refused a payment: ${sent.reason}`);
+      for (;;) {
+        const tx = await chain.getTransaction(sent.txid);
+        if (tx?.status === 'success') return;
+        if (tx?.status !== 'pending') throw new Error(`the payment ended ${tx?.status}`);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    },
+  });
+}
+
 /**
  * Settle rounds: the chain alone and the settlements measured alternately, once per round of the plan.
  * @param settle settles one payment; `cpuMs` reads the settling processes' CPU so far, `databaseCpuMs` their
@@ -190,21 +216,7 @@ async function settleRounds(
   const settleRoundsDone: SettleResult[] = [];
   for (const { chain: chainPayments, settle: settlePayments } of plan) {
     const ownBefore = process.cpuUsage();
-    const alone = await load({
-      concurrency: settleConcurrency,
-      seconds: 600,
-      total: chainPayments.length,
-      request: async (i) => {
-        const sent = await chain.broadcast(chainPayments[i]!.payload.transaction);
-        if (!sent.accepted) throw new Error(`the devnet refused a payment: ${sent.reason}`);
-        for (;;) {
-          const tx = await chain.getTransaction(sent.txid);
-          if (tx?.status === 'success') return;
-          if (tx?.status !== 'pending') throw new Error(`the payment ended ${tx?.status}`);
-          await new Promise((resolve) => setTimeout(resolve, 5));
-        }
-      },
-    });
+    const alone = await chainAlone(chainPayments);
     const own = process.cpuUsage(ownBefore);
     chainRounds.push({ ...alone, cpuMsPerSettle: (own.user + own.system) / 1000 / alone.requests });
     const before = cpuMs();
@@ -257,7 +269,7 @@ async function runEngine(): Promise<Row> {
   const engine = createFacilitator({
     networks: { testnet: { url: devnet.url } },
     verifyCacheMs: 2_000,
-    pollIntervalMs: 20,
+    pollIntervalMs: pollMs,
   });
   const verifying = (payments: readonly unknown[]) => () =>
     load({
@@ -350,9 +362,8 @@ async function runService(
     ...(database.schema ? { DATABASE_SCHEMA: database.schema } : {}),
     RATE_LIMIT_PER_MINUTE: '0',
     VERIFY_CACHE_MS: '2000',
-    // The devnet mines on every broadcast: status rounds as often as the engine row's (a service that reads the
-    // status right after the broadcast ignores it).
-    POLL_INTERVAL_MS: '20',
+    // The devnet mines on every broadcast: status rounds as often as the engine row's.
+    POLL_INTERVAL_MS: String(pollMs),
     LOG_LEVEL: 'info',
   };
   const narrow = (await verifyPaymentsNow(payers)).map(verifyBody);
@@ -416,6 +427,15 @@ const dir = mkdtempSync(join(tmpdir(), 'x402-bench-facilitator-'));
 const schema = `bench_facilitator_${randomBytes(4).toString('hex')}`;
 const rows: Row[] = [];
 try {
+  // Unmeasured: this process (the devnet, and the load) speeds up over its first few thousand transactions, as V8
+  // optimizes it and sizes its heap. Measured cold, the first row's chain alone ran slower than the next row's (SQLite
+  // 716–892/s against PostgreSQL 1,041–1,231/s in the same runs), and flattered the first row's ratio.
+  for (let round = 1; round <= warmUpRounds; round++) {
+    const warm = await chainAlone(await freshPayments(settlesPerRow));
+    process.stderr.write(
+      `  warm-up ${round}/${warmUpRounds}: chain alone ${formatRate(warm.perSecond)}/s\n`,
+    );
+  }
   if (only.has('engine')) rows.push(await runEngine());
   if (only.has('sqlite'))
     rows.push(
@@ -455,7 +475,7 @@ const share = (value: number, of: number | undefined) =>
 console.log(
   `\nbench/facilitator: ${payerCount} and ${widePayerCount} payers, concurrency ${concurrency} ` +
     `(settle ${settleConcurrency}), ${settlesPerRow} settles a row, ${seconds} s verify rows; ` +
-    'devnet mines a block on every broadcast\n',
+    `devnet mines a block on every broadcast; status rounds every ${pollMs} ms (the chain alone reads every 5 ms)\n`,
 );
 console.log(
   `checkPaymentTransaction in this process, one caller: ${formatRate(check.perSecond)}/s\n`,

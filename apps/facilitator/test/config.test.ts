@@ -18,6 +18,7 @@ describe('loadConfig', () => {
     assert.equal(config.paymentIdWindowMs, 600_000);
     assert.equal(config.paymentIdMaxReplays, 3);
     assert.equal(config.logLevel, 'info');
+    assert.equal(config.heapGrowthPercent, 30);
     assert.equal(config.sbtcContractTestnet, undefined, "the library's default testnet sBTC");
   });
 
@@ -61,6 +62,18 @@ describe('loadConfig', () => {
     const hiro = 'ST1F7QA2MDF17S807EPA36TSS8AMEFY4KA9TVGWXT.sbtc-token';
     assert.equal(loadConfig({ SBTC_CONTRACT_TESTNET: hiro }).sbtcContractTestnet, hiro);
     assert.equal(loadConfig({ SBTC_CONTRACT_TESTNET: ' ' }).sbtcContractTestnet, undefined);
+  });
+
+  test('HEAP_GROWTH_PERCENT: 0 leaves V8 its own choice; a negative or fractional one is refused', () => {
+    assert.equal(loadConfig({ HEAP_GROWTH_PERCENT: '0' }).heapGrowthPercent, 0);
+    assert.equal(loadConfig({ HEAP_GROWTH_PERCENT: '100' }).heapGrowthPercent, 100);
+    for (const bad of ['-5', '2.5', 'lots', '1001']) {
+      assert.throws(
+        () => loadConfig({ HEAP_GROWTH_PERCENT: bad }),
+        (error) => error instanceof ConfigError && /HEAP_GROWTH_PERCENT/.test(error.message),
+        bad,
+      );
+    }
   });
 
   test('the payment-identifier window and replays are read from the environment', () => {
