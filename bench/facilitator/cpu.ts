@@ -1,14 +1,14 @@
-/** CPU time of another process, for a per-settlement cost next to the rate. */
+/** CPU time of other processes, for a per-settlement cost next to the rate. */
 import { readdirSync, readFileSync } from 'node:fs';
 
-/** Clock ticks per second of /proc's utime and stime: 100 on Linux everywhere this bench runs. */
+/** Clock ticks per second of /proc's CPU times: 100 on Linux everywhere this bench runs. */
 const TICKS_PER_SECOND = 100;
 
 /**
- * User plus system CPU milliseconds the process has used so far (Linux `/proc/<pid>/stat`); with `reaped`, also that
- * of the children it has waited for since they exited.
+ * A process's CPU times from `/proc/<pid>/stat`, in milliseconds: its own (user plus system), and that of the
+ * children it waited for once they exited.
  */
-export function cpuMsOf(pid: number, reaped = false): number {
+function cpuTimesOf(pid: number): { own: number; reaped: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   // The command name (field 2) may hold spaces: count fields after its closing parenthesis.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -18,14 +18,21 @@ export function cpuMsOf(pid: number, reaped = false): number {
     number,
     number,
   ];
-  return ((utime + stime + (reaped ? cutime + cstime : 0)) * 1000) / TICKS_PER_SECOND;
+  const ms = (ticks: number) => (ticks * 1000) / TICKS_PER_SECOND;
+  return { own: ms(utime + stime), reaped: ms(cutime + cstime) };
+}
+
+/** User plus system CPU milliseconds the process has used so far. */
+export function cpuMsOf(pid: number): number {
+  return cpuTimesOf(pid).own;
 }
 
 /**
  * CPU milliseconds used so far by every PostgreSQL process on this machine (the server, its background workers and
  * the backends serving connections), read off /proc by command name. A backend or worker that exited counts too,
  * through the server that reaped it: without it, an autovacuum worker ending between two readings made the
- * difference negative.
+ * difference negative. One that exits during a reading, after the server was read and before itself, is still
+ * missed by that reading.
  */
 export function postgresCpuMs(): number {
   let total = 0;
@@ -33,7 +40,8 @@ export function postgresCpuMs(): number {
     if (!/^\d+$/.test(entry)) continue;
     try {
       if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() !== 'postgres') continue;
-      total += cpuMsOf(Number(entry), true);
+      const { own, reaped } = cpuTimesOf(Number(entry));
+      total += own + reaped;
     } catch {
       // Gone since the listing.
     }

@@ -17,9 +17,8 @@
  *
  * Verify runs with the service's default per-payer cache (VERIFY_CACHE_MS=2000); every settle is a distinct, fresh
  * payment (a settle succeeds once), broadcast, mined and confirmed. The devnet mines at once, so the service reads
- * statuses as often as it allows: every `--poll-ms` (10, the least POLL_INTERVAL_MS takes; the engine row's
- * pollIntervalMs alike), where the chain alone reads every 5 ms. A slower round only adds its wait to each settlement:
- * `--poll-ms 20` gives the figures of the sessions before 2026-12-05.
+ * statuses every `--poll-ms` (20; POLL_INTERVAL_MS, and the engine row's pollIntervalMs alike), where the chain alone
+ * reads every 5 ms; 10 is the least the service takes.
  *
  * Needs `npm run build` first: the service runs from apps/facilitator/dist, and a build older than the sources is
  * refused.
@@ -28,7 +27,7 @@
  * way to see where a service row's CPU goes under this very load. `--only <engine|sqlite|pg|pg2>[,…]` runs only those
  * rows (with a profile, one row at a time keeps each file to one load).
  *
- * Usage: npm run bench:facilitator [-- --seconds 3 --payers 100 --wide-payers 1000 --settles 600 --concurrency 32 --rounds 3 --poll-ms 10 --warm-up 6]
+ * Usage: npm run bench:facilitator [-- --seconds 3 --payers 100 --wide-payers 1000 --settles 600 --concurrency 32 --rounds 3 --poll-ms 20 --warm-up 6]
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -59,7 +58,7 @@ const widePayerCount = Number(flag('wide-payers', '1000'));
 const settlesPerRow = Number(flag('settles', '600'));
 const concurrency = Number(flag('concurrency', '32'));
 const rounds = Number(flag('rounds', '3'));
-const pollMs = Number(flag('poll-ms', '10'));
+const pollMs = Number(flag('poll-ms', '20'));
 const warmUpRounds = Number(flag('warm-up', '6'));
 const profileDir = flag('profile-dir', '');
 const only = new Set(flag('only', 'engine,sqlite,pg,pg2').split(','));
@@ -114,22 +113,18 @@ async function sign(payer: StacksAccount, nonce: bigint) {
   return { x402Version: 2, accepted: requirements, payload: { transaction } };
 }
 
-/** Fresh payments for one settle row: payer-major, so a worker walks one payer's nonces in order. */
-async function freshPayments(count: number) {
-  const perPayer = Math.ceil(count / payers.length);
-  const batches = await Promise.all(
-    payers.map(async (payer) => {
-      const first = nextNonce.get(payer.address)!;
-      nextNonce.set(payer.address, first + BigInt(perPayer));
-      return Promise.all(
-        Array.from({ length: perPayer }, (_, k) => sign(payer, first + BigInt(k))),
-      );
-    }),
-  );
-  // Interleave payers so concurrent requests are of different payers, each payer's in nonce order.
-  const ordered: Awaited<ReturnType<typeof sign>>[] = [];
-  for (let k = 0; k < perPayer; k++) for (const batch of batches) ordered.push(batch[k]!);
-  return ordered.slice(0, count);
+/**
+ * Fresh payments, payers interleaved so concurrent requests are of different payers, each payer's in nonce order.
+ * Every nonce taken is in the list: a payer's nonce left out would hold its later payments pending for good.
+ */
+function freshPayments(count: number) {
+  const taken = Array.from({ length: count }, (_, i) => {
+    const payer = payers[i % payers.length]!;
+    const nonce = nextNonce.get(payer.address)!;
+    nextNonce.set(payer.address, nonce + 1n);
+    return sign(payer, nonce);
+  });
+  return Promise.all(taken);
 }
 
 /** One payment per payer at its next nonce: valid now, and only verified, never settled. */

@@ -9,6 +9,7 @@ import { redactUrl } from 'x402-stacks/chain';
 import type { SponsorLimits } from 'x402-stacks/facilitator';
 import { parsePrincipal, resolveAsset, STACKS_NETWORKS } from 'x402-stacks/stacks';
 import { z } from 'zod';
+import { MAX_HEAP_GROWTH_PERCENT } from './heap-growth.js';
 
 /** The configuration, typed. */
 export type FacilitatorConfig = {
@@ -56,7 +57,7 @@ export type FacilitatorConfig = {
   readonly paymentIdWindowMs: number;
   readonly paymentIdMaxReplays: number;
   readonly logLevel: LogLevel;
-  /** V8's heap growing factor for the service's process, as a percent over 1 (0: V8's own choice); see heap-growth.ts. */
+  /** V8's heap growing factor for the service's process, as a percent over 1 (0: V8's own); see heap-growth.ts. */
   readonly heapGrowthPercent: number;
   /** The bazaar discovery catalog: `false` turns it off; the numbers bound it. */
   readonly discovery:
@@ -190,7 +191,7 @@ const Schema = z.object({
   PAYMENT_ID_WINDOW_MS: integer(1_000, 24 * 60 * 60_000),
   PAYMENT_ID_MAX_REPLAYS: integer(0, 100),
   LOG_LEVEL: z.enum(LOG_LEVELS, `expected one of ${LOG_LEVELS.join(', ')}`),
-  HEAP_GROWTH_PERCENT: integer(0, 1_000),
+  HEAP_GROWTH_PERCENT: integer(0, MAX_HEAP_GROWTH_PERCENT),
   DISCOVERY: z.enum(['true', 'false'], 'expected true or false').transform((v) => v === 'true'),
   DISCOVERY_MAX_DECLARATION_BYTES: integer(256, 1024 * 1024),
   DISCOVERY_MAX_PER_PAY_TO: integer(1, 100_000),

@@ -1,26 +1,37 @@
 /**
  * How far the service's old generation may grow past what the last full garbage collection kept, before the next
- * one. A facilitator keeps little alive (about 25 MiB under load: the ledger's statements, caches, sockets), but at
- * thousands of verifies a second V8's own growth factor let the old generation reach three to four times that
- * before collecting it, and the process's peak memory wandered between runs of the same load (141 to 198 MiB in
- * `bench:facilitator`). A fixed factor keeps the peak near the live size, for a full collection more often: each
- * takes a few milliseconds with this little alive.
+ * one. A facilitator keeps little alive (22–26 MiB after each full collection under `bench:facilitator`'s load), but at
+ * thousands of verifies a second V8's own factor (up to 4) let the old generation reach 75–100 MiB before collecting
+ * it, and the process's peak memory had a high tail (up to 198 MiB). A fixed factor cuts that tail, for full
+ * collections more often: each takes a few milliseconds with this little alive.
+ *
+ * V8 sets the next limit at the larger of `factor × kept` and `kept + 8 MiB`, plus the young generation's capacity,
+ * and never past halfway to the heap's maximum. At the service's live size the 8 MiB floor decides, so the next full
+ * collection comes at about twice what the last one kept, instead of four times.
  * @module
  */
 import { setFlagsFromString } from 'node:v8';
 
+/** Past this the fixed factor (2) would be no tighter than V8's own choices, and would undo its low-memory mode. */
+export const MAX_HEAP_GROWTH_PERCENT = 100;
+
 /**
- * Sets V8's heap growing factor for this process to `1 + percent / 100`; 0 gives V8 back its own choice. V8 reads
- * the factor at each full collection, so it applies from the next one, set after the process started. Process-wide:
- * the service owns its process, so only the service calls this.
+ * Fixes V8's heap growing factor for this process at `1 + percent / 100`. V8 reads it at each full collection, so it
+ * applies from the next one. 0 does nothing: V8 keeps its own factor, or the one `node --heap-growing-percent` gave.
+ * Process-wide: called by the service's own entry points (`main.ts`, `x402-stacks facilitator`), once the service
+ * listens, never by `startFacilitatorService`, which a program may embed beside its own work. Set after start-up on
+ * purpose: a changed V8 flag makes built-in modules loaded afterwards compile without their code cache.
  * @example
  * ```ts
- * limitHeapGrowth(config.heapGrowthPercent); // 30: a full collection once the old generation is 1.3× what the last kept
+ * const service = await startFacilitatorService(config);
+ * limitHeapGrowth(config.heapGrowthPercent); // 30 by default
  * ```
  */
 export function limitHeapGrowth(percent: number): void {
-  if (!Number.isInteger(percent) || percent < 0) {
-    throw new RangeError(`the heap growth percent must be a whole number ≥ 0, got ${percent}`);
+  if (!Number.isInteger(percent) || percent < 0 || percent > MAX_HEAP_GROWTH_PERCENT) {
+    throw new RangeError(
+      `the heap growth percent must be a whole number from 0 to ${MAX_HEAP_GROWTH_PERCENT}, got ${percent}`,
+    );
   }
-  setFlagsFromString(`--heap-growing-percent=${percent}`);
+  if (percent > 0) setFlagsFromString(`--heap-growing-percent=${percent}`);
 }

@@ -6,6 +6,7 @@
 export { createFacilitatorApp, type FacilitatorApp, type FacilitatorAppOptions } from './app.js';
 export { ConfigError, ENVIRONMENT, type FacilitatorConfig, loadConfig } from './config.js';
 export { type OpenedFacilitator, openFacilitator } from './engine.js';
+export { limitHeapGrowth, MAX_HEAP_GROWTH_PERCENT } from './heap-growth.js';
 export { openPostgresLedger } from './ledger/postgres.js';
 export { type LedgerDatabase, migrateLedger } from './ledger/schema.js';
 export { SqlChannelLedger } from './ledger/sql-channel-ledger.js';

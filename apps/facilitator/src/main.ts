@@ -2,11 +2,13 @@
  * `npm start -w @x402-stacks/facilitator`: the facilitator service, configured from the environment.
  */
 import { ConfigError, loadConfig } from './config.js';
+import { limitHeapGrowth } from './heap-growth.js';
 import { startFacilitatorService } from './service.js';
 
 try {
   const config = loadConfig(process.env);
   const service = await startFacilitatorService(config);
+  limitHeapGrowth(config.heapGrowthPercent);
   console.log(
     `x402-stacks facilitator on ${service.url} (networks: ${config.networks.join(', ')}; ledger: ${config.database.kind})`,
   );

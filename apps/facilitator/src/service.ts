@@ -10,7 +10,6 @@ import type { Facilitator } from 'x402-stacks';
 import { createFacilitatorApp } from './app.js';
 import type { FacilitatorConfig } from './config.js';
 import { openFacilitator } from './engine.js';
-import { limitHeapGrowth } from './heap-growth.js';
 
 /** A running facilitator service. */
 export type FacilitatorService = {
@@ -21,8 +20,8 @@ export type FacilitatorService = {
 };
 
 /**
- * Starts the service from a configuration. The service owns its process: it also sets V8's heap growing factor
- * (`heapGrowthPercent`) for the whole process.
+ * Starts the service from a configuration. It leaves the process's V8 settings alone: the entry points that own the
+ * process apply `heapGrowthPercent` (`limitHeapGrowth`).
  * @example
  * ```ts
  * const service = await startFacilitatorService(loadConfig(process.env));
@@ -32,7 +31,6 @@ export type FacilitatorService = {
 export async function startFacilitatorService(
   config: FacilitatorConfig,
 ): Promise<FacilitatorService> {
-  limitHeapGrowth(config.heapGrowthPercent);
   // Set once the logger exists; a refusal can only come from a settle, after the service started.
   let discoveryLog: Pick<Logger, 'info'> = { info: () => undefined };
   const opened = await openFacilitator(config, {

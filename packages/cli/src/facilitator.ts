@@ -6,6 +6,7 @@
 import {
   ConfigError,
   ENVIRONMENT,
+  limitHeapGrowth,
   loadConfig,
   startFacilitatorService,
 } from '@x402-stacks/facilitator';
@@ -32,7 +33,12 @@ export function runFacilitator(argv: string[], io: Io = processIo): Promise<numb
     usage: FACILITATOR_USAGE,
     load: loadConfig,
     configError: ConfigError,
-    start: startFacilitatorService,
+    // This command owns its process, as `node apps/facilitator/dist/main.js` does.
+    start: async (config) => {
+      const service = await startFacilitatorService(config);
+      limitHeapGrowth(config.heapGrowthPercent);
+      return service;
+    },
     started: (service, config, out) =>
       out.out(
         `x402-stacks facilitator on ${service.url} (networks: ${config.networks.join(', ')}; ledger: ${config.database.kind})`,
