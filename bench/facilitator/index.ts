@@ -114,8 +114,9 @@ async function sign(payer: StacksAccount, nonce: bigint) {
 }
 
 /**
- * Fresh payments, payers interleaved so concurrent requests are of different payers, each payer's in nonce order.
- * Every nonce taken is in the list: a payer's nonce left out would hold its later payments pending for good.
+ * Fresh payments, payers interleaved so that concurrent requests are almost always of different payers (a payer's
+ * next one is `--payers` places further on), each payer's in nonce order. Every nonce taken is in the list: a payer's
+ * nonce left out would hold its later payments pending for good.
  */
 function freshPayments(count: number) {
   const taken = Array.from({ length: count }, (_, i) => {

@@ -1,18 +1,22 @@
 /**
  * How far the service's old generation may grow past what the last full garbage collection kept, before the next
  * one. A facilitator keeps little alive (22–26 MiB after each full collection under `bench:facilitator`'s load), but at
- * thousands of verifies a second V8's own factor (up to 4) let the old generation reach 75–100 MiB before collecting
- * it, and the process's peak memory had a high tail (up to 198 MiB). A fixed factor cuts that tail, for full
- * collections more often: each takes a few milliseconds with this little alive.
+ * thousands of verifies a second V8's own factor (4 on that machine; it depends on the heap's maximum and on how fast
+ * the collector runs) let the old generation reach 75–100 MiB before collecting it, and the process's peak memory had
+ * a high tail (up to 202 MiB). A fixed factor cuts that tail, at the cost of more frequent full collections: each takes
+ * a few milliseconds with this little alive.
  *
- * V8 sets the next limit at the larger of `factor × kept` and `kept + 8 MiB`, plus the young generation's capacity,
- * and never past halfway to the heap's maximum. At the service's live size the 8 MiB floor decides, so the next full
- * collection comes at about twice what the last one kept, instead of four times.
+ * V8 sets the next limit at the larger of `factor × kept` and `kept + 8 MiB`, plus one semi-space of the young
+ * generation (16 MiB once grown), and never past halfway to the heap's maximum. At the service's live size the 8 MiB
+ * floor decides, so the next full collection comes at about twice what the last one kept, instead of four times.
  * @module
  */
 import { setFlagsFromString } from 'node:v8';
 
-/** Past this the fixed factor (2) would be no tighter than V8's own choices, and would undo its low-memory mode. */
+/**
+ * A bound of our choosing (a factor of 2). Any fixed factor replaces V8's in every mode, its low-memory factor of 1.1
+ * included, so a large one would give up more than it saves.
+ */
 export const MAX_HEAP_GROWTH_PERCENT = 100;
 
 /**
