@@ -6,25 +6,11 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { limitHeapGrowth, MAX_HEAP_GROWTH_PERCENT } from '../src/heap-growth.js';
+import { COLLECTING, factorsIn, GC_TRACING, grewAfterListening } from './gc-trace.js';
 import { startProcess } from './process.js';
 
 const MODULE = pathToFileURL(fileURLToPath(new URL('../src/heap-growth.ts', import.meta.url))).href;
 const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
-
-/** Node's flags for a child that reports each full collection's growing factor (`--trace-gc-verbose`). */
-const TRACING = ['--expose-gc', '--trace-gc-verbose'];
-
-/**
- * The factors V8 grew the old generation by at each full collection in `output`, in order. This V8 prints the factor
- * it applied at the end of the `Limit:` line; newer ones print it in a `factor … based on` line instead (where this
- * one prints its own choice before an override, then the `Limit:` line with the factor applied).
- */
-function factorsIn(output: string): string[] {
-  const lines = output.matchAll(
-    /\[HeapController\] (?:factor ([\d.]+) based on|Limit: .*\(([\d.]+)\)$)/gm,
-  );
-  return [...lines].map((line) => (line[1] ?? line[2])!);
-}
 
 /** The factor of a full collection run right after `limitHeapGrowth(percent)`, in a child started with `flags`. */
 function factorAfter(percent: number, flags: readonly string[] = []): string {
@@ -35,7 +21,7 @@ function factorAfter(percent: number, flags: readonly string[] = []): string {
   `;
   const child = spawnSync(
     process.execPath,
-    [...flags, ...TRACING, '--import', 'tsx', '--input-type=module', '-e', script],
+    [...flags, ...GC_TRACING, '--import', 'tsx', '--input-type=module', '-e', script],
     { encoding: 'utf8' },
   );
   assert.equal(child.status, 0, child.stderr);
@@ -59,27 +45,17 @@ describe('limitHeapGrowth', () => {
     timeout: 60_000,
   }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'x402-heap-growth-'));
-    // A full collection every 50 ms, so that the service's own factor shows in the trace soon after it listens.
-    const collecting = 'data:text/javascript,setInterval(() => globalThis.gc(), 50).unref()';
-    const service = await startProcess(
-      [...TRACING, '--import', collecting, '--import', 'tsx', MAIN],
-      {
-        PORT: '0',
-        // Nothing listens there: the service starts without reading the chain.
-        STACKS_API_URL_TESTNET: 'http://127.0.0.1:9',
-        DATABASE_URL: `sqlite:${join(dir, 'ledger.db')}`,
-        HEAP_GROWTH_PERCENT: '40',
-        LOG_LEVEL: 'silent',
-      },
-    );
+    const service = await startProcess([...GC_TRACING, ...COLLECTING, '--import', 'tsx', MAIN], {
+      PORT: '0',
+      // Nothing listens there: the service starts without reading the chain.
+      STACKS_API_URL_TESTNET: 'http://127.0.0.1:9',
+      DATABASE_URL: `sqlite:${join(dir, 'ledger.db')}`,
+      HEAP_GROWTH_PERCENT: '40',
+      LOG_LEVEL: 'silent',
+    });
     try {
-      const listening = service.output().search(/on http:\/\//);
-      for (let waited = 0; waited < 10_000; waited += 50) {
-        if (factorsIn(service.output().slice(listening)).includes('1.4')) break;
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
       assert.ok(
-        factorsIn(service.output().slice(listening)).includes('1.4'),
+        await grewAfterListening(service, '1.4'),
         'a full collection after the service listens grew by 1.4',
       );
       assert.equal(await service.stop('SIGTERM'), 0);

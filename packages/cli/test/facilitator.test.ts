@@ -7,6 +7,11 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { startDevnet } from '@x402-stacks/devnet';
+import {
+  COLLECTING,
+  GC_TRACING,
+  grewAfterListening,
+} from '../../../apps/facilitator/test/gc-trace.js';
 import { startProcess } from '../../../apps/facilitator/test/process.js';
 
 const BIN = fileURLToPath(new URL('../bin/x402-stacks.js', import.meta.url));
@@ -27,6 +32,28 @@ test('x402-stacks facilitator --port 0 serves the devnet and stops cleanly on SI
   } finally {
     service.child.kill('SIGKILL');
     await devnet.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('x402-stacks facilitator applies HEAP_GROWTH_PERCENT to its own process once it listens', {
+  timeout: 60_000,
+}, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'x402-cli-heap-growth-'));
+  const service = await startProcess(
+    [...GC_TRACING, ...COLLECTING, BIN, 'facilitator', '--port', '0'],
+    {
+      // Nothing listens there: the service starts without reading the chain.
+      STACKS_API_URL_TESTNET: 'http://127.0.0.1:9',
+      DATABASE_URL: `sqlite:${join(dir, 'l.db')}`,
+      HEAP_GROWTH_PERCENT: '40',
+    },
+  );
+  try {
+    assert.ok(await grewAfterListening(service, '1.4'), 'a full collection grew by 1.4');
+    assert.equal(await service.stop('SIGINT'), 0);
+  } finally {
+    service.child.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   }
 });
