@@ -50,13 +50,14 @@ describe('limitHeapGrowth', () => {
       // Nothing listens there: the service starts without reading the chain.
       STACKS_API_URL_TESTNET: 'http://127.0.0.1:9',
       DATABASE_URL: `sqlite:${join(dir, 'ledger.db')}`,
-      HEAP_GROWTH_PERCENT: '40',
+      // 1.01, printed 1.0: below any factor V8 picks itself (1.1 at the least), so only the setting can show it.
+      HEAP_GROWTH_PERCENT: '1',
       LOG_LEVEL: 'silent',
     });
     try {
       assert.ok(
-        await grewAfterListening(service, '1.4'),
-        'a full collection after the service listens grew by 1.4',
+        await grewAfterListening(service, '1.0'),
+        'a full collection after the service listens grew by 1.01',
       );
       assert.equal(await service.stop('SIGTERM'), 0);
     } finally {
