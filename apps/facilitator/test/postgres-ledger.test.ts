@@ -8,6 +8,10 @@ import { after, before, test } from 'node:test';
 import { testPostgresUrl } from '@x402-stacks/test-kit';
 import { ledgerConformance, settlement } from '@x402-stacks/test-kit/ledger-conformance';
 import { sql } from 'kysely';
+import pg from 'pg';
+import { GROUPED_LOOKUP } from '../src/ledger/grouped-reads.js';
+import { GROUPED_MOVES } from '../src/ledger/grouped-writes.js';
+import { nameStatements, PLAN_EVERY_RUN } from '../src/ledger/named-statements.js';
 import { openPostgresLedger } from '../src/ledger/postgres.js';
 
 const connectionString = await testPostgresUrl();
@@ -239,3 +243,121 @@ test('two processes claiming the same payments in opposite orders each claim eve
     await right.close();
   }
 });
+
+test('a status round moves settlements through the id indexes, on a ledger whose statistics lag its growth', () =>
+  inSchemaOfItsOwn('unanalyzed', async (grown) => {
+    // The planner knows the table's size but nothing of its values, so it guesses every state is rare.
+    await settleBeforeAnalyze(grown.db);
+    const ids = Array.from({ length: 32 }, (_, k) => `'p${3000 - k * 90}'`);
+    // The status round's columns after the ids (from, to, now, txid, transaction, height, claimed at), each the same
+    // value for every input.
+    const columns: [type: string, value: string][] = [
+      ['text', "'broadcast'"],
+      ['text', "'success'"],
+      ['bigint', '5'],
+      ['text', 'null'],
+      ['text', 'null'],
+      ['integer', '7'],
+      ['bigint', 'null'],
+    ];
+    const round = [
+      `array[${ids.join(',')}]::text[]`,
+      ...columns.map(([type, value]) => `array[${ids.map(() => value).join(',')}]::${type}[]`),
+    ].join(', ');
+    const joins = await grown.db.connection().execute(async (connection) => {
+      await sql.raw(`prepare status_round as ${GROUPED_MOVES}`).execute(connection);
+      const seen: string[] = [];
+      // The first runs of a prepared statement are planned for their values; later ones may take a generic plan.
+      for (const mode of ['force_custom_plan', 'force_generic_plan']) {
+        await sql.raw(`set plan_cache_mode = ${mode}`).execute(connection);
+        const { rows } = await sql
+          .raw<{ 'QUERY PLAN': unknown }>(`explain (format json) execute status_round(${round})`)
+          .execute(connection);
+        seen.push(...planNodes(rows[0]!['QUERY PLAN']));
+      }
+      await sql.raw('deallocate status_round; reset plan_cache_mode').execute(connection);
+      return seen;
+    });
+    assert.ok(joins.includes('Nested Loop'), `the plans: ${joins.join(', ')}`);
+    for (const scan of ['Seq Scan on x402_settlements', 'Hash Join', 'Merge Join'])
+      assert.ok(!joins.includes(scan), `a ${scan} reads every settlement: ${joins.join(', ')}`);
+  }));
+
+test("the ledger's grouped reads are planned for the table as it is, not kept on the plan of a new ledger's first runs", () =>
+  inSchemaOfItsOwn('growing', async (ledger, fresh) => {
+    /** The read's plan once the table has grown, on one connection of a pool named and set up as given. */
+    const planAfterGrowth = async (options: string) => {
+      await sql`truncate x402_settlements`.execute(ledger.db);
+      const pool = new pg.Pool({
+        connectionString,
+        max: 1,
+        options: `${options} -c search_path=${fresh}`,
+      });
+      nameStatements(pool);
+      try {
+        const ids = Array.from({ length: 32 }, (_, k) => `p${k + 1}`);
+        const values = [ids, ids.map(() => 'stacks:2147483648'), ids.map((_, k) => `payer${k}`)];
+        // A new ledger under load: the first runs meet an empty table, where reading it whole is the cheapest plan.
+        for (let run = 0; run < 8; run++) await pool.query(GROUPED_LOOKUP, values);
+        await settleBeforeAnalyze(ledger.db);
+        const { rows } = await pool.query<{ name: string }>(
+          'select name from pg_prepared_statements where statement = $1',
+          [GROUPED_LOOKUP],
+        );
+        const literal = (list: readonly string[]) => `'{${list.join(',')}}'`;
+        const plan = await pool.query(
+          `explain (format json) execute ${rows[0]!.name}(${values.map(literal).join(', ')})`,
+        );
+        return planNodes(plan.rows[0]['QUERY PLAN']);
+      } finally {
+        await pool.end();
+      }
+    };
+    const planned = await planAfterGrowth(PLAN_EVERY_RUN);
+    assert.ok(!planned.includes('Seq Scan on x402_settlements'), planned.join(', '));
+    assert.ok(planned.includes('BitmapOr'), planned.join(', '));
+    // Left to the server's own choice, the plan made for the empty table stays: the trap is real here.
+    const kept = await planAfterGrowth('');
+    assert.ok(kept.includes('Seq Scan on x402_settlements'), kept.join(', '));
+  }));
+
+/** Runs `body` on a ledger opened in a schema of its own, dropped afterwards. */
+async function inSchemaOfItsOwn(
+  suffix: string,
+  body: (opened: Awaited<ReturnType<typeof openPostgresLedger>>, schema: string) => Promise<void>,
+): Promise<void> {
+  const own = `${schema}_${suffix}`;
+  const opened = await openPostgresLedger({ connectionString, schema: own });
+  try {
+    await body(opened, own);
+  } finally {
+    await sql`drop schema if exists ${sql.id(own)} cascade`.execute(opened.db);
+    await opened.close();
+  }
+}
+
+/** A new ledger that settled 3,000 payments under load before autovacuum analyzed its table. */
+async function settleBeforeAnalyze(
+  db: Awaited<ReturnType<typeof openPostgresLedger>>['db'],
+): Promise<void> {
+  await sql`insert into x402_settlements (payment_txid, txid, network, payer, nonce, nonce_claimed, amount, asset,
+      pay_to, transaction, state, created_at, updated_at)
+    select 'p' || i, 't' || i, 'stacks:2147483648', 'payer' || (i % 100), i / 100, 0, '1000', 'STX', 'seller',
+      repeat('ab', 150), 'success', i, i
+    from generate_series(1, 3000) i`.execute(db);
+}
+
+/** Every node of an `explain (format json)` plan, named by its type and, for a scan, its table. */
+function planNodes(plan: unknown): string[] {
+  const nodes: string[] = [];
+  const visit = (node: { 'Node Type': string; 'Relation Name'?: string; Plans?: unknown[] }) => {
+    nodes.push(
+      node['Relation Name']
+        ? `${node['Node Type']} on ${node['Relation Name']}`
+        : node['Node Type'],
+    );
+    for (const child of node.Plans ?? []) visit(child as typeof node);
+  };
+  for (const statement of plan as { Plan: Parameters<typeof visit>[0] }[]) visit(statement.Plan);
+  return nodes;
+}

@@ -24,7 +24,7 @@ export type SettlementRead = {
  * payer matches no in-flight row (`= null` is never true): that is a read by id alone; a null id, a read of the
  * payer's settlements in flight alone.
  */
-const GROUPED_LOOKUP = `select k.i, s.* from unnest($1::text[], $2::text[], $3::text[]) with ordinality as k(id, network, payer, i)
+export const GROUPED_LOOKUP = `select k.i, s.* from unnest($1::text[], $2::text[], $3::text[]) with ordinality as k(id, network, payer, i)
   cross join lateral (select * from x402_settlements s where s.payment_txid = k.id or s.txid = k.id
     or (s.network = k.network and s.payer = k.payer and s.nonce_claimed = 1 and s.state in ('claimed', 'broadcast'))) s`;
 

@@ -56,13 +56,19 @@ export type AnswerWrite = { readonly id: string; readonly answer: string; readon
 /**
  * The lone update's guards (the state it moves from, the claim's time) per row. A row matched by two inputs is
  * updated once (PostgreSQL's UPDATE … FROM), and only that input gets it back.
+ *
+ * The state guard is `is not distinct from` (the same as `=` here: neither side is ever null) because the planner
+ * cannot hash or merge on it. With `=`, a table whose statistics lag its growth (a new ledger under load, before
+ * autovacuum analyzes it) was joined on state by a hash join over a sequential scan, every settlement compared with
+ * every input: the ledger's work per settlement grew with its size. The one join left is the nested loop over the
+ * two id indexes.
  */
-const GROUPED_MOVES = `update x402_settlements s set state = k.state, updated_at = k.now,
+export const GROUPED_MOVES = `update x402_settlements s set state = k.state, updated_at = k.now,
     txid = coalesce(k.txid, s.txid), transaction = coalesce(k.transaction, s.transaction),
     block_height = coalesce(k.block_height, s.block_height)
   from unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::integer[], $8::bigint[])
     with ordinality as k(id, from_state, state, now, txid, transaction, block_height, claimed_at, i)
-  where (s.payment_txid = k.id or s.txid = k.id) and s.state = k.from_state
+  where (s.payment_txid = k.id or s.txid = k.id) and s.state is not distinct from k.from_state
     and (k.claimed_at is null or s.created_at = k.claimed_at)
   returning k.i, s.*`;
 

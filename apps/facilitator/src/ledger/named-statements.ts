@@ -1,9 +1,14 @@
 /**
  * PostgreSQL prepared statements for the ledger's fixed queries. Sent unnamed (what Kysely does), every statement is
- * parsed and planned again by the server on each run; named, each connection parses it once and the server reuses
- * the plan, which saves the round trip's Parse work on the server and its bytes on the wire. The ledger's SQL is a
- * fixed set of shapes with bound values (`prepared.ts`), so the names are few; a statement past the cap is sent
- * unnamed, as before.
+ * parsed and planned again by the server on each run; named, each connection parses it once, which saves the round
+ * trip's Parse work on the server and its bytes on the wire. The ledger's SQL is a fixed set of shapes with bound
+ * values (`prepared.ts`), so the names are few; a statement past the cap is sent unnamed, as before.
+ *
+ * Each run is still planned for its values and for the table as it is then (`plan_cache_mode = force_custom_plan`).
+ * Left to itself, the server switches a named statement to a generic plan after five runs and keeps it until the
+ * table is next analyzed. A new ledger under load runs its first statements on an empty table, whose cheapest plan is a
+ * sequential scan, and autovacuum analyzes it only after a minute or more; meanwhile every settlement read the whole
+ * table, several times. Planning these small statements costs less than one such scan of a few hundred rows.
  *
  * The constants that decide whether a partial index applies (`nonce_claimed = 1`) are written into the SQL, not bound
  * (see sql-ledger.ts): a generic plan built for a bound value could not use the index.
@@ -11,6 +16,13 @@
  */
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
+
+/**
+ * The session option the ledger's pool connects with (`options`, beside its `search_path`), so that its named
+ * statements are planned at every run. A `DATABASE_URL` with an `options` parameter of its own replaces it, as it
+ * replaces the schema's.
+ */
+export const PLAN_EVERY_RUN = '-c plan_cache_mode=force_custom_plan';
 
 /** Far more than the ledger's shapes; a caller building SQL per value would stop being named here. */
 const MAX_NAMES = 256;
