@@ -11,7 +11,7 @@ import { sql } from 'kysely';
 import pg from 'pg';
 import { GROUPED_LOOKUP } from '../src/ledger/grouped-reads.js';
 import { GROUPED_MOVES } from '../src/ledger/grouped-writes.js';
-import { nameStatements, PLAN_EVERY_RUN } from '../src/ledger/named-statements.js';
+import { nameStatements, planEveryRun } from '../src/ledger/named-statements.js';
 import { openPostgresLedger } from '../src/ledger/postgres.js';
 
 const connectionString = await testPostgresUrl();
@@ -285,13 +285,14 @@ test('a status round moves settlements through the id indexes, on a ledger whose
 
 test("the ledger's grouped reads are planned for the table as it is, not kept on the plan of a new ledger's first runs", () =>
   inSchemaOfItsOwn('growing', async (ledger, fresh) => {
-    /** The read's plan once the table has grown, on one connection of a pool named and set up as given. */
-    const planAfterGrowth = async (options: string) => {
+    /** The read's plan once the table has grown, on the one connection of a pool that names its statements. */
+    const planAfterGrowth = async (everyRun: boolean) => {
       await sql`truncate x402_settlements`.execute(ledger.db);
       const pool = new pg.Pool({
         connectionString,
         max: 1,
-        options: `${options} -c search_path=${fresh}`,
+        options: `-c search_path=${fresh}`,
+        ...(everyRun ? { onConnect: planEveryRun } : {}),
       });
       nameStatements(pool);
       try {
@@ -313,15 +314,20 @@ test("the ledger's grouped reads are planned for the table as it is, not kept on
         await pool.end();
       }
     };
-    const planned = await planAfterGrowth(PLAN_EVERY_RUN);
+    const planned = await planAfterGrowth(true);
     assert.ok(!planned.includes('Seq Scan on x402_settlements'), planned.join(', '));
     assert.ok(planned.includes('BitmapOr'), planned.join(', '));
     // Left to the server's own choice, the plan made for the empty table stays: the trap is real here.
-    const kept = await planAfterGrowth('');
+    const kept = await planAfterGrowth(false);
     assert.ok(kept.includes('Seq Scan on x402_settlements'), kept.join(', '));
+    // The ledger's own pool is set up so.
+    const { rows } = await sql<{ plan_cache_mode: string }>`show plan_cache_mode`.execute(
+      ledger.db,
+    );
+    assert.equal(rows[0]!.plan_cache_mode, 'force_custom_plan');
   }));
 
-/** Runs `body` on a ledger opened in a schema of its own, dropped afterwards. */
+/** Runs `body` on a ledger opened in a schema of its own, never vacuumed, dropped afterwards. */
 async function inSchemaOfItsOwn(
   suffix: string,
   body: (opened: Awaited<ReturnType<typeof openPostgresLedger>>, schema: string) => Promise<void>,
@@ -329,6 +335,9 @@ async function inSchemaOfItsOwn(
   const own = `${schema}_${suffix}`;
   const opened = await openPostgresLedger({ connectionString, schema: own });
   try {
+    // The case under test is a table autovacuum has not reached yet: it must not reach it during the test either (an
+    // analyze or vacuum drops the plans a connection keeps).
+    await sql`alter table x402_settlements set (autovacuum_enabled = off)`.execute(opened.db);
     await body(opened, own);
   } finally {
     await sql`drop schema if exists ${sql.id(own)} cascade`.execute(opened.db);

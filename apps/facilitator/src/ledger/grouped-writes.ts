@@ -58,10 +58,10 @@ export type AnswerWrite = { readonly id: string; readonly answer: string; readon
  * updated once (PostgreSQL's UPDATE … FROM), and only that input gets it back.
  *
  * The state guard is `is not distinct from` (the same as `=` here: neither side is ever null) because the planner
- * cannot hash or merge on it. With `=`, a table whose statistics lag its growth (a new ledger under load, before
- * autovacuum analyzes it) was joined on state by a hash join over a sequential scan, every settlement compared with
- * every input: the ledger's work per settlement grew with its size. The one join left is the nested loop over the
- * two id indexes.
+ * cannot hash or merge on it. With `=`, while a table's statistics lagged its growth (a new ledger under load, before
+ * autovacuum first analyzed it), the planner joined on state by a hash join over a sequential scan, every settlement
+ * compared with every input, so each status round cost more as the table grew. The one join left is the nested loop
+ * over the two id indexes.
  */
 export const GROUPED_MOVES = `update x402_settlements s set state = k.state, updated_at = k.now,
     txid = coalesce(k.txid, s.txid), transaction = coalesce(k.transaction, s.transaction),

@@ -6,7 +6,7 @@
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { type DiscoveryDatabase, migrateDiscovery } from './discovery-schema.js';
-import { nameStatements, PLAN_EVERY_RUN } from './named-statements.js';
+import { nameStatements, planEveryRun } from './named-statements.js';
 import { type LedgerDatabase, migrateLedger } from './schema.js';
 import { SqlChannelLedger } from './sql-channel-ledger.js';
 import { SqlLedger } from './sql-ledger.js';
@@ -35,9 +35,8 @@ export async function openPostgresLedger(options: {
   const pool = new pg.Pool({
     connectionString: options.connectionString,
     max: 10,
-    options: [PLAN_EVERY_RUN, ...(options.schema ? [`-c search_path=${options.schema}`] : [])].join(
-      ' ',
-    ),
+    ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
+    onConnect: planEveryRun,
   });
   nameStatements(pool);
   const db = new Kysely<LedgerDatabase>({ dialect: new PostgresDialect({ pool }) });
