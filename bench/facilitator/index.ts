@@ -9,10 +9,11 @@
  * - `/verify` ÷ `checkPaymentTransaction` in this process, the offline check alone.
  * Every figure is the median of `--rounds` rounds (3), the measurements of a row rotated between rounds, so a load
  * that comes and goes on a shared machine lands on all of them alike. Before the first row, `--warm-up` rounds (6) of
- * the chain alone, unmeasured, bring this process to its steady speed; before its measured settle rounds, each row
- * settles `--settle-warm-up` payments (1,800), unmeasured, so that its settle path is as warm as the chain alone's
- * (a service process starts cold: over its first 2,400 settlements its CPU per settlement fell from 1.55–2.15 ms to
- * 0.75–1.3 ms). The engine in process runs the same verify and settle without the HTTP hop. For the services, CPU ms per settlement
+ * the chain alone, unmeasured, bring this process to its steady speed; before its measured settle rounds, each
+ * settling process settles `--settle-warm-up` payments (1,800), unmeasured, so that its settle path is warm too (a
+ * service process starts cold: in a scratch copy its CPU per settlement was 1.55–2.15 ms over its first 600
+ * settlements, and 0.75–1.3 ms after 2,400–3,000 unmeasured ones). The engine in process runs the same verify and
+ * settle without the HTTP hop. For the services, CPU ms per settlement
  * is the facilitator process's own (from /proc), and the chain alone's is this whole process: devnet plus client. The
  * PostgreSQL rows also give the CPU of every postgres process on the machine per settlement, the third process a
  * settlement there keeps busy.
@@ -384,7 +385,8 @@ async function runService(
   };
   const narrow = (await verifyPaymentsNow(payers)).map(verifyBody);
   const wide = (await verifyPaymentsNow(widePayers)).map(verifyBody);
-  const warmUp = await freshPayments(settleWarmUp);
+  // Each process its own share: the settlements go to the processes in turn.
+  const warmUp = await freshPayments(settleWarmUp * processes);
   const plan = await planSettles();
   const services = await Promise.all(Array.from({ length: processes }, () => startService(env)));
   const at = (i: number) => services[i % services.length]!.url;

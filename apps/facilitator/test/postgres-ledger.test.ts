@@ -275,7 +275,10 @@ test('a status round moves settlements through the id indexes, on a ledger whose
           .execute(connection);
         seen.push(...planNodes(rows[0]!['QUERY PLAN']));
       }
-      await sql.raw('deallocate status_round; reset plan_cache_mode').execute(connection);
+      // Back to the ledger's own setting (a reset would give the server's default to the pool's next caller).
+      await sql
+        .raw('deallocate status_round; set plan_cache_mode = force_custom_plan')
+        .execute(connection);
       return seen;
     });
     assert.ok(joins.includes('Nested Loop'), `the plans: ${joins.join(', ')}`);
@@ -325,6 +328,24 @@ test("the ledger's grouped reads are planned for the table as it is, not kept on
       ledger.db,
     );
     assert.equal(rows[0]!.plan_cache_mode, 'force_custom_plan');
+  }));
+
+test('an idle ledger connection the server ends is dropped, and the ledger goes on', () =>
+  inSchemaOfItsOwn('terminated', async (ledger) => {
+    await ledger.ledger.claim(settlement(21));
+    // The ledger's connection, idle again once this read is done, ended by the server as a restart or a failover would.
+    const { rows } = await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(ledger.db);
+    const admin = new pg.Client({ connectionString });
+    await admin.connect();
+    try {
+      const ended = await admin.query('select pg_terminate_backend($1) as ended', [rows[0]!.pid]);
+      assert.equal(ended.rows[0].ended, true);
+    } finally {
+      await admin.end();
+    }
+    // The pool hears of it on its next turn; an unheard 'error' event would have ended this process.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.equal((await ledger.ledger.get(settlement(21).txid))?.state, 'claimed');
   }));
 
 /** Runs `body` on a ledger opened in a schema of its own, never vacuumed, dropped afterwards. */

@@ -5,10 +5,11 @@
  * values (`prepared.ts`), so the names are few; a statement past the cap is sent unnamed, as before.
  *
  * Each run is still planned for its values and for the table as it is then (`plan_cache_mode = force_custom_plan`,
- * set by {@link planEveryRun} as each connection opens). Left to itself, the server switches a named statement to a
- * generic plan after five runs and keeps it until the table is next vacuumed or analyzed. A new ledger under load runs
- * its first statements on an empty table, whose cheapest plan is a sequential scan, and autovacuum comes only after a
- * minute or more: until then each status round read the whole table, several times over. Planning every run costs
+ * set by {@link planEveryRun} as each connection opens). Left to itself, from a named statement's sixth run the
+ * server takes a generic plan whenever its estimated cost is no worse than the custom plans' so far, and keeps it
+ * until something invalidates it, such as the table's next analyze. A new ledger under load runs its first statements
+ * on an empty table, whose cheapest plan is a sequential scan, and autovacuum comes only after a minute or more: until
+ * then each status round read the whole table, several times over. Planning every run costs
  * the server about 0.1 ms more per statement run alone (pgbench, on an analyzed table of 50,000 settlements), and
  * under load a statement serves a whole turn's settlements.
  *
@@ -21,9 +22,11 @@ import type pg from 'pg';
 
 /**
  * Sets a new connection of the ledger's pool to plan each run (pg's `onConnect`: done before the connection takes its
- * first query). Sent as a statement rather than a startup option, so it passes through a connection pooler that
- * refuses unknown startup parameters and leaves `PGOPTIONS` and a URL's own `options` as they were. A server older than
- * PostgreSQL 12, which has no such setting, keeps its own plan choice.
+ * first query). Sent as a statement rather than a startup option, so a pooler in session mode that refuses unknown
+ * startup parameters lets it through, and `PGOPTIONS` or a URL's own `options` still apply (except to this one
+ * setting, which it overrides, as it overrides `ALTER ROLE … SET`). It is a session value: a `RESET ALL` or `DISCARD
+ * ALL` on the connection would undo it. A server older than PostgreSQL 12, which has no such setting, keeps its own
+ * plan choice.
  * @example
  * ```ts
  * const pool = new pg.Pool({ connectionString, onConnect: planEveryRun });

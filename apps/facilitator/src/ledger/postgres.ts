@@ -38,6 +38,9 @@ export async function openPostgresLedger(options: {
     ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
     onConnect: planEveryRun,
   });
+  // An idle connection the server ends (a restart, a failover, idle_session_timeout) is reported here and dropped from
+  // the pool, which opens another when needed. Unheard, the event would end the whole process.
+  pool.on('error', () => undefined);
   nameStatements(pool);
   const db = new Kysely<LedgerDatabase>({ dialect: new PostgresDialect({ pool }) });
   await db.transaction().execute(async (trx) => {
