@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { testPostgresUrl } from '@x402-stacks/test-kit';
+import { endServerConnection, testPostgresUrl } from '@x402-stacks/test-kit';
 import { ledgerConformance, settlement } from '@x402-stacks/test-kit/ledger-conformance';
 import { sql } from 'kysely';
 import pg from 'pg';
@@ -335,14 +335,7 @@ test('an idle ledger connection the server ends is dropped, and the ledger goes 
     await ledger.ledger.claim(settlement(21));
     // The ledger's connection, idle again once this read is done, ended by the server as a restart or a failover would.
     const { rows } = await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(ledger.db);
-    const admin = new pg.Client({ connectionString });
-    await admin.connect();
-    try {
-      const ended = await admin.query('select pg_terminate_backend($1) as ended', [rows[0]!.pid]);
-      assert.equal(ended.rows[0].ended, true);
-    } finally {
-      await admin.end();
-    }
+    assert.equal(await endServerConnection(connectionString, rows[0]!.pid), true);
     // The pool hears of it on its next turn; an unheard 'error' event would have ended this process.
     await new Promise((resolve) => setTimeout(resolve, 200));
     assert.equal((await ledger.ledger.get(settlement(21).txid))?.state, 'claimed');

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { testPostgresUrl } from '@x402-stacks/test-kit';
+import { endServerConnection, testPostgresUrl } from '@x402-stacks/test-kit';
 import { sql } from 'kysely';
 import {
   createRegistry,
@@ -124,4 +124,22 @@ describe('two instances on one PostgreSQL', () => {
     const page = await b.store.search({ sort: 'newest', limit: 100 });
     assert.ok(page.items.every((item) => item.status === 'active'));
   });
+});
+
+test('an idle connection the server ends is dropped, and the store goes on', async () => {
+  const own = freshSchema();
+  const opened = await openRegistryStore({ kind: 'postgres', url: POSTGRES_URL, schema: own });
+  try {
+    // The store's connection, idle again once this read is done, ended by the server as a restart would.
+    const { rows } = await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(
+      opened.store.db,
+    );
+    assert.equal(await endServerConnection(POSTGRES_URL, rows[0]!.pid), true);
+    // The pool hears of it on its next turn; an unheard 'error' event would have ended this process.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(await opened.store.count(), 0);
+  } finally {
+    await sql`drop schema if exists ${sql.id(own)} cascade`.execute(opened.store.db);
+    await opened.close();
+  }
 });

@@ -7,6 +7,7 @@ export { fuzzRuns } from './fuzz.js';
 export { importCycles } from './import-cycles.js';
 export { configuredPostgresUrl } from './postgres/configured.js';
 export { type EmbeddedPostgresServer, startEmbeddedPostgres } from './postgres/embedded.js';
+export { endServerConnection } from './postgres/end-connection.js';
 export { findTestPostgres, LOCAL_POSTGRES_URL, type TestPostgres } from './postgres/find.js';
 export { RUN_POSTGRES_ENV, testPostgresUrl } from './postgres/for-tests.js';
 export { forceEmbedded } from './switches.js';

@@ -42,6 +42,9 @@ export async function openRegistryStore(target: DatabaseTarget): Promise<OpenedS
     max: 10,
     ...(target.schema ? { options: `-c search_path=${target.schema}` } : {}),
   });
+  // An idle connection the server ends (a restart, a failover, idle_session_timeout) is reported here and dropped from
+  // the pool, which opens another when needed. Unheard, the event would end the whole process.
+  pool.on('error', () => undefined);
   const db = new Kysely<RegistryDatabase>({ dialect: new PostgresDialect({ pool }) });
   await db.transaction().execute(async (trx) => {
     await sql`select pg_advisory_xact_lock(${MIGRATION_LOCK})`.execute(trx);
