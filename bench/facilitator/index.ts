@@ -497,7 +497,7 @@ console.log(
   `\nbench/facilitator: ${payerCount} and ${widePayerCount} payers, concurrency ${concurrency} ` +
     `(settle ${settleConcurrency}), ${settlesPerRow} settles a row, ${seconds} s verify rows; ` +
     `devnet mines a block on every broadcast; status rounds every ${pollMs} ms (the chain alone reads every 5 ms); ` +
-    `${warmUpRounds} chain-alone warm-up rounds, ${settleWarmUp} warm-up settlements a row\n`,
+    `${warmUpRounds} chain-alone warm-up rounds, ${settleWarmUp} warm-up settlements a process\n`,
 );
 console.log(
   `checkPaymentTransaction in this process, one caller: ${formatRate(check.perSecond)}/s\n`,

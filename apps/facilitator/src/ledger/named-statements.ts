@@ -9,9 +9,9 @@
  * server takes a generic plan whenever its estimated cost is no worse than the custom plans' so far, and keeps it
  * until something invalidates it, such as the table's next analyze. A new ledger under load runs its first statements
  * on an empty table, whose cheapest plan is a sequential scan, and autovacuum comes only after a minute or more: until
- * then each status round read the whole table, several times over. Planning every run costs
- * the server about 0.1 ms more per statement run alone (pgbench, on an analyzed table of 50,000 settlements), and
- * under load a statement serves a whole turn's settlements.
+ * then each status round read the whole table, several times over. Planning every run costs the server about 0.1 ms
+ * more per statement run alone (pgbench, on an analyzed table of 50,000 settlements), and under load a statement
+ * serves a whole turn's settlements.
  *
  * The constants that decide whether a partial index applies (`nonce_claimed = 1`) are written into the SQL, not bound
  * (see sql-ledger.ts): a generic plan built for a bound value could not use the index.
