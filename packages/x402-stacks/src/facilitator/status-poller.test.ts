@@ -1,0 +1,149 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { ChainClient } from '../chain/client.js';
+import type { ChainTransaction } from '../chain/types.js';
+import { createStatusPoller } from './status-poller.js';
+
+const INTERVAL = 50;
+
+/**
+ * A clock that moves only when the test says, sleeps that end when it passes their time, and a chain whose status
+ * reads are recorded with the time each began (a read can be made to take time on that clock).
+ */
+function harness() {
+  let clock = 0;
+  const timers: { at: number; resolve: () => void }[] = [];
+  const reads: { at: number; txids: readonly string[] }[] = [];
+  let readTakesMs = 0;
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      timers.push({ at: clock + ms, resolve });
+    });
+  const settle = () => new Promise((resolve) => setImmediate(resolve));
+  /** Moves the clock to `to`, waking each sleep that ends on the way, in order. */
+  async function advanceTo(to: number) {
+    for (;;) {
+      await settle();
+      timers.sort((x, y) => x.at - y.at);
+      const next = timers[0];
+      if (next === undefined || next.at > to) break;
+      timers.shift();
+      clock = Math.max(clock, next.at);
+      next.resolve();
+    }
+    clock = Math.max(clock, to);
+    await settle();
+  }
+  const mined = (txid: string): ChainTransaction =>
+    ({ txid, indexed: true, status: 'success' }) as unknown as ChainTransaction;
+  async function read(txids: readonly string[]) {
+    reads.push({ at: clock, txids });
+    if (readTakesMs > 0) await sleep(readTakesMs);
+  }
+  // A lone transaction is read on its own, several in one batched read: both are recorded as one read.
+  const chain = {
+    async getTransaction(txid: string) {
+      await read([txid]);
+      return mined(txid);
+    },
+    async getTransactions(txids: readonly string[]) {
+      await read(txids);
+      return new Map(txids.map((txid) => [txid.slice(2), mined(txid)]));
+    },
+  } as unknown as ChainClient;
+  const poller = createStatusPoller(INTERVAL, sleep, () => clock);
+  return {
+    poller,
+    chain,
+    reads,
+    advanceTo,
+    readTakes(ms: number) {
+      readTakesMs = ms;
+    },
+    /** Steps the clock back (a wall clock set back), leaving every sleep's end where it was. */
+    stepBackTo(to: number) {
+      clock = to;
+    },
+  };
+}
+
+const txid = (n: number) => `0x${n.toString(16).padStart(64, '0')}`;
+
+describe('status poller', () => {
+  test('a first waiter waits one whole interval, and every waiter of a tick shares one read', async () => {
+    const { poller, chain, reads, advanceTo } = harness();
+    const first = poller.next(chain, txid(1));
+    await advanceTo(20);
+    const second = poller.next(chain, txid(2));
+    assert.equal(poller.waiting, 2);
+    await advanceTo(49);
+    assert.equal(reads.length, 0, 'no read before the interval');
+    await advanceTo(50);
+    assert.deepEqual(reads, [{ at: 50, txids: [txid(1), txid(2)] }]);
+    assert.equal((await first)?.status, 'success');
+    assert.equal((await second)?.status, 'success');
+    assert.equal(poller.waiting, 0);
+  });
+
+  test('after an idle spell, a waiter is read at the next tick of the same grid, never sooner than an interval after the last read', async () => {
+    const { poller, chain, reads, advanceTo } = harness();
+    const looks = [poller.next(chain, txid(1))];
+    await advanceTo(50);
+    // Idle from 50: a waiter at 130 is read at 150, not a whole interval later (180).
+    await advanceTo(130);
+    looks.push(poller.next(chain, txid(2)));
+    await advanceTo(149);
+    assert.equal(reads.length, 1);
+    await advanceTo(150);
+    // One arriving just after a read: the next tick, a whole interval on (200), not at once.
+    await advanceTo(151);
+    looks.push(poller.next(chain, txid(3)));
+    await advanceTo(199);
+    assert.equal(reads.length, 2);
+    await advanceTo(200);
+    // Long idle: 1,000 is on the grid (50 + 19 × 50), and a waiter arriving then is read at once.
+    await advanceTo(1_000);
+    looks.push(poller.next(chain, txid(4)));
+    await advanceTo(1_000);
+    assert.deepEqual(
+      reads.map((read) => [read.at, read.txids]),
+      [
+        [50, [txid(1)]],
+        [150, [txid(2)]],
+        [200, [txid(3)]],
+        [1_000, [txid(4)]],
+      ],
+    );
+    for (const look of looks) assert.equal((await look)?.status, 'success');
+  });
+
+  test('a read that outlasts the interval moves the next tick to the next grid point, so reads begin at least an interval apart', async () => {
+    const { poller, chain, reads, advanceTo, readTakes } = harness();
+    readTakes(70);
+    const first = poller.next(chain, txid(1));
+    await advanceTo(60);
+    const during = poller.next(chain, txid(2));
+    await advanceTo(300);
+    assert.deepEqual(
+      reads.map((read) => read.at),
+      [50, 150],
+    );
+    assert.equal((await first)?.status, 'success');
+    assert.equal((await during)?.status, 'success');
+  });
+
+  test('a clock stepped back waits one interval, not the time it stepped', async () => {
+    const { poller, chain, reads, advanceTo, stepBackTo } = harness();
+    const first = poller.next(chain, txid(1));
+    await advanceTo(50);
+    stepBackTo(-100_000);
+    const after = poller.next(chain, txid(2));
+    await advanceTo(-100_000 + 50);
+    assert.deepEqual(
+      reads.map((read) => read.at),
+      [50, -100_000 + 50],
+    );
+    assert.equal((await first)?.status, 'success');
+    assert.equal((await after)?.status, 'success');
+  });
+});
