@@ -62,10 +62,10 @@ export type FacilitatorOptions = {
   settleTimeoutMs?: number;
   /**
    * How often broadcast transactions are looked up while tracked. Every settlement this engine follows shares one
-   * timer: each round reads them together (`ChainClient.getTransactions`, else one `getTransaction` each). Rounds
-   * fall on a fixed grid, this far apart even across idle spells: a broadcast's first look comes at the next round,
-   * within one interval (never at once: the node's acceptance already said it is in the mempool), and the chain is
-   * read at most once an interval. Default 1,000 ms.
+   * timer: each round reads every transaction waiting then together (`ChainClient.getTransactions`, else one
+   * `getTransaction` each), and rounds begin at least this far apart. A broadcast's first look comes at the next
+   * round: after an idle spell that round keeps the timing of the last one, so it may come moments after the
+   * broadcast or up to one interval later (plus any read in progress). Default 1,000 ms.
    */
   pollIntervalMs?: number;
   /** How long tracking goes on in the background after `settlement_pending`. Default 30 minutes. */

@@ -117,17 +117,44 @@ describe('status poller', () => {
     for (const look of looks) assert.equal((await look)?.status, 'success');
   });
 
-  test('a read that outlasts the interval moves the next tick to the next grid point, so reads begin at least an interval apart', async () => {
+  test('a read that outlasts the interval is followed at once', async () => {
     const { poller, chain, reads, advanceTo, readTakes } = harness();
     readTakes(70);
     const first = poller.next(chain, txid(1));
     await advanceTo(60);
+    const duringSlow = poller.next(chain, txid(2));
+    await advanceTo(120);
+    readTakes(10);
+    await advanceTo(125);
+    const duringQuick = poller.next(chain, txid(3));
+    await advanceTo(400);
+    // 50 (ends 120), 120 at once (ends 190: its own 70 ms, set before it began), 190 at once, then nothing waits.
+    assert.deepEqual(
+      reads.map((read) => [read.at, read.txids]),
+      [
+        [50, [txid(1)]],
+        [120, [txid(2)]],
+        [190, [txid(3)]],
+      ],
+    );
+    for (const look of [first, duringSlow, duringQuick])
+      assert.equal((await look)?.status, 'success');
+  });
+
+  test('a waiter that arrives during a quick read is read one interval after that read began', async () => {
+    const { poller, chain, reads, advanceTo, readTakes } = harness();
+    readTakes(10);
+    const first = poller.next(chain, txid(1));
+    await advanceTo(55);
     const during = poller.next(chain, txid(2));
-    await advanceTo(300);
+    await advanceTo(99);
+    assert.equal(reads.length, 1);
+    await advanceTo(100);
     assert.deepEqual(
       reads.map((read) => read.at),
-      [50, 150],
+      [50, 100],
     );
+    await advanceTo(200);
     assert.equal((await first)?.status, 'success');
     assert.equal((await during)?.status, 'success');
   });
@@ -145,5 +172,56 @@ describe('status poller', () => {
     );
     assert.equal((await first)?.status, 'success');
     assert.equal((await after)?.status, 'success');
+  });
+
+  test('a clock that is not a number waits whole intervals, never a busy loop', async () => {
+    let clock = 0;
+    const sleeps: number[] = [];
+    const poller = createStatusPoller(
+      INTERVAL,
+      async (ms) => {
+        sleeps.push(ms);
+        clock = Number.NaN;
+      },
+      () => clock,
+    );
+    const chain = {
+      async getTransaction() {
+        return null;
+      },
+    } as unknown as ChainClient;
+    for (let look = 0; look < 3; look++) assert.equal(await poller.next(chain, txid(look)), null);
+    assert.deepEqual(sleeps, [INTERVAL, INTERVAL, INTERVAL]);
+  });
+
+  test('a client that throws instead of rejecting, or a sleep that fails, costs a look, never the poller', async () => {
+    let throwing = true;
+    let sleepFails = true;
+    const poller = createStatusPoller(
+      5,
+      async (ms) => {
+        if (sleepFails) throw new Error('no timer here');
+        await new Promise((resolve) => setTimeout(resolve, ms));
+      },
+      Date.now,
+    );
+    const chain = {
+      getTransaction(txid: string) {
+        if (throwing) throw new Error('synchronous');
+        return Promise.resolve({ txid, indexed: true, status: 'success' });
+      },
+      getTransactions() {
+        throw new Error('synchronous');
+      },
+    } as unknown as ChainClient;
+    // Both the batched read and each single read throw: every waiter hears that the read failed.
+    assert.deepEqual(
+      await Promise.all([poller.next(chain, txid(1)), poller.next(chain, txid(2))]),
+      [undefined, undefined],
+    );
+    throwing = false;
+    sleepFails = false;
+    assert.equal((await poller.next(chain, txid(3)))?.status, 'success');
+    assert.equal(poller.waiting, 0);
   });
 });

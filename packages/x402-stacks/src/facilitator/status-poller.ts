@@ -4,11 +4,11 @@
  * settlement's own loop only says which transaction it wants to hear about next; it never holds a timer or a request
  * of its own.
  *
- * The ticks fall on one grid, an interval apart, that an idle spell does not reset: a transaction waits at most one
- * interval for its look (half of one on average), and the chain is read at most once an interval. Restarting the
- * interval at the first waiter after an idle spell made every look wait a whole one. Under a steady load the poller is
- * never idle and nothing changes; settlements arriving in bursts (each burst answered by one read, the next burst
- * waiting) were the case that waited twice as long as it had to.
+ * After an idle spell, the next tick falls on the grid the last read began (one interval apart), not an interval
+ * after the first new waiter: settlements that arrive in bursts, each burst answered by one read and sent back a few
+ * milliseconds later, used to wait a whole interval for every look. While reads follow one another, each begins one
+ * interval after the previous one began, or at once when that read took longer. Rounds therefore begin about one
+ * interval apart at least (a timer's millisecond), and each reads every transaction waiting then together.
  * @module
  */
 import type { ChainClient } from '../chain/client.js';
@@ -25,9 +25,9 @@ export type StatusPoller = {
 };
 
 /**
- * @param intervalMs the grid's spacing: reads begin on it, so at least this far apart (a read that outlasts it moves
- *   the next to the following grid point, and never pushes every later look back by its own time). The first tick
- *   comes a whole interval after the first waiter; nothing runs while nothing waits.
+ * @param intervalMs the least time from the start of one read to the start of the next; a read that takes longer is
+ *   followed at once, so a slow read never pushes every later look back by its own time. A poller that never read
+ *   (or whose clock stepped back) waits one whole interval; nothing runs while nothing waits.
  * @param now the clock the interval is measured on.
  * @example
  * ```ts
@@ -43,29 +43,34 @@ export function createStatusPoller(
   const waiting = new Map<ChainClient, Map<string, ((read: StatusRead) => void)[]>>();
   let count = 0;
   let running = false;
-  /** When the last read began: the ticks fall on a grid `intervalMs` apart from it, idle spells included. */
+  /** When the last read began: after an idle spell the next tick falls on the grid it began. */
   let readAt: number | undefined;
 
-  function untilNextTick(): number {
+  /** @param reading whether a read just ended in this run (no idle spell since). */
+  function untilNextTick(reading: boolean): number {
     if (readAt === undefined) return intervalMs;
     const since = now() - readAt;
-    // A clock stepped back says nothing of when the last read was: one whole interval, not the time it stepped.
-    if (since < 0) return intervalMs;
-    return since < intervalMs
-      ? intervalMs - since
-      : (intervalMs - (since % intervalMs)) % intervalMs;
+    // A clock stepped back (or not a number) says nothing of when the last read was: one whole interval.
+    if (!(since >= 0)) return intervalMs;
+    if (since < intervalMs) return intervalMs - since;
+    return reading ? 0 : (intervalMs - (since % intervalMs)) % intervalMs;
   }
 
   async function run(): Promise<void> {
-    while (waiting.size > 0) {
-      await sleep(untilNextTick());
-      readAt = now();
-      const due = [...waiting];
-      waiting.clear();
-      count = 0;
-      await Promise.all(due.map(([chain, listeners]) => lookAll(chain, listeners)));
+    try {
+      for (let reading = false; waiting.size > 0; reading = true) {
+        const wait = untilNextTick(reading);
+        // A sleep that fails (a custom one) must not strand the waiters: this poller's own timer takes its place.
+        await sleep(wait).catch(() => new Promise((resolve) => setTimeout(resolve, wait)));
+        readAt = now();
+        const due = [...waiting];
+        waiting.clear();
+        count = 0;
+        await Promise.all(due.map(([chain, listeners]) => lookAll(chain, listeners)));
+      }
+    } finally {
+      running = false;
     }
-    running = false;
   }
 
   return {
@@ -97,7 +102,9 @@ async function lookAll(
   listeners: Map<string, ((read: StatusRead) => void)[]>,
 ): Promise<void> {
   const txids = [...listeners.keys()];
-  const found = await readStatuses(chain, txids);
+  // A client that throws where it should reject (or answers something that is not a Map) fails this round's looks,
+  // never the poller: each waiter hears `undefined` (the read failed) and asks again.
+  const found = await readStatuses(chain, txids).catch(() => new Map<string, StatusRead>());
   for (const [txid, resolves] of listeners) {
     const read = found.get(txid);
     for (const resolve of resolves) resolve(read);
@@ -113,11 +120,17 @@ async function readStatuses(
   txids: readonly string[],
 ): Promise<Map<string, StatusRead>> {
   if (chain.getTransactions && txids.length > 1) {
-    const batch = await chain.getTransactions(txids).catch(() => undefined);
-    if (batch) return new Map(txids.map((txid) => [txid, batch.get(bare(txid))]));
+    const batch = await Promise.resolve()
+      .then(() => chain.getTransactions!(txids))
+      .catch(() => undefined);
+    if (batch instanceof Map) return new Map(txids.map((txid) => [txid, batch.get(bare(txid))]));
   }
   const single = await Promise.all(
-    txids.map((txid) => chain.getTransaction(txid).catch(() => undefined)),
+    txids.map((txid) =>
+      Promise.resolve()
+        .then(() => chain.getTransaction(txid))
+        .catch(() => undefined),
+    ),
   );
   return new Map(txids.map((txid, k) => [txid, single[k]]));
 }

@@ -2,8 +2,9 @@
  * Tracking a broadcast settlement to its end: a success, a failure on chain, or a drop from the mempool. A transaction
  * the node does not know (lost in a restart, evicted without a trace) is sent again as the identical bytes: the same
  * bytes have the same txid, so this can never pay twice. The looks of every settlement followed here share one timer
- * and batched reads (`status-poller.ts`); the first comes at the poller's next tick after the broadcast, not at once,
- * since the node's acceptance already said what a read right then would (the txid, in the mempool).
+ * and batched reads (`status-poller.ts`). The first comes at the poller's next round, not straight after the broadcast
+ * (the node's acceptance already said what a read right then would: the txid, in the mempool), though that round may
+ * fall moments later.
  * @module
  */
 import type { ChainClient } from '../chain/client.js';
