@@ -78,7 +78,7 @@ function countingFetch(options: { without?: string } = {}) {
 describe('chain calls of the facilitator engine', () => {
   let devnet: Devnet;
   before(async () => {
-    devnet = await startDevnet({ port: 0, accounts: 34, mining: { mode: 'manual' } });
+    devnet = await startDevnet({ port: 0, accounts: 40, mining: { mode: 'manual' } });
   });
   after(() => devnet.stop());
 
@@ -106,7 +106,7 @@ describe('chain calls of the facilitator engine', () => {
   /** A payer no other test has used: nothing of it pending, nonce 0. Accounts 30 and 31 sponsor. */
   const freshPayer = () => {
     if (nextPayer === 30) nextPayer = 32; // the sponsors' accounts
-    if (nextPayer >= 34)
+    if (nextPayer >= 40)
       throw new Error('no fresh payer left: start the devnet with more accounts');
     return devnet.accounts[nextPayer++]!.account;
   };
@@ -226,6 +226,130 @@ describe('chain calls of the facilitator engine', () => {
     // The verify's read saw nonce 0 pending: a mempool eviction could have made nonce 1 ahead of the chain since.
     assert.equal(counter.nonces(), before.nonces + 1);
     assert.equal(counter.accounts(), before.accounts + 1);
+    await engine.idle();
+  });
+
+  /** Settles `payment`, mining a block once the devnet holds its broadcast. */
+  const settleMined = async (
+    engine: Facilitator,
+    counter: ReturnType<typeof countingFetch>,
+    payment: unknown,
+    requirements: ReturnType<typeof requirementsFor>,
+  ) => {
+    const broadcasts = counter.broadcasts();
+    const settling = engine.settle(payment, requirements);
+    await until(() => counter.broadcasts() > broadcasts);
+    devnet.mine();
+    return settling;
+  };
+
+  test("a payer's next settlement after one seen succeeding here is judged on what that one left, without a read", async () => {
+    const counter = countingFetch();
+    const engine = createFacilitator({
+      networks: { testnet: { chain: countingClient(counter.fetch) } },
+      verifyCacheMs: 60_000,
+      pollIntervalMs: 20,
+      settleTimeoutMs: 5_000,
+    });
+    const payer = freshPayer();
+    const requirements = requirementsFor(seller());
+    for (const nonce of [0n, 1n, 2n]) {
+      const settled = await settleMined(
+        engine,
+        counter,
+        await paymentOf(payer, seller(), nonce),
+        requirements,
+      );
+      assert.equal(settled.success, true, JSON.stringify(settled));
+    }
+    assert.equal(
+      counter.accounts(),
+      1,
+      'the first settlement read the account, the next two nothing',
+    );
+    assert.equal(counter.nonces(), 0);
+    assert.equal(counter.broadcasts(), 3);
+    await engine.idle();
+  });
+
+  test('what a settlement spent is taken off: a next payment the payer can no longer cover is refused before anything is sent', async () => {
+    const counter = countingFetch();
+    const engine = createFacilitator({
+      networks: { testnet: { chain: countingClient(counter.fetch) } },
+      verifyCacheMs: 60_000,
+      pollIntervalMs: 20,
+      settleTimeoutMs: 5_000,
+    });
+    const payer = freshPayer();
+    // Genesis holds 100,000 STX: 60,000 is paid, then 50,000 more would have been covered by the balance first read.
+    const big = (amount: string) => ({ ...requirementsFor(seller()), amount });
+    const first = await createPaymentTransaction({
+      account: payer,
+      requirements: big('60000000000'),
+      nonce: 0n,
+      fee: 300n,
+    });
+    const paid = await settleMined(
+      engine,
+      counter,
+      { x402Version: 2, accepted: big('60000000000'), payload: first },
+      big('60000000000'),
+    );
+    assert.equal(paid.success, true, JSON.stringify(paid));
+    const second = await createPaymentTransaction({
+      account: payer,
+      requirements: big('50000000000'),
+      nonce: 1n,
+      fee: 300n,
+    });
+    const refused = await engine.settle(
+      { x402Version: 2, accepted: big('50000000000'), payload: second },
+      big('50000000000'),
+    );
+    assert.equal(refused.errorReason, 'insufficient_funds', JSON.stringify(refused));
+    assert.equal(counter.accounts(), 1, 'judged on what the first payment left');
+    assert.equal(counter.broadcasts(), 1, 'nothing sent for the second');
+    await engine.idle();
+  });
+
+  test('a payer that spends its next nonce elsewhere: the node refuses the payment judged on what the last one left, with a named reason, and nothing stays held', async () => {
+    const counter = countingFetch();
+    const ledger = new InMemoryLedger();
+    const engine = createFacilitator({
+      networks: { testnet: { chain: countingClient(counter.fetch) } },
+      ledger,
+      verifyCacheMs: 60_000,
+      pollIntervalMs: 20,
+      settleTimeoutMs: 5_000,
+    });
+    const payer = freshPayer();
+    const requirements = requirementsFor(seller());
+    const paid = await settleMined(
+      engine,
+      counter,
+      await paymentOf(payer, seller(), 0n),
+      requirements,
+    );
+    assert.equal(paid.success, true, JSON.stringify(paid));
+    // The payer's nonce 1 goes elsewhere, straight to the node, and is mined.
+    const elsewhere = await paymentOf(payer, devnet.accounts[0]!.address, 1n);
+    const direct = createChainClient({ network: 'testnet', url: devnet.url });
+    assert.equal((await direct.broadcast(elsewhere.payload.transaction)).accepted, true);
+    devnet.mine();
+    const refused = await engine.settle(await paymentOf(payer, seller(), 1n), requirements);
+    assert.equal(refused.success, false);
+    assert.equal(refused.errorReason, 'broadcast_failed', JSON.stringify(refused));
+    assert.deepEqual(await ledger.inFlight('stacks:2147483648', payer.address), []);
+    // The refusal's payment was never confirmed: the payer's nonce 2 is read from the chain, and settles.
+    const accounts = counter.accounts();
+    const next = await settleMined(
+      engine,
+      counter,
+      await paymentOf(payer, seller(), 2n),
+      requirements,
+    );
+    assert.equal(next.success, true, JSON.stringify(next));
+    assert.equal(counter.accounts(), accounts + 1);
     await engine.idle();
   });
 

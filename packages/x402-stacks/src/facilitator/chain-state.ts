@@ -11,6 +11,14 @@
  * fee replaces its own transaction), which is the very case `settleMayShare` accepts for a shared read. One request
  * instead of two on the common path. A sponsored settlement reads both, afresh: a refusal there would cost a sponsor
  * nonce.
+ *
+ * A settlement seen succeeding here leaves a state of its own (`settled`): judged at the payer's confirmed nonce, it
+ * says what the payer held just before the transaction, so once it is mined the next nonce is confirmed and the
+ * balances are at least that less what it spent (what the payer receives only adds). That state judges the settlement
+ * of the payer's next nonce in place of a read, on the grounds `settleMayShare` gives for a shared read: if the payer
+ * spent that nonce meanwhile, the node refuses the payment, nothing served and nothing charged. It is never shared with
+ * verify (it saw nothing of the mempool), and it lasts the cache time from the chain read it comes from, however many
+ * settlements pass it on: a payer paying without pause is read again that often.
  * @module
  */
 import type { ChainClient } from '../chain/client.js';
@@ -47,6 +55,17 @@ export type ChainStateReader = {
     share: boolean,
     settleNonce?: bigint,
   ): Promise<ChainStateRead>;
+  /**
+   * Records a settlement of the payer's that this facilitator saw succeed, judged on `judgedOn` (a state this reader
+   * gave) at the payer's confirmed nonce: the state it leaves, the payer's next nonce confirmed and what the
+   * transaction spent taken off, may answer the settlement of the payer's next nonce in place of a read, until the
+   * read it derives from is older than the cache time. See `settleMayShare` for why that is safe.
+   */
+  settled(
+    key: { network: string; payer: string; token: string | undefined },
+    judgedOn: PayerChainState,
+    spent: { readonly nonce: bigint; readonly stx: bigint; readonly token: bigint },
+  ): void;
 };
 
 /** Enough payers for a busy facilitator; past it the oldest entries go first. */
@@ -64,6 +83,12 @@ export function createChainStateReader(ttlMs: number, now: () => number): ChainS
   // A promise per key, so concurrent callers about one payer share a single round of chain reads. `at` is when the
   // read started: its answer is at least that fresh.
   const entries = new Map<string, { at: number; state: Promise<PayerChainState>; done: boolean }>();
+  /** When the chain read behind each state this reader gave began: a state derived from another keeps its read's. */
+  const readAt = new WeakMap<PayerChainState, number>();
+  /** The state the payer's last settlement seen succeeding here left, by key (see `settled`). */
+  const afterSettlement = new Map<string, PayerChainState>();
+  const fresh = (state: PayerChainState) =>
+    now() - (readAt.get(state) ?? Number.NEGATIVE_INFINITY) < ttlMs;
 
   function load(chain: ChainClient, payer: string, token: string | undefined) {
     return Promise.all([
@@ -92,15 +117,37 @@ export function createChainStateReader(ttlMs: number, now: () => number): ChainS
     return { nonce, confirmedNonce: account.nonce, stx: account.balance, token: tokenBalance };
   }
 
+  /** Remembers when the read behind `state` began. */
+  function stamped(state: PayerChainState, at: number): PayerChainState {
+    readAt.set(state, at);
+    return state;
+  }
+
   return {
     async read(chain, { network, payer, token }, share, settleNonce) {
       const key = `${network}|${payer}|${token ?? ''}`;
+      if (share && settleNonce !== undefined) {
+        const left = afterSettlement.get(key);
+        if (left && left.confirmedNonce === settleNonce && fresh(left))
+          return { state: left, shared: true };
+      }
       const cached = entries.get(key);
       if (share && cached && (!cached.done || now() - cached.at < ttlMs))
         return { state: await cached.state, shared: true };
-      if (settleNonce !== undefined)
-        return { state: await loadForSettle(chain, payer, token, settleNonce), shared: false };
-      const entry = { at: now(), state: load(chain, payer, token), done: false };
+      const at = now();
+      if (settleNonce !== undefined) {
+        // The chain's word is newer than any state derived before it.
+        afterSettlement.delete(key);
+        return {
+          state: stamped(await loadForSettle(chain, payer, token, settleNonce), at),
+          shared: false,
+        };
+      }
+      const entry = {
+        at,
+        state: load(chain, payer, token).then((state) => stamped(state, at)),
+        done: false,
+      };
       entries.delete(key);
       entries.set(key, entry);
       if (entries.size > MAX_ENTRIES) entries.delete(entries.keys().next().value!);
@@ -114,6 +161,30 @@ export function createChainStateReader(ttlMs: number, now: () => number): ChainS
         entry.done = true;
         if (ttlMs <= 0 && entries.get(key) === entry) entries.delete(key);
       }
+    },
+
+    settled({ network, payer, token }, judgedOn, spent) {
+      const at = readAt.get(judgedOn);
+      // Only a state judged at the confirmed nonce says what the payer held just before this transaction.
+      if (at === undefined || judgedOn.confirmedNonce !== spent.nonce || !fresh(judgedOn)) return;
+      const left = (balance: bigint, less: bigint) => (balance > less ? balance - less : 0n);
+      const next = spent.nonce + 1n;
+      const key = `${network}|${payer}|${token ?? ''}`;
+      afterSettlement.delete(key);
+      afterSettlement.set(
+        key,
+        stamped(
+          {
+            nonce: next,
+            confirmedNonce: next,
+            stx: left(judgedOn.stx, spent.stx),
+            token: judgedOn.token === undefined ? undefined : left(judgedOn.token, spent.token),
+          },
+          at,
+        ),
+      );
+      if (afterSettlement.size > MAX_ENTRIES)
+        afterSettlement.delete(afterSettlement.keys().next().value!);
     },
   };
 }

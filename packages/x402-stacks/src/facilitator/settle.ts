@@ -300,11 +300,22 @@ async function settleExamined(
   // 8. Track it to a final status, or answer settlement_pending; either answer is given once per payment. The node's
   // acceptance is the admission: the first status read waits for the tracker's next round, shared with every other
   // settlement being followed.
-  return answerOnce(
-    context,
-    marked,
-    await tracker.track(onChain.txid, check.payer, network, chain, marked, answerBy),
-    signal,
+  const tracked = await tracker.track(onChain.txid, check.payer, network, chain, marked, answerBy);
+  // What this payment leaves of the payer's state may judge its next nonce's settlement without a read.
+  if (tracked.success) rememberSettled(context, examined);
+  return answerOnce(context, marked, tracked, signal);
+}
+
+function rememberSettled(context: FacilitatorContext, { check, network, state }: ExaminedPayment) {
+  const stx = check.asset === 'STX';
+  context.chainState.settled(
+    { network: network.caip2, payer: check.payer, token: stx ? undefined : check.asset },
+    state,
+    {
+      nonce: check.nonce,
+      stx: check.fee + (stx ? check.amount : 0n),
+      token: stx ? 0n : check.amount,
+    },
   );
 }
 

@@ -180,10 +180,10 @@ export async function readPayerState(
 }
 
 /**
- * Whether settle may judge a payment the payer pays the fee of on a read of the payer's state that was not made for
- * it: one still in flight
- * for another caller, or a recent one (a verify of the same payer moments before). Only when that read saw nothing
- * of the payer pending (next possible nonce = confirmed nonce) and the payment takes exactly that nonce:
+ * Whether settle may judge a payment the payer pays the fee of on a read of the payer's state that was not made for it:
+ * one still in flight for another caller, a recent one (a verify of the same payer moments before), or the state a
+ * settlement of the payer's previous nonce left when it succeeded here (chain-state.ts). Only when that read saw
+ * nothing of the payer pending (next possible nonce = confirmed nonce) and the payment takes exactly that nonce:
  * - Nonce: confirmed nonces only grow, so the payment's nonce can never have become ahead of the chain (the case that
  *   must wait for earlier nonces, step 4 of settle). If the payer used it meanwhile, the node refuses the broadcast
  *   (`BadNonce`, `ConflictingNonceInMempool`): nothing is served and nothing charged, and the facilitator spent a
