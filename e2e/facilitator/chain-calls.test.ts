@@ -68,6 +68,7 @@ function countingFetch(options: { without?: string } = {}) {
     requests,
     nonces: () => count(/^GET \/extended\/v1\/address\/[^/]+\/nonces/),
     accounts: () => count(/^GET \/v2\/accounts\//),
+    tokenBalances: () => count(/^GET \/extended\/v1\/address\/[^/]+\/balances/),
     broadcasts: () => count(/^POST \/v2\/transactions/),
     singleStatusReads: () => count(/^GET \/extended\/v1\/tx\/0x/),
     batchStatusReads: () =>
@@ -312,6 +313,40 @@ describe('chain calls of the facilitator engine', () => {
     await engine.idle();
   });
 
+  test('a token payment leaves its amount off the token and its fee off STX: the next one it no longer covers is refused before a read or a broadcast', async () => {
+    const counter = countingFetch();
+    const engine = createFacilitator({
+      networks: { testnet: { chain: countingClient(counter.fetch) } },
+      verifyCacheMs: 60_000,
+      pollIntervalMs: 20,
+      settleTimeoutMs: 5_000,
+    });
+    const payer = freshPayer();
+    // Genesis holds 100,000,000 sBTC base units: 60,000,000 paid, then 50,000,000 more.
+    const sbtc = (amount: string) => ({ ...requirementsFor(seller()), asset: 'sBTC', amount });
+    const pay = async (amount: string, nonce: bigint) => {
+      const { transaction } = await createPaymentTransaction({
+        account: payer,
+        requirements: sbtc(amount),
+        nonce,
+        fee: 300n,
+      });
+      return { x402Version: 2, accepted: sbtc(amount), payload: { transaction } };
+    };
+    const paid = await settleMined(engine, counter, await pay('60000000', 0n), sbtc('60000000'));
+    assert.equal(paid.success, true, JSON.stringify(paid));
+    assert.deepEqual([counter.accounts(), counter.tokenBalances()], [1, 1]);
+    const refused = await engine.settle(await pay('50000000', 1n), sbtc('50000000'));
+    assert.equal(refused.errorReason, 'insufficient_funds', JSON.stringify(refused));
+    assert.deepEqual([counter.accounts(), counter.tokenBalances()], [1, 1], 'no read');
+    // What it still holds is enough: 40,000,000 left.
+    const covered = await settleMined(engine, counter, await pay('40000000', 1n), sbtc('40000000'));
+    assert.equal(covered.success, true, JSON.stringify(covered));
+    assert.deepEqual([counter.accounts(), counter.tokenBalances()], [1, 1]);
+    assert.equal(counter.broadcasts(), 2);
+    await engine.idle();
+  });
+
   test('a payer that spends its next nonce elsewhere: the node refuses the payment judged on what the last one left, with a named reason, and nothing stays held', async () => {
     const counter = countingFetch();
     const ledger = new InMemoryLedger();
@@ -340,7 +375,22 @@ describe('chain calls of the facilitator engine', () => {
     assert.equal(refused.success, false);
     assert.equal(refused.errorReason, 'broadcast_failed', JSON.stringify(refused));
     assert.deepEqual(await ledger.inFlight('stacks:2147483648', payer.address), []);
-    // The refusal's payment was never confirmed: the payer's nonce 2 is read from the chain, and settles.
+    // The refusal forgot what the first payment left: another payment at nonce 1 is read, and refused before it is
+    // sent.
+    const broadcasts = counter.broadcasts();
+    const { transaction } = await createPaymentTransaction({
+      account: payer,
+      requirements,
+      nonce: 1n,
+      fee: 301n,
+    });
+    const again = await engine.settle(
+      { x402Version: 2, accepted: requirements, payload: { transaction } },
+      requirements,
+    );
+    assert.equal(again.errorReason, 'invalid_exact_stacks_payload_nonce', JSON.stringify(again));
+    assert.equal(counter.broadcasts(), broadcasts, 'nothing sent');
+    // The payer's nonce 2 is read from the chain, and settles.
     const accounts = counter.accounts();
     const next = await settleMined(
       engine,

@@ -13,7 +13,7 @@ const TOKEN_KEY: Key = { ...STX_KEY, token: TOKEN };
 /** A chain whose account reads answer what the test sets, counted; and a clock the test moves. */
 function harness() {
   let clock = 1_000_000;
-  const chainHolds = { nonce: 5n, stx: 10_000n, token: 700n };
+  const chainHolds = { nonce: 5n, pending: 0n, stx: 10_000n, token: 700n };
   const calls = { accounts: 0, nonces: 0, tokens: 0 };
   const chain = {
     async getAccount() {
@@ -22,7 +22,7 @@ function harness() {
     },
     async getNextNonce() {
       calls.nonces++;
-      return chainHolds.nonce;
+      return chainHolds.nonce + chainHolds.pending;
     },
     async getFtBalance() {
       calls.tokens++;
@@ -35,6 +35,7 @@ function harness() {
     chain,
     calls,
     chainHolds,
+    /** Moves the clock; a negative step sets it back, as a wall clock can be. */
     tick(ms: number) {
       clock += ms;
     },
@@ -151,5 +152,49 @@ describe('chain state after a settlement seen here', () => {
     const judged = await settleRead(h, 5n);
     h.reader.settled(STX_KEY, judged.state, { nonce: 5n, stx: 20_000n, token: 0n });
     assert.equal((await settleRead(h, 6n)).state.stx, 0n);
+  });
+
+  test('a clock stepped back answers nothing from memory, and derives nothing with the cache off', async () => {
+    const h = harness();
+    const judged = await settleRead(h, 5n);
+    h.reader.settled(STX_KEY, judged.state, { nonce: 5n, stx: 100n, token: 0n });
+    await h.reader.read(h.chain, STX_KEY, true);
+    const reads = h.calls.accounts;
+    h.tick(-60 * 60_000);
+    assert.equal((await settleRead(h, 6n)).shared, false, 'the derived state');
+    assert.equal((await h.reader.read(h.chain, STX_KEY, true)).shared, false, "a verify's read");
+    assert.equal(h.calls.accounts, reads + 2);
+
+    let clock = 10_000;
+    const off = createChainStateReader(0, () => clock);
+    const read = await off.read(h.chain, STX_KEY, true, 5n);
+    clock -= 5_000;
+    off.settled(STX_KEY, read.state, { nonce: 5n, stx: 100n, token: 0n });
+    assert.equal((await off.read(h.chain, STX_KEY, true, 6n)).shared, false);
+  });
+
+  test('nothing is derived from a state that saw the payer pending, and a refusal forgets what was derived', async () => {
+    const h = harness();
+    // A verify's read while the payer's nonce 5 is pending: nonce 6 possible, 5 confirmed.
+    h.chainHolds.pending = 1n;
+    const seen = await h.reader.read(h.chain, STX_KEY, true);
+    assert.deepEqual([seen.state.nonce, seen.state.confirmedNonce], [6n, 5n]);
+    h.reader.settled(STX_KEY, seen.state, { nonce: 5n, stx: 100n, token: 0n });
+    const next = await settleRead(h, 6n);
+    assert.deepEqual(
+      [next.shared, next.state.stx, next.state.confirmedNonce],
+      [true, 10_000n, 5n],
+      "the verify's read, shared as before: nothing derived",
+    );
+
+    const other = harness();
+    const judged = await settleRead(other, 5n);
+    other.reader.settled(STX_KEY, judged.state, { nonce: 5n, stx: 100n, token: 0n });
+    assert.equal((await settleRead(other, 6n)).state.stx, 9_900n);
+    other.reader.forget(STX_KEY);
+    assert.deepEqual(await settleRead(other, 6n), {
+      state: { nonce: 5n, confirmedNonce: 5n, stx: 10_000n, token: undefined },
+      shared: false,
+    });
   });
 });

@@ -12,13 +12,16 @@
  * instead of two on the common path. A sponsored settlement reads both, afresh: a refusal there would cost a sponsor
  * nonce.
  *
- * A settlement seen succeeding here leaves a state of its own (`settled`): judged at the payer's confirmed nonce, it
- * says what the payer held just before the transaction, so once it is mined the next nonce is confirmed and the
- * balances are at least that less what it spent (what the payer receives only adds). That state judges the settlement
- * of the payer's next nonce in place of a read, on the grounds `settleMayShare` gives for a shared read: if the payer
- * spent that nonce meanwhile, the node refuses the payment, nothing served and nothing charged. It is never shared with
- * verify (it saw nothing of the mempool), and it lasts the cache time from the chain read it comes from, however many
- * settlements pass it on: a payer paying without pause is read again that often.
+ * A settlement seen succeeding here leaves a state of its own (`settled`). Judged on a state that saw the payer's
+ * confirmed nonce and nothing of it pending, it says what the payer held just before the transaction; once the
+ * transaction is mined, the next nonce is confirmed and the balances are at least that less what it spent (what the
+ * payer receives only adds). That state judges the settlement of the payer's next nonce in place of a read, on the
+ * grounds `settleMayShare` gives for a shared read: if the payer spent that nonce elsewhere meanwhile, the node refuses
+ * the payment, nothing served and nothing charged (and the refusal forgets the state, `forget`). It is never shared
+ * with verify (it saw nothing of the mempool since), and it lasts the cache time from the chain read it comes from,
+ * however many settlements pass it on: a payer paying without pause is read again that often. So it helps only where
+ * a payment confirms within the cache time of its read (fast blocks, a payer paying again at once); where blocks come
+ * seconds apart, nothing is derived.
  * @module
  */
 import type { ChainClient } from '../chain/client.js';
@@ -66,6 +69,8 @@ export type ChainStateReader = {
     judgedOn: PayerChainState,
     spent: { readonly nonce: bigint; readonly stx: bigint; readonly token: bigint },
   ): void;
+  /** Drops what `settled` left for the payer: the node refused a payment of the payer's, so the chain is read again. */
+  forget(key: { network: string; payer: string; token: string | undefined }): void;
 };
 
 /** Enough payers for a busy facilitator; past it the oldest entries go first. */
@@ -87,8 +92,15 @@ export function createChainStateReader(ttlMs: number, now: () => number): ChainS
   const readAt = new WeakMap<PayerChainState, number>();
   /** The state the payer's last settlement seen succeeding here left, by key (see `settled`). */
   const afterSettlement = new Map<string, PayerChainState>();
-  const fresh = (state: PayerChainState) =>
-    now() - (readAt.get(state) ?? Number.NEGATIVE_INFINITY) < ttlMs;
+  /** Whether something read at `at` may still answer: a clock stepped back (or not a number) says it may not. */
+  const young = (at: number) => {
+    const age = now() - at;
+    return age >= 0 && age < ttlMs;
+  };
+  const fresh = (state: PayerChainState) => {
+    const at = readAt.get(state);
+    return at !== undefined && young(at);
+  };
 
   function load(chain: ChainClient, payer: string, token: string | undefined) {
     return Promise.all([
@@ -132,7 +144,7 @@ export function createChainStateReader(ttlMs: number, now: () => number): ChainS
           return { state: left, shared: true };
       }
       const cached = entries.get(key);
-      if (share && cached && (!cached.done || now() - cached.at < ttlMs))
+      if (share && cached && (!cached.done || young(cached.at)))
         return { state: await cached.state, shared: true };
       const at = now();
       if (settleNonce !== undefined) {
@@ -164,9 +176,16 @@ export function createChainStateReader(ttlMs: number, now: () => number): ChainS
     },
 
     settled({ network, payer, token }, judgedOn, spent) {
+      // Only a state that saw the payer's nonce confirmed and nothing of it pending says what the payer held just
+      // before this transaction.
       const at = readAt.get(judgedOn);
-      // Only a state judged at the confirmed nonce says what the payer held just before this transaction.
-      if (at === undefined || judgedOn.confirmedNonce !== spent.nonce || !fresh(judgedOn)) return;
+      if (
+        at === undefined ||
+        !young(at) ||
+        judgedOn.confirmedNonce !== spent.nonce ||
+        judgedOn.nonce !== spent.nonce
+      )
+        return;
       const left = (balance: bigint, less: bigint) => (balance > less ? balance - less : 0n);
       const next = spent.nonce + 1n;
       const key = `${network}|${payer}|${token ?? ''}`;
@@ -185,6 +204,10 @@ export function createChainStateReader(ttlMs: number, now: () => number): ChainS
       );
       if (afterSettlement.size > MAX_ENTRIES)
         afterSettlement.delete(afterSettlement.keys().next().value!);
+    },
+
+    forget({ network, payer, token }) {
+      afterSettlement.delete(`${network}|${payer}|${token ?? ''}`);
     },
   };
 }

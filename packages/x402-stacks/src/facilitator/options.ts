@@ -103,10 +103,10 @@ export type FacilitatorOptions = {
    * `settle` takes such a read only when it saw nothing of the payer pending and the payment takes the payer's next
    * nonce (safe for money: the node then refuses the payment if the payer spent that nonce meanwhile, and the payer's
    * payments in flight here are counted from the ledger after the claim); otherwise it reads the chain. Concurrent
-   * reads of one payer are shared whatever this is. For as long, from the read it was judged on, a settlement seen
-   * succeeding here may judge the payer's settlement at the next nonce on what it left (that nonce confirmed, the
-   * amount and fee taken off) instead of a read, on the same grounds. Default 0 (no reuse after a read finishes); the
-   * HTTP service sets 2,000.
+   * reads of one payer are shared whatever this is. A settlement seen succeeding here within this time of the read it
+   * was judged on may also judge the payer's settlement at the next nonce on what it left (that nonce confirmed, the
+   * amount and fee taken off) instead of a read, on the same grounds, until that read is this old. Default 0 (no reuse
+   * after a read finishes); the HTTP service sets 2,000.
    */
   verifyCacheMs?: number;
   /** Largest fee accepted on an unsponsored payment, micro-STX. Default: no cap. */

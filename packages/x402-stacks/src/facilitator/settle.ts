@@ -87,7 +87,9 @@ export async function settlePayment(
 
 /**
  * Steps 2–8 for a payment that passed verification, sponsored afresh when the node refused the sponsor's nonce: what
- * a scheme mechanism's signed transaction (a batch-settlement deposit) goes through too.
+ * a scheme mechanism's signed transaction (a batch-settlement deposit) goes through too. The examined check's amount,
+ * asset and fee must be everything the transaction can take from the payer: once it succeeds, the payer's next
+ * settlement may be judged on the state it was judged on, less those.
  * @example
  * ```ts
  * const answer = await settleExaminedPayment(context, pool, tracker, examined, undefined, resource, signal);
@@ -284,6 +286,9 @@ async function settleExamined(
     );
   }
   if (!result.accepted) {
+    // Whatever the payer's last settlement here left may be what misled this one (the payer spent the nonce
+    // elsewhere): its next settlement reads the chain.
+    context.chainState.forget(payerKey(examined));
     // The sponsor's nonce was at fault (spent by something else, or too far ahead): the payment itself is fine, so it
     // is claimed afresh.
     if (await tracker.refused(marked, result, chain)) return 'sponsor_nonce_refused';
@@ -301,22 +306,29 @@ async function settleExamined(
   // acceptance is the admission: the first status read waits for the tracker's next round, shared with every other
   // settlement being followed.
   const tracked = await tracker.track(onChain.txid, check.payer, network, chain, marked, answerBy);
-  // What this payment leaves of the payer's state may judge its next nonce's settlement without a read.
+  const answer = await answerOnce(context, marked, tracked, signal);
+  // What this payment leaves of the payer's state may judge the settlement of its next nonce without a read.
   if (tracked.success) rememberSettled(context, examined);
-  return answerOnce(context, marked, tracked, signal);
+  return answer;
 }
 
-function rememberSettled(context: FacilitatorContext, { check, network, state }: ExaminedPayment) {
+/** The key the payer's chain state is read under for this payment (as `readPayerState` reads it). */
+function payerKey({ check, network }: ExaminedPayment) {
+  return {
+    network: network.caip2,
+    payer: check.payer,
+    token: check.asset === 'STX' ? undefined : check.asset,
+  };
+}
+
+function rememberSettled(context: FacilitatorContext, examined: ExaminedPayment) {
+  const { check, state } = examined;
   const stx = check.asset === 'STX';
-  context.chainState.settled(
-    { network: network.caip2, payer: check.payer, token: stx ? undefined : check.asset },
-    state,
-    {
-      nonce: check.nonce,
-      stx: check.fee + (stx ? check.amount : 0n),
-      token: stx ? 0n : check.amount,
-    },
-  );
+  context.chainState.settled(payerKey(examined), state, {
+    nonce: check.nonce,
+    stx: check.fee + (stx ? check.amount : 0n),
+    token: stx ? 0n : check.amount,
+  });
 }
 
 /** Claims the payment; a claim or nonce held by a settle that died before broadcasting is expired first. */

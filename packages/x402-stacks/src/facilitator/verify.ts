@@ -192,6 +192,8 @@ export async function readPayerState(
  *   would have spent this very nonce first), so nothing the payer signed has lowered the balance read; incoming
  *   transfers only raise it. Other payments of the payer in flight here are not taken from the read at all: the
  *   funds check after the claim counts them from the ledger, where the claim has made every racing settle visible.
+ *   What lowers a balance without the payer's nonce (a stacking pool locking delegated STX, an operation sent on
+ *   Bitcoin) can make the payment fail on chain: at the payer's own fee, and nothing is served.
  * - A read that saw pending transactions says less (a mempool eviction can lower the next possible nonce, and the
  *   payment could be broadcast ahead of a gap): settle reads anew then.
  * @example
