@@ -384,3 +384,29 @@ function planNodes(plan: unknown): string[] {
   for (const statement of plan as { Plan: Parameters<typeof visit>[0] }[]) visit(statement.Plan);
   return nodes;
 }
+
+test('a connection URL with options of its own still opens the ledger in its schema, not a second one beside it', async () => {
+  const own = `${schema}_url_options`;
+  const url = new URL(connectionString);
+  // What an operator adds for a statement timeout, naming a search_path of its own too.
+  url.searchParams.set('options', '-c statement_timeout=30000 -c search_path=public');
+  const opened = await openPostgresLedger({ connectionString: url.toString(), schema: own });
+  try {
+    await opened.ledger.claim(settlement(41));
+    const { rows } = await sql<{ schema: string; timeout: string }>`
+      select current_schema() as schema, current_setting('statement_timeout') as timeout`.execute(
+      opened.db,
+    );
+    assert.deepEqual(
+      rows[0],
+      { schema: own, timeout: '30s' },
+      "the URL's other options still apply",
+    );
+    const held = await sql<{ n: string }>`
+      select count(*) as n from ${sql.table(`${own}.x402_settlements`)}`.execute(opened.db);
+    assert.equal(Number(held.rows[0]!.n), 1, 'the claim is in the schema named');
+  } finally {
+    await sql`drop schema if exists ${sql.id(own)} cascade`.execute(opened.db);
+    await opened.close();
+  }
+});

@@ -143,3 +143,25 @@ test('an idle connection the server ends is dropped, and the store goes on', asy
     await opened.close();
   }
 });
+
+test('a connection URL with options of its own still opens the store in its schema', async () => {
+  const own = freshSchema();
+  const url = new URL(POSTGRES_URL);
+  url.searchParams.set('options', '-c statement_timeout=30000 -c search_path=public');
+  const opened = await openRegistryStore({ kind: 'postgres', url: url.toString(), schema: own });
+  try {
+    const { rows } = await sql<{ schema: string; timeout: string }>`
+      select current_schema() as schema, current_setting('statement_timeout') as timeout`.execute(
+      opened.store.db,
+    );
+    assert.deepEqual(rows[0], { schema: own, timeout: '30s' });
+    const tables = await sql<{ n: string }>`
+      select count(*) as n from information_schema.tables where table_schema = ${own}`.execute(
+      opened.store.db,
+    );
+    assert.ok(Number(tables.rows[0]!.n) > 0, 'the tables are in the schema named');
+  } finally {
+    await sql`drop schema if exists ${sql.id(own)} cascade`.execute(opened.store.db);
+    await opened.close();
+  }
+});

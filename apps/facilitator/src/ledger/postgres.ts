@@ -32,11 +32,17 @@ export async function openPostgresLedger(options: {
   db: Kysely<LedgerDatabase>;
   close(): Promise<void>;
 }> {
+  const { schema } = options;
   const pool = new pg.Pool({
     connectionString: options.connectionString,
     max: 10,
-    ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
-    onConnect: planEveryRun,
+    // The schema is a statement on each new connection, not a startup option: a `DATABASE_URL` with its own
+    // `?options=` replaces the pool's (node-postgres lets the URL win), and this instance would have opened the
+    // default schema's tables, a second ledger beside the one its peers share, where replays go unseen.
+    onConnect: async (client) => {
+      await planEveryRun(client);
+      if (schema) await client.query(`set search_path to ${quotedIdentifier(schema)}`);
+    },
   });
   // An idle connection the server ends (a restart, a failover, idle_session_timeout) is reported here and dropped from
   // the pool, which opens another when needed. Unheard, the event would end the whole process.
@@ -45,8 +51,7 @@ export async function openPostgresLedger(options: {
   const db = new Kysely<LedgerDatabase>({ dialect: new PostgresDialect({ pool }) });
   await db.transaction().execute(async (trx) => {
     await sql`select pg_advisory_xact_lock(${MIGRATION_LOCK})`.execute(trx);
-    if (options.schema)
-      await sql`create schema if not exists ${sql.id(options.schema)}`.execute(trx);
+    if (schema) await sql`create schema if not exists ${sql.id(schema)}`.execute(trx);
     await migrateLedger(trx);
     await migrateDiscovery(trx as unknown as Kysely<DiscoveryDatabase>);
   });
@@ -59,4 +64,9 @@ export async function openPostgresLedger(options: {
     db,
     close: () => db.destroy(),
   };
+}
+
+/** An SQL identifier, quoted: whatever the name holds stays a name. */
+function quotedIdentifier(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
 }

@@ -37,10 +37,19 @@ export async function openRegistryStore(target: DatabaseTarget): Promise<OpenedS
     await db.transaction().execute((trx) => migrateRegistry(trx, 'sqlite'));
     return { store: new RegistryStore(db, 'sqlite'), close: () => db.destroy() };
   }
+  const { schema } = target;
   const pool = new pg.Pool({
     connectionString: target.url,
     max: 10,
-    ...(target.schema ? { options: `-c search_path=${target.schema}` } : {}),
+    // Set on each new connection rather than as a startup option, which a URL's own `?options=` would replace
+    // (node-postgres lets the URL win): the store would have used the default schema's tables instead.
+    ...(schema
+      ? {
+          onConnect: async (client: pg.ClientBase) => {
+            await client.query(`set search_path to "${schema.replaceAll('"', '""')}"`);
+          },
+        }
+      : {}),
   });
   // An idle connection the server ends (a restart, a failover, idle_session_timeout) is reported here and dropped from
   // the pool, which opens another when needed. Unheard, the event would end the whole process.
