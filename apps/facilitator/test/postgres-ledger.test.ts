@@ -387,10 +387,11 @@ function planNodes(plan: unknown): string[] {
 
 test('a connection URL with options of its own still opens the ledger in its schema, not a second one beside it', async () => {
   const own = `${schema}_url_options`;
-  const url = new URL(connectionString);
-  // What an operator adds for a statement timeout, naming a search_path of its own too.
-  url.searchParams.set('options', '-c statement_timeout=30000 -c search_path=public');
-  const opened = await openPostgresLedger({ connectionString: url.toString(), schema: own });
+  // What an operator adds for a statement timeout, naming a search_path too: one that does not exist, so that should
+  // the URL win again, opening the ledger fails without writing anywhere.
+  const options = `-c statement_timeout=30000 -c search_path=${own}_decoy`;
+  const withOptions = `${connectionString}${connectionString.includes('?') ? '&' : '?'}options=${encodeURIComponent(options)}`;
+  const opened = await openPostgresLedger({ connectionString: withOptions, schema: own });
   try {
     await opened.ledger.claim(settlement(41));
     const { rows } = await sql<{ schema: string; timeout: string }>`

@@ -146,9 +146,10 @@ test('an idle connection the server ends is dropped, and the store goes on', asy
 
 test('a connection URL with options of its own still opens the store in its schema', async () => {
   const own = freshSchema();
-  const url = new URL(POSTGRES_URL);
-  url.searchParams.set('options', '-c statement_timeout=30000 -c search_path=public');
-  const opened = await openRegistryStore({ kind: 'postgres', url: url.toString(), schema: own });
+  // A search_path that does not exist: should the URL win again, opening the store fails without writing anywhere.
+  const options = `-c statement_timeout=30000 -c search_path=${own}_decoy`;
+  const url = `${POSTGRES_URL}${POSTGRES_URL.includes('?') ? '&' : '?'}options=${encodeURIComponent(options)}`;
+  const opened = await openRegistryStore({ kind: 'postgres', url, schema: own });
   try {
     const { rows } = await sql<{ schema: string; timeout: string }>`
       select current_schema() as schema, current_setting('statement_timeout') as timeout`.execute(
