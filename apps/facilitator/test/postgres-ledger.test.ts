@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { endServerConnection, testPostgresUrl } from '@x402-stacks/test-kit';
+import { endServerConnection, inSchema, testPostgresUrl } from '@x402-stacks/test-kit';
 import { ledgerConformance, settlement } from '@x402-stacks/test-kit/ledger-conformance';
 import { sql } from 'kysely';
 import pg from 'pg';
@@ -294,8 +294,10 @@ test("the ledger's grouped reads are planned for the table as it is, not kept on
       const pool = new pg.Pool({
         connectionString,
         max: 1,
-        options: `-c search_path=${fresh}`,
-        ...(everyRun ? { onConnect: planEveryRun } : {}),
+        onConnect: async (client: pg.ClientBase) => {
+          await inSchema(fresh)(client);
+          if (everyRun) await planEveryRun(client);
+        },
       });
       nameStatements(pool);
       try {

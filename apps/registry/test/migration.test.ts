@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { testPostgresUrl } from '@x402-stacks/test-kit';
+import { inSchema, testPostgresUrl } from '@x402-stacks/test-kit';
 import Database from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
@@ -40,7 +40,7 @@ async function previousReleaseDatabase(target: Target) {
             pool: new pg.Pool({
               connectionString: target.url,
               max: 1,
-              options: `-c search_path=${target.schema}`,
+              onConnect: inSchema(target.schema),
             }),
           }),
         });

@@ -4,6 +4,8 @@
  * SQLite, EXPLAIN on PostgreSQL). Asserting on the statements the store really runs, rather than on hand-written
  * copies, keeps the test honest when the query builder changes.
  */
+
+import { inSchema } from '@x402-stacks/test-kit';
 import Database from 'better-sqlite3';
 import { type CompiledQuery, Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
@@ -45,7 +47,7 @@ export function planRecorder(
             pool: new pg.Pool({
               connectionString: target.url,
               max: 1,
-              options: `-c search_path=${target.schema}`,
+              onConnect: inSchema(target.schema),
             }),
           }),
           log,
