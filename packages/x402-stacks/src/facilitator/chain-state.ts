@@ -40,6 +40,9 @@ export type PayerChainState = {
   readonly token: bigint | undefined;
 };
 
+/** Whose state, on which network, with which token's balance (undefined for STX payments). */
+export type PayerKey = { network: string; payer: string; token: string | undefined };
+
 /** A read of a payer's state, and whether it was another caller's (in flight or recent) rather than this one's. */
 export type ChainStateRead = { readonly state: PayerChainState; readonly shared: boolean };
 
@@ -54,7 +57,7 @@ export type ChainStateReader = {
    */
   read(
     chain: ChainClient,
-    key: { network: string; payer: string; token: string | undefined },
+    key: PayerKey,
     share: boolean,
     settleNonce?: bigint,
   ): Promise<ChainStateRead>;
@@ -65,12 +68,12 @@ export type ChainStateReader = {
    * read it derives from is older than the cache time. See `settleMayShare` for why that is safe.
    */
   settled(
-    key: { network: string; payer: string; token: string | undefined },
+    key: PayerKey,
     judgedOn: PayerChainState,
     spent: { readonly nonce: bigint; readonly stx: bigint; readonly token: bigint },
   ): void;
   /** Drops what `settled` left for the payer: the node refused a payment of the payer's, so the chain is read again. */
-  forget(key: { network: string; payer: string; token: string | undefined }): void;
+  forget(key: PayerKey): void;
 };
 
 /** Enough payers for a busy facilitator; past it the oldest entries go first. */
@@ -136,8 +139,9 @@ export function createChainStateReader(ttlMs: number, now: () => number): ChainS
   }
 
   return {
-    async read(chain, { network, payer, token }, share, settleNonce) {
-      const key = `${network}|${payer}|${token ?? ''}`;
+    async read(chain, payerKey, share, settleNonce) {
+      const { payer, token } = payerKey;
+      const key = keyOf(payerKey);
       if (share && settleNonce !== undefined) {
         const left = afterSettlement.get(key);
         if (left && left.confirmedNonce === settleNonce && fresh(left))
@@ -175,7 +179,7 @@ export function createChainStateReader(ttlMs: number, now: () => number): ChainS
       }
     },
 
-    settled({ network, payer, token }, judgedOn, spent) {
+    settled(payerKey, judgedOn, spent) {
       // Only a state that saw the payer's nonce confirmed and nothing of it pending says what the payer held just
       // before this transaction.
       const at = readAt.get(judgedOn);
@@ -188,7 +192,7 @@ export function createChainStateReader(ttlMs: number, now: () => number): ChainS
         return;
       const left = (balance: bigint, less: bigint) => (balance > less ? balance - less : 0n);
       const next = spent.nonce + 1n;
-      const key = `${network}|${payer}|${token ?? ''}`;
+      const key = keyOf(payerKey);
       afterSettlement.delete(key);
       afterSettlement.set(
         key,
@@ -206,10 +210,14 @@ export function createChainStateReader(ttlMs: number, now: () => number): ChainS
         afterSettlement.delete(afterSettlement.keys().next().value!);
     },
 
-    forget({ network, payer, token }) {
-      afterSettlement.delete(`${network}|${payer}|${token ?? ''}`);
+    forget(payerKey) {
+      afterSettlement.delete(keyOf(payerKey));
     },
   };
+}
+
+function keyOf({ network, payer, token }: PayerKey): string {
+  return `${network}|${payer}|${token ?? ''}`;
 }
 
 function tokenBalanceOf(

@@ -10,6 +10,7 @@ import type { SettleResponse } from '../protocol/v2.js';
 import { resolveNetwork } from '../stacks/networks.js';
 import { signedTransactionIdOf } from '../stacks/payment/signed-transaction.js';
 import { resourceOf } from './bound-terms.js';
+import type { PayerKey } from './chain-state.js';
 import { abandonedBefore, type FacilitatorContext } from './context.js';
 import type { SettlementRecord } from './ledger.js';
 import type { NonceStanding, NonceWaitOutcome } from './nonce-watch.js';
@@ -313,7 +314,7 @@ async function settleExamined(
 }
 
 /** The key the payer's chain state is read under for this payment (as `readPayerState` reads it). */
-function payerKey({ check, network }: ExaminedPayment) {
+function payerKey({ check, network }: ExaminedPayment): PayerKey {
   return {
     network: network.caip2,
     payer: check.payer,
@@ -323,11 +324,11 @@ function payerKey({ check, network }: ExaminedPayment) {
 
 function rememberSettled(context: FacilitatorContext, examined: ExaminedPayment) {
   const { check, state } = examined;
-  const stx = check.asset === 'STX';
+  const paysStx = check.asset === 'STX';
   context.chainState.settled(payerKey(examined), state, {
     nonce: check.nonce,
-    stx: check.fee + (stx ? check.amount : 0n),
-    token: stx ? 0n : check.amount,
+    stx: check.fee + (paysStx ? check.amount : 0n),
+    token: paysStx ? 0n : check.amount,
   });
 }
 
