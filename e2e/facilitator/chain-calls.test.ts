@@ -34,16 +34,24 @@ const requirementsFor = (payTo: string) => ({
   maxTimeoutSeconds: 300,
 });
 
-async function paymentOf(payer: StacksAccount, payTo: string, nonce: bigint) {
-  const requirements = requirementsFor(payTo);
+/** A payment of `payer` at `nonce` under `requirements`. */
+async function paymentUnder(
+  payer: StacksAccount,
+  requirements: ReturnType<typeof requirementsFor>,
+  nonce: bigint,
+  fee = 300n,
+) {
   const { transaction } = await createPaymentTransaction({
     account: payer,
     requirements,
     nonce,
-    fee: 300n,
+    fee,
   });
   return { x402Version: 2, accepted: requirements, payload: { transaction } };
 }
+
+const paymentOf = (payer: StacksAccount, payTo: string, nonce: bigint) =>
+  paymentUnder(payer, requirementsFor(payTo), nonce);
 
 /** A `fetch` for the chain client that records every request answered (`GET /path?query`) and can refuse a route. */
 function countingFetch(options: { without?: string } = {}) {
@@ -86,6 +94,18 @@ describe('chain calls of the facilitator engine', () => {
   const seller = () => devnet.accounts[1]!.address;
   const countingClient = (fetchCounting: typeof fetch) =>
     createChainClient({ network: 'testnet', url: devnet.url, fetch: fetchCounting });
+  /** An engine whose chain calls are counted, sharing a payer's reads for a minute. */
+  const countedEngine = (options: { ledger?: InMemoryLedger } = {}) => {
+    const counter = countingFetch();
+    const engine = createFacilitator({
+      networks: { testnet: { chain: countingClient(counter.fetch) } },
+      verifyCacheMs: 60_000,
+      pollIntervalMs: 20,
+      settleTimeoutMs: 5_000,
+      ...options,
+    });
+    return { counter, engine };
+  };
   /** An engine sponsoring with genesis account `index`, its chain calls counted, on a ledger at hand. */
   const sponsoringEngine = (
     index: number,
@@ -113,13 +133,7 @@ describe('chain calls of the facilitator engine', () => {
   };
 
   test('a verify then a settle of the same payment read the payer once: the settle shares what the verify read', async () => {
-    const counter = countingFetch();
-    const engine = createFacilitator({
-      networks: { testnet: { chain: countingClient(counter.fetch) } },
-      verifyCacheMs: 60_000,
-      pollIntervalMs: 20,
-      settleTimeoutMs: 5_000,
-    });
+    const { counter, engine } = countedEngine();
     const payer = freshPayer();
     const payment = await paymentOf(payer, seller(), 0n);
     const verdict = await engine.verify(payment, requirementsFor(seller()));
@@ -138,13 +152,7 @@ describe('chain calls of the facilitator engine', () => {
   });
 
   test('a settle at the confirmed nonce that reads for itself asks for the account alone, not the mempool', async () => {
-    const counter = countingFetch();
-    const engine = createFacilitator({
-      networks: { testnet: { chain: countingClient(counter.fetch) } },
-      verifyCacheMs: 60_000,
-      pollIntervalMs: 20,
-      settleTimeoutMs: 5_000,
-    });
+    const { counter, engine } = countedEngine();
     const payer = freshPayer();
     const settling = engine.settle(await paymentOf(payer, seller(), 0n), requirementsFor(seller()));
     await until(() => counter.broadcasts() === 1);
@@ -245,13 +253,7 @@ describe('chain calls of the facilitator engine', () => {
   };
 
   test("a payer's next settlement after one seen succeeding here is judged on what that one left, without a read", async () => {
-    const counter = countingFetch();
-    const engine = createFacilitator({
-      networks: { testnet: { chain: countingClient(counter.fetch) } },
-      verifyCacheMs: 60_000,
-      pollIntervalMs: 20,
-      settleTimeoutMs: 5_000,
-    });
+    const { counter, engine } = countedEngine();
     const payer = freshPayer();
     const requirements = requirementsFor(seller());
     for (const nonce of [0n, 1n, 2n]) {
@@ -274,37 +276,19 @@ describe('chain calls of the facilitator engine', () => {
   });
 
   test('what a settlement spent is taken off: a next payment the payer can no longer cover is refused before anything is sent', async () => {
-    const counter = countingFetch();
-    const engine = createFacilitator({
-      networks: { testnet: { chain: countingClient(counter.fetch) } },
-      verifyCacheMs: 60_000,
-      pollIntervalMs: 20,
-      settleTimeoutMs: 5_000,
-    });
+    const { counter, engine } = countedEngine();
     const payer = freshPayer();
     // Genesis holds 100,000 STX: 60,000 is paid, then 50,000 more would have been covered by the balance first read.
     const big = (amount: string) => ({ ...requirementsFor(seller()), amount });
-    const first = await createPaymentTransaction({
-      account: payer,
-      requirements: big('60000000000'),
-      nonce: 0n,
-      fee: 300n,
-    });
     const paid = await settleMined(
       engine,
       counter,
-      { x402Version: 2, accepted: big('60000000000'), payload: first },
+      await paymentUnder(payer, big('60000000000'), 0n),
       big('60000000000'),
     );
     assert.equal(paid.success, true, JSON.stringify(paid));
-    const second = await createPaymentTransaction({
-      account: payer,
-      requirements: big('50000000000'),
-      nonce: 1n,
-      fee: 300n,
-    });
     const refused = await engine.settle(
-      { x402Version: 2, accepted: big('50000000000'), payload: second },
+      await paymentUnder(payer, big('50000000000'), 1n),
       big('50000000000'),
     );
     assert.equal(refused.errorReason, 'insufficient_funds', JSON.stringify(refused));
@@ -314,25 +298,11 @@ describe('chain calls of the facilitator engine', () => {
   });
 
   test('a token payment leaves its amount off the token and its fee off STX: the next one it no longer covers is refused before a read or a broadcast', async () => {
-    const counter = countingFetch();
-    const engine = createFacilitator({
-      networks: { testnet: { chain: countingClient(counter.fetch) } },
-      verifyCacheMs: 60_000,
-      pollIntervalMs: 20,
-      settleTimeoutMs: 5_000,
-    });
+    const { counter, engine } = countedEngine();
     const payer = freshPayer();
     // Genesis holds 100,000,000 sBTC base units: 60,000,000 paid, then 50,000,000 more.
     const sbtc = (amount: string) => ({ ...requirementsFor(seller()), asset: 'sBTC', amount });
-    const pay = async (amount: string, nonce: bigint) => {
-      const { transaction } = await createPaymentTransaction({
-        account: payer,
-        requirements: sbtc(amount),
-        nonce,
-        fee: 300n,
-      });
-      return { x402Version: 2, accepted: sbtc(amount), payload: { transaction } };
-    };
+    const pay = (amount: string, nonce: bigint) => paymentUnder(payer, sbtc(amount), nonce);
     const paid = await settleMined(engine, counter, await pay('60000000', 0n), sbtc('60000000'));
     assert.equal(paid.success, true, JSON.stringify(paid));
     assert.deepEqual([counter.accounts(), counter.tokenBalances()], [1, 1]);
@@ -348,15 +318,8 @@ describe('chain calls of the facilitator engine', () => {
   });
 
   test('a payer that spends its next nonce elsewhere: the node refuses the payment judged on what the last one left, with a named reason, and nothing stays held', async () => {
-    const counter = countingFetch();
     const ledger = new InMemoryLedger();
-    const engine = createFacilitator({
-      networks: { testnet: { chain: countingClient(counter.fetch) } },
-      ledger,
-      verifyCacheMs: 60_000,
-      pollIntervalMs: 20,
-      settleTimeoutMs: 5_000,
-    });
+    const { counter, engine } = countedEngine({ ledger });
     const payer = freshPayer();
     const requirements = requirementsFor(seller());
     const paid = await settleMined(
@@ -378,14 +341,8 @@ describe('chain calls of the facilitator engine', () => {
     // The refusal forgot what the first payment left: another payment at nonce 1 is read, and refused before it is
     // sent.
     const broadcasts = counter.broadcasts();
-    const { transaction } = await createPaymentTransaction({
-      account: payer,
-      requirements,
-      nonce: 1n,
-      fee: 301n,
-    });
     const again = await engine.settle(
-      { x402Version: 2, accepted: requirements, payload: { transaction } },
+      await paymentUnder(payer, requirements, 1n, 301n),
       requirements,
     );
     assert.equal(again.errorReason, 'invalid_exact_stacks_payload_nonce', JSON.stringify(again));
