@@ -83,10 +83,12 @@ describe('sponsorship: an evicted sponsored payment frees its sponsor nonce', ()
       stack.devnet.chain.injectFault(dropped.admitted.txid, { kind: 'drop' });
       assert.equal((await settles[0])!.errorReason, 'transaction_failed');
 
-      // The keeper sees nonce 0 missing and spends it with a transfer of its own.
+      // The keeper sees nonce 0 missing and spends it with a transfer of its own. A keeper round that ran while the
+      // first payment still held nonce 0 asks about it again only after the keeper's re-send spacing (15 s), so the
+      // wait covers that too.
       const fillerOf = () =>
         stack.devnet.chain.mempool.find((record) => record.admitted.origin === sponsor);
-      const deadline = Date.now() + 10_000;
+      const deadline = Date.now() + 20_000;
       while (!fillerOf() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       const filler = fillerOf();
       assert.ok(filler, 'the keeper filled the gap');
