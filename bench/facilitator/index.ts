@@ -7,9 +7,13 @@
  * - `/verify` ÷ an empty route (`GET /supported`) on the same processes, at 100 and at 1,000 distinct payers (the
  *   per-payer chain-state cache hits at the first and mostly misses at the second);
  * - `/verify` ÷ `checkPaymentTransaction` in this process, the offline check alone.
- * Every figure is the median of `--rounds` rounds (3), the measurements of a row rotated between rounds, so a load
- * that comes and goes on a shared machine lands on all of them alike. Before the first row, `--warm-up` rounds (6) of
- * the chain alone, unmeasured, bring this process to its steady speed; before its measured settle rounds, each
+ * Every figure is the median of `--rounds` rounds (5), the measurements of a row rotated between rounds, so a load
+ * that comes and goes on a shared machine lands on all of them alike. The `/settle` ratio is the median of each
+ * round's own ratio: a settle round divided by the chain-alone round run just before it, so that a load lasting a
+ * few rounds moves both halves of a ratio together (the medians of the two halves, divided, swung from 0.44 to 0.79
+ * between back-to-back runs as the chain alone went from 661 to 1,185 a second). Before the first row,
+ * `--warm-up` rounds (6) of 600 payments of the chain alone, unmeasured, bring this process to its steady speed;
+ * before its measured settle rounds, each
  * settling process settles `--settle-warm-up` payments (1,800), unmeasured, so that its settle path is warm too (a
  * service process starts cold: in a scratch copy its CPU per settlement was 1.55–2.15 ms over its first 600
  * settlements, and 0.75–1.3 ms after 2,400–3,000 unmeasured ones). The engine in process runs the same verify and
@@ -30,7 +34,7 @@
  * way to see where a service row's CPU goes under this very load. `--only <engine|sqlite|pg|pg2>[,…]` runs only those
  * rows (with a profile, one row at a time keeps each file to one load).
  *
- * Usage: npm run bench:facilitator [-- --seconds 3 --payers 100 --wide-payers 1000 --settles 600 --concurrency 32 --rounds 3 --poll-ms 20 --warm-up 6 --settle-warm-up 1800]
+ * Usage: npm run bench:facilitator [-- --seconds 3 --payers 100 --wide-payers 1000 --settles 3000 --concurrency 32 --rounds 5 --poll-ms 20 --warm-up 6 --settle-warm-up 1800]
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -58,9 +62,9 @@ import { cpuMsOf, postgresCpuMs } from './cpu.js';
 const seconds = Number(flag('seconds', '3'));
 const payerCount = Number(flag('payers', '100'));
 const widePayerCount = Number(flag('wide-payers', '1000'));
-const settlesPerRow = Number(flag('settles', '600'));
+const settlesPerRow = Number(flag('settles', '3000'));
 const concurrency = Number(flag('concurrency', '32'));
-const rounds = Number(flag('rounds', '3'));
+const rounds = Number(flag('rounds', '5'));
 const pollMs = Number(flag('poll-ms', '20'));
 const warmUpRounds = Number(flag('warm-up', '6'));
 const settleWarmUp = Number(flag('settle-warm-up', '1800'));
@@ -146,6 +150,18 @@ type SettleResult = LoadResult & {
   readonly databaseCpuMsPerSettle?: number;
 };
 
+/** A row's settle rounds: the median chain-alone and settle rounds, and the median of the rounds' own ratios. */
+type SettleRounds = {
+  readonly chain: SettleResult;
+  readonly settle: SettleResult;
+  /** Each round's settle rate ÷ the chain alone's rate in the round just before it, in the order run. */
+  readonly ratios: readonly number[];
+  readonly ratio: number;
+};
+
+/** How many payments each unmeasured chain-alone warm-up round broadcasts. */
+const WARM_UP_PAYMENTS = 600;
+
 const chain = createChainClient({ network: 'testnet', url: devnet.url });
 
 /** The middle round by rate (rounds are odd by default; with an even count, the upper middle). */
@@ -202,6 +218,11 @@ function chainAlone(payments: readonly Payment[]): Promise<LoadResult> {
   });
 }
 
+/** A row's per-round settle ratios, for the progress line. */
+function roundRatios({ ratios, ratio }: SettleRounds): string {
+  return `round ratios ${ratios.map((r) => r.toFixed(2)).join(', ')} (median ${ratio.toFixed(2)})`;
+}
+
 /** A settling row's warm-up: its payments settled at the rounds' concurrency, unmeasured. */
 async function warmUpSettles(
   label: string,
@@ -228,9 +249,10 @@ async function settleRounds(
   settle: (payment: Payment) => Promise<void>,
   cpuMs: () => number,
   databaseCpuMs?: () => number,
-): Promise<{ chain: SettleResult; settle: SettleResult }> {
+): Promise<SettleRounds> {
   const chainRounds: SettleResult[] = [];
   const settleRoundsDone: SettleResult[] = [];
+  const ratios: number[] = [];
   for (const { chain: chainPayments, settle: settlePayments } of plan) {
     const ownBefore = process.cpuUsage();
     const alone = await chainAlone(chainPayments);
@@ -251,8 +273,15 @@ async function settleRounds(
         ? {}
         : { databaseCpuMsPerSettle: (databaseCpuMs!() - databaseBefore) / settled.requests }),
     });
+    ratios.push(settled.perSecond / alone.perSecond);
   }
-  return { chain: median(chainRounds), settle: median(settleRoundsDone) };
+  const middle = [...ratios].sort((x, y) => x - y)[Math.floor(ratios.length / 2)]!;
+  return {
+    chain: median(chainRounds),
+    settle: median(settleRoundsDone),
+    ratios,
+    ratio: middle,
+  };
 }
 
 process.stderr.write(`signing ${widePayers.length} verify payments…\n`);
@@ -276,10 +305,8 @@ type Row = {
   floor?: LoadResult;
   verify: LoadResult;
   wideVerify: LoadResult;
-  chain: SettleResult;
-  settle: SettleResult;
   rssMiB: number[];
-};
+} & SettleRounds;
 
 // 2. The engine in process: no HTTP hop, the same cache and chain as the service.
 async function runEngine(): Promise<Row> {
@@ -318,7 +345,7 @@ async function runEngine(): Promise<Row> {
   await warmUpSettles('engine', warmUp, settle);
   const settled = await settleRounds(plan, settle, cpuMs);
   process.stderr.write(
-    `  engine settle: ${formatRate(settled.settle.perSecond)}/s, chain alone ${formatRate(settled.chain.perSecond)}/s\n`,
+    `  engine settle: ${formatRate(settled.settle.perSecond)}/s, chain alone ${formatRate(settled.chain.perSecond)}/s, ${roundRatios(settled)}\n`,
   );
   await engine.idle();
   return {
@@ -421,7 +448,7 @@ async function runService(
       database.url.startsWith('postgres') ? postgresCpuMs : undefined,
     );
     process.stderr.write(
-      `  ${label} settle: ${formatRate(settled.settle.perSecond)}/s, chain alone ${formatRate(settled.chain.perSecond)}/s\n`,
+      `  ${label} settle: ${formatRate(settled.settle.perSecond)}/s, chain alone ${formatRate(settled.chain.perSecond)}/s, ${roundRatios(settled)}\n`,
     );
     return {
       label,
@@ -452,7 +479,7 @@ try {
   // optimizes it and sizes its heap. Measured cold, the first row's chain alone ran slower than the next row's (SQLite
   // 716–892/s against PostgreSQL 1,041–1,231/s in the same runs), and flattered the first row's ratio.
   for (let round = 1; round <= warmUpRounds; round++) {
-    const warm = await chainAlone(await freshPayments(settlesPerRow));
+    const warm = await chainAlone(await freshPayments(WARM_UP_PAYMENTS));
     process.stderr.write(
       `  warm-up ${round}/${warmUpRounds}: chain alone ${formatRate(warm.perSecond)}/s\n`,
     );
@@ -497,7 +524,7 @@ console.log(
   `\nbench/facilitator: ${payerCount} and ${widePayerCount} payers, concurrency ${concurrency} ` +
     `(settle ${settleConcurrency}), ${settlesPerRow} settles a row, ${seconds} s verify rows; ` +
     `devnet mines a block on every broadcast; status rounds every ${pollMs} ms (the chain alone reads every 5 ms); ` +
-    `${warmUpRounds} chain-alone warm-up rounds, ${settleWarmUp} warm-up settlements a process\n`,
+    `${rounds} rounds; ${warmUpRounds} chain-alone warm-up rounds, ${settleWarmUp} warm-up settlements a process\n`,
 );
 console.log(
   `checkPaymentTransaction in this process, one caller: ${formatRate(check.perSecond)}/s\n`,
@@ -516,7 +543,7 @@ printTable(
     'chain alone/s',
     'settle/s',
     'p50 ms',
-    '÷ chain',
+    '÷ chain (per round)',
     'CPU ms/settle (chain alone)',
     'PostgreSQL CPU ms/settle',
     'peak RSS MiB',
@@ -534,7 +561,7 @@ printTable(
     formatRate(row.chain.perSecond),
     formatRate(row.settle.perSecond),
     ms(row.settle.p50Ms),
-    share(row.settle.perSecond, row.chain.perSecond),
+    row.ratio.toFixed(2),
     `${row.settle.cpuMsPerSettle.toFixed(2)} (${row.chain.cpuMsPerSettle.toFixed(2)})`,
     row.settle.databaseCpuMsPerSettle?.toFixed(2) ?? '',
     row.rssMiB.map((m) => m.toFixed(0)).join(' + '),
@@ -547,7 +574,7 @@ const verdict = (value: number, target: number) =>
 console.log(
   `\nTargets, best service row: /settle ≥ ${SETTLE_TARGET} × the chain alone: ` +
     `${verdict(
-      best((r) => r.settle.perSecond / r.chain.perSecond),
+      best((r) => r.ratio),
       SETTLE_TARGET,
     )}; /verify ≥ ${VERIFY_TARGET} × the empty route at ${payerCount} payers: ` +
     `${verdict(
@@ -560,7 +587,8 @@ console.log(
 );
 console.log(
   'The empty route is GET /supported on the same processes: what HTTP alone allows on this machine. The chain alone\n' +
-    "alternates with the settle rounds, at the settle concurrency; each figure is the median of the rounds. CPU ms/settle is the facilitator processes'\n" +
+    'alternates with the settle rounds, at the settle concurrency; each figure is the median of the rounds, and\n' +
+    "÷ chain is the median of each round's settle rate over the chain-alone round just before it. CPU ms/settle is the facilitator processes'\n" +
     "own; the engine row's is this whole process (devnet, load generator and engine), like the chain alone's.\n" +
     "PostgreSQL CPU ms/settle is every postgres process's on this machine (server, workers, backends) over the same\n" +
     "rounds. The engine row's RSS is this whole process.",
