@@ -94,3 +94,129 @@ describe('facilitator engine: one answer per payment across engines', () => {
     }
   });
 });
+
+/**
+ * The ledger, with its writes of a settlement's success held until `release` (or failed, with `fail`), noting each
+ * call made meanwhile.
+ */
+function holdingSuccessWrites(ledger: Ledger, options: { fail?: boolean } = {}) {
+  const calls: string[] = [];
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  let held = 0;
+  const proxy = new Proxy(ledger, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver);
+      if (typeof value !== 'function') return value;
+      if (property === 'update') {
+        return async (...args: Parameters<Ledger['update']>) => {
+          if (args[1].state !== 'success') return value.apply(target, args);
+          held++;
+          calls.push('success write begins');
+          await released;
+          if (options.fail) throw new Error('the disk is full');
+          const written = await value.apply(target, args);
+          calls.push('success write ends');
+          return written;
+        };
+      }
+      if (property === 'recordAnswer') {
+        return async (...args: Parameters<Ledger['recordAnswer']>) => {
+          calls.push(`answer ${args[1]} recorded`);
+          return value.apply(target, args);
+        };
+      }
+      return value.bind(target);
+    },
+  });
+  return { ledger: proxy, calls, release, held: () => held };
+}
+
+describe('facilitator engine: the answer is recorded beside the success', () => {
+  test('the answer is written while the success write is under way, not after it', async () => {
+    const devnet = await startDevnet({ port: 0 });
+    const shared = new InMemoryLedger();
+    const { ledger, calls, release, held } = holdingSuccessWrites(shared);
+    const engine = createFacilitator({
+      networks: { testnet: { url: devnet.url } },
+      ledger,
+      pollIntervalMs: 20,
+    });
+    try {
+      const requirements = requirementsFor(devnet.accounts[1]!.address);
+      const { transaction } = await createPaymentTransaction({
+        account: devnet.accounts[0]!.account,
+        requirements,
+        nonce: 0n,
+        fee: 400n,
+      });
+      const settled = engine.settle(
+        { x402Version: 2, accepted: requirements, payload: { transaction } },
+        requirements,
+      );
+      while (held() === 0) await new Promise((r) => setTimeout(r, 5));
+      // Both writes are issued in the same turn: one SQLite commit, or one PostgreSQL round trip of each grouped kind.
+      await new Promise((r) => setImmediate(r));
+      assert.deepEqual(calls, ['success write begins', 'answer success recorded']);
+      release();
+      const answer = await settled;
+      assert.equal(answer.success, true, answer.errorReason);
+      assert.equal(calls.at(-1), 'success write ends', 'the call answers once both are written');
+      assert.equal((await shared.get(answer.transaction))?.state, 'success');
+    } finally {
+      release();
+      await engine.idle();
+      await devnet.stop();
+    }
+  });
+
+  test('a success write that fails: the payment is still answered success once, and the keeper records the success', async () => {
+    const devnet = await startDevnet({ port: 0 });
+    const shared = new InMemoryLedger();
+    const { ledger, release } = holdingSuccessWrites(shared, { fail: true });
+    release();
+    const engine = createFacilitator({
+      networks: { testnet: { url: devnet.url } },
+      ledger,
+      pollIntervalMs: 20,
+    });
+    // The keeper writes through the shared ledger itself: the disk has room again.
+    const keeper = createFacilitator({
+      networks: { testnet: { url: devnet.url } },
+      ledger: shared,
+      pollIntervalMs: 20,
+    });
+    try {
+      const requirements = requirementsFor(devnet.accounts[1]!.address);
+      const { transaction } = await createPaymentTransaction({
+        account: devnet.accounts[0]!.account,
+        requirements,
+        nonce: 0n,
+        fee: 400n,
+      });
+      const payload = { x402Version: 2, accepted: requirements, payload: { transaction } };
+      const answer = await engine.settle(payload, requirements);
+      assert.equal(
+        answer.success,
+        true,
+        'the chain confirmed it and the answer was recorded: serve it',
+      );
+      assert.equal(await shared.answerOf(answer.transaction), 'success');
+      assert.equal((await shared.get(answer.transaction))?.state, 'broadcast');
+      const retry = await keeper.settle(payload, requirements);
+      assert.equal(
+        retry.errorReason,
+        'duplicate_settlement',
+        'a retry is not served a second time',
+      );
+      await keeper.keeper.runOnce();
+      assert.equal((await shared.get(answer.transaction))?.state, 'success');
+    } finally {
+      await engine.idle();
+      await keeper.idle();
+      await devnet.stop();
+    }
+  });
+});

@@ -104,8 +104,14 @@ describe('sponsorship: an evicted sponsored payment frees its sponsor nonce', ()
       await new Promise((r) => setTimeout(r, 1_500));
       assert.deepEqual(broadcasts, [], 'seven keeper rounds sent nothing');
       stack.devnet.mine();
+      // Held up past a 15 s re-ask, their settle calls (15 s here) may have answered settlement_pending meanwhile:
+      // either way, each is mined with its payment.
       for (const outcome of await Promise.all(settles.slice(1))) {
-        assert.equal(outcome.success, true, outcome.errorReason);
+        assert.ok(
+          outcome.success || outcome.errorReason === 'settlement_pending',
+          outcome.errorReason,
+        );
+        assert.equal(stack.devnet.chain.transaction(outcome.transaction)?.status, 'success');
       }
       assert.equal(stack.devnet.chain.nonces(sponsor!).missing.length, 0);
     } finally {

@@ -29,7 +29,9 @@ import type { Tracker } from './track.js';
  * one ledger write wide.
  * @example
  * ```ts
- * return answerOnce(context, record, await tracker.track(txid, payer, network, chain), signal);
+ * return tracker.track(txid, payer, network, chain, record, until, (outcome) =>
+ *   answerOnce(context, record, outcome, signal),
+ * );
  * ```
  */
 export async function answerOnce(
@@ -158,18 +160,19 @@ export async function answerRetry(
   if (current.resource !== undefined && !sameResource(current, payloadInput)) {
     return duplicate(current);
   }
-  const outcome =
-    current.state === 'success'
-      ? success(current.txid, current.payer, connection.network)
-      : await tracker.track(
-          current.txid,
-          current.payer,
-          connection.network,
-          connection.chain,
-          current,
-        );
   // A pending answer, like a success, goes to this request alone: only its seller follows the status.
-  return answerOnce(context, current, outcome, signal);
+  const answer = (outcome: SettleResponse) => answerOnce(context, current, outcome, signal);
+  return current.state === 'success'
+    ? answer(success(current.txid, current.payer, connection.network))
+    : tracker.track(
+        current.txid,
+        current.payer,
+        connection.network,
+        connection.chain,
+        current,
+        undefined,
+        answer,
+      );
 }
 
 /**
