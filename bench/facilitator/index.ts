@@ -154,8 +154,9 @@ type SettleResult = LoadResult & {
 type SettleRounds = {
   readonly chain: SettleResult;
   readonly settle: SettleResult;
-  /** Each round's settle rate ÷ the chain alone's rate in the round just before it, in the order run. */
-  readonly ratios: readonly number[];
+  /** Each round's settle rate and the chain alone's in the round just before it, per second, in the order run. */
+  readonly pairs: readonly { readonly settle: number; readonly chain: number }[];
+  /** The median of the pairs' ratios. */
   readonly ratio: number;
 };
 
@@ -219,8 +220,12 @@ function chainAlone(payments: readonly Payment[]): Promise<LoadResult> {
 }
 
 /** A row's per-round settle ratios, for the progress line. */
-function roundRatios({ ratios, ratio }: SettleRounds): string {
-  return `round ratios ${ratios.map((r) => r.toFixed(2)).join(', ')} (median ${ratio.toFixed(2)})`;
+function roundRatios({ pairs, ratio }: SettleRounds): string {
+  const each = pairs.map(
+    ({ settle, chain }) =>
+      `${formatRate(settle)} ÷ ${formatRate(chain)} = ${(settle / chain).toFixed(2)}`,
+  );
+  return `rounds ${each.join(', ')} (median ratio ${ratio.toFixed(2)})`;
 }
 
 /** A settling row's warm-up: its payments settled at the rounds' concurrency, unmeasured. */
@@ -252,7 +257,7 @@ async function settleRounds(
 ): Promise<SettleRounds> {
   const chainRounds: SettleResult[] = [];
   const settleRoundsDone: SettleResult[] = [];
-  const ratios: number[] = [];
+  const pairs: { settle: number; chain: number }[] = [];
   for (const { chain: chainPayments, settle: settlePayments } of plan) {
     const ownBefore = process.cpuUsage();
     const alone = await chainAlone(chainPayments);
@@ -273,13 +278,14 @@ async function settleRounds(
         ? {}
         : { databaseCpuMsPerSettle: (databaseCpuMs!() - databaseBefore) / settled.requests }),
     });
-    ratios.push(settled.perSecond / alone.perSecond);
+    pairs.push({ settle: settled.perSecond, chain: alone.perSecond });
   }
-  const middle = [...ratios].sort((x, y) => x - y)[Math.floor(ratios.length / 2)]!;
+  const ratios = pairs.map(({ settle, chain }) => settle / chain).sort((x, y) => x - y);
+  const middle = ratios[Math.floor(ratios.length / 2)]!;
   return {
     chain: median(chainRounds),
     settle: median(settleRoundsDone),
-    ratios,
+    pairs,
     ratio: middle,
   };
 }

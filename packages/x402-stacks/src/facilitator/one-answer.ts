@@ -29,9 +29,7 @@ import type { Tracker } from './track.js';
  * one ledger write wide.
  * @example
  * ```ts
- * return tracker.track(txid, payer, network, chain, record, until, (outcome) =>
- *   answerOnce(context, record, outcome, signal),
- * );
+ * return answerOnce(context, record, await tracker.track(txid, payer, network, chain), signal);
  * ```
  */
 export async function answerOnce(
@@ -160,19 +158,18 @@ export async function answerRetry(
   if (current.resource !== undefined && !sameResource(current, payloadInput)) {
     return duplicate(current);
   }
+  const outcome =
+    current.state === 'success'
+      ? success(current.txid, current.payer, connection.network)
+      : await tracker.track(
+          current.txid,
+          current.payer,
+          connection.network,
+          connection.chain,
+          current,
+        );
   // A pending answer, like a success, goes to this request alone: only its seller follows the status.
-  const answer = (outcome: SettleResponse) => answerOnce(context, current, outcome, signal);
-  return current.state === 'success'
-    ? answer(success(current.txid, current.payer, connection.network))
-    : tracker.track(
-        current.txid,
-        current.payer,
-        connection.network,
-        connection.chain,
-        current,
-        undefined,
-        answer,
-      );
+  return answerOnce(context, current, outcome, signal);
 }
 
 /**

@@ -279,8 +279,11 @@ async function settleExamined(
       throw error;
     }
     // The node may hold it: never send other bytes, track these (the keeper re-sends them if the node lost them).
-    return tracker.track(onChain.txid, check.payer, network, chain, marked, answerBy, (outcome) =>
-      answerOnce(context, marked, outcome, signal),
+    return answerOnce(
+      context,
+      marked,
+      await tracker.track(onChain.txid, check.payer, network, chain, marked, answerBy),
+      signal,
     );
   }
   if (!result.accepted) {
@@ -300,24 +303,13 @@ async function settleExamined(
   }
   // The payer's chained payments waiting here may go out now, without waiting for their next round.
   context.nonceWatch.nudge(waitKey(network.caip2, check.payer));
-  // 8. Track it to a final status, or answer settlement_pending; either answer is given once per payment, recorded
-  // beside the success. The node's acceptance is the admission: the first status read waits for the tracker's next
-  // round, shared with every other settlement being followed.
-  let confirmed = false;
-  const answer = await tracker.track(
-    onChain.txid,
-    check.payer,
-    network,
-    chain,
-    marked,
-    answerBy,
-    (outcome) => {
-      confirmed = outcome.success;
-      return answerOnce(context, marked, outcome, signal);
-    },
-  );
+  // 8. Track it to a final status, or answer settlement_pending; either answer is given once per payment. The node's
+  // acceptance is the admission: the first status read waits for the tracker's next round, shared with every other
+  // settlement being followed.
+  const tracked = await tracker.track(onChain.txid, check.payer, network, chain, marked, answerBy);
+  const answer = await answerOnce(context, marked, tracked, signal);
   // What this payment leaves of the payer's state may judge the settlement of its next nonce without a read.
-  if (confirmed) rememberSettled(context, examined);
+  if (tracked.success) rememberSettled(context, examined);
   return answer;
 }
 

@@ -32,17 +32,10 @@ const TERMINAL_FAILURES: ReadonlySet<string> = new Set([
 /** What one look at the chain found. */
 export type Observation = 'success' | 'failed' | 'pending' | 'unknown';
 
-/** What one look found, and, for a success, its ledger write still under way. */
-type Sight = { readonly seen: Observation; readonly recording?: Promise<void> };
-
 export type Tracker = {
   /**
    * Waits for a final status until `until` (default: `settleTimeoutMs` from now), then answers `settlement_pending`
    * and goes on behind. `record` is the settlement as the caller just wrote or read it, which saves reading it again.
-   *
-   * `answer` turns the outcome into the call's answer (`answerOnce` records it). On a success it runs beside the
-   * ledger write of that success, so that both share one commit or round trip. The answer stands even if that write
-   * fails: the settlement then stays `broadcast`, and the next look (the keeper's) records the success again.
    */
   track(
     txid: string,
@@ -51,7 +44,6 @@ export type Tracker = {
     chain: ChainClient,
     record?: SettlementRecord,
     until?: number,
-    answer?: (outcome: SettleResponse) => Promise<SettleResponse>,
   ): Promise<SettleResponse>;
   /** Follows a broadcast settlement in the background until it is final (at most `trackForMs`). */
   follow(txid: string, chain: ChainClient): void;
@@ -110,53 +102,39 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
     chain: ChainClient,
     look?: { readonly read: StatusRead },
   ): Promise<Observation> {
-    const { seen, recording } = await see(record, chain, look);
-    await recording;
-    return seen;
-  }
-
-  /** Looks once, as `observe`, but hands back a success's ledger write unawaited, for the caller to await. */
-  async function see(
-    record: SettlementRecord,
-    chain: ChainClient,
-    look?: { readonly read: StatusRead },
-  ): Promise<Sight> {
     const tx = look ? look.read : await chain.getTransaction(record.txid).catch(() => undefined);
-    if (tx === undefined) return { seen: 'pending' };
+    if (tx === undefined) return 'pending';
     // A status from a block off the canonical fork says nothing yet.
     const settled = tx?.indexed && tx.canonical !== false ? tx : undefined;
     if (settled?.status === 'success') {
       const blockHeight = settled.blockHeight;
-      const recording = ledger
-        .update(
-          record.txid,
-          { state: 'success', ...(blockHeight === undefined ? {} : { blockHeight }) },
-          ['broadcast'],
-        )
-        .then(() => {
-          sentAt.delete(record.txid);
-        });
-      return { seen: 'success', recording };
+      await ledger.update(
+        record.txid,
+        { state: 'success', ...(blockHeight === undefined ? {} : { blockHeight }) },
+        ['broadcast'],
+      );
+      sentAt.delete(record.txid);
+      return 'success';
     }
     if (settled && TERMINAL_FAILURES.has(settled.status)) {
       await fail(record, settled.status, settled.status.startsWith('dropped_'));
-      return { seen: 'failed' };
+      return 'failed';
     }
-    if (tx !== null) return { seen: 'pending' };
+    if (tx !== null) return 'pending';
     const current = await ledger.get(record.txid);
-    if (current?.state !== 'broadcast') return { seen: current ? 'failed' : 'unknown' };
+    if (current?.state !== 'broadcast') return current ? 'failed' : 'unknown';
     // Bytes the node has not known for the whole tracking time were never taken: they spent nothing.
     if (context.now() - current.updatedAt >= context.trackForMs) {
       await fail(current, 'never_seen', true);
-      return { seen: 'failed' };
+      return 'failed';
     }
     const since = sentAt.get(current.txid) ?? current.updatedAt;
-    if (context.now() - since < context.rebroadcastAfterMs) return { seen: 'unknown' };
+    if (context.now() - since < context.rebroadcastAfterMs) return 'unknown';
     sentAt.set(current.txid, context.now());
     // The identical bytes: the same txid, so this can never pay twice. A refusal here is not final: an API that lags
     // behind its node does not know a transaction already mined, and the node then refuses its nonce as used.
     await chain.broadcast(current.transaction).catch(() => undefined);
-    return { seen: 'unknown' };
+    return 'unknown';
   }
 
   /**
@@ -288,55 +266,46 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
     chain: ChainClient,
     until: number,
     known?: SettlementRecord,
-  ): Promise<Sight> {
-    // Read once (or taken from the caller, who just wrote it): the chain says when it ends, and see() reads the
+  ): Promise<Observation> {
+    // Read once (or taken from the caller, who just wrote it): the chain says when it ends, and observe() reads the
     // ledger again before sending anything.
     const record = known?.txid === txid ? known : await ledger.get(txid);
     if (record?.state !== 'broadcast') {
-      return { seen: record?.state === 'success' ? 'success' : record ? 'failed' : 'unknown' };
+      return record?.state === 'success' ? 'success' : record ? 'failed' : 'unknown';
     }
     for (;;) {
-      const sight = await see(record, chain, { read: await poller.next(chain, record.txid) });
-      if (sight.seen === 'success' || sight.seen === 'failed') return sight;
-      if (context.now() >= until || stopped) return sight;
+      const seen = await observe(record, chain, { read: await poller.next(chain, record.txid) });
+      if (seen === 'success' || seen === 'failed') return seen;
+      if (context.now() >= until || stopped) return seen;
     }
   }
 
   function follow(txid: string, chain: ChainClient, known?: SettlementRecord): void {
     if (following.has(txid) || stopped) return;
     const background = poll(txid, chain, context.now() + context.trackForMs, known)
-      .then((sight) => sight.recording)
       .catch(() => undefined)
       .finally(() => following.delete(txid));
     following.set(txid, background);
   }
 
   return {
-    async track(txid, payer, network, chain, record, until, answer = async (outcome) => outcome) {
+    async track(txid, payer, network, chain, record, until) {
       sentAt.set(txid, context.now());
-      const { seen, recording } = await poll(
+      const seen = await poll(
         txid,
         chain,
         until ?? context.now() + context.settleTimeoutMs,
         record,
       );
-      if (seen === 'success') {
-        // The chain's word is the success: a failed write of it leaves the settlement `broadcast` for the keeper to
-        // record again, while an answer recorded and then lost to a thrown error would be a payment never served.
-        const [answered] = await Promise.all([
-          answer(success(txid, payer, network)),
-          recording?.catch(() => undefined),
-        ]);
-        return answered;
-      }
+      if (seen === 'success') return success(txid, payer, network);
       if (seen === 'failed') {
         const record = await ledger.get(txid);
         const reason =
           record?.errorReason === 'broadcast_failed' ? 'broadcast_failed' : 'transaction_failed';
-        return answer(failure(payer, network, reason, record?.errorMessage ?? 'failed', txid));
+        return failure(payer, network, reason, record?.errorMessage ?? 'failed', txid);
       }
       follow(txid, chain, record);
-      return answer(pending(txid, payer, network));
+      return pending(txid, payer, network);
     },
     follow: (txid, chain) => follow(txid, chain),
     observe,
