@@ -381,22 +381,3 @@ test('the ledger opened on a file syncs the WAL itself, and its commits survive 
   for (const i of [1, 2, 3]) assert.ok(await second.ledger.get(settlement(60 + i).paymentTxid));
   await second.close();
 });
-
-test('a statement is prepared once and run again while among the 256 used most recently', async () => {
-  const { db, dialect, ledger } = await open();
-  const before = dialect.stats.prepares;
-  for (let i = 0; i < 100; i++) {
-    await ledger.claim(settlement(i));
-    await ledger.get(settlement(i).paymentTxid);
-  }
-  const settled = dialect.stats.prepares - before;
-  // The claim, the read, and the batch's begin and commit: a handful of texts, not one per call.
-  assert.ok(settled <= 8, `100 claims and reads prepared ${settled} statements`);
-
-  // 300 other texts push the first read out: it is prepared again, and it still answers.
-  for (let k = 0; k < 300; k++) await dialect.execute(CompiledQuery.raw(`select ${k} as k`));
-  const beforeAgain = dialect.stats.prepares;
-  assert.equal((await ledger.get(settlement(0).paymentTxid))?.state, 'claimed');
-  assert.equal(dialect.stats.prepares - beforeAgain, 1, 'the read was prepared again');
-  await db.destroy();
-});

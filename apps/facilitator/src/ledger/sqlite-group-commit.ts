@@ -36,16 +36,14 @@ import {
 } from 'kysely';
 
 /**
- * What the driver counts, for tests and metrics: commits made, statements they carried, WAL syncs made, reads
- * `readRemembered` answered from memory, and statements prepared.
+ * What the driver counts, for tests and metrics: commits made, statements they carried, WAL syncs made, and reads
+ * `readRemembered` answered from memory.
  */
 export type GroupCommitStats = {
   commits: number;
   statements: number;
   syncs: number;
   rememberedReads: number;
-  /** SQL texts prepared: a statement run again while among the most recently used is not prepared again. */
-  prepares: number;
 };
 
 /**
@@ -59,13 +57,7 @@ export type GroupCommitStats = {
 export class GroupCommitSqliteDialect extends SqliteDialect {
   readonly #database: Database.Database;
   readonly #syncWal: (() => Promise<void>) | undefined;
-  readonly stats: GroupCommitStats = {
-    commits: 0,
-    statements: 0,
-    syncs: 0,
-    rememberedReads: 0,
-    prepares: 0,
-  };
+  readonly stats: GroupCommitStats = { commits: 0, statements: 0, syncs: 0, rememberedReads: 0 };
 
   /**
    * @param config.syncWal makes the WAL durable (an fsync of the `-wal` file off the event loop); give it only with
@@ -154,12 +146,6 @@ function rememberedKey(query: CompiledQuery): string {
 /** Remembered reads kept: past it the oldest goes. A channel each, for a facilitator's active channels. */
 const MAX_REMEMBERED = 4_096;
 
-/**
- * Prepared statements kept, by SQL text: past it the oldest goes. The ledger's statements are a few dozen texts (a
- * list's length makes a text of its own), and preparing one costs about as much as running it.
- */
-const MAX_PREPARED = 256;
-
 class GroupCommitDriver implements Driver {
   readonly #db: Database.Database;
   readonly #stats: GroupCommitStats;
@@ -187,8 +173,6 @@ class GroupCommitDriver implements Driver {
   #dataVersion: Database.Statement | undefined;
   /** `readRemembered`'s rows, by query, with the `data_version` and write count they were read at. */
   readonly #remembered = new Map<string, { version: bigint; writes: number; rows: unknown[] }>();
-  /** Statements prepared, by SQL text, most recently used last; `begin immediate` and `commit` among them. */
-  readonly #prepared = new Map<string, Database.Statement>();
 
   constructor(db: Database.Database, stats: GroupCommitStats, syncWal?: () => Promise<void>) {
     this.#db = db;
@@ -270,7 +254,7 @@ class GroupCommitDriver implements Driver {
     if (this.#owner !== undefined && this.#owner !== handle) await this.#turn(handle, false);
     else refuseWhile(this.#closing);
     const owner = this.#owner === handle;
-    const statement = this.#statement(query.sql);
+    const statement = this.#db.prepare(query.sql);
     const parameters = query.parameters as unknown[];
     if (statement.readonly) {
       const rows = statement.all(parameters) as R[];
@@ -320,7 +304,7 @@ class GroupCommitDriver implements Driver {
       this.#remembered.set(key, known);
       return { rows: known.rows as R[] };
     }
-    const statement = this.#statement(query.sql);
+    const statement = this.#db.prepare(query.sql);
     if (!statement.readonly) throw new Error('readRemembered runs reads only');
     const rows = statement.all(query.parameters as unknown[]) as R[];
     for (const row of rows) Object.freeze(row);
@@ -345,24 +329,9 @@ class GroupCommitDriver implements Driver {
     if (own) this.#owner = handle;
   }
 
-  /** The statement for `sql`, prepared once while it stays among the `MAX_PREPARED` used most recently. */
-  #statement(sql: string): Database.Statement {
-    let statement = this.#prepared.get(sql);
-    if (statement === undefined) {
-      statement = this.#db.prepare(sql);
-      this.#stats.prepares++;
-      if (this.#prepared.size >= MAX_PREPARED)
-        this.#prepared.delete(this.#prepared.keys().next().value!);
-    } else {
-      this.#prepared.delete(sql);
-    }
-    this.#prepared.set(sql, statement);
-    return statement;
-  }
-
   #openBatch(): void {
     if (this.#batch !== undefined) return;
-    this.#statement('begin immediate').run();
+    this.#db.exec('begin immediate');
     this.#batch = [];
   }
 
@@ -387,7 +356,7 @@ class GroupCommitDriver implements Driver {
     if (batch === undefined) return;
     this.#batch = undefined;
     try {
-      this.#statement('commit').run();
+      this.#db.exec('commit');
     } catch (error) {
       if (this.#db.inTransaction) this.#db.exec('rollback');
       for (const waiter of batch) waiter.reject(error);
