@@ -5,7 +5,7 @@
 #             with the network refused, fuzzing at a fortieth of its full count unless X402_FUZZ_RUNS says otherwise
 #             (npm run test:unit)
 #   services  only the files that use PostgreSQL or Chromium (CI runs these again with X402_TEST_FORCE_EMBEDDED=1)
-# `all` and `services` run X402_TEST_CONCURRENCY files at once (default: the core count, at least 2).
+# `all` and `services` run X402_TEST_CONCURRENCY files at once (default: the core count, from 2 to 4).
 # `all` and `services` choose one PostgreSQL for the whole run (packages/test-kit/src/with-postgres.ts): the
 # environment's, else 127.0.0.1:5432, else an embedded server removed at the end.
 # Node 20 does not expand globs given to --test, so the lists are built here.
@@ -38,7 +38,8 @@ if [ "$tier" = unit ]; then
 fi
 # Most files spend their time waiting on a devnet, a service process or a browser, so two run at once even on two
 # cores; node's own default there is one, and starting 200 files one after the other took a third of the run.
+# At most four by default: each file may open PostgreSQL pools of ten, against the server's 100 connections.
 cores=$(nproc 2>/dev/null || echo 2)
-concurrency="${X402_TEST_CONCURRENCY:-$(( cores > 2 ? cores : 2 ))}"
+concurrency="${X402_TEST_CONCURRENCY:-$(( cores < 2 ? 2 : cores > 4 ? 4 : cores ))}"
 exec node --import tsx packages/test-kit/src/with-postgres.ts \
   node --import tsx --test --test-reporter=spec --test-concurrency="$concurrency" "$@" "${files[@]}"

@@ -1,6 +1,7 @@
 /** The headless Chromium the browser tests drive, from wherever this machine has one, else from npm. */
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, mkdirSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import packagedChromium from '@sparticuz/chromium';
 import { type Browser, chromium } from 'playwright-core';
@@ -60,8 +61,40 @@ export async function launchTestChromium(
   return { browser, chromium: found };
 }
 
-/** The packaged build, with the NSS and expat libraries it links against (a bare Linux image lacks them). */
+/**
+ * The packaged build, with the NSS and expat libraries it links against (a bare Linux image lacks them). One process
+ * at a time: the package skips unpacking when its output path exists, which it does from the moment another process
+ * begins writing it, so two test files starting side by side on a cold temp folder could launch a half-written binary.
+ */
 async function unpackChromium(): Promise<TestChromium> {
+  const lock = join(tmpdir(), 'x402-test-chromium.lock');
+  await takeLock(lock);
+  try {
+    return await unpackChromiumNow();
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+/** A lock older than this was left by a process killed while unpacking (unpacking takes about 5 s). */
+const STALE_LOCK_MS = 120_000;
+
+/** Waits for `path` to be free and takes it; `mkdir` is atomic across processes. */
+async function takeLock(path: string): Promise<void> {
+  for (;;) {
+    try {
+      mkdirSync(path);
+      return;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    const since = Date.now() - (statSync(path, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
+    if (since > STALE_LOCK_MS) rmSync(path, { recursive: true, force: true });
+    else await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+async function unpackChromiumNow(): Promise<TestChromium> {
   const executablePath = await packagedChromium.executablePath();
   const require = createRequire(import.meta.url);
   const bin = join(dirname(require.resolve('@sparticuz/chromium')), '..', 'bin');
