@@ -9,12 +9,12 @@
  * - `/verify` ÷ `checkPaymentTransaction` in this process, the offline check alone.
  * Every figure is the median of `--rounds` rounds (5), the measurements of a row rotated between rounds, so a load
  * that comes and goes on a shared machine lands on all of them alike. The `/settle` ratio is the median of each
- * round's own ratio: a settle round divided by the chain-alone round run just before it, so that a load lasting a
- * few rounds moves both halves of a ratio together (the medians of the two halves, divided, swung from 0.44 to 0.79
- * between back-to-back runs as the chain alone went from 661 to 1,185 a second). Before the first row,
- * `--warm-up` rounds (6) of 600 payments of the chain alone, unmeasured, bring this process to its steady speed;
- * before its measured settle rounds, each
- * settling process settles `--settle-warm-up` payments (1,800), unmeasured, so that its settle path is warm too (a
+ * round's own ratio: a settle round divided by the chain-alone round run next to it (before it in even rounds, after
+ * it in odd ones), so that a load lasting a round or two moves both halves of a ratio together (the medians of the
+ * two halves, divided, swung from 0.44 to 0.79 between back-to-back runs as the chain alone went from 661 to 1,185 a
+ * second). Before the first row, `--warm-up` rounds (6) of 600 payments of the chain alone, unmeasured, bring this
+ * process to its steady speed; before its measured settle rounds, each settling process settles `--settle-warm-up`
+ * payments (1,800), unmeasured, so that its settle path is warm too (a
  * service process starts cold: in a scratch copy its CPU per settlement was 1.55–2.15 ms over its first 600
  * settlements, and 0.75–1.3 ms after 2,400–3,000 unmeasured ones). The engine in process runs the same verify and
  * settle without the HTTP hop. For the services, CPU ms per settlement
@@ -154,7 +154,7 @@ type SettleResult = LoadResult & {
 type SettleRounds = {
   readonly chain: SettleResult;
   readonly settle: SettleResult;
-  /** Each round's settle rate and the chain alone's in the round just before it, per second, in the order run. */
+  /** Each round's settle rate and that of the chain-alone round next to it, per second, in the order run. */
   readonly pairs: readonly { readonly settle: number; readonly chain: number }[];
   /** The median of the pairs' ratios. */
   readonly ratio: number;
@@ -185,7 +185,8 @@ async function rotated(
 }
 
 type Payment = Awaited<ReturnType<typeof sign>>;
-type SettlePlan = { chain: Payment[]; settle: Payment[] }[];
+/** Each round's payments; `settleFirst` rounds run (and were signed) settle-first, the others chain-alone-first. */
+type SettlePlan = { chain: Payment[]; settle: Payment[]; settleFirst: boolean }[];
 
 /**
  * The payments of the settle rounds, signed up front in the order they run: a payer's nonces must reach the chain in
@@ -195,8 +196,18 @@ type SettlePlan = { chain: Payment[]; settle: Payment[] }[];
 async function planSettles(): Promise<SettlePlan> {
   const perRound = Math.ceil(settlesPerRow / rounds);
   const plan: SettlePlan = [];
-  for (let round = 0; round < rounds; round++)
-    plan.push({ chain: await freshPayments(perRound), settle: await freshPayments(perRound) });
+  for (let round = 0; round < rounds; round++) {
+    // Every other round the other way round, so that a drift within a row (the devnet's state growing, a service
+    // slowing) does not always favour the same half of each pair.
+    const settleFirst = round % 2 === 1;
+    const first = await freshPayments(perRound);
+    const second = await freshPayments(perRound);
+    plan.push(
+      settleFirst
+        ? { settle: first, chain: second, settleFirst }
+        : { chain: first, settle: second, settleFirst },
+    );
+  }
   return plan;
 }
 
@@ -258,26 +269,43 @@ async function settleRounds(
   const chainRounds: SettleResult[] = [];
   const settleRoundsDone: SettleResult[] = [];
   const pairs: { settle: number; chain: number }[] = [];
-  for (const { chain: chainPayments, settle: settlePayments } of plan) {
+  const chainRound = async (payments: readonly Payment[]) => {
     const ownBefore = process.cpuUsage();
-    const alone = await chainAlone(chainPayments);
+    const alone = await chainAlone(payments);
     const own = process.cpuUsage(ownBefore);
-    chainRounds.push({ ...alone, cpuMsPerSettle: (own.user + own.system) / 1000 / alone.requests });
+    const result = { ...alone, cpuMsPerSettle: (own.user + own.system) / 1000 / alone.requests };
+    chainRounds.push(result);
+    return result;
+  };
+  const settleRound = async (payments: readonly Payment[]) => {
     const before = cpuMs();
     const databaseBefore = databaseCpuMs?.();
     const settled = await load({
       concurrency: settleConcurrency,
       seconds: 600,
-      total: settlePayments.length,
-      request: (i) => settle(settlePayments[i]!),
+      total: payments.length,
+      request: (i) => settle(payments[i]!),
     });
-    settleRoundsDone.push({
+    const result = {
       ...settled,
       cpuMsPerSettle: (cpuMs() - before) / settled.requests,
       ...(databaseBefore === undefined
         ? {}
         : { databaseCpuMsPerSettle: (databaseCpuMs!() - databaseBefore) / settled.requests }),
-    });
+    };
+    settleRoundsDone.push(result);
+    return result;
+  };
+  for (const { chain: chainPayments, settle: settlePayments, settleFirst } of plan) {
+    let alone: SettleResult;
+    let settled: SettleResult;
+    if (settleFirst) {
+      settled = await settleRound(settlePayments);
+      alone = await chainRound(chainPayments);
+    } else {
+      alone = await chainRound(chainPayments);
+      settled = await settleRound(settlePayments);
+    }
     pairs.push({ settle: settled.perSecond, chain: alone.perSecond });
   }
   const ratios = pairs.map(({ settle, chain }) => settle / chain).sort((x, y) => x - y);
@@ -595,7 +623,7 @@ console.log(
 console.log(
   'The empty route is GET /supported on the same processes: what HTTP alone allows on this machine. The chain alone\n' +
     'alternates with the settle rounds, at the settle concurrency; each figure is the median of the rounds, and\n' +
-    "÷ chain is the median of each round's settle rate over the chain-alone round just before it. CPU ms/settle is the facilitator processes'\n" +
+    "÷ chain is the median of each round's settle rate over the chain-alone round next to it (run first, then second, in turn). CPU ms/settle is the facilitator processes'\n" +
     "own; the engine row's is this whole process (devnet, load generator and engine), like the chain alone's.\n" +
     "PostgreSQL CPU ms/settle is every postgres process's on this machine (server, workers, backends) over the same\n" +
     "rounds. The engine row's RSS is this whole process.",
