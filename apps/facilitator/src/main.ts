@@ -5,6 +5,9 @@ import { ConfigError, loadConfig } from './config.js';
 import { limitHeapGrowth } from './heap-growth.js';
 import { startFacilitatorService } from './service.js';
 
+/** How long after SIGINT or SIGTERM the process ends, whatever is still running. */
+const STOP_DEADLINE_MS = 15_000;
+
 try {
   const config = loadConfig(process.env);
   const service = await startFacilitatorService(config);
@@ -14,7 +17,23 @@ try {
   );
   const stop = (signal: string) => {
     console.log(`${signal}: stopping (in-flight settlements are kept in the ledger)`);
-    void service.stop().then(() => process.exit(0));
+    // A stop waits for the settle calls in flight, each up to SETTLE_TIMEOUT_MS, and for the ledger to close. It must
+    // not outlast a supervisor's patience, or hang on a close that never ends: what it leaves is in the ledger.
+    setTimeout(() => {
+      console.error(
+        `${signal}: still stopping after ${STOP_DEADLINE_MS / 1_000} s; exiting (unfinished settlements stay in the ledger, and the next start resumes them)`,
+      );
+      process.exit(1);
+    }, STOP_DEADLINE_MS).unref();
+    void service.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        // Its code or name only: a driver's message may quote a connection string.
+        const { code, name } = (error ?? {}) as { code?: unknown; name?: unknown };
+        console.error(`${signal}: stop failed (${String(code ?? name ?? 'error')}); exiting`);
+        process.exit(1);
+      },
+    );
   };
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));
