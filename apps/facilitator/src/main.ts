@@ -24,7 +24,7 @@ try {
         `${signal}: still stopping after ${STOP_DEADLINE_MS / 1_000} s; exiting (unfinished settlements stay in the ledger, and the next start resumes them)`,
       );
       process.exit(1);
-    }, STOP_DEADLINE_MS).unref();
+    }, STOP_DEADLINE_MS);
     void service.stop().then(
       () => process.exit(0),
       (error: unknown) => {

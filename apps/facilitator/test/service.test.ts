@@ -83,7 +83,11 @@ test('a stop held up by a settle call waiting on a stalled chain ends 15 s after
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(body),
     }).catch((error: unknown) => error);
-    while (devnet.chain.mempool.length === 0) await new Promise((r) => setTimeout(r, 20));
+    const sentBy = Date.now() + 10_000;
+    while (devnet.chain.mempool.length === 0) {
+      assert.ok(Date.now() < sentBy, 'the settle call broadcast its payment');
+      await new Promise((r) => setTimeout(r, 20));
+    }
     const signalledAt = performance.now();
     const code = await service.stop('SIGTERM');
     const tookMs = performance.now() - signalledAt;
