@@ -41,5 +41,9 @@ fi
 # At most four by default: each file may open PostgreSQL pools of ten, against the server's 100 connections.
 cores=$(nproc 2>/dev/null || echo 2)
 concurrency="${X402_TEST_CONCURRENCY:-$(( cores < 2 ? 2 : cores > 4 ? 4 : cores ))}"
+if ! [[ "$concurrency" =~ ^[1-9][0-9]*$ ]]; then
+  echo "X402_TEST_CONCURRENCY must be a whole number of files, 1 or more (got '$concurrency')" >&2
+  exit 2
+fi
 exec node --import tsx packages/test-kit/src/with-postgres.ts \
   node --import tsx --test --test-reporter=spec --test-concurrency="$concurrency" "$@" "${files[@]}"
