@@ -305,7 +305,7 @@ test("the ledger's grouped reads are planned for the table as it is, not kept on
         const values = [ids, ids.map(() => 'stacks:2147483648'), ids.map((_, k) => `payer${k}`)];
         // A new ledger under load: the first runs meet an empty table, where reading it whole is the cheapest plan.
         for (let run = 0; run < 8; run++) await pool.query(GROUPED_LOOKUP, values);
-        await settleBeforeAnalyze(ledger.db);
+        await settleBeforeAnalyze(ledger.db, 30_000);
         const { rows } = await pool.query<{ name: string }>(
           'select name from pg_prepared_statements where statement = $1',
           [GROUPED_LOOKUP],
@@ -361,15 +361,20 @@ async function inSchemaOfItsOwn(
   }
 }
 
-/** A new ledger that settled 3,000 payments under load before autovacuum analyzed its table. */
+/**
+ * A new ledger that settled `count` payments under load before autovacuum analyzed its table. The grouped read's test
+ * grows it to 30,000: at 3,000, one pass over the table is the cheapest way to answer a group of 32 reads, and a plan
+ * made for the table as it is rightly takes it.
+ */
 async function settleBeforeAnalyze(
   db: Awaited<ReturnType<typeof openPostgresLedger>>['db'],
+  count = 3000,
 ): Promise<void> {
   await sql`insert into x402_settlements (payment_txid, txid, network, payer, nonce, nonce_claimed, amount, asset,
       pay_to, transaction, state, created_at, updated_at)
     select 'p' || i, 't' || i, 'stacks:2147483648', 'payer' || (i % 100), i / 100, 0, '1000', 'STX', 'seller',
       repeat('ab', 150), 'success', i, i
-    from generate_series(1, 3000) i`.execute(db);
+    from generate_series(1, ${count}::int) i`.execute(db);
 }
 
 /** Every node of an `explain (format json)` plan, named by its type and, for a scan, its table. */

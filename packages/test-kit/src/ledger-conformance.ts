@@ -174,6 +174,45 @@ export function ledgerConformance(name: string, create: () => Promise<Ledger>): 
       assert.equal((await ledger.get(paymentTxid))?.state, 'success');
     });
 
+    test('reads of one turn across two networks and two payers: each gets its own settlement and its own pair in flight', async () => {
+      const ledger = await create();
+      const [a, b] = [
+        'ST1PQHQKV0RJXZFY1DGX8MNSNYVE3VGZJSRTPGZGM',
+        'ST2CY5V39NHDPWSXMW9QDT3HC3GD6Q6XX4CFRK9AG',
+      ];
+      const mainnet = 'stacks:1' as const;
+      // In flight: a on the testnet, b on mainnet, b on the testnet. Settled (not in flight): a on mainnet.
+      const held = [
+        settlement(31, { payer: a }),
+        settlement(32, { payer: b, network: mainnet }),
+        settlement(34, { payer: b }),
+      ];
+      for (const record of held) await ledger.claim(record);
+      await ledger.update(held[0]!.paymentTxid, { state: 'broadcast' }, ['claimed']);
+      const done = settlement(33, { payer: a, network: mainnet });
+      await ledger.claim(done);
+      await ledger.update(done.paymentTxid, { state: 'success' }, ['claimed']);
+      const ids = (records: readonly { paymentTxid: string }[]) =>
+        records.map((record) => record.paymentTxid).sort();
+      const [aTestnet, bMainnet, bTestnet, aMainnet, gotDone, gotNone, looked] = await Promise.all([
+        ledger.inFlight(NETWORK, a),
+        ledger.inFlight(mainnet, b),
+        ledger.inFlight(NETWORK, b),
+        ledger.inFlight(mainnet, a),
+        ledger.get(done.txid),
+        ledger.get(settlement(35).txid),
+        ledger.lookup(held[2]!.txid, mainnet, a),
+      ]);
+      assert.deepEqual(ids(aTestnet), [held[0]!.paymentTxid]);
+      assert.deepEqual(ids(bMainnet), [held[1]!.paymentTxid]);
+      assert.deepEqual(ids(bTestnet), [held[2]!.paymentTxid]);
+      assert.deepEqual(aMainnet, []);
+      assert.equal(gotDone?.state, 'success');
+      assert.equal(gotNone, undefined);
+      assert.equal(looked.settled?.paymentTxid, held[2]!.paymentTxid);
+      assert.deepEqual(looked.inFlight, []);
+    });
+
     test('a status round at once: 20 settlements each read, finalized and answered on its own, racing calls once', async () => {
       const ledger = await create();
       const seeds = Array.from({ length: 20 }, (_, k) => k + 1);

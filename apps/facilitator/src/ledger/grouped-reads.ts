@@ -7,7 +7,7 @@
  * makes a replay refusal atomic.
  * @module
  */
-import { CompiledQuery, type Kysely } from 'kysely';
+import { CompiledQuery, type Kysely, type Selectable } from 'kysely';
 import type { LedgerDatabase } from './schema.js';
 import { groupPerTurn } from './turn-group.js';
 
@@ -19,14 +19,23 @@ export type SettlementRead = {
 };
 
 /**
- * Every read names its own row of the input arrays (`ordinality`), and the lateral subquery is the lone lookup's
- * WHERE with that row's values, so the planner uses the same three indexes per row (a BitmapOr). A null network or
- * payer matches no in-flight row (`= null` is never true): that is a read by id alone; a null id, a read of the
- * payer's settlements in flight alone.
+ * One flat statement for the whole group: each side of the OR is an index scan over an array (a BitmapOr of the
+ * primary key, the txid key and the partial (network, payer, nonce) index), and the rows are handed to their reads
+ * here. A null id, network or payer matches nothing (`= null` is never true): a read by id alone leaves the pair
+ * null, a read of the payer's settlements in flight leaves the id null.
+ *
+ * Flat rather than one lateral subquery per read: the server plans every run (`named-statements.ts`), and planning
+ * the lateral join of three ORed index conditions cost more than running it. On an analyzed table of 50,000
+ * settlements, a group of five fresh reads took 0.33 ms a round trip that way (0.23 ms of it planning), and 0.16 ms
+ * flat. The pairs match as a cross product (any network with any payer of the group), so a row may come back for a
+ * pair nobody asked about: {@link rowsOf} keeps each read to its own rows. Each array holds its values once: a
+ * group's reads nearly all name one network, and an array repeating it made the planner expect the index scan on the
+ * pair to cost the group's size over again.
  */
-export const GROUPED_LOOKUP = `select k.i, s.* from unnest($1::text[], $2::text[], $3::text[]) with ordinality as k(id, network, payer, i)
-  cross join lateral (select * from x402_settlements s where s.payment_txid = k.id or s.txid = k.id
-    or (s.network = k.network and s.payer = k.payer and s.nonce_claimed = 1 and s.state in ('claimed', 'broadcast'))) s`;
+export const GROUPED_LOOKUP = `select * from x402_settlements
+  where payment_txid = any($1::text[]) or txid = any($1::text[])
+    or (network = any($2::text[]) and payer = any($3::text[]) and nonce_claimed = 1
+      and state in ('claimed', 'broadcast'))`;
 
 /**
  * Reads settlements on PostgreSQL, the reads of one turn in one statement.
@@ -36,19 +45,40 @@ export const GROUPED_LOOKUP = `select k.i, s.* from unnest($1::text[], $2::text[
  * const rows = await read({ id, network, payer });
  * ```
  */
-export function groupedReads<Row>(
+export function groupedReads<Row extends SettlementRow>(
   db: Kysely<LedgerDatabase>,
 ): (read: SettlementRead) => Promise<Row[]> {
   return groupPerTurn(async (reads: readonly SettlementRead[]) => {
-    const { rows } = await db.executeQuery<Row & { i: string | number }>(
+    const { rows } = await db.executeQuery<Row>(
       CompiledQuery.raw(GROUPED_LOOKUP, [
-        reads.map((read) => read.id),
-        reads.map((read) => read.network),
-        reads.map((read) => read.payer),
+        distinct(reads.map((read) => read.id)),
+        distinct(reads.map((read) => read.network)),
+        distinct(reads.map((read) => read.payer)),
       ]),
     );
-    const answers = reads.map((): Row[] => []);
-    for (const { i, ...row } of rows) answers[Number(i) - 1]!.push(row as Row);
-    return answers;
+    return reads.map((read) => rowsOf(read, rows));
   });
+}
+
+/** The columns a read is matched on. */
+type SettlementRow = Pick<
+  Selectable<LedgerDatabase['x402_settlements']>,
+  'payment_txid' | 'txid' | 'network' | 'payer' | 'nonce_claimed' | 'state'
+>;
+
+/** The rows one read's own statement would have returned: its id's, and its payer's in flight. */
+function rowsOf<Row extends SettlementRow>(read: SettlementRead, rows: readonly Row[]): Row[] {
+  return rows.filter(
+    (row) =>
+      (read.id !== null && (row.payment_txid === read.id || row.txid === read.id)) ||
+      (row.network === read.network &&
+        row.payer === read.payer &&
+        Number(row.nonce_claimed) === 1 &&
+        (row.state === 'claimed' || row.state === 'broadcast')),
+  );
+}
+
+/** The values once each, nulls left out (they match nothing). */
+function distinct(values: readonly (string | null)[]): string[] {
+  return [...new Set(values.filter((value) => value !== null))];
 }
