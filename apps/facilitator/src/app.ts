@@ -20,6 +20,7 @@ import { clientAddressResolver } from './http/client-address.js';
 import { hangUpSignal } from './http/hang-up.js';
 import { rateLimit } from './http/rate-limit.js';
 import { logSettle, type RequestLogVariables, requestLog } from './http/request-log.js';
+import { stoppingGate } from './http/stopping-gate.js';
 import { createMetrics, type FacilitatorMetrics, watchSponsors, withMetrics } from './metrics.js';
 import { addV1Routes } from './v1.js';
 
@@ -50,6 +51,11 @@ export type FacilitatorAppOptions = {
    * a probe started at most twice this long ago. Default 5 000.
    */
   healthRefreshMs?: number;
+  /**
+   * Whether the service is stopping: while it is, a new request is refused 503 `service_stopping` with `Retry-After`,
+   * and every answer closes its connection (`http/stopping-gate.ts`). Default: never.
+   */
+  isStopping?: () => boolean;
 };
 
 /** The facilitator's Hono app; its handlers see the request id and logger as context variables. */
@@ -72,6 +78,7 @@ export function createFacilitatorApp(options: FacilitatorAppOptions): Facilitato
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
 
   app.use('*', requestLog({ logger, clientAddress }));
+  if (options.isStopping) app.use('*', stoppingGate(options.isStopping));
   if (options.rateLimitPerMinute && options.rateLimitPerMinute > 0) {
     const limit = rateLimit({ requestsPerMinute: options.rateLimitPerMinute, clientAddress });
     app.use('*', (c, next) =>

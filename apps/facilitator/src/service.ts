@@ -15,7 +15,12 @@ import { openFacilitator } from './engine.js';
 export type FacilitatorService = {
   readonly url: string;
   readonly facilitator: Facilitator;
-  /** Stops accepting requests, lets in-flight settles finish (at most `graceMs`), then closes the ledger. */
+  /**
+   * Stops: new requests are refused 503 `service_stopping`, settle calls waiting on a confirmation answer
+   * `settlement_pending` at once, and the requests still running get at most `graceMs` (10 s) to answer before their
+   * connections are closed. Then the ledger closes. What a stop cuts short is in the ledger, as after a kill: the next
+   * start, or another process's keeper, resumes it.
+   */
   stop(graceMs?: number): Promise<void>;
 };
 
@@ -59,7 +64,9 @@ export async function startFacilitatorService(
     rateLimitPerMinute: config.rateLimitPerMinute,
     trustProxy: config.trustProxy,
     logger,
+    isStopping: () => stopRequested,
   });
+  let stopRequested = false;
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
     const started = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () =>
       resolve(started),
@@ -73,13 +80,26 @@ export async function startFacilitatorService(
     facilitator,
     stop(graceMs = 10_000) {
       stopping ??= (async () => {
-        await new Promise<void>((resolve) => server.close(() => resolve()));
-        await facilitator.keeper.stop();
-        // Settlements still tracking are persisted as broadcast; the next start resumes them.
-        await Promise.race([
-          facilitator.idle(),
-          new Promise((r) => setTimeout(r, graceMs).unref()),
-        ]);
+        stopRequested = true;
+        // Idle connections close now, busy ones as their answers go out (the gate marks each answer).
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        // The tracker stops with the keeper: a settle call waiting on a confirmation answers settlement_pending now,
+        // instead of holding the stop for up to SETTLE_TIMEOUT_MS.
+        const drained = Promise.all([closed, facilitator.keeper.stop(), facilitator.idle()]);
+        let graceTimer: NodeJS.Timeout | undefined;
+        const graceOver = new Promise<'over'>((resolve) => {
+          graceTimer = setTimeout(() => resolve('over'), graceMs);
+        });
+        if ((await Promise.race([drained, graceOver])) === 'over') {
+          // Calls still running (a nonce wait, a chain read before the broadcast) are cut as a kill would cut them: their
+          // settlements are claimed or broadcast in the ledger, for the next start.
+          if ('closeAllConnections' in server) server.closeAllConnections();
+          logger.warn(
+            { graceMs },
+            'requests still running at the end of the stop grace were cut; their settlements stay in the ledger',
+          );
+        }
+        clearTimeout(graceTimer);
         await opened.close();
         destination.flushSync();
       })();

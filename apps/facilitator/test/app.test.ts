@@ -317,6 +317,33 @@ describe('facilitator HTTP routes: rate limits and request logs', () => {
     assert.notEqual((await app.request('/health', { headers: from('10.0.0.1') })).status, 429);
   });
 
+  test('a stopping service refuses new requests 503 service_stopping, and answers a request it took with its connection closed', async () => {
+    let stopping = false;
+    const app = createFacilitatorApp({ facilitator: offline(), isStopping: () => stopping });
+    // Taken before the stop, answered during it: its answer closes the keep-alive connection it came on.
+    app.get('/slow', async (c) => {
+      stopping = true;
+      return c.json({ ok: true });
+    });
+    const before = await app.request('/supported');
+    assert.equal(before.status, 200);
+    assert.equal(before.headers.get('connection'), null);
+    const taken = await app.request('/slow');
+    assert.equal(taken.status, 200);
+    assert.equal(taken.headers.get('connection'), 'close');
+    for (const [path, init] of [
+      ['/supported', {}],
+      ['/health', {}],
+      ['/settle', { method: 'POST', body: '{}' }],
+    ] as const) {
+      const refused = await app.request(path, init);
+      assert.equal(refused.status, 503, path);
+      assert.equal(((await refused.json()) as { error: string }).error, 'service_stopping');
+      assert.equal(refused.headers.get('connection'), 'close');
+      assert.equal(refused.headers.get('retry-after'), '1');
+    }
+  });
+
   test('X-Forwarded-For is ignored unless the proxy is trusted', async () => {
     const app = createFacilitatorApp({ facilitator: offline(), rateLimitPerMinute: 2 });
     for (const address of ['10.0.0.1', '10.0.0.2'])

@@ -10,6 +10,7 @@ import { startDevnet } from '@x402-stacks/devnet';
 import Database from 'better-sqlite3';
 import { stxPaymentBody } from './payment-body.js';
 import { startProcess } from './process.js';
+import { stopWithLedgerStuck } from './stuck-ledger.js';
 
 test('starts from the environment, serves /health, and exits 0 on SIGTERM', {
   timeout: 60_000,
@@ -52,7 +53,7 @@ test('a bad configuration exits 2 and lists the problem', { timeout: 30_000 }, a
   assert.match(errors, /PORT/);
 });
 
-test('a stop held up by a settle call waiting on a stalled chain ends 15 s after SIGTERM, the settlement kept in the ledger', {
+test('at SIGTERM a settle call waiting on a stalled chain answers settlement_pending and the process exits 0 at once, the settlement kept broadcast', {
   timeout: 60_000,
 }, async () => {
   const devnet = await startDevnet({ port: 0 });
@@ -63,13 +64,9 @@ test('a stop held up by a settle call waiting on a stalled chain ends 15 s after
     PORT: '0',
     STACKS_API_URL_TESTNET: devnet.url,
     DATABASE_URL: `sqlite:${path}`,
-    // The settle call waits up to two minutes for its confirmation, and the chain mines nothing meanwhile.
+    // The settle call would wait two minutes for its confirmation, and the chain mines nothing meanwhile.
     SETTLE_TIMEOUT_MS: '120000',
     CLAIM_LEASE_MS: '150000',
-  });
-  let errors = '';
-  service.child.stderr.on('data', (chunk: Buffer) => {
-    errors += chunk.toString();
   });
   try {
     const body = await stxPaymentBody({
@@ -82,26 +79,23 @@ test('a stop held up by a settle call waiting on a stalled chain ends 15 s after
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(body),
-    }).catch((error: unknown) => error);
-    const sentBy = Date.now() + 10_000;
-    while (devnet.chain.mempool.length === 0) {
-      assert.ok(Date.now() < sentBy, 'the settle call broadcast its payment');
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    });
+    await until(() => devnet.chain.mempool.length > 0, 'the settle call broadcast its payment');
     const signalledAt = performance.now();
     const code = await service.stop('SIGTERM');
     const tookMs = performance.now() - signalledAt;
-    assert.equal(code, 1);
-    assert.ok(tookMs >= 14_000 && tookMs < 25_000, `stopped after ${Math.round(tookMs)} ms`);
-    assert.match(errors, /still stopping after 15 s; exiting/);
-    assert.ok((await settling) instanceof Error, 'the settle call in flight was cut, not answered');
-    const ledger = new Database(path, { readonly: true });
-    try {
-      const rows = ledger.prepare('select state from x402_settlements').all();
-      assert.deepEqual(rows, [{ state: 'broadcast' }], 'kept for the next start to follow');
-    } finally {
-      ledger.close();
-    }
+    assert.equal(code, 0);
+    assert.ok(tookMs < 5_000, `stopped after ${Math.round(tookMs)} ms`);
+    const answer = await settling;
+    assert.equal(answer.headers.get('connection'), 'close');
+    const settled = (await answer.json()) as { success: boolean; errorReason?: string };
+    assert.equal(settled.success, false);
+    assert.equal(settled.errorReason, 'settlement_pending');
+    assert.deepEqual(ledgerRows(path, 'select state from x402_settlements'), [
+      { state: 'broadcast' },
+    ]);
+    // Answered once: a retry of the payment is a duplicate until it is confirmed, then served once (with its id).
+    assert.deepEqual(ledgerRows(path, 'select answer from x402_answers'), [{ answer: 'pending' }]);
   } finally {
     service.child.kill('SIGKILL');
     devnet.chain.stall(false);
@@ -109,3 +103,81 @@ test('a stop held up by a settle call waiting on a stalled chain ends 15 s after
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("a request still running when the stop grace ends (a payment waiting for its payer's earlier nonce) is cut 10 s after SIGTERM; the claim stays for the next start", {
+  timeout: 60_000,
+}, async () => {
+  const devnet = await startDevnet({ port: 0 });
+  const dir = mkdtempSync(join(tmpdir(), 'x402-facilitator-'));
+  const path = join(dir, 'ledger.db');
+  const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+  const service = await startProcess(['--import', 'tsx', main], {
+    PORT: '0',
+    STACKS_API_URL_TESTNET: devnet.url,
+    DATABASE_URL: `sqlite:${path}`,
+    SETTLE_TIMEOUT_MS: '120000',
+    CLAIM_LEASE_MS: '150000',
+  });
+  try {
+    // Nonce 1 while the payer never sent nonce 0: the payment waits in the ledger, claimed, for its turn.
+    const body = await stxPaymentBody({
+      payer: devnet.accounts[0]!.account,
+      payTo: devnet.accounts[1]!.address,
+      nonce: 1n,
+    });
+    const settling = fetch(`${service.url}/settle`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    }).catch((error: unknown) => error);
+    await until(
+      () => ledgerRows(path, 'select state from x402_settlements').length > 0,
+      'the settle call claimed its payment',
+    );
+    const signalledAt = performance.now();
+    const code = await service.stop('SIGTERM');
+    const tookMs = performance.now() - signalledAt;
+    assert.equal(code, 0);
+    assert.ok(tookMs >= 9_500 && tookMs < 14_000, `stopped after ${Math.round(tookMs)} ms`);
+    assert.ok((await settling) instanceof Error, 'the call in flight was cut, not answered');
+    assert.match(service.output(), /requests still running at the end of the stop grace were cut/);
+    assert.deepEqual(ledgerRows(path, 'select state from x402_settlements'), [
+      { state: 'claimed' },
+    ]);
+    assert.equal(devnet.chain.mempool.length, 0, 'nothing was broadcast');
+  } finally {
+    service.child.kill('SIGKILL');
+    await devnet.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a stop held up by a ledger stuck on a lock ends 15 s after SIGTERM with exit 1, and says so', {
+  timeout: 60_000,
+}, async () => {
+  const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+  const stop = await stopWithLedgerStuck(['--import', 'tsx', main]);
+  assert.equal(stop.code, 1);
+  assert.ok(stop.tookMs >= 14_500 && stop.tookMs < 25_000, `stopped after ${stop.tookMs} ms`);
+  assert.match(stop.errors, /still stopping after 15 s; exiting/);
+  assert.ok(stop.settleCut, 'the call in flight was cut');
+});
+
+/** Rows of the service's SQLite ledger, read beside it. */
+function ledgerRows(path: string, query: string): unknown[] {
+  const ledger = new Database(path, { readonly: true, fileMustExist: true });
+  try {
+    return ledger.prepare(query).all();
+  } finally {
+    ledger.close();
+  }
+}
+
+/** Waits for `done`, at most 10 s. */
+async function until(done: () => boolean, what: string): Promise<void> {
+  const by = Date.now() + 10_000;
+  while (!done()) {
+    assert.ok(Date.now() < by, what);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

@@ -7,6 +7,9 @@
 import { parseArgs } from 'node:util';
 import { EXIT_USAGE, type Io } from './io.js';
 
+/** How long after SIGINT or SIGTERM the process ends, whatever is still running. */
+const STOP_DEADLINE_MS = 15_000;
+
 /** One service command. */
 export type ServiceCommand<Config, Service extends { stop(): Promise<void> }> = {
   /** The command's name, for messages. */
@@ -93,7 +96,28 @@ export async function runServiceCommand<Config, Service extends { stop(): Promis
     process.once('SIGINT', () => resolve('SIGINT'));
     process.once('SIGTERM', () => resolve('SIGTERM'));
   });
-  await service.stop();
-  io.out(`${signal}: ${command.stopped}`);
-  return 0;
+  // A stop must not outlast a supervisor's patience, nor hang on a close that never ends: past the deadline the process
+  // exits whatever still runs (a service keeps what it cut short in its own store, as after a kill).
+  let code: number | undefined;
+  const deadline = setTimeout(() => {
+    if (code === undefined) {
+      io.err(
+        `${signal}: still stopping after ${STOP_DEADLINE_MS / 1_000} s; exiting (what was cut short stays in the ledger, and the next start resumes it)`,
+      );
+    }
+    process.exit(code ?? 1);
+  }, STOP_DEADLINE_MS);
+  try {
+    await service.stop();
+    io.out(`${signal}: ${command.stopped}`);
+    code = 0;
+  } catch (error) {
+    // Its code or name only: a driver's message may quote a connection string.
+    const { code: reason, name } = (error ?? {}) as { code?: unknown; name?: unknown };
+    io.err(`${signal}: stop failed (${String(reason ?? name ?? 'error')})`);
+    code = 1;
+  }
+  // Stopped (or failed): the process ends as its last handles close, and at the deadline at the latest.
+  deadline.unref();
+  return code;
 }

@@ -17,6 +17,9 @@ import { failure, pending, success } from './outcomes.js';
 import type { RefusalJudgement, SponsoredNonces, SponsorPool } from './sponsor-pool.js';
 import { createStatusPoller, type StatusRead } from './status-poller.js';
 
+/** What a wait for a status read gives once the tracker stopped. */
+const STOPPED = Symbol('stopped');
+
 /** Final statuses other than success. `dropped_*` leave the mempool unmined: they spent no nonce and no fee. */
 const TERMINAL_FAILURES: ReadonlySet<string> = new Set([
   'abort_by_response',
@@ -77,7 +80,11 @@ export type Tracker = {
   judgeAgain(record: SettlementRecord, chain: ChainClient): Promise<boolean>;
   /** Whether this process is following the transaction. */
   isFollowing(txid: string): boolean;
-  /** Ends the background following at its next look: the ledger keeps each settlement as broadcast for a restart. */
+  /**
+   * Ends the following at once: a settle call waiting on a status read answers `settlement_pending` (its seller follows
+   * the status, as after any pending answer), and the background following ends. The ledger keeps each settlement as
+   * broadcast, for the next start, or another process's keeper, to follow.
+   */
   stop(): void;
   idle(): Promise<void>;
 };
@@ -93,6 +100,8 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
   const { ledger } = context;
   const following = new Map<string, Promise<unknown>>();
   let stopped = false;
+  /** The status reads being waited on, each able to end its wait without a read when the tracker stops. */
+  const waitingReads = new Set<() => void>();
   /** When this process last sent a transaction's bytes, so a lost one is sent again at most so often. */
   const sentAt = new Map<string, number>();
   const poller = createStatusPoller(context.pollIntervalMs, context.sleep, context.now);
@@ -274,10 +283,25 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
       return record?.state === 'success' ? 'success' : record ? 'failed' : 'unknown';
     }
     for (;;) {
-      const seen = await observe(record, chain, { read: await poller.next(chain, record.txid) });
+      const read = await nextRead(chain, record.txid);
+      if (read === STOPPED) return 'pending';
+      const seen = await observe(record, chain, { read });
       if (seen === 'success' || seen === 'failed') return seen;
       if (context.now() >= until || stopped) return seen;
     }
+  }
+
+  /** The poller's next read of a transaction, or STOPPED as soon as the tracker stops (a stalled node included). */
+  function nextRead(chain: ChainClient, txid: string): Promise<StatusRead | typeof STOPPED> {
+    if (stopped) return Promise.resolve(STOPPED);
+    return new Promise((resolve) => {
+      const cut = () => resolve(STOPPED);
+      waitingReads.add(cut);
+      void poller.next(chain, txid).then((read) => {
+        waitingReads.delete(cut);
+        resolve(read);
+      });
+    });
   }
 
   function follow(txid: string, chain: ChainClient, known?: SettlementRecord): void {
@@ -314,6 +338,8 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
     isFollowing: (txid) => following.has(txid),
     stop() {
       stopped = true;
+      for (const cut of waitingReads) cut();
+      waitingReads.clear();
     },
     async idle() {
       while (following.size > 0) await Promise.allSettled([...following.values()]);
