@@ -297,6 +297,47 @@ describe('facilitator engine against the devnet', () => {
     assert.equal((await facilitator.status(pending.transaction))?.state, 'success');
   });
 
+  test('drain: a settle call waiting on a stalled chain answers settlement_pending at once, the settlement still broadcast; the keeper keeps the process lease until it stops', async () => {
+    const ledger = new InMemoryLedger();
+    const draining = createFacilitator({
+      networks: { testnet: { url: devnet.url } },
+      ledger,
+      settleTimeoutMs: 120_000,
+      pollIntervalMs: 10,
+    });
+    const requirements = requirementsFor(seller());
+    const paid = await payment(requirements);
+    const txid = transactionIdOfPayment(paid);
+    devnet.chain.stall(true);
+    try {
+      draining.keeper.start();
+      const settling = draining.settle(paid, requirements);
+      while ((await ledger.get(txid))?.state !== 'broadcast')
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      const drainedAt = performance.now();
+      draining.drain();
+      const answer = await settling;
+      assert.ok(performance.now() - drainedAt < 1_000, 'answered at once, not after two minutes');
+      assert.equal(answer.errorReason, 'settlement_pending');
+      assert.equal(answer.transaction, txid);
+      assert.equal((await ledger.get(txid))?.state, 'broadcast');
+      assert.equal(await ledger.answerOf(txid), 'pending');
+      await draining.idle();
+      // The keeper still renews this process's lease: calls still running here are not taken over elsewhere.
+      const holder = (await ledger.get(txid))?.holder;
+      assert.ok(holder);
+      const lease = async () => (await ledger.readLease(`process:${holder}`))?.expiresAt ?? 0;
+      const renewedBefore = await lease();
+      await new Promise((resolve) => setTimeout(resolve, 2_500));
+      assert.ok((await lease()) > renewedBefore, 'renewed after the drain');
+    } finally {
+      await draining.keeper.stop();
+      devnet.chain.stall(false);
+      devnet.mine();
+      nonce++;
+    }
+  });
+
   test('supported lists the served networks and the bazaar and payment-identifier extensions', () => {
     assert.deepEqual(facilitator.supported(), {
       // maxNonceAhead: buyers may chain this many payments past their next nonce (parallel nonces).

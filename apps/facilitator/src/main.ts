@@ -17,8 +17,9 @@ try {
   );
   const stop = (signal: string) => {
     console.log(`${signal}: stopping (in-flight settlements are kept in the ledger)`);
-    // A stop waits for the settle calls in flight, each up to SETTLE_TIMEOUT_MS, and for the ledger to close. It must
-    // not outlast a supervisor's patience, or hang on a close that never ends: what it leaves is in the ledger.
+    // A stop gives the requests still running a grace (service.ts) and then closes the ledger, which may itself hang
+    // (a connection waiting on another session's lock). It must not outlast a supervisor's patience: what it leaves is
+    // in the ledger.
     setTimeout(() => {
       console.error(
         `${signal}: still stopping after ${STOP_DEADLINE_MS / 1_000} s; exiting (unfinished settlements stay in the ledger, and the next start resumes them)`,

@@ -18,8 +18,8 @@ export type FacilitatorService = {
   /**
    * Stops: new requests are refused 503 `service_stopping`, settle calls waiting on a confirmation answer
    * `settlement_pending` at once, and the requests still running get at most `graceMs` (10 s) to answer before their
-   * connections are closed. Then the ledger closes. What a stop cuts short is in the ledger, as after a kill: the next
-   * start, or another process's keeper, resumes it.
+   * connections are closed. Then the keeper stops and the ledger closes. What a stop cuts short is in the ledger, as
+   * after a kill: the next start, or another process's keeper, resumes it.
    */
   stop(graceMs?: number): Promise<void>;
 };
@@ -56,6 +56,7 @@ export async function startFacilitatorService(
     destination,
   );
   discoveryLog = logger;
+  let stopRequested = false;
   const app = createFacilitatorApp({
     facilitator,
     maxBodyBytes: config.maxBodyBytes,
@@ -66,7 +67,6 @@ export async function startFacilitatorService(
     logger,
     isStopping: () => stopRequested,
   });
-  let stopRequested = false;
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
     const started = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () =>
       resolve(started),
@@ -83,25 +83,36 @@ export async function startFacilitatorService(
         stopRequested = true;
         // Idle connections close now, busy ones as their answers go out (the gate marks each answer).
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-        // The tracker stops with the keeper: a settle call waiting on a confirmation answers settlement_pending now,
-        // instead of holding the stop for up to SETTLE_TIMEOUT_MS.
-        const drained = Promise.all([closed, facilitator.keeper.stop(), facilitator.idle()]);
+        // A settle call waiting on a confirmation answers settlement_pending now, instead of holding the stop for up
+        // to SETTLE_TIMEOUT_MS. The keeper runs on, renewing this process's lease: another process must not take
+        // over the calls still running here.
+        facilitator.drain();
         let graceTimer: NodeJS.Timeout | undefined;
         const graceOver = new Promise<'over'>((resolve) => {
           graceTimer = setTimeout(() => resolve('over'), graceMs);
         });
+        const drained = Promise.all([closed, facilitator.idle()]);
         if ((await Promise.race([drained, graceOver])) === 'over') {
-          // Calls still running (a nonce wait, a chain read before the broadcast) are cut as a kill would cut them: their
-          // settlements are claimed or broadcast in the ledger, for the next start.
-          if ('closeAllConnections' in server) server.closeAllConnections();
-          logger.warn(
-            { graceMs },
-            'requests still running at the end of the stop grace were cut; their settlements stay in the ledger',
+          const open = await new Promise<number>((resolve) =>
+            server.getConnections((error, count) => resolve(error ? 0 : count)),
           );
+          // Calls still running (a nonce wait, a chain read before the broadcast) are cut as a kill would cut them:
+          // their settlements are claimed or broadcast in the ledger, for the next start.
+          if ('closeAllConnections' in server) server.closeAllConnections();
+          if (open > 0) {
+            logger.warn(
+              { graceMs, connections: open },
+              'requests still running at the end of the stop grace were cut; their settlements stay in the ledger',
+            );
+          }
         }
+        await Promise.race([facilitator.keeper.stop(), graceOver]);
         clearTimeout(graceTimer);
-        await opened.close();
-        destination.flushSync();
+        try {
+          await opened.close();
+        } finally {
+          destination.flushSync();
+        }
       })();
       return stopping;
     },

@@ -30,7 +30,8 @@ export async function startProcess(
     child,
     output: () => output,
     stop(signal) {
-      const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+      // 'close', not 'exit': by then its last output has been read, which the caller may check.
+      const exited = new Promise<number | null>((resolve) => child.once('close', resolve));
       child.kill(signal);
       return exited;
     },

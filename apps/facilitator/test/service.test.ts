@@ -7,10 +7,13 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { startDevnet } from '@x402-stacks/devnet';
+import { testPostgresUrl } from '@x402-stacks/test-kit';
 import Database from 'better-sqlite3';
 import { stxPaymentBody } from './payment-body.js';
 import { startProcess } from './process.js';
 import { stopWithLedgerStuck } from './stuck-ledger.js';
+
+const POSTGRES_URL = await testPostgresUrl();
 
 test('starts from the environment, serves /health, and exits 0 on SIGTERM', {
   timeout: 60_000,
@@ -156,7 +159,7 @@ test('a stop held up by a ledger stuck on a lock ends 15 s after SIGTERM with ex
   timeout: 60_000,
 }, async () => {
   const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
-  const stop = await stopWithLedgerStuck(['--import', 'tsx', main]);
+  const stop = await stopWithLedgerStuck(['--import', 'tsx', main], POSTGRES_URL);
   assert.equal(stop.code, 1);
   assert.ok(stop.tookMs >= 14_500 && stop.tookMs < 25_000, `stopped after ${stop.tookMs} ms`);
   assert.match(stop.errors, /still stopping after 15 s; exiting/);

@@ -1,14 +1,13 @@
 /**
  * A stop the ledger holds up: the service runs on PostgreSQL, another session locks the settlements table (as a long
- * migration or a stuck transaction would), a settle call's claim waits on that lock holding its pooled connection, and
- * the ledger's close waits for it. Shared by the service's and the CLI's stop tests.
+ * migration or a stuck transaction would), a settle call's read of its payment waits on that lock holding its pooled
+ * connection, and the ledger's close waits for it. Shared by the service's and the CLI's stop tests.
  */
 import assert from 'node:assert/strict';
 import { startDevnet } from '@x402-stacks/devnet';
-import { testPostgresUrl } from '@x402-stacks/test-kit';
 import pg from 'pg';
 import { stxPaymentBody } from './payment-body.js';
-import { startProcess } from './process.js';
+import { type RunningProcess, startProcess } from './process.js';
 
 /** What the stop came to. */
 export type StuckStop = {
@@ -21,38 +20,45 @@ export type StuckStop = {
 };
 
 /**
- * Starts `node <args>` as a facilitator on a PostgreSQL schema of its own, holds its settlements table, sends a settle
- * that waits on it, then SIGTERM.
+ * Starts `node <args>` as a facilitator on a schema of its own in the PostgreSQL at `connectionString` (the test file's
+ * `testPostgresUrl()`), holds its settlements table, sends a settle that waits on it, then SIGTERM.
  * @example
  * ```ts
- * const stop = await stopWithLedgerStuck(['--import', 'tsx', main]);
+ * const stop = await stopWithLedgerStuck(['--import', 'tsx', main], await testPostgresUrl());
  * assert.equal(stop.code, 1);
  * ```
  */
-export async function stopWithLedgerStuck(args: string[]): Promise<StuckStop> {
-  const devnet = await startDevnet({ port: 0 });
-  const connectionString = await testPostgresUrl();
+export async function stopWithLedgerStuck(
+  args: string[],
+  connectionString: string,
+): Promise<StuckStop> {
   const schema = `x402_stop_${process.pid}_${Date.now()}`;
+  const devnet = await startDevnet({ port: 0 });
   const blocker = new pg.Client({ connectionString });
-  await blocker.connect();
-  const service = await startProcess(args, {
-    PORT: '0',
-    STACKS_API_URL_TESTNET: devnet.url,
-    DATABASE_URL: connectionString,
-    DATABASE_SCHEMA: schema,
-  });
-  let errors = '';
-  service.child.stderr.on('data', (chunk: Buffer) => {
-    errors += chunk.toString();
-  });
+  // A server that ends the session must fail the test, not the process.
+  blocker.on('error', () => undefined);
+  let service: RunningProcess | undefined;
   try {
-    await blocker.query('begin');
-    await blocker.query(`lock table "${schema}".x402_settlements in access exclusive mode`);
+    await blocker.connect();
     const body = await stxPaymentBody({
       payer: devnet.accounts[0]!.account,
       payTo: devnet.accounts[1]!.address,
       nonce: 0n,
     });
+    service = await startProcess(args, {
+      PORT: '0',
+      STACKS_API_URL_TESTNET: devnet.url,
+      DATABASE_URL: connectionString,
+      DATABASE_SCHEMA: schema,
+      // No keeper round during the test: its read of unfinished settlements would wait on the lock too.
+      KEEPER_INTERVAL_MS: '600000',
+    });
+    let errors = '';
+    service.child.stderr.on('data', (chunk: Buffer) => {
+      errors += chunk.toString();
+    });
+    await blocker.query('begin');
+    await blocker.query(`lock table "${schema}".x402_settlements in access exclusive mode`);
     const settling = fetch(`${service.url}/settle`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -63,8 +69,11 @@ export async function stopWithLedgerStuck(args: string[]): Promise<StuckStop> {
     );
     const by = Date.now() + 10_000;
     for (;;) {
+      // The settle call's read of the payment, waiting on this session's lock (the keeper, which might wait there
+      // too, has no round during the test).
       const { rows } = await blocker.query<{ waiting: number }>(
-        `select count(*)::int as waiting from pg_locks where relation = '"${schema}".x402_settlements'::regclass and not granted`,
+        `select count(*)::int as waiting from pg_locks
+          where relation = '"${schema}".x402_settlements'::regclass and not granted`,
       );
       if (rows[0]!.waiting > 0) break;
       assert.ok(Date.now() < by, 'the settle call waits on the lock');
@@ -75,10 +84,12 @@ export async function stopWithLedgerStuck(args: string[]): Promise<StuckStop> {
     const tookMs = Math.round(performance.now() - signalledAt);
     return { code, tookMs, errors, settleCut: await settling };
   } finally {
-    service.child.kill('SIGKILL');
-    await blocker.query('rollback').catch(() => undefined);
-    await blocker.query(`drop schema if exists "${schema}" cascade`);
-    await blocker.end();
+    service?.child.kill('SIGKILL');
+    await blocker
+      .query('rollback')
+      .then(() => blocker.query(`drop schema if exists "${schema}" cascade`))
+      .catch(() => undefined);
+    await blocker.end().catch(() => undefined);
     await devnet.stop();
   }
 }

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { startDevnet } from '@x402-stacks/devnet';
+import { testPostgresUrl } from '@x402-stacks/test-kit';
 import {
   COLLECTING,
   GC_TRACING,
@@ -16,6 +17,7 @@ import { startProcess } from '../../../apps/facilitator/test/process.js';
 import { stopWithLedgerStuck } from '../../../apps/facilitator/test/stuck-ledger.js';
 
 const BIN = fileURLToPath(new URL('../bin/x402-stacks.js', import.meta.url));
+const POSTGRES_URL = await testPostgresUrl();
 
 test('x402-stacks facilitator --port 0 serves the devnet and stops cleanly on SIGINT', {
   timeout: 60_000,
@@ -40,7 +42,7 @@ test('x402-stacks facilitator --port 0 serves the devnet and stops cleanly on SI
 test('x402-stacks facilitator ends 15 s after SIGTERM with exit 1 when its stop is held up (a ledger stuck on a lock)', {
   timeout: 60_000,
 }, async () => {
-  const stop = await stopWithLedgerStuck([BIN, 'facilitator', '--port', '0']);
+  const stop = await stopWithLedgerStuck([BIN, 'facilitator', '--port', '0'], POSTGRES_URL);
   assert.equal(stop.code, 1);
   assert.ok(stop.tookMs >= 14_500 && stop.tookMs < 25_000, `stopped after ${stop.tookMs} ms`);
   assert.match(stop.errors, /SIGTERM: still stopping after 15 s; exiting/);

@@ -70,6 +70,20 @@ export type Facilitator = {
   resume(): Promise<{ tracked: number; released: number }>;
   /** Resolves when background tracking started by `settle` or `resume` has finished (tests, graceful shutdown). */
   idle(): Promise<void>;
+  /**
+   * Ends every wait on a confirmation, for a stop: a settle call waiting answers `settlement_pending` now, and the
+   * background following ends, each settlement staying `broadcast` in the ledger for the next start (or another
+   * process's keeper). The keeper, and with it this process's lease, runs on until `keeper.stop()`, so another process
+   * does not take over the calls still running here. For good: a later settle answers `settlement_pending` without
+   * waiting.
+   * @example
+   * ```ts
+   * facilitator.drain();
+   * await Promise.race([Promise.all([server.closed, facilitator.idle()]), grace]);
+   * await facilitator.keeper.stop();
+   * ```
+   */
+  drain(): void;
   /** Asks every network's node for its tip: what `/health` reports. Never throws. */
   chainHealth(): Promise<ChainHealth[]>;
   /** Every sponsor key's last known balance and pending count, and whether it runs low. Reads nothing. */
@@ -286,5 +300,6 @@ export function createFacilitator(options: FacilitatorOptions & SchemeOptions): 
     sponsorHealth: () => pool.health(),
     keeper,
     idle: () => tracker.idle(),
+    drain: () => tracker.stop(),
   };
 }

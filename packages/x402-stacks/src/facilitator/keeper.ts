@@ -49,9 +49,10 @@ export type Keeper = {
   /** Runs a round every `keeper.intervalMs` until `stop()`. The timer does not keep the process alive. */
   start(): void;
   /**
-   * Stops the rounds and the following of pending settlements at once: a settle call waiting on a confirmation answers
-   * `settlement_pending`, and each settlement stays `broadcast` in the ledger for the next start. Waits for the round
-   * under way.
+   * Stops the rounds, the renewals of this process's lease, and the following of pending settlements (as
+   * `Facilitator.drain()` does: a settle call waiting on a confirmation answers `settlement_pending`, and each
+   * settlement stays `broadcast` in the ledger for the next start). Waits for the round under way. For good: a keeper
+   * is not started again.
    */
   stop(): Promise<void>;
   /** Runs one round now (tests, and a start that should not wait for the first interval). */

@@ -118,6 +118,7 @@ export function facilitatorFromX402(core: x402Facilitator, engine: Facilitator):
     discoveryResources: (query) => engine.discoveryResources(query),
     resume: () => engine.resume(),
     idle: () => engine.idle(),
+    drain: () => engine.drain(),
     chainHealth: () => engine.chainHealth(),
     sponsorHealth: () => engine.sponsorHealth(),
     keeper: engine.keeper,
