@@ -78,7 +78,6 @@ export function createFacilitatorApp(options: FacilitatorAppOptions): Facilitato
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
 
   app.use('*', requestLog({ logger, clientAddress }));
-  if (options.isStopping) app.use('*', stoppingGate(options.isStopping));
   if (options.rateLimitPerMinute && options.rateLimitPerMinute > 0) {
     const limit = rateLimit({ requestsPerMinute: options.rateLimitPerMinute, clientAddress });
     app.use('*', (c, next) =>
@@ -96,6 +95,8 @@ export function createFacilitatorApp(options: FacilitatorAppOptions): Facilitato
       }),
     );
   }
+  // After CORS, so a browser can read the refusal.
+  if (options.isStopping) app.use('*', stoppingGate(options.isStopping));
   const keys = options.apiKeys ?? [];
   if (keys.length > 0) {
     const guard = bearerAuth({

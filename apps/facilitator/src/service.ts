@@ -102,8 +102,10 @@ export async function startFacilitatorService(
           if (open > 0) {
             logger.warn(
               { graceMs, connections: open },
-              'requests still running at the end of the stop grace were cut; their settlements stay in the ledger',
+              'connections still open at the end of the stop grace were closed: the requests they carried were cut, and their settlements stay in the ledger',
             );
+            // Now: a ledger close that hangs ends the process at the deadline, buffered lines unwritten.
+            destination.flushSync();
           }
         }
         await Promise.race([facilitator.keeper.stop(), graceOver]);

@@ -50,7 +50,7 @@ export async function stopWithLedgerStuck(
       STACKS_API_URL_TESTNET: devnet.url,
       DATABASE_URL: connectionString,
       DATABASE_SCHEMA: schema,
-      // No keeper round during the test: its read of unfinished settlements would wait on the lock too.
+      // No keeper round during the test but the one at start.
       KEEPER_INTERVAL_MS: '600000',
     });
     let errors = '';
@@ -59,6 +59,17 @@ export async function stopWithLedgerStuck(
     });
     await blocker.query('begin');
     await blocker.query(`lock table "${schema}".x402_settlements in access exclusive mode`);
+    /** The sessions waiting on this session's lock. */
+    const waiting = async () => {
+      const { rows } = await blocker.query<{ pid: number }>(
+        `select pid from pg_locks where relation = '"${schema}".x402_settlements'::regclass and not granted`,
+      );
+      return new Set(rows.map((row) => row.pid));
+    };
+    // The keeper's start-up round may be waiting already, on a connection of its own: the settle call's read is the
+    // one that comes after. (The text pg_stat_activity shows for a waiting named statement is its previous one.)
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const before = await waiting();
     const settling = fetch(`${service.url}/settle`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -68,14 +79,7 @@ export async function stopWithLedgerStuck(
       () => true,
     );
     const by = Date.now() + 10_000;
-    for (;;) {
-      // The settle call's read of the payment, waiting on this session's lock (the keeper, which might wait there
-      // too, has no round during the test).
-      const { rows } = await blocker.query<{ waiting: number }>(
-        `select count(*)::int as waiting from pg_locks
-          where relation = '"${schema}".x402_settlements'::regclass and not granted`,
-      );
-      if (rows[0]!.waiting > 0) break;
+    while (![...(await waiting())].some((pid) => !before.has(pid))) {
       assert.ok(Date.now() < by, 'the settle call waits on the lock');
       await new Promise((resolve) => setTimeout(resolve, 50));
     }

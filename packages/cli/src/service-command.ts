@@ -98,11 +98,12 @@ export async function runServiceCommand<Config, Service extends { stop(): Promis
   });
   // A stop must not outlast a supervisor's patience, nor hang on a close that never ends: past the deadline the process
   // exits whatever still runs (a service keeps what it cut short in its own store, as after a kill).
+  let code: number | undefined;
   const deadline = setTimeout(() => {
-    io.err(`${signal}: still stopping after ${STOP_DEADLINE_MS / 1_000} s; exiting`);
-    process.exit(1);
+    if (code === undefined)
+      io.err(`${signal}: still stopping after ${STOP_DEADLINE_MS / 1_000} s; exiting`);
+    process.exit(code ?? 1);
   }, STOP_DEADLINE_MS);
-  let code: number;
   try {
     await service.stop();
     io.out(`${signal}: ${command.stopped}`);
@@ -112,8 +113,9 @@ export async function runServiceCommand<Config, Service extends { stop(): Promis
     const { code: reason, name } = (error ?? {}) as { code?: unknown; name?: unknown };
     io.err(`${signal}: stop failed (${String(reason ?? name ?? 'error')})`);
     code = 1;
-  } finally {
-    clearTimeout(deadline);
   }
+  // Stopped: the process ends as its last handles close (work a stop cut short may still hold some, such as a payment's
+  // wait for its payer's earlier nonce), and at the deadline at the latest, with this code.
+  deadline.unref();
   return code;
 }

@@ -71,15 +71,16 @@ export type Facilitator = {
   /** Resolves when background tracking started by `settle` or `resume` has finished (tests, graceful shutdown). */
   idle(): Promise<void>;
   /**
-   * Ends every wait on a confirmation, for a stop: a settle call waiting answers `settlement_pending` now, and the
-   * background following ends, each settlement staying `broadcast` in the ledger for the next start (or another
-   * process's keeper). The keeper, and with it this process's lease, runs on until `keeper.stop()`, so another process
+   * Ends every wait for a settlement's confirmation, for a stop: a settle call waiting answers `settlement_pending` now,
+   * and the background following ends, each settlement staying `broadcast` in the ledger for the next start (or another
+   * process's keeper). Until `keeper.stop()`, the keeper's rounds only renew this process's lease, so another process
    * does not take over the calls still running here. For good: a later settle answers `settlement_pending` without
-   * waiting.
+   * waiting. (A batch-settlement refund's wait for its own transaction is not a settlement's: it runs to its time.)
    * @example
    * ```ts
+   * const closed = new Promise((resolve) => server.close(resolve));
    * facilitator.drain();
-   * await Promise.race([Promise.all([server.closed, facilitator.idle()]), grace]);
+   * await Promise.race([Promise.all([closed, facilitator.idle()]), grace]);
    * await facilitator.keeper.stop();
    * ```
    */

@@ -81,6 +81,9 @@ export function createKeeper(
       const totals = { expired: 0, followed: 0, gapsFilled: 0 };
       try {
         await renewProcessLease(context);
+        // Draining for a stop: the lease above keeps this process's running calls its own, and nothing new is started
+        // that the stop would cut (a read per followed settlement, a filler, a batch claim).
+        if (tracker.isStopped()) return totals;
         for (const { network, chain } of context.chains.values()) {
           if (!(await holdsLease(network))) continue;
           const report = await keep(network, chain);

@@ -80,6 +80,8 @@ export type Tracker = {
   judgeAgain(record: SettlementRecord, chain: ChainClient): Promise<boolean>;
   /** Whether this process is following the transaction. */
   isFollowing(txid: string): boolean;
+  /** Whether `stop()` was called: the process is draining for a stop. */
+  isStopped(): boolean;
   /**
    * Ends the following at once: a settle call waiting on a status read answers `settlement_pending` (its seller follows
    * the status, as after any pending answer), and the background following ends. The ledger keeps each settlement as
@@ -336,6 +338,7 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
     refused,
     judgeAgain,
     isFollowing: (txid) => following.has(txid),
+    isStopped: () => stopped,
     stop() {
       stopped = true;
       for (const cut of waitingReads) cut();
