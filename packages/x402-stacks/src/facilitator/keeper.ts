@@ -15,6 +15,7 @@
 import type { ChainClient } from '../chain/client.js';
 import type { StacksNetwork } from '../stacks/networks.js';
 import { abandonedBefore, type FacilitatorContext } from './context.js';
+import type { SettlementRecord } from './ledger.js';
 import { renewProcessLease } from './liveness.js';
 import type { AttachedMechanism } from './mechanism.js';
 import { gapsListed, possibleGaps } from './nonce-gaps.js';
@@ -120,7 +121,8 @@ export function createKeeper(
     let expired = 0;
     let followed = 0;
     const cutoff = abandonedBefore(context);
-    for (const record of await context.ledger.unfinished()) {
+    const unfinished = await context.ledger.unfinished();
+    for (const record of unfinished) {
       if (record.network !== network.caip2) continue;
       if (!(await holdsLease(network))) return { expired, followed, gapsFilled: 0 };
       if (record.state === 'claimed') {
@@ -135,7 +137,9 @@ export function createKeeper(
       await tracker.observe(record, chain).catch(() => undefined);
       followed++;
     }
-    const gapsFilled = context.sponsor ? await fillGaps(network, chain) : 0;
+    const gapsFilled = context.sponsor
+      ? await fillGaps(network, chain, heldSponsorNonces(unfinished, network))
+      : 0;
     if (context.sponsor) {
       await context.ledger.pruneSponsorFees(context.now() - context.sponsor.limits.windowMs);
     }
@@ -144,7 +148,16 @@ export function createKeeper(
     return { expired, followed, gapsFilled };
   }
 
-  async function fillGaps(network: StacksNetwork, chain: ChainClient): Promise<number> {
+  /**
+   * @param held `<sponsor>|<nonce>` of the sponsor nonces that settlements in flight held when this round read them:
+   *   such a nonce is not a gap, and is passed over without asking the ledger under its lock. Read before the round,
+   *   it may be stale either way; `takeSponsorGap`, under the lock, still decides every filler.
+   */
+  async function fillGaps(
+    network: StacksNetwork,
+    chain: ChainClient,
+    held: ReadonlySet<string>,
+  ): Promise<number> {
     const settings = context.sponsor!;
     let filled = 0;
     const keys = await pool.refresh(network, chain).catch(() => undefined);
@@ -160,6 +173,12 @@ export function createKeeper(
         const sentBefore = fillersSent.get(id);
         if (sentBefore !== undefined && context.now() - sentBefore.at < context.rebroadcastAfterMs)
           continue;
+        if (held.has(`${key.address}|${nonce}`)) {
+          // Its delay starts once it is free: a payment dropped meanwhile hands the nonce to the next sponsored
+          // payment first, as for any gap, and the keeper fills it a delay later, not a re-send spacing later.
+          fillableAt.delete(id);
+          continue;
+        }
         const at = fillableAt.get(id);
         if (at === undefined) {
           fillableAt.set(id, context.now() + settings.gapFillDelayMs);
@@ -168,10 +187,9 @@ export function createKeeper(
         const account = { network: network.caip2, sponsor: key.address };
         if (!(await holdsLease(network))) return filled;
         if (!(await context.ledger.takeSponsorGap(account, nonce))) {
-          // A payment in flight holds it. On a key with nothing mined, whose gaps are guessed, every nonce below the
-          // highest pending one comes here: it is asked about again only after the longer of the fill delay and
-          // `rebroadcastAfterMs`, not every round under the sponsorship lock. A payment dropped meanwhile hands its
-          // nonce to the next sponsored payment; if none comes before that, the filler spends it.
+          // A payment in flight took it since the round's read (another process's, or one sponsored meanwhile). On a
+          // key with nothing mined, whose gaps are guessed, it is asked about again only after the longer of the fill
+          // delay and `rebroadcastAfterMs`, not every round under the sponsorship lock.
           const wait = gapsListed(key.nonces)
             ? settings.gapFillDelayMs
             : Math.max(settings.gapFillDelayMs, context.rebroadcastAfterMs);
@@ -215,4 +233,21 @@ export function createKeeper(
     },
     runOnce,
   };
+}
+
+/** `<sponsor>|<nonce>` of every sponsor nonce the settlements in flight on `network` hold. */
+function heldSponsorNonces(
+  unfinished: readonly SettlementRecord[],
+  network: StacksNetwork,
+): ReadonlySet<string> {
+  const held = new Set<string>();
+  for (const record of unfinished) {
+    if (
+      record.network === network.caip2 &&
+      record.sponsor !== undefined &&
+      record.sponsorNonce !== undefined
+    )
+      held.add(`${record.sponsor}|${record.sponsorNonce}`);
+  }
+  return held;
 }
