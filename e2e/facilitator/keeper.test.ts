@@ -817,34 +817,42 @@ describe('facilitator engine: lost broadcasts and abandoned claims', () => {
 });
 
 describe('facilitator engine: the gaps of a new sponsor key', () => {
-  test('a key with nothing mined lists no gaps: the keeper passes over the nonces payments hold, and fills a dropped one a delay after it is free', async () => {
+  /**
+   * A sponsor key with nothing mined and three sponsored payments pending on its nonces 0, 1 and 2, on a devnet that
+   * mines only when told. Every `takeSponsorGap` the keeper makes is recorded with its answer.
+   */
+  async function newKeyWithThreePending(
+    gapFillDelayMs: number,
+    keeper?: { rebroadcastAfterMs: number },
+  ) {
     const devnet = await startDevnet({ port: 0, mining: { mode: 'manual' } });
-    let facilitator: ReturnType<typeof createFacilitator> | undefined;
+    const sponsor = devnet.accounts[9]!;
+    const ledger = new InMemoryLedger();
+    const asked: [nonce: bigint, taken: boolean][] = [];
+    const takeSponsorGap = ledger.takeSponsorGap.bind(ledger);
+    ledger.takeSponsorGap = async (account, nonce) => {
+      const taken = await takeSponsorGap(account, nonce);
+      asked.push([nonce, taken]);
+      return taken;
+    };
+    const engine = createFacilitator({
+      networks: { testnet: { url: devnet.url } },
+      ledger,
+      settleTimeoutMs: 300,
+      pollIntervalMs: 20,
+      sponsor: { privateKeys: sponsor.privateKey, gapFillDelayMs },
+      ...(keeper ? { keeper } : {}),
+    });
+    // Its settlements are followed in the background until mined: stopped whatever a test found.
+    const stop = async () => {
+      await engine.keeper.stop();
+      await devnet.stop();
+    };
     try {
-      const sponsor = devnet.accounts[9]!;
-      const ledger = new InMemoryLedger();
-      const asked: bigint[] = [];
-      const takeSponsorGap = ledger.takeSponsorGap.bind(ledger);
-      ledger.takeSponsorGap = (account, nonce) => {
-        asked.push(nonce);
-        return takeSponsorGap(account, nonce);
-      };
-      const gapFillDelayMs = 1_000;
-      const engine = createFacilitator({
-        networks: { testnet: { url: devnet.url } },
-        ledger,
-        settleTimeoutMs: 300,
-        pollIntervalMs: 20,
-        sponsor: { privateKeys: sponsor.privateKey, gapFillDelayMs },
-        // How soon the keeper sends its filler again while no block takes it, here as short as the delay.
-        keeper: { rebroadcastAfterMs: gapFillDelayMs },
-      });
-      facilitator = engine;
       const requirements = {
         ...requirementsFor(devnet.accounts[7]!.address),
         extra: { sponsor: sponsor.address },
       };
-      // Three sponsored payments pending on sponsor nonces 0, 1 and 2; nothing mined.
       for (const payer of devnet.accounts.slice(0, 3)) {
         const { payment } = await paysSponsored(devnet, requirements, payer);
         assert.equal(
@@ -853,6 +861,54 @@ describe('facilitator engine: the gaps of a new sponsor key', () => {
         );
       }
       assert.equal(devnet.chain.mempool.length, 3);
+    } catch (error) {
+      await stop();
+      throw error;
+    }
+    return { devnet, sponsor, ledger, engine, asked, stop };
+  }
+
+  test('a nonce a payment holds that the round read as free (a stale read) is refused under the sponsorship lock: no filler, asked again a delay later', async () => {
+    const gapFillDelayMs = 500;
+    const { devnet, ledger, engine, asked, stop } = await newKeyWithThreePending(gapFillDelayMs);
+    try {
+      // The round's read of unfinished settlements comes back empty, as one taken just before the payments were
+      // claimed would: nonces 0 and 1 look free.
+      ledger.unfinished = async () => [];
+      assert.equal((await engine.keeper.runOnce()).gapsFilled, 0);
+      assert.deepEqual([...asked], [], 'first seen: the delay');
+      await new Promise((r) => setTimeout(r, gapFillDelayMs + 50));
+      assert.equal((await engine.keeper.runOnce()).gapsFilled, 0);
+      assert.deepEqual(
+        [...asked],
+        [
+          [0n, false],
+          [1n, false],
+        ],
+      );
+      assert.equal(devnet.chain.mempool.length, 3, 'no filler sent');
+      assert.equal((await engine.keeper.runOnce()).gapsFilled, 0);
+      assert.equal(asked.length, 2, 'not asked again within the delay');
+      await new Promise((r) => setTimeout(r, gapFillDelayMs + 50));
+      assert.equal((await engine.keeper.runOnce()).gapsFilled, 0);
+      assert.equal(asked.length, 4, 'asked again a delay later, and refused again');
+      assert.equal(devnet.chain.mempool.length, 3, 'still no filler');
+    } finally {
+      await stop();
+    }
+  });
+
+  test('a key with nothing mined lists no gaps: the keeper passes over the nonces payments hold, and fills a dropped one a delay after it is free', async () => {
+    const gapFillDelayMs = 1_000;
+    // How soon the keeper sends its filler again while no block takes it, here as short as the delay.
+    const { devnet, sponsor, ledger, engine, asked, stop } = await newKeyWithThreePending(
+      gapFillDelayMs,
+      {
+        rebroadcastAfterMs: gapFillDelayMs,
+      },
+    );
+    try {
+      // Three sponsored payments pending on sponsor nonces 0, 1 and 2; nothing mined.
       const nonces = (await (
         await fetch(`${devnet.url}/extended/v1/address/${sponsor.address}/nonces`)
       ).json()) as { detected_missing_nonces: number[]; possible_next_nonce: number };
@@ -869,7 +925,7 @@ describe('facilitator engine: the gaps of a new sponsor key', () => {
       await new Promise((r) => setTimeout(r, gapFillDelayMs + 50));
       await rounds(5);
       assert.deepEqual(
-        asked,
+        [...asked],
         [],
         'nonces 0 and 1 held by payments in flight, as the round read them: passed over, the lock never taken',
       );
@@ -885,10 +941,14 @@ describe('facilitator engine: the gaps of a new sponsor key', () => {
         await new Promise((r) => setTimeout(r, 20));
       }
       await rounds(1);
-      assert.deepEqual(asked, [], 'within the delay');
+      assert.deepEqual([...asked], [], 'within the delay');
       await new Promise((r) => setTimeout(r, gapFillDelayMs + 50));
       assert.equal((await engine.keeper.runOnce()).gapsFilled, 1);
-      assert.deepEqual(asked, [0n], 'nonce 0 taken for the filler, nonce 1 still held');
+      assert.deepEqual(
+        [...asked],
+        [[0n, true]],
+        'nonce 0 taken for the filler, nonce 1 still held',
+      );
       const filler = devnet.chain.mempool.find(
         (record) => record.admitted.origin === sponsor.address,
       );
@@ -905,7 +965,7 @@ describe('facilitator engine: the gaps of a new sponsor key', () => {
       const before = asked.length;
       await rounds(1);
       assert.ok(
-        (asked.slice(before) as bigint[]).includes(0n),
+        asked.slice(before).some(([nonce]) => nonce === 0n),
         'nonce 0 taken again, for the same filler',
       );
       assert.equal(
@@ -921,9 +981,7 @@ describe('facilitator engine: the gaps of a new sponsor key', () => {
       await rounds(1);
       assert.equal(asked.length, settled, 'mined: nothing may be a gap any more');
     } finally {
-      // Its settlements are followed in the background until mined: stopped here, whatever failed above.
-      await facilitator?.keeper.stop();
-      await devnet.stop();
+      await stop();
     }
   });
 });

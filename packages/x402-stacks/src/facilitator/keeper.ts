@@ -18,7 +18,7 @@ import { abandonedBefore, type FacilitatorContext } from './context.js';
 import type { SettlementRecord } from './ledger.js';
 import { renewProcessLease } from './liveness.js';
 import type { AttachedMechanism } from './mechanism.js';
-import { gapsListed, possibleGaps } from './nonce-gaps.js';
+import { possibleGaps } from './nonce-gaps.js';
 import type { SponsorPool } from './sponsor-pool.js';
 import type { Tracker } from './track.js';
 
@@ -68,8 +68,9 @@ export function createKeeper(
 ): Keeper {
   const holder = context.processId;
   /**
-   * `<network>|<sponsor>|<nonce>` → when a possible gap may be filled: `gapFillDelayMs` after it was first seen, so a
-   * sponsored payment may reuse its nonce first, or later once the ledger said a payment in flight holds it.
+   * `<network>|<sponsor>|<nonce>` → when a possible gap may be filled: `gapFillDelayMs` after it was first seen free,
+   * so a sponsored payment may reuse its nonce first. A nonce a settlement in flight holds has no entry: its delay
+   * starts once it is free.
    */
   const fillableAt = new Map<string, number>();
   /** `<network>|<sponsor>|<nonce>` → this keeper's filler for it, and when the node accepted it. */
@@ -187,13 +188,9 @@ export function createKeeper(
         const account = { network: network.caip2, sponsor: key.address };
         if (!(await holdsLease(network))) return filled;
         if (!(await context.ledger.takeSponsorGap(account, nonce))) {
-          // A payment in flight took it since the round's read (another process's, or one sponsored meanwhile). On a
-          // key with nothing mined, whose gaps are guessed, it is asked about again only after the longer of the fill
-          // delay and `rebroadcastAfterMs`, not every round under the sponsorship lock.
-          const wait = gapsListed(key.nonces)
-            ? settings.gapFillDelayMs
-            : Math.max(settings.gapFillDelayMs, context.rebroadcastAfterMs);
-          fillableAt.set(id, context.now() + wait);
+          // A payment in flight took it since the round's read (another process's, or one sponsored meanwhile): the
+          // next rounds' reads pass it over while it is held, and its delay starts again once it is free.
+          fillableAt.set(id, context.now() + settings.gapFillDelayMs);
           continue;
         }
         const filler = await pool.signFiller(network, chain, key.address, nonce);

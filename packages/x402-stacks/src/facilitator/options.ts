@@ -119,10 +119,9 @@ export type FacilitatorOptions = {
   /**
    * The keeper: background work for the life of the facilitator (see `Facilitator.keeper`). `intervalMs` is how often
    * it runs (default 2,000 ms); `rebroadcastAfterMs` is how long a broadcast transaction may stay unknown to the
-   * node before the keeper sends its identical bytes again (default 15,000 ms). It also spaces the keeper's other
-   * repeated work: a gap filler is not sent again within it, and on a sponsor key with nothing mined (whose gaps the
-   * API does not list) a nonce that a payment in flight holds is looked at again only after it (or
-   * `sponsor.gapFillDelayMs`, if longer).
+   * node before the keeper sends its identical bytes again (default 15,000 ms); a gap filler is not sent again within
+   * it either. A possible gap in a sponsor key's nonces that a settlement in flight holds (as each round reads them) is
+   * passed over, and its `sponsor.gapFillDelayMs` starts once it is free.
    */
   keeper?: { intervalMs?: number; rebroadcastAfterMs?: number };
   /**
