@@ -6,21 +6,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { startDevnet } from '@x402-stacks/devnet';
+import { type Devnet, startDevnet } from '@x402-stacks/devnet';
 import { testPostgresUrl } from '@x402-stacks/test-kit';
 import Database from 'better-sqlite3';
 import { stxPaymentBody } from './payment-body.js';
-import { startProcess } from './process.js';
-import { stopWithLedgerStuck } from './stuck-ledger.js';
+import { type RunningProcess, startProcess } from './process.js';
+import { assertEndedAtDeadline, stopWithLedgerStuck } from './stuck-ledger.js';
 
 const POSTGRES_URL = await testPostgresUrl();
+/** The service's entry point, run from its sources. */
+const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 
 test('starts from the environment, serves /health, and exits 0 on SIGTERM', {
   timeout: 60_000,
 }, async () => {
   const devnet = await startDevnet({ port: 0 });
   const dir = mkdtempSync(join(tmpdir(), 'x402-facilitator-'));
-  const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
   const service = await startProcess(['--import', 'tsx', main], {
     PORT: '0',
     STACKS_API_URL_TESTNET: devnet.url,
@@ -42,7 +43,6 @@ test('starts from the environment, serves /health, and exits 0 on SIGTERM', {
 });
 
 test('a bad configuration exits 2 and lists the problem', { timeout: 30_000 }, async () => {
-  const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
   const child = spawn(process.execPath, ['--import', 'tsx', main], {
     env: { ...process.env, PORT: 'nope' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -56,118 +56,127 @@ test('a bad configuration exits 2 and lists the problem', { timeout: 30_000 }, a
   assert.match(errors, /PORT/);
 });
 
-test('at SIGTERM a settle call waiting on a stalled chain answers settlement_pending and the process exits 0 at once, the settlement kept broadcast', {
-  timeout: 60_000,
-}, async () => {
-  const devnet = await startDevnet({ port: 0 });
-  const dir = mkdtempSync(join(tmpdir(), 'x402-facilitator-'));
-  const path = join(dir, 'ledger.db');
-  const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
-  const service = await startProcess(['--import', 'tsx', main], {
-    PORT: '0',
-    STACKS_API_URL_TESTNET: devnet.url,
-    DATABASE_URL: `sqlite:${path}`,
-    // The settle call would wait two minutes for its confirmation, and the chain mines nothing meanwhile.
-    SETTLE_TIMEOUT_MS: '120000',
-    CLAIM_LEASE_MS: '150000',
-  });
-  try {
-    const body = await stxPaymentBody({
-      payer: devnet.accounts[0]!.account,
-      payTo: devnet.accounts[1]!.address,
-      nonce: 0n,
-    });
-    devnet.chain.stall(true);
-    const settling = fetch(`${service.url}/settle`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-    await until(() => devnet.chain.mempool.length > 0, 'the settle call broadcast its payment');
-    const signalledAt = performance.now();
-    const code = await service.stop('SIGTERM');
-    const tookMs = performance.now() - signalledAt;
-    assert.equal(code, 0);
-    assert.ok(tookMs < 5_000, `stopped after ${Math.round(tookMs)} ms`);
-    const answer = await settling;
-    assert.equal(answer.headers.get('connection'), 'close');
-    const settled = (await answer.json()) as { success: boolean; errorReason?: string };
-    assert.equal(settled.success, false);
-    assert.equal(settled.errorReason, 'settlement_pending');
-    assert.deepEqual(ledgerRows(path, 'select state from x402_settlements'), [
-      { state: 'broadcast' },
-    ]);
-    // Answered once: a retry of the payment is a duplicate until it is confirmed, then served once (with its id).
-    assert.deepEqual(ledgerRows(path, 'select answer from x402_answers'), [{ answer: 'pending' }]);
-  } finally {
-    service.child.kill('SIGKILL');
-    devnet.chain.stall(false);
-    await devnet.stop();
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+test(
+  'at SIGTERM a settle call waiting on a stalled chain answers settlement_pending and the process exits 0 at once, the settlement kept broadcast',
+  {
+    timeout: 60_000,
+  },
+  () =>
+    onSqlite(async (running) => {
+      running.devnet.chain.stall(true);
+      const { code, tookMs, answer } = await stopDuringSettle(
+        running,
+        0n,
+        () => running.devnet.chain.mempool.length > 0,
+        'the settle call broadcast its payment',
+      );
+      assert.equal(code, 0);
+      assert.ok(tookMs < 5_000, `stopped after ${tookMs} ms`);
+      assert.ok(!(answer instanceof Error), `answered, not cut: ${String(answer)}`);
+      assert.equal(answer.headers.get('connection'), 'close');
+      const settled = (await answer.json()) as { success: boolean; errorReason?: string };
+      assert.equal(settled.success, false);
+      assert.equal(settled.errorReason, 'settlement_pending');
+      assert.deepEqual(ledgerRows(running.path, 'select state from x402_settlements'), [
+        { state: 'broadcast' },
+      ]);
+      // Answered once: a retry of the payment is a duplicate until it is confirmed, then served once (with its id).
+      assert.deepEqual(ledgerRows(running.path, 'select answer from x402_answers'), [
+        { answer: 'pending' },
+      ]);
+    }),
+);
 
-test("a request still running when the stop grace ends (a payment waiting for its payer's earlier nonce) is cut 10 s after SIGTERM; the claim stays for the next start", {
-  timeout: 60_000,
-}, async () => {
-  const devnet = await startDevnet({ port: 0 });
-  const dir = mkdtempSync(join(tmpdir(), 'x402-facilitator-'));
-  const path = join(dir, 'ledger.db');
-  const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
-  const service = await startProcess(['--import', 'tsx', main], {
-    PORT: '0',
-    STACKS_API_URL_TESTNET: devnet.url,
-    DATABASE_URL: `sqlite:${path}`,
-    SETTLE_TIMEOUT_MS: '120000',
-    CLAIM_LEASE_MS: '150000',
-  });
-  try {
-    // Nonce 1 while the payer never sent nonce 0: the payment waits in the ledger, claimed, for its turn.
-    const body = await stxPaymentBody({
-      payer: devnet.accounts[0]!.account,
-      payTo: devnet.accounts[1]!.address,
-      nonce: 1n,
-    });
-    const settling = fetch(`${service.url}/settle`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    }).catch((error: unknown) => error);
-    await until(
-      () => ledgerRows(path, 'select state from x402_settlements').length > 0,
-      'the settle call claimed its payment',
-    );
-    const signalledAt = performance.now();
-    const code = await service.stop('SIGTERM');
-    const tookMs = performance.now() - signalledAt;
-    assert.equal(code, 0);
-    assert.ok(tookMs >= 9_500 && tookMs < 14_000, `stopped after ${Math.round(tookMs)} ms`);
-    assert.ok((await settling) instanceof Error, 'the call in flight was cut, not answered');
-    assert.match(
-      service.output(),
-      /connections still open at the end of the stop grace were closed/,
-    );
-    assert.deepEqual(ledgerRows(path, 'select state from x402_settlements'), [
-      { state: 'claimed' },
-    ]);
-    assert.equal(devnet.chain.mempool.length, 0, 'nothing was broadcast');
-  } finally {
-    service.child.kill('SIGKILL');
-    await devnet.stop();
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+test(
+  "a request still running when the stop grace ends (a payment waiting for its payer's earlier nonce) is cut 10 s after SIGTERM; the claim stays for the next start",
+  {
+    timeout: 60_000,
+  },
+  () =>
+    onSqlite(async (running) => {
+      // Nonce 1 while the payer never sent nonce 0: the payment waits in the ledger, claimed, for its turn.
+      const { code, tookMs, answer } = await stopDuringSettle(
+        running,
+        1n,
+        () => ledgerRows(running.path, 'select state from x402_settlements').length > 0,
+        'the settle call claimed its payment',
+      );
+      assert.equal(code, 0);
+      assert.ok(tookMs >= 9_500 && tookMs < 14_000, `stopped after ${tookMs} ms`);
+      assert.ok(answer instanceof Error, 'the call in flight was cut, not answered');
+      assert.match(
+        running.service.output(),
+        /connections still open at the end of the stop grace were closed/,
+      );
+      assert.deepEqual(ledgerRows(running.path, 'select state from x402_settlements'), [
+        { state: 'claimed' },
+      ]);
+      assert.equal(running.devnet.chain.mempool.length, 0, 'nothing was broadcast');
+    }),
+);
 
 test('a stop held up by a ledger stuck on a lock ends 15 s after SIGTERM with exit 1, and says so', {
   timeout: 60_000,
 }, async () => {
-  const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
-  const stop = await stopWithLedgerStuck(['--import', 'tsx', main], POSTGRES_URL);
-  assert.equal(stop.code, 1);
-  assert.ok(stop.tookMs >= 14_500 && stop.tookMs < 25_000, `stopped after ${stop.tookMs} ms`);
-  assert.match(stop.errors, /still stopping after 15 s; exiting/);
-  assert.ok(stop.settleCut, 'the call in flight was cut');
+  assertEndedAtDeadline(await stopWithLedgerStuck(['--import', 'tsx', main], POSTGRES_URL));
 });
+
+/**
+ * Runs `body` against the service started from its sources on a SQLite ledger and a devnet, with settle calls that
+ * would wait two minutes (for a confirmation or for the payer's earlier nonce) unless a stop ends them first.
+ */
+async function onSqlite(body: (running: Running) => Promise<void>): Promise<void> {
+  const devnet = await startDevnet({ port: 0 });
+  const dir = mkdtempSync(join(tmpdir(), 'x402-facilitator-'));
+  const path = join(dir, 'ledger.db');
+  try {
+    const service = await startProcess(['--import', 'tsx', main], {
+      PORT: '0',
+      STACKS_API_URL_TESTNET: devnet.url,
+      DATABASE_URL: `sqlite:${path}`,
+      SETTLE_TIMEOUT_MS: '120000',
+      CLAIM_LEASE_MS: '150000',
+    });
+    try {
+      await body({ devnet, service, path });
+    } finally {
+      service.child.kill('SIGKILL');
+    }
+  } finally {
+    devnet.chain.stall(false);
+    await devnet.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+type Running = { devnet: Devnet; service: RunningProcess; path: string };
+
+/**
+ * Sends a payment of the devnet's first account at `nonce` to `/settle`, waits until `reached` says the call got that
+ * far, then sends SIGTERM.
+ * @returns the exit code, the time from the signal to the exit, and the call's answer or, when it was cut, its error.
+ */
+async function stopDuringSettle(
+  { devnet, service }: Running,
+  nonce: bigint,
+  reached: () => boolean,
+  what: string,
+): Promise<{ code: number | null; tookMs: number; answer: Response | Error }> {
+  const body = await stxPaymentBody({
+    payer: devnet.accounts[0]!.account,
+    payTo: devnet.accounts[1]!.address,
+    nonce,
+  });
+  const settling = fetch(`${service.url}/settle`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  }).catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))));
+  await until(reached, what);
+  const signalledAt = performance.now();
+  const code = await service.stop('SIGTERM');
+  return { code, tookMs: Math.round(performance.now() - signalledAt), answer: await settling };
+}
 
 /** Rows of the service's SQLite ledger, read beside it. */
 function ledgerRows(path: string, query: string): unknown[] {

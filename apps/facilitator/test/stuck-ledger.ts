@@ -97,3 +97,18 @@ export async function stopWithLedgerStuck(
     await devnet.stop();
   }
 }
+
+/**
+ * What both entry points promise of a stop held up this way: exit 1 at the 15 s deadline, a line on stderr that says
+ * so, and the settle call in flight cut rather than answered.
+ * @example
+ * ```ts
+ * assertEndedAtDeadline(await stopWithLedgerStuck(args, connectionString));
+ * ```
+ */
+export function assertEndedAtDeadline(stop: StuckStop): void {
+  assert.equal(stop.code, 1);
+  assert.ok(stop.tookMs >= 14_500 && stop.tookMs < 25_000, `stopped after ${stop.tookMs} ms`);
+  assert.match(stop.errors, /SIGTERM: still stopping after 15 s; exiting/);
+  assert.ok(stop.settleCut, 'the call in flight was cut');
+}
