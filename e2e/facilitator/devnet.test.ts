@@ -344,6 +344,22 @@ describe('facilitator engine against the devnet', () => {
     }
   });
 
+  test("a facilitator hears the chain's blocks from its creation, and drain() closes the channel", async () => {
+    const subscribers = () => devnet.blockEvents.subscribers;
+    const until = async (condition: () => boolean, what: string) => {
+      const by = Date.now() + 5_000;
+      while (!condition()) {
+        assert.ok(Date.now() < by, what);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    };
+    const before = subscribers();
+    const hearing = createFacilitator({ networks: { testnet: { url: devnet.url } } });
+    await until(() => subscribers() === before + 1, 'subscribed before any settlement');
+    hearing.drain();
+    await until(() => subscribers() === before, 'the channel closed by the drain');
+  });
+
   test('supported lists the served networks and the bazaar and payment-identifier extensions', () => {
     assert.deepEqual(facilitator.supported(), {
       // maxNonceAhead: buyers may chain this many payments past their next nonce (parallel nonces).

@@ -44,6 +44,8 @@ export type FacilitatorConfig = {
   readonly keeperIntervalMs: number;
   readonly settleTimeoutMs: number;
   readonly pollIntervalMs: number;
+  /** Whether settlement statuses are also read when the API's WebSocket channel pushes a block that holds them. */
+  readonly blockEvents: boolean;
   readonly maxBodyBytes: number;
   readonly apiKeys: readonly string[];
   readonly corsOrigins: readonly string[];
@@ -102,6 +104,7 @@ export const ENVIRONMENT = {
   KEEPER_INTERVAL_MS: '2000',
   SETTLE_TIMEOUT_MS: '60000',
   POLL_INTERVAL_MS: '1000',
+  BLOCK_EVENTS: 'true',
   MAX_BODY_BYTES: '65536',
   API_KEYS: '',
   CORS_ORIGINS: '',
@@ -180,6 +183,7 @@ const Schema = z.object({
   KEEPER_INTERVAL_MS: integer(100, 10 * 60_000),
   SETTLE_TIMEOUT_MS: integer(100, 10 * 60_000),
   POLL_INTERVAL_MS: integer(10, 60_000),
+  BLOCK_EVENTS: z.enum(['true', 'false'], 'expected true or false').transform((v) => v === 'true'),
   MAX_BODY_BYTES: integer(1024, 10 * 1024 * 1024),
   API_KEYS: z.string(),
   CORS_ORIGINS: z.string(),
@@ -279,6 +283,7 @@ export function loadConfig(env: Record<string, string | undefined>): Facilitator
     keeperIntervalMs: config.KEEPER_INTERVAL_MS,
     settleTimeoutMs: config.SETTLE_TIMEOUT_MS,
     pollIntervalMs: config.POLL_INTERVAL_MS,
+    blockEvents: config.BLOCK_EVENTS,
     maxBodyBytes: config.MAX_BODY_BYTES,
     apiKeys: list(config.API_KEYS),
     corsOrigins: list(config.CORS_ORIGINS),

@@ -45,7 +45,11 @@ export async function openFacilitator(
     networks: Object.fromEntries(
       config.networks.map((name) => [
         name,
-        { url: config.apiUrls[name], ...(config.apiKey ? { apiKey: config.apiKey } : {}) },
+        {
+          url: config.apiUrls[name],
+          ...(config.apiKey ? { apiKey: config.apiKey } : {}),
+          blockEvents: config.blockEvents,
+        },
       ]),
     ),
     ledger: opened.ledger,

@@ -20,6 +20,19 @@ describe('loadConfig', () => {
     assert.equal(config.logLevel, 'info');
     assert.equal(config.heapGrowthPercent, 30);
     assert.equal(config.sbtcContractTestnet, undefined, "the library's default testnet sBTC");
+    assert.equal(config.blockEvents, true);
+  });
+
+  test('BLOCK_EVENTS turns pushed blocks off, and takes only true or false', () => {
+    assert.equal(loadConfig({ BLOCK_EVENTS: 'false' }).blockEvents, false);
+    assert.equal(loadConfig({ BLOCK_EVENTS: 'true' }).blockEvents, true);
+    assert.throws(
+      () => loadConfig({ BLOCK_EVENTS: 'off' }),
+      (error: unknown) =>
+        error instanceof ConfigError &&
+        error.reason === 'invalid_config' &&
+        error.problems.some((problem) => /BLOCK_EVENTS.*expected true or false/.test(problem)),
+    );
   });
 
   test('batch-settlement: an escrow needs the authorizer key, and neither is ever echoed', () => {

@@ -40,6 +40,9 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
     });
     response.end(payload);
   });
+  // No WebSocket channel here, as on an API without one: the service's block feed is refused, and the chain is read at
+  // the status rounds alone (every read through this proxy, counted).
+  server.on('upgrade', (_request, socket) => socket.destroy());
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,

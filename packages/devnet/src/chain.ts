@@ -122,6 +122,7 @@ export class DevnetChain {
   readonly #arena = new ByteArena();
   #nextFaults: Fault[] = [];
   #stalled = false;
+  readonly #blockListeners = new Set<(block: Block) => void>();
 
   constructor(options: DevnetChainOptions = {}) {
     this.accounts = genesisAccounts(options.accounts ?? 10);
@@ -261,7 +262,30 @@ export class DevnetChain {
     };
     this.#blocks.push(block);
     for (const record of included) record.block = block;
+    for (const listener of this.#blockListeners) {
+      try {
+        listener(block);
+      } catch {
+        // A listener's fault never stops the chain.
+      }
+    }
     return block;
+  }
+
+  /**
+   * Calls `listener` with every block mined from now on, right after it is recorded (its transactions readable).
+   * @returns the function that stops it.
+   * @example
+   * ```ts
+   * const stop = chain.onBlock((block) => console.log(block.height, block.txids));
+   * ```
+   */
+  onBlock(listener: (block: Block) => void): () => void {
+    const own = (block: Block) => listener(block);
+    this.#blockListeners.add(own);
+    return () => {
+      this.#blockListeners.delete(own);
+    };
   }
 
   /** Mines `count` blocks (fewer if stalled) and returns them. */

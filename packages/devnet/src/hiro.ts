@@ -11,7 +11,7 @@ import {
   wireToPostCondition,
 } from '@stacks/transactions';
 import { contractIdOf, u128Hex } from './admission.js';
-import type { DevnetChain, TransactionRecord } from './chain.js';
+import type { Block, DevnetChain, TransactionRecord } from './chain.js';
 
 const TRANSFER_PARAMETERS = ['amount', 'sender', 'recipient', 'memo'];
 /** batch-escrow's parameter names, as its source declares them. */
@@ -187,6 +187,23 @@ export function balancesJson(chain: DevnetChain, principal: string): Record<stri
       }),
     ),
     non_fungible_tokens: {},
+  };
+}
+
+/** A block as the API's `block` event pushes it (the extended API's `Block`, as far as the devnet knows one). */
+export function blockJson(block: Block): Record<string, unknown> {
+  return {
+    canonical: true,
+    height: block.height,
+    hash: block.hash,
+    index_block_hash: block.hash,
+    parent_block_hash: block.parentHash,
+    block_time: block.time,
+    block_time_iso: new Date(block.time * 1000).toISOString(),
+    burn_block_height: block.burnBlockHeight,
+    burn_block_time: block.burnBlockTime,
+    burn_block_time_iso: new Date(block.burnBlockTime * 1000).toISOString(),
+    txs: block.txids.map((txid) => `0x${txid}`),
   };
 }
 

@@ -5,6 +5,7 @@
  * @module
  */
 export { type AdmittedTransaction, MAX_NONCE_CHAINING, type Rejection } from './admission.js';
+export { BLOCK_EVENTS_PATH, type BlockEvents } from './block-events.js';
 export {
   type Block,
   type BroadcastResult,

@@ -3,8 +3,10 @@
  * @module
  */
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
+import { attachBlockEvents, type BlockEvents } from './block-events.js';
 import { type Block, DevnetChain, type DevnetChainOptions } from './chain.js';
 import type { DevnetAccount } from './genesis.js';
 import { createDevnetApp } from './http.js';
@@ -38,6 +40,11 @@ export type Devnet = {
   readonly chain: DevnetChain;
   /** How blocks are produced now. */
   readonly mining: MiningMode;
+  /**
+   * The extended API's WebSocket channel at `/extended/v1/ws` (JSON-RPC 2.0, the `block` event): how many
+   * connections are subscribed, and a way to end them all at once, as a restarting API would.
+   */
+  readonly blockEvents: Pick<BlockEvents, 'subscribers' | 'dropConnections'>;
   /**
    * Changes how blocks are produced from now on, the chain kept: a benchmark compares the same services at two block
    * times, a test stops mining on broadcast to hold transactions pending. An interval starts counting now.
@@ -79,6 +86,7 @@ export async function startDevnet(options: StartDevnetOptions = {}): Promise<Dev
     started.once('error', reject);
   });
   const { port } = server.address() as AddressInfo;
+  const blockEvents = attachBlockEvents(server as Server, chain);
   let timer: NodeJS.Timeout | undefined;
   const startTimer = () => {
     if (mining.mode !== 'interval') return;
@@ -102,11 +110,14 @@ export async function startDevnet(options: StartDevnetOptions = {}): Promise<Dev
       timer = undefined;
       if (!stopped) startTimer();
     },
+    blockEvents,
     mine: (count = 1) => chain.mine(count),
     async stop() {
       if (stopped) return;
       stopped = true;
       clearInterval(timer);
+      // Upgraded connections count as open ones: the server would not close while a subscriber stays.
+      blockEvents.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       if (options.statePath) saveState(options.statePath, chain);
     },

@@ -8,11 +8,12 @@ import { fromHex } from '../stacks/bytes.js';
 import { InvalidTransactionIdError } from '../stacks/errors.js';
 import { resolveNetwork, type StacksNetworkInput } from '../stacks/networks.js';
 import { transactionIdOf } from '../stacks/signature.js';
+import { createBlockFeed, type MinedBlock, type StopWatching } from './block-feed.js';
 import { ChainRequestError, InvalidChainInputError } from './errors.js';
 import { createFetchExchange } from './fetch-exchange.js';
 import { createNodeExchange } from './node-exchange.js';
 import { redactUrl } from './redact.js';
-import { createRequest, type Request } from './request.js';
+import { channelUrl, createRequest, credentialHeaders, type Request } from './request.js';
 import {
   BroadcastTxidSchema,
   MultipleTransactionsSchema,
@@ -50,6 +51,8 @@ const PATHS = {
   balances: (principal: string) => `/extended/v1/address/${encodeURIComponent(principal)}/balances`,
   callRead: (address: string, name: string, fn: string) =>
     `/v2/contracts/call-read/${encodeURIComponent(address)}/${encodeURIComponent(name)}/${encodeURIComponent(fn)}`,
+  /** The WebSocket channel (JSON-RPC 2.0), for `watchBlocks`. */
+  events: '/extended/v1/ws',
 } as const;
 
 /** Txids per `tx/multiple` read: about 3.6 kB of query string, well inside every proxy's URL limit. */
@@ -90,6 +93,12 @@ export type ChainClientOptions = {
   now?: () => number;
   /** Waits between retries. Default a `setTimeout` promise; tests pass one that records and returns at once. */
   sleep?: (ms: number) => Promise<void>;
+  /**
+   * Whether the client offers {@link ChainClient.watchBlocks}: new blocks pushed over the API's WebSocket channel
+   * (`/extended/v1/ws`), with the same credentials as every request. Nothing connects until something watches.
+   * Default `true`, or `false` when `fetch` is given (the channel would not go through it).
+   */
+  blockEvents?: boolean;
 };
 
 /**
@@ -166,6 +175,22 @@ export interface ChainClient {
    * ```
    */
   callReadOnly?(contractId: string, functionName: string, args: readonly string[]): Promise<string>;
+  /**
+   * Calls `listener` with each block the API pushes from now on (the `block` event of its WebSocket channel,
+   * `/extended/v1/ws`), until the returned function is called. One connection serves every watcher; it opens at the
+   * first and closes with the last.
+   *
+   * A hint of when to read, not a read: the channel may be down (it is opened again after 1 s, doubling up to 30 s),
+   * and blocks pushed meanwhile are never replayed, so a caller that must not miss a transaction still polls. A
+   * facilitator reads a settlement's status as soon as its block is pushed, instead of at its next poll. Optional:
+   * absent with `blockEvents: false`.
+   * @example
+   * ```ts
+   * const stop = chain.watchBlocks?.((block) => console.log(block.height, block.txids));
+   * stop?.();
+   * ```
+   */
+  watchBlocks?(listener: (block: MinedBlock) => void): StopWatching;
 }
 
 /**
@@ -286,7 +311,19 @@ export function createChainClient(options: ChainClientOptions): ChainClient {
     });
   }
 
+  const blockEvents = options.blockEvents ?? !options.fetch;
+  const feed = blockEvents
+    ? createBlockFeed({
+        url: channelUrl(base, PATHS.events),
+        headers: credentialHeaders(base, options.apiKey),
+      })
+    : undefined;
+
   return {
+    ...(feed
+      ? { watchBlocks: (listener: (block: MinedBlock) => void) => feed.watch(listener) }
+      : {}),
+
     async broadcast(transaction) {
       const bytes = transactionBytes(transaction);
       const localTxid = transactionIdOf(bytes);

@@ -1,9 +1,10 @@
 /**
  * `x402-stacks/chain`: the one HTTP client for a Stacks node plus the Hiro extended API (broadcast, transaction
  * status, nonces, balances, fee rate, chain info), with timeouts, retries, a post-broadcast 404 grace period and
- * credential redaction.
+ * credential redaction; and the blocks the API pushes over its WebSocket channel (`watchBlocks`).
  * @module
  */
+export type { MinedBlock, StopWatching } from './block-feed.js';
 export { type ChainClient, type ChainClientOptions, createChainClient } from './client.js';
 export {
   ChainRequestError,

@@ -81,16 +81,14 @@ export type Request = (spec: RequestSpec) => Promise<ChainResponse>;
  */
 export function createRequest(transport: Transport): Request {
   const { base, apiKey, timeoutMs, maxRetries } = transport;
-  const username = safeDecode(base.username);
-  const password = safeDecode(base.password);
-  const secrets = [apiKey, password, base.password].filter((secret): secret is string => !!secret);
+  const secrets = [apiKey, safeDecode(base.password), base.password].filter(
+    (secret): secret is string => !!secret,
+  );
   const redact = (text: string) => redactSecrets(text, secrets);
-
-  const headers: Record<string, string> = { accept: 'application/json' };
-  // Sent to any host, unlike @stacks/network's middleware, which only adds it for *.hiro.so and *.stacks.co.
-  if (apiKey) headers['x-api-key'] = apiKey;
-  // fetch refuses URLs with credentials, so `user:pass@` becomes a Basic authorization header (for node's http too).
-  if (username || password) headers.authorization = `Basic ${base64(`${username}:${password}`)}`;
+  const headers: Record<string, string> = {
+    accept: 'application/json',
+    ...credentialHeaders(base, apiKey),
+  };
 
   return async function request(spec) {
     const { url, display } = target(base, spec.path, secrets);
@@ -310,6 +308,38 @@ function snippet(text: string): string {
 
 function truncate(text: string, length: number): string {
   return text.length > length ? `${text.slice(0, length - 1)}…` : text;
+}
+
+/**
+ * The headers that carry the configured credentials to whatever host the base URL names: the API key, and `user:pass@`
+ * as Basic authorization (fetch refuses URLs with credentials, so they never travel in the URL).
+ * @example
+ * ```ts
+ * credentialHeaders(new URL('https://user:pass@node.example'), undefined); // { authorization: 'Basic dXNlcjpwYXNz' }
+ * ```
+ */
+export function credentialHeaders(base: URL, apiKey: string | undefined): Record<string, string> {
+  const headers: Record<string, string> = {};
+  // Sent to any host, unlike @stacks/network's middleware, which only adds it for *.hiro.so and *.stacks.co.
+  if (apiKey) headers['x-api-key'] = apiKey;
+  const username = safeDecode(base.username);
+  const password = safeDecode(base.password);
+  if (username || password) headers.authorization = `Basic ${base64(`${username}:${password}`)}`;
+  return headers;
+}
+
+/**
+ * The WebSocket URL of a path below the base URL, as `request` builds an HTTP one: `ws:` for `http:`, `wss:` for
+ * `https:`, the base URL's query kept (a provider may authenticate by it), `user:pass@` left out (it goes as a header).
+ * @example
+ * ```ts
+ * channelUrl(new URL('https://u:p@node.example/api/'), '/extended/v1/ws'); // 'wss://node.example/api/extended/v1/ws'
+ * ```
+ */
+export function channelUrl(base: URL, path: string): string {
+  const { url } = target(base, path, []);
+  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+  return url.href;
 }
 
 function safeDecode(text: string): string {

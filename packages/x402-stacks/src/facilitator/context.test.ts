@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { X402StacksError } from '../errors/base.js';
+import { createContext } from './context.js';
 import { createFacilitator } from './engine.js';
 import { FacilitatorConfigError } from './errors.js';
 
@@ -41,4 +42,15 @@ test('a valid configuration builds, with the pool’s first key advertised as sp
   const [kind] = facilitator.supported().kinds;
   assert.equal(kind?.extra?.sponsor, kind?.extra?.feePayer);
   assert.match(String(kind?.extra?.sponsor), /^ST/);
+});
+
+test("a network's built-in client offers pushed blocks unless blockEvents is false", () => {
+  const chainOf = (connection: { url: string; blockEvents?: boolean }) =>
+    [...createContext({ networks: { testnet: connection } }).chains.values()][0]!.chain;
+  assert.equal(typeof chainOf({ url: 'http://127.0.0.1:1' }).watchBlocks, 'function');
+  assert.equal(
+    typeof chainOf({ url: 'http://127.0.0.1:1', blockEvents: true }).watchBlocks,
+    'function',
+  );
+  assert.equal(chainOf({ url: 'http://127.0.0.1:1', blockEvents: false }).watchBlocks, undefined);
 });

@@ -124,6 +124,9 @@ export function createContext(options: FacilitatorOptions): FacilitatorContext {
               network,
               ...(connection.url ? { url: connection.url } : {}),
               ...(connection.apiKey ? { apiKey: connection.apiKey } : {}),
+              ...(connection.blockEvents === undefined
+                ? {}
+                : { blockEvents: connection.blockEvents }),
             });
       chains.set(network.caip2, { network, chain });
     } catch (error) {

@@ -76,6 +76,8 @@ export type Facilitator = {
    * process's keeper). Until `keeper.stop()`, the keeper's rounds only renew this process's lease, so another process
    * does not take over the calls still running here. For good: a later settle answers `settlement_pending` without
    * waiting. (A batch-settlement refund's wait for its own transaction is not a settlement's: it runs to its time.)
+   * It also closes the channels of pushed blocks (`blockEvents`), which a facilitator keeps open from its creation: a
+   * facilitator dropped undrained keeps its connections until the process ends (they never hold the process open).
    * @example
    * ```ts
    * const closed = new Promise((resolve) => server.close(resolve));

@@ -12,12 +12,18 @@ import type { Ledger, SponsorLimits } from './ledger.js';
 
 /**
  * How to reach one network's node: a URL and key for the built-in client, or a ready ChainClient.
+ *
+ * `blockEvents` (default `true`): the built-in client hears new blocks over the API's WebSocket channel
+ * (`/extended/v1/ws`), and a settlement's status is read as soon as a block holds it instead of at the next poll.
+ * Polling goes on either way; an API without the channel is only polled.
  * @example
  * ```ts
- * const connection: NetworkConnection = { url: 'http://127.0.0.1:3999' };
+ * const connection: NetworkConnection = { url: 'http://127.0.0.1:3999', blockEvents: false };
  * ```
  */
-export type NetworkConnection = { url?: string; apiKey?: string } | { chain: ChainClient };
+export type NetworkConnection =
+  | { url?: string; apiKey?: string; blockEvents?: boolean }
+  | { chain: ChainClient };
 
 /**
  * How the facilitator pays the fees of sponsored payments, and what it refuses to pay for.

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import type { MinedBlock } from '../chain/block-feed.js';
 import type { ChainClient } from '../chain/client.js';
 import type { ChainTransaction } from '../chain/types.js';
 import { createStatusPoller } from './status-poller.js';
@@ -52,9 +53,33 @@ function harness() {
     },
   } as unknown as ChainClient;
   const poller = createStatusPoller(INTERVAL, sleep, () => clock);
+  // The same chain with pushed blocks: `push` hands a block's txids (bare) to whoever watches.
+  const watchers = new Set<(block: MinedBlock) => void>();
+  let watchCalls = 0;
+  const pushing = {
+    ...chain,
+    getTransaction: chain.getTransaction,
+    getTransactions: chain.getTransactions,
+    watchBlocks(listener: (block: MinedBlock) => void) {
+      watchCalls++;
+      watchers.add(listener);
+      return () => watchers.delete(listener);
+    },
+  } as unknown as ChainClient;
   return {
     poller,
     chain,
+    pushing,
+    push(...txids: string[]) {
+      const block = { height: 1, hash: '0x', txids: txids.map((id) => id.slice(2)) };
+      for (const watcher of watchers) watcher(block);
+    },
+    get watchers() {
+      return watchers.size;
+    },
+    get watchCalls() {
+      return watchCalls;
+    },
     reads,
     advanceTo,
     readTakes(ms: number) {
@@ -159,6 +184,114 @@ describe('status poller', () => {
     assert.equal((await during)?.status, 'success');
   });
 
+  test('a waiting transaction in a pushed block is read at once, alone, and the tick stays on its grid', async () => {
+    const h = harness();
+    const { poller, pushing, reads, advanceTo } = h;
+    const mined = poller.next(pushing, txid(1));
+    const other = poller.next(pushing, txid(2));
+    assert.equal(h.watchers, 1, 'the chain is watched from its first wait');
+    await advanceTo(10);
+    // Blocks heard in one turn share one read; a txid nobody waits for is not read.
+    h.push(txid(1), txid(9));
+    await advanceTo(10);
+    assert.deepEqual(reads, [{ at: 10, txids: [txid(1)] }]);
+    assert.equal((await mined)?.status, 'success');
+    assert.equal(poller.waiting, 1);
+    await advanceTo(49);
+    assert.equal(reads.length, 1, 'the others wait for the tick');
+    await advanceTo(50);
+    assert.deepEqual(reads.at(-1), { at: 50, txids: [txid(2)] });
+    assert.equal((await other)?.status, 'success');
+    assert.equal(h.watchCalls, 1, 'one watch for the life of the poller');
+  });
+
+  test('a block pushed before the first wait reads that wait at once, but once only', async () => {
+    const h = harness();
+    const { poller, pushing, reads, advanceTo } = h;
+    const first = poller.next(pushing, txid(1));
+    await advanceTo(50);
+    await first;
+    await advanceTo(60);
+    h.push(txid(2));
+    await advanceTo(70);
+    const early = poller.next(pushing, txid(2));
+    await advanceTo(70);
+    assert.deepEqual(reads.at(-1), { at: 70, txids: [txid(2)] });
+    assert.equal((await early)?.status, 'success');
+    // Asked again (as after a read that found it pending): the tick, one interval after the last tick's read.
+    const again = poller.next(pushing, txid(2));
+    await advanceTo(99);
+    assert.equal(reads.length, 2);
+    await advanceTo(100);
+    assert.deepEqual(reads.at(-1), { at: 100, txids: [txid(2)] });
+    assert.equal((await again)?.status, 'success');
+  });
+
+  test('a push during a read is read right after it; a client whose watch throws is read at the ticks', async () => {
+    const h = harness();
+    const { poller, pushing, reads, advanceTo, readTakes } = h;
+    readTakes(10);
+    const first = poller.next(pushing, txid(1));
+    await advanceTo(50);
+    const second = poller.next(pushing, txid(2));
+    h.push(txid(2));
+    await advanceTo(60);
+    assert.deepEqual(
+      reads.map((read) => [read.at, read.txids]),
+      [
+        [50, [txid(1)]],
+        [60, [txid(2)]],
+      ],
+    );
+    await advanceTo(80);
+    await Promise.all([first, second]);
+    readTakes(0);
+
+    const throwing = {
+      ...h.chain,
+      getTransactions: h.chain.getTransactions,
+      watchBlocks() {
+        throw new Error('no channel');
+      },
+    } as unknown as ChainClient;
+    const look = poller.next(throwing, txid(3));
+    await advanceTo(100);
+    assert.deepEqual(reads.at(-1), { at: 100, txids: [txid(3)] });
+    assert.equal((await look)?.status, 'success');
+  });
+
+  test('a chain watched before its first wait hears the blocks mined before it', async () => {
+    const h = harness();
+    const { poller, pushing, reads, advanceTo } = h;
+    poller.watch(pushing);
+    poller.watch(pushing);
+    assert.equal(h.watchCalls, 1);
+    h.push(txid(1));
+    await advanceTo(5);
+    assert.equal(reads.length, 0, 'nothing waits: nothing is read');
+    const look = poller.next(pushing, txid(1));
+    await advanceTo(5);
+    assert.deepEqual(reads, [{ at: 5, txids: [txid(1)] }]);
+    assert.equal((await look)?.status, 'success');
+  });
+
+  test('close stops watching, and a closed poller reads at the ticks alone', async () => {
+    const h = harness();
+    const { poller, pushing, reads, advanceTo } = h;
+    const first = poller.next(pushing, txid(1));
+    assert.equal(h.watchers, 1);
+    poller.close();
+    assert.equal(h.watchers, 0);
+    h.push(txid(1));
+    await advanceTo(49);
+    assert.equal(reads.length, 0);
+    const second = poller.next(pushing, txid(2));
+    assert.equal(h.watchers, 0, 'not watched again');
+    await advanceTo(50);
+    assert.deepEqual(reads, [{ at: 50, txids: [txid(1), txid(2)] }]);
+    await Promise.all([first, second]);
+  });
+
   test('a clock stepped back waits one interval, not the time it stepped', async () => {
     const { poller, chain, reads, advanceTo, stepBackTo } = harness();
     const first = poller.next(chain, txid(1));
@@ -172,6 +305,46 @@ describe('status poller', () => {
     );
     assert.equal((await first)?.status, 'success');
     assert.equal((await after)?.status, 'success');
+  });
+
+  test('pushes never move the tick: with a clock that is not a number, the others are still read an interval on', async () => {
+    let clock = 0;
+    const sleeps: (() => void)[] = [];
+    const reads: (readonly string[])[] = [];
+    const watchers = new Set<(block: MinedBlock) => void>();
+    const poller = createStatusPoller(
+      INTERVAL,
+      () => new Promise<void>((resolve) => sleeps.push(() => resolve())),
+      () => clock,
+    );
+    const chain = {
+      async getTransactions(txids: readonly string[]) {
+        reads.push(txids);
+        return new Map(txids.map((id) => [id.slice(2), { txid: id, status: 'success' }]));
+      },
+      async getTransaction(id: string) {
+        reads.push([id]);
+        return { txid: id, status: 'success' };
+      },
+      watchBlocks(listener: (block: MinedBlock) => void) {
+        watchers.add(listener);
+        return () => watchers.delete(listener);
+      },
+    } as unknown as ChainClient;
+    clock = Number.NaN;
+    const other = poller.next(chain, txid(100));
+    const settle = () => new Promise((resolve) => setImmediate(resolve));
+    for (let n = 1; n <= 5; n++) {
+      const look = poller.next(chain, txid(n));
+      for (const watcher of watchers) watcher({ height: n, hash: '0x', txids: [txid(n).slice(2)] });
+      await look;
+      await settle();
+    }
+    assert.equal(sleeps.length, 1, 'one sleep for the tick, however many wakes');
+    assert.equal(poller.waiting, 1);
+    sleeps[0]!();
+    assert.equal((await other)?.status, 'success');
+    assert.deepEqual(reads.at(-1), [txid(100)]);
   });
 
   test('a clock that is not a number waits whole intervals, never a busy loop', async () => {

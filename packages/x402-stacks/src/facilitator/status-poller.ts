@@ -9,19 +9,34 @@
  * milliseconds later, used to wait a whole interval for every look. While reads follow one another, each begins one
  * interval after the previous one began, or at once when that read took longer. Rounds therefore begin about one
  * interval apart at least (a timer's millisecond), and each reads every transaction waiting then together.
+ *
+ * Where the chain client pushes new blocks (`watchBlocks`), a waiting transaction that a pushed block holds is read
+ * at once, with the others due then, and the tick stays where it was (`block-hints.ts`). A push only says when to
+ * read; the read decides, so a feed that is down or wrong costs time, never a wrong answer.
  * @module
  */
 import type { ChainClient } from '../chain/client.js';
 import type { ChainTransaction } from '../chain/types.js';
+import { createBlockHints } from './block-hints.js';
 
 /** What one look found: the transaction, `null` when the chain does not know it, `undefined` when the read failed. */
 export type StatusRead = ChainTransaction | null | undefined;
 
 export type StatusPoller = {
-  /** The chain's view of `txid` at the next tick, read with every other transaction waiting then. Never rejects. */
+  /**
+   * The chain's view of `txid` at the next tick, read with every other transaction waiting then, or sooner when a
+   * pushed block holds it. Never rejects.
+   */
   next(chain: ChainClient, txid: string): Promise<StatusRead>;
   /** How many transactions wait for the next tick (tests, metrics). */
   readonly waiting: number;
+  /**
+   * Starts hearing a chain's pushed blocks now, where its client pushes them, rather than at its first wait: a block
+   * mined before the channel is open is never heard, and the first settlements would wait for the tick.
+   */
+  watch(chain: ChainClient): void;
+  /** Stops watching every chain's blocks; reads go on at the ticks alone. */
+  close(): void;
 };
 
 /**
@@ -43,6 +58,9 @@ export function createStatusPoller(
   const waiting = new Map<ChainClient, Map<string, ((read: StatusRead) => void)[]>>();
   let count = 0;
   let running = false;
+  /** Ends the run loop's wait for its tick early: a pushed block holds a waiting transaction. */
+  let wake: (() => void) | undefined;
+  const hints = createBlockHints(now, () => wake?.());
   /** When the last read began: after an idle spell the next tick falls on the grid it began. */
   let readAt: number | undefined;
 
@@ -58,19 +76,62 @@ export function createStatusPoller(
 
   async function run(): Promise<void> {
     try {
+      /** The coming tick: one sleep, raced by every wake until it ends, so pushed blocks never move it. */
+      let tick: Promise<true> | undefined;
       for (let reading = false; waiting.size > 0; reading = true) {
-        const wait = untilNextTick(reading);
-        // A sleep that fails (a custom one) must not strand the waiters: this poller's own timer takes its place.
-        await sleep(wait).catch(() => new Promise((resolve) => setTimeout(resolve, wait)));
+        if (tick === undefined) {
+          const wait = untilNextTick(reading);
+          tick =
+            wait > 0
+              ? // A sleep that fails (a custom one) must not strand the waiters: this poller's own timer stands in.
+                sleep(wait)
+                  .catch(() => new Promise((resolve) => setTimeout(resolve, wait)))
+                  .then(() => true as const)
+              : Promise.resolve(true as const);
+        }
+        let ticked = false;
+        if (hints.due === 0) {
+          const woken = new Promise<false>((resolve) => {
+            wake = () => resolve(false);
+          });
+          ticked = await Promise.race([tick, woken]);
+          wake = undefined;
+        }
+        if (!ticked) {
+          await readDue();
+          continue;
+        }
+        tick = undefined;
         readAt = now();
         const due = [...waiting];
         waiting.clear();
+        hints.clear();
         count = 0;
         await Promise.all(due.map(([chain, listeners]) => lookAll(chain, listeners)));
       }
     } finally {
       running = false;
     }
+  }
+
+  /** Reads the waiting transactions pushed blocks hold, apart from the tick. */
+  async function readDue(): Promise<void> {
+    const reads: Promise<void>[] = [];
+    for (const [chain, txids] of hints.takeDue()) {
+      const listeners = waiting.get(chain);
+      if (!listeners) continue;
+      const taken = new Map<string, ((read: StatusRead) => void)[]>();
+      for (const txid of txids) {
+        const forTxid = listeners.get(txid);
+        if (!forTxid) continue;
+        listeners.delete(txid);
+        count -= forTxid.length;
+        taken.set(txid, forTxid);
+      }
+      if (listeners.size === 0) waiting.delete(chain);
+      if (taken.size > 0) reads.push(lookAll(chain, taken));
+    }
+    await Promise.all(reads);
   }
 
   return {
@@ -89,11 +150,19 @@ export function createStatusPoller(
           running = true;
           void run();
         }
+        // After the run started: whatever a hint does, this waiter is read at the tick.
+        try {
+          hints.waiting(chain, txid);
+        } catch {
+          // A txid the hints cannot key waits for the tick.
+        }
       });
     },
     get waiting() {
       return count;
     },
+    watch: (chain) => hints.watch(chain),
+    close: () => hints.close(),
   };
 }
 

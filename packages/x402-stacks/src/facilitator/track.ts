@@ -4,7 +4,7 @@
  * bytes have the same txid, so this can never pay twice. The looks of every settlement followed here share one timer
  * and batched reads (`status-poller.ts`). The first comes at the poller's next round, not straight after the broadcast
  * (the node's acceptance already said what a read right then would: the txid, in the mempool), though that round may
- * fall moments later.
+ * fall moments later; or as soon as a block the chain client pushes holds the transaction.
  * @module
  */
 import type { ChainClient } from '../chain/client.js';
@@ -84,8 +84,8 @@ export type Tracker = {
   isStopped(): boolean;
   /**
    * Ends the following at once: a settle call waiting on a status read answers `settlement_pending` (its seller follows
-   * the status, as after any pending answer), and the background following ends. The ledger keeps each settlement as
-   * broadcast, for the next start, or another process's keeper, to follow.
+   * the status, as after any pending answer), the background following ends, and pushed blocks are no longer heard.
+   * The ledger keeps each settlement as broadcast, for the next start, or another process's keeper, to follow.
    */
   stop(): void;
   idle(): Promise<void>;
@@ -107,6 +107,7 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
   /** When this process last sent a transaction's bytes, so a lost one is sent again at most so often. */
   const sentAt = new Map<string, number>();
   const poller = createStatusPoller(context.pollIntervalMs, context.sleep, context.now);
+  for (const { chain } of context.chains.values()) poller.watch(chain);
 
   async function observe(
     record: SettlementRecord,
@@ -341,6 +342,7 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
     isStopped: () => stopped,
     stop() {
       stopped = true;
+      poller.close();
       for (const cut of waitingReads) cut();
       waitingReads.clear();
     },
