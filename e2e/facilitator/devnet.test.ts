@@ -297,6 +297,21 @@ describe('facilitator engine against the devnet', () => {
     assert.equal((await facilitator.status(pending.transaction))?.state, 'success');
   });
 
+  test('a settle call whose caller hung up before the broadcast sends nothing and gives its claim back; the same bytes settle after', async () => {
+    const requirements = requirementsFor(seller());
+    const paid = await payment(requirements);
+    const txid = transactionIdOfPayment(paid);
+    const gone = await facilitator.settle(paid, requirements, { signal: AbortSignal.abort() });
+    assert.equal(gone.success, false);
+    assert.equal(gone.errorReason, 'settlement_cancelled');
+    assert.equal(devnet.chain.transaction(txid), undefined, 'never broadcast');
+    assert.equal(await facilitator.status(txid), undefined, 'the claim was given back');
+    const settled = await facilitator.settle(paid, requirements);
+    assert.equal(settled.success, true);
+    assert.equal(settled.transaction, txid);
+    nonce++;
+  });
+
   test('drain: a settle call waiting on a stalled chain answers settlement_pending at once, the settlement still broadcast; the keeper keeps the process lease until it stops', async () => {
     const ledger = new InMemoryLedger();
     const draining = createFacilitator({

@@ -16,7 +16,7 @@ try {
     `x402-stacks facilitator on ${service.url} (networks: ${config.networks.join(', ')}; ledger: ${config.database.kind})`,
   );
   const stop = (signal: string) => {
-    console.log(`${signal}: stopping (in-flight settlements are kept in the ledger)`);
+    console.log(`${signal}: stopping (settlements under way are kept in the ledger)`);
     // A stop gives the requests still running a grace (service.ts) and then closes the ledger, which may itself hang
     // (a connection waiting on another session's lock). It must not outlast a supervisor's patience: what it leaves is
     // in the ledger.

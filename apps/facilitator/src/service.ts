@@ -11,6 +11,9 @@ import { createFacilitatorApp } from './app.js';
 import type { FacilitatorConfig } from './config.js';
 import { openFacilitator } from './engine.js';
 
+/** How long the settle calls a stop cuts get to finish what the cut ends (a nonce wait giving its claim back). */
+const CUT_CALLS_MS = 3_000;
+
 /** A running facilitator service. */
 export type FacilitatorService = {
   readonly url: string;
@@ -18,8 +21,9 @@ export type FacilitatorService = {
   /**
    * Stops: new requests are refused 503 `service_stopping`, settle calls waiting on a confirmation answer
    * `settlement_pending` at once, and the requests still running get at most `graceMs` (10 s) to answer before their
-   * connections are closed. Then the keeper stops and the ledger closes. What a stop cuts short is in the ledger, as
-   * after a kill: the next start, or another process's keeper, resumes it.
+   * connections are closed (a payment not yet sent, such as one waiting for its payer's earlier nonce, then gives its
+   * claim back, within 3 s). Then the keeper stops and the ledger closes. What a stop cuts short is in the ledger, as after a kill:
+   * the next start, or another process's keeper, resumes it.
    */
   stop(graceMs?: number): Promise<void>;
 };
@@ -57,8 +61,19 @@ export async function startFacilitatorService(
   );
   discoveryLog = logger;
   let stopRequested = false;
+  /** The settle calls running now: the stop gives the ones it cuts a moment to give their claims back. */
+  const settling = new Set<Promise<unknown>>();
   const app = createFacilitatorApp({
-    facilitator,
+    facilitator: {
+      ...facilitator,
+      settle(paymentPayload, paymentRequirements, options) {
+        const call = facilitator.settle(paymentPayload, paymentRequirements, options);
+        settling.add(call);
+        const done = () => settling.delete(call);
+        call.then(done, done);
+        return call;
+      },
+    },
     maxBodyBytes: config.maxBodyBytes,
     apiKeys: config.apiKeys,
     corsOrigins: config.corsOrigins,
@@ -96,13 +111,19 @@ export async function startFacilitatorService(
           const open = await new Promise<number>((resolve) =>
             server.getConnections((error, count) => resolve(error ? 0 : count)),
           );
-          // Calls still running (a nonce wait, a chain read before the broadcast) are cut as a kill would cut them:
-          // their settlements are claimed or broadcast in the ledger, for the next start.
+          // Calls still running are cut: one whose payment is not yet sent (waiting for its payer's earlier nonces, or
+          // in a chain read before its broadcast) hears its caller hang up and gives its claim back, sending nothing
+          // (`settlement_cancelled`); a moment is left for that. A broadcast under way stays in the ledger, as a kill
+          // would leave it, for the next start.
           if ('closeAllConnections' in server) server.closeAllConnections();
+          await Promise.race([
+            Promise.allSettled([...settling]),
+            new Promise((resolve) => setTimeout(resolve, CUT_CALLS_MS).unref()),
+          ]);
           if (open > 0) {
             logger.warn(
               { graceMs, connections: open },
-              'connections still open at the end of the stop grace were closed: the requests they carried were cut, and their settlements stay in the ledger',
+              'connections still open at the end of the stop grace were closed: the requests they carried were cut (a payment not yet sent gives its claim back; one being sent stays in the ledger)',
             );
             // Now: a ledger close that hangs ends the process at the deadline, buffered lines unwritten.
             destination.flushSync();

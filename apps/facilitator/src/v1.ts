@@ -15,6 +15,7 @@ import {
   VerifyRequestV1Schema,
 } from 'x402-stacks/v1';
 import { readBody, statusOf } from './body.js';
+import { hangUpSignal } from './http/hang-up.js';
 import { logSettle, type RequestLogVariables } from './http/request-log.js';
 import {
   caip2Of,
@@ -49,7 +50,7 @@ export function addV1Routes(
     if ('error' in read) return c.json(v1BodyProblem(read), statusOf(read));
     const body = read.data;
     if (body.kind === 'x402-stacks') {
-      const answer = await settleLegacy(facilitator, body.data);
+      const answer = await settleLegacy(facilitator, body.data, hangUpSignal(c));
       logSettle(c.var.log, {
         success: answer.success,
         transaction: answer.tx_id,
@@ -59,7 +60,9 @@ export function addV1Routes(
       return c.json(answer);
     }
     const { paymentPayload, paymentRequirements } = toV2(body.data);
-    const settled = await facilitator.settle(paymentPayload, paymentRequirements);
+    const settled = await facilitator.settle(paymentPayload, paymentRequirements, {
+      signal: hangUpSignal(c),
+    });
     logSettle(c.var.log, settled);
     return c.json({
       success: settled.success,

@@ -94,9 +94,13 @@ export function v1BodyProblem(problem: BodyProblem): {
 /**
  * Settles an x402-stacks 1.x payment: the signed transaction against `exact` terms built from the call. `min_amount`
  * is taken as the exact amount (its clients pay exactly that); with `expected_sender`, the payment is verified and
- * its origin compared before anything is broadcast.
+ * its origin compared before anything is broadcast. `signal` tells that the caller hung up, as for `/settle`.
  */
-export async function settleLegacy(facilitator: Facilitator, body: LegacySettleRequest) {
+export async function settleLegacy(
+  facilitator: Facilitator,
+  body: LegacySettleRequest,
+  signal?: AbortSignal,
+) {
   const { paymentPayload, paymentRequirements } = legacyPayment(body);
   const failed = (transaction: string, reason: string, message?: string) => ({
     success: false,
@@ -118,7 +122,11 @@ export async function settleLegacy(facilitator: Facilitator, body: LegacySettleR
       );
     }
   }
-  const settled = await facilitator.settle(paymentPayload, paymentRequirements);
+  const settled = await facilitator.settle(
+    paymentPayload,
+    paymentRequirements,
+    signal ? { signal } : {},
+  );
   if (!settled.success) {
     return failed(
       settled.transaction,

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { type Devnet, startDevnet } from '@x402-stacks/devnet';
 import type { StacksAccount } from 'x402-stacks';
+import { transactionIdOf } from 'x402-stacks/stacks';
 import { loadConfig } from '../src/config.js';
 import { startFacilitatorService } from '../src/service.js';
 import { stxPaymentBody } from './payment-body.js';
@@ -83,3 +84,52 @@ test('with room to wait, a chained payment sent first settles once the one befor
     await service.stop();
   }
 });
+
+test('a seller that hangs up while its payment waits ends the wait: the claim is given back unsent, and the same bytes settle later', async () => {
+  const service = await serviceWith('hang-up.db', { SETTLE_TIMEOUT_MS: '120000' });
+  try {
+    const payer = devnet.accounts[0]!.account;
+    const body = JSON.stringify(
+      await stxPaymentBody({ payer, payTo: devnet.accounts[1]!.address, nonce: 1n }),
+    );
+    const hangUp = new AbortController();
+    const call = fetch(`${service.url}/settle`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+      signal: hangUp.signal,
+    }).catch((error: unknown) => error);
+    const claimed = async () => (await service.facilitator.status(txidOf(body)))?.state;
+    const by = Date.now() + 10_000;
+    while ((await claimed()) !== 'claimed') {
+      assert.ok(Date.now() < by, 'the payment was claimed and waits');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    hangUp.abort();
+    assert.ok((await call) instanceof Error, 'the call was cut by its caller');
+    // Given back at once, not at the two-minute deadline.
+    const releasedBy = Date.now() + 5_000;
+    while ((await claimed()) !== undefined) {
+      assert.ok(Date.now() < releasedBy, 'the claim was given back');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    assert.equal(devnet.chain.mempool.length, 0, 'nothing was broadcast');
+    assert.equal((await (await settleOver(service.url, payer, 0n))()).success, true);
+    const again = await fetch(`${service.url}/settle`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+    });
+    assert.equal(((await again.json()) as { success: boolean }).success, true);
+  } finally {
+    await service.stop();
+  }
+});
+
+/** The payment's txid, from the settle body's signed transaction. */
+function txidOf(body: string): string {
+  const { paymentPayload } = JSON.parse(body) as {
+    paymentPayload: { payload: { transaction: string } };
+  };
+  return transactionIdOf(Buffer.from(paymentPayload.payload.transaction.replace(/^0x/, ''), 'hex'));
+}

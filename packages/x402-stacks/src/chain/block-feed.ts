@@ -9,10 +9,12 @@
  * pushed while it was down are never replayed (the poller's ticks find those transactions).
  *
  * One connection serves every watcher of a client. It opens at the first watcher and closes with the last, at once
- * (no closing handshake to wait for). On Node, neither the socket (from its connect on) nor a timer here keeps a
- * process alive. A connection is given up, and opened again, when it takes over 10 s to open, when its
- * subscription is not answered within the ping interval (30 s), or, where the runtime has protocol pings (Node), when
- * a ping is not answered by the next one: a connection that went quiet without closing (a half-open TCP connection).
+ * (no closing handshake to wait for). A connection is given up, and opened again, when it is not open within 10 s,
+ * when its subscription is not answered within the ping interval (30 s), or, where the runtime has protocol pings
+ * (Node), when a ping is not answered by the next one: a connection that went quiet without closing. The retries wait
+ * 1 s, doubling up to 30 s for a server that keeps dropping connections sooner than a ping interval, and 30 s after
+ * a subscription refused. On Node, no timer here and no open socket keeps a process alive; a connect still under way
+ * may, until it ends (a TCP handshake within those 10 s; a name lookup when the resolver answers).
  * @module
  */
 
@@ -38,6 +40,7 @@ type Socket = {
   ping?(): void;
   terminate?(): void;
   on?(event: 'pong', listener: () => void): void;
+  on?(event: 'message', listener: (data: unknown) => void): void;
 };
 
 /** How a socket is opened: the `ws` package where the runtime is Node (it sends headers), else the global one. */
@@ -96,20 +99,25 @@ export function createBlockFeed(options: BlockFeedOptions): BlockFeed {
   const pingMs = options.pingMs ?? 30_000;
   const listeners = new Set<(block: MinedBlock) => void>();
   /** `retrying`: a retry timer is set; a new watcher waits for it rather than skip the backoff. */
-  let state: 'idle' | 'opening' | 'open' | 'retrying' = 'idle';
+  let state: 'idle' | 'connecting' | 'retrying' = 'idle';
   /** Bumped whenever the current connection is given up: callbacks of an older one only clean up after it. */
   let generation = 0;
   let live: Socket | undefined;
   let subscribed = false;
+  /** When the current subscription was answered: one that lasts a ping interval resets the backoff. */
+  let subscribedAt = 0;
   let failures = 0;
   let retryTimer: ReturnType<typeof setTimeout> | undefined;
-  /** The subscription's deadline, then the ping interval: one timer per connection at a time. */
+  /** The deadline to open, then the subscription's, then the ping interval: one timer per connection at a time. */
   let connectionTimer: ReturnType<typeof setTimeout> | undefined;
 
   function connect(): void {
     if (listeners.size === 0 || state !== 'idle') return;
-    state = 'opening';
+    state = 'connecting';
     const mine = ++generation;
+    // Whatever the runtime's own limits (none for a browser's WebSocket; `ws` times only a silent handshake), a
+    // connection not open within `handshakeMs` is given up.
+    connectionTimer = unref(setTimeout(() => mine === generation && lost(), handshakeMs));
     Promise.resolve()
       .then(() => open(url, headers, handshakeMs))
       .then(
@@ -137,7 +145,7 @@ export function createBlockFeed(options: BlockFeedOptions): BlockFeed {
     live = opened;
     opened.addEventListener('open', () => {
       if (mine !== generation) return;
-      state = 'open';
+      clearTimeout(connectionTimer);
       opened.send(
         JSON.stringify({
           jsonrpc: '2.0',
@@ -149,9 +157,12 @@ export function createBlockFeed(options: BlockFeedOptions): BlockFeed {
       // A subscription never answered would leave a connection that hears nothing.
       connectionTimer = unref(setTimeout(() => mine === generation && lost(), pingMs));
     });
-    opened.addEventListener('message', (event) => {
-      if (mine === generation) receive(opened, mine, event.data);
-    });
+    const onMessage = (data: unknown) => {
+      if (mine === generation) receive(opened, mine, data);
+    };
+    // `ws`'s own event hands the bytes over without a MessageEvent for each block.
+    if (typeof opened.on === 'function') opened.on('message', onMessage);
+    else opened.addEventListener('message', (event) => onMessage(event.data));
   }
 
   function receive(from: Socket, mine: number, data: unknown): void {
@@ -166,7 +177,7 @@ export function createBlockFeed(options: BlockFeedOptions): BlockFeed {
       }
       if (message.id === SUBSCRIBE_ID) {
         subscribed = true;
-        failures = 0;
+        subscribedAt = Date.now();
         clearTimeout(connectionTimer);
         keepAlive(from, mine);
       }
@@ -209,6 +220,9 @@ export function createBlockFeed(options: BlockFeedOptions): BlockFeed {
 
   /** The current connection is gone, or never came: it is ended, and opened again later while anyone watches. */
   function lost(): void {
+    // A connection that served a whole ping interval was a good one: the next is tried soon. One dropped sooner
+    // (a server that accepts and then drops) waits longer each time.
+    if (subscribed && Date.now() - subscribedAt >= pingMs) failures = 0;
     const was = forget();
     if (was) end(was);
     if (listeners.size === 0) return;
@@ -297,9 +311,10 @@ async function openSocket(
       import('node:net'),
       import('node:tls'),
     ]);
+    const secure = new URL(url).protocol === 'wss:';
     // As `ws` connects by default, with the socket unreferenced.
     const connect = (options: ConnectOptions) => {
-      const connection = url.startsWith('wss:')
+      const connection = secure
         ? tls.connect({
             ...options,
             path: undefined,
@@ -309,17 +324,24 @@ async function openSocket(
             ...options,
             path: options.socketPath,
           } as import('node:net').NetConnectOpts);
+      // Before the connect and after it: a connect that tries several addresses (IPv6, then IPv4) ends on a new
+      // handle, referenced again.
       connection.unref();
+      connection.once('connect', () => connection.unref());
       return connection;
     };
-    const socket = new WebSocket(url, {
+    const settings: import('ws').ClientOptions & { closeTimeout: number } = {
       headers: { ...headers },
       maxPayload: MAX_MESSAGE_BYTES,
       perMessageDeflate: false,
       followRedirects: false,
       handshakeTimeout: handshakeMs,
+      // A close the server starts is answered, and the socket then waits at most this long for the TCP close (ws
+      // 8.21; its types do not know it yet).
+      closeTimeout: 1_000,
       createConnection: connect as unknown as typeof net.createConnection,
-    });
+    };
+    const socket = new WebSocket(url, settings);
     return socket as unknown as Socket;
   }
   const Native = (globalThis as { WebSocket?: new (url: string) => Socket }).WebSocket;
@@ -329,12 +351,14 @@ async function openSocket(
 
 type RpcMessage = { id?: unknown; method?: unknown; params?: unknown; error?: unknown };
 
+const utf8 = new TextDecoder();
+
 function parse(data: unknown): RpcMessage | undefined {
   const text =
     typeof data === 'string'
       ? data
       : data instanceof Uint8Array || data instanceof ArrayBuffer
-        ? new TextDecoder().decode(data)
+        ? utf8.decode(data)
         : undefined;
   if (text === undefined) return undefined;
   try {

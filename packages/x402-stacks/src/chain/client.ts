@@ -226,6 +226,11 @@ export function createChainClient(options: ChainClientOptions): ChainClient {
       `maxRetries must be a non-negative integer, got ${maxRetries}.`,
     );
   }
+  if (options.blockEvents !== undefined && typeof options.blockEvents !== 'boolean') {
+    throw new InvalidChainInputError(
+      `blockEvents must be true or false, got ${JSON.stringify(options.blockEvents)}.`,
+    );
+  }
   if (!Number.isFinite(notFoundGraceMs) || notFoundGraceMs < 0) {
     throw new InvalidChainInputError(
       `notFoundGraceMs must be a non-negative number, got ${notFoundGraceMs}.`,

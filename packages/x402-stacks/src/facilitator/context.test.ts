@@ -53,4 +53,14 @@ test("a network's built-in client offers pushed blocks unless blockEvents is fal
     'function',
   );
   assert.equal(chainOf({ url: 'http://127.0.0.1:1', blockEvents: false }).watchBlocks, undefined);
+  // From JSON, 'false' is a string: refused rather than read as on.
+  assert.throws(
+    () =>
+      createContext({
+        networks: { testnet: { url: 'http://127.0.0.1:1', blockEvents: 'false' as never } },
+      }),
+    (error: unknown) =>
+      error instanceof FacilitatorConfigError &&
+      error.issues.includes('networks.testnet.blockEvents: expected true or false'),
+  );
 });

@@ -117,6 +117,11 @@ export function createContext(options: FacilitatorOptions): FacilitatorContext {
     if (!connection) continue;
     try {
       const network = resolveNetwork(name as StacksNetworkName);
+      const blockEvents = 'chain' in connection ? undefined : connection.blockEvents;
+      if (blockEvents !== undefined && typeof blockEvents !== 'boolean') {
+        issues.push(`networks.${name}.blockEvents: expected true or false`);
+        continue;
+      }
       const chain =
         'chain' in connection
           ? connection.chain
@@ -124,9 +129,7 @@ export function createContext(options: FacilitatorOptions): FacilitatorContext {
               network,
               ...(connection.url ? { url: connection.url } : {}),
               ...(connection.apiKey ? { apiKey: connection.apiKey } : {}),
-              ...(connection.blockEvents === undefined
-                ? {}
-                : { blockEvents: connection.blockEvents }),
+              ...(blockEvents === undefined ? {} : { blockEvents }),
             });
       chains.set(network.caip2, { network, chain });
     } catch (error) {

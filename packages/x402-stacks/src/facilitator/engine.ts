@@ -52,7 +52,9 @@ export type Facilitator = {
   verify(paymentPayload: unknown, paymentRequirements: unknown): Promise<VerifyResponse>;
   /**
    * Settles a payment. `signal`, when given, tells that the caller hung up (its HTTP request closed): a success it
-   * can no longer receive is kept claimable by a retry of the same payment instead of spent on nobody.
+   * can no longer receive is kept claimable by a retry of the same payment instead of spent on nobody, and a payment
+   * not yet sent (waiting for its payer's earlier nonces, say) is not sent at all: `settlement_cancelled`, its claim
+   * given back, the same bytes free to settle on a retry.
    */
   settle(
     paymentPayload: unknown,
@@ -77,7 +79,8 @@ export type Facilitator = {
    * does not take over the calls still running here. For good: a later settle answers `settlement_pending` without
    * waiting. (A batch-settlement refund's wait for its own transaction is not a settlement's: it runs to its time.)
    * It also closes the channels of pushed blocks (`blockEvents`), which a facilitator keeps open from its creation: a
-   * facilitator dropped undrained keeps its connections until the process ends (they never hold the process open).
+   * facilitator dropped undrained keeps its connections until the process ends (on Node an open one never holds the
+   * process open).
    * @example
    * ```ts
    * const closed = new Promise((resolve) => server.close(resolve));

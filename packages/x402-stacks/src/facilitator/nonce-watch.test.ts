@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { getEventListeners } from 'node:events';
 import { describe, test } from 'node:test';
 import type { ChainClient } from '../chain/client.js';
 import { ChainRequestError } from '../chain/errors.js';
@@ -139,6 +140,46 @@ describe('nonce watch', () => {
     h.setNext(1n);
     assert.deepEqual(await Promise.all([first, second]), ['reached', 'reached']);
     assert.equal(await h.watch.wait(h.waitFor('SP3', 1n)), 'reached');
+  });
+
+  test("a wait whose signal aborts is cancelled at once and frees its room; the payer's other waits go on", async () => {
+    const h = harness(2);
+    const hungUp = new AbortController();
+    const gone = h.watch.wait({ ...h.waitFor('SP1', 1n), signal: hungUp.signal });
+    const stays = h.watch.wait(h.waitFor('SP1', 2n));
+    hungUp.abort();
+    assert.equal(await gone, 'cancelled');
+    assert.equal(h.watch.waiting, 1);
+    // Its room is free again: a third wait fits beside the one left.
+    const other = h.watch.wait(h.waitFor('SP2', 1n));
+    h.setNext(2n);
+    assert.deepEqual(await Promise.all([stays, other]), ['reached', 'reached']);
+    assert.equal(h.watch.waiting, 0);
+  });
+
+  test('a wait whose signal aborted already is cancelled with no read and no room taken; a late abort changes nothing', async () => {
+    const h = harness(1);
+    const before = new AbortController();
+    before.abort();
+    assert.equal(
+      await h.watch.wait({ ...h.waitFor('SP1', 1n), signal: before.signal }),
+      'cancelled',
+    );
+    assert.equal(h.reads.length, 0);
+    assert.equal(h.watch.waiting, 0);
+    // Each wait that ends another way stops listening to its signal.
+    const after = new AbortController();
+    h.setNext(1n);
+    assert.equal(await h.watch.wait({ ...h.waitFor('SP1', 1n), signal: after.signal }), 'reached');
+    assert.equal(
+      await h.watch.wait({ ...h.waitFor('SP1', 5n, 50), signal: after.signal }),
+      'timeout',
+    );
+    h.fail();
+    await assert.rejects(h.watch.wait({ ...h.waitFor('SP1', 5n), signal: after.signal }));
+    assert.equal(getEventListeners(after.signal, 'abort').length, 0);
+    after.abort();
+    assert.equal(h.watch.waiting, 0);
   });
 
   test("a failed read rejects every wait of that payer with the chain's error, and frees their room", async () => {

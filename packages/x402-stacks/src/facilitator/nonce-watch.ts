@@ -6,7 +6,7 @@
  * shows the broadcast a moment later, leaves the regular rounds as they were). So a chain of honest payments goes out
  * close to the pace of its broadcasts, while a gap left open on purpose costs one read a poll interval, however many
  * settlements wait behind it. A wait is answered `timeout` at its deadline, without a read of its own, and is never
- * judged `reached` after it.
+ * judged `reached` after it. A wait whose `signal` aborts (its caller hung up) is answered `cancelled` at once.
  *
  * At most `maxWaiting` settlements wait in the process at once. When every slot is taken, a payer that, with its new
  * wait, would still hold fewer waits than the payer holding the most takes the highest-nonce wait of that payer
@@ -21,13 +21,17 @@ import type { AccountNonces } from '../chain/types.js';
 /** Where a payment's nonce stands on one reading of its payer's nonces. */
 export type NonceStanding = 'reached' | 'taken' | 'waiting';
 
-/** How a wait ended: the nonce `reached` or `taken`, the deadline passed, or no room to wait (`busy`). */
-export type NonceWaitOutcome = 'reached' | 'taken' | 'timeout' | 'busy';
+/**
+ * How a wait ended: the nonce `reached` or `taken`, the deadline passed, no room to wait (`busy`), or its caller gone
+ * (`cancelled`).
+ */
+export type NonceWaitOutcome = 'reached' | 'taken' | 'timeout' | 'busy' | 'cancelled';
 
 /** The shared waits of one facilitator process. */
 export type NonceWatch = {
   /**
-   * Waits until `judge`, given each round's reading of the payer's nonces, says `reached` or `taken`, or `until` (ms,
+   * Waits until `judge`, given each round's reading of the payer's nonces, says `reached` or `taken`, its `signal`
+   * aborts (`cancelled`), or `until` (ms,
    * on the watch's clock) passes. Rejects with the chain's error when a round's read fails: the caller gives its claim
    * back and answers as for any unreachable chain.
    */
@@ -52,6 +56,8 @@ export type NonceWaitRequest = {
   readonly nonce: bigint;
   readonly judge: (nonces: AccountNonces) => NonceStanding | Promise<NonceStanding>;
   readonly until: number;
+  /** Ends the wait, `cancelled`, when it aborts (the caller is gone), with no read of its own. */
+  readonly signal?: AbortSignal;
 };
 
 /** The watch's settings. */
@@ -70,6 +76,8 @@ type Waiter = {
   readonly request: NonceWaitRequest;
   readonly done: (outcome: NonceWaitOutcome) => void;
   readonly failed: (error: unknown) => void;
+  /** Stops listening to the request's signal, once the wait ended any way. */
+  readonly forget: () => void;
 };
 
 /**
@@ -103,6 +111,7 @@ export function createNonceWatch(options: NonceWatchOptions): NonceWatch {
   function leave(waiters: Set<Waiter>, waiter: Waiter, outcome: NonceWaitOutcome | Error) {
     if (!waiters.delete(waiter)) return;
     waiting--;
+    waiter.forget();
     if (outcome instanceof Error) waiter.failed(outcome);
     else waiter.done(outcome);
   }
@@ -208,6 +217,7 @@ export function createNonceWatch(options: NonceWatchOptions): NonceWatch {
       watch.wake?.();
     },
     wait(request) {
+      if (request.signal?.aborted) return Promise.resolve('cancelled');
       const own = watched.get(request.key);
       if (waiting >= options.maxWaiting && !makeRoom(own?.waiters.size ?? 0))
         return Promise.resolve('busy');
@@ -224,7 +234,22 @@ export function createNonceWatch(options: NonceWatchOptions): NonceWatch {
           };
           watched.set(request.key, watch);
         }
-        watch.waiters.add({ request, done, failed });
+        const { signal } = request;
+        const waiters = watch.waiters;
+        const current = watch;
+        const cancel = () => {
+          leave(waiters, waiter, 'cancelled');
+          // The payer's loop, with nothing left to wait for, ends now rather than at its next round.
+          if (waiters.size === 0) current.wake?.();
+        };
+        const waiter: Waiter = {
+          request,
+          done,
+          failed,
+          forget: () => signal?.removeEventListener('abort', cancel),
+        };
+        signal?.addEventListener('abort', cancel, { once: true });
+        watch.waiters.add(waiter);
         waiting++;
         if (starts) void run(watch, request);
         else if (request.until < watch.wakeAt) watch.wake?.();

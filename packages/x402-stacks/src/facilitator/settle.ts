@@ -7,7 +7,7 @@
 import { ChainRequestError } from '../chain/errors.js';
 import type { AccountNonces } from '../chain/types.js';
 import type { SettleResponse } from '../protocol/v2.js';
-import { resolveNetwork } from '../stacks/networks.js';
+import { resolveNetwork, type StacksNetwork } from '../stacks/networks.js';
 import { signedTransactionIdOf } from '../stacks/payment/signed-transaction.js';
 import { resourceOf } from './bound-terms.js';
 import type { PayerKey } from './chain-state.js';
@@ -186,7 +186,7 @@ async function settleExamined(
   // sponsor's nonce, and every later transaction of that sponsor key, until the payer chose to fill the gap.
   const reached =
     check.sponsored || check.nonce > examined.state.nonce
-      ? await nonceReached(context, examined, answerBy).catch(async (error) => {
+      ? await nonceReached(context, examined, answerBy, signal).catch(async (error) => {
           await ledger.release(check.txid, claimedAt);
           throw error;
         })
@@ -199,6 +199,10 @@ async function settleExamined(
       'nonce_wait_capacity_exhausted',
       `nonce ${check.nonce} waits for the payer's earlier nonces, and this facilitator holds as many waiting payments as it allows (this payer's fair share of them, or one for each payer waiting); retry once the payer's earlier payments are in the mempool`,
     );
+  }
+  if (reached === 'cancelled') {
+    await ledger.release(check.txid, claimedAt);
+    return cancelled(check.payer, network, check.nonce);
   }
   if (reached !== 'reached') {
     await ledger.release(check.txid, claimedAt);
@@ -250,7 +254,12 @@ async function settleExamined(
   }
 
   // 6. Write ahead: once marked broadcast, a restart tracks this transaction and never sends it again. If the guard
-  // fails, the claim expired and another request took the payment over: sending now could settle it twice.
+  // fails, the claim expired and another request took the payment over: sending now could settle it twice. A caller
+  // that hung up by now gets nothing sent: it would charge the payer for a resource nobody serves.
+  if (signal?.aborted) {
+    await ledger.release(check.txid, claimedAt);
+    return cancelled(check.payer, network, check.nonce);
+  }
   const marked = await ledger.update(
     check.txid,
     { state: 'broadcast', txid: onChain.txid, transaction: onChain.transaction },
@@ -311,6 +320,16 @@ async function settleExamined(
   // What this payment leaves of the payer's state may judge the settlement of its next nonce without a read.
   if (tracked.success) rememberSettled(context, examined);
   return answer;
+}
+
+/** The answer to a settle call whose caller hung up before its payment was sent: nothing was, and its claim is free. */
+function cancelled(payer: string, network: StacksNetwork, nonce: bigint): SettleResponse {
+  return failure(
+    payer,
+    network,
+    'settlement_cancelled',
+    `the settle call was cancelled before the payment at nonce ${nonce} was sent; nothing was sent`,
+  );
 }
 
 /** The key the payer's chain state is read under for this payment (as `readPayerState` reads it). */
@@ -382,7 +401,8 @@ async function claimedAlready(
 
 /**
  * Whether the payment's nonce is reached now, or else waits for it in the process's shared watch until `until`, and is
- * never judged reached after it: `reached`, `taken`, `timeout`, or `busy` when the watch has no room. A payment the
+ * never judged reached after it: `reached`, `taken`, `timeout`, `busy` when the watch has no room, or `cancelled` when
+ * `signal` aborts (the caller hung up) while it waits. A payment the
  * payer pays the fee of needs the payer's next possible nonce to reach its own. A sponsored payment asks more, since a
  * refusal of its broadcast, or a wait behind a gap, would cost the sponsor: its nonce must still be free with nothing
  * missing below it (the next possible one, or a gap the payment fills), and when another transaction of the payer took
@@ -392,6 +412,7 @@ async function nonceReached(
   context: FacilitatorContext,
   { chain, check, network }: ExaminedPayment,
   until: number,
+  signal: AbortSignal | undefined,
 ): Promise<NonceWaitOutcome> {
   /** The payer's nonces this facilitator has sent: below an account's first confirmed one, the only gaps it can rule out. */
   const sentHere = async () =>
@@ -417,6 +438,7 @@ async function nonceReached(
     judge,
     nonce: check.nonce,
     until,
+    ...(signal ? { signal } : {}),
   });
 }
 

@@ -260,6 +260,25 @@ describe('status poller', () => {
     assert.equal((await look)?.status, 'success');
   });
 
+  test("reads of pushed blocks back to back never keep the tick's read waiting", async () => {
+    const h = harness();
+    const { poller, pushing, reads, advanceTo, readTakes } = h;
+    readTakes(10);
+    const other = poller.next(pushing, txid(100));
+    const looks: Promise<unknown>[] = [];
+    // A block every 10 ms, each read taking 10 ms: there is always a pushed transaction due when a read ends.
+    for (let n = 1; n <= 9; n++) {
+      looks.push(poller.next(pushing, txid(n)));
+      h.push(txid(n));
+      await advanceTo(n * 10 - 5);
+    }
+    await advanceTo(200);
+    const tickRead = reads.find((read) => read.txids.includes(txid(100)));
+    assert.ok(tickRead && tickRead.at <= 60, JSON.stringify(reads));
+    assert.equal((await other)?.status, 'success');
+    await Promise.all(looks);
+  });
+
   test('a chain watched before its first wait hears the blocks mined before it', async () => {
     const h = harness();
     const { poller, pushing, reads, advanceTo } = h;

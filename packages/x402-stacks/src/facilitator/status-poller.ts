@@ -78,23 +78,27 @@ export function createStatusPoller(
     try {
       /** The coming tick: one sleep, raced by every wake until it ends, so pushed blocks never move it. */
       let tick: Promise<true> | undefined;
+      /** Whether that sleep ended: reads of pushed blocks, however many, never keep the tick's read waiting. */
+      let ticked = false;
       for (let reading = false; waiting.size > 0; reading = true) {
         if (tick === undefined) {
           const wait = untilNextTick(reading);
-          tick =
-            wait > 0
-              ? // A sleep that fails (a custom one) must not strand the waiters: this poller's own timer stands in.
-                sleep(wait)
-                  .catch(() => new Promise((resolve) => setTimeout(resolve, wait)))
-                  .then(() => true as const)
-              : Promise.resolve(true as const);
+          ticked = !(wait > 0);
+          tick = ticked
+            ? Promise.resolve(true as const)
+            : // A sleep that fails (a custom one) must not strand the waiters: this poller's own timer stands in.
+              sleep(wait)
+                .catch(() => new Promise((resolve) => setTimeout(resolve, wait)))
+                .then(() => {
+                  ticked = true;
+                  return true as const;
+                });
         }
-        let ticked = false;
-        if (hints.due === 0) {
+        if (!ticked && hints.due === 0) {
           const woken = new Promise<false>((resolve) => {
             wake = () => resolve(false);
           });
-          ticked = await Promise.race([tick, woken]);
+          await Promise.race([tick, woken]);
           wake = undefined;
         }
         if (!ticked) {
@@ -102,6 +106,7 @@ export function createStatusPoller(
           continue;
         }
         tick = undefined;
+        ticked = false;
         readAt = now();
         const due = [...waiting];
         waiting.clear();

@@ -51,6 +51,7 @@ const FACILITATOR_CODES = new Set([
   'sponsor_limit_exceeded',
   'sponsor_pay_to_not_allowed',
   'nonce_wait_capacity_exhausted',
+  'settlement_cancelled',
   'invalid_facilitator_config',
 ]);
 
