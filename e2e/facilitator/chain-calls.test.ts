@@ -217,7 +217,8 @@ describe('chain calls of the facilitator engine', () => {
       networks: { testnet: { chain: countingClient(counter.fetch) } },
       verifyCacheMs: 60_000,
       pollIntervalMs: 20,
-      settleTimeoutMs: 200,
+      // Long enough for the second settle's broadcast, the block and the read that finds it on a loaded machine.
+      settleTimeoutMs: 1_000,
     });
     const payer = freshPayer();
     const requirements = requirementsFor(seller());

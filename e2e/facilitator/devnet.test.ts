@@ -312,6 +312,34 @@ describe('facilitator engine against the devnet', () => {
     nonce++;
   });
 
+  test('a status round further off than the settle timeout does not hold the call past it: settlement_pending at the deadline', async () => {
+    const slow = createFacilitator({
+      networks: { testnet: { url: devnet.url, blockEvents: false } },
+      settleTimeoutMs: 3_000,
+      pollIntervalMs: 60_000,
+      // The status rounds' sleep must not hold this test's process for the minute after the drain.
+      sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms).unref()),
+    });
+    try {
+      const requirements = requirementsFor(seller());
+      const paid = await payment(requirements);
+      const startedAt = performance.now();
+      const answer = await slow.settle(paid, requirements);
+      nonce++;
+      const tookMs = performance.now() - startedAt;
+      assert.equal(answer.errorReason, 'settlement_pending', JSON.stringify(answer));
+      assert.ok(
+        tookMs < 20_000,
+        `answered at the deadline, not at the round a minute away (${tookMs} ms)`,
+      );
+      // Mined already (the devnet mines on broadcast), but no round has read it: the drain ends the wait for one.
+      assert.equal((await slow.status(answer.transaction))?.state, 'broadcast');
+    } finally {
+      slow.drain();
+      await slow.idle();
+    }
+  });
+
   test('drain: a settle call waiting on a stalled chain answers settlement_pending at once, the settlement still broadcast; the keeper keeps the process lease until it stops', async () => {
     const ledger = new InMemoryLedger();
     const draining = createFacilitator({

@@ -19,6 +19,8 @@ import { createStatusPoller, type StatusRead } from './status-poller.js';
 
 /** What a wait for a status read gives once the tracker stopped. */
 const STOPPED = Symbol('stopped');
+/** What a settle call's wait for a status read gives at its deadline, when the read has not come by then. */
+const DEADLINE = Symbol('deadline');
 
 /** Final statuses other than success. `dropped_*` leave the mempool unmined: they spent no nonce and no fee. */
 const TERMINAL_FAILURES: ReadonlySet<string> = new Set([
@@ -273,11 +275,13 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
     return settleJudgement(record, reason, await pool.judgeRefusal(refusal, sponsored, chain));
   }
 
+  /** @param answering a settle call waits: its deadline also ends a wait for a read, not only the look after one. */
   async function poll(
     txid: string,
     chain: ChainClient,
     until: number,
     known?: SettlementRecord,
+    answering = false,
   ): Promise<Observation> {
     // Read once (or taken from the caller, who just wrote it): the chain says when it ends, and observe() reads the
     // ledger again before sending anything.
@@ -285,22 +289,51 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
     if (record?.state !== 'broadcast') {
       return record?.state === 'success' ? 'success' : record ? 'failed' : 'unknown';
     }
+    // A settle call past its deadline already (its nonce wait took the time) gets one look of its own, now, not one at
+    // a status round up to a whole interval away.
+    if (answering && !(until - context.now() > 0)) return observe(record, chain);
     for (;;) {
-      const read = await nextRead(chain, record.txid);
-      if (read === STOPPED) return 'pending';
+      const read = await nextRead(chain, record.txid, answering ? until : undefined);
+      if (read === STOPPED || read === DEADLINE) return 'pending';
       const seen = await observe(record, chain, { read });
       if (seen === 'success' || seen === 'failed') return seen;
       if (context.now() >= until || stopped) return seen;
     }
   }
 
-  /** The poller's next read of a transaction, or STOPPED as soon as the tracker stops (a stalled node included). */
-  function nextRead(chain: ChainClient, txid: string): Promise<StatusRead | typeof STOPPED> {
+  /**
+   * The poller's next read of a transaction, or STOPPED as soon as the tracker stops (a stalled node included), or
+   * DEADLINE at `until` when the read is not back by then: a status round further off than a settle call's time left,
+   * or a read that outlasts it, must not hold the call past it. The deadline runs on a real timer, whatever clock the
+   * context keeps.
+   */
+  function nextRead(
+    chain: ChainClient,
+    txid: string,
+    until?: number,
+  ): Promise<StatusRead | typeof STOPPED | typeof DEADLINE> {
     if (stopped) return Promise.resolve(STOPPED);
     return new Promise((resolve) => {
-      const cut = () => resolve(STOPPED);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const cut = () => {
+        clearTimeout(timer);
+        resolve(STOPPED);
+      };
       waitingReads.add(cut);
+      const left = until === undefined ? Number.NaN : until - context.now();
+      if (left > 0) {
+        // setTimeout takes at most 2^31 - 1 ms; a longer settle timeout is no deadline worth a timer.
+        timer = setTimeout(
+          () => {
+            waitingReads.delete(cut);
+            resolve(DEADLINE);
+          },
+          Math.min(left, 2 ** 31 - 1),
+        );
+        (timer as { unref?: () => void }).unref?.();
+      }
       void poller.next(chain, txid).then((read) => {
+        clearTimeout(timer);
         waitingReads.delete(cut);
         resolve(read);
       });
@@ -323,6 +356,7 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
         chain,
         until ?? context.now() + context.settleTimeoutMs,
         record,
+        true,
       );
       if (seen === 'success') return success(txid, payer, network);
       if (seen === 'failed') {
