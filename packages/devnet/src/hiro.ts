@@ -60,11 +60,7 @@ export function transactionJson(record: TransactionRecord): Record<string, unkno
     block_hash: block.hash,
     parent_block_hash: block.parentHash,
     block_height: block.height,
-    block_time: block.time,
-    block_time_iso: new Date(block.time * 1000).toISOString(),
-    burn_block_height: block.burnBlockHeight,
-    burn_block_time: block.burnBlockTime,
-    burn_block_time_iso: new Date(block.burnBlockTime * 1000).toISOString(),
+    ...blockTimes(block),
     canonical: true,
     tx_index: record.txIndex ?? 0,
     tx_result: execution.result,
@@ -198,12 +194,19 @@ export function blockJson(block: Block): Record<string, unknown> {
     hash: block.hash,
     index_block_hash: block.hash,
     parent_block_hash: block.parentHash,
+    ...blockTimes(block),
+    txs: block.txids.map((txid) => `0x${txid}`),
+  };
+}
+
+/** A block's times and burn height, as both a transaction and a block carry them. */
+function blockTimes(block: Block): Record<string, unknown> {
+  return {
     block_time: block.time,
     block_time_iso: new Date(block.time * 1000).toISOString(),
     burn_block_height: block.burnBlockHeight,
     burn_block_time: block.burnBlockTime,
     burn_block_time_iso: new Date(block.burnBlockTime * 1000).toISOString(),
-    txs: block.txids.map((txid) => `0x${txid}`),
   };
 }
 
