@@ -89,11 +89,11 @@ async function spendNonce(
 }
 
 /**
- * A chain client whose first broadcast finds nonce 0 of `holder` (the sponsor's key, used by another service too, or
- * the payer) held in the mempool by another transaction with a higher fee: the node refuses the payment with
- * ConflictingNonceInMempool, which does not say whose nonce conflicts. The sponsor-nonce read that judges it waits
- * until `judged()` is called; `reading` tells it began. Every sponsor-nonce read is counted. `alsoHeld` are further
- * nonces `holder` spends at the same time.
+ * A chain client whose first broadcast finds the next nonce of `holder` (the sponsor's key, used by another service
+ * too, or the payer; nonce 0 on a fresh devnet) held in the mempool by another transaction with a higher fee: the node
+ * refuses the payment with ConflictingNonceInMempool, which does not say whose nonce conflicts. The sponsor-nonce read
+ * that judges it waits until `judged()` is called; `reading` tells it began. Every sponsor-nonce read is counted.
+ * `alsoHeld` are further nonces `holder` spends at the same time, counted from that next one.
  */
 function conflictingNonce(
   devnet: Devnet,
@@ -107,6 +107,8 @@ function conflictingNonce(
     judging: false,
     reading: false,
     sponsorReads: 0,
+    /** Set by a test: what the judgement's sponsor read answers once let go, as if it had read before then. */
+    viewBefore: undefined as Awaited<ReturnType<ChainClient['getNonces']>> | undefined,
   };
   let judged!: () => void;
   const held = new Promise<void>((resolve) => {
@@ -115,8 +117,9 @@ function conflictingNonce(
   const chain: ChainClient = Object.assign(Object.create(real) as ChainClient, {
     async broadcast(transaction: string | Uint8Array) {
       if (state.conflict !== undefined) return real.broadcast(transaction);
-      state.conflict = await spendNonce(devnet, holder, real, 0n, 90_000n);
-      for (const nonce of alsoHeld) await spendNonce(devnet, holder, real, nonce, 1_000n);
+      const base = (await real.getNonces(holder.address)).possibleNext;
+      state.conflict = await spendNonce(devnet, holder, real, base, 90_000n);
+      for (const nonce of alsoHeld) await spendNonce(devnet, holder, real, base + nonce, 1_000n);
       const result = await real.broadcast(transaction);
       assert.equal(!result.accepted && result.reason, 'ConflictingNonceInMempool');
       state.judging = true;
@@ -128,6 +131,7 @@ function conflictingNonce(
         state.judging = false;
         state.reading = true;
         await held;
+        if (state.viewBefore) return state.viewBefore;
       }
       return real.getNonces(address);
     },
@@ -197,10 +201,13 @@ async function onRefusal(
     extra?: Parameters<typeof refusedOnConflict>[1];
     payersOwn?: boolean;
     alsoHeld?: readonly bigint[];
+    /** Runs on the devnet before the payment. */
+    prepare?: (devnet: Devnet) => Promise<void>;
   },
-  run: (refusal: Awaited<ReturnType<typeof refusedOnConflict>>) => Promise<void>,
+  run: (refusal: Awaited<ReturnType<typeof refusedOnConflict>>, devnet: Devnet) => Promise<void>,
 ) {
   const devnet = await startDevnet({ port: 0, mining: { mode: 'manual' } });
+  await options.prepare?.(devnet);
   const refusal = await refusedOnConflict(
     devnet,
     options.extra ?? {},
@@ -208,7 +215,7 @@ async function onRefusal(
     options.alsoHeld,
   );
   try {
-    await run(refusal);
+    await run(refusal, devnet);
   } finally {
     refusal.conflict.judged();
     await devnet.stop();
@@ -622,6 +629,56 @@ describe('facilitator engine: lost broadcasts and abandoned claims', () => {
       refusal.conflict.judged();
       await devnet.stop();
     }
+  });
+
+  test('a gap filled by another keeper while a refusal is judged on a read taken before the filler: the judgement hands the nonce to no one', async () => {
+    // The sponsor has nonce 0 mined, so the API lists its gaps. The payment is sponsored on nonce 1; the conflict on
+    // it is dropped and nonce 2 stays pending: 1 is a gap that the judgement reads as free, and that another process's
+    // keeper fills before the judgement ends.
+    const minedFirst = async (devnet: Devnet) => {
+      const real = createChainClient({ network: 'testnet', url: devnet.url });
+      await spendNonce(devnet, devnet.accounts[9]!, real, 0n, 1_000n);
+      devnet.mine();
+    };
+    await onRefusal({ alsoHeld: [1n], prepare: minedFirst }, async (refusal, devnet) => {
+      const { conflict, ledger, txid } = refusal;
+      assert.equal(devnet.chain.injectFault(conflict.state.conflict!, { kind: 'drop' }), true);
+      const sponsor = devnet.accounts[9]!.address;
+      const real = createChainClient({ network: 'testnet', url: devnet.url });
+      conflict.state.viewBefore = await real.getNonces(sponsor);
+      assert.deepEqual(conflict.state.viewBefore.missing, [1n], 'nonce 1 is a gap');
+      assert.equal((await ledger.get(txid))?.sponsorNonce, 1n);
+      const other = createFacilitator({
+        ...refusal.options,
+        sponsor: { ...refusal.options.sponsor, gapFillDelayMs: 0 },
+        networks: { testnet: { url: devnet.url } },
+        ledger,
+      });
+      await other.keeper.runOnce();
+      const filler = devnet.chain.mempool.find(
+        (tx) => tx.admitted.origin === sponsor && tx.admitted.originNonce === 1n,
+      );
+      assert.ok(filler, 'the other keeper filled nonce 1 during the judgement');
+      // Past the first engine's nonce cache (250 ms): its next sponsorship reads nonce 2 held too.
+      await new Promise((r) => setTimeout(r, 300));
+      conflict.judged();
+      const settled = await mining(devnet, () => refusal.answer);
+      assert.equal(settled.success, true, JSON.stringify(settled));
+      assert.equal(
+        devnet.chain.transaction(settled.transaction)?.admitted.sponsorNonce,
+        3n,
+        'sponsored afresh past the filler’s nonce, not on it',
+      );
+      assert.equal(
+        devnet.chain.transaction(filler.admitted.txid)?.status,
+        'success',
+        'the filler mined',
+      );
+      assert.equal(devnet.chain.state.stx(refusal.seller), refusal.before + 4000n, 'paid once');
+      assert.equal((await ledger.get(txid))?.state, 'success');
+      await refusal.first.idle();
+      await other.idle();
+    });
   });
 
   test('a process killed while a refusal is judged on a read: the retry of the identical bytes judges it again and is sponsored afresh', async () => {

@@ -912,6 +912,44 @@ export function ledgerConformance(name: string, create: () => Promise<Ledger>): 
       );
     });
 
+    test('a gap taken for a filler while a refusal is judged: the judgement that ends after it hands nothing back', async () => {
+      const ledger = await create();
+      const account = { network: NETWORK, sponsor: sponsorKey };
+      const judgedOn = async (seed: number) => {
+        const refused = await broadcast(ledger, seed, { sponsored: true });
+        await ledger.update(
+          settlement(seed).paymentTxid,
+          { state: 'failed', errorReason: 'broadcast_failed', releaseNonce: true },
+          ['broadcast'],
+        );
+        return refused;
+      };
+      const first = await judgedOn(1); // sponsor nonce 0
+      const second = await judgedOn(2); // sponsor nonce 1
+      await broadcast(ledger, 3, { sponsored: true }); // sponsor nonce 2, in flight
+      assert.equal(await ledger.takeSponsorGap(account, 0n), true, 'a refused settlement is not in flight');
+      assert.equal(await ledger.takeSponsorGap(account, 1n), true);
+      assert.equal(await ledger.takeSponsorGap(account, 2n), false, 'one in flight holds its nonce');
+      // Both judgements read the chain before the fillers were sent, and found the nonces free.
+      await ledger.releaseSponsorship(settlement(1).paymentTxid, true, first.createdAt);
+      await ledger.release(settlement(2).paymentTxid, second.createdAt, {
+        from: ['failed'],
+        reuseSponsorNonce: true,
+      });
+      assert.equal(await ledger.get(settlement(2).paymentTxid), undefined, 'dropped');
+      await broadcast(ledger, 4, { sponsored: true });
+      assert.equal(
+        (await ledger.get(settlement(4).paymentTxid))?.sponsorNonce,
+        3n,
+        'nonces 0 and 1 are the fillers’: neither is handed out again',
+      );
+      // A refusal judged to its end before any filler hands its nonce back as before.
+      const third = await judgedOn(5); // sponsor nonce 4
+      await ledger.releaseSponsorship(settlement(5).paymentTxid, true, third.createdAt);
+      await broadcast(ledger, 6, { sponsored: true });
+      assert.equal((await ledger.get(settlement(6).paymentTxid))?.sponsorNonce, 4n, 'reused');
+    });
+
     test('forgetDropped forgets a dropped settlement and its answer: the same bytes are claimed and answered anew', async () => {
       const ledger = await create();
       const { paymentTxid } = settlement(1);

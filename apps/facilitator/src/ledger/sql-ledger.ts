@@ -568,6 +568,21 @@ export class SqlLedger implements Ledger {
         .where('s.state', 'in', ['claimed', 'broadcast'])
         .executeTakeFirst();
       if (holder) return false;
+      // A refused settlement being judged still holds the nonce's fee row: it goes now, so that a judgement that read
+      // the chain before this filler was sent finds nothing to hand back for reuse.
+      await trx
+        .deleteFrom('x402_sponsor_fees')
+        .where('network', '=', account.network)
+        .where('sponsor', '=', account.sponsor)
+        .where('nonce', '=', nonce.toString())
+        .where('payment_txid', 'in', (eb) =>
+          eb
+            .selectFrom('x402_settlements')
+            .select('payment_txid')
+            .where('state', '=', 'failed')
+            .where('error_reason', '=', 'broadcast_failed'),
+        )
+        .execute();
       const next = await this.#lockSponsor(trx, account);
       await trx
         .deleteFrom('x402_sponsor_released')

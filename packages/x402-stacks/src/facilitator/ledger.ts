@@ -282,7 +282,9 @@ export interface Ledger {
   recordSponsorFailure(txid: string): Promise<void>;
   /**
    * Takes a nonce missing on the chain for a sponsor key so that a filler transaction can spend it, unless a
-   * settlement in flight holds it. Removes it from the returned nonces.
+   * settlement in flight holds it. Removes it from the returned nonces, and takes it from a refused settlement
+   * (`failed` with `broadcast_failed`) still holding it while its refusal is judged: a judgement that read the chain
+   * before the filler was sent must not hand the nonce out again once it ends.
    * @returns whether the caller may spend the nonce.
    */
   takeSponsorGap(account: SponsorAccount, nonce: bigint): Promise<boolean>;

@@ -222,11 +222,19 @@ export class InMemoryLedger implements Ledger {
   }
 
   async takeSponsorGap(account: SponsorAccount, nonce: bigint): Promise<boolean> {
+    const refusedHolders: string[] = [];
     for (const [paymentTxid, fee] of this.#sponsorFees) {
       if (fee.network !== account.network || fee.sponsor !== account.sponsor) continue;
+      if (fee.nonce !== nonce) continue;
       const holder = this.#byPaymentTxid.get(paymentTxid);
-      if (fee.nonce === nonce && holder && isInFlight(holder)) return false;
+      if (holder && isInFlight(holder)) return false;
+      if (holder?.state === 'failed' && holder.errorReason === 'broadcast_failed') {
+        refusedHolders.push(paymentTxid);
+      }
     }
+    // A refused settlement being judged still holds the nonce's fee: it goes now, so that a judgement that read the
+    // chain before this filler was sent finds nothing to hand back for reuse.
+    for (const paymentTxid of refusedHolders) this.#sponsorFees.delete(paymentTxid);
     const book = this.#sponsor(account);
     book.released.delete(nonce);
     if (nonce >= book.next) book.next = nonce + 1n;
