@@ -140,8 +140,8 @@ function conflictingNonce(
 }
 
 /**
- * A sponsored payment, settled by a first engine until the node refuses it on a conflict over nonce 0 of the sponsor
- * (or of the payer, when `payersOwn`; see `conflictingNonce`) and the refusal's judgement is reading the chain.
+ * A sponsored payment, settled by a first engine until the node refuses it on a conflict over the sponsor's next nonce
+ * (or the payer's, when `payersOwn`; see `conflictingNonce`) and the refusal's judgement is reading the chain.
  */
 async function refusedOnConflict(
   devnet: Devnet,

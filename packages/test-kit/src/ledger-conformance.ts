@@ -912,42 +912,84 @@ export function ledgerConformance(name: string, create: () => Promise<Ledger>): 
       );
     });
 
-    test('a gap taken for a filler while a refusal is judged: the judgement that ends after it hands nothing back', async () => {
+    test('a gap taken for a filler before a failed settlement releases its unspent nonce: the release hands nothing back', async () => {
       const ledger = await create();
       const account = { network: NETWORK, sponsor: sponsorKey };
-      const judgedOn = async (seed: number) => {
-        const refused = await broadcast(ledger, seed, { sponsored: true });
+      /** Claims, sponsors and broadcasts `seed`, then fails it as the tracker does before it releases the nonce. */
+      const failedBeforeRelease = async (seed: number, how: 'refused' | 'dropped') => {
+        const claim = await broadcast(ledger, seed, { sponsored: true });
         await ledger.update(
           settlement(seed).paymentTxid,
-          { state: 'failed', errorReason: 'broadcast_failed', releaseNonce: true },
+          how === 'refused'
+            ? { state: 'failed', errorReason: 'broadcast_failed', releaseNonce: true }
+            : {
+                state: 'failed',
+                errorReason: 'transaction_failed',
+                errorMessage: 'dropped_stale_garbage_collect',
+                releaseNonce: true,
+              },
           ['broadcast'],
         );
-        return refused;
+        return claim;
       };
-      const first = await judgedOn(1); // sponsor nonce 0
-      const second = await judgedOn(2); // sponsor nonce 1
-      await broadcast(ledger, 3, { sponsored: true }); // sponsor nonce 2, in flight
-      assert.equal(await ledger.takeSponsorGap(account, 0n), true, 'a refused settlement is not in flight');
-      assert.equal(await ledger.takeSponsorGap(account, 1n), true);
-      assert.equal(await ledger.takeSponsorGap(account, 2n), false, 'one in flight holds its nonce');
-      // Both judgements read the chain before the fillers were sent, and found the nonces free.
-      await ledger.releaseSponsorship(settlement(1).paymentTxid, true, first.createdAt);
-      await ledger.release(settlement(2).paymentTxid, second.createdAt, {
+      const refused = await failedBeforeRelease(1, 'refused'); // sponsor nonce 0, its refusal being judged
+      const refusedToo = await failedBeforeRelease(2, 'refused'); // 1
+      const dropped = await failedBeforeRelease(3, 'dropped'); // 2
+      await broadcast(ledger, 4, { sponsored: true }); // 3, in flight
+      await broadcast(ledger, 5, { sponsored: true }); // 4, failed on chain: it spent its nonce
+      await fail(ledger, 5, 'aborted');
+      const untouched = await failedBeforeRelease(6, 'refused'); // 5, no filler on it
+      for (const nonce of [0n, 1n, 2n]) {
+        assert.equal(await ledger.takeSponsorGap(account, nonce), true, `nonce ${nonce}`);
+      }
+      assert.equal(
+        await ledger.takeSponsorGap(account, 3n),
+        false,
+        'one in flight holds its nonce',
+      );
+      assert.equal(
+        await ledger.takeSponsorGap(account, 4n),
+        true,
+        'a failure on chain is not in flight',
+      );
+      // Each release comes after its filler was sent: the judgements read the chain before it, the drop was seen before.
+      await ledger.releaseSponsorship(settlement(1).paymentTxid, true, refused.createdAt);
+      await ledger.release(settlement(2).paymentTxid, refusedToo.createdAt, {
         from: ['failed'],
         reuseSponsorNonce: true,
       });
-      assert.equal(await ledger.get(settlement(2).paymentTxid), undefined, 'dropped');
-      await broadcast(ledger, 4, { sponsored: true });
-      assert.equal(
-        (await ledger.get(settlement(4).paymentTxid))?.sponsorNonce,
-        3n,
-        'nonces 0 and 1 are the fillers’: neither is handed out again',
+      await ledger.releaseSponsorship(settlement(3).paymentTxid, true, dropped.createdAt);
+      await ledger.releaseSponsorship(settlement(6).paymentTxid, true, untouched.createdAt);
+      await broadcast(ledger, 7, { sponsored: true });
+      await broadcast(ledger, 8, { sponsored: true });
+      assert.deepEqual(
+        [
+          (await ledger.get(settlement(7).paymentTxid))?.sponsorNonce,
+          (await ledger.get(settlement(8).paymentTxid))?.sponsorNonce,
+        ],
+        [5n, 6n],
+        'only nonce 5, released with no filler on it, is handed out again; 0 to 2 are the fillers’',
       );
-      // A refusal judged to its end before any filler hands its nonce back as before.
-      const third = await judgedOn(5); // sponsor nonce 4
-      await ledger.releaseSponsorship(settlement(5).paymentTxid, true, third.createdAt);
-      await broadcast(ledger, 6, { sponsored: true });
-      assert.equal((await ledger.get(settlement(6).paymentTxid))?.sponsorNonce, 4n, 'reused');
+      // The failure on chain kept its hold: it still counts against its payer.
+      const again = await ledger.claim(settlement(9, { payer: settlement(5).payer }));
+      assert.ok(again.claimed);
+      const refusedForFailures = await ledger.reserveSponsorship(
+        {
+          paymentTxid: settlement(9).paymentTxid,
+          claimedAt: again.record.createdAt,
+          network: NETWORK,
+          payer: settlement(5).payer,
+          fee: 300n,
+          candidates: [{ sponsor: sponsorKey, confirmedNext: 0n, possibleNext: 0n }],
+          capacity: 1_000n,
+          limits: { ...limits, maxFailedPerPayer: 1 },
+        },
+        1_000_000,
+      );
+      assert.equal(
+        !refusedForFailures.granted && refusedForFailures.reason,
+        'sponsor_limit_exceeded',
+      );
     });
 
     test('forgetDropped forgets a dropped settlement and its answer: the same bytes are claimed and answered anew', async () => {

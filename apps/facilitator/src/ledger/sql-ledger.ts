@@ -568,19 +568,22 @@ export class SqlLedger implements Ledger {
         .where('s.state', 'in', ['claimed', 'broadcast'])
         .executeTakeFirst();
       if (holder) return false;
-      // A refused settlement being judged still holds the nonce's fee row: it goes now, so that a judgement that read
-      // the chain before this filler was sent finds nothing to hand back for reuse.
+      // A failed settlement whose transaction spent neither nonce (refused, or dropped from the mempool) holds the
+      // nonce only until its tracker releases it, a step after the failure (after a chain read, for a refusal being
+      // judged). The hold goes now: that release, ending after this filler was sent, finds nothing to hand back.
       await trx
         .deleteFrom('x402_sponsor_fees')
         .where('network', '=', account.network)
         .where('sponsor', '=', account.sponsor)
         .where('nonce', '=', nonce.toString())
-        .where('payment_txid', 'in', (eb) =>
-          eb
-            .selectFrom('x402_settlements')
-            .select('payment_txid')
-            .where('state', '=', 'failed')
-            .where('error_reason', '=', 'broadcast_failed'),
+        .where(({ exists, selectFrom }) =>
+          exists(
+            selectFrom('x402_settlements as s')
+              .select('s.payment_txid')
+              .whereRef('s.payment_txid', '=', 'x402_sponsor_fees.payment_txid')
+              .where('s.state', '=', 'failed')
+              .where('s.nonce_claimed', '=', 0),
+          ),
         )
         .execute();
       const next = await this.#lockSponsor(trx, account);

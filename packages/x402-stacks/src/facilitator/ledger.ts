@@ -282,9 +282,11 @@ export interface Ledger {
   recordSponsorFailure(txid: string): Promise<void>;
   /**
    * Takes a nonce missing on the chain for a sponsor key so that a filler transaction can spend it, unless a
-   * settlement in flight holds it. Removes it from the returned nonces, and takes it from a refused settlement
-   * (`failed` with `broadcast_failed`) still holding it while its refusal is judged: a judgement that read the chain
-   * before the filler was sent must not hand the nonce out again once it ends.
+   * settlement in flight holds it. Removes it from the returned nonces, and ends the hold of any `failed` settlement
+   * whose transaction spent neither nonce (its payer nonce given back: refused, or dropped from the mempool) and that
+   * has not released it yet: its release, a later step (after a chain read, for a refusal being judged), must not
+   * hand the nonce out again once the filler has it. That settlement's fee stops counting toward the limits then,
+   * as at its release. A filler that is then not sent leaves the nonce to a later keeper round, not to a payment.
    * @returns whether the caller may spend the nonce.
    */
   takeSponsorGap(account: SponsorAccount, nonce: bigint): Promise<boolean>;

@@ -222,19 +222,20 @@ export class InMemoryLedger implements Ledger {
   }
 
   async takeSponsorGap(account: SponsorAccount, nonce: bigint): Promise<boolean> {
-    const refusedHolders: string[] = [];
+    const unspentHolders: string[] = [];
     for (const [paymentTxid, fee] of this.#sponsorFees) {
       if (fee.network !== account.network || fee.sponsor !== account.sponsor) continue;
       if (fee.nonce !== nonce) continue;
       const holder = this.#byPaymentTxid.get(paymentTxid);
       if (holder && isInFlight(holder)) return false;
-      if (holder?.state === 'failed' && holder.errorReason === 'broadcast_failed') {
-        refusedHolders.push(paymentTxid);
+      if (holder?.state === 'failed' && this.#byNonce.get(nonceKeyOf(holder)) !== paymentTxid) {
+        unspentHolders.push(paymentTxid);
       }
     }
-    // A refused settlement being judged still holds the nonce's fee: it goes now, so that a judgement that read the
-    // chain before this filler was sent finds nothing to hand back for reuse.
-    for (const paymentTxid of refusedHolders) this.#sponsorFees.delete(paymentTxid);
+    // A failed settlement whose transaction spent neither nonce (refused, or dropped from the mempool) holds the nonce
+    // only until its tracker releases it, a step after the failure (after a chain read, for a refusal being judged).
+    // The hold goes now: that release, ending after this filler was sent, finds nothing to hand back.
+    for (const paymentTxid of unspentHolders) this.#sponsorFees.delete(paymentTxid);
     const book = this.#sponsor(account);
     book.released.delete(nonce);
     if (nonce >= book.next) book.next = nonce + 1n;

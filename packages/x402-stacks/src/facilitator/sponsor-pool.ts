@@ -281,7 +281,7 @@ export function createSponsorPool(context: FacilitatorContext): SponsorPool {
         });
         return { ok: true, ...sponsored, sponsor: grant.sponsor, nonce: grant.nonce };
       } catch (error) {
-        await context.ledger.releaseSponsorship(claim.paymentTxid, true);
+        await context.ledger.releaseSponsorship(claim.paymentTxid, true, claim.claimedAt);
         throw error;
       }
     },

@@ -178,7 +178,7 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
     );
     if (!failed) return;
     sentAt.delete(failed.txid);
-    if (noncesUnspent) await ledger.releaseSponsorship(failed.paymentTxid, true);
+    if (noncesUnspent) await ledger.releaseSponsorship(failed.paymentTxid, true, failed.createdAt);
     else if (failed.sponsor !== undefined) await ledger.recordSponsorFailure(failed.paymentTxid);
   }
 
@@ -216,7 +216,7 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
     );
     if (!failed || !sponsored) return false;
     if (offline) {
-      await ledger.releaseSponsorship(failed.paymentTxid, offline.nonceFree);
+      await ledger.releaseSponsorship(failed.paymentTxid, offline.nonceFree, failed.createdAt);
       return false;
     }
     return settleJudgement(
