@@ -77,7 +77,11 @@ const WIDE_VERIFY_TARGET = 0.35;
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 // The service as operators run it: built JavaScript, not TypeScript compiled at start.
 requireBuilt(ROOT, {
-  'apps/facilitator/dist/main.js': ['apps/facilitator/src', 'packages/x402-stacks/src'],
+  'apps/facilitator/dist/main.js': [
+    'apps/facilitator/src',
+    'packages/x402-stacks/src',
+    'packages/service-runtime/src',
+  ],
 });
 const main = join(ROOT, 'apps/facilitator/dist/main.js');
 

@@ -73,7 +73,11 @@ const path = (relative: string) => join(ROOT, relative);
 requireBuilt(ROOT, {
   'packages/x402-stacks/dist/index.js': ['packages/x402-stacks/src'],
   'packages/cli/dist/main.js': ['packages/cli/src'],
-  'apps/facilitator/dist/main.js': ['apps/facilitator/src', 'packages/x402-stacks/src'],
+  'apps/facilitator/dist/main.js': [
+    'apps/facilitator/src',
+    'packages/x402-stacks/src',
+    'packages/service-runtime/src',
+  ],
 });
 
 const median = (values: number[]) =>

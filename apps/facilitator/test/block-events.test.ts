@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { startDevnet } from '@x402-stacks/devnet';
+import { startProcess } from '@x402-stacks/test-kit';
 import { stxPaymentBody } from './payment-body.js';
-import { startProcess } from './process.js';
 
 const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 

@@ -9,9 +9,9 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { startDevnet } from '@x402-stacks/devnet';
+import { startProcess } from '@x402-stacks/test-kit';
 import { startCountingProxy } from './counting-proxy.js';
 import { stxPaymentBody } from './payment-body.js';
-import { startProcess } from './process.js';
 
 const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 

@@ -1,5 +1,5 @@
 /** Reading V8's heap growing factor off a child process's `--trace-gc-verbose` output, for the heap growth tests. */
-import type { RunningProcess } from './process.js';
+import type { RunningProcess } from '@x402-stacks/test-kit';
 
 /** Node's flags for a child that reports each full collection's growing factor. */
 export const GC_TRACING = ['--expose-gc', '--trace-gc-verbose'];

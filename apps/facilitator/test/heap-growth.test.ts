@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { startProcess } from '@x402-stacks/test-kit';
 import { limitHeapGrowth, MAX_HEAP_GROWTH_PERCENT } from '../src/heap-growth.js';
 import { COLLECTING, factorsIn, GC_TRACING, grewAfterListening } from './gc-trace.js';
-import { startProcess } from './process.js';
 
 const MODULE = pathToFileURL(fileURLToPath(new URL('../src/heap-growth.ts', import.meta.url))).href;
 const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));

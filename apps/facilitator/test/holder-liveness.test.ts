@@ -11,9 +11,9 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { startDevnet } from '@x402-stacks/devnet';
+import { startProcess } from '@x402-stacks/test-kit';
 import { createPaymentTransaction } from 'x402-stacks/stacks';
 import { startCountingProxy } from './counting-proxy.js';
-import { startProcess } from './process.js';
 
 const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 

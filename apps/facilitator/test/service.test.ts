@@ -7,10 +7,9 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { type Devnet, startDevnet } from '@x402-stacks/devnet';
-import { testPostgresUrl } from '@x402-stacks/test-kit';
+import { type RunningProcess, startProcess, testPostgresUrl } from '@x402-stacks/test-kit';
 import Database from 'better-sqlite3';
 import { stxPaymentBody } from './payment-body.js';
-import { type RunningProcess, startProcess } from './process.js';
 import { assertEndedAtDeadline, stopWithLedgerStuck } from './stuck-ledger.js';
 
 const POSTGRES_URL = await testPostgresUrl();

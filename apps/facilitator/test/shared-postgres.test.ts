@@ -8,12 +8,11 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { type Devnet, startDevnet } from '@x402-stacks/devnet';
-import { testPostgresUrl } from '@x402-stacks/test-kit';
+import { type RunningProcess, startProcess, testPostgresUrl } from '@x402-stacks/test-kit';
 import pg from 'pg';
 import type { StacksAccount } from 'x402-stacks';
 import { createPaymentTransaction } from 'x402-stacks/stacks';
 import { type CountingProxy, startCountingProxy } from './counting-proxy.js';
-import { type RunningProcess, startProcess } from './process.js';
 
 const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 const DATABASE_URL = await testPostgresUrl();

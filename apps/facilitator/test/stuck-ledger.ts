@@ -5,9 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { startDevnet } from '@x402-stacks/devnet';
+import { type RunningProcess, startProcess } from '@x402-stacks/test-kit';
 import pg from 'pg';
 import { stxPaymentBody } from './payment-body.js';
-import { type RunningProcess, startProcess } from './process.js';
 
 /** What the stop came to. */
 export type StuckStop = {

@@ -12,6 +12,7 @@ const root = new URL('../../../', import.meta.url);
 const sources = [
   'packages/cli/src',
   'packages/devnet/src',
+  'packages/service-runtime/src',
   'packages/x402-stacks/src',
   'apps/facilitator/src',
   'apps/registry/src',

@@ -5,10 +5,8 @@
  * @module
  */
 import { parseArgs } from 'node:util';
+import { stopWithin } from '@x402-stacks/service-runtime';
 import { EXIT_USAGE, type Io } from './io.js';
-
-/** How long after SIGINT or SIGTERM the process ends, whatever is still running. */
-const STOP_DEADLINE_MS = 15_000;
 
 /** One service command. */
 export type ServiceCommand<Config, Service extends { stop(): Promise<void> }> = {
@@ -96,26 +94,7 @@ export async function runServiceCommand<Config, Service extends { stop(): Promis
     process.once('SIGINT', () => resolve('SIGINT'));
     process.once('SIGTERM', () => resolve('SIGTERM'));
   });
-  // A stop must not outlast a supervisor's patience, nor hang on a close that never ends: past the deadline the process
-  // exits whatever still runs (a service keeps what it cut short in its own store, as after a kill).
-  let code: number | undefined;
-  const deadline = setTimeout(() => {
-    if (code === undefined)
-      io.err(`${signal}: still stopping after ${STOP_DEADLINE_MS / 1_000} s; exiting`);
-    process.exit(code ?? 1);
-  }, STOP_DEADLINE_MS);
-  try {
-    await service.stop();
-    io.out(`${signal}: ${command.stopped}`);
-    code = 0;
-  } catch (error) {
-    // Its code or name only: a driver's message may quote a connection string.
-    const { code: reason, name } = (error ?? {}) as { code?: unknown; name?: unknown };
-    io.err(`${signal}: stop failed (${String(reason ?? name ?? 'error')})`);
-    code = 1;
-  }
-  // Stopped: the process ends as its last handles close (work a stop cut short may still hold some, such as a payment's
-  // wait for its payer's earlier nonce), and at the deadline at the latest, with this code.
-  deadline.unref();
-  return code;
+  // Stopped, the process ends as its last handles close (work a stop cut short may still hold some, such as a payment's
+  // wait for its payer's earlier nonce), and at the deadline at the latest, with the stop's code.
+  return stopWithin(service, signal, io, { stopped: command.stopped });
 }

@@ -7,13 +7,12 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { startDevnet } from '@x402-stacks/devnet';
-import { testPostgresUrl } from '@x402-stacks/test-kit';
+import { startProcess, testPostgresUrl } from '@x402-stacks/test-kit';
 import {
   COLLECTING,
   GC_TRACING,
   grewAfterListening,
 } from '../../../apps/facilitator/test/gc-trace.js';
-import { startProcess } from '../../../apps/facilitator/test/process.js';
 import {
   assertEndedAtDeadline,
   stopWithLedgerStuck,

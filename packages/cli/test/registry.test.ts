@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { startProcess } from '../../../apps/facilitator/test/process.js';
+import { startProcess } from '@x402-stacks/test-kit';
 import { docsDocument, jsonAnswer, startSeller } from '../../../apps/registry/test/fixtures.js';
 
 const BIN = fileURLToPath(new URL('../bin/x402-stacks.js', import.meta.url));

@@ -11,4 +11,5 @@ export { endServerConnection } from './postgres/end-connection.js';
 export { findTestPostgres, LOCAL_POSTGRES_URL, type TestPostgres } from './postgres/find.js';
 export { RUN_POSTGRES_ENV, testPostgresUrl } from './postgres/for-tests.js';
 export { inSchema } from './postgres/in-schema.js';
+export { type RunningProcess, startProcess } from './process.js';
 export { forceEmbedded } from './switches.js';

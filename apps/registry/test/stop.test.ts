@@ -1,0 +1,70 @@
+/**
+ * The registry's own entry point (`node apps/registry/dist/main.js`, here its sources) stops within its deadline: a
+ * registration whose probe waits on a seller that accepts and never answers holds the HTTP server's close, and the
+ * process still ends 15 s after SIGTERM, saying so.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { startProcess } from '@x402-stacks/test-kit';
+
+const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+
+test('SIGTERM: the process answers at once when idle, and ends at the 15 s deadline when a probe hangs', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'x402-registry-stop-'));
+  // A seller that takes the connection and never says a word.
+  const held = new Set<Socket>();
+  const silent = createServer((socket) => {
+    held.add(socket);
+  });
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  const { port } = silent.address() as { port: number };
+  const env = {
+    PORT: '0',
+    DATABASE_URL: `sqlite:${join(dir, 'registry.db')}`,
+    ALLOW_INSECURE_LOCAL: 'true',
+    FETCH_TIMEOUT_MS: '60000',
+    LOG_LEVEL: 'silent',
+  };
+  try {
+    const idle = await startProcess(['--import', 'tsx', main], env);
+    const idleAt = performance.now();
+    assert.equal(await idle.stop('SIGTERM'), 0);
+    assert.ok(performance.now() - idleAt < 5_000, 'an idle registry stops at once');
+    assert.match(idle.output(), /SIGTERM: stopping/);
+
+    const service = await startProcess(['--import', 'tsx', main], env);
+    let errors = '';
+    service.child.stderr.on('data', (chunk: Buffer) => {
+      errors += chunk.toString();
+    });
+    const registering = fetch(`${service.url}/api/v1/resources`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ url: `http://127.0.0.1:${port}/weather` }),
+    }).then(
+      (response) => response.status,
+      () => 'cut' as const,
+    );
+    const by = Date.now() + 10_000;
+    while (held.size === 0) {
+      assert.ok(Date.now() < by, 'the registration probes the silent seller');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const signalledAt = performance.now();
+    const code = await service.stop('SIGTERM');
+    const tookMs = Math.round(performance.now() - signalledAt);
+    assert.equal(code, 1);
+    assert.ok(tookMs >= 14_500 && tookMs < 25_000, `stopped after ${tookMs} ms`);
+    assert.match(errors, /SIGTERM: still stopping after 15 s; exiting/);
+    assert.equal(await registering, 'cut', 'the registration in flight was cut, not answered');
+  } finally {
+    for (const socket of held) socket.destroy();
+    await new Promise((resolve) => silent.close(resolve));
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,5 @@
+/**
+ * What every runnable x402-stacks service shares as a process. Compiled into each service's bundle; never published.
+ * @module
+ */
+export { STOP_DEADLINE_MS, type StopLines, type StopOptions, stopWithin } from './stop-within.js';

@@ -1,0 +1,50 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const fixture = fileURLToPath(new URL('./fixtures/stopping.ts', import.meta.url));
+
+/** Runs the fixture with `how`; resolves with its exit code, its output and how long it ran after loading. */
+async function stopping(how: string) {
+  const child = spawn(process.execPath, ['--import', 'tsx', fixture, how]);
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    out += chunk.toString();
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    err += chunk.toString();
+  });
+  const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+  return { code, out, err };
+}
+
+test('a stop that ends: exit 0 with the stopped line, without waiting for the deadline', async () => {
+  const { code, out, err } = await stopping('stops');
+  assert.equal(code, 0);
+  assert.equal(out, 'SIGTERM: stopped\n');
+  assert.equal(err, '');
+});
+
+test('a stop that fails: exit 1, naming its error by code only, never by a message that may hold a secret', async () => {
+  const { code, out, err } = await stopping('fails');
+  assert.equal(code, 1);
+  assert.equal(out, '');
+  assert.equal(err, 'SIGTERM: stop failed (ECONNRESET)\n');
+});
+
+test('a stop that never ends: exit 1 at the deadline, with a line that says so and what is left behind', async () => {
+  const { code, err } = await stopping('hangs');
+  assert.equal(code, 1);
+  assert.equal(err, 'SIGTERM: still stopping after 0.3 s; exiting (what it held is kept)\n');
+});
+
+test('a stop that ends but leaves a handle open: the process still ends at the deadline, with the stop’s code', async () => {
+  const started = performance.now();
+  const { code, out, err } = await stopping('lingers');
+  assert.equal(code, 0);
+  assert.equal(out, 'SIGTERM: stopped\n');
+  assert.equal(err, '', 'no deadline line for a stop that ended');
+  assert.ok(performance.now() - started < 30_000, 'not held by its 60 s handle');
+});
