@@ -34,6 +34,7 @@ import { startDevnet } from '@x402-stacks/devnet';
 import { createFacilitatorApp } from '@x402-stacks/facilitator';
 import { createFacilitator, type StacksAccount } from 'x402-stacks';
 import { createPaymentTransaction } from 'x402-stacks/stacks';
+import { BUNDLED_SOURCES } from '../../packages/cli/bin/bundled-sources.js';
 import {
   flag,
   formatRate,
@@ -72,7 +73,7 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const path = (relative: string) => join(ROOT, relative);
 requireBuilt(ROOT, {
   'packages/x402-stacks/dist/index.js': ['packages/x402-stacks/src'],
-  'packages/cli/dist/main.js': ['packages/cli/src'],
+  'packages/cli/dist/main.js': BUNDLED_SOURCES,
   'apps/facilitator/dist/main.js': [
     'apps/facilitator/src',
     'packages/x402-stacks/src',

@@ -12,4 +12,4 @@ export { type LedgerDatabase, migrateLedger } from './ledger/schema.js';
 export { SqlChannelLedger } from './ledger/sql-channel-ledger.js';
 export { SqlLedger } from './ledger/sql-ledger.js';
 export { openSqliteLedger } from './ledger/sqlite.js';
-export { type FacilitatorService, startFacilitatorService } from './service.js';
+export { CUT_STOP_LEAVES, type FacilitatorService, startFacilitatorService } from './service.js';

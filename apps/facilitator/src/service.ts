@@ -15,6 +15,10 @@ import { openFacilitator } from './engine.js';
 const CUT_CALLS_MS = 3_000;
 
 /** A running facilitator service. */
+/** What a stop cut at its deadline leaves behind, for the line that says so (every entry point's). */
+export const CUT_STOP_LEAVES =
+  'unfinished settlements stay in the ledger, and the next start resumes them';
+
 export type FacilitatorService = {
   readonly url: string;
   readonly facilitator: Facilitator;

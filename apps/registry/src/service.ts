@@ -128,8 +128,11 @@ export async function startRegistryService(
     scheduler,
     stop() {
       stopping ??= (async () => {
-        await new Promise<void>((resolve) => server.close(() => resolve()));
-        await scheduler.stop();
+        // Together: while the requests under way end, no new check round may start.
+        await Promise.all([
+          new Promise<void>((resolve) => server.close(() => resolve())),
+          scheduler.stop(),
+        ]);
         await opened.close();
       })();
       return stopping;

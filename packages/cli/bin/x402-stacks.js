@@ -5,18 +5,11 @@
 // so what runs is never stale code. No child process either way: Ctrl-C and SIGTERM reach the service directly.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { BUNDLED_SOURCES } from './bundled-sources.js';
 
 const built = new URL('../dist/main.js', import.meta.url);
 const root = new URL('../../../', import.meta.url);
-// Everything the bundle is compiled from: the CLI and the workspace packages it inlines (see scripts/service-bundle.ts).
-const sources = [
-  'packages/cli/src',
-  'packages/devnet/src',
-  'packages/service-runtime/src',
-  'packages/x402-stacks/src',
-  'apps/facilitator/src',
-  'apps/registry/src',
-].map((path) => fileURLToPath(new URL(path, root)));
+const sources = BUNDLED_SOURCES.map((path) => fileURLToPath(new URL(path, root)));
 
 /** The newest modification time under `directory`, in ms; 0 when it does not exist (an installed copy). */
 function newestChange(directory) {

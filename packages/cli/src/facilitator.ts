@@ -5,6 +5,7 @@
  */
 import {
   ConfigError,
+  CUT_STOP_LEAVES,
   ENVIRONMENT,
   limitHeapGrowth,
   loadConfig,
@@ -44,5 +45,6 @@ export function runFacilitator(argv: string[], io: Io = processIo): Promise<numb
         `x402-stacks facilitator on ${service.url} (networks: ${config.networks.join(', ')}; ledger: ${config.database.kind})`,
       ),
     stopped: 'stopped; unfinished settlements are kept in the ledger',
+    leftBehind: CUT_STOP_LEAVES,
   });
 }

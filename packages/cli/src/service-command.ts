@@ -23,6 +23,8 @@ export type ServiceCommand<Config, Service extends { stop(): Promise<void> }> = 
   started(service: Service, config: Config, io: Io): void;
   /** The line printed after it stopped. */
   stopped: string;
+  /** What a stop cut at its deadline leaves behind, and where: said on the deadline's line. */
+  leftBehind?: string;
 };
 
 /** The usage text's environment section: each variable with its default. */
@@ -96,5 +98,8 @@ export async function runServiceCommand<Config, Service extends { stop(): Promis
   });
   // Stopped, the process ends as its last handles close (work a stop cut short may still hold some, such as a payment's
   // wait for its payer's earlier nonce), and at the deadline at the latest, with the stop's code.
-  return stopWithin(service, signal, io, { stopped: command.stopped });
+  return stopWithin(service, signal, io, {
+    stopped: command.stopped,
+    ...(command.leftBehind ? { leftBehind: command.leftBehind } : {}),
+  });
 }

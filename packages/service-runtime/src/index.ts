@@ -2,4 +2,5 @@
  * What every runnable x402-stacks service shares as a process. Compiled into each service's bundle; never published.
  * @module
  */
+export { type SignalStopOptions, stopOnSignals } from './stop-on-signals.js';
 export { STOP_DEADLINE_MS, type StopLines, type StopOptions, stopWithin } from './stop-within.js';

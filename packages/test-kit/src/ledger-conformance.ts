@@ -876,7 +876,8 @@ export function ledgerConformance(name: string, create: () => Promise<Ledger>): 
         ['broadcast'],
       );
       if (!dropped) return ledger.recordSponsorFailure(paymentTxid);
-      await ledger.releaseSponsorship(paymentTxid, true);
+      const claimedAt = (await ledger.get(paymentTxid))!.createdAt;
+      await ledger.releaseSponsorship(paymentTxid, true, claimedAt);
     }
 
     test('a release guarded by state drops a refused settlement only in those states, with its sponsor nonce as told', async () => {
@@ -990,6 +991,49 @@ export function ledgerConformance(name: string, create: () => Promise<Ledger>): 
         !refusedForFailures.granted && refusedForFailures.reason,
         'sponsor_limit_exceeded',
       );
+      assert.match(refusedForFailures.granted ? '' : refusedForFailures.message, /fail/);
+    });
+
+    test('a dropped settlement forgotten after a filler took its nonce, claimed afresh: the late release leaves the new claim alone', async () => {
+      const ledger = await create();
+      const account = { network: NETWORK, sponsor: sponsorKey };
+      const first = await broadcast(ledger, 1, { sponsored: true }); // sponsor nonce 0
+      const { paymentTxid } = settlement(1);
+      await ledger.update(
+        paymentTxid,
+        {
+          state: 'failed',
+          errorReason: 'transaction_failed',
+          errorMessage: 'dropped_stale_garbage_collect',
+          releaseNonce: true,
+        },
+        ['broadcast'],
+      );
+      assert.equal(
+        await ledger.forgetDropped?.(paymentTxid, first.createdAt),
+        false,
+        'its sponsor nonce still held: kept',
+      );
+      assert.equal(await ledger.takeSponsorGap(account, 0n), true);
+      assert.equal(
+        await ledger.forgetDropped?.(paymentTxid, first.createdAt),
+        true,
+        'now forgotten',
+      );
+      // The payment is claimed afresh a moment later (a later clock), and sponsored on the next nonce.
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      const second = await broadcast(ledger, 1, { sponsored: true });
+      assert.notEqual(second.createdAt, first.createdAt);
+      assert.equal((await ledger.get(paymentTxid))?.sponsorNonce, 1n);
+      // The first tracker's release comes last, with its own claim's time.
+      await ledger.releaseSponsorship(paymentTxid, true, first.createdAt);
+      await broadcast(ledger, 2, { sponsored: true });
+      assert.equal(
+        (await ledger.get(settlement(2).paymentTxid))?.sponsorNonce,
+        2n,
+        'nonce 1 is still the new claim’s, and nonce 0 the filler’s',
+      );
+      assert.equal(await ledger.takeSponsorGap(account, 1n), false, 'the new claim holds nonce 1');
     });
 
     test('forgetDropped forgets a dropped settlement and its answer: the same bytes are claimed and answered anew', async () => {

@@ -156,9 +156,10 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
    *
    * The payer's nonce goes back in the same ledger step as the state moves: a death between two steps could leave a
    * settlement `broadcast` with its nonce already taken by a later payment, whose bytes the next tracker would send
-   * again over that payment's, or one `failed` still holding the nonce. The sponsor nonce goes back last: once the
-   * settlement is failed with both nonces free, the ledger may forget it (`forgetDropped`) and a retry may claim the
-   * payment afresh and sponsor it again, so nothing may be left here to release after that.
+   * again over that payment's, or one `failed` still holding the nonce. The sponsor nonce goes back last, guarded by
+   * the claim's time: once the settlement is failed with both nonces free, a keeper may take the sponsor nonce for a
+   * filler first (ending this hold), the ledger may then forget the settlement (`forgetDropped`), and a retry may
+   * claim the payment afresh and sponsor it again; this release must leave that new claim's nonce alone.
    */
   async function fail(
     record: SettlementRecord,
