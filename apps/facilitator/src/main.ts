@@ -10,9 +10,6 @@ try {
   const config = loadConfig(process.env);
   const service = await startFacilitatorService(config);
   limitHeapGrowth(config.heapGrowthPercent);
-  console.log(
-    `x402-stacks facilitator on ${service.url} (networks: ${config.networks.join(', ')}; ledger: ${config.database.kind})`,
-  );
   // The requests still running get a grace (service.ts), then the ledger closes, which may itself hang (a connection
   // waiting on another session's lock): what a stop cut at the deadline leaves is in the ledger.
   stopOnSignals(
@@ -22,6 +19,11 @@ try {
       stopping: 'stopping (settlements under way are kept in the ledger)',
       leftBehind: CUT_STOP_LEAVES,
     },
+  );
+  // Only now: a signal that came before its handler was set would kill the process outright, and a supervisor or a
+  // test may signal as soon as it reads this line.
+  console.log(
+    `x402-stacks facilitator on ${service.url} (networks: ${config.networks.join(', ')}; ledger: ${config.database.kind})`,
   );
 } catch (error) {
   if (error instanceof ConfigError) {

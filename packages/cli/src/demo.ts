@@ -104,11 +104,14 @@ export async function runDemo(argv: string[], io: Io = processIo): Promise<numbe
     io.err(`demo failed: ${error instanceof Error ? error.message : String(error)}`);
   }
   if (!values.once) {
-    printTryIt(io, stack);
-    await new Promise<void>((resolve) => {
+    // Listening before the lines that invite a stop: a signal that came before its handler was set would kill the
+    // process outright, leaving the stack unstopped.
+    const signalled = new Promise<void>((resolve) => {
       process.once('SIGINT', () => resolve());
       process.once('SIGTERM', () => resolve());
     });
+    printTryIt(io, stack);
+    await signalled;
   }
   await stopStack(stack);
   io.out(values.once ? `demo ${served ? 'passed' : 'failed'}` : 'stopped');

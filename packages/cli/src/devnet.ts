@@ -174,8 +174,8 @@ export async function runDevnet(argv: string[], io: Io = processIo): Promise<num
     io.err(`x402-stacks devnet: could not start: ${describeError(error)}`);
     return 1;
   }
-  io.out(banner(devnet, options, loaded));
-
+  // The handlers are set (synchronously, in the executor below) before the banner: a signal that came before them
+  // would kill the process outright, without saving its state.
   return new Promise<number>((resolveExit) => {
     let stopping = false;
     const onSignal = (signal: NodeJS.Signals) => {
@@ -200,6 +200,7 @@ export async function runDevnet(argv: string[], io: Io = processIo): Promise<num
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+    io.out(banner(devnet, options, loaded));
   });
 }
 

@@ -110,6 +110,7 @@ export async function runMcp(
       server.server.onclose = () => resolve();
     });
     await server.connect(new StdioServerTransport());
+    const signal = signalled();
     say(
       `x402-stacks mcp: serving ${payer.address} (${payer.network}) over stdio${signedBy(options)}`,
     );
@@ -118,7 +119,7 @@ export async function runMcp(
       process.stdin.once('end', () => resolve());
       process.stdin.once('close', () => resolve());
     });
-    await Promise.race([closed, stdinEnded, signalled()]);
+    await Promise.race([closed, stdinEnded, signal]);
     await server.close();
     return 0;
   }
@@ -177,10 +178,11 @@ async function serveHttp(
   const { port } = http.address() as AddressInfo;
   allowedHosts = [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`];
   const shownHost = options.host.includes(':') ? `[${options.host}]` : options.host;
+  const signal = signalled();
   say(
     `x402-stacks mcp: serving ${wallet.account.address} (${wallet.account.network}) at http://${shownHost}:${port}/mcp${signedBy(options)}`,
   );
-  await signalled();
+  await signal;
   await Promise.all([...sessions.values()].map((transport) => transport.close()));
   http.closeAllConnections();
   await new Promise<void>((resolve) => http.close(() => resolve()));
@@ -212,6 +214,10 @@ function bearerMatches(request: IncomingMessage, token: string): boolean {
   return timingSafeEqual(digest(request.headers.authorization ?? ''), digest(`Bearer ${token}`));
 }
 
+/**
+ * Resolves at the first SIGINT or SIGTERM. Called before the line that says the command is ready: a signal that came
+ * before its handler was set would kill the process outright, and a host may signal as soon as it reads that line.
+ */
 function signalled(): Promise<void> {
   return new Promise((resolve) => {
     process.once('SIGINT', () => resolve());

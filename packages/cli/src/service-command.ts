@@ -91,11 +91,14 @@ export async function runServiceCommand<Config, Service extends { stop(): Promis
     throw error;
   }
   const service = await command.start(config);
-  command.started(service, config, io);
-  const signal = await new Promise<string>((resolve) => {
+  // Listening before the started lines: a signal that came before its handler was set would kill the process outright,
+  // and a supervisor or a test may signal as soon as it reads them.
+  const signalled = new Promise<string>((resolve) => {
     process.once('SIGINT', () => resolve('SIGINT'));
     process.once('SIGTERM', () => resolve('SIGTERM'));
   });
+  command.started(service, config, io);
+  const signal = await signalled;
   // Stopped, the process ends as its last handles close (work a stop cut short may still hold some, such as a payment's
   // wait for its payer's earlier nonce), and at the deadline at the latest, with the stop's code.
   return stopWithin(service, signal, io, {

@@ -133,8 +133,9 @@ export async function runSigner(
     io.err(`x402-stacks signer: ${message}\nRun 'x402-stacks signer --help' for usage.`);
     return EXIT_USAGE;
   }
-  io.err(`Signing for ${running.address} on ${running.path}. Ctrl-C stops.`);
-  await new Promise<void>((resolve) => {
+  // Listening before the ready line: a signal that came before its handler was set would kill the process outright,
+  // leaving the socket file behind.
+  const signalled = new Promise<void>((resolve) => {
     const stop = () => {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
@@ -143,6 +144,8 @@ export async function runSigner(
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   });
+  io.err(`Signing for ${running.address} on ${running.path}. Ctrl-C stops.`);
+  await signalled;
   await running.close();
   io.err('Signer stopped.');
   return 0;

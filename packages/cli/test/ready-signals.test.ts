@@ -1,0 +1,106 @@
+/**
+ * Every long-running command listens for SIGINT and SIGTERM before it prints the line that says it is ready. A
+ * supervisor or a test signals as soon as it reads that line, and a signal that comes before its handler is set kills
+ * the process outright: no graceful stop, no saved state, an exit by signal (it did, under load, for the registry).
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { type Devnet, startDevnet } from '@x402-stacks/devnet';
+import { signalListenersWhenReady } from '@x402-stacks/test-kit';
+
+const BIN = fileURLToPath(new URL('../bin/x402-stacks.js', import.meta.url));
+const main = (app: string) =>
+  fileURLToPath(new URL(`../../../apps/${app}/src/main.ts`, import.meta.url));
+
+describe('the ready line comes after the signal handlers', { timeout: 120_000 }, () => {
+  let devnet: Devnet;
+  let dir: string;
+  let keyFile: string;
+  before(async () => {
+    devnet = await startDevnet({ port: 0 });
+    dir = mkdtempSync(join(tmpdir(), 'x402-ready-signals-'));
+    keyFile = join(dir, 'key');
+    writeFileSync(keyFile, `${devnet.accounts[0]!.privateKey}\n`, { mode: 0o600 });
+  });
+  after(async () => {
+    await devnet.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const cases: [string, () => [string[], RegExp, Record<string, string>]][] = [
+    [
+      'node apps/facilitator/dist/main.js (its sources)',
+      () => [
+        ['--import', 'tsx', main('facilitator')],
+        /on http:\/\//,
+        {
+          PORT: '0',
+          STACKS_API_URL_TESTNET: devnet.url,
+          DATABASE_URL: `sqlite:${join(dir, 'facilitator.db')}`,
+        },
+      ],
+    ],
+    [
+      'node apps/registry/dist/main.js (its sources)',
+      () => [
+        ['--import', 'tsx', main('registry')],
+        /on http:\/\//,
+        { PORT: '0', DATABASE_URL: `sqlite:${join(dir, 'registry.db')}`, LOG_LEVEL: 'silent' },
+      ],
+    ],
+    [
+      'x402-stacks facilitator',
+      () => [
+        [BIN, 'facilitator', '--port', '0'],
+        /on http:\/\//,
+        {
+          STACKS_API_URL_TESTNET: devnet.url,
+          DATABASE_URL: `sqlite:${join(dir, 'cli-facilitator.db')}`,
+        },
+      ],
+    ],
+    [
+      'x402-stacks registry',
+      () => [
+        [BIN, 'registry', '--port', '0'],
+        /on http:\/\//,
+        { DATABASE_URL: `sqlite:${join(dir, 'cli-registry.db')}`, LOG_LEVEL: 'silent' },
+      ],
+    ],
+    ['x402-stacks devnet', () => [[BIN, 'devnet', '--port', '0'], /http:\/\/127\.0\.0\.1:\d+/, {}]],
+    [
+      'x402-stacks signer',
+      () => [
+        [BIN, 'signer', '--key-file', keyFile, '--socket', join(dir, 'signer.sock')],
+        /Signing for/,
+        {},
+      ],
+    ],
+    [
+      'x402-stacks mcp --transport http',
+      () => [
+        [
+          BIN,
+          'mcp',
+          `--key-file=${keyFile}`,
+          `--api-url=${devnet.url}`,
+          '--transport=http',
+          '--port=0',
+        ],
+        /serving .* at http:\/\//,
+        {},
+      ],
+    ],
+  ];
+  for (const [name, made] of cases) {
+    test(name, async () => {
+      const [args, ready, env] = made();
+      const counts = await signalListenersWhenReady(args, ready, env);
+      assert.ok(counts.SIGINT > 0 && counts.SIGTERM > 0, JSON.stringify(counts));
+    });
+  }
+});
