@@ -14,11 +14,11 @@ import { openFacilitator } from './engine.js';
 /** How long the settle calls a stop cuts get to finish what the cut ends (a nonce wait giving its claim back). */
 const CUT_CALLS_MS = 3_000;
 
-/** A running facilitator service. */
 /** What a stop cut at its deadline leaves behind, for the line that says so (every entry point's). */
 export const CUT_STOP_LEAVES =
   'unfinished settlements stay in the ledger, and the next start resumes them';
 
+/** A running facilitator service. */
 export type FacilitatorService = {
   readonly url: string;
   readonly facilitator: Facilitator;

@@ -41,7 +41,8 @@ export class DiscoveryImportError extends Error {
 const PAGE_SIZE = 50;
 
 /**
- * Reads up to `maxResources` HTTP resources from a facilitator's discovery list and registers each.
+ * Reads up to `maxResources` HTTP resources from a facilitator's discovery list and registers each. Once `signal`
+ * aborts (the registry is stopping) it reads and registers nothing more, and reports what it did so far.
  * @throws {DiscoveryImportError} when the list cannot be read or is not a discovery list.
  * @example
  * ```ts
@@ -52,7 +53,7 @@ export async function importDiscoveryList(
   registry: Pick<Registry, 'register'>,
   fetcher: Fetcher,
   facilitatorUrl: string,
-  { maxResources = 100 }: { maxResources?: number } = {},
+  { maxResources = 100, signal }: { maxResources?: number; signal?: AbortSignal } = {},
 ): Promise<DiscoveryImport> {
   let base: URL;
   try {
@@ -66,7 +67,7 @@ export async function importDiscoveryList(
   }
   const leads: { resource: string; method: string }[] = [];
   const seen = new Set<string>();
-  for (let offset = 0; leads.length < maxResources; offset += PAGE_SIZE) {
+  for (let offset = 0; leads.length < maxResources && !signal?.aborted; offset += PAGE_SIZE) {
     const page = await readPage(fetcher, base, offset);
     for (const item of page.items) {
       if (leads.length >= maxResources) break;
@@ -83,6 +84,7 @@ export async function importDiscoveryList(
   const listed: string[] = [];
   const refused: { resource: string; reason: string }[] = [];
   for (const { resource, method } of leads) {
+    if (signal?.aborted) break;
     // A route template (`/users/:id`) names no callable URL: there is nothing to probe.
     if (/\/:[A-Za-z_]/.test(new URL(resource, base).pathname)) {
       refused.push({ resource, reason: 'route_template' });

@@ -24,7 +24,11 @@ export type RegistryService = {
   readonly registry: Registry;
   readonly store: RegistryStore;
   readonly scheduler: Scheduler;
-  /** Stops accepting requests, waits for the check round in progress, then closes the database. */
+  /**
+   * Stops taking connections, starting check rounds and registering imported resources; waits for the requests under
+   * way, the listing each worker of a check round is checking, and the registration each import is making; then
+   * closes the database.
+   */
   stop(): Promise<void>;
 };
 
@@ -95,10 +99,13 @@ export async function startRegistryService(
     started.once('error', reject);
   });
   if (config.checkIntervalMs > 0) scheduler.start(config.checkIntervalMs);
-  // In the background: a facilitator that is down or lists junk costs a log line, never the start.
-  for (const facilitatorUrl of config.importDiscoveryFrom) {
-    void importDiscoveryList(registry, fetcher, facilitatorUrl, {
+  // In the background: a facilitator that is down or lists junk costs a log line, never the start. A stop ends them
+  // between two registrations and waits for them before the database closes.
+  const stopImports = new AbortController();
+  const imports = config.importDiscoveryFrom.map((facilitatorUrl) =>
+    importDiscoveryList(registry, fetcher, facilitatorUrl, {
       maxResources: config.importDiscoveryMax,
+      signal: stopImports.signal,
     }).then(
       (report) =>
         logger.info(
@@ -115,8 +122,8 @@ export async function startRegistryService(
           { facilitator: facilitatorUrl, reason: error?.reason ?? 'import_failed' },
           error instanceof Error ? error.message : String(error),
         ),
-    );
-  }
+    ),
+  );
   const { port } = server.address() as AddressInfo;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   logger.info({ url, database: describeDatabase(config.database) }, 'registry started');
@@ -128,10 +135,12 @@ export async function startRegistryService(
     scheduler,
     stop() {
       stopping ??= (async () => {
-        // Together: while the requests under way end, no new check round may start.
+        // Together: while the requests under way end, no new check round or registration of an import may start.
+        stopImports.abort();
         await Promise.all([
           new Promise<void>((resolve) => server.close(() => resolve())),
           scheduler.stop(),
+          ...imports,
         ]);
         await opened.close();
       })();

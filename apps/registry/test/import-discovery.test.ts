@@ -100,6 +100,37 @@ describe('importDiscoveryList', () => {
     assert.equal(report.read, 1);
   });
 
+  test('a stop (the signal aborted) ends the import between two registrations, reporting what it did', async () => {
+    const stopping = new AbortController();
+    const registered: string[] = [];
+    const real = registry();
+    const stoppingAfterOne = {
+      async register(request: Parameters<typeof real.register>[0]) {
+        registered.push(request.url);
+        const result = await real.register(request);
+        stopping.abort();
+        return result;
+      },
+    };
+    const report = await importDiscoveryList(stoppingAfterOne, fetcher, seller.url, {
+      signal: stopping.signal,
+    });
+    assert.equal(report.read, 3, 'the list was read before the stop');
+    assert.deepEqual(registered, [`${seller.url}/quotes`], 'nothing registered after it');
+    assert.deepEqual(report.listed, [`${seller.url}/quotes`]);
+    assert.deepEqual(report.refused, []);
+    const aborted = new AbortController();
+    aborted.abort();
+    const before = seller.hits.get('GET /discovery/resources') ?? 0;
+    const none = await importDiscoveryList(real, fetcher, seller.url, { signal: aborted.signal });
+    assert.deepEqual(none, { read: 0, listed: [], refused: [] });
+    assert.equal(
+      seller.hits.get('GET /discovery/resources') ?? 0,
+      before,
+      'not even the list read',
+    );
+  });
+
   test('refusals of the list itself, each with its reason', async () => {
     const cases: [string, ReturnType<typeof createSafeFetcher>, string][] = [
       ['ftp://facilitator.example', fetcher, 'invalid_facilitator_url'],

@@ -281,6 +281,50 @@ describe('scheduler', () => {
     assert.ok(overallPeak > 1, `peak concurrency ${overallPeak}`);
   });
 
+  test('a stop ends a round after the listings being checked, leaves the rest claimed, and starts no round after', async () => {
+    const urls = ['https://a.example/1', 'https://a.example/2', 'https://a.example/3'];
+    for (const url of urls) {
+      answers.set(url, jsonAnswer(docsDocument(url, { payTo: TESTNET_PAY_TO })));
+      assert.ok((await registry.register({ url })).stored);
+    }
+    let letGo!: () => void;
+    const held = new Promise<void>((resolve) => {
+      letGo = resolve;
+    });
+    const probed: string[] = [];
+    const slow = async (request: { url: string; method: string }) => {
+      probed.push(request.url);
+      await held;
+      return fetcher(request);
+    };
+    // One origin: its three listings are checked one after the other.
+    const stopping = createScheduler({ store, fetcher: slow, clock, owner: 's', concurrency: 4 });
+    clock.advance(15 * MINUTE);
+    const round = stopping.runOnce();
+    while (probed.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    const stopped = stopping.stop();
+    letGo();
+    await stopped;
+    assert.equal(await round, urls.length, 'the round had claimed all three');
+    const checked = (
+      await Promise.all(
+        urls.map(async (url) =>
+          (
+            await store.search({ sort: 'newest', limit: 10 })
+          ).items.find((item) => item.listing.url === url),
+        ),
+      )
+    ).filter((item) => item?.status === 'active');
+    assert.equal(checked.length, 1, 'only the listing being checked when it stopped');
+    assert.deepEqual(probed, [urls[0]]);
+    assert.equal(await stopping.runOnce(), 0, 'a stopped scheduler claims nothing');
+    // The other two keep this scheduler's claims until the lease runs out, then another checks them.
+    const other = createScheduler({ store, fetcher, clock, owner: 'o' });
+    assert.equal(await other.runOnce(), 0, 'still claimed');
+    clock.advance(3 * MINUTE);
+    assert.equal(await other.runOnce(), 2);
+  });
+
   test('a claim is exclusive until its lease runs out', async () => {
     const id = await registered();
     clock.advance(15 * MINUTE);

@@ -25,6 +25,7 @@ import {
   type RegistryService,
   startRegistryService,
 } from '@x402-stacks/registry';
+import { listenForStop } from '@x402-stacks/service-runtime';
 import { getExplorerURL } from 'x402-stacks';
 import { decodePaymentRequiredHeader } from 'x402-stacks/protocol';
 import { fromAtomic, resolveAsset } from 'x402-stacks/stacks';
@@ -97,23 +98,29 @@ export async function runDemo(argv: string[], io: Io = processIo): Promise<numbe
   }
 
   const stack = await startStack(io, blockTime, values['data-dir']);
+  // From here to the end a signal stops the stack, so that no seller process or temporary folder is left behind: during
+  // the tour it cuts the tour short (see listenForStop).
+  const stop = listenForStop();
+  let cutShort = false;
+  const cut = stop.first.then(() => {
+    cutShort = true;
+    return false;
+  });
   let served = false;
   try {
-    served = (await tour(io, stack)) && (await batchTour(io, stack));
+    served = await Promise.race([
+      (async () => (await tour(io, stack)) && (await batchTour(io, stack)))(),
+      cut,
+    ]);
   } catch (error) {
     io.err(`demo failed: ${error instanceof Error ? error.message : String(error)}`);
   }
-  if (!values.once) {
-    // Listening before the lines that invite a stop: a signal that came before its handler was set would kill the
-    // process outright, leaving the stack unstopped.
-    const signalled = new Promise<void>((resolve) => {
-      process.once('SIGINT', () => resolve());
-      process.once('SIGTERM', () => resolve());
-    });
+  if (!values.once && !cutShort) {
     printTryIt(io, stack);
-    await signalled;
+    await stop.first;
   }
   await stopStack(stack);
+  stop.release();
   io.out(values.once ? `demo ${served ? 'passed' : 'failed'}` : 'stopped');
   return served ? 0 : 1;
 }

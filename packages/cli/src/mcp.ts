@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { listenForStop } from '@x402-stacks/service-runtime';
 import type { StacksAccount } from 'x402-stacks';
 import { type Signer, socketSigner } from 'x402-stacks/client';
 import { describeFailure } from './balance.js';
@@ -110,7 +111,7 @@ export async function runMcp(
       server.server.onclose = () => resolve();
     });
     await server.connect(new StdioServerTransport());
-    const signal = signalled();
+    const stop = listenForStop();
     say(
       `x402-stacks mcp: serving ${payer.address} (${payer.network}) over stdio${signedBy(options)}`,
     );
@@ -119,8 +120,9 @@ export async function runMcp(
       process.stdin.once('end', () => resolve());
       process.stdin.once('close', () => resolve());
     });
-    await Promise.race([closed, stdinEnded, signal]);
+    await Promise.race([closed, stdinEnded, stop.first]);
     await server.close();
+    stop.release();
     return 0;
   }
   return serveHttp(options, wallet, serverFor, say);
@@ -178,14 +180,15 @@ async function serveHttp(
   const { port } = http.address() as AddressInfo;
   allowedHosts = [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`];
   const shownHost = options.host.includes(':') ? `[${options.host}]` : options.host;
-  const signal = signalled();
+  const stop = listenForStop();
   say(
     `x402-stacks mcp: serving ${wallet.account.address} (${wallet.account.network}) at http://${shownHost}:${port}/mcp${signedBy(options)}`,
   );
-  await signal;
+  await stop.first;
   await Promise.all([...sessions.values()].map((transport) => transport.close()));
   http.closeAllConnections();
   await new Promise<void>((resolve) => http.close(() => resolve()));
+  stop.release();
   return 0;
 }
 
@@ -212,15 +215,4 @@ function signedBy(options: McpCommandOptions): string {
 function bearerMatches(request: IncomingMessage, token: string): boolean {
   const digest = (text: string) => createHash('sha256').update(text).digest();
   return timingSafeEqual(digest(request.headers.authorization ?? ''), digest(`Bearer ${token}`));
-}
-
-/**
- * Resolves at the first SIGINT or SIGTERM. Called before the line that says the command is ready: a signal that came
- * before its handler was set would kill the process outright, and a host may signal as soon as it reads that line.
- */
-function signalled(): Promise<void> {
-  return new Promise((resolve) => {
-    process.once('SIGINT', () => resolve());
-    process.once('SIGTERM', () => resolve());
-  });
 }

@@ -5,7 +5,7 @@
  * @module
  */
 import { parseArgs } from 'node:util';
-import { stopWithin } from '@x402-stacks/service-runtime';
+import { listenForStop, stopWithin } from '@x402-stacks/service-runtime';
 import { EXIT_USAGE, type Io } from './io.js';
 
 /** One service command. */
@@ -91,18 +91,16 @@ export async function runServiceCommand<Config, Service extends { stop(): Promis
     throw error;
   }
   const service = await command.start(config);
-  // Listening before the started lines: a signal that came before its handler was set would kill the process outright,
-  // and a supervisor or a test may signal as soon as it reads them.
-  const signalled = new Promise<string>((resolve) => {
-    process.once('SIGINT', () => resolve('SIGINT'));
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-  });
+  // Listening before the started lines, and until the stop ends (see listenForStop).
+  const stop = listenForStop();
   command.started(service, config, io);
-  const signal = await signalled;
+  const signal = await stop.first;
   // Stopped, the process ends as its last handles close (work a stop cut short may still hold some, such as a payment's
   // wait for its payer's earlier nonce), and at the deadline at the latest, with the stop's code.
-  return stopWithin(service, signal, io, {
+  const code = await stopWithin(service, signal, io, {
     stopped: command.stopped,
     ...(command.leftBehind ? { leftBehind: command.leftBehind } : {}),
   });
+  stop.release();
+  return code;
 }

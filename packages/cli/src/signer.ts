@@ -10,6 +10,7 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { listenForStop } from '@x402-stacks/service-runtime';
 import type { StacksAccount } from 'x402-stacks';
 import {
   type BudgetStore,
@@ -133,20 +134,12 @@ export async function runSigner(
     io.err(`x402-stacks signer: ${message}\nRun 'x402-stacks signer --help' for usage.`);
     return EXIT_USAGE;
   }
-  // Listening before the ready line: a signal that came before its handler was set would kill the process outright,
-  // leaving the socket file behind.
-  const signalled = new Promise<void>((resolve) => {
-    const stop = () => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolve();
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
+  // Listening before the ready line, and until the socket is closed (see listenForStop).
+  const stop = listenForStop();
   io.err(`Signing for ${running.address} on ${running.path}. Ctrl-C stops.`);
-  await signalled;
+  await stop.first;
   await running.close();
+  stop.release();
   io.err('Signer stopped.');
   return 0;
 }

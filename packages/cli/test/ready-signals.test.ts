@@ -2,6 +2,7 @@
  * Every long-running command listens for SIGINT and SIGTERM before it prints the line that says it is ready. A
  * supervisor or a test signals as soon as it reads that line, and a signal that comes before its handler is set kills
  * the process outright: no graceful stop, no saved state, an exit by signal (it did, under load, for the registry).
+ * Each command here is sent SIGTERM at the very moment it writes its ready line, and must stop as on any SIGTERM.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { type Devnet, startDevnet } from '@x402-stacks/devnet';
-import { signalListenersWhenReady } from '@x402-stacks/test-kit';
+import { stopAtReadyLine } from '@x402-stacks/test-kit';
 
 const BIN = fileURLToPath(new URL('../bin/x402-stacks.js', import.meta.url));
 const main = (app: string) =>
@@ -95,12 +96,20 @@ describe('the ready line comes after the signal handlers', { timeout: 120_000 },
         {},
       ],
     ],
+    [
+      'x402-stacks mcp (stdio)',
+      () => [[BIN, 'mcp', `--key-file=${keyFile}`, `--api-url=${devnet.url}`], /over stdio/, {}],
+    ],
   ];
   for (const [name, made] of cases) {
     test(name, async () => {
       const [args, ready, env] = made();
-      const counts = await signalListenersWhenReady(args, ready, env);
-      assert.ok(counts.SIGINT > 0 && counts.SIGTERM > 0, JSON.stringify(counts));
+      const ended = await stopAtReadyLine(args, ready, env);
+      assert.deepEqual(
+        { code: ended.code, signal: ended.signal },
+        { code: 0, signal: null },
+        ended.output,
+      );
     });
   }
 });

@@ -2,5 +2,6 @@
  * What every runnable x402-stacks service shares as a process. Compiled into each service's bundle; never published.
  * @module
  */
+export { listenForStop, type StopListener, type StopSignal } from './listen-for-stop.js';
 export { type SignalStopOptions, stopOnSignals } from './stop-on-signals.js';
 export { STOP_DEADLINE_MS, type StopLines, type StopOptions, stopWithin } from './stop-within.js';

@@ -3,6 +3,7 @@
  * process.
  * @module
  */
+import { listenForStop } from './listen-for-stop.js';
 import { type StopLines, type StopOptions, stopWithin } from './stop-within.js';
 
 /** How an entry point stops, beyond {@link StopOptions}. */
@@ -13,11 +14,13 @@ export type SignalStopOptions = StopOptions & {
 
 /**
  * Stops `service` on the first SIGINT or SIGTERM (with {@link stopWithin}) and exits the process with the stop's
- * code. A second signal while it stops changes nothing: one stop, one deadline.
+ * code. Further signals while it stops, of either kind, change nothing: one stop, one deadline. Call it before
+ * printing the line that says the service is ready (see {@link listenForStop}).
  * @example
  * ```ts
  * const service = await startRegistryService(config);
  * stopOnSignals(service, { out: console.log, err: console.error }, { stopping: 'stopping' });
+ * console.log(`registry on ${service.url}`);
  * ```
  */
 export function stopOnSignals(
@@ -25,13 +28,9 @@ export function stopOnSignals(
   lines: StopLines,
   options: SignalStopOptions,
 ): void {
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
+  // Never released: the process ends with the stop.
+  void listenForStop().first.then(async (signal) => {
     lines.out(`${signal}: ${options.stopping}`);
     process.exit(await stopWithin(service, signal, lines, options));
-  };
-  process.once('SIGINT', () => void stop('SIGINT'));
-  process.once('SIGTERM', () => void stop('SIGTERM'));
+  });
 }

@@ -35,9 +35,10 @@ export type StopOptions = {
  * A failed stop is reported by its error's code or name only: a driver's message may quote a connection string.
  * @example
  * ```ts
- * process.once('SIGTERM', async () => {
- *   process.exit(await stopWithin(service, 'SIGTERM', { out: console.log, err: console.error }));
- * });
+ * const stop = listenForStop();
+ * const signal = await stop.first;
+ * const code = await stopWithin(service, signal, { out: console.log, err: console.error });
+ * stop.release();
  * ```
  */
 export async function stopWithin(

@@ -49,25 +49,33 @@ test('a stop that ends but leaves a handle open: the process still ends at the d
   assert.ok(performance.now() - started < 30_000, 'not held by its 60 s handle');
 });
 
-test('an entry point: SIGINT then SIGTERM during the stop makes one stop, and the process exits 0 once it ends', async () => {
-  const signalled = fileURLToPath(new URL('./fixtures/signalled.ts', import.meta.url));
-  const child = spawn(process.execPath, ['--import', 'tsx', signalled]);
-  let out = '';
-  let err = '';
-  child.stderr.on('data', (chunk: Buffer) => {
-    err += chunk.toString();
-  });
-  await new Promise<void>((resolve) => {
-    child.stdout.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      if (out.includes('ready\n')) resolve();
+for (const [first, second] of [
+  ['SIGINT', 'SIGTERM'],
+  ['SIGINT', 'SIGINT'],
+  ['SIGTERM', 'SIGTERM'],
+] as const) {
+  test(`an entry point: ${first} then ${second} during the stop makes one stop, and the process exits 0 once it ends`, async () => {
+    const signalled = fileURLToPath(new URL('./fixtures/signalled.ts', import.meta.url));
+    const child = spawn(process.execPath, ['--import', 'tsx', signalled]);
+    let out = '';
+    let err = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      err += chunk.toString();
     });
+    await new Promise<void>((resolve) => {
+      child.stdout.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+        if (out.includes('ready\n')) resolve();
+      });
+    });
+    const ended = new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+      child.once('close', (code, signal) => resolve([code, signal])),
+    );
+    child.kill(first);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    child.kill(second);
+    assert.deepEqual(await ended, [0, null], 'a second signal neither kills nor stops it again');
+    assert.equal(out, `ready\n${first}: stopping\nstops: 1\n${first}: stopped\n`);
+    assert.equal(err, '');
   });
-  const code = new Promise<number | null>((resolve) => child.once('close', resolve));
-  child.kill('SIGINT');
-  await new Promise((resolve) => setTimeout(resolve, 50));
-  child.kill('SIGTERM');
-  assert.equal(await code, 0);
-  assert.equal(out, 'ready\nSIGINT: stopping\nstops: 1\nSIGINT: stopped\n');
-  assert.equal(err, '');
-});
+}

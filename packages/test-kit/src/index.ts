@@ -12,5 +12,5 @@ export { findTestPostgres, LOCAL_POSTGRES_URL, type TestPostgres } from './postg
 export { RUN_POSTGRES_ENV, testPostgresUrl } from './postgres/for-tests.js';
 export { inSchema } from './postgres/in-schema.js';
 export { type RunningProcess, startProcess } from './process.js';
-export { signalListenersWhenReady } from './ready-signals.js';
+export { type StoppedAtReady, stopAtReadyLine } from './ready-signals.js';
 export { forceEmbedded } from './switches.js';

@@ -32,11 +32,17 @@ export type SchedulerOptions = {
 
 /** A running or runnable scheduler. */
 export type Scheduler = {
-  /** Checks every listing due now (one claimed batch); resolves with how many were checked. */
+  /**
+   * Checks every listing due now (one claimed batch); resolves with how many were claimed. Once stopped, claims and
+   * checks nothing.
+   */
   runOnce(): Promise<number>;
   /** Runs a round every `intervalMs` until stopped. */
   start(intervalMs: number): void;
-  /** Stops the timer and waits for the round in progress. */
+  /**
+   * Stops the timer and every round in progress after the listings being checked now, and waits for those: a round's
+   * other claimed listings keep their claims, which expire by themselves.
+   */
   stop(): Promise<void>;
 };
 
@@ -54,7 +60,8 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   const concurrency = options.concurrency ?? 4;
   const leaseMs = options.leaseMs ?? 120_000;
   let timer: NodeJS.Timeout | undefined;
-  let round: Promise<number> | undefined;
+  const rounds = new Set<Promise<number>>();
+  let stopped = false;
 
   async function check(entry: StoredListing): Promise<void> {
     const { url, method } = entry.listing;
@@ -98,6 +105,8 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     const workers = Array.from({ length: Math.min(concurrency, queue.length) }, async () => {
       for (let chain = queue.shift(); chain; chain = queue.shift()) {
         for (const entry of chain) {
+          // Stopping: the listings not checked yet keep their claims, which expire by themselves.
+          if (stopped) return;
           try {
             await check(entry);
           } catch (error) {
@@ -113,21 +122,22 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
 
   return {
     runOnce: () => {
-      round = runOnce().finally(() => {
-        round = undefined;
-      });
+      if (stopped) return Promise.resolve(0);
+      const round = runOnce().finally(() => rounds.delete(round));
+      rounds.add(round);
       return round;
     },
     start(intervalMs) {
       timer ??= setInterval(() => {
-        if (!round) void this.runOnce();
+        if (rounds.size === 0) void this.runOnce();
       }, intervalMs);
       timer.unref();
     },
     async stop() {
+      stopped = true;
       if (timer) clearInterval(timer);
       timer = undefined;
-      await round?.catch(() => undefined);
+      await Promise.all([...rounds].map((round) => round.catch(() => undefined)));
     },
   };
 }
