@@ -26,8 +26,8 @@ export type RegistryService = {
   readonly scheduler: Scheduler;
   /**
    * Stops taking connections, starting check rounds and registering imported resources; waits for the requests under
-   * way, the listing each worker of a check round is checking, and the registration each import is making; then
-   * closes the database.
+   * way, the listing each worker of a check round is checking, and (up to 3 s) the registration each import is
+   * making; then closes the database.
    */
   stop(): Promise<void>;
 };
@@ -38,6 +38,20 @@ export type RegistryServiceOverrides = {
   readonly fetcher?: Fetcher;
   readonly logger?: Logger;
 };
+
+/** How long a stop waits for the registration an import is making. */
+const IMPORT_GRACE_MS = 3_000;
+
+/** `work`, or nothing once `ms` have passed, on a timer that does not hold the process. */
+async function within(ms: number, work: Promise<unknown>): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const elapsed = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+    timer.unref();
+  });
+  await Promise.race([work, elapsed]);
+  clearTimeout(timer);
+}
 
 /**
  * Starts the registry from a configuration.
@@ -136,11 +150,13 @@ export async function startRegistryService(
     stop() {
       stopping ??= (async () => {
         // Together: while the requests under way end, no new check round or registration of an import may start.
+        // An import's registration under way cannot be cut (its probe takes no signal): it gets IMPORT_GRACE_MS, and
+        // one still probing then fails against the closed database, with a warning, and stores nothing.
         stopImports.abort();
         await Promise.all([
           new Promise<void>((resolve) => server.close(() => resolve())),
           scheduler.stop(),
-          ...imports,
+          within(IMPORT_GRACE_MS, Promise.allSettled(imports)),
         ]);
         await opened.close();
       })();

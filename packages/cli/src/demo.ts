@@ -25,7 +25,7 @@ import {
   type RegistryService,
   startRegistryService,
 } from '@x402-stacks/registry';
-import { listenForStop } from '@x402-stacks/service-runtime';
+import { listenForStop, type StopSignal, stopWithin } from '@x402-stacks/service-runtime';
 import { getExplorerURL } from 'x402-stacks';
 import { decodePaymentRequiredHeader } from 'x402-stacks/protocol';
 import { fromAtomic, resolveAsset } from 'x402-stacks/stacks';
@@ -97,32 +97,43 @@ export async function runDemo(argv: string[], io: Io = processIo): Promise<numbe
     return EXIT_USAGE;
   }
 
-  const stack = await startStack(io, blockTime, values['data-dir']);
-  // From here to the end a signal stops the stack, so that no seller process or temporary folder is left behind: during
-  // the tour it cuts the tour short (see listenForStop).
+  // Listening from before the stack starts (see listenForStop). A signal during the start or the tour is kept: the
+  // step under way ends (each is bounded by its own timeouts), nothing after it starts, and the stack stops within
+  // the deadline, so no seller process or temporary folder is left behind.
   const stop = listenForStop();
-  let cutShort = false;
-  const cut = stop.first.then(() => {
-    cutShort = true;
-    return false;
+  let signal: StopSignal | undefined;
+  void stop.first.then((heard) => {
+    signal = heard;
   });
-  let served = false;
   try {
-    served = await Promise.race([
-      (async () => (await tour(io, stack)) && (await batchTour(io, stack)))(),
-      cut,
-    ]);
-  } catch (error) {
-    io.err(`demo failed: ${error instanceof Error ? error.message : String(error)}`);
+    const stack = await startStack(io, blockTime, values['data-dir']);
+    let served = false;
+    try {
+      served = signal === undefined && (await tour(io, stack));
+      served = served && signal === undefined && (await batchTour(io, stack));
+    } catch (error) {
+      io.err(`demo failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    const interrupted = signal !== undefined;
+    if (!values.once && !interrupted) {
+      printTryIt(io, stack);
+      await stop.first;
+    }
+    if (signal === undefined) {
+      await stopStack(stack);
+      io.out(`demo ${served ? 'passed' : 'failed'}`);
+      return served ? 0 : 1;
+    }
+    const stopped = await stopWithin({ stop: () => stopStack(stack) }, signal, io, {
+      stopped: interrupted ? 'demo interrupted; stopped' : 'stopped',
+    });
+    if (stopped !== 0) return stopped;
+    // Cut short: ended as a process ends on that signal.
+    if (interrupted) return signal === 'SIGINT' ? 130 : 143;
+    return served ? 0 : 1;
+  } finally {
+    stop.release();
   }
-  if (!values.once && !cutShort) {
-    printTryIt(io, stack);
-    await stop.first;
-  }
-  await stopStack(stack);
-  stop.release();
-  io.out(values.once ? `demo ${served ? 'passed' : 'failed'}` : 'stopped');
-  return served ? 0 : 1;
 }
 
 async function startStack(io: Io, blockTime: number, dataDirOption?: string): Promise<Stack> {
@@ -306,12 +317,15 @@ function printTryIt(io: Io, stack: Stack): void {
   io.out('Ctrl-C stops everything.');
 }
 
+/** Stops every part, even after one fails (the first failure is thrown at the end), and removes a temporary folder. */
 async function stopStack(stack: Stack): Promise<void> {
   stack.seller.kill('SIGTERM');
-  await stack.registry.stop();
-  await stack.facilitator.stop();
-  await stack.devnet.stop();
+  const failures: unknown[] = [];
+  for (const part of [stack.registry, stack.facilitator, stack.devnet]) {
+    await part.stop().catch((error: unknown) => failures.push(error));
+  }
   if (stack.ownsDataDir) rmSync(stack.dataDir, { recursive: true, force: true });
+  if (failures.length > 0) throw failures[0];
 }
 
 // Genesis accounts have fixed roles: the deployer buys, wallet_1 sells, wallet_2 pays over a channel, wallet_8 claims

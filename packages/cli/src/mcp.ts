@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { listenForStop } from '@x402-stacks/service-runtime';
+import { listenForStop, stopWithin } from '@x402-stacks/service-runtime';
 import type { StacksAccount } from 'x402-stacks';
 import { type Signer, socketSigner } from 'x402-stacks/client';
 import { describeFailure } from './balance.js';
@@ -120,10 +120,14 @@ export async function runMcp(
       process.stdin.once('end', () => resolve());
       process.stdin.once('close', () => resolve());
     });
-    await Promise.race([closed, stdinEnded, stop.first]);
-    await server.close();
-    stop.release();
-    return 0;
+    try {
+      const signal = await Promise.race([closed, stdinEnded, stop.first]);
+      await server.close();
+      if (signal) say(`${signal}: stopped`);
+      return 0;
+    } finally {
+      stop.release();
+    }
   }
   return serveHttp(options, wallet, serverFor, say);
 }
@@ -184,12 +188,24 @@ async function serveHttp(
   say(
     `x402-stacks mcp: serving ${wallet.account.address} (${wallet.account.network}) at http://${shownHost}:${port}/mcp${signedBy(options)}`,
   );
-  await stop.first;
-  await Promise.all([...sessions.values()].map((transport) => transport.close()));
-  http.closeAllConnections();
-  await new Promise<void>((resolve) => http.close(() => resolve()));
-  stop.release();
-  return 0;
+  try {
+    const signal = await stop.first;
+    // Within the deadline, whatever holds a session's close (see stopWithin).
+    return await stopWithin(
+      {
+        async stop() {
+          await Promise.all([...sessions.values()].map((transport) => transport.close()));
+          http.closeAllConnections();
+          await new Promise<void>((resolve) => http.close(() => resolve()));
+        },
+      },
+      signal,
+      { out: say, err: say },
+      { stopped: 'stopped' },
+    );
+  } finally {
+    stop.release();
+  }
 }
 
 /**

@@ -10,7 +10,7 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { listenForStop } from '@x402-stacks/service-runtime';
+import { listenForStop, stopWithin } from '@x402-stacks/service-runtime';
 import type { StacksAccount } from 'x402-stacks';
 import {
   type BudgetStore,
@@ -137,11 +137,15 @@ export async function runSigner(
   // Listening before the ready line, and until the socket is closed (see listenForStop).
   const stop = listenForStop();
   io.err(`Signing for ${running.address} on ${running.path}. Ctrl-C stops.`);
-  await stop.first;
-  await running.close();
-  stop.release();
-  io.err('Signer stopped.');
-  return 0;
+  try {
+    const signal = await stop.first;
+    // Within the deadline, whatever holds the socket's close (see stopWithin).
+    const code = await stopWithin({ stop: () => running.close() }, signal, io);
+    if (code === 0) io.err('Signer stopped.');
+    return code;
+  } finally {
+    stop.release();
+  }
 }
 
 function readStx(value: string): bigint {

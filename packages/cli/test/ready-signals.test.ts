@@ -32,7 +32,8 @@ describe('the ready line comes after the signal handlers', { timeout: 120_000 },
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const cases: [string, () => [string[], RegExp, Record<string, string>]][] = [
+  /** Each command, how to start it, and the line its stop prints. */
+  const cases: [string, () => [string[], RegExp, Record<string, string>], RegExp][] = [
     [
       'node apps/facilitator/dist/main.js (its sources)',
       () => [
@@ -44,6 +45,7 @@ describe('the ready line comes after the signal handlers', { timeout: 120_000 },
           DATABASE_URL: `sqlite:${join(dir, 'facilitator.db')}`,
         },
       ],
+      /SIGTERM: stopping \(settlements under way/,
     ],
     [
       'node apps/registry/dist/main.js (its sources)',
@@ -52,6 +54,7 @@ describe('the ready line comes after the signal handlers', { timeout: 120_000 },
         /on http:\/\//,
         { PORT: '0', DATABASE_URL: `sqlite:${join(dir, 'registry.db')}`, LOG_LEVEL: 'silent' },
       ],
+      /SIGTERM: stopping/,
     ],
     [
       'x402-stacks facilitator',
@@ -63,6 +66,7 @@ describe('the ready line comes after the signal handlers', { timeout: 120_000 },
           DATABASE_URL: `sqlite:${join(dir, 'cli-facilitator.db')}`,
         },
       ],
+      /SIGTERM: stopped; unfinished settlements/,
     ],
     [
       'x402-stacks registry',
@@ -71,8 +75,13 @@ describe('the ready line comes after the signal handlers', { timeout: 120_000 },
         /on http:\/\//,
         { DATABASE_URL: `sqlite:${join(dir, 'cli-registry.db')}`, LOG_LEVEL: 'silent' },
       ],
+      /SIGTERM: stopped/,
     ],
-    ['x402-stacks devnet', () => [[BIN, 'devnet', '--port', '0'], /http:\/\/127\.0\.0\.1:\d+/, {}]],
+    [
+      'x402-stacks devnet',
+      () => [[BIN, 'devnet', '--port', '0'], /http:\/\/127\.0\.0\.1:\d+/, {}],
+      /SIGTERM: devnet stopped/,
+    ],
     [
       'x402-stacks signer',
       () => [
@@ -80,6 +89,7 @@ describe('the ready line comes after the signal handlers', { timeout: 120_000 },
         /Signing for/,
         {},
       ],
+      /Signer stopped\./,
     ],
     [
       'x402-stacks mcp --transport http',
@@ -95,21 +105,24 @@ describe('the ready line comes after the signal handlers', { timeout: 120_000 },
         /serving .* at http:\/\//,
         {},
       ],
+      /SIGTERM: stopped/,
     ],
     [
       'x402-stacks mcp (stdio)',
       () => [[BIN, 'mcp', `--key-file=${keyFile}`, `--api-url=${devnet.url}`], /over stdio/, {}],
+      /SIGTERM: stopped/,
     ],
   ];
-  for (const [name, made] of cases) {
+  for (const [name, made, stoppedLine] of cases) {
     test(name, async () => {
       const [args, ready, env] = made();
       const ended = await stopAtReadyLine(args, ready, env);
       assert.deepEqual(
-        { code: ended.code, signal: ended.signal },
-        { code: 0, signal: null },
+        { signalled: ended.signalled, code: ended.code, signal: ended.signal },
+        { signalled: true, code: 0, signal: null },
         ended.output,
       );
+      assert.match(ended.output, stoppedLine);
     });
   }
 });

@@ -6,6 +6,8 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const PRELOAD = fileURLToPath(new URL('./ready-signals.cjs', import.meta.url));
+/** What the probe writes just before it sends the signal. */
+const SENT = 'x402-ready-signals: SIGTERM sent';
 
 /** How a process sent SIGTERM on its ready line ended. */
 export type StoppedAtReady = {
@@ -15,6 +17,8 @@ export type StoppedAtReady = {
   readonly signal: NodeJS.Signals | null;
   /** Its stdout and stderr, interleaved. */
   readonly output: string;
+  /** Whether the probe saw the ready line and sent the signal. */
+  readonly signalled: boolean;
 };
 
 /**
@@ -50,7 +54,9 @@ export async function stopAtReadyLine(
         child.kill('SIGKILL');
         reject(new Error(`still running after ${timeoutMs} ms: ${output}`));
       }, timeoutMs);
-      child.once('close', (code, signal) => resolve({ code, signal, output }));
+      child.once('close', (code, signal) =>
+        resolve({ code, signal, output, signalled: output.includes(SENT) }),
+      );
     });
   } finally {
     clearTimeout(timer);

@@ -37,11 +37,11 @@ export type Scheduler = {
    * checks nothing.
    */
   runOnce(): Promise<number>;
-  /** Runs a round every `intervalMs` until stopped. */
+  /** Runs a round every `intervalMs` until stopped; does nothing once stopped. */
   start(intervalMs: number): void;
   /**
    * Stops the timer and every round in progress after the listings being checked now, and waits for those: a round's
-   * other claimed listings keep their claims, which expire by themselves.
+   * other claimed listings keep their claims, which expire by themselves. For good: a stopped scheduler checks nothing.
    */
   stop(): Promise<void>;
 };
@@ -120,16 +120,23 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     return claimed.length;
   }
 
+  function round(): Promise<number> {
+    if (stopped) return Promise.resolve(0);
+    const running = runOnce().finally(() => rounds.delete(running));
+    rounds.add(running);
+    return running;
+  }
+
   return {
-    runOnce: () => {
-      if (stopped) return Promise.resolve(0);
-      const round = runOnce().finally(() => rounds.delete(round));
-      rounds.add(round);
-      return round;
-    },
+    runOnce: round,
     start(intervalMs) {
+      if (stopped) return;
       timer ??= setInterval(() => {
-        if (rounds.size === 0) void this.runOnce();
+        if (rounds.size > 0) return;
+        // A round the database refused (a lost connection, say) is retried at the next tick.
+        round().catch((error: unknown) =>
+          options.logger?.error({ err: error }, 'check round failed'),
+        );
       }, intervalMs);
       timer.unref();
     },
