@@ -114,7 +114,7 @@ export async function startRegistryService(
   });
   if (config.checkIntervalMs > 0) scheduler.start(config.checkIntervalMs);
   // In the background: a facilitator that is down or lists junk costs a log line, never the start. A stop ends them
-  // between two registrations and waits for them before the database closes.
+  // between two registrations and gives the one under way up to IMPORT_GRACE_MS before the database closes.
   const stopImports = new AbortController();
   const imports = config.importDiscoveryFrom.map((facilitatorUrl) =>
     importDiscoveryList(registry, fetcher, facilitatorUrl, {

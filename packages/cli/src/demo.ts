@@ -4,7 +4,8 @@
  * buyer pays the seller, and the demo shows each step: the 402 offer, the payment, its confirmation on chain, the
  * resource, the txid and an explorer link; then a second buyer pays 100 requests over one batch-settlement channel and
  * the demo counts the transactions that took on chain. Then the stack keeps running for `x402-stacks pay` and curl, until Ctrl-C;
- * with `--once` it stops after the buyer and exits with the buyer's verdict.
+ * with `--once` it stops after the batch step and exits with the verdict of both. A signal before then cuts the tour
+ * short after its step under way and exits 130 (SIGINT) or 143 (SIGTERM).
  * @module
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -25,7 +26,7 @@ import {
   type RegistryService,
   startRegistryService,
 } from '@x402-stacks/registry';
-import { listenForStop, type StopSignal, stopWithin } from '@x402-stacks/service-runtime';
+import { listenForStop, STOP_DEADLINE_MS, type StopSignal } from '@x402-stacks/service-runtime';
 import { getExplorerURL } from 'x402-stacks';
 import { decodePaymentRequiredHeader } from 'x402-stacks/protocol';
 import { fromAtomic, resolveAsset } from 'x402-stacks/stacks';
@@ -38,10 +39,11 @@ Runs the payment flow end to end on this machine, offline: a local devnet, the f
 documentation's example seller and a local x402scan registry listing it; then the example buyer pays for
 /api/premium-data and every step is shown, and a second buyer pays /api/quote 100 times over one batch-settlement
 channel (one deposit, then signed vouchers) and the transactions it took on chain are counted. The stack then stays up, with the URLs to try with \`x402-stacks pay\`
-or curl, until Ctrl-C.
+or curl, until Ctrl-C or SIGTERM. A signal during the start or the tour ends the step under way, stops everything
+and exits 130 (SIGINT) or 143 (SIGTERM).
 
 Options:
-  --once               stop after the buyer; exit 0 when it was served, 1 otherwise (for scripts and CI)
+  --once               stop after the batch step; exit 0 when both buyers were served, 1 otherwise (for scripts and CI)
   --block-time <ms>    devnet block interval (default 2000)
   --data-dir <path>    keep the facilitator's ledger here (default: a temporary folder, removed at the end)
   -h, --help           show this help
@@ -98,38 +100,51 @@ export async function runDemo(argv: string[], io: Io = processIo): Promise<numbe
   }
 
   // Listening from before the stack starts (see listenForStop). A signal during the start or the tour is kept: the
-  // step under way ends (each is bounded by its own timeouts), nothing after it starts, and the stack stops within
-  // the deadline, so no seller process or temporary folder is left behind.
+  // step under way ends, nothing after it starts, and the stack stops, so no seller process or temporary folder is left
+  // behind. From the first signal everything left gets the stop deadline: a hung step ends the process too, its seller
+  // killed first.
   const stop = listenForStop();
   let signal: StopSignal | undefined;
+  let stack: Stack | undefined;
   void stop.first.then((heard) => {
     signal = heard;
+    setTimeout(() => {
+      stack?.seller.kill('SIGKILL');
+      if (stack?.ownsDataDir) rmSync(stack.dataDir, { recursive: true, force: true });
+      io.err(`${heard}: still stopping after ${STOP_DEADLINE_MS / 1_000} s; exiting`);
+      process.exit(1);
+    }, STOP_DEADLINE_MS).unref();
   });
+  /** What a demo cut short by `heard` prints and exits with: as a process ends on that signal. */
+  const interruptedBy = (heard: StopSignal) => {
+    io.out(`${heard}: demo interrupted; stopped`);
+    return heard === 'SIGINT' ? 130 : 143;
+  };
   try {
-    const stack = await startStack(io, blockTime, values['data-dir']);
+    try {
+      stack = await startStack(io, blockTime, values['data-dir']);
+    } catch (error) {
+      // A Ctrl-C in a terminal reaches the seller too, and its start then fails: what started is stopped already.
+      if (signal !== undefined) return interruptedBy(signal);
+      throw error;
+    }
     let served = false;
     try {
       served = signal === undefined && (await tour(io, stack));
       served = served && signal === undefined && (await batchTour(io, stack));
     } catch (error) {
-      io.err(`demo failed: ${error instanceof Error ? error.message : String(error)}`);
+      if (signal === undefined) {
+        io.err(`demo failed: ${error instanceof Error ? error.message : String(error)}`);
+      }
     }
     const interrupted = signal !== undefined;
     if (!values.once && !interrupted) {
       printTryIt(io, stack);
       await stop.first;
     }
-    if (signal === undefined) {
-      await stopStack(stack);
-      io.out(`demo ${served ? 'passed' : 'failed'}`);
-      return served ? 0 : 1;
-    }
-    const stopped = await stopWithin({ stop: () => stopStack(stack) }, signal, io, {
-      stopped: interrupted ? 'demo interrupted; stopped' : 'stopped',
-    });
-    if (stopped !== 0) return stopped;
-    // Cut short: ended as a process ends on that signal.
-    if (interrupted) return signal === 'SIGINT' ? 130 : 143;
+    await stopStack(stack);
+    if (interrupted) return interruptedBy(signal!);
+    io.out(signal === undefined ? `demo ${served ? 'passed' : 'failed'}` : `${signal}: stopped`);
     return served ? 0 : 1;
   } finally {
     stop.release();
@@ -142,7 +157,8 @@ async function startStack(io: Io, blockTime: number, dataDirOption?: string): Pr
   try {
     return await startParts(io, blockTime, dataDirOption, started);
   } catch (error) {
-    for (const stop of started.reverse()) await stop();
+    // Every part, even after one fails to stop.
+    for (const stop of started.reverse()) await Promise.resolve(stop()).catch(() => undefined);
     throw error;
   }
 }
@@ -317,9 +333,28 @@ function printTryIt(io: Io, stack: Stack): void {
   io.out('Ctrl-C stops everything.');
 }
 
-/** Stops every part, even after one fails (the first failure is thrown at the end), and removes a temporary folder. */
+/** How long the seller gets to end on SIGTERM before it is killed. */
+const SELLER_STOP_MS = 5_000;
+
+/**
+ * Stops every part, even after one fails (the first failure is thrown at the end), and removes a temporary folder.
+ */
 async function stopStack(stack: Stack): Promise<void> {
+  const sellerGone = new Promise((resolve) => {
+    if (stack.seller.exitCode !== null || stack.seller.signalCode !== null) resolve(undefined);
+    else stack.seller.once('exit', resolve);
+  });
   stack.seller.kill('SIGTERM');
+  // A seller that does not end on SIGTERM within 5 s is killed: the demo never leaves it running.
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([
+    sellerGone,
+    new Promise((resolve) => {
+      timer = setTimeout(resolve, SELLER_STOP_MS);
+    }),
+  ]);
+  clearTimeout(timer);
+  stack.seller.kill('SIGKILL');
   const failures: unknown[] = [];
   for (const part of [stack.registry, stack.facilitator, stack.devnet]) {
     await part.stop().catch((error: unknown) => failures.push(error));

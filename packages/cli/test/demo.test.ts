@@ -56,38 +56,46 @@ test('npm start -- --once runs the payment flow end to end and exits 0', {
   assert.doesNotMatch(output, /Private key:/, 'the buyer used the given key, it generated none');
 });
 
-test('a SIGINT during the tour: the step under way ends, nothing after it runs, the stack stops, exit 130', {
-  timeout: 180_000,
-}, async () => {
-  const bin = fileURLToPath(new URL('../bin/x402-stacks.js', import.meta.url));
-  const child = spawn(process.execPath, [bin, 'demo', '--once'], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, CLIENT_PRIVATE_KEY: '', STACKS_PRIVATE_KEY: '' },
+for (const [who, group] of [
+  ['the demo alone', false],
+  ['its whole process group, as Ctrl-C in a terminal does', true],
+] as const) {
+  test(`a SIGINT during the tour, to ${who}: nothing after the step under way runs, the stack stops, exit 130`, {
+    timeout: 180_000,
+  }, async () => {
+    const bin = fileURLToPath(new URL('../bin/x402-stacks.js', import.meta.url));
+    const child = spawn(process.execPath, [bin, 'demo', '--once'], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, CLIENT_PRIVATE_KEY: '', STACKS_PRIVATE_KEY: '' },
+      // Its own process group, so that the group can be signalled as a terminal would, and only it.
+      detached: group,
+    });
+    let output = '';
+    let signalled = false;
+    const read = (chunk: Buffer) => {
+      output += chunk.toString();
+      if (!signalled && output.includes('402 Payment Required')) {
+        signalled = true;
+        if (group) process.kill(-child.pid!, 'SIGINT');
+        else child.kill('SIGINT');
+      }
+    };
+    child.stdout.on('data', read);
+    child.stderr.on('data', read);
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+      child.once('close', (exitCode, exitSignal) => resolve([exitCode, exitSignal])),
+    );
+    assert.deepEqual([code, signal], [130, null], output);
+    assert.match(output, /SIGINT: demo interrupted; stopped/);
+    assert.doesNotMatch(
+      output,
+      /batch-settlement: 100 paid requests/,
+      'the batch step never started',
+    );
+    assert.doesNotMatch(output, /demo passed|demo failed/);
+    const seller = /seller\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1];
+    assert.ok(seller, output);
+    await assert.rejects(fetch(seller), 'the seller process is gone');
   });
-  let output = '';
-  let signalled = false;
-  const read = (chunk: Buffer) => {
-    output += chunk.toString();
-    if (!signalled && output.includes('402 Payment Required')) {
-      signalled = true;
-      child.kill('SIGINT');
-    }
-  };
-  child.stdout.on('data', read);
-  child.stderr.on('data', read);
-  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
-    child.once('close', (exitCode, exitSignal) => resolve([exitCode, exitSignal])),
-  );
-  assert.deepEqual([code, signal], [130, null], output);
-  assert.match(output, /SIGINT: demo interrupted; stopped/);
-  assert.doesNotMatch(
-    output,
-    /batch-settlement: 100 paid requests/,
-    'the batch step never started',
-  );
-  assert.doesNotMatch(output, /demo passed/);
-  const seller = /seller\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1];
-  assert.ok(seller, output);
-  await assert.rejects(fetch(seller), 'the seller process is gone');
-});
+}

@@ -25,9 +25,12 @@ export type StopListener = {
  * ```ts
  * const stop = listenForStop();
  * console.log(`listening on ${url}`);
- * await stop.first;
- * await server.close();
- * stop.release();
+ * try {
+ *   await stop.first;
+ *   await server.close();
+ * } finally {
+ *   stop.release();
+ * }
  * ```
  */
 export function listenForStop(): StopListener {

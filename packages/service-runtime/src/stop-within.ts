@@ -30,15 +30,18 @@ export type StopOptions = {
  * connection waiting on a lock, a probe of a host that does not answer). So at the deadline the process exits with 1
  * whatever still runs, with a line on stderr that says so: a service keeps what it cut short in its own store, as after
  * a kill. Once the stop has ended the deadline stays set but no longer holds the process open: a caller that lets the
- * process end as its last handles close (rather than exiting at once) still ends by then, with the stop's code.
+ * process end as its last handles close (rather than exiting at once) still ends by then, with `process.exitCode`
+ * after a stop that ended (the caller's own code), 1 after one that failed.
  *
  * A failed stop is reported by its error's code or name only: a driver's message may quote a connection string.
  * @example
  * ```ts
  * const stop = listenForStop();
- * const signal = await stop.first;
- * const code = await stopWithin(service, signal, { out: console.log, err: console.error });
- * stop.release();
+ * try {
+ *   process.exitCode = await stopWithin(service, await stop.first, { out: console.log, err: console.error });
+ * } finally {
+ *   stop.release();
+ * }
  * ```
  */
 export async function stopWithin(
@@ -54,7 +57,8 @@ export async function stopWithin(
       const left = options.leftBehind ? ` (${options.leftBehind})` : '';
       lines.err(`${signal}: still stopping after ${deadlineMs / 1_000} s; exiting${left}`);
     }
-    process.exit(code ?? 1);
+    // Stopped already: the code the caller set (`process.exitCode`), which may differ from the stop's own.
+    process.exit(code === undefined ? 1 : code === 0 ? undefined : code);
   }, deadlineMs);
   try {
     await service.stop();
