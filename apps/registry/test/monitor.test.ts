@@ -325,6 +325,37 @@ describe('scheduler', () => {
     assert.equal(await other.runOnce(), 2);
   });
 
+  test('a round the database refuses is logged, the next tick tries again, and nothing is left unhandled', async () => {
+    const errors: string[] = [];
+    let asked = 0;
+    const refusing: RegistryStore = Object.assign(Object.create(store) as RegistryStore, {
+      claimDue: async () => {
+        asked++;
+        throw new Error('the database is gone');
+      },
+    });
+    const logger = { error: (_: unknown, message: string) => errors.push(message) };
+    const failing = createScheduler({
+      store: refusing,
+      fetcher,
+      clock,
+      owner: 'f',
+      logger: logger as unknown as NonNullable<Parameters<typeof createScheduler>[0]['logger']>,
+    });
+    failing.start(10);
+    const by = Date.now() + 5_000;
+    while (asked < 2) {
+      assert.ok(Date.now() < by, 'rounds keep coming');
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    await failing.stop();
+    assert.ok(errors.length >= 1 && errors.every((message) => message === 'check round failed'));
+    const afterStop = asked;
+    failing.start(10);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(asked, afterStop, 'a stopped scheduler does not start again');
+  });
+
   test('a claim is exclusive until its lease runs out', async () => {
     const id = await registered();
     clock.advance(15 * MINUTE);

@@ -1,7 +1,7 @@
 /**
  * The registry's own entry point (`node apps/registry/dist/main.js`, here its sources) stops within its deadline: a
  * registration whose probe waits on a seller that accepts and never answers holds the HTTP server's close, and the
- * process still ends 15 s after SIGTERM, saying so.
+ * process still ends 15 s after SIGTERM, saying so. And the service's stop during a discovery import.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -11,6 +11,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { startProcess } from '@x402-stacks/test-kit';
+import { loadConfig, openRegistryStore, startRegistryService } from '../src/index.js';
+import { jsonAnswer, startSeller, v2Answer, v2Challenge } from './fixtures.js';
 
 const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 
@@ -65,6 +67,71 @@ test('SIGTERM: the process answers at once when idle, and ends at the 15 s deadl
   } finally {
     for (const socket of held) socket.destroy();
     await new Promise((resolve) => silent.close(resolve));
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a stop during an import gives the registration under way its grace, and starts no other', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'x402-registry-import-stop-'));
+  let facilitator: Awaited<ReturnType<typeof startSeller>> | undefined;
+  facilitator = await startSeller((path) => {
+    const base = facilitator!.url;
+    if (path === '/discovery/resources') {
+      return jsonAnswer(
+        {
+          x402Version: 2,
+          items: ['/slow', '/next'].map((route) => ({
+            resource: `${base}${route}`,
+            type: 'http',
+            x402Version: 2,
+            accepts: [],
+            lastUpdated: new Date(0).toISOString(),
+          })),
+          pagination: { limit: 50, offset: 0, total: 2 },
+        },
+        200,
+      );
+    }
+    // The registration under way: its seller answers a valid 402, a second after it is asked.
+    if (path === '/slow') return { ...v2Answer(v2Challenge(`${base}/slow`)), delayMs: 1_000 };
+    if (path === '/next') return v2Answer(v2Challenge(`${base}/next`));
+    return undefined;
+  });
+  const database = `sqlite:${join(dir, 'registry.db')}`;
+  try {
+    const service = await startRegistryService(
+      loadConfig({
+        PORT: '0',
+        DATABASE_URL: database,
+        CHECK_INTERVAL_MS: '0',
+        ALLOW_INSECURE_LOCAL: 'true',
+        IMPORT_DISCOVERY_FROM: facilitator.url,
+        LOG_LEVEL: 'silent',
+      }),
+    );
+    const by = Date.now() + 10_000;
+    while (!facilitator.hits.get('GET /slow')) {
+      assert.ok(Date.now() < by, 'the import probes the first resource');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const stoppedAt = performance.now();
+    await service.stop();
+    const tookMs = performance.now() - stoppedAt;
+    assert.ok(tookMs >= 500 && tookMs < 3_500, `stopped after ${Math.round(tookMs)} ms`);
+    assert.equal(facilitator.hits.get('GET /next'), undefined, 'no registration after the stop');
+    const reopened = await openRegistryStore({ kind: 'sqlite', path: join(dir, 'registry.db') });
+    try {
+      const page = await reopened.store.page({ statuses: ['pending', 'active'] }, 10, 0);
+      assert.deepEqual(
+        page.items.map((item) => item.listing.url),
+        [`${facilitator.url}/slow`],
+        'the registration under way finished and was stored',
+      );
+    } finally {
+      await reopened.close();
+    }
+  } finally {
+    await facilitator.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -56,11 +56,11 @@ test('npm start -- --once runs the payment flow end to end and exits 0', {
   assert.doesNotMatch(output, /Private key:/, 'the buyer used the given key, it generated none');
 });
 
-for (const [who, group] of [
-  ['the demo alone', false],
-  ['its whole process group, as Ctrl-C in a terminal does', true],
+for (const [who, group, sent, code] of [
+  ['the demo alone', false, 'SIGTERM', 143],
+  ['its whole process group, as Ctrl-C in a terminal does', true, 'SIGINT', 130],
 ] as const) {
-  test(`a SIGINT during the tour, to ${who}: nothing after the step under way runs, the stack stops, exit 130`, {
+  test(`a ${sent} during the tour, to ${who}: nothing after the step under way runs, the stack stops, exit ${code}`, {
     timeout: 180_000,
   }, async () => {
     const bin = fileURLToPath(new URL('../bin/x402-stacks.js', import.meta.url));
@@ -77,17 +77,18 @@ for (const [who, group] of [
       output += chunk.toString();
       if (!signalled && output.includes('402 Payment Required')) {
         signalled = true;
-        if (group) process.kill(-child.pid!, 'SIGINT');
-        else child.kill('SIGINT');
+        if (group) process.kill(-child.pid!, sent);
+        else child.kill(sent);
       }
     };
     child.stdout.on('data', read);
     child.stderr.on('data', read);
-    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
-      child.once('close', (exitCode, exitSignal) => resolve([exitCode, exitSignal])),
+    const [exitCode, signal] = await new Promise<[number | null, NodeJS.Signals | null]>(
+      (resolve) =>
+        child.once('close', (closedCode, closedSignal) => resolve([closedCode, closedSignal])),
     );
-    assert.deepEqual([code, signal], [130, null], output);
-    assert.match(output, /SIGINT: demo interrupted; stopped/);
+    assert.deepEqual([exitCode, signal], [code, null], output);
+    assert.match(output, new RegExp(`${sent}: demo interrupted; stopped`));
     assert.doesNotMatch(
       output,
       /batch-settlement: 100 paid requests/,

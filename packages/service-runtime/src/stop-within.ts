@@ -57,8 +57,10 @@ export async function stopWithin(
       const left = options.leftBehind ? ` (${options.leftBehind})` : '';
       lines.err(`${signal}: still stopping after ${deadlineMs / 1_000} s; exiting${left}`);
     }
-    // Stopped already: the code the caller set (`process.exitCode`), which may differ from the stop's own.
-    process.exit(code === undefined ? 1 : code === 0 ? undefined : code);
+    // Stopped already: the code the caller set (`process.exitCode`), which may differ from the stop's own. With no
+    // argument at all: an explicit `undefined` would overwrite it.
+    if (code === 0) process.exit();
+    process.exit(code ?? 1);
   }, deadlineMs);
   try {
     await service.stop();

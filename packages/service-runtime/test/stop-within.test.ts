@@ -49,6 +49,12 @@ test('a stop that ends but leaves a handle open: the process still ends at the d
   assert.ok(performance.now() - started < 30_000, 'not held by its 60 s handle');
 });
 
+test('a stop that ends but leaves a handle open, in a process that set a code of its own: the deadline exits with that code', async () => {
+  const { code, out } = await stopping('lingers-interrupted');
+  assert.equal(code, 130);
+  assert.equal(out, 'SIGTERM: stopped\n');
+});
+
 for (const [first, second] of [
   ['SIGINT', 'SIGTERM'],
   ['SIGINT', 'SIGINT'],
