@@ -233,6 +233,29 @@ async function mining<T>(devnet: Devnet, work: () => Promise<T>): Promise<T> {
 }
 
 /**
+ * Lets a refusal's judgement go on (see {@link refusedOnConflict}), mines until the first call answers, and checks that
+ * the payment settled, once, sponsored on `sponsorNonce`.
+ */
+async function settlesOnceAfterJudgement(
+  devnet: Devnet,
+  refusal: Awaited<ReturnType<typeof refusedOnConflict>>,
+  sponsorNonce: bigint,
+  why: string,
+) {
+  refusal.conflict.judged();
+  const settled = await mining(devnet, () => refusal.answer);
+  assert.equal(settled.success, true, JSON.stringify(settled));
+  assert.equal(
+    devnet.chain.transaction(settled.transaction)?.admitted.sponsorNonce,
+    sponsorNonce,
+    why,
+  );
+  assert.equal(devnet.chain.state.stx(refusal.seller), refusal.before + 4000n, 'paid once');
+  assert.equal((await refusal.ledger.get(refusal.txid))?.state, 'success');
+  await refusal.first.idle();
+}
+
+/**
  * A process's view of `ledger` that dies at the first call `dies` answers true for: that call and every call after it
  * never answer, as in a process killed there.
  */
@@ -613,17 +636,12 @@ describe('facilitator engine: lost broadcasts and abandoned claims', () => {
       await new Promise((r) => setTimeout(r, 100));
       await other.keeper.runOnce();
       assert.deepEqual(sentByOther, [], 'nothing sent again while the refusal was judged');
-      conflict.judged();
-      const settled = await mining(devnet, () => refusal.answer);
-      assert.equal(settled.success, true, JSON.stringify(settled));
-      assert.equal(
-        devnet.chain.transaction(settled.transaction)?.admitted.sponsorNonce,
+      await settlesOnceAfterJudgement(
+        devnet,
+        refusal,
         0n,
         'the conflict gone, its nonce was free: sponsored on it again, no gap',
       );
-      assert.equal(devnet.chain.state.stx(refusal.seller), refusal.before + 4000n, 'paid once');
-      assert.equal((await ledger.get(txid))?.state, 'success');
-      await refusal.first.idle();
       await other.idle();
     } finally {
       refusal.conflict.judged();
@@ -661,11 +679,9 @@ describe('facilitator engine: lost broadcasts and abandoned claims', () => {
       assert.ok(filler, 'the other keeper filled nonce 1 during the judgement');
       // Past the first engine's nonce cache (250 ms): its next sponsorship reads nonce 2 held too.
       await new Promise((r) => setTimeout(r, 300));
-      conflict.judged();
-      const settled = await mining(devnet, () => refusal.answer);
-      assert.equal(settled.success, true, JSON.stringify(settled));
-      assert.equal(
-        devnet.chain.transaction(settled.transaction)?.admitted.sponsorNonce,
+      await settlesOnceAfterJudgement(
+        devnet,
+        refusal,
         3n,
         'sponsored afresh past the filler’s nonce, not on it',
       );
@@ -674,9 +690,6 @@ describe('facilitator engine: lost broadcasts and abandoned claims', () => {
         'success',
         'the filler mined',
       );
-      assert.equal(devnet.chain.state.stx(refusal.seller), refusal.before + 4000n, 'paid once');
-      assert.equal((await ledger.get(txid))?.state, 'success');
-      await refusal.first.idle();
       await other.idle();
     });
   });
