@@ -5,6 +5,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
+import { waitAtMost } from '@x402-stacks/service-runtime';
 import { type Logger, pino } from 'pino';
 import type { Facilitator } from 'x402-stacks';
 import { createFacilitatorApp } from './app.js';
@@ -120,10 +121,7 @@ export async function startFacilitatorService(
           // (`settlement_cancelled`); a moment is left for that. A broadcast under way stays in the ledger, as a kill
           // would leave it, for the next start.
           if ('closeAllConnections' in server) server.closeAllConnections();
-          await Promise.race([
-            Promise.allSettled([...settling]),
-            new Promise((resolve) => setTimeout(resolve, CUT_CALLS_MS).unref()),
-          ]);
+          await waitAtMost(CUT_CALLS_MS, Promise.allSettled([...settling]));
           if (open > 0) {
             logger.warn(
               { graceMs, connections: open },

@@ -5,6 +5,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
+import { waitAtMost } from '@x402-stacks/service-runtime';
 import pino, { type Logger } from 'pino';
 import { type Clock, systemClock } from './clock.js';
 import { describeDatabase, type RegistryConfig } from './config.js';
@@ -41,17 +42,6 @@ export type RegistryServiceOverrides = {
 
 /** How long a stop waits for the registration an import is making. */
 const IMPORT_GRACE_MS = 3_000;
-
-/** `work`, or nothing once `ms` have passed, on a timer that does not hold the process. */
-async function within(ms: number, work: Promise<unknown>): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const elapsed = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, ms);
-    timer.unref();
-  });
-  await Promise.race([work, elapsed]);
-  clearTimeout(timer);
-}
 
 /**
  * Starts the registry from a configuration.
@@ -156,7 +146,7 @@ export async function startRegistryService(
         await Promise.all([
           new Promise<void>((resolve) => server.close(() => resolve())),
           scheduler.stop(),
-          within(IMPORT_GRACE_MS, Promise.allSettled(imports)),
+          waitAtMost(IMPORT_GRACE_MS, Promise.allSettled(imports)),
         ]);
         await opened.close();
       })();

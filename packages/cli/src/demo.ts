@@ -106,9 +106,12 @@ export async function runDemo(argv: string[], io: Io = processIo): Promise<numbe
   const stop = listenForStop();
   let signal: StopSignal | undefined;
   let stack: Stack | undefined;
+  let stackStopped = false;
   void stop.first.then((heard) => {
     signal = heard;
     setTimeout(() => {
+      // Stopped already, and only a child of the tour holds the process (a buyer it never waited for): the code set.
+      if (stackStopped) process.exit();
       stack?.seller.kill('SIGKILL');
       if (stack?.ownsDataDir) rmSync(stack.dataDir, { recursive: true, force: true });
       io.err(`${heard}: still stopping after ${STOP_DEADLINE_MS / 1_000} s; exiting`);
@@ -143,6 +146,7 @@ export async function runDemo(argv: string[], io: Io = processIo): Promise<numbe
       await stop.first;
     }
     await stopStack(stack);
+    stackStopped = true;
     if (interrupted) return interruptedBy(signal!);
     io.out(signal === undefined ? `demo ${served ? 'passed' : 'failed'}` : `${signal}: stopped`);
     return served ? 0 : 1;

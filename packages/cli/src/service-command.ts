@@ -93,8 +93,8 @@ export async function runServiceCommand<Config, Service extends { stop(): Promis
   const service = await command.start(config);
   // Listening before the started lines, and until the stop ends (see listenForStop).
   const stop = listenForStop();
-  command.started(service, config, io);
   try {
+    command.started(service, config, io);
     const signal = await stop.first;
     // Stopped, the process ends as its last handles close (work a stop cut short may still hold some, such as a
     // payment's wait for its payer's earlier nonce), and at the deadline at the latest, with the stop's code.

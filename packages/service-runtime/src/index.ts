@@ -5,3 +5,4 @@
 export { listenForStop, type StopListener, type StopSignal } from './listen-for-stop.js';
 export { type SignalStopOptions, stopOnSignals } from './stop-on-signals.js';
 export { STOP_DEADLINE_MS, type StopLines, type StopOptions, stopWithin } from './stop-within.js';
+export { waitAtMost } from './wait-at-most.js';

@@ -31,9 +31,8 @@ export type NonceWaitOutcome = 'reached' | 'taken' | 'timeout' | 'busy' | 'cance
 export type NonceWatch = {
   /**
    * Waits until `judge`, given each round's reading of the payer's nonces, says `reached` or `taken`, its `signal`
-   * aborts (`cancelled`), or `until` (ms,
-   * on the watch's clock) passes. Rejects with the chain's error when a round's read fails: the caller gives its claim
-   * back and answers as for any unreachable chain.
+   * aborts (`cancelled`), or `until` (ms, on the watch's clock) passes. Rejects with the chain's error when a round's
+   * read fails: the caller gives its claim back and answers as for any unreachable chain.
    */
   wait(request: NonceWaitRequest): Promise<NonceWaitOutcome>;
   /**
