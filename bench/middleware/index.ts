@@ -3,33 +3,35 @@
  * 1. Unpaid requests: the middleware's 402 against two bare Express routes on the same app (Express 5 and 4), over
  *    real HTTP on 127.0.0.1 with keep-alive connections: `res.json` of a small object (the target's denominator:
  *    middleware ÷ bare ≥ 0.9), and the middleware's own 402 bytes written by hand (the floor of sending that answer).
+ *    The app runs in a process of its own (unpaid-seller.ts), so the load generator's work is not counted against
+ *    the seller: its HTTP client parses every answer, and a 402 is longer than a bare answer.
  *    A second priced route declares every extension (signed offers, sign-in-with-x, payment-identifier), with the
  *    same target.
  *    Short rounds rotate between the routes; the table shows the median round of each and the median of the per-round
  *    ratios, so drift on a shared machine mostly cancels. A second table divides the requests of each round by the
- *    CPU time this process spent in it: on a machine whose other work takes the cores away for part of a round, the
- *    rate per CPU-second still compares the routes' own costs (one event loop saturated, the two agree).
+ *    CPU time the seller's process spent in it: on a machine whose other work takes the cores away for part of a
+ *    round, the rate per CPU-second still compares the routes' own costs (one event loop saturated, the two agree).
  * 2. Paid requests end to end: a fresh signed payment per request, through the middleware (before- and after-handler)
  *    to the facilitator service over HTTP, broadcast to the devnet, which mines a block on every broadcast; against
  *    `POST /settle` on the same facilitator alone with the same kind of payments.
- * The load generator, the sellers, the facilitator and the devnet share this process (one event loop): the rates are
- * comparable with each other, not with a multi-process deployment.
+ * For the paid rows, the load generator, the seller, the facilitator and the devnet share this process (one event
+ * loop): the rates are comparable with each other, not with a multi-process deployment.
  *
  * Paid rows are warmed up once, then run in alternating rounds like the unpaid ones, each path's best round counting.
  *
  * Usage: tsx bench/middleware/index.ts [--seconds 1 --rounds 7 --concurrency 16 --settles 320 --payers 32
  *        --paid-rounds 2]; `--paid-rounds 0` measures the unpaid rows only (no signing, no paid table).
  */
+import { fork } from 'node:child_process';
 import { once } from 'node:events';
 import type { Server } from 'node:http';
-import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
 import { startDevnet } from '@x402-stacks/devnet';
 import { createFacilitatorApp } from '@x402-stacks/facilitator';
 import express from 'express';
 import { createFacilitator, type PaymentRequirements, type StacksAccount } from 'x402-stacks';
-import { paymentMiddleware } from 'x402-stacks/express';
 import { encodePaymentSignatureHeader } from 'x402-stacks/protocol';
 import { createPaymentTransaction } from 'x402-stacks/stacks';
 import {
@@ -41,6 +43,7 @@ import {
   peakRssMiB,
   printTable,
 } from '../lib.js';
+import { type SellerConfig, sellerApp } from './seller-app.js';
 
 const seconds = Number(flag('seconds', '1'));
 const rounds = Number(flag('rounds', '7'));
@@ -61,9 +64,6 @@ if (
   throw new Error(
     '--seconds > 0, --rounds ≥ 1, --paid-rounds ≥ 0, --concurrency ≥ 1, --payers ≥ 1, --settles ≥ --payers',
   );
-
-// Express 4 is installed under the npm alias `express4`; its API is the one @types/express describes.
-const express4 = createRequire(import.meta.url)('express4') as typeof express;
 
 const devnet = await startDevnet({ port: 0, accounts: payerCount + 1 });
 const seller = devnet.accounts[0]!.address;
@@ -89,69 +89,53 @@ async function listen(server: Server): Promise<string> {
 
 const http = keepAliveClient(concurrency);
 
-// 1. Unpaid: the same app serves a bare route and a priced one.
-const options = (settle: 'before-handler' | 'after-handler') => ({
-  amount: '1000',
+// 1. Unpaid: a seller process per framework serves a bare route and the priced ones.
+const config: SellerConfig = {
   payTo: seller,
-  network: 'testnet',
+  offerSigner: devnet.accounts[0]!.privateKey,
   facilitatorUrl,
-  settle,
-  // Static and unsponsored, as most routes are: the 402 is precomputed and needs no facilitator call.
-  sponsored: false,
-  description: 'Premium data',
-  mimeType: 'application/json',
-});
+};
 
-/**
- * The same route with every extension the library offers a seller declared: signed offers (cached while their terms
- * hold) and a signed receipt per payment, a bazaar declaration, payment-identifier (on by default in every route),
- * and a sign-in-with-x challenge, which is fresh on every 402. Without sign-in, the 402 is encoded once per resource.
- */
-const withCacheableExtensions = (settle: 'before-handler' | 'after-handler') => ({
-  ...options(settle),
-  offerReceipt: { signer: devnet.accounts[0]!.privateKey },
-  discovery: { method: 'GET' as const, output: { example: { data: 'premium' } } },
-});
-const withExtensions = (settle: 'before-handler' | 'after-handler') => ({
-  ...withCacheableExtensions(settle),
-  signInWithX: { origin: 'http://127.0.0.1', accessMs: 3_600_000 },
-});
+type SellerProcess = { url: string; cpuSeconds(): Promise<number>; stop(): Promise<void> };
 
-function sellerApp(create: typeof express) {
-  const app = create();
-  app.get('/bare', (_req, res) => {
-    res.json({ data: 'free' });
+/** Forks `unpaid-seller.ts` for one Express version and waits until it listens. */
+async function startSeller(version: '5' | '4'): Promise<SellerProcess> {
+  const child = fork(fileURLToPath(new URL('./unpaid-seller.ts', import.meta.url)), [version], {
+    execArgv: ['--import', 'tsx'],
+    env: { ...process.env, SELLER_CONFIG: JSON.stringify(config) },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  // The same bytes the middleware sends, written by hand: the floor of answering this 402 at all.
-  app.get('/bare-402', (_req, res) => {
-    res.statusCode = 402;
-    for (const [name, value] of Object.entries(handWritten.headers)) res.setHeader(name, value);
-    res.end(handWritten.body);
-  });
-  app.get('/paid', paymentMiddleware(options('before-handler')), (_req, res) => {
-    res.json({ data: 'premium' });
-  });
-  app.get('/paid-after', paymentMiddleware(options('after-handler')), (_req, res) => {
-    res.json({ data: 'premium' });
-  });
-  app.get(
-    '/paid-cacheable',
-    paymentMiddleware(withCacheableExtensions('before-handler')),
-    (_req, res) => {
-      res.json({ data: 'premium' });
+  const [first] = (await Promise.race([
+    once(child, 'message'),
+    once(child, 'exit').then(([code]) => {
+      throw new Error(`the Express ${version} seller exited with ${code} before listening`);
+    }),
+  ])) as [{ url: string }];
+  return {
+    url: first.url,
+    async cpuSeconds() {
+      child.send('cpu');
+      const [usage] = (await once(child, 'message')) as [NodeJS.CpuUsage];
+      return (usage.user + usage.system) / 1e6;
     },
-  );
-  app.get('/paid-extensions', paymentMiddleware(withExtensions('before-handler')), (_req, res) => {
-    res.json({ data: 'premium' });
-  });
-  return app;
+    async stop() {
+      const exited = once(child, 'exit');
+      child.disconnect();
+      await exited;
+    },
+  };
 }
 
-/** A round's result and its requests per CPU-second of this process (user + system, every thread). */
+/** A round's result and its requests per CPU-second of the seller's process (user + system, every thread). */
 type UnpaidResult = LoadResult & { readonly perCpuSecond: number };
 
-async function unpaidRate(url: string, expected: number): Promise<UnpaidResult> {
-  const cpuBefore = process.cpuUsage();
+async function unpaidRate(
+  sellerProcess: SellerProcess,
+  path: string,
+  expected: number,
+): Promise<UnpaidResult> {
+  const url = `${sellerProcess.url}${path}`;
+  const cpuBefore = await sellerProcess.cpuSeconds();
   const result = await load({
     concurrency,
     seconds,
@@ -160,8 +144,8 @@ async function unpaidRate(url: string, expected: number): Promise<UnpaidResult> 
       if (status !== expected) throw new Error(`${url} answered ${status}, not ${expected}`);
     },
   });
-  const cpu = process.cpuUsage(cpuBefore);
-  return { ...result, perCpuSecond: result.requests / ((cpu.user + cpu.system) / 1e6) };
+  const cpu = (await sellerProcess.cpuSeconds()) - cpuBefore;
+  return { ...result, perCpuSecond: result.requests / cpu };
 }
 
 type RouteKey = 'bare' | 'handWritten' | 'middleware' | 'cacheable' | 'extensions';
@@ -179,28 +163,13 @@ type UnpaidRow = {
   /** The same three ratios (and bare's median) in requests per CPU-second. */
   perCpu: { bare: number; middleware: number; cacheable: number; extensions: number };
 };
-/** The middleware's 402 as it goes on the wire, copied by the `/bare-402` route. */
-let handWritten: { headers: Record<string, string>; body: string } = { headers: {}, body: '' };
-const COPIED_HEADERS = [
-  'content-type',
-  'cache-control',
-  'access-control-expose-headers',
-  'payment-required',
-];
 const median = (values: number[]) =>
   [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)]!;
 const unpaidRows: UnpaidRow[] = [];
-for (const [framework, create] of [
-  ['Express 5', express],
-  ['Express 4', express4],
-] as const) {
-  const server = sellerApp(create).listen(0, '127.0.0.1');
-  const base = await listen(server);
-  const sample = await fetch(`${base}/paid`);
-  handWritten = {
-    headers: Object.fromEntries(COPIED_HEADERS.map((name) => [name, sample.headers.get(name)!])),
-    body: await sample.text(),
-  };
+for (const version of ['5', '4'] as const) {
+  const framework = `Express ${version}`;
+  const sellerProcess = await startSeller(version);
+  const base = sellerProcess.url;
   const routes: [RouteKey, string, number][] = [
     ['bare', '/bare', 200],
     ['handWritten', '/bare-402', 402],
@@ -223,7 +192,7 @@ for (const [framework, create] of [
     // The order rotates each round, so no route always runs first (or last) after the others.
     for (let k = 0; k < routes.length; k++) {
       const [key, path, status] = routes[(round + k) % routes.length]!;
-      const result = await unpaidRate(`${base}${path}`, status);
+      const result = await unpaidRate(sellerProcess, path, status);
       line.push(
         `${path} ${formatRate(result.perSecond)}/s (${formatRate(result.perCpuSecond)}/CPU-s)`,
       );
@@ -259,7 +228,7 @@ for (const [framework, create] of [
       extensions: cpuRatioToBare('extensions'),
     },
   });
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await sellerProcess.stop();
 }
 
 // 2. Paid: fresh payments, each settled once.
@@ -303,7 +272,7 @@ async function freshPayments(count: number) {
 const paidLoad = (total: number, request: (index: number) => Promise<unknown>) =>
   load({ concurrency: Math.min(concurrency, payers.length), seconds: 600, total, request });
 
-const sellerServer = sellerApp(express).listen(0, '127.0.0.1');
+const sellerServer = sellerApp(express, config).app.listen(0, '127.0.0.1');
 const sellerUrl = await listen(sellerServer);
 
 /** One paid request: `POST /settle` to the facilitator, or a GET through the middleware with the payment. */
@@ -365,7 +334,7 @@ for (let round = 0; round < paidRounds; round++) {
 }
 
 console.log(
-  `\nbench/middleware (${seconds} s × ${rounds} rounds per unpaid route, rotating order; medians of the rounds and of the per-round ratios; ${concurrency} keep-alive connections; one process)\n`,
+  `\nbench/middleware (${seconds} s × ${rounds} rounds per unpaid route, rotating order; medians of the rounds and of the per-round ratios; ${concurrency} keep-alive connections; the seller in its own process)\n`,
 );
 printTable(
   [
@@ -405,7 +374,7 @@ printTable(
   ),
 );
 console.log(
-  '\nthe same rounds per CPU-second of this process (medians of the per-round ratios; robust to other work on the machine)\n',
+  "\nthe same rounds per CPU-second of the seller's process (medians of the per-round ratios; robust to other work on the machine)\n",
 );
 printTable(
   [
