@@ -7,6 +7,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Context } from 'hono';
 import type { z } from 'zod';
+import { incomingOf, requestHeader } from './http/incoming.js';
 
 type Parsed<T> = { data: T } | BodyProblem;
 
@@ -56,9 +57,9 @@ export async function readBody<T>(
 
 /** The body as text, or undefined past `maxBytes` (judged by Content-Length first, then by what arrives). */
 async function readText(c: Context, maxBytes: number): Promise<string | undefined> {
-  const declared = Number(c.req.header('content-length'));
+  const declared = Number(requestHeader(c, 'content-length'));
   if (Number.isFinite(declared) && declared > maxBytes) return undefined;
-  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+  const incoming = incomingOf(c);
   if (incoming) return readIncoming(incoming, maxBytes);
   const stream: AsyncIterable<Uint8Array> | null = c.req.raw.body;
   if (!stream) return '';

@@ -1,6 +1,9 @@
 /** The facilitator's HTTP routes, in-process over the engine, against the devnet over real HTTP. */
 import assert from 'node:assert/strict';
+import { request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import { serve } from '@hono/node-server';
 import { type Devnet, startDevnet } from '@x402-stacks/devnet';
 import { pino } from 'pino';
 import { createFacilitator, type Facilitator } from 'x402-stacks';
@@ -383,5 +386,127 @@ describe('facilitator HTTP routes: rate limits and request logs', () => {
     const text = lines.join('');
     assert.equal(text.includes('sk-live-123'), false, 'the API key is never logged');
     assert.equal(text.includes('deadbeefcafe'), false, 'bodies are never logged');
+  });
+});
+
+describe("facilitator HTTP routes on Node's HTTP server: headers and log lines", () => {
+  let devnet: Devnet;
+  let facilitator: Facilitator;
+  let server: ReturnType<typeof serve>;
+  let port: number;
+  const lines: string[] = [];
+  before(async () => {
+    devnet = await startDevnet({ port: 0 });
+    facilitator = createFacilitator({
+      networks: { testnet: { url: devnet.url } },
+      pollIntervalMs: 10,
+    });
+    const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(line) });
+    const app = createFacilitatorApp({
+      facilitator,
+      logger,
+      trustProxy: true,
+      rateLimitPerMinute: 2,
+    });
+    server = await new Promise((resolve) => {
+      const started = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () =>
+        resolve(started),
+      );
+    });
+    port = (server.address() as AddressInfo).port;
+  });
+  after(async () => {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await stopDevnetApp(devnet, facilitator);
+  });
+
+  /** Sends one request; a header given as an array goes as that many header lines. */
+  const send = (
+    method: string,
+    path: string,
+    headers: Record<string, string | string[]>,
+    body?: string,
+  ) =>
+    new Promise<{ status: number; requestId: string | undefined; text: string }>(
+      (resolve, reject) => {
+        const req = request({ host: '127.0.0.1', port, path, method }, (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => {
+            text += chunk;
+          });
+          res.on('end', () =>
+            resolve({
+              status: res.statusCode ?? 0,
+              requestId: res.headers['x-request-id'] as string | undefined,
+              text,
+            }),
+          );
+        });
+        for (const [name, value] of Object.entries(headers)) req.setHeader(name, value);
+        req.on('error', reject);
+        req.end(body);
+      },
+    );
+  const records = () => lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+
+  test('the id, the forwarded address and the settle line come from the headers as Node parsed them', async () => {
+    const payer = devnet.accounts[1]!.account;
+    const body = JSON.stringify(
+      await stxPaymentBody({ payer, payTo: devnet.accounts[0]!.address, nonce: 0n }),
+    );
+    const settled = await send(
+      'POST',
+      '/settle',
+      {
+        'content-type': 'application/json',
+        'x-request-id': 'seller-req-7',
+        // Two header lines: the first address of the list they make is the client.
+        'x-forwarded-for': ['10.9.0.1, 10.0.0.254', '10.0.0.253'],
+      },
+      body,
+    );
+    assert.equal(settled.status, 200, settled.text);
+    assert.equal((JSON.parse(settled.text) as { success: boolean }).success, true);
+    assert.equal(settled.requestId, 'seller-req-7');
+
+    const settleLine = records().find((r) => r.msg === 'settle');
+    assert.equal(settleLine?.requestId, 'seller-req-7');
+    assert.equal(settleLine?.success, true);
+    assert.equal(settleLine?.payer, payer.address);
+    assert.match(String(settleLine?.txid), /^[0-9a-f]{64}$/);
+    const requestLine = records().find((r) => r.msg === 'request' && r.path === '/settle');
+    assert.deepEqual(
+      [requestLine?.requestId, requestLine?.status, requestLine?.ip],
+      ['seller-req-7', 200, '10.9.0.1'],
+    );
+
+    // The rate limit counts that same address: one more is allowed, then 429; another address is not held.
+    const from = (address: string) => ({ 'x-forwarded-for': address });
+    assert.equal((await send('GET', '/supported', from('10.9.0.1'))).status, 200);
+    assert.equal((await send('GET', '/supported', from('10.9.0.1'))).status, 429);
+    assert.equal((await send('GET', '/supported', from('10.9.0.2'))).status, 200);
+  });
+
+  test('an unsafe offered id is replaced by a fresh one, in the answer and in the line', async () => {
+    const answer = await send('GET', '/supported', {
+      'x-request-id': '<script>',
+      'x-forwarded-for': '10.9.0.3',
+    });
+    assert.equal(answer.status, 200);
+    assert.match(answer.requestId ?? '', /^[0-9a-f-]{36}$/);
+    const line = records().find((r) => r.msg === 'request' && r.ip === '10.9.0.3');
+    assert.equal(line?.requestId, answer.requestId);
+  });
+
+  test('a declared Content-Length over the limit is refused 413 before the body is read', async () => {
+    const answer = await send(
+      'POST',
+      '/verify',
+      { 'content-type': 'application/json', 'content-length': String(200 * 1024) },
+      // Never sent whole: the answer comes from the declared length.
+      '{',
+    ).catch((error: Error) => ({ status: -1, requestId: undefined, text: error.message }));
+    assert.equal(answer.status, 413, answer.text);
   });
 });

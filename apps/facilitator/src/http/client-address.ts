@@ -5,6 +5,7 @@
  */
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Context } from 'hono';
+import { requestHeader } from './incoming.js';
 
 /**
  * @example
@@ -16,7 +17,7 @@ import type { Context } from 'hono';
 export function clientAddressResolver(options: { trustProxy: boolean }): (c: Context) => string {
   return (c) => {
     if (options.trustProxy) {
-      const forwarded = c.req.header('x-forwarded-for')?.split(',')[0]?.trim();
+      const forwarded = requestHeader(c, 'x-forwarded-for')?.split(',')[0]?.trim();
       if (forwarded) return forwarded;
     }
     try {

@@ -7,11 +7,18 @@
 import { randomUUID } from 'node:crypto';
 import type { Context, MiddlewareHandler } from 'hono';
 import type { Logger } from 'pino';
+import { requestHeader } from './incoming.js';
 
 const SANE_REQUEST_ID = /^[\w.:-]{1,64}$/;
 
-/** The variables the logging middleware sets on the context. */
-export type RequestLogVariables = { requestId: string; log: Logger };
+/**
+ * The variables the logging middleware sets on the context: the request's id, and the logger that every line about
+ * the request goes to with that id ({@link logFor}). No child logger is made per request: a line names its request
+ * itself, as a child's binding would, at none of a child's cost on the many requests that log only their own line.
+ */
+export type RequestLogVariables = { requestId: string; logger: Logger };
+
+type RequestLogContext = Context<{ Variables: RequestLogVariables }>;
 
 /**
  * @example
@@ -23,18 +30,20 @@ export function requestLog(options: {
   logger: Logger;
   clientAddress: (c: Context) => string;
 }): MiddlewareHandler<{ Variables: RequestLogVariables }> {
+  const { logger } = options;
   return async (c, next) => {
-    const offered = c.req.header('x-request-id');
+    const offered = requestHeader(c, 'x-request-id');
     const requestId = offered && SANE_REQUEST_ID.test(offered) ? offered : randomUUID();
-    const log = options.logger.child({ requestId });
     c.set('requestId', requestId);
-    c.set('log', log);
+    c.set('logger', logger);
     const started = performance.now();
     // Set before the handler builds its response: setting it after would copy the finished response.
     c.header('x-request-id', requestId);
     await next();
-    log.info(
+    if (!logger.isLevelEnabled('info')) return;
+    logger.info(
       {
+        requestId,
         method: c.req.method,
         path: c.req.path,
         status: c.res.status,
@@ -46,12 +55,32 @@ export function requestLog(options: {
   };
 }
 
+/**
+ * Logs a line about the request under way, with its id; nothing before {@link requestLog} has run.
+ * @example
+ * ```ts
+ * logFor(c, 'warn', { reason: error.reason }, error.shortMessage);
+ * ```
+ */
+export function logFor(
+  c: RequestLogContext,
+  level: 'info' | 'warn' | 'error',
+  fields: Record<string, unknown>,
+  message: string,
+): void {
+  const logger = c.get('logger');
+  if (!logger?.isLevelEnabled(level)) return;
+  logger[level]({ requestId: c.get('requestId'), ...fields }, message);
+}
+
 /** One line per settle outcome: what an operator greps for when a seller asks where a payment went. */
 export function logSettle(
-  log: Logger,
+  c: RequestLogContext,
   settled: { success: boolean; transaction: string; payer?: string; errorReason?: string },
 ): void {
-  log.info(
+  logFor(
+    c,
+    'info',
     {
       txid: settled.transaction || undefined,
       payer: settled.payer,

@@ -30,12 +30,12 @@ import type { LedgerDatabase, SettlementsTable } from './schema.js';
 type Row = Selectable<SettlementsTable>;
 
 /**
- * The constants of the hot reads, written into the SQL rather than bound: SQLite may use the partial index on
- * `(network, payer, nonce) where nonce_claimed = 1` for a bound `nonce_claimed = ?` only by preparing the statement
- * again for every new binding, which cost three times the query itself on every verify.
+ * The constants of the hot reads, written into the SQL rather than bound: SQLite may use a partial index (the nonce
+ * index, `where nonce_claimed = 1`, and the in-flight index, `IN_FLIGHT_INDEX` in schema.ts) for bound values only by
+ * preparing the statement again for every new binding, which cost three times the query itself on every verify.
  */
 const HOLDS_NONCE = sql<SqlBool>`nonce_claimed = 1`;
-/** A settlement claimed or broadcast: a payment in flight. */
+/** A settlement claimed or broadcast: a payment in flight. With {@link HOLDS_NONCE}, the in-flight index's terms. */
 const IS_IN_FLIGHT = sql<SqlBool>`state in ('claimed', 'broadcast')`;
 
 /** The columns an update may set besides `state` and `updated_at`, as `SettlementUpdate` names them. */
@@ -440,7 +440,7 @@ export class SqlLedger implements Ledger {
         .where('network', '=', request.network)
         .where('payer', '=', request.payer)
         .where(HOLDS_NONCE)
-        .where('state', 'in', ['claimed', 'broadcast'])
+        .where(IS_IN_FLIGHT)
         .where('sponsor', 'is not', null)
         .executeTakeFirst();
       const problem = sponsorLimitProblem(

@@ -175,9 +175,12 @@ const Event = z
     return z.NEVER;
   });
 
-/** `GET /extended/v1/tx/:txid`, mempool or mined. */
+/**
+ * `GET /extended/v1/tx/:txid`, mempool or mined. The fields it does not name are dropped, not copied: a mined
+ * transaction carries twenty more, every status read parses one, and the caller keeps the JSON as received in `raw`.
+ */
 export const TransactionSchema = z
-  .looseObject({
+  .object({
     tx_id: Txid,
     tx_status: z.string().min(1),
     tx_type: z.string(),

@@ -1,0 +1,34 @@
+/**
+ * The request as Node's HTTP server parsed it, when the app runs on @hono/node-server. Hono's `c.req.header()` there
+ * builds a whole WHATWG `Headers` from the raw header list on first use, and every request asked for one or two; Node
+ * has the same headers parsed already.
+ * @module
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Context } from 'hono';
+
+/**
+ * Node's request under @hono/node-server; `undefined` elsewhere (tests through `app.request`, other runtimes).
+ * @example
+ * ```ts
+ * const incoming = incomingOf(c);
+ * if (incoming) incoming.on('data', onData);
+ * ```
+ */
+export function incomingOf(c: Context): IncomingMessage | undefined {
+  return (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+}
+
+/**
+ * A request header by its lower-case name, as `c.req.header(name)` answers it: repeated headers joined with `, `.
+ * @example
+ * ```ts
+ * const offered = requestHeader(c, 'x-request-id');
+ * ```
+ */
+export function requestHeader(c: Context, name: string): string | undefined {
+  const incoming = incomingOf(c);
+  if (!incoming) return c.req.header(name);
+  const value = incoming.headers[name];
+  return Array.isArray(value) ? value.join(', ') : value;
+}
