@@ -10,7 +10,8 @@
  *    Short rounds rotate between the routes; the table shows the median round of each and the median of the per-round
  *    ratios, so drift on a shared machine mostly cancels. A second table divides the requests of each round by the
  *    CPU time the seller's process spent in it: on a machine whose other work takes the cores away for part of a
- *    round, the rate per CPU-second still compares the routes' own costs (one event loop saturated, the two agree).
+ *    round, the rate per CPU-second still compares the routes' own costs. The requests per second are the seller's
+ *    only while it, not the load generator, is the bottleneck; the rate per CPU-second is the seller's either way.
  * 2. Paid requests end to end: a fresh signed payment per request, through the middleware (before- and after-handler)
  *    to the facilitator service over HTTP, broadcast to the devnet, which mines a block on every broadcast; against
  *    `POST /settle` on the same facilitator alone with the same kind of payments.
@@ -105,22 +106,27 @@ async function startSeller(version: '5' | '4'): Promise<SellerProcess> {
     env: { ...process.env, SELLER_CONFIG: JSON.stringify(config) },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  const [first] = (await Promise.race([
-    once(child, 'message'),
-    once(child, 'exit').then(([code]) => {
-      throw new Error(`the Express ${version} seller exited with ${code} before listening`);
-    }),
-  ])) as [{ url: string }];
+  const exited = once(child, 'exit');
+  // The seller's next message, or an error naming the seller if it exits first: the bench never waits on a dead one.
+  const nextMessage = async <T>(what: string): Promise<T> => {
+    const [message] = (await Promise.race([
+      once(child, 'message'),
+      exited.then(([code, signal]) => {
+        throw new Error(`the Express ${version} seller exited (${code ?? signal}) ${what}`);
+      }),
+    ])) as [T];
+    return message;
+  };
+  const { url } = await nextMessage<{ url: string }>('before listening');
   return {
-    url: first.url,
+    url,
     async cpuSeconds() {
       child.send('cpu');
-      const [usage] = (await once(child, 'message')) as [NodeJS.CpuUsage];
+      const usage = await nextMessage<NodeJS.CpuUsage>('during a round');
       return (usage.user + usage.system) / 1e6;
     },
     async stop() {
-      const exited = once(child, 'exit');
-      child.disconnect();
+      if (child.exitCode === null && child.signalCode === null) child.disconnect();
       await exited;
     },
   };

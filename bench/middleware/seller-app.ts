@@ -26,6 +26,12 @@ const COPIED_HEADERS = [
 /**
  * The seller app, and `copy402`: reads the app's own `/paid` 402 at `base` so that `/bare-402` sends the same bytes.
  * Until then `/bare-402` answers an empty 402.
+ * @example
+ * ```ts
+ * const { app, copy402 } = sellerApp(express, { payTo, offerSigner, facilitatorUrl });
+ * const server = app.listen(0, '127.0.0.1');
+ * await copy402(`http://127.0.0.1:${port}`);
+ * ```
  */
 export function sellerApp(create: typeof express, config: SellerConfig) {
   const options = (settle: Settle) => ({

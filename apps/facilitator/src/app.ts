@@ -19,7 +19,7 @@ import { createChainHealthProbe } from './http/chain-health-probe.js';
 import { clientAddressResolver } from './http/client-address.js';
 import { hangUpSignal } from './http/hang-up.js';
 import { rateLimit } from './http/rate-limit.js';
-import { logFor, logSettle, type RequestLogVariables, requestLog } from './http/request-log.js';
+import { logSettle, type RequestLogVariables, requestLog } from './http/request-log.js';
 import { stoppingGate } from './http/stopping-gate.js';
 import { createMetrics, type FacilitatorMetrics, watchSponsors, withMetrics } from './metrics.js';
 import { addV1Routes } from './v1.js';
@@ -58,7 +58,7 @@ export type FacilitatorAppOptions = {
   isStopping?: () => boolean;
 };
 
-/** The facilitator's Hono app; its handlers see the request id and logger as context variables. */
+/** The facilitator's Hono app; its handlers see the request id and `log` (a line with that id) as context variables. */
 export type FacilitatorApp = Hono<{ Variables: RequestLogVariables }>;
 
 /**
@@ -133,7 +133,7 @@ export function createFacilitatorApp(options: FacilitatorAppOptions): Facilitato
     const settled = await measured.settle(body.data.paymentPayload, body.data.paymentRequirements, {
       signal: hangUpSignal(c),
     });
-    logSettle(c, settled);
+    logSettle(c.get('log'), settled);
     return c.json(settled);
   });
 
@@ -197,10 +197,10 @@ export function createFacilitatorApp(options: FacilitatorAppOptions): Facilitato
     // Middleware answers (401 from the API key check) are responses, not failures.
     if (error instanceof HTTPException) return error.getResponse();
     if (error instanceof ChainRequestError) {
-      logFor(c, 'warn', { reason: error.reason }, error.shortMessage);
+      c.get('log')?.('warn', { reason: error.reason }, error.shortMessage);
       return c.json({ error: error.reason, details: error.shortMessage }, 503);
     }
-    logFor(c, 'error', { err: error }, 'unexpected failure');
+    c.get('log')?.('error', { err: error }, 'unexpected failure');
     // Whatever else went wrong, say so without leaking internals (or keys) into the response.
     return c.json({ error: 'internal_error', details: 'the facilitator failed unexpectedly' }, 500);
   });

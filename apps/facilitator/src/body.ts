@@ -5,6 +5,7 @@
  * @module
  */
 import type { IncomingMessage } from 'node:http';
+import type { Http2ServerRequest } from 'node:http2';
 import type { Context } from 'hono';
 import type { z } from 'zod';
 import { incomingOf, requestHeader } from './http/incoming.js';
@@ -78,7 +79,10 @@ async function readText(c: Context, maxBytes: number): Promise<string | undefine
  * for a payment that arrives in one. Past `maxBytes` the rest is drained unread (undefined), so the answer can still
  * be written on the same connection.
  */
-function readIncoming(incoming: IncomingMessage, maxBytes: number): Promise<string | undefined> {
+function readIncoming(
+  incoming: IncomingMessage | Http2ServerRequest,
+  maxBytes: number,
+): Promise<string | undefined> {
   if (incoming.readableEnded) return Promise.resolve('');
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];

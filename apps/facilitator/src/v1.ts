@@ -51,7 +51,7 @@ export function addV1Routes(
     const body = read.data;
     if (body.kind === 'x402-stacks') {
       const answer = await settleLegacy(facilitator, body.data, hangUpSignal(c));
-      logSettle(c, {
+      logSettle(c.get('log'), {
         success: answer.success,
         transaction: answer.tx_id,
         ...('sender_address' in answer ? { payer: answer.sender_address } : {}),
@@ -63,7 +63,7 @@ export function addV1Routes(
     const settled = await facilitator.settle(paymentPayload, paymentRequirements, {
       signal: hangUpSignal(c),
     });
-    logSettle(c, settled);
+    logSettle(c.get('log'), settled);
     return c.json({
       success: settled.success,
       txId: settled.transaction,

@@ -7,6 +7,7 @@ import { serve } from '@hono/node-server';
 import { type Devnet, startDevnet } from '@x402-stacks/devnet';
 import { pino } from 'pino';
 import { createFacilitator, type Facilitator } from 'x402-stacks';
+import { ChainRequestError } from 'x402-stacks/chain';
 import { createPaymentTransaction } from 'x402-stacks/stacks';
 import type { FacilitatorApp } from '../src/app.js';
 import { createFacilitatorApp } from '../src/app.js';
@@ -353,6 +354,58 @@ describe('facilitator HTTP routes: rate limits and request logs', () => {
       assert.equal((await app.request('/supported', { headers: from(address) })).status, 200);
     // Both counted against the one real peer, whatever the header claimed.
     assert.equal((await app.request('/supported', { headers: from('10.0.0.3') })).status, 429);
+  });
+
+  test('a failure of the chain logs a warn line and anything else an error line, each with the request id', async () => {
+    const lines: string[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(line) });
+    const facilitator = offline();
+    let failure: Error = new ChainRequestError('chain_unreachable', 'GET /v2/info timed out.', {
+      method: 'GET',
+      url: 'http://node.example/v2/info',
+      attempts: 1,
+    });
+    const supported = facilitator.supported.bind(facilitator);
+    let failing = false;
+    facilitator.supported = () => {
+      if (failing) throw failure;
+      return supported();
+    };
+    const app = createFacilitatorApp({ facilitator, logger });
+    failing = true;
+    const unreachable = await app.request('/supported', { headers: { 'x-request-id': 'req-a' } });
+    assert.equal(unreachable.status, 503);
+    failure = new Error('engine bug: unexpected state 42');
+    const broken = await app.request('/supported', { headers: { 'x-request-id': 'req-b' } });
+    assert.equal(broken.status, 500);
+    assert.equal(
+      (await broken.text()).includes('unexpected state 42'),
+      false,
+      'no internals in the answer',
+    );
+
+    const records = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    const warn = records.find((r) => r.level === 40);
+    assert.deepEqual(
+      [warn?.requestId, warn?.reason, warn?.msg],
+      ['req-a', 'chain_unreachable', 'GET /v2/info timed out.'],
+    );
+    const error = records.find((r) => r.level === 50);
+    assert.equal(error?.requestId, 'req-b');
+    assert.equal(
+      (error?.err as { message?: string } | undefined)?.message,
+      'engine bug: unexpected state 42',
+    );
+    assert.equal(error?.msg, 'unexpected failure');
+    // Each request still has its own line, with the status it answered.
+    const requests = records.filter((r) => r.msg === 'request');
+    assert.deepEqual(
+      requests.map((r) => [r.requestId, r.status]),
+      [
+        ['req-a', 503],
+        ['req-b', 500],
+      ],
+    );
   });
 
   test('one JSON line per request with its id; keys and payments never logged', async () => {

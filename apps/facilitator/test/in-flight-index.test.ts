@@ -15,7 +15,7 @@ import { type Kysely, sql } from 'kysely';
 import type { Ledger } from 'x402-stacks/facilitator';
 import { GROUPED_LOOKUP } from '../src/ledger/grouped-reads.js';
 import { openPostgresLedger } from '../src/ledger/postgres.js';
-import type { LedgerDatabase } from '../src/ledger/schema.js';
+import { IN_FLIGHT_INDEX as INDEX, type LedgerDatabase } from '../src/ledger/schema.js';
 import { openSqliteLedger } from '../src/ledger/sqlite.js';
 
 const NETWORK = 'stacks:2147483648';
@@ -23,7 +23,6 @@ const BUSY = 'ST2CY5V39NHDPWSXMW9QDT3HC3GD6Q6XX4CFRK9AG';
 const OTHER = 'ST2JHG361ZXG51QTKY2NQCVBPPRRE2KZB1HR05NNC';
 /** The busy payer's finished settlements: each still holds its nonce, so the nonce index holds them all. */
 const FINISHED = 2_000;
-const INDEX = 'x402_settlements_in_flight';
 
 /** The busy payer's history, written straight into the table: nonces 0 to FINISHED - 1, all settled. */
 async function fillHistory(db: Kysely<LedgerDatabase>, postgres: boolean): Promise<void> {
@@ -61,7 +60,9 @@ describe('SQLite ledger: the in-flight reads', () => {
   after(() => rmSync(folder, { recursive: true, force: true }));
 
   test("the reads of a payer's settlements in flight go through the in-flight index, not the payer's history", async () => {
-    // Every statement the ledger prepares on its connection, in the order it first runs it.
+    // Every statement the ledger prepares on its connection, in the order it first runs it. The ledger binds its
+    // connection's `prepare` once, as it opens (it keeps one prepared statement per SQL text): patched until then, the
+    // recording goes on after the prototype is restored.
     const prepared: string[] = [];
     const prepare = Database.prototype.prepare;
     Database.prototype.prepare = function recorded(this: Database.Database, source: string) {
@@ -131,6 +132,7 @@ describe('PostgreSQL ledger: the in-flight reads', async () => {
     opened = await openPostgresLedger({ connectionString, schema });
   });
   after(async () => {
+    if (!opened) return;
     await sql`drop schema if exists ${sql.id(schema)} cascade`.execute(opened.db);
     await opened.close();
   });
@@ -157,21 +159,52 @@ describe('PostgreSQL ledger: the in-flight reads', async () => {
     assert.doesNotMatch(plan, /x402_settlements_nonce|Seq Scan/, plan);
   });
 
-  test('a ledger schema made before the index gains it at open, and keeps its rows', async () => {
-    const older = `${schema}_older`;
+  /** A schema of its own, made and filled by a first opener, then changed by `before` and opened again. */
+  async function reopenedAfter(
+    suffix: string,
+    change: (db: Kysely<LedgerDatabase>) => Promise<void>,
+  ) {
+    const older = `${schema}_${suffix}`;
     const first = await openPostgresLedger({ connectionString, schema: older });
-    const { claimed, sent } = await fillLedger(first.ledger, first.db, true);
-    await sql.raw(`drop index ${INDEX}`).execute(first.db);
-    await first.close();
+    let filled: Awaited<ReturnType<typeof fillLedger>>;
+    try {
+      filled = await fillLedger(first.ledger, first.db, true);
+      await change(first.db);
+    } finally {
+      await first.close();
+    }
     const reopened = await openPostgresLedger({ connectionString, schema: older });
     try {
-      const { rows } = await sql<{ name: string }>`select indexname as name from pg_indexes
-        where schemaname = ${older} and tablename = 'x402_settlements'`.execute(reopened.db);
-      assert.ok(rows.some((row) => row.name === INDEX));
-      await assertReadsRight(reopened.ledger, [claimed.txid, sent.txid]);
+      const { rows } = await sql<{ valid: boolean }>`select i.indisvalid as valid from pg_index i
+        join pg_class c on c.oid = i.indexrelid
+        where c.relname = ${INDEX} and c.relnamespace = ${older}::regnamespace`.execute(
+        reopened.db,
+      );
+      assert.deepEqual(rows, [{ valid: true }], 'one valid in-flight index');
+      await assertReadsRight(reopened.ledger, [filled.claimed.txid, filled.sent.txid]);
     } finally {
       await sql`drop schema if exists ${sql.id(older)} cascade`.execute(reopened.db);
       await reopened.close();
     }
-  });
+  }
+
+  test('a ledger schema made before the index gains it at open, and keeps its rows', () =>
+    reopenedAfter('older', async (db) => {
+      await sql.raw(`drop index ${INDEX}`).execute(db);
+    }));
+
+  test('an invalid index left by a failed concurrent build is built again at open', () =>
+    reopenedAfter('invalid', async (db) => {
+      await sql.raw(`drop index ${INDEX}`).execute(db);
+      // Unique on a column every row shares: the build fails, and leaves an invalid index under the name.
+      await assert.rejects(
+        sql
+          .raw(`create unique index concurrently ${INDEX} on x402_settlements (network)`)
+          .execute(db),
+      );
+      const { rows } = await sql<{ valid: boolean }>`select i.indisvalid as valid from pg_index i
+        join pg_class c on c.oid = i.indexrelid where c.relname = ${INDEX}
+        and c.relnamespace = current_schema()::regnamespace`.execute(db);
+      assert.deepEqual(rows, [{ valid: false }]);
+    }));
 });

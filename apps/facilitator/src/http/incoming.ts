@@ -5,22 +5,25 @@
  * @module
  */
 import type { IncomingMessage } from 'node:http';
+import type { Http2ServerRequest } from 'node:http2';
 import type { Context } from 'hono';
 
 /**
- * Node's request under @hono/node-server; `undefined` elsewhere (tests through `app.request`, other runtimes).
+ * Node's request under @hono/node-server (HTTP/1 or HTTP/2); `undefined` elsewhere (tests through `app.request`, other runtimes).
  * @example
  * ```ts
  * const incoming = incomingOf(c);
  * if (incoming) incoming.on('data', onData);
  * ```
  */
-export function incomingOf(c: Context): IncomingMessage | undefined {
-  return (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+export function incomingOf(c: Context): IncomingMessage | Http2ServerRequest | undefined {
+  return (c.env as { incoming?: IncomingMessage | Http2ServerRequest } | undefined)?.incoming;
 }
 
 /**
- * A request header by its lower-case name, as `c.req.header(name)` answers it: repeated headers joined with `, `.
+ * A request header by its lower-case name, as `c.req.header(name)` answers it for the headers the service reads
+ * (`x-request-id`, `content-length`, `x-forwarded-for`): repeated lines joined with `, `. Not for every header: Node
+ * keeps only the first of some repeated ones (`authorization`, `content-type`, `host`) and joins `cookie` with `; `.
  * @example
  * ```ts
  * const offered = requestHeader(c, 'x-request-id');

@@ -11,14 +11,19 @@ import { requestHeader } from './incoming.js';
 
 const SANE_REQUEST_ID = /^[\w.:-]{1,64}$/;
 
-/**
- * The variables the logging middleware sets on the context: the request's id, and the logger that every line about
- * the request goes to with that id ({@link logFor}). No child logger is made per request: a line names its request
- * itself, as a child's binding would, at none of a child's cost on the many requests that log only their own line.
- */
-export type RequestLogVariables = { requestId: string; logger: Logger };
+/** One log line about the request under way, with its id; nothing when the logger is off at that level. */
+export type LogLine = (
+  level: 'info' | 'warn' | 'error',
+  fields: Record<string, unknown>,
+  message: string,
+) => void;
 
-type RequestLogContext = Context<{ Variables: RequestLogVariables }>;
+/**
+ * The variables the logging middleware sets on the context: the request's id, and `log`, which writes a line with
+ * that id. No child logger is made per request: a line names its request itself, as a child's binding would, at none
+ * of a child's cost on the many requests that log only their own line.
+ */
+export type RequestLogVariables = { requestId: string; log: LogLine };
 
 /**
  * @example
@@ -35,7 +40,9 @@ export function requestLog(options: {
     const offered = requestHeader(c, 'x-request-id');
     const requestId = offered && SANE_REQUEST_ID.test(offered) ? offered : randomUUID();
     c.set('requestId', requestId);
-    c.set('logger', logger);
+    c.set('log', (level, fields, message) => {
+      if (logger.isLevelEnabled(level)) logger[level]({ requestId, ...fields }, message);
+    });
     const started = performance.now();
     // Set before the handler builds its response: setting it after would copy the finished response.
     c.header('x-request-id', requestId);
@@ -55,31 +62,12 @@ export function requestLog(options: {
   };
 }
 
-/**
- * Logs a line about the request under way, with its id; nothing before {@link requestLog} has run.
- * @example
- * ```ts
- * logFor(c, 'warn', { reason: error.reason }, error.shortMessage);
- * ```
- */
-export function logFor(
-  c: RequestLogContext,
-  level: 'info' | 'warn' | 'error',
-  fields: Record<string, unknown>,
-  message: string,
-): void {
-  const logger = c.get('logger');
-  if (!logger?.isLevelEnabled(level)) return;
-  logger[level]({ requestId: c.get('requestId'), ...fields }, message);
-}
-
 /** One line per settle outcome: what an operator greps for when a seller asks where a payment went. */
 export function logSettle(
-  c: RequestLogContext,
+  log: LogLine,
   settled: { success: boolean; transaction: string; payer?: string; errorReason?: string },
 ): void {
-  logFor(
-    c,
+  log(
     'info',
     {
       txid: settled.transaction || undefined,

@@ -8,7 +8,7 @@
  * @module
  */
 import { CompiledQuery, type Kysely, type Selectable } from 'kysely';
-import type { LedgerDatabase } from './schema.js';
+import { HOLDS_NONCE_SQL, IN_FLIGHT_SQL, type LedgerDatabase } from './schema.js';
 import { groupPerTurn } from './turn-group.js';
 
 /** One read: the settlements naming `id` (when given), and those in flight for (network, payer) when both are given. */
@@ -20,7 +20,7 @@ export type SettlementRead = {
 
 /**
  * One flat statement for the whole group: each side of the OR is an index scan over an array (a BitmapOr of the
- * primary key, the txid key and the partial (network, payer, nonce) index), and the rows are handed to their reads
+ * primary key, the txid key and the partial in-flight index, `IN_FLIGHT_INDEX` in schema.ts), and the rows are handed to their reads
  * here. A null id, network or payer matches nothing (`= null` is never true): a read by id alone leaves the pair
  * null, a read of the payer's settlements in flight leaves the id null.
  *
@@ -34,8 +34,8 @@ export type SettlementRead = {
  */
 export const GROUPED_LOOKUP = `select * from x402_settlements
   where payment_txid = any($1::text[]) or txid = any($1::text[])
-    or (network = any($2::text[]) and payer = any($3::text[]) and nonce_claimed = 1
-      and state in ('claimed', 'broadcast'))`;
+    or (network = any($2::text[]) and payer = any($3::text[]) and ${HOLDS_NONCE_SQL}
+      and ${IN_FLIGHT_SQL})`;
 
 /**
  * Reads settlements on PostgreSQL, the reads of one turn in one statement.

@@ -120,7 +120,7 @@ export async function migrateLedger(db: Kysely<LedgerDatabase>): Promise<void> {
 async function migrateSettlementTables(db: Kysely<LedgerDatabase>): Promise<void> {
   // Up to date already (the last change below is there): touch nothing. Even a `create index if not exists` locks its
   // table, and a process restarting beside a busy one would deadlock with that one's transactions.
-  if ((await columnsOf(db, 'x402_settlements')).includes('resource')) return;
+  if ((await namesIn(db, 'x402_settlements', 'columns')).includes('resource')) return;
   await db.schema
     .createTable('x402_settlements')
     .ifNotExists()
@@ -150,7 +150,7 @@ async function migrateSettlementTables(db: Kysely<LedgerDatabase>): Promise<void
   await addColumnIfMissing(db, 'x402_settlements', 'holder', 'text');
   await addColumnIfMissing(db, 'x402_settlements', 'resource', 'text');
   // One holder per (network, payer, nonce), among settlements that still hold it.
-  await sql`create unique index if not exists x402_settlements_nonce on x402_settlements (network, payer, nonce) where nonce_claimed = 1`.execute(
+  await sql`create unique index if not exists x402_settlements_nonce on x402_settlements (network, payer, nonce) where ${sql.raw(HOLDS_NONCE_SQL)}`.execute(
     db,
   );
   await db.schema
@@ -221,33 +221,51 @@ async function migrateSettlementTables(db: Kysely<LedgerDatabase>): Promise<void
     .execute();
 }
 
-/** The partial index of the settlements in flight: {@link IN_FLIGHT_INDEX}. */
-const IN_FLIGHT_INDEX_NAME = 'x402_settlements_in_flight';
-
 /**
- * A payer's settlements in flight, for every verify's replay read and every settle's funds check. The unique nonce
- * index also leads with (network, payer), but it holds every settlement that still holds its nonce, finished ones
- * included: through it, each of those reads went over the payer's whole history, so an agent with 10,000 paid calls
- * behind it paid for 10,000 rows on every new one. This index holds only the settlements in flight, a handful per
- * payer. Its condition is written as the ledger's reads write theirs (`HOLDS_NONCE` and `IS_IN_FLIGHT` in
- * sql-ledger.ts, `GROUPED_LOOKUP` in grouped-reads.ts): SQLite uses a partial index only for a query whose own
- * conditions include the index's, term for term.
+ * A settlement that still holds its (payer, nonce): the condition of the unique nonce index, written into the SQL of
+ * every read meant to use it. SQLite uses a partial index only for a query whose own conditions include the index's,
+ * term for term, and a bound value in their place would make it prepare the statement again on every run.
  */
-export const IN_FLIGHT_INDEX = `create index if not exists ${IN_FLIGHT_INDEX_NAME} on x402_settlements (network, payer) where nonce_claimed = 1 and state in ('claimed', 'broadcast')`;
+export const HOLDS_NONCE_SQL = 'nonce_claimed = 1';
+/** A settlement claimed or broadcast, a payment in flight: with {@link HOLDS_NONCE_SQL}, the in-flight index's terms. */
+export const IN_FLIGHT_SQL = "state in ('claimed', 'broadcast')";
+/** The partial index of the settlements in flight; see {@link migrateInFlightIndex}. */
+export const IN_FLIGHT_INDEX = 'x402_settlements_in_flight';
 
 /**
- * Adds the in-flight index to a ledger made before it, unless it is there (then it touches nothing, like the checks
- * above). Building it reads the whole table once, holding off writes meanwhile (on PostgreSQL, under the migration's
- * lock): about a second per million settlements.
+ * Adds the in-flight index, unless it is there (then it touches nothing, like the checks above). It serves a payer's
+ * settlements in flight, for every verify's replay read, every settle's funds check and every sponsored payment's
+ * limit check. The unique nonce index also leads with (network, payer), but it holds every settlement that still holds
+ * its nonce, finished ones included: through it, each of those reads went over the payer's whole history, so an agent
+ * with 10,000 paid calls behind it paid for 10,000 rows on every new one. This index holds only the settlements in
+ * flight, a handful per payer.
+ *
+ * Building it on a ledger made before it reads the whole table once and holds off writes meanwhile, about a second
+ * per million settlements (on PostgreSQL under the migration's lock). An operator who would rather not pause can
+ * build it beforehand with `create index concurrently` (the facilitator's README gives the statement); an invalid
+ * index such a build left when it failed is dropped and built again here.
  */
 async function migrateInFlightIndex(db: Kysely<LedgerDatabase>): Promise<void> {
-  if ((await indexesOf(db, 'x402_settlements')).includes(IN_FLIGHT_INDEX_NAME)) return;
-  await sql.raw(IN_FLIGHT_INDEX).execute(db);
+  if ((await namesIn(db, 'x402_settlements', 'indexes')).includes(IN_FLIGHT_INDEX)) return;
+  const create = sql.raw(
+    `create index if not exists ${IN_FLIGHT_INDEX} on x402_settlements (network, payer) where ${HOLDS_NONCE_SQL} and ${IN_FLIGHT_SQL}`,
+  );
+  if (db.getExecutor().adapter instanceof PostgresAdapter) {
+    await sql.raw(`drop index if exists ${IN_FLIGHT_INDEX}`).execute(db);
+    await create.execute(db);
+    return;
+  }
+  try {
+    await create.execute(db);
+  } catch (error) {
+    // Two processes opening one SQLite file of an earlier release at once: the other one built it, past the wait.
+    if (!(await namesIn(db, 'x402_settlements', 'indexes')).includes(IN_FLIGHT_INDEX)) throw error;
+  }
 }
 
 /** Creates the `payment-identifier` table, unless it is there (then it touches nothing, like the check above). */
 async function migratePaymentIds(db: Kysely<LedgerDatabase>): Promise<void> {
-  if ((await columnsOf(db, 'x402_payment_ids')).length > 0) return;
+  if ((await namesIn(db, 'x402_payment_ids', 'columns')).length > 0) return;
   await db.schema
     .createTable('x402_payment_ids')
     .ifNotExists()
@@ -274,7 +292,7 @@ async function migratePaymentIds(db: Kysely<LedgerDatabase>): Promise<void> {
  * padded text into a 64-bit integer or a lossy real), compared as padded text.
  */
 async function migrateChannels(db: Kysely<LedgerDatabase>): Promise<void> {
-  if ((await columnsOf(db, 'x402_channels')).length > 0) return;
+  if ((await namesIn(db, 'x402_channels', 'columns')).length > 0) return;
   const amount =
     db.getExecutor().adapter instanceof PostgresAdapter
       ? sql`numeric(${sql.raw(String(AMOUNT_DIGITS))}, 0)`
@@ -311,37 +329,35 @@ async function addColumnIfMissing(
   column: string,
   type: 'text',
 ): Promise<void> {
-  if ((await columnsOf(db, table)).includes(column)) return;
+  if ((await namesIn(db, table, 'columns')).includes(column)) return;
   try {
     await db.schema.alterTable(table).addColumn(column, type).execute();
   } catch (error) {
     // Two processes opening one SQLite file of the previous release at once: the other one added it first.
-    if (!(await columnsOf(db, table)).includes(column)) throw error;
+    if (!(await namesIn(db, table, 'columns')).includes(column)) throw error;
   }
 }
 
-/** A table's columns, in the schema the connection works in; none when the table does not exist. */
-async function columnsOf(
+/**
+ * A table's columns or indexes, in the schema the connection works in; none when the table does not exist. On
+ * PostgreSQL only valid indexes count: a concurrent build that failed leaves an invalid one under its name.
+ */
+async function namesIn(
   db: Kysely<LedgerDatabase>,
   table: keyof LedgerDatabase,
+  what: 'columns' | 'indexes',
 ): Promise<string[]> {
-  const { rows } =
-    db.getExecutor().adapter instanceof PostgresAdapter
-      ? await sql<{ name: string }>`select column_name as name from information_schema.columns
-          where table_schema = current_schema() and table_name = ${table}`.execute(db)
-      : await sql<{ name: string }>`select name from pragma_table_info(${table})`.execute(db);
-  return rows.map((row) => row.name);
-}
-
-/** A table's indexes, in the schema the connection works in. */
-async function indexesOf(
-  db: Kysely<LedgerDatabase>,
-  table: keyof LedgerDatabase,
-): Promise<string[]> {
-  const { rows } =
-    db.getExecutor().adapter instanceof PostgresAdapter
-      ? await sql<{ name: string }>`select indexname as name from pg_indexes
-          where schemaname = current_schema() and tablename = ${table}`.execute(db)
-      : await sql<{ name: string }>`select name from pragma_index_list(${table})`.execute(db);
+  const postgres = db.getExecutor().adapter instanceof PostgresAdapter;
+  const query = postgres
+    ? what === 'columns'
+      ? sql<{ name: string }>`select column_name as name from information_schema.columns
+          where table_schema = current_schema() and table_name = ${table}`
+      : sql<{ name: string }>`select c.relname as name from pg_index i
+          join pg_class c on c.oid = i.indexrelid join pg_class t on t.oid = i.indrelid
+          where t.relname = ${table} and t.relnamespace = current_schema()::regnamespace and i.indisvalid`
+    : what === 'columns'
+      ? sql<{ name: string }>`select name from pragma_table_info(${table})`
+      : sql<{ name: string }>`select name from pragma_index_list(${table})`;
+  const { rows } = await query.execute(db);
   return rows.map((row) => row.name);
 }
