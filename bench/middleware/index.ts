@@ -126,7 +126,7 @@ async function startSeller(version: '5' | '4'): Promise<SellerProcess> {
       return (usage.user + usage.system) / 1e6;
     },
     async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.disconnect();
+      if (child.connected) child.disconnect();
       await exited;
     },
   };

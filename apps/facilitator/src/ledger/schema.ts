@@ -227,7 +227,10 @@ async function migrateSettlementTables(db: Kysely<LedgerDatabase>): Promise<void
  * term for term, and a bound value in their place would make it prepare the statement again on every run.
  */
 export const HOLDS_NONCE_SQL = 'nonce_claimed = 1';
-/** A settlement claimed or broadcast, a payment in flight: with {@link HOLDS_NONCE_SQL}, the in-flight index's terms. */
+/**
+ * A settlement claimed or broadcast, a payment in flight: with {@link HOLDS_NONCE_SQL}, the in-flight index's terms.
+ * `rowsOf` in grouped-reads.ts sorts a grouped read's rows by the same two conditions: change them together.
+ */
 export const IN_FLIGHT_SQL = "state in ('claimed', 'broadcast')";
 /** The partial index of the settlements in flight; see {@link migrateInFlightIndex}. */
 export const IN_FLIGHT_INDEX = 'x402_settlements_in_flight';
@@ -251,7 +254,13 @@ async function migrateInFlightIndex(db: Kysely<LedgerDatabase>): Promise<void> {
     `create index if not exists ${IN_FLIGHT_INDEX} on x402_settlements (network, payer) where ${HOLDS_NONCE_SQL} and ${IN_FLIGHT_SQL}`,
   );
   if (db.getExecutor().adapter instanceof PostgresAdapter) {
-    await sql.raw(`drop index if exists ${IN_FLIGHT_INDEX}`).execute(db);
+    // An operator's concurrent build under way is invalid until it ends: dropping it would wait for the build, and
+    // every read and write of the table would queue behind that wait. Until it is done the reads take the nonce index.
+    if (await indexBuildUnderWay(db, 'x402_settlements')) return;
+    const [{ schema }] = (
+      await sql<{ schema: string }>`select current_schema() as schema`.execute(db)
+    ).rows as [{ schema: string }];
+    await sql`drop index if exists ${sql.id(schema, IN_FLIGHT_INDEX)}`.execute(db);
     await create.execute(db);
     return;
   }
@@ -261,6 +270,17 @@ async function migrateInFlightIndex(db: Kysely<LedgerDatabase>): Promise<void> {
     // Two processes opening one SQLite file of an earlier release at once: the other one built it, past the wait.
     if (!(await namesIn(db, 'x402_settlements', 'indexes')).includes(IN_FLIGHT_INDEX)) throw error;
   }
+}
+
+/** PostgreSQL: whether an index of the table, in the connection's schema, is being built right now. */
+async function indexBuildUnderWay(
+  db: Kysely<LedgerDatabase>,
+  table: keyof LedgerDatabase,
+): Promise<boolean> {
+  const { rows } = await sql`select 1 from pg_stat_progress_create_index p
+    join pg_class t on t.oid = p.relid join pg_namespace n on n.oid = t.relnamespace
+    where t.relname = ${table} and n.nspname = current_schema()`.execute(db);
+  return rows.length > 0;
 }
 
 /** Creates the `payment-identifier` table, unless it is there (then it touches nothing, like the check above). */
@@ -354,7 +374,8 @@ async function namesIn(
           where table_schema = current_schema() and table_name = ${table}`
       : sql<{ name: string }>`select c.relname as name from pg_index i
           join pg_class c on c.oid = i.indexrelid join pg_class t on t.oid = i.indrelid
-          where t.relname = ${table} and t.relnamespace = current_schema()::regnamespace and i.indisvalid`
+          join pg_namespace n on n.oid = t.relnamespace
+          where t.relname = ${table} and n.nspname = current_schema() and i.indisvalid`
     : what === 'columns'
       ? sql<{ name: string }>`select name from pragma_table_info(${table})`
       : sql<{ name: string }>`select name from pragma_index_list(${table})`;

@@ -199,8 +199,8 @@ export class SqlLedger implements Ledger {
   async get(txid: string): Promise<SettlementRecord | undefined> {
     const id = normalize(txid);
     if (this.#grouped) {
-      const [row] = await this.#grouped({ id, network: null, payer: null });
-      return row ? toRecord(row) : undefined;
+      const own = ownRow(id, await this.#grouped({ id, network: null, payer: null }));
+      return own ? toRecord(own) : undefined;
     }
     // Every settle asks this (the replay check), so its SQL is built once: building it through the query builder on
     // each call cost more than running it. No `limit`: the two keys match at most two rows, and on SQLite a bound
@@ -212,7 +212,7 @@ export class SqlLedger implements Ledger {
       .where((eb) => eb.or([eb('payment_txid', '=', id), eb('txid', '=', id)]))
       .compile();
     const { rows } = await this.#run<Row>(CompiledQuery.raw(this.#getQuery.sql, [id, id]));
-    const own = rows.find((row) => row.payment_txid === id) ?? rows[0];
+    const own = ownRow(id, rows);
     return own ? toRecord(own) : undefined;
   }
 
@@ -846,11 +846,20 @@ function toRecord(row: Row): SettlementRecord {
   });
 }
 
+/**
+ * Of the rows naming `id`, the one whose own payment it is, else one that sent it as its transaction: two rows can
+ * name one id only when a sponsored transaction's id is another payment's.
+ */
+function ownRow(id: string, rows: readonly Row[]): Row | undefined {
+  return rows.find((row) => row.payment_txid === id) ?? rows.find((row) => row.txid === id);
+}
+
 /** The rows of a replay lookup as `Ledger.lookup` answers: the settlement naming `id`, and the payer's in flight. */
 function splitLookup(id: string, network: string, payer: string, rows: readonly Row[]) {
   const records = rows.map(toRecord);
+  const own = ownRow(id, rows);
   return {
-    settled: records.find((r) => r.paymentTxid === id || r.txid === id),
+    settled: own === undefined ? undefined : records[rows.indexOf(own)],
     inFlight: records.filter(
       (r) =>
         r.network === network &&

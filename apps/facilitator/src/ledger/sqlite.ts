@@ -44,8 +44,8 @@ export async function openSqliteLedger(options: { path: string; now?: () => numb
   // A checkpoint copies every page the write-ahead log holds back into the file, inside the commit that crosses the
   // threshold, on the event loop. The hot pages (the table's tail, the in-flight index) are written again in nearly
   // every commit, so a checkpoint every 1,000 pages (SQLite's default) copied each many times over: it was half of all
-  // commit time, and a fifth of the ledger's CPU per settlement. At 10,000 pages (40 MiB of log on disk at most
-  // between checkpoints) each copy stands for ten times the commits.
+  // commit time, and a fifth of the ledger's CPU per settlement. At 10,000 pages (typically 40 MiB of log between
+  // checkpoints; more while another process's read holds one back) each copy stands for ten times the commits.
   database.pragma(`wal_autocheckpoint = ${WAL_CHECKPOINT_PAGES}`);
   // Integers come back as bigint, so nonces and heights beyond 2^53 could never be rounded.
   database.defaultSafeIntegers(true);
