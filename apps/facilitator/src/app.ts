@@ -58,7 +58,7 @@ export type FacilitatorAppOptions = {
   isStopping?: () => boolean;
 };
 
-/** The facilitator's Hono app; its handlers see the request id and `log` (a line with that id) as context variables. */
+/** The facilitator's Hono app; its handlers see `requestId`, and `log` (a line with that id), as context variables. */
 export type FacilitatorApp = Hono<{ Variables: RequestLogVariables }>;
 
 /**

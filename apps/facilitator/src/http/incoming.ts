@@ -9,7 +9,8 @@ import type { Http2ServerRequest } from 'node:http2';
 import type { Context } from 'hono';
 
 /**
- * Node's request under @hono/node-server (HTTP/1 or HTTP/2); `undefined` elsewhere (tests through `app.request`, other runtimes).
+ * Node's request under @hono/node-server (HTTP/1 or HTTP/2); `undefined` elsewhere (tests through `app.request`,
+ * other runtimes).
  * @example
  * ```ts
  * const incoming = incomingOf(c);

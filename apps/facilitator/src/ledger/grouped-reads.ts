@@ -20,9 +20,9 @@ export type SettlementRead = {
 
 /**
  * One flat statement for the whole group: each side of the OR is an index scan over an array (a BitmapOr of the
- * primary key, the txid key and the partial in-flight index, `IN_FLIGHT_INDEX` in schema.ts), and the rows are handed to their reads
- * here. A null id, network or payer matches nothing (`= null` is never true): a read by id alone leaves the pair
- * null, a read of the payer's settlements in flight leaves the id null.
+ * primary key, the txid key and the partial in-flight index, `IN_FLIGHT_INDEX` in schema.ts), and the rows are handed
+ * to their reads here. A null id, network or payer matches nothing (`= null` is never true): a read by id alone leaves
+ * the pair null, a read of the payer's settlements in flight leaves the id null.
  *
  * Flat rather than one lateral subquery per read: the server plans every run (`named-statements.ts`), and planning
  * the lateral join of three ORed index conditions cost more than running it. On an analyzed table of 50,000
