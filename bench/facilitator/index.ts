@@ -17,10 +17,18 @@
  * payments (1,800), unmeasured, so that its settle path is warm too (a
  * service process starts cold: in a scratch copy its CPU per settlement was 1.55–2.15 ms over its first 600
  * settlements, and 0.75–1.3 ms after 2,400–3,000 unmeasured ones). The engine in process runs the same verify and
- * settle without the HTTP hop. For the services, CPU ms per settlement
- * is the facilitator process's own (from /proc), and the chain alone's is this whole process: devnet plus client. The
- * PostgreSQL rows also give the CPU of every postgres process on the machine per settlement, the third process a
- * settlement there keeps busy.
+ * settle without the HTTP hop.
+ *
+ * The devnet runs in a process of its own (devnet-process.ts), as a node does, so its CPU is read from /proc apart from
+ * everything else: the issue's CPU figure is the facilitator's CPU per settlement against the devnet's. Each settle
+ * round gives the facilitator processes' CPU per settlement (the engine row's: this process, engine plus load
+ * generator) and the devnet's in that round; each chain-alone round the devnet's for broadcast plus status reads, the
+ * least a settlement costs the chain. `CPU ÷ devnet` is the median of each round's settling CPU over the devnet's in
+ * the chain-alone round next to it (in brackets, over the devnet's in the same settle round, which grows with every
+ * read the facilitator makes). Until the eighteenth session the devnet shared this process with the load generator:
+ * the chain alone then ran on one thread with its client, at about two thirds of its rate alone, and its CPU
+ * included the client's. The PostgreSQL rows also give the CPU of every postgres process on the machine per
+ * settlement.
  *
  * Verify runs with the service's default per-payer cache (VERIFY_CACHE_MS=2000); every settle is a distinct, fresh
  * payment (a settle succeeds once), broadcast, mined and confirmed. The devnet mines at once, so the service reads
@@ -36,13 +44,14 @@
  *
  * Usage: npm run bench:facilitator [-- --seconds 3 --payers 100 --wide-payers 1000 --settles 3000 --concurrency 32 --rounds 5 --poll-ms 20 --warm-up 6 --settle-warm-up 1800]
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startDevnet } from '@x402-stacks/devnet';
+import { genesisAccounts } from '@x402-stacks/devnet';
 import pg from 'pg';
 import { createChainClient, createFacilitator, type StacksAccount } from 'x402-stacks';
 import { checkPaymentTransaction, createPaymentTransaction } from 'x402-stacks/stacks';
@@ -100,9 +109,41 @@ if (
     '--seconds > 0, --payers ≥ 2, --wide-payers ≥ --payers, --settles ≥ --payers, --concurrency ≥ 1, --rounds ≥ 1, --poll-ms ≥ 10 (whole ms), --warm-up ≥ 0 rounds, --settle-warm-up ≥ 0 settlements',
   );
 
-const devnet = await startDevnet({ port: 0, accounts: widePayerCount + 2 });
-const seller = devnet.accounts[1]!.address;
-const widePayers = devnet.accounts.slice(2).map((a) => a.account);
+type DevnetProcess = { url: string; pid: number; stop(): Promise<void> };
+
+/** Forks devnet-process.ts with `accounts` genesis accounts and waits until it listens. */
+async function startDevnetProcess(accounts: number): Promise<DevnetProcess> {
+  const child = fork(
+    fileURLToPath(new URL('./devnet-process.ts', import.meta.url)),
+    [String(accounts)],
+    {
+      execArgv: ['--import', 'tsx'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    },
+  );
+  const exited = once(child, 'exit');
+  const [ready] = (await Promise.race([
+    once(child, 'message'),
+    exited.then(([code, signal]) => {
+      throw new Error(`the devnet exited (${code ?? signal}) before it listened`);
+    }),
+  ])) as [{ url: string }];
+  return {
+    url: ready.url,
+    pid: child.pid!,
+    stop: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.disconnect();
+      await exited;
+    },
+  };
+}
+
+const accounts = genesisAccounts(widePayerCount + 2);
+const devnet = await startDevnetProcess(accounts.length);
+const devnetCpuMs = () => cpuMsOf(devnet.pid);
+const seller = accounts[1]!.address;
+const widePayers = accounts.slice(2).map((a) => a.account);
 /** The payers that settle, and the narrow verify rows. */
 const payers = widePayers.slice(0, payerCount);
 const requirements = {
@@ -146,11 +187,13 @@ const verifyPaymentsNow = (of: readonly StacksAccount[]) =>
   Promise.all(of.map((payer) => sign(payer, nextNonce.get(payer.address)!)));
 
 /**
- * Settle rows measure CPU too: the facilitator's own, or (for the chain alone) this process's; and PostgreSQL's, for
- * the rows that keep their ledger there.
+ * Settle rounds measure CPU too, from /proc: the settling processes' own (the facilitator's, or for the engine row
+ * this process's), the devnet's, and PostgreSQL's for the rows that keep their ledger there. Chain-alone rounds
+ * measure the devnet's.
  */
 type SettleResult = LoadResult & {
-  readonly cpuMsPerSettle: number;
+  readonly devnetCpuMsPerSettle: number;
+  readonly cpuMsPerSettle?: number;
   readonly databaseCpuMsPerSettle?: number;
 };
 
@@ -158,10 +201,23 @@ type SettleResult = LoadResult & {
 type SettleRounds = {
   readonly chain: SettleResult;
   readonly settle: SettleResult;
-  /** Each round's settle rate and that of the chain-alone round next to it, per second, in the order run. */
-  readonly pairs: readonly { readonly settle: number; readonly chain: number }[];
+  /**
+   * Each round's settle rate and that of the chain-alone round next to it, per second, in the order run; with the
+   * settling processes' CPU ms per settlement, and the devnet's in each half.
+   */
+  readonly pairs: readonly {
+    readonly settle: number;
+    readonly chain: number;
+    readonly cpu: number;
+    readonly devnetCpu: number;
+    readonly devnetCpuAlone: number;
+  }[];
   /** The median of the pairs' ratios. */
   readonly ratio: number;
+  /** The median of each settle round's CPU per settlement over the devnet's in the chain-alone round next to it. */
+  readonly cpuRatio: number;
+  /** The median of each settle round's CPU per settlement over the devnet's in the same round. */
+  readonly cpuRatioSameRound: number;
 };
 
 /** How many payments each unmeasured chain-alone warm-up round broadcasts. */
@@ -172,6 +228,11 @@ const chain = createChainClient({ network: 'testnet', url: devnet.url });
 /** The middle round by rate (rounds are odd by default; with an even count, the upper middle). */
 function median<T extends LoadResult>(results: readonly T[]): T {
   return [...results].sort((x, y) => x.perSecond - y.perSecond)[Math.floor(results.length / 2)]!;
+}
+
+/** The middle value (with an even count, the upper middle), as {@link median} takes the middle round. */
+function middleOf(values: readonly number[]): number {
+  return [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)]!;
 }
 
 /** Runs `rounds` of each measurement, rotating which goes first, and keeps each one's median round. */
@@ -235,12 +296,20 @@ function chainAlone(payments: readonly Payment[]): Promise<LoadResult> {
 }
 
 /** A row's per-round settle ratios, for the progress line. */
-function roundRatios({ pairs, ratio }: SettleRounds): string {
+function roundRatios({ pairs, ratio, cpuRatio, cpuRatioSameRound }: SettleRounds): string {
   const each = pairs.map(
     ({ settle, chain }) =>
       `${formatRate(settle)} ÷ ${formatRate(chain)} = ${(settle / chain).toFixed(2)}`,
   );
-  return `rounds ${each.join(', ')} (median ratio ${ratio.toFixed(2)})`;
+  const cpus = pairs.map(
+    ({ cpu, devnetCpu, devnetCpuAlone }) =>
+      `${cpu.toFixed(2)} ÷ ${devnetCpuAlone.toFixed(2)} (${devnetCpu.toFixed(2)})`,
+  );
+  return (
+    `rounds ${each.join(', ')} (median ratio ${ratio.toFixed(2)}); ` +
+    `CPU ms/settle ÷ the devnet's in the chain-alone round (in the settle round) ${cpus.join(', ')} ` +
+    `(median ratio ${cpuRatio.toFixed(2)} (${cpuRatioSameRound.toFixed(2)}))`
+  );
 }
 
 /** A settling row's warm-up: its payments settled at the rounds' concurrency, unmeasured. */
@@ -272,17 +341,20 @@ async function settleRounds(
 ): Promise<SettleRounds> {
   const chainRounds: SettleResult[] = [];
   const settleRoundsDone: SettleResult[] = [];
-  const pairs: { settle: number; chain: number }[] = [];
+  const pairs: SettleRounds['pairs'][number][] = [];
   const chainRound = async (payments: readonly Payment[]) => {
-    const ownBefore = process.cpuUsage();
+    const devnetBefore = devnetCpuMs();
     const alone = await chainAlone(payments);
-    const own = process.cpuUsage(ownBefore);
-    const result = { ...alone, cpuMsPerSettle: (own.user + own.system) / 1000 / alone.requests };
+    const result = {
+      ...alone,
+      devnetCpuMsPerSettle: (devnetCpuMs() - devnetBefore) / alone.requests,
+    };
     chainRounds.push(result);
     return result;
   };
   const settleRound = async (payments: readonly Payment[]) => {
     const before = cpuMs();
+    const devnetBefore = devnetCpuMs();
     const databaseBefore = databaseCpuMs?.();
     const settled = await load({
       concurrency: settleConcurrency,
@@ -293,6 +365,7 @@ async function settleRounds(
     const result = {
       ...settled,
       cpuMsPerSettle: (cpuMs() - before) / settled.requests,
+      devnetCpuMsPerSettle: (devnetCpuMs() - devnetBefore) / settled.requests,
       ...(databaseBefore === undefined
         ? {}
         : { databaseCpuMsPerSettle: (databaseCpuMs!() - databaseBefore) / settled.requests }),
@@ -310,15 +383,21 @@ async function settleRounds(
       alone = await chainRound(chainPayments);
       settled = await settleRound(settlePayments);
     }
-    pairs.push({ settle: settled.perSecond, chain: alone.perSecond });
+    pairs.push({
+      settle: settled.perSecond,
+      chain: alone.perSecond,
+      cpu: settled.cpuMsPerSettle!,
+      devnetCpu: settled.devnetCpuMsPerSettle,
+      devnetCpuAlone: alone.devnetCpuMsPerSettle,
+    });
   }
-  const ratios = pairs.map(({ settle, chain }) => settle / chain).sort((x, y) => x - y);
-  const middle = ratios[Math.floor(ratios.length / 2)]!;
   return {
     chain: median(chainRounds),
     settle: median(settleRoundsDone),
     pairs,
-    ratio: middle,
+    ratio: middleOf(pairs.map(({ settle, chain }) => settle / chain)),
+    cpuRatio: middleOf(pairs.map(({ cpu, devnetCpuAlone }) => cpu / devnetCpuAlone)),
+    cpuRatioSameRound: middleOf(pairs.map(({ cpu, devnetCpu }) => cpu / devnetCpu)),
   };
 }
 
@@ -390,7 +469,7 @@ async function runEngine(): Promise<Row> {
     label: 'engine in process',
     verify: verify!,
     wideVerify: wideVerify!,
-    // This process holds the devnet and the load too: the engine's own share is not separable here.
+    // The CPU is this process's: the engine and the load generator, which only calls it.
     ...settled,
     rssMiB: [peakRssMiB()],
   };
@@ -582,7 +661,9 @@ printTable(
     'settle/s',
     'p50 ms',
     '÷ chain (per round)',
-    'CPU ms/settle (chain alone)',
+    'CPU ms/settle',
+    'devnet CPU ms/settle: chain alone (settle)',
+    'CPU ÷ devnet, per round (same round)',
     'PostgreSQL CPU ms/settle',
     'peak RSS MiB',
   ],
@@ -600,7 +681,9 @@ printTable(
     formatRate(row.settle.perSecond),
     ms(row.settle.p50Ms),
     row.ratio.toFixed(2),
-    `${row.settle.cpuMsPerSettle.toFixed(2)} (${row.chain.cpuMsPerSettle.toFixed(2)})`,
+    row.settle.cpuMsPerSettle!.toFixed(2),
+    `${row.chain.devnetCpuMsPerSettle.toFixed(2)} (${row.settle.devnetCpuMsPerSettle.toFixed(2)})`,
+    `${row.cpuRatio.toFixed(2)} (${row.cpuRatioSameRound.toFixed(2)})`,
     row.settle.databaseCpuMsPerSettle?.toFixed(2) ?? '',
     row.rssMiB.map((m) => m.toFixed(0)).join(' + '),
   ]),
@@ -610,6 +693,7 @@ const best = (of: (row: Row) => number) => Math.max(...services.map(of));
 // Three places where two would round a ratio just short of its target up to it (0.598 read as "0.60, not met").
 const verdict = (value: number, target: number) =>
   `${value.toFixed(3)} (${value >= target ? 'met' : 'not met'})`;
+const cpuVerdict = (ratio: number) => `${ratio.toFixed(3)} (${ratio <= 1 ? 'met' : 'not met'})`;
 console.log(
   `\nTargets, best service row: /settle ≥ ${SETTLE_TARGET} × the chain alone: ` +
     `${verdict(
@@ -622,13 +706,16 @@ console.log(
     )}; ≥ ${WIDE_VERIFY_TARGET} at ${widePayerCount}: ${verdict(
       best((r) => r.wideVerify.perSecond / r.floor!.perSecond),
       WIDE_VERIFY_TARGET,
-    )}.`,
+    )}; CPU per settlement ≤ the devnet's: ${cpuVerdict(Math.min(...services.map((r) => r.cpuRatio)))}.`,
 );
 console.log(
   'The empty route is GET /supported on the same processes: what HTTP alone allows on this machine. The chain alone\n' +
     'alternates with the settle rounds, at the settle concurrency; each figure is the median of the rounds, and\n' +
-    "÷ chain is the median of each round's settle rate over the chain-alone round next to it (run first, then second, in turn). CPU ms/settle is the facilitator processes'\n" +
-    "own; the engine row's is this whole process (devnet, load generator and engine), like the chain alone's.\n" +
+    "÷ chain is the median of each round's settle rate over the chain-alone round next to it (run first, then second,\n" +
+    "in turn). The devnet runs in a process of its own. CPU ms/settle is the facilitator processes' own; the engine\n" +
+    "row's is this process (engine and load generator). CPU ÷ devnet is the median of each round's CPU per settlement\n" +
+    "over the devnet's in the chain-alone round next to it (broadcast plus status reads), and in brackets over the\n" +
+    "devnet's in the same settle round.\n" +
     "PostgreSQL CPU ms/settle is every postgres process's on this machine (server, workers, backends) over the same\n" +
     "rounds. The engine row's RSS is this whole process.",
 );

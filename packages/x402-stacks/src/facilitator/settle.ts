@@ -260,9 +260,13 @@ async function settleExamined(
     await ledger.release(check.txid, claimedAt);
     return cancelled(check.payer, network, check.nonce);
   }
+  // Only a sponsored payment changes its txid and bytes here; setting them unchanged would still make SQLite rewrite
+  // the txid index's entry.
   const marked = await ledger.update(
     check.txid,
-    { state: 'broadcast', txid: onChain.txid, transaction: onChain.transaction },
+    check.sponsored
+      ? { state: 'broadcast', txid: onChain.txid, transaction: onChain.transaction }
+      : { state: 'broadcast' },
     ['claimed'],
     claimedAt,
   );
