@@ -12,23 +12,22 @@
  * round's own ratio: a settle round divided by the chain-alone round run next to it (before it in even rounds, after
  * it in odd ones), so that a load lasting a round or two moves both halves of a ratio together (the medians of the
  * two halves, divided, swung from 0.44 to 0.79 between back-to-back runs as the chain alone went from 661 to 1,185 a
- * second). Before the first row, `--warm-up` rounds (6) of 600 payments of the chain alone, unmeasured, bring this
- * process to its steady speed; before its measured settle rounds, each settling process settles `--settle-warm-up`
+ * second). Before the first row, `--warm-up` rounds (6) of 600 payments of the chain alone, unmeasured, bring the
+ * devnet's process and this one to their steady speed; before its measured settle rounds, each settling process settles `--settle-warm-up`
  * payments (1,800), unmeasured, so that its settle path is warm too (a
  * service process starts cold: in a scratch copy its CPU per settlement was 1.55–2.15 ms over its first 600
  * settlements, and 0.75–1.3 ms after 2,400–3,000 unmeasured ones). The engine in process runs the same verify and
  * settle without the HTTP hop.
  *
- * The devnet runs in a process of its own (devnet-process.ts), as a node does, so its CPU is read from /proc apart from
- * everything else: the issue's CPU figure is the facilitator's CPU per settlement against the devnet's. Each settle
- * round gives the facilitator processes' CPU per settlement (the engine row's: this process, engine plus load
- * generator) and the devnet's in that round; each chain-alone round the devnet's for broadcast plus status reads, the
- * least a settlement costs the chain. `CPU ÷ devnet` is the median of each round's settling CPU over the devnet's in
- * the chain-alone round next to it (in brackets, over the devnet's in the same settle round, which grows with every
- * read the facilitator makes). Until the eighteenth session the devnet shared this process with the load generator:
- * the chain alone then ran on one thread with its client, at about two thirds of its rate alone, and its CPU
- * included the client's. The PostgreSQL rows also give the CPU of every postgres process on the machine per
- * settlement.
+ * The devnet runs in a process of its own (devnet-process.ts), as a node does, so that the chain alone is not slowed
+ * by sharing a thread with its client, and its CPU is read from /proc apart from everything else. Each settle round
+ * gives the settling processes' CPU per settlement (the engine row's: this process, engine plus load generator) and
+ * the devnet's in that round; each chain-alone round the devnet's for broadcast plus status reads, the least a
+ * settlement costs the chain. `CPU ÷ devnet` is the median of each round's settling CPU over the devnet's in the
+ * chain-alone round next to it (in brackets, over the devnet's in the same settle round, which grows with every read
+ * the facilitator makes). In both, the devnet also pushes each block to the row's facilitators, which subscribe
+ * while they run (a few per cent of its CPU in a scratch measurement, within the noise). The PostgreSQL rows also
+ * give the CPU of every postgres process on the machine per settlement.
  *
  * Verify runs with the service's default per-payer cache (VERIFY_CACHE_MS=2000); every settle is a distinct, fresh
  * payment (a settle succeeds once), broadcast, mined and confirmed. The devnet mines at once, so the service reads
@@ -132,9 +131,10 @@ async function startDevnetProcess(accounts: number): Promise<DevnetProcess> {
     url: ready.url,
     pid: child.pid!,
     stop: async () => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
+      // A devnet that died has closed its channel (disconnecting again would throw over the error that ended the run).
+      if (!child.connected) return;
       child.disconnect();
-      await exited;
+      await exited.catch(() => undefined);
     },
   };
 }
@@ -191,15 +191,15 @@ const verifyPaymentsNow = (of: readonly StacksAccount[]) =>
  * this process's), the devnet's, and PostgreSQL's for the rows that keep their ledger there. Chain-alone rounds
  * measure the devnet's.
  */
-type SettleResult = LoadResult & {
-  readonly devnetCpuMsPerSettle: number;
-  readonly cpuMsPerSettle?: number;
+type ChainResult = LoadResult & { readonly devnetCpuMsPerSettle: number };
+type SettleResult = ChainResult & {
+  readonly cpuMsPerSettle: number;
   readonly databaseCpuMsPerSettle?: number;
 };
 
 /** A row's settle rounds: the median chain-alone and settle rounds, and the median of the rounds' own ratios. */
 type SettleRounds = {
-  readonly chain: SettleResult;
+  readonly chain: ChainResult;
   readonly settle: SettleResult;
   /**
    * Each round's settle rate and that of the chain-alone round next to it, per second, in the order run; with the
@@ -209,7 +209,7 @@ type SettleRounds = {
     readonly settle: number;
     readonly chain: number;
     readonly cpu: number;
-    readonly devnetCpu: number;
+    readonly devnetCpuSettling: number;
     readonly devnetCpuAlone: number;
   }[];
   /** The median of the pairs' ratios. */
@@ -230,9 +230,13 @@ function median<T extends LoadResult>(results: readonly T[]): T {
   return [...results].sort((x, y) => x.perSecond - y.perSecond)[Math.floor(results.length / 2)]!;
 }
 
-/** The middle value (with an even count, the upper middle), as {@link median} takes the middle round. */
+/**
+ * The middle value (with an even count, the upper middle), as {@link median} takes the middle round; NaN when there
+ * is none. A ratio over a round too short for /proc's 10 ms ticks to see any CPU is left out.
+ */
 function middleOf(values: readonly number[]): number {
-  return [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)]!;
+  const finite = values.filter(Number.isFinite).sort((x, y) => x - y);
+  return finite[Math.floor(finite.length / 2)] ?? Number.NaN;
 }
 
 /** Runs `rounds` of each measurement, rotating which goes first, and keeps each one's median round. */
@@ -302,8 +306,8 @@ function roundRatios({ pairs, ratio, cpuRatio, cpuRatioSameRound }: SettleRounds
       `${formatRate(settle)} ÷ ${formatRate(chain)} = ${(settle / chain).toFixed(2)}`,
   );
   const cpus = pairs.map(
-    ({ cpu, devnetCpu, devnetCpuAlone }) =>
-      `${cpu.toFixed(2)} ÷ ${devnetCpuAlone.toFixed(2)} (${devnetCpu.toFixed(2)})`,
+    ({ cpu, devnetCpuSettling, devnetCpuAlone }) =>
+      `${cpu.toFixed(2)} ÷ ${devnetCpuAlone.toFixed(2)} (${devnetCpuSettling.toFixed(2)})`,
   );
   return (
     `rounds ${each.join(', ')} (median ratio ${ratio.toFixed(2)}); ` +
@@ -339,7 +343,7 @@ async function settleRounds(
   cpuMs: () => number,
   databaseCpuMs?: () => number,
 ): Promise<SettleRounds> {
-  const chainRounds: SettleResult[] = [];
+  const chainRounds: ChainResult[] = [];
   const settleRoundsDone: SettleResult[] = [];
   const pairs: SettleRounds['pairs'][number][] = [];
   const chainRound = async (payments: readonly Payment[]) => {
@@ -374,7 +378,7 @@ async function settleRounds(
     return result;
   };
   for (const { chain: chainPayments, settle: settlePayments, settleFirst } of plan) {
-    let alone: SettleResult;
+    let alone: ChainResult;
     let settled: SettleResult;
     if (settleFirst) {
       settled = await settleRound(settlePayments);
@@ -386,8 +390,8 @@ async function settleRounds(
     pairs.push({
       settle: settled.perSecond,
       chain: alone.perSecond,
-      cpu: settled.cpuMsPerSettle!,
-      devnetCpu: settled.devnetCpuMsPerSettle,
+      cpu: settled.cpuMsPerSettle,
+      devnetCpuSettling: settled.devnetCpuMsPerSettle,
       devnetCpuAlone: alone.devnetCpuMsPerSettle,
     });
   }
@@ -397,7 +401,7 @@ async function settleRounds(
     pairs,
     ratio: middleOf(pairs.map(({ settle, chain }) => settle / chain)),
     cpuRatio: middleOf(pairs.map(({ cpu, devnetCpuAlone }) => cpu / devnetCpuAlone)),
-    cpuRatioSameRound: middleOf(pairs.map(({ cpu, devnetCpu }) => cpu / devnetCpu)),
+    cpuRatioSameRound: middleOf(pairs.map(({ cpu, devnetCpuSettling }) => cpu / devnetCpuSettling)),
   };
 }
 
@@ -465,6 +469,8 @@ async function runEngine(): Promise<Row> {
     `  engine settle: ${formatRate(settled.settle.perSecond)}/s, chain alone ${formatRate(settled.chain.perSecond)}/s, ${roundRatios(settled)}\n`,
   );
   await engine.idle();
+  // Its block subscription ends with it: the devnet pushes blocks to the later rows' facilitators only.
+  engine.drain();
   return {
     label: 'engine in process',
     verify: verify!,
@@ -592,7 +598,7 @@ const dir = mkdtempSync(join(tmpdir(), 'x402-bench-facilitator-'));
 const schema = `bench_facilitator_${randomBytes(4).toString('hex')}`;
 const rows: Row[] = [];
 try {
-  // Unmeasured: this process (the devnet, and the load) speeds up over its first few thousand transactions, as V8
+  // Unmeasured: the devnet (and the load) speeds up over its first few thousand transactions, as V8
   // optimizes it and sizes its heap. Measured cold, the first row's chain alone ran slower than the next row's (SQLite
   // 716–892/s against PostgreSQL 1,041–1,231/s in the same runs), and flattered the first row's ratio.
   for (let round = 1; round <= warmUpRounds; round++) {
@@ -681,7 +687,7 @@ printTable(
     formatRate(row.settle.perSecond),
     ms(row.settle.p50Ms),
     row.ratio.toFixed(2),
-    row.settle.cpuMsPerSettle!.toFixed(2),
+    row.settle.cpuMsPerSettle.toFixed(2),
     `${row.chain.devnetCpuMsPerSettle.toFixed(2)} (${row.settle.devnetCpuMsPerSettle.toFixed(2)})`,
     `${row.cpuRatio.toFixed(2)} (${row.cpuRatioSameRound.toFixed(2)})`,
     row.settle.databaseCpuMsPerSettle?.toFixed(2) ?? '',
@@ -692,8 +698,9 @@ const services = rows.filter((row) => row.floor);
 const best = (of: (row: Row) => number) => Math.max(...services.map(of));
 // Three places where two would round a ratio just short of its target up to it (0.598 read as "0.60, not met").
 const verdict = (value: number, target: number) =>
-  `${value.toFixed(3)} (${value >= target ? 'met' : 'not met'})`;
-const cpuVerdict = (ratio: number) => `${ratio.toFixed(3)} (${ratio <= 1 ? 'met' : 'not met'})`;
+  Number.isFinite(value) ? `${value.toFixed(3)} (${value >= target ? 'met' : 'not met'})` : 'n/a';
+const cpuVerdict = (ratio: number) =>
+  Number.isFinite(ratio) ? `${ratio.toFixed(3)} (${ratio <= 1 ? 'met' : 'not met'})` : 'n/a';
 console.log(
   `\nTargets, best service row: /settle ≥ ${SETTLE_TARGET} × the chain alone: ` +
     `${verdict(
@@ -715,7 +722,8 @@ console.log(
     "in turn). The devnet runs in a process of its own. CPU ms/settle is the facilitator processes' own; the engine\n" +
     "row's is this process (engine and load generator). CPU ÷ devnet is the median of each round's CPU per settlement\n" +
     "over the devnet's in the chain-alone round next to it (broadcast plus status reads), and in brackets over the\n" +
-    "devnet's in the same settle round.\n" +
+    "devnet's in the same settle round. Each rate and CPU column is its own median round, so the columns need not\n" +
+    'divide into the ratios.\n' +
     "PostgreSQL CPU ms/settle is every postgres process's on this machine (server, workers, backends) over the same\n" +
     "rounds. The engine row's RSS is this whole process.",
 );

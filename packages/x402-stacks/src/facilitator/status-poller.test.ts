@@ -290,6 +290,25 @@ describe('status poller', () => {
     assert.equal((await late)?.status, 'success');
   });
 
+  test('a tick that comes while a read of pushed blocks waits out the spacing reads them, once', async () => {
+    const h = harness();
+    const { poller, pushing, reads, advanceTo } = h;
+    // Another transaction waits for the tick all along, so the run that began at 0 ticks at INTERVAL.
+    const other = poller.next(pushing, txid(9));
+    const first = poller.next(pushing, txid(1));
+    await advanceTo(INTERVAL - 2);
+    h.push(txid(1));
+    await advanceTo(INTERVAL - 2);
+    const second = poller.next(pushing, txid(2));
+    h.push(txid(2));
+    await advanceTo(INTERVAL + PUSHED_READ_SPACING_MS + 10);
+    assert.deepEqual(reads, [
+      { at: INTERVAL - 2, txids: [txid(1)] },
+      { at: INTERVAL, txids: [txid(9), txid(2)] },
+    ]);
+    for (const look of [other, first, second]) assert.equal((await look)?.status, 'success');
+  });
+
   test("reads of pushed blocks back to back never keep the tick's read waiting", async () => {
     const h = harness();
     const { poller, pushing, reads, advanceTo, readTakes } = h;

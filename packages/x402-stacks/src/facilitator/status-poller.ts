@@ -115,7 +115,7 @@ export function createStatusPoller(
         if (!ticked) {
           const since =
             pushedReadAt === undefined ? Number.POSITIVE_INFINITY : now() - pushedReadAt;
-          // A clock stepped back reads at once, as after a long spell.
+          // A clock stepped back (or not a number) reads at once, as after a long spell.
           if (since >= 0 && since < pushedSpacing) {
             await Promise.race([tick, sleep(pushedSpacing - since).catch(() => undefined)]);
             if (ticked) continue;
