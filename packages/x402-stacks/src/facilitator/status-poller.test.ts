@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import type { MinedBlock } from '../chain/block-feed.js';
 import type { ChainClient } from '../chain/client.js';
 import type { ChainTransaction } from '../chain/types.js';
-import { createStatusPoller, PUSHED_READ_SPACING_MS } from './status-poller.js';
+import { createStatusPoller } from './status-poller.js';
 
 const INTERVAL = 50;
 
@@ -258,55 +258,6 @@ describe('status poller', () => {
     await advanceTo(100);
     assert.deepEqual(reads.at(-1), { at: 100, txids: [txid(3)] });
     assert.equal((await look)?.status, 'success');
-  });
-
-  test('blocks pushed within the spacing of the last read of pushed blocks share the next one', async () => {
-    const h = harness();
-    const { poller, pushing, reads, advanceTo } = h;
-    const looks = [poller.next(pushing, txid(1))];
-    await advanceTo(10);
-    h.push(txid(1));
-    await advanceTo(10);
-    // A block a millisecond, as a devnet that mines on every broadcast pushes them under load.
-    for (const n of [2, 3, 4]) {
-      looks.push(poller.next(pushing, txid(n)));
-      h.push(txid(n));
-      await advanceTo(10 + n - 1);
-    }
-    await advanceTo(10 + PUSHED_READ_SPACING_MS - 1);
-    assert.deepEqual(reads, [{ at: 10, txids: [txid(1)] }], 'the next read waits out the spacing');
-    await advanceTo(10 + PUSHED_READ_SPACING_MS);
-    assert.deepEqual(reads.at(-1), {
-      at: 10 + PUSHED_READ_SPACING_MS,
-      txids: [txid(2), txid(3), txid(4)],
-    });
-    for (const look of looks) assert.equal((await look)?.status, 'success');
-    // Past the spacing, a lone push is read at once again.
-    await advanceTo(30);
-    const late = poller.next(pushing, txid(5));
-    h.push(txid(5));
-    await advanceTo(30);
-    assert.deepEqual(reads.at(-1), { at: 30, txids: [txid(5)] });
-    assert.equal((await late)?.status, 'success');
-  });
-
-  test('a tick that comes while a read of pushed blocks waits out the spacing reads them, once', async () => {
-    const h = harness();
-    const { poller, pushing, reads, advanceTo } = h;
-    // Another transaction waits for the tick all along, so the run that began at 0 ticks at INTERVAL.
-    const other = poller.next(pushing, txid(9));
-    const first = poller.next(pushing, txid(1));
-    await advanceTo(INTERVAL - 2);
-    h.push(txid(1));
-    await advanceTo(INTERVAL - 2);
-    const second = poller.next(pushing, txid(2));
-    h.push(txid(2));
-    await advanceTo(INTERVAL + PUSHED_READ_SPACING_MS + 10);
-    assert.deepEqual(reads, [
-      { at: INTERVAL - 2, txids: [txid(1)] },
-      { at: INTERVAL, txids: [txid(9), txid(2)] },
-    ]);
-    for (const look of [other, first, second]) assert.equal((await look)?.status, 'success');
   });
 
   test("reads of pushed blocks back to back never keep the tick's read waiting", async () => {

@@ -11,21 +11,13 @@
  * interval apart at least (a timer's millisecond), and each reads every transaction waiting then together.
  *
  * Where the chain client pushes new blocks (`watchBlocks`), a waiting transaction that a pushed block holds is read
- * at once, with the others due then, and the tick stays where it was (`block-hints.ts`). Such reads begin at least
- * {@link PUSHED_READ_SPACING_MS} apart (never more than the interval): a chain that mines a block per transaction (a
- * devnet) would otherwise cost a read per settlement, where the blocks of a few milliseconds share one. A push only
- * says when to read; the read decides, so a feed that is down or wrong costs time, never a wrong answer.
+ * at once, with the others due then, and the tick stays where it was (`block-hints.ts`). A push only says when to
+ * read; the read decides, so a feed that is down or wrong costs time, never a wrong answer.
  * @module
  */
 import type { ChainClient } from '../chain/client.js';
 import type { ChainTransaction } from '../chain/types.js';
 import { createBlockHints } from './block-hints.js';
-
-/**
- * The least time between the starts of two reads of pushed blocks. A lone push is read at once; under a block a
- * millisecond, each read takes in the transactions of about five.
- */
-export const PUSHED_READ_SPACING_MS = 5;
 
 /** What one look found: the transaction, `null` when the chain does not know it, `undefined` when the read failed. */
 export type StatusRead = ChainTransaction | null | undefined;
@@ -71,9 +63,6 @@ export function createStatusPoller(
   const hints = createBlockHints(now, () => wake?.());
   /** When the last read began: after an idle spell the next tick falls on the grid it began. */
   let readAt: number | undefined;
-  /** When the last read of pushed blocks began. */
-  let pushedReadAt: number | undefined;
-  const pushedSpacing = Math.min(PUSHED_READ_SPACING_MS, intervalMs);
 
   /** @param reading whether a read just ended in this run (no idle spell since). */
   function untilNextTick(reading: boolean): number {
@@ -113,14 +102,6 @@ export function createStatusPoller(
           wake = undefined;
         }
         if (!ticked) {
-          const since =
-            pushedReadAt === undefined ? Number.POSITIVE_INFINITY : now() - pushedReadAt;
-          // A clock stepped back (or not a number) reads at once, as after a long spell.
-          if (since >= 0 && since < pushedSpacing) {
-            await Promise.race([tick, sleep(pushedSpacing - since).catch(() => undefined)]);
-            if (ticked) continue;
-          }
-          pushedReadAt = now();
           await readDue();
           continue;
         }
