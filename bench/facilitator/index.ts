@@ -13,10 +13,10 @@
  * it in odd ones), so that a load lasting a round or two moves both halves of a ratio together (the medians of the
  * two halves, divided, swung from 0.44 to 0.79 between back-to-back runs as the chain alone went from 661 to 1,185 a
  * second). Before the first row, `--warm-up` rounds (6) of 600 payments of the chain alone, unmeasured, bring the
- * devnet's process and this one to their steady speed; before its measured settle rounds, each settling process settles `--settle-warm-up`
- * payments (1,800), unmeasured, so that its settle path is warm too (a
- * service process starts cold: in a scratch copy its CPU per settlement was 1.55–2.15 ms over its first 600
- * settlements, and 0.75–1.3 ms after 2,400–3,000 unmeasured ones). The engine in process runs the same verify and
+ * devnet's process and this one to their steady speed; before its measured settle rounds, each settling process
+ * settles `--settle-warm-up` payments (1,800), unmeasured, so that its settle path is warm too (a service process
+ * starts cold: in a scratch copy its CPU per settlement was 1.55–2.15 ms over its first 600 settlements, and
+ * 0.75–1.3 ms after 2,400–3,000 unmeasured ones). The engine in process runs the same verify and
  * settle without the HTTP hop.
  *
  * The devnet runs in a process of its own (devnet-process.ts), as a node does, so that the chain alone is not slowed
@@ -232,11 +232,11 @@ function median<T extends LoadResult>(results: readonly T[]): T {
 
 /**
  * The middle value (with an even count, the upper middle), as {@link median} takes the middle round; NaN when there
- * is none. A ratio over a round too short for /proc's 10 ms ticks to see any CPU is left out.
+ * is none. A CPU ratio of a round too short for /proc's 10 ms ticks to see one side's CPU (0, or over 0) is left out.
  */
 function middleOf(values: readonly number[]): number {
-  const finite = values.filter(Number.isFinite).sort((x, y) => x - y);
-  return finite[Math.floor(finite.length / 2)] ?? Number.NaN;
+  const measured = values.filter((value) => Number.isFinite(value) && value > 0);
+  return measured.sort((x, y) => x - y)[Math.floor(measured.length / 2)] ?? Number.NaN;
 }
 
 /** Runs `rounds` of each measurement, rotating which goes first, and keeps each one's median round. */
@@ -695,7 +695,11 @@ printTable(
   ]),
 );
 const services = rows.filter((row) => row.floor);
-const best = (of: (row: Row) => number) => Math.max(...services.map(of));
+/** The best figure among the service rows that have one (NaN when none has). */
+const best = (of: (row: Row) => number, pick: (...values: number[]) => number = Math.max) => {
+  const figures = services.map(of).filter(Number.isFinite);
+  return figures.length > 0 ? pick(...figures) : Number.NaN;
+};
 // Three places where two would round a ratio just short of its target up to it (0.598 read as "0.60, not met").
 const verdict = (value: number, target: number) =>
   Number.isFinite(value) ? `${value.toFixed(3)} (${value >= target ? 'met' : 'not met'})` : 'n/a';
@@ -713,7 +717,7 @@ console.log(
     )}; ≥ ${WIDE_VERIFY_TARGET} at ${widePayerCount}: ${verdict(
       best((r) => r.wideVerify.perSecond / r.floor!.perSecond),
       WIDE_VERIFY_TARGET,
-    )}; CPU per settlement ≤ the devnet's: ${cpuVerdict(Math.min(...services.map((r) => r.cpuRatio)))}.`,
+    )}; CPU per settlement ≤ the devnet's: ${cpuVerdict(best((r) => r.cpuRatio, Math.min))}.`,
 );
 console.log(
   'The empty route is GET /supported on the same processes: what HTTP alone allows on this machine. The chain alone\n' +
@@ -722,8 +726,8 @@ console.log(
     "in turn). The devnet runs in a process of its own. CPU ms/settle is the facilitator processes' own; the engine\n" +
     "row's is this process (engine and load generator). CPU ÷ devnet is the median of each round's CPU per settlement\n" +
     "over the devnet's in the chain-alone round next to it (broadcast plus status reads), and in brackets over the\n" +
-    "devnet's in the same settle round. Each rate and CPU column is its own median round, so the columns need not\n" +
-    'divide into the ratios.\n' +
+    "devnet's in the same settle round. Each rate column is its own median round, and a row's CPU columns are its\n" +
+    "median-rate round's, so the columns need not divide into the ratios.\n" +
     "PostgreSQL CPU ms/settle is every postgres process's on this machine (server, workers, backends) over the same\n" +
     "rounds. The engine row's RSS is this whole process.",
 );
