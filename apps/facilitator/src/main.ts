@@ -1,11 +1,13 @@
 /**
  * `npm start -w @x402-stacks/facilitator`: the facilitator service, configured from the environment.
  */
-import { stopOnSignals } from '@x402-stacks/service-runtime';
+import { ignoreClosedOutput, stopOnSignals } from '@x402-stacks/service-runtime';
 import { ConfigError, loadConfig } from './config.js';
 import { limitHeapGrowth } from './heap-growth.js';
 import { CUT_STOP_LEAVES, startFacilitatorService } from './service.js';
 
+// Its output's reader going away costs the lines, not the service.
+ignoreClosedOutput();
 try {
   const config = loadConfig(process.env);
   const service = await startFacilitatorService(config);

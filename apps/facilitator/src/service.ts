@@ -5,7 +5,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
-import { waitAtMost } from '@x402-stacks/service-runtime';
+import { logOutput, waitAtMost } from '@x402-stacks/service-runtime';
 import { type Logger, pino } from 'pino';
 import type { Facilitator } from 'x402-stacks';
 import { createFacilitatorApp } from './app.js';
@@ -14,6 +14,9 @@ import { openFacilitator } from './engine.js';
 
 /** How long the settle calls a stop cuts get to finish what the cut ends (a nonce wait giving its claim back). */
 const CUT_CALLS_MS = 3_000;
+
+/** How long a stop waits for the log's reader to take the buffered lines. */
+const FLUSH_LOG_MS = 1_000;
 
 /** What a stop cut at its deadline leaves behind, for the line that says so (every entry point's). */
 export const CUT_STOP_LEAVES =
@@ -57,12 +60,11 @@ export async function startFacilitatorService(
   // not only at the next start.
   facilitator.keeper.start();
   void facilitator.keeper.runOnce().catch(() => undefined);
-  // Buffered and flushed at stop: a write(2) per request line cost about a fifth of a /verify. A crash loses at most
-  // the last 4 KiB of request lines; the ledger, not the log, is the record of payments.
-  const destination = pino.destination({ dest: 1, sync: false, minLength: 4096 });
+  // Request lines written 4 KiB at a time (`logOutput`).
+  const output = logOutput(4096);
   const logger = pino(
     { level: config.logLevel, base: { service: 'x402-stacks-facilitator' } },
-    destination,
+    output.stream,
   );
   discoveryLog = logger;
   let stopRequested = false;
@@ -128,7 +130,7 @@ export async function startFacilitatorService(
               'connections still open at the end of the stop grace were closed: the requests they carried were cut (a payment not yet sent gives its claim back; one being sent stays in the ledger)',
             );
             // Now: a ledger close that hangs ends the process at the deadline, buffered lines unwritten.
-            destination.flushSync();
+            await output.flush(FLUSH_LOG_MS);
           }
         }
         await Promise.race([facilitator.keeper.stop(), graceOver]);
@@ -136,7 +138,7 @@ export async function startFacilitatorService(
         try {
           await opened.close();
         } finally {
-          destination.flushSync();
+          await output.flush(FLUSH_LOG_MS);
         }
       })();
       return stopping;

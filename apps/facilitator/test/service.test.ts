@@ -16,9 +16,8 @@ const POSTGRES_URL = await testPostgresUrl();
 /** The service's entry point, run from its sources. */
 const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 
-test('starts from the environment, serves /health, and exits 0 on SIGTERM', {
-  timeout: 60_000,
-}, async () => {
+/** The service on SQLite against a devnet of its own, for `run`; everything is stopped and removed after. */
+async function withService(run: (service: RunningProcess) => Promise<void>): Promise<void> {
   const devnet = await startDevnet({ port: 0 });
   const dir = mkdtempSync(join(tmpdir(), 'x402-facilitator-'));
   const service = await startProcess(['--import', 'tsx', main], {
@@ -27,19 +26,50 @@ test('starts from the environment, serves /health, and exits 0 on SIGTERM', {
     DATABASE_URL: `sqlite:${join(dir, 'ledger.db')}`,
   });
   try {
-    const health = await fetch(`${service.url}/health`);
-    assert.equal(health.status, 200);
-    const supported = (await (await fetch(`${service.url}/supported`)).json()) as {
-      kinds: { network: string }[];
-    };
-    assert.equal(supported.kinds[0]?.network, 'stacks:2147483648');
-    assert.equal(await service.stop('SIGTERM'), 0);
+    await run(service);
   } finally {
     service.child.kill('SIGKILL');
     await devnet.stop();
     rmSync(dir, { recursive: true, force: true });
   }
-});
+}
+
+test(
+  'starts from the environment, serves /health, and exits 0 on SIGTERM',
+  {
+    timeout: 60_000,
+  },
+  () =>
+    withService(async (service) => {
+      const health = await fetch(`${service.url}/health`);
+      assert.equal(health.status, 200);
+      const supported = (await (await fetch(`${service.url}/supported`)).json()) as {
+        kinds: { network: string }[];
+      };
+      assert.equal(supported.kinds[0]?.network, 'stacks:2147483648');
+      assert.equal(await service.stop('SIGTERM'), 0);
+    }),
+);
+
+test(
+  'a log reader that goes away costs the lines, not the service: it serves on, and exits 0 on SIGTERM',
+  {
+    timeout: 60_000,
+  },
+  () =>
+    withService(async (service) => {
+      // As a log shipper that died: the service's next writes to standard output fail with EPIPE.
+      service.child.stdout.destroy();
+      // Well past the 4 KiB the output buffers, so lines are written (and fail) while it serves.
+      for (let i = 0; i < 100; i++)
+        assert.equal((await fetch(`${service.url}/supported`)).status, 200);
+      assert.equal((await fetch(`${service.url}/health`)).status, 200);
+      const started = Date.now();
+      // Before, the stop's flush of the buffered lines retried the failed write forever, deaf to every later signal.
+      assert.equal(await service.stop('SIGTERM'), 0);
+      assert.ok(Date.now() - started < 5_000, `stopped after ${Date.now() - started} ms`);
+    }),
+);
 
 test('a bad configuration exits 2 and lists the problem', { timeout: 30_000 }, async () => {
   const child = spawn(process.execPath, ['--import', 'tsx', main], {

@@ -1,10 +1,12 @@
 /**
  * `npm start -w @x402-stacks/registry`: the registry, configured from the environment.
  */
-import { stopOnSignals } from '@x402-stacks/service-runtime';
+import { ignoreClosedOutput, stopOnSignals } from '@x402-stacks/service-runtime';
 import { ConfigError, describeDatabase, loadConfig } from './config.js';
 import { startRegistryService } from './service.js';
 
+// Its output's reader going away costs the lines, not the service.
+ignoreClosedOutput();
 try {
   const config = loadConfig(process.env);
   const service = await startRegistryService(config);

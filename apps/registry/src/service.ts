@@ -5,7 +5,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
-import { waitAtMost } from '@x402-stacks/service-runtime';
+import { logOutput, waitAtMost } from '@x402-stacks/service-runtime';
 import pino, { type Logger } from 'pino';
 import { type Clock, systemClock } from './clock.js';
 import { describeDatabase, type RegistryConfig } from './config.js';
@@ -57,7 +57,8 @@ export async function startRegistryService(
   overrides: RegistryServiceOverrides = {},
 ): Promise<RegistryService> {
   const logger =
-    overrides.logger ?? pino({ level: config.logLevel, base: { service: 'x402-registry' } });
+    overrides.logger ??
+    pino({ level: config.logLevel, base: { service: 'x402-registry' } }, logOutput(0).stream);
   const clock = overrides.clock ?? systemClock;
   if (config.allowInsecureLocal) {
     logger.warn(

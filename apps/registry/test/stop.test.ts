@@ -135,3 +135,30 @@ test('a stop during an import gives the registration under way its grace, and st
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a log reader that goes away costs the lines, not the registry: it serves on, and exits 0 on SIGTERM', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'x402-registry-stop-'));
+  const env = {
+    PORT: '0',
+    DATABASE_URL: `sqlite:${join(dir, 'registry.db')}`,
+    ALLOW_INSECURE_LOCAL: 'true',
+    LOG_LEVEL: 'info',
+  };
+  const service = await startProcess(['--import', 'tsx', main], env);
+  try {
+    // As a log shipper that died: the registry's next writes to standard output fail with EPIPE.
+    service.child.stdout.destroy();
+    // A registration whose probe is refused: a log line, written after the reader went away.
+    await fetch(`${service.url}/api/v1/resources`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ url: 'http://127.0.0.1:9/weather' }),
+    });
+    assert.equal((await fetch(`${service.url}/api/v1/resources`)).status, 200);
+    // Before, the stop's own line ("SIGTERM: stopping") ended the process with an unhandled EPIPE, exit 1.
+    assert.equal(await service.stop('SIGTERM'), 0);
+  } finally {
+    service.child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

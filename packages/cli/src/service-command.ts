@@ -5,7 +5,7 @@
  * @module
  */
 import { parseArgs } from 'node:util';
-import { listenForStop, stopWithin } from '@x402-stacks/service-runtime';
+import { ignoreClosedOutput, listenForStop, stopWithin } from '@x402-stacks/service-runtime';
 import { EXIT_USAGE, type Io } from './io.js';
 
 /** One service command. */
@@ -90,6 +90,8 @@ export async function runServiceCommand<Config, Service extends { stop(): Promis
     }
     throw error;
   }
+  // A service outlives its output's reader (a pipe to a log shipper that died).
+  ignoreClosedOutput();
   const service = await command.start(config);
   // Listening before the started lines, and until the stop ends (see listenForStop).
   const stop = listenForStop();

@@ -2,7 +2,9 @@
  * What every runnable x402-stacks service shares as a process. Compiled into each service's bundle; never published.
  * @module
  */
+export { ignoreClosedOutput } from './ignore-closed-output.js';
 export { listenForStop, type StopListener, type StopSignal } from './listen-for-stop.js';
+export { type LogOutput, logOutput } from './log-output.js';
 export { type SignalStopOptions, stopOnSignals } from './stop-on-signals.js';
 export { STOP_DEADLINE_MS, type StopLines, type StopOptions, stopWithin } from './stop-within.js';
 export { waitAtMost } from './wait-at-most.js';
