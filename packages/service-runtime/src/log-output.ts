@@ -1,32 +1,43 @@
 /**
- * Where a service's log lines go: standard output, written as they come or buffered (the facilitator writes 4 KiB at
- * a time: a write(2) per request line cost about a fifth of a /verify, and a crash loses at most the last 4 KiB; the
- * ledger, not the log, is the record of payments).
+ * Where a service's log lines go: standard output, written off the event loop, as they come or held until a few KiB
+ * wait (the facilitator holds 4 KiB: a write(2) per request line cost about a fifth of a /verify).
  *
- * The log never holds the service up. A reader that went away (a log shipper or pipe that died: EPIPE) costs the lines
- * from then on, not the process: without a listener, the failed write's error event would end it, and a synchronous
- * flush retries a failed write forever (sonic-boom 4 retries every error but EAGAIN's, 100 ms apart), so a stop would
- * hang and leave the process deaf to every later signal. A reader that only falls behind holds at most
- * {@link MAX_BUFFERED_BYTES}; lines past that are dropped.
+ * The log never holds the service up, nor its stop:
+ * - There is one write in flight at a time, on libuv's pool. Lines that come meanwhile go out together after it.
+ * - A reader that falls behind has at most {@link MAX_HELD_BYTES} held for it; newer lines past that are dropped.
+ * - A write the reader cannot take yet (EAGAIN) is tried again 100 ms later.
+ * - A write that fails otherwise gives the output up: the lines from then on are dropped. This covers a reader that
+ *   went away (EPIPE, a log shipper that died) or a full disk.
+ * - Nothing is ever written synchronously: pino's own destination flushed at exit with a loop that retries a failed
+ *   write forever, so a facilitator whose reader had died hung in its stop, deaf to every later signal.
+ *
+ * A stop flushes with a bound (`flush`). A crash loses what was held: at most `bufferBytes` when the reader keeps up.
+ * The ledger, not the log, is the record of payments.
  * @module
  */
-import { type DestinationStream, pino } from 'pino';
+import { write } from 'node:fs';
 import { waitAtMost } from './wait-at-most.js';
 
-/** Lines held for a slow reader before new ones are dropped: about a minute of request lines at a thousand a second. */
-const MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
+/** Lines held for a slow reader before newer ones are dropped: about a minute of request lines at a thousand a second. */
+const MAX_HELD_BYTES = 16 * 1024 * 1024;
 
-/** Standard output as the service logs to it. */
+/** How long a write the reader was not ready for (EAGAIN) waits before it is tried again. */
+const RETRY_MS = 100;
+
+const STDOUT = 1;
+
+/** Standard output as a service logs to it. */
 export type LogOutput = {
-  readonly stream: DestinationStream;
-  /** Writes the buffered lines, waiting at most `withinMs` for the reader; never rejects. */
+  /** The destination to give pino. */
+  readonly stream: { write(line: string): void };
+  /** Writes what is held, waiting at most `withinMs` for the reader; never rejects. */
   flush(withinMs: number): Promise<void>;
 };
 
 /**
  * Standard output for a service's logger.
- * @param bufferBytes lines are held until this many bytes wait, then written off the event loop; 0 writes each line
- *   as it comes, synchronously.
+ * @param bufferBytes lines are held until this many bytes wait; 0 writes each line as it comes (several together
+ *   while a write is in flight).
  * @example
  * ```ts
  * const output = logOutput(4096);
@@ -35,30 +46,64 @@ export type LogOutput = {
  * ```
  */
 export function logOutput(bufferBytes: number): LogOutput {
-  const destination = pino.destination({
-    dest: 1,
-    sync: bufferBytes === 0,
-    minLength: bufferBytes,
-    maxLength: MAX_BUFFERED_BYTES,
-  });
-  let readerGone = false;
-  destination.on('error', () => {
-    readerGone = true;
-  });
+  let held: string[] = [];
+  let heldBytes = 0;
+  /** A write is in flight, or waits to be tried again. */
+  let busy = false;
+  let givenUp = false;
+  const flushed: (() => void)[] = [];
+
+  function settleFlushes(): void {
+    if (givenUp || (!busy && held.length === 0)) for (const done of flushed.splice(0)) done();
+  }
+
+  function sendHeld(): void {
+    if (!busy && !givenUp && held.length > 0) {
+      const chunk = Buffer.from(held.join(''));
+      held = [];
+      heldBytes = 0;
+      send(chunk);
+    }
+    settleFlushes();
+  }
+
+  function send(chunk: Buffer): void {
+    busy = true;
+    write(STDOUT, chunk, 0, chunk.length, null, (error, written) => {
+      if (error) {
+        if (error.code === 'EAGAIN') {
+          setTimeout(() => send(chunk), RETRY_MS).unref();
+          return;
+        }
+        busy = false;
+        givenUp = true;
+        held = [];
+        heldBytes = 0;
+        settleFlushes();
+        return;
+      }
+      if (written < chunk.length) {
+        send(chunk.subarray(written));
+        return;
+      }
+      busy = false;
+      if (heldBytes >= bufferBytes || flushed.length > 0) sendHeld();
+    });
+  }
+
   return {
-    stream: destination,
+    stream: {
+      write(line) {
+        if (givenUp || heldBytes + line.length > MAX_HELD_BYTES) return;
+        held.push(line);
+        heldBytes += line.length;
+        if (heldBytes >= bufferBytes) sendHeld();
+      },
+    },
     flush(withinMs) {
-      if (readerGone) return Promise.resolve();
-      return waitAtMost(
-        withinMs,
-        new Promise<void>((resolve) => {
-          try {
-            destination.flush(() => resolve());
-          } catch {
-            resolve();
-          }
-        }),
-      );
+      const done = new Promise<void>((resolve) => flushed.push(resolve));
+      sendHeld();
+      return waitAtMost(withinMs, done);
     },
   };
 }

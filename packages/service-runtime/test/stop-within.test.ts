@@ -2,23 +2,12 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { runFixture } from './run-fixture.js';
 
 const fixture = fileURLToPath(new URL('./fixtures/stopping.ts', import.meta.url));
 
-/** Runs the fixture with `how`; resolves with its exit code, its output and how long it ran after loading. */
-async function stopping(how: string) {
-  const child = spawn(process.execPath, ['--import', 'tsx', fixture, how]);
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    out += chunk.toString();
-  });
-  child.stderr.on('data', (chunk: Buffer) => {
-    err += chunk.toString();
-  });
-  const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
-  return { code, out, err };
-}
+/** Runs the fixture with `how`; resolves with its exit code and its output. */
+const stopping = (how: string) => runFixture(fixture, [how]);
 
 test('a stop that ends: exit 0 with the stopped line, without waiting for the deadline', async () => {
   const { code, out, err } = await stopping('stops');
