@@ -40,6 +40,9 @@ export type RegistryServiceOverrides = {
   readonly logger?: Logger;
 };
 
+/** How long a stop waits for the log's reader to take the lines it holds. */
+const FLUSH_LOG_MS = 1_000;
+
 /** How long a stop waits for the registration an import is making. */
 const IMPORT_GRACE_MS = 3_000;
 
@@ -56,9 +59,11 @@ export async function startRegistryService(
   config: RegistryConfig,
   overrides: RegistryServiceOverrides = {},
 ): Promise<RegistryService> {
+  // Each line as it comes, off the event loop; what a stop leaves is written before the process ends.
+  const output = logOutput(0);
   const logger =
     overrides.logger ??
-    pino({ level: config.logLevel, base: { service: 'x402-registry' } }, logOutput(0).stream);
+    pino({ level: config.logLevel, base: { service: 'x402-registry' } }, output.stream);
   const clock = overrides.clock ?? systemClock;
   if (config.allowInsecureLocal) {
     logger.warn(
@@ -149,7 +154,11 @@ export async function startRegistryService(
           scheduler.stop(),
           waitAtMost(IMPORT_GRACE_MS, Promise.allSettled(imports)),
         ]);
-        await opened.close();
+        try {
+          await opened.close();
+        } finally {
+          await output.flush(FLUSH_LOG_MS);
+        }
       })();
       return stopping;
     },

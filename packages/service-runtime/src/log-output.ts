@@ -4,22 +4,28 @@
  *
  * The log never holds the service up, nor its stop:
  * - There is one write in flight at a time, on libuv's pool. Lines that come meanwhile go out together after it.
- * - A reader that falls behind has at most {@link MAX_HELD_BYTES} held for it; newer lines past that are dropped.
+ * - A reader that falls behind has at most {@link MAX_HELD_CHARS} characters held for it; newer lines past that are
+ *   dropped.
  * - A write the reader cannot take yet (EAGAIN) is tried again 100 ms later.
  * - A write that fails otherwise gives the output up: the lines from then on are dropped. This covers a reader that
  *   went away (EPIPE, a log shipper that died) or a full disk.
  * - Nothing is ever written synchronously: pino's own destination flushed at exit with a loop that retries a failed
  *   write forever, so a facilitator whose reader had died hung in its stop, deaf to every later signal.
  *
- * A stop flushes with a bound (`flush`). A crash loses what was held: at most `bufferBytes` when the reader keeps up.
+ * A stop flushes with a bound (`flush`). A crash loses what was held and the write in flight: about `bufferBytes`
+ * when the reader keeps up. Lines longer together than a pipe's atomic write (4 KiB) can be split by another writer
+ * of the same output (a `console.log`) while the reader is behind.
  * The ledger, not the log, is the record of payments.
  * @module
  */
 import { write } from 'node:fs';
 import { waitAtMost } from './wait-at-most.js';
 
-/** Lines held for a slow reader before newer ones are dropped: about a minute of request lines at a thousand a second. */
-const MAX_HELD_BYTES = 16 * 1024 * 1024;
+/**
+ * Characters of lines held for a slow reader before newer ones are dropped: about a minute of request lines at a
+ * thousand a second.
+ */
+const MAX_HELD_CHARS = 16 * 1024 * 1024;
 
 /** How long a write the reader was not ready for (EAGAIN) waits before it is tried again. */
 const RETRY_MS = 100;
@@ -46,8 +52,11 @@ export type LogOutput = {
  * ```
  */
 export function logOutput(bufferBytes: number): LogOutput {
+  // Opening process.stdout makes libuv set fd 1 non-blocking. A blocking one would let a stalled reader hold a pool
+  // thread in write(2) for good, and the process's exit waits for the pool's threads.
+  void process.stdout;
   let held: string[] = [];
-  let heldBytes = 0;
+  let heldChars = 0;
   /** A write is in flight, or waits to be tried again. */
   let busy = false;
   let givenUp = false;
@@ -61,7 +70,7 @@ export function logOutput(bufferBytes: number): LogOutput {
     if (!busy && !givenUp && held.length > 0) {
       const chunk = Buffer.from(held.join(''));
       held = [];
-      heldBytes = 0;
+      heldChars = 0;
       send(chunk);
     }
     settleFlushes();
@@ -72,13 +81,15 @@ export function logOutput(bufferBytes: number): LogOutput {
     write(STDOUT, chunk, 0, chunk.length, null, (error, written) => {
       if (error) {
         if (error.code === 'EAGAIN') {
-          setTimeout(() => send(chunk), RETRY_MS).unref();
+          const retry = setTimeout(() => send(chunk), RETRY_MS);
+          // Only a flush waiting for these lines keeps the process alive for them.
+          if (flushed.length === 0) retry.unref();
           return;
         }
         busy = false;
         givenUp = true;
         held = [];
-        heldBytes = 0;
+        heldChars = 0;
         settleFlushes();
         return;
       }
@@ -87,17 +98,17 @@ export function logOutput(bufferBytes: number): LogOutput {
         return;
       }
       busy = false;
-      if (heldBytes >= bufferBytes || flushed.length > 0) sendHeld();
+      if (heldChars >= bufferBytes || flushed.length > 0) sendHeld();
     });
   }
 
   return {
     stream: {
       write(line) {
-        if (givenUp || heldBytes + line.length > MAX_HELD_BYTES) return;
+        if (givenUp || heldChars + line.length > MAX_HELD_CHARS) return;
         held.push(line);
-        heldBytes += line.length;
-        if (heldBytes >= bufferBytes) sendHeld();
+        heldChars += line.length;
+        if (heldChars >= bufferBytes) sendHeld();
       },
     },
     flush(withinMs) {

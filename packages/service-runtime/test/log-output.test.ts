@@ -5,8 +5,11 @@ import { runFixture } from './run-fixture.js';
 
 const fixture = fileURLToPath(new URL('./fixtures/logging.ts', import.meta.url));
 
-const run = (mode: 'lines' | 'gone' | 'exit') =>
-  runFixture(fixture, [mode], { closeStdout: mode !== 'lines' });
+const run = (mode: 'lines' | 'gone' | 'exit' | 'behind') =>
+  runFixture(fixture, [mode], {
+    closeStdout: mode === 'gone' || mode === 'exit',
+    ...(mode === 'behind' ? { stallStdoutMs: 1_000 } : {}),
+  });
 
 test('every line held reaches the reader, in order, by the flush', async () => {
   const { code, out, err } = await run('lines');
@@ -32,4 +35,16 @@ test('a process whose reader went away exits at once, with lines held and none t
   assert.equal(err, '');
   assert.equal(code, 0);
   assert.ok(ms < 4_000, `ran ${Math.round(ms)} ms`);
+});
+
+test('a reader that is behind gets every line, in order: the writes it cannot take yet are tried again', async () => {
+  const { code, out, err } = await run('behind');
+  assert.equal(err, '');
+  assert.equal(code, 0);
+  const lines = out.split('\n').slice(0, -1);
+  assert.equal(lines.length, 200_000);
+  assert.ok(
+    lines.every((line, i) => line === `line ${i}`),
+    'every line once, in order',
+  );
 });
