@@ -60,6 +60,8 @@ export function logOutput(bufferBytes: number): LogOutput {
   /** A write is in flight, or waits to be tried again. */
   let busy = false;
   let givenUp = false;
+  /** The wait before a write the reader was not ready for is tried again. */
+  let retry: NodeJS.Timeout | undefined;
   const flushed: (() => void)[] = [];
 
   function settleFlushes(): void {
@@ -81,8 +83,11 @@ export function logOutput(bufferBytes: number): LogOutput {
     write(STDOUT, chunk, 0, chunk.length, null, (error, written) => {
       if (error) {
         if (error.code === 'EAGAIN') {
-          const retry = setTimeout(() => send(chunk), RETRY_MS);
-          // Only a flush waiting for these lines keeps the process alive for them.
+          retry = setTimeout(() => {
+            retry = undefined;
+            send(chunk);
+          }, RETRY_MS);
+          // Only a flush waiting for these lines keeps the process alive for them (`flush` refs a wait under way).
           if (flushed.length === 0) retry.unref();
           return;
         }
@@ -113,6 +118,7 @@ export function logOutput(bufferBytes: number): LogOutput {
     },
     flush(withinMs) {
       const done = new Promise<void>((resolve) => flushed.push(resolve));
+      retry?.ref();
       sendHeld();
       return waitAtMost(withinMs, done);
     },

@@ -5,10 +5,10 @@ import { runFixture } from './run-fixture.js';
 
 const fixture = fileURLToPath(new URL('./fixtures/logging.ts', import.meta.url));
 
-const run = (mode: 'lines' | 'gone' | 'exit' | 'behind') =>
+const run = (mode: 'lines' | 'gone' | 'exit' | 'behind' | 'behind-late') =>
   runFixture(fixture, [mode], {
     closeStdout: mode === 'gone' || mode === 'exit',
-    ...(mode === 'behind' ? { stallStdoutMs: 1_000 } : {}),
+    ...(mode.startsWith('behind') ? { stallStdoutMs: 1_000 } : {}),
   });
 
 test('every line held reaches the reader, in order, by the flush', async () => {
@@ -37,14 +37,17 @@ test('a process whose reader went away exits at once, with lines held and none t
   assert.ok(ms < 4_000, `ran ${Math.round(ms)} ms`);
 });
 
-test('a reader that is behind gets every line, in order: the writes it cannot take yet are tried again', async () => {
-  const { code, out, err } = await run('behind');
-  assert.equal(err, '');
-  assert.equal(code, 0);
-  const lines = out.split('\n').slice(0, -1);
-  assert.equal(lines.length, 200_000);
-  assert.ok(
-    lines.every((line, i) => line === `line ${i}`),
-    'every line once, in order',
-  );
-});
+for (const mode of ['behind', 'behind-late'] as const) {
+  test(`a reader that is behind gets every line, in order: the writes it cannot take yet are tried again (${mode})`, async () => {
+    // behind-late flushes while a retry already waits: the flush must keep the process alive for it.
+    const { code, out, err } = await run(mode);
+    assert.equal(err, '');
+    assert.equal(code, 0);
+    const lines = out.split('\n').slice(0, -1);
+    assert.equal(lines.length, 200_000);
+    assert.ok(
+      lines.every((line, i) => line === `line ${i}`),
+      'every line once, in order',
+    );
+  });
+}
