@@ -43,17 +43,15 @@
  *
  * Usage: npm run bench:facilitator [-- --seconds 3 --payers 100 --wide-payers 1000 --settles 3000 --concurrency 32 --rounds 5 --poll-ms 20 --warm-up 6 --settle-warm-up 1800]
  */
-import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { genesisAccounts } from '@x402-stacks/devnet';
 import pg from 'pg';
-import { createChainClient, createFacilitator, type StacksAccount } from 'x402-stacks';
-import { checkPaymentTransaction, createPaymentTransaction } from 'x402-stacks/stacks';
+import { createChainClient, createFacilitator } from 'x402-stacks';
+import { checkPaymentTransaction } from 'x402-stacks/stacks';
 import {
   flag,
   formatRate,
@@ -66,6 +64,9 @@ import {
   requireBuilt,
 } from '../lib.js';
 import { cpuMsOf, postgresCpuMs } from './cpu.js';
+import { startDevnetProcess } from './devnet.js';
+import { createPayments, type Payment, paymentRequirements } from './payments.js';
+import { type ServiceProcess, startService } from './service.js';
 
 const seconds = Number(flag('seconds', '3'));
 const payerCount = Number(flag('payers', '100'));
@@ -108,37 +109,6 @@ if (
     '--seconds > 0, --payers ≥ 2, --wide-payers ≥ --payers, --settles ≥ --payers, --concurrency ≥ 1, --rounds ≥ 1, --poll-ms ≥ 10 (whole ms), --warm-up ≥ 0 rounds, --settle-warm-up ≥ 0 settlements',
   );
 
-type DevnetProcess = { url: string; pid: number; stop(): Promise<void> };
-
-/** Forks devnet-process.ts with `accounts` genesis accounts and waits until it listens. */
-async function startDevnetProcess(accounts: number): Promise<DevnetProcess> {
-  const child = fork(
-    fileURLToPath(new URL('./devnet-process.ts', import.meta.url)),
-    [String(accounts)],
-    {
-      execArgv: ['--import', 'tsx'],
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    },
-  );
-  const exited = once(child, 'exit');
-  const [ready] = (await Promise.race([
-    once(child, 'message'),
-    exited.then(([code, signal]) => {
-      throw new Error(`the devnet exited (${code ?? signal}) before it listened`);
-    }),
-  ])) as [{ url: string }];
-  return {
-    url: ready.url,
-    pid: child.pid!,
-    stop: async () => {
-      // A devnet that died has closed its channel (disconnecting again would throw over the error that ended the run).
-      if (!child.connected) return;
-      child.disconnect();
-      await exited.catch(() => undefined);
-    },
-  };
-}
-
 const accounts = genesisAccounts(widePayerCount + 2);
 const devnet = await startDevnetProcess(accounts.length);
 const devnetCpuMs = () => cpuMsOf(devnet.pid);
@@ -146,45 +116,15 @@ const seller = accounts[1]!.address;
 const widePayers = accounts.slice(2).map((a) => a.account);
 /** The payers that settle, and the narrow verify rows. */
 const payers = widePayers.slice(0, payerCount);
-const requirements = {
-  scheme: 'exact',
-  network: 'stacks:2147483648',
-  amount: '1000',
-  asset: 'STX',
-  payTo: seller,
-  maxTimeoutSeconds: 300,
-};
-const nextNonce = new Map<string, bigint>(widePayers.map((p) => [p.address, 0n]));
+const requirements = paymentRequirements(seller);
+const payments = createPayments(requirements);
 const settleConcurrency = Math.min(concurrency, payers.length);
 
-async function sign(payer: StacksAccount, nonce: bigint) {
-  const { transaction } = await createPaymentTransaction({
-    account: payer,
-    requirements,
-    nonce,
-    fee: 300n,
-  });
-  return { x402Version: 2, accepted: requirements, payload: { transaction } };
-}
-
-/**
- * Fresh payments, payers interleaved so that concurrent requests are almost always of different payers (a payer's
- * next one is `--payers` places further on), each payer's in nonce order. Every nonce taken is in the list: a payer's
- * nonce left out would hold its later payments pending for good.
- */
-function freshPayments(count: number) {
-  const taken = Array.from({ length: count }, (_, i) => {
-    const payer = payers[i % payers.length]!;
-    const nonce = nextNonce.get(payer.address)!;
-    nextNonce.set(payer.address, nonce + 1n);
-    return sign(payer, nonce);
-  });
-  return Promise.all(taken);
-}
+/** Fresh payments of the settling payers, in nonce order. */
+const freshPayments = (count: number) => payments.fresh(payers, count);
 
 /** One payment per payer at its next nonce: valid now, and only verified, never settled. */
-const verifyPaymentsNow = (of: readonly StacksAccount[]) =>
-  Promise.all(of.map((payer) => sign(payer, nextNonce.get(payer.address)!)));
+const verifyPaymentsNow = payments.verifiable;
 
 /**
  * Settle rounds measure CPU too, from /proc: the settling processes' own (the facilitator's, or for the engine row
@@ -253,7 +193,6 @@ async function rotated(
   return results.map(median);
 }
 
-type Payment = Awaited<ReturnType<typeof sign>>;
 /** Each round's payments; `settleFirst` rounds run (and were signed) settle-first, the others chain-alone-first. */
 type SettlePlan = { chain: Payment[]; settle: Payment[]; settleFirst: boolean }[];
 
@@ -482,30 +421,7 @@ async function runEngine(): Promise<Row> {
 }
 
 // 3. The service over HTTP.
-type Service = { url: string; child: ChildProcess };
-
-async function startService(env: Record<string, string>): Promise<Service> {
-  const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
-  const child = spawn(process.execPath, [...profile, main], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let banner: string | undefined = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    const read = (chunk: Buffer) => {
-      if (banner === undefined) return; // past the banner: drain the request logs, as a log shipper would
-      banner += chunk.toString();
-      const match = /on (http:\/\/\S+)/.exec(banner);
-      if (match) {
-        banner = undefined;
-        resolve(match[1]!);
-      }
-    };
-    child.stdout!.on('data', read);
-    child.once('exit', (code) => reject(new Error(`the facilitator exited with ${code}`)));
-  });
-  return { url, child };
-}
+const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
 
 const http = keepAliveClient(concurrency);
 
@@ -538,7 +454,9 @@ async function runService(
   // Each process its own share: the settlements go to the processes in turn.
   const warmUp = await freshPayments(settleWarmUp * processes);
   const plan = await planSettles();
-  const services = await Promise.all(Array.from({ length: processes }, () => startService(env)));
+  const services: ServiceProcess[] = await Promise.all(
+    Array.from({ length: processes }, () => startService(main, env, profile)),
+  );
   const at = (i: number) => services[i % services.length]!.url;
   const verifying = (bodies: readonly string[]) => () =>
     load({
@@ -582,15 +500,7 @@ async function runService(
       rssMiB: services.map((s) => peakRssOfMiB(s.child.pid!)),
     };
   } finally {
-    await Promise.all(
-      services.map(
-        (s) =>
-          new Promise<void>((resolve) => {
-            s.child.once('exit', () => resolve());
-            s.child.kill('SIGTERM');
-          }),
-      ),
-    );
+    await Promise.all(services.map((service) => service.stop()));
   }
 }
 

@@ -32,9 +32,9 @@ import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
 import { startDevnet } from '@x402-stacks/devnet';
 import { createFacilitatorApp } from '@x402-stacks/facilitator';
-import { createFacilitator, type StacksAccount } from 'x402-stacks';
-import { createPaymentTransaction } from 'x402-stacks/stacks';
+import { createFacilitator } from 'x402-stacks';
 import { BUNDLED_SOURCES } from '../../packages/cli/bin/bundled-sources.js';
+import { createPayments, type Payment, paymentRequirements } from '../facilitator/payments.js';
 import {
   flag,
   formatRate,
@@ -242,43 +242,13 @@ for (let round = 0; round < rounds; round++) {
 
 // --- 3. The facilitator after load ------------------------------------------------------------------------------
 
-const requirements = {
-  scheme: 'exact',
-  network: 'stacks:2147483648',
-  amount: '1000',
-  asset: 'STX',
-  payTo,
-  maxTimeoutSeconds: 300,
-};
-const nextNonce = new Map<string, bigint>(payers.map((p) => [p.address, 0n]));
-
-async function sign(payer: StacksAccount, nonce: bigint) {
-  const { transaction } = await createPaymentTransaction({
-    account: payer,
-    requirements,
-    nonce,
-    fee: 300n,
-  });
-  const paymentPayload = { x402Version: 2, accepted: requirements, payload: { transaction } };
-  return JSON.stringify({ x402Version: 2, paymentPayload, paymentRequirements: requirements });
-}
+const requirements = paymentRequirements(payTo);
+const signer = createPayments(requirements);
+const bodyOf = (paymentPayload: Payment) =>
+  JSON.stringify({ x402Version: 2, paymentPayload, paymentRequirements: requirements });
 
 /** Fresh payments, payers interleaved so concurrent requests are of different payers, each in nonce order. */
-async function freshPayments(count: number): Promise<string[]> {
-  const perPayer = Math.ceil(count / payers.length);
-  const batches = await Promise.all(
-    payers.map(async (payer) => {
-      const first = nextNonce.get(payer.address)!;
-      nextNonce.set(payer.address, first + BigInt(perPayer));
-      return Promise.all(
-        Array.from({ length: perPayer }, (_, k) => sign(payer, first + BigInt(k))),
-      );
-    }),
-  );
-  const ordered: string[] = [];
-  for (let k = 0; k < perPayer; k++) for (const batch of batches) ordered.push(batch[k]!);
-  return ordered.slice(0, count);
-}
+const freshPayments = async (count: number) => (await signer.fresh(payers, count)).map(bodyOf);
 
 const facilitatorVariants = [
   {
@@ -315,9 +285,7 @@ for (let round = 0; round < rounds; round++) {
       const url = match[1]!;
       const startedMiB = rssMiB(child.pid!);
       // One payment per payer at its next nonce: valid now, verified many times over, never settled.
-      const verifyBodies = await Promise.all(
-        payers.map((payer) => sign(payer, nextNonce.get(payer.address)!)),
-      );
+      const verifyBodies = (await signer.verifiable(payers)).map(bodyOf);
       const verify = await load({
         concurrency,
         seconds,

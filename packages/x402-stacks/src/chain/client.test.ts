@@ -539,6 +539,28 @@ describe('createChainClient: transport', () => {
     assert.deepEqual(paths(), ['GET /stacks/v2/info']);
   });
 
+  test("keeps the query of the base URL on every request, before the path's own", async () => {
+    node.script('GET /stacks/v2/info', { status: 200, json: INFO });
+    node.script(`GET /stacks/v2/accounts/${PAYER}`, { status: 200, json: ACCOUNT });
+    const prefixed = client({ url: `${node.url}/stacks/?tenant=t1` });
+    await prefixed.getInfo();
+    await prefixed.getStxBalance(PAYER);
+    assert.deepEqual(paths(), [
+      'GET /stacks/v2/info?tenant=t1',
+      `GET /stacks/v2/accounts/${PAYER}?tenant=t1&proof=0`,
+    ]);
+  });
+
+  test('error: names the whole URL it requested, credentials redacted', async () => {
+    node.script('GET /stacks/v2/info', { status: 500, text: 'down' });
+    const url = `${node.url.replace('http://', 'http://alice:s3cret-pass@')}/stacks?tenant=t1`;
+    const error = await chainError(client({ url, maxRetries: 0 }).getInfo());
+    const shown = `${node.url.replace('http://', 'http://***@')}/stacks/v2/info?tenant=t1`;
+    assert.equal(error.url, shown);
+    assert.ok(error.message.startsWith(`GET ${shown} answered`), error.message);
+    assert.doesNotMatch(error.message, /s3cret/);
+  });
+
   test('sends URL credentials as Basic auth, never in the URL', async () => {
     const url = node.url.replace('http://', 'http://alice:s3cret-pass@');
     await client({ url }).getInfo();

@@ -238,9 +238,9 @@ export function createChainClient(options: ChainClientOptions): ChainClient {
   }
   // Node's own http costs a fraction of undici's fetch per request; an injected fetch (tests, proxies) always wins.
   const exchange = options.fetch
-    ? createFetchExchange(options.fetch, timeoutMs)
-    : (createNodeExchange(base.protocol as 'http:' | 'https:', timeoutMs) ??
-      createFetchExchange(globalThis.fetch, timeoutMs));
+    ? createFetchExchange(options.fetch, base.origin, timeoutMs)
+    : (createNodeExchange(base, timeoutMs) ??
+      createFetchExchange(globalThis.fetch, base.origin, timeoutMs));
   const request: Request = createRequest({
     base,
     apiKey: options.apiKey,

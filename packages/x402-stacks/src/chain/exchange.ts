@@ -4,10 +4,14 @@
  * @module
  */
 
-/** A request ready to send: the URL carries no credentials (they are in `headers`). */
+/**
+ * A request ready to send to the origin its exchange was made for. Credentials travel in `headers`, never in the
+ * target: `fetch` refuses URLs that carry them.
+ */
 export type OutgoingRequest = {
   readonly method: 'GET' | 'POST';
-  readonly url: URL;
+  /** Path and query from the origin's root, encoded: `/v2/info`, `/api/v2/accounts/SP…?proof=0`. */
+  readonly target: string;
   readonly headers: Readonly<Record<string, string>>;
   readonly body?: Uint8Array;
 };
@@ -34,10 +38,11 @@ export type Attempt =
     };
 
 /**
- * Sends one request under a timeout that also covers reading the body, and never rejects.
+ * Sends one request to the exchange's origin under a timeout that also covers reading the body, and never rejects.
+ * Bound to one origin, as a connection pool is, so nothing about the host is parsed per request.
  * @example
  * ```ts
- * const attempt = await exchange({ method: 'GET', url: new URL('http://127.0.0.1:3999/v2/info'), headers: {} });
+ * const attempt = await exchange({ method: 'GET', target: '/v2/info', headers: {} });
  * if (attempt.kind === 'response') console.log(attempt.status); // 200
  * ```
  */

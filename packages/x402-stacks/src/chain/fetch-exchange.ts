@@ -6,14 +6,18 @@
 import { type Exchange, failedAttempt } from './exchange.js';
 
 /**
- * One request per call under an AbortController, whose timer also covers reading the body.
+ * One request per call to `origin` under an AbortController, whose timer also covers reading the body.
  * @example
  * ```ts
- * const exchange = createFetchExchange(globalThis.fetch, 10_000);
- * const attempt = await exchange({ method: 'GET', url: new URL('https://api.testnet.hiro.so/v2/info'), headers: {} });
+ * const exchange = createFetchExchange(globalThis.fetch, 'https://api.testnet.hiro.so', 10_000);
+ * const attempt = await exchange({ method: 'GET', target: '/v2/info', headers: {} });
  * ```
  */
-export function createFetchExchange(fetch: typeof globalThis.fetch, timeoutMs: number): Exchange {
+export function createFetchExchange(
+  fetch: typeof globalThis.fetch,
+  origin: string,
+  timeoutMs: number,
+): Exchange {
   return async function exchange(request) {
     const controller = new AbortController();
     let timedOut = false;
@@ -22,7 +26,7 @@ export function createFetchExchange(fetch: typeof globalThis.fetch, timeoutMs: n
       controller.abort();
     }, timeoutMs);
     try {
-      const response = await fetch(request.url.href, {
+      const response = await fetch(origin + request.target, {
         method: request.method,
         headers: request.headers,
         // Redirects are not followed: the API key and credentials must never travel to another host.

@@ -171,13 +171,13 @@ describe('node http transport', () => {
     const original = process.getBuiltinModule;
     Object.defineProperty(process, 'getBuiltinModule', { value: undefined, configurable: true });
     try {
-      assert.equal(createNodeExchange('http:', 1_000), undefined);
+      assert.equal(createNodeExchange(new URL(url), 1_000), undefined);
       reset();
       assert.equal((await client().getInfo()).stacksTipHeight, 120);
       assert.equal(requests, 1);
     } finally {
       Object.defineProperty(process, 'getBuiltinModule', { value: original, configurable: true });
     }
-    assert.equal(typeof createNodeExchange('http:', 1_000), 'function');
+    assert.equal(typeof createNodeExchange(new URL(url), 1_000), 'function');
   });
 });

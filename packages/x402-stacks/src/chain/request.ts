@@ -23,7 +23,9 @@ export type Transport = {
   /** The base URL as configured, credentials included; shown only through `redactUrl`. */
   readonly base: URL;
   readonly apiKey: string | undefined;
-  /** One round trip under `timeoutMs`: node's `http` on a keep-alive agent, or a `fetch`. */
+  /**
+   * One round trip to the base URL's origin under `timeoutMs`: node's `http` on a keep-alive agent, or a `fetch`.
+   */
   readonly exchange: Exchange;
   /** Only for the message of a timeout: the exchange enforces it. */
   readonly timeoutMs: number;
@@ -91,11 +93,11 @@ export function createRequest(transport: Transport): Request {
   };
 
   return async function request(spec) {
-    const { url, display } = target(base, spec.path, secrets);
+    const target = targetBelow(base, spec.path);
     // Redirects are never followed (by either exchange): the API key and credentials must not reach another host.
     const outgoing: OutgoingRequest = {
       method: spec.method,
-      url,
+      target,
       headers: spec.contentType ? { ...headers, 'content-type': spec.contentType } : headers,
       ...(spec.body ? { body: spec.body } : {}),
     };
@@ -106,6 +108,8 @@ export function createRequest(transport: Transport): Request {
       extra: { details?: string; cause?: unknown; metaMessages?: string[] } = {},
     ) => {
       const txid = fields.maybeDelivered ? spec.txid : undefined;
+      // Only a failure shows the URL, so only a failure pays for redacting it.
+      const display = redactUrl(new URL(target, base), secrets);
       const metaMessages = [...(extra.metaMessages ?? [])];
       if (txid) {
         metaMessages.push(
@@ -263,24 +267,17 @@ function backoff(attempt: number): number {
   return Math.min(BASE_BACKOFF_MS * 2 ** (attempt - 1), MAX_RETRY_WAIT_MS);
 }
 
-/** The request URL (no credentials: fetch refuses them) and the redacted URL shown in errors. */
-function target(
-  base: URL,
-  path: string,
-  secrets: readonly string[],
-): { url: URL; display: string } {
+/**
+ * The path and query to request for `path` below the base URL: the base's path first, then `path`, with the base's
+ * own query (a provider may authenticate by it) kept as configured and `path`'s query after it. Plain string work:
+ * parsing a URL per request cost more than the rest of the request's own code.
+ */
+function targetBelow(base: URL, path: string): string {
+  const root = base.pathname.endsWith('/') ? base.pathname.replace(/\/+$/, '') : base.pathname;
+  if (base.search === '') return root + path;
   const query = path.indexOf('?');
-  const url = new URL(base.href);
-  url.pathname = url.pathname.replace(/\/+$/, '') + (query === -1 ? path : path.slice(0, query));
-  if (query !== -1) {
-    for (const [name, value] of new URLSearchParams(path.slice(query + 1))) {
-      url.searchParams.append(name, value);
-    }
-  }
-  const display = redactUrl(url, secrets);
-  url.username = '';
-  url.password = '';
-  return { url, display };
+  if (query === -1) return root + path + base.search;
+  return `${root}${path.slice(0, query)}${base.search}&${path.slice(query + 1)}`;
 }
 
 function describeNetworkError(error: unknown): string {
@@ -337,9 +334,7 @@ export function credentialHeaders(base: URL, apiKey: string | undefined): Record
  * ```
  */
 export function channelUrl(base: URL, path: string): string {
-  const { url } = target(base, path, []);
-  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
-  return url.href;
+  return `${base.protocol === 'https:' ? 'wss:' : 'ws:'}//${base.host}${targetBelow(base, path)}`;
 }
 
 function safeDecode(text: string): string {

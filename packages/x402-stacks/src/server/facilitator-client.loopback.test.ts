@@ -132,6 +132,36 @@ describe('createFacilitatorClient', () => {
     });
   });
 
+  test('requests go below the base path with its query; an error names that URL, credentials redacted', async () => {
+    const paths: string[] = [];
+    const facilitator = await fakeFacilitatorService((path) => {
+      paths.push(path);
+      return path.startsWith('/x402/supported')
+        ? { status: 200, body: '{"kinds":[]}' }
+        : { status: 500, body: '{}' };
+    });
+    try {
+      const url = `${facilitator.url.replace('http://', 'http://alice:s3cret-pass@')}/x402/?tenant=t1`;
+      const client = createFacilitatorClient({ url });
+      await client.supported();
+      await assert.rejects(
+        client.settle({ x402Version: 2, accepted: entry, payload: {} }, entry),
+        (error: unknown) => {
+          assert.ok(error instanceof FacilitatorRequestError);
+          assert.equal(
+            error.message.split(' answered')[0],
+            `POST ${facilitator.url}/x402/settle?tenant=t1`,
+          );
+          assert.ok(!error.message.includes('s3cret-pass'));
+          return true;
+        },
+      );
+      assert.deepEqual(paths, ['/x402/supported?tenant=t1', '/x402/settle?tenant=t1']);
+    } finally {
+      facilitator.server.close();
+    }
+  });
+
   test('the API key is sent as a bearer token; a non-hex txid is never requested', async () => {
     let seen: string | undefined;
     const paths: string[] = [];

@@ -175,9 +175,9 @@ export function createFacilitatorClient(options: FacilitatorClientOptions): Faci
   // in a process loads its HTTP parser (WebAssembly) and costs a seller about 19 MiB of resident memory for good.
   const exchangeWithin = (timeout: number): Exchange =>
     parsed.data.fetch
-      ? createFetchExchange(parsed.data.fetch, timeout)
-      : (createNodeExchange(base.protocol as 'http:' | 'https:', timeout) ??
-        createFetchExchange(globalThis.fetch, timeout));
+      ? createFetchExchange(parsed.data.fetch, base.origin, timeout)
+      : (createNodeExchange(base, timeout) ??
+        createFetchExchange(globalThis.fetch, base.origin, timeout));
   const exchanges = new Map([
     [timeoutMs, exchangeWithin(timeoutMs)],
     [settleTimeoutMs, exchangeWithin(settleTimeoutMs)],
@@ -185,11 +185,8 @@ export function createFacilitatorClient(options: FacilitatorClientOptions): Faci
   const headers: Record<string, string> = { accept: 'application/json' };
   if (apiKey) headers.authorization = `Bearer ${apiKey}`;
   else if (user || password) headers.authorization = `Basic ${utf8ToBase64(`${user}:${password}`)}`;
-  const urlOf = (path: string) => {
-    const url = new URL(base);
-    url.pathname = `${basePath}${path}`;
-    return url;
-  };
+  // The base's query (a gateway may authenticate by it) stays on every request, as configured.
+  const targetOf = (path: string) => `${basePath}${path}${base.search}`;
 
   async function call<T extends z.ZodType>(
     method: 'GET' | 'POST',
@@ -206,10 +203,12 @@ export function createFacilitatorClient(options: FacilitatorClientOptions): Faci
       isRefusal?: (value: z.output<T>) => boolean;
     } = {},
   ): Promise<z.output<T> | undefined> {
-    const where = `${method} ${redactUrl(urlOf(path), secrets)}`;
+    const target = targetOf(path);
+    // Only a failure shows the URL, so only a failure pays for redacting it.
+    const where = () => `${method} ${redactUrl(new URL(target, base), secrets)}`;
     const attempt = await exchanges.get(timeout)!({
       method,
-      url: urlOf(path),
+      target,
       headers: body === undefined ? headers : { ...headers, 'content-type': 'application/json' },
       ...(body === undefined ? {} : { body: new TextEncoder().encode(JSON.stringify(body)) }),
     });
@@ -217,8 +216,8 @@ export function createFacilitatorClient(options: FacilitatorClientOptions): Faci
       throw new FacilitatorRequestError(
         'facilitator_unreachable',
         attempt.timedOut
-          ? `${where} timed out after ${timeout} ms`
-          : `${where} failed: no connection`,
+          ? `${where()} timed out after ${timeout} ms`
+          : `${where()} failed: no connection`,
         { details: redactSecrets(messageOf(attempt.error), secrets), timedOut: attempt.timedOut },
       );
     }
@@ -235,7 +234,7 @@ export function createFacilitatorClient(options: FacilitatorClientOptions): Faci
     if (!response.ok) {
       throw new FacilitatorRequestError(
         'facilitator_bad_response',
-        `${where} answered ${response.status}`,
+        `${where()} answered ${response.status}`,
         { status: response.status, details: redactSecrets(snippet(text), secrets) },
       );
     }
@@ -243,16 +242,20 @@ export function createFacilitatorClient(options: FacilitatorClientOptions): Faci
     try {
       json = JSON.parse(text);
     } catch {
-      throw new FacilitatorRequestError('facilitator_bad_response', `${where} answered non-JSON`, {
-        status: response.status,
-        details: redactSecrets(snippet(text), secrets),
-      });
+      throw new FacilitatorRequestError(
+        'facilitator_bad_response',
+        `${where()} answered non-JSON`,
+        {
+          status: response.status,
+          details: redactSecrets(snippet(text), secrets),
+        },
+      );
     }
     const result = schema.safeParse(json);
     if (!result.success) {
       throw new FacilitatorRequestError(
         'facilitator_bad_response',
-        `${where} answered a body that is not the x402 schema`,
+        `${where()} answered a body that is not the x402 schema`,
         {
           status: response.status,
           metaMessages: result.error.issues
