@@ -23,6 +23,12 @@ import { createChainClient } from 'x402-stacks';
 import { createPaymentTransaction } from 'x402-stacks/stacks';
 import { flag, formatRate, peakRssMiB, printTable } from '../lib.js';
 
+if (process.argv.includes('--help')) {
+  process.stderr.write(
+    'usage: npm run bench:chain-client [-- --requests 5000 --concurrency 8 --rounds 7]\n',
+  );
+  process.exit(0);
+}
 const requests = Number(flag('requests', '5000'));
 const concurrency = Number(flag('concurrency', '8'));
 const rounds = Number(flag('rounds', '7'));
@@ -37,7 +43,12 @@ const stub = fork(fileURLToPath(new URL('./node-stub.ts', import.meta.url)), [],
   execArgv: ['--import', 'tsx'],
   stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
 });
-const [{ url }] = (await once(stub, 'message')) as [{ url: string }];
+const [{ url }] = (await Promise.race([
+  once(stub, 'message'),
+  once(stub, 'exit').then(([code, signal]) => {
+    throw new Error(`the stub node exited (${code ?? signal}) before it listened`);
+  }),
+])) as [{ url: string }];
 const { hostname, port } = new URL(url);
 
 const [payer, seller] = genesisAccounts(2);
@@ -92,10 +103,18 @@ const broadcastBy = (client: typeof overHttp) => async () => {
   if (!sent.accepted) throw new Error('the stub refused the broadcast');
 };
 
-const rows: { label: string; send: () => Promise<unknown> }[] = [
-  { label: 'http.request, keep-alive (baseline)', send: bare },
-  { label: 'chain client broadcast, node http', send: broadcastBy(overHttp) },
-  { label: 'chain client broadcast, fetch', send: broadcastBy(overFetch) },
+const rows: { label: string; short: string; send: () => Promise<unknown> }[] = [
+  { label: 'http.request, keep-alive (baseline)', short: 'http.request', send: bare },
+  {
+    label: 'chain client broadcast, node http',
+    short: 'client on http',
+    send: broadcastBy(overHttp),
+  },
+  {
+    label: 'chain client broadcast, fetch',
+    short: 'client on fetch',
+    send: broadcastBy(overFetch),
+  },
 ];
 
 type Round = { cpuUs: number; perSecond: number };
@@ -124,7 +143,7 @@ try {
       results[which]!.push(await round(rows[which]!.send));
     }
     process.stderr.write(
-      `  round ${r + 1}/${rounds}: ${rows.map((row, k) => `${row.label.split(',')[0]} ${results[k]!.at(-1)!.cpuUs.toFixed(1)} µs`).join(', ')}\n`,
+      `  round ${r + 1}/${rounds}: ${rows.map((row, k) => `${row.short} ${results[k]!.at(-1)!.cpuUs.toFixed(1)} µs`).join(', ')}\n`,
     );
   }
 } finally {

@@ -15,7 +15,9 @@
  * payments unmeasured (a service process starts cold). Then, in each of `--rounds` rounds, each build settles
  * `--settles` payments at `--concurrency`, A first in even rounds and B first in odd ones. A round gives each build's
  * settle rate, p50, CPU per settlement (from /proc: user plus system) and the devnet's CPU per settlement while it
- * ran. `B ÷ A` is the median of the rounds' own ratios; the table gives each build's medians beside it.
+ * ran (with `--database pg`, PostgreSQL's too, from every postgres process on the machine: work a build moves into
+ * SQL is not a saving). `B ÷ A` is the median of the rounds' own ratios; the table gives each build's medians beside
+ * it.
  *
  * `--node-args "<args>"` starts both services under those node flags, say `--cpu-prof --cpu-prof-dir=/tmp/prof`, or
  * `--perf-basic-prof-only-functions` for `perf record -g -p <pid>` (the pids are printed at start).
@@ -41,9 +43,9 @@ import {
   printTable,
   requireBuilt,
 } from '../lib.js';
-import { cpuMsOf } from './cpu.js';
-import { startDevnetProcess } from './devnet.js';
-import { createPayments, type Payment, paymentRequirements } from './payments.js';
+import { createPaymentSigner, type Payment, paymentRequirements } from '../payments.js';
+import { cpuMsOf, postgresCpuMs } from './cpu.js';
+import { type DevnetProcess, startDevnetProcess } from './devnet.js';
 import { type ServiceProcess, startService } from './service.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -96,7 +98,7 @@ if (resolve(mainB) === join(ROOT, DEFAULT_B))
 const accounts = genesisAccounts(payerCount + 2);
 const payers = accounts.slice(2).map((a) => a.account);
 const requirements = paymentRequirements(accounts[1]!.address);
-const payments = createPayments(requirements);
+const signer = createPaymentSigner(requirements);
 const settleConcurrency = Math.min(concurrency, payers.length);
 const http = keepAliveClient(settleConcurrency * 2);
 const settleBody = (payment: Payment) =>
@@ -108,7 +110,12 @@ type Build = {
   service?: ServiceProcess;
   peakRssMiB?: number;
 };
-type Round = LoadResult & { readonly cpuMs: number; readonly devnetCpuMs: number };
+type Round = LoadResult & {
+  readonly cpuMs: number;
+  readonly devnetCpuMs: number;
+  /** PostgreSQL's CPU per settlement (every postgres process on the machine), with `--database pg`. */
+  readonly databaseCpuMs?: number;
+};
 
 /** Settles `batch` through `build`, measuring its CPU and the devnet's per settlement. */
 async function settleRound(
@@ -119,9 +126,11 @@ async function settleRound(
   const { url, child } = build.service!;
   const before = cpuMsOf(child.pid!);
   const devnetBefore = cpuMsOf(devnetPid);
+  // On PostgreSQL, work a build moves into SQL is CPU of the database's processes, shown beside its own.
+  const databaseBefore = database === 'pg' ? postgresCpuMs() : undefined;
   const result = await load({
     concurrency: settleConcurrency,
-    seconds: 600,
+    seconds: 3_600,
     total: batch.length,
     request: async (i) => {
       const answer = await http.post(`${url}/settle`, settleBody(batch[i]!));
@@ -129,10 +138,18 @@ async function settleRound(
       if (!settled.success) throw new Error(`build ${build.label} did not settle: ${answer.text}`);
     },
   });
+  // A batch cut short would leave its payers' later nonces pending for good, and every later round stalled.
+  if (result.requests !== batch.length)
+    throw new Error(
+      `build ${build.label} settled ${result.requests} of ${batch.length} in an hour`,
+    );
   return {
     ...result,
     cpuMs: (cpuMsOf(child.pid!) - before) / result.requests,
     devnetCpuMs: (cpuMsOf(devnetPid) - devnetBefore) / result.requests,
+    ...(databaseBefore === undefined
+      ? {}
+      : { databaseCpuMs: (postgresCpuMs() - databaseBefore) / result.requests }),
   };
 }
 
@@ -146,9 +163,10 @@ const builds: [Build, Build] = [
 ];
 const dir = mkdtempSync(join(tmpdir(), 'x402-bench-ab-'));
 const schema = `bench_ab_${randomBytes(4).toString('hex')}`;
-const devnet = await startDevnetProcess(accounts.length);
 const results = new Map<Build, Round[]>(builds.map((build) => [build, []]));
+let devnet: DevnetProcess | undefined;
 try {
+  devnet = await startDevnetProcess(accounts.length);
   for (const build of builds) {
     build.service = await startService(
       build.main,
@@ -167,12 +185,12 @@ try {
     process.stderr.write(`${build.label}: ${build.main}, pid ${build.service.child.pid}\n`);
   }
   // Signed in the order they reach the chain: a payer's nonces must arrive in order.
-  const warmUps = [await payments.fresh(payers, warmUp), await payments.fresh(payers, warmUp)];
+  const warmUps = [await signer.fresh(payers, warmUp), await signer.fresh(payers, warmUp)];
   const plan: Payment[][][] = [];
   for (let round = 0; round < rounds; round++)
     plan.push([
-      await payments.fresh(payers, settlesPerRound),
-      await payments.fresh(payers, settlesPerRound),
+      await signer.fresh(payers, settlesPerRound),
+      await signer.fresh(payers, settlesPerRound),
     ]);
   for (const [k, build] of builds.entries()) {
     if (warmUp === 0) break;
@@ -195,7 +213,7 @@ try {
   for (const build of builds) build.peakRssMiB = peakRssOfMiB(build.service!.child.pid!);
 } finally {
   await Promise.all(builds.map((build) => build.service?.stop()));
-  await devnet.stop();
+  await devnet?.stop();
   rmSync(dir, { recursive: true, force: true });
   if (database === 'pg') {
     const client = new pg.Client({ connectionString: DATABASE_URL });
@@ -227,6 +245,7 @@ printTable(
     'p50 ms',
     'CPU ms/settle',
     'devnet CPU ms/settle',
+    ...(database === 'pg' ? ['PostgreSQL CPU ms/settle'] : []),
     'peak RSS MiB',
     'CPU ÷ A, per round',
     'settle/s ÷ A, per round',
@@ -240,6 +259,7 @@ printTable(
       middle(own.map((round) => round.p50Ms)).toFixed(1),
       middle(own.map((round) => round.cpuMs)).toFixed(3),
       middle(own.map((round) => round.devnetCpuMs)).toFixed(3),
+      ...(database === 'pg' ? [middle(own.map((round) => round.databaseCpuMs!)).toFixed(3)] : []),
       build.peakRssMiB!.toFixed(0),
       isB ? ratio((round) => round.cpuMs).toFixed(3) : '1',
       isB ? ratio((round) => round.perSecond).toFixed(3) : '1',

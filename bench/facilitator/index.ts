@@ -63,9 +63,9 @@ import {
   printTable,
   requireBuilt,
 } from '../lib.js';
+import { createPaymentSigner, type Payment, paymentRequirements } from '../payments.js';
 import { cpuMsOf, postgresCpuMs } from './cpu.js';
 import { startDevnetProcess } from './devnet.js';
-import { createPayments, type Payment, paymentRequirements } from './payments.js';
 import { type ServiceProcess, startService } from './service.js';
 
 const seconds = Number(flag('seconds', '3'));
@@ -117,14 +117,14 @@ const widePayers = accounts.slice(2).map((a) => a.account);
 /** The payers that settle, and the narrow verify rows. */
 const payers = widePayers.slice(0, payerCount);
 const requirements = paymentRequirements(seller);
-const payments = createPayments(requirements);
+const signer = createPaymentSigner(requirements);
 const settleConcurrency = Math.min(concurrency, payers.length);
 
 /** Fresh payments of the settling payers, in nonce order. */
-const freshPayments = (count: number) => payments.fresh(payers, count);
+const freshPayments = (count: number) => signer.fresh(payers, count);
 
 /** One payment per payer at its next nonce: valid now, and only verified, never settled. */
-const verifyPaymentsNow = payments.verifiable;
+const verifyPaymentsNow = signer.verifiable;
 
 /**
  * Settle rounds measure CPU too, from /proc: the settling processes' own (the facilitator's, or for the engine row

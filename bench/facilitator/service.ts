@@ -4,6 +4,9 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 
+/** How long a service may take to print the banner that names its URL. */
+const BANNER_MS = 60_000;
+
 export type ServiceProcess = {
   readonly url: string;
   readonly child: ChildProcess;
@@ -26,17 +29,26 @@ export async function startService(
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   let banner: string | undefined = '';
   const url = await new Promise<string>((resolve, reject) => {
-    const read = (chunk: Buffer) => {
+    const fail = (error: Error) => {
+      clearTimeout(late);
+      reject(error);
+    };
+    const late = setTimeout(() => {
+      fail(new Error(`the facilitator printed no banner within ${BANNER_MS / 1000} s`));
+      child.kill('SIGKILL');
+    }, BANNER_MS);
+    child.stdout!.on('data', (chunk: Buffer) => {
       if (banner === undefined) return; // past the banner: drain the request logs
       banner += chunk.toString();
       const match = /on (http:\/\/\S+)/.exec(banner);
       if (match) {
         banner = undefined;
+        clearTimeout(late);
         resolve(match[1]!);
       }
-    };
-    child.stdout!.on('data', read);
-    child.once('exit', (code) => reject(new Error(`the facilitator exited with ${code}`)));
+    });
+    child.once('error', fail);
+    child.once('exit', (code) => fail(new Error(`the facilitator exited with ${code}`)));
   });
   return {
     url,

@@ -34,7 +34,6 @@ import { startDevnet } from '@x402-stacks/devnet';
 import { createFacilitatorApp } from '@x402-stacks/facilitator';
 import { createFacilitator } from 'x402-stacks';
 import { BUNDLED_SOURCES } from '../../packages/cli/bin/bundled-sources.js';
-import { createPayments, type Payment, paymentRequirements } from '../facilitator/payments.js';
 import {
   flag,
   formatRate,
@@ -45,6 +44,7 @@ import {
   printTable,
   requireBuilt,
 } from '../lib.js';
+import { createPaymentSigner, type Payment, paymentRequirements } from '../payments.js';
 import { peakMiB, rssMiB, treeRssMiB } from './memory.js';
 
 const rounds = Number(flag('rounds', '2'));
@@ -243,7 +243,7 @@ for (let round = 0; round < rounds; round++) {
 // --- 3. The facilitator after load ------------------------------------------------------------------------------
 
 const requirements = paymentRequirements(payTo);
-const signer = createPayments(requirements);
+const signer = createPaymentSigner(requirements);
 const bodyOf = (paymentPayload: Payment) =>
   JSON.stringify({ x402Version: 2, paymentPayload, paymentRequirements: requirements });
 

@@ -561,6 +561,14 @@ describe('createChainClient: transport', () => {
     assert.doesNotMatch(error.message, /s3cret/);
   });
 
+  test('error: a base path that starts with // stays a path in the URL it names', async () => {
+    node.script('GET //api/v2/info', { status: 500, text: 'down' });
+    const error = await chainError(client({ url: `${node.url}//api/`, maxRetries: 0 }).getInfo());
+    assert.equal(error.reason, 'chain_bad_response');
+    assert.equal(error.url, `${node.url}//api/v2/info`);
+    assert.deepEqual(paths(), ['GET //api/v2/info']);
+  });
+
   test('sends URL credentials as Basic auth, never in the URL', async () => {
     const url = node.url.replace('http://', 'http://alice:s3cret-pass@');
     await client({ url }).getInfo();

@@ -77,7 +77,7 @@ export type Request = (spec: RequestSpec) => Promise<ChainResponse>;
  * @example
  * ```ts
  * const request = createRequest({ base: new URL('http://127.0.0.1:3999'), apiKey: undefined,
- *   exchange: createFetchExchange(fetch, 10_000), timeoutMs: 10_000, maxRetries: 3, now: Date.now, sleep });
+ *   exchange: createFetchExchange(fetch, 'http://127.0.0.1:3999', 10_000), timeoutMs: 10_000, maxRetries: 3, now: Date.now, sleep });
  * const info = (await request({ method: 'GET', path: '/v2/info', idempotent: true })).json(InfoSchema);
  * ```
  */
@@ -108,8 +108,9 @@ export function createRequest(transport: Transport): Request {
       extra: { details?: string; cause?: unknown; metaMessages?: string[] } = {},
     ) => {
       const txid = fields.maybeDelivered ? spec.txid : undefined;
-      // Only a failure shows the URL, so only a failure pays for redacting it.
-      const display = redactUrl(new URL(target, base), secrets);
+      // Only a failure shows the URL, so only a failure pays for redacting it. Joined as text, not resolved against
+      // the base: a base path of `//api` would read as a host.
+      const display = redactUrl(`${originWithCredentials(base)}${target}`, secrets);
       const metaMessages = [...(extra.metaMessages ?? [])];
       if (txid) {
         metaMessages.push(
@@ -273,11 +274,17 @@ function backoff(attempt: number): number {
  * parsing a URL per request cost more than the rest of the request's own code.
  */
 function targetBelow(base: URL, path: string): string {
-  const root = base.pathname.endsWith('/') ? base.pathname.replace(/\/+$/, '') : base.pathname;
+  const root = base.pathname.replace(/\/+$/, '');
   if (base.search === '') return root + path;
   const query = path.indexOf('?');
   if (query === -1) return root + path + base.search;
   return `${root}${path.slice(0, query)}${base.search}&${path.slice(query + 1)}`;
+}
+
+/** `http://user:pass@host:port` of the base URL, for an error's URL before `redactUrl` hides the credentials. */
+function originWithCredentials(base: URL): string {
+  const credentials = base.username || base.password ? `${base.username}:${base.password}@` : '';
+  return `${base.protocol}//${credentials}${base.host}`;
 }
 
 function describeNetworkError(error: unknown): string {

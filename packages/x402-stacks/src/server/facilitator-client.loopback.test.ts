@@ -162,6 +162,26 @@ describe('createFacilitatorClient', () => {
     }
   });
 
+  test('an error names a base path that starts with // as a path, not a host', async () => {
+    const facilitator = await fakeFacilitatorService(() => ({ status: 500, body: '{}' }));
+    try {
+      const client = createFacilitatorClient({ url: `${facilitator.url}//x402/` });
+      await assert.rejects(
+        client.settle({ x402Version: 2, accepted: entry, payload: {} }, entry),
+        (error: unknown) => {
+          assert.ok(error instanceof FacilitatorRequestError);
+          assert.equal(
+            error.message.split('\n')[0],
+            `POST ${facilitator.url}//x402/settle answered 500`,
+          );
+          return true;
+        },
+      );
+    } finally {
+      facilitator.server.close();
+    }
+  });
+
   test('the API key is sent as a bearer token; a non-hex txid is never requested', async () => {
     let seen: string | undefined;
     const paths: string[] = [];

@@ -204,8 +204,9 @@ export function createFacilitatorClient(options: FacilitatorClientOptions): Faci
     } = {},
   ): Promise<z.output<T> | undefined> {
     const target = targetOf(path);
-    // Only a failure shows the URL, so only a failure pays for redacting it.
-    const where = () => `${method} ${redactUrl(new URL(target, base), secrets)}`;
+    // Only a failure shows the URL, so only a failure pays for redacting it. Joined as text, not resolved against
+    // the base: a base path of `//x402` would read as a host.
+    const where = () => `${method} ${redactUrl(base.origin + target, secrets)}`;
     const attempt = await exchanges.get(timeout)!({
       method,
       target,
