@@ -20,10 +20,12 @@
  * it.
  *
  * `--node-args "<args>"` starts both services under those node flags, say `--cpu-prof --cpu-prof-dir=/tmp/prof`, or
- * `--perf-basic-prof-only-functions` for `perf record -g -p <pid>` (the pids are printed at start).
+ * `--perf-basic-prof-only-functions` for `perf record -g -p <pid>` (the pids are printed at start). `--node-args-a`
+ * and `--node-args-b` add flags to one build only: the same build under two runtime settings is an A/B too.
  *
  * Usage: npm run bench:facilitator:ab -- --a <main.js> [--b apps/facilitator/dist/main.js] [--database sqlite|pg]
  *   [--rounds 10] [--settles 1000] [--warm-up 2400] [--concurrency 32] [--payers 100] [--poll-ms 20] [--node-args ""]
+ *   [--node-args-a ""] [--node-args-b ""]
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -59,13 +61,15 @@ const warmUp = Number(flag('warm-up', '2400'));
 const concurrency = Number(flag('concurrency', '32'));
 const payerCount = Number(flag('payers', '100'));
 const pollMs = Number(flag('poll-ms', '20'));
-const nodeArgs = flag('node-args', '').split(' ').filter(Boolean);
+const argsOf = (name: string) => flag(name, '').split(' ').filter(Boolean);
+const nodeArgs = argsOf('node-args');
 const DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 if (process.argv.includes('--help') || !mainA) {
   process.stderr.write(
     'usage: npm run bench:facilitator:ab -- --a <main.js> [--b apps/facilitator/dist/main.js] [--database sqlite|pg]\n' +
       '  [--rounds 10] [--settles 1000] [--warm-up 2400] [--concurrency 32] [--payers 100] [--poll-ms 20] [--node-args ""]\n' +
+      '  [--node-args-a ""] [--node-args-b ""]\n' +
       '  --a and --b are built facilitator bundles; keep one inside the repository, where its dependencies resolve:\n' +
       '  cp -r apps/facilitator/dist apps/facilitator/dist-before\n',
   );
@@ -107,6 +111,8 @@ const settleBody = (payment: Payment) =>
 type Build = {
   readonly label: 'A' | 'B';
   readonly main: string;
+  /** Node flags of this build alone, after `--node-args`. */
+  readonly nodeArgs: readonly string[];
   service?: ServiceProcess;
   peakRssMiB?: number;
 };
@@ -158,8 +164,8 @@ const middle = (values: readonly number[]) =>
   [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)]!;
 
 const builds: [Build, Build] = [
-  { label: 'A', main: resolve(mainA) },
-  { label: 'B', main: resolve(mainB) },
+  { label: 'A', main: resolve(mainA), nodeArgs: argsOf('node-args-a') },
+  { label: 'B', main: resolve(mainB), nodeArgs: argsOf('node-args-b') },
 ];
 const dir = mkdtempSync(join(tmpdir(), 'x402-bench-ab-'));
 const schema = `bench_ab_${randomBytes(4).toString('hex')}`;
@@ -180,9 +186,11 @@ try {
         POLL_INTERVAL_MS: String(pollMs),
         LOG_LEVEL: 'info',
       },
-      nodeArgs,
+      [...nodeArgs, ...build.nodeArgs],
     );
-    process.stderr.write(`${build.label}: ${build.main}, pid ${build.service.child.pid}\n`);
+    process.stderr.write(
+      `${build.label}: ${[...build.nodeArgs, build.main].join(' ')}, pid ${build.service.child.pid}\n`,
+    );
   }
   // Signed in the order they reach the chain: a payer's nonces must arrive in order.
   const warmUps = [await signer.fresh(payers, warmUp), await signer.fresh(payers, warmUp)];
@@ -254,7 +262,7 @@ printTable(
     const own = results.get(build)!;
     const isB = build.label === 'B';
     return [
-      `${build.label}: ${build.main.replace(ROOT, '')}`,
+      `${build.label}: ${[...build.nodeArgs, build.main.replace(ROOT, '')].join(' ')}`,
       formatRate(middle(own.map((round) => round.perSecond))),
       middle(own.map((round) => round.p50Ms)).toFixed(1),
       middle(own.map((round) => round.cpuMs)).toFixed(3),

@@ -205,6 +205,32 @@ describe('status poller', () => {
     assert.equal(h.watchCalls, 1, 'one watch for the life of the poller');
   });
 
+  test('a push during the read of a pushed block is read beside it; a third waits for the first of the two', async () => {
+    const h = harness();
+    const { poller, pushing, reads, advanceTo, readTakes } = h;
+    readTakes(10);
+    const looks = [poller.next(pushing, txid(1))];
+    h.push(txid(1));
+    await advanceTo(2);
+    looks.push(poller.next(pushing, txid(2)));
+    h.push(txid(2));
+    await advanceTo(4);
+    looks.push(poller.next(pushing, txid(3)));
+    h.push(txid(3));
+    await advanceTo(9);
+    assert.deepEqual(
+      reads.map((read) => [read.at, read.txids]),
+      [
+        [0, [txid(1)]],
+        [2, [txid(2)]],
+      ],
+    );
+    await advanceTo(10);
+    assert.deepEqual(reads.at(-1), { at: 10, txids: [txid(3)] });
+    await advanceTo(30);
+    for (const look of looks) assert.equal((await look)?.status, 'success');
+  });
+
   test('a block pushed before the first wait reads that wait at once, but once only', async () => {
     const h = harness();
     const { poller, pushing, reads, advanceTo } = h;

@@ -11,13 +11,19 @@
  * interval apart at least (a timer's millisecond), and each reads every transaction waiting then together.
  *
  * Where the chain client pushes new blocks (`watchBlocks`), a waiting transaction that a pushed block holds is read
- * at once, with the others due then, and the tick stays where it was (`block-hints.ts`). A push only says when to
+ * at once, with the others due then, and the tick stays where it was (`block-hints.ts`). Two such reads may run at
+ * once: a settlement whose block came during the first read no longer waits that read out (under settle load on the
+ * devnet, where every broadcast is a block, a read took most of a settlement's wait for its status), and a third
+ * waits for the first of them to end, so a storm of blocks never becomes a storm of reads. A push only says when to
  * read; the read decides, so a feed that is down or wrong costs time, never a wrong answer.
  * @module
  */
 import type { ChainClient } from '../chain/client.js';
 import type { ChainTransaction } from '../chain/types.js';
 import { createBlockHints } from './block-hints.js';
+
+/** Reads of pushed blocks' transactions at once, at most; one more due waits for the first of them to end. */
+const MAX_DUE_READS = 2;
 
 /** What one look found: the transaction, `null` when the chain does not know it, `undefined` when the read failed. */
 export type StatusRead = ChainTransaction | null | undefined;
@@ -58,6 +64,8 @@ export function createStatusPoller(
   const waiting = new Map<ChainClient, Map<string, ((read: StatusRead) => void)[]>>();
   let count = 0;
   let running = false;
+  /** Reads of pushed blocks' transactions under way. */
+  const dueReads = new Set<Promise<void>>();
   /** Ends the run loop's wait for its tick early: a pushed block holds a waiting transaction. */
   let wake: (() => void) | undefined;
   const hints = createBlockHints(now, () => wake?.());
@@ -102,7 +110,12 @@ export function createStatusPoller(
           wake = undefined;
         }
         if (!ticked) {
-          await readDue();
+          if (dueReads.size >= MAX_DUE_READS) await Promise.race(dueReads);
+          else if (hints.due > 0) {
+            // Not awaited: a transaction a block pushed during this read is read beside it, not after it.
+            const reading = readDue().finally(() => dueReads.delete(reading));
+            dueReads.add(reading);
+          }
           continue;
         }
         tick = undefined;
