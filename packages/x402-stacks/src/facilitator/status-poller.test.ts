@@ -231,6 +231,50 @@ describe('status poller', () => {
     for (const look of looks) assert.equal((await look)?.status, 'success');
   });
 
+  test('reads of pushed blocks never hold the tick back, even with a third one due', async () => {
+    const h = harness();
+    const { poller, pushing, reads, advanceTo, readTakes } = h;
+    readTakes(100);
+    const looks = [poller.next(pushing, txid(9))];
+    for (let n = 1; n <= 3; n++) {
+      looks.push(poller.next(pushing, txid(n)));
+      h.push(txid(n));
+      await advanceTo(n - 1);
+    }
+    await advanceTo(50);
+    // The third pushed one, left waiting by the two reads under way, goes with the tick's.
+    assert.deepEqual(reads.at(-1), { at: 50, txids: [txid(9), txid(3)] });
+    assert.equal(
+      reads.filter((read) => read.at < 50).length,
+      2,
+      'two reads of pushed blocks at most',
+    );
+    await advanceTo(400);
+    for (const look of looks) assert.equal((await look)?.status, 'success');
+  });
+
+  test('a waiter that comes while a read of a pushed block takes the last waiter keeps the tick', async () => {
+    const h = harness();
+    const { poller, pushing, reads, advanceTo, readTakes } = h;
+    readTakes(30);
+    const pushed = poller.next(pushing, txid(1));
+    await advanceTo(10);
+    h.push(txid(1));
+    await advanceTo(20);
+    const later = poller.next(pushing, txid(2));
+    await advanceTo(50);
+    assert.deepEqual(
+      reads.map((read) => [read.at, read.txids]),
+      [
+        [10, [txid(1)]],
+        [50, [txid(2)]],
+      ],
+    );
+    await advanceTo(100);
+    assert.equal((await pushed)?.status, 'success');
+    assert.equal((await later)?.status, 'success');
+  });
+
   test('a block pushed before the first wait reads that wait at once, but once only', async () => {
     const h = harness();
     const { poller, pushing, reads, advanceTo } = h;

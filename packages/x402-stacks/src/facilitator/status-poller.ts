@@ -88,45 +88,58 @@ export function createStatusPoller(
       let tick: Promise<true> | undefined;
       /** Whether that sleep ended: reads of pushed blocks, however many, never keep the tick's read waiting. */
       let ticked = false;
-      for (let reading = false; waiting.size > 0; reading = true) {
-        if (tick === undefined) {
-          const wait = untilNextTick(reading);
-          ticked = !(wait > 0);
-          tick = ticked
-            ? Promise.resolve(true as const)
-            : // A sleep that fails (a custom one) must not strand the waiters: this poller's own timer stands in.
-              sleep(wait)
-                .catch(() => new Promise((resolve) => setTimeout(resolve, wait)))
-                .then(() => {
-                  ticked = true;
-                  return true as const;
-                });
+      // The run lives while reads of pushed blocks are under way, as it did while it awaited each one: a waiter that
+      // comes meanwhile keeps this run's tick, where a run of its own would start a tick of its own.
+      do {
+        for (let reading = false; waiting.size > 0; reading = true) {
+          if (tick === undefined) {
+            const wait = untilNextTick(reading);
+            ticked = !(wait > 0);
+            tick = ticked
+              ? Promise.resolve(true as const)
+              : // A sleep that fails (a custom one) must not strand the waiters: this poller's own timer stands in.
+                sleep(wait)
+                  .catch(() => new Promise((resolve) => setTimeout(resolve, wait)))
+                  .then(() => {
+                    ticked = true;
+                    return true as const;
+                  });
+          }
+          if (!ticked && hints.due === 0) {
+            const woken = new Promise<false>((resolve) => {
+              wake = () => resolve(false);
+            });
+            await Promise.race([tick, woken]);
+            wake = undefined;
+          }
+          if (!ticked) {
+            // The tick is in the race too: reads of pushed blocks never hold its read back.
+            if (dueReads.size >= MAX_DUE_READS) await Promise.race([tick, ...dueReads]);
+            else if (hints.due > 0) {
+              // Not awaited: a transaction a block pushed during this read is read beside it, not after it.
+              const dueRead = readDue().finally(() => dueReads.delete(dueRead));
+              dueReads.add(dueRead);
+            }
+            continue;
+          }
+          tick = undefined;
+          ticked = false;
+          readAt = now();
+          const due = [...waiting];
+          waiting.clear();
+          hints.clear();
+          count = 0;
+          await Promise.all(due.map(([chain, listeners]) => lookAll(chain, listeners)));
         }
-        if (!ticked && hints.due === 0) {
+        if (dueReads.size > 0) {
+          // Woken by a block that makes a new waiter due, so it is read beside the reads under way.
           const woken = new Promise<false>((resolve) => {
             wake = () => resolve(false);
           });
-          await Promise.race([tick, woken]);
+          await Promise.race([woken, ...dueReads]);
           wake = undefined;
         }
-        if (!ticked) {
-          if (dueReads.size >= MAX_DUE_READS) await Promise.race(dueReads);
-          else if (hints.due > 0) {
-            // Not awaited: a transaction a block pushed during this read is read beside it, not after it.
-            const reading = readDue().finally(() => dueReads.delete(reading));
-            dueReads.add(reading);
-          }
-          continue;
-        }
-        tick = undefined;
-        ticked = false;
-        readAt = now();
-        const due = [...waiting];
-        waiting.clear();
-        hints.clear();
-        count = 0;
-        await Promise.all(due.map(([chain, listeners]) => lookAll(chain, listeners)));
-      }
+      } while (waiting.size > 0 || dueReads.size > 0);
     } finally {
       running = false;
     }
