@@ -11,19 +11,13 @@
  * interval apart at least (a timer's millisecond), and each reads every transaction waiting then together.
  *
  * Where the chain client pushes new blocks (`watchBlocks`), a waiting transaction that a pushed block holds is read
- * at once, with the others due then, and the tick stays where it was (`block-hints.ts`). Two such reads may run at
- * once: a settlement whose block came during the first read no longer waits that read out (under settle load on the
- * devnet, where every broadcast is a block, a read took most of a settlement's wait for its status), and a third
- * waits for the first of them to end, so a storm of blocks never becomes a storm of reads. A push only says when to
+ * at once, with the others due then, and the tick stays where it was (`block-hints.ts`). A push only says when to
  * read; the read decides, so a feed that is down or wrong costs time, never a wrong answer.
  * @module
  */
 import type { ChainClient } from '../chain/client.js';
 import type { ChainTransaction } from '../chain/types.js';
 import { createBlockHints } from './block-hints.js';
-
-/** Reads of pushed blocks' transactions at once, at most; one more due waits for the first of them to end. */
-const MAX_DUE_READS = 2;
 
 /** What one look found: the transaction, `null` when the chain does not know it, `undefined` when the read failed. */
 export type StatusRead = ChainTransaction | null | undefined;
@@ -64,8 +58,6 @@ export function createStatusPoller(
   const waiting = new Map<ChainClient, Map<string, ((read: StatusRead) => void)[]>>();
   let count = 0;
   let running = false;
-  /** Reads of pushed blocks' transactions under way. */
-  const dueReads = new Set<Promise<void>>();
   /** Ends the run loop's wait for its tick early: a pushed block holds a waiting transaction. */
   let wake: (() => void) | undefined;
   const hints = createBlockHints(now, () => wake?.());
@@ -88,58 +80,40 @@ export function createStatusPoller(
       let tick: Promise<true> | undefined;
       /** Whether that sleep ended: reads of pushed blocks, however many, never keep the tick's read waiting. */
       let ticked = false;
-      // The run lives while reads of pushed blocks are under way, as it did while it awaited each one: a waiter that
-      // comes meanwhile keeps this run's tick, where a run of its own would start a tick of its own.
-      do {
-        for (let reading = false; waiting.size > 0; reading = true) {
-          if (tick === undefined) {
-            const wait = untilNextTick(reading);
-            ticked = !(wait > 0);
-            tick = ticked
-              ? Promise.resolve(true as const)
-              : // A sleep that fails (a custom one) must not strand the waiters: this poller's own timer stands in.
-                sleep(wait)
-                  .catch(() => new Promise((resolve) => setTimeout(resolve, wait)))
-                  .then(() => {
-                    ticked = true;
-                    return true as const;
-                  });
-          }
-          if (!ticked && hints.due === 0) {
-            const woken = new Promise<false>((resolve) => {
-              wake = () => resolve(false);
-            });
-            await Promise.race([tick, woken]);
-            wake = undefined;
-          }
-          if (!ticked) {
-            // The tick is in the race too: reads of pushed blocks never hold its read back.
-            if (dueReads.size >= MAX_DUE_READS) await Promise.race([tick, ...dueReads]);
-            else if (hints.due > 0) {
-              // Not awaited: a transaction a block pushed during this read is read beside it, not after it.
-              const dueRead = readDue().finally(() => dueReads.delete(dueRead));
-              dueReads.add(dueRead);
-            }
-            continue;
-          }
-          tick = undefined;
-          ticked = false;
-          readAt = now();
-          const due = [...waiting];
-          waiting.clear();
-          hints.clear();
-          count = 0;
-          await Promise.all(due.map(([chain, listeners]) => lookAll(chain, listeners)));
+      for (let reading = false; waiting.size > 0; reading = true) {
+        if (tick === undefined) {
+          const wait = untilNextTick(reading);
+          ticked = !(wait > 0);
+          tick = ticked
+            ? Promise.resolve(true as const)
+            : // A sleep that fails (a custom one) must not strand the waiters: this poller's own timer stands in.
+              sleep(wait)
+                .catch(() => new Promise((resolve) => setTimeout(resolve, wait)))
+                .then(() => {
+                  ticked = true;
+                  return true as const;
+                });
         }
-        if (dueReads.size > 0) {
-          // Woken by a block that makes a new waiter due, so it is read beside the reads under way.
+        if (!ticked && hints.due === 0) {
           const woken = new Promise<false>((resolve) => {
             wake = () => resolve(false);
           });
-          await Promise.race([woken, ...dueReads]);
+          await Promise.race([tick, woken]);
           wake = undefined;
         }
-      } while (waiting.size > 0 || dueReads.size > 0);
+        if (!ticked) {
+          await readDue();
+          continue;
+        }
+        tick = undefined;
+        ticked = false;
+        readAt = now();
+        const due = [...waiting];
+        waiting.clear();
+        hints.clear();
+        count = 0;
+        await Promise.all(due.map(([chain, listeners]) => lookAll(chain, listeners)));
+      }
     } finally {
       running = false;
     }
