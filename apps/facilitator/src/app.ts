@@ -42,8 +42,12 @@ export type FacilitatorAppOptions = {
    * `Retry-After`. Default 0: no limit.
    */
   rateLimitPerMinute?: number;
-  /** Take the client address from `X-Forwarded-For` (behind a reverse proxy you run). Default false. */
-  trustProxy?: boolean;
+  /**
+   * The reverse proxies you run in front, which every request passes: the client address is then the
+   * `X-Forwarded-For` entry the farthest of them wrote (each appends one), never the leftmost, which the client
+   * writes. `true` is one proxy, a number that many. Default false: the socket's peer.
+   */
+  trustProxy?: boolean | number;
   /** JSON logs, one line per request with its id. Default: silent. */
   logger?: Logger;
   /**
@@ -73,7 +77,9 @@ export function createFacilitatorApp(options: FacilitatorAppOptions): Facilitato
   const { facilitator } = options;
   const metrics = options.metrics ?? createMetrics();
   const logger = options.logger ?? pino({ level: 'silent' });
-  const clientAddress = clientAddressResolver({ trustProxy: options.trustProxy ?? false });
+  const clientAddress = clientAddressResolver({
+    trustedProxies: Number(options.trustProxy ?? false),
+  });
   const app = new Hono<{ Variables: RequestLogVariables }>();
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
 

@@ -4,6 +4,7 @@
  * @module
  */
 
+import { TRUST_PROXY_EXPECTED, trustedProxyCount } from '@x402-stacks/service-runtime';
 import { isValidStacksAddress, privateKeyToAccount } from 'x402-stacks';
 import { redactUrl } from 'x402-stacks/chain';
 import type { SponsorLimits } from 'x402-stacks/facilitator';
@@ -50,7 +51,8 @@ export type FacilitatorConfig = {
   readonly apiKeys: readonly string[];
   readonly corsOrigins: readonly string[];
   readonly rateLimitPerMinute: number;
-  readonly trustProxy: boolean;
+  /** How many reverse proxies every request passes before this service (`TRUST_PROXY`); 0 trusts none. */
+  readonly trustProxy: number;
   readonly verifyCacheMs: number;
   readonly maxNonceAhead: bigint;
   /** How many settlements may wait at once for their payers' earlier nonces. */
@@ -188,7 +190,10 @@ const Schema = z.object({
   API_KEYS: z.string(),
   CORS_ORIGINS: z.string(),
   RATE_LIMIT_PER_MINUTE: integer(0, 10_000_000),
-  TRUST_PROXY: z.enum(['true', 'false'], 'expected true or false').transform((v) => v === 'true'),
+  TRUST_PROXY: z
+    .string()
+    .refine((setting) => trustedProxyCount(setting) !== undefined, TRUST_PROXY_EXPECTED)
+    .transform((setting) => trustedProxyCount(setting)!),
   VERIFY_CACHE_MS: integer(0, 60_000),
   MAX_NONCE_AHEAD: integer(0, 25).transform(BigInt),
   MAX_NONCE_WAITS: integer(0, 100_000),

@@ -321,6 +321,30 @@ describe('facilitator HTTP routes: rate limits and request logs', () => {
     assert.notEqual((await app.request('/health', { headers: from('10.0.0.1') })).status, 429);
   });
 
+  test('behind a proxy, a caller who writes X-Forwarded-For entries of its own is still one caller', async () => {
+    for (const [trustProxy, via] of [
+      [true, ''],
+      [2, ', 10.0.0.9'],
+    ] as const) {
+      const app = createFacilitatorApp({
+        facilitator: offline(),
+        rateLimitPerMinute: 3,
+        trustProxy,
+      });
+      // The proxies append what they saw after whatever the caller wrote; the caller writes a new address each time.
+      const spoofing = (n: number) => from(`198.51.100.${n}, 203.0.113.7${via}`);
+      for (let n = 0; n < 3; n++)
+        assert.equal((await app.request('/supported', { headers: spoofing(n) })).status, 200);
+      assert.equal((await app.request('/supported', { headers: spoofing(3) })).status, 429);
+      assert.equal(
+        (await app.request('/supported', { headers: from(`198.51.100.0, 203.0.113.8${via}`) }))
+          .status,
+        200,
+        'another caller behind the same proxies',
+      );
+    }
+  });
+
   test('a stopping service refuses new requests 503 service_stopping, and answers a request it took with its connection closed', async () => {
     let stopping = false;
     const app = createFacilitatorApp({ facilitator: offline(), isStopping: () => stopping });
@@ -514,8 +538,9 @@ describe("facilitator HTTP routes on Node's HTTP server: headers and log lines",
       {
         'content-type': 'application/json',
         'x-request-id': 'seller-req-7',
-        // Two header lines: the first address of the list they make is the client.
-        'x-forwarded-for': ['10.9.0.1, 10.0.0.254', '10.0.0.253'],
+        // Two header lines, one list in their order: behind one proxy, its last entry is the client (the proxy
+        // appended it after whatever the client sent).
+        'x-forwarded-for': ['6.6.6.6, 10.0.0.254', '10.9.0.1'],
       },
       body,
     );

@@ -12,7 +12,7 @@ describe('loadConfig', () => {
     assert.deepEqual(config.sponsorKeys, []);
     assert.equal(config.sponsorMaxFee, 100000n);
     assert.equal(config.rateLimitPerMinute, 6000);
-    assert.equal(config.trustProxy, false);
+    assert.equal(config.trustProxy, 0);
     assert.equal(config.verifyCacheMs, 2000);
     assert.equal(config.maxNonceAhead, 25n);
     assert.equal(config.paymentIdWindowMs, 600_000);
@@ -21,6 +21,17 @@ describe('loadConfig', () => {
     assert.equal(config.heapGrowthPercent, 30);
     assert.equal(config.sbtcContractTestnet, undefined, "the library's default testnet sBTC");
     assert.equal(config.blockEvents, true);
+  });
+
+  test('TRUST_PROXY counts the proxies in front: false 0, true 1, or a number up to 10', () => {
+    assert.equal(loadConfig({ TRUST_PROXY: 'false' }).trustProxy, 0);
+    assert.equal(loadConfig({ TRUST_PROXY: 'true' }).trustProxy, 1);
+    assert.equal(loadConfig({ TRUST_PROXY: '2' }).trustProxy, 2);
+    assert.throws(
+      () => loadConfig({ TRUST_PROXY: '11' }),
+      (error: unknown) =>
+        error instanceof ConfigError && /TRUST_PROXY.*number of proxies/.test(error.message),
+    );
   });
 
   test('BLOCK_EVENTS turns pushed blocks off, and takes only true or false', () => {

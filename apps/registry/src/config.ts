@@ -2,6 +2,8 @@
  * The registry's configuration, read once from the environment and validated with every problem listed at once.
  * @module
  */
+
+import { TRUST_PROXY_EXPECTED, trustedProxyCount } from '@x402-stacks/service-runtime';
 import { redactUrl } from 'x402-stacks/chain';
 import { z } from 'zod';
 import type { DatabaseTarget } from './store/open.js';
@@ -19,7 +21,8 @@ export type RegistryConfig = {
   readonly fetchMaxBodyBytes: number;
   readonly fetchMaxHeaderBytes: number;
   readonly rateLimitPerHour: number;
-  readonly trustProxy: boolean;
+  /** How many reverse proxies every request passes before this service (`TRUST_PROXY`); 0 trusts none. */
+  readonly trustProxy: number;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   readonly instanceId: string | undefined;
   /** Facilitators whose bazaar discovery lists are imported at start; each resource is still probed. */
@@ -82,7 +85,10 @@ const Schema = z.object({
   FETCH_MAX_BODY_BYTES: integer(1024, 16 * 1024 * 1024),
   FETCH_MAX_HEADER_BYTES: integer(8 * 1024, 1024 * 1024),
   RATE_LIMIT_PER_HOUR: integer(1, 1_000_000),
-  TRUST_PROXY: boolean,
+  TRUST_PROXY: z
+    .string()
+    .refine((setting) => trustedProxyCount(setting) !== undefined, TRUST_PROXY_EXPECTED)
+    .transform((setting) => trustedProxyCount(setting)!),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   INSTANCE_ID: z.string().max(100),
   IMPORT_DISCOVERY_FROM: z

@@ -400,6 +400,28 @@ describe('other configurations', () => {
     }
   });
 
+  test('behind a proxy, the limit holds a caller who writes X-Forwarded-For entries of its own', async () => {
+    const proxied = await start(
+      { ALLOW_INSECURE_LOCAL: 'true', RATE_LIMIT_PER_HOUR: '2', TRUST_PROXY: 'true' },
+      'proxied',
+    );
+    const validate = (forwardedFor: string) =>
+      fetch(`${proxied.url}/api/v1/validate`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-forwarded-for': forwardedFor },
+        body: JSON.stringify({ url: at('/weather') }),
+      });
+    try {
+      // The caller writes a new address each time; the proxy appends the one it saw.
+      for (let n = 0; n < 2; n++)
+        assert.equal((await validate(`198.51.100.${n}, 203.0.113.7`)).status, 200);
+      assert.equal((await validate('198.51.100.2, 203.0.113.7')).status, 429);
+      assert.equal((await validate('198.51.100.2, 203.0.113.8')).status, 200, 'another caller');
+    } finally {
+      await proxied.stop();
+    }
+  });
+
   test('registration and validation share a per-address rate limit', async () => {
     const limited = await start(
       { ALLOW_INSECURE_LOCAL: 'true', RATE_LIMIT_PER_HOUR: '2' },

@@ -1,7 +1,13 @@
 /**
- * What every runnable x402-stacks service shares as a process. Compiled into each service's bundle; never published.
+ * What every runnable x402-stacks service shares as a process, and the client address behind its proxies. Compiled into each service's bundle; never published.
  * @module
  */
+export {
+  forwardedClientAddress,
+  MAX_TRUSTED_PROXIES,
+  TRUST_PROXY_EXPECTED,
+  trustedProxyCount,
+} from './forwarded-client.js';
 export { ignoreClosedOutput } from './ignore-closed-output.js';
 export { listenForStop, type StopListener, type StopSignal } from './listen-for-stop.js';
 export { type LogOutput, logOutput } from './log-output.js';

@@ -5,6 +5,7 @@
  * @module
  */
 import { getConnInfo } from '@hono/node-server/conninfo';
+import { forwardedClientAddress } from '@x402-stacks/service-runtime';
 import { type Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
@@ -31,8 +32,12 @@ export type RegistryAppOptions = {
   readonly logger: Logger;
   /** Registrations plus validations per client address per hour. Default 30. */
   readonly rateLimitPerHour?: number;
-  /** Take the client address from the first X-Forwarded-For entry (behind a proxy you run). Default false. */
-  readonly trustProxy?: boolean;
+  /**
+   * The reverse proxies you run in front, which every request passes: the client address is then the
+   * `X-Forwarded-For` entry the farthest of them wrote (each appends one), never the leftmost, which the client
+   * writes. `true` is one proxy, a number that many. Default false: the socket's peer.
+   */
+  readonly trustProxy?: boolean | number;
 };
 
 /**
@@ -76,7 +81,7 @@ export function createRegistryApp(options: RegistryAppOptions): Hono<AppEnv> {
   );
 
   const limited = async (c: Context<AppEnv>, next: () => Promise<void>) => {
-    const verdict = limiter.take(clientAddress(c, options.trustProxy ?? false));
+    const verdict = limiter.take(clientAddress(c, Number(options.trustProxy ?? false)));
     if (!verdict.allowed) {
       c.header('retry-after', String(verdict.retryAfterSeconds));
       if (c.req.path === '/register') {
@@ -114,15 +119,16 @@ export function createRegistryApp(options: RegistryAppOptions): Hono<AppEnv> {
   return app;
 }
 
-function clientAddress(c: Context<AppEnv>, trustProxy: boolean): string {
-  if (trustProxy) {
-    const forwarded = c.req.header('x-forwarded-for')?.split(',')[0]?.trim();
-    if (forwarded) return forwarded;
-  }
+/**
+ * The socket's peer, or behind `trustedProxies` reverse proxies the entry of `X-Forwarded-For` the farthest of them
+ * wrote (never the leftmost, which the client writes).
+ */
+function clientAddress(c: Context<AppEnv>, trustedProxies: number): string {
+  let peer: string | undefined;
   try {
-    return getConnInfo(c).remote.address ?? 'unknown';
+    peer = getConnInfo(c).remote.address;
   } catch {
     // In-process requests (app.request in tests) have no socket.
-    return 'unknown';
   }
+  return forwardedClientAddress(c.req.header('x-forwarded-for'), peer, trustedProxies) ?? 'unknown';
 }

@@ -1,0 +1,54 @@
+/**
+ * The address a request comes from, behind reverse proxies the operator runs. Each proxy appends the address it was
+ * reached from to `X-Forwarded-For`, after whatever the client wrote there itself, so only the entries counted from
+ * the right can be trusted: with `n` proxies in front, the client is the `n`-th entry from the right (the one the
+ * farthest proxy wrote). The leftmost entry is whatever the client chose, and keying a per-caller limit on it lets
+ * one caller pass as any number of others.
+ * @module
+ */
+
+/** The most proxies that may stand in front of a service: more is a misconfiguration, not a deployment. */
+export const MAX_TRUSTED_PROXIES = 10;
+
+/**
+ * The client's address: the peer's when `trustedProxies` is 0 or nothing was forwarded; else the entry of
+ * `X-Forwarded-For` that the farthest trusted proxy wrote, or, when the header holds fewer entries than there are
+ * proxies, its leftmost (the farthest hop anyone wrote). Undefined when the chosen entry is empty and there is no peer.
+ * @param forwardedFor the header, repeated lines joined with `,`.
+ * @example
+ * ```ts
+ * forwardedClientAddress('6.6.6.6, 203.0.113.7', '10.0.0.2', 1); // '203.0.113.7': the proxy appended it
+ * forwardedClientAddress('6.6.6.6, 203.0.113.7', '10.0.0.2', 0); // '10.0.0.2': no proxy is trusted
+ * ```
+ */
+export function forwardedClientAddress(
+  forwardedFor: string | undefined,
+  peer: string | undefined,
+  trustedProxies: number,
+): string | undefined {
+  if (trustedProxies <= 0 || forwardedFor === undefined) return peer;
+  const entries = forwardedFor.split(',');
+  const written = entries[Math.max(0, entries.length - trustedProxies)]!.trim();
+  return written === '' ? peer : written;
+}
+
+/** What a `TRUST_PROXY` setting may be, for a configuration error. */
+export const TRUST_PROXY_EXPECTED = `expected true, false or the number of proxies in front (0 to ${MAX_TRUSTED_PROXIES})`;
+
+/**
+ * How many proxies `TRUST_PROXY` trusts: `false` 0, `true` 1, or a whole number up to {@link MAX_TRUSTED_PROXIES}.
+ * Undefined for anything else.
+ * @example
+ * ```ts
+ * trustedProxyCount('true'); // 1
+ * trustedProxyCount('2'); // 2
+ * trustedProxyCount('yes'); // undefined
+ * ```
+ */
+export function trustedProxyCount(setting: string): number | undefined {
+  if (setting === 'false') return 0;
+  if (setting === 'true') return 1;
+  if (!/^\d{1,2}$/.test(setting)) return undefined;
+  const count = Number(setting);
+  return count <= MAX_TRUSTED_PROXIES ? count : undefined;
+}
