@@ -6,6 +6,7 @@
  */
 
 import { timingSafeEqual } from 'node:crypto';
+import { trustedProxiesOption } from '@x402-stacks/service-runtime';
 import { Hono } from 'hono';
 import { bearerAuth } from 'hono/bearer-auth';
 import { cors } from 'hono/cors';
@@ -17,6 +18,7 @@ import { type ChainHealth, type Facilitator, parseVerifyRequest } from 'x402-sta
 import { DEFAULT_MAX_BODY_BYTES, readBody, statusOf } from './body.js';
 import { createChainHealthProbe } from './http/chain-health-probe.js';
 import { clientAddressResolver } from './http/client-address.js';
+
 import { hangUpSignal } from './http/hang-up.js';
 import { rateLimit } from './http/rate-limit.js';
 import { logSettle, type RequestLogVariables, requestLog } from './http/request-log.js';
@@ -45,7 +47,8 @@ export type FacilitatorAppOptions = {
   /**
    * The reverse proxies you run in front, which every request passes: the client address is then the
    * `X-Forwarded-For` entry the farthest of them wrote (each appends one), never the leftmost, which the client
-   * writes. `true` is one proxy, a number that many. Default false: the socket's peer.
+   * writes. `true` is one proxy, a whole number up to 10 that many (any other throws a RangeError). Default false: the
+   * socket's peer.
    */
   trustProxy?: boolean | number;
   /** JSON logs, one line per request with its id. Default: silent. */
@@ -78,7 +81,7 @@ export function createFacilitatorApp(options: FacilitatorAppOptions): Facilitato
   const metrics = options.metrics ?? createMetrics();
   const logger = options.logger ?? pino({ level: 'silent' });
   const clientAddress = clientAddressResolver({
-    trustedProxies: Number(options.trustProxy ?? false),
+    trustedProxies: trustedProxiesOption(options.trustProxy),
   });
   const app = new Hono<{ Variables: RequestLogVariables }>();
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;

@@ -345,6 +345,15 @@ describe('facilitator HTTP routes: rate limits and request logs', () => {
     }
   });
 
+  test('a trustProxy that is no whole number of proxies up to 10 is refused when the app is built', () => {
+    for (const trustProxy of [1.5, 11, -1])
+      assert.throws(
+        () => createFacilitatorApp({ facilitator: offline(), trustProxy }),
+        RangeError,
+        String(trustProxy),
+      );
+  });
+
   test('a stopping service refuses new requests 503 service_stopping, and answers a request it took with its connection closed', async () => {
     let stopping = false;
     const app = createFacilitatorApp({ facilitator: offline(), isStopping: () => stopping });

@@ -11,9 +11,11 @@
 export const MAX_TRUSTED_PROXIES = 10;
 
 /**
- * The client's address: the peer's when `trustedProxies` is 0 or nothing was forwarded; else the entry of
- * `X-Forwarded-For` that the farthest trusted proxy wrote, or, when the header holds fewer entries than there are
- * proxies, its leftmost (the farthest hop anyone wrote). Undefined when the chosen entry is empty and there is no peer.
+ * The client's address: the peer's when `trustedProxies` is 0 (or not a whole number) or nothing was forwarded; else
+ * the entry of `X-Forwarded-For` that the farthest trusted proxy wrote, or, when the header holds fewer entries than
+ * there are proxies, its leftmost (the farthest hop anyone wrote). A port some proxies add (`203.0.113.7:51234`,
+ * `[2001:db8::1]:443`) and an IPv4 address written as IPv6 (`::ffff:203.0.113.7`) are left out, so one client is one
+ * key whatever its connection. Undefined when the chosen entry is empty and there is no peer.
  * @param forwardedFor the header, repeated lines joined with `,`.
  * @example
  * ```ts
@@ -26,10 +28,45 @@ export function forwardedClientAddress(
   peer: string | undefined,
   trustedProxies: number,
 ): string | undefined {
-  if (trustedProxies <= 0 || forwardedFor === undefined) return peer;
-  const entries = forwardedFor.split(',');
-  const written = entries[Math.max(0, entries.length - trustedProxies)]!.trim();
+  if (!(Number.isInteger(trustedProxies) && trustedProxies > 0) || forwardedFor === undefined)
+    return peer;
+  // From the right, comma by comma: a header of thousands of entries costs no more than the few it needs.
+  let end = forwardedFor.length;
+  let start = forwardedFor.lastIndexOf(',', end - 1) + 1;
+  for (let hop = 1; hop < trustedProxies && start > 0; hop++) {
+    end = start - 1;
+    start = forwardedFor.lastIndexOf(',', end - 1) + 1;
+  }
+  const written = addressOnly(forwardedFor.slice(start, end).trim());
   return written === '' ? peer : written;
+}
+
+/** The address of an entry, without the port or brackets a proxy may write, and IPv4 as IPv4. */
+function addressOnly(entry: string): string {
+  let address = entry.toLowerCase();
+  if (address.startsWith('[')) address = address.slice(1, address.indexOf(']') >>> 0);
+  else if (/^[\d.]+:\d+$/.test(address)) address = address.slice(0, address.indexOf(':'));
+  return address.startsWith('::ffff:') && /^[\d.]+$/.test(address.slice(7))
+    ? address.slice(7)
+    : address;
+}
+
+/**
+ * The number of proxies an app option names: `true` one, `false` or nothing none, or a whole number up to
+ * {@link MAX_TRUSTED_PROXIES}.
+ * @throws RangeError for any other number: counting too many hops would key on an entry the client wrote.
+ * @example
+ * ```ts
+ * trustedProxiesOption(true); // 1
+ * ```
+ */
+export function trustedProxiesOption(option: boolean | number | undefined): number {
+  const count = Number(option ?? false);
+  if (!(Number.isInteger(count) && count >= 0 && count <= MAX_TRUSTED_PROXIES))
+    throw new RangeError(
+      `trustProxy must be true, false or a whole number of proxies from 0 to ${MAX_TRUSTED_PROXIES}, got ${String(option)}`,
+    );
+  return count;
 }
 
 /** What a `TRUST_PROXY` setting may be, for a configuration error. */

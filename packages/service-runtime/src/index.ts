@@ -6,6 +6,7 @@ export {
   forwardedClientAddress,
   MAX_TRUSTED_PROXIES,
   TRUST_PROXY_EXPECTED,
+  trustedProxiesOption,
   trustedProxyCount,
 } from './forwarded-client.js';
 export { ignoreClosedOutput } from './ignore-closed-output.js';

@@ -7,6 +7,7 @@ import { describe, test } from 'node:test';
 import {
   forwardedClientAddress,
   MAX_TRUSTED_PROXIES,
+  trustedProxiesOption,
   trustedProxyCount,
 } from '@x402-stacks/service-runtime';
 
@@ -35,6 +36,38 @@ describe('forwardedClientAddress', () => {
     assert.equal(forwardedClientAddress(undefined, peer, 1), peer);
     assert.equal(forwardedClientAddress('203.0.113.7, ', peer, 1), peer);
     assert.equal(forwardedClientAddress('', undefined, 1), undefined);
+  });
+
+  test('one client is one address, whatever port or IPv6 form a proxy writes', () => {
+    assert.equal(forwardedClientAddress('6.6.6.6, 203.0.113.7:51234', peer, 1), '203.0.113.7');
+    assert.equal(forwardedClientAddress('[2001:DB8::1]:443', peer, 1), '2001:db8::1');
+    assert.equal(forwardedClientAddress('2001:db8::1', peer, 1), '2001:db8::1');
+    assert.equal(forwardedClientAddress('::ffff:203.0.113.7', peer, 1), '203.0.113.7');
+  });
+
+  test('a count that is not a whole number trusts nothing', () => {
+    for (const count of [Number.NaN, 1.5, -1, Number.POSITIVE_INFINITY])
+      assert.equal(forwardedClientAddress('203.0.113.7', peer, count), peer, String(count));
+  });
+
+  test('a header of thousands of entries: still the one the proxy appended', () => {
+    const forged = Array.from({ length: 5_000 }, (_, n) => `198.51.${n >> 8}.${n & 255}`).join(',');
+    assert.equal(forwardedClientAddress(`${forged}, 203.0.113.7`, peer, 1), '203.0.113.7');
+    assert.equal(forwardedClientAddress(`${forged},203.0.113.7,10.0.0.9`, peer, 2), '203.0.113.7');
+  });
+});
+
+describe('trustedProxiesOption', () => {
+  test('true, false, nothing and whole numbers up to the most', () => {
+    assert.equal(trustedProxiesOption(true), 1);
+    assert.equal(trustedProxiesOption(false), 0);
+    assert.equal(trustedProxiesOption(undefined), 0);
+    assert.equal(trustedProxiesOption(3), 3);
+  });
+
+  test('any other number is refused: too many hops would key on an entry the client wrote', () => {
+    for (const option of [1.5, -1, Number.NaN, MAX_TRUSTED_PROXIES + 1, 100])
+      assert.throws(() => trustedProxiesOption(option), RangeError, String(option));
   });
 });
 

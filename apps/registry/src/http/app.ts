@@ -5,7 +5,7 @@
  * @module
  */
 import { getConnInfo } from '@hono/node-server/conninfo';
-import { forwardedClientAddress } from '@x402-stacks/service-runtime';
+import { forwardedClientAddress, trustedProxiesOption } from '@x402-stacks/service-runtime';
 import { type Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
@@ -35,7 +35,8 @@ export type RegistryAppOptions = {
   /**
    * The reverse proxies you run in front, which every request passes: the client address is then the
    * `X-Forwarded-For` entry the farthest of them wrote (each appends one), never the leftmost, which the client
-   * writes. `true` is one proxy, a number that many. Default false: the socket's peer.
+   * writes. `true` is one proxy, a whole number up to 10 that many (any other throws a RangeError). Default false: the
+   * socket's peer.
    */
   readonly trustProxy?: boolean | number;
 };
@@ -50,6 +51,7 @@ export type RegistryAppOptions = {
  */
 export function createRegistryApp(options: RegistryAppOptions): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
+  const trustedProxies = trustedProxiesOption(options.trustProxy);
   const limiter = createRateLimiter({
     perHour: options.rateLimitPerHour ?? 30,
     clock: options.clock,
@@ -81,7 +83,7 @@ export function createRegistryApp(options: RegistryAppOptions): Hono<AppEnv> {
   );
 
   const limited = async (c: Context<AppEnv>, next: () => Promise<void>) => {
-    const verdict = limiter.take(clientAddress(c, Number(options.trustProxy ?? false)));
+    const verdict = limiter.take(clientAddress(c, trustedProxies));
     if (!verdict.allowed) {
       c.header('retry-after', String(verdict.retryAfterSeconds));
       if (c.req.path === '/register') {
