@@ -371,6 +371,22 @@ describe('createChainClient: nonces, balances, fees, info', () => {
     ]);
   });
 
+  test('callReadOnly refuses a function name Clarity does not allow, before any request', async () => {
+    for (const name of ['..', 'get/../../v2/info', '', '1st', 'a'.repeat(129)])
+      await assert.rejects(
+        client().callReadOnly!(`${PAYER}.escrow`, name, []),
+        (error: unknown) => error instanceof InvalidChainInputError,
+        name,
+      );
+    assert.deepEqual(paths(), []);
+    node.script(`POST /v2/contracts/call-read/${PAYER}/escrow/get-channel`, {
+      status: 200,
+      json: { okay: true, result: '0x09' },
+    });
+    assert.equal(await client().callReadOnly!(`${PAYER}.escrow`, 'get-channel', []), '0x09');
+    assert.deepEqual(paths(), [`POST /v2/contracts/call-read/${PAYER}/escrow/get-channel`]);
+  });
+
   test('getStxBalance reads the u128 hex balance of /v2/accounts', async () => {
     assert.equal(await client().getStxBalance(PAYER), 1_000_000_000n);
     assert.deepEqual(paths(), [`GET /v2/accounts/${PAYER}?proof=0`]);
@@ -567,6 +583,20 @@ describe('createChainClient: transport', () => {
     assert.equal(error.reason, 'chain_bad_response');
     assert.equal(error.url, `${node.url}//api/v2/info`);
     assert.deepEqual(paths(), ['GET //api/v2/info']);
+  });
+
+  test("error: a value of the base URL's own query never shows, whatever its parameter is called", async () => {
+    // The server echoes the request line back in its body, which the error quotes.
+    node.script('GET /v2/info', {
+      status: 500,
+      text: 'bad request GET /v2/info?client=sekrit-value-1',
+    });
+    const error = await chainError(
+      client({ url: `${node.url}/?client=sekrit-value-1`, maxRetries: 0 }).getInfo(),
+    );
+    assert.equal(error.url, `${node.url}/v2/info?client=***`);
+    for (const shown of [error.message, error.details ?? ''])
+      assert.doesNotMatch(shown, /sekrit/, shown);
   });
 
   test('sends URL credentials as Basic auth, never in the URL', async () => {

@@ -418,6 +418,7 @@ export function createChainClient(options: ChainClientOptions): ChainClient {
     },
 
     async callReadOnly(contractId, functionName, args) {
+      clarityNameInput(functionName);
       const contract = parsePrincipal(contractId);
       if (contract.contractName === undefined) {
         throw new InvalidChainInputError(`${contractId} is not a contract principal.`);
@@ -516,6 +517,18 @@ function txidInput(txid: string): string {
   }
   return bare.toLowerCase();
 }
+
+/**
+ * A Clarity function name, as the language allows it. Encoding alone would let `..` through, which a server resolves
+ * as a step up the path, to another route than the one the caller named.
+ */
+function clarityNameInput(name: string): void {
+  if (typeof name !== 'string' || name.length > 128 || !CLARITY_NAME.test(name))
+    throw new InvalidChainInputError(`${JSON.stringify(name)} is not a Clarity function name.`);
+}
+
+/** Clarity's names: a letter, then letters, digits and `-_!?+<>=/*`; or one of the operators `-+=/*<>` and `<=` `>=`. */
+const CLARITY_NAME = /^(?:[a-zA-Z][a-zA-Z0-9\-_!?+<>=/*]*|[-+=/*]|[<>]=?)$/;
 
 /**
  * A principal in c32check form, `SP…` or `SP….contract`. Its network is not checked: a devnet holds contracts at

@@ -21,6 +21,15 @@ describe('redactUrl', () => {
     );
   });
 
+  test('replaces every parameter whose name holds a credential word, however it is spelt', () => {
+    assert.equal(
+      redactUrl(
+        'https://n.example/v2/info?x-api-key=a1&apikey2=b2&client_secret=c3&X-Amz-Signature=d4&limit=5',
+      ),
+      'https://n.example/v2/info?x-api-key=***&apikey2=***&client_secret=***&X-Amz-Signature=***&limit=5',
+    );
+  });
+
   test('replaces given secrets wherever they appear, plain or URL-encoded', () => {
     assert.equal(
       redactUrl('https://proxy.example/keys/k3y+1/v2/info?x=k3y%2B1', ['k3y+1']),

@@ -5,9 +5,9 @@
 
 const REDACTED = '***';
 
-// Query parameters that conventionally carry a credential.
-const SECRET_PARAM =
-  /^(api[-_]?key|key|token|access[-_]?token|auth|authorization|secret|password|sig|signature)$/i;
+// Query parameters that may carry a credential: any name with one of these in it (`x-api-key`, `apikey2`,
+// `client_secret`, `X-Amz-Signature`). Hiding a harmless one in an error costs nothing; showing a key costs the key.
+const SECRET_PARAM = /key|token|secret|pass|auth|sig|credential|session/i;
 
 // Shorter secrets are not replaced inside free text: replacing every "ab" would mangle the message, not protect it.
 const MIN_SECRET_LENGTH = 4;

@@ -83,9 +83,13 @@ export type Request = (spec: RequestSpec) => Promise<ChainResponse>;
  */
 export function createRequest(transport: Transport): Request {
   const { base, apiKey, timeoutMs, maxRetries } = transport;
-  const secrets = [apiKey, safeDecode(base.password), base.password].filter(
-    (secret): secret is string => !!secret,
-  );
+  // The base URL's own query values too: a provider that authenticates by query may name its parameter anything.
+  const secrets = [
+    apiKey,
+    safeDecode(base.password),
+    base.password,
+    ...base.searchParams.values(),
+  ].filter((secret): secret is string => !!secret);
   const redact = (text: string) => redactSecrets(text, secrets);
   const headers: Record<string, string> = {
     accept: 'application/json',

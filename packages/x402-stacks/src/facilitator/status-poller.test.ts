@@ -389,11 +389,14 @@ describe('status poller', () => {
   test('a client that throws instead of rejecting, or a sleep that fails, costs a look, never the poller', async () => {
     let throwing = true;
     let sleepFails = true;
+    let sleeps = 0;
     const poller = createStatusPoller(
       5,
-      async (ms) => {
-        if (sleepFails) throw new Error('no timer here');
-        await new Promise((resolve) => setTimeout(resolve, ms));
+      (ms) => {
+        // Every other failing sleep throws where it should reject.
+        if (sleepFails && sleeps++ % 2 === 0) throw new Error('no timer here, synchronously');
+        if (sleepFails) return Promise.reject(new Error('no timer here'));
+        return new Promise((resolve) => setTimeout(resolve, ms));
       },
       Date.now,
     );
@@ -411,6 +414,12 @@ describe('status poller', () => {
       await Promise.all([poller.next(chain, txid(1)), poller.next(chain, txid(2))]),
       [undefined, undefined],
     );
+    assert.equal(
+      (await Promise.all([poller.next(chain, txid(4)), poller.next(chain, txid(5))])).length,
+      2,
+      'a second run, whose sleep rejects',
+    );
+    assert.ok(sleeps >= 2, 'both kinds of failing sleep were met');
     throwing = false;
     sleepFails = false;
     assert.equal((await poller.next(chain, txid(3)))?.status, 'success');

@@ -64,6 +64,19 @@ export function createStatusPoller(
   /** When the last read began: after an idle spell the next tick falls on the grid it began. */
   let readAt: number | undefined;
 
+  /**
+   * The poller's sleep. One that fails (a custom one), by rejecting or by throwing, must not strand the waiters, nor
+   * end the run loop with an unhandled rejection: this poller's own timer stands in.
+   */
+  function sleepOrTimer(ms: number): Promise<unknown> {
+    const timer = () => new Promise((resolve) => setTimeout(resolve, ms));
+    try {
+      return sleep(ms).catch(timer);
+    } catch {
+      return timer();
+    }
+  }
+
   /** @param reading whether a read just ended in this run (no idle spell since). */
   function untilNextTick(reading: boolean): number {
     if (readAt === undefined) return intervalMs;
@@ -86,13 +99,10 @@ export function createStatusPoller(
           ticked = !(wait > 0);
           tick = ticked
             ? Promise.resolve(true as const)
-            : // A sleep that fails (a custom one) must not strand the waiters: this poller's own timer stands in.
-              sleep(wait)
-                .catch(() => new Promise((resolve) => setTimeout(resolve, wait)))
-                .then(() => {
-                  ticked = true;
-                  return true as const;
-                });
+            : sleepOrTimer(wait).then(() => {
+                ticked = true;
+                return true as const;
+              });
         }
         if (!ticked && hints.due === 0) {
           const woken = new Promise<false>((resolve) => {
