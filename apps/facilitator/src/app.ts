@@ -18,7 +18,6 @@ import { type ChainHealth, type Facilitator, parseVerifyRequest } from 'x402-sta
 import { DEFAULT_MAX_BODY_BYTES, readBody, statusOf } from './body.js';
 import { createChainHealthProbe } from './http/chain-health-probe.js';
 import { clientAddressResolver } from './http/client-address.js';
-
 import { hangUpSignal } from './http/hang-up.js';
 import { rateLimit } from './http/rate-limit.js';
 import { logSettle, type RequestLogVariables, requestLog } from './http/request-log.js';

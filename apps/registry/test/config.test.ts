@@ -43,3 +43,18 @@ test('local mode and the scheduler interval', () => {
   const config = loadConfig({ ALLOW_INSECURE_LOCAL: 'true', CHECK_INTERVAL_MS: '0' });
   assert.deepEqual([config.allowInsecureLocal, config.checkIntervalMs], [true, 0]);
 });
+
+test('TRUST_PROXY counts the proxies in front: false or 0 none, true or 1 one, or a number up to 10', () => {
+  for (const [setting, count] of [
+    ['false', 0],
+    ['0', 0],
+    ['true', 1],
+    ['1', 1],
+    ['3', 3],
+  ] as const)
+    assert.equal(loadConfig({ TRUST_PROXY: setting }).trustProxy, count, setting);
+  assert.throws(
+    () => loadConfig({ TRUST_PROXY: '11' }),
+    (error: unknown) => error instanceof ConfigError && /TRUST_PROXY/.test(error.message),
+  );
+});

@@ -15,7 +15,8 @@ export const MAX_TRUSTED_PROXIES = 10;
  * the entry of `X-Forwarded-For` that the farthest trusted proxy wrote, or, when the header holds fewer entries than
  * there are proxies, its leftmost (the farthest hop anyone wrote). A port some proxies add (`203.0.113.7:51234`,
  * `[2001:db8::1]:443`) and an IPv4 address written as IPv6 (`::ffff:203.0.113.7`) are left out, so one client is one
- * key whatever its connection. Undefined when the chosen entry is empty and there is no peer.
+ * key whatever its connection; the peer's address likewise. Undefined when the chosen entry is empty and there is no
+ * peer.
  * @param forwardedFor the header, repeated lines joined with `,`.
  * @example
  * ```ts
@@ -28,24 +29,30 @@ export function forwardedClientAddress(
   peer: string | undefined,
   trustedProxies: number,
 ): string | undefined {
+  const peerAddress = peer === undefined ? undefined : addressOnly(peer);
   if (!(Number.isInteger(trustedProxies) && trustedProxies > 0) || forwardedFor === undefined)
-    return peer;
-  // From the right, comma by comma: a header of thousands of entries costs no more than the few it needs.
+    return peerAddress;
+  // From the right, comma by comma: a header of thousands of entries costs no more than the few it needs. A leading
+  // comma leaves an empty first entry (`lastIndexOf` from -1 finds nothing), as a split would.
   let end = forwardedFor.length;
   let start = forwardedFor.lastIndexOf(',', end - 1) + 1;
   for (let hop = 1; hop < trustedProxies && start > 0; hop++) {
     end = start - 1;
     start = forwardedFor.lastIndexOf(',', end - 1) + 1;
   }
-  const written = addressOnly(forwardedFor.slice(start, end).trim());
-  return written === '' ? peer : written;
+  const written = forwardedFor.slice(start, end).trim();
+  return written === '' ? peerAddress : addressOnly(written);
 }
 
-/** The address of an entry, without the port or brackets a proxy may write, and IPv4 as IPv4. */
+/**
+ * The address of an entry, without the port or brackets a proxy may write, and IPv4 as IPv4 (a dual-stack socket
+ * reports `::ffff:203.0.113.7`). An entry that is all brackets stays as written: it is no address, and no other's.
+ */
 function addressOnly(entry: string): string {
   let address = entry.toLowerCase();
   if (address.startsWith('[')) address = address.slice(1, address.indexOf(']') >>> 0);
   else if (/^[\d.]+:\d+$/.test(address)) address = address.slice(0, address.indexOf(':'));
+  if (address === '') return entry;
   return address.startsWith('::ffff:') && /^[\d.]+$/.test(address.slice(7))
     ? address.slice(7)
     : address;

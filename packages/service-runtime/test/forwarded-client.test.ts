@@ -45,6 +45,24 @@ describe('forwardedClientAddress', () => {
     assert.equal(forwardedClientAddress('::ffff:203.0.113.7', peer, 1), '203.0.113.7');
   });
 
+  test('entries as a split would count them: a leading comma is an empty first entry', () => {
+    assert.equal(forwardedClientAddress(',203.0.113.7', peer, 1), '203.0.113.7');
+    assert.equal(forwardedClientAddress(',203.0.113.7', peer, 2), peer);
+    assert.equal(forwardedClientAddress(',203.0.113.7', peer, 3), peer);
+    assert.equal(forwardedClientAddress('203.0.113.7,', peer, 1), peer);
+  });
+
+  test('an IPv6 address keeps its last group; an entry of brackets alone is nobody else', () => {
+    assert.equal(forwardedClientAddress('[::1]', peer, 1), '::1');
+    assert.equal(forwardedClientAddress('2001:db8::1:80', peer, 1), '2001:db8::1:80');
+    assert.equal(forwardedClientAddress('[]', peer, 1), '[]');
+  });
+
+  test('the peer is one address too: IPv4 on a dual-stack socket as IPv4', () => {
+    assert.equal(forwardedClientAddress(undefined, '::ffff:10.0.0.2', 1), '10.0.0.2');
+    assert.equal(forwardedClientAddress('203.0.113.7', '::ffff:10.0.0.2', 0), '10.0.0.2');
+  });
+
   test('a count that is not a whole number trusts nothing', () => {
     for (const count of [Number.NaN, 1.5, -1, Number.POSITIVE_INFINITY])
       assert.equal(forwardedClientAddress('203.0.113.7', peer, count), peer, String(count));

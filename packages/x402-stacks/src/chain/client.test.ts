@@ -571,7 +571,8 @@ describe('createChainClient: transport', () => {
     node.script('GET /stacks/v2/info', { status: 500, text: 'down' });
     const url = `${node.url.replace('http://', 'http://alice:s3cret-pass@')}/stacks?tenant=t1`;
     const error = await chainError(client({ url, maxRetries: 0 }).getInfo());
-    const shown = `${node.url.replace('http://', 'http://***@')}/stacks/v2/info?tenant=t1`;
+    // The base's own query is hidden by name: a provider may authenticate by any parameter.
+    const shown = `${node.url.replace('http://', 'http://***@')}/stacks/v2/info?tenant=***`;
     assert.equal(error.url, shown);
     assert.ok(error.message.startsWith(`GET ${shown} answered`), error.message);
     assert.doesNotMatch(error.message, /s3cret/);
@@ -597,6 +598,17 @@ describe('createChainClient: transport', () => {
     assert.equal(error.url, `${node.url}/v2/info?client=***`);
     for (const shown of [error.message, error.details ?? ''])
       assert.doesNotMatch(shown, /sekrit/, shown);
+  });
+
+  test('error: a base URL refused for its form shows none of its query', () => {
+    assert.throws(
+      () =>
+        createChainClient({ network: 'testnet', url: 'https://node.example/?client=sekrit#top' }),
+      (error: unknown) =>
+        error instanceof InvalidChainInputError &&
+        /client=\*\*\*/.test(error.message) &&
+        !error.message.includes('sekrit'),
+    );
   });
 
   test('sends URL credentials as Basic auth, never in the URL', async () => {

@@ -477,15 +477,15 @@ function parseBaseUrl(url: string, apiKey: string | undefined): URL {
   } catch {
     throw new InvalidChainInputError(`url ${redactUrl(String(url), secrets)} is not a URL.`);
   }
+  // Its own query may authenticate under any name, as in every later error (request.ts).
+  const shown = () => redactUrl(parsed, secrets, new Set(parsed.searchParams.keys()));
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
     throw new InvalidChainInputError(
-      `url ${redactUrl(parsed, secrets)} must be http or https, not ${parsed.protocol}`,
+      `url ${shown()} must be http or https, not ${parsed.protocol}`,
     );
   }
   if (parsed.hash !== '') {
-    throw new InvalidChainInputError(
-      `url ${redactUrl(parsed, secrets)} must not have a #fragment.`,
-    );
+    throw new InvalidChainInputError(`url ${shown()} must not have a #fragment.`);
   }
   return parsed;
 }

@@ -30,6 +30,18 @@ describe('redactUrl', () => {
     );
   });
 
+  test('keeps parameters whose names only hold a credential word inside another word', () => {
+    const url = 'https://n.example/search?author=a&signal=b&keyword=c&passage=d';
+    assert.equal(redactUrl(url), url);
+  });
+
+  test('hides the parameters it is told to, whatever their names', () => {
+    assert.equal(
+      redactUrl('https://n.example/v2/info?tenant=t1&limit=5', [], new Set(['tenant'])),
+      'https://n.example/v2/info?tenant=***&limit=5',
+    );
+  });
+
   test('replaces given secrets wherever they appear, plain or URL-encoded', () => {
     assert.equal(
       redactUrl('https://proxy.example/keys/k3y+1/v2/info?x=k3y%2B1', ['k3y+1']),

@@ -5,9 +5,36 @@
 
 const REDACTED = '***';
 
-// Query parameters that may carry a credential: any name with one of these in it (`x-api-key`, `apikey2`,
-// `client_secret`, `X-Amz-Signature`). Hiding a harmless one in an error costs nothing; showing a key costs the key.
-const SECRET_PARAM = /key|token|secret|pass|auth|sig|credential|session/i;
+// The words of a query parameter's name that say it carries a credential, whole (`x-api-key`, `client_secret`,
+// `X-Amz-Signature`, `accessToken`, `apikey2`), not inside other words (`author`, `signal`, `keyword`).
+const SECRET_WORDS: ReadonlySet<string> = new Set([
+  'key',
+  'apikey',
+  'token',
+  'secret',
+  'password',
+  'passwd',
+  'pass',
+  'auth',
+  'authorization',
+  'sig',
+  'signature',
+  'credential',
+  'credentials',
+  'sessionid',
+]);
+
+/** Whether a query parameter's name says it carries a credential: one of its words, or all of them joined. */
+function isSecretParam(name: string): boolean {
+  const words = name
+    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
+    .map((word) => word.replace(/\d+$/, ''));
+  return words.some((word) => SECRET_WORDS.has(word)) || SECRET_WORDS.has(words.join(''));
+}
+
+const NO_PARAMS: ReadonlySet<string> = new Set();
 
 // Shorter secrets are not replaced inside free text: replacing every "ab" would mangle the message, not protect it.
 const MIN_SECRET_LENGTH = 4;
@@ -19,6 +46,8 @@ const MIN_SECRET_LENGTH = 4;
  *
  * @param url The URL to show.
  * @param secrets Values that must not appear, for example the API key (plain or URL-encoded).
+ * @param maskedParams Query parameters replaced by `***` whatever their names, such as those of a configured base URL,
+ *   whose values may be credentials under any name.
  * @example
  * ```ts
  * import { redactUrl } from 'x402-stacks/chain';
@@ -26,7 +55,11 @@ const MIN_SECRET_LENGTH = 4;
  * redactUrl('https://proxy.example/v2/info?id=k3y-123', ['k3y-123']); // 'https://proxy.example/v2/info?id=***'
  * ```
  */
-export function redactUrl(url: string | URL, secrets: readonly string[] = []): string {
+export function redactUrl(
+  url: string | URL,
+  secrets: readonly string[] = [],
+  maskedParams: ReadonlySet<string> = NO_PARAMS,
+): string {
   const text = String(url);
   let redacted: string;
   try {
@@ -36,7 +69,7 @@ export function redactUrl(url: string | URL, secrets: readonly string[] = []): s
       parsed.password = '';
     }
     for (const name of new Set(parsed.searchParams.keys())) {
-      if (SECRET_PARAM.test(name)) parsed.searchParams.set(name, REDACTED);
+      if (isSecretParam(name) || maskedParams.has(name)) parsed.searchParams.set(name, REDACTED);
     }
     redacted = parsed.href;
   } catch {

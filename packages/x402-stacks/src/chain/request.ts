@@ -19,6 +19,9 @@ const GATEWAY_STATUSES: ReadonlySet<number> = new Set([502, 503, 504]);
 
 const BODY_SNIPPET_LENGTH = 300;
 
+/** A value of the base URL's query at least this long is hidden wherever it appears; shorter ones only in the URL. */
+const QUERY_SECRET_LENGTH = 8;
+
 export type Transport = {
   /** The base URL as configured, credentials included; shown only through `redactUrl`. */
   readonly base: URL;
@@ -83,12 +86,15 @@ export type Request = (spec: RequestSpec) => Promise<ChainResponse>;
  */
 export function createRequest(transport: Transport): Request {
   const { base, apiKey, timeoutMs, maxRetries } = transport;
-  // The base URL's own query values too: a provider that authenticates by query may name its parameter anything.
+  // A provider that authenticates by query may name its parameter anything: the base URL's own parameters are hidden
+  // by name in every URL shown, and their values wherever else they appear, when long enough to be a credential
+  // rather than a word (`testnet`, `1000`) that would blot out the rest of the message.
+  const baseParams: ReadonlySet<string> = new Set(base.searchParams.keys());
   const secrets = [
     apiKey,
     safeDecode(base.password),
     base.password,
-    ...base.searchParams.values(),
+    ...[...base.searchParams.values()].filter((value) => value.length >= QUERY_SECRET_LENGTH),
   ].filter((secret): secret is string => !!secret);
   const redact = (text: string) => redactSecrets(text, secrets);
   const headers: Record<string, string> = {
@@ -114,7 +120,7 @@ export function createRequest(transport: Transport): Request {
       const txid = fields.maybeDelivered ? spec.txid : undefined;
       // Only a failure shows the URL, so only a failure pays for redacting it. Joined as text, not resolved against
       // the base: a base path of `//api` would read as a host.
-      const display = redactUrl(`${originWithCredentials(base)}${target}`, secrets);
+      const display = redactUrl(`${originWithCredentials(base)}${target}`, secrets, baseParams);
       const metaMessages = [...(extra.metaMessages ?? [])];
       if (txid) {
         metaMessages.push(
