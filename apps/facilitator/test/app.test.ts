@@ -345,6 +345,27 @@ describe('facilitator HTTP routes: rate limits and request logs', () => {
     }
   });
 
+  test('an IPv6 caller is its /64: a new address of the block each time is still one caller', async () => {
+    const app = createFacilitatorApp({
+      facilitator: offline(),
+      rateLimitPerMinute: 3,
+      trustProxy: true,
+    });
+    for (let n = 1; n <= 3; n++)
+      assert.equal(
+        (await app.request('/supported', { headers: from(`2001:db8:7:7::${n}`) })).status,
+        200,
+      );
+    assert.equal(
+      (await app.request('/supported', { headers: from('2001:db8:7:7::ffff') })).status,
+      429,
+    );
+    assert.equal(
+      (await app.request('/supported', { headers: from('2001:db8:7:8::1') })).status,
+      200,
+    );
+  });
+
   test('a trustProxy that is no whole number of proxies up to 10 is refused when the app is built', () => {
     for (const trustProxy of [1.5, 11, -1])
       assert.throws(

@@ -417,6 +417,9 @@ describe('other configurations', () => {
         assert.equal((await validate(`198.51.100.${n}, 203.0.113.7`)).status, 200);
       assert.equal((await validate('198.51.100.2, 203.0.113.7')).status, 429);
       assert.equal((await validate('198.51.100.2, 203.0.113.8')).status, 200, 'another caller');
+      // An IPv6 caller is its /64, whatever address of the block it comes from.
+      for (let n = 1; n <= 2; n++) assert.equal((await validate(`2001:db8:5:5::${n}`)).status, 200);
+      assert.equal((await validate('2001:db8:5:5::ffff')).status, 429);
     } finally {
       await proxied.stop();
     }

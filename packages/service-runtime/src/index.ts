@@ -2,6 +2,7 @@
  * What every runnable x402-stacks service shares as a process, and the client address behind its proxies. Compiled into each service's bundle; never published.
  * @module
  */
+export { callerKey } from './caller-key.js';
 export {
   forwardedClientAddress,
   MAX_TRUSTED_PROXIES,

@@ -1,8 +1,11 @@
 /**
- * Per-IP rate limiting: a token bucket per client address, refilled continuously. A client may burst up to its
- * per-minute allowance and then proceeds at the sustained rate; past it, 429 with `Retry-After`.
+ * Per-IP rate limiting: a token bucket per client address (an IPv6 client's /64, the block its provider gives it),
+ * refilled continuously. A client may burst up to its per-minute allowance and then proceeds at the sustained rate;
+ * past it, 429 with `Retry-After`.
  * @module
  */
+
+import { callerKey } from '@x402-stacks/service-runtime';
 import type { Context, MiddlewareHandler } from 'hono';
 
 export type RateLimitOptions = {
@@ -49,7 +52,8 @@ export function rateLimit(options: RateLimitOptions): MiddlewareHandler {
   }
 
   return async (c, next) => {
-    const waitSeconds = take(options.clientAddress(c));
+    // An IPv6 client counts by its /64, the block its provider gives it.
+    const waitSeconds = take(callerKey(options.clientAddress(c)));
     if (waitSeconds === 0) return next();
     c.header('retry-after', String(waitSeconds));
     return c.json(

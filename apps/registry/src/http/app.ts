@@ -5,7 +5,11 @@
  * @module
  */
 import { getConnInfo } from '@hono/node-server/conninfo';
-import { forwardedClientAddress, trustedProxiesOption } from '@x402-stacks/service-runtime';
+import {
+  callerKey,
+  forwardedClientAddress,
+  trustedProxiesOption,
+} from '@x402-stacks/service-runtime';
 import { type Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
@@ -83,7 +87,8 @@ export function createRegistryApp(options: RegistryAppOptions): Hono<AppEnv> {
   );
 
   const limited = async (c: Context<AppEnv>, next: () => Promise<void>) => {
-    const verdict = limiter.take(clientAddress(c, trustedProxies));
+    // An IPv6 client counts by its /64, the block its provider gives it.
+    const verdict = limiter.take(callerKey(clientAddress(c, trustedProxies)));
     if (!verdict.allowed) {
       c.header('retry-after', String(verdict.retryAfterSeconds));
       if (c.req.path === '/register') {
