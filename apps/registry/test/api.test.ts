@@ -420,6 +420,7 @@ describe('other configurations', () => {
       // An IPv6 caller is its /64, whatever address of the block it comes from.
       for (let n = 1; n <= 2; n++) assert.equal((await validate(`2001:db8:5:5::${n}`)).status, 200);
       assert.equal((await validate('2001:db8:5:5::ffff')).status, 429);
+      assert.equal((await validate('2001:db8:5:6::1')).status, 200, 'another /64');
     } finally {
       await proxied.stop();
     }
