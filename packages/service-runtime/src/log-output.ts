@@ -29,6 +29,11 @@ const MAX_HELD_CHARS = 16 * 1024 * 1024;
 
 /** How long a write the reader was not ready for (EAGAIN) waits before it is tried again. */
 const RETRY_MS = 100;
+/**
+ * Lines held below `bufferBytes` go out after at most this long: a quiet service's warning must not wait for the next
+ * 4 KiB of lines, or a stop, to be seen.
+ */
+const HOLD_MS = 250;
 
 const STDOUT = 1;
 
@@ -63,6 +68,17 @@ export function logOutput(bufferBytes: number): LogOutput {
   /** The wait before a write the reader was not ready for is tried again. */
   let retry: NodeJS.Timeout | undefined;
   const flushed: (() => void)[] = [];
+  /** Sends what is held once it has waited `HOLD_MS`; unref'd, so it never keeps the process alive. */
+  let linger: NodeJS.Timeout | undefined;
+
+  function lingerHeld(): void {
+    if (linger !== undefined || givenUp || held.length === 0) return;
+    linger = setTimeout(() => {
+      linger = undefined;
+      sendHeld();
+    }, HOLD_MS);
+    linger.unref();
+  }
 
   function settleFlushes(): void {
     if (givenUp || (!busy && held.length === 0)) for (const done of flushed.splice(0)) done();
@@ -104,6 +120,7 @@ export function logOutput(bufferBytes: number): LogOutput {
       }
       busy = false;
       if (heldChars >= bufferBytes || flushed.length > 0) sendHeld();
+      else lingerHeld();
     });
   }
 
@@ -114,13 +131,22 @@ export function logOutput(bufferBytes: number): LogOutput {
         held.push(line);
         heldChars += line.length;
         if (heldChars >= bufferBytes) sendHeld();
+        else lingerHeld();
       },
     },
-    flush(withinMs) {
-      const done = new Promise<void>((resolve) => flushed.push(resolve));
+    async flush(withinMs) {
+      let resolve!: () => void;
+      const done = new Promise<void>((settle) => {
+        resolve = settle;
+        flushed.push(settle);
+      });
       retry?.ref();
       sendHeld();
-      return waitAtMost(withinMs, done);
+      await waitAtMost(withinMs, done);
+      // A flush cut at its bound stops waiting, and stops keeping the process alive for a retry with it.
+      const at = flushed.indexOf(resolve);
+      if (at !== -1) flushed.splice(at, 1);
+      if (flushed.length === 0) retry?.unref();
     },
   };
 }

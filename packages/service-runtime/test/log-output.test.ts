@@ -5,7 +5,7 @@ import { runFixture } from './run-fixture.js';
 
 const fixture = fileURLToPath(new URL('./fixtures/logging.ts', import.meta.url));
 
-const run = (mode: 'lines' | 'gone' | 'exit' | 'behind' | 'behind-late') =>
+const run = (mode: 'lines' | 'gone' | 'exit' | 'behind' | 'behind-late' | 'quiet') =>
   runFixture(fixture, [mode], {
     closeStdout: mode === 'gone' || mode === 'exit',
     ...(mode.startsWith('behind') ? { stallStdoutMs: 1_000 } : {}),
@@ -19,6 +19,13 @@ test('every line held reaches the reader, in order, by the flush', async () => {
     out.split('\n').slice(0, -1),
     Array.from({ length: 2_000 }, (_, i) => `line ${i}`),
   );
+});
+
+test("a quiet process's few lines reach the reader within a moment, with no flush and no more lines", async () => {
+  const { code, out, err } = await run('quiet');
+  assert.equal(err, '');
+  assert.equal(code, 0);
+  assert.equal(out, 'line 0\nline 1\nline 2\n');
 });
 
 test('a reader that went away costs the lines, never the process: flushes end at once, and it exits 0', async () => {
