@@ -150,7 +150,8 @@ describe('createFacilitatorClient', () => {
           assert.ok(error instanceof FacilitatorRequestError);
           assert.equal(
             error.message.split(' answered')[0],
-            `POST ${facilitator.url}/x402/settle?tenant=t1`,
+            // The base's own query is hidden by name: a gateway may authenticate by any parameter.
+            `POST ${facilitator.url}/x402/settle?tenant=***`,
           );
           assert.ok(!error.message.includes('s3cret-pass'));
           return true;

@@ -163,6 +163,8 @@ export function createFacilitatorClient(options: FacilitatorClientOptions): Faci
   base.username = '';
   base.password = '';
   const basePath = base.pathname.replace(/\/+$/, '');
+  // The base's own query may authenticate under any name: its parameters are hidden by name in every URL shown.
+  const baseParams: ReadonlySet<string> = new Set(base.searchParams.keys());
   const secrets = [
     ...(apiKey ? [apiKey, encodeURIComponent(apiKey)] : []),
     ...(password ? [password, encodeURIComponent(password)] : []),
@@ -206,7 +208,7 @@ export function createFacilitatorClient(options: FacilitatorClientOptions): Faci
     const target = targetOf(path);
     // Only a failure shows the URL, so only a failure pays for redacting it. Joined as text, not resolved against
     // the base: a base path of `//x402` would read as a host.
-    const where = () => `${method} ${redactUrl(base.origin + target, secrets)}`;
+    const where = () => `${method} ${redactUrl(base.origin + target, secrets, baseParams)}`;
     const attempt = await exchanges.get(timeout)!({
       method,
       target,
