@@ -1,6 +1,7 @@
 /**
  * Claims and sponsor nonces stay atomic across processes: three processes race on one PostgreSQL schema, then on one
- * SQLite file. Exactly one claim wins overall, and the sponsor nonces handed out are distinct and consecutive.
+ * SQLite file. Exactly one claim wins overall, and the sponsor nonces handed out are distinct and consecutive. On
+ * SQLite, claims to send of one payer, admitted while at most ten are broadcast, keep exactly ten across processes.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -19,7 +20,9 @@ const worker = fileURLToPath(new URL('./cross-process.worker.ts', import.meta.ur
 const PROCESSES = 3;
 const POSTGRES_URL = await testPostgresUrl();
 
-async function race(args: string[]): Promise<{ won: number; nonces: string[] }[]> {
+type Raced = { won: number; nonces: string[]; sent: number };
+
+async function race(args: string[]): Promise<Raced[]> {
   const outputs = await Promise.all(
     Array.from({ length: PROCESSES }, () =>
       run(process.execPath, ['--import', 'tsx', worker, ...args], { timeout: 60_000 }),
@@ -28,7 +31,7 @@ async function race(args: string[]): Promise<{ won: number; nonces: string[] }[]
   return outputs.map(({ stdout }) => JSON.parse(stdout.trim().split('\n').at(-1)!));
 }
 
-function assertRace(results: { won: number; nonces: string[] }[]): void {
+function assertRace(results: Raced[]): void {
   assert.equal(
     results.reduce((total, r) => total + r.won, 0),
     1,
@@ -58,7 +61,13 @@ describe('ledger across processes', { timeout: 120_000 }, () => {
   test('SQLite, one file', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'x402-cross-'));
     try {
-      assertRace(await race(['sqlite', join(dir, 'ledger.db'), '']));
+      const results = await race(['sqlite', join(dir, 'ledger.db'), '']);
+      assertRace(results);
+      assert.equal(
+        results.reduce((total, r) => total + r.sent, 0),
+        10,
+        'claims to send of one payer each saw the ones kept before them, in every process',
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -47,7 +47,27 @@ const nonces = await Promise.all(
     return granted.nonce;
   }),
 );
+// Claims to send of one payer (SQLite offers them), each admitted while at most ten are broadcast, with plain claims
+// of the payer in between: atomic across processes, exactly ten are kept in all.
+const claimToSend = opened.ledger.claimToSend?.bind(opened.ledger);
+const payer = 'ST3NBRSFKX28FQ2ZJ1MAKX58HKHSDGNV5N7R21XCP';
+const sends = claimToSend
+  ? await Promise.all(
+      Array.from({ length: 20 }, (_, i) => {
+        const own = settlement(200_000 + process.pid * 100 + i, { payer });
+        return i % 4 === 3
+          ? opened.ledger.claim(own)
+          : claimToSend(own, (inFlight) =>
+              inFlight.filter((r) => r.state === 'broadcast').length > 10 ? 'full' : undefined,
+            );
+      }),
+    )
+  : [];
 console.log(
-  JSON.stringify({ won: claims.filter((c) => c.claimed).length, nonces: nonces.map(String) }),
+  JSON.stringify({
+    won: claims.filter((c) => c.claimed).length,
+    nonces: nonces.map(String),
+    sent: sends.filter((c) => c.claimed && c.record.state === 'broadcast').length,
+  }),
 );
 await opened.close();

@@ -21,19 +21,23 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-ledgerConformance('SQLite ledger', async () => {
-  for (const table of [
-    'x402_settlements',
-    'x402_sponsor_nonces',
-    'x402_sponsor_released',
-    'x402_sponsor_fees',
-    'x402_answers',
-    'x402_payment_ids',
-  ]) {
-    await sql`delete from ${sql.table(table)}`.execute(opened.db);
-  }
-  return opened.ledger;
-});
+ledgerConformance(
+  'SQLite ledger',
+  async () => {
+    for (const table of [
+      'x402_settlements',
+      'x402_sponsor_nonces',
+      'x402_sponsor_released',
+      'x402_sponsor_fees',
+      'x402_answers',
+      'x402_payment_ids',
+    ]) {
+      await sql`delete from ${sql.table(table)}`.execute(opened.db);
+    }
+    return opened.ledger;
+  },
+  { claimToSend: true },
+);
 
 test('every commit is synced to disk by the driver (synchronous = NORMAL, the WAL synced after each commit)', async () => {
   // Under NORMAL SQLite syncs only at checkpoints; the group commit driver syncs the WAL after every commit, before

@@ -31,8 +31,136 @@ export function settlement(seed: number, overrides: Partial<NewSettlement> = {})
   };
 }
 
-/** Defines the conformance tests for a Ledger; `create` must return an empty ledger each time. */
-export function ledgerConformance(name: string, create: () => Promise<Ledger>): void {
+/**
+ * Defines the conformance tests for a Ledger; `create` must return an empty ledger each time. `claimToSend` says
+ * whether the ledger offers `Ledger.claimToSend` (its tests run then; otherwise its absence is asserted).
+ */
+export function ledgerConformance(
+  name: string,
+  create: () => Promise<Ledger>,
+  { claimToSend }: { claimToSend: boolean },
+): void {
+  describe(`${name}: claims to send`, () => {
+    if (!claimToSend) {
+      test('claimToSend is not offered, so the facilitator claims, reads and marks in three steps', async () => {
+        assert.equal((await create()).claimToSend, undefined);
+      });
+      return;
+    }
+    /** The ledger's claimToSend, asserted present. */
+    const claimToSendOf = (ledger: Ledger) => {
+      const method = ledger.claimToSend?.bind(ledger);
+      assert.ok(method, 'the ledger offers claimToSend');
+      return method;
+    };
+
+    test('claims a payment already broadcast, after admit saw the payer’s settlements in flight with it', async () => {
+      const ledger = await create();
+      const claimToSend = claimToSendOf(ledger);
+      await ledger.claim(settlement(1));
+      await ledger.claim(settlement(2, { payer: 'ST3NBRSFKX28FQ2ZJ1MAKX58HKHSDGNV5N7R21XCP' }));
+      await ledger.claim(settlement(3));
+      await ledger.update(settlement(3).paymentTxid, { state: 'broadcast' }, ['claimed']);
+      await ledger.update(settlement(3).paymentTxid, { state: 'success' }, ['broadcast']);
+      let seen: string[] = [];
+      const claim = await claimToSend(
+        settlement(4, { resource: 'https://api.example/x' }),
+        (inFlight) => {
+          seen = inFlight.map((record) => `${record.paymentTxid}:${record.state}`);
+          return undefined;
+        },
+      );
+      assert.equal(claim.claimed, true);
+      const record = claim.claimed ? claim.record : undefined;
+      assert.equal(record?.state, 'broadcast');
+      assert.equal(record?.nonce, 4n);
+      assert.equal(record?.amount, 1000n);
+      assert.equal(record?.resource, 'https://api.example/x');
+      assert.equal(record?.createdAt, record?.updatedAt);
+      assert.deepEqual(
+        seen.sort(),
+        [`${settlement(1).paymentTxid}:claimed`, `${settlement(4).paymentTxid}:broadcast`].sort(),
+      );
+      assert.equal((await ledger.get(settlement(4).txid))?.state, 'broadcast');
+      const unfinished = await ledger.unfinished();
+      assert.ok(
+        unfinished.some(
+          (r) => r.paymentTxid === settlement(4).paymentTxid && r.state === 'broadcast',
+        ),
+      );
+      assert.ok(
+        await ledger.update(
+          settlement(4).paymentTxid,
+          { state: 'success' },
+          ['broadcast'],
+          record?.createdAt,
+        ),
+      );
+    });
+
+    test('a refusal by admit records nothing and is returned', async () => {
+      const ledger = await create();
+      const claimToSend = claimToSendOf(ledger);
+      await ledger.claim(settlement(1));
+      const claim = await claimToSend(settlement(2), (inFlight) => ({ short: inFlight.length }));
+      assert.deepEqual(claim, { claimed: false, refused: { short: 2 } });
+      assert.equal(await ledger.get(settlement(2).paymentTxid), undefined);
+      assert.deepEqual(
+        (await ledger.inFlight(NETWORK, settlement(1).payer)).map((r) => r.paymentTxid),
+        [settlement(1).paymentTxid],
+      );
+      assert.equal(
+        (await ledger.claim(settlement(2))).claimed,
+        true,
+        'its txid and nonce are free',
+      );
+    });
+
+    test('a taken txid or (payer, nonce) is a conflict, and admit is not asked', async () => {
+      const ledger = await create();
+      const claimToSend = claimToSendOf(ledger);
+      await ledger.claim(settlement(1));
+      let asked = 0;
+      const admit = () => {
+        asked++;
+        return undefined;
+      };
+      const sameTxid = await claimToSend(settlement(1), admit);
+      assert.equal(!sameTxid.claimed && 'conflict' in sameTxid && sameTxid.conflict, 'txid');
+      const sameNonce = await claimToSend(settlement(2, { nonce: 1n }), admit);
+      assert.equal(!sameNonce.claimed && 'conflict' in sameNonce && sameNonce.conflict, 'nonce');
+      assert.equal(
+        !sameNonce.claimed && 'existing' in sameNonce && sameNonce.existing.paymentTxid,
+        settlement(1).paymentTxid,
+      );
+      assert.equal(asked, 0);
+    });
+
+    test('claims of one payer fired at once each see the ones kept before them', async () => {
+      const ledger = await create();
+      const claimToSend = claimToSendOf(ledger);
+      // Admits a claim while at most five are broadcast, itself included; plain claims come in between. Atomic claims
+      // keep exactly five: one that read before others claimed would keep more, one that read after every claim none.
+      const claims = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          i % 4 === 3
+            ? ledger.claim(settlement(100 + i))
+            : claimToSend(settlement(100 + i), (inFlight) =>
+                inFlight.filter((r) => r.state === 'broadcast').length > 5 ? 'full' : undefined,
+              ),
+        ),
+      );
+      const inFlight = await ledger.inFlight(NETWORK, settlement(1).payer);
+      assert.equal(inFlight.filter((r) => r.state === 'broadcast').length, 5);
+      assert.equal(
+        inFlight.filter((r) => r.state === 'claimed').length,
+        5,
+        'every plain claim is kept',
+      );
+      assert.equal(claims.filter((c) => !c.claimed && 'refused' in c).length, 10);
+    });
+  });
+
   describe(`${name}: claims`, () => {
     test('a new payment is claimed in state claimed; the same txid again is a txid conflict', async () => {
       const ledger = await create();

@@ -13,6 +13,7 @@ import type {
   PaymentIdKey,
   PaymentIdReplay,
   ReleaseOptions,
+  SendClaimResult,
   SettlementAnswer,
   SettlementRecord,
   SettlementState,
@@ -33,6 +34,9 @@ import {
 } from './schema.js';
 
 type Row = Selectable<SettlementsTable>;
+
+/** Thrown inside `claimToSend`'s transaction to roll its claim back when `admit` refuses it. */
+const REFUSED = Symbol('refused');
 
 /** The conditions of the partial indexes, written into the SQL as the indexes are (schema.ts). */
 const HOLDS_NONCE = sql.raw<SqlBool>(HOLDS_NONCE_SQL);
@@ -55,8 +59,9 @@ const UPDATABLE = {
  */
 function hotStatements(db: Kysely<LedgerDatabase>) {
   const settlements = () => db.selectFrom('x402_settlements').selectAll();
-  return {
-    claim: prepare(
+  /** A claim, inserted in `state`: `claimed`, or `broadcast` when the write-ahead mark goes in the same step. */
+  const claimIn = (state: 'claimed' | 'broadcast') =>
+    prepare(
       db
         .insertInto('x402_settlements')
         .values({
@@ -72,7 +77,7 @@ function hotStatements(db: Kysely<LedgerDatabase>) {
           asset: argument('asset'),
           pay_to: argument('payTo'),
           transaction: argument('transaction'),
-          state: 'claimed',
+          state,
           error_reason: argument('errorReason'),
           error_message: argument('errorMessage'),
           block_height: argument('blockHeight') as unknown as number | null,
@@ -83,7 +88,10 @@ function hotStatements(db: Kysely<LedgerDatabase>) {
         })
         .onConflict((conflict) => conflict.doNothing())
         .returningAll(),
-    ),
+    );
+  return {
+    claim: claimIn('claimed'),
+    claimToSend: claimIn('broadcast'),
     inFlight: prepare(
       settlements()
         .where('network', '=', argument('network'))
@@ -150,15 +158,69 @@ export class SqlLedger implements Ledger {
     this.#moves = postgres ? groupedMoves<Row>(db) : undefined;
     this.#answers = postgres ? groupedAnswers(db) : undefined;
     this.#claims = postgres ? groupedClaims<Row>(db) : undefined;
+    if (!postgres) this.claimToSend = (settlement, admit) => this.#claimToSend(settlement, admit);
   }
 
   async claim(settlement: NewSettlement): Promise<ClaimResult> {
-    const paymentTxid = normalize(settlement.paymentTxid);
-    const txid = normalize(settlement.txid);
-    const now = String(this.#now());
-    const values = {
-      paymentTxid,
-      txid,
+    const values = this.#claimValues(settlement);
+    // Any unique constraint may refuse the row; which one is read back afterwards. On PostgreSQL the claims of one
+    // turn go as one insert; one that shares a key with another of its group runs alone, after it.
+    const grouped = this.#claims ? await this.#claims(values) : 'alone';
+    const inserted =
+      grouped === 'alone' ? (await this.#run<Row>(this.#hot.claim(values))).rows[0] : grouped;
+    if (inserted) return { claimed: true, record: toRecord(inserted) };
+    // The conflicting row may have gone between the insert and the read (a release): then try once more.
+    return (await this.#conflictOf(settlement)) ?? this.claim(settlement);
+  }
+
+  /**
+   * SQLite only (see the constructor): its writes are serialized, file-wide, so the in-flight read in the same
+   * transaction as the insert sees every claim committed or made before it, by any process. PostgreSQL would need a
+   * lock per payer that every claim takes, the three-step claim included.
+   */
+  readonly claimToSend?: <R>(
+    settlement: NewSettlement,
+    admit: (inFlight: readonly SettlementRecord[]) => R | undefined,
+  ) => Promise<SendClaimResult<R>>;
+
+  async #claimToSend<R>(
+    settlement: NewSettlement,
+    admit: (inFlight: readonly SettlementRecord[]) => R | undefined,
+  ): Promise<SendClaimResult<R>> {
+    const values = this.#claimValues(settlement);
+    let refused: { refusal: R } | undefined;
+    const claimed = await this.#db
+      .transaction()
+      .execute(async (trx) => {
+        const [inserted] = (await trx.executeQuery<Row>(this.#hot.claimToSend(values))).rows;
+        if (!inserted) return undefined;
+        const inFlight = await trx.executeQuery<Row>(
+          this.#hot.inFlight({ network: values.network, payer: values.payer }),
+        );
+        const refusal = admit(inFlight.rows.map(toRecord));
+        if (refusal === undefined) return toRecord(inserted);
+        refused = { refusal };
+        // Rolls the claim back: nothing of it is recorded.
+        throw REFUSED;
+      })
+      .catch((error: unknown) => {
+        if (error !== REFUSED) throw error;
+        return undefined;
+      });
+    if (claimed) return { claimed: true, record: claimed };
+    if (refused) {
+      // The refusal was judged on claims that may not be durable yet (others of this turn's batch): it is given once
+      // they are, as a read would be, so a crash can never undo what refused a payment. This read finds nothing.
+      await this.get(values.paymentTxid);
+      return { claimed: false, refused: refused.refusal };
+    }
+    return (await this.#conflictOf(settlement)) ?? this.#claimToSend(settlement, admit);
+  }
+
+  #claimValues(settlement: NewSettlement) {
+    return {
+      paymentTxid: normalize(settlement.paymentTxid),
+      txid: normalize(settlement.txid),
       network: settlement.network,
       payer: settlement.payer,
       nonce: settlement.nonce.toString(),
@@ -173,15 +235,18 @@ export class SqlLedger implements Ledger {
       blockHeight: settlement.blockHeight ?? null,
       holder: settlement.holder ?? null,
       resource: settlement.resource ?? null,
-      now,
+      now: String(this.#now()),
     };
-    // Any unique constraint may refuse the row; which one is read back afterwards. On PostgreSQL the claims of one
-    // turn go as one insert; one that shares a key with another of its group runs alone, after it.
-    const grouped = this.#claims ? await this.#claims(values) : 'alone';
-    const inserted =
-      grouped === 'alone' ? (await this.#run<Row>(this.#hot.claim(values))).rows[0] : grouped;
-    if (inserted) return { claimed: true, record: toRecord(inserted) };
-    const sameTxid = (await this.get(paymentTxid)) ?? (await this.get(txid));
+  }
+
+  /**
+   * The settlement that refused a claim's insert: one holding its txid, or its (network, payer, nonce). Undefined when
+   * none does any more (it was released between the insert and this read): the claim may be tried again.
+   */
+  async #conflictOf(settlement: NewSettlement): Promise<ClaimResult | undefined> {
+    const sameTxid =
+      (await this.get(normalize(settlement.paymentTxid))) ??
+      (await this.get(normalize(settlement.txid)));
     if (sameTxid) return { claimed: false, conflict: 'txid', existing: sameTxid };
     const holder = await this.#db
       .selectFrom('x402_settlements')
@@ -192,8 +257,7 @@ export class SqlLedger implements Ledger {
       .where(HOLDS_NONCE)
       .executeTakeFirst();
     if (holder) return { claimed: false, conflict: 'nonce', existing: toRecord(holder) };
-    // The conflicting row went away between the insert and the read (a release): try once more.
-    return this.claim(settlement);
+    return undefined;
   }
 
   async get(txid: string): Promise<SettlementRecord | undefined> {

@@ -51,6 +51,7 @@ export type {
   PaymentIdKey,
   PaymentIdReplay,
   ReleaseOptions,
+  SendClaimResult,
   SettlementAnswer,
   SettlementRecord,
   SettlementState,

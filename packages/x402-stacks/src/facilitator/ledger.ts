@@ -65,6 +65,12 @@ export type ClaimResult =
       readonly existing: SettlementRecord;
     };
 
+/**
+ * The outcome of {@link Ledger.claimToSend}: the claim, already `broadcast`; the settlement that already holds the txid
+ * or the (payer, nonce); or the refusal `admit` returned, with nothing recorded.
+ */
+export type SendClaimResult<R> = ClaimResult | { readonly claimed: false; readonly refused: R };
+
 /** How {@link Ledger.release} drops a claim. */
 export type ReleaseOptions = {
   /** Drops it only while in one of these states (any state when omitted). */
@@ -207,6 +213,23 @@ export type SponsorshipResult =
 export interface Ledger {
   /** Claims a payment's txid and its (network, payer, nonce) together, or reports which one is taken. */
   claim(settlement: NewSettlement): Promise<ClaimResult>;
+  /**
+   * Claims a payment that nothing stands between and its broadcast, and marks it `broadcast` (the write-ahead mark),
+   * in one step. `admit` is given the payer's settlements in flight on the network, this claim among them (what
+   * `inFlight` reads right after `claim`), and returns undefined to keep the claim, or a refusal: then nothing is
+   * recorded and the refusal is returned. Atomic with every other claim of the payer, across processes: of two claims
+   * of one payer, made either way, the later one's `admit` (or `inFlight` read) sees the earlier. Optional: without
+   * it, the facilitator claims, reads and marks in three steps. `admit` must not throw, nor call the ledger.
+   * @example
+   * ```ts
+   * const claim = await ledger.claimToSend(settlement, (inFlight) => (inFlight.length > 10 ? 'too_many' : undefined));
+   * if (claim.claimed) await chain.broadcast(claim.record.transaction);
+   * ```
+   */
+  claimToSend?<R>(
+    settlement: NewSettlement,
+    admit: (inFlight: readonly SettlementRecord[]) => R | undefined,
+  ): Promise<SendClaimResult<R>>;
   /** A settlement by its payment txid or its on-chain txid. */
   get(txid: string): Promise<SettlementRecord | undefined>;
   /**

@@ -6,6 +6,7 @@ import type {
   PaymentIdKey,
   PaymentIdReplay,
   ReleaseOptions,
+  SendClaimResult,
   SettlementAnswer,
   SettlementRecord,
   SettlementState,
@@ -59,6 +60,22 @@ export class InMemoryLedger implements Ledger {
   }
 
   async claim(settlement: NewSettlement): Promise<ClaimResult> {
+    return this.#claim(settlement, 'claimed');
+  }
+
+  async claimToSend<R>(
+    settlement: NewSettlement,
+    admit: (inFlight: readonly SettlementRecord[]) => R | undefined,
+  ): Promise<SendClaimResult<R>> {
+    const claim = this.#claim(settlement, 'broadcast');
+    if (!claim.claimed) return claim;
+    const refused = admit(this.#inFlight(claim.record.network, claim.record.payer));
+    if (refused === undefined) return claim;
+    this.#drop(claim.record);
+    return { claimed: false, refused };
+  }
+
+  #claim(settlement: NewSettlement, state: 'claimed' | 'broadcast'): ClaimResult {
     const paymentTxid = normalize(settlement.paymentTxid);
     const txid = normalize(settlement.txid);
     const existing = this.#find(paymentTxid) ?? this.#find(txid);
@@ -72,7 +89,7 @@ export class InMemoryLedger implements Ledger {
       ...settlement,
       paymentTxid,
       txid,
-      state: 'claimed',
+      state,
       createdAt: now,
       updatedAt: now,
     });
@@ -137,6 +154,10 @@ export class InMemoryLedger implements Ledger {
   }
 
   async inFlight(network: string, payer: string): Promise<SettlementRecord[]> {
+    return this.#inFlight(network, payer);
+  }
+
+  #inFlight(network: string, payer: string): SettlementRecord[] {
     return [...this.#byPaymentTxid.values()].filter(
       (record) => record.network === network && record.payer === payer && isInFlight(record),
     );

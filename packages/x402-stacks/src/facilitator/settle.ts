@@ -12,10 +12,10 @@ import { signedTransactionIdOf } from '../stacks/payment/signed-transaction.js';
 import { resourceOf } from './bound-terms.js';
 import type { PayerKey } from './chain-state.js';
 import { abandonedBefore, type FacilitatorContext } from './context.js';
-import type { SettlementRecord } from './ledger.js';
+import type { SendClaimResult, SettlementRecord } from './ledger.js';
 import type { NonceStanding, NonceWaitOutcome } from './nonce-watch.js';
 import { answerOnce, answerRetry } from './one-answer.js';
-import { duplicate, failure } from './outcomes.js';
+import { duplicate, failure, type Refusal } from './outcomes.js';
 import { parsePaymentPayload } from './parsed-payment.js';
 import { bindToClaim, conflictAnswer, paymentIdNamed } from './payment-id.js';
 import type { SponsorPool } from './sponsor-pool.js';
@@ -155,9 +155,20 @@ async function settleExamined(
 ): Promise<SettleResponse | 'sponsor_nonce_refused'> {
   const { ledger } = context;
   const { check, transaction, network, chain } = examined;
+  // A payment of the payer's fee at a nonce already reached, with no id to bind, waits for nothing between its claim
+  // and its broadcast: where the ledger can, it is claimed, checked against the payer's money in flight and marked in
+  // one step (steps 2, 3 and 6), and nothing else happens between them.
+  const direct =
+    ledger.claimToSend !== undefined &&
+    !check.sponsored &&
+    check.nonce <= examined.state.nonce &&
+    paymentId === undefined;
+  if (direct && signal?.aborted) return cancelled(check.payer, network, check.nonce);
   // 2. Claim the txid and (payer, nonce) atomically: from here on, no other settle can move this payment.
-  const claim = await claimPayment(context, examined, resource);
+  const claim = await claimPayment(context, examined, resource, direct);
   if (!claim.claimed) {
+    if ('refused' in claim)
+      return failure(check.payer, network, claim.refused.reason, claim.refused.message);
     if (claim.conflict === 'txid') return duplicate(claim.existing);
     return failure(
       check.payer,
@@ -166,6 +177,7 @@ async function settleExamined(
       `nonce ${check.nonce} is already claimed by transaction ${claim.existing.txid}`,
     );
   }
+  if (direct) return broadcastAndTrack(context, tracker, examined, claim.record, answerBy, signal);
   const claimedAt = claim.record.createdAt;
 
   // 3. Funds, now that the claim is in the ledger: two settles of one payer racing past step 1 each see the other here,
@@ -179,7 +191,6 @@ async function settleExamined(
     await ledger.release(check.txid, claimedAt);
     return failure(check.payer, network, short.reason, short.message);
   }
-
   // 4. A payment chained ahead of the payer's next nonce waits for the ones before it to reach the mempool.
   // Broadcast now, it could sit there and execute long after this request gave up, charging for nothing served.
   // A sponsored payment is looked at even at the next nonce: behind a gap the payer left below it, it would hold the
@@ -281,21 +292,37 @@ async function settleExamined(
     );
   }
 
+  return broadcastAndTrack(context, tracker, examined, marked, answerBy, signal);
+}
+
+/**
+ * Steps 7 and 8 for a payment marked broadcast: sends the marked bytes (the sponsored transaction, for a sponsored
+ * payment) and follows them to the answer.
+ */
+async function broadcastAndTrack(
+  context: FacilitatorContext,
+  tracker: Tracker,
+  examined: ExaminedPayment,
+  marked: SettlementRecord,
+  answerBy: number,
+  signal: AbortSignal | undefined,
+): Promise<SettleResponse | 'sponsor_nonce_refused'> {
+  const { check, network, chain } = examined;
   // 7. Broadcast.
   let result: Awaited<ReturnType<typeof chain.broadcast>>;
   try {
-    result = await chain.broadcast(onChain.transaction);
+    result = await chain.broadcast(marked.transaction);
   } catch (error) {
     if (error instanceof ChainRequestError && error.txid === undefined) {
       // The request provably never reached the node: forget the claim so the payment can be settled again.
-      await ledger.release(check.txid, claimedAt);
+      await context.ledger.release(check.txid, marked.createdAt);
       throw error;
     }
     // The node may hold it: never send other bytes, track these (the keeper re-sends them if the node lost them).
     return answerOnce(
       context,
       marked,
-      await tracker.track(onChain.txid, check.payer, network, chain, marked, answerBy),
+      await tracker.track(marked.txid, check.payer, network, chain, marked, answerBy),
       signal,
     );
   }
@@ -311,7 +338,7 @@ async function settleExamined(
       network,
       'broadcast_failed',
       `the node refused the transaction: ${result.reason}`,
-      onChain.txid,
+      marked.txid,
     );
   }
   // The payer's chained payments waiting here may go out now, without waiting for their next round.
@@ -319,7 +346,7 @@ async function settleExamined(
   // 8. Track it to a final status, or answer settlement_pending; either answer is given once per payment. The node's
   // acceptance is the admission: the first status read waits for the tracker's next round, shared with every other
   // settlement being followed.
-  const tracked = await tracker.track(onChain.txid, check.payer, network, chain, marked, answerBy);
+  const tracked = await tracker.track(marked.txid, check.payer, network, chain, marked, answerBy);
   const answer = await answerOnce(context, marked, tracked, signal);
   // What this payment leaves of the payer's state may judge the settlement of its next nonce without a read.
   if (tracked.success) rememberSettled(context, examined);
@@ -355,13 +382,19 @@ function rememberSettled(context: FacilitatorContext, examined: ExaminedPayment)
   });
 }
 
-/** Claims the payment; a claim or nonce held by a settle that died before broadcasting is expired first. */
+/**
+ * Claims the payment; a claim or nonce held by a settle that died before broadcasting is expired first. `direct`
+ * claims it marked broadcast, or refuses it when the payer's money in flight, this payment's included, is short
+ * (`Ledger.claimToSend`).
+ */
 async function claimPayment(
   context: FacilitatorContext,
   examined: ExaminedPayment,
   resource: string | undefined,
-) {
+  direct: boolean,
+): Promise<SendClaimResult<Refusal>> {
   const { check } = examined;
+  const { ledger } = context;
   const settlement = {
     paymentTxid: check.txid,
     txid: check.txid,
@@ -375,9 +408,17 @@ async function claimPayment(
     transaction: examined.transaction,
     holder: context.processId,
   };
-  const claim = await context.ledger.claim(settlement);
-  if (claim.claimed || !(await expireAbandoned(context, claim.existing))) return claim;
-  return context.ledger.claim(settlement);
+  const claim = () =>
+    direct && ledger.claimToSend
+      ? ledger.claimToSend(settlement, (inFlight) =>
+          fundsInFlightProblem(check, examined.state, inFlight),
+        )
+      : ledger.claim(settlement);
+  const first = await claim();
+  if (first.claimed || 'refused' in first || !(await expireAbandoned(context, first.existing))) {
+    return first;
+  }
+  return claim();
 }
 
 /** Drops a claim whose holder died between claiming and broadcasting. */
