@@ -308,6 +308,7 @@ async function broadcastAndTrack(
   signal: AbortSignal | undefined,
 ): Promise<SettleResponse | 'sponsor_nonce_refused'> {
   const { check, network, chain } = examined;
+  const answer = (outcome: SettleResponse) => answerOnce(context, marked, outcome, signal);
   // 7. Broadcast.
   let result: Awaited<ReturnType<typeof chain.broadcast>>;
   try {
@@ -319,12 +320,7 @@ async function broadcastAndTrack(
       throw error;
     }
     // The node may hold it: never send other bytes, track these (the keeper re-sends them if the node lost them).
-    return answerOnce(
-      context,
-      marked,
-      await tracker.track(marked.txid, check.payer, network, chain, marked, answerBy),
-      signal,
-    );
+    return tracker.track(marked.txid, check.payer, network, chain, marked, answerBy, answer);
   }
   if (!result.accepted) {
     // Whatever the payer's last settlement here left may be what misled this one (the payer spent the nonce
@@ -346,11 +342,18 @@ async function broadcastAndTrack(
   // 8. Track it to a final status, or answer settlement_pending; either answer is given once per payment. The node's
   // acceptance is the admission: the first status read waits for the tracker's next round, shared with every other
   // settlement being followed.
-  const tracked = await tracker.track(marked.txid, check.payer, network, chain, marked, answerBy);
-  const answer = await answerOnce(context, marked, tracked, signal);
+  const answered = await tracker.track(
+    marked.txid,
+    check.payer,
+    network,
+    chain,
+    marked,
+    answerBy,
+    answer,
+  );
   // What this payment leaves of the payer's state may judge the settlement of its next nonce without a read.
-  if (tracked.success) rememberSettled(context, examined);
-  return answer;
+  if (answered.success) rememberSettled(context, examined);
+  return answered;
 }
 
 /** The answer to a settle call whose caller hung up before its payment was sent: nothing was, and its claim is free. */

@@ -37,10 +37,15 @@ const TERMINAL_FAILURES: ReadonlySet<string> = new Set([
 /** What one look at the chain found. */
 export type Observation = 'success' | 'failed' | 'pending' | 'unknown';
 
+/** What a look found, with the ledger write of a success it found, under way: a settle call awaits it with its answer. */
+type Look = { readonly seen: Observation; readonly written?: Promise<unknown> };
+
 export type Tracker = {
   /**
    * Waits for a final status until `until` (default: `settleTimeoutMs` from now), then answers `settlement_pending`
    * and goes on behind. `record` is the settlement as the caller just wrote or read it, which saves reading it again.
+   * `answer` turns the outcome into the settle call's answer (`answerOnce`): for a success, it starts in the same
+   * event-loop turn as the success's ledger write, so a ledger that groups a turn's writes makes both durable together.
    */
   track(
     txid: string,
@@ -49,6 +54,7 @@ export type Tracker = {
     chain: ChainClient,
     record?: SettlementRecord,
     until?: number,
+    answer?: (outcome: SettleResponse) => Promise<SettleResponse>,
   ): Promise<SettleResponse>;
   /** Follows a broadcast settlement in the background until it is final (at most `trackForMs`). */
   follow(txid: string, chain: ChainClient): void;
@@ -114,41 +120,52 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
   async function observe(
     record: SettlementRecord,
     chain: ChainClient,
-    look?: { readonly read: StatusRead },
+    given?: { readonly read: StatusRead },
   ): Promise<Observation> {
-    const tx = look ? look.read : await chain.getTransaction(record.txid).catch(() => undefined);
-    if (tx === undefined) return 'pending';
+    const { seen, written } = await look(record, chain, given);
+    await written;
+    return seen;
+  }
+
+  /** `observe`, but a success's ledger write is returned under way, not awaited. */
+  async function look(
+    record: SettlementRecord,
+    chain: ChainClient,
+    given?: { readonly read: StatusRead },
+  ): Promise<Look> {
+    const tx = given ? given.read : await chain.getTransaction(record.txid).catch(() => undefined);
+    if (tx === undefined) return { seen: 'pending' };
     // A status from a block off the canonical fork says nothing yet.
     const settled = tx?.indexed && tx.canonical !== false ? tx : undefined;
     if (settled?.status === 'success') {
       const blockHeight = settled.blockHeight;
-      await ledger.update(
+      sentAt.delete(record.txid);
+      const written = ledger.update(
         record.txid,
         { state: 'success', ...(blockHeight === undefined ? {} : { blockHeight }) },
         ['broadcast'],
       );
-      sentAt.delete(record.txid);
-      return 'success';
+      return { seen: 'success', written };
     }
     if (settled && TERMINAL_FAILURES.has(settled.status)) {
       await fail(record, settled.status, settled.status.startsWith('dropped_'));
-      return 'failed';
+      return { seen: 'failed' };
     }
-    if (tx !== null) return 'pending';
+    if (tx !== null) return { seen: 'pending' };
     const current = await ledger.get(record.txid);
-    if (current?.state !== 'broadcast') return current ? 'failed' : 'unknown';
+    if (current?.state !== 'broadcast') return { seen: current ? 'failed' : 'unknown' };
     // Bytes the node has not known for the whole tracking time were never taken: they spent nothing.
     if (context.now() - current.updatedAt >= context.trackForMs) {
       await fail(current, 'never_seen', true);
-      return 'failed';
+      return { seen: 'failed' };
     }
     const since = sentAt.get(current.txid) ?? current.updatedAt;
-    if (context.now() - since < context.rebroadcastAfterMs) return 'unknown';
+    if (context.now() - since < context.rebroadcastAfterMs) return { seen: 'unknown' };
     sentAt.set(current.txid, context.now());
     // The identical bytes: the same txid, so this can never pay twice. A refusal here is not final: an API that lags
     // behind its node does not know a transaction already mined, and the node then refuses its nonce as used.
     await chain.broadcast(current.transaction).catch(() => undefined);
-    return 'unknown';
+    return { seen: 'unknown' };
   }
 
   /**
@@ -276,29 +293,33 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
     return settleJudgement(record, reason, await pool.judgeRefusal(refusal, sponsored, chain));
   }
 
-  /** @param answering a settle call waits: its deadline also ends a wait for a read, not only the look after one. */
+  /**
+   * @param answering a settle call waits: its deadline also ends a wait for a read, not only the look after one, and a
+   *   success's ledger write comes back under way, for the call to await with its answer. Otherwise it is awaited.
+   */
   async function poll(
     txid: string,
     chain: ChainClient,
     until: number,
     known?: SettlementRecord,
     answering = false,
-  ): Promise<Observation> {
+  ): Promise<Look> {
     // Read once (or taken from the caller, who just wrote it): the chain says when it ends, and observe() reads the
     // ledger again before sending anything.
     const record = known?.txid === txid ? known : await ledger.get(txid);
     if (record?.state !== 'broadcast') {
-      return record?.state === 'success' ? 'success' : record ? 'failed' : 'unknown';
+      return { seen: record?.state === 'success' ? 'success' : record ? 'failed' : 'unknown' };
     }
     // A settle call past its deadline already (its nonce wait took the time) gets one look of its own, now, not one at
     // a status round up to a whole interval away.
-    if (answering && !(until - context.now() > 0)) return observe(record, chain);
+    if (answering && !(until - context.now() > 0)) return look(record, chain);
     for (;;) {
       const read = await nextRead(chain, record.txid, answering ? until : undefined);
-      if (read === STOPPED || read === DEADLINE) return 'pending';
-      const seen = await observe(record, chain, { read });
-      if (seen === 'success' || seen === 'failed') return seen;
-      if (context.now() >= until || stopped) return seen;
+      if (read === STOPPED || read === DEADLINE) return { seen: 'pending' };
+      const looked = await look(record, chain, { read });
+      if (!answering) await looked.written;
+      if (looked.seen === 'success' || looked.seen === 'failed') return looked;
+      if (context.now() >= until || stopped) return looked;
     }
   }
 
@@ -350,24 +371,34 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
   }
 
   return {
-    async track(txid, payer, network, chain, record, until) {
+    async track(txid, payer, network, chain, record, until, answer = async (outcome) => outcome) {
       sentAt.set(txid, context.now());
-      const seen = await poll(
+      const { seen, written } = await poll(
         txid,
         chain,
         until ?? context.now() + context.settleTimeoutMs,
         record,
         true,
       );
-      if (seen === 'success') return success(txid, payer, network);
+      if (seen === 'success') {
+        // The answer is recorded in the same turn as the success. The chain decided the success: once the answer is
+        // recorded, a failed write of the state must not withhold it (the payment would be taken and never served);
+        // the settlement stays broadcast, and the next look at it (a keeper's) writes its success.
+        const [answered] = await Promise.all([
+          answer(success(txid, payer, network)),
+          written?.catch(() => undefined),
+        ]);
+        return answered;
+      }
+      await written;
       if (seen === 'failed') {
         const record = await ledger.get(txid);
         const reason =
           record?.errorReason === 'broadcast_failed' ? 'broadcast_failed' : 'transaction_failed';
-        return failure(payer, network, reason, record?.errorMessage ?? 'failed', txid);
+        return answer(failure(payer, network, reason, record?.errorMessage ?? 'failed', txid));
       }
       follow(txid, chain, record);
-      return pending(txid, payer, network);
+      return answer(pending(txid, payer, network));
     },
     follow: (txid, chain) => follow(txid, chain),
     observe,
