@@ -25,7 +25,9 @@ type Raced = { won: number; nonces: string[]; sent: number };
 async function race(args: string[]): Promise<Raced[]> {
   const outputs = await Promise.all(
     Array.from({ length: PROCESSES }, () =>
-      run(process.execPath, ['--import', 'tsx', worker, ...args], { timeout: 60_000 }),
+      run(process.execPath, ['--import', 'tsx', worker, ...args, String(PROCESSES)], {
+        timeout: 60_000,
+      }),
     ),
   );
   return outputs.map(({ stdout }) => JSON.parse(stdout.trim().split('\n').at(-1)!));

@@ -3,12 +3,21 @@
  * what it won as JSON. Used by cross-process.test.ts.
  */
 
+import { readdirSync, writeFileSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import { settlement } from '@x402-stacks/test-kit/ledger-conformance';
 import { DEFAULT_SPONSOR_LIMITS } from 'x402-stacks/facilitator';
 import { openPostgresLedger } from '../src/ledger/postgres.js';
 import { openSqliteLedger } from '../src/ledger/sqlite.js';
 
-const [kind, target, schema] = process.argv.slice(2) as ['postgres' | 'sqlite', string, string];
+const [kind, target, schema, processes] = process.argv.slice(2) as [
+  'postgres' | 'sqlite',
+  string,
+  string,
+  string,
+];
+/** This process's own settlement seeds: its pid's block of 100, one range of it per phase, so no two processes meet. */
+const seed = (offset: number) => 100_000 + process.pid * 100 + offset;
 const opened =
   kind === 'postgres'
     ? await openPostgresLedger({ connectionString: target, schema })
@@ -20,14 +29,12 @@ const sponsor = {
 const claims = await Promise.all(
   Array.from({ length: 25 }, (_, i) =>
     // The same payment, and a different transaction on the same nonce, from every process.
-    opened.ledger.claim(
-      i % 2 === 0 ? settlement(1) : settlement(1000 + process.pid * 100 + i, { nonce: 1n }),
-    ),
+    opened.ledger.claim(i % 2 === 0 ? settlement(1) : settlement(seed(25 + i), { nonce: 1n })),
   ),
 );
 const nonces = await Promise.all(
   Array.from({ length: 25 }, async (_, i) => {
-    const own = settlement(100_000 + process.pid * 100 + i);
+    const own = settlement(seed(i));
     const claim = await opened.ledger.claim(own);
     if (!claim.claimed) throw new Error('the claim of a fresh payment failed');
     const granted = await opened.ledger.reserveSponsorship(
@@ -51,10 +58,11 @@ const nonces = await Promise.all(
 // of the payer in between: atomic across processes, exactly ten are kept in all.
 const claimToSend = opened.ledger.claimToSend?.bind(opened.ledger);
 const payer = 'ST3NBRSFKX28FQ2ZJ1MAKX58HKHSDGNV5N7R21XCP';
+if (claimToSend) await barrier(`${target}.ready`, Number(processes));
 const sends = claimToSend
   ? await Promise.all(
       Array.from({ length: 20 }, (_, i) => {
-        const own = settlement(200_000 + process.pid * 100 + i, { payer });
+        const own = settlement(seed(50 + i), { payer });
         return i % 4 === 3
           ? opened.ledger.claim(own)
           : claimToSend(own, (inFlight) =>
@@ -71,3 +79,13 @@ console.log(
   }),
 );
 await opened.close();
+
+/** Waits until every racing process got here, so that their claims to send overlap. */
+async function barrier(prefix: string, count: number): Promise<void> {
+  writeFileSync(`${prefix}-${process.pid}`, '');
+  const folder = dirname(prefix);
+  const name = basename(prefix);
+  while (readdirSync(folder).filter((file) => file.startsWith(`${name}-`)).length < count) {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}

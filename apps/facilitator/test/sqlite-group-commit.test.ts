@@ -381,3 +381,25 @@ test('the ledger opened on a file syncs the WAL itself, and its commits survive 
   for (const i of [1, 2, 3]) assert.ok(await second.ledger.get(settlement(60 + i).paymentTxid));
   await second.close();
 });
+
+test('a claim to send answers only once it is synced, kept or refused: the caller broadcasts on it', async () => {
+  const { db, ledger, syncs, committed } = await openWithHeldSyncs();
+  const claimToSend = ledger.claimToSend?.bind(ledger);
+  assert.ok(claimToSend);
+  // A plain claim of the payer in the same turn: the refusal below is judged on it, before it is durable.
+  const plain = ledger.claim(settlement(90));
+  const kept = claimToSend(settlement(91, { nonce: 91n }), () => undefined);
+  const refused = claimToSend(settlement(92), (inFlight) =>
+    inFlight.length > 2 ? 'three in flight' : undefined,
+  );
+  assert.equal(await settled(kept), false, 'the kept claim waits for its sync');
+  assert.equal(await settled(refused), false, 'the refusal waits for the sync of what it saw');
+  assert.equal(committed(), 2, 'committed, not yet synced');
+  const stop = releaseSyncs(syncs);
+  const [, keptClaim, refusedClaim] = await Promise.all([plain, kept, refused]);
+  stop();
+  assert.equal(keptClaim.claimed && keptClaim.record.state, 'broadcast');
+  assert.deepEqual(refusedClaim, { claimed: false, refused: 'three in flight' });
+  assert.equal(committed(), 2);
+  await db.destroy();
+});

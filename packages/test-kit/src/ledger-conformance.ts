@@ -159,6 +159,29 @@ export function ledgerConformance(
       );
       assert.equal(claims.filter((c) => !c.claimed && 'refused' in c).length, 10);
     });
+
+    test('beside claims checked in three steps, as a facilitator makes them, never more than the bound are kept', async () => {
+      const ledger = await create();
+      const claimToSend = claimToSendOf(ledger);
+      const full = (inFlight: readonly { paymentTxid: string }[]) => inFlight.length > 5;
+      // The three steps of a payment that waits: claim, read what is in flight, give the claim back when too much is.
+      const threeSteps = async (one: NewSettlement) => {
+        const claim = await ledger.claim(one);
+        if (!claim.claimed) return;
+        if (full(await ledger.inFlight(NETWORK, one.payer)))
+          await ledger.release(one.paymentTxid, claim.record.createdAt);
+      };
+      await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          i % 2 === 1
+            ? threeSteps(settlement(200 + i))
+            : claimToSend(settlement(200 + i), (inFlight) => (full(inFlight) ? 'full' : undefined)),
+        ),
+      );
+      const kept = (await ledger.inFlight(NETWORK, settlement(1).payer)).length;
+      // Racing claims may all see each other and all give way (the three steps alone do too): never too many kept.
+      assert.ok(kept <= 5, `${kept} kept: each was kept only while at most five were in flight`);
+    });
   });
 
   describe(`${name}: claims`, () => {

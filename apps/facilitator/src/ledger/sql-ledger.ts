@@ -209,8 +209,10 @@ export class SqlLedger implements Ledger {
       });
     if (claimed) return { claimed: true, record: claimed };
     if (refused) {
-      // The refusal was judged on claims that may not be durable yet (others of this turn's batch): it is given once
-      // they are, as a read would be, so a crash can never undo what refused a payment. This read finds nothing.
+      // The refusal was judged on claims this process may not have made durable yet (others of this turn's batch):
+      // it is given once they are, as a read's answer is. Another process's claim it saw was committed, and is
+      // durable once that process's sync ends; only a power loss in between could undo it, and then the refusal was
+      // one too many, never a payment too many.
       await this.get(values.paymentTxid);
       return { claimed: false, refused: refused.refusal };
     }

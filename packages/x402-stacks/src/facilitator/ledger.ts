@@ -9,7 +9,8 @@ import type { StacksNetworkId } from '../stacks/networks.js';
 /**
  * Where a settlement stands.
  * - `claimed`: claimed, not yet handed to the node (a restart must broadcast it);
- * - `broadcast`: the node may hold it (a restart must only track it, never broadcast it again);
+ * - `broadcast`: the node may hold it, or is about to (a restart must only track it, never broadcast other bytes for
+ *   it; the tracker sends its own bytes again when the node does not know them);
  * - `success` / `failed`: final.
  */
 export type SettlementState = 'claimed' | 'broadcast' | 'success' | 'failed';
@@ -217,13 +218,17 @@ export interface Ledger {
    * Claims a payment that nothing stands between and its broadcast, and marks it `broadcast` (the write-ahead mark),
    * in one step. `admit` is given the payer's settlements in flight on the network, this claim among them (what
    * `inFlight` reads right after `claim`), and returns undefined to keep the claim, or a refusal: then nothing is
-   * recorded and the refusal is returned. Atomic with every other claim of the payer, across processes: of two claims
-   * of one payer, made either way, the later one's `admit` (or `inFlight` read) sees the earlier. Optional: without
-   * it, the facilitator claims, reads and marks in three steps. `admit` must not throw, nor call the ledger.
+   * recorded and the refusal is returned. `admit` is synchronous and must not call the ledger; if it throws, nothing
+   * is recorded and the error is thrown.
+   *
+   * What a facilitator relies on: the call resolves only once the claim, marked, is durable (the caller broadcasts on
+   * it), and a refusal only once everything it was judged on is; and it is atomic with every other claim of the
+   * payer, in any process: of two claims of one payer, made either way, the later one's `admit` (or `inFlight` read
+   * after its `claim`) sees the earlier. Optional: without it, the facilitator claims, reads and marks in three steps.
    * @example
    * ```ts
-   * const claim = await ledger.claimToSend(settlement, (inFlight) => (inFlight.length > 10 ? 'too_many' : undefined));
-   * if (claim.claimed) await chain.broadcast(claim.record.transaction);
+   * const claim = await ledger.claimToSend?.(settlement, (inFlight) => (inFlight.length > 10 ? 'too_many' : undefined));
+   * if (claim?.claimed) await chain.broadcast(claim.record.transaction);
    * ```
    */
   claimToSend?<R>(

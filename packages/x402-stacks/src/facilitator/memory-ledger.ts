@@ -69,7 +69,14 @@ export class InMemoryLedger implements Ledger {
   ): Promise<SendClaimResult<R>> {
     const claim = this.#claim(settlement, 'broadcast');
     if (!claim.claimed) return claim;
-    const refused = admit(this.#inFlight(claim.record.network, claim.record.payer));
+    let refused: R | undefined;
+    try {
+      refused = admit(this.#inFlight(claim.record.network, claim.record.payer));
+    } catch (error) {
+      // As a rolled-back transaction would: a claim marked broadcast and never sent would be sent by a keeper.
+      this.#drop(claim.record);
+      throw error;
+    }
     if (refused === undefined) return claim;
     this.#drop(claim.record);
     return { claimed: false, refused };

@@ -161,13 +161,9 @@ export async function answerRetry(
   const outcome =
     current.state === 'success'
       ? success(current.txid, current.payer, connection.network)
-      : await tracker.track(
-          current.txid,
-          current.payer,
-          connection.network,
-          connection.chain,
-          current,
-        );
+      : await tracker.track(current.txid, current.payer, connection.network, connection.chain, {
+          record: current,
+        });
   // A pending answer, like a success, goes to this request alone: only its seller follows the status.
   return answerOnce(context, current, outcome, signal);
 }

@@ -171,13 +171,9 @@ export async function answerAgain(
   const outcome =
     record.state === 'success'
       ? success(record.txid, record.payer, connection.network)
-      : await tracker.track(
-          record.txid,
-          record.payer,
-          connection.network,
-          connection.chain,
-          record,
-        );
+      : await tracker.track(record.txid, record.payer, connection.network, connection.chain, {
+          record: record,
+        });
   if (!outcome.success) return outcome;
   if (record.state === 'broadcast' && firstServe) {
     const first = await firstServe();

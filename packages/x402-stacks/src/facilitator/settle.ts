@@ -12,7 +12,7 @@ import { signedTransactionIdOf } from '../stacks/payment/signed-transaction.js';
 import { resourceOf } from './bound-terms.js';
 import type { PayerKey } from './chain-state.js';
 import { abandonedBefore, type FacilitatorContext } from './context.js';
-import type { SendClaimResult, SettlementRecord } from './ledger.js';
+import type { NewSettlement, SendClaimResult, SettlementRecord } from './ledger.js';
 import type { NonceStanding, NonceWaitOutcome } from './nonce-watch.js';
 import { answerOnce, answerRetry } from './one-answer.js';
 import { duplicate, failure, type Refusal } from './outcomes.js';
@@ -158,14 +158,25 @@ async function settleExamined(
   // A payment of the payer's fee at a nonce already reached, with no id to bind, waits for nothing between its claim
   // and its broadcast: where the ledger can, it is claimed, checked against the payer's money in flight and marked in
   // one step (steps 2, 3 and 6), and nothing else happens between them.
+  const claimToSend = ledger.claimToSend?.bind(ledger);
   const direct =
-    ledger.claimToSend !== undefined &&
+    claimToSend !== undefined &&
     !check.sponsored &&
     check.nonce <= examined.state.nonce &&
     paymentId === undefined;
   if (direct && signal?.aborted) return cancelled(check.payer, network, check.nonce);
   // 2. Claim the txid and (payer, nonce) atomically: from here on, no other settle can move this payment.
-  const claim = await claimPayment(context, examined, resource, direct);
+  const claim = await claimPayment(
+    context,
+    examined,
+    resource,
+    direct
+      ? (settlement) =>
+          claimToSend(settlement, (inFlight) =>
+            fundsInFlightProblem(check, examined.state, inFlight),
+          )
+      : (settlement) => ledger.claim(settlement),
+  );
   if (!claim.claimed) {
     if ('refused' in claim)
       return failure(check.payer, network, claim.refused.reason, claim.refused.message);
@@ -177,7 +188,15 @@ async function settleExamined(
       `nonce ${check.nonce} is already claimed by transaction ${claim.existing.txid}`,
     );
   }
-  if (direct) return broadcastAndTrack(context, tracker, examined, claim.record, answerBy, signal);
+  if (direct) {
+    // A caller that hung up while the claim was made gets nothing sent (see step 6): nothing was, and no keeper sends
+    // a settlement's bytes again this soon after it was marked.
+    if (signal?.aborted) {
+      await ledger.release(check.txid, claim.record.createdAt, { from: ['broadcast'] });
+      return cancelled(check.payer, network, check.nonce);
+    }
+    return broadcastAndTrack(context, tracker, examined, claim.record, answerBy, signal);
+  }
   const claimedAt = claim.record.createdAt;
 
   // 3. Funds, now that the claim is in the ledger: two settles of one payer racing past step 1 each see the other here,
@@ -320,7 +339,11 @@ async function broadcastAndTrack(
       throw error;
     }
     // The node may hold it: never send other bytes, track these (the keeper re-sends them if the node lost them).
-    return tracker.track(marked.txid, check.payer, network, chain, marked, answerBy, answer);
+    return tracker.track(marked.txid, check.payer, network, chain, {
+      record: marked,
+      until: answerBy,
+      answer,
+    });
   }
   if (!result.accepted) {
     // Whatever the payer's last settlement here left may be what misled this one (the payer spent the nonce
@@ -342,16 +365,13 @@ async function broadcastAndTrack(
   // 8. Track it to a final status, or answer settlement_pending; either answer is given once per payment. The node's
   // acceptance is the admission: the first status read waits for the tracker's next round, shared with every other
   // settlement being followed.
-  const answered = await tracker.track(
-    marked.txid,
-    check.payer,
-    network,
-    chain,
-    marked,
-    answerBy,
+  const answered = await tracker.track(marked.txid, check.payer, network, chain, {
+    record: marked,
+    until: answerBy,
     answer,
-  );
-  // What this payment leaves of the payer's state may judge the settlement of its next nonce without a read.
+  });
+  // What this payment leaves of the payer's state may judge the settlement of its next nonce without a read (only
+  // when this call answered it: a duplicate's payer reads the chain again, which costs a read, never a wrong answer).
   if (answered.success) rememberSettled(context, examined);
   return answered;
 }
@@ -386,18 +406,16 @@ function rememberSettled(context: FacilitatorContext, examined: ExaminedPayment)
 }
 
 /**
- * Claims the payment; a claim or nonce held by a settle that died before broadcasting is expired first. `direct`
- * claims it marked broadcast, or refuses it when the payer's money in flight, this payment's included, is short
- * (`Ledger.claimToSend`).
+ * Claims the payment with `claim` (`Ledger.claim`, or `Ledger.claimToSend` with its check); a claim or nonce held by
+ * a settle that died before broadcasting is expired first.
  */
 async function claimPayment(
   context: FacilitatorContext,
   examined: ExaminedPayment,
   resource: string | undefined,
-  direct: boolean,
+  claim: (settlement: NewSettlement) => Promise<SendClaimResult<Refusal>>,
 ): Promise<SendClaimResult<Refusal>> {
   const { check } = examined;
-  const { ledger } = context;
   const settlement = {
     paymentTxid: check.txid,
     txid: check.txid,
@@ -411,17 +429,11 @@ async function claimPayment(
     transaction: examined.transaction,
     holder: context.processId,
   };
-  const claim = () =>
-    direct && ledger.claimToSend
-      ? ledger.claimToSend(settlement, (inFlight) =>
-          fundsInFlightProblem(check, examined.state, inFlight),
-        )
-      : ledger.claim(settlement);
-  const first = await claim();
+  const first = await claim(settlement);
   if (first.claimed || 'refused' in first || !(await expireAbandoned(context, first.existing))) {
     return first;
   }
-  return claim();
+  return claim(settlement);
 }
 
 /** Drops a claim whose holder died between claiming and broadcasting. */

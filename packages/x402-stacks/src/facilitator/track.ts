@@ -37,35 +37,46 @@ const TERMINAL_FAILURES: ReadonlySet<string> = new Set([
 /** What one look at the chain found. */
 export type Observation = 'success' | 'failed' | 'pending' | 'unknown';
 
-/** What a look found, with the ledger write of a success it found, under way: a settle call awaits it with its answer. */
-type Look = { readonly seen: Observation; readonly written?: Promise<unknown> };
+/** What one look found, and for a success, the ledger write of it, under way: a settle call awaits it with its answer. */
+type Sighting = { readonly seen: Observation; readonly written?: Promise<unknown> };
+
+/** How a settle call follows its payment: see {@link Tracker.track}. */
+export type TrackOptions = {
+  /** The settlement as the caller just wrote or read it, which saves reading it again. */
+  readonly record?: SettlementRecord;
+  /** When the call must answer (default: `settleTimeoutMs` from now). */
+  readonly until?: number;
+  /**
+   * Turns the outcome into the call's answer (`answerOnce`). For a success it starts in the same event-loop turn as
+   * the success's ledger write, so a ledger that groups a turn's writes makes both durable together; once it gave
+   * its answer, a failed write of the success no longer withholds it (the chain decided the success, and the payment
+   * would be taken and never served): the settlement, still broadcast, is followed in the background until its
+   * success is written. Without it, such a failed write rejects, as before an answer.
+   */
+  readonly answer?: (outcome: SettleResponse) => Promise<SettleResponse>;
+};
 
 export type Tracker = {
   /**
-   * Waits for a final status until `until` (default: `settleTimeoutMs` from now), then answers `settlement_pending`
-   * and goes on behind. `record` is the settlement as the caller just wrote or read it, which saves reading it again.
-   * `answer` turns the outcome into the settle call's answer (`answerOnce`): for a success, it starts in the same
-   * event-loop turn as the success's ledger write, so a ledger that groups a turn's writes makes both durable together.
+   * Waits for a final status until `options.until`, then answers `settlement_pending` and goes on behind.
    */
   track(
     txid: string,
     payer: string,
     network: StacksNetwork,
     chain: ChainClient,
-    record?: SettlementRecord,
-    until?: number,
-    answer?: (outcome: SettleResponse) => Promise<SettleResponse>,
+    options?: TrackOptions,
   ): Promise<SettleResponse>;
   /** Follows a broadcast settlement in the background until it is final (at most `trackForMs`). */
   follow(txid: string, chain: ChainClient): void;
   /**
-   * Looks once: records a final status, re-sends bytes the node lost. `look` is a read already taken (by the
+   * Looks once: records a final status, re-sends bytes the node lost. `given` is a read already taken (by the
    * poller); without it the chain is asked now.
    */
   observe(
     record: SettlementRecord,
     chain: ChainClient,
-    look?: { readonly read: StatusRead },
+    given?: { readonly read: StatusRead },
   ): Promise<Observation>;
   /**
    * Records a node's refusal of a broadcast settlement. A refusal of the sponsor's nonce drops the settlement, so the
@@ -103,7 +114,7 @@ export type Tracker = {
  * @example
  * ```ts
  * const tracker = createTracker(context, pool);
- * return tracker.track(txid, payer, network, chain);
+ * return tracker.track(txid, payer, network, chain, { answer: (outcome) => answerOnce(context, record, outcome) });
  * ```
  */
 export function createTracker(context: FacilitatorContext, pool: SponsorPool): Tracker {
@@ -132,7 +143,7 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
     record: SettlementRecord,
     chain: ChainClient,
     given?: { readonly read: StatusRead },
-  ): Promise<Look> {
+  ): Promise<Sighting> {
     const tx = given ? given.read : await chain.getTransaction(record.txid).catch(() => undefined);
     if (tx === undefined) return { seen: 'pending' };
     // A status from a block off the canonical fork says nothing yet.
@@ -303,7 +314,7 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
     until: number,
     known?: SettlementRecord,
     answering = false,
-  ): Promise<Look> {
+  ): Promise<Sighting> {
     // Read once (or taken from the caller, who just wrote it): the chain says when it ends, and observe() reads the
     // ledger again before sending anything.
     const record = known?.txid === txid ? known : await ledger.get(txid);
@@ -371,7 +382,7 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
   }
 
   return {
-    async track(txid, payer, network, chain, record, until, answer = async (outcome) => outcome) {
+    async track(txid, payer, network, chain, { record, until, answer } = {}) {
       sentAt.set(txid, context.now());
       const { seen, written } = await poll(
         txid,
@@ -381,24 +392,27 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
         true,
       );
       if (seen === 'success') {
-        // The answer is recorded in the same turn as the success. The chain decided the success: once the answer is
-        // recorded, a failed write of the state must not withhold it (the payment would be taken and never served);
-        // the settlement stays broadcast, and the next look at it (a keeper's) writes its success.
+        const outcome = success(txid, payer, network);
+        if (!answer) {
+          await written;
+          return outcome;
+        }
+        // See TrackOptions.answer.
         const [answered] = await Promise.all([
-          answer(success(txid, payer, network)),
-          written?.catch(() => undefined),
+          answer(outcome),
+          written?.catch(() => follow(txid, chain, record)),
         ]);
         return answered;
       }
-      await written;
+      const give = answer ?? (async (outcome: SettleResponse) => outcome);
       if (seen === 'failed') {
         const record = await ledger.get(txid);
         const reason =
           record?.errorReason === 'broadcast_failed' ? 'broadcast_failed' : 'transaction_failed';
-        return answer(failure(payer, network, reason, record?.errorMessage ?? 'failed', txid));
+        return give(failure(payer, network, reason, record?.errorMessage ?? 'failed', txid));
       }
       follow(txid, chain, record);
-      return answer(pending(txid, payer, network));
+      return give(pending(txid, payer, network));
     },
     follow: (txid, chain) => follow(txid, chain),
     observe,

@@ -1,0 +1,160 @@
+/**
+ * Settlements that take the direct path (claimed, checked and marked in one ledger step: `Ledger.claimToSend`),
+ * against the devnet over HTTP, on the in-memory ledger:
+ * - a payer whose balance covers one of two payments, one waiting for its nonce and one direct, gets one settled and
+ *   the other refused `insufficient_funds_in_flight`, whichever way they race;
+ * - a success whose state write fails is still answered once its answer is recorded (the chain decided it), and the
+ *   settlement, left broadcast, is followed until its success is written.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { describe, test } from 'node:test';
+import { type Devnet, startDevnet } from '@x402-stacks/devnet';
+import { createFacilitator, InMemoryLedger, type Ledger, privateKeyToAccount } from 'x402-stacks';
+import { createPaymentTransaction } from 'x402-stacks/stacks';
+
+const AMOUNT = 4_500n;
+const FEE = 400n;
+
+function requirementsFor(devnet: Devnet) {
+  return {
+    scheme: 'exact',
+    network: 'stacks:2147483648',
+    amount: String(AMOUNT),
+    asset: 'STX',
+    payTo: devnet.accounts[1]!.address,
+    maxTimeoutSeconds: 300,
+  };
+}
+
+async function pay(
+  devnet: Devnet,
+  account: Parameters<typeof createPaymentTransaction>[0]['account'],
+  nonce: bigint,
+) {
+  const requirements = requirementsFor(devnet);
+  const { transaction } = await createPaymentTransaction({
+    account,
+    requirements,
+    nonce,
+    fee: FEE,
+  });
+  return {
+    payload: { x402Version: 2, accepted: requirements, payload: { transaction } },
+    requirements,
+  };
+}
+
+async function until(condition: () => Promise<boolean> | boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+describe('facilitator engine: the direct settle path', () => {
+  for (const first of ['waiting', 'direct'] as const) {
+    test(`a balance for one of two payments settles one, whichever claims first (${first} first)`, async () => {
+      const devnet = await startDevnet({ port: 0 });
+      const ledger = new InMemoryLedger();
+      const facilitator = createFacilitator({
+        networks: { testnet: { url: devnet.url } },
+        ledger,
+        pollIntervalMs: 20,
+        settleTimeoutMs: 2_000,
+      });
+      try {
+        const payer = privateKeyToAccount(randomBytes(32).toString('hex'), 'testnet');
+        // Enough for one payment and its fee, not for two.
+        devnet.chain.fund(payer.address, { stx: AMOUNT + FEE + 1_000n });
+        const direct = await pay(devnet, payer, 0n);
+        const waiting = await pay(devnet, payer, 1n);
+        const inFlight = () => ledger.inFlight('stacks:2147483648', payer.address);
+        let answers: Awaited<ReturnType<typeof facilitator.settle>>[];
+        if (first === 'waiting') {
+          // Nonce 1 is claimed and waits for nonce 0 to reach the mempool; then nonce 0 comes, direct.
+          const later = facilitator.settle(waiting.payload, waiting.requirements);
+          await until(async () => (await inFlight()).length === 1, 'the waiting claim');
+          answers = [await facilitator.settle(direct.payload, direct.requirements), await later];
+        } else {
+          // Nonce 0 is claimed and marked in one step while the chain holds it unmined; then nonce 1 comes.
+          devnet.chain.stall(true);
+          const sent = facilitator.settle(direct.payload, direct.requirements);
+          await until(() => devnet.chain.mempool.length === 1, 'the direct broadcast');
+          const later = await facilitator.settle(waiting.payload, waiting.requirements);
+          devnet.chain.stall(false);
+          devnet.mine();
+          answers = [await sent, later];
+        }
+        const [directAnswer, waitingAnswer] = answers;
+        if (first === 'waiting') {
+          assert.equal(
+            directAnswer?.errorReason,
+            'insufficient_funds_in_flight',
+            JSON.stringify(directAnswer),
+          );
+        } else {
+          assert.equal(directAnswer?.success, true, JSON.stringify(directAnswer));
+          assert.equal(
+            waitingAnswer?.errorReason,
+            'insufficient_funds_in_flight',
+            JSON.stringify(waitingAnswer),
+          );
+        }
+        // Waiting first, nonce 1 then waits for a nonce 0 that never reaches the chain, and is refused at its deadline.
+        assert.equal(
+          answers.filter((answer) => answer?.success).length,
+          first === 'direct' ? 1 : 0,
+        );
+        assert.equal((await inFlight()).length, 0, 'every refused claim was given back');
+      } finally {
+        devnet.chain.stall(false);
+        await facilitator.idle();
+        await devnet.stop();
+      }
+    });
+  }
+
+  test('a success whose state write fails is answered once its answer is recorded, then written by its follower', async () => {
+    const devnet = await startDevnet({ port: 0 });
+    const memory = new InMemoryLedger();
+    let failures = 0;
+    // The first write of a success fails; the follower's next one goes through.
+    const ledger = new Proxy(memory, {
+      get(target, property, receiver) {
+        const value = Reflect.get(target, property, receiver);
+        if (property === 'update') {
+          return (...args: Parameters<Ledger['update']>) =>
+            args[1].state === 'success' && failures++ === 0
+              ? Promise.reject(new Error('the disk is full'))
+              : memory.update(...args);
+        }
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const facilitator = createFacilitator({
+      networks: { testnet: { url: devnet.url } },
+      ledger,
+      pollIntervalMs: 20,
+    });
+    try {
+      const { payload, requirements } = await pay(devnet, devnet.accounts[0]!.account, 0n);
+      const answer = await facilitator.settle(payload, requirements);
+      assert.equal(answer.success, true, JSON.stringify(answer));
+      const record = await memory.get(answer.transaction);
+      assert.ok(record);
+      assert.equal(await memory.answerOf(record.paymentTxid), 'success');
+      const retry = await facilitator.settle(payload, requirements);
+      assert.equal(retry.errorReason, 'duplicate_settlement');
+      await until(
+        async () => (await memory.get(record.txid))?.state === 'success',
+        'the success written',
+      );
+      assert.equal(failures, 2, 'one failed write, then the follower’s');
+    } finally {
+      await facilitator.idle();
+      await devnet.stop();
+    }
+  });
+});
