@@ -1,10 +1,11 @@
 /**
  * Settlements that take the direct path (claimed, checked and marked in one ledger step: `Ledger.claimToSend`),
  * against the devnet over HTTP, on the in-memory ledger:
- * - a payer whose balance covers one of two payments, one waiting for its nonce and one direct, gets one settled and
- *   the other refused `insufficient_funds_in_flight`, whichever way they race;
+ * - a payer whose balance covers one of two payments never has both sent: a direct payment after a payment waiting
+ *   for its nonce, or a second direct payment after a direct one, is refused `insufficient_funds_in_flight`;
+ * - a caller that hangs up while its direct claim waits for the ledger gets nothing recorded and nothing sent;
  * - a success whose state write fails is still answered once its answer is recorded (the chain decided it), and the
- *   settlement, left broadcast, is followed until its success is written.
+ *   settlement, left broadcast, is followed until its success is written, through more than one failed write.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -62,7 +63,6 @@ describe('facilitator engine: the direct settle path', () => {
         networks: { testnet: { url: devnet.url } },
         ledger,
         pollIntervalMs: 20,
-        settleTimeoutMs: 2_000,
       });
       try {
         const payer = privateKeyToAccount(randomBytes(32).toString('hex'), 'testnet');
@@ -73,12 +73,19 @@ describe('facilitator engine: the direct settle path', () => {
         const inFlight = () => ledger.inFlight('stacks:2147483648', payer.address);
         let answers: Awaited<ReturnType<typeof facilitator.settle>>[];
         if (first === 'waiting') {
-          // Nonce 1 is claimed and waits for nonce 0 to reach the mempool; then nonce 0 comes, direct.
-          const later = facilitator.settle(waiting.payload, waiting.requirements);
+          // Nonce 1 is claimed (three steps) and waits for nonce 0 to reach the mempool; then nonce 0 comes, direct.
+          // The waiting call hangs up once nonce 0 is answered: it would otherwise wait out its settle timeout.
+          const hangUp = new AbortController();
+          const later = facilitator.settle(waiting.payload, waiting.requirements, {
+            signal: hangUp.signal,
+          });
           await until(async () => (await inFlight()).length === 1, 'the waiting claim');
-          answers = [await facilitator.settle(direct.payload, direct.requirements), await later];
+          const directAnswer = await facilitator.settle(direct.payload, direct.requirements);
+          hangUp.abort();
+          answers = [directAnswer, await later];
         } else {
-          // Nonce 0 is claimed and marked in one step while the chain holds it unmined; then nonce 1 comes.
+          // Nonce 0 is claimed and marked in one step while the chain holds it unmined; then nonce 1 comes, direct
+          // too (the payer's next nonce counts the mempool).
           devnet.chain.stall(true);
           const sent = facilitator.settle(direct.payload, direct.requirements);
           await until(() => devnet.chain.mempool.length === 1, 'the direct broadcast');
@@ -102,7 +109,8 @@ describe('facilitator engine: the direct settle path', () => {
             JSON.stringify(waitingAnswer),
           );
         }
-        // Waiting first, nonce 1 then waits for a nonce 0 that never reaches the chain, and is refused at its deadline.
+        // Waiting first, nonce 1 then waits for a nonce 0 that never reaches the chain, until its caller hangs up.
+        if (first === 'waiting') assert.equal(waitingAnswer?.errorReason, 'settlement_cancelled');
         assert.equal(
           answers.filter((answer) => answer?.success).length,
           first === 'direct' ? 1 : 0,
@@ -116,17 +124,52 @@ describe('facilitator engine: the direct settle path', () => {
     });
   }
 
+  test('a caller that hangs up while its direct claim waits for the ledger gets nothing recorded and nothing sent', async () => {
+    const devnet = await startDevnet({ port: 0 });
+    const memory = new InMemoryLedger();
+    const hangUp = new AbortController();
+    // The caller hangs up as the claim reaches the ledger (as during a wait for SQLite's write lock or its sync).
+    const ledger = new Proxy(memory, {
+      get(target, property, receiver) {
+        const value = Reflect.get(target, property, receiver);
+        if (property === 'claimToSend') {
+          return (...args: Parameters<NonNullable<Ledger['claimToSend']>>) => {
+            hangUp.abort();
+            return memory.claimToSend(...args);
+          };
+        }
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const facilitator = createFacilitator({
+      networks: { testnet: { url: devnet.url } },
+      ledger,
+      pollIntervalMs: 20,
+    });
+    try {
+      const { payload, requirements } = await pay(devnet, devnet.accounts[0]!.account, 0n);
+      const answer = await facilitator.settle(payload, requirements, { signal: hangUp.signal });
+      assert.equal(answer.errorReason, 'settlement_cancelled', JSON.stringify(answer));
+      assert.deepEqual(await memory.inFlight('stacks:2147483648', devnet.accounts[0]!.address), []);
+      assert.equal(devnet.chain.mempool.length, 0);
+      assert.equal(devnet.chain.height, 0, 'nothing was mined');
+    } finally {
+      await facilitator.idle();
+      await devnet.stop();
+    }
+  });
+
   test('a success whose state write fails is answered once its answer is recorded, then written by its follower', async () => {
     const devnet = await startDevnet({ port: 0 });
     const memory = new InMemoryLedger();
     let failures = 0;
-    // The first write of a success fails; the follower's next one goes through.
+    // The first two writes of a success fail (the settle call's, then its follower's first); the third goes through.
     const ledger = new Proxy(memory, {
       get(target, property, receiver) {
         const value = Reflect.get(target, property, receiver);
         if (property === 'update') {
           return (...args: Parameters<Ledger['update']>) =>
-            args[1].state === 'success' && failures++ === 0
+            args[1].state === 'success' && failures++ < 2
               ? Promise.reject(new Error('the disk is full'))
               : memory.update(...args);
         }
@@ -151,7 +194,7 @@ describe('facilitator engine: the direct settle path', () => {
         async () => (await memory.get(record.txid))?.state === 'success',
         'the success written',
       );
-      assert.equal(failures, 2, 'one failed write, then the follower’s');
+      assert.equal(failures, 3, 'two failed writes, then the follower’s next look wrote it');
     } finally {
       await facilitator.idle();
       await devnet.stop();

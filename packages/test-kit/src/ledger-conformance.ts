@@ -116,6 +116,19 @@ export function ledgerConformance(
       );
     });
 
+    test('an admit that throws records nothing, and its error is thrown', async () => {
+      const ledger = await create();
+      const claimToSend = claimToSendOf(ledger);
+      await assert.rejects(
+        claimToSend(settlement(1), () => {
+          throw new Error('admit failed');
+        }),
+        /admit failed/,
+      );
+      assert.equal(await ledger.get(settlement(1).paymentTxid), undefined);
+      assert.deepEqual(await ledger.unfinished(), []);
+    });
+
     test('a taken txid or (payer, nonce) is a conflict, and admit is not asked', async () => {
       const ledger = await create();
       const claimToSend = claimToSendOf(ledger);

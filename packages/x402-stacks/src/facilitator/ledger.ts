@@ -222,9 +222,10 @@ export interface Ledger {
    * is recorded and the error is thrown.
    *
    * What a facilitator relies on: the call resolves only once the claim, marked, is durable (the caller broadcasts on
-   * it), and a refusal only once everything it was judged on is; and it is atomic with every other claim of the
-   * payer, in any process: of two claims of one payer, made either way, the later one's `admit` (or `inFlight` read
-   * after its `claim`) sees the earlier. Optional: without it, the facilitator claims, reads and marks in three steps.
+   * it), and a refusal only once what this process wrote that it was judged on is; and it is atomic with every other
+   * claim of the payer, in any process: of two claims of one payer, made either way, the later one's `admit` (or
+   * `inFlight` read after its `claim`) sees the earlier. Optional: without it, the facilitator claims, reads and marks
+   * in three steps.
    * @example
    * ```ts
    * const claim = await ledger.claimToSend?.(settlement, (inFlight) => (inFlight.length > 10 ? 'too_many' : undefined));

@@ -15,7 +15,7 @@ import { abandonedBefore, type FacilitatorContext } from './context.js';
 import type { NewSettlement, SendClaimResult, SettlementRecord } from './ledger.js';
 import type { NonceStanding, NonceWaitOutcome } from './nonce-watch.js';
 import { answerOnce, answerRetry } from './one-answer.js';
-import { duplicate, failure, type Refusal } from './outcomes.js';
+import { duplicate, failure, type Refusal, refuse } from './outcomes.js';
 import { parsePaymentPayload } from './parsed-payment.js';
 import { bindToClaim, conflictAnswer, paymentIdNamed } from './payment-id.js';
 import type { SponsorPool } from './sponsor-pool.js';
@@ -173,7 +173,11 @@ async function settleExamined(
     direct
       ? (settlement) =>
           claimToSend(settlement, (inFlight) =>
-            fundsInFlightProblem(check, examined.state, inFlight),
+            // A caller that hung up while the claim waited for the ledger (see step 6) gets nothing recorded and
+            // nothing sent. Once marked, it is not given back: another process's keeper may send marked bytes.
+            signal?.aborted
+              ? refuse('settlement_cancelled', cancelledMessage(check.nonce))
+              : fundsInFlightProblem(check, examined.state, inFlight),
           )
       : (settlement) => ledger.claim(settlement),
   );
@@ -188,15 +192,7 @@ async function settleExamined(
       `nonce ${check.nonce} is already claimed by transaction ${claim.existing.txid}`,
     );
   }
-  if (direct) {
-    // A caller that hung up while the claim was made gets nothing sent (see step 6): nothing was, and no keeper sends
-    // a settlement's bytes again this soon after it was marked.
-    if (signal?.aborted) {
-      await ledger.release(check.txid, claim.record.createdAt, { from: ['broadcast'] });
-      return cancelled(check.payer, network, check.nonce);
-    }
-    return broadcastAndTrack(context, tracker, examined, claim.record, answerBy, signal);
-  }
+  if (direct) return broadcastAndTrack(context, tracker, examined, claim.record, answerBy, signal);
   const claimedAt = claim.record.createdAt;
 
   // 3. Funds, now that the claim is in the ledger: two settles of one payer racing past step 1 each see the other here,
@@ -378,12 +374,11 @@ async function broadcastAndTrack(
 
 /** The answer to a settle call whose caller hung up before its payment was sent: nothing was, and its claim is free. */
 function cancelled(payer: string, network: StacksNetwork, nonce: bigint): SettleResponse {
-  return failure(
-    payer,
-    network,
-    'settlement_cancelled',
-    `the settle call was cancelled before the payment at nonce ${nonce} was sent; nothing was sent`,
-  );
+  return failure(payer, network, 'settlement_cancelled', cancelledMessage(nonce));
+}
+
+function cancelledMessage(nonce: bigint): string {
+  return `the settle call was cancelled before the payment at nonce ${nonce} was sent; nothing was sent`;
 }
 
 /** The key the payer's chain state is read under for this payment (as `readPayerState` reads it). */

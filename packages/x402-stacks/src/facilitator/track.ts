@@ -50,8 +50,9 @@ export type TrackOptions = {
    * Turns the outcome into the call's answer (`answerOnce`). For a success it starts in the same event-loop turn as
    * the success's ledger write, so a ledger that groups a turn's writes makes both durable together; once it gave
    * its answer, a failed write of the success no longer withholds it (the chain decided the success, and the payment
-   * would be taken and never served): the settlement, still broadcast, is followed in the background until its
-   * success is written. Without it, such a failed write rejects, as before an answer.
+   * would be taken and never served): the settlement, still broadcast, is followed in the background, looked at again
+   * each round until its success is written (past the follow's time, by the keeper or the next start). Without it,
+   * such a failed write rejects, as before an answer.
    */
   readonly answer?: (outcome: SettleResponse) => Promise<SettleResponse>;
 };
@@ -328,7 +329,19 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
       const read = await nextRead(chain, record.txid, answering ? until : undefined);
       if (read === STOPPED || read === DEADLINE) return { seen: 'pending' };
       const looked = await look(record, chain, { read });
-      if (!answering) await looked.written;
+      // Followed in the background, a success whose write failed is looked at again next round, until it is written
+      // or the follow's time ends (the keeper, or the next start, takes it from there).
+      if (
+        !answering &&
+        looked.written &&
+        !(await looked.written.then(
+          () => true,
+          () => false,
+        ))
+      ) {
+        if (context.now() >= until || stopped) return { seen: 'pending' };
+        continue;
+      }
       if (looked.seen === 'success' || looked.seen === 'failed') return looked;
       if (context.now() >= until || stopped) return looked;
     }
