@@ -54,8 +54,13 @@ export async function openSqliteLedger(options: { path: string; now?: () => numb
   const dialect = new GroupCommitSqliteDialect({ database, syncWal: wal.sync });
   const db = new Kysely<LedgerDatabase>({ dialect });
   const run: QueryRunner = (query) => dialect.execute(query);
-  await migrateLedger(db);
-  await migrateDiscovery(db as unknown as Kysely<DiscoveryDatabase>);
+  // In one transaction, under the file's write lock: processes opening a new file together wait for the first to
+  // finish, where a process that found the table already made would claim before its unique indexes existed (two
+  // claims of one nonce both taken, and the index then failing to build).
+  await db.transaction().execute(async (trx) => {
+    await migrateLedger(trx);
+    await migrateDiscovery(trx as unknown as Kysely<DiscoveryDatabase>);
+  });
   return {
     ledger: new SqlLedger(db, {
       dialect: 'sqlite',

@@ -77,7 +77,7 @@ export function resolveBatchOption(
     option.escrows.some(
       (escrow) =>
         typeof escrow !== 'string' ||
-        !/^S[0-9A-Z]{38,40}\.[a-zA-Z][a-zA-Z0-9_-]{0,39}$/.test(escrow),
+        !/^S[0-9A-Z]{27,40}\.[a-zA-Z][a-zA-Z0-9_-]{0,39}$/.test(escrow),
     )
   ) {
     throw new PayerOptionsError(

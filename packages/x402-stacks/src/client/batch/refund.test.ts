@@ -85,3 +85,30 @@ describe('channelsForOffer', () => {
     assert.deepEqual(channelsForOffer([record], otherPayer.address, offer), []);
   });
 });
+
+describe('refundPayload for a shorter address', () => {
+  test('an account whose address is 39 characters (a hash that begins with zero bits) gets a refund that parses', () => {
+    // c32 writes such a hash shorter: 41 characters for most accounts, 39 for about one in 200.
+    const short = privateKeyToAccount(
+      'a14c85a80bcd3a6fc45ff60a5805ec442f9c3f9e206f29cce9c10aa84edbc6be01',
+      'testnet',
+    );
+    assert.equal(short.address, 'STP9WX9AZBNSVWFAHSW1S6DPPY43JEKT16732Z9');
+    const channel = {
+      ...newChannelForOffer(short.address, offer, `0x${'cd'.repeat(32)}`, 1),
+      deposited: 50_000n,
+      charged: 4_200n,
+      signedMax: 5_000n,
+    };
+    const payload = refundPayload(short, channel);
+    assert.equal(RefundPayloadSchema.safeParse(payload).success, true);
+    // The boot address, 29 characters, is a principal too (its contracts are the chain's own).
+    assert.equal(
+      RefundPayloadSchema.safeParse({
+        ...payload,
+        channelConfig: { ...payload.channelConfig, receiver: 'ST000000000000000000002AMW42H' },
+      }).success,
+      true,
+    );
+  });
+});
