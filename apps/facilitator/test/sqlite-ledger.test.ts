@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { ledgerConformance, settlement } from '@x402-stacks/test-kit/ledger-conformance';
+import Database from 'better-sqlite3';
 import { sql } from 'kysely';
 import { openSqliteLedger } from '../src/ledger/sqlite.js';
 
@@ -144,4 +145,40 @@ test('a ledger file from before settlements recorded their resource gains the co
   } finally {
     await reopened.close();
   }
+});
+
+test('an up-to-date file opens with reads only, while another process holds its write lock', async () => {
+  const path = join(dir, 'busy.db');
+  await (await openSqliteLedger({ path })).close();
+  // Another process in the middle of a write: it holds the lock as long as it likes.
+  const busy = new Database(path);
+  busy.exec('begin immediate');
+  try {
+    const started = Date.now();
+    const again = await openSqliteLedger({ path });
+    assert.ok(Date.now() - started < 2_000, 'it did not wait for the write lock');
+    assert.equal(await again.ledger.get(settlement(1).paymentTxid), undefined);
+    await again.close();
+  } finally {
+    busy.exec('rollback');
+    busy.close();
+  }
+});
+
+test('a new file another process keeps locked fails to open, naming the lock, and opens once it is free', async () => {
+  const path = join(dir, 'locked.db');
+  // A file made, switched to the write-ahead log and locked by another process before any table exists.
+  const other = new Database(path);
+  other.pragma('journal_mode = WAL');
+  other.exec('begin immediate');
+  try {
+    await assert.rejects(openSqliteLedger({ path }), /locked|busy/i);
+  } finally {
+    other.exec('rollback');
+    other.close();
+  }
+  // The failed open holds nothing of the file: it opens and migrates now.
+  const opened = await openSqliteLedger({ path });
+  assert.equal((await opened.ledger.claim(settlement(2))).claimed, true);
+  await opened.close();
 });

@@ -25,7 +25,7 @@ export type DiscoveryDatabase = { x402_discovery: DiscoveryTable };
 
 /** Creates the table and its indexes if they do not exist; touches nothing when they do. */
 export async function migrateDiscovery(db: Kysely<DiscoveryDatabase>): Promise<void> {
-  if (await hasTable(db)) return;
+  if (await discoveryUpToDate(db)) return;
   await db.schema
     .createTable('x402_discovery')
     .ifNotExists()
@@ -54,7 +54,8 @@ export async function migrateDiscovery(db: Kysely<DiscoveryDatabase>): Promise<v
     .execute();
 }
 
-async function hasTable(db: Kysely<DiscoveryDatabase>): Promise<boolean> {
+/** Whether {@link migrateDiscovery} has nothing to do: its table is there. */
+export async function discoveryUpToDate(db: Kysely<DiscoveryDatabase>): Promise<boolean> {
   const { rows } =
     db.getExecutor().adapter instanceof PostgresAdapter
       ? await sql<{ name: string }>`select table_name as name from information_schema.tables

@@ -107,6 +107,19 @@ export type LedgerDatabase = {
   x402_channels: ChannelsTable;
 };
 
+/**
+ * Whether every step of {@link migrateLedger} is done, by the reads each step makes before it touches anything: a
+ * start that finds them all needs no write, nor the lock a migration runs under.
+ */
+export async function ledgerUpToDate(db: Kysely<LedgerDatabase>): Promise<boolean> {
+  return (
+    (await paymentIdsMade(db)) &&
+    (await channelsMade(db)) &&
+    (await settlementTablesMade(db)) &&
+    (await inFlightIndexMade(db))
+  );
+}
+
 /** Creates the tables if they do not exist. Idempotent; run it at every start (under a lock when shared). */
 export async function migrateLedger(db: Kysely<LedgerDatabase>): Promise<void> {
   // A table of its own with its own up-to-date check, so that it merges with other changes to the tables below.
@@ -120,7 +133,7 @@ export async function migrateLedger(db: Kysely<LedgerDatabase>): Promise<void> {
 async function migrateSettlementTables(db: Kysely<LedgerDatabase>): Promise<void> {
   // Up to date already (the last change below is there): touch nothing. Even a `create index if not exists` locks its
   // table, and a process restarting beside a busy one would deadlock with that one's transactions.
-  if ((await namesIn(db, 'x402_settlements', 'columns')).includes('resource')) return;
+  if (await settlementTablesMade(db)) return;
   await db.schema
     .createTable('x402_settlements')
     .ifNotExists()
@@ -249,7 +262,7 @@ export const IN_FLIGHT_INDEX = 'x402_settlements_in_flight';
  * index such a build left when it failed is dropped and built again here.
  */
 async function migrateInFlightIndex(db: Kysely<LedgerDatabase>): Promise<void> {
-  if ((await namesIn(db, 'x402_settlements', 'indexes')).includes(IN_FLIGHT_INDEX)) return;
+  if (await inFlightIndexMade(db)) return;
   const create = sql.raw(
     `create index if not exists ${IN_FLIGHT_INDEX} on x402_settlements (network, payer) where ${HOLDS_NONCE_SQL} and ${IN_FLIGHT_SQL}`,
   );
@@ -285,7 +298,7 @@ async function indexBuildUnderWay(
 
 /** Creates the `payment-identifier` table, unless it is there (then it touches nothing, like the check above). */
 async function migratePaymentIds(db: Kysely<LedgerDatabase>): Promise<void> {
-  if ((await namesIn(db, 'x402_payment_ids', 'columns')).length > 0) return;
+  if (await paymentIdsMade(db)) return;
   await db.schema
     .createTable('x402_payment_ids')
     .ifNotExists()
@@ -312,7 +325,7 @@ async function migratePaymentIds(db: Kysely<LedgerDatabase>): Promise<void> {
  * padded text into a 64-bit integer or a lossy real), compared as padded text.
  */
 async function migrateChannels(db: Kysely<LedgerDatabase>): Promise<void> {
-  if ((await namesIn(db, 'x402_channels', 'columns')).length > 0) return;
+  if (await channelsMade(db)) return;
   const amount =
     db.getExecutor().adapter instanceof PostgresAdapter
       ? sql`numeric(${sql.raw(String(AMOUNT_DIGITS))}, 0)`
@@ -356,6 +369,23 @@ async function addColumnIfMissing(
     // Two processes opening one SQLite file of the previous release at once: the other one added it first.
     if (!(await namesIn(db, table, 'columns')).includes(column)) throw error;
   }
+}
+
+/** The settlements table is up to date: the last change to it (the `resource` column) is there. */
+async function settlementTablesMade(db: Kysely<LedgerDatabase>): Promise<boolean> {
+  return (await namesIn(db, 'x402_settlements', 'columns')).includes('resource');
+}
+
+async function inFlightIndexMade(db: Kysely<LedgerDatabase>): Promise<boolean> {
+  return (await namesIn(db, 'x402_settlements', 'indexes')).includes(IN_FLIGHT_INDEX);
+}
+
+async function paymentIdsMade(db: Kysely<LedgerDatabase>): Promise<boolean> {
+  return (await namesIn(db, 'x402_payment_ids', 'columns')).length > 0;
+}
+
+async function channelsMade(db: Kysely<LedgerDatabase>): Promise<boolean> {
+  return (await namesIn(db, 'x402_channels', 'columns')).length > 0;
 }
 
 /**

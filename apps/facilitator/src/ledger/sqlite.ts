@@ -8,9 +8,9 @@
 import { type FileHandle, open } from 'node:fs/promises';
 import Database from 'better-sqlite3';
 import { Kysely } from 'kysely';
-import { type DiscoveryDatabase, migrateDiscovery } from './discovery-schema.js';
+import { type DiscoveryDatabase, discoveryUpToDate, migrateDiscovery } from './discovery-schema.js';
 import type { QueryRunner } from './prepared.js';
-import { type LedgerDatabase, migrateLedger } from './schema.js';
+import { type LedgerDatabase, ledgerUpToDate, migrateLedger } from './schema.js';
 import { SqlChannelLedger } from './sql-channel-ledger.js';
 import { SqlLedger } from './sql-ledger.js';
 import { GroupCommitSqliteDialect } from './sqlite-group-commit.js';
@@ -54,13 +54,23 @@ export async function openSqliteLedger(options: { path: string; now?: () => numb
   const dialect = new GroupCommitSqliteDialect({ database, syncWal: wal.sync });
   const db = new Kysely<LedgerDatabase>({ dialect });
   const run: QueryRunner = (query) => dialect.execute(query);
-  // In one transaction, under the file's write lock: processes opening a new file together wait for the first to
-  // finish, where a process that found the table already made would claim before its unique indexes existed (two
-  // claims of one nonce both taken, and the index then failing to build).
-  await db.transaction().execute(async (trx) => {
-    await migrateLedger(trx);
-    await migrateDiscovery(trx as unknown as Kysely<DiscoveryDatabase>);
-  });
+  const discovery = db as unknown as Kysely<DiscoveryDatabase>;
+  try {
+    // A file that needs any step is migrated in one transaction, under the file's write lock: processes opening a new
+    // file together wait for the first to finish, where a process that found the table already made would claim
+    // before its unique indexes existed (two claims of one nonce both taken, and the index then failing to build).
+    // An up-to-date file costs reads only: a restart beside a busy process need not win the write lock to open.
+    if (!(await ledgerUpToDate(db)) || !(await discoveryUpToDate(discovery))) {
+      await db.transaction().execute(async (trx) => {
+        await migrateLedger(trx);
+        await migrateDiscovery(trx as unknown as Kysely<DiscoveryDatabase>);
+      });
+    }
+  } catch (error) {
+    await db.destroy().catch(() => database.close());
+    await wal.close();
+    throw error;
+  }
   return {
     ledger: new SqlLedger(db, {
       dialect: 'sqlite',
