@@ -46,6 +46,21 @@ async function pay(
   };
 }
 
+/** The in-memory ledger with one method replaced, every other one its own. */
+function replacing<K extends 'claimToSend' | 'update'>(
+  ledger: InMemoryLedger,
+  method: K,
+  replacement: InMemoryLedger[K],
+): Ledger {
+  return new Proxy(ledger, {
+    get(target, property, receiver) {
+      if (property === method) return replacement;
+      const value = Reflect.get(target, property, receiver);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
 async function until(condition: () => Promise<boolean> | boolean, what: string): Promise<void> {
   const deadline = Date.now() + 10_000;
   while (!(await condition())) {
@@ -129,17 +144,9 @@ describe('facilitator engine: the direct settle path', () => {
     const memory = new InMemoryLedger();
     const hangUp = new AbortController();
     // The caller hangs up as the claim reaches the ledger (as during a wait for SQLite's write lock or its sync).
-    const ledger = new Proxy(memory, {
-      get(target, property, receiver) {
-        const value = Reflect.get(target, property, receiver);
-        if (property === 'claimToSend') {
-          return (...args: Parameters<NonNullable<Ledger['claimToSend']>>) => {
-            hangUp.abort();
-            return memory.claimToSend(...args);
-          };
-        }
-        return typeof value === 'function' ? value.bind(target) : value;
-      },
+    const ledger = replacing(memory, 'claimToSend', (...args) => {
+      hangUp.abort();
+      return memory.claimToSend(...args);
     });
     const facilitator = createFacilitator({
       networks: { testnet: { url: devnet.url } },
@@ -164,18 +171,11 @@ describe('facilitator engine: the direct settle path', () => {
     const memory = new InMemoryLedger();
     let failures = 0;
     // The first two writes of a success fail (the settle call's, then its follower's first); the third goes through.
-    const ledger = new Proxy(memory, {
-      get(target, property, receiver) {
-        const value = Reflect.get(target, property, receiver);
-        if (property === 'update') {
-          return (...args: Parameters<Ledger['update']>) =>
-            args[1].state === 'success' && failures++ < 2
-              ? Promise.reject(new Error('the disk is full'))
-              : memory.update(...args);
-        }
-        return typeof value === 'function' ? value.bind(target) : value;
-      },
-    });
+    const ledger = replacing(memory, 'update', (...args) =>
+      args[1].state === 'success' && failures++ < 2
+        ? Promise.reject(new Error('the disk is full'))
+        : memory.update(...args),
+    );
     const facilitator = createFacilitator({
       networks: { testnet: { url: devnet.url } },
       ledger,

@@ -86,7 +86,11 @@ describe('a settlement’s ledger steps', () => {
       const { payload, requirements } = await payment(devnet, 0n);
       devnet.chain.stall(true);
       const settled = facilitator.settle(payload, requirements);
-      while (devnet.chain.mempool.length === 0) await new Promise((r) => setTimeout(r, 5));
+      const deadline = Date.now() + 10_000;
+      while (devnet.chain.mempool.length === 0) {
+        assert.ok(Date.now() < deadline, 'the payment reached the mempool within 10 s');
+        await new Promise((r) => setTimeout(r, 5));
+      }
       // Marked before it is sent: at the broadcast, another connection already reads it so.
       const stateAtBroadcast = (
         reader.prepare('select state from x402_settlements').get() as { state: string }
