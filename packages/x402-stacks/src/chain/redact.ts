@@ -79,6 +79,23 @@ export function redactUrl(
   return redactSecrets(redacted, secrets);
 }
 
+/** A value of a configured base URL's query at least this long is hidden wherever it appears; shorter ones only in URLs. */
+const QUERY_SECRET_LENGTH = 8;
+
+/**
+ * The values of a configured base URL's query to hide wherever they appear. A provider that authenticates by query may
+ * name its parameter anything, so every one of them is hidden by name in the URLs shown (`redactUrl`'s
+ * `maskedParams`); in free text only a value long enough to be a credential is, not a word (`testnet`, `1000`) that
+ * would blot out the rest of the message. Internal: the chain client and the facilitator client share it.
+ * @example
+ * ```ts
+ * querySecrets(new URL('https://node.example/?network=testnet&id=k3y-in-url')); // ['k3y-in-url']
+ * ```
+ */
+export function querySecrets(base: URL): string[] {
+  return [...base.searchParams.values()].filter((value) => value.length >= QUERY_SECRET_LENGTH);
+}
+
 /**
  * Replaces each secret, and its URL-encoded form, with `***` in free text. Internal: used for error details.
  * @example

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { ChainRequestError, type ChainRequestReason } from './errors.js';
 import { type Exchange, errorCode, type OutgoingRequest } from './exchange.js';
-import { redactSecrets, redactUrl } from './redact.js';
+import { querySecrets, redactSecrets, redactUrl } from './redact.js';
 import { Mismatch, type ShapeCheck } from './shape-checks.js';
 
 /** The longest single wait between retries, whatever `retry-after` asks for. */
@@ -18,9 +18,6 @@ export const BASE_BACKOFF_MS = 500;
 const GATEWAY_STATUSES: ReadonlySet<number> = new Set([502, 503, 504]);
 
 const BODY_SNIPPET_LENGTH = 300;
-
-/** A value of the base URL's query at least this long is hidden wherever it appears; shorter ones only in the URL. */
-const QUERY_SECRET_LENGTH = 8;
 
 export type Transport = {
   /** The base URL as configured, credentials included; shown only through `redactUrl`. */
@@ -86,16 +83,12 @@ export type Request = (spec: RequestSpec) => Promise<ChainResponse>;
  */
 export function createRequest(transport: Transport): Request {
   const { base, apiKey, timeoutMs, maxRetries } = transport;
-  // A provider that authenticates by query may name its parameter anything: the base URL's own parameters are hidden
-  // by name in every URL shown, and their values wherever else they appear, when long enough to be a credential
-  // rather than a word (`testnet`, `1000`) that would blot out the rest of the message.
+  // The base URL's own query parameters are hidden by name in every URL shown, and their values elsewhere when long
+  // enough to be credentials (`querySecrets`).
   const baseParams: ReadonlySet<string> = new Set(base.searchParams.keys());
-  const secrets = [
-    apiKey,
-    safeDecode(base.password),
-    base.password,
-    ...[...base.searchParams.values()].filter((value) => value.length >= QUERY_SECRET_LENGTH),
-  ].filter((secret): secret is string => !!secret);
+  const secrets = [apiKey, safeDecode(base.password), base.password, ...querySecrets(base)].filter(
+    (secret): secret is string => !!secret,
+  );
   const redact = (text: string) => redactSecrets(text, secrets);
   const headers: Record<string, string> = {
     accept: 'application/json',

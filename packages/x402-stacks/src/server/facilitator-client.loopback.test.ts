@@ -163,6 +163,33 @@ describe('createFacilitatorClient', () => {
     }
   });
 
+  test('a short value of the base query is hidden in the URL shown, not in the rest of the message; a long one everywhere', async () => {
+    const facilitator = await fakeFacilitatorService(() => ({
+      status: 500,
+      body: '{"error":"maintenance: k3y-in-url-9 paused"}',
+    }));
+    try {
+      const client = createFacilitatorClient({
+        url: `${facilitator.url}/?tenant=main&id=k3y-in-url-9`,
+      });
+      await assert.rejects(
+        client.settle({ x402Version: 2, accepted: entry, payload: {} }, entry),
+        (error: unknown) => {
+          assert.ok(error instanceof FacilitatorRequestError);
+          assert.equal(
+            error.message.split(' answered')[0],
+            `POST ${facilitator.url}/settle?tenant=***&id=***`,
+          );
+          // "main" is a word here, not a credential: blotting it out would leave "***tenance".
+          assert.equal(error.details, '{"error":"maintenance: *** paused"}');
+          return true;
+        },
+      );
+    } finally {
+      facilitator.server.close();
+    }
+  });
+
   test('an error names a base path that starts with // as a path, not a host', async () => {
     const facilitator = await fakeFacilitatorService(() => ({ status: 500, body: '{}' }));
     try {

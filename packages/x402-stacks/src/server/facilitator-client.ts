@@ -8,7 +8,7 @@ import { z } from 'zod';
 import type { Exchange } from '../chain/exchange.js';
 import { createFetchExchange } from '../chain/fetch-exchange.js';
 import { createNodeExchange } from '../chain/node-exchange.js';
-import { redactSecrets, redactUrl } from '../chain/redact.js';
+import { querySecrets, redactSecrets, redactUrl } from '../chain/redact.js';
 import { utf8ToBase64 } from '../protocol/base64.js';
 import {
   type PaymentPayload,
@@ -163,12 +163,13 @@ export function createFacilitatorClient(options: FacilitatorClientOptions): Faci
   base.username = '';
   base.password = '';
   const basePath = base.pathname.replace(/\/+$/, '');
-  // The base's own query may authenticate under any name: its parameters are hidden by name in every URL shown.
+  // The base's own query may authenticate under any name: its parameters are hidden by name in every URL shown, and
+  // their values elsewhere when long enough to be credentials, as the chain client hides its own (`querySecrets`).
   const baseParams: ReadonlySet<string> = new Set(base.searchParams.keys());
   const secrets = [
     ...(apiKey ? [apiKey, encodeURIComponent(apiKey)] : []),
     ...(password ? [password, encodeURIComponent(password)] : []),
-    ...[...base.searchParams.values()].filter((value) => value.length > 0),
+    ...querySecrets(base),
   ];
   const timeoutMs = parsed.data.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const settleTimeoutMs = parsed.data.settleTimeoutMs ?? DEFAULT_SETTLE_TIMEOUT_MS;
