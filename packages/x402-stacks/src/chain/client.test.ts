@@ -549,6 +549,19 @@ describe('createChainClient: transport', () => {
     assert.deepEqual(paths(), ['GET /v2/info']);
   });
 
+  test("error: a redirect that keeps the base URL's query shows it hidden by name, however short its values", async () => {
+    node.script('GET /v2/info', {
+      status: 302,
+      headers: { location: `${node.url}/elsewhere/v2/info?tenant=t1&sig=ab12` },
+    });
+    const error = await chainError(client({ url: `${node.url}/?tenant=t1&sig=ab12` }).getInfo());
+    assert.match(
+      error.message,
+      /redirect to http:\/\/127\.0\.0\.1:\d+\/elsewhere\/v2\/info\?tenant=\*\*\*&sig=\*\*\*/,
+    );
+    assert.doesNotMatch(error.message, /t1|ab12/);
+  });
+
   test('keeps a path prefix of the base URL', async () => {
     node.script('GET /stacks/v2/info', { status: 200, json: { ...INFO, stacks_tip_height: 777 } });
     assert.equal((await client({ url: `${node.url}/stacks/` }).getInfo()).stacksTipHeight, 777);

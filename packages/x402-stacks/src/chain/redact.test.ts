@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { redactSecrets, redactUrl } from './redact.js';
+import { querySecrets, redactQueryPairs, redactSecrets, redactUrl } from './redact.js';
 
 describe('redactUrl', () => {
   test('replaces user and password with ***', () => {
@@ -72,5 +72,30 @@ describe('redactSecrets', () => {
 
   test('ignores empty and very short secrets instead of mangling the text', () => {
     assert.equal(redactSecrets('status 500 at node', ['', '5', 'at']), 'status 500 at node');
+  });
+});
+
+describe('redactQueryPairs and querySecrets', () => {
+  test('hides the value of each named pair, however short, where a query or a sentence has it', () => {
+    const names = new Set(['tenant', 'a.b']);
+    assert.equal(
+      redactQueryPairs(
+        'see /x?tenant=t1&other=o1 or "tenant=t2", tenant=t3; a.b=4&amp;tenant=t5 aXb=6 mytenant=7',
+        names,
+      ),
+      // A value runs to the next &, #, space, quote or angle bracket: the ; after t3 goes with it.
+      'see /x?tenant=***&other=o1 or "tenant=***", tenant=*** a.b=***&amp;tenant=*** aXb=6 mytenant=7',
+    );
+  });
+
+  test('names no pair: the text is unchanged', () => {
+    assert.equal(redactQueryPairs('tenant=t1', new Set()), 'tenant=t1');
+  });
+
+  test('only a base query value of 8 or more characters is a secret in free text', () => {
+    assert.deepEqual(
+      querySecrets(new URL('https://node.example/?network=testnet&id=k3y-in-url&n=12345678')),
+      ['k3y-in-url', '12345678'],
+    );
   });
 });

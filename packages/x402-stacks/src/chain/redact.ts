@@ -85,8 +85,9 @@ const QUERY_SECRET_LENGTH = 8;
 /**
  * The values of a configured base URL's query to hide wherever they appear. A provider that authenticates by query may
  * name its parameter anything, so every one of them is hidden by name in the URLs shown (`redactUrl`'s
- * `maskedParams`); in free text only a value long enough to be a credential is, not a word (`testnet`, `1000`) that
- * would blot out the rest of the message. Internal: the chain client and the facilitator client share it.
+ * `maskedParams`) and wherever text repeats it as `name=value` ({@link redactQueryPairs}); anywhere else only a value
+ * long enough to be a credential is, not a word (`testnet`, `main`) that would blot out the rest of the message.
+ * Internal: the chain client and the facilitator client share it.
  * @example
  * ```ts
  * querySecrets(new URL('https://node.example/?network=testnet&id=k3y-in-url')); // ['k3y-in-url']
@@ -94,6 +95,25 @@ const QUERY_SECRET_LENGTH = 8;
  */
 export function querySecrets(base: URL): string[] {
   return [...base.searchParams.values()].filter((value) => value.length >= QUERY_SECRET_LENGTH);
+}
+
+/**
+ * Hides the value of every `name=value` pair in free text whose name is one of `names`, however short the value: a
+ * body or an error that repeats a URL of the configured base (a redirect's page, a proxy's message) shows its query
+ * as it was sent. Internal: used with {@link querySecrets}.
+ * @example
+ * ```ts
+ * redactQueryPairs('Redirecting to /settle?tenant=main&id=k3y', new Set(['tenant', 'id'])); // 'Redirecting to /settle?tenant=***&id=***'
+ * ```
+ */
+export function redactQueryPairs(text: string, names: ReadonlySet<string>): string {
+  if (names.size === 0) return text;
+  const alternatives = [...names]
+    .flatMap((name) => [name, encodeURIComponent(name)])
+    .map((name) => name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  // A pair starts a query or follows another (`?`, `&`, or `&amp;` in HTML), or stands after a space or a quote.
+  const pair = new RegExp(`(^|[?&;\\s"'])(${alternatives.join('|')})=[^&#\\s"'<>]*`, 'g');
+  return text.replace(pair, `$1$2=${REDACTED}`);
 }
 
 /**

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { ChainRequestError, type ChainRequestReason } from './errors.js';
 import { type Exchange, errorCode, type OutgoingRequest } from './exchange.js';
-import { querySecrets, redactSecrets, redactUrl } from './redact.js';
+import { querySecrets, redactQueryPairs, redactSecrets, redactUrl } from './redact.js';
 import { Mismatch, type ShapeCheck } from './shape-checks.js';
 
 /** The longest single wait between retries, whatever `retry-after` asks for. */
@@ -89,7 +89,7 @@ export function createRequest(transport: Transport): Request {
   const secrets = [apiKey, safeDecode(base.password), base.password, ...querySecrets(base)].filter(
     (secret): secret is string => !!secret,
   );
-  const redact = (text: string) => redactSecrets(text, secrets);
+  const redact = (text: string) => redactSecrets(redactQueryPairs(text, baseParams), secrets);
   const headers: Record<string, string> = {
     accept: 'application/json',
     ...credentialHeaders(base, apiKey),
@@ -226,7 +226,7 @@ export function createRequest(transport: Transport): Request {
         const location = attempt.header('location');
         throw fail(
           'chain_bad_response',
-          `answered a ${status} redirect${location ? ` to ${redactUrl(location, secrets)}` : ''}.`,
+          `answered a ${status} redirect${location ? ` to ${redactUrl(location, secrets, baseParams)}` : ''}.`,
           { status, attempts, maybeDelivered: false },
           {
             metaMessages: [

@@ -163,10 +163,10 @@ describe('createFacilitatorClient', () => {
     }
   });
 
-  test('a short value of the base query is hidden in the URL shown, not in the rest of the message; a long one everywhere', async () => {
+  test('a short value of the base query is hidden in URLs and name=value pairs, not in the rest of the message; a long one everywhere', async () => {
     const facilitator = await fakeFacilitatorService(() => ({
       status: 500,
-      body: '{"error":"maintenance: k3y-in-url-9 paused"}',
+      body: '{"error":"maintenance: k3y-in-url-9 paused, try /settle?tenant=main&id=k3y-in-url-9"}',
     }));
     try {
       const client = createFacilitatorClient({
@@ -180,8 +180,12 @@ describe('createFacilitatorClient', () => {
             error.message.split(' answered')[0],
             `POST ${facilitator.url}/settle?tenant=***&id=***`,
           );
-          // "main" is a word here, not a credential: blotting it out would leave "***tenance".
-          assert.equal(error.details, '{"error":"maintenance: *** paused"}');
+          // "main" is a word here, not a credential: blotting it out would leave "***tenance". Where the body repeats
+          // the query, it is hidden by name.
+          assert.equal(
+            error.details,
+            '{"error":"maintenance: *** paused, try /settle?tenant=***&id=***"}',
+          );
           return true;
         },
       );

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import type { Exchange } from '../chain/exchange.js';
 import { createFetchExchange } from '../chain/fetch-exchange.js';
 import { createNodeExchange } from '../chain/node-exchange.js';
-import { querySecrets, redactSecrets, redactUrl } from '../chain/redact.js';
+import { querySecrets, redactQueryPairs, redactSecrets, redactUrl } from '../chain/redact.js';
 import { utf8ToBase64 } from '../protocol/base64.js';
 import {
   type PaymentPayload,
@@ -84,7 +84,11 @@ export type FacilitatorClient = {
  * ```
  */
 export type FacilitatorClientOptions = {
-  /** The facilitator's base URL, such as `https://facilitator.stacksx402.com`. Credentials in it are never shown. */
+  /**
+   * The facilitator's base URL, such as `https://facilitator.stacksx402.com`. Credentials in it are never shown: its
+   * user and password, and its own query parameters, hidden by name in URLs and in `name=value` pairs of any text,
+   * and elsewhere by value from 8 characters.
+   */
   url: string;
   /** Sent as `Authorization: Bearer <apiKey>`. Never shown in errors. */
   apiKey?: string;
@@ -136,8 +140,8 @@ const OptionsSchema = z.object({
  * A facilitator over HTTP: `POST /verify`, `POST /settle`, `GET /settlements/:txid`, `GET /supported`. Every answer
  * is checked against the x402 schemas. A refusal of `verify` or `settle` is a value, whether it comes with a 2xx or a
  * 4xx (a 4xx body that is the schema with `isValid: false` / `success: false`); a 5xx, any other 4xx, a timeout or a
- * body that is not the schema throws {@link FacilitatorRequestError}, with the URL redacted (user, password,
- * key-like query parameters and the API key).
+ * body that is not the schema throws {@link FacilitatorRequestError}, with the URL redacted (user, password, the
+ * base URL's own query parameters, key-like ones, and the API key).
  *
  * @throws {ServerConfigError} at creation, when the options are invalid.
  * @example
@@ -171,6 +175,7 @@ export function createFacilitatorClient(options: FacilitatorClientOptions): Faci
     ...(password ? [password, encodeURIComponent(password)] : []),
     ...querySecrets(base),
   ];
+  const redact = (text: string) => redactSecrets(redactQueryPairs(text, baseParams), secrets);
   const timeoutMs = parsed.data.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const settleTimeoutMs = parsed.data.settleTimeoutMs ?? DEFAULT_SETTLE_TIMEOUT_MS;
   // Node's own http on a keep-alive agent where the runtime has it, as the chain client does; an injected fetch
@@ -222,7 +227,7 @@ export function createFacilitatorClient(options: FacilitatorClientOptions): Faci
         attempt.timedOut
           ? `${where()} timed out after ${timeout} ms`
           : `${where()} failed: no connection`,
-        { details: redactSecrets(messageOf(attempt.error), secrets), timedOut: attempt.timedOut },
+        { details: redact(messageOf(attempt.error)), timedOut: attempt.timedOut },
       );
     }
     const response = { status: attempt.status, ok: attempt.status >= 200 && attempt.status < 300 };
@@ -239,7 +244,7 @@ export function createFacilitatorClient(options: FacilitatorClientOptions): Faci
       throw new FacilitatorRequestError(
         'facilitator_bad_response',
         `${where()} answered ${response.status}`,
-        { status: response.status, details: redactSecrets(snippet(text), secrets) },
+        { status: response.status, details: redact(snippet(text)) },
       );
     }
     let json: unknown;
@@ -251,7 +256,7 @@ export function createFacilitatorClient(options: FacilitatorClientOptions): Faci
         `${where()} answered non-JSON`,
         {
           status: response.status,
-          details: redactSecrets(snippet(text), secrets),
+          details: redact(snippet(text)),
         },
       );
     }
