@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { Cl, type ClarityValue, makeContractCall } from '@stacks/transactions';
 import { type Devnet, startDevnet } from '@x402-stacks/devnet';
+import { until } from '@x402-stacks/test-kit';
 import { createFacilitator, type Facilitator } from 'x402-stacks';
 import {
   BATCH_SETTLEMENT,
@@ -440,7 +441,7 @@ describe('batch-settlement facilitator under attack', () => {
       paymentOf({ type: 'refund', channelConfig: config, voucher: voucher(payer, config, PRICE) }),
       requirements(),
     );
-    while (devnet.chain.mempool.length === 0) await new Promise((r) => setTimeout(r, 10));
+    await until(() => devnet.chain.mempool.length > 0, "the refund's claim in the mempool");
     const raced = await engine.settle(
       paymentOf({
         type: 'voucher',

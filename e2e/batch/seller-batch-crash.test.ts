@@ -18,6 +18,7 @@ import {
   loadConfig,
   startFacilitatorService,
 } from '@x402-stacks/facilitator';
+import { until } from '@x402-stacks/test-kit';
 import { type Child, FACILITATOR_MAIN, startChild } from './child-process.js';
 import {
   type BatchSeller,
@@ -30,7 +31,6 @@ import {
   startBatchSeller,
   stxBalance,
   txStatus,
-  until,
   WITHDRAW_DELAY,
 } from './seller-stack.js';
 
@@ -86,6 +86,7 @@ describe('a kill -9 of the facilitator service mid-claim', { timeout: 120_000 },
       async () =>
         devnet.chain.mempool.find((record) => record.admitted.origin === authorizer)?.admitted.txid,
       'the claim in the mempool',
+      { ms: 30_000 },
     );
     assert.equal(await first.stop('SIGKILL'), null, 'killed, not exited');
 
@@ -105,7 +106,7 @@ describe('a kill -9 of the facilitator service mid-claim', { timeout: 120_000 },
         return (await stxBalance(devnet.url, payTo)) === sellerBefore + charged ? true : undefined;
       },
       'what the killed process claimed to reach the seller',
-      20_000,
+      { ms: 20_000 },
     );
 
     // The restarted service kept the channel: a replayed voucher is refused by name, the next one is charged.

@@ -17,7 +17,7 @@ import {
   loadConfig,
   startFacilitatorService,
 } from '@x402-stacks/facilitator';
-import { testPostgresUrl } from '@x402-stacks/test-kit';
+import { testPostgresUrl, until } from '@x402-stacks/test-kit';
 import pg from 'pg';
 import { type Child, FACILITATOR_MAIN, SELLER_MAIN, startChild } from './child-process.js';
 import {
@@ -31,7 +31,6 @@ import {
   ROLES,
   startBatchSeller,
   stxBalance,
-  until,
 } from './seller-stack.js';
 
 /** Rounds of one voucher sent to two processes at once. */
@@ -211,6 +210,7 @@ describe('two facilitator service processes on one PostgreSQL serving one channe
       async () =>
         (await stxBalance(devnet.url, seller)) === sellerBefore + charged ? true : undefined,
       'the keepers to pay the seller what was charged',
+      { ms: 30_000 },
     );
     const refunded = await get(`${sellers[0]!.url}/paid`, buyer.refund(charged));
     assert.equal(refunded.status, 200, refunded.body);

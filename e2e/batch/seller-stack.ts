@@ -312,18 +312,3 @@ export async function txStatus(devnetUrl: string, txid: string): Promise<string>
   ).json()) as { tx_status?: string };
   return found.tx_status ?? 'unknown';
 }
-
-/** Polls `read` until it answers something, at most `ms`. */
-export async function until<T>(
-  read: () => Promise<T | undefined>,
-  what: string,
-  ms = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await read();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}

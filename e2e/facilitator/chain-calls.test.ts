@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { type Devnet, startDevnet } from '@x402-stacks/devnet';
+import { until } from '@x402-stacks/test-kit';
 import {
   createFacilitator as createEngine,
   type Facilitator,
@@ -141,7 +142,7 @@ describe('chain calls of the facilitator engine', () => {
     assert.equal(counter.nonces(), 1);
     assert.equal(counter.accounts(), 1);
     const settling = engine.settle(payment, requirementsFor(seller()));
-    await until(() => counter.broadcasts() === 1);
+    await until(() => counter.broadcasts() === 1, 'the broadcasts');
     devnet.mine();
     const settled = await settling;
     assert.equal(settled.success, true, JSON.stringify(settled));
@@ -155,7 +156,7 @@ describe('chain calls of the facilitator engine', () => {
     const { counter, engine } = countedEngine();
     const payer = freshPayer();
     const settling = engine.settle(await paymentOf(payer, seller(), 0n), requirementsFor(seller()));
-    await until(() => counter.broadcasts() === 1);
+    await until(() => counter.broadcasts() === 1, 'the broadcasts');
     devnet.mine();
     const settled = await settling;
     assert.equal(settled.success, true, JSON.stringify(settled));
@@ -184,7 +185,7 @@ describe('chain calls of the facilitator engine', () => {
     const requirements = requirementsFor(seller());
     const payment = await paymentOf(payer, seller(), 0n);
     const settling = engine.settle(payment, requirements);
-    await until(() => counter.broadcasts() === 1);
+    await until(() => counter.broadcasts() === 1, 'the broadcasts');
     devnet.mine();
     assert.equal((await settling).success, true);
     // Another transaction of nonce 0 (another fee), never sent: the nonce is spent on chain.
@@ -229,7 +230,7 @@ describe('chain calls of the facilitator engine', () => {
     assert.equal((await engine.verify(second, requirements)).isValid, true);
     const before = { nonces: counter.nonces(), accounts: counter.accounts() };
     const settling = engine.settle(second, requirements);
-    await until(() => counter.broadcasts() === 2);
+    await until(() => counter.broadcasts() === 2, 'the broadcasts');
     devnet.mine();
     const settled = await settling;
     assert.equal(settled.success, true, JSON.stringify(settled));
@@ -248,7 +249,7 @@ describe('chain calls of the facilitator engine', () => {
   ) => {
     const broadcasts = counter.broadcasts();
     const settling = engine.settle(payment, requirements);
-    await until(() => counter.broadcasts() > broadcasts);
+    await until(() => counter.broadcasts() > broadcasts, 'the broadcasts');
     devnet.mine();
     return settling;
   };
@@ -509,7 +510,7 @@ describe('chain calls of the facilitator engine', () => {
     const settling = engine.settle(chained.payment, requirements);
     await new Promise((resolve) => setTimeout(resolve, 150));
     await own(honest, 1n);
-    await until(() => counter.broadcasts() === 1);
+    await until(() => counter.broadcasts() === 1, 'the broadcasts');
     devnet.mine();
     const settled = await settling;
     assert.equal(settled.success, true, JSON.stringify(settled));
@@ -533,7 +534,7 @@ describe('chain calls of the facilitator engine', () => {
       [3n, 4n, 5n, 6n].map((n) => paymentOf(stalling, seller(), n)),
     );
     const waits = stalled.map((payment) => engine.settle(payment, requirementsFor(seller())));
-    await until(() => counter.nonces() >= 8); // each settle's examination and its own first look
+    await until(() => counter.nonces() >= 8, 'the nonce reads'); // each settle's examination and its own first look
     await new Promise((resolve) => setTimeout(resolve, 400));
     const readsBefore = counter.nonces();
 
@@ -559,7 +560,7 @@ describe('chain calls of the facilitator engine', () => {
       await paymentOf(honest, seller(), 0n),
       requirementsFor(seller()),
     );
-    await until(() => counter.broadcasts() === 2);
+    await until(() => counter.broadcasts() === 2, 'the broadcasts');
     devnet.mine();
     assert.equal((await settlingFirst).success, true);
     assert.equal((await settlingAhead).success, true);
@@ -654,7 +655,3 @@ describe('chain calls of the facilitator engine', () => {
     });
   }
 });
-
-async function until(condition: () => boolean): Promise<void> {
-  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 5));
-}

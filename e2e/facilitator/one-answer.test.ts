@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { startDevnet } from '@x402-stacks/devnet';
+import { until } from '@x402-stacks/test-kit';
 import { createFacilitator, InMemoryLedger, type Ledger } from 'x402-stacks';
 import { createPaymentTransaction } from 'x402-stacks/stacks';
 
@@ -70,7 +71,7 @@ describe('facilitator engine: one answer per payment across engines', () => {
       const payload = { x402Version: 2, accepted: requirements, payload: { transaction } };
       devnet.chain.stall(true);
       const original = holder.settle(payload, requirements);
-      while (devnet.chain.mempool.length === 0) await new Promise((r) => setTimeout(r, 10));
+      await until(() => devnet.chain.mempool.length > 0, "the holder's broadcast");
       const replays = await Promise.all(
         Array.from({ length: 20 }, () => skewed.settle(payload, requirements)),
       );

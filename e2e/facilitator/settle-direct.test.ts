@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { type Devnet, startDevnet } from '@x402-stacks/devnet';
+import { until } from '@x402-stacks/test-kit';
 import { createFacilitator, InMemoryLedger, type Ledger, privateKeyToAccount } from 'x402-stacks';
 import { createPaymentTransaction } from 'x402-stacks/stacks';
 
@@ -59,14 +60,6 @@ function replacing<K extends 'claimToSend' | 'update'>(
       return typeof value === 'function' ? value.bind(target) : value;
     },
   });
-}
-
-async function until(condition: () => Promise<boolean> | boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
 }
 
 describe('facilitator engine: the direct settle path', () => {

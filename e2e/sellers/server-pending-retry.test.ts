@@ -10,6 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { serve } from '@hono/node-server';
 import { type Devnet, type DevnetAccount, startDevnet } from '@x402-stacks/devnet';
 import { createFacilitatorApp } from '@x402-stacks/facilitator';
+import { until } from '@x402-stacks/test-kit';
 import {
   createFacilitator,
   decodePaymentResponse,
@@ -35,14 +36,6 @@ async function get(url: string, headers: Record<string, string> = {}): Promise<A
   const response = await fetch(url, { headers });
   const text = await response.text();
   return { status: response.status, body: text ? JSON.parse(text) : {}, headers: response.headers };
-}
-
-async function until(condition: () => Promise<boolean> | boolean, what: string): Promise<void> {
-  for (let look = 0; look < 1_000; look++) {
-    if (await condition()) return;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new Error(`never happened: ${what}`);
 }
 
 describe('a pending or timed-out payment is served once it is confirmed, once, on the route it paid', () => {

@@ -9,21 +9,11 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { startDevnet } from '@x402-stacks/devnet';
-import { startProcess } from '@x402-stacks/test-kit';
+import { startProcess, until } from '@x402-stacks/test-kit';
 import { createPaymentTransaction } from 'x402-stacks/stacks';
 import { startCountingProxy } from './counting-proxy.js';
 
 const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
-
-async function until<T>(read: () => Promise<T | undefined>, what: string): Promise<T> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const value = await read();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 test('SIGKILL after broadcast: the restarted process resumes the settlement, with no second broadcast', {
   timeout: 90_000,

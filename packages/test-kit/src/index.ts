@@ -14,3 +14,4 @@ export { inSchema } from './postgres/in-schema.js';
 export { type RunningProcess, startProcess } from './process.js';
 export { type StoppedAtReady, stopAtReadyLine } from './ready-signals.js';
 export { forceEmbedded } from './switches.js';
+export { until } from './until.js';
