@@ -98,4 +98,20 @@ describe('redactQueryPairs and querySecrets', () => {
       ['k3y-in-url', '12345678'],
     );
   });
+
+  test('a value with a + or an escape is hidden as decoded and as written in the URL', () => {
+    assert.deepEqual(querySecrets(new URL('https://node.example/?token=abcd+efgh&k=p%2Fq-long1')), [
+      'abcd efgh',
+      'p/q-long1',
+      'abcd+efgh',
+      'p%2Fq-long1',
+    ]);
+    assert.equal(
+      redactSecrets(
+        'echo https://node.example/x?token=abcd+efgh: bad',
+        querySecrets(new URL('https://node.example/?token=abcd+efgh')),
+      ),
+      'echo https://node.example/x?token=***: bad',
+    );
+  });
 });

@@ -94,7 +94,13 @@ const QUERY_SECRET_LENGTH = 8;
  * ```
  */
 export function querySecrets(base: URL): string[] {
-  return [...base.searchParams.values()].filter((value) => value.length >= QUERY_SECRET_LENGTH);
+  // Decoded, and as written: a `+` in the URL decodes to a space, and text that echoes the URL shows the `+`.
+  const written = base.search
+    .slice(1)
+    .split('&')
+    .map((pair) => (pair.includes('=') ? pair.slice(pair.indexOf('=') + 1) : ''));
+  const values = new Set([...base.searchParams.values(), ...written]);
+  return [...values].filter((value) => value.length >= QUERY_SECRET_LENGTH);
 }
 
 /**
