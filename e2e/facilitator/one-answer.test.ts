@@ -1,13 +1,16 @@
 /**
  * One answer per payment across engines sharing one ledger, against the devnet over HTTP: a retry of a payment whose
  * settle call still runs in another engine waits and is a duplicate, even when the two hosts' clocks disagree by a
- * minute, and a burst of such retries costs the ledger one watcher, not one each.
+ * minute, and a burst of such retries costs the ledger one watcher, not one each. An answer counts for the claim it
+ * was given about: a payment released and settled afresh is served once, not refused over a pending answer that
+ * served nobody.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { startDevnet } from '@x402-stacks/devnet';
 import { until } from '@x402-stacks/test-kit';
 import { createFacilitator, InMemoryLedger, type Ledger } from 'x402-stacks';
+import { type ChainClient, ChainRequestError, createChainClient } from 'x402-stacks/chain';
 import { createPaymentTransaction } from 'x402-stacks/stacks';
 
 const requirementsFor = (payTo: string) => ({
@@ -91,6 +94,88 @@ describe('facilitator engine: one answer per payment across engines', () => {
       await holder.keeper.stop();
       await holder.idle();
       await skewed.idle();
+      await devnet.stop();
+    }
+  });
+
+  test('a claim released under a retry that answered it pending (the broadcast never left) is settled afresh and served once, not refused as a duplicate', async () => {
+    const devnet = await startDevnet({ port: 0 });
+    const shared = new InMemoryLedger();
+    let letGo = () => {};
+    const held = new Promise<void>((resolve) => {
+      letGo = resolve;
+    });
+    // The holder's broadcast hangs, then fails before it reached the node: its claim is released.
+    const real = createChainClient({ network: 'testnet', url: devnet.url });
+    const unreachable: ChainClient = Object.assign(Object.create(real) as ChainClient, {
+      async broadcast() {
+        await held;
+        throw new ChainRequestError('chain_unreachable', 'connection refused', {
+          method: 'POST',
+          url: 'http://127.0.0.1/v2/transactions',
+          attempts: 1,
+        });
+      },
+    });
+    const holder = createFacilitator({
+      networks: { testnet: { chain: unreachable } },
+      ledger: shared,
+      settleTimeoutMs: 5_000,
+      pollIntervalMs: 50,
+    });
+    // Two minutes ahead: by its clock the holder's call is past its time, so it follows the broadcast in its place.
+    const follower = createFacilitator({
+      networks: { testnet: { url: devnet.url } },
+      ledger: shared,
+      settleTimeoutMs: 500,
+      pollIntervalMs: 50,
+      now: () => Date.now() + 120_000,
+    });
+    const buyersRetry = createFacilitator({
+      networks: { testnet: { url: devnet.url } },
+      ledger: shared,
+      settleTimeoutMs: 10_000,
+      pollIntervalMs: 50,
+    });
+    try {
+      const seller = devnet.accounts[1]!.address;
+      const requirements = requirementsFor(seller);
+      const { transaction, txid } = await createPaymentTransaction({
+        account: devnet.accounts[0]!.account,
+        requirements,
+        nonce: 0n,
+        fee: 400n,
+      });
+      const payload = { x402Version: 2, accepted: requirements, payload: { transaction } };
+      const original = holder.settle(payload, requirements).catch((error: unknown) => error);
+      await until(
+        async () => (await shared.get(txid))?.state === 'broadcast',
+        "the holder's write-ahead mark",
+      );
+      const followed = await follower.settle(payload, requirements);
+      assert.equal(followed.errorReason, 'settlement_pending', 'the follower answered it pending');
+      letGo();
+      await original;
+      assert.equal(await shared.get(txid), undefined, 'the claim was released: nothing was sent');
+
+      const before = devnet.chain.state.stx(seller);
+      const settled = await buyersRetry.settle(payload, requirements);
+      assert.equal(settled.success, true, settled.errorReason);
+      assert.equal(devnet.chain.state.stx(seller), before + 4500n, 'the money moved once');
+      const replays = await Promise.all([
+        buyersRetry.settle(payload, requirements),
+        follower.settle(payload, requirements),
+      ]);
+      assert.deepEqual(
+        replays.map((replay) => replay.errorReason),
+        ['duplicate_settlement', 'duplicate_settlement'],
+        'served once',
+      );
+    } finally {
+      letGo();
+      await holder.idle();
+      await follower.idle();
+      await buyersRetry.idle();
       await devnet.stop();
     }
   });

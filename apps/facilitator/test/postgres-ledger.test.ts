@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { endServerConnection, inSchema, testPostgresUrl } from '@x402-stacks/test-kit';
 import { ledgerConformance, settlement } from '@x402-stacks/test-kit/ledger-conformance';
-import { sql } from 'kysely';
+import { type RawBuilder, sql } from 'kysely';
 import pg from 'pg';
 import { GROUPED_LOOKUP } from '../src/ledger/grouped-reads.js';
 import { GROUPED_MOVES } from '../src/ledger/grouped-writes.js';
@@ -114,6 +114,37 @@ test('opening an up-to-date ledger takes no table lock: a process restarting bes
   assert.ok(busy.restarted, `the second open waited on the busy transaction (${busy.ms} ms)`);
 });
 
+/**
+ * Opens the ledger in `schema` while a process of the previous release is mid-transaction on `first`'s connection: it
+ * ran `begun`, and runs `next` and commits once the opening has waited 300 ms.
+ * @returns the error the running process got, if any, and the opening's ledger or error.
+ */
+async function openBesideTransaction(
+  first: Awaited<ReturnType<typeof openPostgresLedger>>,
+  schema: string,
+  begun: RawBuilder<unknown>,
+  next: RawBuilder<unknown>,
+) {
+  return first.db.connection().execute(async (previous) => {
+    await sql`begin`.execute(previous);
+    await begun.execute(previous);
+    const opening = openPostgresLedger({ connectionString, schema }).then(
+      (opened) => ({ opened }),
+      (error: Error) => ({ error }),
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    let previousError: string | undefined;
+    try {
+      await next.execute(previous);
+      await sql`commit`.execute(previous);
+    } catch (error) {
+      previousError = (error as Error).message;
+      await sql`rollback`.execute(previous);
+    }
+    return { previousError, opened: await opening };
+  });
+}
+
 test('a ledger schema from before settlements recorded their resource gains the column at open; its rows read back without one', async () => {
   const older = `${schema}_noresource`;
   const first = await openPostgresLedger({ connectionString, schema: older });
@@ -180,27 +211,13 @@ test('upgrading beside a process of the previous release mid-transaction: neithe
   // The previous release: settlements without their resource.
   await sql`alter table x402_settlements drop column resource`.execute(first.db);
   try {
-    const outcome = await first.db.connection().execute(async (previous) => {
-      // The previous release, mid-reservation: it has read the settlements and will write one next.
-      await sql`begin`.execute(previous);
-      await sql`select state from x402_settlements where payment_txid = 'none'`.execute(previous);
-      const opening = openPostgresLedger({ connectionString, schema: upgraded }).then(
-        (opened) => ({ opened }),
-        (error: Error) => ({ error }),
-      );
-      await new Promise((r) => setTimeout(r, 300));
-      let previousError: string | undefined;
-      try {
-        await sql`update x402_settlements set state = state where payment_txid = 'none'`.execute(
-          previous,
-        );
-        await sql`commit`.execute(previous);
-      } catch (error) {
-        previousError = (error as Error).message;
-        await sql`rollback`.execute(previous);
-      }
-      return { previousError, opened: await opening };
-    });
+    // The previous release, mid-reservation: it has read the settlements and will write one next.
+    const outcome = await openBesideTransaction(
+      first,
+      upgraded,
+      sql`select state from x402_settlements where payment_txid = 'none'`,
+      sql`update x402_settlements set state = state where payment_txid = 'none'`,
+    );
     assert.equal(outcome.previousError, undefined, 'the running process kept its transaction');
     assert.ok('opened' in outcome.opened, `the upgrade opened: ${JSON.stringify(outcome.opened)}`);
     const claim = await outcome.opened.opened.ledger.claim(
@@ -209,6 +226,50 @@ test('upgrading beside a process of the previous release mid-transaction: neithe
     assert.equal(claim.claimed && claim.record.holder, 'process-c');
     assert.equal(claim.claimed && claim.record.resource, 'https://api.example.com/a');
     await outcome.opened.opened.close();
+  } finally {
+    await sql`drop schema if exists ${sql.id(upgraded)} cascade`.execute(first.db);
+    await first.close();
+  }
+});
+
+test('upgrading to answers that name their claim beside a process of the previous release answering mid-transaction: neither fails, old answers count for every claim', async () => {
+  const upgraded = `${schema}_answer_claims`;
+  const first = await openPostgresLedger({ connectionString, schema: upgraded });
+  const { paymentTxid } = settlement(7);
+  const claimed = await first.ledger.claim(settlement(7));
+  assert.ok(claimed.claimed);
+  // The previous release: answers without their claim.
+  await sql`alter table x402_answers drop column claimed_at`.execute(first.db);
+  try {
+    // The previous release, mid-transaction on the answers (as its forgetDropped is): the upgrade waits for it.
+    const outcome = await openBesideTransaction(
+      first,
+      upgraded,
+      sql`delete from x402_answers where payment_txid = 'none'`,
+      sql`insert into x402_answers (payment_txid, answer, at) values (${paymentTxid}, 'pending', 1)`,
+    );
+    assert.equal(outcome.previousError, undefined, 'the running process kept its transaction');
+    assert.ok('opened' in outcome.opened, `the upgrade opened: ${JSON.stringify(outcome.opened)}`);
+    const { ledger } = outcome.opened.opened;
+    try {
+      await ledger.release(paymentTxid, claimed.record.createdAt);
+      await new Promise((resolve) => setTimeout(resolve, 2));
+      const again = await ledger.claim(settlement(7));
+      assert.ok(again.claimed);
+      assert.equal(await ledger.answerOf(paymentTxid, again.record.createdAt), 'pending');
+      assert.equal(
+        await ledger.recordAnswer(paymentTxid, 'success', again.record.createdAt),
+        'pending',
+        'an answer naming no claim stands',
+      );
+      const fresh = settlement(8).paymentTxid;
+      const own = await ledger.claim(settlement(8));
+      assert.ok(own.claimed);
+      assert.equal(await ledger.recordAnswer(fresh, 'pending', own.record.createdAt), undefined);
+      assert.equal(await ledger.answerOf(fresh, own.record.createdAt + 1), undefined);
+    } finally {
+      await outcome.opened.opened.close();
+    }
   } finally {
     await sql`drop schema if exists ${sql.id(upgraded)} cascade`.execute(first.db);
     await first.close();

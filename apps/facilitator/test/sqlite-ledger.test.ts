@@ -147,6 +147,36 @@ test('a ledger file from before settlements recorded their resource gains the co
   }
 });
 
+test('a ledger file from before answers named their claim gains the column at open; an answer written before counts for every claim', async () => {
+  const path = join(dir, 'before-answer-claims.db');
+  const older = await openSqliteLedger({ path });
+  const { paymentTxid } = settlement(7);
+  const claimed = await older.ledger.claim(settlement(7));
+  assert.ok(claimed.claimed);
+  await older.ledger.recordAnswer(paymentTxid, 'pending');
+  await sql`alter table x402_answers drop column claimed_at`.execute(older.db);
+  await older.close();
+  const reopened = await openSqliteLedger({ path });
+  try {
+    const columns = await sql<{
+      name: string;
+    }>`select name from pragma_table_info('x402_answers')`.execute(reopened.db);
+    assert.ok(columns.rows.some((column) => column.name === 'claimed_at'));
+    await reopened.ledger.release(paymentTxid, claimed.record.createdAt);
+    await new Promise((resolve) => setTimeout(resolve, 2));
+    const again = await reopened.ledger.claim(settlement(7));
+    assert.ok(again.claimed);
+    assert.equal(await reopened.ledger.answerOf(paymentTxid, again.record.createdAt), 'pending');
+    assert.equal(
+      await reopened.ledger.recordAnswer(paymentTxid, 'success', again.record.createdAt),
+      'pending',
+      'an answer naming no claim stands',
+    );
+  } finally {
+    await reopened.close();
+  }
+});
+
 test('an up-to-date file opens with reads only, while another process holds its write lock', async () => {
   const path = join(dir, 'busy.db');
   await (await openSqliteLedger({ path })).close();

@@ -854,6 +854,132 @@ export function ledgerConformance(
       assert.equal(await promote(served), false, 'a success already given is never given again');
     });
 
+    test('a pending answer about a claim released since gives way to the new claim’s answer; a success, or an answer naming no claim, stands', async () => {
+      const ledger = await create();
+      const { paymentTxid } = settlement(1);
+      const first = await claimOnce(ledger, 1);
+      assert.equal(await ledger.recordAnswer(paymentTxid, 'pending', first), undefined);
+      const second = await claimAfresh(ledger, 1, first);
+      assert.equal(await ledger.answerOf(paymentTxid, second), undefined, 'served nobody');
+      assert.equal(await ledger.answerOf(paymentTxid), 'pending', 'without a claim, any answer');
+      assert.equal(await ledger.promoteAnswer?.(paymentTxid, second), false, 'not this claim’s');
+      assert.equal(await ledger.recordAnswer(`0x${paymentTxid}`, 'success', second), undefined);
+      assert.equal(await ledger.answerOf(paymentTxid, second), 'success');
+      assert.equal(await ledger.recordAnswer(paymentTxid, 'pending', second), 'success');
+
+      const served = settlement(2).paymentTxid;
+      const servedFirst = await claimOnce(ledger, 2);
+      assert.equal(await ledger.recordAnswer(served, 'success', servedFirst), undefined);
+      const servedSecond = await claimAfresh(ledger, 2, servedFirst);
+      assert.equal(await ledger.answerOf(served, servedSecond), 'success', 'it was served');
+      assert.equal(await ledger.recordAnswer(served, 'success', servedSecond), 'success');
+
+      const unnamed = settlement(3).paymentTxid;
+      const unnamedFirst = await claimOnce(ledger, 3);
+      assert.equal(await ledger.recordAnswer(unnamed, 'pending'), undefined);
+      const unnamedSecond = await claimAfresh(ledger, 3, unnamedFirst);
+      assert.equal(await ledger.answerOf(unnamed, unnamedSecond), 'pending');
+      assert.equal(await ledger.recordAnswer(unnamed, 'success', unnamedSecond), 'pending');
+    });
+
+    test('an answer about a claim no longer held never displaces a stored answer about the claim held now', async () => {
+      const ledger = await create();
+      const { paymentTxid } = settlement(1);
+      const first = await claimOnce(ledger, 1);
+      const second = await claimAfresh(ledger, 1, first);
+      assert.equal(await ledger.recordAnswer(paymentTxid, 'pending', second), undefined);
+      assert.equal(await ledger.recordAnswer(paymentTxid, 'pending', first), 'pending');
+      assert.equal(await ledger.recordAnswer(paymentTxid, 'success', first), 'pending');
+      assert.equal(await ledger.answerOf(paymentTxid, second), 'pending');
+      assert.equal(await ledger.promoteAnswer?.(paymentTxid, first), false, 'not that claim’s');
+      assert.equal(await ledger.promoteAnswer?.(paymentTxid, second), true);
+
+      // A pending answer about the claim held now is that claim's: the same claim answers once.
+      const other = settlement(2).paymentTxid;
+      const held = await claimOnce(ledger, 2);
+      assert.equal(await ledger.recordAnswer(other, 'pending', held), undefined);
+      assert.equal(await ledger.recordAnswer(other, 'success', held), 'pending');
+      assert.equal(
+        await ledger.recordAnswer(other, 'success', held + 1),
+        'pending',
+        'no such claim',
+      );
+    });
+
+    test('a pending answer about a released claim stands against an answer about a claim released too, or when none is held', async () => {
+      const ledger = await create();
+      const { paymentTxid, held: second } = await pendingAboutReleasedClaim(ledger, 1);
+      const third = await claimAfresh(ledger, 1, second);
+      assert.equal(
+        await ledger.recordAnswer(paymentTxid, 'success', second),
+        'pending',
+        'the claim held is a third one',
+      );
+      await ledger.release(paymentTxid, third);
+      assert.equal(
+        await ledger.recordAnswer(paymentTxid, 'success', third),
+        'pending',
+        'no claim is held',
+      );
+    });
+
+    test('answers about two claims of one payment in one turn: the second meets what the first left, in either order', async () => {
+      const ledger = await create();
+      for (const [seed, heldFirst] of [
+        [1, false],
+        [2, true],
+      ] as const) {
+        const { paymentTxid, gone, held } = await pendingAboutReleasedClaim(ledger, seed);
+        const order = heldFirst ? [held, gone] : [gone, held];
+        const given = await Promise.all(
+          order.map((claimedAt) => ledger.recordAnswer(paymentTxid, 'success', claimedAt)),
+        );
+        assert.deepEqual(
+          given.map((answer) => answer === undefined),
+          heldFirst ? [true, false] : [false, true],
+          `only the held claim's answer is recorded (${heldFirst ? 'first' : 'second'} in the turn)`,
+        );
+        assert.equal(await ledger.answerOf(paymentTxid, held), 'success');
+      }
+    });
+
+    test('racing turns of a released claim’s pending answer and answers about the claim held now: one of them, never both', async () => {
+      const ledger = await create();
+      const promote = ledger.promoteAnswer?.bind(ledger);
+      assert.ok(promote);
+      for (let seed = 1; seed <= 5; seed++) {
+        const { paymentTxid, gone, held } = await pendingAboutReleasedClaim(ledger, seed);
+        const raced = await Promise.all(
+          Array.from(
+            { length: 20 },
+            (_, i): Promise<boolean | string | undefined> =>
+              i % 2
+                ? promote(paymentTxid, gone)
+                : ledger.recordAnswer(paymentTxid, 'success', held),
+          ),
+        );
+        const turned = raced.filter((result) => result === true).length;
+        const recorded = raced.filter((result) => result === undefined).length;
+        assert.equal(
+          turned + recorded,
+          1,
+          `one serve of payment ${seed}: ${JSON.stringify(raced)}`,
+        );
+      }
+    });
+
+    test('50 racing answers about a new claim over a pending one about a claim released since: one is recorded', async () => {
+      const ledger = await create();
+      const { paymentTxid, held: second } = await pendingAboutReleasedClaim(ledger, 1);
+      const raced = await Promise.all(
+        Array.from({ length: 50 }, (_, i) =>
+          ledger.recordAnswer(paymentTxid, i % 2 ? 'success' : 'pending', second),
+        ),
+      );
+      assert.equal(raced.filter((given) => given === undefined).length, 1);
+      assert.ok(await ledger.answerOf(paymentTxid, second));
+    });
+
     test('a claim keeps the resource it was settled for; one made without is read back without', async () => {
       const ledger = await create();
       const resource = 'https://api.example.com/weather?city=Paris';
@@ -1296,4 +1422,38 @@ export function ledgerConformance(
       assert.equal(results.filter((forgotten) => forgotten === true).length, 1);
     });
   });
+}
+
+/** Claims `settlement(seed)`, which must be free: the claim's time. */
+async function claimOnce(ledger: Ledger, seed: number): Promise<number> {
+  const claim = await ledger.claim(settlement(seed));
+  assert.ok(claim.claimed, `settlement ${seed} is claimed`);
+  return claim.record.createdAt;
+}
+
+/**
+ * `settlement(seed)` claimed and answered `pending`, then released and claimed afresh: the state a retry that followed
+ * a broadcast leaves when the holder's claim is released under it (the broadcast never reached the node).
+ */
+async function pendingAboutReleasedClaim(ledger: Ledger, seed: number) {
+  const { paymentTxid } = settlement(seed);
+  const gone = await claimOnce(ledger, seed);
+  assert.equal(await ledger.recordAnswer(paymentTxid, 'pending', gone), undefined);
+  return { paymentTxid, gone, held: await claimAfresh(ledger, seed, gone) };
+}
+
+/**
+ * Releases the claim of `settlement(seed)` made at `claimedAt` and claims the payment afresh, as a retry does after a
+ * release: the new claim's time, never the old one's (claims are told apart by their time, to the millisecond).
+ */
+async function claimAfresh(ledger: Ledger, seed: number, claimedAt: number): Promise<number> {
+  let previous = claimedAt;
+  for (let attempt = 0; attempt < 100; attempt++) {
+    await ledger.release(settlement(seed).paymentTxid, previous);
+    const next = await claimOnce(ledger, seed);
+    if (next !== claimedAt) return next;
+    previous = next;
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+  throw new Error('the ledger’s clock did not move in 100 claims');
 }

@@ -11,7 +11,7 @@
  * @module
  */
 import { CompiledQuery, type Kysely } from 'kysely';
-import type { LedgerDatabase } from './schema.js';
+import { ANSWER_GIVES_WAY_SQL, type LedgerDatabase } from './schema.js';
 import { groupPerTurn } from './turn-group.js';
 
 /**
@@ -50,8 +50,13 @@ export type ClaimWrite = {
   readonly now: string;
 };
 
-/** An answer to store for a payment, unless one is stored already. */
-export type AnswerWrite = { readonly id: string; readonly answer: string; readonly now: string };
+/** An answer to store for a payment, about the claim made at `claimedAt` (null: none named), unless one is stored. */
+export type AnswerWrite = {
+  readonly id: string;
+  readonly answer: string;
+  readonly now: string;
+  readonly claimedAt: string | null;
+};
 
 /**
  * The lone update's guards (the state it moves from, the claim's time) per row. A row matched by two inputs is
@@ -85,9 +90,14 @@ const GROUPED_CLAIMS = `insert into x402_settlements (payment_txid, txid, networ
       error_reason, error_message, block_height, holder, resource, now)
   on conflict do nothing returning *`;
 
-const GROUPED_ANSWERS = `insert into x402_answers (payment_txid, answer, at)
-  select id, answer, at from unnest($1::text[], $2::text[], $3::bigint[]) as k(id, answer, at)
-  on conflict do nothing returning payment_txid`;
+/** The lone answer's upsert, one row per payment: a stored answer stays unless it gives way (schema.ts). */
+const GROUPED_ANSWERS = `insert into x402_answers (payment_txid, answer, at, claimed_at)
+  select id, answer, at, claimed_at
+  from unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[]) as k(id, answer, at, claimed_at)
+  on conflict (payment_txid) do update
+    set answer = excluded.answer, at = excluded.at, claimed_at = excluded.claimed_at
+    where ${ANSWER_GIVES_WAY_SQL}
+  returning payment_txid`;
 
 /**
  * Moves settlements between states: each call answers the updated row, or undefined when its guards did not hold.
@@ -184,30 +194,51 @@ export function groupedClaims<Row>(
 }
 
 /**
- * Stores answers, each only where none is stored: each call answers whether its own was stored. Of two calls for one
- * payment in a group, the first is stored, as if it had run first alone.
+ * Stores answers, each only where none is stored or the stored one gives way: each call answers whether its own was
+ * stored. A group writes as its calls would one after another: one statement per round, each round taking the next
+ * call of each payment, so that of two calls for one payment the second meets what the first left. Whether an answer
+ * is stored depends on its own claim (a pending answer about a claim released since gives way to one about the claim
+ * held now), so a refused first call must not stand for the second. A round holds each payment once (an upsert may
+ * not touch one row twice), in the order of their payments, so that two processes take the rows' locks in one order.
  * @example
  * ```ts
  * const store = groupedAnswers(db);
- * const stored = await store({ id, answer: 'success', now: String(Date.now()) });
+ * const stored = await store({ id, answer: 'success', now: String(Date.now()), claimedAt: String(claim.createdAt) });
  * ```
  */
 export function groupedAnswers(
   db: Kysely<LedgerDatabase>,
 ): (write: AnswerWrite) => Promise<boolean> {
   return groupPerTurn(async (writes: readonly AnswerWrite[]) => {
-    const first = new Map<string, number>();
-    for (const [index, write] of writes.entries())
-      if (!first.has(write.id)) first.set(write.id, index);
-    const unique = [...first.values()].map((index) => writes[index]!);
-    const { rows } = await db.executeQuery<{ payment_txid: string }>(
-      CompiledQuery.raw(GROUPED_ANSWERS, [
-        unique.map((write) => write.id),
-        unique.map((write) => write.answer),
-        unique.map((write) => write.now),
-      ]),
-    );
-    const stored = new Set(rows.map((row) => row.payment_txid));
-    return writes.map((write, index) => first.get(write.id) === index && stored.has(write.id));
+    const stored = writes.map(() => false);
+    let left = writes.map((_, index) => index);
+    while (left.length > 0) {
+      const ids = new Set<string>();
+      const round: number[] = [];
+      const later: number[] = [];
+      for (const index of left) {
+        const { id } = writes[index]!;
+        if (ids.has(id)) later.push(index);
+        else {
+          ids.add(id);
+          round.push(index);
+        }
+      }
+      round.sort((a, b) => (writes[a]!.id < writes[b]!.id ? -1 : 1));
+      const column = <K extends keyof AnswerWrite>(key: K) =>
+        round.map((index) => writes[index]![key]);
+      const { rows } = await db.executeQuery<{ payment_txid: string }>(
+        CompiledQuery.raw(GROUPED_ANSWERS, [
+          column('id'),
+          column('answer'),
+          column('now'),
+          column('claimedAt'),
+        ]),
+      );
+      const written = new Set(rows.map((row) => row.payment_txid));
+      for (const index of round) stored[index] = written.has(writes[index]!.id);
+      left = later;
+    }
+    return stored;
   });
 }

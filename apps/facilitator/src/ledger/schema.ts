@@ -55,7 +55,17 @@ export type SponsorFeesTable = {
 };
 export type LeasesTable = { name: string; holder: string; expires_at: string };
 /** The one answer (`success` or `pending`) a settle call gave about a payment. */
-export type AnswersTable = { payment_txid: string; answer: string; at: string };
+export type AnswersTable = {
+  payment_txid: string;
+  answer: string;
+  at: string;
+  /**
+   * The `created_at` of the claim the answer was given about (`answerForClaim` in `x402-stacks/facilitator` says what
+   * it changes). Added after the table, so nullable: an answer written before it, or by a process of an earlier
+   * release, names no claim and counts for every one.
+   */
+  claimed_at: string | number | bigint | null;
+};
 
 /**
  * A `payment-identifier` id, scoped to (network, payer), and the payment it names. Kept for the replay window only:
@@ -116,6 +126,7 @@ export async function ledgerUpToDate(db: Kysely<LedgerDatabase>): Promise<boolea
     (await paymentIdsMade(db)) &&
     (await channelsMade(db)) &&
     (await settlementTablesMade(db)) &&
+    (await answerClaimsMade(db)) &&
     (await inFlightIndexMade(db))
   );
 }
@@ -126,6 +137,7 @@ export async function migrateLedger(db: Kysely<LedgerDatabase>): Promise<void> {
   await migratePaymentIds(db);
   await migrateChannels(db);
   await migrateSettlementTables(db);
+  await migrateAnswerClaims(db);
   await migrateInFlightIndex(db);
 }
 
@@ -231,7 +243,18 @@ async function migrateSettlementTables(db: Kysely<LedgerDatabase>): Promise<void
     .addColumn('payment_txid', 'text', (c) => c.primaryKey())
     .addColumn('answer', 'text', (c) => c.notNull())
     .addColumn('at', 'bigint', (c) => c.notNull())
+    .addColumn('claimed_at', 'bigint')
     .execute();
+}
+
+/**
+ * Adds the claim an answer was given about to an answers table made before it, unless it is there (then it touches
+ * nothing, like the checks above). Its own step with its own check, after the table's creation: a ledger already past
+ * the settlement tables' last change skips that step and still gets this one.
+ */
+async function migrateAnswerClaims(db: Kysely<LedgerDatabase>): Promise<void> {
+  if (await answerClaimsMade(db)) return;
+  await addColumnIfMissing(db, 'x402_answers', 'claimed_at', 'bigint');
 }
 
 /**
@@ -245,6 +268,14 @@ export const HOLDS_NONCE_SQL = 'nonce_claimed = 1';
  * `rowsOf` in grouped-reads.ts sorts a grouped read's rows by the same two conditions: change them together.
  */
 export const IN_FLIGHT_SQL = "state in ('claimed', 'broadcast')";
+/**
+ * An answer stored for a payment gives way to a new one (an upsert's `do update` condition, `excluded` being the new
+ * row): it is `pending`, about another claim than the new answer's, and the new answer's claim is the one the ledger
+ * holds now, so the stored one's claim is gone. See `Ledger.recordAnswer`. Either claim unnamed (null), it stands.
+ */
+export const ANSWER_GIVES_WAY_SQL = `x402_answers.answer = 'pending' and x402_answers.claimed_at <> excluded.claimed_at
+  and exists (select 1 from x402_settlements s where s.payment_txid = excluded.payment_txid
+    and s.created_at = excluded.claimed_at)`;
 /** The partial index of the settlements in flight; see {@link migrateInFlightIndex}. */
 export const IN_FLIGHT_INDEX = 'x402_settlements_in_flight';
 
@@ -360,7 +391,7 @@ async function addColumnIfMissing(
   db: Kysely<LedgerDatabase>,
   table: keyof LedgerDatabase,
   column: string,
-  type: 'text',
+  type: 'text' | 'bigint',
 ): Promise<void> {
   if ((await namesIn(db, table, 'columns')).includes(column)) return;
   try {
@@ -374,6 +405,10 @@ async function addColumnIfMissing(
 /** The settlements table is up to date: the last change to it (the `resource` column) is there. */
 async function settlementTablesMade(db: Kysely<LedgerDatabase>): Promise<boolean> {
   return (await namesIn(db, 'x402_settlements', 'columns')).includes('resource');
+}
+
+async function answerClaimsMade(db: Kysely<LedgerDatabase>): Promise<boolean> {
+  return (await namesIn(db, 'x402_answers', 'columns')).includes('claimed_at');
 }
 
 async function inFlightIndexMade(db: Kysely<LedgerDatabase>): Promise<boolean> {

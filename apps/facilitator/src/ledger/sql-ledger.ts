@@ -22,11 +22,13 @@ import type {
   SponsorshipRequest,
   SponsorshipResult,
 } from 'x402-stacks/facilitator';
-import { chooseSponsorNonce, sponsorLimitProblem } from 'x402-stacks/facilitator';
+import { answerForClaim, chooseSponsorNonce, sponsorLimitProblem } from 'x402-stacks/facilitator';
 import { groupedReads } from './grouped-reads.js';
 import { groupedAnswers, groupedClaims, groupedMoves } from './grouped-writes.js';
 import { argument, type Prepared, prepare, type QueryRunner, queryRunner } from './prepared.js';
 import {
+  ANSWER_GIVES_WAY_SQL,
+  type AnswersTable,
   HOLDS_NONCE_SQL,
   IN_FLIGHT_SQL,
   type LedgerDatabase,
@@ -41,6 +43,7 @@ const REFUSED = Symbol('refused');
 /** The conditions of the partial indexes, written into the SQL as the indexes are (schema.ts). */
 const HOLDS_NONCE = sql.raw<SqlBool>(HOLDS_NONCE_SQL);
 const IS_IN_FLIGHT = sql.raw<SqlBool>(IN_FLIGHT_SQL);
+const ANSWER_GIVES_WAY = sql.raw<SqlBool>(ANSWER_GIVES_WAY_SQL);
 
 /** The columns an update may set besides `state` and `updated_at`, as `SettlementUpdate` names them. */
 const UPDATABLE = {
@@ -89,6 +92,20 @@ function hotStatements(db: Kysely<LedgerDatabase>) {
         .onConflict((conflict) => conflict.doNothing())
         .returningAll(),
     );
+  /** Turns a pending answer into success: any, or only one about the claim given (or naming none). */
+  const promote = (ofClaim: boolean) => {
+    let query = db
+      .updateTable('x402_answers')
+      .set({ answer: 'success', at: argument('now') })
+      .where('payment_txid', '=', argument('id'))
+      .where('answer', '=', 'pending');
+    if (ofClaim) {
+      query = query.where((eb) =>
+        eb.or([eb('claimed_at', 'is', null), eb('claimed_at', '=', argument('claimedAt'))]),
+      );
+    }
+    return prepare(query.returning('answer'));
+  };
   return {
     claim: claimIn('claimed'),
     claimToSend: claimIn('broadcast'),
@@ -102,20 +119,31 @@ function hotStatements(db: Kysely<LedgerDatabase>) {
     recordAnswer: prepare(
       db
         .insertInto('x402_answers')
-        .values({ payment_txid: argument('id'), answer: argument('answer'), at: argument('now') })
-        .onConflict((conflict) => conflict.doNothing())
+        .values({
+          payment_txid: argument('id'),
+          answer: argument('answer'),
+          at: argument('now'),
+          claimed_at: argument('claimedAt'),
+        })
+        .onConflict((conflict) =>
+          conflict
+            .column('payment_txid')
+            .doUpdateSet((eb) => ({
+              answer: eb.ref('excluded.answer'),
+              at: eb.ref('excluded.at'),
+              claimed_at: eb.ref('excluded.claimed_at'),
+            }))
+            .where(ANSWER_GIVES_WAY),
+        )
         .returning('answer'),
     ),
-    promoteAnswer: prepare(
-      db
-        .updateTable('x402_answers')
-        .set({ answer: 'success', at: argument('now') })
-        .where('payment_txid', '=', argument('id'))
-        .where('answer', '=', 'pending')
-        .returning('answer'),
-    ),
+    promoteAnswer: promote(false),
+    promoteClaimAnswer: promote(true),
     answerOf: prepare(
-      db.selectFrom('x402_answers').select('answer').where('payment_txid', '=', argument('id')),
+      db
+        .selectFrom('x402_answers')
+        .select(['answer', 'claimed_at'])
+        .where('payment_txid', '=', argument('id')),
     ),
   };
 }
@@ -667,28 +695,44 @@ export class SqlLedger implements Ledger {
   async recordAnswer(
     paymentTxid: string,
     answer: SettlementAnswer,
+    claimedAt?: number,
   ): Promise<SettlementAnswer | undefined> {
-    const id = normalize(paymentTxid);
-    const now = String(this.#now());
+    const write = {
+      id: normalize(paymentTxid),
+      answer,
+      now: String(this.#now()),
+      claimedAt: claimedAt === undefined ? null : String(claimedAt),
+    };
     const stored = this.#answers
-      ? await this.#answers({ id, answer, now })
-      : (await this.#run(this.#hot.recordAnswer({ id, answer, now }))).rows.length > 0;
-    return stored ? undefined : ((await this.answerOf(id)) ?? answer);
+      ? await this.#answers(write)
+      : (await this.#run(this.#hot.recordAnswer(write))).rows.length > 0;
+    return stored ? undefined : ((await this.answerOf(write.id)) ?? answer);
   }
 
-  async promoteAnswer(paymentTxid: string): Promise<boolean> {
+  async promoteAnswer(paymentTxid: string, claimedAt?: number): Promise<boolean> {
+    const id = normalize(paymentTxid);
+    const now = String(this.#now());
     // One conditional update: of concurrent calls, across processes, the row changes for one only.
     const { rows } = await this.#run(
-      this.#hot.promoteAnswer({ id: normalize(paymentTxid), now: String(this.#now()) }),
+      claimedAt === undefined
+        ? this.#hot.promoteAnswer({ id, now })
+        : this.#hot.promoteClaimAnswer({ id, now, claimedAt: String(claimedAt) }),
     );
     return rows.length > 0;
   }
 
-  async answerOf(paymentTxid: string): Promise<SettlementAnswer | undefined> {
-    const { rows } = await this.#run<{ answer: string }>(
+  async answerOf(paymentTxid: string, claimedAt?: number): Promise<SettlementAnswer | undefined> {
+    const {
+      rows: [row],
+    } = await this.#run<Pick<Selectable<AnswersTable>, 'answer' | 'claimed_at'>>(
       this.#hot.answerOf({ id: normalize(paymentTxid) }),
     );
-    return rows[0]?.answer as SettlementAnswer | undefined;
+    if (!row) return undefined;
+    const stored = {
+      answer: row.answer as SettlementAnswer,
+      claimedAt: row.claimed_at === null ? undefined : Number(row.claimed_at),
+    };
+    return answerForClaim(stored, claimedAt);
   }
 
   async bindPaymentId(

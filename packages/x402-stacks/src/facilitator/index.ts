@@ -27,6 +27,7 @@ export {
 export { isTermsProblem, resolvePaymentTerms } from '../stacks/payment/terms.js';
 export { secp256k1Backend } from '../stacks/secp256k1.js';
 export { transactionIdOf } from '../stacks/signature.js';
+export { answerForClaim, type StoredAnswer } from './claim-answer.js';
 export { DEFAULT_SPONSOR_LIMITS } from './context.js';
 export type { DiscoveryOptions, DiscoveryRefusal } from './discovery.js';
 export type {

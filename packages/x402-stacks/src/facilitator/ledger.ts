@@ -321,26 +321,49 @@ export interface Ledger {
   takeSponsorGap(account: SponsorAccount, nonce: bigint): Promise<boolean>;
   /**
    * Records the answer a settle call is about to give about a payment, unless one was given already.
+   *
+   * `claimedAt` names the claim the answer is about (the settlement's `createdAt`). A `pending` answer given about an
+   * earlier claim of the same payment, one the ledger no longer holds (it was released, and the payment claimed
+   * afresh), does not count then: nobody was served on it, and it can no longer be turned into a success (see
+   * `promoteAnswer`). The answer about the claim held now takes its place, so a payment settled afresh is not refused
+   * as a duplicate of an answer that served nobody. A `success` about any claim stands: that payment was served.
+   * Without `claimedAt`, any answer given before counts, as for ledgers written before claims named their answers, and
+   * the answer recorded names no claim: it counts for every claim, and never gives way. An answer about a claim no
+   * longer held is still recorded when none is stored (the same bytes may have been mined: that answer may serve).
    * @returns undefined when this answer is recorded (give it), or the answer given before (give `duplicate_settlement`).
+   * @example
+   * ```ts
+   * const given = await ledger.recordAnswer(record.paymentTxid, 'success', record.createdAt);
+   * if (given) return duplicate(record);
+   * ```
    */
   recordAnswer(
     paymentTxid: string,
     answer: SettlementAnswer,
+    claimedAt?: number,
   ): Promise<SettlementAnswer | undefined>;
   /**
    * Turns the `pending` answer given about a payment into `success`, atomically: the one call that does may serve
    * the payment now that it is confirmed; every other call finds `success` recorded and is a duplicate. A payment
-   * answered `success` already, or never answered, is left alone.
+   * answered `success` already, or never answered, is left alone. With `claimedAt`, only an answer given about that
+   * claim (or recorded without naming one) is turned.
    * Optional for ledgers written before it: without it, a pending payment is never served through a retry.
    * @returns whether this call turned it.
    * @example
    * ```ts
-   * if (await ledger.promoteAnswer(record.paymentTxid)) return success(record.txid, record.payer, network);
+   * if (await ledger.promoteAnswer(record.paymentTxid, record.createdAt)) return success(record.txid, record.payer, network);
    * ```
    */
-  promoteAnswer?(paymentTxid: string): Promise<boolean>;
-  /** The answer given about a payment, if any. */
-  answerOf(paymentTxid: string): Promise<SettlementAnswer | undefined>;
+  promoteAnswer?(paymentTxid: string, claimedAt?: number): Promise<boolean>;
+  /**
+   * The answer given about a payment, if any. With `claimedAt`, a `pending` answer that names another claim of it is
+   * no answer (whatever the ledger holds now: see `answerForClaim`), while a `success` about any claim is.
+   * @example
+   * ```ts
+   * const answered = (await ledger.answerOf(record.paymentTxid, record.createdAt)) !== undefined;
+   * ```
+   */
+  answerOf(paymentTxid: string, claimedAt?: number): Promise<SettlementAnswer | undefined>;
   /**
    * Binds a `payment-identifier` id to the payment it names, unless it names one already: an id bound before
    * `now - windowMs` has lapsed and is bound afresh. The `payment-identifier` methods (this, `paymentIdBinding`,

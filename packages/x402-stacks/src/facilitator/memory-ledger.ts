@@ -1,3 +1,4 @@
+import { answerForClaim, type StoredAnswer } from './claim-answer.js';
 import type {
   ClaimResult,
   Ledger,
@@ -50,7 +51,8 @@ export class InMemoryLedger implements Ledger {
   /** Payment txid → its sponsor fee: present while it holds the nonce or once the fee was spent. */
   readonly #sponsorFees = new Map<string, SponsorFee>();
   readonly #leases = new Map<string, { holder: string; expiresAt: number }>();
-  readonly #answers = new Map<string, SettlementAnswer>();
+  /** The answer given about each payment, and the claim it was given about when the caller named one. */
+  readonly #answers = new Map<string, StoredAnswer>();
   /** `<network>|<payer>|<id>` → the payment it names. */
   readonly #paymentIds = new Map<string, PaymentIdBinding>();
   readonly #now: () => number;
@@ -273,23 +275,32 @@ export class InMemoryLedger implements Ledger {
   async recordAnswer(
     paymentTxid: string,
     answer: SettlementAnswer,
+    claimedAt?: number,
   ): Promise<SettlementAnswer | undefined> {
     const key = normalize(paymentTxid);
     const given = this.#answers.get(key);
-    if (given) return given;
-    this.#answers.set(key, answer);
+    const held = this.#byPaymentTxid.get(key);
+    // A pending answer about a claim gone since (the one held now is the caller's) gives way: see Ledger.recordAnswer.
+    const stale =
+      given !== undefined &&
+      held !== undefined &&
+      held.createdAt === claimedAt &&
+      answerForClaim(given, claimedAt) === undefined;
+    if (given && !stale) return given.answer;
+    this.#answers.set(key, { answer, claimedAt });
     return undefined;
   }
 
-  async promoteAnswer(paymentTxid: string): Promise<boolean> {
+  async promoteAnswer(paymentTxid: string, claimedAt?: number): Promise<boolean> {
     const key = normalize(paymentTxid);
-    if (this.#answers.get(key) !== 'pending') return false;
-    this.#answers.set(key, 'success');
+    const given = this.#answers.get(key);
+    if (!given || answerForClaim(given, claimedAt) !== 'pending') return false;
+    this.#answers.set(key, { ...given, answer: 'success' });
     return true;
   }
 
-  async answerOf(paymentTxid: string): Promise<SettlementAnswer | undefined> {
-    return this.#answers.get(normalize(paymentTxid));
+  async answerOf(paymentTxid: string, claimedAt?: number): Promise<SettlementAnswer | undefined> {
+    return answerForClaim(this.#answers.get(normalize(paymentTxid)), claimedAt);
   }
 
   async bindPaymentId(

@@ -46,7 +46,7 @@ export async function answerOnce(
       ? 'pending'
       : undefined;
   if (!answer) return outcome;
-  const given = await context.ledger.recordAnswer(record.paymentTxid, answer);
+  const given = await context.ledger.recordAnswer(record.paymentTxid, answer, record.createdAt);
   return given ? duplicate((await context.ledger.get(record.paymentTxid)) ?? record) : outcome;
 }
 
@@ -200,7 +200,7 @@ async function promotePending(
   // A caller that hung up (a seller past its own timeout) would take the one serve to nobody: the answer stays
   // pending for the retry that follows, as answerOnce keeps a success found too late.
   if (signal?.aborted) return undefined;
-  if (!(await ledger.promoteAnswer(latest.paymentTxid))) return undefined;
+  if (!(await ledger.promoteAnswer(latest.paymentTxid, latest.createdAt))) return undefined;
   return success(latest.txid, latest.payer, network);
 }
 
@@ -242,7 +242,11 @@ async function watchCall(context: FacilitatorContext, initial: SettlementRecord)
   const liveness = watchHolder(context, initial);
   let record = initial;
   for (let look = 0; ; look++) {
-    if (record.state === 'failed' || (await context.ledger.answerOf(record.paymentTxid))) {
+    // An answer about this claim: a pending one about a claim released before it served nobody (Ledger.recordAnswer).
+    if (
+      record.state === 'failed' ||
+      (await context.ledger.answerOf(record.paymentTxid, record.createdAt))
+    ) {
       return { outcome: 'answered', record };
     }
     const timeIsOver =
