@@ -5,8 +5,7 @@
  * payer's own; a malformed id is refused; and a ledger without the methods leaves the extension off.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { type Devnet, startDevnet } from '@x402-stacks/devnet';
+import { describe, test } from 'node:test';
 import { PAYMENT_IDENTIFIER } from 'x402-stacks/extensions';
 import {
   createFacilitator,
@@ -14,53 +13,20 @@ import {
   InMemoryLedger,
   type Ledger,
 } from 'x402-stacks/facilitator';
-import { createPaymentTransaction } from 'x402-stacks/stacks';
+import { devnetPayments } from './devnet-payments.js';
 
 const AMOUNT = 2_500n;
 
 describe('facilitator engine: payment-identifier', { timeout: 60_000 }, () => {
-  let devnet: Devnet;
-  before(async () => {
-    devnet = await startDevnet({ port: 0 });
-  });
-  after(async () => {
-    await devnet.stop();
-  });
-
-  const requirements = () => ({
-    scheme: 'exact',
-    network: 'stacks:2147483648',
-    amount: AMOUNT.toString(),
-    asset: 'STX',
-    payTo: devnet.accounts[1]!.address,
-    maxTimeoutSeconds: 300,
-  });
-  /** Each test pays from an account of its own, so their nonces never meet. */
-  async function payload(payerIndex: number, nonce: bigint, id?: unknown, fee = 400n) {
-    const accepted = requirements();
-    const { transaction } = await createPaymentTransaction({
-      account: devnet.accounts[payerIndex]!.account,
-      requirements: accepted,
-      nonce,
-      fee,
-    });
-    return {
-      x402Version: 2,
-      accepted,
-      payload: { transaction },
-      ...(id === undefined
-        ? {}
-        : { extensions: { [PAYMENT_IDENTIFIER]: { info: { required: false, id } } } }),
-    };
-  }
+  const { devnet, requirements, payment: payload } = devnetPayments(AMOUNT);
   const engine = (options: Partial<FacilitatorOptions> = {}) =>
     createFacilitator({
-      networks: { testnet: { url: devnet.url } },
+      networks: { testnet: { url: devnet().url } },
       settleTimeoutMs: 2_000,
       pollIntervalMs: 50,
       ...options,
     });
-  const seller = () => devnet.chain.state.stx(devnet.accounts[1]!.address);
+  const seller = () => devnet().chain.state.stx(devnet().accounts[1]!.address);
 
   test('/supported lists payment-identifier; turned off, or over a ledger without the methods, it does not', () => {
     assert.deepEqual(engine().supported().extensions, ['bazaar', PAYMENT_IDENTIFIER]);
@@ -92,7 +58,7 @@ describe('facilitator engine: payment-identifier', { timeout: 60_000 }, () => {
     for (const answer of again) {
       assert.equal(answer.success, true, JSON.stringify(answer));
       assert.equal(answer.transaction, first.transaction);
-      assert.equal(answer.payer, devnet.accounts[2]!.address);
+      assert.equal(answer.payer, devnet().accounts[2]!.address);
     }
     const third = await facilitator.settle(paid, requirements());
     assert.equal(third.errorReason, 'duplicate_settlement', 'past maxReplays');
@@ -130,7 +96,7 @@ describe('facilitator engine: payment-identifier', { timeout: 60_000 }, () => {
     const id = 'pay_window_000000000000000001';
     const paid = await payload(4, 0n, id);
     assert.equal((await facilitator.settle(paid, requirements())).success, true);
-    const key = { network: 'stacks:2147483648' as const, payer: devnet.accounts[4]!.address, id };
+    const key = { network: 'stacks:2147483648' as const, payer: devnet().accounts[4]!.address, id };
     await facilitator.keeper.runOnce();
     assert.ok(await ledger.paymentIdBinding(key), 'kept within its window');
     clock += 60_000;
@@ -196,7 +162,7 @@ describe('facilitator engine: payment-identifier', { timeout: 60_000 }, () => {
   test('a pending answer is answered pending again (not counted: nothing is served on it), and success once the chain confirms it', async () => {
     const facilitator = engine({ settleTimeoutMs: 300, paymentIdentifier: { maxReplays: 1 } });
     const paid = await payload(9, 0n, 'pay_pending_00000000000000001');
-    devnet.chain.stall(true);
+    devnet().chain.stall(true);
     try {
       const first = await facilitator.settle(paid, requirements());
       assert.equal(first.errorReason, 'settlement_pending');
@@ -204,8 +170,8 @@ describe('facilitator engine: payment-identifier', { timeout: 60_000 }, () => {
       assert.equal(still.errorReason, 'settlement_pending');
       assert.equal(still.transaction, first.transaction);
     } finally {
-      devnet.chain.stall(false);
-      devnet.mine();
+      devnet().chain.stall(false);
+      devnet().mine();
     }
     const confirmed = await facilitator.settle(paid, requirements());
     assert.equal(confirmed.success, true, JSON.stringify(confirmed));
@@ -238,18 +204,18 @@ describe('facilitator engine: payment-identifier', { timeout: 60_000 }, () => {
       paymentIdentifier: { maxReplays: 1 },
     });
     const id = 'pay_promoted_0000000000000001';
-    const key = { network: 'stacks:2147483648' as const, payer: devnet.accounts[7]!.address, id };
+    const key = { network: 'stacks:2147483648' as const, payer: devnet().accounts[7]!.address, id };
     const paid = {
       ...(await payload(7, 1n, id)),
       resource: { url: 'http://seller.test/a' },
     };
-    devnet.chain.stall(true);
+    devnet().chain.stall(true);
     try {
       const first = await facilitator.settle(paid, requirements());
       assert.equal(first.errorReason, 'settlement_pending');
     } finally {
-      devnet.chain.stall(false);
-      devnet.mine();
+      devnet().chain.stall(false);
+      devnet().mine();
     }
     const served = await facilitator.settle(paid, requirements());
     assert.equal(served.success, true, JSON.stringify(served));
@@ -266,7 +232,7 @@ describe('facilitator engine: payment-identifier', { timeout: 60_000 }, () => {
   test('a payment that failed on chain is answered its failure again, never served', async () => {
     const facilitator = engine();
     const paid = await payload(0, 0n, 'pay_failure_00000000000000001');
-    devnet.chain.injectFault('next', { kind: 'abort' });
+    devnet().chain.injectFault('next', { kind: 'abort' });
     const first = await facilitator.settle(paid, requirements());
     assert.equal(first.success, false);
     const again = await facilitator.settle(paid, requirements());

@@ -7,7 +7,7 @@
  */
 import { createFacilitator, type Facilitator } from 'x402-stacks';
 import { batchSettlementFacilitator } from 'x402-stacks/batch';
-import type { DiscoveryRefusal } from 'x402-stacks/facilitator';
+import type { DiscoveryRefusal, SettleStepObserver } from 'x402-stacks/facilitator';
 import type { FacilitatorConfig } from './config.js';
 import { SqlDiscoveryCatalog } from './ledger/discovery-catalog.js';
 import { openPostgresLedger } from './ledger/postgres.js';
@@ -23,6 +23,7 @@ export type OpenedFacilitator = {
 /**
  * Opens the configured ledger and makes the engine over it, without starting anything.
  * @param hooks.onDiscoveryRefused hears of each bazaar declaration not listed (the service logs it).
+ * @param hooks.onSettleStep hears how long each step of a settlement took (the service's `/metrics`).
  * @example
  * ```ts
  * const { facilitator, close } = await openFacilitator(loadConfig(process.env));
@@ -32,7 +33,10 @@ export type OpenedFacilitator = {
  */
 export async function openFacilitator(
   config: FacilitatorConfig,
-  hooks: { onDiscoveryRefused?: (refusal: DiscoveryRefusal) => void } = {},
+  hooks: {
+    onDiscoveryRefused?: (refusal: DiscoveryRefusal) => void;
+    onSettleStep?: SettleStepObserver;
+  } = {},
 ): Promise<OpenedFacilitator> {
   const opened =
     config.database.kind === 'sqlite'
@@ -80,6 +84,7 @@ export async function openFacilitator(
       : {}),
     ...(config.claimLeaseMs === undefined ? {} : { claimLeaseMs: config.claimLeaseMs }),
     keeper: { intervalMs: config.keeperIntervalMs },
+    ...(hooks.onSettleStep ? { onSettleStep: hooks.onSettleStep } : {}),
     discovery:
       config.discovery === false
         ? false

@@ -11,6 +11,7 @@ import type { Facilitator } from 'x402-stacks';
 import { createFacilitatorApp } from './app.js';
 import type { FacilitatorConfig } from './config.js';
 import { openFacilitator } from './engine.js';
+import { createMetrics } from './metrics.js';
 
 /** How long the settle calls a stop cuts get to finish what the cut ends (a nonce wait giving its claim back). */
 const CUT_CALLS_MS = 3_000;
@@ -50,9 +51,11 @@ export async function startFacilitatorService(
 ): Promise<FacilitatorService> {
   // Set once the logger exists; a refusal can only come from a settle, after the service started.
   let discoveryLog: Pick<Logger, 'info'> = { info: () => undefined };
+  const metrics = createMetrics();
   const opened = await openFacilitator(config, {
     onDiscoveryRefused: (refusal) =>
       discoveryLog.info({ ...refusal }, 'bazaar declaration not listed'),
+    onSettleStep: (step, milliseconds) => metrics.observeSettleStep(step, milliseconds),
   });
   const { facilitator } = opened;
   await facilitator.resume();
@@ -81,6 +84,7 @@ export async function startFacilitatorService(
         return call;
       },
     },
+    metrics,
     maxBodyBytes: config.maxBodyBytes,
     apiKeys: config.apiKeys,
     corsOrigins: config.corsOrigins,

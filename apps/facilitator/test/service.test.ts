@@ -17,7 +17,9 @@ const POSTGRES_URL = await testPostgresUrl();
 const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 
 /** The service on SQLite against a devnet of its own, for `run`; everything is stopped and removed after. */
-async function withService(run: (service: RunningProcess) => Promise<void>): Promise<void> {
+async function withService(
+  run: (service: RunningProcess, devnet: Devnet) => Promise<void>,
+): Promise<void> {
   const devnet = await startDevnet({ port: 0 });
   const dir = mkdtempSync(join(tmpdir(), 'x402-facilitator-'));
   const service = await startProcess(['--import', 'tsx', main], {
@@ -26,7 +28,7 @@ async function withService(run: (service: RunningProcess) => Promise<void>): Pro
     DATABASE_URL: `sqlite:${join(dir, 'ledger.db')}`,
   });
   try {
-    await run(service);
+    await run(service, devnet);
   } finally {
     service.child.kill('SIGKILL');
     await devnet.stop();
@@ -68,6 +70,49 @@ test(
       // Before, the stop's flush of the held lines retried the failed write forever, deaf to every later signal.
       assert.equal(await service.stop('SIGTERM'), 0);
       assert.ok(Date.now() - started < 5_000, `stopped after ${Date.now() - started} ms`);
+    }),
+);
+
+test(
+  'a settlement through the service: /metrics has the time of each step it took, and lists the others at zero',
+  { timeout: 60_000 },
+  () =>
+    withService(async (service, devnet) => {
+      const body = await stxPaymentBody({
+        payer: devnet.accounts[0]!.account,
+        payTo: devnet.accounts[1]!.address,
+        nonce: 0n,
+      });
+      const settled = (await (
+        await fetch(`${service.url}/settle`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        })
+      ).json()) as { success: boolean; errorReason?: string };
+      assert.equal(settled.success, true, settled.errorReason);
+      const metrics = await (await fetch(`${service.url}/metrics`)).text();
+      const count = (step: string) =>
+        Number(
+          new RegExp(`x402_facilitator_settle_step_seconds_count\\{step="${step}"\\} (\\d+)`).exec(
+            metrics,
+          )?.[1],
+        );
+      for (const step of ['replay_check', 'verify', 'claim', 'broadcast', 'confirm'])
+        assert.equal(count(step), 1, step);
+      for (const step of [
+        'retry',
+        'funds_check',
+        'nonce_wait',
+        'payment_id',
+        'sponsor',
+        'write_ahead',
+      ])
+        assert.equal(count(step), 0, step);
+      const confirmed = Number(
+        /x402_facilitator_settle_step_seconds_sum\{step="confirm"\} ([\d.e-]+)/.exec(metrics)?.[1],
+      );
+      assert.ok(confirmed > 0, `confirm took ${confirmed} s`);
     }),
 );
 

@@ -24,6 +24,7 @@ import { InMemoryLedger } from './memory-ledger.js';
 import { createNonceWatch, type NonceWatch } from './nonce-watch.js';
 import { type OfflineChecks, rememberOfflineChecks } from './offline-checks.js';
 import type { FacilitatorOptions } from './options.js';
+import type { SettleStepObserver } from './settle-steps.js';
 
 /** One served network and the client of its node. */
 export type NetworkChain = { readonly network: StacksNetwork; readonly chain: ChainClient };
@@ -76,6 +77,8 @@ export type FacilitatorContext = {
   readonly checkOptions: CheckPaymentOptions;
   /** The offline check with these options, remembered for payments checked before (`offline-checks.ts`). */
   readonly offlineCheck: OfflineChecks;
+  /** Hears each settle step's time (`settle-steps.ts`); undefined: nobody listens, and nothing is timed. */
+  readonly onSettleStep: SettleStepObserver | undefined;
   readonly now: () => number;
   readonly sleep: (ms: number) => Promise<void>;
 };
@@ -187,6 +190,7 @@ export function createContext(options: FacilitatorOptions): FacilitatorContext {
     discovery: createDiscovery(options.discovery, now, issues),
     checkOptions,
     offlineCheck: rememberOfflineChecks(checkOptions),
+    onSettleStep: options.onSettleStep,
     now,
     sleep,
   };

@@ -74,6 +74,7 @@ export { InMemoryDiscoveryCatalog } from './memory-discovery-catalog.js';
 export { InMemoryLedger } from './memory-ledger.js';
 export type { FacilitatorOptions, NetworkConnection, SponsorOptions } from './options.js';
 export { parseVerifyRequest } from './parsed-payment.js';
+export { SETTLE_STEPS, type SettleStep, type SettleStepObserver } from './settle-steps.js';
 export {
   chooseSponsorNonce,
   type SponsorNonceBook,

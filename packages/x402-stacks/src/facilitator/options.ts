@@ -9,6 +9,7 @@ import type { StacksNetworkName } from '../stacks/networks.js';
 import type { PostConditionPolicy } from '../stacks/payment/check.js';
 import type { DiscoveryOptions } from './discovery.js';
 import type { Ledger, SponsorLimits } from './ledger.js';
+import type { SettleStepObserver } from './settle-steps.js';
 
 /**
  * How to reach one network's node: a URL and key for the built-in client, or a ready ChainClient.
@@ -148,6 +149,12 @@ export type FacilitatorOptions = {
    * off.
    */
   discovery?: DiscoveryOptions | false;
+  /**
+   * Hears how long each step of a settlement took (`SettleStep`: the replay check, verify, claim, sponsor, write-ahead,
+   * broadcast, confirmation and the rest), as it ends: what an operator's histograms are made of. Called on the
+   * settlement's path, so keep it cheap; one that throws is ignored. Default: none, and nothing is timed.
+   */
+  onSettleStep?: SettleStepObserver;
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
 };

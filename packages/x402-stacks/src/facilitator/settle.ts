@@ -18,6 +18,7 @@ import { answerOnce, answerRetry } from './one-answer.js';
 import { duplicate, failure, type Refusal, refuse } from './outcomes.js';
 import { parsePaymentPayload } from './parsed-payment.js';
 import { bindToClaim, conflictAnswer, paymentIdNamed } from './payment-id.js';
+import { type SettleLap, settleStopwatch } from './settle-steps.js';
 import type { SponsorPool } from './sponsor-pool.js';
 import type { Tracker } from './track.js';
 import { type ExaminedPayment, examinePayment, fundsInFlightProblem } from './verify.js';
@@ -48,7 +49,9 @@ export async function settlePayment(
     return failure(named.payer ?? '', networkOf(requirementsInput), named.reason, named.message);
   }
   const paymentId = named.id;
+  const lap = settleStopwatch(context.onSettleStep);
   const replay = await claimedAlready(context, payloadInput);
+  lap('replay_check');
   if (replay) {
     const answer = await answerRetry(
       context,
@@ -59,11 +62,13 @@ export async function settlePayment(
       paymentId,
       signal,
     );
+    lap('retry');
     if (answer) return answer;
   }
 
   // 1. Verify again. The replay read above is this step's too: the claim below is the atomic check.
   const examined = await examinePayment(context, pool, payloadInput, requirementsInput, 'settle');
+  lap('verify');
   if (!examined.ok) {
     // A concurrent settle of the same payment may have claimed it meanwhile: that is a replay, not a bad payment.
     const claimedMeanwhile = await claimedAlready(context, payloadInput);
@@ -83,6 +88,7 @@ export async function settlePayment(
     paymentId,
     resourceOf(payloadInput),
     signal,
+    lap,
   );
 }
 
@@ -95,6 +101,7 @@ export async function settlePayment(
  * ```ts
  * const answer = await settleExaminedPayment(context, pool, tracker, examined, undefined, resource, signal);
  * ```
+ * @param lap the settlement's stopwatch, when its earlier steps were timed on it; else one starts here.
  */
 export async function settleExaminedPayment(
   context: FacilitatorContext,
@@ -104,6 +111,7 @@ export async function settleExaminedPayment(
   paymentId: string | undefined,
   resource: string | undefined,
   signal: AbortSignal | undefined,
+  lap: SettleLap = settleStopwatch(context.onSettleStep),
 ): Promise<SettleResponse> {
   // The settle's whole wait, for its nonce and then for its confirmation, over every attempt: a seller's settle call
   // allows for one.
@@ -114,7 +122,7 @@ export async function settleExaminedPayment(
       pool,
       tracker,
       examined,
-      { paymentId, resource, answerBy },
+      { paymentId, resource, answerBy, lap },
       signal,
     );
     if (outcome !== 'sponsor_nonce_refused') return outcome;
@@ -143,6 +151,8 @@ type SettleTerms = {
   readonly paymentId: string | undefined;
   readonly resource: string | undefined;
   readonly answerBy: number;
+  /** The settlement's stopwatch: each step below ends with its lap. */
+  readonly lap: SettleLap;
 };
 
 async function settleExamined(
@@ -150,7 +160,7 @@ async function settleExamined(
   pool: SponsorPool,
   tracker: Tracker,
   examined: ExaminedPayment,
-  { paymentId, resource, answerBy }: SettleTerms,
+  { paymentId, resource, answerBy, lap }: SettleTerms,
   signal: AbortSignal | undefined,
 ): Promise<SettleResponse | 'sponsor_nonce_refused'> {
   const { ledger } = context;
@@ -181,6 +191,7 @@ async function settleExamined(
           )
       : (settlement) => ledger.claim(settlement),
   );
+  lap('claim');
   if (!claim.claimed) {
     if ('refused' in claim)
       return failure(check.payer, network, claim.refused.reason, claim.refused.message);
@@ -192,7 +203,8 @@ async function settleExamined(
       `nonce ${check.nonce} is already claimed by transaction ${claim.existing.txid}`,
     );
   }
-  if (direct) return broadcastAndTrack(context, tracker, examined, claim.record, answerBy, signal);
+  if (direct)
+    return broadcastAndTrack(context, tracker, examined, claim.record, { answerBy, lap }, signal);
   const claimedAt = claim.record.createdAt;
 
   // 3. Funds, now that the claim is in the ledger: two settles of one payer racing past step 1 each see the other here,
@@ -202,6 +214,7 @@ async function settleExamined(
     examined.state,
     await ledger.inFlight(network.caip2, check.payer),
   );
+  lap('funds_check');
   if (short) {
     await ledger.release(check.txid, claimedAt);
     return failure(check.payer, network, short.reason, short.message);
@@ -210,13 +223,14 @@ async function settleExamined(
   // Broadcast now, it could sit there and execute long after this request gave up, charging for nothing served.
   // A sponsored payment is looked at even at the next nonce: behind a gap the payer left below it, it would hold the
   // sponsor's nonce, and every later transaction of that sponsor key, until the payer chose to fill the gap.
-  const reached =
-    check.sponsored || check.nonce > examined.state.nonce
-      ? await nonceReached(context, examined, answerBy, signal).catch(async (error) => {
-          await ledger.release(check.txid, claimedAt);
-          throw error;
-        })
-      : 'reached';
+  const waits = check.sponsored || check.nonce > examined.state.nonce;
+  const reached = waits
+    ? await nonceReached(context, examined, answerBy, signal).catch(async (error) => {
+        await ledger.release(check.txid, claimedAt);
+        throw error;
+      })
+    : 'reached';
+  if (waits) lap('nonce_wait');
   if (reached === 'busy') {
     await ledger.release(check.txid, claimedAt);
     return failure(
@@ -245,12 +259,13 @@ async function settleExamined(
   // 4b. Bind the payment's id to it, now that it is ours and fundable (a payment refused above binds nothing, so ids
   // cost a payment that passed every check): an id the payer bound to another payment within its window is refused,
   // and the claim given back, before anything is spent.
-  if (
-    paymentId !== undefined &&
-    !(await bindToClaim(context, network.caip2, check.payer, paymentId, check.txid))
-  ) {
-    await ledger.release(check.txid, claimedAt);
-    return conflictAnswer(check.payer, network, paymentId);
+  if (paymentId !== undefined) {
+    const bound = await bindToClaim(context, network.caip2, check.payer, paymentId, check.txid);
+    lap('payment_id');
+    if (!bound) {
+      await ledger.release(check.txid, claimedAt);
+      return conflictAnswer(check.payer, network, paymentId);
+    }
   }
 
   // 5. Sponsor-sign a sponsored payment: the on-chain txid is the sponsored transaction's.
@@ -272,6 +287,7 @@ async function settleExamined(
         await ledger.release(check.txid, claimedAt);
         throw error;
       });
+    lap('sponsor');
     if (!signed.ok) {
       await ledger.release(check.txid, claimedAt);
       return failure(check.payer, network, signed.reason, signed.message);
@@ -296,6 +312,7 @@ async function settleExamined(
     ['claimed'],
     claimedAt,
   );
+  lap('write_ahead');
   if (!marked) {
     const current = await ledger.get(check.txid);
     if (current) return duplicate(current);
@@ -307,7 +324,7 @@ async function settleExamined(
     );
   }
 
-  return broadcastAndTrack(context, tracker, examined, marked, answerBy, signal);
+  return broadcastAndTrack(context, tracker, examined, marked, { answerBy, lap }, signal);
 }
 
 /**
@@ -319,7 +336,7 @@ async function broadcastAndTrack(
   tracker: Tracker,
   examined: ExaminedPayment,
   marked: SettlementRecord,
-  answerBy: number,
+  { answerBy, lap }: Pick<SettleTerms, 'answerBy' | 'lap'>,
   signal: AbortSignal | undefined,
 ): Promise<SettleResponse | 'sponsor_nonce_refused'> {
   const { check, network, chain } = examined;
@@ -328,6 +345,7 @@ async function broadcastAndTrack(
   let result: Awaited<ReturnType<typeof chain.broadcast>>;
   try {
     result = await chain.broadcast(marked.transaction);
+    lap('broadcast');
   } catch (error) {
     if (error instanceof ChainRequestError && error.txid === undefined) {
       // The request provably never reached the node: forget the claim so the payment can be settled again.
@@ -335,11 +353,14 @@ async function broadcastAndTrack(
       throw error;
     }
     // The node may hold it: never send other bytes, track these (the keeper re-sends them if the node lost them).
-    return tracker.track(marked.txid, check.payer, network, chain, {
+    lap('broadcast');
+    const followed = await tracker.track(marked.txid, check.payer, network, chain, {
       record: marked,
       until: answerBy,
       answer,
     });
+    lap('confirm');
+    return followed;
   }
   if (!result.accepted) {
     // Whatever the payer's last settlement here left may be what misled this one (the payer spent the nonce
@@ -366,6 +387,7 @@ async function broadcastAndTrack(
     until: answerBy,
     answer,
   });
+  lap('confirm');
   // What this payment leaves of the payer's state may judge the settlement of its next nonce without a read (only
   // when this call answered it: a duplicate's payer reads the chain again, which costs a read, never a wrong answer).
   if (answered.success) rememberSettled(context, examined);
