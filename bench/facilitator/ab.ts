@@ -19,6 +19,11 @@
  * SQL is not a saving). `B ÷ A` is the median of the rounds' own ratios; the table gives each build's medians beside
  * it.
  *
+ * After the table, where each build's settlements spent their time in the measured rounds: the mean of each settle
+ * step (`x402_facilitator_settle_step_seconds` in its `/metrics`, read before the first round and after the last), for
+ * a build that reports them. A step is reported once per settlement that takes it, bar a sponsored payment sponsored
+ * afresh after a refusal.
+ *
  * `--node-args "<args>"` starts both services under those node flags, say `--cpu-prof --cpu-prof-dir=/tmp/prof`, or
  * `--perf-basic-prof-only-functions` for `perf record -g -p <pid>` (the pids are printed at start). `--node-args-a`
  * and `--node-args-b` add flags to one build only: the same build under two runtime settings is an A/B too.
@@ -49,6 +54,7 @@ import { createPaymentSigner, type Payment, paymentRequirements } from '../payme
 import { cpuMsOf, postgresCpuMs } from './cpu.js';
 import { type DevnetProcess, startDevnetProcess } from './devnet.js';
 import { type ServiceProcess, startService } from './service.js';
+import { readStepTotals, type StepTotals, stepMeans } from './settle-steps.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const DEFAULT_B = 'apps/facilitator/dist/main.js';
@@ -115,6 +121,10 @@ type Build = {
   readonly nodeArgs: readonly string[];
   service?: ServiceProcess;
   peakRssMiB?: number;
+  /** The settle steps' totals from /metrics before the measured rounds (none: a build without the metric). */
+  stepsBefore?: StepTotals | undefined;
+  /** Each step's mean over the measured rounds. */
+  steps?: ReturnType<typeof stepMeans>;
 };
 type Round = LoadResult & {
   readonly cpuMs: number;
@@ -205,6 +215,7 @@ try {
     const warm = await settleRound(build, warmUps[k]!, devnet.pid);
     process.stderr.write(`  ${build.label} warm-up: ${formatRate(warm.perSecond)}/s\n`);
   }
+  for (const build of builds) build.stepsBefore = await readStepTotals(build.service!.url);
   for (const [round, [first, second]] of plan.entries()) {
     // A first in even rounds, B first in odd ones: a drift within the run lands on both.
     const order = round % 2 === 0 ? builds : ([builds[1], builds[0]] as const);
@@ -218,7 +229,10 @@ try {
         `B ${formatRate(ofB.perSecond)}/s ${ofB.cpuMs.toFixed(3)} ms, CPU B ÷ A ${(ofB.cpuMs / ofA.cpuMs).toFixed(3)}\n`,
     );
   }
-  for (const build of builds) build.peakRssMiB = peakRssOfMiB(build.service!.child.pid!);
+  for (const build of builds) {
+    build.peakRssMiB = peakRssOfMiB(build.service!.child.pid!);
+    build.steps = stepMeans(build.stepsBefore, await readStepTotals(build.service!.url));
+  }
 } finally {
   await Promise.all(builds.map((build) => build.service?.stop()));
   await devnet?.stop();
@@ -274,4 +288,17 @@ printTable(
     ];
   }),
 );
+const stepNames = [...new Set(builds.flatMap((build) => [...(build.steps?.keys() ?? [])]))];
+if (stepNames.length > 0) {
+  console.log(
+    "\nwhere a settlement spent its time, measured rounds only (mean ms per report of the step, from each build's /metrics; blank: a build without the metric)\n",
+  );
+  printTable(
+    ['build', ...stepNames],
+    builds.map((build) => [
+      build.label,
+      ...stepNames.map((step) => build.steps?.get(step)?.meanMs.toFixed(2) ?? ''),
+    ]),
+  );
+}
 console.log(`\nthis process (load generator): peak RSS ${peakRssMiB().toFixed(0)} MiB`);

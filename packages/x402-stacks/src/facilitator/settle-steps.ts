@@ -1,24 +1,31 @@
 /**
  * How long each step of a settlement took, for an operator's metrics: `FacilitatorOptions.onSettleStep` hears each
- * step as it ends. The steps follow the numbered steps of `settle.ts`; a step that does not happen (no nonce to wait
- * for, nothing to sponsor) is not reported, and one that throws is not either.
+ * step as it ends. The steps follow the numbered steps of `settle.ts`. A step that does not happen (no nonce to wait
+ * for, nothing to sponsor) is not reported, nor one that throws (a chain that cannot be reached: the call fails).
+ * Two cases report more than once or start late:
+ * - a sponsored payment whose sponsor nonce the node refused is sponsored afresh in the same call, and reports its
+ *   steps from `claim` on again, once per attempt;
+ * - a scheme mechanism's transaction (a batch-settlement deposit) is examined by its mechanism, and reports its steps
+ *   from `claim` on.
  * @module
  */
 
 /**
  * The steps of a settlement, in the order they run:
  * - `replay_check`: the ledger read that tells a new payment from a retry;
- * - `retry`: answering a retry of a payment the ledger holds (waiting on its first call, following its broadcast);
- * - `verify`: the payment checked again, on the payer's chain state;
+ * - `retry`: answering a retry of a payment the ledger holds (waiting on its first call, following its broadcast), or
+ *   finding that it is to be settled afresh;
+ * - `verify`: the payment checked again, on the payer's chain state (reported when it refuses the payment, too);
  * - `claim`: the atomic claim in the ledger (where the ledger claims, checks and marks in one step, all three);
  * - `funds_check`: the payer's money in flight, read after the claim;
  * - `nonce_wait`: a payment ahead of its payer's next nonce, or a sponsored one, waiting for the ones before it;
  * - `payment_id`: the `payment-identifier` id bound to the claim;
  * - `sponsor`: a sponsored payment's nonce reserved and the transaction signed;
  * - `write_ahead`: the settlement marked `broadcast` before it is sent;
- * - `broadcast`: the node's answer to the transaction;
- * - `confirm`: following it to its status and recording the one answer (`success`, or `settlement_pending` at the
- *   settle timeout).
+ * - `broadcast`: the node's answer to the transaction (its refusal judged, when it refused), or a broadcast whose
+ *   answer was lost on the way back (the node may hold the transaction, so it is followed);
+ * - `confirm`: following it to its status and giving the answer: `success` (or `duplicate_settlement` when another
+ *   call answered first), a failure on chain, or `settlement_pending` at the settle timeout.
  * @example
  * ```ts
  * const stepSeconds = new Histogram({ name: 'settle_step_seconds', help: '…', labelNames: ['step'] });
@@ -44,7 +51,8 @@ export type SettleStep = (typeof SETTLE_STEPS)[number];
 
 /**
  * Hears how long a step of a settlement took, in milliseconds. Called on the settlement's own path: keep it cheap
- * (a histogram's `observe`). One that throws is ignored, so that a metric can never change an answer about money.
+ * (a histogram's `observe`) and synchronous. One that throws is ignored, so that a metric can never change an answer
+ * about money, and so is the rejection of one that returns a promise anyway. Its own time is not counted in any step.
  * @example
  * ```ts
  * const onSettleStep: SettleStepObserver = (step, ms) => stepSeconds.observe({ step }, ms / 1000);
@@ -70,13 +78,14 @@ export function settleStopwatch(observe: SettleStepObserver | undefined): Settle
   if (!observe) return NO_LAP;
   let last = performance.now();
   return (step) => {
-    const now = performance.now();
-    const took = now - last;
-    last = now;
+    const took = performance.now() - last;
     try {
-      observe(step, took);
+      // Typed void, but an async function fits the type: its rejection must not end the process either.
+      const returned: unknown = observe(step, took);
+      if (returned instanceof Promise) returned.catch(() => undefined);
     } catch {
       // A metric must not change an answer about money: see SettleStepObserver.
     }
+    last = performance.now();
   };
 }

@@ -345,7 +345,6 @@ async function broadcastAndTrack(
   let result: Awaited<ReturnType<typeof chain.broadcast>>;
   try {
     result = await chain.broadcast(marked.transaction);
-    lap('broadcast');
   } catch (error) {
     if (error instanceof ChainRequestError && error.txid === undefined) {
       // The request provably never reached the node: forget the claim so the payment can be settled again.
@@ -368,7 +367,10 @@ async function broadcastAndTrack(
     context.chainState.forget(payerKey(examined));
     // The sponsor's nonce was at fault (spent by something else, or too far ahead): the payment itself is fine, so it
     // is claimed afresh.
-    if (await tracker.refused(marked, result, chain)) return 'sponsor_nonce_refused';
+    const sponsorsFault = await tracker.refused(marked, result, chain);
+    // The refusal's judgement is the broadcast's: a payment sponsored afresh then reports its steps from the claim on.
+    lap('broadcast');
+    if (sponsorsFault) return 'sponsor_nonce_refused';
     return failure(
       check.payer,
       network,
@@ -377,6 +379,7 @@ async function broadcastAndTrack(
       marked.txid,
     );
   }
+  lap('broadcast');
   // The payer's chained payments waiting here may go out now, without waiting for their next round.
   context.nonceWatch.nudge(waitKey(network.caip2, check.payer));
   // 8. Track it to a final status, or answer settlement_pending; either answer is given once per payment. The node's
