@@ -7,12 +7,13 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { endServerConnection, inSchema, testPostgresUrl } from '@x402-stacks/test-kit';
 import { ledgerConformance, settlement } from '@x402-stacks/test-kit/ledger-conformance';
-import { type RawBuilder, sql } from 'kysely';
+import { type CompiledQuery, type Kysely, type RawBuilder, sql } from 'kysely';
 import pg from 'pg';
 import { GROUPED_LOOKUP } from '../src/ledger/grouped-reads.js';
-import { GROUPED_MOVES } from '../src/ledger/grouped-writes.js';
+import { GROUPED_MOVES, groupedAnswers } from '../src/ledger/grouped-writes.js';
 import { nameStatements, planEveryRun } from '../src/ledger/named-statements.js';
 import { openPostgresLedger } from '../src/ledger/postgres.js';
+import type { LedgerDatabase } from '../src/ledger/schema.js';
 
 const connectionString = await testPostgresUrl();
 const schema = `x402_ledger_test_${process.pid}_${Date.now()}`;
@@ -274,6 +275,64 @@ test('upgrading to answers that name their claim beside a process of the previou
     await sql`drop schema if exists ${sql.id(upgraded)} cascade`.execute(first.db);
     await first.close();
   }
+});
+
+test('grouped answers: a failed statement leaves each call of it, and of the payment after it, to hear about its own answer', async () => {
+  const { ledger } = opened;
+  /** Pending about a claim released since, the payment claimed afresh: answers about both claims, and another payment. */
+  async function scene(seed: number) {
+    await sql`truncate x402_settlements, x402_answers`.execute(opened.db);
+    const { paymentTxid } = settlement(seed);
+    const gone = await ledger.claim(settlement(seed));
+    assert.ok(gone.claimed);
+    await ledger.recordAnswer(paymentTxid, 'pending', gone.record.createdAt);
+    await ledger.release(paymentTxid, gone.record.createdAt);
+    await new Promise((resolve) => setTimeout(resolve, 2));
+    const held = await ledger.claim(settlement(seed));
+    assert.ok(held.claimed && held.record.createdAt !== gone.record.createdAt);
+    const now = String(Date.now());
+    return {
+      paymentTxid,
+      held: held.record.createdAt,
+      writes: [
+        { id: paymentTxid, answer: 'success', now, claimedAt: String(gone.record.createdAt) },
+        { id: paymentTxid, answer: 'success', now, claimedAt: String(held.record.createdAt) },
+        { id: settlement(seed + 1).paymentTxid, answer: 'success', now, claimedAt: null },
+      ],
+    };
+  }
+  /** The ledger's database, but the statement numbered `failing` fails once (a broken deadlock, a dropped link). */
+  function failingAt(failing: number) {
+    let statements = 0;
+    return {
+      executeQuery: (query: CompiledQuery) =>
+        ++statements === failing
+          ? Promise.reject(new Error('connection terminated'))
+          : opened.db.executeQuery(query),
+    } as unknown as Kysely<LedgerDatabase>;
+  }
+
+  // The first statement, the stale answer's and the other payment's: each is tried again alone, and the held claim's
+  // answer is written after the stale one was refused.
+  const first = await scene(21);
+  const store = groupedAnswers(failingAt(1));
+  assert.deepEqual(await Promise.all(first.writes.map((write) => store(write))), [
+    false,
+    true,
+    true,
+  ]);
+  assert.equal(await ledger.answerOf(first.paymentTxid, first.held), 'success');
+
+  // The second, the held claim's answer alone: that call fails, and nothing else changes its answer (the other
+  // payment's, written by the first statement, is still heard as written).
+  const second = await scene(31);
+  const storeAgain = groupedAnswers(failingAt(2));
+  const settled = await Promise.allSettled(second.writes.map((write) => storeAgain(write)));
+  assert.deepEqual(
+    settled.map((result) => (result.status === 'fulfilled' ? result.value : 'failed')),
+    [false, 'failed', true],
+  );
+  assert.equal(await ledger.answerOf(second.paymentTxid, second.held), undefined, 'not written');
 });
 
 test('two processes claiming the same payments in opposite orders each claim every payment once, without a deadlock', async () => {

@@ -195,11 +195,12 @@ export function groupedClaims<Row>(
 
 /**
  * Stores answers, each only where none is stored or the stored one gives way: each call answers whether its own was
- * stored. A group writes as its calls would one after another: one statement per round, each round taking the next
- * call of each payment, so that of two calls for one payment the second meets what the first left. Whether an answer
- * is stored depends on its own claim (a pending answer about a claim released since gives way to one about the claim
- * held now), so a refused first call must not stand for the second. A round holds each payment once (an upsert may
- * not touch one row twice), in the order of their payments, so that two processes take the rows' locks in one order.
+ * stored. Calls about one payment are written one after another, each in a turn after the one before it has answered,
+ * so the second meets what the first left: whether an answer is stored depends on its own claim (a pending answer
+ * about a claim released since gives way to one about the claim held now), so a refused first call must not stand for
+ * the second. A group therefore names each payment once (an upsert may not touch one row twice) and is one statement:
+ * when it fails nothing of it was written, and each call is tried again alone (`turn-group.ts`). Its rows go in the
+ * order of their payments, so that two processes take the rows' locks in one order.
  * @example
  * ```ts
  * const store = groupedAnswers(db);
@@ -209,36 +210,30 @@ export function groupedClaims<Row>(
 export function groupedAnswers(
   db: Kysely<LedgerDatabase>,
 ): (write: AnswerWrite) => Promise<boolean> {
-  return groupPerTurn(async (writes: readonly AnswerWrite[]) => {
-    const stored = writes.map(() => false);
-    let left = writes.map((_, index) => index);
-    while (left.length > 0) {
-      const ids = new Set<string>();
-      const round: number[] = [];
-      const later: number[] = [];
-      for (const index of left) {
-        const { id } = writes[index]!;
-        if (ids.has(id)) later.push(index);
-        else {
-          ids.add(id);
-          round.push(index);
-        }
-      }
-      round.sort((a, b) => (writes[a]!.id < writes[b]!.id ? -1 : 1));
-      const column = <K extends keyof AnswerWrite>(key: K) =>
-        round.map((index) => writes[index]![key]);
-      const { rows } = await db.executeQuery<{ payment_txid: string }>(
-        CompiledQuery.raw(GROUPED_ANSWERS, [
-          column('id'),
-          column('answer'),
-          column('now'),
-          column('claimedAt'),
-        ]),
-      );
-      const written = new Set(rows.map((row) => row.payment_txid));
-      for (const index of round) stored[index] = written.has(writes[index]!.id);
-      left = later;
-    }
-    return stored;
+  const store = groupPerTurn(async (writes: readonly AnswerWrite[]) => {
+    const sorted = [...writes].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const column = <K extends keyof AnswerWrite>(key: K) => sorted.map((write) => write[key]);
+    const { rows } = await db.executeQuery<{ payment_txid: string }>(
+      CompiledQuery.raw(GROUPED_ANSWERS, [
+        column('id'),
+        column('answer'),
+        column('now'),
+        column('claimedAt'),
+      ]),
+    );
+    const written = new Set(rows.map((row) => row.payment_txid));
+    return writes.map((write) => written.has(write.id));
   });
+  /** Per payment, the end of the last call still running: the next one starts after it. */
+  const last = new Map<string, Promise<unknown>>();
+  return (write) => {
+    const before = last.get(write.id);
+    const mine = before ? before.then(() => store(write)) : store(write);
+    const ended = mine.catch(() => undefined);
+    last.set(write.id, ended);
+    void ended.then(() => {
+      if (last.get(write.id) === ended) last.delete(write.id);
+    });
+    return mine;
+  };
 }
