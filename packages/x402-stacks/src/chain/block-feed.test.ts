@@ -80,6 +80,17 @@ async function until(condition: () => boolean, what: string, ms = 5_000): Promis
   }
 }
 
+/**
+ * A test server's connection handler that keeps each socket (to destroy at the end) and hears its errors: the client
+ * under test ends connections abruptly (an unanswered ping, a handshake given up), the reset lands on the server's
+ * socket, and an unheard socket error would end the whole test process (it did, once in three CI runs).
+ */
+function kept(sockets: Socket[]) {
+  return (socket: Socket) => {
+    sockets.push(socket);
+    socket.on('error', () => undefined);
+  };
+}
 describe('block feed', () => {
   const servers: { close: () => Promise<unknown> }[] = [];
   after(async () => {
@@ -201,7 +212,7 @@ describe('block feed', () => {
     const sockets: Socket[] = [];
     let upgrades = 0;
     const quiet: Server = createServer((socket) => {
-      sockets.push(socket);
+      kept(sockets)(socket);
       socket.once('data', (data) => {
         upgrades++;
         const key = /sec-websocket-key: *(\S+)/i.exec(String(data))?.[1] ?? '';
@@ -256,7 +267,7 @@ describe('block feed', () => {
   test('a handshake that never completes, or a subscription never answered, is given up and tried again', async () => {
     // Takes the TCP connection and never answers the upgrade.
     const sockets: Socket[] = [];
-    const hung = createServer((socket) => sockets.push(socket));
+    const hung = createServer(kept(sockets));
     await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve));
     servers.push({
       close: () => {
@@ -384,7 +395,7 @@ describe('block feed and the life of a process', () => {
   test('a process whose only work is watching ends on its own: connected and subscribed, or stuck in a handshake', async () => {
     const api = await channel();
     const sockets: Socket[] = [];
-    const hung = createServer((socket) => sockets.push(socket));
+    const hung = createServer(kept(sockets));
     await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve));
     const { port } = hung.address() as { port: number };
     try {
