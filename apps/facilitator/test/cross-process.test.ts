@@ -1,7 +1,7 @@
 /**
  * Claims and sponsor nonces stay atomic across processes: three processes race on one PostgreSQL schema, then on one
- * SQLite file. Exactly one claim wins overall, and the sponsor nonces handed out are distinct and consecutive. On
- * SQLite, claims to send of one payer, admitted while at most ten are broadcast, keep exactly ten across processes.
+ * SQLite file. Exactly one claim wins overall, the sponsor nonces handed out are distinct and consecutive, and claims
+ * to send of one payer, admitted while at most ten are broadcast, keep exactly ten across processes.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -22,15 +22,21 @@ const POSTGRES_URL = await testPostgresUrl();
 
 type Raced = { won: number; nonces: string[]; sent: number };
 
+/** Runs the racing processes; they meet in a folder of their own before their claims to send. */
 async function race(args: string[]): Promise<Raced[]> {
-  const outputs = await Promise.all(
-    Array.from({ length: PROCESSES }, () =>
-      run(process.execPath, ['--import', 'tsx', worker, ...args, String(PROCESSES)], {
-        timeout: 60_000,
-      }),
-    ),
-  );
-  return outputs.map(({ stdout }) => JSON.parse(stdout.trim().split('\n').at(-1)!));
+  const meeting = mkdtempSync(join(tmpdir(), 'x402-meet-'));
+  try {
+    const outputs = await Promise.all(
+      Array.from({ length: PROCESSES }, () =>
+        run(process.execPath, ['--import', 'tsx', worker, ...args, meeting, String(PROCESSES)], {
+          timeout: 60_000,
+        }),
+      ),
+    );
+    return outputs.map(({ stdout }) => JSON.parse(stdout.trim().split('\n').at(-1)!));
+  } finally {
+    rmSync(meeting, { recursive: true, force: true });
+  }
 }
 
 function assertRace(results: Raced[]): void {
@@ -43,6 +49,11 @@ function assertRace(results: Raced[]): void {
   assert.deepEqual(
     nonces,
     Array.from({ length: PROCESSES * 25 }, (_, i) => BigInt(i)),
+  );
+  assert.equal(
+    results.reduce((total, r) => total + r.sent, 0),
+    10,
+    'claims to send of one payer each saw the ones kept before them, in every process',
   );
 }
 
@@ -63,13 +74,7 @@ describe('ledger across processes', { timeout: 120_000 }, () => {
   test('SQLite, one file', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'x402-cross-'));
     try {
-      const results = await race(['sqlite', join(dir, 'ledger.db'), '']);
-      assertRace(results);
-      assert.equal(
-        results.reduce((total, r) => total + r.sent, 0),
-        10,
-        'claims to send of one payer each saw the ones kept before them, in every process',
-      );
+      assertRace(await race(['sqlite', join(dir, 'ledger.db'), '']));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -4,14 +4,15 @@
  */
 
 import { readdirSync, writeFileSync } from 'node:fs';
-import { basename, dirname } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { settlement } from '@x402-stacks/test-kit/ledger-conformance';
 import { DEFAULT_SPONSOR_LIMITS } from 'x402-stacks/facilitator';
 import { openPostgresLedger } from '../src/ledger/postgres.js';
 import { openSqliteLedger } from '../src/ledger/sqlite.js';
 
-const [kind, target, schema, processes] = process.argv.slice(2) as [
+const [kind, target, schema, meeting, processes] = process.argv.slice(2) as [
   'postgres' | 'sqlite',
+  string,
   string,
   string,
   string,
@@ -54,23 +55,20 @@ const nonces = await Promise.all(
     return granted.nonce;
   }),
 );
-// Claims to send of one payer (SQLite offers them), each admitted while at most ten are broadcast, with plain claims
-// of the payer in between: atomic across processes, exactly ten are kept in all.
-const claimToSend = opened.ledger.claimToSend?.bind(opened.ledger);
+// Claims to send of one payer, each admitted while at most ten are broadcast, with plain claims of the payer in
+// between: atomic across processes, exactly ten are kept in all.
 const payer = 'ST3NBRSFKX28FQ2ZJ1MAKX58HKHSDGNV5N7R21XCP';
-if (claimToSend) await barrier(`${target}.ready`, Number(processes));
-const sends = claimToSend
-  ? await Promise.all(
-      Array.from({ length: 20 }, (_, i) => {
-        const own = settlement(seed(50 + i), { payer });
-        return i % 4 === 3
-          ? opened.ledger.claim(own)
-          : claimToSend(own, (inFlight) =>
-              inFlight.filter((r) => r.state === 'broadcast').length > 10 ? 'full' : undefined,
-            );
-      }),
-    )
-  : [];
+await barrier(join(meeting, 'ready'), Number(processes));
+const sends = await Promise.all(
+  Array.from({ length: 20 }, (_, i) => {
+    const own = settlement(seed(50 + i), { payer });
+    return i % 4 === 3
+      ? opened.ledger.claim(own)
+      : opened.ledger.claimToSend(own, (inFlight) =>
+          inFlight.filter((r) => r.state === 'broadcast').length > 10 ? 'full' : undefined,
+        );
+  }),
+);
 console.log(
   JSON.stringify({
     won: claims.filter((c) => c.claimed).length,

@@ -4,8 +4,8 @@
  * ten connections, so the concurrency cases race at the database.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { endServerConnection, inSchema, testPostgresUrl } from '@x402-stacks/test-kit';
+import { test } from 'node:test';
+import { endServerConnection, inSchema } from '@x402-stacks/test-kit';
 import { ledgerConformance, settlement } from '@x402-stacks/test-kit/ledger-conformance';
 import { type CompiledQuery, type Kysely, type RawBuilder, sql } from 'kysely';
 import pg from 'pg';
@@ -14,19 +14,9 @@ import { GROUPED_MOVES, groupedAnswers } from '../src/ledger/grouped-writes.js';
 import { nameStatements, planEveryRun } from '../src/ledger/named-statements.js';
 import { openPostgresLedger } from '../src/ledger/postgres.js';
 import type { LedgerDatabase } from '../src/ledger/schema.js';
+import { ledgerInOwnSchema } from './ledger-schema.js';
 
-const connectionString = await testPostgresUrl();
-const schema = `x402_ledger_test_${process.pid}_${Date.now()}`;
-let opened: Awaited<ReturnType<typeof openPostgresLedger>>;
-
-before(async () => {
-  opened = await openPostgresLedger({ connectionString, schema });
-});
-
-after(async () => {
-  await sql`drop schema if exists ${sql.id(schema)} cascade`.execute(opened.db);
-  await opened.close();
-});
+const { connectionString, schema, opened } = await ledgerInOwnSchema('x402_ledger_test');
 
 ledgerConformance(
   'PostgreSQL ledger',
@@ -36,7 +26,7 @@ ledgerConformance(
     );
     return opened.ledger;
   },
-  { claimToSend: false },
+  { claimToSend: true, claimReadsInFlight: true },
 );
 
 test('a ledger schema from before claims recorded their process gains the column at open, and keeps its rows', async () => {

@@ -33,12 +33,16 @@ export function settlement(seed: number, overrides: Partial<NewSettlement> = {})
 
 /**
  * Defines the conformance tests for a Ledger; `create` must return an empty ledger each time. `claimToSend` says
- * whether the ledger offers `Ledger.claimToSend` (its tests run then; otherwise its absence is asserted).
+ * whether the ledger offers `Ledger.claimToSend`, and `claimReadsInFlight` whether its claims answer with the payer's
+ * settlements in flight (`ClaimResult.inFlight`): their tests run then, otherwise their absence is asserted.
  */
 export function ledgerConformance(
   name: string,
   create: () => Promise<Ledger>,
-  { claimToSend }: { claimToSend: boolean },
+  {
+    claimToSend,
+    claimReadsInFlight = false,
+  }: { claimToSend: boolean; claimReadsInFlight?: boolean },
 ): void {
   describe(`${name}: claims to send`, () => {
     if (!claimToSend) {
@@ -129,15 +133,12 @@ export function ledgerConformance(
       assert.deepEqual(await ledger.unfinished(), []);
     });
 
-    test('a taken txid or (payer, nonce) is a conflict, and admit is not asked', async () => {
+    test('a taken txid or (payer, nonce) is a conflict, whether admit would keep the claim or refuse it', async () => {
       const ledger = await create();
       const claimToSend = claimToSendOf(ledger);
       await ledger.claim(settlement(1));
-      let asked = 0;
-      const admit = () => {
-        asked++;
-        return undefined;
-      };
+      // A ledger may ask admit before it finds the conflict (about the claim alone, say): a conflict still wins.
+      const admit = () => 'refused';
       const sameTxid = await claimToSend(settlement(1), admit);
       assert.equal(!sameTxid.claimed && 'conflict' in sameTxid && sameTxid.conflict, 'txid');
       const sameNonce = await claimToSend(settlement(2, { nonce: 1n }), admit);
@@ -146,7 +147,13 @@ export function ledgerConformance(
         !sameNonce.claimed && 'existing' in sameNonce && sameNonce.existing.paymentTxid,
         settlement(1).paymentTxid,
       );
-      assert.equal(asked, 0);
+      const keeping = await claimToSend(settlement(2, { nonce: 1n }), () => undefined);
+      assert.equal(!keeping.claimed && 'conflict' in keeping && keeping.conflict, 'nonce');
+      assert.deepEqual(
+        (await ledger.inFlight(NETWORK, settlement(1).payer)).map((r) => r.paymentTxid),
+        [settlement(1).paymentTxid],
+        'nothing else is recorded',
+      );
     });
 
     test('claims of one payer fired at once each see the ones kept before them', async () => {
@@ -198,6 +205,38 @@ export function ledgerConformance(
   });
 
   describe(`${name}: claims`, () => {
+    test(
+      claimReadsInFlight
+        ? "a claim answers with its payer's settlements in flight on its network, itself among them, as a read right after it"
+        : "a claim answers without the payer's settlements in flight: the facilitator reads them",
+      async () => {
+        const ledger = await create();
+        const other = 'ST2CY5V39NHDPWSXMW9QDT3HC3GD6Q6XX4CFRK9AG';
+        await ledger.claim(settlement(1));
+        await ledger.claim(settlement(2, { payer: other }));
+        await ledger.claim(settlement(3));
+        await ledger.update(settlement(3).paymentTxid, { state: 'broadcast' }, ['claimed']);
+        await ledger.update(settlement(3).paymentTxid, { state: 'success' }, ['broadcast']);
+        await ledger.claim(settlement(4, { network: 'stacks:1' }));
+        const claim = await ledger.claim(settlement(5));
+        assert.ok(claim.claimed);
+        if (!claimReadsInFlight) {
+          assert.equal(claim.inFlight, undefined);
+          return;
+        }
+        const ids = (records: readonly { paymentTxid: string; state: string }[] | undefined) =>
+          records?.map((r) => `${r.paymentTxid}:${r.state}`).sort();
+        assert.deepEqual(
+          ids(claim.inFlight),
+          [`${settlement(1).paymentTxid}:claimed`, `${settlement(5).paymentTxid}:claimed`].sort(),
+        );
+        assert.deepEqual(
+          ids(claim.inFlight),
+          ids(await ledger.inFlight(NETWORK, settlement(1).payer)),
+        );
+      },
+    );
+
     test('a new payment is claimed in state claimed; the same txid again is a txid conflict', async () => {
       const ledger = await create();
       const first = await ledger.claim(settlement(1));

@@ -11,6 +11,14 @@
  * @module
  */
 import { CompiledQuery, type Kysely } from 'kysely';
+import { keyedQueue } from './keyed-queue.js';
+import {
+  type ClaimAnswer,
+  type ClaimRow,
+  type ClaimWrite,
+  claimAnswers,
+  claimQuery,
+} from './payer-claims.js';
 import { ANSWER_GIVES_WAY_SQL, type LedgerDatabase } from './schema.js';
 import { groupPerTurn } from './turn-group.js';
 
@@ -27,27 +35,6 @@ export type StateMove = {
   readonly transaction: string | null;
   readonly blockHeight: number | null;
   readonly claimedAt: string | null;
-};
-
-/** A new settlement's claim, its values as the lone claim binds them (strings for the bigint columns). */
-export type ClaimWrite = {
-  readonly paymentTxid: string;
-  readonly txid: string;
-  readonly network: string;
-  readonly payer: string;
-  readonly nonce: string;
-  readonly sponsor: string | null;
-  readonly sponsorNonce: string | null;
-  readonly amount: string;
-  readonly asset: string;
-  readonly payTo: string;
-  readonly transaction: string;
-  readonly errorReason: string | null;
-  readonly errorMessage: string | null;
-  readonly blockHeight: number | null;
-  readonly holder: string | null;
-  readonly resource: string | null;
-  readonly now: string;
 };
 
 /** An answer to store for a payment, about the claim made at `claimedAt` (null: none named), unless one is stored. */
@@ -76,19 +63,6 @@ export const GROUPED_MOVES = `update x402_settlements s set state = k.state, upd
   where (s.payment_txid = k.id or s.txid = k.id) and s.state is not distinct from k.from_state
     and (k.claimed_at is null or s.created_at = k.claimed_at)
   returning k.i, s.*`;
-
-/** The lone claim's insert, one row per input: a row that hits any unique constraint is left out. */
-const GROUPED_CLAIMS = `insert into x402_settlements (payment_txid, txid, network, payer, nonce, nonce_claimed, sponsor,
-    sponsor_nonce, amount, asset, pay_to, transaction, state, error_reason, error_message, block_height, holder,
-    resource, created_at, updated_at)
-  select payment_txid, txid, network, payer, nonce, 1, sponsor, sponsor_nonce, amount, asset, pay_to, transaction,
-    'claimed', error_reason, error_message, block_height, holder, resource, now, now
-  from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::bigint[], $8::text[],
-    $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::integer[], $15::text[], $16::text[],
-    $17::bigint[])
-    as k(payment_txid, txid, network, payer, nonce, sponsor, sponsor_nonce, amount, asset, pay_to, transaction,
-      error_reason, error_message, block_height, holder, resource, now)
-  on conflict do nothing returning *`;
 
 /** The lone answer's upsert, one row per payment: a stored answer stays unless it gives way (schema.ts). */
 const GROUPED_ANSWERS = `insert into x402_answers (payment_txid, answer, at, claimed_at)
@@ -131,65 +105,37 @@ export function groupedMoves<Row>(
 }
 
 /**
- * Claims settlements: each call answers its inserted row, undefined when a unique constraint refused it, or `alone`
- * when another claim of the same group names one of its keys (the payment, the txid, or the payer's nonce): that one
- * runs alone after the group, so the two never meet inside one statement and the first is claimed, as if it had run
- * first alone.
+ * Claims settlements under their payers' locks (`payer-claims.ts`): each call answers its inserted row, if any, with
+ * its payer's settlements in flight, or `alone` when another claim of the same group names one of its keys (the
+ * payment, the txid, or the payer's nonce): that one runs alone after the group, so the two never meet inside one
+ * statement and the first is claimed, as if it had run first alone.
  * @example
  * ```ts
  * const claim = groupedClaims<Row>(db);
- * const row = await claim(values); // then, for 'alone', the lone insert
+ * const answer = await claim(write); // then, for 'alone', the lone claim
  * ```
  */
-export function groupedClaims<Row>(
+export function groupedClaims<Row extends { payment_txid: string; network: string; payer: string }>(
   db: Kysely<LedgerDatabase>,
-): (claim: ClaimWrite) => Promise<Row | undefined | 'alone'> {
+): (claim: ClaimWrite) => Promise<ClaimAnswer<Row> | 'alone'> {
   return groupPerTurn(async (claims: readonly ClaimWrite[]) => {
     const keys = new Set<string>();
     const together: ClaimWrite[] = [];
-    const answers: (Row | undefined | 'alone')[] = claims.map((claim) => {
+    const alone = claims.map((claim) => {
       const own = [
         `p:${claim.paymentTxid}`,
         `t:${claim.txid}`,
         `n:${claim.network}\u0000${claim.payer}\u0000${claim.nonce}`,
       ];
-      if (own.some((key) => keys.has(key))) return 'alone';
+      if (own.some((key) => keys.has(key))) return true;
       for (const key of own) keys.add(key);
       together.push(claim);
-      return undefined;
+      return false;
     });
-    // In the order of their payments: two processes inserting the same payments then take their keys in one order,
-    // where opposite orders would wait on each other until PostgreSQL broke the deadlock (a second, then every claim of
-    // both groups again alone).
-    together.sort((a, b) =>
-      a.paymentTxid < b.paymentTxid ? -1 : a.paymentTxid > b.paymentTxid ? 1 : 0,
-    );
-    const column = <K extends keyof ClaimWrite>(key: K) => together.map((claim) => claim[key]);
-    const { rows } = await db.executeQuery<Row & { payment_txid: string }>(
-      CompiledQuery.raw(GROUPED_CLAIMS, [
-        column('paymentTxid'),
-        column('txid'),
-        column('network'),
-        column('payer'),
-        column('nonce'),
-        column('sponsor'),
-        column('sponsorNonce'),
-        column('amount'),
-        column('asset'),
-        column('payTo'),
-        column('transaction'),
-        column('errorReason'),
-        column('errorMessage'),
-        column('blockHeight'),
-        column('holder'),
-        column('resource'),
-        column('now'),
-      ]),
-    );
-    const inserted = new Map(rows.map((row) => [row.payment_txid, row as Row]));
-    return claims.map((claim, index) =>
-      answers[index] === 'alone' ? 'alone' : inserted.get(claim.paymentTxid),
-    );
+    const { rows } = await db.executeQuery<ClaimRow<Row>>(claimQuery(together));
+    const answers = claimAnswers(together, rows);
+    let next = 0;
+    return alone.map((isAlone) => (isAlone ? 'alone' : answers[next++]!));
   });
 }
 
@@ -224,16 +170,7 @@ export function groupedAnswers(
     const written = new Set(rows.map((row) => row.payment_txid));
     return writes.map((write) => written.has(write.id));
   });
-  /** Per payment, the end of the last call still running: the next one starts after it. */
-  const last = new Map<string, Promise<unknown>>();
-  return (write) => {
-    const before = last.get(write.id);
-    const mine = before ? before.then(() => store(write)) : store(write);
-    const ended = mine.catch(() => undefined);
-    last.set(write.id, ended);
-    void ended.then(() => {
-      if (last.get(write.id) === ended) last.delete(write.id);
-    });
-    return mine;
-  };
+  // A payment's next call starts once the one before it has answered.
+  const queue = keyedQueue();
+  return (write) => queue.run(write.id, () => store(write));
 }

@@ -7,6 +7,7 @@ import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { type DiscoveryDatabase, migrateDiscovery } from './discovery-schema.js';
 import { nameStatements, planEveryRun } from './named-statements.js';
+import { migratePayerClaims } from './payer-claims.js';
 import { type LedgerDatabase, migrateLedger } from './schema.js';
 import { SqlChannelLedger } from './sql-channel-ledger.js';
 import { SqlLedger } from './sql-ledger.js';
@@ -53,6 +54,7 @@ export async function openPostgresLedger(options: {
     await sql`select pg_advisory_xact_lock(${MIGRATION_LOCK})`.execute(trx);
     if (schema) await sql`create schema if not exists ${sql.id(schema)}`.execute(trx);
     await migrateLedger(trx);
+    await migratePayerClaims(trx);
     await migrateDiscovery(trx as unknown as Kysely<DiscoveryDatabase>);
   });
   return {

@@ -1,7 +1,8 @@
 /**
  * The Ledger over SQL with Kysely. Claims rely on the database's unique constraints (primary key, unique txid, and a
  * partial unique index on (network, payer, nonce)), so they are atomic across every process sharing the database.
- * Sponsor nonces are reserved under a row lock.
+ * Sponsor nonces are reserved under a row lock. On PostgreSQL a claim, and a read of a payer's settlements in flight,
+ * first take the payer's lock (`payer-claims.ts`), so a claim and its funds check can be one step there too.
  * @module
  */
 import { CompiledQuery, type Kysely, type Selectable, type SqlBool, sql } from 'kysely';
@@ -25,6 +26,15 @@ import type {
 import { answerForClaim, chooseSponsorNonce, sponsorLimitProblem } from 'x402-stacks/facilitator';
 import { groupedReads } from './grouped-reads.js';
 import { groupedAnswers, groupedClaims, groupedMoves } from './grouped-writes.js';
+import { keyedQueue } from './keyed-queue.js';
+import {
+  type ClaimAnswer,
+  type ClaimRow,
+  type ClaimWrite,
+  claimAnswers,
+  claimQuery,
+  inFlightQuery,
+} from './payer-claims.js';
 import { argument, type Prepared, prepare, type QueryRunner, queryRunner } from './prepared.js';
 import {
   ANSWER_GIVES_WAY_SQL,
@@ -36,6 +46,9 @@ import {
 } from './schema.js';
 
 type Row = Selectable<SettlementsTable>;
+
+/** A claim's values as its statements bind them (strings for the bigint columns). */
+type ClaimValues = Omit<ClaimWrite, 'mode'>;
 
 /** Thrown inside `claimToSend`'s transaction to roll its claim back when `admit` refuses it. */
 const REFUSED = Symbol('refused');
@@ -170,6 +183,8 @@ export class SqlLedger implements Ledger {
   readonly #moves: ReturnType<typeof groupedMoves<Row>> | undefined;
   readonly #answers: ReturnType<typeof groupedAnswers> | undefined;
   readonly #claims: ReturnType<typeof groupedClaims<Row>> | undefined;
+  /** PostgreSQL: the claims to send judged in a transaction, one at a time per payer. */
+  readonly #judging = keyedQueue();
 
   constructor(
     db: Kysely<LedgerDatabase>,
@@ -186,46 +201,71 @@ export class SqlLedger implements Ledger {
     this.#moves = postgres ? groupedMoves<Row>(db) : undefined;
     this.#answers = postgres ? groupedAnswers(db) : undefined;
     this.#claims = postgres ? groupedClaims<Row>(db) : undefined;
-    if (!postgres) this.claimToSend = (settlement, admit) => this.#claimToSend(settlement, admit);
   }
 
   async claim(settlement: NewSettlement): Promise<ClaimResult> {
     const values = this.#claimValues(settlement);
-    // Any unique constraint may refuse the row; which one is read back afterwards. On PostgreSQL the claims of one
-    // turn go as one insert; one that shares a key with another of its group runs alone, after it.
-    const grouped = this.#claims ? await this.#claims(values) : 'alone';
-    const inserted =
-      grouped === 'alone' ? (await this.#run<Row>(this.#hot.claim(values))).rows[0] : grouped;
-    if (inserted) return { claimed: true, record: toRecord(inserted) };
+    if (this.#claims) {
+      // PostgreSQL: the claims of one turn go as one statement, each with its payer's settlements in flight read under
+      // the payer's lock; one that shares a key with another of its group runs alone, after it.
+      const write = { ...values, mode: 'claim' as const };
+      const grouped = await this.#claims(write);
+      const { row, inFlight } = grouped === 'alone' ? await this.#claimAlone(write) : grouped;
+      if (row) return { claimed: true, record: toRecord(row), inFlight: inFlight.map(toRecord) };
+    } else {
+      // Any unique constraint may refuse the row; which one is read back afterwards.
+      const [inserted] = (await this.#run<Row>(this.#hot.claim(values))).rows;
+      if (inserted) return { claimed: true, record: toRecord(inserted) };
+    }
     // The conflicting row may have gone between the insert and the read (a release): then try once more.
     return (await this.#conflictOf(settlement)) ?? this.claim(settlement);
   }
 
-  /**
-   * SQLite only (see the constructor): its writes are serialized, file-wide, so the in-flight read in the same
-   * transaction as the insert sees every claim committed or made before it, by any process. PostgreSQL would need a
-   * lock per payer that every claim takes, the three-step claim included.
-   */
-  readonly claimToSend?: <R>(
-    settlement: NewSettlement,
-    admit: (inFlight: readonly SettlementRecord[]) => R | undefined,
-  ) => Promise<SendClaimResult<R>>;
+  /** PostgreSQL: one claim in a statement of its own (`payer-claims.ts`). */
+  async #claimAlone(write: ClaimWrite, run: QueryRunner = this.#run): Promise<ClaimAnswer<Row>> {
+    const { rows } = await run<ClaimRow<Row>>(claimQuery([write]));
+    return claimAnswers([write], rows)[0]!;
+  }
 
-  async #claimToSend<R>(
+  /**
+   * SQLite serializes its writes, file-wide, so the in-flight read in the same transaction as the insert sees every
+   * claim committed or made before it, by any process. PostgreSQL takes the payer's lock first (`payer-claims.ts`),
+   * and a payment whose payer has nothing else in flight is claimed and marked there in one statement, with no
+   * transaction: `admit` is asked first about the claim alone, and a claim it would refuse then, or that the ledger
+   * finds beside others, is claimed in a transaction that is judged with the others and rolled back on a refusal.
+   */
+  async claimToSend<R>(
     settlement: NewSettlement,
     admit: (inFlight: readonly SettlementRecord[]) => R | undefined,
   ): Promise<SendClaimResult<R>> {
     const values = this.#claimValues(settlement);
+    if (!this.#claims) return this.#claimToSendJudged(settlement, values, admit);
+    // A payer with a judged claim of this process still under way is not alone: its claim waits for that one here,
+    // rather than in a turn's statement, which would hold every other payer of the turn behind the payer's lock.
+    const payer = `${values.network}\u0000${values.payer}`;
+    if (!this.#judging.busy(payer) && admit([claimedAlone(values)]) === undefined) {
+      const grouped = await this.#claims({ ...values, mode: 'send_alone' });
+      if (grouped !== 'alone' && grouped.row)
+        return { claimed: true, record: toRecord(grouped.row) };
+    }
+    // One judged claim of a payer at a time in this process: the rest wait here, not on a pool connection each, so a
+    // payer with many payments at once holds one connection of the pool, not all of them.
+    return this.#judging.run(payer, () => this.#claimToSendJudged(settlement, values, admit));
+  }
+
+  /** A claim to send, inserted and judged with the payer's settlements in flight in one transaction. */
+  async #claimToSendJudged<R>(
+    settlement: NewSettlement,
+    values: ClaimValues,
+    admit: (inFlight: readonly SettlementRecord[]) => R | undefined,
+  ): Promise<SendClaimResult<R>> {
     let refused: { refusal: R } | undefined;
     const claimed = await this.#db
       .transaction()
       .execute(async (trx) => {
-        const [inserted] = (await trx.executeQuery<Row>(this.#hot.claimToSend(values))).rows;
+        const { row: inserted, inFlight } = await this.#claimInTransaction(trx, values);
         if (!inserted) return undefined;
-        const inFlight = await trx.executeQuery<Row>(
-          this.#hot.inFlight({ network: values.network, payer: values.payer }),
-        );
-        const refusal = admit(inFlight.rows.map(toRecord));
+        const refusal = admit(inFlight.map(toRecord));
         if (refusal === undefined) return toRecord(inserted);
         refused = { refusal };
         // Rolls the claim back: nothing of it is recorded.
@@ -237,17 +277,38 @@ export class SqlLedger implements Ledger {
       });
     if (claimed) return { claimed: true, record: claimed };
     if (refused) {
-      // The refusal was judged on claims this process may not have made durable yet (others of this turn's batch):
-      // it is given once they are, as a read's answer is. Another process's claim it saw was committed, and is
-      // durable once that process's sync ends; only a power loss in between could undo it, and then the refusal was
-      // one too many, never a payment too many.
-      await this.get(values.paymentTxid);
+      // SQLite: the refusal was judged on claims this process may not have made durable yet (others of this turn's
+      // batch): it is given once they are, as a read's answer is. Another process's claim it saw was committed, and
+      // is durable once that process's sync ends; only a power loss in between could undo it, and then the refusal
+      // was one too many, never a payment too many. PostgreSQL reads only what committed.
+      if (!this.#claims) await this.get(values.paymentTxid);
       return { claimed: false, refused: refused.refusal };
     }
-    return (await this.#conflictOf(settlement)) ?? this.#claimToSend(settlement, admit);
+    return (
+      (await this.#conflictOf(settlement)) ?? this.#claimToSendJudged(settlement, values, admit)
+    );
   }
 
-  #claimValues(settlement: NewSettlement) {
+  /** The claim marked `broadcast`, and the payer's settlements in flight read after it, inside `trx`. */
+  async #claimInTransaction(
+    trx: Kysely<LedgerDatabase>,
+    values: ClaimValues,
+  ): Promise<ClaimAnswer<Row>> {
+    if (this.#claims) {
+      return this.#claimAlone(
+        { ...values, mode: 'send' },
+        (query) => trx.executeQuery(query) as never,
+      );
+    }
+    const [row] = (await trx.executeQuery<Row>(this.#hot.claimToSend(values))).rows;
+    if (!row) return { row, inFlight: [] };
+    const { rows } = await trx.executeQuery<Row>(
+      this.#hot.inFlight({ network: values.network, payer: values.payer }),
+    );
+    return { row, inFlight: rows };
+  }
+
+  #claimValues(settlement: NewSettlement): ClaimValues {
     return {
       paymentTxid: normalize(settlement.paymentTxid),
       txid: normalize(settlement.txid),
@@ -470,9 +531,10 @@ export class SqlLedger implements Ledger {
   }
 
   async inFlight(network: string, payer: string): Promise<SettlementRecord[]> {
-    // A grouped read with no id: only the payer's settlements in flight. Run after the caller's claim committed, as a
-    // lone statement would be, so of two racing claims of one payer the later read still sees both.
-    if (this.#grouped) return (await this.#grouped({ id: null, network, payer })).map(toRecord);
+    // PostgreSQL: read under the payer's lock, so a claim of the payer mid-way (inserted, not yet committed) is waited
+    // for and seen (`payer-claims.ts`).
+    if (this.#claims)
+      return (await this.#run<Row>(inFlightQuery(network, payer))).rows.map(toRecord);
     // The in-flight index serves this: only the payer's settlements in flight, not its history (schema.ts).
     const { rows } = await this.#run<Row>(this.#hot.inFlight({ network, payer }));
     return rows.map(toRecord);
@@ -930,6 +992,32 @@ async function setNext(trx: Kysely<LedgerDatabase>, account: SponsorAccount, nex
     .where('network', '=', account.network)
     .where('sponsor', '=', account.sponsor)
     .execute();
+}
+
+/** A claim to send as the ledger would store it: what `admit` is asked about first, the claim alone in flight. */
+function claimedAlone(values: ClaimValues): SettlementRecord {
+  return toRecord({
+    payment_txid: values.paymentTxid,
+    txid: values.txid,
+    network: values.network,
+    payer: values.payer,
+    nonce: values.nonce,
+    nonce_claimed: 1,
+    sponsor: values.sponsor,
+    sponsor_nonce: values.sponsorNonce,
+    amount: values.amount,
+    asset: values.asset,
+    pay_to: values.payTo,
+    transaction: values.transaction,
+    state: 'broadcast',
+    error_reason: values.errorReason,
+    error_message: values.errorMessage,
+    block_height: values.blockHeight,
+    holder: values.holder,
+    resource: values.resource,
+    created_at: values.now,
+    updated_at: values.now,
+  } as Row);
 }
 
 function toRecord(row: Row): SettlementRecord {

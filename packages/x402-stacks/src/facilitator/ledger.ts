@@ -58,7 +58,16 @@ export type NewSettlement = Omit<SettlementRecord, 'state' | 'createdAt' | 'upda
 
 /** The outcome of a claim: ours, or the settlement that already holds the txid or the (payer, nonce). */
 export type ClaimResult =
-  | { readonly claimed: true; readonly record: SettlementRecord }
+  | {
+      readonly claimed: true;
+      readonly record: SettlementRecord;
+      /**
+       * The payer's settlements in flight on the network, this claim among them, when the ledger read them in the same
+       * step as the claim, with the guarantee an `inFlight` read right after it has: the facilitator's funds check then
+       * needs no read of its own.
+       */
+      readonly inFlight?: readonly SettlementRecord[];
+    }
   | {
       readonly claimed: false;
       /** `txid`: the same payment again. `nonce`: another transaction spending the same (payer, nonce). */
@@ -219,7 +228,9 @@ export interface Ledger {
    * in one step. `admit` is given the payer's settlements in flight on the network, this claim among them (what
    * `inFlight` reads right after `claim`), and returns undefined to keep the claim, or a refusal: then nothing is
    * recorded and the refusal is returned. `admit` is synchronous and must not call the ledger; if it throws, nothing
-   * is recorded and the error is thrown.
+   * is recorded and the error is thrown. It may be asked more than once, about lists the ledger would have read (first
+   * about this claim alone, say, before a ledger finds nothing else in flight and keeps the claim without asking
+   * again), so it must answer the same about the same list.
    *
    * What a facilitator relies on: the call resolves only once the claim, marked, is durable (the caller broadcasts on
    * it), and a refusal only once what this process wrote that it was judged on is; and it is atomic with every other

@@ -212,7 +212,7 @@ async function settleExamined(
   const short = fundsInFlightProblem(
     check,
     examined.state,
-    await ledger.inFlight(network.caip2, check.payer),
+    claim.inFlight ?? (await ledger.inFlight(network.caip2, check.payer)),
   );
   lap('funds_check');
   if (short) {

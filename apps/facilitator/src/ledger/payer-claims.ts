@@ -1,0 +1,239 @@
+/**
+ * Claims on PostgreSQL under a lock per payer, so that a claim and the read of the payer's settlements in flight that
+ * judges it are one round trip, and a payment nothing stands before is claimed and marked `broadcast` in that same
+ * round trip.
+ *
+ * Why a lock: at PostgreSQL's read committed, two transactions that each insert a claim and then read the payer's
+ * settlements in flight each read before the other commits, and both pass a funds check that together they fail. A
+ * claim committed before its read (the three steps the facilitator made before) is safe without one, since of two such
+ * the later read sees both, but it costs a round trip more. Here every claim and every read of a payer's settlements
+ * in flight first takes the payer's lock, held to the end of its transaction, and reads after it: of two claims of one
+ * payer, made either way, the one that reads second waits for the first to commit and sees it.
+ *
+ * The lock is an advisory one, in a key space of its own (two int4 keys, the first {@link PAYER_LOCK_CLASS}), keyed by
+ * a hash of the network and payer: two payers whose hashes meet only wait on each other. A group's locks are taken in
+ * the order of their keys, so two groups never wait on each other in a cycle. Nothing that holds a payer's lock waits
+ * for anything but another payer's lock or the unique index's check of a row another holder of the same lock inserted.
+ *
+ * Both functions are created at open ({@link migratePayerClaims}); their names carry a version, so that a release that
+ * changes one creates its successor beside it, and processes of the release before keep theirs during a rolling
+ * upgrade. A process of a release before these functions reads a payer's settlements in flight without the lock: while
+ * it runs beside this one, two claims of one payer, one from each, can still each miss the other.
+ * @module
+ */
+import { CompiledQuery, type Kysely, sql } from 'kysely';
+import { HOLDS_NONCE_SQL, IN_FLIGHT_SQL, type LedgerDatabase } from './schema.js';
+
+/** The first key of every payer lock: this key space is the ledger's own. */
+export const PAYER_LOCK_CLASS = 4_020_403;
+
+/**
+ * How a claim goes in:
+ * - `claim`: in state `claimed`;
+ * - `send_alone`: in state `broadcast`, only when the payer has nothing else in flight, here or in the same call;
+ *   otherwise it is left out (its caller judges it with the payer's settlements in flight, in a transaction);
+ * - `send`: in state `broadcast`, whatever else is in flight: only inside a transaction its caller rolls back when the
+ *   judgement refuses it.
+ */
+export type ClaimMode = 'claim' | 'send_alone' | 'send';
+
+/** A new settlement's claim, its values as the statement binds them (strings for the bigint columns). */
+export type ClaimWrite = {
+  readonly paymentTxid: string;
+  readonly txid: string;
+  readonly network: string;
+  readonly payer: string;
+  readonly nonce: string;
+  readonly sponsor: string | null;
+  readonly sponsorNonce: string | null;
+  readonly amount: string;
+  readonly asset: string;
+  readonly payTo: string;
+  readonly transaction: string;
+  readonly errorReason: string | null;
+  readonly errorMessage: string | null;
+  readonly blockHeight: number | null;
+  readonly holder: string | null;
+  readonly resource: string | null;
+  readonly now: string;
+  readonly mode: ClaimMode;
+};
+
+const CLAIM_FUNCTION = 'x402_claim_v1';
+const IN_FLIGHT_FUNCTION = 'x402_in_flight_v1';
+
+/** The lock statement for the payer named by the two SQL expressions. */
+const lockPayer = (network: string, payer: string) =>
+  `perform pg_advisory_xact_lock(${PAYER_LOCK_CLASS}, hashtext(${network} || '/' || ${payer}))`;
+
+/**
+ * The claim function: locks the group's payers, inserts the claims its modes let in (a row that hits a unique
+ * constraint is left out), and then, reading afresh (a volatile function's statement sees what committed before it
+ * began), returns the group's payers' settlements in flight, each marked whether this call inserted it. Its own claims
+ * are in flight, so each comes back. Payers match as a cross product (any network with any payer of the group): the
+ * caller keeps each claim to its own pair.
+ */
+const CLAIM_FUNCTION_SQL = `create or replace function ${CLAIM_FUNCTION}(
+    p_payment_txid text[], p_txid text[], p_network text[], p_payer text[], p_nonce bigint[], p_sponsor text[],
+    p_sponsor_nonce bigint[], p_amount text[], p_asset text[], p_pay_to text[], p_transaction text[],
+    p_error_reason text[], p_error_message text[], p_block_height integer[], p_holder text[], p_resource text[],
+    p_now bigint[], p_mode text[])
+  returns table (claimed_here boolean, settlement x402_settlements)
+  language plpgsql volatile
+as $claim$
+#variable_conflict use_column
+declare
+  payer_key integer;
+  inserted text[];
+begin
+  for payer_key in
+    select distinct hashtext(k.network || '/' || k.payer) from unnest(p_network, p_payer) as k(network, payer)
+    order by 1
+  loop
+    perform pg_advisory_xact_lock(${PAYER_LOCK_CLASS}, payer_key);
+  end loop;
+  with k as (
+    select u.*, count(*) over (partition by u.network, u.payer) as of_payer
+    from unnest(p_payment_txid, p_txid, p_network, p_payer, p_nonce, p_sponsor, p_sponsor_nonce, p_amount, p_asset,
+      p_pay_to, p_transaction, p_error_reason, p_error_message, p_block_height, p_holder, p_resource, p_now, p_mode)
+      as u(payment_txid, txid, network, payer, nonce, sponsor, sponsor_nonce, amount, asset, pay_to, transaction,
+        error_reason, error_message, block_height, holder, resource, now, mode)
+  ), claims as (
+    insert into x402_settlements (payment_txid, txid, network, payer, nonce, nonce_claimed, sponsor, sponsor_nonce,
+      amount, asset, pay_to, transaction, state, error_reason, error_message, block_height, holder, resource,
+      created_at, updated_at)
+    select k.payment_txid, k.txid, k.network, k.payer, k.nonce, 1, k.sponsor, k.sponsor_nonce, k.amount, k.asset,
+      k.pay_to, k.transaction, case k.mode when 'claim' then 'claimed' else 'broadcast' end, k.error_reason,
+      k.error_message, k.block_height, k.holder, k.resource, k.now, k.now
+    from k
+    where k.mode <> 'send_alone' or (k.of_payer = 1 and not exists (
+      select 1 from x402_settlements s where s.network = k.network and s.payer = k.payer
+        and s.${HOLDS_NONCE_SQL} and s.${IN_FLIGHT_SQL}))
+    order by k.payment_txid
+    on conflict do nothing
+    returning payment_txid
+  )
+  select coalesce(array_agg(claims.payment_txid), '{}') into inserted from claims;
+  return query select s.payment_txid = any(inserted), s from x402_settlements s
+    where s.network = any(p_network) and s.payer = any(p_payer) and s.${HOLDS_NONCE_SQL} and s.${IN_FLIGHT_SQL};
+end
+$claim$`;
+
+/** A payer's settlements in flight, read once the payer's lock is held: no claim of the payer is mid-way then. */
+const IN_FLIGHT_FUNCTION_SQL = `create or replace function ${IN_FLIGHT_FUNCTION}(p_network text, p_payer text)
+  returns setof x402_settlements
+  language plpgsql volatile
+as $in_flight$
+begin
+  ${lockPayer('p_network', 'p_payer')};
+  return query select * from x402_settlements s
+    where s.network = p_network and s.payer = p_payer and s.${HOLDS_NONCE_SQL} and s.${IN_FLIGHT_SQL};
+end
+$in_flight$`;
+
+/**
+ * Creates the claim functions in the ledger's schema, unless they are there (then it touches nothing: a process
+ * restarting beside busy ones takes no lock). Run after the settlement table's migration: the functions name its row
+ * type.
+ * @example
+ * ```ts
+ * await db.transaction().execute(async (trx) => { await migrateLedger(trx); await migratePayerClaims(trx); });
+ * ```
+ */
+export async function migratePayerClaims(db: Kysely<LedgerDatabase>): Promise<void> {
+  const { rows } = await sql<{ name: string }>`select p.proname as name from pg_proc p
+    join pg_namespace n on n.oid = p.pronamespace
+    where n.nspname = current_schema() and p.proname in (${CLAIM_FUNCTION}, ${IN_FLIGHT_FUNCTION})`.execute(
+    db,
+  );
+  if (rows.length === 2) return;
+  await sql.raw(CLAIM_FUNCTION_SQL).execute(db);
+  await sql.raw(IN_FLIGHT_FUNCTION_SQL).execute(db);
+}
+
+/**
+ * One statement for a group of claims: their rows back, with `claimed_here` telling the ones this call inserted.
+ * @example
+ * ```ts
+ * const { rows } = await db.executeQuery<ClaimRow<Row>>(claimQuery([write]));
+ * const [answer] = claimAnswers([write], rows);
+ * ```
+ */
+export function claimQuery(claims: readonly ClaimWrite[]): CompiledQuery {
+  const column = <K extends keyof ClaimWrite>(key: K) => claims.map((claim) => claim[key]);
+  return CompiledQuery.raw(
+    `select f.claimed_here, (f.settlement).* from ${CLAIM_FUNCTION}($1::text[], $2::text[], $3::text[],
+      $4::text[], $5::bigint[], $6::text[], $7::bigint[], $8::text[], $9::text[], $10::text[], $11::text[],
+      $12::text[], $13::text[], $14::integer[], $15::text[], $16::text[], $17::bigint[], $18::text[]) f`,
+    [
+      column('paymentTxid'),
+      column('txid'),
+      column('network'),
+      column('payer'),
+      column('nonce'),
+      column('sponsor'),
+      column('sponsorNonce'),
+      column('amount'),
+      column('asset'),
+      column('payTo'),
+      column('transaction'),
+      column('errorReason'),
+      column('errorMessage'),
+      column('blockHeight'),
+      column('holder'),
+      column('resource'),
+      column('now'),
+      column('mode'),
+    ],
+  );
+}
+
+/** A row of {@link claimQuery}: a settlement in flight, and whether the call inserted it. */
+export type ClaimRow<Row> = Row & { readonly claimed_here: boolean };
+
+/** The columns a claim's answer is matched on. */
+type MatchedRow = { payment_txid: string; network: string; payer: string };
+
+/** What one claim of a group got: its row when inserted, and its payer's settlements in flight, its own included. */
+export type ClaimAnswer<Row> = { readonly row: Row | undefined; readonly inFlight: Row[] };
+
+/**
+ * Each claim's answer from its group's rows.
+ * @example
+ * ```ts
+ * const answers = claimAnswers(claims, rows);
+ * if (answers[0]?.row) console.log('claimed, beside', answers[0].inFlight.length - 1, 'others in flight');
+ * ```
+ */
+export function claimAnswers<Row extends MatchedRow>(
+  claims: readonly ClaimWrite[],
+  rows: readonly ClaimRow<Row>[],
+): ClaimAnswer<Row>[] {
+  const inserted = new Map<string, Row>();
+  const inFlight = new Map<string, Row[]>();
+  for (const { claimed_here, ...rest } of rows) {
+    const row = rest as unknown as Row;
+    if (claimed_here) inserted.set(row.payment_txid, row);
+    const pair = payerKey(row.network, row.payer);
+    const payers = inFlight.get(pair);
+    if (payers) payers.push(row);
+    else inFlight.set(pair, [row]);
+  }
+  return claims.map((claim) => ({
+    row: inserted.get(claim.paymentTxid),
+    inFlight: inFlight.get(payerKey(claim.network, claim.payer)) ?? [],
+  }));
+}
+
+const payerKey = (network: string, payer: string) => `${network}\u0000${payer}`;
+
+/**
+ * The read of one payer's settlements in flight, under the payer's lock.
+ * @example
+ * ```ts
+ * const { rows } = await db.executeQuery<Row>(inFlightQuery(network, payer));
+ * ```
+ */
+export function inFlightQuery(network: string, payer: string): CompiledQuery {
+  return CompiledQuery.raw(`select * from ${IN_FLIGHT_FUNCTION}($1, $2)`, [network, payer]);
+}
