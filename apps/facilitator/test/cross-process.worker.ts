@@ -59,16 +59,22 @@ const nonces = await Promise.all(
 // between: atomic across processes, exactly ten are kept in all.
 const payer = 'ST3NBRSFKX28FQ2ZJ1MAKX58HKHSDGNV5N7R21XCP';
 await barrier(join(meeting, 'ready'), Number(processes));
-const sends = await Promise.all(
-  Array.from({ length: 20 }, (_, i) => {
-    const own = settlement(seed(50 + i), { payer });
-    return i % 4 === 3
+// Half are made in turns of their own, so that a claim to send may find its payer alone in its turn's statement and
+// race the other processes' claims there; the rest all in one turn.
+const sends: Awaited<ReturnType<typeof opened.ledger.claimToSend<'full'>>>[] = [];
+const claimed: Promise<void>[] = [];
+for (let i = 0; i < 20; i++) {
+  const own = settlement(seed(50 + i), { payer });
+  const claim =
+    i % 4 === 3
       ? opened.ledger.claim(own)
       : opened.ledger.claimToSend(own, (inFlight) =>
           inFlight.filter((r) => r.state === 'broadcast').length > 10 ? 'full' : undefined,
         );
-  }),
-);
+  claimed.push(claim.then((result) => void sends.push(result)));
+  if (i < 10) await new Promise((resolve) => setImmediate(resolve));
+}
+await Promise.all(claimed);
 console.log(
   JSON.stringify({
     won: claims.filter((c) => c.claimed).length,

@@ -335,12 +335,14 @@ test('two processes claiming the same payments in opposite orders each claim eve
       where name = 'deadlock_timeout'`.execute(left.db);
     const deadlockMs = rows[0]!.ms;
     for (let round = 0; round < 5; round++) {
-      // A full group each side (256 claims of one turn), one side's in the reverse order.
+      // A full group each side (256 claims of one turn), one side's in the reverse order, each of a payer of its own,
+      // so that each side's statement meets the other's payer by payer.
       const seeds = Array.from({ length: 256 }, (_, k) => round * 1000 + k + 1);
+      const payment = (seed: number) => settlement(seed, { payer: `ST${seed}OPPOSITEORDERS` });
       const started = Date.now();
       const [ours, theirs] = await Promise.all([
-        Promise.all(seeds.map((seed) => left.ledger.claim(settlement(seed)))),
-        Promise.all([...seeds].reverse().map((seed) => right.ledger.claim(settlement(seed)))),
+        Promise.all(seeds.map((seed) => left.ledger.claim(payment(seed)))),
+        Promise.all([...seeds].reverse().map((seed) => right.ledger.claim(payment(seed)))),
       ]);
       const took = Date.now() - started;
       for (const seed of seeds) {

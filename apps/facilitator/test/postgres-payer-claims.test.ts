@@ -9,7 +9,12 @@ import { settlement } from '@x402-stacks/test-kit/ledger-conformance';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { NewSettlement } from 'x402-stacks/facilitator';
-import { type ClaimWrite, claimQuery, PAYER_LOCK_CLASS } from '../src/ledger/payer-claims.js';
+import {
+  type ClaimWrite,
+  claimQuery,
+  IDLE_TRANSACTION_LIMIT,
+  PAYER_LOCK_CLASS,
+} from '../src/ledger/payer-claims.js';
 import { openPostgresLedger } from '../src/ledger/postgres.js';
 import type { LedgerDatabase } from '../src/ledger/schema.js';
 import { SqlLedger } from '../src/ledger/sql-ledger.js';
@@ -58,32 +63,43 @@ async function stillWaiting(promise: Promise<unknown>, ms: number): Promise<bool
   return first === pending;
 }
 
-test("a claim of a payer mid-transaction holds the payer's reads in flight and claims until it commits, and they see it; another payer's claims go on", async () => {
+/** Holds `held`'s claim, marked, mid-transaction with its payer's lock: another process's claim to send mid-way. */
+async function holdingClaim<T>(
+  held: NewSettlement,
+  body: (commit: () => Promise<void>) => Promise<T>,
+) {
+  return opened.db.connection().execute(async (connection) => {
+    await sql`begin`.execute(connection);
+    try {
+      await connection.executeQuery(claimQuery([writeOf(held, 'send')], { wait: true }));
+      return await body(async () => {
+        await sql`commit`.execute(connection);
+      });
+    } finally {
+      await sql`rollback`.execute(connection);
+    }
+  });
+}
+
+test("a claim of a payer mid-transaction holds the payer's reads in flight and claims until it commits, and they see it; another payer's claims in the same turn go on", async () => {
   const { ledger } = opened;
   const payer = payerOf(1);
-  const other = payerOf(2);
   const held = settlement(9_001, { payer });
-  await opened.db.connection().execute(async (connection) => {
-    await sql`begin`.execute(connection);
-    // Inserted and marked, its payer's lock held, not yet committed: another process's claim to send mid-way.
-    await connection.executeQuery(claimQuery([writeOf(held, 'send')]));
+  await holdingClaim(held, async (commit) => {
     const read = ledger.inFlight(NETWORK, payer);
+    // One turn: a plain claim of the held payer and a claim to send of another payer, in one statement.
     const plain = ledger.claim(settlement(9_002, { payer }));
+    const elsewhere = ledger.claimToSend(settlement(9_004, { payer: payerOf(2) }), () => undefined);
+    const other = await elsewhere;
+    assert.equal(other.claimed && other.record.state, 'broadcast', 'the other payer goes on');
+    // A later turn's claim to send of the held payer, behind the plain one.
     const toSend = ledger.claimToSend(settlement(9_003, { payer }), (inFlight) =>
       inFlight.filter((r) => r.state === 'broadcast').length > 1 ? 'full' : undefined,
     );
-    // Another payer's claim to send, alone in flight, goes on at once. (Made in a later turn: claims of one turn go as
-    // one statement, which waits for each of its payers.)
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    const elsewhere = await ledger.claimToSend(
-      settlement(9_004, { payer: other }),
-      () => undefined,
-    );
-    assert.equal(elsewhere.claimed && elsewhere.record.state, 'broadcast');
     assert.ok(await stillWaiting(read, 300), 'the read waits for the claim mid-way');
     assert.ok(await stillWaiting(plain, 0), 'the plain claim waits');
     assert.ok(await stillWaiting(toSend, 0), 'the claim to send waits');
-    await sql`commit`.execute(connection);
+    await commit();
 
     assert.ok((await read).some((r) => r.paymentTxid === held.paymentTxid));
     const claimed = await plain;
@@ -99,7 +115,8 @@ test("a claim of a payer mid-transaction holds the payer's reads in flight and c
   });
 });
 
-test('a claim to send whose payer has nothing else in flight is one statement; beside another, it is judged in a transaction', async () => {
+/** A ledger on the test's schema that logs each statement it runs: `claim`, or the SQL's first word. */
+function loggedLedger() {
   const statements: string[] = [];
   const pool = new pg.Pool({
     connectionString,
@@ -112,11 +129,38 @@ test('a claim to send whose payer has nothing else in flight is one statement; b
     dialect: new PostgresDialect({ pool }),
     log: (event) => {
       const text = event.query.sql;
-      statements.push(text.includes('x402_claim_v1(') ? 'claim' : text.trim().split(/\s+/)[0]!);
+      statements.push(/x402_claim_[0-9a-f]+\(/.test(text) ? 'claim' : text.trim().split(/\s+/)[0]!);
     },
   });
+  return { ledger: new SqlLedger(db, { dialect: 'postgres' }), statements, db };
+}
+
+test("a claim to send alone in its turn, whose payer another process holds mid-claim, is locked out of the turn's statement and judged once the holder commits", async () => {
+  const logged = loggedLedger();
   try {
-    const ledger = new SqlLedger(db, { dialect: 'postgres' });
+    const payer = payerOf(6);
+    const held = settlement(9_501, { payer });
+    await holdingClaim(held, async (commit) => {
+      const toSend = logged.ledger.claimToSend(settlement(9_502, { payer }), (inFlight) =>
+        inFlight.some((r) => r.paymentTxid === held.paymentTxid) ? 'full' : undefined,
+      );
+      assert.ok(await stillWaiting(toSend, 300), 'it waits for the holder');
+      await commit();
+      assert.deepEqual(
+        await toSend,
+        { claimed: false, refused: 'full' },
+        'judged with the held claim',
+      );
+    });
+    assert.deepEqual(logged.statements, ['claim', 'begin', 'claim', 'rollback']);
+  } finally {
+    await logged.db.destroy();
+  }
+});
+
+test('a claim to send whose payer has nothing else in flight is one statement; beside another, it is judged in a transaction', async () => {
+  const { ledger, statements, db } = loggedLedger();
+  try {
     const payer = payerOf(3);
     const alone = await ledger.claimToSend(settlement(9_101, { payer }), () => undefined);
     assert.equal(alone.claimed && alone.record.state, 'broadcast');
@@ -165,8 +209,13 @@ test('a ledger schema from before the claim functions gains them at open, and ke
   const first = await openPostgresLedger({ connectionString, schema: older });
   try {
     await first.ledger.claim(settlement(9_301));
-    await sql`drop function x402_claim_v1`.execute(first.db);
-    await sql`drop function x402_in_flight_v1`.execute(first.db);
+    const { rows } = await sql<{ name: string }>`select p.proname as name from pg_proc p
+      join pg_namespace n on n.oid = p.pronamespace
+      where n.nspname = ${older} and (p.proname like 'x402_claim_%' or p.proname like 'x402_in_flight_%')`.execute(
+      first.db,
+    );
+    assert.equal(rows.length, 2);
+    for (const { name } of rows) await sql`drop function ${sql.id(name)}`.execute(first.db);
   } finally {
     await first.close();
   }
@@ -196,8 +245,8 @@ test("a payer's many claims to send at once are judged one at a time in the proc
       while (storming) {
         const { rows } = await watcher.query<{ waiting: string }>(
           `select count(*) as waiting from pg_locks where locktype = 'advisory' and classid = $1 and not granted
-             and objid::bigint = (hashtext($2 || '/' || $3)::bigint & 4294967295)`,
-          [PAYER_LOCK_CLASS, NETWORK, payer],
+             and objid::bigint = (hashtext($2 || '/' || $3 || '/' || $4)::bigint & 4294967295)`,
+          [PAYER_LOCK_CLASS, schema, NETWORK, payer],
         );
         waitingMost = Math.max(waitingMost, Number(rows[0]!.waiting));
         await new Promise((resolve) => setTimeout(resolve, 2));
@@ -217,4 +266,24 @@ test("a payer's many claims to send at once are judged one at a time in the proc
   } finally {
     await watcher.end();
   }
+});
+
+test('the claim functions refuse to run above read committed, where one snapshot would miss the lock holder; ledger connections end a transaction left idle', async () => {
+  await opened.db.connection().execute(async (connection) => {
+    await sql`begin isolation level repeatable read`.execute(connection);
+    try {
+      await assert.rejects(
+        connection.executeQuery(
+          claimQuery([writeOf(settlement(9_601, { payer: payerOf(7) }), 'claim')], { wait: false }),
+        ),
+        /read committed isolation, not repeatable read/,
+      );
+    } finally {
+      await sql`rollback`.execute(connection);
+    }
+    const { rows } = await sql<{ limit: string; isolation: string }>`select
+      current_setting('idle_in_transaction_session_timeout') as limit,
+      current_setting('default_transaction_isolation') as isolation`.execute(connection);
+    assert.deepEqual(rows[0], { limit: IDLE_TRANSACTION_LIMIT, isolation: 'read committed' });
+  });
 });

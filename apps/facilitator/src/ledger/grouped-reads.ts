@@ -1,6 +1,7 @@
 /**
- * The replay reads (every verify's lookup, every settle's read by txid and of the payer's settlements in flight) of one event-loop turn as one PostgreSQL
- * statement (`turn-group.ts`).
+ * The replay reads (every verify's lookup, every settle's read by txid) of one event-loop turn as one PostgreSQL
+ * statement (`turn-group.ts`). A read of a payer's settlements in flight that judges a claim is not one of them: it
+ * takes the payer's lock (`payer-claims.ts`).
  *
  * A grouped read is still a read: each caller gets the rows a statement of its own would have returned at some point
  * between its call and its answer, which is all a lone statement promises too. The claim, not this read, is what

@@ -105,10 +105,11 @@ export function groupedMoves<Row>(
 }
 
 /**
- * Claims settlements under their payers' locks (`payer-claims.ts`): each call answers its inserted row, if any, with
- * its payer's settlements in flight, or `alone` when another claim of the same group names one of its keys (the
- * payment, the txid, or the payer's nonce): that one runs alone after the group, so the two never meet inside one
- * statement and the first is claimed, as if it had run first alone.
+ * Claims settlements under their payers' locks, taken only where free now (`payer-claims.ts`): each call answers its
+ * inserted row, if any, with its payer's settlements in flight, or that its payer was locked out; or `alone` when
+ * another claim of the same group names one of its keys (the payment, the txid, or the payer's nonce): that one runs
+ * alone after the group, so the two never meet inside one statement and the first is claimed, as if it had run first
+ * alone.
  * @example
  * ```ts
  * const claim = groupedClaims<Row>(db);
@@ -132,7 +133,8 @@ export function groupedClaims<Row extends { payment_txid: string; network: strin
       together.push(claim);
       return false;
     });
-    const { rows } = await db.executeQuery<ClaimRow<Row>>(claimQuery(together));
+    // A turn's claims never wait for a payer's lock: a payer another claim holds is locked out, and waits apart.
+    const { rows } = await db.executeQuery<ClaimRow<Row>>(claimQuery(together, { wait: false }));
     const answers = claimAnswers(together, rows);
     let next = 0;
     return alone.map((isAlone) => (isAlone ? 'alone' : answers[next++]!));

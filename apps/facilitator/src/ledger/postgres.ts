@@ -7,7 +7,7 @@ import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { type DiscoveryDatabase, migrateDiscovery } from './discovery-schema.js';
 import { nameStatements, planEveryRun } from './named-statements.js';
-import { migratePayerClaims } from './payer-claims.js';
+import { forPayerLocks, migratePayerClaims } from './payer-claims.js';
 import { type LedgerDatabase, migrateLedger } from './schema.js';
 import { SqlChannelLedger } from './sql-channel-ledger.js';
 import { SqlLedger } from './sql-ledger.js';
@@ -42,6 +42,7 @@ export async function openPostgresLedger(options: {
     // default schema's tables, a second ledger beside the one its peers share, where replays go unseen.
     onConnect: async (client) => {
       await planEveryRun(client);
+      await forPayerLocks(client);
       if (schema) await client.query(`set search_path to ${quotedIdentifier(schema)}`);
     },
   });

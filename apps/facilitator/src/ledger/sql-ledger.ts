@@ -183,8 +183,12 @@ export class SqlLedger implements Ledger {
   readonly #moves: ReturnType<typeof groupedMoves<Row>> | undefined;
   readonly #answers: ReturnType<typeof groupedAnswers> | undefined;
   readonly #claims: ReturnType<typeof groupedClaims<Row>> | undefined;
-  /** PostgreSQL: the claims to send judged in a transaction, one at a time per payer. */
-  readonly #judging = keyedQueue();
+  /**
+   * PostgreSQL: the claims that wait for their payer's lock (one locked out of its turn's statement, or judged in a
+   * transaction), one at a time per payer in this process, so a payer with many payments at once holds one connection
+   * of the pool, not all of them.
+   */
+  readonly #waiting = keyedQueue();
 
   constructor(
     db: Kysely<LedgerDatabase>,
@@ -207,10 +211,15 @@ export class SqlLedger implements Ledger {
     const values = this.#claimValues(settlement);
     if (this.#claims) {
       // PostgreSQL: the claims of one turn go as one statement, each with its payer's settlements in flight read under
-      // the payer's lock; one that shares a key with another of its group runs alone, after it.
+      // the payer's lock. One whose payer's lock another claim holds, or that shares a key with another of its group,
+      // waits in a statement of its own.
       const write = { ...values, mode: 'claim' as const };
-      const grouped = await this.#claims(write);
-      const { row, inFlight } = grouped === 'alone' ? await this.#claimAlone(write) : grouped;
+      const pair = pairOf(values);
+      const grouped = this.#waiting.busy(pair) ? 'alone' : await this.#claims(write);
+      const { row, inFlight } =
+        grouped === 'alone' || grouped.lockedOut
+          ? await this.#waiting.run(pair, () => this.#claimAlone(write))
+          : grouped;
       if (row) return { claimed: true, record: toRecord(row), inFlight: inFlight.map(toRecord) };
     } else {
       // Any unique constraint may refuse the row; which one is read back afterwards.
@@ -221,18 +230,19 @@ export class SqlLedger implements Ledger {
     return (await this.#conflictOf(settlement)) ?? this.claim(settlement);
   }
 
-  /** PostgreSQL: one claim in a statement of its own (`payer-claims.ts`). */
+  /** PostgreSQL: one claim in a statement of its own, waiting for its payer's lock (`payer-claims.ts`). */
   async #claimAlone(write: ClaimWrite, run: QueryRunner = this.#run): Promise<ClaimAnswer<Row>> {
-    const { rows } = await run<ClaimRow<Row>>(claimQuery([write]));
+    const { rows } = await run<ClaimRow<Row>>(claimQuery([write], { wait: true }));
     return claimAnswers([write], rows)[0]!;
   }
 
   /**
    * SQLite serializes its writes, file-wide, so the in-flight read in the same transaction as the insert sees every
    * claim committed or made before it, by any process. PostgreSQL takes the payer's lock first (`payer-claims.ts`),
-   * and a payment whose payer has nothing else in flight is claimed and marked there in one statement, with no
-   * transaction: `admit` is asked first about the claim alone, and a claim it would refuse then, or that the ledger
-   * finds beside others, is claimed in a transaction that is judged with the others and rolled back on a refusal.
+   * and a payment whose payer has nothing else in flight, and whose lock is free, is claimed and marked there in one
+   * statement, with no transaction: `admit` is asked first about the claim alone, and a claim it would refuse then, or
+   * that the ledger finds beside others or locked out, is claimed in a transaction that is judged with the others and
+   * rolled back on a refusal.
    */
   async claimToSend<R>(
     settlement: NewSettlement,
@@ -240,17 +250,14 @@ export class SqlLedger implements Ledger {
   ): Promise<SendClaimResult<R>> {
     const values = this.#claimValues(settlement);
     if (!this.#claims) return this.#claimToSendJudged(settlement, values, admit);
-    // A payer with a judged claim of this process still under way is not alone: its claim waits for that one here,
-    // rather than in a turn's statement, which would hold every other payer of the turn behind the payer's lock.
-    const payer = `${values.network}\u0000${values.payer}`;
-    if (!this.#judging.busy(payer) && admit([claimedAlone(values)]) === undefined) {
+    // A payer with a claim of this process waiting for its lock is not alone: its claim queues behind that one.
+    const pair = pairOf(values);
+    if (!this.#waiting.busy(pair) && admit([claimedAlone(values)]) === undefined) {
       const grouped = await this.#claims({ ...values, mode: 'send_alone' });
       if (grouped !== 'alone' && grouped.row)
         return { claimed: true, record: toRecord(grouped.row) };
     }
-    // One judged claim of a payer at a time in this process: the rest wait here, not on a pool connection each, so a
-    // payer with many payments at once holds one connection of the pool, not all of them.
-    return this.#judging.run(payer, () => this.#claimToSendJudged(settlement, values, admit));
+    return this.#waiting.run(pair, () => this.#claimToSendJudged(settlement, values, admit));
   }
 
   /** A claim to send, inserted and judged with the payer's settlements in flight in one transaction. */
@@ -293,7 +300,7 @@ export class SqlLedger implements Ledger {
   async #claimInTransaction(
     trx: Kysely<LedgerDatabase>,
     values: ClaimValues,
-  ): Promise<ClaimAnswer<Row>> {
+  ): Promise<Pick<ClaimAnswer<Row>, 'row' | 'inFlight'>> {
     if (this.#claims) {
       return this.#claimAlone(
         { ...values, mode: 'send' },
@@ -992,6 +999,11 @@ async function setNext(trx: Kysely<LedgerDatabase>, account: SponsorAccount, nex
     .where('network', '=', account.network)
     .where('sponsor', '=', account.sponsor)
     .execute();
+}
+
+/** A claim's payer, as the per-payer queue keys it. */
+function pairOf(values: ClaimValues): string {
+  return `${values.network}\u0000${values.payer}`;
 }
 
 /** A claim to send as the ledger would store it: what `admit` is asked about first, the claim alone in flight. */

@@ -228,9 +228,10 @@ export interface Ledger {
    * in one step. `admit` is given the payer's settlements in flight on the network, this claim among them (what
    * `inFlight` reads right after `claim`), and returns undefined to keep the claim, or a refusal: then nothing is
    * recorded and the refusal is returned. `admit` is synchronous and must not call the ledger; if it throws, nothing
-   * is recorded and the error is thrown. It may be asked more than once, about lists the ledger would have read (first
-   * about this claim alone, say, before a ledger finds nothing else in flight and keeps the claim without asking
-   * again), so it must answer the same about the same list.
+   * is recorded and the error is thrown. It may be asked more than once, about lists the ledger would have read: first
+   * about this claim alone, say, before the ledger finds nothing else in flight and keeps the claim without asking
+   * again. So it must answer the same about the same list, but for a refusal that comes with time (a caller that hung
+   * up), which counts from the last time it was asked.
    *
    * What a facilitator relies on: the call resolves only once the claim, marked, is durable (the caller broadcasts on
    * it), and a refusal only once what this process wrote that it was judged on is; and it is atomic with every other
