@@ -25,7 +25,7 @@ case "$tier" in
   all) mapfile -t files < <(every_test_file) ;;
   # chain/ is left out: its tests talk HTTP to a fake node.
   unit) mapfile -t files < <(find packages/x402-stacks/src -name '*.test.ts' -not -path '*/chain/*' -not -name '*.loopback.test.ts' | sort) ;;
-  services) mapfile -t files < <(every_test_file | xargs grep -lE 'testPostgresUrl|launchTestChromium') ;;
+  services) mapfile -t files < <(every_test_file | xargs grep -lE 'testPostgresUrl|ledgerInOwnSchema|launchTestChromium') ;;
 esac
 if [ ${#files[@]} -eq 0 ]; then
   echo "no test files found" >&2

@@ -4,13 +4,15 @@
  * statement, while one beside others is judged in a transaction.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { settlement } from '@x402-stacks/test-kit/ledger-conformance';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { NewSettlement } from 'x402-stacks/facilitator';
 import {
-  type ClaimWrite,
   claimQuery,
   IDLE_TRANSACTION_LIMIT,
   PAYER_LOCK_CLASS,
@@ -18,6 +20,7 @@ import {
 import { openPostgresLedger } from '../src/ledger/postgres.js';
 import type { LedgerDatabase } from '../src/ledger/schema.js';
 import { SqlLedger } from '../src/ledger/sql-ledger.js';
+import { writeOf } from './claim-writes.js';
 import { ledgerInOwnSchema } from './ledger-schema.js';
 
 const { connectionString, schema, opened } = await ledgerInOwnSchema('x402_payer_claims');
@@ -25,30 +28,6 @@ const NETWORK = 'stacks:2147483648';
 
 /** A payer of its own per test: the tests share the schema. */
 const payerOf = (n: number) => `ST${String(n).padStart(3, '0')}PAYERCLAIMSTESTPAYERCLAIMSTEST0`;
-
-/** The claim function's input for a settlement, inserted as `mode` says. */
-function writeOf(one: NewSettlement, mode: ClaimWrite['mode']): ClaimWrite {
-  return {
-    paymentTxid: one.paymentTxid,
-    txid: one.txid,
-    network: one.network,
-    payer: one.payer,
-    nonce: one.nonce.toString(),
-    sponsor: null,
-    sponsorNonce: null,
-    amount: one.amount.toString(),
-    asset: one.asset,
-    payTo: one.payTo,
-    transaction: one.transaction,
-    errorReason: null,
-    errorMessage: null,
-    blockHeight: null,
-    holder: null,
-    resource: null,
-    now: String(Date.now()),
-    mode,
-  };
-}
 
 /** Whether `promise` is still unsettled after `ms`. */
 async function stillWaiting(promise: Promise<unknown>, ms: number): Promise<boolean> {
@@ -238,17 +217,26 @@ test("a payer's many claims to send at once are judged one at a time in the proc
   const payer = payerOf(5);
   const watcher = new pg.Client({ connectionString });
   await watcher.connect();
+  /** The payer's lock requests, granted or waiting, as pg_locks shows them. */
+  const locksOf = async (whose: string, granted: boolean) => {
+    const { rows } = await watcher.query<{ count: string }>(
+      `select count(*) from pg_locks where locktype = 'advisory' and classid = $1 and granted = $5
+         and objid::bigint = (hashtext($2 || '/' || $3 || '/' || $4)::bigint & 4294967295)`,
+      [PAYER_LOCK_CLASS, schema, NETWORK, whose, granted],
+    );
+    return Number(rows[0]!.count);
+  };
   try {
+    // The watcher finds a payer's lock where a claim holds it: its key is the ledger's.
+    const heldPayer = payerOf(8);
+    await holdingClaim(settlement(9_450, { payer: heldPayer }), async () => {
+      assert.equal(await locksOf(heldPayer, true), 1);
+    });
     let waitingMost = 0;
     let storming = true;
     const watching = (async () => {
       while (storming) {
-        const { rows } = await watcher.query<{ waiting: string }>(
-          `select count(*) as waiting from pg_locks where locktype = 'advisory' and classid = $1 and not granted
-             and objid::bigint = (hashtext($2 || '/' || $3 || '/' || $4)::bigint & 4294967295)`,
-          [PAYER_LOCK_CLASS, schema, NETWORK, payer],
-        );
-        waitingMost = Math.max(waitingMost, Number(rows[0]!.waiting));
+        waitingMost = Math.max(waitingMost, await locksOf(payer, false));
         await new Promise((resolve) => setTimeout(resolve, 2));
       }
     })();
@@ -285,5 +273,43 @@ test('the claim functions refuse to run above read committed, where one snapshot
       current_setting('idle_in_transaction_session_timeout') as limit,
       current_setting('default_transaction_isolation') as isolation`.execute(connection);
     assert.deepEqual(rows[0], { limit: IDLE_TRANSACTION_LIMIT, isolation: 'read committed' });
+  });
+});
+
+test('two ledgers on one database, each claiming to send for the same payers turn after turn, keep one claim per payer where each admits only a payer with nothing else in flight', async () => {
+  const second = await openPostgresLedger({ connectionString, schema });
+  try {
+    const admit = (inFlight: readonly unknown[]) => (inFlight.length > 1 ? 'full' : undefined);
+    const claims: Promise<unknown>[] = [];
+    for (let k = 0; k < 40; k++) {
+      // Each payer's two claims, one per ledger, in turns of their own: each may find its payer alone in its turn.
+      const payer = payerOf(100 + k);
+      claims.push(opened.ledger.claimToSend(settlement(9_700 + 2 * k, { payer }), admit));
+      claims.push(second.ledger.claimToSend(settlement(9_701 + 2 * k, { payer }), admit));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await Promise.all(claims);
+    for (let k = 0; k < 40; k++) {
+      const kept = await opened.ledger.inFlight(NETWORK, payerOf(100 + k));
+      assert.equal(kept.length, 1, `payer ${k}: ${kept.length} kept`);
+    }
+  } finally {
+    await second.close();
+  }
+});
+
+test('a ledger connection the server ends mid-transaction fails that call alone: the claim is rolled back, and the process and the ledger go on', async () => {
+  // In a process of its own: an unheard error on the connection would end that process, which the test runner here
+  // would not show as a failure.
+  const worker = fileURLToPath(new URL('./ended-session.worker.ts', import.meta.url));
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    ['--import', 'tsx', worker, connectionString, schema],
+    { timeout: 60_000 },
+  );
+  assert.deepEqual(JSON.parse(stdout.trim().split('\n').at(-1)!), {
+    ended: 'failed',
+    rolledBack: true,
+    next: 'broadcast',
   });
 });

@@ -15,17 +15,20 @@
  * The lock is an advisory one, in a key space of its own (two int4 keys, the first {@link PAYER_LOCK_CLASS}), keyed by
  * a hash of the schema, the network and the payer: two payers whose hashes meet only wait on each other.
  *
- * A turn's statement never waits for a lock: it tries each of its payers' locks, and claims nothing for a payer whose
- * lock another claim holds, so one payer's claims, however many, never hold up the other payers of a turn. Such a claim
- * then waits for the lock in a statement of its own, one per payer at a time in the process (`sql-ledger.ts`). A claim
- * waiting holds one lock only, and holders of a lock wait only for unique index checks of rows other statements
- * insert, move or delete, none of which waits for a payer's lock: the waits never meet in a cycle. A lock held by a
- * transaction is held across its client's round trips (a claim judged with the payer's others), so each ledger
- * connection ends a transaction left idle (a process frozen mid-claim) after {@link IDLE_TRANSACTION_LIMIT}.
+ * A turn's statement never waits for a payer's lock: it tries each of its payers' locks, and claims nothing for a
+ * payer whose lock another claim holds, so one payer's claims, however many, never hold up the other payers of a turn.
+ * Such a claim then waits for the lock in a statement of its own (`sql-ledger.ts` bounds how many wait at once). A
+ * statement waiting holds one lock only, and holders of a lock wait only as any insert does, for a row of the same
+ * payment or nonce another transaction is inserting, moving or releasing, none of which waits for a payer's lock: the
+ * waits never meet in a cycle. A lock held by a transaction is held across its client's round trips (a claim judged
+ * with the payer's others), so each ledger connection ends a transaction left idle (a process frozen mid-claim) after
+ * {@link IDLE_TRANSACTION_LIMIT}.
  *
  * Both functions are created at open ({@link migratePayerClaims}) under names that carry a hash of their SQL: a release
  * that changes one creates its successor beside it, and processes of the release before keep theirs during a rolling
- * upgrade. A process of a release before these functions reads a payer's settlements in flight without the lock:
+ * upgrade. Two releases exclude each other only while the lock's key ({@link PAYER_LOCK_CLASS} and `payerKey`) stays
+ * the same: change it and a rolling upgrade has claims of one payer that do not wait for each other. A process of a
+ * release before these functions reads a payer's settlements in flight without the lock:
  * while it runs beside this one, two claims of one payer, one from each, can still each miss the other.
  * @module
  */

@@ -49,6 +49,12 @@ export async function openPostgresLedger(options: {
   // An idle connection the server ends (a restart, a failover, idle_session_timeout) is reported here and dropped from
   // the pool, which opens another when needed. Unheard, the event would end the whole process.
   pool.on('error', () => undefined);
+  // A connection the server ends while it is checked out between statements (a transaction left idle past its limit,
+  // `forPayerLocks`) reports the error on the client itself, where the pool no longer listens. Heard here, the call on
+  // it fails and the pool drops it; unheard, it would end the process.
+  pool.on('connect', (client) => {
+    client.on('error', () => undefined);
+  });
   nameStatements(pool);
   const db = new Kysely<LedgerDatabase>({ dialect: new PostgresDialect({ pool }) });
   await db.transaction().execute(async (trx) => {

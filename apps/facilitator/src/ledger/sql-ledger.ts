@@ -47,6 +47,12 @@ import {
 
 type Row = Selectable<SettlementsTable>;
 
+/**
+ * Statements waiting for a payer's lock at once, at most, of the pool's ten connections (postgres.ts): the rest are
+ * left to the turns' statements, the reads and the moves.
+ */
+const LOCK_WAITERS = 4;
+
 /** A claim's values as its statements bind them (strings for the bigint columns). */
 type ClaimValues = Omit<ClaimWrite, 'mode'>;
 
@@ -184,11 +190,12 @@ export class SqlLedger implements Ledger {
   readonly #answers: ReturnType<typeof groupedAnswers> | undefined;
   readonly #claims: ReturnType<typeof groupedClaims<Row>> | undefined;
   /**
-   * PostgreSQL: the claims that wait for their payer's lock (one locked out of its turn's statement, or judged in a
-   * transaction), one at a time per payer in this process, so a payer with many payments at once holds one connection
-   * of the pool, not all of them.
+   * PostgreSQL: the statements that wait for a payer's lock (a claim locked out of its turn's statement, a claim judged
+   * in a transaction, a read of the payer's settlements in flight), one at a time per payer in this process, so a payer
+   * with many payments at once holds one connection of the pool, and at most {@link LOCK_WAITERS} at once in all, so
+   * lock waits never hold the whole pool while the payers' other statements wait for a connection.
    */
-  readonly #waiting = keyedQueue();
+  readonly #waiting = keyedQueue(LOCK_WAITERS);
 
   constructor(
     db: Kysely<LedgerDatabase>,
@@ -540,8 +547,12 @@ export class SqlLedger implements Ledger {
   async inFlight(network: string, payer: string): Promise<SettlementRecord[]> {
     // PostgreSQL: read under the payer's lock, so a claim of the payer mid-way (inserted, not yet committed) is waited
     // for and seen (`payer-claims.ts`).
-    if (this.#claims)
-      return (await this.#run<Row>(inFlightQuery(network, payer))).rows.map(toRecord);
+    if (this.#claims) {
+      const { rows } = await this.#waiting.run(pairOf({ network, payer }), () =>
+        this.#run<Row>(inFlightQuery(network, payer)),
+      );
+      return rows.map(toRecord);
+    }
     // The in-flight index serves this: only the payer's settlements in flight, not its history (schema.ts).
     const { rows } = await this.#run<Row>(this.#hot.inFlight({ network, payer }));
     return rows.map(toRecord);
@@ -1002,7 +1013,7 @@ async function setNext(trx: Kysely<LedgerDatabase>, account: SponsorAccount, nex
 }
 
 /** A claim's payer, as the per-payer queue keys it. */
-function pairOf(values: ClaimValues): string {
+function pairOf(values: Pick<ClaimValues, 'network' | 'payer'>): string {
   return `${values.network}\u0000${values.payer}`;
 }
 

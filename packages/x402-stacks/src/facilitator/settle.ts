@@ -184,8 +184,9 @@ async function settleExamined(
       ? (settlement) =>
           claimToSend(settlement, (inFlight) =>
             // A caller that hung up while the claim waited for the ledger (see step 6) gets nothing recorded and
-            // nothing sent, as of the last time the ledger asks (a ledger may ask before its last round trip, as step 6
-            // does). Once marked, it is not given back: another process's keeper may send marked bytes.
+            // nothing sent, as of the last time the ledger asks: a ledger may ask before it waits for a connection and
+            // its last round trip, as step 6 does. Once marked, it is not given back: another process's keeper may send
+            // marked bytes.
             signal?.aborted
               ? refuse('settlement_cancelled', cancelledMessage(check.nonce))
               : fundsInFlightProblem(check, examined.state, inFlight),
