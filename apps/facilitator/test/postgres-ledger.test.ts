@@ -438,8 +438,12 @@ test("the ledger's grouped reads are planned for the table as it is, not kept on
     const planned = await planAfterGrowth(true);
     assert.ok(!planned.includes('Seq Scan on x402_settlements'), planned.join(', '));
     assert.ok(planned.includes('BitmapOr'), planned.join(', '));
-    // Left to the server's own choice, the plan made for the empty table stays: the trap is real here.
-    const kept = await planAfterGrowth(false);
+    // Left to the server's own choice, the plan made for the empty table stays: the trap is real here. Another test
+    // file's DDL running at the same time can overflow the server's shared invalidation queue, which resets every
+    // connection's cached plans and so hides the trap once: it is set up afresh, up to three times.
+    let kept: string[] = [];
+    for (let attempt = 0; attempt < 3 && !kept.includes('Seq Scan on x402_settlements'); attempt++)
+      kept = await planAfterGrowth(false);
     assert.ok(kept.includes('Seq Scan on x402_settlements'), kept.join(', '));
     // The ledger's own pool is set up so.
     const { rows } = await sql<{ plan_cache_mode: string }>`show plan_cache_mode`.execute(
