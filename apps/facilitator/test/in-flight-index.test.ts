@@ -7,8 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { testPostgresUrl } from '@x402-stacks/test-kit';
+import { after, describe, test } from 'node:test';
 import { settlement } from '@x402-stacks/test-kit/ledger-conformance';
 import Database from 'better-sqlite3';
 import { type Kysely, sql } from 'kysely';
@@ -17,6 +16,7 @@ import { GROUPED_LOOKUP } from '../src/ledger/grouped-reads.js';
 import { openPostgresLedger } from '../src/ledger/postgres.js';
 import { IN_FLIGHT_INDEX as INDEX, type LedgerDatabase } from '../src/ledger/schema.js';
 import { openSqliteLedger } from '../src/ledger/sqlite.js';
+import { ledgerInOwnSchema } from './ledger-schema.js';
 
 const NETWORK = 'stacks:2147483648';
 const BUSY = 'ST2CY5V39NHDPWSXMW9QDT3HC3GD6Q6XX4CFRK9AG';
@@ -125,17 +125,7 @@ describe('SQLite ledger: the in-flight reads', () => {
 });
 
 describe('PostgreSQL ledger: the in-flight reads', async () => {
-  const connectionString = await testPostgresUrl();
-  const schema = `x402_in_flight_${process.pid}_${Date.now()}`;
-  let opened: Awaited<ReturnType<typeof openPostgresLedger>>;
-  before(async () => {
-    opened = await openPostgresLedger({ connectionString, schema });
-  });
-  after(async () => {
-    if (!opened) return;
-    await sql`drop schema if exists ${sql.id(schema)} cascade`.execute(opened.db);
-    await opened.close();
-  });
+  const { connectionString, schema, opened } = await ledgerInOwnSchema('x402_in_flight');
 
   test("the grouped read of a payer's settlements in flight uses the in-flight index", async () => {
     const { claimed, sent } = await fillLedger(opened.ledger, opened.db, true);
