@@ -8,13 +8,17 @@ import { execFile } from 'node:child_process';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { inSchema } from '@x402-stacks/test-kit';
 import { settlement } from '@x402-stacks/test-kit/ledger-conformance';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { NewSettlement } from 'x402-stacks/facilitator';
+import { planEveryRun } from '../src/ledger/named-statements.js';
 import {
   claimQuery,
+  forPayerLocks,
   IDLE_TRANSACTION_LIMIT,
+  inFlightQuery,
   PAYER_LOCK_CLASS,
 } from '../src/ledger/payer-claims.js';
 import { openPostgresLedger } from '../src/ledger/postgres.js';
@@ -274,6 +278,79 @@ test('the claim functions refuse to run above read committed, where one snapshot
       current_setting('default_transaction_isolation') as isolation`.execute(connection);
     assert.deepEqual(rows[0], { limit: IDLE_TRANSACTION_LIMIT, isolation: 'read committed' });
   });
+});
+
+test("the claim functions' plans, made once per connection while a new ledger's table is small, read only the payer's rows once it has grown and other payers have thousands in flight", async () => {
+  const own = `${schema}_growing`;
+  const grown = await openPostgresLedger({ connectionString, schema: own });
+  // Set up as the ledger's own connections are, planning its other statements at every run.
+  const client = new pg.Client({ connectionString });
+  try {
+    // A table autovacuum has not reached: an analyze would drop the plans the connection keeps.
+    await sql`alter table x402_settlements set (autovacuum_enabled = off)`.execute(grown.db);
+    await client.connect();
+    await inSchema(own)(client);
+    await planEveryRun(client);
+    await forPayerLocks(client);
+    const claim = (n: number, payer: string) =>
+      client.query(
+        toPg(claimQuery([writeOf(settlement(n, { payer }), 'send_alone')], { wait: true })),
+      );
+    // A new ledger under load: its first claims meet an empty table, and then one analyzed with a few rows, where
+    // reading it whole is the cheapest plan.
+    for (let k = 0; k < 4; k++) await claim(9_800 + k, payerOf(200 + k));
+    await sql`analyze x402_settlements`.execute(grown.db);
+    for (let k = 4; k < 8; k++) await claim(9_800 + k, payerOf(200 + k));
+    // 30,000 settled, and 2,000 in flight for 200 other payers.
+    await sql`insert into x402_settlements (payment_txid, txid, network, payer, nonce, nonce_claimed, amount, asset,
+        pay_to, transaction, state, created_at, updated_at)
+      select 'p' || i, 't' || i, ${NETWORK}, 'payer' || (i % 200), i / 200, case when i <= 2000 then 1 else 0 end,
+        '1000', 'STX', 'seller', repeat('ab', 150), case when i <= 2000 then 'broadcast' else 'success' end, i, i
+      from generate_series(1, 32000) i`.execute(grown.db);
+    const reads = async () => {
+      const { rows } = await client.query<{ seq_scan: string; fetched: string }>(
+        `select seq_scan, coalesce(idx_tup_fetch, 0) as fetched from pg_stat_xact_user_tables
+          where relname = 'x402_settlements' and schemaname = $1`,
+        [own],
+      );
+      return { seqScans: Number(rows[0]?.seq_scan), fetched: Number(rows[0]?.fetched) };
+    };
+    await client.query('begin');
+    try {
+      const payer = payerOf(210);
+      const before = await reads();
+      const { rows } = await claim(9_810, payer);
+      assert.deepEqual(
+        rows.map((row) => row.claimed_here),
+        [true],
+        'claimed, and back alone in flight',
+      );
+      const inFlight = await client.query(toPg(inFlightQuery(NETWORK, payer)));
+      assert.equal(inFlight.rows.length, 1);
+      const after = await reads();
+      assert.equal(
+        after.seqScans,
+        before.seqScans,
+        'no claim or read goes through the whole table',
+      );
+      assert.ok(
+        after.fetched - before.fetched <= 4,
+        `rows read through indexes: ${after.fetched - before.fetched}`,
+      );
+    } finally {
+      await client.query('rollback');
+    }
+  } finally {
+    await client.end();
+    await sql`drop schema if exists ${sql.id(own)} cascade`.execute(grown.db);
+    await grown.close();
+  }
+});
+
+/** A compiled query as pg's client takes it. */
+const toPg = (query: { sql: string; parameters: readonly unknown[] }) => ({
+  text: query.sql,
+  values: [...query.parameters],
 });
 
 test('two ledgers on one database, each claiming to send for the same payers turn after turn, keep one claim per payer where each admits only a payer with nothing else in flight', async () => {

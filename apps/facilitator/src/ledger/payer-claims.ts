@@ -88,6 +88,17 @@ const READ_COMMITTED_ONLY = `if current_setting('transaction_isolation') <> 'rea
       current_setting('transaction_isolation');
   end if;`;
 
+/**
+ * The functions' statements are planned once per connection, not at every run as the ledger's own statements are
+ * (`named-statements.ts`): under load, planning a claim cost the server more than running it. A plan made once must
+ * serve the table as it grows, and one made for a new ledger's empty table would read it whole (the trap
+ * `named-statements.ts` describes); with sequential scans priced out, every plan takes an index, whatever the table's
+ * size when it was made. Which index, and how, the statements fix themselves: each read of a payer's settlements in
+ * flight is a subquery correlated to one payer and fenced (`offset 0`), so the server can neither hash it over every
+ * payer's settlements in flight nor flatten it into a join that does, and it reads the in-flight index at that payer.
+ */
+const PLANNED_ONCE = 'set plan_cache_mode = force_generic_plan set enable_seqscan = off';
+
 /** A function's SQL under a name made of `prefix` and a hash of its SQL (`$name` stands for the name). */
 function named(prefix: string, body: string): { name: string; sql: string } {
   const name = `${prefix}_${createHash('sha256').update(body).digest('hex').slice(0, 12)}`;
@@ -111,11 +122,14 @@ const CLAIM_FUNCTION = named(
     p_now bigint[], p_mode text[], p_wait boolean)
   returns table (claimed_here boolean, settlement x402_settlements)
   language plpgsql volatile
+  ${PLANNED_ONCE}
 as $claim$
 #variable_conflict use_column
 declare
   pair record;
   held text[] := '{}';
+  held_network text[] := '{}';
+  held_payer text[] := '{}';
   locked_out x402_settlements;
   inserted text[];
 begin
@@ -136,6 +150,8 @@ begin
       continue;
     end if;
     held := held || (pair.network || '/' || pair.payer);
+    held_network := held_network || pair.network;
+    held_payer := held_payer || pair.payer;
   end loop;
   with k as (
     select u.*, count(*) over (partition by u.network, u.payer) as of_payer
@@ -154,15 +170,19 @@ begin
     where (k.network || '/' || k.payer) = any(held)
       and (k.mode <> 'send_alone' or (k.of_payer = 1 and not exists (
         select 1 from x402_settlements s where s.network = k.network and s.payer = k.payer
-          and s.${HOLDS_NONCE_SQL} and s.${IN_FLIGHT_SQL})))
+          and s.${HOLDS_NONCE_SQL} and s.${IN_FLIGHT_SQL} offset 0)))
     order by k.payment_txid
     on conflict do nothing
     returning payment_txid
   )
   select coalesce(array_agg(claims.payment_txid), '{}') into inserted from claims;
-  return query select s.payment_txid = any(inserted), s from x402_settlements s
-    where s.network = any(p_network) and s.payer = any(p_payer) and s.${HOLDS_NONCE_SQL} and s.${IN_FLIGHT_SQL}
-      and (s.network || '/' || s.payer) = any(held);
+  return query select (found.s).payment_txid = any(inserted), found.s
+    from unnest(held_network, held_payer) as h(network, payer)
+    cross join lateral (
+      select s from x402_settlements s
+      where s.network = h.network and s.payer = h.payer and s.${HOLDS_NONCE_SQL} and s.${IN_FLIGHT_SQL}
+      offset 0
+    ) as found;
 end
 $claim$`,
 );
@@ -173,6 +193,7 @@ const IN_FLIGHT_FUNCTION = named(
   `create or replace function $name(p_network text, p_payer text)
   returns setof x402_settlements
   language plpgsql volatile
+  ${PLANNED_ONCE}
 as $in_flight$
 begin
   ${READ_COMMITTED_ONLY}
