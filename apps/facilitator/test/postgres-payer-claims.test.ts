@@ -301,12 +301,16 @@ test("the claim functions' plans, made once per connection while a new ledger's 
     for (let k = 0; k < 4; k++) await claim(9_800 + k, payerOf(200 + k));
     await sql`analyze x402_settlements`.execute(grown.db);
     for (let k = 4; k < 8; k++) await claim(9_800 + k, payerOf(200 + k));
-    // 30,000 settled, and 2,000 in flight for 200 other payers.
+    // 200 other payers with 2,000 settlements in flight and 30,000 settled, and 1,000 settled of the payer: settled
+    // rows keep their nonce, so the payer's whole history is in the nonce index, and only its payments in flight are in
+    // the in-flight index.
+    const payer = payerOf(210);
     await sql`insert into x402_settlements (payment_txid, txid, network, payer, nonce, nonce_claimed, amount, asset,
         pay_to, transaction, state, created_at, updated_at)
-      select 'p' || i, 't' || i, ${NETWORK}, 'payer' || (i % 200), i / 200, case when i <= 2000 then 1 else 0 end,
-        '1000', 'STX', 'seller', repeat('ab', 150), case when i <= 2000 then 'broadcast' else 'success' end, i, i
-      from generate_series(1, 32000) i`.execute(grown.db);
+      select 'p' || i, 't' || i, ${NETWORK}, case when i > 32000 then ${payer} else 'payer' || (i % 200) end,
+        case when i > 32000 then i - 32000 else i / 200 end, 1, '1000', 'STX', 'seller', repeat('ab', 150),
+        case when i <= 2000 then 'broadcast' else 'success' end, i, i
+      from generate_series(1, 33000) i`.execute(grown.db);
     const reads = async () => {
       const { rows } = await client.query<{ seq_scan: string; fetched: string }>(
         `select seq_scan, coalesce(idx_tup_fetch, 0) as fetched from pg_stat_xact_user_tables
@@ -317,9 +321,8 @@ test("the claim functions' plans, made once per connection while a new ledger's 
     };
     await client.query('begin');
     try {
-      const payer = payerOf(210);
       const before = await reads();
-      const { rows } = await claim(9_810, payer);
+      const { rows } = await claim(1_001, payer);
       assert.deepEqual(
         rows.map((row) => row.claimed_here),
         [true],
@@ -328,6 +331,7 @@ test("the claim functions' plans, made once per connection while a new ledger's 
       const inFlight = await client.query(toPg(inFlightQuery(NETWORK, payer)));
       assert.equal(inFlight.rows.length, 1);
       const after = await reads();
+      assert.ok(Number.isInteger(before.seqScans) && Number.isInteger(after.seqScans));
       assert.equal(
         after.seqScans,
         before.seqScans,
@@ -340,6 +344,15 @@ test("the claim functions' plans, made once per connection while a new ledger's 
     } finally {
       await client.query('rollback');
     }
+    // Planned once per connection: each function carries its own plan mode, whatever the session's.
+    const settings = await client.query<{ name: string; config: string[] }>(
+      `select p.proname as name, p.proconfig as config from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+        where n.nspname = $1 and p.proname like 'x402%' order by 1`,
+      [own],
+    );
+    assert.equal(settings.rows.length, 2);
+    for (const { name, config } of settings.rows)
+      assert.deepEqual(config, ['plan_cache_mode=force_generic_plan', 'enable_seqscan=off'], name);
   } finally {
     await client.end();
     await sql`drop schema if exists ${sql.id(own)} cascade`.execute(grown.db);

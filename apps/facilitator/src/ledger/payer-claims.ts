@@ -89,13 +89,17 @@ const READ_COMMITTED_ONLY = `if current_setting('transaction_isolation') <> 'rea
   end if;`;
 
 /**
- * The functions' statements are planned once per connection, not at every run as the ledger's own statements are
- * (`named-statements.ts`): under load, planning a claim cost the server more than running it. A plan made once must
- * serve the table as it grows, and one made for a new ledger's empty table would read it whole (the trap
- * `named-statements.ts` describes); with sequential scans priced out, every plan takes an index, whatever the table's
- * size when it was made. Which index, and how, the statements fix themselves: each read of a payer's settlements in
- * flight is a subquery correlated to one payer and fenced (`offset 0`), so the server can neither hash it over every
- * payer's settlements in flight nor flatten it into a join that does, and it reads the in-flight index at that payer.
+ * The functions' statements are planned once per connection (until something invalidates the plans, such as the
+ * table's next analyze), not at every run as the ledger's own statements are (`named-statements.ts`): under load,
+ * planning a claim cost the server more than running it. A plan made once must serve the table as it grows, and one
+ * made while a new ledger's table was small would read it whole (the trap `named-statements.ts` describes); with
+ * sequential scans priced out, every plan takes an index, whatever the table's size when it was made. Each read of a
+ * payer's settlements in flight is a subquery correlated to one payer and fenced (`offset 0`), so the server can
+ * neither hash it over every payer's settlements in flight nor flatten it into a join that does: it probes an index
+ * for that payer. Which index is still the planner's choice: the in-flight index, unless the statistics it plans on
+ * are far from the table (they were once analyzed with almost nothing in flight, say), when it may take the state
+ * index and read every payer's settlements in flight, as a plan made at every run would on the same statistics.
+ * Setting `plan_cache_mode` needs PostgreSQL 12 or later, where the functions cannot be created otherwise.
  */
 const PLANNED_ONCE = 'set plan_cache_mode = force_generic_plan set enable_seqscan = off';
 
@@ -110,8 +114,8 @@ function named(prefix: string, body: string): { name: string; sql: string } {
  * the order of their keys), inserts the claims of the payers it holds that their modes let in (a row that hits a
  * unique constraint is left out), and then returns those payers' settlements in flight, each marked whether this call
  * inserted it; its own claims are in flight, so each comes back. A payer whose lock it did not get comes back as one
- * row, `claimed_here` null, naming only the network and payer. Payers match as a cross product (any network with any
- * payer of the group): the caller keeps each claim to its own pair.
+ * row, `claimed_here` null, naming only the network and payer. A payer is its (network, payer) pair, as the group's
+ * claims name them.
  */
 const CLAIM_FUNCTION = named(
   'x402_claim',
