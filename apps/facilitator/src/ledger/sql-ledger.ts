@@ -171,7 +171,7 @@ function hotStatements(db: Kysely<LedgerDatabase>) {
  * A Ledger in a SQL database: PostgreSQL or SQLite.
  * @example
  * ```ts
- * const ledger = new SqlLedger(db, { dialect: 'postgres' }); // after migrateLedger(db)
+ * const ledger = new SqlLedger(db, { dialect: 'postgres' }); // on a database openPostgresLedger migrated
  * ```
  */
 export class SqlLedger implements Ledger {
