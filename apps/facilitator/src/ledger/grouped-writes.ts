@@ -19,8 +19,7 @@ import {
   claimAnswers,
   claimQuery,
 } from './payer-claims.js';
-import { createLedgerFunctions, ledgerFunction, PLANNED_ONCE } from './planned-functions.js';
-import { answerGivesWaySql, type LedgerDatabase } from './schema.js';
+import { ANSWER_GIVES_WAY_SQL, type LedgerDatabase } from './schema.js';
 import { groupPerTurn } from './turn-group.js';
 
 /**
@@ -48,121 +47,31 @@ export type AnswerWrite = {
 
 /**
  * The lone update's guards (the state it moves from, the claim's time) per row. A row matched by two inputs is
- * updated once (PostgreSQL's UPDATE … FROM), and only that input gets it back. `returning` names what each moved row
- * gives back.
+ * updated once (PostgreSQL's UPDATE … FROM), and only that input gets it back.
  *
  * The state guard is `is not distinct from` (the same as `=` here: neither side is ever null) because the planner
  * cannot hash or merge on it. With `=`, while a table's statistics lagged its growth (a new ledger under load, before
  * autovacuum first analyzed it), the planner joined on state by a hash join over a sequential scan, every settlement
  * compared with every input, so each status round cost more as the table grew. The one join left is the nested loop
- * over the two id indexes, whatever the statistics, so the update is planned once (`planned-functions.ts`).
+ * over the two id indexes.
  */
-const movesUpdate = (
-  returning: string,
-) => `update x402_settlements s set state = k.state, updated_at = k.now,
+export const GROUPED_MOVES = `update x402_settlements s set state = k.state, updated_at = k.now,
     txid = coalesce(k.txid, s.txid), transaction = coalesce(k.transaction, s.transaction),
     block_height = coalesce(k.block_height, s.block_height)
   from unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::integer[], $8::bigint[])
     with ordinality as k(id, from_state, state, now, txid, transaction, block_height, claimed_at, i)
   where (s.payment_txid = k.id or s.txid = k.id) and s.state is not distinct from k.from_state
     and (k.claimed_at is null or s.created_at = k.claimed_at)
-  returning ${returning}`;
+  returning k.i, s.*`;
 
-/** The moves' update as a statement of its own, each moved row with its input's place: what tests explain. */
-export const GROUPED_MOVES = movesUpdate('k.i, s.*');
-
-/** The moves' function: the same update, its parameters in the same places (PL/pgSQL's `$1`…), planned once. */
-const MOVES_FUNCTION = ledgerFunction(
-  'x402_moves',
-  `create or replace function $name(text[], text[], text[], bigint[], text[], text[], integer[], bigint[])
-  returns table (i bigint, settlement x402_settlements)
-  language plpgsql volatile
-  ${PLANNED_ONCE}
-as $moves$
-#variable_conflict use_column
-begin
-  return query with moved as (${movesUpdate('k.i, s')}) select moved.i, moved.s from moved;
-end
-$moves$`,
-);
-
-/**
- * The lone answer's upsert, one row per payment: a stored answer stays unless it gives way (schema.ts). Planned once
- * (`planned-functions.ts`): its reads are the arbiter's probe of the answers' primary key and, for an answer that
- * conflicts, the fenced probe of its settlement by primary key.
- */
-const ANSWERS_FUNCTION = ledgerFunction(
-  'x402_answers',
-  `create or replace function $name(text[], text[], bigint[], bigint[])
-  returns table (payment_txid text)
-  language plpgsql volatile
-  ${PLANNED_ONCE}
-as $answers$
-#variable_conflict use_column
-begin
-  return query with stored as (
-    insert into x402_answers (payment_txid, answer, at, claimed_at)
-    select id, answer, at, claimed_at
-    from unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[]) as k(id, answer, at, claimed_at)
-    on conflict (payment_txid) do update
-      set answer = excluded.answer, at = excluded.at, claimed_at = excluded.claimed_at
-      where ${answerGivesWaySql({ fenced: true })}
-    returning x402_answers.payment_txid
-  ) select stored.payment_txid from stored;
-end
-$answers$`,
-);
-
-/**
- * Creates the grouped writes' functions in the ledger's schema, unless they are there (`planned-functions.ts`).
- * @example
- * ```ts
- * await db.transaction().execute(async (trx) => { await migrateLedger(trx); await migrateGroupedWrites(trx); });
- * ```
- */
-export async function migrateGroupedWrites(db: Kysely<LedgerDatabase>): Promise<void> {
-  await createLedgerFunctions(db, [MOVES_FUNCTION, ANSWERS_FUNCTION]);
-}
-
-/**
- * One statement for a group of moves: each moved row, with `i`, its move's place in the group counted from 1.
- * @example
- * ```ts
- * const { rows } = await db.executeQuery<Row & { i: string }>(movesQuery([move]));
- * ```
- */
-export function movesQuery(moves: readonly StateMove[]): CompiledQuery {
-  const column = <K extends keyof StateMove>(key: K) => moves.map((move) => move[key]);
-  return CompiledQuery.raw(
-    `select f.i, (f.settlement).* from ${MOVES_FUNCTION.name}($1::text[], $2::text[], $3::text[], $4::bigint[],
-      $5::text[], $6::text[], $7::integer[], $8::bigint[]) f`,
-    [
-      column('id'),
-      column('from'),
-      column('state'),
-      column('now'),
-      column('txid'),
-      column('transaction'),
-      column('blockHeight'),
-      column('claimedAt'),
-    ],
-  );
-}
-
-/**
- * One statement for a group of answers, each about a payment of its own: the payments whose answer was stored.
- * @example
- * ```ts
- * const { rows } = await db.executeQuery<{ payment_txid: string }>(answersQuery([write]));
- * ```
- */
-export function answersQuery(writes: readonly AnswerWrite[]): CompiledQuery {
-  const column = <K extends keyof AnswerWrite>(key: K) => writes.map((write) => write[key]);
-  return CompiledQuery.raw(
-    `select f.payment_txid from ${ANSWERS_FUNCTION.name}($1::text[], $2::text[], $3::bigint[], $4::bigint[]) f`,
-    [column('id'), column('answer'), column('now'), column('claimedAt')],
-  );
-}
+/** The lone answer's upsert, one row per payment: a stored answer stays unless it gives way (schema.ts). */
+const GROUPED_ANSWERS = `insert into x402_answers (payment_txid, answer, at, claimed_at)
+  select id, answer, at, claimed_at
+  from unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[]) as k(id, answer, at, claimed_at)
+  on conflict (payment_txid) do update
+    set answer = excluded.answer, at = excluded.at, claimed_at = excluded.claimed_at
+    where ${ANSWER_GIVES_WAY_SQL}
+  returning payment_txid`;
 
 /**
  * Moves settlements between states: each call answers the updated row, or undefined when its guards did not hold.
@@ -177,7 +86,18 @@ export function groupedMoves<Row>(
   db: Kysely<LedgerDatabase>,
 ): (move: StateMove) => Promise<Row | undefined> {
   return groupPerTurn(async (moves: readonly StateMove[]) => {
-    const { rows } = await db.executeQuery<Row & { i: string | number }>(movesQuery(moves));
+    const { rows } = await db.executeQuery<Row & { i: string | number }>(
+      CompiledQuery.raw(GROUPED_MOVES, [
+        moves.map((move) => move.id),
+        moves.map((move) => move.from),
+        moves.map((move) => move.state),
+        moves.map((move) => move.now),
+        moves.map((move) => move.txid),
+        moves.map((move) => move.transaction),
+        moves.map((move) => move.blockHeight),
+        moves.map((move) => move.claimedAt),
+      ]),
+    );
     const answers: (Row | undefined)[] = moves.map(() => undefined);
     for (const { i, ...row } of rows) answers[Number(i) - 1] = row as Row;
     return answers;
@@ -240,7 +160,15 @@ export function groupedAnswers(
 ): (write: AnswerWrite) => Promise<boolean> {
   const store = groupPerTurn(async (writes: readonly AnswerWrite[]) => {
     const sorted = [...writes].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    const { rows } = await db.executeQuery<{ payment_txid: string }>(answersQuery(sorted));
+    const column = <K extends keyof AnswerWrite>(key: K) => sorted.map((write) => write[key]);
+    const { rows } = await db.executeQuery<{ payment_txid: string }>(
+      CompiledQuery.raw(GROUPED_ANSWERS, [
+        column('id'),
+        column('answer'),
+        column('now'),
+        column('claimedAt'),
+      ]),
+    );
     const written = new Set(rows.map((row) => row.payment_txid));
     return writes.map((write) => written.has(write.id));
   });

@@ -25,9 +25,8 @@ import type pg from 'pg';
  * first query). Sent as a statement rather than a startup option, so a pooler in session mode that refuses unknown
  * startup parameters lets it through, and `PGOPTIONS` or a URL's own `options` still apply (except to this one
  * setting, which it overrides, as it overrides `ALTER ROLE … SET`). It is a session value: a `RESET ALL` or `DISCARD
- * ALL` on the connection would undo it. The ledger's functions keep a plan mode of their own for the statements inside
- * them (`planned-functions.ts`). A server older than PostgreSQL 12 has no such setting; the ledger needs 12 or later
- * anyway, for those functions.
+ * ALL` on the connection would undo it. A server older than PostgreSQL 12 has no such setting; the ledger needs 12 or
+ * later anyway, for its claim functions (`payer-claims.ts`), whose statements keep a plan mode of their own.
  * @example
  * ```ts
  * const pool = new pg.Pool({ connectionString, onConnect: planEveryRun });

@@ -32,9 +32,9 @@
  * while it runs beside this one, two claims of one payer, one from each, can still each miss the other.
  * @module
  */
-import { CompiledQuery, type Kysely } from 'kysely';
+import { createHash } from 'node:crypto';
+import { CompiledQuery, type Kysely, sql } from 'kysely';
 import type pg from 'pg';
-import { createLedgerFunctions, ledgerFunction, PLANNED_ONCE } from './planned-functions.js';
 import { HOLDS_NONCE_SQL, IN_FLIGHT_SQL, type LedgerDatabase } from './schema.js';
 
 /** The first key of every payer lock: this key space is the ledger's own. */
@@ -89,13 +89,25 @@ const READ_COMMITTED_ONLY = `if current_setting('transaction_isolation') <> 'rea
   end if;`;
 
 /**
- * The claim functions' statements are planned once per connection (`planned-functions.ts`). Each read of a payer's
- * settlements in flight is a subquery correlated to one payer and fenced (`offset 0`), so the server can neither hash
- * it over every payer's settlements in flight nor flatten it into a join that does: it probes an index for that payer.
- * Which index is still the planner's choice: the in-flight index, unless the statistics it plans on are far from the
- * table (they were once analyzed with almost nothing in flight, say), when it may take the state index and read every
- * payer's settlements in flight, as a plan made at every run would on the same statistics.
+ * The functions' statements are planned once per connection (until something invalidates the plans, such as the
+ * table's next analyze), not at every run as the ledger's own statements are (`named-statements.ts`): under load,
+ * planning a claim cost the server more than running it. A plan made once must serve the table as it grows, and one
+ * made while a new ledger's table was small would read it whole (the trap `named-statements.ts` describes); with
+ * sequential scans priced out, every plan takes an index, whatever the table's size when it was made. Each read of a
+ * payer's settlements in flight is a subquery correlated to one payer and fenced (`offset 0`), so the server can
+ * neither hash it over every payer's settlements in flight nor flatten it into a join that does: it probes an index
+ * for that payer. Which index is still the planner's choice: the in-flight index, unless the statistics it plans on
+ * are far from the table (they were once analyzed with almost nothing in flight, say), when it may take the state
+ * index and read every payer's settlements in flight, as a plan made at every run would on the same statistics.
+ * Setting `plan_cache_mode` needs PostgreSQL 12 or later, where the functions cannot be created otherwise.
  */
+const PLANNED_ONCE = 'set plan_cache_mode = force_generic_plan set enable_seqscan = off';
+
+/** A function's SQL under a name made of `prefix` and a hash of its SQL (`$name` stands for the name). */
+function named(prefix: string, body: string): { name: string; sql: string } {
+  const name = `${prefix}_${createHash('sha256').update(body).digest('hex').slice(0, 12)}`;
+  return { name, sql: body.replaceAll('$name', name) };
+}
 
 /**
  * The claim function: takes the group's payers' locks (waiting for each when `p_wait`, else only those free now, in
@@ -105,7 +117,7 @@ const READ_COMMITTED_ONLY = `if current_setting('transaction_isolation') <> 'rea
  * row, `claimed_here` null, naming only the network and payer. A payer is its (network, payer) pair, as the group's
  * claims name them.
  */
-const CLAIM_FUNCTION = ledgerFunction(
+const CLAIM_FUNCTION = named(
   'x402_claim',
   `create or replace function $name(
     p_payment_txid text[], p_txid text[], p_network text[], p_payer text[], p_nonce bigint[], p_sponsor text[],
@@ -180,7 +192,7 @@ $claim$`,
 );
 
 /** A payer's settlements in flight, read once the payer's lock is held: no claim of the payer is mid-way then. */
-const IN_FLIGHT_FUNCTION = ledgerFunction(
+const IN_FLIGHT_FUNCTION = named(
   'x402_in_flight',
   `create or replace function $name(p_network text, p_payer text)
   returns setof x402_settlements
@@ -220,7 +232,14 @@ export async function forPayerLocks(client: pg.ClientBase): Promise<void> {
  * ```
  */
 export async function migratePayerClaims(db: Kysely<LedgerDatabase>): Promise<void> {
-  await createLedgerFunctions(db, [CLAIM_FUNCTION, IN_FLIGHT_FUNCTION]);
+  const { rows } = await sql<{ name: string }>`select p.proname as name from pg_proc p
+    join pg_namespace n on n.oid = p.pronamespace
+    where n.nspname = current_schema() and p.proname in (${CLAIM_FUNCTION.name}, ${IN_FLIGHT_FUNCTION.name})`.execute(
+    db,
+  );
+  if (rows.length === 2) return;
+  await sql.raw(CLAIM_FUNCTION.sql).execute(db);
+  await sql.raw(IN_FLIGHT_FUNCTION.sql).execute(db);
 }
 
 /**

@@ -6,7 +6,6 @@
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { type DiscoveryDatabase, migrateDiscovery } from './discovery-schema.js';
-import { migrateGroupedWrites } from './grouped-writes.js';
 import { nameStatements, planEveryRun } from './named-statements.js';
 import { forPayerLocks, migratePayerClaims } from './payer-claims.js';
 import { type LedgerDatabase, migrateLedger } from './schema.js';
@@ -63,7 +62,6 @@ export async function openPostgresLedger(options: {
     if (schema) await sql`create schema if not exists ${sql.id(schema)}`.execute(trx);
     await migrateLedger(trx);
     await migratePayerClaims(trx);
-    await migrateGroupedWrites(trx);
     await migrateDiscovery(trx as unknown as Kysely<DiscoveryDatabase>);
   });
   return {

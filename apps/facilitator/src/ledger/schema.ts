@@ -273,22 +273,9 @@ export const IN_FLIGHT_SQL = "state in ('claimed', 'broadcast')";
  * row): it is `pending`, about another claim than the new answer's, and the new answer's claim is the one the ledger
  * holds now, so the stored one's claim is gone. See `Ledger.recordAnswer`. Either claim unnamed (null), it stands.
  */
-export const ANSWER_GIVES_WAY_SQL = answerGivesWaySql({ fenced: false });
-
-/**
- * {@link ANSWER_GIVES_WAY_SQL}, its settlement subquery `fenced` (`offset 0`, PostgreSQL only) where a plan is made once
- * and kept (`planned-functions.ts`): the server then probes the settlement's row for each answer that conflicts, and
- * never hashes the subquery over every settlement, whatever the statistics and indexes it plans on.
- * @example
- * ```ts
- * const condition = answerGivesWaySql({ fenced: true });
- * ```
- */
-export function answerGivesWaySql({ fenced }: { fenced: boolean }): string {
-  return `x402_answers.answer = 'pending' and x402_answers.claimed_at <> excluded.claimed_at
+export const ANSWER_GIVES_WAY_SQL = `x402_answers.answer = 'pending' and x402_answers.claimed_at <> excluded.claimed_at
   and exists (select 1 from x402_settlements s where s.payment_txid = excluded.payment_txid
-    and s.created_at = excluded.claimed_at${fenced ? ' offset 0' : ''})`;
-}
+    and s.created_at = excluded.claimed_at)`;
 /** The partial index of the settlements in flight; see {@link migrateInFlightIndex}. */
 export const IN_FLIGHT_INDEX = 'x402_settlements_in_flight';
 
