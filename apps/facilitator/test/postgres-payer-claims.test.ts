@@ -33,6 +33,12 @@ const NETWORK = 'stacks:2147483648';
 /** A payer of its own per test: the tests share the schema. */
 const payerOf = (n: number) => `ST${String(n).padStart(3, '0')}PAYERCLAIMSTESTPAYERCLAIMSTEST0`;
 
+/** A compiled query as pg's client takes it. */
+const toPg = (query: { sql: string; parameters: readonly unknown[] }) => ({
+  text: query.sql,
+  values: [...query.parameters],
+});
+
 /** Whether `promise` is still unsettled after `ms`. */
 async function stillWaiting(promise: Promise<unknown>, ms: number): Promise<boolean> {
   const pending = Symbol('pending');
@@ -358,12 +364,6 @@ test("the claim functions' plans, made once per connection while a new ledger's 
     await sql`drop schema if exists ${sql.id(own)} cascade`.execute(grown.db);
     await grown.close();
   }
-});
-
-/** A compiled query as pg's client takes it. */
-const toPg = (query: { sql: string; parameters: readonly unknown[] }) => ({
-  text: query.sql,
-  values: [...query.parameters],
 });
 
 test('two ledgers on one database, each claiming to send for the same payers turn after turn, keep one claim per payer where each admits only a payer with nothing else in flight', async () => {
