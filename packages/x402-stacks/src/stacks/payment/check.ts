@@ -27,6 +27,7 @@ import { STACKS_NETWORKS } from '../networks.js';
 import { transactionIdOf, verifyOriginSignature } from '../signature.js';
 import { parseAtomic } from '../units.js';
 import { MAX_MEMO_BYTES } from './create.js';
+import { readPaymentTransaction } from './read-transaction.js';
 import {
   isTermsProblem,
   type PaymentTerms,
@@ -404,28 +405,37 @@ function decodeTransaction(
     return { error: `the transaction is over ${MAX_TRANSACTION_BYTES} bytes` };
   }
   const raw = fromHex(hex);
+  const tx = readPaymentTransaction(raw) ?? deserializeWhole(raw);
+  if ('error' in tx) return tx;
+  // A memo that is not UTF-8 decodes lossily, so the decoded transaction no longer re-serializes to these bytes,
+  // and anything that re-serializes it (a sponsor, verifyOrigin) would sign or hash different bytes.
+  if (
+    tx.payload.payloadType === PayloadType.TokenTransfer &&
+    !isCanonicalMemo(raw, tx.payload.memo.content)
+  ) {
+    return { error: 'the memo is not valid UTF-8', reason: 'invalid_exact_stacks_payload_memo' };
+  }
+  return { raw, tx };
+}
+
+/** What `readPaymentTransaction` leaves to @stacks/transactions: the whole decode, its errors in words. */
+function deserializeWhole(raw: Uint8Array): StacksTransactionWire | { error: string } {
   try {
     const reader = new BytesReader(raw);
     const tx = deserializeTransaction(reader);
+    if (reader.consumed === raw.length) return tx;
     // Trailing bytes would make the txid we report differ from the one the node computes.
-    // The reader does not bounds-check length prefixes, so it can also run past the end.
-    if (reader.consumed > raw.length) {
-      return {
-        error: `the transaction is truncated: ${reader.consumed - raw.length} bytes missing`,
-      };
-    }
     if (reader.consumed < raw.length) {
       return { error: `${raw.length - reader.consumed} trailing bytes after the transaction` };
     }
-    // A memo that is not UTF-8 decodes lossily, so the decoded transaction no longer re-serializes to these bytes,
-    // and anything that re-serializes it (a sponsor, verifyOrigin) would sign or hash different bytes.
-    if (
-      tx.payload.payloadType === PayloadType.TokenTransfer &&
-      !isCanonicalMemo(raw, tx.payload.memo.content)
-    ) {
-      return { error: 'the memo is not valid UTF-8', reason: 'invalid_exact_stacks_payload_memo' };
-    }
-    return { raw, tx };
+    // The reader does not bounds-check length prefixes, so it can run past the end; and a prefix that is itself past
+    // the end reads as no number at all, which leaves `consumed` NaN.
+    const missing = reader.consumed - raw.length;
+    return {
+      error: Number.isFinite(missing)
+        ? `the transaction is truncated: ${missing} bytes missing`
+        : 'the transaction is truncated: a length lies past its end',
+    };
   } catch (error) {
     return { error: error instanceof Error ? error.message : String(error) };
   }

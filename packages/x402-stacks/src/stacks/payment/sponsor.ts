@@ -25,6 +25,7 @@ import {
 import { fromHex, toHex } from '../bytes.js';
 import { resolveNetwork, type StacksNetworkInput } from '../networks.js';
 import { transactionIdOf, verifyOriginSignature } from '../signature.js';
+import { readPaymentTransaction } from './read-transaction.js';
 
 export type SignAsSponsorOptions = {
   /** The payer's signed sponsored transaction, hex with or without `0x`. */
@@ -70,7 +71,7 @@ const AUTH_HEADER_LENGTH = 6;
  */
 export function signAsSponsor(options: SignAsSponsorOptions): SponsoredTransaction {
   const raw = fromHex(options.transaction.replace(/^0x/, ''));
-  const tx = deserializeTransaction(raw);
+  const tx = readPaymentTransaction(raw) ?? deserializeTransaction(raw);
   if (tx.auth.authType !== AuthType.Sponsored) {
     throw new Error('signAsSponsor: the transaction is not sponsored');
   }
