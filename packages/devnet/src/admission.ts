@@ -14,6 +14,7 @@ import {
 } from '@stacks/transactions';
 import {
   addressFromHash160,
+  readPaymentTransaction,
   STACKS_NETWORKS,
   transactionIdOf,
   verifyOriginSignature,
@@ -74,6 +75,9 @@ export function decodeRaw(
   raw: Uint8Array,
 ): { tx: StacksTransactionWire; txid: string } | Rejection {
   try {
+    // A payment's shape is read without the library's hex round trips, into the very object it builds.
+    const read = readPaymentTransaction(raw);
+    if (read) return { tx: read, txid: transactionIdOf(raw) };
     const reader = new BytesReader(raw);
     const tx = deserializeTransaction(reader);
     if (reader.consumed !== raw.length) {
@@ -242,7 +246,9 @@ class Admitted implements AdmittedTransaction {
   }
 
   get tx(): StacksTransactionWire {
-    return this.#tx ?? deserializeTransaction(this.raw);
+    if (this.#tx) return this.#tx;
+    const raw = this.raw;
+    return readPaymentTransaction(raw) ?? deserializeTransaction(raw);
   }
 
   store(arena: ByteArena): void {

@@ -71,6 +71,7 @@ export {
   MAX_MEMO_BYTES,
   type PaymentTransaction,
 } from './payment/create.js';
+export { readPaymentTransaction } from './payment/read-transaction.js';
 export {
   formatPrice,
   isTermsProblem,
