@@ -60,10 +60,13 @@ const decline = (): never => {
 };
 
 /**
- * The transaction in `raw`, exactly as `deserializeTransaction(raw)` makes it, or undefined where this reader leaves
- * the decoding to @stacks/transactions (a shape it does not read, or bytes it is not sure of, trailing ones included).
+ * The transaction in `raw`, exactly as `deserializeTransaction(raw)` of @stacks/transactions 7.6 makes it (the version
+ * the tests compare against), or undefined where this reader leaves the decoding to the library: a shape it does not
+ * read, more than 8 post-conditions or arguments, bytes it cannot read whole (trailing or missing ones), a memo or name
+ * outside ASCII, or a value the library would refuse.
  * @example
  * ```ts
+ * import { readPaymentTransaction } from 'x402-stacks/stacks';
  * const tx = readPaymentTransaction(raw) ?? deserializeTransaction(new BytesReader(raw));
  * ```
  */
