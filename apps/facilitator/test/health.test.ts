@@ -57,7 +57,9 @@ describe('/health from a cached chain probe', () => {
     const facilitatorApp = app();
     const started = Date.now();
     let calls = 0;
-    while (Date.now() - started < 5 * REFRESH_MS) {
+    // Five intervals at least, and 200 calls at least however slow the machine: the bound below counts the intervals
+    // that actually passed.
+    while (Date.now() - started < 5 * REFRESH_MS || calls < 200) {
       const burst = await Promise.all(
         Array.from({ length: 20 }, () => facilitatorApp.request('/health')),
       );
@@ -67,7 +69,6 @@ describe('/health from a cached chain probe', () => {
     }
     // A probe starts only once the previous one is REFRESH_MS old.
     const intervals = Math.floor((Date.now() - started) / REFRESH_MS) + 1;
-    assert.ok(calls >= 200, `${calls} calls`);
     assert.ok(
       infoReads >= 1 && infoReads <= intervals,
       `${infoReads} reads in ${intervals} intervals`,
