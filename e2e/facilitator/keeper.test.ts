@@ -358,6 +358,70 @@ describe('facilitator engine: lost broadcasts and abandoned claims', () => {
     }
   });
 
+  for (const [stale, answer] of [
+    ['does not find the payment', () => null],
+    [
+      'finds it dropped',
+      (txid: string) => ({ txid, indexed: true, status: 'dropped_stale_garbage_collect' }),
+    ],
+  ] as const) {
+    test(`a read that ${stale}, after another process's keeper wrote its success: the settle call answers success`, async () => {
+      const devnet = await startDevnet({ port: 0 });
+      try {
+        const ledger = new InMemoryLedger();
+        const real = createChainClient({ network: 'testnet', url: devnet.url, notFoundGraceMs: 0 });
+        // This process reads an API node behind the other's: its answer, older than the block, comes back after the
+        // other process wrote the success.
+        let written = () => {};
+        const successWritten = new Promise<void>((resolve) => {
+          written = resolve;
+        });
+        let lagged = 0;
+        const behindChain: ChainClient = Object.assign(Object.create(real) as ChainClient, {
+          async getTransaction(txid: string) {
+            await successWritten;
+            lagged++;
+            return answer(txid);
+          },
+          async getTransactions(txids: readonly string[]) {
+            await successWritten;
+            lagged++;
+            return new Map(txids.map((txid) => [txid.replace(/^0x/, ''), answer(txid)]));
+          },
+        });
+        const options = { ledger, settleTimeoutMs: 3_000, pollIntervalMs: 20 };
+        const behind = createFacilitator({
+          ...options,
+          networks: { testnet: { chain: behindChain } },
+        });
+        const current = createFacilitator({
+          ...options,
+          networks: { testnet: { url: devnet.url } },
+        });
+        const requirements = requirementsFor(devnet.accounts[1]!.address);
+        const { txid, payment } = await paysAtNonceZero(devnet, requirements)(400n);
+        const settling = behind.settle(payment, requirements);
+        while ((await ledger.get(txid))?.state !== 'broadcast') {
+          await new Promise((resolve) => setTimeout(resolve, 1));
+        }
+        // The other process's keeper follows the settlement no call of its own waits on, and writes its success.
+        assert.equal((await current.keeper.runOnce()).followed, 1);
+        while ((await ledger.get(txid))?.state !== 'success') {
+          await new Promise((resolve) => setTimeout(resolve, 1));
+        }
+        written();
+        const settled = await settling;
+        assert.ok(lagged > 0, 'the stale read was taken');
+        assert.equal(settled.success, true, settled.errorReason);
+        assert.equal(settled.transaction, txid);
+        assert.equal((await ledger.get(txid))?.state, 'success', 'the success stands');
+        await Promise.all([behind.idle(), current.idle()]);
+      } finally {
+        await devnet.stop();
+      }
+    });
+  }
+
   test('the keeper drops a claim abandoned past its lease, with its sponsor nonce; a retry then settles', async () => {
     const devnet = await startDevnet({ port: 0 });
     try {

@@ -159,13 +159,19 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
       );
       return { seen: 'success', written };
     }
+    // A read that finds it failed or does not find it may be older than one that found it mined (another process's,
+    // through an API node of its own): the success written stands.
     if (settled && TERMINAL_FAILURES.has(settled.status)) {
-      await fail(record, settled.status, settled.status.startsWith('dropped_'));
-      return { seen: 'failed' };
+      if (await fail(record, settled.status, settled.status.startsWith('dropped_'))) {
+        return { seen: 'failed' };
+      }
+      return { seen: (await ledger.get(record.txid))?.state === 'success' ? 'success' : 'failed' };
     }
     if (tx !== null) return { seen: 'pending' };
     const current = await ledger.get(record.txid);
-    if (current?.state !== 'broadcast') return { seen: current ? 'failed' : 'unknown' };
+    if (current?.state !== 'broadcast') {
+      return { seen: current?.state === 'success' ? 'success' : current ? 'failed' : 'unknown' };
+    }
     // Bytes the node has not known for the whole tracking time were never taken: they spent nothing.
     if (context.now() - current.updatedAt >= context.trackForMs) {
       await fail(current, 'never_seen', true);
@@ -181,7 +187,8 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
   }
 
   /**
-   * Marks a broadcast settlement failed; a transaction that never spent its nonces gives them back.
+   * Marks a broadcast settlement failed; a transaction that never spent its nonces gives them back. Answers whether
+   * it did: a settlement no longer `broadcast` under the same claim is left as it is.
    *
    * The payer's nonce goes back in the same ledger step as the state moves: a death between two steps could leave a
    * settlement `broadcast` with its nonce already taken by a later payment, whose bytes the next tracker would send
@@ -194,7 +201,7 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
     record: SettlementRecord,
     status: string,
     noncesUnspent: boolean,
-  ): Promise<void> {
+  ): Promise<boolean> {
     const failed = await ledger.update(
       record.txid,
       {
@@ -206,10 +213,11 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
       ['broadcast'],
       record.createdAt,
     );
-    if (!failed) return;
+    if (!failed) return false;
     sentAt.delete(failed.txid);
     if (noncesUnspent) await ledger.releaseSponsorship(failed.paymentTxid, true, failed.createdAt);
     else if (failed.sponsor !== undefined) await ledger.recordSponsorFailure(failed.paymentTxid);
+    return true;
   }
 
   async function refused(
