@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { type Devnet, startDevnet } from '@x402-stacks/devnet';
+import { until } from '@x402-stacks/test-kit';
 import { createFacilitator, InMemoryLedger } from 'x402-stacks';
 import { type ChainClient, ChainRequestError, createChainClient } from 'x402-stacks/chain';
 import { createPaymentTransaction } from 'x402-stacks/stacks';
@@ -364,6 +365,10 @@ describe('facilitator engine: lost broadcasts and abandoned claims', () => {
       'finds it dropped',
       (txid: string) => ({ txid, indexed: true, status: 'dropped_stale_garbage_collect' }),
     ],
+    [
+      'still finds it pending',
+      (txid: string) => ({ txid, indexed: false, status: 'pending', broadcastAt: 0 }),
+    ],
   ] as const) {
     test(`a read that ${stale}, after another process's keeper wrote its success: the settle call answers success`, async () => {
       const devnet = await startDevnet({ port: 0 });
@@ -401,14 +406,14 @@ describe('facilitator engine: lost broadcasts and abandoned claims', () => {
         const requirements = requirementsFor(devnet.accounts[1]!.address);
         const { txid, payment } = await paysAtNonceZero(devnet, requirements)(400n);
         const settling = behind.settle(payment, requirements);
-        while ((await ledger.get(txid))?.state !== 'broadcast') {
-          await new Promise((resolve) => setTimeout(resolve, 1));
-        }
+        await until(async () => (await ledger.get(txid))?.state === 'broadcast', 'the broadcast', {
+          everyMs: 1,
+        });
         // The other process's keeper follows the settlement no call of its own waits on, and writes its success.
         assert.equal((await current.keeper.runOnce()).followed, 1);
-        while ((await ledger.get(txid))?.state !== 'success') {
-          await new Promise((resolve) => setTimeout(resolve, 1));
-        }
+        await until(async () => (await ledger.get(txid))?.state === 'success', 'the success', {
+          everyMs: 1,
+        });
         written();
         const settled = await settling;
         assert.ok(lagged > 0, 'the stale read was taken');

@@ -335,7 +335,9 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
     if (answering && !(until - context.now() > 0)) return look(record, chain);
     for (;;) {
       const read = await nextRead(chain, record.txid, answering ? until : undefined);
-      if (read === STOPPED || read === DEADLINE) return { seen: 'pending' };
+      if (read === STOPPED) return { seen: 'pending' };
+      if (read === DEADLINE)
+        return { seen: (await writtenSuccess(record)) ? 'success' : 'pending' };
       const looked = await look(record, chain, { read });
       // Followed in the background, a success whose write failed is looked at again next round, until it is written
       // or the follow's time ends (the keeper, or the next start, takes it from there).
@@ -351,8 +353,16 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
         continue;
       }
       if (looked.seen === 'success' || looked.seen === 'failed') return looked;
+      // A call's answer waits on its own reads, which may lag the reads of another process that found the payment
+      // mined and wrote its success: that success is the answer, not `settlement_pending` at the deadline.
+      if (answering && (await writtenSuccess(record))) return { seen: 'success' };
       if (context.now() >= until || stopped) return looked;
     }
+  }
+
+  /** Whether the ledger holds `record`'s success, written by whichever process read it first. */
+  async function writtenSuccess(record: SettlementRecord): Promise<boolean> {
+    return (await ledger.get(record.txid).catch(() => undefined))?.state === 'success';
   }
 
   /**
@@ -413,6 +423,7 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
         true,
       );
       if (seen === 'success') {
+        sentAt.delete(txid);
         const outcome = success(txid, payer, network);
         if (!answer) {
           await written;
@@ -427,6 +438,7 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
       }
       const give = answer ?? (async (outcome: SettleResponse) => outcome);
       if (seen === 'failed') {
+        sentAt.delete(txid);
         const record = await ledger.get(txid);
         const reason =
           record?.errorReason === 'broadcast_failed' ? 'broadcast_failed' : 'transaction_failed';
