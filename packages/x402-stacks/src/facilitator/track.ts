@@ -59,7 +59,8 @@ export type TrackOptions = {
 
 export type Tracker = {
   /**
-   * Waits for a final status until `options.until`, then answers `settlement_pending` and goes on behind.
+   * Waits for a final status until `options.until`, then answers `settlement_pending` and goes on behind; a success
+   * another process wrote meanwhile (its reads ahead of this one's) is the answer instead.
    */
   track(
     txid: string,
@@ -165,7 +166,7 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
       if (await fail(record, settled.status, settled.status.startsWith('dropped_'))) {
         return { seen: 'failed' };
       }
-      return { seen: (await ledger.get(record.txid))?.state === 'success' ? 'success' : 'failed' };
+      return { seen: (await writtenSuccess(record)) ? 'success' : 'failed' };
     }
     if (tx !== null) return { seen: 'pending' };
     const current = await ledger.get(record.txid);
@@ -332,12 +333,12 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
     }
     // A settle call past its deadline already (its nonce wait took the time) gets one look of its own, now, not one at
     // a status round up to a whole interval away.
-    if (answering && !(until - context.now() > 0)) return look(record, chain);
+    if (answering && !(until - context.now() > 0))
+      return lastLook(await look(record, chain), record);
     for (;;) {
       const read = await nextRead(chain, record.txid, answering ? until : undefined);
       if (read === STOPPED) return { seen: 'pending' };
-      if (read === DEADLINE)
-        return { seen: (await writtenSuccess(record)) ? 'success' : 'pending' };
+      if (read === DEADLINE) return lastLook({ seen: 'pending' }, record);
       const looked = await look(record, chain, { read });
       // Followed in the background, a success whose write failed is looked at again next round, until it is written
       // or the follow's time ends (the keeper, or the next start, takes it from there).
@@ -353,11 +354,19 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
         continue;
       }
       if (looked.seen === 'success' || looked.seen === 'failed') return looked;
-      // A call's answer waits on its own reads, which may lag the reads of another process that found the payment
-      // mined and wrote its success: that success is the answer, not `settlement_pending` at the deadline.
+      // Not only at the end: a success written elsewhere ends the wait now.
       if (answering && (await writtenSuccess(record))) return { seen: 'success' };
       if (context.now() >= until || stopped) return looked;
     }
+  }
+
+  /**
+   * A settle call's last look before it answers. Its own reads may lag those of another process that found the
+   * payment mined and wrote its success: that success is the answer, not `settlement_pending`.
+   */
+  async function lastLook(looked: Sighting, record: SettlementRecord): Promise<Sighting> {
+    if (looked.seen === 'success' || looked.seen === 'failed') return looked;
+    return (await writtenSuccess(record)) ? { seen: 'success' } : looked;
   }
 
   /** Whether the ledger holds `record`'s success, written by whichever process read it first. */
@@ -408,7 +417,10 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
     if (following.has(txid) || stopped) return;
     const background = poll(txid, chain, context.now() + context.trackForMs, known)
       .catch(() => undefined)
-      .finally(() => following.delete(txid));
+      .finally(() => {
+        following.delete(txid);
+        sentAt.delete(txid);
+      });
     following.set(txid, background);
   }
 
