@@ -37,6 +37,11 @@ const TERMINAL_FAILURES: ReadonlySet<string> = new Set([
 /** What one look at the chain found. */
 export type Observation = 'success' | 'failed' | 'pending' | 'unknown';
 
+/** What the ledger says of a settlement no longer `broadcast`: its success, its failure, or nothing (`unknown`). */
+function endedInLedger(record: SettlementRecord | undefined): Observation {
+  return record?.state === 'success' ? 'success' : record ? 'failed' : 'unknown';
+}
+
 /** What one look found, and for a success, the ledger write of it, under way: a settle call awaits it with its answer. */
 type Sighting = { readonly seen: Observation; readonly written?: Promise<unknown> };
 
@@ -170,9 +175,7 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
     }
     if (tx !== null) return { seen: 'pending' };
     const current = await ledger.get(record.txid);
-    if (current?.state !== 'broadcast') {
-      return { seen: current?.state === 'success' ? 'success' : current ? 'failed' : 'unknown' };
-    }
+    if (current?.state !== 'broadcast') return { seen: endedInLedger(current) };
     // Bytes the node has not known for the whole tracking time were never taken: they spent nothing.
     if (context.now() - current.updatedAt >= context.trackForMs) {
       await fail(current, 'never_seen', true);
@@ -328,9 +331,7 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
     // Read once (or taken from the caller, who just wrote it): the chain says when it ends, and observe() reads the
     // ledger again before sending anything.
     const record = known?.txid === txid ? known : await ledger.get(txid);
-    if (record?.state !== 'broadcast') {
-      return { seen: record?.state === 'success' ? 'success' : record ? 'failed' : 'unknown' };
-    }
+    if (record?.state !== 'broadcast') return { seen: endedInLedger(record) };
     // A settle call past its deadline already (its nonce wait took the time) gets one look of its own, now, not one at
     // a status round up to a whole interval away.
     if (answering && !(until - context.now() > 0))
