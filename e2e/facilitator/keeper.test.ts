@@ -434,6 +434,87 @@ describe('facilitator engine: lost broadcasts and abandoned claims', () => {
     });
   }
 
+  test("a drop one process read before another process read the payment mined: the success replaces the failure, and the buyer's retry is served once", async () => {
+    const devnet = await startDevnet({ port: 0 });
+    try {
+      const ledger = new InMemoryLedger();
+      const real = createChainClient({ network: 'testnet', url: devnet.url, notFoundGraceMs: 0 });
+      // This process's API node lets the transaction go from its mempool; its report comes back once the other
+      // process's keeper has started its own read, which then comes back only after the drop was written.
+      let otherReadStarted = () => {};
+      const otherReading = new Promise<void>((resolve) => {
+        otherReadStarted = resolve;
+      });
+      const dropped = (txid: string) => ({
+        txid,
+        indexed: true,
+        status: 'dropped_stale_garbage_collect' as const,
+      });
+      const dropping: ChainClient = Object.assign(Object.create(real) as ChainClient, {
+        async getTransaction(txid: string) {
+          await otherReading;
+          return dropped(txid);
+        },
+        async getTransactions(txids: readonly string[]) {
+          await otherReading;
+          return new Map(txids.map((txid) => [txid.replace(/^0x/, ''), dropped(txid)]));
+        },
+      });
+      const mined: ChainClient = Object.assign(Object.create(real) as ChainClient, {
+        async getTransaction(txid: string) {
+          otherReadStarted();
+          await until(
+            async () => (await ledger.get(txid))?.state === 'failed',
+            'the drop written',
+            {
+              everyMs: 1,
+            },
+          );
+          await until(
+            async () => (await real.getTransaction(txid))?.status === 'success',
+            'the payment mined',
+          );
+          return real.getTransaction(txid);
+        },
+      });
+      // The other process's clock can be moved past the original call's time, for the buyer's retry.
+      let ahead = 0;
+      const options = { ledger, settleTimeoutMs: 3_000, pollIntervalMs: 20 };
+      const dropper = createFacilitator({ ...options, networks: { testnet: { chain: dropping } } });
+      const other = createFacilitator({
+        ...options,
+        networks: { testnet: { chain: mined } },
+        now: () => Date.now() + ahead,
+      });
+      const requirements = requirementsFor(devnet.accounts[1]!.address);
+      const { txid, payment } = await paysAtNonceZero(devnet, requirements)(400n);
+      const settling = dropper.settle(payment, requirements);
+      await until(async () => (await ledger.get(txid))?.state === 'broadcast', 'the broadcast', {
+        everyMs: 1,
+      });
+      await other.keeper.runOnce();
+      const settled = await settling;
+      assert.equal(settled.errorReason, 'transaction_failed', 'the call answered on its own read');
+      const record = await ledger.get(txid);
+      assert.equal(record?.state, 'success', 'the mined payment is a success in the ledger');
+      assert.equal(record?.errorReason, undefined, 'the failure is gone');
+      assert.equal(record?.errorMessage, undefined);
+      assert.ok(record?.blockHeight !== undefined, 'with its block');
+
+      // The buyer sends the same payment again once its call can no longer answer: it is served, once.
+      ahead = 120_000;
+      const retried = await other.settle(payment, requirements);
+      assert.equal(retried.success, true, retried.errorReason);
+      assert.equal(retried.transaction, txid);
+      const again = await other.settle(payment, requirements);
+      assert.equal(again.success, false);
+      assert.equal(again.errorReason, 'duplicate_settlement');
+      await Promise.all([dropper.idle(), other.idle()]);
+    } finally {
+      await devnet.stop();
+    }
+  });
+
   test('the keeper drops a claim abandoned past its lease, with its sponsor nonce; a retry then settles', async () => {
     const devnet = await startDevnet({ port: 0 });
     try {

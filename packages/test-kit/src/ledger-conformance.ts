@@ -346,6 +346,39 @@ export function ledgerConformance(
       );
     });
 
+    test('an update that clears the error drops the reason and message in the same step, and only then', async () => {
+      const ledger = await create();
+      await ledger.claim(settlement(1));
+      await ledger.update(settlement(1).paymentTxid, { state: 'broadcast' }, ['claimed']);
+      const dropped = await ledger.update(
+        settlement(1).paymentTxid,
+        {
+          state: 'failed',
+          errorReason: 'transaction_failed',
+          errorMessage: 'dropped_stale_garbage_collect',
+          releaseNonce: true,
+        },
+        ['broadcast'],
+      );
+      assert.equal(dropped?.errorMessage, 'dropped_stale_garbage_collect');
+      const kept = await ledger.update(settlement(1).txid, { state: 'failed' }, ['failed']);
+      assert.equal(kept?.errorReason, 'transaction_failed', 'an update without the flag keeps it');
+      const mined = await ledger.update(
+        settlement(1).txid,
+        { state: 'success', blockHeight: 9, clearError: true },
+        ['failed'],
+      );
+      assert.equal(mined?.state, 'success');
+      assert.equal(mined?.blockHeight, 9);
+      assert.equal(mined?.errorReason, undefined);
+      assert.equal(mined?.errorMessage, undefined);
+      const read = await ledger.get(settlement(1).paymentTxid);
+      assert.equal(read?.state, 'success');
+      assert.equal(read?.errorReason, undefined);
+      assert.equal(read?.errorMessage, undefined);
+      assert.deepEqual(await ledger.inFlight(NETWORK, settlement(1).payer), []);
+    });
+
     test('release frees both the txid and the nonce', async () => {
       const ledger = await create();
       await ledger.claim(settlement(1));

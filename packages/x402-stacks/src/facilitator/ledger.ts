@@ -113,6 +113,12 @@ export type SettlementUpdate = Partial<
    * payment), nor one `failed` still holding the nonce (every later payment on it refused for good).
    */
   readonly releaseNonce?: true;
+  /**
+   * Clears `errorReason` and `errorMessage` in the same step: for a failure the chain contradicted, a success read of
+   * the same txid after the settlement was recorded `failed` (a drop one node's mempool saw, while another node's
+   * block held the transaction).
+   */
+  readonly clearError?: true;
 };
 
 /**

@@ -362,9 +362,13 @@ export class InMemoryLedger implements Ledger {
     return lease && { ...lease };
   }
 
-  #set(current: SettlementRecord, { releaseNonce, ...update }: SettlementUpdate): SettlementRecord {
+  #set(
+    current: SettlementRecord,
+    { releaseNonce, clearError, ...update }: SettlementUpdate,
+  ): SettlementRecord {
+    const { errorReason: _reason, errorMessage: _message, ...kept } = current;
     const next: SettlementRecord = Object.freeze({
-      ...current,
+      ...(clearError ? kept : current),
       ...update,
       ...(update.txid === undefined ? {} : { txid: normalize(update.txid) }),
       updatedAt: this.#now(),

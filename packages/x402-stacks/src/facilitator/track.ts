@@ -5,6 +5,12 @@
  * and batched reads (`status-poller.ts`). The first comes at the poller's next round, not straight after the broadcast
  * (the node's acceptance already said what a read right then would: the txid, in the mempool), though that round may
  * fall moments later; or as soon as a block the chain client pushes holds the transaction.
+ *
+ * A read that finds the transaction mined outranks a failure recorded before it. Several processes read API nodes of
+ * their own, and one node may report a drop (its mempool let the transaction go) while another's block holds it: the
+ * settlement then moves from `failed` to `success`. Its nonces, given back at the drop, stay given back: a payment
+ * that takes the payer's nonce meanwhile is refused by the node, and a sponsor nonce handed out again is refused and
+ * sponsored afresh, so nothing is paid twice.
  * @module
  */
 import type { ChainClient } from '../chain/client.js';
@@ -158,11 +164,19 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
     if (settled?.status === 'success') {
       const blockHeight = settled.blockHeight;
       sentAt.delete(record.txid);
-      const written = ledger.update(
-        record.txid,
-        { state: 'success', ...(blockHeight === undefined ? {} : { blockHeight }) },
-        ['broadcast'],
-      );
+      const mined = {
+        state: 'success',
+        ...(blockHeight === undefined ? {} : { blockHeight }),
+      } as const;
+      // A failure written before this read, from one node's view (a drop, a refusal) while another node's block held
+      // the bytes, gives way: the same txid is the same bytes, and the chain mined them. Only when the usual move from
+      // `broadcast` found nothing to move, so a settlement's own success costs one write as before.
+      const written = ledger
+        .update(record.txid, mined, ['broadcast'])
+        .then(
+          (moved) =>
+            moved ?? ledger.update(record.txid, { ...mined, clearError: true }, ['failed']),
+        );
       return { seen: 'success', written };
     }
     // A read that finds it failed or does not find it may be older than one that found it mined (another process's,
