@@ -3,11 +3,17 @@
  * bytes, so the same txid: never a second payment), and a claim whose holder died is dropped after its lease.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { type Devnet, startDevnet } from '@x402-stacks/devnet';
+import { openSqliteLedger } from '@x402-stacks/facilitator';
 import { until } from '@x402-stacks/test-kit';
 import { createFacilitator, InMemoryLedger } from 'x402-stacks';
 import { type ChainClient, ChainRequestError, createChainClient } from 'x402-stacks/chain';
+import { PAYMENT_IDENTIFIER } from 'x402-stacks/extensions';
+import type { Ledger } from 'x402-stacks/facilitator';
 import { createPaymentTransaction } from 'x402-stacks/stacks';
 
 const requirementsFor = (payTo: string) => ({
@@ -18,6 +24,54 @@ const requirementsFor = (payTo: string) => ({
   payTo,
   maxTimeoutSeconds: 300,
 });
+
+/** One ledger as two facilitator processes see it. */
+type SharedLedger = { readonly mine: Ledger; readonly theirs: Ledger; close(): Promise<void> };
+
+/**
+ * Two processes' views of one ledger: one in-memory ledger both hold, or one SQLite file each opens on a connection of
+ * its own, where a read must see what the other connection committed (the ledger remembers reads between commits).
+ */
+const SHARED_LEDGERS: readonly (readonly [string, () => Promise<SharedLedger>])[] = [
+  [
+    'one ledger in memory',
+    async () => {
+      const ledger = new InMemoryLedger();
+      return { mine: ledger, theirs: ledger, close: async () => {} };
+    },
+  ],
+  [
+    'one SQLite file, a connection each',
+    async () => {
+      const folder = mkdtempSync(join(tmpdir(), 'x402-keeper-'));
+      const path = join(folder, 'ledger.db');
+      const mine = await openSqliteLedger({ path });
+      const theirs = await openSqliteLedger({ path });
+      return {
+        mine: mine.ledger,
+        theirs: theirs.ledger,
+        async close() {
+          await Promise.all([mine.close(), theirs.close()]);
+          rmSync(folder, { recursive: true, force: true });
+        },
+      };
+    },
+  ],
+];
+
+/** Two facilitator processes on one ledger, each reading the chain through a client (or a node) of its own. */
+function onSharedLedger(
+  shared: Pick<SharedLedger, 'mine' | 'theirs'>,
+  settleTimeoutMs: number,
+  mine: { chain: ChainClient } | { url: string },
+  theirs: { chain: ChainClient } | { url: string },
+) {
+  const options = { settleTimeoutMs, pollIntervalMs: 20 };
+  return [
+    createFacilitator({ ...options, ledger: shared.mine, networks: { testnet: mine } }),
+    createFacilitator({ ...options, ledger: shared.theirs, networks: { testnet: theirs } }),
+  ] as const;
+}
 
 /** A chain client whose first broadcast is lost after it left: the node never got it, the caller cannot know. */
 function losingFirstBroadcast(real: ChainClient) {
@@ -372,79 +426,183 @@ describe('facilitator engine: lost broadcasts and abandoned claims', () => {
     // The call's deadline comes first: it answers from the ledger, not `settlement_pending`.
     ['is not back by the deadline', 'never'],
   ] as const) {
-    test(`a read that ${stale}, after another process's keeper wrote its success: the settle call answers success`, async () => {
+    for (const [where, share] of SHARED_LEDGERS) {
+      test(`a read that ${stale}, after another process's keeper wrote its success: the settle call answers success (${where})`, async () => {
+        const devnet = await startDevnet({ port: 0 });
+        const { mine: ledger, theirs, close } = await share();
+        try {
+          const real = createChainClient({
+            network: 'testnet',
+            url: devnet.url,
+            notFoundGraceMs: 0,
+          });
+          // This process reads an API node behind the other's: its answer, older than the block, comes back after the
+          // other process wrote the success.
+          let written = () => {};
+          const successWritten = new Promise<void>((resolve) => {
+            written = resolve;
+          });
+          let lagged = 0;
+          const behindChain: ChainClient = Object.assign(Object.create(real) as ChainClient, {
+            async getTransaction(txid: string) {
+              await successWritten;
+              lagged++;
+              return answer === 'never' ? null : answer(txid);
+            },
+            async getTransactions(txids: readonly string[]) {
+              await successWritten;
+              lagged++;
+              return new Map(
+                txids.map((txid) => [
+                  txid.replace(/^0x/, ''),
+                  answer === 'never' ? null : answer(txid),
+                ]),
+              );
+            },
+          });
+          const [behind, current] = onSharedLedger(
+            { mine: ledger, theirs },
+            3_000,
+            { chain: behindChain },
+            { url: devnet.url },
+          );
+          const requirements = requirementsFor(devnet.accounts[1]!.address);
+          const { txid, payment } = await paysAtNonceZero(devnet, requirements)(400n);
+          const settling = behind.settle(payment, requirements);
+          await until(
+            async () => (await ledger.get(txid))?.state === 'broadcast',
+            'the broadcast',
+            {
+              everyMs: 1,
+            },
+          );
+          // The other process's keeper follows the settlement no call of its own waits on, and writes its success.
+          assert.equal((await current.keeper.runOnce()).followed, 1);
+          await until(async () => (await ledger.get(txid))?.state === 'success', 'the success', {
+            everyMs: 1,
+          });
+          if (answer !== 'never') written();
+          const settled = await settling;
+          assert.equal(
+            lagged > 0,
+            answer !== 'never',
+            'the stale read was taken, or none came back',
+          );
+          assert.equal(settled.success, true, settled.errorReason);
+          assert.equal(settled.transaction, txid);
+          assert.equal((await ledger.get(txid))?.state, 'success', 'the success stands');
+          await Promise.all([behind.idle(), current.idle()]);
+        } finally {
+          await close();
+          await devnet.stop();
+        }
+      });
+    }
+  }
+
+  for (const [where, share] of SHARED_LEDGERS) {
+    test(`a drop one process read before another process read the payment mined: the success replaces the failure, and the buyer's retry under its payment id is served once (${where})`, async () => {
       const devnet = await startDevnet({ port: 0 });
+      const { mine: ledger, theirs, close } = await share();
       try {
-        const ledger = new InMemoryLedger();
         const real = createChainClient({ network: 'testnet', url: devnet.url, notFoundGraceMs: 0 });
-        // This process reads an API node behind the other's: its answer, older than the block, comes back after the
-        // other process wrote the success.
-        let written = () => {};
-        const successWritten = new Promise<void>((resolve) => {
-          written = resolve;
+        // This process's API node lets the transaction go from its mempool; its report comes back once the other
+        // process's keeper has started its own read, which then comes back only after the drop was written.
+        let otherReadStarted = () => {};
+        const otherReading = new Promise<void>((resolve) => {
+          otherReadStarted = resolve;
         });
-        let lagged = 0;
-        const behindChain: ChainClient = Object.assign(Object.create(real) as ChainClient, {
+        const dropped = (txid: string) => ({
+          txid,
+          indexed: true,
+          status: 'dropped_stale_garbage_collect' as const,
+        });
+        const dropping: ChainClient = Object.assign(Object.create(real) as ChainClient, {
           async getTransaction(txid: string) {
-            await successWritten;
-            lagged++;
-            return answer === 'never' ? null : answer(txid);
+            await otherReading;
+            return dropped(txid);
           },
           async getTransactions(txids: readonly string[]) {
-            await successWritten;
-            lagged++;
-            return new Map(
-              txids.map((txid) => [
-                txid.replace(/^0x/, ''),
-                answer === 'never' ? null : answer(txid),
-              ]),
-            );
+            await otherReading;
+            return new Map(txids.map((txid) => [txid.replace(/^0x/, ''), dropped(txid)]));
           },
         });
-        const options = { ledger, settleTimeoutMs: 3_000, pollIntervalMs: 20 };
-        const behind = createFacilitator({
-          ...options,
-          networks: { testnet: { chain: behindChain } },
+        const mined: ChainClient = Object.assign(Object.create(real) as ChainClient, {
+          async getTransaction(txid: string) {
+            otherReadStarted();
+            await until(
+              async () => (await theirs.get(txid))?.state === 'failed',
+              'the drop written',
+              {
+                everyMs: 1,
+              },
+            );
+            await until(
+              async () => (await real.getTransaction(txid))?.status === 'success',
+              'the payment mined',
+            );
+            return real.getTransaction(txid);
+          },
         });
-        const current = createFacilitator({
-          ...options,
-          networks: { testnet: { url: devnet.url } },
-        });
+        // A settle timeout long enough that the call answers on its read even on a slow machine, not at its deadline.
+        const [dropper, other] = onSharedLedger(
+          { mine: ledger, theirs },
+          20_000,
+          { chain: dropping },
+          { chain: mined },
+        );
         const requirements = requirementsFor(devnet.accounts[1]!.address);
-        const { txid, payment } = await paysAtNonceZero(devnet, requirements)(400n);
-        const settling = behind.settle(payment, requirements);
+        const paid = await paysAtNonceZero(devnet, requirements)(400n);
+        const { txid } = paid;
+        // The buyer names a payment id; anyone reading the mined bytes can send them, for the same route, without it.
+        const id = 'pay_mined_after_drop_00000001';
+        const bytesOnly = { ...paid.payment, resource: { url: 'https://seller.example/paid' } };
+        const payment = {
+          ...bytesOnly,
+          extensions: { [PAYMENT_IDENTIFIER]: { info: { required: false, id } } },
+        };
+        const settling = dropper.settle(payment, requirements);
         await until(async () => (await ledger.get(txid))?.state === 'broadcast', 'the broadcast', {
           everyMs: 1,
         });
-        // The other process's keeper follows the settlement no call of its own waits on, and writes its success.
-        assert.equal((await current.keeper.runOnce()).followed, 1);
-        await until(async () => (await ledger.get(txid))?.state === 'success', 'the success', {
-          everyMs: 1,
-        });
-        if (answer !== 'never') written();
+        await other.keeper.runOnce();
         const settled = await settling;
-        assert.equal(lagged > 0, answer !== 'never', 'the stale read was taken, or none came back');
-        assert.equal(settled.success, true, settled.errorReason);
-        assert.equal(settled.transaction, txid);
-        assert.equal((await ledger.get(txid))?.state, 'success', 'the success stands');
-        await Promise.all([behind.idle(), current.idle()]);
+        assert.equal(
+          settled.errorReason,
+          'transaction_failed',
+          'the call answered on its own read',
+        );
+        for (const view of [ledger, theirs]) {
+          const record = await view.get(txid);
+          assert.equal(record?.state, 'success', 'the mined payment is a success in the ledger');
+          assert.equal(record?.errorReason, undefined, 'the failure is gone');
+          assert.equal(record?.errorMessage, undefined);
+          assert.ok(record?.blockHeight !== undefined, 'with its block');
+          assert.equal(await view.answerOf(txid, record.createdAt), 'pending', 'served nobody yet');
+        }
+
+        // Its bytes, replayed without the id, serve nobody; the buyer's retry under its id is served, once.
+        const replayed = await other.settle(bytesOnly, requirements);
+        assert.equal(replayed.errorReason, 'duplicate_settlement');
+        const retried = await other.settle(payment, requirements);
+        assert.equal(retried.success, true, retried.errorReason);
+        assert.equal(retried.transaction, txid);
+        assert.equal(await theirs.answerOf(txid), 'success');
+        const replayedAgain = await dropper.settle(bytesOnly, requirements);
+        assert.equal(replayedAgain.errorReason, 'duplicate_settlement');
+        await Promise.all([dropper.idle(), other.idle()]);
       } finally {
+        await close();
         await devnet.stop();
       }
     });
   }
 
-  test("a drop one process read before another process read the payment mined: the success replaces the failure, and the buyer's retry is served once", async () => {
+  test('a drop another call answered success (its read was ahead): a retry of the bytes is a duplicate, never settled afresh', async () => {
     const devnet = await startDevnet({ port: 0 });
     try {
       const ledger = new InMemoryLedger();
       const real = createChainClient({ network: 'testnet', url: devnet.url, notFoundGraceMs: 0 });
-      // This process's API node lets the transaction go from its mempool; its report comes back once the other
-      // process's keeper has started its own read, which then comes back only after the drop was written.
-      let otherReadStarted = () => {};
-      const otherReading = new Promise<void>((resolve) => {
-        otherReadStarted = resolve;
-      });
       const dropped = (txid: string) => ({
         txid,
         indexed: true,
@@ -452,64 +610,36 @@ describe('facilitator engine: lost broadcasts and abandoned claims', () => {
       });
       const dropping: ChainClient = Object.assign(Object.create(real) as ChainClient, {
         async getTransaction(txid: string) {
-          await otherReading;
           return dropped(txid);
         },
         async getTransactions(txids: readonly string[]) {
-          await otherReading;
           return new Map(txids.map((txid) => [txid.replace(/^0x/, ''), dropped(txid)]));
         },
       });
-      const mined: ChainClient = Object.assign(Object.create(real) as ChainClient, {
-        async getTransaction(txid: string) {
-          otherReadStarted();
-          await until(
-            async () => (await ledger.get(txid))?.state === 'failed',
-            'the drop written',
-            {
-              everyMs: 1,
-            },
-          );
-          await until(
-            async () => (await real.getTransaction(txid))?.status === 'success',
-            'the payment mined',
-          );
-          return real.getTransaction(txid);
-        },
-      });
-      // The other process's clock can be moved past the original call's time, for the buyer's retry.
-      let ahead = 0;
-      const options = { ledger, settleTimeoutMs: 3_000, pollIntervalMs: 20 };
-      const dropper = createFacilitator({ ...options, networks: { testnet: { chain: dropping } } });
-      const other = createFacilitator({
-        ...options,
-        networks: { testnet: { chain: mined } },
-        now: () => Date.now() + ahead,
+      const facilitator = createFacilitator({
+        ledger,
+        settleTimeoutMs: 20_000,
+        pollIntervalMs: 20,
+        networks: { testnet: { chain: dropping } },
       });
       const requirements = requirementsFor(devnet.accounts[1]!.address);
       const { txid, payment } = await paysAtNonceZero(devnet, requirements)(400n);
-      const settling = dropper.settle(payment, requirements);
-      await until(async () => (await ledger.get(txid))?.state === 'broadcast', 'the broadcast', {
-        everyMs: 1,
-      });
-      await other.keeper.runOnce();
-      const settled = await settling;
-      assert.equal(settled.errorReason, 'transaction_failed', 'the call answered on its own read');
-      const record = await ledger.get(txid);
-      assert.equal(record?.state, 'success', 'the mined payment is a success in the ledger');
-      assert.equal(record?.errorReason, undefined, 'the failure is gone');
-      assert.equal(record?.errorMessage, undefined);
-      assert.ok(record?.blockHeight !== undefined, 'with its block');
-
-      // The buyer sends the same payment again once its call can no longer answer: it is served, once.
-      ahead = 120_000;
-      const retried = await other.settle(payment, requirements);
-      assert.equal(retried.success, true, retried.errorReason);
-      assert.equal(retried.transaction, txid);
-      const again = await other.settle(payment, requirements);
-      assert.equal(again.success, false);
-      assert.equal(again.errorReason, 'duplicate_settlement');
-      await Promise.all([dropper.idle(), other.idle()]);
+      const settled = await facilitator.settle(payment, requirements);
+      assert.equal(settled.errorReason, 'transaction_failed');
+      const failed = await ledger.get(txid);
+      assert.equal(failed?.state, 'failed');
+      // Another process's call, reading a node ahead of this one's, found the payment mined and served it.
+      assert.equal(await ledger.recordAnswer(txid, 'success', failed.createdAt), undefined);
+      await until(
+        async () => (await real.getTransaction(txid))?.status === 'success',
+        'the payment mined',
+      );
+      const retried = await facilitator.settle(payment, requirements);
+      assert.equal(retried.errorReason, 'duplicate_settlement', 'not a failure: money moved');
+      const kept = await ledger.get(txid);
+      assert.equal(kept?.createdAt, failed.createdAt, 'the settlement was not forgotten');
+      assert.equal(await ledger.answerOf(txid), 'success');
+      await facilitator.idle();
     } finally {
       await devnet.stop();
     }

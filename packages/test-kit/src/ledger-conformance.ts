@@ -1419,6 +1419,19 @@ export function ledgerConformance(
       );
     });
 
+    test('forgetDropped keeps a drop a call answered success (its read, ahead of the drop, found it mined), with its answer', async () => {
+      const ledger = await create();
+      const { paymentTxid } = settlement(1);
+      const claimed = await broadcast(ledger, 1);
+      await fail(ledger, 1, 'dropped');
+      assert.equal(await ledger.recordAnswer(paymentTxid, 'success', claimed.createdAt), undefined);
+      assert.equal(await ledger.forgetDropped?.(paymentTxid, claimed.createdAt), false);
+      assert.equal((await ledger.get(paymentTxid))?.state, 'failed');
+      assert.equal(await ledger.answerOf(paymentTxid, claimed.createdAt), 'success');
+      const claim = await ledger.claim(settlement(1));
+      assert.equal(!claim.claimed && claim.conflict, 'txid', 'never claimed afresh');
+    });
+
     test('forgetDropped keeps a failure on chain, another claim, an unfinished or refused settlement, and a drop still holding its sponsor nonce', async () => {
       const ledger = await create();
       const kept = async (seed: number, claimedAt: number, why: string) => {

@@ -520,16 +520,28 @@ export class SqlLedger implements Ledger {
         .where('state', '=', 'failed')
         .where('error_reason', '=', 'transaction_failed')
         // The drop's mark: both nonces given back (a failure on chain keeps its payer nonce, and its fee record).
+        // And not served already: a call whose read was ahead of the drop's may have found it mined.
         .where('nonce_claimed', '=', 0)
-        .where(({ not, exists, selectFrom }) =>
-          not(
-            exists(
-              selectFrom('x402_sponsor_fees as f')
-                .select('f.payment_txid')
-                .whereRef('f.payment_txid', '=', 'x402_settlements.payment_txid'),
+        .where(({ and, not, exists, selectFrom }) => {
+          const ofThisPayment = 'x402_settlements.payment_txid';
+          return and([
+            not(
+              exists(
+                selectFrom('x402_sponsor_fees as f')
+                  .select('f.payment_txid')
+                  .whereRef('f.payment_txid', '=', ofThisPayment),
+              ),
             ),
-          ),
-        )
+            not(
+              exists(
+                selectFrom('x402_answers as a')
+                  .select('a.payment_txid')
+                  .whereRef('a.payment_txid', '=', ofThisPayment)
+                  .where('a.answer', '=', 'success'),
+              ),
+            ),
+          ]);
+        })
         .returning('payment_txid')
         .executeTakeFirst();
       if (!row) return false;

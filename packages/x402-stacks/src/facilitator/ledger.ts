@@ -11,7 +11,9 @@ import type { StacksNetworkId } from '../stacks/networks.js';
  * - `claimed`: claimed, not yet handed to the node (a restart must broadcast it);
  * - `broadcast`: the node may hold it, or is about to (a restart must only track it, never broadcast other bytes for
  *   it; the tracker sends its own bytes again when the node does not know them);
- * - `success` / `failed`: final.
+ * - `success`: final;
+ * - `failed`: final, but for a drop from the mempool whose bytes a read already under way then found mined: that one
+ *   becomes `success` (`clearError`).
  */
 export type SettlementState = 'claimed' | 'broadcast' | 'success' | 'failed';
 
@@ -291,7 +293,8 @@ export interface Ledger {
    * buyer re-signing the same nonce and amount gets the same txid) may be settled again. Deletes it, and the answer a
    * settle call gave about it, only when it is the claim made at `claimedAt`, in `failed` with `transaction_failed`,
    * and its nonces were given back (the drop's mark: its (network, payer, nonce) released and no sponsor nonce or
-   * fee held). A failure on chain keeps both, so it is never forgotten.
+   * fee held), and no call answered it `success` (one whose read, ahead of the drop's, found it mined). A failure on
+   * chain keeps both nonces, so it is never forgotten.
    * Optional for ledgers written before it: without it, a dropped payment's retry hears the failure again.
    * @returns whether it was forgotten; of concurrent calls, at most one gets true.
    * @example

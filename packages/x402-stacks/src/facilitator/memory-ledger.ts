@@ -149,7 +149,9 @@ export class InMemoryLedger implements Ledger {
       record.errorReason !== 'transaction_failed' ||
       record.createdAt !== claimedAt ||
       this.#byNonce.get(nonceKeyOf(record)) === record.paymentTxid ||
-      this.#sponsorFees.has(record.paymentTxid)
+      this.#sponsorFees.has(record.paymentTxid) ||
+      // Served already: a call whose read was ahead of the drop's found it mined.
+      this.#answers.get(record.paymentTxid)?.answer === 'success'
     ) {
       return false;
     }
@@ -366,13 +368,13 @@ export class InMemoryLedger implements Ledger {
     current: SettlementRecord,
     { releaseNonce, clearError, ...update }: SettlementUpdate,
   ): SettlementRecord {
-    const { errorReason: _reason, errorMessage: _message, ...kept } = current;
-    const next: SettlementRecord = Object.freeze({
-      ...(clearError ? kept : current),
+    const merged: SettlementRecord = {
+      ...current,
       ...update,
       ...(update.txid === undefined ? {} : { txid: normalize(update.txid) }),
       updatedAt: this.#now(),
-    });
+    };
+    const next = Object.freeze(clearError ? withoutError(merged) : merged);
     if (releaseNonce) {
       const key = nonceKeyOf(current);
       if (this.#byNonce.get(key) === current.paymentTxid) this.#byNonce.delete(key);
@@ -439,4 +441,13 @@ function paymentIdKeyOf({ network, payer, id }: PaymentIdKey): string {
 
 function normalize(txid: string): string {
   return (txid.startsWith('0x') ? txid.slice(2) : txid).toLowerCase();
+}
+
+/** A record without its error: `clearError` wins over an `errorReason` given with it, as in the SQL ledgers. */
+function withoutError({
+  errorReason: _reason,
+  errorMessage: _message,
+  ...rest
+}: SettlementRecord): SettlementRecord {
+  return rest;
 }

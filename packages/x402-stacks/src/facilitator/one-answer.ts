@@ -123,10 +123,14 @@ export async function answerRetry(
     const { ledger } = context;
     if (!ledger.forgetDropped) return failedBefore(current);
     if (await ledger.forgetDropped(current.paymentTxid, current.createdAt)) return undefined;
-    // Not forgotten by this call: still this failure (on chain, or a drop still giving its nonces back), or another
-    // retry forgot it first and its claim, or the one after it, decides.
+    // Not forgotten by this call: another retry forgot it first (its claim, or the one after it, decides); or it is
+    // still this failure (on chain, or a drop still giving its nonces back); or the drop's bytes were found mined since
+    // (the claim is then answered: see `minedAfterDrop` in track.ts), or a call whose read was ahead answered its
+    // success. Money moved in those last two, so they are no failure.
     const latest = await ledger.get(current.paymentTxid);
-    return latest?.createdAt === current.createdAt ? failedBefore(latest) : undefined;
+    if (latest?.createdAt !== current.createdAt) return undefined;
+    const served = (await ledger.answerOf(latest.paymentTxid, latest.createdAt)) === 'success';
+    return latest.state === 'failed' && !served ? failedBefore(latest) : duplicate(latest);
   }
   if (waited.outcome === 'answered') {
     // A pending answer confirmed since is served once, id or not: its first serve is that turn, not an id replay.

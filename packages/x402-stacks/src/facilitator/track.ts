@@ -6,11 +6,14 @@
  * (the node's acceptance already said what a read right then would: the txid, in the mempool), though that round may
  * fall moments later; or as soon as a block the chain client pushes holds the transaction.
  *
- * A read that finds the transaction mined outranks a failure recorded before it. Several processes read API nodes of
- * their own, and one node may report a drop (its mempool let the transaction go) while another's block holds it: the
- * settlement then moves from `failed` to `success`. Its nonces, given back at the drop, stay given back: a payment
- * that takes the payer's nonce meanwhile is refused by the node, and a sponsor nonce handed out again is refused and
- * sponsored afresh, so nothing is paid twice.
+ * A drop is one node's view. Several processes read API nodes of their own, and one node may report a drop (its
+ * mempool let the transaction go) while another's block holds it. A read of the same txid mined, taken while the
+ * settlement was still `broadcast` (a follow, a settle call's wait, a keeper round) and coming back after the drop was
+ * written, moves it from `failed` to `success`; its error is cleared, and it counts as answered `pending` (see
+ * `minedAfterDrop`). Nothing looks at a failed settlement again otherwise: a drop whose bytes are mined later, with no
+ * such read under way, stays `failed`. Failures on chain (aborts) and refusals never move. The nonces the drop gave
+ * back stay given back: bytes spending either again are never mined (a sponsor nonce handed out again is refused and
+ * the payment sponsored afresh), and the sponsor's fee for the mined transaction no longer counts in its limits.
  * @module
  */
 import type { ChainClient } from '../chain/client.js';
@@ -18,7 +21,7 @@ import type { BroadcastRejected } from '../chain/types.js';
 import type { SettleResponse } from '../protocol/v2.js';
 import type { StacksNetwork } from '../stacks/networks.js';
 import type { FacilitatorContext } from './context.js';
-import type { SettlementRecord } from './ledger.js';
+import type { SettlementRecord, SettlementUpdate } from './ledger.js';
 import { failure, pending, success } from './outcomes.js';
 import type { RefusalJudgement, SponsoredNonces, SponsorPool } from './sponsor-pool.js';
 import { createStatusPoller, type StatusRead } from './status-poller.js';
@@ -27,6 +30,9 @@ import { createStatusPoller, type StatusRead } from './status-poller.js';
 const STOPPED = Symbol('stopped');
 /** What a settle call's wait for a status read gives at its deadline, when the read has not come by then. */
 const DEADLINE = Symbol('deadline');
+
+/** The failure of bytes the node never knew for the whole tracking time. */
+const NEVER_SEEN = 'never_seen';
 
 /** Final statuses other than success. `dropped_*` leave the mempool unmined: they spent no nonce and no fee. */
 const TERMINAL_FAILURES: ReadonlySet<string> = new Set([
@@ -39,6 +45,15 @@ const TERMINAL_FAILURES: ReadonlySet<string> = new Set([
   'dropped_problematic',
   'problematic_skipped',
 ]);
+
+/** A settlement failed because one node's mempool let its transaction go (`fail` with its nonces unspent). */
+function recordsDrop(record: SettlementRecord): boolean {
+  return (
+    record.state === 'failed' &&
+    record.errorReason === 'transaction_failed' &&
+    (record.errorMessage?.startsWith('dropped_') === true || record.errorMessage === NEVER_SEEN)
+  );
+}
 
 /** What one look at the chain found. */
 export type Observation = 'success' | 'failed' | 'pending' | 'unknown';
@@ -168,15 +183,11 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
         state: 'success',
         ...(blockHeight === undefined ? {} : { blockHeight }),
       } as const;
-      // A failure written before this read, from one node's view (a drop, a refusal) while another node's block held
-      // the bytes, gives way: the same txid is the same bytes, and the chain mined them. Only when the usual move from
-      // `broadcast` found nothing to move, so a settlement's own success costs one write as before.
+      // Only when the usual move from `broadcast` found nothing to move does a drop recorded before give way, so a
+      // settlement's own success costs one write as before.
       const written = ledger
         .update(record.txid, mined, ['broadcast'])
-        .then(
-          (moved) =>
-            moved ?? ledger.update(record.txid, { ...mined, clearError: true }, ['failed']),
-        );
+        .then((moved) => moved ?? minedAfterDrop(record.txid, mined));
       return { seen: 'success', written };
     }
     // A read that finds it failed or does not find it may be older than one that found it mined (another process's,
@@ -192,7 +203,7 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
     if (current?.state !== 'broadcast') return { seen: endedInLedger(current) };
     // Bytes the node has not known for the whole tracking time were never taken: they spent nothing.
     if (context.now() - current.updatedAt >= context.trackForMs) {
-      await fail(current, 'never_seen', true);
+      await fail(current, NEVER_SEEN, true);
       return { seen: 'failed' };
     }
     const since = sentAt.get(current.txid) ?? current.updatedAt;
@@ -202,6 +213,24 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
     // behind its node does not know a transaction already mined, and the node then refuses its nonce as used.
     await chain.broadcast(current.transaction).catch(() => undefined);
     return { seen: 'unknown' };
+  }
+
+  /**
+   * Turns a drop recorded before a read that found the same txid mined into the success (see the module's doc): only
+   * a drop (one node's mempool view), and only the claim read. The claim is first marked answered `pending`, unless a
+   * call answered it already: a drop's call answered a failure, and nobody was served, so only the buyer's own retry,
+   * under the payment id bound at the claim, is served once now (`promotePending` in one-answer.ts), never a stranger
+   * replaying the mined bytes. Marked before it moves, so a death in between leaves a drop a retry may settle afresh
+   * (`forgetDropped` forgets the mark with it), never a success any retry could take.
+   */
+  async function minedAfterDrop(
+    txid: string,
+    mined: SettlementUpdate,
+  ): Promise<SettlementRecord | undefined> {
+    const current = await ledger.get(txid);
+    if (!current || !recordsDrop(current)) return undefined;
+    await ledger.recordAnswer(current.paymentTxid, 'pending', current.createdAt);
+    return ledger.update(txid, { ...mined, clearError: true }, ['failed'], current.createdAt);
   }
 
   /**
