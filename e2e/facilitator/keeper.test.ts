@@ -29,8 +29,11 @@ const requirementsFor = (payTo: string) => ({
 type SharedLedger = { readonly mine: Ledger; readonly theirs: Ledger; close(): Promise<void> };
 
 /**
- * Two processes' views of one ledger: one in-memory ledger both hold, or one SQLite file each opens on a connection of
- * its own, where a read must see what the other connection committed (the ledger remembers reads between commits).
+ * Two processes' views of one ledger: one in-memory ledger both hold, or one SQLite ledger file (the service's own
+ * statements, grouped commits and remembered reads). Both processes use the one connection: two connections to one
+ * file in one process can deadlock, since a connection holds the file's write lock until its event-loop turn ends and
+ * the other would wait out its busy timeout with the loop held. Separate processes on one file are
+ * `apps/facilitator/test/cross-process.test.ts`'s.
  */
 const SHARED_LEDGERS: readonly (readonly [string, () => Promise<SharedLedger>])[] = [
   [
@@ -41,23 +44,42 @@ const SHARED_LEDGERS: readonly (readonly [string, () => Promise<SharedLedger>])[
     },
   ],
   [
-    'one SQLite file, a connection each',
+    'one SQLite ledger',
     async () => {
       const folder = mkdtempSync(join(tmpdir(), 'x402-keeper-'));
-      const path = join(folder, 'ledger.db');
-      const mine = await openSqliteLedger({ path });
-      const theirs = await openSqliteLedger({ path });
+      const opened = await openSqliteLedger({ path: join(folder, 'ledger.db') });
       return {
-        mine: mine.ledger,
-        theirs: theirs.ledger,
+        mine: opened.ledger,
+        theirs: opened.ledger,
         async close() {
-          await Promise.all([mine.close(), theirs.close()]);
+          await opened.close();
           rmSync(folder, { recursive: true, force: true });
         },
       };
     },
   ],
 ];
+
+/** Runs `work` against a devnet of its own and a shared ledger, and closes both after it. */
+async function onDevnetAndLedger(
+  share: () => Promise<SharedLedger>,
+  work: (setup: {
+    devnet: Devnet;
+    ledger: Ledger;
+    theirs: Ledger;
+    real: ChainClient;
+  }) => Promise<void>,
+): Promise<void> {
+  const devnet = await startDevnet({ port: 0 });
+  const { mine, theirs, close } = await share();
+  try {
+    const real = createChainClient({ network: 'testnet', url: devnet.url, notFoundGraceMs: 0 });
+    await work({ devnet, ledger: mine, theirs, real });
+  } finally {
+    await close();
+    await devnet.stop();
+  }
+}
 
 /** Two facilitator processes on one ledger, each reading the chain through a client (or a node) of its own. */
 function onSharedLedger(
@@ -71,6 +93,31 @@ function onSharedLedger(
     createFacilitator({ ...options, ledger: shared.mine, networks: { testnet: mine } }),
     createFacilitator({ ...options, ledger: shared.theirs, networks: { testnet: theirs } }),
   ] as const;
+}
+
+/**
+ * A node whose block holds the payment, read by another process: its read of a transaction starts (`reading` resolves
+ * then), and comes back only once `ledger` holds the payment failed, and the devnet has mined it.
+ */
+function minedAfterTheDrop(real: ChainClient, ledger: Ledger) {
+  let started = () => {};
+  const reading = new Promise<void>((resolve) => {
+    started = resolve;
+  });
+  const chain: ChainClient = Object.assign(Object.create(real) as ChainClient, {
+    async getTransaction(txid: string) {
+      started();
+      await until(async () => (await ledger.get(txid))?.state === 'failed', 'the drop written', {
+        everyMs: 1,
+      });
+      await until(
+        async () => (await real.getTransaction(txid))?.status === 'success',
+        'the payment mined',
+      );
+      return real.getTransaction(txid);
+    },
+  });
+  return { chain, reading };
 }
 
 /** A chain client whose first broadcast is lost after it left: the node never got it, the caller cannot know. */
@@ -427,15 +474,8 @@ describe('facilitator engine: lost broadcasts and abandoned claims', () => {
     ['is not back by the deadline', 'never'],
   ] as const) {
     for (const [where, share] of SHARED_LEDGERS) {
-      test(`a read that ${stale}, after another process's keeper wrote its success: the settle call answers success (${where})`, async () => {
-        const devnet = await startDevnet({ port: 0 });
-        const { mine: ledger, theirs, close } = await share();
-        try {
-          const real = createChainClient({
-            network: 'testnet',
-            url: devnet.url,
-            notFoundGraceMs: 0,
-          });
+      test(`a read that ${stale}, after another process's keeper wrote its success: the settle call answers success (${where})`, () =>
+        onDevnetAndLedger(share, async ({ devnet, ledger, theirs, real }) => {
           // This process reads an API node behind the other's: its answer, older than the block, comes back after the
           // other process wrote the success.
           let written = () => {};
@@ -492,110 +532,160 @@ describe('facilitator engine: lost broadcasts and abandoned claims', () => {
           assert.equal(settled.transaction, txid);
           assert.equal((await ledger.get(txid))?.state, 'success', 'the success stands');
           await Promise.all([behind.idle(), current.idle()]);
-        } finally {
-          await close();
-          await devnet.stop();
-        }
-      });
+        }));
     }
   }
 
+  // An abort is the chain's own word: a read of another block saying otherwise (a stale fork) moves nothing.
+  for (const [failure, moves] of [
+    ['dropped_stale_garbage_collect', true],
+    ['abort_by_response', false],
+  ] as const)
+    for (const [where, share] of SHARED_LEDGERS) {
+      test(`a ${failure} one process read before another process read the payment mined: ${moves ? "the success replaces the failure, and the buyer's retry under its payment id is served once" : 'the failure stands'} (${where})`, () =>
+        onDevnetAndLedger(share, async ({ devnet, ledger, theirs, real }) => {
+          // This process's API node lets the transaction go from its mempool; its report comes back once the other
+          // process's keeper has started its own read, which then comes back only after the drop was written.
+          const { chain: mined, reading: otherReading } = minedAfterTheDrop(real, theirs);
+          const dropped = (txid: string) => ({ txid, indexed: true, status: failure });
+          const dropping: ChainClient = Object.assign(Object.create(real) as ChainClient, {
+            async getTransaction(txid: string) {
+              await otherReading;
+              return dropped(txid);
+            },
+            async getTransactions(txids: readonly string[]) {
+              await otherReading;
+              return new Map(txids.map((txid) => [txid.replace(/^0x/, ''), dropped(txid)]));
+            },
+          });
+          // A settle timeout long enough that the call answers on its read even on a slow machine, not at its deadline.
+          const [dropper, other] = onSharedLedger(
+            { mine: ledger, theirs },
+            20_000,
+            { chain: dropping },
+            { chain: mined },
+          );
+          const requirements = requirementsFor(devnet.accounts[1]!.address);
+          const paid = await paysAtNonceZero(devnet, requirements)(400n);
+          const { txid } = paid;
+          // The buyer names a payment id; anyone reading the mined bytes can send them, for the same route, without it.
+          const id = 'pay_mined_after_drop_00000001';
+          const bytesOnly = { ...paid.payment, resource: { url: 'https://seller.example/paid' } };
+          const payment = {
+            ...bytesOnly,
+            extensions: { [PAYMENT_IDENTIFIER]: { info: { required: false, id } } },
+          };
+          const settling = dropper.settle(payment, requirements);
+          await until(
+            async () => (await ledger.get(txid))?.state === 'broadcast',
+            'the broadcast',
+            {
+              everyMs: 1,
+            },
+          );
+          await other.keeper.runOnce();
+          const settled = await settling;
+          assert.equal(
+            settled.errorReason,
+            'transaction_failed',
+            'the call answered on its own read',
+          );
+          if (!moves) {
+            const record = await theirs.get(txid);
+            assert.equal(record?.state, 'failed');
+            assert.equal(record?.errorMessage, failure);
+            assert.equal(await theirs.answerOf(txid), undefined);
+            await Promise.all([dropper.idle(), other.idle()]);
+            return;
+          }
+          for (const view of [ledger, theirs]) {
+            const record = await view.get(txid);
+            assert.equal(record?.state, 'success', 'the mined payment is a success in the ledger');
+            assert.equal(record?.errorReason, undefined, 'the failure is gone');
+            assert.equal(record?.errorMessage, undefined);
+            assert.ok(record?.blockHeight !== undefined, 'with its block');
+            assert.equal(
+              await view.answerOf(txid, record.createdAt),
+              'pending',
+              'served nobody yet',
+            );
+          }
+
+          // Its bytes, replayed without the id, serve nobody; the buyer's retry under its id is served, once.
+          const replayed = await other.settle(bytesOnly, requirements);
+          assert.equal(replayed.errorReason, 'duplicate_settlement');
+          const retried = await other.settle(payment, requirements);
+          assert.equal(retried.success, true, retried.errorReason);
+          assert.equal(retried.transaction, txid);
+          assert.equal(await theirs.answerOf(txid), 'success');
+          const replayedAgain = await dropper.settle(bytesOnly, requirements);
+          assert.equal(replayedAgain.errorReason, 'duplicate_settlement');
+          await Promise.all([dropper.idle(), other.idle()]);
+        }));
+    }
+
   for (const [where, share] of SHARED_LEDGERS) {
-    test(`a drop one process read before another process read the payment mined: the success replaces the failure, and the buyer's retry under its payment id is served once (${where})`, async () => {
-      const devnet = await startDevnet({ port: 0 });
-      const { mine: ledger, theirs, close } = await share();
-      try {
-        const real = createChainClient({ network: 'testnet', url: devnet.url, notFoundGraceMs: 0 });
-        // This process's API node lets the transaction go from its mempool; its report comes back once the other
-        // process's keeper has started its own read, which then comes back only after the drop was written.
-        let otherReadStarted = () => {};
-        const otherReading = new Promise<void>((resolve) => {
-          otherReadStarted = resolve;
-        });
-        const dropped = (txid: string) => ({
+    test(`a settle call still waiting when another process finds its dropped payment mined: the call serves it (${where})`, () =>
+      onDevnetAndLedger(share, async ({ devnet, ledger, theirs, real }) => {
+        // The waiting call's node still holds the transaction in its mempool until the other process wrote the block.
+        const stillPending = (txid: string) => ({
           txid,
-          indexed: true,
-          status: 'dropped_stale_garbage_collect' as const,
+          indexed: false,
+          status: 'pending' as const,
+          broadcastAt: 0,
         });
-        const dropping: ChainClient = Object.assign(Object.create(real) as ChainClient, {
+        const successWritten = async (txid: string) =>
+          until(async () => (await ledger.get(txid))?.state === 'success', 'the success', {
+            everyMs: 1,
+          });
+        const pendingNode: ChainClient = Object.assign(Object.create(real) as ChainClient, {
           async getTransaction(txid: string) {
-            await otherReading;
-            return dropped(txid);
+            await successWritten(txid);
+            return stillPending(txid);
           },
           async getTransactions(txids: readonly string[]) {
-            await otherReading;
-            return new Map(txids.map((txid) => [txid.replace(/^0x/, ''), dropped(txid)]));
+            await successWritten(txids[0]!);
+            return new Map(txids.map((txid) => [txid.replace(/^0x/, ''), stillPending(txid)]));
           },
         });
-        const mined: ChainClient = Object.assign(Object.create(real) as ChainClient, {
-          async getTransaction(txid: string) {
-            otherReadStarted();
-            await until(
-              async () => (await theirs.get(txid))?.state === 'failed',
-              'the drop written',
-              {
-                everyMs: 1,
-              },
-            );
-            await until(
-              async () => (await real.getTransaction(txid))?.status === 'success',
-              'the payment mined',
-            );
-            return real.getTransaction(txid);
-          },
-        });
-        // A settle timeout long enough that the call answers on its read even on a slow machine, not at its deadline.
-        const [dropper, other] = onSharedLedger(
+        const { chain: minedNode, reading } = minedAfterTheDrop(real, theirs);
+        const [waiting, other] = onSharedLedger(
           { mine: ledger, theirs },
           20_000,
-          { chain: dropping },
-          { chain: mined },
+          { chain: pendingNode },
+          { chain: minedNode },
         );
         const requirements = requirementsFor(devnet.accounts[1]!.address);
-        const paid = await paysAtNonceZero(devnet, requirements)(400n);
-        const { txid } = paid;
-        // The buyer names a payment id; anyone reading the mined bytes can send them, for the same route, without it.
-        const id = 'pay_mined_after_drop_00000001';
-        const bytesOnly = { ...paid.payment, resource: { url: 'https://seller.example/paid' } };
-        const payment = {
-          ...bytesOnly,
-          extensions: { [PAYMENT_IDENTIFIER]: { info: { required: false, id } } },
-        };
-        const settling = dropper.settle(payment, requirements);
+        const { txid, payment } = await paysAtNonceZero(devnet, requirements)(400n);
+        const settling = waiting.settle(payment, requirements);
         await until(async () => (await ledger.get(txid))?.state === 'broadcast', 'the broadcast', {
           everyMs: 1,
         });
-        await other.keeper.runOnce();
-        const settled = await settling;
-        assert.equal(
-          settled.errorReason,
-          'transaction_failed',
-          'the call answered on its own read',
+        const keeping = other.keeper.runOnce();
+        await reading;
+        // A third process, reading a node that let the transaction go, writes the drop as its tracker does.
+        const broadcast = await theirs.get(txid);
+        assert.ok(
+          await theirs.update(
+            txid,
+            {
+              state: 'failed',
+              errorReason: 'transaction_failed',
+              errorMessage: 'dropped_stale_garbage_collect',
+              releaseNonce: true,
+            },
+            ['broadcast'],
+            broadcast?.createdAt,
+          ),
         );
-        for (const view of [ledger, theirs]) {
-          const record = await view.get(txid);
-          assert.equal(record?.state, 'success', 'the mined payment is a success in the ledger');
-          assert.equal(record?.errorReason, undefined, 'the failure is gone');
-          assert.equal(record?.errorMessage, undefined);
-          assert.ok(record?.blockHeight !== undefined, 'with its block');
-          assert.equal(await view.answerOf(txid, record.createdAt), 'pending', 'served nobody yet');
-        }
-
-        // Its bytes, replayed without the id, serve nobody; the buyer's retry under its id is served, once.
-        const replayed = await other.settle(bytesOnly, requirements);
-        assert.equal(replayed.errorReason, 'duplicate_settlement');
-        const retried = await other.settle(payment, requirements);
-        assert.equal(retried.success, true, retried.errorReason);
-        assert.equal(retried.transaction, txid);
-        assert.equal(await theirs.answerOf(txid), 'success');
-        const replayedAgain = await dropper.settle(bytesOnly, requirements);
-        assert.equal(replayedAgain.errorReason, 'duplicate_settlement');
-        await Promise.all([dropper.idle(), other.idle()]);
-      } finally {
-        await close();
-        await devnet.stop();
-      }
-    });
+        await keeping;
+        const settled = await settling;
+        assert.equal(settled.success, true, settled.errorReason);
+        assert.equal(settled.transaction, txid);
+        assert.equal(await theirs.answerOf(txid), 'success', 'the mark turned by the call');
+        assert.equal((await theirs.get(txid))?.state, 'success');
+        await Promise.all([waiting.idle(), other.idle()]);
+      }));
   }
 
   test('a drop another call answered success (its read was ahead): a retry of the bytes is a duplicate, never settled afresh', async () => {

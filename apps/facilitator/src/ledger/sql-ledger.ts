@@ -545,7 +545,13 @@ export class SqlLedger implements Ledger {
         .returning('payment_txid')
         .executeTakeFirst();
       if (!row) return false;
-      await trx.deleteFrom('x402_answers').where('payment_txid', '=', id).execute();
+      // Never a success: one a call recorded after the check above read (PostgreSQL reads as the statement began)
+      // served the payment, and must make the next claim's answer a duplicate.
+      await trx
+        .deleteFrom('x402_answers')
+        .where('payment_txid', '=', id)
+        .where('answer', '<>', 'success')
+        .execute();
       return true;
     });
   }

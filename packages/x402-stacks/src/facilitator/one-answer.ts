@@ -27,6 +27,9 @@ import type { Tracker } from './track.js';
  * received it, so nobody served it, and the first retry of the same payment under the same terms may claim it once
  * (see {@link answerRetry}). A caller that hangs up after the record is written loses the answer; that window is
  * one ledger write wide.
+ *
+ * A success meeting a `pending` answer about the same claim turns it (`Ledger.promoteAnswer`) and is given: nobody
+ * was served on a pending answer, and the turn is atomic, so one call serves.
  * @example
  * ```ts
  * return answerOnce(context, record, await tracker.track(txid, payer, network, chain), signal);
@@ -46,8 +49,17 @@ export async function answerOnce(
       ? 'pending'
       : undefined;
   if (!answer) return outcome;
-  const given = await context.ledger.recordAnswer(record.paymentTxid, answer, record.createdAt);
-  return given ? duplicate((await context.ledger.get(record.paymentTxid)) ?? record) : outcome;
+  const { ledger } = context;
+  const given = await ledger.recordAnswer(record.paymentTxid, answer, record.createdAt);
+  if (!given) return outcome;
+  // A `pending` answer about this very claim served nobody: a call holding the claim's success turns it, atomically,
+  // so that of everyone holding one, one serves. Another process may have marked the claim so while this call still
+  // waited (a drop it wrote, then the block read: `minedAfterDrop` in track.ts), or a retry that took the claim over
+  // answered `settlement_pending` before this call gave up.
+  if (answer === 'success' && given === 'pending') {
+    if (await ledger.promoteAnswer?.(record.paymentTxid, record.createdAt)) return outcome;
+  }
+  return duplicate((await ledger.get(record.paymentTxid)) ?? record);
 }
 
 /**
@@ -125,12 +137,24 @@ export async function answerRetry(
     if (await ledger.forgetDropped(current.paymentTxid, current.createdAt)) return undefined;
     // Not forgotten by this call: another retry forgot it first (its claim, or the one after it, decides); or it is
     // still this failure (on chain, or a drop still giving its nonces back); or the drop's bytes were found mined since
-    // (the claim is then answered: see `minedAfterDrop` in track.ts), or a call whose read was ahead answered its
-    // success. Money moved in those last two, so they are no failure.
+    // (see `minedAfterDrop` in track.ts), or a call whose read was ahead answered its success. Money moved in those
+    // last two, so they are no failure.
     const latest = await ledger.get(current.paymentTxid);
     if (latest?.createdAt !== current.createdAt) return undefined;
+    // Found mined since: answered as any confirmed payment is (its mark makes it `answered`).
+    if (latest.state === 'success') {
+      return answerRetry(
+        context,
+        tracker,
+        latest,
+        payloadInput,
+        requirementsInput,
+        paymentId,
+        signal,
+      );
+    }
     const served = (await ledger.answerOf(latest.paymentTxid, latest.createdAt)) === 'success';
-    return latest.state === 'failed' && !served ? failedBefore(latest) : duplicate(latest);
+    return served ? duplicate(latest) : failedBefore(latest);
   }
   if (waited.outcome === 'answered') {
     // A pending answer confirmed since is served once, id or not: its first serve is that turn, not an id replay.

@@ -7,11 +7,12 @@
  * fall moments later; or as soon as a block the chain client pushes holds the transaction.
  *
  * A drop is one node's view. Several processes read API nodes of their own, and one node may report a drop (its
- * mempool let the transaction go) while another's block holds it. A read of the same txid mined, taken while the
- * settlement was still `broadcast` (a follow, a settle call's wait, a keeper round) and coming back after the drop was
- * written, moves it from `failed` to `success`; its error is cleared, and it counts as answered `pending` (see
+ * mempool let the transaction go) while another's block holds it. A look that started from the settlement read as
+ * `broadcast` (a follow, a settle call's wait, a keeper round) and finds the same txid mined after the drop was
+ * written moves it from `failed` to `success`; its error is cleared, and it counts as answered `pending` (see
  * `minedAfterDrop`). Nothing looks at a failed settlement again otherwise: a drop whose bytes are mined later, with no
- * such read under way, stays `failed`. Failures on chain (aborts) and refusals never move. The nonces the drop gave
+ * such look under way, stays `failed`, and so does one a retry forgot first (settled afresh, its bytes are refused on
+ * the spent nonce). Failures on chain (aborts) and refusals never move. The nonces the drop gave
  * back stay given back: bytes spending either again are never mined (a sponsor nonce handed out again is refused and
  * the payment sponsored afresh), and the sponsor's fee for the mined transaction no longer counts in its limits.
  * @module
@@ -218,10 +219,11 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
   /**
    * Turns a drop recorded before a read that found the same txid mined into the success (see the module's doc): only
    * a drop (one node's mempool view), and only the claim read. The claim is first marked answered `pending`, unless a
-   * call answered it already: a drop's call answered a failure, and nobody was served, so only the buyer's own retry,
-   * under the payment id bound at the claim, is served once now (`promotePending` in one-answer.ts), never a stranger
-   * replaying the mined bytes. Marked before it moves, so a death in between leaves a drop a retry may settle afresh
-   * (`forgetDropped` forgets the mark with it), never a success any retry could take.
+   * call answered it already. Nobody was served on it: the call that heard the drop answered a failure, and a call of
+   * the claim still waiting turns the mark into its success when it sees it (`answerOnce`). Past that, only the
+   * buyer's own retry under the payment id bound at the claim is served, once (`promotePending` in one-answer.ts),
+   * never a stranger replaying the mined bytes. Marked before it moves, so a death in between leaves a drop a retry
+   * may settle afresh (`forgetDropped` forgets the mark with it), never a success any retry could take.
    */
   async function minedAfterDrop(
     txid: string,

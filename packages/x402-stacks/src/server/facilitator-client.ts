@@ -25,8 +25,9 @@ import { FacilitatorRequestError, ServerConfigError } from './errors.js';
 /**
  * What the facilitator knows of one settlement, as `GET /settlements/:txid` answers: `claimed` and `broadcast` are
  * still open, `success` is final, and so is `failed` but for a drop from one node's mempool that a read then found
- * mined (it becomes `success`, and the buyer's retry under its payment id is served once). `amount`, `asset`, `payTo` and `resource` bind it to one request;
- * facilitators written before them answer without, and a status without them binds nothing.
+ * mined (it becomes `success`, and the buyer's retry under its payment id is served once). `amount`, `asset`,
+ * `payTo` and `resource` bind it to one request; facilitators written before them answer without, and a status
+ * without them binds nothing.
  *
  * @example
  * ```ts
