@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { startDevnet } from '@x402-stacks/devnet';
+import { type Devnet, startDevnet } from '@x402-stacks/devnet';
 import { until } from '@x402-stacks/test-kit';
 import { createFacilitator, InMemoryLedger, type Ledger } from 'x402-stacks';
 import { type ChainClient, ChainRequestError, createChainClient } from 'x402-stacks/chain';
@@ -21,6 +21,22 @@ const requirementsFor = (payTo: string) => ({
   payTo,
   maxTimeoutSeconds: 300,
 });
+
+/** The first genesis account's payment to the second at nonce 0, as a settle request carries it. */
+async function firstPayment(devnet: Devnet) {
+  const requirements = requirementsFor(devnet.accounts[1]!.address);
+  const { transaction, txid } = await createPaymentTransaction({
+    account: devnet.accounts[0]!.account,
+    requirements,
+    nonce: 0n,
+    fee: 400n,
+  });
+  return {
+    requirements,
+    txid,
+    payload: { x402Version: 2, accepted: requirements, payload: { transaction } },
+  };
+}
 
 /** The ledger, counting the lease reads made through it. */
 function countingLeaseReads(ledger: Ledger) {
@@ -138,15 +154,7 @@ describe('facilitator engine: one answer per payment across engines', () => {
       pollIntervalMs: 50,
     });
     try {
-      const seller = devnet.accounts[1]!.address;
-      const requirements = requirementsFor(seller);
-      const { transaction, txid } = await createPaymentTransaction({
-        account: devnet.accounts[0]!.account,
-        requirements,
-        nonce: 0n,
-        fee: 400n,
-      });
-      const payload = { x402Version: 2, accepted: requirements, payload: { transaction } };
+      const { requirements, txid, payload } = await firstPayment(devnet);
       const original = holder.settle(payload, requirements).catch((error: unknown) => error);
       await until(
         async () => (await shared.get(txid))?.state === 'broadcast',
@@ -158,10 +166,14 @@ describe('facilitator engine: one answer per payment across engines', () => {
       await original;
       assert.equal(await shared.get(txid), undefined, 'the claim was released: nothing was sent');
 
-      const before = devnet.chain.state.stx(seller);
+      const before = devnet.chain.state.stx(requirements.payTo);
       const settled = await buyersRetry.settle(payload, requirements);
       assert.equal(settled.success, true, settled.errorReason);
-      assert.equal(devnet.chain.state.stx(seller), before + 4500n, 'the money moved once');
+      assert.equal(
+        devnet.chain.state.stx(requirements.payTo),
+        before + 4500n,
+        'the money moved once',
+      );
       const replays = await Promise.all([
         buyersRetry.settle(payload, requirements),
         follower.settle(payload, requirements),
@@ -176,6 +188,76 @@ describe('facilitator engine: one answer per payment across engines', () => {
       await holder.idle();
       await follower.idle();
       await buyersRetry.idle();
+      await devnet.stop();
+    }
+  });
+
+  test('two retries take over a broadcast whose call cannot answer: the one answered settlement_pending is served once, under its id; the other, replaying the bytes, never', async () => {
+    const devnet = await startDevnet({ port: 0 });
+    const shared = new InMemoryLedger();
+    let release = () => {};
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const real = createChainClient({ network: 'testnet', url: devnet.url, notFoundGraceMs: 0 });
+    // The holder's status reads do not come back while the test runs: its call neither answers nor gives up.
+    const hanging: ChainClient = Object.assign(Object.create(real) as ChainClient, {
+      async getTransaction(txid: string) {
+        await released;
+        return real.getTransaction(txid);
+      },
+      async getTransactions(txids: readonly string[]) {
+        await released;
+        return real.getTransactions!(txids);
+      },
+    });
+    const holder = createFacilitator({
+      networks: { testnet: { chain: hanging } },
+      ledger: shared,
+      settleTimeoutMs: 30_000,
+      pollIntervalMs: 50,
+    });
+    // Clocks past the holder's time, so each retry takes the broadcast over instead of waiting for the holder.
+    const past = {
+      now: () => Date.now() + 300_000,
+      pollIntervalMs: 50,
+      ledger: shared,
+      networks: { testnet: { url: devnet.url } },
+    };
+    const seller = createFacilitator({ ...past, settleTimeoutMs: 1_000 });
+    const stranger = createFacilitator({ ...past, settleTimeoutMs: 20_000 });
+    try {
+      const { requirements, txid, payload: bytesOnly } = await firstPayment(devnet);
+      const withId = {
+        ...bytesOnly,
+        extensions: {
+          'payment-identifier': { info: { required: false, id: 'pay_two_takeovers_00000001' } },
+        },
+      };
+      devnet.chain.stall(true);
+      const original = holder.settle(withId, requirements);
+      await until(async () => (await shared.get(txid))?.state === 'broadcast', 'the broadcast');
+      const buyers = seller.settle(withId, requirements);
+      const replaying = stranger.settle(bytesOnly, requirements);
+      const pending = await buyers;
+      assert.equal(pending.errorReason, 'settlement_pending');
+      devnet.chain.stall(false);
+      devnet.mine();
+      const replayed = await replaying;
+      assert.equal(
+        replayed.errorReason,
+        'duplicate_settlement',
+        'the pending answer went to the buyer',
+      );
+      // The buyer's seller, following its pending answer, retries under the id once the payment is confirmed.
+      const served = await seller.settle(withId, requirements);
+      assert.equal(served.success, true, served.errorReason);
+      release();
+      const holderAnswer = await original;
+      assert.equal(holderAnswer.success, false);
+    } finally {
+      release();
+      await Promise.all([holder.idle(), seller.idle(), stranger.idle()]);
       await devnet.stop();
     }
   });

@@ -346,7 +346,7 @@ export function ledgerConformance(
       );
     });
 
-    test('an update that clears the error drops the reason and message in the same step, and only then', async () => {
+    test('an update that clears the error reason drops it in the same step, keeps the message, and wins over a reason given with it', async () => {
       const ledger = await create();
       await ledger.claim(settlement(1));
       await ledger.update(settlement(1).paymentTxid, { state: 'broadcast' }, ['claimed']);
@@ -365,17 +365,17 @@ export function ledgerConformance(
       assert.equal(kept?.errorReason, 'transaction_failed', 'an update without the flag keeps it');
       const mined = await ledger.update(
         settlement(1).txid,
-        { state: 'success', blockHeight: 9, clearError: true },
+        { state: 'success', blockHeight: 9, clearErrorReason: true, errorReason: 'ignored' },
         ['failed'],
       );
       assert.equal(mined?.state, 'success');
       assert.equal(mined?.blockHeight, 9);
       assert.equal(mined?.errorReason, undefined);
-      assert.equal(mined?.errorMessage, undefined);
+      assert.equal(mined?.errorMessage, 'dropped_stale_garbage_collect');
       const read = await ledger.get(settlement(1).paymentTxid);
       assert.equal(read?.state, 'success');
       assert.equal(read?.errorReason, undefined);
-      assert.equal(read?.errorMessage, undefined);
+      assert.equal(read?.errorMessage, 'dropped_stale_garbage_collect');
       assert.deepEqual(await ledger.inFlight(NETWORK, settlement(1).payer), []);
     });
 

@@ -400,7 +400,7 @@ export class SqlLedger implements Ledger {
     if (
       this.#moves &&
       !update.releaseNonce &&
-      !update.clearError &&
+      !update.clearErrorReason &&
       from.length === 1 &&
       columns.every((key) => key === 'txid' || key === 'transaction' || key === 'blockHeight')
     ) {
@@ -417,8 +417,8 @@ export class SqlLedger implements Ledger {
       return row ? toRecord(row) : undefined;
     }
     const releasesNonce = update.releaseNonce === true;
-    const clearsError = update.clearError === true;
-    const shape = `${columns.join(',')}|${from.join(',')}|${guarded}|${releasesNonce}|${clearsError}`;
+    const clearsReason = update.clearErrorReason === true;
+    const shape = `${columns.join(',')}|${from.join(',')}|${guarded}|${releasesNonce}|${clearsReason}`;
     let statement = this.#updates.get(shape);
     if (!statement) {
       let query = this.#db
@@ -428,7 +428,7 @@ export class SqlLedger implements Ledger {
           updated_at: argument('now'),
           ...Object.fromEntries(columns.map((key) => [UPDATABLE[key], argument(key)])),
           ...(releasesNonce ? { nonce_claimed: 0 } : {}),
-          ...(clearsError ? { error_reason: null, error_message: null } : {}),
+          ...(clearsReason ? { error_reason: null } : {}),
         })
         .where((eb) =>
           eb.or([eb('payment_txid', '=', argument('id')), eb('txid', '=', argument('id'))]),

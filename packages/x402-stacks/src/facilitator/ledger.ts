@@ -12,8 +12,8 @@ import type { StacksNetworkId } from '../stacks/networks.js';
  * - `broadcast`: the node may hold it, or is about to (a restart must only track it, never broadcast other bytes for
  *   it; the tracker sends its own bytes again when the node does not know them);
  * - `success`: final;
- * - `failed`: final, but for a drop from the mempool whose bytes a read already under way then found mined: that one
- *   becomes `success` (`clearError`).
+ * - `failed`: final, but for a drop from the mempool whose bytes a look already under way then found mined: that one
+ *   becomes `success` (`clearErrorReason`).
  */
 export type SettlementState = 'claimed' | 'broadcast' | 'success' | 'failed';
 
@@ -116,11 +116,11 @@ export type SettlementUpdate = Partial<
    */
   readonly releaseNonce?: true;
   /**
-   * Clears `errorReason` and `errorMessage` in the same step: for a failure the chain contradicted, a success read of
-   * the same txid after the settlement was recorded `failed` (a drop one node's mempool saw, while another node's
-   * block held the transaction).
+   * Clears `errorReason` in the same step, keeping `errorMessage`: for a drop the chain contradicted, a success read of
+   * the same txid after the settlement was recorded `failed` (one node's mempool let the transaction go while another
+   * node's block held it). The message kept says so (`minedAfterDrop` in `x402-stacks/facilitator`'s tracker).
    */
-  readonly clearError?: true;
+  readonly clearErrorReason?: true;
 };
 
 /**

@@ -366,7 +366,7 @@ export class InMemoryLedger implements Ledger {
 
   #set(
     current: SettlementRecord,
-    { releaseNonce, clearError, ...update }: SettlementUpdate,
+    { releaseNonce, clearErrorReason, ...update }: SettlementUpdate,
   ): SettlementRecord {
     const merged: SettlementRecord = {
       ...current,
@@ -374,7 +374,7 @@ export class InMemoryLedger implements Ledger {
       ...(update.txid === undefined ? {} : { txid: normalize(update.txid) }),
       updatedAt: this.#now(),
     };
-    const next = Object.freeze(clearError ? withoutError(merged) : merged);
+    const next = Object.freeze(clearErrorReason ? withoutErrorReason(merged) : merged);
     if (releaseNonce) {
       const key = nonceKeyOf(current);
       if (this.#byNonce.get(key) === current.paymentTxid) this.#byNonce.delete(key);
@@ -443,11 +443,7 @@ function normalize(txid: string): string {
   return (txid.startsWith('0x') ? txid.slice(2) : txid).toLowerCase();
 }
 
-/** A record without its error: `clearError` wins over an `errorReason` given with it, as in the SQL ledgers. */
-function withoutError({
-  errorReason: _reason,
-  errorMessage: _message,
-  ...rest
-}: SettlementRecord): SettlementRecord {
+/** A record without its error reason: `clearErrorReason` wins over one given with it, as in the SQL ledgers. */
+function withoutErrorReason({ errorReason: _reason, ...rest }: SettlementRecord): SettlementRecord {
   return rest;
 }

@@ -17,7 +17,7 @@ import {
   namesAnotherPayment,
   namesThisPayment,
 } from './payment-id.js';
-import type { Tracker } from './track.js';
+import { minedAfterDrop, type Tracker } from './track.js';
 
 /**
  * Gives a success or `settlement_pending` answer only if no settle call gave one about this payment before (a retry
@@ -27,9 +27,6 @@ import type { Tracker } from './track.js';
  * received it, so nobody served it, and the first retry of the same payment under the same terms may claim it once
  * (see {@link answerRetry}). A caller that hangs up after the record is written loses the answer; that window is
  * one ledger write wide.
- *
- * A success meeting a `pending` answer about the same claim turns it (`Ledger.promoteAnswer`) and is given: nobody
- * was served on a pending answer, and the turn is atomic, so one call serves.
  * @example
  * ```ts
  * return answerOnce(context, record, await tracker.track(txid, payer, network, chain), signal);
@@ -49,17 +46,8 @@ export async function answerOnce(
       ? 'pending'
       : undefined;
   if (!answer) return outcome;
-  const { ledger } = context;
-  const given = await ledger.recordAnswer(record.paymentTxid, answer, record.createdAt);
-  if (!given) return outcome;
-  // A `pending` answer about this very claim served nobody: a call holding the claim's success turns it, atomically,
-  // so that of everyone holding one, one serves. Another process may have marked the claim so while this call still
-  // waited (a drop it wrote, then the block read: `minedAfterDrop` in track.ts), or a retry that took the claim over
-  // answered `settlement_pending` before this call gave up.
-  if (answer === 'success' && given === 'pending') {
-    if (await ledger.promoteAnswer?.(record.paymentTxid, record.createdAt)) return outcome;
-  }
-  return duplicate((await ledger.get(record.paymentTxid)) ?? record);
+  const given = await context.ledger.recordAnswer(record.paymentTxid, answer, record.createdAt);
+  return given ? duplicate((await context.ledger.get(record.paymentTxid)) ?? record) : outcome;
 }
 
 /**
@@ -74,6 +62,8 @@ export async function answerOnce(
  * - Once that call can no longer answer (its process's lease went unrenewed, or the claim lease and the settle timeout
  *   passed) and never did, the retry takes its place: a claim is dropped and settled afresh (undefined), a broadcast
  *   is followed to a success or a `settlement_pending` of its own.
+ * - A drop found mined since (track.ts) that no call answered is served to the retry naming its payment id, once,
+ *   without waiting: the call that claimed it answered the failure. Any other retry is a duplicate.
  * - A payment whose transaction was dropped from the mempool unmined is forgotten and settled afresh (undefined): a
  *   buyer who signs the same nonce and amount again sends the identical bytes, so repeating the failure would leave
  *   it unable to pay that nonce ever again. One that failed on chain (an abort: its nonce spent) gets that failure
@@ -116,6 +106,21 @@ export async function answerRetry(
     return conflictAnswer(record.payer, record.network, paymentId);
   }
   if (!connection || !sameTerms(record, requirementsInput, context)) return duplicate(record);
+  // Its call answered the drop's failure: nobody waits to answer it.
+  if (
+    minedAfterDrop(record) &&
+    (await context.ledger.answerOf(record.paymentTxid, record.createdAt)) === undefined
+  ) {
+    const served = await promotePending(
+      context,
+      record,
+      connection.network,
+      payloadInput,
+      paymentId,
+      signal,
+    );
+    return served ?? duplicate(record);
+  }
   const waited = await untilUnanswerable(context, record);
   if (waited.outcome === 'vanished') return undefined;
   const current = waited.record;
@@ -137,11 +142,11 @@ export async function answerRetry(
     if (await ledger.forgetDropped(current.paymentTxid, current.createdAt)) return undefined;
     // Not forgotten by this call: another retry forgot it first (its claim, or the one after it, decides); or it is
     // still this failure (on chain, or a drop still giving its nonces back); or the drop's bytes were found mined since
-    // (see `minedAfterDrop` in track.ts), or a call whose read was ahead answered its success. Money moved in those
-    // last two, so they are no failure.
+    // (track.ts), or a call whose read was ahead answered its success. Money moved in those last two, so they are no
+    // failure.
     const latest = await ledger.get(current.paymentTxid);
     if (latest?.createdAt !== current.createdAt) return undefined;
-    // Found mined since: answered as any confirmed payment is (its mark makes it `answered`).
+    // Found mined since: answered as a drop found mined is, above.
     if (latest.state === 'success') {
       return answerRetry(
         context,
@@ -209,6 +214,10 @@ export async function answerRetry(
  * stranger copying them would be served in the buyer's place, and the buyer's own retry refused. The id is known to
  * the buyer and its seller alone. A payment claimed without an id is never turned: its pending answer stands.
  * A caller that hung up does not turn it either.
+ *
+ * A drop found mined since (track.ts) that no call answered is served the same way, to the one retry naming its id,
+ * whose answer is then recorded (`answerOnce`): the call that claimed it answered the drop's failure, and nobody was
+ * served. A call of the claim still waiting (its reads behind) may take it first: one answer in all.
  */
 async function promotePending(
   context: FacilitatorContext,
@@ -219,7 +228,7 @@ async function promotePending(
   signal: AbortSignal | undefined,
 ): Promise<SettleResponse | undefined> {
   const { ledger } = context;
-  if (!ledger.promoteAnswer || !sameResource(record, payloadInput)) return undefined;
+  if (!sameResource(record, payloadInput)) return undefined;
   if (paymentId === undefined || !(await namesThisPayment(context, record, paymentId)))
     return undefined;
   // The record read while waiting may predate the confirmation: read the state now.
@@ -228,8 +237,13 @@ async function promotePending(
   // A caller that hung up (a seller past its own timeout) would take the one serve to nobody: the answer stays
   // pending for the retry that follows, as answerOnce keeps a success found too late.
   if (signal?.aborted) return undefined;
-  if (!(await ledger.promoteAnswer(latest.paymentTxid, latest.createdAt))) return undefined;
-  return success(latest.txid, latest.payer, network);
+  const served = success(latest.txid, latest.payer, network);
+  if (minedAfterDrop(latest) && !(await ledger.answerOf(latest.paymentTxid, latest.createdAt))) {
+    const answered = await answerOnce(context, latest, served, signal);
+    return answered.success ? answered : undefined;
+  }
+  if (!(await ledger.promoteAnswer?.(latest.paymentTxid, latest.createdAt))) return undefined;
+  return served;
 }
 
 type Waited =

@@ -9,8 +9,10 @@
  * A drop is one node's view. Several processes read API nodes of their own, and one node may report a drop (its
  * mempool let the transaction go) while another's block holds it. A look that started from the settlement read as
  * `broadcast` (a follow, a settle call's wait, a keeper round) and finds the same txid mined after the drop was
- * written moves it from `failed` to `success`; its error is cleared, and it counts as answered `pending` (see
- * `minedAfterDrop`). Nothing looks at a failed settlement again otherwise: a drop whose bytes are mined later, with no
+ * written moves it from `failed` to `success`; its reason is cleared and its message kept ({@link minedAfterDrop}).
+ * The call that heard the drop served nobody: a call of the claim still waiting may serve it, and past that only the
+ * retry naming the payment id bound at the claim is served, once (one-answer.ts), never a stranger replaying the mined
+ * bytes. Nothing looks at a failed settlement again otherwise: a drop whose bytes are mined later, with no
  * such look under way, stays `failed`, and so does one a retry forgot first (settled afresh, its bytes are refused on
  * the spent nonce). Failures on chain (aborts) and refusals never move. The nonces the drop gave
  * back stay given back: bytes spending either again are never mined (a sponsor nonce handed out again is refused and
@@ -47,13 +49,30 @@ const TERMINAL_FAILURES: ReadonlySet<string> = new Set([
   'problematic_skipped',
 ]);
 
-/** A settlement failed because one node's mempool let its transaction go (`fail` with its nonces unspent). */
+/** Whether a failure's message says a node's mempool let the transaction go (`fail` with its nonces unspent). */
+function namesDrop(errorMessage: string | undefined): boolean {
+  return errorMessage?.startsWith('dropped_') === true || errorMessage === NEVER_SEEN;
+}
+
+/** A settlement failed because one node's mempool let its transaction go. */
 function recordsDrop(record: SettlementRecord): boolean {
   return (
     record.state === 'failed' &&
     record.errorReason === 'transaction_failed' &&
-    (record.errorMessage?.startsWith('dropped_') === true || record.errorMessage === NEVER_SEEN)
+    namesDrop(record.errorMessage)
   );
+}
+
+/**
+ * A success found after its drop was recorded: it keeps the drop's message (its reason cleared), which is how a retry
+ * knows that the call that claimed it answered the failure (see `promotePending` in one-answer.ts).
+ * @example
+ * ```ts
+ * if (minedAfterDrop(record)) return promotePending(context, record, network, payload, paymentId, signal);
+ * ```
+ */
+export function minedAfterDrop(record: SettlementRecord): boolean {
+  return record.state === 'success' && namesDrop(record.errorMessage);
 }
 
 /** What one look at the chain found. */
@@ -188,7 +207,7 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
       // settlement's own success costs one write as before.
       const written = ledger
         .update(record.txid, mined, ['broadcast'])
-        .then((moved) => moved ?? minedAfterDrop(record.txid, mined));
+        .then((moved) => moved ?? successAfterDrop(record.txid, mined));
       return { seen: 'success', written };
     }
     // A read that finds it failed or does not find it may be older than one that found it mined (another process's,
@@ -218,21 +237,16 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
 
   /**
    * Turns a drop recorded before a read that found the same txid mined into the success (see the module's doc): only
-   * a drop (one node's mempool view), and only the claim read. The claim is first marked answered `pending`, unless a
-   * call answered it already. Nobody was served on it: the call that heard the drop answered a failure, and a call of
-   * the claim still waiting turns the mark into its success when it sees it (`answerOnce`). Past that, only the
-   * buyer's own retry under the payment id bound at the claim is served, once (`promotePending` in one-answer.ts),
-   * never a stranger replaying the mined bytes. Marked before it moves, so a death in between leaves a drop a retry
-   * may settle afresh (`forgetDropped` forgets the mark with it), never a success any retry could take.
+   * a drop (one node's mempool view), and only the claim read. Its reason is cleared and its message kept
+   * ({@link minedAfterDrop}).
    */
-  async function minedAfterDrop(
+  async function successAfterDrop(
     txid: string,
     mined: SettlementUpdate,
   ): Promise<SettlementRecord | undefined> {
     const current = await ledger.get(txid);
     if (!current || !recordsDrop(current)) return undefined;
-    await ledger.recordAnswer(current.paymentTxid, 'pending', current.createdAt);
-    return ledger.update(txid, { ...mined, clearError: true }, ['failed'], current.createdAt);
+    return ledger.update(txid, { ...mined, clearErrorReason: true }, ['failed'], current.createdAt);
   }
 
   /**
