@@ -38,6 +38,36 @@ async function firstPayment(devnet: Devnet) {
   };
 }
 
+/**
+ * A holder whose status reads do not come back until `release()`: its call neither answers nor gives up. `past` are
+ * the options of engines whose clocks run past its time, so that a retry to them takes the broadcast over.
+ */
+function hangingHolder(devnet: Devnet, shared: Ledger) {
+  let release = () => {};
+  const released = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const real = createChainClient({ network: 'testnet', url: devnet.url, notFoundGraceMs: 0 });
+  const hanging: ChainClient = Object.assign(Object.create(real) as ChainClient, {
+    async getTransaction(txid: string) {
+      await released;
+      return real.getTransaction(txid);
+    },
+    async getTransactions(txids: readonly string[]) {
+      await released;
+      return real.getTransactions!(txids);
+    },
+  });
+  const holder = createFacilitator({
+    networks: { testnet: { chain: hanging } },
+    ledger: shared,
+    settleTimeoutMs: 30_000,
+    pollIntervalMs: 50,
+  });
+  const past = { now: () => Date.now() + 300_000, pollIntervalMs: 50, ledger: shared };
+  return { holder, release, real, past };
+}
+
 /** The ledger, counting the lease reads made through it. */
 function countingLeaseReads(ledger: Ledger) {
   const counted = { reads: 0 };
@@ -195,37 +225,17 @@ describe('facilitator engine: one answer per payment across engines', () => {
   test('two retries take over a broadcast whose call cannot answer: the one answered settlement_pending is served once, under its id; the other, replaying the bytes, never', async () => {
     const devnet = await startDevnet({ port: 0 });
     const shared = new InMemoryLedger();
-    let release = () => {};
-    const released = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    const real = createChainClient({ network: 'testnet', url: devnet.url, notFoundGraceMs: 0 });
-    // The holder's status reads do not come back while the test runs: its call neither answers nor gives up.
-    const hanging: ChainClient = Object.assign(Object.create(real) as ChainClient, {
-      async getTransaction(txid: string) {
-        await released;
-        return real.getTransaction(txid);
-      },
-      async getTransactions(txids: readonly string[]) {
-        await released;
-        return real.getTransactions!(txids);
-      },
-    });
-    const holder = createFacilitator({
-      networks: { testnet: { chain: hanging } },
-      ledger: shared,
-      settleTimeoutMs: 30_000,
-      pollIntervalMs: 50,
-    });
-    // Clocks past the holder's time, so each retry takes the broadcast over instead of waiting for the holder.
-    const past = {
-      now: () => Date.now() + 300_000,
-      pollIntervalMs: 50,
-      ledger: shared,
+    const { holder, release, past } = hangingHolder(devnet, shared);
+    const seller = createFacilitator({
+      ...past,
+      settleTimeoutMs: 1_000,
       networks: { testnet: { url: devnet.url } },
-    };
-    const seller = createFacilitator({ ...past, settleTimeoutMs: 1_000 });
-    const stranger = createFacilitator({ ...past, settleTimeoutMs: 20_000 });
+    });
+    const stranger = createFacilitator({
+      ...past,
+      settleTimeoutMs: 20_000,
+      networks: { testnet: { url: devnet.url } },
+    });
     try {
       const { requirements, txid, payload: bytesOnly } = await firstPayment(devnet);
       const withId = {
@@ -258,6 +268,78 @@ describe('facilitator engine: one answer per payment across engines', () => {
     } finally {
       release();
       await Promise.all([holder.idle(), seller.idle(), stranger.idle()]);
+      await devnet.stop();
+    }
+  });
+
+  test('a retry taking over a broadcast that other processes find dropped, then mined, while it follows it: the bytes alone serve nobody, the buyer under its id is served', async () => {
+    const devnet = await startDevnet({ port: 0 });
+    const shared = new InMemoryLedger();
+    const { holder, release, real, past } = hangingHolder(devnet, shared);
+    // The takeover's first status read waits for the block, and meanwhile the other processes write the drop one's
+    // node reported, then the success another's read found (as the tracker writes them).
+    let written: Promise<void> | undefined;
+    const dropThenMined = (txid: string) => {
+      written ??= (async () => {
+        await until(
+          async () => (await real.getTransaction(txid))?.status === 'success',
+          'the payment mined',
+        );
+        const claim = await shared.get(txid);
+        const dropped = {
+          state: 'failed',
+          errorReason: 'transaction_failed',
+          errorMessage: 'dropped_stale_garbage_collect',
+          releaseNonce: true,
+        } as const;
+        assert.ok(await shared.update(txid, dropped, ['broadcast'], claim?.createdAt));
+        const mined = { state: 'success', clearErrorReason: true } as const;
+        assert.ok(await shared.update(txid, mined, ['failed'], claim?.createdAt));
+      })();
+      return written;
+    };
+    const following: ChainClient = Object.assign(Object.create(real) as ChainClient, {
+      async getTransaction(txid: string) {
+        await dropThenMined(txid);
+        return real.getTransaction(txid);
+      },
+      async getTransactions(txids: readonly string[]) {
+        await dropThenMined(txids[0]!);
+        return real.getTransactions!(txids);
+      },
+    });
+    const stranger = createFacilitator({
+      ...past,
+      settleTimeoutMs: 20_000,
+      networks: { testnet: { chain: following } },
+    });
+    const sellers = createFacilitator({
+      ...past,
+      settleTimeoutMs: 20_000,
+      networks: { testnet: { url: devnet.url } },
+    });
+    try {
+      const { requirements, txid, payload } = await firstPayment(devnet);
+      const bytesOnly = { ...payload, resource: { url: 'https://seller.example/paid' } };
+      const withId = {
+        ...bytesOnly,
+        extensions: {
+          'payment-identifier': { info: { required: false, id: 'pay_takeover_after_drop_0001' } },
+        },
+      };
+      const original = holder.settle(withId, requirements);
+      await until(async () => (await shared.get(txid))?.state === 'broadcast', 'the broadcast');
+      const replayed = await stranger.settle(bytesOnly, requirements);
+      assert.ok(written, 'the drop and the success were written while the takeover followed');
+      assert.equal(replayed.errorReason, 'duplicate_settlement', 'the bytes alone serve nobody');
+      assert.equal(await shared.answerOf(txid), undefined);
+      const served = await sellers.settle(withId, requirements);
+      assert.equal(served.success, true, served.errorReason);
+      release();
+      assert.equal((await original).success, false);
+    } finally {
+      release();
+      await Promise.all([holder.idle(), stranger.idle(), sellers.idle()]);
       await devnet.stop();
     }
   });

@@ -118,7 +118,8 @@ export type SettlementUpdate = Partial<
   /**
    * Clears `errorReason` in the same step, keeping `errorMessage`: for a drop the chain contradicted, a success read of
    * the same txid after the settlement was recorded `failed` (one node's mempool let the transaction go while another
-   * node's block held it). The message kept says so (`minedAfterDrop` in `x402-stacks/facilitator`'s tracker).
+   * node's block held it). The message kept says so: the facilitator's tracker reads a success with a drop's message
+   * as one whose call answered the failure.
    */
   readonly clearErrorReason?: true;
 };

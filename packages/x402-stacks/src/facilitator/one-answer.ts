@@ -62,8 +62,9 @@ export async function answerOnce(
  * - Once that call can no longer answer (its process's lease went unrenewed, or the claim lease and the settle timeout
  *   passed) and never did, the retry takes its place: a claim is dropped and settled afresh (undefined), a broadcast
  *   is followed to a success or a `settlement_pending` of its own.
- * - A drop found mined since (track.ts) that no call answered is served to the retry naming its payment id, once,
- *   without waiting: the call that claimed it answered the failure. Any other retry is a duplicate.
+ * - A drop found mined since (track.ts) that no call answered is served to the first retry naming its payment id, for
+ *   its resource, without waiting (the call that claimed it answered the failure): whether the retry finds it so at
+ *   once, after its wait, or after following the payment itself. Any other retry is a duplicate.
  * - A payment whose transaction was dropped from the mempool unmined is forgotten and settled afresh (undefined): a
  *   buyer who signs the same nonce and amount again sends the identical bytes, so repeating the failure would leave
  *   it unable to pay that nonce ever again. One that failed on chain (an abort: its nonce spent) gets that failure
@@ -106,24 +107,20 @@ export async function answerRetry(
     return conflictAnswer(record.payer, record.network, paymentId);
   }
   if (!connection || !sameTerms(record, requirementsInput, context)) return duplicate(record);
-  // Its call answered the drop's failure: nobody waits to answer it.
-  if (
-    minedAfterDrop(record) &&
-    (await context.ledger.answerOf(record.paymentTxid, record.createdAt)) === undefined
-  ) {
-    const served = await promotePending(
-      context,
-      record,
-      connection.network,
-      payloadInput,
-      paymentId,
-      signal,
-    );
-    return served ?? duplicate(record);
-  }
+  // A drop found mined since (track.ts): the call that claimed it answered the failure, so nobody waits to answer it,
+  // and its success goes to the retry naming the payment id alone.
+  const toNamedRetry = async (mined: SettlementRecord) =>
+    (await promotePending(context, mined, connection.network, payloadInput, paymentId, signal)) ??
+    duplicate(mined);
+  const { ledger } = context;
+  const forNamedRetryOnly = async (settled: SettlementRecord) =>
+    minedAfterDrop(settled) &&
+    (await ledger.answerOf(settled.paymentTxid, settled.createdAt)) === undefined;
+  if (await forNamedRetryOnly(record)) return toNamedRetry(record);
   const waited = await untilUnanswerable(context, record);
   if (waited.outcome === 'vanished') return undefined;
   const current = waited.record;
+  if (await forNamedRetryOnly(current)) return toNamedRetry(current);
   // A refusal whose judgement a death cut short: once found to be the sponsor's doing, the payment is settled afresh.
   if (await tracker.judgeAgain(current, connection.chain)) return undefined;
   // A node's refusal may be a passing state (a sponsor nonce taken: the payment is sponsored again), so only a
@@ -137,7 +134,6 @@ export async function answerRetry(
     // it, and its success or pending answer is given once (answerOnce). Other bytes spending the nonce (a
     // replacement) make the node refuse these. Concurrent retries: forgetDropped lets one through, and the claim
     // after it is atomic, so the others are duplicates.
-    const { ledger } = context;
     if (!ledger.forgetDropped) return failedBefore(current);
     if (await ledger.forgetDropped(current.paymentTxid, current.createdAt)) return undefined;
     // Not forgotten by this call: another retry forgot it first (its claim, or the one after it, decides); or it is
@@ -182,7 +178,7 @@ export async function answerRetry(
   if (waited.outcome !== 'unanswerable') return duplicate(current);
   if (current.state === 'claimed') {
     // Only the claim this retry judged: not one made since, and not one that moved on meanwhile.
-    await context.ledger.expireClaim(current.paymentTxid, current.updatedAt + 1);
+    await ledger.expireClaim(current.paymentTxid, current.updatedAt + 1);
     return undefined;
   }
   if (current.state !== 'broadcast' && current.state !== 'success') return duplicate(current);
@@ -197,6 +193,11 @@ export async function answerRetry(
       : await tracker.track(current.txid, current.payer, connection.network, connection.chain, {
           record: current,
         });
+  // Followed to a success that was a drop meanwhile (another process wrote it, then this follow read the block).
+  if (outcome.success) {
+    const latest = await ledger.get(current.paymentTxid);
+    if (latest && (await forNamedRetryOnly(latest))) return toNamedRetry(latest);
+  }
   // A pending answer, like a success, goes to this request alone: only its seller follows the status.
   return answerOnce(context, current, outcome, signal);
 }

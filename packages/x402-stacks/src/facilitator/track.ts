@@ -11,8 +11,8 @@
  * `broadcast` (a follow, a settle call's wait, a keeper round) and finds the same txid mined after the drop was
  * written moves it from `failed` to `success`; its reason is cleared and its message kept ({@link minedAfterDrop}).
  * The call that heard the drop served nobody: a call of the claim still waiting may serve it, and past that only the
- * retry naming the payment id bound at the claim is served, once (one-answer.ts), never a stranger replaying the mined
- * bytes. Nothing looks at a failed settlement again otherwise: a drop whose bytes are mined later, with no
+ * first retry naming the payment id bound at the claim, for its resource (one-answer.ts), never a stranger replaying
+ * the mined bytes. Nothing looks at a failed settlement again otherwise: a drop whose bytes are mined later, with no
  * such look under way, stays `failed`, and so does one a retry forgot first (settled afresh, its bytes are refused on
  * the spent nonce). Failures on chain (aborts) and refusals never move. The nonces the drop gave
  * back stay given back: bytes spending either again are never mined (a sponsor nonce handed out again is refused and
@@ -237,8 +237,8 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
 
   /**
    * Turns a drop recorded before a read that found the same txid mined into the success (see the module's doc): only
-   * a drop (one node's mempool view), and only the claim read. Its reason is cleared and its message kept
-   * ({@link minedAfterDrop}).
+   * a drop (one node's mempool view), guarded by the claim it finds (whichever claim, the same bytes). Its reason is
+   * cleared and its message kept ({@link minedAfterDrop}).
    */
   async function successAfterDrop(
     txid: string,
