@@ -118,8 +118,8 @@ export type SettlementUpdate = Partial<
   /**
    * Clears `errorReason` in the same step, keeping `errorMessage`: for a drop the chain contradicted, a success read of
    * the same txid after the settlement was recorded `failed` (one node's mempool let the transaction go while another
-   * node's block held it). The message kept says so: the facilitator's tracker reads a success with a drop's message
-   * as one whose call answered the failure.
+   * node's block held it). The message kept says so: a facilitator serves a success with a drop's message, and no
+   * answer recorded, only to the retry naming the payment's id.
    */
   readonly clearErrorReason?: true;
 };

@@ -63,8 +63,9 @@ export async function answerOnce(
  *   passed) and never did, the retry takes its place: a claim is dropped and settled afresh (undefined), a broadcast
  *   is followed to a success or a `settlement_pending` of its own.
  * - A drop found mined since (track.ts) that no call answered is served to the first retry naming its payment id, for
- *   its resource, without waiting (the call that claimed it answered the failure): whether the retry finds it so at
- *   once, after its wait, or after following the payment itself. Any other retry is a duplicate.
+ *   its resource, without waiting for its call (which answered the failure, died, or still waits: then the two race
+ *   for the one answer): whether the retry finds it so at once, after its wait, or after following the payment
+ *   itself. Any other retry is a duplicate.
  * - A payment whose transaction was dropped from the mempool unmined is forgotten and settled afresh (undefined): a
  *   buyer who signs the same nonce and amount again sends the identical bytes, so repeating the failure would leave
  *   it unable to pay that nonce ever again. One that failed on chain (an abort: its nonce spent) gets that failure
@@ -107,8 +108,8 @@ export async function answerRetry(
     return conflictAnswer(record.payer, record.network, paymentId);
   }
   if (!connection || !sameTerms(record, requirementsInput, context)) return duplicate(record);
-  // A drop found mined since (track.ts): the call that claimed it answered the failure, so nobody waits to answer it,
-  // and its success goes to the retry naming the payment id alone.
+  // A drop found mined since (track.ts), with no answer recorded: its call answered the failure, died, or still waits
+  // (then it and the retry naming the payment id race for the one answer, in answerOnce). Nobody else is served.
   const toNamedRetry = async (mined: SettlementRecord) =>
     (await promotePending(context, mined, connection.network, payloadInput, paymentId, signal)) ??
     duplicate(mined);
@@ -158,7 +159,8 @@ export async function answerRetry(
     return served ? duplicate(latest) : failedBefore(latest);
   }
   if (waited.outcome === 'answered') {
-    // A pending answer confirmed since is served once, id or not: its first serve is that turn, not an id replay.
+    // A pending answer confirmed since is served once, to the retry naming its id: its first serve is that turn, not
+    // an id replay.
     const promote = () =>
       promotePending(context, current, connection.network, payloadInput, paymentId, signal);
     const promoted = await promote();
@@ -193,8 +195,8 @@ export async function answerRetry(
       : await tracker.track(current.txid, current.payer, connection.network, connection.chain, {
           record: current,
         });
-  // Followed to a success that was a drop meanwhile (another process wrote it, then this follow read the block).
-  if (outcome.success) {
+  // Followed to a success that was a drop meanwhile: written by other processes, or turned by this follow's read.
+  if (outcome.success && current.state !== 'success') {
     const latest = await ledger.get(current.paymentTxid);
     if (latest && (await forNamedRetryOnly(latest))) return toNamedRetry(latest);
   }

@@ -65,10 +65,10 @@ function recordsDrop(record: SettlementRecord): boolean {
 
 /**
  * A success found after its drop was recorded: it keeps the drop's message (its reason cleared), which is how a retry
- * knows that the call that claimed it answered the failure (see `promotePending` in one-answer.ts).
+ * knows that its call may have answered the failure, and serves it only under the payment's id (one-answer.ts).
  * @example
  * ```ts
- * if (minedAfterDrop(record)) return promotePending(context, record, network, payload, paymentId, signal);
+ * const namedRetryOnly = minedAfterDrop(record) && !(await ledger.answerOf(record.paymentTxid, record.createdAt));
  * ```
  */
 export function minedAfterDrop(record: SettlementRecord): boolean {
