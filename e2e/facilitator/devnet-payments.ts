@@ -36,21 +36,37 @@ export function devnetPayments(amount: bigint) {
     maxTimeoutSeconds: 300,
   });
   async function payment(payerIndex: number, nonce: bigint, id?: unknown, fee = 400n) {
-    const accepted = requirements();
-    const { transaction } = await createPaymentTransaction({
-      account: devnet().accounts[payerIndex]!.account,
-      requirements: accepted,
-      nonce,
-      fee,
-    });
+    const signed = await signedPayment(devnet(), requirements(), { payerIndex, nonce, fee });
     return {
-      x402Version: 2,
-      accepted,
-      payload: { transaction },
+      ...signed.payment,
       ...(id === undefined
         ? {}
         : { extensions: { [PAYMENT_IDENTIFIER]: { info: { required: false, id } } } }),
     };
   }
   return { devnet, requirements, payment };
+}
+
+/**
+ * A payment of one devnet account (the first by default) under `requirements`, signed at `nonce`, as a settle request
+ * carries it, and its txid.
+ * @example
+ * ```ts
+ * const { txid, payment } = await signedPayment(devnet, requirements, { nonce: 0n });
+ * ```
+ */
+export async function signedPayment<
+  R extends Parameters<typeof createPaymentTransaction>[0]['requirements'],
+>(
+  devnet: Devnet,
+  requirements: R,
+  { payerIndex = 0, nonce, fee = 400n }: { payerIndex?: number; nonce: bigint; fee?: bigint },
+) {
+  const { transaction, txid } = await createPaymentTransaction({
+    account: devnet.accounts[payerIndex]!.account,
+    requirements,
+    nonce,
+    fee,
+  });
+  return { txid, payment: { x402Version: 2, accepted: requirements, payload: { transaction } } };
 }

@@ -15,6 +15,7 @@ import { type ChainClient, ChainRequestError, createChainClient } from 'x402-sta
 import { PAYMENT_IDENTIFIER } from 'x402-stacks/extensions';
 import type { Ledger } from 'x402-stacks/facilitator';
 import { createPaymentTransaction } from 'x402-stacks/stacks';
+import { signedPayment } from './devnet-payments.js';
 
 const requirementsFor = (payTo: string) => ({
   scheme: 'exact',
@@ -146,15 +147,7 @@ function losingFirstBroadcast(real: ChainClient) {
 
 /** Payments of the first genesis account at nonce 0, each fee a transaction of its own (the same nonce, another txid). */
 function paysAtNonceZero(devnet: Devnet, requirements: ReturnType<typeof requirementsFor>) {
-  return async (fee: bigint) => {
-    const { transaction, txid } = await createPaymentTransaction({
-      account: devnet.accounts[0]!.account,
-      requirements,
-      nonce: 0n,
-      fee,
-    });
-    return { txid, payment: { x402Version: 2, accepted: requirements, payload: { transaction } } };
-  };
+  return (fee: bigint) => signedPayment(devnet, requirements, { nonce: 0n, fee });
 }
 
 /** A sponsored payment of `payer` (the first genesis account) at `nonce` (0); the sponsor sets the fee. */

@@ -11,7 +11,7 @@ import { type Devnet, startDevnet } from '@x402-stacks/devnet';
 import { until } from '@x402-stacks/test-kit';
 import { createFacilitator, InMemoryLedger, type Ledger } from 'x402-stacks';
 import { type ChainClient, ChainRequestError, createChainClient } from 'x402-stacks/chain';
-import { createPaymentTransaction } from 'x402-stacks/stacks';
+import { signedPayment } from './devnet-payments.js';
 
 const requirementsFor = (payTo: string) => ({
   scheme: 'exact',
@@ -25,17 +25,8 @@ const requirementsFor = (payTo: string) => ({
 /** The first genesis account's payment to the second at nonce 0, as a settle request carries it. */
 async function firstPayment(devnet: Devnet) {
   const requirements = requirementsFor(devnet.accounts[1]!.address);
-  const { transaction, txid } = await createPaymentTransaction({
-    account: devnet.accounts[0]!.account,
-    requirements,
-    nonce: 0n,
-    fee: 400n,
-  });
-  return {
-    requirements,
-    txid,
-    payload: { x402Version: 2, accepted: requirements, payload: { transaction } },
-  };
+  const { txid, payment } = await signedPayment(devnet, requirements, { nonce: 0n });
+  return { requirements, txid, payload: payment };
 }
 
 /**
@@ -110,14 +101,7 @@ describe('facilitator engine: one answer per payment across engines', () => {
     });
     holder.keeper.start();
     try {
-      const requirements = requirementsFor(devnet.accounts[1]!.address);
-      const { transaction } = await createPaymentTransaction({
-        account: devnet.accounts[0]!.account,
-        requirements,
-        nonce: 0n,
-        fee: 400n,
-      });
-      const payload = { x402Version: 2, accepted: requirements, payload: { transaction } };
+      const { requirements, payload } = await firstPayment(devnet);
       devnet.chain.stall(true);
       const original = holder.settle(payload, requirements);
       await until(() => devnet.chain.mempool.length > 0, "the holder's broadcast");

@@ -14,9 +14,9 @@
  * first retry naming the payment id bound at the claim, for its resource (one-answer.ts), never a stranger replaying
  * the mined bytes. Nothing looks at a failed settlement again otherwise: a drop whose bytes are mined later, with no
  * such look under way, stays `failed`, and so does one a retry forgot first (settled afresh, its bytes are refused on
- * the spent nonce). Failures on chain (aborts) and refusals never move. The nonces the drop gave
- * back stay given back: bytes spending either again are never mined (a sponsor nonce handed out again is refused and
- * the payment sponsored afresh), and the sponsor's fee for the mined transaction no longer counts in its limits.
+ * the spent nonce). Failures on chain (aborts) and refusals never move. The nonces the drop gave back stay given
+ * back: bytes spending either again are never mined (a sponsor nonce handed out again is refused and the payment
+ * sponsored afresh), and the sponsor's fee for the mined transaction no longer counts in its limits.
  * @module
  */
 import type { ChainClient } from '../chain/client.js';
