@@ -121,6 +121,24 @@ function minedAfterTheDrop(real: ChainClient, ledger: Ledger) {
   return { chain, reading };
 }
 
+/**
+ * An API node that let the payment go from its mempool: every read of a transaction reports `status`, once `first`
+ * (when given) has settled. Its block may hold the payment all the same, as another node's read shows.
+ */
+function reportsDropped(real: ChainClient, status: string, first?: Promise<unknown>): ChainClient {
+  const dropped = (txid: string) => ({ txid, indexed: true, status });
+  return Object.assign(Object.create(real) as ChainClient, {
+    async getTransaction(txid: string) {
+      await first;
+      return dropped(txid);
+    },
+    async getTransactions(txids: readonly string[]) {
+      await first;
+      return new Map(txids.map((txid) => [txid.replace(/^0x/, ''), dropped(txid)]));
+    },
+  });
+}
+
 /** A chain client whose first broadcast is lost after it left: the node never got it, the caller cannot know. */
 function losingFirstBroadcast(real: ChainClient) {
   const sent: string[] = [];
@@ -540,17 +558,7 @@ describe('facilitator engine: lost broadcasts and abandoned claims', () => {
           // This process's API node lets the transaction go from its mempool; its report comes back once the other
           // process's keeper has started its own read, which then comes back only after the drop was written.
           const { chain: mined, reading: otherReading } = minedAfterTheDrop(real, theirs);
-          const dropped = (txid: string) => ({ txid, indexed: true, status: failure });
-          const dropping: ChainClient = Object.assign(Object.create(real) as ChainClient, {
-            async getTransaction(txid: string) {
-              await otherReading;
-              return dropped(txid);
-            },
-            async getTransactions(txids: readonly string[]) {
-              await otherReading;
-              return new Map(txids.map((txid) => [txid.replace(/^0x/, ''), dropped(txid)]));
-            },
-          });
+          const dropping = reportsDropped(real, failure, otherReading);
           // A settle timeout long enough that the call answers on its read even on a slow machine, not at its deadline.
           const [dropper, other] = onSharedLedger(
             { mine: ledger, theirs },
@@ -682,19 +690,7 @@ describe('facilitator engine: lost broadcasts and abandoned claims', () => {
     try {
       const ledger = new InMemoryLedger();
       const real = createChainClient({ network: 'testnet', url: devnet.url, notFoundGraceMs: 0 });
-      const dropped = (txid: string) => ({
-        txid,
-        indexed: true,
-        status: 'dropped_stale_garbage_collect' as const,
-      });
-      const dropping: ChainClient = Object.assign(Object.create(real) as ChainClient, {
-        async getTransaction(txid: string) {
-          return dropped(txid);
-        },
-        async getTransactions(txids: readonly string[]) {
-          return new Map(txids.map((txid) => [txid.replace(/^0x/, ''), dropped(txid)]));
-        },
-      });
+      const dropping = reportsDropped(real, 'dropped_stale_garbage_collect');
       const facilitator = createFacilitator({
         ledger,
         settleTimeoutMs: 20_000,
@@ -723,6 +719,66 @@ describe('facilitator engine: lost broadcasts and abandoned claims', () => {
       await devnet.stop();
     }
   });
+
+  for (const [where, share] of SHARED_LEDGERS) {
+    test(`a drop found mined just as a retry forgets it: the forget leaves it, the buyer under its payment id is served once, the bytes alone nobody (${where})`, () =>
+      onDevnetAndLedger(share, async ({ devnet, ledger, theirs, real }) => {
+        const dropper = createFacilitator({
+          ledger,
+          settleTimeoutMs: 20_000,
+          pollIntervalMs: 20,
+          networks: { testnet: { chain: reportsDropped(real, 'dropped_stale_garbage_collect') } },
+        });
+        // Another process's read of the block lands between this retry's read of the drop and its forget, and moves
+        // the drop to success as the tracker does.
+        let flips = 0;
+        const racing = new Proxy(theirs, {
+          get(target, property, receiver) {
+            const value = Reflect.get(target, property, receiver);
+            if (property === 'forgetDropped' && typeof value === 'function') {
+              return async (paymentTxid: string, createdAt: number) => {
+                const mined = { state: 'success', clearErrorReason: true } as const;
+                if (await target.update(paymentTxid, mined, ['failed'], createdAt)) flips++;
+                return value.call(target, paymentTxid, createdAt);
+              };
+            }
+            return typeof value === 'function' ? value.bind(target) : value;
+          },
+        });
+        const retrier = createFacilitator({
+          ledger: racing,
+          settleTimeoutMs: 20_000,
+          pollIntervalMs: 20,
+          networks: { testnet: { url: devnet.url } },
+        });
+        const requirements = requirementsFor(devnet.accounts[1]!.address);
+        const { txid, payment: paid } = await paysAtNonceZero(devnet, requirements)(400n);
+        const bytesOnly = { ...paid, resource: { url: 'https://seller.example/paid' } };
+        const payment = {
+          ...bytesOnly,
+          extensions: {
+            [PAYMENT_IDENTIFIER]: { info: { required: false, id: 'pay_forget_races_mined_001' } },
+          },
+        };
+        const settled = await dropper.settle(payment, requirements);
+        assert.equal(settled.errorReason, 'transaction_failed');
+        await until(
+          async () => (await real.getTransaction(txid))?.status === 'success',
+          'the payment mined',
+        );
+        const retried = await retrier.settle(payment, requirements);
+        assert.equal(flips, 1, 'the success landed inside the retry');
+        assert.equal(retried.success, true, retried.errorReason);
+        assert.equal(retried.transaction, txid);
+        assert.equal(await theirs.answerOf(txid), 'success');
+        const record = await theirs.get(txid);
+        assert.equal(record?.state, 'success', 'not forgotten');
+        assert.equal(record?.errorMessage, 'dropped_stale_garbage_collect');
+        const replayed = await retrier.settle(bytesOnly, requirements);
+        assert.equal(replayed.errorReason, 'duplicate_settlement');
+        await Promise.all([dropper.idle(), retrier.idle()]);
+      }));
+  }
 
   test('the keeper drops a claim abandoned past its lease, with its sponsor nonce; a retry then settles', async () => {
     const devnet = await startDevnet({ port: 0 });

@@ -29,6 +29,17 @@ async function firstPayment(devnet: Devnet) {
   return { requirements, txid, payload: payment };
 }
 
+/** {@link firstPayment} for a seller's route: its bytes alone, and the same under the payment id `id`. */
+async function firstPaymentNamed(devnet: Devnet, id: string) {
+  const { requirements, txid, payload } = await firstPayment(devnet);
+  const bytesOnly = { ...payload, resource: { url: 'https://seller.example/paid' } };
+  const withId = {
+    ...bytesOnly,
+    extensions: { 'payment-identifier': { info: { required: false, id } } },
+  };
+  return { requirements, txid, bytesOnly, withId };
+}
+
 /**
  * A holder whose status reads do not come back until `release()`: its call neither answers nor gives up. `past` are
  * the options of engines whose clocks run past its time, so that a retry to them takes the broadcast over.
@@ -57,6 +68,27 @@ function hangingHolder(devnet: Devnet, shared: Ledger) {
   });
   const past = { now: () => Date.now() + 300_000, pollIntervalMs: 50, ledger: shared };
   return { holder, release, real, past };
+}
+
+/**
+ * Once the devnet has mined the broadcast payment `txid`, writes what two other processes' trackers would: the drop
+ * one's node reported, then the success another's read of the block found.
+ */
+async function droppedThenMinedElsewhere(real: ChainClient, shared: Ledger, txid: string) {
+  await until(
+    async () => (await real.getTransaction(txid))?.status === 'success',
+    'the payment mined',
+  );
+  const claim = await shared.get(txid);
+  const dropped = {
+    state: 'failed',
+    errorReason: 'transaction_failed',
+    errorMessage: 'dropped_stale_garbage_collect',
+    releaseNonce: true,
+  } as const;
+  assert.ok(await shared.update(txid, dropped, ['broadcast'], claim?.createdAt));
+  const mined = { state: 'success', clearErrorReason: true } as const;
+  assert.ok(await shared.update(txid, mined, ['failed'], claim?.createdAt));
 }
 
 /** The ledger, counting the lease reads made through it. */
@@ -264,22 +296,7 @@ describe('facilitator engine: one answer per payment across engines', () => {
     // node reported, then the success another's read found (as the tracker writes them).
     let written: Promise<void> | undefined;
     const dropThenMined = (txid: string) => {
-      written ??= (async () => {
-        await until(
-          async () => (await real.getTransaction(txid))?.status === 'success',
-          'the payment mined',
-        );
-        const claim = await shared.get(txid);
-        const dropped = {
-          state: 'failed',
-          errorReason: 'transaction_failed',
-          errorMessage: 'dropped_stale_garbage_collect',
-          releaseNonce: true,
-        } as const;
-        assert.ok(await shared.update(txid, dropped, ['broadcast'], claim?.createdAt));
-        const mined = { state: 'success', clearErrorReason: true } as const;
-        assert.ok(await shared.update(txid, mined, ['failed'], claim?.createdAt));
-      })();
+      written ??= droppedThenMinedElsewhere(real, shared, txid);
       return written;
     };
     const following: ChainClient = Object.assign(Object.create(real) as ChainClient, {
@@ -303,14 +320,10 @@ describe('facilitator engine: one answer per payment across engines', () => {
       networks: { testnet: { url: devnet.url } },
     });
     try {
-      const { requirements, txid, payload } = await firstPayment(devnet);
-      const bytesOnly = { ...payload, resource: { url: 'https://seller.example/paid' } };
-      const withId = {
-        ...bytesOnly,
-        extensions: {
-          'payment-identifier': { info: { required: false, id: 'pay_takeover_after_drop_0001' } },
-        },
-      };
+      const { requirements, txid, bytesOnly, withId } = await firstPaymentNamed(
+        devnet,
+        'pay_takeover_after_drop_0001',
+      );
       const original = holder.settle(withId, requirements);
       await until(async () => (await shared.get(txid))?.state === 'broadcast', 'the broadcast');
       const replayed = await stranger.settle(bytesOnly, requirements);
@@ -323,6 +336,57 @@ describe('facilitator engine: one answer per payment across engines', () => {
       assert.equal((await original).success, false);
     } finally {
       release();
+      await Promise.all([holder.idle(), stranger.idle(), sellers.idle()]);
+      await devnet.stop();
+    }
+  });
+  test('a replay waiting on a live holder while other processes find the payment dropped, then mined, is a duplicate when its wait ends; the buyer under its id is served once', async () => {
+    const devnet = await startDevnet({ port: 0 });
+    const shared = new InMemoryLedger();
+    const { holder, release, real } = hangingHolder(devnet, shared);
+    // The holder's keeper renews its lease, so a replay waits for its call; once past the call's time by this
+    // engine's clock (moved on below), the replay no longer waits.
+    let skewMs = 0;
+    const { ledger: counting, counted } = countingLeaseReads(shared);
+    const stranger = createFacilitator({
+      ledger: counting,
+      settleTimeoutMs: 20_000,
+      pollIntervalMs: 50,
+      now: () => Date.now() + skewMs,
+      networks: { testnet: { url: devnet.url } },
+    });
+    const sellers = createFacilitator({
+      ledger: shared,
+      settleTimeoutMs: 20_000,
+      pollIntervalMs: 50,
+      networks: { testnet: { url: devnet.url } },
+    });
+    holder.keeper.start();
+    try {
+      const { requirements, txid, bytesOnly, withId } = await firstPaymentNamed(
+        devnet,
+        'pay_drop_during_wait_00001',
+      );
+      const original = holder.settle(withId, requirements);
+      await until(async () => (await shared.get(txid))?.state === 'broadcast', 'the broadcast');
+      const replaying = stranger.settle(bytesOnly, requirements);
+      await until(() => counted.reads > 0, "the replay's first look at the holder");
+      // Meanwhile other processes find the payment dropped, then mined.
+      await droppedThenMinedElsewhere(real, shared, txid);
+      skewMs = 300_000;
+      const replayed = await replaying;
+      assert.equal(replayed.errorReason, 'duplicate_settlement', 'the bytes alone serve nobody');
+      assert.equal(await shared.answerOf(txid), undefined);
+      const served = await sellers.settle(withId, requirements);
+      assert.equal(served.success, true, served.errorReason);
+      assert.equal(served.transaction, txid);
+      release();
+      const holderAnswer = await original;
+      assert.equal(holderAnswer.errorReason, 'duplicate_settlement', 'one answer in all');
+      assert.equal(await shared.answerOf(txid), 'success');
+    } finally {
+      release();
+      await holder.keeper.stop();
       await Promise.all([holder.idle(), stranger.idle(), sellers.idle()]);
       await devnet.stop();
     }
