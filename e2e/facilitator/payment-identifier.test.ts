@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { until } from '@x402-stacks/test-kit';
 import { PAYMENT_IDENTIFIER } from 'x402-stacks/extensions';
 import {
   createFacilitator,
@@ -226,6 +227,59 @@ describe('facilitator engine: payment-identifier', { timeout: 60_000 }, () => {
     assert.equal((await ledger.paymentIdBinding(key))?.replays, 1);
     const past = await facilitator.settle(paid, requirements());
     assert.equal(past.errorReason, 'duplicate_settlement', 'past maxReplays');
+    await facilitator.idle();
+  });
+
+  test("a pending answer confirmed only after its id's window: the keeper keeps the id of a payment not served yet, the buyer's retry under it is served once, the bytes alone are a duplicate", async () => {
+    let skewMs = 0;
+    const ledger = new InMemoryLedger();
+    const facilitator = engine({
+      ledger,
+      settleTimeoutMs: 300,
+      paymentIdentifier: { windowMs: 60_000 },
+      now: () => Date.now() + skewMs,
+    });
+    const id = 'pay_late_confirm_000000000001';
+    const key = { network: 'stacks:2147483648' as const, payer: devnet().accounts[8]!.address, id };
+    const bytesOnly = {
+      ...(await payload(8, 0n)),
+      resource: { url: 'http://seller.test/late' },
+    };
+    const paid = {
+      ...bytesOnly,
+      extensions: { [PAYMENT_IDENTIFIER]: { info: { required: false, id } } },
+    };
+    const before = seller();
+    devnet().chain.stall(true);
+    let txid = '';
+    try {
+      const first = await facilitator.settle(paid, requirements());
+      assert.equal(first.errorReason, 'settlement_pending');
+      txid = first.transaction;
+      // The mempool holds it past the id's window.
+      skewMs = 60_001;
+    } finally {
+      devnet().chain.stall(false);
+      devnet().mine();
+    }
+    // The seller retries once the facilitator's status says success; the keeper has run past the id's window by then.
+    await until(async () => (await ledger.get(txid))?.state === 'success', 'the confirmation');
+    await facilitator.keeper.runOnce();
+    assert.ok(await ledger.paymentIdBinding(key), 'kept: the payment was not served yet');
+    const replayed = await facilitator.settle(bytesOnly, requirements());
+    assert.equal(replayed.errorReason, 'duplicate_settlement', 'the bytes alone serve nobody');
+    const served = await facilitator.settle(paid, requirements());
+    assert.equal(served.success, true, JSON.stringify(served));
+    assert.equal(await ledger.answerOf(served.transaction), 'success');
+    assert.equal(seller(), before + AMOUNT);
+    const again = await facilitator.settle(paid, requirements());
+    assert.equal(
+      again.errorReason,
+      'duplicate_settlement',
+      'past its window the id replays nothing',
+    );
+    await facilitator.keeper.runOnce();
+    assert.equal(await ledger.paymentIdBinding(key), undefined, 'served: forgotten');
     await facilitator.idle();
   });
 

@@ -1186,6 +1186,57 @@ export function ledgerConformance(
       assert.equal(await ids.binding(key('pay_old0123456789ab')), undefined);
       assert.equal((await ids.binding(key('pay_new0123456789ab')))?.paymentTxid, txidOf(2));
     });
+
+    test('prunePaymentIds keeps, until its second cut-off, the id of a payment that may still be served: in flight, or a success nobody was answered success about', async () => {
+      const ledger = await create();
+      const ids = methods(ledger);
+      /** Claims settlement `seed` and moves it to `state`, answered `answer` when given. */
+      const settled = async (
+        seed: number,
+        state: 'claimed' | 'broadcast' | 'success' | 'failed',
+        answer?: 'pending' | 'success',
+      ) => {
+        const { paymentTxid } = settlement(seed);
+        assert.ok((await ledger.claim(settlement(seed))).claimed);
+        if (state !== 'claimed')
+          await ledger.update(paymentTxid, { state: 'broadcast' }, ['claimed']);
+        if (state === 'success' || state === 'failed') {
+          const ended =
+            state === 'success'
+              ? ({ state } as const)
+              : ({
+                  state,
+                  errorReason: 'transaction_failed',
+                  errorMessage: 'abort_by_response',
+                } as const);
+          assert.ok(await ledger.update(paymentTxid, ended, ['broadcast']));
+        }
+        if (answer) assert.equal(await ledger.recordAnswer(paymentTxid, answer), undefined);
+      };
+      const cases = [
+        ['pay_claimed_000000001', 11, () => settled(11, 'claimed'), true],
+        ['pay_broadcast_0000001', 12, () => settled(12, 'broadcast'), true],
+        ['pay_pending_confirmed', 13, () => settled(13, 'success', 'pending'), true],
+        ['pay_mined_unanswered1', 14, () => settled(14, 'success'), true],
+        ['pay_served_0000000001', 15, () => settled(15, 'success', 'success'), false],
+        ['pay_failed_0000000001', 16, () => settled(16, 'failed'), false],
+        ['pay_never_claimed_001', 17, async () => {}, false],
+      ] as const;
+      for (const [id, seed, settle] of cases) {
+        await settle();
+        await ids.bind(key(id), txidOf(seed), 1_000, WINDOW);
+      }
+      await ids.prune(5_000, 500);
+      for (const [id, seed, , kept] of cases) {
+        assert.equal(
+          (await ids.binding(key(id)))?.paymentTxid,
+          kept ? txidOf(seed) : undefined,
+          id,
+        );
+      }
+      await ids.prune(5_000, 1_001);
+      for (const [id] of cases) assert.equal(await ids.binding(key(id)), undefined, id);
+    });
   });
 
   describe(`${name}: dropped payments`, () => {

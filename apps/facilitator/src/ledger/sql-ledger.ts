@@ -912,8 +912,44 @@ export class SqlLedger implements Ledger {
     return bound.paymentTxid === txid ? 'exhausted' : 'conflict';
   }
 
-  async prunePaymentIds(before: number): Promise<void> {
-    await this.#db.deleteFrom('x402_payment_ids').where('bound_at', '<', String(before)).execute();
+  async prunePaymentIds(before: number, unservedBefore = before): Promise<void> {
+    const lapsed = this.#db.deleteFrom('x402_payment_ids').where('bound_at', '<', String(before));
+    if (unservedBefore >= before) {
+      await lapsed.execute();
+      return;
+    }
+    // The id of a payment that may still be served is kept until `unservedBefore` (Ledger.prunePaymentIds).
+    await lapsed
+      .where(({ eb, or, not, exists, selectFrom }) =>
+        or([
+          eb('bound_at', '<', String(unservedBefore)),
+          not(
+            exists(
+              selectFrom('x402_settlements as s')
+                .select('s.payment_txid')
+                .whereRef('s.payment_txid', '=', 'x402_payment_ids.payment_txid')
+                .where((settled) =>
+                  settled.or([
+                    settled.eb('s.state', 'in', ['claimed', 'broadcast']),
+                    settled.and([
+                      settled.eb('s.state', '=', 'success'),
+                      settled.not(
+                        settled.exists(
+                          settled
+                            .selectFrom('x402_answers as a')
+                            .select('a.payment_txid')
+                            .whereRef('a.payment_txid', '=', 's.payment_txid')
+                            .where('a.answer', '=', 'success'),
+                        ),
+                      ),
+                    ]),
+                  ]),
+                ),
+            ),
+          ),
+        ]),
+      )
+      .execute();
   }
 
   async pruneSponsorFees(before: number): Promise<void> {

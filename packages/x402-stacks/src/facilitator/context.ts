@@ -44,6 +44,11 @@ export type SponsorSettings = {
 export type PaymentIdSettings = {
   readonly windowMs: number;
   readonly maxReplays: number;
+  /**
+   * How long the id of a payment that may still be served outlives its window: a day, or the window when longer
+   * (`Ledger.prunePaymentIds`).
+   */
+  readonly keepUnservedMs: number;
   /** The ledger's `payment-identifier` methods, present together. */
   readonly ledger: Required<
     Pick<Ledger, 'bindPaymentId' | 'paymentIdBinding' | 'replayPaymentId' | 'prunePaymentIds'>
@@ -205,6 +210,11 @@ export function createContext(options: FacilitatorOptions): FacilitatorContext {
 /** A 10-minute window and 3 replays: room for a buyer's retries after a lost response, little for a replayer. */
 const DEFAULT_PAYMENT_ID_WINDOW_MS = 10 * 60_000;
 const DEFAULT_PAYMENT_ID_MAX_REPLAYS = 3;
+/**
+ * A buyer told `settlement_pending` retries under its id once the payment confirms, which a congested mempool can put
+ * off for hours: the id of a payment not served yet is kept a day.
+ */
+const UNSERVED_PAYMENT_ID_MS = 24 * 60 * 60_000;
 
 function paymentIdSettings(
   options: FacilitatorOptions['paymentIdentifier'],
@@ -227,6 +237,7 @@ function paymentIdSettings(
   return {
     windowMs,
     maxReplays,
+    keepUnservedMs: Math.max(windowMs, UNSERVED_PAYMENT_ID_MS),
     ledger: {
       bindPaymentId: bindPaymentId.bind(ledger),
       paymentIdBinding: paymentIdBinding.bind(ledger),

@@ -144,8 +144,12 @@ export function createKeeper(
     if (context.sponsor) {
       await context.ledger.pruneSponsorFees(context.now() - context.sponsor.limits.windowMs);
     }
-    // Ids past their window answer nothing any more: forgotten, they hold no storage either.
-    await context.paymentIds?.ledger.prunePaymentIds(context.now() - context.paymentIds.windowMs);
+    // Ids past their window replay nothing any more: forgotten, they hold no storage either. The id of a payment that
+    // may still be served stays longer, for its buyer's retry once it confirms.
+    if (context.paymentIds) {
+      const { ledger, windowMs, keepUnservedMs } = context.paymentIds;
+      await ledger.prunePaymentIds(context.now() - windowMs, context.now() - keepUnservedMs);
+    }
     return { expired, followed, gapsFilled };
   }
 

@@ -417,8 +417,18 @@ export interface Ledger {
     windowMs: number,
     maxReplays: number,
   ): Promise<PaymentIdReplay>;
-  /** Forgets ids bound before `before` (their window is over, so they answer nothing any more). */
-  prunePaymentIds?(before: number): Promise<void>;
+  /**
+   * Forgets ids bound before `before`: past their window they replay nothing and conflict with nothing. Except, until
+   * `unservedBefore` (default `before`), the id of a payment that may still be served: one in flight, or a success no
+   * call was answered `success` about (answered `settlement_pending`, or a drop found mined). Its buyer retries under
+   * the id once the payment confirms, and only the id tells that retry from a stranger replaying the bytes
+   * (`promotePending` in one-answer.ts). Each such id is a payment in flight or on chain.
+   * @example
+   * ```ts
+   * await ledger.prunePaymentIds(now - 600_000, now - 86_400_000);
+   * ```
+   */
+  prunePaymentIds?(before: number, unservedBefore?: number): Promise<void>;
   /** Forgets sponsor fee records older than `before` (they no longer count against any window). */
   pruneSponsorFees(before: number): Promise<void>;
   /**

@@ -339,10 +339,19 @@ export class InMemoryLedger implements Ledger {
     return 'replayed';
   }
 
-  async prunePaymentIds(before: number): Promise<void> {
+  async prunePaymentIds(before: number, unservedBefore = before): Promise<void> {
     for (const [name, bound] of this.#paymentIds) {
-      if (bound.boundAt < before) this.#paymentIds.delete(name);
+      if (bound.boundAt >= before) continue;
+      if (bound.boundAt >= unservedBefore && this.#mayBeServed(bound.paymentTxid)) continue;
+      this.#paymentIds.delete(name);
     }
+  }
+
+  /** In flight, or a success no call was answered `success` about: see `Ledger.prunePaymentIds`. */
+  #mayBeServed(paymentTxid: string): boolean {
+    const record = this.#byPaymentTxid.get(paymentTxid);
+    if (record?.state === 'claimed' || record?.state === 'broadcast') return true;
+    return record?.state === 'success' && this.#answers.get(paymentTxid)?.answer !== 'success';
   }
 
   async pruneSponsorFees(before: number): Promise<void> {
