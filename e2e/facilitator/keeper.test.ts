@@ -16,6 +16,7 @@ import { PAYMENT_IDENTIFIER } from 'x402-stacks/extensions';
 import type { Ledger } from 'x402-stacks/facilitator';
 import { createPaymentTransaction } from 'x402-stacks/stacks';
 import { signedPayment } from './devnet-payments.js';
+import { writesDrop } from './other-processes.js';
 
 const requirementsFor = (payTo: string) => ({
   scheme: 'exact',
@@ -661,20 +662,7 @@ describe('facilitator engine: lost broadcasts and abandoned claims', () => {
         const keeping = other.keeper.runOnce();
         await reading;
         // A third process, reading a node that let the transaction go, writes the drop as its tracker does.
-        const broadcast = await theirs.get(txid);
-        assert.ok(
-          await theirs.update(
-            txid,
-            {
-              state: 'failed',
-              errorReason: 'transaction_failed',
-              errorMessage: 'dropped_stale_garbage_collect',
-              releaseNonce: true,
-            },
-            ['broadcast'],
-            broadcast?.createdAt,
-          ),
-        );
+        await writesDrop(theirs, txid);
         await keeping;
         const settled = await settling;
         assert.equal(settled.success, true, settled.errorReason);

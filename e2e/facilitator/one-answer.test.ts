@@ -12,6 +12,7 @@ import { until } from '@x402-stacks/test-kit';
 import { createFacilitator, InMemoryLedger, type Ledger } from 'x402-stacks';
 import { type ChainClient, ChainRequestError, createChainClient } from 'x402-stacks/chain';
 import { signedPayment } from './devnet-payments.js';
+import { writesDrop, writesMinedAfterDrop } from './other-processes.js';
 
 const requirementsFor = (payTo: string) => ({
   scheme: 'exact',
@@ -79,16 +80,8 @@ async function droppedThenMinedElsewhere(real: ChainClient, shared: Ledger, txid
     async () => (await real.getTransaction(txid))?.status === 'success',
     'the payment mined',
   );
-  const claim = await shared.get(txid);
-  const dropped = {
-    state: 'failed',
-    errorReason: 'transaction_failed',
-    errorMessage: 'dropped_stale_garbage_collect',
-    releaseNonce: true,
-  } as const;
-  assert.ok(await shared.update(txid, dropped, ['broadcast'], claim?.createdAt));
-  const mined = { state: 'success', clearErrorReason: true } as const;
-  assert.ok(await shared.update(txid, mined, ['failed'], claim?.createdAt));
+  await writesDrop(shared, txid);
+  await writesMinedAfterDrop(shared, txid);
 }
 
 /** The ledger, counting the lease reads made through it. */

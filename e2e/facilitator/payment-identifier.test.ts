@@ -12,9 +12,12 @@ import {
   createFacilitator,
   type FacilitatorOptions,
   InMemoryLedger,
+  type Keeper,
   type Ledger,
+  type PaymentIdBinding,
 } from 'x402-stacks/facilitator';
 import { devnetPayments } from './devnet-payments.js';
+import { writesDrop } from './other-processes.js';
 
 const AMOUNT = 2_500n;
 
@@ -230,7 +233,21 @@ describe('facilitator engine: payment-identifier', { timeout: 60_000 }, () => {
     await facilitator.idle();
   });
 
-  test("a pending answer confirmed only after its id's window: the keeper keeps the id of a payment not served yet, the buyer's retry under it is served once, the bytes alone are a duplicate", async () => {
+  /**
+   * A payment of account `payerIndex` at `nonce` for `url`, settled under the id `id` by an engine with a one-minute
+   * window while the chain mines nothing: answered `settlement_pending`, then the engine's clock moves past the window
+   * and `meanwhile` runs before the block. `skew` moves that clock on again.
+   */
+  async function pendingPastWindow(
+    payerIndex: number,
+    nonce: bigint,
+    { id, url }: { id: string; url: string },
+    meanwhile?: (pending: {
+      ledger: InMemoryLedger;
+      txid: string;
+      keeper: Keeper;
+    }) => Promise<void>,
+  ) {
     let skewMs = 0;
     const ledger = new InMemoryLedger();
     const facilitator = engine({
@@ -239,29 +256,38 @@ describe('facilitator engine: payment-identifier', { timeout: 60_000 }, () => {
       paymentIdentifier: { windowMs: 60_000 },
       now: () => Date.now() + skewMs,
     });
-    const id = 'pay_late_confirm_000000000001';
-    const key = { network: 'stacks:2147483648' as const, payer: devnet().accounts[8]!.address, id };
-    const bytesOnly = {
-      ...(await payload(8, 0n)),
-      resource: { url: 'http://seller.test/late' },
-    };
+    const payer = devnet().accounts[payerIndex]!.address;
+    const key = { network: 'stacks:2147483648' as const, payer, id };
+    const bytesOnly = { ...(await payload(payerIndex, nonce)), resource: { url } };
     const paid = {
       ...bytesOnly,
       extensions: { [PAYMENT_IDENTIFIER]: { info: { required: false, id } } },
     };
-    const before = seller();
     devnet().chain.stall(true);
     let txid = '';
     try {
       const first = await facilitator.settle(paid, requirements());
       assert.equal(first.errorReason, 'settlement_pending');
       txid = first.transaction;
-      // The mempool holds it past the id's window.
       skewMs = 60_001;
+      await meanwhile?.({ ledger, txid, keeper: facilitator.keeper });
     } finally {
       devnet().chain.stall(false);
       devnet().mine();
     }
+    const skew = (ms: number) => {
+      skewMs = ms;
+    };
+    return { ledger, facilitator, key, bytesOnly, paid, txid, skew };
+  }
+
+  test("a pending answer confirmed only after its id's window: the keeper keeps the id of a payment not served yet, the buyer's retry under it is served once, the bytes alone are a duplicate", async () => {
+    const before = seller();
+    const { ledger, facilitator, key, bytesOnly, paid, txid, skew } = await pendingPastWindow(
+      8,
+      0n,
+      { id: 'pay_late_confirm_000000000001', url: 'http://seller.test/late' },
+    );
     // The seller retries once the facilitator's status says success; the keeper has run past the id's window by then.
     await until(async () => (await ledger.get(txid))?.state === 'success', 'the confirmation');
     await facilitator.keeper.runOnce();
@@ -278,8 +304,37 @@ describe('facilitator engine: payment-identifier', { timeout: 60_000 }, () => {
       'duplicate_settlement',
       'past its window the id replays nothing',
     );
+    // Judged once, as it left its window: kept until a day after its first use, then forgotten.
     await facilitator.keeper.runOnce();
-    assert.equal(await ledger.paymentIdBinding(key), undefined, 'served: forgotten');
+    assert.ok(await ledger.paymentIdBinding(key));
+    skew(24 * 60 * 60_000);
+    await facilitator.keeper.runOnce();
+    assert.equal(await ledger.paymentIdBinding(key), undefined, 'a day after its first use');
+    await facilitator.idle();
+  });
+
+  test("a payment another node reported dropped after its id's window, and this process's follow then found mined: the keeper kept the id, the buyer's retry under it is served", async () => {
+    const id = 'pay_drop_then_mined_000000001';
+    const key = { network: 'stacks:2147483648' as const, payer: devnet().accounts[2]!.address, id };
+    let keptWhileDropped: PaymentIdBinding | undefined;
+    const { ledger, facilitator, paid, txid } = await pendingPastWindow(
+      2,
+      1n,
+      { id, url: 'http://seller.test/dropped' },
+      // Past the window, another process's node lets the payment go; a keeper round follows.
+      async (pending) => {
+        await writesDrop(pending.ledger, pending.txid);
+        await pending.keeper.runOnce();
+        keptWhileDropped = await pending.ledger.paymentIdBinding(key);
+      },
+    );
+    assert.ok(keptWhileDropped, 'kept: a drop may still be found mined');
+    // This process's follow, under way since the broadcast, reads the block.
+    await until(async () => (await ledger.get(txid))?.state === 'success', 'the drop found mined');
+    await facilitator.keeper.runOnce();
+    const served = await facilitator.settle(paid, requirements());
+    assert.equal(served.success, true, JSON.stringify(served));
+    assert.equal(served.transaction, txid);
     await facilitator.idle();
   });
 

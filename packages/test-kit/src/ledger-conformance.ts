@@ -1187,55 +1187,78 @@ export function ledgerConformance(
       assert.equal((await ids.binding(key('pay_new0123456789ab')))?.paymentTxid, txidOf(2));
     });
 
-    test('prunePaymentIds keeps, until its second cut-off, the id of a payment that may still be served: in flight, or a success nobody was answered success about', async () => {
+    test('prunePaymentIds keeps, until unservedBefore, the id of a payment that may still be served: claimed for a resource, answered no success, and in flight, a success or a drop', async () => {
       const ledger = await create();
       const ids = methods(ledger);
-      /** Claims settlement `seed` and moves it to `state`, answered `answer` when given. */
+      const resource = 'https://seller.example/paid';
+      /** Claims settlement `seed` (for `resource` unless told otherwise), moves it to `state` and answers `answer`. */
       const settled = async (
         seed: number,
-        state: 'claimed' | 'broadcast' | 'success' | 'failed',
-        answer?: 'pending' | 'success',
+        state: 'claimed' | 'broadcast' | 'success' | 'aborted' | 'dropped',
+        {
+          answer,
+          forResource = true,
+        }: { answer?: 'pending' | 'success'; forResource?: boolean } = {},
       ) => {
-        const { paymentTxid } = settlement(seed);
-        assert.ok((await ledger.claim(settlement(seed))).claimed);
+        const claimed = settlement(seed, forResource ? { resource } : {});
+        assert.ok((await ledger.claim(claimed)).claimed);
+        const { paymentTxid } = claimed;
         if (state !== 'claimed')
           await ledger.update(paymentTxid, { state: 'broadcast' }, ['claimed']);
-        if (state === 'success' || state === 'failed') {
-          const ended =
-            state === 'success'
-              ? ({ state } as const)
-              : ({
-                  state,
-                  errorReason: 'transaction_failed',
-                  errorMessage: 'abort_by_response',
-                } as const);
-          assert.ok(await ledger.update(paymentTxid, ended, ['broadcast']));
-        }
+        const failed = { state: 'failed', errorReason: 'transaction_failed' } as const;
+        const ended =
+          state === 'success'
+            ? ({ state } as const)
+            : state === 'aborted'
+              ? { ...failed, errorMessage: 'abort_by_response' }
+              : state === 'dropped'
+                ? {
+                    ...failed,
+                    errorMessage: 'dropped_stale_garbage_collect',
+                    releaseNonce: true as const,
+                  }
+                : undefined;
+        if (ended) assert.ok(await ledger.update(paymentTxid, ended, ['broadcast']));
         if (answer) assert.equal(await ledger.recordAnswer(paymentTxid, answer), undefined);
       };
       const cases = [
         ['pay_claimed_000000001', 11, () => settled(11, 'claimed'), true],
         ['pay_broadcast_0000001', 12, () => settled(12, 'broadcast'), true],
-        ['pay_pending_confirmed', 13, () => settled(13, 'success', 'pending'), true],
+        ['pay_pending_confirmed', 13, () => settled(13, 'success', { answer: 'pending' }), true],
         ['pay_mined_unanswered1', 14, () => settled(14, 'success'), true],
-        ['pay_served_0000000001', 15, () => settled(15, 'success', 'success'), false],
-        ['pay_failed_0000000001', 16, () => settled(16, 'failed'), false],
-        ['pay_never_claimed_001', 17, async () => {}, false],
+        ['pay_dropped_000000001', 15, () => settled(15, 'dropped'), true],
+        ['pay_served_0000000001', 16, () => settled(16, 'success', { answer: 'success' }), false],
+        ['pay_aborted_000000001', 17, () => settled(17, 'aborted'), false],
+        ['pay_no_resource_00001', 18, () => settled(18, 'success', { forResource: false }), false],
+        ['pay_never_claimed_001', 19, async () => {}, false],
       ] as const;
       for (const [id, seed, settle] of cases) {
         await settle();
         await ids.bind(key(id), txidOf(seed), 1_000, WINDOW);
       }
-      await ids.prune(5_000, 500);
-      for (const [id, seed, , kept] of cases) {
-        assert.equal(
-          (await ids.binding(key(id)))?.paymentTxid,
-          kept ? txidOf(seed) : undefined,
-          id,
-        );
-      }
-      await ids.prune(5_000, 1_001);
-      for (const [id] of cases) assert.equal(await ids.binding(key(id)), undefined, id);
+      /** The ids still bound, of `cases`. */
+      const bound = async () => {
+        const kept: string[] = [];
+        for (const [id] of cases) if (await ids.binding(key(id))) kept.push(id);
+        return kept;
+      };
+      const mayBeServed = cases.filter(([, , , kept]) => kept).map(([id]) => id);
+      // Judged before it left the window: nothing goes.
+      await ids.prune(1_000, { unservedBefore: 500 });
+      assert.equal((await bound()).length, cases.length);
+      await ids.prune(5_000, { unservedBefore: 500 });
+      assert.deepEqual(await bound(), mayBeServed);
+      // Judged once: an id judged by an earlier call is not judged again, whatever its payment became since.
+      assert.equal(await ledger.recordAnswer(txidOf(14), 'success'), undefined);
+      await ids.prune(6_000, { unservedBefore: 500, judgedFrom: 5_000 });
+      assert.deepEqual(await bound(), mayBeServed);
+      await ids.prune(6_000, { unservedBefore: 500 });
+      assert.deepEqual(
+        await bound(),
+        mayBeServed.filter((id) => id !== 'pay_mined_unanswered1'),
+      );
+      await ids.prune(6_000, { unservedBefore: 1_001, judgedFrom: 5_000 });
+      assert.deepEqual(await bound(), []);
     });
   });
 

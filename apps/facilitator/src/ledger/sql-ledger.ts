@@ -13,6 +13,7 @@ import type {
   PaymentIdBinding,
   PaymentIdKey,
   PaymentIdReplay,
+  PaymentIdRetention,
   ReleaseOptions,
   SendClaimResult,
   SettlementAnswer,
@@ -912,42 +913,54 @@ export class SqlLedger implements Ledger {
     return bound.paymentTxid === txid ? 'exhausted' : 'conflict';
   }
 
-  async prunePaymentIds(before: number, unservedBefore = before): Promise<void> {
-    const lapsed = this.#db.deleteFrom('x402_payment_ids').where('bound_at', '<', String(before));
-    if (unservedBefore >= before) {
-      await lapsed.execute();
+  async prunePaymentIds(before: number, keep?: PaymentIdRetention): Promise<void> {
+    if (!keep) {
+      await this.#db
+        .deleteFrom('x402_payment_ids')
+        .where('bound_at', '<', String(before))
+        .execute();
       return;
     }
-    // The id of a payment that may still be served is kept until `unservedBefore` (Ledger.prunePaymentIds).
-    await lapsed
-      .where(({ eb, or, not, exists, selectFrom }) =>
-        or([
-          eb('bound_at', '<', String(unservedBefore)),
-          not(
-            exists(
-              selectFrom('x402_settlements as s')
-                .select('s.payment_txid')
-                .whereRef('s.payment_txid', '=', 'x402_payment_ids.payment_txid')
-                .where((settled) =>
-                  settled.or([
-                    settled.eb('s.state', 'in', ['claimed', 'broadcast']),
-                    settled.and([
-                      settled.eb('s.state', '=', 'success'),
-                      settled.not(
-                        settled.exists(
-                          settled
-                            .selectFrom('x402_answers as a')
-                            .select('a.payment_txid')
-                            .whereRef('a.payment_txid', '=', 's.payment_txid')
-                            .where('a.answer', '=', 'success'),
-                        ),
-                      ),
+    const { unservedBefore, judgedFrom = unservedBefore } = keep;
+    await this.#db
+      .deleteFrom('x402_payment_ids')
+      .where('bound_at', '<', String(Math.min(before, unservedBefore)))
+      .execute();
+    // Two ranges of the bound_at index, not one condition over every id past the window: each id is judged once, as
+    // it leaves the window, and the ids kept are not read again round after round.
+    await this.#db
+      .deleteFrom('x402_payment_ids')
+      .where('bound_at', '>=', String(Math.max(judgedFrom, unservedBefore)))
+      .where('bound_at', '<', String(before))
+      .where(({ not, exists, selectFrom }) =>
+        not(
+          exists(
+            selectFrom('x402_settlements as s')
+              .select('s.payment_txid')
+              .whereRef('s.payment_txid', '=', 'x402_payment_ids.payment_txid')
+              .where('s.resource', 'is not', null)
+              .where(({ eb, or, and, not: none, exists: any, selectFrom: from }) =>
+                and([
+                  none(
+                    any(
+                      from('x402_answers as a')
+                        .select('a.payment_txid')
+                        .whereRef('a.payment_txid', '=', 's.payment_txid')
+                        .where('a.answer', '=', 'success'),
+                    ),
+                  ),
+                  or([
+                    eb('s.state', '!=', 'failed'),
+                    // A drop: both nonces given back (a failure on chain keeps its payer's).
+                    and([
+                      eb('s.error_reason', '=', 'transaction_failed'),
+                      eb('s.nonce_claimed', '=', 0),
                     ]),
                   ]),
-                ),
-            ),
+                ]),
+              ),
           ),
-        ]),
+        ),
       )
       .execute();
   }

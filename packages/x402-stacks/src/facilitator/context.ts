@@ -45,8 +45,8 @@ export type PaymentIdSettings = {
   readonly windowMs: number;
   readonly maxReplays: number;
   /**
-   * How long the id of a payment that may still be served outlives its window: a day, or the window when longer
-   * (`Ledger.prunePaymentIds`).
+   * How long after its first use the id of a payment that may still be served is kept: a day, or the window when
+   * longer (`Ledger.prunePaymentIds`).
    */
   readonly keepUnservedMs: number;
   /** The ledger's `payment-identifier` methods, present together. */

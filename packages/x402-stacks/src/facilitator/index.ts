@@ -51,6 +51,7 @@ export type {
   PaymentIdBinding,
   PaymentIdKey,
   PaymentIdReplay,
+  PaymentIdRetention,
   ReleaseOptions,
   SendClaimResult,
   SettlementAnswer,

@@ -77,6 +77,26 @@ export function createKeeper(
   const fillersSent = new Map<string, { txid: string; at: number }>();
   let timer: NodeJS.Timeout | undefined;
   let round: Promise<KeeperReport> | undefined;
+  /** Where this keeper's last prune of payment ids left the window: the ids past it were judged then. */
+  let idsJudgedBefore: number | undefined;
+
+  /**
+   * Ids past their window replay nothing any more: forgotten, they hold no storage either. The id of a payment that
+   * may still be served stays up to `keepUnservedMs` from its first use, for its buyer's retry once the payment
+   * confirms; each id is judged once, as it leaves the window. Not per network, and idempotent like the discovery
+   * prune: every process may prune.
+   */
+  async function prunePaymentIds(): Promise<void> {
+    if (!context.paymentIds) return;
+    const { ledger, windowMs, keepUnservedMs } = context.paymentIds;
+    const now = context.now();
+    const before = now - windowMs;
+    await ledger.prunePaymentIds(before, {
+      unservedBefore: now - keepUnservedMs,
+      ...(idsJudgedBefore === undefined ? {} : { judgedFrom: idsJudgedBefore }),
+    });
+    idsJudgedBefore = before;
+  }
 
   async function runOnce(): Promise<KeeperReport> {
     round ??= (async () => {
@@ -95,6 +115,7 @@ export function createKeeper(
         }
         // Not per network, and idempotent: every process may prune, whichever keeper holds the leases.
         await context.discovery?.prune(context.now()).catch(() => undefined);
+        await prunePaymentIds();
         // Each mechanism takes its own leases for what must run in one process at a time.
         for (const mechanism of mechanisms) await mechanism.keeperRound?.();
       } finally {
@@ -143,12 +164,6 @@ export function createKeeper(
       : 0;
     if (context.sponsor) {
       await context.ledger.pruneSponsorFees(context.now() - context.sponsor.limits.windowMs);
-    }
-    // Ids past their window replay nothing any more: forgotten, they hold no storage either. The id of a payment that
-    // may still be served stays longer, for its buyer's retry once it confirms.
-    if (context.paymentIds) {
-      const { ledger, windowMs, keepUnservedMs } = context.paymentIds;
-      await ledger.prunePaymentIds(context.now() - windowMs, context.now() - keepUnservedMs);
     }
     return { expired, followed, gapsFilled };
   }

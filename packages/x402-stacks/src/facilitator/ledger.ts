@@ -151,6 +151,18 @@ export type PaymentIdBinding = {
   readonly replays: number;
 };
 
+/** Which ids past their window `Ledger.prunePaymentIds` keeps for a payment that may still be served. */
+export type PaymentIdRetention = {
+  /** Ids bound before this go whatever their payment's state. */
+  readonly unservedBefore: number;
+  /**
+   * Only ids bound at or after this are judged; those bound before it were judged by an earlier call and kept, and
+   * stay until `unservedBefore` passes them. Each id is judged once, as it leaves its window, not on every call.
+   * Default: every id past its window is judged.
+   */
+  readonly judgedFrom?: number;
+};
+
 /** What `replayPaymentId` decided. */
 export type PaymentIdReplay =
   /** Counted: answer the stored outcome again. */
@@ -418,17 +430,18 @@ export interface Ledger {
     maxReplays: number,
   ): Promise<PaymentIdReplay>;
   /**
-   * Forgets ids bound before `before`: past their window they replay nothing and conflict with nothing. Except, until
-   * `unservedBefore` (default `before`), the id of a payment that may still be served: one in flight, or a success no
-   * call was answered `success` about (answered `settlement_pending`, or a drop found mined). Its buyer retries under
-   * the id once the payment confirms, and only the id tells that retry from a stranger replaying the bytes
-   * (`promotePending` in one-answer.ts). Each such id is a payment in flight or on chain.
+   * Forgets ids bound before `before`: past their window they replay nothing and conflict with nothing. With `keep`,
+   * the id of a payment that may still be served is kept until `keep.unservedBefore`: its buyer retries under the id
+   * once the payment confirms, and only the id tells that retry from a stranger replaying the bytes (`promotePending`
+   * in one-answer.ts). Such a payment was claimed for a resource, no call was answered `success` about it, and it is in
+   * flight, a success, or a drop (failed `transaction_failed` with its nonces given back, which a read of another node
+   * may still find mined). Each is a payment in flight or sent to the chain.
    * @example
    * ```ts
-   * await ledger.prunePaymentIds(now - 600_000, now - 86_400_000);
+   * await ledger.prunePaymentIds(now - 600_000, { unservedBefore: now - 86_400_000, judgedFrom: lastBefore });
    * ```
    */
-  prunePaymentIds?(before: number, unservedBefore?: number): Promise<void>;
+  prunePaymentIds?(before: number, keep?: PaymentIdRetention): Promise<void>;
   /** Forgets sponsor fee records older than `before` (they no longer count against any window). */
   pruneSponsorFees(before: number): Promise<void>;
   /**

@@ -6,6 +6,7 @@ import type {
   PaymentIdBinding,
   PaymentIdKey,
   PaymentIdReplay,
+  PaymentIdRetention,
   ReleaseOptions,
   SendClaimResult,
   SettlementAnswer,
@@ -339,19 +340,28 @@ export class InMemoryLedger implements Ledger {
     return 'replayed';
   }
 
-  async prunePaymentIds(before: number, unservedBefore = before): Promise<void> {
+  async prunePaymentIds(before: number, keep?: PaymentIdRetention): Promise<void> {
     for (const [name, bound] of this.#paymentIds) {
       if (bound.boundAt >= before) continue;
-      if (bound.boundAt >= unservedBefore && this.#mayBeServed(bound.paymentTxid)) continue;
+      if (keep && bound.boundAt >= keep.unservedBefore) {
+        const judged = keep.judgedFrom !== undefined && bound.boundAt < keep.judgedFrom;
+        if (judged || this.#mayBeServed(bound.paymentTxid)) continue;
+      }
       this.#paymentIds.delete(name);
     }
   }
 
-  /** In flight, or a success no call was answered `success` about: see `Ledger.prunePaymentIds`. */
+  /** See `Ledger.prunePaymentIds`. */
   #mayBeServed(paymentTxid: string): boolean {
     const record = this.#byPaymentTxid.get(paymentTxid);
-    if (record?.state === 'claimed' || record?.state === 'broadcast') return true;
-    return record?.state === 'success' && this.#answers.get(paymentTxid)?.answer !== 'success';
+    if (!record || record.resource === undefined) return false;
+    if (this.#answers.get(paymentTxid)?.answer === 'success') return false;
+    if (record.state !== 'failed') return true;
+    // A drop: both nonces given back (a failure on chain keeps its payer's).
+    return (
+      record.errorReason === 'transaction_failed' &&
+      this.#byNonce.get(nonceKeyOf(record)) !== record.paymentTxid
+    );
   }
 
   async pruneSponsorFees(before: number): Promise<void> {

@@ -215,7 +215,7 @@ export async function answerRetry(
  * The retry must also name the payment id bound to the payment when it was claimed. Once broadcast, a payment's
  * bytes are public (the mempool, the block) and its route's requirements are in the route's 402: without the id, a
  * stranger copying them would be served in the buyer's place, and the buyer's own retry refused. The id is known to
- * the buyer and its seller alone. A payment claimed without an id is never turned: its pending answer stands.
+ * the buyer and its seller alone. A payment no id names is never turned: its pending answer stands.
  * A caller that hung up does not turn it either.
  *
  * A drop found mined since (track.ts) that no call answered is served the same way, to the one retry naming its id,
