@@ -109,6 +109,10 @@ describe('facilitator engine: payment-identifier', { timeout: 60_000 }, () => {
       'duplicate_settlement',
     );
     clock += 1;
+    // Another process's keeper holds the network: this one still prunes the ids, which are not per network.
+    assert.ok(
+      await ledger.acquireLease('keeper:stacks:2147483648', 'another process', 600_000, clock),
+    );
     await facilitator.keeper.runOnce();
     assert.equal(await ledger.paymentIdBinding(key), undefined, 'pruned past its window');
   });
@@ -234,13 +238,12 @@ describe('facilitator engine: payment-identifier', { timeout: 60_000 }, () => {
   });
 
   /**
-   * A payment of account `payerIndex` at `nonce` for `url`, settled under the id `id` by an engine with a one-minute
-   * window while the chain mines nothing: answered `settlement_pending`, then the engine's clock moves past the window
-   * and `meanwhile` runs before the block. `skew` moves that clock on again.
+   * A payment of account `payerIndex` at its next nonce for `url`, settled under the id `id` by an engine with a
+   * one-minute window while the chain mines nothing: answered `settlement_pending`, then the engine's clock moves past
+   * the window and `meanwhile` runs before the block. `skew` moves that clock on again.
    */
   async function pendingPastWindow(
     payerIndex: number,
-    nonce: bigint,
     { id, url }: { id: string; url: string },
     meanwhile?: (pending: {
       ledger: InMemoryLedger;
@@ -258,6 +261,7 @@ describe('facilitator engine: payment-identifier', { timeout: 60_000 }, () => {
     });
     const payer = devnet().accounts[payerIndex]!.address;
     const key = { network: 'stacks:2147483648' as const, payer, id };
+    const nonce = devnet().chain.state.nonce(payer);
     const bytesOnly = { ...(await payload(payerIndex, nonce)), resource: { url } };
     const paid = {
       ...bytesOnly,
@@ -283,34 +287,36 @@ describe('facilitator engine: payment-identifier', { timeout: 60_000 }, () => {
 
   test("a pending answer confirmed only after its id's window: the keeper keeps the id of a payment not served yet, the buyer's retry under it is served once, the bytes alone are a duplicate", async () => {
     const before = seller();
-    const { ledger, facilitator, key, bytesOnly, paid, txid, skew } = await pendingPastWindow(
-      8,
-      0n,
-      { id: 'pay_late_confirm_000000000001', url: 'http://seller.test/late' },
-    );
-    // The seller retries once the facilitator's status says success; the keeper has run past the id's window by then.
-    await until(async () => (await ledger.get(txid))?.state === 'success', 'the confirmation');
-    await facilitator.keeper.runOnce();
-    assert.ok(await ledger.paymentIdBinding(key), 'kept: the payment was not served yet');
-    const replayed = await facilitator.settle(bytesOnly, requirements());
-    assert.equal(replayed.errorReason, 'duplicate_settlement', 'the bytes alone serve nobody');
-    const served = await facilitator.settle(paid, requirements());
-    assert.equal(served.success, true, JSON.stringify(served));
-    assert.equal(await ledger.answerOf(served.transaction), 'success');
-    assert.equal(seller(), before + AMOUNT);
-    const again = await facilitator.settle(paid, requirements());
-    assert.equal(
-      again.errorReason,
-      'duplicate_settlement',
-      'past its window the id replays nothing',
-    );
-    // Judged once, as it left its window: kept until a day after its first use, then forgotten.
-    await facilitator.keeper.runOnce();
-    assert.ok(await ledger.paymentIdBinding(key));
-    skew(24 * 60 * 60_000);
-    await facilitator.keeper.runOnce();
-    assert.equal(await ledger.paymentIdBinding(key), undefined, 'a day after its first use');
-    await facilitator.idle();
+    const { ledger, facilitator, key, bytesOnly, paid, txid, skew } = await pendingPastWindow(8, {
+      id: 'pay_late_confirm_000000000001',
+      url: 'http://seller.test/late',
+    });
+    try {
+      // The seller retries once the facilitator's status says success; the keeper has run past the id's window by then.
+      await until(async () => (await ledger.get(txid))?.state === 'success', 'the confirmation');
+      await facilitator.keeper.runOnce();
+      assert.ok(await ledger.paymentIdBinding(key), 'kept: the payment was not served yet');
+      const replayed = await facilitator.settle(bytesOnly, requirements());
+      assert.equal(replayed.errorReason, 'duplicate_settlement', 'the bytes alone serve nobody');
+      const served = await facilitator.settle(paid, requirements());
+      assert.equal(served.success, true, JSON.stringify(served));
+      assert.equal(await ledger.answerOf(served.transaction), 'success');
+      assert.equal(seller(), before + AMOUNT);
+      const again = await facilitator.settle(paid, requirements());
+      assert.equal(
+        again.errorReason,
+        'duplicate_settlement',
+        'past its window the id replays nothing',
+      );
+      // Judged once, as it left its window: kept until a day after its first use, then forgotten.
+      await facilitator.keeper.runOnce();
+      assert.ok(await ledger.paymentIdBinding(key));
+      skew(24 * 60 * 60_000);
+      await facilitator.keeper.runOnce();
+      assert.equal(await ledger.paymentIdBinding(key), undefined, 'a day after its first use');
+    } finally {
+      await facilitator.idle();
+    }
   });
 
   test("a payment another node reported dropped after its id's window, and this process's follow then found mined: the keeper kept the id, the buyer's retry under it is served", async () => {
@@ -319,7 +325,6 @@ describe('facilitator engine: payment-identifier', { timeout: 60_000 }, () => {
     let keptWhileDropped: PaymentIdBinding | undefined;
     const { ledger, facilitator, paid, txid } = await pendingPastWindow(
       2,
-      1n,
       { id, url: 'http://seller.test/dropped' },
       // Past the window, another process's node lets the payment go; a keeper round follows.
       async (pending) => {
@@ -328,14 +333,20 @@ describe('facilitator engine: payment-identifier', { timeout: 60_000 }, () => {
         keptWhileDropped = await pending.ledger.paymentIdBinding(key);
       },
     );
-    assert.ok(keptWhileDropped, 'kept: a drop may still be found mined');
-    // This process's follow, under way since the broadcast, reads the block.
-    await until(async () => (await ledger.get(txid))?.state === 'success', 'the drop found mined');
-    await facilitator.keeper.runOnce();
-    const served = await facilitator.settle(paid, requirements());
-    assert.equal(served.success, true, JSON.stringify(served));
-    assert.equal(served.transaction, txid);
-    await facilitator.idle();
+    try {
+      assert.ok(keptWhileDropped, 'kept: a drop may still be found mined');
+      // This process's follow, under way since the broadcast, reads the block.
+      await until(
+        async () => (await ledger.get(txid))?.state === 'success',
+        'the drop found mined',
+      );
+      await facilitator.keeper.runOnce();
+      const served = await facilitator.settle(paid, requirements());
+      assert.equal(served.success, true, JSON.stringify(served));
+      assert.equal(served.transaction, txid);
+    } finally {
+      await facilitator.idle();
+    }
   });
 
   test('a payment that failed on chain is answered its failure again, never served', async () => {

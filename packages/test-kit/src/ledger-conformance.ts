@@ -8,6 +8,7 @@ import { describe, test } from 'node:test';
 import type {
   Ledger,
   NewSettlement,
+  SettlementUpdate,
   SponsorLimits,
   SponsorshipResult,
 } from '../../x402-stacks/src/facilitator/ledger.js';
@@ -1194,7 +1195,7 @@ export function ledgerConformance(
       /** Claims settlement `seed` (for `resource` unless told otherwise), moves it to `state` and answers `answer`. */
       const settled = async (
         seed: number,
-        state: 'claimed' | 'broadcast' | 'success' | 'aborted' | 'dropped',
+        state: 'claimed' | 'broadcast' | 'success' | 'aborted' | 'dropped' | 'refused',
         {
           answer,
           forResource = true,
@@ -1206,18 +1207,21 @@ export function ledgerConformance(
         if (state !== 'claimed')
           await ledger.update(paymentTxid, { state: 'broadcast' }, ['claimed']);
         const failed = { state: 'failed', errorReason: 'transaction_failed' } as const;
-        const ended =
-          state === 'success'
-            ? ({ state } as const)
-            : state === 'aborted'
-              ? { ...failed, errorMessage: 'abort_by_response' }
-              : state === 'dropped'
-                ? {
-                    ...failed,
-                    errorMessage: 'dropped_stale_garbage_collect',
-                    releaseNonce: true as const,
-                  }
-                : undefined;
+        const endings: Record<typeof state, SettlementUpdate | undefined> = {
+          claimed: undefined,
+          broadcast: undefined,
+          success: { state: 'success' },
+          aborted: { ...failed, errorMessage: 'abort_by_response' },
+          dropped: { ...failed, errorMessage: 'dropped_stale_garbage_collect', releaseNonce: true },
+          // The node's refusal, its nonces given back.
+          refused: {
+            state: 'failed',
+            errorReason: 'broadcast_failed',
+            errorMessage: 'ConflictingNonceInMempool',
+            releaseNonce: true,
+          },
+        };
+        const ended = endings[state];
         if (ended) assert.ok(await ledger.update(paymentTxid, ended, ['broadcast']));
         if (answer) assert.equal(await ledger.recordAnswer(paymentTxid, answer), undefined);
       };
@@ -1230,7 +1234,8 @@ export function ledgerConformance(
         ['pay_served_0000000001', 16, () => settled(16, 'success', { answer: 'success' }), false],
         ['pay_aborted_000000001', 17, () => settled(17, 'aborted'), false],
         ['pay_no_resource_00001', 18, () => settled(18, 'success', { forResource: false }), false],
-        ['pay_never_claimed_001', 19, async () => {}, false],
+        ['pay_refused_000000001', 19, () => settled(19, 'refused'), false],
+        ['pay_never_claimed_001', 20, async () => {}, false],
       ] as const;
       for (const [id, seed, settle] of cases) {
         await settle();
@@ -1243,8 +1248,9 @@ export function ledgerConformance(
         return kept;
       };
       const mayBeServed = cases.filter(([, , , kept]) => kept).map(([id]) => id);
-      // Judged before it left the window: nothing goes.
+      // Judged before it left the window, or past where the judgement starts: nothing goes.
       await ids.prune(1_000, { unservedBefore: 500 });
+      await ids.prune(5_000, { unservedBefore: 500, judgedFrom: 5_000 });
       assert.equal((await bound()).length, cases.length);
       await ids.prune(5_000, { unservedBefore: 500 });
       assert.deepEqual(await bound(), mayBeServed);

@@ -922,47 +922,51 @@ export class SqlLedger implements Ledger {
       return;
     }
     const { unservedBefore, judgedFrom = unservedBefore } = keep;
-    await this.#db
-      .deleteFrom('x402_payment_ids')
-      .where('bound_at', '<', String(Math.min(before, unservedBefore)))
-      .execute();
+    const judgedSince = Math.max(judgedFrom, unservedBefore);
     // Two ranges of the bound_at index, not one condition over every id past the window: each id is judged once, as
-    // it leaves the window, and the ids kept are not read again round after round.
-    await this.#db
-      .deleteFrom('x402_payment_ids')
-      .where('bound_at', '>=', String(Math.max(judgedFrom, unservedBefore)))
-      .where('bound_at', '<', String(before))
-      .where(({ not, exists, selectFrom }) =>
-        not(
-          exists(
-            selectFrom('x402_settlements as s')
-              .select('s.payment_txid')
-              .whereRef('s.payment_txid', '=', 'x402_payment_ids.payment_txid')
-              .where('s.resource', 'is not', null)
-              .where(({ eb, or, and, not: none, exists: any, selectFrom: from }) =>
-                and([
-                  none(
-                    any(
-                      from('x402_answers as a')
-                        .select('a.payment_txid')
-                        .whereRef('a.payment_txid', '=', 's.payment_txid')
-                        .where('a.answer', '=', 'success'),
+    // it leaves the window, and the ids kept are not read again round after round. One transaction: one commit.
+    await this.#db.transaction().execute(async (trx) => {
+      await trx
+        .deleteFrom('x402_payment_ids')
+        .where('bound_at', '<', String(Math.min(before, unservedBefore)))
+        .execute();
+      if (judgedSince >= before) return;
+      await trx
+        .deleteFrom('x402_payment_ids')
+        .where('bound_at', '>=', String(judgedSince))
+        .where('bound_at', '<', String(before))
+        .where(({ not, exists, selectFrom }) =>
+          not(
+            exists(
+              selectFrom('x402_settlements as s')
+                .select('s.payment_txid')
+                .whereRef('s.payment_txid', '=', 'x402_payment_ids.payment_txid')
+                .where('s.resource', 'is not', null)
+                .where(({ eb, or, and, not: none, exists: any, selectFrom: from }) =>
+                  and([
+                    none(
+                      any(
+                        from('x402_answers as a')
+                          .select('a.payment_txid')
+                          .whereRef('a.payment_txid', '=', 's.payment_txid')
+                          .where('a.answer', '=', 'success'),
+                      ),
                     ),
-                  ),
-                  or([
-                    eb('s.state', '!=', 'failed'),
-                    // A drop: both nonces given back (a failure on chain keeps its payer's).
-                    and([
-                      eb('s.error_reason', '=', 'transaction_failed'),
-                      eb('s.nonce_claimed', '=', 0),
+                    or([
+                      eb('s.state', '!=', 'failed'),
+                      // A drop: its payer nonce given back (a failure on chain keeps it).
+                      and([
+                        eb('s.error_reason', '=', 'transaction_failed'),
+                        eb('s.nonce_claimed', '=', 0),
+                      ]),
                     ]),
                   ]),
-                ]),
-              ),
+                ),
+            ),
           ),
-        ),
-      )
-      .execute();
+        )
+        .execute();
+    });
   }
 
   async pruneSponsorFees(before: number): Promise<void> {

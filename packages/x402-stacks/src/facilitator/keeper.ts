@@ -5,11 +5,13 @@
  *   lost (same bytes, same txid: it can never pay twice);
  * - reads every sponsor key's nonces and balance, and fills a nonce gap that no sponsored payment reused in time with
  *   a 1 µSTX transfer of the key's own, so one evicted transaction never holds up the key for good;
- * - forgets sponsor fee records older than the limits' window;
- * - prunes discovery entries no payment refreshed within their window.
+ * - forgets sponsor fee records older than the limits' window.
  * Every round, and every interval while a round runs long, it also renews the process's own lease: the sign that its
  * settle calls may still answer (see liveness.ts).
- * Several processes on one ledger take turns through a lease per network: one keeper works at a time, never two.
+ * Several processes on one ledger take turns through a lease per network: one keeper works at a time, never two. Two
+ * prunes are not per network and are idempotent, so every process runs them each round, after the mechanisms' rounds:
+ * discovery entries no payment refreshed within their window, and `payment-identifier` ids past their window (the id
+ * of a payment that may still be served stays longer: `prunePaymentIds` below).
  * @module
  */
 import type { ChainClient } from '../chain/client.js';
@@ -83,8 +85,8 @@ export function createKeeper(
   /**
    * Ids past their window replay nothing any more: forgotten, they hold no storage either. The id of a payment that
    * may still be served stays up to `keepUnservedMs` from its first use, for its buyer's retry once the payment
-   * confirms; each id is judged once, as it leaves the window. Not per network, and idempotent like the discovery
-   * prune: every process may prune.
+   * confirms. This process judges each id once, as it leaves the window (and every id past its window at its first
+   * round after a start).
    */
   async function prunePaymentIds(): Promise<void> {
     if (!context.paymentIds) return;
@@ -113,11 +115,12 @@ export function createKeeper(
           totals.followed += report.followed;
           totals.gapsFilled += report.gapsFilled;
         }
-        // Not per network, and idempotent: every process may prune, whichever keeper holds the leases.
-        await context.discovery?.prune(context.now()).catch(() => undefined);
-        await prunePaymentIds();
         // Each mechanism takes its own leases for what must run in one process at a time.
         for (const mechanism of mechanisms) await mechanism.keeperRound?.();
+        // Not per network, and idempotent: every process prunes, whichever keeper holds the leases. A prune that fails
+        // is tried again next round (the ids' judgement starts where the last one that succeeded left it).
+        await context.discovery?.prune(context.now()).catch(() => undefined);
+        await prunePaymentIds().catch(() => undefined);
       } finally {
         round = undefined;
       }

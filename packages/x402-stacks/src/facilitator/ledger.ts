@@ -157,7 +157,8 @@ export type PaymentIdRetention = {
   readonly unservedBefore: number;
   /**
    * Only ids bound at or after this are judged; those bound before it were judged by an earlier call and kept, and
-   * stay until `unservedBefore` passes them. Each id is judged once, as it leaves its window, not on every call.
+   * stay until `unservedBefore` passes them. So a caller judges each id once, as it leaves its window, not on every
+   * call.
    * Default: every id past its window is judged.
    */
   readonly judgedFrom?: number;
@@ -434,7 +435,7 @@ export interface Ledger {
    * the id of a payment that may still be served is kept until `keep.unservedBefore`: its buyer retries under the id
    * once the payment confirms, and only the id tells that retry from a stranger replaying the bytes (`promotePending`
    * in one-answer.ts). Such a payment was claimed for a resource, no call was answered `success` about it, and it is in
-   * flight, a success, or a drop (failed `transaction_failed` with its nonces given back, which a read of another node
+   * flight, a success, or a drop (failed `transaction_failed` with its payer nonce given back, which a read of another node
    * may still find mined). Each is a payment in flight or sent to the chain.
    * @example
    * ```ts

@@ -357,7 +357,7 @@ export class InMemoryLedger implements Ledger {
     if (!record || record.resource === undefined) return false;
     if (this.#answers.get(paymentTxid)?.answer === 'success') return false;
     if (record.state !== 'failed') return true;
-    // A drop: both nonces given back (a failure on chain keeps its payer's).
+    // A drop: its payer nonce given back (a failure on chain keeps it).
     return (
       record.errorReason === 'transaction_failed' &&
       this.#byNonce.get(nonceKeyOf(record)) !== record.paymentTxid
