@@ -1266,6 +1266,24 @@ export function ledgerConformance(
       await ids.prune(6_000, { unservedBefore: 1_001, judgedFrom: 5_000 });
       assert.deepEqual(await bound(), []);
     });
+
+    test('an id kept past its window for a payment in flight still lapses: the payer binds it to another payment', async () => {
+      const ledger = await create();
+      const ids = methods(ledger);
+      const id = 'pay_kept_then_reused_1';
+      assert.ok(
+        (await ledger.claim(settlement(31, { resource: 'https://seller.example/paid' }))).claimed,
+      );
+      await ids.bind(key(id), txidOf(31), 1_000, WINDOW);
+      await ids.prune(1_000 + WINDOW + 1, { unservedBefore: 0 });
+      assert.equal((await ids.binding(key(id)))?.paymentTxid, txidOf(31), 'kept');
+      const rebound = await ids.bind(key(id), txidOf(32), 1_000 + WINDOW + 1, WINDOW);
+      assert.deepEqual(rebound, {
+        paymentTxid: txidOf(32),
+        boundAt: 1_000 + WINDOW + 1,
+        replays: 0,
+      });
+    });
   });
 
   describe(`${name}: dropped payments`, () => {
