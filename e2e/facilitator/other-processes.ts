@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import type { Ledger } from 'x402-stacks/facilitator';
 
 /**
- * A drop another process's node reported for the broadcast payment `txid`: failed, `transaction_failed`, both nonces
+ * A drop another process's node reported for the broadcast payment `txid`: failed, `transaction_failed`, its nonces
  * given back. Asserts the settlement was still `broadcast`.
  * @example
  * ```ts

@@ -434,9 +434,9 @@ export interface Ledger {
    * Forgets ids bound before `before`: past their window they replay nothing and conflict with nothing. With `keep`,
    * the id of a payment that may still be served is kept until `keep.unservedBefore`: its buyer retries under the id
    * once the payment confirms, and only the id tells that retry from a stranger replaying the bytes (`promotePending`
-   * in one-answer.ts). Such a payment was claimed for a resource, no call was answered `success` about it, and it is in
-   * flight, a success, or a drop (failed `transaction_failed` with its payer nonce given back, which a read of another node
-   * may still find mined). Each is a payment in flight or sent to the chain.
+   * in one-answer.ts). Such a payment was claimed for a resource, no call was answered `success` about it, and it is
+   * in flight, a success, or a drop (failed `transaction_failed` with its payer nonce given back, which a read of
+   * another node may still find mined). Each is a payment in flight or sent to the chain.
    * @example
    * ```ts
    * await ledger.prunePaymentIds(now - 600_000, { unservedBefore: now - 86_400_000, judgedFrom: lastBefore });
