@@ -103,6 +103,11 @@ describe('Signer', () => {
     );
     const bad = readUnsignedPayment('zz', 'testnet');
     assert.equal(bad.ok === false && bad.reason, 'malformed_transaction');
+    // Bytes the reading does not cover: a signer must not decide on part of what it is handed.
+    for (const cut of [`${unsigned}00`, `${unsigned}${unsigned}`, unsigned.slice(0, -2)]) {
+      const uncovered = readUnsignedPayment(cut, 'testnet');
+      assert.equal(uncovered.ok === false && uncovered.reason, 'malformed_transaction');
+    }
     // A contract call that is not a token transfer: whatever it does, a payment signer has no business signing it.
     const call = await makeUnsignedContractCall({
       publicKey: account.publicKey,

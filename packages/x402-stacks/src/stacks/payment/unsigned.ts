@@ -7,6 +7,7 @@
 import {
   AuthType,
   addressToString,
+  BytesReader,
   ClarityType,
   deserializeTransaction,
   PayloadType,
@@ -74,10 +75,19 @@ export function readUnsignedPayment(
     return problem('malformed_transaction', 'the transaction is not hex of at most 64 KiB');
   }
   let tx: StacksTransactionWire;
+  const reader = new BytesReader(hex);
   try {
-    tx = deserializeTransaction(hex);
+    tx = deserializeTransaction(reader);
   } catch {
     return problem('malformed_transaction', 'the transaction cannot be decoded');
+  }
+  // The decoder neither refuses bytes past the transaction nor notices ones missing from its end (it reads them as
+  // short): a policy decides on the bytes only when they are exactly one transaction.
+  if (reader.readOffset !== hex.length / 2) {
+    return problem(
+      'malformed_transaction',
+      'the transaction has bytes missing or bytes past its end',
+    );
   }
   const network = STACKS_NETWORKS[networkName];
   if (tx.chainId !== network.chainId) {
