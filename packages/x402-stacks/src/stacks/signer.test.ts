@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Cl, makeUnsignedContractCall } from '@stacks/transactions';
 import { PAY_TO, PAYER_KEY } from '@x402-stacks/test-kit/fixtures';
+import { c32addressDecode } from 'c32check';
 import { generateKeypair, privateKeyToAccount } from './accounts.js';
+import { KNOWN_TOKENS } from './assets.js';
 import { SignerError } from './errors.js';
 import { STACKS_NETWORKS } from './networks.js';
 import { checkPaymentTransaction } from './payment/check.js';
@@ -20,8 +22,29 @@ const stx = {
   maxTimeoutSeconds: 60,
 };
 const sbtc = { ...stx, amount: '250', asset: 'sBTC' };
+const SBTC_TESTNET = KNOWN_TOKENS.sBTC.contracts.testnet;
 const build = (signer: Signer | typeof account, requirements = stx) =>
   createPaymentTransaction({ account: signer, requirements, nonce: 3n, fee: 500n });
+
+/** The unsigned bytes a signer is asked to sign for these terms. */
+async function unsignedOf(requirements: typeof stx, memo?: string): Promise<string> {
+  let unsigned = '';
+  const capture: Signer = {
+    ...privateKeySigner(PAYER_KEY, 'testnet'),
+    async signTransaction(request) {
+      unsigned = request.transaction;
+      throw new Error('stop');
+    },
+  };
+  await createPaymentTransaction({
+    account: capture,
+    requirements,
+    nonce: 3n,
+    fee: 500n,
+    ...(memo === undefined ? {} : { memo }),
+  }).catch(() => {});
+  return unsigned;
+}
 
 describe('Signer', () => {
   test('a private key signer makes the very bytes the account makes', async () => {
@@ -82,15 +105,7 @@ describe('Signer', () => {
   });
 
   test('readUnsignedPayment reads payTo, amount and asset from the bytes, and names what it cannot read', async () => {
-    let unsigned = '';
-    const capture: Signer = {
-      ...privateKeySigner(PAYER_KEY, 'testnet'),
-      async signTransaction(request) {
-        unsigned = request.transaction;
-        throw new Error('stop');
-      },
-    };
-    await build(capture).catch(() => {});
+    const unsigned = await unsignedOf(stx);
     const read = readUnsignedPayment(unsigned, 'testnet');
     assert.ok(read.ok);
     assert.deepEqual(
@@ -122,5 +137,33 @@ describe('Signer', () => {
     });
     const other = readUnsignedPayment(call.serialize(), 'testnet');
     assert.equal(other.ok === false && other.reason, 'not_a_payment');
+  });
+
+  test('readUnsignedPayment reads a token payment from its whole bytes, for the contract it calls', async () => {
+    const unsigned = await unsignedOf(sbtc, 'order 42');
+    const read = readUnsignedPayment(unsigned, 'testnet');
+    assert.ok(read.ok);
+    assert.equal(read.asset, `${SBTC_TESTNET}::sbtc-token`);
+    const reasonOf = (hex: string) => {
+      const refused = readUnsignedPayment(hex, 'testnet');
+      return refused.ok ? 'read' : refused.reason;
+    };
+    // The memo is an optional buffer, the last field: cut inside its length prefix, or inside its bytes.
+    const memoAt = unsigned.lastIndexOf(Buffer.from('order 42').toString('hex'));
+    for (const cut of [unsigned.slice(0, memoAt - 4), unsigned.slice(0, -2), `${unsigned}00`]) {
+      assert.equal(reasonOf(cut), 'malformed_transaction');
+    }
+    // The contract appears twice: in the post-condition's asset, then in the payload (version byte, hash160, name).
+    const [version, hash160] = c32addressDecode(SBTC_TESTNET.split('.')[0]!);
+    const contract = `${version.toString(16)}${hash160}0a${Buffer.from('sbtc-token').toString('hex')}`;
+    const inCondition = unsigned.indexOf(contract);
+    const inPayload = unsigned.lastIndexOf(contract);
+    assert.ok(inCondition >= 0 && inPayload > inCondition);
+    const withVersion = (at: number, version: string) =>
+      `${unsigned.slice(0, at)}${version}${unsigned.slice(at + 2)}`;
+    // A post-condition naming the token of another contract than the one called.
+    assert.equal(reasonOf(withVersion(inCondition, '1a')), 'not_a_payment');
+    // A called contract whose address version no address can carry: a refusal, not a throw.
+    assert.equal(reasonOf(withVersion(inPayload, '20')), 'malformed_transaction');
   });
 });

@@ -9,9 +9,7 @@ import {
   type AddressWire,
   AnchorMode,
   AuthType,
-  BytesReader,
   type ClarityValue,
-  deserializeTransaction,
   FungibleConditionCode,
   PayloadType,
   PostConditionMode,
@@ -22,12 +20,11 @@ import {
 import type { ReasonCode } from '../../protocol/reasons.js';
 import { addressFromHash160, parseStacksAddress } from '../address.js';
 import { assetKey, isExactTransferToken, type ResolveAssetOptions, STX_ASSET } from '../assets.js';
-import { fromHex } from '../bytes.js';
 import { STACKS_NETWORKS } from '../networks.js';
 import { transactionIdOf, verifyOriginSignature } from '../signature.js';
 import { parseAtomic } from '../units.js';
 import { MAX_MEMO_BYTES } from './create.js';
-import { readPaymentTransaction } from './read-transaction.js';
+import { decodeTransaction } from './decode-transaction.js';
 import {
   isTermsProblem,
   type PaymentTerms,
@@ -43,6 +40,15 @@ import {
  */
 export type PostConditionPolicy = 'strict' | 'compatible';
 
+/**
+ * What `checkPaymentTransaction` checks besides the requirements: the payer's chain state when known, the
+ * post-condition policy, the largest fee, and token contract overrides. Without chain state the check is offline.
+ * @example
+ * ```ts
+ * const options: CheckPaymentOptions = { expectedNonce: 4n, balance: { stx: 10_000n }, maxFee: 50_000n };
+ * checkPaymentTransaction(transaction, requirements, options);
+ * ```
+ */
 export type CheckPaymentOptions = {
   /** The payer's next possible nonce on chain; the transaction must use it (or one within `maxNonceAhead` of it). */
   expectedNonce?: bigint | number;
@@ -97,12 +103,17 @@ export type InvalidPaymentCheck = {
   readonly sponsored?: boolean;
 };
 
+/**
+ * What `checkPaymentTransaction` found: the payment's facts, or the reason it is refused.
+ * @example
+ * ```ts
+ * const check: PaymentCheck = checkPaymentTransaction(transaction, requirements);
+ * if (!check.isValid) console.error(check.invalidReason, check.invalidMessage);
+ * ```
+ */
 export type PaymentCheck = ValidPaymentCheck | InvalidPaymentCheck;
 
-const HEX = /^[0-9a-fA-F]*$/;
-const MAX_TRANSACTION_BYTES = 64 * 1024;
 const EMPTY_SIGNATURE = '0'.repeat(130);
-const MEMO_WIRE_LENGTH = 34;
 
 /**
  * Checks a signed payment transaction against payment requirements.
@@ -393,54 +404,6 @@ type Refusal = { reason: ReasonCode; message: string };
 /** The transfer a transaction makes, read from either payload kind. `sender` is only set for token calls. */
 type Transfer = { recipient: string; amount: bigint; sender: string | undefined };
 
-function decodeTransaction(
-  transactionHex: string,
-): { raw: Uint8Array; tx: StacksTransactionWire } | { error: string; reason?: ReasonCode } {
-  if (typeof transactionHex !== 'string') return { error: 'the transaction is not a hex string' };
-  const hex = transactionHex.startsWith('0x') ? transactionHex.slice(2) : transactionHex;
-  if (hex.length === 0 || hex.length % 2 !== 0 || !HEX.test(hex)) {
-    return { error: 'the transaction is not an even-length hex string' };
-  }
-  if (hex.length / 2 > MAX_TRANSACTION_BYTES) {
-    return { error: `the transaction is over ${MAX_TRANSACTION_BYTES} bytes` };
-  }
-  const raw = fromHex(hex);
-  const tx = readPaymentTransaction(raw) ?? deserializeWhole(raw);
-  if ('error' in tx) return tx;
-  // A memo that is not UTF-8 decodes lossily, so the decoded transaction no longer re-serializes to these bytes,
-  // and anything that re-serializes it (a sponsor, verifyOrigin) would sign or hash different bytes.
-  if (
-    tx.payload.payloadType === PayloadType.TokenTransfer &&
-    !isCanonicalMemo(raw, tx.payload.memo.content)
-  ) {
-    return { error: 'the memo is not valid UTF-8', reason: 'invalid_exact_stacks_payload_memo' };
-  }
-  return { raw, tx };
-}
-
-/** What `readPaymentTransaction` leaves to @stacks/transactions: the whole decode, its errors in words. */
-function deserializeWhole(raw: Uint8Array): StacksTransactionWire | { error: string } {
-  try {
-    const reader = new BytesReader(raw);
-    const tx = deserializeTransaction(reader);
-    if (reader.consumed === raw.length) return tx;
-    // Trailing bytes would make the txid we report differ from the one the node computes.
-    if (reader.consumed < raw.length) {
-      return { error: `${raw.length - reader.consumed} trailing bytes after the transaction` };
-    }
-    // The reader does not bounds-check length prefixes, so it can run past the end; and a prefix that is itself past
-    // the end reads as no number at all, which leaves `consumed` NaN.
-    const missing = reader.consumed - raw.length;
-    return {
-      error: Number.isFinite(missing)
-        ? `the transaction is truncated: ${missing} bytes missing`
-        : 'the transaction is truncated: a length lies past its end',
-    };
-  } catch (error) {
-    return { error: error instanceof Error ? error.message : String(error) };
-  }
-}
-
 // stacks-core addresses P2PKH with the single-sig version and every other hash mode (P2WPKH included, which is
 // P2SH-wrapped) with the multi-sig version.
 function originAddressVersion(tx: StacksTransactionWire): number {
@@ -451,19 +414,6 @@ function originAddressVersion(tx: StacksTransactionWire): number {
   return tx.auth.spendingCondition.hashMode === AddressHashMode.P2PKH
     ? network.addressVersion.singleSig
     : network.addressVersion.multiSig;
-}
-
-const memoEncoder = new TextEncoder();
-
-function isCanonicalMemo(raw: Uint8Array, content: string): boolean {
-  // The memo is the last field of a token transfer: 34 bytes, zero-padded.
-  const memo = raw.subarray(raw.length - MEMO_WIRE_LENGTH);
-  const encoded = memoEncoder.encode(content);
-  if (encoded.length > MEMO_WIRE_LENGTH) return false;
-  for (let i = 0; i < MEMO_WIRE_LENGTH; i++) {
-    if (memo[i] !== (i < encoded.length ? encoded[i] : 0)) return false;
-  }
-  return true;
 }
 
 // Steps 4 and 5: the payload must be the kind the asset calls for, and a token call must be the token's `transfer`.

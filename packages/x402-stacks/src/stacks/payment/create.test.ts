@@ -129,6 +129,9 @@ describe('createPaymentTransaction', () => {
       ['fee on a sponsored payment', { ...base, sponsored: true, fee: 10n }],
       ['memo over 34 bytes', { ...base, memo: 'x'.repeat(35) }],
       ['memo over 34 bytes in UTF-8', { ...base, memo: 'é'.repeat(18) }],
+      // A reader drops a leading byte order mark, and a lone surrogate has no UTF-8: neither reads back as written.
+      ['memo with a byte order mark', { ...base, memo: '\uFEFForder 42' }],
+      ['memo with a lone surrogate', { ...base, memo: 'order \uD800' }],
       [
         'payTo is the payer',
         { ...base, requirements: { ...base.requirements, payTo: PAYER_TESTNET } },

@@ -26,6 +26,13 @@ import {
 /** The longest memo a Stacks transfer carries, in UTF-8 bytes. */
 export const MAX_MEMO_BYTES = 34;
 
+/**
+ * What `createPaymentTransaction` takes: who pays, the chosen terms, the nonce, and the fee unless sponsored.
+ * @example
+ * ```ts
+ * const options: CreatePaymentTransactionOptions = { account, requirements: accepts[0], nonce: 4n, fee: 1_000n };
+ * ```
+ */
 export type CreatePaymentTransactionOptions = {
   /**
    * The payer: an account (its key signs here) or a {@link Signer} (asked for the signature over the sighash). Its
@@ -46,6 +53,14 @@ export type CreatePaymentTransactionOptions = {
   tokens?: ResolveAssetOptions;
 };
 
+/**
+ * A signed payment, ready to send as `payload.transaction`.
+ * @example
+ * ```ts
+ * const payment: PaymentTransaction = await createPaymentTransaction(options);
+ * console.log(payment.txid, payment.nonce);
+ * ```
+ */
 export type PaymentTransaction = {
   /** Signed transaction, hex without `0x`: the value of `payload.transaction`. */
   readonly transaction: string;
@@ -58,6 +73,7 @@ export type PaymentTransaction = {
 };
 
 const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 
 /**
  * Builds and signs the transaction that pays `requirements`, without broadcasting it or touching the network.
@@ -188,9 +204,16 @@ function readSponsoredFee(value: bigint | number | undefined): bigint {
 function readMemo(memo: string | undefined): string | undefined {
   if (memo === undefined) return undefined;
   if (typeof memo !== 'string') throw new PaymentOptionsError('memo must be a string');
-  const length = encoder.encode(memo).length;
-  if (length > MAX_MEMO_BYTES) {
-    throw new PaymentOptionsError(`memo is ${length} bytes; at most ${MAX_MEMO_BYTES} fit`);
+  const bytes = encoder.encode(memo);
+  if (bytes.length > MAX_MEMO_BYTES) {
+    throw new PaymentOptionsError(`memo is ${bytes.length} bytes; at most ${MAX_MEMO_BYTES} fit`);
+  }
+  // The payment check, the node's API and any signer read the memo back as UTF-8: one that does not read back as
+  // written (a leading byte order mark, a lone surrogate) would make every check of these bytes refuse them.
+  if (decoder.decode(bytes) !== memo) {
+    throw new PaymentOptionsError(
+      'memo does not read back as written in UTF-8 (a byte order mark, a lone surrogate)',
+    );
   }
   return memo;
 }

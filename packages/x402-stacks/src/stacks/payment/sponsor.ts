@@ -27,6 +27,14 @@ import { resolveNetwork, type StacksNetworkInput } from '../networks.js';
 import { transactionIdOf, verifyOriginSignature } from '../signature.js';
 import { readPaymentTransaction } from './read-transaction.js';
 
+/**
+ * What `signAsSponsor` takes: the payer's signed sponsored transaction, and the sponsor's key, fee and nonce.
+ * @example
+ * ```ts
+ * const options: SignAsSponsorOptions = { transaction, privateKey: sponsorKey, fee: 2_000n, nonce: 7n,
+ *   network: 'testnet' };
+ * ```
+ */
 export type SignAsSponsorOptions = {
   /** The payer's signed sponsored transaction, hex with or without `0x`. */
   transaction: string;
@@ -40,6 +48,13 @@ export type SignAsSponsorOptions = {
   network: StacksNetworkInput;
 };
 
+/**
+ * A sponsored transaction once its sponsor signed: the bytes to broadcast and the id the chain will know.
+ * @example
+ * ```ts
+ * const { txid, transaction }: SponsoredTransaction = signAsSponsor(options);
+ * ```
+ */
 export type SponsoredTransaction = {
   /** Id of the sponsored transaction: the one the chain will know it by. */
   readonly txid: string;

@@ -134,7 +134,14 @@ export function formatPrice(
   }
 }
 
-/** Narrows the result of `resolvePaymentTerms`. */
+/**
+ * Narrows the result of `resolvePaymentTerms`.
+ * @example
+ * ```ts
+ * const terms = resolvePaymentTerms(requirements);
+ * if (isTermsProblem(terms)) return { isValid: false, invalidReason: terms.reason };
+ * ```
+ */
 export function isTermsProblem(value: PaymentTerms | TermsProblem): value is TermsProblem {
   return 'reason' in value;
 }

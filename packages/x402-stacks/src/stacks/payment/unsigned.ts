@@ -5,17 +5,18 @@
  * @module
  */
 import {
+  type AddressWire,
   AuthType,
   addressToString,
-  BytesReader,
   ClarityType,
-  deserializeTransaction,
+  type FungiblePostConditionWire,
   PayloadType,
   PostConditionType,
   type StacksTransactionWire,
 } from '@stacks/transactions';
 import { addressFromHash160 } from '../address.js';
 import { STACKS_NETWORKS, type StacksNetworkName } from '../networks.js';
+import { decodeTransaction } from './decode-transaction.js';
 import type { StacksPaymentRequirements } from './terms.js';
 
 /**
@@ -55,8 +56,6 @@ export type UnsignedPaymentProblem = {
   readonly message: string;
 };
 
-const MAX_BYTES = 64 * 1024;
-
 /**
  * Decodes an unsigned (or signed) single-sig payment: a STX transfer, or a SIP-010 `transfer` call with a
  * fungible post-condition naming its asset.
@@ -71,24 +70,10 @@ export function readUnsignedPayment(
 ): UnsignedPayment | UnsignedPaymentProblem {
   const problem = (reason: UnsignedPaymentProblem['reason'], message: string) =>
     ({ ok: false, reason, message }) as const;
-  if (typeof hex !== 'string' || !/^([0-9a-f]{2})+$/i.test(hex) || hex.length / 2 > MAX_BYTES) {
-    return problem('malformed_transaction', 'the transaction is not hex of at most 64 KiB');
-  }
-  let tx: StacksTransactionWire;
-  const reader = new BytesReader(hex);
-  try {
-    tx = deserializeTransaction(reader);
-  } catch {
-    return problem('malformed_transaction', 'the transaction cannot be decoded');
-  }
-  // The decoder neither refuses bytes past the transaction nor notices ones missing from its end (it reads them as
-  // short): a policy decides on the bytes only when they are exactly one transaction.
-  if (reader.readOffset !== hex.length / 2) {
-    return problem(
-      'malformed_transaction',
-      'the transaction has bytes missing or bytes past its end',
-    );
-  }
+  // The same reading as the payment check's: a policy decides only on bytes that are exactly one transaction.
+  const decoded = decodeTransaction(hex);
+  if ('error' in decoded) return problem('malformed_transaction', decoded.error);
+  const { tx } = decoded;
   const network = STACKS_NETWORKS[networkName];
   if (tx.chainId !== network.chainId) {
     return problem('network_mismatch', `the transaction is not for ${networkName}`);
@@ -142,8 +127,20 @@ export function readUnsignedPayment(
   }
   const payTo = recipientArg ? principalOf(recipientArg) : undefined;
   if (!payTo) return problem('not_a_payment', 'the recipient is not a principal');
-  const contractId = `${addressToString(payload.contractAddress)}.${payload.contractName.content}`;
-  const { asset } = fungible[0] as { asset: { assetName: { content: string } } };
+  const { asset } = fungible[0] as FungiblePostConditionWire;
+  const contractId = contractIdOf(payload.contractAddress, payload.contractName.content);
+  if (contractId === undefined) {
+    return problem(
+      'malformed_transaction',
+      'the called contract has an address version no address can carry',
+    );
+  }
+  if (contractIdOf(asset.address, asset.contractName.content) !== contractId) {
+    return problem(
+      'not_a_payment',
+      'the token post-condition names another contract than the one the transfer calls',
+    );
+  }
   const assetId = `${contractId}::${asset.assetName.content}`;
   const amount = BigInt(amountArg.value);
   return {
@@ -154,6 +151,15 @@ export function readUnsignedPayment(
     asset: assetId,
     requirements: requirementsOf(payTo, amount, assetId),
   };
+}
+
+/** `<address>.<name>`, or undefined for an address version c32 cannot write (above 31): no contract of any chain. */
+function contractIdOf(address: AddressWire, name: string): string | undefined {
+  try {
+    return `${addressToString(address)}.${name}`;
+  } catch {
+    return undefined;
+  }
 }
 
 function principalOf(value: { type: string; value?: unknown }): string | undefined {
