@@ -406,7 +406,7 @@ async function runStatus([channelId]: string[], context: Context): Promise<Outco
 
 async function runDeposit([url]: string[], context: Context): Promise<Outcome> {
   const account = context.account();
-  const trusted = context.values.escrow ?? (process.env.X402_BATCH_ESCROW || undefined);
+  const trusted = context.values.escrow ?? (context.env.X402_BATCH_ESCROW || undefined);
   if (trusted === undefined) {
     throw new UsageError(
       'deposit needs --escrow (or X402_BATCH_ESCROW): the batch-escrow contract you trust',

@@ -113,6 +113,12 @@ describe('x402-stacks channel', { timeout: 180_000 }, () => {
     ]);
     assert.equal(code, 1);
     assert.equal(result.reason, 'untrusted_escrow');
+    // The same escrow named by X402_BATCH_ESCROW in the environment the command is given.
+    const named = await channel(['deposit', `${seller.url}/paid`, '--key-file', keyFile], {
+      X402_BATCH_ESCROW: 'ST1PQHQKV0RJXZFY1DGX8MNSNYVE3VGZJSRTPGZGM.other-escrow',
+    });
+    assert.equal(named.code, 1, named.stderr);
+    assert.equal(named.result.reason, 'untrusted_escrow');
     assert.equal(await stxBalance(devnet.url, payerAddress), before);
   });
 
