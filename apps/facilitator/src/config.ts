@@ -8,7 +8,7 @@ import { TRUST_PROXY_EXPECTED, trustedProxyCount } from '@x402-stacks/service-ru
 import { isValidStacksAddress, privateKeyToAccount } from 'x402-stacks';
 import { redactUrl } from 'x402-stacks/chain';
 import type { SponsorLimits } from 'x402-stacks/facilitator';
-import { parsePrincipal, resolveAsset, STACKS_NETWORKS } from 'x402-stacks/stacks';
+import { KNOWN_TOKENS, parsePrincipal, resolveAsset, STACKS_NETWORKS } from 'x402-stacks/stacks';
 import { z } from 'zod';
 import { MAX_HEAP_GROWTH_PERCENT } from './heap-growth.js';
 
@@ -125,6 +125,19 @@ export const ENVIRONMENT = {
   DISCOVERY_MAX_TOTAL: '10000',
   DISCOVERY_TTL_MS: '2592000000',
 } as const;
+
+/**
+ * What an empty default above stands for, where it is not simply "none": `--help` prints it, as the README's table
+ * does.
+ * @example
+ * ```ts
+ * DERIVED_DEFAULTS.CLAIM_LEASE_MS; // 'SETTLE_TIMEOUT_MS + 30000'
+ * ```
+ */
+export const DERIVED_DEFAULTS: Partial<Record<keyof typeof ENVIRONMENT, string>> = {
+  SBTC_CONTRACT_TESTNET: KNOWN_TOKENS.sBTC.contracts.testnet,
+  CLAIM_LEASE_MS: 'SETTLE_TIMEOUT_MS + 30000',
+};
 
 /** Configuration that cannot start the service; `problems` lists every one. */
 export class ConfigError extends Error {

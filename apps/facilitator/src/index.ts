@@ -4,7 +4,13 @@
  * @module
  */
 export { createFacilitatorApp, type FacilitatorApp, type FacilitatorAppOptions } from './app.js';
-export { ConfigError, ENVIRONMENT, type FacilitatorConfig, loadConfig } from './config.js';
+export {
+  ConfigError,
+  DERIVED_DEFAULTS,
+  ENVIRONMENT,
+  type FacilitatorConfig,
+  loadConfig,
+} from './config.js';
 export { type OpenedFacilitator, openFacilitator } from './engine.js';
 export { limitHeapGrowth, MAX_HEAP_GROWTH_PERCENT } from './heap-growth.js';
 export { openPostgresLedger } from './ledger/postgres.js';

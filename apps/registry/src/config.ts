@@ -51,6 +51,18 @@ export const ENVIRONMENT = {
 } as const;
 
 /**
+ * What an empty default above stands for, where it is not simply "none": `--help` prints it, as the README's table
+ * does.
+ * @example
+ * ```ts
+ * DERIVED_DEFAULTS.INSTANCE_ID; // 'a random UUID'
+ * ```
+ */
+export const DERIVED_DEFAULTS: Partial<Record<keyof typeof ENVIRONMENT, string>> = {
+  INSTANCE_ID: 'a random UUID',
+};
+
+/**
  * Configuration that cannot start the registry; `problems` lists every one.
  * @example
  * ```ts

@@ -6,6 +6,7 @@
 export { type Clock, systemClock } from './clock.js';
 export {
   ConfigError,
+  DERIVED_DEFAULTS,
   describeDatabase,
   ENVIRONMENT,
   loadConfig,

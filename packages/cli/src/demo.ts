@@ -44,7 +44,7 @@ and exits 130 (SIGINT) or 143 (SIGTERM).
 
 Options:
   --once               stop after the batch step; exit 0 when both buyers were served, 1 otherwise (for scripts and CI)
-  --block-time <ms>    devnet block interval (default 2000)
+  --block-time <ms>    devnet block interval, 100 to 600000 (default 2000)
   --data-dir <path>    keep the facilitator's ledger here (default: a temporary folder, removed at the end)
   -h, --help           show this help
 

@@ -6,6 +6,7 @@
 import {
   ConfigError,
   CUT_STOP_LEAVES,
+  DERIVED_DEFAULTS,
   ENVIRONMENT,
   limitHeapGrowth,
   loadConfig,
@@ -17,7 +18,9 @@ import { environmentHelp, runServiceCommand } from './service-command.js';
 export const FACILITATOR_USAGE = `Usage: x402-stacks facilitator [--port <n>] [--host <address>]
 
 Verifies and settles Stacks payments over HTTP (POST /verify, POST /settle, GET /settlements/:txid,
-GET /supported, GET /health). Ctrl-C stops it; settlements in flight stay in the ledger and resume at the next start.
+GET /supported, GET /discovery/resources, GET /health, GET /metrics; x402 v1 and x402-stacks 1.x bodies on
+POST /api/v1/verify and POST /api/v1/settle). Ctrl-C stops it; settlements in flight stay in the ledger and resume
+at the next start.
 
 Options:
   --port <n>          TCP port (default ${ENVIRONMENT.PORT}; 0 picks a free one)
@@ -25,7 +28,7 @@ Options:
   -h, --help          show this help
 
 Environment (defaults in parentheses):
-${environmentHelp(ENVIRONMENT)}`;
+${environmentHelp(ENVIRONMENT, DERIVED_DEFAULTS)}`;
 
 /** Runs the service until SIGINT or SIGTERM; resolves with the exit code. */
 export function runFacilitator(argv: string[], io: Io = processIo): Promise<number> {

@@ -6,6 +6,7 @@
  */
 import {
   ConfigError,
+  DERIVED_DEFAULTS,
   describeDatabase,
   ENVIRONMENT,
   loadConfig,
@@ -27,7 +28,7 @@ Options:
   -h, --help               show this help
 
 Environment (defaults in parentheses):
-${environmentHelp(ENVIRONMENT)}`;
+${environmentHelp(ENVIRONMENT, DERIVED_DEFAULTS)}`;
 
 /** Runs the registry until SIGINT or SIGTERM; resolves with the exit code. */
 export function runRegistry(argv: string[], io: Io = processIo): Promise<number> {

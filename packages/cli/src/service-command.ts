@@ -27,10 +27,17 @@ export type ServiceCommand<Config, Service extends { stop(): Promise<void> }> = 
   leftBehind?: string;
 };
 
-/** The usage text's environment section: each variable with its default. */
-export function environmentHelp(environment: Record<string, string>): string {
+/**
+ * The usage text's environment section: each variable with its default, or what an empty default stands for
+ * (`derived`), else `none`.
+ */
+export function environmentHelp(
+  environment: Record<string, string>,
+  derived: Record<string, string | undefined> = {},
+): string {
+  const width = Math.max(...Object.keys(environment).map((name) => name.length)) + 2;
   return Object.entries(environment)
-    .map(([name, fallback]) => `  ${name.padEnd(24)}(${fallback || 'none'})`)
+    .map(([name, fallback]) => `  ${name.padEnd(width)}(${fallback || derived[name] || 'none'})`)
     .join('\n');
 }
 

@@ -92,6 +92,10 @@ test('x402-stacks facilitator --help lists the environment; a bad flag exits 2',
   const help = await run(['--help']);
   assert.equal(help.code, 0);
   assert.match(help.out, /DATABASE_URL/);
+  // Every name stands apart from its default, and an empty default says what it stands for.
+  assert.match(help.out, /SPONSOR_MAX_IN_FLIGHT_PER_PAYER +\(10\)/);
+  assert.match(help.out, /CLAIM_LEASE_MS +\(SETTLE_TIMEOUT_MS \+ 30000\)/);
+  assert.match(help.out, /SBTC_CONTRACT_TESTNET +\(SN3VMHX\w+\.sbtc-token\)/);
   assert.equal((await run(['--bogus'])).code, 2);
   assert.equal((await run(['--port', 'x'])).code, 2);
 });

@@ -35,6 +35,7 @@ test('registry --help lists the options and the environment; bad input exits 2',
   const help = await run(['--help']);
   assert.equal(help.code, 0);
   assert.match(help.out, /--allow-insecure-local/);
+  assert.match(help.out, /INSTANCE_ID +\(a random UUID\)/);
   assert.match(help.out, /DATABASE_URL/);
   assert.equal((await run(['--bogus'])).code, 2);
   const bad = await run(['--port', 'x'], { DATABASE_URL: 'mysql://u:hunter22@h/db' });

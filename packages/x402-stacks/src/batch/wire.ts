@@ -8,10 +8,22 @@ import { z } from 'zod';
 import { AtomicAmountSchema } from '../protocol/v2.js';
 import { wireObject } from '../protocol/wire-object.js';
 
-/** The scheme's name in `accepts[].scheme`. */
+/**
+ * The scheme's name in `accepts[].scheme`.
+ * @example
+ * ```ts
+ * const offer = paymentRequired.accepts.find((kind) => kind.scheme === BATCH_SETTLEMENT);
+ * ```
+ */
 export const BATCH_SETTLEMENT = 'batch-settlement';
 
-/** The escrow's bounds on `withdrawDelay`, in burn blocks (about an hour to about 30 days of Bitcoin blocks). */
+/**
+ * The escrow's bounds on `withdrawDelay`, in burn blocks (about an hour to about 30 days of Bitcoin blocks).
+ * @example
+ * ```ts
+ * const withdrawDelay = Math.min(Math.max(144, WITHDRAW_DELAY_BOUNDS.min), WITHDRAW_DELAY_BOUNDS.max);
+ * ```
+ */
 export const WITHDRAW_DELAY_BOUNDS = { min: 6, max: 4320 } as const;
 
 const HEX_32 = /^0x[0-9a-f]{64}$/;
@@ -62,6 +74,10 @@ export type ChannelConfig = z.infer<typeof ChannelConfigSchema>;
 /**
  * A cumulative voucher: the payer-authorizer lets the receiver side claim up to `maxClaimableAmount` in all.
  * `signature` is the 65-byte RSV SIP-018 signature, `0x`-prefixed.
+ * @example
+ * ```ts
+ * const voucher: Voucher = VoucherSchema.parse({ channelId, maxClaimableAmount: '3000', signature });
+ * ```
  */
 export const VoucherSchema = z.strictObject({
   channelId: z.string().regex(HEX_32, 'expected 0x and 64 lowercase hex characters'),
@@ -74,6 +90,11 @@ export type Voucher = z.infer<typeof VoucherSchema>;
 /**
  * The channel as an answer reports it: the escrow's `balance`, `totalClaimed`, `refundNonce` and the burn block a
  * withdrawal started at (0 when none), plus the receiver side's off-chain `chargedCumulativeAmount`.
+ * @example
+ * ```ts
+ * const state = ChannelStateSchema.parse(settled.extra?.channelState);
+ * const left = BigInt(state.balance) - BigInt(state.chargedCumulativeAmount ?? state.totalClaimed);
+ * ```
  */
 export const ChannelStateSchema = wireObject({
   channelId: z.string().regex(HEX_32),
@@ -86,7 +107,13 @@ export const ChannelStateSchema = wireObject({
 /** A channel snapshot. */
 export type ChannelState = z.infer<typeof ChannelStateSchema>;
 
-/** The last voucher the receiver side holds, so a buyer can check its own signature before adopting the total. */
+/**
+ * The last voucher the receiver side holds, so a buyer can check its own signature before adopting the total.
+ * @example
+ * ```ts
+ * const held = VoucherStateSchema.parse(extra.voucherState); // { signedMaxClaimable: '3000', signature: '0x…' }
+ * ```
+ */
 export const VoucherStateSchema = wireObject({
   signedMaxClaimable: AtomicAmountSchema,
   signature: z.string().regex(HEX_65),
@@ -98,6 +125,11 @@ export type VoucherState = z.infer<typeof VoucherStateSchema>;
  * `accepts[].extra` of a batch-settlement offer. `escrow` is the batch-escrow deployment (Stacks has no canonical
  * address), `receiverAuthorizer` signs or sends claims and refunds, `minDeposit` is the deposit the seller suggests,
  * and `sponsor`/`feePayer` name who pays a deposit's fee. `channelState`/`voucherState` come only in a corrective 402.
+ * @example
+ * ```ts
+ * const extra = BatchExtraSchema.safeParse(offer.extra);
+ * if (extra.success && extra.data.escrow !== trustedEscrow) throw new Error('untrusted escrow');
+ * ```
  */
 export const BatchExtraSchema = wireObject({
   escrow: ContractSchema,
@@ -112,7 +144,14 @@ export const BatchExtraSchema = wireObject({
 /** `accepts[].extra` of a batch-settlement offer. */
 export type BatchExtra = z.infer<typeof BatchExtraSchema>;
 
-/** The first payment into a channel, or a top-up: a signed escrow `deposit` call and the voucher for this request. */
+/**
+ * The first payment into a channel, or a top-up: a signed escrow `deposit` call and the voucher for this request.
+ * @example
+ * ```ts
+ * const deposit = { amount: '20000', transaction };
+ * const payload: DepositPayload = { type: 'deposit', channelConfig, voucher, deposit };
+ * ```
+ */
 export const DepositPayloadSchema = z.strictObject({
   type: z.literal('deposit'),
   channelConfig: ChannelConfigSchema,
@@ -124,7 +163,13 @@ export const DepositPayloadSchema = z.strictObject({
   }),
 });
 
-/** A request paid from a channel that already holds enough. */
+/**
+ * A request paid from a channel that already holds enough.
+ * @example
+ * ```ts
+ * const payload: VoucherPayload = { type: 'voucher', channelConfig, voucher };
+ * ```
+ */
 export const VoucherPayloadSchema = z.strictObject({
   type: z.literal('voucher'),
   channelConfig: ChannelConfigSchema,
@@ -134,6 +179,10 @@ export const VoucherPayloadSchema = z.strictObject({
 /**
  * A cooperative refund: a zero-charge voucher (the charged total itself) proving the payer asks, and the amount to
  * return (all that is unclaimed when absent).
+ * @example
+ * ```ts
+ * const payload: RefundPayload = { type: 'refund', channelConfig, voucher }; // all that is unclaimed
+ * ```
  */
 export const RefundPayloadSchema = z.strictObject({
   type: z.literal('refund'),
@@ -167,6 +216,10 @@ export type RefundPayload = z.infer<typeof RefundPayloadSchema>;
 /**
  * `extra` of a successful batch-settlement settle answer: what this request was charged (absent for a refund) and the
  * channel afterwards. `transaction` is `''` when nothing went on chain for the request (a voucher).
+ * @example
+ * ```ts
+ * const { chargedAmount, channelState } = BatchSettleExtraSchema.parse(settled.extra);
+ * ```
  */
 export const BatchSettleExtraSchema = wireObject({
   chargedAmount: AtomicAmountSchema.optional(),

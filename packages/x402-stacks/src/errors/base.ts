@@ -4,6 +4,13 @@
  * @module
  */
 
+/**
+ * What an `X402StacksError` carries besides its reason and short message.
+ * @example
+ * ```ts
+ * throw new X402StacksError('chain_unreachable', 'The node did not answer.', { cause: error, details: error.message });
+ * ```
+ */
 export type X402StacksErrorOptions = {
   /** The underlying error, kept for `walk()` and for debuggers. */
   cause?: unknown;

@@ -102,6 +102,14 @@ const DEFAULT_MAX_NONCE_WAITS = 64;
 /** The node's limit on one account's chained pending transactions. */
 export const MEMPOOL_CHAIN_LIMIT = 25n;
 
+/**
+ * The sponsor limits a facilitator applies when its options name none: per payer, 10 sponsored payments in flight
+ * and 1 STX of fees, 100 STX of fees in all, 1 failure, over an hour.
+ * @example
+ * ```ts
+ * const perPayer = DEFAULT_SPONSOR_LIMITS.maxFeesPerPayer; // 1_000_000n µSTX, unless `sponsor.limits` says otherwise
+ * ```
+ */
 export const DEFAULT_SPONSOR_LIMITS: SponsorLimits = Object.freeze({
   maxInFlightPerPayer: 10,
   maxFeesPerPayer: 1_000_000n,

@@ -47,7 +47,15 @@ export type SettlementStatus = {
   readonly blockHeight?: number;
 };
 
-/** A facilitator: the x402 `/verify`, `/settle` and `/supported` operations, plus a settlement lookup. */
+/**
+ * A facilitator: the x402 `/verify`, `/settle` and `/supported` operations, plus a settlement lookup.
+ * @example
+ * ```ts
+ * const facilitator: Facilitator = createFacilitator({ networks: { testnet: { url: devnetUrl } } });
+ * const verdict = await facilitator.verify(paymentPayload, paymentRequirements);
+ * if (verdict.isValid) await facilitator.settle(paymentPayload, paymentRequirements);
+ * ```
+ */
 export type Facilitator = {
   verify(paymentPayload: unknown, paymentRequirements: unknown): Promise<VerifyResponse>;
   /**

@@ -60,6 +60,17 @@ export type SponsorOptions = {
   gapFillDelayMs?: number;
 };
 
+/**
+ * What `createFacilitator` takes: the networks it serves and, optionally, its ledger, sponsor keys, limits and timings.
+ * @example
+ * ```ts
+ * const options: FacilitatorOptions = {
+ *   networks: { testnet: { url: 'http://127.0.0.1:3999' } },
+ *   verifyCacheMs: 2_000,
+ * };
+ * const facilitator = createFacilitator(options);
+ * ```
+ */
 export type FacilitatorOptions = {
   /** The networks this facilitator serves, each with its node. */
   networks: Partial<Record<StacksNetworkName, NetworkConnection>>;

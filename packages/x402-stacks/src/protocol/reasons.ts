@@ -234,7 +234,13 @@ export const REASON_CODES = {
     "The escrow's channel state could not be read from the chain.",
 } as const;
 
-/** Any reason code x402-stacks emits. */
+/**
+ * Any reason code x402-stacks emits.
+ * @example
+ * ```ts
+ * const reason: ReasonCode = 'insufficient_funds';
+ * ```
+ */
 export type ReasonCode = keyof typeof REASON_CODES;
 
 /**
@@ -253,7 +259,13 @@ export function pickReasons<const Code extends ReasonCode>(
   };
 }
 
-/** The one-line explanation of a reason code. Unknown codes (from a peer) get a generic line. */
+/**
+ * The one-line explanation of a reason code. Unknown codes (from a peer) get a generic line.
+ * @example
+ * ```ts
+ * if (!verdict.isValid) console.error(describeReason(verdict.invalidReason ?? 'unexpected_verify_error'));
+ * ```
+ */
 export function describeReason(reason: string): string {
   // hasOwn: a peer's reason such as 'constructor' must not reach Object.prototype.
   return Object.hasOwn(REASON_CODES, reason)

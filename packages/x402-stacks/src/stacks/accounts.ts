@@ -18,6 +18,11 @@ import {
 /**
  * A Stacks account that can sign payments. `privateKey` is readable but not enumerable, so `console.log(account)` and
  * `JSON.stringify(account)` never print it.
+ * @example
+ * ```ts
+ * const account: StacksAccount = privateKeyToAccount(process.env.STACKS_PRIVATE_KEY!, 'testnet');
+ * console.log(account.address); // ST…
+ * ```
  */
 export type StacksAccount = {
   readonly address: string;

@@ -78,6 +78,14 @@ export const KNOWN_TOKENS: Readonly<Record<KnownTokenSymbol, TokenDefaults>> = O
 /** The native STX asset. */
 export const STX_ASSET: StacksAsset = Object.freeze({ kind: 'stx', symbol: 'STX', decimals: 6 });
 
+/**
+ * How `resolveAsset` reads an asset: token contracts in place of the built-in ones, and what an unknown token is.
+ * @example
+ * ```ts
+ * const tokens: ResolveAssetOptions = { contracts: { sBTC: 'ST1F7QA2MDF17S807EPA36TSS8AMEFY4KA9TVGWXT.sbtc-token' } };
+ * resolveAsset('sBTC', 'testnet', tokens);
+ * ```
+ */
 export type ResolveAssetOptions = {
   /**
    * Contract ids that replace the built-in ones, e.g. a testnet sBTC deployment. Each applies on the network its

@@ -5,13 +5,32 @@
  */
 import { UnknownNetworkError } from './errors.js';
 
-/** The Stacks network names x402-stacks accepts. */
+/**
+ * The Stacks network names x402-stacks accepts.
+ * @example
+ * ```ts
+ * const name: StacksNetworkName = 'testnet';
+ * ```
+ */
 export type StacksNetworkName = 'mainnet' | 'testnet';
 
-/** The CAIP-2 ids of the Stacks networks (`stacks:<chain id>`). */
+/**
+ * The CAIP-2 ids of the Stacks networks (`stacks:<chain id>`).
+ * @example
+ * ```ts
+ * const testnet: StacksNetworkId = 'stacks:2147483648';
+ * ```
+ */
 export type StacksNetworkId = 'stacks:1' | 'stacks:2147483648';
 
-/** Everything x402-stacks needs to know about one Stacks network. */
+/**
+ * Everything x402-stacks needs to know about one Stacks network.
+ * @example
+ * ```ts
+ * const network: StacksNetwork = resolveNetwork('testnet', { apiUrl: 'http://127.0.0.1:3999' });
+ * network.caip2; // 'stacks:2147483648'
+ * ```
+ */
 export type StacksNetwork = {
   readonly name: StacksNetworkName;
   /** CAIP-2 id, as it appears in `accepts[].network`. */
@@ -52,7 +71,13 @@ export const STACKS_NETWORKS = {
   }),
 } as const satisfies Record<StacksNetworkName, StacksNetwork>;
 
-/** Anything `resolveNetwork` accepts: a name, a CAIP-2 id, legacy `'stacks'`, or a network object. */
+/**
+ * Anything `resolveNetwork` accepts: a name, a CAIP-2 id, legacy `'stacks'`, or a network object.
+ * @example
+ * ```ts
+ * const inputs: StacksNetworkInput[] = ['mainnet', 'stacks:2147483648', STACKS_NETWORKS.testnet];
+ * ```
+ */
 export type StacksNetworkInput =
   | StacksNetworkName
   | StacksNetworkId
@@ -60,6 +85,14 @@ export type StacksNetworkInput =
   | StacksNetwork
   | string;
 
+/**
+ * What `resolveNetwork` needs besides the network itself: an address for legacy `'stacks'`, or another API URL.
+ * @example
+ * ```ts
+ * resolveNetwork('stacks', { payTo: 'SP2J6ZY48GV1EZ5V2V5RB9MP66SW86PYKKNRV9EJ7' }); // mainnet, by the prefix
+ * resolveNetwork('testnet', { apiUrl: 'http://127.0.0.1:3999' });
+ * ```
+ */
 export type ResolveNetworkOptions = {
   /** Resolves the legacy v1 network name `'stacks'` by the address prefix (`SP`/`SM` mainnet, `ST`/`SN` testnet). */
   payTo?: string;
