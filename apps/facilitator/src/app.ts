@@ -25,6 +25,15 @@ import { stoppingGate } from './http/stopping-gate.js';
 import { createMetrics, type FacilitatorMetrics, watchSponsors, withMetrics } from './metrics.js';
 import { addV1Routes } from './v1.js';
 
+/**
+ * How the HTTP app serves an engine: body size, metrics, API keys, CORS, rate limit, proxies, logging, how often
+ * `/health` reads the chain, and refusals while stopping. Only `facilitator` is required; the rest have defaults.
+ * @example
+ * ```ts
+ * const options: FacilitatorAppOptions = { facilitator, apiKeys: ['a-long-random-key'], rateLimitPerMinute: 600 };
+ * const app = createFacilitatorApp(options);
+ * ```
+ */
 export type FacilitatorAppOptions = {
   facilitator: Facilitator;
   /** Largest request body, in bytes. Default 64 KiB: a payment is under 2 KiB. */
@@ -64,7 +73,14 @@ export type FacilitatorAppOptions = {
   isStopping?: () => boolean;
 };
 
-/** The facilitator's Hono app; its handlers see `requestId`, and `log` (a line with that id), as context variables. */
+/**
+ * The facilitator's Hono app; its handlers see `requestId`, and `log` (a line with that id), as context variables.
+ * @example
+ * ```ts
+ * const app: FacilitatorApp = createFacilitatorApp({ facilitator });
+ * serve({ fetch: app.fetch, port: 8085 });
+ * ```
+ */
 export type FacilitatorApp = Hono<{ Variables: RequestLogVariables }>;
 
 /**

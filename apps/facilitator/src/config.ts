@@ -12,7 +12,14 @@ import { KNOWN_TOKENS, parsePrincipal, resolveAsset, STACKS_NETWORKS } from 'x40
 import { z } from 'zod';
 import { MAX_HEAP_GROWTH_PERCENT } from './heap-growth.js';
 
-/** The configuration, typed. */
+/**
+ * The configuration, typed: what {@link loadConfig} returns once every variable is checked.
+ * @example
+ * ```ts
+ * const config: FacilitatorConfig = loadConfig(process.env);
+ * config.networks; // ['testnet'] when NETWORKS is unset
+ * ```
+ */
 export type FacilitatorConfig = {
   readonly host: string;
   readonly port: number;
@@ -77,7 +84,13 @@ export type FacilitatorConfig = {
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
-/** Every variable the service reads, with its default: the README's table is this list. */
+/**
+ * Every variable the service reads, with its default: the README's table is this list.
+ * @example
+ * ```ts
+ * ENVIRONMENT.PORT; // '8085'
+ * ```
+ */
 export const ENVIRONMENT = {
   HOST: '127.0.0.1',
   PORT: '8085',
@@ -139,7 +152,15 @@ export const DERIVED_DEFAULTS: Partial<Record<keyof typeof ENVIRONMENT, string>>
   CLAIM_LEASE_MS: 'SETTLE_TIMEOUT_MS + 30000',
 };
 
-/** Configuration that cannot start the service; `problems` lists every one. */
+/**
+ * Configuration that cannot start the service; `problems` lists every one, so a bad environment is fixed in one pass.
+ * @example
+ * ```ts
+ * try { loadConfig({ PORT: 'eighty' }); } catch (error) {
+ *   if (error instanceof ConfigError) console.error(error.problems); // ['PORT: expected a whole number']
+ * }
+ * ```
+ */
 export class ConfigError extends Error {
   override name = 'ConfigError';
   readonly reason = 'invalid_config';

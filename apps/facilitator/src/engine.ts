@@ -13,7 +13,14 @@ import { SqlDiscoveryCatalog } from './ledger/discovery-catalog.js';
 import { openPostgresLedger } from './ledger/postgres.js';
 import { openSqliteLedger } from './ledger/sqlite.js';
 
-/** An engine over its opened ledger. */
+/**
+ * An engine over its opened ledger, and the one way to close that ledger.
+ * @example
+ * ```ts
+ * const opened: OpenedFacilitator = await openFacilitator(config);
+ * await opened.close();
+ * ```
+ */
 export type OpenedFacilitator = {
   readonly facilitator: Facilitator;
   /** Closes the ledger; stop whatever runs on the engine first. */

@@ -16,6 +16,10 @@ import { setFlagsFromString } from 'node:v8';
 /**
  * A bound of our choosing (a factor of 2). Any fixed factor replaces V8's in every mode, its low-memory factor of 1.1
  * included, so a large one would give up more than it saves.
+ * @example
+ * ```ts
+ * limitHeapGrowth(MAX_HEAP_GROWTH_PERCENT); // the largest factor accepted: 2
+ * ```
  */
 export const MAX_HEAP_GROWTH_PERCENT = 100;
 

@@ -19,11 +19,25 @@ const CUT_CALLS_MS = 3_000;
 /** How long a stop waits for the log's reader to take the buffered lines. */
 const FLUSH_LOG_MS = 1_000;
 
-/** What a stop cut at its deadline leaves behind, for the line that says so (every entry point's). */
+/**
+ * What a stop cut at its deadline leaves behind, for the line that says so (every entry point's).
+ * @example
+ * ```ts
+ * const lines = { out: console.log, err: console.error };
+ * stopOnSignals(service, lines, { stopping: 'stopping', leftBehind: CUT_STOP_LEAVES });
+ * ```
+ */
 export const CUT_STOP_LEAVES =
   'unfinished settlements stay in the ledger, and the next start resumes them';
 
-/** A running facilitator service. */
+/**
+ * A running facilitator service: where it listens, its engine, and a graceful stop.
+ * @example
+ * ```ts
+ * const service: FacilitatorService = await startFacilitatorService(config);
+ * await service.stop(5_000); // at most 5 s for the requests still running
+ * ```
+ */
 export type FacilitatorService = {
   readonly url: string;
   readonly facilitator: Facilitator;

@@ -8,7 +8,14 @@ import { redactUrl } from 'x402-stacks/chain';
 import { z } from 'zod';
 import type { DatabaseTarget } from './store/open.js';
 
-/** The configuration, typed. */
+/**
+ * The configuration, typed: what {@link loadConfig} returns once every variable is checked.
+ * @example
+ * ```ts
+ * const config: RegistryConfig = loadConfig(process.env);
+ * config.database; // { kind: 'sqlite', path: './registry.db' } when DATABASE_URL is unset
+ * ```
+ */
 export type RegistryConfig = {
   readonly host: string;
   readonly port: number;
@@ -31,7 +38,13 @@ export type RegistryConfig = {
   readonly importDiscoveryMax: number;
 };
 
-/** Every variable the registry reads, with its default: the README's table is this list. */
+/**
+ * Every variable the registry reads, with its default: the README's table is this list.
+ * @example
+ * ```ts
+ * ENVIRONMENT.PORT; // '8090'
+ * ```
+ */
 export const ENVIRONMENT = {
   HOST: '127.0.0.1',
   PORT: '8090',

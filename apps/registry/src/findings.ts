@@ -20,7 +20,13 @@ export const DOCUMENTED_ERRORS = [
   'invalid_name',
 ] as const;
 
-/** One of the five documented registration errors. */
+/**
+ * One of the five documented registration errors.
+ * @example
+ * ```ts
+ * const error: DocumentedError = 'missing_output_schema';
+ * ```
+ */
 export type DocumentedError = (typeof DOCUMENTED_ERRORS)[number];
 
 /**
@@ -53,10 +59,23 @@ export const FINDING_CODES = {
   invalid_bazaar: 'warning',
 } as const satisfies Record<string, 'error' | 'warning'>;
 
-/** A finding code. */
+/**
+ * A finding code: a key of {@link FINDING_CODES}, which gives its severity.
+ * @example
+ * ```ts
+ * const code: FindingCode = 'paywall_unverified';
+ * FINDING_CODES[code]; // 'warning'
+ * ```
+ */
 export type FindingCode = keyof typeof FINDING_CODES;
 
-/** One thing validation noticed. */
+/**
+ * One thing validation noticed, with where it is and how the seller fixes it.
+ * @example
+ * ```ts
+ * const fixes = validation.findings.filter((f: Finding) => f.severity === 'error').map((f) => f.fix);
+ * ```
+ */
 export type Finding = {
   readonly code: FindingCode;
   readonly severity: 'error' | 'warning';

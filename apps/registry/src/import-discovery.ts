@@ -27,7 +27,15 @@ export type DiscoveryImport = {
   readonly refused: readonly { readonly resource: string; readonly reason: string }[];
 };
 
-/** The import could not read the list at all; `reason` is stable. */
+/**
+ * The import could not read the list at all; `reason` is stable, so a caller can branch on it.
+ * @example
+ * ```ts
+ * try { await importDiscoveryList(registry, fetcher, facilitatorUrl); } catch (error) {
+ *   if (error instanceof DiscoveryImportError) console.error(error.reason); // e.g. 'discovery_unreachable'
+ * }
+ * ```
+ */
 export class DiscoveryImportError extends Error {
   override name = 'DiscoveryImportError';
   constructor(

@@ -5,7 +5,13 @@
  */
 import type { StacksNetworkId } from 'x402-stacks';
 
-/** One way to pay for the listed resource. */
+/**
+ * One way to pay for the listed resource.
+ * @example
+ * ```ts
+ * const prices = listing.accepts.map((a: ListedAccept) => `${a.amount} ${a.symbol ?? a.asset} to ${a.payTo}`);
+ * ```
+ */
 export type ListedAccept = {
   readonly scheme: string;
   readonly network: StacksNetworkId;
@@ -30,10 +36,23 @@ export type ListedAccept = {
  */
 export const LISTING_STATUSES = ['pending', 'active', 'degraded', 'failing', 'delisted'] as const;
 
-/** One of {@link LISTING_STATUSES}. */
+/**
+ * One of {@link LISTING_STATUSES}.
+ * @example
+ * ```ts
+ * const status: ListingStatus = stored.status; // 'pending' until its first check passes
+ * ```
+ */
 export type ListingStatus = (typeof LISTING_STATUSES)[number];
 
-/** What validation produces and registration stores. */
+/**
+ * What validation produces and registration stores.
+ * @example
+ * ```ts
+ * const listing: NormalizedListing | undefined = (await registry.validate({ url })).listing;
+ * listing?.accepts[0]?.amount; // atomic units, e.g. '1000'
+ * ```
+ */
 export type NormalizedListing = {
   readonly url: string;
   readonly method: string;

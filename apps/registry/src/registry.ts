@@ -10,7 +10,14 @@ import type { RegistryStore } from './store/store.js';
 import type { Change, StoredListing } from './store/types.js';
 import { type Validation, validateEndpoint } from './validate/endpoint.js';
 
-/** A registration attempt's outcome. */
+/**
+ * A registration attempt's outcome: the validation, plus the stored listing when nothing refused it.
+ * @example
+ * ```ts
+ * const registration: Registration = await registry.register({ url: 'https://api.example.com/weather' });
+ * if (registration.stored) console.log(registration.created ? 'listed' : 'updated', registration.stored.id);
+ * ```
+ */
 export type Registration = Validation & {
   readonly stored?: StoredListing;
   /** True for a new listing, false for an update of an existing one. */
@@ -18,7 +25,13 @@ export type Registration = Validation & {
   readonly change?: Change;
 };
 
-/** What registration needs. */
+/**
+ * What registration needs: where listings are stored, how endpoints are probed, and the clock.
+ * @example
+ * ```ts
+ * const options: RegistryOptions = { store, fetcher: createSafeFetcher(), clock: systemClock };
+ * ```
+ */
 export type RegistryOptions = {
   readonly store: RegistryStore;
   readonly fetcher: Fetcher;
@@ -26,7 +39,13 @@ export type RegistryOptions = {
   readonly allowInsecureLocal?: boolean;
 };
 
-/** Validate and register endpoints. */
+/**
+ * Validate and register endpoints.
+ * @example
+ * ```ts
+ * const { valid, findings } = await registry.validate({ url: 'https://api.example.com/weather', method: 'GET' });
+ * ```
+ */
 export type Registry = {
   /** A dry run: every finding, nothing stored. */
   validate(request: { url: string; method?: string | undefined }): Promise<Validation>;

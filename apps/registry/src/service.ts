@@ -17,7 +17,14 @@ import { createRegistry, type Registry } from './registry.js';
 import { openRegistryStore } from './store/open.js';
 import type { RegistryStore } from './store/store.js';
 
-/** A running registry. */
+/**
+ * A running registry: where it serves, its parts for in-process use, and a graceful stop.
+ * @example
+ * ```ts
+ * const service: RegistryService = await startRegistryService(loadConfig(process.env));
+ * process.once('SIGTERM', () => void service.stop());
+ * ```
+ */
 export type RegistryService = {
   /** Where the directory and the API are served, e.g. `http://127.0.0.1:8090`. */
   readonly url: string;
@@ -33,7 +40,13 @@ export type RegistryService = {
   stop(): Promise<void>;
 };
 
-/** Replacements for tests and embedding: a fake clock, a scripted fetcher, a logger. */
+/**
+ * Replacements for tests and embedding: a fake clock, a scripted fetcher, a logger.
+ * @example
+ * ```ts
+ * const service = await startRegistryService(config, { clock: { now: () => now }, logger: pino({ level: 'silent' }) });
+ * ```
+ */
 export type RegistryServiceOverrides = {
   readonly clock?: Clock;
   readonly fetcher?: Fetcher;

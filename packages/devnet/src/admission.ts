@@ -25,13 +25,32 @@ import { argumentsFit, ESCROW_PUBLIC_FUNCTIONS } from './escrow-types.js';
 import type { AccountState } from './state.js';
 import type { DevnetToken } from './tokens.js';
 
-/** How far past the next nonce a transaction may chain (stacks-core MAXIMUM_MEMPOOL_TX_CHAINING). */
+/**
+ * How far past the next nonce a transaction may chain (stacks-core MAXIMUM_MEMPOOL_TX_CHAINING): a broadcast with a
+ * higher nonce is refused `TooMuchChaining`, as a real node refuses it.
+ * @example
+ * ```ts
+ * const highestAccepted = chain.state.nonce(address) + MAX_NONCE_CHAINING;
+ * ```
+ */
 export const MAX_NONCE_CHAINING = 25n;
 
-/** A refusal as the node's `POST /v2/transactions` returns it. */
+/**
+ * A refusal as the node's `POST /v2/transactions` returns it: `reason` is the node's own name for it.
+ * @example
+ * ```ts
+ * const rejection: Rejection = { reason: 'FeeTooLow', reason_data: { expected: 180, actual: 100 } };
+ * ```
+ */
 export type Rejection = { reason: string; reason_data?: Record<string, unknown> };
 
-/** A transaction that passed admission, with what the mempool and the miner need from it. */
+/**
+ * A transaction that passed admission, with what the mempool and the miner need from it.
+ * @example
+ * ```ts
+ * const { origin, originNonce, feePayer, fee } = chain.transaction(txid)!.admitted;
+ * ```
+ */
 export type AdmittedTransaction = {
   readonly txid: string;
   readonly raw: Uint8Array;

@@ -12,7 +12,13 @@ import { type WebSocket, WebSocketServer } from 'ws';
 import type { DevnetChain } from './chain.js';
 import { blockJson } from './hiro.js';
 
-/** Where the channel answers, as on the Hiro API. */
+/**
+ * Where the channel answers, as on the Hiro API.
+ * @example
+ * ```ts
+ * const socket = new WebSocket(`${devnet.url.replace(/^http/, 'ws')}${BLOCK_EVENTS_PATH}`);
+ * ```
+ */
 export const BLOCK_EVENTS_PATH = '/extended/v1/ws';
 
 /** A request larger than this closes its connection: a subscription is a few dozen bytes. */
@@ -20,7 +26,13 @@ const MAX_REQUEST_BYTES = 64 * 1024;
 /** Unsent notifications a connection may hold before it is ended. */
 const MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
 
-/** The channel on a running devnet. */
+/**
+ * The channel on a running devnet: its subscriber count, and ways to end its connections.
+ * @example
+ * ```ts
+ * if (devnet.blockEvents.subscribers > 0) devnet.blockEvents.dropConnections();
+ * ```
+ */
 export type BlockEvents = {
   /** How many connections are subscribed to blocks now. */
   readonly subscribers: number;

@@ -31,7 +31,13 @@ import {
 import { AccountState, type AccountStateJson } from './state.js';
 import { type DevnetToken, registeredTokens, type TokenOptions, tokenAssetId } from './tokens.js';
 
-/** Hiro's transaction statuses. */
+/**
+ * Hiro's transaction statuses: `pending` in the mempool, the three outcomes of a mined one, or how it was dropped.
+ * @example
+ * ```ts
+ * const status: TransactionStatus | undefined = chain.transaction(txid)?.status; // 'pending' until mined
+ * ```
+ */
 export type TransactionStatus =
   | 'pending'
   | 'success'
@@ -39,7 +45,13 @@ export type TransactionStatus =
   | 'abort_by_post_condition'
   | DroppedStatus;
 
-/** The ways a transaction leaves the mempool without being mined. */
+/**
+ * The ways a transaction leaves the mempool without being mined.
+ * @example
+ * ```ts
+ * chain.injectFault(txid, { kind: 'drop', status: 'dropped_too_expensive' });
+ * ```
+ */
 export type DroppedStatus =
   | 'dropped_replace_by_fee'
   | 'dropped_replace_across_fork'
@@ -47,12 +59,26 @@ export type DroppedStatus =
   | 'dropped_stale_garbage_collect'
   | 'dropped_problematic';
 
-/** What `POST /v2/transactions` answers. */
+/**
+ * What `POST /v2/transactions` answers: the txid when accepted, or the node's rejection.
+ * @example
+ * ```ts
+ * const result = chain.broadcast(raw);
+ * if (!result.accepted) throw new Error(`refused: ${result.reason}`);
+ * ```
+ */
 export type BroadcastResult =
   | { accepted: true; txid: string }
   | ({ accepted: false; txid?: string } & Rejection);
 
-/** A mined block. */
+/**
+ * A mined block.
+ * @example
+ * ```ts
+ * const block = chain.mineBlock();
+ * if (block) console.log(block.height, block.txids.length);
+ * ```
+ */
 export type Block = {
   readonly height: number;
   readonly hash: string;
@@ -64,7 +90,14 @@ export type Block = {
   readonly txids: readonly string[];
 };
 
-/** Everything known about one transaction. */
+/**
+ * Everything known about one transaction.
+ * @example
+ * ```ts
+ * const record = chain.transaction(txid);
+ * if (record?.status === 'success') console.log(record.block?.height, record.execution?.events);
+ * ```
+ */
 export type TransactionRecord = {
   readonly admitted: AdmittedTransaction;
   status: TransactionStatus;
@@ -77,12 +110,26 @@ export type TransactionRecord = {
   fault?: { delayUntilHeight?: number; abort?: ForcedAbort };
 };
 
-/** A fault to inject: by txid, or on the next transaction the mempool accepts. */
+/**
+ * A fault to inject: by txid, or on the next transaction the mempool accepts.
+ * @example
+ * ```ts
+ * chain.injectFault('next', { kind: 'delay', blocks: 3 });
+ * ```
+ */
 export type Fault =
   | { kind: 'delay'; blocks: number }
   | { kind: 'drop'; status?: DroppedStatus }
   | { kind: 'abort'; status?: ForcedAbort };
 
+/**
+ * How a chain starts: how many genesis accounts it funds, which sBTC id it registers, the burn block cadence and the
+ * clock. Every option has a default, so tests set only what they check.
+ * @example
+ * ```ts
+ * const chain = new DevnetChain({ accounts: 3, burnBlockEvery: 1, clock: () => 1_700_000_000_000 });
+ * ```
+ */
 export type DevnetChainOptions = {
   /** How many genesis accounts to fund. Default 10. */
   accounts?: number;
@@ -477,7 +524,14 @@ export class DevnetChain {
   }
 }
 
-/** The saved form of a devnet. */
+/**
+ * The saved form of a devnet, what a state file holds: a restarted devnet reads it back unchanged.
+ * @example
+ * ```ts
+ * const saved: DevnetStateJson = chain.toJSON();
+ * const restored = DevnetChain.fromJSON(saved);
+ * ```
+ */
 export type DevnetStateJson = {
   version: 1;
   state: AccountStateJson;

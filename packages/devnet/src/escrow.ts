@@ -205,7 +205,14 @@ type Storage = {
   readonly unsettled: Map<string, bigint>;
 };
 
-/** The saved form of one deployment's storage. */
+/**
+ * The saved form of one deployment's storage, every amount a decimal string so it survives JSON.
+ * @example
+ * ```ts
+ * const saved: EscrowStateJson = escrow.toJSON();
+ * escrow.load(saved);
+ * ```
+ */
 export type EscrowStateJson = {
   admin: string;
   allowed: Record<string, boolean>;

@@ -22,7 +22,13 @@ import type { BatchEscrow, EscrowPlan } from './escrow.js';
 import type { AccountState } from './state.js';
 import { type DevnetToken, tokenAssetId } from './tokens.js';
 
-/** Hiro's event shapes, as `GET /extended/v1/tx/:txid` lists them. */
+/**
+ * Hiro's event shapes, as `GET /extended/v1/tx/:txid` lists them.
+ * @example
+ * ```ts
+ * const tokenMoves = record.execution?.events.filter((e) => e.event_type === 'fungible_token_asset');
+ * ```
+ */
 export type TransactionEvent =
   | {
       event_index: number;
@@ -49,7 +55,13 @@ export type TransactionEvent =
       contract_log: { contract_id: string; topic: 'print'; value: { hex: string; repr: string } };
     };
 
-/** The outcome of executing one transaction. */
+/**
+ * The outcome of executing one transaction: its status, its Clarity result and the events it emitted.
+ * @example
+ * ```ts
+ * const { status, result } = chain.transaction(txid)!.execution!; // 'success', { repr: '(ok true)', … }
+ * ```
+ */
 export type Execution = {
   readonly status: 'success' | 'abort_by_response' | 'abort_by_post_condition';
   readonly result: { hex: string; repr: string };

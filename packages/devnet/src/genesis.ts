@@ -13,6 +13,10 @@ import {
 /**
  * Clarinet's published devnet mnemonic. It is public on purpose: never send real funds to these accounts.
  * Account `i` is `m/44'/5757'/0'/0/i`; account 0 is Clarinet's devnet deployer, ST1PQHQKV0RJXZFY1DGX8MNSNYVE3VGZJSRTPGZGM.
+ * @example
+ * ```ts
+ * const [deployer] = mnemonicToAccounts(DEVNET_MNEMONIC, 'testnet', { count: 1 });
+ * ```
  */
 export const DEVNET_MNEMONIC =
   'twice kind fence tip hidden tilt action fragile skin nothing glory cousin green tomorrow spring wrist shed math olympic multiply hip blue scout claw';
@@ -40,7 +44,13 @@ export const ESCROW_DEPLOYMENTS: readonly { contractId: string; admin: string }[
   admin: DEPLOYER,
 }));
 
-/** What each genesis account holds, in atomic units. */
+/**
+ * What each genesis account holds, in atomic units: enough for any test to pay fees and transfers without a faucet.
+ * @example
+ * ```ts
+ * chain.state.stx(chain.accounts[1].address) === GENESIS_BALANCES.stx; // true before wallet_1 spends anything
+ * ```
+ */
 export const GENESIS_BALANCES = {
   /** 100,000 STX. */
   stx: 100_000_000_000n,
@@ -50,7 +60,13 @@ export const GENESIS_BALANCES = {
   USDCx: 10_000_000_000n,
 } as const;
 
-/** A genesis account: its name, index and keys. The key is public, like the mnemonic. */
+/**
+ * A genesis account: its name, index and keys. The key is public, like the mnemonic.
+ * @example
+ * ```ts
+ * const { name, address, account } = devnet.accounts[1]; // 'wallet_1'
+ * ```
+ */
 export type DevnetAccount = {
   readonly name: string;
   readonly index: number;

@@ -11,7 +11,13 @@ import { type Block, DevnetChain, type DevnetChainOptions } from './chain.js';
 import type { DevnetAccount } from './genesis.js';
 import { createDevnetApp } from './http.js';
 
-/** How blocks are produced. */
+/**
+ * How blocks are produced.
+ * @example
+ * ```ts
+ * const devnet = await startDevnet({ mining: { mode: 'manual' } });
+ * ```
+ */
 export type MiningMode =
   /** One block right after every accepted broadcast: the test default. */
   | { mode: 'on-broadcast' }
@@ -20,6 +26,15 @@ export type MiningMode =
   /** Only when asked: `mine()` or `POST /devnet/mine`. */
   | { mode: 'manual' };
 
+/**
+ * How a devnet starts: the chain's own options, plus where it listens, how it mines and the file its state is kept in.
+ * Every field is optional; the defaults give a test devnet on a free local port.
+ * @example
+ * ```ts
+ * const options: StartDevnetOptions = { port: 3999, mining: { mode: 'interval', intervalMs: 2_000 } };
+ * const devnet = await startDevnet({ ...options, statePath: './devnet-state.json' });
+ * ```
+ */
 export type StartDevnetOptions = DevnetChainOptions & {
   /** Default 0: any free port. */
   port?: number;
@@ -31,7 +46,15 @@ export type StartDevnetOptions = DevnetChainOptions & {
   statePath?: string;
 };
 
-/** A running devnet. */
+/**
+ * A running devnet: its URL, accounts and chain, and the controls a test needs over mining and shutdown.
+ * @example
+ * ```ts
+ * const devnet: Devnet = await startDevnet();
+ * devnet.mine(2);
+ * await devnet.stop();
+ * ```
+ */
 export type Devnet = {
   /** Base URL for ChainClient, `@stacks/transactions` clients and Hiro-style calls. */
   readonly url: string;

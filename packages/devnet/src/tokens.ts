@@ -4,7 +4,13 @@
  */
 import { KNOWN_TOKENS } from 'x402-stacks/stacks';
 
-/** A registered token: where it lives and what its fungible asset is called. */
+/**
+ * A registered token: where it lives and what its fungible asset is called.
+ * @example
+ * ```ts
+ * const sbtc: DevnetToken | undefined = registeredTokens().find((token) => token.symbol === 'sBTC');
+ * ```
+ */
 export type DevnetToken = {
   readonly symbol: 'sBTC' | 'USDCx';
   readonly contractId: string;
@@ -49,7 +55,13 @@ export function registeredTokens(options: TokenOptions = {}): DevnetToken[] {
   ];
 }
 
-/** `<contract id>::<asset name>`, the key balances, events and post-conditions use. */
+/**
+ * `<contract id>::<asset name>`, the key balances, events and post-conditions use.
+ * @example
+ * ```ts
+ * tokenAssetId(registeredTokens().at(-1)!); // 'ST1PQHQKV0RJXZFY1DGX8MNSNYVE3VGZJSRTPGZGM.usdcx::usdcx-token'
+ * ```
+ */
 export function tokenAssetId(token: DevnetToken): string {
   return `${token.contractId}::${token.assetName}`;
 }

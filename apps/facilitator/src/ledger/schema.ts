@@ -106,6 +106,14 @@ export type ChannelsTable = {
 /** Digits of the largest u128 (2^128 - 1 has 39): the width amounts are padded to. */
 export const AMOUNT_DIGITS = 39;
 
+/**
+ * Every table of the ledger, by name: the Kysely database type the ledgers and their migration are written against.
+ * @example
+ * ```ts
+ * const db = new Kysely<LedgerDatabase>({ dialect: new PostgresDialect({ pool }) });
+ * await migrateLedger(db);
+ * ```
+ */
 export type LedgerDatabase = {
   x402_settlements: SettlementsTable;
   x402_sponsor_nonces: SponsorNoncesTable;
@@ -131,7 +139,13 @@ export async function ledgerUpToDate(db: Kysely<LedgerDatabase>): Promise<boolea
   );
 }
 
-/** Creates the tables if they do not exist. Idempotent; run it at every start (under a lock when shared). */
+/**
+ * Creates the tables if they do not exist. Idempotent; run it at every start (under a lock when shared).
+ * @example
+ * ```ts
+ * await db.transaction().execute((trx) => migrateLedger(trx));
+ * ```
+ */
 export async function migrateLedger(db: Kysely<LedgerDatabase>): Promise<void> {
   // A table of its own with its own up-to-date check, so that it merges with other changes to the tables below.
   await migratePaymentIds(db);

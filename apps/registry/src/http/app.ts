@@ -28,7 +28,14 @@ import { createRateLimiter } from './rate-limit.js';
 // The type lives in env.ts, which the routes import without this module; it stays importable from here.
 export type { AppEnv };
 
-/** What the app needs. */
+/**
+ * What the app needs: the registration use case, the store it reads, a clock for rate limits, and a logger.
+ * @example
+ * ```ts
+ * const options: RegistryAppOptions = { registry, store, clock: systemClock, logger: pino(), trustProxy: 1 };
+ * const app = createRegistryApp(options);
+ * ```
+ */
 export type RegistryAppOptions = {
   readonly registry: Registry;
   readonly store: RegistryStore;

@@ -5,5 +5,11 @@
  */
 import type { Logger } from 'pino';
 
-/** Per-request values the routes read. */
+/**
+ * Per-request values the routes read: the request's logger and its id, set by the app before any route runs.
+ * @example
+ * ```ts
+ * const whoAmI = (c: Context<AppEnv>) => c.json({ requestId: c.get('requestId') });
+ * ```
+ */
 export type AppEnv = { Variables: { logger: Logger; requestId: string } };

@@ -8,17 +8,36 @@
  */
 import type { ListingStatus } from '../listing.js';
 
-/** How one check went. */
+/**
+ * How one check went.
+ * @example
+ * ```ts
+ * const outcome: CheckOutcome = classify(validation); // 'gone' for a 410
+ * ```
+ */
 export type CheckOutcome = 'ok' | 'soft_failure' | 'hard_failure' | 'gone';
 
-/** The part of a listing the state machine reads and writes. */
+/**
+ * The part of a listing the state machine reads and writes.
+ * @example
+ * ```ts
+ * const health: Health = { status: 'active', consecutiveFailures: 0, failingSince: null };
+ * ```
+ */
 export type Health = {
   readonly status: ListingStatus;
   readonly consecutiveFailures: number;
   readonly failingSince: number | null;
 };
 
-/** Health after a check, and when to look again. */
+/**
+ * Health after a check, and when to look again.
+ * @example
+ * ```ts
+ * const next: NextHealth = nextHealth(health, 'hard_failure', now, createdAt, 0);
+ * next.nextCheckAt - now; // 300_000: the first backoff
+ * ```
+ */
 export type NextHealth = Health & { readonly nextCheckAt: number };
 
 const MINUTE = 60_000;

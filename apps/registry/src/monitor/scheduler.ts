@@ -13,7 +13,13 @@ import type { StoredListing } from '../store/types.js';
 import { type Validation, validateEndpoint } from '../validate/endpoint.js';
 import { type CheckOutcome, nextHealth } from './policy.js';
 
-/** Options of {@link createScheduler}. */
+/**
+ * Options of {@link createScheduler}: the store and probe it checks with, plus batch, concurrency and lease sizes.
+ * @example
+ * ```ts
+ * const options: SchedulerOptions = { store, fetcher, clock: systemClock, concurrency: 8, leaseMs: 60_000 };
+ * ```
+ */
 export type SchedulerOptions = {
   readonly store: RegistryStore;
   readonly fetcher: Fetcher;
@@ -30,7 +36,14 @@ export type SchedulerOptions = {
   readonly logger?: Logger;
 };
 
-/** A running or runnable scheduler. */
+/**
+ * A running or runnable scheduler.
+ * @example
+ * ```ts
+ * const claimed = await scheduler.runOnce();
+ * await scheduler.stop();
+ * ```
+ */
 export type Scheduler = {
   /**
    * Checks every listing due now (one claimed batch); resolves with how many were claimed. Once stopped, claims and

@@ -46,7 +46,14 @@ for (const [network, prefix, label] of NOT_PUBLIC_V6) {
   ranges.set(`${network}/${prefix}`, label);
 }
 
-/** The verdict on one address. */
+/**
+ * The verdict on one address; a refusal says which range it fell in.
+ * @example
+ * ```ts
+ * const verdict: AddressVerdict = checkAddress('10.0.0.1');
+ * if (!verdict.allowed) console.log(verdict.why); // 'private'
+ * ```
+ */
 export type AddressVerdict =
   | { readonly allowed: true }
   | { readonly allowed: false; readonly why: string };

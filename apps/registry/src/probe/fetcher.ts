@@ -16,10 +16,23 @@ import { checkAddress } from './addresses.js';
 /** One DNS answer. */
 export type ResolvedAddress = { readonly address: string; readonly family: 4 | 6 };
 
-/** Resolves a host name to every address it has; injectable so tests control DNS. */
+/**
+ * Resolves a host name to every address it has; injectable so tests control DNS.
+ * @example
+ * ```ts
+ * const resolve: Resolver = async () => [{ address: '93.184.215.14', family: 4 }];
+ * const fetcher = createSafeFetcher({ resolve });
+ * ```
+ */
 export type Resolver = (hostname: string) => Promise<readonly ResolvedAddress[]>;
 
-/** What a probe saw. */
+/**
+ * What a probe saw: the final URL, status, headers and (capped) body, and how long the exchange took.
+ * @example
+ * ```ts
+ * const { status, headers, body, latencyMs } = await fetcher({ url: 'https://api.example.com/w', method: 'GET' });
+ * ```
+ */
 export type ProbeResponse = {
   /** The URL that answered, after redirects. */
   readonly url: string;
@@ -30,16 +43,34 @@ export type ProbeResponse = {
   readonly latencyMs: number;
 };
 
-/** A request to probe. */
+/**
+ * A request to probe.
+ * @example
+ * ```ts
+ * const request: ProbeRequest = { url: 'https://api.example.com/weather', method: 'POST' };
+ * ```
+ */
 export type ProbeRequest = {
   readonly url: string;
   readonly method: string;
 };
 
-/** Anything that can probe a URL; the registry and the scheduler take one, so tests can substitute their own. */
+/**
+ * Anything that can probe a URL; the registry and the scheduler take one, so tests can substitute their own.
+ * @example
+ * ```ts
+ * const fetcher: Fetcher = async ({ url }) => ({ url, status: 410, headers: {}, body: Buffer.alloc(0), latencyMs: 1 });
+ * ```
+ */
 export type Fetcher = (request: ProbeRequest) => Promise<ProbeResponse>;
 
-/** Why a probe failed: stable values, shown to sellers as the finding's detail. */
+/**
+ * Why a probe failed: stable values, shown to sellers as the finding's detail.
+ * @example
+ * ```ts
+ * PROBE_FAILURES.includes('timeout'); // true
+ * ```
+ */
 export const PROBE_FAILURES = [
   'ssrf_blocked',
   'insecure_url',
@@ -51,7 +82,13 @@ export const PROBE_FAILURES = [
   'too_many_redirects',
 ] as const;
 
-/** A reason from {@link PROBE_FAILURES}. */
+/**
+ * A reason from {@link PROBE_FAILURES}.
+ * @example
+ * ```ts
+ * const reason: ProbeFailure = 'ssrf_blocked';
+ * ```
+ */
 export type ProbeFailure = (typeof PROBE_FAILURES)[number];
 
 /**
@@ -73,7 +110,13 @@ export class ProbeError extends Error {
   }
 }
 
-/** Options of {@link createSafeFetcher}. */
+/**
+ * Options of {@link createSafeFetcher}: its deadline and size caps, redirects, DNS and local-development mode.
+ * @example
+ * ```ts
+ * const options: SafeFetcherOptions = { timeoutMs: 5_000, maxRedirects: 1, userAgent: 'my-registry/1.0' };
+ * ```
+ */
 export type SafeFetcherOptions = {
   /** Whole-exchange deadline, in milliseconds. Default 10 000. */
   timeoutMs?: number;

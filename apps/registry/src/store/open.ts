@@ -9,12 +9,25 @@ import pg from 'pg';
 import { migrateRegistry, type RegistryDatabase } from './schema.js';
 import { RegistryStore } from './store.js';
 
-/** Where the registry keeps its data. */
+/**
+ * Where the registry keeps its data: a SQLite file, or a PostgreSQL URL with an optional schema of its own.
+ * @example
+ * ```ts
+ * const target: DatabaseTarget = { kind: 'postgres', url: 'postgres://registry@db/x402', schema: 'registry' };
+ * ```
+ */
 export type DatabaseTarget =
   | { readonly kind: 'sqlite'; readonly path: string }
   | { readonly kind: 'postgres'; readonly url: string; readonly schema?: string };
 
-/** An open store and how to close it. */
+/**
+ * An open store and how to close it.
+ * @example
+ * ```ts
+ * const opened: OpenedStore = await openRegistryStore({ kind: 'sqlite', path: ':memory:' });
+ * await opened.close();
+ * ```
+ */
 export type OpenedStore = { readonly store: RegistryStore; close(): Promise<void> };
 
 // Any constant works; it only has to differ from the facilitator's so the two never wait on each other.

@@ -5,7 +5,14 @@
  */
 import type { ListingStatus } from '../listing.js';
 
-/** A search of the directory. */
+/**
+ * A search of the directory: words, payment filters, statuses, an order and a page.
+ * @example
+ * ```ts
+ * const query: SearchQuery = { q: 'weather', symbol: 'sBTC', maxAmount: 1_000n, sort: 'price', limit: 20 };
+ * const { items, nextCursor } = await store.search(query);
+ * ```
+ */
 export type SearchQuery = {
   /** Words; each must match (as a prefix) the name, description or URL. */
   readonly q?: string;

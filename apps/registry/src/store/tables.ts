@@ -89,6 +89,13 @@ export type ChecksTable = {
 
 export type MigrationsTable = { version: number; applied_at: Int8 };
 
+/**
+ * Every table of the registry, by name: the Kysely database type the store and the migrations are written against.
+ * @example
+ * ```ts
+ * const rows = await store.db.selectFrom('registry_listings').select(['url', 'status']).execute();
+ * ```
+ */
 export type RegistryDatabase = {
   registry_listings: ListingsTable;
   registry_documents: DocumentsTable;

@@ -10,7 +10,14 @@ import { type Fetcher, ProbeError, type ProbeResponse } from '../probe/fetcher.j
 import { validateResponse } from './document.js';
 import { checkUrl } from './url.js';
 
-/** The verdict on an endpoint. */
+/**
+ * The verdict on an endpoint: whether it may be listed, every finding, and what the probe saw.
+ * @example
+ * ```ts
+ * const validation: Validation = await registry.validate({ url: 'https://api.example.com/weather' });
+ * if (!validation.valid) console.log(validation.error, validation.probeFailure);
+ * ```
+ */
 export type Validation = {
   /** True when nothing refuses the registration. */
   readonly valid: boolean;
