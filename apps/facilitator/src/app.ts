@@ -102,13 +102,6 @@ export function createFacilitatorApp(options: FacilitatorAppOptions): Facilitato
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
 
   app.use('*', requestLog({ logger, clientAddress }));
-  if (options.rateLimitPerMinute && options.rateLimitPerMinute > 0) {
-    const limit = rateLimit({ requestsPerMinute: options.rateLimitPerMinute, clientAddress });
-    app.use('*', (c, next) =>
-      c.req.path === '/health' || c.req.path === '/metrics' ? next() : limit(c, next),
-    );
-  }
-
   if (options.corsOrigins && options.corsOrigins.length > 0) {
     const origins = [...options.corsOrigins];
     app.use(
@@ -119,8 +112,16 @@ export function createFacilitatorApp(options: FacilitatorAppOptions): Facilitato
       }),
     );
   }
-  // After CORS, so a browser can read the refusal.
+  // After CORS, so a browser can read the refusal; before the rate limit, so a stopping service sends every client
+  // elsewhere, on a closed connection, whatever its count.
   if (options.isStopping) app.use('*', stoppingGate(options.isStopping));
+  if (options.rateLimitPerMinute && options.rateLimitPerMinute > 0) {
+    const limit = rateLimit({ requestsPerMinute: options.rateLimitPerMinute, clientAddress });
+    app.use('*', (c, next) =>
+      c.req.path === '/health' || c.req.path === '/metrics' ? next() : limit(c, next),
+    );
+  }
+
   const keys = options.apiKeys ?? [];
   if (keys.length > 0) {
     const guard = bearerAuth({

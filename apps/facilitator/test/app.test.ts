@@ -402,6 +402,23 @@ describe('facilitator HTTP routes: rate limits and request logs', () => {
     }
   });
 
+  test('a stopping service refuses a client past its rate limit as stopping too, closing its connection', async () => {
+    let stopping = false;
+    const app = createFacilitatorApp({
+      facilitator: offline(),
+      rateLimitPerMinute: 1,
+      isStopping: () => stopping,
+    });
+    assert.equal((await app.request('/supported')).status, 200);
+    assert.equal((await app.request('/supported')).status, 429);
+    stopping = true;
+    // Sent elsewhere and sent again: a 429 would hold the client here for its Retry-After, on an open connection.
+    const refused = await app.request('/supported');
+    assert.equal(refused.status, 503);
+    assert.equal(((await refused.json()) as { error: string }).error, 'service_stopping');
+    assert.equal(refused.headers.get('connection'), 'close');
+  });
+
   test('X-Forwarded-For is ignored unless the proxy is trusted', async () => {
     const app = createFacilitatorApp({ facilitator: offline(), rateLimitPerMinute: 2 });
     for (const address of ['10.0.0.1', '10.0.0.2'])
