@@ -6,7 +6,15 @@
 import { Cl, type ClarityValue, cvToHex, hexToCV } from '@stacks/transactions';
 import type { ChainClient } from '../chain/client.js';
 
-/** A channel's on-chain numbers: what the escrow's `get-channel` answers. */
+/**
+ * A channel's on-chain numbers: what the escrow's `get-channel` answers. Amounts are bigints in the token's atomic
+ * units, so they compare directly with a charged total.
+ * @example
+ * ```ts
+ * const reading: EscrowChannelReading | undefined = await readEscrowChannel(chain, escrow, channelId);
+ * const unclaimed = reading ? reading.balance - reading.claimed : 0n;
+ * ```
+ */
 export type EscrowChannelReading = {
   readonly balance: bigint;
   readonly claimed: bigint;

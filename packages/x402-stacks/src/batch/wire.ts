@@ -68,7 +68,14 @@ export const ChannelConfigSchema = z.strictObject({
   withdrawDelay: WithdrawDelaySchema,
   salt: z.string().regex(HEX_32, 'expected 0x and 64 lowercase hex characters'),
 });
-/** A channel's immutable config. */
+/**
+ * A channel's immutable config. Its fields, hashed, give the channel id.
+ * @example
+ * ```ts
+ * const config: ChannelConfig = ChannelConfigSchema.parse(payload.channelConfig);
+ * const channelId = channelIdOf(config);
+ * ```
+ */
 export type ChannelConfig = z.infer<typeof ChannelConfigSchema>;
 
 /**
@@ -84,7 +91,13 @@ export const VoucherSchema = z.strictObject({
   maxClaimableAmount: U128AmountSchema,
   signature: z.string().regex(HEX_65, 'expected 0x and 130 lowercase hex characters'),
 });
-/** A cumulative voucher. */
+/**
+ * A cumulative voucher. Each one replaces the last: `maxClaimableAmount` is the total so far, not this request's price.
+ * @example
+ * ```ts
+ * const voucher: Voucher = { channelId, maxClaimableAmount: '3000', signature: `0x${'ab'.repeat(65)}` };
+ * ```
+ */
 export type Voucher = z.infer<typeof VoucherSchema>;
 
 /**
@@ -104,7 +117,13 @@ export const ChannelStateSchema = wireObject({
   refundNonce: AtomicAmountSchema,
   chargedCumulativeAmount: AtomicAmountSchema.optional(),
 });
-/** A channel snapshot. */
+/**
+ * A channel snapshot. `ChannelStateSchema` reads it from an answer; its amounts are atomic-unit digit strings.
+ * @example
+ * ```ts
+ * const state: ChannelState = BatchSettleExtraSchema.parse(settled.extra).channelState;
+ * ```
+ */
 export type ChannelState = z.infer<typeof ChannelStateSchema>;
 
 /**
@@ -118,7 +137,13 @@ export const VoucherStateSchema = wireObject({
   signedMaxClaimable: AtomicAmountSchema,
   signature: z.string().regex(HEX_65),
 });
-/** The last voucher the receiver side holds. */
+/**
+ * The last voucher the receiver side holds. A corrective 402 carries it in `extra.voucherState`.
+ * @example
+ * ```ts
+ * const held: VoucherState | undefined = BatchExtraSchema.parse(offer.extra).voucherState;
+ * ```
+ */
 export type VoucherState = z.infer<typeof VoucherStateSchema>;
 
 /**
@@ -141,7 +166,13 @@ export const BatchExtraSchema = wireObject({
   channelState: ChannelStateSchema.optional(),
   voucherState: VoucherStateSchema.optional(),
 });
-/** `accepts[].extra` of a batch-settlement offer. */
+/**
+ * `accepts[].extra` of a batch-settlement offer. A buyer reads it before it deposits into a channel.
+ * @example
+ * ```ts
+ * const extra: BatchExtra = BatchExtraSchema.parse(offer.extra);
+ * ```
+ */
 export type BatchExtra = z.infer<typeof BatchExtraSchema>;
 
 /**
@@ -204,13 +235,37 @@ export const BatchPayloadSchema = z.discriminatedUnion('type', [
   VoucherPayloadSchema,
   RefundPayloadSchema,
 ]);
-/** Any batch-settlement `payload`. */
+/**
+ * Any batch-settlement `payload`. Narrow it on `type` to reach the deposit or the refund amount.
+ * @example
+ * ```ts
+ * const payload: BatchPayload = BatchPayloadSchema.parse(paymentPayload.payload);
+ * ```
+ */
 export type BatchPayload = z.infer<typeof BatchPayloadSchema>;
-/** A deposit payload. */
+/**
+ * A deposit payload. It opens or tops up a channel, and pays this request with its voucher.
+ * @example
+ * ```ts
+ * const payload: DepositPayload = DepositPayloadSchema.parse(paymentPayload.payload);
+ * ```
+ */
 export type DepositPayload = z.infer<typeof DepositPayloadSchema>;
-/** A voucher payload. */
+/**
+ * A voucher payload. It pays from a channel that already holds enough, with nothing sent on chain.
+ * @example
+ * ```ts
+ * const payload: VoucherPayload = { type: 'voucher', channelConfig, voucher };
+ * ```
+ */
 export type VoucherPayload = z.infer<typeof VoucherPayloadSchema>;
-/** A refund payload. */
+/**
+ * A refund payload. It asks the receiver side to return `amount` from the channel, or all that is unclaimed.
+ * @example
+ * ```ts
+ * const payload: RefundPayload = { type: 'refund', channelConfig, voucher, amount: '1000' };
+ * ```
+ */
 export type RefundPayload = z.infer<typeof RefundPayloadSchema>;
 
 /**
@@ -225,5 +280,11 @@ export const BatchSettleExtraSchema = wireObject({
   chargedAmount: AtomicAmountSchema.optional(),
   channelState: ChannelStateSchema,
 });
-/** `extra` of a successful batch-settlement settle answer. */
+/**
+ * `extra` of a successful batch-settlement settle answer. A buyer adopts its `channelState` as the channel's new state.
+ * @example
+ * ```ts
+ * const extra: BatchSettleExtra = BatchSettleExtraSchema.parse(settled.extra);
+ * ```
+ */
 export type BatchSettleExtra = z.infer<typeof BatchSettleExtraSchema>;

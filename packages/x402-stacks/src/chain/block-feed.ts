@@ -18,7 +18,13 @@
  * @module
  */
 
-/** A mined block as the feed tells of it. */
+/**
+ * A mined block as the feed tells of it. It is a hint to read the chain sooner, never proof of what a transaction did.
+ * @example
+ * ```ts
+ * const stop = chain.watchBlocks?.((block: MinedBlock) => console.log(block.height, block.txids.length));
+ * ```
+ */
 export type MinedBlock = {
   readonly height: number;
   readonly hash: string;
@@ -26,7 +32,14 @@ export type MinedBlock = {
   readonly txids: readonly string[];
 };
 
-/** Stops one watcher; the connection closes with the last. Calling it twice does nothing. */
+/**
+ * Stops one watcher; the connection closes with the last. Calling it twice does nothing.
+ * @example
+ * ```ts
+ * const stop: StopWatching | undefined = chain.watchBlocks?.((block) => console.log(block.hash));
+ * stop?.();
+ * ```
+ */
 export type StopWatching = () => void;
 
 /** The part of a WebSocket the feed uses: the WHATWG interface, which the `ws` package implements too. */

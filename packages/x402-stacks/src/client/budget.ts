@@ -89,7 +89,14 @@ export function createMemoryBudgetStore(options: { now?: () => number } = {}): B
   };
 }
 
-/** A reserved amount: `consume()` keeps it counted, `release()` gives it back; the first call wins. */
+/**
+ * A reserved amount: `consume()` keeps it counted, `release()` gives it back; the first call wins.
+ * @example
+ * ```ts
+ * // the payment may have left the process: keep it counted; it provably never did: give it back
+ * await (sent ? reservation.consume() : reservation.release());
+ * ```
+ */
 export type BudgetReservation = {
   consume(): Promise<void>;
   release(): Promise<void>;

@@ -20,7 +20,14 @@ import { PayerOptionsError, type PolicyReason } from './errors.js';
  */
 export const DEFAULT_BUDGET_WINDOW_MS = 86_400_000;
 
-/** An amount in the asset's atomic units: a bigint, a digit string, or a safe integer. Never a decimal fraction. */
+/**
+ * An amount in the asset's atomic units: a bigint, a digit string, or a safe integer. Never a decimal fraction.
+ * @example
+ * ```ts
+ * const price: AtomicAmountInput = '2500'; // the same as 2500n or 2500
+ * const fees: FeeOptions = { maxFee: price };
+ * ```
+ */
 export type AtomicAmountInput = bigint | string | number;
 
 /**

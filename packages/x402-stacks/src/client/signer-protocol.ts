@@ -5,7 +5,14 @@
  */
 import { z } from 'zod';
 
-/** The longest line either end reads; a payment transaction is far below it. */
+/**
+ * The longest line either end reads; a payment transaction is far below it. Each end stops reading a connection whose
+ * line grows past it.
+ * @example
+ * ```ts
+ * if (buffered.length > SIGNER_MAX_LINE_BYTES) socket.destroy(); // no newline yet, and already too long
+ * ```
+ */
 export const SIGNER_MAX_LINE_BYTES = 256 * 1024;
 
 const hex = (bytes?: number) =>
@@ -32,7 +39,14 @@ export const signerRequestSchema = z.discriminatedUnion('op', [
     .strict(),
 ]);
 
-/** A request to the signer. */
+/**
+ * A request to the signer.
+ * @example
+ * ```ts
+ * const request: SignerRequest = signerRequestSchema.parse(JSON.parse(line));
+ * if (request.op === 'identity') reply({ ok: true, address, publicKey, network: 'testnet' });
+ * ```
+ */
 export type SignerRequest = z.infer<typeof signerRequestSchema>;
 
 /**
@@ -61,5 +75,12 @@ export const signerAnswerSchema = z.union([
     .strict(),
 ]);
 
-/** The signer's answer. */
+/**
+ * The signer's answer.
+ * @example
+ * ```ts
+ * const answer: SignerAnswer = signerAnswerSchema.parse(JSON.parse(line));
+ * if (!answer.ok) throw new Error(`${answer.reason}: ${answer.message}`);
+ * ```
+ */
 export type SignerAnswer = z.infer<typeof signerAnswerSchema>;

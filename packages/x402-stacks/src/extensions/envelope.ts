@@ -19,10 +19,24 @@ export const ExtensionEnvelopeSchema = z.looseObject({
   schema: z.record(z.string(), z.unknown()).optional(),
 });
 
-/** One extension's entry, as {@link ExtensionEnvelopeSchema} reads it. */
+/**
+ * One extension's entry, as {@link ExtensionEnvelopeSchema} reads it.
+ * @example
+ * ```ts
+ * const envelope: ExtensionEnvelope = { info: { required: true }, schema: PAYMENT_IDENTIFIER_JSON_SCHEMA };
+ * const extensions = withExtension(paymentRequired.extensions, PAYMENT_IDENTIFIER, envelope);
+ * ```
+ */
 export type ExtensionEnvelope = z.infer<typeof ExtensionEnvelopeSchema>;
 
-/** What {@link readExtensionInfo} found: nothing, the parsed `info`, or why the entry could not be read. */
+/**
+ * What {@link readExtensionInfo} found: nothing, the parsed `info`, or why the entry could not be read.
+ * @example
+ * ```ts
+ * const read: ExtensionRead<PaymentIdentifierInfo> = readPaymentIdentifier(payload.extensions);
+ * if (read.status === 'invalid') console.warn(read.message);
+ * ```
+ */
 export type ExtensionRead<Info> =
   | { readonly status: 'absent' }
   | { readonly status: 'present'; readonly info: Info }

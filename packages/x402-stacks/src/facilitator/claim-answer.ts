@@ -6,7 +6,14 @@
  */
 import type { SettlementAnswer } from './ledger.js';
 
-/** An answer as a ledger stores it: what was answered, and about which claim (undefined when the caller named none). */
+/**
+ * An answer as a ledger stores it: what was answered, and about which claim (undefined when the caller named none).
+ * @example
+ * ```ts
+ * const stored: StoredAnswer = { answer: 'pending', claimedAt: record.createdAt };
+ * answerForClaim(stored, record.createdAt); // 'pending': the answer about this claim
+ * ```
+ */
 export type StoredAnswer = {
   readonly answer: SettlementAnswer;
   readonly claimedAt: number | undefined;

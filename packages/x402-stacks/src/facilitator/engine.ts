@@ -30,6 +30,11 @@ import { examinePayment } from './verify.js';
 /**
  * What a settlement lookup answers: its state, and the terms it was settled under, so a caller can bind the status to
  * one request (the same amount, asset, payTo, network and resource as the route it serves).
+ * @example
+ * ```ts
+ * const status: SettlementStatus | undefined = await facilitator.status(txid);
+ * if (status?.state === 'success' && status.payTo === payTo && status.amount === '1000') serve();
+ * ```
  */
 export type SettlementStatus = {
   readonly transaction: string;
@@ -111,7 +116,14 @@ export type Facilitator = {
   readonly keeper: Keeper;
 };
 
-/** One network's reachability, as `chainHealth()` reports it. */
+/**
+ * One network's reachability, as `chainHealth()` reports it.
+ * @example
+ * ```ts
+ * const health: ChainHealth[] = await facilitator.chainHealth();
+ * const down = health.filter((entry) => !entry.reachable).map((entry) => `${entry.network}: ${entry.error}`);
+ * ```
+ */
 export type ChainHealth = {
   readonly network: StacksNetworkId;
   readonly reachable: boolean;

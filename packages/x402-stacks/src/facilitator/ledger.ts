@@ -14,10 +14,22 @@ import type { StacksNetworkId } from '../stacks/networks.js';
  * - `success`: final;
  * - `failed`: final, but for a drop from the mempool whose bytes a look already under way then found mined: that one
  *   becomes `success` (`clearErrorReason`).
+ * @example
+ * ```ts
+ * const finalStates: readonly SettlementState[] = ['success', 'failed'];
+ * const done = record !== undefined && finalStates.includes(record.state);
+ * ```
  */
 export type SettlementState = 'claimed' | 'broadcast' | 'success' | 'failed';
 
-/** A settlement as the ledger keeps it. Amounts and nonces are bigints; times are epoch milliseconds. */
+/**
+ * A settlement as the ledger keeps it. Amounts and nonces are bigints; times are epoch milliseconds.
+ * @example
+ * ```ts
+ * const record: SettlementRecord | undefined = await ledger.get(txid); // the payment txid or the on-chain one
+ * if (record?.state === 'failed') console.log(record.errorReason, record.errorMessage);
+ * ```
+ */
 export type SettlementRecord = {
   /** The id of the bytes the client signed. Claims are keyed on it. */
   readonly paymentTxid: string;
@@ -55,10 +67,25 @@ export type SettlementRecord = {
   readonly updatedAt: number;
 };
 
-/** What a new claim carries. */
+/**
+ * What a new claim carries.
+ * @example
+ * ```ts
+ * const settlement: NewSettlement = { paymentTxid: txid, txid, network: 'stacks:2147483648', payer, nonce: 3n,
+ *   amount: 1000n, asset: 'STX', payTo, transaction: hex };
+ * const result = await ledger.claim(settlement);
+ * ```
+ */
 export type NewSettlement = Omit<SettlementRecord, 'state' | 'createdAt' | 'updatedAt'>;
 
-/** The outcome of a claim: ours, or the settlement that already holds the txid or the (payer, nonce). */
+/**
+ * The outcome of a claim: ours, or the settlement that already holds the txid or the (payer, nonce).
+ * @example
+ * ```ts
+ * const result: ClaimResult = await ledger.claim(settlement);
+ * if (!result.claimed) console.log(result.conflict, result.existing.state); // 'txid': the same payment again
+ * ```
+ */
 export type ClaimResult =
   | {
       readonly claimed: true;
@@ -80,10 +107,23 @@ export type ClaimResult =
 /**
  * The outcome of {@link Ledger.claimToSend}: the claim, already `broadcast`; the settlement that already holds the txid
  * or the (payer, nonce); or the refusal `admit` returned, with nothing recorded.
+ * @example
+ * ```ts
+ * const result: SendClaimResult<'too_many'> | undefined = await ledger.claimToSend?.(settlement,
+ *   (inFlight) => (inFlight.length > 10 ? 'too_many' : undefined));
+ * if (result && 'refused' in result) console.log(result.refused); // nothing was recorded
+ * ```
  */
 export type SendClaimResult<R> = ClaimResult | { readonly claimed: false; readonly refused: R };
 
-/** How {@link Ledger.release} drops a claim. */
+/**
+ * How {@link Ledger.release} drops a claim.
+ * @example
+ * ```ts
+ * const options: ReleaseOptions = { from: ['claimed'], reuseSponsorNonce: true };
+ * await ledger.release(record.paymentTxid, record.createdAt, options);
+ * ```
+ */
 export type ReleaseOptions = {
   /** Drops it only while in one of these states (any state when omitted). */
   readonly from?: readonly SettlementState[];
@@ -94,7 +134,14 @@ export type ReleaseOptions = {
   readonly reuseSponsorNonce?: boolean;
 };
 
-/** Fields a state change may set. */
+/**
+ * Fields a state change may set.
+ * @example
+ * ```ts
+ * const update: SettlementUpdate = { state: 'success', blockHeight: 1234 };
+ * const updated = await ledger.update(record.txid, update, ['broadcast'], record.createdAt); // undefined: guard failed
+ * ```
+ */
 export type SettlementUpdate = Partial<
   Pick<
     SettlementRecord,
@@ -128,12 +175,23 @@ export type SettlementUpdate = Partial<
  * What a settle call answered about a payment: `success` (its caller may serve), or `settlement_pending` (its caller
  * follows the status). At most one settle call gives either, so at most one request is served for a payment, however
  * many times it is retried.
+ * @example
+ * ```ts
+ * const given: SettlementAnswer | undefined =
+ *   await ledger.recordAnswer(record.paymentTxid, 'pending', record.createdAt);
+ * if (given !== undefined) return duplicate(record); // answered before: this call serves nothing
+ * ```
  */
 export type SettlementAnswer = 'success' | 'pending';
 
 /**
  * A `payment-identifier` id, scoped to the payer that signed the payment it names: the payer is read from the signed
  * transaction, so one buyer cannot take another's ids.
+ * @example
+ * ```ts
+ * const key: PaymentIdKey = { network: 'stacks:2147483648', payer, id: 'pay_0123456789abcdef' };
+ * const bound = await ledger.bindPaymentId?.(key, paymentTxid, Date.now(), 600_000);
+ * ```
  */
 export type PaymentIdKey = {
   readonly network: StacksNetworkId;
@@ -141,7 +199,14 @@ export type PaymentIdKey = {
   readonly id: string;
 };
 
-/** A payment id and the payment it names, as the ledger keeps it. */
+/**
+ * A payment id and the payment it names, as the ledger keeps it.
+ * @example
+ * ```ts
+ * const binding: PaymentIdBinding | undefined = await ledger.paymentIdBinding?.(key);
+ * if (binding && binding.paymentTxid !== paymentTxid) refuse('payment_identifier_conflict');
+ * ```
+ */
 export type PaymentIdBinding = {
   /** The payment txid the id names. */
   readonly paymentTxid: string;
@@ -151,7 +216,14 @@ export type PaymentIdBinding = {
   readonly replays: number;
 };
 
-/** Which ids past their window `Ledger.prunePaymentIds` keeps for a payment that may still be served. */
+/**
+ * Which ids past their window `Ledger.prunePaymentIds` keeps for a payment that may still be served.
+ * @example
+ * ```ts
+ * const keep: PaymentIdRetention = { unservedBefore: now - 86_400_000, judgedFrom: lastBefore };
+ * await ledger.prunePaymentIds?.(now - 600_000, keep);
+ * ```
+ */
 export type PaymentIdRetention = {
   /** Ids bound before this go whatever their payment's state. */
   readonly unservedBefore: number;
@@ -164,7 +236,14 @@ export type PaymentIdRetention = {
   readonly judgedFrom?: number;
 };
 
-/** What `replayPaymentId` decided. */
+/**
+ * What `replayPaymentId` decided.
+ * @example
+ * ```ts
+ * const replay: PaymentIdReplay | undefined = await ledger.replayPaymentId?.(key, paymentTxid, now, 600_000, 3);
+ * if (replay === 'conflict') refuse('payment_identifier_conflict');
+ * ```
+ */
 export type PaymentIdReplay =
   /** Counted: answer the stored outcome again. */
   | 'replayed'
@@ -175,10 +254,24 @@ export type PaymentIdReplay =
   /** The id names nothing (never bound, or pruned). */
   | 'unbound';
 
-/** A sponsor account on one network. */
+/**
+ * A sponsor account on one network.
+ * @example
+ * ```ts
+ * const account: SponsorAccount = { network: 'stacks:2147483648', sponsor: sponsorAddress };
+ * if (await ledger.takeSponsorGap(account, 17n)) await sendFiller(17n);
+ * ```
+ */
 export type SponsorAccount = { readonly network: StacksNetworkId; readonly sponsor: string };
 
-/** A sponsor key that may sponsor a payment, with its nonces as the chain reported them. */
+/**
+ * A sponsor key that may sponsor a payment, with its nonces as the chain reported them.
+ * @example
+ * ```ts
+ * const candidate: SponsorCandidate = { sponsor: sponsorAddress, confirmedNext: 12n, possibleNext: 14n };
+ * // the next block needs nonce 12; the mempool holds nonces up to 13
+ * ```
+ */
 export type SponsorCandidate = {
   readonly sponsor: string;
   /** The nonce the sponsor's next block transaction needs (one past its last confirmed one). */
@@ -187,7 +280,14 @@ export type SponsorCandidate = {
   readonly possibleNext: bigint;
 };
 
-/** Bounds on what one payer, and everyone together, may cost the sponsors. Fees are µSTX; a window is rolling. */
+/**
+ * Bounds on what one payer, and everyone together, may cost the sponsors. Fees are µSTX; a window is rolling.
+ * @example
+ * ```ts
+ * const limits: SponsorLimits = { ...DEFAULT_SPONSOR_LIMITS, maxFailedPerPayer: 3 };
+ * const sponsor: SponsorOptions = { privateKeys: [KEY_A], limits: { maxFeesPerPayer: 2_000_000n } };
+ * ```
+ */
 export type SponsorLimits = {
   /** Sponsored payments of one payer claimed or broadcast, not yet final. */
   readonly maxInFlightPerPayer: number;
@@ -200,7 +300,15 @@ export type SponsorLimits = {
   readonly windowMs: number;
 };
 
-/** What a sponsored settlement asks of the pool. */
+/**
+ * What a sponsored settlement asks of the pool.
+ * @example
+ * ```ts
+ * const request: SponsorshipRequest = { paymentTxid: record.paymentTxid, claimedAt: record.createdAt,
+ *   network: record.network, payer: record.payer, fee: 3_000n, candidates, capacity: 25n, limits };
+ * const result = await ledger.reserveSponsorship(request, Date.now());
+ * ```
+ */
 export type SponsorshipRequest = {
   /** The claimed settlement that will carry the sponsorship; it must still be `claimed`. */
   readonly paymentTxid: string;
@@ -216,7 +324,14 @@ export type SponsorshipRequest = {
   readonly limits: SponsorLimits;
 };
 
-/** The pool's answer: a key and a nonce, recorded on the settlement, or why not. */
+/**
+ * The pool's answer: a key and a nonce, recorded on the settlement, or why not.
+ * @example
+ * ```ts
+ * const result: SponsorshipResult = await ledger.reserveSponsorship(request, Date.now());
+ * if (!result.granted) return refuse(result.reason, result.message); // e.g. 'sponsor_capacity_exhausted'
+ * ```
+ */
 export type SponsorshipResult =
   | { readonly granted: true; readonly sponsor: string; readonly nonce: bigint }
   | {

@@ -17,7 +17,14 @@ import type { FacilitatorContext } from './context.js';
 import type { SponsorPool } from './sponsor-pool.js';
 import type { ExaminedPayment } from './verify.js';
 
-/** What the engine lends a mechanism. */
+/**
+ * What the engine lends a mechanism.
+ * @example
+ * ```ts
+ * const mechanism: SchemeMechanism = { scheme: 'my-scheme', attach: (host: MechanismHost) => myMechanism(host) };
+ * const facilitator = createFacilitator({ networks, schemes: [mechanism] }); // attaches it with its host
+ * ```
+ */
 export type MechanismHost = {
   readonly context: FacilitatorContext;
   readonly pool: SponsorPool;
@@ -37,12 +44,26 @@ export type MechanismHost = {
   ): Promise<{ readonly state: string; readonly txid: string } | undefined>;
 };
 
-/** Options of one settle call a mechanism may read. */
+/**
+ * Options of one settle call a mechanism may read. `signal` tells that the caller hung up, as in `Facilitator.settle`.
+ * @example
+ * ```ts
+ * const options: MechanismSettleOptions = { signal: request.signal };
+ * const answer = await attached.settle(payload, requirements, options);
+ * ```
+ */
 export type MechanismSettleOptions = {
   readonly signal?: AbortSignal;
 };
 
-/** A mechanism attached to one engine. */
+/**
+ * A mechanism attached to one engine. The engine routes each request whose requirements name its scheme here.
+ * @example
+ * ```ts
+ * const attached: AttachedMechanism = batchSettlementFacilitator({ escrows, authorizerKey }).attach(host);
+ * const kinds = attached.supportedKinds([STACKS_NETWORKS.testnet]); // one per network it serves
+ * ```
+ */
 export type AttachedMechanism = {
   verify(payload: PaymentPayload, requirements: PaymentRequirements): Promise<VerifyResponse>;
   settle(

@@ -46,7 +46,15 @@ export const SETTLE_STEPS = [
   'confirm',
 ] as const;
 
-/** A step of a settlement: see {@link SETTLE_STEPS}. */
+/**
+ * A step of a settlement: see {@link SETTLE_STEPS}.
+ * @example
+ * ```ts
+ * const onSettleStep = (step: SettleStep, ms: number) => {
+ *   if (step === 'confirm') confirmSeconds.observe(ms / 1000);
+ * };
+ * ```
+ */
 export type SettleStep = (typeof SETTLE_STEPS)[number];
 
 /**

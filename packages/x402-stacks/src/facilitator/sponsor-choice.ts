@@ -6,14 +6,29 @@
  */
 import type { SponsorCandidate, SponsorLimits } from './ledger.js';
 
-/** What a ledger knows of one sponsor key's nonces: the next never handed out, and those handed back. */
+/**
+ * What a ledger knows of one sponsor key's nonces: the next never handed out, and those handed back.
+ * @example
+ * ```ts
+ * const books = new Map<string, SponsorNonceBook>([[sponsorAddress, { next: 7n, released: [5n] }]]);
+ * const choice = chooseSponsorNonce(candidates, (sponsor) => books.get(sponsor) ?? { next: 0n, released: [] }, 25n);
+ * ```
+ */
 export type SponsorNonceBook = {
   readonly next: bigint;
   /** Nonces handed back for reuse, in any order. */
   readonly released: readonly bigint[];
 };
 
-/** The key and nonce chosen, and how the key's book changes. */
+/**
+ * The key and nonce chosen, and how the key's book changes.
+ * @example
+ * ```ts
+ * const choice: SponsorNonceChoice | undefined = chooseSponsorNonce(candidates, bookOf, 25n);
+ * if (!choice) return { granted: false, reason: 'sponsor_capacity_exhausted', message: 'no sponsor key has room' };
+ * // else: store choice.next, and drop choice.stale (and choice.nonce when reused) from the released nonces
+ * ```
+ */
 export type SponsorNonceChoice = {
   readonly sponsor: string;
   readonly nonce: bigint;
@@ -83,7 +98,14 @@ function highest(values: readonly bigint[]): bigint {
   return high;
 }
 
-/** What a ledger counts for the limits, within the window. */
+/**
+ * What a ledger counts for the limits, within the window.
+ * @example
+ * ```ts
+ * const usage: SponsorUsage = { inFlightOfPayer: 2, feesOfPayer: 6_000n, feesTotal: 90_000n, failedOfPayer: 0 };
+ * sponsorLimitProblem(usage, 3_000n, DEFAULT_SPONSOR_LIMITS); // undefined: it fits
+ * ```
+ */
 export type SponsorUsage = {
   /** The payer's sponsored settlements not final yet. */
   readonly inFlightOfPayer: number;

@@ -52,7 +52,15 @@ export type PaidToolOptions = Omit<
   'signInWithX' | 'challengeBody'
 >;
 
-/** A tool's registration, as `McpServer.registerTool` takes it. */
+/**
+ * A tool's registration, as `McpServer.registerTool` takes it. The price is not here but in `PaidToolOptions`; the
+ * listing's description gets the price appended.
+ * @example
+ * ```ts
+ * const config = { title: 'Forecast', inputSchema: { city: z.string() } }; // a PaidToolConfig
+ * registerPaidTool(server, 'forecast', config, { amount: '1000', payTo, network: 'testnet', facilitatorUrl }, run);
+ * ```
+ */
 export type PaidToolConfig<
   InputArgs extends undefined | ZodRawShapeCompat | AnySchema,
   OutputArgs extends ZodRawShapeCompat | AnySchema,

@@ -70,11 +70,23 @@ export type PaywallRequest<Request> = {
   readonly request: Request;
 };
 
-/** A reply the adapter sends as is. */
+/**
+ * A reply the adapter sends as is.
+ * @example
+ * ```ts
+ * const send = ({ reply }: ReplyAdmission) => res.status(reply.status).set(reply.headers).send(reply.body);
+ * if (admission.action === 'reply') return send(admission);
+ * ```
+ */
 export type ReplyAdmission = { readonly action: 'reply'; readonly reply: PaywallReply };
 /**
  * The payment is settled: run the handler, with these headers on its response (the receipt, the exposed headers,
  * and `cache-control: private` unless the handler sets its own).
+ * @example
+ * ```ts
+ * const serve = (admission: ServeAdmission) => { res.set(admission.headers); next(); };
+ * if (admission.action === 'serve') return serve(admission); // admission.payment says who paid
+ * ```
  */
 export type ServeAdmission = {
   readonly action: 'serve';
@@ -87,6 +99,13 @@ export type ServeAdmission = {
  * with its response held back, then call `settle()` only if it succeeded (status below 400), and send what
  * `settle()` answers; otherwise (an error status, a throw, the client gone) call `release()`. An adapter that does
  * neither holds the payment until the lease ends: the route's `maxTimeoutSeconds`.
+ * @example
+ * ```ts
+ * const deferred: DeferredAdmission = admission; // admission.action === 'serve-then-settle'
+ * const held = await runHandler(); // its response held back
+ * if (held.status >= 400) deferred.release();
+ * else respond(await deferred.settle()); // 'reply' when the settlement failed, else 'serve'
+ * ```
  */
 export type DeferredAdmission = {
   readonly action: 'serve-then-settle';

@@ -6,7 +6,14 @@ import { c32address, c32addressDecode } from 'c32check';
 import { InvalidAddressError } from './errors.js';
 import { networkOfAddressVersion, type StacksNetwork } from './networks.js';
 
-/** A decoded standard principal. */
+/**
+ * A decoded standard principal.
+ * @example
+ * ```ts
+ * const parsed: ParsedStacksAddress = parseStacksAddress('ST1PQHQKV0RJXZFY1DGX8MNSNYVE3VGZJSRTPGZGM');
+ * parsed.network.name; // 'testnet'; parsed.multiSig: false
+ * ```
+ */
 export type ParsedStacksAddress = {
   readonly address: string;
   readonly version: number;
@@ -16,7 +23,14 @@ export type ParsedStacksAddress = {
   readonly multiSig: boolean;
 };
 
-/** A decoded principal: a standard address, optionally with a contract name (`SP….name`). */
+/**
+ * A decoded principal: a standard address, optionally with a contract name (`SP….name`).
+ * @example
+ * ```ts
+ * const token: ParsedPrincipal = parsePrincipal('SM3VDXK3WZZSA84XXFKAFAF15NNZX32CTSG82JFQ4.sbtc-token');
+ * token.address; // 'SM3VDXK3WZZSA84XXFKAFAF15NNZX32CTSG82JFQ4'; token.contractName: 'sbtc-token'
+ * ```
+ */
 export type ParsedPrincipal = ParsedStacksAddress & {
   /** The principal as given: `SP…` or `SP….contract-name`. */
   readonly principal: string;

@@ -11,13 +11,34 @@ import {
   type StacksNetworkName,
 } from './networks.js';
 
-/** Symbols with built-in contract ids and decimals. */
+/**
+ * Symbols with built-in contract ids and decimals.
+ * @example
+ * ```ts
+ * const symbol: KnownTokenSymbol = 'sBTC';
+ * KNOWN_TOKENS[symbol].decimals; // 8
+ * ```
+ */
 export type KnownTokenSymbol = 'sBTC' | 'USDCx';
 
-/** A SIP-010 contract id, `<address>.<contract-name>`. */
+/**
+ * A SIP-010 contract id, `<address>.<contract-name>`.
+ * @example
+ * ```ts
+ * const usdcx: ContractId = 'SP120SBRBQJ00MCWS7TM5R8WJNTTKD5K0HFRC2CNE.usdcx';
+ * const tokens: ResolveAssetOptions = { contracts: { USDCx: usdcx } };
+ * ```
+ */
 export type ContractId = `${string}.${string}`;
 
-/** A resolved asset. */
+/**
+ * A resolved asset. Tell STX from a SIP-010 token by `kind`; only a token has a contract.
+ * @example
+ * ```ts
+ * const asset: StacksAsset = resolveAsset('sBTC', 'mainnet');
+ * if (asset.kind === 'sip010') console.log(asset.contractId, asset.decimals); // 'SM3VDXK….sbtc-token', 8
+ * ```
+ */
 export type StacksAsset =
   | { readonly kind: 'stx'; readonly symbol: 'STX'; readonly decimals: 6 }
   | {
@@ -75,7 +96,14 @@ export const KNOWN_TOKENS: Readonly<Record<KnownTokenSymbol, TokenDefaults>> = O
   }),
 });
 
-/** The native STX asset. */
+/**
+ * The native STX asset. `resolveAsset` returns this very object for `'STX'` in any case, on any network.
+ * @example
+ * ```ts
+ * formatAmount(2_500n, STX_ASSET); // '0.0025 STX'
+ * resolveAsset('stx', 'testnet') === STX_ASSET; // true
+ * ```
+ */
 export const STX_ASSET: StacksAsset = Object.freeze({ kind: 'stx', symbol: 'STX', decimals: 6 });
 
 /**

@@ -13,7 +13,14 @@ import {
 import { builtin } from './builtin.js';
 import { fromHex, toHex } from './bytes.js';
 
-/** Which secp256k1 implementation recovers public keys and signs in this process. */
+/**
+ * Which secp256k1 implementation recovers public keys and signs in this process.
+ * @example
+ * ```ts
+ * const backend: Secp256k1Backend = secp256k1Backend;
+ * if (backend === 'noble') console.warn('the native secp256k1 binding did not load: signatures are slower');
+ * ```
+ */
 export type Secp256k1Backend = 'libsecp256k1' | 'noble';
 
 type NativeSecp256k1 = {

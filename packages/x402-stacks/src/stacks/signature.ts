@@ -28,6 +28,11 @@ import { recoverPublicKey } from './secp256k1.js';
 /**
  * The verdict on a spending condition's signature. `nextSigHash` is the sighash the next signer (the sponsor, after
  * the origin) signs over; it is set when the signature is valid.
+ * @example
+ * ```ts
+ * const verdict: OriginSignatureVerdict = verifyOriginSignature(raw, deserializeTransaction(raw));
+ * if (verdict.valid && verdict.highS) refuse('the node would refuse a high-S signature');
+ * ```
  */
 export type OriginSignatureVerdict = {
   readonly valid: boolean;

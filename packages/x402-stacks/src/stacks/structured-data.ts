@@ -20,7 +20,15 @@ import { fromHex, toHex } from './bytes.js';
 import { recoverPublicKey, signHashRsv } from './secp256k1.js';
 import { hashOf160, isHighS } from './signature.js';
 
-/** The SIP-018 domain: the application's name and version, and the chain id the signature is good for. */
+/**
+ * The SIP-018 domain: the application's name and version, and the chain id the signature is good for. A signature
+ * verifies only under the very domain it was made for.
+ * @example
+ * ```ts
+ * const domain: StructuredDataDomain = { name: 'my-app', version: '1', chainId: STACKS_NETWORKS.testnet.chainId };
+ * const signature = signStructuredData(account.privateKey, domain, message);
+ * ```
+ */
 export type StructuredDataDomain = {
   readonly name: string;
   readonly version: string;
@@ -28,7 +36,14 @@ export type StructuredDataDomain = {
   readonly chainId: number | bigint;
 };
 
-/** Why a structured-data signature was not accepted. */
+/**
+ * Why a structured-data signature was not accepted.
+ * @example
+ * ```ts
+ * const verdict = verifyStructuredDataSignature(domain, message, signature, signer);
+ * const problem: StructuredDataSignatureProblem | undefined = verdict.valid ? undefined : verdict.problem;
+ * ```
+ */
 export type StructuredDataSignatureProblem =
   /** Not 65 bytes of hex, or a recovery id above 3. */
   | 'malformed_signature'
@@ -37,7 +52,14 @@ export type StructuredDataSignatureProblem =
   /** No key recovers from it, or the key it recovers is not the expected signer's. */
   | 'wrong_signer';
 
-/** The verdict of {@link verifyStructuredDataSignature}. */
+/**
+ * The verdict of {@link verifyStructuredDataSignature}.
+ * @example
+ * ```ts
+ * const verdict: StructuredDataSignatureVerdict = verifyStructuredDataSignature(domain, message, signature, signer);
+ * if (!verdict.valid) console.log(verdict.problem); // e.g. 'wrong_signer'
+ * ```
+ */
 export type StructuredDataSignatureVerdict =
   | { readonly valid: true }
   | { readonly valid: false; readonly problem: StructuredDataSignatureProblem };

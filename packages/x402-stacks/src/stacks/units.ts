@@ -6,7 +6,14 @@
 import { assetKey, type StacksAsset } from './assets.js';
 import { InvalidAmountError } from './errors.js';
 
-/** A human amount: a decimal string, a finite number, or a bigint of whole units. */
+/**
+ * A human amount: a decimal string, a finite number, or a bigint of whole units.
+ * @example
+ * ```ts
+ * const price: DecimalInput = '0.29'; // or 0.29; a bigint counts whole units: 1n is one STX
+ * toAtomic(price, 6); // 290000n
+ * ```
+ */
 export type DecimalInput = string | number | bigint;
 
 const DECIMAL = /^(\d+)(?:\.(\d+))?$/;

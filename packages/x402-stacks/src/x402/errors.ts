@@ -22,7 +22,14 @@ export const EXACT_STACKS_SCHEME_REASON_CODES = pickReasons([
   'invalid_server_config',
 ]);
 
-/** A reason of {@link ExactStacksSchemeError}. */
+/**
+ * A reason of {@link ExactStacksSchemeError}.
+ * @example
+ * ```ts
+ * const reason: ExactStacksSchemeReason = 'payment_over_max_amount';
+ * if (error instanceof ExactStacksSchemeError && error.reason === reason) console.warn(error.message);
+ * ```
+ */
 export type ExactStacksSchemeReason = keyof typeof EXACT_STACKS_SCHEME_REASON_CODES;
 
 /**

@@ -15,7 +15,16 @@ import type {
 } from '@x402/core/types';
 import { ExactStacksSchemeError } from './errors.js';
 
-/** The pattern clients and resource servers register: every Stacks chain id. */
+/**
+ * The pattern clients and resource servers register: every Stacks chain id. A facilitator registers concrete networks
+ * (`stacks:1`) instead.
+ * @example
+ * ```ts
+ * const client = x402Client.fromConfig({
+ *   schemes: [{ network: STACKS_NETWORK_PATTERN, client: new ExactStacksScheme({ account }) }],
+ * });
+ * ```
+ */
 export const STACKS_NETWORK_PATTERN = 'stacks:*' as const;
 
 /** The three `@x402/core` classes a Stacks scheme registers on. */

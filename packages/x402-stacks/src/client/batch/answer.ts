@@ -61,6 +61,11 @@ export function applyServedAnswer(
 /**
  * Why a corrective 402 was not adopted: it carries no state for this channel, its voucher does not recover to the
  * buyer's own authorizer, or the total it claims is above that voucher or below what the escrow already claimed.
+ * @example
+ * ```ts
+ * const adopted = adoptCorrective(record, network, offer.extra, Date.now());
+ * if ('refusal' in adopted) console.warn(`corrective 402 not adopted: ${adopted.refusal}`);
+ * ```
  */
 export type CorrectiveRefusal =
   | 'corrective_state_missing'

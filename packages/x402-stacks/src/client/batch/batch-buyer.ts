@@ -25,7 +25,15 @@ import { planPayment } from './plan.js';
 /** The refusal that asks for a corrective resynchronisation. */
 export const CUMULATIVE_MISMATCH = 'invalid_batch_settlement_stacks_cumulative_amount_mismatch';
 
-/** The account's nonce for a deposit: held from signing until the answer, as for an `exact` payment. */
+/**
+ * The account's nonce for a deposit: held from signing until the answer, as for an `exact` payment. A client's
+ * `NonceLease` is one, so deposits and `exact` payments of an account share one nonce sequence.
+ * @example
+ * ```ts
+ * const nonces = createNonceAllocator(chain, account.address);
+ * const acquireNonce = (): Promise<DepositNonceLease> => nonces.acquire();
+ * ```
+ */
 export type DepositNonceLease = {
   readonly nonce: bigint;
   used(): void;
@@ -65,7 +73,14 @@ export type BatchBuyerOptions = {
   readonly salt?: () => string;
 };
 
-/** Why an offer cannot be paid from a channel; nothing was signed. */
+/**
+ * Why an offer cannot be paid from a channel; nothing was signed.
+ * @example
+ * ```ts
+ * const attempt = await buyer.prepare(offer);
+ * if ('refusal' in attempt) console.warn(attempt.refusal.reason, attempt.refusal.message);
+ * ```
+ */
 export type BatchRefusal = {
   readonly refusal:
     | {
@@ -86,6 +101,13 @@ export type BatchRefusal = {
 /**
  * One request's payment from a channel, holding the channel until one of `served`, `pending`, `refused` or
  * `unanswered` reports how it ended.
+ * @example
+ * ```ts
+ * const attempt = await buyer.prepare(offer);
+ * if ('refusal' in attempt) return;
+ * const answer = await send(attempt.payload);
+ * await attempt.served(answer.extra);
+ * ```
  */
 export type BatchAttempt = {
   readonly payload: DepositPayload | VoucherPayload;

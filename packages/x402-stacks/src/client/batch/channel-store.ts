@@ -23,6 +23,11 @@ export type ChannelKey = {
 /**
  * A deposit that was sent and answered `settlement_pending` (or got no answer): the same payload is sent again until
  * the facilitator says it confirmed or failed, so one need never signs two deposits.
+ * @example
+ * ```ts
+ * const pending: PendingDeposit | undefined = record.pendingDeposit;
+ * if (pending) console.log(`deposit ${pending.txid} is sent again as it was signed`);
+ * ```
  */
 export type PendingDeposit = {
   readonly payload: DepositPayload;

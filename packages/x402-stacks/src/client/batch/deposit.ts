@@ -11,7 +11,16 @@ import type { StacksAccount } from '../../stacks/accounts.js';
 import type { StacksAsset } from '../../stacks/assets.js';
 import type { StacksNetwork } from '../../stacks/networks.js';
 
-/** What a deposit transaction is made of. */
+/**
+ * What a deposit transaction is made of. `amount` is in the asset's atomic units, and the post-condition holds the
+ * payer to exactly that.
+ * @example
+ * ```ts
+ * const options: DepositTransactionOptions = { account, network: STACKS_NETWORKS.testnet, escrow, config,
+ *   amount: 100_000n, asset: STX_ASSET, nonce: 4n, sponsored: true };
+ * const { transaction, txid } = await createDepositTransaction(options);
+ * ```
+ */
 export type DepositTransactionOptions = {
   readonly account: StacksAccount;
   readonly network: StacksNetwork;

@@ -12,6 +12,11 @@ import { X402StacksError, type X402StacksErrorOptions } from '../../errors/base.
  * - `channel_store_unavailable`: the channel store could not be read or written (a short write included);
  * - `channel_store_corrupt`: a stored channel record cannot be read back;
  * - `channel_not_authorized_by_account`: a refund asked for a channel whose payer-authorizer is another account.
+ * @example
+ * ```ts
+ * const reason: BatchClientReason = 'channel_store_unavailable';
+ * if (error instanceof BatchClientError && error.reason === reason) await retryLater();
+ * ```
  */
 export type BatchClientReason =
   | 'invalid_batch_settlement_stacks_deposit_above_cap'

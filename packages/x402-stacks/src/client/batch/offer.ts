@@ -14,7 +14,14 @@ import {
   type TermsProblem,
 } from '../../stacks/payment/terms.js';
 
-/** A batch-settlement offer, resolved. `terms.amount` is the price of one request, the most it may be charged. */
+/**
+ * A batch-settlement offer, resolved. `terms.amount` is the price of one request, the most it may be charged.
+ * @example
+ * ```ts
+ * const offer = readBatchOffer(paymentRequired.accepts[0]);
+ * if (!('reason' in offer)) console.log(offer.terms.amount, offer.extra.escrow, offer.token ?? 'STX');
+ * ```
+ */
 export type BatchOffer = {
   readonly terms: PaymentTerms;
   readonly extra: BatchExtra;

@@ -6,7 +6,14 @@
  */
 import { z } from 'zod';
 
-/** Most items one page may hold. */
+/**
+ * Most items one page may hold. A query asking for more is refused, so a client that pages through everything asks for
+ * this many.
+ * @example
+ * ```ts
+ * const { items } = await (await fetch(`${facilitatorUrl}/discovery/resources?limit=${DISCOVERY_MAX_LIMIT}`)).json();
+ * ```
+ */
 export const DISCOVERY_MAX_LIMIT = 100;
 
 const filter = (max: number) => z.string().min(1).max(max).optional();

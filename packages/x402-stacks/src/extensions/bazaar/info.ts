@@ -16,11 +16,31 @@ import { z } from 'zod';
  */
 export const BAZAAR = 'bazaar';
 
-/** Methods whose input travels in the query string. */
+/**
+ * Methods whose input travels in the query string. A resource called with one of them describes its input with
+ * `queryParams`, never a body.
+ * @example
+ * ```ts
+ * const inQuery = (BAZAAR_QUERY_METHODS as readonly string[]).includes(request.method); // GET, HEAD, DELETE
+ * ```
+ */
 export const BAZAAR_QUERY_METHODS = ['GET', 'HEAD', 'DELETE'] as const;
-/** Methods whose input travels in the body. */
+/**
+ * Methods whose input travels in the body. A resource called with one of them describes its input with `bodyType` and
+ * `body`.
+ * @example
+ * ```ts
+ * const withBody = (BAZAAR_BODY_METHODS as readonly string[]).includes(request.method); // POST, PUT, PATCH
+ * ```
+ */
 export const BAZAAR_BODY_METHODS = ['POST', 'PUT', 'PATCH'] as const;
-/** How a body method's body is encoded. */
+/**
+ * How a body method's body is encoded. `bodyType` must be one of them whenever the method is a body method.
+ * @example
+ * ```ts
+ * const input = { type: 'http', method: 'POST', bodyType: BAZAAR_BODY_TYPES[0], body: { city: 'Lisbon' } };
+ * ```
+ */
 export const BAZAAR_BODY_TYPES = ['json', 'form-data', 'text'] as const;
 
 const JsonObject = z.record(z.string(), z.unknown());

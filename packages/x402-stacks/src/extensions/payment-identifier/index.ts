@@ -16,9 +16,21 @@ import { type ExtensionRead, readExtensionInfo, withExtension } from '../envelop
  */
 export const PAYMENT_IDENTIFIER = 'payment-identifier';
 
-/** The shortest id the extension accepts. */
+/**
+ * The shortest id the extension accepts. {@link PaymentIdSchema} refuses anything shorter.
+ * @example
+ * ```ts
+ * const longEnough = id.length >= PAYMENT_ID_MIN_LENGTH; // 16
+ * ```
+ */
 export const PAYMENT_ID_MIN_LENGTH = 16;
-/** The longest id the extension accepts. */
+/**
+ * The longest id the extension accepts.
+ * @example
+ * ```ts
+ * const shortEnough = id.length <= PAYMENT_ID_MAX_LENGTH; // 128
+ * ```
+ */
 export const PAYMENT_ID_MAX_LENGTH = 128;
 const ID_CHARACTERS = '^[a-zA-Z0-9_-]+$';
 
@@ -48,7 +60,14 @@ export const PaymentIdentifierInfoSchema = z.looseObject({
   id: PaymentIdSchema.optional(),
 });
 
-/** The extension's `info`, as {@link PaymentIdentifierInfoSchema} reads it. */
+/**
+ * The extension's `info`, as {@link PaymentIdentifierInfoSchema} reads it.
+ * @example
+ * ```ts
+ * const info: PaymentIdentifierInfo = PaymentIdentifierInfoSchema.parse({ id: 'pay_0123456789abcdef' });
+ * info.required; // false, the default
+ * ```
+ */
 export type PaymentIdentifierInfo = z.infer<typeof PaymentIdentifierInfoSchema>;
 
 /**
@@ -147,7 +166,14 @@ export function withPaymentId(
   });
 }
 
-/** What a payment payload says about its id, as the seller and the facilitator read it. */
+/**
+ * What a payment payload says about its id, as the seller and the facilitator read it.
+ * @example
+ * ```ts
+ * const of: PaymentIdOf = paymentIdOf(payload.extensions);
+ * if (of.ok && of.id !== undefined) console.log('payment id', of.id);
+ * ```
+ */
 export type PaymentIdOf =
   | { readonly ok: true; readonly id: string | undefined }
   | { readonly ok: false; readonly reason: 'invalid_payment_identifier'; readonly message: string };

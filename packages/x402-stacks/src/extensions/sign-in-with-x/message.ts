@@ -18,7 +18,14 @@ import { STACKS_NETWORKS, type StacksNetwork } from '../../stacks/networks.js';
 import type { StructuredDataDomain } from '../../stacks/structured-data.js';
 import type { SiwxInfo } from './schema.js';
 
-/** The fields a Stacks proof signs: the challenge, plus the signer's address and the chain it signs for. */
+/**
+ * The fields a Stacks proof signs: the challenge, plus the signer's address and the chain it signs for.
+ * @example
+ * ```ts
+ * const fields: SiwxStacksFields = { ...declared.info, address: account.address, chainId: 'stacks:2147483648' };
+ * const message = siwxStacksMessage(fields);
+ * ```
+ */
 export type SiwxStacksFields = SiwxInfo & { readonly address: string; readonly chainId: string };
 
 /**

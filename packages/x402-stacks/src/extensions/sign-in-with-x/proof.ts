@@ -44,7 +44,14 @@ export type SiwxRefusalReason =
   | 'invalid_siwx_signature'
   | 'siwx_capacity_exceeded';
 
-/** A refused proof: the reason and a sentence for the buyer. */
+/**
+ * A refused proof: the reason and a sentence for the buyer.
+ * @example
+ * ```ts
+ * const read = readSiwxHeader(header);
+ * if (!read.ok) return reply(402, { error: read.reason, message: read.message });
+ * ```
+ */
 export type SiwxRefusal = { readonly reason: SiwxRefusalReason; readonly message: string };
 
 /**

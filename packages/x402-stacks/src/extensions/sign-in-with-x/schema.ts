@@ -59,7 +59,14 @@ export const SiwxInfoSchema = z.looseObject({
   resources: z.array(ascii(2048)).max(32).optional(),
 });
 
-/** The challenge fields, as {@link SiwxInfoSchema} reads them. */
+/**
+ * The challenge fields, as {@link SiwxInfoSchema} reads them.
+ * @example
+ * ```ts
+ * const info: SiwxInfo = { domain: 'api.example.com', uri: 'https://api.example.com/data', version: '1',
+ *   nonce: 'a8f3c2d1e0b94f6a', issuedAt: new Date().toISOString() };
+ * ```
+ */
 export type SiwxInfo = z.infer<typeof SiwxInfoSchema>;
 
 /**
@@ -75,7 +82,13 @@ export const SiwxSupportedChainSchema = z.looseObject({
   signatureScheme: z.string().optional(),
 });
 
-/** One entry of `supportedChains`. */
+/**
+ * One entry of `supportedChains`.
+ * @example
+ * ```ts
+ * const chain: SiwxSupportedChain | undefined = siwxStacksChain(declared, 'stacks:1');
+ * ```
+ */
 export type SiwxSupportedChain = z.infer<typeof SiwxSupportedChainSchema>;
 
 /**
@@ -92,7 +105,14 @@ export const SiwxDeclarationSchema = z.looseObject({
   schema: z.record(z.string(), z.unknown()).optional(),
 });
 
-/** A 402's sign-in-with-x entry, as {@link SiwxDeclarationSchema} reads it. */
+/**
+ * A 402's sign-in-with-x entry, as {@link SiwxDeclarationSchema} reads it.
+ * @example
+ * ```ts
+ * const declared: SiwxDeclaration | undefined = readSiwxDeclaration(paymentRequired.extensions);
+ * if (declared) console.log(declared.info.nonce, declared.supportedChains.length);
+ * ```
+ */
 export type SiwxDeclaration = z.infer<typeof SiwxDeclarationSchema>;
 
 /**
@@ -112,7 +132,14 @@ export const SiwxPayloadSchema = SiwxInfoSchema.extend({
   signature: ascii(1024).min(1),
 });
 
-/** A sign-in proof, as {@link SiwxPayloadSchema} reads it. */
+/**
+ * A sign-in proof, as {@link SiwxPayloadSchema} reads it.
+ * @example
+ * ```ts
+ * const proof: SiwxPayload = await createSiwxStacksProof(declared.info, 'stacks:1', account.address, signer);
+ * headers.set('sign-in-with-x', encodeSiwxHeader(proof));
+ * ```
+ */
 export type SiwxPayload = z.infer<typeof SiwxPayloadSchema>;
 
 /**

@@ -9,7 +9,14 @@
 import type { ChannelConfig } from '../../batch/wire.js';
 import type { StacksNetworkId } from '../../stacks/networks.js';
 
-/** One channel as the ledger holds it. Amounts are in the channel token's smallest unit. */
+/**
+ * One channel as the ledger holds it. Amounts are in the channel token's smallest unit.
+ * @example
+ * ```ts
+ * const record: ChannelRecord | undefined = await channels.getChannel(channelId);
+ * const owed = record ? record.charged - record.claimed : 0n; // charged off chain, not yet claimed
+ * ```
+ */
 export type ChannelRecord = {
   /** `0x` + 64 hex. */
   readonly channelId: string;
@@ -33,7 +40,14 @@ export type ChannelRecord = {
   readonly updatedAt: number;
 };
 
-/** The escrow's view of a channel, as `get-channel` answers it. */
+/**
+ * The escrow's view of a channel, as `get-channel` answers it.
+ * @example
+ * ```ts
+ * const state: EscrowChannelState | undefined = await readEscrowChannel(chain, escrow, channelId);
+ * if (state) await channels.mirrorChannel({ channelId, network, escrow, config }, state, Date.now());
+ * ```
+ */
 export type EscrowChannelState = {
   readonly balance: bigint;
   readonly claimed: bigint;
@@ -41,7 +55,15 @@ export type EscrowChannelState = {
   readonly withdrawRequestedAt: number;
 };
 
-/** A charge to commit: from `expectedCharged` to `charged`, covered by the voucher for `signedMax`. */
+/**
+ * A charge to commit: from `expectedCharged` to `charged`, covered by the voucher for `signedMax`.
+ * @example
+ * ```ts
+ * const charge: ChannelCharge = { expectedCharged: record.charged, charged: record.charged + 1000n,
+ *   signedMax: BigInt(voucher.maxClaimableAmount), signature: voucher.signature };
+ * const after = await channels.chargeChannel(record.channelId, charge, Date.now()); // undefined: not charged
+ * ```
+ */
 export type ChannelCharge = {
   readonly expectedCharged: bigint;
   readonly charged: bigint;
@@ -49,7 +71,15 @@ export type ChannelCharge = {
   readonly signature: string;
 };
 
-/** Storage for batch-settlement channels. Every method is atomic on its own. */
+/**
+ * Storage for batch-settlement channels. Every method is atomic on its own. Pass one to `batchSettlementFacilitator` to
+ * keep channels beyond the process's memory.
+ * @example
+ * ```ts
+ * const channels: ChannelLedger = createMemoryChannelLedger();
+ * const batch = batchSettlementFacilitator({ escrows: { testnet: escrow }, authorizerKey, channels });
+ * ```
+ */
 export interface ChannelLedger {
   /** The channel, or undefined when this ledger never saw it. */
   getChannel(channelId: string): Promise<ChannelRecord | undefined>;

@@ -17,7 +17,14 @@ import type { FacilitatorContext } from '../context.js';
 import type { Authorizer } from './authorizer.js';
 import type { ChannelLedger, ChannelRecord } from './channel-ledger.js';
 
-/** When a claim is due. */
+/**
+ * When a claim is due. Any one condition met makes a claim due; `BatchFacilitatorOptions.claims` sets them.
+ * @example
+ * ```ts
+ * const claims: Partial<ClaimPolicy> = { maxVouchers: 50, minValue: 1_000_000n, maxAgeMs: 5 * 60_000 };
+ * const batch = batchSettlementFacilitator({ escrows: { testnet: escrow }, authorizerKey, claims });
+ * ```
+ */
 export type ClaimPolicy = {
   /** Claim once this many channels owe something. At most 100 (one claim's rows). Default 100. */
   readonly maxVouchers: number;

@@ -55,7 +55,15 @@ export type BatchFacilitatorOptions = {
   readonly claims?: Partial<ClaimPolicy>;
 };
 
-/** The mechanism with what a test or a CLI may drive directly. */
+/**
+ * The mechanism with what a test or a CLI may drive directly.
+ * @example
+ * ```ts
+ * const batch: BatchSettlementMechanism = batchSettlementFacilitator({ escrows: { testnet: escrow }, authorizerKey });
+ * const facilitator = createFacilitator({ networks: { testnet: { url: 'http://127.0.0.1:3999' } }, schemes: [batch] });
+ * await batch.claimNow(); // does nothing until a facilitator has attached it
+ * ```
+ */
 export type BatchSettlementMechanism = SchemeMechanism & {
   /** Claims every outstanding voucher now, on every network, whatever the policy says. */
   claimNow(): Promise<void>;

@@ -8,7 +8,13 @@
 import { sha256 } from '@noble/hashes/sha2';
 import { toHex } from '../bytes.js';
 
-/** The longest resource URL recorded as it is. */
+/**
+ * The longest resource URL recorded as it is. A longer one is recorded by its SHA-256 (`boundResource`).
+ * @example
+ * ```ts
+ * const hashed = url.length > MAX_BOUND_RESOURCE_LENGTH; // then boundResource(url) is 'sha256:<hex>'
+ * ```
+ */
 export const MAX_BOUND_RESOURCE_LENGTH = 2048;
 
 const encoder = new TextEncoder();

@@ -37,6 +37,12 @@ import {
  * - `strict`: allow mode is refused everywhere.
  * - `compatible` (default): allow mode is accepted only for tokens whose `transfer` is known to move exactly `amount`
  *   (sBTC, USDCx), because existing x402-stacks clients sign that way.
+ * @example
+ * ```ts
+ * const policy: PostConditionPolicy = 'strict';
+ * checkPaymentTransaction(transaction, requirements, { postConditionPolicy: policy });
+ * createFacilitator({ networks, postConditionPolicy: policy }); // the same choice for a facilitator
+ * ```
  */
 export type PostConditionPolicy = 'strict' | 'compatible';
 
@@ -67,7 +73,14 @@ export type CheckPaymentOptions = {
   tokens?: ResolveAssetOptions;
 };
 
-/** Facts read from a transaction that passed every check. */
+/**
+ * Facts read from a transaction that passed every check.
+ * @example
+ * ```ts
+ * const check = checkPaymentTransaction(transaction, requirements);
+ * if (check.isValid) console.log(check.payer, check.amount, check.txid); // check: ValidPaymentCheck
+ * ```
+ */
 export type ValidPaymentCheck = {
   readonly isValid: true;
   readonly payer: string;
@@ -91,7 +104,15 @@ export type ValidPaymentCheck = {
   readonly byteLength: number;
 };
 
-/** A refusal, with whatever was learned about the transaction before the failing step. */
+/**
+ * A refusal, with whatever was learned about the transaction before the failing step. Its `invalidReason` is the reason
+ * code a verify answer carries.
+ * @example
+ * ```ts
+ * const check = checkPaymentTransaction(transaction, requirements);
+ * if (!check.isValid) return { isValid: false, invalidReason: check.invalidReason, payer: check.payer };
+ * ```
+ */
 export type InvalidPaymentCheck = {
   readonly isValid: false;
   readonly invalidReason: ReasonCode;

@@ -23,7 +23,15 @@ import {
   type StacksPaymentRequirements,
 } from './terms.js';
 
-/** The longest memo a Stacks transfer carries, in UTF-8 bytes. */
+/**
+ * The longest memo a Stacks transfer carries, in UTF-8 bytes. `createPaymentTransaction` refuses a longer `memo` with a
+ * `PaymentOptionsError`.
+ * @example
+ * ```ts
+ * const fits = new TextEncoder().encode(memo).length <= MAX_MEMO_BYTES;
+ * if (fits) await createPaymentTransaction({ ...options, memo });
+ * ```
+ */
 export const MAX_MEMO_BYTES = 34;
 
 /**

@@ -13,7 +13,15 @@ export const MAX_U64 = 2n ** 64n - 1n;
 /** Largest Clarity uint (u128): SIP-010 amounts. */
 export const MAX_U128 = 2n ** 128n - 1n;
 
-/** The fields of an x402 `PaymentRequirements` entry that a Stacks exact payment depends on. */
+/**
+ * The fields of an x402 `PaymentRequirements` entry that a Stacks exact payment depends on.
+ * @example
+ * ```ts
+ * const requirements: StacksPaymentRequirements = { scheme: 'exact', network: 'stacks:2147483648',
+ *   amount: '1000', asset: 'STX', payTo: 'ST1SJ3DTE5DN7X54YDH5D64R3BCB6A2AG2ZQ8YPD5' };
+ * const terms = resolvePaymentTerms(requirements);
+ * ```
+ */
 export type StacksPaymentRequirements = {
   scheme: string;
   network: string;
@@ -24,7 +32,14 @@ export type StacksPaymentRequirements = {
   extra?: Record<string, unknown> | undefined;
 };
 
-/** Requirements resolved into typed values. */
+/**
+ * Requirements resolved into typed values.
+ * @example
+ * ```ts
+ * const terms = resolvePaymentTerms(requirements);
+ * if (!isTermsProblem(terms)) console.log(terms.amount, terms.asset.kind, terms.payTo.principal); // 1000n 'stx' 'ST1…'
+ * ```
+ */
 export type PaymentTerms = {
   readonly network: StacksNetwork;
   readonly asset: StacksAsset;
@@ -37,7 +52,14 @@ export type PaymentTerms = {
   readonly sponsor: string | undefined;
 };
 
-/** Why requirements cannot be paid with the Stacks exact scheme. */
+/**
+ * Why requirements cannot be paid with the Stacks exact scheme.
+ * @example
+ * ```ts
+ * const terms = resolvePaymentTerms({ ...requirements, network: 'stacks:99' });
+ * if (isTermsProblem(terms)) console.log(terms.reason); // 'invalid_network'
+ * ```
+ */
 export type TermsProblem = {
   readonly reason: 'invalid_scheme' | 'invalid_network' | 'invalid_payment_requirements';
   readonly message: string;
