@@ -108,7 +108,7 @@ export type ResolveNetworkOptions = {
  * @throws {UnknownNetworkError} for anything else.
  * @example
  * ```ts
- * import { resolveNetwork } from 'x402-stacks';
+ * import { resolveNetwork } from 'x402-stacks/stacks';
  * resolveNetwork('stacks:2147483648').name; // 'testnet'
  * resolveNetwork('stacks', { payTo: 'SP2J6ZY48GV1EZ5V2V5RB9MP66SW86PYKKNRV9EJ7' }).caip2; // 'stacks:1'
  * resolveNetwork('testnet', { apiUrl: 'http://127.0.0.1:3999' }).apiUrl; // 'http://127.0.0.1:3999'

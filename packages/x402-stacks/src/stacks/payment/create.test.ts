@@ -129,8 +129,8 @@ describe('createPaymentTransaction', () => {
       ['fee on a sponsored payment', { ...base, sponsored: true, fee: 10n }],
       ['memo over 34 bytes', { ...base, memo: 'x'.repeat(35) }],
       ['memo over 34 bytes in UTF-8', { ...base, memo: 'é'.repeat(18) }],
-      // A reader drops a leading byte order mark, and a lone surrogate has no UTF-8: neither reads back as written.
-      ['memo with a byte order mark', { ...base, memo: '\uFEFForder 42' }],
+      // A STX memo is read back as text, which drops a leading byte order mark; a lone surrogate has no UTF-8 at all.
+      ['STX memo with a leading byte order mark', { ...base, memo: '\uFEFForder 42' }],
       ['memo with a lone surrogate', { ...base, memo: 'order \uD800' }],
       [
         'payTo is the payer',
@@ -151,6 +151,21 @@ describe('createPaymentTransaction', () => {
     for (const [why, options] of bad) {
       await assert.rejects(createPaymentTransaction(options), isOptionsError, why);
     }
+  });
+
+  test("a token's memo is a buffer: one starting with a byte order mark is kept byte for byte", async () => {
+    const payment = await createPaymentTransaction({
+      account: testnetPayer,
+      requirements: VECTORS.sbtc.requirements,
+      nonce: 0n,
+      fee: 400n,
+      memo: '\uFEFForder 42',
+    });
+    assert.ok(payment.transaction.includes(Buffer.from('\uFEFForder 42').toString('hex')));
+    assert.equal(
+      checkPaymentTransaction(payment.transaction, VECTORS.sbtc.requirements).isValid,
+      true,
+    );
   });
 
   test('a 34-byte memo fits', async () => {

@@ -81,7 +81,8 @@ export type PaymentTransaction = {
 };
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
+/** Reads back every character, a byte order mark included: only a lone surrogate comes back otherwise. */
+const keepingMarks = new TextDecoder('utf-8', { ignoreBOM: true });
 
 /**
  * Builds and signs the transaction that pays `requirements`, without broadcasting it or touching the network.
@@ -95,7 +96,7 @@ const decoder = new TextDecoder();
  * @throws {SignerError} when the signer refuses, cannot be reached, or returns a signature that does not verify.
  * @example
  * ```ts
- * import { createPaymentTransaction, privateKeyToAccount } from 'x402-stacks';
+ * import { createPaymentTransaction, privateKeyToAccount } from 'x402-stacks/stacks';
  * const account = privateKeyToAccount(process.env.CLIENT_PRIVATE_KEY!, 'testnet');
  * const { transaction, txid } = await createPaymentTransaction({
  *   account,
@@ -130,7 +131,7 @@ export async function createPaymentTransaction(
   const sponsored = options.sponsored ?? terms.sponsor !== undefined;
   const nonce = readInteger('nonce', options.nonce);
   const fee = sponsored ? readSponsoredFee(options.fee) : readInteger('fee', options.fee);
-  const memo = readMemo(options.memo);
+  const memo = readMemo(options.memo, terms.asset.kind === 'stx');
 
   const tx = await buildTransaction(signer, terms, { nonce, fee, sponsored, memo });
   await signOrigin(tx, signer);
@@ -209,18 +210,25 @@ function readSponsoredFee(value: bigint | number | undefined): bigint {
   return 0n;
 }
 
-function readMemo(memo: string | undefined): string | undefined {
+/**
+ * The memo as given, when the chain can carry it as written: at most 34 UTF-8 bytes, and no lone surrogate (which has no
+ * UTF-8 form: the encoder writes U+FFFD in its place). A STX transfer's memo is read back as text, and every reader
+ * (the payment check, the node's API) drops a leading byte order mark, so there one is refused too; a token's memo is
+ * a buffer, kept byte for byte.
+ */
+function readMemo(memo: string | undefined, readAsText: boolean): string | undefined {
   if (memo === undefined) return undefined;
   if (typeof memo !== 'string') throw new PaymentOptionsError('memo must be a string');
   const bytes = encoder.encode(memo);
   if (bytes.length > MAX_MEMO_BYTES) {
     throw new PaymentOptionsError(`memo is ${bytes.length} bytes; at most ${MAX_MEMO_BYTES} fit`);
   }
-  // The payment check, the node's API and any signer read the memo back as UTF-8: one that does not read back as
-  // written (a leading byte order mark, a lone surrogate) would make every check of these bytes refuse them.
-  if (decoder.decode(bytes) !== memo) {
+  if (keepingMarks.decode(bytes) !== memo) {
+    throw new PaymentOptionsError('memo holds a lone surrogate, which UTF-8 cannot carry');
+  }
+  if (readAsText && memo.startsWith('\uFEFF')) {
     throw new PaymentOptionsError(
-      'memo does not read back as written in UTF-8 (a byte order mark, a lone surrogate)',
+      'a STX memo cannot start with a byte order mark: it is dropped when read back',
     );
   }
   return memo;
