@@ -119,7 +119,7 @@ export type SponsorUsage = {
  * @example
  * ```ts
  * sponsorLimitProblem({ inFlightOfPayer: 0, feesOfPayer: 0n, feesTotal: 0n, failedOfPayer: 1 }, 300n, limits);
- * // 'this payer already had 1 sponsored transaction fail within the window (limit 1)'
+ * // 'this payer already had 1 sponsored transaction(s) fail on chain within 3600 s (limit 1)', at the default limits
  * ```
  */
 export function sponsorLimitProblem(
