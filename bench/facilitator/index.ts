@@ -40,8 +40,8 @@
  * refused.
  *
  * `--profile-dir <dir>` runs each service process under `node --cpu-prof`, writing its profile there at exit: the
- * way to see where a service row's CPU goes under this very load. `--only <engine|sqlite|pg|pg2>[,…]` runs only those
- * rows (with a profile, one row at a time keeps each file to one load).
+ * way to see where a service row's CPU goes under this very load. `--only <engine|engine-sqlite|sqlite|pg|pg2>[,…]`
+ * runs only those rows (with a profile, one row at a time keeps each file to one load).
  *
  * Usage: npm run bench:facilitator [-- --seconds 3 --payers 100 --wide-payers 1000 --settles 3000 --concurrency 32 --rounds 5 --poll-ms 20 --warm-up 6 --settle-warm-up 1800]
  */
@@ -51,6 +51,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { genesisAccounts } from '@x402-stacks/devnet';
+import { openSqliteLedger } from '@x402-stacks/facilitator';
 import pg from 'pg';
 import { createChainClient, createFacilitator } from 'x402-stacks';
 import { checkPaymentTransaction } from 'x402-stacks/stacks';
@@ -80,7 +81,7 @@ const pollMs = Number(flag('poll-ms', '20'));
 const warmUpRounds = Number(flag('warm-up', '6'));
 const settleWarmUp = Number(flag('settle-warm-up', '1800'));
 const profileDir = flag('profile-dir', '');
-const only = new Set(flag('only', 'engine,sqlite,pg,pg2').split(','));
+const only = new Set(flag('only', 'engine,engine-sqlite,sqlite,pg,pg2').split(','));
 const DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const SETTLE_TARGET = 0.6;
 const VERIFY_TARGET = 0.5;
@@ -381,12 +382,15 @@ type Row = {
   rssMiB: number[];
 } & SettleRounds;
 
-// 2. The engine in process: no HTTP hop, the same cache and chain as the service.
-async function runEngine(): Promise<Row> {
+// 2. The engine in process: no HTTP hop, the same cache and chain as the service; on the service's own SQLite ledger
+// too, so a service row's cost splits into the engine's, its ledger's and HTTP's.
+async function runEngine(label: string, ledgerPath?: string): Promise<Row> {
+  const opened = ledgerPath ? await openSqliteLedger({ path: ledgerPath }) : undefined;
   const engine = createFacilitator({
     networks: { testnet: { url: devnet.url } },
     verifyCacheMs: 2_000,
     pollIntervalMs: pollMs,
+    ...(opened ? { ledger: opened.ledger } : {}),
   });
   const verifying = (payments: readonly unknown[]) => () =>
     load({
@@ -425,8 +429,9 @@ async function runEngine(): Promise<Row> {
   await engine.idle();
   // Its block subscription ends with it: the devnet pushes blocks to the later rows' facilitators only.
   engine.drain();
+  await opened?.close();
   return {
-    label: 'engine in process',
+    label,
     verify: verify!,
     wideVerify: wideVerify!,
     // The CPU is this process's: the engine and the load generator, which only calls it.
@@ -546,7 +551,9 @@ try {
       `  warm-up ${round}/${warmUpRounds}: chain alone ${formatRate(warm.perSecond)}/s\n`,
     );
   }
-  if (only.has('engine')) rows.push(await runEngine());
+  if (only.has('engine')) rows.push(await runEngine('engine in process'));
+  if (only.has('engine-sqlite'))
+    rows.push(await runEngine('engine in process, SQLite ledger', join(dir, 'engine.db')));
   if (only.has('sqlite'))
     rows.push(
       await runService('HTTP, 1 process, SQLite', 1, { url: `sqlite:${join(dir, 'l.db')}` }),
@@ -658,16 +665,24 @@ console.log(
       WIDE_VERIFY_TARGET,
     )}; CPU per settlement ≤ the devnet's: ${cpuVerdict(best((r) => r.cpuRatio, Math.min))}.`,
 );
+const engines = rows.filter((row) => !row.floor);
+if (engines.length > 0)
+  console.log(
+    `The engine's CPU per settlement ≤ the devnet's, in process (no HTTP): ${engines
+      .map((row) => `${row.label}: ${cpuVerdict(row.cpuRatio)}`)
+      .join('; ')}.`,
+  );
 console.log(
   'The empty route is GET /supported on the same processes: what HTTP alone allows on this machine. The chain alone\n' +
     'alternates with the settle rounds, at the settle concurrency; each figure is the median of the rounds, and\n' +
     "÷ chain is the median of each round's settle rate over the chain-alone round next to it (run first, then second,\n" +
     "in turn). The devnet runs in a process of its own. CPU ms/settle is the facilitator processes' own; the engine\n" +
-    "row's is this process (engine and load generator). CPU ÷ devnet is the median of each round's CPU per settlement\n" +
-    "over the devnet's in the chain-alone round next to it (broadcast plus status reads), and in brackets over the\n" +
-    "devnet's in the same settle round. ÷ empty is the median of each round's /verify rate over the empty route's in\n" +
+    "rows' are this process (engine and load generator; the SQLite engine row's ledger is the service's, without HTTP).\n" +
+    "CPU ÷ devnet is the median of each round's CPU per settlement over the devnet's in the chain-alone round next to\n" +
+    "it (broadcast plus status reads), and in brackets over the devnet's in the same settle round. ÷ empty is the\n" +
+    "median of each round's /verify rate over the empty route's in\n" +
     'the same round (at most one other measurement between them). Each rate column is its own median round, and a\n' +
     "row's CPU columns are its median-rate round's, so the columns need not divide into the ratios.\n" +
     "PostgreSQL CPU ms/settle is every postgres process's on this machine (server, workers, backends) over the same\n" +
-    "rounds. The engine row's RSS is this whole process.",
+    "rounds. The engine rows' RSS is this whole process.",
 );
