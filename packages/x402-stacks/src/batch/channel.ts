@@ -131,7 +131,10 @@ export function voucherSigner(
   escrow: string,
   voucher: { channelId: string; maxClaimableAmount: string; signature: string },
 ): string | undefined {
-  const hash = voucherHash(network, escrow, voucher.channelId, BigInt(voucher.maxClaimableAmount));
+  const amount = BigInt(voucher.maxClaimableAmount);
+  // No signature covers an amount no voucher can carry (it would be checked as a smaller one's).
+  if (!isClarityUint(amount)) return undefined;
+  const hash = voucherHash(network, escrow, voucher.channelId, amount);
   return recoverStructuredDataSigner(
     hash,
     fromHex(voucher.signature.slice(2)),
@@ -158,7 +161,9 @@ export function isVoucherSignedBy(
   const vrs = new Uint8Array(65);
   vrs[0] = signature[64]!;
   vrs.set(signature.subarray(0, 64), 1);
-  const hash = voucherHash(network, escrow, voucher.channelId, BigInt(voucher.maxClaimableAmount));
+  const amount = BigInt(voucher.maxClaimableAmount);
+  if (!isClarityUint(amount)) return false;
+  const hash = voucherHash(network, escrow, voucher.channelId, amount);
   const key = recoverPublicKey(hash, vrs, true);
   if (key === undefined) return false;
   // A payer signs every voucher of its channel with one key: once a key is known to hash to the address, the same key
@@ -253,6 +258,12 @@ function voucherMessageBytes(escrow: string, channelId: string, maxClaimable: bi
     if (voucherTemplates.size >= MAX_REMEMBERED) voucherTemplates.clear();
     voucherTemplates.set(escrow, template);
   }
+  // Written as 16 bytes, a larger value would wrap: its hash would be a smaller amount's.
+  if (!isClarityUint(maxClaimable)) {
+    throw new RangeError(
+      `a voucher's max-claimable must be a Clarity uint (below 2^128), not ${maxClaimable}`,
+    );
+  }
   const bytes = template.bytes.slice();
   bytes.set(fromHex(channelId.slice(2)), template.channelIdAt);
   // The u128 closes the message, big-endian: two 64-bit halves.
@@ -261,6 +272,10 @@ function voucherMessageBytes(escrow: string, channelId: string, maxClaimable: bi
   view.setBigUint64(bytes.length - 8, BigInt.asUintN(64, maxClaimable));
   return bytes;
 }
+
+const U128_LIMIT = 1n << 128n;
+
+const isClarityUint = (value: bigint): boolean => value >= 0n && value < U128_LIMIT;
 
 const voucherTemplates = new Map<string, { bytes: Uint8Array; channelIdAt: number }>();
 

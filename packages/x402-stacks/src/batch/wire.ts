@@ -111,11 +111,11 @@ export type Voucher = z.infer<typeof VoucherSchema>;
  */
 export const ChannelStateSchema = wireObject({
   channelId: z.string().regex(HEX_32),
-  balance: AtomicAmountSchema,
-  totalClaimed: AtomicAmountSchema,
+  balance: U128AmountSchema,
+  totalClaimed: U128AmountSchema,
   withdrawRequestedAt: z.number().int().nonnegative(),
-  refundNonce: AtomicAmountSchema,
-  chargedCumulativeAmount: AtomicAmountSchema.optional(),
+  refundNonce: U128AmountSchema,
+  chargedCumulativeAmount: U128AmountSchema.optional(),
 });
 /**
  * A channel snapshot. `ChannelStateSchema` reads it from an answer; its amounts are atomic-unit digit strings.
@@ -134,7 +134,9 @@ export type ChannelState = z.infer<typeof ChannelStateSchema>;
  * ```
  */
 export const VoucherStateSchema = wireObject({
-  signedMaxClaimable: AtomicAmountSchema,
+  // A u128, as every amount a voucher signs: past it the voucher's hash would wrap, and a seller could show a
+  // signature over a small ceiling as one over a huge total (2^128 + X hashes as X).
+  signedMaxClaimable: U128AmountSchema,
   signature: z.string().regex(HEX_65),
 });
 /**
