@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { AtomicAmountSchema } from '../protocol/v2.js';
 import { wireObject } from '../protocol/wire-object.js';
+import { parsePrincipal } from '../stacks/address.js';
 
 /**
  * The scheme's name in `accepts[].scheme`.
@@ -42,8 +43,23 @@ const U128AmountSchema = AtomicAmountSchema.refine((value) => BigInt(value) < U1
   message: 'expected an amount below 2^128 (Clarity uint)',
 });
 
-const PrincipalSchema = z.string().regex(PRINCIPAL, 'expected a Stacks principal');
-const ContractSchema = z.string().regex(CONTRACT, 'expected a contract principal');
+/** The shape alone passes text that is not c32, or whose checksum fails, which no Clarity value can hold. */
+const isPrincipal = (value: string): boolean => {
+  try {
+    parsePrincipal(value);
+    return true;
+  } catch {
+    return false;
+  }
+};
+const PrincipalSchema = z
+  .string()
+  .regex(PRINCIPAL, 'expected a Stacks principal')
+  .refine(isPrincipal, 'expected a Stacks principal whose c32 checksum holds');
+const ContractSchema = z
+  .string()
+  .regex(CONTRACT, 'expected a contract principal')
+  .refine(isPrincipal, 'expected a contract principal whose c32 checksum holds');
 const WithdrawDelaySchema = z
   .number()
   .int()
