@@ -459,4 +459,56 @@ describe('batch-settlement facilitator under attack', () => {
     assert.equal(await balance(seller), sellerBefore + served, 'every request served is paid');
     await engine.idle();
   });
+
+  test('a refund holds its channel whatever is mirrored meanwhile: no voucher is charged, no second refund is sent', async () => {
+    const { engine, mechanism } = engineOf();
+    const payer = devnet.accounts[7]!.account;
+    const config = configOf(payer);
+    const sellerBefore = await balance(seller);
+    await open(engine, payer, config, 10n * PRICE);
+    const refundPayment = paymentOf({
+      type: 'refund',
+      channelConfig: config,
+      voucher: voucher(payer, config, PRICE),
+    });
+    devnet.chain.stall(true);
+    const refunding = engine.settle(refundPayment, requirements());
+    await until(() => devnet.chain.mempool.length > 0, "the refund's claim in the mempool");
+    // A verify of the same refund reads the escrow and mirrors it: the balance the refund froze is the chain's again.
+    assert.equal((await engine.verify(refundPayment, requirements())).isValid, true);
+    // The same refund sent again meanwhile (a retry, another seller): refused, nothing sent.
+    const twice = await engine.settle(refundPayment, requirements());
+    assert.equal(
+      twice.errorReason,
+      'invalid_batch_settlement_stacks_channel_refunding',
+      JSON.stringify(twice),
+    );
+    // The next voucher, again and again: every one is refused while the refund holds the channel.
+    const next = paymentOf({
+      type: 'voucher',
+      channelConfig: config,
+      voucher: voucher(payer, config, 2n * PRICE),
+    });
+    const answers = [];
+    for (let attempt = 0; attempt < 3; attempt++) {
+      answers.push((await engine.verify(next, requirements())).invalidReason);
+      answers.push((await engine.settle(next, requirements())).errorReason);
+    }
+    assert.deepEqual(
+      new Set(answers),
+      new Set(['invalid_batch_settlement_stacks_channel_refunding']),
+    );
+    devnet.chain.stall(false);
+    devnet.mine(1);
+    const refunded = await refunding;
+    assert.equal(refunded.success, true, JSON.stringify(refunded));
+    assert.equal(refunded.amount, (9n * PRICE).toString());
+    await mechanism.claimNow();
+    assert.equal(
+      await balance(seller),
+      sellerBefore + PRICE,
+      'the one request served is paid, no other was',
+    );
+    await engine.idle();
+  });
 });

@@ -5,6 +5,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import {
+  channelOf,
+  escrowState,
+  signatureOf,
+} from '@x402-stacks/test-kit/channel-ledger-conformance';
 import { ledgerConformance, settlement } from '@x402-stacks/test-kit/ledger-conformance';
 import Database from 'better-sqlite3';
 import { sql } from 'kysely';
@@ -171,6 +176,47 @@ test('a ledger file from before answers named their claim gains the column at op
       await reopened.ledger.recordAnswer(paymentTxid, 'success', again.record.createdAt),
       'pending',
       'an answer naming no claim stands',
+    );
+  } finally {
+    await reopened.close();
+  }
+});
+
+test('a ledger file whose channels table came before the refund hold gains it at open; its channels keep their charges', async () => {
+  const path = join(dir, 'before-refund-hold.db');
+  const older = await openSqliteLedger({ path });
+  const channel = channelOf(50);
+  await older.channels.mirrorChannel(channel, escrowState(10_000n), 1_000);
+  await older.channels.chargeChannel(
+    channel.channelId,
+    { expectedCharged: 0n, charged: 400n, signedMax: 400n, signature: signatureOf(1) },
+    1_100,
+  );
+  await sql`alter table x402_channels drop column frozen_until`.execute(older.db);
+  await sql`alter table x402_channels drop column frozen_refund_nonce`.execute(older.db);
+  await older.close();
+  const reopened = await openSqliteLedger({ path });
+  try {
+    const before = await reopened.channels.getChannel(channel.channelId);
+    assert.equal(before?.charged, 400n);
+    assert.equal(before?.frozenUntil, undefined);
+    assert.equal(
+      (
+        await reopened.channels.freezeChannel(
+          channel.channelId,
+          { until: 9_000, refundNonce: 0n },
+          1_200,
+        )
+      )?.frozenUntil,
+      9_000,
+    );
+    assert.equal(
+      await reopened.channels.chargeChannel(
+        channel.channelId,
+        { expectedCharged: 400n, charged: 500n, signedMax: 500n, signature: signatureOf(2) },
+        1_300,
+      ),
+      undefined,
     );
   } finally {
     await reopened.close();

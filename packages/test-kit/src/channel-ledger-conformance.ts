@@ -336,6 +336,108 @@ export function channelLedgerConformance(name: string, subject: ChannelLedgerSub
     });
   });
 
+  describe(`${name}: refund hold`, () => {
+    const voucher = (expectedCharged: bigint, charged: bigint) => ({
+      expectedCharged,
+      charged,
+      signedMax: charged,
+      signature: signatureOf(charged),
+    });
+
+    test('a held channel takes no charge, and a mirror written meanwhile keeps the hold', async () => {
+      const ledger = await subject.create();
+      const channel = channelOf(40);
+      await ledger.mirrorChannel(channel, escrowState(10_000n), 1_000);
+      assert.equal(
+        (await ledger.chargeChannel(channel.channelId, voucher(0n, 1_000n), 1_100))?.charged,
+        1_000n,
+      );
+      const held = await ledger.freezeChannel(
+        channel.channelId,
+        { until: 9_000, refundNonce: BIG },
+        1_200,
+      );
+      assert.equal(held?.charged, 1_000n);
+      assert.equal(held?.frozenUntil, 9_000);
+      assert.equal(held?.frozenRefundNonce, BIG);
+      // The chain read again (a keeper round, another refund's examination): the hold outlives it.
+      const mirrored = await ledger.mirrorChannel(channel, escrowState(10_000n), 1_300);
+      assert.equal(mirrored.frozenUntil, 9_000);
+      assert.equal(mirrored.frozenRefundNonce, BIG);
+      assert.equal(
+        await ledger.chargeChannel(channel.channelId, voucher(1_000n, 2_000n), 1_400),
+        undefined,
+      );
+      assert.equal((await ledger.getChannel(channel.channelId))?.charged, 1_000n);
+    });
+
+    test('one hold at a time: a second refund is refused until the first thaws or lapses', async () => {
+      const ledger = await subject.create();
+      const channel = channelOf(41);
+      assert.equal(
+        await ledger.freezeChannel(channel.channelId, { until: 9_000, refundNonce: 0n }, 1_000),
+        undefined,
+        'unknown',
+      );
+      await ledger.mirrorChannel(channel, escrowState(10_000n), 1_000);
+      assert.ok(
+        await ledger.freezeChannel(channel.channelId, { until: 9_000, refundNonce: 0n }, 1_100),
+      );
+      assert.equal(
+        await ledger.freezeChannel(channel.channelId, { until: 12_000, refundNonce: 0n }, 1_200),
+        undefined,
+      );
+      // Thawing another hold's time leaves this one.
+      await ledger.thawChannel(channel.channelId, 12_000);
+      assert.equal((await ledger.getChannel(channel.channelId))?.frozenUntil, 9_000);
+      await ledger.thawChannel(channel.channelId, 9_000);
+      const thawed = await ledger.getChannel(channel.channelId);
+      assert.equal(thawed?.frozenUntil, undefined);
+      assert.equal(thawed?.frozenRefundNonce, undefined);
+      assert.equal(
+        (await ledger.chargeChannel(channel.channelId, voucher(0n, 500n), 1_300))?.charged,
+        500n,
+      );
+      // A hold whose refund died lapses at its time: charges and a new hold are taken again.
+      assert.ok(
+        await ledger.freezeChannel(channel.channelId, { until: 2_000, refundNonce: 0n }, 1_400),
+      );
+      assert.equal(
+        await ledger.chargeChannel(channel.channelId, voucher(500n, 600n), 1_999),
+        undefined,
+      );
+      assert.equal(
+        (await ledger.chargeChannel(channel.channelId, voucher(500n, 600n), 2_000))?.charged,
+        600n,
+      );
+      assert.equal(
+        (await ledger.freezeChannel(channel.channelId, { until: 5_000, refundNonce: 0n }, 2_000))
+          ?.frozenUntil,
+        5_000,
+      );
+      // The lapsed refund's late thaw leaves the new hold.
+      await ledger.thawChannel(channel.channelId, 2_000);
+      assert.equal((await ledger.getChannel(channel.channelId))?.frozenUntil, 5_000);
+    });
+
+    test('of refunds holding one channel at once, exactly one gets the hold', async () => {
+      const ledger = await subject.create();
+      const channel = channelOf(42);
+      await ledger.mirrorChannel(channel, escrowState(10_000n), 1_000);
+      const handles = [ledger, ...(subject.another ? [await subject.another()] : [])];
+      const holds = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          handles[i % handles.length]!.freezeChannel(
+            channel.channelId,
+            { until: 9_000 + i, refundNonce: 0n },
+            1_100,
+          ),
+        ),
+      );
+      assert.equal(holds.filter(Boolean).length, 1);
+    });
+  });
+
   describe(`${name}: unclaimed channels`, () => {
     test('one escrow on one network, charged above claimed, oldest change first, up to the limit', async () => {
       const ledger = await subject.create();

@@ -101,6 +101,10 @@ export type ChannelsTable = {
   signed_max: string;
   signature: string;
   updated_at: string | number | bigint;
+  /** int8: until when a refund holds the channel (ms since the epoch); null when none does. */
+  frozen_until: string | number | bigint | null;
+  /** The refund nonce the holding refund was sent with (an amount, as `refund_nonce`); null when no hold. */
+  frozen_refund_nonce: string | null;
 };
 
 /** Digits of the largest u128 (2^128 - 1 has 39): the width amounts are padded to. */
@@ -371,6 +375,12 @@ async function migratePaymentIds(db: Kysely<LedgerDatabase>): Promise<void> {
  */
 async function migrateChannels(db: Kysely<LedgerDatabase>): Promise<void> {
   if (await channelsMade(db)) return;
+  // A table an earlier release made gets the refund hold; a new one is made with it below.
+  if ((await namesIn(db, 'x402_channels', 'columns')).length > 0) {
+    await addColumnIfMissing(db, 'x402_channels', 'frozen_until', 'bigint');
+    await addColumnIfMissing(db, 'x402_channels', 'frozen_refund_nonce', 'text');
+    return;
+  }
   const amount =
     db.getExecutor().adapter instanceof PostgresAdapter
       ? sql`numeric(${sql.raw(String(AMOUNT_DIGITS))}, 0)`
@@ -390,6 +400,8 @@ async function migrateChannels(db: Kysely<LedgerDatabase>): Promise<void> {
     .addColumn('signed_max', amount, (c) => c.notNull())
     .addColumn('signature', 'text', (c) => c.notNull())
     .addColumn('updated_at', 'bigint', (c) => c.notNull())
+    .addColumn('frozen_until', 'bigint')
+    .addColumn('frozen_refund_nonce', 'text')
     .execute();
   // What a claim should present: one escrow's channels, oldest change first.
   await db.schema
@@ -433,8 +445,9 @@ async function paymentIdsMade(db: Kysely<LedgerDatabase>): Promise<boolean> {
   return (await namesIn(db, 'x402_payment_ids', 'columns')).length > 0;
 }
 
+/** The channels table is up to date: the last change to it (the refund hold, `frozen_refund_nonce`) is there. */
 async function channelsMade(db: Kysely<LedgerDatabase>): Promise<boolean> {
-  return (await namesIn(db, 'x402_channels', 'columns')).length > 0;
+  return (await namesIn(db, 'x402_channels', 'columns')).includes('frozen_refund_nonce');
 }
 
 /**

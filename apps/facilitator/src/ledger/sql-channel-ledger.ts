@@ -6,7 +6,7 @@
  * text orders as numbers do; on PostgreSQL it is numeric and compares as numbers.
  * @module
  */
-import type { Kysely, Selectable } from 'kysely';
+import type { ExpressionBuilder, Kysely, Selectable } from 'kysely';
 import { sql } from 'kysely';
 import type { StacksNetworkId } from 'x402-stacks';
 import type {
@@ -23,6 +23,10 @@ type Row = Selectable<ChannelsTable>;
 
 /** Clarity's uint is u128: nothing the escrow holds can reach this. */
 const U128_LIMIT = 1n << 128n;
+
+/** No refund holds the channel at `now`: no hold, or one that lapsed. */
+const notHeld = (eb: ExpressionBuilder<LedgerDatabase, 'x402_channels'>) =>
+  eb.or([eb('frozen_until', 'is', null), eb('frozen_until', '<=', argument('now'))]);
 
 /** The statements, compiled once (`prepared.ts`): each runs with bound values only. */
 function statements(db: Kysely<LedgerDatabase>) {
@@ -78,7 +82,25 @@ function statements(db: Kysely<LedgerDatabase>) {
         .where('channel_id', '=', argument('channelId'))
         .where('charged', '=', argument('expectedCharged'))
         .where('balance', '>=', argument('signedMax'))
+        .where(notHeld)
         .returningAll(),
+    ),
+    // Taken only where no refund holds the channel now: two refunds never both proceed.
+    freeze: prepare(
+      db
+        .updateTable('x402_channels')
+        .set({ frozen_until: argument('until'), frozen_refund_nonce: argument('refundNonce') })
+        .where('channel_id', '=', argument('channelId'))
+        .where(notHeld)
+        .returningAll(),
+    ),
+    // Only the hold this refund set: one set since by another refund (after this one lapsed) stays.
+    thaw: prepare(
+      db
+        .updateTable('x402_channels')
+        .set({ frozen_until: null, frozen_refund_nonce: null })
+        .where('channel_id', '=', argument('channelId'))
+        .where('frozen_until', '=', argument('until')),
     ),
     unclaimed: prepare(
       db
@@ -179,6 +201,27 @@ export class SqlChannelLedger implements ChannelLedger {
     return rows[0] ? toRecord(rows[0]) : undefined;
   }
 
+  async freezeChannel(
+    channelId: string,
+    hold: { readonly until: number; readonly refundNonce: bigint },
+    now: number,
+  ): Promise<ChannelRecord | undefined> {
+    if (!isU128(hold.refundNonce)) throw new RangeError('a refund nonce must be a u128');
+    const { rows } = await this.#run<Row>(
+      this.#statements.freeze({
+        channelId,
+        until: String(hold.until),
+        refundNonce: amountText(hold.refundNonce),
+        now: String(now),
+      }),
+    );
+    return rows[0] ? toRecord(rows[0]) : undefined;
+  }
+
+  async thawChannel(channelId: string, until: number): Promise<void> {
+    await this.#run(this.#statements.thaw({ channelId, until: String(until) }));
+  }
+
   async unclaimedChannels(
     network: StacksNetworkId,
     escrow: string,
@@ -230,5 +273,11 @@ function toRecord(row: Row): ChannelRecord {
     signedMax: BigInt(row.signed_max),
     signature: row.signature,
     updatedAt: Number(row.updated_at),
+    ...(row.frozen_until === null
+      ? {}
+      : {
+          frozenUntil: Number(row.frozen_until),
+          frozenRefundNonce: BigInt(row.frozen_refund_nonce ?? 0),
+        }),
   };
 }

@@ -220,6 +220,8 @@ export const REASON_CODES = {
     "The charge is above the price, or would take the channel past the voucher's ceiling.",
   invalid_batch_settlement_stacks_channel_withdrawing:
     'The payer started a timed withdrawal from this channel: it takes no new charges.',
+  invalid_batch_settlement_stacks_channel_refunding:
+    'A refund of this channel is under way: it takes no charge, and no other refund, until that refund ends.',
   invalid_batch_settlement_stacks_channel_busy:
     'Another request is charging this channel right now; retry with a voucher signed from the new total.',
   invalid_batch_settlement_stacks_deposit_transaction:

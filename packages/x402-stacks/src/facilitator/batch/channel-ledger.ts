@@ -38,6 +38,13 @@ export type ChannelRecord = {
   readonly signature: string;
   /** Milliseconds since the epoch of the last change. */
   readonly updatedAt: number;
+  /**
+   * Set while a refund holds the channel ({@link ChannelLedger.freezeChannel}): until then (ms since the epoch) no
+   * charge is taken. Absent when no refund ever froze it, or once its refund thawed it.
+   */
+  readonly frozenUntil?: number;
+  /** The escrow's refund nonce the holding refund was sent with: once the escrow's is past it, that refund is mined. */
+  readonly frozenRefundNonce?: bigint;
 };
 
 /**
@@ -94,8 +101,8 @@ export interface ChannelLedger {
     now: number,
   ): Promise<ChannelRecord>;
   /**
-   * Advances the charged total if it still is `expectedCharged`, the new total is within `signedMax`, and `signedMax`
-   * is within the balance; the voucher replaces the stored one.
+   * Advances the charged total if it still is `expectedCharged`, the new total is within `signedMax`, `signedMax` is
+   * within the balance, and no refund holds the channel at `now` (`frozenUntil`); the voucher replaces the stored one.
    * @returns the record after the write, or undefined when a condition failed (nothing was written).
    */
   chargeChannel(
@@ -103,6 +110,19 @@ export interface ChannelLedger {
     charge: ChannelCharge,
     now: number,
   ): Promise<ChannelRecord | undefined>;
+  /**
+   * Holds the channel for a refund until `until`, unless another refund holds it at `now`: from this write on no
+   * charge is taken, so the charged total it returns is final for the refund, whatever the mirror is written meanwhile
+   * (a mirror never touches the hold). A refund's process that dies leaves the hold to lapse at `until`.
+   * @returns the record after the write, or undefined when the channel is unknown or already held.
+   */
+  freezeChannel(
+    channelId: string,
+    hold: { readonly until: number; readonly refundNonce: bigint },
+    now: number,
+  ): Promise<ChannelRecord | undefined>;
+  /** Ends the hold `freezeChannel` set until `until`; a later hold (another refund's, once this one lapsed) stays. */
+  thawChannel(channelId: string, until: number): Promise<void>;
   /**
    * Channels of one escrow whose charged total is above what was claimed on chain, oldest change first: what a claim
    * should present.

@@ -29,6 +29,8 @@ export type ChannelView = EscrowChannelState & {
   readonly charged: bigint;
   readonly signedMax: bigint;
   readonly signature: string;
+  /** Until when a refund holds the channel (`ChannelRecord.frozenUntil`). */
+  readonly frozenUntil?: number;
   /** Whether the ledger holds it (false: read from the chain, or a channel the deposit opens). */
   readonly known: boolean;
 };
@@ -164,6 +166,14 @@ export async function examineBatch(
       payer,
     );
   }
+  // A refund holds the channel (`freezeChannel`): the charge would be refused; say why before the seller serves.
+  if (payload.type !== 'refund' && (channel.frozenUntil ?? 0) > context.now()) {
+    return refuse(
+      'invalid_batch_settlement_stacks_channel_refunding',
+      'a refund of this channel is under way: it takes no payment until the refund ends',
+      payer,
+    );
+  }
   if (payload.type !== 'refund' && channel.withdrawRequestedAt > 0) {
     return refuse(
       'invalid_batch_settlement_stacks_channel_withdrawing',
@@ -220,8 +230,10 @@ async function channelView(
     );
   }
   // A refund is sent with the escrow's refund nonce and balance: a stale mirror (a refund that confirmed after its
-  // answer timed out, a finished withdrawal) would make the operator pay for a refund the escrow refuses.
-  if (record && payload.type !== 'refund') return { ...record, known: true };
+  // answer timed out, a finished withdrawal) would make the operator pay for a refund the escrow refuses. A channel a
+  // refund holds is read too: the hold ends once that refund is mined.
+  const held = record !== undefined && (record.frozenUntil ?? 0) > now;
+  if (record && payload.type !== 'refund' && !held) return { ...record, known: true };
   let state: EscrowChannelState | undefined;
   try {
     state = await readEscrowChannel(chain, escrow, channelId);
@@ -244,6 +256,13 @@ async function channelView(
     state,
     now,
   );
+  // The escrow's refund nonce past the one the holding refund was sent with: that refund (or a later one) is mined, and
+  // the balance just mirrored is what it left. Its answer timed out, or its process died: the channel is free again.
+  if (held && state.refundNonce > (record.frozenRefundNonce ?? 0n)) {
+    await settings.channels.thawChannel(channelId, record.frozenUntil!);
+    const thawed = await settings.channels.getChannel(channelId);
+    return { ...(thawed ?? mirrored), known: true };
+  }
   return { ...mirrored, known: true };
 }
 

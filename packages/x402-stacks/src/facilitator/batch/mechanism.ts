@@ -367,9 +367,28 @@ function attach(
       refundNonce: channel.refundNonce,
       withdrawRequestedAt: channel.withdrawRequestedAt,
     };
-    // Freeze the channel first: with its balance at what is charged, no voucher can be charged while the refund is
-    // under way (the charge's compare-and-set needs the voucher within the balance), so the refund can never return
-    // what a request served meanwhile was charged. The charged total read back after the freeze is final.
+    // Hold the channel first: the ledger's charge refuses a held channel, whatever the mirror is written meanwhile (a
+    // keeper round, a deposit confirming, another refund's examination), so the refund can never return what a request
+    // served meanwhile was charged. One refund holds a channel at a time: a second one now would send a refund on the
+    // same refund nonce, which fails on chain at the authorizer's cost. The hold lapses when a refund's process dies,
+    // once the refund could no longer be waited on nor mined unseen: a sent refund may confirm up to `trackForMs` late.
+    const until = context.now() + REFUND_WAITS * context.settleTimeoutMs + context.trackForMs;
+    const held = await channels.freezeChannel(
+      channelId,
+      { until, refundNonce: channel.refundNonce },
+      context.now(),
+    );
+    if (!held) {
+      return failure(
+        payer,
+        terms.network,
+        'invalid_batch_settlement_stacks_channel_refunding',
+        'a refund of this channel is under way; send the refund again once it ended',
+      );
+    }
+    const thaw = () => channels.thawChannel(channelId, until);
+    // The balance set to what is charged as well, for a process of an earlier release sharing the ledger, which knows
+    // no hold (a mirror written meanwhile undoes this one). The charged total read back here is final.
     const frozen = await channels.mirrorChannel(
       place,
       { ...escrowState, balance: smaller(channel.charged, channel.balance) },
@@ -381,6 +400,7 @@ function attach(
     // receiver-authorizer a transaction, while a full one leaves nothing for the next to take.
     if (payload.amount !== undefined && BigInt(payload.amount) !== available) {
       await channels.mirrorChannel(place, escrowState, context.now());
+      await thaw();
       return failure(
         payer,
         terms.network,
@@ -390,6 +410,7 @@ function attach(
     }
     if (available <= 0n) {
       await channels.mirrorChannel(place, escrowState, context.now());
+      await thaw();
       return failure(
         payer,
         terms.network,
@@ -434,6 +455,7 @@ function attach(
       // Nothing was refunded: the channel takes charges again, on what the escrow holds.
       const fresh = await readEscrowChannel(chain, escrow, channelId).catch(() => undefined);
       await channels.mirrorChannel(place, fresh ?? escrowState, context.now());
+      await thaw();
     }
     if (!outcome) {
       return failure(
@@ -455,6 +477,7 @@ function attach(
     if (outcome.status === 'failed') {
       return failure(payer, terms.network, 'transaction_failed', outcome.reason, outcome.txid);
     }
+    // Refunded: the balance it leaves is the chain's from now on (a pending refund keeps its hold until it lapses).
     const state = await readEscrowChannel(chain, escrow, channelId).catch(() => undefined);
     const mirrored = state
       ? await channels.mirrorChannel(
@@ -463,6 +486,7 @@ function attach(
           context.now(),
         )
       : undefined;
+    await thaw();
     return {
       success: true,
       payer,
@@ -502,6 +526,12 @@ function settleRefusal(refusal: BatchRefusal, network: string): SettleResponse {
     ...(refusal.corrective ? { extra: { ...refusal.corrective } } : {}),
   };
 }
+
+/**
+ * Waits of `settleTimeoutMs` a refund may make while it holds its channel: for the authorizer's lease, then for its
+ * claim, its refund and its settle to confirm.
+ */
+const REFUND_WAITS = 4;
 
 /** The smaller of two amounts (Math.min takes no bigint). */
 function smaller(a: bigint, b: bigint): bigint {

@@ -30,6 +30,9 @@ export function createMemoryChannelLedger(): ChannelLedger {
         signedMax: existing?.signedMax ?? 0n,
         signature: existing?.signature ?? '',
         updatedAt: now,
+        ...(existing?.frozenUntil === undefined
+          ? {}
+          : { frozenUntil: existing.frozenUntil, frozenRefundNonce: existing.frozenRefundNonce! }),
       };
       channels.set(channel.channelId, record);
       return record;
@@ -41,7 +44,8 @@ export function createMemoryChannelLedger(): ChannelLedger {
         existing.charged !== charge.expectedCharged ||
         charge.charged < existing.charged ||
         charge.charged > charge.signedMax ||
-        charge.signedMax > existing.balance
+        charge.signedMax > existing.balance ||
+        (existing.frozenUntil ?? 0) > now
       ) {
         return undefined;
       }
@@ -54,6 +58,23 @@ export function createMemoryChannelLedger(): ChannelLedger {
       };
       channels.set(channelId, record);
       return record;
+    },
+    async freezeChannel(channelId, hold, now) {
+      const existing = channels.get(channelId);
+      if (!existing || (existing.frozenUntil ?? 0) > now) return undefined;
+      const record: ChannelRecord = {
+        ...existing,
+        frozenUntil: hold.until,
+        frozenRefundNonce: hold.refundNonce,
+      };
+      channels.set(channelId, record);
+      return record;
+    },
+    async thawChannel(channelId, until) {
+      const existing = channels.get(channelId);
+      if (existing?.frozenUntil !== until) return;
+      const { frozenUntil: _until, frozenRefundNonce: _nonce, ...thawed } = existing;
+      channels.set(channelId, thawed);
     },
     async unclaimedChannels(network, escrow, limit) {
       return [...channels.values()]
