@@ -504,16 +504,33 @@ describe('chain calls of the facilitator engine', () => {
     for (const { txid } of [...taken, behindGap, behindFreshGap])
       assert.equal(await ledger.get(txid), undefined, 'the claim given back');
 
-    // An honest chain: the payer's own nonce 1 reaches the mempool, and the payment at 2 goes out behind it.
+    // The payer's own nonce 1 pending is not enough: a transaction the facilitator did not send may never be mined (a
+    // fee its payer can no longer pay), and the sponsor's nonce would wait behind it for good. The payment at 2 goes
+    // out once nonce 1 confirms.
     const honest = await withConfirmed();
     const chained = await sponsoredAt(honest, 2n);
     const settling = engine.settle(chained.payment, requirements);
     await new Promise((resolve) => setTimeout(resolve, 150));
     await own(honest, 1n);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(counter.broadcasts(), 0, 'not sponsored behind a pending nonce it did not send');
+    devnet.mine();
     await until(() => counter.broadcasts() === 1, 'the broadcasts');
     devnet.mine();
     const settled = await settling;
     assert.equal(settled.success, true, JSON.stringify(settled));
+
+    // Behind a pending nonce that is never mined, the payment is refused at its deadline, and nothing is sponsored.
+    const trapping = await withConfirmed();
+    await own(trapping, 1n);
+    const trapped = await engine.settle((await sponsoredAt(trapping, 2n)).payment, requirements);
+    assert.equal(
+      trapped.errorReason,
+      'invalid_exact_stacks_payload_nonce',
+      JSON.stringify(trapped),
+    );
+    assert.equal(counter.broadcasts(), 1, 'the trap held no sponsor nonce');
+    devnet.mine();
     await engine.idle();
   });
 

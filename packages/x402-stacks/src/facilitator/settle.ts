@@ -525,10 +525,10 @@ async function nonceReached(
 }
 
 /**
- * Where a sponsored payment's nonce stands among the payer's nonces as the mempool sees them. The Stacks API lists
- * the gaps only once the account has a confirmed transaction: before that, nothing is missing below the payment only
- * if this facilitator sent every nonce below it (a buyer chaining its first payments through it), and otherwise it
- * waits.
+ * Where a sponsored payment's nonce stands among the payer's nonces as the mempool sees them. It is reached only when
+ * every nonce below it is confirmed, or pending because this facilitator sent it (a buyer chaining its payments
+ * through it); otherwise it waits. The Stacks API lists the gaps only once the account has a confirmed transaction:
+ * before that, the same rule reads every nonce below the payment from this facilitator's ledger.
  */
 async function sponsoredNonceState(
   { confirmedNext, possibleNext, missing }: AccountNonces,
@@ -546,8 +546,17 @@ async function sponsoredNonceState(
     return 'reached';
   }
   if (missing.some((gap) => gap < nonce)) return 'waiting';
-  if (possibleNext === nonce || missing.includes(nonce)) return 'reached';
-  return possibleNext > nonce ? 'taken' : 'waiting';
+  if (possibleNext !== nonce && !missing.includes(nonce)) {
+    return possibleNext > nonce ? 'taken' : 'waiting';
+  }
+  // Pending below it, only nonces this facilitator sent: one it did not send may never be mined (a fee its payer can no
+  // longer pay once an earlier transaction drained it stays in the mempool for good), and a sponsored payment behind it
+  // would hold its sponsor's nonce, and every later one of that key, as long. The payer's own earlier transactions are
+  // waited for until they confirm.
+  if (confirmedNext === nonce) return 'reached';
+  const sent = await sentHere();
+  for (let below = confirmedNext; below < nonce; below++) if (!sent.has(below)) return 'waiting';
+  return 'reached';
 }
 
 /** Names one payer's waits in the process's nonce watch. */
