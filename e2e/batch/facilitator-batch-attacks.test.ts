@@ -249,6 +249,35 @@ describe('batch-settlement facilitator under attack', () => {
     await engine.idle();
   });
 
+  test('a channel that owed nothing is read again before a charge: a withdrawal finished unseen serves no voucher', async () => {
+    const { engine, mechanism } = engineOf();
+    const payer = devnet.accounts[10]!.account;
+    const config = configOf(payer);
+    const sellerBefore = await balance(seller);
+    await open(engine, payer, config, 10n * PRICE);
+    // Claimed: the channel owes nothing, and no keeper round reads it again.
+    await mechanism.claimNow();
+    assert.equal(await balance(seller), sellerBefore + PRICE);
+    const id = Cl.bufferFromHex(channelIdOf(config).slice(2));
+    await payerCall(payer, 'start-withdrawal', [id, Cl.uint(9n * PRICE)]);
+    devnet.mine(5 * DELAY + 1);
+    await payerCall(payer, 'finish-withdrawal', [id, Cl.none()]);
+    const next = paymentOf({
+      type: 'voucher',
+      channelConfig: config,
+      voucher: voucher(payer, config, 2n * PRICE),
+    });
+    const verdict = await engine.verify(next, requirements());
+    assert.equal(
+      verdict.invalidReason,
+      'invalid_batch_settlement_stacks_cumulative_exceeds_balance',
+      JSON.stringify(verdict),
+    );
+    const settled = await engine.settle(next, requirements());
+    assert.equal(settled.success, false, 'nothing is left to pay for it');
+    await engine.idle();
+  });
+
   test('a refund that confirmed after its answer timed out leaves no stale nonce: the next refund goes through', async () => {
     const { engine, mechanism } = engineOf({ settleTimeoutMs: 400 });
     const payer = devnet.accounts[9]!.account;

@@ -231,9 +231,12 @@ async function channelView(
   }
   // A refund is sent with the escrow's refund nonce and balance: a stale mirror (a refund that confirmed after its
   // answer timed out, a finished withdrawal) would make the operator pay for a refund the escrow refuses. A channel a
-  // refund holds is read too: the hold ends once that refund is mined.
+  // refund holds is read too: the hold ends once that refund is mined. So is a channel that owes nothing: the keeper
+  // reads a channel every round only while it owes (charged above claimed), so an idle channel's mirror may be older
+  // than a whole withdrawal (started, waited out and finished unseen), and its balance gone. One read per claim.
   const held = record !== undefined && (record.frozenUntil ?? 0) > now;
-  if (record && payload.type !== 'refund' && !held) return { ...record, known: true };
+  const watched = record !== undefined && record.charged > record.claimed;
+  if (record && payload.type !== 'refund' && !held && watched) return { ...record, known: true };
   let state: EscrowChannelState | undefined;
   try {
     state = await readEscrowChannel(chain, escrow, channelId);
