@@ -131,6 +131,14 @@ export async function examineBatch(
   const { chain } = connection;
   const channel = await channelView(settings, chain, escrow, payload, terms, context.now());
   if ('reason' in channel) return channel;
+  // A refund holds the channel (`freezeChannel`): the charge would be refused; say why before the seller serves.
+  if (payload.type !== 'refund' && (channel.frozenUntil ?? 0) > context.now()) {
+    return refuse(
+      'invalid_batch_settlement_stacks_channel_refunding',
+      'a refund of this channel is under way: it takes no payment until the refund ends',
+      payer,
+    );
+  }
   // 8. A deposit's transaction: the escrow deposit it claims to be, fundable at the payer's next nonce.
   let deposit: ExaminedPayment | undefined;
   if (payload.type === 'deposit') {
@@ -163,14 +171,6 @@ export async function examineBatch(
     return refuse(
       'invalid_batch_settlement_stacks_cumulative_exceeds_balance',
       `the voucher is for ${ceiling} in all; the channel holds ${balance}`,
-      payer,
-    );
-  }
-  // A refund holds the channel (`freezeChannel`): the charge would be refused; say why before the seller serves.
-  if (payload.type !== 'refund' && (channel.frozenUntil ?? 0) > context.now()) {
-    return refuse(
-      'invalid_batch_settlement_stacks_channel_refunding',
-      'a refund of this channel is under way: it takes no payment until the refund ends',
       payer,
     );
   }
@@ -252,6 +252,10 @@ async function channelView(
     const empty = { balance: 0n, claimed: 0n, refundNonce: 0n, withdrawRequestedAt: 0 };
     return { ...empty, charged: 0n, signedMax: 0n, signature: '', known: false };
   }
+  // Held, with the escrow's refund nonce still the one its refund was sent with: that refund may yet be mined, so the
+  // balance read now is not what the channel keeps. Nothing is mirrored (the refund's own balance stays).
+  const refundMined = held && state.refundNonce > (record.frozenRefundNonce ?? 0n);
+  if (held && !refundMined) return { ...record, known: true };
   // A channel opened elsewhere (or before this ledger): what was claimed on chain is the charged baseline; vouchers
   // charged but never claimed elsewhere are not ours to know.
   const mirrored = await settings.channels.mirrorChannel(
@@ -259,10 +263,11 @@ async function channelView(
     state,
     now,
   );
-  // The escrow's refund nonce past the one the holding refund was sent with: that refund (or a later one) is mined, and
-  // the balance just mirrored is what it left. Its answer timed out, or its process died: the channel is free again.
-  if (held && state.refundNonce > (record.frozenRefundNonce ?? 0n)) {
-    await settings.channels.thawChannel(channelId, record.frozenUntil!);
+  // The escrow's refund nonce is past the one the holding refund was sent with (only a refund moves it): that refund is
+  // mined, and the balance just mirrored is what it left. Its answer timed out, or the read after it failed: the channel
+  // is free again.
+  if (refundMined) {
+    await settings.channels.thawChannel(channelId, record!.frozenUntil!);
     const thawed = await settings.channels.getChannel(channelId);
     return { ...(thawed ?? mirrored), known: true };
   }

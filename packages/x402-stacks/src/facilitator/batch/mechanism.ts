@@ -371,8 +371,9 @@ function attach(
     // keeper round, a deposit confirming, another refund's examination), so the refund can never return what a request
     // served meanwhile was charged. One refund holds a channel at a time: a second one now would send a refund on the
     // same refund nonce, which fails on chain at the authorizer's cost. The hold lapses when a refund's process dies,
-    // once the refund could no longer be waited on nor mined unseen: a sent refund may confirm up to `trackForMs` late.
-    const until = context.now() + REFUND_WAITS * context.settleTimeoutMs + context.trackForMs;
+    // once its refund could no longer be mined: a sent refund may wait in the mempool long after its answer, and is
+    // found mined by the escrow's refund nonce (`channelView`), which ends the hold early.
+    const until = context.now() + REFUND_WAITS * context.settleTimeoutMs + REFUND_MINED_WITHIN_MS;
     const held = await channels.freezeChannel(
       channelId,
       { until, refundNonce: channel.refundNonce },
@@ -477,7 +478,8 @@ function attach(
     if (outcome.status === 'failed') {
       return failure(payer, terms.network, 'transaction_failed', outcome.reason, outcome.txid);
     }
-    // Refunded: the balance it leaves is the chain's from now on (a pending refund keeps its hold until it lapses).
+    // Refunded: the balance it leaves is the chain's from now on. Not read back, the hold stays: the next look at the
+    // channel reads the escrow, finds the refund nonce moved, and mirrors and thaws then (a pending refund the same).
     const state = await readEscrowChannel(chain, escrow, channelId).catch(() => undefined);
     const mirrored = state
       ? await channels.mirrorChannel(
@@ -486,7 +488,7 @@ function attach(
           context.now(),
         )
       : undefined;
-    await thaw();
+    if (mirrored) await thaw();
     return {
       success: true,
       payer,
@@ -532,6 +534,13 @@ function settleRefusal(refusal: BatchRefusal, network: string): SettleResponse {
  * claim, its refund and its settle to confirm.
  */
 const REFUND_WAITS = 4;
+
+/**
+ * How long a sent refund is taken to possibly still be mined. No bound holds for a transaction in a mempool, so this
+ * one is long: a channel whose refund's process died, or whose refund was dropped unmined, takes no charge for this
+ * long (its payer may still withdraw through the escrow, and its seller's claims go on).
+ */
+const REFUND_MINED_WITHIN_MS = 7 * 24 * 3_600_000;
 
 /** The smaller of two amounts (Math.min takes no bigint). */
 function smaller(a: bigint, b: bigint): bigint {
