@@ -493,7 +493,7 @@ describe('chain calls of the facilitator engine', () => {
     const behindGap = await sponsoredAt(gapped, 3n);
     const stuck = await engine.settle(behindGap.payment, requirements);
     assert.equal(stuck.errorReason, 'invalid_exact_stacks_payload_nonce', JSON.stringify(stuck));
-    assert.match(String(stuck.errorMessage), /never reached the chain/);
+    assert.match(String(stuck.errorMessage), /not confirmed in time/);
     // The same before any confirmed transaction, where the API may list no gaps: no nonce below was sent here.
     const fresh = freshPayer();
     await own(fresh, 1n);
@@ -530,6 +530,39 @@ describe('chain calls of the facilitator engine', () => {
       JSON.stringify(trapped),
     );
     assert.equal(counter.broadcasts(), 1, 'the trap held no sponsor nonce');
+
+    // Behind the payer's earlier sponsored payment, sent here and still pending, the next one waits for it to confirm:
+    // the payer could replace that one by fee with a transaction never mined, and the next would hold its sponsor nonce
+    // behind it for good (or, replaced by one that drains the payer, fail on chain at the sponsor's cost).
+    const chaining = await withConfirmed();
+    const first = engine.settle((await sponsoredAt(chaining, 1n)).payment, requirements);
+    await until(() => counter.broadcasts() === 2, 'the first sponsored broadcast');
+    const second = engine.settle((await sponsoredAt(chaining, 2n)).payment, requirements);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(
+      counter.broadcasts(),
+      2,
+      'not sponsored behind a pending nonce, even one sent here',
+    );
+    devnet.mine();
+    await until(() => counter.broadcasts() === 3, 'the second once the first confirmed');
+    devnet.mine();
+    assert.equal((await first).success, true);
+    assert.equal((await second).success, true);
+
+    // The attack itself: the first replaced by the payer's own transaction, left unmined; nothing more is sponsored.
+    const replacing = await withConfirmed();
+    const replaced = engine.settle((await sponsoredAt(replacing, 1n)).payment, requirements);
+    await until(() => counter.broadcasts() === 4, 'the sponsored payment the payer replaces');
+    await own(replacing, 1n);
+    const behindReplaced = await engine.settle(
+      (await sponsoredAt(replacing, 2n)).payment,
+      requirements,
+    );
+    assert.equal(behindReplaced.errorReason, 'invalid_exact_stacks_payload_nonce');
+    assert.match(String(behindReplaced.errorMessage), /not confirmed in time/);
+    assert.equal(counter.broadcasts(), 4, 'no sponsor nonce held behind the replacement');
+    assert.equal((await replaced).success, false);
     devnet.mine();
     await engine.idle();
   });

@@ -223,8 +223,8 @@ async function settleExamined(
   }
   // 4. A payment chained ahead of the payer's next nonce waits for the ones before it to reach the mempool.
   // Broadcast now, it could sit there and execute long after this request gave up, charging for nothing served.
-  // A sponsored payment is looked at even at the next nonce: behind a gap the payer left below it, it would hold the
-  // sponsor's nonce, and every later transaction of that sponsor key, until the payer chose to fill the gap.
+  // A sponsored payment waits until every nonce below it is confirmed: behind a pending one, it would hold the sponsor's
+  // nonce, and every later transaction of that sponsor key, for as long as the payer kept that one from being mined.
   const waits = check.sponsored || check.nonce > examined.state.nonce;
   const reached = waits
     ? await nonceReached(context, examined, answerBy, signal).catch(async (error) => {
@@ -254,7 +254,9 @@ async function settleExamined(
       'invalid_exact_stacks_payload_nonce',
       reached === 'taken'
         ? `another transaction of the payer took nonce ${check.nonce} while this payment waited, so it was not broadcast`
-        : `the payer's earlier nonces never reached the chain, so nonce ${check.nonce} was not broadcast`,
+        : check.sponsored
+          ? `the payer's earlier nonces were not confirmed in time, and a sponsored payment goes out only at the payer's confirmed next nonce, so nonce ${check.nonce} was not broadcast`
+          : `the payer's earlier nonces never reached the chain, so nonce ${check.nonce} was not broadcast`,
     );
   }
 
@@ -496,16 +498,9 @@ async function nonceReached(
   until: number,
   signal: AbortSignal | undefined,
 ): Promise<NonceWaitOutcome> {
-  /** The payer's nonces this facilitator has sent: below an account's first confirmed one, the only gaps it can rule out. */
-  const sentHere = async () =>
-    new Set(
-      (await context.ledger.inFlight(network.caip2, check.payer))
-        .filter((record) => record.state === 'broadcast')
-        .map((record) => record.nonce),
-    );
-  const judge = (nonces: AccountNonces): NonceStanding | Promise<NonceStanding> =>
+  const judge = (nonces: AccountNonces): NonceStanding =>
     check.sponsored
-      ? sponsoredNonceState(nonces, check.nonce, sentHere)
+      ? sponsoredNonceState(nonces, check.nonce)
       : nonces.possibleNext >= check.nonce
         ? 'reached'
         : 'waiting';
@@ -525,38 +520,24 @@ async function nonceReached(
 }
 
 /**
- * Where a sponsored payment's nonce stands among the payer's nonces as the mempool sees them. It is reached only when
- * every nonce below it is confirmed, or pending because this facilitator sent it (a buyer chaining its payments
- * through it); otherwise it waits. The Stacks API lists the gaps only once the account has a confirmed transaction:
- * before that, the same rule reads every nonce below the payment from this facilitator's ledger.
+ * Where a sponsored payment's nonce stands among the payer's nonces as the mempool sees them. It is reached only at the
+ * payer's confirmed next nonce: any transaction pending below it, even one this facilitator sent, can be replaced by fee
+ * with one that is never mined (too costly for a block, or its fee drained away), and the sponsored transaction would
+ * hold its sponsor's nonce, and every later one of that key, behind it; or with one that drains the payer, and the
+ * sponsor would pay for a payment that fails. A payer's chained sponsored payments so go out a block apart.
  */
-async function sponsoredNonceState(
+function sponsoredNonceState(
   { confirmedNext, possibleNext, missing }: AccountNonces,
   nonce: bigint,
-  sentHere: () => Promise<ReadonlySet<bigint>>,
-): Promise<NonceStanding> {
-  if (confirmedNext > nonce) return 'taken';
-  if (confirmedNext === 0n) {
-    // The highest pending nonce is held; one below it may be held or a gap, which the API does not say then.
-    if (possibleNext !== nonce) return possibleNext - 1n === nonce ? 'taken' : 'waiting';
-    const sent = nonce === 0n ? new Set<bigint>() : await sentHere();
-    // Fewer sent than the nonces below: some are not ours (and a huge nonce costs no loop).
-    if (BigInt(sent.size) < nonce) return 'waiting';
-    for (let below = 0n; below < nonce; below++) if (!sent.has(below)) return 'waiting';
-    return 'reached';
+): NonceStanding {
+  if (confirmedNext > nonce || possibleNext - 1n === nonce) return 'taken';
+  if (possibleNext > nonce) {
+    // Below the highest pending nonce it is held unless listed as a gap, and the Stacks API lists the gaps only once
+    // the account has a confirmed transaction: before that, whether it is held is unknown until the chain moves.
+    if (confirmedNext === 0n) return 'waiting';
+    if (!missing.includes(nonce)) return 'taken';
   }
-  if (missing.some((gap) => gap < nonce)) return 'waiting';
-  if (possibleNext !== nonce && !missing.includes(nonce)) {
-    return possibleNext > nonce ? 'taken' : 'waiting';
-  }
-  // Pending below it, only nonces this facilitator sent: one it did not send may never be mined (a fee its payer can no
-  // longer pay once an earlier transaction drained it stays in the mempool for good), and a sponsored payment behind it
-  // would hold its sponsor's nonce, and every later one of that key, as long. The payer's own earlier transactions are
-  // waited for until they confirm.
-  if (confirmedNext === nonce) return 'reached';
-  const sent = await sentHere();
-  for (let below = confirmedNext; below < nonce; below++) if (!sent.has(below)) return 'waiting';
-  return 'reached';
+  return confirmedNext === nonce ? 'reached' : 'waiting';
 }
 
 /** Names one payer's waits in the process's nonce watch. */
