@@ -88,7 +88,7 @@ function countingFetch(options: { without?: string } = {}) {
 describe('chain calls of the facilitator engine', () => {
   let devnet: Devnet;
   before(async () => {
-    devnet = await startDevnet({ port: 0, accounts: 40, mining: { mode: 'manual' } });
+    devnet = await startDevnet({ port: 0, accounts: 44, mining: { mode: 'manual' } });
   });
   after(() => devnet.stop());
 
@@ -128,7 +128,7 @@ describe('chain calls of the facilitator engine', () => {
   /** A payer no other test has used: nothing of it pending, nonce 0. Accounts 30 and 31 sponsor. */
   const freshPayer = () => {
     if (nextPayer === 30) nextPayer = 32; // the sponsors' accounts
-    if (nextPayer >= 40)
+    if (nextPayer >= 44)
       throw new Error('no fresh payer left: start the devnet with more accounts');
     return devnet.accounts[nextPayer++]!.account;
   };
@@ -493,7 +493,7 @@ describe('chain calls of the facilitator engine', () => {
     const behindGap = await sponsoredAt(gapped, 3n);
     const stuck = await engine.settle(behindGap.payment, requirements);
     assert.equal(stuck.errorReason, 'invalid_exact_stacks_payload_nonce', JSON.stringify(stuck));
-    assert.match(String(stuck.errorMessage), /not confirmed in time/);
+    assert.match(String(stuck.errorMessage), /confirmed next nonce in time/);
     // The same before any confirmed transaction, where the API may list no gaps: no nonce below was sent here.
     const fresh = freshPayer();
     await own(fresh, 1n);
@@ -550,20 +550,73 @@ describe('chain calls of the facilitator engine', () => {
     assert.equal((await first).success, true);
     assert.equal((await second).success, true);
 
-    // The attack itself: the first replaced by the payer's own transaction, left unmined; nothing more is sponsored.
+    // The attack itself: two sponsored payments sent together, and the first replaced by fee once it is out (by a
+    // transaction of the payer's that this test never mines, as if it never could be): the second is never sponsored.
     const replacing = await withConfirmed();
     const replaced = engine.settle((await sponsoredAt(replacing, 1n)).payment, requirements);
+    const behindReplaced = engine.settle((await sponsoredAt(replacing, 2n)).payment, requirements);
     await until(() => counter.broadcasts() === 4, 'the sponsored payment the payer replaces');
+    await new Promise((resolve) => setTimeout(resolve, 200));
     await own(replacing, 1n);
-    const behindReplaced = await engine.settle(
-      (await sponsoredAt(replacing, 2n)).payment,
+    const [lost, refused] = await Promise.all([replaced, behindReplaced]);
+    assert.equal(lost.success, false, JSON.stringify(lost));
+    assert.equal(
+      refused.errorReason,
+      'invalid_exact_stacks_payload_nonce',
+      JSON.stringify(refused),
+    );
+    assert.match(String(refused.errorMessage), /confirmed next nonce in time/);
+    assert.equal(counter.broadcasts(), 4, 'no sponsored transaction left behind the replacement');
+    assert.equal(
+      devnet.chain.mempool.filter((pending) => pending.admitted.sponsor === sponsor.address).length,
+      0,
+    );
+    devnet.mine();
+    await engine.idle();
+  });
+
+  test('a sponsored payment that waited for its nonce is judged again on what its payer holds then: drained meanwhile, nothing is sponsored', async () => {
+    const { counter, ledger, sponsor, engine } = sponsoringEngine(31, { settleTimeoutMs: 5_000 });
+    const direct = createChainClient({ network: 'testnet', url: devnet.url });
+    const payer = freshPayer();
+    const sbtc = (amount: string, extra: Record<string, string> = {}) => ({
+      ...requirementsFor(seller()),
+      asset: 'sBTC',
+      amount,
+      extra,
+    });
+    const own = async (nonce: bigint, amount: string) => {
+      const { transaction } = await createPaymentTransaction({
+        account: payer,
+        requirements: sbtc(amount),
+        nonce,
+        fee: 1_000n,
+      });
+      assert.equal((await direct.broadcast(transaction)).accepted, true);
+    };
+    await own(0n, '1');
+    devnet.mine();
+    // Its own sBTC transfer at nonce 1, pending, leaves 500 of the genesis 100,000,000 base units: the payment at 2
+    // was funded when judged, and would fail on chain at the sponsor's cost (the node admits a token transfer without
+    // looking at the balance).
+    await own(1n, String(100_000_000n - 1n - 500n));
+    const requirements = sbtc('1000', { sponsor: sponsor.address });
+    const { transaction, txid } = await createPaymentTransaction({
+      account: payer,
+      requirements,
+      nonce: 2n,
+      sponsored: true,
+    });
+    const settling = engine.settle(
+      { x402Version: 2, accepted: requirements, payload: { transaction } },
       requirements,
     );
-    assert.equal(behindReplaced.errorReason, 'invalid_exact_stacks_payload_nonce');
-    assert.match(String(behindReplaced.errorMessage), /not confirmed in time/);
-    assert.equal(counter.broadcasts(), 4, 'no sponsor nonce held behind the replacement');
-    assert.equal((await replaced).success, false);
-    devnet.mine();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    devnet.mine(); // the drain confirms: nonce 2 is the payer's confirmed next
+    const refused = await settling;
+    assert.equal(refused.errorReason, 'insufficient_funds', JSON.stringify(refused));
+    assert.equal(counter.broadcasts(), 0, 'nothing sponsored');
+    assert.equal(await ledger.get(txid), undefined, 'the claim given back');
     await engine.idle();
   });
 

@@ -271,8 +271,7 @@ for (const framework of FRAMEWORKS) {
         paymentFlow: 'upfront',
         sponsor: stack.sponsor,
         feePayer: stack.sponsor,
-        // The facilitator's /supported says it accepts chained nonces: passed on for parallel buyers.
-        maxNonceAhead: 25,
+        // No maxNonceAhead: a sponsoring facilitator leaves it out, as its sponsored payments go out a block apart.
       });
       const payerBefore = stx(payer.address);
       const answer = await get(`${base}/sponsored`, (await paymentHeaders(payer, entry!)).headers);

@@ -271,7 +271,7 @@ describe('x402 v2 wire conformance', () => {
           x402Version: 2,
           scheme: 'exact',
           network: TESTNET,
-          extra: { sponsor: stack.sponsor, feePayer: stack.sponsor, maxNonceAhead: 25 },
+          extra: { sponsor: stack.sponsor, feePayer: stack.sponsor },
         },
       ]);
 

@@ -53,7 +53,7 @@ describe('stock @x402/* with the Stacks exact scheme', () => {
           x402Version: 2,
           scheme: 'exact',
           network: 'stacks:2147483648',
-          extra: { sponsor: stack.sponsor, feePayer: stack.sponsor, maxNonceAhead: 25 },
+          extra: { sponsor: stack.sponsor, feePayer: stack.sponsor },
         },
       ],
       extensions: ['bazaar', 'payment-identifier'],

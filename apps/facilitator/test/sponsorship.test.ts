@@ -196,7 +196,6 @@ describe('sponsorship: a payer cannot make the sponsor pay for failures', () => 
 });
 
 describe('sponsorship: capacity', () => {
-  /** `count` payments at once: from four payers, ten each on consecutive nonces, or each from a payer of its own. */
   /** `count` sponsored payments at once, each from a payer of its own: one payer's next goes out only a block later. */
   async function flood(stack: SponsoredStack, count: number) {
     const payments = await Promise.all(

@@ -270,8 +270,12 @@ export function createFacilitator(options: FacilitatorOptions & SchemeOptions): 
         const extra = {
           // `feePayer` is how the sponsoring Stacks peers and other chains' mechanisms name the same thing.
           ...(sponsor ? { sponsor, feePayer: sponsor } : {}),
-          // Buyers may keep this many payments chained past their next nonce in flight here (parallel nonces).
-          ...(context.maxNonceAhead > 0n ? { maxNonceAhead: Number(context.maxNonceAhead) } : {}),
+          // Buyers may keep this many payments chained past their next nonce in flight here (parallel nonces). Not
+          // beside a sponsor, whose offers are sponsored: a sponsored payment goes out only at the payer's confirmed
+          // next nonce, so a chained one would wait a block for each before it, and could run out of time.
+          ...(context.maxNonceAhead > 0n && !sponsor
+            ? { maxNonceAhead: Number(context.maxNonceAhead) }
+            : {}),
         };
         return {
           x402Version: 2 as const,

@@ -1,10 +1,11 @@
 /**
- * Settlements waiting for a payer's earlier nonces to reach the mempool, watched together. Each payer gets one watch:
+ * Settlements waiting for a payer's earlier nonces to reach the mempool (to be confirmed, for a sponsored one), watched
+ * together. Each payer gets one watch:
  * one `/nonces` read per round answers every one of its waiting settlements. The rounds drift apart while the payer's
  * nonces stand still (100 ms, doubling up to the poll interval) and come 100 ms apart again once they move, and a
  * broadcast this process makes for the payer calls an extra round at once (one that finds nothing, because the API
  * shows the broadcast a moment later, leaves the regular rounds as they were). So a chain of honest payments goes out
- * close to the pace of its broadcasts, while a gap left open on purpose costs one read a poll interval, however many
+ * close to the pace of its broadcasts (a sponsored one at the pace of blocks), while a gap left open on purpose costs one read a poll interval, however many
  * settlements wait behind it. A wait is answered `timeout` at its deadline, without a read of its own, and is never
  * judged `reached` after it. A wait whose `signal` aborts (its caller hung up) is answered `cancelled` at once.
  *

@@ -17,7 +17,8 @@
  *   finding that it is to be settled afresh;
  * - `verify`: the payment checked again, on the payer's chain state (reported when it refuses the payment, too);
  * - `claim`: the atomic claim in the ledger (where the ledger claims, checks and marks in one step, all three);
- * - `funds_check`: the payer's money in flight, read after the claim;
+ * - `funds_check`: the payer's money in flight, read after the claim (a sponsored payment that waited for its nonce is
+ *   checked again after the wait, on a fresh read of its balance);
  * - `nonce_wait`: a payment ahead of its payer's next nonce, or a sponsored one, waiting for the ones before it;
  * - `payment_id`: the `payment-identifier` id bound to the claim;
  * - `sponsor`: a sponsored payment's nonce reserved and the transaction signed;

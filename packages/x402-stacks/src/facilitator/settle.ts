@@ -8,6 +8,7 @@ import { ChainRequestError } from '../chain/errors.js';
 import type { AccountNonces } from '../chain/types.js';
 import type { SettleResponse } from '../protocol/v2.js';
 import { resolveNetwork, type StacksNetwork } from '../stacks/networks.js';
+import { checkChainState } from '../stacks/payment/check.js';
 import { signedTransactionIdOf } from '../stacks/payment/signed-transaction.js';
 import { resourceOf } from './bound-terms.js';
 import type { PayerKey } from './chain-state.js';
@@ -21,7 +22,12 @@ import { bindToClaim, conflictAnswer, paymentIdNamed } from './payment-id.js';
 import { type SettleLap, settleStopwatch } from './settle-steps.js';
 import type { SponsorPool } from './sponsor-pool.js';
 import type { Tracker } from './track.js';
-import { type ExaminedPayment, examinePayment, fundsInFlightProblem } from './verify.js';
+import {
+  type ExaminedPayment,
+  examinePayment,
+  fundsInFlightProblem,
+  readPayerState,
+} from './verify.js';
 
 /** How many times a payment is sponsored again after the node refused the sponsor's nonce (our doing, not the payer's). */
 const SPONSOR_ATTEMPTS = 2;
@@ -239,7 +245,7 @@ async function settleExamined(
       check.payer,
       network,
       'nonce_wait_capacity_exhausted',
-      `nonce ${check.nonce} waits for the payer's earlier nonces, and this facilitator holds as many waiting payments as it allows (this payer's fair share of them, or one for each payer waiting); retry once the payer's earlier payments are in the mempool`,
+      `nonce ${check.nonce} waits for the payer's earlier nonces, and this facilitator holds as many waiting payments as it allows (this payer's fair share of them, or one for each payer waiting); retry once the payer's earlier payments are in the mempool (confirmed, for a sponsored payment)`,
     );
   }
   if (reached === 'cancelled') {
@@ -255,9 +261,24 @@ async function settleExamined(
       reached === 'taken'
         ? `another transaction of the payer took nonce ${check.nonce} while this payment waited, so it was not broadcast`
         : check.sponsored
-          ? `the payer's earlier nonces were not confirmed in time, and a sponsored payment goes out only at the payer's confirmed next nonce, so nonce ${check.nonce} was not broadcast`
+          ? `nonce ${check.nonce} did not become the payer's confirmed next nonce in time, and a sponsored payment goes out only there, so it was not broadcast`
           : `the payer's earlier nonces never reached the chain, so nonce ${check.nonce} was not broadcast`,
     );
+  }
+
+  // 4a. A sponsored payment that waited for the payer's earlier nonces to confirm is judged again on the payer's money
+  // as it is now: one of those may have spent what step 3 counted on (a token transfer the node admits without looking
+  // at the balance would then fail on chain, at the sponsor's cost). At the confirmed next nonce the read is exact.
+  if (check.sponsored && examined.state.confirmedNonce < check.nonce) {
+    const spent = await fundsAfterWait(context, examined).catch(async (error) => {
+      await ledger.release(check.txid, claimedAt);
+      throw error;
+    });
+    lap('funds_check');
+    if (spent) {
+      await ledger.release(check.txid, claimedAt);
+      return failure(check.payer, network, spent.reason, spent.message);
+    }
   }
 
   // 4b. Bind the payment's id to it, now that it is ours and fundable (a payment refused above binds nothing, so ids
@@ -486,11 +507,11 @@ async function claimedAlready(
 /**
  * Whether the payment's nonce is reached now, or else waits for it in the process's shared watch until `until`, and is
  * never judged reached after it: `reached`, `taken`, `timeout`, `busy` when the watch has no room, or `cancelled` when
- * `signal` aborts (the caller hung up) while it waits. A payment the
- * payer pays the fee of needs the payer's next possible nonce to reach its own. A sponsored payment asks more, since a
- * refusal of its broadcast, or a wait behind a gap, would cost the sponsor: its nonce must still be free with nothing
- * missing below it (the next possible one, or a gap the payment fills), and when another transaction of the payer took
- * it meanwhile the answer is `taken` at once.
+ * `signal` aborts (the caller hung up) while it waits. A payment the payer pays the fee of needs the payer's next
+ * possible nonce to reach its own. A sponsored payment asks more, since a refusal of its broadcast, or a wait behind a
+ * transaction that is never mined, would cost the sponsor: its nonce must be the payer's confirmed next one and still
+ * free ({@link sponsoredNonceState}), and when another transaction of the payer took it meanwhile the answer is `taken`
+ * at once.
  */
 async function nonceReached(
   context: FacilitatorContext,
@@ -538,6 +559,26 @@ function sponsoredNonceState(
     if (!missing.includes(nonce)) return 'taken';
   }
   return confirmedNext === nonce ? 'reached' : 'waiting';
+}
+
+/**
+ * The funds check of step 3 again, on a fresh read of the payer's balance: what a sponsored payment that waited for
+ * its nonce is sent on.
+ */
+async function fundsAfterWait(
+  context: FacilitatorContext,
+  examined: ExaminedPayment,
+): Promise<Refusal | undefined> {
+  const { check, chain, network } = examined;
+  const state = await readPayerState(context, chain, payerKey(examined), 'settle', check);
+  const balance = { stx: state.stx, ...(state.token === undefined ? {} : { token: state.token }) };
+  const alone = checkChainState(check, { balance });
+  if (!alone.isValid) return refuse(alone.invalidReason, alone.invalidMessage, check.payer);
+  return fundsInFlightProblem(
+    check,
+    state,
+    await context.ledger.inFlight(network.caip2, check.payer),
+  );
 }
 
 /** Names one payer's waits in the process's nonce watch. */

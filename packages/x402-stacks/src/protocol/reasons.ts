@@ -90,7 +90,7 @@ export const REASON_CODES = {
   sponsor_pay_to_not_allowed:
     'This facilitator sponsors payments only to the payTo addresses on its allow-list.',
   nonce_wait_capacity_exhausted:
-    'This facilitator already holds as many payments waiting for their payers’ earlier nonces as it allows; retry once the payer’s earlier payments are in the mempool.',
+    'This facilitator already holds as many payments waiting for their payers’ earlier nonces as it allows; retry once the payer’s earlier payments are in the mempool (confirmed, for a sponsored payment).',
   settlement_cancelled:
     'The settle call was cancelled (its caller hung up, or the service stopped) while the payment waited for the payer’s earlier nonces; nothing was sent, and the payment may be settled again.',
   invalid_facilitator_config: 'The facilitator options are missing or inconsistent.',
