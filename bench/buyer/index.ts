@@ -3,14 +3,17 @@
  * in flight at once (parallel nonces), through `wrapFetchWithPayment` to the buyer test stack (a devnet, the
  * facilitator service, a seller that settles through it), all over HTTP on 127.0.0.1 in this process.
  *
- * Each mode pays its own route: `/serialized` offers no `maxNonceAhead`, so the payer sends the next payment once the
- * previous one is in the mempool (looked up every `nonceWatchMs`: the default 1,000 ms, and 50 ms); `/parallel`
- * offers `maxNonceAhead: 25` (what our facilitator advertises), so up to `maxPaymentsInFlight` (8) go out at once.
- * Every mode keeps 8 requests in flight and uses a fresh account, so nonces start at 0 each time.
+ * Each mode pays its own route, the payer paying its own fee: `/serialized` offers no `maxNonceAhead`, so the payer
+ * sends the next payment once the previous one is in the mempool (looked up every `nonceWatchMs`: the default
+ * 1,000 ms, and 50 ms); `/parallel` offers `maxNonceAhead: 25` (what our facilitator advertises when it does not
+ * sponsor), so up to `maxPaymentsInFlight` (8) go out at once. `/sponsored` is the sponsored offer as our seller
+ * makes it: no `maxNonceAhead`, since the facilitator sends a sponsored payment only at the payer's confirmed next
+ * nonce, so a buyer's sponsored payments go out a block apart. Every mode keeps 8 requests in flight and uses a
+ * fresh account, so nonces start at 0 each time.
  *
  * The devnet mines a block every `--block-ms` (default 500), so a settlement waits for its block as on a real chain
  * (with blocks far shorter than testnet's); `--block-ms 0` mines on every broadcast instead, where the one event loop
- * this all shares, not the waiting, bounds both modes.
+ * this all shares, not the waiting, bounds every mode.
  *
  * Usage: tsx bench/buyer/index.ts [--payments 24 --seconds 60 --block-ms 500]
  */
@@ -25,10 +28,12 @@ const stack = await startStack({
   mining: blockMs > 0 ? { mode: 'interval', intervalMs: blockMs } : { mode: 'on-broadcast' },
 });
 try {
-  const extra = { sponsor: stack.sponsor };
-  stack.route('/serialized', { accepts: [requirement({ payTo: stack.payTo, extra })] });
+  stack.route('/serialized', { accepts: [requirement({ payTo: stack.payTo })] });
   stack.route('/parallel', {
-    accepts: [requirement({ payTo: stack.payTo, extra: { ...extra, maxNonceAhead: 25 } })],
+    accepts: [requirement({ payTo: stack.payTo, extra: { maxNonceAhead: 25 } })],
+  });
+  stack.route('/sponsored', {
+    accepts: [requirement({ payTo: stack.payTo, extra: { sponsor: stack.sponsor } })],
   });
   const modes = [
     {
@@ -38,6 +43,7 @@ try {
     },
     { name: 'serialized (nonceWatchMs 50)', path: '/serialized', nonceWatchMs: 50 },
     { name: 'parallel nonces (8 in flight)', path: '/parallel', nonceWatchMs: 1_000 },
+    { name: 'sponsored (a block apart)', path: '/sponsored', nonceWatchMs: 1_000 },
   ];
   const rows: (string | number)[][] = [];
   for (const mode of modes) {

@@ -16,7 +16,7 @@ function pendingOf(stack: SponsoredStack, sponsor: string, nonce: bigint) {
 }
 
 describe('sponsorship: an evicted sponsored payment frees its sponsor nonce', () => {
-  test('replaced by fee: the next sponsored payment reuses the nonce and both pending payments confirm in one block', {
+  test('replaced by fee: the next sponsored payment reuses the nonce, both pending payments confirm in one block, and the payer is charged a failure', {
     timeout: 60_000,
   }, async () => {
     const stack = await startSponsoredStack({
@@ -60,6 +60,12 @@ describe('sponsorship: an evicted sponsored payment frees its sponsor nonce', ()
       assert.equal(secondOutcome.success, true, secondOutcome.errorReason);
       assert.equal(thirdOutcome.success, true, thirdOutcome.errorReason);
       assert.equal(stack.devnet.chain.nonces(sponsor!).missing.length, 0);
+
+      // Left unused, the freed nonce would have cost the sponsor a filler: the payer that replaced its sponsored
+      // payment is charged a failure, and its next one is not sponsored within the window.
+      const again = await stack.settle(await stack.payment(evicted, 1n));
+      assert.equal(again.errorReason, 'sponsor_limit_exceeded', JSON.stringify(again));
+      assert.equal(stack.devnet.chain.mempool.length, 0, 'nothing sponsored');
     } finally {
       await stack.stop();
     }

@@ -635,6 +635,29 @@ export function ledgerConformance(
       assert.equal(nonceOf(await sponsored(ledger, 8)), 5n);
     });
 
+    test("a release charging the payer hands the nonce back once, and counts as the payer's failure at no fee", async () => {
+      const ledger = await create();
+      for (let i = 1; i <= 2; i++) nonceOf(await sponsored(ledger, i)); // nonces 0, 1
+      const charged = settlement(1).paymentTxid;
+      await ledger.releaseSponsorship(charged, true, undefined, { chargePayer: true }); // nonce 0
+      await ledger.releaseSponsorship(charged, true, undefined, { chargePayer: true }); // idempotent
+      // A plain release after it neither hands the nonce out again nor drops the charge.
+      await ledger.releaseSponsorship(charged, true);
+      assert.equal(nonceOf(await sponsored(ledger, 3)), 0n);
+      assert.equal(nonceOf(await sponsored(ledger, 4)), 2n);
+      const refused = await sponsored(ledger, 5, [at(0n)], { limits: { maxFailedPerPayer: 1 } });
+      assert.equal(refused.granted ? 'granted' : refused.reason, 'sponsor_limit_exceeded');
+      // No fee counted for it: three sponsorships of 300 in the window, and a fourth fits 1,200.
+      nonceOf(await sponsored(ledger, 6, [at(0n)], { limits: { maxFeesPerPayer: 1_200n } }));
+      // Past the window the charge no longer counts.
+      nonceOf(
+        await sponsored(ledger, 7, [at(0n)], {
+          limits: { maxFailedPerPayer: 1 },
+          now: 1_000_000 + 60_001,
+        }),
+      );
+    });
+
     test('a gap is reused even when the chain counts the mempool past it (possible_next_nonce)', async () => {
       const ledger = await create();
       for (let i = 1; i <= 3; i++) nonceOf(await sponsored(ledger, i)); // 0..2

@@ -15,6 +15,7 @@ import type {
   PaymentIdReplay,
   PaymentIdRetention,
   ReleaseOptions,
+  ReleaseSponsorshipOptions,
   SendClaimResult,
   SettlementAnswer,
   SettlementRecord,
@@ -725,7 +726,12 @@ export class SqlLedger implements Ledger {
     });
   }
 
-  async releaseSponsorship(txid: string, reuse: boolean, claimedAt?: number): Promise<void> {
+  async releaseSponsorship(
+    txid: string,
+    reuse: boolean,
+    claimedAt?: number,
+    options: ReleaseSponsorshipOptions = {},
+  ): Promise<void> {
     const record = await this.get(txid);
     if (!record) return;
     await this.#exclusive(record.network, async (trx) => {
@@ -738,7 +744,7 @@ export class SqlLedger implements Ledger {
           .executeTakeFirst();
         if (current === undefined || Number(current.created_at) !== claimedAt) return;
       }
-      await this.#releaseSponsorship(trx, record.paymentTxid, reuse);
+      await this.#releaseSponsorship(trx, record.paymentTxid, reuse, options.chargePayer === true);
     });
   }
 
@@ -1017,12 +1023,20 @@ export class SqlLedger implements Ledger {
   }
 
   /** Deletes a settlement's fee hold and, when `reuse`, hands its nonce back to the pool. */
-  async #releaseSponsorship(trx: Kysely<LedgerDatabase>, paymentTxid: string, reuse: boolean) {
-    const fee = await trx
-      .deleteFrom('x402_sponsor_fees')
-      .where('payment_txid', '=', paymentTxid)
-      .returning(['network', 'sponsor', 'nonce'])
-      .executeTakeFirst();
+  async #releaseSponsorship(
+    trx: Kysely<LedgerDatabase>,
+    paymentTxid: string,
+    reuse: boolean,
+    chargePayer = false,
+  ) {
+    const fee = chargePayer
+      ? await this.#chargeSponsorshipToPayer(trx, paymentTxid)
+      : await trx
+          .deleteFrom('x402_sponsor_fees')
+          .where('payment_txid', '=', paymentTxid)
+          .where('nonce', '>=', '0')
+          .returning(['network', 'sponsor', 'nonce'])
+          .executeTakeFirst();
     if (!fee || !reuse) return;
     const account = { network: fee.network as SponsorAccount['network'], sponsor: fee.sponsor };
     const nonce = BigInt(fee.nonce);
@@ -1034,6 +1048,26 @@ export class SqlLedger implements Ledger {
       .values({ network: account.network, sponsor: account.sponsor, nonce: nonce.toString() })
       .onConflict((conflict) => conflict.doNothing())
       .execute();
+  }
+
+  /**
+   * Turns a sponsorship's fee record into its payer's failure: no nonce held (-1, never a sponsor's), no fee, failed.
+   * @returns the nonce it held, or nothing when it held none.
+   */
+  async #chargeSponsorshipToPayer(trx: Kysely<LedgerDatabase>, paymentTxid: string) {
+    const fee = await trx
+      .selectFrom('x402_sponsor_fees')
+      .select(['network', 'sponsor', 'nonce'])
+      .where('payment_txid', '=', paymentTxid)
+      .where('nonce', '>=', '0')
+      .executeTakeFirst();
+    if (!fee) return undefined;
+    await trx
+      .updateTable('x402_sponsor_fees')
+      .set({ nonce: '-1', fee: '0', failed: 1 })
+      .where('payment_txid', '=', paymentTxid)
+      .execute();
+    return fee;
   }
 
   /**

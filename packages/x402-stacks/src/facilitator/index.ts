@@ -53,6 +53,7 @@ export type {
   PaymentIdReplay,
   PaymentIdRetention,
   ReleaseOptions,
+  ReleaseSponsorshipOptions,
   SendClaimResult,
   SettlementAnswer,
   SettlementRecord,

@@ -135,6 +135,22 @@ export type ReleaseOptions = {
 };
 
 /**
+ * How {@link Ledger.releaseSponsorship} ends a sponsor nonce's hold.
+ * @example
+ * ```ts
+ * // The payer replaced its sponsored transaction by fee: the nonce goes back, and the payer is charged a failure.
+ * await ledger.releaseSponsorship(record.paymentTxid, true, record.createdAt, { chargePayer: true });
+ * ```
+ */
+export type ReleaseSponsorshipOptions = {
+  /**
+   * The payer took the nonce back itself (it replaced the sponsored transaction by fee): the settlement counts against
+   * its payer as a failed sponsorship, at no fee, for the limits' window. Default false.
+   */
+  readonly chargePayer?: boolean;
+};
+
+/**
  * Fields a state change may set.
  * @example
  * ```ts
@@ -454,9 +470,16 @@ export interface Ledger {
    * Ends a settlement's hold on its sponsor nonce without a fee spent. `reuse` hands the nonce back to the pool
    * (its transaction can no longer spend it); false forgets it (something else holds it, or may). Idempotent.
    * `claimedAt` limits it to the claim made at that time: a payment dropped and claimed afresh meanwhile keeps the
-   * hold of its new claim.
+   * hold of its new claim. With `chargePayer` (the payer replaced its sponsored transaction by fee), the settlement
+   * still counts against its payer as a failed sponsorship for the limits' window, at no fee, and that record stays
+   * until the window passes (the payment is not forgotten meanwhile).
    */
-  releaseSponsorship(txid: string, reuse: boolean, claimedAt?: number): Promise<void>;
+  releaseSponsorship(
+    txid: string,
+    reuse: boolean,
+    claimedAt?: number,
+    options?: ReleaseSponsorshipOptions,
+  ): Promise<void>;
   /** Records that a sponsored transaction failed on chain: its fee was spent for nothing, and counts against its payer. */
   recordSponsorFailure(txid: string): Promise<void>;
   /**

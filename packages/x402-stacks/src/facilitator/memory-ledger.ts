@@ -8,6 +8,7 @@ import type {
   PaymentIdReplay,
   PaymentIdRetention,
   ReleaseOptions,
+  ReleaseSponsorshipOptions,
   SendClaimResult,
   SettlementAnswer,
   SettlementRecord,
@@ -30,6 +31,9 @@ type SponsorFee = {
   readonly at: number;
   failed: boolean;
 };
+
+/** The nonce of a sponsor fee record that holds none: a payer's failure kept for the limits' window. */
+const NO_NONCE = -1n;
 
 /**
  * A Ledger in memory, for one process: tests, and sellers that settle in-process. Every method runs to completion
@@ -241,10 +245,15 @@ export class InMemoryLedger implements Ledger {
     return { granted: true, sponsor: choice.sponsor, nonce: choice.nonce };
   }
 
-  async releaseSponsorship(txid: string, reuse: boolean, claimedAt?: number): Promise<void> {
+  async releaseSponsorship(
+    txid: string,
+    reuse: boolean,
+    claimedAt?: number,
+    { chargePayer = false }: ReleaseSponsorshipOptions = {},
+  ): Promise<void> {
     const record = this.#find(txid);
     if (record && (claimedAt === undefined || record.createdAt === claimedAt)) {
-      this.#releaseSponsorship(record.paymentTxid, reuse);
+      this.#releaseSponsorship(record.paymentTxid, reuse, chargePayer);
     }
   }
 
@@ -414,10 +423,15 @@ export class InMemoryLedger implements Ledger {
     if (this.#byNonce.get(key) === record.paymentTxid) this.#byNonce.delete(key);
   }
 
-  #releaseSponsorship(paymentTxid: string, reuse: boolean): void {
+  #releaseSponsorship(paymentTxid: string, reuse: boolean, chargePayer = false): void {
     const fee = this.#sponsorFees.get(paymentTxid);
-    if (!fee) return;
-    this.#sponsorFees.delete(paymentTxid);
+    if (!fee || fee.nonce === NO_NONCE) return;
+    if (chargePayer) {
+      // Kept, holding no nonce and no fee, as the payer's failure for the limits' window.
+      this.#sponsorFees.set(paymentTxid, { ...fee, nonce: NO_NONCE, fee: 0n, failed: true });
+    } else {
+      this.#sponsorFees.delete(paymentTxid);
+    }
     if (!reuse) return;
     const book = this.#sponsor({
       network: fee.network as SponsorAccount['network'],

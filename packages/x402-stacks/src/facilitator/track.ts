@@ -278,8 +278,14 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
     );
     if (!failed) return false;
     sentAt.delete(failed.txid);
-    if (noncesUnspent) await ledger.releaseSponsorship(failed.paymentTxid, true, failed.createdAt);
-    else if (failed.sponsor !== undefined) await ledger.recordSponsorFailure(failed.paymentTxid);
+    if (noncesUnspent) {
+      // A sponsored transaction replaced by fee was replaced by its payer, at its own nonce (this facilitator never
+      // replaces one it knows): the freed sponsor nonce, left unused, is a gap the sponsor pays a filler for, so the
+      // payer is charged a failure and can do it once a limit window, as with a payment that fails on chain.
+      await ledger.releaseSponsorship(failed.paymentTxid, true, failed.createdAt, {
+        chargePayer: status === 'dropped_replace_by_fee',
+      });
+    } else if (failed.sponsor !== undefined) await ledger.recordSponsorFailure(failed.paymentTxid);
     return true;
   }
 
