@@ -88,7 +88,7 @@ function countingFetch(options: { without?: string } = {}) {
 describe('chain calls of the facilitator engine', () => {
   let devnet: Devnet;
   before(async () => {
-    devnet = await startDevnet({ port: 0, accounts: 44, mining: { mode: 'manual' } });
+    devnet = await startDevnet({ port: 0, accounts: 48, mining: { mode: 'manual' } });
   });
   after(() => devnet.stop());
 
@@ -128,7 +128,7 @@ describe('chain calls of the facilitator engine', () => {
   /** A payer no other test has used: nothing of it pending, nonce 0. Accounts 30 and 31 sponsor. */
   const freshPayer = () => {
     if (nextPayer === 30) nextPayer = 32; // the sponsors' accounts
-    if (nextPayer >= 44)
+    if (nextPayer >= 48)
       throw new Error('no fresh payer left: start the devnet with more accounts');
     return devnet.accounts[nextPayer++]!.account;
   };
@@ -701,6 +701,56 @@ describe('chain calls of the facilitator engine', () => {
     // Finished, a read answers no later verify when the cache is off.
     await engine.verify(payment, requirementsFor(seller()));
     assert.equal(counter.nonces(), 2);
+  });
+
+  test('the keeper reads the settlements no process follows together, and one pending past trackForMs less often', async () => {
+    const ledger = new InMemoryLedger();
+    const payers = Array.from({ length: 3 }, freshPayer);
+    const requirements = requirementsFor(seller());
+    // A first process settles them while no block comes: each answers pending, then it stops.
+    const first = createFacilitator({
+      networks: { testnet: { url: devnet.url } },
+      ledger,
+      pollIntervalMs: 20,
+      settleTimeoutMs: 100,
+    });
+    const answers = await Promise.all(
+      payers.map(async (payer) => first.settle(await paymentOf(payer, seller(), 0n), requirements)),
+    );
+    assert.deepEqual(
+      answers.map((a) => a.errorReason),
+      answers.map(() => 'settlement_pending'),
+    );
+    await first.keeper.stop();
+    await first.idle();
+
+    // The next process only keeps: its clock says they have been pending past trackForMs (30 minutes).
+    let skewMs = 31 * 60_000;
+    const counter = countingFetch();
+    const keeping = createFacilitator({
+      networks: { testnet: { chain: countingClient(counter.fetch) } },
+      ledger,
+      now: () => Date.now() + skewMs,
+      keeper: { intervalMs: 600_000 },
+    });
+    const reads = () => [counter.batchStatusReads().length, counter.singleStatusReads()];
+    assert.equal((await keeping.keeper.runOnce()).followed, 3);
+    assert.deepEqual(reads(), [1, 0], 'one request for all three');
+    assert.equal(counter.batchStatusReads()[0]!.match(/tx_id=0x[0-9a-f]{64}/g)?.length, 3);
+    // Still pending: not looked at again in the next round, nor before a minute has passed.
+    assert.equal((await keeping.keeper.runOnce()).followed, 0);
+    skewMs += 30_000;
+    assert.equal((await keeping.keeper.runOnce()).followed, 0);
+    assert.deepEqual(reads(), [1, 0]);
+    skewMs += 31_000;
+    devnet.mine();
+    assert.equal((await keeping.keeper.runOnce()).followed, 3);
+    assert.deepEqual(reads(), [2, 0]);
+    for (const answer of answers) {
+      assert.equal((await keeping.status(answer.transaction))?.state, 'success');
+    }
+    assert.equal(counter.broadcasts(), 0, 'nothing was sent again');
+    await keeping.idle();
   });
 
   for (const api of ['with tx/multiple', 'without tx/multiple'] as const) {

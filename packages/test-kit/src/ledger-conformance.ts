@@ -639,8 +639,8 @@ export function ledgerConformance(
       const ledger = await create();
       for (let i = 1; i <= 2; i++) nonceOf(await sponsored(ledger, i)); // nonces 0, 1
       const charged = settlement(1).paymentTxid;
-      await ledger.releaseSponsorship(charged, true, undefined, { chargePayer: true }); // nonce 0
-      await ledger.releaseSponsorship(charged, true, undefined, { chargePayer: true }); // idempotent
+      await ledger.releaseSponsorship(charged, true, undefined, { chargePayerAt: 1_000_000 }); // nonce 0
+      await ledger.releaseSponsorship(charged, true, undefined, { chargePayerAt: 1_000_000 }); // idempotent
       // A plain release after it neither hands the nonce out again nor drops the charge.
       await ledger.releaseSponsorship(charged, true);
       assert.equal(nonceOf(await sponsored(ledger, 3)), 0n);
@@ -649,7 +649,7 @@ export function ledgerConformance(
       assert.equal(refused.granted ? 'granted' : refused.reason, 'sponsor_limit_exceeded');
       // No fee counted for it: three sponsorships of 300 in the window, and a fourth fits 1,200.
       nonceOf(await sponsored(ledger, 6, [at(0n)], { limits: { maxFeesPerPayer: 1_200n } }));
-      // Past the window the charge no longer counts.
+      // Past the window from the charge it no longer counts.
       nonceOf(
         await sponsored(ledger, 7, [at(0n)], {
           limits: { maxFailedPerPayer: 1 },

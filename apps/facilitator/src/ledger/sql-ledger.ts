@@ -744,7 +744,7 @@ export class SqlLedger implements Ledger {
           .executeTakeFirst();
         if (current === undefined || Number(current.created_at) !== claimedAt) return;
       }
-      await this.#releaseSponsorship(trx, record.paymentTxid, reuse, options.chargePayer === true);
+      await this.#releaseSponsorship(trx, record.paymentTxid, reuse, options.chargePayerAt);
     });
   }
 
@@ -1027,16 +1027,17 @@ export class SqlLedger implements Ledger {
     trx: Kysely<LedgerDatabase>,
     paymentTxid: string,
     reuse: boolean,
-    chargePayer = false,
+    chargePayerAt?: number,
   ) {
-    const fee = chargePayer
-      ? await this.#chargeSponsorshipToPayer(trx, paymentTxid)
-      : await trx
-          .deleteFrom('x402_sponsor_fees')
-          .where('payment_txid', '=', paymentTxid)
-          .where('nonce', '>=', '0')
-          .returning(['network', 'sponsor', 'nonce'])
-          .executeTakeFirst();
+    const fee =
+      chargePayerAt !== undefined
+        ? await this.#chargeSponsorshipToPayer(trx, paymentTxid, chargePayerAt)
+        : await trx
+            .deleteFrom('x402_sponsor_fees')
+            .where('payment_txid', '=', paymentTxid)
+            .where('nonce', '>=', '0')
+            .returning(['network', 'sponsor', 'nonce'])
+            .executeTakeFirst();
     if (!fee || !reuse) return;
     const account = { network: fee.network as SponsorAccount['network'], sponsor: fee.sponsor };
     const nonce = BigInt(fee.nonce);
@@ -1051,10 +1052,11 @@ export class SqlLedger implements Ledger {
   }
 
   /**
-   * Turns a sponsorship's fee record into its payer's failure: no nonce held (-1, never a sponsor's), no fee, failed.
+   * Turns a sponsorship's fee record into its payer's failure from `at` on: no nonce held (-1, never a sponsor's), no
+   * fee, failed.
    * @returns the nonce it held, or nothing when it held none.
    */
-  async #chargeSponsorshipToPayer(trx: Kysely<LedgerDatabase>, paymentTxid: string) {
+  async #chargeSponsorshipToPayer(trx: Kysely<LedgerDatabase>, paymentTxid: string, at: number) {
     const fee = await trx
       .selectFrom('x402_sponsor_fees')
       .select(['network', 'sponsor', 'nonce'])
@@ -1064,7 +1066,7 @@ export class SqlLedger implements Ledger {
     if (!fee) return undefined;
     await trx
       .updateTable('x402_sponsor_fees')
-      .set({ nonce: '-1', fee: '0', failed: 1 })
+      .set({ nonce: '-1', fee: '0', failed: 1, at: String(at) })
       .where('payment_txid', '=', paymentTxid)
       .execute();
     return fee;

@@ -22,7 +22,13 @@ import { renewProcessLease } from './liveness.js';
 import type { AttachedMechanism } from './mechanism.js';
 import { possibleGaps } from './nonce-gaps.js';
 import type { SponsorPool } from './sponsor-pool.js';
-import type { Tracker } from './track.js';
+import { readStatuses } from './status-poller.js';
+import type { Observation, Tracker } from './track.js';
+
+/** Settlements the keeper looks at with one status read and one renewal of its lease (`tx/multiple` takes 50). */
+const LOOKS_PER_READ = 50;
+/** The longest a settlement pending past `trackForMs` waits between two of the keeper's looks. */
+const MAX_LOOK_GAP_MS = 60_000;
 
 /**
  * What one round did.
@@ -81,6 +87,12 @@ export function createKeeper(
   let round: Promise<KeeperReport> | undefined;
   /** Where this keeper's last prune of payment ids left the window: the ids past it were judged then. */
   let idsJudgedBefore: number | undefined;
+  /**
+   * txid → when a settlement still pending past `trackForMs` is looked at next, and the gap before that look: it
+   * doubles with each look that finds it pending, so one that never confirms (behind a payer's transaction that is
+   * never mined) costs a read every `MAX_LOOK_GAP_MS` at most, not one a round.
+   */
+  const nextLook = new Map<string, { at: number; gapMs: number }>();
 
   /**
    * Ids past their window replay nothing any more: forgotten, they hold no storage either. The id of a payment that
@@ -147,21 +159,37 @@ export function createKeeper(
     let followed = 0;
     const cutoff = abandonedBefore(context);
     const unfinished = await context.ledger.unfinished();
+    const due: SettlementRecord[] = [];
     for (const record of unfinished) {
       if (record.network !== network.caip2) continue;
-      if (!(await holdsLease(network))) return { expired, followed, gapsFilled: 0 };
       if (record.state === 'claimed') {
-        if (
-          record.updatedAt < cutoff &&
-          (await context.ledger.expireClaim(record.paymentTxid, cutoff))
-        )
-          expired++;
+        if (record.updatedAt >= cutoff) continue;
+        if (!(await holdsLease(network))) return { expired, followed, gapsFilled: 0 };
+        if (await context.ledger.expireClaim(record.paymentTxid, cutoff)) expired++;
         continue;
       }
-      if (tracker.isFollowing(record.txid)) continue;
-      await tracker.observe(record, chain).catch(() => undefined);
-      followed++;
+      if (tracker.isFollowing(record.txid) || (nextLook.get(record.txid)?.at ?? 0) > context.now())
+        continue;
+      due.push(record);
     }
+    // Looked at together, one status read and one lease renewal for each `LOOKS_PER_READ`, not one of each apiece.
+    for (let start = 0; start < due.length; start += LOOKS_PER_READ) {
+      if (!(await holdsLease(network))) return { expired, followed, gapsFilled: 0 };
+      const looking = due.slice(start, start + LOOKS_PER_READ);
+      const reads = await readStatuses(
+        chain,
+        looking.map((record) => record.txid),
+      );
+      for (const record of looking) {
+        const seen = await tracker
+          .observe(record, chain, { read: reads.get(record.txid) })
+          .catch(() => undefined);
+        lookAgainLater(record, seen);
+        followed++;
+      }
+    }
+    const open = new Set(unfinished.map((record) => record.txid));
+    for (const txid of nextLook.keys()) if (!open.has(txid)) nextLook.delete(txid);
     const gapsFilled = context.sponsor
       ? await fillGaps(network, chain, heldSponsorNonces(unfinished, network))
       : 0;
@@ -169,6 +197,22 @@ export function createKeeper(
       await context.ledger.pruneSponsorFees(context.now() - context.sponsor.limits.windowMs);
     }
     return { expired, followed, gapsFilled };
+  }
+
+  /**
+   * Spaces the looks at a settlement found still pending long after it was sent (past `trackForMs`, the time its own
+   * follow gives it); a younger one, or one the node does not know (its bytes are sent again), is looked at every round.
+   */
+  function lookAgainLater(record: SettlementRecord, seen: Observation | undefined): void {
+    if (seen !== 'pending' || context.now() - record.updatedAt < context.trackForMs) {
+      nextLook.delete(record.txid);
+      return;
+    }
+    const gapMs = Math.min(
+      Math.max(2 * (nextLook.get(record.txid)?.gapMs ?? 0), 2 * context.keeperIntervalMs),
+      MAX_LOOK_GAP_MS,
+    );
+    nextLook.set(record.txid, { at: context.now() + gapMs, gapMs });
   }
 
   /**

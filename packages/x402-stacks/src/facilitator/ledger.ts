@@ -139,15 +139,16 @@ export type ReleaseOptions = {
  * @example
  * ```ts
  * // The payer replaced its sponsored transaction by fee: the nonce goes back, and the payer is charged a failure.
- * await ledger.releaseSponsorship(record.paymentTxid, true, record.createdAt, { chargePayer: true });
+ * await ledger.releaseSponsorship(record.paymentTxid, true, record.createdAt, { chargePayerAt: Date.now() });
  * ```
  */
 export type ReleaseSponsorshipOptions = {
   /**
-   * The payer took the nonce back itself (it replaced the sponsored transaction by fee): the settlement counts against
-   * its payer as a failed sponsorship, at no fee, for the limits' window. Default false.
+   * The payer took the nonce back itself (it replaced the sponsored transaction by fee): from this time (the clock
+   * `reserveSponsorship` is given), the settlement counts against its payer as a failed sponsorship, at no fee, for the
+   * limits' window. Not charged when omitted.
    */
-  readonly chargePayer?: boolean;
+  readonly chargePayerAt?: number;
 };
 
 /**
@@ -470,7 +471,7 @@ export interface Ledger {
    * Ends a settlement's hold on its sponsor nonce without a fee spent. `reuse` hands the nonce back to the pool
    * (its transaction can no longer spend it); false forgets it (something else holds it, or may). Idempotent.
    * `claimedAt` limits it to the claim made at that time: a payment dropped and claimed afresh meanwhile keeps the
-   * hold of its new claim. With `chargePayer` (the payer replaced its sponsored transaction by fee), the settlement
+   * hold of its new claim. With `chargePayerAt` (the payer replaced its sponsored transaction by fee), the settlement
    * still counts against its payer as a failed sponsorship for the limits' window, at no fee, and that record stays
    * until the window passes (the payment is not forgotten meanwhile).
    */

@@ -249,11 +249,11 @@ export class InMemoryLedger implements Ledger {
     txid: string,
     reuse: boolean,
     claimedAt?: number,
-    { chargePayer = false }: ReleaseSponsorshipOptions = {},
+    { chargePayerAt }: ReleaseSponsorshipOptions = {},
   ): Promise<void> {
     const record = this.#find(txid);
     if (record && (claimedAt === undefined || record.createdAt === claimedAt)) {
-      this.#releaseSponsorship(record.paymentTxid, reuse, chargePayer);
+      this.#releaseSponsorship(record.paymentTxid, reuse, chargePayerAt);
     }
   }
 
@@ -423,12 +423,18 @@ export class InMemoryLedger implements Ledger {
     if (this.#byNonce.get(key) === record.paymentTxid) this.#byNonce.delete(key);
   }
 
-  #releaseSponsorship(paymentTxid: string, reuse: boolean, chargePayer = false): void {
+  #releaseSponsorship(paymentTxid: string, reuse: boolean, chargePayerAt?: number): void {
     const fee = this.#sponsorFees.get(paymentTxid);
     if (!fee || fee.nonce === NO_NONCE) return;
-    if (chargePayer) {
-      // Kept, holding no nonce and no fee, as the payer's failure for the limits' window.
-      this.#sponsorFees.set(paymentTxid, { ...fee, nonce: NO_NONCE, fee: 0n, failed: true });
+    if (chargePayerAt !== undefined) {
+      // Kept, holding no nonce and no fee, as the payer's failure for the limits' window from the charge.
+      this.#sponsorFees.set(paymentTxid, {
+        ...fee,
+        nonce: NO_NONCE,
+        fee: 0n,
+        failed: true,
+        at: chargePayerAt,
+      });
     } else {
       this.#sponsorFees.delete(paymentTxid);
     }

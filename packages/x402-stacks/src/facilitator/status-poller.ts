@@ -198,8 +198,13 @@ async function lookAll(
 /**
  * One batched read where the client has it. A batch that fails as a whole (one answer the client cannot read spoils
  * the lot) is read again one by one, so a single bad answer never blinds the poller to the others.
+ * @returns each txid as given, with its read (`undefined` where the read failed).
+ * @example
+ * ```ts
+ * const reads = await readStatuses(chain, [txidA, txidB]); // one tx/multiple request where the API has it
+ * ```
  */
-async function readStatuses(
+export async function readStatuses(
   chain: ChainClient,
   txids: readonly string[],
 ): Promise<Map<string, StatusRead>> {

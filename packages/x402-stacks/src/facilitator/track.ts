@@ -20,7 +20,7 @@
  * @module
  */
 import type { ChainClient } from '../chain/client.js';
-import type { BroadcastRejected } from '../chain/types.js';
+import type { BroadcastRejected, IndexedTransaction } from '../chain/types.js';
 import type { SettleResponse } from '../protocol/v2.js';
 import type { StacksNetwork } from '../stacks/networks.js';
 import type { FacilitatorContext } from './context.js';
@@ -213,7 +213,8 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
     // A read that finds it failed or does not find it may be older than one that found it mined (another process's,
     // through an API node of its own): the success written stands.
     if (settled && TERMINAL_FAILURES.has(settled.status)) {
-      if (await fail(record, settled.status, settled.status.startsWith('dropped_'))) {
+      const chargePayer = await replacedByItsPayer(record, settled, chain);
+      if (await fail(record, settled.status, settled.status.startsWith('dropped_'), chargePayer)) {
         return { seen: 'failed' };
       }
       return { seen: (await writtenSuccess(record)) ? 'success' : 'failed' };
@@ -233,6 +234,25 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
     // behind its node does not know a transaction already mined, and the node then refuses its nonce as used.
     await chain.broadcast(current.transaction).catch(() => undefined);
     return { seen: 'unknown' };
+  }
+
+  /**
+   * Whether a sponsored transaction was replaced by fee by its payer, sent elsewhere: a transaction of the payer that
+   * no settlement here holds. The sponsor nonce it freed, left unused, is a gap the sponsor pays a filler for, so the
+   * payer is charged a failure (`releaseSponsorship`'s `chargePayerAt`), as for a payment that fails on chain. Not when
+   * the replacement is unknown, another payment of the payer's settled here (its buyer signed it at the same nonce),
+   * or one of this facilitator's own on the sponsor's nonce (a transaction another node still held after this one's
+   * node dropped it).
+   */
+  async function replacedByItsPayer(
+    record: SettlementRecord,
+    tx: IndexedTransaction,
+    chain: ChainClient,
+  ): Promise<boolean> {
+    if (record.sponsor === undefined || tx.status !== 'dropped_replace_by_fee') return false;
+    if (tx.replacedBy === undefined || (await ledger.get(tx.replacedBy))) return false;
+    const replacement = await chain.getTransaction(tx.replacedBy).catch(() => undefined);
+    return replacement?.indexed === true && replacement.sender === record.payer;
   }
 
   /**
@@ -264,6 +284,7 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
     record: SettlementRecord,
     status: string,
     noncesUnspent: boolean,
+    chargePayer = false,
   ): Promise<boolean> {
     const failed = await ledger.update(
       record.txid,
@@ -279,12 +300,12 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
     if (!failed) return false;
     sentAt.delete(failed.txid);
     if (noncesUnspent) {
-      // A sponsored transaction replaced by fee was replaced by its payer, at its own nonce (this facilitator never
-      // replaces one it knows): the freed sponsor nonce, left unused, is a gap the sponsor pays a filler for, so the
-      // payer is charged a failure and can do it once a limit window, as with a payment that fails on chain.
-      await ledger.releaseSponsorship(failed.paymentTxid, true, failed.createdAt, {
-        chargePayer: status === 'dropped_replace_by_fee',
-      });
+      await ledger.releaseSponsorship(
+        failed.paymentTxid,
+        true,
+        failed.createdAt,
+        chargePayer ? { chargePayerAt: context.now() } : {},
+      );
     } else if (failed.sponsor !== undefined) await ledger.recordSponsorFailure(failed.paymentTxid);
     return true;
   }
