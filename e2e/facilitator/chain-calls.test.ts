@@ -703,11 +703,13 @@ describe('chain calls of the facilitator engine', () => {
     assert.equal(counter.nonces(), 2);
   });
 
-  test('the keeper reads the settlements no process follows together, and one pending past trackForMs less often', async () => {
-    const ledger = new InMemoryLedger();
-    const payers = Array.from({ length: 3 }, freshPayer);
+  /**
+   * `count` settlements of fresh payers that a first process broadcast while no block came (each answered
+   * `settlement_pending`) before it stopped: in `ledger`, `broadcast`, followed by no process.
+   */
+  async function leftPending(ledger: InMemoryLedger, count: number) {
+    const payers = Array.from({ length: count }, freshPayer);
     const requirements = requirementsFor(seller());
-    // A first process settles them while no block comes: each answers pending, then it stops.
     const first = createFacilitator({
       networks: { testnet: { url: devnet.url } },
       ledger,
@@ -723,6 +725,12 @@ describe('chain calls of the facilitator engine', () => {
     );
     await first.keeper.stop();
     await first.idle();
+    return answers;
+  }
+
+  test('the keeper reads the settlements no process follows together, and one pending past trackForMs less often', async () => {
+    const ledger = new InMemoryLedger();
+    const answers = await leftPending(ledger, 3);
 
     // The next process only keeps: its clock says they have been pending past trackForMs (30 minutes).
     let skewMs = 31 * 60_000;
@@ -757,26 +765,7 @@ describe('chain calls of the facilitator engine', () => {
     test(`the settlements followed after a restart are read together, one round for all of them (${api})`, async () => {
       const ledger = new InMemoryLedger();
       const settlements = 8;
-      const payers = Array.from({ length: settlements }, freshPayer);
-      const requirements = requirementsFor(seller());
-      // A first process settles them while no block comes: each answers pending, then it stops.
-      const first = createFacilitator({
-        networks: { testnet: { url: devnet.url } },
-        ledger,
-        pollIntervalMs: 20,
-        settleTimeoutMs: 100,
-      });
-      const answers = await Promise.all(
-        payers.map(async (payer) =>
-          first.settle(await paymentOf(payer, seller(), 0n), requirements),
-        ),
-      );
-      assert.deepEqual(
-        answers.map((a) => a.errorReason),
-        answers.map(() => 'settlement_pending'),
-      );
-      await first.keeper.stop();
-      await first.idle();
+      const answers = await leftPending(ledger, settlements);
 
       // The next process follows all of them from the ledger, on one timer.
       const counter = countingFetch(
