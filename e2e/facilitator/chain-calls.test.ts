@@ -51,21 +51,6 @@ async function paymentUnder(
   return { x402Version: 2, accepted: requirements, payload: { transaction } };
 }
 
-/** A sponsored payment of `payer` at `nonce` under `requirements` (naming the sponsor), and its txid. */
-async function sponsoredPayment(
-  payer: StacksAccount,
-  requirements: ReturnType<typeof requirementsFor> & { extra: { sponsor: string } },
-  nonce: bigint,
-) {
-  const { transaction, txid } = await createPaymentTransaction({
-    account: payer,
-    requirements,
-    nonce,
-    sponsored: true,
-  });
-  return { txid, payment: { x402Version: 2, accepted: requirements, payload: { transaction } } };
-}
-
 const paymentOf = (payer: StacksAccount, payTo: string, nonce: bigint) =>
   paymentUnder(payer, requirementsFor(payTo), nonce);
 
@@ -443,8 +428,18 @@ describe('chain calls of the facilitator engine', () => {
     const { counter, ledger, sponsor, engine } = sponsoringEngine(30, { settleTimeoutMs: 1_000 });
     const direct = createChainClient({ network: 'testnet', url: devnet.url });
     const requirements = { ...requirementsFor(seller()), extra: { sponsor: sponsor.address } };
-    const sponsoredAt = (payer: StacksAccount, nonce: bigint) =>
-      sponsoredPayment(payer, requirements, nonce);
+    const sponsoredAt = async (payer: StacksAccount, nonce: bigint) => {
+      const { transaction, txid } = await createPaymentTransaction({
+        account: payer,
+        requirements,
+        nonce,
+        sponsored: true,
+      });
+      return {
+        txid,
+        payment: { x402Version: 2, accepted: requirements, payload: { transaction } },
+      };
+    };
     /** The payer's own transaction at `nonce`, straight to the node, with a fee no sponsor outbids. */
     const own = async (payer: StacksAccount, nonce: bigint) => {
       const { transaction } = await createPaymentTransaction({
@@ -622,55 +617,6 @@ describe('chain calls of the facilitator engine', () => {
     assert.equal(refused.errorReason, 'insufficient_funds', JSON.stringify(refused));
     assert.equal(counter.broadcasts(), 0, 'nothing sponsored');
     assert.equal(await ledger.get(txid), undefined, 'the claim given back');
-    await engine.idle();
-  });
-
-  test('a sponsored payment stranded by its payer nonce spent through another node is replaced on its sponsor nonce, and the key goes on', async () => {
-    let skewMs = 0;
-    const ledger = new InMemoryLedger();
-    const sponsor = devnet.accounts[31]!;
-    const engine = createFacilitator({
-      networks: { testnet: { url: devnet.url } },
-      sponsor: { privateKeys: sponsor.privateKey },
-      ledger,
-      pollIntervalMs: 20,
-      settleTimeoutMs: 300,
-      now: () => Date.now() + skewMs,
-      keeper: { intervalMs: 600_000 },
-    });
-    const requirements = { ...requirementsFor(seller()), extra: { sponsor: sponsor.address } };
-    const settleSponsored = async (payer: StacksAccount, nonce: bigint) => {
-      const { txid, payment } = await sponsoredPayment(payer, requirements, nonce);
-      return { txid, answer: await engine.settle(payment, requirements) };
-    };
-    const stranding = freshPayer();
-    const stranded = await settleSponsored(stranding, 0n);
-    assert.equal(stranded.answer.errorReason, 'settlement_pending');
-    // Another payer's sponsored payment takes the key's next nonce.
-    const behind = await settleSponsored(freshPayer(), 0n);
-    assert.equal(behind.answer.errorReason, 'settlement_pending');
-    // A block made elsewhere spends the first payer's nonce 0: its sponsored transaction can never be mined now, and
-    // the other waits behind its sponsor nonce.
-    devnet.chain.state.bumpNonce(stranding.address);
-    devnet.mine();
-    assert.equal((await ledger.get(behind.txid))?.state, 'broadcast', 'held up behind it');
-
-    // Not asked about before it has been pending 30 s.
-    assert.equal((await engine.keeper.runOnce()).strandedReplaced, 0);
-    skewMs = 31_000;
-    assert.equal((await engine.keeper.runOnce()).strandedReplaced, 1);
-    const failed = await ledger.get(stranded.txid);
-    assert.equal(failed?.state, 'failed');
-    assert.equal(failed?.errorMessage, 'dropped_payer_nonce_spent');
-    devnet.mine();
-    await until(
-      async () => (await ledger.get(behind.txid))?.state === 'success',
-      'the held-up payment confirmed',
-    );
-    assert.deepEqual(devnet.chain.nonces(sponsor.address).missing, []);
-    // Its payer is charged a failure: its next sponsored payment is refused within the window.
-    const again = await settleSponsored(stranding, 1n);
-    assert.equal(again.answer.errorReason, 'sponsor_limit_exceeded', JSON.stringify(again.answer));
     await engine.idle();
   });
 

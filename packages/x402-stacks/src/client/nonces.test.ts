@@ -30,19 +30,6 @@ describe('createNonceAllocator', () => {
     assert.equal((await second).nonce, 5n);
   });
 
-  test('untilAnswered (a sponsored payment): the turn stays until the answer, even once the mempool has it', async () => {
-    const chain = { value: 7n };
-    const nonces = createNonceAllocator(chainAt(chain), 'ST1', { watchMs: 5 });
-    const first = await nonces.acquire();
-    first.watch({ untilAnswered: true });
-    const second = nonces.acquire();
-    chain.value = 8n; // in the mempool: a plain watch would pass the turn on within 5 ms
-    await new Promise((resolve) => setTimeout(resolve, 60));
-    assert.equal(await settled(second), false);
-    first.used();
-    assert.equal((await second).nonce, 8n);
-  });
-
   test('chained (inFlight 3): three payments go out at once on consecutive nonces, the fourth waits for an answer', async () => {
     const nonces = createNonceAllocator(chainAt({ value: 10n }), 'ST1', { watchMs: 60_000 });
     const leases: NonceLease[] = [];

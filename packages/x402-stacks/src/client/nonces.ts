@@ -35,11 +35,9 @@ export type NonceLease = {
   /**
    * The payment is on its way. While other payments of the account wait, the chain is asked every `watchMs` whether
    * this nonce is spent (the transaction is in the mempool); once it is, the turn passes on without waiting for the
-   * server's answer. With `untilAnswered` (a sponsored payment: its facilitator sends the next one only once this one
-   * is confirmed, so passing the turn on earlier would only park the next payment there), the mempool is not watched
-   * and the turn ends with the answer; a lease of chained nonces (`inFlight` above 1) still passes it on at once.
+   * server's answer.
    */
-  watch(options?: { readonly untilAnswered?: boolean }): void;
+  watch(): void;
 };
 
 /**
@@ -159,13 +157,12 @@ export function createNonceAllocator(
         nonce,
         used: () => outcome(nonce + 1n),
         resync: () => outcome(undefined),
-        watch({ untilAnswered = false } = {}) {
+        watch() {
           // Chained nonces: the facilitator holds this one's successors until it is in the mempool.
           if (inFlight > 1) {
             end(nonce + 1n);
             return;
           }
-          if (untilAnswered) return;
           const look = async () => {
             if (ended) return;
             // Without a payment waiting, there is nothing to gain and an API quota to spend.

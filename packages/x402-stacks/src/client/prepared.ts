@@ -150,9 +150,8 @@ export type PreparedPaymentParts = {
  */
 export function createPreparedPayment(parts: PreparedPaymentParts): PreparedPayment {
   const { payment, lease, reservation } = parts;
-  // The payment goes out now; once the chain has it, the account's next payment need not wait for the answer (unless
-  // it is sponsored: its facilitator sends the next one only once this one is confirmed, which the answer says).
-  lease.watch({ untilAnswered: payment.sponsored });
+  // The payment goes out now; once the chain has it, the account's next payment need not wait for the answer.
+  lease.watch();
   const receiptOf = (
     settlement: PaymentReceipt['settlement'],
     settledTxid: string | undefined,

@@ -77,16 +77,12 @@ export type SponsorPool = {
   ): Promise<SponsorSignature | Refusal>;
   /** Reads every key's nonces and balance on a network afresh. */
   refresh(network: StacksNetwork, chain: ChainClient): Promise<SponsorKeyState[]>;
-  /**
-   * Signs a transfer of 1 µSTX that spends `nonce` of a key: what fills a gap in its nonces, or, paying more than
-   * `above`, replaces by fee a transaction of the key's that holds the nonce and can never be mined.
-   */
+  /** Signs a transfer of 1 µSTX that spends `nonce` of a key: what fills a gap in its nonces. */
   signFiller(
     network: StacksNetwork,
     chain: ChainClient,
     sponsor: string,
     nonce: bigint,
-    above?: bigint,
   ): Promise<{ txid: string; transaction: string }>;
   /**
    * Whether a node refusal of a sponsored transaction was about the sponsor's nonce (our doing, not the payer's),
@@ -296,7 +292,7 @@ export function createSponsorPool(context: FacilitatorContext): SponsorPool {
       );
     },
 
-    async signFiller(network, chain, sponsor, nonce, above = 0n) {
+    async signFiller(network, chain, sponsor, nonce) {
       const pool = accountsOf(network);
       const account = pool.find((a) => a.address === sponsor)!;
       const recipient =
@@ -314,8 +310,7 @@ export function createSponsorPool(context: FacilitatorContext): SponsorPool {
         });
       const length = BigInt((await build(0n)).serialize().length / 2);
       const rate = await rateOf(chain);
-      const fee = (rate > 1n ? rate : 1n) * length;
-      const filler = await build(fee > above ? fee : above + 1n);
+      const filler = await build((rate > 1n ? rate : 1n) * length);
       return { txid: filler.txid(), transaction: filler.serialize() };
     },
 
