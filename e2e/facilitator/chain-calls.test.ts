@@ -12,7 +12,7 @@ import {
   InMemoryLedger,
   type StacksAccount,
 } from 'x402-stacks';
-import { createChainClient } from 'x402-stacks/chain';
+import { type ChainClient, type ChainTransaction, createChainClient } from 'x402-stacks/chain';
 import { createPaymentTransaction } from 'x402-stacks/stacks';
 
 /** Every engine a test starts, stopped when the file ends: a test that fails midway leaves no tracker running. */
@@ -49,6 +49,21 @@ async function paymentUnder(
     fee,
   });
   return { x402Version: 2, accepted: requirements, payload: { transaction } };
+}
+
+/** A sponsored payment of `payer` at `nonce` under `requirements` (naming the sponsor), and its txid. */
+async function sponsoredPayment(
+  payer: StacksAccount,
+  requirements: ReturnType<typeof requirementsFor> & { extra: { sponsor: string } },
+  nonce: bigint,
+) {
+  const { transaction, txid } = await createPaymentTransaction({
+    account: payer,
+    requirements,
+    nonce,
+    sponsored: true,
+  });
+  return { txid, payment: { x402Version: 2, accepted: requirements, payload: { transaction } } };
 }
 
 const paymentOf = (payer: StacksAccount, payTo: string, nonce: bigint) =>
@@ -88,7 +103,7 @@ function countingFetch(options: { without?: string } = {}) {
 describe('chain calls of the facilitator engine', () => {
   let devnet: Devnet;
   before(async () => {
-    devnet = await startDevnet({ port: 0, accounts: 48, mining: { mode: 'manual' } });
+    devnet = await startDevnet({ port: 0, accounts: 52, mining: { mode: 'manual' } });
   });
   after(() => devnet.stop());
 
@@ -128,7 +143,7 @@ describe('chain calls of the facilitator engine', () => {
   /** A payer no other test has used: nothing of it pending, nonce 0. Accounts 30 and 31 sponsor. */
   const freshPayer = () => {
     if (nextPayer === 30) nextPayer = 32; // the sponsors' accounts
-    if (nextPayer >= 48)
+    if (nextPayer >= 52)
       throw new Error('no fresh payer left: start the devnet with more accounts');
     return devnet.accounts[nextPayer++]!.account;
   };
@@ -428,18 +443,8 @@ describe('chain calls of the facilitator engine', () => {
     const { counter, ledger, sponsor, engine } = sponsoringEngine(30, { settleTimeoutMs: 1_000 });
     const direct = createChainClient({ network: 'testnet', url: devnet.url });
     const requirements = { ...requirementsFor(seller()), extra: { sponsor: sponsor.address } };
-    const sponsoredAt = async (payer: StacksAccount, nonce: bigint) => {
-      const { transaction, txid } = await createPaymentTransaction({
-        account: payer,
-        requirements,
-        nonce,
-        sponsored: true,
-      });
-      return {
-        txid,
-        payment: { x402Version: 2, accepted: requirements, payload: { transaction } },
-      };
-    };
+    const sponsoredAt = (payer: StacksAccount, nonce: bigint) =>
+      sponsoredPayment(payer, requirements, nonce);
     /** The payer's own transaction at `nonce`, straight to the node, with a fee no sponsor outbids. */
     const own = async (payer: StacksAccount, nonce: bigint) => {
       const { transaction } = await createPaymentTransaction({
@@ -617,6 +622,140 @@ describe('chain calls of the facilitator engine', () => {
     assert.equal(refused.errorReason, 'insufficient_funds', JSON.stringify(refused));
     assert.equal(counter.broadcasts(), 0, 'nothing sponsored');
     assert.equal(await ledger.get(txid), undefined, 'the claim given back');
+    await engine.idle();
+  });
+
+  /**
+   * An engine sponsoring with genesis account 31, its clock `skew()` ahead, its keeper run by hand, on `chain` (the
+   * devnet's client unless given), and a settle of a sponsored payment at `nonce` of `payer` under it.
+   */
+  function strandingStack(skew: () => number, chain?: ChainClient) {
+    const ledger = new InMemoryLedger();
+    const sponsor = devnet.accounts[31]!;
+    const engine = createFacilitator({
+      networks: { testnet: chain ? { chain } : { url: devnet.url } },
+      sponsor: { privateKeys: sponsor.privateKey, gapFillDelayMs: 0 },
+      ledger,
+      pollIntervalMs: 20,
+      settleTimeoutMs: 300,
+      now: () => Date.now() + skew(),
+      keeper: { intervalMs: 600_000 },
+    });
+    const requirements = { ...requirementsFor(seller()), extra: { sponsor: sponsor.address } };
+    const settleSponsored = async (payer: StacksAccount, nonce: bigint) => {
+      const { txid, payment } = await sponsoredPayment(payer, requirements, nonce);
+      return { txid, answer: await engine.settle(payment, requirements) };
+    };
+    return { ledger, sponsor, engine, settleSponsored };
+  }
+
+  for (const filler of ['mined', 'dropped'] as const) {
+    test(`a sponsored payment stranded by its payer nonce spent through another node is replaced on its sponsor nonce, and the key goes on (filler ${filler})`, async () => {
+      let skewMs = 0;
+      const { ledger, sponsor, engine, settleSponsored } = strandingStack(() => skewMs);
+      const stranding = freshPayer();
+      const stranded = await settleSponsored(stranding, 0n);
+      assert.equal(stranded.answer.errorReason, 'settlement_pending');
+      // Another payer's sponsored payment takes the key's next nonce.
+      const behind = await settleSponsored(freshPayer(), 0n);
+      assert.equal(behind.answer.errorReason, 'settlement_pending');
+      // A block made elsewhere spends the first payer's nonce 0: its sponsored transaction can never be mined now, and
+      // the other waits behind its sponsor nonce.
+      devnet.chain.state.bumpNonce(stranding.address);
+      devnet.mine();
+      assert.equal((await ledger.get(behind.txid))?.state, 'broadcast', 'held up behind it');
+      const strandedNonce = (await ledger.get(stranded.txid))!.sponsorNonce!;
+
+      // Not asked about before it has been pending 30 s.
+      assert.equal((await engine.keeper.runOnce()).strandedReplaced, 0);
+      skewMs = 31_000;
+      assert.equal((await engine.keeper.runOnce()).strandedReplaced, 1);
+      // Its own tracking sees it replaced by the sponsor key, and fails it only once the filler is mined (the proof it
+      // never can be) or dropped unmined.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      assert.equal(
+        (await ledger.get(stranded.txid))?.state,
+        'broadcast',
+        'not failed on the replacement alone',
+      );
+      if (filler === 'mined') {
+        devnet.mine();
+      } else {
+        const sent = devnet.chain.mempool.find(
+          (pending) =>
+            pending.admitted.origin === sponsor.address &&
+            pending.admitted.originNonce === strandedNonce,
+        )!;
+        assert.ok(devnet.chain.injectFault(sent.admitted.txid, { kind: 'drop' }));
+      }
+      await until(
+        async () => (await ledger.get(stranded.txid))?.state === 'failed',
+        'the stranded settlement failed',
+      );
+      if (filler === 'dropped') {
+        // The nonce is not handed to a payment: the next one takes a fresh one, and the keeper fills the gap.
+        const next = await settleSponsored(freshPayer(), 0n);
+        assert.notEqual((await ledger.get(next.txid))?.sponsorNonce, strandedNonce);
+        assert.equal((await engine.keeper.runOnce()).gapsFilled, 1);
+        devnet.mine();
+      }
+      await until(
+        async () => (await ledger.get(behind.txid))?.state === 'success',
+        'the held-up payment confirmed',
+      );
+      assert.deepEqual(devnet.chain.nonces(sponsor.address).missing, []);
+      // Its payer is charged the failure: its next sponsored payment is refused within the window.
+      const again = await settleSponsored(stranding, 1n);
+      assert.equal(
+        again.answer.errorReason,
+        'sponsor_limit_exceeded',
+        JSON.stringify(again.answer),
+      );
+      devnet.mine();
+      await engine.idle();
+    });
+  }
+
+  test('a sponsored payment mined while a status read still says pending is never replaced, failed or charged', async () => {
+    let skewMs = 0;
+    let lagging: ChainTransaction | undefined;
+    const real = createChainClient({ network: 'testnet', url: devnet.url });
+    // A status read from an API replica behind the one answering /nonces: the transaction still pending.
+    const refusals: string[] = [];
+    const chain: ChainClient = Object.assign(Object.create(real) as ChainClient, {
+      async getTransaction(txid: string) {
+        const read = await real.getTransaction(txid);
+        return lagging && read?.indexed && read.txid === lagging.txid ? lagging : read;
+      },
+      async broadcast(transaction: string | Uint8Array) {
+        const sent = await real.broadcast(transaction);
+        if (!sent.accepted) refusals.push(sent.reason);
+        return sent;
+      },
+    });
+    const { ledger, engine, settleSponsored } = strandingStack(() => skewMs, chain);
+    const payer = freshPayer();
+    const paid = await settleSponsored(payer, 0n);
+    assert.equal(paid.answer.errorReason, 'settlement_pending');
+    lagging = (await real.getTransaction(paid.answer.transaction)) ?? undefined;
+    assert.equal(lagging?.indexed && lagging.status, 'pending');
+    devnet.mine(); // mined: the payer's confirmed nonce moves past it
+    skewMs = 31_000;
+    assert.equal((await engine.keeper.runOnce()).strandedReplaced, 0);
+    assert.deepEqual(
+      refusals,
+      ['BadNonce'],
+      'the filler was sent, and refused: its nonce is spent',
+    );
+    lagging = undefined;
+    await until(
+      async () => (await ledger.get(paid.txid))?.state === 'success',
+      'the payment recorded as mined',
+    );
+    // Nothing charged: the payer's next sponsored payment is sponsored.
+    const next = await settleSponsored(payer, 1n);
+    assert.notEqual(next.answer.errorReason, 'sponsor_limit_exceeded', JSON.stringify(next.answer));
+    devnet.mine();
     await engine.idle();
   });
 

@@ -836,6 +836,7 @@ describe('facilitator engine: lost broadcasts and abandoned claims', () => {
         expired: 0,
         followed: 0,
         gapsFilled: 0,
+        strandedReplaced: 0,
       });
       clock += 10_000;
       const report = await facilitator.keeper.runOnce();

@@ -29,12 +29,14 @@ import type { Observation, Tracker } from './track.js';
 const LOOKS_PER_READ = 50;
 /** The longest a settlement pending past `trackForMs` waits between two of the keeper's looks. */
 const MAX_LOOK_GAP_MS = 60_000;
+/** How long a sponsored settlement is pending before the keeper asks whether its payer's nonce went elsewhere. */
+const STRANDED_CHECK_AFTER_MS = 30_000;
 
 /**
  * What one round did.
  * @example
  * ```ts
- * const report: KeeperReport = { expired: 1, followed: 2, gapsFilled: 1 };
+ * const report: KeeperReport = { expired: 1, followed: 2, gapsFilled: 1, strandedReplaced: 0 };
  * ```
  */
 export type KeeperReport = {
@@ -44,6 +46,11 @@ export type KeeperReport = {
   readonly followed: number;
   /** Sponsor nonce gaps filled by the keeper's own transfer. */
   readonly gapsFilled: number;
+  /**
+   * Sponsored transactions stranded in the mempool (their payer's nonce spent by another transaction) for which the
+   * node took the keeper's replacement on their sponsor nonce.
+   */
+  readonly strandedReplaced: number;
 };
 
 /**
@@ -93,6 +100,8 @@ export function createKeeper(
    * never mined) costs a read every `MAX_LOOK_GAP_MS` at most, not one a round.
    */
   const nextLook = new Map<string, { at: number; gapMs: number }>();
+  /** txid → when a sponsored settlement still pending is next asked about, spaced as `nextLook`. */
+  const nextStrandCheck = new Map<string, { at: number; gapMs: number }>();
 
   /**
    * Ids past their window replay nothing any more: forgotten, they hold no storage either. The id of a payment that
@@ -114,7 +123,7 @@ export function createKeeper(
 
   async function runOnce(): Promise<KeeperReport> {
     round ??= (async () => {
-      const totals = { expired: 0, followed: 0, gapsFilled: 0 };
+      const totals = { expired: 0, followed: 0, gapsFilled: 0, strandedReplaced: 0 };
       try {
         await renewProcessLease(context);
         // Draining for a stop: the lease above keeps this process's running calls its own, and nothing new is started
@@ -126,6 +135,7 @@ export function createKeeper(
           totals.expired += report.expired;
           totals.followed += report.followed;
           totals.gapsFilled += report.gapsFilled;
+          totals.strandedReplaced += report.strandedReplaced;
         }
         // Each mechanism takes its own leases for what must run in one process at a time.
         for (const mechanism of mechanisms) await mechanism.keeperRound?.();
@@ -164,7 +174,8 @@ export function createKeeper(
       if (record.network !== network.caip2) continue;
       if (record.state === 'claimed') {
         if (record.updatedAt >= cutoff) continue;
-        if (!(await holdsLease(network))) return { expired, followed, gapsFilled: 0 };
+        if (!(await holdsLease(network)))
+          return { expired, followed, gapsFilled: 0, strandedReplaced: 0 };
         if (await context.ledger.expireClaim(record.paymentTxid, cutoff)) expired++;
         continue;
       }
@@ -174,7 +185,8 @@ export function createKeeper(
     }
     // Looked at together, one status read and one lease renewal for each `LOOKS_PER_READ`, not one of each apiece.
     for (let start = 0; start < due.length; start += LOOKS_PER_READ) {
-      if (!(await holdsLease(network))) return { expired, followed, gapsFilled: 0 };
+      if (!(await holdsLease(network)))
+        return { expired, followed, gapsFilled: 0, strandedReplaced: 0 };
       const looking = due.slice(start, start + LOOKS_PER_READ);
       const reads = await readStatuses(
         chain,
@@ -190,13 +202,77 @@ export function createKeeper(
     }
     const open = new Set(unfinished.map((record) => record.txid));
     for (const txid of nextLook.keys()) if (!open.has(txid)) nextLook.delete(txid);
+    const strandedReplaced = context.sponsor
+      ? await replaceStranded(network, chain, unfinished)
+      : 0;
     const gapsFilled = context.sponsor
       ? await fillGaps(network, chain, heldSponsorNonces(unfinished, network))
       : 0;
     if (context.sponsor) {
       await context.ledger.pruneSponsorFees(context.now() - context.sponsor.limits.windowMs);
     }
-    return { expired, followed, gapsFilled };
+    return { expired, followed, gapsFilled, strandedReplaced };
+  }
+
+  /**
+   * Sponsored transactions stranded in the mempool: pending while their payer's nonce was spent by another transaction
+   * (the payer sent one through a node that never saw this one). Never to be mined, each holds its sponsor nonce, and
+   * every later one of that key, until the node drops it. The keeper sends a filler on its sponsor nonce that pays more
+   * and writes nothing: where the node takes the filler, the stranded transaction is replaced, and its settlement's
+   * own tracking sees it so (`dropped_replace_by_fee` by the sponsor key: failed, the nonce left to the filler, the
+   * payer charged). Where the transaction was mined after all (a `/nonces` read ahead of the status read), the node
+   * refuses the filler for its spent nonce, and nothing changes. One `/nonces` read per payer, for settlements pending
+   * past `STRANDED_CHECK_AFTER_MS`, each asked about less and less often.
+   */
+  async function replaceStranded(
+    network: StacksNetwork,
+    chain: ChainClient,
+    unfinished: readonly SettlementRecord[],
+  ): Promise<number> {
+    const now = context.now();
+    const confirmed = new Map<string, Promise<bigint | undefined>>();
+    let replaced = 0;
+    for (const record of unfinished) {
+      if (
+        record.network !== network.caip2 ||
+        record.state !== 'broadcast' ||
+        record.sponsor === undefined ||
+        record.sponsorNonce === undefined ||
+        now - record.updatedAt < STRANDED_CHECK_AFTER_MS ||
+        (nextStrandCheck.get(record.txid)?.at ?? 0) > now
+      )
+        continue;
+      nextStrandCheck.set(record.txid, spacedAfter(nextStrandCheck.get(record.txid)));
+      if (!confirmed.has(record.payer)) {
+        const read = chain.getNonces(record.payer).then(
+          (nonces) => nonces.confirmedNext,
+          () => undefined,
+        );
+        confirmed.set(record.payer, read);
+      }
+      const confirmedNext = await confirmed.get(record.payer);
+      if (confirmedNext === undefined || confirmedNext <= record.nonce) continue;
+      const tx = await chain.getTransaction(record.txid).catch(() => undefined);
+      if (tx?.indexed !== true || tx.status !== 'pending') continue;
+      if (!(await holdsLease(network))) return replaced;
+      // Still this claim's, and still broadcast: another process's tracking may have ended it meanwhile, and handed its
+      // sponsor nonce to a payment the filler would then replace.
+      const current = await context.ledger.get(record.txid);
+      if (current?.state !== 'broadcast' || current.createdAt !== record.createdAt) continue;
+      const filler = await pool
+        .signFiller(network, chain, record.sponsor, record.sponsorNonce, tx.fee)
+        .catch(() => undefined);
+      const sent = filler && (await chain.broadcast(filler.transaction).catch(() => undefined));
+      if (!filler || !sent?.accepted) continue;
+      fillersSent.set(`${network.caip2}|${record.sponsor}|${record.sponsorNonce}`, {
+        txid: filler.txid,
+        at: context.now(),
+      });
+      replaced++;
+    }
+    const open = new Set(unfinished.map((record) => record.txid));
+    for (const txid of nextStrandCheck.keys()) if (!open.has(txid)) nextStrandCheck.delete(txid);
+    return replaced;
   }
 
   /**
@@ -208,11 +284,16 @@ export function createKeeper(
       nextLook.delete(record.txid);
       return;
     }
+    nextLook.set(record.txid, spacedAfter(nextLook.get(record.txid)));
+  }
+
+  /** The next look after `last`: its gap doubled, from two keeper intervals up to `MAX_LOOK_GAP_MS`. */
+  function spacedAfter(last: { gapMs: number } | undefined): { at: number; gapMs: number } {
     const gapMs = Math.min(
-      Math.max(2 * (nextLook.get(record.txid)?.gapMs ?? 0), 2 * context.keeperIntervalMs),
+      Math.max(2 * (last?.gapMs ?? 0), 2 * context.keeperIntervalMs),
       MAX_LOOK_GAP_MS,
     );
-    nextLook.set(record.txid, { at: context.now() + gapMs, gapMs });
+    return { at: context.now() + gapMs, gapMs };
   }
 
   /**

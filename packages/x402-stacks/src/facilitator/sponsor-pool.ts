@@ -77,12 +77,17 @@ export type SponsorPool = {
   ): Promise<SponsorSignature | Refusal>;
   /** Reads every key's nonces and balance on a network afresh. */
   refresh(network: StacksNetwork, chain: ChainClient): Promise<SponsorKeyState[]>;
-  /** Signs a transfer of 1 µSTX that spends `nonce` of a key: what fills a gap in its nonces. */
+  /**
+   * Signs a transfer of 1 µSTX that spends `nonce` of a key: what fills a gap in its nonces, or, paying more than
+   * `above` (at most `maxFee` + 1), replaces by fee a transaction of the key's that holds the nonce and can never be
+   * mined.
+   */
   signFiller(
     network: StacksNetwork,
     chain: ChainClient,
     sponsor: string,
     nonce: bigint,
+    above?: bigint,
   ): Promise<{ txid: string; transaction: string }>;
   /**
    * Whether a node refusal of a sponsored transaction was about the sponsor's nonce (our doing, not the payer's),
@@ -292,7 +297,7 @@ export function createSponsorPool(context: FacilitatorContext): SponsorPool {
       );
     },
 
-    async signFiller(network, chain, sponsor, nonce) {
+    async signFiller(network, chain, sponsor, nonce, above = 0n) {
       const pool = accountsOf(network);
       const account = pool.find((a) => a.address === sponsor)!;
       const recipient =
@@ -310,7 +315,11 @@ export function createSponsorPool(context: FacilitatorContext): SponsorPool {
         });
       const length = BigInt((await build(0n)).serialize().length / 2);
       const rate = await rateOf(chain);
-      const filler = await build((rate > 1n ? rate : 1n) * length);
+      const fee = (rate > 1n ? rate : 1n) * length;
+      // What it replaces was sponsored here, under the fee cap: paying more than the cap would only pay an API's word.
+      const cap = (settings?.maxFee ?? fee) + 1n;
+      const outbid = above < cap ? above + 1n : cap;
+      const filler = await build(fee > outbid || above === 0n ? fee : outbid);
       return { txid: filler.txid(), transaction: filler.serialize() };
     },
 

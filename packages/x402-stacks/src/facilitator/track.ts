@@ -34,10 +34,19 @@ const STOPPED = Symbol('stopped');
 /** What a settle call's wait for a status read gives at its deadline, when the read has not come by then. */
 const DEADLINE = Symbol('deadline');
 
+/**
+ * How long a sponsored transaction replaced by fee waits for its replacement to be read (whose it is decides what
+ * becomes of its sponsor nonce) before it is failed as any drop, the nonce left a gap for the keeper.
+ */
+const UNREADABLE_REPLACEMENT_WAIT_MS = 120_000;
+
 /** The failure of bytes the node never knew for the whole tracking time. */
 const NEVER_SEEN = 'never_seen';
 
-/** Final statuses other than success. `dropped_*` leave the mempool unmined: they spent no nonce and no fee. */
+/**
+ * Final statuses other than success. `dropped_*` leave the mempool unmined: they spent no nonce and no fee of their own
+ * (a sponsored one the keeper's filler replaced leaves its sponsor nonce to the filler).
+ */
 const TERMINAL_FAILURES: ReadonlySet<string> = new Set([
   'abort_by_response',
   'abort_by_post_condition',
@@ -159,6 +168,15 @@ export type Tracker = {
 };
 
 /**
+ * A sponsored transaction's replacement by fee, when it is its payer's or its sponsor key's (the keeper's filler), and
+ * where the replacement stands.
+ */
+type Replacement = {
+  readonly by: 'payer' | 'sponsor';
+  readonly ended: 'pending' | 'mined' | 'dropped';
+};
+
+/**
  * @example
  * ```ts
  * const tracker = createTracker(context, pool);
@@ -171,6 +189,8 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
   let stopped = false;
   /** The status reads being waited on, each able to end its wait without a read when the tracker stops. */
   const waitingReads = new Set<() => void>();
+  /** txid → when a replacement by fee of this sponsored transaction was first found unreadable. */
+  const unreadableSince = new Map<string, number>();
   /** When this process last sent a transaction's bytes, so a lost one is sent again at most so often. */
   const sentAt = new Map<string, number>();
   const poller = createStatusPoller(context.pollIntervalMs, context.sleep, context.now);
@@ -199,6 +219,7 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
     if (settled?.status === 'success') {
       const blockHeight = settled.blockHeight;
       sentAt.delete(record.txid);
+      unreadableSince.delete(record.txid);
       const mined = {
         state: 'success',
         ...(blockHeight === undefined ? {} : { blockHeight }),
@@ -213,8 +234,23 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
     // A read that finds it failed or does not find it may be older than one that found it mined (another process's,
     // through an API node of its own): the success written stands.
     if (settled && TERMINAL_FAILURES.has(settled.status)) {
-      const chargePayer = await replacedByItsPayer(record, settled, chain);
-      if (await fail(record, settled.status, settled.status.startsWith('dropped_'), chargePayer)) {
+      const replacement = await replacementOf(record, settled, chain);
+      // Replaced by the keeper's filler on the sponsor's nonce: failed only once the filler is mined, which proves this
+      // one never can be (a node that took the filler may lag a block that mined this one), or dropped unmined. A
+      // replacement that cannot be read yet is waited for a while: until it is read, whose it is stays unknown.
+      if (replacement === 'unreadable') {
+        const seenAt = unreadableSince.get(record.txid) ?? context.now();
+        unreadableSince.set(record.txid, seenAt);
+        if (context.now() - seenAt < UNREADABLE_REPLACEMENT_WAIT_MS) return { seen: 'pending' };
+      }
+      unreadableSince.delete(record.txid);
+      if (
+        replacement !== 'unreadable' &&
+        replacement?.by === 'sponsor' &&
+        replacement.ended === 'pending'
+      )
+        return { seen: 'pending' };
+      if (await fail(record, settled.status, settled.status.startsWith('dropped_'), replacement)) {
         return { seen: 'failed' };
       }
       return { seen: (await writtenSuccess(record)) ? 'success' : 'failed' };
@@ -237,22 +273,35 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
   }
 
   /**
-   * Whether a sponsored transaction was replaced by fee by its payer, sent elsewhere: a transaction of the payer that
-   * no settlement here holds. The sponsor nonce it freed, left unused, is a gap the sponsor pays a filler for, so the
-   * payer is charged a failure (`releaseSponsorship`'s `chargePayerAt`), as for a payment that fails on chain. Not when
-   * the replacement is unknown, another payment of the payer's settled here (its buyer signed it at the same nonce),
-   * or one of this facilitator's own on the sponsor's nonce (a transaction another node still held after this one's
-   * node dropped it).
+   * Who replaced a sponsored transaction by fee, when it matters:
+   * - `payer`: a transaction of its payer's, sent elsewhere, that no settlement here holds. The sponsor nonce it freed,
+   *   left unused, is a gap the sponsor pays a filler for, so the payer is charged a failure (`releaseSponsorship`'s
+   *   `chargePayerAt`), as for a payment that fails on chain. Not another payment of the payer's settled here (its
+   *   buyer signed it at the same nonce), nor one of this facilitator's own sponsored ones on the sponsor's nonce (a
+   *   transaction another node still held after this one's node dropped it).
+   * - `sponsor`: a transaction of its own sponsor key that no settlement here holds: the keeper's filler, sent because
+   *   the payer's nonce was spent elsewhere and the transaction stranded (keeper.ts). The filler holds the nonce now,
+   *   so it is not handed back, and the payer is charged the failure, with the fee the filler cost.
+   * With where the replacement stands (`mined`, once a canonical block holds it, failed or not), and `unreadable` when
+   * it cannot be read (yet): whose it is is then unknown.
    */
-  async function replacedByItsPayer(
+  async function replacementOf(
     record: SettlementRecord,
     tx: IndexedTransaction,
     chain: ChainClient,
-  ): Promise<boolean> {
-    if (record.sponsor === undefined || tx.status !== 'dropped_replace_by_fee') return false;
-    if (tx.replacedBy === undefined || (await ledger.get(tx.replacedBy))) return false;
+  ): Promise<Replacement | 'unreadable' | undefined> {
+    if (record.sponsor === undefined || tx.status !== 'dropped_replace_by_fee') return undefined;
+    if (tx.replacedBy === undefined || (await ledger.get(tx.replacedBy))) return undefined;
     const replacement = await chain.getTransaction(tx.replacedBy).catch(() => undefined);
-    return replacement?.indexed === true && replacement.sender === record.payer;
+    if (replacement?.indexed !== true) return 'unreadable';
+    const ended =
+      replacement.status === 'pending'
+        ? 'pending'
+        : replacement.status.startsWith('dropped_') || replacement.canonical === false
+          ? 'dropped'
+          : 'mined';
+    if (replacement.sender === record.payer) return { by: 'payer', ended };
+    return replacement.sender === record.sponsor ? { by: 'sponsor', ended } : undefined;
   }
 
   /**
@@ -284,7 +333,7 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
     record: SettlementRecord,
     status: string,
     noncesUnspent: boolean,
-    chargePayer = false,
+    replacement?: Replacement | 'unreadable',
   ): Promise<boolean> {
     const failed = await ledger.update(
       record.txid,
@@ -299,14 +348,22 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
     );
     if (!failed) return false;
     sentAt.delete(failed.txid);
-    if (noncesUnspent) {
+    const bySponsor = replacement !== 'unreadable' && replacement?.by === 'sponsor';
+    if ((bySponsor && replacement.ended === 'mined') || (!noncesUnspent && failed.sponsor)) {
+      // Spent for nothing: on chain, or by the keeper's filler, mined on the sponsor nonce.
+      await ledger.recordSponsorFailure(failed.paymentTxid);
+    } else if (noncesUnspent) {
+      // A nonce the keeper's filler took (mined or dropped since), or one a replacement that cannot be read may hold,
+      // is not handed to a payment: left a gap, the keeper fills it.
       await ledger.releaseSponsorship(
         failed.paymentTxid,
-        true,
+        !bySponsor && replacement !== 'unreadable',
         failed.createdAt,
-        chargePayer ? { chargePayerAt: context.now() } : {},
+        (replacement !== 'unreadable' && replacement?.by === 'payer') || bySponsor
+          ? { chargePayerAt: context.now() }
+          : {},
       );
-    } else if (failed.sponsor !== undefined) await ledger.recordSponsorFailure(failed.paymentTxid);
+    }
     return true;
   }
 
