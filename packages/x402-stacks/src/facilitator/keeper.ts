@@ -31,6 +31,8 @@ const LOOKS_PER_READ = 50;
 const MAX_LOOK_GAP_MS = 60_000;
 /** How long a sponsored settlement is pending before the keeper asks whether its payer's nonce went elsewhere. */
 const STRANDED_CHECK_AFTER_MS = 30_000;
+/** What a stranded transaction reads: still pending, or replaced by a filler that was not mined (see track.ts). */
+const STRANDED_STATUSES: ReadonlySet<string> = new Set(['pending', 'dropped_replace_by_fee']);
 
 /**
  * What one round did.
@@ -219,10 +221,11 @@ export function createKeeper(
    * (the payer sent one through a node that never saw this one). Never to be mined, each holds its sponsor nonce, and
    * every later one of that key, until the node drops it. The keeper sends a filler on its sponsor nonce that pays more
    * and writes nothing: where the node takes the filler, the stranded transaction is replaced, and its settlement's
-   * own tracking sees it so (`dropped_replace_by_fee` by the sponsor key: failed, the nonce left to the filler, the
-   * payer charged). Where the transaction was mined after all (a `/nonces` read ahead of the status read), the node
-   * refuses the filler for its spent nonce, and nothing changes. One `/nonces` read per payer, for settlements pending
-   * past `STRANDED_CHECK_AFTER_MS`, each asked about less and less often.
+   * own tracking fails it once the filler is mined (the nonce left to the filler, the payer charged); until then it is
+   * asked about again and the filler sent again, so one the node dropped is replaced. Where the transaction was mined
+   * after all (a `/nonces` read ahead of the status read), the node refuses the filler for its spent nonce (or drops it
+   * once it sees the block), and the tracking records the success. One `/nonces` read per payer, for settlements
+   * pending past `STRANDED_CHECK_AFTER_MS`, each asked about less and less often.
    */
   async function replaceStranded(
     network: StacksNetwork,
@@ -252,18 +255,20 @@ export function createKeeper(
       }
       const confirmedNext = await confirmed.get(record.payer);
       if (confirmedNext === undefined || confirmedNext <= record.nonce) continue;
+      // Still pending; or replaced by fee and still broadcast here, its tracking waiting for a filler sent before to be
+      // mined (one dropped is sent again: the same bytes, unless the fee rate moved).
       const tx = await chain.getTransaction(record.txid).catch(() => undefined);
-      if (tx?.indexed !== true || tx.status !== 'pending') continue;
-      if (!(await holdsLease(network))) return replaced;
-      // Still this claim's, and still broadcast: another process's tracking may have ended it meanwhile, and handed its
-      // sponsor nonce to a payment the filler would then replace.
-      const current = await context.ledger.get(record.txid);
-      if (current?.state !== 'broadcast' || current.createdAt !== record.createdAt) continue;
+      if (tx?.indexed !== true || !STRANDED_STATUSES.has(tx.status)) continue;
       const filler = await pool
         .signFiller(network, chain, record.sponsor, record.sponsorNonce, tx.fee)
         .catch(() => undefined);
-      const sent = filler && (await chain.broadcast(filler.transaction).catch(() => undefined));
-      if (!filler || !sent?.accepted) continue;
+      if (!filler || !(await holdsLease(network))) continue;
+      // Still this claim's, and still broadcast, just before the filler goes: another process's tracking may have ended
+      // it meanwhile, and handed its sponsor nonce to a payment the filler would then replace.
+      const current = await context.ledger.get(record.txid);
+      if (current?.state !== 'broadcast' || current.createdAt !== record.createdAt) continue;
+      const sent = await chain.broadcast(filler.transaction).catch(() => undefined);
+      if (!sent?.accepted) continue;
       fillersSent.set(`${network.caip2}|${record.sponsor}|${record.sponsorNonce}`, {
         txid: filler.txid,
         at: context.now(),

@@ -236,8 +236,9 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
     if (settled && TERMINAL_FAILURES.has(settled.status)) {
       const replacement = await replacementOf(record, settled, chain);
       // Replaced by the keeper's filler on the sponsor's nonce: failed only once the filler is mined, which proves this
-      // one never can be (a node that took the filler may lag a block that mined this one), or dropped unmined. A
-      // replacement that cannot be read yet is waited for a while: until it is read, whose it is stays unknown.
+      // one never can be (a node that took the filler may lag a block that mined this one, and then drop the filler:
+      // a filler dropped proves nothing, and the keeper sends it again). A replacement that cannot be read yet is
+      // waited for a while: until it is read, whose it is stays unknown.
       if (replacement === 'unreadable') {
         const seenAt = unreadableSince.get(record.txid) ?? context.now();
         unreadableSince.set(record.txid, seenAt);
@@ -247,7 +248,7 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
       if (
         replacement !== 'unreadable' &&
         replacement?.by === 'sponsor' &&
-        replacement.ended === 'pending'
+        replacement.ended !== 'mined'
       )
         return { seen: 'pending' };
       if (await fail(record, settled.status, settled.status.startsWith('dropped_'), replacement)) {
@@ -348,20 +349,21 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
     );
     if (!failed) return false;
     sentAt.delete(failed.txid);
-    const bySponsor = replacement !== 'unreadable' && replacement?.by === 'sponsor';
-    if ((bySponsor && replacement.ended === 'mined') || (!noncesUnspent && failed.sponsor)) {
-      // Spent for nothing: on chain, or by the keeper's filler, mined on the sponsor nonce.
+    const byPayer = replacement !== 'unreadable' && replacement?.by === 'payer';
+    if (
+      (replacement !== 'unreadable' && replacement?.by === 'sponsor') ||
+      (!noncesUnspent && failed.sponsor)
+    ) {
+      // Spent for nothing: on chain, or by the keeper's filler, mined on the sponsor nonce (see look()).
       await ledger.recordSponsorFailure(failed.paymentTxid);
     } else if (noncesUnspent) {
-      // A nonce the keeper's filler took (mined or dropped since), or one a replacement that cannot be read may hold,
-      // is not handed to a payment: left a gap, the keeper fills it.
+      // A nonce that a replacement that cannot be read may hold is not handed to a payment: left a gap, the keeper
+      // fills it.
       await ledger.releaseSponsorship(
         failed.paymentTxid,
-        !bySponsor && replacement !== 'unreadable',
+        replacement !== 'unreadable',
         failed.createdAt,
-        (replacement !== 'unreadable' && replacement?.by === 'payer') || bySponsor
-          ? { chargePayerAt: context.now() }
-          : {},
+        byPayer ? { chargePayerAt: context.now() } : {},
       );
     }
     return true;
