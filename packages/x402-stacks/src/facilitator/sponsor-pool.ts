@@ -78,9 +78,9 @@ export type SponsorPool = {
   /** Reads every key's nonces and balance on a network afresh. */
   refresh(network: StacksNetwork, chain: ChainClient): Promise<SponsorKeyState[]>;
   /**
-   * Signs a transfer of 1 µSTX that spends `nonce` of a key: what fills a gap in its nonces, or, paying more than
-   * `above` (at most `maxFee` + 1), replaces by fee a transaction of the key's that holds the nonce and can never be
-   * mined.
+   * Signs a transfer of 1 µSTX that spends `nonce` of a key: what fills a gap in its nonces, or, paying `above` + 1
+   * (at most `maxFee` + 1, the same bytes each time), replaces by fee a transaction of the key's that holds the nonce
+   * and can never be mined.
    */
   signFiller(
     network: StacksNetwork,
@@ -313,13 +313,16 @@ export function createSponsorPool(context: FacilitatorContext): SponsorPool {
           memo: 'x402-stacks nonce gap',
           client: { fetch: refuseNetwork },
         });
+      if (above > 0n) {
+        // Replacing, it pays exactly one more than what it replaces (smaller, so at a higher rate), whatever the rate
+        // now: sent again, it is the same bytes, the same txid. What it replaces was sponsored here, under the fee cap.
+        const cap = (settings?.maxFee ?? above) + 1n;
+        const filler = await build(above < cap ? above + 1n : cap);
+        return { txid: filler.txid(), transaction: filler.serialize() };
+      }
       const length = BigInt((await build(0n)).serialize().length / 2);
       const rate = await rateOf(chain);
-      const fee = (rate > 1n ? rate : 1n) * length;
-      // What it replaces was sponsored here, under the fee cap: paying more than the cap would only pay an API's word.
-      const cap = (settings?.maxFee ?? fee) + 1n;
-      const outbid = above < cap ? above + 1n : cap;
-      const filler = await build(fee > outbid || above === 0n ? fee : outbid);
+      const filler = await build((rate > 1n ? rate : 1n) * length);
       return { txid: filler.txid(), transaction: filler.serialize() };
     },
 

@@ -189,8 +189,11 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
   let stopped = false;
   /** The status reads being waited on, each able to end its wait without a read when the tracker stops. */
   const waitingReads = new Set<() => void>();
-  /** txid → when a replacement by fee of this sponsored transaction was first found unreadable. */
-  const unreadableSince = new Map<string, number>();
+  /**
+   * txid → when this sponsored transaction, replaced by fee, began waiting: for its replacement to be read, or for
+   * the keeper's filler that replaced it to be mined (at most `trackForMs`; the keeper sends a dropped one again).
+   */
+  const waitingSince = new Map<string, number>();
   /** When this process last sent a transaction's bytes, so a lost one is sent again at most so often. */
   const sentAt = new Map<string, number>();
   const poller = createStatusPoller(context.pollIntervalMs, context.sleep, context.now);
@@ -219,7 +222,7 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
     if (settled?.status === 'success') {
       const blockHeight = settled.blockHeight;
       sentAt.delete(record.txid);
-      unreadableSince.delete(record.txid);
+      waitingSince.delete(record.txid);
       const mined = {
         state: 'success',
         ...(blockHeight === undefined ? {} : { blockHeight }),
@@ -239,19 +242,22 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
       // one never can be (a node that took the filler may lag a block that mined this one, and then drop the filler:
       // a filler dropped proves nothing, and the keeper sends it again). A replacement that cannot be read yet is
       // waited for a while: until it is read, whose it is stays unknown.
-      if (replacement === 'unreadable') {
-        const seenAt = unreadableSince.get(record.txid) ?? context.now();
-        unreadableSince.set(record.txid, seenAt);
-        if (context.now() - seenAt < UNREADABLE_REPLACEMENT_WAIT_MS) return { seen: 'pending' };
+      const waiting =
+        replacement === 'unreadable'
+          ? UNREADABLE_REPLACEMENT_WAIT_MS
+          : replacement?.by === 'sponsor' && replacement.ended !== 'mined'
+            ? context.trackForMs
+            : undefined;
+      let settleAs = replacement;
+      if (waiting !== undefined) {
+        const since = waitingSince.get(record.txid) ?? context.now();
+        waitingSince.set(record.txid, since);
+        if (context.now() - since < waiting) return { seen: 'pending' };
+        // Waited out: failed as a plain drop, its sponsor nonce left a gap for the keeper (a filler may hold it).
+        settleAs = 'unreadable';
       }
-      unreadableSince.delete(record.txid);
-      if (
-        replacement !== 'unreadable' &&
-        replacement?.by === 'sponsor' &&
-        replacement.ended !== 'mined'
-      )
-        return { seen: 'pending' };
-      if (await fail(record, settled.status, settled.status.startsWith('dropped_'), replacement)) {
+      waitingSince.delete(record.txid);
+      if (await fail(record, settled.status, settled.status.startsWith('dropped_'), settleAs)) {
         return { seen: 'failed' };
       }
       return { seen: (await writtenSuccess(record)) ? 'success' : 'failed' };
