@@ -257,7 +257,7 @@ export function createKeeper(
       const confirmedNext = await confirmed.get(record.payer);
       if (confirmedNext === undefined || confirmedNext <= record.nonce) continue;
       // Still pending; or replaced by fee and still broadcast here, its tracking waiting for a filler sent before to be
-      // mined (one dropped is sent again: the same bytes, unless the fee rate moved).
+      // mined (one dropped is sent again: the same fee, so the same bytes).
       const tx = await chain.getTransaction(record.txid).catch(() => undefined);
       if (tx?.indexed !== true || !STRANDED_STATUSES.has(tx.status)) continue;
       // Replaced by fee: sent again only over a filler of the sponsor key's. One the payer sent leaves the nonce to its
