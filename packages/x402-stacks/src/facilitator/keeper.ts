@@ -274,12 +274,7 @@ export function createKeeper(
       const current = await context.ledger.get(record.txid);
       if (current?.state !== 'broadcast' || current.createdAt !== record.createdAt) continue;
       const sent = await chain.broadcast(filler.transaction).catch(() => undefined);
-      if (!sent?.accepted) continue;
-      fillersSent.set(`${network.caip2}|${record.sponsor}|${record.sponsorNonce}`, {
-        txid: filler.txid,
-        at: context.now(),
-      });
-      replaced++;
+      if (sent?.accepted) replaced++;
     }
     const open = new Set(unfinished.map((record) => record.txid));
     for (const txid of nextStrandCheck.keys()) if (!open.has(txid)) nextStrandCheck.delete(txid);
