@@ -15,7 +15,6 @@
  * @module
  */
 import type { ChainClient } from '../chain/client.js';
-import type { IndexedTransaction } from '../chain/types.js';
 import type { StacksNetwork } from '../stacks/networks.js';
 import { abandonedBefore, type FacilitatorContext } from './context.js';
 import type { SettlementRecord } from './ledger.js';
@@ -262,8 +261,10 @@ export function createKeeper(
       if (tx?.indexed !== true || !STRANDED_STATUSES.has(tx.status)) continue;
       // Replaced by fee: sent again only over a filler of the sponsor key's. One the payer sent leaves the nonce to its
       // tracking, which hands it to the next payment: a filler then would replace that payment.
-      if (tx.status === 'dropped_replace_by_fee' && !(await replacedBySponsor(record, tx, chain)))
-        continue;
+      if (tx.status === 'dropped_replace_by_fee') {
+        const replacement = await tracker.replacementOf(record, tx, chain);
+        if (replacement === 'unreadable' || replacement?.by !== 'sponsor') continue;
+      }
       const filler = await pool
         .signFiller(network, chain, record.sponsor, record.sponsorNonce, tx.fee)
         .catch(() => undefined);
@@ -279,17 +280,6 @@ export function createKeeper(
     const open = new Set(unfinished.map((record) => record.txid));
     for (const txid of nextStrandCheck.keys()) if (!open.has(txid)) nextStrandCheck.delete(txid);
     return replaced;
-  }
-
-  /** Whether a transaction's replacement by fee is a transaction of its sponsor key (a filler sent before). */
-  async function replacedBySponsor(
-    record: SettlementRecord,
-    tx: IndexedTransaction,
-    chain: ChainClient,
-  ): Promise<boolean> {
-    if (tx.replacedBy === undefined) return false;
-    const replacement = await chain.getTransaction(tx.replacedBy).catch(() => undefined);
-    return replacement?.indexed === true && replacement.sender === record.sponsor;
   }
 
   /**

@@ -156,6 +156,15 @@ export type Tracker = {
   judgeAgain(record: SettlementRecord, chain: ChainClient): Promise<boolean>;
   /** Whether this process is following the transaction. */
   isFollowing(txid: string): boolean;
+  /**
+   * Who replaced a sponsored transaction that reads `dropped_replace_by_fee`, and where that replacement stands (the
+   * keeper sends its filler again only over its own).
+   */
+  replacementOf(
+    record: SettlementRecord,
+    tx: IndexedTransaction,
+    chain: ChainClient,
+  ): Promise<Replacement | 'unreadable' | undefined>;
   /** Whether `stop()` was called: the process is draining for a stop. */
   isStopped(): boolean;
   /**
@@ -171,7 +180,7 @@ export type Tracker = {
  * A sponsored transaction's replacement by fee, when it is its payer's or its sponsor key's (the keeper's filler), and
  * where the replacement stands.
  */
-type Replacement = {
+export type Replacement = {
   readonly by: 'payer' | 'sponsor';
   readonly ended: 'pending' | 'mined' | 'dropped';
 };
@@ -616,6 +625,7 @@ export function createTracker(context: FacilitatorContext, pool: SponsorPool): T
     refused,
     judgeAgain,
     isFollowing: (txid) => following.has(txid),
+    replacementOf,
     isStopped: () => stopped,
     stop() {
       stopped = true;
