@@ -716,6 +716,62 @@ describe('chain calls of the facilitator engine', () => {
     });
   }
 
+  test("a stranded transaction's sponsor nonce, held once its filler is on the way, goes to no payment when another process ends the settlement first", async () => {
+    let skewMs = 0;
+    let strandedBytes: string | undefined;
+    let raced: (() => Promise<void>) | undefined;
+    const real = createChainClient({ network: 'testnet', url: devnet.url });
+    // Another process's tracking, between the keeper's last look at the ledger and the filler reaching the node: the
+    // node dropped the stranded transaction, so that process fails the settlement and releases its sponsor nonce.
+    const chain: ChainClient = Object.assign(Object.create(real) as ChainClient, {
+      async broadcast(transaction: string | Uint8Array) {
+        const hex =
+          typeof transaction === 'string' ? transaction : Buffer.from(transaction).toString('hex');
+        const race = raced;
+        if (race && hex !== strandedBytes) {
+          raced = undefined;
+          await race();
+        }
+        return real.broadcast(transaction);
+      },
+    });
+    const { ledger, sponsor, engine, settleSponsored } = strandingStack(() => skewMs, chain);
+    const stranding = freshPayer();
+    const stranded = await settleSponsored(stranding, 0n);
+    assert.equal(stranded.answer.errorReason, 'settlement_pending');
+    const record = (await ledger.get(stranded.txid))!;
+    strandedBytes = record.transaction;
+    devnet.chain.state.bumpNonce(stranding.address);
+    devnet.mine();
+    let taker: Awaited<ReturnType<typeof settleSponsored>> | undefined;
+    raced = async () => {
+      assert.ok(devnet.chain.injectFault(record.txid, { kind: 'drop' }));
+      await ledger.update(
+        record.paymentTxid,
+        { state: 'failed', errorReason: 'transaction_failed', releaseNonce: true },
+        ['broadcast'],
+        record.createdAt,
+      );
+      await ledger.releaseSponsorship(record.paymentTxid, true, record.createdAt);
+      taker = await settleSponsored(freshPayer(), 0n);
+    };
+    skewMs = 31_000;
+    await engine.keeper.runOnce();
+    assert.ok(taker, 'the filler was sent');
+    assert.notEqual(
+      (await ledger.get(taker.txid))?.sponsorNonce,
+      record.sponsorNonce,
+      'the next payment is given another nonce than the filler’s',
+    );
+    devnet.mine();
+    await until(
+      async () => (await ledger.get(taker!.txid))?.state === 'success',
+      'the next payment confirmed, not replaced by the filler',
+    );
+    assert.deepEqual(devnet.chain.nonces(sponsor.address).missing, []);
+    await engine.idle();
+  });
+
   test('a sponsored payment mined while a status read still says pending is never replaced, failed or charged', async () => {
     let skewMs = 0;
     let lagging: ChainTransaction | undefined;

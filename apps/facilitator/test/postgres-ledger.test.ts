@@ -267,6 +267,38 @@ test('upgrading to answers that name their claim beside a process of the previou
   }
 });
 
+test('upgrading to stranded holds beside a process of the previous release sponsoring mid-transaction: neither fails, its fee row holds no stranded nonce', async () => {
+  const upgraded = `${schema}_stranded_holds`;
+  const first = await openPostgresLedger({ connectionString, schema: upgraded });
+  // The previous release: sponsor fees without the stranded mark.
+  await sql`alter table x402_sponsor_fees drop column stranded_at`.execute(first.db);
+  try {
+    // The previous release, mid-reservation: it has read the fees and will write one next.
+    const outcome = await openBesideTransaction(
+      first,
+      upgraded,
+      sql`select count(*) from x402_sponsor_fees`,
+      sql`insert into x402_sponsor_fees (payment_txid, network, payer, sponsor, nonce, fee, at)
+        values ('0xaa', 'stacks:2147483648', 'SP1', 'SP2', 4, 300, 1)`,
+    );
+    assert.equal(outcome.previousError, undefined, 'the running process kept its transaction');
+    assert.ok('opened' in outcome.opened, `the upgrade opened: ${JSON.stringify(outcome.opened)}`);
+    try {
+      const { rows } = await sql<{
+        stranded_at: unknown;
+      }>`select stranded_at from x402_sponsor_fees where payment_txid = '0xaa'`.execute(
+        outcome.opened.opened.db,
+      );
+      assert.deepEqual(rows, [{ stranded_at: null }]);
+    } finally {
+      await outcome.opened.opened.close();
+    }
+  } finally {
+    await sql`drop schema if exists ${sql.id(upgraded)} cascade`.execute(first.db);
+    await first.close();
+  }
+});
+
 test('grouped answers: a failed statement leaves each call of it, and of the payment after it, to hear about its own answer', async () => {
   const { ledger } = opened;
   /** Pending about a claim released since, the payment claimed afresh: answers about both claims, and another payment. */

@@ -74,6 +74,24 @@ test('a ledger file from before claims recorded their process gains the column a
   }
 });
 
+test('a ledger file from before stranded holds gains the column at open; its fee rows hold no stranded nonce', async () => {
+  const path = join(dir, 'before-stranded.db');
+  const older = await openSqliteLedger({ path });
+  await sql`alter table x402_sponsor_fees drop column stranded_at`.execute(older.db);
+  await sql`insert into x402_sponsor_fees (payment_txid, network, payer, sponsor, nonce, fee, at)
+    values ('0xaa', 'stacks:2147483648', 'SP1', 'SP2', 4, 300, 1)`.execute(older.db);
+  await older.close();
+  const reopened = await openSqliteLedger({ path });
+  try {
+    const { rows } = await sql<{
+      stranded_at: unknown;
+    }>`select stranded_at from x402_sponsor_fees where payment_txid = '0xaa'`.execute(reopened.db);
+    assert.deepEqual(rows, [{ stranded_at: null }]);
+  } finally {
+    await reopened.close();
+  }
+});
+
 test('a ledger file from before payment identifiers gains their table at open, and keeps its rows', async () => {
   const path = join(dir, 'before-ids.db');
   const older = await openSqliteLedger({ path });

@@ -801,6 +801,62 @@ export function ledgerConformance(
       assert.equal(nonceOf(await sponsored(ledger, 3)), 2n);
     });
 
+    test('a nonce held for a stranded transaction’s filler is never handed back, however the settlement ends', async () => {
+      const ledger = await create();
+      assert.ok(ledger.holdStrandedNonce, 'the ledger can hold a stranded nonce');
+      const hold = (seed: number, claimedAt: number) =>
+        ledger.holdStrandedNonce!(settlement(seed).paymentTxid, claimedAt);
+      const broadcast = async (seed: number) => {
+        const { createdAt } = (await ledger.get(settlement(seed).paymentTxid))!;
+        assert.ok(
+          await ledger.update(
+            settlement(seed).paymentTxid,
+            { state: 'broadcast' },
+            ['claimed'],
+            createdAt,
+          ),
+        );
+        return createdAt;
+      };
+      for (let i = 1; i <= 3; i++) nonceOf(await sponsored(ledger, i)); // nonces 0..2
+      const first = (await ledger.get(settlement(1).paymentTxid))!.createdAt;
+      assert.equal(await hold(1, first), false, 'only a broadcast settlement');
+      await broadcast(1);
+      assert.equal(await hold(1, first + 1), false, 'only the claim named');
+      assert.equal(await hold(1, first), true);
+      assert.equal(await hold(1, first), true, 'idempotent');
+      // Failed as a drop, then released for reuse: the nonce stays out of the pool.
+      assert.ok(
+        await ledger.update(
+          settlement(1).paymentTxid,
+          { state: 'failed', errorReason: 'transaction_failed', releaseNonce: true },
+          ['broadcast'],
+          first,
+        ),
+      );
+      assert.equal(await hold(1, first), false, 'a failed settlement: no filler');
+      await ledger.releaseSponsorship(settlement(1).paymentTxid, true, first);
+      // Dropped with its claim, told to reuse the nonce: still not handed back.
+      const second = await broadcast(2);
+      assert.equal(await hold(2, second), true);
+      await ledger.release(settlement(2).paymentTxid, second, {
+        from: ['broadcast'],
+        reuseSponsorNonce: true,
+      });
+      // Charged to its payer: the record kept holds no nonce, and none is handed back.
+      const third = await broadcast(3);
+      assert.equal(await hold(3, third), true);
+      await ledger.releaseSponsorship(settlement(3).paymentTxid, true, third, { chargePayerAt: 1 });
+      assert.equal(
+        nonceOf(await sponsored(ledger, 4)),
+        3n,
+        'nonces 0, 1 and 2 were held for fillers',
+      );
+      // A plain settlement's nonce goes back as before.
+      await ledger.releaseSponsorship(settlement(4).paymentTxid, true);
+      assert.equal(nonceOf(await sponsored(ledger, 5)), 3n);
+    });
+
     test('a sponsorship or release by a holder whose claim was expired and taken over touches nothing', async () => {
       const ledger = await create();
       const stale = await ledger.claim(settlement(1));

@@ -52,6 +52,12 @@ export type SponsorFeesTable = {
   at: string;
   /** 1 once the transaction failed on chain: the sponsor paid for nothing. */
   failed: number;
+  /**
+   * When the keeper began replacing the settlement's stranded transaction with a filler on this nonce
+   * (`Ledger.holdStrandedNonce`): from then on the nonce is never handed back to the pool. Added after the table, so
+   * nullable; null while no filler was sent over it.
+   */
+  stranded_at: string | number | bigint | null;
 };
 export type LeasesTable = { name: string; holder: string; expires_at: string };
 /** The one answer (`success` or `pending`) a settle call gave about a payment. */
@@ -139,7 +145,8 @@ export async function ledgerUpToDate(db: Kysely<LedgerDatabase>): Promise<boolea
     (await channelsMade(db)) &&
     (await settlementTablesMade(db)) &&
     (await answerClaimsMade(db)) &&
-    (await inFlightIndexMade(db))
+    (await inFlightIndexMade(db)) &&
+    (await strandedHoldsMade(db))
   );
 }
 
@@ -157,6 +164,7 @@ export async function migrateLedger(db: Kysely<LedgerDatabase>): Promise<void> {
   await migrateSettlementTables(db);
   await migrateAnswerClaims(db);
   await migrateInFlightIndex(db);
+  await migrateStrandedHolds(db);
 }
 
 /** The settlements table and the tables beside it, with their indexes. */
@@ -273,6 +281,11 @@ async function migrateSettlementTables(db: Kysely<LedgerDatabase>): Promise<void
 async function migrateAnswerClaims(db: Kysely<LedgerDatabase>): Promise<void> {
   if (await answerClaimsMade(db)) return;
   await addColumnIfMissing(db, 'x402_answers', 'claimed_at', 'bigint');
+}
+
+async function migrateStrandedHolds(db: Kysely<LedgerDatabase>): Promise<void> {
+  if (await strandedHoldsMade(db)) return;
+  await addColumnIfMissing(db, 'x402_sponsor_fees', 'stranded_at', 'bigint');
 }
 
 /**
@@ -435,6 +448,10 @@ async function settlementTablesMade(db: Kysely<LedgerDatabase>): Promise<boolean
 
 async function answerClaimsMade(db: Kysely<LedgerDatabase>): Promise<boolean> {
   return (await namesIn(db, 'x402_answers', 'columns')).includes('claimed_at');
+}
+
+async function strandedHoldsMade(db: Kysely<LedgerDatabase>): Promise<boolean> {
+  return (await namesIn(db, 'x402_sponsor_fees', 'columns')).includes('stranded_at');
 }
 
 async function inFlightIndexMade(db: Kysely<LedgerDatabase>): Promise<boolean> {

@@ -510,11 +510,9 @@ export class SqlLedger implements Ledger {
 
   async forgetDropped(paymentTxid: string, claimedAt: number): Promise<boolean> {
     const id = normalize(paymentTxid);
-    const known = await this.get(id);
-    if (!known) return false;
     // The settlement and its answer go together: a retry that claims the payment afresh the moment the row is gone
     // must not find the old answer and call its own a duplicate.
-    return this.#exclusive(known.network, async (trx) => {
+    return this.#exclusiveOn(id, false, async (trx) => {
       const row = await trx
         .deleteFrom('x402_settlements')
         .where('payment_txid', '=', id)
@@ -800,6 +798,26 @@ export class SqlLedger implements Ledger {
     });
   }
 
+  async holdStrandedNonce(paymentTxid: string, claimedAt: number): Promise<boolean> {
+    // Under the lock every release of a sponsor nonce takes: one that comes later sees the mark. A failure that lands
+    // between the read and the mark is released later, so it sees the mark too.
+    return this.#exclusiveOn(paymentTxid, false, async (trx, known) => {
+      const current = await trx
+        .selectFrom('x402_settlements')
+        .select(['state', 'created_at'])
+        .where('payment_txid', '=', known.paymentTxid)
+        .executeTakeFirst();
+      if (current?.state !== 'broadcast' || Number(current.created_at) !== claimedAt) return false;
+      const marked = await trx
+        .updateTable('x402_sponsor_fees')
+        .set({ stranded_at: String(this.#now()) })
+        .where('payment_txid', '=', known.paymentTxid)
+        .where('nonce', '>=', '0')
+        .executeTakeFirst();
+      return marked.numUpdatedRows > 0n;
+    });
+  }
+
   async recordAnswer(
     paymentTxid: string,
     answer: SettlementAnswer,
@@ -1036,9 +1054,10 @@ export class SqlLedger implements Ledger {
             .deleteFrom('x402_sponsor_fees')
             .where('payment_txid', '=', paymentTxid)
             .where('nonce', '>=', '0')
-            .returning(['network', 'sponsor', 'nonce'])
+            .returning(['network', 'sponsor', 'nonce', 'stranded_at'])
             .executeTakeFirst();
-    if (!fee || !reuse) return;
+    // A nonce the keeper sends fillers over (`holdStrandedNonce`) is never handed to a payment.
+    if (!fee || !reuse || fee.stranded_at !== null) return;
     const account = { network: fee.network as SponsorAccount['network'], sponsor: fee.sponsor };
     const nonce = BigInt(fee.nonce);
     // Kept as released even when it is the highest handed out: lowering `next` instead would lose it to a chain view
@@ -1059,7 +1078,7 @@ export class SqlLedger implements Ledger {
   async #chargeSponsorshipToPayer(trx: Kysely<LedgerDatabase>, paymentTxid: string, at: number) {
     const fee = await trx
       .selectFrom('x402_sponsor_fees')
-      .select(['network', 'sponsor', 'nonce'])
+      .select(['network', 'sponsor', 'nonce', 'stranded_at'])
       .where('payment_txid', '=', paymentTxid)
       .where('nonce', '>=', '0')
       .executeTakeFirst();
@@ -1093,6 +1112,17 @@ export class SqlLedger implements Ledger {
     }
     // The SQLite dialect (sqlite-group-commit.ts) takes the write lock as the transaction begins.
     return this.#db.transaction().execute(work);
+  }
+
+  /** {@link #exclusive} on the network of the settlement `txid` names (either txid); `absent` when there is none. */
+  async #exclusiveOn<T>(
+    txid: string,
+    absent: T,
+    work: (trx: Kysely<LedgerDatabase>, known: SettlementRecord) => Promise<T>,
+  ): Promise<T> {
+    const known = await this.get(normalize(txid));
+    if (!known) return absent;
+    return this.#exclusive(known.network, (trx) => work(trx, known));
   }
 
   /** Locks the sponsor's row (creating it at 0) for the rest of the transaction and returns its next nonce. */

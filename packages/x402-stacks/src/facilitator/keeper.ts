@@ -271,15 +271,24 @@ export function createKeeper(
       if (!filler) continue;
       if (!(await holdsLease(network))) return replaced;
       // Still this claim's, and still broadcast, just before the filler goes: another process's tracking may have ended
-      // it meanwhile, and handed its sponsor nonce to a payment the filler would then replace.
-      const current = await context.ledger.get(record.txid);
-      if (current?.state !== 'broadcast' || current.createdAt !== record.createdAt) continue;
+      // it meanwhile, and handed its sponsor nonce to a payment the filler would then replace. The hold keeps the
+      // nonce from any payment from here on, however the settlement ends.
+      if (!(await stillStranded(record))) continue;
       const sent = await chain.broadcast(filler.transaction).catch(() => undefined);
       if (sent?.accepted) replaced++;
     }
     const open = new Set(unfinished.map((record) => record.txid));
     for (const txid of nextStrandCheck.keys()) if (!open.has(txid)) nextStrandCheck.delete(txid);
     return replaced;
+  }
+
+  /** Whether a filler may still go over `record`'s sponsor nonce, held from now on where the ledger can. */
+  async function stillStranded(record: SettlementRecord): Promise<boolean> {
+    const { ledger } = context;
+    if (ledger.holdStrandedNonce)
+      return ledger.holdStrandedNonce(record.paymentTxid, record.createdAt);
+    const current = await ledger.get(record.txid);
+    return current?.state === 'broadcast' && current.createdAt === record.createdAt;
   }
 
   /**

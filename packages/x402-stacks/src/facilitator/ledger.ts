@@ -494,6 +494,20 @@ export interface Ledger {
    */
   takeSponsorGap(account: SponsorAccount, nonce: bigint): Promise<boolean>;
   /**
+   * Keeps a stranded settlement's sponsor nonce out of the pool for good, before the keeper sends a filler over its
+   * transaction: every later `releaseSponsorship` or `release` of that settlement then forgets the nonce instead of
+   * handing it back, so no payment is ever given a nonce a filler may replace. Only while the claim made at
+   * `claimedAt` is `broadcast` and holds the nonce; atomic with the releases, in any process. Idempotent.
+   * Optional for ledgers written before it: without it, the keeper reads the settlement just before it sends, and a
+   * release in another process between that read and the filler can hand the nonce to a payment the filler replaces.
+   * @returns whether the filler may go: false once the settlement was failed, released or claimed afresh.
+   * @example
+   * ```ts
+   * if (await ledger.holdStrandedNonce?.(record.paymentTxid, record.createdAt)) await chain.broadcast(filler);
+   * ```
+   */
+  holdStrandedNonce?(paymentTxid: string, claimedAt: number): Promise<boolean>;
+  /**
    * Records the answer a settle call is about to give about a payment, unless one was given already.
    *
    * `claimedAt` names the claim the answer is about (the settlement's `createdAt`). A `pending` answer given about an

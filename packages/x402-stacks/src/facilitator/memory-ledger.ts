@@ -30,6 +30,8 @@ type SponsorFee = {
   readonly fee: bigint;
   readonly at: number;
   failed: boolean;
+  /** The keeper sends fillers over this nonce (`holdStrandedNonce`): it is never handed back to the pool. */
+  stranded?: true;
 };
 
 /** The nonce of a sponsor fee record that holds none: a payer's failure kept for the limits' window. */
@@ -284,6 +286,15 @@ export class InMemoryLedger implements Ledger {
     return true;
   }
 
+  async holdStrandedNonce(paymentTxid: string, claimedAt: number): Promise<boolean> {
+    const record = this.#byPaymentTxid.get(normalize(paymentTxid));
+    if (record?.state !== 'broadcast' || record.createdAt !== claimedAt) return false;
+    const fee = this.#sponsorFees.get(record.paymentTxid);
+    if (!fee || fee.nonce === NO_NONCE) return false;
+    fee.stranded = true;
+    return true;
+  }
+
   async recordAnswer(
     paymentTxid: string,
     answer: SettlementAnswer,
@@ -438,7 +449,7 @@ export class InMemoryLedger implements Ledger {
     } else {
       this.#sponsorFees.delete(paymentTxid);
     }
-    if (!reuse) return;
+    if (!reuse || fee.stranded) return;
     const book = this.#sponsor({
       network: fee.network as SponsorAccount['network'],
       sponsor: fee.sponsor,
