@@ -115,3 +115,45 @@ describe('parallel nonces', () => {
     );
   });
 });
+
+describe('sponsored payments on a chain with blocks a second apart', () => {
+  let timed: Stack;
+  before(async () => {
+    timed = await startStack({ mining: { mode: 'interval', intervalMs: 1_000 } });
+    timed.route('/sponsored', {
+      accepts: [
+        requirement({ payTo: timed.payTo, amount: '900', extra: { sponsor: timed.sponsor } }),
+      ],
+    });
+  });
+  after(() => timed.stop());
+
+  test('the next payment of an account is sent only once the one before it is confirmed, not while it waits in the mempool', async () => {
+    // The facilitator takes a sponsored payment only at its payer's confirmed next nonce: one sent earlier would wait
+    // there, holding one of its nonce-wait slots, for up to a block.
+    const buyer = timed.buyer();
+    const chain = createChainClient({ network: 'testnet', url: timed.devnet.url });
+    const confirmedAtSend: bigint[] = [];
+    const watching: typeof fetch = async (input, init) => {
+      const headers = new Headers(
+        init?.headers ?? (input instanceof Request ? input.headers : undefined),
+      );
+      if (headers.has('payment-signature')) {
+        confirmedAtSend.push((await chain.getNonces(buyer.address)).confirmedNext);
+      }
+      return fetch(input, init);
+    };
+    const pay = wrapFetchWithPayment(watching, buyer, {
+      apiUrl: timed.devnet.url,
+      nonceWatchMs: 50,
+    });
+    const responses = await Promise.all(
+      Array.from({ length: 3 }, () => pay(`${timed.sellerUrl}/sponsored`)),
+    );
+    assert.deepEqual(
+      responses.map((response) => response.status),
+      [200, 200, 200],
+    );
+    assert.deepEqual(confirmedAtSend, [0n, 1n, 2n]);
+  });
+});

@@ -68,6 +68,7 @@ export { DEFAULT_FEES, type FeeOptions } from './fees.js';
 export { wrapFetchWithPayment } from './fetch/index.js';
 export {
   createNonceAllocator,
+  type NonceAcquireOptions,
   type NonceAllocator,
   type NonceAllocatorOptions,
   type NonceLease,

@@ -8,6 +8,26 @@ function chainAt(next: { value: bigint }): ChainClient {
   return { getNextNonce: async () => next.value } as unknown as ChainClient;
 }
 
+/** A chain whose mempool and confirmed next nonces are whatever the test says. */
+function chainWith(nonces: { possibleNext: bigint; confirmedNext: bigint }): ChainClient {
+  return {
+    getNextNonce: async () => nonces.possibleNext,
+    getNonces: async () => ({ ...nonces, missing: [] }),
+  } as unknown as ChainClient;
+}
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Awaits `promise` with the event loop kept alive: the allocator's own timers never keep Node running. */
+async function kept<T>(promise: Promise<T>): Promise<T> {
+  const alive = setInterval(() => {}, 1_000);
+  try {
+    return await promise;
+  } finally {
+    clearInterval(alive);
+  }
+}
+
 /** Whether a promise has settled by the time everything already queued has run. */
 async function settled(promise: Promise<unknown>): Promise<boolean> {
   let done = false;
@@ -61,5 +81,47 @@ describe('createNonceAllocator', () => {
     assert.equal(c.nonce, 20n);
     b.used();
     c.used();
+  });
+
+  for (const answered of [false, true]) {
+    test(`confirmed: the turn passes on once the chain confirms the nonce, not when the mempool has it (${answered ? 'a pending answer' : 'no answer yet'})`, async () => {
+      const chain = { possibleNext: 7n, confirmedNext: 7n };
+      const nonces = createNonceAllocator(chainWith(chain), 'ST1', { watchMs: 5 });
+      const first = await nonces.acquire({ confirmed: true });
+      first.watch();
+      const second = nonces.acquire({ confirmed: true });
+      chain.possibleNext = 8n; // in the mempool
+      if (answered) first.pending();
+      await pause(60);
+      assert.equal(await settled(second), false, 'still pending: the next payment waits here');
+      chain.confirmedNext = 8n;
+      assert.equal((await kept(second)).nonce, 8n);
+    });
+  }
+
+  test('without confirmed, a pending answer passes the turn on at once', async () => {
+    const nonces = createNonceAllocator(chainWith({ possibleNext: 5n, confirmedNext: 4n }), 'ST2', {
+      watchMs: 60_000,
+    });
+    const first = await nonces.acquire();
+    first.watch();
+    const second = nonces.acquire();
+    first.pending();
+    assert.equal((await second).nonce, 6n);
+  });
+
+  test('confirmed: a settled answer passes the turn on at once, and the lease still bounds a turn never confirmed', async () => {
+    const chain = { possibleNext: 0n, confirmedNext: 0n };
+    const nonces = createNonceAllocator(chainWith(chain), 'ST1', { watchMs: 60_000, leaseMs: 80 });
+    const first = await nonces.acquire({ confirmed: true });
+    first.watch();
+    const second = nonces.acquire({ confirmed: true });
+    first.used();
+    const next = await second;
+    assert.equal(next.nonce, 1n);
+    next.watch();
+    next.pending(); // never confirmed (dropped): the lease ends the turn, and the chain decides
+    chain.possibleNext = 1n;
+    assert.equal((await kept(nonces.acquire({ confirmed: true }))).nonce, 1n);
   });
 });

@@ -10,6 +10,11 @@
  * is sent (`watch`), so up to `k` payments of the account are in flight at once, on consecutive nonces. Any doubt
  * about one of them (a refusal, an unknown outcome) still sends the next turn back to the chain.
  *
+ * Confirmed turns: a sponsored payment is admitted only at its payer's confirmed next nonce (a sponsor will not wait
+ * behind a pending transaction that could be replaced and never mined), so a payment sent while the one before it is
+ * still pending would wait at the facilitator, holding one of its nonce-wait slots. `acquire({ confirmed: true })`
+ * passes the turn on only once the chain confirms this payment's nonce, or its answer says it settled.
+ *
  * A turn is bounded: after `leaseMs` the lease expires and the next payment reads its nonce from the chain, so one
  * server that never answers cannot block the account. If the expired payment was not spent, the next one reuses its
  * nonce; two transactions on one nonce are mutually exclusive (at most one lands), so this never charges twice.
@@ -30,6 +35,12 @@ export type NonceLease = {
   readonly nonce: bigint;
   /** The transaction reached the chain (settled or pending): the next payment takes `nonce + 1`. */
   used(): void;
+  /**
+   * The server answered that the transaction is pending, not yet settled. As `used`, but a lease acquired with
+   * `confirmed` keeps the turn until the chain confirms the nonce (looked up every `watchMs` while another payment
+   * waits), or its lease expires.
+   */
+  pending(): void;
   /** The nonce may be unused (refused, or the outcome is unknown): the next payment reads the chain again. */
   resync(): void;
   /**
@@ -55,9 +66,27 @@ export type NonceAllocator = {
    * (a facilitator that accepts chained nonces), a sent payment passes its turn on at once, and the lease waits only
    * until fewer than `inFlight` payments of the account are unanswered.
    */
-  acquire(options?: { readonly inFlight?: number }): Promise<NonceLease>;
+  acquire(options?: NonceAcquireOptions): Promise<NonceLease>;
   /** Forgets the local counter; the next lease reads the chain. */
   resync(): void;
+};
+
+/**
+ * Options of one {@link NonceAllocator.acquire}.
+ * @example
+ * ```ts
+ * const lease = await nonces.acquire({ confirmed: offer.terms.sponsor !== undefined });
+ * ```
+ */
+export type NonceAcquireOptions = {
+  /** How many of the account's payments may be unanswered at once (chained nonces). Default 1. */
+  readonly inFlight?: number;
+  /**
+   * The turn passes on only once the chain confirms this payment's nonce (or the server answers that it settled), not
+   * as soon as the mempool has it: for a sponsored payment, which the facilitator admits only at the payer's confirmed
+   * next nonce. Ignored with `inFlight` above 1.
+   */
+  readonly confirmed?: boolean;
 };
 
 /**
@@ -102,6 +131,7 @@ export function createNonceAllocator(
   return {
     async acquire(options = {}) {
       const inFlight = Math.max(1, Math.floor(options.inFlight ?? 1));
+      const confirmed = inFlight === 1 && options.confirmed === true;
       let endTurn!: () => void;
       const previous = turn;
       turn = new Promise<void>((resolve) => {
@@ -148,14 +178,38 @@ export function createNonceAllocator(
       const expiry = later(() => outcome(undefined), leaseMs);
       const spent = async (): Promise<boolean> => {
         try {
-          return (await chain.getNextNonce(address)) > nonce;
+          const reached = confirmed
+            ? (await chain.getNonces(address)).confirmedNext
+            : await chain.getNextNonce(address);
+          return reached > nonce;
         } catch {
-          return false; // the server's answer will end the turn instead
+          return false; // the server's answer, or the lease, will end the turn instead
         }
+      };
+      let watching = false;
+      const watch = () => {
+        if (watching) return;
+        watching = true;
+        const look = async () => {
+          if (ended) return;
+          // Without a payment waiting, there is nothing to gain and an API quota to spend.
+          if (waiting > 0 && (await spent())) end(nonce + 1n);
+          else later(look, watchMs);
+        };
+        later(look, watchMs);
       };
       return {
         nonce,
         used: () => outcome(nonce + 1n),
+        pending() {
+          if (!confirmed) {
+            outcome(nonce + 1n);
+            return;
+          }
+          // Answered: the turn alone is kept, until the chain confirms the nonce or the lease runs out.
+          answer();
+          watch();
+        },
         resync: () => outcome(undefined),
         watch() {
           // Chained nonces: the facilitator holds this one's successors until it is in the mempool.
@@ -163,13 +217,7 @@ export function createNonceAllocator(
             end(nonce + 1n);
             return;
           }
-          const look = async () => {
-            if (ended) return;
-            // Without a payment waiting, there is nothing to gain and an API quota to spend.
-            if (waiting > 0 && (await spent())) end(nonce + 1n);
-            else later(look, watchMs);
-          };
-          later(look, watchMs);
+          watch();
         },
       };
     },

@@ -537,7 +537,11 @@ export function createPayer(account: StacksAccount | Signer, options: PaymentOpt
             }
             // 4. The account's turn and nonce, held until the server answers the paid request.
             lease ??= await fromChain(() =>
-              nonces.acquire({ inFlight: inFlightFor(offer, maxPaymentsInFlight) }),
+              nonces.acquire({
+                inFlight: inFlightFor(offer, maxPaymentsInFlight),
+                // Sponsored: the facilitator takes it only at the confirmed next nonce, so the next one waits here.
+                confirmed: offer.terms.sponsor !== undefined,
+              }),
             );
             // 5. Sign, with the fee from the rate and the size; 6. the balance, before anything is sent.
             const payment = await fromChain(() => sign(offer, lease!.nonce));

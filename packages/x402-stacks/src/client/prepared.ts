@@ -213,7 +213,7 @@ export function createPreparedPayment(parts: PreparedPaymentParts): PreparedPaym
         }
         case 'pending':
           // Broadcast: the nonce is spent and the money may still move, so the budget keeps it.
-          lease.used();
+          lease.pending();
           throw new SettlementPendingError(outcome.txid, { response });
         case 'rejected':
           // Refused, but the server holds the signed payment and may broadcast it: the budget keeps the amount. The
