@@ -13,7 +13,7 @@ import { GROUPED_LOOKUP } from '../src/ledger/grouped-reads.js';
 import { GROUPED_MOVES, groupedAnswers } from '../src/ledger/grouped-writes.js';
 import { nameStatements, planEveryRun } from '../src/ledger/named-statements.js';
 import { openPostgresLedger } from '../src/ledger/postgres.js';
-import type { LedgerDatabase } from '../src/ledger/schema.js';
+import { IN_FLIGHT_INDEX, type LedgerDatabase } from '../src/ledger/schema.js';
 import { ledgerInOwnSchema } from './ledger-schema.js';
 
 const { connectionString, schema, opened } = await ledgerInOwnSchema('x402_ledger_test');
@@ -267,37 +267,48 @@ test('upgrading to answers that name their claim beside a process of the previou
   }
 });
 
-test('upgrading to stranded holds beside a process of the previous release sponsoring mid-transaction: neither fails, its fee row holds no stranded nonce', async () => {
-  const upgraded = `${schema}_stranded_holds`;
-  const first = await openPostgresLedger({ connectionString, schema: upgraded });
-  // The previous release: sponsor fees without the stranded mark.
-  await sql`alter table x402_sponsor_fees drop column stranded_at`.execute(first.db);
-  try {
-    // The previous release, mid-reservation: it has read the fees and will write one next.
-    const outcome = await openBesideTransaction(
-      first,
-      upgraded,
-      sql`select count(*) from x402_sponsor_fees`,
-      sql`insert into x402_sponsor_fees (payment_txid, network, payer, sponsor, nonce, fee, at)
-        values ('0xaa', 'stacks:2147483648', 'SP1', 'SP2', 4, 300, 1)`,
-    );
-    assert.equal(outcome.previousError, undefined, 'the running process kept its transaction');
-    assert.ok('opened' in outcome.opened, `the upgrade opened: ${JSON.stringify(outcome.opened)}`);
+for (const before of ['stranded holds', 'the in-flight index and stranded holds'] as const) {
+  test(`upgrading from before ${before} beside a process of the previous release sponsoring mid-transaction: neither fails, its fee row holds no stranded nonce`, async () => {
+    const upgraded = `${schema}_stranded_holds${before === 'stranded holds' ? '' : '_index'}`;
+    const first = await openPostgresLedger({ connectionString, schema: upgraded });
+    const { paymentTxid } = settlement(9);
+    assert.ok((await first.ledger.claim(settlement(9))).claimed);
+    // The previous release: sponsor fees without the stranded mark, and maybe settlements without the in-flight index.
+    await sql`alter table x402_sponsor_fees drop column stranded_at`.execute(first.db);
+    if (before !== 'stranded holds')
+      await sql`drop index ${sql.id(IN_FLIGHT_INDEX)}`.execute(first.db);
     try {
-      const { rows } = await sql<{
-        stranded_at: unknown;
-      }>`select stranded_at from x402_sponsor_fees where payment_txid = '0xaa'`.execute(
-        outcome.opened.opened.db,
+      // The previous release, mid-reservation: it has read the fees, and will update the settlement and write its fee.
+      const outcome = await openBesideTransaction(
+        first,
+        upgraded,
+        sql`select count(*) from x402_sponsor_fees`,
+        sql`with held as (update x402_settlements set updated_at = updated_at where payment_txid = ${paymentTxid}
+          returning payment_txid)
+          insert into x402_sponsor_fees (payment_txid, network, payer, sponsor, nonce, fee, at)
+          select payment_txid, 'stacks:2147483648', 'SP1', 'SP2', 4, 300, 1 from held`,
       );
-      assert.deepEqual(rows, [{ stranded_at: null }]);
+      assert.equal(outcome.previousError, undefined, 'the running process kept its transaction');
+      assert.ok(
+        'opened' in outcome.opened,
+        `the upgrade opened: ${JSON.stringify(outcome.opened)}`,
+      );
+      try {
+        const { rows } = await sql<{
+          stranded_at: unknown;
+        }>`select stranded_at from x402_sponsor_fees where payment_txid = ${paymentTxid}`.execute(
+          outcome.opened.opened.db,
+        );
+        assert.deepEqual(rows, [{ stranded_at: null }]);
+      } finally {
+        await outcome.opened.opened.close();
+      }
     } finally {
-      await outcome.opened.opened.close();
+      await sql`drop schema if exists ${sql.id(upgraded)} cascade`.execute(first.db);
+      await first.close();
     }
-  } finally {
-    await sql`drop schema if exists ${sql.id(upgraded)} cascade`.execute(first.db);
-    await first.close();
-  }
-});
+  });
+}
 
 test('grouped answers: a failed statement leaves each call of it, and of the payment after it, to hear about its own answer', async () => {
   const { ledger } = opened;

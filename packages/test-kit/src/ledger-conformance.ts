@@ -855,6 +855,12 @@ export function ledgerConformance(
       // A plain settlement's nonce goes back as before.
       await ledger.releaseSponsorship(settlement(4).paymentTxid, true);
       assert.equal(nonceOf(await sponsored(ledger, 5)), 3n);
+      // So does one of a payment claimed and sponsored afresh: the hold was its earlier sponsorship's.
+      await ledger.release(settlement(3).paymentTxid, third);
+      await new Promise((resolve) => setTimeout(resolve, 2));
+      assert.equal(nonceOf(await sponsored(ledger, 3)), 4n);
+      await ledger.releaseSponsorship(settlement(3).paymentTxid, true);
+      assert.equal(nonceOf(await sponsored(ledger, 6)), 4n);
     });
 
     test('a sponsorship or release by a holder whose claim was expired and taken over touches nothing', async () => {

@@ -8,7 +8,7 @@ import pg from 'pg';
 import { type DiscoveryDatabase, migrateDiscovery } from './discovery-schema.js';
 import { nameStatements, planEveryRun } from './named-statements.js';
 import { forPayerLocks, migratePayerClaims } from './payer-claims.js';
-import { type LedgerDatabase, migrateLedger } from './schema.js';
+import { LEDGER_MIGRATIONS, type LedgerDatabase } from './schema.js';
 import { SqlChannelLedger } from './sql-channel-ledger.js';
 import { SqlLedger } from './sql-ledger.js';
 
@@ -57,13 +57,7 @@ export async function openPostgresLedger(options: {
   });
   nameStatements(pool);
   const db = new Kysely<LedgerDatabase>({ dialect: new PostgresDialect({ pool }) });
-  await db.transaction().execute(async (trx) => {
-    await sql`select pg_advisory_xact_lock(${MIGRATION_LOCK})`.execute(trx);
-    if (schema) await sql`create schema if not exists ${sql.id(schema)}`.execute(trx);
-    await migrateLedger(trx);
-    await migratePayerClaims(trx);
-    await migrateDiscovery(trx as unknown as Kysely<DiscoveryDatabase>);
-  });
+  await migrateUnderLock(db, schema);
   return {
     ledger: new SqlLedger(db, {
       dialect: 'postgres',
@@ -73,6 +67,29 @@ export async function openPostgresLedger(options: {
     db,
     close: () => db.destroy(),
   };
+}
+
+/**
+ * Runs every migration step, one at a time across instances (a session's advisory lock), each step committed on its
+ * own. In one transaction, a step's table lock would be held while the next step waited for another table, and a
+ * process of the previous release whose transaction read that other table and then wrote the first (a sponsorship
+ * reads the fees, then updates the settlement) would wait in a cycle with it: a deadlock, one of the two failing.
+ */
+async function migrateUnderLock(db: Kysely<LedgerDatabase>, schema: string | undefined) {
+  const steps = [
+    ...LEDGER_MIGRATIONS,
+    migratePayerClaims,
+    (trx: Kysely<LedgerDatabase>) => migrateDiscovery(trx as unknown as Kysely<DiscoveryDatabase>),
+  ];
+  await db.connection().execute(async (connection) => {
+    await sql`select pg_advisory_lock(${MIGRATION_LOCK})`.execute(connection);
+    try {
+      if (schema) await sql`create schema if not exists ${sql.id(schema)}`.execute(connection);
+      for (const step of steps) await connection.transaction().execute(step);
+    } finally {
+      await sql`select pg_advisory_unlock(${MIGRATION_LOCK})`.execute(connection);
+    }
+  });
 }
 
 /** An SQL identifier, quoted: whatever the name holds stays a name. */

@@ -53,8 +53,8 @@ export type SponsorFeesTable = {
   /** 1 once the transaction failed on chain: the sponsor paid for nothing. */
   failed: number;
   /**
-   * When the keeper began replacing the settlement's stranded transaction with a filler on this nonce
-   * (`Ledger.holdStrandedNonce`): from then on the nonce is never handed back to the pool. Added after the table, so
+   * When the keeper last held this nonce for a filler over the settlement's stranded transaction
+   * (`Ledger.holdStrandedNonce`): once set, the nonce is never handed back to the pool. Added after the table, so
    * nullable; null while no filler was sent over it.
    */
   stranded_at: string | number | bigint | null;
@@ -151,6 +151,20 @@ export async function ledgerUpToDate(db: Kysely<LedgerDatabase>): Promise<boolea
 }
 
 /**
+ * The steps of {@link migrateLedger}, in order, each idempotent and each a whole change: PostgreSQL commits each in a
+ * transaction of its own (`postgres.ts`), so that no step holds a table's lock while the next waits for another's.
+ */
+export const LEDGER_MIGRATIONS: readonly ((db: Kysely<LedgerDatabase>) => Promise<void>)[] = [
+  // A table of its own with its own up-to-date check, so that it merges with other changes to the tables below.
+  migratePaymentIds,
+  migrateChannels,
+  migrateSettlementTables,
+  migrateAnswerClaims,
+  migrateInFlightIndex,
+  migrateStrandedHolds,
+];
+
+/**
  * Creates the tables if they do not exist. Idempotent; run it at every start (under a lock when shared).
  * @example
  * ```ts
@@ -158,13 +172,7 @@ export async function ledgerUpToDate(db: Kysely<LedgerDatabase>): Promise<boolea
  * ```
  */
 export async function migrateLedger(db: Kysely<LedgerDatabase>): Promise<void> {
-  // A table of its own with its own up-to-date check, so that it merges with other changes to the tables below.
-  await migratePaymentIds(db);
-  await migrateChannels(db);
-  await migrateSettlementTables(db);
-  await migrateAnswerClaims(db);
-  await migrateInFlightIndex(db);
-  await migrateStrandedHolds(db);
+  for (const step of LEDGER_MIGRATIONS) await step(db);
 }
 
 /** The settlements table and the tables beside it, with their indexes. */

@@ -688,7 +688,7 @@ export class SqlLedger implements Ledger {
           .execute();
       }
       await setNext(trx, account, choice.next);
-      // The settlement before the fee table: a migration starting in another process locks them in that order.
+      // The settlement before the fee table: a migration step starting in another process locks them in that order.
       await trx
         .updateTable('x402_settlements')
         .set({
@@ -717,6 +717,8 @@ export class SqlLedger implements Ledger {
             fee: request.fee.toString(),
             at: String(now),
             failed: 0,
+            // A hold belongs to the sponsorship it was taken on, never to a new one on the same row.
+            stranded_at: null,
           }),
         )
         .execute();
