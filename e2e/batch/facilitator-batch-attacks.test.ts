@@ -39,7 +39,7 @@ describe('batch-settlement facilitator under attack', () => {
   let saltCounter = 0;
 
   before(async () => {
-    devnet = await startDevnet({ port: 0, accounts: 12 });
+    devnet = await startDevnet({ port: 0, accounts: 13 });
     seller = devnet.accounts[3]!.address;
     authorizer = devnet.accounts[4]!.address;
   });
@@ -137,6 +137,12 @@ describe('batch-settlement facilitator under attack', () => {
       voucher: voucher(payer, config, PRICE),
       deposit: { amount: amount.toString(), transaction },
     };
+  }
+  /** Settles `payment` under the default requirements and asserts it succeeded. */
+  async function settledOk(engine: Facilitator, payment: Parameters<Facilitator['settle']>[0]) {
+    const answer = await engine.settle(payment, requirements());
+    assert.equal(answer.success, true, JSON.stringify(answer));
+    return answer;
   }
   /** Opens a channel of `amount` through the engine with a first voucher of one price, charged in full. */
   async function open(
@@ -308,11 +314,7 @@ describe('batch-settlement facilitator under attack', () => {
     // The payer tops the channel up (charged one more request) and asks for a refund again: the escrow's refund nonce
     // has moved on, and so has the facilitator's.
     const topUp = await depositPayload(payer, config, 5n * PRICE);
-    const toppedUp = await engine.settle(
-      paymentOf({ ...topUp, voucher: voucher(payer, config, 2n * PRICE) }),
-      requirements(),
-    );
-    assert.equal(toppedUp.success, true, JSON.stringify(toppedUp));
+    await settledOk(engine, paymentOf({ ...topUp, voucher: voucher(payer, config, 2n * PRICE) }));
     const second = await engine.settle(
       paymentOf({
         type: 'refund',
@@ -383,6 +385,33 @@ describe('batch-settlement facilitator under attack', () => {
       const settled = await engine.settle(paymentOf(payload), requirements());
       assert.equal(settled.errorReason, 'invalid_batch_settlement_stacks_payload', payload.type);
     }
+    await engine.idle();
+  });
+
+  test('a confirmed deposit sent again with a new voucher adds nothing to the channel: no voucher past its balance is verified or charged', async () => {
+    const { engine } = engineOf();
+    const payer = devnet.accounts[12]!.account;
+    const config = configOf(payer);
+    const deposit = await depositPayload(payer, config, 2n * PRICE);
+    await settledOk(engine, paymentOf(deposit));
+    const spent = {
+      type: 'voucher',
+      channelConfig: config,
+      voucher: voucher(payer, config, 2n * PRICE),
+    };
+    await settledOk(engine, paymentOf(spent));
+    // The channel is spent to its balance. The same deposit again, with the next voucher: its amount is in the
+    // balance already, and counting it again would serve a request nothing pays for.
+    const replayed = paymentOf({ ...deposit, voucher: voucher(payer, config, 3n * PRICE) });
+    const beyond = 'invalid_batch_settlement_stacks_cumulative_exceeds_balance';
+    const verified = await engine.verify(replayed, requirements());
+    assert.equal(verified.invalidReason, beyond, JSON.stringify(verified));
+    const settled = await engine.settle(replayed, requirements());
+    assert.equal(settled.errorReason, beyond, JSON.stringify(settled));
+    // A voucher within the balance still goes with it: the retry of a deposit is answered, not refused outright.
+    const topUp = await depositPayload(payer, config, 2n * PRICE);
+    await settledOk(engine, paymentOf({ ...topUp, voucher: voucher(payer, config, 3n * PRICE) }));
+    await settledOk(engine, paymentOf({ ...topUp, voucher: voucher(payer, config, 4n * PRICE) }));
     await engine.idle();
   });
 

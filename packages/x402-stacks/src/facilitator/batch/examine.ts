@@ -129,7 +129,7 @@ export async function examineBatch(
   }
   // 7. The channel: the ledger's, else the escrow's (recorded, with the claimed total as the charged baseline).
   const { chain } = connection;
-  const channel = await channelView(settings, chain, escrow, payload, terms, context.now());
+  let channel = await channelView(settings, chain, escrow, payload, terms, context.now());
   if ('reason' in channel) return channel;
   // A refund holds the channel (`freezeChannel`): the charge would be refused; say why before the seller serves.
   if (payload.type !== 'refund' && (channel.frozenUntil ?? 0) > context.now()) {
@@ -141,10 +141,20 @@ export async function examineBatch(
   }
   // 8. A deposit's transaction: the escrow deposit it claims to be, fundable at the payer's next nonce.
   let deposit: ExaminedPayment | undefined;
+  // A deposit this facilitator saw confirmed (a retry, or the same deposit sent again with a new voucher) is in the
+  // escrow's balance already: read afresh, it is counted there, once. Counted again, a voucher past the balance
+  // would be served.
+  let depositInBalance = false;
   if (payload.type === 'deposit') {
     const examined = await examineDeposit(host, payload, terms, escrow, chain, examiner);
     if (!examined.ok) return examined;
     deposit = examined;
+    if (examined.confirmed) {
+      const fresh = await channelView(settings, chain, escrow, payload, terms, context.now(), true);
+      if ('reason' in fresh) return fresh;
+      channel = fresh;
+      depositInBalance = true;
+    }
   } else if (!channel.known && channel.balance === 0n) {
     return refuse(
       'invalid_batch_settlement_stacks_channel_not_found',
@@ -166,14 +176,11 @@ export async function examineBatch(
     };
   }
   // 10. The balance covers it, and the payer is not leaving.
-  const balance = channel.balance + (deposit ? deposit.check.amount : 0n);
-  if (ceiling > balance) {
-    return refuse(
-      'invalid_batch_settlement_stacks_cumulative_exceeds_balance',
-      `the voucher is for ${ceiling} in all; the channel holds ${balance}`,
-      payer,
-    );
-  }
+  const beyond = beyondBalance(
+    payload,
+    channel.balance + (deposit && !depositInBalance ? deposit.check.amount : 0n),
+  );
+  if (beyond) return beyond;
   if (payload.type !== 'refund' && channel.withdrawRequestedAt > 0) {
     return refuse(
       'invalid_batch_settlement_stacks_channel_withdrawing',
@@ -182,6 +189,24 @@ export async function examineBatch(
     );
   }
   return { ok: true, terms, payload, escrow, chain, channel, ...(deposit ? { deposit } : {}) };
+}
+
+/**
+ * Step 10's first half: the refusal of a voucher whose cumulative total is past what the channel holds, if it is.
+ * @example
+ * ```ts
+ * const beyond = beyondBalance(payload, channelAfterDeposit.balance);
+ * if (beyond) return beyond;
+ * ```
+ */
+export function beyondBalance(payload: BatchPayload, balance: bigint): Refusal | undefined {
+  const ceiling = BigInt(payload.voucher.maxClaimableAmount);
+  if (ceiling <= balance) return undefined;
+  return refuse(
+    'invalid_batch_settlement_stacks_cumulative_exceeds_balance',
+    `the voucher is for ${ceiling} in all; the channel holds ${balance}`,
+    payload.channelConfig.payer,
+  );
 }
 
 /** The snapshot of a channel, as answers and corrective 402s carry it. */
@@ -217,6 +242,7 @@ async function channelView(
   payload: BatchPayload,
   terms: BatchTerms,
   now: number,
+  fresh = false,
 ): Promise<ChannelView | Refusal> {
   const channelId = payload.voucher.channelId;
   const record = await settings.channels.getChannel(channelId);
@@ -236,7 +262,9 @@ async function channelView(
   // than a whole withdrawal (started, waited out and finished unseen), and its balance gone. One read per claim.
   const held = record !== undefined && (record.frozenUntil ?? 0) > now;
   const watched = record !== undefined && record.charged > record.claimed;
-  if (record && payload.type !== 'refund' && !held && watched) return { ...record, known: true };
+  if (record && payload.type !== 'refund' && !held && watched && !fresh) {
+    return { ...record, known: true };
+  }
   let state: EscrowChannelState | undefined;
   try {
     state = await readEscrowChannel(chain, escrow, channelId);
@@ -281,7 +309,7 @@ async function examineDeposit(
   escrow: string,
   chain: ChainClient,
   examiner: 'verify' | 'settle',
-): Promise<ExaminedPayment | Refusal> {
+): Promise<(ExaminedPayment & { readonly confirmed: boolean }) | Refusal> {
   const { context, pool } = host;
   const sponsor = terms.extra.sponsor ?? terms.extra.feePayer;
   const amount = BigInt(payload.deposit.amount);
@@ -311,7 +339,8 @@ async function examineDeposit(
   const state = await readPayerState(context, chain, key, examiner, offline);
   // A deposit this facilitator already holds (a retry after `settlement_pending`) has spent its nonce, or will: the
   // ledger, not the chain's next nonce, decides what happens to it (`settleDeposit`).
-  if (await host.settledAlready(offline.txid)) {
+  const known = await host.settledAlready(offline.txid);
+  if (known) {
     return {
       ok: true,
       check: offline,
@@ -320,6 +349,7 @@ async function examineDeposit(
       network: terms.network,
       chain,
       state,
+      confirmed: known.state === 'success',
     };
   }
   const check = checkChainState(offline, {
@@ -336,5 +366,6 @@ async function examineDeposit(
     network: terms.network,
     chain,
     state,
+    confirmed: false,
   };
 }

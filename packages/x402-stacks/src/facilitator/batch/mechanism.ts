@@ -28,7 +28,13 @@ import { failure, invalid } from '../outcomes.js';
 import { type Authorizer, createAuthorizer } from './authorizer.js';
 import type { ChannelLedger } from './channel-ledger.js';
 import { type ClaimPolicy, claimRound } from './claims.js';
-import { type BatchRefusal, channelStateOf, type ExaminedBatch, examineBatch } from './examine.js';
+import {
+  type BatchRefusal,
+  beyondBalance,
+  channelStateOf,
+  type ExaminedBatch,
+  examineBatch,
+} from './examine.js';
 import { createMemoryChannelLedger } from './memory-channel-ledger.js';
 
 /**
@@ -237,6 +243,15 @@ function attach(
           context.now(),
         );
         channelAfterDeposit = { ...mirrored, known: true };
+        // The voucher was judged on the balance before the deposit plus the deposit: one that confirmed between that
+        // read and this one was counted twice there. The charge must fit what the escrow holds now.
+        const beyond = beyondBalance(examined.payload, channelAfterDeposit.balance);
+        if (beyond) {
+          return {
+            ...settleRefusal(beyond, examined.terms.network.caip2),
+            transaction: deposit.transaction,
+          };
+        }
       }
       return charge(examined, channelAfterDeposit, chargeProblem, deposit);
     },
