@@ -41,6 +41,8 @@ describe('the batch buyer against the facilitator engine and the devnet', () => 
   let store: ChannelStore;
   let buyer: BatchBuyer;
   let nonceReads = 0;
+  /** What each deposit's nonce turn was asked for. */
+  const depositTurns: ({ readonly confirmed?: boolean } | undefined)[] = [];
 
   const requirements = () => ({
     scheme: BATCH_SETTLEMENT,
@@ -74,7 +76,8 @@ describe('the batch buyer against the facilitator engine and the devnet', () => 
       store: channels,
       depositCap: (asset) => (asset.kind === 'stx' ? cap : undefined),
       escrows: new Set([ESCROW]),
-      acquireNonce: async () => {
+      acquireNonce: async (turn) => {
+        depositTurns.push(turn);
         nonceReads++;
         const nonce = await chain.getNextNonce(payer.address);
         return { nonce, used() {}, resync() {}, watch() {} };
@@ -119,6 +122,8 @@ describe('the batch buyer against the facilitator engine and the devnet', () => 
     const first = await pay();
     assert.equal(first.attempt.payload.type, 'deposit');
     assert.equal(first.attempt.deposit?.amount, MIN_DEPOSIT);
+    // Sponsored: the account's next payment waits for it to be confirmed, as the facilitator would.
+    assert.deepEqual(depositTurns, [{ confirmed: true }]);
     channelId = first.attempt.channel.channelId;
     const tip = devnet.chain.height;
     for (let i = 0; i < 20; i++) {

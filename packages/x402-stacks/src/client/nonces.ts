@@ -23,8 +23,9 @@
 import type { ChainClient } from '../chain/client.js';
 
 /**
- * One payment's turn and its nonce. The first of `used`, `resync`, the transaction showing up in the mempool
- * (while `watch` runs), or the lease expiring (`leaseMs`, then as `resync`) ends the turn; later calls are ignored.
+ * One payment's turn and its nonce. The first of `used`, `resync`, `pending` (unless acquired `confirmed`), the
+ * transaction showing up in the mempool while `watch` runs (acquired `confirmed`: confirmed), or the lease expiring
+ * (`leaseMs`, then as `resync`) ends the turn; later calls are ignored.
  * @example
  * ```ts
  * const lease = await nonces.acquire();
@@ -33,7 +34,7 @@ import type { ChainClient } from '../chain/client.js';
  */
 export type NonceLease = {
   readonly nonce: bigint;
-  /** The transaction reached the chain (settled or pending): the next payment takes `nonce + 1`. */
+  /** The transaction settled (or, without `confirmed`, reached the chain): the next payment takes `nonce + 1`. */
   used(): void;
   /**
    * The server answered that the transaction is pending, not yet settled. As `used`, but a lease acquired with
@@ -45,8 +46,8 @@ export type NonceLease = {
   resync(): void;
   /**
    * The payment is on its way. While other payments of the account wait, the chain is asked every `watchMs` whether
-   * this nonce is spent (the transaction is in the mempool); once it is, the turn passes on without waiting for the
-   * server's answer.
+   * this nonce is spent (the transaction is in the mempool; acquired `confirmed`, confirmed); once it is, the turn
+   * passes on without waiting for the server's answer.
    */
   watch(): void;
 };
@@ -138,10 +139,17 @@ export function createNonceAllocator(
         endTurn = resolve;
       });
       waiting++;
-      await previous;
-      // One payment at a time passes its turn on when the chain has it; chained ones, up to `inFlight` unanswered.
-      while (inFlight > 1 && unanswered >= inFlight) {
-        await new Promise<void>((resolve) => freed.push(resolve));
+      // The turn waited on may end only by a look at the chain or its lease, on timers that never keep Node alive (a
+      // turn nobody waits for must not): this payment, waiting, does.
+      const alive = keepAlive();
+      try {
+        await previous;
+        // One payment at a time passes its turn on when the chain has it; chained ones, up to `inFlight` unanswered.
+        while (inFlight > 1 && unanswered >= inFlight) {
+          await new Promise<void>((resolve) => freed.push(resolve));
+        }
+      } finally {
+        clearInterval(alive);
       }
       waiting--;
       let nonce: bigint;
@@ -225,6 +233,11 @@ export function createNonceAllocator(
       next = undefined;
     },
   };
+}
+
+/** A timer that keeps Node alive until cleared, and does nothing else. */
+function keepAlive(): ReturnType<typeof setInterval> {
+  return setInterval(() => {}, 1 << 30);
 }
 
 // A watch or an expiry must never keep Node alive; browsers have no unref.

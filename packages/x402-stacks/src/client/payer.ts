@@ -105,8 +105,8 @@ export type PaymentOptions = SpendingPolicyOptions &
      */
     budgetStore?: BudgetStore;
     /**
-     * While other payments of the account wait, how often a payment in flight is looked up in the mempool, so the
-     * next can go once it is there. Milliseconds, default 1,000.
+     * While other payments of the account wait, how often a payment in flight is looked up on the chain, so the next
+     * can go once the mempool has it (a sponsored payment: once it is confirmed). Milliseconds, default 1,000.
      */
     nonceWatchMs?: number;
     /**
@@ -291,7 +291,7 @@ export function createPayer(account: StacksAccount | Signer, options: PaymentOpt
       store: batchOption.store,
       depositCap: (asset) => batchOption.depositCap.get(assetKey(asset)),
       escrows: batchOption.escrows,
-      acquireNonce: () => nonces.acquire({ inFlight: 1 }),
+      acquireNonce: (turn) => nonces.acquire({ inFlight: 1, ...turn }),
       depositFee: async (bytes) => fees.feeFor(await currentFeeRate(), bytes),
     });
   }

@@ -3,7 +3,8 @@
  * (`createPayer`): the same spending policy, nonce allocator, fee rule, balance check and transaction builder as
  * `wrapFetchWithPayment`. A payment holds the account's nonce turn until its outcome is known: `@x402/fetch` reports
  * it through the `onPaymentResponse` hook; a transport that does not (`@x402/axios` 2.11) frees the turn once the
- * transaction is in the mempool, or after `responseTimeoutMs` at the latest, when the chain decides the next nonce.
+ * transaction is in the mempool (a sponsored one: confirmed), or after `responseTimeoutMs` at the latest, when the chain
+ * decides the next nonce.
  * A 402 that declares `payment-identifier` gets a fresh id in the payload's extensions, as the wrappers send it.
  *
  * The same role serves batch-settlement ({@link ClientRoleScheme}): only how a payload is told apart differs, and a

@@ -37,6 +37,8 @@ export const CUMULATIVE_MISMATCH = 'invalid_batch_settlement_stacks_cumulative_a
 export type DepositNonceLease = {
   readonly nonce: bigint;
   used(): void;
+  /** The deposit is pending (see `NonceLease.pending`); without it, `used` stands in. */
+  pending?(): void;
   resync(): void;
   watch(): void;
 };
@@ -62,8 +64,11 @@ export type BatchBuyerOptions = {
   readonly depositCap: (asset: StacksAsset) => bigint | undefined;
   /** The escrows this buyer deposits into: a deposit into any other is refused, nothing signed. */
   readonly escrows: ReadonlySet<string>;
-  /** The account's next nonce, in turn with its other payments. */
-  readonly acquireNonce: () => Promise<DepositNonceLease>;
+  /**
+   * The account's next nonce, in turn with its other payments. `confirmed` asks for a turn that passes on only once
+   * the deposit is confirmed (a sponsored deposit, as `NonceAcquireOptions.confirmed` says).
+   */
+  readonly acquireNonce: (options?: { readonly confirmed?: boolean }) => Promise<DepositNonceLease>;
   /** The fee of an unsponsored deposit of this many bytes, micro-STX. Default 0 (the offer should sponsor). */
   readonly depositFee?: (transactionBytes: number) => Promise<bigint>;
   /** The longest one request holds its channel while its answer is awaited, ms. Default 60,000. */
@@ -291,8 +296,8 @@ export function createBatchBuyer(options: BatchBuyerOptions): BatchBuyer {
           };
         }
         // A deposit: the account's nonce, the transaction, and the balance it needs, before anything is sent.
-        lease = await options.acquireNonce();
         const sponsored = offer.terms.sponsor !== undefined;
+        lease = await options.acquireNonce({ confirmed: sponsored });
         const build = (fee: bigint) =>
           createDepositTransaction({
             account,
@@ -376,7 +381,8 @@ export function createBatchBuyer(options: BatchBuyerOptions): BatchBuyer {
             }),
           pending: () =>
             done(async () => {
-              depositLease?.used();
+              if (depositLease?.pending) depositLease.pending();
+              else depositLease?.used();
             }),
           refused: (reason, corrective) =>
             done(async () => {
