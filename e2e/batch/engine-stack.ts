@@ -8,7 +8,10 @@ import {
   BATCH_SETTLEMENT,
   type BatchSettlementMechanism,
   batchSettlementFacilitator,
+  type ChannelConfig,
+  createDepositTransaction,
 } from 'x402-stacks/batch';
+import { resolveAsset, STACKS_NETWORKS, type StacksAccount } from 'x402-stacks/stacks';
 
 /** The devnet's batch-escrow on the testnet chain id. */
 export const ESCROW = 'ST1PQHQKV0RJXZFY1DGX8MNSNYVE3VGZJSRTPGZGM.batch-escrow';
@@ -64,4 +67,24 @@ export async function startEngineStack(
       await devnet.stop();
     },
   };
+}
+
+/** A sponsored STX deposit of `amount` into `config`'s channel, signed by `payer` at `nonce`. */
+export async function sponsoredDeposit(
+  payer: StacksAccount,
+  config: ChannelConfig,
+  amount: bigint,
+  nonce: bigint,
+): Promise<string> {
+  const { transaction } = await createDepositTransaction({
+    account: payer,
+    network: STACKS_NETWORKS.testnet,
+    escrow: ESCROW,
+    config,
+    amount,
+    asset: resolveAsset('STX', STACKS_NETWORKS.testnet),
+    nonce,
+    sponsored: true,
+  });
+  return transaction;
 }

@@ -19,7 +19,7 @@ import {
   signVoucher,
 } from 'x402-stacks/batch';
 import { resolveAsset, STACKS_NETWORKS, type StacksAccount } from 'x402-stacks/stacks';
-import { type EngineStack, ESCROW, startEngineStack } from './engine-stack.js';
+import { type EngineStack, ESCROW, sponsoredDeposit, startEngineStack } from './engine-stack.js';
 
 const NETWORK = STACKS_NETWORKS.testnet;
 const PRICE = 1000n;
@@ -87,16 +87,7 @@ describe('batch-settlement through the facilitator engine', () => {
         }
       ).possible_next_nonce,
     );
-    const { transaction } = await createDepositTransaction({
-      account: payer,
-      network: NETWORK,
-      escrow: ESCROW,
-      config,
-      amount,
-      asset: resolveAsset('STX', NETWORK),
-      nonce,
-      sponsored: true,
-    });
+    const transaction = await sponsoredDeposit(payer, config, amount, nonce);
     return {
       type: 'deposit',
       channelConfig: config,

@@ -141,19 +141,21 @@ export async function examineBatch(
   }
   // 8. A deposit's transaction: the escrow deposit it claims to be, fundable at the payer's next nonce.
   let deposit: ExaminedPayment | undefined;
-  // A deposit this facilitator saw confirmed (a retry, or the same deposit sent again with a new voucher) is in the
-  // escrow's balance already: read afresh, it is counted there, once. Counted again, a voucher past the balance
-  // would be served.
   let depositInBalance = false;
   if (payload.type === 'deposit') {
     const examined = await examineDeposit(host, payload, terms, escrow, chain, examiner);
     if (!examined.ok) return examined;
     deposit = examined;
-    if (examined.confirmed) {
+    if (examined.known) {
+      // A deposit this facilitator sent before (a retry, or the same deposit sent again with a new voucher) may be in
+      // the escrow's balance already: the channel is read afresh, and the deposit counted on top only while it is
+      // provably not mined. Counted twice, a voucher past the balance would be served.
       const fresh = await channelView(settings, chain, escrow, payload, terms, context.now(), true);
       if ('reason' in fresh) return fresh;
       channel = fresh;
-      depositInBalance = true;
+      const standing = await knownDepositStanding(chain, examined.known, payer);
+      if (typeof standing !== 'string') return standing;
+      depositInBalance = standing === 'in_balance';
     }
   } else if (!channel.known && channel.balance === 0n) {
     return refuse(
@@ -289,7 +291,9 @@ async function channelView(
   const mirrored = await settings.channels.mirrorChannel(
     { channelId, network: terms.network.caip2, escrow, config: payload.channelConfig },
     state,
-    now,
+    // A read forced by a payment keeps the record's age: it orders and ages the channel's claims, and a payer must not
+    // put its own channel's claim off by asking.
+    fresh && record ? record.updatedAt : now,
   );
   // The escrow's refund nonce is past the one the holding refund was sent with (only a refund moves it): that refund is
   // mined, and the balance just mirrored is what it left. Its answer timed out, or the read after it failed: the channel
@@ -309,7 +313,10 @@ async function examineDeposit(
   escrow: string,
   chain: ChainClient,
   examiner: 'verify' | 'settle',
-): Promise<(ExaminedPayment & { readonly confirmed: boolean }) | Refusal> {
+): Promise<
+  | (ExaminedPayment & { readonly known?: { readonly state: string; readonly txid: string } })
+  | Refusal
+> {
   const { context, pool } = host;
   const sponsor = terms.extra.sponsor ?? terms.extra.feePayer;
   const amount = BigInt(payload.deposit.amount);
@@ -349,7 +356,7 @@ async function examineDeposit(
       network: terms.network,
       chain,
       state,
-      confirmed: known.state === 'success',
+      known,
     };
   }
   const check = checkChainState(offline, {
@@ -366,6 +373,35 @@ async function examineDeposit(
     network: terms.network,
     chain,
     state,
-    confirmed: false,
   };
+}
+
+/**
+ * Where a deposit this facilitator already sent stands, judged after the escrow read it goes with: `in_balance` once
+ * mined (the read holds it), `to_count` while it is not (the read cannot hold it, since it came first); failed, a
+ * refusal, as its settle would answer.
+ */
+async function knownDepositStanding(
+  chain: ChainClient,
+  known: { readonly state: string; readonly txid: string },
+  payer: string,
+): Promise<'in_balance' | 'to_count' | Refusal> {
+  const failed = () => refuse('transaction_failed', 'the deposit transaction failed', payer);
+  if (known.state === 'success') return 'in_balance';
+  if (known.state === 'failed') return failed();
+  let tx: Awaited<ReturnType<ChainClient['getTransaction']>>;
+  try {
+    tx = await chain.getTransaction(known.txid);
+  } catch (error) {
+    return refuse(
+      'invalid_batch_settlement_stacks_channel_state_read_failed',
+      `the deposit's status could not be read: ${error instanceof Error ? error.message : String(error)}`,
+      payer,
+    );
+  }
+  if (!tx?.indexed || tx.canonical === false || tx.status === 'pending') return 'to_count';
+  if (tx.status === 'success') return 'in_balance';
+  // Dropped from the mempool: its tracking may send the same bytes again, and until then nothing of it is in the escrow.
+  if (tx.status.startsWith('dropped_')) return 'to_count';
+  return failed();
 }

@@ -1,0 +1,176 @@
+/**
+ * A deposit payload whose transaction this facilitator sent before (a retry, or the same deposit sent again with a new
+ * voucher) is counted in its channel's balance exactly as the chain holds it: not at all once it failed, once when it
+ * was mined (the escrow read has it), and on top of the balance only while it is provably not mined. The devnet mines
+ * by hand, so each test decides when the deposit lands, and a second engine on the same ledgers stands for another
+ * process whose tracking has not seen the block.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { type Devnet, startDevnet } from '@x402-stacks/devnet';
+import { until } from '@x402-stacks/test-kit';
+import { createFacilitator, type Facilitator, InMemoryLedger } from 'x402-stacks';
+import {
+  BATCH_SETTLEMENT,
+  batchSettlementFacilitator,
+  type ChannelConfig,
+  type ChannelLedger,
+  channelIdOf,
+  createMemoryChannelLedger,
+  signVoucher,
+} from 'x402-stacks/batch';
+import { STACKS_NETWORKS, type StacksAccount } from 'x402-stacks/stacks';
+import { ESCROW, sponsoredDeposit } from './engine-stack.js';
+
+const NETWORK = STACKS_NETWORKS.testnet;
+const PRICE = 1000n;
+const BEYOND = 'invalid_batch_settlement_stacks_cumulative_exceeds_balance';
+
+describe('a deposit sent again is counted as the chain holds it', () => {
+  let devnet: Devnet;
+  let salt = 0;
+  before(async () => {
+    devnet = await startDevnet({ port: 0, accounts: 8, mining: { mode: 'manual' } });
+  });
+  after(() => devnet.stop());
+
+  /** Engines over one settlement ledger and one channel ledger: the processes of one facilitator. */
+  function facilitatorOf() {
+    const ledger = new InMemoryLedger();
+    const channels: ChannelLedger = createMemoryChannelLedger();
+    const engine = (pollIntervalMs = 20) =>
+      createFacilitator({
+        networks: { testnet: { url: devnet.url } },
+        sponsor: { privateKeys: [devnet.accounts[5]!.account.privateKey] },
+        settleTimeoutMs: 300,
+        pollIntervalMs,
+        ledger,
+        schemes: [
+          batchSettlementFacilitator({
+            escrows: { testnet: ESCROW },
+            authorizerKey: devnet.accounts[4]!.account.privateKey,
+            channels,
+          }),
+        ],
+      });
+    return { engine, channels };
+  }
+
+  /** A fresh channel of `payer` to the seller, and payments on it through `engine`. */
+  function channelOf(engine: Facilitator, payer: StacksAccount) {
+    const kinds = engine.supported().kinds;
+    const authorizer = String(
+      kinds.find((k) => k.scheme === BATCH_SETTLEMENT)?.extra?.receiverAuthorizer,
+    );
+    const requirements = {
+      scheme: BATCH_SETTLEMENT,
+      network: NETWORK.caip2,
+      amount: PRICE.toString(),
+      asset: 'STX',
+      payTo: devnet.accounts[3]!.address,
+      maxTimeoutSeconds: 300,
+      extra: {
+        escrow: ESCROW,
+        receiverAuthorizer: authorizer,
+        withdrawDelay: 6,
+        sponsor: String(kinds.find((k) => k.scheme === 'exact')?.extra?.sponsor),
+      },
+    };
+    const config: ChannelConfig = {
+      payer: payer.address,
+      payerAuthorizer: payer.address,
+      receiver: requirements.payTo,
+      receiverAuthorizer: authorizer,
+      token: null,
+      withdrawDelay: 6,
+      salt: `0x${(++salt).toString(16).padStart(64, 'e')}`,
+    };
+    const channelId = channelIdOf(config);
+    const voucher = (max: bigint) => ({
+      channelId,
+      maxClaimableAmount: max.toString(),
+      signature: signVoucher(payer.privateKey, NETWORK, ESCROW, channelId, max),
+    });
+    const payment = (payload: Record<string, unknown>) => ({
+      x402Version: 2,
+      accepted: requirements,
+      payload: { channelConfig: config, ...payload },
+    });
+    const deposit = async (amount: bigint) => {
+      const nonce = devnet.chain.nonces(payer.address).possibleNext;
+      const transaction = await sponsoredDeposit(payer, config, amount, nonce);
+      return (max: bigint) =>
+        payment({
+          type: 'deposit',
+          voucher: voucher(max),
+          deposit: { amount: amount.toString(), transaction },
+        });
+    };
+    const spend = (max: bigint) => payment({ type: 'voucher', voucher: voucher(max) });
+    return { requirements, channelId, deposit, spend };
+  }
+
+  test('a deposit that failed on chain adds nothing: a voucher on it is refused by verify as by settle', async () => {
+    const { engine } = facilitatorOf();
+    const first = engine();
+    const channel = channelOf(first, devnet.accounts[2]!.account);
+    const deposit = await channel.deposit(2n * PRICE);
+    assert.ok(devnet.chain.injectFault('next', { kind: 'abort' }));
+    const sent = await first.settle(deposit(PRICE), channel.requirements);
+    assert.equal(sent.errorReason, 'settlement_pending', JSON.stringify(sent));
+    devnet.mine(1);
+    await until(
+      async () =>
+        (await first.verify(deposit(PRICE), channel.requirements)).invalidReason ===
+        'transaction_failed',
+      'verify refuses the failed deposit',
+    );
+    const settled = await first.settle(deposit(PRICE), channel.requirements);
+    assert.equal(settled.errorReason, 'transaction_failed', JSON.stringify(settled));
+    await first.idle();
+  });
+
+  test('a deposit mined while the ledger still says broadcast is counted once, by the escrow', async () => {
+    const { engine } = facilitatorOf();
+    const first = engine();
+    const channel = channelOf(first, devnet.accounts[6]!.account);
+    const deposit = await channel.deposit(2n * PRICE);
+    const sent = await first.settle(deposit(PRICE), channel.requirements);
+    assert.equal(sent.errorReason, 'settlement_pending', JSON.stringify(sent));
+    // The process that sent it stops following it, and the block lands: another process whose tracking has not looked
+    // yet finds the settlement broadcast, and the escrow holding the deposit.
+    first.drain();
+    devnet.mine(1);
+    const other = engine(600_000);
+    for (const total of [PRICE, 2n * PRICE]) {
+      const spent = await other.settle(channel.spend(total), channel.requirements);
+      assert.equal(spent.success, true, JSON.stringify(spent));
+    }
+    const verified = await other.verify(deposit(3n * PRICE), channel.requirements);
+    assert.equal(verified.invalidReason, BEYOND, JSON.stringify(verified));
+    const settled = await other.settle(deposit(3n * PRICE), channel.requirements);
+    assert.notEqual(settled.success, true, JSON.stringify(settled));
+    other.drain();
+  });
+
+  test("a confirmed deposit sent again leaves its channel's claim age alone, even when refused", async () => {
+    const { engine, channels } = facilitatorOf();
+    const first = engine();
+    const channel = channelOf(first, devnet.accounts[7]!.account);
+    const deposit = await channel.deposit(5n * PRICE);
+    const pending = await first.settle(deposit(PRICE), channel.requirements);
+    assert.equal(pending.errorReason, 'settlement_pending', JSON.stringify(pending));
+    devnet.mine(1);
+    await until(
+      async () => (await first.settle(deposit(PRICE), channel.requirements)).success === true,
+      'the deposit settled and its voucher charged',
+    );
+    const owing = (await channels.getChannel(channel.channelId))!;
+    assert.ok(owing.charged > owing.claimed, 'the channel owes a claim');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const refused = await first.verify(deposit(99n * PRICE), channel.requirements);
+    assert.equal(refused.isValid, false);
+    assert.equal((await channels.getChannel(channel.channelId))?.updatedAt, owing.updatedAt);
+    await first.idle();
+  });
+});
