@@ -25,6 +25,7 @@ import { ESCROW, sponsoredDeposit } from './engine-stack.js';
 const NETWORK = STACKS_NETWORKS.testnet;
 const PRICE = 1000n;
 const BEYOND = 'invalid_batch_settlement_stacks_cumulative_exceeds_balance';
+const MISMATCH = 'invalid_batch_settlement_stacks_cumulative_amount_mismatch';
 
 describe('a deposit sent again is counted as the chain holds it', () => {
   let devnet: Devnet;
@@ -107,17 +108,27 @@ describe('a deposit sent again is counted as the chain holds it', () => {
         });
     };
     const spend = (max: bigint) => payment({ type: 'voucher', voucher: voucher(max) });
-    return { requirements, channelId, deposit, spend };
+    const refund = (max: bigint) => payment({ type: 'refund', voucher: voucher(max) });
+    return { requirements, channelId, deposit, spend, refund };
+  }
+
+  /**
+   * A fresh facilitator and a channel of genesis account `index`, its deposit of `amount` sent with a voucher of one
+   * price and answered pending; `abort` makes the deposit fail on chain once mined.
+   */
+  async function depositSent(index: number, amount: bigint, abort = false) {
+    const facilitator = facilitatorOf();
+    const first = facilitator.engine();
+    const channel = channelOf(first, devnet.accounts[index]!.account);
+    const deposit = await channel.deposit(amount);
+    if (abort) assert.ok(devnet.chain.injectFault('next', { kind: 'abort' }));
+    const sent = await first.settle(deposit(PRICE), channel.requirements);
+    assert.equal(sent.errorReason, 'settlement_pending', JSON.stringify(sent));
+    return { ...facilitator, first, channel, deposit };
   }
 
   test('a deposit that failed on chain adds nothing: a voucher on it is refused by verify as by settle', async () => {
-    const { engine } = facilitatorOf();
-    const first = engine();
-    const channel = channelOf(first, devnet.accounts[2]!.account);
-    const deposit = await channel.deposit(2n * PRICE);
-    assert.ok(devnet.chain.injectFault('next', { kind: 'abort' }));
-    const sent = await first.settle(deposit(PRICE), channel.requirements);
-    assert.equal(sent.errorReason, 'settlement_pending', JSON.stringify(sent));
+    const { first, channel, deposit } = await depositSent(2, 2n * PRICE, true);
     devnet.mine(1);
     await until(
       async () =>
@@ -131,12 +142,7 @@ describe('a deposit sent again is counted as the chain holds it', () => {
   });
 
   test('a deposit mined while the ledger still says broadcast is counted once, by the escrow', async () => {
-    const { engine } = facilitatorOf();
-    const first = engine();
-    const channel = channelOf(first, devnet.accounts[6]!.account);
-    const deposit = await channel.deposit(2n * PRICE);
-    const sent = await first.settle(deposit(PRICE), channel.requirements);
-    assert.equal(sent.errorReason, 'settlement_pending', JSON.stringify(sent));
+    const { engine, first, channel, deposit } = await depositSent(6, 2n * PRICE);
     // The process that sent it stops following it, and the block lands: another process whose tracking has not looked
     // yet finds the settlement broadcast, and the escrow holding the deposit.
     first.drain();
@@ -149,17 +155,22 @@ describe('a deposit sent again is counted as the chain holds it', () => {
     const verified = await other.verify(deposit(3n * PRICE), channel.requirements);
     assert.equal(verified.invalidReason, BEYOND, JSON.stringify(verified));
     const settled = await other.settle(deposit(3n * PRICE), channel.requirements);
-    assert.notEqual(settled.success, true, JSON.stringify(settled));
+    assert.equal(settled.errorReason, BEYOND, JSON.stringify(settled));
+    other.drain();
+  });
+
+  test('a deposit that failed on chain while the ledger still says broadcast is refused by its status', async () => {
+    const { engine, first, channel, deposit } = await depositSent(2, 2n * PRICE, true);
+    first.drain();
+    devnet.mine(1);
+    const other = engine(600_000);
+    const verified = await other.verify(deposit(PRICE), channel.requirements);
+    assert.equal(verified.invalidReason, 'transaction_failed', JSON.stringify(verified));
     other.drain();
   });
 
   test("a confirmed deposit sent again leaves its channel's claim age alone, even when refused", async () => {
-    const { engine, channels } = facilitatorOf();
-    const first = engine();
-    const channel = channelOf(first, devnet.accounts[7]!.account);
-    const deposit = await channel.deposit(5n * PRICE);
-    const pending = await first.settle(deposit(PRICE), channel.requirements);
-    assert.equal(pending.errorReason, 'settlement_pending', JSON.stringify(pending));
+    const { channels, first, channel, deposit } = await depositSent(7, 5n * PRICE);
     devnet.mine(1);
     await until(
       async () => (await first.settle(deposit(PRICE), channel.requirements)).success === true,
@@ -169,7 +180,11 @@ describe('a deposit sent again is counted as the chain holds it', () => {
     assert.ok(owing.charged > owing.claimed, 'the channel owes a claim');
     await new Promise((resolve) => setTimeout(resolve, 20));
     const refused = await first.verify(deposit(99n * PRICE), channel.requirements);
-    assert.equal(refused.isValid, false);
+    assert.equal(refused.invalidReason, MISMATCH, JSON.stringify(refused));
+    assert.equal((await channels.getChannel(channel.channelId))?.updatedAt, owing.updatedAt);
+    // Nor does a refund asked for with the wrong total.
+    const refund = await first.verify(channel.refund(7n * PRICE), channel.requirements);
+    assert.equal(refund.invalidReason, MISMATCH, JSON.stringify(refund));
     assert.equal((await channels.getChannel(channel.channelId))?.updatedAt, owing.updatedAt);
     await first.idle();
   });

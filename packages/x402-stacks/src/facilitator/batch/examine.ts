@@ -148,14 +148,20 @@ export async function examineBatch(
     deposit = examined;
     if (examined.known) {
       // A deposit this facilitator sent before (a retry, or the same deposit sent again with a new voucher) may be in
-      // the escrow's balance already: the channel is read afresh, and the deposit counted on top only while it is
-      // provably not mined. Counted twice, a voucher past the balance would be served.
+      // the escrow's balance already: the channel is read afresh, and the deposit counted on top only while it is not
+      // known to be mined. Counted twice, a voucher past the balance would be served.
       const fresh = await channelView(settings, chain, escrow, payload, terms, context.now(), true);
-      if ('reason' in fresh) return fresh;
-      channel = fresh;
       const standing = await knownDepositStanding(chain, examined.known, payer);
       if (typeof standing !== 'string') return standing;
-      depositInBalance = standing === 'in_balance';
+      if ('reason' in fresh) {
+        // Unread: a mined deposit cannot be counted once, so the payment is refused (its buyer's own read finds the
+        // funds). One still in flight is counted on the view step 7 took: refused, its buyer would drop a deposit that
+        // may yet land, and sign another.
+        if (standing === 'in_balance') return fresh;
+      } else {
+        channel = fresh;
+        depositInBalance = standing === 'in_balance';
+      }
     }
   } else if (!channel.known && channel.balance === 0n) {
     return refuse(
@@ -291,9 +297,9 @@ async function channelView(
   const mirrored = await settings.channels.mirrorChannel(
     { channelId, network: terms.network.caip2, escrow, config: payload.channelConfig },
     state,
-    // A read forced by a payment keeps the record's age: it orders and ages the channel's claims, and a payer must not
-    // put its own channel's claim off by asking.
-    fresh && record ? record.updatedAt : now,
+    // A read keeps the record's age, as the keeper's do: it orders and ages the channel's claims, and a payer must not
+    // put its own channel's claim off by asking (a deposit sent again, a refund refused).
+    record ? record.updatedAt : now,
   );
   // The escrow's refund nonce is past the one the holding refund was sent with (only a refund moves it): that refund is
   // mined, and the balance just mirrored is what it left. Its answer timed out, or the read after it failed: the channel
@@ -378,8 +384,8 @@ async function examineDeposit(
 
 /**
  * Where a deposit this facilitator already sent stands, judged after the escrow read it goes with: `in_balance` once
- * mined (the read holds it), `to_count` while it is not (the read cannot hold it, since it came first); failed, a
- * refusal, as its settle would answer.
+ * mined (the read holds it), `to_count` while it is not known to be (the read cannot hold it, since it came first);
+ * failed, a refusal, as its settle would answer.
  */
 async function knownDepositStanding(
   chain: ChainClient,
@@ -389,19 +395,17 @@ async function knownDepositStanding(
   const failed = () => refuse('transaction_failed', 'the deposit transaction failed', payer);
   if (known.state === 'success') return 'in_balance';
   if (known.state === 'failed') return failed();
-  let tx: Awaited<ReturnType<ChainClient['getTransaction']>>;
-  try {
-    tx = await chain.getTransaction(known.txid);
-  } catch (error) {
-    return refuse(
-      'invalid_batch_settlement_stacks_channel_state_read_failed',
-      `the deposit's status could not be read: ${error instanceof Error ? error.message : String(error)}`,
-      payer,
-    );
-  }
-  if (!tx?.indexed || tx.canonical === false || tx.status === 'pending') return 'to_count';
+  // Unread, it is counted as in flight, as before any read (a refusal would make its buyer sign another deposit): the
+  // settle that would charge on it reads the escrow after the deposit and checks the voucher against that.
+  const tx = await chain.getTransaction(known.txid).catch(() => undefined);
+  // Dropped: one node's view, not yet the ledger's verdict; nothing of it is in the escrow meanwhile.
+  if (
+    !tx?.indexed ||
+    tx.canonical === false ||
+    tx.status === 'pending' ||
+    tx.status.startsWith('dropped_')
+  )
+    return 'to_count';
   if (tx.status === 'success') return 'in_balance';
-  // Dropped from the mempool: its tracking may send the same bytes again, and until then nothing of it is in the escrow.
-  if (tx.status.startsWith('dropped_')) return 'to_count';
   return failed();
 }
