@@ -83,11 +83,15 @@ async function migrateUnderLock(db: Kysely<LedgerDatabase>, schema: string | und
   ];
   await db.connection().execute(async (connection) => {
     await sql`select pg_advisory_lock(${MIGRATION_LOCK})`.execute(connection);
+    let migrated = false;
     try {
       if (schema) await sql`create schema if not exists ${sql.id(schema)}`.execute(connection);
       for (const step of steps) await connection.transaction().execute(step);
+      migrated = true;
     } finally {
-      await sql`select pg_advisory_unlock(${MIGRATION_LOCK})`.execute(connection);
+      const unlocked = sql`select pg_advisory_unlock(${MIGRATION_LOCK})`.execute(connection);
+      // After a failed step the connection may be gone (and the lock with it): the step's error is the one to report.
+      await (migrated ? unlocked : unlocked.catch(() => undefined));
     }
   });
 }
