@@ -19,6 +19,7 @@ import {
   createMemoryChannelLedger,
   signVoucher,
 } from 'x402-stacks/batch';
+import { type ChainClient, createChainClient } from 'x402-stacks/chain';
 import { STACKS_NETWORKS, type StacksAccount } from 'x402-stacks/stacks';
 import { ESCROW, sponsoredDeposit } from './engine-stack.js';
 
@@ -39,9 +40,9 @@ describe('a deposit sent again is counted as the chain holds it', () => {
   function facilitatorOf() {
     const ledger = new InMemoryLedger();
     const channels: ChannelLedger = createMemoryChannelLedger();
-    const engine = (pollIntervalMs = 20) =>
+    const engine = (pollIntervalMs = 20, chain?: ChainClient) =>
       createFacilitator({
-        networks: { testnet: { url: devnet.url } },
+        networks: { testnet: chain ? { chain } : { url: devnet.url } },
         sponsor: { privateKeys: [devnet.accounts[5]!.account.privateKey] },
         settleTimeoutMs: 300,
         pollIntervalMs,
@@ -167,6 +168,22 @@ describe('a deposit sent again is counted as the chain holds it', () => {
     const verified = await other.verify(deposit(PRICE), channel.requirements);
     assert.equal(verified.invalidReason, 'transaction_failed', JSON.stringify(verified));
     other.drain();
+  });
+
+  test('a deposit in flight whose status cannot be read is counted, not refused: refused, its buyer would sign another', async () => {
+    const { engine, first, channel, deposit } = await depositSent(6, 2n * PRICE);
+    first.drain();
+    const real = createChainClient({ network: 'testnet', url: devnet.url });
+    const unreadable: ChainClient = Object.assign(Object.create(real) as ChainClient, {
+      getTransaction: async () => {
+        throw new Error('the API is down');
+      },
+    });
+    const other = engine(600_000, unreadable);
+    const verified = await other.verify(deposit(PRICE), channel.requirements);
+    assert.equal(verified.isValid, true, JSON.stringify(verified));
+    other.drain();
+    devnet.mine(1);
   });
 
   test("a confirmed deposit sent again leaves its channel's claim age alone, even when refused", async () => {
