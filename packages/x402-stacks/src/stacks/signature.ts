@@ -42,8 +42,14 @@ export type OriginSignatureVerdict = {
 
 type NodeCrypto = {
   createHash(algorithm: string): { update(data: Uint8Array): { digest(): Uint8Array } };
-  /** One-shot hashing (Node 20.12 and later): no hash object per call. */
-  hash?(algorithm: string, data: Uint8Array, encoding: 'buffer'): Uint8Array;
+  /**
+   * One-shot hashing (Node 20.12 and later): no hash object per call, which cost more than the hashing of a
+   * transaction's few hundred bytes. Hex comes straight from it, without a buffer in between.
+   */
+  hash?: {
+    (algorithm: string, data: Uint8Array, encoding: 'buffer'): Uint8Array;
+    (algorithm: string, data: Uint8Array, encoding: 'hex'): string;
+  };
 };
 
 // Serialized layout of a transaction up to the end of a single-sig origin condition:
@@ -203,6 +209,7 @@ export function isHighS(signatureVrsHex: string): boolean {
  * ```
  */
 export function transactionIdOf(raw: Uint8Array): string {
+  if (nodeCrypto?.hash) return nodeCrypto.hash('sha512-256', raw, 'hex');
   return nodeCrypto ? toHex(sha512_256(raw)) : txidFromBytes(raw);
 }
 
@@ -234,6 +241,7 @@ function sponsorConditionLength(condition: SpendingCondition): number {
 }
 
 function sha512_256(data: Uint8Array): Uint8Array {
+  if (nodeCrypto?.hash) return nodeCrypto.hash('sha512-256', data, 'buffer');
   if (nodeCrypto) return nodeCrypto.createHash('sha512-256').update(data).digest();
   return fromHex(txidFromBytes(data));
 }
