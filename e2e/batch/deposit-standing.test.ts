@@ -21,7 +21,7 @@ import {
 } from 'x402-stacks/batch';
 import { type ChainClient, createChainClient } from 'x402-stacks/chain';
 import { STACKS_NETWORKS, type StacksAccount } from 'x402-stacks/stacks';
-import { batchRequirements, ESCROW, sponsoredDeposit } from './engine-stack.js';
+import { ESCROW, sponsoredDeposit } from './engine-stack.js';
 
 const NETWORK = STACKS_NETWORKS.testnet;
 const PRICE = 1000n;
@@ -64,12 +64,20 @@ describe('a deposit sent again is counted as the chain holds it', () => {
     const authorizer = String(
       kinds.find((k) => k.scheme === BATCH_SETTLEMENT)?.extra?.receiverAuthorizer,
     );
-    const requirements = batchRequirements({
-      price: PRICE,
+    const requirements = {
+      scheme: BATCH_SETTLEMENT,
+      network: NETWORK.caip2,
+      amount: PRICE.toString(),
+      asset: 'STX',
       payTo: devnet.accounts[3]!.address,
-      receiverAuthorizer: authorizer,
-      sponsor: String(kinds.find((k) => k.scheme === 'exact')?.extra?.sponsor),
-    });
+      maxTimeoutSeconds: 300,
+      extra: {
+        escrow: ESCROW,
+        receiverAuthorizer: authorizer,
+        withdrawDelay: 6,
+        sponsor: String(kinds.find((k) => k.scheme === 'exact')?.extra?.sponsor),
+      },
+    };
     const config: ChannelConfig = {
       payer: payer.address,
       payerAuthorizer: payer.address,

@@ -88,31 +88,3 @@ export async function sponsoredDeposit(
   });
   return transaction;
 }
-
-/**
- * The terms of a batch-settlement STX payment of `price` to `payTo` on the devnet's escrow, with the parties an offer
- * names (`sponsor` and `minDeposit` only when given).
- */
-export function batchRequirements(terms: {
-  readonly price: bigint;
-  readonly payTo: string;
-  readonly receiverAuthorizer: string;
-  readonly sponsor?: string;
-  readonly minDeposit?: bigint;
-}) {
-  return {
-    scheme: BATCH_SETTLEMENT,
-    network: STACKS_NETWORKS.testnet.caip2,
-    amount: terms.price.toString(),
-    asset: 'STX',
-    payTo: terms.payTo,
-    maxTimeoutSeconds: 300,
-    extra: {
-      escrow: ESCROW,
-      receiverAuthorizer: terms.receiverAuthorizer,
-      withdrawDelay: 6,
-      ...(terms.sponsor === undefined ? {} : { sponsor: terms.sponsor }),
-      ...(terms.minDeposit === undefined ? {} : { minDeposit: terms.minDeposit.toString() }),
-    },
-  };
-}

@@ -56,28 +56,14 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Facil
   });
   // Every step listed from the start, at zero: a dashboard sees the steps a settlement did not take as such.
   for (const step of SETTLE_STEPS) stepSeconds.zero({ step });
-  // Each series' child bound once: an observation with a labels object hashes the labels on every call, five or six
-  // times a settlement. Outcomes are the engine's reason codes, a closed set.
-  const steps = new Map(SETTLE_STEPS.map((step) => [step, stepSeconds.labels({ step })]));
-  const durations = {
-    verify: duration.labels({ operation: 'verify' }),
-    settle: duration.labels({ operation: 'settle' }),
-  };
-  const counted = new Map<string, Counter.Internal>();
   return {
     registry,
     observe(operation, outcome, seconds) {
-      const key = `${operation} ${outcome}`;
-      let count = counted.get(key);
-      if (count === undefined) {
-        count = requests.labels({ operation, outcome });
-        counted.set(key, count);
-      }
-      count.inc();
-      durations[operation].observe(seconds);
+      requests.inc({ operation, outcome });
+      duration.observe({ operation }, seconds);
     },
     observeSettleStep(step, milliseconds) {
-      (steps.get(step) ?? stepSeconds.labels({ step })).observe(milliseconds / 1000);
+      stepSeconds.observe({ step }, milliseconds / 1000);
     },
   };
 }

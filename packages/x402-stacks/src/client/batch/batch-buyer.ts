@@ -192,23 +192,6 @@ export function createBatchBuyer(options: BatchBuyerOptions): BatchBuyer {
     return cap > held ? cap - held : 0n;
   };
 
-  /**
-   * Whether a refused deposit may still land: the chain holds it in its mempool, or its status cannot be read. A
-   * refusal then says nothing of the transaction (the facilitator could not read the escrow, say), and forgetting it
-   * would make the next request sign a second deposit at the next nonce, both landing, past the deposit cap: it is
-   * kept, and sent again. Any other refused deposit is forgotten: unknown to the chain (never sent; its nonce goes to
-   * the next deposit, so at most one of the two can land), mined (the escrow's balance has it), or dropped. A
-   * sponsored deposit is known to the chain by its sponsored id, not the buyer's: it is forgotten, as before.
-   */
-  const depositInFlight = async (deposit: BatchAttempt['deposit']): Promise<boolean> => {
-    if (deposit === undefined) return false;
-    const read = await chain.getTransaction(deposit.txid).then(
-      (tx) => tx?.status,
-      () => 'unreadable' as const,
-    );
-    return read === 'pending' || read === 'unreadable';
-  };
-
   /** The escrow's view of a channel the buyer holds a record of: the balance, and a charged total never below claimed. */
   const refreshFromChain = async (record: BuyerChannelRecord): Promise<BuyerChannelRecord> => {
     let state: Awaited<ReturnType<typeof readEscrowChannel>>;
@@ -404,8 +387,7 @@ export function createBatchBuyer(options: BatchBuyerOptions): BatchBuyer {
           refused: (reason, corrective) =>
             done(async () => {
               depositLease?.resync();
-              if (payload.type === 'deposit' && !(await depositInFlight(deposit)))
-                await clearDeposit();
+              if (payload.type === 'deposit') await clearDeposit();
               const unchanged = { resynced: false, superseded: false };
               if (reason !== CUMULATIVE_MISMATCH) return unchanged;
               const current = (await store.get(key)) ?? record;
