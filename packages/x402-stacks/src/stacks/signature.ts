@@ -262,8 +262,23 @@ function loadNodeCrypto(): NodeCrypto | undefined {
   try {
     crypto?.createHash('ripemd160');
     crypto?.createHash('sha512-256');
-    return crypto;
   } catch {
     return undefined;
   }
+  if (!crypto?.hash) return crypto;
+  // A runtime that imitates node:crypto (Deno, Bun) may have a one-shot `hash` without these digests or encodings:
+  // it is used only when it answers as the hash objects do.
+  const probe = new Uint8Array([0x78, 0x34, 0x30, 0x32]);
+  const expected = toHex(crypto.createHash('sha512-256').update(probe).digest());
+  try {
+    if (
+      crypto.hash('sha512-256', probe, 'hex') === expected &&
+      toHex(crypto.hash('sha512-256', probe, 'buffer')) === expected &&
+      crypto.hash('ripemd160', probe, 'buffer').length === 20
+    )
+      return crypto;
+  } catch {
+    // falls through to the hash objects
+  }
+  return { createHash: crypto.createHash.bind(crypto) };
 }
