@@ -1,7 +1,7 @@
 /** Shared measurement helpers for the benchmarks: fixed-duration rate loops and a table printer. */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
-import { join } from 'node:path';
+import { staleBuild } from '@x402-stacks/test-kit';
 
 export type Measurement = { name: string; opsPerSecond: number; iterations: number };
 
@@ -145,27 +145,14 @@ export function keepAliveClient(connections: number): {
   };
 }
 
-/** The newest modification time of any file under `folder`, in ms. */
-function newestUnder(folder: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(folder, { withFileTypes: true, recursive: true })) {
-    if (entry.isFile())
-      newest = Math.max(newest, statSync(join(entry.parentPath, entry.name)).mtimeMs);
-  }
-  return newest;
-}
-
 /**
  * Refuses to measure a built file that is missing or older than the sources it is built from, so a bench never
  * reports on code other than the working tree's. Paths are relative to `root`.
  */
 export function requireBuilt(root: string, built: Record<string, readonly string[]>): void {
   for (const [file, sources] of Object.entries(built)) {
-    const path = join(root, file);
-    if (!existsSync(path)) throw new Error(`${file} is missing: run \`npm run build\` first`);
-    const stale = sources.find(
-      (source) => newestUnder(join(root, source)) > statSync(path).mtimeMs,
-    );
+    const stale = staleBuild(root, file, sources);
+    if (stale === 'missing') throw new Error(`${file} is missing: run \`npm run build\` first`);
     if (stale) throw new Error(`${file} is older than ${stale}/: run \`npm run build\` first`);
   }
 }

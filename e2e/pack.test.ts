@@ -2,6 +2,11 @@
  * The published shape: `npm pack` (which builds through `prepack`), unpack into a temporary folder, and load the
  * package by name with `require` and `import`, then lint the unpacked package with publint.
  *
+ * When the package's build is current (CI builds before it tests), it is packed as built, without running `prepack`
+ * again: the build is `prepack`'s whole work (a test checks they are the same command), and it cost a minute of a
+ * two-core CI run, beside another test file. A missing or stale build is packed through `prepack`, as `npm publish`
+ * would.
+ *
  * The temporary folder gets the tarball's contents as node_modules/x402-stacks and links to the already-installed
  * dependencies, so the test needs no registry access while still loading only what the tarball ships.
  */
@@ -14,6 +19,7 @@ import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { staleBuild } from '@x402-stacks/test-kit';
 import { publint } from 'publint';
 import { formatMessage } from 'publint/utils';
 
@@ -26,6 +32,7 @@ const packageDir = resolve(
 );
 const manifest = JSON.parse(readFileSync(join(packageDir, 'package.json'), 'utf8')) as {
   exports: Record<string, unknown>;
+  scripts: Record<string, string>;
   dependencies: Record<string, string>;
   optionalDependencies?: Record<string, string>;
 };
@@ -37,7 +44,11 @@ describe('npm pack', { timeout: 180_000 }, () => {
 
   before(async () => {
     // prepack (the build) prints to stdout too, so read the tarball's name from the folder, not from --json.
-    await run('npm', ['pack', '--pack-destination', workDir], {
+    const built =
+      staleBuild(packageDir, 'dist/index.js', ['src', 'tsup.config.ts', 'package.json']) ===
+      undefined;
+    const pack = ['pack', '--pack-destination', workDir, ...(built ? ['--ignore-scripts'] : [])];
+    await run('npm', pack, {
       cwd: packageDir,
       maxBuffer: 16 * 1024 * 1024,
     });
@@ -55,6 +66,10 @@ describe('npm pack', { timeout: 180_000 }, () => {
   });
 
   after(() => rmSync(workDir, { recursive: true, force: true }));
+
+  test('prepack is the build, so a current build packs as prepack would make it', () => {
+    assert.equal(manifest.scripts.prepack, manifest.scripts.build);
+  });
 
   test('ships dist, README and LICENSE, not sources or tests', () => {
     assert.ok(existsSync(join(installed, 'dist', 'index.js')));
