@@ -1,7 +1,7 @@
 /** Shared measurement helpers for the benchmarks: fixed-duration rate loops and a table printer. */
 import { readFileSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
-import { staleBuild } from '@x402-stacks/test-kit';
+import { staleBuild } from '@x402-stacks/test-kit/built';
 
 export type Measurement = { name: string; opsPerSecond: number; iterations: number };
 

@@ -19,7 +19,7 @@ import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { staleBuild } from '@x402-stacks/test-kit';
+import { staleBuild } from '@x402-stacks/test-kit/built';
 import { publint } from 'publint';
 import { formatMessage } from 'publint/utils';
 

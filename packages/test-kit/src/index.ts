@@ -2,7 +2,6 @@
  * Test-only helpers shared by every suite in the workspace: the PostgreSQL and the headless Chromium the tests run
  * against, and the switch that forces the npm-shipped ones. Never a runtime dependency of a published package.
  */
-export { staleBuild } from './built.js';
 export { findTestChromium, launchTestChromium, type TestChromium } from './chromium.js';
 export { fuzzRuns } from './fuzz.js';
 export { importCycles } from './import-cycles.js';

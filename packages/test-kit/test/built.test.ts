@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { staleBuild } from '../src/index.js';
+import { staleBuild } from '../src/built.js';
 
 const root = mkdtempSync(join(tmpdir(), 'x402-built-'));
 after(() => rmSync(root, { recursive: true, force: true }));
