@@ -2,10 +2,10 @@
  * The published shape: `npm pack` (which builds through `prepack`), unpack into a temporary folder, and load the
  * package by name with `require` and `import`, then lint the unpacked package with publint.
  *
- * When the package's build is current (CI builds before it tests), it is packed as built, without running `prepack`
- * again: the build is `prepack`'s whole work (a test checks they are the same command), and it cost a minute of a
- * two-core CI run, beside another test file. A missing or stale build is packed through `prepack`, as `npm publish`
- * would.
+ * When the package's build is current (every file its exports name is newer than every input of the build; CI builds
+ * before it tests), it is packed as built, without running `prepack` again: the build is `prepack`'s whole work (a
+ * test checks they are the same command), and it cost a minute and a half of a two-core CI run, beside another test
+ * file. A missing or stale build is packed through `prepack`, as `npm publish` would.
  *
  * The temporary folder gets the tarball's contents as node_modules/x402-stacks and links to the already-installed
  * dependencies, so the test needs no registry access while still loading only what the tarball ships.
@@ -37,6 +37,20 @@ const manifest = JSON.parse(readFileSync(join(packageDir, 'package.json'), 'utf8
   optionalDependencies?: Record<string, string>;
 };
 const subpaths = Object.keys(manifest.exports).filter((key) => key !== './package.json');
+/**
+ * Every built file the exports name (a build cut short, or whose declarations failed, leaves some missing), and what
+ * the build reads: the package's sources and config, the root TypeScript configs it compiles under, and the lockfile
+ * that pins the build tools.
+ */
+const shippedFiles = [...new Set(JSON.stringify(manifest.exports).match(/\.\/dist\/[^"]+/g))];
+const BUILD_INPUTS = [
+  'src',
+  'tsup.config.ts',
+  'package.json',
+  '../../tsconfig.json',
+  '../../tsconfig.base.json',
+  '../../package-lock.json',
+];
 
 describe('npm pack', { timeout: 180_000 }, () => {
   const workDir = mkdtempSync(join(tmpdir(), 'x402-stacks-pack-'));
@@ -44,9 +58,9 @@ describe('npm pack', { timeout: 180_000 }, () => {
 
   before(async () => {
     // prepack (the build) prints to stdout too, so read the tarball's name from the folder, not from --json.
-    const built =
-      staleBuild(packageDir, 'dist/index.js', ['src', 'tsup.config.ts', 'package.json']) ===
-      undefined;
+    const built = shippedFiles.every(
+      (file) => staleBuild(packageDir, file, BUILD_INPUTS) === undefined,
+    );
     const pack = ['pack', '--pack-destination', workDir, ...(built ? ['--ignore-scripts'] : [])];
     await run('npm', pack, {
       cwd: packageDir,
