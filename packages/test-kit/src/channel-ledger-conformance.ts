@@ -438,6 +438,31 @@ export function channelLedgerConformance(name: string, subject: ChannelLedgerSub
     });
   });
 
+  describe(`${name}: claim age`, () => {
+    test('a channel that owes keeps the age of its oldest unclaimed charge; one claimed in full starts again', async () => {
+      const ledger = await subject.create();
+      const channel = channelOf(30);
+      await ledger.mirrorChannel(channel, escrowState(BIG), 100);
+      const charge = (from: bigint, to: bigint, at: number) =>
+        ledger.chargeChannel(
+          channel.channelId,
+          { expectedCharged: from, charged: to, signedMax: to, signature: signatureOf(to) },
+          at,
+        );
+      assert.equal((await charge(0n, 10n, 1_000))?.updatedAt, 1_000);
+      // Each later charge while it owes: the debt is as old as its first charge, however often the payer pays.
+      assert.equal((await charge(10n, 20n, 2_000))?.updatedAt, 1_000);
+      assert.equal((await charge(20n, 9n ** 30n, 3_000))?.updatedAt, 1_000);
+      assert.equal((await ledger.getChannel(channel.channelId))?.updatedAt, 1_000);
+      // Claimed in full on chain (the keeper mirrors after its claim): nothing owed, and the next charge starts a debt.
+      await ledger.mirrorChannel(channel, escrowState(BIG, 9n ** 30n), 4_000);
+      assert.equal((await charge(9n ** 30n, 9n ** 30n + 1n, 5_000))?.updatedAt, 5_000);
+      assert.equal((await charge(9n ** 30n + 1n, 9n ** 30n + 2n, 6_000))?.updatedAt, 5_000);
+      const [oldest] = await ledger.unclaimedChannels(CHANNEL_NETWORK, CHANNEL_ESCROW, 1);
+      assert.equal(oldest?.updatedAt, 5_000);
+    });
+  });
+
   describe(`${name}: unclaimed channels`, () => {
     test('one escrow on one network, charged above claimed, oldest change first, up to the limit', async () => {
       const ledger = await subject.create();

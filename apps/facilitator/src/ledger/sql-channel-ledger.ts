@@ -77,7 +77,8 @@ function statements(db: Kysely<LedgerDatabase>) {
           charged: argument('charged'),
           signed_max: argument('signedMax'),
           signature: argument('signature'),
-          updated_at: argument('now'),
+          // A channel that owes already keeps its age: the claim policy ages the oldest unclaimed charge.
+          updated_at: sql<string>`case when charged > claimed then updated_at else ${argument('now')} end`,
         })
         .where('channel_id', '=', argument('channelId'))
         .where('charged', '=', argument('expectedCharged'))

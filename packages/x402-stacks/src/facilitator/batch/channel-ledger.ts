@@ -36,7 +36,11 @@ export type ChannelRecord = {
   /** The latest voucher's ceiling and signature: what a claim presents. 0 and '' before the first voucher. */
   readonly signedMax: bigint;
   readonly signature: string;
-  /** Milliseconds since the epoch of the last change. */
+  /**
+   * The channel's age in ms since the epoch, which orders and ages its claims: the time of its first charge not yet
+   * claimed while it owes (a later charge keeps it), else of the last write that gave one (a mirror is given the time
+   * to keep).
+   */
   readonly updatedAt: number;
   /**
    * Set while a refund holds the channel ({@link ChannelLedger.freezeChannel}): until then (ms since the epoch) no
@@ -103,6 +107,8 @@ export interface ChannelLedger {
   /**
    * Advances the charged total if it still is `expectedCharged`, the new total is within `signedMax`, `signedMax` is
    * within the balance, and no refund holds the channel at `now` (`frozenUntil`); the voucher replaces the stored one.
+   * `updatedAt` becomes `now` only when the channel owed nothing before (charged = claimed): a channel charged again and
+   * again is claimed by the age of its oldest unclaimed charge, not put off by each new one.
    * @returns the record after the write, or undefined when a condition failed (nothing was written).
    */
   chargeChannel(

@@ -54,7 +54,8 @@ export function createMemoryChannelLedger(): ChannelLedger {
         charged: charge.charged,
         signedMax: charge.signedMax,
         signature: charge.signature,
-        updatedAt: now,
+        // A channel that owes already keeps its age: the claim policy ages the oldest unclaimed charge.
+        updatedAt: existing.charged > existing.claimed ? existing.updatedAt : now,
       };
       channels.set(channelId, record);
       return record;
