@@ -3,7 +3,8 @@
  * voucher) is counted in its channel's balance exactly as the chain holds it: not at all once it failed, once when it
  * was mined (the escrow read has it), and on top of the balance only while it is provably not mined. The devnet mines
  * by hand, so each test decides when the deposit lands, and a second engine on the same ledgers stands for another
- * process whose tracking has not seen the block.
+ * process whose tracking has not seen the block. Nothing a payer sends (a deposit again, a refund refused, more
+ * vouchers) moves the age its channel's claim is due by.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -109,7 +110,12 @@ describe('a deposit sent again is counted as the chain holds it', () => {
         });
     };
     const spend = (max: bigint) => payment({ type: 'voucher', voucher: voucher(max) });
-    const refund = (max: bigint) => payment({ type: 'refund', voucher: voucher(max) });
+    const refund = (max: bigint, amount?: bigint) =>
+      payment({
+        type: 'refund',
+        voucher: voucher(max),
+        ...(amount === undefined ? {} : { amount: amount.toString() }),
+      });
     return { requirements, channelId, deposit, spend, refund };
   }
 
@@ -186,8 +192,10 @@ describe('a deposit sent again is counted as the chain holds it', () => {
     devnet.mine(1);
   });
 
-  test("a confirmed deposit sent again leaves its channel's claim age alone, even when refused", async () => {
-    const { channels, first, channel, deposit } = await depositSent(7, 5n * PRICE);
+  /** A channel of account 7 whose deposit confirmed and whose first voucher was charged: it owes a claim. */
+  async function owingChannel() {
+    const sent = await depositSent(7, 5n * PRICE);
+    const { channels, first, channel, deposit } = sent;
     devnet.mine(1);
     await until(
       async () => (await first.settle(deposit(PRICE), channel.requirements)).success === true,
@@ -195,7 +203,13 @@ describe('a deposit sent again is counted as the chain holds it', () => {
     );
     const owing = (await channels.getChannel(channel.channelId))!;
     assert.ok(owing.charged > owing.claimed, 'the channel owes a claim');
+    // Time passes: a request that moved the age would show.
     await new Promise((resolve) => setTimeout(resolve, 20));
+    return { ...sent, owing };
+  }
+
+  test("a confirmed deposit sent again leaves its channel's claim age alone, even when refused", async () => {
+    const { channels, first, channel, deposit, owing } = await owingChannel();
     const refused = await first.verify(deposit(99n * PRICE), channel.requirements);
     assert.equal(refused.invalidReason, MISMATCH, JSON.stringify(refused));
     assert.equal((await channels.getChannel(channel.channelId))?.updatedAt, owing.updatedAt);
@@ -203,6 +217,27 @@ describe('a deposit sent again is counted as the chain holds it', () => {
     const refund = await first.verify(channel.refund(7n * PRICE), channel.requirements);
     assert.equal(refund.invalidReason, MISMATCH, JSON.stringify(refund));
     assert.equal((await channels.getChannel(channel.channelId))?.updatedAt, owing.updatedAt);
+    await first.idle();
+  });
+
+  test('a refund refused at settle leaves the claim age alone, and so does every later charge', async () => {
+    const { channels, first, channel, owing } = await owingChannel();
+    const age = async () => (await channels.getChannel(channel.channelId))?.updatedAt;
+    // Refused by settle itself, after it held and mirrored the channel: costs its sender nothing, so it must not put
+    // the claim off.
+    const wrong = await first.settle(channel.refund(PRICE, 1n), channel.requirements);
+    assert.equal(
+      wrong.errorReason,
+      'invalid_batch_settlement_stacks_refund_amount_invalid',
+      JSON.stringify(wrong),
+    );
+    assert.equal(await age(), owing.updatedAt);
+    // Paying on: the debt is as old as its first unclaimed charge, however often the payer pays.
+    for (const max of [2n * PRICE, 3n * PRICE]) {
+      const paid = await first.settle(channel.spend(max), channel.requirements);
+      assert.equal(paid.success, true, JSON.stringify(paid));
+    }
+    assert.equal(await age(), owing.updatedAt);
     await first.idle();
   });
 });

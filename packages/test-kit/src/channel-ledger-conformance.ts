@@ -464,7 +464,7 @@ export function channelLedgerConformance(name: string, subject: ChannelLedgerSub
   });
 
   describe(`${name}: unclaimed channels`, () => {
-    test('one escrow on one network, charged above claimed, oldest change first, up to the limit', async () => {
+    test('one escrow on one network, charged above claimed, oldest age first, up to the limit', async () => {
       const ledger = await subject.create();
       const charge = (seed: number, where: Parameters<typeof channelOf>[1], at: number) =>
         chargeNew(ledger, channelOf(seed, where), at);

@@ -424,7 +424,7 @@ async function migrateChannels(db: Kysely<LedgerDatabase>): Promise<void> {
     .addColumn('frozen_until', 'bigint')
     .addColumn('frozen_refund_nonce', 'text')
     .execute();
-  // What a claim should present: one escrow's channels, oldest change first.
+  // What a claim should present: one escrow's channels, oldest unclaimed charge first (`updated_at`).
   await db.schema
     .createIndex('x402_channels_unclaimed')
     .ifNotExists()

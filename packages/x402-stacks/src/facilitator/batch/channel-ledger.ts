@@ -67,6 +67,24 @@ export type EscrowChannelState = {
 };
 
 /**
+ * The age a mirror of the chain's `state` gives a channel (`ChannelRecord.updatedAt`): the record's own, so that no
+ * request (a deposit, a refund refused, a read) puts the channel's claim off; `now` for a channel the ledger does not
+ * hold yet, or once the chain claimed more than the record knew (a claim mined since: what the channel still owes was
+ * charged after that claim was sent).
+ * @example
+ * ```ts
+ * await channels.mirrorChannel(place, state, mirrorAge(record, state, Date.now()));
+ * ```
+ */
+export function mirrorAge(
+  record: { readonly updatedAt?: number; readonly claimed: bigint } | undefined,
+  state: EscrowChannelState,
+  now: number,
+): number {
+  return record?.updatedAt === undefined || state.claimed > record.claimed ? now : record.updatedAt;
+}
+
+/**
  * A charge to commit: from `expectedCharged` to `charged`, covered by the voucher for `signedMax`.
  * @example
  * ```ts
@@ -130,8 +148,8 @@ export interface ChannelLedger {
   /** Ends the hold `freezeChannel` set until `until`; a later hold (another refund's, once this one lapsed) stays. */
   thawChannel(channelId: string, until: number): Promise<void>;
   /**
-   * Channels of one escrow whose charged total is above what was claimed on chain, oldest change first: what a claim
-   * should present.
+   * Channels of one escrow whose charged total is above what was claimed on chain, the oldest `updatedAt` (the oldest
+   * unclaimed charge) first: what a claim should present.
    */
   unclaimedChannels(
     network: StacksNetworkId,

@@ -15,7 +15,7 @@ import { fromHex } from '../../stacks/bytes.js';
 import type { StacksNetwork } from '../../stacks/networks.js';
 import type { FacilitatorContext } from '../context.js';
 import type { Authorizer } from './authorizer.js';
-import type { ChannelLedger, ChannelRecord } from './channel-ledger.js';
+import { type ChannelLedger, type ChannelRecord, mirrorAge } from './channel-ledger.js';
 
 /**
  * When a claim is due. Any one condition met makes a claim due; `BatchFacilitatorOptions.claims` sets them.
@@ -77,7 +77,11 @@ export async function claimRound(
       if (claimTarget(record, authorizer.address) > record.claimed) refreshed.push(record);
       continue;
     }
-    const mirrored = await channels.mirrorChannel(record, state, record.updatedAt);
+    const mirrored = await channels.mirrorChannel(
+      record,
+      state,
+      mirrorAge(record, state, context.now()),
+    );
     if (state.claimed > record.claimed && record.config.receiverAuthorizer === authorizer.address) {
       unswept.push(mirrored);
     }

@@ -20,7 +20,7 @@ import { checkChainState } from '../../stacks/payment/check.js';
 import type { MechanismHost } from '../mechanism.js';
 import { type Refusal, refuse } from '../outcomes.js';
 import { type ExaminedPayment, readPayerState } from '../verify.js';
-import type { ChannelLedger, EscrowChannelState } from './channel-ledger.js';
+import { type ChannelLedger, type EscrowChannelState, mirrorAge } from './channel-ledger.js';
 import { checkDepositTransaction } from './deposit-check.js';
 import { type BatchTerms, channelConfigProblem, resolveBatchTerms } from './terms.js';
 
@@ -31,6 +31,8 @@ export type ChannelView = EscrowChannelState & {
   readonly signature: string;
   /** Until when a refund holds the channel (`ChannelRecord.frozenUntil`). */
   readonly frozenUntil?: number;
+  /** The ledger's age of the channel (`ChannelRecord.updatedAt`), when it holds it. */
+  readonly updatedAt?: number;
   /** Whether the ledger holds it (false: read from the chain, or a channel the deposit opens). */
   readonly known: boolean;
 };
@@ -299,7 +301,7 @@ async function channelView(
     state,
     // A read keeps the record's age, as the keeper's do: it orders and ages the channel's claims, and a payer must not
     // put its own channel's claim off by asking (a deposit sent again, a refund refused).
-    record ? record.updatedAt : now,
+    mirrorAge(record, state, now),
   );
   // The escrow's refund nonce is past the one the holding refund was sent with (only a refund moves it): that refund is
   // mined, and the balance just mirrored is what it left. Its answer timed out, or the read after it failed: the channel

@@ -26,7 +26,7 @@ import { parseAtomic } from '../../stacks/units.js';
 import type { MechanismHost, MechanismSettleOptions, SchemeMechanism } from '../mechanism.js';
 import { failure, invalid } from '../outcomes.js';
 import { type Authorizer, createAuthorizer } from './authorizer.js';
-import type { ChannelLedger } from './channel-ledger.js';
+import { type ChannelLedger, type EscrowChannelState, mirrorAge } from './channel-ledger.js';
 import { type ClaimPolicy, claimRound } from './claims.js';
 import {
   type BatchRefusal,
@@ -240,7 +240,8 @@ function attach(
             config: examined.payload.channelConfig,
           },
           state,
-          context.now(),
+          // A top-up is a request like any other: it does not put the channel's claim off.
+          mirrorAge(examined.channel, state, context.now()),
         );
         channelAfterDeposit = { ...mirrored, known: true };
         // The voucher was judged on the balance before the deposit plus the deposit: one that confirmed between that
@@ -405,17 +406,17 @@ function attach(
     const thaw = () => channels.thawChannel(channelId, until);
     // The balance set to what is charged as well, for a process of an earlier release sharing the ledger, which knows
     // no hold (a mirror written meanwhile undoes this one). The charged total read back here is final.
-    const frozen = await channels.mirrorChannel(
-      place,
-      { ...escrowState, balance: smaller(channel.charged, channel.balance) },
-      context.now(),
-    );
+    // Every mirror of a refund keeps the channel's age: a refund refused, or sent and failed, costs its sender nothing
+    // and must not put the channel's claim off.
+    const age = (state: EscrowChannelState) => mirrorAge(channel, state, context.now());
+    const heldState = { ...escrowState, balance: smaller(channel.charged, channel.balance) };
+    const frozen = await channels.mirrorChannel(place, heldState, age(heldState));
     const charged = frozen.charged;
     const available = channel.balance - charged;
     // A refund returns everything unclaimed, once: a partial one could be asked again and again, each costing the
     // receiver-authorizer a transaction, while a full one leaves nothing for the next to take.
     if (payload.amount !== undefined && BigInt(payload.amount) !== available) {
-      await channels.mirrorChannel(place, escrowState, context.now());
+      await channels.mirrorChannel(place, escrowState, age(escrowState));
       await thaw();
       return failure(
         payer,
@@ -425,7 +426,7 @@ function attach(
       );
     }
     if (available <= 0n) {
-      await channels.mirrorChannel(place, escrowState, context.now());
+      await channels.mirrorChannel(place, escrowState, age(escrowState));
       await thaw();
       return failure(
         payer,
@@ -470,7 +471,7 @@ function attach(
     if (!outcome || outcome.status === 'failed') {
       // Nothing was refunded: the channel takes charges again, on what the escrow holds.
       const fresh = await readEscrowChannel(chain, escrow, channelId).catch(() => undefined);
-      await channels.mirrorChannel(place, fresh ?? escrowState, context.now());
+      await channels.mirrorChannel(place, fresh ?? escrowState, age(fresh ?? escrowState));
       await thaw();
     }
     if (!outcome) {
