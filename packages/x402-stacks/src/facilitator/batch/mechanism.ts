@@ -240,8 +240,13 @@ function attach(
             config: examined.payload.channelConfig,
           },
           state,
-          // A top-up is a request like any other: it does not put the channel's claim off.
-          mirrorAge(examined.channel, state, context.now()),
+          // A top-up is a request like any other: it does not put the channel's claim off. The age is read now, not at
+          // examination: a voucher charged while the deposit confirmed may have started the channel's debt since.
+          mirrorAge(
+            await channels.getChannel(examined.payload.voucher.channelId),
+            state,
+            context.now(),
+          ),
         );
         channelAfterDeposit = { ...mirrored, known: true };
         // The voucher was judged on the balance before the deposit plus the deposit: one that confirmed between that
@@ -407,8 +412,9 @@ function attach(
     // The balance set to what is charged as well, for a process of an earlier release sharing the ledger, which knows
     // no hold (a mirror written meanwhile undoes this one). The charged total read back here is final.
     // Every mirror of a refund keeps the channel's age: a refund refused, or sent and failed, costs its sender nothing
-    // and must not put the channel's claim off.
-    const age = (state: EscrowChannelState) => mirrorAge(channel, state, context.now());
+    // and must not put the channel's claim off. The age is the held record's: no charge lands after the hold, and one
+    // that landed since the examination may have started the channel's debt.
+    const age = (state: EscrowChannelState) => mirrorAge(held, state, context.now());
     const heldState = { ...escrowState, balance: smaller(channel.charged, channel.balance) };
     const frozen = await channels.mirrorChannel(place, heldState, age(heldState));
     const charged = frozen.charged;
