@@ -58,7 +58,7 @@ describe('a kill -9 of the facilitator service mid-claim', { timeout: 120_000 },
     const database = `sqlite:${join(dir, 'ledger.db')}`;
     const payTo = devnet.accounts[ROLES.seller]!.address;
     const authorizer = devnet.accounts[ROLES.authorizer]!.address;
-    // Claims fall due 1.5 s after the last charge; the keeper looks every 200 ms.
+    // Claims fall due 1.5 s after the first unclaimed charge; the keeper looks every 200 ms.
     first = await startChild(
       FACILITATOR_MAIN,
       facilitatorEnv(devnet, database, { keeperMs: 200, claimMaxAgeMs: 1_500 }),

@@ -31,8 +31,6 @@ export type ChannelView = EscrowChannelState & {
   readonly signature: string;
   /** Until when a refund holds the channel (`ChannelRecord.frozenUntil`). */
   readonly frozenUntil?: number;
-  /** The ledger's age of the channel (`ChannelRecord.updatedAt`), when it holds it. */
-  readonly updatedAt?: number;
   /** Whether the ledger holds it (false: read from the chain, or a channel the deposit opens). */
   readonly known: boolean;
 };
